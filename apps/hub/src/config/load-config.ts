@@ -1,0 +1,128 @@
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { CONFIG_FIELDS, ConfigField, ConfigPath } from './config.schema';
+import { ensureDevSecrets } from './dev-secrets';
+
+export interface JwtKey {
+  kid: string;
+  secret: Buffer;
+}
+
+export interface HubConfig {
+  env: 'production' | 'development' | 'test';
+  http: {
+    host: string;
+    port: number;
+    publicUrl: string;
+    bodyLimitBytes: number;
+    trustProxy: string[];
+    shutdownTimeoutSeconds: number;
+  };
+  database: { url: string; autoMigrate: boolean; connectTimeoutSeconds: number; poolSize: number };
+  redis: { url: string; prefix: string };
+  log: { level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' };
+  dataDir: string;
+  secrets: { encryptionKey: Buffer; jwtKeys: JwtKey[] };
+  rateLimit: { max: number; windowSeconds: number; authMax: number };
+}
+
+/** A configuration problem: the message is one line naming the variable, meant for the operator. */
+export class ConfigError extends Error {}
+
+export interface LoadConfigOptions {
+  env?: NodeJS.ProcessEnv;
+  /** Path of a YAML file; falls back to HOSTPLANE_CONFIG. */
+  file?: string;
+}
+
+export function loadConfig(options: LoadConfigOptions = {}): HubConfig {
+  const env = options.env ?? process.env;
+  const file = options.file ?? env.HOSTPLANE_CONFIG;
+  const fromFile = file ? readYamlFile(file) : {};
+  const flat = new Map<ConfigPath, unknown>();
+  const production = resolveEnvName(env, fromFile) === 'production';
+
+  for (const [path, field] of Object.entries(CONFIG_FIELDS) as [ConfigPath, ConfigField][]) {
+    const envValue = env[field.env];
+    const fileValue = getPath(fromFile, path);
+    const source = envValue !== undefined && envValue !== '' ? field.env : fileValue !== undefined ? `${file}: ${path}` : null;
+    let raw = source === field.env ? envValue : fileValue;
+    if (raw === undefined) raw = field.default ?? (production ? undefined : field.devDefault);
+    if (raw === undefined) {
+      if (production && field.requiredInProduction) {
+        throw new ConfigError(`config: ${field.env} is required in production (${field.description})`);
+      }
+      continue;
+    }
+    const parsed = field.schema.safeParse(raw);
+    if (!parsed.success) {
+      const shown = field.secret ? '' : ` (got ${JSON.stringify(raw)})`;
+      throw new ConfigError(`config: ${source ?? field.env} ${parsed.error.issues[0]?.message ?? 'is invalid'}${shown}`);
+    }
+    flat.set(path, parsed.data);
+  }
+
+  if (!production) ensureDevSecrets(flat, String(flat.get('dataDir')));
+  return toHubConfig(flat);
+}
+
+function resolveEnvName(env: NodeJS.ProcessEnv, fromFile: Record<string, unknown>): string {
+  return env.HOSTPLANE_ENV || String(fromFile.env ?? CONFIG_FIELDS.env.default);
+}
+
+function readYamlFile(file: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`config: cannot read config file ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+  }
+  let doc: unknown;
+  try {
+    doc = parseYaml(text);
+  } catch (err) {
+    throw new ConfigError(`config: ${file} is not valid YAML: ${(err as Error).message.split('\n')[0]}`);
+  }
+  if (doc === null || doc === undefined) return {};
+  if (typeof doc !== 'object' || Array.isArray(doc)) throw new ConfigError(`config: ${file} must hold a YAML mapping`);
+  return doc as Record<string, unknown>;
+}
+
+function getPath(obj: Record<string, unknown>, path: string): unknown {
+  let cur: unknown = obj;
+  for (const part of path.split('.')) {
+    if (cur === null || typeof cur !== 'object') return undefined;
+    cur = (cur as Record<string, unknown>)[part];
+  }
+  return cur;
+}
+
+function toHubConfig(flat: Map<ConfigPath, unknown>): HubConfig {
+  const get = <T>(p: ConfigPath) => flat.get(p) as T;
+  const jwtKeys = get<string[]>('secrets.jwtKeys').map((entry) => {
+    const [kid, secret] = entry.split(':') as [string, string];
+    return { kid, secret: Buffer.from(secret, 'base64') };
+  });
+  return {
+    env: get('env'),
+    http: {
+      host: get('http.host'),
+      port: get('http.port'),
+      publicUrl: get<string>('http.publicUrl').replace(/\/+$/, ''),
+      bodyLimitBytes: get('http.bodyLimitBytes'),
+      trustProxy: get('http.trustProxy'),
+      shutdownTimeoutSeconds: get('http.shutdownTimeoutSeconds'),
+    },
+    database: {
+      url: get('database.url'),
+      autoMigrate: get('database.autoMigrate'),
+      connectTimeoutSeconds: get('database.connectTimeoutSeconds'),
+      poolSize: get('database.poolSize'),
+    },
+    redis: { url: get('redis.url'), prefix: get('redis.prefix') },
+    log: { level: get('log.level') },
+    dataDir: get('dataDir'),
+    secrets: { encryptionKey: Buffer.from(get<string>('secrets.encryptionKey'), 'base64'), jwtKeys },
+    rateLimit: { max: get('rateLimit.max'), windowSeconds: get('rateLimit.windowSeconds'), authMax: get('rateLimit.authMax') },
+  };
+}

@@ -1,0 +1,5 @@
+#!/usr/bin/env node
+import 'reflect-metadata';
+import { serveOrExit } from './server';
+
+serveOrExit();

@@ -1,0 +1,48 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { Logger } from 'pino';
+import type { HubConfig } from '../config/load-config';
+import { RateLimitedError } from '../http/errors';
+import { mapError, sendError } from '../http/exception.filter';
+import type { RedisService } from '../redis/redis.service';
+import { RateLimiter, RateLimitResult } from './rate-limiter';
+
+/** Route config key: `@RouteConfig({ rateLimit: 'auth' })` puts a route in a stricter bucket. */
+export type RateLimitBucket = 'default' | 'auth';
+
+export const RATE_LIMIT_AUTH = { rateLimit: 'auth' satisfies RateLimitBucket };
+
+/**
+ * Every request (matched route or not) counts against its client's window before anything
+ * else runs. If Redis is unreachable the limit fails open: availability over strictness, with
+ * a warning in the log.
+ */
+export function registerRateLimit(app: FastifyInstance, redis: RedisService, config: HubConfig, log: Logger): void {
+  const limiter = new RateLimiter(redis.client);
+  const { max, windowSeconds, authMax } = config.rateLimit;
+  let lastWarning = 0;
+
+  app.addHook('onRequest', async (req: FastifyRequest, reply) => {
+    const bucket = ((req.routeOptions.config as { rateLimit?: RateLimitBucket } | undefined)?.rateLimit ?? 'default') as RateLimitBucket;
+    let result: RateLimitResult;
+    try {
+      result = await limiter.hit(redis.key('rl', 'default', req.ip), max, windowSeconds);
+      if (bucket === 'auth') {
+        const strict = await limiter.hit(redis.key('rl', 'auth', req.ip), authMax, windowSeconds);
+        if (!strict.allowed || strict.remaining < result.remaining) result = strict;
+      }
+    } catch (err) {
+      if (Date.now() - lastWarning > 10_000) {
+        lastWarning = Date.now();
+        log.warn({ reason: (err as Error).message }, 'rate limiter unavailable (redis), allowing requests');
+      }
+      return;
+    }
+    reply.header('x-ratelimit-limit', result.limit);
+    reply.header('x-ratelimit-remaining', result.remaining);
+    reply.header('x-ratelimit-reset', result.resetAt);
+    if (!result.allowed) {
+      sendError(reply, mapError(new RateLimitedError(result.retryAfterSeconds)));
+      return reply;
+    }
+  });
+}

@@ -1,0 +1,104 @@
+import type { Type } from '@nestjs/common';
+import Redis from 'ioredis';
+import { createHubApp, HubApp } from '../../src/app.factory';
+import { HubConfig, loadConfig } from '../../src/config/load-config';
+import { LogCapture } from './log-capture';
+import { createTestDatabase, TestDatabase, tempDir, testRedisPrefix, testRedisUrl } from './test-env';
+
+export interface TestHubOptions {
+  /** Extra HOSTPLANE_* variables for this hub. */
+  env?: Record<string, string>;
+  extraModules?: Type[];
+  /** Share a database with another test hub (scale-out tests). */
+  database?: TestDatabase;
+  redisPrefix?: string;
+}
+
+export interface TestHub extends HubApp {
+  url: string;
+  config: HubConfig;
+  logs: LogCapture;
+  database: TestDatabase;
+  request(path: string, init?: RequestInit & { json?: unknown }): Promise<TestResponse>;
+  close(): Promise<void>;
+}
+
+export interface TestResponse {
+  status: number;
+  headers: Headers;
+  body: any;
+  text: string;
+}
+
+export function testEnv(db: TestDatabase, prefix: string, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    HOSTPLANE_ENV: 'test',
+    HOSTPLANE_HOST: '127.0.0.1',
+    HOSTPLANE_PORT: '0',
+    HOSTPLANE_DATABASE_URL: db.url,
+    HOSTPLANE_REDIS_URL: testRedisUrl,
+    HOSTPLANE_REDIS_PREFIX: prefix,
+    HOSTPLANE_DATA_DIR: tempDir(),
+    HOSTPLANE_LOG_LEVEL: 'info',
+    HOSTPLANE_RATE_LIMIT_MAX: '100000',
+    HOSTPLANE_RATE_LIMIT_AUTH_MAX: '100000',
+    ...extra,
+  };
+}
+
+/** Boots a real hub on a fresh database and its own Redis prefix, listening on a free port. */
+export async function startTestHub(options: TestHubOptions = {}): Promise<TestHub> {
+  const database = options.database ?? (await createTestDatabase());
+  const prefix = options.redisPrefix ?? testRedisPrefix();
+  const config = loadConfig({ env: testEnv(database, prefix, options.env) });
+  const logs = new LogCapture();
+  const hub = await createHubApp({ config, logDestination: logs, extraModules: options.extraModules });
+  await hub.app.listen({ host: '127.0.0.1', port: 0 });
+  const address = hub.app.getHttpServer().address() as { port: number };
+  const url = `http://127.0.0.1:${address.port}`;
+
+  const request = async (path: string, init: RequestInit & { json?: unknown } = {}): Promise<TestResponse> => {
+    const headers = new Headers(init.headers);
+    let body = init.body;
+    if (init.json !== undefined) {
+      headers.set('content-type', 'application/json');
+      body = JSON.stringify(init.json);
+    }
+    const res = await fetch(url + path, { ...init, headers, body });
+    const text = await res.text();
+    let parsed: unknown = text;
+    if ((res.headers.get('content-type') ?? '').includes('json') && text) parsed = JSON.parse(text);
+    return { status: res.status, headers: res.headers, body: parsed, text };
+  };
+
+  return {
+    ...hub,
+    url,
+    config,
+    logs,
+    database,
+    request,
+    async close() {
+      await hub.app.close();
+      if (!options.database) await database.drop();
+      if (!options.redisPrefix) await deleteRedisPrefix(prefix);
+    },
+  };
+}
+
+export async function deleteRedisPrefix(prefix: string, url = testRedisUrl): Promise<void> {
+  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  try {
+    await redis.connect();
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 500);
+      cursor = next;
+      if (keys.length) await redis.unlink(...keys);
+    } while (cursor !== '0');
+  } catch {
+    // A test that stopped its own Redis leaves nothing to clean in the shared one.
+  } finally {
+    redis.disconnect();
+  }
+}

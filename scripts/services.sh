@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Brings up the local services Hostplane needs, using what is installed and Debian's packages
+# when something is missing. Sourced by start.sh, test.sh and .ci/run; safe to run repeatedly.
+set -euo pipefail
+
+log() { printf '[services] %s\n' "$*" >&2; }
+
+apt_install() {
+  if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
+  if [ -z "${HOSTPLANE_APT_UPDATED:-}" ]; then
+    log "apt-get update"
+    $SUDO apt-get update -qq
+    export HOSTPLANE_APT_UPDATED=1
+  fi
+  log "installing $*"
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "$@" >/dev/null
+}
+
+wait_for() { # wait_for <seconds> <command...>
+  local deadline=$(( $(date +%s) + $1 )); shift
+  until "$@" >/dev/null 2>&1; do
+    [ "$(date +%s)" -ge "$deadline" ] && return 1
+    sleep 0.3
+  done
+}
+
+pg_up() { pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null || (echo > /dev/tcp/127.0.0.1/5432) 2>/dev/null; }
+
+ensure_postgres() {
+  pg_up && return 0
+  command -v pg_ctlcluster >/dev/null 2>&1 || apt_install postgresql
+  local version
+  version=$(ls /etc/postgresql 2>/dev/null | sort -V | tail -n 1)
+  [ -n "$version" ] || { log "no PostgreSQL cluster found after install"; return 1; }
+  log "starting PostgreSQL $version"
+  pg_ctlcluster --skip-systemctl-redirect "$version" main start || true
+  wait_for 30 pg_up || { log "PostgreSQL did not come up on 127.0.0.1:5432"; return 1; }
+}
+
+redis_up() { redis-cli -h 127.0.0.1 -p 6379 ping 2>/dev/null | grep -q PONG; }
+
+ensure_redis() {
+  command -v redis-server >/dev/null 2>&1 || apt_install redis-server
+  redis_up && return 0
+  log "starting Redis"
+  mkdir -p /var/lib/redis /var/log/redis
+  redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no \
+    --dir /var/lib/redis --logfile /var/log/redis/ci.log
+  wait_for 15 redis_up || { log "Redis did not come up on 127.0.0.1:6379"; return 1; }
+}
+
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then
+  for s in "${@:-postgres redis}"; do for one in $s; do "ensure_$one"; done; done
+fi
