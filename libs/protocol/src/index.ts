@@ -1,2 +1,7 @@
-/** The hub↔agent contract. Both sides import only this package from each other's world. */
-export const PROTOCOL_VERSION = 1;
+export * from './version';
+export * from './names';
+export * from './inventory';
+export * from './jobs';
+export * from './streams';
+export * from './messages';
+export * from './tokens';

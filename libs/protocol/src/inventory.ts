@@ -1,0 +1,89 @@
+import { z } from 'zod';
+
+export const systemInventory = z.object({
+  hostname: z.string(),
+  os: z.string(),
+  platform: z.string(),
+  release: z.string(),
+  kernel: z.string(),
+  arch: z.string(),
+  cpu_model: z.string(),
+  cpu_cores: z.number().int().nonnegative(),
+  memory_total_bytes: z.number().nonnegative(),
+  uptime_seconds: z.number().nonnegative(),
+});
+
+export const networkInterface = z.object({
+  name: z.string(),
+  mac: z.string().nullable(),
+  internal: z.boolean(),
+  addresses: z.array(z.object({ address: z.string(), family: z.enum(['IPv4', 'IPv6']), cidr: z.string().nullable() })),
+});
+
+export const diskInventory = z.object({
+  filesystem: z.string(),
+  mount: z.string(),
+  type: z.string(),
+  size_bytes: z.number().nonnegative(),
+  used_bytes: z.number().nonnegative(),
+  available_bytes: z.number().nonnegative(),
+});
+
+export const userInventory = z.object({
+  name: z.string(),
+  uid: z.number().int(),
+  gid: z.number().int(),
+  home: z.string(),
+  shell: z.string(),
+});
+
+export const processInventory = z.object({
+  pid: z.number().int().positive(),
+  ppid: z.number().int().nonnegative(),
+  user: z.string(),
+  name: z.string(),
+  command: z.string(),
+  state: z.string(),
+  cpu_percent: z.number().nonnegative(),
+  memory_bytes: z.number().nonnegative(),
+});
+
+export const containerInventory = z.object({
+  id: z.string(),
+  name: z.string(),
+  image: z.string(),
+  state: z.string(),
+  status: z.string(),
+  created_at: z.string(),
+});
+
+export const INVENTORY_SECTIONS = ['system', 'network', 'disks', 'users', 'processes', 'containers'] as const;
+export type InventorySection = (typeof INVENTORY_SECTIONS)[number];
+
+export const inventory = z.object({
+  collected_at: z.string(),
+  system: systemInventory,
+  network: z.array(networkInterface),
+  disks: z.array(diskInventory),
+  users: z.array(userInventory),
+  processes: z.array(processInventory),
+  /** null when no container engine is reachable on the host. */
+  containers: z.array(containerInventory).nullable(),
+});
+export type Inventory = z.infer<typeof inventory>;
+
+/** One heartbeat's sample. Network counters are cumulative since boot; the hub derives rates. */
+export const metricsSample = z.object({
+  ts: z.string(),
+  cpu_percent: z.number().min(0).max(100),
+  memory_used_bytes: z.number().nonnegative(),
+  memory_total_bytes: z.number().nonnegative(),
+  disk_used_bytes: z.number().nonnegative(),
+  disk_total_bytes: z.number().nonnegative(),
+  net_rx_bytes: z.number().nonnegative(),
+  net_tx_bytes: z.number().nonnegative(),
+  load1: z.number().nonnegative(),
+  load5: z.number().nonnegative(),
+  load15: z.number().nonnegative(),
+});
+export type MetricsSample = z.infer<typeof metricsSample>;
