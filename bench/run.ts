@@ -1,0 +1,102 @@
+// `npm run bench [-- name ...] [--quick]`: runs the named benchmarks (all without names), prints
+// the machine they ran on and their tables, and keeps each run's figures in bench/results/.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { ServerStartError } from './lib/child-server';
+import { undoAll } from './lib/cleanup';
+import { BenchContext, BenchModule, PINNED_SEED, PINNED_SETTINGS, QUICK_SETTINGS } from './lib/context';
+import { LoadResult, loadProblems } from './lib/load';
+import { formatMachineHeader, machineFacts } from './lib/machine';
+
+interface BenchmarkEntry {
+  description: string;
+  load: () => Promise<BenchModule>;
+}
+
+/** Every benchmark, by the name given on the command line; a new one is a bench/<name>.ts and a line here. */
+const BENCHMARKS: Record<string, BenchmarkEntry> = {
+  http: {
+    description: 'the hub: GET /health/live and /health/ready, req/s and latency percentiles',
+    load: () => import('./http'),
+  },
+  'http-adapters': {
+    description: 'the same minimal Nest app on Fastify and on Express, and the hub against bare Fastify',
+    load: () => import('./http-adapters'),
+  },
+};
+
+const RESULTS_DIR = join(__dirname, '..', 'results');
+
+function usage(): string {
+  const width = Math.max(...Object.keys(BENCHMARKS).map((n) => n.length));
+  const list = Object.entries(BENCHMARKS).map(([name, b]) => `  ${name.padEnd(width)}  ${b.description}`);
+  return ['usage: npm run bench [-- <name>...] [--quick]', '', 'benchmarks:', ...list].join('\n');
+}
+
+function parseArgs(argv: string[]): { names: string[]; quick: boolean } {
+  const flags = argv.filter((a) => a.startsWith('-'));
+  const unknownFlag = flags.find((f) => f !== '--quick' && f !== '--help' && f !== '--list');
+  if (unknownFlag) throw new UsageError(`unknown option '${unknownFlag}'`);
+  if (flags.includes('--help') || flags.includes('--list')) {
+    process.stdout.write(usage() + '\n');
+    process.exit(0);
+  }
+  const names = argv.filter((a) => !a.startsWith('-'));
+  const unknown = names.filter((n) => !(n in BENCHMARKS));
+  if (unknown.length) {
+    throw new UsageError(`unknown benchmark${unknown.length > 1 ? 's' : ''} ${unknown.map((n) => `'${n}'`).join(', ')}; known: ${Object.keys(BENCHMARKS).join(', ')}`);
+  }
+  return { names: names.length ? [...new Set(names)] : Object.keys(BENCHMARKS), quick: flags.includes('--quick') };
+}
+
+class UsageError extends Error {}
+
+async function main(): Promise<void> {
+  const { names, quick } = parseArgs(process.argv.slice(2));
+  const settings = quick ? QUICK_SETTINGS : PINNED_SETTINGS;
+  const machine = await machineFacts();
+  process.stdout.write(`${formatMachineHeader(machine)}\n`);
+  process.stdout.write(
+    `runs    ${settings.connections} connections, pipelining ${settings.pipelining}, ${settings.warmupSeconds} s warm-up + ${settings.durationSeconds} s measured per target, seed ${PINNED_SEED}\n`,
+  );
+  if (quick) process.stdout.write('QUICK RUN: shortened durations; do not compare these figures with pinned runs\n');
+  mkdirSync(RESULTS_DIR, { recursive: true });
+
+  for (const name of names) {
+    const entry = BENCHMARKS[name]!;
+    process.stdout.write(`\n== ${name}: ${entry.description}\n\n`);
+    const ctx: BenchContext = {
+      name,
+      settings,
+      seed: PINNED_SEED,
+      quick,
+      progress: (message) => process.stderr.write(`[${name}] ${message}\n`),
+    };
+    const startedAt = new Date();
+    const report = await (await entry.load()).run(ctx);
+    const finishedAt = new Date();
+    const file = join(RESULTS_DIR, `${name}-${startedAt.toISOString().replace(/[:.]/g, '-')}.json`);
+    const warnings = report.measurements.filter((m): m is LoadResult => 'reqPerSec' in m).flatMap((m) => loadProblems(m) ?? []);
+    const record = { benchmark: name, description: entry.description, startedAt, finishedAt, quick, seed: PINNED_SEED, settings, machine, ...report, warnings };
+    writeFileSync(file, JSON.stringify(record, null, 2) + '\n');
+    process.stdout.write(`\nresults: ${relative(process.cwd(), file)}\n`);
+  }
+}
+
+// Ctrl-C: stop the servers and drop the databases the interrupted benchmark made.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    process.stderr.write(`\n${signal}: cleaning up\n`);
+    void undoAll().finally(() => process.exit(130));
+  });
+}
+
+main().catch((err: unknown) => {
+  if (err instanceof UsageError) {
+    process.stderr.write(`bench: ${err.message}\n\n${usage()}\n`);
+    process.exit(2);
+  }
+  const known = err instanceof ServerStartError;
+  process.stderr.write(`bench: ${err instanceof Error ? (known ? err.message : (err.stack ?? err.message)) : String(err)}\n`);
+  void undoAll().finally(() => process.exit(1));
+});

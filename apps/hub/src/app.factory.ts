@@ -7,7 +7,7 @@ import type { DestinationStream, Logger } from 'pino';
 import { AppModule } from './app.module';
 import type { HubConfig } from './config/load-config';
 import { EnvelopeExceptionFilter, mapError, sendError } from './http/exception.filter';
-import { createLogger } from './http/logger';
+import { createLogger, loggableUrl } from './http/logger';
 import { PinoNestLogger } from './http/nest-logger';
 import { requestIdFor } from './http/request-id';
 import { MetricsService } from './metrics/metrics.service';
@@ -73,7 +73,7 @@ export async function createHubApp(options: HubAppOptions): Promise<HubApp> {
     const route = req.routeOptions.url ?? 'unmatched';
     metrics.observeRequest(req.method, route, reply.statusCode, reply.elapsedTime / 1000);
     log.info(
-      { reqId: req.id, method: req.method, url: req.url, route, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 100) / 100 },
+      { reqId: req.id, method: req.method, url: loggableUrl(req.url, req.routeOptions.url, req.params), route, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 100) / 100 },
       'request',
     );
   });

@@ -1,16 +1,44 @@
 import { DynamicModule, Module, Type } from '@nestjs/common';
+import { AccessModule } from './access/access.module';
+import { ApiTokensModule } from './api-tokens/api-tokens.module';
+import { AuditModule } from './audit/audit.module';
+import { AuthModule } from './auth/auth.module';
 import { ConfigModule } from './config/config.module';
 import type { HubConfig } from './config/load-config';
 import { DatabaseModule } from './database/database.module';
+import { EventsModule } from './events/events.module';
 import { HealthModule } from './health/health.module';
+import { JobsModule } from './jobs/jobs.module';
+import { NodesModule } from './nodes/nodes.module';
+import { TunnelAdminModule } from './tunnel/tunnel-admin.module';
+import { TunnelModule } from './tunnel/tunnel.module';
+import { WsModule } from './ws/ws.module';
 import { LoggerModule } from './http/logger.module';
+import { MailModule } from './mail/mail.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { OpenApiModule } from './openapi/openapi.module';
+import { OrganizationsModule } from './organizations/organizations.module';
 import { RedisModule } from './redis/redis.module';
+import { UsersModule } from './users/users.module';
 import type { Logger } from 'pino';
 
 /** Domain modules of the hub, in one list. */
-const DOMAIN_MODULES: Type[] = [HealthModule];
+const DOMAIN_MODULES: Type[] = [
+  AccessModule,
+  AuditModule,
+  MailModule,
+  UsersModule,
+  OrganizationsModule,
+  ApiTokensModule,
+  AuthModule,
+  WsModule,
+  EventsModule,
+  TunnelModule,
+  JobsModule,
+  NodesModule,
+  TunnelAdminModule,
+  HealthModule,
+];
 
 @Module({})
 export class AppModule {

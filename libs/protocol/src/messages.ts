@@ -24,6 +24,7 @@ export const REFUSAL_CODES = [
   'protocol_mismatch',
   'replaced',
   'shutting_down',
+  'handshake_timeout',
 ] as const;
 export type RefusalCode = (typeof REFUSAL_CODES)[number];
 export const refusal = z.object({ code: z.enum(REFUSAL_CODES), message: z.string() });

@@ -36,7 +36,9 @@ export type StreamOpenAck = z.infer<typeof streamOpenAck>;
 
 export const streamData = z.object({
   stream_id: streamId,
-  data: z.instanceof(Uint8Array).refine((d) => d.byteLength <= STREAM_CHUNK_BYTES * 2, { message: 'chunk too large' }),
+  data: z
+    .custom<Uint8Array>((v) => v instanceof Uint8Array, { message: 'must be binary' })
+    .refine((d) => d.byteLength <= STREAM_CHUNK_BYTES * 2, { message: 'chunk too large' }),
 });
 export type StreamData = z.infer<typeof streamData>;
 

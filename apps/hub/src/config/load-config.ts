@@ -24,6 +24,46 @@ export interface HubConfig {
   dataDir: string;
   secrets: { encryptionKey: Buffer; jwtKeys: JwtKey[] };
   rateLimit: { max: number; windowSeconds: number; authMax: number };
+  agents: { heartbeatSeconds: number; offlineAfterMissed: number; registrationTokenTtlSeconds: number };
+  metrics: { rawRetentionHours: number; rollupRetentionDays: number };
+  jobs: { lockSeconds: number; stalledCheckSeconds: number; ackTimeoutSeconds: number; defaultDeadlineSeconds: number };
+  auth: AuthConfig;
+  /** Absent when no SMTP host is configured: mail is then not sent. */
+  smtp?: SmtpConfig;
+  github: GithubOAuthConfig;
+}
+
+export type RegistrationPolicy = 'open' | 'invite-only' | 'closed';
+
+export interface AuthConfig {
+  bootstrapEnabled: boolean;
+  bootstrapToken?: string;
+  registration: RegistrationPolicy;
+  passwordMinLength: number;
+  refreshTokenTtlDays: number;
+  passwordResetTtlMinutes: number;
+  inviteTtlHours: number;
+  cacheSeconds: number;
+  lockout: { maxFailures: number; ipMaxFailures: number; windowSeconds: number; durationSeconds: number };
+}
+
+export interface SmtpConfig {
+  host: string;
+  port: number;
+  secure: boolean;
+  requireTls: boolean;
+  user?: string;
+  password?: string;
+  from: string;
+}
+
+export interface GithubOAuthConfig {
+  /** Both set, or GitHub sign-in is off. */
+  clientId?: string;
+  clientSecret?: string;
+  authorizeUrl: string;
+  tokenUrl: string;
+  userUrl: string;
 }
 
 /** A configuration problem: the message is one line naming the variable, meant for the operator. */
@@ -124,5 +164,51 @@ function toHubConfig(flat: Map<ConfigPath, unknown>): HubConfig {
     dataDir: get('dataDir'),
     secrets: { encryptionKey: Buffer.from(get<string>('secrets.encryptionKey'), 'base64'), jwtKeys },
     rateLimit: { max: get('rateLimit.max'), windowSeconds: get('rateLimit.windowSeconds'), authMax: get('rateLimit.authMax') },
+    agents: {
+      heartbeatSeconds: get('agents.heartbeatSeconds'),
+      offlineAfterMissed: get('agents.offlineAfterMissed'),
+      registrationTokenTtlSeconds: get('agents.registrationTokenTtlSeconds'),
+    },
+    metrics: { rawRetentionHours: get('metrics.rawRetentionHours'), rollupRetentionDays: get('metrics.rollupRetentionDays') },
+    jobs: {
+      lockSeconds: get('jobs.lockSeconds'),
+      stalledCheckSeconds: get('jobs.stalledCheckSeconds'),
+      ackTimeoutSeconds: get('jobs.ackTimeoutSeconds'),
+      defaultDeadlineSeconds: get('jobs.defaultDeadlineSeconds'),
+    },
+    auth: {
+      bootstrapEnabled: get('auth.bootstrapEnabled'),
+      bootstrapToken: get('auth.bootstrapToken'),
+      registration: get('auth.registration'),
+      passwordMinLength: get('auth.passwordMinLength'),
+      refreshTokenTtlDays: get('auth.refreshTokenTtlDays'),
+      passwordResetTtlMinutes: get('auth.passwordResetTtlMinutes'),
+      inviteTtlHours: get('auth.inviteTtlHours'),
+      cacheSeconds: get('auth.cacheSeconds'),
+      lockout: {
+        maxFailures: get('auth.lockout.maxFailures'),
+        ipMaxFailures: get('auth.lockout.ipMaxFailures'),
+        windowSeconds: get('auth.lockout.windowSeconds'),
+        durationSeconds: get('auth.lockout.durationSeconds'),
+      },
+    },
+    smtp: flat.has('smtp.host')
+      ? {
+          host: get('smtp.host'),
+          port: get('smtp.port'),
+          secure: get('smtp.secure'),
+          requireTls: get('smtp.requireTls'),
+          user: get('smtp.user'),
+          password: get('smtp.password'),
+          from: get('smtp.from'),
+        }
+      : undefined,
+    github: {
+      clientId: get('github.clientId'),
+      clientSecret: get('github.clientSecret'),
+      authorizeUrl: get('github.authorizeUrl'),
+      tokenUrl: get('github.tokenUrl'),
+      userUrl: get('github.userUrl'),
+    },
   };
 }

@@ -1,2 +1,27 @@
+import { ApiToken } from '../api-tokens/api-token.entity';
+import { AuditLog } from '../audit/audit-log.entity';
+import { MfaRecoveryCode, PasswordResetToken, RefreshToken, Session } from '../auth/session.entity';
+import { MemberPermission, Organization, OrganizationInvite, OrganizationMember } from '../organizations/organization.entity';
+import { OperationEntity } from '../jobs/operation.entity';
+import { NodeEntity } from '../nodes/node.entity';
+import { RegistrationTokenEntity, RevokedAgentTokenEntity } from '../nodes/registration-token.entity';
+import { User } from '../users/user.entity';
+
 /** Every entity of the hub, listed once so the data source and migrations agree. */
-export const ENTITIES: Function[] = [];
+export const ENTITIES: Function[] = [
+  User,
+  Organization,
+  OrganizationMember,
+  MemberPermission,
+  OrganizationInvite,
+  Session,
+  RefreshToken,
+  PasswordResetToken,
+  MfaRecoveryCode,
+  ApiToken,
+  AuditLog,
+  NodeEntity,
+  RegistrationTokenEntity,
+  RevokedAgentTokenEntity,
+  OperationEntity,
+];

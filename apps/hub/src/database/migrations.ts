@@ -1,2 +1,5 @@
+import { Identity1764576000000 } from './migrations/1764576000000-identity';
+import { NodesAndOperations1796200000000 } from './migrations/1796200000000-nodes-and-operations';
+
 /** Every migration, in order. Add new ones at the end; never edit one that has shipped. */
-export const MIGRATIONS: Function[] = [];
+export const MIGRATIONS: Function[] = [Identity1764576000000, NodesAndOperations1796200000000];

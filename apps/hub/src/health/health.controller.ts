@@ -1,4 +1,5 @@
 import { Controller, Get } from '@nestjs/common';
+import { Public } from '../access/access.decorators';
 import { z } from 'zod';
 import { ServiceUnavailableError } from '../http/errors';
 import { ApiDoc } from '../openapi/api-doc';
@@ -20,18 +21,21 @@ export class HealthController {
   constructor(private readonly health: HealthService) {}
 
   @Get('health')
+  @Public()
   @ApiDoc({ summary: 'Liveness summary (same as /health/live)', tags: ['health'], public: true, responses: { 200: { description: 'Process is up', schema: liveResponse } } })
   summary(): z.infer<typeof liveResponse> {
     return this.live();
   }
 
   @Get('health/live')
+  @Public()
   @ApiDoc({ summary: 'Liveness: the process answers', tags: ['health'], public: true, responses: { 200: { description: 'Process is up', schema: liveResponse } } })
   live(): z.infer<typeof liveResponse> {
     return { status: 'ok', uptime_seconds: this.health.uptimeSeconds() };
   }
 
   @Get(['health/ready', 'ready'])
+  @Public()
   @ApiDoc({
     summary: 'Readiness: PostgreSQL and Redis are reachable',
     tags: ['health'],
@@ -46,6 +50,7 @@ export class HealthController {
   }
 
   @Get('health/detailed')
+  @Public()
   @ApiDoc({ summary: 'Versions, uptime and dependency latencies', tags: ['health'], public: true, responses: { 200: { description: 'Details', schema: detailedResponse } } })
   async detailed(): Promise<z.infer<typeof detailedResponse>> {
     const [checks, versions] = await Promise.all([this.health.checkDependencies(), this.health.versions()]);

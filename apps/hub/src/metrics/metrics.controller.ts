@@ -1,4 +1,5 @@
 import { Controller, Get, Res } from '@nestjs/common';
+import { Public } from '../access/access.decorators';
 import type { FastifyReply } from 'fastify';
 import { ApiDoc } from '../openapi/api-doc';
 import { MetricsService } from './metrics.service';
@@ -8,6 +9,7 @@ export class MetricsController {
   constructor(private readonly metrics: MetricsService) {}
 
   @Get('metrics')
+  @Public()
   @ApiDoc({
     summary: 'Prometheus metrics (request durations by route and status, process metrics)',
     tags: ['meta'],

@@ -1,4 +1,5 @@
 import { Controller, Get, Header, Res } from '@nestjs/common';
+import { Public } from '../access/access.decorators';
 import { createReadStream } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { FastifyReply } from 'fastify';
@@ -42,6 +43,7 @@ export class OpenApiController {
   constructor(private readonly openapi: OpenApiService) {}
 
   @Get('openapi.json')
+  @Public()
   @ApiDoc({ summary: 'The OpenAPI 3.1 document of this API', tags: ['meta'], public: true, responses: { 200: { description: 'OpenAPI document' } } })
   document(): Record<string, unknown> {
     return this.openapi.getDocument();
@@ -49,12 +51,14 @@ export class OpenApiController {
 
   @Get('docs')
   @Header('content-type', 'text/html; charset=utf-8')
+  @Public()
   @ApiDoc({ summary: 'Interactive API reference', tags: ['meta'], public: true, responses: { 200: { description: 'HTML page', contentType: 'text/html' } } })
   docs(): string {
     return DOCS_HTML;
   }
 
   @Get('docs/assets/:file')
+  @Public()
   @ApiDoc({ summary: 'Static files of the API reference page', tags: ['meta'], public: true, responses: { 200: { description: 'A static file' } } })
   asset(@ValidParams(assetParams) params: z.infer<typeof assetParams>, @Res() reply: FastifyReply): void {
     if (params.file === 'init.js') {

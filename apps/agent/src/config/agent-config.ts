@@ -1,0 +1,174 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { isAbsolute } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { LOG_LEVELS, LogLevel } from '../logging/logger';
+
+export const DEFAULT_CONFIG_FILE = '/etc/hostplane/agent.yaml';
+export const CONFIG_FILE_ENV = 'HOSTPLANE_AGENT_CONFIG';
+
+export interface AgentConfig {
+  /** The YAML file that was read, or null when only defaults and the environment apply. */
+  configFile: string | null;
+  hubUrl: string | null;
+  /** An agent token given directly (container deployments); otherwise credentials.json holds it. */
+  token: string | null;
+  stateDir: string;
+  maxConcurrentJobs: number;
+  maxQueuedJobs: number;
+  logLevel: LogLevel;
+  terminal: { shell: string | null };
+  docker: { socketPath: string };
+  reconnect: { initialDelayMs: number; maxDelayMs: number };
+  inventory: { checkIntervalMs: number };
+  journal: { retentionDays: number };
+}
+
+/** A configuration problem: one line naming the setting, meant for the operator. */
+export class ConfigError extends Error {}
+
+interface ConfigField {
+  env: string;
+  schema: z.ZodType;
+  default: unknown;
+  description: string;
+  secret?: boolean;
+}
+
+const int = (min: number, max: number) => {
+  const message = `must be an integer between ${min} and ${max}`;
+  return z.coerce.number({ message }).int({ message }).min(min, { message }).max(max, { message });
+};
+const absolutePath = z.string().refine((p) => isAbsolute(p), { message: 'must be an absolute path' });
+const httpUrl = z.string().refine(
+  (v) => {
+    try {
+      return ['http:', 'https:'].includes(new URL(v).protocol);
+    } catch {
+      return false;
+    }
+  },
+  { message: 'must be a URL starting with http:// or https://' },
+);
+
+/** Every setting, by its key in the YAML file. */
+export const AGENT_CONFIG_FIELDS = {
+  hub_url: { env: 'HOSTPLANE_AGENT_HUB_URL', schema: httpUrl, default: null, description: 'Hub URL; overrides the one saved at registration' },
+  token: {
+    env: 'HOSTPLANE_AGENT_TOKEN',
+    schema: z.string().regex(/^hp_agt_[A-Za-z0-9_]{8,190}$/, { message: 'must be an agent token starting with hp_agt_' }),
+    default: null,
+    secret: true,
+    description: 'Agent token; overrides the one saved at registration',
+  },
+  state_dir: { env: 'HOSTPLANE_AGENT_STATE_DIR', schema: absolutePath, default: '/var/lib/hostplane-agent', description: 'Credentials, job journal, logs of self-tests' },
+  max_concurrent_jobs: { env: 'HOSTPLANE_AGENT_MAX_CONCURRENT_JOBS', schema: int(1, 256), default: 4, description: 'Jobs running at once (on different resources)' },
+  max_queued_jobs: { env: 'HOSTPLANE_AGENT_MAX_QUEUED_JOBS', schema: int(1, 10_000), default: 1000, description: 'Jobs accepted but not finished; more are rejected with agent_busy' },
+  log_level: {
+    env: 'HOSTPLANE_AGENT_LOG_LEVEL',
+    schema: z.enum(LOG_LEVELS, { message: `must be one of ${LOG_LEVELS.join(', ')}` }),
+    default: 'info',
+    description: 'Log level',
+  },
+  'terminal.shell': { env: 'HOSTPLANE_AGENT_TERMINAL_SHELL', schema: absolutePath, default: null, description: 'Shell of host terminals (default $SHELL, then /bin/sh)' },
+  'docker.socket': { env: 'HOSTPLANE_AGENT_DOCKER_SOCKET', schema: absolutePath, default: '/var/run/docker.sock', description: 'Docker Engine API socket' },
+  'reconnect.initial_delay_ms': { env: 'HOSTPLANE_AGENT_RECONNECT_INITIAL_DELAY_MS', schema: int(10, 60_000), default: 500, description: 'First reconnect delay (doubles per attempt, full jitter)' },
+  'reconnect.max_delay_ms': { env: 'HOSTPLANE_AGENT_RECONNECT_MAX_DELAY_MS', schema: int(100, 3_600_000), default: 30_000, description: 'Cap of the reconnect delay' },
+  'inventory.check_interval_ms': { env: 'HOSTPLANE_AGENT_INVENTORY_CHECK_INTERVAL_MS', schema: int(1000, 86_400_000), default: 60_000, description: 'How often the inventory is checked for changes' },
+  'journal.retention_days': { env: 'HOSTPLANE_AGENT_JOURNAL_RETENTION_DAYS', schema: int(1, 365), default: 7, description: 'How long job outcomes are kept to answer redeliveries' },
+} satisfies Record<string, ConfigField>;
+type ConfigKey = keyof typeof AGENT_CONFIG_FIELDS;
+
+export interface LoadAgentConfigOptions {
+  env?: NodeJS.ProcessEnv;
+  /** `--config`; falls back to HOSTPLANE_AGENT_CONFIG, then /etc/hostplane/agent.yaml when it exists. */
+  file?: string;
+}
+
+export function loadAgentConfig(options: LoadAgentConfigOptions = {}): AgentConfig {
+  const env = options.env ?? process.env;
+  const explicitFile = options.file ?? (env[CONFIG_FILE_ENV] || undefined);
+  const file = explicitFile ?? (existsSync(DEFAULT_CONFIG_FILE) ? DEFAULT_CONFIG_FILE : null);
+  const fromFile = file ? readYamlFile(file) : {};
+  rejectUnknownKeys(fromFile, file ?? '');
+
+  const values = new Map<ConfigKey, unknown>();
+  for (const [key, field] of Object.entries(AGENT_CONFIG_FIELDS) as [ConfigKey, ConfigField][]) {
+    const envValue = env[field.env];
+    const fileValue = getPath(fromFile, key);
+    const fromEnv = envValue !== undefined && envValue !== '';
+    const raw = fromEnv ? envValue : fileValue;
+    if (raw === undefined || raw === null) {
+      values.set(key, field.default);
+      continue;
+    }
+    const parsed = field.schema.safeParse(raw);
+    if (!parsed.success) {
+      const source = fromEnv ? field.env : `${file}: ${key}`;
+      const shown = field.secret ? '' : ` (got ${JSON.stringify(raw)})`;
+      throw new ConfigError(`config: ${source} ${parsed.error.issues[0]?.message ?? 'is invalid'}${shown}`);
+    }
+    values.set(key, parsed.data);
+  }
+  const get = <T>(key: ConfigKey) => values.get(key) as T;
+  const reconnect = { initialDelayMs: get<number>('reconnect.initial_delay_ms'), maxDelayMs: get<number>('reconnect.max_delay_ms') };
+  if (reconnect.maxDelayMs < reconnect.initialDelayMs) {
+    throw new ConfigError(`config: reconnect.max_delay_ms (${reconnect.maxDelayMs}) must not be below reconnect.initial_delay_ms (${reconnect.initialDelayMs})`);
+  }
+  return {
+    configFile: file,
+    hubUrl: get<string | null>('hub_url')?.replace(/\/+$/, '') ?? null,
+    token: get('token'),
+    stateDir: get('state_dir'),
+    maxConcurrentJobs: get('max_concurrent_jobs'),
+    maxQueuedJobs: get('max_queued_jobs'),
+    logLevel: get('log_level'),
+    terminal: { shell: get('terminal.shell') },
+    docker: { socketPath: get('docker.socket') },
+    reconnect,
+    inventory: { checkIntervalMs: get('inventory.check_interval_ms') },
+    journal: { retentionDays: get('journal.retention_days') },
+  };
+}
+
+function readYamlFile(file: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`config: cannot read config file ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+  }
+  let doc: unknown;
+  try {
+    doc = parseYaml(text);
+  } catch (err) {
+    throw new ConfigError(`config: ${file} is not valid YAML: ${(err as Error).message.split('\n')[0]}`);
+  }
+  if (doc === null || doc === undefined) return {};
+  if (typeof doc !== 'object' || Array.isArray(doc)) throw new ConfigError(`config: ${file} must hold a YAML mapping`);
+  return doc as Record<string, unknown>;
+}
+
+/** A misspelt key would otherwise be ignored silently and the default used. */
+function rejectUnknownKeys(doc: Record<string, unknown>, file: string): void {
+  const known = Object.keys(AGENT_CONFIG_FIELDS);
+  const sections = new Set(known.filter((k) => k.includes('.')).map((k) => k.split('.')[0]));
+  for (const [key, value] of Object.entries(doc)) {
+    if (sections.has(key) && value !== null && typeof value === 'object' && !Array.isArray(value)) {
+      for (const sub of Object.keys(value)) {
+        if (!known.includes(`${key}.${sub}`)) throw new ConfigError(`config: ${file}: unknown setting "${key}.${sub}" (known: ${known.join(', ')})`);
+      }
+    } else if (!known.includes(key)) {
+      throw new ConfigError(`config: ${file}: unknown setting "${key}" (known: ${known.join(', ')})`);
+    }
+  }
+}
+
+function getPath(obj: Record<string, unknown>, path: string): unknown {
+  let cur: unknown = obj;
+  for (const part of path.split('.')) {
+    if (cur === null || typeof cur !== 'object') return undefined;
+    cur = (cur as Record<string, unknown>)[part];
+  }
+  return cur;
+}

@@ -1,0 +1,68 @@
+import type { Inventory } from '@hostplane/protocol';
+import type { AgentLogger } from '../logging/logger';
+import { stableInventoryHash } from './collect-inventory';
+
+export interface InventorySink {
+  sendInventory(inventory: Inventory): void;
+}
+
+/**
+ * Sends the full inventory when a hub session starts, then again whenever its stable part
+ * changes (checked on an interval) or when a refresh is asked for.
+ */
+export class InventoryReporter {
+  private sink: InventorySink | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private lastSentHash: string | null = null;
+  private checking = false;
+
+  constructor(
+    private readonly collect: () => Promise<Inventory>,
+    private readonly checkIntervalMs: number,
+    private readonly log: AgentLogger,
+  ) {}
+
+  attach(sink: InventorySink): void {
+    this.detach();
+    this.sink = sink;
+    this.timer = setInterval(() => void this.sendIfChanged(), this.checkIntervalMs);
+    this.timer.unref();
+    void this.refresh().catch((err: unknown) => this.log.error({ err }, 'collecting the inventory failed'));
+  }
+
+  detach(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    this.sink = null;
+  }
+
+  /** Collects now and sends regardless of change (when a session is attached). */
+  async refresh(): Promise<Inventory> {
+    const inventory = await this.collect();
+    this.send(inventory);
+    return inventory;
+  }
+
+  private send(inventory: Inventory): void {
+    if (!this.sink) return;
+    this.sink.sendInventory(inventory);
+    this.lastSentHash = stableInventoryHash(inventory);
+    this.log.debug({ processes: inventory.processes.length, disks: inventory.disks.length }, 'inventory sent');
+  }
+
+  private async sendIfChanged(): Promise<void> {
+    if (this.checking || !this.sink) return;
+    this.checking = true;
+    try {
+      const inventory = await this.collect();
+      if (stableInventoryHash(inventory) !== this.lastSentHash) {
+        this.log.info('inventory changed; sending it');
+        this.send(inventory);
+      }
+    } catch (err) {
+      this.log.error({ err }, 'collecting the inventory failed');
+    } finally {
+      this.checking = false;
+    }
+  }
+}

@@ -1,0 +1,128 @@
+import os from 'node:os';
+import { Hello, isJobKind, JOB_KINDS, JobAck, PROTOCOL_VERSION, STREAM_KINDS } from '@hostplane/protocol';
+import type { AgentConfig } from '../config/agent-config';
+import { ensureStateDir, lockStateDir } from '../config/state-dir';
+import { detectDrivers } from '../drivers/detect';
+import { collectInventory } from '../inventory/collect-inventory';
+import { InventoryReporter } from '../inventory/inventory-reporter';
+import { MetricsSampler } from '../inventory/metrics';
+import { hostOsName } from '../inventory/system';
+import { assertHandlersMatchJobKinds } from '../jobs/handler-registry';
+import { createJobHandlers } from '../jobs/job-handlers';
+import { JobJournal } from '../jobs/journal';
+import { JobService } from '../jobs/job-service';
+import type { AgentLogger } from '../logging/logger';
+import { StreamManager } from '../streams/stream-manager';
+import { runTunnel, TunnelExit } from '../tunnel/connection-loop';
+import { SessionHooks } from '../tunnel/hub-connection';
+import { HubSession } from '../tunnel/hub-session';
+import { AGENT_VERSION } from '../version';
+
+export interface AgentRuntimeOptions {
+  config: AgentConfig;
+  hubUrl: string;
+  token: string;
+  log: AgentLogger;
+  stop: AbortSignal;
+}
+
+/** What this agent can do, announced in hello so the hub sends only what it understands. */
+export const AGENT_CAPABILITIES: readonly string[] = [
+  ...Object.keys(JOB_KINDS).map((k) => `job:${k}`),
+  ...Object.keys(STREAM_KINDS).map((k) => `stream:${k}`),
+  'inventory',
+  'metrics',
+];
+
+/** The `run` command: journal, job service, inventory and streams behind a tunnel that reconnects forever. */
+export async function runAgent(options: AgentRuntimeOptions): Promise<TunnelExit> {
+  const { config, log } = options;
+  const inventory = new InventoryReporter(() => collectInventory({ dockerSocket: config.docker.socketPath, log }), config.inventory.checkIntervalMs, log);
+  const handlers = createJobHandlers({ stateDir: config.stateDir, refreshInventory: () => inventory.refresh() });
+  assertHandlersMatchJobKinds(handlers);
+
+  ensureStateDir(config.stateDir);
+  const lock = lockStateDir(config.stateDir);
+  const journal = await JobJournal.open(config.stateDir, { retentionDays: config.journal.retentionDays });
+  const { records, skipped, tornTail } = journal.loadReport;
+  if (skipped > 0 || tornTail) log.warn({ records, skipped, torn_tail: tornTail }, 'job journal had damaged records; they were dropped');
+  log.info({ state_dir: config.stateDir, ...journal.counts() }, 'job journal open');
+
+  const jobs = new JobService({ journal, handlers, maxConcurrentJobs: config.maxConcurrentJobs, maxQueuedJobs: config.maxQueuedJobs, log });
+  const metrics = new MetricsSampler();
+
+  const hooks: SessionHooks = {
+    buildHello: async (): Promise<Hello> => ({
+      protocol_version: PROTOCOL_VERSION,
+      agent_version: AGENT_VERSION,
+      hostname: os.hostname().slice(0, 255),
+      os: hostOsName(),
+      arch: process.arch,
+      drivers: await detectDrivers({ dockerSocket: config.docker.socketPath }),
+      capabilities: [...AGENT_CAPABILITIES],
+      max_concurrent_jobs: config.maxConcurrentJobs,
+      running_jobs: jobs.activeJobIds().slice(0, 1000),
+    }),
+    heartbeatBody: async () => {
+      // Each heartbeat also retries results the hub has not acknowledged while connected.
+      jobs.retryUndelivered();
+      return { metrics: await metrics.sample(), running_jobs: jobs.activeJobIds().slice(0, 1000) };
+    },
+    openSession: (session) => wireSession(session, { jobs, inventory, config, log }),
+  };
+
+  try {
+    return await runTunnel({
+      target: { hubUrl: options.hubUrl, token: options.token, agentVersion: AGENT_VERSION },
+      hooks,
+      log,
+      backoff: config.reconnect,
+      timeouts: { connectTimeoutMs: 20_000, helloTimeoutMs: 15_000, ackTimeoutMs: 30_000 },
+      stop: options.stop,
+    });
+  } finally {
+    await journal.close().catch((err: unknown) => log.error({ err }, 'closing the job journal failed'));
+    lock.release();
+  }
+}
+
+function wireSession(session: HubSession, deps: { jobs: JobService; inventory: InventoryReporter; config: AgentConfig; log: AgentLogger }) {
+  const { jobs, inventory, log } = deps;
+  const streams = new StreamManager(session, { shell: deps.config.terminal.shell, log });
+
+  session.onJob((frame, reply) => jobs.receive(frame, reply), rejectUnknownKind);
+  session.on('job:cancel', (frame) => jobs.cancel(frame.job_id));
+  session.onStreamOpen((frame) => streams.open(frame));
+  session.on('stream:data', (frame) => {
+    const problem = streams.data(frame);
+    if (problem) session.sendError(problem);
+  });
+  session.on('stream:credit', (frame) => streams.credit(frame));
+  session.on('stream:control', (frame) => {
+    const problem = streams.control(frame);
+    if (problem) session.sendError(problem);
+  });
+  session.on('stream:close', (frame) => streams.close(frame));
+  session.on('error', (frame) => log.warn({ code: frame.code, event: frame.event, problem: frame.message }, 'the hub reported a protocol error'));
+
+  return {
+    onWelcome: () => {
+      jobs.attach(session);
+      inventory.attach(session);
+    },
+    onClose: () => {
+      jobs.detach(session);
+      inventory.detach();
+      streams.closeAll('the tunnel to the hub closed');
+    },
+  };
+}
+
+/** A kind this agent does not know deserves a clearer answer than "invalid frame". */
+function rejectUnknownKind(raw: unknown): JobAck | null {
+  if (raw === null || typeof raw !== 'object') return null;
+  const kind = (raw as { kind?: unknown }).kind;
+  if (typeof kind !== 'string' || isJobKind(kind)) return null;
+  const known = Object.keys(JOB_KINDS).join(', ');
+  return { status: 'rejected', error: { code: 'unknown_kind', message: `this agent (${AGENT_VERSION}) has no job kind "${kind.slice(0, 100)}"; it runs: ${known}` } };
+}

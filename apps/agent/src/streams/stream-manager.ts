@@ -1,0 +1,81 @@
+import { ProtocolError, STREAM_KINDS, StreamClose, StreamControl, StreamCredit, StreamData, StreamOpen, StreamOpenAck } from '@hostplane/protocol';
+import type { AgentLogger } from '../logging/logger';
+import { StreamSink, TerminalOpenError, TerminalStream } from './terminal';
+
+export interface StreamManagerOptions {
+  shell: string | null;
+  log: AgentLogger;
+  /** Open streams allowed on one tunnel session. */
+  maxStreams?: number;
+}
+
+/**
+ * The streams of one hub session. Each lives as long as both ends want it and never longer than
+ * the session: when the tunnel drops, every pty of it is killed.
+ */
+export class StreamManager {
+  private readonly streams = new Map<string, TerminalStream>();
+  private readonly maxStreams: number;
+
+  constructor(
+    private readonly sink: StreamSink,
+    private readonly options: StreamManagerOptions,
+  ) {
+    this.maxStreams = options.maxStreams ?? 32;
+  }
+
+  get size(): number {
+    return this.streams.size;
+  }
+
+  open(frame: StreamOpen): StreamOpenAck {
+    if (this.streams.has(frame.stream_id)) return refuse('stream_exists', `stream ${frame.stream_id} is already open`);
+    if (this.streams.size >= this.maxStreams) return refuse('too_many_streams', `this session already has ${this.streams.size} open streams`);
+    const params = STREAM_KINDS[frame.kind].safeParse(frame.params ?? {});
+    if (!params.success) {
+      const issue = params.error.issues[0];
+      return refuse('invalid_params', `${frame.kind} stream params are invalid: ${issue?.path.join('.') ?? ''} ${issue?.message ?? ''}`.trim());
+    }
+    try {
+      const stream = TerminalStream.open(frame.stream_id, params.data, frame.initial_credit, this.sink, this.options, () => this.streams.delete(frame.stream_id));
+      this.streams.set(frame.stream_id, stream);
+      return { ok: true, initial_credit: stream.inputCredit };
+    } catch (err) {
+      this.options.log.warn({ err, stream_id: frame.stream_id }, 'opening a terminal failed');
+      if (err instanceof TerminalOpenError) return refuse(err.code, err.message);
+      return refuse('open_failed', (err as Error).message);
+    }
+  }
+
+  /** Input for a stream; an error frame to send back when the stream is unknown or over its credit. */
+  data(frame: StreamData): ProtocolError | null {
+    const stream = this.streams.get(frame.stream_id);
+    if (!stream) return { code: 'unknown_stream', event: 'stream:data', message: `no open stream ${frame.stream_id}` };
+    const withinCredit = stream.input(Buffer.from(frame.data.buffer, frame.data.byteOffset, frame.data.byteLength));
+    return withinCredit ? null : { code: 'credit_exceeded', event: 'stream:data', message: `stream ${frame.stream_id}: the hub sent more input than the credit granted` };
+  }
+
+  /** Credit for a stream that just closed is normal (it crossed the close frame) and ignored. */
+  credit(frame: StreamCredit): void {
+    this.streams.get(frame.stream_id)?.grantOutputCredit(frame.bytes);
+  }
+
+  control(frame: StreamControl): ProtocolError | null {
+    const stream = this.streams.get(frame.stream_id);
+    if (!stream) return { code: 'unknown_stream', event: 'stream:control', message: `no open stream ${frame.stream_id}` };
+    stream.resize(frame.cols, frame.rows);
+    return null;
+  }
+
+  close(frame: StreamClose): void {
+    this.streams.get(frame.stream_id)?.terminate(frame.reason ?? 'closed by the hub');
+  }
+
+  closeAll(reason: string): void {
+    for (const stream of [...this.streams.values()]) stream.terminate(reason);
+  }
+}
+
+function refuse(code: string, message: string): StreamOpenAck {
+  return { ok: false, error: { code, message } };
+}

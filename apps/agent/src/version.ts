@@ -1,0 +1,2 @@
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+export const AGENT_VERSION: string = (require('../../package.json') as { version: string }).version;

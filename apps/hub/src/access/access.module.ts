@@ -1,0 +1,26 @@
+import { Global, Module, OnApplicationBootstrap } from '@nestjs/common';
+import { APP_GUARD, DiscoveryModule, DiscoveryService } from '@nestjs/core';
+import { AccessCache } from './access-cache';
+import { checkAccessDeclarations } from './access-declarations';
+import { AccessGuard } from './access.guard';
+import { AccessState } from './access-state';
+import { Authenticator } from './authenticator';
+
+/**
+ * Authentication and authorization for every route: the global `AccessGuard`, the `Authenticator`
+ * (JWT keyring, API tokens) and the cached `AccessState`. Other domains use the decorators in
+ * access.decorators.ts, `@CurrentPrincipal()`, `inOrg()` and `AccessCache.invalidate`.
+ */
+@Global()
+@Module({
+  imports: [DiscoveryModule],
+  providers: [AccessCache, AccessState, Authenticator, AccessGuard, { provide: APP_GUARD, useExisting: AccessGuard }],
+  exports: [AccessCache, AccessState, Authenticator, AccessGuard],
+})
+export class AccessModule implements OnApplicationBootstrap {
+  constructor(private readonly discovery: DiscoveryService) {}
+
+  onApplicationBootstrap(): void {
+    checkAccessDeclarations(this.discovery);
+  }
+}

@@ -1,0 +1,73 @@
+import { createSecretKey, KeyObject, randomUUID } from 'node:crypto';
+import { errors, JWTPayload, jwtVerify, SignJWT } from 'jose';
+import type { JwtKey } from '../config/load-config';
+
+/** Header `typ` of each kind of JWT the hub issues, so one kind is never accepted as another. */
+export const JWT_TYPES = { access: 'at+jwt', mfaChallenge: 'mfa-challenge+jwt' } as const;
+export type JwtType = (typeof JWT_TYPES)[keyof typeof JWT_TYPES];
+
+const AUDIENCE = 'hostplane';
+
+export type JwtProblem = 'expired' | 'malformed' | 'invalid' | 'unknown_key';
+
+export class JwtRejected extends Error {
+  constructor(readonly problem: JwtProblem) {
+    super(`jwt rejected: ${problem}`);
+  }
+}
+
+export interface VerifiedJwt extends JWTPayload {
+  sub: string;
+}
+
+/**
+ * HS256 with a `kid` header: the first configured key signs, every configured key verifies, so
+ * a new key is rolled out by putting it first and the old one is dropped after 15 minutes.
+ */
+export class JwtKeyring {
+  private readonly keys: Map<string, KeyObject>;
+  private readonly signingKid: string;
+
+  constructor(
+    keys: JwtKey[],
+    private readonly issuer: string,
+  ) {
+    if (!keys.length) throw new Error('at least one JWT key is needed');
+    this.keys = new Map(keys.map((k) => [k.kid, createSecretKey(k.secret)]));
+    this.signingKid = keys[0]!.kid;
+  }
+
+  async sign(typ: JwtType, subject: string, ttlSeconds: number, claims: Record<string, unknown> = {}): Promise<string> {
+    const now = Math.floor(Date.now() / 1000);
+    return new SignJWT(claims)
+      .setProtectedHeader({ alg: 'HS256', kid: this.signingKid, typ })
+      .setSubject(subject)
+      .setIssuer(this.issuer)
+      .setAudience(AUDIENCE)
+      .setIssuedAt(now)
+      .setExpirationTime(now + ttlSeconds)
+      .setJti(randomUUID())
+      .sign(this.keys.get(this.signingKid)!);
+  }
+
+  async verify(token: string, typ: JwtType): Promise<VerifiedJwt> {
+    try {
+      const { payload } = await jwtVerify(
+        token,
+        (header) => {
+          const key = header.kid === undefined ? undefined : this.keys.get(header.kid);
+          if (!key) throw new JwtRejected('unknown_key');
+          return key;
+        },
+        { algorithms: ['HS256'], issuer: this.issuer, audience: AUDIENCE, typ },
+      );
+      if (typeof payload.sub !== 'string') throw new JwtRejected('invalid');
+      return payload as VerifiedJwt;
+    } catch (err) {
+      if (err instanceof JwtRejected) throw err;
+      if (err instanceof errors.JWTExpired) throw new JwtRejected('expired');
+      if (err instanceof errors.JWSInvalid || err instanceof errors.JWTInvalid) throw new JwtRejected('malformed');
+      throw new JwtRejected('invalid');
+    }
+  }
+}

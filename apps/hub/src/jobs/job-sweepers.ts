@@ -1,0 +1,75 @@
+import { BeforeApplicationShutdown, Inject, Injectable, OnApplicationBootstrap } from '@nestjs/common';
+import type { Logger } from 'pino';
+import { HUB_LOGGER } from '../http/logger';
+import { JobDispatcher } from './job-dispatcher';
+import { JobQueues } from './job-queues';
+import { OperationsService } from './operations.service';
+
+const EXPIRE_EVERY_MS = 2000;
+const REQUEUE_EVERY_MS = 10_000;
+const REQUEUE_MIN_AGE_S = 5;
+
+/**
+ * Periodic repairs, safe on every replica at once (each step is idempotent):
+ * queued operations past their deadline become `expired` and leave the queue; open operations
+ * whose queue job Redis lost (a restart without persistence) are queued again from PostgreSQL,
+ * the source of truth. The agent's journal makes a second delivery harmless.
+ */
+@Injectable()
+export class JobSweepers implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private timers: NodeJS.Timeout[] = [];
+  private requeueRunning = false;
+
+  constructor(
+    private readonly operations: OperationsService,
+    private readonly queues: JobQueues,
+    private readonly dispatcher: JobDispatcher,
+    @Inject(HUB_LOGGER) private readonly log: Logger,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    this.timers.push(setInterval(() => void this.expireDue(), EXPIRE_EVERY_MS));
+    this.timers.push(setInterval(() => void this.requeueLost(), REQUEUE_EVERY_MS));
+    this.queues.connection.on('ready', () => void this.requeueLost());
+  }
+
+  async expireDue(): Promise<number> {
+    try {
+      const expired = await this.operations.expireDue();
+      for (const op of expired) if (op.node_id) await this.queues.forNode(op.node_id).remove(op.id).catch(() => 0);
+      return expired.length;
+    } catch (err) {
+      this.log.warn({ reason: (err as Error).message }, 'expiring operations failed');
+      return 0;
+    }
+  }
+
+  async requeueLost(): Promise<number> {
+    if (this.requeueRunning) return 0;
+    this.requeueRunning = true;
+    let requeued = 0;
+    try {
+      const open = await this.operations.openOlderThan(REQUEUE_MIN_AGE_S);
+      if (open.length === 0) return 0;
+      const pipe = this.queues.connection.pipeline();
+      for (const op of open) pipe.exists(`${this.queues.prefix}:${this.queues.queueName(op.nodeId!)}:${op.id}`);
+      const exists = (await pipe.exec()) ?? [];
+      for (const [i, op] of open.entries()) {
+        if (exists[i]?.[1] === 1) continue;
+        await this.dispatcher.queue(op);
+        requeued++;
+      }
+      if (requeued) this.log.warn({ requeued }, 'queued operations again whose queue jobs Redis had lost');
+    } catch (err) {
+      this.log.warn({ reason: (err as Error).message }, 'requeue sweep failed');
+    } finally {
+      this.requeueRunning = false;
+    }
+    return requeued;
+  }
+
+  beforeApplicationShutdown(): void {
+    for (const t of this.timers) clearInterval(t);
+    this.timers = [];
+  }
+}

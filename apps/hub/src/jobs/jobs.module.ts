@@ -1,0 +1,17 @@
+import { Module } from '@nestjs/common';
+import { TunnelModule } from '../tunnel/tunnel.module';
+import { JobDelivery } from './job-delivery';
+import { JobDispatcher } from './job-dispatcher';
+import { JobQueues } from './job-queues';
+import { JobSweepers } from './job-sweepers';
+import { NodeWorkers } from './node-workers';
+import { OperationsController } from './operations.controller';
+import { OperationsService } from './operations.service';
+
+@Module({
+  imports: [TunnelModule],
+  providers: [OperationsService, JobQueues, JobDelivery, NodeWorkers, JobDispatcher, JobSweepers],
+  controllers: [OperationsController],
+  exports: [OperationsService, JobDispatcher, JobQueues, NodeWorkers, JobDelivery, JobSweepers],
+})
+export class JobsModule {}

@@ -1,0 +1,64 @@
+import type Redis from 'ioredis';
+import { HUB_INSTANCE_ID } from './hub-instance';
+
+// Refresh the TTL only while the key still names us: a replica that lost the node must not extend it.
+const REFRESH_IF_OWNER = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return 0
+`;
+const RELEASE_IF_OWNER = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+`;
+
+type OwnershipRedis = Redis & {
+  hpRefreshOwner(key: string, owner: string, ttlMs: number): Promise<number>;
+  hpReleaseOwner(key: string, owner: string): Promise<number>;
+};
+
+/**
+ * Fencing for "one live socket per node" across replicas: every connection takes a new epoch
+ * (INCR) and writes `node:<id>:owner = <replica>:<epoch>` with a TTL kept alive by heartbeats.
+ */
+export class NodeOwnership {
+  private readonly redis: OwnershipRedis;
+
+  constructor(
+    redis: Redis,
+    private readonly key: (...parts: string[]) => string,
+    private readonly ttlMs: number,
+  ) {
+    if (!('hpRefreshOwner' in redis)) {
+      redis.defineCommand('hpRefreshOwner', { numberOfKeys: 1, lua: REFRESH_IF_OWNER });
+      redis.defineCommand('hpReleaseOwner', { numberOfKeys: 1, lua: RELEASE_IF_OWNER });
+    }
+    this.redis = redis as OwnershipRedis;
+  }
+
+  ownerValue(epoch: number): string {
+    return `${HUB_INSTANCE_ID}:${epoch}`;
+  }
+
+  async claim(nodeId: string): Promise<number> {
+    const epoch = await this.redis.incr(this.key('node', nodeId, 'epoch'));
+    await this.redis.set(this.key('node', nodeId, 'owner'), this.ownerValue(epoch), 'PX', this.ttlMs);
+    return epoch;
+  }
+
+  /** Refreshes many in one round trip; returns the node ids this replica no longer owns. */
+  async refresh(entries: { nodeId: string; epoch: number }[]): Promise<string[]> {
+    if (entries.length === 0) return [];
+    const pipe = this.redis.pipeline();
+    for (const e of entries) (pipe as unknown as OwnershipRedis).hpRefreshOwner(this.key('node', e.nodeId, 'owner'), this.ownerValue(e.epoch), this.ttlMs);
+    const results = (await pipe.exec()) ?? [];
+    return entries.filter((_, i) => results[i]?.[1] === 0).map((e) => e.nodeId);
+  }
+
+  async release(nodeId: string, epoch: number): Promise<void> {
+    await this.redis.hpReleaseOwner(this.key('node', nodeId, 'owner'), this.ownerValue(epoch));
+  }
+
+  async owner(nodeId: string): Promise<string | null> {
+    return this.redis.get(this.key('node', nodeId, 'owner'));
+  }
+}

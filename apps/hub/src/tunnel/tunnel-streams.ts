@@ -1,0 +1,168 @@
+import { randomBytes } from 'node:crypto';
+import type { Logger } from 'pino';
+import { AGENT_TO_HUB, parseFrame, STREAM_CHUNK_BYTES, STREAM_INITIAL_CREDIT, StreamKind, streamOpenAck } from '@hostplane/protocol';
+import type { AgentSession } from './agent-session';
+
+export interface StreamCloseInfo {
+  reason?: string;
+  exit_code?: number;
+}
+
+export class StreamOpenError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * The hub end of one multiplexed stream. Output from the agent arrives through `onData`; the
+ * consumer calls `consumed(n)` once it has passed n bytes on, which grants the agent that much
+ * credit again, so a slow consumer slows the agent, not the tunnel. Input goes out through
+ * `write`, within the credit the agent granted; the rest waits here.
+ */
+export class HubStream {
+  private dataHandlers: ((chunk: Buffer) => void)[] = [];
+  private closeHandlers: ((info: StreamCloseInfo) => void)[] = [];
+  private outCredit: number;
+  private outQueue: Buffer[] = [];
+  closed = false;
+
+  constructor(
+    readonly id: string,
+    readonly session: AgentSession,
+    agentGrantedCredit: number,
+    private readonly counters: { messagesOut: number; bytesOut: number },
+    private readonly onFinished: (id: string) => void,
+  ) {
+    this.outCredit = agentGrantedCredit;
+  }
+
+  onData(cb: (chunk: Buffer) => void): void {
+    this.dataHandlers.push(cb);
+  }
+
+  onClose(cb: (info: StreamCloseInfo) => void): void {
+    if (this.closed) cb({ reason: 'already closed' });
+    else this.closeHandlers.push(cb);
+  }
+
+  write(data: Buffer): void {
+    if (this.closed) return;
+    for (let i = 0; i < data.length; i += STREAM_CHUNK_BYTES) this.outQueue.push(data.subarray(i, i + STREAM_CHUNK_BYTES));
+    this.pump();
+  }
+
+  resize(cols: number, rows: number): void {
+    if (!this.closed) this.session.socket.emit('stream:control', { stream_id: this.id, type: 'resize', cols, rows });
+  }
+
+  consumed(bytes: number): void {
+    if (!this.closed && bytes > 0) this.session.socket.emit('stream:credit', { stream_id: this.id, bytes });
+  }
+
+  /** Close from the hub side (user went away). */
+  close(reason: string): void {
+    if (this.closed) return;
+    this.session.socket.emit('stream:close', { stream_id: this.id, reason });
+    this.finish({ reason });
+  }
+
+  deliver(chunk: Buffer): void {
+    for (const h of this.dataHandlers) h(chunk);
+  }
+
+  addCredit(bytes: number): void {
+    this.outCredit += bytes;
+    this.pump();
+  }
+
+  finish(info: StreamCloseInfo): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.outQueue = [];
+    this.onFinished(this.id);
+    for (const h of this.closeHandlers) h(info);
+    this.closeHandlers = [];
+    this.dataHandlers = [];
+  }
+
+  private pump(): void {
+    while (this.outQueue.length && this.outCredit > 0) {
+      let chunk = this.outQueue[0]!;
+      if (chunk.length > this.outCredit) {
+        this.outQueue[0] = chunk.subarray(this.outCredit);
+        chunk = chunk.subarray(0, this.outCredit);
+      } else {
+        this.outQueue.shift();
+      }
+      this.outCredit -= chunk.length;
+      this.counters.messagesOut++;
+      this.counters.bytesOut += chunk.length;
+      this.session.socket.emit('stream:data', { stream_id: this.id, data: chunk });
+    }
+  }
+}
+
+/** All streams of this replica, by id; frames from agents are routed here. */
+export class TunnelStreams {
+  private readonly streams = new Map<string, HubStream>();
+
+  constructor(
+    private readonly counters: { messagesOut: number; bytesOut: number; invalidFrames: number },
+    private readonly log: Logger,
+  ) {}
+
+  get openCount(): number {
+    return this.streams.size;
+  }
+
+  async open(session: AgentSession, kind: StreamKind, params: unknown, timeoutMs = 10_000): Promise<HubStream> {
+    const id = randomBytes(12).toString('base64url');
+    let raw: unknown;
+    try {
+      raw = await session.socket.timeout(timeoutMs).emitWithAck('stream:open', { stream_id: id, kind, params, initial_credit: STREAM_INITIAL_CREDIT });
+    } catch {
+      throw new StreamOpenError('agent_timeout', `the agent did not open the ${kind} stream within ${timeoutMs / 1000} s`);
+    }
+    const ack = streamOpenAck.safeParse(raw);
+    if (!ack.success) throw new StreamOpenError('agent_error', 'the agent answered the stream request with an invalid frame');
+    if (!ack.data.ok) throw new StreamOpenError(ack.data.error.code, ack.data.error.message);
+    const stream = new HubStream(id, session, ack.data.initial_credit, this.counters, (sid) => this.streams.delete(sid));
+    this.streams.set(id, stream);
+    return stream;
+  }
+
+  onData(session: AgentSession, frame: unknown): void {
+    const f = parseFrame('stream:data', AGENT_TO_HUB['stream:data'], frame);
+    if (!f.ok) return this.invalid(session, f.error);
+    const s = this.streams.get(f.value.stream_id);
+    if (s && s.session === session) s.deliver(Buffer.from(f.value.data));
+  }
+
+  onCredit(session: AgentSession, frame: unknown): void {
+    const f = parseFrame('stream:credit', AGENT_TO_HUB['stream:credit'], frame);
+    if (!f.ok) return this.invalid(session, f.error);
+    const s = this.streams.get(f.value.stream_id);
+    if (s && s.session === session) s.addCredit(f.value.bytes);
+  }
+
+  onClose(session: AgentSession, frame: unknown): void {
+    const f = parseFrame('stream:close', AGENT_TO_HUB['stream:close'], frame);
+    if (!f.ok) return this.invalid(session, f.error);
+    const s = this.streams.get(f.value.stream_id);
+    if (s && s.session === session) s.finish({ reason: f.value.reason, exit_code: f.value.exit_code });
+  }
+
+  closeAll(session: AgentSession, reason: string): void {
+    for (const s of [...this.streams.values()]) if (s.session === session) s.finish({ reason });
+  }
+
+  private invalid(session: AgentSession, error: { code: string; message: string; event?: string }): void {
+    this.counters.invalidFrames++;
+    this.log.warn({ nodeId: session.nodeId, error }, 'invalid stream frame from agent');
+    session.socket.emit('error', error);
+  }
+}

@@ -1,0 +1,379 @@
+import { BeforeApplicationShutdown, Inject, Injectable, OnApplicationBootstrap } from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
+import { createAdapter } from '@socket.io/redis-adapter';
+import { EventEmitter } from 'node:events';
+import type { Server as HttpServer } from 'node:http';
+import type { Logger } from 'pino';
+import { Namespace, Server } from 'socket.io';
+import { DataSource } from 'typeorm';
+import {
+  AGENT_NAMESPACE,
+  AGENT_TO_HUB,
+  AGENT_TOKEN_HEADER,
+  AgentToHubEvents,
+  HubToAgentEvents,
+  JobOutcome,
+  JobProgress,
+  parseFrame,
+  PROTOCOL_HEADER,
+  Refusal,
+  ResultAck,
+} from '@hostplane/protocol';
+import { HUB_CONFIG } from '../config/config.module';
+import type { HubConfig } from '../config/load-config';
+import { EventsService } from '../events/events.service';
+import { HUB_LOGGER } from '../http/logger';
+import { NodeTelemetryWriter } from '../nodes/node-telemetry';
+import { ClusterBus } from '../redis/cluster-bus';
+import { RedisService } from '../redis/redis.service';
+import { AgentAuthService } from './agent-auth';
+import { AgentSession, AgentSocket, AgentSocketData } from './agent-session';
+import { HUB_INSTANCE_ID } from './hub-instance';
+import { NodeOwnership } from './node-ownership';
+import { TunnelStreams } from './tunnel-streams';
+
+export interface TunnelEvents {
+  ready: [AgentSession];
+  closed: [AgentSession];
+  progress: [AgentSession, JobProgress];
+  outcome: [AgentSession, JobOutcome, (ack: ResultAck) => void];
+}
+
+const TUNNEL_TOPIC = 'tunnel';
+const HELLO_TIMEOUT_MS = 15_000;
+
+/**
+ * The hub end of the agent tunnel: socket.io namespace `/agent` on the hub's HTTP server.
+ * It authenticates agents, keeps one live session per node (fenced by an epoch in Redis),
+ * tracks online/offline from heartbeats and relays frames. It knows nothing of jobs or drivers:
+ * other modules listen to `events`.
+ */
+@Injectable()
+export class TunnelServer implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  readonly events = new EventEmitter<TunnelEvents>();
+  readonly streams: TunnelStreams;
+  private io?: Server;
+  private readonly sessions = new Map<string, AgentSession>();
+  private readonly ownership: NodeOwnership;
+  private readonly telemetry: NodeTelemetryWriter;
+  private timers: NodeJS.Timeout[] = [];
+  private closing = false;
+  readonly counters = { connects: 0, refused: 0, messagesIn: 0, messagesOut: 0, bytesIn: 0, bytesOut: 0, invalidFrames: 0 };
+
+  constructor(
+    private readonly httpAdapterHost: HttpAdapterHost,
+    @Inject(DataSource) private readonly db: DataSource,
+    private readonly redis: RedisService,
+    private readonly bus: ClusterBus,
+    private readonly auth: AgentAuthService,
+    private readonly userEvents: EventsService,
+    @Inject(HUB_CONFIG) private readonly config: HubConfig,
+    @Inject(HUB_LOGGER) private readonly log: Logger,
+  ) {
+    const { heartbeatSeconds, offlineAfterMissed } = config.agents;
+    this.ownership = new NodeOwnership(redis.client, (...p) => redis.key(...p), heartbeatSeconds * (offlineAfterMissed + 1) * 1000);
+    this.telemetry = new NodeTelemetryWriter(db);
+    this.streams = new TunnelStreams(this.counters, log);
+  }
+
+  get heartbeatMs(): number {
+    return this.config.agents.heartbeatSeconds * 1000;
+  }
+
+  session(nodeId: string): AgentSession | undefined {
+    const s = this.sessions.get(nodeId);
+    return s?.ready ? s : undefined;
+  }
+
+  localSessions(): AgentSession[] {
+    return [...this.sessions.values()];
+  }
+
+  onApplicationBootstrap(): void {
+    const httpServer = this.httpAdapterHost.httpAdapter.getHttpServer() as HttpServer;
+    const io = new Server(httpServer, {
+      path: '/socket.io',
+      transports: ['websocket'],
+      serveClient: false,
+      // The plain-WebSocket endpoints (terminal, events) share this server's upgrade event.
+      destroyUpgrade: false,
+      perMessageDeflate: false,
+      pingInterval: 10_000,
+      pingTimeout: 5_000,
+      maxHttpBufferSize: 8 * 1024 * 1024,
+      adapter: createAdapter(this.redis.connect('publisher'), this.redis.connect('subscriber'), { key: this.redis.key('sio') }),
+    });
+    this.io = io;
+    const nsp = io.of(AGENT_NAMESPACE) as unknown as Namespace<AgentToHubEvents, HubToAgentEvents, Record<string, never>, AgentSocketData>;
+    nsp.use((socket, next) => {
+      this.admit(socket).then(
+        (refusal) => {
+          if (!refusal) return next();
+          this.counters.refused++;
+          const err = new Error(refusal.message) as Error & { data: Refusal };
+          err.data = refusal;
+          next(err);
+        },
+        (err: unknown) => {
+          this.log.error({ err }, 'agent admission failed');
+          next(Object.assign(new Error('hub could not check the agent token, retry later'), { data: { code: 'shutting_down', message: 'hub error' } }));
+        },
+      );
+    });
+    nsp.on('connection', (socket) => this.onConnection(socket));
+    this.bus.on(TUNNEL_TOPIC, (m) => this.onBusMessage(m));
+
+    const tick = Math.max(500, Math.min(2000, this.heartbeatMs / 2));
+    this.timers.push(setInterval(() => void this.maintain(), tick));
+    this.timers.push(setInterval(() => void this.sweepOrphanedOnline(), this.heartbeatMs));
+  }
+
+  /** Ask every replica to drop the node's socket (deleted node, rotated token). */
+  async disconnectNode(nodeId: string, refusal: Refusal): Promise<void> {
+    await this.bus.publish(TUNNEL_TOPIC, { type: 'disconnect', nodeId, refusal });
+    this.dropLocal(nodeId, refusal);
+  }
+
+  private async admit(socket: AgentSocket): Promise<Refusal | null> {
+    if (this.closing) return { code: 'shutting_down', message: 'hub is shutting down, reconnect to another replica' };
+    const headers = socket.handshake.headers;
+    const auth = (socket.handshake.auth ?? {}) as { token?: unknown; protocol_version?: unknown };
+    const token = typeof headers[AGENT_TOKEN_HEADER] === 'string' ? headers[AGENT_TOKEN_HEADER] : typeof auth.token === 'string' ? auth.token : undefined;
+    const rawProtocol = headers[PROTOCOL_HEADER] ?? auth.protocol_version;
+    const protocol = rawProtocol === undefined || rawProtocol === '' ? undefined : Number(rawProtocol);
+    const result = await this.auth.authenticate(token, protocol);
+    if (!result.ok) return result.refusal;
+    socket.data.nodeId = result.node.id;
+    socket.data.orgId = result.node.orgId;
+    socket.data.epoch = await this.ownership.claim(result.node.id);
+    return null;
+  }
+
+  private onConnection(socket: AgentSocket): void {
+    const { nodeId, orgId, epoch } = socket.data;
+    this.counters.connects++;
+    const previous = this.sessions.get(nodeId);
+    if (previous) this.replace(previous);
+    const session = new AgentSession(socket, nodeId, orgId, epoch);
+    this.sessions.set(nodeId, session);
+    void socket.join(`node:${nodeId}`);
+    void this.bus.publish(TUNNEL_TOPIC, { type: 'claim', nodeId, epoch, instance: HUB_INSTANCE_ID });
+
+    const helloTimer = setTimeout(() => {
+      if (!session.hello) this.refuseAndDrop(socket, { code: 'handshake_timeout', message: 'no hello within 15 s of connecting' });
+    }, HELLO_TIMEOUT_MS);
+
+    socket.onAny((event: string, frame: unknown) => {
+      session.messagesIn++;
+      this.counters.messagesIn++;
+      if (frame instanceof Uint8Array) this.counters.bytesIn += frame.byteLength;
+      else if (frame && typeof frame === 'object' && 'data' in frame && (frame as { data: unknown }).data instanceof Uint8Array) {
+        this.counters.bytesIn += ((frame as { data: Uint8Array }).data).byteLength;
+      }
+      if (!(event in AGENT_TO_HUB)) this.invalid(socket, { code: 'unknown_event', event, message: `unknown event "${event}"` });
+    });
+
+    socket.on('hello', (frame, ack) => {
+      clearTimeout(helloTimer);
+      const reply = typeof ack === 'function' ? ack : () => undefined;
+      const hello = parseFrame('hello', AGENT_TO_HUB.hello, frame);
+      if (!hello.ok) {
+        this.invalid(socket, hello.error);
+        reply({ code: 'protocol_mismatch', message: hello.error.message });
+        socket.disconnect(true);
+        return;
+      }
+      void this.onHello(session, hello.value).then(
+        () => {
+          if (this.sessions.get(nodeId) !== session) return;
+          reply({ node_id: nodeId, epoch, heartbeat_interval_ms: this.heartbeatMs, server_time: new Date().toISOString() });
+          this.events.emit('ready', session);
+        },
+        (err: unknown) => {
+          this.log.error({ err, nodeId }, 'hello handling failed');
+          socket.disconnect(true);
+        },
+      );
+    });
+
+    socket.on('heartbeat', (frame) => {
+      const hb = parseFrame('heartbeat', AGENT_TO_HUB.heartbeat, frame);
+      if (!hb.ok) return this.invalid(socket, hb.error);
+      session.lastHeartbeatAt = Date.now();
+      session.runningJobs = hb.value.running_jobs;
+      this.telemetry.record(nodeId, hb.value.metrics);
+    });
+
+    socket.on('inventory', (frame) => {
+      const inv = parseFrame('inventory', AGENT_TO_HUB.inventory, frame);
+      if (!inv.ok) return this.invalid(socket, inv.error);
+      void this.db
+        .query(`UPDATE nodes SET inventory = $2, inventory_updated_at = now() WHERE id = $1`, [nodeId, JSON.stringify(inv.value)])
+        .catch((err: unknown) => this.log.error({ err, nodeId }, 'storing inventory failed'));
+    });
+
+    socket.on('job:progress', (frame) => {
+      const p = parseFrame('job:progress', AGENT_TO_HUB['job:progress'], frame);
+      if (!p.ok) return this.invalid(socket, p.error);
+      this.events.emit('progress', session, p.value);
+    });
+
+    socket.on('job:result', (frame, ack) => {
+      const reply = typeof ack === 'function' ? ack : () => undefined;
+      const r = parseFrame('job:result', AGENT_TO_HUB['job:result'], frame);
+      if (!r.ok) {
+        this.invalid(socket, r.error);
+        return reply({ ok: false });
+      }
+      this.events.emit('outcome', session, r.value, reply);
+    });
+
+    socket.on('stream:data', (frame) => this.streams.onData(session, frame));
+    socket.on('stream:credit', (frame) => this.streams.onCredit(session, frame));
+    socket.on('stream:close', (frame) => this.streams.onClose(session, frame));
+    socket.on('error', (frame) => {
+      const e = parseFrame('error', AGENT_TO_HUB.error, frame);
+      this.log.warn({ nodeId, frame: e.ok ? e.value : 'unparseable' }, 'agent reported a protocol error');
+    });
+
+    socket.on('disconnect', (reason) => {
+      clearTimeout(helloTimer);
+      void this.onDisconnect(session, reason);
+    });
+  }
+
+  private async onHello(session: AgentSession, hello: AgentSession['hello'] & object): Promise<void> {
+    const rows = (await this.db.query(
+      `UPDATE nodes n SET status = 'online', hostname = $3, os = $4, arch = $5, agent_version = $6, protocol_version = $7,
+              drivers = $8, capabilities = $9, connection_epoch = $2, connected_at = now(), last_seen_at = now()
+         FROM (SELECT id, status AS previous FROM nodes WHERE id = $1 FOR UPDATE) old
+        WHERE n.id = old.id AND n.connection_epoch <= $2
+        RETURNING old.previous`,
+      [
+        session.nodeId,
+        session.epoch,
+        hello.hostname,
+        hello.os,
+        hello.arch,
+        hello.agent_version,
+        hello.protocol_version,
+        JSON.stringify(hello.drivers),
+        JSON.stringify(hello.capabilities),
+      ],
+    )) as [{ previous: string }[], number] | { previous: string }[];
+    const list = Array.isArray(rows[0]) ? (rows[0] as { previous: string }[]) : (rows as { previous: string }[]);
+    session.hello = hello;
+    session.lastHeartbeatAt = Date.now();
+    if (list[0] && list[0].previous !== 'online') {
+      void this.userEvents.publish(session.orgId, 'node.online', { node_id: session.nodeId, hostname: hello.hostname });
+    }
+  }
+
+  private async onDisconnect(session: AgentSession, reason: string): Promise<void> {
+    const current = this.sessions.get(session.nodeId) === session;
+    if (current) this.sessions.delete(session.nodeId);
+    this.streams.closeAll(session, `agent disconnected (${reason})`);
+    this.events.emit('closed', session);
+    if (!current) return;
+    this.telemetry.forget(session.nodeId);
+    try {
+      await this.ownership.release(session.nodeId, session.epoch);
+      const rows = (await this.db.query(
+        `UPDATE nodes SET status = 'offline' WHERE id = $1 AND connection_epoch = $2 AND status = 'online' RETURNING id`,
+        [session.nodeId, session.epoch],
+      )) as unknown[];
+      const changed = Array.isArray(rows[0]) ? (rows[0] as unknown[]).length : rows.length;
+      if (changed) void this.userEvents.publish(session.orgId, 'node.offline', { node_id: session.nodeId, reason });
+    } catch (err) {
+      this.log.warn({ nodeId: session.nodeId, reason: (err as Error).message }, 'marking node offline failed; the sweep will retry');
+    }
+  }
+
+  private onBusMessage(m: Record<string, unknown>): void {
+    const nodeId = typeof m.nodeId === 'string' ? m.nodeId : undefined;
+    if (!nodeId) return;
+    if (m.type === 'claim' && m.instance !== HUB_INSTANCE_ID) {
+      const local = this.sessions.get(nodeId);
+      if (local && local.epoch < Number(m.epoch)) this.replace(local);
+    } else if (m.type === 'disconnect') {
+      this.dropLocal(nodeId, m.refusal as Refusal);
+    }
+  }
+
+  private replace(old: AgentSession): void {
+    this.sessions.delete(old.nodeId);
+    this.refuseAndDrop(old.socket, { code: 'replaced', message: 'a newer connection for this node replaced this one' });
+  }
+
+  private dropLocal(nodeId: string, refusal: Refusal): void {
+    const s = this.sessions.get(nodeId);
+    if (s) this.refuseAndDrop(s.socket, refusal);
+  }
+
+  private refuseAndDrop(socket: AgentSocket, refusal: Refusal): void {
+    socket.emit('refused', refusal);
+    // Let the refusal reach the agent before the close frame.
+    setTimeout(() => socket.disconnect(true), 50);
+  }
+
+  private invalid(socket: AgentSocket, error: { code: string; message: string; event?: string }): void {
+    this.counters.invalidFrames++;
+    this.log.warn({ nodeId: socket.data.nodeId, error }, 'invalid frame from agent');
+    socket.emit('error', error);
+  }
+
+  /** Flush heartbeats, keep ownership alive, and drop agents that stopped heartbeating. */
+  private async maintain(): Promise<void> {
+    try {
+      await this.telemetry.flush();
+      const ready = [...this.sessions.values()].filter((s) => s.hello);
+      const lost = await this.ownership.refresh(ready.map((s) => ({ nodeId: s.nodeId, epoch: s.epoch })));
+      for (const nodeId of lost) {
+        const s = this.sessions.get(nodeId);
+        if (s) this.replace(s);
+      }
+      const silentFor = this.heartbeatMs * this.config.agents.offlineAfterMissed;
+      for (const s of this.sessions.values()) {
+        if (s.hello && Date.now() - s.lastHeartbeatAt > silentFor) {
+          this.log.warn({ nodeId: s.nodeId, missed: this.config.agents.offlineAfterMissed }, 'agent missed heartbeats, dropping');
+          s.socket.disconnect(true);
+        }
+      }
+    } catch (err) {
+      this.log.warn({ reason: (err as Error).message }, 'tunnel maintenance failed');
+    }
+  }
+
+  /** Nodes left "online" by a replica that died: no heartbeat seen for the offline window. */
+  private async sweepOrphanedOnline(): Promise<void> {
+    try {
+      const seconds = this.config.agents.heartbeatSeconds * this.config.agents.offlineAfterMissed;
+      const rows = (await this.db.query(
+        `UPDATE nodes SET status = 'offline'
+          WHERE status = 'online' AND (last_seen_at IS NULL OR last_seen_at < now() - make_interval(secs => $1))
+            AND NOT (id = ANY($2::uuid[]))
+          RETURNING id, org_id`,
+        [seconds, [...this.sessions.keys()]],
+      )) as [{ id: string; org_id: string }[], number];
+      for (const r of rows[0] ?? []) {
+        void this.userEvents.publish(r.org_id, 'node.offline', { node_id: r.id, reason: 'heartbeats stopped' });
+      }
+    } catch (err) {
+      this.log.warn({ reason: (err as Error).message }, 'offline sweep failed');
+    }
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    this.closing = true;
+    for (const t of this.timers) clearInterval(t);
+    this.timers = [];
+    for (const s of this.sessions.values()) s.socket.emit('refused', { code: 'shutting_down', message: 'hub is shutting down, reconnecting' });
+    await this.telemetry.flush().catch(() => undefined);
+    await new Promise<void>((resolve) => {
+      if (!this.io) return resolve();
+      void this.io.close(() => resolve());
+    });
+    // io.close() emits disconnects whose handlers write to the database: let them finish.
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}

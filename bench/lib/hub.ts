@@ -1,0 +1,103 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Redis from 'ioredis';
+import { Client } from 'pg';
+import { BenchServer, startChildServer } from './child-server';
+import { undoOnInterrupt } from './cleanup';
+
+const adminUrl = process.env.HOSTPLANE_BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const redisUrl = process.env.HOSTPLANE_BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+export interface BenchHubOptions {
+  /** Extra HOSTPLANE_* variables, e.g. a lower rate limit to measure rejections. */
+  env?: Record<string, string>;
+}
+
+/**
+ * Boots the real hub in a child process on a throwaway database (auto-migrated at start) and
+ * its own Redis prefix; `close` stops it and drops both. The rate limiter runs on every request
+ * but its limit is far above what a run can send, and request logs (info) are off.
+ */
+export async function startBenchHub(options: BenchHubOptions = {}): Promise<BenchServer> {
+  const id = `${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`;
+  const database = `hp_bench_${id}`;
+  const prefix = `hp_bench_${id}`;
+  const dataDir = mkdtempSync(join(tmpdir(), 'hostplane-bench-'));
+  const databaseUrl = new URL(adminUrl);
+  databaseUrl.pathname = `/${database}`;
+
+  const cleanUp = async () => {
+    await admin(`DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`);
+    await deleteRedisPrefix(prefix);
+    rmSync(dataDir, { recursive: true, force: true });
+  };
+  await admin(`CREATE DATABASE "${database}"`);
+  const forget = undoOnInterrupt(cleanUp);
+
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    HOSTPLANE_ENV: 'development',
+    HOSTPLANE_HOST: '127.0.0.1',
+    HOSTPLANE_PORT: '0',
+    HOSTPLANE_DATABASE_URL: databaseUrl.toString(),
+    HOSTPLANE_DATABASE_AUTO_MIGRATE: 'true',
+    HOSTPLANE_REDIS_URL: redisUrl,
+    HOSTPLANE_REDIS_PREFIX: prefix,
+    HOSTPLANE_DATA_DIR: dataDir,
+    HOSTPLANE_LOG_LEVEL: 'warn',
+    HOSTPLANE_RATE_LIMIT_MAX: '10000000',
+    HOSTPLANE_RATE_LIMIT_AUTH_MAX: '10000000',
+    ...options.env,
+  };
+  let server: BenchServer;
+  try {
+    server = await startChildServer(join(__dirname, 'hub-server.js'), [], env);
+  } catch (err) {
+    forget();
+    await cleanUp();
+    throw err;
+  }
+  return {
+    url: server.url,
+    pid: server.pid,
+    close: async () => {
+      try {
+        await server.close();
+      } finally {
+        forget();
+        await cleanUp();
+      }
+    },
+  };
+}
+
+async function admin(sql: string): Promise<void> {
+  const client = new Client({ connectionString: adminUrl });
+  try {
+    await client.connect();
+  } catch (err) {
+    throw new Error(`bench: cannot reach PostgreSQL at ${adminUrl} (${(err as Error).message}); start it or set HOSTPLANE_BENCH_PG_URL`);
+  }
+  try {
+    await client.query(sql);
+  } finally {
+    await client.end();
+  }
+}
+
+async function deleteRedisPrefix(prefix: string): Promise<void> {
+  const redis = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  try {
+    await redis.connect();
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 500);
+      cursor = next;
+      if (keys.length) await redis.unlink(...keys);
+    } while (cursor !== '0');
+  } finally {
+    redis.disconnect();
+  }
+}
