@@ -10,14 +10,15 @@ describe('MFA (TOTP)', () => {
   });
   after(() => ctx.close());
 
-  /** A user with MFA on; `usedStep` is the time offset whose code the enrollment consumed. */
-  async function enrolledUser(): Promise<{ user: Client; secret: string; recovery: string[] }> {
+  /** A user with MFA on, and the code its enrollment consumed. */
+  async function enrolledUser(): Promise<{ user: Client; secret: string; recovery: string[]; enrollCode: string }> {
     const user = await ctx.newUser();
     const enroll = await user.request('/v1/auth/mfa/enroll', { method: 'POST' });
     assert.equal(enroll.status, 200, enroll.text);
-    const verify = await user.request('/v1/auth/mfa/verify', { method: 'POST', json: { code: totpCode(enroll.body.secret) } });
+    const enrollCode = totpCode(enroll.body.secret);
+    const verify = await user.request('/v1/auth/mfa/verify', { method: 'POST', json: { code: enrollCode } });
     assert.equal(verify.status, 200, verify.text);
-    return { user, secret: enroll.body.secret, recovery: verify.body.recovery_codes };
+    return { user, secret: enroll.body.secret, recovery: verify.body.recovery_codes, enrollCode };
   }
 
   async function challenge(user: Client): Promise<string> {
@@ -54,12 +55,12 @@ describe('MFA (TOTP)', () => {
   });
 
   it('login returns a challenge; a replayed code is refused, the next one gives tokens, and the challenge works once', async () => {
-    const { user, secret } = await enrolledUser();
+    const { user, secret, enrollCode } = await enrolledUser();
     const token = await challenge(user);
     const asAccess = await ctx.hub.request('/v1/users/me', { headers: { authorization: `Bearer ${token}` } });
     assert.equal(asAccess.status, 401, 'a challenge token is not an access token');
 
-    const replay = await ctx.hub.request('/v1/auth/mfa/challenge', { method: 'POST', json: { challenge_token: token, code: totpCode(secret) } });
+    const replay = await ctx.hub.request('/v1/auth/mfa/challenge', { method: 'POST', json: { challenge_token: token, code: enrollCode } });
     assert.equal(replay.status, 401);
     assert.equal(replay.body.code, 'mfa_code_reused', 'the code used to enroll cannot log in within its window');
 

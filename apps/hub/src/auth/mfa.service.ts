@@ -102,15 +102,16 @@ export class MfaService {
     if (user.status === 'suspended') throw new UserSuspendedError();
     note.actorEmail = user.email;
     const method = SESSION_METHODS.find((m) => m === claims.method) ?? 'password';
-    return this.db.transaction(async (m) => {
+    const tokens = await this.db.transaction(async (m) => {
       const kind = await this.useCode(m, user, code);
       note.details = { factor: kind };
       if (!(await this.throttle.spend('mfa-challenge', String(claims.jti), MFA_CHALLENGE_TTL_SECONDS))) {
         throw new MfaError('invalid_challenge', 'this MFA challenge was already completed: log in again', 401);
       }
-      await this.users.recordLogin(user.id);
       return this.sessions.start(user.id, method, true, client, m);
     });
+    await this.users.recordLogin(user.id);
+    return tokens;
   }
 
   /** Accepts a TOTP code (not replayed) or an unused recovery code, or throws. */

@@ -18,7 +18,8 @@ type OwnershipRedis = Redis & {
 
 /**
  * Fencing for "one live socket per node" across replicas: every connection takes a new epoch
- * (INCR) and writes `node:<id>:owner = <replica>:<epoch>` with a TTL kept alive by heartbeats.
+ * (from the node's row) and writes `node:<id>:owner = <replica>:<epoch>` with a TTL kept alive
+ * by heartbeats.
  */
 export class NodeOwnership {
   private readonly redis: OwnershipRedis;
@@ -39,10 +40,9 @@ export class NodeOwnership {
     return `${HUB_INSTANCE_ID}:${epoch}`;
   }
 
-  async claim(nodeId: string): Promise<number> {
-    const epoch = await this.redis.incr(this.key('node', nodeId, 'epoch'));
+  /** `epoch` comes from PostgreSQL (it must keep increasing even if Redis loses its data). */
+  async claim(nodeId: string, epoch: number): Promise<void> {
     await this.redis.set(this.key('node', nodeId, 'owner'), this.ownerValue(epoch), 'PX', this.ttlMs);
-    return epoch;
   }
 
   /** Refreshes many in one round trip; returns the node ids this replica no longer owns. */

@@ -145,7 +145,13 @@ export class TunnelServer implements OnApplicationBootstrap, BeforeApplicationSh
     if (!result.ok) return result.refusal;
     socket.data.nodeId = result.node.id;
     socket.data.orgId = result.node.orgId;
-    socket.data.epoch = await this.ownership.claim(result.node.id);
+    const rows = (await this.db.query(`UPDATE nodes SET connection_epoch = connection_epoch + 1 WHERE id = $1 RETURNING connection_epoch`, [
+      result.node.id,
+    ])) as [{ connection_epoch: string }[], number];
+    const epoch = Number(rows[0][0]?.connection_epoch);
+    if (!epoch) return { code: 'node_deleted', message: 'this node was deleted from the hub' };
+    socket.data.epoch = epoch;
+    await this.ownership.claim(result.node.id, epoch);
     return null;
   }
 
@@ -245,9 +251,9 @@ export class TunnelServer implements OnApplicationBootstrap, BeforeApplicationSh
   private async onHello(session: AgentSession, hello: AgentSession['hello'] & object): Promise<void> {
     const rows = (await this.db.query(
       `UPDATE nodes n SET status = 'online', hostname = $3, os = $4, arch = $5, agent_version = $6, protocol_version = $7,
-              drivers = $8, capabilities = $9, connection_epoch = $2, connected_at = now(), last_seen_at = now()
+              drivers = $8, capabilities = $9, connected_at = now(), last_seen_at = now()
          FROM (SELECT id, status AS previous FROM nodes WHERE id = $1 FOR UPDATE) old
-        WHERE n.id = old.id AND n.connection_epoch <= $2
+        WHERE n.id = old.id AND n.connection_epoch = $2
         RETURNING old.previous`,
       [
         session.nodeId,

@@ -33,6 +33,7 @@ export class OwnRedis {
     const deadline = Date.now() + 10_000;
     for (;;) {
       const c = new Redis(this.url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+      c.on('error', () => undefined);
       try {
         await c.connect();
         if ((await c.ping()) === 'PONG') return;
