@@ -38,8 +38,11 @@ export async function run(ctx: BenchContext): Promise<BenchReport> {
     'fastify/express echo req/s': ratio(fastify.echo.reqPerSec, express.echo.reqPerSec),
     'express/fastify ping p99': ratio(express.ping.latencyMs.p99, fastify.ping.latencyMs.p99),
     'express/fastify echo p99': ratio(express.echo.latencyMs.p99, fastify.echo.latencyMs.p99),
+    'express/fastify ping cpu per request': cpuRatio(express.ping, fastify.ping),
+    'express/fastify echo cpu per request': cpuRatio(express.echo, fastify.echo),
     'hub live/fastify ping req/s': ratio(hubLive.reqPerSec, fastify.ping.reqPerSec),
     'hub live/fastify ping p99': ratio(hubLive.latencyMs.p99, fastify.ping.latencyMs.p99),
+    'hub live/fastify ping cpu per request': cpuRatio(hubLive, fastify.ping),
   };
   printLoadResults(measurements);
   process.stdout.write('\n');
@@ -56,6 +59,11 @@ export async function run(ctx: BenchContext): Promise<BenchReport> {
       express: packageVersion('express'),
     },
   };
+}
+
+/** Ratio of server CPU per request; NaN (printed '-', stored null) where the platform cannot say. */
+function cpuRatio(a: LoadResult, b: LoadResult): number {
+  return a.serverCpuUsPerRequest !== null && b.serverCpuUsPerRequest ? ratio(a.serverCpuUsPerRequest, b.serverCpuUsPerRequest) : NaN;
 }
 
 async function measureAdapter(ctx: BenchContext, adapter: Adapter, body: string): Promise<{ ping: LoadResult; echo: LoadResult }> {

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `npm start`: installs what is missing, brings up PostgreSQL and Redis (local ones if installed,
-# Debian's packages if not), builds, migrates and runs the hub in development mode on :8080.
+# Debian's packages if not), builds, migrates and runs the hub in development mode on :8080 with
+# one agent on this machine registered to it.
 # Any HOSTPLANE_* variable you set is respected (see README's configuration table).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,6 +22,7 @@ fi
 npx tsc -b
 
 export HOSTPLANE_ENV="${HOSTPLANE_ENV:-development}"
+export HOSTPLANE_HOST="${HOSTPLANE_HOST:-127.0.0.1}"
 export HOSTPLANE_PUBLIC_URL="${HOSTPLANE_PUBLIC_URL:-http://localhost:${HOSTPLANE_PORT:-8080}}"
-log "hub on ${HOSTPLANE_PUBLIC_URL} (API reference at /docs)"
-exec node apps/hub/dist/src/main.js "$@"
+log "starting the hub on ${HOSTPLANE_PUBLIC_URL} and a local agent"
+exec node scripts/dev-stack.mjs "$@"

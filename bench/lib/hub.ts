@@ -11,8 +11,15 @@ const adminUrl = process.env.HOSTPLANE_BENCH_PG_URL ?? 'postgres://postgres@127.
 const redisUrl = process.env.HOSTPLANE_BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
 export interface BenchHubOptions {
-  /** Extra HOSTPLANE_* variables, e.g. a lower rate limit to measure rejections. */
+  /** Extra HOSTPLANE_* variables (they win over the defaults below), e.g. a lower rate limit to measure rejections. */
   env?: Record<string, string>;
+}
+
+export interface BenchHub extends BenchServer {
+  /** The throwaway database, e.g. to find the hub's backends in pg_stat_activity. */
+  database: string;
+  /** Prefix of every Redis key the hub writes. */
+  redisPrefix: string;
 }
 
 /**
@@ -20,7 +27,7 @@ export interface BenchHubOptions {
  * its own Redis prefix; `close` stops it and drops both. The rate limiter runs on every request
  * but its limit is far above what a run can send, and request logs (info) are off.
  */
-export async function startBenchHub(options: BenchHubOptions = {}): Promise<BenchServer> {
+export async function startBenchHub(options: BenchHubOptions = {}): Promise<BenchHub> {
   const id = `${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`;
   const database = `hp_bench_${id}`;
   const prefix = `hp_bench_${id}`;
@@ -62,6 +69,8 @@ export async function startBenchHub(options: BenchHubOptions = {}): Promise<Benc
   return {
     url: server.url,
     pid: server.pid,
+    database,
+    redisPrefix: prefix,
     close: async () => {
       try {
         await server.close();

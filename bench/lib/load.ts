@@ -1,6 +1,6 @@
-import { readFileSync } from 'node:fs';
 import autocannon from 'autocannon';
 import type { LoadSettings } from './context';
+import { processCpuSeconds } from './proc';
 import { round, summarize } from './stats';
 
 export interface LoadTarget {
@@ -32,6 +32,11 @@ export interface LoadResult {
   non2xx: number;
   /** CPU time of the server process per wall second, in percent of one core (null off Linux). */
   serverCpuPercent: number | null;
+  /**
+   * Server CPU time per response, in microseconds: what a request costs, and steadier than req/s
+   * when something else on the machine competes for the CPU.
+   */
+  serverCpuUsPerRequest: number | null;
   /** Same for this (autocannon's) process: near 100 means the client, not the server, is the limit. */
   clientCpuPercent: number;
 }
@@ -68,6 +73,7 @@ export async function measureLoad(target: LoadTarget, settings: LoadSettings): P
   const serverCpuAfter = target.serverPid ? processCpuSeconds(target.serverPid) : null;
 
   const latency = summarize(samples);
+  const serverCpuSeconds = serverCpuBefore !== null && serverCpuAfter !== null ? serverCpuAfter - serverCpuBefore : null;
   return {
     label: target.label,
     method,
@@ -82,8 +88,8 @@ export async function measureLoad(target: LoadTarget, settings: LoadSettings): P
     errors: result.errors,
     timeouts: result.timeouts,
     non2xx: result.non2xx,
-    serverCpuPercent:
-      serverCpuBefore !== null && serverCpuAfter !== null ? round(((serverCpuAfter - serverCpuBefore) / wallSeconds) * 100, 0) : null,
+    serverCpuPercent: serverCpuSeconds !== null ? round((serverCpuSeconds / wallSeconds) * 100, 0) : null,
+    serverCpuUsPerRequest: serverCpuSeconds !== null && samples.length ? round((serverCpuSeconds * 1e6) / samples.length, 1) : null,
     clientCpuPercent: round(((clientCpu.user + clientCpu.system) / 1e6 / wallSeconds) * 100, 0),
   };
 }
@@ -105,19 +111,4 @@ async function preflight(target: LoadTarget, method: string, headers: Record<str
   const res = await fetch(target.url, { method, headers, body: target.body });
   const text = await res.text();
   if (!res.ok) throw new Error(`${target.label}: ${method} ${target.url} answered ${res.status} before the run: ${text.slice(0, 300)}`);
-}
-
-// utime and stime are in clock ticks; USER_HZ is 100 on every Linux architecture Node runs on.
-const CLOCK_TICKS_PER_SECOND = 100;
-
-function processCpuSeconds(pid: number): number | null {
-  let stat: string;
-  try {
-    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  } catch {
-    return null;
-  }
-  // The command name (field 2) may contain spaces; fields after its closing ')' are plain.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
 }

@@ -48,6 +48,7 @@ export const LOAD_COLUMNS: Column<LoadResult>[] = [
   { header: 'errors', value: (r) => r.errors + r.timeouts },
   { header: 'non-2xx', value: (r) => r.non2xx },
   { header: 'server cpu%', value: (r) => r.serverCpuPercent },
+  { header: 'cpu µs/req', value: (r) => r.serverCpuUsPerRequest },
   { header: 'client cpu%', value: (r) => r.clientCpuPercent },
 ];
 
@@ -62,7 +63,7 @@ export function printRatios(ratios: Record<string, number>): void {
   printTable<{ name: string; value: number }>(
     [
       { header: 'ratio', value: (r) => r.name },
-      { header: 'value', value: (r) => r.value.toFixed(2), align: 'right' },
+      { header: 'value', value: (r) => (Number.isFinite(r.value) ? r.value.toFixed(2) : '-'), align: 'right' },
     ],
     rows,
   );

@@ -79,9 +79,10 @@ export class Authenticator {
     }
     const sid = typeof claims.sid === 'string' ? claims.sid : '';
     const [session, user] = await Promise.all([UUID.test(sid) ? this.state.session(sid) : null, this.state.user(claims.sub)]);
+    // The account's state first: a suspended user learns that, not that their session ended.
+    const active = activeUser(user);
     if (!session || session.userId !== claims.sub) throw new AuthenticationError('invalid_token', 'the access token does not belong to a known session');
     if (session.revoked) throw new AuthenticationError('session_revoked', 'this login session was revoked (logout, password change or token reuse): log in again');
-    const active = activeUser(user);
     return {
       kind: 'user',
       userId: active.id,

@@ -78,7 +78,7 @@ export class AuditService implements BeforeApplicationShutdown {
   async list(filters: AuditFilters, page: Pagination): Promise<Page<AuditRecord>> {
     const { where, params } = whereClause(filters);
     const [rows, count] = await Promise.all([
-      this.db.query(`SELECT ${SELECT_COLUMNS} FROM audit_logs ${where} ORDER BY id DESC LIMIT $${params.length + 1} OFFSET $${params.length + 2}`, [
+      this.db.query(`SELECT ${SELECT_COLUMNS} FROM audit_logs ${where} ORDER BY audit_logs.id DESC LIMIT $${params.length + 1} OFFSET $${params.length + 2}`, [
         ...params,
         page.limit,
         page.offset,
@@ -93,8 +93,8 @@ export class AuditService implements BeforeApplicationShutdown {
     const { where, params } = whereClause(filters);
     let after = '0';
     for (;;) {
-      const cond = `${where ? `${where} AND` : 'WHERE'} id > $${params.length + 1}`;
-      const rows = (await this.db.query(`SELECT ${SELECT_COLUMNS} FROM audit_logs ${cond} ORDER BY id LIMIT ${EXPORT_BATCH}`, [
+      const cond = `${where ? `${where} AND` : 'WHERE'} audit_logs.id > $${params.length + 1}`;
+      const rows = (await this.db.query(`SELECT ${SELECT_COLUMNS} FROM audit_logs ${cond} ORDER BY audit_logs.id LIMIT ${EXPORT_BATCH}`, [
         ...params,
         after,
       ])) as AuditRecord[];
