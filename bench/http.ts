@@ -5,9 +5,10 @@ import { ratio } from './lib/stats';
 import { printLoadResults, printRatios } from './lib/table';
 
 /**
- * The real hub (every hook: request id, Redis rate limit, metrics, logger at warn) on its own
- * database. /health/live is the cheapest route there is; /health/ready adds a PostgreSQL
- * `SELECT 1` and a Redis PING per request.
+ * The real hub on its own database, with everything a request passes through (request id,
+ * Redis rate limit, access guard, metrics, audit and log hooks; logger at warn). /health/live
+ * is the cheapest route there is; /health/ready adds a PostgreSQL `SELECT 1` and a Redis PING
+ * per request.
  */
 export async function run(ctx: BenchContext): Promise<BenchReport> {
   ctx.progress('starting the hub on a throwaway database');

@@ -125,6 +125,19 @@ describe('cross-organization isolation', () => {
     return problems;
   }
 
+  it('the walk itself notices a route that answers (control: the victim reading its own organization)', async () => {
+    const insider = attacker.withToken({ bearer: victim.apiToken });
+    const saved = routes;
+    routes = routes.filter((r) => r.method === 'GET' && r.path.startsWith('/v1/organizations/:orgId'));
+    try {
+      const flagged = await walk(insider, 'control');
+      assert.ok(flagged.length >= routes.length, `every readable route was flagged: ${flagged.join('\n')}`);
+      assert.ok(flagged.some((f) => f.includes('leaks')));
+    } finally {
+      routes = saved;
+    }
+  });
+
   it('walks every registered route with a member of another organization (JWT): 403/404 and nothing of the victim in any body', async () => {
     assert.ok(routes.length > 40, `routes were collected (${routes.length})`);
     const strict = routes.filter((r) => !r.public && !SELF_ROUTES.has(`${r.method} ${r.path}`));

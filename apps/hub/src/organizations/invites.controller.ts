@@ -52,7 +52,7 @@ export class OrgInvitesController {
   }
 
   @Get('invites')
-  @Authenticated()
+  @RequirePermission('orgs.members.manage')
   @ApiDoc({ summary: 'Pending invites', tags: ['organizations', 'invites'], responses: { 200: { description: 'A page of invites', schema: invitePage } } })
   list(@CurrentPrincipal() p: Principal, @ValidParams(orgParams) _params: OrgParams, @ValidQuery(paginationQuery) page: Pagination): Promise<Page<InviteView>> {
     return this.invites.list(p, page);

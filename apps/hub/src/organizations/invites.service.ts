@@ -84,7 +84,7 @@ export class InvitesService {
 
   async list(p: Principal, page: Pagination): Promise<Page<InviteView>> {
     const [rows, total] = await this.db.getRepository(OrganizationInvite).findAndCount({
-      where: { acceptedAt: IsNull() },
+      where: { orgId: requireOrg(p).id, acceptedAt: IsNull() },
       order: { createdAt: 'DESC', id: 'ASC' },
       skip: page.offset,
       take: page.limit,
