@@ -344,6 +344,24 @@ export const CONFIG_FIELDS = {
     default: 86_400,
     description: 'A job not delivered within this (node offline) expires',
   },
+  'jobs.retentionHours': {
+    env: 'HOSTPLANE_OPERATIONS_RETENTION_HOURS',
+    schema: int(1, 24 * 3650),
+    default: 168,
+    description: 'How long finished operations stay queryable before a periodic job removes them',
+  },
+  'events.maxLength': {
+    env: 'HOSTPLANE_EVENTS_MAX_LENGTH',
+    schema: int(10, 100_000_000),
+    default: 100_000,
+    description: 'Events kept for replay (approximate cap of the Redis stream)',
+  },
+  'events.maxAgeSeconds': {
+    env: 'HOSTPLANE_EVENTS_MAX_AGE_SECONDS',
+    schema: int(60, 365 * 86_400),
+    default: 86_400,
+    description: 'Events older than this are dropped from the replay window',
+  },
 } satisfies Record<string, ConfigField>;
 
 export type ConfigPath = keyof typeof CONFIG_FIELDS;

@@ -26,7 +26,8 @@ export interface HubConfig {
   rateLimit: { max: number; windowSeconds: number; authMax: number };
   agents: { heartbeatSeconds: number; offlineAfterMissed: number; registrationTokenTtlSeconds: number };
   metrics: { rawRetentionHours: number; rollupRetentionDays: number };
-  jobs: { lockSeconds: number; stalledCheckSeconds: number; ackTimeoutSeconds: number; defaultDeadlineSeconds: number };
+  events: { maxLength: number; maxAgeSeconds: number };
+  jobs: { lockSeconds: number; stalledCheckSeconds: number; ackTimeoutSeconds: number; defaultDeadlineSeconds: number; retentionHours: number };
   auth: AuthConfig;
   /** Absent when no SMTP host is configured: mail is then not sent. */
   smtp?: SmtpConfig;
@@ -170,11 +171,13 @@ function toHubConfig(flat: Map<ConfigPath, unknown>): HubConfig {
       registrationTokenTtlSeconds: get('agents.registrationTokenTtlSeconds'),
     },
     metrics: { rawRetentionHours: get('metrics.rawRetentionHours'), rollupRetentionDays: get('metrics.rollupRetentionDays') },
+    events: { maxLength: get('events.maxLength'), maxAgeSeconds: get('events.maxAgeSeconds') },
     jobs: {
       lockSeconds: get('jobs.lockSeconds'),
       stalledCheckSeconds: get('jobs.stalledCheckSeconds'),
       ackTimeoutSeconds: get('jobs.ackTimeoutSeconds'),
       defaultDeadlineSeconds: get('jobs.defaultDeadlineSeconds'),
+      retentionHours: get('jobs.retentionHours'),
     },
     auth: {
       bootstrapEnabled: get('auth.bootstrapEnabled'),

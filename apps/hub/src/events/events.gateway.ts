@@ -13,7 +13,9 @@ import { RedisService } from '../redis/redis.service';
 import { WsAccess } from '../ws/ws-access';
 import { WsRouter } from '../ws/ws-router';
 import { EventFilter, EVENT_PATTERN } from './event-filter';
-import { EVENTS_TOPIC, HubEvent } from './events.service';
+import { EventFeed } from './event-feed';
+import { EventsService } from './events.service';
+import { STREAM_ID } from './stream-id';
 
 export const WS_CLIENTS_TOPIC = 'ws-clients';
 const MAX_BUFFERED_BYTES = 4 * 1024 * 1024;
@@ -27,6 +29,7 @@ const clientMessage = z.object({ action: z.enum(['subscribe', 'unsubscribe']), e
 interface Subscriber {
   id: string;
   ws: WebSocket;
+  feed: EventFeed;
   principal: Principal;
   orgs: Set<string>;
   filter: EventFilter;
@@ -47,6 +50,7 @@ export class EventsGateway implements OnModuleInit {
     private readonly state: AccessState,
     private readonly bus: ClusterBus,
     private readonly redis: RedisService,
+    private readonly events: EventsService,
     @Inject(HUB_LOGGER) private readonly log: Logger,
   ) {}
 
@@ -59,7 +63,6 @@ export class EventsGateway implements OnModuleInit {
   }
 
   onModuleInit(): void {
-    this.bus.on(EVENTS_TOPIC, (m) => this.fanOut(m as unknown as HubEvent));
     this.bus.on(WS_CLIENTS_TOPIC, (m) => {
       const c = typeof m.clientId === 'string' ? this.clients.get(m.clientId) : undefined;
       if (!c || !Array.isArray(m.events)) return;
@@ -71,9 +74,19 @@ export class EventsGateway implements OnModuleInit {
       if (!events.success) throw new ValidationFailedError('query', zodIssues(events.error));
       const onlyOrg = up.query.get('org_id');
       if (onlyOrg !== null && !z.uuid().safeParse(onlyOrg).success) throw new ValidationFailedError('query', [{ path: 'org_id', message: 'must be a UUID' }]);
+      const since = up.query.get('since') ?? headerValue(up.req.headers['last-event-id']);
+      if (since !== null && !STREAM_ID.test(since)) throw new ValidationFailedError('query', [{ path: 'since', message: 'must be an event id like 1764576000000-0' }]);
       const { principal } = await this.access.authorize(up, { kind: 'authenticated', org: false, sessionOnly: false });
       const orgs = await this.orgsOf(principal);
-      return (ws) => this.attach(ws, principal, orgs, new EventFilter(events.data), onlyOrg);
+      const filter = new EventFilter(events.data);
+      const holder: { sub?: Subscriber } = {};
+      const feed = new EventFeed(this.events, (e) => {
+        const c = holder.sub;
+        return !!c && c.orgs.has(e.org_id) && (!c.onlyOrg || c.onlyOrg === e.org_id) && c.filter.matches(e.type);
+      });
+      holder.sub = { id: randomUUID(), ws: null as unknown as WebSocket, feed, principal, orgs, filter, onlyOrg };
+      await feed.start(since);
+      return (ws) => this.attach(ws, holder.sub!);
     });
   }
 
@@ -83,17 +96,20 @@ export class EventsGateway implements OnModuleInit {
     return new Set(user ? [...user.memberships.keys()] : []);
   }
 
-  private attach(ws: WebSocket, principal: Principal, orgs: Set<string>, filter: EventFilter, onlyOrg: string | null): void {
-    const c: Subscriber = { id: randomUUID(), ws, principal, orgs, filter, onlyOrg };
+  private attach(ws: WebSocket, c: Subscriber): void {
+    c.ws = ws;
+    const { principal } = c;
     this.clients.set(c.id, c);
     void this.storeClient(c);
-    this.send(c, { type: 'welcome', client_id: c.id, events: filter.toJSON(), organizations: [...orgs] });
+    this.send(c, { type: 'welcome', client_id: c.id, events: c.filter.toJSON(), organizations: [...c.orgs], position: c.feed.position });
+    c.feed.attach((event) => this.send(c, { type: 'event', event }));
     let alive = true;
     ws.on('pong', () => (alive = true));
     const ping = setInterval(() => {
       if (!alive) return ws.terminate();
       alive = false;
       ws.ping();
+      this.send(c, { type: 'heartbeat', ts: new Date().toISOString(), position: c.feed.position });
       void this.storeClient(c);
     }, PING_EVERY_MS);
     const refresh = setInterval(() => void this.orgsOf(principal).then((o) => (c.orgs = o), () => undefined), ORGS_REFRESH_MS);
@@ -111,18 +127,12 @@ export class EventsGateway implements OnModuleInit {
       this.send(c, { type: 'subscription', client_id: c.id, events: c.filter.toJSON() });
     });
     ws.on('close', () => {
+      c.feed.stop();
       clearInterval(ping);
       clearInterval(refresh);
       this.clients.delete(c.id);
       void this.redis.client.del(this.clientKey(c.id)).catch(() => undefined);
     });
-  }
-
-  private fanOut(event: HubEvent): void {
-    for (const c of this.clients.values()) {
-      if (!c.orgs.has(event.org_id) || (c.onlyOrg && c.onlyOrg !== event.org_id) || !c.filter.matches(event.type)) continue;
-      this.send(c, { type: 'event', event });
-    }
   }
 
   private send(c: Subscriber, message: object): void {
@@ -144,3 +154,8 @@ export class EventsGateway implements OnModuleInit {
       .catch(() => undefined);
   }
 }
+
+function headerValue(v: string | string[] | undefined): string | null {
+  return typeof v === 'string' && v ? v : null;
+}
+

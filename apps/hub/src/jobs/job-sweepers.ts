@@ -1,5 +1,7 @@
 import { BeforeApplicationShutdown, Inject, Injectable, OnApplicationBootstrap } from '@nestjs/common';
 import type { Logger } from 'pino';
+import { HUB_CONFIG } from '../config/config.module';
+import type { HubConfig } from '../config/load-config';
 import { HUB_LOGGER } from '../http/logger';
 import { JobDispatcher } from './job-dispatcher';
 import { JobQueues } from './job-queues';
@@ -8,9 +10,10 @@ import { OperationsService } from './operations.service';
 const EXPIRE_EVERY_MS = 2000;
 const REQUEUE_EVERY_MS = 10_000;
 const REQUEUE_MIN_AGE_S = 5;
+const PRUNE_EVERY_MS = 10 * 60_000;
 
 /**
- * Periodic repairs, safe on every replica at once (each step is idempotent):
+ * Periodic repairs and clean-up, safe on every replica at once (each step is idempotent):
  * queued operations past their deadline become `expired` and leave the queue; open operations
  * whose queue job Redis lost (a restart without persistence) are queued again from PostgreSQL,
  * the source of truth. The agent's journal makes a second delivery harmless.
@@ -24,12 +27,14 @@ export class JobSweepers implements OnApplicationBootstrap, BeforeApplicationShu
     private readonly operations: OperationsService,
     private readonly queues: JobQueues,
     private readonly dispatcher: JobDispatcher,
+    @Inject(HUB_CONFIG) private readonly config: HubConfig,
     @Inject(HUB_LOGGER) private readonly log: Logger,
   ) {}
 
   onApplicationBootstrap(): void {
     this.timers.push(setInterval(() => void this.expireDue(), EXPIRE_EVERY_MS));
     this.timers.push(setInterval(() => void this.requeueLost(), REQUEUE_EVERY_MS));
+    this.timers.push(setInterval(() => void this.pruneFinished(), PRUNE_EVERY_MS));
     this.queues.connection.on('ready', () => void this.requeueLost());
   }
 
@@ -40,6 +45,18 @@ export class JobSweepers implements OnApplicationBootstrap, BeforeApplicationShu
       return expired.length;
     } catch (err) {
       this.log.warn({ reason: (err as Error).message }, 'expiring operations failed');
+      return 0;
+    }
+  }
+
+  /** Finished operations older than the retention are removed (default 7 days). */
+  async pruneFinished(): Promise<number> {
+    try {
+      const removed = await this.operations.pruneFinished(this.config.jobs.retentionHours * 3600);
+      if (removed) this.log.info({ removed }, 'removed finished operations past their retention');
+      return removed;
+    } catch (err) {
+      this.log.warn({ reason: (err as Error).message }, 'pruning operations failed');
       return 0;
     }
   }

@@ -5,12 +5,13 @@ import { JobDispatcher } from './job-dispatcher';
 import { JobQueues } from './job-queues';
 import { JobSweepers } from './job-sweepers';
 import { NodeWorkers } from './node-workers';
+import { OperationWaiter } from './operation-waiter';
 import { OperationsController } from './operations.controller';
 import { OperationsService } from './operations.service';
 
 @Module({
   imports: [TunnelModule],
-  providers: [OperationsService, JobQueues, JobDelivery, NodeWorkers, JobDispatcher, JobSweepers],
+  providers: [OperationsService, JobQueues, JobDelivery, NodeWorkers, JobDispatcher, JobSweepers, OperationWaiter],
   controllers: [OperationsController],
   exports: [OperationsService, JobDispatcher, JobQueues, NodeWorkers, JobDelivery, JobSweepers],
 })

@@ -6,7 +6,8 @@ import { pageOf } from '../http/pagination';
 import { ValidParams, ValidQuery } from '../http/validation';
 import { ApiDoc } from '../openapi/api-doc';
 import { JobDispatcher } from './job-dispatcher';
-import { listOperationsQuery, operationIdParams, operationResponse, OperationResponse, presentOperation } from './operations.schemas';
+import { OperationWaiter } from './operation-waiter';
+import { listOperationsQuery, operationIdParams, waitQuery, operationResponse, OperationResponse, presentOperation } from './operations.schemas';
 import { OperationsService } from './operations.service';
 
 @Controller('v1/operations')
@@ -14,6 +15,7 @@ export class OperationsController {
   constructor(
     private readonly operations: OperationsService,
     private readonly dispatcher: JobDispatcher,
+    private readonly waiter: OperationWaiter,
   ) {}
 
   @Get()
@@ -29,6 +31,22 @@ export class OperationsController {
   @ApiDoc({ summary: 'One operation: status, progress, result or error', tags: ['operations'], responses: { 200: { description: 'The operation', schema: operationResponse } } })
   async get(@CurrentPrincipal() p: Principal, @ValidParams(operationIdParams) params: z.infer<typeof operationIdParams>): Promise<OperationResponse> {
     return presentOperation(await this.operations.getInOrg(requireOrg(p).id, params.id));
+  }
+
+  @Get(':id/wait')
+  @RequirePermission('operations.view')
+  @ApiDoc({
+    summary: 'Block until the operation is final or the timeout passes, then answer it either way',
+    description: 'Returns within milliseconds of completion, whichever hub replica the agent and the caller are on. `timeout` in seconds, default 60, max 300.',
+    tags: ['operations'],
+    responses: { 200: { description: 'The operation, final or still running', schema: operationResponse } },
+  })
+  async wait(
+    @CurrentPrincipal() p: Principal,
+    @ValidParams(operationIdParams) params: z.infer<typeof operationIdParams>,
+    @ValidQuery(waitQuery) q: z.infer<typeof waitQuery>,
+  ): Promise<OperationResponse> {
+    return presentOperation(await this.waiter.wait(requireOrg(p).id, params.id, q.timeout));
   }
 
   @Post(':id/cancel')

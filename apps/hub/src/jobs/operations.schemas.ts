@@ -35,6 +35,10 @@ export const listOperationsQuery = paginationQuery.extend({
   to: z.iso.datetime({ offset: true }).optional().describe('Created before'),
 });
 
+export const waitQuery = z.object({
+  timeout: z.coerce.number().int().min(0).max(300).default(60).describe('Seconds to wait at most'),
+});
+
 export function presentOperation(op: OperationEntity): OperationResponse {
   const final = ['succeeded', 'failed', 'cancelled', 'expired'].includes(op.status);
   return {

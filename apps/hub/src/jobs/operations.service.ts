@@ -4,12 +4,16 @@ import type { JobOutcome } from '@hostplane/protocol';
 import type { z } from 'zod';
 import { EventsService } from '../events/events.service';
 import { NotFoundError } from '../http/errors';
+import { ClusterBus } from '../redis/cluster-bus';
 import type { listOperationsQuery } from './operations.schemas';
 import { FINAL_STATUSES, OperationEntity, OperationStatus } from './operation.entity';
 
 export type NewOperation = Pick<OperationEntity, 'id' | 'orgId' | 'nodeId' | 'kind' | 'payload' | 'resource' | 'resources' | 'actor' | 'mayCancel' | 'deadlineAt'>;
 
 const OPEN: OperationStatus[] = ['queued', 'running', 'cancelling'];
+const PRUNE_LOCK_KEY = 4_242_003;
+/** Bus topic announcing that an operation reached a final state (wakes `/wait` on every replica). */
+export const OPERATIONS_TOPIC = 'operations';
 
 /** Every state change of an operation goes through here, so each is written once and announced once. */
 @Injectable()
@@ -19,6 +23,7 @@ export class OperationsService {
   constructor(
     @Inject(DataSource) private readonly db: DataSource,
     private readonly events: EventsService,
+    private readonly bus: ClusterBus,
   ) {
     this.repo = db.getRepository(OperationEntity);
   }
@@ -61,9 +66,7 @@ export class OperationsService {
         WHERE id = $1 AND status IN ('queued', 'running', 'cancelling') RETURNING id, org_id`,
       [outcome.job_id, outcome.status, JSON.stringify(result), error ? JSON.stringify(error) : null, outcome.finished_at],
     );
-    if (rows.length) {
-      void this.events.publish(String(rows[0]!.org_id), 'operation.completed', { operation_id: outcome.job_id, status: outcome.status });
-    }
+    if (rows.length) this.finished(String(rows[0]!.org_id), outcome.job_id, outcome.status);
     return rows.length ? this.get(outcome.job_id) : null;
   }
 
@@ -79,7 +82,7 @@ export class OperationsService {
         WHERE status = 'queued' AND deadline_at < now() RETURNING id, node_id, org_id`,
       [],
     );
-    for (const r of rows) void this.events.publish(String(r.org_id), 'operation.completed', { operation_id: r.id, status: 'expired' });
+    for (const r of rows) this.finished(String(r.org_id), String(r.id), 'expired');
     return rows as { id: string; node_id: string | null; org_id: string }[];
   }
 
@@ -90,7 +93,7 @@ export class OperationsService {
         WHERE id = $1 AND status = 'queued' RETURNING id, org_id`,
       [id],
     );
-    if (rows.length) void this.events.publish(String(rows[0]!.org_id), 'operation.completed', { operation_id: id, status: 'cancelled' });
+    if (rows.length) this.finished(String(rows[0]!.org_id), id, 'cancelled');
     return rows.length > 0;
   }
 
@@ -130,6 +133,25 @@ export class OperationsService {
     const op = await this.repo.findOneBy({ id, orgId });
     if (!op) throw new NotFoundError(`operation ${id}`);
     return op;
+  }
+
+  /** Every final transition ends here: the user event, and the wake-up of waiters on every replica. */
+  private finished(orgId: string, id: string, status: OperationStatus): void {
+    void this.events.publish(orgId, 'operation.completed', { operation_id: id, status });
+    void this.bus.publish(OPERATIONS_TOPIC, { opId: id });
+  }
+
+  /** Removes finished operations older than the retention; once per cluster per run. */
+  async pruneFinished(retentionSeconds: number): Promise<number> {
+    return this.db.transaction(async (tx) => {
+      const [{ locked }] = (await tx.query('SELECT pg_try_advisory_xact_lock($1) AS locked', [PRUNE_LOCK_KEY])) as [{ locked: boolean }];
+      if (!locked) return 0;
+      const res = (await tx.query(
+        `DELETE FROM operations WHERE status IN ('succeeded', 'failed', 'cancelled', 'expired') AND finished_at < now() - make_interval(secs => $1)`,
+        [retentionSeconds],
+      )) as [unknown, number];
+      return res[1] ?? 0;
+    });
   }
 
   static isFinal(status: OperationStatus): boolean {

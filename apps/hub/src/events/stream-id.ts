@@ -1,0 +1,8 @@
+/** Redis stream ids ("<ms>-<seq>"), compared as numbers. */
+export const STREAM_ID = /^\d{1,20}-\d{1,20}$/;
+
+export function compareStreamIds(a: string, b: string): number {
+  const [am, as] = a.split('-').map(BigInt) as [bigint, bigint];
+  const [bm, bs] = b.split('-').map(BigInt) as [bigint, bigint];
+  return am === bm ? (as === bs ? 0 : as < bs ? -1 : 1) : am < bm ? -1 : 1;
+}
