@@ -49,6 +49,32 @@ ensure_redis() {
   wait_for 15 redis_up || { log "Redis did not come up on 127.0.0.1:6379"; return 1; }
 }
 
+docker_up() { docker info >/dev/null 2>&1; }
+
+# The docker driver's tests run against a real dockerd and a locally imported busybox image:
+# no registry is reachable here, so nothing is ever pulled.
+ensure_docker() {
+  command -v dockerd >/dev/null 2>&1 || apt_install docker.io
+  command -v busybox >/dev/null 2>&1 || [ -x /bin/busybox ] || apt_install busybox-static
+  if ! docker_up; then
+    log "starting dockerd"
+    (dockerd >/var/log/dockerd.log 2>&1 &)
+    wait_for 60 docker_up || { log "dockerd did not answer within 60 s (see /var/log/dockerd.log)"; return 1; }
+  fi
+  docker image inspect hostplane/busybox:test >/dev/null 2>&1 && return 0
+  log "importing hostplane/busybox:test"
+  local root bb
+  root=$(mktemp -d)
+  bb=$(command -v busybox || echo /bin/busybox)
+  mkdir -p "$root/bin" "$root/tmp" "$root/home/container" "$root/mnt/server"
+  cp "$bb" "$root/bin/busybox"
+  for c in sh echo sleep cat ls printf true false kill trap env read mkdir rm test grep nc wc; do
+    [ "$c" = trap ] || ln -s busybox "$root/bin/$c"
+  done
+  tar -C "$root" -c . | docker import -c 'ENV PATH=/bin' - hostplane/busybox:test >/dev/null
+  rm -rf "$root"
+}
+
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then
   for s in "${@:-postgres redis}"; do for one in $s; do "ensure_$one"; done; done
 fi

@@ -8,6 +8,8 @@ import { ClusterBus } from '../redis/cluster-bus';
 import type { listOperationsQuery } from './operations.schemas';
 import { FINAL_STATUSES, OperationEntity, OperationStatus } from './operation.entity';
 
+export type OutcomeListener = (op: { id: string; orgId: string; nodeId: string | null; kind: string; payload: unknown }, outcome: JobOutcome) => unknown;
+
 export type NewOperation = Pick<OperationEntity, 'id' | 'orgId' | 'nodeId' | 'kind' | 'payload' | 'resource' | 'resources' | 'actor' | 'mayCancel' | 'deadlineAt'>;
 
 const OPEN: OperationStatus[] = ['queued', 'running', 'cancelling'];
@@ -19,6 +21,7 @@ export const OPERATIONS_TOPIC = 'operations';
 @Injectable()
 export class OperationsService {
   readonly repo: Repository<OperationEntity>;
+  private readonly outcomeListeners: OutcomeListener[] = [];
 
   constructor(
     @Inject(DataSource) private readonly db: DataSource,
@@ -26,6 +29,11 @@ export class OperationsService {
     private readonly bus: ClusterBus,
   ) {
     this.repo = db.getRepository(OperationEntity);
+  }
+
+  /** Domains that own what a job acts on (instances) learn of each applied outcome here. */
+  onOutcome(listener: OutcomeListener): void {
+    this.outcomeListeners.push(listener);
   }
 
   async create(op: NewOperation): Promise<OperationEntity> {
@@ -63,10 +71,18 @@ export class OperationsService {
       `UPDATE operations SET status = $2, result = $3, error = $4, finished_at = $5, updated_at = now(),
               progress_percent = CASE WHEN $2 = 'succeeded' THEN 100 ELSE progress_percent END,
               started_at = COALESCE(started_at, $5)
-        WHERE id = $1 AND status IN ('queued', 'running', 'cancelling') RETURNING id, org_id`,
+        WHERE id = $1 AND status IN ('queued', 'running', 'cancelling') RETURNING id, org_id, kind, payload, node_id`,
       [outcome.job_id, outcome.status, JSON.stringify(result), error ? JSON.stringify(error) : null, outcome.finished_at],
     );
-    if (rows.length) this.finished(String(rows[0]!.org_id), outcome.job_id, outcome.status);
+    if (rows.length) {
+      const row = rows[0]!;
+      this.finished(String(row.org_id), outcome.job_id, outcome.status);
+      for (const l of this.outcomeListeners) {
+        void Promise.resolve(l({ id: outcome.job_id, orgId: String(row.org_id), nodeId: (row.node_id as string | null) ?? null, kind: String(row.kind), payload: row.payload }, outcome)).catch(
+          () => undefined,
+        );
+      }
+    }
     return rows.length ? this.get(outcome.job_id) : null;
   }
 

@@ -119,6 +119,8 @@ export class NodesService {
 
   async delete(p: Principal, id: string): Promise<void> {
     const node = await this.get(p, id);
+    const left = await this.occupancy.countOn(id);
+    if (left > 0) throw new ConflictError(`the node still has ${left} instance(s): drain it or delete them first`, 'node_not_empty');
     await this.db.transaction(async (tx) => {
       await tx.getRepository(RevokedAgentTokenEntity).upsert({ tokenHash: node.agentTokenHash, nodeId: id, reason: 'node_deleted' }, ['tokenHash']);
       await tx.getRepository(NodeEntity).delete({ id });

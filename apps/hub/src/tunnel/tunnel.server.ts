@@ -85,6 +85,12 @@ export class TunnelServer implements OnApplicationBootstrap, BeforeApplicationSh
     return s?.ready ? s : undefined;
   }
 
+  /** Whether any replica holds a live socket for the node (its ownership key exists). */
+  async isOnline(nodeId: string): Promise<boolean> {
+    if (this.session(nodeId)) return true;
+    return (await this.ownership.owner(nodeId).catch(() => null)) !== null;
+  }
+
   localSessions(): AgentSession[] {
     return [...this.sessions.values()];
   }
