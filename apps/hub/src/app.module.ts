@@ -20,6 +20,8 @@ import { OpenApiModule } from './openapi/openapi.module';
 import { OrganizationsModule } from './organizations/organizations.module';
 import { RedisModule } from './redis/redis.module';
 import { UsersModule } from './users/users.module';
+import { SchedulerModule } from './scheduler/scheduler.module';
+import { WorkloadsModule } from './workloads/workloads.module';
 import type { Logger } from 'pino';
 
 /** Domain modules of the hub, in one list. */
@@ -38,6 +40,8 @@ const DOMAIN_MODULES: Type[] = [
   NodesModule,
   TunnelAdminModule,
   HealthModule,
+  WorkloadsModule,
+  SchedulerModule,
 ];
 
 @Module({})

@@ -6,6 +6,7 @@ import { OperationEntity } from '../jobs/operation.entity';
 import { NodeEntity } from '../nodes/node.entity';
 import { RegistrationTokenEntity, RevokedAgentTokenEntity } from '../nodes/registration-token.entity';
 import { User } from '../users/user.entity';
+import { WorkloadEntity } from '../workloads/workload.entity';
 
 /** Every entity of the hub, listed once so the data source and migrations agree. */
 export const ENTITIES: Function[] = [
@@ -24,4 +25,5 @@ export const ENTITIES: Function[] = [
   RegistrationTokenEntity,
   RevokedAgentTokenEntity,
   OperationEntity,
+  WorkloadEntity
 ];
