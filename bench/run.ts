@@ -15,6 +15,10 @@ interface BenchmarkEntry {
 
 /** Every benchmark, by the name given on the command line; a new one is a bench/<name>.ts and a line here. */
 const BENCHMARKS: Record<string, BenchmarkEntry> = {
+  auth: {
+    description: 'GET /v1/users/me with a JWT and with an hp_pat_ token against an unauthenticated route of the same work',
+    load: () => import('./auth'),
+  },
   http: {
     description: 'the hub: GET /health/live and /health/ready, req/s and latency percentiles',
     load: () => import('./http'),
@@ -23,6 +27,11 @@ const BENCHMARKS: Record<string, BenchmarkEntry> = {
     description: 'the same minimal Nest app on Fastify and on Express, and the hub against bare Fastify',
     load: () => import('./http-adapters'),
   },
+  fleet: {
+    description: 'simulated agents in one process: job round trip and jobs/s with 1 and 100 agents; hub RSS, CPU and Redis connections with 1k/5k/10k agents',
+    load: () => import('./fleet'),
+  },
+  placement: { description: 'scheduler: place() over 10,000 synthetic nodes, binpack and spread, p50/p99 per placement (target ≤ 5 ms)', load: () => import('./placement') },
 };
 
 const RESULTS_DIR = join(__dirname, '..', 'results');

@@ -19,10 +19,11 @@ const STOP_TIMEOUT_MS = 15_000;
 
 /**
  * Runs `entry` (a compiled bench/dist/lib/*-server.js calling `serveUntilClosed`) with `args`
- * and `env`, and resolves once it reports the URL it listens on.
+ * and `env`, and resolves once it reports the URL it listens on. `nodeArgs` go to node itself,
+ * before the entry (flags NODE_OPTIONS refuses, such as `--cpu-prof`).
  */
-export async function startChildServer(entry: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<BenchServer> {
-  const child = spawn(process.execPath, [entry, ...args], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env });
+export async function startChildServer(entry: string, args: string[], env: NodeJS.ProcessEnv = process.env, nodeArgs: string[] = []): Promise<BenchServer> {
+  const child = spawn(process.execPath, [...nodeArgs, entry, ...args], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env });
   const forget = undoOnInterrupt(() => stopChild(child));
   const what = [basename(entry, '.js'), ...args].join(' ');
   try {

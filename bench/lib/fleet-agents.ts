@@ -1,5 +1,6 @@
 import { SimAgent } from '@hostplane/hub/dist/test/support/sim-agent';
 import type { JobEnvelope, JobOutcome } from '@hostplane/protocol';
+import { boundedAll } from './hub-client';
 
 /** A registered node: what an agent needs to connect. */
 export interface FleetNode {
@@ -51,22 +52,17 @@ export class Fleet {
   }
 
   /**
-   * Connects agents for nodes [size, target) in batches of `batchSize`, each batch waiting for
-   * every welcome before the next starts (a bounded SYN and handshake burst, not a storm).
-   * Agents that fail are retried once at the end.
+   * Connects agents for nodes [size, target) with at most `window` handshakes in flight (a new
+   * one starts as each welcome arrives): a bounded SYN and handshake burst, not a storm, and no
+   * batch barrier waiting on the slowest handshake. Agents that fail are retried once at the end.
    */
-  async connectUpTo(target: number, batchSize: number, progress?: (done: number) => void): Promise<ConnectResult> {
+  async connectUpTo(target: number, window: number, progress?: (done: number) => void): Promise<ConnectResult> {
     if (target > this.nodes.length) throw new Error(`fleet: ${target} agents asked for but only ${this.nodes.length} nodes registered`);
     const started = performance.now();
     const first = this.attempted;
-    let failedNodes: number[] = [];
-    for (let from = first; from < target; from += batchSize) {
-      const batch = range(from, Math.min(target, from + batchSize));
-      failedNodes.push(...(await this.connectBatch(batch)));
-      progress?.(Math.min(target, from + batchSize) - first - failedNodes.length);
-    }
+    let failedNodes = await this.connectAll(range(first, target), window, undefined, progress);
     const failures: string[] = [];
-    if (failedNodes.length) failedNodes = await this.connectBatch(failedNodes, failures);
+    if (failedNodes.length) failedNodes = await this.connectAll(failedNodes, window, failures);
     this.attempted = Math.max(this.attempted, target);
     return {
       connected: target - first - failedNodes.length,
@@ -77,8 +73,11 @@ export class Fleet {
   }
 
   /** Returns the node indexes whose agent got no welcome. */
-  private async connectBatch(indexes: number[], errors?: string[]): Promise<number[]> {
-    const attempts = indexes.map(async (i) => {
+  private async connectAll(indexes: number[], window: number, errors?: string[], progress?: (done: number) => void): Promise<number[]> {
+    const failed: number[] = [];
+    let welcomed = 0;
+    await boundedAll(indexes.length, window, async (k) => {
+      const i = indexes[k]!;
       const node = this.nodes[i]!;
       const agent = new SimAgent({ hubUrl: this.hubUrl, token: node.agentToken, hostname: node.hostname, onJob: (job) => this.answer(job) });
       try {
@@ -86,15 +85,16 @@ export class Fleet {
       } catch (err) {
         agent.close();
         errors?.push(`${node.hostname}: ${(err as Error).message}`);
-        return i;
+        failed.push(i);
+        return;
       }
       agent.socket.on('disconnect', (reason) => {
         if (reason !== 'io client disconnect') this.disconnects++;
       });
       this.agents[i] = agent;
-      return null;
+      progress?.(++welcomed);
     });
-    return (await Promise.all(attempts)).filter((i): i is number => i !== null);
+    return failed;
   }
 
   private answer(job: JobEnvelope): JobOutcome {
@@ -108,6 +108,18 @@ export class Fleet {
     let n = 0;
     for (const a of this.agents) if (a?.socket.connected && a.welcome) n++;
     return n;
+  }
+
+  /** Closes up to `count` agents, last connected first; returns how many are still connected. */
+  closeSome(count: number): number {
+    for (let i = this.agents.length - 1; i >= 0 && count > 0; i--) {
+      const a = this.agents[i];
+      if (!a) continue;
+      a.close();
+      this.agents[i] = undefined;
+      count--;
+    }
+    return this.agents.filter(Boolean).length;
   }
 
   closeAll(): void {

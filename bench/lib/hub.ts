@@ -7,12 +7,14 @@ import { Client } from 'pg';
 import { BenchServer, startChildServer } from './child-server';
 import { undoOnInterrupt } from './cleanup';
 
-const adminUrl = process.env.HOSTPLANE_BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-const redisUrl = process.env.HOSTPLANE_BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
+export const adminUrl = process.env.HOSTPLANE_BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+export const redisUrl = process.env.HOSTPLANE_BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
 export interface BenchHubOptions {
   /** Extra HOSTPLANE_* variables (they win over the defaults below), e.g. a lower rate limit to measure rejections. */
   env?: Record<string, string>;
+  /** A compiled child entry to run instead of lib/hub-server.js, e.g. the hub plus benchmark-only routes (bench/auth-hub-server.ts). */
+  entry?: string;
 }
 
 export interface BenchHub extends BenchServer {
@@ -31,16 +33,21 @@ export async function startBenchHub(options: BenchHubOptions = {}): Promise<Benc
   const id = `${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`;
   const database = `hp_bench_${id}`;
   const prefix = `hp_bench_${id}`;
-  const dataDir = mkdtempSync(join(tmpdir(), 'hostplane-bench-'));
   const databaseUrl = new URL(adminUrl);
   databaseUrl.pathname = `/${database}`;
 
-  const cleanUp = async () => {
-    await admin(`DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`);
-    await deleteRedisPrefix(prefix);
-    rmSync(dataDir, { recursive: true, force: true });
-  };
   await admin(`CREATE DATABASE "${database}"`);
+  const dataDir = mkdtempSync(join(tmpdir(), 'hostplane-bench-'));
+  // Every step runs even if an earlier one fails, so one error does not leave the rest behind.
+  const cleanUp = async () => {
+    const steps = await Promise.allSettled([
+      admin(`DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`),
+      deleteRedisPrefix(prefix),
+      Promise.resolve().then(() => rmSync(dataDir, { recursive: true, force: true })),
+    ]);
+    const failed = steps.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+    if (failed) throw failed.reason;
+  };
   const forget = undoOnInterrupt(cleanUp);
 
   const env: NodeJS.ProcessEnv = {
@@ -58,9 +65,12 @@ export async function startBenchHub(options: BenchHubOptions = {}): Promise<Benc
     HOSTPLANE_RATE_LIMIT_AUTH_MAX: '10000000',
     ...options.env,
   };
+  // Node flags for the hub only, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` (NODE_OPTIONS refuses
+  // --cpu-prof, and would apply to the benchmark process as well).
+  const nodeArgs = (process.env.HOSTPLANE_BENCH_HUB_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
   let server: BenchServer;
   try {
-    server = await startChildServer(join(__dirname, 'hub-server.js'), [], env);
+    server = await startChildServer(options.entry ?? join(__dirname, 'hub-server.js'), [], env, nodeArgs);
   } catch (err) {
     forget();
     await cleanUp();

@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { cpus, freemem, loadavg, release, totalmem } from 'node:os';
+import { machineBusyPercent, machineCpuSample } from './proc';
 
 export interface MachineFacts {
   cpuModel: string;
@@ -62,21 +62,8 @@ function gitRevision(): string {
 }
 
 async function busyPercentOver(ms: number): Promise<number | null> {
-  const before = cpuTicks();
+  const before = machineCpuSample();
   await new Promise((resolve) => setTimeout(resolve, ms));
-  const after = cpuTicks();
-  if (!before || !after || after.total === before.total) return null;
-  return Math.round((1 - (after.idle - before.idle) / (after.total - before.total)) * 100);
-}
-
-/** The aggregate `cpu` line of /proc/stat: idle (idle + iowait) and total ticks since boot. */
-function cpuTicks(): { idle: number; total: number } | null {
-  let line: string;
-  try {
-    line = readFileSync('/proc/stat', 'utf8').split('\n')[0]!;
-  } catch {
-    return null;
-  }
-  const ticks = line.trim().split(/\s+/).slice(1, 9).map(Number); // guest time is already in user
-  return { idle: ticks[3]! + ticks[4]!, total: ticks.reduce((a, b) => a + b, 0) };
+  const busy = machineBusyPercent(before, machineCpuSample());
+  return busy === null ? null : Math.round(busy);
 }

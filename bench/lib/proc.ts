@@ -76,22 +76,15 @@ function socketInodes(pid: number): Set<string> | null {
 
 const TCP_ESTABLISHED = '01';
 
-export interface TcpConnectionCounts {
-  /** Established connections whose remote port is the key (e.g. 6379 → Redis, 5432 → PostgreSQL). */
-  byRemotePort: Map<number, number>;
-  /** Established connections accepted on a local port (e.g. the hub's listening port). */
-  byLocalPort: Map<number, number>;
-}
-
 /**
- * The process's established TCP connections, counted by remote and by local port: its own
- * sockets only (matched by inode), so other programs using the same Redis or PostgreSQL on the
- * machine at the same time do not blur the count the way a server-side client count would.
+ * The process's established TCP connections counted by remote port (6379 → Redis, 5432 →
+ * PostgreSQL): its own sockets only (matched by inode), so other programs using the same Redis
+ * or PostgreSQL at the same time do not blur the count the way a server-side client count does.
  */
-export function tcpConnections(pid: number): TcpConnectionCounts | null {
+export function tcpConnectionsByRemotePort(pid: number): Map<number, number> | null {
   const inodes = socketInodes(pid);
   if (!inodes) return null;
-  const counts: TcpConnectionCounts = { byRemotePort: new Map(), byLocalPort: new Map() };
+  const counts = new Map<number, number>();
   for (const table of ['tcp', 'tcp6']) {
     let text: string;
     try {
@@ -102,10 +95,8 @@ export function tcpConnections(pid: number): TcpConnectionCounts | null {
     for (const line of text.split('\n').slice(1)) {
       const f = line.trim().split(/\s+/);
       if (f.length < 10 || f[3] !== TCP_ESTABLISHED || !inodes.has(f[9]!)) continue;
-      const localPort = parseInt(f[1]!.split(':')[1]!, 16);
       const remotePort = parseInt(f[2]!.split(':')[1]!, 16);
-      counts.byRemotePort.set(remotePort, (counts.byRemotePort.get(remotePort) ?? 0) + 1);
-      counts.byLocalPort.set(localPort, (counts.byLocalPort.get(localPort) ?? 0) + 1);
+      counts.set(remotePort, (counts.get(remotePort) ?? 0) + 1);
     }
   }
   return counts;
