@@ -8,6 +8,7 @@ import type { HubConfig } from './config/load-config';
 import { DatabaseModule } from './database/database.module';
 import { EventsModule } from './events/events.module';
 import { HealthModule } from './health/health.module';
+import { InstancesModule } from './instances/instances.module';
 import { JobsModule } from './jobs/jobs.module';
 import { NodesModule } from './nodes/nodes.module';
 import { TunnelAdminModule } from './tunnel/tunnel-admin.module';
@@ -42,6 +43,7 @@ const DOMAIN_MODULES: Type[] = [
   HealthModule,
   WorkloadsModule,
   SchedulerModule,
+  InstancesModule,
 ];
 
 @Module({})

@@ -2,6 +2,7 @@ import { ApiToken } from '../api-tokens/api-token.entity';
 import { AuditLog } from '../audit/audit-log.entity';
 import { MfaRecoveryCode, PasswordResetToken, RefreshToken, Session } from '../auth/session.entity';
 import { MemberPermission, Organization, OrganizationInvite, OrganizationMember } from '../organizations/organization.entity';
+import { InstanceEntity } from '../instances/instance.entity';
 import { OperationEntity } from '../jobs/operation.entity';
 import { NodeEntity } from '../nodes/node.entity';
 import { RegistrationTokenEntity, RevokedAgentTokenEntity } from '../nodes/registration-token.entity';
@@ -25,5 +26,6 @@ export const ENTITIES: Function[] = [
   RegistrationTokenEntity,
   RevokedAgentTokenEntity,
   OperationEntity,
-  WorkloadEntity
+  WorkloadEntity,
+  InstanceEntity,
 ];

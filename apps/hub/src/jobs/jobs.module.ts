@@ -13,6 +13,6 @@ import { OperationsService } from './operations.service';
   imports: [TunnelModule],
   providers: [OperationsService, JobQueues, JobDelivery, NodeWorkers, JobDispatcher, JobSweepers, OperationWaiter],
   controllers: [OperationsController],
-  exports: [OperationsService, JobDispatcher, JobQueues, NodeWorkers, JobDelivery, JobSweepers],
+  exports: [OperationsService, JobDispatcher, JobQueues, NodeWorkers, JobDelivery, JobSweepers, OperationWaiter],
 })
 export class JobsModule {}

@@ -1,9 +1,9 @@
 import { Injectable, OnModuleInit } from '@nestjs/common';
 import { z } from 'zod';
-import type { WebSocket } from 'ws';
 import { AuditService } from '../audit/audit.service';
 import { DomainError } from '../http/errors';
 import type { HubStream } from '../tunnel/tunnel-streams';
+import { relay } from '../ws/stream-relay';
 import { StreamOpenError } from '../tunnel/tunnel-streams';
 import { TunnelServer } from '../tunnel/tunnel.server';
 import { WsAccess } from '../ws/ws-access';
@@ -24,11 +24,6 @@ const sizeQuery = z.object({
   rows: z.coerce.number().int().min(1).max(1000).default(24),
 });
 
-/** Text frames that start with "{" are control messages; everything else is terminal input. */
-const controlMessage = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('resize'), cols: z.number().int().min(1).max(1000), rows: z.number().int().min(1).max(1000) }),
-  z.object({ type: z.literal('input'), data: z.string().max(64 * 1024) }),
-]);
 
 /**
  * `GET /v1/nodes/:id/terminal` (WebSocket): a pty on the host, relayed over a tunnel stream.
@@ -67,38 +62,5 @@ export class NodeTerminal implements OnModuleInit {
       void this.audit.record(auditBase);
       return (ws) => relay(ws, stream);
     });
-  }
-}
-
-export function relay(ws: WebSocket, stream: HubStream): void {
-  stream.onData((chunk) => {
-    if (ws.readyState !== ws.OPEN) return;
-    // Credit goes back only once the client's socket took the bytes: that is the backpressure.
-    ws.send(chunk, { binary: true }, (err) => {
-      if (!err) stream.consumed(chunk.length);
-    });
-  });
-  stream.onClose((info) => {
-    if (ws.readyState === ws.OPEN || ws.readyState === ws.CONNECTING) {
-      ws.close(1000, (info.exit_code !== undefined ? `exit ${info.exit_code}` : (info.reason ?? 'closed')).slice(0, 120));
-    }
-  });
-  ws.on('message', (data: Buffer, isBinary: boolean) => {
-    if (!isBinary && data[0] === 0x7b) {
-      const parsed = parseControl(data.toString('utf8'));
-      if (parsed?.type === 'resize') return stream.resize(parsed.cols, parsed.rows);
-      if (parsed?.type === 'input') return stream.write(Buffer.from(parsed.data, 'utf8'));
-    }
-    stream.write(Buffer.from(data));
-  });
-  ws.on('close', () => stream.close('client closed the terminal'));
-}
-
-function parseControl(text: string): z.infer<typeof controlMessage> | null {
-  try {
-    const r = controlMessage.safeParse(JSON.parse(text));
-    return r.success ? r.data : null;
-  } catch {
-    return null;
   }
 }

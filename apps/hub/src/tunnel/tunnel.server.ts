@@ -12,6 +12,7 @@ import {
   AGENT_TOKEN_HEADER,
   AgentToHubEvents,
   HubToAgentEvents,
+  InstanceStateFrame,
   JobOutcome,
   JobProgress,
   parseFrame,
@@ -37,6 +38,7 @@ export interface TunnelEvents {
   closed: [AgentSession];
   progress: [AgentSession, JobProgress];
   outcome: [AgentSession, JobOutcome, (ack: ResultAck) => void];
+  instanceState: [AgentSession, InstanceStateFrame];
 }
 
 const TUNNEL_TOPIC = 'tunnel';
@@ -238,6 +240,12 @@ export class TunnelServer implements OnApplicationBootstrap, BeforeApplicationSh
         return reply({ ok: false });
       }
       this.events.emit('outcome', session, r.value, reply);
+    });
+
+    socket.on('instance:state', (frame) => {
+      const f = parseFrame('instance:state', AGENT_TO_HUB['instance:state'], frame);
+      if (!f.ok) return this.invalid(socket, f.error);
+      this.events.emit('instanceState', session, f.value);
     });
 
     socket.on('stream:data', (frame) => this.streams.onData(session, frame));

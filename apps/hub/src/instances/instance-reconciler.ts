@@ -1,0 +1,64 @@
+import { Inject, Injectable, OnModuleInit } from '@nestjs/common';
+import type { Logger } from 'pino';
+import type { AnyJob } from '@hostplane/protocol';
+import { HUB_LOGGER } from '../http/logger';
+import { JobDispatcher } from '../jobs/job-dispatcher';
+import type { AgentSession } from '../tunnel/agent-session';
+import { TunnelServer } from '../tunnel/tunnel.server';
+import { InstancesService } from './instances.service';
+
+const SYSTEM = { type: 'system' as const, id: null, name: 'reconciler' };
+
+/**
+ * When an agent (re)connects, its `hello` lists every instance on the host with its state. The
+ * hub takes that state as fact, then closes the gap to the desired state: a stopped instance
+ * meant to run is started, a running one meant to be stopped is stopped, a running one meant to
+ * run is left alone (never restarted needlessly), and instances the hub no longer knows are
+ * deleted from the host.
+ */
+@Injectable()
+export class InstanceReconciler implements OnModuleInit {
+  constructor(
+    private readonly tunnel: TunnelServer,
+    private readonly instances: InstancesService,
+    private readonly jobs: JobDispatcher,
+    @Inject(HUB_LOGGER) private readonly log: Logger,
+  ) {}
+
+  onModuleInit(): void {
+    this.tunnel.events.on('ready', (s) => void this.reconcile(s).catch((err: Error) => this.log.warn({ nodeId: s.nodeId, reason: err.message }, 'instance reconciliation failed')));
+    this.tunnel.events.on('instanceState', (s, f) => void this.instances.applyStatus(s.nodeId, f, f.ts).catch((err: Error) => this.log.warn({ reason: err.message }, 'instance state not recorded')));
+  }
+
+  async reconcile(session: AgentSession): Promise<{ started: number; stopped: number; removed: number; missing: number }> {
+    const reported = new Map((session.hello?.instances ?? []).map((i) => [i.instance_id, i.state]));
+    const rows = await this.instances.repo.findBy({ nodeId: session.nodeId });
+    const counts = { started: 0, stopped: 0, removed: 0, missing: 0 };
+    const enqueue = (job: AnyJob, instanceId: string) =>
+      this.jobs.enqueue({ orgId: session.orgId, nodeId: session.nodeId, actor: SYSTEM, resources: [`/v1/instances/${instanceId}`, `/v1/nodes/${session.nodeId}`] }, job);
+    for (const row of rows) {
+      const state = reported.get(row.id);
+      reported.delete(row.id);
+      if (row.state === 'pending' || row.state === 'deleting') continue; // a create or delete job is on its way
+      if (!state) {
+        counts.missing++;
+        await this.instances.applyStatus(session.nodeId, { instance_id: row.id, state: 'failed', reason: 'the node no longer has this instance', exit_code: null }, null);
+        continue;
+      }
+      await this.instances.applyStatus(session.nodeId, { instance_id: row.id, state, reason: null, exit_code: row.exitCode }, null);
+      if (row.desiredState === 'running' && state === 'stopped') {
+        counts.started++;
+        await enqueue({ kind: 'instance.start', payload: { instance_id: row.id } }, row.id);
+      } else if (row.desiredState === 'stopped' && (state === 'running' || state === 'starting')) {
+        counts.stopped++;
+        await enqueue({ kind: 'instance.stop', payload: { instance_id: row.id } }, row.id);
+      }
+    }
+    for (const orphan of reported.keys()) {
+      counts.removed++;
+      await enqueue({ kind: 'instance.delete', payload: { instance_id: orphan } }, orphan);
+    }
+    if (counts.started || counts.stopped || counts.removed || counts.missing) this.log.info({ nodeId: session.nodeId, ...counts }, 'reconciled instances with the node');
+    return counts;
+  }
+}

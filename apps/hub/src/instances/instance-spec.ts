@@ -1,0 +1,42 @@
+import type { InstanceSpec } from '@hostplane/protocol';
+import type { ResolvedWorkload } from '../workloads/resolve-variables';
+import type { WorkloadSpec } from '../workloads/workload.schemas';
+
+export interface RenderInput {
+  instanceId: string;
+  workload: WorkloadSpec;
+  resolved: ResolvedWorkload;
+  image?: string;
+  resources?: Partial<WorkloadSpec['resources']>;
+}
+
+/** `'it'\''s'`: one argv element as a POSIX shell word, so an argv workload runs unchanged through sh -c. */
+export function shellQuote(arg: string): string {
+  return `'${arg.replace(/'/g, `'\\''`)}'`;
+}
+
+/** The agent's view of an instance, pure: from a workload spec and its resolved variables. */
+export function renderInstanceSpec(input: RenderInput): InstanceSpec {
+  const { workload: w, resolved } = input;
+  const startup = resolved.shell_command ?? `exec ${(resolved.command ?? []).map(shellQuote).join(' ')}`;
+  const resources = { ...w.resources, ...input.resources };
+  return {
+    instance_id: input.instanceId,
+    driver: w.driver,
+    ...(w.driver === 'docker' ? { image: input.image ?? w.image } : {}),
+    startup,
+    env: resolved.env,
+    ports: w.ports.map((p) => ({ name: p.name, container_port: p.container_port, host_port: p.host_port ?? p.container_port, protocol: p.protocol })),
+    resources: { cpu_cores: resources.cpu_cores, memory_bytes: resources.memory_bytes, ...(resources.disk_bytes ? { disk_bytes: resources.disk_bytes } : {}) },
+    stop: { type: w.stop.type, value: w.stop.value, grace_seconds: w.stop.grace_seconds },
+    restart: { policy: w.restart.policy, max_retries: w.restart.max_retries, backoff_seconds: w.restart.backoff_seconds },
+    config_files: resolved.config_files.map((f) => ({
+      path: f.path,
+      parser: f.parser,
+      ...(f.content !== undefined ? { content: f.content } : {}),
+      ...(f.replacements ? { replacements: f.replacements.map((r) => ({ match: r.match, value: r.value })) } : {}),
+    })),
+    ...(w.install ? { install: { script: w.install.script, entrypoint: w.install.entrypoint, ...(w.install.image ? { image: w.install.image } : {}) } } : {}),
+    ...(w.ready_pattern ? { ready_pattern: w.ready_pattern } : {}),
+  };
+}

@@ -1,0 +1,19 @@
+import { Module } from '@nestjs/common';
+import { JobsModule } from '../jobs/jobs.module';
+import { NodesModule } from '../nodes/nodes.module';
+import { SchedulerModule } from '../scheduler/scheduler.module';
+import { TunnelModule } from '../tunnel/tunnel.module';
+import { WorkloadsModule } from '../workloads/workloads.module';
+import { InstanceQueries } from './instance-queries';
+import { InstanceReconciler } from './instance-reconciler';
+import { InstanceStreams } from './instance-streams';
+import { InstancesController } from './instances.controller';
+import { InstancesService } from './instances.service';
+
+@Module({
+  imports: [JobsModule, NodesModule, SchedulerModule, WorkloadsModule, TunnelModule],
+  providers: [InstancesService, InstanceQueries, InstanceReconciler, InstanceStreams],
+  controllers: [InstancesController],
+  exports: [InstancesService],
+})
+export class InstancesModule {}

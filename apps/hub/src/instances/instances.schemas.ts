@@ -1,0 +1,89 @@
+import { z } from 'zod';
+import { instanceSpec } from '@hostplane/protocol';
+import { paginationQuery } from '../http/pagination';
+import { operationResponse } from '../jobs/operations.schemas';
+import type { InstanceEntity } from './instance.entity';
+
+export const instanceName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, {
+  message: "instance names are 1-63 characters: letters, digits, '-', '_', '.', starting with a letter or digit",
+});
+
+const resourceOverrides = z
+  .object({
+    cpu_cores: z.number().positive().max(1024).optional(),
+    memory_bytes: z.number().int().min(4 * 1024 * 1024).optional(),
+    disk_bytes: z.number().int().min(0).optional(),
+  })
+  .strict();
+
+export const createInstanceBody = z
+  .object({
+    name: instanceName,
+    workload_id: z.uuid(),
+    variables: z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()])).default({}),
+    node_id: z.uuid().optional().describe('Place on this node; otherwise the scheduler picks one'),
+    strategy: z.enum(['binpack', 'spread']).default('binpack'),
+    image: z.string().max(255).optional().describe("One of the workload's images (docker)"),
+    resources: resourceOverrides.optional(),
+    start: z.boolean().default(true).describe('Start once created'),
+  })
+  .strict();
+
+export const updateInstanceBody = z
+  .object({ variables: createInstanceBody.shape.variables.optional(), resources: resourceOverrides.optional() })
+  .strict()
+  .refine((b) => b.variables !== undefined || b.resources !== undefined, { message: 'nothing to update: give variables or resources' });
+
+export const instanceIdParams = z.object({ id: z.uuid({ message: 'instance id must be a UUID' }) });
+
+export const listInstancesQuery = paginationQuery.extend({
+  node_id: z.uuid().optional(),
+  state: z.enum(['pending', 'installing', 'stopped', 'starting', 'running', 'stopping', 'crashed', 'failed', 'unknown', 'deleting']).optional(),
+  workload_id: z.uuid().optional(),
+});
+
+export const killBody = z.object({ signal: z.enum(['SIGKILL', 'SIGTERM', 'SIGINT', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2']).default('SIGKILL') }).strict();
+
+export const instanceResponse = z.object({
+  id: z.uuid(),
+  name: z.string(),
+  org_id: z.uuid(),
+  workload_id: z.uuid().nullable(),
+  workload_revision: z.number().int(),
+  node_id: z.uuid(),
+  driver: z.enum(['process', 'docker']),
+  state: z.string(),
+  desired_state: z.enum(['running', 'stopped']),
+  state_reason: z.string().nullable(),
+  exit_code: z.number().int().nullable(),
+  state_changed_at: z.string(),
+  variables: z.record(z.string(), z.string()),
+  resources: z.object({ cpu_cores: z.number(), memory_bytes: z.number(), disk_bytes: z.number() }),
+  ports: instanceSpec.shape.ports,
+  created_at: z.string(),
+  updated_at: z.string(),
+});
+
+export const instanceAccepted = operationResponse.extend({ instance: instanceResponse });
+
+export function presentInstance(i: InstanceEntity): z.infer<typeof instanceResponse> {
+  return {
+    id: i.id,
+    name: i.name,
+    org_id: i.orgId,
+    workload_id: i.workloadId,
+    workload_revision: i.workloadRevision,
+    node_id: i.nodeId,
+    driver: i.driver,
+    state: i.state,
+    desired_state: i.desiredState,
+    state_reason: i.stateReason,
+    exit_code: i.exitCode,
+    state_changed_at: i.stateChangedAt.toISOString(),
+    variables: i.variables,
+    resources: i.resources,
+    ports: i.spec.ports,
+    created_at: i.createdAt.toISOString(),
+    updated_at: i.updatedAt.toISOString(),
+  };
+}
