@@ -5,6 +5,7 @@ cd "$(dirname "$0")/.."
 source scripts/services.sh
 ensure_postgres
 ensure_redis
+ensure_docker
 [ -d node_modules ] || npm ci --no-audit --no-fund
 npx tsc -b
 exec node scripts/run-tests.mjs "$@"

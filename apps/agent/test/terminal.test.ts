@@ -35,8 +35,10 @@ describe('host terminal over the tunnel', () => {
   it('runs a command typed into it, resizes, and reports the exit code when the shell exits', async () => {
     const ack = await hub.openTerminal('term-echo-1', { initialCredit: STREAM_INITIAL_CREDIT, autoCredit: true });
     assert.deepEqual(ack, { ok: true, initial_credit: STREAM_INITIAL_CREDIT });
+    // A login shell still setting up its terminal may discard what was typed (seen under load): type until it answers.
+    const typer = setInterval(() => hub.emit('stream:data', { stream_id: 'term-echo-1', data: Buffer.from('echo hi\n') }), 1000);
     hub.emit('stream:data', { stream_id: 'term-echo-1', data: Buffer.from('echo hi\n') });
-    await waitFor('hi echoed back', () => /\r\nhi\r\n/.test(hub.streamOutput('term-echo-1')));
+    await waitFor('hi echoed back', () => /\r\nhi\r\n/.test(hub.streamOutput('term-echo-1'))).finally(() => clearInterval(typer));
 
     hub.emit('stream:control', { stream_id: 'term-echo-1', type: 'resize', cols: 132, rows: 43 });
     hub.emit('stream:data', { stream_id: 'term-echo-1', data: Buffer.from('stty size\n') });

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { instanceId, instanceSpec, instanceStats, instanceStatus } from './instances';
 
 const signal = z.enum(['SIGTERM', 'SIGKILL', 'SIGINT', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2']);
 
@@ -46,6 +47,76 @@ export const JOB_KINDS = {
     payload: z.object({}),
     result: z.object({ collected_at: z.string() }),
     resource: () => 'node:inventory',
+    cancellable: false,
+  }),
+  'instance.create': kind({
+    description: 'Create the instance on the host: its directory or container, config files, then the install script',
+    payload: z.object({ spec: instanceSpec }),
+    result: instanceStatus,
+    resource: (p) => `instance:${p.spec.instance_id}`,
+    cancellable: false,
+  }),
+  'instance.update': kind({
+    description: 'Apply a changed spec (env, ports, resources, files); takes effect at the next start',
+    payload: z.object({ spec: instanceSpec }),
+    result: instanceStatus,
+    resource: (p) => `instance:${p.spec.instance_id}`,
+    cancellable: false,
+  }),
+  'instance.start': kind({
+    description: 'Start the instance and wait until it runs (or its ready pattern appears)',
+    payload: z.object({ instance_id: instanceId }),
+    result: instanceStatus,
+    resource: (p) => `instance:${p.instance_id}`,
+    cancellable: false,
+  }),
+  'instance.stop': kind({
+    description: 'Stop with the configured signal or console command, then SIGKILL after the grace period',
+    payload: z.object({ instance_id: instanceId, grace_seconds: z.number().int().min(0).max(3600).optional() }),
+    result: instanceStatus,
+    resource: (p) => `instance:${p.instance_id}`,
+    cancellable: false,
+  }),
+  'instance.restart': kind({
+    description: 'Stop, then start',
+    payload: z.object({ instance_id: instanceId }),
+    result: instanceStatus,
+    resource: (p) => `instance:${p.instance_id}`,
+    cancellable: false,
+  }),
+  'instance.kill': kind({
+    description: 'Send a signal now (default SIGKILL)',
+    payload: z.object({ instance_id: instanceId, signal: signal.default('SIGKILL') }),
+    result: instanceStatus,
+    resource: (p) => `instance:${p.instance_id}`,
+    cancellable: false,
+  }),
+  'instance.delete': kind({
+    description: 'Stop the instance and remove it with its data from the host',
+    payload: z.object({ instance_id: instanceId }),
+    result: z.object({ instance_id: instanceId, deleted: z.boolean() }),
+    resource: (p) => `instance:${p.instance_id}`,
+    cancellable: false,
+  }),
+  'instance.inspect': kind({
+    description: 'Report the instance\'s state as the host sees it',
+    payload: z.object({ instance_id: instanceId }),
+    result: instanceStatus,
+    resource: () => null,
+    cancellable: false,
+  }),
+  'instance.stats': kind({
+    description: 'CPU, memory, disk and network of the instance now',
+    payload: z.object({ instance_id: instanceId }),
+    result: instanceStats,
+    resource: () => null,
+    cancellable: false,
+  }),
+  'instance.logs': kind({
+    description: 'The last lines of the instance\'s output (or of its install script)',
+    payload: z.object({ instance_id: instanceId, lines: z.number().int().min(1).max(10_000).default(200), source: z.enum(['output', 'install']).default('output') }),
+    result: z.object({ instance_id: instanceId, lines: z.array(z.string()) }),
+    resource: () => null,
     cancellable: false,
   }),
 } satisfies Record<string, JobKindSpec>;

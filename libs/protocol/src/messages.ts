@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { instanceState, instanceStateFrame } from './instances';
 import { inventory, metricsSample } from './inventory';
 import { jobAck, jobCancel, jobEnvelope, jobOutcome, jobProgress } from './jobs';
 import { streamClose, streamControl, streamCredit, streamData, streamOpen, streamOpenAck } from './streams';
@@ -51,6 +52,8 @@ export const hello = z.object({
   max_concurrent_jobs: z.number().int().min(1).max(256),
   /** Jobs the agent is running now (after a reconnect the hub must not treat them as lost). */
   running_jobs: z.array(z.uuid()).max(1000),
+  /** Every instance on the host and its state, so the hub can reconcile after a reconnect. */
+  instances: z.array(z.object({ instance_id: z.uuid(), state: instanceState })).max(10_000).default([]),
 });
 export type Hello = z.infer<typeof hello>;
 
@@ -85,6 +88,7 @@ export const AGENT_TO_HUB = {
   inventory,
   'job:progress': jobProgress,
   'job:result': jobOutcome,
+  'instance:state': instanceStateFrame,
   'stream:data': streamData,
   'stream:credit': streamCredit,
   'stream:close': streamClose,
@@ -114,6 +118,7 @@ export interface AgentToHubEvents {
   inventory: (m: In<typeof inventory>) => void;
   'job:progress': (m: In<typeof jobProgress>) => void;
   'job:result': (m: In<typeof jobOutcome>, ack: Ack<ResultAck>) => void;
+  'instance:state': (m: In<typeof instanceStateFrame>) => void;
   'stream:data': (m: In<typeof streamData>) => void;
   'stream:credit': (m: In<typeof streamCredit>) => void;
   'stream:close': (m: In<typeof streamClose>) => void;

@@ -14,6 +14,10 @@ export const STREAM_KINDS = {
     cols: z.number().int().min(1).max(1000).default(80),
     rows: z.number().int().min(1).max(1000).default(24),
   }),
+  /** Interactive console of an instance: its stdin/stdout (pty for the process driver, attach for docker). */
+  'instance.console': z.object({ instance_id: z.uuid() }),
+  /** Live output of an instance: the last `tail` lines, then new ones as they come. */
+  'instance.logs': z.object({ instance_id: z.uuid(), tail: z.number().int().min(0).max(10_000).default(100) }),
 } satisfies Record<string, z.ZodType>;
 export type StreamKind = keyof typeof STREAM_KINDS;
 export const streamKindName = z.enum(Object.keys(STREAM_KINDS) as [StreamKind, ...StreamKind[]]);

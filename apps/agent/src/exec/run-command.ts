@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { ChildProcess, spawn } from 'node:child_process';
 
 export interface RunCommandOptions {
   /** Killed with SIGKILL after this long (default 30 s). */
@@ -9,6 +9,8 @@ export interface RunCommandOptions {
   env?: NodeJS.ProcessEnv;
   /** Exit codes that count as success besides 0 (e.g. `systemctl is-active` answers 3 for inactive). */
   okExitCodes?: readonly number[];
+  /** Send stdout and stderr to this descriptor (e.g. a log file) instead of capturing them. */
+  outputFd?: number;
 }
 
 export interface CommandResult {
@@ -45,7 +47,8 @@ export function runCommand(argv: readonly [string, ...string[]], options: RunCom
   const maxOutputBytes = options.maxOutputBytes ?? 4 * 1024 * 1024;
   const [file, ...args] = argv;
   return new Promise((resolve, reject) => {
-    const child = spawn(file, args, { cwd: options.cwd, env: options.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'], shell: false });
+    const output = options.outputFd ?? 'pipe';
+    const child = spawn(file, args, { cwd: options.cwd, env: options.env ?? process.env, stdio: ['ignore', output, output], shell: false });
     const stdout: Buffer[] = [];
     let stdoutBytes = 0;
     let stderrTail = Buffer.alloc(0);
@@ -58,12 +61,12 @@ export function runCommand(argv: readonly [string, ...string[]], options: RunCom
     };
     const timer = setTimeout(() => fail('timeout', `timed out after ${timeoutMs} ms`), timeoutMs);
 
-    child.stdout.on('data', (chunk: Buffer) => {
+    child.stdout?.on('data', (chunk: Buffer) => {
       stdoutBytes += chunk.length;
       if (stdoutBytes > maxOutputBytes) return fail('output_limit', `printed more than ${maxOutputBytes} bytes`);
       stdout.push(chunk);
     });
-    child.stderr.on('data', (chunk: Buffer) => {
+    child.stderr?.on('data', (chunk: Buffer) => {
       stderrTail = Buffer.concat([stderrTail, chunk]);
       if (stderrTail.length > STDERR_TAIL_BYTES) stderrTail = stderrTail.subarray(stderrTail.length - STDERR_TAIL_BYTES);
     });
@@ -82,4 +85,22 @@ export function runCommand(argv: readonly [string, ...string[]], options: RunCom
       reject(new CommandError(argv, 'exit', code, signal, tail, how));
     });
   });
+}
+
+export interface SupervisedSpawnOptions {
+  cwd: string;
+  env: Record<string, string>;
+  /** Descriptors for stdin, stdout and stderr, inherited by the child (files and FIFOs that outlive the agent). */
+  stdio: [number, number, number];
+}
+
+/**
+ * A long-running workload (an instance's process): an argv array, no shell of ours, in its own
+ * process group so that it can outlive an agent restart and be signalled as a whole.
+ */
+export function spawnSupervised(argv: readonly [string, ...string[]], options: SupervisedSpawnOptions): ChildProcess {
+  const [file, ...args] = argv;
+  const child = spawn(file, args, { cwd: options.cwd, env: options.env, stdio: options.stdio, detached: true, shell: false });
+  child.unref();
+  return child;
 }

@@ -4,6 +4,9 @@ import type { AgentConfig } from '../config/agent-config';
 import { ensureStateDir, lockStateDir } from '../config/state-dir';
 import { detectDrivers } from '../drivers/detect';
 import { collectInventory } from '../inventory/collect-inventory';
+import { createInstanceManager } from '../instances/create-instances';
+import type { InstanceManager } from '../instances/instance-manager';
+import { InstanceStateRelay } from '../instances/state-relay';
 import { InventoryReporter } from '../inventory/inventory-reporter';
 import { MetricsSampler } from '../inventory/metrics';
 import { hostOsName } from '../inventory/system';
@@ -38,11 +41,17 @@ export const AGENT_CAPABILITIES: readonly string[] = [
 export async function runAgent(options: AgentRuntimeOptions): Promise<TunnelExit> {
   const { config, log } = options;
   const inventory = new InventoryReporter(() => collectInventory({ dockerSocket: config.docker.socketPath, log }), config.inventory.checkIntervalMs, log);
-  const handlers = createJobHandlers({ stateDir: config.stateDir, refreshInventory: () => inventory.refresh() });
+  const instances = createInstanceManager({ stateDir: config.stateDir, dockerSocket: config.docker.socketPath });
+  const handlers = createJobHandlers({ stateDir: config.stateDir, refreshInventory: () => inventory.refresh(), instances });
   assertHandlersMatchJobKinds(handlers);
 
   ensureStateDir(config.stateDir);
   const lock = lockStateDir(config.stateDir);
+  const relay = new InstanceStateRelay();
+  instances.onState((frame) => relay.push(frame));
+  // Re-adopts instances that kept running while the agent was away, before the hub asks about them.
+  const adopted = await instances.list();
+  log.info({ instances: adopted.length, running: adopted.filter((i) => i.state === 'running').length }, 'instances loaded');
   const journal = await JobJournal.open(config.stateDir, { retentionDays: config.journal.retentionDays });
   const { records, skipped, tornTail } = journal.loadReport;
   if (skipped > 0 || tornTail) log.warn({ records, skipped, torn_tail: tornTail }, 'job journal had damaged records; they were dropped');
@@ -62,13 +71,14 @@ export async function runAgent(options: AgentRuntimeOptions): Promise<TunnelExit
       capabilities: [...AGENT_CAPABILITIES],
       max_concurrent_jobs: config.maxConcurrentJobs,
       running_jobs: jobs.activeJobIds().slice(0, 1000),
+      instances: (await instances.list()).slice(0, 10_000),
     }),
     heartbeatBody: async () => {
       // Each heartbeat also retries results the hub has not acknowledged while connected.
       jobs.retryUndelivered();
       return { metrics: await metrics.sample(), running_jobs: jobs.activeJobIds().slice(0, 1000) };
     },
-    openSession: (session) => wireSession(session, { jobs, inventory, config, log }),
+    openSession: (session) => wireSession(session, { jobs, inventory, instances, relay, config, log }),
   };
 
   try {
@@ -81,14 +91,24 @@ export async function runAgent(options: AgentRuntimeOptions): Promise<TunnelExit
       stop: options.stop,
     });
   } finally {
+    await instances.close().catch((err: unknown) => log.error({ err }, 'releasing instances failed'));
     await journal.close().catch((err: unknown) => log.error({ err }, 'closing the job journal failed'));
     lock.release();
   }
 }
 
-function wireSession(session: HubSession, deps: { jobs: JobService; inventory: InventoryReporter; config: AgentConfig; log: AgentLogger }) {
-  const { jobs, inventory, log } = deps;
-  const streams = new StreamManager(session, { shell: deps.config.terminal.shell, log });
+interface SessionDeps {
+  jobs: JobService;
+  inventory: InventoryReporter;
+  instances: InstanceManager;
+  relay: InstanceStateRelay;
+  config: AgentConfig;
+  log: AgentLogger;
+}
+
+function wireSession(session: HubSession, deps: SessionDeps) {
+  const { jobs, inventory, relay, log } = deps;
+  const streams = new StreamManager(session, { shell: deps.config.terminal.shell, log, instances: deps.instances });
 
   session.onJob((frame, reply) => jobs.receive(frame, reply), rejectUnknownKind);
   session.on('job:cancel', (frame) => jobs.cancel(frame.job_id));
@@ -109,8 +129,10 @@ function wireSession(session: HubSession, deps: { jobs: JobService; inventory: I
     onWelcome: () => {
       jobs.attach(session);
       inventory.attach(session);
+      relay.attach(session);
     },
     onClose: () => {
+      relay.detach(session);
       jobs.detach(session);
       inventory.detach();
       streams.closeAll('the tunnel to the hub closed');

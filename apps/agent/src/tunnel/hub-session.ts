@@ -5,6 +5,7 @@ import {
   HUB_TO_AGENT,
   HubToAgentEvents,
   Inventory,
+  InstanceStateFrame,
   JobAck,
   JobOutcome,
   JobProgress,
@@ -60,7 +61,7 @@ export class HubSession {
     });
   }
 
-  onStreamOpen(handler: (frame: InboundFrame<'stream:open'>) => StreamOpenAck): void {
+  onStreamOpen(handler: (frame: InboundFrame<'stream:open'>) => StreamOpenAck | Promise<StreamOpenAck>): void {
     this.listen('stream:open', (raw, ack) => {
       const reply = (answer: StreamOpenAck) => (typeof ack === 'function' ? (ack as (a: StreamOpenAck) => void)(answer) : undefined);
       const parsed = parseFrame('stream:open', HUB_TO_AGENT['stream:open'], raw);
@@ -68,7 +69,7 @@ export class HubSession {
         this.reportInvalid(parsed.error);
         return reply({ ok: false, error: { code: parsed.error.code, message: parsed.error.message } });
       }
-      this.guard('stream:open', () => reply(handler(parsed.value)), () => reply({ ok: false, error: { code: 'agent_error', message: 'the agent failed opening the stream' } }));
+      this.guard('stream:open', async () => reply(await handler(parsed.value)), () => reply({ ok: false, error: { code: 'agent_error', message: 'the agent failed opening the stream' } }));
     });
   }
 
@@ -86,6 +87,10 @@ export class HubSession {
 
   sendInventory(inventory: Inventory): void {
     if (this.socket.connected) this.socket.emit('inventory', inventory);
+  }
+
+  sendInstanceState(frame: InstanceStateFrame): void {
+    if (this.socket.connected) this.socket.emit('instance:state', frame);
   }
 
   sendProgress(progress: JobProgress): void {

@@ -9,6 +9,7 @@ import {
   Heartbeat,
   Hello,
   Inventory,
+  InstanceStateFrame,
   JobAck,
   JobOutcome,
   JobProgress,
@@ -47,6 +48,7 @@ export class TestHub {
   readonly results: JobOutcome[] = [];
   readonly progress: JobProgress[] = [];
   readonly errors: ProtocolError[] = [];
+  readonly instanceStates: InstanceStateFrame[] = [];
   /** Frames from the agent that failed the protocol's schemas: a test asserts this stays empty. */
   readonly violations: string[] = [];
   readonly handshakes: { headers: Record<string, unknown>; auth: Record<string, unknown> }[] = [];
@@ -103,6 +105,12 @@ export class TestHub {
   async openTerminal(streamId: string, opts: { cols?: number; rows?: number; initialCredit: number; autoCredit: boolean }): Promise<StreamOpenAck> {
     this.streams.set(streamId, { data: [], closed: null, autoCredit: opts.autoCredit });
     return (await this.emitWithAck('stream:open', { stream_id: streamId, kind: 'terminal', params: { cols: opts.cols ?? 80, rows: opts.rows ?? 24 }, initial_credit: opts.initialCredit })) as StreamOpenAck;
+  }
+
+  /** Opens any stream kind (instance.console, instance.logs, …) and records its output. */
+  async openStream(streamId: string, kind: string, params: unknown, opts: { initialCredit: number; autoCredit: boolean }): Promise<StreamOpenAck> {
+    this.streams.set(streamId, { data: [], closed: null, autoCredit: opts.autoCredit });
+    return (await this.emitWithAck('stream:open', { stream_id: streamId, kind, params, initial_credit: opts.initialCredit })) as StreamOpenAck;
   }
 
   streamOutput(streamId: string): string {
@@ -183,6 +191,9 @@ export class TestHub {
       if (stream?.autoCredit) socket.emit('stream:credit', { stream_id: frame.stream_id, bytes: frame.data.length });
     });
     socket.on('stream:credit', (frame: unknown) => this.validate('stream:credit', frame));
+    socket.on('instance:state', (frame: InstanceStateFrame) => {
+      if (this.validate('instance:state', frame)) this.instanceStates.push(frame);
+    });
     socket.on('stream:close', (frame: StreamClose) => {
       if (!this.validate('stream:close', frame)) return;
       const stream = this.streams.get(frame.stream_id);

@@ -1,0 +1,71 @@
+import type { InstanceSpec, InstanceState, InstanceStateFrame, InstanceStats, InstanceStatus } from '@hostplane/protocol';
+
+export type DriverName = InstanceSpec['driver'];
+
+/** An instance operation that failed in a way the hub should see as is, with a stable code. */
+export class DriverError extends Error {
+  constructor(
+    readonly code: 'instance_not_found' | 'image_missing' | 'install_failed' | 'driver_unavailable' | 'start_failed' | 'invalid_spec' | 'instance_busy' | 'driver_error',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'DriverError';
+  }
+}
+
+export interface CreateContext {
+  progress(percent: number, message?: string): void;
+  signal: AbortSignal;
+}
+
+/** The interactive console of a running instance: its stdin and its output. */
+export interface ConsoleHandle {
+  write(data: Buffer): void;
+  onData(listener: (chunk: Buffer) => void): void;
+  /** Called once when the console ends (the instance stopped, or the handle was closed). */
+  onClose(listener: (reason: string) => void): void;
+  /** Stop producing output until `resume` (flow control). */
+  pause(): void;
+  resume(): void;
+  close(): void;
+}
+
+/** Live output: the last lines first, then new output as it comes. Same shape as a console without input. */
+export type LogFollower = Omit<ConsoleHandle, 'write'>;
+
+export interface InstanceSummary {
+  instance_id: string;
+  state: InstanceState;
+}
+
+export type StateListener = (frame: InstanceStateFrame) => void;
+
+/**
+ * One driver interface: every instance driver (process, docker, …) implements it and passes the
+ * same contract suite. Drivers never know the tunnel; the runtime forwards their `state` events.
+ */
+export interface InstanceDriver {
+  readonly name: DriverName;
+  /** Null when usable here, otherwise why not. */
+  available(): Promise<string | null>;
+  /** Creates the instance (directory or container, config files, install script); idempotent. */
+  create(spec: InstanceSpec, ctx: CreateContext): Promise<InstanceStatus>;
+  /** Saves a changed spec; it takes effect at the next start. */
+  update(spec: InstanceSpec): Promise<InstanceStatus>;
+  /** Starts and waits until running (ready pattern) or failed; a running instance is left alone. */
+  start(id: string): Promise<InstanceStatus>;
+  stop(id: string, graceSeconds?: number): Promise<InstanceStatus>;
+  kill(id: string, signal: NodeJS.Signals): Promise<InstanceStatus>;
+  /** Stops and removes everything of the instance; false when there was nothing to remove. */
+  remove(id: string): Promise<boolean>;
+  inspect(id: string): Promise<InstanceStatus>;
+  stats(id: string): Promise<InstanceStats>;
+  logs(id: string, lines: number, source: 'output' | 'install'): Promise<string[]>;
+  openConsole(id: string): Promise<ConsoleHandle>;
+  followLogs(id: string, tail: number): Promise<LogFollower>;
+  /** Every instance of this driver on the host; also re-adopts what survived an agent restart. */
+  list(): Promise<InstanceSummary[]>;
+  onState(listener: StateListener): void;
+  /** Releases watchers and timers; running instances keep running. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,194 @@
+import { lstatSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { InstanceSpec, InstanceStats, InstanceStatus } from '@hostplane/protocol';
+import { InstanceStore } from '../../instances/instance-store';
+import { FileFollower, tailLines } from '../../instances/log-files';
+import { ConsoleHandle, CreateContext, DriverError, InstanceDriver, InstanceSummary, LogFollower, StateListener } from '../driver';
+import { cgroupUnavailableReason, removeCgroup, sampleProcessGroup, TreeSample } from './host-process';
+import { ProcessInstance } from './process-instance';
+
+/** Sum of file sizes beneath a directory, without following links. */
+export function directoryBytes(dir: string): number {
+  let total = 0;
+  let entries: string[];
+  try {
+    entries = readdirSync(dir);
+  } catch {
+    return 0;
+  }
+  for (const name of entries) {
+    const p = join(dir, name);
+    try {
+      const st = lstatSync(p);
+      total += st.isDirectory() ? directoryBytes(p) : st.size;
+    } catch {
+      // Removed while walking.
+    }
+  }
+  return total;
+}
+
+/** Supervised plain processes on the host (see docs/agent.md, "Drivers"). */
+export class ProcessDriver implements InstanceDriver {
+  readonly name = 'process' as const;
+  private readonly instances = new Map<string, ProcessInstance>();
+  private readonly listeners: StateListener[] = [];
+  private readonly samples = new Map<string, TreeSample>();
+  private loaded = false;
+
+  constructor(private readonly store: InstanceStore) {}
+
+  /** Why limits are not enforced (said in inventory and inspect), or null. */
+  readonly limitsNote = cgroupUnavailableReason();
+
+  async available(): Promise<string | null> {
+    return (null);
+  }
+
+  onState(listener: StateListener): void {
+    this.listeners.push(listener);
+  }
+
+  async create(spec: InstanceSpec, ctx: CreateContext): Promise<InstanceStatus> {
+    this.load();
+    let instance = this.instances.get(spec.instance_id);
+    if (!instance) {
+      this.store.prepare(spec.instance_id);
+      this.store.writeSpec(spec);
+      instance = this.track(spec);
+      this.store.writeState(spec.instance_id, instance.state);
+    }
+    ctx.progress(10, 'instance directory ready');
+    await instance.install(ctx.signal);
+    ctx.progress(100, 'created');
+    return instance.status();
+  }
+
+  async update(spec: InstanceSpec): Promise<InstanceStatus> {
+    const instance = this.get(spec.instance_id);
+    this.store.writeSpec(spec);
+    instance.spec = spec;
+    return (instance.status());
+  }
+
+  async start(id: string): Promise<InstanceStatus> {
+    return this.get(id).start();
+  }
+
+  async stop(id: string, graceSeconds?: number): Promise<InstanceStatus> {
+    const instance = this.get(id);
+    return instance.stop(graceSeconds ?? instance.spec.stop.grace_seconds);
+  }
+
+  async kill(id: string, signal: NodeJS.Signals): Promise<InstanceStatus> {
+    return this.get(id).kill(signal);
+  }
+
+  async remove(id: string): Promise<boolean> {
+    this.load();
+    const instance = this.instances.get(id);
+    if (!instance) {
+      if (!this.store.exists(id)) return false;
+      this.store.remove(id);
+      return true;
+    }
+    if (instance.running) await instance.stop(0);
+    instance.release();
+    this.instances.delete(id);
+    this.samples.delete(id);
+    removeCgroup(id);
+    this.store.remove(id);
+    return true;
+  }
+
+  async inspect(id: string): Promise<InstanceStatus> {
+    return (this.get(id).status());
+  }
+
+  async stats(id: string): Promise<InstanceStats> {
+    const instance = this.get(id);
+    const status = instance.status();
+    const now = new Date();
+    const sample = status.pid === null ? null : sampleProcessGroup(status.pid);
+    const previous = this.samples.get(id);
+    const startedMs = status.started_at ? Date.parse(status.started_at) : now.getTime();
+    let cpuPercent = 0;
+    if (sample) {
+      // Between two samples when there is an earlier one, else since the process started.
+      const base = previous && previous.at < sample.at ? previous : { cpuSeconds: 0, at: startedMs };
+      const wallSeconds = (sample.at - base.at) / 1000;
+      cpuPercent = wallSeconds > 0 ? Math.max(0, ((sample.cpuSeconds - base.cpuSeconds) / wallSeconds) * 100) : 0;
+      this.samples.set(id, sample);
+    }
+    return ({
+      instance_id: id,
+      ts: now.toISOString(),
+      cpu_percent: cpuPercent,
+      memory_bytes: sample?.rssBytes ?? 0,
+      memory_limit_bytes: instance.spec.resources.memory_bytes ?? null,
+      disk_bytes: directoryBytes(instance.paths.data),
+      net_rx_bytes: 0,
+      net_tx_bytes: 0,
+      uptime_seconds: sample ? Math.max(0, (now.getTime() - startedMs) / 1000) : 0,
+    });
+  }
+
+  async logs(id: string, lines: number, source: 'output' | 'install'): Promise<string[]> {
+    const instance = this.get(id);
+    return (tailLines(source === 'install' ? instance.paths.install : instance.paths.output, lines));
+  }
+
+  async openConsole(id: string): Promise<ConsoleHandle> {
+    return (this.get(id).openConsole());
+  }
+
+  async followLogs(id: string, tail: number): Promise<LogFollower> {
+    const instance = this.get(id);
+    const last = tail > 0 ? tailLines(instance.paths.output, tail) : [];
+    const prefix = Buffer.from(last.length > 0 ? `${last.join('\n')}\n` : '', 'utf8');
+    return (new FileFollower(instance.paths.output, { prefix }));
+  }
+
+  async list(): Promise<InstanceSummary[]> {
+    this.load();
+    return ([...this.instances.values()].map((i) => ({ instance_id: i.id, state: i.state.state })));
+  }
+
+  async close(): Promise<void> {
+    for (const instance of this.instances.values()) instance.release();
+    this.instances.clear();
+    this.loaded = false;
+    return;
+  }
+
+  /** Loads every process instance from the state dir once, re-adopting processes that outlived the last agent. */
+  private load(): void {
+    if (this.loaded) return;
+    this.loaded = true;
+    for (const id of this.store.ids()) {
+      let spec: InstanceSpec;
+      try {
+        spec = this.store.readSpec(id);
+      } catch {
+        continue;
+      }
+      if (spec.driver !== this.name || this.instances.has(id)) continue;
+      this.track(spec).adopt();
+    }
+  }
+
+  private track(spec: InstanceSpec): ProcessInstance {
+    const instance = new ProcessInstance(this.store, spec, (frame) => {
+      for (const l of this.listeners) l(frame);
+    });
+    this.instances.set(spec.instance_id, instance);
+    return instance;
+  }
+
+  private get(id: string): ProcessInstance {
+    this.load();
+    const instance = this.instances.get(id);
+    if (!instance) throw new DriverError('instance_not_found', `instance ${id} does not exist on this host`);
+    return instance;
+  }
+}

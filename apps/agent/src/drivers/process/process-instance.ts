@@ -1,0 +1,336 @@
+import type { ChildProcess } from 'node:child_process';
+import { closeSync, constants, existsSync, openSync, statSync, writeSync } from 'node:fs';
+import type { InstanceSpec, InstanceStateFrame, InstanceStatus } from '@hostplane/protocol';
+import { runCommand, spawnSupervised } from '../../exec/run-command';
+import { InstancePaths, InstanceStore, isActiveState, PersistedState, writeConfigFiles } from '../../instances/instance-store';
+import { FileFollower, rotateIfLarge } from '../../instances/log-files';
+import { ConsoleHandle, DriverError } from '../driver';
+import { applyCgroupLimits, isOurProcess, processStartTicks, signalGroup } from './host-process';
+
+const ADOPTED_POLL_MS = 250;
+const ROTATE_CHECK_MS = 10_000;
+const START_WAIT_MS = 10 * 60_000;
+const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+/** What the workload sees: a clean environment plus the spec's own variables, nothing of the agent's. */
+export function workloadEnvironment(spec: InstanceSpec, home: string): Record<string, string> {
+  return { PATH: DEFAULT_PATH, HOME: home, LANG: 'C.UTF-8', TERM: 'xterm-256color', ...spec.env };
+}
+
+export function exitReason(code: number | null, signal: NodeJS.Signals | null): string {
+  if (signal) return `killed by ${signal}`;
+  if (code === null) return 'exited while adopted after an agent restart (exit status unknown)';
+  return `exited with code ${code}`;
+}
+
+/**
+ * One supervised process instance: spawns `/bin/sh -c <startup>` in its own process group with
+ * stdin from a FIFO and output appended to a log file (descriptors it inherits, so it outlives
+ * the agent), applies the restart policy, and watches for its ready pattern.
+ */
+export class ProcessInstance {
+  private child: ChildProcess | null = null;
+  private adoptedPoll: NodeJS.Timeout | null = null;
+  private rotateTimer: NodeJS.Timeout | null = null;
+  private restartTimer: NodeJS.Timeout | null = null;
+  private readyFollower: FileFollower | null = null;
+  private stopRequested = false;
+  private readonly consoles = new Set<ConsoleHandle>();
+  private readonly exitWaiters: (() => void)[] = [];
+  private readonly stateWaiters: (() => void)[] = [];
+  readonly paths: InstancePaths;
+  state: PersistedState;
+
+  constructor(
+    private readonly store: InstanceStore,
+    public spec: InstanceSpec,
+    private readonly emit: (frame: InstanceStateFrame) => void,
+  ) {
+    this.paths = store.paths(spec.instance_id);
+    this.state = store.readState(spec.instance_id);
+  }
+
+  get id(): string {
+    return this.spec.instance_id;
+  }
+
+  get running(): boolean {
+    return this.state.pid !== null;
+  }
+
+  status(): InstanceStatus {
+    const s = this.state;
+    return { instance_id: this.id, state: s.state, reason: s.reason, exit_code: s.exit_code, pid: s.pid, container_id: null, started_at: s.started_at, restarts: s.restarts };
+  }
+
+  /** After an agent restart: keep a process that is still ours running and watch it; otherwise it exited meanwhile. */
+  adopt(): void {
+    const { pid, pid_start_ticks: ticks } = this.state;
+    if (pid === null) {
+      if (isActiveState(this.state.state)) this.setState({ state: 'crashed', reason: 'the agent restarted while the instance was starting' });
+      // A crash whose restart was pending when the agent stopped: the policy still applies.
+      else if (this.state.state === 'crashed' && this.state.desired === 'running') this.scheduleRestart(this.spec.restart.backoff_seconds);
+      return;
+    }
+    if (isOurProcess(pid, ticks)) {
+      this.watchAdopted(pid);
+      if (this.state.state === 'starting') this.watchReady();
+      this.startRotation();
+      return;
+    }
+    this.onExit(null, null, 'exited while the agent was not running');
+  }
+
+  async install(signal: AbortSignal): Promise<void> {
+    const script = this.spec.install?.script;
+    if (script === undefined || this.state.installed) return;
+    const entrypoint = this.spec.install?.entrypoint ?? '/bin/sh';
+    if (!/^\/[A-Za-z0-9_./-]{1,254}$/.test(entrypoint)) throw new DriverError('invalid_spec', `install entrypoint "${entrypoint}" must be an absolute path of letters, digits, '_', '.', '/', '-'`);
+    this.setState({ state: 'installing', reason: null });
+    const fd = openSync(this.paths.install, 'w', 0o600);
+    try {
+      signal.throwIfAborted();
+      await runCommand([entrypoint, '-c', script], { cwd: this.paths.data, env: workloadEnvironment(this.spec, this.paths.data), outputFd: fd, timeoutMs: 30 * 60_000 });
+    } catch (err) {
+      const reason = `install script failed: ${(err as Error).message.replace(/^"[^"]*" /, '').slice(0, 400)}`;
+      this.setState({ state: 'failed', reason });
+      throw new DriverError('install_failed', reason);
+    } finally {
+      closeSync(fd);
+    }
+    this.setState({ state: 'stopped', reason: null, installed: true });
+  }
+
+  async start(): Promise<InstanceStatus> {
+    if (this.state.state === 'installing') throw new DriverError('instance_busy', `instance ${this.id} is still installing`);
+    if (this.state.state === 'failed' && !this.state.installed && this.spec.install) throw new DriverError('install_failed', `instance ${this.id} failed to install: ${this.state.reason ?? ''}`);
+    if (!this.running) {
+      this.cancelRestart();
+      this.state.restarts = 0;
+      await this.launch();
+    }
+    await this.waitForState((s) => s !== 'starting', START_WAIT_MS);
+    if (!this.running && this.state.state !== 'running') throw new DriverError('start_failed', `instance ${this.id} did not start: ${this.state.reason ?? 'it exited'}`);
+    return this.status();
+  }
+
+  async stop(graceSeconds: number): Promise<InstanceStatus> {
+    this.cancelRestart();
+    const pid = this.state.pid;
+    if (pid === null) {
+      if (this.state.state === 'crashed' || isActiveState(this.state.state)) this.setState({ state: 'stopped', desired: 'stopped' });
+      return this.status();
+    }
+    this.stopRequested = true;
+    this.setState({ state: 'stopping', desired: 'stopped' });
+    if (this.spec.stop.type === 'command') this.writeConsole(Buffer.from(`${this.spec.stop.value}\n`));
+    else signalGroup(pid, this.spec.stop.value as NodeJS.Signals);
+    if (!(await this.waitForExit(graceSeconds * 1000))) {
+      signalGroup(pid, 'SIGKILL');
+      await this.waitForExit(10_000);
+    }
+    return this.status();
+  }
+
+  async kill(signal: NodeJS.Signals): Promise<InstanceStatus> {
+    const pid = this.state.pid;
+    if (pid === null) return this.status();
+    if (signal === 'SIGKILL' || signal === 'SIGTERM' || signal === 'SIGINT' || signal === 'SIGQUIT') {
+      this.stopRequested = true;
+      this.state.desired = 'stopped';
+    }
+    signalGroup(pid, signal);
+    if (signal === 'SIGKILL') await this.waitForExit(10_000);
+    return this.status();
+  }
+
+  openConsole(): ConsoleHandle {
+    if (!this.running) throw new DriverError('start_failed', `instance ${this.id} is not running; start it to use its console`);
+    const follower = new FileFollower(this.paths.output);
+    const handle: ConsoleHandle = {
+      write: (data) => this.writeConsole(data),
+      onData: (l) => follower.onData(l),
+      onClose: (l) => follower.onClose(l),
+      pause: () => follower.pause(),
+      resume: () => follower.resume(),
+      close: () => {
+        this.consoles.delete(handle);
+        follower.close('closed');
+      },
+    };
+    this.consoles.add(handle);
+    follower.onClose(() => this.consoles.delete(handle));
+    const closeOnExit = () => setTimeout(() => follower.close(`the instance ${this.state.reason ?? 'stopped'}`), 300);
+    this.exitWaiters.push(closeOnExit);
+    return handle;
+  }
+
+  /** Stops watching (agent shutdown); the process itself keeps running. */
+  release(): void {
+    for (const t of [this.adoptedPoll, this.rotateTimer, this.restartTimer]) if (t) clearInterval(t);
+    this.readyFollower?.close();
+    for (const c of [...this.consoles]) c.close();
+    this.child?.removeAllListeners('exit');
+  }
+
+  private writeConsole(data: Buffer): void {
+    if (!existsSync(this.paths.consoleFifo)) return;
+    let fd: number;
+    try {
+      fd = openSync(this.paths.consoleFifo, constants.O_WRONLY | constants.O_NONBLOCK);
+    } catch {
+      return;
+    }
+    try {
+      writeSync(fd, data);
+    } catch {
+      // A full pipe (the workload does not read its stdin): the input is dropped, not queued forever.
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  private async launch(): Promise<void> {
+    const spec = this.spec;
+    try {
+      writeConfigFiles(this.paths.data, spec.config_files);
+    } catch (err) {
+      this.setState({ state: 'failed', reason: (err as Error).message });
+      throw err;
+    }
+    if (!existsSync(this.paths.consoleFifo)) await runCommand(['mkfifo', '-m', '0600', this.paths.consoleFifo]);
+    rotateIfLarge(this.paths.output);
+    this.stopRequested = false;
+    const startOffset = existsSync(this.paths.output) ? statSync(this.paths.output).size : 0;
+    // O_RDWR on the FIFO: the workload holds a writer itself, so its stdin never sees EOF between consoles.
+    const stdin = openSync(this.paths.consoleFifo, constants.O_RDWR);
+    const out = openSync(this.paths.output, 'a', 0o600);
+    let child: ChildProcess;
+    try {
+      child = spawnSupervised(['/bin/sh', '-c', spec.startup], { cwd: this.paths.data, env: workloadEnvironment(spec, this.paths.data), stdio: [stdin, out, out] });
+    } finally {
+      closeSync(stdin);
+      closeSync(out);
+    }
+    const pid = child.pid;
+    if (pid === undefined) {
+      this.setState({ state: 'failed', reason: 'the process could not be spawned' });
+      throw new DriverError('start_failed', `instance ${this.id}: /bin/sh could not be spawned`);
+    }
+    this.child = child;
+    child.on('exit', (code, signal) => {
+      this.child = null;
+      this.onExit(code, signal);
+    });
+    applyCgroupLimits(this.id, spec.resources, pid);
+    const ready = spec.ready_pattern !== undefined;
+    this.setState({ state: ready ? 'starting' : 'running', desired: 'running', reason: null, exit_code: null, pid, pid_start_ticks: processStartTicks(pid), started_at: new Date().toISOString() });
+    if (ready) this.watchReady(startOffset);
+    this.startRotation();
+  }
+
+  /** `starting` until an output line written after `offset` matches the ready pattern, then `running`. */
+  private watchReady(offset?: number): void {
+    const pattern = new RegExp(this.spec.ready_pattern ?? '');
+    const follower = new FileFollower(this.paths.output, { offset });
+    let pending = '';
+    follower.onData((chunk) => {
+      pending = (pending + chunk.toString('utf8')).slice(-65_536);
+      const lines = pending.split('\n');
+      pending = lines.pop() ?? '';
+      if (lines.some((l) => pattern.test(l)) || pattern.test(pending)) {
+        follower.close('ready');
+        this.readyFollower = null;
+        if (this.state.state === 'starting') this.setState({ state: 'running' });
+      }
+    });
+    this.readyFollower = follower;
+  }
+
+  private startRotation(): void {
+    if (this.rotateTimer) return;
+    this.rotateTimer = setInterval(() => rotateIfLarge(this.paths.output), ROTATE_CHECK_MS);
+    this.rotateTimer.unref();
+  }
+
+  private watchAdopted(pid: number): void {
+    const ticks = this.state.pid_start_ticks;
+    this.adoptedPoll = setInterval(() => {
+      if (isOurProcess(pid, ticks)) return;
+      if (this.adoptedPoll) clearInterval(this.adoptedPoll);
+      this.adoptedPoll = null;
+      this.onExit(null, null);
+    }, ADOPTED_POLL_MS);
+    this.adoptedPoll.unref();
+  }
+
+  private onExit(code: number | null, signal: NodeJS.Signals | null, why?: string): void {
+    if (this.rotateTimer) clearInterval(this.rotateTimer);
+    this.rotateTimer = null;
+    this.readyFollower?.close();
+    this.readyFollower = null;
+    const reason = why ?? exitReason(code, signal);
+    const base = { pid: null, pid_start_ticks: null, exit_code: code };
+    if (this.stopRequested) {
+      this.stopRequested = false;
+      this.setState({ ...base, state: 'stopped', desired: 'stopped', reason: signal === 'SIGKILL' ? 'killed by SIGKILL' : 'stopped' });
+    } else {
+      const failed = code !== 0;
+      const { policy, max_retries: maxRetries, backoff_seconds: backoff } = this.spec.restart;
+      const wantsRestart = policy === 'always' || (policy === 'on-failure' && failed);
+      const canRestart = wantsRestart && this.state.restarts < maxRetries;
+      const limit = wantsRestart && !canRestart ? `; restart limit of ${maxRetries} reached` : '';
+      this.setState({ ...base, state: failed ? 'crashed' : 'stopped', desired: canRestart ? 'running' : 'stopped', reason: `${reason}${limit}` });
+      if (canRestart) this.scheduleRestart(backoff);
+    }
+    for (const w of this.exitWaiters.splice(0)) w();
+  }
+
+  private scheduleRestart(backoffSeconds: number): void {
+    this.restartTimer = setTimeout(() => {
+      this.restartTimer = null;
+      this.state.restarts += 1;
+      this.launch().catch((err: unknown) => this.setState({ state: 'failed', reason: `restart failed: ${(err as Error).message}` }));
+    }, backoffSeconds * 1000);
+  }
+
+  private cancelRestart(): void {
+    if (this.restartTimer) clearTimeout(this.restartTimer);
+    this.restartTimer = null;
+  }
+
+  private setState(change: Partial<PersistedState>): void {
+    const before = this.state.state;
+    this.state = { ...this.state, ...change };
+    if (this.state.reason !== null) this.state.reason = this.state.reason.slice(0, 1000);
+    this.store.writeState(this.id, this.state);
+    if (change.state !== undefined && (change.state !== before || change.reason !== undefined)) {
+      this.emit({ instance_id: this.id, state: this.state.state, reason: this.state.reason, exit_code: this.state.exit_code, ts: new Date().toISOString() });
+    }
+    for (const w of this.stateWaiters.splice(0)) w();
+  }
+
+  private waitForExit(ms: number): Promise<boolean> {
+    if (!this.running) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => resolve(false), ms);
+      this.exitWaiters.push(() => {
+        clearTimeout(timer);
+        resolve(true);
+      });
+    });
+  }
+
+  private async waitForState(done: (s: PersistedState['state']) => boolean, ms: number): Promise<void> {
+    const deadline = Date.now() + ms;
+    while (!done(this.state.state) && Date.now() < deadline) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, Math.max(0, deadline - Date.now()));
+        this.stateWaiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+  }
+}

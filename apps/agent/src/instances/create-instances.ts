@@ -1,0 +1,10 @@
+import { DockerDriver } from '../drivers/docker/docker-driver';
+import { ProcessDriver } from '../drivers/process/process-driver';
+import { InstanceManager } from './instance-manager';
+import { InstanceStore } from './instance-store';
+
+/** The agent's instance drivers over one state dir. */
+export function createInstanceManager(options: { stateDir: string; dockerSocket: string; dockerBindAddress?: string }): InstanceManager {
+  const store = new InstanceStore(options.stateDir);
+  return new InstanceManager(store, [new ProcessDriver(store), new DockerDriver(store, options.dockerSocket, { bindAddress: options.dockerBindAddress ?? '0.0.0.0' })]);
+}

@@ -1,0 +1,45 @@
+import type { JobKind } from '@hostplane/protocol';
+import { DriverError } from '../../drivers/driver';
+import type { InstanceManager } from '../../instances/instance-manager';
+import { JobFailure, JobHandler } from '../handler-registry';
+
+type InstanceJobKind = Extract<JobKind, `instance.${string}`>;
+export type InstanceJobHandlers = { [K in InstanceJobKind]: JobHandler<K> };
+
+/** Driver errors become job failures with the driver's code; anything else keeps the generic path. */
+async function asJob<T>(run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (err) {
+    if (err instanceof DriverError) throw new JobFailure(err.code, err.message);
+    throw err;
+  }
+}
+
+/**
+ * Every `instance.*` kind, idempotent per job id and by state: creating what exists answers its
+ * status, stopping what is stopped answers its status, deleting what is gone answers deleted: false.
+ */
+export function createInstanceHandlers(instances: InstanceManager): InstanceJobHandlers {
+  return {
+    'instance.create': ({ spec }, ctx) => asJob(() => instances.create(spec, { progress: (p, m) => ctx.progress(p, m), signal: ctx.signal })),
+    'instance.update': ({ spec }) => asJob(() => instances.update(spec)),
+    'instance.start': ({ instance_id: id }) => asJob(async () => (await instances.driverOf(id)).start(id)),
+    'instance.stop': ({ instance_id: id, grace_seconds: grace }) => asJob(async () => (await instances.driverOf(id)).stop(id, grace)),
+    'instance.restart': ({ instance_id: id }) =>
+      asJob(async () => {
+        const driver = await instances.driverOf(id);
+        await driver.stop(id);
+        return driver.start(id);
+      }),
+    'instance.kill': ({ instance_id: id, signal }) => asJob(async () => (await instances.driverOf(id)).kill(id, signal)),
+    'instance.delete': ({ instance_id: id }) =>
+      asJob(async () => {
+        if (!instances.has(id)) return { instance_id: id, deleted: false };
+        return { instance_id: id, deleted: await (await instances.driverOf(id)).remove(id) };
+      }),
+    'instance.inspect': ({ instance_id: id }) => asJob(async () => (await instances.driverOf(id)).inspect(id)),
+    'instance.stats': ({ instance_id: id }) => asJob(async () => (await instances.driverOf(id)).stats(id)),
+    'instance.logs': ({ instance_id: id, lines, source }) => asJob(async () => ({ instance_id: id, lines: await (await instances.driverOf(id)).logs(id, lines, source) })),
+  };
+}
