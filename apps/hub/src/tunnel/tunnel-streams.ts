@@ -25,6 +25,8 @@ export class StreamOpenError extends Error {
  */
 export class HubStream {
   private dataHandlers: ((chunk: Buffer) => void)[] = [];
+  /** Output that arrived before anyone listened (between open and the WebSocket upgrade); bounded by credit. */
+  private early: Buffer[] = [];
   private closeHandlers: ((info: StreamCloseInfo) => void)[] = [];
   private outCredit: number;
   private outQueue: Buffer[] = [];
@@ -42,6 +44,9 @@ export class HubStream {
 
   onData(cb: (chunk: Buffer) => void): void {
     this.dataHandlers.push(cb);
+    const early = this.early;
+    this.early = [];
+    for (const chunk of early) cb(chunk);
   }
 
   onClose(cb: (info: StreamCloseInfo) => void): void {
@@ -71,6 +76,7 @@ export class HubStream {
   }
 
   deliver(chunk: Buffer): void {
+    if (this.dataHandlers.length === 0) this.early.push(chunk);
     for (const h of this.dataHandlers) h(chunk);
   }
 
