@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { Client as Pg } from 'pg';
 import { issueOpaqueToken } from '../src/crypto/opaque-token';
-import { Client, IdentityContext } from './support/identity';
+import { Client, eventually, IdentityContext } from './support/identity';
 
 const PAT = /^hp_pat_[0-9A-Za-z]{38}$/;
 
@@ -74,6 +74,15 @@ describe('API tokens', () => {
     assert.ok(!other.text.includes(second.name));
     const members = await t.request(`/v1/organizations/${second.id}/members`, { org: second.id });
     assert.equal(members.status, 404);
+    const me = await t.request('/v1/users/me');
+    assert.deepEqual(me.body.organizations.map((o: { id: string }) => o.id), [owner.personalOrgId], 'sees only its own organization');
+
+    const elsewhere = await ctx.newApiToken(owner, { org: second.id });
+    assert.deepEqual((await t.request('/v1/api-tokens')).body.data.map((x: { org_id: string }) => x.org_id), [owner.personalOrgId]);
+    assert.equal((await t.request(`/v1/api-tokens/${elsewhere.id}`, { method: 'DELETE' })).status, 404, "cannot revoke its owner's tokens of another org");
+    const self = (await t.request('/v1/api-tokens')).body.data[0].id;
+    assert.equal((await t.request(`/v1/api-tokens/${self}`, { method: 'DELETE' })).status, 204, 'can revoke itself');
+    assert.equal((await t.request('/v1/users/me')).body.code, 'token_revoked');
   });
 
   it('is limited to its scopes, and cannot be given scopes its owner does not hold', async () => {
@@ -105,6 +114,9 @@ describe('API tokens', () => {
     const user = await ctx.newUser();
     const refused = await user.request('/v1/api-tokens', { method: 'POST', org: user.personalOrgId, json: { name: 'x', expires_in: 3600, scopes: ['platform.admin'] } });
     assert.equal(refused.body.code, 'scope_not_held');
+    const notMember = await ctx.admin.request('/v1/api-tokens', { method: 'POST', org: user.personalOrgId, json: { name: 'x', expires_in: 3600 } });
+    assert.equal(notMember.status, 403, 'a platform admin cannot mint a token for an organization they are not in');
+    assert.equal(notMember.body.code, 'not_a_member');
   });
 
   it('expired, revoked, malformed, wrong-checksum, unknown and suspended-owner tokens get 401 with a clear code', async () => {
@@ -161,13 +173,8 @@ describe('API tokens', () => {
     const before = await user.request('/v1/api-tokens');
     assert.equal(before.body.data[0].last_used_at, null);
     for (let i = 0; i < 5; i++) await me({ bearer: token });
-    const deadline = Date.now() + 3000;
-    let row;
-    do {
-      row = (await pg.query(`SELECT last_used_at FROM api_tokens WHERE id = $1`, [id])).rows[0];
-    } while (!row.last_used_at && Date.now() < deadline && (await new Promise((r) => setTimeout(r, 50))) === undefined);
-    assert.ok(row.last_used_at, 'last_used_at was written');
-    const firstWrite = new Date(row.last_used_at).getTime();
+    const written: Date = await eventually(async () => (await pg.query(`SELECT last_used_at FROM api_tokens WHERE id = $1`, [id])).rows[0].last_used_at ?? undefined, 'last_used_at written');
+    const firstWrite = new Date(written).getTime();
     for (let i = 0; i < 5; i++) await me({ bearer: token });
     await new Promise((r) => setTimeout(r, 200));
     const later = (await pg.query(`SELECT last_used_at FROM api_tokens WHERE id = $1`, [id])).rows[0];

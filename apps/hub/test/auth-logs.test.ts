@@ -38,17 +38,17 @@ describe('secrets never reach the log', () => {
     await user.request('/v1/users/me/password', { method: 'POST', json: { current_password: user.user.password, new_password: keep('new password', strongPassword()) } });
     keep('session token', user.accessToken);
 
-    // Refresh tokens, rotated and replayed.
-    const refreshed = await ctx.hub.request('/v1/auth/refresh', { method: 'POST', json: { refresh_token: keep('refresh token', user.refreshToken!) } });
-    keep('rotated refresh token', refreshed.body.refresh_token);
-    await ctx.hub.request('/v1/auth/refresh', { method: 'POST', json: { refresh_token: user.refreshToken } });
-
     // API tokens, as Bearer and X-Api-Key, good and mistyped.
     const { token } = await ctx.newApiToken(user);
     keep('api token', token);
     await ctx.hub.request('/v1/users/me', { headers: { authorization: `Bearer ${token}` } });
     await ctx.hub.request('/v1/users/me', { headers: { 'x-api-key': token } });
     await ctx.hub.request('/v1/users/me', { headers: { 'x-api-key': keep('typo token', token.slice(0, -1) + (token.endsWith('A') ? 'B' : 'A')) } });
+
+    // Refresh tokens, rotated and replayed (which ends the session).
+    const refreshed = await ctx.hub.request('/v1/auth/refresh', { method: 'POST', json: { refresh_token: keep('refresh token', user.refreshToken!) } });
+    keep('rotated refresh token', refreshed.body.refresh_token);
+    await ctx.hub.request('/v1/auth/refresh', { method: 'POST', json: { refresh_token: user.refreshToken } });
 
     // Password reset and invite tokens (the invite token travels in a URL path).
     const other = await ctx.newUser();

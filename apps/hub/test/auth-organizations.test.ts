@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Client as Pg } from 'pg';
-import { IdentityContext, lastMatch } from './support/identity';
+import { IdentityContext, lastMatch, strongPassword, uniqueEmail } from './support/identity';
+import { startTestHub } from './support/test-hub';
 
 describe('organizations, members and roles', () => {
   let ctx: IdentityContext;
@@ -215,5 +216,28 @@ describe('invites', () => {
     const typo = await invitee.request(`/v1/invites/hp_inv_${'a'.repeat(38)}/accept`, { method: 'POST' });
     assert.equal(typo.status, 404);
     assert.equal(typo.body.code, 'invalid_invite');
+  });
+});
+
+describe('invites without a mail server', () => {
+  it('hand the token to the inviter (delivery: manual), and it works', async () => {
+    const hub = await startTestHub();
+    try {
+      const boot = await hub.request('/v1/auth/bootstrap', { method: 'POST', json: { email: uniqueEmail('admin'), password: strongPassword() } });
+      const admin = { authorization: `Bearer ${boot.body.access_token}` };
+      const email = uniqueEmail('manual');
+      const password = strongPassword();
+      await hub.request('/v1/users', { method: 'POST', headers: admin, json: { email, password } });
+      const invite = await hub.request(`/v1/organizations/${boot.body.organization.id}/members/invite`, { method: 'POST', headers: admin, json: { email, role: 'viewer' } });
+      assert.equal(invite.status, 201, invite.text);
+      assert.equal(invite.body.delivery, 'manual');
+      assert.match(invite.body.token, /^hp_inv_[0-9A-Za-z]{38}$/);
+      const login = await hub.request('/v1/auth/login', { method: 'POST', json: { email, password } });
+      const accept = await hub.request(`/v1/invites/${invite.body.token}/accept`, { method: 'POST', headers: { authorization: `Bearer ${login.body.access_token}` } });
+      assert.equal(accept.status, 200, accept.text);
+      assert.equal(accept.body.role, 'viewer');
+    } finally {
+      await hub.close();
+    }
   });
 });

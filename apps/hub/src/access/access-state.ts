@@ -131,14 +131,14 @@ export class AccessState {
    * decides). Resolves to true when this was the token's first use ever.
    */
   async touchApiToken(tokenId: string): Promise<boolean> {
-    const rows = (await this.db.query(
+    // TypeORM answers an UPDATE … RETURNING with [rows, affected].
+    const [rows] = (await this.db.query(
       `UPDATE api_tokens t SET last_used_at = now()
          FROM (SELECT id, last_used_at AS prev FROM api_tokens WHERE id = $1 FOR UPDATE) o
         WHERE t.id = o.id AND (o.prev IS NULL OR o.prev < now() - interval '60 seconds')
         RETURNING o.prev`,
       [tokenId],
-    )) as [{ prev: Date | null }[], number] | { prev: Date | null }[];
-    const list = Array.isArray(rows[0]) ? (rows[0] as { prev: Date | null }[]) : (rows as { prev: Date | null }[]);
-    return list.length > 0 && list[0]!.prev === null;
+    )) as [{ prev: Date | null }[], number];
+    return rows.length > 0 && rows[0]!.prev === null;
   }
 }

@@ -44,6 +44,8 @@ export class ApiTokensService {
 
   async create(p: Principal, input: { name: string; expiresIn: number | null; scopes?: PermissionKey[] }): Promise<CreatedApiTokenView> {
     const org = requireOrg(p);
+    // A platform admin may act in any organization, but a token acts as a member of its own.
+    if (org.role === null) throw new DomainError('an API token acts as a member of its organization, and you are not a member of this one', 'not_a_member', 403);
     if (input.scopes) {
       const missing = input.scopes.filter((s) => (s === 'platform.admin' ? !p.platformAdmin : !org.permissions.has(s)));
       if (missing.length) throw new ScopeNotHeldError(missing);
@@ -64,9 +66,10 @@ export class ApiTokensService {
     return { ...toView(saved), token };
   }
 
+  /** The caller's live tokens; an API token sees only those of its own organization. */
   async list(p: Principal, page: Pagination): Promise<Page<ApiTokenView>> {
     const [rows, total] = await this.db.getRepository(ApiToken).findAndCount({
-      where: { userId: p.userId, revokedAt: IsNull() },
+      where: { userId: p.userId, revokedAt: IsNull(), ...(p.kind === 'api_token' ? { orgId: requireOrg(p).id } : {}) },
       order: { createdAt: 'DESC', id: 'ASC' },
       skip: page.offset,
       take: page.limit,
@@ -74,11 +77,16 @@ export class ApiTokensService {
     return { data: rows.map(toView), total };
   }
 
-  /** Revokes one of the caller's own tokens; it is refused from the next request on, on every replica. */
+  /**
+   * Revokes one of the caller's own tokens (an API token: only within its organization, e.g.
+   * itself); it is refused from the next request on, on every replica.
+   */
   async revoke(p: Principal, id: string): Promise<void> {
     const rows = (await this.db.query(
-      `UPDATE api_tokens SET revoked_at = now() WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL RETURNING token_hash`,
-      [id, p.userId],
+      `UPDATE api_tokens SET revoked_at = now()
+        WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL AND ($3::uuid IS NULL OR org_id = $3::uuid)
+        RETURNING token_hash`,
+      [id, p.userId, p.kind === 'api_token' ? requireOrg(p).id : null],
     )) as [{ token_hash: string }[], number];
     const row = rows[0][0];
     if (!row) throw new NotFoundError(`API token ${id}`);

@@ -22,7 +22,7 @@ const COMMON = new Set(
 
 const WALKS = [
   'abcdefghijklmnopqrstuvwxyz',
-  '01234567890',
+  '0123456789',
   'qwertyuiopasdfghjklzxcvbnm',
   'qwertzuiopasdfghjklyxcvbnm',
   'azertyuiopqsdfghjklmwxcvbn',
@@ -75,13 +75,13 @@ function isWalk(s: string): boolean {
 
 /** The common word a password is built around, if any: "P@ssw0rd2024!" → "password". */
 function commonCore(lower: string): string | null {
-  const letters = [...lower].map((c) => LEET[c] ?? c).join('');
-  const trimmed = letters.replace(/^[^a-z]+|[^a-z]+$/g, '');
-  const alpha = trimmed.replace(/[^a-z]/g, '');
-  for (const candidate of [trimmed, alpha, lower.replace(/[^a-z]/g, '')]) {
+  const deleet = (t: string) => [...t].map((c) => LEET[c] ?? c).join('');
+  const trimEnds = (t: string) => t.replace(/^[^a-z]+|[^a-z]+$/g, '');
+  const candidates = [trimEnds(deleet(trimEnds(lower))), trimEnds(deleet(lower)), lower.replace(/[^a-z]/g, ''), deleet(lower).replace(/[^a-z]/g, '')];
+  for (const candidate of candidates) {
     if (!candidate) continue;
     if (COMMON.has(candidate)) return candidate;
-    for (const word of COMMON) if (word.length >= 4 && candidate.length <= word.length * 2 + 2 && isRepeatOf(candidate, word)) return word;
+    for (const word of COMMON) if (word.length >= 4 && candidate.length <= word.length * 3 && isRepeatOf(candidate, word)) return word;
   }
   return null;
 }

@@ -32,7 +32,7 @@ export class UsersController {
   @Authenticated()
   @ApiDoc({ summary: 'The signed-in user and their organizations', tags: ['users'], responses: { 200: { description: 'The user', schema: meView } } })
   me(@CurrentPrincipal() p: Principal): Promise<MeView> {
-    return this.users.me(p.userId);
+    return this.users.me(p.userId, p.kind === 'api_token' ? p.org?.id : undefined);
   }
 
   @Post('me/password')

@@ -105,20 +105,21 @@ export class UsersService {
     return user;
   }
 
-  async me(userId: string): Promise<MeView> {
+  /** The user and their organizations (only `onlyOrgId` for an API token, which sees no other). */
+  async me(userId: string, onlyOrgId?: string): Promise<MeView> {
     const [user, orgs] = await Promise.all([
       this.get(userId),
       this.db.query(
         `SELECT o.id, o.name, m.role, o.personal FROM organization_members m JOIN organizations o ON o.id = m.org_id
-          WHERE m.user_id = $1 ORDER BY o.personal DESC, o.name`,
-        [userId],
+          WHERE m.user_id = $1 AND ($2::uuid IS NULL OR o.id = $2::uuid) ORDER BY o.personal DESC, o.name`,
+        [userId, onlyOrgId ?? null],
       ) as Promise<MeView['organizations']>,
     ]);
     return { ...toUserView(user), organizations: orgs };
   }
 
   async list(q: Pagination & { email?: string; status?: 'active' | 'suspended' }): Promise<Page<UserView>> {
-    const qb = this.db.getRepository(User).createQueryBuilder('u').orderBy('u.created_at', 'ASC').skip(q.offset).take(q.limit);
+    const qb = this.db.getRepository(User).createQueryBuilder('u').orderBy('u.createdAt', 'ASC').addOrderBy('u.id', 'ASC').skip(q.offset).take(q.limit);
     if (q.email) qb.andWhere(`u.email LIKE :email ESCAPE '\\'`, { email: `%${q.email.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%` });
     if (q.status) qb.andWhere('u.status = :status', { status: q.status });
     const [users, total] = await qb.getManyAndCount();

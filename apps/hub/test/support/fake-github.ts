@@ -28,15 +28,15 @@ export class FakeGithub {
   ) {}
 
   static async start(): Promise<FakeGithub> {
-    let fake: FakeGithub | undefined;
+    const ref: { fake?: FakeGithub } = {};
     const server = createServer((req, res) => {
-      fake!.handle(req, res).catch((err: unknown) => {
+      ref.fake!.handle(req, res).catch((err: unknown) => {
         res.writeHead(500).end(String(err));
       });
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    fake = new FakeGithub(server, `http://127.0.0.1:${(server.address() as { port: number }).port}`);
-    return fake;
+    ref.fake = new FakeGithub(server, `http://127.0.0.1:${(server.address() as { port: number }).port}`);
+    return ref.fake;
   }
 
   env(): Record<string, string> {

@@ -33,13 +33,25 @@ export class Client {
   }
 
   request(path: string, init: Init = {}): Promise<TestResponse> {
+    const { org: _org, ...rest } = init;
+    return this.hub.request(path, { ...rest, headers: this.headers(init) });
+  }
+
+  /** Opens a streaming response (SSE, NDJSON) and closes it once the status and headers are in. */
+  async open(path: string, init: Init = {}): Promise<{ status: number; headers: Headers }> {
+    const controller = new AbortController();
+    const res = await fetch(this.hub.url + path, { headers: this.headers(init), signal: controller.signal });
+    controller.abort();
+    return { status: res.status, headers: res.headers };
+  }
+
+  private headers(init: Init): Headers {
     const headers = new Headers(init.headers);
     if (this.credential.bearer) headers.set('authorization', `Bearer ${this.credential.bearer}`);
     if (this.credential.apiKey) headers.set('x-api-key', this.credential.apiKey);
     const org = init.org === undefined ? this.defaultOrg : init.org;
     if (org) headers.set('x-org-id', org);
-    const { org: _org, ...rest } = init;
-    return this.hub.request(path, { ...rest, headers });
+    return headers;
   }
 
   /** The same user acting in `orgId` by default. */
@@ -185,4 +197,15 @@ export function lastMatch(text: string, pattern: RegExp): string {
   const all = text.match(pattern);
   assert.ok(all?.length, `no ${pattern} in:\n${text}`);
   return all[all.length - 1]!;
+}
+
+/** Polls `check` until it returns a value other than undefined/false, or fails after `timeoutMs`. */
+export async function eventually<T>(check: () => Promise<T | undefined | false>, what: string, timeoutMs = 3000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() > deadline) assert.fail(`${what} did not happen within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }

@@ -26,7 +26,7 @@ export class TestMailbox {
   static async start(options: { user?: string; password?: string } = {}): Promise<TestMailbox> {
     const user = options.user ?? 'hub-mailer';
     const password = options.password ?? 'smtp-secret-Pa55';
-    let box: TestMailbox | undefined;
+    const ref: { box?: TestMailbox } = {};
     const server = new SMTPServer({
       secure: false,
       disabledCommands: ['STARTTLS'],
@@ -41,7 +41,7 @@ export class TestMailbox {
         const chunks: Buffer[] = [];
         stream.on('data', (c: Buffer) => chunks.push(c));
         stream.on('end', () => {
-          box?.receive(Buffer.concat(chunks).toString('utf8'), session.envelope);
+          ref.box?.receive(Buffer.concat(chunks).toString('utf8'), session.envelope);
           cb();
         });
       },
@@ -50,8 +50,8 @@ export class TestMailbox {
       server.once('error', reject);
       server.listen(0, '127.0.0.1', () => resolve((server.server.address() as { port: number }).port));
     });
-    box = new TestMailbox(server, port, user, password);
-    return box;
+    ref.box = new TestMailbox(server, port, user, password);
+    return ref.box;
   }
 
   /** The HOSTPLANE_SMTP_* settings that point a hub here. */
