@@ -55,6 +55,9 @@ describe('audit log', () => {
 
   it('filters by actor, organization, action prefix, outcome and time range, and paginates', async () => {
     const org = await ctx.newOrg();
+    // Rows are written just after each answer: let the creation's land before the window opens.
+    await ctx.auditEntries({ action: 'org.create', org_id: org.id });
+    await new Promise((r) => setTimeout(r, 20));
     const startedAt = new Date();
     for (let i = 0; i < 3; i++) await org.owner.request(`/v1/organizations/${org.id}`, { method: 'PUT', json: { name: `Name ${i}` } });
     await ctx.auditEntries({ org_id: org.id, action: 'org.update' }, 3);

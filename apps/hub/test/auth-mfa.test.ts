@@ -112,7 +112,7 @@ describe('MFA (TOTP)', () => {
     assert.deepEqual((await user.request('/v1/auth/mfa/status')).body, { enabled: false, enrolling: false, recovery_codes_remaining: 0 });
     const login = await ctx.hub.request('/v1/auth/login', { method: 'POST', json: { email: user.user.email, password: user.user.password } });
     assert.ok(login.body.access_token);
-    const entries = await ctx.auditEntries({ action: 'auth.mfa.*', actor_id: user.user.id }, 3);
+    const entries = await ctx.auditEntries({ action: 'auth.mfa.*', actor_id: user.user.id }, 5);
     assert.deepEqual(entries.map((e) => `${e.action}:${e.outcome}`).sort(), ['auth.mfa.disable:denied', 'auth.mfa.disable:failure', 'auth.mfa.disable:success', 'auth.mfa.enroll:success', 'auth.mfa.verify:success']);
   });
 

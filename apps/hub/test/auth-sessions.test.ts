@@ -63,7 +63,7 @@ describe('login and sessions', () => {
       assert.equal(me.status, 401);
       assert.equal(me.body.code, 'session_revoked');
     }
-    const entries = await ctx.auditEntries({ action: 'auth.refresh', actor_id: user.user.id, outcome: 'denied' });
+    const entries = await ctx.auditEntries({ action: 'auth.refresh', actor_id: user.user.id, outcome: 'denied' }, 2);
     assert.ok(entries.some((e) => e.details?.reason === 'refresh_token_reused'), 'the reuse is in the audit log');
   });
 
