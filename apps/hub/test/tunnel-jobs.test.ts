@@ -170,6 +170,17 @@ describe('agent tunnel and jobs', () => {
     assert.equal(bad.status, 400);
   });
 
+  it('a node\'s job Worker closes once its queue stays empty, so idle nodes hold no Redis connection', async () => {
+    // Several jobs back to back: wake-ups arrive while the Worker is busy and after it drained.
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i++) ids.push((await client().request(`/v1/nodes/${node.id}/selftest`, { method: 'POST', json: { marker: `idle-${i}` } })).body.id);
+    for (const id of ids) await waitForOperation(client(), id);
+    const busy = await ctx.admin.request('/v1/tunnel/stats');
+    assert.ok(busy.body.active_job_workers >= 1);
+    await waitFor('worker closed', async () => ((await ctx.admin.request('/v1/tunnel/stats')).body.active_job_workers === 0 ? true : undefined), 20_000, 250);
+    assert.equal((await ctx.admin.request('/v1/tunnel/stats')).body.queues.nodes_with_work, 0);
+  });
+
   it('rotating the token refuses the old one: the agent prints why and stops (exit 78)', async () => {
     const rotated = await client().request(`/v1/nodes/${node.id}/rotate-token`, { method: 'POST' });
     assert.equal(rotated.status, 200);

@@ -67,7 +67,10 @@ export class NodeWorkers implements OnApplicationBootstrap, BeforeApplicationShu
   }
 
   async ensure(nodeId: string): Promise<void> {
-    if (this.stopped || this.workers.has(nodeId)) return this.clearIdle(nodeId);
+    if (this.stopped) return;
+    // A running Worker re-arms its idle check (which re-counts the queue) rather than cancelling
+    // it: `drained` fires once per transition to empty, so a cancelled check would never return.
+    if (this.workers.has(nodeId)) return this.scheduleIdleCheck(nodeId);
     const session = this.tunnel.session(nodeId);
     if (!session) return;
     const node = await this.db.getRepository(NodeEntity).findOne({ where: { id: nodeId }, select: ['id', 'jobConcurrency'] });
