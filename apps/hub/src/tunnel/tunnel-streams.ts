@@ -127,17 +127,24 @@ export class TunnelStreams {
 
   async open(session: AgentSession, kind: StreamKind, params: unknown, timeoutMs = 10_000): Promise<HubStream> {
     const id = randomBytes(12).toString('base64url');
+    // Registered before the request goes out: the agent's first output can arrive in the same
+    // read as its acknowledgement, before this function resumes.
+    const stream = new HubStream(id, session, 0, this.counters, (sid) => this.streams.delete(sid));
+    this.streams.set(id, stream);
+    const fail = (code: string, message: string) => {
+      this.streams.delete(id);
+      return new StreamOpenError(code, message);
+    };
     let raw: unknown;
     try {
       raw = await session.socket.timeout(timeoutMs).emitWithAck('stream:open', { stream_id: id, kind, params, initial_credit: STREAM_INITIAL_CREDIT });
     } catch {
-      throw new StreamOpenError('agent_timeout', `the agent did not open the ${kind} stream within ${timeoutMs / 1000} s`);
+      throw fail('agent_timeout', `the agent did not open the ${kind} stream within ${timeoutMs / 1000} s`);
     }
     const ack = streamOpenAck.safeParse(raw);
-    if (!ack.success) throw new StreamOpenError('agent_error', 'the agent answered the stream request with an invalid frame');
-    if (!ack.data.ok) throw new StreamOpenError(ack.data.error.code, ack.data.error.message);
-    const stream = new HubStream(id, session, ack.data.initial_credit, this.counters, (sid) => this.streams.delete(sid));
-    this.streams.set(id, stream);
+    if (!ack.success) throw fail('agent_error', 'the agent answered the stream request with an invalid frame');
+    if (!ack.data.ok) throw fail(ack.data.error.code, ack.data.error.message);
+    stream.addCredit(ack.data.initial_credit);
     return stream;
   }
 
