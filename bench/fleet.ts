@@ -131,7 +131,11 @@ export async function run(ctx: BenchContext): Promise<BenchReport> {
   const redisBaseline = await connectedClients(redis);
 
   ctx.progress('starting the hub on a throwaway database');
-  const hub = await startBenchHub({ env: HUB_ENV });
+  const hub = await startBenchHub({ env: HUB_ENV }).catch(async (err: unknown) => {
+    redis.disconnect();
+    await pg.end();
+    throw err;
+  });
   const hubFiles = openFilesLimit(hub.pid);
   const client = new HubClient(hub.url, 256);
   const fleetHolder: { fleet?: Fleet; feed?: CompletionFeed; monitor?: ResourceMonitor } = {};
