@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Redis from 'ioredis';
+import { deleteRedisPrefix } from '@hostplane/hub/dist/test/support/test-hub';
 import { Client } from 'pg';
 import { BenchServer, startChildServer } from './child-server';
 import { undoOnInterrupt } from './cleanup';
@@ -42,7 +42,7 @@ export async function startBenchHub(options: BenchHubOptions = {}): Promise<Benc
   const cleanUp = async () => {
     const steps = await Promise.allSettled([
       admin(`DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`),
-      deleteRedisPrefix(prefix),
+      deleteRedisPrefix(prefix, redisUrl),
       Promise.resolve().then(() => rmSync(dataDir, { recursive: true, force: true })),
     ]);
     const failed = steps.find((s): s is PromiseRejectedResult => s.status === 'rejected');
@@ -103,20 +103,5 @@ async function admin(sql: string): Promise<void> {
     await client.query(sql);
   } finally {
     await client.end();
-  }
-}
-
-async function deleteRedisPrefix(prefix: string): Promise<void> {
-  const redis = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
-  try {
-    await redis.connect();
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 500);
-      cursor = next;
-      if (keys.length) await redis.unlink(...keys);
-    } while (cursor !== '0');
-  } finally {
-    redis.disconnect();
   }
 }
