@@ -12,6 +12,7 @@ import { PinoNestLogger } from './http/nest-logger';
 import { requestIdFor } from './http/request-id';
 import { MetricsService } from './metrics/metrics.service';
 import { registerRateLimit } from './rate-limit/rate-limit.hook';
+import { WsRouter } from './ws/ws-router';
 import { RedisService } from './redis/redis.service';
 
 export interface HubAppOptions {
@@ -68,7 +69,7 @@ export async function createHubApp(options: HubAppOptions): Promise<HubApp> {
   fastify.addHook('onRequest', async (req, reply) => {
     reply.header('x-request-id', req.id);
   });
-  registerRateLimit(fastify, app.get(RedisService), config, log);
+  app.get(WsRouter).admitWith(registerRateLimit(fastify, app.get(RedisService), config, log));
   fastify.addHook('onResponse', async (req, reply) => {
     const route = req.routeOptions.url ?? 'unmatched';
     metrics.observeRequest(req.method, route, reply.statusCode, reply.elapsedTime / 1000);

@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import type { IncomingHttpHeaders } from 'node:http';
+import WebSocket from 'ws';
 import { createTestDatabase, testRedisPrefix, TestDatabase } from './support/test-env';
 import { deleteRedisPrefix, startTestHub, TestHub } from './support/test-hub';
 
@@ -45,4 +47,24 @@ describe('rate limiting', () => {
     const res = await a.request('/no/such/route');
     assert.equal(res.status, 429);
   });
+
+  it('counts WebSocket upgrades in the same window: a limited client gets 429 before any route runs', async () => {
+    const answer = await upgradeStatus(a.url.replace('http', 'ws') + '/v1/ws/subscribe');
+    assert.equal(answer.status, 429);
+    assert.match(answer.body, /"code":"rate_limited"/);
+    assert.ok(Number(answer.headers['retry-after']) >= 1);
+  });
 });
+
+function upgradeStatus(url: string): Promise<{ status: number; headers: IncomingHttpHeaders; body: string }> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url);
+    ws.on('unexpected-response', (_req, res) => {
+      let body = '';
+      res.on('data', (d: Buffer) => (body += d.toString()));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+    });
+    ws.on('open', () => reject(new Error('the upgrade was accepted')));
+    ws.on('error', () => undefined);
+  });
+}

@@ -1,4 +1,6 @@
+import proxyAddr from '@fastify/proxy-addr';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { IncomingMessage } from 'node:http';
 import type { Logger } from 'pino';
 import type { HubConfig } from '../config/load-config';
 import { RateLimitedError } from '../http/errors';
@@ -16,10 +18,16 @@ export const RATE_LIMIT_AUTH = { rateLimit: 'auth' satisfies RateLimitBucket };
  * else runs. If Redis is unreachable the limit fails open: availability over strictness, with
  * a warning in the log.
  */
-export function registerRateLimit(app: FastifyInstance, redis: RedisService, config: HubConfig, log: Logger): void {
+export function registerRateLimit(app: FastifyInstance, redis: RedisService, config: HubConfig, log: Logger): UpgradeAdmission {
   const limiter = new RateLimiter(redis.client);
   const { max, windowSeconds, authMax } = config.rateLimit;
   let lastWarning = 0;
+  const failOpen = (err: unknown) => {
+    if (Date.now() - lastWarning > 10_000) {
+      lastWarning = Date.now();
+      log.warn({ reason: (err as Error).message }, 'rate limiter unavailable (redis), allowing requests');
+    }
+  };
 
   app.addHook('onRequest', async (req: FastifyRequest, reply) => {
     const bucket = ((req.routeOptions.config as { rateLimit?: RateLimitBucket } | undefined)?.rateLimit ?? 'default') as RateLimitBucket;
@@ -31,10 +39,7 @@ export function registerRateLimit(app: FastifyInstance, redis: RedisService, con
         if (!strict.allowed || strict.remaining < result.remaining) result = strict;
       }
     } catch (err) {
-      if (Date.now() - lastWarning > 10_000) {
-        lastWarning = Date.now();
-        log.warn({ reason: (err as Error).message }, 'rate limiter unavailable (redis), allowing requests');
-      }
+      failOpen(err);
       return;
     }
     reply.header('x-ratelimit-limit', result.limit);
@@ -45,4 +50,26 @@ export function registerRateLimit(app: FastifyInstance, redis: RedisService, con
       return reply;
     }
   });
+  return upgradeAdmission(limiter, redis, config, failOpen);
+}
+
+/**
+ * WebSocket upgrades never pass Fastify's hooks, so the router asks this before accepting one:
+ * the same client window as HTTP requests (the client address resolved with the same trusted
+ * proxies), null when allowed or when Redis is down.
+ */
+export type UpgradeAdmission = (req: IncomingMessage) => Promise<RateLimitedError | null>;
+
+function upgradeAdmission(limiter: RateLimiter, redis: RedisService, config: HubConfig, failOpen: (err: unknown) => void): UpgradeAdmission {
+  const trusted = config.http.trustProxy.length ? proxyAddr.compile(config.http.trustProxy) : () => false;
+  return async (req) => {
+    const ip = proxyAddr(req, trusted);
+    try {
+      const r = await limiter.hit(redis.key('rl', 'default', ip), config.rateLimit.max, config.rateLimit.windowSeconds);
+      return r.allowed ? null : new RateLimitedError(r.retryAfterSeconds);
+    } catch (err) {
+      failOpen(err);
+      return null;
+    }
+  };
 }

@@ -8,6 +8,7 @@ import { WebSocket, WebSocketServer } from 'ws';
 import { HUB_LOGGER } from '../http/logger';
 import { mapError } from '../http/exception.filter';
 import { requestIdFor } from '../http/request-id';
+import type { UpgradeAdmission } from '../rate-limit/rate-limit.hook';
 
 export interface WsUpgrade {
   req: IncomingMessage;
@@ -35,6 +36,7 @@ interface Route {
 @Injectable()
 export class WsRouter implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly routes: Route[] = [];
+  private admission: UpgradeAdmission = async () => null;
   readonly wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: 1024 * 1024 });
 
   constructor(
@@ -55,6 +57,11 @@ export class WsRouter implements OnApplicationBootstrap, BeforeApplicationShutdo
     this.routes.push({ path, pattern, keys, handler });
   }
 
+  /** Counts every upgrade against the client's rate-limit window before any route runs. */
+  admitWith(admission: UpgradeAdmission): void {
+    this.admission = admission;
+  }
+
   get connections(): number {
     return this.wss.clients.size;
   }
@@ -69,6 +76,11 @@ export class WsRouter implements OnApplicationBootstrap, BeforeApplicationShutdo
     if (url.pathname.startsWith('/socket.io/')) return; // the agent tunnel (engine.io) answers these
     const requestId = requestIdFor(req);
     socket.on('error', () => socket.destroy());
+    const limited = await this.admission(req);
+    if (limited) {
+      const mapped = mapError(limited);
+      return refuseUpgrade(socket, mapped.status, mapped.body, mapped.headers);
+    }
     for (const route of this.routes) {
       const m = route.pattern.exec(url.pathname);
       if (!m) continue;
