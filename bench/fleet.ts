@@ -1,6 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import Redis from 'ioredis';
 import { Client } from 'pg';
 import type { BenchContext, BenchReport, OperationResult } from './lib/context';
@@ -8,9 +6,11 @@ import { CompletionFeed } from './lib/event-feed';
 import { Fleet, FleetNode } from './lib/fleet-agents';
 import { BenchHub, adminUrl, redisUrl, startBenchHub } from './lib/hub';
 import { boundedAll, HubClient } from './lib/hub-client';
+import { hubMetrics, loopDelay } from './lib/hub-metrics';
 import { JobLoad, JobLoadResult } from './lib/job-load';
+import { packageVersion } from './lib/package-version';
 import { openFilesLimit, processMemory, tcpConnectionsByRemotePort } from './lib/proc';
-import { excessLoopDelayMs, ResourceMonitor, ResourceUsage } from './lib/resources';
+import { ResourceMonitor, ResourceUsage } from './lib/resources';
 import { round } from './lib/stats';
 import { formatNumber, printTable } from './lib/table';
 
@@ -360,10 +360,6 @@ async function measureScale(ctx: BenchContext, s: ScaleInputs): Promise<ScaleSte
   };
 }
 
-function loopDelay(seconds: number | undefined): number | null {
-  return seconds === undefined || !Number.isFinite(seconds) ? null : excessLoopDelayMs(seconds);
-}
-
 /**
  * Closes the agents 1,000 at a time, each batch once the hub has registered the previous one
  * leaving (bounded): ten thousand disconnects at once would be a storm of offline writes for
@@ -384,17 +380,6 @@ async function disconnectFleet(ctx: BenchContext, fleet: Fleet, client: HubClien
 async function tunnelStats(client: HubClient): Promise<{ connected_agents: number; active_job_workers: number } | null> {
   const res = await client.request('/v1/tunnel/stats');
   return res.status === 200 ? res.body : null;
-}
-
-/** The hub's Prometheus metrics without labels, by name. */
-async function hubMetrics(client: HubClient): Promise<Map<string, number>> {
-  const res = await client.request('/metrics');
-  const values = new Map<string, number>();
-  for (const line of res.text.split('\n')) {
-    const m = /^([A-Za-z0-9_:]+) ([0-9.e+-]+)$/.exec(line);
-    if (m) values.set(m[1]!, Number(m[2]));
-  }
-  return values;
 }
 
 async function connectedClients(redis: Redis): Promise<number | null> {
@@ -553,14 +538,6 @@ function report(
   };
   for (const pkg of ['socket.io', 'socket.io-client', 'engine.io', 'bullmq', 'ioredis', 'pg', 'ws']) facts[pkg] = packageVersion(pkg);
   return { measurements, ratios, facts };
-}
-
-function packageVersion(name: string): string {
-  try {
-    return (JSON.parse(readFileSync(join(__dirname, '..', '..', 'node_modules', name, 'package.json'), 'utf8')) as { version: string }).version;
-  } catch {
-    return 'unknown';
-  }
 }
 
 function sleep(ms: number): Promise<void> {

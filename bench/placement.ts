@@ -53,7 +53,7 @@ export function syntheticNodes(seed: number, count = NODE_COUNT): PlacementNode[
   });
 }
 
-function syntheticRequests(seed: number, constrained: boolean): PlacementRequest[] {
+export function syntheticRequests(seed: number, constrained: boolean): PlacementRequest[] {
   const rnd = seededRandom(seed + 1);
   return Array.from({ length: REQUEST_POOL }, () => {
     const roll = rnd.next();

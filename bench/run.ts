@@ -32,6 +32,14 @@ const BENCHMARKS: Record<string, BenchmarkEntry> = {
     load: () => import('./fleet'),
   },
   placement: { description: 'scheduler: place() over 10,000 synthetic nodes, binpack and spread, p50/p99 per placement (target ≤ 5 ms)', load: () => import('./placement') },
+  instances: {
+    description: 'a real agent (process driver): create+start+stop+delete cycles/s with 50 concurrent, console throughput and keystroke latency through the hub vs the driver directly, placement over 10,000 nodes',
+    load: () => import('./instances'),
+  },
+  events: {
+    description: 'GET /v1/operations/{id}/wait answered after the job finished (p50/p99), and 1,000 /v1/ws/subscribe subscribers at 100 events/s: delay, loss, hub CPU and RSS',
+    load: () => import('./events'),
+  },
 };
 
 const RESULTS_DIR = join(__dirname, '..', 'results');

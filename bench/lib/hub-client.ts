@@ -8,7 +8,7 @@ export interface JsonResponse {
 }
 
 export interface JsonRequest {
-  method?: 'GET' | 'POST' | 'DELETE';
+  method?: 'GET' | 'POST' | 'PUT' | 'DELETE';
   json?: unknown;
   headers?: Record<string, string>;
 }

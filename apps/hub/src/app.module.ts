@@ -3,12 +3,15 @@ import { AccessModule } from './access/access.module';
 import { ApiTokensModule } from './api-tokens/api-tokens.module';
 import { AuditModule } from './audit/audit.module';
 import { AuthModule } from './auth/auth.module';
+import { BackupsModule } from './backups/backups.module';
 import { ConfigModule } from './config/config.module';
 import type { HubConfig } from './config/load-config';
 import { DatabaseModule } from './database/database.module';
+import { DeployModule } from './deploy/deploy.module';
 import { EventsModule } from './events/events.module';
 import { HealthModule } from './health/health.module';
 import { InstancesModule } from './instances/instances.module';
+import { FilesModule } from './files/files.module';
 import { JobsModule } from './jobs/jobs.module';
 import { NodesModule } from './nodes/nodes.module';
 import { TunnelAdminModule } from './tunnel/tunnel-admin.module';
@@ -44,6 +47,9 @@ const DOMAIN_MODULES: Type[] = [
   WorkloadsModule,
   SchedulerModule,
   InstancesModule,
+  FilesModule,
+  DeployModule,
+  BackupsModule,
 ];
 
 @Module({})

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { backupInfo, CONTAINER_ACTIONS, containerRef, fileEntry, instanceFilePath, transferId } from './files';
 import { instanceId, instanceSpec, instanceStats, instanceStatus } from './instances';
 
 const signal = z.enum(['SIGTERM', 'SIGKILL', 'SIGINT', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2']);
@@ -116,6 +117,99 @@ export const JOB_KINDS = {
     description: 'The last lines of the instance\'s output (or of its install script)',
     payload: z.object({ instance_id: instanceId, lines: z.number().int().min(1).max(10_000).default(200), source: z.enum(['output', 'install']).default('output') }),
     result: z.object({ instance_id: instanceId, lines: z.array(z.string()) }),
+    resource: () => null,
+    cancellable: false,
+  }),
+  'instance.files.list': kind({
+    description: 'List a directory of the instance root (entries sorted: directories first, then by name)',
+    payload: z.object({ instance_id: instanceId, path: instanceFilePath.default('.') }),
+    result: z.object({ path: z.string(), entries: z.array(fileEntry), truncated: z.boolean() }),
+    resource: () => null,
+    cancellable: false,
+  }),
+  'instance.files.stat': kind({
+    description: 'Describe one path of the instance root',
+    payload: z.object({ instance_id: instanceId, path: instanceFilePath }),
+    result: fileEntry,
+    resource: () => null,
+    cancellable: false,
+  }),
+  'instance.files.delete': kind({
+    description: 'Delete files and directories (recursively) of the instance root',
+    payload: z.object({ instance_id: instanceId, paths: z.array(instanceFilePath).min(1).max(100) }),
+    result: z.object({ deleted: z.array(z.string()), missing: z.array(z.string()) }),
+    resource: (p) => `files:${p.instance_id}`,
+    cancellable: false,
+  }),
+  'instance.files.mkdir': kind({
+    description: 'Create a directory (and missing parents) in the instance root',
+    payload: z.object({ instance_id: instanceId, path: instanceFilePath }),
+    result: fileEntry,
+    resource: (p) => `files:${p.instance_id}`,
+    cancellable: false,
+  }),
+  'instance.files.move': kind({
+    description: 'Move or rename paths inside the instance root; an existing target is refused unless overwrite',
+    payload: z.object({
+      instance_id: instanceId,
+      moves: z.array(z.object({ from: instanceFilePath, to: instanceFilePath })).min(1).max(100),
+      overwrite: z.boolean().default(false),
+    }),
+    result: z.object({ moved: z.array(z.object({ from: z.string(), to: z.string() })) }),
+    resource: (p) => `files:${p.instance_id}`,
+    cancellable: false,
+  }),
+  'instance.files.commit-upload': kind({
+    description: 'Move a completed staged upload (written through a file.write stream with an upload_id) to its path',
+    payload: z.object({ instance_id: instanceId, upload_id: transferId, path: instanceFilePath, overwrite: z.boolean().default(true) }),
+    result: fileEntry,
+    resource: (p) => `files:${p.instance_id}`,
+    cancellable: false,
+  }),
+  'instance.files.abort-upload': kind({
+    description: 'Remove a staged upload that will not be completed',
+    payload: z.object({ instance_id: instanceId, upload_id: transferId }),
+    result: z.object({ removed: z.boolean() }),
+    resource: () => null,
+    cancellable: false,
+  }),
+  'instance.backup.create': kind({
+    description: 'Archive the instance root into a .tar.gz on the host and report its size and SHA-256',
+    payload: z.object({ instance_id: instanceId, backup_id: transferId, ignore: z.array(z.string().min(1).max(512)).max(100).default([]) }),
+    result: backupInfo,
+    resource: (p) => `instance:${p.instance_id}`,
+    cancellable: true,
+  }),
+  'instance.backup.restore': kind({
+    description: 'Replace the instance root with a backup stored on the host; the instance must be stopped',
+    payload: z.object({ instance_id: instanceId, backup_id: transferId, sha256: z.string().regex(/^[0-9a-f]{64}$/).optional(), truncate: z.boolean().default(true) }),
+    result: z.object({ instance_id: instanceId, backup_id: transferId, file_count: z.number().int().min(0) }),
+    resource: (p) => `instance:${p.instance_id}`,
+    cancellable: false,
+  }),
+  'instance.backup.delete': kind({
+    description: 'Remove a backup archive from the host',
+    payload: z.object({ instance_id: instanceId, backup_id: transferId }),
+    result: z.object({ backup_id: transferId, deleted: z.boolean() }),
+    resource: (p) => `backup:${p.backup_id}`,
+    cancellable: false,
+  }),
+  'node.container.action': kind({
+    description: 'Start, stop, restart or kill a Docker container on the host',
+    payload: z.object({
+      container_id: containerRef,
+      action: z.enum(CONTAINER_ACTIONS),
+      signal: signal.optional(),
+      timeout_seconds: z.number().int().min(0).max(3600).optional(),
+    }),
+    result: z.object({ container_id: z.string(), name: z.string(), state: z.string(), running: z.boolean() }),
+    resource: (p) => `container:${p.container_id}`,
+    cancellable: false,
+  }),
+  'node.container.logs': kind({
+    description: 'The last lines of a Docker container\'s output',
+    payload: z.object({ container_id: containerRef, lines: z.number().int().min(1).max(10_000).default(200), timestamps: z.boolean().default(false) }),
+    result: z.object({ container_id: z.string(), lines: z.array(z.string()) }),
     resource: () => null,
     cancellable: false,
   }),

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { instanceState, instanceStateFrame } from './instances';
+import { instanceState, instanceStateFrame, instanceStats } from './instances';
 import { inventory, metricsSample } from './inventory';
 import { jobAck, jobCancel, jobEnvelope, jobOutcome, jobProgress } from './jobs';
 import { streamClose, streamControl, streamCredit, streamData, streamOpen, streamOpenAck } from './streams';
@@ -72,6 +72,10 @@ export const heartbeat = z.object({
 });
 export type Heartbeat = z.infer<typeof heartbeat>;
 
+/** Agent → hub every metrics interval: one sample per running instance, for metrics history. */
+export const instanceMetrics = z.object({ ts: z.iso.datetime(), samples: z.array(instanceStats).max(10_000) });
+export type InstanceMetrics = z.infer<typeof instanceMetrics>;
+
 export const protocolError = z.object({ code: z.string(), message: z.string(), event: z.string().optional() });
 export type ProtocolError = z.infer<typeof protocolError>;
 
@@ -89,6 +93,7 @@ export const AGENT_TO_HUB = {
   'job:progress': jobProgress,
   'job:result': jobOutcome,
   'instance:state': instanceStateFrame,
+  'instance:metrics': instanceMetrics,
   'stream:data': streamData,
   'stream:credit': streamCredit,
   'stream:close': streamClose,
@@ -119,6 +124,7 @@ export interface AgentToHubEvents {
   'job:progress': (m: In<typeof jobProgress>) => void;
   'job:result': (m: In<typeof jobOutcome>, ack: Ack<ResultAck>) => void;
   'instance:state': (m: In<typeof instanceStateFrame>) => void;
+  'instance:metrics': (m: In<typeof instanceMetrics>) => void;
   'stream:data': (m: In<typeof streamData>) => void;
   'stream:credit': (m: In<typeof streamCredit>) => void;
   'stream:close': (m: In<typeof streamClose>) => void;

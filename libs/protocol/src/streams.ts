@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { containerRef, instanceFilePath, transferId } from './files';
 
 /**
  * Streams (terminal, console, logs, file transfer) are multiplexed over the agent socket.
@@ -18,6 +19,34 @@ export const STREAM_KINDS = {
   'instance.console': z.object({ instance_id: z.uuid() }),
   /** Live output of an instance: the last `tail` lines, then new ones as they come. */
   'instance.logs': z.object({ instance_id: z.uuid(), tail: z.number().int().min(0).max(10_000).default(100) }),
+  /** Agent → hub: the bytes of one regular file of the instance root; the ack's meta has `size_bytes` and `modified_at`. */
+  'file.read': z.object({ instance_id: z.uuid(), path: instanceFilePath, offset: z.number().int().min(0).default(0) }),
+  /**
+   * Hub → agent: bytes for a file. With `path` they go to a staging file that replaces the path
+   * atomically at `eof`; with `upload_id` they go to (or continue, at `offset`) a staged upload
+   * that `instance.files.commit-upload` moves into place later. The hub ends its input with an
+   * `eof` control; the agent answers with a close carrying `bytes` (total staged) or `error`.
+   * `max_bytes` bounds what the agent accepts.
+   */
+  'file.write': z
+    .object({
+      instance_id: z.uuid(),
+      path: instanceFilePath.optional(),
+      upload_id: transferId.optional(),
+      offset: z.number().int().min(0).default(0),
+      max_bytes: z.number().int().min(0).max(1024 ** 4),
+      overwrite: z.boolean().default(true),
+    })
+    .refine((p) => (p.path === undefined) !== (p.upload_id === undefined), { message: 'exactly one of path and upload_id' })
+    .refine((p) => p.path === undefined || p.offset === 0, { message: 'offset applies to staged uploads only' }),
+  /** Agent → hub: a zip archive of `paths` (relative to `base`), generated while it streams. */
+  'files.archive': z.object({ instance_id: z.uuid(), base: instanceFilePath.default('.'), paths: z.array(instanceFilePath).min(1).max(1000) }),
+  /** Agent → hub: a stored backup archive; the ack's meta has `size_bytes`. */
+  'backup.read': z.object({ instance_id: z.uuid(), backup_id: transferId }),
+  /** Hub → agent: a backup archive to store (migration target, restore from S3); verified against `sha256` at `eof`. */
+  'backup.write': z.object({ instance_id: z.uuid(), backup_id: transferId, size_bytes: z.number().int().min(0), sha256: z.string().regex(/^[0-9a-f]{64}$/) }),
+  /** Agent → hub: a Docker container's output, the last `tail` lines then (with `follow`) new ones. */
+  'container.logs': z.object({ container_id: containerRef, tail: z.number().int().min(0).max(10_000).default(100), follow: z.boolean().default(true) }),
 } satisfies Record<string, z.ZodType>;
 export type StreamKind = keyof typeof STREAM_KINDS;
 export const streamKindName = z.enum(Object.keys(STREAM_KINDS) as [StreamKind, ...StreamKind[]]);
@@ -32,8 +61,11 @@ export const streamOpen = z.object({
 });
 export type StreamOpen = z.infer<typeof streamOpen>;
 
+/** Facts the agent tells about what it opened (file size, modification time…). */
+export const streamMeta = z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()]));
+
 export const streamOpenAck = z.discriminatedUnion('ok', [
-  z.object({ ok: z.literal(true), initial_credit: z.number().int().min(1) }),
+  z.object({ ok: z.literal(true), initial_credit: z.number().int().min(1), meta: streamMeta.optional() }),
   z.object({ ok: z.literal(false), error: z.object({ code: z.string(), message: z.string() }) }),
 ]);
 export type StreamOpenAck = z.infer<typeof streamOpenAck>;
@@ -49,17 +81,25 @@ export type StreamData = z.infer<typeof streamData>;
 export const streamCredit = z.object({ stream_id: streamId, bytes: z.number().int().min(1).max(64 * 1024 * 1024) });
 export type StreamCredit = z.infer<typeof streamCredit>;
 
-export const streamControl = z.object({
-  stream_id: streamId,
-  type: z.literal('resize'),
-  cols: z.number().int().min(1).max(1000),
-  rows: z.number().int().min(1).max(1000),
-});
+export const streamControl = z.discriminatedUnion('type', [
+  z.object({
+    stream_id: streamId,
+    type: z.literal('resize'),
+    cols: z.number().int().min(1).max(1000),
+    rows: z.number().int().min(1).max(1000),
+  }),
+  /** The hub has sent all its input (file.write, backup.write); the agent finishes and closes. */
+  z.object({ stream_id: streamId, type: z.literal('eof') }),
+]);
 export type StreamControl = z.infer<typeof streamControl>;
 
 export const streamClose = z.object({
   stream_id: streamId,
   reason: z.string().max(500).optional(),
   exit_code: z.number().int().optional(),
+  /** Why an input stream failed (file.write, backup.write), with a stable code. */
+  error: z.object({ code: z.string().max(64), message: z.string().max(2000) }).optional(),
+  /** Input streams: the bytes now durably staged (for a resumable upload, its new offset). */
+  bytes: z.number().int().min(0).optional(),
 });
 export type StreamClose = z.infer<typeof streamClose>;

@@ -1,7 +1,12 @@
 import type { Inventory } from '@hostplane/protocol';
+import { ContainerControl } from '../containers/container-control';
+import { createFileServices, FileServices } from '../files/file-services';
 import { createInstanceManager } from '../instances/create-instances';
 import type { InstanceManager } from '../instances/instance-manager';
 import { JobHandlerRegistry } from './handler-registry';
+import { createBackupHandlers } from './handlers/backups';
+import { createContainerHandlers } from './handlers/containers';
+import { createFileHandlers } from './handlers/files';
 import { createInstanceHandlers } from './handlers/instances';
 import { createInventoryRefreshHandler } from './handlers/inventory-refresh';
 import { createProcessKillHandler } from './handlers/process-kill';
@@ -12,14 +17,27 @@ export interface JobHandlerDeps {
   refreshInventory: () => Promise<Inventory>;
   /** The instance drivers; by default those of `stateDir` with no Docker engine reachable. */
   instances?: InstanceManager;
+  /** Instance files, uploads and backups; by default those of `stateDir`. */
+  files?: FileServices;
+  /** Host containers; by default none reachable. */
+  containers?: ContainerControl;
 }
 
 /** The handler of every job kind this agent runs; drivers add theirs here as they arrive. */
 export function createJobHandlers(deps: JobHandlerDeps): JobHandlerRegistry {
+  const instances = deps.instances ?? createInstanceManager({ stateDir: deps.stateDir, dockerSocket: '/nonexistent/docker.sock' });
+  const files = deps.files ?? createFileServices(deps.stateDir, instances.store);
+  const removeInstanceLeftovers = (id: string) => {
+    files.backups.removeAll(id);
+    files.uploads.removeAll(id);
+  };
   return {
     'agent.selftest': createSelftestHandler(deps.stateDir),
     'node.process.kill': createProcessKillHandler(),
     'node.inventory.refresh': createInventoryRefreshHandler(deps.refreshInventory),
-    ...createInstanceHandlers(deps.instances ?? createInstanceManager({ stateDir: deps.stateDir, dockerSocket: '/nonexistent/docker.sock' })),
+    ...createInstanceHandlers(instances, { deleted: removeInstanceLeftovers }),
+    ...createFileHandlers(files.files, files.uploads),
+    ...createBackupHandlers(files.backups, instances),
+    ...createContainerHandlers(deps.containers ?? new ContainerControl('/nonexistent/docker.sock')),
   };
 }

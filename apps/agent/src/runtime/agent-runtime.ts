@@ -2,10 +2,14 @@ import os from 'node:os';
 import { Hello, isJobKind, JOB_KINDS, JobAck, PROTOCOL_VERSION, STREAM_KINDS } from '@hostplane/protocol';
 import type { AgentConfig } from '../config/agent-config';
 import { ensureStateDir, lockStateDir } from '../config/state-dir';
+import { ContainerControl } from '../containers/container-control';
 import { detectDrivers } from '../drivers/detect';
+import { createFileServices, FileServices } from '../files/file-services';
 import { collectInventory } from '../inventory/collect-inventory';
 import { createInstanceManager } from '../instances/create-instances';
 import type { InstanceManager } from '../instances/instance-manager';
+import { InstanceMetricsReporter } from '../instances/instance-metrics-reporter';
+import type { Welcome } from '@hostplane/protocol';
 import { InstanceStateRelay } from '../instances/state-relay';
 import { InventoryReporter } from '../inventory/inventory-reporter';
 import { MetricsSampler } from '../inventory/metrics';
@@ -42,7 +46,9 @@ export async function runAgent(options: AgentRuntimeOptions): Promise<TunnelExit
   const { config, log } = options;
   const inventory = new InventoryReporter(() => collectInventory({ dockerSocket: config.docker.socketPath, log }), config.inventory.checkIntervalMs, log);
   const instances = createInstanceManager({ stateDir: config.stateDir, dockerSocket: config.docker.socketPath });
-  const handlers = createJobHandlers({ stateDir: config.stateDir, refreshInventory: () => inventory.refresh(), instances });
+  const files = createFileServices(config.stateDir, instances.store);
+  const containers = new ContainerControl(config.docker.socketPath);
+  const handlers = createJobHandlers({ stateDir: config.stateDir, refreshInventory: () => inventory.refresh(), instances, files, containers });
   assertHandlersMatchJobKinds(handlers);
 
   ensureStateDir(config.stateDir);
@@ -59,6 +65,7 @@ export async function runAgent(options: AgentRuntimeOptions): Promise<TunnelExit
 
   const jobs = new JobService({ journal, handlers, maxConcurrentJobs: config.maxConcurrentJobs, maxQueuedJobs: config.maxQueuedJobs, log });
   const metrics = new MetricsSampler();
+  const instanceMetrics = new InstanceMetricsReporter(instances, log);
 
   const hooks: SessionHooks = {
     buildHello: async (): Promise<Hello> => ({
@@ -78,7 +85,7 @@ export async function runAgent(options: AgentRuntimeOptions): Promise<TunnelExit
       jobs.retryUndelivered();
       return { metrics: await metrics.sample(), running_jobs: jobs.activeJobIds().slice(0, 1000) };
     },
-    openSession: (session) => wireSession(session, { jobs, inventory, instances, relay, config, log }),
+    openSession: (session) => wireSession(session, { jobs, inventory, instances, files, containers, relay, instanceMetrics, config, log }),
   };
 
   try {
@@ -101,14 +108,17 @@ interface SessionDeps {
   jobs: JobService;
   inventory: InventoryReporter;
   instances: InstanceManager;
+  files: FileServices;
+  containers: ContainerControl;
   relay: InstanceStateRelay;
+  instanceMetrics: InstanceMetricsReporter;
   config: AgentConfig;
   log: AgentLogger;
 }
 
 function wireSession(session: HubSession, deps: SessionDeps) {
   const { jobs, inventory, relay, log } = deps;
-  const streams = new StreamManager(session, { shell: deps.config.terminal.shell, log, instances: deps.instances });
+  const streams = new StreamManager(session, { shell: deps.config.terminal.shell, log, instances: deps.instances, transfers: deps.files.transfers, containers: deps.containers });
 
   session.onJob((frame, reply) => jobs.receive(frame, reply), rejectUnknownKind);
   session.on('job:cancel', (frame) => jobs.cancel(frame.job_id));
@@ -126,13 +136,16 @@ function wireSession(session: HubSession, deps: SessionDeps) {
   session.on('error', (frame) => log.warn({ code: frame.code, event: frame.event, problem: frame.message }, 'the hub reported a protocol error'));
 
   return {
-    onWelcome: () => {
+    onWelcome: (welcome: Pick<Welcome, 'heartbeat_interval_ms'>) => {
       jobs.attach(session);
       inventory.attach(session);
       relay.attach(session);
+      // Instance samples go at the pace of the heartbeats that carry the node's own metrics.
+      deps.instanceMetrics.attach(session, welcome.heartbeat_interval_ms);
     },
     onClose: () => {
       relay.detach(session);
+      deps.instanceMetrics.detach();
       jobs.detach(session);
       inventory.detach();
       streams.closeAll('the tunnel to the hub closed');

@@ -1,16 +1,27 @@
-import { ProtocolError, STREAM_KINDS, StreamClose, StreamControl, StreamCredit, StreamData, StreamOpen, StreamOpenAck } from '@hostplane/protocol';
+import { ProtocolError, STREAM_KINDS, StreamClose, StreamControl, StreamCredit, StreamData, StreamKind, StreamOpen, StreamOpenAck } from '@hostplane/protocol';
+import type { z } from 'zod';
+import type { ContainerControl } from '../containers/container-control';
+import { ContainerError } from '../containers/container-control';
 import { DriverError } from '../drivers/driver';
+import { FileError } from '../files/file-error';
+import type { FileTransfers } from '../files/file-transfers';
 import type { InstanceManager } from '../instances/instance-manager';
 import type { AgentLogger } from '../logging/logger';
+import { InputSinkStream } from './input-sink';
 import { InstanceStream } from './instance-stream';
+import { OutputRelayStream } from './output-relay';
 import { StreamSink, TerminalOpenError, TerminalStream } from './terminal';
 
+type ParamsOf<K extends StreamKind> = z.infer<(typeof STREAM_KINDS)[K]>;
+
 /** What the manager needs of any stream kind. */
-interface ManagedStream {
+export interface ManagedStream {
   readonly inputCredit: number;
   input(data: Buffer): boolean;
   grantOutputCredit(bytes: number): void;
   resize(cols: number, rows: number): void;
+  /** The hub has sent all its input (only input streams care). */
+  endInput?(): void;
   terminate(reason: string): void;
 }
 
@@ -19,6 +30,10 @@ export interface StreamManagerOptions {
   log: AgentLogger;
   /** Instances whose console and logs can be streamed (absent: those kinds are refused). */
   instances?: InstanceManager;
+  /** Instance files and backups for file.read/write, files.archive, backup.read/write (absent: refused). */
+  transfers?: FileTransfers;
+  /** Host containers for container.logs (absent: refused). */
+  containers?: ContainerControl;
   /** Open streams allowed on one tunnel session. */
   maxStreams?: number;
 }
@@ -52,13 +67,13 @@ export class StreamManager {
       const issue = params.error.issues[0];
       return refuse('invalid_params', `${frame.kind} stream params are invalid: ${issue?.path.join('.') ?? ''} ${issue?.message ?? ''}`.trim());
     }
-    if (frame.kind !== 'terminal') {
-      const { instance_id: instanceId } = params.data as { instance_id: string };
-      const tail = (params.data as { tail?: number }).tail ?? 0;
-      return this.openInstanceStream(frame, instanceId, tail);
-    }
+    if (frame.kind === 'terminal') return this.openTerminal(frame, params.data as ParamsOf<'terminal'>);
+    return this.openAsync(frame, () => this.build(frame, params.data));
+  }
+
+  private openTerminal(frame: StreamOpen, size: ParamsOf<'terminal'>): StreamOpenAck {
     try {
-      const stream = TerminalStream.open(frame.stream_id, params.data as { cols: number; rows: number }, frame.initial_credit, this.sink, this.options, () => this.streams.delete(frame.stream_id));
+      const stream = TerminalStream.open(frame.stream_id, size, frame.initial_credit, this.sink, this.options, () => this.streams.delete(frame.stream_id));
       this.streams.set(frame.stream_id, stream);
       return { ok: true, initial_credit: stream.inputCredit };
     } catch (err) {
@@ -68,19 +83,70 @@ export class StreamManager {
     }
   }
 
-  private async openInstanceStream(frame: StreamOpen, instanceId: string, tail: number): Promise<StreamOpenAck> {
-    const instances = this.options.instances;
-    if (!instances) return refuse('unsupported_stream', `this agent does not stream ${frame.kind}`);
+  /** The stream of a kind other than terminal; its source answers asynchronously. */
+  private async build(frame: StreamOpen, params: unknown): Promise<{ stream: ManagedStream; meta?: Record<string, string | number | boolean | null> }> {
+    const id = frame.stream_id;
+    const ended = () => this.streams.delete(id);
+    const { log } = this.options;
+    switch (frame.kind) {
+      case 'instance.console':
+      case 'instance.logs': {
+        const p = params as ParamsOf<'instance.logs'>;
+        const driver = await this.need(this.options.instances, frame.kind).driverOf(p.instance_id);
+        const source = frame.kind === 'instance.console' ? await driver.openConsole(p.instance_id) : await driver.followLogs(p.instance_id, p.tail ?? 0);
+        return { stream: new InstanceStream(id, source, frame.initial_credit, this.sink, log, ended) };
+      }
+      case 'container.logs': {
+        const p = params as ParamsOf<'container.logs'>;
+        const source = await this.need(this.options.containers, frame.kind).follow(p.container_id, p.tail, p.follow);
+        return { stream: new InstanceStream(id, source, frame.initial_credit, this.sink, log, ended) };
+      }
+      case 'file.read': {
+        const p = params as ParamsOf<'file.read'>;
+        const { readable, meta } = await this.need(this.options.transfers, frame.kind).openRead(p.instance_id, p.path, p.offset);
+        return { stream: new OutputRelayStream(id, readable, frame.initial_credit, this.sink, log, ended), meta };
+      }
+      case 'files.archive': {
+        const p = params as ParamsOf<'files.archive'>;
+        const { readable } = this.need(this.options.transfers, frame.kind).openArchive(p.instance_id, p.base, p.paths);
+        return { stream: new OutputRelayStream(id, readable, frame.initial_credit, this.sink, log, ended) };
+      }
+      case 'backup.read': {
+        const p = params as ParamsOf<'backup.read'>;
+        const { readable, meta } = await this.need(this.options.transfers, frame.kind).openBackupRead(p.instance_id, p.backup_id);
+        return { stream: new OutputRelayStream(id, readable, frame.initial_credit, this.sink, log, ended), meta };
+      }
+      case 'file.write': {
+        const p = params as ParamsOf<'file.write'>;
+        const transfers = this.need(this.options.transfers, frame.kind);
+        const target = p.upload_id !== undefined ? await transfers.uploadWriter(p.instance_id, p.upload_id, p.offset, p.max_bytes) : await transfers.pathWriter(p.instance_id, p.path as string, p.overwrite, p.max_bytes);
+        return { stream: new InputSinkStream(id, target, this.sink, log, ended) };
+      }
+      case 'backup.write': {
+        const p = params as ParamsOf<'backup.write'>;
+        const target = await this.need(this.options.transfers, frame.kind).backupWriter(p.instance_id, p.backup_id, p.size_bytes, p.sha256);
+        return { stream: new InputSinkStream(id, target, this.sink, log, ended) };
+      }
+      default:
+        throw new FileError('io_error', `this agent cannot open ${frame.kind} streams`);
+    }
+  }
+
+  private need<T>(service: T | undefined, kind: string): T {
+    if (!service) throw new UnsupportedStream(kind);
+    return service;
+  }
+
+  private async openAsync(frame: StreamOpen, build: () => Promise<{ stream: ManagedStream; meta?: Record<string, string | number | boolean | null> }>): Promise<StreamOpenAck> {
     this.opening.add(frame.stream_id);
     try {
-      const driver = await instances.driverOf(instanceId);
-      const source = frame.kind === 'instance.console' ? await driver.openConsole(instanceId) : await driver.followLogs(instanceId, tail);
-      const stream = new InstanceStream(frame.stream_id, source, frame.initial_credit, this.sink, this.options.log, () => this.streams.delete(frame.stream_id));
+      const { stream, meta } = await build();
       this.streams.set(frame.stream_id, stream);
-      return { ok: true, initial_credit: stream.inputCredit };
+      return meta ? { ok: true, initial_credit: stream.inputCredit, meta } : { ok: true, initial_credit: stream.inputCredit };
     } catch (err) {
-      if (err instanceof DriverError) return refuse(err.code, err.message);
-      this.options.log.warn({ err, stream_id: frame.stream_id }, `opening an ${frame.kind} stream failed`);
+      if (err instanceof UnsupportedStream) return refuse('unsupported_stream', `this agent does not stream ${err.kind}`);
+      if (err instanceof DriverError || err instanceof FileError || err instanceof ContainerError) return refuse(err.code, err.message);
+      this.options.log.warn({ err, stream_id: frame.stream_id }, `opening a ${frame.kind} stream failed`);
       return refuse('open_failed', (err as Error).message);
     } finally {
       this.opening.delete(frame.stream_id);
@@ -103,7 +169,8 @@ export class StreamManager {
   control(frame: StreamControl): ProtocolError | null {
     const stream = this.streams.get(frame.stream_id);
     if (!stream) return { code: 'unknown_stream', event: 'stream:control', message: `no open stream ${frame.stream_id}` };
-    stream.resize(frame.cols, frame.rows);
+    if (frame.type === 'resize') stream.resize(frame.cols, frame.rows);
+    else stream.endInput?.();
     return null;
   }
 
@@ -113,6 +180,12 @@ export class StreamManager {
 
   closeAll(reason: string): void {
     for (const stream of [...this.streams.values()]) stream.terminate(reason);
+  }
+}
+
+class UnsupportedStream extends Error {
+  constructor(readonly kind: string) {
+    super(`unsupported stream kind ${kind}`);
   }
 }
 

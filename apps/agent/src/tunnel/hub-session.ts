@@ -5,6 +5,7 @@ import {
   HUB_TO_AGENT,
   HubToAgentEvents,
   Inventory,
+  InstanceMetrics,
   InstanceStateFrame,
   JobAck,
   JobOutcome,
@@ -91,6 +92,10 @@ export class HubSession {
 
   sendInstanceState(frame: InstanceStateFrame): void {
     if (this.socket.connected) this.socket.emit('instance:state', frame);
+  }
+
+  sendInstanceMetrics(frame: InstanceMetrics): void {
+    if (this.socket.connected) this.socket.emit('instance:metrics', frame);
   }
 
   sendProgress(progress: JobProgress): void {

@@ -35,6 +35,13 @@ interface StreamRecord {
   closed: StreamClose | null;
   /** Grant the agent credit back as output arrives (a browser that keeps up). */
   autoCredit: boolean;
+  /** Input credit the agent granted (initial credit of the ack plus every stream:credit). */
+  inputCredit: number;
+  /** Input sent so far. */
+  inputSent: number;
+  initialCredit: number;
+  /** Most input the agent ever had outstanding (sent, not yet credited back). */
+  maxInFlight: number;
 }
 
 /**
@@ -54,6 +61,8 @@ export class TestHub {
   readonly handshakes: { headers: Record<string, unknown>; auth: Record<string, unknown> }[] = [];
   readonly streams = new Map<string, StreamRecord>();
   ackResults = true;
+  /** Called as the agent credits input back, with the total credited so far on that stream. */
+  onInputCredit: ((streamId: string, creditedBytes: number) => void) | null = null;
   /** Answer the next hellos by emitting `refused` with this, then disconnecting. */
   refuseNextHellos: { refusal: Refusal; count: number } | null = null;
   socket: Socket | null = null;
@@ -103,14 +112,51 @@ export class TestHub {
   }
 
   async openTerminal(streamId: string, opts: { cols?: number; rows?: number; initialCredit: number; autoCredit: boolean }): Promise<StreamOpenAck> {
-    this.streams.set(streamId, { data: [], closed: null, autoCredit: opts.autoCredit });
+    this.streams.set(streamId, newRecord(opts.autoCredit));
     return (await this.emitWithAck('stream:open', { stream_id: streamId, kind: 'terminal', params: { cols: opts.cols ?? 80, rows: opts.rows ?? 24 }, initial_credit: opts.initialCredit })) as StreamOpenAck;
   }
 
   /** Opens any stream kind (instance.console, instance.logs, …) and records its output. */
   async openStream(streamId: string, kind: string, params: unknown, opts: { initialCredit: number; autoCredit: boolean }): Promise<StreamOpenAck> {
-    this.streams.set(streamId, { data: [], closed: null, autoCredit: opts.autoCredit });
-    return (await this.emitWithAck('stream:open', { stream_id: streamId, kind, params, initial_credit: opts.initialCredit })) as StreamOpenAck;
+    this.streams.set(streamId, newRecord(opts.autoCredit));
+    const ack = (await this.emitWithAck('stream:open', { stream_id: streamId, kind, params, initial_credit: opts.initialCredit })) as StreamOpenAck;
+    const record = this.streams.get(streamId);
+    if (ack.ok && record) record.inputCredit = record.initialCredit = ack.initial_credit;
+    return ack;
+  }
+
+  /**
+   * Sends input as the hub does: never more than the agent's credit, in chunks of at most
+   * STREAM_CHUNK_BYTES, waiting for credit to come back. Stops early if the agent closes.
+   */
+  async writeInput(streamId: string, data: Buffer, chunkBytes = 32 * 1024): Promise<void> {
+    const record = this.streams.get(streamId);
+    if (!record) throw new Error(`stream ${streamId} was not opened through the test hub`);
+    let offset = 0;
+    while (offset < data.length) {
+      if (record.closed) return;
+      const room = record.inputCredit - record.inputSent;
+      if (room <= 0) {
+        await new Promise((r) => setTimeout(r, 2));
+        continue;
+      }
+      const n = Math.min(room, chunkBytes, data.length - offset);
+      this.emit('stream:data', { stream_id: streamId, data: data.subarray(offset, offset + n) });
+      record.inputSent += n;
+      offset += n;
+      record.maxInFlight = Math.max(record.maxInFlight, record.inputSent - (record.inputCredit - record.initialCredit));
+    }
+  }
+
+  /** Ends a stream's input (eof) and waits for the agent's close. */
+  async endInput(streamId: string, timeoutMs = 15_000): Promise<StreamClose> {
+    this.emit('stream:control', { stream_id: streamId, type: 'eof' });
+    return waitFor(`close of ${streamId}`, () => this.streams.get(streamId)?.closed, timeoutMs);
+  }
+
+  /** All output of a stream as bytes. */
+  streamBuffer(streamId: string): Buffer {
+    return Buffer.concat(this.streams.get(streamId)?.data ?? []);
   }
 
   streamOutput(streamId: string): string {
@@ -190,7 +236,13 @@ export class TestHub {
       stream?.data.push(frame.data);
       if (stream?.autoCredit) socket.emit('stream:credit', { stream_id: frame.stream_id, bytes: frame.data.length });
     });
-    socket.on('stream:credit', (frame: unknown) => this.validate('stream:credit', frame));
+    socket.on('stream:credit', (frame: { stream_id: string; bytes: number }) => {
+      if (!this.validate('stream:credit', frame)) return;
+      const stream = this.streams.get(frame.stream_id);
+      if (!stream) return;
+      stream.inputCredit += frame.bytes;
+      this.onInputCredit?.(frame.stream_id, stream.inputCredit - stream.initialCredit);
+    });
     socket.on('instance:state', (frame: InstanceStateFrame) => {
       if (this.validate('instance:state', frame)) this.instanceStates.push(frame);
     });
@@ -200,6 +252,10 @@ export class TestHub {
       if (stream) stream.closed = frame;
     });
   }
+}
+
+function newRecord(autoCredit: boolean): StreamRecord {
+  return { data: [], closed: null, autoCredit, inputCredit: 0, initialCredit: 0, inputSent: 0, maxInFlight: 0 };
 }
 
 /** Polls until `probe` returns something other than undefined/false. */

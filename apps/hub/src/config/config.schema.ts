@@ -350,6 +350,30 @@ export const CONFIG_FIELDS = {
     default: 168,
     description: 'How long finished operations stay queryable before a periodic job removes them',
   },
+  'migrations.concurrency': {
+    env: 'HOSTPLANE_MIGRATIONS_CONCURRENCY',
+    schema: int(1, 256),
+    default: 4,
+    description: 'Migrations one hub process runs at once (each also respects its own max_parallel)',
+  },
+  'migrations.stepDeadlineSeconds': {
+    env: 'HOSTPLANE_MIGRATIONS_STEP_DEADLINE_SECONDS',
+    schema: int(10, 86_400),
+    default: 900,
+    description: 'An agent job of a migration step not delivered within this (node away) fails the migration',
+  },
+  'migrations.sweepSeconds': {
+    env: 'HOSTPLANE_MIGRATIONS_SWEEP_SECONDS',
+    schema: int(1, 3600),
+    default: 5,
+    description: 'How often drains advance, lost instances are looked for and migration jobs Redis lost are queued again',
+  },
+  'backups.maxPerInstance': {
+    env: 'HOSTPLANE_BACKUPS_MAX_PER_INSTANCE',
+    schema: int(1, 10_000),
+    default: 10,
+    description: 'Backups an instance may have (failed ones do not count); one more gets 409 backup_limit_reached',
+  },
   'events.maxLength': {
     env: 'HOSTPLANE_EVENTS_MAX_LENGTH',
     schema: int(10, 100_000_000),
@@ -361,6 +385,30 @@ export const CONFIG_FIELDS = {
     schema: int(60, 365 * 86_400),
     default: 86_400,
     description: 'Events older than this are dropped from the replay window',
+  },
+  'files.maxEditBytes': {
+    env: 'HOSTPLANE_FILES_MAX_EDIT_BYTES',
+    schema: int(1024, 1024 * 1024 * 1024),
+    default: 4 * 1024 * 1024,
+    description: 'Largest file GET …/files/content returns (the editor view); larger ones get 413 file_too_large (use …/files/download)',
+  },
+  'files.maxUploadBytes': {
+    env: 'HOSTPLANE_FILES_MAX_UPLOAD_BYTES',
+    schema: int(1024, 1024 ** 4),
+    default: 10 * 1024 ** 3,
+    description: 'Largest single file accepted by PUT …/files/content, a multipart upload or a TUS upload (Tus-Max-Size)',
+  },
+  'files.maxUploadRequestBytes': {
+    env: 'HOSTPLANE_FILES_MAX_UPLOAD_REQUEST_BYTES',
+    schema: int(1024, 1024 ** 4),
+    default: 20 * 1024 ** 3,
+    description: 'Largest total of all files of one multipart upload request',
+  },
+  'files.uploadTtlHours': {
+    env: 'HOSTPLANE_FILES_UPLOAD_TTL_HOURS',
+    schema: int(1, 24 * 30),
+    default: 24,
+    description: 'How long an unfinished TUS upload can be resumed before it and its staged bytes on the node are removed',
   },
 } satisfies Record<string, ConfigField>;
 

@@ -27,7 +27,10 @@ export interface HubConfig {
   agents: { heartbeatSeconds: number; offlineAfterMissed: number; registrationTokenTtlSeconds: number };
   metrics: { rawRetentionHours: number; rollupRetentionDays: number };
   events: { maxLength: number; maxAgeSeconds: number };
+  files: { maxEditBytes: number; maxUploadBytes: number; maxUploadRequestBytes: number; uploadTtlHours: number };
   jobs: { lockSeconds: number; stalledCheckSeconds: number; ackTimeoutSeconds: number; defaultDeadlineSeconds: number; retentionHours: number };
+  migrations: { concurrency: number; stepDeadlineSeconds: number; sweepSeconds: number };
+  backups: { maxPerInstance: number };
   auth: AuthConfig;
   /** Absent when no SMTP host is configured: mail is then not sent. */
   smtp?: SmtpConfig;
@@ -172,6 +175,12 @@ function toHubConfig(flat: Map<ConfigPath, unknown>): HubConfig {
     },
     metrics: { rawRetentionHours: get('metrics.rawRetentionHours'), rollupRetentionDays: get('metrics.rollupRetentionDays') },
     events: { maxLength: get('events.maxLength'), maxAgeSeconds: get('events.maxAgeSeconds') },
+    files: {
+      maxEditBytes: get('files.maxEditBytes'),
+      maxUploadBytes: get('files.maxUploadBytes'),
+      maxUploadRequestBytes: get('files.maxUploadRequestBytes'),
+      uploadTtlHours: get('files.uploadTtlHours'),
+    },
     jobs: {
       lockSeconds: get('jobs.lockSeconds'),
       stalledCheckSeconds: get('jobs.stalledCheckSeconds'),
@@ -179,6 +188,12 @@ function toHubConfig(flat: Map<ConfigPath, unknown>): HubConfig {
       defaultDeadlineSeconds: get('jobs.defaultDeadlineSeconds'),
       retentionHours: get('jobs.retentionHours'),
     },
+    migrations: {
+      concurrency: get('migrations.concurrency'),
+      stepDeadlineSeconds: get('migrations.stepDeadlineSeconds'),
+      sweepSeconds: get('migrations.sweepSeconds'),
+    },
+    backups: { maxPerInstance: get('backups.maxPerInstance') },
     auth: {
       bootstrapEnabled: get('auth.bootstrapEnabled'),
       bootstrapToken: get('auth.bootstrapToken'),

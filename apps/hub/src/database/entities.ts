@@ -1,9 +1,13 @@
 import { ApiToken } from '../api-tokens/api-token.entity';
 import { AuditLog } from '../audit/audit-log.entity';
+import { BackupEntity, BackupStorageConfigEntity } from '../backups/backup.entity';
 import { MfaRecoveryCode, PasswordResetToken, RefreshToken, Session } from '../auth/session.entity';
+import { DeploymentEntity } from '../deploy/deployment.entity';
 import { MemberPermission, Organization, OrganizationInvite, OrganizationMember } from '../organizations/organization.entity';
 import { InstanceEntity } from '../instances/instance.entity';
+import { FileUploadEntity } from '../files/file-upload.entity';
 import { OperationEntity } from '../jobs/operation.entity';
+import { MigrationEntity } from '../migrations/migration.entity';
 import { NodeEntity } from '../nodes/node.entity';
 import { RegistrationTokenEntity, RevokedAgentTokenEntity } from '../nodes/registration-token.entity';
 import { User } from '../users/user.entity';
@@ -28,4 +32,9 @@ export const ENTITIES: Function[] = [
   OperationEntity,
   WorkloadEntity,
   InstanceEntity,
+  DeploymentEntity,
+  MigrationEntity,
+  FileUploadEntity,
+  BackupStorageConfigEntity,
+  BackupEntity,
 ];

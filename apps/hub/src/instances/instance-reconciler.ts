@@ -1,6 +1,8 @@
 import { Inject, Injectable, OnModuleInit } from '@nestjs/common';
 import type { Logger } from 'pino';
+import { In } from 'typeorm';
 import type { AnyJob } from '@hostplane/protocol';
+import { EventsService } from '../events/events.service';
 import { HUB_LOGGER } from '../http/logger';
 import { JobDispatcher } from '../jobs/job-dispatcher';
 import type { AgentSession } from '../tunnel/agent-session';
@@ -14,7 +16,9 @@ const SYSTEM = { type: 'system' as const, id: null, name: 'reconciler' };
  * hub takes that state as fact, then closes the gap to the desired state: a stopped instance
  * meant to run is started, a running one meant to be stopped is stopped, a running one meant to
  * run is left alone (never restarted needlessly), and instances the hub no longer knows are
- * deleted from the host.
+ * deleted from the host. An instance the host still has but the hub moved to another node (a
+ * lost node whose instance was replaced elsewhere) is a duplicate: the replacement is kept and the
+ * returning host's copy is stopped and removed. A migrating instance is left to its migration.
  */
 @Injectable()
 export class InstanceReconciler implements OnModuleInit {
@@ -22,6 +26,7 @@ export class InstanceReconciler implements OnModuleInit {
     private readonly tunnel: TunnelServer,
     private readonly instances: InstancesService,
     private readonly jobs: JobDispatcher,
+    private readonly events: EventsService,
     @Inject(HUB_LOGGER) private readonly log: Logger,
   ) {}
 
@@ -30,16 +35,21 @@ export class InstanceReconciler implements OnModuleInit {
     this.tunnel.events.on('instanceState', (s, f) => void this.instances.applyStatus(s.nodeId, f, f.ts).catch((err: Error) => this.log.warn({ reason: err.message }, 'instance state not recorded')));
   }
 
-  async reconcile(session: AgentSession): Promise<{ started: number; stopped: number; removed: number; missing: number }> {
+  async reconcile(session: AgentSession): Promise<{ started: number; stopped: number; removed: number; missing: number; duplicates: number }> {
     const reported = new Map((session.hello?.instances ?? []).map((i) => [i.instance_id, i.state]));
     const rows = await this.instances.repo.findBy({ nodeId: session.nodeId });
-    const counts = { started: 0, stopped: 0, removed: 0, missing: 0 };
+    const counts = { started: 0, stopped: 0, removed: 0, missing: 0, duplicates: 0 };
     const enqueue = (job: AnyJob, instanceId: string) =>
       this.jobs.enqueue({ orgId: session.orgId, nodeId: session.nodeId, actor: SYSTEM, resources: [`/v1/instances/${instanceId}`, `/v1/nodes/${session.nodeId}`] }, job);
     for (const row of rows) {
       const state = reported.get(row.id);
       reported.delete(row.id);
       if (row.state === 'pending' || row.state === 'deleting') continue; // a create or delete job is on its way
+      if (row.migrationId) {
+        // The migration stopped it on purpose and decides where it runs next.
+        if (state) await this.instances.applyStatus(session.nodeId, { instance_id: row.id, state, reason: null, exit_code: row.exitCode }, null);
+        continue;
+      }
       if (!state) {
         counts.missing++;
         await this.instances.applyStatus(session.nodeId, { instance_id: row.id, state: 'failed', reason: 'the node no longer has this instance', exit_code: null }, null);
@@ -54,11 +64,25 @@ export class InstanceReconciler implements OnModuleInit {
         await enqueue({ kind: 'instance.stop', payload: { instance_id: row.id } }, row.id);
       }
     }
+    const elsewhere = reported.size ? await this.instances.repo.findBy({ id: In([...reported.keys()]) }) : [];
+    const known = new Map(elsewhere.map((r) => [r.id, r]));
     for (const orphan of reported.keys()) {
-      counts.removed++;
+      const row = known.get(orphan);
+      // A migration to or from this node owns both copies until it ends (it removes the one it leaves).
+      if (row?.migrationId) continue;
       await enqueue({ kind: 'instance.delete', payload: { instance_id: orphan } }, orphan);
+      if (row && row.orgId === session.orgId) {
+        counts.duplicates++;
+        void this.events.publish(row.orgId, 'instance.duplicate_reconciled', {
+          instance_id: orphan,
+          node_id: session.nodeId,
+          kept_node_id: row.nodeId,
+          outcome: 'kept_replacement',
+          action: 'stopped and removed the copy on the returning node',
+        });
+      } else counts.removed++;
     }
-    if (counts.started || counts.stopped || counts.removed || counts.missing) this.log.info({ nodeId: session.nodeId, ...counts }, 'reconciled instances with the node');
+    if (counts.started || counts.stopped || counts.removed || counts.missing || counts.duplicates) this.log.info({ nodeId: session.nodeId, ...counts }, 'reconciled instances with the node');
     return counts;
   }
 }

@@ -1,9 +1,11 @@
 import { Column, CreateDateColumn, Entity, Index, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
-import type { InstanceSpec, InstanceState } from '@hostplane/protocol';
+import { INSTANCE_STATES, type InstanceSpec, type InstanceState } from '@hostplane/protocol';
 import type { WorkloadResources } from '../workloads/workload.schemas';
 
 /** `pending` until the node created it; `unknown` while its node is unreachable; `deleting` once a delete is queued. */
 export type InstanceRowState = InstanceState | 'pending' | 'unknown' | 'deleting';
+/** Every state the hub shows: the host's states plus the hub-side ones (never sent to or by an agent). */
+export const INSTANCE_ROW_STATES = ['pending', ...INSTANCE_STATES, 'unknown', 'deleting'] as const satisfies readonly InstanceRowState[];
 export type DesiredState = 'running' | 'stopped';
 
 @Entity('instances')
@@ -26,6 +28,8 @@ export class InstanceEntity {
   @Column({ name: 'state_changed_at', type: 'timestamptz' }) stateChangedAt!: Date;
   /** The host's time of the state we hold: an older report (a late job result) never overwrites a newer one. */
   @Column({ name: 'state_observed_at', type: 'timestamptz', nullable: true }) stateObservedAt!: Date | null;
+  /** The open migration moving this instance; while set, the migration alone acts on it. */
+  @Column({ name: 'migration_id', type: 'uuid', nullable: true }) migrationId!: string | null;
   @Column({ name: 'created_by', type: 'uuid', nullable: true }) createdBy!: string | null;
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' }) createdAt!: Date;
   @UpdateDateColumn({ name: 'updated_at', type: 'timestamptz' }) updatedAt!: Date;

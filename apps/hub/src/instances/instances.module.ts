@@ -4,6 +4,8 @@ import { NodesModule } from '../nodes/nodes.module';
 import { SchedulerModule } from '../scheduler/scheduler.module';
 import { TunnelModule } from '../tunnel/tunnel.module';
 import { WorkloadsModule } from '../workloads/workloads.module';
+import { InstanceMetricsController } from './instance-metrics.controller';
+import { InstanceMetricsService } from './instance-metrics.service';
 import { InstanceQueries } from './instance-queries';
 import { InstanceReconciler } from './instance-reconciler';
 import { InstanceStreams } from './instance-streams';
@@ -12,8 +14,8 @@ import { InstancesService } from './instances.service';
 
 @Module({
   imports: [JobsModule, NodesModule, SchedulerModule, WorkloadsModule, TunnelModule],
-  providers: [InstancesService, InstanceQueries, InstanceReconciler, InstanceStreams],
-  controllers: [InstancesController],
-  exports: [InstancesService],
+  providers: [InstancesService, InstanceQueries, InstanceReconciler, InstanceStreams, InstanceMetricsService],
+  controllers: [InstancesController, InstanceMetricsController],
+  exports: [InstancesService, InstanceQueries],
 })
 export class InstancesModule {}

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { instanceSpec } from '@hostplane/protocol';
 import { paginationQuery } from '../http/pagination';
 import { operationResponse } from '../jobs/operations.schemas';
-import type { InstanceEntity } from './instance.entity';
+import { INSTANCE_ROW_STATES, type InstanceEntity } from './instance.entity';
 
 export const instanceName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, {
   message: "instance names are 1-63 characters: letters, digits, '-', '_', '.', starting with a letter or digit",
@@ -38,7 +38,7 @@ export const instanceIdParams = z.object({ id: z.uuid({ message: 'instance id mu
 
 export const listInstancesQuery = paginationQuery.extend({
   node_id: z.uuid().optional(),
-  state: z.enum(['pending', 'installing', 'stopped', 'starting', 'running', 'stopping', 'crashed', 'failed', 'unknown', 'deleting']).optional(),
+  state: z.enum(INSTANCE_ROW_STATES).optional(),
   workload_id: z.uuid().optional(),
 });
 
@@ -52,7 +52,7 @@ export const instanceResponse = z.object({
   workload_revision: z.number().int(),
   node_id: z.uuid(),
   driver: z.enum(['process', 'docker']),
-  state: z.string(),
+  state: z.enum(INSTANCE_ROW_STATES).describe('The host-reported state; `pending` until created, `unknown` while its node is lost, `deleting` once a delete is queued'),
   desired_state: z.enum(['running', 'stopped']),
   state_reason: z.string().nullable(),
   exit_code: z.number().int().nullable(),
@@ -60,6 +60,8 @@ export const instanceResponse = z.object({
   variables: z.record(z.string(), z.string()),
   resources: z.object({ cpu_cores: z.number(), memory_bytes: z.number(), disk_bytes: z.number() }),
   ports: instanceSpec.shape.ports,
+  migrating: z.boolean().describe('A migration is moving the instance to another node (GET /v1/migrations/{migration_id})'),
+  migration_id: z.uuid().nullable(),
   created_at: z.string(),
   updated_at: z.string(),
 });
@@ -83,6 +85,8 @@ export function presentInstance(i: InstanceEntity): z.infer<typeof instanceRespo
     variables: i.variables,
     resources: i.resources,
     ports: i.spec.ports,
+    migrating: i.migrationId !== null,
+    migration_id: i.migrationId,
     created_at: i.createdAt.toISOString(),
     updated_at: i.updatedAt.toISOString(),
   };

@@ -30,6 +30,12 @@ export class InstanceBusyError extends DomainError {
   }
 }
 
+export class InstanceMigratingError extends DomainError {
+  constructor(action: string, migrationId: string) {
+    super(`cannot ${action} an instance while it is being migrated (migration ${migrationId}): wait for it or cancel it`, 'instance_migrating', 409, { migration_id: migrationId });
+  }
+}
+
 /** Instance lifecycle: placement, the jobs that act on the host, and the state the host reports. */
 @Injectable()
 export class InstancesService implements OnModuleInit {
@@ -116,6 +122,7 @@ export class InstancesService implements OnModuleInit {
 
   async update(p: Principal, id: string, body: z.infer<typeof updateInstanceBody>) {
     const instance = await this.get(p, id);
+    if (instance.migrationId) throw new InstanceMigratingError('update', instance.migrationId);
     if (!instance.workloadId) throw new ConflictError('the workload of this instance was deleted: its spec can no longer change', 'workload_gone');
     const workload = await this.workloads.get(p, instance.workloadId);
     const resources = { ...instance.resources, ...body.resources };
@@ -132,6 +139,7 @@ export class InstancesService implements OnModuleInit {
   async act(p: Principal, id: string, action: 'start' | 'stop' | 'restart' | 'kill', signal?: string) {
     const instance = await this.get(p, id);
     if (instance.state === 'deleting') throw new InstanceBusyError(instance.state, action);
+    if (instance.migrationId) throw new InstanceMigratingError(action, instance.migrationId);
     instance.desiredState = action === 'stop' || action === 'kill' ? 'stopped' : 'running';
     await this.repo.update({ id }, { desiredState: instance.desiredState });
     const job: AnyJob =
@@ -143,6 +151,7 @@ export class InstancesService implements OnModuleInit {
 
   async remove(p: Principal, id: string) {
     const instance = await this.get(p, id);
+    if (instance.migrationId) throw new InstanceMigratingError('delete', instance.migrationId);
     await this.repo.update({ id }, { state: 'deleting', desiredState: 'stopped', stateChangedAt: new Date() });
     instance.state = 'deleting';
     return { instance, operation: await this.enqueue(p, instance, { kind: 'instance.delete', payload: { instance_id: id } }) };
@@ -191,10 +200,15 @@ export class InstancesService implements OnModuleInit {
     if (row) void this.events.publish(row.org_id, 'instance.state', { instance_id: id, state, reason, exit_code: exitCode });
   }
 
+  /** What instances hold on each node, plus what open migrations reserve on their target until they switch to it. */
   private async allocatedOn(orgId: string, nodeIds: readonly string[]) {
     const rows = (await this.db.query(
       `SELECT node_id, sum((resources->>'cpu_cores')::float) AS cpu, sum((resources->>'memory_bytes')::float) AS mem, sum((resources->>'disk_bytes')::float) AS disk
-         FROM instances WHERE org_id = $1 AND node_id = ANY($2::uuid[]) GROUP BY node_id`,
+         FROM (SELECT node_id, resources FROM instances WHERE org_id = $1 AND node_id = ANY($2::uuid[])
+               UNION ALL
+               SELECT m.target_node_id, i.resources FROM migrations m JOIN instances i ON i.id = m.instance_id
+                WHERE m.org_id = $1 AND m.target_node_id = ANY($2::uuid[]) AND m.status IN ('queued', 'running') AND i.node_id <> m.target_node_id) held
+        GROUP BY node_id`,
       [orgId, nodeIds],
     )) as { node_id: string; cpu: number; mem: number; disk: number }[];
     return new Map(rows.map((r) => [r.node_id, { cpu_cores: Number(r.cpu), memory_bytes: Number(r.mem), disk_bytes: Number(r.disk) }]));

@@ -18,6 +18,11 @@ export interface JobTarget {
   /** API paths of what the job touches, e.g. `/v1/nodes/<id>`. */
   resources?: string[];
   deadlineSeconds?: number;
+  /**
+   * A caller-chosen operation id (a derived one, so a retried step finds its job): when an
+   * operation with this id exists it is returned (and queued again if still open), not duplicated.
+   */
+  id?: string;
 }
 
 export class NotCancellableError extends DomainError {
@@ -45,7 +50,14 @@ export class JobDispatcher {
     const spec = JOB_KINDS[job.kind] as JobKindSpec;
     const parsed = spec.payload.safeParse(job.payload);
     if (!parsed.success) throw new ValidationFailedError(`${job.kind} payload`, zodIssues(parsed.error));
-    const id = randomUUID();
+    if (target.id) {
+      const existing = await this.operations.get(target.id);
+      if (existing) {
+        if (!OperationsService.isFinal(existing.status)) await this.queue(existing);
+        return existing;
+      }
+    }
+    const id = target.id ?? randomUUID();
     const deadlineAt = new Date(Date.now() + (target.deadlineSeconds ?? this.config.jobs.defaultDeadlineSeconds) * 1000);
     const op = await this.operations.create({
       id,

@@ -4,14 +4,35 @@ import type { DriverInfo, Inventory } from '@hostplane/protocol';
 export type NodeStatus = 'pending' | 'online' | 'offline';
 export type DrainStatus = 'draining' | 'complete' | 'cancelled';
 
+export interface DrainIssue {
+  instance_id: string;
+  reason: string;
+  since: string;
+}
+
 export interface DrainState {
+  /** Names the drain's migrations (their `drain_id`). */
+  id: string;
   status: DrainStatus;
   started_at: string;
   updated_at: string;
   deadline_at: string | null;
   force: boolean;
+  /** Migrations of this drain running at once. */
+  max_parallel: number;
   actor: { type: string; id: string } | null;
+  /** Instances still on the node. */
   remaining: number;
+  /** Instances moved off by this drain. */
+  migrated: number;
+  /** Instances no node can take (the planner's explanation); retried on every pass until the deadline. */
+  unplaceable: DrainIssue[];
+  /** Instances whose migration failed or was cancelled: left on the node, stopped at the deadline. */
+  failed: DrainIssue[];
+  /** Instances the drain stopped in place (force, or still there at the deadline). */
+  stopped: string[];
+  /** Why a finished drain finished: nothing left (`empty`), `deadline` or `force`. */
+  completed_reason: 'empty' | 'deadline' | 'force' | null;
 }
 
 export interface CapacityOverrides {

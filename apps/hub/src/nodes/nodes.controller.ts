@@ -5,7 +5,7 @@ import type { Principal } from '../access/principal';
 import { pageOf } from '../http/pagination';
 import { ValidBody, ValidParams, ValidQuery } from '../http/validation';
 import { ApiDoc } from '../openapi/api-doc';
-import { drainBody, listNodesQuery, nodeIdParams, nodeResponse, NodeResponse, presentNode, rotateTokenResponse, updateNodeBody } from './nodes.schemas';
+import { cancelDrainQuery, drainBody, listNodesQuery, nodeIdParams, nodeResponse, NodeResponse, presentNode, rotateTokenResponse, updateNodeBody } from './nodes.schemas';
 import { NodesService } from './nodes.service';
 import { UpgradeRequiredError } from '../ws/ws-access';
 
@@ -67,6 +67,9 @@ export class NodesController {
   @RequirePermission('nodes.manage')
   @ApiDoc({
     summary: 'Drain the node: cordon it and move its instances off, stopping what is left at the deadline',
+    description:
+      'Instances are migrated (data included) `max_parallel` at a time; one that fits nowhere is listed under `drain.unplaceable` and stays until the deadline. ' +
+      'At `deadline_seconds` what is still on the node is stopped (not deleted); `force` stops everything now. Posting again while draining updates the deadline, `max_parallel` or escalates to force.',
     tags: TAGS,
     responses: { 200: { description: 'The node with its drain block', schema: nodeResponse } },
   })
@@ -76,9 +79,13 @@ export class NodesController {
 
   @Delete(':id/drain')
   @RequirePermission('nodes.manage')
-  @ApiDoc({ summary: 'Cancel a drain in progress and make the node schedulable again', tags: TAGS, responses: { 200: { description: 'The node', schema: nodeResponse }, 409: { description: 'not_draining' } } })
-  async cancelDrain(@CurrentPrincipal() p: Principal, @ValidParams(nodeIdParams) params: IdParams) {
-    return presentNode(await this.nodes.cancelDrain(p, params.id));
+  @ApiDoc({
+    summary: 'Cancel a drain in progress: its migrations that have not switched nodes yet are cancelled, and the node is schedulable again unless keep_cordoned=true',
+    tags: TAGS,
+    responses: { 200: { description: 'The node', schema: nodeResponse }, 409: { description: 'not_draining' } },
+  })
+  async cancelDrain(@CurrentPrincipal() p: Principal, @ValidParams(nodeIdParams) params: IdParams, @ValidQuery(cancelDrainQuery) q: z.infer<typeof cancelDrainQuery>) {
+    return presentNode(await this.nodes.cancelDrain(p, params.id, { keepCordoned: q.keep_cordoned }));
   }
 
   @Get(':id/terminal')

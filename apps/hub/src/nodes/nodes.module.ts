@@ -2,8 +2,11 @@ import { Module } from '@nestjs/common';
 import { JobsModule } from '../jobs/jobs.module';
 import { TunnelModule } from '../tunnel/tunnel.module';
 import { NodeActionsController } from './node-actions.controller';
+import { NodeContainersController } from './node-containers.controller';
+import { NodeContainersService } from './node-containers.service';
 import { NodeInventoryController } from './node-inventory.controller';
 import { NodeMetricsService } from './node-metrics.service';
+import { NodeQueries } from './node-queries';
 import { NodeTerminal } from './node-terminal';
 import { NodesController } from './nodes.controller';
 import { NodesService } from './nodes.service';
@@ -12,8 +15,8 @@ import { RegistrationService } from './registration.service';
 
 @Module({
   imports: [TunnelModule, JobsModule],
-  providers: [NodesService, RegistrationService, NodeMetricsService, NodeTerminal],
-  controllers: [NodesController, RegistrationController, NodeInventoryController, NodeActionsController],
+  providers: [NodesService, RegistrationService, NodeMetricsService, NodeTerminal, NodeQueries, NodeContainersService],
+  controllers: [NodesController, RegistrationController, NodeInventoryController, NodeActionsController, NodeContainersController],
   exports: [NodesService, NodeMetricsService],
 })
 export class NodesModule {}

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { driverInfo, INVENTORY_SECTIONS } from '@hostplane/protocol';
 import { paginationQuery } from '../http/pagination';
+import { normalizeDrain } from './drain';
 import type { NodeEntity } from './node.entity';
 
 const labelKey = z.string().regex(/^[a-z0-9]([a-z0-9._/-]{0,61}[a-z0-9])?$/, {
@@ -80,19 +81,37 @@ export const updateNodeBody = z
 
 export const drainBody = z
   .object({
-    deadline_seconds: z.number().int().min(1).max(30 * 86_400).optional().describe('After this, instances still on the node are stopped'),
+    deadline_seconds: z.number().int().min(1).max(30 * 86_400).optional().describe('After this, instances still on the node are stopped (not deleted)'),
     force: z.boolean().default(false).describe('Stop instances now instead of migrating them'),
+    max_parallel: z.number().int().min(1).max(64).optional().describe('Instances migrated at once (default 1)'),
   })
   .strict();
 
+export const cancelDrainQuery = z.object({
+  keep_cordoned: z
+    .enum(['true', 'false'])
+    .default('false')
+    .transform((v) => v === 'true')
+    .describe('Leave the node unschedulable after cancelling (as Nomad\'s -keep-ineligible); by default it is schedulable again'),
+});
+
+const drainIssue = z.object({ instance_id: z.uuid(), reason: z.string(), since: z.string() });
+
 export const drainState = z.object({
+  id: z.uuid().describe('The drain_id of its migrations'),
   status: z.enum(['draining', 'complete', 'cancelled']),
   started_at: z.string(),
   updated_at: z.string(),
   deadline_at: z.string().nullable(),
   force: z.boolean(),
+  max_parallel: z.number().int(),
   actor: z.object({ type: z.string(), id: z.string() }).nullable(),
-  remaining: z.number().int(),
+  remaining: z.number().int().describe('Instances still on the node'),
+  migrated: z.number().int().describe('Instances this drain moved off'),
+  unplaceable: z.array(drainIssue).describe('Instances no node can take, with the planner\'s explanation; retried until the deadline'),
+  failed: z.array(drainIssue).describe('Instances whose migration failed or was cancelled; stopped at the deadline'),
+  stopped: z.array(z.uuid()).describe('Instances stopped in place (force, or at the deadline)'),
+  completed_reason: z.enum(['empty', 'deadline', 'force']).nullable(),
 });
 
 export const nodeResponse = z.object({
@@ -164,7 +183,7 @@ export function presentNode(n: NodeEntity): NodeResponse {
     name: n.name,
     status: n.status,
     schedulable: n.schedulable,
-    drain: n.drain,
+    drain: n.drain ? normalizeDrain(n.drain) : null,
     labels: n.labels,
     capacity: n.capacity,
     job_concurrency: n.jobConcurrency,

@@ -6,6 +6,10 @@ import type { AgentSession } from './agent-session';
 export interface StreamCloseInfo {
   reason?: string;
   exit_code?: number;
+  /** Set when an input stream (file.write, backup.write) failed on the agent. */
+  error?: { code: string; message: string };
+  /** Input streams: what the agent durably took. */
+  bytes?: number;
 }
 
 export class StreamOpenError extends Error {
@@ -30,6 +34,10 @@ export class HubStream {
   private closeHandlers: ((info: StreamCloseInfo) => void)[] = [];
   private outCredit: number;
   private outQueue: Buffer[] = [];
+  private drainWaiters: (() => void)[] = [];
+  private closeInfo: StreamCloseInfo | null = null;
+  /** What the agent told about what it opened (file size, …). */
+  meta: Record<string, string | number | boolean | null> = {};
   closed = false;
 
   constructor(
@@ -50,8 +58,28 @@ export class HubStream {
   }
 
   onClose(cb: (info: StreamCloseInfo) => void): void {
-    if (this.closed) cb({ reason: 'already closed' });
+    if (this.closed) cb(this.closeInfo ?? { reason: 'already closed' });
     else this.closeHandlers.push(cb);
+  }
+
+  /**
+   * Input with backpressure: resolves once everything written so far went out within the
+   * agent's credit (or the stream closed), so a fast uploader cannot fill the hub's memory.
+   */
+  async writeAndDrain(data: Buffer): Promise<void> {
+    this.write(data);
+    if (this.closed || this.outQueue.length === 0) return;
+    await new Promise<void>((resolve) => this.drainWaiters.push(resolve));
+  }
+
+  /** Ends the input (after what is queued went out) and resolves with the agent's close. */
+  async endInput(): Promise<StreamCloseInfo> {
+    const closed = new Promise<StreamCloseInfo>((resolve) => this.onClose(resolve));
+    if (!this.closed) {
+      if (this.outQueue.length) await new Promise<void>((resolve) => this.drainWaiters.push(resolve));
+      if (!this.closed) this.session.socket.emit('stream:control', { stream_id: this.id, type: 'eof' });
+    }
+    return closed;
   }
 
   write(data: Buffer): void {
@@ -88,7 +116,9 @@ export class HubStream {
   finish(info: StreamCloseInfo): void {
     if (this.closed) return;
     this.closed = true;
+    this.closeInfo = info;
     this.outQueue = [];
+    this.releaseDrainWaiters();
     this.onFinished(this.id);
     for (const h of this.closeHandlers) h(info);
     this.closeHandlers = [];
@@ -109,6 +139,13 @@ export class HubStream {
       this.counters.bytesOut += chunk.length;
       this.session.socket.emit('stream:data', { stream_id: this.id, data: chunk });
     }
+    if (this.outQueue.length === 0) this.releaseDrainWaiters();
+  }
+
+  private releaseDrainWaiters(): void {
+    const waiters = this.drainWaiters;
+    this.drainWaiters = [];
+    for (const w of waiters) w();
   }
 }
 
@@ -144,6 +181,7 @@ export class TunnelStreams {
     const ack = streamOpenAck.safeParse(raw);
     if (!ack.success) throw fail('agent_error', 'the agent answered the stream request with an invalid frame');
     if (!ack.data.ok) throw fail(ack.data.error.code, ack.data.error.message);
+    stream.meta = ack.data.meta ?? {};
     stream.addCredit(ack.data.initial_credit);
     return stream;
   }
@@ -166,7 +204,7 @@ export class TunnelStreams {
     const f = parseFrame('stream:close', AGENT_TO_HUB['stream:close'], frame);
     if (!f.ok) return this.invalid(session, f.error);
     const s = this.streams.get(f.value.stream_id);
-    if (s && s.session === session) s.finish({ reason: f.value.reason, exit_code: f.value.exit_code });
+    if (s && s.session === session) s.finish({ reason: f.value.reason, exit_code: f.value.exit_code, error: f.value.error, bytes: f.value.bytes });
   }
 
   closeAll(session: AgentSession, reason: string): void {

@@ -13,6 +13,7 @@ import {
   AgentToHubEvents,
   HubToAgentEvents,
   InstanceStateFrame,
+  InstanceMetrics,
   JobOutcome,
   JobProgress,
   parseFrame,
@@ -39,6 +40,7 @@ export interface TunnelEvents {
   progress: [AgentSession, JobProgress];
   outcome: [AgentSession, JobOutcome, (ack: ResultAck) => void];
   instanceState: [AgentSession, InstanceStateFrame];
+  instanceMetrics: [AgentSession, InstanceMetrics];
 }
 
 const TUNNEL_TOPIC = 'tunnel';
@@ -246,6 +248,12 @@ export class TunnelServer implements OnApplicationBootstrap, BeforeApplicationSh
       const f = parseFrame('instance:state', AGENT_TO_HUB['instance:state'], frame);
       if (!f.ok) return this.invalid(socket, f.error);
       this.events.emit('instanceState', session, f.value);
+    });
+
+    socket.on('instance:metrics', (frame) => {
+      const f = parseFrame('instance:metrics', AGENT_TO_HUB['instance:metrics'], frame);
+      if (!f.ok) return this.invalid(socket, f.error);
+      this.events.emit('instanceMetrics', session, f.value);
     });
 
     socket.on('stream:data', (frame) => this.streams.onData(session, frame));

@@ -3,7 +3,8 @@ import { DriverError } from '../../drivers/driver';
 import type { InstanceManager } from '../../instances/instance-manager';
 import { JobFailure, JobHandler } from '../handler-registry';
 
-type InstanceJobKind = Extract<JobKind, `instance.${string}`>;
+/** The lifecycle kinds; files and backups of instances have their own handlers. */
+type InstanceJobKind = Exclude<Extract<JobKind, `instance.${string}`>, `instance.files.${string}` | `instance.backup.${string}`>;
 export type InstanceJobHandlers = { [K in InstanceJobKind]: JobHandler<K> };
 
 /** Driver errors become job failures with the driver's code; anything else keeps the generic path. */
@@ -20,7 +21,7 @@ async function asJob<T>(run: () => Promise<T>): Promise<T> {
  * Every `instance.*` kind, idempotent per job id and by state: creating what exists answers its
  * status, stopping what is stopped answers its status, deleting what is gone answers deleted: false.
  */
-export function createInstanceHandlers(instances: InstanceManager): InstanceJobHandlers {
+export function createInstanceHandlers(instances: InstanceManager, hooks: { deleted?: (id: string) => void } = {}): InstanceJobHandlers {
   return {
     'instance.create': ({ spec }, ctx) => asJob(() => instances.create(spec, { progress: (p, m) => ctx.progress(p, m), signal: ctx.signal })),
     'instance.update': ({ spec }) => asJob(() => instances.update(spec)),
@@ -35,8 +36,14 @@ export function createInstanceHandlers(instances: InstanceManager): InstanceJobH
     'instance.kill': ({ instance_id: id, signal }) => asJob(async () => (await instances.driverOf(id)).kill(id, signal)),
     'instance.delete': ({ instance_id: id }) =>
       asJob(async () => {
-        if (!instances.has(id)) return { instance_id: id, deleted: false };
-        return { instance_id: id, deleted: await (await instances.driverOf(id)).remove(id) };
+        // Its backups and staged uploads go too, also on a re-run that finds the instance already gone.
+        if (!instances.has(id)) {
+          hooks.deleted?.(id);
+          return { instance_id: id, deleted: false };
+        }
+        const deleted = await (await instances.driverOf(id)).remove(id);
+        hooks.deleted?.(id);
+        return { instance_id: id, deleted };
       }),
     'instance.inspect': ({ instance_id: id }) => asJob(async () => (await instances.driverOf(id)).inspect(id)),
     'instance.stats': ({ instance_id: id }) => asJob(async () => (await instances.driverOf(id)).stats(id)),

@@ -1,0 +1,36 @@
+import type { JobKind } from '@hostplane/protocol';
+import type { BackupStore } from '../../backups/backup-store';
+import { FileError } from '../../files/file-error';
+import type { InstanceManager } from '../../instances/instance-manager';
+import type { JobHandler } from '../handler-registry';
+import { withCodes } from './coded-failure';
+
+type BackupJobKind = Extract<JobKind, `instance.backup.${string}`>;
+export type BackupJobHandlers = { [K in BackupJobKind]: JobHandler<K> };
+
+export function createBackupHandlers(backups: BackupStore, instances: InstanceManager): BackupJobHandlers {
+  return {
+    'instance.backup.create': ({ instance_id: id, backup_id: backupId, ignore }, ctx) => withCodes(() => backups.create(id, backupId, ignore, ctx)),
+    'instance.backup.restore': ({ instance_id: id, backup_id: backupId, sha256, truncate }) =>
+      withCodes(async () => {
+        await assertStopped(instances, id);
+        const { file_count } = await backups.restore(id, backupId, sha256, truncate);
+        return { instance_id: id, backup_id: backupId, file_count };
+      }),
+    'instance.backup.delete': ({ instance_id: id, backup_id: backupId }) => withCodes(() => ({ backup_id: backupId, deleted: backups.delete(id, backupId) })),
+  };
+}
+
+/** A restore swaps the directory a running workload has open: only a stopped instance may be restored. */
+async function assertStopped(instances: InstanceManager, id: string): Promise<void> {
+  if (!instances.has(id)) throw new FileError('instance_not_found', `instance ${id} does not exist on this host`);
+  let state = instances.store.readState(id).state;
+  try {
+    state = (await (await instances.driverOf(id)).inspect(id)).state;
+  } catch {
+    // Driver unavailable (engine down): its last recorded state decides.
+  }
+  if (state === 'running' || state === 'starting' || state === 'stopping' || state === 'installing') {
+    throw new FileError('instance_running', `instance ${id} is ${state}; stop it before restoring a backup`);
+  }
+}

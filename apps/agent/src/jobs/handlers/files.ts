@@ -1,0 +1,24 @@
+import type { JobKind } from '@hostplane/protocol';
+import type { InstanceFiles } from '../../files/instance-files';
+import type { UploadStaging } from '../../files/uploads';
+import type { JobHandler } from '../handler-registry';
+import { withCodes } from './coded-failure';
+
+type FileJobKind = Extract<JobKind, `instance.files.${string}`>;
+export type FileJobHandlers = { [K in FileJobKind]: JobHandler<K> };
+
+/**
+ * The `instance.files.*` kinds. Each is idempotent by state: a re-run delete reports what is
+ * gone as missing, mkdir answers the existing directory, a re-run commit answers the committed file.
+ */
+export function createFileHandlers(files: InstanceFiles, uploads: UploadStaging): FileJobHandlers {
+  return {
+    'instance.files.list': ({ instance_id: id, path }) => withCodes(() => files.list(id, path)),
+    'instance.files.stat': ({ instance_id: id, path }) => withCodes(() => files.stat(id, path)),
+    'instance.files.delete': ({ instance_id: id, paths }) => withCodes(() => files.delete(id, paths)),
+    'instance.files.mkdir': ({ instance_id: id, path }) => withCodes(() => files.mkdir(id, path)),
+    'instance.files.move': ({ instance_id: id, moves, overwrite }) => withCodes(() => files.move(id, moves, overwrite)),
+    'instance.files.commit-upload': ({ instance_id: id, upload_id: uploadId, path, overwrite }) => withCodes(() => uploads.commit(id, uploadId, path, overwrite)),
+    'instance.files.abort-upload': ({ instance_id: id, upload_id: uploadId }) => withCodes(() => ({ removed: uploads.abort(id, uploadId) })),
+  };
+}

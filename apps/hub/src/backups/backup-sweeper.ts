@@ -1,0 +1,138 @@
+import { BeforeApplicationShutdown, Inject, Injectable, OnApplicationBootstrap } from '@nestjs/common';
+import type { Logger } from 'pino';
+import { DataSource } from 'typeorm';
+import type { JobOutcome } from '@hostplane/protocol';
+import { HUB_LOGGER } from '../http/logger';
+import { BackupEntity } from './backup.entity';
+import { BackupConfigService } from './backup-config.service';
+import { BackupOperations } from './backup-operations';
+import { BackupPipeline } from './backup-pipeline';
+import { RESTORE_HEARTBEAT_MS } from './backup-restore';
+import { deleteObject } from './s3-storage';
+
+const SWEEP_EVERY_MS = 15_000;
+/** A job outcome normally applies at once; one still unapplied after this was lost (a replica died). */
+const OUTCOME_GRACE_S = 10;
+const ORPHAN_GRACE_S = 60;
+
+interface FinishedJobRow {
+  backup_id: string;
+  kind: string;
+  status: 'succeeded' | 'failed' | 'cancelled' | 'expired';
+  result: unknown;
+  error: { code: string; message: string } | null;
+  finished_at: Date;
+  job_id: string;
+}
+
+/**
+ * Repairs what a replica that died midway leaves behind, safe on every replica at once (each
+ * step is a conditional update): job outcomes never applied to their backup, uploads whose
+ * lease lapsed, restores whose driver stopped, and archives of instances that were deleted.
+ */
+@Injectable()
+export class BackupSweeper implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private timer?: NodeJS.Timeout;
+  private running = false;
+
+  constructor(
+    @Inject(DataSource) private readonly db: DataSource,
+    private readonly pipeline: BackupPipeline,
+    private readonly ops: BackupOperations,
+    private readonly configs: BackupConfigService,
+    @Inject(HUB_LOGGER) private readonly log: Logger,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    this.timer = setInterval(() => void this.sweep(), SWEEP_EVERY_MS);
+  }
+
+  beforeApplicationShutdown(): void {
+    if (this.timer) clearInterval(this.timer);
+  }
+
+  async sweep(): Promise<void> {
+    if (this.running) return;
+    this.running = true;
+    try {
+      await this.applyLostOutcomes();
+      await this.failLapsedUploads();
+      await this.failStoppedRestores();
+      await this.removeOrphans();
+    } catch (err) {
+      this.log.warn({ reason: (err as Error).message }, 'backup sweep failed');
+    } finally {
+      this.running = false;
+    }
+  }
+
+  private async applyLostOutcomes(): Promise<void> {
+    const rows = (await this.db.query(
+      `SELECT b.id AS backup_id, o.id AS job_id, o.kind, o.status, o.result, o.error, o.finished_at
+         FROM backups b JOIN operations o ON o.id = b.job_id
+        WHERE b.status IN ('creating', 'deleting') AND o.status IN ('succeeded', 'failed', 'cancelled', 'expired')
+          AND o.finished_at < now() - make_interval(secs => $1)
+        LIMIT 100`,
+      [OUTCOME_GRACE_S],
+    )) as FinishedJobRow[];
+    for (const r of rows) {
+      const finishedAt = r.finished_at.toISOString();
+      const outcome: JobOutcome =
+        r.status === 'succeeded'
+          ? { job_id: r.job_id, status: 'succeeded', result: r.result, finished_at: finishedAt }
+          : r.status === 'cancelled'
+            ? { job_id: r.job_id, status: 'cancelled', finished_at: finishedAt }
+            : { job_id: r.job_id, status: 'failed', error: r.error ?? { code: r.status, message: `the job ended ${r.status}` }, finished_at: finishedAt };
+      if (r.kind === 'instance.backup.create') await this.pipeline.onArchived(r.backup_id, outcome);
+      else if (r.kind === 'instance.backup.delete') await this.pipeline.onNodeCopyDeleted(r.backup_id, outcome);
+    }
+  }
+
+  private async failLapsedUploads(): Promise<void> {
+    const lapsed = await this.pipeline.repo
+      .createQueryBuilder('b')
+      .where(`b.status = 'uploading' AND b.lease_until < now()`)
+      .limit(100)
+      .getMany();
+    const error = { code: 'upload_interrupted', message: 'the hub replica uploading this backup stopped; create a new backup' };
+    for (const b of lapsed) {
+      if (!(await this.pipeline.transition(b, 'uploading', 'failed', { error, leaseUntil: null }))) continue;
+      await this.pipeline.deleteNodeCopy(b, b.id);
+      await this.ops.finish(b.operationId, { status: 'failed', error });
+    }
+  }
+
+  private async failStoppedRestores(): Promise<void> {
+    const rows = (await this.db.query(
+      `SELECT id FROM operations WHERE kind = 'backup.restore' AND node_id IS NULL AND status = 'running'
+          AND updated_at < now() - make_interval(secs => $1) LIMIT 100`,
+      [(RESTORE_HEARTBEAT_MS * 6) / 1000],
+    )) as { id: string }[];
+    for (const r of rows) {
+      await this.ops.finish(r.id, { status: 'failed', error: { code: 'restore_interrupted', message: 'the hub replica running this restore stopped; check the instance and restore again' } });
+    }
+  }
+
+  /** Backups of deleted instances: their rows are claimed (deleted) first, then their archives removed. */
+  private async removeOrphans(): Promise<void> {
+    const rows = (await this.db.query(
+      `DELETE FROM backups WHERE id IN (
+          SELECT b.id FROM backups b LEFT JOIN instances i ON i.id = b.instance_id
+           WHERE i.id IS NULL AND b.created_at < now() - make_interval(secs => $1)
+           LIMIT 50 FOR UPDATE OF b SKIP LOCKED)
+        RETURNING id, org_id, instance_id, node_id, storage, storage_config_id, object_key, status`,
+      [ORPHAN_GRACE_S],
+    )) as [Record<string, string | null>[], number];
+    for (const r of rows[0] ?? []) {
+      const b = { id: r.id!, orgId: r.org_id!, instanceId: r.instance_id!, nodeId: r.node_id! } as Pick<BackupEntity, 'id' | 'orgId' | 'instanceId' | 'nodeId'>;
+      if (r.storage === 's3' && r.storage_config_id && r.object_key) {
+        try {
+          await deleteObject(await this.configs.targetById(b.orgId, r.storage_config_id), r.object_key);
+        } catch (err) {
+          this.log.warn({ backupId: b.id, reason: (err as Error).message }, 'could not remove the stored archive of a deleted instance');
+        }
+      }
+      this.ops.publish(b.orgId, 'backup.deleted', { backup_id: b.id, instance_id: b.instanceId, reason: 'instance_deleted' });
+    }
+  }
+}

@@ -1,0 +1,177 @@
+import type { Readable } from 'node:stream';
+import {
+  CreateBucketCommand,
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadBucketCommand,
+  HeadObjectCommand,
+  ListBucketsCommand,
+  S3Client,
+  S3ServiceException,
+} from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
+import { DomainError } from '../http/errors';
+
+/** What the hub needs to reach one bucket; the secret only ever lives in this process's memory. */
+export interface S3Target {
+  endpoint: string | null;
+  region: string;
+  bucket: string;
+  accessKeyId: string;
+  secretAccessKey: string;
+  forcePathStyle: boolean;
+}
+
+/** Parts are buffered in memory one by one (times the queue size): big enough for few requests, small enough for many uploads at once. */
+const MIN_PART_BYTES = 8 * 1024 * 1024;
+const MAX_PARTS = 10_000;
+const PART_QUEUE = 2;
+
+export class StorageError extends DomainError {
+  constructor(action: string, err: unknown) {
+    super(`backup storage: ${action} failed: ${describeS3Error(err)}`, 'storage_error', 502);
+  }
+}
+
+export function describeS3Error(err: unknown): string {
+  if (err instanceof S3ServiceException) return `${err.name}${err.message && err.message !== err.name ? `: ${err.message}` : ''} (HTTP ${err.$metadata.httpStatusCode ?? '?'})`;
+  const e = err as { code?: string; message?: string };
+  return e.code ? `${e.code}: ${e.message ?? ''}` : (e.message ?? String(err));
+}
+
+export function isNotFound(err: unknown): boolean {
+  const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
+  return e.name === 'NoSuchKey' || e.name === 'NotFound' || e.$metadata?.httpStatusCode === 404;
+}
+
+export function s3Client(t: Omit<S3Target, 'bucket'>): S3Client {
+  return new S3Client({
+    region: t.region,
+    ...(t.endpoint ? { endpoint: t.endpoint } : {}),
+    forcePathStyle: t.forcePathStyle,
+    credentials: { accessKeyId: t.accessKeyId, secretAccessKey: t.secretAccessKey },
+    // Flexible checksums (CRC trailers on streamed bodies) are not implemented by many
+    // S3-compatible servers; the archive's SHA-256 is verified end to end instead.
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+    maxAttempts: 3,
+  });
+}
+
+/** `<prefix>/<org>/<instance>/<backup>.tar.gz`: one organization's objects never share a key path with another's. */
+export function objectKeyFor(prefix: string, ids: { orgId: string; instanceId: string; backupId: string }): string {
+  const p = prefix.replace(/^\/+|\/+$/g, '');
+  return `${p ? `${p}/` : ''}${ids.orgId}/${ids.instanceId}/${ids.backupId}.tar.gz`;
+}
+
+export function partSizeFor(sizeBytes: number): number {
+  return Math.max(MIN_PART_BYTES, Math.ceil(sizeBytes / (MAX_PARTS - 1)));
+}
+
+/**
+ * Streams `body` into `key` as a multipart upload (a single PUT when it is small): only a part
+ * or two are ever in memory. A failed upload is aborted, so no parts are left billed.
+ */
+export async function uploadObject(
+  t: S3Target,
+  key: string,
+  body: Readable,
+  sizeBytes: number,
+  onProgress: (loadedBytes: number) => void,
+  signal?: AbortSignal,
+): Promise<void> {
+  const client = s3Client(t);
+  try {
+    const upload = new Upload({
+      client,
+      params: { Bucket: t.bucket, Key: key, Body: body, ContentType: 'application/gzip' },
+      partSize: partSizeFor(sizeBytes),
+      queueSize: PART_QUEUE,
+      leavePartsOnError: false,
+      ...(signal ? { abortController: abortControllerOf(signal) } : {}),
+    });
+    upload.on('httpUploadProgress', (p) => {
+      if (typeof p.loaded === 'number') onProgress(p.loaded);
+    });
+    await upload.done();
+  } finally {
+    client.destroy();
+  }
+}
+
+function abortControllerOf(signal: AbortSignal): AbortController {
+  const c = new AbortController();
+  if (signal.aborted) c.abort();
+  else signal.addEventListener('abort', () => c.abort(), { once: true });
+  return c;
+}
+
+export async function objectSize(t: S3Target, key: string): Promise<number | null> {
+  const client = s3Client(t);
+  try {
+    const head = await client.send(new HeadObjectCommand({ Bucket: t.bucket, Key: key }));
+    return head.ContentLength ?? null;
+  } catch (err) {
+    if (isNotFound(err)) return null;
+    throw err;
+  } finally {
+    client.destroy();
+  }
+}
+
+/** The object's bytes as a stream; destroying it ends the request. */
+export async function readObject(t: S3Target, key: string): Promise<{ body: Readable; sizeBytes: number | null }> {
+  const client = s3Client(t);
+  try {
+    const res = await client.send(new GetObjectCommand({ Bucket: t.bucket, Key: key }));
+    const body = res.Body as Readable | undefined;
+    if (!body) throw new Error('the storage answered without a body');
+    body.once('close', () => client.destroy());
+    return { body, sizeBytes: res.ContentLength ?? null };
+  } catch (err) {
+    client.destroy();
+    throw err;
+  }
+}
+
+/** Removes the object; one that is already gone counts as removed. */
+export async function deleteObject(t: S3Target, key: string): Promise<void> {
+  const client = s3Client(t);
+  try {
+    await client.send(new DeleteObjectCommand({ Bucket: t.bucket, Key: key }));
+  } catch (err) {
+    if (!isNotFound(err)) throw err;
+  } finally {
+    client.destroy();
+  }
+}
+
+export async function bucketReachable(t: S3Target): Promise<void> {
+  const client = s3Client(t);
+  try {
+    await client.send(new HeadBucketCommand({ Bucket: t.bucket }));
+  } finally {
+    client.destroy();
+  }
+}
+
+export async function listBuckets(t: Omit<S3Target, 'bucket'>): Promise<{ name: string; created_at: string | null }[]> {
+  const client = s3Client(t);
+  try {
+    const res = await client.send(new ListBucketsCommand({}));
+    return (res.Buckets ?? []).map((b) => ({ name: b.Name ?? '', created_at: b.CreationDate ? b.CreationDate.toISOString() : null }));
+  } finally {
+    client.destroy();
+  }
+}
+
+export async function createBucket(t: Omit<S3Target, 'bucket'>, bucket: string): Promise<void> {
+  const client = s3Client(t);
+  try {
+    // us-east-1 is the one region that refuses an explicit location constraint.
+    const location = t.endpoint || t.region === 'us-east-1' ? undefined : { LocationConstraint: t.region as never };
+    await client.send(new CreateBucketCommand({ Bucket: bucket, ...(location ? { CreateBucketConfiguration: location } : {}) }));
+  } finally {
+    client.destroy();
+  }
+}

@@ -1,0 +1,422 @@
+import { BeforeApplicationShutdown, Inject, Injectable, OnApplicationBootstrap } from '@nestjs/common';
+import { DelayedError, Job, Worker } from 'bullmq';
+import type { Logger } from 'pino';
+import { DataSource, Repository } from 'typeorm';
+import { backupInfo, type AnyJob } from '@hostplane/protocol';
+import { HUB_CONFIG } from '../config/config.module';
+import type { HubConfig } from '../config/load-config';
+import { EventsService } from '../events/events.service';
+import { HUB_LOGGER } from '../http/logger';
+import { InstanceEntity } from '../instances/instance.entity';
+import { JobDispatcher } from '../jobs/job-dispatcher';
+import type { OperationEntity } from '../jobs/operation.entity';
+import { OperationWaiter } from '../jobs/operation-waiter';
+import { OperationsService } from '../jobs/operations.service';
+import { TunnelServer } from '../tunnel/tunnel.server';
+import { beforeSwitch, migrationBackupId, type MigrationStep, nextStep, overallPercent, specWithoutInstall, stepOperationId } from './migration-plan';
+import { MIGRATION_JOB_ATTEMPTS, MIGRATION_QUEUE, type MigrationJobData, MigrationQueue } from './migration-queue';
+import { TransferError, transferBackup } from './migration-transfer';
+import { MigrationEntity, type MigrationError, type MigrationStatus } from './migration.entity';
+
+const SYSTEM = { type: 'system' as const, id: null, name: 'migration' };
+const SLOT_RETRY_MS = 1000;
+const PROGRESS_EVERY_MS = 500;
+const TRANSFER_ATTEMPTS = 3;
+/** Clean-up and rollback jobs are queued and awaited this long; a node that is away gets them when it returns. */
+const SETTLE_WAIT_S = 60;
+/** After a hub restart the agents reconnect within seconds; a transfer waits this long for both. */
+const SESSION_WAIT_MS = 30_000;
+
+/** An agent job of a step ended badly, or the transfer failed: before the switch this rolls back. */
+class StepFailed extends Error {
+  constructor(readonly error: MigrationError) {
+    super(error.message);
+  }
+}
+
+/** The hub is shutting down: the job is retried (here after a restart, or on another replica), resuming at its step. */
+class RunnerStopping extends Error {}
+
+type Listener = (m: MigrationEntity) => void;
+
+/**
+ * Runs migrations from the `{migrations}` BullMQ queue, one job per migration. A job resumes at
+ * the step persisted in its row; each step is idempotent (derived operation ids, a restartable
+ * transfer, a conditional switch), so a job re-run after a crash picks up where it left off.
+ */
+@Injectable()
+export class MigrationRunner implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  readonly repo: Repository<MigrationEntity>;
+  private worker?: Worker<MigrationJobData>;
+  private stopping = false;
+  private readonly aborts = new Set<AbortController>();
+  private readonly finishedListeners: Listener[] = [];
+
+  constructor(
+    @Inject(DataSource) private readonly db: DataSource,
+    private readonly queue: MigrationQueue,
+    private readonly jobs: JobDispatcher,
+    private readonly waiter: OperationWaiter,
+    private readonly tunnel: TunnelServer,
+    private readonly events: EventsService,
+    @Inject(HUB_CONFIG) private readonly config: HubConfig,
+    @Inject(HUB_LOGGER) private readonly log: Logger,
+  ) {
+    this.repo = db.getRepository(MigrationEntity);
+  }
+
+  /** The drain loop advances as soon as one of its migrations ends. */
+  onFinished(l: Listener): void {
+    this.finishedListeners.push(l);
+  }
+
+  onApplicationBootstrap(): void {
+    const worker = new Worker<MigrationJobData>(MIGRATION_QUEUE, (job, token) => this.process(job, token), {
+      connection: this.queue.queues.connection,
+      prefix: this.queue.queues.prefix,
+      concurrency: this.config.migrations.concurrency,
+      lockDuration: this.config.jobs.lockSeconds * 1000,
+      stalledInterval: this.config.jobs.stalledCheckSeconds * 1000,
+      // A hub that dies mid-migration is normal: its job stalls and is resumed, never failed for it.
+      maxStalledCount: 1000,
+    });
+    worker.on('error', (err) => this.log.warn({ reason: err.message }, 'migration worker error'));
+    worker.on('failed', (job, err) => {
+      if (job && job.attemptsMade >= MIGRATION_JOB_ATTEMPTS) void this.giveUp(job.data.migrationId, err);
+    });
+    this.worker = worker;
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    this.stopping = true;
+    for (const a of this.aborts) a.abort();
+    await this.worker?.close().catch((err: Error) => this.log.warn({ reason: err.message }, 'closing the migration worker failed'));
+  }
+
+  private async process(job: Job<MigrationJobData>, token: string | undefined): Promise<void> {
+    let m = await this.repo.findOneBy({ id: job.data.migrationId });
+    if (!m || isFinal(m.status)) return;
+    if (m.status === 'queued') {
+      if (m.cancelRequested) return this.finish(m, 'cancelled', { code: 'cancelled', message: 'cancelled before it started', step: m.step });
+      if (!(await this.claimSlot(m))) {
+        // The batch runs max_parallel at once: look again in a moment.
+        await job.moveToDelayed(Date.now() + SLOT_RETRY_MS, token);
+        throw new DelayedError();
+      }
+      m = (await this.repo.findOneBy({ id: m.id }))!;
+      void this.events.publish(m.orgId, 'migration.started', this.eventData(m));
+    }
+    await this.run(m);
+  }
+
+  /** Queued → running when the batch has a free slot, decided under a per-batch lock. */
+  private async claimSlot(m: MigrationEntity): Promise<boolean> {
+    return this.db.transaction(async (tx) => {
+      await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`migration-batch:${m.batchId}`]);
+      const [{ n }] = (await tx.query(`SELECT count(*)::int AS n FROM migrations WHERE batch_id = $1 AND status = 'running'`, [m.batchId])) as [{ n: number }];
+      if (n >= m.maxParallel) return false;
+      const res = (await tx.query(`UPDATE migrations SET status = 'running', started_at = now(), updated_at = now() WHERE id = $1 AND status = 'queued' RETURNING id`, [m.id])) as [unknown[], number];
+      return res[0].length > 0;
+    });
+  }
+
+  private async run(m: MigrationEntity): Promise<void> {
+    for (;;) {
+      if (this.stopping) throw new RunnerStopping();
+      m = (await this.repo.findOneBy({ id: m.id }))!;
+      if (isFinal(m.status)) return;
+      if (m.step === 'done') return this.finish(m, m.error ? 'failed' : 'succeeded', m.error);
+      if (m.step === 'rollback') return this.rollback(m);
+      if (beforeSwitch(m.step) && m.cancelRequested) {
+        await this.toRollback(m, { code: 'cancelled', message: 'cancelled on request', step: m.step });
+        continue;
+      }
+      try {
+        await this.runStep(m);
+        await this.advance(m, nextStep(m.step));
+      } catch (err) {
+        if (err instanceof RunnerStopping || this.stopping) throw new RunnerStopping();
+        // Anything else (the database away, a bug) fails this attempt of the job; it is retried from the same step.
+        if (!(err instanceof StepFailed)) throw err;
+        const error = err.error;
+        // A switch that failed did not happen: the instance is still the source's.
+        if (beforeSwitch(m.step) || m.step === 'switch') await this.toRollback(m, error);
+        else {
+          // After the switch the instance lives on the target: record the failure, finish the clean-up.
+          this.log.warn({ migrationId: m.id, step: m.step, error }, 'migration step failed after the switch');
+          await this.repo.update({ id: m.id }, { error });
+          await this.advance(m, m.step === 'cleanup' ? 'done' : 'cleanup');
+        }
+      }
+    }
+  }
+
+  private async runStep(m: MigrationEntity): Promise<void> {
+    const instance = await this.db.getRepository(InstanceEntity).findOneBy({ id: m.instanceId });
+    if (!instance) throw new StepFailed({ code: 'instance_gone', message: 'the instance no longer exists', step: m.step });
+    const backupId = migrationBackupId(m.id);
+    switch (m.step) {
+      case 'stop': {
+        let wasRunning = m.wasRunning;
+        if (wasRunning === null) {
+          wasRunning = instance.desiredState === 'running' || ['running', 'starting'].includes(instance.state);
+          await this.repo.update({ id: m.id }, { wasRunning });
+        }
+        if (['running', 'starting', 'stopping', 'installing'].includes(instance.state) || wasRunning) {
+          await this.step(m, 'source', { kind: 'instance.stop', payload: { instance_id: m.instanceId } }, 'stopping the instance on the source');
+        }
+        return;
+      }
+      case 'backup': {
+        const op = await this.step(m, 'source', { kind: 'instance.backup.create', payload: { instance_id: m.instanceId, backup_id: backupId } }, 'archiving the instance root on the source', {
+          cancellable: true,
+        });
+        const info = backupInfo.parse(op.result);
+        await this.repo.update({ id: m.id }, { backup: { backup_id: info.backup_id, size_bytes: info.size_bytes, sha256: info.sha256 }, bytesTotal: String(info.size_bytes), bytesTransferred: '0' });
+        return;
+      }
+      case 'transfer':
+        return this.transfer(m);
+      case 'create':
+        await this.step(m, 'target', { kind: 'instance.create', payload: { spec: specWithoutInstall(instance.spec) } }, 'creating the instance on the target');
+        return;
+      case 'restore':
+        await this.step(m, 'target', { kind: 'instance.backup.restore', payload: { instance_id: m.instanceId, backup_id: backupId, sha256: m.backup?.sha256 } }, 'restoring the data on the target');
+        return;
+      case 'switch':
+        return this.switchNode(m);
+      case 'start': {
+        if (!m.wasRunning || instance.desiredState !== 'running') return;
+        await this.step(m, 'target', { kind: 'instance.start', payload: { instance_id: m.instanceId } }, 'starting the instance on the target');
+        return;
+      }
+      case 'cleanup':
+        await this.settle(m, [
+          ['source', 'cleanup-backup-source', { kind: 'instance.backup.delete', payload: { instance_id: m.instanceId, backup_id: backupId } }],
+          ['source', 'cleanup-instance-source', { kind: 'instance.delete', payload: { instance_id: m.instanceId } }],
+          ['target', 'cleanup-backup-target', { kind: 'instance.backup.delete', payload: { instance_id: m.instanceId, backup_id: backupId } }],
+        ]);
+        return;
+      default:
+        return;
+    }
+  }
+
+  /** Sends (or finds again) the step's agent job and waits for it; anything but success fails the step. */
+  private async step(m: MigrationEntity, side: 'source' | 'target', job: AnyJob, message: string, opts: { cancellable?: boolean; key?: string } = {}): Promise<OperationEntity> {
+    await this.progress(m, m.step, 0, message);
+    const op = await this.enqueue(m, side, opts.key ?? m.step, job);
+    const done = await this.awaitOperation(m, op, { cancellable: opts.cancellable ?? false, watchCancel: beforeSwitch(m.step) });
+    if (done.status !== 'succeeded') {
+      const error = done.error ?? { code: done.status, message: `the ${job.kind} job ended ${done.status}` };
+      throw new StepFailed({ code: error.code, message: `${m.step}: ${error.message}`, step: m.step });
+    }
+    return done;
+  }
+
+  private enqueue(m: MigrationEntity, side: 'source' | 'target', key: string, job: AnyJob): Promise<OperationEntity> {
+    const nodeId = side === 'source' ? m.sourceNodeId : m.targetNodeId;
+    return this.jobs.enqueue(
+      {
+        id: stepOperationId(m.id, key),
+        orgId: m.orgId,
+        nodeId,
+        actor: SYSTEM,
+        resources: [`/v1/instances/${m.instanceId}`, `/v1/nodes/${nodeId}`, `/v1/migrations/${m.id}`],
+        deadlineSeconds: this.config.migrations.stepDeadlineSeconds,
+      },
+      job,
+    );
+  }
+
+  private async awaitOperation(m: MigrationEntity, op: OperationEntity, o: { cancellable: boolean; watchCancel: boolean; timeoutS?: number }): Promise<OperationEntity> {
+    const until = o.timeoutS === undefined ? Infinity : Date.now() + o.timeoutS * 1000;
+    for (;;) {
+      if (this.stopping) throw new RunnerStopping();
+      const current = await this.waiter.wait(m.orgId, op.id, 1);
+      if (OperationsService.isFinal(current.status) || Date.now() > until) return current;
+      if (o.watchCancel && (await this.cancelRequested(m.id))) {
+        if (o.cancellable) await this.jobs.cancel(current).catch(() => undefined);
+        throw new StepFailed({ code: 'cancelled', message: 'cancelled on request', step: m.step });
+      }
+    }
+  }
+
+  private async transfer(m: MigrationEntity): Promise<void> {
+    if (!m.backup) throw new StepFailed({ code: 'no_backup', message: 'transfer: the backup step left no archive', step: 'transfer' });
+    const total = m.backup.size_bytes;
+    let last = 0;
+    for (let attempt = 1; ; attempt++) {
+      await this.waitForSessions(m);
+      const abort = new AbortController();
+      this.aborts.add(abort);
+      const watch = setInterval(() => void this.cancelRequested(m.id).then((c) => c && abort.abort(), () => undefined), 1000);
+      try {
+        await this.progress(m, 'transfer', 0, `transferring ${mb(total)} MB`);
+        await transferBackup(this.tunnel, {
+          instanceId: m.instanceId,
+          sourceNodeId: m.sourceNodeId,
+          targetNodeId: m.targetNodeId,
+          backup: m.backup,
+          signal: abort.signal,
+          onBytes: (sent) => {
+            if (Date.now() - last < PROGRESS_EVERY_MS && sent < total) return;
+            last = Date.now();
+            void this.progress(m, 'transfer', total ? sent / total : 1, `transferred ${mb(sent)} of ${mb(total)} MB`, sent).catch(() => undefined);
+          },
+        });
+        await this.progress(m, 'transfer', 1, `transferred ${mb(total)} MB`, total);
+        return;
+      } catch (err) {
+        if (this.stopping) throw new RunnerStopping();
+        if (await this.cancelRequested(m.id)) throw new StepFailed({ code: 'cancelled', message: 'cancelled on request', step: 'transfer' });
+        const e = err instanceof TransferError ? err : new TransferError('transfer_failed', (err as Error).message);
+        // A checksum mismatch will not heal by itself; a dropped tunnel may.
+        if (e.code === 'checksum_mismatch' || attempt >= TRANSFER_ATTEMPTS) throw new StepFailed({ code: e.code, message: `transfer: ${e.message}`, step: 'transfer' });
+        this.log.warn({ migrationId: m.id, attempt, code: e.code, reason: e.message }, 'migration transfer failed, trying again');
+        await new Promise((r) => setTimeout(r, 1000 * attempt));
+      } finally {
+        clearInterval(watch);
+        this.aborts.delete(abort);
+      }
+    }
+  }
+
+  private async waitForSessions(m: MigrationEntity): Promise<void> {
+    const until = Date.now() + SESSION_WAIT_MS;
+    while (!this.tunnel.session(m.sourceNodeId) || !this.tunnel.session(m.targetNodeId)) {
+      if (this.stopping) throw new RunnerStopping();
+      if (await this.cancelRequested(m.id)) throw new StepFailed({ code: 'cancelled', message: 'cancelled on request', step: 'transfer' });
+      if (Date.now() > until) {
+        const which = this.tunnel.session(m.sourceNodeId) ? 'target' : 'source';
+        throw new StepFailed({ code: 'node_offline', message: `transfer: the ${which} node is not connected to this hub replica`, step: 'transfer' });
+      }
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+
+  /**
+   * The point of no return: the instance (and what it reserves) moves to the target in one
+   * transaction, unless a cancel got in first. State frames from the source are ignored from
+   * here on, the target's apply (the state update matches on the instance's node).
+   */
+  private async switchNode(m: MigrationEntity): Promise<void> {
+    const switched = await this.db.transaction(async (tx) => {
+      const [row] = (await tx.query(`SELECT cancel_requested FROM migrations WHERE id = $1 FOR UPDATE`, [m.id])) as { cancel_requested: boolean }[];
+      if (row?.cancel_requested) return false;
+      await tx.query(
+        `UPDATE instances SET node_id = $3, state = 'stopped', state_reason = $4, exit_code = NULL, state_observed_at = NULL,
+                state_changed_at = now(), updated_at = now()
+          WHERE id = $1 AND migration_id = $2`,
+        [m.instanceId, m.id, m.targetNodeId, `migrated from node ${m.sourceNodeId}`],
+      );
+      await tx.query(`UPDATE migrations SET step = 'start', updated_at = now() WHERE id = $1`, [m.id]);
+      return true;
+    });
+    if (!switched) throw new StepFailed({ code: 'cancelled', message: 'cancelled on request', step: 'switch' });
+    void this.events.publish(m.orgId, 'instance.state', { instance_id: m.instanceId, state: 'stopped', reason: 'migrated', exit_code: null, node_id: m.targetNodeId });
+    void this.events.publish(m.orgId, 'instance.migrated', { instance_id: m.instanceId, migration_id: m.id, from_node_id: m.sourceNodeId, to_node_id: m.targetNodeId });
+    // `advance` after this step writes 'start' again: harmless.
+  }
+
+  private async toRollback(m: MigrationEntity, error: MigrationError): Promise<void> {
+    this.log.info({ migrationId: m.id, error }, 'migration rolls back');
+    await this.repo.update({ id: m.id }, { step: 'rollback', error, progressMessage: error.code === 'cancelled' ? 'cancelling' : `rolling back: ${error.message}`.slice(0, 500) });
+  }
+
+  /**
+   * Before the switch the instance never left the source: what the target got is removed, the
+   * backups too, and the instance runs again on the source if it ran before (and is still meant to).
+   */
+  private async rollback(m: MigrationEntity): Promise<void> {
+    const failedAt = (m.error?.step ?? 'stop') as MigrationStep;
+    const reachedTarget = ['transfer', 'create', 'restore', 'switch'].includes(failedAt);
+    const backedUp = failedAt !== 'stop';
+    const backupId = migrationBackupId(m.id);
+    const work: [side: 'source' | 'target', key: string, job: AnyJob][] = [];
+    if (reachedTarget) {
+      work.push(['target', 'rollback-instance-target', { kind: 'instance.delete', payload: { instance_id: m.instanceId } }]);
+      work.push(['target', 'rollback-backup-target', { kind: 'instance.backup.delete', payload: { instance_id: m.instanceId, backup_id: backupId } }]);
+    }
+    if (backedUp) work.push(['source', 'rollback-backup-source', { kind: 'instance.backup.delete', payload: { instance_id: m.instanceId, backup_id: backupId } }]);
+    const instance = await this.db.getRepository(InstanceEntity).findOneBy({ id: m.instanceId });
+    if (instance && m.wasRunning && instance.desiredState === 'running') {
+      work.push(['source', 'rollback-start-source', { kind: 'instance.start', payload: { instance_id: m.instanceId } }]);
+    }
+    await this.settle(m, work);
+    await this.finish(m, m.error?.code === 'cancelled' ? 'cancelled' : 'failed', m.error);
+  }
+
+  /** Queues every job at once, then waits for each a bounded time: a node that is away gets them when it returns. */
+  private async settle(m: MigrationEntity, work: [side: 'source' | 'target', key: string, job: AnyJob][]): Promise<void> {
+    const ops = [];
+    for (const [side, key, job] of work) ops.push(await this.enqueue(m, side, key, job));
+    const until = Date.now() + SETTLE_WAIT_S * 1000;
+    for (const op of ops) {
+      const done = await this.awaitOperation(m, op, { cancellable: false, watchCancel: false, timeoutS: Math.max(1, (until - Date.now()) / 1000) });
+      if (done.status !== 'succeeded') this.log.warn({ migrationId: m.id, operationId: op.id, kind: op.kind, status: done.status }, 'a migration clean-up job did not succeed (yet)');
+    }
+  }
+
+  private async advance(m: MigrationEntity, step: MigrationStep): Promise<void> {
+    await this.repo.update({ id: m.id }, { step, progressPercent: overallPercent(step) });
+  }
+
+  private async progress(m: MigrationEntity, step: MigrationStep, fraction: number, message: string, bytes?: number): Promise<void> {
+    const percent = overallPercent(step, fraction);
+    await this.repo.update({ id: m.id }, { progressPercent: percent, progressMessage: message, ...(bytes !== undefined ? { bytesTransferred: String(bytes) } : {}) });
+    void this.events.publish(m.orgId, 'migration.progress', {
+      migration_id: m.id,
+      instance_id: m.instanceId,
+      step,
+      percent,
+      message,
+      bytes_transferred: bytes ?? null,
+      bytes_total: m.backup?.size_bytes ?? null,
+    });
+  }
+
+  private async finish(m: MigrationEntity, status: Exclude<MigrationStatus, 'queued' | 'running'>, error: MigrationError | null): Promise<void> {
+    const rows = await this.db.transaction(async (tx) => {
+      const res = (await tx.query(
+        `UPDATE migrations SET status = $2, step = 'done', error = $3, finished_at = now(), updated_at = now(),
+                progress_percent = CASE WHEN $2 = 'succeeded' THEN 100 ELSE progress_percent END,
+                progress_message = $4
+          WHERE id = $1 AND status IN ('queued', 'running') RETURNING id`,
+        [m.id, status, error ? JSON.stringify(error) : null, status === 'succeeded' ? 'done' : status === 'cancelled' ? 'cancelled' : `failed: ${error?.message ?? ''}`.slice(0, 500)],
+      )) as [unknown[], number];
+      await tx.query(`UPDATE instances SET migration_id = NULL, updated_at = now() WHERE id = $1 AND migration_id = $2`, [m.instanceId, m.id]);
+      return res[0].length;
+    });
+    if (!rows) return;
+    const done = (await this.repo.findOneBy({ id: m.id }))!;
+    this.log.info({ migrationId: m.id, status, error }, 'migration finished');
+    void this.events.publish(m.orgId, `migration.${status}`, { ...this.eventData(done), error });
+    for (const l of this.finishedListeners) l(done);
+  }
+
+  /** The job kept throwing something other than a step failure: give the instance back as it is. */
+  private async giveUp(id: string, err: Error): Promise<void> {
+    const m = await this.repo.findOneBy({ id }).catch(() => null);
+    if (!m || isFinal(m.status)) return;
+    this.log.error({ migrationId: id, reason: err.message }, 'migration job failed too often, marking it failed');
+    await this.finish(m, 'failed', { code: 'internal', message: `the hub could not run the migration: ${err.message}`.slice(0, 1000), step: m.step }).catch(() => undefined);
+  }
+
+  private async cancelRequested(id: string): Promise<boolean> {
+    const row = await this.repo.findOne({ where: { id }, select: ['id', 'cancelRequested'] });
+    return row?.cancelRequested ?? false;
+  }
+
+  private eventData(m: MigrationEntity): Record<string, unknown> {
+    return { migration_id: m.id, instance_id: m.instanceId, source_node_id: m.sourceNodeId, target_node_id: m.targetNodeId, drain_id: m.drainId, status: m.status, step: m.step };
+  }
+}
+
+function isFinal(s: MigrationStatus): boolean {
+  return s === 'succeeded' || s === 'failed' || s === 'cancelled';
+}
+
+function mb(bytes: number): string {
+  return (bytes / 1024 / 1024).toFixed(1);
+}

@@ -1,0 +1,58 @@
+import { Injectable } from '@nestjs/common';
+import type { Readable } from 'node:stream';
+import type { ContainerAction, JobPayloadInput, JobResult } from '@hostplane/protocol';
+import type { Principal } from '../access/principal';
+import { DomainError } from '../http/errors';
+import { JobDispatcher } from '../jobs/job-dispatcher';
+import { actorOf } from '../jobs/operation-actor';
+import type { OperationEntity } from '../jobs/operation.entity';
+import { readableFromStream } from '../tunnel/stream-io';
+import { StreamOpenError } from '../tunnel/tunnel-streams';
+import { TunnelServer } from '../tunnel/tunnel.server';
+import { NodeQueries } from './node-queries';
+import { NodeOfflineError } from './node-terminal';
+import { NodesService } from './nodes.service';
+
+export type ContainerActionOptions = Pick<JobPayloadInput<'node.container.action'>, 'signal' | 'timeout_seconds'>;
+
+/** Docker containers on a node, whoever started them: lifecycle actions as jobs, logs read or followed through the agent. */
+@Injectable()
+export class NodeContainersService {
+  constructor(
+    private readonly nodes: NodesService,
+    private readonly jobs: JobDispatcher,
+    private readonly queries: NodeQueries,
+    private readonly tunnel: TunnelServer,
+  ) {}
+
+  async act(p: Principal, nodeId: string, containerId: string, action: ContainerAction, options: ContainerActionOptions = {}): Promise<OperationEntity> {
+    const node = await this.nodes.get(p, nodeId);
+    return this.jobs.enqueue(
+      { orgId: node.orgId, nodeId: node.id, actor: actorOf(p), resources: [`/v1/nodes/${node.id}`, `/v1/nodes/${node.id}/containers/${containerId}`] },
+      { kind: 'node.container.action', payload: { container_id: containerId, action, ...options } },
+    );
+  }
+
+  async logs(p: Principal, nodeId: string, containerId: string, q: { lines: number; timestamps: boolean }): Promise<JobResult<'node.container.logs'> & { node_id: string }> {
+    const node = await this.nodes.get(p, nodeId);
+    const result = (await this.queries.ask(
+      { orgId: node.orgId, nodeId: node.id, actor: actorOf(p), resources: [`/v1/nodes/${node.id}/containers/${containerId}`] },
+      { kind: 'node.container.logs', payload: { container_id: containerId, lines: q.lines, timestamps: q.timestamps } },
+    )) as JobResult<'node.container.logs'>;
+    return { node_id: node.id, ...result };
+  }
+
+  /** The last `tail` lines, then new output until the container stops or the reader goes away (destroying the Readable closes the stream on the agent). */
+  async follow(p: Principal, nodeId: string, containerId: string, tail: number): Promise<Readable> {
+    const node = await this.nodes.get(p, nodeId);
+    const session = this.tunnel.session(node.id);
+    if (!session) throw new NodeOfflineError();
+    try {
+      const stream = await this.tunnel.streams.open(session, 'container.logs', { container_id: containerId, tail, follow: true });
+      return readableFromStream(stream);
+    } catch (err) {
+      if (err instanceof StreamOpenError) throw new DomainError(err.message, err.code, err.code.endsWith('not_found') ? 404 : 502);
+      throw err;
+    }
+  }
+}

@@ -1,0 +1,146 @@
+import type { HubClient } from './hub-client';
+import { round, SampleSummary, summarize } from './stats';
+
+export const CYCLE_STEPS = ['create', 'start', 'stop', 'delete'] as const;
+export type CycleStep = (typeof CYCLE_STEPS)[number];
+
+export interface CycleLoadOptions {
+  label: string;
+  workloadId: string;
+  /** Cycles kept in flight: each lane starts its next cycle when its previous one ended. */
+  concurrency: number;
+  warmupSeconds: number;
+  durationSeconds: number;
+  /** Called when the measured window starts and ends (resource readings). */
+  onWindow?: (phase: 'start' | 'end') => void;
+}
+
+export interface CycleLoadResult {
+  label: string;
+  concurrency: number;
+  warmupSeconds: number;
+  durationSeconds: number;
+  /** Cycles that ended (all four steps succeeded) inside the measured window. */
+  completed: number;
+  cyclesPerSec: number;
+  cyclesPerSecStddev: number;
+  /** First request sent → the delete's wait answered, cycles started in the window. */
+  cycleMs: SampleSummary;
+  /** Each step: its request sent → its operation's `GET /v1/operations/{id}/wait` answered `succeeded`. */
+  stepMs: Record<CycleStep, SampleSummary>;
+  /** Steps that failed, by step and outcome (`start failed: …`, `create http 409`). */
+  failures: Record<string, number>;
+}
+
+interface CycleRecord {
+  startedAt: number;
+  endedAt?: number;
+  steps: Partial<Record<CycleStep, number>>;
+  failure?: string;
+}
+
+const WAIT_SECONDS = 120;
+
+/**
+ * Instance life cycles through the public API in a closed loop: POST /v1/instances (start:
+ * false), POST …/start, POST …/stop, DELETE, each followed by `GET /v1/operations/{id}/wait` on
+ * the operation its 202 names, so a step's time is what a client waiting for it sees.
+ */
+export class CycleLoad {
+  private seq = 0;
+
+  constructor(private readonly client: HubClient) {}
+
+  async run(o: CycleLoadOptions): Promise<CycleLoadResult> {
+    const started = performance.now();
+    const windowStart = started + o.warmupSeconds * 1000;
+    const windowEnd = windowStart + o.durationSeconds * 1000;
+    const inWindow: CycleRecord[] = [];
+    const completions: number[] = [];
+    let phase: 'before' | 'start' | 'end' = 'before';
+    const enter = (next: 'start' | 'end') => {
+      if (phase === 'before') {
+        phase = 'start';
+        o.onWindow?.('start');
+      }
+      if (next === 'end' && phase === 'start') {
+        phase = 'end';
+        o.onWindow?.('end');
+      }
+    };
+    const startTimer = setTimeout(() => enter('start'), windowStart - started);
+    const endTimer = setTimeout(() => enter('end'), windowEnd - started);
+    const lane = async () => {
+      while (performance.now() < windowEnd) {
+        const rec = await this.cycle(o.workloadId);
+        if (rec.startedAt >= windowStart && rec.startedAt < windowEnd) inWindow.push(rec);
+        if (!rec.failure && rec.endedAt! >= windowStart && rec.endedAt! < windowEnd) completions.push(rec.endedAt!);
+      }
+    };
+    try {
+      await Promise.all(Array.from({ length: o.concurrency }, lane));
+    } finally {
+      clearTimeout(startTimer);
+      clearTimeout(endTimer);
+      enter('end');
+    }
+
+    const perSecond = new Array<number>(Math.max(1, Math.round(o.durationSeconds))).fill(0);
+    for (const t of completions) {
+      const s = Math.floor((t - windowStart) / 1000);
+      if (s < perSecond.length) perSecond[s]!++;
+    }
+    const mean = completions.length / o.durationSeconds;
+    const ok = inWindow.filter((r) => !r.failure);
+    const failures: Record<string, number> = {};
+    for (const r of inWindow) if (r.failure) failures[r.failure] = (failures[r.failure] ?? 0) + 1;
+    const stepMs = Object.fromEntries(CYCLE_STEPS.map((s) => [s, ms(ok.map((r) => r.steps[s]!))])) as Record<CycleStep, SampleSummary>;
+    return {
+      label: o.label,
+      concurrency: o.concurrency,
+      warmupSeconds: o.warmupSeconds,
+      durationSeconds: o.durationSeconds,
+      completed: completions.length,
+      cyclesPerSec: round(mean, 1),
+      cyclesPerSecStddev: round(Math.sqrt(perSecond.reduce((a, n) => a + (n - mean) ** 2, 0) / perSecond.length), 1),
+      cycleMs: ms(ok.map((r) => r.endedAt! - r.startedAt)),
+      stepMs,
+      failures,
+    };
+  }
+
+  private async cycle(workloadId: string): Promise<CycleRecord> {
+    const rec: CycleRecord = { startedAt: performance.now(), steps: {} };
+    let instanceId: string | undefined;
+    try {
+      const created = await this.step(rec, 'create', '/v1/instances', 'POST', { name: `cycle-${this.seq++}`, workload_id: workloadId, start: false });
+      instanceId = created.instance.id as string;
+      await this.step(rec, 'start', `/v1/instances/${instanceId}/start`, 'POST');
+      await this.step(rec, 'stop', `/v1/instances/${instanceId}/stop`, 'POST');
+      await this.step(rec, 'delete', `/v1/instances/${instanceId}`, 'DELETE');
+      rec.endedAt = performance.now();
+    } catch (err) {
+      rec.failure = (err as Error).message.slice(0, 160);
+      // Leave nothing running behind a failed step; its own outcome no longer matters.
+      if (instanceId && !rec.steps.delete) await this.client.request(`/v1/instances/${instanceId}`, { method: 'DELETE' }).catch(() => undefined);
+    }
+    return rec;
+  }
+
+  /** One step: the request, then a wait on its operation; throws naming the step unless it succeeded. */
+  private async step(rec: CycleRecord, step: CycleStep, path: string, method: 'POST' | 'DELETE', json?: unknown): Promise<any> {
+    const t0 = performance.now();
+    const res = await this.client.request(path, { method, json });
+    if (res.status !== 202) throw new Error(`${step} http ${res.status} ${res.body?.code ?? ''}`.trim());
+    const wait = await this.client.request(`/v1/operations/${res.body.id}/wait?timeout=${WAIT_SECONDS}`);
+    const status = wait.body?.status as string | undefined;
+    if (status !== 'succeeded') throw new Error(`${step} ${status ?? `wait http ${wait.status}`}${wait.body?.error?.code ? `: ${wait.body.error.code}` : ''}`);
+    rec.steps[step] = performance.now() - t0;
+    return res.body;
+  }
+}
+
+function ms(values: number[]): SampleSummary {
+  const s = summarize(values);
+  return { count: s.count, mean: round(s.mean, 2), min: round(s.min, 2), p50: round(s.p50, 2), p90: round(s.p90, 2), p99: round(s.p99, 2), max: round(s.max, 2) };
+}
