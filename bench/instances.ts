@@ -153,7 +153,8 @@ async function measureCycles(ctx: BenchContext, client: HubClient, agent: RealAg
     ctx.progress(`cycles: ${shape.concurrency} in flight, job concurrency ${jobConcurrency}: ${shape.warmupSeconds} s warm-up, ${shape.durationSeconds} s measured`);
     let begin: ReturnType<ResourceMonitor['begin']> | undefined;
     let usage: Promise<ResourceUsage> | undefined;
-    let agentCpu: { start: number | null; end?: number | null; at: number; seconds?: number } = { start: null, at: 0 };
+    let agentAtStart: { cpu: number | null; at: number } = { cpu: null, at: 0 };
+    let agentCpuPercent: number | null = null;
     const result = await load.run({
       label: `${shape.concurrency} in flight, job conc ${jobConcurrency}`,
       workloadId,
@@ -164,14 +165,14 @@ async function measureCycles(ctx: BenchContext, client: HubClient, agent: RealAg
         const cpu = agent.pid === null ? null : processCpuSeconds(agent.pid);
         if (phase === 'start') {
           begin = monitor.begin();
-          agentCpu = { start: cpu, at: performance.now() };
+          agentAtStart = { cpu, at: performance.now() };
         } else {
           usage = begin!.then((b) => monitor.usage(b));
-          agentCpu = { ...agentCpu, end: cpu, seconds: (performance.now() - agentCpu.at) / 1000 };
+          const seconds = (performance.now() - agentAtStart.at) / 1000;
+          if (cpu !== null && agentAtStart.cpu !== null && seconds > 0) agentCpuPercent = round(((cpu - agentAtStart.cpu) / seconds) * 100, 0);
         }
       },
     });
-    const agentCpuPercent = agentCpu.start !== null && agentCpu.end != null && agentCpu.seconds ? round(((agentCpu.end - agentCpu.start) / agentCpu.seconds) * 100, 0) : null;
     results.push({ ...result, jobConcurrency, resources: await usage!, agentCpuPercent });
     await waitForNoInstances(client);
   }
@@ -266,9 +267,13 @@ async function measurePlacement(ctx: BenchContext, hub: BenchHub, client: HubCli
   ctx.progress(`placement: suggest-fit over ${formatNumber(nodes.length)} nodes and over 1, ${shape.placementSeconds} s each`);
   await timeSuggestFit(client, org.id as string, requests, 1, 'warm-up', nodes.length);
   const fleet = await timeSuggestFit(client, org.id as string, requests, shape.placementSeconds, `suggest-fit over ${formatNumber(nodes.length)} nodes`, nodes.length);
-  const single = await timeSuggestFit(client, client.headers['x-org-id']!, requests, shape.placementSeconds / 2, 'suggest-fit over 1 node (the agent)', 1);
+  const single = await timeSuggestFit(client, client.headers['x-org-id']!, requests, shape.placementSeconds / 2, "suggest-fit over the agent's org (1 node)", 1);
   timePlace(unallocated, requests, 0.5, 'warm-up');
   const pure = timePlace(unallocated, requests, shape.placementSeconds / 2, `place() over the same ${formatNumber(nodes.length)}, in-process`);
+  // The hub must see the nodes this process places on, or the two rows do not compare.
+  const viaHub = await timeSuggestFit(client, org.id as string, requests.slice(0, 1), 0, 'check', nodes.length);
+  const here = timePlace(unallocated, requests.slice(0, 1), 0, 'check');
+  if (viaHub.avgFitting !== here.avgFitting) process.stderr.write(`warning: placement: the hub found ${viaHub.avgFitting} fitting nodes for the first request, place() here ${here.avgFitting}\n`);
   return [fleet, single, pure];
 }
 

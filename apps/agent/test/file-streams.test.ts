@@ -14,7 +14,7 @@ import { TestHub, waitFor } from './support/test-hub';
 const MB = 1024 * 1024;
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 let streamSeq = 0;
-const sid = (what: string) => `${what.replace(/\./g, "_")}-${++streamSeq}-${randomBytes(3).toString("hex")}`;
+const sid = (what: string) => `${what.replace(/\./g, '_')}-${++streamSeq}-${randomBytes(3).toString('hex')}`;
 
 function refusal(ack: StreamOpenAck): { code: string; message: string } | null {
   return ack.ok ? null : ack.error;

@@ -1,7 +1,11 @@
 import assert from 'node:assert/strict';
-import { existsSync, lstatSync, mkdirSync, readFileSync, readlinkSync, symlinkSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, lstatSync, mkdirSync, readFileSync, readlinkSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { placeFile } from '../src/files/uploads';
+import { crc32, tableCrc32, ZipMember, zipStream } from '../src/files/zip-writer';
 import { createInstanceManager } from '../src/instances/create-instances';
 import { JobFailure } from '../src/jobs/handler-registry';
 import { createJobHandlers } from '../src/jobs/job-handlers';
@@ -166,5 +170,42 @@ describe('instance files: changing them', () => {
     assert.equal(await codeOf(handlers['instance.files.move']({ instance_id: id, moves: [{ from: 'dir', to: 'dir/inner/dir' }], overwrite: false }, jobCtx())), 'invalid_move');
     assert.equal(await codeOf(handlers['instance.files.move']({ instance_id: id, moves: [{ from: 'nope', to: 'x' }], overwrite: false }, jobCtx())), 'path_not_found');
     assert.equal(await codeOf(handlers['instance.files.move']({ instance_id: id, moves: [{ from: 'dir', to: 'missing/dir' }], overwrite: false }, jobCtx())), 'path_not_found');
+  });
+});
+
+describe('instance files: a directory swapped for a link after it was checked', () => {
+  it('refuses to put a file through the swapped-in link, and the outside stays as it was', () => {
+    const { services, id, root, outside, stateDir } = setup();
+    mkdirSync(join(root, 'plugins'));
+    const instanceRoot = services.files.root(id);
+    const { parent, name } = instanceRoot.resolveParent('plugins/evil.txt');
+    // The workload replaces the directory by a link to the outside between our check and the rename.
+    renameSync(join(root, 'plugins'), join(root, 'plugins.real'));
+    symlinkSync(outside, join(root, 'plugins'));
+    const staged = join(stateDir, 'staged.txt');
+    writeFileSync(staged, 'evil');
+    const before = snapshotTree(outside);
+    assert.throws(() => placeFile(staged, instanceRoot, parent.abs, name, lstatSync(root)), (err: Error & { code?: string }) => err.code === 'path_outside_root');
+    assert.deepEqual(snapshotTree(outside), before);
+  });
+});
+
+describe('zip writer', () => {
+  it('writes ZIP64 end records past 65,535 members, which python3 zipfile reads', async () => {
+    async function* members(): AsyncGenerator<ZipMember> {
+      for (let i = 0; i < 70_000; i++) yield { kind: 'symlink', name: `l/${i}`, mode: 0o777, mtime: new Date(), target: 'x' };
+    }
+    const chunks: Buffer[] = [];
+    for await (const c of zipStream(members())) chunks.push(c);
+    const file = join(instanceWithFiles().stateDir, 'many.zip');
+    writeFileSync(file, Buffer.concat(chunks));
+    const count = execFileSync('python3', ['-c', 'import sys, zipfile; z = zipfile.ZipFile(sys.argv[1]); print(len(z.infolist()), z.testzip())', file], { encoding: 'utf8' }).trim();
+    assert.equal(count, '70000 None');
+  });
+
+  it('computes the same CRC-32 without zlib.crc32 (Node before 20.15)', () => {
+    const data = randomBytes(100_000);
+    assert.equal(tableCrc32(data.subarray(50_000), tableCrc32(data.subarray(0, 50_000), 0)), crc32(data, 0));
+    assert.equal(tableCrc32(Buffer.from('123456789'), 0), 0xcbf43926);
   });
 });

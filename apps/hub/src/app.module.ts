@@ -13,6 +13,7 @@ import { HealthModule } from './health/health.module';
 import { InstancesModule } from './instances/instances.module';
 import { FilesModule } from './files/files.module';
 import { JobsModule } from './jobs/jobs.module';
+import { MigrationsModule } from './migrations/migrations.module';
 import { NodesModule } from './nodes/nodes.module';
 import { TunnelAdminModule } from './tunnel/tunnel-admin.module';
 import { TunnelModule } from './tunnel/tunnel.module';
@@ -47,6 +48,7 @@ const DOMAIN_MODULES: Type[] = [
   WorkloadsModule,
   SchedulerModule,
   InstancesModule,
+  MigrationsModule,
   FilesModule,
   DeployModule,
   BackupsModule,

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { DataSource } from 'typeorm';
 import { FAST_JOBS_ENV, registerNode, TestNode, waitFor } from './support/agents';
 import { Client, IdentityContext } from './support/identity';
 
@@ -71,6 +72,12 @@ describe('one-click deploy on a real agent (process driver)', () => {
     assert.ok(res.body.operations.create && res.body.operations.start, 'both the install and the start are queued');
     assert.equal(res.body.node_id, node.id, 'the scheduler placed it on the only node');
 
+    // The row follows the operations by itself: read it without going through the API (whose reads also re-derive it).
+    const db = ctx.hub.app.get(DataSource);
+    await waitFor('the stored status to reach running', async () => {
+      const [row] = (await db.query(`SELECT status FROM deployments WHERE id = $1`, [res.body.id])) as { status: string }[];
+      return row?.status === 'running' ? true : undefined;
+    }, 30_000);
     const done = await waitStatus(res.body.id, 'running');
     assert.equal(done.instance.state, 'running');
     assert.equal(done.error, null);
@@ -106,8 +113,9 @@ describe('one-click deploy on a real agent (process driver)', () => {
     const res = await owner.request('/v1/deploy', { method: 'POST', json: { name: 'broken-1', workload_id: w.body.id } });
     assert.equal(res.status, 202, res.text);
     const failed = await waitStatus(res.body.id, 'failed');
-    assert.match(failed.error.message, /^installing failed: /);
+    assert.equal(failed.error.step, 'install');
     assert.equal(failed.error.code, 'install_failed');
+    assert.match(failed.error.message, /exited with code 7/);
     assert.equal(failed.instance.state, 'failed');
     const ops = await owner.request(`/v1/operations/${failed.operations.start}`);
     assert.equal(ops.body.kind, 'instance.start');

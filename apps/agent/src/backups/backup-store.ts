@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { createReadStream, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { open, opendir, lstat } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as tar from 'tar';
@@ -32,6 +32,8 @@ class NoHardLinkCache<K, V> extends Map<K, V> {
  */
 export class BackupStore {
   readonly base: string;
+  /** Instances whose temp files of an agent that stopped mid-write were swept since start. */
+  private readonly swept = new Set<string>();
 
   constructor(
     stateDir: string,
@@ -43,6 +45,17 @@ export class BackupStore {
   dirOf(instanceId: string): string {
     assertInstanceId(instanceId);
     return join(this.base, instanceId);
+  }
+
+  /** The instance's backup directory, created, with dead temp files (`.<id>.tar.gz.part-*`, `.arriving-*`) of an earlier run removed. */
+  private prepareDir(instanceId: string): string {
+    const dir = this.dirOf(instanceId);
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    if (!this.swept.has(instanceId)) {
+      for (const name of readdirSync(dir)) if (name.startsWith('.')) rmSync(join(dir, name), { force: true });
+      this.swept.add(instanceId);
+    }
+    return dir;
   }
 
   archivePath(instanceId: string, backupId: string): string {
@@ -74,7 +87,7 @@ export class BackupStore {
     if (existing) return existing;
     const root = this.files.root(instanceId);
     const archive = this.archivePath(instanceId, backupId);
-    mkdirSync(this.dirOf(instanceId), { recursive: true, mode: 0o700 });
+    this.prepareDir(instanceId);
     const matcher = new IgnoreMatcher(ignore);
     const include = (rel: string, st: { isDirectory(): boolean; isSymbolicLink(): boolean }) => {
       if (matcher.ignores(rel, st.isDirectory())) return false;
@@ -182,8 +195,7 @@ export class BackupStore {
 
   /** A temp file for an arriving archive. */
   arrivalPath(instanceId: string, backupId: string): string {
-    mkdirSync(this.dirOf(instanceId), { recursive: true, mode: 0o700 });
-    return join(this.dirOf(instanceId), `.${backupId}.tar.gz.arriving-${randomBytes(4).toString('hex')}`);
+    return join(this.prepareDir(instanceId), `.${backupId}.tar.gz.arriving-${randomBytes(4).toString('hex')}`);
   }
 }
 

@@ -50,6 +50,8 @@ export async function restoreArchive(archive: string, rootDir: string, truncate:
   const fresh = join(dirname(rootDir), `${basename(rootDir)}.restore-${randomBytes(4).toString('hex')}`);
   mkdirSync(fresh, { mode: 0o700 });
   const skipped: string[] = [];
+  /** Refused links: nothing is written beneath their names either (node-tar would make them directories). */
+  const refusedLinks: string[] = [];
   let fileCount = 0;
   try {
     await tar.x({
@@ -61,11 +63,12 @@ export async function restoreArchive(archive: string, rootDir: string, truncate:
       filter: (path, entry) => {
         const e = entry as tar.ReadEntry;
         const rel = safeEntryPath(path);
-        if (rel === null || !ALLOWED_TYPES.has(e.type)) {
+        if (rel === null || !ALLOWED_TYPES.has(e.type) || refusedLinks.some((l) => rel.startsWith(`${l}/`))) {
           skipped.push(path.slice(0, 200));
           return false;
         }
         if (e.type === 'SymbolicLink' && !safeLinkTarget(rel, e.linkpath ?? '')) {
+          refusedLinks.push(rel);
           skipped.push(path.slice(0, 200));
           return false;
         }
@@ -145,11 +148,20 @@ function mergeInto(from: string, to: string): void {
   }
 }
 
-/** A restore interrupted between its two renames left the data at `<root>.old-*`: put it back. */
+/**
+ * What an agent crash in the middle of a restore leaves beside the root: the data at
+ * `<root>.old-*` with no root (crash between the renames: put it back), an old tree whose
+ * removal did not finish, or a half-extracted `<root>.restore-*` (both dropped).
+ */
 export function recoverInterruptedRestore(rootDir: string): void {
-  if (existsSync(rootDir)) return;
   const parent = dirname(rootDir);
-  const prefix = `${basename(rootDir)}.old-`;
-  const left = readdirSync(parent).find((n) => n.startsWith(prefix));
-  if (left) renameSync(join(parent, left), rootDir);
+  if (!existsSync(parent)) return;
+  const oldPrefix = `${basename(rootDir)}.old-`;
+  const restorePrefix = `${basename(rootDir)}.restore-`;
+  for (const name of readdirSync(parent)) {
+    if (name.startsWith(oldPrefix)) {
+      if (existsSync(rootDir)) rmSync(join(parent, name), { recursive: true, force: true });
+      else renameSync(join(parent, name), rootDir);
+    } else if (name.startsWith(restorePrefix)) rmSync(join(parent, name), { recursive: true, force: true });
+  }
 }

@@ -2,6 +2,7 @@ import { lstat, opendir, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { FileError } from './file-error';
 import { InstanceRoot, isSpecial } from './instance-root';
+import { assertOpenedInside } from './pinned-dir';
 import type { ZipMember } from './zip-writer';
 
 /**
@@ -38,7 +39,7 @@ async function* walk(root: InstanceRoot, abs: string, name: string): AsyncGenera
     return;
   }
   if (st.isFile()) {
-    yield { kind: 'file', name, mode, mtime: st.mtime, abs, size: st.size };
+    yield { kind: 'file', name, mode, mtime: st.mtime, abs, size: st.size, verify: (fd) => assertOpenedInside(root, fd, name) };
     return;
   }
   yield { kind: 'directory', name, mode, mtime: st.mtime };

@@ -9,6 +9,7 @@ import type { InputTarget } from '../streams/input-sink';
 import { FileError, fileErrorFromErrno } from './file-error';
 import { InstanceFiles, lstatOrNull } from './instance-files';
 import { isSpecial } from './instance-root';
+import { assertOpenedInside } from './pinned-dir';
 import { archiveMembers } from './archive-members';
 import { placeFile, UploadStaging } from './uploads';
 import { zipStream } from './zip-writer';
@@ -23,8 +24,11 @@ const READ_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBL
 
 /** The byte sources and sinks behind the file and backup streams. */
 export class FileTransfers {
-  /** Staged uploads being written right now: two streams appending to one would interleave. */
-  private readonly activeUploads = new Set<string>();
+  /**
+   * Staged uploads being written right now (two streams appending to one would interleave), with
+   * the promise of their closing once their stream ended: a client that resumes at once waits for it.
+   */
+  private readonly activeUploads = new Map<string, { closing: Promise<void> | null }>();
 
   constructor(
     private readonly files: InstanceFiles,
@@ -33,15 +37,19 @@ export class FileTransfers {
   ) {}
 
   async openRead(instanceId: string, path: string, offset: number): Promise<OutputSource> {
-    const resolved = this.files.root(instanceId).resolve(path, { followLast: true });
+    const root = this.files.root(instanceId);
+    const resolved = root.resolve(path, { followLast: true });
     const st = resolved.stat;
     if (st?.isDirectory()) throw new FileError('not_a_file', `"${path}" is a directory; download it as an archive instead`);
     if (!st || isSpecial(st)) throw new FileError('special_file', `"${path}" is a device, fifo or socket; only regular files can be read`);
     const handle = await openOrFail(resolved.abs, READ_FLAGS, `reading "${path}"`);
     const fst = await handle.stat();
-    if (!fst.isFile() || fst.ino !== st.ino) {
+    try {
+      assertOpenedInside(root, handle.fd, path);
+      if (!fst.isFile() || fst.ino !== st.ino) throw new FileError('special_file', `"${path}" changed while it was opened; retry`);
+    } catch (err) {
       await handle.close();
-      throw new FileError('special_file', `"${path}" changed while it was opened; retry`);
+      throw err;
     }
     if (offset > fst.size) {
       await handle.close();
@@ -84,7 +92,7 @@ export class FileTransfers {
       if (existing?.isDirectory()) throw new FileError('not_a_file', `"${path}" is a directory`);
       if (existing && isSpecial(existing)) throw new FileError('special_file', `"${path}" is a device, fifo or socket; it cannot be written`);
       if (existing && !overwrite) throw new FileError('path_exists', `"${path}" already exists; pass overwrite to replace it`);
-      return { target, existing, dirStat: parent.stat as Stats };
+      return { parentAbs: parent.abs, name, existing, dirStat: parent.stat as Stats };
     };
     check();
     const staging = this.uploads.newWriteStaging(instanceId);
@@ -107,9 +115,9 @@ export class FileTransfers {
         await handle.sync();
         await close();
         // Checked again: the tree may have changed while the bytes arrived.
-        const { target, existing, dirStat } = check();
+        const { parentAbs, name, existing, dirStat } = check();
         chmodSync(staging, existing?.isFile() ? existing.mode & 0o7777 : 0o644);
-        placeFile(staging, target, existing?.isFile() ? existing : dirStat);
+        placeFile(staging, root, parentAbs, name, existing?.isFile() ? existing : dirStat);
         return written;
       },
       abandon: async () => {
@@ -123,6 +131,9 @@ export class FileTransfers {
   async uploadWriter(instanceId: string, uploadId: string, offset: number, maxBytes: number): Promise<InputTarget> {
     this.files.root(instanceId);
     const key = `${instanceId}/${uploadId}`;
+    const previous = this.activeUploads.get(key);
+    if (previous?.closing) await previous.closing.catch(() => undefined);
+    else if (previous) throw new FileError('upload_in_progress', `upload ${uploadId} is being written by another stream`);
     if (this.activeUploads.has(key)) throw new FileError('upload_in_progress', `upload ${uploadId} is being written by another stream`);
     const staged = this.uploads.uploadPath(instanceId, uploadId);
     this.uploads.ensureDir(instanceId);
@@ -130,16 +141,20 @@ export class FileTransfers {
     if (offset !== current) throw new FileError('offset_mismatch', `upload ${uploadId} has ${current} bytes staged; continue at offset ${current}, not ${offset}`);
     if (current > maxBytes) throw new FileError('file_too_large', `upload ${uploadId} already has ${current} bytes, more than the ${maxBytes} allowed`);
     const handle = await openOrFail(staged, constants.O_WRONLY | constants.O_CREAT | constants.O_APPEND | constants.O_NOFOLLOW, `staging upload ${uploadId}`, 0o600);
-    this.activeUploads.add(key);
+    const active: { closing: Promise<void> | null } = { closing: null };
+    this.activeUploads.set(key, active);
     let size = current;
-    let closed = false;
-    const close = async () => {
-      if (closed) return;
-      closed = true;
-      this.activeUploads.delete(key);
-      // What was written stays resumable: make it durable before saying where to continue.
-      await handle.sync().catch(() => undefined);
-      await handle.close();
+    const close = () => {
+      // What was written stays resumable: durable before anyone is told where to continue.
+      active.closing ??= (async () => {
+        try {
+          await handle.sync().catch(() => undefined);
+          await handle.close();
+        } finally {
+          this.activeUploads.delete(key);
+        }
+      })();
+      return active.closing;
     };
     return {
       write: async (chunk) => {

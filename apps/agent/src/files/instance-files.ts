@@ -1,9 +1,11 @@
 import { chownSync, existsSync, lstatSync, mkdirSync, opendirSync, readlinkSync, renameSync, rmSync, Stats } from 'node:fs';
 import { join } from 'node:path';
 import type { FileEntry } from '@hostplane/protocol';
+import { recoverInterruptedRestore } from '../backups/restore-archive';
 import type { InstanceStore } from '../instances/instance-store';
 import { FileError, fileErrorFromErrno } from './file-error';
 import { fileTypeOf, InstanceRoot, ResolvedPath } from './instance-root';
+import { inPinnedDirectory, pinDirectory } from './pinned-dir';
 
 export const MAX_LIST_ENTRIES = 10_000;
 /** Names read from one directory before giving up on sorting all of them (the answer says truncated). */
@@ -37,12 +39,19 @@ function readlinkOrNull(abs: string): string | null {
  * running as its own uid can still change what the agent (as root) put there.
  */
 export class InstanceFiles {
+  /** Instances whose leftovers of an interrupted restore were looked for since the agent started. */
+  private readonly recovered = new Set<string>();
+
   constructor(private readonly store: InstanceStore) {}
 
   /** The root of an instance that exists on this host. */
   root(instanceId: string): InstanceRoot {
     if (!this.store.exists(instanceId)) throw new FileError('instance_not_found', `instance ${instanceId} does not exist on this host`);
     const data = this.store.paths(instanceId).data;
+    if (!this.recovered.has(instanceId)) {
+      recoverInterruptedRestore(data);
+      this.recovered.add(instanceId);
+    }
     if (!existsSync(data)) mkdirSync(data, { recursive: true, mode: 0o755 });
     return new InstanceRoot(data);
   }
@@ -88,9 +97,13 @@ export class InstanceFiles {
     const missing: string[] = [];
     for (const path of paths) {
       let target: ResolvedPath;
+      let parentAbs: string;
+      let name: string;
       try {
-        const { parent, name } = root.resolveParent(path);
-        target = { abs: join(parent.abs, name), rel: parent.rel === '.' ? name : `${parent.rel}/${name}`, stat: null };
+        const found = root.resolveParent(path);
+        parentAbs = found.parent.abs;
+        name = found.name;
+        target = { abs: join(parentAbs, name), rel: found.parent.rel === '.' ? name : `${found.parent.rel}/${name}`, stat: null };
         target.stat = lstatOrNull(target.abs);
       } catch (err) {
         if (err instanceof FileError && err.code === 'path_not_found') {
@@ -103,7 +116,7 @@ export class InstanceFiles {
         missing.push(path);
         continue;
       }
-      wrap(() => rmSync(target.abs, { recursive: true, force: true }), `deleting "${path}"`);
+      inPinnedDirectory(root, parentAbs, (dir) => wrap(() => rmSync(join(dir, name), { recursive: true, force: true }), `deleting "${path}"`));
       deleted.push(path);
     }
     return { deleted, missing };
@@ -124,8 +137,10 @@ export class InstanceFiles {
       const st = lstatOrNull(next);
       if (st === null) {
         const owner = lstatOrNull(built);
-        wrap(() => mkdirSync(next, { mode: 0o755 }), `creating "${path}"`);
-        if (owner) adoptOwner(next, owner);
+        inPinnedDirectory(root, built, (dir) => {
+          wrap(() => mkdirSync(join(dir, part), { mode: 0o755 }), `creating "${path}"`);
+          if (owner) adoptOwner(join(dir, part), owner);
+        });
       } else if (!st.isDirectory()) {
         // A link or file appeared on the way since the path was resolved: never build through it.
         throw new FileError('path_exists', `"${root.relative(next)}" is in the way and is not a directory`);
@@ -152,11 +167,16 @@ export class InstanceFiles {
       }
       if (fromStat.isDirectory() && toAbs.startsWith(`${fromAbs}/`)) throw new FileError('invalid_move', `"${m.from}" cannot be moved into itself ("${m.to}")`);
       const toStat = lstatOrNull(toAbs);
-      if (toStat !== null) {
-        if (!overwrite) throw new FileError('path_exists', `"${m.to}" already exists; pass overwrite to replace it`);
-        wrap(() => rmSync(toAbs, { recursive: true, force: true }), `replacing "${m.to}"`);
+      if (toStat !== null && !overwrite) throw new FileError('path_exists', `"${m.to}" already exists; pass overwrite to replace it`);
+      const from = pinDirectory(root, src.parent.abs);
+      try {
+        inPinnedDirectory(root, dst.parent.abs, (toDir) => {
+          if (toStat !== null) wrap(() => rmSync(join(toDir, dst.name), { recursive: true, force: true }), `replacing "${m.to}"`);
+          wrap(() => renameSync(join(from.path, src.name), join(toDir, dst.name)), `moving "${m.from}" to "${m.to}"`);
+        });
+      } finally {
+        from.close();
       }
-      wrap(() => renameSync(fromAbs, toAbs), `moving "${m.from}" to "${m.to}"`);
       moved.push(m);
     }
     return { moved };

@@ -1,10 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import { closeSync, constants, copyFileSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, Stats, unlinkSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { chmodSync, closeSync, constants, copyFileSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, Stats, unlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { FileEntry } from '@hostplane/protocol';
 import { assertInstanceId } from '../instances/instance-store';
 import { FileError, fileErrorFromErrno } from './file-error';
 import { adoptOwner, fileEntryOf, InstanceFiles, lstatOrNull, wrap } from './instance-files';
+import type { InstanceRoot } from './instance-root';
+import { inPinnedDirectory } from './pinned-dir';
 
 const UPLOAD_ID = /^[A-Za-z0-9_-]{8,64}$/;
 /** Commit markers let a re-run commit (after a crash before the journal write) answer as the first did. */
@@ -17,6 +19,8 @@ const MARKER_MAX_AGE_MS = 7 * 24 * 3600_000;
  */
 export class UploadStaging {
   readonly base: string;
+  /** Instances whose dead `.write-*` files (of an agent that stopped mid-write) were swept since start. */
+  private readonly swept = new Set<string>();
 
   constructor(
     stateDir: string,
@@ -44,6 +48,10 @@ export class UploadStaging {
   newWriteStaging(instanceId: string): string {
     const dir = this.dirOf(instanceId);
     mkdirSync(dir, { recursive: true, mode: 0o700 });
+    if (!this.swept.has(instanceId)) {
+      for (const name of readdirSync(dir)) if (name.startsWith('.write-')) rmSync(join(dir, name), { force: true });
+      this.swept.add(instanceId);
+    }
     return join(dir, `.write-${randomBytes(8).toString('hex')}`);
   }
 
@@ -70,7 +78,8 @@ export class UploadStaging {
     if (existing?.isDirectory()) throw new FileError('path_exists', `"${path}" is a directory; an upload cannot replace it`);
     if (existing && !overwrite) throw new FileError('path_exists', `"${path}" already exists; pass overwrite to replace it`);
     writeFileSync(marker, path, { mode: 0o600 });
-    placeFile(staged, target, existing ?? (parent.stat as Stats));
+    chmodSync(staged, existing?.isFile() ? existing.mode & 0o7777 : 0o644);
+    placeFile(staged, root, parent.abs, name, existing ?? (parent.stat as Stats));
     pruneMarkers(this.dirOf(instanceId));
     const done = lstatOrNull(target) as Stats;
     return fileEntryOf(parent.rel === '.' ? name : `${parent.rel}/${name}`, done, target);
@@ -94,15 +103,20 @@ export class UploadStaging {
  * filesystems (a dataset per instance) a copy beside the target, fsynced, then a rename. A link
  * at the target is replaced, never written through. Owner and mode follow what it replaces.
  */
-export function placeFile(staged: string, target: string, like: Stats): void {
+export function placeFile(staged: string, root: InstanceRoot, parentAbs: string, name: string, like: Stats): void {
   adoptOwner(staged, like);
+  inPinnedDirectory(root, parentAbs, (dir) => moveIntoPlace(staged, dir, name, like));
+}
+
+function moveIntoPlace(staged: string, dir: string, name: string, like: Stats): void {
+  const target = join(dir, name);
   try {
     renameSync(staged, target);
     return;
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EXDEV') throw wrapRename(err, target);
+    if ((err as NodeJS.ErrnoException).code !== 'EXDEV') throw wrapRename(err, name);
   }
-  const tmp = join(dirname(target), `.hostplane-${randomBytes(6).toString('hex')}.tmp`);
+  const tmp = join(dir, `.hostplane-${randomBytes(6).toString('hex')}.tmp`);
   try {
     wrap(() => copyFileSync(staged, tmp, constants.COPYFILE_EXCL), `writing ${target}`);
     const fd = openSync(tmp, constants.O_RDONLY | constants.O_NOFOLLOW);
@@ -116,7 +130,7 @@ export function placeFile(staged: string, target: string, like: Stats): void {
     unlinkSync(staged);
   } catch (err) {
     rmSync(tmp, { force: true });
-    throw wrapRename(err, target);
+    throw wrapRename(err, name);
   }
 }
 

@@ -6,7 +6,7 @@ import zlib from 'node:zlib';
 /** One member of a zip being written: a directory, a regular file read from disk, or a link. */
 export type ZipMember =
   | { kind: 'directory'; name: string; mode: number; mtime: Date }
-  | { kind: 'file'; name: string; mode: number; mtime: Date; abs: string; size: number }
+  | { kind: 'file'; name: string; mode: number; mtime: Date; abs: string; size: number; verify?: (fd: number) => void }
   | { kind: 'symlink'; name: string; mode: number; mtime: Date; target: string };
 
 interface CentralRecord {
@@ -48,7 +48,7 @@ export async function* zipStream(members: AsyncIterable<ZipMember>): AsyncGenera
     offset += header.length;
     yield header;
     if (m.kind === 'file') {
-      for await (const out of deflateFile(m.abs, rec)) {
+      for await (const out of deflateFile(m.abs, rec, m.verify)) {
         offset += out.length;
         yield out;
       }
@@ -73,13 +73,14 @@ export async function* zipStream(members: AsyncIterable<ZipMember>): AsyncGenera
   yield endRecords(central.length, cdStart, offset - cdStart);
 }
 
-async function* deflateFile(abs: string, rec: CentralRecord): AsyncGenerator<Buffer> {
+async function* deflateFile(abs: string, rec: CentralRecord, verify?: (fd: number) => void): AsyncGenerator<Buffer> {
   // O_NOFOLLOW | O_NONBLOCK: a link or a fifo swapped in since the walk neither redirects nor blocks the read.
   const handle = await open(abs, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
   const deflate = zlib.createDeflateRaw({ level: 6 });
   const feed = (async () => {
     try {
       if (!(await handle.stat()).isFile()) throw new Error(`${abs} is no longer a regular file`);
+      verify?.(handle.fd);
       const buf = Buffer.alloc(READ_CHUNK);
       for (;;) {
         const { bytesRead } = await handle.read(buf, 0, READ_CHUNK, null);
@@ -213,10 +214,14 @@ function dosDateTime(d: Date): { time: number; date: number } {
 
 let crcTable: Int32Array | null = null;
 
+const nativeCrc32 = (zlib as unknown as { crc32?: (d: Buffer, v?: number) => number }).crc32;
+
 /** zlib.crc32 where Node has it (20.15+, 22.2+), else a table. */
 export function crc32(data: Buffer, previous: number): number {
-  const native = (zlib as unknown as { crc32?: (d: Buffer, v?: number) => number }).crc32;
-  if (native) return native(data, previous);
+  return nativeCrc32 ? nativeCrc32(data, previous) : tableCrc32(data, previous);
+}
+
+export function tableCrc32(data: Buffer, previous: number): number {
   if (!crcTable) {
     crcTable = new Int32Array(256);
     for (let n = 0; n < 256; n++) {

@@ -46,6 +46,11 @@ export class StreamManager {
   private readonly streams = new Map<string, ManagedStream>();
   /** Ids of instance streams being opened (their driver answers asynchronously). */
   private readonly opening = new Set<string>();
+  /**
+   * Streams this side ended lately (an upload refused midway): input already in flight for them
+   * is dropped quietly instead of answered with unknown_stream errors.
+   */
+  private readonly recentlyEnded = new Set<string>();
   private readonly maxStreams: number;
 
   constructor(
@@ -86,7 +91,7 @@ export class StreamManager {
   /** The stream of a kind other than terminal; its source answers asynchronously. */
   private async build(frame: StreamOpen, params: unknown): Promise<{ stream: ManagedStream; meta?: Record<string, string | number | boolean | null> }> {
     const id = frame.stream_id;
-    const ended = () => this.streams.delete(id);
+    const ended = () => this.forget(id);
     const { log } = this.options;
     switch (frame.kind) {
       case 'instance.console':
@@ -153,9 +158,16 @@ export class StreamManager {
     }
   }
 
+  private forget(id: string): void {
+    this.streams.delete(id);
+    this.recentlyEnded.add(id);
+    if (this.recentlyEnded.size > 256) this.recentlyEnded.delete(this.recentlyEnded.values().next().value as string);
+  }
+
   /** Input for a stream; an error frame to send back when the stream is unknown or over its credit. */
   data(frame: StreamData): ProtocolError | null {
     const stream = this.streams.get(frame.stream_id);
+    if (!stream && this.recentlyEnded.has(frame.stream_id)) return null;
     if (!stream) return { code: 'unknown_stream', event: 'stream:data', message: `no open stream ${frame.stream_id}` };
     const withinCredit = stream.input(Buffer.from(frame.data.buffer, frame.data.byteOffset, frame.data.byteLength));
     return withinCredit ? null : { code: 'credit_exceeded', event: 'stream:data', message: `stream ${frame.stream_id}: the hub sent more input than the credit granted` };
@@ -168,6 +180,7 @@ export class StreamManager {
 
   control(frame: StreamControl): ProtocolError | null {
     const stream = this.streams.get(frame.stream_id);
+    if (!stream && this.recentlyEnded.has(frame.stream_id)) return null;
     if (!stream) return { code: 'unknown_stream', event: 'stream:control', message: `no open stream ${frame.stream_id}` };
     if (frame.type === 'resize') stream.resize(frame.cols, frame.rows);
     else stream.endInput?.();

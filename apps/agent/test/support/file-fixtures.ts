@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { JobContext } from '../../src/jobs/handler-registry';
 import { createFileServices, FileServices } from '../../src/files/file-services';
@@ -23,14 +23,14 @@ export function instanceWithFiles(stateDir = tempDir()): { stateDir: string; id:
   return { stateDir, id: spec.instance_id, root, outside, store, services: createFileServices(stateDir, store) };
 }
 
-/** Names, sizes and contents beneath a directory: compared before and after to prove nothing changed there. */
+/** Names and contents beneath a directory (links as `link:<target>`, never followed): compared before and after to prove nothing changed there. */
 export function snapshotTree(dir: string): Record<string, string> {
   const out: Record<string, string> = {};
   const walk = (rel: string) => {
     for (const name of readdirSync(join(dir, rel)).sort()) {
       const childRel = rel ? `${rel}/${name}` : name;
-      const st = statSync(join(dir, childRel), { throwIfNoEntry: false });
-      if (!st) out[childRel] = 'dangling';
+      const st = lstatSync(join(dir, childRel));
+      if (st.isSymbolicLink()) out[childRel] = `link:${readlinkSync(join(dir, childRel))}`;
       else if (st.isDirectory()) {
         out[childRel] = 'dir';
         walk(childRel);

@@ -9,11 +9,11 @@ import { ConflictError, DomainError, NotFoundError } from '../http/errors';
 import type { Pagination } from '../http/pagination';
 import { BackupEntity, BackupStorageConfigEntity } from './backup.entity';
 import type { CreateStorageConfigBody, UpdateStorageConfigBody } from './backup-config.schemas';
-import { bucketReachable, createBucket, describeS3Error, listBuckets, S3Target, StorageError } from './s3-storage';
+import { createBucket, describeS3Error, listBuckets, probeBucket, S3Target, StorageError } from './s3-storage';
 
 export class StorageUnreachableError extends DomainError {
   constructor(bucket: string, err: unknown) {
-    super(`bucket "${bucket}" cannot be reached with this config: ${describeS3Error(err)}`, 'storage_unreachable', 422);
+    super(`bucket "${bucket}" cannot be written with this config: ${describeS3Error(err)}`, 'storage_unreachable', 422);
   }
 }
 
@@ -163,7 +163,7 @@ export class BackupConfigService {
 
   private async assertReachable(c: BackupStorageConfigEntity): Promise<void> {
     try {
-      await bucketReachable(this.targetOf(c));
+      await probeBucket(this.targetOf(c), c.prefix);
     } catch (err) {
       throw new StorageUnreachableError(c.bucket, err);
     }

@@ -69,7 +69,10 @@ export class BackupRestorer {
       this.ops.mirror(job.id, op, staging ? PUSH_SHARE : 0, staging ? (100 - PUSH_SHARE) / 100 : 1, 'restoring on the node');
       const done = await this.untilFinal(b.orgId, job.id);
       this.ops.unmirror(job.id);
-      if (done.status === 'succeeded') outcome = { status: 'succeeded', result: { backup_id: b.id, instance_id: instance.id, restore_job_id: job.id, result: done.result } };
+      if (done.status === 'succeeded') {
+        const fileCount = (done.result as { file_count?: unknown } | null)?.file_count;
+        outcome = { status: 'succeeded', result: { backup_id: b.id, instance_id: instance.id, restore_job_id: job.id, file_count: typeof fileCount === 'number' ? fileCount : null } };
+      }
       else if (done.status === 'cancelled') outcome = { status: 'cancelled' };
       else outcome = { status: 'failed', error: done.error ?? { code: done.status, message: `the restore job ended ${done.status}` } };
     } catch (err) {

@@ -13,7 +13,6 @@ import { deleteObject } from './s3-storage';
 const SWEEP_EVERY_MS = 15_000;
 /** A job outcome normally applies at once; one still unapplied after this was lost (a replica died). */
 const OUTCOME_GRACE_S = 10;
-const ORPHAN_GRACE_S = 60;
 
 interface FinishedJobRow {
   backup_id: string;
@@ -113,15 +112,17 @@ export class BackupSweeper implements OnApplicationBootstrap, BeforeApplicationS
     }
   }
 
-  /** Backups of deleted instances: their rows are claimed (deleted) first, then their archives removed. */
+  /**
+   * Backups of deleted instances: their rows are claimed (deleted) first, then their S3 objects
+   * removed. Archives on a node went with the instance (the agent deletes them with it).
+   */
   private async removeOrphans(): Promise<void> {
     const rows = (await this.db.query(
       `DELETE FROM backups WHERE id IN (
           SELECT b.id FROM backups b LEFT JOIN instances i ON i.id = b.instance_id
-           WHERE i.id IS NULL AND b.created_at < now() - make_interval(secs => $1)
+           WHERE i.id IS NULL
            LIMIT 50 FOR UPDATE OF b SKIP LOCKED)
         RETURNING id, org_id, instance_id, node_id, storage, storage_config_id, object_key, status`,
-      [ORPHAN_GRACE_S],
     )) as [Record<string, string | null>[], number];
     for (const r of rows[0] ?? []) {
       const b = { id: r.id!, orgId: r.org_id!, instanceId: r.instance_id!, nodeId: r.node_id! } as Pick<BackupEntity, 'id' | 'orgId' | 'instanceId' | 'nodeId'>;

@@ -1,11 +1,12 @@
+import { randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import {
   CreateBucketCommand,
   DeleteObjectCommand,
   GetObjectCommand,
-  HeadBucketCommand,
   HeadObjectCommand,
   ListBucketsCommand,
+  PutObjectCommand,
   S3Client,
   S3ServiceException,
 } from '@aws-sdk/client-s3';
@@ -146,10 +147,17 @@ export async function deleteObject(t: S3Target, key: string): Promise<void> {
   }
 }
 
-export async function bucketReachable(t: S3Target): Promise<void> {
+/**
+ * Proves the credentials can do what backups need: write and delete an object under `prefix`
+ * (a bucket that merely exists, or read-only keys, would fail every backup later).
+ */
+export async function probeBucket(t: S3Target, prefix: string): Promise<void> {
   const client = s3Client(t);
+  const p = prefix.replace(/^\/+|\/+$/g, '');
+  const key = `${p ? `${p}/` : ''}.hostplane-probe-${randomBytes(6).toString('hex')}`;
   try {
-    await client.send(new HeadBucketCommand({ Bucket: t.bucket }));
+    await client.send(new PutObjectCommand({ Bucket: t.bucket, Key: key, Body: 'hostplane backup storage check\n', ContentType: 'text/plain' }));
+    await client.send(new DeleteObjectCommand({ Bucket: t.bucket, Key: key }));
   } finally {
     client.destroy();
   }

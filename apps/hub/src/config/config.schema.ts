@@ -312,13 +312,13 @@ export const CONFIG_FIELDS = {
     env: 'HOSTPLANE_METRICS_RAW_RETENTION_HOURS',
     schema: int(1, 24 * 365),
     default: 48,
-    description: 'How long per-heartbeat node metrics are kept before only 5-minute averages remain',
+    description: 'How long per-heartbeat node and instance metrics are kept before only 5-minute averages remain',
   },
   'metrics.rollupRetentionDays': {
     env: 'HOSTPLANE_METRICS_ROLLUP_RETENTION_DAYS',
     schema: int(1, 3650),
     default: 90,
-    description: 'How long 5-minute node metric averages are kept',
+    description: 'How long 5-minute averages of node and instance metrics are kept',
   },
   'jobs.lockSeconds': {
     env: 'HOSTPLANE_JOBS_LOCK_SECONDS',

@@ -37,7 +37,7 @@ export const deploymentIdParams = z.object({ id: z.uuid({ message: 'deployment i
 
 export const listDeploymentsQuery = paginationQuery.extend({ status: z.enum(DEPLOYMENT_STATUSES).optional() });
 
-const errorShape = z.object({ code: z.string(), message: z.string() });
+const errorShape = z.object({ code: z.string(), message: z.string(), step: z.enum(['install', 'start', 'instance']).describe('The step that failed') });
 
 export const deploymentResponse = z.object({
   id: z.uuid(),

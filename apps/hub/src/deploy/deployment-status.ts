@@ -10,9 +10,17 @@ export interface DeploymentFacts {
   instance: { state: string; stateReason: string | null } | null;
 }
 
+/** Which step failed: the install (create), the start, or the instance itself (deleted, lost by its node). */
+export type FailedStep = 'install' | 'start' | 'instance';
+export interface DeploymentError {
+  code: string;
+  message: string;
+  step: FailedStep;
+}
+
 export interface DerivedStatus {
   status: DeploymentStatus;
-  error: { code: string; message: string } | null;
+  error: DeploymentError | null;
 }
 
 const FAILED_OPS = new Set(['failed', 'expired', 'cancelled']);
@@ -23,8 +31,12 @@ export function statusRank(s: DeploymentStatus): number {
   return RANK[s];
 }
 
-function failed(code: string, message: string): DerivedStatus {
-  return { status: 'failed', error: { code, message } };
+function failed(step: FailedStep, code: string, message: string): DerivedStatus {
+  return { status: 'failed', error: { code, message, step } };
+}
+
+function failedOp(step: FailedStep, op: NonNullable<DeploymentFacts['createOp']>): DerivedStatus {
+  return failed(step, op.error?.code ?? op.status, op.error?.message ?? `the operation ended ${op.status}`);
 }
 
 /**
@@ -33,18 +45,19 @@ function failed(code: string, message: string): DerivedStatus {
  * the step that failed. Pure, so any replica derives the same from the same rows.
  */
 export function deriveStatus(f: DeploymentFacts): DerivedStatus {
-  if (!f.instance) return failed('instance_deleted', 'the instance was deleted before the deployment finished');
+  if (!f.instance) return failed('instance', 'instance_deleted', 'the instance was deleted before the deployment finished');
   const create = f.createOp;
-  if (create && FAILED_OPS.has(create.status)) return failed(create.error?.code ?? create.status, `installing failed: ${create.error?.message ?? create.status}`);
-  if (f.instance.state === 'failed') return failed('instance_failed', f.instance.stateReason ?? 'the instance failed');
+  if (create && FAILED_OPS.has(create.status)) return failedOp('install', create);
   const created = create ? create.status === 'succeeded' : !['pending', 'installing'].includes(f.instance.state);
+  // While the install runs, its operation's error (not the state the host reported first) tells why it failed.
+  if (f.instance.state === 'failed' && created) return failed('instance', 'instance_failed', f.instance.stateReason ?? 'the instance failed');
   if (!created) {
     const delivered = create !== null && create.status !== 'queued';
     return { status: delivered || f.instance.state === 'installing' ? 'installing' : 'pending', error: null };
   }
   if (!f.start) return { status: 'installed', error: null };
   const start = f.startOp;
-  if (start && FAILED_OPS.has(start.status)) return failed(start.error?.code ?? start.status, `starting failed: ${start.error?.message ?? start.status}`);
+  if (start && FAILED_OPS.has(start.status)) return failedOp('start', start);
   if (start?.status === 'succeeded' || (!start && f.instance.state === 'running')) return { status: 'running', error: null };
   return { status: 'starting', error: null };
 }

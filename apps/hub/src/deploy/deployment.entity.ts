@@ -1,4 +1,5 @@
 import { Column, CreateDateColumn, Entity, Index, PrimaryColumn, UpdateDateColumn } from 'typeorm';
+import type { DeploymentError } from './deployment-status';
 
 export const DEPLOYMENT_STATUSES = ['pending', 'installing', 'starting', 'running', 'installed', 'failed'] as const;
 export type DeploymentStatus = (typeof DEPLOYMENT_STATUSES)[number];
@@ -24,7 +25,7 @@ export class DeploymentEntity {
   @Column({ type: 'text' }) status!: DeploymentStatus;
   @Column({ name: 'create_operation_id', type: 'uuid', nullable: true }) createOperationId!: string | null;
   @Column({ name: 'start_operation_id', type: 'uuid', nullable: true }) startOperationId!: string | null;
-  @Column({ type: 'jsonb', nullable: true }) error!: { code: string; message: string } | null;
+  @Column({ type: 'jsonb', nullable: true }) error!: DeploymentError | null;
   @Column({ type: 'jsonb', default: [] }) warnings!: string[];
   @Column({ name: 'created_by', type: 'uuid', nullable: true }) createdBy!: string | null;
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' }) createdAt!: Date;

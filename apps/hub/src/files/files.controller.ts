@@ -227,9 +227,11 @@ export class FilesController {
 
 /**
  * A failed upload's body may still be arriving: answer, then close the connection instead of
- * reading (and discarding) the rest of it.
+ * reading (and discarding) the rest of it. A body cut off by the client is its doing, not ours.
  */
 export function closeAfter(reply: FastifyReply, err: unknown): never {
   void reply.header('connection', 'close');
+  const req = reply.request.raw;
+  if (!(err instanceof DomainError) && !req.complete && req.destroyed) throw new DomainError('the request body ended before it was complete', 'incomplete_body', 400);
   throw err;
 }

@@ -166,7 +166,10 @@ export class TusUploadsService implements OnApplicationBootstrap, BeforeApplicat
          RETURNING id, org_id, node_id, instance_id, completed_at`,
       )) as [{ id: string; org_id: string; node_id: string; instance_id: string; completed_at: Date | null }[], number];
       for (const r of rows) {
-        if (!r.completed_at) await this.abortOnNode(r.org_id, r.node_id, r.id, r.instance_id, { type: 'system', id: null, name: 'expired upload clean-up' });
+        if (r.completed_at) continue;
+        await this.abortOnNode(r.org_id, r.node_id, r.id, r.instance_id, { type: 'system', id: null, name: 'expired upload clean-up' }).catch((err: Error) =>
+          this.log.warn({ uploadId: r.id, reason: err.message }, 'could not queue the removal of an expired upload on its node'),
+        );
       }
       if (rows.length) this.log.info({ removed: rows.length }, 'removed expired file uploads');
       return rows.length;

@@ -11,10 +11,11 @@ import { InstanceReconciler } from './instance-reconciler';
 import { InstanceStreams } from './instance-streams';
 import { InstancesController } from './instances.controller';
 import { InstancesService } from './instances.service';
+import { LostInstances } from './lost-instances';
 
 @Module({
   imports: [JobsModule, NodesModule, SchedulerModule, WorkloadsModule, TunnelModule],
-  providers: [InstancesService, InstanceQueries, InstanceReconciler, InstanceStreams, InstanceMetricsService],
+  providers: [InstancesService, InstanceQueries, InstanceReconciler, InstanceStreams, InstanceMetricsService, LostInstances],
   controllers: [InstancesController, InstanceMetricsController],
   exports: [InstancesService, InstanceQueries],
 })

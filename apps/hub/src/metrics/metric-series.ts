@@ -123,18 +123,22 @@ export async function maintainSeries(db: DataSource, s: MetricSeries, lockKey: n
   return db.transaction(async (tx: EntityManager) => {
     const [{ locked }] = (await tx.query('SELECT pg_try_advisory_xact_lock($1) AS locked', [lockKey])) as [{ locked: boolean }];
     if (!locked) return { rolledUp: 0, prunedRaw: 0, prunedRollup: 0 };
-    const rolled = (await tx.query(
-      `INSERT INTO ${s.rollup} (${s.key}, bucket, samples, ${cols.join(', ')})
-       SELECT ${s.key}, date_bin('5 minutes', ts, timestamptz 'epoch'), ${rawAggregates(s)}
-         FROM ${s.raw}
-        WHERE ts >= date_bin('5 minutes', now() - make_interval(mins => $1), timestamptz 'epoch')
-        GROUP BY 1, 2
-       ON CONFLICT (${s.key}, bucket) DO UPDATE SET samples = EXCLUDED.samples, ${cols.map((c) => `${c} = EXCLUDED.${c}`).join(', ')}`,
+    // Counted in SQL: an INSERT's row count does not come back through TypeORM's query().
+    const [{ rolled }] = (await tx.query(
+      `WITH up AS (
+         INSERT INTO ${s.rollup} (${s.key}, bucket, samples, ${cols.join(', ')})
+         SELECT ${s.key}, date_bin('5 minutes', ts, timestamptz 'epoch'), ${rawAggregates(s)}
+           FROM ${s.raw}
+          WHERE ts >= date_bin('5 minutes', now() - make_interval(mins => $1), timestamptz 'epoch')
+          GROUP BY 1, 2
+         ON CONFLICT (${s.key}, bucket) DO UPDATE SET samples = EXCLUDED.samples, ${cols.map((c) => `${c} = EXCLUDED.${c}`).join(', ')}
+         RETURNING 1)
+       SELECT count(*)::int AS rolled FROM up`,
       [windowMinutes],
-    )) as unknown;
+    )) as [{ rolled: number }];
     const prunedRaw = (await tx.query(`DELETE FROM ${s.raw} WHERE ts < now() - make_interval(hours => $1)`, [retention.rawRetentionHours])) as [unknown, number];
     const prunedRollup = (await tx.query(`DELETE FROM ${s.rollup} WHERE bucket < now() - make_interval(days => $1)`, [retention.rollupRetentionDays])) as [unknown, number];
-    return { rolledUp: Array.isArray(rolled) ? Number(rolled[1] ?? 0) : 0, prunedRaw: prunedRaw[1] ?? 0, prunedRollup: prunedRollup[1] ?? 0 };
+    return { rolledUp: rolled, prunedRaw: prunedRaw[1] ?? 0, prunedRollup: prunedRollup[1] ?? 0 };
   });
 }
 

@@ -18,6 +18,7 @@ import { MIGRATABLE, MigrationsService } from './migrations.service';
 
 const SYSTEM = { type: 'system' as const, id: null, name: 'drain' };
 const PASS_LOCK_MS = 60_000;
+const API_WAIT_MS = 5000;
 /** Keys of the drain block the loop owns; the rest (deadline, force, max_parallel) belong to the API. */
 type LoopKeys = Pick<DrainState, 'status' | 'updated_at' | 'remaining' | 'migrated' | 'unplaceable' | 'failed' | 'stopped' | 'completed_reason'>;
 
@@ -46,7 +47,8 @@ export class DrainEviction implements OnModuleInit, OnApplicationBootstrap, Befo
   ) {}
 
   onModuleInit(): void {
-    this.nodes.setDrainDriver({ advance: (id) => this.advance(id), cancelled: (_org, _id, d) => this.cancelMigrations(d) });
+    // A request waits for a pass in progress elsewhere, so its answer shows the drain's first moves.
+    this.nodes.setDrainDriver({ advance: (id) => this.advance(id, API_WAIT_MS), cancelled: (_org, _id, d) => this.cancelMigrations(d) });
     this.runner.onFinished((m) => {
       if (m.drainId) void this.advance(m.sourceNodeId);
     });
@@ -73,10 +75,15 @@ export class DrainEviction implements OnModuleInit, OnApplicationBootstrap, Befo
     }
   }
 
-  /** One pass for one node; skipped while another replica (or this one) is in a pass for it. */
-  async advance(nodeId: string): Promise<void> {
+  /** One pass for one node; skipped (after `waitMs`) while another replica, or this one, is in a pass for it. */
+  async advance(nodeId: string, waitMs = 0): Promise<void> {
+    const until = Date.now() + waitMs;
     try {
-      await withClusterLock(this.redis, `drain:${nodeId}`, PASS_LOCK_MS, () => this.pass(nodeId));
+      for (;;) {
+        const ran = await withClusterLock(this.redis, `drain:${nodeId}`, PASS_LOCK_MS, async () => (await this.pass(nodeId), true));
+        if (ran || Date.now() >= until) return;
+        await new Promise((r) => setTimeout(r, 50));
+      }
     } catch (err) {
       this.log.warn({ nodeId, reason: (err as Error).message }, 'drain pass failed; the next one retries');
     }

@@ -32,9 +32,19 @@ export class MigrationQueue implements OnApplicationShutdown {
     );
   }
 
-  /** Whether Redis still holds the migration's job (it may have lost it in a restart without persistence). */
-  async has(migrationId: string): Promise<boolean> {
-    return (await this.queue.getJob(migrationId)) !== undefined;
+  /**
+   * Adds the job of an open migration again when Redis lost it (a restart without persistence)
+   * or holds it as finished while the row says otherwise. Returns whether it had to.
+   */
+  async ensure(migrationId: string): Promise<boolean> {
+    const job = await this.queue.getJob(migrationId);
+    if (job) {
+      const state = await job.getState();
+      if (state !== 'completed' && state !== 'failed') return false;
+      await job.remove().catch(() => undefined);
+    }
+    await this.add(migrationId);
+    return true;
   }
 
   async onApplicationShutdown(): Promise<void> {

@@ -48,6 +48,7 @@ type Listener = (m: MigrationEntity) => void;
 export class MigrationRunner implements OnApplicationBootstrap, BeforeApplicationShutdown {
   readonly repo: Repository<MigrationEntity>;
   private worker?: Worker<MigrationJobData>;
+  private repairTimer?: NodeJS.Timeout;
   private stopping = false;
   private readonly aborts = new Set<AbortController>();
   private readonly finishedListeners: Listener[] = [];
@@ -85,9 +86,30 @@ export class MigrationRunner implements OnApplicationBootstrap, BeforeApplicatio
       if (job && job.attemptsMade >= MIGRATION_JOB_ATTEMPTS) void this.giveUp(job.data.migrationId, err);
     });
     this.worker = worker;
+    this.repairTimer = setInterval(() => void this.requeueLost(), this.config.migrations.sweepSeconds * 1000);
+  }
+
+  /** Open migrations whose job Redis no longer holds are queued again from PostgreSQL, the source of truth. */
+  async requeueLost(): Promise<number> {
+    let requeued = 0;
+    try {
+      const open = await this.repo
+        .createQueryBuilder('m')
+        .select(['m.id'])
+        .where(`m.status IN ('queued', 'running')`)
+        .andWhere(`m.updated_at < now() - interval '5 seconds'`)
+        .limit(500)
+        .getMany();
+      for (const m of open) if (await this.queue.ensure(m.id)) requeued++;
+      if (requeued) this.log.warn({ requeued }, 'queued migrations again whose jobs Redis had lost');
+    } catch (err) {
+      this.log.warn({ reason: (err as Error).message }, 'migration repair sweep failed');
+    }
+    return requeued;
   }
 
   async beforeApplicationShutdown(): Promise<void> {
+    if (this.repairTimer) clearInterval(this.repairTimer);
     this.stopping = true;
     for (const a of this.aborts) a.abort();
     await this.worker?.close().catch((err: Error) => this.log.warn({ reason: err.message }, 'closing the migration worker failed'));

@@ -85,7 +85,10 @@ export class ProcessInstance {
     const script = this.spec.install?.script;
     if (script === undefined || this.state.installed) return;
     const entrypoint = this.spec.install?.entrypoint ?? '/bin/sh';
-    if (!/^\/[A-Za-z0-9_./-]{1,254}$/.test(entrypoint)) throw new DriverError('invalid_spec', `install entrypoint "${entrypoint}" must be an absolute path of letters, digits, '_', '.', '/', '-'`);
+    // Workload specs allow a program name (`sh`, as in eggs and templates): it is looked up on PATH, never run by a shell.
+    if (!/^(\/[A-Za-z0-9_./-]{1,254}|[A-Za-z0-9_.-]{1,128})$/.test(entrypoint)) {
+      throw new DriverError('invalid_spec', `install entrypoint "${entrypoint}" must be an absolute path or a program name of letters, digits, '_', '.', '/', '-'`);
+    }
     this.setState({ state: 'installing', reason: null });
     const fd = openSync(this.paths.install, 'w', 0o600);
     try {
