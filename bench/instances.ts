@@ -6,7 +6,7 @@ import { hubConsole, LocalDriver, pipeConsole } from './lib/console-endpoints';
 import { ConsoleEndpoint, measureBulk, measureKeystrokes } from './lib/console-probe';
 import { adminUrl, BenchHub, redisUrl, startBenchHub } from './lib/hub';
 import { HubClient } from './lib/hub-client';
-import { CYCLE_STEPS, CycleLoad, CycleLoadResult } from './lib/instance-cycles';
+import { CYCLE_STEPS, CycleLoad, CycleLoadResult, STEP_PHASES } from './lib/instance-cycles';
 import { packageVersion } from './lib/package-version';
 import { insertSyntheticNodes, PlacementTiming, timePlace, timeSuggestFit } from './lib/placement-fleet';
 import { processCpuSeconds } from './lib/proc';
@@ -110,6 +110,7 @@ export async function run(ctx: BenchContext): Promise<BenchReport> {
     process.stdout.write(
       [
         'cycle = POST /v1/instances (start: false) → POST …/start → POST …/stop → DELETE, each step = its request sent → GET /v1/operations/{id}/wait answered succeeded.',
+        'accepted / queued / running / answered p50 = over all steps: request → 202; created_at → started_at (queue); started_at → finished_at (tunnel, agent, driver); finished_at → wait answer.',
         `job conc = the node's job_concurrency (the agent allows 64); workload \`exec sleep 3600\`, SIGTERM on stop. cpu% = of one core over the measured window.`,
         '',
         '',
@@ -295,6 +296,7 @@ function printCycles(rows: CycleStepResult[]): void {
       { header: 'cycle p50 ms', value: (r) => r.cycleMs.p50 },
       { header: 'p99', value: (r) => r.cycleMs.p99 },
       ...stepCols,
+      ...STEP_PHASES.map((phase) => ({ header: `${phase} p50`, value: (r: CycleStepResult) => r.phaseMs[phase].p50 })),
       { header: 'failed', value: (r) => Object.values(r.failures).reduce((a, b) => a + b, 0) },
       { header: 'hub cpu%', value: (r) => r.resources.hubCpuPercent },
       { header: 'agent cpu%', value: (r) => r.agentCpuPercent },

@@ -28,14 +28,26 @@ export interface CycleLoadResult {
   cycleMs: SampleSummary;
   /** Each step: its request sent → its operation's `GET /v1/operations/{id}/wait` answered `succeeded`. */
   stepMs: Record<CycleStep, SampleSummary>;
+  /**
+   * Where a step's time goes, over every step of the cycles in `cycleMs`, from the operation row
+   * the wait returns (whole ms, the machine's one wall clock): accepted = request sent → its 202;
+   * queued = created_at → started_at (in the node's queue until its Worker delivers it); running =
+   * started_at → finished_at (tunnel, agent, driver; finished_at is the agent's); answered =
+   * finished_at → the wait's answer received.
+   */
+  phaseMs: Record<StepPhase, SampleSummary>;
   /** Steps that failed, by step and outcome (`start failed: …`, `create http 409`). */
   failures: Record<string, number>;
 }
+
+export const STEP_PHASES = ['accepted', 'queued', 'running', 'answered'] as const;
+export type StepPhase = (typeof STEP_PHASES)[number];
 
 interface CycleRecord {
   startedAt: number;
   endedAt?: number;
   steps: Partial<Record<CycleStep, number>>;
+  phases: Record<StepPhase, number>[];
   failure?: string;
 }
 
@@ -105,12 +117,13 @@ export class CycleLoad {
       cyclesPerSecStddev: round(Math.sqrt(perSecond.reduce((a, n) => a + (n - mean) ** 2, 0) / perSecond.length), 1),
       cycleMs: ms(ok.map((r) => r.endedAt! - r.startedAt)),
       stepMs,
+      phaseMs: Object.fromEntries(STEP_PHASES.map((p) => [p, ms(ok.flatMap((r) => r.phases.map((x) => x[p])))])) as Record<StepPhase, SampleSummary>,
       failures,
     };
   }
 
   private async cycle(workloadId: string): Promise<CycleRecord> {
-    const rec: CycleRecord = { startedAt: performance.now(), steps: {} };
+    const rec: CycleRecord = { startedAt: performance.now(), steps: {}, phases: [] };
     let instanceId: string | undefined;
     try {
       const created = await this.step(rec, 'create', '/v1/instances', 'POST', { name: `cycle-${this.seq++}`, workload_id: workloadId, start: false });
@@ -131,11 +144,17 @@ export class CycleLoad {
   private async step(rec: CycleRecord, step: CycleStep, path: string, method: 'POST' | 'DELETE', json?: unknown): Promise<any> {
     const t0 = performance.now();
     const res = await this.client.request(path, { method, json });
+    const acceptedMs = performance.now() - t0;
     if (res.status !== 202) throw new Error(`${step} http ${res.status} ${res.body?.code ?? ''}`.trim());
     const wait = await this.client.request(`/v1/operations/${res.body.id}/wait?timeout=${WAIT_SECONDS}`);
-    const status = wait.body?.status as string | undefined;
-    if (status !== 'succeeded') throw new Error(`${step} ${status ?? `wait http ${wait.status}`}${wait.body?.error?.code ? `: ${wait.body.error.code}` : ''}`);
+    const answeredAt = Date.now();
+    const op = wait.body as { status?: string; error?: { code?: string }; created_at: string; started_at: string | null; finished_at: string | null } | null;
+    if (op?.status !== 'succeeded') throw new Error(`${step} ${op?.status ?? `wait http ${wait.status}`}${op?.error?.code ? `: ${op.error.code}` : ''}`);
     rec.steps[step] = performance.now() - t0;
+    const created = Date.parse(op.created_at);
+    const started = op.started_at ? Date.parse(op.started_at) : created;
+    const finished = op.finished_at ? Date.parse(op.finished_at) : answeredAt;
+    rec.phases.push({ accepted: acceptedMs, queued: started - created, running: finished - started, answered: answeredAt - finished });
     return res.body;
   }
 }

@@ -239,6 +239,9 @@ print(json.dumps({'bad': bad, 'members': out}))
   });
 
   it('stores an arriving backup after checking it, refuses a wrong checksum, and reads it back', async () => {
+    try { await arrivingBackup(); } catch (err) { console.error('DEBUG-AGENT-LOG', agent.stdout.slice(-6000), agent.stderr.slice(-3000)); throw err; }
+  });
+  const arrivingBackup = async () => {
     const src = join(tempDir(), 'src');
     mkdirSync(src);
     writeFileSync(join(src, 'level.dat'), randomBytes(50_000));
@@ -265,5 +268,5 @@ print(json.dumps({'bad': bad, 'members': out}))
     const missing = await hub.openStream(sid('bread'), 'backup.read', { instance_id: id, backup_id: 'no_such_backup' }, { initialCredit: 10, autoCredit: true });
     assert.equal(refusal(missing)?.code, 'backup_not_found');
     assert.deepEqual(hub.violations, []);
-  });
+  };
 });

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { FAST_JOBS_ENV, TestNode, waitFor, waitForOperation } from './support/agents';
@@ -112,6 +112,26 @@ describe('instance backups kept on the node (real agent, process driver)', () =>
     assert.equal(readFileSync(join(root, 'world.txt'), 'utf8'), 'original world\n');
     assert.equal(readFileSync(join(root, 'config/server.properties'), 'utf8'), 'motd=hello\n');
     assert.ok(!existsSync(join(root, 'new.txt')), 'truncate removed what the backup did not have');
+  });
+
+  it('cancelling the node job fails the backup as cancelled and leaves no archive', async () => {
+    writeFiles(root, { 'huge.bin': randomBytes(24 * 1024 * 1024) });
+    try {
+      const res = await owner.request(`/v1/instances/${instance.id}/backups`, { method: 'POST', json: {} });
+      assert.equal(res.status, 202, res.text);
+      const bid = res.body.backup.id;
+      const jobs = await owner.request(`/v1/operations?kind=instance.backup.create&resource=${encodeURIComponent(`/v1/instances/${instance.id}/backups/${bid}`)}`);
+      const cancel = await owner.request(`/v1/operations/${jobs.body.data[0].id}/cancel`, { method: 'POST' });
+      assert.ok([200, 202].includes(cancel.status), cancel.text);
+      const op = await waitForOperation(owner, res.body.id, 30_000);
+      assert.equal(op.status, 'cancelled', JSON.stringify(op));
+      const b = (await owner.request(`/v1/instances/${instance.id}/backups/${bid}`)).body;
+      assert.equal(b.status, 'failed');
+      assert.equal(b.error.code, 'cancelled');
+      assert.ok(!existsSync(agentArchive(node, instance.id, bid)));
+    } finally {
+      rmSync(join(root, 'huge.bin'));
+    }
   });
 
   it('keeps at most the configured number of backups; a locked one must be unlocked before it is deleted', async () => {

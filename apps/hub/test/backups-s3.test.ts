@@ -12,7 +12,7 @@ import { Client, IdentityContext } from './support/identity';
 import type { TestResponse } from './support/test-hub';
 
 /** Bigger than one 8 MiB part, so the upload is a real multipart upload. */
-const ROOT_MB = Number(process.env.HOSTPLANE_TEST_BACKUP_MB ?? 12);
+const ROOT_MB = Number(process.env.HOSTPLANE_TEST_BACKUP_MB ?? 9);
 
 describe('backups in S3-compatible storage (s3rver, real agent)', () => {
   let s3: TestS3;

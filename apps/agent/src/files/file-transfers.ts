@@ -3,6 +3,7 @@ import { chmodSync, constants, renameSync, rmSync, Stats } from 'node:fs';
 import { FileHandle, open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { BackupStore } from '../backups/backup-store';
 import { sha256OfFile } from '../backups/backup-store';
 import type { InputTarget } from '../streams/input-sink';
@@ -21,14 +22,17 @@ export interface OutputSource {
 
 /** Flags for reading a file the workload may swap under us: no link followed, no fifo blocking the open. */
 const READ_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
+/** How long a new stream of an upload waits for the previous one to finish closing. */
+const UPLOAD_HANDOVER_MS = 2000;
 
 /** The byte sources and sinks behind the file and backup streams. */
 export class FileTransfers {
   /**
-   * Staged uploads being written right now (two streams appending to one would interleave), with
-   * the promise of their closing once their stream ended: a client that resumes at once waits for it.
+   * Staged uploads being written right now (two streams appending to one would interleave), each
+   * with a promise of its closing. A client resuming at once after its connection dropped may
+   * find the old stream still finishing: it waits a moment for it instead of being refused.
    */
-  private readonly activeUploads = new Map<string, { closing: Promise<void> | null }>();
+  private readonly activeUploads = new Map<string, Promise<void>>();
 
   constructor(
     private readonly files: InstanceFiles,
@@ -132,8 +136,7 @@ export class FileTransfers {
     this.files.root(instanceId);
     const key = `${instanceId}/${uploadId}`;
     const previous = this.activeUploads.get(key);
-    if (previous?.closing) await previous.closing.catch(() => undefined);
-    else if (previous) throw new FileError('upload_in_progress', `upload ${uploadId} is being written by another stream`);
+    if (previous) await Promise.race([previous, sleep(UPLOAD_HANDOVER_MS, undefined, { ref: false })]);
     if (this.activeUploads.has(key)) throw new FileError('upload_in_progress', `upload ${uploadId} is being written by another stream`);
     const staged = this.uploads.uploadPath(instanceId, uploadId);
     this.uploads.ensureDir(instanceId);
@@ -141,20 +144,22 @@ export class FileTransfers {
     if (offset !== current) throw new FileError('offset_mismatch', `upload ${uploadId} has ${current} bytes staged; continue at offset ${current}, not ${offset}`);
     if (current > maxBytes) throw new FileError('file_too_large', `upload ${uploadId} already has ${current} bytes, more than the ${maxBytes} allowed`);
     const handle = await openOrFail(staged, constants.O_WRONLY | constants.O_CREAT | constants.O_APPEND | constants.O_NOFOLLOW, `staging upload ${uploadId}`, 0o600);
-    const active: { closing: Promise<void> | null } = { closing: null };
-    this.activeUploads.set(key, active);
+    let closed!: () => void;
+    this.activeUploads.set(key, new Promise<void>((resolve) => (closed = resolve)));
     let size = current;
+    let closing: Promise<void> | null = null;
     const close = () => {
       // What was written stays resumable: durable before anyone is told where to continue.
-      active.closing ??= (async () => {
+      closing ??= (async () => {
         try {
           await handle.sync().catch(() => undefined);
           await handle.close();
         } finally {
           this.activeUploads.delete(key);
+          closed();
         }
       })();
-      return active.closing;
+      return closing;
     };
     return {
       write: async (chunk) => {

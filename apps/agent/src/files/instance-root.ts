@@ -1,7 +1,7 @@
 import { lstatSync, readlinkSync, realpathSync, Stats } from 'node:fs';
 import { join, sep } from 'node:path';
 import { instanceFilePath } from '@hostplane/protocol';
-import { FileError } from './file-error';
+import { FileError, fileErrorFromErrno } from './file-error';
 
 /** More links than this on one path is a loop (Linux's own limit is 40). */
 const MAX_LINK_HOPS = 40;
@@ -18,8 +18,7 @@ export interface ResolvedPath {
 export interface ResolveOptions {
   /** Follow a link in the last component (reads, listings); never for deletes, moves and writes. */
   followLast?: boolean;
-  /** A missing last component (or, with `allowMissingParents`, any trailing components) is fine. */
-  allowMissing?: boolean;
+  /** Missing trailing components are fine (mkdir with parents): they are returned unresolved, `stat` null. */
   allowMissingParents?: boolean;
 }
 
@@ -48,6 +47,14 @@ export class InstanceRoot {
   }
 
   resolve(userPath: string, options: ResolveOptions = {}): ResolvedPath {
+    try {
+      return this.walk(userPath, options);
+    } catch (err) {
+      throw fileErrorFromErrno(err, `"${userPath.slice(0, 200)}"`);
+    }
+  }
+
+  private walk(userPath: string, options: ResolveOptions): ResolvedPath {
     const parsed = instanceFilePath.safeParse(userPath);
     if (!parsed.success) throw new FileError('invalid_path', `path "${userPath.slice(0, 200)}" is invalid: ${parsed.error.issues[0]?.message ?? 'malformed'}`);
     const pending = userPath === '.' ? [] : userPath.split('/');
@@ -67,10 +74,6 @@ export class InstanceRoot {
       stat = lstatSync(abs, { throwIfNoEntry: false }) ?? null;
       const last = pending.length === 0;
       if (stat === null) {
-        if (last && options.allowMissing) {
-          done.push(part);
-          break;
-        }
         if (options.allowMissingParents) {
           done.push(part, ...pending.filter((p) => p !== '' && p !== '.'));
           if (done.includes('..')) throw outside(userPath);

@@ -1,4 +1,5 @@
 import { Inject, Injectable, OnModuleInit } from '@nestjs/common';
+import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import { DataSource, Repository } from 'typeorm';
 import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
@@ -104,6 +105,7 @@ export class BackupPipeline implements OnModuleInit {
     const size = b.sizeBytes ?? 0;
     const renew = setInterval(() => void this.repo.update({ id: b.id, status: 'uploading' }, { leaseUntil: new Date(Date.now() + UPLOAD_LEASE_MS) }).catch(() => undefined), LEASE_RENEW_MS);
     const started = Date.now();
+    let source: Readable | undefined;
     try {
       const target = await this.configs.targetById(b.orgId, b.storageConfigId!);
       const session = this.tunnel.session(b.nodeId);
@@ -114,7 +116,7 @@ export class BackupPipeline implements OnModuleInit {
         stream.close('size differs from the job result');
         throw new DomainError(`the node's archive is ${announced} bytes, its job reported ${size}`, 'size_mismatch', 502);
       }
-      const source = readableFromStream(stream);
+      source = readableFromStream(stream);
       const meter = new ByteMeter();
       source.on('error', (err) => meter.destroy(err));
       source.pipe(meter);
@@ -154,6 +156,8 @@ export class BackupPipeline implements OnModuleInit {
       }
     } finally {
       clearInterval(renew);
+      // Ends the node's stream if the upload stopped midway (no-op once it was read to the end).
+      source?.destroy();
     }
   }
 

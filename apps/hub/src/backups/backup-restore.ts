@@ -113,7 +113,13 @@ export class BackupRestorer {
     });
     object.body.on('error', (err) => meter.destroy(err));
     object.body.pipe(meter);
-    const info = await pipeIntoStream(meter, stream);
+    let info;
+    try {
+      info = await pipeIntoStream(meter, stream);
+    } finally {
+      // The node refused midway: stop reading the object too.
+      object.body.destroy();
+    }
     const sha = meter.digest();
     if (meter.bytes !== size || sha !== b.sha256) {
       throw new DomainError(`the stored object (${meter.bytes} bytes, sha256 ${sha}) is not the archive that was backed up`, 'checksum_mismatch', 502);

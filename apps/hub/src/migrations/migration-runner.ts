@@ -375,6 +375,7 @@ export class MigrationRunner implements OnApplicationBootstrap, BeforeApplicatio
     for (const [side, key, job] of work) ops.push(await this.enqueue(m, side, key, job));
     const until = Date.now() + SETTLE_WAIT_S * 1000;
     for (const op of ops) {
+      if (!(await this.tunnel.isOnline(op.nodeId!))) continue;
       const done = await this.awaitOperation(m, op, { cancellable: false, watchCancel: false, timeoutS: Math.max(1, (until - Date.now()) / 1000) });
       if (done.status !== 'succeeded') this.log.warn({ migrationId: m.id, operationId: op.id, kind: op.kind, status: done.status }, 'a migration clean-up job did not succeed (yet)');
     }
