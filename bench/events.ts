@@ -111,8 +111,9 @@ export async function run(ctx: BenchContext): Promise<BenchReport> {
     printFanoutTable([fanout]);
     process.stdout.write(
       [
-        'delay = the hub stamps CLOCK_MONOTONIC right before EventsService.publish (XADD) → a subscriber here reads it on receive; lost = expected − distinct received.',
-        'hub cpu% = of one core over the publish window; RSS idle / connected / max = before the subscribers, after they connected, highest during the window.',
+        'delay = the hub stamps CLOCK_MONOTONIC right before EventsService.publish (XADD) → a subscriber here reads it on receive; lost = expected − distinct received;',
+        'took s = how long the hub took to publish them all (longer than s: its event loop was too busy to publish on time, and delay then understates the lag).',
+        'hub cpu% = of one core over the publish window (µs/delivery: its CPU per event delivered); RSS idle / connected / max = before the subscribers, after they connected, highest during the window.',
         '',
       ].join('\n'),
     );
@@ -193,6 +194,12 @@ async function checkSharedClock(client: HubClient): Promise<string> {
   return `hub clock within ${after - before} µs round trip`;
 }
 
+/** The hub's CPU over the window per event delivered to a subscriber, in µs. */
+function hubCpuPerDelivery(r: FanoutResult): number | null {
+  const pct = r.resources.hubCpuPercent;
+  return pct === null || r.delivered === 0 ? null : round(((pct / 100) * r.resources.seconds * 1e6) / r.delivered, 1);
+}
+
 function mb(bytes: number | null): number | null {
   return bytes === null ? null : Math.round(bytes / 2 ** 20);
 }
@@ -224,6 +231,7 @@ function printFanoutTable(rows: FanoutResult[]): void {
     [
       { header: 'fan-out', value: (r) => r.label },
       { header: 's', value: (r) => r.seconds },
+      { header: 'took s', value: (r) => round(r.publish.seconds, 1) },
       { header: 'published', value: (r) => r.publish.published },
       { header: 'deliveries', value: (r) => r.delivered },
       { header: 'lost', value: (r) => r.lost },
@@ -235,6 +243,7 @@ function printFanoutTable(rows: FanoutResult[]): void {
       { header: 'p99', value: (r) => r.delayMs.p99 },
       { header: 'max', value: (r) => r.delayMs.max },
       { header: 'hub cpu%', value: (r) => r.resources.hubCpuPercent },
+      { header: 'µs/delivery', value: hubCpuPerDelivery },
       { header: 'hub RSS MB idle', value: (r) => mb(r.hubRssBeforeBytes) },
       { header: 'connected', value: (r) => mb(r.hubRssConnectedBytes) },
       { header: 'max', value: (r) => mb(r.hubRssMaxBytes) },
@@ -257,7 +266,8 @@ function report(waits: WaitLatencyResult[], fanout: FanoutResult, shape: Shape):
   const ratios: Record<string, number> = {};
   const single = waits.find((w) => w.inFlight === 1);
   if (single && single.eventMs.p50 > 0) ratios['wait/event p50 (1 in flight)'] = round(single.waitMs.p50 / single.eventMs.p50, 2);
-  if (fanout.resources.hubCpuPercent !== null) ratios['hub cpu µs per delivery'] = round((fanout.resources.hubCpuPercent * 1e4) / (fanout.eventsPerSecond * fanout.subscribers), 2);
+  const perDelivery = hubCpuPerDelivery(fanout);
+  if (perDelivery !== null) ratios['hub cpu µs per delivery'] = perDelivery;
   if (fanout.hubRssConnectedBytes !== null && fanout.hubRssBeforeBytes !== null) ratios['hub RSS KB per subscriber'] = round((fanout.hubRssConnectedBytes - fanout.hubRssBeforeBytes) / 1024 / fanout.subscribers, 1);
   const facts: Record<string, string | number> = {
     holdMs: HOLD_MS,

@@ -111,7 +111,7 @@ export async function run(ctx: BenchContext): Promise<BenchReport> {
       [
         'cycle = POST /v1/instances (start: false) → POST …/start → POST …/stop → DELETE, each step = its request sent → GET /v1/operations/{id}/wait answered succeeded.',
         'accepted / queued / running / answered p50 = over all steps: request → 202; created_at → started_at (queue); started_at → finished_at (tunnel, agent, driver); finished_at → wait answer.',
-        `job conc = the node's job_concurrency (the agent allows 64); workload \`exec sleep 3600\`, SIGTERM on stop. cpu% = of one core over the measured window.`,
+        `job conc = the node's job_concurrency (the agent allows 64); workload \`exec sleep 3600\`, SIGTERM on stop. cpu% = of one core over the measured window; ms/cycle = CPU ms per completed cycle.`,
         '',
         '',
       ].join('\n'),
@@ -269,7 +269,7 @@ async function measurePlacement(ctx: BenchContext, hub: BenchHub, client: HubCli
   await timeSuggestFit(client, org.id as string, requests, 1, 'warm-up', nodes.length);
   const fleet = await timeSuggestFit(client, org.id as string, requests, shape.placementSeconds, `suggest-fit over ${formatNumber(nodes.length)} nodes`, nodes.length);
   const single = await timeSuggestFit(client, client.headers['x-org-id']!, requests, shape.placementSeconds / 2, "suggest-fit over the agent's org (1 node)", 1);
-  timePlace(unallocated, requests, 0.5, 'warm-up');
+  timePlace(unallocated, requests, shape.placementSeconds / 3, 'warm-up'); // the first second of calls runs cold (tiering up, GC of the new nodes)
   const pure = timePlace(unallocated, requests, shape.placementSeconds / 2, `place() over the same ${formatNumber(nodes.length)}, in-process`);
   // The hub must see the nodes this process places on, or the two rows do not compare.
   const viaHub = await timeSuggestFit(client, org.id as string, requests.slice(0, 1), 0, 'check', nodes.length);
@@ -299,8 +299,11 @@ function printCycles(rows: CycleStepResult[]): void {
       ...STEP_PHASES.map((phase) => ({ header: `${phase} p50`, value: (r: CycleStepResult) => r.phaseMs[phase].p50 })),
       { header: 'failed', value: (r) => Object.values(r.failures).reduce((a, b) => a + b, 0) },
       { header: 'hub cpu%', value: (r) => r.resources.hubCpuPercent },
+      { header: 'ms/cycle', value: (r) => perCycle(r.resources.hubCpuPercent, r.cyclesPerSec) },
       { header: 'agent cpu%', value: (r) => r.agentCpuPercent },
+      { header: 'ms/cycle', value: (r) => perCycle(r.agentCpuPercent, r.cyclesPerSec) },
       { header: 'pg cpu%', value: (r) => r.resources.postgresCpuPercent },
+      { header: 'ms/cycle', value: (r) => perCycle(r.resources.postgresCpuPercent, r.cyclesPerSec) },
       { header: 'redis cpu%', value: (r) => r.resources.redisCpuPercent },
       { header: 'client cpu%', value: (r) => r.resources.simCpuPercent },
       { header: 'others cpu%', value: (r) => r.resources.otherCpuPercent },
@@ -308,6 +311,11 @@ function printCycles(rows: CycleStepResult[]): void {
     rows,
   );
   for (const r of rows) for (const [what, n] of Object.entries(r.failures)) process.stderr.write(`warning: ${r.label}: ${n} × ${what}\n`);
+}
+
+/** CPU milliseconds per cycle from a cpu% (of one core) and a cycle rate: steadier than either on a shared machine. */
+function perCycle(cpuPercent: number | null, cyclesPerSec: number): number | null {
+  return cpuPercent === null || cyclesPerSec <= 0 ? null : round((cpuPercent * 10) / cyclesPerSec, 1);
 }
 
 function printConsoles(rows: ConsoleRow[]): void {

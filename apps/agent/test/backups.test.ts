@@ -2,12 +2,16 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import { createInstanceManager } from '../src/instances/create-instances';
 import { createJobHandlers } from '../src/jobs/job-handlers';
+import { AgentProcess, registeredStateDir, startAgent, testAgentToken } from './support/agent-process';
+import { jobEnvelope, jobResult } from './support/agent-jobs';
 import { codeOf, instanceWithFiles, jobCtx, mkfifo, snapshotTree } from './support/file-fixtures';
 import { buildSpec, until } from './support/instance-builders';
+import { TestHub, waitFor } from './support/test-hub';
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 const backupId = () => `bk_${randomBytes(6).toString('hex')}`;
@@ -229,5 +233,62 @@ describe('instance backups: a docker instance', () => {
       await handlers['instance.delete']({ instance_id: id }, jobCtx());
       await instances.close();
     }
+  });
+});
+
+describe('instance backups: file operations during a restore', () => {
+  it('refuses other file operations with restore_in_progress while the root is swapped, and allows them after', async () => {
+    const { handlers, id, root } = setup();
+    for (let i = 0; i < 20; i++) writeFileSync(join(root, `part-${i}.bin`), randomBytes(1024 * 1024));
+    const bid = backupId();
+    await handlers['instance.backup.create']({ instance_id: id, backup_id: bid, ignore: [] }, jobCtx());
+    let finished = false;
+    const restore = handlers['instance.backup.restore']({ instance_id: id, backup_id: bid, truncate: true }, jobCtx()).finally(() => (finished = true));
+    const seen = new Set<string>();
+    while (!finished) {
+      seen.add(await codeOf(handlers['instance.files.list']({ instance_id: id, path: '.' }, jobCtx())));
+      await new Promise((r) => setImmediate(r));
+    }
+    await restore;
+    assert.ok(seen.has('restore_in_progress'), `codes seen during the restore: ${[...seen].join(', ')}`);
+    assert.equal((await handlers['instance.files.list']({ instance_id: id, path: '.' }, jobCtx())).entries.length, 20);
+  });
+});
+
+describe('instance backups through a real agent process', () => {
+  const token = testAgentToken();
+  let hub: TestHub;
+  let agent: AgentProcess;
+  let stateDir: string;
+  const spec = buildSpec('process');
+
+  before(async () => {
+    hub = await TestHub.start({ token });
+    stateDir = registeredStateDir(hub.url, token, hub.nodeId);
+    agent = startAgent(stateDir);
+    await waitFor('welcome', () => hub.inventories.length > 0, 15_000);
+    await jobResult(hub, 'instance.create', { spec });
+  });
+
+  after(async () => {
+    await agent?.stop();
+    await hub?.stop();
+  });
+
+  it('reports progress of a create, and a cancel ends it cancelled without a temp file', async () => {
+    const root = join(stateDir, 'instances', spec.instance_id, 'data');
+    // Written without blocking: a busy test process would miss the test hub's 1 s pings and drop the tunnel.
+    for (let i = 0; i < 60; i++) await writeFile(join(root, `chunk-${i}.bin`), randomBytes(1024 * 1024));
+    const job = jobEnvelope('instance.backup.create', { instance_id: spec.instance_id, backup_id: backupId() });
+    assert.deepEqual(await hub.sendJob(job), { status: 'accepted' });
+    await waitFor('progress', () => hub.progress.find((p) => p.job_id === job.job_id), 15_000);
+    hub.emit('job:cancel', { job_id: job.job_id });
+    const outcome = await waitFor('outcome', () => hub.results.find((r) => r.job_id === job.job_id), 30_000);
+    assert.equal(outcome.status, 'cancelled');
+    assert.deepEqual(readdirSync(join(stateDir, 'backups', spec.instance_id)), []);
+
+    const done = await jobResult<{ file_count: number; sha256: string }>(hub, 'instance.backup.create', { instance_id: spec.instance_id, backup_id: backupId(), ignore: ['chunk-1*'] });
+    assert.equal(done.file_count, 49);
+    assert.deepEqual(hub.violations, []);
   });
 });

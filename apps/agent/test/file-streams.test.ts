@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -12,6 +13,8 @@ import { buildSpec } from './support/instance-builders';
 import { TestHub, waitFor } from './support/test-hub';
 
 const MB = 1024 * 1024;
+/** Async on purpose: a blocking child here would starve the test hub's 1 s pings and drop the tunnel. */
+const run = promisify(execFile);
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 let streamSeq = 0;
 const sid = (what: string) => `${what.replace(/\./g, '_')}-${++streamSeq}-${randomBytes(3).toString('hex')}`;
@@ -158,6 +161,16 @@ describe('file streams through a real agent process', () => {
     assert.equal(closed.error?.code, 'file_too_large');
     assert.equal(existsSync(join(root, 'too-big.bin')), false);
     await waitFor('staging removed', () => readdirSync(join(stateDir, 'uploads', id)).every((n) => !n.startsWith('.write-')));
+
+    // A staged upload that hits its limit keeps what it took, and the close says how much.
+    const capped = `up_${randomBytes(6).toString('hex')}`;
+    const c = sid('upload');
+    await hub.openStream(c, 'file.write', { instance_id: id, upload_id: capped, offset: 0, max_bytes: 100_000 }, { initialCredit: 1, autoCredit: false });
+    await hub.writeInput(c, randomBytes(300_000));
+    const cappedClose = await waitFor('refusal close', () => hub.streams.get(c)?.closed);
+    assert.equal(cappedClose.error?.code, 'file_too_large');
+    assert.equal(cappedClose.bytes, statSync(join(stateDir, 'uploads', id, capped)).size);
+    assert.ok((cappedClose.bytes ?? Infinity) <= 100_000);
   });
 
   it('refuses to overwrite unless asked, and a write that ends without eof leaves the old file', async () => {
@@ -225,7 +238,7 @@ for i in z.infolist():
     out[i.filename] = [kind, hashlib.sha256(data).hexdigest() if len(data) > 100 else data.decode()]
 print(json.dumps({'bad': bad, 'members': out}))
 `;
-    const parsed = JSON.parse(execFileSync('python3', ['-c', script, zipFile], { encoding: 'utf8' })) as { bad: string | null; members: Record<string, [string, string]> };
+    const parsed = JSON.parse((await run('python3', ['-c', script, zipFile], { encoding: 'utf8' })).stdout) as { bad: string | null; members: Record<string, [string, string]> };
     assert.equal(parsed.bad, null, 'every CRC checks');
     assert.deepEqual(parsed.members, {
       'a.txt': ['file', 'alpha\n'],
@@ -239,14 +252,11 @@ print(json.dumps({'bad': bad, 'members': out}))
   });
 
   it('stores an arriving backup after checking it, refuses a wrong checksum, and reads it back', async () => {
-    try { await arrivingBackup(); } catch (err) { console.error('DEBUG-AGENT-LOG', agent.stdout.slice(-6000), agent.stderr.slice(-3000)); throw err; }
-  });
-  const arrivingBackup = async () => {
     const src = join(tempDir(), 'src');
     mkdirSync(src);
     writeFileSync(join(src, 'level.dat'), randomBytes(50_000));
     const archive = join(tempDir(), 'b.tar.gz');
-    execFileSync('tar', ['-czf', archive, '-C', src, '.']);
+    await run('tar', ['-czf', archive, '-C', src, '.']);
     const bytes = readFileSync(archive);
     const backupId = `bk_${randomBytes(6).toString('hex')}`;
 
@@ -268,5 +278,5 @@ print(json.dumps({'bad': bad, 'members': out}))
     const missing = await hub.openStream(sid('bread'), 'backup.read', { instance_id: id, backup_id: 'no_such_backup' }, { initialCredit: 10, autoCredit: true });
     assert.equal(refusal(missing)?.code, 'backup_not_found');
     assert.deepEqual(hub.violations, []);
-  };
+  });
 });

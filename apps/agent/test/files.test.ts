@@ -169,6 +169,10 @@ describe('instance files: changing them', () => {
     assert.equal(readlinkSync(join(root, 'dir', 'link')), 'a.txt', 'a link is moved as a link');
     assert.equal(await codeOf(handlers['instance.files.move']({ instance_id: id, moves: [{ from: 'dir', to: 'dir/inner/dir' }], overwrite: false }, jobCtx())), 'invalid_move');
     assert.equal(await codeOf(handlers['instance.files.move']({ instance_id: id, moves: [{ from: 'nope', to: 'x' }], overwrite: false }, jobCtx())), 'path_not_found');
+    // Re-run after a crash between the rename and the journal: the source is already at its target.
+    const again = { instance_id: id, moves: [{ from: 'b.txt', to: 'dir/inner/c.txt' }], overwrite: false };
+    assert.equal(await codeOf(handlers['instance.files.move'](again, jobCtx())), 'path_not_found');
+    assert.deepEqual(await handlers['instance.files.move'](again, { ...jobCtx(), rerun: true }), { moved: again.moves });
     assert.equal(await codeOf(handlers['instance.files.move']({ instance_id: id, moves: [{ from: 'dir', to: 'missing/dir' }], overwrite: false }, jobCtx())), 'path_not_found');
   });
 });

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { runCommand } from './support/agents';
@@ -271,6 +271,24 @@ describe('instance files API on a real agent', () => {
     assert.equal(text.body.code, 'validation_failed');
     const huge = await owner.request('/v1/workloads', { method: 'POST', body: 'x'.repeat(f.ctx.hub.config.http.bodyLimitBytes + 1), headers: { 'content-type': 'text/csv' } });
     assert.equal(huge.status, 413, huge.text);
+  });
+
+  it('a zip cut short by the node going away fails, instead of ending as if it were complete', async () => {
+    mkdirSync(join(f.root, 'bulk'), { recursive: true });
+    writeFileSync(join(f.root, 'bulk/a.bin'), patternBytes(24 * 1024 * 1024, 8));
+    const res = await fetch(f.hubUrl + f.url('/download-zip?path=bulk'), { headers: authOf(owner) });
+    assert.equal(res.status, 200);
+    const reader = res.body!.getReader();
+    let received = (await reader.read()).value?.length ?? 0;
+    f.node.agent!.child.kill('SIGKILL');
+    await assert.rejects(async () => {
+      for (;;) {
+        const chunk = await reader.read();
+        if (chunk.done) break;
+        received += chunk.value.length;
+      }
+    }, `the response broke off (after ${received} bytes) rather than ending cleanly`);
+    assert.ok(received < 24 * 1024 * 1024);
   });
 
   it('answers 409 node_offline while the node is away', async () => {

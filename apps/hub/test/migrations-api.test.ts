@@ -165,4 +165,24 @@ describe('migrations: an instance moves to another node with its data', () => {
     assert.equal((await viewer.request(`/v1/migrations`)).status, 200);
     assert.equal((await viewer.request(`/v1/nodes/${a.id}/migrate`, { method: 'POST', json: {} })).status, 403);
   });
+
+  it('without instance_ids every instance of the node moves, max_parallel at a time', async () => {
+    await createInstance(owner, workloadId, 'keeper-2', a.id);
+    const res = await owner.request(`/v1/nodes/${a.id}/migrate`, { method: 'POST', json: { max_parallel: 1 } });
+    assert.equal(res.status, 202, res.text);
+    assert.equal(res.body.total, 2);
+    const ids = res.body.data.map((m: { id: string }) => m.id);
+    assert.equal(new Set(res.body.data.map((m: { batch_id: string }) => m.batch_id)).size, 1);
+    let most = 0;
+    let sawQueued = false;
+    await waitFor('both migrated', async () => {
+      const states = await Promise.all(ids.map(async (mid: string) => (await owner.request(`/v1/migrations/${mid}`)).body.status as string));
+      most = Math.max(most, states.filter((s) => s === 'running').length);
+      sawQueued ||= states.includes('queued') && states.includes('running');
+      return states.every((s) => s === 'succeeded') ? true : undefined;
+    }, 40_000, 100);
+    assert.equal(most, 1, 'never two at once');
+    assert.ok(sawQueued, 'one waited for the other');
+    assert.equal((await owner.request(`/v1/instances?node_id=${a.id}`)).body.total, 0);
+  });
 });

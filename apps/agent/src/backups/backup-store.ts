@@ -175,8 +175,7 @@ export class BackupStore {
       const actual = await sha256OfFile(archive);
       if (actual !== sha256) throw new FileError('checksum_mismatch', `backup ${backupId} has SHA-256 ${actual}, not the expected ${sha256}; the archive is damaged or not the one meant`);
     }
-    const root = this.files.root(instanceId);
-    return restoreArchive(archive, root.dir, truncate);
+    return this.files.whileRestoring(instanceId, () => restoreArchive(archive, this.files.root(instanceId, { forRestore: true }).dir, truncate));
   }
 
   delete(instanceId: string, backupId: string): boolean {

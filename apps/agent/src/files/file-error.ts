@@ -18,6 +18,7 @@ export type FileErrorCode =
   | 'checksum_mismatch'
   | 'size_mismatch'
   | 'instance_running'
+  | 'restore_in_progress'
   | 'permission_denied'
   | 'no_space'
   | 'io_error';

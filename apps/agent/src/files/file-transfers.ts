@@ -118,7 +118,8 @@ export class FileTransfers {
       finish: async () => {
         await handle.sync();
         await close();
-        // Checked again: the tree may have changed while the bytes arrived.
+        // Checked again: the tree may have changed (or be under restore) while the bytes arrived.
+        this.files.root(instanceId);
         const { parentAbs, name, existing, dirStat } = check();
         chmodSync(staging, existing?.isFile() ? existing.mode & 0o7777 : 0o644);
         placeFile(staging, root, parentAbs, name, existing?.isFile() ? existing : dirStat);
@@ -172,6 +173,7 @@ export class FileTransfers {
         return size;
       },
       abandon: () => close(),
+      staged: () => size,
     };
   }
 

@@ -41,12 +41,15 @@ function readlinkOrNull(abs: string): string | null {
 export class InstanceFiles {
   /** Instances whose leftovers of an interrupted restore were looked for since the agent started. */
   private readonly recovered = new Set<string>();
+  /** Instances being restored: their root is about to be swapped, so other file operations wait outside. */
+  private readonly restoring = new Set<string>();
 
   constructor(private readonly store: InstanceStore) {}
 
-  /** The root of an instance that exists on this host. */
-  root(instanceId: string): InstanceRoot {
+  /** The root of an instance that exists on this host (and is not being restored, unless by the restore itself). */
+  root(instanceId: string, options: { forRestore?: boolean } = {}): InstanceRoot {
     if (!this.store.exists(instanceId)) throw new FileError('instance_not_found', `instance ${instanceId} does not exist on this host`);
+    if (this.restoring.has(instanceId) && !options.forRestore) throw new FileError('restore_in_progress', `instance ${instanceId} is being restored from a backup; retry when the restore has finished`);
     const data = this.store.paths(instanceId).data;
     if (!this.recovered.has(instanceId)) {
       recoverInterruptedRestore(data);
@@ -54,6 +57,17 @@ export class InstanceFiles {
     }
     if (!existsSync(data)) mkdirSync(data, { recursive: true, mode: 0o755 });
     return new InstanceRoot(data);
+  }
+
+  /** Runs a restore with the instance's other file operations refused (`restore_in_progress`). */
+  async whileRestoring<T>(instanceId: string, run: () => Promise<T>): Promise<T> {
+    if (this.restoring.has(instanceId)) throw new FileError('restore_in_progress', `instance ${instanceId} is already being restored`);
+    this.restoring.add(instanceId);
+    try {
+      return await run();
+    } finally {
+      this.restoring.delete(instanceId);
+    }
   }
 
   list(instanceId: string, path: string): { path: string; entries: FileEntry[]; truncated: boolean } {
@@ -151,16 +165,24 @@ export class InstanceFiles {
   }
 
   /** Renames inside the root; an existing target is refused unless overwrite (then replaced). */
-  move(instanceId: string, moves: { from: string; to: string }[], overwrite: boolean): { moved: { from: string; to: string }[] } {
+  /** `rerun`: the job ran before (the journal says so), so a source gone to its target counts as moved. */
+  move(instanceId: string, moves: { from: string; to: string }[], overwrite: boolean, rerun = false): { moved: { from: string; to: string }[] } {
     const root = this.root(instanceId);
     const moved: { from: string; to: string }[] = [];
     for (const m of moves) {
       const src = root.resolveParent(m.from);
       const fromAbs = join(src.parent.abs, src.name);
       const fromStat = lstatOrNull(fromAbs);
-      if (fromStat === null) throw new FileError('path_not_found', `"${m.from}" does not exist`);
       const dst = root.resolveParent(m.to);
       const toAbs = join(dst.parent.abs, dst.name);
+      if (fromStat === null) {
+        // A re-run after the agent stopped between the rename and its journal: already moved.
+        if (lstatOrNull(toAbs) !== null && rerun) {
+          moved.push(m);
+          continue;
+        }
+        throw new FileError('path_not_found', `"${m.from}" does not exist`);
+      }
       if (toAbs === fromAbs) {
         moved.push(m);
         continue;

@@ -76,7 +76,7 @@ export async function* zipStream(members: AsyncIterable<ZipMember>): AsyncGenera
 async function* deflateFile(abs: string, rec: CentralRecord, verify?: (fd: number) => void): AsyncGenerator<Buffer> {
   // O_NOFOLLOW | O_NONBLOCK: a link or a fifo swapped in since the walk neither redirects nor blocks the read.
   const handle = await open(abs, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
-  const deflate = zlib.createDeflateRaw({ level: 6 });
+  const deflate = zlib.createDeflateRaw({ level: 6, chunkSize: READ_CHUNK });
   const feed = (async () => {
     try {
       if (!(await handle.stat()).isFile()) throw new Error(`${abs} is no longer a regular file`);

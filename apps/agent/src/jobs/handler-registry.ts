@@ -4,6 +4,8 @@ export interface JobContext {
   jobId: string;
   /** Aborted when the hub cancels the job (for kinds declared cancellable). */
   signal: AbortSignal;
+  /** The journal had this job accepted before without an outcome: the agent stopped while it ran, maybe after its effect. */
+  rerun?: boolean;
   /** Reports progress to the hub; cheap, call it as often as is useful. */
   progress(percent: number, message?: string): void;
 }

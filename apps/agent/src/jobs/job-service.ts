@@ -28,6 +28,8 @@ interface ActiveJob {
   controller: AbortController;
   /** A cancel that arrived while the job was being written to the journal. */
   cancelRequested: boolean;
+  /** Accepted before by an agent that stopped before the outcome. */
+  rerun: boolean;
 }
 
 /**
@@ -81,6 +83,7 @@ export class JobService {
       resource: envelope.resource ?? spec.resource(payload.data),
       controller: new AbortController(),
       cancelRequested: false,
+      rerun: recorded !== undefined,
     };
     this.active.set(envelope.job_id, job);
     try {
@@ -157,6 +160,7 @@ export class JobService {
     const ctx: JobContext = {
       jobId,
       signal: job.controller.signal,
+      rerun: job.rerun,
       progress: (percent, message) => {
         const p: JobProgress = { job_id: jobId, percent: Math.min(100, Math.max(0, percent)) };
         if (message !== undefined) p.message = message.slice(0, 500);

@@ -10,6 +10,8 @@ export interface InputTarget {
   finish(): Promise<number>;
   /** The stream ended without eof, or failed: keep what is resumable, drop what is not. */
   abandon(): Promise<void>;
+  /** A resumable target: the bytes staged (after abandon, durably), told in a failure's close too. */
+  staged?(): number;
 }
 
 /**
@@ -74,13 +76,16 @@ export class InputSinkStream {
     this.chain = this.chain.then(() => this.target.abandon()).catch((err: unknown) => this.log.warn({ err, stream_id: this.streamId }, 'cleaning up an abandoned input stream failed'));
   }
 
-  private fail(err: unknown): void {
+  private async fail(err: unknown): Promise<void> {
     if (this.ended) return;
     const error = streamFailure(err);
     this.log.warn({ stream_id: this.streamId, code: error.code, problem: error.message }, 'input stream failed');
     this.markEnded();
-    this.target.abandon().catch((e: unknown) => this.log.warn({ err: e, stream_id: this.streamId }, 'cleaning up a failed input stream failed'));
+    await this.target.abandon().catch((e: unknown) => this.log.warn({ err: e, stream_id: this.streamId }, 'cleaning up a failed input stream failed'));
     const frame: StreamClose = { stream_id: this.streamId, exit_code: 1, reason: error.message.slice(0, 500), error };
+    // A resumable upload says where it can go on, so the hub's offset stays what the host holds.
+    const staged = this.target.staged?.();
+    if (staged !== undefined) frame.bytes = staged;
     this.sink.sendStreamClose(frame);
   }
 

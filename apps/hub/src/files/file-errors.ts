@@ -1,6 +1,7 @@
 import { DomainError } from '../http/errors';
 import { StreamFailedError } from '../tunnel/stream-io';
-import { StreamOpenError } from '../tunnel/tunnel-streams';
+import type { Readable } from 'node:stream';
+import { type HubStream, type StreamCloseInfo, StreamOpenError } from '../tunnel/tunnel-streams';
 
 /**
  * What each agent file error means over HTTP. The agent's code is kept (a client can branch on
@@ -35,6 +36,33 @@ export class FileTooLargeError extends DomainError {
   constructor(what: string, limit: number) {
     super(`${what} is larger than the limit of ${limit} bytes`, 'file_too_large', 413, { limit_bytes: limit });
   }
+}
+
+/**
+ * The agent ends a finished transfer with exit code 0 (output) or `bytes` (input). A close
+ * without either came from the hub's side (the tunnel dropped, the agent went away): the
+ * transfer is incomplete, whatever arrived so far.
+ */
+export class TransferInterruptedError extends DomainError {
+  constructor(reason: string | undefined) {
+    super(`the transfer with the node was interrupted${reason ? ` (${reason})` : ''}: nothing was completed, try again`, 'transfer_interrupted', 502);
+  }
+}
+
+/** The bytes the agent confirmed for an input stream, or TransferInterruptedError. */
+export function confirmedBytes(info: StreamCloseInfo): number {
+  if (info.bytes === undefined) throw new TransferInterruptedError(info.reason);
+  return info.bytes;
+}
+
+/** Makes `body` fail (instead of ending as if complete) when `stream` closes without the agent's exit code 0. */
+export function failOnInterruption(stream: HubStream, body: Readable): Readable {
+  // Whoever reads the body sees the error; this keeps one that comes before a reader from being uncaught.
+  body.on('error', () => undefined);
+  stream.onClose((info) => {
+    if (info.exit_code !== 0 && !info.error && !body.destroyed) body.destroy(new TransferInterruptedError(info.reason));
+  });
+  return body;
 }
 
 /** A failure from the agent (a job, a stream open, a stream that failed midway) as the right HTTP answer. */

@@ -14,7 +14,7 @@ import { NodeOfflineError } from '../nodes/node-terminal';
 import { pipeIntoStream, readableFromStream } from '../tunnel/stream-io';
 import type { HubStream } from '../tunnel/tunnel-streams';
 import { TunnelServer } from '../tunnel/tunnel.server';
-import { agentCall, fileErrorFromAgent, FileTooLargeError } from './file-errors';
+import { agentCall, confirmedBytes, failOnInterruption, fileErrorFromAgent, FileTooLargeError } from './file-errors';
 
 export interface FileDownload {
   name: string;
@@ -111,7 +111,8 @@ export class FilesService {
     const stream = await this.openStream(i, 'file.read', { instance_id: i.id, path, offset: 0 });
     const size = typeof stream.meta.size_bytes === 'number' ? stream.meta.size_bytes : -1;
     const modifiedAt = typeof stream.meta.modified_at === 'string' ? stream.meta.modified_at : null;
-    return { name: posix.basename(path), size, modifiedAt, body: readableFromStream(stream), cancel: () => stream.close('not read') };
+    const body = failOnInterruption(stream, readableFromStream(stream));
+    return { name: posix.basename(path), size, modifiedAt, body, cancel: () => body.destroy() };
   }
 
   /** A zip of `paths`, entries named relative to their deepest common directory. */
@@ -121,7 +122,7 @@ export class FilesService {
     const relative = paths.map((path) => (base === '.' ? path : path.slice(base.length + 1)));
     const stream = await this.openStream(i, 'files.archive', { instance_id: i.id, base, paths: relative });
     const single = paths.length === 1 && paths[0] !== '.' ? posix.basename(paths[0]!) : base !== '.' ? posix.basename(base) : i.name;
-    return { name: `${single}.zip`, body: readableFromStream(stream) };
+    return { name: `${single}.zip`, body: failOnInterruption(stream, readableFromStream(stream)) };
   }
 
   /** Writes a file from a byte source; the agent replaces the path atomically at the end. */
@@ -130,7 +131,7 @@ export class FilesService {
     const max = this.config.files.maxUploadBytes;
     const stream = await this.openStream(i, 'file.write', { instance_id: i.id, path, max_bytes: max, overwrite });
     const info = await agentCall(() => pipeIntoStream(limitBytes(source, max, path), stream));
-    return { path, size_bytes: info.bytes ?? 0 };
+    return { path, size_bytes: confirmedBytes(info) };
   }
 
   /**
@@ -152,7 +153,7 @@ export class FilesService {
           total += n;
           if (total > maxUploadRequestBytes) throw new FileTooLargeError('the upload', maxUploadRequestBytes);
         });
-        await agentCall(() => pipeIntoStream(limitBytes(counted, maxUploadBytes, target), stream));
+        confirmedBytes(await agentCall(() => pipeIntoStream(limitBytes(counted, maxUploadBytes, target), stream)));
         if (part.file.truncated) throw new FileTooLargeError(target, maxUploadBytes);
       }
       if (staged.length === 0) throw new ValidationFailedError('body', [{ path: 'file', message: 'no file parts in the multipart body' }]);

@@ -12,7 +12,7 @@ import { actorOf } from '../jobs/operation-actor';
 import type { OperationActor } from '../jobs/operation.entity';
 import { closeFailure } from '../tunnel/stream-io';
 import type { HubStream, StreamCloseInfo } from '../tunnel/tunnel-streams';
-import { fileErrorFromAgent } from './file-errors';
+import { confirmedBytes, fileErrorFromAgent } from './file-errors';
 import { FileUploadEntity } from './file-upload.entity';
 import { FilesService, uploadTarget } from './files.service';
 import { TusError } from './tus-protocol';
@@ -121,7 +121,7 @@ export class TusUploadsService implements OnApplicationBootstrap, BeforeApplicat
         const failure = closeFailure(info);
         if (failure) throw fileErrorFromAgent(failure);
         if (sourceError) throw sourceError;
-        if (staged === undefined) throw new DomainError('the node did not report how many bytes it staged', 'agent_error', 502);
+        confirmedBytes(info);
       }
       if (u.offset === u.length && !u.completedAt) {
         await this.files.ask(p, i, 'instance.files.commit-upload', { instance_id: i.id, upload_id: u.id, path: u.path, overwrite: true });

@@ -1,6 +1,5 @@
 import type { FastifyReply } from 'fastify';
 import { z } from 'zod';
-import { jobKindName } from '@hostplane/protocol';
 import { paginationQuery } from '../http/pagination';
 import type { OperationEntity } from './operation.entity';
 
@@ -28,7 +27,8 @@ export const operationIdParams = z.object({ id: z.uuid({ message: 'operation id 
 
 export const listOperationsQuery = paginationQuery.extend({
   status: operationStatus.optional(),
-  kind: jobKindName.optional(),
+  // Node job kinds and the hub's own (backup.create, backup.restore, …).
+  kind: z.string().regex(/^[a-z][a-z0-9_-]*(\.[a-z0-9_-]+)+$/, { message: 'must be an operation kind such as instance.start or backup.create' }).max(64).optional(),
   node_id: z.uuid().optional(),
   resource: z.string().max(300).optional().describe('Only operations touching this API path, e.g. /v1/nodes/<id>'),
   from: z.iso.datetime({ offset: true }).optional().describe('Created at or after'),

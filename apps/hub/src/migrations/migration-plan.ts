@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { InstanceSpec } from '@hostplane/protocol';
+import type { AnyJob, InstanceSpec } from '@hostplane/protocol';
 import { describePlacement, place, type PlacementNode, type PlacementRequest, type PlacementResources } from '../scheduler/placement';
 
 /**
@@ -60,6 +60,40 @@ export function stepOperationId(migrationId: string, key: string): string {
 /** Backup archives a migration leaves on both hosts, named after it (8-64 of [A-Za-z0-9_-]). */
 export function migrationBackupId(migrationId: string): string {
   return `mig-${migrationId}`;
+}
+
+/** One agent job of a clean-up or rollback: on which side, under which key (its derived id), what. */
+export interface SideJob {
+  side: 'source' | 'target';
+  key: string;
+  job: AnyJob;
+}
+
+/** After a successful switch: the source copy and both archives go. */
+export function cleanupJobs(migrationId: string, instanceId: string): SideJob[] {
+  const backup = { instance_id: instanceId, backup_id: migrationBackupId(migrationId) };
+  return [
+    { side: 'source', key: 'cleanup-backup-source', job: { kind: 'instance.backup.delete', payload: backup } },
+    { side: 'source', key: 'cleanup-instance-source', job: { kind: 'instance.delete', payload: { instance_id: instanceId } } },
+    { side: 'target', key: 'cleanup-backup-target', job: { kind: 'instance.backup.delete', payload: backup } },
+  ];
+}
+
+/**
+ * Undoing a migration that failed (or was cancelled) at `failedAt`, before the switch: the instance
+ * runs again on the source first (when it ran and still should), then what reached the target and
+ * the archives are removed.
+ */
+export function rollbackJobs(migrationId: string, instanceId: string, failedAt: MigrationStep, restartOnSource: boolean): SideJob[] {
+  const backup = { instance_id: instanceId, backup_id: migrationBackupId(migrationId) };
+  const jobs: SideJob[] = [];
+  if (restartOnSource) jobs.push({ side: 'source', key: 'rollback-start-source', job: { kind: 'instance.start', payload: { instance_id: instanceId } } });
+  if (['transfer', 'create', 'restore', 'switch'].includes(failedAt)) {
+    jobs.push({ side: 'target', key: 'rollback-instance-target', job: { kind: 'instance.delete', payload: { instance_id: instanceId } } });
+    jobs.push({ side: 'target', key: 'rollback-backup-target', job: { kind: 'instance.backup.delete', payload: backup } });
+  }
+  if (failedAt !== 'stop') jobs.push({ side: 'source', key: 'rollback-backup-source', job: { kind: 'instance.backup.delete', payload: backup } });
+  return jobs;
 }
 
 /** The target gets the instance with its data restored from the backup: installing again would overwrite it. */

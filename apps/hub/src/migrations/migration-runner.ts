@@ -13,7 +13,18 @@ import type { OperationEntity } from '../jobs/operation.entity';
 import { OperationWaiter } from '../jobs/operation-waiter';
 import { OperationsService } from '../jobs/operations.service';
 import { TunnelServer } from '../tunnel/tunnel.server';
-import { beforeSwitch, migrationBackupId, type MigrationStep, nextStep, overallPercent, specWithoutInstall, stepOperationId } from './migration-plan';
+import {
+  beforeSwitch,
+  cleanupJobs,
+  migrationBackupId,
+  type MigrationStep,
+  nextStep,
+  overallPercent,
+  rollbackJobs,
+  type SideJob,
+  specWithoutInstall,
+  stepOperationId,
+} from './migration-plan';
 import { MIGRATION_JOB_ATTEMPTS, MIGRATION_QUEUE, type MigrationJobData, MigrationQueue } from './migration-queue';
 import { TransferError, transferBackup } from './migration-transfer';
 import { MigrationEntity, type MigrationError, type MigrationStatus } from './migration.entity';
@@ -213,11 +224,7 @@ export class MigrationRunner implements OnApplicationBootstrap, BeforeApplicatio
         return;
       }
       case 'cleanup':
-        await this.settle(m, [
-          ['source', 'cleanup-backup-source', { kind: 'instance.backup.delete', payload: { instance_id: m.instanceId, backup_id: backupId } }],
-          ['source', 'cleanup-instance-source', { kind: 'instance.delete', payload: { instance_id: m.instanceId } }],
-          ['target', 'cleanup-backup-target', { kind: 'instance.backup.delete', payload: { instance_id: m.instanceId, backup_id: backupId } }],
-        ]);
+        await this.settle(m, cleanupJobs(m.id, m.instanceId));
         return;
       default:
         return;
@@ -351,28 +358,16 @@ export class MigrationRunner implements OnApplicationBootstrap, BeforeApplicatio
    * backups too, and the instance runs again on the source if it ran before (and is still meant to).
    */
   private async rollback(m: MigrationEntity): Promise<void> {
-    const failedAt = (m.error?.step ?? 'stop') as MigrationStep;
-    const reachedTarget = ['transfer', 'create', 'restore', 'switch'].includes(failedAt);
-    const backedUp = failedAt !== 'stop';
-    const backupId = migrationBackupId(m.id);
-    const work: [side: 'source' | 'target', key: string, job: AnyJob][] = [];
-    if (reachedTarget) {
-      work.push(['target', 'rollback-instance-target', { kind: 'instance.delete', payload: { instance_id: m.instanceId } }]);
-      work.push(['target', 'rollback-backup-target', { kind: 'instance.backup.delete', payload: { instance_id: m.instanceId, backup_id: backupId } }]);
-    }
-    if (backedUp) work.push(['source', 'rollback-backup-source', { kind: 'instance.backup.delete', payload: { instance_id: m.instanceId, backup_id: backupId } }]);
     const instance = await this.db.getRepository(InstanceEntity).findOneBy({ id: m.instanceId });
-    if (instance && m.wasRunning && instance.desiredState === 'running') {
-      work.push(['source', 'rollback-start-source', { kind: 'instance.start', payload: { instance_id: m.instanceId } }]);
-    }
-    await this.settle(m, work);
+    const restart = Boolean(instance && m.wasRunning && instance.desiredState === 'running');
+    await this.settle(m, rollbackJobs(m.id, m.instanceId, (m.error?.step ?? 'stop') as MigrationStep, restart));
     await this.finish(m, m.error?.code === 'cancelled' ? 'cancelled' : 'failed', m.error);
   }
 
   /** Queues every job at once, then waits for each a bounded time: a node that is away gets them when it returns. */
-  private async settle(m: MigrationEntity, work: [side: 'source' | 'target', key: string, job: AnyJob][]): Promise<void> {
+  private async settle(m: MigrationEntity, work: SideJob[]): Promise<void> {
     const ops = [];
-    for (const [side, key, job] of work) ops.push(await this.enqueue(m, side, key, job));
+    for (const { side, key, job } of work) ops.push(await this.enqueue(m, side, key, job));
     const until = Date.now() + SETTLE_WAIT_S * 1000;
     for (const op of ops) {
       if (!(await this.tunnel.isOnline(op.nodeId!))) continue;

@@ -25,7 +25,9 @@ export function keeperWorkload(name: string, o: { stubborn?: boolean; graceSecon
 
 /** Registers `count` real agents in the client's organization, starts them and waits until each reported its inventory. */
 export async function startNodes(client: Client, hubUrl: string, count: number, env: Record<string, string> = {}): Promise<TestNode[]> {
-  const nodes = await Promise.all(Array.from({ length: count }, () => registerNode(client, hubUrl, env)));
+  // One after the other: nodes take the hostname as name, made unique by the registration (not safe concurrently).
+  const nodes: TestNode[] = [];
+  for (let i = 0; i < count; i++) nodes.push(await registerNode(client, hubUrl, env));
   await Promise.all(
     nodes.map(async (n) => {
       n.start();

@@ -9,7 +9,8 @@ export type FileJobHandlers = { [K in FileJobKind]: JobHandler<K> };
 
 /**
  * The `instance.files.*` kinds. Each is idempotent by state: a re-run delete reports what is
- * gone as missing, mkdir answers the existing directory, a re-run commit answers the committed file.
+ * gone as missing, mkdir answers the existing directory, a re-run commit answers the committed
+ * file, a re-run move counts a source already at its target as moved.
  */
 export function createFileHandlers(files: InstanceFiles, uploads: UploadStaging): FileJobHandlers {
   return {
@@ -17,7 +18,7 @@ export function createFileHandlers(files: InstanceFiles, uploads: UploadStaging)
     'instance.files.stat': ({ instance_id: id, path }) => withCodes(() => files.stat(id, path)),
     'instance.files.delete': ({ instance_id: id, paths }) => withCodes(() => files.delete(id, paths)),
     'instance.files.mkdir': ({ instance_id: id, path }) => withCodes(() => files.mkdir(id, path)),
-    'instance.files.move': ({ instance_id: id, moves, overwrite }) => withCodes(() => files.move(id, moves, overwrite)),
+    'instance.files.move': ({ instance_id: id, moves, overwrite }, ctx) => withCodes(() => files.move(id, moves, overwrite, ctx.rerun ?? false)),
     'instance.files.commit-upload': ({ instance_id: id, upload_id: uploadId, path, overwrite }) => withCodes(() => uploads.commit(id, uploadId, path, overwrite)),
     'instance.files.abort-upload': ({ instance_id: id, upload_id: uploadId }) => withCodes(() => ({ removed: uploads.abort(id, uploadId) })),
   };
