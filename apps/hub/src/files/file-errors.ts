@@ -1,7 +1,6 @@
 import { DomainError } from '../http/errors';
 import { StreamFailedError } from '../tunnel/stream-io';
-import type { Readable } from 'node:stream';
-import { type HubStream, type StreamCloseInfo, StreamOpenError } from '../tunnel/tunnel-streams';
+import { type StreamCloseInfo, StreamOpenError } from '../tunnel/tunnel-streams';
 
 /**
  * What each agent file error means over HTTP. The agent's code is kept (a client can branch on
@@ -23,6 +22,8 @@ const AGENT_FILE_ERRORS: Record<string, { status: number; code?: string }> = {
   invalid_offset: { status: 400 },
   invalid_move: { status: 400 },
   upload_in_progress: { status: 423 },
+  restore_in_progress: { status: 423 },
+  transfer_interrupted: { status: 502 },
   instance_running: { status: 409 },
   permission_denied: { status: 403 },
   file_too_large: { status: 413 },
@@ -55,15 +56,6 @@ export function confirmedBytes(info: StreamCloseInfo): number {
   return info.bytes;
 }
 
-/** Makes `body` fail (instead of ending as if complete) when `stream` closes without the agent's exit code 0. */
-export function failOnInterruption(stream: HubStream, body: Readable): Readable {
-  // Whoever reads the body sees the error; this keeps one that comes before a reader from being uncaught.
-  body.on('error', () => undefined);
-  stream.onClose((info) => {
-    if (info.exit_code !== 0 && !info.error && !body.destroyed) body.destroy(new TransferInterruptedError(info.reason));
-  });
-  return body;
-}
 
 /** A failure from the agent (a job, a stream open, a stream that failed midway) as the right HTTP answer. */
 export function fileErrorFromAgent(err: unknown): unknown {

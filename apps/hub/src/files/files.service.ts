@@ -14,7 +14,7 @@ import { NodeOfflineError } from '../nodes/node-terminal';
 import { pipeIntoStream, readableFromStream } from '../tunnel/stream-io';
 import type { HubStream } from '../tunnel/tunnel-streams';
 import { TunnelServer } from '../tunnel/tunnel.server';
-import { agentCall, confirmedBytes, failOnInterruption, fileErrorFromAgent, FileTooLargeError } from './file-errors';
+import { agentCall, confirmedBytes, fileErrorFromAgent, FileTooLargeError } from './file-errors';
 
 export interface FileDownload {
   name: string;
@@ -111,7 +111,7 @@ export class FilesService {
     const stream = await this.openStream(i, 'file.read', { instance_id: i.id, path, offset: 0 });
     const size = typeof stream.meta.size_bytes === 'number' ? stream.meta.size_bytes : -1;
     const modifiedAt = typeof stream.meta.modified_at === 'string' ? stream.meta.modified_at : null;
-    const body = failOnInterruption(stream, readableFromStream(stream));
+    const body = readableFromStream(stream);
     return { name: posix.basename(path), size, modifiedAt, body, cancel: () => body.destroy() };
   }
 
@@ -122,7 +122,7 @@ export class FilesService {
     const relative = paths.map((path) => (base === '.' ? path : path.slice(base.length + 1)));
     const stream = await this.openStream(i, 'files.archive', { instance_id: i.id, base, paths: relative });
     const single = paths.length === 1 && paths[0] !== '.' ? posix.basename(paths[0]!) : base !== '.' ? posix.basename(base) : i.name;
-    return { name: `${single}.zip`, body: failOnInterruption(stream, readableFromStream(stream)) };
+    return { name: `${single}.zip`, body: readableFromStream(stream) };
   }
 
   /** Writes a file from a byte source; the agent replaces the path atomically at the end. */

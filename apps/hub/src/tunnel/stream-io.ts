@@ -13,11 +13,17 @@ export class StreamFailedError extends Error {
   }
 }
 
-/** Output streams (file.read, backup.read, files.archive) close with an error, or a non-zero exit, when they fail midway. */
+/**
+ * Byte streams (file.read, backup.read, files.archive, container.logs, and the input kinds) end
+ * cleanly only with the agent's `exit_code: 0`. Anything else failed: the agent's error, a
+ * non-zero exit, or a close without an exit code — the tunnel dropped, or the hub closed it —
+ * which must never pass for a complete (but truncated) file.
+ */
 export function closeFailure(info: StreamCloseInfo): StreamFailedError | null {
   if (info.error) return new StreamFailedError(info.error.code, info.error.message);
-  if (info.exit_code !== undefined && info.exit_code !== 0) return new StreamFailedError('stream_failed', info.reason ?? `stream ended with exit code ${info.exit_code}`);
-  return null;
+  if (info.exit_code === 0) return null;
+  if (info.exit_code !== undefined) return new StreamFailedError('stream_failed', info.reason ?? `stream ended with exit code ${info.exit_code}`);
+  return new StreamFailedError('transfer_interrupted', `the transfer was interrupted: ${info.reason ?? 'the stream closed early'}`);
 }
 
 /**
@@ -40,6 +46,8 @@ export function readableFromStream(stream: HubStream): Readable {
       cb(err);
     },
   });
+  // Whoever reads sees the error; this keeps one that comes before a reader attached from being uncaught.
+  readable.on('error', () => undefined);
   stream.onData((chunk) => {
     owed += chunk.length;
     if (readable.push(chunk)) {
@@ -70,7 +78,7 @@ export async function pipeIntoStream(source: AsyncIterable<Buffer | Uint8Array |
     throw err;
   }
   const info = await stream.endInput();
-  const failure = closeFailure(info);
+  const failure = closeFailure(info) ?? (info.bytes === undefined ? new StreamFailedError('transfer_interrupted', 'the agent closed the input without confirming what it stored') : null);
   if (failure) throw failure;
   return info;
 }
