@@ -9,7 +9,7 @@ export const instanceFilePath = z
   .string()
   .min(1)
   .max(1024)
-  .refine((p) => !/[\u0000-\u001f\u007f]/.test(p), { message: 'must not contain control characters' })
+  .refine((p) => ![...p].some((c) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f), { message: 'must not contain control characters' })
   .refine((p) => !p.startsWith('/'), { message: "must be relative to the instance root (no leading '/')" })
   .refine((p) => p === '.' || !p.split('/').some((part) => part === '..' || part === '.' || part === ''), {
     message: "must not contain '..', '.' or empty segments",
