@@ -110,6 +110,7 @@ export async function run(ctx: BenchContext): Promise<BenchReport> {
     process.stdout.write(
       [
         'cycle = POST /v1/instances (start: false) → POST …/start → POST …/stop → DELETE, each step = its request sent → GET /v1/operations/{id}/wait answered succeeded.',
+        'warm-up s = first request → measured window (the warm-up, or until every lane finished its first cycle).',
         'accepted / queued / running / answered p50 = over all steps: request → 202; created_at → started_at (queue); started_at → finished_at (tunnel, agent, driver); finished_at → wait answer.',
         `job conc = the node's job_concurrency (the agent allows 64); workload \`exec sleep 3600\`, SIGTERM on stop. cpu% = of one core over the measured window; ms/cycle = CPU ms per completed cycle.`,
         '',
@@ -293,6 +294,7 @@ function printCycles(rows: CycleStepResult[]): void {
       { header: 'cycles', value: (r) => r.label },
       { header: 'cycles/s', value: (r) => r.cyclesPerSec },
       { header: '±', value: (r) => r.cyclesPerSecStddev },
+      { header: 'warm-up s', value: (r) => r.warmupTookSeconds },
       { header: 'cycle p50 ms', value: (r) => r.cycleMs.p50 },
       { header: 'p99', value: (r) => r.cycleMs.p99 },
       ...stepCols,

@@ -19,6 +19,8 @@ export interface CycleLoadResult {
   label: string;
   concurrency: number;
   warmupSeconds: number;
+  /** From the first request to the window's start: the warm-up, or longer until every lane finished a cycle. */
+  warmupTookSeconds: number;
   durationSeconds: number;
   /** Cycles that ended (all four steps succeeded) inside the measured window. */
   completed: number;
@@ -36,6 +38,8 @@ export interface CycleLoadResult {
    * finished_at → the wait's answer received.
    */
   phaseMs: Record<StepPhase, SampleSummary>;
+  /** The same, per step. */
+  stepPhaseMs: Record<CycleStep, Record<StepPhase, SampleSummary>>;
   /** Steps that failed, by step and outcome (`start failed: …`, `create http 409`). */
   failures: Record<string, number>;
 }
@@ -47,11 +51,12 @@ interface CycleRecord {
   startedAt: number;
   endedAt?: number;
   steps: Partial<Record<CycleStep, number>>;
-  phases: Record<StepPhase, number>[];
+  phases: ({ step: CycleStep } & Record<StepPhase, number>)[];
   failure?: string;
 }
 
 const WAIT_SECONDS = 120;
+const MAX_WARMUP_MS = 120_000;
 
 /**
  * Instance life cycles through the public API in a closed loop: POST /v1/instances (start:
@@ -65,8 +70,12 @@ export class CycleLoad {
 
   async run(o: CycleLoadOptions): Promise<CycleLoadResult> {
     const started = performance.now();
-    const windowStart = started + o.warmupSeconds * 1000;
-    const windowEnd = windowStart + o.durationSeconds * 1000;
+    // The window opens after the warm-up and once every lane has finished its first cycle: the
+    // first burst of `concurrency` creates at once is not the steady state.
+    let windowStart = Infinity;
+    let windowEnd = Infinity;
+    let warmedLanes = 0;
+    let warmupOver = false;
     const inWindow: CycleRecord[] = [];
     const completions: number[] = [];
     let phase: 'before' | 'start' | 'end' = 'before';
@@ -80,11 +89,23 @@ export class CycleLoad {
         o.onWindow?.('end');
       }
     };
-    const startTimer = setTimeout(() => enter('start'), windowStart - started);
-    const endTimer = setTimeout(() => enter('end'), windowEnd - started);
+    let endTimer: NodeJS.Timeout | undefined;
+    const openWindow = () => {
+      if (windowStart !== Infinity) return;
+      windowStart = performance.now();
+      windowEnd = windowStart + o.durationSeconds * 1000;
+      enter('start');
+      endTimer = setTimeout(() => enter('end'), o.durationSeconds * 1000);
+    };
+    const warmupTimer = setTimeout(() => {
+      warmupOver = true;
+      if (warmedLanes === o.concurrency) openWindow();
+    }, o.warmupSeconds * 1000);
+    const capTimer = setTimeout(openWindow, MAX_WARMUP_MS);
     const lane = async () => {
-      while (performance.now() < windowEnd) {
+      for (let first = true; performance.now() < windowEnd; first = false) {
         const rec = await this.cycle(o.workloadId);
+        if (first && ++warmedLanes === o.concurrency && warmupOver) openWindow();
         if (rec.startedAt >= windowStart && rec.startedAt < windowEnd) inWindow.push(rec);
         if (!rec.failure && rec.endedAt! >= windowStart && rec.endedAt! < windowEnd) completions.push(rec.endedAt!);
       }
@@ -92,8 +113,7 @@ export class CycleLoad {
     try {
       await Promise.all(Array.from({ length: o.concurrency }, lane));
     } finally {
-      clearTimeout(startTimer);
-      clearTimeout(endTimer);
+      for (const t of [warmupTimer, capTimer, endTimer]) clearTimeout(t);
       enter('end');
     }
 
@@ -111,13 +131,15 @@ export class CycleLoad {
       label: o.label,
       concurrency: o.concurrency,
       warmupSeconds: o.warmupSeconds,
+      warmupTookSeconds: round((windowStart - started) / 1000, 1),
       durationSeconds: o.durationSeconds,
       completed: completions.length,
       cyclesPerSec: round(mean, 1),
       cyclesPerSecStddev: round(Math.sqrt(perSecond.reduce((a, n) => a + (n - mean) ** 2, 0) / perSecond.length), 1),
       cycleMs: ms(ok.map((r) => r.endedAt! - r.startedAt)),
       stepMs,
-      phaseMs: Object.fromEntries(STEP_PHASES.map((p) => [p, ms(ok.flatMap((r) => r.phases.map((x) => x[p])))])) as Record<StepPhase, SampleSummary>,
+      phaseMs: phases(ok.flatMap((r) => r.phases)),
+      stepPhaseMs: Object.fromEntries(CYCLE_STEPS.map((step) => [step, phases(ok.flatMap((r) => r.phases.filter((x) => x.step === step)))])) as Record<CycleStep, Record<StepPhase, SampleSummary>>,
       failures,
     };
   }
@@ -154,9 +176,13 @@ export class CycleLoad {
     const created = Date.parse(op.created_at);
     const started = op.started_at ? Date.parse(op.started_at) : created;
     const finished = op.finished_at ? Date.parse(op.finished_at) : answeredAt;
-    rec.phases.push({ accepted: acceptedMs, queued: started - created, running: finished - started, answered: answeredAt - finished });
+    rec.phases.push({ step, accepted: acceptedMs, queued: started - created, running: finished - started, answered: answeredAt - finished });
     return res.body;
   }
+}
+
+function phases(rows: Record<StepPhase, number>[]): Record<StepPhase, SampleSummary> {
+  return Object.fromEntries(STEP_PHASES.map((p) => [p, ms(rows.map((x) => x[p]))])) as Record<StepPhase, SampleSummary>;
 }
 
 function ms(values: number[]): SampleSummary {

@@ -55,6 +55,7 @@ describe('drain: a node is emptied by migrating its instances, what cannot move 
     const reported = await waitDrain(a, (d) => d.unplaceable.length === 1, 'reports the unplaceable instance');
     assert.equal(reported.unplaceable[0].instance_id, second);
     assert.match(reported.unplaceable[0].reason, /memory/);
+    assert.equal((await owner.request(`/v1/instances/${second}`)).body.state, 'running', 'reported, not stopped');
     const migrations = (await owner.request(`/v1/migrations?drain_id=${drainId}`)).body;
     assert.equal(migrations.total, 1);
     assert.equal(migrations.data[0].instance_id, first);
@@ -64,10 +65,12 @@ describe('drain: a node is emptied by migrating its instances, what cannot move 
     const moved = await waitInstance(owner, first, (i) => i.state === 'running' && i.node_id === b.id, 'running on B');
     assert.equal(moved.node_id, b.id);
     const progressed = await waitDrain(a, (d) => d.migrated === 1 && d.remaining === 1, 'counts the move');
-    assert.equal(progressed.status, 'draining');
-    // Before the deadline the one that fits nowhere is not touched.
+    // Before the deadline the one that fits nowhere is not touched (a slow machine may be past it already).
     const waiting = await owner.request(`/v1/instances/${second}`);
-    assert.equal(waiting.body.state, 'running');
+    if (progressed.status === 'draining' && Date.parse(progressed.deadline_at) > Date.now() + 500) {
+      assert.equal(waiting.body.state, 'running');
+      assert.equal(waiting.body.desired_state, 'running');
+    }
     assert.equal(waiting.body.node_id, a.id);
     assert.ok(events.some((e) => e.type === 'node.drain.unplaceable' && e.data.instance_id === second && e.data.node_id === a.id));
 

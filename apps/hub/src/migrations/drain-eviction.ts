@@ -154,7 +154,8 @@ export class DrainEviction implements OnModuleInit, OnApplicationBootstrap, Befo
     const stopped = [...drain.stopped, ...fresh.map((i) => i.id)];
     const open = await this.migrations.openOfDrain(drain.id);
     const remaining = await this.countOn(node.id);
-    const next: DrainState = open.length ? { ...drain, stopped, remaining, updated_at: new Date().toISOString() } : finishDrain(drain, reason, remaining, stopped);
+    const progress = { ...drain, stopped, remaining, migrated: await this.migratedBy(drain.id), updated_at: new Date().toISOString() };
+    const next: DrainState = open.length ? progress : finishDrain(progress, reason, remaining, stopped);
     await this.save(node, next);
   }
 
