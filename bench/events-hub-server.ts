@@ -31,6 +31,8 @@ export interface PublishRun {
   seconds: number;
   /** Publishes sent later than 5 ms after their due time (the hub's event loop was busy). */
   late: number;
+  /** Publishing stopped early: the run overran three times its length (the hub cannot keep up). */
+  cutShort: boolean;
 }
 
 @Controller('bench/events')
@@ -49,9 +51,15 @@ class BenchEventsController {
     let published = 0;
     let failed = 0;
     let late = 0;
+    let cutShort = false;
+    const giveUpAt = started + body.seconds * 3000;
     // Each event has its due time (started + seq × interval): a slow turn sends the overdue ones
     // at once instead of drifting, so the rate over the run is exact.
     for (let seq = 0; seq < total; seq++) {
+      if (performance.now() > giveUpAt) {
+        cutShort = true;
+        break;
+      }
       const due = started + seq * intervalMs;
       const wait = due - performance.now();
       if (wait > 1) await new Promise((r) => setTimeout(r, wait));
@@ -59,7 +67,7 @@ class BenchEventsController {
       pending.push(this.events.publish(body.org_id, body.type, { seq, sent_us: monotonicMicros() }).then((id) => (id ? published++ : failed++)));
     }
     await Promise.all(pending);
-    return { published, failed, seconds: (performance.now() - started) / 1000, late };
+    return { published, failed, seconds: (performance.now() - started) / 1000, late, cutShort };
   }
 
   @Get('clock')

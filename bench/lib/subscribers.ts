@@ -102,12 +102,12 @@ export class SubscriberPool {
     return this.sockets.filter((ws) => ws.readyState === WebSocket.OPEN).length;
   }
 
-  /** Resolves once every event reached every open subscriber, or nothing arrived for `quietMs`. */
-  async settle(quietMs: number, maxMs: number): Promise<void> {
+  /** Resolves once `published` events reached every subscriber, or nothing arrived for `quietMs`. */
+  async settle(published: number, quietMs: number, maxMs: number): Promise<void> {
     const until = performance.now() + maxMs;
     let last = this.count;
     let lastChange = performance.now();
-    while (performance.now() < until && this.count < this.size * this.expected) {
+    while (performance.now() < until && this.count < this.size * published) {
       await new Promise((r) => setTimeout(r, 100));
       if (this.count !== last) {
         last = this.count;
@@ -116,12 +116,13 @@ export class SubscriberPool {
     }
   }
 
-  tally(): FanoutTally {
+  /** `published`: how many of the expected events were actually published (all, unless the run was cut short). */
+  tally(published = this.expected): FanoutTally {
     return {
       subscribers: this.size,
-      expectedPerSubscriber: this.expected,
+      expectedPerSubscriber: published,
       delivered: this.count,
-      lost: this.size * this.expected - this.count,
+      lost: this.size * published - this.count,
       duplicates: this.duplicates,
       outOfOrder: this.outOfOrder,
       closedByHub: { ...this.closedByHub },

@@ -46,6 +46,15 @@ describe('nodes: registration, lifecycle, inventory, metrics, terminal', () => {
     assert.equal(del.status, 204);
   });
 
+  it('hosts with the same hostname registering at the same moment get distinct names', async () => {
+    const t = await owner.request('/v1/nodes/register-token', { method: 'POST', json: { max_uses: 4, expires_in: 60 } });
+    const answers = await Promise.all([1, 2, 3, 4].map(() => ctx.hub.request('/v1/agents/register', { method: 'POST', json: { token: t.body.token, hostname: 'twin' } })));
+    for (const a of answers) assert.equal(a.status, 201, a.text);
+    const names = await Promise.all(answers.map(async (a) => (await owner.request(`/v1/nodes/${a.body.node_id}`)).body.name as string));
+    assert.deepEqual([...names].sort(), ['twin', 'twin-2', 'twin-3', 'twin-4']);
+    for (const a of answers) await owner.request(`/v1/nodes/${a.body.node_id}`, { method: 'DELETE' });
+  });
+
   it('list, filter, update and validate nodes', async () => {
     const list = await owner.request('/v1/nodes?label=zone%3Deu-1');
     assert.equal(list.status, 200);

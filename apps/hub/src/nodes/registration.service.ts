@@ -67,6 +67,8 @@ export class RegistrationService {
       const grant = consumed[0][0];
       if (!grant) throw new RegistrationRefusedError('registration token is unknown, expired or used up: create a new one');
       const agent = issue(TOKEN_PREFIXES.agent);
+      // Two hosts with one hostname registering at once must not both pick the same free name.
+      await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`node-names:${grant.org_id}`]);
       const name = await this.freeName(tx, grant.org_id, body.name ?? sanitizeName(body.hostname));
       const node = await tx.getRepository(NodeEntity).save({
         orgId: grant.org_id,
