@@ -276,6 +276,7 @@ describe('instance files API on a real agent', () => {
   it('a zip cut short by the node going away fails, instead of ending as if it were complete', async () => {
     mkdirSync(join(f.root, 'bulk'), { recursive: true });
     writeFileSync(join(f.root, 'bulk/a.bin'), patternBytes(24 * 1024 * 1024, 8));
+    await f.node.waitStatus('online');
     const res = await fetch(f.hubUrl + f.url('/download-zip?path=bulk'), { headers: authOf(owner) });
     assert.equal(res.status, 200);
     const reader = res.body!.getReader();

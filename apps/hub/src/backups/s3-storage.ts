@@ -1,17 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import {
-  CreateBucketCommand,
-  DeleteObjectCommand,
-  GetObjectCommand,
-  HeadObjectCommand,
-  ListBucketsCommand,
-  PutObjectCommand,
-  S3Client,
-  S3ServiceException,
-} from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { DomainError } from '../http/errors';
+
+// The SDK costs ~1.5 s of CPU to load; most hubs never touch S3, so it loads on first use.
+type S3Sdk = typeof import('@aws-sdk/client-s3');
+let s3Sdk: Promise<S3Sdk> | undefined;
+const sdk = (): Promise<S3Sdk> => (s3Sdk ??= import('@aws-sdk/client-s3'));
 
 /** What the hub needs to reach one bucket; the secret only ever lives in this process's memory. */
 export interface S3Target {
@@ -35,8 +30,9 @@ export class StorageError extends DomainError {
 }
 
 export function describeS3Error(err: unknown): string {
-  if (err instanceof S3ServiceException) return `${err.name}${err.message && err.message !== err.name ? `: ${err.message}` : ''} (HTTP ${err.$metadata.httpStatusCode ?? '?'})`;
-  const e = err as { code?: string; message?: string };
+  const e = err as { name?: string; code?: string; message?: string; $metadata?: { httpStatusCode?: number } } | null;
+  if (e?.$metadata) return `${e.name}${e.message && e.message !== e.name ? `: ${e.message}` : ''} (HTTP ${e.$metadata.httpStatusCode ?? '?'})`;
+  if (!e) return String(err);
   return e.code ? `${e.code}: ${e.message ?? ''}` : (e.message ?? String(err));
 }
 
@@ -45,7 +41,8 @@ export function isNotFound(err: unknown): boolean {
   return e.name === 'NoSuchKey' || e.name === 'NotFound' || e.$metadata?.httpStatusCode === 404;
 }
 
-export function s3Client(t: Omit<S3Target, 'bucket'>): S3Client {
+async function s3Client(t: Omit<S3Target, 'bucket'>): Promise<S3Client> {
+  const { S3Client } = await sdk();
   return new S3Client({
     region: t.region,
     ...(t.endpoint ? { endpoint: t.endpoint } : {}),
@@ -81,7 +78,8 @@ export async function uploadObject(
   onProgress: (loadedBytes: number) => void,
   signal?: AbortSignal,
 ): Promise<void> {
-  const client = s3Client(t);
+  const { Upload } = await import('@aws-sdk/lib-storage');
+  const client = await s3Client(t);
   try {
     const upload = new Upload({
       client,
@@ -108,9 +106,9 @@ function abortControllerOf(signal: AbortSignal): AbortController {
 }
 
 export async function objectSize(t: S3Target, key: string): Promise<number | null> {
-  const client = s3Client(t);
+  const client = await s3Client(t);
   try {
-    const head = await client.send(new HeadObjectCommand({ Bucket: t.bucket, Key: key }));
+    const head = await client.send(new (await sdk()).HeadObjectCommand({ Bucket: t.bucket, Key: key }));
     return head.ContentLength ?? null;
   } catch (err) {
     if (isNotFound(err)) return null;
@@ -122,9 +120,9 @@ export async function objectSize(t: S3Target, key: string): Promise<number | nul
 
 /** The object's bytes as a stream; destroying it ends the request. */
 export async function readObject(t: S3Target, key: string): Promise<{ body: Readable; sizeBytes: number | null }> {
-  const client = s3Client(t);
+  const client = await s3Client(t);
   try {
-    const res = await client.send(new GetObjectCommand({ Bucket: t.bucket, Key: key }));
+    const res = await client.send(new (await sdk()).GetObjectCommand({ Bucket: t.bucket, Key: key }));
     const body = res.Body as Readable | undefined;
     if (!body) throw new Error('the storage answered without a body');
     body.once('close', () => client.destroy());
@@ -137,9 +135,9 @@ export async function readObject(t: S3Target, key: string): Promise<{ body: Read
 
 /** Removes the object; one that is already gone counts as removed. */
 export async function deleteObject(t: S3Target, key: string): Promise<void> {
-  const client = s3Client(t);
+  const client = await s3Client(t);
   try {
-    await client.send(new DeleteObjectCommand({ Bucket: t.bucket, Key: key }));
+    await client.send(new (await sdk()).DeleteObjectCommand({ Bucket: t.bucket, Key: key }));
   } catch (err) {
     if (!isNotFound(err)) throw err;
   } finally {
@@ -152,21 +150,21 @@ export async function deleteObject(t: S3Target, key: string): Promise<void> {
  * (a bucket that merely exists, or read-only keys, would fail every backup later).
  */
 export async function probeBucket(t: S3Target, prefix: string): Promise<void> {
-  const client = s3Client(t);
+  const client = await s3Client(t);
   const p = prefix.replace(/^\/+|\/+$/g, '');
   const key = `${p ? `${p}/` : ''}.hostplane-probe-${randomBytes(6).toString('hex')}`;
   try {
-    await client.send(new PutObjectCommand({ Bucket: t.bucket, Key: key, Body: 'hostplane backup storage check\n', ContentType: 'text/plain' }));
-    await client.send(new DeleteObjectCommand({ Bucket: t.bucket, Key: key }));
+    await client.send(new (await sdk()).PutObjectCommand({ Bucket: t.bucket, Key: key, Body: 'hostplane backup storage check\n', ContentType: 'text/plain' }));
+    await client.send(new (await sdk()).DeleteObjectCommand({ Bucket: t.bucket, Key: key }));
   } finally {
     client.destroy();
   }
 }
 
 export async function listBuckets(t: Omit<S3Target, 'bucket'>): Promise<{ name: string; created_at: string | null }[]> {
-  const client = s3Client(t);
+  const client = await s3Client(t);
   try {
-    const res = await client.send(new ListBucketsCommand({}));
+    const res = await client.send(new (await sdk()).ListBucketsCommand({}));
     return (res.Buckets ?? []).map((b) => ({ name: b.Name ?? '', created_at: b.CreationDate ? b.CreationDate.toISOString() : null }));
   } finally {
     client.destroy();
@@ -174,11 +172,11 @@ export async function listBuckets(t: Omit<S3Target, 'bucket'>): Promise<{ name: 
 }
 
 export async function createBucket(t: Omit<S3Target, 'bucket'>, bucket: string): Promise<void> {
-  const client = s3Client(t);
+  const client = await s3Client(t);
   try {
     // us-east-1 is the one region that refuses an explicit location constraint.
     const location = t.endpoint || t.region === 'us-east-1' ? undefined : { LocationConstraint: t.region as never };
-    await client.send(new CreateBucketCommand({ Bucket: bucket, ...(location ? { CreateBucketConfiguration: location } : {}) }));
+    await client.send(new (await sdk()).CreateBucketCommand({ Bucket: bucket, ...(location ? { CreateBucketConfiguration: location } : {}) }));
   } finally {
     client.destroy();
   }
