@@ -17,6 +17,6 @@ import { RegistrationService } from './registration.service';
   imports: [TunnelModule, JobsModule],
   providers: [NodesService, RegistrationService, NodeMetricsService, NodeTerminal, NodeQueries, NodeContainersService],
   controllers: [NodesController, RegistrationController, NodeInventoryController, NodeActionsController, NodeContainersController],
-  exports: [NodesService, NodeMetricsService],
+  exports: [NodesService, NodeMetricsService, NodeQueries],
 })
 export class NodesModule {}
