@@ -31,12 +31,26 @@ interface Shape {
   warmupOperations: number;
   waitRuns: { inFlight: number; operations: number }[];
   subscribers: number;
-  eventsPerSecond: number;
-  fanoutSeconds: number;
+  /** Fan-out runs on the same subscribers: a light one first, then the one the targets are about. */
+  fanoutRuns: { eventsPerSecond: number; seconds: number }[];
+  /** After publishing: wait for the stragglers until nothing arrived for quietMs, at most maxMs. */
+  settle: { quietMs: number; maxMs: number };
 }
 
-const FULL: Shape = { warmupOperations: 30, waitRuns: [{ inFlight: 1, operations: 300 }, { inFlight: 50, operations: 1_000 }], subscribers: 1_000, eventsPerSecond: 100, fanoutSeconds: 25 };
-const QUICK: Shape = { warmupOperations: 5, waitRuns: [{ inFlight: 1, operations: 40 }, { inFlight: 20, operations: 100 }], subscribers: 100, eventsPerSecond: 100, fanoutSeconds: 4 };
+const FULL: Shape = {
+  warmupOperations: 30,
+  waitRuns: [{ inFlight: 1, operations: 300 }, { inFlight: 50, operations: 1_000 }],
+  subscribers: 1_000,
+  fanoutRuns: [{ eventsPerSecond: 10, seconds: 10 }, { eventsPerSecond: 100, seconds: 25 }],
+  settle: { quietMs: 10_000, maxMs: 60_000 },
+};
+const QUICK: Shape = {
+  warmupOperations: 5,
+  waitRuns: [{ inFlight: 1, operations: 30 }, { inFlight: 20, operations: 60 }],
+  subscribers: 100,
+  fanoutRuns: [{ eventsPerSecond: 10, seconds: 2 }, { eventsPerSecond: 100, seconds: 3 }],
+  settle: { quietMs: 1_000, maxMs: 10_000 },
+};
 
 /** The agent holds each job this long after the wait was sent, so the wait is parked when it finishes. */
 const HOLD_MS = 25;
@@ -48,7 +62,9 @@ interface FanoutResult extends FanoutTally {
   eventsPerSecond: number;
   seconds: number;
   publish: PublishRun;
+  /** Publish stamp → received, every delivery of the run. */
   delayMs: SampleSummary;
+  /** Publish through settling: the hub's CPU, Redis', this process's. */
   resources: ResourceUsage;
   hubRssBeforeBytes: number | null;
   hubRssConnectedBytes: number | null;
@@ -97,7 +113,7 @@ export async function run(ctx: BenchContext): Promise<BenchReport> {
     open.agent.close();
 
     // Part 2: fan-out.
-    const fanout = await measureFanout(ctx, hub, client, admin, shape, open);
+    const fanouts = await measureFanout(ctx, hub, client, admin, shape, open);
 
     printWaitTable(waits);
     process.stdout.write(
@@ -108,16 +124,18 @@ export async function run(ctx: BenchContext): Promise<BenchReport> {
         '',
       ].join('\n'),
     );
-    printFanoutTable([fanout]);
+    printFanoutTable(fanouts);
     process.stdout.write(
       [
-        'delay = the hub stamps CLOCK_MONOTONIC right before EventsService.publish (XADD) → a subscriber here reads it on receive; lost = expected − distinct received;',
+        'delay = the hub stamps CLOCK_MONOTONIC right before EventsService.publish (XADD) → a subscriber here reads it on receive;',
+        `undelivered = (published + failed) × subscribers − distinct received once nothing arrived for ${shape.settle.quietMs / 1000} s (or ${shape.settle.maxMs / 1000} s passed): lost, or still queued in the hub;`,
+        'failed = XADDs the hub gave up on (its Redis command timeout, 2 s, fired while its loop stalled; the event may still have been written);',
         'took s = how long the hub took to publish them all (longer than s: its event loop was too busy to publish on time, and delay then understates the lag; cut short at 3 × s).',
-        'hub cpu% = of one core over the publish window (µs/delivery: its CPU per event delivered); RSS idle / connected / max = before the subscribers, after they connected, highest during the window.',
+        'hub cpu% = of one core from the first publish until settled (µs/delivery: its CPU per event delivered); RSS idle / connected / max = before the subscribers, after they connected, highest during the run.',
         '',
       ].join('\n'),
     );
-    return report(waits, fanout, shape);
+    return report(waits, fanouts, shape);
   } finally {
     open.pool?.close();
     open.feed?.close();
@@ -138,51 +156,69 @@ async function measureFanout(
   admin: { accessToken: string; orgId: string },
   shape: Shape,
   open: { pool?: SubscriberPool; monitor?: ResourceMonitor },
-): Promise<FanoutResult> {
+): Promise<FanoutResult[]> {
   const clockCheck = await checkSharedClock(client);
-  const total = Math.round(shape.eventsPerSecond * shape.fanoutSeconds);
   const hubRssBeforeBytes = processMemory(hub.pid)?.rssBytes ?? null;
   ctx.progress(`fan-out: connecting ${shape.subscribers} subscribers (50 handshakes at a time)`);
   const connectStarted = performance.now();
-  const pool = await SubscriberPool.open(hub.url, admin.accessToken, EVENT_TYPE, shape.subscribers, total);
+  const pool = await SubscriberPool.open(hub.url, admin.accessToken, EVENT_TYPE, shape.subscribers);
   open.pool = pool;
-  const connectSeconds = (performance.now() - connectStarted) / 1000;
+  const connectSeconds = round((performance.now() - connectStarted) / 1000, 1);
   await new Promise((r) => setTimeout(r, 1000));
   const hubRssConnectedBytes = processMemory(hub.pid)?.rssBytes ?? null;
 
-  ctx.progress(`fan-out: ${shape.eventsPerSecond} events/s for ${shape.fanoutSeconds} s to ${shape.subscribers} subscribers`);
-  await hubMetrics(client); // resets the hub's event-loop lag histogram
-  const begin = await open.monitor!.begin();
-  let rssMax = 0;
-  const sampler = setInterval(() => (rssMax = Math.max(rssMax, processMemory(hub.pid)?.rssBytes ?? 0)), 500);
-  let publish: PublishRun;
-  try {
-    publish = await client.expect(200, '/bench/events/publish', { json: { org_id: admin.orgId, type: EVENT_TYPE, per_second: shape.eventsPerSecond, seconds: shape.fanoutSeconds } });
-    await pool.settle(publish.published, 2_000, 20_000);
-  } finally {
-    clearInterval(sampler);
+  const results: FanoutResult[] = [];
+  for (const [run, { eventsPerSecond, seconds }] of shape.fanoutRuns.entries()) {
+    ctx.progress(`fan-out: ${eventsPerSecond} events/s for ${seconds} s to ${shape.subscribers} subscribers`);
+    pool.beginRun(run, Math.round(eventsPerSecond * seconds));
+    await hubMetrics(client); // resets the hub's event-loop lag histogram
+    const begin = await open.monitor!.begin();
+    let rssMax = 0;
+    const sampler = setInterval(() => (rssMax = Math.max(rssMax, processMemory(hub.pid)?.rssBytes ?? 0)), 500);
+    let publish: PublishRun;
+    try {
+      publish = await publishRun(client, { org_id: admin.orgId, run, type: EVENT_TYPE, per_second: eventsPerSecond, seconds });
+      ctx.progress(`fan-out: published ${publish.published} (${publish.failed} failed) in ${publish.seconds.toFixed(1)} s; settling`);
+      await pool.settle(publish.published + publish.failed, shape.settle.quietMs, shape.settle.maxMs);
+    } finally {
+      clearInterval(sampler);
+    }
+    const resources = await open.monitor!.usage(begin);
+    const metrics = await hubMetrics(client);
+    const s = summarize(pool.delays());
+    results.push({
+      label: `${shape.subscribers} subscribers, ${eventsPerSecond} events/s`,
+      ...pool.tally(publish.published + publish.failed),
+      eventsPerSecond,
+      seconds,
+      publish,
+      delayMs: { count: s.count, mean: round(s.mean, 3), min: round(s.min, 3), p50: round(s.p50, 3), p90: round(s.p90, 3), p99: round(s.p99, 3), max: round(s.max, 3) },
+      resources,
+      hubRssBeforeBytes,
+      hubRssConnectedBytes,
+      hubRssMaxBytes: rssMax || null,
+      hubLoopDelayP99Ms: loopDelay(metrics.get('hostplane_hub_nodejs_eventloop_lag_p99_seconds')),
+      hubLoopDelayMaxMs: loopDelay(metrics.get('hostplane_hub_nodejs_eventloop_lag_max_seconds')),
+      connectSeconds,
+      clockCheck,
+    });
   }
-  const resources = await open.monitor!.usage(begin);
-  const metrics = await hubMetrics(client);
-  const tally = pool.tally(publish.published);
-  const delays = pool.delays.subarray(0, pool.count);
-  const s = summarize(delays);
-  return {
-    label: `${shape.subscribers} subscribers, ${shape.eventsPerSecond} events/s`,
-    ...tally,
-    eventsPerSecond: shape.eventsPerSecond,
-    seconds: shape.fanoutSeconds,
-    publish,
-    delayMs: { count: s.count, mean: round(s.mean, 3), min: round(s.min, 3), p50: round(s.p50, 3), p90: round(s.p90, 3), p99: round(s.p99, 3), max: round(s.max, 3) },
-    resources,
-    hubRssBeforeBytes,
-    hubRssConnectedBytes,
-    hubRssMaxBytes: rssMax || null,
-    hubLoopDelayP99Ms: loopDelay(metrics.get('hostplane_hub_nodejs_eventloop_lag_p99_seconds')),
-    hubLoopDelayMaxMs: loopDelay(metrics.get('hostplane_hub_nodejs_eventloop_lag_max_seconds')),
-    connectSeconds: round(connectSeconds, 1),
-    clockCheck,
-  };
+  return results;
+}
+
+/**
+ * Starts a publishing run in the hub and polls it until done. Polls that fail (the hub's loop
+ * stalled past a socket timeout) are retried: the run goes on in the hub regardless.
+ */
+async function publishRun(client: HubClient, body: { org_id: string; run: number; type: string; per_second: number; seconds: number }): Promise<PublishRun> {
+  await client.expect(202, '/bench/events/publish', { json: body });
+  const giveUpAt = performance.now() + body.seconds * 3000 + 120_000;
+  for (;;) {
+    await new Promise((r) => setTimeout(r, 500));
+    const res = await client.request(`/bench/events/publish/${body.run}`).catch(() => null);
+    if (res?.status === 200 && (res.body as PublishRun).done) return res.body as PublishRun;
+    if (performance.now() > giveUpAt) throw new Error(`events: publishing run ${body.run} did not finish within ${Math.round(body.seconds * 3 + 120)} s`);
+  }
 }
 
 /** The hub's monotonic clock must read between two of ours around the request, or delays are meaningless. */
@@ -233,8 +269,9 @@ function printFanoutTable(rows: FanoutResult[]): void {
       { header: 's', value: (r) => r.seconds },
       { header: 'took s', value: (r) => `${round(r.publish.seconds, 1)}${r.publish.cutShort ? ' (cut short)' : ''}`, align: 'right' },
       { header: 'published', value: (r) => r.publish.published },
+      { header: 'failed', value: (r) => r.publish.failed },
       { header: 'deliveries', value: (r) => r.delivered },
-      { header: 'lost', value: (r) => r.lost },
+      { header: 'undelivered', value: (r) => r.undelivered },
       { header: 'dup', value: (r) => r.duplicates },
       { header: 'reordered', value: (r) => r.outOfOrder },
       { header: 'closed', value: (r) => Object.values(r.closedByHub).reduce((a, b) => a + b, 0) },
@@ -258,27 +295,29 @@ function printFanoutTable(rows: FanoutResult[]): void {
   );
 }
 
-function report(waits: WaitLatencyResult[], fanout: FanoutResult, shape: Shape): BenchReport {
+function report(waits: WaitLatencyResult[], fanouts: FanoutResult[], shape: Shape): BenchReport {
   const measurements: (OperationResult & Record<string, unknown>)[] = [
     ...waits.map((w) => ({ ...w, label: `wait answered after finish, ${w.label}`, summary: w.waitMs })),
-    { ...fanout, label: `fan-out delivery delay, ${fanout.label}`, summary: fanout.delayMs },
+    ...fanouts.map((f) => ({ ...f, label: `fan-out delivery delay, ${f.label}`, summary: f.delayMs })),
   ];
   const ratios: Record<string, number> = {};
   const single = waits.find((w) => w.inFlight === 1);
   if (single && single.eventMs.p50 > 0) ratios['wait/event p50 (1 in flight)'] = round(single.waitMs.p50 / single.eventMs.p50, 2);
-  const perDelivery = hubCpuPerDelivery(fanout);
-  if (perDelivery !== null) ratios['hub cpu µs per delivery'] = perDelivery;
-  if (fanout.hubRssConnectedBytes !== null && fanout.hubRssBeforeBytes !== null) ratios['hub RSS KB per subscriber'] = round((fanout.hubRssConnectedBytes - fanout.hubRssBeforeBytes) / 1024 / fanout.subscribers, 1);
+  for (const f of fanouts) {
+    const perDelivery = hubCpuPerDelivery(f);
+    if (perDelivery !== null) ratios[`hub cpu µs per delivery at ${f.eventsPerSecond} events/s`] = perDelivery;
+  }
+  const first = fanouts[0];
+  if (first?.hubRssConnectedBytes && first.hubRssBeforeBytes) ratios['hub RSS KB per subscriber'] = round((first.hubRssConnectedBytes - first.hubRssBeforeBytes) / 1024 / first.subscribers, 1);
   const facts: Record<string, string | number> = {
     holdMs: HOLD_MS,
     subscribers: shape.subscribers,
-    eventsPerSecond: shape.eventsPerSecond,
-    fanoutSeconds: shape.fanoutSeconds,
-    clock: `${fanout.clockCheck}; stamps are CLOCK_MONOTONIC µs (process.hrtime), shared by the hub child and this process`,
+    fanoutRuns: shape.fanoutRuns.map((r) => `${r.eventsPerSecond}/s × ${r.seconds} s`).join(', '),
+    settle: `quiet ${shape.settle.quietMs} ms, at most ${shape.settle.maxMs} ms`,
+    clock: `${first?.clockCheck ?? '-'}; stamps are CLOCK_MONOTONIC µs (process.hrtime), shared by the hub child and this process`,
     hubEnv: Object.entries(HUB_ENV)
       .map(([k, v]) => `${k}=${v}`)
       .join(' '),
-    publishLate: fanout.publish.late,
   };
   for (const pkg of ['ws', 'ioredis', 'socket.io']) facts[pkg] = packageVersion(pkg);
   return { measurements, ratios, facts };

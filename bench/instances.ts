@@ -70,6 +70,25 @@ interface CycleStepResult extends CycleLoadResult {
   jobConcurrency: number;
   resources: ResourceUsage;
   agentCpuPercent: number | null;
+  /** The hub database's committed + rolled back transactions over the window, per completed cycle (autocommit statements count one each). */
+  pgTransactionsPerCycle: number | null;
+  /** Rows inserted, updated and deleted, per completed cycle. */
+  pgRowWritesPerCycle: number | null;
+}
+
+interface PgCounters {
+  transactions: number;
+  rowWrites: number;
+}
+
+/** pg_stat_database of one database (flushed by backends about once a second: fine over a 15 s window). */
+async function pgCounters(pg: Client, database: string): Promise<PgCounters | null> {
+  const res = await pg.query<{ x: string; w: string }>(
+    'SELECT xact_commit + xact_rollback AS x, tup_inserted + tup_updated + tup_deleted AS w FROM pg_stat_database WHERE datname = $1',
+    [database],
+  );
+  const row = res.rows[0];
+  return row ? { transactions: Number(row.x), rowWrites: Number(row.w) } : null;
 }
 
 interface ConsoleRow {
@@ -102,7 +121,7 @@ export async function run(ctx: BenchContext): Promise<BenchReport> {
     const workloads: Record<keyof typeof WORKLOADS, string> = { sleeper: '', echo: '', bulk: '' };
     for (const [key, body] of Object.entries(WORKLOADS) as [keyof typeof WORKLOADS, object][]) workloads[key] = (await client.expect(201, '/v1/workloads', { json: body })).id;
 
-    const cycles = await measureCycles(ctx, client, agent, open.monitor, workloads.sleeper, shape);
+    const cycles = await measureCycles(ctx, client, agent, open.monitor, { pg, database: hub.database }, workloads.sleeper, shape);
     const consoles = await measureConsoles(ctx, hub, client, agent, admin, workloads, shape);
     const placements = await measurePlacement(ctx, hub, client, shape);
 
@@ -140,7 +159,15 @@ export async function run(ctx: BenchContext): Promise<BenchReport> {
   }
 }
 
-async function measureCycles(ctx: BenchContext, client: HubClient, agent: RealAgent, monitor: ResourceMonitor, workloadId: string, shape: Shape): Promise<CycleStepResult[]> {
+async function measureCycles(
+  ctx: BenchContext,
+  client: HubClient,
+  agent: RealAgent,
+  monitor: ResourceMonitor,
+  db: { pg: Client; database: string },
+  workloadId: string,
+  shape: Shape,
+): Promise<CycleStepResult[]> {
   const load = new CycleLoad(client);
   const results: CycleStepResult[] = [];
   for (const jobConcurrency of shape.jobConcurrency) {
@@ -156,6 +183,8 @@ async function measureCycles(ctx: BenchContext, client: HubClient, agent: RealAg
     let begin: ReturnType<ResourceMonitor['begin']> | undefined;
     let usage: Promise<ResourceUsage> | undefined;
     let agentAtStart: { cpu: number | null; at: number } = { cpu: null, at: 0 };
+    let pgAtStart: Promise<PgCounters | null> = Promise.resolve(null);
+    let pgAtEnd: Promise<PgCounters | null> = Promise.resolve(null);
     let agentCpuPercent: number | null = null;
     const result = await load.run({
       label: `${shape.concurrency} in flight, job conc ${jobConcurrency}`,
@@ -168,14 +197,25 @@ async function measureCycles(ctx: BenchContext, client: HubClient, agent: RealAg
         if (phase === 'start') {
           begin = monitor.begin();
           agentAtStart = { cpu, at: performance.now() };
+          pgAtStart = pgCounters(db.pg, db.database);
         } else {
           usage = begin!.then((b) => monitor.usage(b));
+          pgAtEnd = pgCounters(db.pg, db.database);
           const seconds = (performance.now() - agentAtStart.at) / 1000;
           if (cpu !== null && agentAtStart.cpu !== null && seconds > 0) agentCpuPercent = round(((cpu - agentAtStart.cpu) / seconds) * 100, 0);
         }
       },
     });
-    results.push({ ...result, jobConcurrency, resources: await usage!, agentCpuPercent });
+    const [pg0, pg1] = await Promise.all([pgAtStart, pgAtEnd]);
+    const perCompleted = (n: number) => (result.completed > 0 ? round(n / result.completed, 1) : null);
+    results.push({
+      ...result,
+      jobConcurrency,
+      resources: await usage!,
+      agentCpuPercent,
+      pgTransactionsPerCycle: pg0 && pg1 ? perCompleted(pg1.transactions - pg0.transactions) : null,
+      pgRowWritesPerCycle: pg0 && pg1 ? perCompleted(pg1.rowWrites - pg0.rowWrites) : null,
+    });
     await waitForNoInstances(client);
   }
   return results;
@@ -306,6 +346,8 @@ function printCycles(rows: CycleStepResult[]): void {
       { header: 'ms/cycle', value: (r) => perCycle(r.agentCpuPercent, r.cyclesPerSec) },
       { header: 'pg cpu%', value: (r) => r.resources.postgresCpuPercent },
       { header: 'ms/cycle', value: (r) => perCycle(r.resources.postgresCpuPercent, r.cyclesPerSec) },
+      { header: 'pg xacts/cycle', value: (r) => r.pgTransactionsPerCycle },
+      { header: 'rows written', value: (r) => r.pgRowWritesPerCycle },
       { header: 'redis cpu%', value: (r) => r.resources.redisCpuPercent },
       { header: 'client cpu%', value: (r) => r.resources.simCpuPercent },
       { header: 'others cpu%', value: (r) => r.resources.otherCpuPercent },

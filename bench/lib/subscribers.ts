@@ -6,46 +6,47 @@ const WELCOME_TIMEOUT_MS = 30_000;
 
 export interface FanoutTally {
   subscribers: number;
-  /** Events each subscriber should have received. */
+  /** Events each subscriber should have received (those published). */
   expectedPerSubscriber: number;
   /** Distinct (subscriber, seq) pairs received. */
   delivered: number;
-  lost: number;
+  /** Expected but not received when the run was settled: lost, or still queued in the hub. */
+  undelivered: number;
   duplicates: number;
   /** An event that arrived after a later one, at the same subscriber. */
   outOfOrder: number;
-  /** Subscribers the hub closed during the run (e.g. 4008 too slow), by close code. */
+  /** Subscribers the hub closed during the run (4008 too slow, 1006 dropped after a missed ping), by close code. */
+  closedByHub: Record<string, number>;
+}
+
+interface Run {
+  id: number;
+  seen: Uint8Array[];
+  lastSeq: Int32Array;
+  /** Delivery delays in ms, `count` of them valid. */
+  delays: Float64Array;
+  count: number;
+  duplicates: number;
+  outOfOrder: number;
   closedByHub: Record<string, number>;
 }
 
 /**
- * N WebSocket subscribers of `/v1/ws/subscribe?events=<type>` in this process, each recording
- * which `seq` it got and, per event, the delay from the publisher's `sent_us` stamp to its own
- * receive (both CLOCK_MONOTONIC, see lib/clock.ts).
+ * N WebSocket subscribers of `/v1/ws/subscribe?events=<type>` in this process. For the current
+ * run, each records which `seq` it got and, per event, the delay from the publisher's `sent_us`
+ * stamp to its own receive (both CLOCK_MONOTONIC, see lib/clock.ts); events of other runs are
+ * ignored, so one set of connections serves several runs.
  */
 export class SubscriberPool {
   private readonly sockets: WebSocket[] = [];
-  private readonly seen: Uint8Array[] = [];
-  private readonly lastSeq: Int32Array;
-  private readonly closedByHub: Record<string, number> = {};
+  private run: Run | null = null;
   private closing = false;
-  /** Delivery delays in ms, `count` of them valid. */
-  readonly delays: Float64Array;
-  count = 0;
-  duplicates = 0;
-  outOfOrder = 0;
 
-  private constructor(
-    readonly size: number,
-    private readonly expected: number,
-  ) {
-    this.delays = new Float64Array(size * expected);
-    this.lastSeq = new Int32Array(size).fill(-1);
-  }
+  private constructor(readonly size: number) {}
 
   /** Opens `size` subscribers, `concurrency` handshakes at a time; resolves once each got its welcome. */
-  static async open(hubUrl: string, accessToken: string, eventType: string, size: number, expected: number, concurrency = 50): Promise<SubscriberPool> {
-    const pool = new SubscriberPool(size, expected);
+  static async open(hubUrl: string, accessToken: string, eventType: string, size: number, concurrency = 50): Promise<SubscriberPool> {
+    const pool = new SubscriberPool(size);
     const url = `${hubUrl.replace(/^http/, 'ws')}/v1/ws/subscribe?events=${encodeURIComponent(eventType)}`;
     try {
       await boundedAll(size, concurrency, (i) => pool.connect(i, url, accessToken));
@@ -56,8 +57,26 @@ export class SubscriberPool {
     return pool;
   }
 
+  /** Starts recording run `id` with up to `expected` events per subscriber. */
+  beginRun(id: number, expected: number): void {
+    this.run = {
+      id,
+      seen: Array.from({ length: this.size }, () => new Uint8Array(expected)),
+      lastSeq: new Int32Array(this.size).fill(-1),
+      delays: new Float64Array(this.size * expected),
+      count: 0,
+      duplicates: 0,
+      outOfOrder: 0,
+      closedByHub: {},
+    };
+  }
+
+  /** The current run's delays in ms. */
+  delays(): Float64Array {
+    return this.run ? this.run.delays.subarray(0, this.run.count) : new Float64Array(0);
+  }
+
   private connect(i: number, url: string, accessToken: string): Promise<void> {
-    this.seen[i] = new Uint8Array(this.expected);
     const ws = new WebSocket(url, { headers: { authorization: `Bearer ${accessToken}` }, perMessageDeflate: false });
     this.sockets[i] = ws;
     return new Promise((resolve, reject) => {
@@ -71,61 +90,58 @@ export class SubscriberPool {
         reject(err);
       });
       ws.on('close', (code) => {
-        if (!this.closing) this.closedByHub[code] = (this.closedByHub[code] ?? 0) + 1;
+        if (!this.closing && this.run) this.run.closedByHub[code] = (this.run.closedByHub[code] ?? 0) + 1;
       });
       ws.on('message', (data: Buffer) => {
         const at = monotonicMicros();
-        const m = JSON.parse(data.toString('utf8')) as { type: string; event?: { data: { seq: number; sent_us: number } } };
+        const m = JSON.parse(data.toString('utf8')) as { type: string; event?: { data: { run: number; seq: number; sent_us: number } } };
         if (m.type === 'welcome') {
           clearTimeout(timer);
           resolve();
-        } else if (m.type === 'event' && m.event) this.record(i, m.event.data.seq, at - m.event.data.sent_us);
+        } else if (m.type === 'event' && m.event) this.record(i, m.event.data, at);
       });
     });
   }
 
-  private record(i: number, seq: number, delayUs: number): void {
-    const seen = this.seen[i]!;
-    if (seq < 0 || seq >= seen.length) return;
-    if (seen[seq]) {
-      this.duplicates++;
+  private record(i: number, e: { run: number; seq: number; sent_us: number }, at: number): void {
+    const run = this.run;
+    if (!run || e.run !== run.id) return;
+    const seen = run.seen[i]!;
+    if (e.seq < 0 || e.seq >= seen.length) return;
+    if (seen[e.seq]) {
+      run.duplicates++;
       return;
     }
-    seen[seq] = 1;
-    if (seq < this.lastSeq[i]!) this.outOfOrder++;
-    else this.lastSeq[i] = seq;
-    this.delays[this.count++] = delayUs / 1000;
+    seen[e.seq] = 1;
+    if (e.seq < run.lastSeq[i]!) run.outOfOrder++;
+    else run.lastSeq[i] = e.seq;
+    run.delays[run.count++] = (at - e.sent_us) / 1000;
   }
 
-  /** Subscribers still open. */
-  openCount(): number {
-    return this.sockets.filter((ws) => ws.readyState === WebSocket.OPEN).length;
-  }
-
-  /** Resolves once `published` events reached every subscriber, or nothing arrived for `quietMs`. */
+  /** Resolves once `published` events reached every subscriber, or nothing arrived for `quietMs`, or after `maxMs`. */
   async settle(published: number, quietMs: number, maxMs: number): Promise<void> {
     const until = performance.now() + maxMs;
-    let last = this.count;
+    let last = this.run?.count ?? 0;
     let lastChange = performance.now();
-    while (performance.now() < until && this.count < this.size * published) {
+    while (this.run && performance.now() < until && this.run.count < this.size * published) {
       await new Promise((r) => setTimeout(r, 100));
-      if (this.count !== last) {
-        last = this.count;
+      if (this.run.count !== last) {
+        last = this.run.count;
         lastChange = performance.now();
       } else if (performance.now() - lastChange > quietMs) return;
     }
   }
 
-  /** `published`: how many of the expected events were actually published (all, unless the run was cut short). */
-  tally(published = this.expected): FanoutTally {
+  tally(published: number): FanoutTally {
+    const run = this.run;
     return {
       subscribers: this.size,
       expectedPerSubscriber: published,
-      delivered: this.count,
-      lost: this.size * published - this.count,
-      duplicates: this.duplicates,
-      outOfOrder: this.outOfOrder,
-      closedByHub: { ...this.closedByHub },
+      delivered: run?.count ?? 0,
+      undelivered: this.size * published - (run?.count ?? 0),
+      duplicates: run?.duplicates ?? 0,
+      outOfOrder: run?.outOfOrder ?? 0,
+      closedByHub: { ...run?.closedByHub },
     };
   }
 
