@@ -40,7 +40,7 @@ interface Shape {
 }
 
 const FULL: Shape = { concurrency: 50, jobConcurrency: [4, 64], warmupSeconds: 3, durationSeconds: 15, keystrokes: 600, bulkBytes: 8_000_000, placementNodes: 10_000, placementSeconds: 6 };
-const QUICK: Shape = { concurrency: 10, jobConcurrency: [4, 64], warmupSeconds: 1, durationSeconds: 3, keystrokes: 100, bulkBytes: 1_000_000, placementNodes: 10_000, placementSeconds: 1 };
+const QUICK: Shape = { concurrency: 5, jobConcurrency: [4, 64], warmupSeconds: 1, durationSeconds: 2, keystrokes: 60, bulkBytes: 500_000, placementNodes: 10_000, placementSeconds: 1 };
 
 const HUB_ENV: Record<string, string> = { HOSTPLANE_LOG_LEVEL: 'warn', HOSTPLANE_DATABASE_POOL_SIZE: '40' };
 const AGENT_ENV: Record<string, string> = { HOSTPLANE_AGENT_LOG_LEVEL: 'warn', HOSTPLANE_AGENT_MAX_CONCURRENT_JOBS: '64' };
@@ -70,10 +70,10 @@ interface CycleStepResult extends CycleLoadResult {
   jobConcurrency: number;
   resources: ResourceUsage;
   agentCpuPercent: number | null;
-  /** The hub database's committed + rolled back transactions over the window, per completed cycle (autocommit statements count one each). */
-  pgTransactionsPerCycle: number | null;
-  /** Rows inserted, updated and deleted, per completed cycle. */
-  pgRowWritesPerCycle: number | null;
+  /** The hub database's committed + rolled back transactions over the window, per step completed in it (autocommit statements count one each). */
+  pgTransactionsPerStep: number | null;
+  /** Rows inserted, updated and deleted, per step. */
+  pgRowWritesPerStep: number | null;
 }
 
 interface PgCounters {
@@ -131,7 +131,7 @@ export async function run(ctx: BenchContext): Promise<BenchReport> {
         'cycle = POST /v1/instances (start: false) → POST …/start → POST …/stop → DELETE, each step = its request sent → GET /v1/operations/{id}/wait answered succeeded.',
         'warm-up s = first request → measured window (the warm-up, or until every lane finished its first cycle).',
         'accepted / queued / running / answered p50 = over all steps: request → 202; created_at → started_at (queue); started_at → finished_at (tunnel, agent, driver); finished_at → wait answer.',
-        `job conc = the node's job_concurrency (the agent allows 64); workload \`exec sleep 3600\`, SIGTERM on stop. cpu% = of one core over the measured window; ms/cycle = CPU ms per completed cycle.`,
+        `job conc = the node's job_concurrency (the agent allows 64); workload \`exec sleep 3600\`, SIGTERM on stop. cpu% = of one core over the measured window; ms/step = CPU ms per step completed in it (4 steps a cycle).`,
         '',
         '',
       ].join('\n'),
@@ -207,14 +207,14 @@ async function measureCycles(
       },
     });
     const [pg0, pg1] = await Promise.all([pgAtStart, pgAtEnd]);
-    const perCompleted = (n: number) => (result.completed > 0 ? round(n / result.completed, 1) : null);
+    const perStep = (n: number) => (result.stepsPerSec > 0 ? round(n / (result.stepsPerSec * result.durationSeconds), 1) : null);
     results.push({
       ...result,
       jobConcurrency,
       resources: await usage!,
       agentCpuPercent,
-      pgTransactionsPerCycle: pg0 && pg1 ? perCompleted(pg1.transactions - pg0.transactions) : null,
-      pgRowWritesPerCycle: pg0 && pg1 ? perCompleted(pg1.rowWrites - pg0.rowWrites) : null,
+      pgTransactionsPerStep: pg0 && pg1 ? perStep(pg1.transactions - pg0.transactions) : null,
+      pgRowWritesPerStep: pg0 && pg1 ? perStep(pg1.rowWrites - pg0.rowWrites) : null,
     });
     await waitForNoInstances(client);
   }
@@ -334,6 +334,7 @@ function printCycles(rows: CycleStepResult[]): void {
       { header: 'cycles', value: (r) => r.label },
       { header: 'cycles/s', value: (r) => r.cyclesPerSec },
       { header: '±', value: (r) => r.cyclesPerSecStddev },
+      { header: 'steps/s', value: (r) => r.stepsPerSec },
       { header: 'warm-up s', value: (r) => r.warmupTookSeconds },
       { header: 'cycle p50 ms', value: (r) => r.cycleMs.p50 },
       { header: 'p99', value: (r) => r.cycleMs.p99 },
@@ -341,13 +342,13 @@ function printCycles(rows: CycleStepResult[]): void {
       ...STEP_PHASES.map((phase) => ({ header: `${phase} p50`, value: (r: CycleStepResult) => r.phaseMs[phase].p50 })),
       { header: 'failed', value: (r) => Object.values(r.failures).reduce((a, b) => a + b, 0) },
       { header: 'hub cpu%', value: (r) => r.resources.hubCpuPercent },
-      { header: 'ms/cycle', value: (r) => perCycle(r.resources.hubCpuPercent, r.cyclesPerSec) },
+      { header: 'ms/step', value: (r) => perStep(r.resources.hubCpuPercent, r.stepsPerSec) },
       { header: 'agent cpu%', value: (r) => r.agentCpuPercent },
-      { header: 'ms/cycle', value: (r) => perCycle(r.agentCpuPercent, r.cyclesPerSec) },
+      { header: 'ms/step', value: (r) => perStep(r.agentCpuPercent, r.stepsPerSec) },
       { header: 'pg cpu%', value: (r) => r.resources.postgresCpuPercent },
-      { header: 'ms/cycle', value: (r) => perCycle(r.resources.postgresCpuPercent, r.cyclesPerSec) },
-      { header: 'pg xacts/cycle', value: (r) => r.pgTransactionsPerCycle },
-      { header: 'rows written', value: (r) => r.pgRowWritesPerCycle },
+      { header: 'ms/step', value: (r) => perStep(r.resources.postgresCpuPercent, r.stepsPerSec) },
+      { header: 'pg xacts/step', value: (r) => r.pgTransactionsPerStep },
+      { header: 'rows written', value: (r) => r.pgRowWritesPerStep },
       { header: 'redis cpu%', value: (r) => r.resources.redisCpuPercent },
       { header: 'client cpu%', value: (r) => r.resources.simCpuPercent },
       { header: 'others cpu%', value: (r) => r.resources.otherCpuPercent },
@@ -357,9 +358,9 @@ function printCycles(rows: CycleStepResult[]): void {
   for (const r of rows) for (const [what, n] of Object.entries(r.failures)) process.stderr.write(`warning: ${r.label}: ${n} × ${what}\n`);
 }
 
-/** CPU milliseconds per cycle from a cpu% (of one core) and a cycle rate: steadier than either on a shared machine. */
-function perCycle(cpuPercent: number | null, cyclesPerSec: number): number | null {
-  return cpuPercent === null || cyclesPerSec <= 0 ? null : round((cpuPercent * 10) / cyclesPerSec, 1);
+/** CPU milliseconds per step from a cpu% (of one core) and a step rate: steadier than either on a shared machine. */
+function perStep(cpuPercent: number | null, stepsPerSec: number): number | null {
+  return cpuPercent === null || stepsPerSec <= 0 ? null : round((cpuPercent * 10) / stepsPerSec, 1);
 }
 
 function printConsoles(rows: ConsoleRow[]): void {

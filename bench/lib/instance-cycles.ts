@@ -25,6 +25,11 @@ export interface CycleLoadResult {
   /** Cycles that ended (all four steps succeeded) inside the measured window. */
   completed: number;
   cyclesPerSec: number;
+  /**
+   * Steps (of any cycle) that succeeded inside the window, per second: the steadier rate to divide
+   * CPU by when cycles are long against the window.
+   */
+  stepsPerSec: number;
   cyclesPerSecStddev: number;
   /** First request sent → the delete's wait answered, cycles started in the window. */
   cycleMs: SampleSummary;
@@ -51,6 +56,8 @@ interface CycleRecord {
   startedAt: number;
   endedAt?: number;
   steps: Partial<Record<CycleStep, number>>;
+  /** performance.now() when each step's wait answered succeeded. */
+  stepEnds: number[];
   phases: ({ step: CycleStep } & Record<StepPhase, number>)[];
   failure?: string;
 }
@@ -78,6 +85,7 @@ export class CycleLoad {
     let warmupOver = false;
     const inWindow: CycleRecord[] = [];
     const completions: number[] = [];
+    const records: CycleRecord[] = [];
     let phase: 'before' | 'start' | 'end' = 'before';
     const enter = (next: 'start' | 'end') => {
       if (phase === 'before') {
@@ -105,6 +113,7 @@ export class CycleLoad {
     const lane = async () => {
       for (let first = true; performance.now() < windowEnd; first = false) {
         const rec = await this.cycle(o.workloadId);
+        records.push(rec);
         if (first && ++warmedLanes === o.concurrency && warmupOver) openWindow();
         if (rec.startedAt >= windowStart && rec.startedAt < windowEnd) inWindow.push(rec);
         if (!rec.failure && rec.endedAt! >= windowStart && rec.endedAt! < windowEnd) completions.push(rec.endedAt!);
@@ -123,6 +132,7 @@ export class CycleLoad {
       if (s < perSecond.length) perSecond[s]!++;
     }
     const mean = completions.length / o.durationSeconds;
+    const steps = records.reduce((n, r) => n + r.stepEnds.filter((t) => t >= windowStart && t < windowEnd).length, 0);
     const ok = inWindow.filter((r) => !r.failure);
     const failures: Record<string, number> = {};
     for (const r of inWindow) if (r.failure) failures[r.failure] = (failures[r.failure] ?? 0) + 1;
@@ -135,6 +145,7 @@ export class CycleLoad {
       durationSeconds: o.durationSeconds,
       completed: completions.length,
       cyclesPerSec: round(mean, 1),
+      stepsPerSec: round(steps / o.durationSeconds, 1),
       cyclesPerSecStddev: round(Math.sqrt(perSecond.reduce((a, n) => a + (n - mean) ** 2, 0) / perSecond.length), 1),
       cycleMs: ms(ok.map((r) => r.endedAt! - r.startedAt)),
       stepMs,
@@ -145,7 +156,7 @@ export class CycleLoad {
   }
 
   private async cycle(workloadId: string): Promise<CycleRecord> {
-    const rec: CycleRecord = { startedAt: performance.now(), steps: {}, phases: [] };
+    const rec: CycleRecord = { startedAt: performance.now(), steps: {}, stepEnds: [], phases: [] };
     let instanceId: string | undefined;
     try {
       const created = await this.step(rec, 'create', '/v1/instances', 'POST', { name: `cycle-${this.seq++}`, workload_id: workloadId, start: false });
@@ -173,6 +184,7 @@ export class CycleLoad {
     const op = wait.body as { status?: string; error?: { code?: string }; created_at: string; started_at: string | null; finished_at: string | null } | null;
     if (op?.status !== 'succeeded') throw new Error(`${step} ${op?.status ?? `wait http ${wait.status}`}${op?.error?.code ? `: ${op.error.code}` : ''}`);
     rec.steps[step] = performance.now() - t0;
+    rec.stepEnds.push(performance.now());
     const created = Date.parse(op.created_at);
     const started = op.started_at ? Date.parse(op.started_at) : created;
     const finished = op.finished_at ? Date.parse(op.finished_at) : answeredAt;

@@ -101,14 +101,18 @@ describe('process driver', () => {
     const spec = buildSpec('process', { startup: 'while :; do :; done' });
     await driver.create(spec, ctx());
     writeFileSync(join(store.paths(spec.instance_id).data, 'world.dat'), Buffer.alloc(10_000));
-    await driver.start(spec.instance_id);
-    await driver.stats(spec.instance_id);
-    await new Promise((r) => setTimeout(r, 1000));
-    const stats = await driver.stats(spec.instance_id);
-    // A loop alone would show ~100%; CI runs three test files at once on two cores, so only "clearly busy" is asserted.
-    assert.ok(stats.cpu_percent > 5, `a busy loop uses CPU (got ${stats.cpu_percent})`);
-    assert.ok(stats.memory_bytes > 0);
-    assert.ok(stats.disk_bytes >= 10_000);
-    await driver.remove(spec.instance_id);
+    try {
+      await driver.start(spec.instance_id);
+      await driver.stats(spec.instance_id);
+      await new Promise((r) => setTimeout(r, 1000));
+      const stats = await driver.stats(spec.instance_id);
+      // A loop alone would show ~100%; CI runs three test files at once on two cores, so only "clearly busy" is asserted.
+      assert.ok(stats.cpu_percent > 5, `a busy loop uses CPU (got ${stats.cpu_percent})`);
+      assert.ok(stats.memory_bytes > 0);
+      assert.ok(stats.disk_bytes >= 10_000);
+    } finally {
+      // Instances outlive their agent by design: a failed assertion must not leave a busy loop behind.
+      await driver.remove(spec.instance_id);
+    }
   });
 });
