@@ -278,7 +278,7 @@ describe('instance backups through a real agent process', () => {
   it('reports progress of a create, and a cancel ends it cancelled without a temp file', async () => {
     const root = join(stateDir, 'instances', spec.instance_id, 'data');
     // Written without blocking: a busy test process would miss the test hub's 1 s pings and drop the tunnel.
-    for (let i = 0; i < 60; i++) await writeFile(join(root, `chunk-${i}.bin`), randomBytes(1024 * 1024));
+    for (let i = 0; i < 30; i++) await writeFile(join(root, `chunk-${i}.bin`), randomBytes(1024 * 1024));
     const job = jobEnvelope('instance.backup.create', { instance_id: spec.instance_id, backup_id: backupId() });
     assert.deepEqual(await hub.sendJob(job), { status: 'accepted' });
     await waitFor('progress', () => hub.progress.find((p) => p.job_id === job.job_id), 15_000);
@@ -288,7 +288,7 @@ describe('instance backups through a real agent process', () => {
     assert.deepEqual(readdirSync(join(stateDir, 'backups', spec.instance_id)), []);
 
     const done = await jobResult<{ file_count: number; sha256: string }>(hub, 'instance.backup.create', { instance_id: spec.instance_id, backup_id: backupId(), ignore: ['chunk-1*'] });
-    assert.equal(done.file_count, 49);
+    assert.equal(done.file_count, 19, 'chunk-1 and chunk-10..19 are ignored');
     assert.deepEqual(hub.violations, []);
   });
 });

@@ -44,7 +44,7 @@ describe('drain: a node is emptied by migrating its instances, what cannot move 
   });
 
   it('with a deadline: the instance that fits moves, the other is reported unplaceable, keeps running, and is stopped at the deadline', async () => {
-    const res = await owner.request(`/v1/nodes/${a.id}/drain`, { method: 'POST', json: { deadline_seconds: 9 } });
+    const res = await owner.request(`/v1/nodes/${a.id}/drain`, { method: 'POST', json: { deadline_seconds: 20 } });
     assert.equal(res.status, 200, res.text);
     assert.equal(res.body.schedulable, false, 'draining cordons the node');
     assert.equal(res.body.drain.status, 'draining');
@@ -74,7 +74,7 @@ describe('drain: a node is emptied by migrating its instances, what cannot move 
     assert.equal(waiting.body.node_id, a.id);
     assert.ok(events.some((e) => e.type === 'node.drain.unplaceable' && e.data.instance_id === second && e.data.node_id === a.id));
 
-    const done = await waitDrain(a, (d) => d.status === 'complete', 'complete after the deadline', 20_000);
+    const done = await waitDrain(a, (d) => d.status === 'complete', 'complete after the deadline', 35_000);
     assert.equal(done.completed_reason, 'deadline');
     assert.equal(done.remaining, 1);
     assert.equal(done.migrated, 1);

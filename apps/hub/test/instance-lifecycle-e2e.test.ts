@@ -65,6 +65,8 @@ describe('an instance from egg to delete, on both drivers', () => {
     node = await registerNode(owner, ctx.hub.url, { HOSTPLANE_AGENT_DOCKER_SOCKET: '/var/run/docker.sock' });
     node.start();
     await node.waitStatus('online');
+    // Placement needs the node's capacity, which its first inventory reports.
+    await waitFor('inventory', async () => ((await owner.request(`/v1/nodes/${node.id}/inventory`)).status === 200 ? true : undefined), 30_000);
   });
   after(async () => {
     await node?.stop();
