@@ -146,7 +146,7 @@ export async function run(ctx: BenchContext): Promise<BenchReport> {
       ].join('\n'),
     );
     printPlacements(placements);
-    process.stdout.write('suggest-fit = POST /v1/planner/suggest-fit, one at a time (the placeInOrg an instance create runs: nodes and allocations read, place(), explained); place() = the pure function on the same nodes.\n');
+    process.stdout.write('suggest-fit = POST /v1/planner/suggest-fit, one at a time (the placeInOrg an instance create runs: nodes and allocations read, place(), explained); place() = the pure function on the same nodes.\ncpu ms/call = CPU of the hub (suggest-fit) or of this process (place()) per call.\n');
     return report(cycles, consoles, placements, shape);
   } finally {
     open.monitor?.close();
@@ -307,13 +307,13 @@ async function measurePlacement(ctx: BenchContext, hub: BenchHub, client: HubCli
   // What the database holds: the same nodes without allocations (no instance rows).
   const unallocated = nodes.map((n) => ({ ...n, allocated: { cpu_cores: 0, memory_bytes: 0, disk_bytes: 0 } }));
   ctx.progress(`placement: suggest-fit over ${formatNumber(nodes.length)} nodes and over 1, ${shape.placementSeconds} s each`);
-  await timeSuggestFit(client, org.id as string, requests, 1, 'warm-up', nodes.length);
-  const fleet = await timeSuggestFit(client, org.id as string, requests, shape.placementSeconds, `suggest-fit over ${formatNumber(nodes.length)} nodes`, nodes.length);
-  const single = await timeSuggestFit(client, client.headers['x-org-id']!, requests, shape.placementSeconds / 2, "suggest-fit over the agent's org (1 node)", 1);
+  await timeSuggestFit(client, hub.pid, org.id as string, requests, 1, 'warm-up', nodes.length);
+  const fleet = await timeSuggestFit(client, hub.pid, org.id as string, requests, shape.placementSeconds, `suggest-fit over ${formatNumber(nodes.length)} nodes`, nodes.length);
+  const single = await timeSuggestFit(client, hub.pid, client.headers['x-org-id']!, requests, shape.placementSeconds / 2, "suggest-fit over the agent's org (1 node)", 1);
   timePlace(unallocated, requests, shape.placementSeconds / 3, 'warm-up'); // the first second of calls runs cold (tiering up, GC of the new nodes)
   const pure = timePlace(unallocated, requests, shape.placementSeconds / 2, `place() over the same ${formatNumber(nodes.length)}, in-process`);
   // The hub must see the nodes this process places on, or the two rows do not compare.
-  const viaHub = await timeSuggestFit(client, org.id as string, requests.slice(0, 1), 0, 'check', nodes.length);
+  const viaHub = await timeSuggestFit(client, hub.pid, org.id as string, requests.slice(0, 1), 0, 'check', nodes.length);
   const here = timePlace(unallocated, requests.slice(0, 1), 0, 'check');
   if (viaHub.avgFitting !== here.avgFitting) process.stderr.write(`warning: placement: the hub found ${viaHub.avgFitting} fitting nodes for the first request, place() here ${here.avgFitting}\n`);
   return [fleet, single, pure];
@@ -392,6 +392,7 @@ function printPlacements(rows: PlacementTiming[]): void {
       { header: 'p90', value: (r) => r.summary.p90 },
       { header: 'p99', value: (r) => r.summary.p99 },
       { header: 'max', value: (r) => r.summary.max },
+      { header: 'cpu ms/call', value: (r) => r.cpuMsPerCall },
     ],
     rows,
   );

@@ -1,6 +1,7 @@
 import { place, type PlacementNode, type PlacementRequest } from '@hostplane/hub/dist/src/scheduler/placement';
 import { Client } from 'pg';
 import type { HubClient } from './hub-client';
+import { processCpuSeconds } from './proc';
 import { round, SampleSummary, summarize } from './stats';
 
 export interface PlacementTiming {
@@ -9,6 +10,11 @@ export interface PlacementTiming {
   summary: SampleSummary;
   /** Nodes that fit, averaged over the calls. */
   avgFitting: number;
+  /**
+   * CPU ms per call of the process that placed (the hub for suggest-fit, this one for place()):
+   * what a placement costs, where wall-clock percentiles also show preemption by other work.
+   */
+  cpuMsPerCall: number | null;
 }
 
 const INSERT_BATCH = 2_000;
@@ -53,9 +59,10 @@ export async function insertSyntheticNodes(databaseUrl: string, orgId: string, n
  * the same `placeInOrg` an instance create runs (read the organization's nodes and their
  * allocations, `place()`, explain), over HTTP. Explain and rank limits are those of a create.
  */
-export async function timeSuggestFit(client: HubClient, orgId: string, requests: PlacementRequest[], seconds: number, label: string, nodes: number): Promise<PlacementTiming> {
+export async function timeSuggestFit(client: HubClient, hubPid: number, orgId: string, requests: PlacementRequest[], seconds: number, label: string, nodes: number): Promise<PlacementTiming> {
   const samples: number[] = [];
   let fitting = 0;
+  const cpuBefore = processCpuSeconds(hubPid);
   const until = performance.now() + seconds * 1000;
   for (let i = 0; i === 0 || performance.now() < until; i++) {
     const r = requests[i % requests.length]!;
@@ -67,20 +74,24 @@ export async function timeSuggestFit(client: HubClient, orgId: string, requests:
     samples.push(performance.now() - t0);
     fitting += body.fitting as number;
   }
-  return { label, nodes, summary: ms(samples), avgFitting: Math.round(fitting / samples.length) };
+  const cpuAfter = processCpuSeconds(hubPid);
+  const cpuMsPerCall = cpuBefore === null || cpuAfter === null ? null : round(((cpuAfter - cpuBefore) * 1000) / samples.length, 2);
+  return { label, nodes, summary: ms(samples), avgFitting: Math.round(fitting / samples.length), cpuMsPerCall };
 }
 
 /** The pure `place()` on the same requests over the same nodes, in this process. */
 export function timePlace(nodes: PlacementNode[], requests: PlacementRequest[], seconds: number, label: string): PlacementTiming {
   const samples: number[] = [];
   let fitting = 0;
+  const cpuBefore = process.cpuUsage();
   const until = performance.now() + seconds * 1000;
   for (let i = 0; i === 0 || performance.now() < until; i++) {
     const t0 = performance.now();
     fitting += place(requests[i % requests.length]!, nodes, { strategy: 'binpack', rankLimit: 10, explainLimit: 25 }).fitting;
     samples.push(performance.now() - t0);
   }
-  return { label, nodes: nodes.length, summary: ms(samples), avgFitting: Math.round(fitting / samples.length) };
+  const cpu = process.cpuUsage(cpuBefore);
+  return { label, nodes: nodes.length, summary: ms(samples), avgFitting: Math.round(fitting / samples.length), cpuMsPerCall: round((cpu.user + cpu.system) / 1000 / samples.length, 3) };
 }
 
 function ms(values: number[]): SampleSummary {
