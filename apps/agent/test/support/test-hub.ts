@@ -90,7 +90,7 @@ export class TestHub {
     const io = this.io;
     this.io = null;
     this.socket = null;
-    if (io) await new Promise<void>((resolve) => io.close(() => resolve()));
+    if (io) await io.close();
     this.http = null;
   }
 

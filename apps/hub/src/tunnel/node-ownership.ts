@@ -49,7 +49,7 @@ export class NodeOwnership {
   async refresh(entries: { nodeId: string; epoch: number }[]): Promise<string[]> {
     if (entries.length === 0) return [];
     const pipe = this.redis.pipeline();
-    for (const e of entries) (pipe as unknown as OwnershipRedis).hpRefreshOwner(this.key('node', e.nodeId, 'owner'), this.ownerValue(e.epoch), this.ttlMs);
+    for (const e of entries) void (pipe as unknown as OwnershipRedis).hpRefreshOwner(this.key('node', e.nodeId, 'owner'), this.ownerValue(e.epoch), this.ttlMs);
     const results = (await pipe.exec()) ?? [];
     return entries.filter((_, i) => results[i]?.[1] === 0).map((e) => e.nodeId);
   }

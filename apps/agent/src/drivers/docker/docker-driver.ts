@@ -274,7 +274,8 @@ export class DockerDriver implements InstanceDriver {
       const info = await this.api.inspect(containerName(t.spec.instance_id)).catch(() => undefined);
       if (info === undefined) continue;
       if (info && info.State.Running && info.State.StartedAt === t.state.started_at) {
-        if (t.state.state === 'starting') await this.checkReady(t);
+        // A failed log read is retried on the next poll; it must not end the monitor.
+        if (t.state.state === 'starting') await this.checkReady(t).catch(() => undefined);
         continue;
       }
       this.onExit(t, info);
@@ -316,7 +317,7 @@ export class DockerDriver implements InstanceDriver {
     this.monitor = setInterval(() => {
       if (busy) return;
       busy = true;
-      this.poll().finally(() => (busy = false));
+      void this.poll().finally(() => (busy = false));
     }, MONITOR_MS);
     this.monitor.unref();
   }
