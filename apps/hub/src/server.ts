@@ -2,6 +2,7 @@ import type { Type } from '@nestjs/common';
 import { createHubApp } from './app.factory';
 import { ConfigError, loadConfig } from './config/load-config';
 import { DatabaseUnreachableError } from './database/connect';
+import { installProcessFaultHandler } from './process/process-faults';
 
 export interface ServeOptions {
   argv?: string[];
@@ -40,6 +41,7 @@ export async function serve(options: ServeOptions = {}): Promise<void> {
     throw err;
   }
   const { app, log } = hub;
+  installProcessFaultHandler(log);
   await app.listen({ host: config.http.host, port: config.http.port });
   log.info({ address: app.getHttpServer().address(), publicUrl: config.http.publicUrl, env: config.env }, 'hub listening');
 

@@ -1,11 +1,13 @@
 import { BeforeApplicationShutdown, Inject, Injectable, OnApplicationBootstrap } from '@nestjs/common';
 import type Redis from 'ioredis';
 import type { Logger } from 'pino';
+import { DataSource, EntityManager } from 'typeorm';
 import { HUB_CONFIG } from '../config/config.module';
 import type { HubConfig } from '../config/load-config';
 import { DomainError } from '../http/errors';
 import { HUB_LOGGER } from '../http/logger';
 import { RedisService } from '../redis/redis.service';
+import { OutboxRelay, writeToOutbox } from './event-outbox';
 import { compareStreamIds } from './stream-id';
 
 export interface HubEvent {
@@ -30,13 +32,17 @@ export class CursorExpiredError extends DomainError {
 
 type Listener = (e: HubEvent) => void;
 const READ_BLOCK_MS = 2000;
+/** How long `publish` waits to learn its event's stream id before answering null. */
+const PUBLISH_WAIT_MS = 3000;
 const TRIM_EVERY_MS = 60_000;
 
 /**
  * User-visible events (node online/offline, operation progress and results, …) in one capped
- * Redis stream. Each replica follows the stream with one blocking reader and hands events to
- * its local subscribers in stream order; a subscriber that comes back with an id replays what
- * it missed from the stream itself, so replay and live delivery share one order and one id space.
+ * Redis stream, fed from a transactional outbox in PostgreSQL (event-outbox.ts), so an event
+ * written while Redis is down is published when it returns. Each replica follows the stream with
+ * one blocking reader and hands events to its local subscribers in stream order; a subscriber
+ * that comes back with an id replays what it missed from the stream itself, so replay and live
+ * delivery share one order and one id space.
  */
 @Injectable()
 export class EventsService implements OnApplicationBootstrap, BeforeApplicationShutdown {
@@ -46,26 +52,35 @@ export class EventsService implements OnApplicationBootstrap, BeforeApplicationS
   private lastId = '$';
   private running = false;
   private trimTimer?: NodeJS.Timeout;
+  private readonly relay: OutboxRelay;
+  /** Outbox ids this replica published and waits to see in the stream, with their resolvers. */
+  private readonly seenWaiters = new Map<string, (streamId: string | null) => void>();
 
   constructor(
     private readonly redis: RedisService,
+    @Inject(DataSource) private readonly db: DataSource,
     @Inject(HUB_CONFIG) private readonly config: HubConfig,
     @Inject(HUB_LOGGER) private readonly log: Logger,
   ) {
     this.key = redis.key('events');
+    this.relay = new OutboxRelay({ db, redis: redis.client, streamKey: this.key, maxLength: config.events.maxLength, databaseUrl: config.database.url, log });
   }
 
   onApplicationBootstrap(): void {
     this.running = true;
     this.reader = this.redis.connect('subscriber');
     void this.follow();
+    this.relay.start();
     this.trimTimer = setInterval(() => void this.trimByAge(), TRIM_EVERY_MS);
   }
 
-  beforeApplicationShutdown(): void {
+  async beforeApplicationShutdown(): Promise<void> {
     this.running = false;
     if (this.trimTimer) clearInterval(this.trimTimer);
+    await this.relay.stop();
     this.reader?.disconnect();
+    for (const resolve of this.seenWaiters.values()) resolve(null);
+    this.seenWaiters.clear();
   }
 
   onEvent(listener: Listener): () => void {
@@ -73,27 +88,41 @@ export class EventsService implements OnApplicationBootstrap, BeforeApplicationS
     return () => this.listeners.delete(listener);
   }
 
-  async publish(orgId: string, type: string, data: Record<string, unknown>): Promise<string | null> {
-    try {
-      return await this.redis.client.xadd(
-        this.key,
-        'MAXLEN',
-        '~',
-        this.config.events.maxLength,
-        '*',
-        'org',
-        orgId,
-        'type',
-        type,
-        'ts',
-        new Date().toISOString(),
-        'data',
-        JSON.stringify(data),
-      );
-    } catch (err) {
-      this.log.warn({ type, reason: (err as Error).message }, 'event not published (redis unavailable)');
+  /**
+   * Records an event. Inside a transaction (`tx`), the event is written with the state change and
+   * published after the commit; answers null then. Without one, it is written at once and the
+   * promise answers its stream id once this replica's reader has seen it (null if Redis is down
+   * for longer than a few seconds: the event stays in the outbox and is published later).
+   */
+  async publish(orgId: string, type: string, data: Record<string, unknown>, tx?: EntityManager): Promise<string | null> {
+    if (tx) {
+      await writeToOutbox(tx, orgId, type, data);
       return null;
     }
+    let outboxId: string;
+    try {
+      outboxId = await writeToOutbox(this.db, orgId, type, data);
+    } catch (err) {
+      this.log.error({ type, reason: (err as Error).message }, 'event not recorded (database unavailable)');
+      return null;
+    }
+    const seen = new Promise<string | null>((resolve) => {
+      const timer = setTimeout(() => {
+        this.seenWaiters.delete(outboxId);
+        resolve(null);
+      }, PUBLISH_WAIT_MS);
+      this.seenWaiters.set(outboxId, (id) => {
+        clearTimeout(timer);
+        resolve(id);
+      });
+    });
+    this.relay.kick();
+    return seen;
+  }
+
+  /** Publishes what is in the outbox now (after a commit that wrote events in a transaction). */
+  flushOutbox(): void {
+    this.relay.kick();
   }
 
   /** Events after `since` (exclusive), oldest first; throws cursor_expired if some were trimmed. */
@@ -134,6 +163,8 @@ export class EventsService implements OnApplicationBootstrap, BeforeApplicationS
           for (const entry of entries) {
             this.lastId = entry[0];
             const event = toEvent(entry);
+            const oid = outboxIdOf(entry);
+            if (oid) this.resolveSeen(oid, entry[0]);
             for (const l of this.listeners) l(event);
           }
         }
@@ -145,10 +176,22 @@ export class EventsService implements OnApplicationBootstrap, BeforeApplicationS
     }
   }
 
+  private resolveSeen(outboxId: string, streamId: string): void {
+    const resolve = this.seenWaiters.get(outboxId);
+    if (!resolve) return;
+    this.seenWaiters.delete(outboxId);
+    resolve(streamId);
+  }
+
   private async trimByAge(): Promise<void> {
     const minId = `${Date.now() - this.config.events.maxAgeSeconds * 1000}-0`;
     await this.redis.client.xtrim(this.key, 'MINID', '~', minId).catch(() => undefined);
   }
+}
+
+function outboxIdOf([, fields]: [string, string[]]): string | undefined {
+  const i = fields.indexOf('oid');
+  return i >= 0 && i % 2 === 0 ? fields[i + 1] : undefined;
 }
 
 function toEvent([id, fields]: [string, string[]]): HubEvent {

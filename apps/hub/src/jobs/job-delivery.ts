@@ -11,6 +11,8 @@ import type { NodeJobData } from './job-queues';
 import { OperationsService } from './operations.service';
 
 const REDELIVER_DELAY_MS = 1000;
+/** A job found behind an open one on its resource (a queue filled by an older replica): look again later. */
+const NOT_YET_DELAY_MS = 5000;
 /** Rejections the agent may not repeat later: anything else (busy, journal trouble) is retried. */
 const PERMANENT_REJECTIONS = new Set(['invalid_frame', 'unknown_kind', 'invalid_payload']);
 
@@ -61,6 +63,13 @@ export class JobDelivery {
       await this.operations.expireDue();
       return;
     }
+    if (!this.tunnel.session(nodeId)) return this.redeliverLater(job, token);
+    const turn = await this.operations.mayDeliver(data.opId);
+    if (turn === 'final') return;
+    if (turn === 'waiting') {
+      this.log.warn({ nodeId, opId: data.opId, resource: data.resource }, 'job queued before an earlier one on its resource ended; holding it');
+      return this.redeliverLater(job, token, NOT_YET_DELAY_MS);
+    }
     const session = this.tunnel.session(nodeId);
     if (!session) return this.redeliverLater(job, token);
 
@@ -73,8 +82,10 @@ export class JobDelivery {
       deadline_at: data.deadlineAt,
       created_at: data.createdAt,
     };
-    // Emit before any await, so jobs leave in the order the queue handed them out.
+    // The outcome may be rejected (agent gone) while we still await the ack: handled from the
+    // start, or that rejection would be unhandled and end the process.
     const outcome = this.waitForOutcome(data.opId, session);
+    outcome.catch(() => undefined);
     const acked = session.socket.timeout(this.config.jobs.ackTimeoutSeconds * 1000).emitWithAck('job', envelope);
     this.tunnel.counters.messagesOut++;
     void this.operations.markRunning(data.opId).catch((err: unknown) => this.log.warn({ err, opId: data.opId }, 'marking operation running failed'));
@@ -84,20 +95,17 @@ export class JobDelivery {
       rawAck = await acked;
     } catch {
       this.forget(data.opId);
-      outcome.catch(() => undefined);
       this.log.warn({ nodeId, opId: data.opId }, 'agent did not acknowledge the job in time; redelivering');
       return this.redeliverLater(job, token);
     }
     const ack = jobAck.safeParse(rawAck);
     if (!ack.success) {
       this.forget(data.opId);
-      outcome.catch(() => undefined);
       await this.operations.fail(data.opId, 'agent_error', 'the agent answered the job with an invalid acknowledgement');
       return;
     }
     if (ack.data.status === 'rejected') {
       this.forget(data.opId);
-      outcome.catch(() => undefined);
       if (!PERMANENT_REJECTIONS.has(ack.data.error.code)) {
         this.log.warn({ nodeId, opId: data.opId, error: ack.data.error }, 'agent cannot take the job now; redelivering');
         return this.redeliverLater(job, token);
@@ -107,7 +115,6 @@ export class JobDelivery {
     }
     if (ack.data.status === 'done') {
       this.forget(data.opId);
-      outcome.catch(() => undefined);
       await this.operations.finalize(ack.data.outcome as JobOutcome);
       return;
     }
@@ -135,8 +142,8 @@ export class JobDelivery {
     this.waiters.delete(opId);
   }
 
-  private async redeliverLater(job: Job<NodeJobData>, token: string | undefined): Promise<never> {
-    await job.moveToDelayed(Date.now() + REDELIVER_DELAY_MS, token);
+  private async redeliverLater(job: Job<NodeJobData>, token: string | undefined, delayMs = REDELIVER_DELAY_MS): Promise<never> {
+    await job.moveToDelayed(Date.now() + delayMs, token);
     throw new DelayedError();
   }
 

@@ -5,8 +5,7 @@ import { HUB_CONFIG } from '../config/config.module';
 import type { HubConfig } from '../config/load-config';
 import { DomainError, ValidationFailedError } from '../http/errors';
 import { zodIssues } from '../http/validation';
-import { JobQueues } from './job-queues';
-import { JOBS_TOPIC, NodeWorkers } from './node-workers';
+import { JOBS_TOPIC, JobQueues } from './job-queues';
 import { ClusterBus } from '../redis/cluster-bus';
 import type { OperationActor, OperationEntity } from './operation.entity';
 import { OperationsService } from './operations.service';
@@ -35,13 +34,12 @@ export class NotCancellableError extends DomainError {
   }
 }
 
-/** The one way to start host work: an operations row, then a job in the node's queue. */
+/** The one way to start host work: an operations row, then (in its turn on its resource) a job in the node's queue. */
 @Injectable()
 export class JobDispatcher {
   constructor(
     private readonly operations: OperationsService,
     private readonly queues: JobQueues,
-    private readonly workers: NodeWorkers,
     private readonly bus: ClusterBus,
     @Inject(HUB_CONFIG) private readonly config: HubConfig,
   ) {}
@@ -53,13 +51,13 @@ export class JobDispatcher {
     if (target.id) {
       const existing = await this.operations.get(target.id);
       if (existing) {
-        if (!OperationsService.isFinal(existing.status)) await this.queue(existing);
+        if (!OperationsService.isFinal(existing.status)) await this.operations.requeue(existing);
         return existing;
       }
     }
     const id = target.id ?? randomUUID();
     const deadlineAt = new Date(Date.now() + (target.deadlineSeconds ?? this.config.jobs.defaultDeadlineSeconds) * 1000);
-    const op = await this.operations.create({
+    return this.operations.create({
       id,
       orgId: target.orgId,
       nodeId: target.nodeId,
@@ -71,22 +69,6 @@ export class JobDispatcher {
       mayCancel: spec.cancellable,
       deadlineAt,
     });
-    await this.queue(op);
-    return op;
-  }
-
-  /** (Re-)adds the queue job of an operation; adding an id BullMQ still holds is a no-op. */
-  async queue(op: OperationEntity): Promise<void> {
-    await this.queues.add(op.nodeId!, {
-      opId: op.id,
-      orgId: op.orgId,
-      kind: op.kind,
-      payload: op.payload,
-      resource: op.resource,
-      deadlineAt: op.deadlineAt ? op.deadlineAt.toISOString() : null,
-      createdAt: op.createdAt.toISOString(),
-    });
-    await this.workers.wake(op.nodeId!);
   }
 
   /**

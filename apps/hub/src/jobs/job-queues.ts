@@ -3,6 +3,7 @@ import { Queue } from 'bullmq';
 import type Redis from 'ioredis';
 import { HUB_CONFIG } from '../config/config.module';
 import type { HubConfig } from '../config/load-config';
+import { ClusterBus } from '../redis/cluster-bus';
 import { RedisService } from '../redis/redis.service';
 
 export interface NodeJobData {
@@ -16,6 +17,8 @@ export interface NodeJobData {
 }
 
 const MAX_CACHED_QUEUES = 2000;
+/** Bus topic of job wake-ups (`wake`) and cancel requests (`cancel`) for the node's owner replica. */
+export const JOBS_TOPIC = 'jobs';
 
 /**
  * One BullMQ queue per node. Queue objects share one Redis connection, so they cost no
@@ -30,6 +33,7 @@ export class JobQueues implements OnApplicationShutdown {
 
   constructor(
     redis: RedisService,
+    private readonly bus: ClusterBus,
     @Inject(HUB_CONFIG) private readonly config: HubConfig,
   ) {
     this.connection = redis.connect('bullmq');
@@ -81,6 +85,12 @@ export class JobQueues implements OnApplicationShutdown {
       removeOnFail: { age },
     });
     await this.connection.sadd(this.workSetKey, nodeId);
+  }
+
+  /** Adds the job and wakes the replica that holds the node's socket (the sweep repairs a lost wake-up). */
+  async addAndWake(nodeId: string, data: NodeJobData): Promise<void> {
+    await this.add(nodeId, data);
+    await this.bus.publish(JOBS_TOPIC, { type: 'wake', nodeId });
   }
 
   async onApplicationShutdown(): Promise<void> {

@@ -3,7 +3,6 @@ import type { Logger } from 'pino';
 import { HUB_CONFIG } from '../config/config.module';
 import type { HubConfig } from '../config/load-config';
 import { HUB_LOGGER } from '../http/logger';
-import { JobDispatcher } from './job-dispatcher';
 import { JobQueues } from './job-queues';
 import { OperationsService } from './operations.service';
 
@@ -26,7 +25,6 @@ export class JobSweepers implements OnApplicationBootstrap, BeforeApplicationShu
   constructor(
     private readonly operations: OperationsService,
     private readonly queues: JobQueues,
-    private readonly dispatcher: JobDispatcher,
     @Inject(HUB_CONFIG) private readonly config: HubConfig,
     @Inject(HUB_LOGGER) private readonly log: Logger,
   ) {}
@@ -66,15 +64,14 @@ export class JobSweepers implements OnApplicationBootstrap, BeforeApplicationShu
     this.requeueRunning = true;
     let requeued = 0;
     try {
-      const open = await this.operations.openOlderThan(REQUEUE_MIN_AGE_S);
+      const open = await this.operations.openHeadsOlderThan(REQUEUE_MIN_AGE_S);
       if (open.length === 0) return 0;
       const pipe = this.queues.connection.pipeline();
       for (const op of open) pipe.exists(`${this.queues.prefix}:${this.queues.queueName(op.nodeId!)}:${op.id}`);
       const exists = (await pipe.exec()) ?? [];
       for (const [i, op] of open.entries()) {
         if (exists[i]?.[1] === 1) continue;
-        await this.dispatcher.queue(op);
-        requeued++;
+        if (await this.operations.requeue(op)) requeued++;
       }
       if (requeued) this.log.warn({ requeued }, 'queued operations again whose queue jobs Redis had lost');
     } catch (err) {

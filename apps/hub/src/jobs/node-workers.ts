@@ -9,9 +9,7 @@ import { NodeEntity } from '../nodes/node.entity';
 import { ClusterBus } from '../redis/cluster-bus';
 import { TunnelServer } from '../tunnel/tunnel.server';
 import { JobDelivery } from './job-delivery';
-import { JobQueues, NodeJobData } from './job-queues';
-
-export const JOBS_TOPIC = 'jobs';
+import { JOBS_TOPIC, JobQueues, NodeJobData } from './job-queues';
 const SWEEP_MS = 2000;
 
 /**
@@ -52,10 +50,6 @@ export class NodeWorkers implements OnApplicationBootstrap, BeforeApplicationShu
       if (m.type === 'cancel' && typeof m.nodeId === 'string' && typeof m.opId === 'string') this.delivery.requestCancel(m.nodeId, m.opId);
     });
     this.sweepTimer = setInterval(() => void this.sweep(), SWEEP_MS);
-  }
-
-  async wake(nodeId: string): Promise<void> {
-    await this.bus.publish(JOBS_TOPIC, { type: 'wake', nodeId });
   }
 
   private async ensureIfWork(nodeId: string): Promise<void> {

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+import { processFaultCounts } from '../process/process-faults';
 
 /** One registry per hub app (tests run several in a process), exposed at /metrics. */
 @Injectable()
@@ -11,6 +12,17 @@ export class MetricsService {
     labelNames: ['method', 'route', 'status'] as const,
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     registers: [this.registry],
+  });
+
+  readonly unhandledRejections = new Counter({
+    name: 'hostplane_hub_unhandled_rejections_total',
+    help: 'Promise rejections nobody handled, by class (operational: logged and survived; fatal: the process exited)',
+    labelNames: ['class'] as const,
+    registers: [this.registry],
+    collect() {
+      this.reset();
+      for (const [cls, n] of Object.entries(processFaultCounts)) this.inc({ class: cls }, n);
+    },
   });
 
   constructor() {

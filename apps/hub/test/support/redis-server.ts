@@ -16,20 +16,24 @@ export async function freePort(): Promise<number> {
 /** A real redis-server of a test's own, so the test can stop and restart it. */
 export class OwnRedis {
   private proc?: ChildProcess;
-  private constructor(readonly port: number) {}
+  private constructor(
+    readonly port: number,
+    /** Extra redis-server arguments, e.g. an append-only file to restart from. */
+    private readonly args: string[] = [],
+  ) {}
 
   get url(): string {
     return `redis://127.0.0.1:${this.port}`;
   }
 
-  static async start(): Promise<OwnRedis> {
-    const r = new OwnRedis(await freePort());
+  static async start(args: string[] = []): Promise<OwnRedis> {
+    const r = new OwnRedis(await freePort(), args);
     await r.start();
     return r;
   }
 
   async start(): Promise<void> {
-    this.proc = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+    this.proc = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...this.args], { stdio: 'ignore' });
     const deadline = Date.now() + 10_000;
     for (;;) {
       const c = new Redis(this.url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
@@ -44,6 +48,15 @@ export class OwnRedis {
       }
       await new Promise((r) => setTimeout(r, 100));
     }
+  }
+
+  /** SIGSTOP / SIGCONT: Redis hangs without closing connections, as an overloaded or paused server does. */
+  pause(): void {
+    this.proc?.kill('SIGSTOP');
+  }
+
+  resume(): void {
+    this.proc?.kill('SIGCONT');
   }
 
   async kill(): Promise<void> {
