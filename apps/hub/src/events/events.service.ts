@@ -63,7 +63,14 @@ export class EventsService implements OnApplicationBootstrap, BeforeApplicationS
     @Inject(HUB_LOGGER) private readonly log: Logger,
   ) {
     this.key = redis.key('events');
-    this.relay = new OutboxRelay({ db, redis: redis.client, streamKey: this.key, maxLength: config.events.maxLength, databaseUrl: config.database.url, log });
+    this.relay = new OutboxRelay({
+      redis: redis.client,
+      streamKey: this.key,
+      maxLength: config.events.maxLength,
+      databaseUrl: config.database.url,
+      log,
+      onPublished: (outboxId, streamId) => this.resolveSeen(outboxId, streamId),
+    });
   }
 
   onApplicationBootstrap(): void {
@@ -101,7 +108,7 @@ export class EventsService implements OnApplicationBootstrap, BeforeApplicationS
     }
     let outboxId: string;
     try {
-      outboxId = await writeToOutbox(this.db, orgId, type, data);
+      outboxId = await writeToOutbox(this.db, orgId, type, data, true);
     } catch (err) {
       this.log.error({ type, reason: (err as Error).message }, 'event not recorded (database unavailable)');
       return null;

@@ -27,11 +27,13 @@ export class HubProcess {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.child = child;
+    // Output accumulates over restarts: only this process's own lines say it is listening.
+    const from = this.output.length;
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`hub did not start:\n${this.output.slice(-2000)}`)), 30_000);
       const onData = (d: Buffer) => {
         this.output += d.toString();
-        if (this.output.includes('"msg":"hub listening"')) {
+        if (this.output.indexOf('"msg":"hub listening"', from) >= 0) {
           clearTimeout(timer);
           resolve();
         }
