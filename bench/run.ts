@@ -36,6 +36,10 @@ const BENCHMARKS: Record<string, BenchmarkEntry> = {
     description: 'a real agent (process driver): create+start+stop+delete cycles/s with 50 concurrent, console throughput and keystroke latency through the hub vs the driver directly, placement over 10,000 nodes',
     load: () => import('./instances'),
   },
+  outbox: {
+    description: 'events through the transactional outbox (PostgreSQL row, relay, Redis stream) against a bare XADD: latency, events/s and CPU per event, 1 and 50 at a time',
+    load: () => import('./outbox'),
+  },
   events: {
     description: 'GET /v1/operations/{id}/wait answered after the job finished (p50/p99), and 1,000 /v1/ws/subscribe subscribers at 100 events/s: delay, loss, hub CPU and RSS',
     load: () => import('./events'),

@@ -34,6 +34,7 @@ type Listener = (e: HubEvent) => void;
 const READ_BLOCK_MS = 2000;
 /** How long `publish` waits to learn its event's stream id before answering null. */
 const PUBLISH_WAIT_MS = 3000;
+const RECENTLY_SEEN_MAX = 5000;
 const TRIM_EVERY_MS = 60_000;
 
 /**
@@ -55,6 +56,8 @@ export class EventsService implements OnApplicationBootstrap, BeforeApplicationS
   private readonly relay: OutboxRelay;
   /** Outbox ids this replica published and waits to see in the stream, with their resolvers. */
   private readonly seenWaiters = new Map<string, (streamId: string | null) => void>();
+  /** Outbox ids seen lately, for a publisher that starts waiting after its event went out (NOTIFY can beat the INSERT's reply). */
+  private readonly recentlySeen = new Map<string, string>();
 
   constructor(
     private readonly redis: RedisService,
@@ -113,6 +116,8 @@ export class EventsService implements OnApplicationBootstrap, BeforeApplicationS
       this.log.error({ type, reason: (err as Error).message }, 'event not recorded (database unavailable)');
       return null;
     }
+    const already = this.recentlySeen.get(outboxId);
+    if (already) return already;
     const seen = new Promise<string | null>((resolve) => {
       const timer = setTimeout(() => {
         this.seenWaiters.delete(outboxId);
@@ -184,6 +189,8 @@ export class EventsService implements OnApplicationBootstrap, BeforeApplicationS
   }
 
   private resolveSeen(outboxId: string, streamId: string): void {
+    this.recentlySeen.set(outboxId, streamId);
+    if (this.recentlySeen.size > RECENTLY_SEEN_MAX) this.recentlySeen.delete(this.recentlySeen.keys().next().value as string);
     const resolve = this.seenWaiters.get(outboxId);
     if (!resolve) return;
     this.seenWaiters.delete(outboxId);
