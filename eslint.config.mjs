@@ -16,7 +16,7 @@ export default tseslint.config(
   },
   {
     // A promise nobody awaits or handles can end the process (Node's default for an unhandled
-    // rejection); see docs/decisions/0016-unhandled-rejections.md.
+    // rejection); see docs/decisions/0016-order-outbox-unhandled-rejections.md.
     files: ['apps/**/*.ts', 'libs/**/*.ts'],
     languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
     rules: {

@@ -6,7 +6,7 @@ import { DomainError } from '../http/errors';
  * replica. Errors of the outside world (a peer that went away, a timeout, Redis or PostgreSQL
  * unreachable, a domain error) leave the process consistent: log, count, carry on. Programming
  * errors (TypeError, RangeError, …) may have left state half-changed: log and exit so the
- * supervisor starts a clean process. See docs/decisions/0016-unhandled-rejections.md.
+ * supervisor starts a clean process. See docs/decisions/0016-order-outbox-unhandled-rejections.md.
  */
 export type FaultClass = 'operational' | 'fatal';
 
