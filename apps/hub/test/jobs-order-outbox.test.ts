@@ -162,6 +162,24 @@ describe('faults: replicas survive a lost agent, order per resource holds, no ev
     await replicasUp();
   });
 
+  it('a job requested while Redis hangs is accepted at once from PostgreSQL and runs when Redis answers again', async () => {
+    await node.waitStatus('online');
+    redis.pause();
+    try {
+      const started = Date.now();
+      const id = await selftest('redis-hung');
+      const took = Date.now() - started;
+      assert.ok(took < 6000, `answered in ${took} ms`);
+      redis.resume();
+      const done = await waitForOperation(viaB, id, 60_000);
+      assert.equal(done.status, 'succeeded', JSON.stringify(done));
+      assert.equal(selftestLines(node.selftestLog).filter((l) => l.opId === id).length, 1);
+    } finally {
+      redis.resume();
+    }
+    await replicasUp();
+  });
+
   it('Redis killed while operations finish: after it returns, the replay has every operation.completed exactly once', async () => {
     await node.waitStatus('online');
     const probe = new Redis(redis.url);

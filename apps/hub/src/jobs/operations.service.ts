@@ -17,6 +17,8 @@ export type NewOperation = Pick<OperationEntity, 'id' | 'orgId' | 'nodeId' | 'ki
 
 const OPEN: OperationStatus[] = ['queued', 'running', 'cancelling'];
 const PRUNE_LOCK_KEY = 4_242_003;
+/** How long a request waits for the queue add before answering (the operation is already recorded). */
+const PUSH_WAIT_MS = 1500;
 /** Bus topic announcing that an operation reached a final state (wakes `/wait` on every replica). */
 export const OPERATIONS_TOPIC = 'operations';
 
@@ -104,8 +106,23 @@ export class OperationsService {
     };
   }
 
+  /**
+   * The operation is already durable in PostgreSQL, so a request never waits long on Redis: if
+   * the add does not finish within a moment (Redis down), it completes when Redis returns, and
+   * the requeue sweep covers a hub that dies before that.
+   */
   private async push(op: OperationEntity): Promise<void> {
-    await this.queues.addAndWake(op.nodeId!, this.jobData(op));
+    const added = this.queues.addAndWake(op.nodeId!, this.jobData(op)).then(
+      () => true,
+      (err: unknown) => {
+        this.log.warn({ opId: op.id, reason: (err as Error).message }, 'could not queue the operation now; the requeue sweep will');
+        return true;
+      },
+    );
+    let timer: NodeJS.Timeout | undefined;
+    const waited = await Promise.race([added, new Promise<false>((r) => (timer = setTimeout(() => r(false), PUSH_WAIT_MS)))]);
+    clearTimeout(timer);
+    if (!waited) this.log.warn({ opId: op.id }, 'redis is slow or down: the operation is recorded and will be queued when it answers');
   }
 
   /**
