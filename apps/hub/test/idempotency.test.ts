@@ -113,14 +113,14 @@ describe('Idempotency-Key', () => {
     const firstP = post(owner, '/test/idem/things', key, body);
     await probe.entered(key);
     const started = Date.now();
-    const retry = await post(owner, '/test/idem/things', key, body);
+    // Released in any case: a hanging first request would otherwise hold the test to its timeout.
+    const retry = await post(owner, '/test/idem/things', key, body).finally(() => setTimeout(() => probe.release(key), 100));
     const waited = Date.now() - started;
     assert.equal(retry.status, 409, retry.text);
     assert.equal(retry.body.code, 'idempotency_key_in_flight');
     assert.equal(retry.headers.get('retry-after'), '1');
     assert.ok(waited >= 4500, `the retry waited for the first request before giving up (${waited} ms)`);
 
-    probe.release(key);
     const first = await firstP;
     assert.equal(first.status, 201, first.text);
     const later = await post(owner, '/test/idem/things', key, body);
