@@ -6,7 +6,7 @@ import { Client as PgClient } from 'pg';
 import { IdempotencyModule } from '../src/idempotency/idempotency.module';
 import { IdempotencyProbeModule, probe } from './fixtures/idempotency-probe.module';
 import { FAST_JOBS_ENV, registerNode, TestNode, waitForOperation } from './support/agents';
-import { Client, IdentityContext } from './support/identity';
+import { Client, eventually, IdentityContext } from './support/identity';
 import type { TestResponse } from './support/test-hub';
 
 function selftestLines(file: string, opId: string): number {
@@ -142,6 +142,25 @@ describe('Idempotency-Key', () => {
     assert.deepEqual(answer(retry), answer(first));
     assert.equal(retry.headers.get('idempotent-replayed'), 'true');
     assert.equal(probe.ran(body.name), 1);
+  });
+
+  it('a claim whose replica stopped renewing it is taken over by a retry, and the stale request cannot overwrite it', async () => {
+    const key = randomUUID();
+    const body = { name: `lease-${key.slice(0, 8)}`, hold: key };
+    const stuckP = post(owner, '/test/idem/things', key, body);
+    await probe.entered(key);
+    // As if the replica running it had died: its lease (renewed while it lives) has run out.
+    await db.query(`UPDATE idempotency_keys SET locked_until = now() - interval '1 second' WHERE key = $1`, [key]);
+    const takenP = post(owner, '/test/idem/things', key, body);
+    await eventually(async () => probe.ran(body.name) === 2, 'the retry runs the route', 5000).finally(() => probe.release(key));
+    const taken = await takenP;
+    assert.equal(taken.status, 201, taken.text);
+    const stuck = await stuckP;
+    assert.equal(stuck.status, 201);
+    assert.notEqual(stuck.body.id, taken.body.id);
+    assert.equal(probe.ran(body.name), 2);
+    const later = await post(owner, '/test/idem/things', key, body);
+    assert.deepEqual(answer(later), answer(taken), 'the claim that took over holds the answer');
   });
 
   it('keys belong to their caller: another user or an API token with the same key runs anew', async () => {
