@@ -3,7 +3,11 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { Client as PgClient } from 'pg';
+import { DiscoveryService } from '@nestjs/core';
+import { TusController } from '../src/files/tus.controller';
+import { checkIdempotencyDeclarations } from '../src/idempotency/idempotency-declarations';
 import { IdempotencyModule } from '../src/idempotency/idempotency.module';
+import { API_DOC, ApiDocOptions } from '../src/openapi/api-doc';
 import { IdempotencyProbeModule, probe } from './fixtures/idempotency-probe.module';
 import { FAST_JOBS_ENV, registerNode, TestNode, waitForOperation } from './support/agents';
 import { Client, eventually, IdentityContext } from './support/identity';
@@ -289,6 +293,19 @@ describe('Idempotency-Key', () => {
     }
     for (const [path, method] of [['/v1/nodes', 'get'], ['/v1/auth/login', 'post'], ['/v1/instances/{id}/files/content', 'put'], ['/v1/instances/{id}/files/tus/{upload_id}', 'patch']]) {
       assert.ok(!has(path!, method!), `${method} ${path} does not`);
+    }
+  });
+
+  it('the hub refuses to boot with a route that would honour a key but sends its own reply', () => {
+    const discovery = ctx.hub.app.get(DiscoveryService);
+    checkIdempotencyDeclarations(discovery);
+    const handler = TusController.prototype.patch;
+    const doc = Reflect.getMetadata(API_DOC, handler) as ApiDocOptions;
+    Reflect.defineMetadata(API_DOC, { ...doc, idempotencyRefused: undefined }, handler);
+    try {
+      assert.throws(() => checkIdempotencyDeclarations(discovery), /PATCH \/v1\/instances\/:id\/files\/tus\/:upload_id \(TusController\.patch\) sends its own reply/);
+    } finally {
+      Reflect.defineMetadata(API_DOC, doc, handler);
     }
   });
 

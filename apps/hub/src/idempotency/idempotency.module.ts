@@ -1,10 +1,11 @@
 import { BeforeApplicationShutdown, Inject, Module, OnApplicationBootstrap, OnModuleInit } from '@nestjs/common';
-import { APP_INTERCEPTOR, HttpAdapterHost } from '@nestjs/core';
+import { APP_INTERCEPTOR, DiscoveryModule, DiscoveryService, HttpAdapterHost } from '@nestjs/core';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { HUB_CONFIG } from '../config/config.module';
 import type { HubConfig } from '../config/load-config';
 import { HUB_LOGGER } from '../http/logger';
+import { checkIdempotencyDeclarations } from './idempotency-declarations';
 import { PRUNE_EVERY_MS } from './idempotency-policy';
 import { registerIdempotencyRecorder } from './idempotency-recorder';
 import { IdempotencyInterceptor } from './idempotency.interceptor';
@@ -16,6 +17,7 @@ import { IdempotencyStore } from './idempotency.store';
  * job removes expired keys once per cluster.
  */
 @Module({
+  imports: [DiscoveryModule],
   providers: [IdempotencyStore, IdempotencyInterceptor, { provide: APP_INTERCEPTOR, useExisting: IdempotencyInterceptor }],
   exports: [IdempotencyStore],
 })
@@ -25,6 +27,7 @@ export class IdempotencyModule implements OnModuleInit, OnApplicationBootstrap, 
   constructor(
     private readonly store: IdempotencyStore,
     private readonly adapterHost: HttpAdapterHost,
+    private readonly discovery: DiscoveryService,
     @Inject(HUB_CONFIG) private readonly config: HubConfig,
     @Inject(HUB_LOGGER) private readonly log: Logger,
   ) {}
@@ -34,6 +37,7 @@ export class IdempotencyModule implements OnModuleInit, OnApplicationBootstrap, 
   }
 
   onApplicationBootstrap(): void {
+    checkIdempotencyDeclarations(this.discovery);
     this.pruneTimer = setInterval(() => void this.pruneExpired(), PRUNE_EVERY_MS);
     this.pruneTimer.unref();
   }
