@@ -10,6 +10,7 @@ import { DatabaseModule } from './database/database.module';
 import { DeployModule } from './deploy/deploy.module';
 import { EventsModule } from './events/events.module';
 import { HealthModule } from './health/health.module';
+import { IdempotencyModule } from './idempotency/idempotency.module';
 import { InstancesModule } from './instances/instances.module';
 import { FilesModule } from './files/files.module';
 import { JobsModule } from './jobs/jobs.module';
@@ -33,6 +34,7 @@ import type { Logger } from 'pino';
 const DOMAIN_MODULES: Type[] = [
   AccessModule,
   AuditModule,
+  IdempotencyModule,
   MailModule,
   UsersModule,
   OrganizationsModule,

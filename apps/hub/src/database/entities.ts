@@ -6,6 +6,7 @@ import { DeploymentEntity } from '../deploy/deployment.entity';
 import { MemberPermission, Organization, OrganizationInvite, OrganizationMember } from '../organizations/organization.entity';
 import { InstanceEntity } from '../instances/instance.entity';
 import { FileUploadEntity } from '../files/file-upload.entity';
+import { IdempotencyKeyEntity } from '../idempotency/idempotency-key.entity';
 import { OperationEntity } from '../jobs/operation.entity';
 import { MigrationEntity } from '../migrations/migration.entity';
 import { NodeEntity } from '../nodes/node.entity';
@@ -37,4 +38,5 @@ export const ENTITIES: Function[] = [
   FileUploadEntity,
   BackupStorageConfigEntity,
   BackupEntity,
+  IdempotencyKeyEntity,
 ];

@@ -40,6 +40,8 @@ const COMMON = {
   504: { description: 'the node did not answer in time' },
 };
 const MAX_UPLOAD_FILES = 100;
+/** Why streamed writes refuse Idempotency-Key (docs/api.md): resending the file is the safe retry. */
+const STREAMED_BODY = 'its body is a stream of file bytes, which is neither kept nor compared; send the file again (the write replaces the file atomically)';
 
 /** Files of an instance: `instances.files` in the instance's organization, whatever else the caller may do. */
 @Controller('v1/instances/:id/files')
@@ -78,6 +80,7 @@ export class FilesController {
     summary: 'Write a whole file from the raw request body (application/octet-stream or text/*), streamed; replaced atomically once complete',
     description: 'Bodies over HOSTPLANE_FILES_MAX_UPLOAD_BYTES get 413. Missing parent directories are an error (path_not_found). Audited.',
     tags: TAGS,
+    idempotencyRefused: STREAMED_BODY,
     responses: { 200: { description: 'Written', schema: writeFileResponse }, ...COMMON, 413: { description: 'file_too_large' }, 415: { description: 'unsupported_media_type' } },
   })
   async write(
@@ -169,6 +172,7 @@ export class FilesController {
     description:
       "Each part's filename is a path relative to ?path= (sub-directories allowed, validated like any path). Every file is staged on the node and moved into place once all arrived whole: a bad name or an oversized file changes nothing. Limits: HOSTPLANE_FILES_MAX_UPLOAD_BYTES per file, HOSTPLANE_FILES_MAX_UPLOAD_REQUEST_BYTES per request, 100 files. Audited.",
     tags: TAGS,
+    idempotencyRefused: STREAMED_BODY,
     responses: { 201: { description: 'The files as written', schema: uploadFilesResponse }, ...COMMON, 413: { description: 'file_too_large' }, 415: { description: 'not multipart/form-data' } },
   })
   async upload(

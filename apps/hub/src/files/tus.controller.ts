@@ -16,6 +16,8 @@ import { TusUploadsService } from './tus-uploads.service';
 const TAGS = ['files', 'tus'];
 const TUS_NOTE = 'TUS 1.0 (https://tus.io/protocols/resumable-upload). Every answer carries Tus-Resumable: 1.0.0; requests must send it too (412 otherwise).';
 const creationQuery = uploadFilesQuery.pick({ path: true });
+/** Why TUS routes refuse Idempotency-Key (docs/api.md): the protocol has its own safe retry. */
+const TUS_RETRY = 'a TUS upload is retried by its own protocol: HEAD tells the offset to resume from, PATCH sends the rest';
 
 /** Resumable uploads into an instance root (TUS 1.0: core, creation, termination, expiration). */
 @Controller('v1/instances/:id/files/tus')
@@ -40,6 +42,7 @@ export class TusController {
     summary: 'Create a resumable upload: Upload-Length and Upload-Metadata (base64 `path` relative to the instance root, or `filename` in ?path=)',
     description: `${TUS_NOTE} Answers 201 with Location /v1/instances/{id}/files/tus/{upload_id}. Unfinished uploads expire after HOSTPLANE_FILES_UPLOAD_TTL_HOURS (Upload-Expires).`,
     tags: TAGS,
+    idempotencyRefused: TUS_RETRY,
     responses: { 201: { description: 'Created (Location, Upload-Expires)' }, 400: { description: 'invalid header or target path' }, 412: { description: 'tus_version_unsupported' }, 413: { description: 'file_too_large' } },
   })
   async create(
@@ -82,6 +85,7 @@ export class TusController {
     summary: 'Append bytes at Upload-Offset (Content-Type application/offset+octet-stream); the upload is committed to its path once complete',
     description: `${TUS_NOTE} A request cut midway keeps what the node staged: HEAD tells where to resume. Audited.`,
     tags: TAGS,
+    idempotencyRefused: TUS_RETRY,
     responses: {
       204: { description: 'Appended; Upload-Offset is the new offset' },
       404: { description: 'no such upload (or expired)' },
@@ -119,7 +123,7 @@ export class TusController {
   @Delete(':upload_id')
   @RequirePermission('instances.files')
   @Audited('instance.files.upload.terminate', { target: 'instance', param: 'id' })
-  @ApiDoc({ summary: 'Terminate an upload: its record and its staged bytes on the node are removed', description: TUS_NOTE, tags: TAGS, responses: { 204: { description: 'Terminated' }, 404: { description: 'no such upload' }, 423: { description: 'upload_locked' } } })
+  @ApiDoc({ summary: 'Terminate an upload: its record and its staged bytes on the node are removed', description: TUS_NOTE, tags: TAGS, idempotencyRefused: TUS_RETRY, responses: { 204: { description: 'Terminated' }, 404: { description: 'no such upload' }, 423: { description: 'upload_locked' } } })
   async terminate(@CurrentPrincipal() p: Principal, @ValidParams(uploadParams) params: UploadParams, @Req() req: FastifyRequest, @Audit() note: AuditNote, @Res() reply: FastifyReply): Promise<void> {
     checkTusResumable(req.headers['tus-resumable']);
     await this.uploads.terminate(p, params.id, params.upload_id);

@@ -16,6 +16,11 @@ export interface ApiDocOptions {
   public?: boolean;
   /** WebSocket routes are documented as GET with an Upgrade note. */
   websocket?: boolean;
+  /**
+   * Why this POST/PUT/PATCH/DELETE refuses `Idempotency-Key` (400): its body is a stream that
+   * cannot be fingerprinted or replayed. Every other authenticated one of them honours the header.
+   */
+  idempotencyRefused?: string;
 }
 
 export const API_DOC = 'hostplane:api-doc';
@@ -30,4 +35,19 @@ export function recordRouteSchema(target: object, key: string | symbol, where: k
   const method = (target as Record<string | symbol, object>)[key] as object;
   const existing = (Reflect.getMetadata(API_SCHEMAS, method) as RouteSchemas | undefined) ?? {};
   Reflect.defineMetadata(API_SCHEMAS, { ...existing, [where]: schema }, method);
+}
+
+const UNSAFE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+/**
+ * Whether a route honours `Idempotency-Key`: every POST, PUT, PATCH and DELETE that has a caller
+ * to scope the key to (not public) and does not declare `idempotencyRefused`. One rule for the
+ * interceptor that applies it and the OpenAPI document that announces it.
+ */
+export function honoursIdempotencyKey(method: string, doc: ApiDocOptions | undefined): boolean {
+  return UNSAFE_METHODS.has(method.toUpperCase()) && doc?.public !== true && doc?.idempotencyRefused === undefined;
+}
+
+export function isUnsafeMethod(method: string): boolean {
+  return UNSAFE_METHODS.has(method.toUpperCase());
 }

@@ -1,7 +1,7 @@
 import { RequestMethod } from '@nestjs/common';
 import { METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants';
 import { z } from 'zod';
-import { API_DOC, API_SCHEMAS, ApiDocOptions, RouteSchemas } from './api-doc';
+import { API_DOC, API_SCHEMAS, ApiDocOptions, honoursIdempotencyKey, RouteSchemas } from './api-doc';
 
 export interface DocumentedRoute {
   method: string;
@@ -72,6 +72,13 @@ function parametersOf(schema: z.ZodType | undefined, location: 'path' | 'query')
   }));
 }
 
+const IDEMPOTENCY_KEY_DESCRIPTION = [
+  'A unique value (e.g. a UUID, 1–255 printable ASCII characters) that makes a retry safe.',
+  'The same key with the same request from the same caller within 24 h answers the first response again (status, body, Location; header `Idempotent-Replayed: true`) without doing the work twice.',
+  'The same key with a different request: 422 `idempotency_key_reused`. While the first request is still running: the retry waits up to 5 s for it, then 409 `idempotency_key_in_flight`.',
+  'Responses with status 5xx and requests that failed validation are not kept: a retry runs again. See docs/api.md.',
+].join(' ');
+
 export function buildOpenApiDocument(routes: DocumentedRoute[], info: { version: string; serverUrl: string }): Record<string, unknown> {
   const paths: Record<string, Record<string, unknown>> = {};
   for (const r of routes) {
@@ -93,7 +100,11 @@ export function buildOpenApiDocument(routes: DocumentedRoute[], info: { version:
         ? { description: [r.doc.description, r.doc.websocket ? 'WebSocket: connect with an HTTP Upgrade request.' : ''].filter(Boolean).join('\n\n') }
         : {}),
       tags: r.doc.tags,
-      parameters: [...parametersOf(r.schemas.params, 'path'), ...parametersOf(r.schemas.query, 'query')],
+      parameters: [
+        ...parametersOf(r.schemas.params, 'path'),
+        ...parametersOf(r.schemas.query, 'query'),
+        ...(honoursIdempotencyKey(r.method, r.doc) ? [{ $ref: '#/components/parameters/IdempotencyKey' }] : []),
+      ],
       ...(r.schemas.body ? { requestBody: { required: true, content: { 'application/json': { schema: jsonSchema(r.schemas.body, 'input') } } } } : {}),
       responses,
       ...(r.doc.public ? { security: [] } : {}),
@@ -114,6 +125,15 @@ export function buildOpenApiDocument(routes: DocumentedRoute[], info: { version:
       securitySchemes: {
         bearer: { type: 'http', scheme: 'bearer', description: 'A JWT access token or an hp_pat_ API token' },
         apiKey: { type: 'apiKey', in: 'header', name: 'X-Api-Key', description: 'An hp_pat_ API token' },
+      },
+      parameters: {
+        IdempotencyKey: {
+          name: 'Idempotency-Key',
+          in: 'header',
+          required: false,
+          description: IDEMPOTENCY_KEY_DESCRIPTION,
+          schema: { type: 'string', minLength: 1, maxLength: 255, pattern: '^[\\x20-\\x7E]+$' },
+        },
       },
       schemas: {
         Error: {
