@@ -227,6 +227,12 @@ describe('Idempotency-Key', () => {
       assert.ok(!stored.includes(needle), `the row does not hold ${needle.slice(0, 12)}… in clear`);
     }
     assert.ok(!ctx.hub.logs.text().includes(secret.slice(7)), 'the token is not in the log');
+
+    // Sealed under another encryption key (a rotated hub key): a clear 409, never a 500.
+    await db.query(`UPDATE idempotency_keys SET response_sealed = 'v1.' || md5(response_sealed) WHERE key = $1`, [key]);
+    const unreadable = await owner.request('/v1/api-tokens', { method: 'POST', json: create, headers: { 'idempotency-key': key } });
+    assert.equal(unreadable.status, 409, unreadable.text);
+    assert.equal(unreadable.body.code, 'idempotency_answer_unreadable');
   });
 
   it('5xx answers and requests that failed validation are not kept: the retry runs', async () => {
@@ -310,7 +316,8 @@ describe('Idempotency-Key', () => {
   });
 
   it('measures what a key costs a request (recorded in decision 0018)', async (t) => {
-    const rounds = 300;
+    // Decision 0018's figures are from 300 rounds (HOSTPLANE_TEST_IDEMPOTENCY_ROUNDS=300); CI keeps it short.
+    const rounds = Number(process.env.HOSTPLANE_TEST_IDEMPOTENCY_ROUNDS ?? 40);
     const timings = { without: [] as number[], with: [] as number[] };
     const keys: string[] = [];
     for (let i = 0; i < rounds + 20; i++) {

@@ -29,3 +29,13 @@ export class IdempotencyKeyInFlightError extends DomainError {
     );
   }
 }
+
+export class IdempotencyAnswerUnreadableError extends DomainError {
+  constructor() {
+    super(
+      'a request with this Idempotency-Key was already answered, but that answer can no longer be read (the hub\'s encryption key changed): check whether the work was done, then use a new key',
+      'idempotency_answer_unreadable',
+      409,
+    );
+  }
+}

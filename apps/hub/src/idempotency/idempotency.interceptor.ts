@@ -10,7 +10,7 @@ import type { HubConfig } from '../config/load-config';
 import { ValidationFailedError } from '../http/errors';
 import { HUB_LOGGER } from '../http/logger';
 import { API_DOC, ApiDocOptions, honoursIdempotencyKey, isUnsafeMethod } from '../openapi/api-doc';
-import { IdempotencyKeyInFlightError, IdempotencyKeyRefusedError, IdempotencyKeyReusedError } from './idempotency.errors';
+import { IdempotencyAnswerUnreadableError, IdempotencyKeyInFlightError, IdempotencyKeyRefusedError, IdempotencyKeyReusedError } from './idempotency.errors';
 import {
   fingerprintKey,
   IDEMPOTENCY_HEADER,
@@ -106,7 +106,11 @@ export class IdempotencyInterceptor implements NestInterceptor {
       const row = await this.store.read(c.principal, c.key);
       if (row?.fingerprint !== undefined && row.fingerprint !== c.fingerprint) throw new IdempotencyKeyReusedError();
       if (row?.state === 'completed' && row.responseSealed) {
-        return { kind: 'replay', response: openResponse(this.config.secrets.encryptionKey, c.principal, c.key, row.responseSealed) };
+        try {
+          return { kind: 'replay', response: openResponse(this.config.secrets.encryptionKey, c.principal, c.key, row.responseSealed) };
+        } catch {
+          throw new IdempotencyAnswerUnreadableError();
+        }
       }
       if (Date.now() >= deadline) throw new IdempotencyKeyInFlightError(1);
       // No row: released or expired since the claim; claim again at once.
