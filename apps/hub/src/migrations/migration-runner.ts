@@ -26,12 +26,15 @@ import {
   stepOperationId,
 } from './migration-plan';
 import { MIGRATION_JOB_ATTEMPTS, MIGRATION_QUEUE, type MigrationJobData, MigrationQueue } from './migration-queue';
-import { TransferError, transferBackup } from './migration-transfer';
+import { PEER_GONE, TransferError, transferBackup } from './migration-transfer';
+import { StepWatchdog } from './migration-watchdog';
 import { MigrationEntity, type MigrationError, type MigrationStatus } from './migration.entity';
 
 const SYSTEM = { type: 'system' as const, id: null, name: 'migration' };
 const SLOT_RETRY_MS = 1000;
 const PROGRESS_EVERY_MS = 500;
+/** How often a running transfer looks for a cancel or a stall. */
+const TRANSFER_WATCH_MS = 500;
 const TRANSFER_ATTEMPTS = 3;
 /** Clean-up and rollback jobs are queued and awaited this long; a node that is away gets them when it returns. */
 const SETTLE_WAIT_S = 60;
@@ -62,6 +65,7 @@ export class MigrationRunner implements OnApplicationBootstrap, BeforeApplicatio
   private repairTimer?: NodeJS.Timeout;
   private stopping = false;
   private readonly aborts = new Set<AbortController>();
+  private readonly watchdogs = new Map<string, StepWatchdog>();
   private readonly finishedListeners: Listener[] = [];
 
   constructor(
@@ -164,6 +168,7 @@ export class MigrationRunner implements OnApplicationBootstrap, BeforeApplicatio
         await this.toRollback(m, { code: 'cancelled', message: 'cancelled on request', step: m.step });
         continue;
       }
+      this.watchdogs.set(m.id, new StepWatchdog(this.config.migrations.stallSeconds * 1000));
       try {
         await this.runStep(m);
         await this.advance(m, nextStep(m.step));
@@ -180,6 +185,8 @@ export class MigrationRunner implements OnApplicationBootstrap, BeforeApplicatio
           await this.repo.update({ id: m.id }, { error });
           await this.advance(m, m.step === 'cleanup' ? 'done' : 'cleanup');
         }
+      } finally {
+        this.watchdogs.delete(m.id);
       }
     }
   }
@@ -201,9 +208,7 @@ export class MigrationRunner implements OnApplicationBootstrap, BeforeApplicatio
         return;
       }
       case 'backup': {
-        const op = await this.step(m, 'source', { kind: 'instance.backup.create', payload: { instance_id: m.instanceId, backup_id: backupId } }, 'archiving the instance root on the source', {
-          cancellable: true,
-        });
+        const op = await this.step(m, 'source', { kind: 'instance.backup.create', payload: { instance_id: m.instanceId, backup_id: backupId } }, 'archiving the instance root on the source');
         const info = backupInfo.parse(op.result);
         await this.repo.update({ id: m.id }, { backup: { backup_id: info.backup_id, size_bytes: info.size_bytes, sha256: info.sha256 }, bytesTotal: String(info.size_bytes), bytesTransferred: '0' });
         return;
@@ -232,10 +237,10 @@ export class MigrationRunner implements OnApplicationBootstrap, BeforeApplicatio
   }
 
   /** Sends (or finds again) the step's agent job and waits for it; anything but success fails the step. */
-  private async step(m: MigrationEntity, side: 'source' | 'target', job: AnyJob, message: string, opts: { cancellable?: boolean; key?: string } = {}): Promise<OperationEntity> {
+  private async step(m: MigrationEntity, side: 'source' | 'target', job: AnyJob, message: string): Promise<OperationEntity> {
     await this.progress(m, m.step, 0, message);
-    const op = await this.enqueue(m, side, opts.key ?? m.step, job);
-    const done = await this.awaitOperation(m, op, { cancellable: opts.cancellable ?? false, watchCancel: beforeSwitch(m.step) });
+    const op = await this.enqueue(m, side, m.step, job);
+    const done = await this.awaitOperation(m, op, beforeSwitch(m.step));
     if (done.status !== 'succeeded') {
       const error = done.error ?? { code: done.status, message: `the ${job.kind} job ended ${done.status}` };
       throw new StepFailed({ code: error.code, message: `${m.step}: ${error.message}`, step: m.step });
@@ -258,28 +263,52 @@ export class MigrationRunner implements OnApplicationBootstrap, BeforeApplicatio
     );
   }
 
-  private async awaitOperation(m: MigrationEntity, op: OperationEntity, o: { cancellable: boolean; watchCancel: boolean; timeoutS?: number }): Promise<OperationEntity> {
-    const until = o.timeoutS === undefined ? Infinity : Date.now() + o.timeoutS * 1000;
+  /** Waits for a step's job; a cancel (before the switch) or the watchdog ends the wait, and the job with it where it can be. */
+  private async awaitOperation(m: MigrationEntity, op: OperationEntity, watchCancel: boolean): Promise<OperationEntity> {
+    const watchdog = this.watchdogs.get(m.id);
     for (;;) {
       if (this.stopping) throw new RunnerStopping();
       const current = await this.waiter.wait(m.orgId, op.id, 1);
-      if (OperationsService.isFinal(current.status) || Date.now() > until) return current;
-      if (o.watchCancel && (await this.cancelRequested(m.id))) {
-        if (o.cancellable) await this.jobs.cancel(current).catch(() => undefined);
-        throw new StepFailed({ code: 'cancelled', message: 'cancelled on request', step: m.step });
+      if (OperationsService.isFinal(current.status)) return current;
+      watchdog?.observe(`${current.status}|${current.progressPercent}|${current.progressMessage ?? ''}|${current.deliveries}`);
+      let error: MigrationError | null = null;
+      if (watchCancel && (await this.cancelRequested(m.id))) error = { code: 'cancelled', message: 'cancelled on request', step: m.step };
+      else if (watchdog?.stalled) error = this.stalledError(m);
+      if (error) {
+        await this.endOperation(current);
+        throw new StepFailed(error);
       }
     }
+  }
+
+  /**
+   * A job the migration no longer waits for is cancelled, not left open: a queued one is removed,
+   * a running cancellable one (a backup) is stopped on the agent. Jobs queued after it for the
+   * same instance (the rollback's) would otherwise wait behind it. A running stop, create or
+   * restore cannot be cancelled and finishes by itself.
+   */
+  private async endOperation(op: OperationEntity): Promise<void> {
+    await this.jobs.cancel(op).catch((err: Error) => this.log.info({ operationId: op.id, kind: op.kind, reason: err.message }, 'a migration job left behind runs to its end'));
+  }
+
+  private stalledError(m: MigrationEntity): MigrationError {
+    return { code: 'stalled', message: `${m.step}: no progress for ${this.config.migrations.stallSeconds} s (HOSTPLANE_MIGRATIONS_STALL_SECONDS)`, step: m.step };
   }
 
   private async transfer(m: MigrationEntity): Promise<void> {
     if (!m.backup) throw new StepFailed({ code: 'no_backup', message: 'transfer: the backup step left no archive', step: 'transfer' });
     const total = m.backup.size_bytes;
+    const watchdog = this.watchdogs.get(m.id);
     let last = 0;
     for (let attempt = 1; ; attempt++) {
       await this.waitForSessions(m);
       const abort = new AbortController();
       this.aborts.add(abort);
-      const watch = setInterval(() => void this.cancelRequested(m.id).then((c) => c && abort.abort(), () => undefined), 1000);
+      watchdog?.touch();
+      const watch = setInterval(() => {
+        if (watchdog?.stalled) abort.abort(new TransferError('stalled', this.stalledError(m).message));
+        void this.cancelRequested(m.id).then((c) => c && abort.abort(new TransferError('cancelled', 'cancelled on request')), () => undefined);
+      }, TRANSFER_WATCH_MS);
       try {
         await this.progress(m, 'transfer', 0, `transferring ${mb(total)} MB`);
         await transferBackup(this.tunnel, {
@@ -288,7 +317,9 @@ export class MigrationRunner implements OnApplicationBootstrap, BeforeApplicatio
           targetNodeId: m.targetNodeId,
           backup: m.backup,
           signal: abort.signal,
+          bytesPerSecond: this.config.migrations.transferBytesPerSecond,
           onBytes: (sent) => {
+            watchdog?.touch();
             if (Date.now() - last < PROGRESS_EVERY_MS && sent < total) return;
             last = Date.now();
             void this.progress(m, 'transfer', total ? sent / total : 1, `transferred ${mb(sent)} of ${mb(total)} MB`, sent).catch(() => undefined);
@@ -300,8 +331,11 @@ export class MigrationRunner implements OnApplicationBootstrap, BeforeApplicatio
         if (this.stopping) throw new RunnerStopping();
         if (await this.cancelRequested(m.id)) throw new StepFailed({ code: 'cancelled', message: 'cancelled on request', step: 'transfer' });
         const e = err instanceof TransferError ? err : new TransferError('transfer_failed', (err as Error).message);
-        // A checksum mismatch will not heal by itself; a dropped tunnel may.
-        if (e.code === 'checksum_mismatch' || attempt >= TRANSFER_ATTEMPTS) throw new StepFailed({ code: e.code, message: `transfer: ${e.message}`, step: 'transfer' });
+        if (e.code === 'stalled') throw new StepFailed(this.stalledError(m));
+        // A checksum mismatch will not heal by itself, nor will a peer that went away come back in
+        // time to be worth keeping the instance down for: both roll back at once. A stream that
+        // could not open may work on a second try.
+        if (e.code === 'checksum_mismatch' || PEER_GONE.has(e.code) || attempt >= TRANSFER_ATTEMPTS) throw new StepFailed({ code: e.code, message: `transfer: ${e.message}`, step: 'transfer' });
         this.log.warn({ migrationId: m.id, attempt, code: e.code, reason: e.message }, 'migration transfer failed, trying again');
         await new Promise((r) => setTimeout(r, 1000 * attempt));
       } finally {
@@ -361,18 +395,34 @@ export class MigrationRunner implements OnApplicationBootstrap, BeforeApplicatio
     const instance = await this.db.getRepository(InstanceEntity).findOneBy({ id: m.instanceId });
     const restart = Boolean(instance && m.wasRunning && instance.desiredState === 'running');
     await this.settle(m, rollbackJobs(m.id, m.instanceId, (m.error?.step ?? 'stop') as MigrationStep, restart));
-    await this.finish(m, m.error?.code === 'cancelled' ? 'cancelled' : 'failed', m.error);
+    // A cancel that came while a failure was already rolling back got what it asked for: it ends cancelled, naming the failure.
+    const cancelled = m.error?.code === 'cancelled' || (await this.cancelRequested(m.id));
+    const error = cancelled && m.error && m.error.code !== 'cancelled' ? { code: 'cancelled', message: `cancelled on request while rolling back (${m.error.message})`.slice(0, 1000), step: m.error.step } : m.error;
+    await this.finish(m, cancelled ? 'cancelled' : 'failed', error);
   }
 
-  /** Queues every job at once, then waits for each a bounded time: a node that is away gets them when it returns. */
+  /**
+   * Queues every job at once, then waits for them together, each a bounded time and only while
+   * its node is connected: a node that is away gets its jobs when it returns.
+   */
   private async settle(m: MigrationEntity, work: SideJob[]): Promise<void> {
     const ops = [];
     for (const { side, key, job } of work) ops.push(await this.enqueue(m, side, key, job));
     const until = Date.now() + SETTLE_WAIT_S * 1000;
-    for (const op of ops) {
-      if (!(await this.tunnel.isOnline(op.nodeId!))) continue;
-      const done = await this.awaitOperation(m, op, { cancellable: false, watchCancel: false, timeoutS: Math.max(1, (until - Date.now()) / 1000) });
-      if (done.status !== 'succeeded') this.log.warn({ migrationId: m.id, operationId: op.id, kind: op.kind, status: done.status }, 'a migration clean-up job did not succeed (yet)');
+    await Promise.all(
+      ops.map(async (op) => {
+        const done = await this.awaitSettled(m, op, until);
+        if (done && done.status !== 'succeeded') this.log.warn({ migrationId: m.id, operationId: op.id, kind: op.kind, status: done.status }, 'a migration clean-up job did not succeed (yet)');
+      }),
+    );
+  }
+
+  private async awaitSettled(m: MigrationEntity, op: OperationEntity, until: number): Promise<OperationEntity | null> {
+    for (;;) {
+      if (this.stopping) throw new RunnerStopping();
+      if (!(await this.tunnel.isOnline(op.nodeId!))) return null;
+      const current = await this.waiter.wait(m.orgId, op.id, 1);
+      if (OperationsService.isFinal(current.status) || Date.now() > until) return current;
     }
   }
 
