@@ -26,30 +26,14 @@ import {
   stepOperationId,
 } from './migration-plan';
 import { MIGRATION_JOB_ATTEMPTS, MIGRATION_QUEUE, type MigrationJobData, MigrationQueue } from './migration-queue';
-import { PEER_GONE, TransferError, transferBackup } from './migration-transfer';
+import { RunnerStopping, StepFailed, TransferStep } from './migration-transfer-step';
 import { StepWatchdog } from './migration-watchdog';
 import { MigrationEntity, type MigrationError, type MigrationStatus } from './migration.entity';
 
 const SYSTEM = { type: 'system' as const, id: null, name: 'migration' };
 const SLOT_RETRY_MS = 1000;
-const PROGRESS_EVERY_MS = 500;
-/** How often a running transfer looks for a cancel or a stall. */
-const TRANSFER_WATCH_MS = 500;
-const TRANSFER_ATTEMPTS = 3;
 /** Clean-up and rollback jobs are queued and awaited this long; a node that is away gets them when it returns. */
 const SETTLE_WAIT_S = 60;
-/** After a hub restart the agents reconnect within seconds; a transfer waits this long for both. */
-const SESSION_WAIT_MS = 30_000;
-
-/** An agent job of a step ended badly, or the transfer failed: before the switch this rolls back. */
-class StepFailed extends Error {
-  constructor(readonly error: MigrationError) {
-    super(error.message);
-  }
-}
-
-/** The hub is shutting down: the job is retried (here after a restart, or on another replica), resuming at its step. */
-class RunnerStopping extends Error {}
 
 type Listener = (m: MigrationEntity) => void;
 
@@ -64,7 +48,7 @@ export class MigrationRunner implements OnApplicationBootstrap, BeforeApplicatio
   private worker?: Worker<MigrationJobData>;
   private repairTimer?: NodeJS.Timeout;
   private stopping = false;
-  private readonly aborts = new Set<AbortController>();
+  private readonly transferStep: TransferStep;
   private readonly watchdogs = new Map<string, StepWatchdog>();
   private readonly finishedListeners: Listener[] = [];
 
@@ -79,6 +63,15 @@ export class MigrationRunner implements OnApplicationBootstrap, BeforeApplicatio
     @Inject(HUB_LOGGER) private readonly log: Logger,
   ) {
     this.repo = db.getRepository(MigrationEntity);
+    this.transferStep = new TransferStep({
+      tunnel,
+      log,
+      bytesPerSecond: config.migrations.transferBytesPerSecond,
+      stopping: () => this.stopping,
+      cancelRequested: (id) => this.cancelRequested(id),
+      progress: (m, fraction, message, bytes) => this.progress(m, 'transfer', fraction, message, bytes),
+      stalledError: (m) => this.stalledError(m),
+    });
   }
 
   /** The drain loop advances as soon as one of its migrations ends. */
@@ -126,7 +119,7 @@ export class MigrationRunner implements OnApplicationBootstrap, BeforeApplicatio
   async beforeApplicationShutdown(): Promise<void> {
     if (this.repairTimer) clearInterval(this.repairTimer);
     this.stopping = true;
-    for (const a of this.aborts) a.abort();
+    for (const a of this.transferStep.aborts) a.abort();
     await this.worker?.close().catch((err: Error) => this.log.warn({ reason: err.message }, 'closing the migration worker failed'));
   }
 
@@ -214,7 +207,7 @@ export class MigrationRunner implements OnApplicationBootstrap, BeforeApplicatio
         return;
       }
       case 'transfer':
-        return this.transfer(m);
+        return this.transferStep.run(m, this.watchdogs.get(m.id));
       case 'create':
         await this.step(m, 'target', { kind: 'instance.create', payload: { spec: specWithoutInstall(instance.spec) } }, 'creating the instance on the target');
         return;
@@ -293,69 +286,6 @@ export class MigrationRunner implements OnApplicationBootstrap, BeforeApplicatio
 
   private stalledError(m: MigrationEntity): MigrationError {
     return { code: 'stalled', message: `${m.step}: no progress for ${this.config.migrations.stallSeconds} s (HOSTPLANE_MIGRATIONS_STALL_SECONDS)`, step: m.step };
-  }
-
-  private async transfer(m: MigrationEntity): Promise<void> {
-    if (!m.backup) throw new StepFailed({ code: 'no_backup', message: 'transfer: the backup step left no archive', step: 'transfer' });
-    const total = m.backup.size_bytes;
-    const watchdog = this.watchdogs.get(m.id);
-    let last = 0;
-    for (let attempt = 1; ; attempt++) {
-      await this.waitForSessions(m);
-      const abort = new AbortController();
-      this.aborts.add(abort);
-      watchdog?.touch();
-      const watch = setInterval(() => {
-        if (watchdog?.stalled) abort.abort(new TransferError('stalled', this.stalledError(m).message));
-        void this.cancelRequested(m.id).then((c) => c && abort.abort(new TransferError('cancelled', 'cancelled on request')), () => undefined);
-      }, TRANSFER_WATCH_MS);
-      try {
-        await this.progress(m, 'transfer', 0, `transferring ${mb(total)} MB`);
-        await transferBackup(this.tunnel, {
-          instanceId: m.instanceId,
-          sourceNodeId: m.sourceNodeId,
-          targetNodeId: m.targetNodeId,
-          backup: m.backup,
-          signal: abort.signal,
-          bytesPerSecond: this.config.migrations.transferBytesPerSecond,
-          onBytes: (sent) => {
-            watchdog?.touch();
-            if (Date.now() - last < PROGRESS_EVERY_MS && sent < total) return;
-            last = Date.now();
-            void this.progress(m, 'transfer', total ? sent / total : 1, `transferred ${mb(sent)} of ${mb(total)} MB`, sent).catch(() => undefined);
-          },
-        });
-        await this.progress(m, 'transfer', 1, `transferred ${mb(total)} MB`, total);
-        return;
-      } catch (err) {
-        if (this.stopping) throw new RunnerStopping();
-        if (await this.cancelRequested(m.id)) throw new StepFailed({ code: 'cancelled', message: 'cancelled on request', step: 'transfer' });
-        const e = err instanceof TransferError ? err : new TransferError('transfer_failed', (err as Error).message);
-        if (e.code === 'stalled') throw new StepFailed(this.stalledError(m));
-        // A checksum mismatch will not heal by itself, nor will a peer that went away come back in
-        // time to be worth keeping the instance down for: both roll back at once. A stream that
-        // could not open may work on a second try.
-        if (e.code === 'checksum_mismatch' || PEER_GONE.has(e.code) || attempt >= TRANSFER_ATTEMPTS) throw new StepFailed({ code: e.code, message: `transfer: ${e.message}`, step: 'transfer' });
-        this.log.warn({ migrationId: m.id, attempt, code: e.code, reason: e.message }, 'migration transfer failed, trying again');
-        await new Promise((r) => setTimeout(r, 1000 * attempt));
-      } finally {
-        clearInterval(watch);
-        this.aborts.delete(abort);
-      }
-    }
-  }
-
-  private async waitForSessions(m: MigrationEntity): Promise<void> {
-    const until = Date.now() + SESSION_WAIT_MS;
-    while (!this.tunnel.session(m.sourceNodeId) || !this.tunnel.session(m.targetNodeId)) {
-      if (this.stopping) throw new RunnerStopping();
-      if (await this.cancelRequested(m.id)) throw new StepFailed({ code: 'cancelled', message: 'cancelled on request', step: 'transfer' });
-      if (Date.now() > until) {
-        const which = this.tunnel.session(m.sourceNodeId) ? 'target' : 'source';
-        throw new StepFailed({ code: 'node_offline', message: `transfer: the ${which} node is not connected to this hub replica`, step: 'transfer' });
-      }
-      await new Promise((r) => setTimeout(r, 250));
-    }
   }
 
   /**
@@ -483,8 +413,4 @@ export class MigrationRunner implements OnApplicationBootstrap, BeforeApplicatio
 
 function isFinal(s: MigrationStatus): boolean {
   return s === 'succeeded' || s === 'failed' || s === 'cancelled';
-}
-
-function mb(bytes: number): string {
-  return (bytes / 1024 / 1024).toFixed(1);
 }
