@@ -34,6 +34,11 @@ const SYSTEM = { type: 'system' as const, id: null, name: 'migration' };
 const SLOT_RETRY_MS = 1000;
 /** Clean-up and rollback jobs are queued and awaited this long; a node that is away gets them when it returns. */
 const SETTLE_WAIT_S = 60;
+/**
+ * A rollback waits this much for the target's clean-up: the migration ends once the instance is
+ * back on the source, not when a target that hangs (connected but silent) gets round to it.
+ */
+const ROLLBACK_TARGET_WAIT_S = 5;
 
 type Listener = (m: MigrationEntity) => void;
 
@@ -324,7 +329,7 @@ export class MigrationRunner implements OnApplicationBootstrap, BeforeApplicatio
   private async rollback(m: MigrationEntity): Promise<void> {
     const instance = await this.db.getRepository(InstanceEntity).findOneBy({ id: m.instanceId });
     const restart = Boolean(instance && m.wasRunning && instance.desiredState === 'running');
-    await this.settle(m, rollbackJobs(m.id, m.instanceId, (m.error?.step ?? 'stop') as MigrationStep, restart));
+    await this.settle(m, rollbackJobs(m.id, m.instanceId, (m.error?.step ?? 'stop') as MigrationStep, restart), ROLLBACK_TARGET_WAIT_S);
     // A cancel that came while a failure was already rolling back got what it asked for: it ends cancelled, naming the failure.
     const cancelled = m.error?.code === 'cancelled' || (await this.cancelRequested(m.id));
     const error = cancelled && m.error && m.error.code !== 'cancelled' ? { code: 'cancelled', message: `cancelled on request while rolling back (${m.error.message})`.slice(0, 1000), step: m.error.step } : m.error;
@@ -335,13 +340,13 @@ export class MigrationRunner implements OnApplicationBootstrap, BeforeApplicatio
    * Queues every job at once, then waits for them together, each a bounded time and only while
    * its node is connected: a node that is away gets its jobs when it returns.
    */
-  private async settle(m: MigrationEntity, work: SideJob[]): Promise<void> {
+  private async settle(m: MigrationEntity, work: SideJob[], targetWaitS = SETTLE_WAIT_S): Promise<void> {
     const ops = [];
-    for (const { side, key, job } of work) ops.push(await this.enqueue(m, side, key, job));
-    const until = Date.now() + SETTLE_WAIT_S * 1000;
+    for (const { side, key, job } of work) ops.push({ op: await this.enqueue(m, side, key, job), side });
+    const start = Date.now();
     await Promise.all(
-      ops.map(async (op) => {
-        const done = await this.awaitSettled(m, op, until);
+      ops.map(async ({ op, side }) => {
+        const done = await this.awaitSettled(m, op, start + (side === 'target' ? targetWaitS : SETTLE_WAIT_S) * 1000);
         if (done && done.status !== 'succeeded') this.log.warn({ migrationId: m.id, operationId: op.id, kind: op.kind, status: done.status }, 'a migration clean-up job did not succeed (yet)');
       }),
     );
