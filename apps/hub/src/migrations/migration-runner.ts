@@ -268,7 +268,7 @@ export class MigrationRunner implements OnApplicationBootstrap, BeforeApplicatio
       if (this.stopping) throw new RunnerStopping();
       const current = await this.waiter.wait(m.orgId, op.id, 1);
       if (OperationsService.isFinal(current.status)) return current;
-      watchdog?.observe(`${current.status}|${current.progressPercent}|${current.progressMessage ?? ''}|${current.deliveries}`);
+      watchdog?.observeJob(current, current.nodeId ? this.tunnel.session(current.nodeId) : undefined, this.tunnel.heartbeatMs);
       let error: MigrationError | null = null;
       if (watchCancel && (await this.cancelRequested(m.id))) error = { code: 'cancelled', message: 'cancelled on request', step: m.step };
       else if (watchdog?.stalled) error = this.stalledError(m);

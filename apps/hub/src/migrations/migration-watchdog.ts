@@ -15,6 +15,20 @@ export class StepWatchdog {
     this.touch();
   }
 
+  /**
+   * An agent job makes progress when its row changes (delivered, started, a progress report: each
+   * moves `updated_at`) or while its agent, heartbeating, lists it as running: a long restore on a
+   * live host is slow, not stuck. A job nobody takes, or that its agent no longer runs, is stuck.
+   */
+  observeJob(
+    op: { id: string; status: string; deliveries: number; updatedAt: Date },
+    agent: { lastHeartbeatAt: number; runningJobs: string[] } | undefined,
+    heartbeatMs: number,
+  ): void {
+    this.observe(`${op.status}|${op.deliveries}|${op.updatedAt.getTime()}`);
+    if (op.status === 'running' && agent && Date.now() - agent.lastHeartbeatAt < 2 * heartbeatMs && agent.runningJobs.includes(op.id)) this.touch();
+  }
+
   touch(): void {
     this.since = Date.now();
   }
