@@ -362,6 +362,18 @@ export const CONFIG_FIELDS = {
     default: 900,
     description: 'An agent job of a migration step not delivered within this (node away) fails the migration',
   },
+  'migrations.stallSeconds': {
+    env: 'HOSTPLANE_MIGRATIONS_STALL_SECONDS',
+    schema: int(2, 86_400),
+    default: 300,
+    description: 'A migration step with no progress (no bytes moved, no change in its agent job) for this long fails, and the migration rolls back',
+  },
+  'migrations.transferBytesPerSecond': {
+    env: 'HOSTPLANE_MIGRATIONS_TRANSFER_BYTES_PER_SECOND',
+    schema: int(0, 1_000_000_000_000),
+    default: 0,
+    description: 'Caps each migration transfer at this many bytes per second (0: no cap), so a drain leaves bandwidth for the instances that run',
+  },
   'migrations.sweepSeconds': {
     env: 'HOSTPLANE_MIGRATIONS_SWEEP_SECONDS',
     schema: int(1, 3600),

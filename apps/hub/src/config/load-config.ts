@@ -29,7 +29,7 @@ export interface HubConfig {
   events: { maxLength: number; maxAgeSeconds: number };
   files: { maxEditBytes: number; maxUploadBytes: number; maxUploadRequestBytes: number; uploadTtlHours: number };
   jobs: { lockSeconds: number; stalledCheckSeconds: number; ackTimeoutSeconds: number; defaultDeadlineSeconds: number; retentionHours: number };
-  migrations: { concurrency: number; stepDeadlineSeconds: number; sweepSeconds: number };
+  migrations: { concurrency: number; stepDeadlineSeconds: number; sweepSeconds: number; stallSeconds: number; transferBytesPerSecond: number };
   backups: { maxPerInstance: number };
   auth: AuthConfig;
   /** Absent when no SMTP host is configured: mail is then not sent. */
@@ -192,6 +192,8 @@ function toHubConfig(flat: Map<ConfigPath, unknown>): HubConfig {
       concurrency: get('migrations.concurrency'),
       stepDeadlineSeconds: get('migrations.stepDeadlineSeconds'),
       sweepSeconds: get('migrations.sweepSeconds'),
+      stallSeconds: get('migrations.stallSeconds'),
+      transferBytesPerSecond: get('migrations.transferBytesPerSecond'),
     },
     backups: { maxPerInstance: get('backups.maxPerInstance') },
     auth: {

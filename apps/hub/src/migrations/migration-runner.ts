@@ -26,27 +26,19 @@ import {
   stepOperationId,
 } from './migration-plan';
 import { MIGRATION_JOB_ATTEMPTS, MIGRATION_QUEUE, type MigrationJobData, MigrationQueue } from './migration-queue';
-import { TransferError, transferBackup } from './migration-transfer';
+import { RunnerStopping, StepFailed, TransferStep } from './migration-transfer-step';
+import { StepWatchdog } from './migration-watchdog';
 import { MigrationEntity, type MigrationError, type MigrationStatus } from './migration.entity';
 
 const SYSTEM = { type: 'system' as const, id: null, name: 'migration' };
 const SLOT_RETRY_MS = 1000;
-const PROGRESS_EVERY_MS = 500;
-const TRANSFER_ATTEMPTS = 3;
 /** Clean-up and rollback jobs are queued and awaited this long; a node that is away gets them when it returns. */
 const SETTLE_WAIT_S = 60;
-/** After a hub restart the agents reconnect within seconds; a transfer waits this long for both. */
-const SESSION_WAIT_MS = 30_000;
-
-/** An agent job of a step ended badly, or the transfer failed: before the switch this rolls back. */
-class StepFailed extends Error {
-  constructor(readonly error: MigrationError) {
-    super(error.message);
-  }
-}
-
-/** The hub is shutting down: the job is retried (here after a restart, or on another replica), resuming at its step. */
-class RunnerStopping extends Error {}
+/**
+ * A rollback waits this much for the target's clean-up: the migration ends once the instance is
+ * back on the source, not when a target that hangs (connected but silent) gets round to it.
+ */
+const ROLLBACK_TARGET_WAIT_S = 5;
 
 type Listener = (m: MigrationEntity) => void;
 
@@ -61,7 +53,8 @@ export class MigrationRunner implements OnApplicationBootstrap, BeforeApplicatio
   private worker?: Worker<MigrationJobData>;
   private repairTimer?: NodeJS.Timeout;
   private stopping = false;
-  private readonly aborts = new Set<AbortController>();
+  private readonly transferStep: TransferStep;
+  private readonly watchdogs = new Map<string, StepWatchdog>();
   private readonly finishedListeners: Listener[] = [];
 
   constructor(
@@ -75,6 +68,15 @@ export class MigrationRunner implements OnApplicationBootstrap, BeforeApplicatio
     @Inject(HUB_LOGGER) private readonly log: Logger,
   ) {
     this.repo = db.getRepository(MigrationEntity);
+    this.transferStep = new TransferStep({
+      tunnel,
+      log,
+      bytesPerSecond: config.migrations.transferBytesPerSecond,
+      stopping: () => this.stopping,
+      cancelRequested: (id) => this.cancelRequested(id),
+      progress: (m, fraction, message, bytes) => this.progress(m, 'transfer', fraction, message, bytes),
+      stalledError: (m) => this.stalledError(m),
+    });
   }
 
   /** The drain loop advances as soon as one of its migrations ends. */
@@ -122,7 +124,7 @@ export class MigrationRunner implements OnApplicationBootstrap, BeforeApplicatio
   async beforeApplicationShutdown(): Promise<void> {
     if (this.repairTimer) clearInterval(this.repairTimer);
     this.stopping = true;
-    for (const a of this.aborts) a.abort();
+    for (const a of this.transferStep.aborts) a.abort();
     await this.worker?.close().catch((err: Error) => this.log.warn({ reason: err.message }, 'closing the migration worker failed'));
   }
 
@@ -164,6 +166,7 @@ export class MigrationRunner implements OnApplicationBootstrap, BeforeApplicatio
         await this.toRollback(m, { code: 'cancelled', message: 'cancelled on request', step: m.step });
         continue;
       }
+      this.watchdogs.set(m.id, new StepWatchdog(this.config.migrations.stallSeconds * 1000));
       try {
         await this.runStep(m);
         await this.advance(m, nextStep(m.step));
@@ -180,6 +183,8 @@ export class MigrationRunner implements OnApplicationBootstrap, BeforeApplicatio
           await this.repo.update({ id: m.id }, { error });
           await this.advance(m, m.step === 'cleanup' ? 'done' : 'cleanup');
         }
+      } finally {
+        this.watchdogs.delete(m.id);
       }
     }
   }
@@ -201,15 +206,13 @@ export class MigrationRunner implements OnApplicationBootstrap, BeforeApplicatio
         return;
       }
       case 'backup': {
-        const op = await this.step(m, 'source', { kind: 'instance.backup.create', payload: { instance_id: m.instanceId, backup_id: backupId } }, 'archiving the instance root on the source', {
-          cancellable: true,
-        });
+        const op = await this.step(m, 'source', { kind: 'instance.backup.create', payload: { instance_id: m.instanceId, backup_id: backupId } }, 'archiving the instance root on the source');
         const info = backupInfo.parse(op.result);
         await this.repo.update({ id: m.id }, { backup: { backup_id: info.backup_id, size_bytes: info.size_bytes, sha256: info.sha256 }, bytesTotal: String(info.size_bytes), bytesTransferred: '0' });
         return;
       }
       case 'transfer':
-        return this.transfer(m);
+        return this.transferStep.run(m, this.watchdogs.get(m.id));
       case 'create':
         await this.step(m, 'target', { kind: 'instance.create', payload: { spec: specWithoutInstall(instance.spec) } }, 'creating the instance on the target');
         return;
@@ -232,10 +235,10 @@ export class MigrationRunner implements OnApplicationBootstrap, BeforeApplicatio
   }
 
   /** Sends (or finds again) the step's agent job and waits for it; anything but success fails the step. */
-  private async step(m: MigrationEntity, side: 'source' | 'target', job: AnyJob, message: string, opts: { cancellable?: boolean; key?: string } = {}): Promise<OperationEntity> {
+  private async step(m: MigrationEntity, side: 'source' | 'target', job: AnyJob, message: string): Promise<OperationEntity> {
     await this.progress(m, m.step, 0, message);
-    const op = await this.enqueue(m, side, opts.key ?? m.step, job);
-    const done = await this.awaitOperation(m, op, { cancellable: opts.cancellable ?? false, watchCancel: beforeSwitch(m.step) });
+    const op = await this.enqueue(m, side, m.step, job);
+    const done = await this.awaitOperation(m, op, beforeSwitch(m.step));
     if (done.status !== 'succeeded') {
       const error = done.error ?? { code: done.status, message: `the ${job.kind} job ended ${done.status}` };
       throw new StepFailed({ code: error.code, message: `${m.step}: ${error.message}`, step: m.step });
@@ -258,70 +261,36 @@ export class MigrationRunner implements OnApplicationBootstrap, BeforeApplicatio
     );
   }
 
-  private async awaitOperation(m: MigrationEntity, op: OperationEntity, o: { cancellable: boolean; watchCancel: boolean; timeoutS?: number }): Promise<OperationEntity> {
-    const until = o.timeoutS === undefined ? Infinity : Date.now() + o.timeoutS * 1000;
+  /** Waits for a step's job; a cancel (before the switch) or the watchdog ends the wait, and the job with it where it can be. */
+  private async awaitOperation(m: MigrationEntity, op: OperationEntity, watchCancel: boolean): Promise<OperationEntity> {
+    const watchdog = this.watchdogs.get(m.id);
     for (;;) {
       if (this.stopping) throw new RunnerStopping();
       const current = await this.waiter.wait(m.orgId, op.id, 1);
-      if (OperationsService.isFinal(current.status) || Date.now() > until) return current;
-      if (o.watchCancel && (await this.cancelRequested(m.id))) {
-        if (o.cancellable) await this.jobs.cancel(current).catch(() => undefined);
-        throw new StepFailed({ code: 'cancelled', message: 'cancelled on request', step: m.step });
+      if (OperationsService.isFinal(current.status)) return current;
+      watchdog?.observeJob(current, current.nodeId ? this.tunnel.session(current.nodeId) : undefined, this.tunnel.heartbeatMs);
+      let error: MigrationError | null = null;
+      if (watchCancel && (await this.cancelRequested(m.id))) error = { code: 'cancelled', message: 'cancelled on request', step: m.step };
+      else if (watchdog?.stalled) error = this.stalledError(m);
+      if (error) {
+        await this.endOperation(current);
+        throw new StepFailed(error);
       }
     }
   }
 
-  private async transfer(m: MigrationEntity): Promise<void> {
-    if (!m.backup) throw new StepFailed({ code: 'no_backup', message: 'transfer: the backup step left no archive', step: 'transfer' });
-    const total = m.backup.size_bytes;
-    let last = 0;
-    for (let attempt = 1; ; attempt++) {
-      await this.waitForSessions(m);
-      const abort = new AbortController();
-      this.aborts.add(abort);
-      const watch = setInterval(() => void this.cancelRequested(m.id).then((c) => c && abort.abort(), () => undefined), 1000);
-      try {
-        await this.progress(m, 'transfer', 0, `transferring ${mb(total)} MB`);
-        await transferBackup(this.tunnel, {
-          instanceId: m.instanceId,
-          sourceNodeId: m.sourceNodeId,
-          targetNodeId: m.targetNodeId,
-          backup: m.backup,
-          signal: abort.signal,
-          onBytes: (sent) => {
-            if (Date.now() - last < PROGRESS_EVERY_MS && sent < total) return;
-            last = Date.now();
-            void this.progress(m, 'transfer', total ? sent / total : 1, `transferred ${mb(sent)} of ${mb(total)} MB`, sent).catch(() => undefined);
-          },
-        });
-        await this.progress(m, 'transfer', 1, `transferred ${mb(total)} MB`, total);
-        return;
-      } catch (err) {
-        if (this.stopping) throw new RunnerStopping();
-        if (await this.cancelRequested(m.id)) throw new StepFailed({ code: 'cancelled', message: 'cancelled on request', step: 'transfer' });
-        const e = err instanceof TransferError ? err : new TransferError('transfer_failed', (err as Error).message);
-        // A checksum mismatch will not heal by itself; a dropped tunnel may.
-        if (e.code === 'checksum_mismatch' || attempt >= TRANSFER_ATTEMPTS) throw new StepFailed({ code: e.code, message: `transfer: ${e.message}`, step: 'transfer' });
-        this.log.warn({ migrationId: m.id, attempt, code: e.code, reason: e.message }, 'migration transfer failed, trying again');
-        await new Promise((r) => setTimeout(r, 1000 * attempt));
-      } finally {
-        clearInterval(watch);
-        this.aborts.delete(abort);
-      }
-    }
+  /**
+   * A job the migration no longer waits for is cancelled, not left open: a queued one is removed,
+   * a running cancellable one (a backup) is stopped on the agent. Jobs queued after it for the
+   * same instance (the rollback's) would otherwise wait behind it. A running stop, create or
+   * restore cannot be cancelled and finishes by itself.
+   */
+  private async endOperation(op: OperationEntity): Promise<void> {
+    await this.jobs.cancel(op).catch((err: Error) => this.log.info({ operationId: op.id, kind: op.kind, reason: err.message }, 'a migration job left behind runs to its end'));
   }
 
-  private async waitForSessions(m: MigrationEntity): Promise<void> {
-    const until = Date.now() + SESSION_WAIT_MS;
-    while (!this.tunnel.session(m.sourceNodeId) || !this.tunnel.session(m.targetNodeId)) {
-      if (this.stopping) throw new RunnerStopping();
-      if (await this.cancelRequested(m.id)) throw new StepFailed({ code: 'cancelled', message: 'cancelled on request', step: 'transfer' });
-      if (Date.now() > until) {
-        const which = this.tunnel.session(m.sourceNodeId) ? 'target' : 'source';
-        throw new StepFailed({ code: 'node_offline', message: `transfer: the ${which} node is not connected to this hub replica`, step: 'transfer' });
-      }
-      await new Promise((r) => setTimeout(r, 250));
-    }
+  private stalledError(m: MigrationEntity): MigrationError {
+    return { code: 'stalled', message: `${m.step}: no progress for ${this.config.migrations.stallSeconds} s (HOSTPLANE_MIGRATIONS_STALL_SECONDS)`, step: m.step };
   }
 
   /**
@@ -360,19 +329,35 @@ export class MigrationRunner implements OnApplicationBootstrap, BeforeApplicatio
   private async rollback(m: MigrationEntity): Promise<void> {
     const instance = await this.db.getRepository(InstanceEntity).findOneBy({ id: m.instanceId });
     const restart = Boolean(instance && m.wasRunning && instance.desiredState === 'running');
-    await this.settle(m, rollbackJobs(m.id, m.instanceId, (m.error?.step ?? 'stop') as MigrationStep, restart));
-    await this.finish(m, m.error?.code === 'cancelled' ? 'cancelled' : 'failed', m.error);
+    await this.settle(m, rollbackJobs(m.id, m.instanceId, (m.error?.step ?? 'stop') as MigrationStep, restart), ROLLBACK_TARGET_WAIT_S);
+    // A cancel that came while a failure was already rolling back got what it asked for: it ends cancelled, naming the failure.
+    const cancelled = m.error?.code === 'cancelled' || (await this.cancelRequested(m.id));
+    const error = cancelled && m.error && m.error.code !== 'cancelled' ? { code: 'cancelled', message: `cancelled on request while rolling back (${m.error.message})`.slice(0, 1000), step: m.error.step } : m.error;
+    await this.finish(m, cancelled ? 'cancelled' : 'failed', error);
   }
 
-  /** Queues every job at once, then waits for each a bounded time: a node that is away gets them when it returns. */
-  private async settle(m: MigrationEntity, work: SideJob[]): Promise<void> {
+  /**
+   * Queues every job at once, then waits for them together, each a bounded time and only while
+   * its node is connected: a node that is away gets its jobs when it returns.
+   */
+  private async settle(m: MigrationEntity, work: SideJob[], targetWaitS = SETTLE_WAIT_S): Promise<void> {
     const ops = [];
-    for (const { side, key, job } of work) ops.push(await this.enqueue(m, side, key, job));
-    const until = Date.now() + SETTLE_WAIT_S * 1000;
-    for (const op of ops) {
-      if (!(await this.tunnel.isOnline(op.nodeId!))) continue;
-      const done = await this.awaitOperation(m, op, { cancellable: false, watchCancel: false, timeoutS: Math.max(1, (until - Date.now()) / 1000) });
-      if (done.status !== 'succeeded') this.log.warn({ migrationId: m.id, operationId: op.id, kind: op.kind, status: done.status }, 'a migration clean-up job did not succeed (yet)');
+    for (const { side, key, job } of work) ops.push({ op: await this.enqueue(m, side, key, job), side });
+    const start = Date.now();
+    await Promise.all(
+      ops.map(async ({ op, side }) => {
+        const done = await this.awaitSettled(m, op, start + (side === 'target' ? targetWaitS : SETTLE_WAIT_S) * 1000);
+        if (done && done.status !== 'succeeded') this.log.warn({ migrationId: m.id, operationId: op.id, kind: op.kind, status: done.status }, 'a migration clean-up job did not succeed (yet)');
+      }),
+    );
+  }
+
+  private async awaitSettled(m: MigrationEntity, op: OperationEntity, until: number): Promise<OperationEntity | null> {
+    for (;;) {
+      if (this.stopping) throw new RunnerStopping();
+      if (!(await this.tunnel.isOnline(op.nodeId!))) return null;
+      const current = await this.waiter.wait(m.orgId, op.id, 1);
+      if (OperationsService.isFinal(current.status) || Date.now() > until) return current;
     }
   }
 
@@ -433,8 +418,4 @@ export class MigrationRunner implements OnApplicationBootstrap, BeforeApplicatio
 
 function isFinal(s: MigrationStatus): boolean {
   return s === 'succeeded' || s === 'failed' || s === 'cancelled';
-}
-
-function mb(bytes: number): string {
-  return (bytes / 1024 / 1024).toFixed(1);
 }

@@ -1,6 +1,8 @@
 import { Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { closeFailure, pipeIntoStream, readableFromStream, StreamFailedError } from '../tunnel/stream-io';
-import { StreamOpenError, type HubStream } from '../tunnel/tunnel-streams';
+import type { AgentSession } from '../tunnel/agent-session';
+import { StreamOpenError, type HubStream, type StreamCloseInfo } from '../tunnel/tunnel-streams';
 import type { TunnelServer } from '../tunnel/tunnel.server';
 import type { MigrationBackup } from './migration.entity';
 
@@ -11,11 +13,13 @@ export interface TransferOptions {
   backup: MigrationBackup;
   /** Called with the bytes sent so far, as they go. */
   onBytes(sent: number): void;
-  /** Aborts the transfer (cancel, hub stopping): both streams are closed. */
+  /** Aborts the transfer (cancel, watchdog, hub stopping); a TransferError as the reason is what the transfer fails with. */
   signal: AbortSignal;
+  /** 0: as fast as the target takes it. */
+  bytesPerSecond: number;
 }
 
-/** A transfer that failed for a reason worth a second try (a dropped tunnel) or not (checksum). */
+/** A transfer that failed for a reason worth a second try (a stream that could not open) or not (checksum, a peer gone). */
 export class TransferError extends Error {
   constructor(
     readonly code: string,
@@ -25,12 +29,19 @@ export class TransferError extends Error {
   }
 }
 
+/** A peer's socket closed: the transfer fails at once, and trying again cannot help until it is back. */
+export const PEER_GONE = new Set(['source_disconnected', 'target_disconnected']);
+
 /**
  * Copies a backup archive from the source host to the target host through this hub:
  * `backup.read` on the source's tunnel piped into `backup.write` on the target's, with credit
  * flow control end to end (the target's pace sets the source's), nothing buffered on disk. The
  * target checks size and SHA-256 at eof and refuses a mismatch. Both agents must be connected to
  * this replica.
+ *
+ * Every part is joined by one `pipeline` and one abort signal, so whatever ends first (the
+ * caller's abort, either peer's socket closing, either stream failing) ends the whole chain and
+ * closes both streams on the agents; nothing is left waiting for a chunk that will not come.
  */
 export async function transferBackup(tunnel: TunnelServer, o: TransferOptions): Promise<number> {
   const source = tunnel.session(o.sourceNodeId);
@@ -38,18 +49,38 @@ export async function transferBackup(tunnel: TunnelServer, o: TransferOptions): 
   if (!source || !target) {
     throw new TransferError('node_offline', `the ${!source ? 'source' : 'target'} node is not connected to this hub replica`);
   }
-  let reader: HubStream | undefined;
-  let writer: HubStream | undefined;
-  const abort = () => {
-    reader?.close('migration transfer aborted');
-    writer?.close('migration transfer aborted');
+  const chain = new AbortController();
+  let failure: TransferError | undefined;
+  const opened: HubStream[] = [];
+  const stop = (e: TransferError) => {
+    if (chain.signal.aborted) return;
+    failure = e;
+    // Closed first: a write waiting for credit from a frozen peer is released, so the chain can unwind.
+    for (const s of opened) s.close(`migration transfer failed: ${e.message}`);
+    chain.abort(e);
   };
-  o.signal.addEventListener('abort', abort, { once: true });
+  const onAbort = () => stop(o.signal.reason instanceof TransferError ? o.signal.reason : new TransferError('aborted', 'the transfer was aborted'));
+  const onSourceGone = () => stop(new TransferError('source_disconnected', 'the source node disconnected during the transfer'));
+  const onTargetGone = () => stop(new TransferError('target_disconnected', 'the target node disconnected during the transfer'));
+  const ended = (info: StreamCloseInfo, peer: AgentSession, gone: () => void) => {
+    const f = closeFailure(info);
+    if (!f) return;
+    if (!peer.socket.connected) gone();
+    // Only what the agent reported: a close from this side is the chain's own doing and already in its error.
+    else if (info.error || info.exit_code !== undefined) stop(new TransferError(f.code, f.message));
+  };
+  source.socket.once('disconnect', onSourceGone);
+  target.socket.once('disconnect', onTargetGone);
+  if (o.signal.aborted) onAbort();
+  else o.signal.addEventListener('abort', onAbort, { once: true });
   try {
     const params = { instance_id: o.instanceId, backup_id: o.backup.backup_id };
-    reader = await open(tunnel, source, 'backup.read', params);
-    writer = await open(tunnel, target, 'backup.write', { ...params, size_bytes: o.backup.size_bytes, sha256: o.backup.sha256 });
-    if (o.signal.aborted) abort();
+    const reader = await openUnlessAborted(tunnel, source, 'backup.read', params, chain.signal, opened);
+    const writer = await openUnlessAborted(tunnel, target, 'backup.write', { ...params, size_bytes: o.backup.size_bytes, sha256: o.backup.sha256 }, chain.signal, opened);
+    // Either stream ending badly ends the chain even while no chunk is in flight (the tunnel
+    // closes a dead peer's streams before its socket's disconnect listeners here run).
+    reader.onClose((info) => ended(info, source, onSourceGone));
+    writer.onClose((info) => ended(info, target, onTargetGone));
     let sent = 0;
     const counter = new Transform({
       transform(chunk: Buffer, _enc, cb) {
@@ -58,24 +89,70 @@ export async function transferBackup(tunnel: TunnelServer, o: TransferOptions): 
         cb(null, chunk);
       },
     });
-    const source$ = readableFromStream(reader).pipe(counter);
-    const info = await pipeIntoStream(source$, writer);
-    if (o.signal.aborted) throw new TransferError('aborted', 'the transfer was aborted');
-    if (sent !== o.backup.size_bytes) throw new TransferError('transfer_incomplete', `the source sent ${sent} of ${o.backup.size_bytes} bytes`);
-    const failure = closeFailure(info);
+    let info: StreamCloseInfo = {};
+    await pipeline(
+      readableFromStream(reader),
+      throttle(o.bytesPerSecond),
+      counter,
+      async (chunks: AsyncIterable<Buffer>) => {
+        info = await pipeIntoStream(chunks, writer);
+      },
+      { signal: chain.signal },
+    );
     if (failure) throw failure;
+    if (sent !== o.backup.size_bytes) throw new TransferError('transfer_incomplete', `the source sent ${sent} of ${o.backup.size_bytes} bytes`);
     return info.bytes ?? sent;
   } catch (err) {
-    abort();
+    for (const s of opened) s.close('migration transfer failed');
+    if (failure) throw failure;
     if (err instanceof TransferError) throw err;
-    if (err instanceof StreamFailedError) throw new TransferError(err.code, err.message);
-    if (err instanceof StreamOpenError) throw new TransferError(err.code, err.message);
+    if (err instanceof StreamFailedError || err instanceof StreamOpenError) throw new TransferError(err.code, err.message);
     throw new TransferError('transfer_failed', (err as Error).message);
   } finally {
-    o.signal.removeEventListener('abort', abort);
+    o.signal.removeEventListener('abort', onAbort);
+    source.socket.off('disconnect', onSourceGone);
+    target.socket.off('disconnect', onTargetGone);
   }
 }
 
-async function open(tunnel: TunnelServer, session: NonNullable<ReturnType<TunnelServer['session']>>, kind: 'backup.read' | 'backup.write', params: Record<string, unknown>): Promise<HubStream> {
-  return tunnel.streams.open(session, kind, params);
+/** Opens a stream, giving up as soon as the chain is aborted; a stream that opens after that is closed at once. */
+async function openUnlessAborted(
+  tunnel: TunnelServer,
+  session: AgentSession,
+  kind: 'backup.read' | 'backup.write',
+  params: Record<string, unknown>,
+  signal: AbortSignal,
+  opened: HubStream[],
+): Promise<HubStream> {
+  const opening = tunnel.streams.open(session, kind, params).then((s) => {
+    opened.push(s);
+    if (signal.aborted) s.close('migration transfer aborted');
+    return s;
+  });
+  return new Promise<HubStream>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason as Error);
+    if (signal.aborted) return onAbort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    void opening.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}
+
+/** Passes chunks on no faster than `bytesPerSecond` on average (0: untouched); credit flow control slows the source to match. */
+export function throttle(bytesPerSecond: number): Transform {
+  const startedAt = Date.now();
+  let passed = 0;
+  let timer: NodeJS.Timeout | undefined;
+  return new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      if (bytesPerSecond <= 0) return cb(null, chunk);
+      passed += chunk.length;
+      const wait = startedAt + (passed / bytesPerSecond) * 1000 - Date.now();
+      if (wait <= 0) return cb(null, chunk);
+      timer = setTimeout(() => cb(null, chunk), wait);
+    },
+    destroy(err, cb) {
+      clearTimeout(timer);
+      cb(err);
+    },
+  });
 }

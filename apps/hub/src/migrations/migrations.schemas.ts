@@ -51,7 +51,8 @@ export type MigrationResponse = z.infer<typeof migrationResponse>;
 export const migrationsAccepted = z.object({ data: z.array(migrationResponse), total: z.number().int() });
 
 export function isCancellable(m: Pick<MigrationEntity, 'status' | 'step'>): boolean {
-  return (m.status === 'queued' || m.status === 'running') && beforeSwitch(m.step);
+  // A rollback is before the switch too: cancelling it lets it finish and end `cancelled`.
+  return (m.status === 'queued' || m.status === 'running') && (beforeSwitch(m.step) || m.step === 'rollback');
 }
 
 export function presentMigration(m: MigrationEntity): MigrationResponse {

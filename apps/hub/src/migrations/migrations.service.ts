@@ -136,7 +136,7 @@ export class MigrationsService {
   async requestCancel(id: string): Promise<boolean> {
     const res = (await this.db.query(
       `UPDATE migrations SET cancel_requested = true, updated_at = now()
-        WHERE id = $1 AND status IN ('queued', 'running') AND step IN ('stop', 'backup', 'transfer', 'create', 'restore') RETURNING id`,
+        WHERE id = $1 AND status IN ('queued', 'running') AND step IN ('stop', 'backup', 'transfer', 'create', 'restore', 'rollback') RETURNING id`,
       [id],
     )) as [unknown[], number];
     return res[0].length > 0;
