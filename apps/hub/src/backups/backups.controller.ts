@@ -78,7 +78,7 @@ export class BackupsController {
   @Patch(':bid')
   @RequirePermission('instances.manage')
   @Audited('backup.update', { target: 'backup', param: 'bid' })
-  @ApiDoc({ summary: 'Rename a backup, or lock / unlock it (a locked backup cannot be deleted)', tags: TAGS, responses: { 200: { description: 'The backup', schema: backupResponse } } })
+  @ApiDoc({ summary: "Rename a backup, or lock / unlock it (a locked backup cannot be deleted; unlocking needs 'backups.delete')", tags: TAGS, responses: { 200: { description: 'The backup', schema: backupResponse } } })
   async update(@CurrentPrincipal() p: Principal, @ValidParams(backupParams) params: BackupParams, @ValidBody(updateBackupBody) body: UpdateBackupBody) {
     return presentBackup(await this.backups.update(p, params.id, params.bid, body));
   }
@@ -110,7 +110,7 @@ export class BackupsController {
   }
 
   @Post(':bid/restore')
-  @RequirePermission('instances.manage')
+  @RequirePermission('backups.restore')
   @Audited('backup.restore', { target: 'backup', param: 'bid' })
   @ApiDoc({
     summary: 'Replace the instance root with the backup (the instance must be stopped, crashed or failed)',
@@ -127,7 +127,7 @@ export class BackupsController {
   }
 
   @Delete(':bid')
-  @RequirePermission('instances.manage')
+  @RequirePermission('backups.delete')
   @Audited('backup.delete', { target: 'backup', param: 'bid' })
   @ApiDoc({
     summary: 'Delete a backup: at once from S3 (204), or by a job on its node (202 with the operation)',

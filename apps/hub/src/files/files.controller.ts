@@ -72,7 +72,7 @@ export class FilesController {
   }
 
   @Put('content')
-  @RequirePermission('instances.files')
+  @RequirePermission('files.write')
   @Audited('instance.files.write', { target: 'instance', param: 'id' })
   @ApiDoc({
     summary: 'Write a whole file from the raw request body (application/octet-stream or text/*), streamed; replaced atomically once complete',
@@ -106,7 +106,7 @@ export class FilesController {
   }
 
   @Delete()
-  @RequirePermission('instances.files')
+  @RequirePermission('files.delete')
   @Audited('instance.files.delete', { target: 'instance', param: 'id' })
   @ApiDoc({
     summary: 'Delete files and directories (recursively): body {"paths": [...]}, or one ?path=',
@@ -162,7 +162,7 @@ export class FilesController {
 
   @Post('upload')
   @HttpCode(201)
-  @RequirePermission('instances.files')
+  @RequirePermission('files.write')
   @Audited('instance.files.upload', { target: 'instance', param: 'id' })
   @ApiDoc({
     summary: 'Upload files (multipart/form-data, one or more file parts) into a directory, streamed',
@@ -202,7 +202,7 @@ export class FilesController {
 
   @Post('mkdir')
   @HttpCode(201)
-  @RequirePermission('instances.files')
+  @RequirePermission('files.write')
   @Audited('instance.files.mkdir', { target: 'instance', param: 'id' })
   @ApiDoc({ summary: 'Create a directory (and missing parents)', tags: TAGS, responses: { 201: { description: 'The directory', schema: fileEntryResponse }, ...COMMON } })
   mkdir(@CurrentPrincipal() p: Principal, @ValidParams(filesParams) params: FilesParams, @ValidBody(mkdirBody) body: z.infer<typeof mkdirBody>, @Audit() note: AuditNote) {
@@ -212,7 +212,7 @@ export class FilesController {
 
   @Post('move')
   @HttpCode(200)
-  @RequirePermission('instances.files')
+  @RequirePermission('files.write')
   @Audited('instance.files.move', { target: 'instance', param: 'id' })
   @ApiDoc({
     summary: 'Move or rename: {"moves": [{"from", "to"}], "overwrite"?} or one {"from", "to"}; an existing target is refused (path_exists) unless overwrite',

@@ -4,6 +4,7 @@ import { pipeline } from 'node:stream';
 import { z } from 'zod';
 import { containerRef, JOB_KINDS, type ContainerAction } from '@hostplane/protocol';
 import { CurrentPrincipal, RequirePermission } from '../access/access.decorators';
+import { LiveConnections } from '../access/live-connections';
 import type { Principal } from '../access/principal';
 import { Audit, type AuditNote, Audited } from '../audit/audit-note';
 import { ValidBody, ValidParams, ValidQuery } from '../http/validation';
@@ -39,7 +40,10 @@ const ACCEPTED = {
 /** Any Docker container on a node (not only instances): start, stop, restart, kill and logs, through the agent. */
 @Controller('v1/nodes/:id/containers/:containerId')
 export class NodeContainersController {
-  constructor(private readonly containers: NodeContainersService) {}
+  constructor(
+    private readonly containers: NodeContainersService,
+    private readonly live: LiveConnections,
+  ) {}
 
   @Get('logs')
   @RequirePermission('nodes.view')
@@ -77,6 +81,16 @@ export class NodeContainersController {
     });
     // A client that goes away destroys `output`, which closes the stream on the agent.
     pipeline(output, raw, () => undefined);
+    // Cut off (not ended cleanly, which would read as "the container stopped") once access ends.
+    const unwatch = this.live.watch({
+      kind: 'http-stream',
+      request: req,
+      principal: p,
+      rule: { kind: 'permission', permission: 'nodes.view', sessionOnly: false },
+      recheck: (now) => this.containers.assertLogsVisible(now, params.id, params.containerId),
+      end: () => raw.destroy(),
+    });
+    raw.once('close', unwatch);
   }
 
   @Post('start')
