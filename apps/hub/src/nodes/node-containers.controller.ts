@@ -50,10 +50,12 @@ export class NodeContainersController {
   @ApiDoc({
     summary: "A container's output: the last lines as JSON, or followed live as text/plain",
     description:
-      '`?lines=&timestamps=` answer `{lines: [...]}` (a job on the node, answered within 15 s). `?follow=true` streams the last `lines` lines, then new output as it comes (chunked text/plain) until the container stops or the client disconnects.',
+      '`?lines=&timestamps=` answer `{lines: [...]}` (a job on the node, answered within 15 s). `?follow=true` streams the last `lines` lines, then new output as it comes (chunked text/plain) until the container stops, the client disconnects or its access ends. ' +
+      "A container that is not one of the organization's instances (`hostplane-<instance id>`) needs `nodes.host`.",
     tags: TAGS,
     responses: {
       200: { description: 'The lines (JSON), or the live output (text/plain with follow)', schema: containerLogsResponse },
+      403: { description: "permission_denied: another container than the organization's instances without 'nodes.host'" },
       404: { description: 'container_not_found' },
       409: { description: 'node_offline' },
       504: { description: 'node_timeout' },
