@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { DataSource } from 'typeorm';
+import { DataPermissions1796310000000 } from '../src/database/migrations/1796310000000-data-permissions';
 import { FAST_JOBS_ENV, waitForOperation, type TestNode } from './support/agents';
 import { instanceRoot, newInstance, newWorkload, onlineNode, writeFiles } from './support/backups';
 import { Client, IdentityContext } from './support/identity';
@@ -133,6 +135,27 @@ describe('least privilege on data: destructive file and backup operations, host-
       assert.ok((await c.request(`/v1/nodes/${node.id}/inventory`)).body.processes.length > 0);
       assert.notEqual((await c.request(foreign)).status, 403);
     }
+  });
+
+  it('upgrading keeps what was given explicitly: grants and token scopes of the broad keys gain the new ones', async () => {
+    const viewer = as.viewer!;
+    const grant = await org.owner.request(`/v1/organizations/${org.id}/members/${viewer.user.id}/permissions`, { method: 'POST', json: { key: 'instances.files' } });
+    assert.ok(grant.status < 300, grant.text);
+    const token = await ctx.newApiToken(org.owner, { org: org.id, scopes: ['instances.view', 'instances.files', 'instances.manage'] });
+    const db = ctx.hub.app.get(DataSource);
+    const runner = db.createQueryRunner();
+    try {
+      await new DataPermissions1796310000000().up(runner);
+    } finally {
+      await runner.release();
+    }
+    const grants = (await db.query(`SELECT permission_key FROM member_permissions WHERE org_id = $1 AND user_id = $2 ORDER BY 1`, [org.id, viewer.user.id])) as { permission_key: string }[];
+    assert.deepEqual(grants.map((g) => g.permission_key), ['files.delete', 'files.write', 'instances.files']);
+    const [row] = (await db.query(`SELECT scopes FROM api_tokens WHERE id = $1`, [token.id])) as { scopes: string[] }[];
+    assert.deepEqual(row!.scopes, ['backups.delete', 'backups.restore', 'files.delete', 'files.write', 'instances.files', 'instances.manage', 'instances.view']);
+    const revoke = await org.owner.request(`/v1/organizations/${org.id}/members/${viewer.user.id}/permissions/instances.files`, { method: 'DELETE' });
+    assert.ok(revoke.status < 300, revoke.text);
+    for (const key of ['files.write', 'files.delete']) await org.owner.request(`/v1/organizations/${org.id}/members/${viewer.user.id}/permissions/${key}`, { method: 'DELETE' });
   });
 
   it('admins (and the platform admin from outside) still delete files, unlock, restore and delete backups', async () => {

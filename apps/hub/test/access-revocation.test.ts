@@ -2,7 +2,9 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { DataSource } from 'typeorm';
-import { FAST_JOBS_ENV, registerNode, type TestNode } from './support/agents';
+import { WebSocket } from 'ws';
+import { FAST_JOBS_ENV, registerNode, type TestNode, waitFor } from './support/agents';
+import { newInstance, newWorkload } from './support/backups';
 import { Client, IdentityContext } from './support/identity';
 import { credentialHeaders, openSocket, openStream, within, type Closed, type OpenSocket, type OpenStream } from './support/live-sockets';
 import { SimAgent } from './support/sim-agent';
@@ -102,6 +104,22 @@ describe('access ends everywhere at once: sockets on another replica close withi
     );
     const again = await fetch(`${hubB.url}/v1/ws/subscribe`, { headers: credentialHeaders(onB(admin)) });
     assert.equal(again.status, 401, 'and cannot reconnect');
+  });
+
+  it("suspension closes a member's instance console on B (4401) that was typing into the instance", async () => {
+    await waitFor('inventory', async () => ((await org.owner.request(`/v1/nodes/${node.id}/inventory`)).status === 200 ? true : undefined));
+    const instance = await newInstance(org.owner, await newWorkload(org.owner), 'console-1', true);
+    const member = await ctx.addMember(org, 'member');
+    const consoleWs = await openSocket(hubB, `/v1/instances/${instance.id}/console`, credentialHeaders(onB(member)));
+    consoleWs.ws.send('hello\n');
+    await waitFor('echo', async () => (consoleWs.received().includes('got: hello') ? true : undefined), 10_000);
+    const t0 = Date.now();
+    assert.equal((await ctx.admin.request(`/v1/admin/users/${member.user.id}/suspend`, { method: 'POST' })).status, 200);
+    const closed = await closedInTime('suspend console', consoleWs, t0);
+    assert.equal(closed.code, 4401);
+    assert.match(closed.reason, /^user_suspended: /);
+    const again = new WebSocket(`${hubB.url.replace('http', 'ws')}/v1/instances/${instance.id}/console`, { headers: credentialHeaders(onB(member)) });
+    assert.equal(await new Promise((r) => again.once('unexpected-response', (_q, res) => r(res.statusCode))), 401, 'and cannot reconnect');
   });
 
   it('removal from the organization: 4403 org_access_revoked; the root terminal stops taking keystrokes', async () => {
