@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import { DataSource } from 'typeorm';
 import { WebSocket } from 'ws';
@@ -10,6 +12,8 @@ import { credentialHeaders, openSocket, openStream, within, type Closed, type Op
 import { SimAgent } from './support/sim-agent';
 import { createTestDatabase, type TestDatabase, testRedisPrefix } from './support/test-env';
 import { deleteRedisPrefix, startTestHub, type TestHub } from './support/test-hub';
+
+const run = promisify(execFile);
 
 /** The issue's bound: the access-cache window (HOSTPLANE_AUTH_CACHE_SECONDS, 2 by default). */
 const WINDOW_MS = 2000;
@@ -38,7 +42,7 @@ describe('access ends everywhere at once: sockets on another replica close withi
     ctx = await IdentityContext.start({ env: shared, hub: { database: db, redisPrefix: prefix } });
     hubB = await startTestHub({ database: db, redisPrefix: prefix, env: { ...shared, ...ctx.mail.env(), HOSTPLANE_AUTH_CACHE_SECONDS: '10', HOSTPLANE_AUTH_RECHECK_SECONDS: '1' } });
     org = await ctx.newOrg();
-    node = await registerNode(onB(org.owner), hubB.url);
+    node = await registerNode(onB(org.owner), hubB.url, { HOSTPLANE_AGENT_DOCKER_SOCKET: '/var/run/docker.sock' });
     node.start();
     await node.waitStatus('online');
   });
@@ -66,12 +70,13 @@ describe('access ends everywhere at once: sockets on another replica close withi
     return closed;
   }
 
-  async function endedInTime(what: string, s: OpenStream, t0: number): Promise<string> {
+  async function endedInTime(what: string, s: OpenStream, t0: number, cut = false): Promise<string> {
     const ended = await within(s.ended, WINDOW_MS + 1000);
     assert.ok(ended, `${what} still streaming ${WINDOW_MS + 1000} ms after the action`);
     const ms = ended.at - t0;
     (timings[what] ??= []).push(ms);
     assert.ok(ms <= WINDOW_MS, `${what} ended after ${ms} ms, more than ${WINDOW_MS}`);
+    assert.equal(ended.cut, cut, cut ? `${what} is cut off, not ended as if complete` : `${what} ends cleanly with its last event`);
     return ended.text;
   }
 
@@ -135,6 +140,21 @@ describe('access ends everywhere at once: sockets on another replica close withi
       { code: 4403, reason: /^org_access_revoked: /, sseCode: 'org_access_revoked' },
       'remove',
     );
+  });
+
+  it('a followed container log on B is cut off when the admin following it is removed', async () => {
+    const name = `hp-access-${randomBytes(4).toString('hex')}`;
+    await run('docker', ['run', '-d', '--rm', '--network', 'none', '--name', name, 'hostplane/busybox:test', 'sh', '-c', 'while true; do echo tick; sleep 0.2; done']);
+    try {
+      const admin = await ctx.addMember(org, 'admin');
+      const logs = await openStream(hubB, `/v1/nodes/${node.id}/containers/${name}/logs?follow=true&lines=1`, credentialHeaders(onB(admin)));
+      await waitFor('ticks', async () => (logs.text().includes('tick') ? true : undefined), 10_000);
+      const t0 = Date.now();
+      assert.equal((await org.owner.request(`/v1/organizations/${org.id}/members/${admin.user.id}`, { method: 'DELETE' })).status, 204);
+      await endedInTime('remove followed container log', logs, t0, true);
+    } finally {
+      await run('docker', ['rm', '-f', name]).catch(() => undefined);
+    }
   });
 
   it('role change: losing nodes.terminal closes the terminal (4403), the events socket the role still allows stays open', async () => {

@@ -1,5 +1,6 @@
 import { Inject, Injectable, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
+import type { ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { HUB_CONFIG } from '../config/config.module';
 import type { HubConfig } from '../config/load-config';
@@ -89,6 +90,16 @@ export class LiveConnections implements OnModuleInit, OnApplicationShutdown {
       set.add(w);
     }
     return () => this.forget(w);
+  }
+
+  /**
+   * A long HTTP response (a download, a followed log): cut off when access ends (not ended
+   * cleanly, which would read as complete), forgotten when it closes.
+   */
+  followResponse(options: Omit<WatchOptions, 'kind' | 'end'> & { response: ServerResponse }): void {
+    const { response, ...rest } = options;
+    const unwatch = this.watch({ ...rest, kind: 'http-stream', end: () => response.destroy() });
+    response.once('close', unwatch);
   }
 
   private forget(w: Watched): void {

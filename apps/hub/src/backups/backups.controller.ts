@@ -2,6 +2,7 @@ import { Controller, Delete, Get, Patch, Post, Req, Res } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { CurrentPrincipal, RequirePermission } from '../access/access.decorators';
+import { LiveConnections } from '../access/live-connections';
 import type { Principal } from '../access/principal';
 import { Audited } from '../audit/audit-note';
 import { AuditService } from '../audit/audit.service';
@@ -41,6 +42,7 @@ export class BackupsController {
   constructor(
     private readonly backups: BackupsService,
     private readonly audit: AuditService,
+    private readonly live: LiveConnections,
   ) {}
 
   @Get()
@@ -98,6 +100,7 @@ export class BackupsController {
   async download(@CurrentPrincipal() p: Principal, @ValidParams(backupParams) params: BackupParams, @Req() req: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
     const d = await this.backups.download(p, params.id, params.bid);
     // Reads are not audited by the hook, but an archive holds every file of the instance.
+    this.live.followResponse({ request: req, response: reply.raw, principal: p, rule: { kind: 'permission', permission: 'instances.files', sessionOnly: false } });
     void this.audit.record(this.audit.fromRequest(req, { action: 'backup.download', targetType: 'backup', targetId: params.bid, outcome: 'success', details: { instance_id: params.id } }));
     await reply
       .type('application/gzip')

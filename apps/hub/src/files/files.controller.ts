@@ -3,6 +3,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { isUtf8 } from 'node:buffer';
 import type { z } from 'zod';
 import { CurrentPrincipal, RequirePermission } from '../access/access.decorators';
+import { LiveConnections } from '../access/live-connections';
 import type { Principal } from '../access/principal';
 import { Audit, Audited, type AuditNote } from '../audit/audit-note';
 import { DomainError, ValidationFailedError } from '../http/errors';
@@ -40,11 +41,16 @@ const COMMON = {
   504: { description: 'the node did not answer in time' },
 };
 const MAX_UPLOAD_FILES = 100;
+/** A download in progress is cut off once its caller may no longer read the files. */
+const READ_FILES = { kind: 'permission', permission: 'instances.files', sessionOnly: false } as const;
 
 /** Files of an instance: `instances.files` in the instance's organization, whatever else the caller may do. */
 @Controller('v1/instances/:id/files')
 export class FilesController {
-  constructor(private readonly files: FilesService) {}
+  constructor(
+    private readonly files: FilesService,
+    private readonly live: LiveConnections,
+  ) {}
 
   @Get()
   @RequirePermission('instances.files')
@@ -144,6 +150,7 @@ export class FilesController {
       void reply.send();
       return;
     }
+    this.live.followResponse({ request: req, response: reply.raw, principal: p, rule: READ_FILES });
     void reply.send(dl.body);
   }
 
@@ -155,8 +162,15 @@ export class FilesController {
     tags: TAGS,
     responses: { 200: { description: 'A zip archive', contentType: 'application/zip' }, ...COMMON },
   })
-  async downloadZip(@CurrentPrincipal() p: Principal, @ValidParams(filesParams) params: FilesParams, @ValidQuery(zipQuery) q: z.infer<typeof zipQuery>, @Res() reply: FastifyReply): Promise<void> {
+  async downloadZip(
+    @CurrentPrincipal() p: Principal,
+    @ValidParams(filesParams) params: FilesParams,
+    @ValidQuery(zipQuery) q: z.infer<typeof zipQuery>,
+    @Req() req: FastifyRequest,
+    @Res() reply: FastifyReply,
+  ): Promise<void> {
     const zip = await this.files.archive(p, params.id, q.paths ?? [q.path!]);
+    this.live.followResponse({ request: req, response: reply.raw, principal: p, rule: READ_FILES });
     void reply.type('application/zip').header('content-disposition', attachmentDisposition(zip.name)).header('cache-control', 'no-store').send(zip.body);
   }
 

@@ -83,16 +83,13 @@ export class NodeContainersController {
     });
     // A client that goes away destroys `output`, which closes the stream on the agent.
     pipeline(output, raw, () => undefined);
-    // Cut off (not ended cleanly, which would read as "the container stopped") once access ends.
-    const unwatch = this.live.watch({
-      kind: 'http-stream',
+    this.live.followResponse({
       request: req,
+      response: raw,
       principal: p,
       rule: { kind: 'permission', permission: 'nodes.view', sessionOnly: false },
       recheck: (now) => this.containers.assertLogsVisible(now, params.id, params.containerId),
-      end: () => raw.destroy(),
     });
-    raw.once('close', unwatch);
   }
 
   @Post('start')

@@ -48,8 +48,8 @@ export async function openSocket(hub: TestHub, path: string, headers: Record<str
 
 export interface OpenStream {
   text: () => string;
-  /** Resolves when the server ends the response (or cuts it). */
-  ended: Promise<{ text: string; at: number }>;
+  /** Resolves when the server ends the response; `cut` when it broke off instead of ending it. */
+  ended: Promise<{ text: string; at: number; cut: boolean }>;
   abort: () => void;
 }
 
@@ -69,9 +69,9 @@ export async function openStream(hub: TestHub, path: string, headers: Record<str
         text += decoder.decode(value, { stream: true });
       }
     } catch {
-      // Cut off (or aborted by the test): the end is what matters.
+      return { text, at: Date.now(), cut: true };
     }
-    return { text, at: Date.now() };
+    return { text, at: Date.now(), cut: false };
   })();
   return { text: () => text, ended, abort: () => controller.abort() };
 }
