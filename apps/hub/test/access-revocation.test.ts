@@ -134,12 +134,16 @@ describe('access ends everywhere at once: sockets on another replica close withi
     await within((async () => { while (!term.received().includes('before-42')) await new Promise((r) => setTimeout(r, 20)); })(), 5000);
     assert.match(term.received(), /before-42/, 'the terminal works before');
     term.ws.close();
+    assert.ok(admin.personalOrgId, 'the user has a personal organization');
+    const personalOnly = await openSocket(hubB, `/v1/ws/subscribe?org_id=${admin.personalOrgId}`, credentialHeaders(onB(admin)), /"type":"welcome"/);
     await expectAllClosed(
       admin,
       async () => assert.equal((await org.owner.request(`/v1/organizations/${org.id}/members/${admin.user.id}`, { method: 'DELETE' })).status, 204),
       { code: 4403, reason: /^org_access_revoked: /, sseCode: 'org_access_revoked' },
       'remove',
     );
+    assert.equal(personalOnly.ws.readyState, personalOnly.ws.OPEN, 'a socket following only another organization stays open');
+    personalOnly.ws.close();
   });
 
   it('a followed container log on B is cut off when the admin following it is removed', async () => {

@@ -96,7 +96,7 @@ export class EventStreamController {
       rule: { kind: 'authenticated', org: false, sessionOnly: false },
       recheck: async (now) => {
         const current = await this.orgsOf(now);
-        for (const org of orgs) if (!current.has(org)) throw new OrgAccessEndedError(org);
+        for (const org of orgs) if (!current.has(org) && (!q.org_id || org === q.org_id)) throw new OrgAccessEndedError(org);
         orgs = current;
       },
       end: (ended) => {

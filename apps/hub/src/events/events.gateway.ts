@@ -79,7 +79,7 @@ export class EventsGateway implements OnModuleInit {
       const holder: { sub?: Subscriber } = {};
       const { principal } = await this.access.authorize(up, { kind: 'authenticated', org: false, sessionOnly: false }, {
         recheck: async (now) => {
-          if (holder.sub) holder.sub.orgs = await this.stillFollowed(holder.sub.orgs, now);
+          if (holder.sub) holder.sub.orgs = await this.stillFollowed(holder.sub.orgs, holder.sub.onlyOrg, now);
         },
       });
       const orgs = await this.orgsOf(principal);
@@ -95,9 +95,9 @@ export class EventsGateway implements OnModuleInit {
   }
 
   /** The caller's organizations now; losing one the socket followed ends it (4403), joining one adds it. */
-  private async stillFollowed(followed: Set<string>, p: Principal): Promise<Set<string>> {
+  private async stillFollowed(had: Set<string>, onlyOrg: string | null, p: Principal): Promise<Set<string>> {
     const now = await this.orgsOf(p);
-    for (const org of followed) if (!now.has(org)) throw new OrgAccessEndedError(org);
+    for (const org of had) if (!now.has(org) && (!onlyOrg || org === onlyOrg)) throw new OrgAccessEndedError(org);
     return now;
   }
 
