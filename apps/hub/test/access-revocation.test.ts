@@ -109,6 +109,9 @@ describe('access ends everywhere at once: sockets on another replica close withi
     );
     const again = await fetch(`${hubB.url}/v1/ws/subscribe`, { headers: credentialHeaders(onB(admin)) });
     assert.equal(again.status, 401, 'and cannot reconnect');
+    const metrics = await (await fetch(`${hubB.url}/metrics`)).text();
+    assert.match(metrics, /hostplane_connections_closed_access_ended_total\{kind="websocket",code="user_suspended"\} 2\n/, 'replica B counts what it closed');
+    assert.match(metrics, /hostplane_connections_closed_access_ended_total\{kind="sse",code="user_suspended"\} 1\n/);
   });
 
   it("suspension closes a member's instance console on B (4401) that was typing into the instance", async () => {
@@ -173,6 +176,9 @@ describe('access ends everywhere at once: sockets on another replica close withi
     await new Promise((r) => setTimeout(r, 500));
     assert.equal(events.ws.readyState, events.ws.OPEN, 'a member still follows events');
     assert.equal(await within(stream.ended, 10), undefined, 'a member still streams events');
+    const metrics = await (await fetch(`${hubB.url}/metrics`)).text();
+    assert.match(metrics, /hostplane_live_connections\{kind="sse"\} [1-9]/, 'replica B counts its open streams');
+    assert.match(metrics, /hostplane_live_connections\{kind="websocket"\} [1-9]/);
     events.ws.close();
     stream.abort();
   });

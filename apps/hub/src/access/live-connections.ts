@@ -53,6 +53,8 @@ interface Watched extends WatchOptions {
 export class LiveConnections implements OnModuleInit, OnApplicationShutdown {
   private readonly byKey = new Map<string, Set<Watched>>();
   private readonly all = new Set<Watched>();
+  /** Connections closed because access ended, by `kind` and reason code (for /metrics). */
+  readonly closedByReason = new Map<string, { kind: string; code: string; count: number }>();
   private readonly recheckMs: number;
   private sweep?: NodeJS.Timeout;
 
@@ -75,8 +77,11 @@ export class LiveConnections implements OnModuleInit, OnApplicationShutdown {
     clearInterval(this.sweep);
   }
 
-  get size(): number {
-    return this.all.size;
+  /** Open connections by kind. */
+  countByKind(): Map<string, number> {
+    const byKind = new Map<string, number>();
+    for (const w of this.all) byKind.set(w.kind, (byKind.get(w.kind) ?? 0) + 1);
+    return byKind;
   }
 
   /** Follows a connection until the returned function is called (call it when the connection closes). */
@@ -150,6 +155,10 @@ export class LiveConnections implements OnModuleInit, OnApplicationShutdown {
       const ended = accessEndedBy(err);
       w.ended = true;
       this.forget(w);
+      const key = `${w.kind} ${ended.code}`;
+      const closed = this.closedByReason.get(key) ?? { kind: w.kind, code: ended.code, count: 0 };
+      closed.count++;
+      this.closedByReason.set(key, closed);
       this.log.info({ reqId: w.request.id, kind: w.kind, userId: w.principal.userId, apiTokenId: w.principal.apiTokenId, code: ended.code }, 'connection closed: access ended');
       w.end(ended);
     }
