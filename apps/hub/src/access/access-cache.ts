@@ -6,6 +6,8 @@ import { ClusterBus } from '../redis/cluster-bus';
 const MAX_ENTRIES = 50_000;
 const TOPIC = 'access.invalidate';
 
+type InvalidationListener = (keys: readonly string[]) => void;
+
 interface Entry {
   value: Promise<unknown>;
   expiresAt: number;
@@ -21,6 +23,7 @@ interface Entry {
 @Injectable()
 export class AccessCache implements OnModuleInit, OnApplicationShutdown {
   private readonly entries = new Map<string, Entry>();
+  private readonly listeners = new Set<InvalidationListener>();
   private readonly ttlMs: number;
 
   constructor(
@@ -30,12 +33,17 @@ export class AccessCache implements OnModuleInit, OnApplicationShutdown {
     this.ttlMs = config.auth.cacheSeconds * 1000;
   }
 
+  // Subscribed even with caching off: open sockets (LiveConnections) re-check on every invalidation.
   onModuleInit(): void {
-    if (this.ttlMs === 0) return;
     this.bus.on(TOPIC, (message) => {
-      const keys = message.keys;
-      if (Array.isArray(keys)) for (const k of keys) if (typeof k === 'string') this.entries.delete(k);
+      const keys = Array.isArray(message.keys) ? message.keys.filter((k): k is string => typeof k === 'string') : [];
+      this.drop(keys);
     });
+  }
+
+  /** Called with the keys of every invalidation, local or from another replica, after they are dropped. */
+  onInvalidated(listener: InvalidationListener): void {
+    this.listeners.add(listener);
   }
 
   onApplicationShutdown(): void {
@@ -60,9 +68,14 @@ export class AccessCache implements OnModuleInit, OnApplicationShutdown {
 
   /** Drops keys here and on every replica. Await it before answering the request that changed them. */
   async invalidate(...keys: string[]): Promise<void> {
-    for (const key of keys) this.entries.delete(key);
-    if (this.ttlMs === 0 || !keys.length) return;
+    if (!keys.length) return;
+    this.drop(keys);
     await this.bus.publish(TOPIC, { keys });
+  }
+
+  private drop(keys: readonly string[]): void {
+    for (const key of keys) this.entries.delete(key);
+    for (const listener of this.listeners) listener(keys);
   }
 }
 

@@ -44,6 +44,18 @@ export class AccessGuard implements CanActivate {
   async authorizeRequest(req: FastifyRequest, rule: Exclude<AccessRule, { kind: 'public' }>): Promise<Principal> {
     const principal = await this.authenticator.authenticate(req);
     if (!principal) throw new MissingCredentialsError();
+    return this.decide(req, principal, rule);
+  }
+
+  /**
+   * The decision again for a connection `req` opened earlier (a WebSocket, an event stream), on
+   * today's facts: throws the DomainError a new request would get once access has ended.
+   */
+  async reauthorize(req: FastifyRequest, opened: Principal, apiTokenHash: string | null, rule: Exclude<AccessRule, { kind: 'public' }>): Promise<Principal> {
+    return this.decide(req, await this.authenticator.reauthenticate(opened, apiTokenHash), rule);
+  }
+
+  private async decide(req: FastifyRequest, principal: Principal, rule: Exclude<AccessRule, { kind: 'public' }>): Promise<Principal> {
     req.principal = principal;
     if (rule.sessionOnly && principal.kind === 'api_token') throw new SessionRequiredError();
     switch (rule.kind) {

@@ -5,6 +5,7 @@ import { checkAccessDeclarations } from './access-declarations';
 import { AccessGuard } from './access.guard';
 import { AccessState } from './access-state';
 import { Authenticator } from './authenticator';
+import { LiveConnections } from './live-connections';
 
 /**
  * Authentication and authorization for every route: the global `AccessGuard`, the `Authenticator`
@@ -14,8 +15,8 @@ import { Authenticator } from './authenticator';
 @Global()
 @Module({
   imports: [DiscoveryModule],
-  providers: [AccessCache, AccessState, Authenticator, AccessGuard, { provide: APP_GUARD, useExisting: AccessGuard }],
-  exports: [AccessCache, AccessState, Authenticator, AccessGuard],
+  providers: [AccessCache, AccessState, Authenticator, AccessGuard, LiveConnections, { provide: APP_GUARD, useExisting: AccessGuard }],
+  exports: [AccessCache, AccessState, Authenticator, AccessGuard, LiveConnections],
 })
 export class AccessModule implements OnApplicationBootstrap {
   constructor(private readonly discovery: DiscoveryService) {}

@@ -8,6 +8,7 @@ import type { HubConfig } from '../config/load-config';
 import { checkOpaqueToken, constantTimeEqual, sha256Hex } from '../crypto/opaque-token';
 import { HUB_LOGGER } from '../http/logger';
 import { AuthenticationError, OrgNotFoundError } from './access.errors';
+import { accessKeys } from './access-cache';
 import { AccessState, UserAccessState } from './access-state';
 import { JWT_TYPES, JwtKeyring, JwtRejected } from './jwt-keyring';
 import { effectivePermissions, isPermissionKey, PermissionKey } from './permissions';
@@ -78,10 +79,27 @@ export class Authenticator {
       throw new AuthenticationError(code, message);
     }
     const sid = typeof claims.sid === 'string' ? claims.sid : '';
-    const [session, user] = await Promise.all([UUID.test(sid) ? this.state.session(sid) : null, this.state.user(claims.sub)]);
+    return this.fromSession(claims.sub, sid);
+  }
+
+  /**
+   * The principal of a connection opened earlier, as of now: the same checks of the session or
+   * API token, the account and its memberships as a new request, from the (invalidated) cache.
+   * A JWT's own lifetime is not re-checked: a socket outlives its access token, not its session.
+   */
+  async reauthenticate(principal: Principal, apiTokenHash: string | null): Promise<Principal> {
+    if (principal.kind === 'api_token') {
+      if (!apiTokenHash) throw new AuthenticationError('invalid_token', 'unknown API token');
+      return this.fromApiTokenHash(apiTokenHash, null);
+    }
+    return this.fromSession(principal.userId, principal.sessionId ?? '');
+  }
+
+  private async fromSession(userId: string, sid: string): Promise<Principal> {
+    const [session, user] = await Promise.all([UUID.test(sid) ? this.state.session(sid) : null, this.state.user(userId)]);
     // The account's state first: a suspended user learns that, not that their session ended.
     const active = activeUser(user);
-    if (!session || session.userId !== claims.sub) throw new AuthenticationError('invalid_token', 'the access token does not belong to a known session');
+    if (!session || session.userId !== userId) throw new AuthenticationError('invalid_token', 'the access token does not belong to a known session');
     if (session.revoked) throw new AuthenticationError('session_revoked', 'this login session was revoked (logout, password change or token reuse): log in again');
     return {
       kind: 'user',
@@ -99,7 +117,11 @@ export class Authenticator {
     const problem = checkOpaqueToken(token, PAT_PREFIX);
     if (problem === 'bad_checksum') throw new AuthenticationError('invalid_token_checksum', 'the API token checksum does not match: it was mistyped or truncated');
     if (problem) throw new AuthenticationError('malformed_token', `an API token is "${PAT_PREFIX}" followed by 38 letters and digits`);
-    const hash = sha256Hex(token);
+    return this.fromApiTokenHash(sha256Hex(token), req);
+  }
+
+  /** `req` is null when re-checking an open connection (no use is recorded then). */
+  private async fromApiTokenHash(hash: string, req: FastifyRequest | null): Promise<Principal> {
     const row = await this.state.apiToken(hash);
     if (!row || !constantTimeEqual(Buffer.from(row.tokenHash, 'hex'), Buffer.from(hash, 'hex'))) {
       throw new AuthenticationError('invalid_token', 'unknown API token');
@@ -110,7 +132,7 @@ export class Authenticator {
     const membership = user.memberships.get(row.orgId);
     if (!membership) throw new AuthenticationError('token_org_access_lost', "the API token's owner is no longer a member of its organization");
     const scopes = row.scopes ? row.scopes.filter(isPermissionKey) : null;
-    this.noteUse(row.id, row.lastUsedAt, req, user, row.orgId);
+    if (req) this.noteUse(row.id, row.lastUsedAt, req, user, row.orgId);
     return {
       kind: 'api_token',
       userId: user.id,
@@ -146,6 +168,20 @@ export class Authenticator {
       (err: unknown) => this.log.warn({ reason: (err as Error).message, tokenId }, 'could not record API token use'),
     );
   }
+}
+
+/**
+ * The access-cache keys whose invalidation may end what `principal` (authenticated from `req`)
+ * holds open: its account, its session or API token, and the organization it acts in.
+ */
+export function accessKeysOf(req: FastifyRequest, principal: Principal): { keys: string[]; apiTokenHash: string | null } {
+  const credential = credentialOf(req);
+  const apiTokenHash = principal.kind === 'api_token' && credential?.kind === 'pat' ? sha256Hex(credential.value) : null;
+  const keys = [accessKeys.user(principal.userId)];
+  if (principal.sessionId) keys.push(accessKeys.session(principal.sessionId));
+  if (apiTokenHash) keys.push(accessKeys.apiToken(apiTokenHash));
+  if (principal.org) keys.push(accessKeys.org(principal.org.id));
+  return { keys, apiTokenHash };
 }
 
 function activeUser(user: UserAccessState | null): UserAccessState {

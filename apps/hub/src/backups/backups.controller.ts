@@ -2,6 +2,7 @@ import { Controller, Delete, Get, Patch, Post, Req, Res } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { CurrentPrincipal, RequirePermission } from '../access/access.decorators';
+import { LiveConnections } from '../access/live-connections';
 import type { Principal } from '../access/principal';
 import { Audited } from '../audit/audit-note';
 import { AuditService } from '../audit/audit.service';
@@ -41,6 +42,7 @@ export class BackupsController {
   constructor(
     private readonly backups: BackupsService,
     private readonly audit: AuditService,
+    private readonly live: LiveConnections,
   ) {}
 
   @Get()
@@ -78,7 +80,7 @@ export class BackupsController {
   @Patch(':bid')
   @RequirePermission('instances.manage')
   @Audited('backup.update', { target: 'backup', param: 'bid' })
-  @ApiDoc({ summary: 'Rename a backup, or lock / unlock it (a locked backup cannot be deleted)', tags: TAGS, responses: { 200: { description: 'The backup', schema: backupResponse } } })
+  @ApiDoc({ summary: "Rename a backup, or lock / unlock it (a locked backup cannot be deleted; unlocking needs 'backups.delete')", tags: TAGS, responses: { 200: { description: 'The backup', schema: backupResponse } } })
   async update(@CurrentPrincipal() p: Principal, @ValidParams(backupParams) params: BackupParams, @ValidBody(updateBackupBody) body: UpdateBackupBody) {
     return presentBackup(await this.backups.update(p, params.id, params.bid, body));
   }
@@ -98,6 +100,7 @@ export class BackupsController {
   async download(@CurrentPrincipal() p: Principal, @ValidParams(backupParams) params: BackupParams, @Req() req: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
     const d = await this.backups.download(p, params.id, params.bid);
     // Reads are not audited by the hook, but an archive holds every file of the instance.
+    this.live.followResponse({ request: req, response: reply.raw, principal: p, rule: { kind: 'permission', permission: 'instances.files', sessionOnly: false } });
     void this.audit.record(this.audit.fromRequest(req, { action: 'backup.download', targetType: 'backup', targetId: params.bid, outcome: 'success', details: { instance_id: params.id } }));
     await reply
       .type('application/gzip')
@@ -110,7 +113,7 @@ export class BackupsController {
   }
 
   @Post(':bid/restore')
-  @RequirePermission('instances.manage')
+  @RequirePermission('backups.restore')
   @Audited('backup.restore', { target: 'backup', param: 'bid' })
   @ApiDoc({
     summary: 'Replace the instance root with the backup (the instance must be stopped, crashed or failed)',
@@ -127,7 +130,7 @@ export class BackupsController {
   }
 
   @Delete(':bid')
-  @RequirePermission('instances.manage')
+  @RequirePermission('backups.delete')
   @Audited('backup.delete', { target: 'backup', param: 'bid' })
   @ApiDoc({
     summary: 'Delete a backup: at once from S3 (204), or by a job on its node (202 with the operation)',

@@ -2,7 +2,8 @@ import { Inject, Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { DataSource, Not, Repository } from 'typeorm';
-import { inOrg, type Principal } from '../access/principal';
+import { PermissionDeniedError } from '../access/access.errors';
+import { hasPermission, inOrg, type Principal } from '../access/principal';
 import { HUB_CONFIG } from '../config/config.module';
 import type { HubConfig } from '../config/load-config';
 import { ConflictError, DomainError, NotFoundError } from '../http/errors';
@@ -117,6 +118,8 @@ export class BackupsService {
   }
 
   async update(p: Principal, instanceId: string, id: string, body: UpdateBackupBody): Promise<BackupEntity> {
+    // Unlocking is the step before deleting: it needs what deleting needs.
+    if (body.locked === false && !hasPermission(p, 'backups.delete')) throw new PermissionDeniedError('backups.delete');
     const { backup } = await this.get(p, instanceId, id);
     await this.repo.update({ id: backup.id }, { ...(body.name !== undefined ? { name: body.name } : {}), ...(body.locked !== undefined ? { locked: body.locked } : {}) });
     return (await this.repo.findOneBy({ id: backup.id }))!;

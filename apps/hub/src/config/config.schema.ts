@@ -220,6 +220,12 @@ export const CONFIG_FIELDS = {
     default: 2,
     description: 'How long a replica may reuse a user\'s status and memberships; changes are also pushed to every replica at once (0 = no cache)',
   },
+  'auth.recheckSeconds': {
+    env: 'HOSTPLANE_AUTH_RECHECK_SECONDS',
+    schema: int(1, 3600),
+    default: 10,
+    description: 'How often open WebSockets and event streams re-check their access on their own, behind the pushed invalidations that close them at once',
+  },
   'auth.lockout.maxFailures': {
     env: 'HOSTPLANE_LOGIN_MAX_FAILURES',
     schema: int(1, 1000),

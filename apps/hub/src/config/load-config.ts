@@ -48,6 +48,7 @@ export interface AuthConfig {
   passwordResetTtlMinutes: number;
   inviteTtlHours: number;
   cacheSeconds: number;
+  recheckSeconds: number;
   lockout: { maxFailures: number; ipMaxFailures: number; windowSeconds: number; durationSeconds: number };
 }
 
@@ -205,6 +206,7 @@ function toHubConfig(flat: Map<ConfigPath, unknown>): HubConfig {
       passwordResetTtlMinutes: get('auth.passwordResetTtlMinutes'),
       inviteTtlHours: get('auth.inviteTtlHours'),
       cacheSeconds: get('auth.cacheSeconds'),
+      recheckSeconds: get('auth.recheckSeconds'),
       lockout: {
         maxFailures: get('auth.lockout.maxFailures'),
         ipMaxFailures: get('auth.lockout.ipMaxFailures'),

@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { z } from 'zod';
 import { AccessState } from '../access/access-state';
 import { Authenticated, CurrentPrincipal } from '../access/access.decorators';
+import { LiveConnections, OrgAccessEndedError } from '../access/live-connections';
 import type { Principal } from '../access/principal';
 import { HUB_LOGGER } from '../http/logger';
 import { ValidationFailedError } from '../http/errors';
@@ -37,6 +38,7 @@ export class EventStreamController {
   constructor(
     private readonly events: EventsService,
     private readonly state: AccessState,
+    private readonly live: LiveConnections,
     @Inject(HUB_LOGGER) private readonly log: Logger,
   ) {}
 
@@ -63,7 +65,7 @@ export class EventStreamController {
   ): Promise<void> {
     const since = q.since ?? (lastEventId || undefined);
     if (since !== undefined && !STREAM_ID.test(since)) throw new ValidationFailedError('header', [{ path: 'Last-Event-ID', message: 'must be an event id like 1764576000000-0' }]);
-    const orgs = p.kind === 'api_token' ? new Set(p.org ? [p.org.id] : []) : new Set((await this.state.user(p.userId))?.memberships.keys() ?? []);
+    let orgs = await this.orgsOf(p);
     const filter = new EventFilter(q.events);
     const feed = new EventFeed(this.events, (e) => orgs.has(e.org_id) && (!q.org_id || q.org_id === e.org_id) && filter.matches(e.type));
     await feed.start(since ?? null);
@@ -84,7 +86,25 @@ export class EventStreamController {
       closed = true;
       feed.stop();
       clearInterval(heartbeat);
+      unwatch();
     };
+    // Ends with a last `access_revoked` event (SSE) or line (NDJSON) once the caller's access ends.
+    const unwatch = this.live.watch({
+      kind: 'sse',
+      request: req,
+      principal: p,
+      rule: { kind: 'authenticated', org: false, sessionOnly: false },
+      recheck: async (now) => {
+        const current = await this.orgsOf(now);
+        for (const org of orgs) if (!current.has(org) && (!q.org_id || org === q.org_id)) throw new OrgAccessEndedError(org);
+        orgs = current;
+      },
+      end: (ended) => {
+        const reason = { code: ended.code, error: ended.message, status: ended.status };
+        if (!closed) raw.end(ndjson ? `${JSON.stringify({ type: 'access_revoked', ...reason })}\n` : `event: access_revoked\ndata: ${JSON.stringify(reason)}\n\n`);
+        close();
+      },
+    });
     const write = (chunk: string) => {
       if (closed) return;
       if (raw.writableLength > MAX_QUEUED_BYTES) {
@@ -103,5 +123,10 @@ export class EventStreamController {
     raw.on('close', close);
     if (!ndjson) write(`retry: 2000\n\n`);
     feed.attach((e) => write(format(e)));
+  }
+
+  private async orgsOf(p: Principal): Promise<Set<string>> {
+    if (p.kind === 'api_token') return new Set(p.org ? [p.org.id] : []);
+    return new Set((await this.state.user(p.userId))?.memberships.keys() ?? []);
   }
 }

@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import type { WebSocket } from 'ws';
 import { z } from 'zod';
 import { AccessState } from '../access/access-state';
+import { OrgAccessEndedError } from '../access/live-connections';
 import type { Principal } from '../access/principal';
 import { HUB_LOGGER } from '../http/logger';
 import { ValidationFailedError } from '../http/errors';
@@ -20,7 +21,6 @@ import { STREAM_ID } from './stream-id';
 export const WS_CLIENTS_TOPIC = 'ws-clients';
 const MAX_BUFFERED_BYTES = 4 * 1024 * 1024;
 const PING_EVERY_MS = 15_000;
-const ORGS_REFRESH_MS = 30_000;
 const CLIENT_TTL_S = 3600;
 
 const patterns = z.array(z.string().regex(EVENT_PATTERN, { message: 'event types look like "node.online" or "operation.*"' })).max(100);
@@ -76,10 +76,14 @@ export class EventsGateway implements OnModuleInit {
       if (onlyOrg !== null && !z.uuid().safeParse(onlyOrg).success) throw new ValidationFailedError('query', [{ path: 'org_id', message: 'must be a UUID' }]);
       const since = up.query.get('since') ?? headerValue(up.req.headers['last-event-id']);
       if (since !== null && !STREAM_ID.test(since)) throw new ValidationFailedError('query', [{ path: 'since', message: 'must be an event id like 1764576000000-0' }]);
-      const { principal } = await this.access.authorize(up, { kind: 'authenticated', org: false, sessionOnly: false });
+      const holder: { sub?: Subscriber } = {};
+      const { principal } = await this.access.authorize(up, { kind: 'authenticated', org: false, sessionOnly: false }, {
+        recheck: async (now) => {
+          if (holder.sub) holder.sub.orgs = await this.stillFollowed(holder.sub.orgs, holder.sub.onlyOrg, now);
+        },
+      });
       const orgs = await this.orgsOf(principal);
       const filter = new EventFilter(events.data);
-      const holder: { sub?: Subscriber } = {};
       const feed = new EventFeed(this.events, (e) => {
         const c = holder.sub;
         return !!c && c.orgs.has(e.org_id) && (!c.onlyOrg || c.onlyOrg === e.org_id) && c.filter.matches(e.type);
@@ -90,6 +94,13 @@ export class EventsGateway implements OnModuleInit {
     });
   }
 
+  /** The caller's organizations now; losing one the socket followed ends it (4403), joining one adds it. */
+  private async stillFollowed(had: Set<string>, onlyOrg: string | null, p: Principal): Promise<Set<string>> {
+    const now = await this.orgsOf(p);
+    for (const org of had) if (!now.has(org) && (!onlyOrg || org === onlyOrg)) throw new OrgAccessEndedError(org);
+    return now;
+  }
+
   private async orgsOf(p: Principal): Promise<Set<string>> {
     if (p.kind === 'api_token') return new Set(p.org ? [p.org.id] : []);
     const user = await this.state.user(p.userId);
@@ -98,7 +109,6 @@ export class EventsGateway implements OnModuleInit {
 
   private attach(ws: WebSocket, c: Subscriber): void {
     c.ws = ws;
-    const { principal } = c;
     this.clients.set(c.id, c);
     void this.storeClient(c);
     this.send(c, { type: 'welcome', client_id: c.id, events: c.filter.toJSON(), organizations: [...c.orgs], position: c.feed.position });
@@ -112,7 +122,6 @@ export class EventsGateway implements OnModuleInit {
       this.send(c, { type: 'heartbeat', ts: new Date().toISOString(), position: c.feed.position });
       void this.storeClient(c);
     }, PING_EVERY_MS);
-    const refresh = setInterval(() => void this.orgsOf(principal).then((o) => (c.orgs = o), () => undefined), ORGS_REFRESH_MS);
     ws.on('message', (data: Buffer) => {
       let parsed;
       try {
@@ -129,7 +138,6 @@ export class EventsGateway implements OnModuleInit {
     ws.on('close', () => {
       c.feed.stop();
       clearInterval(ping);
-      clearInterval(refresh);
       this.clients.delete(c.id);
       void this.redis.client.del(this.clientKey(c.id)).catch(() => undefined);
     });

@@ -3,6 +3,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { isUtf8 } from 'node:buffer';
 import type { z } from 'zod';
 import { CurrentPrincipal, RequirePermission } from '../access/access.decorators';
+import { LiveConnections } from '../access/live-connections';
 import type { Principal } from '../access/principal';
 import { Audit, Audited, type AuditNote } from '../audit/audit-note';
 import { DomainError, ValidationFailedError } from '../http/errors';
@@ -42,11 +43,16 @@ const COMMON = {
 const MAX_UPLOAD_FILES = 100;
 /** Why streamed writes refuse Idempotency-Key (docs/api.md): resending the file is the safe retry. */
 const STREAMED_BODY = 'its body is a stream of file bytes, which is neither kept nor compared; send the file again (the write replaces the file atomically)';
+/** A download in progress is cut off once its caller may no longer read the files. */
+const READ_FILES = { kind: 'permission', permission: 'instances.files', sessionOnly: false } as const;
 
 /** Files of an instance: `instances.files` in the instance's organization, whatever else the caller may do. */
 @Controller('v1/instances/:id/files')
 export class FilesController {
-  constructor(private readonly files: FilesService) {}
+  constructor(
+    private readonly files: FilesService,
+    private readonly live: LiveConnections,
+  ) {}
 
   @Get()
   @RequirePermission('instances.files')
@@ -74,7 +80,7 @@ export class FilesController {
   }
 
   @Put('content')
-  @RequirePermission('instances.files')
+  @RequirePermission('files.write')
   @Audited('instance.files.write', { target: 'instance', param: 'id' })
   @ApiDoc({
     summary: 'Write a whole file from the raw request body (application/octet-stream or text/*), streamed; replaced atomically once complete',
@@ -109,7 +115,7 @@ export class FilesController {
   }
 
   @Delete()
-  @RequirePermission('instances.files')
+  @RequirePermission('files.delete')
   @Audited('instance.files.delete', { target: 'instance', param: 'id' })
   @ApiDoc({
     summary: 'Delete files and directories (recursively): body {"paths": [...]}, or one ?path=',
@@ -147,6 +153,7 @@ export class FilesController {
       void reply.send();
       return;
     }
+    this.live.followResponse({ request: req, response: reply.raw, principal: p, rule: READ_FILES });
     void reply.send(dl.body);
   }
 
@@ -158,14 +165,21 @@ export class FilesController {
     tags: TAGS,
     responses: { 200: { description: 'A zip archive', contentType: 'application/zip' }, ...COMMON },
   })
-  async downloadZip(@CurrentPrincipal() p: Principal, @ValidParams(filesParams) params: FilesParams, @ValidQuery(zipQuery) q: z.infer<typeof zipQuery>, @Res() reply: FastifyReply): Promise<void> {
+  async downloadZip(
+    @CurrentPrincipal() p: Principal,
+    @ValidParams(filesParams) params: FilesParams,
+    @ValidQuery(zipQuery) q: z.infer<typeof zipQuery>,
+    @Req() req: FastifyRequest,
+    @Res() reply: FastifyReply,
+  ): Promise<void> {
     const zip = await this.files.archive(p, params.id, q.paths ?? [q.path!]);
+    this.live.followResponse({ request: req, response: reply.raw, principal: p, rule: READ_FILES });
     void reply.type('application/zip').header('content-disposition', attachmentDisposition(zip.name)).header('cache-control', 'no-store').send(zip.body);
   }
 
   @Post('upload')
   @HttpCode(201)
-  @RequirePermission('instances.files')
+  @RequirePermission('files.write')
   @Audited('instance.files.upload', { target: 'instance', param: 'id' })
   @ApiDoc({
     summary: 'Upload files (multipart/form-data, one or more file parts) into a directory, streamed',
@@ -206,7 +220,7 @@ export class FilesController {
 
   @Post('mkdir')
   @HttpCode(201)
-  @RequirePermission('instances.files')
+  @RequirePermission('files.write')
   @Audited('instance.files.mkdir', { target: 'instance', param: 'id' })
   @ApiDoc({ summary: 'Create a directory (and missing parents)', tags: TAGS, responses: { 201: { description: 'The directory', schema: fileEntryResponse }, ...COMMON } })
   mkdir(@CurrentPrincipal() p: Principal, @ValidParams(filesParams) params: FilesParams, @ValidBody(mkdirBody) body: z.infer<typeof mkdirBody>, @Audit() note: AuditNote) {
@@ -216,7 +230,7 @@ export class FilesController {
 
   @Post('move')
   @HttpCode(200)
-  @RequirePermission('instances.files')
+  @RequirePermission('files.write')
   @Audited('instance.files.move', { target: 'instance', param: 'id' })
   @ApiDoc({
     summary: 'Move or rename: {"moves": [{"from", "to"}], "overwrite"?} or one {"from", "to"}; an existing target is refused (path_exists) unless overwrite',

@@ -28,7 +28,7 @@ export class TusController {
   ) {}
 
   @Options()
-  @RequirePermission('instances.files')
+  @RequirePermission('files.write')
   @ApiDoc({ summary: 'TUS discovery: versions, extensions and the largest upload', description: TUS_NOTE, tags: TAGS, responses: { 204: { description: 'Tus-Version, Tus-Extension, Tus-Max-Size headers' } } })
   async options(@CurrentPrincipal() p: Principal, @ValidParams(filesParams) params: FilesParams, @Res() reply: FastifyReply): Promise<void> {
     await this.files.instance(p, params.id);
@@ -36,7 +36,7 @@ export class TusController {
   }
 
   @Post()
-  @RequirePermission('instances.files')
+  @RequirePermission('files.write')
   @Audited('instance.files.upload.create', { target: 'instance', param: 'id' })
   @ApiDoc({
     summary: 'Create a resumable upload: Upload-Length and Upload-Metadata (base64 `path` relative to the instance root, or `filename` in ?path=)',
@@ -67,7 +67,7 @@ export class TusController {
   }
 
   @Head(':upload_id')
-  @RequirePermission('instances.files')
+  @RequirePermission('files.write')
   @ApiDoc({ summary: 'Where an upload stands: Upload-Offset (what the node durably staged) and Upload-Length', description: TUS_NOTE, tags: TAGS, responses: { 200: { description: 'Upload-Offset, Upload-Length, Cache-Control: no-store' }, 404: { description: 'no such upload (or expired)' } } })
   async head(@CurrentPrincipal() p: Principal, @ValidParams(uploadParams) params: UploadParams, @Req() req: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
     checkTusResumable(req.headers['tus-resumable']);
@@ -79,7 +79,7 @@ export class TusController {
   }
 
   @Patch(':upload_id')
-  @RequirePermission('instances.files')
+  @RequirePermission('files.write')
   @Audited('instance.files.upload.patch', { target: 'instance', param: 'id' })
   @ApiDoc({
     summary: 'Append bytes at Upload-Offset (Content-Type application/offset+octet-stream); the upload is committed to its path once complete',
@@ -121,7 +121,7 @@ export class TusController {
   }
 
   @Delete(':upload_id')
-  @RequirePermission('instances.files')
+  @RequirePermission('files.write')
   @Audited('instance.files.upload.terminate', { target: 'instance', param: 'id' })
   @ApiDoc({ summary: 'Terminate an upload: its record and its staged bytes on the node are removed', description: TUS_NOTE, tags: TAGS, idempotencyRefused: TUS_RETRY, responses: { 204: { description: 'Terminated' }, 404: { description: 'no such upload' }, 423: { description: 'upload_locked' } } })
   async terminate(@CurrentPrincipal() p: Principal, @ValidParams(uploadParams) params: UploadParams, @Req() req: FastifyRequest, @Audit() note: AuditNote, @Res() reply: FastifyReply): Promise<void> {

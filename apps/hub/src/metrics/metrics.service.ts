@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { LiveConnections } from '../access/live-connections';
 import { processFaultCounts } from '../process/process-faults';
 
 /** One registry per hub app (tests run several in a process), exposed at /metrics. */
@@ -25,8 +26,28 @@ export class MetricsService {
     },
   });
 
-  constructor() {
+  constructor(live: LiveConnections) {
     collectDefaultMetrics({ register: this.registry, prefix: 'hostplane_hub_' });
+    new Gauge({
+      name: 'hostplane_live_connections',
+      help: 'Open WebSockets, event streams and long HTTP responses on this replica, by kind',
+      labelNames: ['kind'] as const,
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const [kind, n] of live.countByKind()) this.set({ kind }, n);
+      },
+    });
+    new Counter({
+      name: 'hostplane_connections_closed_access_ended_total',
+      help: 'Connections this replica closed because their access ended, by kind and reason code',
+      labelNames: ['kind', 'code'] as const,
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const c of live.closedByReason.values()) this.inc({ kind: c.kind, code: c.code }, c.count);
+      },
+    });
   }
 
   observeRequest(method: string, route: string, status: number, seconds: number): void {

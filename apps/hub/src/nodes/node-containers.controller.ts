@@ -4,6 +4,7 @@ import { pipeline } from 'node:stream';
 import { z } from 'zod';
 import { containerRef, JOB_KINDS, type ContainerAction } from '@hostplane/protocol';
 import { CurrentPrincipal, RequirePermission } from '../access/access.decorators';
+import { LiveConnections } from '../access/live-connections';
 import type { Principal } from '../access/principal';
 import { Audit, type AuditNote, Audited } from '../audit/audit-note';
 import { ValidBody, ValidParams, ValidQuery } from '../http/validation';
@@ -39,17 +40,22 @@ const ACCEPTED = {
 /** Any Docker container on a node (not only instances): start, stop, restart, kill and logs, through the agent. */
 @Controller('v1/nodes/:id/containers/:containerId')
 export class NodeContainersController {
-  constructor(private readonly containers: NodeContainersService) {}
+  constructor(
+    private readonly containers: NodeContainersService,
+    private readonly live: LiveConnections,
+  ) {}
 
   @Get('logs')
   @RequirePermission('nodes.view')
   @ApiDoc({
     summary: "A container's output: the last lines as JSON, or followed live as text/plain",
     description:
-      '`?lines=&timestamps=` answer `{lines: [...]}` (a job on the node, answered within 15 s). `?follow=true` streams the last `lines` lines, then new output as it comes (chunked text/plain) until the container stops or the client disconnects.',
+      '`?lines=&timestamps=` answer `{lines: [...]}` (a job on the node, answered within 15 s). `?follow=true` streams the last `lines` lines, then new output as it comes (chunked text/plain) until the container stops, the client disconnects or its access ends. ' +
+      "A container that is not one of the organization's instances (`hostplane-<instance id>`) needs `nodes.host`.",
     tags: TAGS,
     responses: {
       200: { description: 'The lines (JSON), or the live output (text/plain with follow)', schema: containerLogsResponse },
+      403: { description: "permission_denied: another container than the organization's instances without 'nodes.host'" },
       404: { description: 'container_not_found' },
       409: { description: 'node_offline' },
       504: { description: 'node_timeout' },
@@ -77,6 +83,13 @@ export class NodeContainersController {
     });
     // A client that goes away destroys `output`, which closes the stream on the agent.
     pipeline(output, raw, () => undefined);
+    this.live.followResponse({
+      request: req,
+      response: raw,
+      principal: p,
+      rule: { kind: 'permission', permission: 'nodes.view', sessionOnly: false },
+      recheck: (now) => this.containers.assertLogsVisible(now, params.id, params.containerId),
+    });
   }
 
   @Post('start')

@@ -9,6 +9,7 @@ import type { OperationEntity } from '../jobs/operation.entity';
 import { readableFromStream } from '../tunnel/stream-io';
 import { StreamOpenError } from '../tunnel/tunnel-streams';
 import { TunnelServer } from '../tunnel/tunnel.server';
+import { HostViews } from './host-views';
 import { NodeQueries } from './node-queries';
 import { NodeOfflineError } from './node-terminal';
 import { NodesService } from './nodes.service';
@@ -23,6 +24,7 @@ export class NodeContainersService {
     private readonly jobs: JobDispatcher,
     private readonly queries: NodeQueries,
     private readonly tunnel: TunnelServer,
+    private readonly hostViews: HostViews,
   ) {}
 
   async act(p: Principal, nodeId: string, containerId: string, action: ContainerAction, options: ContainerActionOptions = {}): Promise<OperationEntity> {
@@ -35,6 +37,7 @@ export class NodeContainersService {
 
   async logs(p: Principal, nodeId: string, containerId: string, q: { lines: number; timestamps: boolean }): Promise<JobResult<'node.container.logs'> & { node_id: string }> {
     const node = await this.nodes.get(p, nodeId);
+    await this.hostViews.assertContainerVisible(p, node, containerId);
     const result = (await this.queries.ask(
       { orgId: node.orgId, nodeId: node.id, actor: actorOf(p), resources: [`/v1/nodes/${node.id}/containers/${containerId}`] },
       { kind: 'node.container.logs', payload: { container_id: containerId, lines: q.lines, timestamps: q.timestamps } },
@@ -42,9 +45,15 @@ export class NodeContainersService {
     return { node_id: node.id, ...result };
   }
 
+  /** Whether `p` may still read this container's logs (an open follow re-checks it when access changes). */
+  async assertLogsVisible(p: Principal, nodeId: string, containerId: string): Promise<void> {
+    await this.hostViews.assertContainerVisible(p, await this.nodes.get(p, nodeId), containerId);
+  }
+
   /** The last `tail` lines, then new output until the container stops or the reader goes away (destroying the Readable closes the stream on the agent). */
   async follow(p: Principal, nodeId: string, containerId: string, tail: number): Promise<Readable> {
     const node = await this.nodes.get(p, nodeId);
+    await this.hostViews.assertContainerVisible(p, node, containerId);
     const session = this.tunnel.session(node.id);
     if (!session) throw new NodeOfflineError();
     try {

@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { JobsModule } from '../jobs/jobs.module';
 import { TunnelModule } from '../tunnel/tunnel.module';
+import { HostViews } from './host-views';
 import { NodeActionsController } from './node-actions.controller';
 import { NodeContainersController } from './node-containers.controller';
 import { NodeContainersService } from './node-containers.service';
@@ -15,7 +16,7 @@ import { RegistrationService } from './registration.service';
 
 @Module({
   imports: [TunnelModule, JobsModule],
-  providers: [NodesService, RegistrationService, NodeMetricsService, NodeTerminal, NodeQueries, NodeContainersService],
+  providers: [HostViews, NodesService, RegistrationService, NodeMetricsService, NodeTerminal, NodeQueries, NodeContainersService],
   controllers: [NodesController, RegistrationController, NodeInventoryController, NodeActionsController, NodeContainersController],
   exports: [NodesService, NodeMetricsService, NodeQueries],
 })

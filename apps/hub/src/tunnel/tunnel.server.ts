@@ -335,7 +335,10 @@ export class TunnelServer implements OnApplicationBootstrap, BeforeApplicationSh
 
   private dropLocal(nodeId: string, refusal: Refusal): void {
     const s = this.sessions.get(nodeId);
-    if (s) this.refuseAndDrop(s.socket, refusal);
+    if (!s) return;
+    // Terminals and consoles through this agent learn why (e.g. token_revoked), not just "disconnected".
+    this.streams.closeAll(s, `agent disconnected (${refusal.code})`);
+    this.refuseAndDrop(s.socket, refusal);
   }
 
   private refuseAndDrop(socket: AgentSocket, refusal: Refusal): void {

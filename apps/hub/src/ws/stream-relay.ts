@@ -27,7 +27,8 @@ export function relay(ws: WebSocket, stream: HubStream, options: { readOnly?: bo
     }
   });
   ws.on('message', (data: Buffer, isBinary: boolean) => {
-    if (options.readOnly) return;
+    // Once we close (e.g. access ended), nothing more reaches the terminal or console.
+    if (options.readOnly || ws.readyState !== ws.OPEN) return;
     if (!isBinary && data[0] === 0x7b) {
       const parsed = parseControl(data.toString('utf8'));
       if (parsed?.type === 'resize') return stream.resize(parsed.cols, parsed.rows);

@@ -1,10 +1,15 @@
 import { Injectable } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
+import type { WebSocket } from 'ws';
 import type { AccessRule } from '../access/access.decorators';
 import { AccessGuard } from '../access/access.guard';
+import { LiveConnections, wsClose, type WatchOptions } from '../access/live-connections';
 import type { Principal } from '../access/principal';
 import { DomainError } from '../http/errors';
-import type { WsUpgrade } from './ws-router';
+import { WsRouter, type WsUpgrade } from './ws-router';
+
+/** A client that ignores our close frame is cut off after this. */
+const CLOSE_GRACE_MS = 1000;
 
 export class UpgradeRequiredError extends DomainError {
   constructor() {
@@ -12,15 +17,32 @@ export class UpgradeRequiredError extends DomainError {
   }
 }
 
+type Grant = Omit<WatchOptions, 'end' | 'kind'>;
+
 /**
  * WebSocket upgrades are decided by the same access guard as every route. Browsers cannot set
  * headers on a WebSocket, so `?access_token=` is accepted as a bearer token here (and only here).
+ * Every socket it admits is followed by `LiveConnections` and closed with 4401/4403 and a reason
+ * as soon as its access ends.
  */
 @Injectable()
 export class WsAccess {
-  constructor(private readonly guard: AccessGuard) {}
+  private readonly grants = new WeakMap<WsUpgrade, Grant>();
 
-  async authorize(up: WsUpgrade, rule: Exclude<AccessRule, { kind: 'public' }>): Promise<{ principal: Principal; request: FastifyRequest }> {
+  constructor(
+    private readonly guard: AccessGuard,
+    private readonly live: LiveConnections,
+    router: WsRouter,
+  ) {
+    router.onOpen((ws, up) => this.follow(ws, up));
+  }
+
+  /** `recheck`: what else must still hold for the socket to stay open (throw a DomainError when not). */
+  async authorize(
+    up: WsUpgrade,
+    rule: Exclude<AccessRule, { kind: 'public' }>,
+    options: { recheck?: (principal: Principal) => Promise<void> } = {},
+  ): Promise<{ principal: Principal; request: FastifyRequest }> {
     const headers = { ...up.req.headers };
     const queryToken = up.query.get('access_token');
     if (queryToken && !headers.authorization && !headers['x-api-key']) headers.authorization = `Bearer ${queryToken}`;
@@ -35,6 +57,22 @@ export class WsAccess {
       raw: up.req,
     } as unknown as FastifyRequest;
     const principal = await this.guard.authorizeRequest(request, rule);
+    this.grants.set(up, { request, principal, rule, recheck: options.recheck });
     return { principal, request };
+  }
+
+  private follow(ws: WebSocket, up: WsUpgrade): void {
+    const grant = this.grants.get(up);
+    if (!grant) return;
+    const unwatch = this.live.watch({
+      ...grant,
+      kind: 'websocket',
+      end: (ended) => {
+        const { code, reason } = wsClose(ended);
+        ws.close(code, reason);
+        setTimeout(() => ws.terminate(), CLOSE_GRACE_MS).unref();
+      },
+    });
+    ws.once('close', unwatch);
   }
 }

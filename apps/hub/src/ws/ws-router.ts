@@ -20,6 +20,9 @@ export interface WsUpgrade {
 /** Authenticates and prepares a connection; throw a DomainError to refuse it with that status. */
 export type WsRouteHandler = (upgrade: WsUpgrade) => Promise<(ws: WebSocket) => void>;
 
+/** Runs for every accepted connection, before the route's own open handler. */
+export type WsOpenHook = (ws: WebSocket, upgrade: WsUpgrade) => void;
+
 interface Route {
   path: string;
   pattern: RegExp;
@@ -37,6 +40,7 @@ interface Route {
 export class WsRouter implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly routes: Route[] = [];
   private admission: UpgradeAdmission = async () => null;
+  private readonly openHooks: WsOpenHook[] = [];
   readonly wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: 1024 * 1024 });
 
   constructor(
@@ -60,6 +64,10 @@ export class WsRouter implements OnApplicationBootstrap, BeforeApplicationShutdo
   /** Counts every upgrade against the client's rate-limit window before any route runs. */
   admitWith(admission: UpgradeAdmission): void {
     this.admission = admission;
+  }
+
+  onOpen(hook: WsOpenHook): void {
+    this.openHooks.push(hook);
   }
 
   get connections(): number {
@@ -86,9 +94,11 @@ export class WsRouter implements OnApplicationBootstrap, BeforeApplicationShutdo
       if (!m) continue;
       const params = Object.fromEntries(route.keys.map((k, i) => [k, decodeURIComponent(m[i + 1]!)]));
       try {
-        const onOpen = await route.handler({ req, params, query: url.searchParams, requestId });
+        const upgrade: WsUpgrade = { req, params, query: url.searchParams, requestId };
+        const onOpen = await route.handler(upgrade);
         this.wss.handleUpgrade(req, socket, head, (ws) => {
           ws.on('error', (err) => this.log.debug({ reqId: requestId, reason: err.message }, 'websocket error'));
+          for (const hook of this.openHooks) hook(ws, upgrade);
           onOpen(ws);
         });
         this.log.info({ reqId: requestId, route: route.path, url: url.pathname }, 'websocket opened');
