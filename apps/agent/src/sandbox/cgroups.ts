@@ -116,7 +116,23 @@ export class InstanceCgroup {
     return counterIn(join(dir ?? '', 'pids.events'), 'max') > 0;
   }
 
+  /** SIGKILLs everything left in the group: processes the workload left behind when its main process ended. */
+  killAll(): void {
+    for (let round = 0; round < 3; round++) {
+      const left = this.pids();
+      if (left.length === 0) return;
+      for (const pid of left) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // Exited meanwhile.
+        }
+      }
+    }
+  }
+
   remove(): void {
+    this.killAll();
     for (const dir of this.dirs) {
       try {
         rmdirSync(dir);

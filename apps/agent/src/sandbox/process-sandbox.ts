@@ -1,13 +1,17 @@
-import { accessSync, chmodSync, chownSync, constants, existsSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { accessSync, chmodSync, chownSync, constants, existsSync, lstatSync, readlinkSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { CgroupLayout, detectCgroups, InstanceCgroup } from './cgroups';
 import type { SandboxIdentity } from './sandbox-identity';
 
 export const SANDBOX_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 /** Where the workload's own variables are read from inside the sandbox (never on a root process's command line or environment). */
 const ENV_FILE_INSIDE = '/run/hostplane-env';
-/** Host directories a workload never sees (empty tmpfs over them): other users' homes, services' data, the runtime dir with docker.sock. */
-const HIDDEN_DIRS = ['/tmp', '/run', '/home', '/root', '/mnt', '/media', '/srv', '/var/lib', '/var/log', '/var/tmp', '/var/spool', '/var/mail', '/etc/hostplane'];
+/** The host directories a workload sees, read-only: programs, libraries and system configuration. Everything else (homes, /var, /srv, /mnt, other instances) is absent. */
+const SHARED_DIRS = ['/usr', '/etc', '/opt', '/sys'];
+/** On merged-/usr hosts these are links into /usr; elsewhere directories. */
+const ROOT_LINKS = ['/bin', '/sbin', '/lib', '/lib32', '/lib64', '/libx32'];
+/** Inside a shared directory but never shown: the agent's own configuration (it may hold its token). */
+const HIDDEN_DIRS = ['/etc/hostplane'];
 
 /** Joins the instance's cgroups (pid of this shell, inherited across exec), then becomes the sandbox. */
 const JOIN_CGROUPS = 'for d; do shift; [ "$d" = -- ] && break; echo $$ > "$d/cgroup.procs" || exit 125; done; exec "$@"';
@@ -85,7 +89,8 @@ export class ProcessSandbox {
     writeFileSync(run.envFile, Object.entries(run.env).map(([k, v]) => `${k}=${shellWord(v)}\n`).join(''), { mode: 0o400 });
     chownSync(run.envFile, run.identity.uid, run.identity.gid);
     chmodSync(run.envFile, 0o400);
-    const hidden = [...HIDDEN_DIRS.filter((d) => existsSync(d)), ...(HIDDEN_DIRS.some((d) => this.stateDir === d || this.stateDir.startsWith(`${d}/`)) ? [] : [this.stateDir])];
+    const inShared = SHARED_DIRS.some((d) => this.stateDir.startsWith(`${d}/`));
+    const hidden = [...HIDDEN_DIRS, ...(inShared ? [this.stateDir] : [])].filter((d) => existsSync(d));
     const box = [
       bwrap,
       '--unshare-pid',
@@ -94,14 +99,28 @@ export class ProcessSandbox {
       '--unshare-cgroup-try',
       '--hostname',
       `hp-${run.id.slice(0, 8)}`,
-      '--ro-bind',
-      '/',
-      '/',
+      ...hostView(),
       '--dev',
       '/dev',
       '--proc',
       '/proc',
+      '--tmpfs',
+      '/tmp',
+      '--tmpfs',
+      '/run',
+      '--tmpfs',
+      '/var',
+      '--dir',
+      '/var/tmp',
+      '--symlink',
+      '../run',
+      '/var/run',
       ...hidden.flatMap((d) => ['--tmpfs', d]),
+      // bwrap would create the parent of the mount point 0700 (root's): the workload could not reach its own root by its path.
+      '--perms',
+      '0755',
+      '--dir',
+      dirname(run.mountAt),
       '--bind',
       run.dataDir,
       run.mountAt,
@@ -125,6 +144,22 @@ export class ProcessSandbox {
     const drop = [setpriv, `--reuid=${run.identity.uid}`, `--regid=${run.identity.gid}`, '--clear-groups', '--inh-caps=-all', '--bounding-set=-all', '--no-new-privs', '--'];
     return ['/bin/sh', '-c', JOIN_CGROUPS, 'hostplane-sandbox', ...run.cgroup.dirs, '--', ...box, ...drop, '/bin/sh', '-c', LOAD_ENV, 'hostplane-env', ...run.argv];
   }
+}
+
+/** bwrap arguments for the shared host directories and the /bin, /lib… links or directories of this host. */
+function hostView(): string[] {
+  const args = SHARED_DIRS.filter((d) => existsSync(d)).flatMap((d) => ['--ro-bind', d, d]);
+  for (const path of ROOT_LINKS) {
+    let st;
+    try {
+      st = lstatSync(path);
+    } catch {
+      continue;
+    }
+    if (st.isSymbolicLink()) args.push('--symlink', readlinkSync(path), path);
+    else if (st.isDirectory()) args.push('--ro-bind', path, path);
+  }
+  return args;
 }
 
 /** What the root-side wrapper and bwrap see: nothing of the workload's (its variables never reach a root process). */

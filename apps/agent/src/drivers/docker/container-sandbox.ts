@@ -27,7 +27,8 @@ export function confineContainer(body: Record<string, unknown>, spec: InstanceSp
       ...(memory === undefined ? {} : { Memory: memory, MemorySwap: memory }),
       LogConfig: { Type: 'json-file', Config: { 'max-size': LOG_MAX_SIZE, 'max-file': LOG_MAX_FILES } },
       ReadonlyRootfs: readOnly,
-      ...(readOnly ? { Tmpfs: { '/tmp': 'rw,nosuid,nodev,size=256m' } } : {}),
+      // Owned by the workload's user: Docker copies the image's /tmp mode (often 0755 root) over `mode=`.
+      ...(readOnly ? { Tmpfs: { '/tmp': `rw,nosuid,nodev,uid=${identity.uid},gid=${identity.gid},size=256m` } } : {}),
     },
   };
 }

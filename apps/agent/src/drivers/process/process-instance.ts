@@ -372,6 +372,8 @@ export class ProcessInstance {
     this.readyFollower?.close();
     this.readyFollower = null;
     const reason = why ?? this.limitExitReason() ?? exitReason(code, signal);
+    // The instance ends with its main process, as a container does: nothing it started lives on.
+    this.confinement?.sandbox.cgroup(this.id).killAll();
     const base = { pid: null, pid_start_ticks: null, exit_code: code };
     if (this.stopRequested) {
       this.stopRequested = false;
