@@ -1,5 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
 import { closeSync, constants, existsSync, openSync, statSync, writeSync } from 'node:fs';
+import { constants as osConstants } from 'node:os';
 import type { InstanceSpec, InstanceStateFrame, InstanceStatus } from '@hostplane/protocol';
 import { CommandError, runCommand, spawnSupervised } from '../../exec/run-command';
 import { InstancePaths, InstanceStore, isActiveState, PersistedState, writeConfigFiles } from '../../instances/instance-store';
@@ -12,6 +13,8 @@ import { giveDataTo, IdentityOptions, instanceIdentity } from '../../sandbox/san
 import { join } from 'node:path';
 
 const ADOPTED_POLL_MS = 250;
+/** How long a signal waits for a just-started confined workload to exist. */
+const SIGNAL_TARGET_WAIT_MS = 2000;
 const ROTATE_CHECK_MS = 10_000;
 const START_WAIT_MS = 10 * 60_000;
 /** How the driver confines its instances (null: unconfined, only where no sandbox is possible and an admin allowed it). */
@@ -34,6 +37,12 @@ function commandOutcome(err: unknown): string {
   if (!(err instanceof CommandError)) return (err as Error).message.slice(0, 400);
   if (err.failure === 'exit') return `${err.exitCode === null ? `killed by ${err.signal ?? 'a signal'}` : `exited with code ${err.exitCode}`}${err.stderrTail ? `: ${err.stderrTail.trim().slice(-300)}` : ''}`;
   return err.failure === 'timeout' ? 'timed out' : `could not run: ${err.message.slice(-200)}`;
+}
+
+function signalOfStatus(code: number | null): NodeJS.Signals | null {
+  if (code === null || code <= 128 || code > 128 + 31) return null;
+  const found = Object.entries(osConstants.signals).find(([, n]) => n === code - 128);
+  return found ? (found[0] as NodeJS.Signals) : null;
 }
 
 export function exitReason(code: number | null, signal: NodeJS.Signals | null): string {
@@ -156,9 +165,9 @@ export class ProcessInstance {
     this.stopRequested = true;
     this.setState({ state: 'stopping', desired: 'stopped' });
     if (this.spec.stop.type === 'command') this.writeConsole(Buffer.from(`${this.spec.stop.value}\n`));
-    else this.signalWorkload(pid, this.spec.stop.value as NodeJS.Signals);
+    else await this.signalWorkload(pid, this.spec.stop.value as NodeJS.Signals);
     if (!(await this.waitForExit(graceSeconds * 1000))) {
-      this.signalWorkload(pid, 'SIGKILL');
+      await this.signalWorkload(pid, 'SIGKILL');
       await this.waitForExit(10_000);
     }
     return this.status();
@@ -171,7 +180,7 @@ export class ProcessInstance {
       this.stopRequested = true;
       this.state.desired = 'stopped';
     }
-    this.signalWorkload(pid, signal);
+    await this.signalWorkload(pid, signal);
     if (signal === 'SIGKILL') await this.waitForExit(10_000);
     return this.status();
   }
@@ -284,15 +293,26 @@ export class ProcessInstance {
    * Confined, a signal other than SIGKILL goes to the workload's processes only: bwrap's monitor
    * would die of it at once and report the signal instead of the workload's own exit.
    */
-  private signalWorkload(pid: number, signal: NodeJS.Signals): void {
+  private async signalWorkload(pid: number, signal: NodeJS.Signals): Promise<void> {
     if (!this.confinement) {
       signalGroup(pid, signal);
       return;
     }
-    const members = this.confinement.sandbox.cgroup(this.id).pids();
-    if (signal === 'SIGKILL') signalGroup(pid, signal);
+    const cgroup = this.confinement.sandbox.cgroup(this.id);
+    if (signal === 'SIGKILL') {
+      signalGroup(pid, signal);
+      cgroup.killAll();
+      return;
+    }
+    // Right after a start the workload may not exist yet (only bwrap's monitor and init): a signal now would reach nobody.
+    const deadline = Date.now() + SIGNAL_TARGET_WAIT_MS;
+    let members = cgroup.pids();
+    while (members.length < 3 && Date.now() < deadline && this.state.pid === pid) {
+      await new Promise((r) => setTimeout(r, 20));
+      members = cgroup.pids();
+    }
     for (const member of members) {
-      if (member === pid && signal !== 'SIGKILL') continue;
+      if (member === pid) continue;
       try {
         process.kill(member, signal);
       } catch {
@@ -371,13 +391,15 @@ export class ProcessInstance {
     this.diskTimer = null;
     this.readyFollower?.close();
     this.readyFollower = null;
-    const reason = why ?? this.limitExitReason() ?? exitReason(code, signal);
+    // bwrap reports its workload's death by signal N as exit code 128 + N.
+    const bySignal = signal ?? (this.confinement ? signalOfStatus(code) : null);
+    const reason = why ?? this.limitExitReason() ?? exitReason(bySignal ? null : code, bySignal);
     // The instance ends with its main process, as a container does: nothing it started lives on.
     this.confinement?.sandbox.cgroup(this.id).killAll();
     const base = { pid: null, pid_start_ticks: null, exit_code: code };
     if (this.stopRequested) {
       this.stopRequested = false;
-      this.setState({ ...base, state: 'stopped', desired: 'stopped', reason: this.limitStop ?? (signal === 'SIGKILL' ? 'killed by SIGKILL' : 'stopped') });
+      this.setState({ ...base, state: 'stopped', desired: 'stopped', reason: this.limitStop ?? (bySignal === 'SIGKILL' ? 'killed by SIGKILL' : 'stopped') });
     } else {
       const failed = code !== 0;
       const { policy, max_retries: maxRetries, backoff_seconds: backoff } = this.spec.restart;
