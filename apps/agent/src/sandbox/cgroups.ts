@@ -28,6 +28,12 @@ export function detectCgroups(root = '/sys/fs/cgroup'): CgroupLayout | { problem
     const missing = ['cpu', 'memory', 'pids'].filter((c) => !have.includes(c));
     if (missing.length > 0) return { problem: `cgroup v2 at ${root} lacks the ${missing.join(', ')} controller(s)` };
     if (!writable(root)) return { problem: `${root} is not writable by the agent (run it as root)` };
+    try {
+      enableV2Controllers(root);
+    } catch (err) {
+      // E.g. inside a container whose cgroup namespace root holds processes (EBUSY).
+      return { problem: `cannot enable the cpu, memory and pids controllers for ${join(root, 'hostplane')}: ${(err as NodeJS.ErrnoException).code ?? String(err)}` };
+    }
     return { version: 2, root };
   }
   const missing = V1_CONTROLLERS.filter((c) => !existsSync(join(root, c, 'cgroup.procs')));
@@ -35,6 +41,18 @@ export function detectCgroups(root = '/sys/fs/cgroup'): CgroupLayout | { problem
   const readOnly = V1_CONTROLLERS.filter((c) => !writable(join(root, c)));
   if (readOnly.length > 0) return { problem: `cgroup v1 ${readOnly.join(', ')} under ${root} not writable by the agent (run it as root)` };
   return { version: 1, root };
+}
+
+/** Controllers must be enabled on every level above an instance's group: the root and `hostplane/`. */
+function enableV2Controllers(root: string): void {
+  const parent = join(root, 'hostplane');
+  mkdirSync(parent, { recursive: true });
+  const want = ['cpu', 'memory', 'pids'];
+  for (const dir of [root, parent]) {
+    const enabled = readFileSync(join(dir, 'cgroup.subtree_control'), 'utf8').trim().split(/\s+/);
+    const missing = want.filter((c) => !enabled.includes(c));
+    if (missing.length > 0) writeFileSync(join(dir, 'cgroup.subtree_control'), missing.map((c) => `+${c}`).join(' '));
+  }
 }
 
 function writeIfPresent(file: string, value: string): void {
@@ -69,11 +87,7 @@ export class InstanceCgroup {
   apply(limits: CgroupLimits): void {
     const quota = limits.cpuCores === undefined ? null : Math.max(1000, Math.round(limits.cpuCores * CPU_PERIOD_US));
     if (this.layout.version === 2) {
-      const parent = join(this.layout.root, 'hostplane');
-      mkdirSync(parent, { recursive: true });
-      // Controllers must be enabled on every level above the instance's group.
-      writeFileSync(join(this.layout.root, 'cgroup.subtree_control'), '+cpu +memory +pids');
-      writeFileSync(join(parent, 'cgroup.subtree_control'), '+cpu +memory +pids');
+      enableV2Controllers(this.layout.root);
       const [dir] = this.dirs as [string];
       mkdirSync(dir, { recursive: true });
       writeFileSync(join(dir, 'memory.max'), limits.memoryBytes === undefined ? 'max' : String(limits.memoryBytes));
