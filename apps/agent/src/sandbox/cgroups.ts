@@ -145,13 +145,15 @@ export class InstanceCgroup {
     }
   }
 
-  remove(): void {
+  /** Kills what is left, waits for the kernel to empty the group (a killed process leaves it when reaped), then removes it. */
+  async remove(): Promise<void> {
     this.killAll();
+    for (let i = 0; i < 50 && this.pids().length > 0; i++) await new Promise((r) => setTimeout(r, 20));
     for (const dir of this.dirs) {
       try {
         rmdirSync(dir);
       } catch {
-        // Absent, or a process is still inside (it is removed with the next start's apply).
+        // Absent, or still busy: the next apply reuses it.
       }
     }
   }

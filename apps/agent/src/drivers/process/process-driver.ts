@@ -97,6 +97,7 @@ export class ProcessDriver implements InstanceDriver {
     const instance = this.instances.get(id);
     if (!instance) {
       if (!this.store.exists(id)) return false;
+      if (this.sandbox.problem() === null) await this.sandbox.cgroup(id).remove();
       this.store.remove(id);
       return true;
     }
@@ -104,7 +105,7 @@ export class ProcessDriver implements InstanceDriver {
     instance.release();
     this.instances.delete(id);
     this.samples.delete(id);
-    if (this.sandbox.problem() === null) this.sandbox.cgroup(id).remove();
+    if (this.sandbox.problem() === null) await this.sandbox.cgroup(id).remove();
     this.store.remove(id);
     return true;
   }
