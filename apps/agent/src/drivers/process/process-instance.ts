@@ -1,6 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
 import { closeSync, constants, existsSync, openSync, statSync, writeSync } from 'node:fs';
-import { constants as osConstants } from 'node:os';
 import type { InstanceSpec, InstanceStateFrame, InstanceStatus } from '@hostplane/protocol';
 import { CommandError, runCommand, spawnSupervised } from '../../exec/run-command';
 import { InstancePaths, InstanceStore, isActiveState, PersistedState, writeConfigFiles } from '../../instances/instance-store';
@@ -8,23 +7,12 @@ import { FileFollower, rotateIfLarge } from '../../instances/log-files';
 import { ConsoleHandle, DriverError } from '../driver';
 import { isOurProcess, processStartTicks, signalGroup } from './host-process';
 import { directoryBytes } from '../../sandbox/disk-usage';
-import { ProcessSandbox, rootEnvironment } from '../../sandbox/process-sandbox';
-import { giveDataTo, IdentityOptions, instanceIdentity } from '../../sandbox/sandbox-identity';
-import { join } from 'node:path';
+import { rootEnvironment } from '../../sandbox/process-sandbox';
+import { InstanceConfinement, SandboxSettings, signalOfStatus } from './instance-confinement';
 
 const ADOPTED_POLL_MS = 250;
-/** How long a signal waits for a just-started confined workload to exist. */
-const SIGNAL_TARGET_WAIT_MS = 2000;
 const ROTATE_CHECK_MS = 10_000;
 const START_WAIT_MS = 10 * 60_000;
-/** How the driver confines its instances (null: unconfined, only where no sandbox is possible and an admin allowed it). */
-export interface SandboxSettings {
-  sandbox: ProcessSandbox;
-  identity: IdentityOptions;
-  pidsLimit: number;
-  diskCheckMs: number;
-}
-
 const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
 /** What the workload sees: a clean environment plus the spec's own variables, nothing of the agent's. */
@@ -37,12 +25,6 @@ function commandOutcome(err: unknown): string {
   if (!(err instanceof CommandError)) return (err as Error).message.slice(0, 400);
   if (err.failure === 'exit') return `${err.exitCode === null ? `killed by ${err.signal ?? 'a signal'}` : `exited with code ${err.exitCode}`}${err.stderrTail ? `: ${err.stderrTail.trim().slice(-300)}` : ''}`;
   return err.failure === 'timeout' ? 'timed out' : `could not run: ${err.message.slice(-200)}`;
-}
-
-function signalOfStatus(code: number | null): NodeJS.Signals | null {
-  if (code === null || code <= 128 || code > 128 + 31) return null;
-  const found = Object.entries(osConstants.signals).find(([, n]) => n === code - 128);
-  return found ? (found[0] as NodeJS.Signals) : null;
 }
 
 export function exitReason(code: number | null, signal: NodeJS.Signals | null): string {
@@ -65,7 +47,7 @@ export class ProcessInstance {
   private diskTimer: NodeJS.Timeout | null = null;
   /** Why the agent itself stopped the instance (a limit), kept as the stop's reason. */
   private limitStop: string | null = null;
-  private oomKillsAtStart = 0;
+  private readonly confinement: InstanceConfinement | null;
   private stopRequested = false;
   private readonly consoles = new Set<ConsoleHandle>();
   private readonly exitWaiters: (() => void)[] = [];
@@ -76,11 +58,12 @@ export class ProcessInstance {
   constructor(
     private readonly store: InstanceStore,
     public spec: InstanceSpec,
-    private readonly confinement: SandboxSettings | null,
+    settings: SandboxSettings | null,
     private readonly emit: (frame: InstanceStateFrame) => void,
   ) {
     this.paths = store.paths(spec.instance_id);
     this.state = store.readState(spec.instance_id);
+    this.confinement = settings ? new InstanceConfinement(settings, store, spec.instance_id, this.paths) : null;
   }
 
   get id(): string {
@@ -106,6 +89,8 @@ export class ProcessInstance {
       return;
     }
     if (isOurProcess(pid, ticks)) {
+      // OOM kills of earlier runs are not this run's.
+      this.confinement?.adopted();
       this.watchAdopted(pid);
       if (this.state.state === 'starting') this.watchReady();
       this.startRotation();
@@ -271,54 +256,16 @@ export class ProcessInstance {
     this.startRotation();
   }
 
-  /**
-   * The argv of `argv` confined to the instance: its cgroup (limits from the spec) is set up and
-   * its root handed to its user first. Stdin/stdout are inherited descriptors, as unconfined.
-   */
-  private async confinedCommand(mountAt: '/home/container' | '/mnt/server', argv: readonly [string, ...string[]]): Promise<[string, ...string[]]> {
-    const c = this.confinement;
-    if (!c) throw new Error('not confined');
-    const identity = instanceIdentity(this.store, this.id, c.identity);
-    await giveDataTo(this.paths.data, identity);
-    const cgroup = c.sandbox.cgroup(this.id);
-    const { memory_bytes: memoryBytes, cpu_cores: cpuCores, pids_limit: pids } = this.spec.resources;
-    cgroup.apply({ memoryBytes, cpuCores, pidsMax: pids ?? c.pidsLimit });
-    this.oomKillsAtStart = cgroup.oomKills();
+  /** Confined, with the instance root at `mountAt`; a new run, so no limit has stopped it yet. */
+  private confinedCommand(mountAt: '/home/container' | '/mnt/server', argv: readonly [string, ...string[]]): Promise<[string, ...string[]]> {
+    if (!this.confinement) throw new Error('not confined');
     this.limitStop = null;
-    const env = workloadEnvironment(this.spec, mountAt);
-    return c.sandbox.command({ id: this.id, identity, dataDir: this.paths.data, mountAt, envFile: join(this.paths.root, 'sandbox.env'), env, cgroup, argv });
+    return this.confinement.command(this.spec, mountAt, workloadEnvironment(this.spec, mountAt), argv);
   }
 
-  /**
-   * Confined, a signal other than SIGKILL goes to the workload's processes only: bwrap's monitor
-   * would die of it at once and report the signal instead of the workload's own exit.
-   */
   private async signalWorkload(pid: number, signal: NodeJS.Signals): Promise<void> {
-    if (!this.confinement) {
-      signalGroup(pid, signal);
-      return;
-    }
-    const cgroup = this.confinement.sandbox.cgroup(this.id);
-    if (signal === 'SIGKILL') {
-      signalGroup(pid, signal);
-      cgroup.killAll();
-      return;
-    }
-    // Right after a start the workload may not exist yet (only bwrap's monitor and init): a signal now would reach nobody.
-    const deadline = Date.now() + SIGNAL_TARGET_WAIT_MS;
-    let members = cgroup.pids();
-    while (members.length < 3 && Date.now() < deadline && this.state.pid === pid) {
-      await new Promise((r) => setTimeout(r, 20));
-      members = cgroup.pids();
-    }
-    for (const member of members) {
-      if (member === pid) continue;
-      try {
-        process.kill(member, signal);
-      } catch {
-        // Exited meanwhile.
-      }
-    }
+    if (this.confinement) await this.confinement.signal(pid, signal, () => this.state.pid === pid);
+    else signalGroup(pid, signal);
   }
 
   /** Why the instance root is over its disk limit, or null. */
@@ -337,16 +284,8 @@ export class ProcessInstance {
       if (!over || this.state.pid === null || this.limitStop) return;
       this.limitStop = `stopped by the agent: ${over}`;
       void this.stop(Math.min(this.spec.stop.grace_seconds, 10)).catch(() => undefined);
-    }, this.confinement.diskCheckMs);
+    }, this.confinement.settings.diskCheckMs);
     this.diskTimer.unref();
-  }
-
-  /** Why the kernel ended the workload when a cgroup limit explains it, else null. */
-  private limitExitReason(): string | null {
-    if (!this.confinement) return null;
-    const cgroup = this.confinement.sandbox.cgroup(this.id);
-    if (cgroup.oomKills() > this.oomKillsAtStart) return `killed by the kernel: out of memory (its limit is ${this.spec.resources.memory_bytes ?? 'unset'} bytes)`;
-    return null;
   }
 
   /** `starting` until an output line written after `offset` matches the ready pattern, then `running`. */
@@ -391,11 +330,9 @@ export class ProcessInstance {
     this.diskTimer = null;
     this.readyFollower?.close();
     this.readyFollower = null;
-    // bwrap reports its workload's death by signal N as exit code 128 + N.
     const bySignal = signal ?? (this.confinement ? signalOfStatus(code) : null);
-    const reason = why ?? this.limitExitReason() ?? exitReason(bySignal ? null : code, bySignal);
-    // The instance ends with its main process, as a container does: nothing it started lives on.
-    this.confinement?.sandbox.cgroup(this.id).killAll();
+    const reason = why ?? this.confinement?.limitExitReason(this.spec.resources.memory_bytes) ?? exitReason(bySignal ? null : code, bySignal);
+    this.confinement?.ended();
     const base = { pid: null, pid_start_ticks: null, exit_code: code };
     if (this.stopRequested) {
       this.stopRequested = false;
