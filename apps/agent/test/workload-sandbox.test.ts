@@ -5,6 +5,7 @@ import { after, describe, it } from 'node:test';
 import type { InstanceSpecInput } from '@hostplane/protocol';
 import { ProcessDriver } from '../src/drivers/process/process-driver';
 import { InstanceStore } from '../src/instances/instance-store';
+import { ProcessSandbox } from '../src/sandbox/process-sandbox';
 import { tempDir } from './support/agent-process';
 import { buildSpec, until } from './support/instance-builders';
 
@@ -109,9 +110,11 @@ describe('workload sandbox: process driver', () => {
     assert.equal(final.state, 'crashed');
     assert.doesNotMatch(output(spec.instance_id), /spawned-all/);
     assert.match(output(spec.instance_id), /fork/i, 'the shell reports the refused fork');
-    const pidsEvents = readFileSync(`/sys/fs/cgroup/pids/hostplane/${spec.instance_id}/pids.events`, 'utf8');
+    const pidsDir = new ProcessSandbox(stateDir).cgroup(spec.instance_id).dirs[1] ?? '';
+    assert.match(pidsDir, new RegExp(`^/sys/fs/cgroup/pids/hostplane/${spec.instance_id}\\.[0-9a-f]{8}$`));
+    const pidsEvents = readFileSync(join(pidsDir, 'pids.events'), 'utf8');
     assert.ok(Number(/max (\d+)/.exec(pidsEvents)?.[1]) > 0, 'the kernel refused forks at pids.max');
-    const procs = `/sys/fs/cgroup/pids/hostplane/${spec.instance_id}/cgroup.procs`;
+    const procs = join(pidsDir, 'cgroup.procs');
     await until('nothing it forked outlives it', () => readFileSync(procs, 'utf8').trim() === '');
   });
 

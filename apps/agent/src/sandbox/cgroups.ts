@@ -69,19 +69,19 @@ function counterIn(file: string, key: string): number {
 }
 
 /**
- * `hostplane/<id>` in each hierarchy: memory (no swap beyond it), CPU quota and a pids limit.
+ * `hostplane/<name>` (the instance id and its agent's key) in each hierarchy: memory (no swap beyond it), CPU quota and a pids limit.
  * The workload joins it before it runs anything (see ProcessSandbox), so no child escapes.
  */
 export class InstanceCgroup {
   constructor(
     private readonly layout: CgroupLayout,
-    readonly id: string,
+    readonly name: string,
   ) {}
 
   /** One directory per hierarchy (v2: one); the workload's wrapper writes its pid into each `cgroup.procs`. */
   get dirs(): string[] {
-    if (this.layout.version === 2) return [join(this.layout.root, 'hostplane', this.id)];
-    return V1_CONTROLLERS.map((c) => join(this.layout.root, c, 'hostplane', this.id));
+    if (this.layout.version === 2) return [join(this.layout.root, 'hostplane', this.name)];
+    return V1_CONTROLLERS.map((c) => join(this.layout.root, c, 'hostplane', this.name));
   }
 
   apply(limits: CgroupLimits): void {

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { accessSync, chmodSync, chownSync, constants, existsSync, lstatSync, readlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { CgroupLayout, detectCgroups, InstanceCgroup } from './cgroups';
@@ -58,6 +59,7 @@ export class ProcessSandbox {
   readonly bwrap = findProgram('bwrap');
   readonly setpriv = findProgram('setpriv');
   readonly cgroups: CgroupLayout | { problem: string };
+  private readonly stateKey: string;
 
   constructor(
     /** The agent's state dir: hidden inside the sandbox too, wherever it lives. */
@@ -65,6 +67,7 @@ export class ProcessSandbox {
     cgroupRoot?: string,
   ) {
     this.cgroups = detectCgroups(cgroupRoot);
+    this.stateKey = createHash('sha256').update(stateDir).digest('hex').slice(0, 8);
   }
 
   /** Null when workloads can be confined here, else why not (said in inventory and in refusals). */
@@ -77,9 +80,10 @@ export class ProcessSandbox {
     return null;
   }
 
+  /** `hostplane/<id>.<state dir key>`: two agents on one host (tests, staging) never share or kill each other's groups. */
   cgroup(id: string): InstanceCgroup {
     if ('problem' in this.cgroups) throw new Error(this.cgroups.problem);
-    return new InstanceCgroup(this.cgroups, id);
+    return new InstanceCgroup(this.cgroups, `${id}.${this.stateKey}`);
   }
 
   /** The argv that runs `run.argv` confined; its environment must be `rootEnvironment()`. */
