@@ -74,6 +74,13 @@ ensure_docker() {
   rm -rf "$root"
 }
 
+# Process workloads run confined by bubblewrap (namespaces) and setpriv (util-linux: own uid, no
+# capabilities); the agent refuses tenants' process workloads on a node without them.
+ensure_bubblewrap() {
+  command -v bwrap >/dev/null 2>&1 || apt_install bubblewrap
+  command -v setpriv >/dev/null 2>&1 || apt_install util-linux
+}
+
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then
   for s in "${@:-postgres redis}"; do for one in $s; do "ensure_$one"; done; done
 fi

@@ -65,6 +65,17 @@ describe('placement: filters and explanations', () => {
     assert.equal(p.evaluated, 9);
   });
 
+  it("a tenant's process workload does not fit a node whose process driver cannot sandbox it; a platform admin's does", () => {
+    const unsandboxed = node('bare', { drivers: [{ name: 'process', available: true, sandboxed: false, reason: 'unsandboxed: bubblewrap (bwrap) is not installed' }] });
+    const tenant = place(want(1, 512, 1, { driver: 'process', require_sandbox: true }), [unsandboxed, node('confined', { drivers: [{ name: 'process', available: true, sandboxed: true }] })]);
+    assert.equal(tenant.chosen, 'confined');
+    assert.deepEqual(tenant.rejected.find((r) => r.node_id === 'bare')?.reasons, [
+      'driver process cannot sandbox workloads on this node (unsandboxed: bubblewrap (bwrap) is not installed); only a platform admin may run process workloads here',
+    ]);
+    assert.equal(place(want(1, 512, 1, { driver: 'process', require_sandbox: false }), [unsandboxed]).chosen, 'bare');
+    assert.equal(place(want(1, 512, 1, { driver: 'process', require_sandbox: true }), [node('old-agent')]).chosen, 'old-agent', 'an agent that does not report sandboxing is not refused');
+  });
+
   it('a node failing several filters lists every reason', () => {
     const p = place(want(1, 512), [node('x', { status: 'offline', schedulable: false, allocated: used(8, 16) })]);
     assert.equal(p.chosen, null);

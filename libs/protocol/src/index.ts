@@ -7,3 +7,4 @@ export * from './jobs';
 export * from './streams';
 export * from './messages';
 export * from './tokens';
+export * from './workload-env';

@@ -7,6 +7,10 @@ export const instanceState = z.enum(INSTANCE_STATES);
 
 export const instanceId = z.uuid();
 
+/** Capabilities a workload may declare (Docker's names, without CAP_); the rest stay dropped. */
+export const CAPABILITIES = ['CHOWN', 'DAC_OVERRIDE', 'FOWNER', 'FSETID', 'KILL', 'SETGID', 'SETUID', 'SETPCAP', 'NET_BIND_SERVICE', 'NET_RAW', 'SYS_CHROOT', 'MKNOD', 'AUDIT_WRITE', 'SETFCAP', 'SYS_NICE', 'SYS_RESOURCE', 'IPC_LOCK'] as const;
+export type Capability = (typeof CAPABILITIES)[number];
+
 const relativePath = z
   .string()
   .min(1)
@@ -28,7 +32,13 @@ export const instanceSpec = z.object({
     .max(64)
     .default([]),
   resources: z
-    .object({ cpu_cores: z.number().positive().max(4096).optional(), memory_bytes: z.number().int().positive().optional(), disk_bytes: z.number().int().positive().optional() })
+    .object({
+      cpu_cores: z.number().positive().max(4096).optional(),
+      memory_bytes: z.number().int().positive().optional(),
+      disk_bytes: z.number().int().positive().optional(),
+      /** Processes (and threads) the workload may have at once; the agent's default when absent. */
+      pids_limit: z.number().int().min(8).max(1_000_000).optional(),
+    })
     .default({}),
   stop: z
     .object({ type: z.enum(['signal', 'command']), value: z.string().min(1).max(1024), grace_seconds: z.number().int().min(0).max(3600) })
@@ -55,6 +65,20 @@ export const instanceSpec = z.object({
   install: z.object({ script: z.string().max(256 * 1024), image: z.string().max(255).optional(), entrypoint: z.string().max(255).default('/bin/sh') }).optional(),
   /** Regex: the instance counts as running once a log line matches it (else as soon as it starts). */
   ready_pattern: z.string().max(1024).optional(),
+  /** How the workload is confined (docs/security.md, "Workload sandbox"). */
+  sandbox: z
+    .object({
+      /** Linux capabilities the workload keeps (docker); every other one is dropped. */
+      capabilities: z.array(z.enum(CAPABILITIES)).max(CAPABILITIES.length).default([]),
+      /** The container's root filesystem is read-only (the instance root and /tmp stay writable). */
+      read_only_root: z.boolean().default(false),
+      /**
+       * Set by the hub only for platform admins: a process workload may run without a sandbox on
+       * a node that cannot provide one. Tenants' workloads are refused there.
+       */
+      allow_unsandboxed: z.boolean().default(false),
+    })
+    .optional(),
 });
 export type InstanceSpec = z.infer<typeof instanceSpec>;
 export type InstanceSpecInput = z.input<typeof instanceSpec>;

@@ -38,6 +38,8 @@ export const driverInfo = z.object({
   available: z.boolean(),
   version: z.string().nullable(),
   reason: z.string().optional(),
+  /** Whether tenant workloads run confined here (own uid, cgroup limits, namespaces); absent from older agents. */
+  sandboxed: z.boolean().optional(),
 });
 export type DriverInfo = z.infer<typeof driverInfo>;
 

@@ -52,7 +52,7 @@ export async function registerCommand(argv: string[], out: (line: string) => voi
     os: hostOsName(),
     arch: process.arch,
     agent_version: AGENT_VERSION,
-    drivers: await detectDrivers({ dockerSocket: config.docker.socketPath }),
+    drivers: await detectDrivers({ dockerSocket: config.docker.socketPath, stateDir: config.stateDir }),
   };
   let response: Response;
   try {

@@ -19,6 +19,8 @@ export interface AgentConfig {
   logLevel: LogLevel;
   terminal: { shell: string | null };
   docker: { socketPath: string };
+  /** Confinement of process workloads (docs/security.md, "Workload sandbox"). */
+  sandbox: { uidBase: number; user: { uid: number; gid: number } | null; pidsLimit: number };
   reconnect: { initialDelayMs: number; maxDelayMs: number };
   inventory: { checkIntervalMs: number };
   journal: { retentionDays: number };
@@ -72,6 +74,14 @@ export const AGENT_CONFIG_FIELDS = {
   },
   'terminal.shell': { env: 'HOSTPLANE_AGENT_TERMINAL_SHELL', schema: absolutePath, default: null, description: 'Shell of host terminals (default $SHELL, then /bin/sh)' },
   'docker.socket': { env: 'HOSTPLANE_AGENT_DOCKER_SOCKET', schema: absolutePath, default: '/var/run/docker.sock', description: 'Docker Engine API socket' },
+  'sandbox.uid_base': { env: 'HOSTPLANE_AGENT_SANDBOX_UID_BASE', schema: int(1000, 2_000_000_000), default: 1_000_000, description: 'First uid/gid given to instances (one each, from here up)' },
+  'sandbox.user': {
+    env: 'HOSTPLANE_AGENT_SANDBOX_USER',
+    schema: z.string().regex(/^[1-9][0-9]{0,9}:[1-9][0-9]{0,9}$/, { message: 'must be uid:gid, both numbers above 0 (never root)' }),
+    default: null,
+    description: 'One uid:gid for every instance instead of one uid each',
+  },
+  'sandbox.pids_limit': { env: 'HOSTPLANE_AGENT_SANDBOX_PIDS_LIMIT', schema: int(16, 1_000_000), default: 512, description: 'Processes an instance may have unless its spec says otherwise' },
   'reconnect.initial_delay_ms': { env: 'HOSTPLANE_AGENT_RECONNECT_INITIAL_DELAY_MS', schema: int(10, 60_000), default: 500, description: 'First reconnect delay (doubles per attempt, full jitter)' },
   'reconnect.max_delay_ms': { env: 'HOSTPLANE_AGENT_RECONNECT_MAX_DELAY_MS', schema: int(100, 3_600_000), default: 30_000, description: 'Cap of the reconnect delay' },
   'inventory.check_interval_ms': { env: 'HOSTPLANE_AGENT_INVENTORY_CHECK_INTERVAL_MS', schema: int(1000, 86_400_000), default: 60_000, description: 'How often the inventory is checked for changes' },
@@ -125,10 +135,17 @@ export function loadAgentConfig(options: LoadAgentConfigOptions = {}): AgentConf
     logLevel: get('log_level'),
     terminal: { shell: get('terminal.shell') },
     docker: { socketPath: get('docker.socket') },
+    sandbox: { uidBase: get('sandbox.uid_base'), user: parseUser(get<string | null>('sandbox.user')), pidsLimit: get('sandbox.pids_limit') },
     reconnect,
     inventory: { checkIntervalMs: get('inventory.check_interval_ms') },
     journal: { retentionDays: get('journal.retention_days') },
   };
+}
+
+function parseUser(value: string | null): { uid: number; gid: number } | null {
+  if (value === null) return null;
+  const [uid, gid] = value.split(':').map(Number) as [number, number];
+  return { uid, gid };
 }
 
 function readYamlFile(file: string): Record<string, unknown> {

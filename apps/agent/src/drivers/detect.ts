@@ -1,14 +1,15 @@
 import { DriverInfo } from '@hostplane/protocol';
 import { dockerEngineGet } from './docker-engine';
-import { cgroupUnavailableReason } from './process/host-process';
+import { ProcessSandbox } from '../sandbox/process-sandbox';
 
 /**
- * What the hub may schedule here. Plain processes are always possible (`reason` says when their
- * CPU/memory limits cannot be enforced); docker when its engine answers. Zone and parallels detection arrive with their drivers.
+ * What the hub may schedule here. Plain processes are always possible, `sandboxed` says whether
+ * they run confined (when not, `reason` says why, and the hub lets only platform admins use them);
+ * docker when its engine answers. Zone and parallels detection arrive with their drivers.
  */
-export async function detectDrivers(options: { dockerSocket: string }): Promise<DriverInfo[]> {
-  const limits = cgroupUnavailableReason();
-  const processDriver: DriverInfo = limits === null ? { name: 'process', available: true, version: null } : { name: 'process', available: true, version: null, reason: limits };
+export async function detectDrivers(options: { dockerSocket: string; stateDir?: string }): Promise<DriverInfo[]> {
+  const problem = new ProcessSandbox(options.stateDir ?? '/var/lib/hostplane-agent').problem();
+  const processDriver: DriverInfo = { name: 'process', available: true, version: null, sandboxed: problem === null, ...(problem === null ? {} : { reason: `unsandboxed: ${problem}` }) };
   return [processDriver, await detectDocker(options.dockerSocket)];
 }
 

@@ -1,10 +1,14 @@
 import { DockerDriver } from '../drivers/docker/docker-driver';
-import { ProcessDriver } from '../drivers/process/process-driver';
+import { ProcessDriver, ProcessDriverOptions } from '../drivers/process/process-driver';
 import { InstanceManager } from './instance-manager';
 import { InstanceStore } from './instance-store';
 
 /** The agent's instance drivers over one state dir. */
-export function createInstanceManager(options: { stateDir: string; dockerSocket: string; dockerBindAddress?: string }): InstanceManager {
+export function createInstanceManager(options: { stateDir: string; dockerSocket: string; dockerBindAddress?: string; sandbox?: ProcessDriverOptions }): InstanceManager {
   const store = new InstanceStore(options.stateDir);
-  return new InstanceManager(store, [new ProcessDriver(store), new DockerDriver(store, options.dockerSocket, { bindAddress: options.dockerBindAddress ?? '0.0.0.0' })]);
+  const sandbox = options.sandbox ?? {};
+  return new InstanceManager(store, [
+    new ProcessDriver(store, sandbox),
+    new DockerDriver(store, options.dockerSocket, { bindAddress: options.dockerBindAddress ?? '0.0.0.0', identity: sandbox.identity, pidsLimit: sandbox.pidsLimit }),
+  ]);
 }

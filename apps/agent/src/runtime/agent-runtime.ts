@@ -45,7 +45,11 @@ export const AGENT_CAPABILITIES: readonly string[] = [
 export async function runAgent(options: AgentRuntimeOptions): Promise<TunnelExit> {
   const { config, log } = options;
   const inventory = new InventoryReporter(() => collectInventory({ dockerSocket: config.docker.socketPath, log }), config.inventory.checkIntervalMs, log);
-  const instances = createInstanceManager({ stateDir: config.stateDir, dockerSocket: config.docker.socketPath });
+  const instances = createInstanceManager({
+    stateDir: config.stateDir,
+    dockerSocket: config.docker.socketPath,
+    sandbox: { pidsLimit: config.sandbox.pidsLimit, identity: { uidBase: config.sandbox.uidBase, uidCount: 65_536, ...(config.sandbox.user ? { fixed: config.sandbox.user } : {}) } },
+  });
   const files = createFileServices(config.stateDir, instances.store);
   const containers = new ContainerControl(config.docker.socketPath);
   const handlers = createJobHandlers({ stateDir: config.stateDir, refreshInventory: () => inventory.refresh(), instances, files, containers });
@@ -74,7 +78,7 @@ export async function runAgent(options: AgentRuntimeOptions): Promise<TunnelExit
       hostname: os.hostname().slice(0, 255),
       os: hostOsName(),
       arch: process.arch,
-      drivers: await detectDrivers({ dockerSocket: config.docker.socketPath }),
+      drivers: await detectDrivers({ dockerSocket: config.docker.socketPath, stateDir: config.stateDir }),
       capabilities: [...AGENT_CAPABILITIES],
       max_concurrent_jobs: config.maxConcurrentJobs,
       running_jobs: jobs.activeJobIds().slice(0, 1000),

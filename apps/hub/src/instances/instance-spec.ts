@@ -8,6 +8,8 @@ export interface RenderInput {
   resolved: ResolvedWorkload;
   image?: string;
   resources?: Partial<WorkloadSpec['resources']>;
+  /** A platform admin's instance: a process workload may run unsandboxed on a node that cannot confine it. */
+  allowUnsandboxed?: boolean;
 }
 
 /** `'it'\''s'`: one argv element as a POSIX shell word, so an argv workload runs unchanged through sh -c. */
@@ -27,7 +29,12 @@ export function renderInstanceSpec(input: RenderInput): InstanceSpec {
     startup,
     env: resolved.env,
     ports: w.ports.map((p) => ({ name: p.name, container_port: p.container_port, host_port: p.host_port ?? p.container_port, protocol: p.protocol })),
-    resources: { cpu_cores: resources.cpu_cores, memory_bytes: resources.memory_bytes, ...(resources.disk_bytes ? { disk_bytes: resources.disk_bytes } : {}) },
+    resources: {
+      cpu_cores: resources.cpu_cores,
+      memory_bytes: resources.memory_bytes,
+      ...(resources.disk_bytes ? { disk_bytes: resources.disk_bytes } : {}),
+      ...(w.security?.pids_limit ? { pids_limit: w.security.pids_limit } : {}),
+    },
     stop: { type: w.stop.type, value: w.stop.value, grace_seconds: w.stop.grace_seconds },
     restart: { policy: w.restart.policy, max_retries: w.restart.max_retries, backoff_seconds: w.restart.backoff_seconds },
     config_files: resolved.config_files.map((f) => ({
@@ -38,5 +45,6 @@ export function renderInstanceSpec(input: RenderInput): InstanceSpec {
     })),
     ...(w.install ? { install: { script: w.install.script, entrypoint: w.install.entrypoint, ...(w.install.image ? { image: w.install.image } : {}) } } : {}),
     ...(w.ready_pattern ? { ready_pattern: w.ready_pattern } : {}),
+    sandbox: { capabilities: w.security?.capabilities ?? [], read_only_root: w.security?.read_only_root ?? false, allow_unsandboxed: input.allowUnsandboxed ?? false },
   };
 }

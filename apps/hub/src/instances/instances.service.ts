@@ -77,7 +77,8 @@ export class InstancesService implements OnModuleInit {
     const workload = await this.workloads.get(p, body.workload_id);
     const resources = { ...workload.spec.resources, ...body.resources };
     const resolved = resolveVariables(workload.spec, body.variables, { memory_bytes: resources.memory_bytes });
-    const placement = await this.planner.placeInOrg(orgId, { ...requestOf(workload.spec), resources }, { strategy: body.strategy });
+    // Tenants' workloads only go where the node can confine them; platform admins may run unsandboxed.
+    const placement = await this.planner.placeInOrg(orgId, { ...requestOf(workload.spec), resources, require_sandbox: !p.platformAdmin }, { strategy: body.strategy });
     let nodeId = placement.chosen?.node_id ?? null;
     if (body.node_id) {
       const fits = placement.ranked.some((r) => r.node_id === body.node_id);
@@ -90,7 +91,7 @@ export class InstancesService implements OnModuleInit {
     }
     if (!nodeId) throw new NoNodeFitsError(placement.summary, placement.rejected);
     const id = randomUUID();
-    const spec = renderInstanceSpec({ instanceId: id, workload: workload.spec, resolved, image: body.image, resources });
+    const spec = renderInstanceSpec({ instanceId: id, workload: workload.spec, resolved, image: body.image, resources, allowUnsandboxed: p.platformAdmin });
     let instance: InstanceEntity;
     try {
       instance = await this.repo.save(
@@ -127,7 +128,7 @@ export class InstancesService implements OnModuleInit {
     const workload = await this.workloads.get(p, instance.workloadId);
     const resources = { ...instance.resources, ...body.resources };
     const resolved = resolveVariables(workload.spec, { ...instance.variables, ...body.variables }, { memory_bytes: resources.memory_bytes });
-    instance.spec = renderInstanceSpec({ instanceId: id, workload: workload.spec, resolved, image: instance.spec.image, resources });
+    instance.spec = renderInstanceSpec({ instanceId: id, workload: workload.spec, resolved, image: instance.spec.image, resources, allowUnsandboxed: instance.spec.sandbox?.allow_unsandboxed === true && p.platformAdmin });
     instance.variables = resolved.values;
     instance.resources = resources;
     instance.workloadRevision = workload.revision;

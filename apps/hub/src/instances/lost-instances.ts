@@ -103,6 +103,7 @@ export class LostInstances implements OnApplicationBootstrap, BeforeApplicationS
       driver: i.driver,
       resources: { cpu_cores: i.resources.cpu_cores ?? 0, memory_bytes: i.resources.memory_bytes ?? 0, disk_bytes: i.resources.disk_bytes ?? 0 },
       node_labels: labels[0]?.labels ?? {},
+      require_sandbox: i.spec.sandbox?.allow_unsandboxed !== true,
     });
     const target = placement.chosen?.node_id;
     if (!target || target === i.nodeId) {

@@ -164,6 +164,8 @@ export class MigrationsService {
           driver: i.driver,
           resources: { cpu_cores: i.resources.cpu_cores ?? 0, memory_bytes: i.resources.memory_bytes ?? 0, disk_bytes: i.resources.disk_bytes ?? 0 },
           node_labels: (i.workloadId && labelsOf.get(i.workloadId)) || {},
+          // A tenant's instance never moves to a node that cannot sandbox it.
+          require_sandbox: i.spec.sandbox?.allow_unsandboxed !== true,
         },
       ]),
     );

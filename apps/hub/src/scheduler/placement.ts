@@ -22,7 +22,7 @@ export interface PlacementNode {
   id: NodeId;
   status: string;
   schedulable: boolean;
-  drivers: readonly { name: string; available: boolean; reason?: string }[];
+  drivers: readonly { name: string; available: boolean; reason?: string; sandboxed?: boolean }[];
   labels: Readonly<Record<string, string>>;
   capacity: PlacementResources;
   allocated: PlacementResources;
@@ -33,6 +33,8 @@ export interface PlacementRequest {
   resources: PlacementResources;
   /** Labels a node must carry with exactly these values. */
   node_labels?: Readonly<Record<string, string>>;
+  /** A tenant's workload: nodes whose driver reports it cannot confine workloads (`sandboxed: false`) do not fit. */
+  require_sandbox?: boolean;
 }
 
 export interface PlacementOptions {
@@ -84,6 +86,7 @@ export function place(request: PlacementRequest, nodes: readonly PlacementNode[]
   const rankLimit = Math.max(1, options.rankLimit ?? 10);
   const explainLimit = Math.max(0, options.explainLimit ?? 25);
   const { driver } = request;
+  const requireSandbox = request.require_sandbox === true;
   const { cpu_cores: cpu, memory_bytes: mem, disk_bytes: disk } = request.resources;
   const labelKeys = Object.keys(request.node_labels ?? {});
   const labelValues = labelKeys.map((k) => request.node_labels![k]!);
@@ -108,7 +111,7 @@ export function place(request: PlacementRequest, nodes: readonly PlacementNode[]
     const drivers = n.drivers;
     for (let d = 0; d < drivers.length; d++) {
       const entry = drivers[d]!;
-      if (entry.name === driver && entry.available) {
+      if (entry.name === driver && entry.available && !(requireSandbox && entry.sandboxed === false)) {
         hasDriver = true;
         break;
       }
@@ -215,7 +218,9 @@ export function explainRejection(node: PlacementNode, request: PlacementRequest,
   if (mask & DRIVER) {
     const entry = node.drivers.find((d) => d.name === request.driver);
     const present = node.drivers.filter((d) => d.available).map((d) => d.name);
-    if (entry) out.push(`driver ${request.driver} is not available on this node${entry.reason ? `: ${entry.reason}` : ''}`);
+    if (entry?.available && entry.sandboxed === false) {
+      out.push(`driver ${request.driver} cannot sandbox workloads on this node${entry.reason ? ` (${entry.reason})` : ''}; only a platform admin may run ${request.driver} workloads here`);
+    } else if (entry) out.push(`driver ${request.driver} is not available on this node${entry.reason ? `: ${entry.reason}` : ''}`);
     else out.push(`driver ${request.driver} is not available on this node (it has: ${present.length ? present.join(', ') : 'none'})`);
   }
   if (mask & LABELS) {

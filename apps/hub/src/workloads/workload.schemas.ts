@@ -1,3 +1,4 @@
+import { CAPABILITIES, isLoaderVariable } from '@hostplane/protocol';
 import { z } from 'zod';
 import { labels } from '../nodes/nodes.schemas';
 import { BUILTIN_VARIABLES, checkValue, DOTTED_PLACEHOLDER, placeholdersIn, regexProblem, RESERVED_VARIABLES } from './variable-rules';
@@ -142,6 +143,20 @@ const specShape = {
     })
     .strict()
     .prefault({}),
+  security: z
+    .object({
+      capabilities: z.array(z.enum(CAPABILITIES)).max(CAPABILITIES.length).default([]).describe('Linux capabilities the container keeps (docker); every other one is dropped'),
+      read_only_root: z.boolean().default(false).describe("The container's root filesystem is read-only (the data directory and /tmp stay writable)"),
+      pids_limit: z.number().int().min(16).max(1_000_000).optional().describe("Processes and threads the workload may have (the node's default when absent)"),
+      allow_env: z
+        .array(variableKey)
+        .max(50)
+        .default([])
+        .describe('Loader and interpreter variables (LD_*, PATH, NODE_OPTIONS, PYTHON*…) this workload may set; only a platform admin may save a workload that lists any'),
+    })
+    .strict()
+    .optional()
+    .describe('How the workload is confined on the node (docs/security.md)'),
   lost_after_seconds: z.number().int().min(10).max(7 * 86_400).optional().describe('An instance whose node is unreachable this long is lost'),
   replace_when_lost: z.boolean().default(false).describe('Start a replacement elsewhere when an instance is lost'),
   constraints: z.object({ node_labels: labels.default({}) }).strict().prefault({}),
@@ -185,6 +200,9 @@ function checkSpec(spec: SpecShape, ctx: z.RefinementCtx): void {
     if (keys.has(v.key)) issue(['variables', i, 'key'], `variable ${v.key} is declared twice`);
     keys.add(v.key);
     if (RESERVED_VARIABLES.has(v.key)) issue(['variables', i, 'key'], `${v.key} is reserved (set by the hub); choose another name`);
+    if (isLoaderVariable(v.key) && !spec.security?.allow_env.includes(v.key)) {
+      issue(['variables', i, 'key'], `${v.key} would steer the loader or an interpreter (LD_*, PATH, NODE_OPTIONS, BASH_ENV, ENV, PYTHON*…) and is refused; a platform admin may allow it with security.allow_env`);
+    }
     checkRules(v, (path, message) => issue(['variables', i, ...path], message));
   });
 

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { DataSource, QueryFailedError, Repository } from 'typeorm';
 import { inOrg, type Principal } from '../access/principal';
-import { ConflictError, DomainError, NotFoundError, ValidationFailedError } from '../http/errors';
+import { ConflictError, DomainError, ForbiddenError, NotFoundError, ValidationFailedError } from '../http/errors';
 import { zodIssues } from '../http/validation';
 import { importEgg, type EggFormat } from './egg-import';
 import { findTemplate, TEMPLATE_CATEGORIES, type WorkloadTemplate } from './templates';
@@ -65,12 +65,14 @@ export class WorkloadsService {
   }
 
   async create(p: Principal, spec: WorkloadSpec): Promise<WorkloadEntity> {
+    requireAdminForLoaderVariables(p, spec);
     const row = this.repo.create({ ...inOrg(p, {}), name: spec.name, driver: spec.driver, spec, revision: 1, createdBy: p.userId });
     return this.saveUnique(row);
   }
 
   async update(p: Principal, id: string, spec: WorkloadSpec): Promise<WorkloadEntity> {
     const row = await this.get(p, id);
+    requireAdminForLoaderVariables(p, spec, row.spec.security?.allow_env);
     Object.assign(row, { name: spec.name, driver: spec.driver, spec, revision: row.revision + 1 });
     return this.saveUnique(row);
   }
@@ -116,6 +118,13 @@ export class WorkloadsService {
       throw err;
     }
   }
+}
+
+/** Allowing LD_PRELOAD and the like is a host-level decision: only platform admins make it. */
+function requireAdminForLoaderVariables(p: Principal, spec: WorkloadSpec, alreadyAllowed: readonly string[] = []): void {
+  const added = (spec.security?.allow_env ?? []).filter((name) => !alreadyAllowed.includes(name));
+  if (added.length === 0 || p.platformAdmin) return;
+  throw new ForbiddenError(`only a platform admin may allow loader or interpreter variables (security.allow_env: ${added.join(', ')})`, 'platform_admin_required');
 }
 
 /** The template's spec at a size (or explicit resources), with new variable defaults and placement labels. */

@@ -2,6 +2,7 @@ import { io, Socket } from 'socket.io-client';
 import {
   AGENT_NAMESPACE,
   AgentToHubEvents,
+  DriverInfo,
   HubToAgentEvents,
   JobEnvelope,
   JobOutcome,
@@ -18,6 +19,8 @@ export interface SimAgentOptions {
   /** Answer jobs: default succeeds at once with `{ echo: payload }`. */
   onJob?: (job: JobEnvelope) => Promise<JobOutcome> | JobOutcome;
   heartbeat?: boolean;
+  /** What the sim says its drivers are (default: process, available). */
+  drivers?: DriverInfo[];
 }
 
 export function sampleMetrics(): MetricsSample {
@@ -93,7 +96,7 @@ export class SimAgent {
             hostname: this.opts.hostname ?? 'sim-host',
             os: 'linux',
             arch: 'x64',
-            drivers: [{ name: 'process', available: true, version: null }],
+            drivers: this.opts.drivers ?? [{ name: 'process', available: true, version: null }],
             capabilities: [],
             max_concurrent_jobs: 8,
             running_jobs: [],

@@ -10,6 +10,8 @@ import { exitReason } from '../process/process-instance';
 import { directoryBytes } from '../process/process-driver';
 import { dockerStats } from './docker-stats';
 import { streamHandle } from './stream-handle';
+import { confineContainer } from './container-sandbox';
+import { DEFAULT_IDENTITY_OPTIONS, giveDataTo, IdentityOptions, instanceIdentity, SandboxIdentity } from '../../sandbox/sandbox-identity';
 
 const MONITOR_MS = 400;
 
@@ -43,7 +45,7 @@ export class DockerDriver implements InstanceDriver {
   constructor(
     private readonly store: InstanceStore,
     socketPath: string,
-    private readonly options: { bindAddress?: string } = {},
+    private readonly options: { bindAddress?: string; identity?: IdentityOptions; pidsLimit?: number } = {},
   ) {
     this.api = new DockerApi(socketPath);
   }
@@ -221,7 +223,8 @@ export class DockerDriver implements InstanceDriver {
     await this.api.remove(name);
     try {
       signal.throwIfAborted();
-      await this.api.call('POST', `/containers/create?name=${name}`, installContainerBody(spec, image, paths.data));
+      const identity = await this.prepareData(spec);
+      await this.api.call('POST', `/containers/create?name=${name}`, confineContainer(installContainerBody(spec, image, paths.data), spec, identity, this.pidsLimit));
       await this.api.call('POST', `/containers/${name}/start`, undefined, [304]);
       const waited = JSON.parse((await this.api.call('POST', `/containers/${name}/wait`, undefined, [], 30 * 60_000)).body.toString('utf8')) as { StatusCode?: number };
       const out = await this.api.call('GET', `/containers/${name}/logs?stdout=1&stderr=1`);
@@ -240,9 +243,22 @@ export class DockerDriver implements InstanceDriver {
   private async createContainer(t: Tracked): Promise<void> {
     const paths = this.store.paths(t.spec.instance_id);
     await this.api.requireImage(assertImageName(t.spec.image));
-    const res = await this.api.json<{ Id: string }>('POST', `/containers/create?name=${containerName(t.spec.instance_id)}`, instanceContainerBody(t.spec, paths.data, this.options.bindAddress ?? '0.0.0.0'));
+    const identity = await this.prepareData(t.spec);
+    const body = confineContainer(instanceContainerBody(t.spec, paths.data, this.options.bindAddress ?? '0.0.0.0'), t.spec, identity, this.pidsLimit);
+    const res = await this.api.json<{ Id: string }>('POST', `/containers/create?name=${containerName(t.spec.instance_id)}`, body);
     t.stale = false;
     this.setState(t, { container_id: res.Id });
+  }
+
+  private get pidsLimit(): number {
+    return this.options.pidsLimit ?? 512;
+  }
+
+  /** The instance's own uid/gid, and its root handed to it (files the agent wrote, uploads) so the non-root container can write there. */
+  private async prepareData(spec: InstanceSpec): Promise<SandboxIdentity> {
+    const identity = instanceIdentity(this.store, spec.instance_id, this.options.identity ?? DEFAULT_IDENTITY_OPTIONS);
+    await giveDataTo(this.store.paths(spec.instance_id).data, identity);
+    return identity;
   }
 
   private async recreate(t: Tracked): Promise<void> {
@@ -253,7 +269,12 @@ export class DockerDriver implements InstanceDriver {
   private async launch(t: Tracked): Promise<void> {
     const id = t.spec.instance_id;
     writeConfigFiles(this.store.paths(id).data, t.spec.config_files);
+    const limit = t.spec.resources.disk_bytes;
+    const used = limit === undefined ? 0 : directoryBytes(this.store.paths(id).data);
+    if (limit !== undefined && used > limit) throw new DriverError('start_failed', `instance ${id} cannot start: its files use ${used} bytes, over its disk limit of ${limit} bytes`);
     if (t.stale || !(await this.api.inspect(containerName(id)))) await this.recreate(t);
+    // Files written by the agent since (config files, uploads) belong to the instance's user too.
+    else await this.prepareData(t.spec);
     t.stopRequested = false;
     try {
       await this.api.call('POST', `/containers/${containerName(id)}/start`, undefined, [304]);

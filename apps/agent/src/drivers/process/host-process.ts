@@ -1,10 +1,7 @@
-import { accessSync, constants, existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import type { InstanceSpec } from '@hostplane/protocol';
+import { readdirSync, readFileSync } from 'node:fs';
 
 const CLOCK_TICKS = 100;
 const PAGE_SIZE = 4096;
-const CGROUP_ROOT = '/sys/fs/cgroup';
 
 interface ProcStat {
   pgrp: number;
@@ -72,48 +69,5 @@ export function signalGroup(pgid: number, signal: NodeJS.Signals): boolean {
     return true;
   } catch {
     return false;
-  }
-}
-
-/** Why cgroup v2 limits cannot be applied here, or null when they can. */
-export function cgroupUnavailableReason(): string | null {
-  const controllers = join(CGROUP_ROOT, 'cgroup.controllers');
-  if (!existsSync(controllers)) return 'no cgroup v2 hierarchy at /sys/fs/cgroup (limits are not enforced)';
-  const have = readFileSync(controllers, 'utf8').trim().split(/\s+/);
-  if (!have.includes('cpu') || !have.includes('memory')) return 'cgroup v2 lacks the cpu or memory controller (limits are not enforced)';
-  try {
-    accessSync(CGROUP_ROOT, constants.W_OK);
-  } catch {
-    return '/sys/fs/cgroup is not writable by the agent (limits are not enforced)';
-  }
-  return null;
-}
-
-function cgroupDir(id: string): string {
-  return join(CGROUP_ROOT, `hostplane-${id}`);
-}
-
-/** Puts the process into `hostplane-<id>` with cpu.max and memory.max from the spec; false when skipped. */
-export function applyCgroupLimits(id: string, resources: InstanceSpec['resources'], pid: number): boolean {
-  if (cgroupUnavailableReason() !== null) return false;
-  if (resources.cpu_cores === undefined && resources.memory_bytes === undefined) return false;
-  const dir = cgroupDir(id);
-  try {
-    mkdirSync(dir, { recursive: true });
-    const period = 100_000;
-    writeFileSync(join(dir, 'cpu.max'), resources.cpu_cores === undefined ? `max ${period}` : `${Math.round(resources.cpu_cores * period)} ${period}`);
-    writeFileSync(join(dir, 'memory.max'), resources.memory_bytes === undefined ? 'max' : String(resources.memory_bytes));
-    writeFileSync(join(dir, 'cgroup.procs'), String(pid));
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-export function removeCgroup(id: string): void {
-  try {
-    rmdirSync(cgroupDir(id));
-  } catch {
-    // Absent (never created, or limits were skipped): nothing to clean up.
   }
 }

@@ -1,31 +1,27 @@
-import { lstatSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname } from 'node:path';
 import type { InstanceSpec, InstanceStats, InstanceStatus } from '@hostplane/protocol';
 import { InstanceStore } from '../../instances/instance-store';
 import { FileFollower, tailLines } from '../../instances/log-files';
 import { ConsoleHandle, CreateContext, DriverError, InstanceDriver, InstanceSummary, LogFollower, StateListener } from '../driver';
-import { cgroupUnavailableReason, removeCgroup, sampleProcessGroup, TreeSample } from './host-process';
+import { sampleProcessGroup, TreeSample } from './host-process';
 import { ProcessInstance } from './process-instance';
+import type { SandboxSettings } from './instance-confinement';
+import { directoryBytes } from '../../sandbox/disk-usage';
+import { ProcessSandbox } from '../../sandbox/process-sandbox';
+import { DEFAULT_IDENTITY_OPTIONS, IdentityOptions } from '../../sandbox/sandbox-identity';
 
-/** Sum of file sizes beneath a directory, without following links. */
-export function directoryBytes(dir: string): number {
-  let total = 0;
-  let entries: string[];
-  try {
-    entries = readdirSync(dir);
-  } catch {
-    return 0;
-  }
-  for (const name of entries) {
-    const p = join(dir, name);
-    try {
-      const st = lstatSync(p);
-      total += st.isDirectory() ? directoryBytes(p) : st.size;
-    } catch {
-      // Removed while walking.
-    }
-  }
-  return total;
+export { directoryBytes };
+
+export const DEFAULT_PIDS_LIMIT = 512;
+
+export interface ProcessDriverOptions {
+  /** Where cgroups are mounted (default /sys/fs/cgroup). */
+  cgroupRoot?: string;
+  identity?: IdentityOptions;
+  /** Processes an instance may have when its spec says nothing (resources.pids_limit). */
+  pidsLimit?: number;
+  /** How often a running instance's disk use is checked against resources.disk_bytes. */
+  diskCheckMs?: number;
 }
 
 /** Supervised plain processes on the host (see docs/agent.md, "Drivers"). */
@@ -36,10 +32,21 @@ export class ProcessDriver implements InstanceDriver {
   private readonly samples = new Map<string, TreeSample>();
   private loaded = false;
 
-  constructor(private readonly store: InstanceStore) {}
+  private readonly sandbox: ProcessSandbox;
+  private readonly settings: Omit<SandboxSettings, 'sandbox'>;
 
-  /** Why limits are not enforced (said in inventory and inspect), or null. */
-  readonly limitsNote = cgroupUnavailableReason();
+  constructor(
+    private readonly store: InstanceStore,
+    options: ProcessDriverOptions = {},
+  ) {
+    this.sandbox = new ProcessSandbox(dirname(store.base), options.cgroupRoot);
+    this.settings = { identity: options.identity ?? DEFAULT_IDENTITY_OPTIONS, pidsLimit: options.pidsLimit ?? DEFAULT_PIDS_LIMIT, diskCheckMs: options.diskCheckMs ?? 10_000 };
+  }
+
+  /** Why workloads cannot be confined here (said in inventory; tenants' workloads are refused), or null. */
+  sandboxProblem(): string | null {
+    return this.sandbox.problem();
+  }
 
   async available(): Promise<string | null> {
     return (null);
@@ -51,6 +58,7 @@ export class ProcessDriver implements InstanceDriver {
 
   async create(spec: InstanceSpec, ctx: CreateContext): Promise<InstanceStatus> {
     this.load();
+    this.refuseUnsandboxed(spec);
     let instance = this.instances.get(spec.instance_id);
     if (!instance) {
       this.store.prepare(spec.instance_id);
@@ -66,6 +74,7 @@ export class ProcessDriver implements InstanceDriver {
 
   async update(spec: InstanceSpec): Promise<InstanceStatus> {
     const instance = this.get(spec.instance_id);
+    this.refuseUnsandboxed(spec);
     this.store.writeSpec(spec);
     instance.spec = spec;
     return (instance.status());
@@ -89,6 +98,7 @@ export class ProcessDriver implements InstanceDriver {
     const instance = this.instances.get(id);
     if (!instance) {
       if (!this.store.exists(id)) return false;
+      if (this.sandbox.problem() === null) await this.sandbox.cgroup(id).remove();
       this.store.remove(id);
       return true;
     }
@@ -96,7 +106,7 @@ export class ProcessDriver implements InstanceDriver {
     instance.release();
     this.instances.delete(id);
     this.samples.delete(id);
-    removeCgroup(id);
+    if (this.sandbox.problem() === null) await this.sandbox.cgroup(id).remove();
     this.store.remove(id);
     return true;
   }
@@ -177,8 +187,16 @@ export class ProcessDriver implements InstanceDriver {
     }
   }
 
+  /** A tenant's workload never runs unconfined: only specs the hub marked (platform admins) may, where no sandbox is possible. */
+  private refuseUnsandboxed(spec: InstanceSpec): void {
+    const problem = this.sandbox.problem();
+    if (problem === null || spec.sandbox?.allow_unsandboxed === true) return;
+    throw new DriverError('driver_unavailable', `this node cannot sandbox process workloads (${problem}); only a platform admin may run a process workload here unsandboxed`);
+  }
+
   private track(spec: InstanceSpec): ProcessInstance {
-    const instance = new ProcessInstance(this.store, spec, (frame) => {
+    const sandbox = this.sandbox.problem() === null ? { sandbox: this.sandbox, ...this.settings } : null;
+    const instance = new ProcessInstance(this.store, spec, sandbox, (frame) => {
       for (const l of this.listeners) l(frame);
     });
     this.instances.set(spec.instance_id, instance);

@@ -1,11 +1,14 @@
 import type { ChildProcess } from 'node:child_process';
 import { closeSync, constants, existsSync, openSync, statSync, writeSync } from 'node:fs';
 import type { InstanceSpec, InstanceStateFrame, InstanceStatus } from '@hostplane/protocol';
-import { runCommand, spawnSupervised } from '../../exec/run-command';
+import { CommandError, runCommand, spawnSupervised } from '../../exec/run-command';
 import { InstancePaths, InstanceStore, isActiveState, PersistedState, writeConfigFiles } from '../../instances/instance-store';
 import { FileFollower, rotateIfLarge } from '../../instances/log-files';
 import { ConsoleHandle, DriverError } from '../driver';
-import { applyCgroupLimits, isOurProcess, processStartTicks, signalGroup } from './host-process';
+import { isOurProcess, processStartTicks, signalGroup } from './host-process';
+import { directoryBytes } from '../../sandbox/disk-usage';
+import { rootEnvironment } from '../../sandbox/process-sandbox';
+import { InstanceConfinement, SandboxSettings, signalOfStatus } from './instance-confinement';
 
 const ADOPTED_POLL_MS = 250;
 const ROTATE_CHECK_MS = 10_000;
@@ -15,6 +18,13 @@ const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/b
 /** What the workload sees: a clean environment plus the spec's own variables, nothing of the agent's. */
 export function workloadEnvironment(spec: InstanceSpec, home: string): Record<string, string> {
   return { PATH: DEFAULT_PATH, HOME: home, LANG: 'C.UTF-8', TERM: 'xterm-256color', ...spec.env };
+}
+
+/** How a host command ended, without its (long, sandbox-wrapped) argv. */
+function commandOutcome(err: unknown): string {
+  if (!(err instanceof CommandError)) return (err as Error).message.slice(0, 400);
+  if (err.failure === 'exit') return `${err.exitCode === null ? `killed by ${err.signal ?? 'a signal'}` : `exited with code ${err.exitCode}`}${err.stderrTail ? `: ${err.stderrTail.trim().slice(-300)}` : ''}`;
+  return err.failure === 'timeout' ? 'timed out' : `could not run: ${err.message.slice(-200)}`;
 }
 
 export function exitReason(code: number | null, signal: NodeJS.Signals | null): string {
@@ -34,6 +44,10 @@ export class ProcessInstance {
   private rotateTimer: NodeJS.Timeout | null = null;
   private restartTimer: NodeJS.Timeout | null = null;
   private readyFollower: FileFollower | null = null;
+  private diskTimer: NodeJS.Timeout | null = null;
+  /** Why the agent itself stopped the instance (a limit), kept as the stop's reason. */
+  private limitStop: string | null = null;
+  private readonly confinement: InstanceConfinement | null;
   private stopRequested = false;
   private readonly consoles = new Set<ConsoleHandle>();
   private readonly exitWaiters: (() => void)[] = [];
@@ -44,10 +58,12 @@ export class ProcessInstance {
   constructor(
     private readonly store: InstanceStore,
     public spec: InstanceSpec,
+    settings: SandboxSettings | null,
     private readonly emit: (frame: InstanceStateFrame) => void,
   ) {
     this.paths = store.paths(spec.instance_id);
     this.state = store.readState(spec.instance_id);
+    this.confinement = settings ? new InstanceConfinement(settings, store, spec.instance_id, this.paths) : null;
   }
 
   get id(): string {
@@ -73,6 +89,8 @@ export class ProcessInstance {
       return;
     }
     if (isOurProcess(pid, ticks)) {
+      // OOM kills of earlier runs are not this run's.
+      this.confinement?.adopted();
       this.watchAdopted(pid);
       if (this.state.state === 'starting') this.watchReady();
       this.startRotation();
@@ -93,9 +111,12 @@ export class ProcessInstance {
     const fd = openSync(this.paths.install, 'w', 0o600);
     try {
       signal.throwIfAborted();
-      await runCommand([entrypoint, '-c', script], { cwd: this.paths.data, env: workloadEnvironment(this.spec, this.paths.data), outputFd: fd, timeoutMs: 30 * 60_000 });
+      const timeoutMs = 30 * 60_000;
+      // Confined like the workload, with the instance root at /mnt/server as in Pterodactyl's install containers.
+      if (this.confinement) await runCommand(await this.confinedCommand('/mnt/server', [entrypoint, '-c', script]), { cwd: '/', env: rootEnvironment(), outputFd: fd, timeoutMs });
+      else await runCommand([entrypoint, '-c', script], { cwd: this.paths.data, env: workloadEnvironment(this.spec, this.paths.data), outputFd: fd, timeoutMs });
     } catch (err) {
-      const reason = `install script failed: ${(err as Error).message.replace(/^"[^"]*" /, '').slice(0, 400)}`;
+      const reason = `install script failed: ${commandOutcome(err)}`;
       this.setState({ state: 'failed', reason });
       throw new DriverError('install_failed', reason);
     } finally {
@@ -110,6 +131,8 @@ export class ProcessInstance {
     if (!this.running) {
       this.cancelRestart();
       this.state.restarts = 0;
+      const over = this.diskOverLimit();
+      if (over) throw new DriverError('start_failed', `instance ${this.id} cannot start: ${over}`);
       await this.launch();
     }
     await this.waitForState((s) => s !== 'starting', START_WAIT_MS);
@@ -127,9 +150,9 @@ export class ProcessInstance {
     this.stopRequested = true;
     this.setState({ state: 'stopping', desired: 'stopped' });
     if (this.spec.stop.type === 'command') this.writeConsole(Buffer.from(`${this.spec.stop.value}\n`));
-    else signalGroup(pid, this.spec.stop.value as NodeJS.Signals);
+    else await this.signalWorkload(pid, this.spec.stop.value as NodeJS.Signals);
     if (!(await this.waitForExit(graceSeconds * 1000))) {
-      signalGroup(pid, 'SIGKILL');
+      await this.signalWorkload(pid, 'SIGKILL');
       await this.waitForExit(10_000);
     }
     return this.status();
@@ -142,7 +165,7 @@ export class ProcessInstance {
       this.stopRequested = true;
       this.state.desired = 'stopped';
     }
-    signalGroup(pid, signal);
+    await this.signalWorkload(pid, signal);
     if (signal === 'SIGKILL') await this.waitForExit(10_000);
     return this.status();
   }
@@ -170,7 +193,7 @@ export class ProcessInstance {
 
   /** Stops watching (agent shutdown); the process itself keeps running. */
   release(): void {
-    for (const t of [this.adoptedPoll, this.rotateTimer, this.restartTimer]) if (t) clearInterval(t);
+    for (const t of [this.adoptedPoll, this.rotateTimer, this.restartTimer, this.diskTimer]) if (t) clearInterval(t);
     this.readyFollower?.close();
     for (const c of [...this.consoles]) c.close();
     this.child?.removeAllListeners('exit');
@@ -210,7 +233,9 @@ export class ProcessInstance {
     const out = openSync(this.paths.output, 'a', 0o600);
     let child: ChildProcess;
     try {
-      child = spawnSupervised(['/bin/sh', '-c', spec.startup], { cwd: this.paths.data, env: workloadEnvironment(spec, this.paths.data), stdio: [stdin, out, out] });
+      const argv = ['/bin/sh', '-c', spec.startup] as const;
+      if (this.confinement) child = spawnSupervised(await this.confinedCommand('/home/container', argv), { cwd: '/', env: rootEnvironment(), stdio: [stdin, out, out] });
+      else child = spawnSupervised(argv, { cwd: this.paths.data, env: workloadEnvironment(spec, this.paths.data), stdio: [stdin, out, out] });
     } finally {
       closeSync(stdin);
       closeSync(out);
@@ -225,11 +250,42 @@ export class ProcessInstance {
       this.child = null;
       this.onExit(code, signal);
     });
-    applyCgroupLimits(this.id, spec.resources, pid);
     const ready = spec.ready_pattern !== undefined;
     this.setState({ state: ready ? 'starting' : 'running', desired: 'running', reason: null, exit_code: null, pid, pid_start_ticks: processStartTicks(pid), started_at: new Date().toISOString() });
     if (ready) this.watchReady(startOffset);
     this.startRotation();
+  }
+
+  /** Confined, with the instance root at `mountAt`; a new run, so no limit has stopped it yet. */
+  private confinedCommand(mountAt: '/home/container' | '/mnt/server', argv: readonly [string, ...string[]]): Promise<[string, ...string[]]> {
+    if (!this.confinement) throw new Error('not confined');
+    this.limitStop = null;
+    return this.confinement.command(this.spec, mountAt, workloadEnvironment(this.spec, mountAt), argv);
+  }
+
+  private async signalWorkload(pid: number, signal: NodeJS.Signals): Promise<void> {
+    if (this.confinement) await this.confinement.signal(pid, signal, () => this.state.pid === pid);
+    else signalGroup(pid, signal);
+  }
+
+  /** Why the instance root is over its disk limit, or null. */
+  private diskOverLimit(): string | null {
+    const limit = this.spec.resources.disk_bytes;
+    if (limit === undefined) return null;
+    const used = directoryBytes(this.paths.data);
+    return used > limit ? `its files use ${used} bytes, over its disk limit of ${limit} bytes` : null;
+  }
+
+  /** A running instance that grows past its disk limit is stopped (as Wings does), with that reason. */
+  private startDiskWatch(): void {
+    if (this.diskTimer || !this.confinement || this.spec.resources.disk_bytes === undefined) return;
+    this.diskTimer = setInterval(() => {
+      const over = this.diskOverLimit();
+      if (!over || this.state.pid === null || this.limitStop) return;
+      this.limitStop = `stopped by the agent: ${over}`;
+      void this.stop(Math.min(this.spec.stop.grace_seconds, 10)).catch(() => undefined);
+    }, this.confinement.settings.diskCheckMs);
+    this.diskTimer.unref();
   }
 
   /** `starting` until an output line written after `offset` matches the ready pattern, then `running`. */
@@ -251,6 +307,7 @@ export class ProcessInstance {
   }
 
   private startRotation(): void {
+    this.startDiskWatch();
     if (this.rotateTimer) return;
     this.rotateTimer = setInterval(() => rotateIfLarge(this.paths.output), ROTATE_CHECK_MS);
     this.rotateTimer.unref();
@@ -268,15 +325,18 @@ export class ProcessInstance {
   }
 
   private onExit(code: number | null, signal: NodeJS.Signals | null, why?: string): void {
-    if (this.rotateTimer) clearInterval(this.rotateTimer);
+    for (const t of [this.rotateTimer, this.diskTimer]) if (t) clearInterval(t);
     this.rotateTimer = null;
+    this.diskTimer = null;
     this.readyFollower?.close();
     this.readyFollower = null;
-    const reason = why ?? exitReason(code, signal);
+    const bySignal = signal ?? (this.confinement ? signalOfStatus(code) : null);
+    const reason = why ?? this.confinement?.limitExitReason(this.spec.resources.memory_bytes) ?? exitReason(bySignal ? null : code, bySignal);
+    this.confinement?.ended();
     const base = { pid: null, pid_start_ticks: null, exit_code: code };
     if (this.stopRequested) {
       this.stopRequested = false;
-      this.setState({ ...base, state: 'stopped', desired: 'stopped', reason: signal === 'SIGKILL' ? 'killed by SIGKILL' : 'stopped' });
+      this.setState({ ...base, state: 'stopped', desired: 'stopped', reason: this.limitStop ?? (bySignal === 'SIGKILL' ? 'killed by SIGKILL' : 'stopped') });
     } else {
       const failed = code !== 0;
       const { policy, max_retries: maxRetries, backoff_seconds: backoff } = this.spec.restart;
