@@ -31,6 +31,7 @@ export interface HubConfig {
   jobs: { lockSeconds: number; stalledCheckSeconds: number; ackTimeoutSeconds: number; defaultDeadlineSeconds: number; retentionHours: number };
   migrations: { concurrency: number; stepDeadlineSeconds: number; sweepSeconds: number };
   backups: { maxPerInstance: number };
+  outbound: { allow: string[]; connectTimeoutSeconds: number };
   auth: AuthConfig;
   /** Absent when no SMTP host is configured: mail is then not sent. */
   smtp?: SmtpConfig;
@@ -194,6 +195,7 @@ function toHubConfig(flat: Map<ConfigPath, unknown>): HubConfig {
       sweepSeconds: get('migrations.sweepSeconds'),
     },
     backups: { maxPerInstance: get('backups.maxPerInstance') },
+    outbound: { allow: get('outbound.allow'), connectTimeoutSeconds: get('outbound.connectTimeoutSeconds') },
     auth: {
       bootstrapEnabled: get('auth.bootstrapEnabled'),
       bootstrapToken: get('auth.bootstrapToken'),
