@@ -8,7 +8,7 @@ const BAD_TEXT = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])
 /** The path (`a.b.0`) of the first string or key holding NUL or a lone surrogate, or null. */
 export function findInvalidText(value: unknown, path = '', depth = 0): string | null {
   if (typeof value === 'string') return BAD_TEXT.test(value) ? path : null;
-  if (value === null || typeof value !== 'object' || depth > 64 || Buffer.isBuffer(value)) return null;
+  if (value === null || typeof value !== 'object' || depth > 64 || ArrayBuffer.isView(value)) return null;
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) {
       const found = findInvalidText(value[i], path ? `${path}.${i}` : String(i), depth + 1);
@@ -16,7 +16,8 @@ export function findInvalidText(value: unknown, path = '', depth = 0): string | 
     }
     return null;
   }
-  if (Object.getPrototypeOf(value) !== Object.prototype && Object.getPrototypeOf(value) !== null) return null;
+  // Streams (raw upload bodies) are not text; query and params objects have odd prototypes, so no prototype test.
+  if (typeof (value as { pipe?: unknown }).pipe === 'function') return null;
   for (const [key, v] of Object.entries(value)) {
     const here = path ? `${path}.${key}` : key;
     if (BAD_TEXT.test(key)) return here;
