@@ -1,5 +1,9 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createServer as createHttpServer, Server as HttpServer } from 'node:http';
+import { createServer as createHttpsServer, request as httpsRequest, Server as HttpsServer } from 'node:https';
+import { join } from 'node:path';
 import { createServer as createNetServer, Server as NetServer } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { decideOutbound, forbiddenReason, parseAllowList } from '../src/outbound/address-policy';
@@ -8,8 +12,9 @@ import { OutboundHttp } from '../src/outbound/outbound-http';
 import { Client, IdentityContext } from './support/identity';
 import { OutboundTripwire } from './support/outbound-tripwire';
 import { freePort } from './support/redis-server';
+import { tempDir } from './support/test-env';
 
-const listen = <S extends NetServer | HttpServer>(server: S, host: string): Promise<number> =>
+const listen = <S extends NetServer | HttpServer | HttpsServer>(server: S, host: string): Promise<number> =>
   new Promise((resolve) => server.listen(0, host, () => resolve((server.address() as { port: number }).port)));
 
 describe('the outbound guard decides on addresses', () => {
@@ -196,6 +201,41 @@ describe('outbound requests from the hub (tripwire: only loopback can ever be re
     await assert.rejects(http.fetch(`http://[::1]:${trapPort}/`), OutboundRefusedError);
     assert.equal(trapConnections, 0);
     assert.deepEqual(tripwire.blocked, []);
+  });
+
+  it('HTTPS through the guarded agents verifies the certificate against the name asked for', async () => {
+    const dir = tempDir('hostplane-tls-');
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-days', '1', '-subj', '/CN=tls.test', '-addext', 'subjectAltName=DNS:tls.test'], { stdio: 'ignore' });
+    const cert = readFileSync(join(dir, 'cert.pem'));
+    const server = createHttpsServer({ key: readFileSync(join(dir, 'key.pem')), cert }, (_req, res) => {
+      // A new connection per request, so each one goes through the guard (kept-alive sockets were checked when opened).
+      res.setHeader('connection', 'close');
+      res.end('tls ok');
+    });
+    const port = await listen(server, '127.0.0.2');
+    const { httpsAgent } = ctx.hub.app.get(OutboundHttp).nodeAgents();
+    const get = (host: string, ca?: Buffer) =>
+      new Promise<string>((resolve, reject) => {
+        const req = httpsRequest({ host, port, path: '/bucket?list-type=2', agent: httpsAgent, ca }, (res) => {
+          let text = '';
+          res.on('data', (c: Buffer) => (text += c.toString()));
+          res.on('end', () => resolve(text));
+        });
+        req.on('error', reject);
+        req.end();
+      });
+    try {
+      tripwire.names.set('tls.test', ['127.0.0.2']);
+      tripwire.names.set('other.test', ['127.0.0.2']);
+      assert.equal(await get('tls.test', cert), 'tls ok');
+      await assert.rejects(get('tls.test'), OutboundUnreachableError, 'an untrusted certificate is refused (rejectUnauthorized stays on)');
+      await assert.rejects(get('other.test', cert), OutboundUnreachableError, 'the certificate must match the name asked for');
+      tripwire.names.set('tls.test', ['127.0.0.1']);
+      await assert.rejects(get('tls.test', cert), OutboundRefusedError);
+    } finally {
+      httpsAgent.destroy();
+      server.close();
+    }
   });
 
   it('with a broken guard the tripwire, not the network, stops a non-loopback connect', async () => {

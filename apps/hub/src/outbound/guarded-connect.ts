@@ -47,7 +47,10 @@ export const outboundNet = {
     return dnsLookup(host, { all: true, verbatim: true });
   },
   open(o: OpenSocketOptions): Socket {
-    return o.tls ? tlsConnect({ ...o.tls, host: o.ip, port: o.port }) : netConnect({ host: o.ip, port: o.port });
+    if (!o.tls) return netConnect({ host: o.ip, port: o.port });
+    // SNI takes names only; for an address the certificate is checked against `host`, the same address.
+    const { servername, ...tls } = o.tls;
+    return tlsConnect({ ...tls, ...(isIP(servername) ? {} : { servername }), host: o.ip, port: o.port });
   },
 };
 

@@ -2,6 +2,7 @@ import { Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
 import { Agent as HttpAgent, ClientRequestArgs } from 'node:http';
 import { Agent as HttpsAgent, RequestOptions as HttpsRequestOptions } from 'node:https';
 import type { Duplex } from 'node:stream';
+import type { ConnectionOptions } from 'node:tls';
 import { Agent, fetch as undiciFetch, RequestInit, Response } from 'undici';
 import { HUB_CONFIG } from '../config/config.module';
 import type { HubConfig } from '../config/load-config';
@@ -14,6 +15,18 @@ type ConnectCallback = (err: Error | null, stream: Duplex) => void;
 function portOf(port: unknown, fallback: number): number {
   const n = Number(port);
   return Number.isInteger(n) && n > 0 ? n : fallback;
+}
+
+/**
+ * Only the TLS settings of a request's options: the rest (`path` above all, which `net` would
+ * take for a Unix socket) must not reach `tls.connect`.
+ */
+function tlsOptionsOf(options: HttpsRequestOptions, host: string): ConnectionOptions & { servername: string } {
+  const o = options as HttpsRequestOptions & ConnectionOptions;
+  const picked = { ca: o.ca, cert: o.cert, key: o.key, pfx: o.pfx, passphrase: o.passphrase, rejectUnauthorized: o.rejectUnauthorized, ciphers: o.ciphers, minVersion: o.minVersion, maxVersion: o.maxVersion, checkServerIdentity: o.checkServerIdentity, session: o.session };
+  // An explicit `undefined` would override tls.connect's defaults (rejectUnauthorized: true among them).
+  const set = Object.fromEntries(Object.entries(picked).filter(([, v]) => v !== undefined)) as ConnectionOptions;
+  return { ...set, servername: options.servername || host, ALPNProtocols: ['http/1.1'] };
 }
 
 /**
@@ -62,11 +75,9 @@ export class OutboundHttp implements OnApplicationShutdown {
 
   /** Node agents for SDKs that want `http.Agent`s (one pair per client; they hold keep-alive sockets). */
   nodeAgents(): { httpAgent: HttpAgent; httpsAgent: HttpsAgent } {
-    const guard = (options: ClientRequestArgs, callback: ConnectCallback, tls: boolean) => {
+    const guard = (options: ClientRequestArgs, callback: ConnectCallback, secure: boolean) => {
       const host = options.hostname ?? options.host ?? 'localhost';
-      const servername = (options as HttpsRequestOptions).servername || host;
-      const tlsOptions = tls ? { ...(options as HttpsRequestOptions), servername } : undefined;
-      guardedConnect(this.allow, { host, port: portOf(options.port, tls ? 443 : 80), tls: tlsOptions as never }, this.connectTimeoutMs).then(
+      guardedConnect(this.allow, { host, port: portOf(options.port, secure ? 443 : 80), tls: secure ? tlsOptionsOf(options, host) : undefined }, this.connectTimeoutMs).then(
         (socket) => callback(null, socket),
         (err: Error) => callback(err, undefined as never),
       );
