@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { decodeJwt, SignJWT } from 'jose';
-import { registerNode } from './support/agents';
+import { FAST_JOBS_ENV, TestNode } from './support/agents';
+import { newInstance, newWorkload, onlineNode } from './support/backups';
 import { Client, IdentityContext, strongPassword, uniqueEmail } from './support/identity';
 import { OwnRedis } from './support/redis-server';
 import type { TestResponse } from './support/test-hub';
@@ -102,28 +103,32 @@ describe('writes while Redis is down', () => {
   let redis: OwnRedis;
   let ctx: IdentityContext;
   let admin: Client;
-  let nodeId: string;
+  let node: TestNode;
+  let instanceId: string;
 
   before(async () => {
     redis = await OwnRedis.start();
-    ctx = await IdentityContext.start({ env: { HOSTPLANE_REDIS_URL: redis.url } });
+    ctx = await IdentityContext.start({ env: { ...FAST_JOBS_ENV, HOSTPLANE_REDIS_URL: redis.url } });
     admin = ctx.admin.inOrg(ctx.admin.personalOrgId);
-    // A registered node that is not connected: its jobs wait in its queue.
-    nodeId = (await registerNode(admin, ctx.hub.url)).id;
+    node = await onlineNode(admin, ctx.hub.url);
+    instanceId = (await newInstance(admin, await newWorkload(admin), 'redis-down', true)).id;
   });
   after(async () => {
+    await node?.stop();
     await ctx?.close();
     await redis?.kill();
   });
 
   it('answer 503 dependency_unavailable within ~2 s instead of hanging, and work again once it is back', async () => {
-    const queued = await admin.request(`/v1/nodes/${nodeId}/selftest`, { method: 'POST', json: { marker: 'before' } });
-    assert.equal(queued.status, 202, queued.text);
     await redis.kill();
     const took: number[] = [];
-    for (const marker of ['down-1', 'down-2']) {
+    const writes: [string, unknown][] = [
+      [`/v1/instances/${instanceId}/stop`, undefined],
+      [`/v1/nodes/${node.id}/selftest`, { marker: 'down' }],
+    ];
+    for (const [path, json] of writes) {
       const started = Date.now();
-      const res = await admin.request(`/v1/nodes/${nodeId}/selftest`, { method: 'POST', json: { marker } });
+      const res = await admin.request(path, { method: 'POST', json });
       const ms = Date.now() - started;
       assertEnvelope(res, 503, 'dependency_unavailable');
       assert.match(res.body.error, /Redis is unavailable/);
@@ -131,13 +136,13 @@ describe('writes while Redis is down', () => {
       assert.ok(ms < 4000, `answered after ${ms} ms`);
       took.push(ms);
     }
-    console.log(`# with Redis down, a job-enqueueing write answered 503 after ${took.join(' and ')} ms`);
+    console.log(`# with Redis down, instance stop and node selftest answered 503 after ${took.join(' and ')} ms`);
     await redis.start();
     const deadline = Date.now() + 20_000;
     let again: TestResponse;
     do {
       await new Promise((r) => setTimeout(r, 250));
-      again = await admin.request(`/v1/nodes/${nodeId}/selftest`, { method: 'POST', json: { marker: 'after' } });
+      again = await admin.request(`/v1/nodes/${node.id}/selftest`, { method: 'POST', json: { marker: 'after' } });
     } while (again.status !== 202 && Date.now() < deadline);
     assert.equal(again.status, 202, again.text);
   });
