@@ -33,7 +33,12 @@ const SKIPPED: Record<string, string> = {
 };
 
 /** Where a hostile value goes: a path or query parameter, a body field (dotted), the whole body, or an extra body key. */
-type Slot = { in: 'path' | 'query'; name: string } | { in: 'body'; name: string } | { in: 'whole-body' } | { in: 'extra-key' };
+type Slot =
+  | { in: 'path' | 'query'; name: string }
+  /** `item` seeds `<array>.0` with a plausible element first, so the other fields of the element are valid. */
+  | { in: 'body'; name: string; item?: { at: string; value: unknown } }
+  | { in: 'whole-body' }
+  | { in: 'extra-key' };
 
 interface Mutation {
   slot: number;
@@ -52,6 +57,13 @@ function slotsOf(op: ApiOperation): Slot[] {
     for (const [key, child] of Object.entries(schema?.properties ?? {})) {
       slots.push({ in: 'body', name: prefix + key });
       if (depth < 1 && child.properties) walk(child, `${prefix}${key}.`, depth + 1);
+      // One element of an array of objects: each of its fields too (workload variables, ports…).
+      const item = child.items;
+      if (depth < 1 && item?.properties) {
+        for (const field of Object.keys(item.properties)) {
+          slots.push({ in: 'body', name: `${prefix}${key}.0.${field}`, item: { at: `${prefix}${key}`, value: [sampleOf(item)] } });
+        }
+      }
     }
   };
   walk(op.body, '', 0);
@@ -146,6 +158,7 @@ describe('fuzzing every route of the OpenAPI document with hostile input (no 5xx
         }
       } else if (hit && slot.in === 'body') {
         if (body === null || typeof body !== 'object' || Array.isArray(body)) body = {};
+        if (slot.item) setPath(body as Record<string, unknown>, slot.item.at, structuredClone(slot.item.value));
         setPath(body as Record<string, unknown>, slot.name, value);
       } else if (hit && slot.in === 'whole-body') body = value;
       else if (hit && slot.in === 'extra-key') body = { ...(typeof body === 'object' && body !== null ? body : {}), [queryText(value).slice(0, 64) || 'k']: value };
