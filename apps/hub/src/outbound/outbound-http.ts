@@ -60,10 +60,13 @@ export class OutboundHttp implements OnApplicationShutdown {
     });
   }
 
-  /** `fetch` through the guard; connection failures surface as the guard's own errors. */
+  /**
+   * `fetch` through the guard (redirects included: every hop connects through it); connection
+   * failures surface as the guard's own errors. Without a `signal`, a call is bounded to 30 s.
+   */
   async fetch(url: string | URL, init: RequestInit = {}): Promise<Response> {
     try {
-      return await undiciFetch(url, { ...init, dispatcher: this.dispatcher });
+      return await undiciFetch(url, { ...init, signal: init.signal ?? AbortSignal.timeout(30_000), dispatcher: this.dispatcher });
     } catch (err) {
       const cause = (err as { cause?: unknown }).cause;
       if (cause instanceof DomainError) throw cause;
