@@ -10,6 +10,7 @@ import { EnvelopeExceptionFilter, mapError, sendError } from './http/exception.f
 import { createLogger, loggableUrl } from './http/logger';
 import { PinoNestLogger } from './http/nest-logger';
 import { requestIdFor } from './http/request-id';
+import { assertRequestText } from './http/request-text';
 import { MetricsService } from './metrics/metrics.service';
 import { registerRateLimit } from './rate-limit/rate-limit.hook';
 import { WsRouter } from './ws/ws-router';
@@ -69,6 +70,7 @@ export async function createHubApp(options: HubAppOptions): Promise<HubApp> {
   fastify.addHook('onRequest', async (req, reply) => {
     reply.header('x-request-id', req.id);
   });
+  fastify.addHook('preValidation', async (req) => assertRequestText(req));
   app.get(WsRouter).admitWith(registerRateLimit(fastify, app.get(RedisService), config, log));
   fastify.addHook('onResponse', async (req, reply) => {
     const route = req.routeOptions.url ?? 'unmatched';

@@ -23,6 +23,7 @@ import { LoggerModule } from './http/logger.module';
 import { MailModule } from './mail/mail.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { OpenApiModule } from './openapi/openapi.module';
+import { OutboundModule } from './outbound/outbound.module';
 import { OrganizationsModule } from './organizations/organizations.module';
 import { RedisModule } from './redis/redis.module';
 import { UsersModule } from './users/users.module';
@@ -66,6 +67,7 @@ export class AppModule {
         LoggerModule.forLogger(log),
         DatabaseModule,
         RedisModule,
+        OutboundModule,
         MetricsModule,
         OpenApiModule,
         ...DOMAIN_MODULES,

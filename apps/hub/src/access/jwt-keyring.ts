@@ -64,7 +64,8 @@ export class JwtKeyring {
           if (!key) throw new JwtRejected('unknown_key');
           return key;
         },
-        { algorithms: ['HS256'], issuer: this.issuer, audience: AUDIENCE, typ },
+        // A token without `exp` would never expire: refused, whoever signed it.
+        { algorithms: ['HS256'], issuer: this.issuer, audience: AUDIENCE, typ, requiredClaims: ['exp', 'sub'] },
       );
       if (typeof payload.sub !== 'string') throw new JwtRejected('invalid');
       return payload as VerifiedJwt;

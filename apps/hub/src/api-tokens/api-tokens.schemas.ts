@@ -1,12 +1,13 @@
 import { z } from 'zod';
 import { pageOf } from '../http/pagination';
 import { permissionKeyField } from '../organizations/organizations.schemas';
+import { displayName } from '../http/fields';
 
 const FIVE_YEARS = 5 * 365 * 24 * 3600;
 
 export const createApiTokenBody = z
   .object({
-    name: z.string().trim().min(1, { message: 'is required' }).max(100, { message: 'must be at most 100 characters' }),
+    name: displayName(100),
     expires_in: z
       .number({ message: 'must be a number of seconds, or null for a token that never expires' })
       .int()

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { pageOf, paginationQuery } from '../http/pagination';
+import { isoDateTime } from '../http/fields';
 
 const filters = {
   actor_id: z.uuid({ message: 'must be a user id (UUID)' }).optional().describe('Only entries by this user (directly or through their API tokens)'),
@@ -11,8 +12,8 @@ const filters = {
     .optional()
     .describe('Exact action (auth.login) or prefix ending in * (auth.*)'),
   outcome: z.enum(['success', 'failure', 'denied']).optional(),
-  from: z.iso.datetime({ offset: true, message: 'must be an ISO 8601 date-time' }).optional().describe('Entries at or after this time'),
-  to: z.iso.datetime({ offset: true, message: 'must be an ISO 8601 date-time' }).optional().describe('Entries before this time'),
+  from: isoDateTime().optional().describe('Entries at or after this time'),
+  to: isoDateTime().optional().describe('Entries before this time'),
 };
 
 export const auditListQuery = paginationQuery.extend(filters).strict();

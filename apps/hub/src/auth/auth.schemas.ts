@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { emailField, nameField, passwordField, userView } from '../users/users.schemas';
+import { displayName } from '../http/fields';
 
 export const ACCESS_TOKEN_TTL_SECONDS = 900;
 export const MFA_CHALLENGE_TTL_SECONDS = 300;
@@ -45,7 +46,7 @@ export const bootstrapBody = z
     email: emailField,
     password: passwordField,
     name: nameField.default(''),
-    organization_name: z.string().trim().min(1).max(100).default('Default organization'),
+    organization_name: displayName(100).default('Default organization'),
     setup_token: z.string().max(500).optional().describe('Required when the hub sets HOSTPLANE_BOOTSTRAP_TOKEN'),
   })
   .strict();

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { BackupStorageConfigEntity } from './backup.entity';
+import { displayName } from '../http/fields';
 
 export const configIdParams = z.object({ id: z.uuid({ message: 'backup config id must be a UUID' }) });
 
@@ -33,7 +34,7 @@ const prefix = z
 
 export const createStorageConfigBody = z
   .object({
-    name: z.string().trim().min(1).max(100),
+    name: displayName(100),
     endpoint: endpoint.nullable().default(null).describe('S3-compatible endpoint; null = AWS S3 in `region`'),
     region: region.default('us-east-1'),
     bucket: bucketName,
@@ -48,7 +49,7 @@ export type CreateStorageConfigBody = z.infer<typeof createStorageConfigBody>;
 
 export const updateStorageConfigBody = z
   .object({
-    name: z.string().trim().min(1).max(100).optional(),
+    name: displayName(100).optional(),
     endpoint: endpoint.nullable().optional(),
     region: region.optional(),
     bucket: bucketName.optional(),

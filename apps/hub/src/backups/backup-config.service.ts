@@ -9,7 +9,9 @@ import { ConflictError, DomainError, NotFoundError } from '../http/errors';
 import type { Pagination } from '../http/pagination';
 import { BackupEntity, BackupStorageConfigEntity } from './backup.entity';
 import type { CreateStorageConfigBody, UpdateStorageConfigBody } from './backup-config.schemas';
-import { createBucket, describeS3Error, listBuckets, probeBucket, S3Target, StorageError } from './s3-storage';
+import { OutboundHttp } from '../outbound/outbound-http';
+import { OutboundRefusedError } from '../outbound/guarded-connect';
+import { createBucket, describeS3Error, listBuckets, probeBucket, S3Target, storageError } from './s3-storage';
 
 export class StorageUnreachableError extends DomainError {
   constructor(bucket: string, err: unknown) {
@@ -28,6 +30,7 @@ export class BackupConfigService {
   constructor(
     @Inject(DataSource) private readonly db: DataSource,
     @Inject(HUB_CONFIG) private readonly config: HubConfig,
+    @Inject(OutboundHttp) private readonly outbound: OutboundHttp,
   ) {
     this.repo = db.getRepository(BackupStorageConfigEntity);
   }
@@ -127,7 +130,7 @@ export class BackupConfigService {
       const data = await listBuckets(t);
       return { data, total: data.length };
     } catch (err) {
-      throw new StorageError('listing buckets', err);
+      throw storageError('listing buckets', err);
     }
   }
 
@@ -138,7 +141,7 @@ export class BackupConfigService {
     } catch (err) {
       const name = (err as { name?: string }).name;
       if (name === 'BucketAlreadyOwnedByYou' || name === 'BucketAlreadyExists') throw new ConflictError(`bucket "${bucket}" already exists`, 'bucket_exists');
-      throw new StorageError(`creating bucket "${bucket}"`, err);
+      throw storageError(`creating bucket "${bucket}"`, err);
     }
     return { name: bucket };
   }
@@ -152,6 +155,7 @@ export class BackupConfigService {
       accessKeyId: c.accessKeyId,
       secretAccessKey: openSecret(this.config.secrets.encryptionKey, c.secretAccessKeySealed, aadOf(c.id)),
       forcePathStyle: c.forcePathStyle,
+      via: this.outbound,
     };
   }
 
@@ -165,6 +169,7 @@ export class BackupConfigService {
     try {
       await probeBucket(this.targetOf(c), c.prefix);
     } catch (err) {
+      if (err instanceof OutboundRefusedError) throw err;
       throw new StorageUnreachableError(c.bucket, err);
     }
   }

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { paginationQuery } from '../http/pagination';
 import { operationResponse } from '../jobs/operations.schemas';
 import type { BackupEntity } from './backup.entity';
+import { displayName } from '../http/fields';
 
 export const BACKUP_STATUSES = ['creating', 'uploading', 'ready', 'failed', 'deleting'] as const;
 
@@ -19,7 +20,7 @@ const ignorePattern = z
 
 export const createBackupBody = z
   .object({
-    name: z.string().trim().min(1).max(200).optional().describe('Defaults to "Backup <UTC time>"'),
+    name: displayName(200).optional().describe('Defaults to "Backup <UTC time>"'),
     ignore: z.array(ignorePattern).max(100).default([]).describe('Paths or glob patterns (relative to the instance root) left out of the archive, as in .gitignore'),
     locked: z.boolean().default(false).describe('A locked backup cannot be deleted until it is unlocked'),
   })
@@ -27,7 +28,7 @@ export const createBackupBody = z
 export type CreateBackupBody = z.infer<typeof createBackupBody>;
 
 export const updateBackupBody = z
-  .object({ name: z.string().trim().min(1).max(200).optional(), locked: z.boolean().optional() })
+  .object({ name: displayName(200).optional(), locked: z.boolean().optional() })
   .strict()
   .refine((b) => b.name !== undefined || b.locked !== undefined, { message: 'nothing to update: give name or locked' });
 export type UpdateBackupBody = z.infer<typeof updateBackupBody>;

@@ -22,7 +22,7 @@ import { BackupOperations } from './backup-operations';
 import { backupPaths, BackupPipeline, jobErrorOf } from './backup-pipeline';
 import { BackupRestorer } from './backup-restore';
 import type { CreateBackupBody, ListBackupsQuery, RestoreBackupBody, UpdateBackupBody } from './backups.schemas';
-import { deleteObject, objectKeyFor, readObject, StorageError } from './s3-storage';
+import { deleteObject, objectKeyFor, readObject, storageError } from './s3-storage';
 
 /** Hub states in which nothing runs in the instance root, so it may be replaced. */
 const RESTORABLE_STATES = new Set(['stopped', 'crashed', 'failed']);
@@ -135,7 +135,7 @@ export class BackupsService {
         try {
           await deleteObject(await this.configs.targetById(b.orgId, b.storageConfigId), b.objectKey);
         } catch (err) {
-          if (b.status !== 'failed') throw new StorageError('deleting the archive', err);
+          if (b.status !== 'failed') throw storageError('deleting the archive', err);
         }
       }
       const res = await this.repo.delete({ id: b.id, status: b.status });
@@ -176,7 +176,7 @@ export class BackupsService {
         return { body: object.body, sizeBytes: b.sizeBytes, sha256: b.sha256, filename };
       } catch (err) {
         if (err instanceof DomainError) throw err;
-        throw new StorageError('reading the archive', err);
+        throw storageError('reading the archive', err);
       }
     }
     const session = this.tunnel.session(b.nodeId);

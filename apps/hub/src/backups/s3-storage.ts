@@ -2,6 +2,8 @@ import { randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { DomainError } from '../http/errors';
+import type { OutboundHttp } from '../outbound/outbound-http';
+import { OutboundRefusedError } from '../outbound/guarded-connect';
 
 // The SDK costs ~1.5 s of CPU to load; most hubs never touch S3, so it loads on first use.
 type S3Sdk = typeof import('@aws-sdk/client-s3');
@@ -16,6 +18,8 @@ export interface S3Target {
   accessKeyId: string;
   secretAccessKey: string;
   forcePathStyle: boolean;
+  /** The guarded outbound client every request to the endpoint goes through. */
+  via: OutboundHttp;
 }
 
 /** Parts are buffered in memory one by one (times the queue size): big enough for few requests, small enough for many uploads at once. */
@@ -29,11 +33,43 @@ export class StorageError extends DomainError {
   }
 }
 
+/** A refused endpoint is the caller's to fix (4xx), not a storage failure. */
+export function storageError(action: string, err: unknown): DomainError {
+  return err instanceof OutboundRefusedError ? err : new StorageError(action, err);
+}
+
+/** S3 error codes worth telling apart, in our words: the remote's own text is never echoed. */
+const S3_ERRORS: Record<string, string> = {
+  AccessDenied: 'access denied',
+  AllAccessDisabled: 'access denied',
+  InvalidAccessKeyId: 'the access key id is not known to the storage',
+  SignatureDoesNotMatch: 'the secret access key does not match the access key id',
+  AuthorizationHeaderMalformed: 'the region does not match the storage',
+  PermanentRedirect: 'the bucket is served by another endpoint or region',
+  NoSuchBucket: 'the bucket does not exist',
+  NoSuchKey: 'the object does not exist',
+  NotFound: 'not found',
+  InvalidBucketName: 'the bucket name is not valid',
+  BucketAlreadyExists: 'the bucket name is taken',
+  BucketAlreadyOwnedByYou: 'the bucket already exists',
+  RequestTimeTooSkewed: "the hub's clock differs too much from the storage's",
+  SlowDown: 'the storage asks to slow down',
+  ServiceUnavailable: 'the storage is unavailable',
+  InternalError: 'the storage had an internal error',
+};
+
+/**
+ * A summary of a storage failure for the API and logs: a known S3 code in our words plus the
+ * HTTP status, or the outbound guard's own message. Never the remote's `<Code>`/`<Message>` or
+ * body text, which an endpoint chosen by a tenant controls.
+ */
 export function describeS3Error(err: unknown): string {
-  const e = err as { name?: string; code?: string; message?: string; $metadata?: { httpStatusCode?: number } } | null;
-  if (e?.$metadata) return `${e.name}${e.message && e.message !== e.name ? `: ${e.message}` : ''} (HTTP ${e.$metadata.httpStatusCode ?? '?'})`;
-  if (!e) return String(err);
-  return e.code ? `${e.code}: ${e.message ?? ''}` : (e.message ?? String(err));
+  if (err instanceof DomainError) return err.message;
+  const e = err as { name?: string; $metadata?: { httpStatusCode?: number } } | null;
+  const status = e?.$metadata?.httpStatusCode;
+  if (status !== undefined) return `${(e?.name && S3_ERRORS[e.name]) || 'the storage refused the request'} (HTTP ${status})`;
+  if (e?.name === 'TimeoutError') return 'the storage did not answer in time';
+  return 'the storage gave no valid S3 answer';
 }
 
 export function isNotFound(err: unknown): boolean {
@@ -53,6 +89,7 @@ async function s3Client(t: Omit<S3Target, 'bucket'>): Promise<S3Client> {
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
     maxAttempts: 3,
+    requestHandler: { ...t.via.nodeAgents(), connectionTimeout: t.via.connectTimeoutMs + 1000 },
   });
 }
 

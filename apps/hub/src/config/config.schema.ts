@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 
 /**
@@ -39,6 +40,21 @@ const csv = z.union([z.array(z.string()), z.string()]).transform((v) =>
   (Array.isArray(v) ? v : v.split(','))
     .map((s) => s.trim())
     .filter(Boolean),
+);
+/** An address, CIDR, host name or `*.domain`: what `HOSTPLANE_OUTBOUND_ALLOW` lists. */
+const outboundAllow = csv.pipe(
+  z.array(
+    z.string().refine(
+      (entry) => {
+        const e = entry.toLowerCase().replace(/^\[(.*)\]$/, '$1');
+        const [addr = '', prefix] = e.split('/');
+        const family = isIP(addr);
+        if (family) return prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128));
+        return prefix === undefined && /^(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/.test(e);
+      },
+      { message: 'each entry must be an address, a CIDR (10.0.0.0/8, fd00::/8), a host name or *.domain' },
+    ),
+  ),
 );
 const jwtKeys = csv.pipe(
   z
@@ -391,6 +407,18 @@ export const CONFIG_FIELDS = {
     schema: int(1, 10_000),
     default: 10,
     description: 'Backups an instance may have (failed ones do not count); one more gets 409 backup_limit_reached',
+  },
+  'outbound.allow': {
+    env: 'HOSTPLANE_OUTBOUND_ALLOW',
+    schema: outboundAllow,
+    default: [],
+    description: 'Non-public addresses (CIDRs) and host names the hub may reach for tenants (S3 endpoints, webhooks); all others are refused',
+  },
+  'outbound.connectTimeoutSeconds': {
+    env: 'HOSTPLANE_OUTBOUND_CONNECT_TIMEOUT_SECONDS',
+    schema: int(1, 60),
+    default: 5,
+    description: 'Connect timeout of outbound requests; every failed connection answers after this long, so timing does not tell closed from filtered ports',
   },
   'events.maxLength': {
     env: 'HOSTPLANE_EVENTS_MAX_LENGTH',

@@ -31,6 +31,7 @@ export interface HubConfig {
   jobs: { lockSeconds: number; stalledCheckSeconds: number; ackTimeoutSeconds: number; defaultDeadlineSeconds: number; retentionHours: number };
   migrations: { concurrency: number; stepDeadlineSeconds: number; sweepSeconds: number; stallSeconds: number; transferBytesPerSecond: number };
   backups: { maxPerInstance: number };
+  outbound: { allow: string[]; connectTimeoutSeconds: number };
   auth: AuthConfig;
   /** Absent when no SMTP host is configured: mail is then not sent. */
   smtp?: SmtpConfig;
@@ -197,6 +198,7 @@ function toHubConfig(flat: Map<ConfigPath, unknown>): HubConfig {
       transferBytesPerSecond: get('migrations.transferBytesPerSecond'),
     },
     backups: { maxPerInstance: get('backups.maxPerInstance') },
+    outbound: { allow: get('outbound.allow'), connectTimeoutSeconds: get('outbound.connectTimeoutSeconds') },
     auth: {
       bootstrapEnabled: get('auth.bootstrapEnabled'),
       bootstrapToken: get('auth.bootstrapToken'),

@@ -4,6 +4,7 @@ import { createInstanceBody, instanceName } from '../instances/instances.schemas
 import { SIZE_NAMES } from '../workloads/templates';
 import { workloadPort } from '../workloads/workload.schemas';
 import { DEPLOYMENT_STATUSES, type DeploymentEntity } from './deployment.entity';
+import { displayName } from '../http/fields';
 
 const instanceFields = createInstanceBody.shape;
 
@@ -15,7 +16,7 @@ export const createDeploymentBody = z
     workload_id: z.uuid().optional().describe('An existing workload of the organization'),
     egg: z.record(z.string(), z.unknown()).optional().describe('A Pterodactyl egg (PTDL_v1 or PTDL_v2 JSON): imported as a new workload'),
     ports: z.array(workloadPort).max(64).optional().describe('With egg: the ports of the workload (eggs declare none)'),
-    workload_name: z.string().min(1).max(100).optional().describe('Name of the created workload; default `name`'),
+    workload_name: displayName(100).optional().describe('Name of the created workload; default `name`'),
     variables: instanceFields.variables.describe("The instance's variable values"),
     node_id: instanceFields.node_id,
     strategy: instanceFields.strategy,

@@ -1,5 +1,5 @@
-/** Redis stream ids ("<ms>-<seq>"), compared as numbers. */
-export const STREAM_ID = /^\d{1,20}-\d{1,20}$/;
+/** Redis stream ids ("<ms>-<seq>"), compared as numbers; 19 digits keep both parts below 2^64, as Redis requires. */
+export const STREAM_ID = /^\d{1,19}-\d{1,19}$/;
 
 export function compareStreamIds(a: string, b: string): number {
   const [am, as] = a.split('-').map(BigInt) as [bigint, bigint];

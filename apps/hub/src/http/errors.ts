@@ -66,3 +66,22 @@ export class ServiceUnavailableError extends DomainError {
     super(message, code, 503, details);
   }
 }
+
+/** NUL or an unpaired UTF-16 surrogate in request text: nothing downstream can store or compare it safely. */
+export class InvalidTextError extends DomainError {
+  constructor(where: string, path: string) {
+    super(
+      `invalid ${where}: ${path ? `${path}: ` : ''}text must not contain NUL characters or unpaired UTF-16 surrogates`,
+      'invalid_text',
+      400,
+      { fields: [{ path, message: 'contains NUL or an unpaired surrogate' }] },
+    );
+  }
+}
+
+/** A backing service (Redis) is down: the request failed fast instead of waiting for it. */
+export class DependencyUnavailableError extends DomainError {
+  constructor(what: string) {
+    super(`${what} is unavailable: the request was not completed, retry shortly`, 'dependency_unavailable', 503, undefined, { 'retry-after': '2' });
+  }
+}

@@ -1,7 +1,7 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
-import { DomainError } from './errors';
+import { DependencyUnavailableError, DomainError } from './errors';
 
 export interface ErrorBody {
   error: string;
@@ -38,7 +38,17 @@ const HTTP_CODES: Record<number, string> = {
   503: 'unavailable',
 };
 
+// What ioredis rejects a command with while Redis is unreachable (bounded by the Redis layer's
+// command timeouts and offline-queue policy), so a write answers 503 instead of hanging.
+const REDIS_DOWN = /^(Command timed out|Stream isn't writeable and enableOfflineQueue options is false|Connection is closed\.|Reached the max retries per request limit)/;
+
+function isRedisDown(err: unknown): boolean {
+  const e = err as { name?: unknown; message?: unknown } | null;
+  return e?.name === 'MaxRetriesPerRequestError' || (typeof e?.message === 'string' && REDIS_DOWN.test(e.message));
+}
+
 export function mapError(err: unknown, req?: FastifyRequest): Mapped {
+  if (isRedisDown(err)) err = new DependencyUnavailableError('Redis');
   if (err instanceof DomainError) {
     return { status: err.status, body: { error: err.message, code: err.code, ...err.details }, headers: err.headers };
   }

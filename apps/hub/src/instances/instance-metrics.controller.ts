@@ -7,11 +7,12 @@ import { ApiDoc } from '../openapi/api-doc';
 import { InstanceMetricsService } from './instance-metrics.service';
 import { instanceIdParams } from './instances.schemas';
 import { InstancesService } from './instances.service';
+import { isoDateTime } from '../http/fields';
 
 export const instanceMetricsQuery = z
   .object({
-    from: z.iso.datetime({ offset: true }).optional().describe('Start (ISO 8601); default one hour before `to`'),
-    to: z.iso.datetime({ offset: true }).optional().describe('End (ISO 8601); default now'),
+    from: isoDateTime().optional().describe('Start (ISO 8601); default one hour before `to`'),
+    to: isoDateTime().optional().describe('End (ISO 8601); default now'),
     resolution: z
       .enum(['raw', '5m'])
       .optional()

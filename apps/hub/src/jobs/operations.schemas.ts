@@ -2,6 +2,7 @@ import type { FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { paginationQuery } from '../http/pagination';
 import type { OperationEntity } from './operation.entity';
+import { isoDateTime } from '../http/fields';
 
 export const operationStatus = z.enum(['queued', 'running', 'cancelling', 'succeeded', 'failed', 'cancelled', 'expired']);
 
@@ -31,8 +32,8 @@ export const listOperationsQuery = paginationQuery.extend({
   kind: z.string().regex(/^[a-z][a-z0-9_-]*(\.[a-z0-9_-]+)+$/, { message: 'must be an operation kind such as instance.start or backup.create' }).max(64).optional(),
   node_id: z.uuid().optional(),
   resource: z.string().max(300).optional().describe('Only operations touching this API path, e.g. /v1/nodes/<id>'),
-  from: z.iso.datetime({ offset: true }).optional().describe('Created at or after'),
-  to: z.iso.datetime({ offset: true }).optional().describe('Created before'),
+  from: isoDateTime().optional().describe('Created at or after'),
+  to: isoDateTime().optional().describe('Created before'),
 });
 
 export const waitQuery = z.object({

@@ -3,6 +3,7 @@ import { driverInfo, INVENTORY_SECTIONS } from '@hostplane/protocol';
 import { paginationQuery } from '../http/pagination';
 import { normalizeDrain } from './drain';
 import type { NodeEntity } from './node.entity';
+import { isoDateTime } from '../http/fields';
 
 const labelKey = z.string().regex(/^[a-z0-9]([a-z0-9._/-]{0,61}[a-z0-9])?$/, {
   message: "label keys are 1-63 lowercase letters, digits, '.', '_', '-', '/', starting and ending with a letter or digit",
@@ -146,8 +147,8 @@ export const inventorySectionParams = nodeIdParams.extend({ section: z.enum(INVE
 
 export const metricsHistoryQuery = z
   .object({
-    from: z.iso.datetime({ offset: true }).optional().describe('Start (ISO 8601); default one hour ago'),
-    to: z.iso.datetime({ offset: true }).optional().describe('End (ISO 8601); default now'),
+    from: isoDateTime().optional().describe('Start (ISO 8601); default one hour ago'),
+    to: isoDateTime().optional().describe('End (ISO 8601); default now'),
     step: z.coerce.number().int().min(1).max(86_400).optional().describe('Bucket width in seconds; default fits ~300 points'),
   })
   .refine((q) => !q.from || !q.to || Date.parse(q.from) < Date.parse(q.to), { message: 'from must be before to', path: ['from'] });

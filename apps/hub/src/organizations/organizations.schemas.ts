@@ -2,10 +2,11 @@ import { z } from 'zod';
 import { PERMISSION_KEYS, PermissionKey, ROLES } from '../access/permissions';
 import { pageOf } from '../http/pagination';
 import { emailField } from '../users/users.schemas';
+import { displayName } from '../http/fields';
 
 const uuid = (what: string) => z.uuid({ message: `must be ${what} id (UUID)` });
 export const roleField = z.enum(ROLES, { message: `must be one of ${ROLES.join(', ')}` });
-const orgName = z.string().trim().min(1, { message: 'is required' }).max(100, { message: 'must be at most 100 characters' });
+const orgName = displayName(100);
 export const permissionKeyField = z.enum(PERMISSION_KEYS as [PermissionKey, ...PermissionKey[]], {
   message: 'is not a permission key: GET /v1/permissions lists them',
 });

@@ -7,10 +7,15 @@ import { HUB_LOGGER } from '../http/logger';
 
 export type RedisRole = 'commands' | 'bullmq' | 'subscriber' | 'publisher';
 
+/** Longest a request-path command waits for Redis; past it the request answers 503 dependency_unavailable. */
+export const REDIS_COMMAND_TIMEOUT_MS = 2000;
+
 /**
  * The one factory of Redis connections. `commands` is shared and fails fast while Redis is
  * down (no offline queue), so health checks and rate limits never hang; BullMQ and pub/sub
- * connections get the options those libraries require.
+ * connections get the options those libraries require. BullMQ's shared connection (queue
+ * writes such as enqueueing a job) times commands out too; only the blocking connections
+ * BullMQ duplicates from it for its workers wait without a bound, as blocking reads must.
  */
 @Injectable()
 export class RedisService implements OnApplicationShutdown {
@@ -38,9 +43,9 @@ export class RedisService implements OnApplicationShutdown {
     };
     const roleOptions: RedisOptions =
       role === 'commands'
-        ? { enableOfflineQueue: false, maxRetriesPerRequest: 1, commandTimeout: 2000 }
+        ? { enableOfflineQueue: false, maxRetriesPerRequest: 1, commandTimeout: REDIS_COMMAND_TIMEOUT_MS }
         : role === 'bullmq'
-          ? { maxRetriesPerRequest: null, enableReadyCheck: false }
+          ? { maxRetriesPerRequest: null, enableReadyCheck: false, commandTimeout: REDIS_COMMAND_TIMEOUT_MS }
           : { maxRetriesPerRequest: null };
     const client = new Redis(this.config.redis.url, { ...base, ...roleOptions, ...extra });
     let reportedDown = false;
@@ -52,6 +57,10 @@ export class RedisService implements OnApplicationShutdown {
       if (reportedDown) this.log.info({ role }, 'redis connection restored');
       reportedDown = false;
     });
+    if (role === 'bullmq') {
+      const duplicate = client.duplicate.bind(client);
+      client.duplicate = (override?: Partial<RedisOptions>) => duplicate({ ...override, commandTimeout: undefined });
+    }
     this.owned.add(client);
     return client;
   }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { pageOf, paginationQuery } from '../http/pagination';
+import { displayName } from '../http/fields';
 
 export const emailField = z
   .string()
@@ -11,7 +12,7 @@ export const emailField = z
 /** Length and quality are checked by the password policy, which explains what is wrong. */
 export const passwordField = z.string().min(1, { message: 'is required' }).max(1024, { message: 'must be at most 1024 characters' });
 
-export const nameField = z.string().trim().max(100, { message: 'must be at most 100 characters' });
+export const nameField = displayName(100, { allowEmpty: true });
 
 export const userView = z.object({
   id: z.uuid(),

@@ -4,6 +4,7 @@ import { labels } from '../nodes/nodes.schemas';
 import { SIZE_NAMES, TEMPLATE_CATEGORIES, type WorkloadTemplate } from './templates';
 import type { WorkloadEntity } from './workload.entity';
 import { DRIVERS, SPEC_API_VERSION, SPEC_KIND, workloadPort, workloadResources, workloadSpec, type WorkloadSpec } from './workload.schemas';
+import { displayName } from '../http/fields';
 
 /** HTTP shapes of the workloads and templates routes; the spec itself is in workload.schemas.ts. */
 
@@ -60,7 +61,7 @@ export const fromTemplateBody = z
   .object({
     template: z.string().min(1).max(100).describe('Template id, from GET /v1/templates'),
     size: z.enum(SIZE_NAMES).optional().describe("One of the template's sizes; its default when absent"),
-    name: z.string().min(1).max(100).optional(),
+    name: displayName(100).optional(),
     resources: workloadResources.optional().describe('Instead of a size'),
     variables: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional().describe('New defaults for the template variables'),
     node_labels: labels.optional().describe('Only place on nodes with these labels'),
@@ -72,7 +73,7 @@ export type FromTemplateBody = z.infer<typeof fromTemplateBody>;
 export const importEggBody = z
   .object({
     egg: z.record(z.string(), z.unknown()).optional().describe('The exported egg JSON (PTDL_v1 or PTDL_v2)'),
-    name: z.string().min(1).max(100).optional().describe("Workload name; the egg's name when absent"),
+    name: displayName(100).optional().describe("Workload name; the egg's name when absent"),
     resources: workloadResources.optional(),
     ports: z.array(workloadPort).max(64).optional(),
   })

@@ -2,6 +2,7 @@ import { CAPABILITIES, isLoaderVariable } from '@hostplane/protocol';
 import { z } from 'zod';
 import { labels } from '../nodes/nodes.schemas';
 import { BUILTIN_VARIABLES, checkValue, DOTTED_PLACEHOLDER, placeholdersIn, regexProblem, RESERVED_VARIABLES } from './variable-rules';
+import { displayName } from '../http/fields';
 
 /**
  * THE workload spec: what to run (a docker image or a process), how to start, stop and restart
@@ -45,7 +46,7 @@ export const variableRules = z
 export const workloadVariable = z
   .object({
     key: variableKey.describe('Environment variable name; {{KEY}} in startup and config files'),
-    name: z.string().min(1).max(120),
+    name: displayName(120),
     description: z.string().max(4000).default(''),
     default: z.string().max(4096).default(''),
     type: z.enum(VARIABLE_TYPES).default('string'),
@@ -103,7 +104,7 @@ export const configFile = z
   });
 
 const specShape = {
-  name: z.string().min(1).max(100),
+  name: displayName(100),
   description: z.string().max(4000).default(''),
   driver: z.enum(DRIVERS),
   image: imageRef.optional().describe('Container image (docker)'),
