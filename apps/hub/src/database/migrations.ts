@@ -6,6 +6,7 @@ import { FileUploads1796230000000 } from './migrations/1796230000000-file-upload
 import { Backups1796240000000 } from './migrations/1796240000000-backups';
 import { MigrationsAndDrain1796250000000 } from './migrations/1796250000000-migrations-and-drain';
 import { DeploymentsAndInstanceMetrics1796260000000 } from './migrations/1796260000000-deployments-and-instance-metrics';
+import { Allocations1796330000000 } from './migrations/1796330000000-allocations';
 
 /** Every migration, in order. Add new ones at the end; never edit one that has shipped. */
-export const MIGRATIONS: Function[] = [Identity1764576000000, NodesAndOperations1796200000000, Workloads1796210000000, Instances1796220000000, FileUploads1796230000000, Backups1796240000000, MigrationsAndDrain1796250000000, DeploymentsAndInstanceMetrics1796260000000];
+export const MIGRATIONS: Function[] = [Identity1764576000000, NodesAndOperations1796200000000, Workloads1796210000000, Instances1796220000000, FileUploads1796230000000, Backups1796240000000, MigrationsAndDrain1796250000000, DeploymentsAndInstanceMetrics1796260000000, Allocations1796330000000];

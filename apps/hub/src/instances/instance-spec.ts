@@ -1,5 +1,7 @@
 import type { InstanceSpec } from '@hostplane/protocol';
-import type { ResolvedWorkload } from '../workloads/resolve-variables';
+import { placeholderBinding, portSlots } from '../allocations/port-plan';
+import { resolveVariables, type ResolvedWorkload } from '../workloads/resolve-variables';
+import type { RawValue } from '../workloads/variable-rules';
 import type { WorkloadSpec } from '../workloads/workload.schemas';
 
 export interface RenderInput {
@@ -8,6 +10,8 @@ export interface RenderInput {
   resolved: ResolvedWorkload;
   image?: string;
   resources?: Partial<WorkloadSpec['resources']>;
+  /** The published ports, from the instance's allocations (see allocations/port-plan). */
+  ports?: InstanceSpec['ports'];
 }
 
 /** `'it'\''s'`: one argv element as a POSIX shell word, so an argv workload runs unchanged through sh -c. */
@@ -26,7 +30,7 @@ export function renderInstanceSpec(input: RenderInput): InstanceSpec {
     ...(w.driver === 'docker' ? { image: input.image ?? w.image } : {}),
     startup,
     env: resolved.env,
-    ports: w.ports.map((p) => ({ name: p.name, container_port: p.container_port, host_port: p.host_port ?? p.container_port, protocol: p.protocol })),
+    ports: input.ports ?? w.ports.map((p) => ({ name: p.name, container_port: p.container_port, host_port: p.host_port ?? p.container_port, protocol: p.protocol })),
     resources: { cpu_cores: resources.cpu_cores, memory_bytes: resources.memory_bytes, ...(resources.disk_bytes ? { disk_bytes: resources.disk_bytes } : {}) },
     stop: { type: w.stop.type, value: w.stop.value, grace_seconds: w.stop.grace_seconds },
     restart: { policy: w.restart.policy, max_retries: w.restart.max_retries, backoff_seconds: w.restart.backoff_seconds },
@@ -39,4 +43,14 @@ export function renderInstanceSpec(input: RenderInput): InstanceSpec {
     ...(w.install ? { install: { script: w.install.script, entrypoint: w.install.entrypoint, ...(w.install.image ? { image: w.install.image } : {}) } } : {}),
     ...(w.ready_pattern ? { ready_pattern: w.ready_pattern } : {}),
   };
+}
+
+/**
+ * The variable checks of a create, before anything is placed: stand-in ports take the place of
+ * the allocations (so an egg's SERVER_PORT is never "missing"), and a refused or missing value
+ * throws InvalidVariablesError naming the variable.
+ */
+export function checkInstanceVariables(spec: WorkloadSpec, input: Readonly<Record<string, RawValue>>, memoryBytes: number): void {
+  const b = placeholderBinding(spec, portSlots(spec, input));
+  resolveVariables(spec, input, { memory_bytes: memoryBytes, ...b.context, assigned: b.variables });
 }
