@@ -5,7 +5,7 @@ import { requireOrg, type Principal } from '../access/principal';
 import { ConflictError, DomainError, NotFoundError, ValidationFailedError } from '../http/errors';
 import { AllocationEntity } from './allocation.entity';
 import { type addAllocationsBody, type listAllocationsQuery, MAX_PORTS_PER_REQUEST, portOrRange, portsOf } from './allocations.schemas';
-import type { HeldAllocation, PortSlot } from './port-plan';
+import type { HeldAllocation, PortMove, PortSlot } from './port-plan';
 
 export class AllocationInUseError extends DomainError {
   constructor(ports: { ip: string; port: number; instance_id: string }[]) {
@@ -182,6 +182,32 @@ export class AllocationsService {
       [instanceId, nodeId, ...(allocationId ? [allocationId] : [])],
     )) as [unknown, number];
     return res[1];
+  }
+
+  /**
+   * For a migration: the same ports on the target as the instance holds on the source (the same
+   * port number when it is free there, else the lowest free one). Idempotent: what the instance
+   * already holds on the target is reused, so a retried step takes nothing twice.
+   */
+  async claimMirror(tx: EntityManager, orgId: string, instanceId: string, sourceNodeId: string, targetNodeId: string, targetName: string): Promise<PortMove[]> {
+    const source = await this.heldBy(instanceId, sourceNodeId, tx);
+    const target = await this.heldBy(instanceId, targetNodeId, tx);
+    const moves: PortMove[] = [];
+    for (const from of source) {
+      let to = target.find((t) => t.portName === from.portName && t.isPrimary === from.isPrimary && !moves.some((m) => m.to.id === t.id));
+      if (!to) {
+        const rows = (await tx.query(
+          `UPDATE allocations SET instance_id = $1, is_primary = $4, port_name = $5, assigned_at = now()
+            WHERE id = (SELECT id FROM allocations WHERE node_id = $2 AND org_id = $3 AND instance_id IS NULL ORDER BY (port = $6) DESC, port, ip LIMIT 1 FOR UPDATE SKIP LOCKED)
+              AND instance_id IS NULL RETURNING ${HELD_COLUMNS}`,
+          [instanceId, targetNodeId, orgId, from.isPrimary, from.portName, from.port],
+        )) as [HeldAllocation[], number];
+        to = rows[0][0];
+        if (!to) throw new NoFreeAllocationError(targetName, targetNodeId, source.length, moves.length);
+      }
+      moves.push({ from, to });
+    }
+    return moves;
   }
 
   /** Everything an instance holds, on every node (it is being deleted). */

@@ -109,3 +109,37 @@ function usesServerPort(spec: WorkloadSpec): boolean {
   const texts = [spec.startup ?? '', ...(spec.command ?? []), ...spec.config_files.flatMap((f) => [f.content ?? '', ...(f.replacements ?? []).map((r) => r.value)])];
   return texts.some((t) => placeholdersIn(t).includes('SERVER_PORT'));
 }
+
+/** One held allocation and the one that replaces it on another node (a migration). */
+export interface PortMove {
+  from: HeldAllocation;
+  to: HeldAllocation;
+}
+
+/**
+ * The spec and variables of an instance moved to other allocations: host ports, container ports
+ * that were the host port (egg style, process), and every port value the hub filled in (SERVER_PORT,
+ * port variables, config file values, SERVER_IP of a process). Pure.
+ */
+export function remapPorts(spec: InstanceSpec, variables: Record<string, string>, moves: readonly PortMove[]): { spec: InstanceSpec; variables: Record<string, string> } {
+  const byPort = new Map(moves.map((m) => [m.from.port, m.to]));
+  const swap = (value: string) => {
+    const to = /^\d+$/.test(value) ? byPort.get(Number(value)) : undefined;
+    return to ? String(to.port) : value;
+  };
+  const portKey = (k: string) => k === 'SERVER_PORT' || PORT_VARIABLE.test(k);
+  const ports = spec.ports.map((p) => {
+    const to = byPort.get(p.host_port);
+    if (!to) return p;
+    const { host_ip: _old, ...rest } = p;
+    return { ...rest, host_port: to.port, container_port: p.container_port === p.host_port ? to.port : p.container_port, ...(to.ip !== '0.0.0.0' ? { host_ip: to.ip } : {}) };
+  });
+  const env = Object.fromEntries(Object.entries(spec.env).map(([k, v]) => [k, portKey(k) ? swap(v) : v]));
+  const primary = moves.find((m) => m.from.isPrimary);
+  if (primary && spec.driver === 'process' && env.SERVER_IP === primary.from.ip) env.SERVER_IP = primary.to.ip;
+  const config_files = spec.config_files.map((f) => (f.replacements ? { ...f, replacements: f.replacements.map((r) => ({ ...r, value: swap(r.value) })) } : f));
+  return {
+    spec: { ...spec, ports, env, config_files },
+    variables: Object.fromEntries(Object.entries(variables).map(([k, v]) => [k, portKey(k) ? swap(v) : v])),
+  };
+}

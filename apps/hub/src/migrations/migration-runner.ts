@@ -25,6 +25,7 @@ import {
   specWithoutInstall,
   stepOperationId,
 } from './migration-plan';
+import { MigrationPorts } from './migration-ports';
 import { MIGRATION_JOB_ATTEMPTS, MIGRATION_QUEUE, type MigrationJobData, MigrationQueue } from './migration-queue';
 import { TransferError, transferBackup } from './migration-transfer';
 import { MigrationEntity, type MigrationError, type MigrationStatus } from './migration.entity';
@@ -71,6 +72,7 @@ export class MigrationRunner implements OnApplicationBootstrap, BeforeApplicatio
     private readonly waiter: OperationWaiter,
     private readonly tunnel: TunnelServer,
     private readonly events: EventsService,
+    private readonly ports: MigrationPorts,
     @Inject(HUB_CONFIG) private readonly config: HubConfig,
     @Inject(HUB_LOGGER) private readonly log: Logger,
   ) {
@@ -210,9 +212,14 @@ export class MigrationRunner implements OnApplicationBootstrap, BeforeApplicatio
       }
       case 'transfer':
         return this.transfer(m);
-      case 'create':
-        await this.step(m, 'target', { kind: 'instance.create', payload: { spec: specWithoutInstall(instance.spec) } }, 'creating the instance on the target');
+      case 'create': {
+        const target = await this.ports.targetSpec(m).catch((err: unknown) => {
+          if (MigrationPorts.isPortShortage(err)) throw new StepFailed({ code: err.code, message: err.message, step: 'create' });
+          throw err;
+        });
+        await this.step(m, 'target', { kind: 'instance.create', payload: { spec: specWithoutInstall(target.spec) } }, 'creating the instance on the target');
         return;
+      }
       case 'restore':
         await this.step(m, 'target', { kind: 'instance.backup.restore', payload: { instance_id: m.instanceId, backup_id: backupId, sha256: m.backup?.sha256 } }, 'restoring the data on the target');
         return;
@@ -339,6 +346,7 @@ export class MigrationRunner implements OnApplicationBootstrap, BeforeApplicatio
           WHERE id = $1 AND migration_id = $2`,
         [m.instanceId, m.id, m.targetNodeId, `migrated from node ${m.sourceNodeId}`],
       );
+      await this.ports.switchOver(tx, m);
       await tx.query(`UPDATE migrations SET step = 'start', updated_at = now() WHERE id = $1`, [m.id]);
       return true;
     });
@@ -361,6 +369,7 @@ export class MigrationRunner implements OnApplicationBootstrap, BeforeApplicatio
     const instance = await this.db.getRepository(InstanceEntity).findOneBy({ id: m.instanceId });
     const restart = Boolean(instance && m.wasRunning && instance.desiredState === 'running');
     await this.settle(m, rollbackJobs(m.id, m.instanceId, (m.error?.step ?? 'stop') as MigrationStep, restart));
+    await this.ports.releaseTarget(m);
     await this.finish(m, m.error?.code === 'cancelled' ? 'cancelled' : 'failed', m.error);
   }
 
