@@ -30,6 +30,9 @@ describe('every fixture egg deploys with its defaults (real agent with dockerd, 
     const online = await node.waitStatus('online');
     assert.ok(online.drivers.some((d: { name: string; available: boolean }) => d.name === 'docker' && d.available), JSON.stringify(online.drivers));
     await waitFor('inventory', async () => ((await owner.request(`/v1/nodes/${node.id}/inventory`)).status === 200 ? true : undefined));
+    // Eggs default to 1 core, 1 GiB, 10 GiB each: size the node as an admin would for four of them.
+    const sized = await owner.request(`/v1/nodes/${node.id}`, { method: 'PUT', json: { capacity: { cpu_cores: 16, memory_bytes: 16 * 1024 ** 3, disk_bytes: 100 * 1024 ** 3 } } });
+    assert.equal(sized.status, 200, sized.text);
   });
   after(async () => {
     const list = await owner?.request('/v1/instances?limit=500');
