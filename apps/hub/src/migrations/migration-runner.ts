@@ -25,6 +25,7 @@ import {
   specWithoutInstall,
   stepOperationId,
 } from './migration-plan';
+import { MigrationBackups } from './migration-backups';
 import { MigrationPorts } from './migration-ports';
 import { MIGRATION_JOB_ATTEMPTS, MIGRATION_QUEUE, type MigrationJobData, MigrationQueue } from './migration-queue';
 import { TransferError, transferBackup } from './migration-transfer';
@@ -73,6 +74,7 @@ export class MigrationRunner implements OnApplicationBootstrap, BeforeApplicatio
     private readonly tunnel: TunnelServer,
     private readonly events: EventsService,
     private readonly ports: MigrationPorts,
+    private readonly nodeBackups: MigrationBackups,
     @Inject(HUB_CONFIG) private readonly config: HubConfig,
     @Inject(HUB_LOGGER) private readonly log: Logger,
   ) {
@@ -224,7 +226,7 @@ export class MigrationRunner implements OnApplicationBootstrap, BeforeApplicatio
         await this.step(m, 'target', { kind: 'instance.backup.restore', payload: { instance_id: m.instanceId, backup_id: backupId, sha256: m.backup?.sha256 } }, 'restoring the data on the target');
         return;
       case 'switch':
-        return this.switchNode(m);
+        return this.switchNode(m, await this.copyBackups(m));
       case 'start': {
         if (!m.wasRunning || instance.desiredState !== 'running') return;
         await this.step(m, 'target', { kind: 'instance.start', payload: { instance_id: m.instanceId } }, 'starting the instance on the target');
@@ -336,7 +338,23 @@ export class MigrationRunner implements OnApplicationBootstrap, BeforeApplicatio
    * transaction, unless a cancel got in first. State frames from the source are ignored from
    * here on, the target's apply (the state update matches on the instance's node).
    */
-  private async switchNode(m: MigrationEntity): Promise<void> {
+  /** The instance's own backups go to the target before the switch (migration-backups.ts). */
+  private async copyBackups(m: MigrationEntity): Promise<string[]> {
+    const abort = new AbortController();
+    this.aborts.add(abort);
+    try {
+      await this.progress(m, 'switch', 0, "copying the instance's backups to the target");
+      return await this.nodeBackups.copyToTarget(m, abort.signal);
+    } catch (err) {
+      if (this.stopping) throw new RunnerStopping();
+      const e = err instanceof TransferError ? err : new TransferError('transfer_failed', (err as Error).message);
+      throw new StepFailed({ code: e.code, message: e.message, step: 'switch' });
+    } finally {
+      this.aborts.delete(abort);
+    }
+  }
+
+  private async switchNode(m: MigrationEntity, copiedBackups: string[] = []): Promise<void> {
     const switched = await this.db.transaction(async (tx) => {
       const [row] = (await tx.query(`SELECT cancel_requested FROM migrations WHERE id = $1 FOR UPDATE`, [m.id])) as { cancel_requested: boolean }[];
       if (row?.cancel_requested) return false;
@@ -347,6 +365,7 @@ export class MigrationRunner implements OnApplicationBootstrap, BeforeApplicatio
         [m.instanceId, m.id, m.targetNodeId, `migrated from node ${m.sourceNodeId}`],
       );
       await this.ports.switchOver(tx, m);
+      await this.nodeBackups.switchOver(tx, m, copiedBackups);
       await tx.query(`UPDATE migrations SET step = 'start', updated_at = now() WHERE id = $1`, [m.id]);
       return true;
     });

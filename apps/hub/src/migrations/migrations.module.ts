@@ -6,6 +6,7 @@ import { SchedulerModule } from '../scheduler/scheduler.module';
 import { TunnelModule } from '../tunnel/tunnel.module';
 import { AllocationsModule } from '../allocations/allocations.module';
 import { DrainEviction } from './drain-eviction';
+import { MigrationBackups } from './migration-backups';
 import { MigrationPorts } from './migration-ports';
 import { MigrationQueue } from './migration-queue';
 import { MigrationRunner } from './migration-runner';
@@ -15,7 +16,7 @@ import { MigrationsService } from './migrations.service';
 /** Moving instances between nodes (data included), and draining nodes with it. */
 @Module({
   imports: [AllocationsModule, JobsModule, NodesModule, SchedulerModule, TunnelModule, InstancesModule],
-  providers: [MigrationPorts, MigrationQueue, MigrationRunner, MigrationsService, DrainEviction],
+  providers: [MigrationBackups, MigrationPorts, MigrationQueue, MigrationRunner, MigrationsService, DrainEviction],
   controllers: [MigrationsController],
   exports: [MigrationsService],
 })
