@@ -115,6 +115,17 @@ describe('allocations on a real agent (process driver)', () => {
     created.push({ id: now.body.instance.id, port: now.body.instance.ports[0].host_port });
     assert.equal(now.body.instance.ports[0].host_port, BASE + POOL);
 
+    // Chosen by hand: a free allocation is taken as the primary; a held one is refused.
+    const pick = ((await owner.request(`/v1/nodes/${node.id}/allocations?assigned=false`)).body.data as { id: string; port: number }[])[0]!;
+    const chosen = await create('echo-chosen', { start: false, allocation_id: pick.id });
+    assert.equal(chosen.status, 202, chosen.text);
+    assert.equal(chosen.body.instance.ports[0].host_port, pick.port);
+    assert.equal(chosen.body.instance.node_id, node.id, "the allocation's node");
+    created.push({ id: chosen.body.instance.id, port: pick.port });
+    const taken = await create('echo-taken', { start: false, allocation_id: pick.id });
+    assert.equal(taken.status, 409, taken.text);
+    assert.equal(taken.body.code, 'allocation_unavailable');
+
     // The extra port goes back; the primary cannot.
     const primary = await owner.request(`/v1/instances/${created[0]!.id}/allocations`);
     const [main, more] = primary.body.data as { id: string; primary: boolean }[];

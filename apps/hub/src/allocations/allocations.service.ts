@@ -215,9 +215,11 @@ export class AllocationsService {
     await tx.query(`UPDATE allocations SET instance_id = NULL, is_primary = false, port_name = NULL, assigned_at = NULL WHERE instance_id = $1`, [instanceId]);
   }
 
-  async nodeOf(orgId: string, allocationId: string): Promise<string> {
+  /** The node of an allocation picked by hand; refused at once when an instance holds it (the claim re-checks under the race). */
+  async nodeOfFree(orgId: string, allocationId: string): Promise<string> {
     const a = await this.repo.findOneBy({ id: allocationId, orgId });
     if (!a) throw new NotFoundError(`allocation ${allocationId}`);
+    if (a.instanceId) throw new ConflictError(`allocation ${a.ip}:${a.port} is held by instance ${a.instanceId}: pick a free one from GET /v1/nodes/${a.nodeId}/allocations?assigned=false`, 'allocation_unavailable');
     return a.nodeId;
   }
 

@@ -85,7 +85,7 @@ export class InstancesService implements OnModuleInit {
     const slots = portSlots(workload.spec, body.variables);
     // Refused variables are a 400 before anything is placed or held.
     checkInstanceVariables(workload.spec, body.variables, resources.memory_bytes);
-    const explicitNode = body.allocation_id ? await this.allocations.nodeOf(orgId, body.allocation_id) : undefined;
+    const explicitNode = body.allocation_id ? await this.allocations.nodeOfFree(orgId, body.allocation_id) : undefined;
     if (explicitNode && body.node_id && explicitNode !== body.node_id) {
       throw new ValidationFailedError('body', [{ path: 'allocation_id', message: `allocation ${body.allocation_id} belongs to node ${explicitNode}, not to node_id ${body.node_id}` }]);
     }
