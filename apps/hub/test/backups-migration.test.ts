@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { BackupSweeper } from '../src/backups/backup-sweeper';
 import { type TestNode, waitForOperation } from './support/agents';
 import { agentArchive, download, instanceRoot, newWorkload, sha256 } from './support/backups';
 import { FLEET_ENV, removeAllInstances, startNodes, waitInstance, waitMigration } from './support/fleet';
@@ -12,6 +13,7 @@ describe('node-stored backups follow their instance through a migration', () => 
   let owner: Client;
   let a: TestNode;
   let b: TestNode;
+  let movedId: string;
 
   before(async () => {
     ctx = await IdentityContext.start({ env: FLEET_ENV });
@@ -62,5 +64,30 @@ describe('node-stored backups follow their instance through a migration', () => 
     assert.equal(restore.status, 202, restore.text);
     assert.equal((await waitForOperation(owner, restore.body.id, 30_000)).status, 'succeeded');
     assert.equal(readFileSync(join(instanceRoot(b, id), 'world.txt'), 'utf8'), 'the original world');
+    movedId = id;
+  });
+
+  it('a backup whose archive vanished from its node stops claiming ready once the node reports its backups', async () => {
+    const made = await owner.request(`/v1/instances/${movedId}/backups`, { method: 'POST', json: { name: 'to lose' } });
+    assert.equal(made.status, 202, made.text);
+    assert.equal((await waitForOperation(owner, made.body.id, 30_000)).status, 'succeeded');
+    const id = made.body.backup.id as string;
+    rmSync(agentArchive(b, movedId, id));
+    const sweeper = ctx.hub.app.get(BackupSweeper);
+    await sweeper.sweep();
+    assert.equal((await owner.request(`/v1/instances/${movedId}/backups/${id}`)).body.status, 'ready', 'no listing newer than the backup yet');
+
+    await new Promise((r) => setTimeout(r, 5500));
+    const refreshed = await owner.request(`/v1/nodes/${b.id}/inventory/refresh`, { method: 'POST' });
+    assert.equal(refreshed.status, 200, refreshed.text);
+    await sweeper.sweep();
+    const gone = (await owner.request(`/v1/instances/${movedId}/backups/${id}`)).body;
+    assert.equal(gone.status, 'failed');
+    assert.equal(gone.error.code, 'backup_missing');
+    assert.match(gone.error.message, /no longer on node/);
+    const first = (await owner.request(`/v1/instances/${movedId}/backups?limit=50`)).body.data.find((x: { name: string }) => x.name === 'before the move');
+    assert.equal(first.status, 'ready', 'the archive that is there stays ready');
+    const dl = await download(owner, `/v1/instances/${movedId}/backups/${id}/download`);
+    assert.equal(dl.status, 409);
   });
 });
