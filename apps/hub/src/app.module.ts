@@ -1,5 +1,6 @@
 import { DynamicModule, Module, Type } from '@nestjs/common';
 import { AccessModule } from './access/access.module';
+import { AllocationsModule } from './allocations/allocations.module';
 import { ApiTokensModule } from './api-tokens/api-tokens.module';
 import { AuditModule } from './audit/audit.module';
 import { AuthModule } from './auth/auth.module';
@@ -46,6 +47,7 @@ const DOMAIN_MODULES: Type[] = [
   TunnelModule,
   JobsModule,
   NodesModule,
+  AllocationsModule,
   TunnelAdminModule,
   HealthModule,
   WorkloadsModule,

@@ -36,7 +36,7 @@ async function docker(...args: string[]): Promise<string> {
   return (await run('docker', args)).stdout.trim();
 }
 
-async function inspect(name: string): Promise<{ State: { Running: boolean }; HostConfig: { NetworkMode: string } } | null> {
+async function inspect(name: string): Promise<{ State: { Running: boolean }; HostConfig: { NetworkMode: string; PortBindings: Record<string, { HostPort: string }[]> } } | null> {
   try {
     return JSON.parse(await docker('inspect', name))[0];
   } catch {
@@ -72,7 +72,8 @@ describe('docker driver end to end through the hub (real dockerd, local image, n
   };
 
   before(async () => {
-    ctx = await IdentityContext.start({ env: FAST_JOBS_ENV });
+    const base = 24_000 + Math.floor(Math.random() * 400) * 10;
+    ctx = await IdentityContext.start({ env: { ...FAST_JOBS_ENV, HOSTPLANE_AGENT_DEFAULT_ALLOCATIONS: `0.0.0.0:${base}-${base + 9}` } });
     owner = ctx.admin.inOrg(ctx.admin.personalOrgId);
     node = await registerNode(owner, ctx.hub.url, { HOSTPLANE_AGENT_DOCKER_SOCKET: '/var/run/docker.sock' });
     node.start();
@@ -108,7 +109,10 @@ describe('docker driver end to end through the hub (real dockerd, local image, n
     assert.equal(instance.state, 'running');
     const inspected = await inspect(container);
     assert.ok(inspected?.State.Running, 'the container runs');
-    assert.equal(inspected.HostConfig.NetworkMode, 'none', 'no ports: no network');
+    // An egg's server gets its primary allocation (SERVER_PORT), published tcp and udp as Wings does.
+    const port = instance.ports[0].host_port as number;
+    assert.equal(inspected.HostConfig.NetworkMode, 'bridge');
+    assert.deepEqual(Object.keys(inspected.HostConfig.PortBindings).sort(), [`${port}/tcp`, `${port}/udp`]);
 
     const wsUrl = `${ctx.hub.url.replace('http', 'ws')}/v1/instances/${id}`;
     const auth = { headers: { authorization: `Bearer ${owner.accessToken}`, 'x-org-id': owner.defaultOrg! } };

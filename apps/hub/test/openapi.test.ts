@@ -48,4 +48,11 @@ describe('OpenAPI document', () => {
     const escape = await hub.request('/docs/assets/..%2F..%2Fpackage.json');
     assert.equal(escape.status, 404);
   });
+
+  it('GET / points to the docs instead of a JSON 404', async () => {
+    const res = await fetch(`${hub.url}/`, { redirect: 'manual' });
+    assert.equal(res.status, 302);
+    assert.equal(res.headers.get('location'), '/docs');
+    assert.deepEqual(((await res.json()) as { docs: string }).docs, '/docs');
+  });
 });

@@ -59,7 +59,7 @@ describe('placement: filters and explanations', () => {
       'needs 10 GiB disk, 512 MiB free (100 GiB total, 99.5 GiB allocated)',
     ]);
     assert.deepEqual(reasons.n8, ['node is pending: its agent has never connected']);
-    assert.deepEqual(p.rejected_counts, { offline: 2, cordoned: 1, driver: 2, labels: 2, cpu: 1, memory: 1, disk: 1 });
+    assert.deepEqual(p.rejected_counts, { offline: 2, cordoned: 1, driver: 2, labels: 2, cpu: 1, memory: 1, disk: 1, ports: 0 });
     assert.equal(p.fitting, 1);
     assert.equal(p.rejected_total, 8);
     assert.equal(p.evaluated, 9);

@@ -5,7 +5,8 @@ import { after, before, describe, it } from 'node:test';
 import { WorkloadsService } from '../src/workloads/workloads.service';
 import { Client, IdentityContext } from './support/identity';
 
-const EGGS_DIR = join(__dirname, '../../../../../shared/fixtures/eggs');
+/** Verbatim copies of /work/shared/fixtures/eggs (sources in its SOURCES.md). */
+const EGGS_DIR = join(__dirname, '../../test/fixtures/eggs');
 const egg = (file: string) => JSON.parse(readFileSync(join(EGGS_DIR, file), 'utf8'));
 const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;

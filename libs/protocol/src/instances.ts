@@ -28,7 +28,16 @@ export const instanceSpec = z.object({
   startup: z.string().min(1).max(8192),
   env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), z.string().max(65_536)).default({}),
   ports: z
-    .array(z.object({ name: z.string().max(64), container_port: z.number().int().min(1).max(65535), host_port: z.number().int().min(1).max(65535), protocol: z.enum(['tcp', 'udp']) }))
+    .array(
+      z.object({
+        name: z.string().max(64),
+        container_port: z.number().int().min(1).max(65535),
+        host_port: z.number().int().min(1).max(65535),
+        protocol: z.enum(['tcp', 'udp']),
+        /** The allocation's address on the host; absent: the agent's bind address (all interfaces). */
+        host_ip: z.string().max(64).optional(),
+      }),
+    )
     .max(64)
     .default([]),
   resources: z

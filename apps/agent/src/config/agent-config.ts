@@ -22,7 +22,7 @@ export interface AgentConfig {
   /** Confinement of process workloads (docs/security.md, "Workload sandbox"). */
   sandbox: { uidBase: number; user: { uid: number; gid: number } | null; pidsLimit: number };
   reconnect: { initialDelayMs: number; maxDelayMs: number };
-  inventory: { checkIntervalMs: number };
+  inventory: { checkIntervalMs: number; volatileMaxAgeMs: number };
   journal: { retentionDays: number };
 }
 
@@ -85,6 +85,12 @@ export const AGENT_CONFIG_FIELDS = {
   'reconnect.initial_delay_ms': { env: 'HOSTPLANE_AGENT_RECONNECT_INITIAL_DELAY_MS', schema: int(10, 60_000), default: 500, description: 'First reconnect delay (doubles per attempt, full jitter)' },
   'reconnect.max_delay_ms': { env: 'HOSTPLANE_AGENT_RECONNECT_MAX_DELAY_MS', schema: int(100, 3_600_000), default: 30_000, description: 'Cap of the reconnect delay' },
   'inventory.check_interval_ms': { env: 'HOSTPLANE_AGENT_INVENTORY_CHECK_INTERVAL_MS', schema: int(1000, 86_400_000), default: 60_000, description: 'How often the inventory is checked for changes' },
+  'inventory.volatile_max_age_ms': {
+    env: 'HOSTPLANE_AGENT_INVENTORY_VOLATILE_MAX_AGE_MS',
+    schema: int(1000, 86_400_000),
+    default: 60_000,
+    description: 'Processes, containers and network counters change all the time and are not part of the change check: the inventory is sent again at the first check once the last one sent is this old',
+  },
   'journal.retention_days': { env: 'HOSTPLANE_AGENT_JOURNAL_RETENTION_DAYS', schema: int(1, 365), default: 7, description: 'How long job outcomes are kept to answer redeliveries' },
 } satisfies Record<string, ConfigField>;
 type ConfigKey = keyof typeof AGENT_CONFIG_FIELDS;
@@ -137,7 +143,7 @@ export function loadAgentConfig(options: LoadAgentConfigOptions = {}): AgentConf
     docker: { socketPath: get('docker.socket') },
     sandbox: { uidBase: get('sandbox.uid_base'), user: parseUser(get<string | null>('sandbox.user')), pidsLimit: get('sandbox.pids_limit') },
     reconnect,
-    inventory: { checkIntervalMs: get('inventory.check_interval_ms') },
+    inventory: { checkIntervalMs: get('inventory.check_interval_ms'), volatileMaxAgeMs: get('inventory.volatile_max_age_ms') },
     journal: { retentionDays: get('journal.retention_days') },
   };
 }

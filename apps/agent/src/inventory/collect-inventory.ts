@@ -1,4 +1,6 @@
 import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Inventory } from '@hostplane/protocol';
 import type { AgentLogger } from '../logging/logger';
 import { collectContainers } from './containers';
@@ -11,6 +13,8 @@ import { collectUsers, UserInventory } from './users';
 export interface InventoryOptions {
   dockerSocket: string;
   log: AgentLogger;
+  /** The agent's state directory: its `backups/<instance>/<backup>.tar.gz` are listed. */
+  stateDir?: string;
 }
 
 /** A full inventory. A section that cannot be read is logged and sent empty rather than failing the rest. */
@@ -31,7 +35,23 @@ export async function collectInventory(options: InventoryOptions): Promise<Inven
     section('processes', () => collectProcesses(userNames), []),
     collectContainers(options.dockerSocket),
   ]);
-  return { collected_at: new Date().toISOString(), system, network: collectNetwork(), disks, users, processes, containers };
+  const backups = options.stateDir ? await section('backups', () => Promise.resolve(listBackupArchives(options.stateDir!)), []) : undefined;
+  return { collected_at: new Date().toISOString(), system, network: collectNetwork(), disks, users, processes, containers, ...(backups ? { backups } : {}) };
+}
+
+/** `<stateDir>/backups/<instance>/<backup>.tar.gz`: the archives this host keeps. */
+export function listBackupArchives(stateDir: string): NonNullable<Inventory['backups']> {
+  const base = join(stateDir, 'backups');
+  if (!existsSync(base)) return [];
+  const out: NonNullable<Inventory['backups']> = [];
+  for (const instance of readdirSync(base, { withFileTypes: true })) {
+    if (!instance.isDirectory()) continue;
+    for (const f of readdirSync(join(base, instance.name), { withFileTypes: true })) {
+      if (!f.isFile() || !f.name.endsWith('.tar.gz')) continue;
+      out.push({ instance_id: instance.name, backup_id: f.name.slice(0, -'.tar.gz'.length), size_bytes: statSync(join(base, instance.name, f.name)).size });
+    }
+  }
+  return out;
 }
 
 /**
@@ -46,6 +66,7 @@ export function stableInventoryHash(inv: Inventory): string {
     disks: inv.disks.map((d) => [d.filesystem, d.mount, d.type, d.size_bytes]),
     users: inv.users,
     containers: inv.containers?.map((c) => [c.id, c.name, c.image, c.state]) ?? null,
+    backups: inv.backups?.map((b) => b.backup_id).sort() ?? null,
   };
   return createHash('sha256').update(JSON.stringify(stable)).digest('hex');
 }

@@ -8,18 +8,22 @@ export interface InventorySink {
 
 /**
  * Sends the full inventory when a hub session starts, then again whenever its stable part
- * changes (checked on an interval) or when a refresh is asked for.
+ * changes (checked on an interval), when the last one sent is older than `volatileMaxAgeMs` (the
+ * volatile sections, processes and containers, are not in the change check), or when a refresh
+ * is asked for.
  */
 export class InventoryReporter {
   private sink: InventorySink | null = null;
   private timer: NodeJS.Timeout | null = null;
   private lastSentHash: string | null = null;
+  private lastSentAt = 0;
   private checking = false;
 
   constructor(
     private readonly collect: () => Promise<Inventory>,
     private readonly checkIntervalMs: number,
     private readonly log: AgentLogger,
+    private readonly volatileMaxAgeMs = 60_000,
   ) {}
 
   attach(sink: InventorySink): void {
@@ -47,6 +51,7 @@ export class InventoryReporter {
     if (!this.sink) return;
     this.sink.sendInventory(inventory);
     this.lastSentHash = stableInventoryHash(inventory);
+    this.lastSentAt = Date.now();
     this.log.debug({ processes: inventory.processes.length, disks: inventory.disks.length }, 'inventory sent');
   }
 
@@ -57,6 +62,8 @@ export class InventoryReporter {
       const inventory = await this.collect();
       if (stableInventoryHash(inventory) !== this.lastSentHash) {
         this.log.info('inventory changed; sending it');
+        this.send(inventory);
+      } else if (Date.now() - this.lastSentAt >= this.volatileMaxAgeMs) {
         this.send(inventory);
       }
     } catch (err) {

@@ -44,7 +44,7 @@ export const AGENT_CAPABILITIES: readonly string[] = [
 /** The `run` command: journal, job service, inventory and streams behind a tunnel that reconnects forever. */
 export async function runAgent(options: AgentRuntimeOptions): Promise<TunnelExit> {
   const { config, log } = options;
-  const inventory = new InventoryReporter(() => collectInventory({ dockerSocket: config.docker.socketPath, log }), config.inventory.checkIntervalMs, log);
+  const inventory = new InventoryReporter(() => collectInventory({ dockerSocket: config.docker.socketPath, log, stateDir: config.stateDir }), config.inventory.checkIntervalMs, log, config.inventory.volatileMaxAgeMs);
   const instances = createInstanceManager({
     stateDir: config.stateDir,
     dockerSocket: config.docker.socketPath,

@@ -13,6 +13,8 @@ import { deleteObject } from './s3-storage';
 const SWEEP_EVERY_MS = 15_000;
 /** A job outcome normally applies at once; one still unapplied after this was lost (a replica died). */
 const OUTCOME_GRACE_S = 10;
+/** Agents' clocks (inventory `collected_at`) against the hub's (row times): a listing counts only once it is this much newer. */
+const CLOCK_SKEW_S = 5;
 
 interface FinishedJobRow {
   backup_id: string;
@@ -58,10 +60,35 @@ export class BackupSweeper implements OnApplicationBootstrap, BeforeApplicationS
       await this.failLapsedUploads();
       await this.failStoppedRestores();
       await this.removeOrphans();
+      await this.failMissingArchives();
     } catch (err) {
       this.log.warn({ reason: (err as Error).message }, 'backup sweep failed');
     } finally {
       this.running = false;
+    }
+  }
+
+  /**
+   * A ready node-stored backup whose archive its node no longer lists (deleted by hand, a lost
+   * disk) stops claiming `ready`: it becomes `failed` with `backup_missing`. Only inventories
+   * collected well after the row last changed count, so an archive just written or just moved
+   * by a migration is never judged on an older listing.
+   */
+  private async failMissingArchives(): Promise<void> {
+    const rows = (await this.db.query(
+      `UPDATE backups b SET status = 'failed', updated_at = now(),
+              error = jsonb_build_object('code', 'backup_missing', 'message',
+                'the archive is no longer on node ' || n.name || ' (its inventory of ' || (n.inventory->>'collected_at') || ' does not list it)')
+         FROM nodes n
+        WHERE n.id = b.node_id AND b.storage = 'agent' AND b.status = 'ready' AND n.inventory ? 'backups'
+          AND (n.inventory->>'collected_at')::timestamptz > GREATEST(b.updated_at, b.completed_at) + make_interval(secs => $1)
+          AND NOT EXISTS (SELECT 1 FROM jsonb_array_elements(n.inventory->'backups') e WHERE e->>'backup_id' = b.id::text AND e->>'instance_id' = b.instance_id::text)
+        RETURNING b.id, b.org_id, b.instance_id, b.storage, b.error`,
+      [CLOCK_SKEW_S],
+    )) as [{ id: string; org_id: string; instance_id: string; storage: 'agent'; error: { code: string; message: string } }[], number];
+    for (const r of rows[0]) {
+      this.log.warn({ backupId: r.id, instanceId: r.instance_id }, 'backup archive missing on its node');
+      this.ops.status({ id: r.id, orgId: r.org_id, instanceId: r.instance_id, status: 'failed', storage: r.storage, error: r.error });
     }
   }
 

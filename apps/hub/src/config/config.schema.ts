@@ -330,6 +330,12 @@ export const CONFIG_FIELDS = {
     default: 3600,
     description: 'Default lifetime of a node registration token',
   },
+  'agents.defaultAllocations': {
+    env: 'HOSTPLANE_AGENT_DEFAULT_ALLOCATIONS',
+    schema: z.string().regex(/^$|^(\[[0-9A-Fa-f:.]+\]|[0-9.]+):\d{1,5}-\d{1,5}$/, { message: 'must be "ip:from-to" (0.0.0.0:30000-30099), or empty for no default pool' }),
+    default: '0.0.0.0:30000-30099',
+    description: 'Allocation pool (ip:from-to) every newly registered node gets; empty: none (add them with POST /v1/nodes/{id}/allocations)',
+  },
   'metrics.rawRetentionHours': {
     env: 'HOSTPLANE_METRICS_RAW_RETENTION_HOURS',
     schema: int(1, 24 * 365),

@@ -24,7 +24,7 @@ export interface HubConfig {
   dataDir: string;
   secrets: { encryptionKey: Buffer; jwtKeys: JwtKey[] };
   rateLimit: { max: number; windowSeconds: number; authMax: number };
-  agents: { heartbeatSeconds: number; offlineAfterMissed: number; registrationTokenTtlSeconds: number };
+  agents: { heartbeatSeconds: number; offlineAfterMissed: number; registrationTokenTtlSeconds: number; defaultAllocations: string };
   metrics: { rawRetentionHours: number; rollupRetentionDays: number };
   events: { maxLength: number; maxAgeSeconds: number };
   files: { maxEditBytes: number; maxUploadBytes: number; maxUploadRequestBytes: number; uploadTtlHours: number };
@@ -174,6 +174,7 @@ function toHubConfig(flat: Map<ConfigPath, unknown>): HubConfig {
       heartbeatSeconds: get('agents.heartbeatSeconds'),
       offlineAfterMissed: get('agents.offlineAfterMissed'),
       registrationTokenTtlSeconds: get('agents.registrationTokenTtlSeconds'),
+      defaultAllocations: get('agents.defaultAllocations'),
     },
     metrics: { rawRetentionHours: get('metrics.rawRetentionHours'), rollupRetentionDays: get('metrics.rollupRetentionDays') },
     events: { maxLength: get('events.maxLength'), maxAgeSeconds: get('events.maxAgeSeconds') },

@@ -1,3 +1,4 @@
+import { AllocationEntity } from '../allocations/allocation.entity';
 import { ApiToken } from '../api-tokens/api-token.entity';
 import { AuditLog } from '../audit/audit-log.entity';
 import { BackupEntity, BackupStorageConfigEntity } from '../backups/backup.entity';
@@ -39,4 +40,5 @@ export const ENTITIES: Function[] = [
   BackupStorageConfigEntity,
   BackupEntity,
   IdempotencyKeyEntity,
+  AllocationEntity,
 ];

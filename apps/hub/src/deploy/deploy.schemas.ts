@@ -22,6 +22,7 @@ export const createDeploymentBody = z
     strategy: instanceFields.strategy,
     image: instanceFields.image,
     resources: instanceFields.resources.describe("Overrides of the workload's resources for this instance"),
+    allocation_id: instanceFields.allocation_id,
     start: z.boolean().default(true).describe('Start the instance once installed'),
   })
   .strict()

@@ -7,11 +7,11 @@ import { EventsService } from '../events/events.service';
 import { ConflictError, NotFoundError } from '../http/errors';
 import { HUB_LOGGER } from '../http/logger';
 import type { InstanceEntity } from '../instances/instance.entity';
+import { checkInstanceVariables } from '../instances/instance-spec';
 import { InstancesService } from '../instances/instances.service';
 import { OperationsService } from '../jobs/operations.service';
 import { TunnelServer } from '../tunnel/tunnel.server';
 import { importEgg } from '../workloads/egg-import';
-import { resolveVariables } from '../workloads/resolve-variables';
 import { findTemplate } from '../workloads/templates';
 import type { WorkloadEntity } from '../workloads/workload.entity';
 import type { WorkloadSpec } from '../workloads/workload.schemas';
@@ -66,7 +66,7 @@ export class DeployService implements OnModuleInit {
     const plan = await this.plan(p, body);
     const spec = plan.spec ?? plan.existing!.spec;
     // The instance's own checks, before anything is written.
-    resolveVariables(spec, body.variables, { memory_bytes: { ...spec.resources, ...body.resources }.memory_bytes });
+    checkInstanceVariables(spec, body.variables, { ...spec.resources, ...body.resources }.memory_bytes);
     if (await this.instances.repo.existsBy({ orgId, name: body.name })) throw new ConflictError(`an instance named "${body.name}" already exists`, 'name_taken');
 
     const workload = plan.spec ? await this.workloads.create(p, plan.spec) : plan.existing!;
@@ -99,6 +99,7 @@ export class DeployService implements OnModuleInit {
         strategy: body.strategy,
         image: body.image,
         resources: body.resources,
+        allocation_id: body.allocation_id,
         start: false,
       });
       instance = created.instance;

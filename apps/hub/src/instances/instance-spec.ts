@@ -1,5 +1,7 @@
 import type { InstanceSpec } from '@hostplane/protocol';
-import type { ResolvedWorkload } from '../workloads/resolve-variables';
+import { placeholderBinding, portSlots } from '../allocations/port-plan';
+import { resolveVariables, type ResolvedWorkload } from '../workloads/resolve-variables';
+import type { RawValue } from '../workloads/variable-rules';
 import type { WorkloadSpec } from '../workloads/workload.schemas';
 
 export interface RenderInput {
@@ -10,6 +12,8 @@ export interface RenderInput {
   resources?: Partial<WorkloadSpec['resources']>;
   /** A platform admin's instance: a process workload may run unsandboxed on a node that cannot confine it. */
   allowUnsandboxed?: boolean;
+  /** The published ports, from the instance's allocations (see allocations/port-plan). */
+  ports?: InstanceSpec['ports'];
 }
 
 /** `'it'\''s'`: one argv element as a POSIX shell word, so an argv workload runs unchanged through sh -c. */
@@ -28,7 +32,7 @@ export function renderInstanceSpec(input: RenderInput): InstanceSpec {
     ...(w.driver === 'docker' ? { image: input.image ?? w.image } : {}),
     startup,
     env: resolved.env,
-    ports: w.ports.map((p) => ({ name: p.name, container_port: p.container_port, host_port: p.host_port ?? p.container_port, protocol: p.protocol })),
+    ports: input.ports ?? w.ports.map((p) => ({ name: p.name, container_port: p.container_port, host_port: p.host_port ?? p.container_port, protocol: p.protocol })),
     resources: {
       cpu_cores: resources.cpu_cores,
       memory_bytes: resources.memory_bytes,
@@ -47,4 +51,14 @@ export function renderInstanceSpec(input: RenderInput): InstanceSpec {
     ...(w.ready_pattern ? { ready_pattern: w.ready_pattern } : {}),
     sandbox: { capabilities: w.security?.capabilities ?? [], read_only_root: w.security?.read_only_root ?? false, allow_unsandboxed: input.allowUnsandboxed ?? false },
   };
+}
+
+/**
+ * The variable checks of a create, before anything is placed: stand-in ports take the place of
+ * the allocations (so an egg's SERVER_PORT is never "missing"), and a refused or missing value
+ * throws InvalidVariablesError naming the variable.
+ */
+export function checkInstanceVariables(spec: WorkloadSpec, input: Readonly<Record<string, RawValue>>, memoryBytes: number): void {
+  const b = placeholderBinding(spec, portSlots(spec, input));
+  resolveVariables(spec, input, { memory_bytes: memoryBytes, ...b.context, assigned: b.variables });
 }

@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { AllocationsModule } from '../allocations/allocations.module';
 import { JobsModule } from '../jobs/jobs.module';
 import { NodesModule } from '../nodes/nodes.module';
 import { SchedulerModule } from '../scheduler/scheduler.module';
@@ -6,6 +7,8 @@ import { TunnelModule } from '../tunnel/tunnel.module';
 import { WorkloadsModule } from '../workloads/workloads.module';
 import { InstanceMetricsController } from './instance-metrics.controller';
 import { InstanceMetricsService } from './instance-metrics.service';
+import { InstancePorts } from './instance-ports';
+import { InstancePortsController } from './instance-ports.controller';
 import { InstanceQueries } from './instance-queries';
 import { InstanceReconciler } from './instance-reconciler';
 import { InstanceStreams } from './instance-streams';
@@ -14,9 +17,9 @@ import { InstancesService } from './instances.service';
 import { LostInstances } from './lost-instances';
 
 @Module({
-  imports: [JobsModule, NodesModule, SchedulerModule, WorkloadsModule, TunnelModule],
-  providers: [InstancesService, InstanceQueries, InstanceReconciler, InstanceStreams, InstanceMetricsService, LostInstances],
-  controllers: [InstancesController, InstanceMetricsController],
+  imports: [AllocationsModule, JobsModule, NodesModule, SchedulerModule, WorkloadsModule, TunnelModule],
+  providers: [InstancesService, InstancePorts, InstanceQueries, InstanceReconciler, InstanceStreams, InstanceMetricsService, LostInstances],
+  controllers: [InstancesController, InstancePortsController, InstanceMetricsController],
   exports: [InstancesService, InstanceQueries],
 })
 export class InstancesModule {}

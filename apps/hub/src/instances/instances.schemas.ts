@@ -25,12 +25,15 @@ export const createInstanceBody = z
     strategy: z.enum(['binpack', 'spread']).default('binpack'),
     image: z.string().max(255).optional().describe("One of the workload's images (docker)"),
     resources: resourceOverrides.optional(),
+    allocation_id: z.uuid().optional().describe("Primary allocation (SERVER_IP:SERVER_PORT): a free one of the node's pool; otherwise the lowest free port is picked"),
+    additional_allocation_ids: z.array(z.uuid()).max(63).optional().describe('More free allocations of the same node: they fill the workload\'s other ports first, the rest are published as extra ports'),
     start: z.boolean().default(true).describe('Start once created'),
   })
-  .strict();
+  .strict()
+  .refine((b) => !b.additional_allocation_ids?.length || b.allocation_id, { message: 'give allocation_id (the primary) with additional_allocation_ids', path: ['allocation_id'] });
 
 export const updateInstanceBody = z
-  .object({ variables: createInstanceBody.shape.variables.optional(), resources: resourceOverrides.optional() })
+  .object({ variables: z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()])).optional(), resources: resourceOverrides.optional() })
   .strict()
   .refine((b) => b.variables !== undefined || b.resources !== undefined, { message: 'nothing to update: give variables or resources' });
 

@@ -1,11 +1,13 @@
 import { Inject, Injectable, OnModuleInit } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import { DataSource, Repository } from 'typeorm';
 import type { z } from 'zod';
 import { type AnyJob, type InstanceStatus, instanceStatus, type JobOutcome } from '@hostplane/protocol';
 import { inOrg, requireOrg, type Principal } from '../access/principal';
 import { EventsService } from '../events/events.service';
-import { ConflictError, DomainError, NotFoundError } from '../http/errors';
+import { DataSource, type EntityManager, Repository } from 'typeorm';
+import { AllocationsService, NoFreeAllocationError } from '../allocations/allocations.service';
+import { bindPorts, type PortSlot, portSlots } from '../allocations/port-plan';
+import { ConflictError, DomainError, NotFoundError, ValidationFailedError } from '../http/errors';
 import { JobDispatcher } from '../jobs/job-dispatcher';
 import { actorOf } from '../jobs/operation-actor';
 import type { OperationEntity } from '../jobs/operation.entity';
@@ -13,9 +15,12 @@ import { OperationsService } from '../jobs/operations.service';
 import { NodesService } from '../nodes/nodes.service';
 import { PlannerService, requestOf } from '../scheduler/planner.service';
 import { resolveVariables } from '../workloads/resolve-variables';
+import type { RawValue } from '../workloads/variable-rules';
+import type { WorkloadEntity } from '../workloads/workload.entity';
+import type { WorkloadResources, WorkloadSpec } from '../workloads/workload.schemas';
 import { WorkloadsService } from '../workloads/workloads.service';
 import { InstanceEntity, type InstanceRowState } from './instance.entity';
-import { renderInstanceSpec } from './instance-spec';
+import { checkInstanceVariables, renderInstanceSpec } from './instance-spec';
 import type { createInstanceBody, listInstancesQuery, updateInstanceBody } from './instances.schemas';
 
 export class NoNodeFitsError extends DomainError {
@@ -49,6 +54,7 @@ export class InstancesService implements OnModuleInit {
     private readonly jobs: JobDispatcher,
     private readonly operations: OperationsService,
     private readonly events: EventsService,
+    private readonly allocations: AllocationsService,
   ) {
     this.repo = db.getRepository(InstanceEntity);
   }
@@ -76,49 +82,83 @@ export class InstancesService implements OnModuleInit {
     const orgId = requireOrg(p).id;
     const workload = await this.workloads.get(p, body.workload_id);
     const resources = { ...workload.spec.resources, ...body.resources };
-    const resolved = resolveVariables(workload.spec, body.variables, { memory_bytes: resources.memory_bytes });
-    // Tenants' workloads only go where the node can confine them; platform admins may run unsandboxed.
-    const placement = await this.planner.placeInOrg(orgId, { ...requestOf(workload.spec), resources, require_sandbox: !p.platformAdmin }, { strategy: body.strategy });
-    let nodeId = placement.chosen?.node_id ?? null;
-    if (body.node_id) {
-      const fits = placement.ranked.some((r) => r.node_id === body.node_id);
-      if (!fits) {
-        const why = placement.rejected.find((r) => r.node_id === body.node_id);
-        if (!why) await this.nodes.get(p, body.node_id);
-        throw new NoNodeFitsError(why ? `${why.name}: ${why.reasons.join('; ')}` : 'the node is not available', why ? [why] : []);
-      }
-      nodeId = body.node_id;
+    const slots = portSlots(workload.spec, body.variables);
+    // Refused variables are a 400 before anything is placed or held.
+    checkInstanceVariables(workload.spec, body.variables, resources.memory_bytes);
+    const explicitNode = body.allocation_id ? await this.allocations.nodeOfFree(orgId, body.allocation_id) : undefined;
+    if (explicitNode && body.node_id && explicitNode !== body.node_id) {
+      throw new ValidationFailedError('body', [{ path: 'allocation_id', message: `allocation ${body.allocation_id} belongs to node ${explicitNode}, not to node_id ${body.node_id}` }]);
     }
-    if (!nodeId) throw new NoNodeFitsError(placement.summary, placement.rejected);
+    const wantedNode = body.node_id ?? explicitNode;
+    const ports = Math.max(slots.length, body.allocation_id ? 1 + (body.additional_allocation_ids?.length ?? 0) : 0);
     const id = randomUUID();
-    const spec = renderInstanceSpec({ instanceId: id, workload: workload.spec, resolved, image: body.image, resources, allowUnsandboxed: p.platformAdmin });
-    let instance: InstanceEntity;
+    // A concurrent create may take the last free port of the chosen node: place again (a chosen node is not re-placed).
+    for (let attempt = 1; ; attempt++) {
+      // Tenants' workloads only go where the node can confine them; platform admins may run unsandboxed.
+      const placement = await this.planner.placeInOrg(orgId, { ...requestOf(workload.spec), resources, ports, require_sandbox: !p.platformAdmin }, { strategy: body.strategy });
+      let nodeId = placement.chosen?.node_id ?? null;
+      if (wantedNode) {
+        const fits = placement.ranked.some((r) => r.node_id === wantedNode);
+        if (!fits) {
+          const why = placement.rejected.find((r) => r.node_id === wantedNode);
+          if (!why) await this.nodes.get(p, wantedNode);
+          throw new NoNodeFitsError(why ? `${why.name}: ${why.reasons.join('; ')}` : 'the node is not available', why ? [why] : []);
+        }
+        nodeId = wantedNode;
+      }
+      if (!nodeId) throw new NoNodeFitsError(placement.summary, placement.rejected);
+      const nodeName = placement.ranked.find((r) => r.node_id === nodeId)?.name ?? nodeId;
+      try {
+        const instance = await this.insertWithPorts(p, body, { id, orgId, nodeId, nodeName, workload, resources, slots });
+        const operation = await this.enqueue(p, instance, { kind: 'instance.create', payload: { spec: instance.spec } });
+        if (body.start) await this.enqueue(p, instance, { kind: 'instance.start', payload: { instance_id: id } });
+        return { instance, operation };
+      } catch (err) {
+        if (err instanceof NoFreeAllocationError && !wantedNode && attempt < 3) continue;
+        throw err;
+      }
+    }
+  }
+
+  /** The instance row and its allocations in one transaction: either both exist or neither. */
+  private async insertWithPorts(
+    p: Principal,
+    body: z.infer<typeof createInstanceBody>,
+    c: { id: string; orgId: string; nodeId: string; nodeName: string; workload: WorkloadEntity; resources: WorkloadResources; slots: PortSlot[] },
+  ): Promise<InstanceEntity> {
     try {
-      instance = await this.repo.save(
-        this.repo.create({
-          id,
-          orgId,
-          name: body.name,
-          workloadId: workload.id,
-          workloadRevision: workload.revision,
-          nodeId,
-          driver: workload.spec.driver,
-          variables: resolved.values,
-          resources,
-          spec,
-          desiredState: body.start ? 'running' : 'stopped',
-          state: 'pending',
-          stateChangedAt: new Date(),
-          createdBy: p.userId,
-        }),
-      );
+      return await this.db.transaction(async (tx) => {
+        const held = await this.allocations.claim(
+          tx,
+          { orgId: c.orgId, nodeId: c.nodeId, instanceId: c.id, slots: c.slots, primaryId: body.allocation_id, additionalIds: body.additional_allocation_ids },
+          c.nodeName,
+        );
+        const binding = bindPorts(c.workload.spec, c.slots, held, c.workload.spec.driver);
+        const resolved = resolveVariables(c.workload.spec, body.variables, { memory_bytes: c.resources.memory_bytes, ...binding.context, assigned: binding.variables });
+        const spec = renderInstanceSpec({ instanceId: c.id, workload: c.workload.spec, resolved, image: body.image, resources: c.resources, ports: binding.ports, allowUnsandboxed: p.platformAdmin });
+        return tx.getRepository(InstanceEntity).save(
+          tx.getRepository(InstanceEntity).create({
+            id: c.id,
+            orgId: c.orgId,
+            name: body.name,
+            workloadId: c.workload.id,
+            workloadRevision: c.workload.revision,
+            nodeId: c.nodeId,
+            driver: c.workload.spec.driver,
+            variables: resolved.values,
+            resources: c.resources,
+            spec,
+            desiredState: body.start ? 'running' : 'stopped',
+            state: 'pending',
+            stateChangedAt: new Date(),
+            createdBy: p.userId,
+          }),
+        );
+      });
     } catch (err) {
       if ((err as { code?: string }).code === '23505') throw new ConflictError(`an instance named "${body.name}" already exists`, 'name_taken');
       throw err;
     }
-    const operation = await this.enqueue(p, instance, { kind: 'instance.create', payload: { spec } });
-    if (body.start) await this.enqueue(p, instance, { kind: 'instance.start', payload: { instance_id: id } });
-    return { instance, operation };
   }
 
   async update(p: Principal, id: string, body: z.infer<typeof updateInstanceBody>) {
@@ -126,15 +166,34 @@ export class InstancesService implements OnModuleInit {
     if (instance.migrationId) throw new InstanceMigratingError('update', instance.migrationId);
     if (!instance.workloadId) throw new ConflictError('the workload of this instance was deleted: its spec can no longer change', 'workload_gone');
     const workload = await this.workloads.get(p, instance.workloadId);
-    const resources = { ...instance.resources, ...body.resources };
-    const resolved = resolveVariables(workload.spec, { ...instance.variables, ...body.variables }, { memory_bytes: resources.memory_bytes });
-    instance.spec = renderInstanceSpec({ instanceId: id, workload: workload.spec, resolved, image: instance.spec.image, resources, allowUnsandboxed: instance.spec.sandbox?.allow_unsandboxed === true && p.platformAdmin });
-    instance.variables = resolved.values;
-    instance.resources = resources;
+    instance.resources = { ...instance.resources, ...body.resources };
+    // Only a platform admin keeps an instance's permission to run unsandboxed.
+    await this.rerender(instance, workload.spec, { ...instance.variables, ...body.variables }, undefined, instance.spec.sandbox?.allow_unsandboxed === true && p.platformAdmin);
     instance.workloadRevision = workload.revision;
     await this.repo.save(instance);
     const operation = await this.enqueue(p, instance, { kind: 'instance.update', payload: { spec: instance.spec } });
     return { instance, operation };
+  }
+
+  /**
+   * The spec again from the workload, the variables and the allocations the instance holds on its
+   * node (after a variable change, or a port added or removed). Does not save.
+   */
+  async rerender(
+    instance: InstanceEntity,
+    spec: WorkloadSpec,
+    variables: Record<string, RawValue>,
+    tx?: EntityManager,
+    allowUnsandboxed = instance.spec.sandbox?.allow_unsandboxed === true,
+  ): Promise<void> {
+    const held = await this.allocations.heldBy(instance.id, instance.nodeId, tx);
+    // A port variable keeps its allocated port: it is the hub's value, not the user's.
+    const given = Object.fromEntries(Object.entries(variables).filter(([k]) => !held.some((a) => a.portName === k.toLowerCase().replace(/_/g, '-'))));
+    const slots = portSlots(spec, given);
+    const binding = bindPorts(spec, slots, held, spec.driver);
+    const resolved = resolveVariables(spec, given, { memory_bytes: instance.resources.memory_bytes, ...binding.context, assigned: binding.variables });
+    instance.spec = renderInstanceSpec({ instanceId: instance.id, workload: spec, resolved, image: instance.spec.image, resources: instance.resources, ports: binding.ports, allowUnsandboxed });
+    instance.variables = resolved.values;
   }
 
   async act(p: Principal, id: string, action: 'start' | 'stop' | 'restart' | 'kill', signal?: string) {
@@ -158,7 +217,7 @@ export class InstancesService implements OnModuleInit {
     return { instance, operation: await this.enqueue(p, instance, { kind: 'instance.delete', payload: { instance_id: id } }) };
   }
 
-  private enqueue(p: Principal, i: InstanceEntity, job: AnyJob): Promise<OperationEntity> {
+  enqueue(p: Principal, i: InstanceEntity, job: AnyJob): Promise<OperationEntity> {
     return this.jobs.enqueue({ orgId: i.orgId, nodeId: i.nodeId, actor: actorOf(p), resources: [`/v1/instances/${i.id}`, `/v1/nodes/${i.nodeId}`] }, job);
   }
 
@@ -175,7 +234,10 @@ export class InstancesService implements OnModuleInit {
       const id = (op.payload as { instance_id: string }).instance_id;
       const row = await this.repo.findOneBy({ id });
       if (row && row.nodeId === op.nodeId) {
-        await this.repo.delete({ id });
+        await this.db.transaction(async (tx) => {
+          await this.allocations.releaseAll(tx, id);
+          await tx.delete(InstanceEntity, { id });
+        });
         void this.events.publish(row.orgId, 'instance.deleted', { instance_id: id });
       }
       return;

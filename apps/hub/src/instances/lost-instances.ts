@@ -1,6 +1,7 @@
 import { BeforeApplicationShutdown, Inject, Injectable, OnApplicationBootstrap } from '@nestjs/common';
 import type { Logger } from 'pino';
 import { DataSource } from 'typeorm';
+import type { InstanceSpec } from '@hostplane/protocol';
 import { HUB_CONFIG } from '../config/config.module';
 import type { HubConfig } from '../config/load-config';
 import { EventsService } from '../events/events.service';
@@ -8,6 +9,8 @@ import { HUB_LOGGER } from '../http/logger';
 import { JobDispatcher } from '../jobs/job-dispatcher';
 import { withClusterLock } from '../redis/cluster-lock';
 import { RedisService } from '../redis/redis.service';
+import { AllocationsService, NoFreeAllocationError } from '../allocations/allocations.service';
+import { remapPorts } from '../allocations/port-plan';
 import { PlannerService } from '../scheduler/planner.service';
 import { InstanceEntity } from './instance.entity';
 
@@ -37,6 +40,7 @@ export class LostInstances implements OnApplicationBootstrap, BeforeApplicationS
   constructor(
     @Inject(DataSource) private readonly db: DataSource,
     private readonly planner: PlannerService,
+    private readonly allocations: AllocationsService,
     private readonly jobs: JobDispatcher,
     private readonly events: EventsService,
     private readonly redis: RedisService,
@@ -104,6 +108,7 @@ export class LostInstances implements OnApplicationBootstrap, BeforeApplicationS
       resources: { cpu_cores: i.resources.cpu_cores ?? 0, memory_bytes: i.resources.memory_bytes ?? 0, disk_bytes: i.resources.disk_bytes ?? 0 },
       node_labels: labels[0]?.labels ?? {},
       require_sandbox: i.spec.sandbox?.allow_unsandboxed !== true,
+      ports: (await this.allocations.heldBy(id, i.nodeId)).length,
     });
     const target = placement.chosen?.node_id;
     if (!target || target === i.nodeId) {
@@ -114,14 +119,30 @@ export class LostInstances implements OnApplicationBootstrap, BeforeApplicationS
       }
       return false;
     }
-    const moved = (await this.db.query(
-      `UPDATE instances SET node_id = $3, state = 'pending', state_reason = $4, exit_code = NULL, state_observed_at = NULL, state_changed_at = now(), updated_at = now()
-        WHERE id = $1 AND node_id = $2 AND state = 'unknown' AND migration_id IS NULL RETURNING id`,
-      [id, i.nodeId, target, `replacing the instance lost with node ${i.nodeId}`],
-    )) as [unknown[], number];
-    if (!moved[0].length) return false;
+    // The node, the ports (taken on the target, given back on the lost node) and the spec move together.
+    const targetName = placement.chosen?.name ?? target;
+    let spec: InstanceSpec | null;
+    try {
+      spec = await this.db.transaction(async (tx) => {
+        const moved = (await tx.query(
+          `UPDATE instances SET node_id = $3, state = 'pending', state_reason = $4, exit_code = NULL, state_observed_at = NULL, state_changed_at = now(), updated_at = now()
+            WHERE id = $1 AND node_id = $2 AND state = 'unknown' AND migration_id IS NULL RETURNING id`,
+          [id, i.nodeId, target, `replacing the instance lost with node ${i.nodeId}`],
+        )) as [unknown[], number];
+        if (!moved[0].length) return null;
+        const remapped = remapPorts(i.spec, i.variables, await this.allocations.claimMirror(tx, i.orgId, id, i.nodeId, target, targetName));
+        await tx.getRepository(InstanceEntity).update({ id }, { spec: remapped.spec, variables: remapped.variables });
+        await this.allocations.release(tx, id, i.nodeId);
+        return remapped.spec;
+      });
+    } catch (err) {
+      // Another create took the target's last ports since placement: the next pass places again.
+      if (err instanceof NoFreeAllocationError) return false;
+      throw err;
+    }
+    if (!spec) return false;
     const resources = [`/v1/instances/${id}`, `/v1/nodes/${target}`];
-    const create = await this.jobs.enqueue({ orgId: i.orgId, nodeId: target, actor: SYSTEM, resources }, { kind: 'instance.create', payload: { spec: i.spec } });
+    const create = await this.jobs.enqueue({ orgId: i.orgId, nodeId: target, actor: SYSTEM, resources }, { kind: 'instance.create', payload: { spec } });
     if (i.desiredState === 'running') await this.jobs.enqueue({ orgId: i.orgId, nodeId: target, actor: SYSTEM, resources }, { kind: 'instance.start', payload: { instance_id: id } });
     this.log.warn({ instanceId: id, from: i.nodeId, to: target }, 'replaced a lost instance on another node');
     void this.events.publish(i.orgId, 'instance.replaced', {

@@ -25,6 +25,9 @@ import {
   specWithoutInstall,
   stepOperationId,
 } from './migration-plan';
+import { MigrationBackups } from './migration-backups';
+import { MigrationPorts } from './migration-ports';
+import { TransferError } from './migration-transfer';
 import { MIGRATION_JOB_ATTEMPTS, MIGRATION_QUEUE, type MigrationJobData, MigrationQueue } from './migration-queue';
 import { RunnerStopping, StepFailed, TransferStep } from './migration-transfer-step';
 import { StepWatchdog } from './migration-watchdog';
@@ -64,6 +67,8 @@ export class MigrationRunner implements OnApplicationBootstrap, BeforeApplicatio
     private readonly waiter: OperationWaiter,
     private readonly tunnel: TunnelServer,
     private readonly events: EventsService,
+    private readonly ports: MigrationPorts,
+    private readonly nodeBackups: MigrationBackups,
     @Inject(HUB_CONFIG) private readonly config: HubConfig,
     @Inject(HUB_LOGGER) private readonly log: Logger,
   ) {
@@ -213,14 +218,19 @@ export class MigrationRunner implements OnApplicationBootstrap, BeforeApplicatio
       }
       case 'transfer':
         return this.transferStep.run(m, this.watchdogs.get(m.id));
-      case 'create':
-        await this.step(m, 'target', { kind: 'instance.create', payload: { spec: specWithoutInstall(instance.spec) } }, 'creating the instance on the target');
+      case 'create': {
+        const target = await this.ports.targetSpec(m).catch((err: unknown) => {
+          if (MigrationPorts.isPortShortage(err)) throw new StepFailed({ code: err.code, message: err.message, step: 'create' });
+          throw err;
+        });
+        await this.step(m, 'target', { kind: 'instance.create', payload: { spec: specWithoutInstall(target.spec) } }, 'creating the instance on the target');
         return;
+      }
       case 'restore':
         await this.step(m, 'target', { kind: 'instance.backup.restore', payload: { instance_id: m.instanceId, backup_id: backupId, sha256: m.backup?.sha256 } }, 'restoring the data on the target');
         return;
       case 'switch':
-        return this.switchNode(m);
+        return this.switchNode(m, await this.copyBackups(m));
       case 'start': {
         if (!m.wasRunning || instance.desiredState !== 'running') return;
         await this.step(m, 'target', { kind: 'instance.start', payload: { instance_id: m.instanceId } }, 'starting the instance on the target');
@@ -298,7 +308,23 @@ export class MigrationRunner implements OnApplicationBootstrap, BeforeApplicatio
    * transaction, unless a cancel got in first. State frames from the source are ignored from
    * here on, the target's apply (the state update matches on the instance's node).
    */
-  private async switchNode(m: MigrationEntity): Promise<void> {
+  /** The instance's own backups go to the target before the switch (migration-backups.ts). */
+  private async copyBackups(m: MigrationEntity): Promise<string[]> {
+    const abort = new AbortController();
+    this.transferStep.aborts.add(abort);
+    try {
+      await this.progress(m, 'switch', 0, "copying the instance's backups to the target");
+      return await this.nodeBackups.copyToTarget(m, abort.signal);
+    } catch (err) {
+      if (this.stopping) throw new RunnerStopping();
+      const e = err instanceof TransferError ? err : new TransferError('transfer_failed', (err as Error).message);
+      throw new StepFailed({ code: e.code, message: e.message, step: 'switch' });
+    } finally {
+      this.transferStep.aborts.delete(abort);
+    }
+  }
+
+  private async switchNode(m: MigrationEntity, copiedBackups: string[] = []): Promise<void> {
     const switched = await this.db.transaction(async (tx) => {
       const [row] = (await tx.query(`SELECT cancel_requested FROM migrations WHERE id = $1 FOR UPDATE`, [m.id])) as { cancel_requested: boolean }[];
       if (row?.cancel_requested) return false;
@@ -308,6 +334,8 @@ export class MigrationRunner implements OnApplicationBootstrap, BeforeApplicatio
           WHERE id = $1 AND migration_id = $2`,
         [m.instanceId, m.id, m.targetNodeId, `migrated from node ${m.sourceNodeId}`],
       );
+      await this.ports.switchOver(tx, m);
+      await this.nodeBackups.switchOver(tx, m, copiedBackups);
       await tx.query(`UPDATE migrations SET step = 'start', updated_at = now() WHERE id = $1`, [m.id]);
       return true;
     });
@@ -330,6 +358,7 @@ export class MigrationRunner implements OnApplicationBootstrap, BeforeApplicatio
     const instance = await this.db.getRepository(InstanceEntity).findOneBy({ id: m.instanceId });
     const restart = Boolean(instance && m.wasRunning && instance.desiredState === 'running');
     await this.settle(m, rollbackJobs(m.id, m.instanceId, (m.error?.step ?? 'stop') as MigrationStep, restart), ROLLBACK_TARGET_WAIT_S);
+    await this.ports.releaseTarget(m);
     // A cancel that came while a failure was already rolling back got what it asked for: it ends cancelled, naming the failure.
     const cancelled = m.error?.code === 'cancelled' || (await this.cancelRequested(m.id));
     const error = cancelled && m.error && m.error.code !== 'cancelled' ? { code: 'cancelled', message: `cancelled on request while rolling back (${m.error.message})`.slice(0, 1000), step: m.error.step } : m.error;

@@ -6,6 +6,7 @@ import { NodeActionsController } from './node-actions.controller';
 import { NodeContainersController } from './node-containers.controller';
 import { NodeContainersService } from './node-containers.service';
 import { NodeInventoryController } from './node-inventory.controller';
+import { NodeInventoryService } from './node-inventory.service';
 import { NodeMetricsService } from './node-metrics.service';
 import { NodeQueries } from './node-queries';
 import { NodeTerminal } from './node-terminal';
@@ -16,7 +17,7 @@ import { RegistrationService } from './registration.service';
 
 @Module({
   imports: [TunnelModule, JobsModule],
-  providers: [HostViews, NodesService, RegistrationService, NodeMetricsService, NodeTerminal, NodeQueries, NodeContainersService],
+  providers: [HostViews, NodesService, NodeInventoryService, RegistrationService, NodeMetricsService, NodeTerminal, NodeQueries, NodeContainersService],
   controllers: [NodesController, RegistrationController, NodeInventoryController, NodeActionsController, NodeContainersController],
   exports: [NodesService, NodeMetricsService, NodeQueries],
 })

@@ -6,6 +6,7 @@ import type { Principal } from '../access/principal';
 import { requireOrg } from '../access/principal';
 import { HUB_CONFIG } from '../config/config.module';
 import type { HubConfig } from '../config/load-config';
+import { insertDefaultPool, parseDefaultPool } from '../allocations/default-pool';
 import { checkOpaqueToken, issueOpaqueToken, sha256Hex, tokenHint } from '../crypto/opaque-token';
 import { DomainError } from '../http/errors';
 import { NodeEntity } from './node.entity';
@@ -83,6 +84,7 @@ export class RegistrationService {
         agentVersion: body.agent_version,
         drivers: body.drivers,
       });
+      await insertDefaultPool(tx, grant.org_id, node.id, parseDefaultPool(this.config.agents.defaultAllocations));
       return { node_id: node.id, agent_token: agent.token, hub_url: this.config.http.publicUrl };
     });
   }

@@ -42,6 +42,14 @@ const assetParams = z.object({ file: z.string() });
 export class OpenApiController {
   constructor(private readonly openapi: OpenApiService) {}
 
+  @Get()
+  @Public()
+  @ApiDoc({ summary: 'Where things are: redirects a browser to /docs, and says so in JSON', tags: ['meta'], public: true, responses: { 302: { description: 'To /docs' } } })
+  root(@Res({ passthrough: true }) reply: FastifyReply) {
+    void reply.status(302).header('location', '/docs');
+    return { name: 'hostplane', docs: '/docs', openapi: '/openapi.json', api: '/v1', health: '/health' };
+  }
+
   @Get('openapi.json')
   @Public()
   @ApiDoc({ summary: 'The OpenAPI 3.1 document of this API', tags: ['meta'], public: true, responses: { 200: { description: 'OpenAPI document' } } })

@@ -26,6 +26,8 @@ export interface NodeCapacityRow {
   inv_cpu: number | null;
   inv_mem: number | null;
   inv_disks: { mount: string; size_bytes: number }[] | null;
+  /** Free allocations in the node's pool. */
+  free_ports?: number | string | null;
 }
 
 const ZERO: PlacementResources = { cpu_cores: 0, memory_bytes: 0, disk_bytes: 0 };
@@ -54,5 +56,6 @@ export function toPlacementNode(row: NodeCapacityRow, allocated: PlacementResour
     labels: row.labels ?? {},
     capacity: capacityOf(row),
     allocated: allocated ?? ZERO,
+    ...(row.free_ports !== undefined && row.free_ports !== null ? { free_ports: Number(row.free_ports) } : {}),
   };
 }

@@ -3,8 +3,8 @@
  * tested without a container and benchmarked on its own (`npm run bench -- placement`).
  *
  * Filters, in the order they are explained: online, schedulable (not cordoned or draining), the
- * driver is available, every required label matches, and free cpu, memory and disk cover the
- * request. Scoring looks at the dominant share (the largest of cpu, memory and disk used after
+ * driver is available, every required label matches, free cpu, memory and disk cover the
+ * request, and the node's allocation pool has as many free ports as the instance needs. Scoring looks at the dominant share (the largest of cpu, memory and disk used after
  * placement, as a fraction of capacity): binpack prefers the fullest node that fits, spread the
  * emptiest. Ties go to the smaller node id, so the same input always gives the same answer.
  */
@@ -26,6 +26,8 @@ export interface PlacementNode {
   labels: Readonly<Record<string, string>>;
   capacity: PlacementResources;
   allocated: PlacementResources;
+  /** Free allocations (ip:port) in the node's pool; undefined: ports are not counted. */
+  free_ports?: number;
 }
 
 export interface PlacementRequest {
@@ -35,6 +37,8 @@ export interface PlacementRequest {
   node_labels?: Readonly<Record<string, string>>;
   /** A tenant's workload: nodes whose driver reports it cannot confine workloads (`sandboxed: false`) do not fit. */
   require_sandbox?: boolean;
+  /** Host ports the instance takes from the node's allocation pool. */
+  ports?: number;
 }
 
 export interface PlacementOptions {
@@ -45,7 +49,7 @@ export interface PlacementOptions {
   explainLimit?: number;
 }
 
-export const REJECT_REASONS = ['offline', 'cordoned', 'driver', 'labels', 'cpu', 'memory', 'disk'] as const;
+export const REJECT_REASONS = ['offline', 'cordoned', 'driver', 'labels', 'cpu', 'memory', 'disk', 'ports'] as const;
 export type RejectReason = (typeof REJECT_REASONS)[number];
 
 export interface Placement {
@@ -68,6 +72,7 @@ const LABELS = 8;
 const CPU = 16;
 const MEMORY = 32;
 const DISK = 64;
+const PORTS = 128;
 const BITS: readonly [number, RejectReason][] = [
   [OFFLINE, 'offline'],
   [CORDONED, 'cordoned'],
@@ -76,6 +81,7 @@ const BITS: readonly [number, RejectReason][] = [
   [CPU, 'cpu'],
   [MEMORY, 'memory'],
   [DISK, 'disk'],
+  [PORTS, 'ports'],
 ];
 
 // Capacity arithmetic on fractional cores: 0.1 + 0.2 must fit in 0.3.
@@ -91,6 +97,7 @@ export function place(request: PlacementRequest, nodes: readonly PlacementNode[]
   const labelKeys = Object.keys(request.node_labels ?? {});
   const labelValues = labelKeys.map((k) => request.node_labels![k]!);
   const labelCount = labelKeys.length;
+  const ports = request.ports ?? 0;
 
   // Best `rankLimit` fitting nodes as parallel arrays sorted best first, and the lowest-id
   // rejected nodes to explain: both bounded, so 10,000 nodes allocate nothing per node.
@@ -98,7 +105,7 @@ export function place(request: PlacementRequest, nodes: readonly PlacementNode[]
   const rankScore: number[] = [];
   const explainIdx: number[] = [];
   const explainMask: number[] = [];
-  const counts = [0, 0, 0, 0, 0, 0, 0];
+  const counts = [0, 0, 0, 0, 0, 0, 0, 0];
   let fitting = 0;
   let rejectedTotal = 0;
 
@@ -134,6 +141,7 @@ export function place(request: PlacementRequest, nodes: readonly PlacementNode[]
     if (cpu > 0 && cpuAfter > cap.cpu_cores + EPSILON) mask |= CPU;
     if (mem > 0 && memAfter > cap.memory_bytes) mask |= MEMORY;
     if (disk > 0 && diskAfter > cap.disk_bytes) mask |= DISK;
+    if (ports > 0 && n.free_ports !== undefined && n.free_ports < ports) mask |= PORTS;
 
     if (mask !== 0) {
       rejectedTotal++;
@@ -144,6 +152,7 @@ export function place(request: PlacementRequest, nodes: readonly PlacementNode[]
       if (mask & CPU) counts[4]!++;
       if (mask & MEMORY) counts[5]!++;
       if (mask & DISK) counts[6]!++;
+      if (mask & PORTS) counts[7]!++;
       if (explainLimit > 0) keepLowestIds(nodes, explainIdx, explainMask, explainLimit, i, mask);
       continue;
     }
@@ -235,6 +244,13 @@ export function explainRejection(node: PlacementNode, request: PlacementRequest,
   if (mask & CPU) out.push(shortage(r.cpu_cores === 1 ? 'CPU core' : 'CPU cores', formatCores(r.cpu_cores), cap.cpu_cores, used.cpu_cores, formatCores, 'cpu'));
   if (mask & MEMORY) out.push(shortage('memory', formatMiB(r.memory_bytes), cap.memory_bytes, used.memory_bytes, formatMiB, 'memory'));
   if (mask & DISK) out.push(shortage('disk', formatGiB(r.disk_bytes), cap.disk_bytes, used.disk_bytes, formatGiB, 'disk'));
+  if (mask & PORTS) {
+    const need = request.ports ?? 0;
+    const free = node.free_ports ?? 0;
+    out.push(
+      `needs ${need} free port${need === 1 ? '' : 's'} from the node's allocation pool, ${free} free: its allocations are used up (add some with POST /v1/nodes/${node.id}/allocations)`,
+    );
+  }
   return out;
 }
 
@@ -271,6 +287,7 @@ const COUNT_WORDS: Record<RejectReason, string> = {
   cpu: 'short of CPU',
   memory: 'short of memory',
   disk: 'short of disk',
+  ports: 'out of free ports',
 };
 
 /** One sentence for people: what was chosen and why, or why nothing fits. */

@@ -23,6 +23,7 @@ export const suggestFitBody = z
     driver: z.enum(DRIVERS).optional().describe('Without workload_id: the driver needed'),
     resources: requestedResources.optional().describe("Without workload_id: what it needs; with it: replaces the workload's"),
     node_labels: labels.optional().describe("Labels the node must have; with workload_id: replaces the workload's"),
+    ports: z.number().int().min(0).max(1000).optional().describe("Without workload_id: free ports needed from the node's allocation pool (default 0)"),
     strategy,
     limit: rankLimit,
     explain: explainLimit,
@@ -52,7 +53,12 @@ const placedNode = z.object({ node_id: z.uuid(), name: z.string(), score: z.numb
 
 export const placementResponse = z.object({
   strategy: z.enum(['binpack', 'spread']),
-  request: z.object({ driver: z.enum(DRIVERS), resources: requestedResources, node_labels: z.record(z.string(), z.string()) }),
+  request: z.object({
+    driver: z.enum(DRIVERS),
+    resources: requestedResources,
+    node_labels: z.record(z.string(), z.string()),
+    ports: z.number().int().describe("Host ports taken from the node's allocation pool"),
+  }),
   summary: z.string(),
   chosen: placedNode.nullable(),
   ranked: z.array(placedNode),

@@ -3,6 +3,7 @@ import { DataSource } from 'typeorm';
 import { requireOrg, type Principal } from '../access/principal';
 import { ValidationFailedError } from '../http/errors';
 import { NodeEntity } from '../nodes/node.entity';
+import { portSlots } from '../allocations/port-plan';
 import { findTemplate } from '../workloads/templates';
 import type { WorkloadSpec } from '../workloads/workload.schemas';
 import { TemplateNotFoundError, WorkloadsService } from '../workloads/workloads.service';
@@ -48,6 +49,7 @@ export class PlannerService {
       .addSelect(`n.inventory->'system'->'cpu_cores'`, 'inv_cpu')
       .addSelect(`n.inventory->'system'->'memory_total_bytes'`, 'inv_mem')
       .addSelect(`n.inventory->'disks'`, 'inv_disks')
+      .addSelect('(SELECT count(*) FROM allocations a WHERE a.node_id = n.id AND a.instance_id IS NULL)', 'free_ports')
       .where('n.org_id = :org', { org: orgId })
       .orderBy('n.id')
       .getRawMany<NodeCapacityRow>();
@@ -66,7 +68,7 @@ export class PlannerService {
       const { spec } = await this.workloads.get(p, body.workload_id);
       request = { ...requestOf(spec), ...(body.resources ? { resources: body.resources } : {}), ...(body.node_labels ? { node_labels: body.node_labels } : {}) };
     } else {
-      request = { driver: body.driver!, resources: body.resources!, node_labels: body.node_labels ?? {} };
+      request = { driver: body.driver!, resources: body.resources!, node_labels: body.node_labels ?? {}, ports: body.ports ?? 0 };
     }
     return this.placeInOrg(org, request, { strategy: body.strategy, rankLimit: body.limit, explainLimit: body.explain });
   }
@@ -114,7 +116,7 @@ export class PlannerService {
 }
 
 export function requestOf(spec: WorkloadSpec): PlacementRequest {
-  return { driver: spec.driver, resources: spec.resources, node_labels: spec.constraints.node_labels };
+  return { driver: spec.driver, resources: spec.resources, node_labels: spec.constraints.node_labels, ports: portSlots(spec).length };
 }
 
 function present({ nodes, names }: OrgNodes, request: PlacementRequest, options: PlacementOptions): PlacementResponse {
@@ -124,7 +126,7 @@ function present({ nodes, names }: OrgNodes, request: PlacementRequest, options:
   const placed = (r: { node_id: string; score: number }) => ({ node_id: r.node_id, name: nameOf(r.node_id), score: r.score, free: freeAfter(byId.get(r.node_id)!, request.resources) });
   return {
     strategy: result.strategy,
-    request: { driver: request.driver as PlacementResponse['request']['driver'], resources: request.resources, node_labels: { ...request.node_labels } },
+    request: { driver: request.driver as PlacementResponse['request']['driver'], resources: request.resources, node_labels: { ...request.node_labels }, ports: request.ports ?? 0 },
     summary: describePlacement(result, nameOf),
     chosen: result.ranked[0] ? placed(result.ranked[0]) : null,
     ranked: result.ranked.map(placed),

@@ -28,6 +28,8 @@ export interface ResolveContext {
   memory_bytes?: number;
   /** Admins may set variables that are not user_editable. */
   allowLocked?: boolean;
+  /** Values the hub assigns (port variables filled from allocations): they win, locked or not. */
+  assigned?: Readonly<Record<string, string>>;
 }
 
 export interface ResolvedConfigFile {
@@ -68,9 +70,10 @@ export function resolveVariables(spec: WorkloadSpec, input: Readonly<Record<stri
   }
   const values: Record<string, string> = {};
   for (const v of spec.variables) {
-    const raw = Object.hasOwn(input, v.key) ? input[v.key] : undefined;
+    const assigned = context.assigned && Object.hasOwn(context.assigned, v.key) ? context.assigned[v.key] : undefined;
+    const raw = assigned ?? (Object.hasOwn(input, v.key) ? input[v.key] : undefined);
     const given = raw !== undefined && raw !== null;
-    if (given && !v.user_editable && !context.allowLocked) {
+    if (given && assigned === undefined && !v.user_editable && !context.allowLocked) {
       const normalized = checkValue(v, raw);
       if (!normalized.ok || normalized.value !== v.default) {
         issues.push({ key: v.key, message: 'is not editable' });

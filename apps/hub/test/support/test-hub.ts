@@ -42,8 +42,15 @@ export function testEnv(db: TestDatabase, prefix: string, extra: Record<string, 
     HOSTPLANE_LOG_LEVEL: 'info',
     HOSTPLANE_RATE_LIMIT_MAX: '100000',
     HOSTPLANE_RATE_LIMIT_AUTH_MAX: '100000',
+    // Each hub's nodes get a port range of their own: test hubs share one host, their containers its ports.
+    HOSTPLANE_AGENT_DEFAULT_ALLOCATIONS: defaultPoolForTest(),
     ...extra,
   };
+}
+
+function defaultPoolForTest(): string {
+  const base = 40_000 + Math.floor(Math.random() * 200) * 100;
+  return `0.0.0.0:${base}-${base + 99}`;
 }
 
 /** Boots a real hub on a fresh database and its own Redis prefix, listening on a free port. */

@@ -65,7 +65,7 @@ export function instanceContainerBody(spec: InstanceSpec, dataDir: string, bindA
   for (const p of spec.ports) {
     const key = `${p.container_port}/${p.protocol}`;
     exposed[key] = {};
-    bindings[key] = [{ HostIp: bindAddress, HostPort: String(p.host_port) }];
+    bindings[key] = [{ HostIp: p.host_ip ?? bindAddress, HostPort: String(p.host_port) }];
   }
   return {
     Image: spec.image,
