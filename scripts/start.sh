@@ -17,6 +17,8 @@ if [ -z "${HOSTPLANE_DATABASE_URL:-}" ]; then
   export HOSTPLANE_DATABASE_URL="postgres://postgres@127.0.0.1:5432/$db"
 fi
 [ -n "${HOSTPLANE_REDIS_URL:-}" ] || ensure_redis
+# The local agent confines process workloads with bubblewrap; without it only platform admins may run them.
+ensure_bubblewrap || log "bubblewrap is not available: tenants' process workloads will be refused (docs/security.md)"
 
 [ -d node_modules ] || npm ci --no-audit --no-fund
 npx tsc -b
