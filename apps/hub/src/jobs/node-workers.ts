@@ -68,7 +68,8 @@ export class NodeWorkers implements OnApplicationBootstrap, BeforeApplicationShu
     const session = this.tunnel.session(nodeId);
     if (!session) return;
     const node = await this.db.getRepository(NodeEntity).findOne({ where: { id: nodeId }, select: ['id', 'jobConcurrency'] });
-    if (!node || this.workers.has(nodeId) || !this.tunnel.session(nodeId)) return;
+    // Shutdown may have begun during the await: a Worker created now would outlive the Redis connection it uses.
+    if (!node || this.stopped || this.workers.has(nodeId) || !this.tunnel.session(nodeId)) return;
     const worker = new Worker<NodeJobData>(this.queues.queueName(nodeId), (job, token) => this.delivery.process(nodeId, job, token), {
       connection: this.queues.connection,
       prefix: this.queues.prefix,
@@ -112,12 +113,13 @@ export class NodeWorkers implements OnApplicationBootstrap, BeforeApplicationShu
     }
   }
 
-  async stop(nodeId: string): Promise<void> {
+  /** `force` (at shutdown) does not wait for jobs in flight: another replica's stalled check re-runs them. */
+  async stop(nodeId: string, force = false): Promise<void> {
     this.clearIdle(nodeId);
     const w = this.workers.get(nodeId);
     if (!w) return;
     this.workers.delete(nodeId);
-    await w.close().catch((err: Error) => this.log.warn({ nodeId, reason: err.message }, 'closing job worker failed'));
+    await w.close(force).catch((err: Error) => this.log.warn({ nodeId, reason: err.message }, 'closing job worker failed'));
   }
 
   /** Repairs lost wake-ups: every locally connected node that is in the work set gets a Worker. */
@@ -136,6 +138,6 @@ export class NodeWorkers implements OnApplicationBootstrap, BeforeApplicationShu
     this.stopped = true;
     if (this.sweepTimer) clearInterval(this.sweepTimer);
     for (const t of this.idleTimers.values()) clearTimeout(t);
-    await Promise.all([...this.workers.keys()].map((id) => this.stop(id)));
+    await Promise.all([...this.workers.keys()].map((id) => this.stop(id, true)));
   }
 }
