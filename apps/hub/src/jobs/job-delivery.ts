@@ -53,6 +53,14 @@ export class JobDelivery {
     });
   }
 
+  /** At shutdown: every job waiting for its outcome is put back for redelivery (the agent's journal keeps the effect single). */
+  putBackAll(): void {
+    for (const [id, w] of this.waiters) {
+      this.waiters.delete(id);
+      w.reject(new AgentGoneError('the hub is shutting down'));
+    }
+  }
+
   get inFlight(): number {
     return this.waiters.size;
   }

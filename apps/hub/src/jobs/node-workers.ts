@@ -113,13 +113,12 @@ export class NodeWorkers implements OnApplicationBootstrap, BeforeApplicationShu
     }
   }
 
-  /** `force` (at shutdown) does not wait for jobs in flight: another replica's stalled check re-runs them. */
-  async stop(nodeId: string, force = false): Promise<void> {
+  async stop(nodeId: string): Promise<void> {
     this.clearIdle(nodeId);
     const w = this.workers.get(nodeId);
     if (!w) return;
     this.workers.delete(nodeId);
-    await w.close(force).catch((err: Error) => this.log.warn({ nodeId, reason: err.message }, 'closing job worker failed'));
+    await w.close().catch((err: Error) => this.log.warn({ nodeId, reason: err.message }, 'closing job worker failed'));
   }
 
   /** Repairs lost wake-ups: every locally connected node that is in the work set gets a Worker. */
@@ -138,6 +137,10 @@ export class NodeWorkers implements OnApplicationBootstrap, BeforeApplicationShu
     this.stopped = true;
     if (this.sweepTimer) clearInterval(this.sweepTimer);
     for (const t of this.idleTimers.values()) clearTimeout(t);
-    await Promise.all([...this.workers.keys()].map((id) => this.stop(id, true)));
+    // Jobs waiting for an agent's answer are put back now, while Redis is still connected: a
+    // Worker whose job fails after its connection closed retries that failure without pause
+    // (BullMQ 5.81 retries connection errors with no delay once closing).
+    this.delivery.putBackAll();
+    await Promise.all([...this.workers.keys()].map((id) => this.stop(id)));
   }
 }
