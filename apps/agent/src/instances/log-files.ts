@@ -3,6 +3,15 @@ import type { LogFollower } from '../drivers/driver';
 
 export const LOG_MAX_BYTES = 10 * 1024 * 1024;
 export const LOG_KEEP = 3;
+export const LOG_ROTATE_CHECK_MS = 10_000;
+
+/** When an output log is rotated (agent config `logs.*`). */
+export interface LogRotation {
+  maxBytes: number;
+  keep: number;
+  checkMs: number;
+}
+export const DEFAULT_LOG_ROTATION: LogRotation = { maxBytes: LOG_MAX_BYTES, keep: LOG_KEEP, checkMs: LOG_ROTATE_CHECK_MS };
 const TAIL_READ_BYTES = 4 * 1024 * 1024;
 const POLL_MS = 100;
 

@@ -3,6 +3,8 @@ import { constants as osConstants } from 'node:os';
 import type { InstanceSpec, InstanceStateFrame, InstanceStats, InstanceStatus } from '@hostplane/protocol';
 import { InstanceStore, isActiveState, PersistedState, writeConfigFiles } from '../../instances/instance-store';
 import { tailLines } from '../../instances/log-files';
+import type { LogHistory, LogRange, LogsCleared } from '../../instances/log-history';
+import { clearDockerLogs, dockerLogHistory } from './docker-log-history';
 import { demultiplexDockerStream, dockerEngineAttach, dockerEngineGet, dockerEngineStream } from '../docker-engine';
 import { ConsoleHandle, CreateContext, DriverError, InstanceDriver, InstanceSummary, LogFollower, StateListener } from '../driver';
 import { assertImageName, containerName, ContainerInspect, DockerApi, installContainerBody, instanceContainerBody } from './docker-api';
@@ -184,6 +186,16 @@ export class DockerDriver implements InstanceDriver {
     if (source === 'install') return tailLines(this.store.paths(id).install, lines);
     const text = await this.api.logs(containerName(id), lines, true);
     return text.replace(/\r\n/g, '\n').split('\n').filter((l, i, all) => l !== '' || i < all.length - 1);
+  }
+
+  async logHistory(id: string, range: LogRange): Promise<LogHistory> {
+    await this.get(id);
+    return dockerLogHistory(this.api, containerName(id), range);
+  }
+
+  async clearLogs(id: string): Promise<LogsCleared> {
+    await this.get(id);
+    return clearDockerLogs(this.api, containerName(id));
   }
 
   async openConsole(id: string): Promise<ConsoleHandle> {
