@@ -62,7 +62,7 @@ describe('instance log download and clear on a real agent', () => {
     owner = ctx.admin.inOrg(ctx.admin.personalOrgId);
     member = await ctx.addMember({ id: ctx.admin.personalOrgId, owner }, 'member');
     // Small logs, checked often: every burst of ~2 KB overflows the current file.
-    node = await registerNode(owner, ctx.hub.url, { HOSTPLANE_AGENT_LOGS_MAX_BYTES: '1500', HOSTPLANE_AGENT_LOGS_KEEP: '50', HOSTPLANE_AGENT_LOGS_ROTATE_CHECK_MS: '100' });
+    node = await registerNode(owner, ctx.hub.url, { HOSTPLANE_AGENT_LOGS_MAX_BYTES: '1500', HOSTPLANE_AGENT_LOGS_KEEP: '50', HOSTPLANE_AGENT_LOGS_ROTATE_CHECK_MS: '100', HOSTPLANE_AGENT_DOCKER_SOCKET: '/var/run/docker.sock' });
     node.start();
     await node.waitStatus('online');
     await waitFor('inventory', async () => ((await owner.request(`/v1/nodes/${node.id}/inventory`)).status === 200 ? true : undefined));
@@ -81,6 +81,11 @@ describe('instance log download and clear on a real agent', () => {
     await new Promise((r) => setTimeout(r, 300));
   });
   after(async () => {
+    // Workloads outlive their agent: delete them before it goes.
+    for (const instance of [id, dockerId].filter(Boolean)) {
+      await owner.request(`/v1/instances/${instance}`, { method: 'DELETE' });
+      await waitFor('deleted', async () => ((await owner.request(`/v1/instances/${instance}`)).status === 404 ? true : undefined), 30_000, 200).catch(() => undefined);
+    }
     await node?.stop();
     await ctx?.close();
   });
@@ -157,7 +162,7 @@ describe('instance log download and clear on a real agent', () => {
     assert.equal(created.status, 202, created.text);
     dockerId = created.body.instance.id as string;
     const get = (query = '') => owner.request(`/v1/instances/${dockerId}/logs/download${query}`);
-    try {
+    {
       await waitFor('first batch', async () => ((await get()).text.includes('dock-0050') ? true : undefined), 30_000, 200);
       await new Promise((r) => setTimeout(r, 300));
       const split = new Date().toISOString();
@@ -175,8 +180,6 @@ describe('instance log download and clear on a real agent', () => {
       assert.equal(cleared.status, 200, cleared.text);
       assert.ok(cleared.body.bytes_removed > 0, cleared.text);
       assert.equal((await get()).text, '');
-    } finally {
-      await owner.request(`/v1/instances/${dockerId}`, { method: 'DELETE' });
     }
   });
 });
