@@ -155,6 +155,32 @@ describe('instance log download and clear on a real agent', () => {
     assert.ok(entries.some((e) => e.target_id === id && e.outcome === 'denied'), "the member's refused attempt is in the audit log");
   });
 
+  it('a download in progress is cut off, not ended as complete, when the caller loses access', async () => {
+    const reader = await ctx.addMember({ id: ctx.admin.personalOrgId, owner }, 'viewer');
+    const big = `${'y'.repeat(99)}\n`.repeat(300_000);
+    writeFileSync(join(logDir(), 'output.log.99'), big);
+    const res = await fetch(`${ctx.hub.url}/v1/instances/${id}/logs/download`, { headers: { authorization: `Bearer ${reader.accessToken}`, 'x-org-id': reader.defaultOrg! } });
+    assert.equal(res.status, 200);
+    const body = res.body!.getReader();
+    let received = (await body.read()).value?.length ?? 0;
+    assert.ok(received > 0, 'the download started');
+    const removed = await owner.request(`/v1/organizations/${ctx.admin.personalOrgId}/members/${reader.user.id}`, { method: 'DELETE' });
+    assert.equal(removed.status, 204, removed.text);
+    await new Promise((r) => setTimeout(r, 1500));
+    let cut = false;
+    try {
+      for (;;) {
+        const { done, value } = await body.read();
+        if (done) break;
+        received += value.length;
+      }
+    } catch {
+      cut = true;
+    }
+    assert.ok(cut, 'the response broke off instead of ending cleanly');
+    assert.ok(received < big.length, `only part of the log was sent (${received} of ${big.length} bytes)`);
+  });
+
   it('a docker instance: Docker keeps its log, since/until cut per line, clear truncates it', async () => {
     const w = await owner.request('/v1/workloads', { method: 'POST', json: DOCKER_WORKLOAD });
     assert.equal(w.status, 201, w.text);
