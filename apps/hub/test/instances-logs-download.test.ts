@@ -3,7 +3,7 @@ import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { gunzipSync } from 'node:zlib';
-import { FAST_JOBS_ENV, registerNode, TestNode, waitFor } from './support/agents';
+import { FAST_JOBS_ENV, registerNode, runCommand, TestNode, waitFor } from './support/agents';
 import { Client, IdentityContext } from './support/identity';
 
 const LINES = 320;
@@ -194,6 +194,9 @@ describe('instance log download and clear on a real agent', () => {
       const split = new Date().toISOString();
       await waitFor('late lines', async () => ((await get()).text.includes('late-2') ? true : undefined), 30_000, 200);
 
+      const dockerLogs = JSON.parse((await runCommand('docker', ['inspect', '-f', '{{json .LogPath}}', `hostplane-${dockerId}`], process.env as Record<string, string>)).output) as string;
+      const jsonLogs = readdirSync(join(dockerLogs, '..')).filter((f) => f.includes('-json.log'));
+      assert.ok(jsonLogs.length >= 2, `Docker rotated the container's log at logs.max_bytes (${jsonLogs.join(', ')})`);
       const all = await get();
       assert.equal(all.headers.get('x-log-time-precision'), 'line');
       const dock = Array.from({ length: 50 }, (_, i) => `dock-${String(i + 1).padStart(4, '0')}`);
@@ -205,6 +208,8 @@ describe('instance log download and clear on a real agent', () => {
       const cleared = await owner.request(`/v1/instances/${dockerId}/logs/clear`, { method: 'DELETE' });
       assert.equal(cleared.status, 200, cleared.text);
       assert.ok(cleared.body.bytes_removed > 0, cleared.text);
+      assert.equal(cleared.body.files_removed, jsonLogs.length - 1, 'the rotated json logs are removed');
+      assert.deepEqual(readdirSync(join(dockerLogs, '..')).filter((f) => f.includes('-json.log')), [dockerLogs.split('/').pop()]);
       assert.equal((await get()).text, '');
     }
   });

@@ -2,9 +2,9 @@ import { writeFileSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import type { InstanceSpec, InstanceStateFrame, InstanceStats, InstanceStatus } from '@hostplane/protocol';
 import { InstanceStore, isActiveState, PersistedState, writeConfigFiles } from '../../instances/instance-store';
-import { tailLines } from '../../instances/log-files';
+import { DEFAULT_LOG_ROTATION, type LogRotation, tailLines } from '../../instances/log-files';
 import type { LogHistory, LogRange, LogsCleared } from '../../instances/log-history';
-import { clearDockerLogs, dockerLogHistory } from './docker-log-history';
+import { clearDockerLogs, dockerLogHistory, withLogRotation } from './docker-log-history';
 import { demultiplexDockerStream, dockerEngineAttach, dockerEngineGet, dockerEngineStream } from '../docker-engine';
 import { ConsoleHandle, CreateContext, DriverError, InstanceDriver, InstanceSummary, LogFollower, StateListener } from '../driver';
 import { assertImageName, containerName, ContainerInspect, DockerApi, installContainerBody, instanceContainerBody } from './docker-api';
@@ -47,7 +47,7 @@ export class DockerDriver implements InstanceDriver {
   constructor(
     private readonly store: InstanceStore,
     socketPath: string,
-    private readonly options: { bindAddress?: string; identity?: IdentityOptions; pidsLimit?: number } = {},
+    private readonly options: { bindAddress?: string; identity?: IdentityOptions; pidsLimit?: number; logRotation?: LogRotation } = {},
   ) {
     this.api = new DockerApi(socketPath);
   }
@@ -256,7 +256,7 @@ export class DockerDriver implements InstanceDriver {
     const paths = this.store.paths(t.spec.instance_id);
     await this.api.requireImage(assertImageName(t.spec.image));
     const identity = await this.prepareData(t.spec);
-    const body = confineContainer(instanceContainerBody(t.spec, paths.data, this.options.bindAddress ?? '0.0.0.0'), t.spec, identity, this.pidsLimit);
+    const body = withLogRotation(confineContainer(instanceContainerBody(t.spec, paths.data, this.options.bindAddress ?? '0.0.0.0'), t.spec, identity, this.pidsLimit), this.options.logRotation ?? DEFAULT_LOG_ROTATION);
     const res = await this.api.json<{ Id: string }>('POST', `/containers/create?name=${containerName(t.spec.instance_id)}`, body);
     t.stale = false;
     this.setState(t, { container_id: res.Id });

@@ -1,3 +1,4 @@
+import type { LogRotation } from '../../instances/log-files';
 import { clearDockerLogFile, crlfToLf, LogHistory, LogRange, LogsCleared } from '../../instances/log-history';
 import { demultiplexer, dockerEngineStream } from '../docker-engine';
 import { DriverError } from '../driver';
@@ -7,6 +8,17 @@ interface LogInspect {
   LogPath?: string;
   Config?: { Tty?: boolean };
   HostConfig?: { LogConfig?: { Type?: string } };
+}
+
+/**
+ * The container keeps its output in a json-file log rotated like the process driver's
+ * (`logs.max_bytes`, `logs.keep` + the current file), whatever the daemon's default log driver:
+ * history and clear then work the same on every host.
+ */
+export function withLogRotation(body: Record<string, unknown>, rotation: LogRotation): Record<string, unknown> {
+  const host = (body.HostConfig ?? {}) as Record<string, unknown>;
+  const LogConfig = { Type: 'json-file', Config: { 'max-size': String(rotation.maxBytes), 'max-file': String(rotation.keep + 1) } };
+  return { ...body, HostConfig: { ...host, LogConfig } };
 }
 
 /** Docker's `since`/`until`: Unix seconds with a fraction. */
