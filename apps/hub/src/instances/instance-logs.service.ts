@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import type { Readable } from 'node:stream';
+import { pipeline, type Readable } from 'node:stream';
 import { createGzip } from 'node:zlib';
 import { JOB_KINDS, type JobResult } from '@hostplane/protocol';
 import type { Principal } from '../access/principal';
@@ -47,9 +47,9 @@ export class InstanceLogsService {
       throw err;
     }
     const text = readableFromStream(stream);
-    const body = gzip ? text.pipe(createGzip()) : text;
-    // A failure midway (the agent, the tunnel) must end the download as broken, not as complete.
-    if (gzip) text.once('error', (err) => body.destroy(err));
+    // pipeline: a failure midway breaks the gzip output too (never a clean end), and a client
+    // that goes away destroys the gzip, which closes the agent's stream.
+    const body = gzip ? pipeline(text, createGzip(), () => undefined) : text;
     const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*$/, '').replace('T', '-');
     const precision = stream.meta.time_precision;
     return {
