@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { attachmentDisposition } from '../src/files/content-disposition';
+import { attachmentDisposition } from '../src/http/content-disposition';
 import { commonParent, uploadTarget } from '../src/files/files.service';
 import { checkTusResumable, parseSizeHeader, parseUploadMetadata } from '../src/files/tus-protocol';
 

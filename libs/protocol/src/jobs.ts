@@ -141,6 +141,13 @@ export const JOB_KINDS = {
     resource: (p) => `files:${p.instance_id}`,
     cancellable: false,
   }),
+  'instance.logs.clear': kind({
+    description: "Remove the instance's output log history on the host (rotated files removed, the current one truncated)",
+    payload: z.object({ instance_id: instanceId }),
+    result: z.object({ instance_id: instanceId, files_removed: z.number().int().min(0), bytes_removed: z.number().int().min(0) }),
+    resource: (p) => `instance:${p.instance_id}`,
+    cancellable: false,
+  }),
   'instance.files.mkdir': kind({
     description: 'Create a directory (and missing parents) in the instance root',
     payload: z.object({ instance_id: instanceId, path: instanceFilePath }),

@@ -9,6 +9,8 @@ import { containerRef, instanceFilePath, transferId } from './files';
  */
 export const STREAM_CHUNK_BYTES = 32 * 1024;
 export const STREAM_INITIAL_CREDIT = 256 * 1024;
+/** The most lines `instance.logs.history` keeps with `lines`. */
+export const LOG_HISTORY_MAX_LINES = 1_000_000;
 
 export const STREAM_KINDS = {
   terminal: z.object({
@@ -19,6 +21,14 @@ export const STREAM_KINDS = {
   'instance.console': z.object({ instance_id: z.uuid() }),
   /** Live output of an instance: the last `tail` lines, then new ones as they come. */
   'instance.logs': z.object({ instance_id: z.uuid(), tail: z.number().int().min(0).max(10_000).default(100) }),
+  /**
+   * Agent → hub: the instance's output log history (rotated files, then the current one) as
+   * plain text, oldest first, LF line ends; `since`/`until` bound it in time, `lines` keeps the
+   * last N. The ack's meta says `time_precision`: `line` (docker) or `file` (process driver).
+   */
+  'instance.logs.history': z
+    .object({ instance_id: z.uuid(), since: z.iso.datetime({ offset: true }).optional(), until: z.iso.datetime({ offset: true }).optional(), lines: z.number().int().min(1).max(LOG_HISTORY_MAX_LINES).optional() })
+    .refine((p) => p.since === undefined || p.until === undefined || Date.parse(p.since) <= Date.parse(p.until), { message: 'since must not be after until' }),
   /** Agent → hub: the bytes of one regular file of the instance root; the ack's meta has `size_bytes` and `modified_at`. */
   'file.read': z.object({ instance_id: z.uuid(), path: instanceFilePath, offset: z.number().int().min(0).default(0) }),
   /**

@@ -24,6 +24,8 @@ export interface AgentConfig {
   reconnect: { initialDelayMs: number; maxDelayMs: number };
   inventory: { checkIntervalMs: number; volatileMaxAgeMs: number };
   journal: { retentionDays: number };
+  /** Rotation of process instances' output logs. */
+  logs: { maxBytes: number; keep: number; rotateCheckMs: number };
 }
 
 /** A configuration problem: one line naming the setting, meant for the operator. */
@@ -92,6 +94,9 @@ export const AGENT_CONFIG_FIELDS = {
     description: 'Processes, containers and network counters change all the time and are not part of the change check: the inventory is sent again at the first check once the last one sent is this old',
   },
   'journal.retention_days': { env: 'HOSTPLANE_AGENT_JOURNAL_RETENTION_DAYS', schema: int(1, 365), default: 7, description: 'How long job outcomes are kept to answer redeliveries' },
+  'logs.max_bytes': { env: 'HOSTPLANE_AGENT_LOGS_MAX_BYTES', schema: int(1024, 1024 ** 4), default: 10 * 1024 * 1024, description: "A process instance's output log is rotated once larger than this" },
+  'logs.keep': { env: 'HOSTPLANE_AGENT_LOGS_KEEP', schema: int(1, 100), default: 3, description: 'Rotated output logs kept per process instance (output.log.1 … .N)' },
+  'logs.rotate_check_ms': { env: 'HOSTPLANE_AGENT_LOGS_ROTATE_CHECK_MS', schema: int(100, 3_600_000), default: 10_000, description: 'How often a running process instance\'s output log size is checked' },
 } satisfies Record<string, ConfigField>;
 type ConfigKey = keyof typeof AGENT_CONFIG_FIELDS;
 
@@ -145,6 +150,7 @@ export function loadAgentConfig(options: LoadAgentConfigOptions = {}): AgentConf
     reconnect,
     inventory: { checkIntervalMs: get('inventory.check_interval_ms'), volatileMaxAgeMs: get('inventory.volatile_max_age_ms') },
     journal: { retentionDays: get('journal.retention_days') },
+    logs: { maxBytes: get('logs.max_bytes'), keep: get('logs.keep'), rotateCheckMs: get('logs.rotate_check_ms') },
   };
 }
 

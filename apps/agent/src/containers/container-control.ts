@@ -1,6 +1,5 @@
-import { Transform } from 'node:stream';
 import type { ContainerAction } from '@hostplane/protocol';
-import { dockerEngineRequest, DockerEngineError, dockerEngineStream, dockerErrorMessage, DockerResponse, demultiplexDockerStream } from '../drivers/docker-engine';
+import { demultiplexer, dockerEngineRequest, DockerEngineError, dockerEngineStream, dockerErrorMessage, DockerResponse, demultiplexDockerStream } from '../drivers/docker-engine';
 import type { LogFollower } from '../drivers/driver';
 import { INSTANCE_LABEL } from '../drivers/docker/docker-api';
 
@@ -125,16 +124,4 @@ export class ContainerControl {
 
 function stateOf(info: ContainerInfo): ContainerState {
   return { container_id: info.Id, name: info.Name.replace(/^\//, ''), state: info.State.Status, running: info.State.Running };
-}
-
-/** Docker's 8-byte-header frames of a non-tty container's output, as plain bytes. */
-function demultiplexer(): Transform {
-  let rest: Buffer = Buffer.alloc(0);
-  return new Transform({
-    transform(chunk: Buffer, _enc, done) {
-      const { payload, rest: left } = demultiplexDockerStream(rest.length > 0 ? Buffer.concat([rest, chunk]) : chunk);
-      rest = Buffer.from(left);
-      done(null, payload.length > 0 ? payload : undefined);
-    },
-  });
 }

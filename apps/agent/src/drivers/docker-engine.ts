@@ -1,5 +1,5 @@
 import { IncomingMessage, request } from 'node:http';
-import type { Duplex } from 'node:stream';
+import { type Duplex, Transform } from 'node:stream';
 
 export class DockerEngineError extends Error {}
 
@@ -110,5 +110,17 @@ export function dockerEngineAttach(socketPath: string, path: string): Promise<Du
     });
     req.on('error', (err: NodeJS.ErrnoException) => reject(new DockerEngineError(`Docker Engine attach failed (${err.code ?? err.message})`)));
     req.end();
+  });
+}
+
+/** Docker's 8-byte-header frames of a non-tty container's output, as plain bytes. */
+export function demultiplexer(): Transform {
+  let rest: Buffer = Buffer.alloc(0);
+  return new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      const { payload, rest: left } = demultiplexDockerStream(rest.length > 0 ? Buffer.concat([rest, chunk]) : chunk);
+      rest = Buffer.from(left);
+      done(null, payload.length > 0 ? payload : undefined);
+    },
   });
 }

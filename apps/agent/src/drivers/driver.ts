@@ -1,3 +1,4 @@
+import type { LogHistory, LogRange, LogsCleared } from '../instances/log-history';
 import type { InstanceSpec, InstanceState, InstanceStateFrame, InstanceStats, InstanceStatus } from '@hostplane/protocol';
 
 export type DriverName = InstanceSpec['driver'];
@@ -61,6 +62,10 @@ export interface InstanceDriver {
   inspect(id: string): Promise<InstanceStatus>;
   stats(id: string): Promise<InstanceStats>;
   logs(id: string, lines: number, source: 'output' | 'install'): Promise<string[]>;
+  /** The output log history (rotated files, then the current one), oldest first, LF line ends. */
+  logHistory(id: string, range: LogRange): Promise<LogHistory>;
+  /** Removes the output log history on the host. */
+  clearLogs(id: string): Promise<LogsCleared>;
   openConsole(id: string): Promise<ConsoleHandle>;
   followLogs(id: string, tail: number): Promise<LogFollower>;
   /** Every instance of this driver on the host; also re-adopts what survived an agent restart. */

@@ -9,6 +9,6 @@ export function createInstanceManager(options: { stateDir: string; dockerSocket:
   const sandbox = options.sandbox ?? {};
   return new InstanceManager(store, [
     new ProcessDriver(store, sandbox),
-    new DockerDriver(store, options.dockerSocket, { bindAddress: options.dockerBindAddress ?? '0.0.0.0', identity: sandbox.identity, pidsLimit: sandbox.pidsLimit }),
+    new DockerDriver(store, options.dockerSocket, { bindAddress: options.dockerBindAddress ?? '0.0.0.0', identity: sandbox.identity, pidsLimit: sandbox.pidsLimit, logRotation: sandbox.logRotation }),
   ]);
 }

@@ -1,8 +1,17 @@
-import { closeSync, copyFileSync, existsSync, openSync, readSync, renameSync, statSync, truncateSync } from 'node:fs';
+import { closeSync, copyFileSync, existsSync, openSync, readSync, renameSync, Stats, statSync, truncateSync, utimesSync } from 'node:fs';
 import type { LogFollower } from '../drivers/driver';
 
 export const LOG_MAX_BYTES = 10 * 1024 * 1024;
 export const LOG_KEEP = 3;
+export const LOG_ROTATE_CHECK_MS = 10_000;
+
+/** When an output log is rotated (agent config `logs.*`). */
+export interface LogRotation {
+  maxBytes: number;
+  keep: number;
+  checkMs: number;
+}
+export const DEFAULT_LOG_ROTATION: LogRotation = { maxBytes: LOG_MAX_BYTES, keep: LOG_KEEP, checkMs: LOG_ROTATE_CHECK_MS };
 const TAIL_READ_BYTES = 4 * 1024 * 1024;
 const POLL_MS = 100;
 
@@ -12,15 +21,17 @@ const POLL_MS = 100;
  * may be lost, the price of not restarting it).
  */
 export function rotateIfLarge(file: string, maxBytes = LOG_MAX_BYTES, keep = LOG_KEEP): boolean {
-  let size: number;
+  let stat: Stats;
   try {
-    size = statSync(file).size;
+    stat = statSync(file);
   } catch {
     return false;
   }
-  if (size <= maxBytes) return false;
+  if (stat.size <= maxBytes) return false;
   for (let i = keep - 1; i >= 1; i--) if (existsSync(`${file}.${i}`)) renameSync(`${file}.${i}`, `${file}.${i + 1}`);
   copyFileSync(file, `${file}.1`);
+  // The copy keeps the time of its last line: log downloads select rotated files by it.
+  utimesSync(`${file}.1`, stat.atime, stat.mtime);
   truncateSync(file, 0);
   return true;
 }

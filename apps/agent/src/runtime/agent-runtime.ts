@@ -48,7 +48,11 @@ export async function runAgent(options: AgentRuntimeOptions): Promise<TunnelExit
   const instances = createInstanceManager({
     stateDir: config.stateDir,
     dockerSocket: config.docker.socketPath,
-    sandbox: { pidsLimit: config.sandbox.pidsLimit, identity: { uidBase: config.sandbox.uidBase, uidCount: 65_536, ...(config.sandbox.user ? { fixed: config.sandbox.user } : {}) } },
+    sandbox: {
+      pidsLimit: config.sandbox.pidsLimit,
+      identity: { uidBase: config.sandbox.uidBase, uidCount: 65_536, ...(config.sandbox.user ? { fixed: config.sandbox.user } : {}) },
+      logRotation: { maxBytes: config.logs.maxBytes, keep: config.logs.keep, checkMs: config.logs.rotateCheckMs },
+    },
   });
   const files = createFileServices(config.stateDir, instances.store);
   const containers = new ContainerControl(config.docker.socketPath);

@@ -101,6 +101,13 @@ export class StreamManager {
         const source = frame.kind === 'instance.console' ? await driver.openConsole(p.instance_id) : await driver.followLogs(p.instance_id, p.tail ?? 0);
         return { stream: new InstanceStream(id, source, frame.initial_credit, this.sink, log, ended) };
       }
+      case 'instance.logs.history': {
+        const p = params as ParamsOf<'instance.logs.history'>;
+        const driver = await this.need(this.options.instances, frame.kind).driverOf(p.instance_id);
+        const range = { since: p.since === undefined ? undefined : new Date(p.since), until: p.until === undefined ? undefined : new Date(p.until), lines: p.lines };
+        const { body, timePrecision } = await driver.logHistory(p.instance_id, range);
+        return { stream: new OutputRelayStream(id, body, frame.initial_credit, this.sink, log, ended), meta: { time_precision: timePrecision } };
+      }
       case 'container.logs': {
         const p = params as ParamsOf<'container.logs'>;
         const source = await this.need(this.options.containers, frame.kind).follow(p.container_id, p.tail, p.follow);

@@ -18,6 +18,7 @@ export const PERMISSIONS = {
   'instances.create': 'Create instances',
   'instances.manage': 'Start, stop, restart, update and back up instances (create, rename and lock backups)',
   'instances.delete': 'Delete instances',
+  'instances.logs.clear': "Clear an instance's output log history on its node (the rotated log files)",
   'instances.console': 'Attach to the interactive console of an instance',
   'instances.files': 'Read the files of an instance: list, view, download (also backup archives)',
   'files.write': 'Write the files of an instance: edit, upload, create folders, move and rename',
@@ -48,7 +49,7 @@ export const ROLE_PERMISSIONS: Record<Role, ReadonlySet<PermissionKey>> = {
   owner: new Set(GRANTABLE_KEYS),
   admin: new Set(GRANTABLE_KEYS.filter((k) => k !== 'orgs.delete')),
   // Members operate instances; destroying data (deleting files or backups, restoring over files,
-  // unlocking backups) and host-wide views stay with owners and admins unless granted.
+  // unlocking backups, clearing logs) and host-wide views stay with owners and admins unless granted.
   member: new Set<PermissionKey>([
     ...VIEW_KEYS,
     'instances.create',

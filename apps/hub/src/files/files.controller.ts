@@ -9,7 +9,7 @@ import { Audit, Audited, type AuditNote } from '../audit/audit-note';
 import { DomainError, ValidationFailedError } from '../http/errors';
 import { ValidBody, ValidParams, ValidQuery } from '../http/validation';
 import { ApiDoc } from '../openapi/api-doc';
-import { attachmentDisposition } from './content-disposition';
+import { attachmentDisposition } from '../http/content-disposition';
 import { FileTooLargeError } from './file-errors';
 import type { UploadPart } from './files.service';
 import { FilesService } from './files.service';

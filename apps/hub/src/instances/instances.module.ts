@@ -5,6 +5,8 @@ import { NodesModule } from '../nodes/nodes.module';
 import { SchedulerModule } from '../scheduler/scheduler.module';
 import { TunnelModule } from '../tunnel/tunnel.module';
 import { WorkloadsModule } from '../workloads/workloads.module';
+import { InstanceLogsController } from './instance-logs.controller';
+import { InstanceLogsService } from './instance-logs.service';
 import { InstanceMetricsController } from './instance-metrics.controller';
 import { InstanceMetricsService } from './instance-metrics.service';
 import { InstancePorts } from './instance-ports';
@@ -18,8 +20,8 @@ import { LostInstances } from './lost-instances';
 
 @Module({
   imports: [AllocationsModule, JobsModule, NodesModule, SchedulerModule, WorkloadsModule, TunnelModule],
-  providers: [InstancesService, InstancePorts, InstanceQueries, InstanceReconciler, InstanceStreams, InstanceMetricsService, LostInstances],
-  controllers: [InstancesController, InstancePortsController, InstanceMetricsController],
+  providers: [InstancesService, InstancePorts, InstanceQueries, InstanceReconciler, InstanceStreams, InstanceMetricsService, InstanceLogsService, LostInstances],
+  controllers: [InstancesController, InstancePortsController, InstanceMetricsController, InstanceLogsController],
   exports: [InstancesService, InstanceQueries],
 })
 export class InstancesModule {}

@@ -2,7 +2,9 @@ import { writeFileSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import type { InstanceSpec, InstanceStateFrame, InstanceStats, InstanceStatus } from '@hostplane/protocol';
 import { InstanceStore, isActiveState, PersistedState, writeConfigFiles } from '../../instances/instance-store';
-import { tailLines } from '../../instances/log-files';
+import { DEFAULT_LOG_ROTATION, type LogRotation, tailLines } from '../../instances/log-files';
+import type { LogHistory, LogRange, LogsCleared } from '../../instances/log-history';
+import { clearDockerLogs, dockerLogHistory, withLogRotation } from './docker-log-history';
 import { demultiplexDockerStream, dockerEngineAttach, dockerEngineGet, dockerEngineStream } from '../docker-engine';
 import { ConsoleHandle, CreateContext, DriverError, InstanceDriver, InstanceSummary, LogFollower, StateListener } from '../driver';
 import { assertImageName, containerName, ContainerInspect, DockerApi, installContainerBody, instanceContainerBody } from './docker-api';
@@ -45,7 +47,7 @@ export class DockerDriver implements InstanceDriver {
   constructor(
     private readonly store: InstanceStore,
     socketPath: string,
-    private readonly options: { bindAddress?: string; identity?: IdentityOptions; pidsLimit?: number } = {},
+    private readonly options: { bindAddress?: string; identity?: IdentityOptions; pidsLimit?: number; logRotation?: LogRotation } = {},
   ) {
     this.api = new DockerApi(socketPath);
   }
@@ -186,6 +188,16 @@ export class DockerDriver implements InstanceDriver {
     return text.replace(/\r\n/g, '\n').split('\n').filter((l, i, all) => l !== '' || i < all.length - 1);
   }
 
+  async logHistory(id: string, range: LogRange): Promise<LogHistory> {
+    await this.get(id);
+    return dockerLogHistory(this.api, containerName(id), range);
+  }
+
+  async clearLogs(id: string): Promise<LogsCleared> {
+    await this.get(id);
+    return clearDockerLogs(this.api, containerName(id));
+  }
+
   async openConsole(id: string): Promise<ConsoleHandle> {
     const t = await this.get(id);
     if (t.state.pid === null) throw new DriverError('start_failed', `instance ${id} is not running; start it to use its console`);
@@ -244,7 +256,7 @@ export class DockerDriver implements InstanceDriver {
     const paths = this.store.paths(t.spec.instance_id);
     await this.api.requireImage(assertImageName(t.spec.image));
     const identity = await this.prepareData(t.spec);
-    const body = confineContainer(instanceContainerBody(t.spec, paths.data, this.options.bindAddress ?? '0.0.0.0'), t.spec, identity, this.pidsLimit);
+    const body = withLogRotation(confineContainer(instanceContainerBody(t.spec, paths.data, this.options.bindAddress ?? '0.0.0.0'), t.spec, identity, this.pidsLimit), this.options.logRotation ?? DEFAULT_LOG_ROTATION);
     const res = await this.api.json<{ Id: string }>('POST', `/containers/create?name=${containerName(t.spec.instance_id)}`, body);
     t.stale = false;
     this.setState(t, { container_id: res.Id });

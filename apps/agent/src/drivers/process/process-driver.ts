@@ -1,7 +1,8 @@
 import { dirname } from 'node:path';
 import type { InstanceSpec, InstanceStats, InstanceStatus } from '@hostplane/protocol';
 import { InstanceStore } from '../../instances/instance-store';
-import { FileFollower, tailLines } from '../../instances/log-files';
+import { DEFAULT_LOG_ROTATION, FileFollower, LogRotation, tailLines } from '../../instances/log-files';
+import { clearLogFile, fileLogHistory, LogHistory, LogRange, LogsCleared } from '../../instances/log-history';
 import { ConsoleHandle, CreateContext, DriverError, InstanceDriver, InstanceSummary, LogFollower, StateListener } from '../driver';
 import { sampleProcessGroup, TreeSample } from './host-process';
 import { ProcessInstance } from './process-instance';
@@ -22,6 +23,8 @@ export interface ProcessDriverOptions {
   pidsLimit?: number;
   /** How often a running instance's disk use is checked against resources.disk_bytes. */
   diskCheckMs?: number;
+  /** When output logs are rotated (agent config `logs.*`). */
+  logRotation?: LogRotation;
 }
 
 /** Supervised plain processes on the host (see docs/agent.md, "Drivers"). */
@@ -34,6 +37,7 @@ export class ProcessDriver implements InstanceDriver {
 
   private readonly sandbox: ProcessSandbox;
   private readonly settings: Omit<SandboxSettings, 'sandbox'>;
+  private readonly rotation: LogRotation;
 
   constructor(
     private readonly store: InstanceStore,
@@ -41,6 +45,7 @@ export class ProcessDriver implements InstanceDriver {
   ) {
     this.sandbox = new ProcessSandbox(dirname(store.base), options.cgroupRoot);
     this.settings = { identity: options.identity ?? DEFAULT_IDENTITY_OPTIONS, pidsLimit: options.pidsLimit ?? DEFAULT_PIDS_LIMIT, diskCheckMs: options.diskCheckMs ?? 10_000 };
+    this.rotation = options.logRotation ?? DEFAULT_LOG_ROTATION;
   }
 
   /** Why workloads cannot be confined here (said in inventory; tenants' workloads are refused), or null. */
@@ -148,6 +153,14 @@ export class ProcessDriver implements InstanceDriver {
     return (tailLines(source === 'install' ? instance.paths.install : instance.paths.output, lines));
   }
 
+  async logHistory(id: string, range: LogRange): Promise<LogHistory> {
+    return fileLogHistory(this.get(id).paths.output, range);
+  }
+
+  async clearLogs(id: string): Promise<LogsCleared> {
+    return (clearLogFile(this.get(id).paths.output));
+  }
+
   async openConsole(id: string): Promise<ConsoleHandle> {
     return (this.get(id).openConsole());
   }
@@ -198,7 +211,7 @@ export class ProcessDriver implements InstanceDriver {
     const sandbox = this.sandbox.problem() === null ? { sandbox: this.sandbox, ...this.settings } : null;
     const instance = new ProcessInstance(this.store, spec, sandbox, (frame) => {
       for (const l of this.listeners) l(frame);
-    });
+    }, this.rotation);
     this.instances.set(spec.instance_id, instance);
     return instance;
   }

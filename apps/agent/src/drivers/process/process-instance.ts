@@ -3,7 +3,7 @@ import { closeSync, constants, existsSync, openSync, statSync, writeSync } from 
 import type { InstanceSpec, InstanceStateFrame, InstanceStatus } from '@hostplane/protocol';
 import { CommandError, runCommand, spawnSupervised } from '../../exec/run-command';
 import { InstancePaths, InstanceStore, isActiveState, PersistedState, writeConfigFiles } from '../../instances/instance-store';
-import { FileFollower, rotateIfLarge } from '../../instances/log-files';
+import { DEFAULT_LOG_ROTATION, FileFollower, LogRotation, rotateIfLarge } from '../../instances/log-files';
 import { ConsoleHandle, DriverError } from '../driver';
 import { isOurProcess, processStartTicks, signalGroup } from './host-process';
 import { directoryBytes } from '../../sandbox/disk-usage';
@@ -11,7 +11,6 @@ import { rootEnvironment } from '../../sandbox/process-sandbox';
 import { InstanceConfinement, SandboxSettings, signalOfStatus } from './instance-confinement';
 
 const ADOPTED_POLL_MS = 250;
-const ROTATE_CHECK_MS = 10_000;
 const START_WAIT_MS = 10 * 60_000;
 const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
@@ -60,6 +59,7 @@ export class ProcessInstance {
     public spec: InstanceSpec,
     settings: SandboxSettings | null,
     private readonly emit: (frame: InstanceStateFrame) => void,
+    private readonly rotation: LogRotation = DEFAULT_LOG_ROTATION,
   ) {
     this.paths = store.paths(spec.instance_id);
     this.state = store.readState(spec.instance_id);
@@ -225,7 +225,7 @@ export class ProcessInstance {
       throw err;
     }
     if (!existsSync(this.paths.consoleFifo)) await runCommand(['mkfifo', '-m', '0600', this.paths.consoleFifo]);
-    rotateIfLarge(this.paths.output);
+    this.rotateOutput();
     this.stopRequested = false;
     const startOffset = existsSync(this.paths.output) ? statSync(this.paths.output).size : 0;
     // O_RDWR on the FIFO: the workload holds a writer itself, so its stdin never sees EOF between consoles.
@@ -309,8 +309,12 @@ export class ProcessInstance {
   private startRotation(): void {
     this.startDiskWatch();
     if (this.rotateTimer) return;
-    this.rotateTimer = setInterval(() => rotateIfLarge(this.paths.output), ROTATE_CHECK_MS);
+    this.rotateTimer = setInterval(() => this.rotateOutput(), this.rotation.checkMs);
     this.rotateTimer.unref();
+  }
+
+  private rotateOutput(): void {
+    rotateIfLarge(this.paths.output, this.rotation.maxBytes, this.rotation.keep);
   }
 
   private watchAdopted(pid: number): void {

@@ -47,6 +47,7 @@ export function createInstanceHandlers(instances: InstanceManager, hooks: { dele
       }),
     'instance.inspect': ({ instance_id: id }) => asJob(async () => (await instances.driverOf(id)).inspect(id)),
     'instance.stats': ({ instance_id: id }) => asJob(async () => (await instances.driverOf(id)).stats(id)),
+    'instance.logs.clear': ({ instance_id: id }) => asJob(async () => ({ instance_id: id, ...(await (await instances.driverOf(id)).clearLogs(id)) })),
     'instance.logs': ({ instance_id: id, lines, source }) => asJob(async () => ({ instance_id: id, lines: await (await instances.driverOf(id)).logs(id, lines, source) })),
   };
 }
