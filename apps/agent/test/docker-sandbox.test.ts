@@ -64,7 +64,8 @@ describe('workload sandbox: docker driver', () => {
     assert.ok(seen.HostConfig.SecurityOpt?.includes('no-new-privileges:true'));
     assert.ok(!seen.HostConfig.SecurityOpt?.some((o) => o.includes('unconfined')));
     assert.equal(seen.HostConfig.PidsLimit, 64);
-    assert.deepEqual(seen.HostConfig.LogConfig, { Type: 'json-file', Config: { 'max-size': '10m', 'max-file': '3' } });
+    // Bounded by the agent's log rotation (logs.max_bytes, logs.keep + the current file; defaults 10 MiB × 4).
+    assert.deepEqual(seen.HostConfig.LogConfig, { Type: 'json-file', Config: { 'max-size': String(10 * 1024 * 1024), 'max-file': '4' } });
     assert.equal(seen.HostConfig.MemorySwap, 64 * 1024 * 1024, 'no swap beyond the memory limit');
     assert.equal(seen.Config.User, `${uid}:${uid}`);
     await driver.stop(spec.instance_id, 1);

@@ -1,9 +1,6 @@
 import type { InstanceSpec } from '@hostplane/protocol';
 import type { SandboxIdentity } from '../../sandbox/sandbox-identity';
 
-/** Per container: json-file logs rotate at this size, this many files kept. */
-const LOG_MAX_SIZE = '10m';
-const LOG_MAX_FILES = '3';
 
 /**
  * The confinement every container of an instance gets (workload and install): the instance's
@@ -25,7 +22,6 @@ export function confineContainer(body: Record<string, unknown>, spec: InstanceSp
       SecurityOpt: ['no-new-privileges:true'],
       PidsLimit: spec.resources.pids_limit ?? defaultPidsLimit,
       ...(memory === undefined ? {} : { Memory: memory, MemorySwap: memory }),
-      LogConfig: { Type: 'json-file', Config: { 'max-size': LOG_MAX_SIZE, 'max-file': LOG_MAX_FILES } },
       ReadonlyRootfs: readOnly,
       // Owned by the workload's user: Docker copies the image's /tmp mode (often 0755 root) over `mode=`.
       ...(readOnly ? { Tmpfs: { '/tmp': `rw,nosuid,nodev,uid=${identity.uid},gid=${identity.gid},size=256m` } } : {}),
