@@ -7,6 +7,7 @@ import type { HubStream } from '../tunnel/tunnel-streams';
 export const TOKEN_EXPIRING_SECONDS = 60;
 /** A partial line (a prompt with no newline) is sent after this long without more output. */
 const PARTIAL_LINE_FLUSH_MS = 100;
+const DETACH_AFTER_STOP_MS = 1000;
 
 export type PowerAction = 'start' | 'stop' | 'restart' | 'kill';
 
@@ -125,7 +126,7 @@ export class WingsConsole {
         return this.send('stats', [wingsStats(await this.deps.stats(), this.lastState)]);
       case 'send command':
         if (typeof arg !== 'string') return this.send('daemon error', ['send command takes the command line as args[0]']);
-        if (!this.stream) return this.send('daemon error', ['the instance is not running']);
+        if (!this.stream || wingsStatus(this.lastState) === 'offline') return this.send('daemon error', [`the instance is not running (${this.lastState})`]);
         return this.stream.write(Buffer.from(`${arg}\n`, 'utf8'));
       case 'set state':
         if (arg !== 'start' && arg !== 'stop' && arg !== 'restart' && arg !== 'kill') return this.send('daemon error', ['set state takes start, stop, restart or kill as args[0]']);
@@ -141,6 +142,19 @@ export class WingsConsole {
     const now = wingsStatus(state);
     if (now !== before) this.send('status', [now]);
     if ((state === 'running' || state === 'starting') && !this.stream) void this.attach();
+    if (now === 'offline' && this.stream) this.detachSoon(this.stream);
+  }
+
+  /** A stopped run's console is let go once its last output had time to arrive; the next start opens a new one. */
+  private detachSoon(stream: HubStream): void {
+    const timer = setTimeout(() => {
+      if (this.stream !== stream || wingsStatus(this.lastState) !== 'offline') return;
+      this.stream = null;
+      this.flushPartial();
+      stream.close('the instance stopped');
+    }, DETACH_AFTER_STOP_MS);
+    timer.unref();
+    this.timers.push(timer);
   }
 
   /** Opens the console (once at a time); its output goes out line by line as `console output`. */
