@@ -152,6 +152,14 @@ describe('console: scrollback then live output, the same framing on every driver
     c.send({ event: 'send command', args: ['nobody home'] });
     await waitFor('not running error', async () => (c.wings('daemon error').some((a) => /not running/.test(String(a[0]))) ? true : undefined), 10_000).catch((err: unknown) => assert.fail(`${String(err)}: ${JSON.stringify(c.json())}`));
 
+    // The default framing refuses a console of an instance that does not run, with a status a client can act on.
+    const refused = new WebSocket(`${wsBase}/${id}/console`, { headers: { authorization: `Bearer ${owner.accessToken}`, 'x-org-id': owner.defaultOrg! } });
+    const status = await new Promise<number>((resolve, reject) => {
+      refused.once('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+      refused.once('open', () => reject(new Error('a console of a stopped instance opened')));
+    });
+    assert.equal(status, 409);
+
     c.send({ event: 'set state', args: ['start'] });
     await waitFor('running again', async () => (c.wings('status').filter((a) => a[0] === 'running').length >= 2 ? true : undefined), 30_000);
     await waitFor('console reattached', async () => {

@@ -109,7 +109,7 @@ export class InstanceStreams implements OnModuleInit {
     try {
       return await this.tunnel.streams.open(session, kind, params);
     } catch (err) {
-      if (err instanceof StreamOpenError) throw new DomainError(err.message, err.code, err.code === 'instance_not_found' ? 404 : 502);
+      if (err instanceof StreamOpenError) throw new DomainError(err.message, err.code, err.code === 'instance_not_found' ? 404 : err.code === 'start_failed' ? 409 : 502);
       throw err;
     }
   }
