@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import WebSocket from 'ws';
+import { Authenticator } from '../src/access/authenticator';
+import { JWT_TYPES } from '../src/access/jwt-keyring';
 import { FAST_JOBS_ENV, registerNode, TestNode, waitFor } from './support/agents';
 import { Client, IdentityContext } from './support/identity';
 
@@ -171,5 +173,18 @@ describe('console: scrollback then live output, the same framing on every driver
     c.send({ event: 'set state', args: ['explode'] });
     await waitFor('bad state answered', async () => (c.wings('daemon error').some((a) => /start, stop, restart or kill/.test(String(a[0]))) ? true : undefined), 10_000);
     c.ws.close();
+  });
+
+  it('wings framing: a login token about to expire gets token expiring, then token expired and the socket closes', async () => {
+    const id = await deploy('process', 'wings-token');
+    const claims = JSON.parse(Buffer.from(owner.accessToken!.split('.')[1]!, 'base64url').toString('utf8')) as { sub: string; sid: string };
+    const shortLived = await ctx.hub.app.get(Authenticator).keyring.sign(JWT_TYPES.access, claims.sub, 3, { sid: claims.sid });
+    const ws = new WebSocket(`${wsBase}/${id}/console?protocol=wings&access_token=${shortLived}`, { headers: { 'x-org-id': owner.defaultOrg! } });
+    const events: string[] = [];
+    ws.on('message', (d: Buffer) => events.push((JSON.parse(d.toString('utf8')) as { event: string }).event));
+    const closed = new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)));
+    await new Promise((r, j) => (ws.once('open', r), ws.once('error', j)));
+    assert.equal(await closed, 4401);
+    assert.ok(events.indexOf('token expiring') >= 0 && events.indexOf('token expiring') < events.indexOf('token expired'), JSON.stringify(events));
   });
 });
