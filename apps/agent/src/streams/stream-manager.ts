@@ -103,7 +103,7 @@ export class StreamManager {
         const source = await driver.openConsole(p.instance_id);
         // Read after the console is open: a line written in between shows in both rather than in neither.
         const scrollback = p.scrollback > 0 ? await driver.logs(p.instance_id, p.scrollback, 'output').catch(() => []) : [];
-        const meta = { scrollback: scrollback.join('\n').slice(-SCROLLBACK_MAX_CHARS), tty: source.resize !== undefined };
+        const meta = { scrollback: boundedScrollback(scrollback), tty: source.resize !== undefined };
         return { stream: new InstanceStream(id, source, frame.initial_credit, this.sink, log, ended), meta };
       }
       case 'instance.logs': {
@@ -211,6 +211,14 @@ class UnsupportedStream extends Error {
   constructor(readonly kind: string) {
     super(`unsupported stream kind ${kind}`);
   }
+}
+
+/** The newest whole lines that fit in SCROLLBACK_MAX_CHARS. */
+function boundedScrollback(lines: string[]): string {
+  let chars = 0;
+  let from = lines.length;
+  while (from > 0 && chars + lines[from - 1]!.length + 1 <= SCROLLBACK_MAX_CHARS) chars += lines[--from]!.length + 1;
+  return lines.slice(from).join('\n');
 }
 
 function refuse(code: string, message: string): StreamOpenAck {
