@@ -173,6 +173,18 @@ describe('console: scrollback then live output, the same framing on every driver
     c.send({ event: 'set state', args: ['explode'] });
     await waitFor('bad state answered', async () => (c.wings('daemon error').some((a) => /start, stop, restart or kill/.test(String(a[0]))) ? true : undefined), 10_000);
     c.ws.close();
+
+    // A token that may use the console but not manage the instance: commands yes, power no.
+    const consoleOnly = await ctx.newApiToken(owner, { scopes: ['instances.view', 'instances.console'] });
+    const limited = new WebSocket(`${wsBase}/${id}/console?protocol=wings`, { headers: { authorization: `Bearer ${consoleOnly.token}` } });
+    const got: { event: string; args?: unknown[] }[] = [];
+    limited.on('message', (d: Buffer) => got.push(JSON.parse(d.toString('utf8'))));
+    await new Promise((r, j) => (limited.once('open', r), limited.once('error', j)));
+    limited.send(JSON.stringify({ event: 'set state', args: ['stop'] }));
+    await waitFor('power refused', async () => (got.some((m) => m.event === 'daemon error' && /instances\.manage/.test(String(m.args?.[0]))) ? true : undefined), 10_000);
+    await new Promise((r) => setTimeout(r, 500));
+    assert.equal((await owner.request(`/v1/instances/${id}`)).body.state, 'running', 'the refused stop did nothing');
+    limited.close();
   });
 
   it('wings framing: a login token about to expire gets token expiring, then token expired and the socket closes', async () => {

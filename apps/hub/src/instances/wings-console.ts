@@ -8,6 +8,7 @@ export const TOKEN_EXPIRING_SECONDS = 60;
 /** A partial line (a prompt with no newline) is sent after this long without more output. */
 const PARTIAL_LINE_FLUSH_MS = 100;
 const DETACH_AFTER_STOP_MS = 1000;
+const REATTACH_AFTER_CLOSE_MS = 500;
 
 export type PowerAction = 'start' | 'stop' | 'restart' | 'kill';
 
@@ -158,7 +159,7 @@ export class WingsConsole {
   }
 
   /** Opens the console (once at a time); its output goes out line by line as `console output`. */
-  private attach(): Promise<void> {
+  private attach(quiet = false): Promise<void> {
     this.opening ??= this.deps
       .openConsole()
       .then((opened) => {
@@ -169,11 +170,20 @@ export class WingsConsole {
         this.splitter = new LineSplitter();
         opened.stream.onData((chunk) => this.onOutput(opened.stream, chunk));
         opened.stream.onClose(() => {
-          if (this.stream === opened.stream) this.stream = null;
+          if (this.stream !== opened.stream) return;
+          this.stream = null;
           this.flushPartial();
+          // The run ended but the instance is running again already (a quick restart): follow the new run.
+          const timer = setTimeout(() => {
+            if (!this.closed && !this.stream && (this.lastState === 'running' || this.lastState === 'starting')) void this.attach(true);
+          }, REATTACH_AFTER_CLOSE_MS);
+          timer.unref();
+          this.timers.push(timer);
         });
       })
-      .catch((err: unknown) => this.send('daemon error', [`the console could not be opened: ${(err as Error).message}`]))
+      .catch((err: unknown) => {
+        if (!quiet) this.send('daemon error', [`the console could not be opened: ${(err as Error).message}`]);
+      })
       .finally(() => (this.opening = null));
     return this.opening;
   }
