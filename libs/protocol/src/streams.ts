@@ -17,8 +17,13 @@ export const STREAM_KINDS = {
     cols: z.number().int().min(1).max(1000).default(80),
     rows: z.number().int().min(1).max(1000).default(24),
   }),
-  /** Interactive console of an instance: its stdin/stdout (pty for the process driver, attach for docker). */
-  'instance.console': z.object({ instance_id: z.uuid() }),
+  /**
+   * Interactive console of an instance: its stdin and output (a FIFO and the output file for the
+   * process driver, no tty; an attach to the container's tty for docker). The open ack's meta has
+   * `scrollback` (the last `scrollback` output lines, joined by "\n") and `tty`; the stream's data
+   * is the output from then on.
+   */
+  'instance.console': z.object({ instance_id: z.uuid(), scrollback: z.number().int().min(0).max(1000).default(0) }),
   /** Live output of an instance: the last `tail` lines, then new ones as they come. */
   'instance.logs': z.object({ instance_id: z.uuid(), tail: z.number().int().min(0).max(10_000).default(100) }),
   /**

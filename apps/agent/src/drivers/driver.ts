@@ -29,6 +29,8 @@ export interface ConsoleHandle {
   pause(): void;
   resume(): void;
   close(): void;
+  /** Present where the console is a tty (docker): sets its window size. A process console has no tty. */
+  resize?(cols: number, rows: number): void;
 }
 
 /** Live output: the last lines first, then new output as it comes. Same shape as a console without input. */

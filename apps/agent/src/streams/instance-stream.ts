@@ -53,8 +53,9 @@ export class InstanceStream {
     this.closeIfFlushed();
   }
 
-  resize(): void {
-    // Neither a FIFO console nor a log has a window size.
+  /** A docker console is a tty and takes the size; a FIFO console and a log have none. */
+  resize(cols: number, rows: number): void {
+    if (!this.ended && 'resize' in this.source) this.source.resize?.(cols, rows);
   }
 
   terminate(reason: string): void {

@@ -12,6 +12,9 @@ import { InstanceStream } from './instance-stream';
 import { OutputRelayStream } from './output-relay';
 import { StreamSink, TerminalOpenError, TerminalStream } from './terminal';
 
+/** Scrollback rides in the open ack: bounded well below socket.io's 1 MB frame. */
+const SCROLLBACK_MAX_CHARS = 256 * 1024;
+
 type ParamsOf<K extends StreamKind> = z.infer<(typeof STREAM_KINDS)[K]>;
 
 /** What the manager needs of any stream kind. */
@@ -94,11 +97,19 @@ export class StreamManager {
     const ended = () => this.forget(id);
     const { log } = this.options;
     switch (frame.kind) {
-      case 'instance.console':
+      case 'instance.console': {
+        const p = params as ParamsOf<'instance.console'>;
+        const driver = await this.need(this.options.instances, frame.kind).driverOf(p.instance_id);
+        const source = await driver.openConsole(p.instance_id);
+        // Read after the console is open: a line written in between shows in both rather than in neither.
+        const scrollback = p.scrollback > 0 ? await driver.logs(p.instance_id, p.scrollback, 'output').catch(() => []) : [];
+        const meta = { scrollback: boundedScrollback(scrollback), tty: source.resize !== undefined };
+        return { stream: new InstanceStream(id, source, frame.initial_credit, this.sink, log, ended), meta };
+      }
       case 'instance.logs': {
         const p = params as ParamsOf<'instance.logs'>;
         const driver = await this.need(this.options.instances, frame.kind).driverOf(p.instance_id);
-        const source = frame.kind === 'instance.console' ? await driver.openConsole(p.instance_id) : await driver.followLogs(p.instance_id, p.tail ?? 0);
+        const source = await driver.followLogs(p.instance_id, p.tail ?? 0);
         return { stream: new InstanceStream(id, source, frame.initial_credit, this.sink, log, ended) };
       }
       case 'instance.logs.history': {
@@ -207,6 +218,14 @@ class UnsupportedStream extends Error {
   constructor(readonly kind: string) {
     super(`unsupported stream kind ${kind}`);
   }
+}
+
+/** The newest whole lines that fit in SCROLLBACK_MAX_CHARS. */
+function boundedScrollback(lines: string[]): string {
+  let chars = 0;
+  let from = lines.length;
+  while (from > 0 && chars + lines[from - 1]!.length + 1 <= SCROLLBACK_MAX_CHARS) chars += lines[--from]!.length + 1;
+  return lines.slice(from).join('\n');
 }
 
 function refuse(code: string, message: string): StreamOpenAck {

@@ -462,6 +462,12 @@ export const CONFIG_FIELDS = {
     default: 24,
     description: 'How long an unfinished TUS upload can be resumed before it and its staged bytes on the node are removed',
   },
+  'console.scrollbackLines': {
+    env: 'HOSTPLANE_CONSOLE_SCROLLBACK_LINES',
+    schema: int(0, 1000),
+    default: 100,
+    description: 'Output lines an instance console sends as scrollback when a client connects (a client may ask for fewer or more with ?scrollback=, up to 1000)',
+  },
 } satisfies Record<string, ConfigField>;
 
 export type ConfigPath = keyof typeof CONFIG_FIELDS;

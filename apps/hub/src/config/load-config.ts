@@ -28,6 +28,7 @@ export interface HubConfig {
   metrics: { rawRetentionHours: number; rollupRetentionDays: number };
   events: { maxLength: number; maxAgeSeconds: number };
   files: { maxEditBytes: number; maxUploadBytes: number; maxUploadRequestBytes: number; uploadTtlHours: number };
+  console: { scrollbackLines: number };
   jobs: { lockSeconds: number; stalledCheckSeconds: number; ackTimeoutSeconds: number; defaultDeadlineSeconds: number; retentionHours: number };
   migrations: { concurrency: number; stepDeadlineSeconds: number; sweepSeconds: number; stallSeconds: number; transferBytesPerSecond: number };
   backups: { maxPerInstance: number };
@@ -183,6 +184,9 @@ function toHubConfig(flat: Map<ConfigPath, unknown>): HubConfig {
       maxUploadBytes: get('files.maxUploadBytes'),
       maxUploadRequestBytes: get('files.maxUploadRequestBytes'),
       uploadTtlHours: get('files.uploadTtlHours'),
+    },
+    console: {
+      scrollbackLines: get('console.scrollbackLines'),
     },
     jobs: {
       lockSeconds: get('jobs.lockSeconds'),

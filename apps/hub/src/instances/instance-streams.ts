@@ -1,18 +1,31 @@
-import { Injectable, OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, OnModuleInit } from '@nestjs/common';
+import type { WebSocket } from 'ws';
 import { z } from 'zod';
+import type { InstanceMetrics, InstanceStateFrame, InstanceStats } from '@hostplane/protocol';
+import { PermissionDeniedError } from '../access/access.errors';
+import { hasPermission, type Principal } from '../access/principal';
 import { AuditService } from '../audit/audit.service';
+import { HUB_CONFIG } from '../config/config.module';
+import type { HubConfig } from '../config/load-config';
 import { DomainError, ValidationFailedError } from '../http/errors';
 import { zodIssues } from '../http/validation';
 import { NodeOfflineError } from '../nodes/node-terminal';
 import { StreamOpenError } from '../tunnel/tunnel-streams';
 import { TunnelServer } from '../tunnel/tunnel.server';
 import { WsAccess } from '../ws/ws-access';
-import { WsRouter } from '../ws/ws-router';
+import { WsRouter, type WsUpgrade } from '../ws/ws-router';
 import { relay } from '../ws/stream-relay';
+import type { AgentSession } from '../tunnel/agent-session';
 import { instanceIdParams } from './instances.schemas';
+import { InstanceQueries } from './instance-queries';
 import { InstancesService } from './instances.service';
+import { WingsConsole } from './wings-console';
 
 const logsQuery = z.object({ tail: z.coerce.number().int().min(0).max(10_000).default(100) });
+const consoleQuery = z.object({
+  scrollback: z.coerce.number().int().min(0).max(1000).optional(),
+  protocol: z.enum(['hostplane', 'wings']).default('hostplane'),
+});
 
 /** `…/console` (interactive) and `…/logs` (live, read-only): WebSockets relayed over tunnel streams. */
 @Injectable()
@@ -23,16 +36,24 @@ export class InstanceStreams implements OnModuleInit {
     private readonly instances: InstancesService,
     private readonly tunnel: TunnelServer,
     private readonly audit: AuditService,
+    private readonly queries: InstanceQueries,
+    @Inject(HUB_CONFIG) private readonly config: HubConfig,
   ) {}
 
   onModuleInit(): void {
     this.router.route('/v1/instances/:id/console', async (up) => {
       const id = parse(instanceIdParams, up.params, 'path parameter').id;
+      const query = parse(consoleQuery, Object.fromEntries(up.query), 'query');
+      const scrollback = query.scrollback ?? this.config.console.scrollbackLines;
       const { principal, request } = await this.access.authorize(up, { kind: 'permission', permission: 'instances.console', sessionOnly: false });
       const instance = await this.instances.get(principal, id);
-      const stream = await this.open(instance.nodeId, 'instance.console', { instance_id: id });
       void this.audit.record(this.audit.fromRequest(request, { action: 'instance.console.open', targetType: 'instance', targetId: id, outcome: 'success' }));
-      return (ws) => relay(ws, stream);
+      if (query.protocol === 'wings') return (ws) => void this.wings(ws, up, principal, id, scrollback).catch(() => ws.close(1011, 'console failed'));
+      const stream = await this.open(instance.nodeId, 'instance.console', { instance_id: id, scrollback });
+      // Text frames are control, binary frames output: the scrollback, then the marker after which output is live.
+      const lines = scrollbackLines(stream.meta);
+      const prelude = [JSON.stringify({ type: 'scrollback', lines }), JSON.stringify({ type: 'live', tty: stream.meta.tty === true })];
+      return (ws) => relay(ws, stream, { prelude });
     });
     this.router.route('/v1/instances/:id/logs', async (up) => {
       const id = parse(instanceIdParams, up.params, 'path parameter').id;
@@ -44,15 +65,71 @@ export class InstanceStreams implements OnModuleInit {
     });
   }
 
+  /** `?protocol=wings`: Pterodactyl's `{event, args}` framing over the same console. */
+  private async wings(ws: WebSocket, up: WsUpgrade, principal: Principal, id: string, scrollback: number): Promise<void> {
+    const events = this.tunnel.events;
+    const wingsConsole = new WingsConsole(ws, {
+      openConsole: async () => {
+        const instance = await this.instances.get(principal, id);
+        if (instance.state !== 'running' && instance.state !== 'starting') return null;
+        const stream = await this.open(instance.nodeId, 'instance.console', { instance_id: id, scrollback });
+        return { stream, scrollback: scrollbackLines(stream.meta) };
+      },
+      state: async () => (await this.instances.get(principal, id)).state,
+      stats: async () => {
+        const instance = await this.instances.get(principal, id);
+        return (await this.queries.ask(principal, instance, { kind: 'instance.stats', payload: { instance_id: id } })) as InstanceStats;
+      },
+      power: async (action) => {
+        if (!hasPermission(principal, 'instances.manage')) throw new PermissionDeniedError('instances.manage');
+        await this.instances.act(principal, id, action);
+      },
+      subscribe: (onState, onStats) => {
+        const state = (_s: AgentSession, f: InstanceStateFrame) => {
+          if (f.instance_id === id) onState(f.state);
+        };
+        const metrics = (_s: AgentSession, m: InstanceMetrics) => {
+          for (const sample of m.samples) if (sample.instance_id === id) onStats(sample);
+        };
+        events.on('instanceState', state);
+        events.on('instanceMetrics', metrics);
+        return () => {
+          events.off('instanceState', state);
+          events.off('instanceMetrics', metrics);
+        };
+      },
+      tokenExpiresAt: bearerExpiry(up),
+    });
+    await wingsConsole.start();
+  }
+
   private async open(nodeId: string, kind: 'instance.console' | 'instance.logs', params: Record<string, unknown>) {
     const session = this.tunnel.session(nodeId);
     if (!session) throw new NodeOfflineError();
     try {
       return await this.tunnel.streams.open(session, kind, params);
     } catch (err) {
-      if (err instanceof StreamOpenError) throw new DomainError(err.message, err.code, err.code === 'instance_not_found' ? 404 : 502);
+      if (err instanceof StreamOpenError) throw new DomainError(err.message, err.code, err.code === 'instance_not_found' ? 404 : err.code === 'start_failed' ? 409 : 502);
       throw err;
     }
+  }
+}
+
+function scrollbackLines(meta: Record<string, unknown>): string[] {
+  return typeof meta.scrollback === 'string' && meta.scrollback !== '' ? meta.scrollback.split('\n') : [];
+}
+
+/** The `exp` of a JWT bearer token (already verified by the access guard); null for API tokens. */
+function bearerExpiry(up: WsUpgrade): Date | null {
+  const header = up.req.headers.authorization;
+  const token = header?.startsWith('Bearer ') ? header.slice(7) : up.query.get('access_token');
+  const payload = token?.split('.')[1];
+  if (!payload || token?.split('.').length !== 3) return null;
+  try {
+    const exp = (JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as { exp?: unknown }).exp;
+    return typeof exp === 'number' ? new Date(exp * 1000) : null;
+  } catch {
+    return null;
   }
 }
 

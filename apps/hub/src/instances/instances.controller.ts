@@ -111,10 +111,11 @@ export class InstancesController {
   @RequirePermission('instances.console')
   @ApiDoc({
     summary: 'Interactive console of the instance (WebSocket)',
-    description: 'Binary or text frames go to its stdin (text starting with "{" may be {"type":"input","data":…}); output arrives as binary frames. Audited.',
+    description:
+      'On connect two text frames: {"type":"scrollback","lines":[…]} (the last ?scrollback= lines, default HOSTPLANE_CONSOLE_SCROLLBACK_LINES) and {"type":"live","tty":…}; then output as binary frames. Binary or text frames go to its stdin (text starting with "{" may be {"type":"input","data":…} or {"type":"resize","cols","rows"}, honoured on docker ttys). ?protocol=wings speaks Pterodactyl Wings\' {"event","args"} framing. See docs/api/console.md. Audited.',
     tags: TAGS,
     websocket: true,
-    responses: { 101: { description: 'Switching protocols' }, 409: { description: 'node_offline' }, 426: { description: 'upgrade_required' } },
+    responses: { 101: { description: 'Switching protocols' }, 409: { description: 'node_offline, start_failed (the instance is not running)' }, 426: { description: 'upgrade_required' } },
   })
   console(@ValidParams(instanceIdParams) _params: IdParams): never {
     throw new UpgradeRequiredError();

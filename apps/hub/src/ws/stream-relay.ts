@@ -11,9 +11,11 @@ const controlMessage = z.discriminatedUnion('type', [
 /**
  * Joins a user's WebSocket to a tunnel stream: output as binary frames, credit returned only once
  * the client's socket took the bytes (backpressure), input and resize from the client unless the
- * stream is `readOnly` (live logs). Either side closing closes the other.
+ * stream is `readOnly` (live logs). Either side closing closes the other. `prelude`: text frames
+ * sent before any output (the console's scrollback and live marker).
  */
-export function relay(ws: WebSocket, stream: HubStream, options: { readOnly?: boolean } = {}): void {
+export function relay(ws: WebSocket, stream: HubStream, options: { readOnly?: boolean; prelude?: readonly string[] } = {}): void {
+  for (const frame of options.prelude ?? []) ws.send(frame);
   stream.onData((chunk) => {
     if (ws.readyState !== ws.OPEN) return;
     // Credit goes back only once the client's socket took the bytes: that is the backpressure.

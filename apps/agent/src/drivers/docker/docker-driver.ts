@@ -202,7 +202,10 @@ export class DockerDriver implements InstanceDriver {
     const t = await this.get(id);
     if (t.state.pid === null) throw new DriverError('start_failed', `instance ${id} is not running; start it to use its console`);
     const socket = await dockerEngineAttach(this.api.socketPath, `/containers/${containerName(id)}/attach?stream=1&stdin=1&stdout=1&stderr=1`);
-    return streamHandle(socket, (data) => socket.write(data), () => socket.destroy());
+    const handle = streamHandle(socket, (data) => socket.write(data), () => socket.destroy());
+    // Instance containers are ttys (Tty: true): the window size is the container's.
+    handle.resize = (cols, rows) => void this.api.call('POST', `/containers/${containerName(id)}/resize?h=${rows}&w=${cols}`, undefined, [404, 409]).catch(() => undefined);
+    return handle;
   }
 
   async followLogs(id: string, tail: number): Promise<LogFollower> {
