@@ -36,6 +36,10 @@ const BENCHMARKS: Record<string, BenchmarkEntry> = {
     description: 'a real agent (process driver): create+start+stop+delete cycles/s with 50 concurrent, console throughput and keystroke latency through the hub vs the driver directly, placement over 10,000 nodes',
     load: () => import('./instances'),
   },
+  idempotency: {
+    description: 'a POST with and without a new Idempotency-Key each time, interleaved: latency and CPU per request',
+    load: () => import('./idempotency'),
+  },
   outbox: {
     description: 'events through the transactional outbox (PostgreSQL row, relay, Redis stream) against a bare XADD: latency, events/s and CPU per event, 1 and 50 at a time',
     load: () => import('./outbox'),

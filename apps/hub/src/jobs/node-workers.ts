@@ -23,6 +23,8 @@ const SWEEP_MS = 2000;
 export class NodeWorkers implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly workers = new Map<string, Worker<NodeJobData>>();
   private readonly idleTimers = new Map<string, NodeJS.Timeout>();
+  /** Workers still finishing their jobs (a node that disconnected): shutdown waits for them before Redis closes. */
+  private readonly closing = new Set<Promise<void>>();
   private sweepTimer?: NodeJS.Timeout;
   private stopped = false;
 
@@ -118,7 +120,10 @@ export class NodeWorkers implements OnApplicationBootstrap, BeforeApplicationShu
     const w = this.workers.get(nodeId);
     if (!w) return;
     this.workers.delete(nodeId);
-    await w.close().catch((err: Error) => this.log.warn({ nodeId, reason: err.message }, 'closing job worker failed'));
+    const closed = w.close().catch((err: Error) => this.log.warn({ nodeId, reason: err.message }, 'closing job worker failed'));
+    this.closing.add(closed);
+    await closed;
+    this.closing.delete(closed);
   }
 
   /** Repairs lost wake-ups: every locally connected node that is in the work set gets a Worker. */
@@ -137,10 +142,11 @@ export class NodeWorkers implements OnApplicationBootstrap, BeforeApplicationShu
     this.stopped = true;
     if (this.sweepTimer) clearInterval(this.sweepTimer);
     for (const t of this.idleTimers.values()) clearTimeout(t);
-    // Jobs waiting for an agent's answer are put back now, while Redis is still connected: a
-    // Worker whose job fails after its connection closed retries that failure without pause
-    // (BullMQ 5.81 retries connection errors with no delay once closing).
+    // Every Worker, including those already closing for a node that went away, ends its jobs
+    // while Redis is still connected: a closing Worker whose job fails with "Connection is
+    // closed" retries that failure without pause (BullMQ 5.81), spinning the CPU forever.
     this.delivery.putBackAll();
     await Promise.all([...this.workers.keys()].map((id) => this.stop(id)));
+    await Promise.all([...this.closing]);
   }
 }
