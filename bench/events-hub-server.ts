@@ -86,7 +86,7 @@ class BenchEventsController {
       const wait = started + seq * intervalMs - performance.now();
       if (wait > 1) await new Promise((r) => setTimeout(r, wait));
       else if (wait < -5) state.late++;
-      pending.push(this.events.publish(body.org_id, body.type, { run: body.run, seq, sent_us: monotonicMicros() }).then((id) => (id ? state.published++ : state.failed++)));
+      pending.push(this.events.publishAndWait(body.org_id, body.type, { run: body.run, seq, sent_us: monotonicMicros() }).then((id) => (id ? state.published++ : state.failed++)));
     }
     await Promise.all(pending);
     state.seconds = (performance.now() - started) / 1000;

@@ -54,7 +54,7 @@ export async function run(ctx: BenchContext): Promise<BenchReport> {
   const redis = new Redis(redisUrl);
   const streamKey = `${outbox.key}:bench-direct`;
   const direct = (i: number) => redis.xadd(streamKey, 'MAXLEN', '~', 10_000, '*', 'org', ORG, 'type', 'bench.tick', 'ts', new Date().toISOString(), 'data', JSON.stringify({ i }));
-  const viaOutbox = (i: number) => outbox.publish(ORG, 'bench.tick', { i });
+  const viaOutbox = (i: number) => outbox.publishAndWait(ORG, 'bench.tick', { i });
   try {
     ctx.progress('warm-up');
     await measure('warm-up', Math.min(events, 300), 1, viaOutbox);

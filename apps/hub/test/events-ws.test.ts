@@ -42,10 +42,10 @@ describe('realtime events WebSocket', () => {
     const feed = await subscribe(ctx, alice, '?events=node.*,operation.completed');
     assert.ok(feed.messages[0].organizations.includes(orgA));
     assert.ok(!feed.messages[0].organizations.includes(orgB));
-    await events.publish(orgA, 'node.online', { node_id: 'n1' });
-    await events.publish(orgA, 'operation.progress', { operation_id: 'x' });
-    await events.publish(orgB, 'node.online', { node_id: 'secret-of-b' });
-    await events.publish(orgA, 'operation.completed', { operation_id: 'x' });
+    await events.publishAndWait(orgA, 'node.online', { node_id: 'n1' });
+    await events.publishAndWait(orgA, 'operation.progress', { operation_id: 'x' });
+    await events.publishAndWait(orgB, 'node.online', { node_id: 'secret-of-b' });
+    await events.publishAndWait(orgA, 'operation.completed', { operation_id: 'x' });
     await waitFor('two events', async () => (feed.events().length >= 2 ? true : undefined), 5000);
     await new Promise((r) => setTimeout(r, 200));
     const got = feed.events();
@@ -64,16 +64,16 @@ describe('realtime events WebSocket', () => {
     assert.equal(res.status, 200, res.text);
     assert.deepEqual(res.body.events, { include: ['*'], exclude: ['operation.progress'] });
     await waitFor('subscription update', async () => (feed.messages.some((m) => m.type === 'subscription') ? true : undefined), 5000);
-    await events.publish(orgA, 'operation.progress', { n: 1 });
-    await events.publish(orgA, 'node.offline', { n: 2 });
+    await events.publishAndWait(orgA, 'operation.progress', { n: 1 });
+    await events.publishAndWait(orgA, 'node.offline', { n: 2 });
     await waitFor('node.offline', async () => (feed.events().some((e) => e.type === 'node.offline') ? true : undefined), 5000);
     assert.ok(!feed.events().some((e) => e.type === 'operation.progress'));
 
     feed.ws.send(JSON.stringify({ action: 'unsubscribe', events: ['node.*'] }));
     feed.ws.send('not json');
     await waitFor('error reply', async () => (feed.messages.some((m) => m.type === 'error' && m.code === 'invalid_message') ? true : undefined), 5000);
-    await events.publish(orgA, 'node.online', { n: 3 });
-    await events.publish(orgA, 'instance.started', { n: 4 });
+    await events.publishAndWait(orgA, 'node.online', { n: 3 });
+    await events.publishAndWait(orgA, 'instance.started', { n: 4 });
     await waitFor('instance event', async () => (feed.events().some((e) => e.type === 'instance.started') ? true : undefined), 5000);
     assert.ok(!feed.events().some((e) => e.type === 'node.online'));
 

@@ -84,7 +84,7 @@ describe('operations: wait, retention; events: replay without gaps', () => {
     await new Promise((r) => setTimeout(r, 300));
     const publishing = (async () => {
       for (let i = 0; i < 200; i++) {
-        await events.publish(org, 'test.tick', { n: i });
+        await events.publishAndWait(org, 'test.tick', { n: i });
         if (i % 20 === 0) await new Promise((r) => setTimeout(r, 5));
       }
     })();
@@ -99,8 +99,8 @@ describe('operations: wait, retention; events: replay without gaps', () => {
   it('NDJSON and the WebSocket resume from since too; a cursor past the retained window is cursor_expired', async () => {
     const events = ctx.hub.app.get(EventsService);
     const org = owner.defaultOrg!;
-    const mark = await events.publish(org, 'test.mark', {});
-    for (let i = 0; i < 3; i++) await events.publish(org, 'test.after', { n: i });
+    const mark = await events.publishAndWait(org, 'test.mark', {});
+    for (let i = 0; i < 3; i++) await events.publishAndWait(org, 'test.after', { n: i });
     const nd = await readStream(`${ctx.hub.url}/v1/events/stream?events=test.after&since=${mark}`, owner.accessToken, { ndjson: true, stopAfter: 3 });
     assert.deepEqual(nd.map((e) => e.data.n), [0, 1, 2]);
 
@@ -115,7 +115,7 @@ describe('operations: wait, retention; events: replay without gaps', () => {
     assert.deepEqual(got, [0, 1, 2]);
 
     // The stream keeps ~400 events: push well past that and the mark falls out of the window.
-    for (let i = 0; i < 1200; i++) await events.publish(org, 'test.flood', { i });
+    for (let i = 0; i < 1200; i++) await events.publishAndWait(org, 'test.flood', { i });
     const expired = await fetch(`${ctx.hub.url}/v1/events/stream?since=${mark}`, { headers: { authorization: `Bearer ${owner.accessToken}` } });
     assert.equal(expired.status, 410);
     const body = (await expired.json()) as { code: string };
@@ -131,8 +131,8 @@ describe('operations: wait, retention; events: replay without gaps', () => {
     const events = ctx.hub.app.get(EventsService);
     const reading = readStream(`${ctx.hub.url}/v1/events/stream?events=test.secret,test.visible`, stranger.accessToken, { stopAfter: 1, timeoutMs: 5000 });
     await new Promise((r) => setTimeout(r, 300));
-    await events.publish(owner.defaultOrg!, 'test.secret', { leak: true });
-    await events.publish(stranger.defaultOrg ?? stranger.personalOrgId, 'test.visible', { ok: true });
+    await events.publishAndWait(owner.defaultOrg!, 'test.secret', { leak: true });
+    await events.publishAndWait(stranger.defaultOrg ?? stranger.personalOrgId, 'test.visible', { ok: true });
     const got = await reading;
     assert.deepEqual(got.map((e) => e.type), ['test.visible']);
   });

@@ -58,13 +58,11 @@ export interface OutboxRelayOptions {
  * PostgreSQL itself crashes within a fraction of a second; a hub or Redis crash loses nothing.
  */
 export async function writeToOutbox(tx: EntityManager | DataSource, orgId: string, type: string, data: Record<string, unknown>, own = false): Promise<string> {
+  // set_config(..., true) lasts to the end of this statement's own transaction, i.e. its commit.
+  const asyncCommit = own ? `, s AS (SELECT set_config('synchronous_commit', 'off', true))` : '';
   const rows = (await tx.query(
-    own
-      ? `WITH s AS (SELECT set_config('synchronous_commit', 'off', true) AS c),
-              ins AS (INSERT INTO event_outbox (org_id, type, data) SELECT $1, $2, $3 FROM s RETURNING id)
-         SELECT id::text AS id, pg_notify('${OUTBOX_CHANNEL}', '') FROM ins`
-      : `WITH ins AS (INSERT INTO event_outbox (org_id, type, data) VALUES ($1, $2, $3) RETURNING id)
-         SELECT id::text AS id, pg_notify('${OUTBOX_CHANNEL}', '') FROM ins`,
+    `WITH ins AS (INSERT INTO event_outbox (org_id, type, data) VALUES ($1, $2, $3) RETURNING id)${asyncCommit}
+     SELECT id::text AS id, pg_notify('${OUTBOX_CHANNEL}', '') FROM ins${own ? ', s' : ''}`,
     [orgId, type, JSON.stringify(data)],
   )) as { id: string }[];
   return rows[0]!.id;

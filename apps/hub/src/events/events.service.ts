@@ -99,26 +99,29 @@ export class EventsService implements OnApplicationBootstrap, BeforeApplicationS
   }
 
   /**
-   * Records an event. Inside a transaction (`tx`), the event is written with the state change and
-   * published after the commit; answers null then. Without one, it is written at once and the
-   * promise answers its stream id once this replica's reader has seen it (null if Redis is down
-   * for longer than a few seconds: the event stays in the outbox and is published later).
+   * Records an event. Inside a transaction (`tx`) it is written with the state change and
+   * published after the commit (call `flushOutbox` then); without one it is written at once and
+   * published by the relay. Never waits for Redis: while Redis is down the event stays in the
+   * outbox and goes out when it returns.
    */
-  async publish(orgId: string, type: string, data: Record<string, unknown>, tx?: EntityManager): Promise<string | null> {
+  async publish(orgId: string, type: string, data: Record<string, unknown>, tx?: EntityManager): Promise<void> {
     if (tx) {
       await writeToOutbox(tx, orgId, type, data);
-      return null;
+      return;
     }
-    let outboxId: string;
-    try {
-      outboxId = await writeToOutbox(this.db, orgId, type, data, true);
-    } catch (err) {
-      this.log.error({ type, reason: (err as Error).message }, 'event not recorded (database unavailable)');
-      return null;
-    }
+    await this.record(orgId, type, data);
+  }
+
+  /**
+   * `publish`, then the event's stream id once this replica's reader has seen it (null when
+   * Redis is down for longer than a few seconds): for callers that resume a stream from it.
+   */
+  async publishAndWait(orgId: string, type: string, data: Record<string, unknown>): Promise<string | null> {
+    const outboxId = await this.record(orgId, type, data);
+    if (!outboxId) return null;
     const already = this.recentlySeen.get(outboxId);
     if (already) return already;
-    const seen = new Promise<string | null>((resolve) => {
+    return new Promise<string | null>((resolve) => {
       const timer = setTimeout(() => {
         this.seenWaiters.delete(outboxId);
         resolve(null);
@@ -128,8 +131,17 @@ export class EventsService implements OnApplicationBootstrap, BeforeApplicationS
         resolve(id);
       });
     });
-    this.relay.kick();
-    return seen;
+  }
+
+  private async record(orgId: string, type: string, data: Record<string, unknown>): Promise<string | null> {
+    try {
+      const outboxId = await writeToOutbox(this.db, orgId, type, data, true);
+      this.relay.kick();
+      return outboxId;
+    } catch (err) {
+      this.log.error({ type, reason: (err as Error).message }, 'event not recorded (database unavailable)');
+      return null;
+    }
   }
 
   /** Publishes what is in the outbox now (after a commit that wrote events in a transaction). */

@@ -28,7 +28,7 @@ interface Chain {
   resource: string;
 }
 
-const OPEN_SQL = `status IN ('queued', 'running', 'cancelling')`;
+const OPEN_SQL = `status IN (${OPEN.map((st) => `'${st}'`).join(', ')})`;
 
 /**
  * Every state change of an operation goes through here, so each is written once and announced
@@ -86,12 +86,18 @@ export class OperationsService {
     return true;
   }
 
-  /** Whether `op` may be delivered now: open, and nothing earlier on its (node, resource) is open. */
+  /** Whether `op` may be delivered now: open, and nothing earlier on its (node, resource) is open. One query: it runs for every delivery. */
   async mayDeliver(opId: string): Promise<'yes' | 'final' | 'waiting'> {
-    const op = await this.get(opId);
-    if (!op || OperationsService.isFinal(op.status)) return 'final';
-    const chain = chainOf(op);
-    return chain && (await hasOpenPredecessor(this.db.manager, chain, op.seq)) ? 'waiting' : 'yes';
+    const rows = (await this.db.query(
+      `SELECT o.${OPEN_SQL} AS open,
+              (o.resource IS NOT NULL AND o.node_id IS NOT NULL AND EXISTS (
+                 SELECT 1 FROM operations p WHERE p.node_id = o.node_id AND p.resource = o.resource AND p.${OPEN_SQL} AND p.seq < o.seq)) AS waiting
+         FROM operations o WHERE o.id = $1`,
+      [opId],
+    )) as { open: boolean; waiting: boolean }[];
+    const row = rows[0];
+    if (!row?.open) return 'final';
+    return row.waiting ? 'waiting' : 'yes';
   }
 
   jobData(op: OperationEntity): NodeJobData {
