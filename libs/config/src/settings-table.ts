@@ -35,3 +35,21 @@ function defaultText(leaf: SettingLeaf): string {
 function escapeCell(text: string): string {
   return text.replace(/\|/g, '\\|');
 }
+
+const BEGIN = '<!-- BEGIN settings: generated from the config schema by `npm run docs:settings` -->';
+const END = '<!-- END settings -->';
+
+/** The generated table between the markers of a Markdown document, or null without markers. */
+export function readSettingsTable(markdown: string): string | null {
+  const start = markdown.indexOf(BEGIN);
+  const end = markdown.indexOf(END);
+  if (start < 0 || end < start) return null;
+  return markdown.slice(start + BEGIN.length, end).trim();
+}
+
+export function replaceSettingsTable(markdown: string, table: string, name: string): string {
+  const start = markdown.indexOf(BEGIN);
+  const end = markdown.indexOf(END);
+  if (start < 0 || end < start) throw new Error(`${name} has no "${BEGIN}" … "${END}" block`);
+  return `${markdown.slice(0, start + BEGIN.length)}\n${table}\n${markdown.slice(end)}`;
+}
