@@ -43,8 +43,8 @@ describe('error catalog', () => {
     }
   });
 
-  it('every *.errors.ts catalog is listed in error-catalogs.ts, so all are known before the first request', () => {
-    for (const file of filesNamed(DIST_SRC, '.errors.js')) require(file);
+  it('every *.errors.ts catalog is listed in error-catalogs.ts, so all are known before the first request', async () => {
+    for (const file of filesNamed(DIST_SRC, '.errors.js')) await import(file);
     const listed = new Set(Object.values(ERROR_CATALOGS).flatMap((c) => Object.keys(c)));
     const unlisted = allCataloguedErrors().filter((e) => !listed.has(e.code)).map((e) => `${e.domain}: ${e.code}`);
     assert.deepEqual(unlisted, []);
