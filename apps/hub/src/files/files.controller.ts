@@ -13,6 +13,7 @@ import { attachmentDisposition } from '../http/content-disposition';
 import { FileTooLargeError } from './file-errors';
 import type { UploadPart } from './files.service';
 import { FilesService } from './files.service';
+import { HTTP_ERRORS } from '../http/http.errors';
 import {
   deleteFilesBody,
   deleteFilesQuery,
@@ -98,7 +99,7 @@ export class FilesController {
     note.details = { path: q.path };
     const type = String(req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
     if (type !== 'application/octet-stream' && !type.startsWith('text/')) {
-      throw new DomainError(`send the file as the raw body with Content-Type application/octet-stream or text/* (got ${type || 'none'})`, 'unsupported_media_type', 415);
+      throw HTTP_ERRORS.unsupported_media_type.error(`send the file as the raw body with Content-Type application/octet-stream or text/* (got ${type || 'none'})`);
     }
     const max = this.files.limits.maxUploadBytes;
     const declared = Number(req.headers['content-length'] ?? NaN);
@@ -199,7 +200,7 @@ export class FilesController {
     @Audit() note: AuditNote,
     @Res({ passthrough: true }) reply: FastifyReply,
   ) {
-    if (!req.isMultipart()) throw new DomainError('send the files as multipart/form-data', 'unsupported_media_type', 415);
+    if (!req.isMultipart()) throw HTTP_ERRORS.unsupported_media_type.error('send the files as multipart/form-data');
     const names: string[] = [];
     const limits = this.files.limits;
     async function* fileParts(): AsyncGenerator<UploadPart> {
@@ -253,6 +254,6 @@ export class FilesController {
 export function closeAfter(reply: FastifyReply, err: unknown): never {
   void reply.header('connection', 'close');
   const req = reply.request.raw;
-  if (!(err instanceof DomainError) && !req.complete && req.destroyed) throw new DomainError('the request body ended before it was complete', 'incomplete_body', 400);
+  if (!(err instanceof DomainError) && !req.complete && req.destroyed) throw HTTP_ERRORS.incomplete_body.error('the request body ended before it was complete');
   throw err;
 }
