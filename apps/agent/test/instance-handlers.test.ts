@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { describe, it } from 'node:test';
 import type { InstanceStateFrame } from '@hostplane/protocol';
-import { JobContext, JobFailure } from '../src/jobs/handler-registry';
+import { toFailure } from '../src/errors/coded-error';
+import type { JobContext } from '../src/jobs/handler-registry';
 import { createInstanceHandlers } from '../src/jobs/handlers/instances';
 import { createInstanceManager } from '../src/instances/create-instances';
 import { InstanceStateRelay } from '../src/instances/state-relay';
@@ -27,8 +28,8 @@ describe('instance job handlers', () => {
   it('fail with stable codes: instance_not_found, driver_unavailable', async () => {
     const instances = createInstanceManager({ stateDir: tempDir(), dockerSocket: '/nonexistent/docker.sock' });
     const handlers = createInstanceHandlers(instances);
-    await assert.rejects(handlers['instance.inspect']({ instance_id: randomUUID() }, ctx()), (e: unknown) => e instanceof JobFailure && e.code === 'instance_not_found');
-    await assert.rejects(handlers['instance.create']({ spec: buildSpec('docker') }, ctx()), (e: unknown) => e instanceof JobFailure && e.code === 'driver_unavailable' && /docker/.test(e.message));
+    await assert.rejects(handlers['instance.inspect']({ instance_id: randomUUID() }, ctx()), (e: unknown) => toFailure(e, 'handler_error').code === 'instance_not_found');
+    await assert.rejects(handlers['instance.create']({ spec: buildSpec('docker') }, ctx()), (e: unknown) => toFailure(e, 'handler_error').code === 'driver_unavailable' && /docker/.test((e as Error).message));
     await instances.close();
   });
 });

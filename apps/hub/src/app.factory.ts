@@ -6,6 +6,8 @@ import { FastifyInstance, LogController } from 'fastify';
 import type { DestinationStream, Logger } from 'pino';
 import { AppModule } from './app.module';
 import type { HubConfig } from './config/load-config';
+// Registers every domain's error codes before the first request (the exception filter checks them).
+import './error-catalogs';
 import { EnvelopeExceptionFilter, mapError, sendError } from './http/exception.filter';
 import { createLogger, loggableUrl } from './http/logger';
 import { PinoNestLogger } from './http/nest-logger';

@@ -1,17 +1,17 @@
 import type { ContainerAction } from '@hostplane/protocol';
 import { demultiplexer, dockerEngineRequest, DockerEngineError, dockerEngineStream, dockerErrorMessage, DockerResponse, demultiplexDockerStream } from '../drivers/docker-engine';
 import type { LogFollower } from '../drivers/driver';
+import { CodedError } from '../errors/coded-error';
 import { INSTANCE_LABEL } from '../drivers/docker/docker-api';
 
 export type ContainerErrorCode = 'container_not_found' | 'driver_unavailable' | 'managed_container' | 'container_error';
 
-export class ContainerError extends Error {
+export class ContainerError extends CodedError {
   constructor(
-    readonly code: ContainerErrorCode,
+    override readonly code: ContainerErrorCode,
     message: string,
   ) {
-    super(message);
-    this.name = 'ContainerError';
+    super(code, message);
   }
 }
 

@@ -1,3 +1,5 @@
+import { CodedError } from '../errors/coded-error';
+
 /** Stable codes of instance file, upload and backup failures, as the hub and its users see them. */
 export type FileErrorCode =
   | 'instance_not_found'
@@ -24,13 +26,12 @@ export type FileErrorCode =
   | 'io_error';
 
 /** A file operation refused or failed in a way the hub should see as is (job error, stream refusal, stream close). */
-export class FileError extends Error {
+export class FileError extends CodedError {
   constructor(
-    readonly code: FileErrorCode,
+    override readonly code: FileErrorCode,
     message: string,
   ) {
-    super(message);
-    this.name = 'FileError';
+    super(code, message);
   }
 }
 

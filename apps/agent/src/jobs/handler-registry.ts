@@ -1,4 +1,5 @@
 import { JOB_KINDS, JobKind, JobPayload, JobResult } from '@hostplane/protocol';
+import { CodedError } from '../errors/coded-error';
 
 export interface JobContext {
   jobId: string;
@@ -16,15 +17,7 @@ export type JobHandler<K extends JobKind> = (payload: JobPayload<K>, ctx: JobCon
 export type JobHandlerRegistry = { [K in JobKind]: JobHandler<K> };
 
 /** A job that ended in a failure the hub should see as is, with a stable code. */
-export class JobFailure extends Error {
-  constructor(
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'JobFailure';
-  }
-}
+export class JobFailure extends CodedError {}
 
 export class HandlerRegistryError extends Error {}
 

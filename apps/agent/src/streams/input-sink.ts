@@ -1,6 +1,6 @@
 import { STREAM_INITIAL_CREDIT, StreamClose } from '@hostplane/protocol';
 import type { AgentLogger } from '../logging/logger';
-import { streamFailure } from './stream-failure';
+import { toFailure } from '../errors/coded-error';
 import type { StreamSink } from './terminal';
 
 /** Where an input stream's bytes go (a staged file, a staged upload, an arriving backup). */
@@ -78,7 +78,8 @@ export class InputSinkStream {
 
   private async fail(err: unknown): Promise<void> {
     if (this.ended) return;
-    const error = streamFailure(err);
+    const { code, message } = toFailure(err, 'io_error', 2000);
+    const error = { code, message };
     this.log.warn({ stream_id: this.streamId, code: error.code, problem: error.message }, 'input stream failed');
     this.markEnded();
     await this.target.abandon().catch((e: unknown) => this.log.warn({ err: e, stream_id: this.streamId }, 'cleaning up a failed input stream failed'));

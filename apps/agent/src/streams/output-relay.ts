@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
 import { STREAM_INITIAL_CREDIT, StreamClose } from '@hostplane/protocol';
 import type { AgentLogger } from '../logging/logger';
-import { streamFailure } from './stream-failure';
+import { toFailure } from '../errors/coded-error';
 import { OutboundCredit } from './outbound-credit';
 import type { StreamSink } from './terminal';
 
@@ -71,7 +71,8 @@ export class OutputRelayStream {
 
   private fail(err: unknown): void {
     if (this.ended) return;
-    const error = streamFailure(err);
+    const { code, message } = toFailure(err, 'io_error', 2000);
+    const error = { code, message };
     this.log.warn({ stream_id: this.streamId, code: error.code, problem: error.message }, 'output stream failed');
     this.markEnded();
     this.source.destroy();

@@ -2,6 +2,7 @@ import { accessSync, constants, existsSync } from 'node:fs';
 import os from 'node:os';
 import * as pty from 'node-pty';
 import { STREAM_INITIAL_CREDIT, StreamClose } from '@hostplane/protocol';
+import { CodedError } from '../errors/coded-error';
 import type { AgentLogger } from '../logging/logger';
 import { OutboundCredit } from './outbound-credit';
 
@@ -17,14 +18,7 @@ export interface TerminalOptions {
   log: AgentLogger;
 }
 
-export class TerminalOpenError extends Error {
-  constructor(
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}
+export class TerminalOpenError extends CodedError {}
 
 /** How long output may wait for credit after the shell exited before the stream is closed anyway. */
 const EXIT_FLUSH_TIMEOUT_MS = 10_000;

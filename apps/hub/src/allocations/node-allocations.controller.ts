@@ -47,7 +47,8 @@ export class NodeAllocationsController {
   @ApiDoc({
     summary: 'Remove free ports (and ranges) of an address from the pool: ?ip=0.0.0.0&ports=30000-30099',
     tags: TAGS,
-    responses: { 200: { description: '{removed}' }, 409: { description: 'allocation_in_use: some are held by instances (nothing removed)' } },
+    errors: ['allocation_in_use'],
+    responses: { 200: { description: '{removed}' } },
   })
   async removeRange(@CurrentPrincipal() p: Principal, @ValidParams(nodeIdParams) params: IdParams, @ValidQuery(removeAllocationsQuery) q: z.infer<typeof removeAllocationsQuery>) {
     return this.allocations.removeFromNode(p, params.id, q.ip, q.ports);
@@ -56,7 +57,7 @@ export class NodeAllocationsController {
   @Delete(':allocationId')
   @HttpCode(204)
   @RequirePermission('nodes.manage')
-  @ApiDoc({ summary: 'Remove one free allocation from the pool', tags: TAGS, responses: { 204: { description: 'Removed' }, 409: { description: 'allocation_in_use' } } })
+  @ApiDoc({ summary: 'Remove one free allocation from the pool', tags: TAGS, errors: ['allocation_in_use'], responses: { 204: { description: 'Removed' } } })
   async removeOne(@CurrentPrincipal() p: Principal, @ValidParams(nodeAllocationParams) params: z.infer<typeof nodeAllocationParams>): Promise<void> {
     await this.allocations.removeOne(p, params.id, params.allocationId);
   }

@@ -35,7 +35,8 @@ export class ApiTokensController {
     summary: 'Create an API token for the organization in X-Org-Id; the value is shown once',
     description: 'Use it as `Authorization: Bearer hp_pat_…` or `X-Api-Key: hp_pat_…`. It acts for you, in that organization, within its scopes.',
     tags: ['api-tokens'],
-    responses: { 201: { description: 'Created', schema: createdApiTokenView }, 403: { description: 'A scope you do not hold' } },
+    errors: ['scope_not_held'],
+    responses: { 201: { description: 'Created', schema: createdApiTokenView } },
   })
   async create(@CurrentPrincipal() p: Principal, @ValidBody(createApiTokenBody) body: CreateApiTokenBody, @Audit() note: AuditNote): Promise<CreatedApiTokenView> {
     const created = await this.tokens.create(p, { name: body.name, expiresIn: body.expires_in, scopes: body.scopes });

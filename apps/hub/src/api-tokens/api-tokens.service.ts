@@ -9,6 +9,7 @@ import { DomainError, NotFoundError } from '../http/errors';
 import type { Page, Pagination } from '../http/pagination';
 import { ApiToken } from './api-token.entity';
 import type { ApiTokenView, CreatedApiTokenView } from './api-tokens.schemas';
+import { API_TOKEN_ERRORS } from './api-tokens.errors';
 
 const PREFIX = TOKEN_PREFIXES.personalAccess;
 
@@ -45,7 +46,7 @@ export class ApiTokensService {
   async create(p: Principal, input: { name: string; expiresIn: number | null; scopes?: PermissionKey[] }): Promise<CreatedApiTokenView> {
     const org = requireOrg(p);
     // A platform admin may act in any organization, but a token acts as a member of its own.
-    if (org.role === null) throw new DomainError('an API token acts as a member of its organization, and you are not a member of this one', 'not_a_member', 403);
+    if (org.role === null) throw API_TOKEN_ERRORS.not_a_member.error('an API token acts as a member of its organization, and you are not a member of this one');
     if (input.scopes) {
       const missing = input.scopes.filter((s) => (s === 'platform.admin' ? !p.platformAdmin : !org.permissions.has(s)));
       if (missing.length) throw new ScopeNotHeldError(missing);

@@ -65,7 +65,8 @@ export class AuthController {
     summary: 'Create the first platform admin and their organization (only while no user exists)',
     tags: ['auth'],
     public: true,
-    responses: { 201: { description: 'Created and signed in', schema: accountCreated }, 403: { description: 'bootstrap_disabled: already set up, or turned off' } },
+    errors: ['bootstrap_disabled'],
+    responses: { 201: { description: 'Created and signed in', schema: accountCreated } },
   })
   async bootstrap(@ValidBody(bootstrapBody) body: BootstrapBody, @Req() req: FastifyRequest, @Audit() note: AuditNote): Promise<AccountCreated> {
     note.details = { email: body.email };
@@ -86,7 +87,8 @@ export class AuthController {
     description: 'Returns tokens, or `mfa_required` with a challenge token when the account has MFA. Repeated failures lock the account and the address for a while (429 with Retry-After).',
     tags: ['auth'],
     public: true,
-    responses: { 200: { description: 'Tokens or an MFA challenge', schema: loginResponse }, 401: { description: 'invalid_credentials' }, 429: { description: 'account_locked or ip_locked' } },
+    errors: ['invalid_credentials', 'account_locked', 'ip_locked'],
+    responses: { 200: { description: 'Tokens or an MFA challenge', schema: loginResponse } },
   })
   login(@ValidBody(loginBody) body: LoginBody, @Req() req: FastifyRequest, @Audit() note: AuditNote): Promise<LoginResponse> {
     return this.logins.login(body.email, body.password, clientOf(req), note);
@@ -100,7 +102,8 @@ export class AuthController {
     summary: 'Create an account (policy: open, invite-only or closed) with a personal organization',
     tags: ['auth'],
     public: true,
-    responses: { 201: { description: 'Created and signed in', schema: accountCreated }, 403: { description: 'registration_closed or invite_required' }, 409: { description: 'email_taken' } },
+    errors: ['registration_closed', 'invite_required', 'email_taken'],
+    responses: { 201: { description: 'Created and signed in', schema: accountCreated } },
   })
   register(@ValidBody(registerBody) body: RegisterBody, @Req() req: FastifyRequest, @Audit() note: AuditNote): Promise<AccountCreated> {
     return this.registration.register(body, clientOf(req), note);
@@ -116,7 +119,8 @@ export class AuthController {
     description: 'Presenting a refresh token that was already exchanged revokes its whole session (theft detection).',
     tags: ['auth'],
     public: true,
-    responses: { 200: { description: 'New tokens', schema: tokenPair }, 401: { description: 'invalid_refresh_token, refresh_token_reused, session_revoked, session_expired' } },
+    errors: ['invalid_refresh_token', 'refresh_token_reused', 'session_revoked', 'session_expired'],
+    responses: { 200: { description: 'New tokens', schema: tokenPair } },
   })
   refresh(@ValidBody(refreshBody) body: RefreshBody, @Audit() note: AuditNote): Promise<TokenPair> {
     return this.sessions.refresh(body.refresh_token, note);
@@ -172,7 +176,8 @@ export class AuthController {
     summary: 'Set a new password with a reset token (single use; ends every session)',
     tags: ['auth'],
     public: true,
-    responses: { 204: { description: 'Password set' }, 400: { description: 'invalid_reset_token, reset_token_used, reset_token_expired' }, 422: { description: 'weak_password' } },
+    errors: ['invalid_reset_token', 'reset_token_used', 'reset_token_expired', 'weak_password'],
+    responses: { 204: { description: 'Password set' } },
   })
   async resetPassword(@ValidBody(resetPasswordBody) body: ResetPasswordBody, @Audit() note: AuditNote): Promise<void> {
     await this.resets.reset(body.token, body.new_password, note);

@@ -1,5 +1,34 @@
 import { DomainError } from '../http/errors';
 import { AuthenticationError } from '../access/access.errors';
+import { defineErrors } from '../http/error-catalog';
+
+export const AUTH_ERRORS = defineErrors('auth', {
+  bootstrap_disabled: { status: 403, message: 'the platform already has users, or bootstrap is turned off' },
+  bootstrap_required: { status: 409, message: 'the platform is not set up yet: create the first admin with POST /v1/auth/bootstrap' },
+  invalid_setup_token: { status: 403, message: 'bootstrap needs the setup_token configured on this hub' },
+  registration_closed: { status: 403, message: 'registration is closed on this hub' },
+  invite_required: { status: 403, message: 'registration needs an invite token' },
+  invalid_credentials: { status: 401, message: 'email or password is wrong' },
+  account_locked: { status: 429, message: 'too many failed logins for this account: retry after `retry_after` seconds' },
+  ip_locked: { status: 429, message: 'too many failed logins from this address: retry after `retry_after` seconds' },
+  invalid_mfa_code: { status: 401, message: 'the MFA code is wrong' },
+  mfa_code_reused: { status: 401, message: 'this MFA code was already used: wait for the next one' },
+  invalid_challenge: { status: 401, message: 'the MFA challenge token is not valid or expired' },
+  mfa_rate_limited: { status: 429, message: 'too many MFA attempts (5 a minute)' },
+  mfa_already_enabled: { status: 409, message: 'MFA is already on' },
+  mfa_not_enabled: { status: 409, message: 'MFA is not on for this account' },
+  mfa_not_enrolling: { status: 409, message: 'start with POST /v1/auth/mfa/enroll' },
+  invalid_refresh_token: { status: 401, message: 'the refresh token is unknown' },
+  refresh_token_reused: { status: 401, message: 'a rotated refresh token was used again: its whole session was revoked' },
+  session_expired: { status: 401, message: 'the login session expired: log in again' },
+  invalid_reset_token: { status: 400, message: 'the password reset token is not valid' },
+  reset_token_used: { status: 400, message: 'the password reset token was already used' },
+  reset_token_expired: { status: 400, message: 'the password reset token expired' },
+  github_oauth_disabled: { status: 404, message: 'GitHub sign-in is not configured on this hub' },
+  invalid_oauth_state: { status: 400, message: 'the sign-in state is missing or does not match this browser' },
+  github_oauth_failed: { status: 401, otherStatuses: [400, 503], message: 'GitHub refused the sign-in (401), sent no code (400) or could not be reached (503)' },
+  github_email_unverified: { status: 403, message: 'the GitHub account has no verified primary email' },
+});
 
 export class BootstrapDisabledError extends DomainError {
   constructor(reason: 'done' | 'config') {

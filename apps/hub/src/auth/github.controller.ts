@@ -35,7 +35,8 @@ export class GithubController {
     summary: 'Start signing in with GitHub: redirects to GitHub with a CSRF state (also set as a cookie)',
     tags: ['auth'],
     public: true,
-    responses: { 302: { description: 'Redirect to GitHub' }, 404: { description: 'github_oauth_disabled' } },
+    errors: ['github_oauth_disabled'],
+    responses: { 302: { description: 'Redirect to GitHub' } },
   })
   async start(@Res() reply: FastifyReply): Promise<void> {
     const { url, state } = await this.github.start();
@@ -51,7 +52,8 @@ export class GithubController {
     summary: 'GitHub redirects here with code and state; answers with tokens (or an MFA challenge)',
     tags: ['auth'],
     public: true,
-    responses: { 200: { description: 'Tokens or mfa_required', schema: loginResponse }, 400: { description: 'invalid_oauth_state' }, 403: { description: 'registration_closed' } },
+    errors: ['invalid_oauth_state', 'registration_closed'],
+    responses: { 200: { description: 'Tokens or mfa_required', schema: loginResponse } },
   })
   async callback(@ValidQuery(githubCallbackQuery) q: GithubCallbackQuery, @Req() req: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply): Promise<LoginResponse> {
     const note = auditNoteOf(req);

@@ -29,7 +29,8 @@ export class MfaController {
   @ApiDoc({
     summary: 'Start MFA enrollment: a TOTP secret and its otpauth:// URI (for a QR code)',
     tags: ['mfa'],
-    responses: { 200: { description: 'Secret', schema: mfaEnrollment }, 409: { description: 'MFA is already on' } },
+    errors: ['mfa_already_enabled'],
+    responses: { 200: { description: 'Secret', schema: mfaEnrollment } },
   })
   enroll(@CurrentPrincipal() p: Principal, @Audit() note: AuditNote) {
     note.targetId = p.userId;
@@ -44,7 +45,8 @@ export class MfaController {
   @ApiDoc({
     summary: 'Confirm enrollment with a code: MFA is on, and ten recovery codes are shown once',
     tags: ['mfa'],
-    responses: { 200: { description: 'Enabled', schema: mfaEnabled }, 401: { description: 'invalid_mfa_code' }, 429: { description: 'mfa_rate_limited (5 a minute)' } },
+    errors: ['invalid_mfa_code', 'mfa_rate_limited'],
+    responses: { 200: { description: 'Enabled', schema: mfaEnabled } },
   })
   verify(@CurrentPrincipal() p: Principal, @ValidBody(mfaCodeBody) body: MfaCodeBody, @Audit() note: AuditNote) {
     note.targetId = p.userId;
@@ -59,7 +61,8 @@ export class MfaController {
   @ApiDoc({
     summary: 'Turn MFA off (needs a current TOTP code or a recovery code)',
     tags: ['mfa'],
-    responses: { 204: { description: 'Disabled' }, 401: { description: 'invalid_mfa_code or mfa_code_reused' }, 429: { description: 'mfa_rate_limited' } },
+    errors: ['invalid_mfa_code', 'mfa_code_reused', 'mfa_rate_limited'],
+    responses: { 204: { description: 'Disabled' } },
   })
   async disable(@CurrentPrincipal() p: Principal, @ValidBody(mfaCodeBody) body: MfaCodeBody, @Audit() note: AuditNote): Promise<void> {
     note.targetId = p.userId;
@@ -75,7 +78,8 @@ export class MfaController {
     summary: 'Finish a login that answered mfa_required: the challenge token and a TOTP or recovery code',
     tags: ['mfa', 'auth'],
     public: true,
-    responses: { 200: { description: 'Tokens', schema: tokenPair }, 401: { description: 'invalid_mfa_code, mfa_code_reused or invalid_challenge' }, 429: { description: 'mfa_rate_limited' } },
+    errors: ['invalid_mfa_code', 'mfa_code_reused', 'invalid_challenge', 'mfa_rate_limited'],
+    responses: { 200: { description: 'Tokens', schema: tokenPair } },
   })
   challenge(@ValidBody(mfaChallengeBody) body: MfaChallengeBody, @Req() req: FastifyRequest, @Audit() note: AuditNote): Promise<TokenPair> {
     return this.mfa.completeChallenge(body.challenge_token, body.code, clientOf(req), note);

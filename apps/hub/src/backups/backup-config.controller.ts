@@ -35,7 +35,7 @@ export class BackupConfigController {
 
   @Get()
   @RequirePermission('orgs.view')
-  @ApiDoc({ summary: "The organization's active S3 backup storage", tags: TAGS, responses: { ...ONE, 404: { description: 'No active config: backups stay on the nodes' } } })
+  @ApiDoc({ summary: "The organization's active S3 backup storage", tags: TAGS, errors: ['not_found'], responses: { ...ONE, 404: { description: 'No active config: backups stay on the nodes' } } })
   async active(@CurrentPrincipal() p: Principal) {
     return presentStorageConfig(await this.configs.active(p));
   }
@@ -46,7 +46,8 @@ export class BackupConfigController {
   @ApiDoc({
     summary: 'Add an S3-compatible backup storage config (the secret is stored encrypted)',
     tags: TAGS,
-    responses: { 201: { description: 'Created', schema: storageConfigResponse }, 409: { description: 'name_taken' }, 422: { description: 'storage_unreachable (with active: true)' } },
+    errors: ['name_taken', 'storage_unreachable'],
+    responses: { 201: { description: 'Created', schema: storageConfigResponse } },
   })
   async create(@CurrentPrincipal() p: Principal, @ValidBody(createStorageConfigBody) body: CreateStorageConfigBody, @Audit() note: AuditNote, @Res({ passthrough: true }) reply: FastifyReply) {
     const created = await this.configs.create(p, body);
@@ -69,7 +70,8 @@ export class BackupConfigController {
     summary: "Buckets the config's credentials can see (S3 ListBuckets)",
     description: 'Needs orgs.manage, not orgs.view: it acts at the provider with the stored secret.',
     tags: TAGS,
-    responses: { 200: { description: 'Buckets', schema: bucketListResponse }, 502: { description: 'storage_error: the provider refused or is unreachable' } },
+    errors: ['storage_error'],
+    responses: { 200: { description: 'Buckets', schema: bucketListResponse } },
   })
   buckets(@CurrentPrincipal() p: Principal, @ValidQuery(bucketsQuery) q: z.infer<typeof bucketsQuery>) {
     return this.configs.buckets(p, q.config_id);
@@ -81,7 +83,8 @@ export class BackupConfigController {
   @ApiDoc({
     summary: "Create a bucket with the config's credentials (S3 CreateBucket)",
     tags: TAGS,
-    responses: { 201: { description: 'Created', schema: z.object({ name: z.string() }) }, 409: { description: 'bucket_exists' }, 502: { description: 'storage_error' } },
+    errors: ['bucket_exists', 'storage_error'],
+    responses: { 201: { description: 'Created', schema: z.object({ name: z.string() }) } },
   })
   async createBucket(@CurrentPrincipal() p: Principal, @ValidBody(createBucketBody) body: z.infer<typeof createBucketBody>, @Res({ passthrough: true }) reply: FastifyReply) {
     void reply.status(201);
@@ -101,7 +104,8 @@ export class BackupConfigController {
   @ApiDoc({
     summary: 'Change a config; leave secret_access_key out to keep the stored one',
     tags: TAGS,
-    responses: { ...ONE, 409: { description: 'config_in_use (bucket, endpoint or region of a config that holds backups), name_taken' }, 422: { description: 'storage_unreachable (active config)' } },
+    errors: ['config_in_use', 'name_taken', 'storage_unreachable'],
+    responses: { ...ONE },
   })
   async update(@CurrentPrincipal() p: Principal, @ValidParams(configIdParams) params: IdParams, @ValidBody(updateStorageConfigBody) body: UpdateStorageConfigBody) {
     return presentStorageConfig(await this.configs.update(p, params.id, body));
@@ -110,7 +114,7 @@ export class BackupConfigController {
   @Delete(':id')
   @RequirePermission('orgs.manage')
   @Audited('backup_config.delete', { target: 'backup_config', param: 'id' })
-  @ApiDoc({ summary: 'Delete a config that holds no backups', tags: TAGS, responses: { 204: { description: 'Deleted' }, 409: { description: 'config_in_use' } } })
+  @ApiDoc({ summary: 'Delete a config that holds no backups', tags: TAGS, errors: ['config_in_use'], responses: { 204: { description: 'Deleted' } } })
   async remove(@CurrentPrincipal() p: Principal, @ValidParams(configIdParams) params: IdParams, @Res({ passthrough: true }) reply: FastifyReply) {
     await this.configs.remove(p, params.id);
     void reply.status(204);
@@ -122,7 +126,8 @@ export class BackupConfigController {
   @ApiDoc({
     summary: 'Make this the active config (new backups go to its bucket); the previous active one is deactivated',
     tags: TAGS,
-    responses: { ...ONE, 422: { description: 'storage_unreachable: the bucket cannot be reached with these credentials' } },
+    errors: ['storage_unreachable'],
+    responses: { ...ONE },
   })
   async activate(@CurrentPrincipal() p: Principal, @ValidParams(configIdParams) params: IdParams, @Res({ passthrough: true }) reply: FastifyReply) {
     void reply.status(200);

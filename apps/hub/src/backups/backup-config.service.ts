@@ -12,6 +12,8 @@ import type { CreateStorageConfigBody, UpdateStorageConfigBody } from './backup-
 import { OutboundHttp } from '../outbound/outbound-http';
 import { OutboundRefusedError } from '../outbound/guarded-connect';
 import { createBucket, describeS3Error, listBuckets, probeBucket, S3Target, storageError } from './s3-storage';
+import { HTTP_ERRORS } from '../http/http.errors';
+import { BACKUP_ERRORS } from './backups.errors';
 
 export class StorageUnreachableError extends DomainError {
   constructor(bucket: string, err: unknown) {
@@ -48,7 +50,7 @@ export class BackupConfigService {
 
   async active(p: Principal): Promise<BackupStorageConfigEntity> {
     const c = await this.activeOf(requireOrg(p).id);
-    if (!c) throw new DomainError('this organization has no active backup storage config: backups stay on the nodes', 'not_found', 404);
+    if (!c) throw HTTP_ERRORS.not_found.error('this organization has no active backup storage config: backups stay on the nodes');
     return c;
   }
 
@@ -161,7 +163,7 @@ export class BackupConfigService {
 
   async targetById(orgId: string, id: string): Promise<S3Target> {
     const c = await this.repo.findOneBy({ id, orgId });
-    if (!c) throw new DomainError('the storage config of this backup is gone', 'storage_config_gone', 409);
+    if (!c) throw BACKUP_ERRORS.storage_config_gone.error('the storage config of this backup is gone');
     return this.targetOf(c);
   }
 

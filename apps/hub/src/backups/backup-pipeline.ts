@@ -18,6 +18,8 @@ import { BackupOperations } from './backup-operations';
 import { presentBackup } from './backups.schemas';
 import { ByteMeter, megabytes } from './byte-meter';
 import { deleteObject, describeS3Error, objectSize, uploadObject } from './s3-storage';
+import { NODE_ERRORS } from '../nodes/nodes.errors';
+import { BACKUP_ERRORS } from './backups.errors';
 
 export const SYSTEM_ACTOR: OperationActor = { type: 'system', id: null, name: 'backups' };
 /** An upload whose replica stops renewing this lease (it died) is marked failed by the sweeper. */
@@ -109,12 +111,12 @@ export class BackupPipeline implements OnModuleInit {
     try {
       const target = await this.configs.targetById(b.orgId, b.storageConfigId!);
       const session = this.tunnel.session(b.nodeId);
-      if (!session) throw new DomainError('the node disconnected before the upload started', 'node_offline', 409);
+      if (!session) throw NODE_ERRORS.node_offline.error('the node disconnected before the upload started');
       const stream = await this.tunnel.streams.open(session, 'backup.read', { instance_id: b.instanceId, backup_id: b.id });
       const announced = stream.meta.size_bytes;
       if (typeof announced === 'number' && announced !== size) {
         stream.close('size differs from the job result');
-        throw new DomainError(`the node's archive is ${announced} bytes, its job reported ${size}`, 'size_mismatch', 502);
+        throw BACKUP_ERRORS.size_mismatch.error(`the node's archive is ${announced} bytes, its job reported ${size}`);
       }
       source = readableFromStream(stream);
       const meter = new ByteMeter();
@@ -131,12 +133,12 @@ export class BackupPipeline implements OnModuleInit {
       const sha = meter.digest();
       if (meter.bytes !== size || sha !== b.sha256) {
         await deleteObject(target, b.objectKey!).catch(() => undefined);
-        throw new DomainError(`the archive read from the node (${meter.bytes} bytes, sha256 ${sha}) differs from what its job reported`, 'checksum_mismatch', 502);
+        throw BACKUP_ERRORS.checksum_mismatch.error(`the archive read from the node (${meter.bytes} bytes, sha256 ${sha}) differs from what its job reported`);
       }
       const stored = await objectSize(target, b.objectKey!);
       if (stored !== size) {
         await deleteObject(target, b.objectKey!).catch(() => undefined);
-        throw new DomainError(`the storage holds ${stored ?? 'no'} bytes for the archive, expected ${size}`, 'size_mismatch', 502);
+        throw BACKUP_ERRORS.size_mismatch.error(`the storage holds ${stored ?? 'no'} bytes for the archive, expected ${size}`);
       }
       if (!(await this.transition(b, 'uploading', 'ready', { completedAt: new Date(), leaseUntil: null }))) {
         // The sweeper declared this upload lost meanwhile: the row says failed, so the object must go.

@@ -1,7 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
-import { DomainError } from '../http/errors';
 import { HUB_LOGGER } from '../http/logger';
 import type { InstanceEntity } from '../instances/instance.entity';
 import { JobDispatcher } from '../jobs/job-dispatcher';
@@ -17,6 +16,7 @@ import { BackupOperations, type HubOutcome } from './backup-operations';
 import { backupPaths, BackupPipeline, jobErrorOf } from './backup-pipeline';
 import { ByteMeter, megabytes } from './byte-meter';
 import { readObject } from './s3-storage';
+import { BACKUP_ERRORS } from './backups.errors';
 
 /** A running restore moves its operation at least this often; the sweeper fails one that stops. */
 export const RESTORE_HEARTBEAT_MS = 15_000;
@@ -122,9 +122,9 @@ export class BackupRestorer {
     }
     const sha = meter.digest();
     if (meter.bytes !== size || sha !== b.sha256) {
-      throw new DomainError(`the stored object (${meter.bytes} bytes, sha256 ${sha}) is not the archive that was backed up`, 'checksum_mismatch', 502);
+      throw BACKUP_ERRORS.checksum_mismatch.error(`the stored object (${meter.bytes} bytes, sha256 ${sha}) is not the archive that was backed up`);
     }
-    if (info.bytes !== undefined && info.bytes !== size) throw new DomainError(`the node took ${info.bytes} of ${size} bytes`, 'size_mismatch', 502);
+    if (info.bytes !== undefined && info.bytes !== size) throw BACKUP_ERRORS.size_mismatch.error(`the node took ${info.bytes} of ${size} bytes`);
   }
 
   private async untilFinal(orgId: string, jobId: string): Promise<OperationEntity> {

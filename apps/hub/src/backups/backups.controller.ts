@@ -59,7 +59,8 @@ export class BackupsController {
   @ApiDoc({
     summary: "Back up the instance root: a .tar.gz made on its node, then (with an active backup config) moved to the organization's S3 bucket",
     tags: TAGS,
-    responses: { ...ACCEPTED, 409: { description: 'backup_limit_reached, or instance_busy (pending or deleting)' } },
+    errors: ['backup_limit_reached', 'instance_busy'],
+    responses: { ...ACCEPTED },
   })
   async create(
     @CurrentPrincipal() p: Principal,
@@ -91,10 +92,9 @@ export class BackupsController {
     summary: 'Download the archive (.tar.gz), streamed from S3 or from the node',
     description: 'Content-Length is the archive size; X-Checksum-Sha256 (hex) and Digest (sha-256, base64) are its SHA-256, recorded when it was made. Audited as backup.download.',
     tags: TAGS,
+    errors: ['backup_not_ready', 'node_offline', 'storage_error'],
     responses: {
       200: { description: 'The archive', contentType: 'application/gzip' },
-      409: { description: 'backup_not_ready, or node_offline (storage agent)' },
-      502: { description: 'storage_error: the bucket could not be read' },
     },
   })
   async download(@CurrentPrincipal() p: Principal, @ValidParams(backupParams) params: BackupParams, @Req() req: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
@@ -118,7 +118,8 @@ export class BackupsController {
   @ApiDoc({
     summary: 'Replace the instance root with the backup (the instance must be stopped, crashed or failed)',
     tags: TAGS,
-    responses: { ...ACCEPTED, 409: { description: 'instance_not_stopped, backup_not_ready, backup_on_other_node, node_offline' } },
+    errors: ['instance_not_stopped', 'backup_not_ready', 'backup_on_other_node', 'node_offline'],
+    responses: { ...ACCEPTED },
   })
   async restore(
     @CurrentPrincipal() p: Principal,
@@ -135,10 +136,10 @@ export class BackupsController {
   @ApiDoc({
     summary: 'Delete a backup: at once from S3 (204), or by a job on its node (202 with the operation)',
     tags: TAGS,
+    errors: ['backup_locked', 'backup_busy'],
     responses: {
       202: { description: 'The node removes the archive; the row goes when it has', schema: operationResponse },
       204: { description: 'Deleted' },
-      409: { description: 'backup_locked, or backup_busy (creating, uploading or deleting)' },
     },
   })
   async remove(@CurrentPrincipal() p: Principal, @ValidParams(backupParams) params: BackupParams, @Res({ passthrough: true }) reply: FastifyReply) {

@@ -23,6 +23,7 @@ import { backupPaths, BackupPipeline, jobErrorOf } from './backup-pipeline';
 import { BackupRestorer } from './backup-restore';
 import type { CreateBackupBody, ListBackupsQuery, RestoreBackupBody, UpdateBackupBody } from './backups.schemas';
 import { deleteObject, objectKeyFor, readObject, storageError } from './s3-storage';
+import { HTTP_ERRORS } from '../http/http.errors';
 
 /** Hub states in which nothing runs in the instance root, so it may be replaced. */
 const RESTORABLE_STATES = new Set(['stopped', 'crashed', 'failed']);
@@ -147,7 +148,7 @@ export class BackupsService {
     const job = await this.pipeline.deleteNodeCopy(b, b.id, actorOf(p));
     if (!job) {
       await this.pipeline.transition(b, 'deleting', 'ready');
-      throw new DomainError('the delete could not be queued: try again', 'unavailable', 503);
+      throw HTTP_ERRORS.unavailable.error('the delete could not be queued: try again');
     }
     await this.repo.update({ id: b.id }, { jobId: job.id });
     return job;

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CONFIG_FIELDS, ConfigPath } from './config.schema';
+import type { RawSettings } from '@hostplane/config';
 
 interface DevSecrets {
   encryptionKey: string;
@@ -12,8 +12,9 @@ interface DevSecrets {
  * Outside production, missing secrets are generated once and kept in `<dataDir>/secrets.json`
  * (0600) so tokens and encrypted data survive restarts of a development hub.
  */
-export function ensureDevSecrets(flat: Map<ConfigPath, unknown>, dataDir: string): void {
-  if (flat.has('secrets.encryptionKey') && flat.has('secrets.jwtKeys')) return;
+export function ensureDevSecrets(raw: RawSettings): void {
+  if (raw.has('secrets.encryptionKey') && raw.has('secrets.jwtKeys')) return;
+  const dataDir = String(raw.get('dataDir'));
   const file = join(dataDir, 'secrets.json');
   let secrets: DevSecrets;
   try {
@@ -26,6 +27,6 @@ export function ensureDevSecrets(flat: Map<ConfigPath, unknown>, dataDir: string
     mkdirSync(dataDir, { recursive: true, mode: 0o700 });
     writeFileSync(file, JSON.stringify(secrets, null, 2) + '\n', { mode: 0o600 });
   }
-  if (!flat.has('secrets.encryptionKey')) flat.set('secrets.encryptionKey', secrets.encryptionKey);
-  if (!flat.has('secrets.jwtKeys')) flat.set('secrets.jwtKeys', CONFIG_FIELDS['secrets.jwtKeys'].schema.parse(secrets.jwtKeys));
+  if (!raw.has('secrets.encryptionKey')) raw.set('secrets.encryptionKey', secrets.encryptionKey);
+  if (!raw.has('secrets.jwtKeys')) raw.set('secrets.jwtKeys', secrets.jwtKeys);
 }

@@ -42,11 +42,10 @@ export class DeployController {
       'The instance is placed on `node_id` or by the scheduler, installed, then started when `start` is true (the default). ' +
       'Answers 202 with the deployment (Location: /v1/deploy/{id}); follow its `status` there or with `deployment.status` events. A refused request changes nothing.',
     tags: TAGS,
+    errors: ['validation_failed', 'invalid_variables', 'invalid_egg', 'not_found', 'name_taken', 'no_node_fits'],
     responses: {
       202: { description: 'Accepted: the deployment', schema: deploymentResponse },
-      400: { description: 'validation_failed, invalid_variables or invalid_egg (naming the field)' },
       404: { description: 'Unknown template or workload' },
-      409: { description: 'name_taken (instance or workload) or no_node_fits (with the reason of each rejected node)' },
     },
   })
   async create(@CurrentPrincipal() p: Principal, @ValidBody(createDeploymentBody) body: CreateDeploymentBody, @Audit() note: AuditNote, @Res({ passthrough: true }) reply: FastifyReply): Promise<DeploymentResponse> {
@@ -60,7 +59,7 @@ export class DeployController {
 
   @Get(':id')
   @RequirePermission('instances.view')
-  @ApiDoc({ summary: 'One deployment: its status (with the error of the step that failed) and its instance as it is now', tags: TAGS, responses: { 200: { description: 'The deployment', schema: deploymentResponse }, 404: { description: 'not_found' } } })
+  @ApiDoc({ summary: 'One deployment: its status (with the error of the step that failed) and its instance as it is now', tags: TAGS, errors: ['not_found'], responses: { 200: { description: 'The deployment', schema: deploymentResponse } } })
   async get(@CurrentPrincipal() p: Principal, @ValidParams(deploymentIdParams) params: z.infer<typeof deploymentIdParams>): Promise<DeploymentResponse> {
     const { deployment, instance } = await this.deploy.get(p, params.id);
     return presentDeployment(deployment, instance);

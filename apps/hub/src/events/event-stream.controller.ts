@@ -51,9 +51,9 @@ export class EventStreamController {
       'With `Accept: application/x-ndjson` each line is an event object. A heartbeat comes every 15 s. ' +
       'A cursor older than the retained window answers 410 `cursor_expired`; a client that falls 4 MB behind is told `too_slow` and closed.',
     tags: ['events'],
+    errors: ['cursor_expired'],
     responses: {
       200: { description: 'The stream', contentType: 'text/event-stream' },
-      410: { description: 'cursor_expired: reload state and subscribe without since' },
     },
   })
   async stream(

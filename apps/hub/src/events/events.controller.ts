@@ -36,7 +36,8 @@ export class EventsController {
       'Messages: `{"type":"welcome","client_id":…}`, then `{"type":"event","event":{id,org_id,type,ts,data}}`. Send `{"action":"subscribe"|"unsubscribe","events":[…]}` to change the filter.',
     tags: ['events'],
     websocket: true,
-    responses: { 101: { description: 'Switching protocols' }, 426: { description: 'upgrade_required: not a WebSocket request' } },
+    errors: ['upgrade_required'],
+    responses: { 101: { description: 'Switching protocols' } },
   })
   subscribe(): never {
     throw new UpgradeRequiredError();
@@ -48,6 +49,7 @@ export class EventsController {
   @ApiDoc({
     summary: 'Stop some event types on one of your subscriber connections, without reconnecting',
     tags: ['events'],
+    errors: ['not_found'],
     responses: { 200: { description: 'The remaining subscription', schema: subscriptionResponse }, 404: { description: 'No such connection of yours' } },
   })
   async unsubscribe(@CurrentPrincipal() p: Principal, @ValidBody(unsubscribeBody) body: z.infer<typeof unsubscribeBody>) {

@@ -1,37 +1,26 @@
+import { ACCESS_ERRORS } from '../access/access.errors';
+import type { CataloguedError } from '../http/error-catalog';
 import { DomainError } from '../http/errors';
+import { INSTANCE_ERRORS } from '../instances/instances.errors';
+import { NODE_ERRORS } from '../nodes/nodes.errors';
 import { StreamFailedError } from '../tunnel/stream-io';
 import { type StreamCloseInfo, StreamOpenError } from '../tunnel/tunnel-streams';
+import { FILE_ERRORS } from './files.errors';
 
 /**
- * What each agent file error means over HTTP. The agent's code is kept (a client can branch on
- * it) except the path refusals, which all read as `invalid_path`: whether a path was malformed
- * or led outside the root through a link is the same mistake for the caller.
+ * The agent's codes are kept (a client can branch on them; their statuses are in the catalogs)
+ * except the path refusals, which all read as `invalid_path`: whether a path was malformed or
+ * led outside the root through a link is the same mistake for the caller.
  */
-const AGENT_FILE_ERRORS: Record<string, { status: number; code?: string }> = {
-  path_not_found: { status: 404 },
-  instance_not_found: { status: 404 },
-  upload_not_found: { status: 404 },
-  path_outside_root: { status: 400, code: 'invalid_path' },
-  invalid_path: { status: 400 },
-  invalid_payload: { status: 400 },
-  special_file: { status: 400 },
-  not_a_directory: { status: 409 },
-  not_a_file: { status: 409 },
-  path_exists: { status: 409 },
-  offset_mismatch: { status: 409 },
-  invalid_offset: { status: 400 },
-  invalid_move: { status: 400 },
-  upload_in_progress: { status: 423 },
-  restore_in_progress: { status: 423 },
-  transfer_interrupted: { status: 502 },
-  instance_running: { status: 409 },
-  permission_denied: { status: 403 },
-  file_too_large: { status: 413 },
-  no_space: { status: 507 },
-  node_offline: { status: 409 },
-  agent_timeout: { status: 504 },
-  node_timeout: { status: 504 },
-};
+const RENAMED_AGENT_CODES: Record<string, string> = { path_outside_root: 'invalid_path' };
+/** Where the codes of a file operation's failure are declared: the agent's and the tunnel's. */
+const AGENT_CODE_CATALOGS: Record<string, CataloguedError>[] = [FILE_ERRORS, INSTANCE_ERRORS, NODE_ERRORS, ACCESS_ERRORS];
+
+/** An agent's code with the status its catalog gives, or 502 (the node failed) when none declares it. */
+function fromAgentCode(code: string, message: string): DomainError {
+  const entry = AGENT_CODE_CATALOGS.map((catalog) => catalog[code]).find((e) => e !== undefined);
+  return new DomainError(message, code, entry?.status ?? 502);
+}
 
 export class FileTooLargeError extends DomainError {
   constructor(what: string, limit: number) {
@@ -71,9 +60,7 @@ export function fileErrorFromAgent(err: unknown): unknown {
   } else {
     return err;
   }
-  const known = AGENT_FILE_ERRORS[code];
-  if (!known) return new DomainError(message, code, 502);
-  return new DomainError(message, known.code ?? code, known.status);
+  return fromAgentCode(RENAMED_AGENT_CODES[code] ?? code, message);
 }
 
 /** Runs an agent call and rethrows its failure mapped to HTTP. */

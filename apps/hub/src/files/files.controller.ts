@@ -13,6 +13,7 @@ import { attachmentDisposition } from '../http/content-disposition';
 import { FileTooLargeError } from './file-errors';
 import type { UploadPart } from './files.service';
 import { FilesService } from './files.service';
+import { HTTP_ERRORS } from '../http/http.errors';
 import {
   deleteFilesBody,
   deleteFilesQuery,
@@ -34,12 +35,8 @@ import {
 } from './files.schemas';
 
 const TAGS = ['files'];
-const COMMON = {
-  400: { description: 'invalid_path or validation_failed: the path is malformed, absolute, has `..`, or leads outside the root through a link' },
-  404: { description: 'not_found (instance) or path_not_found' },
-  409: { description: 'node_offline, not_a_directory, not_a_file or path_exists' },
-  504: { description: 'the node did not answer in time' },
-};
+/** What every file route may answer: a bad path, a missing instance or file, an absent node. */
+const COMMON_ERRORS = ['invalid_path', 'validation_failed', 'not_found', 'path_not_found', 'node_offline', 'not_a_directory', 'not_a_file', 'path_exists', 'node_timeout'];
 const MAX_UPLOAD_FILES = 100;
 /** Why streamed writes refuse Idempotency-Key (docs/api.md): resending the file is the safe retry. */
 const STREAMED_BODY = 'its body is a stream of file bytes, which is neither kept nor compared; send the file again (the write replaces the file atomically)';
@@ -56,7 +53,7 @@ export class FilesController {
 
   @Get()
   @RequirePermission('instances.files')
-  @ApiDoc({ summary: 'List a directory of the instance root: directories first, then by name', tags: TAGS, responses: { 200: { description: 'The entries', schema: fileListResponse }, ...COMMON } })
+  @ApiDoc({ summary: 'List a directory of the instance root: directories first, then by name', tags: TAGS, errors: COMMON_ERRORS, responses: { 200: { description: 'The entries', schema: fileListResponse } } })
   list(@CurrentPrincipal() p: Principal, @ValidParams(filesParams) params: FilesParams, @ValidQuery(listFilesQuery) q: z.infer<typeof listFilesQuery>) {
     return this.files.list(p, params.id, q.path);
   }
@@ -67,7 +64,8 @@ export class FilesController {
     summary: 'Read a whole file (for an editor): text/plain when it is UTF-8 text, else application/octet-stream',
     description: 'Files larger than HOSTPLANE_FILES_MAX_EDIT_BYTES (4 MiB by default) get 413 file_too_large: use …/files/download.',
     tags: TAGS,
-    responses: { 200: { description: 'The bytes of the file', contentType: 'application/octet-stream' }, ...COMMON, 413: { description: 'file_too_large' } },
+    errors: [...COMMON_ERRORS, 'file_too_large'],
+    responses: { 200: { description: 'The bytes of the file', contentType: 'application/octet-stream' } },
   })
   async read(@CurrentPrincipal() p: Principal, @ValidParams(filesParams) params: FilesParams, @ValidQuery(filePathQuery) q: z.infer<typeof filePathQuery>, @Res() reply: FastifyReply): Promise<void> {
     const { data, modifiedAt } = await this.files.readContent(p, params.id, q.path);
@@ -87,7 +85,8 @@ export class FilesController {
     description: 'Bodies over HOSTPLANE_FILES_MAX_UPLOAD_BYTES get 413. Missing parent directories are an error (path_not_found). Audited.',
     tags: TAGS,
     idempotencyRefused: STREAMED_BODY,
-    responses: { 200: { description: 'Written', schema: writeFileResponse }, ...COMMON, 413: { description: 'file_too_large' }, 415: { description: 'unsupported_media_type' } },
+    errors: [...COMMON_ERRORS, 'file_too_large', 'unsupported_media_type'],
+    responses: { 200: { description: 'Written', schema: writeFileResponse } },
   })
   async write(
     @CurrentPrincipal() p: Principal,
@@ -100,7 +99,7 @@ export class FilesController {
     note.details = { path: q.path };
     const type = String(req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
     if (type !== 'application/octet-stream' && !type.startsWith('text/')) {
-      throw new DomainError(`send the file as the raw body with Content-Type application/octet-stream or text/* (got ${type || 'none'})`, 'unsupported_media_type', 415);
+      throw HTTP_ERRORS.unsupported_media_type.error(`send the file as the raw body with Content-Type application/octet-stream or text/* (got ${type || 'none'})`);
     }
     const max = this.files.limits.maxUploadBytes;
     const declared = Number(req.headers['content-length'] ?? NaN);
@@ -120,7 +119,8 @@ export class FilesController {
   @ApiDoc({
     summary: 'Delete files and directories (recursively): body {"paths": [...]}, or one ?path=',
     tags: TAGS,
-    responses: { 200: { description: 'What was deleted and what did not exist', schema: deleteFilesResponse }, ...COMMON },
+    errors: COMMON_ERRORS,
+    responses: { 200: { description: 'What was deleted and what did not exist', schema: deleteFilesResponse } },
   })
   async remove(
     @CurrentPrincipal() p: Principal,
@@ -141,7 +141,8 @@ export class FilesController {
   @ApiDoc({
     summary: 'Download a file (streamed, any size) as an attachment',
     tags: TAGS,
-    responses: { 200: { description: 'The file, with Content-Length and Content-Disposition', contentType: 'application/octet-stream' }, ...COMMON },
+    errors: COMMON_ERRORS,
+    responses: { 200: { description: 'The file, with Content-Length and Content-Disposition', contentType: 'application/octet-stream' } },
   })
   async download(@CurrentPrincipal() p: Principal, @ValidParams(filesParams) params: FilesParams, @ValidQuery(filePathQuery) q: z.infer<typeof filePathQuery>, @Req() req: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
     const dl = await this.files.download(p, params.id, q.path);
@@ -163,7 +164,8 @@ export class FilesController {
     summary: 'Download a directory (?path=) or several paths (?paths=a,b) as a zip, generated while it streams',
     description: 'Entries are named relative to the deepest directory holding every path, so ?path=world gives world/….',
     tags: TAGS,
-    responses: { 200: { description: 'A zip archive', contentType: 'application/zip' }, ...COMMON },
+    errors: COMMON_ERRORS,
+    responses: { 200: { description: 'A zip archive', contentType: 'application/zip' } },
   })
   async downloadZip(
     @CurrentPrincipal() p: Principal,
@@ -187,7 +189,8 @@ export class FilesController {
       "Each part's filename is a path relative to ?path= (sub-directories allowed, validated like any path). Every file is staged on the node and moved into place once all arrived whole: a bad name or an oversized file changes nothing. Limits: HOSTPLANE_FILES_MAX_UPLOAD_BYTES per file, HOSTPLANE_FILES_MAX_UPLOAD_REQUEST_BYTES per request, 100 files. Audited.",
     tags: TAGS,
     idempotencyRefused: STREAMED_BODY,
-    responses: { 201: { description: 'The files as written', schema: uploadFilesResponse }, ...COMMON, 413: { description: 'file_too_large' }, 415: { description: 'not multipart/form-data' } },
+    errors: [...COMMON_ERRORS, 'file_too_large', 'unsupported_media_type'],
+    responses: { 201: { description: 'The files as written', schema: uploadFilesResponse } },
   })
   async upload(
     @CurrentPrincipal() p: Principal,
@@ -197,7 +200,7 @@ export class FilesController {
     @Audit() note: AuditNote,
     @Res({ passthrough: true }) reply: FastifyReply,
   ) {
-    if (!req.isMultipart()) throw new DomainError('send the files as multipart/form-data', 'unsupported_media_type', 415);
+    if (!req.isMultipart()) throw HTTP_ERRORS.unsupported_media_type.error('send the files as multipart/form-data');
     const names: string[] = [];
     const limits = this.files.limits;
     async function* fileParts(): AsyncGenerator<UploadPart> {
@@ -222,7 +225,7 @@ export class FilesController {
   @HttpCode(201)
   @RequirePermission('files.write')
   @Audited('instance.files.mkdir', { target: 'instance', param: 'id' })
-  @ApiDoc({ summary: 'Create a directory (and missing parents)', tags: TAGS, responses: { 201: { description: 'The directory', schema: fileEntryResponse }, ...COMMON } })
+  @ApiDoc({ summary: 'Create a directory (and missing parents)', tags: TAGS, errors: COMMON_ERRORS, responses: { 201: { description: 'The directory', schema: fileEntryResponse } } })
   mkdir(@CurrentPrincipal() p: Principal, @ValidParams(filesParams) params: FilesParams, @ValidBody(mkdirBody) body: z.infer<typeof mkdirBody>, @Audit() note: AuditNote) {
     note.details = { path: body.path };
     return this.files.mkdir(p, params.id, body.path);
@@ -235,7 +238,8 @@ export class FilesController {
   @ApiDoc({
     summary: 'Move or rename: {"moves": [{"from", "to"}], "overwrite"?} or one {"from", "to"}; an existing target is refused (path_exists) unless overwrite',
     tags: TAGS,
-    responses: { 200: { description: 'What moved', schema: moveFilesResponse }, ...COMMON },
+    errors: COMMON_ERRORS,
+    responses: { 200: { description: 'What moved', schema: moveFilesResponse } },
   })
   move(@CurrentPrincipal() p: Principal, @ValidParams(filesParams) params: FilesParams, @ValidBody(moveFilesBody) body: z.infer<typeof moveFilesBody>, @Audit() note: AuditNote) {
     note.details = { moves: body.moves, overwrite: body.overwrite };
@@ -250,6 +254,6 @@ export class FilesController {
 export function closeAfter(reply: FastifyReply, err: unknown): never {
   void reply.header('connection', 'close');
   const req = reply.request.raw;
-  if (!(err instanceof DomainError) && !req.complete && req.destroyed) throw new DomainError('the request body ended before it was complete', 'incomplete_body', 400);
+  if (!(err instanceof DomainError) && !req.complete && req.destroyed) throw HTTP_ERRORS.incomplete_body.error('the request body ended before it was complete');
   throw err;
 }

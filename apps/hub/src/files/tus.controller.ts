@@ -43,7 +43,8 @@ export class TusController {
     description: `${TUS_NOTE} Answers 201 with Location /v1/instances/{id}/files/tus/{upload_id}. Unfinished uploads expire after HOSTPLANE_FILES_UPLOAD_TTL_HOURS (Upload-Expires).`,
     tags: TAGS,
     idempotencyRefused: TUS_RETRY,
-    responses: { 201: { description: 'Created (Location, Upload-Expires)' }, 400: { description: 'invalid header or target path' }, 412: { description: 'tus_version_unsupported' }, 413: { description: 'file_too_large' } },
+    errors: ['invalid_header', 'invalid_path', 'tus_version_unsupported', 'file_too_large'],
+    responses: { 201: { description: 'Created (Location, Upload-Expires)' } },
   })
   async create(
     @CurrentPrincipal() p: Principal,
@@ -68,7 +69,7 @@ export class TusController {
 
   @Head(':upload_id')
   @RequirePermission('files.write')
-  @ApiDoc({ summary: 'Where an upload stands: Upload-Offset (what the node durably staged) and Upload-Length', description: TUS_NOTE, tags: TAGS, responses: { 200: { description: 'Upload-Offset, Upload-Length, Cache-Control: no-store' }, 404: { description: 'no such upload (or expired)' } } })
+  @ApiDoc({ summary: 'Where an upload stands: Upload-Offset (what the node durably staged) and Upload-Length', description: TUS_NOTE, tags: TAGS, errors: ['not_found'], responses: { 200: { description: 'Upload-Offset, Upload-Length, Cache-Control: no-store' }, 404: { description: 'no such upload (or expired)' } } })
   async head(@CurrentPrincipal() p: Principal, @ValidParams(uploadParams) params: UploadParams, @Req() req: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
     checkTusResumable(req.headers['tus-resumable']);
     const u = await this.uploads.describe(p, params.id, params.upload_id);
@@ -86,13 +87,11 @@ export class TusController {
     description: `${TUS_NOTE} A request cut midway keeps what the node staged: HEAD tells where to resume. Audited.`,
     tags: TAGS,
     idempotencyRefused: TUS_RETRY,
+    errors: ['not_found', 'offset_mismatch', 'tus_version_unsupported', 'unsupported_media_type', 'upload_locked'],
     responses: {
       204: { description: 'Appended; Upload-Offset is the new offset' },
       404: { description: 'no such upload (or expired)' },
-      409: { description: 'offset_mismatch (Upload-Offset differs from the upload\'s), or a file error at commit' },
-      412: { description: 'tus_version_unsupported' },
       415: { description: 'Content-Type is not application/offset+octet-stream' },
-      423: { description: 'upload_locked: another request is appending' },
     },
   })
   async patch(
@@ -123,7 +122,7 @@ export class TusController {
   @Delete(':upload_id')
   @RequirePermission('files.write')
   @Audited('instance.files.upload.terminate', { target: 'instance', param: 'id' })
-  @ApiDoc({ summary: 'Terminate an upload: its record and its staged bytes on the node are removed', description: TUS_NOTE, tags: TAGS, idempotencyRefused: TUS_RETRY, responses: { 204: { description: 'Terminated' }, 404: { description: 'no such upload' }, 423: { description: 'upload_locked' } } })
+  @ApiDoc({ summary: 'Terminate an upload: its record and its staged bytes on the node are removed', description: TUS_NOTE, tags: TAGS, idempotencyRefused: TUS_RETRY, errors: ['not_found', 'upload_locked'], responses: { 204: { description: 'Terminated' }, 404: { description: 'no such upload' } } })
   async terminate(@CurrentPrincipal() p: Principal, @ValidParams(uploadParams) params: UploadParams, @Req() req: FastifyRequest, @Audit() note: AuditNote, @Res() reply: FastifyReply): Promise<void> {
     checkTusResumable(req.headers['tus-resumable']);
     await this.uploads.terminate(p, params.id, params.upload_id);

@@ -40,6 +40,7 @@ export class HealthController {
     summary: 'Readiness: PostgreSQL and Redis are reachable',
     tags: ['health'],
     public: true,
+    errors: ['not_ready'],
     responses: { 200: { description: 'Ready', schema: readyResponse }, 503: { description: 'A dependency is down; `checks` says which' } },
   })
   async ready(): Promise<z.infer<typeof readyResponse>> {

@@ -1,4 +1,13 @@
 import { DomainError } from '../http/errors';
+import { defineErrors } from '../http/error-catalog';
+
+export const IDEMPOTENCY_ERRORS = defineErrors('idempotency', {
+  invalid_idempotency_key: { status: 400, message: 'Idempotency-Key must be 1 to 255 printable ASCII characters' },
+  idempotency_key_unsupported: { status: 400, message: 'this route does not take an Idempotency-Key' },
+  idempotency_key_reused: { status: 422, message: 'the key was already used with a different request' },
+  idempotency_key_in_flight: { status: 409, message: 'a request with this key is still running: retry later' },
+  idempotency_answer_unreadable: { status: 409, message: 'the kept answer of this key cannot be replayed' },
+});
 
 export class InvalidIdempotencyKeyError extends DomainError {
   constructor(reason: string) {

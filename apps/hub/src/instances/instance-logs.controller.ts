@@ -54,11 +54,9 @@ export class InstanceLogsController {
     description:
       'Plain text (`text/plain`, LF line ends) or, with `?format=gzip`, the same text gzip-compressed (`application/gzip`, `.log.gz`); Accept-Encoding is not consulted. `X-Log-Time-Precision` says how `since`/`until` applied: `line` (docker) or `file` (process driver: whole rotated files).',
     tags: TAGS,
+    errors: ['validation_failed', 'not_found', 'node_offline'],
     responses: {
       200: { description: 'The log, as an attachment', contentType: 'text/plain' },
-      400: { description: 'validation_failed: a bad date, since after until, lines out of range, unknown format' },
-      404: { description: 'not_found' },
-      409: { description: 'node_offline' },
     },
   })
   async download(
@@ -91,7 +89,8 @@ export class InstanceLogsController {
     summary: "Clear the instance's output log history on its node: rotated files removed, the current log truncated",
     description: 'The running workload keeps writing; its next output starts the new log. Audited.',
     tags: TAGS,
-    responses: { 200: { description: 'What was removed', schema: logsClearedResponse }, 404: { description: 'not_found' }, 409: { description: 'node_offline' } },
+    errors: ['not_found', 'node_offline'],
+    responses: { 200: { description: 'What was removed', schema: logsClearedResponse } },
   })
   async clear(@CurrentPrincipal() p: Principal, @ValidParams(instanceIdParams) params: z.infer<typeof instanceIdParams>, @Audit() note: AuditNote) {
     const result = await this.logs.clear(p, params.id);

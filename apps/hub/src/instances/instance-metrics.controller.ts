@@ -56,7 +56,8 @@ export class InstanceMetricsController {
     summary: 'CPU, memory, disk and network of the instance over time, from the samples its node sends every metrics interval',
     description: 'Raw samples are kept for `metrics.rawRetentionHours`, 5-minute averages for `metrics.rollupRetentionDays` (the node metrics retentions).',
     tags: ['instances'],
-    responses: { 200: { description: 'Points, oldest first', schema: instanceMetricsResponse }, 400: { description: 'validation_failed' }, 404: { description: 'not_found' } },
+    errors: ['validation_failed', 'not_found'],
+    responses: { 200: { description: 'Points, oldest first', schema: instanceMetricsResponse } },
   })
   async history(@CurrentPrincipal() p: Principal, @ValidParams(instanceIdParams) params: z.infer<typeof instanceIdParams>, @ValidQuery(instanceMetricsQuery) q: z.infer<typeof instanceMetricsQuery>) {
     const instance = await this.instances.get(p, params.id);

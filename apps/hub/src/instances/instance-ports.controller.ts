@@ -30,7 +30,8 @@ export class InstancePortsController {
   @ApiDoc({
     summary: 'Give the instance one more port (published tcp and udp), effective at its next start',
     tags: TAGS,
-    responses: { 202: { description: 'The operation applying it, the instance and the allocation', schema: instanceAccepted.extend({ allocation: allocationResponse }) }, 409: { description: 'no_free_allocation or allocation_unavailable' } },
+    errors: ['no_free_allocation', 'allocation_unavailable'],
+    responses: { 202: { description: 'The operation applying it, the instance and the allocation', schema: instanceAccepted.extend({ allocation: allocationResponse }) } },
   })
   async add(@CurrentPrincipal() p: Principal, @ValidParams(instanceIdParams) params: z.infer<typeof instanceIdParams>, @ValidBody(addPortBody.default({})) body: z.infer<typeof addPortBody>, @Res({ passthrough: true }) reply: FastifyReply) {
     const r = await this.ports.add(p, params.id, body.allocation_id);
@@ -42,7 +43,8 @@ export class InstancePortsController {
   @ApiDoc({
     summary: 'Give back an extra port (not the primary, nor one of the workload\'s ports), effective at the next start',
     tags: TAGS,
-    responses: { 202: { description: 'The operation applying it, with the instance', schema: instanceAccepted }, 409: { description: 'allocation_primary or allocation_required' } },
+    errors: ['allocation_primary', 'allocation_required'],
+    responses: { 202: { description: 'The operation applying it, with the instance', schema: instanceAccepted } },
   })
   async remove(@CurrentPrincipal() p: Principal, @ValidParams(portParams) params: z.infer<typeof portParams>, @Res({ passthrough: true }) reply: FastifyReply) {
     const r = await this.ports.remove(p, params.id, params.allocationId);

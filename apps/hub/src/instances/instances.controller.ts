@@ -52,7 +52,8 @@ export class InstancesController {
   @ApiDoc({
     summary: 'Create an instance of a workload: on the given node or where the scheduler places it, then install (and start) it',
     tags: TAGS,
-    responses: { ...ACCEPTED, 409: { description: 'no_node_fits (with the reason of each rejected node) or name_taken' } },
+    errors: ['no_node_fits', 'name_taken'],
+    responses: { ...ACCEPTED },
   })
   async create(@CurrentPrincipal() p: Principal, @ValidBody(createInstanceBody) body: z.infer<typeof createInstanceBody>, @Res({ passthrough: true }) reply: FastifyReply) {
     return accepted(reply, await this.instances.create(p, body));
@@ -115,7 +116,8 @@ export class InstancesController {
       'On connect two text frames: {"type":"scrollback","lines":[…]} (the last ?scrollback= lines, default HOSTPLANE_CONSOLE_SCROLLBACK_LINES) and {"type":"live","tty":…}; then output as binary frames. Binary or text frames go to its stdin (text starting with "{" may be {"type":"input","data":…} or {"type":"resize","cols","rows"}, honoured on docker ttys). ?protocol=wings speaks Pterodactyl Wings\' {"event","args"} framing. See docs/api/console.md. Audited.',
     tags: TAGS,
     websocket: true,
-    responses: { 101: { description: 'Switching protocols' }, 409: { description: 'node_offline, start_failed (the instance is not running)' }, 426: { description: 'upgrade_required' } },
+    errors: ['node_offline', 'start_failed', 'upgrade_required'],
+    responses: { 101: { description: 'Switching protocols' } },
   })
   console(@ValidParams(instanceIdParams) _params: IdParams): never {
     throw new UpgradeRequiredError();
@@ -127,7 +129,8 @@ export class InstancesController {
     summary: 'Live output of the instance (WebSocket): the last `tail` lines, then new ones',
     tags: TAGS,
     websocket: true,
-    responses: { 101: { description: 'Switching protocols' }, 409: { description: 'node_offline' }, 426: { description: 'upgrade_required' } },
+    errors: ['node_offline', 'upgrade_required'],
+    responses: { 101: { description: 'Switching protocols' } },
   })
   liveLogs(@ValidParams(instanceIdParams) _params: IdParams): never {
     throw new UpgradeRequiredError();
@@ -135,7 +138,7 @@ export class InstancesController {
 
   @Get(':id/stats')
   @RequirePermission('instances.view')
-  @ApiDoc({ summary: 'CPU, memory, disk and network of the instance, measured now on its node', tags: TAGS, responses: { 200: { description: 'Stats' }, 409: { description: 'node_offline' }, 504: { description: 'the node did not answer in time' } } })
+  @ApiDoc({ summary: 'CPU, memory, disk and network of the instance, measured now on its node', tags: TAGS, errors: ['node_offline', 'node_timeout'], responses: { 200: { description: 'Stats' } } })
   async stats(@CurrentPrincipal() p: Principal, @ValidParams(instanceIdParams) params: IdParams) {
     return this.queries.ask(p, await this.instances.get(p, params.id), { kind: 'instance.stats', payload: { instance_id: params.id } });
   }

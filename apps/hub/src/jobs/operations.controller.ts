@@ -55,7 +55,8 @@ export class OperationsController {
   @ApiDoc({
     summary: 'Cancel an operation: queued ones at once, running cancellable ones via the agent',
     tags: ['operations'],
-    responses: { 200: { description: 'The operation, now cancelled or cancelling', schema: operationResponse }, 409: { description: 'not_cancellable' } },
+    errors: ['not_cancellable'],
+    responses: { 200: { description: 'The operation, now cancelled or cancelling', schema: operationResponse } },
   })
   async cancel(@CurrentPrincipal() p: Principal, @ValidParams(operationIdParams) params: z.infer<typeof operationIdParams>): Promise<OperationResponse> {
     const op = await this.operations.getInOrg(requireOrg(p).id, params.id);

@@ -26,9 +26,9 @@ export class MigrationsController {
       'Each instance: stop (if running) → backup on the source → transfer to the target → create there (without re-running the install script) → restore → switch → start (if it ran) → remove from the source. ' +
       'Every instance is planned before anything starts: if one fits nowhere the answer is 409 no_node_fits and nothing is created. Follow with GET /v1/migrations/{id} or the `migration.*` events.',
     tags: TAGS,
+    errors: ['no_node_fits', 'migration_in_progress', 'instance_busy', 'not_on_node', 'nothing_to_migrate'],
     responses: {
       202: { description: 'The migrations, queued', schema: migrationsAccepted },
-      409: { description: 'no_node_fits, migration_in_progress, instance_busy, not_on_node or nothing_to_migrate' },
     },
   })
   async migrate(@CurrentPrincipal() p: Principal, @ValidParams(nodeIdParams) params: z.infer<typeof nodeIdParams>, @ValidBody(migrateNodeBody) body: z.infer<typeof migrateNodeBody>) {
@@ -58,7 +58,8 @@ export class MigrationsController {
   @ApiDoc({
     summary: 'Cancel a migration until it switches nodes: it rolls back, the instance stays on its node (running again if it ran)',
     tags: TAGS,
-    responses: { 202: { description: 'The migration, cancel_requested (it ends `cancelled`)', schema: migrationResponse }, 409: { description: 'not_cancellable: past the switch, or already over' } },
+    errors: ['not_cancellable'],
+    responses: { 202: { description: 'The migration, cancel_requested (it ends `cancelled`)', schema: migrationResponse } },
   })
   async cancel(@CurrentPrincipal() p: Principal, @ValidParams(migrationIdParams) params: z.infer<typeof migrationIdParams>) {
     return presentMigration(await this.migrations.cancel(p, params.id));

@@ -34,8 +34,9 @@ export const containerLogsResponse = z.object({ node_id: z.uuid(), container_id:
 const TAGS = ['nodes'];
 const ACCEPTED = {
   202: { description: 'Accepted: the operation (also at the Location header); its result has the container\'s state', schema: operationResponse },
-  400: { description: 'validation_failed: the container id is not a container id or name' },
 };
+/** A container id that is not one, or a node that is away: the operation is not created. */
+const CONTAINER_ERRORS = ['validation_failed', 'node_offline'];
 
 /** Any Docker container on a node (not only instances): start, stop, restart, kill and logs, through the agent. */
 @Controller('v1/nodes/:id/containers/:containerId')
@@ -53,12 +54,9 @@ export class NodeContainersController {
       '`?lines=&timestamps=` answer `{lines: [...]}` (a job on the node, answered within 15 s). `?follow=true` streams the last `lines` lines, then new output as it comes (chunked text/plain) until the container stops, the client disconnects or its access ends. ' +
       "A container that is not one of the organization's instances (`hostplane-<instance id>`) needs `nodes.host`.",
     tags: TAGS,
+    errors: ['permission_denied', 'container_not_found', 'node_offline', 'node_timeout'],
     responses: {
       200: { description: 'The lines (JSON), or the live output (text/plain with follow)', schema: containerLogsResponse },
-      403: { description: "permission_denied: another container than the organization's instances without 'nodes.host'" },
-      404: { description: 'container_not_found' },
-      409: { description: 'node_offline' },
-      504: { description: 'node_timeout' },
     },
   })
   async logs(
@@ -95,7 +93,7 @@ export class NodeContainersController {
   @Post('start')
   @RequirePermission('nodes.manage')
   @Audited('node.container.start', { target: 'node', param: 'id' })
-  @ApiDoc({ summary: 'Start a container on the node', tags: TAGS, responses: ACCEPTED })
+  @ApiDoc({ summary: 'Start a container on the node', tags: TAGS, errors: CONTAINER_ERRORS, responses: ACCEPTED })
   start(@CurrentPrincipal() p: Principal, @ValidParams(containerParams) params: ContainerParams, @Audit() note: AuditNote, @Res({ passthrough: true }) reply: FastifyReply) {
     return this.act(p, params, 'start', {}, note, reply);
   }
@@ -103,7 +101,7 @@ export class NodeContainersController {
   @Post('stop')
   @RequirePermission('nodes.manage')
   @Audited('node.container.stop', { target: 'node', param: 'id' })
-  @ApiDoc({ summary: 'Stop a container (SIGTERM, then SIGKILL after the timeout)', tags: TAGS, responses: ACCEPTED })
+  @ApiDoc({ summary: 'Stop a container (SIGTERM, then SIGKILL after the timeout)', tags: TAGS, errors: CONTAINER_ERRORS, responses: ACCEPTED })
   stop(
     @CurrentPrincipal() p: Principal,
     @ValidParams(containerParams) params: ContainerParams,
@@ -117,7 +115,7 @@ export class NodeContainersController {
   @Post('restart')
   @RequirePermission('nodes.manage')
   @Audited('node.container.restart', { target: 'node', param: 'id' })
-  @ApiDoc({ summary: 'Restart a container', tags: TAGS, responses: ACCEPTED })
+  @ApiDoc({ summary: 'Restart a container', tags: TAGS, errors: CONTAINER_ERRORS, responses: ACCEPTED })
   restart(
     @CurrentPrincipal() p: Principal,
     @ValidParams(containerParams) params: ContainerParams,
@@ -131,7 +129,7 @@ export class NodeContainersController {
   @Post('kill')
   @RequirePermission('nodes.manage')
   @Audited('node.container.kill', { target: 'node', param: 'id' })
-  @ApiDoc({ summary: 'Send a signal to a container (default SIGKILL)', tags: TAGS, responses: ACCEPTED })
+  @ApiDoc({ summary: 'Send a signal to a container (default SIGKILL)', tags: TAGS, errors: CONTAINER_ERRORS, responses: ACCEPTED })
   kill(
     @CurrentPrincipal() p: Principal,
     @ValidParams(containerParams) params: ContainerParams,

@@ -53,7 +53,8 @@ export class NodeInventoryController {
   @ApiDoc({
     summary: 'Ask the agent to collect its inventory now; answers once the fresh one is stored',
     tags: TAGS,
-    responses: { 200: { description: '{node_id, collected_at, age_seconds}' }, 409: { description: 'node_offline' }, 504: { description: 'the node did not answer in time' } },
+    errors: ['node_offline', 'node_timeout'],
+    responses: { 200: { description: '{node_id, collected_at, age_seconds}' } },
   })
   async refresh(@CurrentPrincipal() p: Principal, @ValidParams(nodeIdParams) params: z.infer<typeof nodeIdParams>) {
     const r = await this.inventories.read(p, params.id, true);
@@ -67,7 +68,8 @@ export class NodeInventoryController {
     description:
       "`containers` is null when no container engine is reachable on the host. `age_seconds` is how old the data is. `processes` (every process of the host with its command line) needs `nodes.host`; without it `containers` lists only the organization's own instances.",
     tags: TAGS,
-    responses: { 200: { description: 'The section' }, 403: { description: "permission_denied: processes without 'nodes.host'" } },
+    errors: ['permission_denied'],
+    responses: { 200: { description: 'The section' } },
   })
   async section(@CurrentPrincipal() p: Principal, @ValidParams(inventorySectionParams) params: z.infer<typeof inventorySectionParams>, @ValidQuery(liveQuery) q: z.infer<typeof liveQuery>) {
     if (params.section === 'processes') this.hostViews.assertHostAccess(p);

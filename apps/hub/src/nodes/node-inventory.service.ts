@@ -6,6 +6,7 @@ import { actorOf } from '../jobs/operation-actor';
 import { NodeQueries } from './node-queries';
 import type { NodeEntity } from './node.entity';
 import { NodesService } from './nodes.service';
+import { NODE_ERRORS } from './nodes.errors';
 
 export class InventoryNotReportedError extends DomainError {
   constructor() {
@@ -43,7 +44,7 @@ export class NodeInventoryService {
     for (;;) {
       const fresh = await this.nodes.get(p, node.id);
       if (fresh.inventory && Date.parse(fresh.inventory.collected_at) >= wanted) return fresh;
-      if (Date.now() > deadline) throw new DomainError('the node collected its inventory but it did not arrive in time: try again', 'inventory_timeout', 504);
+      if (Date.now() > deadline) throw NODE_ERRORS.inventory_timeout.error('the node collected its inventory but it did not arrive in time: try again');
       await new Promise((r) => setTimeout(r, 50));
     }
   }

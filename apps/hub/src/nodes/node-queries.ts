@@ -5,6 +5,7 @@ import { TunnelServer } from '../tunnel/tunnel.server';
 import { JobDispatcher, type JobTarget } from '../jobs/job-dispatcher';
 import { OperationWaiter } from '../jobs/operation-waiter';
 import { NodeOfflineError } from './node-terminal';
+import { NODE_ERRORS } from './nodes.errors';
 
 const ASK_TIMEOUT_S = 15;
 
@@ -30,6 +31,6 @@ export class NodeQueries {
       const code = done.error?.code ?? 'failed';
       throw new DomainError(done.error?.message ?? 'the node could not answer', code, code.endsWith('not_found') ? 404 : 502);
     }
-    throw new DomainError(`the node did not answer within ${ASK_TIMEOUT_S} s`, 'node_timeout', 504);
+    throw NODE_ERRORS.node_timeout.error(`the node did not answer within ${ASK_TIMEOUT_S} s`);
   }
 }

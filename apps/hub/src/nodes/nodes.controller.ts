@@ -82,7 +82,8 @@ export class NodesController {
   @ApiDoc({
     summary: 'Cancel a drain in progress: its migrations that have not switched nodes yet are cancelled, and the node is schedulable again unless keep_cordoned=true',
     tags: TAGS,
-    responses: { 200: { description: 'The node', schema: nodeResponse }, 409: { description: 'not_draining' } },
+    errors: ['not_draining'],
+    responses: { 200: { description: 'The node', schema: nodeResponse } },
   })
   async cancelDrain(@CurrentPrincipal() p: Principal, @ValidParams(nodeIdParams) params: IdParams, @ValidQuery(cancelDrainQuery) q: z.infer<typeof cancelDrainQuery>) {
     return presentNode(await this.nodes.cancelDrain(p, params.id, { keepCordoned: q.keep_cordoned }));
@@ -95,7 +96,8 @@ export class NodesController {
     description: 'Query `cols`, `rows`. Binary or text frames are keystrokes, `{"type":"resize","cols":…,"rows":…}` resizes, output arrives as binary frames. Audited.',
     tags: TAGS,
     websocket: true,
-    responses: { 101: { description: 'Switching protocols' }, 409: { description: 'node_offline' }, 426: { description: 'upgrade_required: not a WebSocket request' } },
+    errors: ['node_offline', 'upgrade_required'],
+    responses: { 101: { description: 'Switching protocols' } },
   })
   terminal(@ValidParams(nodeIdParams) _params: IdParams): never {
     throw new UpgradeRequiredError();

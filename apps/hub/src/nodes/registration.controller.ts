@@ -31,7 +31,8 @@ export class RegistrationController {
     summary: 'Agent registration: exchange an hp_reg_ token for a node and its agent token',
     tags: ['agents'],
     public: true,
-    responses: { 201: { description: 'The node id and its agent token, shown once', schema: agentRegisterResponse }, 401: { description: 'registration_refused' } },
+    errors: ['registration_refused'],
+    responses: { 201: { description: 'The node id and its agent token, shown once', schema: agentRegisterResponse } },
   })
   register(@ValidBody(agentRegisterBody) body: z.infer<typeof agentRegisterBody>) {
     return this.registration.register(body);

@@ -12,6 +12,12 @@ export interface ApiDocOptions {
   description?: string;
   tags: string[];
   responses: Record<number, ResponseDoc>;
+  /**
+   * The error codes this route may answer with beyond the ones every route has (validation,
+   * credentials, rate limits): each is declared in a domain's `*.errors.ts` catalog, which gives
+   * its status and meaning for the document.
+   */
+  errors?: readonly string[];
   /** Routes reachable without credentials. */
   public?: boolean;
   /** WebSocket routes are documented as GET with an Upgrade note. */

@@ -1,6 +1,7 @@
 import { RequestMethod } from '@nestjs/common';
 import { METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants';
 import { z } from 'zod';
+import { catalogEntry } from '../http/error-catalog';
 import { API_DOC, API_SCHEMAS, ApiDocOptions, honoursIdempotencyKey, RouteSchemas } from './api-doc';
 
 export interface DocumentedRoute {
@@ -79,6 +80,36 @@ const IDEMPOTENCY_KEY_DESCRIPTION = [
   'Responses with status 5xx and requests that failed validation are not kept: a retry runs again. See docs/api.md.',
 ].join(' ');
 
+/**
+ * The responses of a route's catalogued error codes, one per status: the codes in the `code`
+ * enum of the error schema and each code's meaning in the description.
+ */
+function errorResponses(r: DocumentedRoute, written: Record<string, unknown>): Record<string, unknown> {
+  const byStatus = new Map<number, { code: string; message: string }[]>();
+  for (const code of r.doc.errors ?? []) {
+    const entry = catalogEntry(code);
+    if (!entry) throw new Error(`${r.method.toUpperCase()} ${r.path} lists the error code ${code}, which no *.errors.ts catalog declares`);
+    for (const status of [entry.status, ...(entry.otherStatuses ?? [])]) {
+      const list = byStatus.get(status) ?? [];
+      list.push({ code, message: entry.message });
+      byStatus.set(status, list);
+    }
+  }
+  const out: Record<string, unknown> = {};
+  for (const [status, codes] of [...byStatus].sort(([a], [b]) => a - b)) {
+    const handWritten = (written[status] as { description?: string } | undefined)?.description;
+    out[status] = {
+      description: [handWritten, ...codes.map((c) => `\`${c.code}\`: ${c.message}`)].filter(Boolean).join('\n\n'),
+      content: {
+        'application/json': {
+          schema: { allOf: [{ $ref: '#/components/schemas/Error' }, { type: 'object', properties: { code: { enum: codes.map((c) => c.code) } } }] },
+        },
+      },
+    };
+  }
+  return out;
+}
+
 export function buildOpenApiDocument(routes: DocumentedRoute[], info: { version: string; serverUrl: string }): Record<string, unknown> {
   const paths: Record<string, Record<string, unknown>> = {};
   for (const r of routes) {
@@ -92,6 +123,7 @@ export function buildOpenApiDocument(routes: DocumentedRoute[], info: { version:
           : {}),
       };
     }
+    Object.assign(responses, errorResponses(r, responses));
     responses.default = { description: 'Error', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } };
     const operation: Record<string, unknown> = {
       operationId: `${r.method}${p.replace(/[{}]/g, '').replace(/[^A-Za-z0-9]+(.)?/g, (_m, c: string | undefined) => (c ? c.toUpperCase() : ''))}`,

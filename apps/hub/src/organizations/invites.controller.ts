@@ -33,10 +33,9 @@ export class OrgInvitesController {
   @ApiDoc({
     summary: 'Invite someone by email (a pending invite to the same address is replaced)',
     tags: ['organizations', 'invites'],
+    errors: ['already_member', 'mail_failed'],
     responses: {
       201: { description: 'Invite created and mailed', schema: createdInviteView },
-      409: { description: 'Already a member' },
-      503: { description: 'The mail server refused the invite mail' },
     },
   })
   async invite(
@@ -79,10 +78,9 @@ export class InvitesController {
   @ApiDoc({
     summary: 'Accept an invite sent to your email address',
     tags: ['invites'],
+    errors: ['invite_email_mismatch', 'invalid_invite'],
     responses: {
       200: { description: 'You are a member now', schema: acceptedInviteView },
-      403: { description: 'The invite is for another address' },
-      404: { description: 'Unknown invite' },
     },
   })
   async accept(@CurrentPrincipal() p: Principal, @ValidParams(inviteTokenParams) params: InviteTokenParams, @Audit() note: AuditNote): Promise<AcceptedInviteView> {

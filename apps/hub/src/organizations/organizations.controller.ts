@@ -97,7 +97,8 @@ export class OrganizationsController {
   @ApiDoc({
     summary: 'Remove a member',
     tags: ['organizations'],
-    responses: { 204: { description: 'Removed' }, 409: { description: 'They are the last owner' } },
+    errors: ['last_owner'],
+    responses: { 204: { description: 'Removed' } },
   })
   async removeMember(@CurrentPrincipal() p: Principal, @ValidParams(memberParams) params: MemberParams): Promise<void> {
     await this.orgs.removeMember(p, params.userId);
@@ -109,7 +110,8 @@ export class OrganizationsController {
   @ApiDoc({
     summary: "Change a member's role",
     tags: ['organizations'],
-    responses: { 200: { description: 'The member', schema: memberView }, 409: { description: 'It would remove the last owner' } },
+    errors: ['last_owner'],
+    responses: { 200: { description: 'The member', schema: memberView } },
   })
   changeRole(@CurrentPrincipal() p: Principal, @ValidParams(memberParams) params: MemberParams, @ValidBody(roleBody) body: RoleBody, @Audit() note: AuditNote): Promise<MemberView> {
     note.details = { role: body.role };

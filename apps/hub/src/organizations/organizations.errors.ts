@@ -1,4 +1,16 @@
 import { ConflictError, DomainError } from '../http/errors';
+import { defineErrors } from '../http/error-catalog';
+
+export const ORGANIZATION_ERRORS = defineErrors('organizations', {
+  last_owner: { status: 409, message: 'the organization would be left without an owner' },
+  already_member: { status: 409, message: 'already a member of this organization' },
+  role_escalation: { status: 403, message: 'you cannot grant a role or permission above your own' },
+  invalid_invite: { status: 404, message: 'not a valid invite token' },
+  invite_expired: { status: 400, message: 'the invite expired: ask for a new one' },
+  invite_used: { status: 409, message: 'the invite was already accepted' },
+  invite_email_mismatch: { status: 403, message: 'the invite was sent to another email address' },
+  mail_failed: { status: 503, message: 'the mail server did not accept the message' },
+});
 
 export class LastOwnerError extends ConflictError {
   constructor(orgName?: string) {

@@ -21,6 +21,7 @@ export class PlannerController {
     description:
       'Filters: online, schedulable (not cordoned or draining), driver available, every node label matches, enough free CPU, memory and disk. binpack (default) prefers the fullest node that fits, spread the emptiest. Nothing is reserved.',
     tags: TAGS,
+    errors: ['not_found'],
     responses: { 200: { description: 'The placement with explanations', schema: placementResponse }, 404: { description: 'Unknown workload' } },
   })
   suggestFit(@CurrentPrincipal() p: Principal, @ValidBody(suggestFitBody) body: SuggestFitBody) {
@@ -33,6 +34,7 @@ export class PlannerController {
   @ApiDoc({
     summary: 'A recommended size for a workload or template, how many nodes fit each size, and where the recommended one would go',
     tags: TAGS,
+    errors: ['not_found'],
     responses: { 200: { description: 'The recommendation', schema: recommendResponse }, 404: { description: 'Unknown workload, template or size' } },
   })
   recommend(@CurrentPrincipal() p: Principal, @ValidBody(recommendBody) body: RecommendBody) {

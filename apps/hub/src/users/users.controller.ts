@@ -42,7 +42,8 @@ export class UsersController {
   @ApiDoc({
     summary: 'Change your password (ends your other sessions)',
     tags: ['users'],
-    responses: { 204: { description: 'Changed' }, 403: { description: 'Wrong current password' }, 422: { description: 'The new password is too weak' } },
+    errors: ['wrong_password', 'weak_password'],
+    responses: { 204: { description: 'Changed' } },
   })
   async changePassword(@CurrentPrincipal() p: Principal, @ValidBody(changePasswordBody) body: ChangePasswordBody, @Audit() note: AuditNote): Promise<void> {
     note.targetId = p.userId;
@@ -62,7 +63,8 @@ export class UsersController {
   @ApiDoc({
     summary: 'Create a user (with a personal organization)',
     tags: ['users', 'admin'],
-    responses: { 201: { description: 'Created', schema: userView }, 409: { description: 'Email taken' }, 422: { description: 'Weak password' } },
+    errors: ['email_taken', 'weak_password'],
+    responses: { 201: { description: 'Created', schema: userView } },
   })
   async create(@ValidBody(createUserBody) body: CreateUserBody, @Audit() note: AuditNote): Promise<UserView> {
     const { user } = await this.users.createAccount({ email: body.email, password: body.password, name: body.name, platformAdmin: body.is_platform_admin });
@@ -84,7 +86,8 @@ export class UsersController {
   @ApiDoc({
     summary: 'Delete a user (and organizations nobody else is in)',
     tags: ['users', 'admin'],
-    responses: { 204: { description: 'Deleted' }, 409: { description: 'They are the last owner of an organization with other members' } },
+    errors: ['last_owner'],
+    responses: { 204: { description: 'Deleted' } },
   })
   async delete(@CurrentPrincipal() p: Principal, @ValidParams(userIdParams) params: UserIdParams): Promise<void> {
     await this.users.delete(p, params.id);

@@ -1,4 +1,12 @@
 import { ConflictError, DomainError } from '../http/errors';
+import { defineErrors } from '../http/error-catalog';
+
+export const USER_ERRORS = defineErrors('users', {
+  weak_password: { status: 422, message: 'the password is too short or too common' },
+  email_taken: { status: 409, message: 'an account with this email already exists' },
+  cannot_target_self: { status: 409, message: 'you cannot do this to your own account' },
+  wrong_password: { status: 403, message: 'the current password is wrong' },
+});
 
 export class WeakPasswordError extends DomainError {
   constructor(reason: string) {

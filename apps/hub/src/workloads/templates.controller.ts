@@ -26,7 +26,7 @@ export class TemplatesController {
 
   @Get(':category')
   @Authenticated()
-  @ApiDoc({ summary: 'Templates of one category', tags: TAGS, responses: { 200: { description: 'The templates', schema: templatePage }, 404: { description: 'Unknown category' } } })
+  @ApiDoc({ summary: 'Templates of one category', tags: TAGS, errors: ['not_found'], responses: { 200: { description: 'The templates', schema: templatePage }, 404: { description: 'Unknown category' } } })
   byCategory(@ValidParams(templateCategoryParams) params: z.infer<typeof templateCategoryParams>) {
     if (!(TEMPLATE_CATEGORIES as readonly string[]).includes(params.category)) throw new TemplateNotFoundError('template category', params.category);
     const list = templatesIn(params.category as TemplateCategory);

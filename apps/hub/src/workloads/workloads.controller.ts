@@ -47,7 +47,8 @@ export class WorkloadsController {
   @ApiDoc({
     summary: 'Create a workload from a spec (or from a document exported by GET /v1/workloads/{id}/export)',
     tags: TAGS,
-    responses: { 201: { description: 'Created', schema: workloadResponse }, 400: { description: 'validation_failed: the message names the field' }, 409: { description: 'name_taken' } },
+    errors: ['validation_failed', 'name_taken'],
+    responses: { 201: { description: 'Created', schema: workloadResponse } },
   })
   async create(@CurrentPrincipal() p: Principal, @ValidBody(workloadDocument) body: WorkloadDocument, @Audit() note: AuditNote): Promise<WorkloadResponse> {
     const created = await this.workloads.create(p, specOf(body));
@@ -61,7 +62,8 @@ export class WorkloadsController {
   @ApiDoc({
     summary: 'Create a workload from a template, at one of its sizes, with new variable defaults',
     tags: TAGS,
-    responses: { 201: { description: 'Created', schema: workloadResponse }, 404: { description: 'Unknown template' }, 409: { description: 'name_taken' } },
+    errors: ['not_found', 'name_taken'],
+    responses: { 201: { description: 'Created', schema: workloadResponse }, 404: { description: 'Unknown template' } },
   })
   async fromTemplate(@CurrentPrincipal() p: Principal, @ValidBody(fromTemplateBody) body: FromTemplateBody, @Audit() note: AuditNote): Promise<WorkloadResponse> {
     const created = await this.workloads.createFromTemplate(p, body);
@@ -78,7 +80,8 @@ export class WorkloadsController {
     description:
       'Maps images, startup, stop (`^C` is SIGINT, anything else a console command), the startup "done" text (ready_pattern), config file parsers, variables with their Laravel rules and the install script. A problem answers 400 `invalid_egg` naming the JSON path, e.g. `egg.variables[2].rules: unknown rule "foo"`.',
     tags: TAGS,
-    responses: { 201: { description: 'Created, with what the egg did not say', schema: importEggResponse }, 400: { description: 'invalid_egg' }, 409: { description: 'name_taken' } },
+    errors: ['invalid_egg', 'name_taken'],
+    responses: { 201: { description: 'Created, with what the egg did not say', schema: importEggResponse } },
   })
   async importEgg(@CurrentPrincipal() p: Principal, @ValidBody(importEggBody) body: ImportEggBody, @Audit() note: AuditNote) {
     const { workload, format, warnings } = await this.workloads.importEgg(p, body);
@@ -100,7 +103,8 @@ export class WorkloadsController {
   @ApiDoc({
     summary: 'Replace the spec of a workload (its revision goes up by one)',
     tags: TAGS,
-    responses: { 200: { description: 'The workload', schema: workloadResponse }, 409: { description: 'name_taken' } },
+    errors: ['name_taken'],
+    responses: { 200: { description: 'The workload', schema: workloadResponse } },
   })
   async update(@CurrentPrincipal() p: Principal, @ValidParams(workloadIdParams) params: WorkloadIdParams, @ValidBody(workloadDocument) body: WorkloadDocument): Promise<WorkloadResponse> {
     return presentWorkload(await this.workloads.update(p, params.id, specOf(body)));
@@ -110,7 +114,7 @@ export class WorkloadsController {
   @HttpCode(204)
   @RequirePermission('instances.delete')
   @Audited('workload.delete', { target: 'workload', param: 'id' })
-  @ApiDoc({ summary: 'Delete a workload', tags: TAGS, responses: { 204: { description: 'Deleted' }, 409: { description: 'workload_in_use' } } })
+  @ApiDoc({ summary: 'Delete a workload', tags: TAGS, errors: ['workload_in_use'], responses: { 204: { description: 'Deleted' } } })
   async remove(@CurrentPrincipal() p: Principal, @ValidParams(workloadIdParams) params: WorkloadIdParams): Promise<void> {
     await this.workloads.delete(p, params.id);
   }

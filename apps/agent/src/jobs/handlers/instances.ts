@@ -1,21 +1,10 @@
 import type { JobKind } from '@hostplane/protocol';
-import { DriverError } from '../../drivers/driver';
 import type { InstanceManager } from '../../instances/instance-manager';
-import { JobFailure, JobHandler } from '../handler-registry';
+import type { JobHandler } from '../handler-registry';
 
 /** The lifecycle kinds; files and backups of instances have their own handlers. */
 type InstanceJobKind = Exclude<Extract<JobKind, `instance.${string}`>, `instance.files.${string}` | `instance.backup.${string}`>;
 export type InstanceJobHandlers = { [K in InstanceJobKind]: JobHandler<K> };
-
-/** Driver errors become job failures with the driver's code; anything else keeps the generic path. */
-async function asJob<T>(run: () => Promise<T>): Promise<T> {
-  try {
-    return await run();
-  } catch (err) {
-    if (err instanceof DriverError) throw new JobFailure(err.code, err.message);
-    throw err;
-  }
-}
 
 /**
  * Every `instance.*` kind, idempotent per job id and by state: creating what exists answers its
@@ -23,31 +12,29 @@ async function asJob<T>(run: () => Promise<T>): Promise<T> {
  */
 export function createInstanceHandlers(instances: InstanceManager, hooks: { deleted?: (id: string) => void } = {}): InstanceJobHandlers {
   return {
-    'instance.create': ({ spec }, ctx) => asJob(() => instances.create(spec, { progress: (p, m) => ctx.progress(p, m), signal: ctx.signal })),
-    'instance.update': ({ spec }) => asJob(() => instances.update(spec)),
-    'instance.start': ({ instance_id: id }) => asJob(async () => (await instances.driverOf(id)).start(id)),
-    'instance.stop': ({ instance_id: id, grace_seconds: grace }) => asJob(async () => (await instances.driverOf(id)).stop(id, grace)),
-    'instance.restart': ({ instance_id: id }) =>
-      asJob(async () => {
-        const driver = await instances.driverOf(id);
-        await driver.stop(id);
-        return driver.start(id);
-      }),
-    'instance.kill': ({ instance_id: id, signal }) => asJob(async () => (await instances.driverOf(id)).kill(id, signal)),
-    'instance.delete': ({ instance_id: id }) =>
-      asJob(async () => {
-        // Its backups and staged uploads go too, also on a re-run that finds the instance already gone.
-        if (!instances.has(id)) {
-          hooks.deleted?.(id);
-          return { instance_id: id, deleted: false };
-        }
-        const deleted = await (await instances.driverOf(id)).remove(id);
+    'instance.create': async ({ spec }, ctx) => instances.create(spec, { progress: (p, m) => ctx.progress(p, m), signal: ctx.signal }),
+    'instance.update': async ({ spec }) => instances.update(spec),
+    'instance.start': async ({ instance_id: id }) => (await instances.driverOf(id)).start(id),
+    'instance.stop': async ({ instance_id: id, grace_seconds: grace }) => (await instances.driverOf(id)).stop(id, grace),
+    'instance.restart': async ({ instance_id: id }) => {
+      const driver = await instances.driverOf(id);
+      await driver.stop(id);
+      return driver.start(id);
+    },
+    'instance.kill': async ({ instance_id: id, signal }) => (await instances.driverOf(id)).kill(id, signal),
+    'instance.delete': async ({ instance_id: id }) => {
+      // Its backups and staged uploads go too, also on a re-run that finds the instance already gone.
+      if (!instances.has(id)) {
         hooks.deleted?.(id);
-        return { instance_id: id, deleted };
-      }),
-    'instance.inspect': ({ instance_id: id }) => asJob(async () => (await instances.driverOf(id)).inspect(id)),
-    'instance.stats': ({ instance_id: id }) => asJob(async () => (await instances.driverOf(id)).stats(id)),
-    'instance.logs.clear': ({ instance_id: id }) => asJob(async () => ({ instance_id: id, ...(await (await instances.driverOf(id)).clearLogs(id)) })),
-    'instance.logs': ({ instance_id: id, lines, source }) => asJob(async () => ({ instance_id: id, lines: await (await instances.driverOf(id)).logs(id, lines, source) })),
+        return { instance_id: id, deleted: false };
+      }
+      const deleted = await (await instances.driverOf(id)).remove(id);
+      hooks.deleted?.(id);
+      return { instance_id: id, deleted };
+    },
+    'instance.inspect': async ({ instance_id: id }) => (await instances.driverOf(id)).inspect(id),
+    'instance.stats': async ({ instance_id: id }) => (await instances.driverOf(id)).stats(id),
+    'instance.logs.clear': async ({ instance_id: id }) => ({ instance_id: id, ...(await (await instances.driverOf(id)).clearLogs(id)) }),
+    'instance.logs': async ({ instance_id: id, lines, source }) => ({ instance_id: id, lines: await (await instances.driverOf(id)).logs(id, lines, source) }),
   };
 }
