@@ -127,11 +127,19 @@ export const CONFIG_FIELDS = {
   'database.poolSize': { env: 'HOSTPLANE_DATABASE_POOL_SIZE', schema: int(1, 500), default: 20, description: 'Connections per hub process' },
   'redis.url': {
     env: 'HOSTPLANE_REDIS_URL',
-    schema: url(['redis:', 'rediss:']),
+    schema: z.string().refine((v) => v.split(',').every((seed) => url(['redis:', 'rediss:']).safeParse(seed.trim()).success), {
+      message: 'must be a URL starting with redis:// or rediss://, or several comma-separated (the seeds of a Redis Cluster)',
+    }),
     devDefault: 'redis://127.0.0.1:6379',
     requiredInProduction: true,
     secret: true,
-    description: 'Redis URL (queues, rate limits, fan-out)',
+    description: 'Redis URL (queues, rate limits, fan-out); several comma-separated URLs are the seed nodes of a Redis Cluster',
+  },
+  'redis.cluster': {
+    env: 'HOSTPLANE_REDIS_CLUSTER',
+    schema: bool,
+    default: false,
+    description: 'Treat HOSTPLANE_REDIS_URL as a Redis Cluster even when it names one seed (several seeds always mean a cluster)',
   },
   'redis.prefix': {
     env: 'HOSTPLANE_REDIS_PREFIX',

@@ -19,7 +19,7 @@ export interface HubConfig {
     shutdownTimeoutSeconds: number;
   };
   database: { url: string; autoMigrate: boolean; connectTimeoutSeconds: number; poolSize: number };
-  redis: { url: string; prefix: string };
+  redis: { url: string; prefix: string; cluster: boolean };
   log: { level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' };
   dataDir: string;
   secrets: { encryptionKey: Buffer; jwtKeys: JwtKey[] };
@@ -166,7 +166,7 @@ function toHubConfig(flat: Map<ConfigPath, unknown>): HubConfig {
       connectTimeoutSeconds: get('database.connectTimeoutSeconds'),
       poolSize: get('database.poolSize'),
     },
-    redis: { url: get('redis.url'), prefix: get('redis.prefix') },
+    redis: { url: get('redis.url'), prefix: get('redis.prefix'), cluster: get('redis.cluster') },
     log: { level: get('log.level') },
     dataDir: get('dataDir'),
     secrets: { encryptionKey: Buffer.from(get<string>('secrets.encryptionKey'), 'base64'), jwtKeys },

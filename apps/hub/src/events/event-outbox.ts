@@ -1,5 +1,5 @@
 import { Client as PgClient } from 'pg';
-import type Redis from 'ioredis';
+import type { RedisClient } from '../redis/redis.service';
 import type { Logger } from 'pino';
 import type { DataSource, EntityManager } from 'typeorm';
 
@@ -39,10 +39,10 @@ interface OutboxRow {
   ts: Date;
 }
 
-type PublishRedis = Redis & { hpPublishOnce(stream: string, seen: string, seenAt: string, ...args: string[]): Promise<string> };
+type PublishRedis = RedisClient & { hpPublishOnce(stream: string, seen: string, seenAt: string, ...args: string[]): Promise<string> };
 
 export interface OutboxRelayOptions {
-  redis: Redis;
+  redis: RedisClient;
   streamKey: string;
   maxLength: number;
   databaseUrl: string;

@@ -1,5 +1,5 @@
 import { BeforeApplicationShutdown, Inject, Injectable, OnApplicationBootstrap } from '@nestjs/common';
-import type Redis from 'ioredis';
+import type { RedisClient } from '../redis/redis.service';
 import type { Logger } from 'pino';
 import { DataSource, EntityManager } from 'typeorm';
 import { HUB_CONFIG } from '../config/config.module';
@@ -36,6 +36,7 @@ const READ_BLOCK_MS = 2000;
 const PUBLISH_WAIT_MS = 3000;
 const RECENTLY_SEEN_MAX = 5000;
 const TRIM_EVERY_MS = 60_000;
+const XINFO_STREAM = `return redis.call('XINFO', 'STREAM', KEYS[1])`;
 
 /**
  * User-visible events (node online/offline, operation progress and results, …) in one capped
@@ -49,7 +50,7 @@ const TRIM_EVERY_MS = 60_000;
 export class EventsService implements OnApplicationBootstrap, BeforeApplicationShutdown {
   readonly key: string;
   private readonly listeners = new Set<Listener>();
-  private reader?: Redis;
+  private reader?: RedisClient;
   private lastId = '$';
   private running = false;
   private trimTimer?: NodeJS.Timeout;
@@ -65,7 +66,8 @@ export class EventsService implements OnApplicationBootstrap, BeforeApplicationS
     @Inject(HUB_CONFIG) private readonly config: HubConfig,
     @Inject(HUB_LOGGER) private readonly log: Logger,
   ) {
-    this.key = redis.key('events');
+    // A hash tag: the stream and the outbox script's memory keys (`<key>:outbox-published…`) share one cluster slot.
+    this.key = redis.key('{events}');
     this.relay = new OutboxRelay({
       redis: redis.client,
       streamKey: this.key,
@@ -167,7 +169,8 @@ export class EventsService implements OnApplicationBootstrap, BeforeApplicationS
    * ones between it and the first retained event may be gone.
    */
   async assertRetained(since: string): Promise<void> {
-    const info = (await this.redis.client.call('XINFO', 'STREAM', this.key).catch(() => null)) as unknown[] | null;
+    // Through a script so that a cluster routes it by the stream's key (XINFO itself names no key position).
+    const info = (await this.redis.client.eval(XINFO_STREAM, 1, this.key).catch(() => null)) as unknown[] | null;
     if (!info) return;
     const field = (name: string) => info[info.indexOf(name) + 1];
     const first = field('first-entry') as [string, string[]] | null;

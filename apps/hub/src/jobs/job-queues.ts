@@ -1,6 +1,6 @@
 import { Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
 import { Queue } from 'bullmq';
-import type Redis from 'ioredis';
+import type { RedisClient } from '../redis/redis.service';
 import { HUB_CONFIG } from '../config/config.module';
 import type { HubConfig } from '../config/load-config';
 import { ClusterBus } from '../redis/cluster-bus';
@@ -27,7 +27,7 @@ export const JOBS_TOPIC = 'jobs';
  */
 @Injectable()
 export class JobQueues implements OnApplicationShutdown {
-  readonly connection: Redis;
+  readonly connection: RedisClient;
   readonly prefix: string;
   private readonly queues = new Map<string, Queue<NodeJobData>>();
 

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { HUB_CONFIG } from '../config/config.module';
 import type { HubConfig } from '../config/load-config';
 import { HUB_LOGGER } from '../http/logger';
+import { inOneTrip } from '../redis/redis-batches';
 import { JobQueues } from './job-queues';
 import { OperationsService } from './operations.service';
 
@@ -66,9 +67,10 @@ export class JobSweepers implements OnApplicationBootstrap, BeforeApplicationShu
     try {
       const open = await this.operations.openHeadsOlderThan(REQUEUE_MIN_AGE_S);
       if (open.length === 0) return 0;
-      const pipe = this.queues.connection.pipeline();
-      for (const op of open) pipe.exists(`${this.queues.prefix}:${this.queues.queueName(op.nodeId!)}:${op.id}`);
-      const exists = (await pipe.exec()) ?? [];
+      const exists = await inOneTrip(
+        this.queues.connection,
+        open.map((op) => (r) => r.exists(`${this.queues.prefix}:${this.queues.queueName(op.nodeId!)}:${op.id}`)),
+      );
       for (const [i, op] of open.entries()) {
         if (exists[i]?.[1] === 1) continue;
         if (await this.operations.requeue(op)) requeued++;

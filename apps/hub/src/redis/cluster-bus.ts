@@ -1,5 +1,5 @@
 import { Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
-import type Redis from 'ioredis';
+import type { RedisClient } from '../redis/redis.service';
 import type { Logger } from 'pino';
 import { HUB_LOGGER } from '../http/logger';
 import { RedisService } from './redis.service';
@@ -13,7 +13,7 @@ type Handler = (message: Record<string, unknown>) => void;
  */
 @Injectable()
 export class ClusterBus implements OnApplicationShutdown {
-  private subscriber?: Redis;
+  private subscriber?: RedisClient;
   private readonly handlers = new Map<string, Set<Handler>>();
 
   constructor(
@@ -43,7 +43,7 @@ export class ClusterBus implements OnApplicationShutdown {
     }
   }
 
-  private sub(): Redis {
+  private sub(): RedisClient {
     if (this.subscriber) return this.subscriber;
     const sub = this.redis.connect('subscriber');
     const prefix = this.redis.key('bus', '');
