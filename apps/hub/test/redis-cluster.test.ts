@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Cluster } from 'ioredis';
 import { after, before, describe, it } from 'node:test';
@@ -9,6 +10,7 @@ import { Client, IdentityContext } from './support/identity';
 import { credentialHeaders, openSocket } from './support/live-sockets';
 import { OwnRedisCluster } from './support/redis-cluster';
 import { uniqueName } from './support/test-env';
+import { startTestHub, type TestHub } from './support/test-hub';
 
 function selftestLines(node: TestNode): string[] {
   try {
@@ -27,14 +29,20 @@ describe('the hub on a Redis Cluster, through master failovers', () => {
   let cluster: OwnRedisCluster;
   let ctx: IdentityContext;
   let owner: Client;
+  /** The same user on a second replica: the agent's socket is on the first. */
+  let ownerOnB: Client;
+  let hubB: TestHub;
   let node: TestNode;
   let instanceId: string;
   const prefix = uniqueName('hpc');
 
   before(async () => {
     cluster = await OwnRedisCluster.start();
-    ctx = await IdentityContext.start({ env: { ...FAST_JOBS_ENV, HOSTPLANE_REDIS_URL: cluster.url }, hub: { redisPrefix: prefix } });
+    const env = { ...FAST_JOBS_ENV, HOSTPLANE_REDIS_URL: cluster.url, HOSTPLANE_JWT_KEYS: `k1:${randomBytes(32).toString('base64')}` };
+    ctx = await IdentityContext.start({ env, hub: { redisPrefix: prefix } });
+    hubB = await startTestHub({ database: ctx.hub.database, redisPrefix: prefix, env: { ...env, ...ctx.mail.env() } });
     owner = ctx.admin.inOrg(ctx.admin.personalOrgId);
+    ownerOnB = new Client(hubB, owner.credential, owner.user, owner.personalOrgId, owner.defaultOrg);
     node = await onlineNode(owner, ctx.hub.url);
   });
   after(async () => {
@@ -43,12 +51,13 @@ describe('the hub on a Redis Cluster, through master failovers', () => {
       await waitFor('instance deleted', async () => ((await owner.request(`/v1/instances/${instanceId}`)).status === 404 ? true : undefined), 20_000).catch(() => undefined);
     }
     await node?.stop();
+    await hubB?.close();
     await ctx?.close();
     await cluster?.stop();
   });
 
-  const selftest = async (marker: string) => {
-    const res = await owner.request(`/v1/nodes/${node.id}/selftest`, { method: 'POST', json: { marker, delay_ms: 20 } });
+  const selftest = async (marker: string, via: Client = owner) => {
+    const res = await via.request(`/v1/nodes/${node.id}/selftest`, { method: 'POST', json: { marker, delay_ms: 20 } });
     assert.equal(res.status, 202, res.text);
     return res.body.id as string;
   };
@@ -97,7 +106,9 @@ describe('the hub on a Redis Cluster, through master failovers', () => {
     const submitter = (async () => {
       let i = 0;
       while (submitting) {
-        ops.push(await selftest(`failover-${i++}`));
+        // Half of them through the replica without the agent: the wake-up crosses the cluster's pub/sub.
+        ops.push(await selftest(`failover-${i}`, i % 2 ? ownerOnB : owner));
+        i++;
         await new Promise((r) => setTimeout(r, 100));
       }
     })();
@@ -118,8 +129,8 @@ describe('the hub on a Redis Cluster, through master failovers', () => {
     const lines = selftestLines(node);
     for (const id of ops) assert.equal(lines.filter((l) => l.startsWith(`${id} `)).length, 1, `job ${id} ran once`);
 
-    // The event stream from before the failovers: one completion per job, in stream order, no duplicates.
-    const events = await readStream(`${ctx.hub.url}/v1/events/stream`, owner.accessToken, { lastEventId: cursor, stopAfter: 100_000, timeoutMs: 2500 });
+    // The event stream from before the failovers, read on the other replica: one completion per job, in stream order, no duplicates.
+    const events = await readStream(`${hubB.url}/v1/events/stream`, owner.accessToken, { lastEventId: cursor, stopAfter: 100_000, timeoutMs: 2500 });
     const ids = events.map((e) => e.id as string);
     assert.equal(new Set(ids).size, ids.length, 'no event is delivered twice');
     for (const id of ops) {
