@@ -1,4 +1,4 @@
-import { BeforeApplicationShutdown, Inject, Injectable, OnApplicationBootstrap } from '@nestjs/common';
+import { Inject, Injectable, OnApplicationBootstrap } from '@nestjs/common';
 import type { Logger } from 'pino';
 import { DataSource } from 'typeorm';
 import type { JobOutcome } from '@hostplane/protocol';
@@ -9,6 +9,7 @@ import { BackupOperations } from './backup-operations';
 import { BackupPipeline } from './backup-pipeline';
 import { RESTORE_HEARTBEAT_MS } from './backup-restore';
 import { deleteObject } from './s3-storage';
+import { PeriodicWork } from '../periodic/periodic-work';
 
 const SWEEP_EVERY_MS = 15_000;
 /** A job outcome normally applies at once; one still unapplied after this was lost (a replica died). */
@@ -30,10 +31,10 @@ interface FinishedJobRow {
  * Repairs what a replica that died midway leaves behind, safe on every replica at once (each
  * step is a conditional update): job outcomes never applied to their backup, uploads whose
  * lease lapsed, restores whose driver stopped, and archives of instances that were deleted.
+ * Once per period across the replicas (PeriodicWork).
  */
 @Injectable()
-export class BackupSweeper implements OnApplicationBootstrap, BeforeApplicationShutdown {
-  private timer?: NodeJS.Timeout;
+export class BackupSweeper implements OnApplicationBootstrap {
   private running = false;
 
   constructor(
@@ -42,14 +43,11 @@ export class BackupSweeper implements OnApplicationBootstrap, BeforeApplicationS
     private readonly ops: BackupOperations,
     private readonly configs: BackupConfigService,
     @Inject(HUB_LOGGER) private readonly log: Logger,
+    private readonly periodic: PeriodicWork,
   ) {}
 
   onApplicationBootstrap(): void {
-    this.timer = setInterval(() => void this.sweep(), SWEEP_EVERY_MS);
-  }
-
-  beforeApplicationShutdown(): void {
-    if (this.timer) clearInterval(this.timer);
+    this.periodic.register({ kind: 'backups.repair', everyMs: SWEEP_EVERY_MS, maxRunMs: 5 * 60_000, run: () => this.sweep() });
   }
 
   async sweep(): Promise<void> {

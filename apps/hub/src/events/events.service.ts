@@ -7,8 +7,9 @@ import type { HubConfig } from '../config/load-config';
 import { DomainError } from '../http/errors';
 import { HUB_LOGGER } from '../http/logger';
 import { RedisService } from '../redis/redis.service';
-import { OutboxRelay, writeToOutbox } from './event-outbox';
+import { OUTBOX_SWEEP_MS, OutboxRelay, writeToOutbox } from './event-outbox';
 import { compareStreamIds } from './stream-id';
+import { PeriodicWork } from '../periodic/periodic-work';
 
 export interface HubEvent {
   /** Redis stream id: increases monotonically (across the cluster, so within every organization). */
@@ -53,7 +54,6 @@ export class EventsService implements OnApplicationBootstrap, BeforeApplicationS
   private reader?: RedisClient;
   private lastId = '$';
   private running = false;
-  private trimTimer?: NodeJS.Timeout;
   private readonly relay: OutboxRelay;
   /** Outbox ids this replica published and waits to see in the stream, with their resolvers. */
   private readonly seenWaiters = new Map<string, (streamId: string | null) => void>();
@@ -65,6 +65,7 @@ export class EventsService implements OnApplicationBootstrap, BeforeApplicationS
     @Inject(DataSource) private readonly db: DataSource,
     @Inject(HUB_CONFIG) private readonly config: HubConfig,
     @Inject(HUB_LOGGER) private readonly log: Logger,
+    private readonly periodic: PeriodicWork,
   ) {
     // A hash tag: the stream and the outbox script's memory keys (`<key>:outbox-published…`) share one cluster slot.
     this.key = redis.key('{events}');
@@ -83,12 +84,12 @@ export class EventsService implements OnApplicationBootstrap, BeforeApplicationS
     this.reader = this.redis.connect('subscriber');
     void this.follow();
     this.relay.start();
-    this.trimTimer = setInterval(() => void this.trimByAge(), TRIM_EVERY_MS);
+    this.periodic.register({ kind: 'events.trim-by-age', everyMs: TRIM_EVERY_MS, run: () => this.trimByAge() });
+    this.periodic.register({ kind: 'events.outbox-sweep', everyMs: OUTBOX_SWEEP_MS, run: async () => this.relay.kick() });
   }
 
   async beforeApplicationShutdown(): Promise<void> {
     this.running = false;
-    if (this.trimTimer) clearInterval(this.trimTimer);
     await this.relay.stop();
     this.reader?.disconnect();
     for (const resolve of this.seenWaiters.values()) resolve(null);

@@ -1,4 +1,4 @@
-import { BeforeApplicationShutdown, Inject, Injectable, OnApplicationBootstrap } from '@nestjs/common';
+import { Inject, Injectable, OnApplicationBootstrap } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { DataSource, Repository } from 'typeorm';
@@ -16,6 +16,7 @@ import { confirmedBytes, fileErrorFromAgent } from './file-errors';
 import { FileUploadEntity } from './file-upload.entity';
 import { FilesService, uploadTarget } from './files.service';
 import { TusError } from './tus-protocol';
+import { PeriodicWork } from '../periodic/periodic-work';
 
 /** A PATCH holds its upload this long, renewed while bytes flow; a crashed hub frees it by expiry. */
 const LEASE_SECONDS = 60;
@@ -38,25 +39,21 @@ export interface NewUpload {
  * connection or a hub crash the client resumes from bytes that really are there.
  */
 @Injectable()
-export class TusUploadsService implements OnApplicationBootstrap, BeforeApplicationShutdown {
+export class TusUploadsService implements OnApplicationBootstrap {
   readonly repo: Repository<FileUploadEntity>;
-  private timer?: NodeJS.Timeout;
 
   constructor(
     @Inject(DataSource) private readonly db: DataSource,
     private readonly files: FilesService,
     private readonly jobs: JobDispatcher,
     @Inject(HUB_LOGGER) private readonly log: Logger,
+    private readonly periodic: PeriodicWork,
   ) {
     this.repo = db.getRepository(FileUploadEntity);
   }
 
   onApplicationBootstrap(): void {
-    this.timer = setInterval(() => void this.sweepExpired(), SWEEP_EVERY_MS);
-  }
-
-  beforeApplicationShutdown(): void {
-    clearInterval(this.timer);
+    this.periodic.register({ kind: 'files.tus-expired', everyMs: SWEEP_EVERY_MS, run: () => this.sweepExpired() });
   }
 
   async create(p: Principal, instanceId: string, input: NewUpload): Promise<FileUploadEntity> {

@@ -33,6 +33,7 @@ import { AgentSession, AgentSocket, AgentSocketData } from './agent-session';
 import { HUB_INSTANCE_ID } from './hub-instance';
 import { NodeOwnership } from './node-ownership';
 import { TunnelStreams } from './tunnel-streams';
+import { PeriodicWork } from '../periodic/periodic-work';
 
 export interface TunnelEvents {
   ready: [AgentSession];
@@ -73,6 +74,7 @@ export class TunnelServer implements OnApplicationBootstrap, BeforeApplicationSh
     private readonly userEvents: EventsService,
     @Inject(HUB_CONFIG) private readonly config: HubConfig,
     @Inject(HUB_LOGGER) private readonly log: Logger,
+    private readonly periodic: PeriodicWork,
   ) {
     const { heartbeatSeconds, offlineAfterMissed } = config.agents;
     this.ownership = new NodeOwnership(redis.client, (...p) => redis.key(...p), heartbeatSeconds * (offlineAfterMissed + 1) * 1000);
@@ -136,7 +138,7 @@ export class TunnelServer implements OnApplicationBootstrap, BeforeApplicationSh
 
     const tick = Math.max(500, Math.min(2000, this.heartbeatMs / 2));
     this.timers.push(setInterval(() => void this.maintain(), tick));
-    this.timers.push(setInterval(() => void this.sweepOrphanedOnline(), this.heartbeatMs));
+    this.periodic.register({ kind: 'nodes.offline-sweep', everyMs: this.heartbeatMs, run: () => this.sweepOrphanedOnline() });
   }
 
   /** Ask every replica to drop the node's socket (deleted node, rotated token). */
