@@ -30,6 +30,8 @@ redis.call('SET', KEYS[1], period)
 redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3])
 return period
 `;
+/** How long shutdown waits for runs in progress. */
+const SHUTDOWN_WAIT_MS = 10_000;
 const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
 
 type PeriodicRedis = RedisService['client'] & {
@@ -137,6 +139,10 @@ export class PeriodicWork implements BeforeApplicationShutdown {
     this.stopped = true;
     for (const t of this.timers.values()) clearTimeout(t);
     this.timers.clear();
-    await Promise.all([...this.running]);
+    // In-flight runs finish while the database and Redis are still there; a stuck one is left to its lock's TTL.
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<void>((r) => (timer = setTimeout(r, SHUTDOWN_WAIT_MS)));
+    await Promise.race([Promise.all([...this.running]), timeout]);
+    clearTimeout(timer);
   }
 }
