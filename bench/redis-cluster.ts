@@ -125,7 +125,7 @@ async function closeTarget(t: Target | undefined): Promise<void> {
 }
 
 export async function run(ctx: BenchContext): Promise<BenchReport> {
-  const jobs = ctx.quick ? 30 : 200;
+  const jobs = ctx.quick ? 30 : 100;
   const events = ctx.quick ? 100 : 1000;
   ctx.progress('starting a Redis Cluster (three masters, one replica each) on loopback');
   const cluster = await OwnRedisCluster.start();
