@@ -8,6 +8,8 @@ import { download, newInstance, newWorkload, onlineNode } from './support/backup
 import { readStream } from './support/event-stream-reader';
 import { Client, IdentityContext } from './support/identity';
 import { credentialHeaders, openSocket } from './support/live-sockets';
+import { loadConfig } from '../src/config/load-config';
+import { parseRedisTopology } from '../src/redis/redis-seeds';
 import { OwnRedisCluster } from './support/redis-cluster';
 import { uniqueName } from './support/test-env';
 import { startTestHub, type TestHub } from './support/test-hub';
@@ -19,6 +21,32 @@ function selftestLines(node: TestNode): string[] {
     return [];
   }
 }
+
+describe('HOSTPLANE_REDIS_URL: one Redis or the seeds of a cluster', () => {
+  it('several seeds mean a cluster; credentials and TLS come from the first', () => {
+    const t = parseRedisTopology('rediss://app:s%40cret@10.0.0.1:7000, redis://10.0.0.2:7001,redis://[fd00::3]', false);
+    assert.equal(t.cluster, true);
+    assert.deepEqual(t.seeds, [
+      { host: '10.0.0.1', port: 7000 },
+      { host: '10.0.0.2', port: 7001 },
+      { host: 'fd00::3', port: 6379 },
+    ]);
+    assert.equal(t.username, 'app');
+    assert.equal(t.password, 's@cret');
+    assert.equal(t.tls, true);
+  });
+
+  it('one seed is one Redis unless HOSTPLANE_REDIS_CLUSTER says otherwise', () => {
+    assert.equal(parseRedisTopology('redis://cache:6379', false).cluster, false);
+    assert.equal(parseRedisTopology('redis://cache:6379', true).cluster, true);
+  });
+
+  it('a list with one bad seed is refused at start with a line naming the variable', () => {
+    const env = { HOSTPLANE_ENV: 'test', HOSTPLANE_DATABASE_URL: 'postgres://x@127.0.0.1/x', HOSTPLANE_REDIS_URL: 'redis://a:1,http://b:2' };
+    assert.throws(() => loadConfig({ env }), /HOSTPLANE_REDIS_URL must be a URL starting with redis:\/\/ or rediss:\/\/, or several comma-separated/);
+    assert.equal(loadConfig({ env: { ...env, HOSTPLANE_REDIS_URL: 'redis://a:1, rediss://b:2' } }).redis.url, 'redis://a:1, rediss://b:2');
+  });
+});
 
 /**
  * The hub on a Redis Cluster of three masters with a replica each (HOSTPLANE_REDIS_URL lists
