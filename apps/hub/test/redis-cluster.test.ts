@@ -174,5 +174,29 @@ describe('the hub on a Redis Cluster, through master failovers', () => {
     const warnings = ctx.hub.logs.entries().filter((e) => Number(e.level) >= 40).map((e) => e.msg);
     console.log(`# hub warnings during the run: ${JSON.stringify([...new Set(warnings)])}`);
     console.log(`# ${ops.length} jobs through ${promoted.length} failovers (promoted ${promoted.join(', ')}), ${events.length} events replayed`);
-  });
+  })
+
+  it('kill -9 of the master that holds the node queue: its replica takes over and jobs carry on, each run once', async () => {
+    const ops: string[] = [];
+    let submitting = true;
+    const submitter = (async () => {
+      let i = 0;
+      while (submitting) {
+        ops.push(await selftest(`killed-${i}`, i % 2 ? ownerOnB : owner));
+        i++;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    })();
+    await new Promise((r) => setTimeout(r, 500));
+    const started = Date.now();
+    const promoted = await cluster.killMaster(await cluster.masterOf(`{node-${node.id}}`));
+    const tookOver = Date.now() - started;
+    await new Promise((r) => setTimeout(r, 1500));
+    submitting = false;
+    await submitter;
+    for (const id of ops) assert.equal((await waitForOperation(owner, id, 60_000)).status, 'succeeded', `operation ${id}`);
+    const lines = selftestLines(node);
+    for (const id of ops) assert.equal(lines.filter((l) => l.startsWith(`${id} `)).length, 1, `job ${id} ran once`);
+    console.log(`# kill -9 of the queue's master: ${promoted} took over after ${tookOver} ms; ${ops.length} jobs all ran once`);
+  });;
 });

@@ -161,6 +161,32 @@ export class OwnRedisCluster {
     return replica.port;
   }
 
+  /**
+   * `kill -9` of a master: its replica promotes itself once the others mark the master failed
+   * (cluster-node-timeout, 2 s here). Resolves when the promoted replica serves the slots and
+   * every node left says the cluster is ok.
+   */
+  async killMaster(masterPort: number): Promise<number> {
+    const nodes = await this.nodes();
+    const master = nodes.find((n) => n.port === masterPort && n.master);
+    if (!master) throw new Error(`${masterPort} is not a master`);
+    const replica = nodes.find((n) => n.masterId === master.id)!;
+    const proc = this.procs.get(masterPort)!;
+    const exited = new Promise((r) => proc.once('exit', r));
+    proc.kill('SIGKILL');
+    await exited;
+    const alive = this.ports.filter((p) => p !== masterPort && this.procs.get(p)!.exitCode === null && this.procs.get(p)!.signalCode === null);
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      const states = await Promise.all(
+        alive.map((p) => this.command(p, async (r) => /cluster_state:ok/.test((await r.call('CLUSTER', 'INFO')) as string)).catch(() => false)),
+      );
+      if (states.every(Boolean) && (await this.nodes()).find((n) => n.port === replica.port)?.master) return replica.port;
+      if (Date.now() > deadline) throw new Error(`${replica.port} did not take over from the killed ${masterPort}`);
+      await new Promise((res) => setTimeout(res, 200));
+    }
+  }
+
   async stop(): Promise<void> {
     await Promise.all(
       [...this.procs.values()].map(async (p) => {
