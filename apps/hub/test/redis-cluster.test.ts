@@ -102,6 +102,13 @@ describe('the hub on a Redis Cluster, through master failovers', () => {
     } finally {
       probe.disconnect();
     }
+    // Cluster-wide views: readiness pings the cluster, the agents list reads every replica's hash on every master.
+    assert.equal((await ctx.hub.request('/health/ready')).status, 200);
+    const agents = await ctx.admin.request('/v1/tunnel/agents');
+    assert.equal(agents.status, 200, agents.text);
+    assert.deepEqual(agents.body.data.map((a: { node_id: string }) => a.node_id), [node.id]);
+    const stats = await ctx.admin.request('/v1/tunnel/stats');
+    assert.equal(stats.status, 200, stats.text);
   });
 
   it('streams: the instance console echoes a line and the log download has its output', async () => {
