@@ -1,16 +1,17 @@
 import { EventsService } from '@hostplane/hub/dist/src/events/events.service';
 import { IdentityContext } from '@hostplane/hub/dist/test/support/identity';
 import { OwnRedisCluster } from '@hostplane/hub/dist/test/support/redis-cluster';
+import { OwnRedis } from '@hostplane/hub/dist/test/support/redis-server';
 import { SimAgent } from '@hostplane/hub/dist/test/support/sim-agent';
 import Redis from 'ioredis';
 import type { BenchContext, BenchReport, OperationResult } from './lib/context';
-import { redisUrl } from './lib/hub';
 import { ratio, round, summarize } from './lib/stats';
 import { printTable } from './lib/table';
 
 /**
  * The hub on one Redis against the hub on a Redis Cluster of three masters with a replica each
- * (decision 0027), side by side in one run, each on a hub in this process with a simulated agent:
+ * (decision 0027), side by side in one run (each path on one, then at once on the other), both
+ * started by the run on loopback, each under a hub in this process with a simulated agent:
  * jobs (POST selftest → `GET /v1/operations/{id}/wait` answered) and events
  * (`EventsService.publishAndWait`: outbox row, relay, stream, seen by the reader), one at a time
  * and many at once. CPU is this process's (hub, agent and client) and Redis's (every server of
@@ -97,7 +98,8 @@ async function startTarget(name: string, env: Record<string, string>, servers: R
   return { name, ctx, agent, nodeId: node.body.node_id as string, servers };
 }
 
-async function runTarget(t: Target, jobs: number, events: number): Promise<Row[]> {
+/** The paths measured, each run on both targets back to back, so machine drift hits both alike. */
+function paths(t: Target, jobs: number, events: number): { name: string; count: number; concurrency: number; one: (i: number) => Promise<unknown> }[] {
   const admin = t.ctx.admin.inOrg(t.ctx.admin.personalOrgId);
   const job = async () => {
     const created = await admin.request(`/v1/nodes/${t.nodeId}/selftest`, { method: 'POST', json: { marker: 'bench' } });
@@ -108,13 +110,11 @@ async function runTarget(t: Target, jobs: number, events: number): Promise<Row[]
   const outbox = t.ctx.hub.app.get(EventsService);
   const org = t.ctx.admin.personalOrgId ?? ORG_PLACEHOLDER;
   const event = (i: number) => outbox.publishAndWait(org, 'bench.tick', { i });
-  await measure(t.name, 'warm-up', Math.min(jobs, 50), 5, t.servers, job);
-  await measure(t.name, 'warm-up', Math.min(events, 200), 10, t.servers, event);
   return [
-    await measure(t.name, 'job round trip', jobs, 1, t.servers, job),
-    await measure(t.name, 'job round trip', jobs * 2, 20, t.servers, job),
-    await measure(t.name, 'event via outbox', events, 1, t.servers, event),
-    await measure(t.name, 'event via outbox', events * 2, 50, t.servers, event),
+    { name: 'job round trip', count: jobs, concurrency: 1, one: job },
+    { name: 'job round trip', count: jobs * 2, concurrency: 20, one: job },
+    { name: 'event via outbox', count: events, concurrency: 1, one: event },
+    { name: 'event via outbox', count: events * 2, concurrency: 50, one: event },
   ];
 }
 
@@ -125,23 +125,33 @@ async function closeTarget(t: Target | undefined): Promise<void> {
 }
 
 export async function run(ctx: BenchContext): Promise<BenchReport> {
-  const jobs = ctx.quick ? 30 : 100;
-  const events = ctx.quick ? 100 : 1000;
+  const jobs = ctx.quick ? 20 : 50;
+  const events = ctx.quick ? 100 : 500;
   ctx.progress('starting a Redis Cluster (three masters, one replica each) on loopback');
   const cluster = await OwnRedisCluster.start();
   const masters = (await cluster.nodes()).filter((n) => n.master).map((n) => new Redis({ host: '127.0.0.1', port: n.port }));
-  const single = new Redis(redisUrl);
+  // A Redis of the run's own too, so that neither side's Redis CPU counts other users of the machine's Redis.
+  const ownRedis = await OwnRedis.start();
+  const single = new Redis(ownRedis.url);
   let one: Target | undefined;
   let many: Target | undefined;
   try {
-    ctx.progress('a hub on one Redis');
-    one = await startTarget('one Redis', {}, [single]);
-    const rows = await runTarget(one, jobs, events);
-    await closeTarget(one);
-    one = undefined;
-    ctx.progress('a hub on the cluster');
+    ctx.progress('a hub on one Redis, and a hub on the cluster');
+    one = await startTarget('one Redis', { HOSTPLANE_REDIS_URL: ownRedis.url }, [single], `hp_bench_one_${Date.now().toString(36)}`);
     many = await startTarget('Redis Cluster', { HOSTPLANE_REDIS_URL: cluster.url }, masters, `hp_bench_cluster_${Date.now().toString(36)}`);
-    rows.push(...(await runTarget(many, jobs, events)));
+    const targets = [one, many];
+    const plans = targets.map((t) => paths(t, jobs, events));
+    ctx.progress('warm-up');
+    for (const [k, t] of targets.entries()) for (const p of plans[k]!) await measure(t.name, 'warm-up', Math.min(p.count, 50), p.concurrency, t.servers, p.one);
+    const byTarget: Row[][] = [[], []];
+    for (let i = 0; i < plans[0]!.length; i++) {
+      for (const [k, t] of targets.entries()) {
+        const p = plans[k]![i]!;
+        ctx.progress(`${t.name}: ${p.name}, ${p.count} with ${p.concurrency} at a time`);
+        byTarget[k]!.push(await measure(t.name, p.name, p.count, p.concurrency, t.servers, p.one));
+      }
+    }
+    const rows = [...byTarget[0]!, ...byTarget[1]!];
     printTable(
       [
         { header: 'Redis', value: (r: Row) => r.target },
@@ -172,5 +182,6 @@ export async function run(ctx: BenchContext): Promise<BenchReport> {
     single.disconnect();
     for (const m of masters) m.disconnect();
     await cluster.stop();
+    await ownRedis.kill();
   }
 }
