@@ -3,13 +3,13 @@ import type { Logger } from 'pino';
 import { DataSource } from 'typeorm';
 import type { JobOutcome } from '@hostplane/protocol';
 import { HUB_LOGGER } from '../http/logger';
+import { PeriodicWork } from '../periodic/periodic-work';
 import { BackupEntity } from './backup.entity';
 import { BackupConfigService } from './backup-config.service';
 import { BackupOperations } from './backup-operations';
 import { BackupPipeline } from './backup-pipeline';
 import { RESTORE_HEARTBEAT_MS } from './backup-restore';
 import { deleteObject } from './s3-storage';
-import { PeriodicWork } from '../periodic/periodic-work';
 
 const SWEEP_EVERY_MS = 15_000;
 /** A job outcome normally applies at once; one still unapplied after this was lost (a replica died). */

@@ -1,7 +1,7 @@
 import { Client as PgClient } from 'pg';
-import type { RedisClient } from '../redis/redis.service';
 import type { Logger } from 'pino';
 import type { DataSource, EntityManager } from 'typeorm';
+import type { RedisClient } from '../redis/redis.service';
 
 export const OUTBOX_CHANNEL = 'hostplane_event_outbox';
 const RELAY_LOCK_KEY = 4_242_017;

@@ -1,15 +1,14 @@
 import { BeforeApplicationShutdown, Inject, Injectable, OnApplicationBootstrap } from '@nestjs/common';
-import type { RedisClient } from '../redis/redis.service';
 import type { Logger } from 'pino';
 import { DataSource, EntityManager } from 'typeorm';
 import { HUB_CONFIG } from '../config/config.module';
 import type { HubConfig } from '../config/load-config';
 import { DomainError } from '../http/errors';
 import { HUB_LOGGER } from '../http/logger';
-import { RedisService } from '../redis/redis.service';
+import { PeriodicWork } from '../periodic/periodic-work';
+import { type RedisClient, RedisService } from '../redis/redis.service';
 import { OUTBOX_SWEEP_MS, OutboxRelay, writeToOutbox } from './event-outbox';
 import { compareStreamIds } from './stream-id';
-import { PeriodicWork } from '../periodic/periodic-work';
 
 export interface HubEvent {
   /** Redis stream id: increases monotonically (across the cluster, so within every organization). */

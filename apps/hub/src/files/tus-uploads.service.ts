@@ -10,13 +10,13 @@ import type { InstanceEntity } from '../instances/instance.entity';
 import { JobDispatcher } from '../jobs/job-dispatcher';
 import { actorOf } from '../jobs/operation-actor';
 import type { OperationActor } from '../jobs/operation.entity';
+import { PeriodicWork } from '../periodic/periodic-work';
 import { closeFailure } from '../tunnel/stream-io';
 import type { HubStream, StreamCloseInfo } from '../tunnel/tunnel-streams';
 import { confirmedBytes, fileErrorFromAgent } from './file-errors';
 import { FileUploadEntity } from './file-upload.entity';
 import { FilesService, uploadTarget } from './files.service';
 import { TusError } from './tus-protocol';
-import { PeriodicWork } from '../periodic/periodic-work';
 
 /** A PATCH holds its upload this long, renewed while bytes flow; a crashed hub frees it by expiry. */
 const LEASE_SECONDS = 60;

@@ -5,12 +5,12 @@ import type { Logger } from 'pino';
 import { HUB_CONFIG } from '../config/config.module';
 import type { HubConfig } from '../config/load-config';
 import { HUB_LOGGER } from '../http/logger';
+import { PeriodicWork } from '../periodic/periodic-work';
 import { checkIdempotencyDeclarations } from './idempotency-declarations';
 import { PRUNE_EVERY_MS } from './idempotency-policy';
 import { registerIdempotencyRecorder } from './idempotency-recorder';
 import { IdempotencyInterceptor } from './idempotency.interceptor';
 import { IdempotencyStore } from './idempotency.store';
-import { PeriodicWork } from '../periodic/periodic-work';
 
 /**
  * `Idempotency-Key` for every authenticated POST/PUT/PATCH/DELETE (docs/api.md, decision 0018):

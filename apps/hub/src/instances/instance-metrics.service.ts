@@ -6,9 +6,9 @@ import { HUB_CONFIG } from '../config/config.module';
 import type { HubConfig } from '../config/load-config';
 import { HUB_LOGGER } from '../http/logger';
 import { type HistoryQuery, type MaintenanceResult, type MetricSeries, type MetricsHistory, queryHistory, ROLLUP_EVERY_MS, SeriesMaintainer } from '../metrics/metric-series';
+import { PeriodicWork } from '../periodic/periodic-work';
 import type { AgentSession } from '../tunnel/agent-session';
 import { TunnelServer } from '../tunnel/tunnel.server';
-import { PeriodicWork } from '../periodic/periodic-work';
 
 const ROLLUP_LOCK_KEY = 4_242_020;
 /** Samples waiting for the next flush, at most; beyond it new ones are dropped (and counted). */

@@ -7,13 +7,13 @@ import type { HubConfig } from '../config/load-config';
 import { EventsService } from '../events/events.service';
 import { HUB_LOGGER } from '../http/logger';
 import { JobDispatcher } from '../jobs/job-dispatcher';
+import { PeriodicWork } from '../periodic/periodic-work';
 import { withClusterLock } from '../redis/cluster-lock';
 import { RedisService } from '../redis/redis.service';
 import { AllocationsService, NoFreeAllocationError } from '../allocations/allocations.service';
 import { remapPorts } from '../allocations/port-plan';
 import { PlannerService } from '../scheduler/planner.service';
 import { InstanceEntity } from './instance.entity';
-import { PeriodicWork } from '../periodic/periodic-work';
 
 const SYSTEM = { type: 'system' as const, id: null, name: 'lost-node' };
 const LOCK_MS = 60_000;

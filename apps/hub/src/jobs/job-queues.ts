@@ -1,10 +1,9 @@
 import { Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
 import { Queue } from 'bullmq';
-import type { RedisClient } from '../redis/redis.service';
 import { HUB_CONFIG } from '../config/config.module';
 import type { HubConfig } from '../config/load-config';
 import { ClusterBus } from '../redis/cluster-bus';
-import { RedisService } from '../redis/redis.service';
+import { type RedisClient, RedisService } from '../redis/redis.service';
 
 export interface NodeJobData {
   opId: string;

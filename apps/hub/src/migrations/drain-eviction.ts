@@ -10,12 +10,12 @@ import { JobDispatcher } from '../jobs/job-dispatcher';
 import { deadlinePassed, finishDrain, newIssues, normalizeDrain, updateDrain } from '../nodes/drain';
 import { type DrainState, NodeEntity } from '../nodes/node.entity';
 import { NodesService } from '../nodes/nodes.service';
+import { PeriodicWork } from '../periodic/periodic-work';
 import { withClusterLock } from '../redis/cluster-lock';
 import { RedisService } from '../redis/redis.service';
 import { chooseTarget, reserveOn } from './migration-plan';
 import { MigrationRunner } from './migration-runner';
 import { MIGRATABLE, MigrationsService } from './migrations.service';
-import { PeriodicWork } from '../periodic/periodic-work';
 
 const SYSTEM = { type: 'system' as const, id: null, name: 'drain' };
 const PASS_LOCK_MS = 60_000;

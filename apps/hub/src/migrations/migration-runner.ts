@@ -12,6 +12,7 @@ import { JobDispatcher } from '../jobs/job-dispatcher';
 import type { OperationEntity } from '../jobs/operation.entity';
 import { OperationWaiter } from '../jobs/operation-waiter';
 import { OperationsService } from '../jobs/operations.service';
+import { PeriodicWork } from '../periodic/periodic-work';
 import { TunnelServer } from '../tunnel/tunnel.server';
 import {
   beforeSwitch,
@@ -32,7 +33,6 @@ import { MIGRATION_JOB_ATTEMPTS, MIGRATION_QUEUE, type MigrationJobData, Migrati
 import { RunnerStopping, StepFailed, TransferStep } from './migration-transfer-step';
 import { StepWatchdog } from './migration-watchdog';
 import { MigrationEntity, type MigrationError, type MigrationStatus } from './migration.entity';
-import { PeriodicWork } from '../periodic/periodic-work';
 
 const SYSTEM = { type: 'system' as const, id: null, name: 'migration' };
 const SLOT_RETRY_MS = 1000;

@@ -1,8 +1,7 @@
 import { Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
-import type { RedisClient } from '../redis/redis.service';
 import type { Logger } from 'pino';
 import { HUB_LOGGER } from '../http/logger';
-import { RedisService } from './redis.service';
+import { type RedisClient, RedisService } from './redis.service';
 
 type Handler = (message: Record<string, unknown>) => void;
 

@@ -26,6 +26,7 @@ import type { HubConfig } from '../config/load-config';
 import { EventsService } from '../events/events.service';
 import { HUB_LOGGER } from '../http/logger';
 import { NodeTelemetryWriter } from '../nodes/node-telemetry';
+import { PeriodicWork } from '../periodic/periodic-work';
 import { ClusterBus } from '../redis/cluster-bus';
 import { RedisService } from '../redis/redis.service';
 import { AgentAuthService } from './agent-auth';
@@ -33,7 +34,6 @@ import { AgentSession, AgentSocket, AgentSocketData } from './agent-session';
 import { HUB_INSTANCE_ID } from './hub-instance';
 import { NodeOwnership } from './node-ownership';
 import { TunnelStreams } from './tunnel-streams';
-import { PeriodicWork } from '../periodic/periodic-work';
 
 export interface TunnelEvents {
   ready: [AgentSession];
