@@ -83,8 +83,8 @@ export class RedisService implements OnApplicationShutdown {
       retryDelayOnClusterDown: 100,
       retryDelayOnTryAgain: 100,
       slotsRefreshTimeout: 2000,
-      // Commands sent together go out as one pipeline per shard (see inOneTrip).
-      enableAutoPipelining: true,
+      // Commands sent together go out as one pipeline per shard (inOneTrip); not on blocking or subscriber connections.
+      enableAutoPipelining: role === 'commands' || role === 'bullmq',
     };
     return new Cluster(this.topology.seeds, clusterOptions);
   }
@@ -114,7 +114,11 @@ function withoutTimeoutOnDuplicates(client: RedisClient): void {
   if (client instanceof Cluster) {
     const duplicate = client.duplicate.bind(client);
     client.duplicate = (nodes?: ConstructorParameters<typeof Cluster>[0], override: Partial<ClusterOptions> = {}) =>
-      duplicate(nodes, { ...override, redisOptions: { ...(override.redisOptions ?? client.options.redisOptions), commandTimeout: undefined } });
+      duplicate(nodes, {
+        ...override,
+        enableAutoPipelining: false,
+        redisOptions: { ...(override.redisOptions ?? client.options.redisOptions), commandTimeout: undefined },
+      });
   } else {
     const duplicate = client.duplicate.bind(client);
     client.duplicate = (override?: Partial<RedisOptions>) => duplicate({ ...override, commandTimeout: undefined });
