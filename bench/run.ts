@@ -44,6 +44,10 @@ const BENCHMARKS: Record<string, BenchmarkEntry> = {
     description: 'events through the transactional outbox (PostgreSQL row, relay, Redis stream) against a bare XADD: latency, events/s and CPU per event, 1 and 50 at a time',
     load: () => import('./outbox'),
   },
+  'redis-cluster': {
+    description: 'the hub on one Redis against the hub on a three-master Redis Cluster: job round trips and events through the outbox, 1 and 20/50 at a time, latency and CPU per op',
+    load: () => import('./redis-cluster'),
+  },
   events: {
     description: 'GET /v1/operations/{id}/wait answered after the job finished (p50/p99), and 1,000 /v1/ws/subscribe subscribers at 100 events/s: delay, loss, hub CPU and RSS',
     load: () => import('./events'),

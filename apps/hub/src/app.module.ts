@@ -26,6 +26,7 @@ import { MetricsModule } from './metrics/metrics.module';
 import { OpenApiModule } from './openapi/openapi.module';
 import { OutboundModule } from './outbound/outbound.module';
 import { OrganizationsModule } from './organizations/organizations.module';
+import { PeriodicModule } from './periodic/periodic.module';
 import { RedisModule } from './redis/redis.module';
 import { UsersModule } from './users/users.module';
 import { SchedulerModule } from './scheduler/scheduler.module';
@@ -71,6 +72,7 @@ export class AppModule {
         RedisModule,
         OutboundModule,
         MetricsModule,
+        PeriodicModule,
         OpenApiModule,
         ...DOMAIN_MODULES,
         ...extra,

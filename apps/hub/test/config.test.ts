@@ -100,7 +100,7 @@ describe('configuration', () => {
     });
     assert.equal(run.status, 1);
     const lines = run.stderr.trim().split('\n');
-    assert.deepEqual(lines, ['hostplane-hub: config: HOSTPLANE_REDIS_URL must be a URL starting with redis:// or rediss://']);
+    assert.deepEqual(lines, ['hostplane-hub: config: HOSTPLANE_REDIS_URL must be a URL starting with redis:// or rediss://, or several comma-separated (the seeds of a Redis Cluster)']);
     assert.equal(run.stdout, '');
   });
 

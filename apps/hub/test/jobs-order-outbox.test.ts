@@ -183,7 +183,7 @@ describe('faults: replicas survive a lost agent, order per resource holds, no ev
   it('Redis killed while operations finish: after it returns, the replay has every operation.completed exactly once', async () => {
     await node.waitStatus('online');
     const probe = new Redis(redis.url);
-    const last = (await probe.xrevrange(`${prefix}:events`, '+', '-', 'COUNT', 1)) as [string, string[]][];
+    const last = (await probe.xrevrange(`${prefix}:{events}`, '+', '-', 'COUNT', 1)) as [string, string[]][];
     probe.disconnect();
     const cursor = last[0]![0];
     const ids: string[] = [];

@@ -99,7 +99,8 @@ export class AuthThrottle {
   }
 
   private key(kind: 'fail' | 'lock', scope: 'acct' | 'ip', value: string): string {
-    return this.redisService.key('login', kind, scope, scope === 'acct' ? this.accountTag(value) : value);
+    // The `{hash tag}` keeps a subject's counter and lock in one cluster slot: the failure script and `clearAccount` touch both.
+    return this.redisService.key('login', `{${scope}:${scope === 'acct' ? this.accountTag(value) : value}}`, kind);
   }
 
   /** Accounts are keyed by a digest of the email, so Redis holds no addresses. */

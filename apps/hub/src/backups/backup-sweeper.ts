@@ -1,8 +1,9 @@
-import { BeforeApplicationShutdown, Inject, Injectable, OnApplicationBootstrap } from '@nestjs/common';
+import { Inject, Injectable, OnApplicationBootstrap } from '@nestjs/common';
 import type { Logger } from 'pino';
 import { DataSource } from 'typeorm';
 import type { JobOutcome } from '@hostplane/protocol';
 import { HUB_LOGGER } from '../http/logger';
+import { PeriodicWork } from '../periodic/periodic-work';
 import { BackupEntity } from './backup.entity';
 import { BackupConfigService } from './backup-config.service';
 import { BackupOperations } from './backup-operations';
@@ -30,10 +31,10 @@ interface FinishedJobRow {
  * Repairs what a replica that died midway leaves behind, safe on every replica at once (each
  * step is a conditional update): job outcomes never applied to their backup, uploads whose
  * lease lapsed, restores whose driver stopped, and archives of instances that were deleted.
+ * Once per period across the replicas (PeriodicWork).
  */
 @Injectable()
-export class BackupSweeper implements OnApplicationBootstrap, BeforeApplicationShutdown {
-  private timer?: NodeJS.Timeout;
+export class BackupSweeper implements OnApplicationBootstrap {
   private running = false;
 
   constructor(
@@ -42,14 +43,11 @@ export class BackupSweeper implements OnApplicationBootstrap, BeforeApplicationS
     private readonly ops: BackupOperations,
     private readonly configs: BackupConfigService,
     @Inject(HUB_LOGGER) private readonly log: Logger,
+    private readonly periodic: PeriodicWork,
   ) {}
 
   onApplicationBootstrap(): void {
-    this.timer = setInterval(() => void this.sweep(), SWEEP_EVERY_MS);
-  }
-
-  beforeApplicationShutdown(): void {
-    if (this.timer) clearInterval(this.timer);
+    this.periodic.register({ kind: 'backups.repair', everyMs: SWEEP_EVERY_MS, maxRunMs: 5 * 60_000, run: () => this.sweep() });
   }
 
   async sweep(): Promise<void> {

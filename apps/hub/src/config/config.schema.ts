@@ -71,7 +71,19 @@ export const hubConfigSchema = z.object({
     poolSize: setting('HOSTPLANE_DATABASE_POOL_SIZE', int(1, 500).default(20), 'Connections per hub process'),
   }),
   redis: z.object({
-    url: setting('HOSTPLANE_REDIS_URL', url(['redis:', 'rediss:']), 'Redis URL (queues, rate limits, fan-out)', { devDefault: 'redis://127.0.0.1:6379', secret: true }),
+    url: setting(
+      'HOSTPLANE_REDIS_URL',
+      z.string().refine((v) => v.split(',').every((seed) => url(['redis:', 'rediss:']).safeParse(seed.trim()).success), {
+        message: 'must be a URL starting with redis:// or rediss://, or several comma-separated (the seeds of a Redis Cluster)',
+      }),
+      'Redis URL (queues, rate limits, fan-out); several comma-separated URLs are the seed nodes of a Redis Cluster',
+      { devDefault: 'redis://127.0.0.1:6379', secret: true },
+    ),
+    cluster: setting(
+      'HOSTPLANE_REDIS_CLUSTER',
+      bool().default(false),
+      'Treat HOSTPLANE_REDIS_URL as a Redis Cluster even when it names one seed (several seeds always mean a cluster)',
+    ),
     prefix: setting(
       'HOSTPLANE_REDIS_PREFIX',
       z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, { message: 'must be 1-64 letters, digits, "_", "-" or "."' }).default('hp'),

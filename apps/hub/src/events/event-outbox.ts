@@ -1,7 +1,7 @@
 import { Client as PgClient } from 'pg';
-import type Redis from 'ioredis';
 import type { Logger } from 'pino';
 import type { DataSource, EntityManager } from 'typeorm';
+import type { RedisClient } from '../redis/redis.service';
 
 export const OUTBOX_CHANNEL = 'hostplane_event_outbox';
 const RELAY_LOCK_KEY = 4_242_017;
@@ -9,7 +9,8 @@ const BATCH = 500;
 /** How long a published outbox id is remembered in Redis, so a relay that crashed after XADD
  * and before deleting its rows does not publish them twice. */
 const PUBLISHED_MEMORY_MS = 3_600_000;
-const SWEEP_MS = 5000;
+/** How often some replica's relay looks at the outbox without being woken (PeriodicWork: once per cluster). */
+export const OUTBOX_SWEEP_MS = 5000;
 /** When another replica holds the relay lock, look again this soon: its last read may predate our commit. */
 const BUSY_RETRY_MS = 20;
 
@@ -39,10 +40,10 @@ interface OutboxRow {
   ts: Date;
 }
 
-type PublishRedis = Redis & { hpPublishOnce(stream: string, seen: string, seenAt: string, ...args: string[]): Promise<string> };
+type PublishRedis = RedisClient & { hpPublishOnce(stream: string, seen: string, seenAt: string, ...args: string[]): Promise<string> };
 
 export interface OutboxRelayOptions {
-  redis: Redis;
+  redis: RedisClient;
   streamKey: string;
   maxLength: number;
   databaseUrl: string;
@@ -72,7 +73,7 @@ export async function writeToOutbox(tx: EntityManager | DataSource, orgId: strin
  * The transactional outbox's relay (decision 0016): events are rows in PostgreSQL, written with
  * the state change that causes them; every replica runs this relay, one at a time under an
  * advisory lock, moving rows to the Redis stream in id order and deleting them once published.
- * Woken by NOTIFY at each commit, by a local kick, and by a slow sweep (Redis back after an
+ * Woken by NOTIFY at each commit, by a local kick, and by a slow sweep run by its owner (Redis back after an
  * outage, a lost notification).
  */
 export class OutboxRelay {
@@ -81,7 +82,6 @@ export class OutboxRelay {
   private running = false;
   private again = false;
   private stopped = false;
-  private sweepTimer?: NodeJS.Timeout;
   private retryTimer?: NodeJS.Timeout;
   private failures = 0;
 
@@ -91,14 +91,12 @@ export class OutboxRelay {
 
   start(): void {
     void this.listen();
-    this.sweepTimer = setInterval(() => this.kick(), SWEEP_MS);
     this.o.redis.on('ready', () => this.kick());
     this.kick();
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
-    if (this.sweepTimer) clearInterval(this.sweepTimer);
     if (this.retryTimer) clearTimeout(this.retryTimer);
     const c = this.client;
     this.client = null;

@@ -1,13 +1,13 @@
 import { BeforeApplicationShutdown, Inject, Injectable, OnApplicationBootstrap } from '@nestjs/common';
-import type Redis from 'ioredis';
 import type { Logger } from 'pino';
 import { DataSource, EntityManager } from 'typeorm';
 import { HUB_CONFIG } from '../config/config.module';
 import type { HubConfig } from '../config/load-config';
 import { DomainError } from '../http/errors';
 import { HUB_LOGGER } from '../http/logger';
-import { RedisService } from '../redis/redis.service';
-import { OutboxRelay, writeToOutbox } from './event-outbox';
+import { PeriodicWork } from '../periodic/periodic-work';
+import { type RedisClient, RedisService } from '../redis/redis.service';
+import { OUTBOX_SWEEP_MS, OutboxRelay, writeToOutbox } from './event-outbox';
 import { compareStreamIds } from './stream-id';
 
 export interface HubEvent {
@@ -36,6 +36,7 @@ const READ_BLOCK_MS = 2000;
 const PUBLISH_WAIT_MS = 3000;
 const RECENTLY_SEEN_MAX = 5000;
 const TRIM_EVERY_MS = 60_000;
+const XINFO_STREAM = `return redis.call('XINFO', 'STREAM', KEYS[1])`;
 
 /**
  * User-visible events (node online/offline, operation progress and results, …) in one capped
@@ -49,10 +50,9 @@ const TRIM_EVERY_MS = 60_000;
 export class EventsService implements OnApplicationBootstrap, BeforeApplicationShutdown {
   readonly key: string;
   private readonly listeners = new Set<Listener>();
-  private reader?: Redis;
+  private reader?: RedisClient;
   private lastId = '$';
   private running = false;
-  private trimTimer?: NodeJS.Timeout;
   private readonly relay: OutboxRelay;
   /** Outbox ids this replica published and waits to see in the stream, with their resolvers. */
   private readonly seenWaiters = new Map<string, (streamId: string | null) => void>();
@@ -64,8 +64,10 @@ export class EventsService implements OnApplicationBootstrap, BeforeApplicationS
     @Inject(DataSource) private readonly db: DataSource,
     @Inject(HUB_CONFIG) private readonly config: HubConfig,
     @Inject(HUB_LOGGER) private readonly log: Logger,
+    private readonly periodic: PeriodicWork,
   ) {
-    this.key = redis.key('events');
+    // A hash tag: the stream and the outbox script's memory keys (`<key>:outbox-published…`) share one cluster slot.
+    this.key = redis.key('{events}');
     this.relay = new OutboxRelay({
       redis: redis.client,
       streamKey: this.key,
@@ -81,12 +83,12 @@ export class EventsService implements OnApplicationBootstrap, BeforeApplicationS
     this.reader = this.redis.connect('subscriber');
     void this.follow();
     this.relay.start();
-    this.trimTimer = setInterval(() => void this.trimByAge(), TRIM_EVERY_MS);
+    this.periodic.register({ kind: 'events.trim-by-age', everyMs: TRIM_EVERY_MS, run: () => this.trimByAge() });
+    this.periodic.register({ kind: 'events.outbox-sweep', everyMs: OUTBOX_SWEEP_MS, run: async () => this.relay.kick() });
   }
 
   async beforeApplicationShutdown(): Promise<void> {
     this.running = false;
-    if (this.trimTimer) clearInterval(this.trimTimer);
     await this.relay.stop();
     this.reader?.disconnect();
     for (const resolve of this.seenWaiters.values()) resolve(null);
@@ -167,7 +169,8 @@ export class EventsService implements OnApplicationBootstrap, BeforeApplicationS
    * ones between it and the first retained event may be gone.
    */
   async assertRetained(since: string): Promise<void> {
-    const info = (await this.redis.client.call('XINFO', 'STREAM', this.key).catch(() => null)) as unknown[] | null;
+    // Through a script so that a cluster routes it by the stream's key (XINFO itself names no key position).
+    const info = (await this.redis.client.eval(XINFO_STREAM, 1, this.key).catch(() => null)) as unknown[] | null;
     if (!info) return;
     const field = (name: string) => info[info.indexOf(name) + 1];
     const first = field('first-entry') as [string, string[]] | null;

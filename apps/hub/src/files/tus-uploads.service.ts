@@ -1,4 +1,4 @@
-import { BeforeApplicationShutdown, Inject, Injectable, OnApplicationBootstrap } from '@nestjs/common';
+import { Inject, Injectable, OnApplicationBootstrap } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { DataSource, Repository } from 'typeorm';
@@ -10,6 +10,7 @@ import type { InstanceEntity } from '../instances/instance.entity';
 import { JobDispatcher } from '../jobs/job-dispatcher';
 import { actorOf } from '../jobs/operation-actor';
 import type { OperationActor } from '../jobs/operation.entity';
+import { PeriodicWork } from '../periodic/periodic-work';
 import { closeFailure } from '../tunnel/stream-io';
 import type { HubStream, StreamCloseInfo } from '../tunnel/tunnel-streams';
 import { confirmedBytes, fileErrorFromAgent } from './file-errors';
@@ -38,25 +39,21 @@ export interface NewUpload {
  * connection or a hub crash the client resumes from bytes that really are there.
  */
 @Injectable()
-export class TusUploadsService implements OnApplicationBootstrap, BeforeApplicationShutdown {
+export class TusUploadsService implements OnApplicationBootstrap {
   readonly repo: Repository<FileUploadEntity>;
-  private timer?: NodeJS.Timeout;
 
   constructor(
     @Inject(DataSource) private readonly db: DataSource,
     private readonly files: FilesService,
     private readonly jobs: JobDispatcher,
     @Inject(HUB_LOGGER) private readonly log: Logger,
+    private readonly periodic: PeriodicWork,
   ) {
     this.repo = db.getRepository(FileUploadEntity);
   }
 
   onApplicationBootstrap(): void {
-    this.timer = setInterval(() => void this.sweepExpired(), SWEEP_EVERY_MS);
-  }
-
-  beforeApplicationShutdown(): void {
-    clearInterval(this.timer);
+    this.periodic.register({ kind: 'files.tus-expired', everyMs: SWEEP_EVERY_MS, run: () => this.sweepExpired() });
   }
 
   async create(p: Principal, instanceId: string, input: NewUpload): Promise<FileUploadEntity> {

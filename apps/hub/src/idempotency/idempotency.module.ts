@@ -1,10 +1,11 @@
-import { BeforeApplicationShutdown, Inject, Module, OnApplicationBootstrap, OnModuleInit } from '@nestjs/common';
+import { Inject, Module, OnApplicationBootstrap, OnModuleInit } from '@nestjs/common';
 import { APP_INTERCEPTOR, DiscoveryModule, DiscoveryService, HttpAdapterHost } from '@nestjs/core';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { HUB_CONFIG } from '../config/config.module';
 import type { HubConfig } from '../config/load-config';
 import { HUB_LOGGER } from '../http/logger';
+import { PeriodicWork } from '../periodic/periodic-work';
 import { checkIdempotencyDeclarations } from './idempotency-declarations';
 import { PRUNE_EVERY_MS } from './idempotency-policy';
 import { registerIdempotencyRecorder } from './idempotency-recorder';
@@ -21,8 +22,7 @@ import { IdempotencyStore } from './idempotency.store';
   providers: [IdempotencyStore, IdempotencyInterceptor, { provide: APP_INTERCEPTOR, useExisting: IdempotencyInterceptor }],
   exports: [IdempotencyStore],
 })
-export class IdempotencyModule implements OnModuleInit, OnApplicationBootstrap, BeforeApplicationShutdown {
-  private pruneTimer?: NodeJS.Timeout;
+export class IdempotencyModule implements OnModuleInit, OnApplicationBootstrap {
 
   constructor(
     private readonly store: IdempotencyStore,
@@ -30,6 +30,7 @@ export class IdempotencyModule implements OnModuleInit, OnApplicationBootstrap, 
     private readonly discovery: DiscoveryService,
     @Inject(HUB_CONFIG) private readonly config: HubConfig,
     @Inject(HUB_LOGGER) private readonly log: Logger,
+    private readonly periodic: PeriodicWork,
   ) {}
 
   onModuleInit(): void {
@@ -38,12 +39,7 @@ export class IdempotencyModule implements OnModuleInit, OnApplicationBootstrap, 
 
   onApplicationBootstrap(): void {
     checkIdempotencyDeclarations(this.discovery);
-    this.pruneTimer = setInterval(() => void this.pruneExpired(), PRUNE_EVERY_MS);
-    this.pruneTimer.unref();
-  }
-
-  beforeApplicationShutdown(): void {
-    clearInterval(this.pruneTimer);
+    this.periodic.register({ kind: 'idempotency.prune', everyMs: PRUNE_EVERY_MS, run: () => this.pruneExpired() });
   }
 
   async pruneExpired(): Promise<number> {

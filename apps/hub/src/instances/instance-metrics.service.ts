@@ -5,7 +5,8 @@ import type { InstanceMetrics } from '@hostplane/protocol';
 import { HUB_CONFIG } from '../config/config.module';
 import type { HubConfig } from '../config/load-config';
 import { HUB_LOGGER } from '../http/logger';
-import { type HistoryQuery, type MaintenanceResult, type MetricSeries, type MetricsHistory, queryHistory, SeriesMaintainer } from '../metrics/metric-series';
+import { type HistoryQuery, type MaintenanceResult, type MetricSeries, type MetricsHistory, queryHistory, ROLLUP_EVERY_MS, SeriesMaintainer } from '../metrics/metric-series';
+import { PeriodicWork } from '../periodic/periodic-work';
 import type { AgentSession } from '../tunnel/agent-session';
 import { TunnelServer } from '../tunnel/tunnel.server';
 
@@ -67,20 +68,20 @@ export class InstanceMetricsService implements OnApplicationBootstrap, BeforeApp
     private readonly tunnel: TunnelServer,
     @Inject(HUB_CONFIG) private readonly config: HubConfig,
     @Inject(HUB_LOGGER) private readonly log: Logger,
+    private readonly periodic: PeriodicWork,
   ) {
-    this.maintainer = new SeriesMaintainer(db, INSTANCE_METRICS, ROLLUP_LOCK_KEY, config.metrics, (err) => log.warn({ reason: err.message }, 'instance metrics rollup failed'));
+    this.maintainer = new SeriesMaintainer(db, INSTANCE_METRICS, ROLLUP_LOCK_KEY, config.metrics);
   }
 
   onApplicationBootstrap(): void {
     this.tunnel.events.on('instanceMetrics', (session, frame) => this.record(session, frame));
     const every = Math.max(500, Math.min(2000, this.config.agents.heartbeatSeconds * 500));
     this.flushTimer = setInterval(() => void this.flush().catch((err: Error) => this.log.warn({ reason: err.message }, 'writing instance metrics failed')), every);
-    this.maintainer.start();
+    this.periodic.register({ kind: 'instances.metrics-rollup', everyMs: ROLLUP_EVERY_MS, maxRunMs: 5 * 60_000, run: () => this.maintainer.run() });
   }
 
   async beforeApplicationShutdown(): Promise<void> {
     if (this.flushTimer) clearInterval(this.flushTimer);
-    this.maintainer.stop();
     await this.flush().catch(() => undefined);
   }
 

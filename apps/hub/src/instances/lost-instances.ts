@@ -1,4 +1,4 @@
-import { BeforeApplicationShutdown, Inject, Injectable, OnApplicationBootstrap } from '@nestjs/common';
+import { Inject, Injectable, OnApplicationBootstrap } from '@nestjs/common';
 import type { Logger } from 'pino';
 import { DataSource } from 'typeorm';
 import type { InstanceSpec } from '@hostplane/protocol';
@@ -7,6 +7,7 @@ import type { HubConfig } from '../config/load-config';
 import { EventsService } from '../events/events.service';
 import { HUB_LOGGER } from '../http/logger';
 import { JobDispatcher } from '../jobs/job-dispatcher';
+import { PeriodicWork } from '../periodic/periodic-work';
 import { withClusterLock } from '../redis/cluster-lock';
 import { RedisService } from '../redis/redis.service';
 import { AllocationsService, NoFreeAllocationError } from '../allocations/allocations.service';
@@ -34,8 +35,7 @@ interface LostRow {
  * duplicate from it. One replica at a time runs the pass.
  */
 @Injectable()
-export class LostInstances implements OnApplicationBootstrap, BeforeApplicationShutdown {
-  private timer?: NodeJS.Timeout;
+export class LostInstances implements OnApplicationBootstrap {
 
   constructor(
     @Inject(DataSource) private readonly db: DataSource,
@@ -46,14 +46,11 @@ export class LostInstances implements OnApplicationBootstrap, BeforeApplicationS
     private readonly redis: RedisService,
     @Inject(HUB_CONFIG) private readonly config: HubConfig,
     @Inject(HUB_LOGGER) private readonly log: Logger,
+    private readonly periodic: PeriodicWork,
   ) {}
 
   onApplicationBootstrap(): void {
-    this.timer = setInterval(() => void this.sweep(), this.config.migrations.sweepSeconds * 1000);
-  }
-
-  beforeApplicationShutdown(): void {
-    if (this.timer) clearInterval(this.timer);
+    this.periodic.register({ kind: 'instances.lost', everyMs: this.config.migrations.sweepSeconds * 1000, maxRunMs: LOCK_MS, run: () => this.sweep() });
   }
 
   async sweep(): Promise<void> {

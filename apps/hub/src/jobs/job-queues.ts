@@ -1,10 +1,9 @@
 import { Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
 import { Queue } from 'bullmq';
-import type Redis from 'ioredis';
 import { HUB_CONFIG } from '../config/config.module';
 import type { HubConfig } from '../config/load-config';
 import { ClusterBus } from '../redis/cluster-bus';
-import { RedisService } from '../redis/redis.service';
+import { type RedisClient, RedisService } from '../redis/redis.service';
 
 export interface NodeJobData {
   opId: string;
@@ -27,7 +26,7 @@ export const JOBS_TOPIC = 'jobs';
  */
 @Injectable()
 export class JobQueues implements OnApplicationShutdown {
-  readonly connection: Redis;
+  readonly connection: RedisClient;
   readonly prefix: string;
   private readonly queues = new Map<string, Queue<NodeJobData>>();
 

@@ -1,8 +1,10 @@
-import { BeforeApplicationShutdown, Inject, Injectable, OnApplicationBootstrap } from '@nestjs/common';
+import { Inject, Injectable, OnApplicationBootstrap } from '@nestjs/common';
 import type { Logger } from 'pino';
 import { HUB_CONFIG } from '../config/config.module';
 import type { HubConfig } from '../config/load-config';
 import { HUB_LOGGER } from '../http/logger';
+import { PeriodicWork } from '../periodic/periodic-work';
+import { inOneTrip } from '../redis/redis-batches';
 import { JobQueues } from './job-queues';
 import { OperationsService } from './operations.service';
 
@@ -12,14 +14,13 @@ const REQUEUE_MIN_AGE_S = 5;
 const PRUNE_EVERY_MS = 10 * 60_000;
 
 /**
- * Periodic repairs and clean-up, safe on every replica at once (each step is idempotent):
+ * Periodic repairs and clean-up, once per period across the replicas (and idempotent, should two run):
  * queued operations past their deadline become `expired` and leave the queue; open operations
  * whose queue job Redis lost (a restart without persistence) are queued again from PostgreSQL,
  * the source of truth. The agent's journal makes a second delivery harmless.
  */
 @Injectable()
-export class JobSweepers implements OnApplicationBootstrap, BeforeApplicationShutdown {
-  private timers: NodeJS.Timeout[] = [];
+export class JobSweepers implements OnApplicationBootstrap {
   private requeueRunning = false;
 
   constructor(
@@ -27,12 +28,13 @@ export class JobSweepers implements OnApplicationBootstrap, BeforeApplicationShu
     private readonly queues: JobQueues,
     @Inject(HUB_CONFIG) private readonly config: HubConfig,
     @Inject(HUB_LOGGER) private readonly log: Logger,
+    private readonly periodic: PeriodicWork,
   ) {}
 
   onApplicationBootstrap(): void {
-    this.timers.push(setInterval(() => void this.expireDue(), EXPIRE_EVERY_MS));
-    this.timers.push(setInterval(() => void this.requeueLost(), REQUEUE_EVERY_MS));
-    this.timers.push(setInterval(() => void this.pruneFinished(), PRUNE_EVERY_MS));
+    this.periodic.register({ kind: 'jobs.expire-due', everyMs: EXPIRE_EVERY_MS, run: () => this.expireDue() });
+    this.periodic.register({ kind: 'jobs.requeue-lost', everyMs: REQUEUE_EVERY_MS, run: () => this.requeueLost() });
+    this.periodic.register({ kind: 'jobs.prune-finished', everyMs: PRUNE_EVERY_MS, run: () => this.pruneFinished() });
     this.queues.connection.on('ready', () => void this.requeueLost());
   }
 
@@ -66,9 +68,10 @@ export class JobSweepers implements OnApplicationBootstrap, BeforeApplicationShu
     try {
       const open = await this.operations.openHeadsOlderThan(REQUEUE_MIN_AGE_S);
       if (open.length === 0) return 0;
-      const pipe = this.queues.connection.pipeline();
-      for (const op of open) pipe.exists(`${this.queues.prefix}:${this.queues.queueName(op.nodeId!)}:${op.id}`);
-      const exists = (await pipe.exec()) ?? [];
+      const exists = await inOneTrip(
+        this.queues.connection,
+        open.map((op) => (r) => r.exists(`${this.queues.prefix}:${this.queues.queueName(op.nodeId!)}:${op.id}`)),
+      );
       for (const [i, op] of open.entries()) {
         if (exists[i]?.[1] === 1) continue;
         if (await this.operations.requeue(op)) requeued++;
@@ -80,10 +83,5 @@ export class JobSweepers implements OnApplicationBootstrap, BeforeApplicationShu
       this.requeueRunning = false;
     }
     return requeued;
-  }
-
-  beforeApplicationShutdown(): void {
-    for (const t of this.timers) clearInterval(t);
-    this.timers = [];
   }
 }

@@ -142,14 +142,14 @@ export async function maintainSeries(db: DataSource, s: MetricSeries, lockKey: n
   });
 }
 
-const ROLLUP_EVERY_MS = 60_000;
+export const ROLLUP_EVERY_MS = 60_000;
 
 /**
- * Runs a series' maintenance every minute; the first run after a start covers the whole raw
- * retention, to catch up on time the cluster was down, later ones the last 15 minutes.
+ * A series' maintenance, run every minute by its owner (once per cluster, through PeriodicWork);
+ * a replica's first run covers the whole raw retention, to catch up on time the cluster was
+ * down, later ones the last 15 minutes.
  */
 export class SeriesMaintainer {
-  private timer?: NodeJS.Timeout;
   private caughtUp = false;
 
   constructor(
@@ -157,16 +157,7 @@ export class SeriesMaintainer {
     private readonly series: MetricSeries,
     private readonly lockKey: number,
     private readonly retention: Retention,
-    private readonly onError: (err: Error) => void,
   ) {}
-
-  start(): void {
-    this.timer = setInterval(() => void this.run().catch(this.onError), ROLLUP_EVERY_MS);
-  }
-
-  stop(): void {
-    if (this.timer) clearInterval(this.timer);
-  }
 
   run(windowMinutes = this.caughtUp ? 15 : this.retention.rawRetentionHours * 60): Promise<MaintenanceResult> {
     this.caughtUp = true;

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { LiveConnections } from '../access/live-connections';
+import { PeriodicWork } from '../periodic/periodic-work';
 import { processFaultCounts } from '../process/process-faults';
 
 /** One registry per hub app (tests run several in a process), exposed at /metrics. */
@@ -26,7 +27,7 @@ export class MetricsService {
     },
   });
 
-  constructor(live: LiveConnections) {
+  constructor(live: LiveConnections, periodic: PeriodicWork) {
     collectDefaultMetrics({ register: this.registry, prefix: 'hostplane_hub_' });
     new Gauge({
       name: 'hostplane_live_connections',
@@ -46,6 +47,19 @@ export class MetricsService {
       collect() {
         this.reset();
         for (const c of live.closedByReason.values()) this.inc({ kind: c.kind, code: c.code }, c.count);
+      },
+    });
+    new Counter({
+      name: 'hostplane_hub_periodic_runs_total',
+      help: 'Periodic work this replica ran, by kind and how it got the period (claimed: it won the period; unclaimed: Redis could not be asked)',
+      labelNames: ['kind', 'how'] as const,
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const [key, n] of periodic.runCounts) {
+          const [kind, how] = key.split('|') as [string, string];
+          this.inc({ kind, how }, n);
+        }
       },
     });
   }

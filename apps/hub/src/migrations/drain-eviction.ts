@@ -1,4 +1,4 @@
-import { BeforeApplicationShutdown, Inject, Injectable, OnApplicationBootstrap, OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, OnApplicationBootstrap, OnModuleInit } from '@nestjs/common';
 import type { Logger } from 'pino';
 import { DataSource } from 'typeorm';
 import { HUB_CONFIG } from '../config/config.module';
@@ -10,6 +10,7 @@ import { JobDispatcher } from '../jobs/job-dispatcher';
 import { deadlinePassed, finishDrain, newIssues, normalizeDrain, updateDrain } from '../nodes/drain';
 import { type DrainState, NodeEntity } from '../nodes/node.entity';
 import { NodesService } from '../nodes/nodes.service';
+import { PeriodicWork } from '../periodic/periodic-work';
 import { withClusterLock } from '../redis/cluster-lock';
 import { RedisService } from '../redis/redis.service';
 import { chooseTarget, reserveOn } from './migration-plan';
@@ -30,8 +31,7 @@ type LoopKeys = Pick<DrainState, 'status' | 'updated_at' | 'remaining' | 'migrat
  * at a time per node), so a drain carries on across hub restarts: its state is in `nodes.drain`.
  */
 @Injectable()
-export class DrainEviction implements OnModuleInit, OnApplicationBootstrap, BeforeApplicationShutdown {
-  private timer?: NodeJS.Timeout;
+export class DrainEviction implements OnModuleInit, OnApplicationBootstrap {
   private running = false;
 
   constructor(
@@ -44,6 +44,7 @@ export class DrainEviction implements OnModuleInit, OnApplicationBootstrap, Befo
     private readonly redis: RedisService,
     @Inject(HUB_CONFIG) private readonly config: HubConfig,
     @Inject(HUB_LOGGER) private readonly log: Logger,
+    private readonly periodic: PeriodicWork,
   ) {}
 
   onModuleInit(): void {
@@ -55,11 +56,8 @@ export class DrainEviction implements OnModuleInit, OnApplicationBootstrap, Befo
   }
 
   onApplicationBootstrap(): void {
-    this.timer = setInterval(() => void this.tick(), this.config.migrations.sweepSeconds * 1000);
-  }
-
-  beforeApplicationShutdown(): void {
-    if (this.timer) clearInterval(this.timer);
+    // Passes are also locked per node: a request advances a drain between the periodic passes.
+    this.periodic.register({ kind: 'migrations.drain', everyMs: this.config.migrations.sweepSeconds * 1000, maxRunMs: PASS_LOCK_MS, run: () => this.tick() });
   }
 
   async tick(): Promise<void> {

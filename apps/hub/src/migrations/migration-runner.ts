@@ -12,6 +12,7 @@ import { JobDispatcher } from '../jobs/job-dispatcher';
 import type { OperationEntity } from '../jobs/operation.entity';
 import { OperationWaiter } from '../jobs/operation-waiter';
 import { OperationsService } from '../jobs/operations.service';
+import { PeriodicWork } from '../periodic/periodic-work';
 import { TunnelServer } from '../tunnel/tunnel.server';
 import {
   beforeSwitch,
@@ -54,7 +55,6 @@ type Listener = (m: MigrationEntity) => void;
 export class MigrationRunner implements OnApplicationBootstrap, BeforeApplicationShutdown {
   readonly repo: Repository<MigrationEntity>;
   private worker?: Worker<MigrationJobData>;
-  private repairTimer?: NodeJS.Timeout;
   private stopping = false;
   private readonly transferStep: TransferStep;
   private readonly watchdogs = new Map<string, StepWatchdog>();
@@ -71,6 +71,7 @@ export class MigrationRunner implements OnApplicationBootstrap, BeforeApplicatio
     private readonly nodeBackups: MigrationBackups,
     @Inject(HUB_CONFIG) private readonly config: HubConfig,
     @Inject(HUB_LOGGER) private readonly log: Logger,
+    private readonly periodic: PeriodicWork,
   ) {
     this.repo = db.getRepository(MigrationEntity);
     this.transferStep = new TransferStep({
@@ -104,7 +105,7 @@ export class MigrationRunner implements OnApplicationBootstrap, BeforeApplicatio
       if (job && job.attemptsMade >= MIGRATION_JOB_ATTEMPTS) void this.giveUp(job.data.migrationId, err);
     });
     this.worker = worker;
-    this.repairTimer = setInterval(() => void this.requeueLost(), this.config.migrations.sweepSeconds * 1000);
+    this.periodic.register({ kind: 'migrations.requeue-lost', everyMs: this.config.migrations.sweepSeconds * 1000, run: () => this.requeueLost() });
   }
 
   /** Open migrations whose job Redis no longer holds are queued again from PostgreSQL, the source of truth. */
@@ -127,7 +128,6 @@ export class MigrationRunner implements OnApplicationBootstrap, BeforeApplicatio
   }
 
   async beforeApplicationShutdown(): Promise<void> {
-    if (this.repairTimer) clearInterval(this.repairTimer);
     this.stopping = true;
     for (const a of this.transferStep.aborts) a.abort();
     await this.worker?.close().catch((err: Error) => this.log.warn({ reason: err.message }, 'closing the migration worker failed'));

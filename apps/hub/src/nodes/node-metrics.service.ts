@@ -1,10 +1,9 @@
-import { BeforeApplicationShutdown, Inject, Injectable, OnApplicationBootstrap } from '@nestjs/common';
-import type { Logger } from 'pino';
+import { Inject, Injectable, OnApplicationBootstrap } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { HUB_CONFIG } from '../config/config.module';
 import type { HubConfig } from '../config/load-config';
-import { HUB_LOGGER } from '../http/logger';
-import { type MaintenanceResult, type MetricSeries, type MetricsHistory, queryHistory, SeriesMaintainer } from '../metrics/metric-series';
+import { type MaintenanceResult, type MetricSeries, type MetricsHistory, queryHistory, ROLLUP_EVERY_MS, SeriesMaintainer } from '../metrics/metric-series';
+import { PeriodicWork } from '../periodic/periodic-work';
 
 export type { MetricsHistory } from '../metrics/metric-series';
 
@@ -34,23 +33,19 @@ export const NODE_METRICS: MetricSeries = {
  * covers the range.
  */
 @Injectable()
-export class NodeMetricsService implements OnApplicationBootstrap, BeforeApplicationShutdown {
+export class NodeMetricsService implements OnApplicationBootstrap {
   private readonly maintainer: SeriesMaintainer;
 
   constructor(
     @Inject(DataSource) private readonly db: DataSource,
     @Inject(HUB_CONFIG) private readonly config: HubConfig,
-    @Inject(HUB_LOGGER) log: Logger,
+    private readonly periodic: PeriodicWork,
   ) {
-    this.maintainer = new SeriesMaintainer(db, NODE_METRICS, ROLLUP_LOCK_KEY, config.metrics, (err) => log.warn({ reason: err.message }, 'metrics rollup failed'));
+    this.maintainer = new SeriesMaintainer(db, NODE_METRICS, ROLLUP_LOCK_KEY, config.metrics);
   }
 
   onApplicationBootstrap(): void {
-    this.maintainer.start();
-  }
-
-  beforeApplicationShutdown(): void {
-    this.maintainer.stop();
+    this.periodic.register({ kind: 'nodes.metrics-rollup', everyMs: ROLLUP_EVERY_MS, maxRunMs: 5 * 60_000, run: () => this.maintainer.run() });
   }
 
   history(nodeId: string, q: { from?: string; to?: string; step?: number }): Promise<MetricsHistory> {

@@ -1,4 +1,4 @@
-import type Redis from 'ioredis';
+import type { RedisClient } from '../redis/redis.service';
 
 export interface RateLimitResult {
   limit: number;
@@ -17,13 +17,13 @@ if ttl < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]); ttl = tonumber(ARGV[1])
 return {n, ttl}
 `;
 
-type WithWindowCommand = Redis & { hpRateWindow(key: string, windowMs: number): Promise<[number, number]> };
+type WithWindowCommand = RedisClient & { hpRateWindow(key: string, windowMs: number): Promise<[number, number]> };
 
 /** Counters live in Redis so every hub replica enforces the same limit. */
 export class RateLimiter {
   private readonly redis: WithWindowCommand;
 
-  constructor(redis: Redis) {
+  constructor(redis: RedisClient) {
     if (!('hpRateWindow' in redis)) redis.defineCommand('hpRateWindow', { numberOfKeys: 1, lua: WINDOW_SCRIPT });
     this.redis = redis as WithWindowCommand;
   }

@@ -1,8 +1,7 @@
 import { Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
-import type Redis from 'ioredis';
 import type { Logger } from 'pino';
 import { HUB_LOGGER } from '../http/logger';
-import { RedisService } from './redis.service';
+import { type RedisClient, RedisService } from './redis.service';
 
 type Handler = (message: Record<string, unknown>) => void;
 
@@ -13,7 +12,7 @@ type Handler = (message: Record<string, unknown>) => void;
  */
 @Injectable()
 export class ClusterBus implements OnApplicationShutdown {
-  private subscriber?: Redis;
+  private subscriber?: RedisClient;
   private readonly handlers = new Map<string, Set<Handler>>();
 
   constructor(
@@ -43,7 +42,7 @@ export class ClusterBus implements OnApplicationShutdown {
     }
   }
 
-  private sub(): Redis {
+  private sub(): RedisClient {
     if (this.subscriber) return this.subscriber;
     const sub = this.redis.connect('subscriber');
     const prefix = this.redis.key('bus', '');

@@ -1,4 +1,5 @@
-import type Redis from 'ioredis';
+import { inOneTrip } from '../redis/redis-batches';
+import type { RedisClient } from '../redis/redis.service';
 import { HUB_INSTANCE_ID } from './hub-instance';
 
 // Refresh the TTL only while the key still names us: a replica that lost the node must not extend it.
@@ -11,7 +12,7 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) 
 return 0
 `;
 
-type OwnershipRedis = Redis & {
+type OwnershipRedis = RedisClient & {
   hpRefreshOwner(key: string, owner: string, ttlMs: number): Promise<number>;
   hpReleaseOwner(key: string, owner: string): Promise<number>;
 };
@@ -25,7 +26,7 @@ export class NodeOwnership {
   private readonly redis: OwnershipRedis;
 
   constructor(
-    redis: Redis,
+    redis: RedisClient,
     private readonly key: (...parts: string[]) => string,
     private readonly ttlMs: number,
   ) {
@@ -48,9 +49,10 @@ export class NodeOwnership {
   /** Refreshes many in one round trip; returns the node ids this replica no longer owns. */
   async refresh(entries: { nodeId: string; epoch: number }[]): Promise<string[]> {
     if (entries.length === 0) return [];
-    const pipe = this.redis.pipeline();
-    for (const e of entries) void (pipe as unknown as OwnershipRedis).hpRefreshOwner(this.key('node', e.nodeId, 'owner'), this.ownerValue(e.epoch), this.ttlMs);
-    const results = (await pipe.exec()) ?? [];
+    const results = await inOneTrip(
+      this.redis,
+      entries.map((e) => (r: OwnershipRedis) => r.hpRefreshOwner(this.key('node', e.nodeId, 'owner'), this.ownerValue(e.epoch), this.ttlMs)),
+    );
     return entries.filter((_, i) => results[i]?.[1] === 0).map((e) => e.nodeId);
   }
 

@@ -3,6 +3,7 @@ import { DataSource } from 'typeorm';
 import { JobDelivery } from '../jobs/job-delivery';
 import { JobQueues } from '../jobs/job-queues';
 import { NodeWorkers } from '../jobs/node-workers';
+import { scanKeys } from '../redis/redis-batches';
 import { RedisService } from '../redis/redis.service';
 import { HUB_INSTANCE_ID } from './hub-instance';
 import { TunnelServer } from './tunnel.server';
@@ -88,13 +89,7 @@ export class TunnelStatsService implements OnApplicationBootstrap, BeforeApplica
   /** Each replica publishes its sessions to a short-lived Redis hash; this reads all of them. */
   async agents(): Promise<{ data: AgentRow[]; total: number }> {
     await this.publishLocal();
-    const keys: string[] = [];
-    let cursor = '0';
-    do {
-      const [next, batch] = await this.redis.client.scan(cursor, 'MATCH', this.redis.key('tunnel', 'agents', '*'), 'COUNT', 200);
-      cursor = next;
-      keys.push(...batch);
-    } while (cursor !== '0');
+    const keys = await scanKeys(this.redis.client, this.redis.key('tunnel', 'agents', '*'));
     const data: AgentRow[] = [];
     for (const key of keys) {
       const entries = await this.redis.client.hvals(key);

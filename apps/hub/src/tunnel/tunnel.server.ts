@@ -1,6 +1,6 @@
 import { BeforeApplicationShutdown, Inject, Injectable, OnApplicationBootstrap } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
-import { createAdapter } from '@socket.io/redis-adapter';
+import { createShardedAdapter } from '@socket.io/redis-adapter';
 import { EventEmitter } from 'node:events';
 import type { Server as HttpServer } from 'node:http';
 import type { Logger } from 'pino';
@@ -26,6 +26,7 @@ import type { HubConfig } from '../config/load-config';
 import { EventsService } from '../events/events.service';
 import { HUB_LOGGER } from '../http/logger';
 import { NodeTelemetryWriter } from '../nodes/node-telemetry';
+import { PeriodicWork } from '../periodic/periodic-work';
 import { ClusterBus } from '../redis/cluster-bus';
 import { RedisService } from '../redis/redis.service';
 import { AgentAuthService } from './agent-auth';
@@ -73,6 +74,7 @@ export class TunnelServer implements OnApplicationBootstrap, BeforeApplicationSh
     private readonly userEvents: EventsService,
     @Inject(HUB_CONFIG) private readonly config: HubConfig,
     @Inject(HUB_LOGGER) private readonly log: Logger,
+    private readonly periodic: PeriodicWork,
   ) {
     const { heartbeatSeconds, offlineAfterMissed } = config.agents;
     this.ownership = new NodeOwnership(redis.client, (...p) => redis.key(...p), heartbeatSeconds * (offlineAfterMissed + 1) * 1000);
@@ -111,7 +113,8 @@ export class TunnelServer implements OnApplicationBootstrap, BeforeApplicationSh
       pingInterval: 10_000,
       pingTimeout: 5_000,
       maxHttpBufferSize: 8 * 1024 * 1024,
-      adapter: createAdapter(this.redis.connect('publisher'), this.redis.connect('subscriber'), { key: this.redis.key('sio') }),
+      // Sharded pub/sub (Redis 7) on one Redis and on a cluster alike: decision 0027.
+      adapter: createShardedAdapter(this.redis.connect('publisher'), this.redis.connect('sharded-subscriber'), { channelPrefix: this.redis.key('sio') }),
     });
     this.io = io;
     const nsp = io.of(AGENT_NAMESPACE) as unknown as Namespace<AgentToHubEvents, HubToAgentEvents, Record<string, never>, AgentSocketData>;
@@ -135,7 +138,7 @@ export class TunnelServer implements OnApplicationBootstrap, BeforeApplicationSh
 
     const tick = Math.max(500, Math.min(2000, this.heartbeatMs / 2));
     this.timers.push(setInterval(() => void this.maintain(), tick));
-    this.timers.push(setInterval(() => void this.sweepOrphanedOnline(), this.heartbeatMs));
+    this.periodic.register({ kind: 'nodes.offline-sweep', everyMs: this.heartbeatMs, run: () => this.sweepOrphanedOnline() });
   }
 
   /** Ask every replica to drop the node's socket (deleted node, rotated token). */
