@@ -9,6 +9,7 @@ import { ConfigModule } from './config/config.module';
 import type { HubConfig } from './config/load-config';
 import { DatabaseModule } from './database/database.module';
 import { DeployModule } from './deploy/deploy.module';
+import { DomainEventsModule } from './domain-events/domain-events.module';
 import { EventsModule } from './events/events.module';
 import { HealthModule } from './health/health.module';
 import { IdempotencyModule } from './idempotency/idempotency.module';
@@ -16,6 +17,7 @@ import { InstancesModule } from './instances/instances.module';
 import { FilesModule } from './files/files.module';
 import { JobsModule } from './jobs/jobs.module';
 import { MigrationsModule } from './migrations/migrations.module';
+import { NodeRecordsModule } from './nodes/node-records.module';
 import { NodesModule } from './nodes/nodes.module';
 import { TunnelAdminModule } from './tunnel/tunnel-admin.module';
 import { TunnelModule } from './tunnel/tunnel.module';
@@ -44,6 +46,7 @@ const DOMAIN_MODULES: Type[] = [
   AuthModule,
   WsModule,
   EventsModule,
+  NodeRecordsModule,
   TunnelModule,
   JobsModule,
   NodesModule,
@@ -71,6 +74,7 @@ export class AppModule {
         RedisModule,
         OutboundModule,
         MetricsModule,
+        DomainEventsModule,
         OpenApiModule,
         ...DOMAIN_MODULES,
         ...extra,

@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { z } from 'zod';
 import { type AnyJob, type InstanceStatus, instanceStatus, type JobOutcome } from '@hostplane/protocol';
 import { inOrg, requireOrg, type Principal } from '../access/principal';
+import { DomainEventBus } from '../domain-events/domain-event-bus';
 import { EventsService } from '../events/events.service';
 import { DataSource, type EntityManager, Repository } from 'typeorm';
 import { AllocationsService, NoFreeAllocationError } from '../allocations/allocations.service';
@@ -11,7 +12,6 @@ import { ConflictError, DomainError, NotFoundError, ValidationFailedError } from
 import { JobDispatcher } from '../jobs/job-dispatcher';
 import { actorOf } from '../jobs/operation-actor';
 import type { OperationEntity } from '../jobs/operation.entity';
-import { OperationsService } from '../jobs/operations.service';
 import { NodesService } from '../nodes/nodes.service';
 import { PlannerService, requestOf } from '../scheduler/planner.service';
 import { resolveVariables } from '../workloads/resolve-variables';
@@ -52,7 +52,7 @@ export class InstancesService implements OnModuleInit {
     private readonly planner: PlannerService,
     private readonly nodes: NodesService,
     private readonly jobs: JobDispatcher,
-    private readonly operations: OperationsService,
+    private readonly domainEvents: DomainEventBus,
     private readonly events: EventsService,
     private readonly allocations: AllocationsService,
   ) {
@@ -63,7 +63,7 @@ export class InstancesService implements OnModuleInit {
     this.planner.useAllocations({ allocatedOn: (orgId, nodeIds) => this.allocatedOn(orgId, nodeIds) });
     this.nodes.setOccupancy({ countOn: (nodeId) => this.repo.countBy({ nodeId }) });
     this.workloads.setUsage({ countUsing: (workloadId) => this.repo.countBy({ workloadId }) });
-    this.operations.onOutcome((op, outcome) => this.onOutcome(op, outcome));
+    this.domainEvents.on('operation.finished', ({ op, outcome }) => this.onOutcome(op, outcome));
   }
 
   async list(p: Principal, q: z.infer<typeof listInstancesQuery>) {
