@@ -13,6 +13,7 @@ import { DomainEventsModule } from './domain-events/domain-events.module';
 import { EventsModule } from './events/events.module';
 import { HealthModule } from './health/health.module';
 import { IdempotencyModule } from './idempotency/idempotency.module';
+import { InstanceCapabilitiesModule } from './instances/instance-capabilities.module';
 import { InstancesModule } from './instances/instances.module';
 import { FilesModule } from './files/files.module';
 import { JobsModule } from './jobs/jobs.module';
@@ -55,6 +56,7 @@ const DOMAIN_MODULES: Type[] = [
   HealthModule,
   WorkloadsModule,
   SchedulerModule,
+  InstanceCapabilitiesModule,
   InstancesModule,
   MigrationsModule,
   FilesModule,

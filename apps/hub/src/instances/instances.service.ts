@@ -60,9 +60,6 @@ export class InstancesService implements OnModuleInit {
   }
 
   onModuleInit(): void {
-    this.planner.useAllocations({ allocatedOn: (orgId, nodeIds) => this.allocatedOn(orgId, nodeIds) });
-    this.nodes.setOccupancy({ countOn: (nodeId) => this.repo.countBy({ nodeId }) });
-    this.workloads.setUsage({ countUsing: (workloadId) => this.repo.countBy({ workloadId }) });
     this.domainEvents.on('operation.finished', ({ op, outcome }) => this.onOutcome(op, outcome));
   }
 
@@ -263,17 +260,4 @@ export class InstancesService implements OnModuleInit {
     if (row) void this.events.publish(row.org_id, 'instance.state', { instance_id: id, state, reason, exit_code: exitCode });
   }
 
-  /** What instances hold on each node, plus what open migrations reserve on their target until they switch to it. */
-  private async allocatedOn(orgId: string, nodeIds: readonly string[]) {
-    const rows = (await this.db.query(
-      `SELECT node_id, sum((resources->>'cpu_cores')::float) AS cpu, sum((resources->>'memory_bytes')::float) AS mem, sum((resources->>'disk_bytes')::float) AS disk
-         FROM (SELECT node_id, resources FROM instances WHERE org_id = $1 AND node_id = ANY($2::uuid[])
-               UNION ALL
-               SELECT m.target_node_id, i.resources FROM migrations m JOIN instances i ON i.id = m.instance_id
-                WHERE m.org_id = $1 AND m.target_node_id = ANY($2::uuid[]) AND m.status IN ('queued', 'running') AND i.node_id <> m.target_node_id) held
-        GROUP BY node_id`,
-      [orgId, nodeIds],
-    )) as { node_id: string; cpu: number; mem: number; disk: number }[];
-    return new Map(rows.map((r) => [r.node_id, { cpu_cores: Number(r.cpu), memory_bytes: Number(r.mem), disk_bytes: Number(r.disk) }]));
-  }
 }

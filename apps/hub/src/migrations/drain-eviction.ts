@@ -9,6 +9,7 @@ import { InstanceEntity } from '../instances/instance.entity';
 import { JobDispatcher } from '../jobs/job-dispatcher';
 import { deadlinePassed, finishDrain, newIssues, normalizeDrain, updateDrain } from '../nodes/drain';
 import { type DrainState, NodeEntity } from '../nodes/node.entity';
+import type { DrainDriver } from '../nodes/node-capabilities';
 import { NodesService } from '../nodes/nodes.service';
 import { withClusterLock } from '../redis/cluster-lock';
 import { RedisService } from '../redis/redis.service';
@@ -47,8 +48,6 @@ export class DrainEviction implements OnModuleInit, OnApplicationBootstrap, Befo
   ) {}
 
   onModuleInit(): void {
-    // A request waits for a pass in progress elsewhere, so its answer shows the drain's first moves.
-    this.nodes.setDrainDriver({ advance: (id) => this.advance(id, API_WAIT_MS), cancelled: (_org, _id, d) => this.cancelMigrations(d) });
     this.runner.onFinished((m) => {
       if (m.drainId) void this.advance(m.sourceNodeId);
     });
@@ -212,4 +211,9 @@ export class DrainEviction implements OnModuleInit, OnApplicationBootstrap, Befo
     )) as { instance_id: string; status: string; error: { message?: string } | null }[];
     return rows.map((r) => ({ instance_id: r.instance_id, reason: `migration ${r.status}: ${r.error?.message ?? ''}`.trim() }));
   }
+}
+
+/** The nodes domain's `DRAIN_DRIVER`: a request waits for a pass in progress elsewhere, so its answer shows the drain's first moves. */
+export function drainDriverOf(eviction: DrainEviction): DrainDriver {
+  return { advance: (nodeId) => eviction.advance(nodeId, API_WAIT_MS), cancelled: (_orgId, _nodeId, drain) => eviction.cancelMigrations(drain) };
 }
