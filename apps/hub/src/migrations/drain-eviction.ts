@@ -5,6 +5,7 @@ import { HUB_CONFIG } from '../config/config.module';
 import type { HubConfig } from '../config/load-config';
 import { EventsService } from '../events/events.service';
 import { HUB_LOGGER } from '../http/logger';
+import { InstancePlacement } from '../instances/instance-placement';
 import { InstanceEntity } from '../instances/instance.entity';
 import { JobDispatcher } from '../jobs/job-dispatcher';
 import { deadlinePassed, finishDrain, newIssues, normalizeDrain, updateDrain } from '../nodes/drain';
@@ -37,6 +38,7 @@ export class DrainEviction implements OnModuleInit, OnApplicationBootstrap, Befo
 
   constructor(
     @Inject(DataSource) private readonly db: DataSource,
+    private readonly placement: InstancePlacement,
     private readonly nodes: NodesService,
     private readonly migrations: MigrationsService,
     private readonly runner: MigrationRunner,
@@ -140,7 +142,7 @@ export class DrainEviction implements OnModuleInit, OnApplicationBootstrap, Befo
     const onNode = await this.instancesOn(node.id);
     const fresh = onNode.filter((i) => !drain.stopped.includes(i.id));
     if (fresh.length) {
-      await this.db.query(`UPDATE instances SET desired_state = 'stopped', updated_at = now() WHERE id = ANY($1::uuid[])`, [fresh.map((i) => i.id)]);
+      await this.placement.stopDesired(fresh.map((i) => i.id));
       await this.cancelMigrations(drain);
       for (const i of fresh) {
         await this.jobs.enqueue(
