@@ -20,7 +20,7 @@ import { JobsModule } from './jobs/jobs.module';
 import { MigrationsModule } from './migrations/migrations.module';
 import { NodeRecordsModule } from './nodes/node-records.module';
 import { NodesModule } from './nodes/nodes.module';
-import { TunnelAdminModule } from './tunnel/tunnel-admin.module';
+import { TunnelAdminModule } from './tunnel-admin/tunnel-admin.module';
 import { TunnelModule } from './tunnel/tunnel.module';
 import { WsModule } from './ws/ws.module';
 import { LoggerModule } from './http/logger.module';
