@@ -4,6 +4,7 @@ import { AllocationsModule } from './allocations/allocations.module';
 import { ApiTokensModule } from './api-tokens/api-tokens.module';
 import { AuditModule } from './audit/audit.module';
 import { AuthModule } from './auth/auth.module';
+import { UserSessionsModule } from './auth/user-sessions.module';
 import { BackupsModule } from './backups/backups.module';
 import { ConfigModule } from './config/config.module';
 import type { HubConfig } from './config/load-config';
@@ -41,6 +42,7 @@ const DOMAIN_MODULES: Type[] = [
   AuditModule,
   IdempotencyModule,
   MailModule,
+  UserSessionsModule,
   UsersModule,
   OrganizationsModule,
   ApiTokensModule,
