@@ -40,6 +40,16 @@ export interface DomainEventMap {
    * outcome publishes nothing). Domains that own what the job acted on update their rows here.
    */
   'operation.finished': { op: FinishedOperation; outcome: JobOutcome };
+  /** An API token authenticated a request for the first time ever (the audit log records it). */
+  'api-token.first-used': {
+    tokenId: string;
+    userId: string;
+    email: string;
+    orgId: string;
+    ip: string;
+    userAgent: string | null;
+    requestId: string;
+  };
   /** The host reported an instance's state (ordered by the host's clock, `frame.ts`). */
   'instance.state': AgentConnection & { frame: InstanceStateFrame };
   /** Resource usage samples of an instance. */
