@@ -30,6 +30,7 @@ import { MetricsModule } from './metrics/metrics.module';
 import { OpenApiModule } from './openapi/openapi.module';
 import { OutboundModule } from './outbound/outbound.module';
 import { OrganizationsModule } from './organizations/organizations.module';
+import { RateLimitModule } from './rate-limit/rate-limit.module';
 import { RedisModule } from './redis/redis.module';
 import { UsersModule } from './users/users.module';
 import { SchedulerModule } from './scheduler/scheduler.module';
@@ -76,6 +77,7 @@ export class AppModule {
         LoggerModule.forLogger(log),
         DatabaseModule,
         RedisModule,
+        RateLimitModule,
         OutboundModule,
         MetricsModule,
         DomainEventsModule,
