@@ -1,3 +1,4 @@
+/* global module */
 /**
  * Folder-level import cycles (docs/architecture.md, "Wiring"): no folder of apps/hub/src,
  * apps/agent/src or libs/<lib>/src may reach itself through imports of other folders. Type-only
