@@ -14,9 +14,7 @@ import { PinoNestLogger } from './http/nest-logger';
 import { requestIdFor } from './http/request-id';
 import { assertRequestText } from './http/request-text';
 import { MetricsService } from './metrics/metrics.service';
-import { registerRateLimit } from './rate-limit/rate-limit.hook';
-import { WsRouter } from './ws/ws-router';
-import { RedisService } from './redis/redis.service';
+import { RateLimits } from './rate-limit/rate-limits';
 
 export interface HubAppOptions {
   config: HubConfig;
@@ -73,7 +71,7 @@ export async function createHubApp(options: HubAppOptions): Promise<HubApp> {
     reply.header('x-request-id', req.id);
   });
   fastify.addHook('preValidation', async (req) => assertRequestText(req));
-  app.get(WsRouter).admitWith(registerRateLimit(fastify, app.get(RedisService), config, log));
+  app.get(RateLimits).registerHttpHook(fastify);
   fastify.addHook('onResponse', async (req, reply) => {
     const route = req.routeOptions.url ?? 'unmatched';
     metrics.observeRequest(req.method, route, reply.statusCode, reply.elapsedTime / 1000);

@@ -4,20 +4,24 @@ import { AllocationsModule } from './allocations/allocations.module';
 import { ApiTokensModule } from './api-tokens/api-tokens.module';
 import { AuditModule } from './audit/audit.module';
 import { AuthModule } from './auth/auth.module';
+import { UserSessionsModule } from './auth/user-sessions.module';
 import { BackupsModule } from './backups/backups.module';
 import { ConfigModule } from './config/config.module';
 import type { HubConfig } from './config/load-config';
 import { DatabaseModule } from './database/database.module';
 import { DeployModule } from './deploy/deploy.module';
+import { DomainEventsModule } from './domain-events/domain-events.module';
 import { EventsModule } from './events/events.module';
 import { HealthModule } from './health/health.module';
 import { IdempotencyModule } from './idempotency/idempotency.module';
+import { InstanceCapabilitiesModule } from './instances/instance-capabilities.module';
 import { InstancesModule } from './instances/instances.module';
 import { FilesModule } from './files/files.module';
 import { JobsModule } from './jobs/jobs.module';
 import { MigrationsModule } from './migrations/migrations.module';
+import { NodeRecordsModule } from './nodes/node-records.module';
 import { NodesModule } from './nodes/nodes.module';
-import { TunnelAdminModule } from './tunnel/tunnel-admin.module';
+import { TunnelAdminModule } from './tunnel-admin/tunnel-admin.module';
 import { TunnelModule } from './tunnel/tunnel.module';
 import { WsModule } from './ws/ws.module';
 import { LoggerModule } from './http/logger.module';
@@ -27,6 +31,7 @@ import { OpenApiModule } from './openapi/openapi.module';
 import { OutboundModule } from './outbound/outbound.module';
 import { OrganizationsModule } from './organizations/organizations.module';
 import { PeriodicModule } from './periodic/periodic.module';
+import { RateLimitModule } from './rate-limit/rate-limit.module';
 import { RedisModule } from './redis/redis.module';
 import { UsersModule } from './users/users.module';
 import { SchedulerModule } from './scheduler/scheduler.module';
@@ -39,12 +44,14 @@ const DOMAIN_MODULES: Type[] = [
   AuditModule,
   IdempotencyModule,
   MailModule,
+  UserSessionsModule,
   UsersModule,
   OrganizationsModule,
   ApiTokensModule,
   AuthModule,
   WsModule,
   EventsModule,
+  NodeRecordsModule,
   TunnelModule,
   JobsModule,
   NodesModule,
@@ -53,6 +60,7 @@ const DOMAIN_MODULES: Type[] = [
   HealthModule,
   WorkloadsModule,
   SchedulerModule,
+  InstanceCapabilitiesModule,
   InstancesModule,
   MigrationsModule,
   FilesModule,
@@ -70,9 +78,11 @@ export class AppModule {
         LoggerModule.forLogger(log),
         DatabaseModule,
         RedisModule,
+        RateLimitModule,
         OutboundModule,
         MetricsModule,
         PeriodicModule,
+        DomainEventsModule,
         OpenApiModule,
         ...DOMAIN_MODULES,
         ...extra,

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { WorkloadsService } from '../src/workloads/workloads.service';
+import { WORKLOAD_USAGE, type WorkloadUsage } from '../src/workloads/workloads.service';
 import { Client, IdentityContext } from './support/identity';
 
 /** Verbatim copies of /work/shared/fixtures/eggs (sources in its SOURCES.md). */
@@ -83,16 +83,17 @@ describe('workloads API: CRUD, export/import, eggs, templates, access', () => {
     assert.equal(upd.body.name, 'echo-v2');
     assert.equal(upd.body.spec.resources.memory_bytes, 256 * MiB);
 
-    // The instances domain registers what uses a workload; one in use is not deleted.
-    const workloads = ctx.hub.app.get(WorkloadsService);
-    workloads.setUsage({ countUsing: async (w) => (w === id ? 2 : 0) });
+    // The instances domain provides what uses a workload; one in use is not deleted.
+    const usage = ctx.hub.app.get<WorkloadUsage>(WORKLOAD_USAGE);
+    const countUsing = usage.countUsing;
+    usage.countUsing = async (w) => (w === id ? 2 : 0);
     try {
       const inUse = await owner.request(`/v1/workloads/${id}`, { method: 'DELETE' });
       assert.equal(inUse.status, 409);
       assert.equal(inUse.body.code, 'workload_in_use');
       assert.equal(inUse.body.instances, 2);
     } finally {
-      workloads.setUsage({ countUsing: async () => 0 });
+      usage.countUsing = countUsing;
     }
     const del = await owner.request(`/v1/workloads/${id}`, { method: 'DELETE' });
     assert.equal(del.status, 204);

@@ -1,6 +1,5 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import type { UserStatus } from '../users/user.entity';
 import { AccessCache, accessKeys } from './access-cache';
 import type { Role } from './permissions';
 
@@ -40,6 +39,10 @@ interface UserRow {
   is_platform_admin: boolean;
   memberships: { org: string; role: Role; grants: string[] }[];
 }
+
+
+/** An account's standing; a suspended user is refused everywhere. The users domain stores it. */
+export type UserStatus = 'active' | 'suspended';
 
 /**
  * The read model of the access guard: one query per fact, each cached by `AccessCache`. Writers

@@ -1,8 +1,8 @@
 import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { FastifyRequest } from 'fastify';
-import { auditNoteOf } from '../audit/audit-note';
 import { DomainError } from '../http/errors';
+import { markDenied } from './access-denial';
 import { ACCESS_RULE, AccessRule } from './access.decorators';
 import { MissingCredentialsError, OrgMismatchError, OrgRequiredError, PermissionDeniedError, PlatformAdminRequiredError, SessionRequiredError } from './access.errors';
 import { Authenticator } from './authenticator';
@@ -31,7 +31,7 @@ export class AccessGuard implements CanActivate {
       await this.authorizeRequest(req, rule);
       return true;
     } catch (err) {
-      if (err instanceof DomainError) auditNoteOf(req).outcome = 'denied';
+      if (err instanceof DomainError) markDenied(req);
       throw err;
     }
   }

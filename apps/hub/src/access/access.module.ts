@@ -1,7 +1,6 @@
-import { Global, Module, OnApplicationBootstrap } from '@nestjs/common';
-import { APP_GUARD, DiscoveryModule, DiscoveryService } from '@nestjs/core';
+import { Global, Module } from '@nestjs/common';
+import { APP_GUARD } from '@nestjs/core';
 import { AccessCache } from './access-cache';
-import { checkAccessDeclarations } from './access-declarations';
 import { AccessGuard } from './access.guard';
 import { AccessState } from './access-state';
 import { Authenticator } from './authenticator';
@@ -14,14 +13,7 @@ import { LiveConnections } from './live-connections';
  */
 @Global()
 @Module({
-  imports: [DiscoveryModule],
   providers: [AccessCache, AccessState, Authenticator, AccessGuard, LiveConnections, { provide: APP_GUARD, useExisting: AccessGuard }],
   exports: [AccessCache, AccessState, Authenticator, AccessGuard, LiveConnections],
 })
-export class AccessModule implements OnApplicationBootstrap {
-  constructor(private readonly discovery: DiscoveryService) {}
-
-  onApplicationBootstrap(): void {
-    checkAccessDeclarations(this.discovery);
-  }
-}
+export class AccessModule {}

@@ -2,10 +2,10 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { TOKEN_PREFIXES } from '@hostplane/protocol';
-import { AuditService } from '../audit/audit.service';
 import { HUB_CONFIG } from '../config/config.module';
 import type { HubConfig } from '../config/load-config';
 import { checkOpaqueToken, constantTimeEqual, sha256Hex } from '../crypto/opaque-token';
+import { DomainEventBus } from '../domain-events/domain-event-bus';
 import { HUB_LOGGER } from '../http/logger';
 import { AuthenticationError, OrgNotFoundError } from './access.errors';
 import { accessKeys } from './access-cache';
@@ -39,7 +39,7 @@ export class Authenticator {
 
   constructor(
     private readonly state: AccessState,
-    private readonly audit: AuditService,
+    private readonly domainEvents: DomainEventBus,
     @Inject(HUB_CONFIG) config: HubConfig,
     @Inject(HUB_LOGGER) private readonly log: Logger,
   ) {
@@ -152,19 +152,18 @@ export class Authenticator {
     if (now - (this.touchedAt.get(tokenId) ?? 0) < TOUCH_INTERVAL_MS) return;
     if (this.touchedAt.size > 100_000) this.touchedAt.clear();
     this.touchedAt.set(tokenId, now);
-    const entry = this.audit.fromRequest(req, {
-      actorType: 'api_token',
-      actorId: user.id,
-      actorEmail: user.email,
-      apiTokenId: tokenId,
+    const userAgent = req.headers['user-agent'];
+    const firstUse = {
+      tokenId,
+      userId: user.id,
+      email: user.email,
       orgId,
-      action: 'api_token.first_use',
-      targetType: 'api_token',
-      targetId: tokenId,
-      outcome: 'success',
-    });
+      ip: req.ip,
+      userAgent: typeof userAgent === 'string' ? userAgent.slice(0, 512) : null,
+      requestId: String(req.id),
+    };
     this.state.touchApiToken(tokenId).then(
-      (first) => (first ? this.audit.record(entry) : undefined),
+      (first) => (first ? this.domainEvents.publish('api-token.first-used', firstUse) : undefined),
       (err: unknown) => this.log.warn({ reason: (err as Error).message, tokenId }, 'could not record API token use'),
     );
   }

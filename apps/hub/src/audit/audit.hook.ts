@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { wasDenied } from '../access/access-denial';
 import type { AuditOutcome } from './audit-log.entity';
 import type { AuditedRoute } from './audit-note';
 import type { AuditService } from './audit.service';
@@ -35,7 +36,7 @@ export function registerAuditHook(app: FastifyInstance, audit: AuditService, rou
       targetId: note.targetId ?? (typeof paramTarget === 'string' && declared?.param !== 'token' ? paramTarget : null),
       ip: req.ip,
       userAgent: typeof req.headers['user-agent'] === 'string' ? req.headers['user-agent'].slice(0, 512) : null,
-      outcome: note.outcome ?? outcomeOf(reply.statusCode),
+      outcome: note.outcome ?? (wasDenied(req) ? 'denied' : outcomeOf(reply.statusCode)),
       statusCode: reply.statusCode,
       requestId: String(req.id),
       details: note.details ?? null,

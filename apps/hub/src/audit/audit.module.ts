@@ -1,14 +1,15 @@
 import { Global, Module, OnApplicationBootstrap, OnModuleInit } from '@nestjs/common';
 import { DiscoveryModule, DiscoveryService, HttpAdapterHost } from '@nestjs/core';
 import type { FastifyInstance } from 'fastify';
-import { discoverRoutes } from '../access/route-discovery';
+import { discoverRoutes } from '../http/route-discovery';
 import { AUDITED, AuditedRoute } from './audit-note';
+import { AuditSubscriptions } from './audit-subscriptions';
 import { AuditController } from './audit.controller';
 import { registerAuditHook } from './audit.hook';
 import { AuditService } from './audit.service';
 
 @Global()
-@Module({ imports: [DiscoveryModule], controllers: [AuditController], providers: [AuditService], exports: [AuditService] })
+@Module({ imports: [DiscoveryModule], controllers: [AuditController], providers: [AuditService, AuditSubscriptions], exports: [AuditService] })
 export class AuditModule implements OnModuleInit, OnApplicationBootstrap {
   private readonly actions = new Map<string, AuditedRoute>();
 

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { emailField, nameField, passwordField, userView } from '../users/users.schemas';
+import { emailField } from '../http/fields';
+import { nameField, passwordField, userView } from '../users/users.schemas';
 import { displayName } from '../http/fields';
 
 export const ACCESS_TOKEN_TTL_SECONDS = 900;

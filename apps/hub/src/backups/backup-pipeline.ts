@@ -4,11 +4,11 @@ import type { Logger } from 'pino';
 import { DataSource, Repository } from 'typeorm';
 import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
 import { backupInfo, type JobError, type JobOutcome } from '@hostplane/protocol';
+import { DomainEventBus } from '../domain-events/domain-event-bus';
 import { DomainError } from '../http/errors';
 import { HUB_LOGGER } from '../http/logger';
 import { JobDispatcher } from '../jobs/job-dispatcher';
 import type { OperationActor } from '../jobs/operation.entity';
-import { OperationsService } from '../jobs/operations.service';
 import { readableFromStream, StreamFailedError } from '../tunnel/stream-io';
 import { StreamOpenError } from '../tunnel/tunnel-streams';
 import { TunnelServer } from '../tunnel/tunnel.server';
@@ -51,9 +51,9 @@ export class BackupPipeline implements OnModuleInit {
 
   constructor(
     @Inject(DataSource) db: DataSource,
-    private readonly operations: OperationsService,
     private readonly jobs: JobDispatcher,
     private readonly tunnel: TunnelServer,
+    private readonly domainEvents: DomainEventBus,
     private readonly configs: BackupConfigService,
     private readonly ops: BackupOperations,
     @Inject(HUB_LOGGER) private readonly log: Logger,
@@ -62,7 +62,7 @@ export class BackupPipeline implements OnModuleInit {
   }
 
   onModuleInit(): void {
-    this.operations.onOutcome((op, outcome) => {
+    this.domainEvents.on('operation.finished', ({ op, outcome }) => {
       const backupId = (op.payload as { backup_id?: unknown }).backup_id;
       if (typeof backupId !== 'string') return;
       if (op.kind === 'instance.backup.create') return this.onArchived(backupId, outcome);

@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { DataSource, In, Repository } from 'typeorm';
 import { inOrg, requireOrg, type Principal } from '../access/principal';
+import { DomainEventBus } from '../domain-events/domain-event-bus';
 import { EventsService } from '../events/events.service';
 import { ConflictError, NotFoundError } from '../http/errors';
 import { HUB_LOGGER } from '../http/logger';
@@ -10,7 +11,6 @@ import type { InstanceEntity } from '../instances/instance.entity';
 import { checkInstanceVariables } from '../instances/instance-spec';
 import { InstancesService } from '../instances/instances.service';
 import { OperationsService } from '../jobs/operations.service';
-import { TunnelServer } from '../tunnel/tunnel.server';
 import { importEgg } from '../workloads/egg-import';
 import { findTemplate } from '../workloads/templates';
 import type { WorkloadEntity } from '../workloads/workload.entity';
@@ -44,7 +44,7 @@ export class DeployService implements OnModuleInit {
     private readonly workloads: WorkloadsService,
     private readonly instances: InstancesService,
     private readonly operations: OperationsService,
-    private readonly tunnel: TunnelServer,
+    private readonly domainEvents: DomainEventBus,
     private readonly events: EventsService,
     @Inject(HUB_LOGGER) private readonly log: Logger,
   ) {
@@ -52,13 +52,13 @@ export class DeployService implements OnModuleInit {
   }
 
   onModuleInit(): void {
-    this.operations.onOutcome((op) => {
+    this.domainEvents.on('operation.finished', ({ op }) => {
       if (op.kind !== 'instance.create' && op.kind !== 'instance.start') return;
       const payload = op.payload as { instance_id?: string; spec?: { instance_id?: string } };
       const instanceId = payload.instance_id ?? payload.spec?.instance_id;
       if (instanceId) return this.refreshForInstance(instanceId);
     });
-    this.tunnel.events.on('instanceState', (_s, frame) => void this.refreshForInstance(frame.instance_id));
+    this.domainEvents.on('instance.state', ({ frame }) => this.refreshForInstance(frame.instance_id));
   }
 
   async create(p: Principal, body: CreateDeploymentBody): Promise<DeploymentEntity> {

@@ -26,3 +26,11 @@ export function isoDateTime(message = 'must be an ISO 8601 date-time with an off
       return t >= EARLIEST && t <= LATEST;
     }, { message: 'must be between 1970-01-01 and 9999-12-31' });
 }
+
+/** An email address as people type it: trimmed and lower-cased before it is checked. */
+export const emailField = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .max(254, { message: 'must be at most 254 characters' })
+  .pipe(z.email({ message: 'must be an email address' }));

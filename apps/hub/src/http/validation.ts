@@ -1,7 +1,7 @@
 import { Body, Param, PipeTransform, Query } from '@nestjs/common';
 import { z } from 'zod';
 import { FieldIssue, ValidationFailedError } from './errors';
-import { recordRouteSchema } from '../openapi/api-doc';
+import { recordRouteSchema } from './route-schemas';
 
 type Where = 'body' | 'query' | 'params';
 

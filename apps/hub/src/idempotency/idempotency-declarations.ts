@@ -1,7 +1,7 @@
 import { RESPONSE_PASSTHROUGH_METADATA, ROUTE_ARGS_METADATA } from '@nestjs/common/constants';
 import { RouteParamtypes } from '@nestjs/common/enums/route-paramtypes.enum';
 import type { DiscoveryService } from '@nestjs/core';
-import { discoverRoutes } from '../access/route-discovery';
+import { discoverRoutes } from '../http/route-discovery';
 import { API_DOC, ApiDocOptions, honoursIdempotencyKey } from '../openapi/api-doc';
 
 const OWN_REPLY = new Set<number>([RouteParamtypes.RESPONSE, RouteParamtypes.NEXT]);

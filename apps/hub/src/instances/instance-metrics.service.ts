@@ -4,11 +4,11 @@ import { DataSource } from 'typeorm';
 import type { InstanceMetrics } from '@hostplane/protocol';
 import { HUB_CONFIG } from '../config/config.module';
 import type { HubConfig } from '../config/load-config';
+import { DomainEventBus } from '../domain-events/domain-event-bus';
 import { HUB_LOGGER } from '../http/logger';
 import { type HistoryQuery, type MaintenanceResult, type MetricSeries, type MetricsHistory, queryHistory, ROLLUP_EVERY_MS, SeriesMaintainer } from '../metrics/metric-series';
 import { PeriodicWork } from '../periodic/periodic-work';
 import type { AgentSession } from '../tunnel/agent-session';
-import { TunnelServer } from '../tunnel/tunnel.server';
 
 const ROLLUP_LOCK_KEY = 4_242_020;
 /** Samples waiting for the next flush, at most; beyond it new ones are dropped (and counted). */
@@ -65,7 +65,7 @@ export class InstanceMetricsService implements OnApplicationBootstrap, BeforeApp
 
   constructor(
     @Inject(DataSource) private readonly db: DataSource,
-    private readonly tunnel: TunnelServer,
+    private readonly domainEvents: DomainEventBus,
     @Inject(HUB_CONFIG) private readonly config: HubConfig,
     @Inject(HUB_LOGGER) private readonly log: Logger,
     private readonly periodic: PeriodicWork,
@@ -74,7 +74,7 @@ export class InstanceMetricsService implements OnApplicationBootstrap, BeforeApp
   }
 
   onApplicationBootstrap(): void {
-    this.tunnel.events.on('instanceMetrics', (session, frame) => this.record(session, frame));
+    this.domainEvents.on('instance.metrics', (e) => this.record(e, e.frame));
     const every = Math.max(500, Math.min(2000, this.config.agents.heartbeatSeconds * 500));
     this.flushTimer = setInterval(() => void this.flush().catch((err: Error) => this.log.warn({ reason: err.message }, 'writing instance metrics failed')), every);
     this.periodic.register({ kind: 'instances.metrics-rollup', everyMs: ROLLUP_EVERY_MS, maxRunMs: 5 * 60_000, run: () => this.maintainer.run() });

@@ -5,8 +5,8 @@ import type { AnyJob } from '@hostplane/protocol';
 import { EventsService } from '../events/events.service';
 import { HUB_LOGGER } from '../http/logger';
 import { JobDispatcher } from '../jobs/job-dispatcher';
+import { DomainEventBus } from '../domain-events/domain-event-bus';
 import type { AgentSession } from '../tunnel/agent-session';
-import { TunnelServer } from '../tunnel/tunnel.server';
 import { InstancesService } from './instances.service';
 
 const SYSTEM = { type: 'system' as const, id: null, name: 'reconciler' };
@@ -23,7 +23,7 @@ const SYSTEM = { type: 'system' as const, id: null, name: 'reconciler' };
 @Injectable()
 export class InstanceReconciler implements OnModuleInit {
   constructor(
-    private readonly tunnel: TunnelServer,
+    private readonly domainEvents: DomainEventBus,
     private readonly instances: InstancesService,
     private readonly jobs: JobDispatcher,
     private readonly events: EventsService,
@@ -31,11 +31,13 @@ export class InstanceReconciler implements OnModuleInit {
   ) {}
 
   onModuleInit(): void {
-    this.tunnel.events.on('ready', (s) => void this.reconcile(s).catch((err: Error) => this.log.warn({ nodeId: s.nodeId, reason: err.message }, 'instance reconciliation failed')));
-    this.tunnel.events.on('instanceState', (s, f) => void this.instances.applyStatus(s.nodeId, f, f.ts).catch((err: Error) => this.log.warn({ reason: err.message }, 'instance state not recorded')));
+    this.domainEvents.on('agent.ready', (s) => this.reconcile(s).catch((err: Error) => this.log.warn({ nodeId: s.nodeId, reason: err.message }, 'instance reconciliation failed')));
+    this.domainEvents.on('instance.state', ({ nodeId, frame }) =>
+      this.instances.applyStatus(nodeId, frame, frame.ts).catch((err: Error) => this.log.warn({ reason: err.message }, 'instance state not recorded')),
+    );
   }
 
-  async reconcile(session: AgentSession): Promise<{ started: number; stopped: number; removed: number; missing: number; duplicates: number }> {
+  async reconcile(session: Pick<AgentSession, 'nodeId' | 'orgId' | 'hello'>): Promise<{ started: number; stopped: number; removed: number; missing: number; duplicates: number }> {
     const reported = new Map((session.hello?.instances ?? []).map((i) => [i.instance_id, i.state]));
     const rows = await this.instances.repo.findBy({ nodeId: session.nodeId });
     const counts = { started: 0, stopped: 0, removed: 0, missing: 0, duplicates: 0 };

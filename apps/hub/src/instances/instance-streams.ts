@@ -1,11 +1,12 @@
 import { Inject, Injectable, OnModuleInit } from '@nestjs/common';
 import type { WebSocket } from 'ws';
 import { z } from 'zod';
-import type { InstanceMetrics, InstanceStateFrame, InstanceStats } from '@hostplane/protocol';
+import type { InstanceStats } from '@hostplane/protocol';
 import { PermissionDeniedError } from '../access/access.errors';
 import { hasPermission, type Principal } from '../access/principal';
 import { AuditService } from '../audit/audit.service';
 import { HUB_CONFIG } from '../config/config.module';
+import { DomainEventBus } from '../domain-events/domain-event-bus';
 import type { HubConfig } from '../config/load-config';
 import { DomainError, ValidationFailedError } from '../http/errors';
 import { zodIssues } from '../http/validation';
@@ -15,7 +16,6 @@ import { TunnelServer } from '../tunnel/tunnel.server';
 import { WsAccess } from '../ws/ws-access';
 import { WsRouter, type WsUpgrade } from '../ws/ws-router';
 import { relay } from '../ws/stream-relay';
-import type { AgentSession } from '../tunnel/agent-session';
 import { instanceIdParams } from './instances.schemas';
 import { InstanceQueries } from './instance-queries';
 import { InstancesService } from './instances.service';
@@ -35,6 +35,7 @@ export class InstanceStreams implements OnModuleInit {
     private readonly access: WsAccess,
     private readonly instances: InstancesService,
     private readonly tunnel: TunnelServer,
+    private readonly domainEvents: DomainEventBus,
     private readonly audit: AuditService,
     private readonly queries: InstanceQueries,
     @Inject(HUB_CONFIG) private readonly config: HubConfig,
@@ -67,7 +68,6 @@ export class InstanceStreams implements OnModuleInit {
 
   /** `?protocol=wings`: Pterodactyl's `{event, args}` framing over the same console. */
   private async wings(ws: WebSocket, up: WsUpgrade, principal: Principal, id: string, scrollback: number): Promise<void> {
-    const events = this.tunnel.events;
     const wingsConsole = new WingsConsole(ws, {
       openConsole: async () => {
         const instance = await this.instances.get(principal, id);
@@ -85,17 +85,15 @@ export class InstanceStreams implements OnModuleInit {
         await this.instances.act(principal, id, action);
       },
       subscribe: (onState, onStats) => {
-        const state = (_s: AgentSession, f: InstanceStateFrame) => {
-          if (f.instance_id === id) onState(f.state);
-        };
-        const metrics = (_s: AgentSession, m: InstanceMetrics) => {
-          for (const sample of m.samples) if (sample.instance_id === id) onStats(sample);
-        };
-        events.on('instanceState', state);
-        events.on('instanceMetrics', metrics);
+        const offState = this.domainEvents.on('instance.state', ({ frame }) => {
+          if (frame.instance_id === id) onState(frame.state);
+        });
+        const offMetrics = this.domainEvents.on('instance.metrics', ({ frame }) => {
+          for (const sample of frame.samples) if (sample.instance_id === id) onStats(sample);
+        });
         return () => {
-          events.off('instanceState', state);
-          events.off('instanceMetrics', metrics);
+          offState();
+          offMetrics();
         };
       },
       tokenExpiresAt: bearerExpiry(up),

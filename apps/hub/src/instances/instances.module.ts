@@ -9,6 +9,7 @@ import { InstanceLogsController } from './instance-logs.controller';
 import { InstanceLogsService } from './instance-logs.service';
 import { InstanceMetricsController } from './instance-metrics.controller';
 import { InstanceMetricsService } from './instance-metrics.service';
+import { InstancePlacement } from './instance-placement';
 import { InstancePorts } from './instance-ports';
 import { InstancePortsController } from './instance-ports.controller';
 import { InstanceQueries } from './instance-queries';
@@ -20,8 +21,8 @@ import { LostInstances } from './lost-instances';
 
 @Module({
   imports: [AllocationsModule, JobsModule, NodesModule, SchedulerModule, WorkloadsModule, TunnelModule],
-  providers: [InstancesService, InstancePorts, InstanceQueries, InstanceReconciler, InstanceStreams, InstanceMetricsService, InstanceLogsService, LostInstances],
+  providers: [InstancesService, InstancePlacement, InstancePorts, InstanceQueries, InstanceReconciler, InstanceStreams, InstanceMetricsService, InstanceLogsService, LostInstances],
   controllers: [InstancesController, InstancePortsController, InstanceMetricsController, InstanceLogsController],
-  exports: [InstancesService, InstanceQueries],
+  exports: [InstancesService, InstanceQueries, InstancePlacement],
 })
 export class InstancesModule {}

@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { z } from 'zod';
 import { type AnyJob, type InstanceStatus, instanceStatus, type JobOutcome } from '@hostplane/protocol';
 import { inOrg, requireOrg, type Principal } from '../access/principal';
+import { DomainEventBus } from '../domain-events/domain-event-bus';
 import { EventsService } from '../events/events.service';
 import { DataSource, type EntityManager, Repository } from 'typeorm';
 import { AllocationsService, NoFreeAllocationError } from '../allocations/allocations.service';
@@ -11,7 +12,6 @@ import { ConflictError, DomainError, NotFoundError, ValidationFailedError } from
 import { JobDispatcher } from '../jobs/job-dispatcher';
 import { actorOf } from '../jobs/operation-actor';
 import type { OperationEntity } from '../jobs/operation.entity';
-import { OperationsService } from '../jobs/operations.service';
 import { NodesService } from '../nodes/nodes.service';
 import { PlannerService, requestOf } from '../scheduler/planner.service';
 import { resolveVariables } from '../workloads/resolve-variables';
@@ -52,7 +52,7 @@ export class InstancesService implements OnModuleInit {
     private readonly planner: PlannerService,
     private readonly nodes: NodesService,
     private readonly jobs: JobDispatcher,
-    private readonly operations: OperationsService,
+    private readonly domainEvents: DomainEventBus,
     private readonly events: EventsService,
     private readonly allocations: AllocationsService,
   ) {
@@ -60,10 +60,7 @@ export class InstancesService implements OnModuleInit {
   }
 
   onModuleInit(): void {
-    this.planner.useAllocations({ allocatedOn: (orgId, nodeIds) => this.allocatedOn(orgId, nodeIds) });
-    this.nodes.setOccupancy({ countOn: (nodeId) => this.repo.countBy({ nodeId }) });
-    this.workloads.setUsage({ countUsing: (workloadId) => this.repo.countBy({ workloadId }) });
-    this.operations.onOutcome((op, outcome) => this.onOutcome(op, outcome));
+    this.domainEvents.on('operation.finished', ({ op, outcome }) => this.onOutcome(op, outcome));
   }
 
   async list(p: Principal, q: z.infer<typeof listInstancesQuery>) {
@@ -263,17 +260,4 @@ export class InstancesService implements OnModuleInit {
     if (row) void this.events.publish(row.org_id, 'instance.state', { instance_id: id, state, reason, exit_code: exitCode });
   }
 
-  /** What instances hold on each node, plus what open migrations reserve on their target until they switch to it. */
-  private async allocatedOn(orgId: string, nodeIds: readonly string[]) {
-    const rows = (await this.db.query(
-      `SELECT node_id, sum((resources->>'cpu_cores')::float) AS cpu, sum((resources->>'memory_bytes')::float) AS mem, sum((resources->>'disk_bytes')::float) AS disk
-         FROM (SELECT node_id, resources FROM instances WHERE org_id = $1 AND node_id = ANY($2::uuid[])
-               UNION ALL
-               SELECT m.target_node_id, i.resources FROM migrations m JOIN instances i ON i.id = m.instance_id
-                WHERE m.org_id = $1 AND m.target_node_id = ANY($2::uuid[]) AND m.status IN ('queued', 'running') AND i.node_id <> m.target_node_id) held
-        GROUP BY node_id`,
-      [orgId, nodeIds],
-    )) as { node_id: string; cpu: number; mem: number; disk: number }[];
-    return new Map(rows.map((r) => [r.node_id, { cpu_cores: Number(r.cpu), memory_bytes: Number(r.mem), disk_bytes: Number(r.disk) }]));
-  }
 }

@@ -1,9 +1,11 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { DelayedError, Job } from 'bullmq';
 import type { Logger } from 'pino';
-import { JobEnvelope, jobAck, JobOutcome, JobProgress, ResultAck } from '@hostplane/protocol';
+import { JobEnvelope, jobAck, JobOutcome } from '@hostplane/protocol';
 import { HUB_CONFIG } from '../config/config.module';
 import type { HubConfig } from '../config/load-config';
+import { DomainEventBus } from '../domain-events/domain-event-bus';
+import type { AgentConnection, DomainEventMap } from '../domain-events/domain-events';
 import { HUB_LOGGER } from '../http/logger';
 import type { AgentSession } from '../tunnel/agent-session';
 import { TunnelServer } from '../tunnel/tunnel.server';
@@ -17,7 +19,8 @@ const NOT_YET_DELAY_MS = 5000;
 const PERMANENT_REJECTIONS = new Set(['invalid_frame', 'unknown_kind', 'invalid_payload']);
 
 interface Waiter {
-  session: AgentSession;
+  /** The connection the job was sent on: an outcome or progress from another one is not this wait's. */
+  connection: AgentConnection;
   resolve: (o: JobOutcome) => void;
   reject: (e: Error) => void;
 }
@@ -38,14 +41,15 @@ export class JobDelivery {
   constructor(
     private readonly tunnel: TunnelServer,
     private readonly operations: OperationsService,
+    domainEvents: DomainEventBus,
     @Inject(HUB_CONFIG) private readonly config: HubConfig,
     @Inject(HUB_LOGGER) private readonly log: Logger,
   ) {
-    tunnel.events.on('outcome', (session, outcome, ack) => void this.onOutcome(session, outcome, ack));
-    tunnel.events.on('progress', (session, p) => void this.onProgress(session, p));
-    tunnel.events.on('closed', (session) => {
+    domainEvents.on('job.outcome', (e) => this.onOutcome(e));
+    domainEvents.on('job.progress', (e) => this.onProgress(e));
+    domainEvents.on('agent.closed', (closed) => {
       for (const [id, w] of this.waiters) {
-        if (w.session === session) {
+        if (sameConnection(w.connection, closed)) {
           this.waiters.delete(id);
           w.reject(new AgentGoneError('agent disconnected'));
         }
@@ -143,7 +147,8 @@ export class JobDelivery {
   }
 
   private waitForOutcome(opId: string, session: AgentSession): Promise<JobOutcome> {
-    return new Promise<JobOutcome>((resolve, reject) => this.waiters.set(opId, { session, resolve, reject }));
+    const connection = { nodeId: session.nodeId, orgId: session.orgId, epoch: session.epoch };
+    return new Promise<JobOutcome>((resolve, reject) => this.waiters.set(opId, { connection, resolve, reject }));
   }
 
   private forget(opId: string): void {
@@ -155,10 +160,10 @@ export class JobDelivery {
     throw new DelayedError();
   }
 
-  private async onOutcome(session: AgentSession, outcome: JobOutcome, ack: (a: ResultAck) => void): Promise<void> {
+  private async onOutcome({ nodeId, outcome, ack }: DomainEventMap['job.outcome']): Promise<void> {
     try {
       const op = await this.operations.get(outcome.job_id);
-      if (!op || op.nodeId !== session.nodeId) {
+      if (!op || op.nodeId !== nodeId) {
         // Not ours to record (unknown id or another node's): acknowledge so the agent stops resending.
         ack({ ok: true });
         return;
@@ -178,15 +183,20 @@ export class JobDelivery {
     }
   }
 
-  private async onProgress(session: AgentSession, p: JobProgress): Promise<void> {
+  private async onProgress(event: DomainEventMap['job.progress']): Promise<void> {
+    const p = event.progress;
     const waiter = this.waiters.get(p.job_id);
-    if (!waiter || waiter.session !== session) return;
+    if (!waiter || !sameConnection(waiter.connection, event)) return;
     // Progress is advisory: write at most a few times a second per operation.
     const last = this.lastProgressWrite.get(p.job_id) ?? 0;
     if (Date.now() - last < 200 && p.percent < 100) return;
     this.lastProgressWrite.set(p.job_id, Date.now());
-    await this.operations.progress({ id: p.job_id, orgId: session.orgId }, p.percent, p.message).catch((err: unknown) =>
+    await this.operations.progress({ id: p.job_id, orgId: event.orgId }, p.percent, p.message).catch((err: unknown) =>
       this.log.warn({ err, opId: p.job_id }, 'recording progress failed'),
     );
   }
+}
+
+function sameConnection(a: AgentConnection, b: AgentConnection): boolean {
+  return a.nodeId === b.nodeId && a.epoch === b.epoch;
 }

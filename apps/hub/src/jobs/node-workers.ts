@@ -4,8 +4,8 @@ import type { Logger } from 'pino';
 import { DataSource } from 'typeorm';
 import { HUB_CONFIG } from '../config/config.module';
 import type { HubConfig } from '../config/load-config';
+import { DomainEventBus } from '../domain-events/domain-event-bus';
 import { HUB_LOGGER } from '../http/logger';
-import { NodeEntity } from '../nodes/node.entity';
 import { ClusterBus } from '../redis/cluster-bus';
 import { TunnelServer } from '../tunnel/tunnel.server';
 import { JobDelivery } from './job-delivery';
@@ -33,6 +33,7 @@ export class NodeWorkers implements OnApplicationBootstrap, BeforeApplicationShu
     private readonly delivery: JobDelivery,
     private readonly tunnel: TunnelServer,
     private readonly bus: ClusterBus,
+    private readonly domainEvents: DomainEventBus,
     @Inject(DataSource) private readonly db: DataSource,
     @Inject(HUB_CONFIG) private readonly config: HubConfig,
     @Inject(HUB_LOGGER) private readonly log: Logger,
@@ -43,8 +44,8 @@ export class NodeWorkers implements OnApplicationBootstrap, BeforeApplicationShu
   }
 
   onApplicationBootstrap(): void {
-    this.tunnel.events.on('ready', (s) => void this.ensureIfWork(s.nodeId));
-    this.tunnel.events.on('closed', (s) => {
+    this.domainEvents.on('agent.ready', (s) => this.ensureIfWork(s.nodeId));
+    this.domainEvents.on('agent.closed', (s) => {
       if (!this.tunnel.session(s.nodeId)) void this.stop(s.nodeId);
     });
     this.bus.on(JOBS_TOPIC, (m) => {
@@ -69,7 +70,8 @@ export class NodeWorkers implements OnApplicationBootstrap, BeforeApplicationShu
     if (this.workers.has(nodeId)) return this.scheduleIdleCheck(nodeId);
     const session = this.tunnel.session(nodeId);
     if (!session) return;
-    const node = await this.db.getRepository(NodeEntity).findOne({ where: { id: nodeId }, select: ['id', 'jobConcurrency'] });
+    // A read of the nodes domain's table (its owner writes it): the operator's concurrency cap.
+    const [node] = (await this.db.query(`SELECT job_concurrency AS "jobConcurrency" FROM nodes WHERE id = $1`, [nodeId])) as { jobConcurrency: number }[];
     // Shutdown may have begun during the await: a Worker created now would outlive the Redis connection it uses.
     if (!node || this.stopped || this.workers.has(nodeId) || !this.tunnel.session(nodeId)) return;
     const worker = new Worker<NodeJobData>(this.queues.queueName(nodeId), (job, token) => this.delivery.process(nodeId, job, token), {

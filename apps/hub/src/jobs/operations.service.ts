@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { DataSource, EntityManager, Repository } from 'typeorm';
 import type { JobOutcome } from '@hostplane/protocol';
 import type { z } from 'zod';
+import { DomainEventBus } from '../domain-events/domain-event-bus';
 import { EventsService } from '../events/events.service';
 import { NotFoundError } from '../http/errors';
 import { HUB_LOGGER } from '../http/logger';
@@ -11,7 +12,6 @@ import { JobQueues, NodeJobData } from './job-queues';
 import type { listOperationsQuery } from './operations.schemas';
 import { FINAL_STATUSES, OperationEntity, OperationStatus } from './operation.entity';
 
-export type OutcomeListener = (op: { id: string; orgId: string; nodeId: string | null; kind: string; payload: unknown }, outcome: JobOutcome) => unknown;
 
 export type NewOperation = Pick<OperationEntity, 'id' | 'orgId' | 'nodeId' | 'kind' | 'payload' | 'resource' | 'resources' | 'actor' | 'mayCancel' | 'deadlineAt'>;
 
@@ -39,21 +39,16 @@ const OPEN_SQL = `status IN (${OPEN.map((st) => `'${st}'`).join(', ')})`;
 @Injectable()
 export class OperationsService {
   readonly repo: Repository<OperationEntity>;
-  private readonly outcomeListeners: OutcomeListener[] = [];
 
   constructor(
     @Inject(DataSource) private readonly db: DataSource,
     private readonly events: EventsService,
     private readonly bus: ClusterBus,
     private readonly queues: JobQueues,
+    private readonly domainEvents: DomainEventBus,
     @Inject(HUB_LOGGER) private readonly log: Logger,
   ) {
     this.repo = db.getRepository(OperationEntity);
-  }
-
-  /** Domains that own what a job acts on (instances) learn of each applied outcome here. */
-  onOutcome(listener: OutcomeListener): void {
-    this.outcomeListeners.push(listener);
   }
 
   /**
@@ -195,11 +190,9 @@ export class OperationsService {
     if (rows.length) {
       const row = rows[0]!;
       this.finished(row);
-      for (const l of this.outcomeListeners) {
-        void Promise.resolve(l({ id: outcome.job_id, orgId: String(row.org_id), nodeId: (row.node_id as string | null) ?? null, kind: String(row.kind), payload: row.payload }, outcome)).catch(
-          () => undefined,
-        );
-      }
+      // Domains that own what the job acted on (instances, backups, deployments) update their rows.
+      const op = { id: outcome.job_id, orgId: String(row.org_id), nodeId: (row.node_id as string | null) ?? null, kind: String(row.kind), payload: row.payload };
+      this.domainEvents.publish('operation.finished', { op, outcome });
     }
     return rows.length ? this.get(outcome.job_id) : null;
   }

@@ -5,10 +5,12 @@ import { HUB_CONFIG } from '../config/config.module';
 import type { HubConfig } from '../config/load-config';
 import { EventsService } from '../events/events.service';
 import { HUB_LOGGER } from '../http/logger';
+import { InstancePlacement } from '../instances/instance-placement';
 import { InstanceEntity } from '../instances/instance.entity';
 import { JobDispatcher } from '../jobs/job-dispatcher';
 import { deadlinePassed, finishDrain, newIssues, normalizeDrain, updateDrain } from '../nodes/drain';
 import { type DrainState, NodeEntity } from '../nodes/node.entity';
+import type { DrainDriver } from '../nodes/node-capabilities';
 import { NodesService } from '../nodes/nodes.service';
 import { PeriodicWork } from '../periodic/periodic-work';
 import { withClusterLock } from '../redis/cluster-lock';
@@ -36,6 +38,7 @@ export class DrainEviction implements OnModuleInit, OnApplicationBootstrap {
 
   constructor(
     @Inject(DataSource) private readonly db: DataSource,
+    private readonly placement: InstancePlacement,
     private readonly nodes: NodesService,
     private readonly migrations: MigrationsService,
     private readonly runner: MigrationRunner,
@@ -48,8 +51,6 @@ export class DrainEviction implements OnModuleInit, OnApplicationBootstrap {
   ) {}
 
   onModuleInit(): void {
-    // A request waits for a pass in progress elsewhere, so its answer shows the drain's first moves.
-    this.nodes.setDrainDriver({ advance: (id) => this.advance(id, API_WAIT_MS), cancelled: (_org, _id, d) => this.cancelMigrations(d) });
     this.runner.onFinished((m) => {
       if (m.drainId) void this.advance(m.sourceNodeId);
     });
@@ -139,7 +140,7 @@ export class DrainEviction implements OnModuleInit, OnApplicationBootstrap {
     const onNode = await this.instancesOn(node.id);
     const fresh = onNode.filter((i) => !drain.stopped.includes(i.id));
     if (fresh.length) {
-      await this.db.query(`UPDATE instances SET desired_state = 'stopped', updated_at = now() WHERE id = ANY($1::uuid[])`, [fresh.map((i) => i.id)]);
+      await this.placement.stopDesired(fresh.map((i) => i.id));
       await this.cancelMigrations(drain);
       for (const i of fresh) {
         await this.jobs.enqueue(
@@ -210,4 +211,9 @@ export class DrainEviction implements OnModuleInit, OnApplicationBootstrap {
     )) as { instance_id: string; status: string; error: { message?: string } | null }[];
     return rows.map((r) => ({ instance_id: r.instance_id, reason: `migration ${r.status}: ${r.error?.message ?? ''}`.trim() }));
   }
+}
+
+/** The nodes domain's `DRAIN_DRIVER`: a request waits for a pass in progress elsewhere, so its answer shows the drain's first moves. */
+export function drainDriverOf(eviction: DrainEviction): DrainDriver {
+  return { advance: (nodeId) => eviction.advance(nodeId, API_WAIT_MS), cancelled: (_orgId, _nodeId, drain) => eviction.cancelMigrations(drain) };
 }

@@ -3,6 +3,7 @@ import { DataSource, type EntityManager } from 'typeorm';
 import type { InstanceSpec } from '@hostplane/protocol';
 import { AllocationsService, NoFreeAllocationError } from '../allocations/allocations.service';
 import { remapPorts } from '../allocations/port-plan';
+import { InstancePlacement } from '../instances/instance-placement';
 import { InstanceEntity } from '../instances/instance.entity';
 import type { MigrationEntity } from './migration.entity';
 
@@ -14,6 +15,7 @@ import type { MigrationEntity } from './migration.entity';
 export class MigrationPorts {
   constructor(
     @Inject(DataSource) private readonly db: DataSource,
+    private readonly placement: InstancePlacement,
     private readonly allocations: AllocationsService,
   ) {}
 
@@ -31,7 +33,7 @@ export class MigrationPorts {
   /** Inside the switch's transaction: the instance takes the target's ports, the source's are free again. */
   async switchOver(tx: EntityManager, m: MigrationEntity): Promise<void> {
     const moved = await this.targetSpec(m, tx);
-    await tx.getRepository(InstanceEntity).update({ id: m.instanceId }, { spec: moved.spec, variables: moved.variables });
+    await this.placement.setSpec(tx, m.instanceId, moved.spec, moved.variables);
     await this.allocations.release(tx, m.instanceId, m.sourceNodeId);
   }
 

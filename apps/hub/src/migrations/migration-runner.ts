@@ -7,6 +7,7 @@ import { HUB_CONFIG } from '../config/config.module';
 import type { HubConfig } from '../config/load-config';
 import { EventsService } from '../events/events.service';
 import { HUB_LOGGER } from '../http/logger';
+import { InstancePlacement } from '../instances/instance-placement';
 import { InstanceEntity } from '../instances/instance.entity';
 import { JobDispatcher } from '../jobs/job-dispatcher';
 import type { OperationEntity } from '../jobs/operation.entity';
@@ -62,6 +63,7 @@ export class MigrationRunner implements OnApplicationBootstrap, BeforeApplicatio
 
   constructor(
     @Inject(DataSource) private readonly db: DataSource,
+    private readonly placement: InstancePlacement,
     private readonly queue: MigrationQueue,
     private readonly jobs: JobDispatcher,
     private readonly waiter: OperationWaiter,
@@ -328,12 +330,7 @@ export class MigrationRunner implements OnApplicationBootstrap, BeforeApplicatio
     const switched = await this.db.transaction(async (tx) => {
       const [row] = (await tx.query(`SELECT cancel_requested FROM migrations WHERE id = $1 FOR UPDATE`, [m.id])) as { cancel_requested: boolean }[];
       if (row?.cancel_requested) return false;
-      await tx.query(
-        `UPDATE instances SET node_id = $3, state = 'stopped', state_reason = $4, exit_code = NULL, state_observed_at = NULL,
-                state_changed_at = now(), updated_at = now()
-          WHERE id = $1 AND migration_id = $2`,
-        [m.instanceId, m.id, m.targetNodeId, `migrated from node ${m.sourceNodeId}`],
-      );
+      await this.placement.switchNode(tx, m.instanceId, m.id, m.targetNodeId, `migrated from node ${m.sourceNodeId}`);
       await this.ports.switchOver(tx, m);
       await this.nodeBackups.switchOver(tx, m, copiedBackups);
       await tx.query(`UPDATE migrations SET step = 'start', updated_at = now() WHERE id = $1`, [m.id]);
@@ -417,7 +414,7 @@ export class MigrationRunner implements OnApplicationBootstrap, BeforeApplicatio
           WHERE id = $1 AND status IN ('queued', 'running') RETURNING id`,
         [m.id, status, error ? JSON.stringify(error) : null, status === 'succeeded' ? 'done' : status === 'cancelled' ? 'cancelled' : `failed: ${error?.message ?? ''}`.slice(0, 500)],
       )) as [unknown[], number];
-      await tx.query(`UPDATE instances SET migration_id = NULL, updated_at = now() WHERE id = $1 AND migration_id = $2`, [m.instanceId, m.id]);
+      await this.placement.releaseFromMigration(tx, m.instanceId, m.id);
       return res[0].length;
     });
     if (!rows) return;

@@ -5,6 +5,7 @@ import type { z } from 'zod';
 import { inOrg, requireOrg, type Principal } from '../access/principal';
 import { EventsService } from '../events/events.service';
 import { ConflictError, DomainError, NotFoundError, ValidationFailedError } from '../http/errors';
+import { InstancePlacement } from '../instances/instance-placement';
 import { InstanceEntity, type InstanceRowState } from '../instances/instance.entity';
 import { actorOf } from '../jobs/operation-actor';
 import type { OperationActor } from '../jobs/operation.entity';
@@ -56,6 +57,7 @@ export class MigrationsService {
 
   constructor(
     @Inject(DataSource) private readonly db: DataSource,
+    private readonly placement: InstancePlacement,
     private readonly planner: PlannerService,
     private readonly nodes: NodesService,
     private readonly queue: MigrationQueue,
@@ -196,12 +198,7 @@ export class MigrationsService {
   ): Promise<MigrationEntity> {
     const id = randomUUID();
     // Claims the instance: only one migration at a time gets it (the unique index backs this up).
-    const claimed = (await tx.query(`UPDATE instances SET migration_id = $2, updated_at = now() WHERE id = $1 AND node_id = $3 AND migration_id IS NULL RETURNING id`, [
-      o.instance.id,
-      id,
-      o.instance.nodeId,
-    ])) as [unknown[], number];
-    if (!claimed[0].length) throw new MigrationInProgressError(o.instance.id, null);
+    if (!(await this.placement.claimForMigration(tx, o.instance.id, o.instance.nodeId, id))) throw new MigrationInProgressError(o.instance.id, null);
     try {
       return await tx.getRepository(MigrationEntity).save(
         tx.getRepository(MigrationEntity).create({

@@ -6,6 +6,7 @@ import { pageOf } from '../http/pagination';
 import { ValidBody, ValidParams, ValidQuery } from '../http/validation';
 import { ApiDoc } from '../openapi/api-doc';
 import { cancelDrainQuery, drainBody, listNodesQuery, nodeIdParams, nodeResponse, NodeResponse, presentNode, rotateTokenResponse, updateNodeBody } from './nodes.schemas';
+import { NodeDrains } from './node-drains';
 import { NodesService } from './nodes.service';
 import { UpgradeRequiredError } from '../ws/ws-access';
 
@@ -14,7 +15,10 @@ const TAGS = ['nodes'];
 
 @Controller('v1/nodes')
 export class NodesController {
-  constructor(private readonly nodes: NodesService) {}
+  constructor(
+    private readonly nodes: NodesService,
+    private readonly drains: NodeDrains,
+  ) {}
 
   @Get()
   @RequirePermission('nodes.view')
@@ -51,7 +55,7 @@ export class NodesController {
   @RequirePermission('nodes.manage')
   @ApiDoc({ summary: 'Stop scheduling new instances on the node', tags: TAGS, responses: { 200: { description: 'The node', schema: nodeResponse } } })
   async cordon(@CurrentPrincipal() p: Principal, @ValidParams(nodeIdParams) params: IdParams) {
-    return presentNode(await this.nodes.setSchedulable(p, params.id, false));
+    return presentNode(await this.drains.setSchedulable(p, params.id, false));
   }
 
   @Post(':id/uncordon')
@@ -59,7 +63,7 @@ export class NodesController {
   @RequirePermission('nodes.manage')
   @ApiDoc({ summary: 'Allow scheduling on the node again (cancels a drain in progress)', tags: TAGS, responses: { 200: { description: 'The node', schema: nodeResponse } } })
   async uncordon(@CurrentPrincipal() p: Principal, @ValidParams(nodeIdParams) params: IdParams) {
-    return presentNode(await this.nodes.setSchedulable(p, params.id, true));
+    return presentNode(await this.drains.setSchedulable(p, params.id, true));
   }
 
   @Post(':id/drain')
@@ -74,7 +78,7 @@ export class NodesController {
     responses: { 200: { description: 'The node with its drain block', schema: nodeResponse } },
   })
   async drain(@CurrentPrincipal() p: Principal, @ValidParams(nodeIdParams) params: IdParams, @ValidBody(drainBody) body: z.infer<typeof drainBody>) {
-    return presentNode(await this.nodes.drain(p, params.id, body));
+    return presentNode(await this.drains.drain(p, params.id, body));
   }
 
   @Delete(':id/drain')
@@ -86,7 +90,7 @@ export class NodesController {
     responses: { 200: { description: 'The node', schema: nodeResponse } },
   })
   async cancelDrain(@CurrentPrincipal() p: Principal, @ValidParams(nodeIdParams) params: IdParams, @ValidQuery(cancelDrainQuery) q: z.infer<typeof cancelDrainQuery>) {
-    return presentNode(await this.nodes.cancelDrain(p, params.id, { keepCordoned: q.keep_cordoned }));
+    return presentNode(await this.drains.cancelDrain(p, params.id, { keepCordoned: q.keep_cordoned }));
   }
 
   @Get(':id/terminal')

@@ -5,6 +5,7 @@ import { HostViews } from './host-views';
 import { NodeActionsController } from './node-actions.controller';
 import { NodeContainersController } from './node-containers.controller';
 import { NodeContainersService } from './node-containers.service';
+import { NodeDrains } from './node-drains';
 import { NodeInventoryController } from './node-inventory.controller';
 import { NodeInventoryService } from './node-inventory.service';
 import { NodeMetricsService } from './node-metrics.service';
@@ -17,7 +18,7 @@ import { RegistrationService } from './registration.service';
 
 @Module({
   imports: [TunnelModule, JobsModule],
-  providers: [HostViews, NodesService, NodeInventoryService, RegistrationService, NodeMetricsService, NodeTerminal, NodeQueries, NodeContainersService],
+  providers: [HostViews, NodesService, NodeDrains, NodeInventoryService, RegistrationService, NodeMetricsService, NodeTerminal, NodeQueries, NodeContainersService],
   controllers: [NodesController, RegistrationController, NodeInventoryController, NodeActionsController, NodeContainersController],
   exports: [NodesService, NodeMetricsService, NodeQueries],
 })

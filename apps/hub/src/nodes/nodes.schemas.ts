@@ -4,12 +4,7 @@ import { paginationQuery } from '../http/pagination';
 import { normalizeDrain } from './drain';
 import type { NodeEntity } from './node.entity';
 import { isoDateTime } from '../http/fields';
-
-const labelKey = z.string().regex(/^[a-z0-9]([a-z0-9._/-]{0,61}[a-z0-9])?$/, {
-  message: "label keys are 1-63 lowercase letters, digits, '.', '_', '-', '/', starting and ending with a letter or digit",
-});
-const labelValue = z.string().max(128).regex(/^[A-Za-z0-9._:/ -]*$/, { message: "label values may hold letters, digits, space and '._:/-'" });
-export const labels = z.record(labelKey, labelValue).refine((l) => Object.keys(l).length <= 64, { message: 'at most 64 labels' });
+import { labels } from '../http/label-fields';
 
 export const nodeName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, {
   message: "node names are 1-63 characters: letters, digits, '-', '_', '.', starting with a letter or digit",

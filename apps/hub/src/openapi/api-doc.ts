@@ -30,18 +30,8 @@ export interface ApiDocOptions {
 }
 
 export const API_DOC = 'hostplane:api-doc';
-export const API_SCHEMAS = 'hostplane:api-schemas';
-
-export type RouteSchemas = Partial<Record<'body' | 'query' | 'params', z.ZodType>>;
-
 /** Declares what a route does and returns; request schemas come from its `@Valid*` parameters. */
 export const ApiDoc = (options: ApiDocOptions) => SetMetadata(API_DOC, options);
-
-export function recordRouteSchema(target: object, key: string | symbol, where: keyof RouteSchemas, schema: z.ZodType): void {
-  const method = (target as Record<string | symbol, object>)[key] as object;
-  const existing = (Reflect.getMetadata(API_SCHEMAS, method) as RouteSchemas | undefined) ?? {};
-  Reflect.defineMetadata(API_SCHEMAS, { ...existing, [where]: schema }, method);
-}
 
 const UNSAFE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 

@@ -2,7 +2,8 @@ import { RequestMethod } from '@nestjs/common';
 import { METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants';
 import { z } from 'zod';
 import { catalogEntry } from '../http/error-catalog';
-import { API_DOC, API_SCHEMAS, ApiDocOptions, honoursIdempotencyKey, RouteSchemas } from './api-doc';
+import { API_SCHEMAS, type RouteSchemas } from '../http/route-schemas';
+import { API_DOC, ApiDocOptions, honoursIdempotencyKey } from './api-doc';
 
 export interface DocumentedRoute {
   method: string;

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { PERMISSION_KEYS, PermissionKey, ROLES } from '../access/permissions';
 import { pageOf } from '../http/pagination';
-import { emailField } from '../users/users.schemas';
+import { emailField } from '../http/fields';
 import { displayName } from '../http/fields';
 
 const uuid = (what: string) => z.uuid({ message: `must be ${what} id (UUID)` });

@@ -1,12 +1,10 @@
 import proxyAddr from '@fastify/proxy-addr';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { IncomingMessage } from 'node:http';
-import type { Logger } from 'pino';
-import type { HubConfig } from '../config/load-config';
 import { RateLimitedError } from '../http/errors';
 import { mapError, sendError } from '../http/exception.filter';
-import type { RedisService } from '../redis/redis.service';
-import { RateLimiter, RateLimitResult } from './rate-limiter';
+import type { RateLimitResult } from './rate-limiter';
+import type { RateLimits } from './rate-limits';
 
 /** Route config key: `@RouteConfig({ rateLimit: 'auth' })` puts a route in a stricter bucket. */
 export type RateLimitBucket = 'default' | 'auth';
@@ -18,16 +16,9 @@ export const RATE_LIMIT_AUTH = { rateLimit: 'auth' satisfies RateLimitBucket };
  * else runs. If Redis is unreachable the limit fails open: availability over strictness, with
  * a warning in the log.
  */
-export function registerRateLimit(app: FastifyInstance, redis: RedisService, config: HubConfig, log: Logger): UpgradeAdmission {
-  const limiter = new RateLimiter(redis.client);
+export function registerRateLimit(app: FastifyInstance, limits: RateLimits): void {
+  const { limiter, redis, config, failOpen } = limits;
   const { max, windowSeconds, authMax } = config.rateLimit;
-  let lastWarning = 0;
-  const failOpen = (err: unknown) => {
-    if (Date.now() - lastWarning > 10_000) {
-      lastWarning = Date.now();
-      log.warn({ reason: (err as Error).message }, 'rate limiter unavailable (redis), allowing requests');
-    }
-  };
 
   app.addHook('onRequest', async (req: FastifyRequest, reply) => {
     const bucket = ((req.routeOptions.config as { rateLimit?: RateLimitBucket } | undefined)?.rateLimit ?? 'default') as RateLimitBucket;
@@ -50,7 +41,6 @@ export function registerRateLimit(app: FastifyInstance, redis: RedisService, con
       return reply;
     }
   });
-  return upgradeAdmission(limiter, redis, config, failOpen);
 }
 
 /**
@@ -60,7 +50,7 @@ export function registerRateLimit(app: FastifyInstance, redis: RedisService, con
  */
 export type UpgradeAdmission = (req: IncomingMessage) => Promise<RateLimitedError | null>;
 
-function upgradeAdmission(limiter: RateLimiter, redis: RedisService, config: HubConfig, failOpen: (err: unknown) => void): UpgradeAdmission {
+export function upgradeAdmission({ limiter, redis, config, failOpen }: RateLimits): UpgradeAdmission {
   const trusted = config.http.trustProxy.length ? proxyAddr.compile(config.http.trustProxy) : () => false;
   return async (req) => {
     const ip = proxyAddr(req, trusted);

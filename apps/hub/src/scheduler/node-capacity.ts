@@ -3,16 +3,14 @@ import type { CapacityOverrides, NodeStatus } from '../nodes/node.entity';
 import type { PlacementNode, PlacementResources } from './placement';
 
 /**
- * What is already reserved on each node. The instances domain implements it (the summed
- * resources of the instances placed on each node) and registers it with
- * `PlannerService.useAllocations()` from its module's `onModuleInit`. Until then nothing is
- * allocated and a node's whole capacity is free.
+ * What is already reserved on each node: the summed resources of the instances placed on (or
+ * migrating to) each node. Provided by the instances domain under `NODE_ALLOCATIONS`.
  */
 export interface NodeAllocations {
   allocatedOn(orgId: string, nodeIds: readonly string[]): Promise<ReadonlyMap<string, PlacementResources>>;
 }
 
-export const NO_ALLOCATIONS: NodeAllocations = { allocatedOn: async () => new Map() };
+export const NODE_ALLOCATIONS = Symbol('NodeAllocations');
 
 /** The columns the planner reads from `nodes` (only the inventory parts it needs, not processes and users). */
 export interface NodeCapacityRow {

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { pageOf } from '../http/pagination';
-import { labels } from '../nodes/nodes.schemas';
+import { labels } from '../http/label-fields';
 import { SIZE_NAMES, TEMPLATE_CATEGORIES } from '../workloads/templates';
 import { DRIVERS, workloadResources } from '../workloads/workload.schemas';
 import { REJECT_REASONS } from './placement';

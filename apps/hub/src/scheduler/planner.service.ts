@@ -7,7 +7,7 @@ import { portSlots } from '../allocations/port-plan';
 import { findTemplate } from '../workloads/templates';
 import type { WorkloadSpec } from '../workloads/workload.schemas';
 import { TemplateNotFoundError, WorkloadsService } from '../workloads/workloads.service';
-import { NO_ALLOCATIONS, toPlacementNode, type NodeAllocations, type NodeCapacityRow } from './node-capacity';
+import { NODE_ALLOCATIONS, toPlacementNode, type NodeAllocations, type NodeCapacityRow } from './node-capacity';
 import { describePlacement, place, type PlacementNode, type PlacementOptions, type PlacementRequest, type PlacementResources } from './placement';
 import type { PlacementResponse, RecommendBody, RecommendResponse, SuggestFitBody } from './planner.schemas';
 import { chooseSize, type SizeCandidate } from './recommend';
@@ -20,20 +20,15 @@ interface OrgNodes {
 /**
  * Placement over an organization's nodes: reads what the scheduler needs from `nodes`, adds
  * what `NodeAllocations` says is reserved, and runs the pure `place()`. The instances domain
- * calls `placeInOrg` to pick a node and registers its allocations with `useAllocations`.
+ * calls `placeInOrg` to pick a node and provides its allocations as `NODE_ALLOCATIONS`.
  */
 @Injectable()
 export class PlannerService {
-  private allocations: NodeAllocations = NO_ALLOCATIONS;
-
   constructor(
     @Inject(DataSource) private readonly db: DataSource,
     private readonly workloads: WorkloadsService,
+    @Inject(NODE_ALLOCATIONS) private readonly allocations: NodeAllocations,
   ) {}
-
-  useAllocations(source: NodeAllocations): void {
-    this.allocations = source;
-  }
 
   async nodesOf(orgId: string): Promise<OrgNodes> {
     const rows = await this.db

@@ -1,6 +1,6 @@
 import { Module } from '@nestjs/common';
-import { AgentAuthService } from './agent-auth';
 import { TunnelServer } from './tunnel.server';
 
-@Module({ providers: [AgentAuthService, TunnelServer], exports: [TunnelServer] })
+/** The agent tunnel. Needs `NODE_RECORDS` (from the nodes domain) and the domain event bus. */
+@Module({ providers: [TunnelServer], exports: [TunnelServer] })
 export class TunnelModule {}

@@ -1,48 +1,32 @@
 import { BeforeApplicationShutdown, Inject, Injectable, OnApplicationBootstrap } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { createShardedAdapter } from '@socket.io/redis-adapter';
-import { EventEmitter } from 'node:events';
 import type { Server as HttpServer } from 'node:http';
 import type { Logger } from 'pino';
 import { Namespace, Server } from 'socket.io';
-import { DataSource } from 'typeorm';
 import {
   AGENT_NAMESPACE,
   AGENT_TO_HUB,
   AGENT_TOKEN_HEADER,
   AgentToHubEvents,
   HubToAgentEvents,
-  InstanceStateFrame,
-  InstanceMetrics,
-  JobOutcome,
-  JobProgress,
   parseFrame,
   PROTOCOL_HEADER,
   Refusal,
-  ResultAck,
 } from '@hostplane/protocol';
 import { HUB_CONFIG } from '../config/config.module';
 import type { HubConfig } from '../config/load-config';
-import { EventsService } from '../events/events.service';
+import { DomainEventBus } from '../domain-events/domain-event-bus';
+import type { AgentConnection } from '../domain-events/domain-events';
 import { HUB_LOGGER } from '../http/logger';
-import { NodeTelemetryWriter } from '../nodes/node-telemetry';
 import { PeriodicWork } from '../periodic/periodic-work';
 import { ClusterBus } from '../redis/cluster-bus';
 import { RedisService } from '../redis/redis.service';
-import { AgentAuthService } from './agent-auth';
 import { AgentSession, AgentSocket, AgentSocketData } from './agent-session';
 import { HUB_INSTANCE_ID } from './hub-instance';
 import { NodeOwnership } from './node-ownership';
+import { NODE_RECORDS, NodeRecords } from './node-records.port';
 import { TunnelStreams } from './tunnel-streams';
-
-export interface TunnelEvents {
-  ready: [AgentSession];
-  closed: [AgentSession];
-  progress: [AgentSession, JobProgress];
-  outcome: [AgentSession, JobOutcome, (ack: ResultAck) => void];
-  instanceState: [AgentSession, InstanceStateFrame];
-  instanceMetrics: [AgentSession, InstanceMetrics];
-}
 
 const TUNNEL_TOPIC = 'tunnel';
 const HELLO_TIMEOUT_MS = 15_000;
@@ -51,34 +35,31 @@ const HELLO_TIMEOUT_MS = 15_000;
  * The hub end of the agent tunnel: socket.io namespace `/agent` on the hub's HTTP server.
  * It authenticates agents, keeps one live session per node (fenced by an epoch in Redis),
  * tracks online/offline from heartbeats and relays frames. It knows nothing of jobs or drivers:
- * other modules listen to `events`.
+ * what agents say is published as domain events (`agent.*`, `job.*`, `instance.*`), and the
+ * node records it needs come from the nodes domain's `NODE_RECORDS` capability.
  */
 @Injectable()
 export class TunnelServer implements OnApplicationBootstrap, BeforeApplicationShutdown {
-  readonly events = new EventEmitter<TunnelEvents>();
   readonly streams: TunnelStreams;
   private io?: Server;
   private readonly sessions = new Map<string, AgentSession>();
   private readonly ownership: NodeOwnership;
-  private readonly telemetry: NodeTelemetryWriter;
   private timers: NodeJS.Timeout[] = [];
   private closing = false;
   readonly counters = { connects: 0, refused: 0, messagesIn: 0, messagesOut: 0, bytesIn: 0, bytesOut: 0, invalidFrames: 0 };
 
   constructor(
     private readonly httpAdapterHost: HttpAdapterHost,
-    @Inject(DataSource) private readonly db: DataSource,
     private readonly redis: RedisService,
     private readonly bus: ClusterBus,
-    private readonly auth: AgentAuthService,
-    private readonly userEvents: EventsService,
+    private readonly domainEvents: DomainEventBus,
+    @Inject(NODE_RECORDS) private readonly nodes: NodeRecords,
     @Inject(HUB_CONFIG) private readonly config: HubConfig,
     @Inject(HUB_LOGGER) private readonly log: Logger,
     private readonly periodic: PeriodicWork,
   ) {
     const { heartbeatSeconds, offlineAfterMissed } = config.agents;
     this.ownership = new NodeOwnership(redis.client, (...p) => redis.key(...p), heartbeatSeconds * (offlineAfterMissed + 1) * 1000);
-    this.telemetry = new NodeTelemetryWriter(db);
     this.streams = new TunnelStreams(this.counters, log);
   }
 
@@ -154,14 +135,11 @@ export class TunnelServer implements OnApplicationBootstrap, BeforeApplicationSh
     const token = typeof headers[AGENT_TOKEN_HEADER] === 'string' ? headers[AGENT_TOKEN_HEADER] : typeof auth.token === 'string' ? auth.token : undefined;
     const rawProtocol = headers[PROTOCOL_HEADER] ?? auth.protocol_version;
     const protocol = rawProtocol === undefined || rawProtocol === '' ? undefined : Number(rawProtocol);
-    const result = await this.auth.authenticate(token, protocol);
+    const result = await this.nodes.authenticate(token, protocol);
     if (!result.ok) return result.refusal;
     socket.data.nodeId = result.node.id;
     socket.data.orgId = result.node.orgId;
-    const rows = (await this.db.query(`UPDATE nodes SET connection_epoch = connection_epoch + 1 WHERE id = $1 RETURNING connection_epoch`, [
-      result.node.id,
-    ])) as [{ connection_epoch: string }[], number];
-    const epoch = Number(rows[0][0]?.connection_epoch);
+    const epoch = await this.nodes.nextEpoch(result.node.id);
     if (!epoch) return { code: 'node_deleted', message: 'this node was deleted from the hub' };
     socket.data.epoch = epoch;
     await this.ownership.claim(result.node.id, epoch);
@@ -206,7 +184,7 @@ export class TunnelServer implements OnApplicationBootstrap, BeforeApplicationSh
         () => {
           if (this.sessions.get(nodeId) !== session) return;
           reply({ node_id: nodeId, epoch, heartbeat_interval_ms: this.heartbeatMs, server_time: new Date().toISOString() });
-          this.events.emit('ready', session);
+          if (session.hello) this.domainEvents.publish('agent.ready', { ...connectionOf(session), hello: session.hello });
         },
         (err: unknown) => {
           this.log.error({ err, nodeId }, 'hello handling failed');
@@ -220,21 +198,19 @@ export class TunnelServer implements OnApplicationBootstrap, BeforeApplicationSh
       if (!hb.ok) return this.invalid(socket, hb.error);
       session.lastHeartbeatAt = Date.now();
       session.runningJobs = hb.value.running_jobs;
-      this.telemetry.record(nodeId, hb.value.metrics);
+      this.nodes.recordHeartbeat(nodeId, hb.value.metrics);
     });
 
     socket.on('inventory', (frame) => {
       const inv = parseFrame('inventory', AGENT_TO_HUB.inventory, frame);
       if (!inv.ok) return this.invalid(socket, inv.error);
-      void this.db
-        .query(`UPDATE nodes SET inventory = $2, inventory_updated_at = now() WHERE id = $1`, [nodeId, JSON.stringify(inv.value)])
-        .catch((err: unknown) => this.log.error({ err, nodeId }, 'storing inventory failed'));
+      this.domainEvents.publish('agent.inventory', { ...connectionOf(session), inventory: inv.value });
     });
 
     socket.on('job:progress', (frame) => {
       const p = parseFrame('job:progress', AGENT_TO_HUB['job:progress'], frame);
       if (!p.ok) return this.invalid(socket, p.error);
-      this.events.emit('progress', session, p.value);
+      this.domainEvents.publish('job.progress', { ...connectionOf(session), progress: p.value });
     });
 
     socket.on('job:result', (frame, ack) => {
@@ -244,19 +220,19 @@ export class TunnelServer implements OnApplicationBootstrap, BeforeApplicationSh
         this.invalid(socket, r.error);
         return reply({ ok: false });
       }
-      this.events.emit('outcome', session, r.value, reply);
+      this.domainEvents.publish('job.outcome', { ...connectionOf(session), outcome: r.value, ack: reply });
     });
 
     socket.on('instance:state', (frame) => {
       const f = parseFrame('instance:state', AGENT_TO_HUB['instance:state'], frame);
       if (!f.ok) return this.invalid(socket, f.error);
-      this.events.emit('instanceState', session, f.value);
+      this.domainEvents.publish('instance.state', { ...connectionOf(session), frame: f.value });
     });
 
     socket.on('instance:metrics', (frame) => {
       const f = parseFrame('instance:metrics', AGENT_TO_HUB['instance:metrics'], frame);
       if (!f.ok) return this.invalid(socket, f.error);
-      this.events.emit('instanceMetrics', session, f.value);
+      this.domainEvents.publish('instance.metrics', { ...connectionOf(session), frame: f.value });
     });
 
     socket.on('stream:data', (frame) => this.streams.onData(session, frame));
@@ -274,47 +250,21 @@ export class TunnelServer implements OnApplicationBootstrap, BeforeApplicationSh
   }
 
   private async onHello(session: AgentSession, hello: AgentSession['hello'] & object): Promise<void> {
-    const rows = (await this.db.query(
-      `UPDATE nodes n SET status = 'online', hostname = $3, os = $4, arch = $5, agent_version = $6, protocol_version = $7,
-              drivers = $8, capabilities = $9, connected_at = now(), last_seen_at = now()
-         FROM (SELECT id, status AS previous FROM nodes WHERE id = $1 FOR UPDATE) old
-        WHERE n.id = old.id AND n.connection_epoch = $2
-        RETURNING old.previous`,
-      [
-        session.nodeId,
-        session.epoch,
-        hello.hostname,
-        hello.os,
-        hello.arch,
-        hello.agent_version,
-        hello.protocol_version,
-        JSON.stringify(hello.drivers),
-        JSON.stringify(hello.capabilities),
-      ],
-    )) as [{ previous: string }[], number] | { previous: string }[];
-    const list = Array.isArray(rows[0]) ? (rows[0] as { previous: string }[]) : (rows as { previous: string }[]);
+    await this.nodes.markOnline(session.nodeId, session.epoch, session.orgId, hello);
     session.hello = hello;
     session.lastHeartbeatAt = Date.now();
-    if (list[0] && list[0].previous !== 'online') {
-      void this.userEvents.publish(session.orgId, 'node.online', { node_id: session.nodeId, hostname: hello.hostname });
-    }
   }
 
   private async onDisconnect(session: AgentSession, reason: string): Promise<void> {
     const current = this.sessions.get(session.nodeId) === session;
     if (current) this.sessions.delete(session.nodeId);
     this.streams.closeAll(session, `agent disconnected (${reason})`);
-    this.events.emit('closed', session);
+    this.domainEvents.publish('agent.closed', { ...connectionOf(session), reason });
     if (!current) return;
-    this.telemetry.forget(session.nodeId);
+    this.nodes.forgetHeartbeats(session.nodeId);
     try {
       await this.ownership.release(session.nodeId, session.epoch);
-      const rows = (await this.db.query(
-        `UPDATE nodes SET status = 'offline' WHERE id = $1 AND connection_epoch = $2 AND status = 'online' RETURNING id`,
-        [session.nodeId, session.epoch],
-      )) as unknown[];
-      const changed = Array.isArray(rows[0]) ? (rows[0] as unknown[]).length : rows.length;
-      if (changed) void this.userEvents.publish(session.orgId, 'node.offline', { node_id: session.nodeId, reason });
+      await this.nodes.markOffline(session.nodeId, session.epoch, session.orgId, reason);
     } catch (err) {
       this.log.warn({ nodeId: session.nodeId, reason: (err as Error).message }, 'marking node offline failed; the sweep will retry');
     }
@@ -359,7 +309,7 @@ export class TunnelServer implements OnApplicationBootstrap, BeforeApplicationSh
   /** Flush heartbeats, keep ownership alive, and drop agents that stopped heartbeating. */
   private async maintain(): Promise<void> {
     try {
-      await this.telemetry.flush();
+      await this.nodes.flushHeartbeats();
       const ready = [...this.sessions.values()].filter((s) => s.hello);
       const lost = await this.ownership.refresh(ready.map((s) => ({ nodeId: s.nodeId, epoch: s.epoch })));
       for (const nodeId of lost) {
@@ -382,16 +332,7 @@ export class TunnelServer implements OnApplicationBootstrap, BeforeApplicationSh
   private async sweepOrphanedOnline(): Promise<void> {
     try {
       const seconds = this.config.agents.heartbeatSeconds * this.config.agents.offlineAfterMissed;
-      const rows = (await this.db.query(
-        `UPDATE nodes SET status = 'offline'
-          WHERE status = 'online' AND (last_seen_at IS NULL OR last_seen_at < now() - make_interval(secs => $1))
-            AND NOT (id = ANY($2::uuid[]))
-          RETURNING id, org_id`,
-        [seconds, [...this.sessions.keys()]],
-      )) as [{ id: string; org_id: string }[], number];
-      for (const r of rows[0] ?? []) {
-        void this.userEvents.publish(r.org_id, 'node.offline', { node_id: r.id, reason: 'heartbeats stopped' });
-      }
+      await this.nodes.markSilentOffline(seconds, [...this.sessions.keys()]);
     } catch (err) {
       this.log.warn({ reason: (err as Error).message }, 'offline sweep failed');
     }
@@ -402,7 +343,7 @@ export class TunnelServer implements OnApplicationBootstrap, BeforeApplicationSh
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
     for (const s of this.sessions.values()) s.socket.emit('refused', { code: 'shutting_down', message: 'hub is shutting down, reconnecting' });
-    await this.telemetry.flush().catch(() => undefined);
+    await this.nodes.flushHeartbeats().catch(() => undefined);
     await new Promise<void>((resolve) => {
       if (!this.io) return resolve();
       void this.io.close(() => resolve());
@@ -410,4 +351,8 @@ export class TunnelServer implements OnApplicationBootstrap, BeforeApplicationSh
     // io.close() emits disconnects whose handlers write to the database: let them finish.
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+function connectionOf(session: AgentSession): AgentConnection {
+  return { nodeId: session.nodeId, orgId: session.orgId, epoch: session.epoch };
 }

@@ -1,6 +1,5 @@
 import { Column, CreateDateColumn, Entity, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
-
-export type UserStatus = 'active' | 'suspended';
+import type { UserStatus } from '../access/access-state';
 
 @Entity('users')
 export class User {

@@ -1,13 +1,6 @@
 import { z } from 'zod';
 import { pageOf, paginationQuery } from '../http/pagination';
-import { displayName } from '../http/fields';
-
-export const emailField = z
-  .string()
-  .trim()
-  .toLowerCase()
-  .max(254, { message: 'must be at most 254 characters' })
-  .pipe(z.email({ message: 'must be an email address' }));
+import { displayName, emailField } from '../http/fields';
 
 /** Length and quality are checked by the password policy, which explains what is wrong. */
 export const passwordField = z.string().min(1, { message: 'is required' }).max(1024, { message: 'must be at most 1024 characters' });

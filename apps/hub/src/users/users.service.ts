@@ -2,7 +2,6 @@ import { Inject, Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
 import { AccessCache, accessKeys } from '../access/access-cache';
 import type { Principal } from '../access/principal';
-import { revokeUserSessions } from '../auth/session-store';
 import { HUB_CONFIG } from '../config/config.module';
 import type { HubConfig } from '../config/load-config';
 import { NotFoundError } from '../http/errors';
@@ -12,6 +11,7 @@ import { insertOrganization, personalOrgName } from '../organizations/organizati
 import type { Organization } from '../organizations/organization.entity';
 import { passwordProblem } from './password-policy';
 import { hashPassword, verifyPassword } from './passwords';
+import { USER_SESSIONS, type UserSessions } from './user-sessions.port';
 import { User } from './user.entity';
 import { EmailTakenError, SelfTargetError, WeakPasswordError, WrongPasswordError } from './users.errors';
 import type { AdminUserView, MeView, UserView } from './users.schemas';
@@ -50,6 +50,7 @@ export class UsersService {
     private readonly db: DataSource,
     private readonly cache: AccessCache,
     @Inject(HUB_CONFIG) private readonly config: HubConfig,
+    @Inject(USER_SESSIONS) private readonly sessions: UserSessions,
   ) {}
 
   /** Refuses a weak password with the reason, phrased for the user. */
@@ -158,7 +159,7 @@ export class UsersService {
     const hash = await hashPassword(next);
     const run = async (m: EntityManager) => {
       await m.getRepository(User).update({ id: user.id }, { passwordHash: hash, passwordChangedAt: new Date() });
-      return revokeUserSessions(m, user.id, 'password changed', keepSessionId);
+      return this.sessions.revokeAll(m, user.id, 'password changed', keepSessionId);
     };
     if (manager) return run(manager);
     const revoked = await this.db.transaction(run);
@@ -195,7 +196,7 @@ export class UsersService {
     const revoked = await this.db.transaction(async (m) => {
       const result = await m.getRepository(User).update({ id }, { status: 'suspended', suspendedAt: new Date() });
       if (!result.affected) throw new NotFoundError(`user ${id}`);
-      return revokeUserSessions(m, id, 'user suspended');
+      return this.sessions.revokeAll(m, id, 'user suspended');
     });
     await this.cache.invalidate(accessKeys.user(id), ...revoked.map(accessKeys.session));
     return this.get(id);

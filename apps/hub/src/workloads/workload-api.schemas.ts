@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { pageOf, paginationQuery } from '../http/pagination';
-import { labels } from '../nodes/nodes.schemas';
+import { labels } from '../http/label-fields';
 import { SIZE_NAMES, TEMPLATE_CATEGORIES, type WorkloadTemplate } from './templates';
 import type { WorkloadEntity } from './workload.entity';
 import { DRIVERS, SPEC_API_VERSION, SPEC_KIND, workloadPort, workloadResources, workloadSpec, type WorkloadSpec } from './workload.schemas';

@@ -1,6 +1,6 @@
 import { CAPABILITIES, isLoaderVariable } from '@hostplane/protocol';
 import { z } from 'zod';
-import { labels } from '../nodes/nodes.schemas';
+import { labels } from '../http/label-fields';
 import { BUILTIN_VARIABLES, checkValue, DOTTED_PLACEHOLDER, placeholdersIn, regexProblem, RESERVED_VARIABLES } from './variable-rules';
 import { displayName } from '../http/fields';
 

@@ -22,10 +22,11 @@ export class TemplateNotFoundError extends DomainError {
   }
 }
 
-/** What uses a workload: the instances domain registers it so a workload in use is not deleted. */
+/** What uses a workload, so a workload in use is not deleted. Provided by the instances domain. */
 export interface WorkloadUsage {
   countUsing(workloadId: string): Promise<number>;
 }
+export const WORKLOAD_USAGE = Symbol('WorkloadUsage');
 
 export interface ExportedWorkload extends WorkloadSpec {
   api_version: typeof SPEC_API_VERSION;
@@ -36,14 +37,12 @@ export interface ExportedWorkload extends WorkloadSpec {
 @Injectable()
 export class WorkloadsService {
   readonly repo: Repository<WorkloadEntity>;
-  private usage: WorkloadUsage = { countUsing: async () => 0 };
 
-  constructor(@Inject(DataSource) db: DataSource) {
+  constructor(
+    @Inject(DataSource) db: DataSource,
+    @Inject(WORKLOAD_USAGE) private readonly usage: WorkloadUsage,
+  ) {
     this.repo = db.getRepository(WorkloadEntity);
-  }
-
-  setUsage(usage: WorkloadUsage): void {
-    this.usage = usage;
   }
 
   async list(p: Principal, q: ListWorkloadsQuery): Promise<{ data: WorkloadEntity[]; total: number }> {

@@ -8,7 +8,7 @@ import { WebSocket, WebSocketServer } from 'ws';
 import { HUB_LOGGER } from '../http/logger';
 import { mapError } from '../http/exception.filter';
 import { requestIdFor } from '../http/request-id';
-import type { UpgradeAdmission } from '../rate-limit/rate-limit.hook';
+import { RateLimits } from '../rate-limit/rate-limits';
 
 export interface WsUpgrade {
   req: IncomingMessage;
@@ -39,12 +39,12 @@ interface Route {
 @Injectable()
 export class WsRouter implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly routes: Route[] = [];
-  private admission: UpgradeAdmission = async () => null;
   private readonly openHooks: WsOpenHook[] = [];
   readonly wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: 1024 * 1024 });
 
   constructor(
     private readonly httpAdapterHost: HttpAdapterHost,
+    private readonly rateLimits: RateLimits,
     @Inject(HUB_LOGGER) private readonly log: Logger,
   ) {}
 
@@ -59,11 +59,6 @@ export class WsRouter implements OnApplicationBootstrap, BeforeApplicationShutdo
         '$',
     );
     this.routes.push({ path, pattern, keys, handler });
-  }
-
-  /** Counts every upgrade against the client's rate-limit window before any route runs. */
-  admitWith(admission: UpgradeAdmission): void {
-    this.admission = admission;
   }
 
   onOpen(hook: WsOpenHook): void {
@@ -84,7 +79,8 @@ export class WsRouter implements OnApplicationBootstrap, BeforeApplicationShutdo
     if (url.pathname.startsWith('/socket.io/')) return; // the agent tunnel (engine.io) answers these
     const requestId = requestIdFor(req);
     socket.on('error', () => socket.destroy());
-    const limited = await this.admission(req);
+    // Every upgrade counts against the client's rate-limit window before any route runs.
+    const limited = await this.rateLimits.admitUpgrade(req);
     if (limited) {
       const mapped = mapError(limited);
       return refuseUpgrade(socket, mapped.status, mapped.body, mapped.headers);

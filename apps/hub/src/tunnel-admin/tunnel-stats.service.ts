@@ -5,8 +5,8 @@ import { JobQueues } from '../jobs/job-queues';
 import { NodeWorkers } from '../jobs/node-workers';
 import { scanKeys } from '../redis/redis-batches';
 import { RedisService } from '../redis/redis.service';
-import { HUB_INSTANCE_ID } from './hub-instance';
-import { TunnelServer } from './tunnel.server';
+import { HUB_INSTANCE_ID } from '../tunnel/hub-instance';
+import { TunnelServer } from '../tunnel/tunnel.server';
 
 export interface AgentRow {
   node_id: string;

@@ -2,10 +2,9 @@ import { Inject, Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { isSupportedProtocol, MIN_SUPPORTED_PROTOCOL_VERSION, PROTOCOL_VERSION, Refusal, TOKEN_PREFIXES } from '@hostplane/protocol';
 import { checkOpaqueToken, sha256Hex } from '../crypto/opaque-token';
-import { NodeEntity } from '../nodes/node.entity';
-import { RevokedAgentTokenEntity } from '../nodes/registration-token.entity';
-
-export type AgentAuthResult = { ok: true; node: Pick<NodeEntity, 'id' | 'orgId' | 'name'> } | { ok: false; refusal: Refusal };
+import type { AgentAuthResult } from '../tunnel/node-records.port';
+import { NodeEntity } from './node.entity';
+import { RevokedAgentTokenEntity } from './registration-token.entity';
 
 /** Decides whether a tunnel handshake may proceed: token shape, checksum, stored hash, protocol. */
 @Injectable()

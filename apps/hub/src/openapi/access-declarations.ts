@@ -1,7 +1,7 @@
 import type { DiscoveryService } from '@nestjs/core';
-import { API_DOC, ApiDocOptions } from '../openapi/api-doc';
-import { ACCESS_RULE, AccessRule } from './access.decorators';
-import { discoverRoutes } from './route-discovery';
+import { ACCESS_RULE, AccessRule } from '../access/access.decorators';
+import { discoverRoutes } from '../http/route-discovery';
+import { API_DOC, ApiDocOptions } from './api-doc';
 
 /**
  * Every route declares its access rule, and a route documented as public in OpenAPI is the
