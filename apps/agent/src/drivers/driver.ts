@@ -3,16 +3,8 @@ import type { InstanceSpec, InstanceState, InstanceStateFrame, InstanceStats, In
 
 export type DriverName = InstanceSpec['driver'];
 
-/** An instance operation that failed in a way the hub should see as is, with a stable code. */
-export class DriverError extends Error {
-  constructor(
-    readonly code: 'instance_not_found' | 'image_missing' | 'install_failed' | 'driver_unavailable' | 'start_failed' | 'invalid_spec' | 'instance_busy' | 'driver_error',
-    message: string,
-  ) {
-    super(message);
-    this.name = 'DriverError';
-  }
-}
+// Kept importable from here for drivers written against this module.
+export { DriverError } from '../errors/agent-error';
 
 export interface CreateContext {
   progress(percent: number, message?: string): void;

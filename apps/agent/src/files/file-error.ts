@@ -1,3 +1,5 @@
+import { AgentError } from '../errors/agent-error';
+
 /** Stable codes of instance file, upload and backup failures, as the hub and its users see them. */
 export type FileErrorCode =
   | 'instance_not_found'
@@ -24,13 +26,11 @@ export type FileErrorCode =
   | 'io_error';
 
 /** A file operation refused or failed in a way the hub should see as is (job error, stream refusal, stream close). */
-export class FileError extends Error {
-  constructor(
-    readonly code: FileErrorCode,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'FileError';
+export class FileError extends AgentError {
+  declare readonly code: FileErrorCode;
+
+  constructor(code: FileErrorCode, message: string) {
+    super(code, message);
   }
 }
 

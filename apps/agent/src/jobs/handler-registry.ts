@@ -1,3 +1,4 @@
+import { AgentError } from '../errors/agent-error';
 import { JOB_KINDS, JobKind, JobPayload, JobResult } from '@hostplane/protocol';
 
 export interface JobContext {
@@ -16,14 +17,11 @@ export type JobHandler<K extends JobKind> = (payload: JobPayload<K>, ctx: JobCon
 export type JobHandlerRegistry = { [K in JobKind]: JobHandler<K> };
 
 /** A job that ended in a failure the hub should see as is, with a stable code. */
-export class JobFailure extends Error {
-  constructor(
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'JobFailure';
-  }
+export class JobFailure extends AgentError {}
+
+/** A handler body, sync or async, as a promise: a synchronous throw becomes its rejection. */
+export async function settle<T>(run: () => T | Promise<T>): Promise<T> {
+  return run();
 }
 
 export class HandlerRegistryError extends Error {}

@@ -1,6 +1,7 @@
 import { JOB_KINDS, JobAck, JobEnvelope, JobKind, JobOutcome, JobProgress, parseJobPayload } from '@hostplane/protocol';
+import { codedFailure } from '../errors/agent-error';
 import type { AgentLogger } from '../logging/logger';
-import { JobContext, JobFailure, JobHandler, JobHandlerRegistry } from './handler-registry';
+import { JobContext, JobHandler, JobHandlerRegistry } from './handler-registry';
 import { JobJournal } from './journal';
 import { JobScheduler } from './scheduler';
 
@@ -178,10 +179,10 @@ export class JobService {
       else outcome = { job_id: jobId, status: 'succeeded', result: checked.data, finished_at: finishedAt() };
     } catch (err) {
       if (job.controller.signal.aborted) outcome = { job_id: jobId, status: 'cancelled', finished_at: finishedAt() };
-      else if (err instanceof JobFailure) outcome = failed(jobId, err.code, err.message, finishedAt());
       else {
-        log.error({ err }, 'job handler threw');
-        outcome = failed(jobId, 'handler_error', err instanceof Error ? err.message : String(err), finishedAt());
+        const failure = codedFailure(err, 'handler_error');
+        if (!failure.coded) log.error({ err }, 'job handler threw');
+        outcome = failed(jobId, failure.code, failure.message, finishedAt());
       }
     }
     log.info({ status: outcome.status, ...(outcome.status === 'failed' ? { error: outcome.error } : {}) }, 'job finished');

@@ -1,8 +1,7 @@
 import { ProtocolError, STREAM_KINDS, StreamClose, StreamControl, StreamCredit, StreamData, StreamKind, StreamOpen, StreamOpenAck } from '@hostplane/protocol';
 import type { z } from 'zod';
 import type { ContainerControl } from '../containers/container-control';
-import { ContainerError } from '../containers/container-control';
-import { DriverError } from '../drivers/driver';
+import { codedFailure } from '../errors/agent-error';
 import { FileError } from '../files/file-error';
 import type { FileTransfers } from '../files/file-transfers';
 import type { InstanceManager } from '../instances/instance-manager';
@@ -10,7 +9,7 @@ import type { AgentLogger } from '../logging/logger';
 import { InputSinkStream } from './input-sink';
 import { InstanceStream } from './instance-stream';
 import { OutputRelayStream } from './output-relay';
-import { StreamSink, TerminalOpenError, TerminalStream } from './terminal';
+import { StreamSink, TerminalStream } from './terminal';
 
 /** Scrollback rides in the open ack: bounded well below socket.io's 1 MB frame. */
 const SCROLLBACK_MAX_CHARS = 256 * 1024;
@@ -86,8 +85,8 @@ export class StreamManager {
       return { ok: true, initial_credit: stream.inputCredit };
     } catch (err) {
       this.options.log.warn({ err, stream_id: frame.stream_id }, 'opening a terminal failed');
-      if (err instanceof TerminalOpenError) return refuse(err.code, err.message);
-      return refuse('open_failed', (err as Error).message);
+      const failure = codedFailure(err, 'open_failed');
+      return refuse(failure.code, failure.message);
     }
   }
 
@@ -168,9 +167,9 @@ export class StreamManager {
       return meta ? { ok: true, initial_credit: stream.inputCredit, meta } : { ok: true, initial_credit: stream.inputCredit };
     } catch (err) {
       if (err instanceof UnsupportedStream) return refuse('unsupported_stream', `this agent does not stream ${err.kind}`);
-      if (err instanceof DriverError || err instanceof FileError || err instanceof ContainerError) return refuse(err.code, err.message);
-      this.options.log.warn({ err, stream_id: frame.stream_id }, `opening a ${frame.kind} stream failed`);
-      return refuse('open_failed', (err as Error).message);
+      const failure = codedFailure(err, 'open_failed');
+      if (!failure.coded) this.options.log.warn({ err, stream_id: frame.stream_id }, `opening a ${frame.kind} stream failed`);
+      return refuse(failure.code, failure.message);
     } finally {
       this.opening.delete(frame.stream_id);
     }

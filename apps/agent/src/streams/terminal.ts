@@ -1,3 +1,4 @@
+import { AgentError } from '../errors/agent-error';
 import { accessSync, constants, existsSync } from 'node:fs';
 import os from 'node:os';
 import * as pty from 'node-pty';
@@ -17,14 +18,7 @@ export interface TerminalOptions {
   log: AgentLogger;
 }
 
-export class TerminalOpenError extends Error {
-  constructor(
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}
+export class TerminalOpenError extends AgentError {}
 
 /** How long output may wait for credit after the shell exited before the stream is closed anyway. */
 const EXIT_FLUSH_TIMEOUT_MS = 10_000;

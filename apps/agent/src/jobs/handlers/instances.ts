@@ -1,21 +1,11 @@
 import type { JobKind } from '@hostplane/protocol';
-import { DriverError } from '../../drivers/driver';
 import type { InstanceManager } from '../../instances/instance-manager';
-import { JobFailure, JobHandler } from '../handler-registry';
+import { JobHandler, settle } from '../handler-registry';
 
 /** The lifecycle kinds; files and backups of instances have their own handlers. */
 type InstanceJobKind = Exclude<Extract<JobKind, `instance.${string}`>, `instance.files.${string}` | `instance.backup.${string}`>;
 export type InstanceJobHandlers = { [K in InstanceJobKind]: JobHandler<K> };
 
-/** Driver errors become job failures with the driver's code; anything else keeps the generic path. */
-async function asJob<T>(run: () => Promise<T>): Promise<T> {
-  try {
-    return await run();
-  } catch (err) {
-    if (err instanceof DriverError) throw new JobFailure(err.code, err.message);
-    throw err;
-  }
-}
 
 /**
  * Every `instance.*` kind, idempotent per job id and by state: creating what exists answers its
@@ -23,19 +13,19 @@ async function asJob<T>(run: () => Promise<T>): Promise<T> {
  */
 export function createInstanceHandlers(instances: InstanceManager, hooks: { deleted?: (id: string) => void } = {}): InstanceJobHandlers {
   return {
-    'instance.create': ({ spec }, ctx) => asJob(() => instances.create(spec, { progress: (p, m) => ctx.progress(p, m), signal: ctx.signal })),
-    'instance.update': ({ spec }) => asJob(() => instances.update(spec)),
-    'instance.start': ({ instance_id: id }) => asJob(async () => (await instances.driverOf(id)).start(id)),
-    'instance.stop': ({ instance_id: id, grace_seconds: grace }) => asJob(async () => (await instances.driverOf(id)).stop(id, grace)),
+    'instance.create': ({ spec }, ctx) => settle(() => instances.create(spec, { progress: (p, m) => ctx.progress(p, m), signal: ctx.signal })),
+    'instance.update': ({ spec }) => settle(() => instances.update(spec)),
+    'instance.start': ({ instance_id: id }) => settle(async () => (await instances.driverOf(id)).start(id)),
+    'instance.stop': ({ instance_id: id, grace_seconds: grace }) => settle(async () => (await instances.driverOf(id)).stop(id, grace)),
     'instance.restart': ({ instance_id: id }) =>
-      asJob(async () => {
+      settle(async () => {
         const driver = await instances.driverOf(id);
         await driver.stop(id);
         return driver.start(id);
       }),
-    'instance.kill': ({ instance_id: id, signal }) => asJob(async () => (await instances.driverOf(id)).kill(id, signal)),
+    'instance.kill': ({ instance_id: id, signal }) => settle(async () => (await instances.driverOf(id)).kill(id, signal)),
     'instance.delete': ({ instance_id: id }) =>
-      asJob(async () => {
+      settle(async () => {
         // Its backups and staged uploads go too, also on a re-run that finds the instance already gone.
         if (!instances.has(id)) {
           hooks.deleted?.(id);
@@ -45,9 +35,9 @@ export function createInstanceHandlers(instances: InstanceManager, hooks: { dele
         hooks.deleted?.(id);
         return { instance_id: id, deleted };
       }),
-    'instance.inspect': ({ instance_id: id }) => asJob(async () => (await instances.driverOf(id)).inspect(id)),
-    'instance.stats': ({ instance_id: id }) => asJob(async () => (await instances.driverOf(id)).stats(id)),
-    'instance.logs.clear': ({ instance_id: id }) => asJob(async () => ({ instance_id: id, ...(await (await instances.driverOf(id)).clearLogs(id)) })),
-    'instance.logs': ({ instance_id: id, lines, source }) => asJob(async () => ({ instance_id: id, lines: await (await instances.driverOf(id)).logs(id, lines, source) })),
+    'instance.inspect': ({ instance_id: id }) => settle(async () => (await instances.driverOf(id)).inspect(id)),
+    'instance.stats': ({ instance_id: id }) => settle(async () => (await instances.driverOf(id)).stats(id)),
+    'instance.logs.clear': ({ instance_id: id }) => settle(async () => ({ instance_id: id, ...(await (await instances.driverOf(id)).clearLogs(id)) })),
+    'instance.logs': ({ instance_id: id, lines, source }) => settle(async () => ({ instance_id: id, lines: await (await instances.driverOf(id)).logs(id, lines, source) })),
   };
 }
