@@ -19,6 +19,18 @@ const relativePath = z
     message: "must be a relative path inside the instance directory (no '..', no leading '/')",
   });
 
+/**
+ * Credentials of the registry a docker image comes from. The hub keeps them encrypted and adds
+ * them to the job only when it hands the job to the agent; the agent uses them for the pull and
+ * never writes them down.
+ */
+export const registryAuth = z.object({
+  server: z.string().min(1).max(255),
+  username: z.string().min(1).max(255),
+  password: z.string().min(1).max(4096),
+});
+export type RegistryAuth = z.infer<typeof registryAuth>;
+
 export const instanceSpec = z.object({
   instance_id: instanceId,
   driver: z.enum(['process', 'docker']),

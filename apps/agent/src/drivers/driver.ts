@@ -6,9 +6,24 @@ export type DriverName = InstanceSpec['driver'];
 // Kept importable from here for drivers written against this module.
 export { DriverError } from '../errors/agent-error';
 
+/** Credentials for a registry an image comes from, sent by the hub with a job; never saved on the host. */
+export interface RegistryCredentials {
+  server: string;
+  username: string;
+  password: string;
+}
+
 export interface CreateContext {
   progress(percent: number, message?: string): void;
   signal: AbortSignal;
+  /** For drivers that pull images: the credentials of the image's registry, when it needs any. */
+  registryAuth?: RegistryCredentials;
+}
+
+/** What an update may bring besides the spec (drivers that pull a changed image use it). */
+export interface UpdateContext {
+  progress?(percent: number, message?: string): void;
+  registryAuth?: RegistryCredentials;
 }
 
 /** The interactive console of a running instance: its stdin and its output. */
@@ -46,7 +61,7 @@ export interface InstanceDriver {
   /** Creates the instance (directory or container, config files, install script); idempotent. */
   create(spec: InstanceSpec, ctx: CreateContext): Promise<InstanceStatus>;
   /** Saves a changed spec; it takes effect at the next start. */
-  update(spec: InstanceSpec): Promise<InstanceStatus>;
+  update(spec: InstanceSpec, ctx?: UpdateContext): Promise<InstanceStatus>;
   /** Starts and waits until running (ready pattern) or failed; a running instance is left alone. */
   start(id: string): Promise<InstanceStatus>;
   stop(id: string, graceSeconds?: number): Promise<InstanceStatus>;

@@ -13,8 +13,8 @@ export type InstanceJobHandlers = { [K in InstanceJobKind]: JobHandler<K> };
  */
 export function createInstanceHandlers(instances: InstanceManager, hooks: { deleted?: (id: string) => void } = {}): InstanceJobHandlers {
   return {
-    'instance.create': ({ spec }, ctx) => settle(() => instances.create(spec, { progress: (p, m) => ctx.progress(p, m), signal: ctx.signal })),
-    'instance.update': ({ spec }) => settle(() => instances.update(spec)),
+    'instance.create': ({ spec, registry_auth: registryAuth }, ctx) => settle(() => instances.create(spec, { progress: (p, m) => ctx.progress(p, m), signal: ctx.signal, registryAuth })),
+    'instance.update': ({ spec, registry_auth: registryAuth }, ctx) => settle(() => instances.update(spec, { progress: (p, m) => ctx.progress(p, m), registryAuth })),
     'instance.start': ({ instance_id: id }) => settle(async () => (await instances.driverOf(id)).start(id)),
     'instance.stop': ({ instance_id: id, grace_seconds: grace }) => settle(async () => (await instances.driverOf(id)).stop(id, grace)),
     'instance.restart': ({ instance_id: id }) =>
