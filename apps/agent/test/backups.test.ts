@@ -5,7 +5,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { createInstanceManager } from '../src/instances/create-instances';
+import { createInstanceManager } from '../src/drivers/create-instance-manager';
 import { createJobHandlers } from '../src/jobs/job-handlers';
 import { AgentProcess, registeredStateDir, startAgent, testAgentToken } from './support/agent-process';
 import { jobEnvelope, jobResult } from './support/agent-jobs';

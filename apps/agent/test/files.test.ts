@@ -6,8 +6,8 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { placeFile } from '../src/files/uploads';
 import { crc32, tableCrc32, ZipMember, zipStream } from '../src/files/zip-writer';
-import { createInstanceManager } from '../src/instances/create-instances';
-import { JobFailure } from '../src/jobs/handler-registry';
+import { createInstanceManager } from '../src/drivers/create-instance-manager';
+import { AgentError } from '../src/errors/agent-error';
 import { createJobHandlers } from '../src/jobs/job-handlers';
 import { codeOf, instanceWithFiles, jobCtx, mkfifo, snapshotTree } from './support/file-fixtures';
 
@@ -73,7 +73,7 @@ describe('instance files: listing and describing', () => {
     assert.equal(await codeOf(handlers['instance.files.list']({ instance_id: id, path: 'file.txt/below' }, jobCtx())), 'not_a_directory');
     assert.equal(await codeOf(handlers['instance.files.list']({ instance_id: '00000000-0000-4000-8000-000000000000', path: '.' }, jobCtx())), 'instance_not_found');
     const failure = await handlers['instance.files.stat']({ instance_id: id, path: 'nope' }, jobCtx()).catch((e: unknown) => e);
-    assert.ok(failure instanceof JobFailure, 'file errors reach the hub as job failures with their code');
+    assert.ok(failure instanceof AgentError && failure.code === 'path_not_found', 'file errors reach the job service as coded agent errors');
   });
 });
 

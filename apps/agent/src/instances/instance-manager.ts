@@ -1,5 +1,6 @@
 import type { InstanceSpec, InstanceStatus } from '@hostplane/protocol';
-import { CreateContext, DriverError, DriverName, InstanceDriver, InstanceSummary, StateListener, UpdateContext } from '../drivers/driver';
+import { DriverError } from '../errors/agent-error';
+import type { CreateContext, DriverName, InstanceDriver, InstanceSummary, StateListener, UpdateContext } from './instance-driver';
 import { InstanceStore } from './instance-store';
 
 /**

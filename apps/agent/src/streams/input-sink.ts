@@ -2,17 +2,7 @@ import { STREAM_INITIAL_CREDIT, StreamClose } from '@hostplane/protocol';
 import type { AgentLogger } from '../logging/logger';
 import { streamFailure } from './stream-failure';
 import type { StreamSink } from './terminal';
-
-/** Where an input stream's bytes go (a staged file, a staged upload, an arriving backup). */
-export interface InputTarget {
-  write(chunk: Buffer): Promise<void>;
-  /** All input arrived (eof): make it durable and put it in place; the bytes now staged. */
-  finish(): Promise<number>;
-  /** The stream ended without eof, or failed: keep what is resumable, drop what is not. */
-  abandon(): Promise<void>;
-  /** A resumable target: the bytes staged (after abandon, durably), told in a failure's close too. */
-  staged?(): number;
-}
+import type { InputTarget } from '../transfers/input-target';
 
 /**
  * An input stream (file.write, backup.write). Credit goes back to the hub only once a chunk is

@@ -3,7 +3,7 @@ import type { z } from 'zod';
 import type { ContainerControl } from '../containers/container-control';
 import { codedFailure } from '../errors/agent-error';
 import { FileError } from '../files/file-error';
-import type { FileTransfers } from '../files/file-transfers';
+import type { FileTransfers } from '../transfers/file-transfers';
 import type { InstanceManager } from '../instances/instance-manager';
 import type { AgentLogger } from '../logging/logger';
 import { InputSinkStream } from './input-sink';
