@@ -5,6 +5,7 @@ import { ApiTokensModule } from './api-tokens/api-tokens.module';
 import { AuditModule } from './audit/audit.module';
 import { AuthModule } from './auth/auth.module';
 import { BackupsModule } from './backups/backups.module';
+import { RegistriesModule } from './registries/registries.module';
 import { ConfigModule } from './config/config.module';
 import type { HubConfig } from './config/load-config';
 import { DatabaseModule } from './database/database.module';
@@ -57,6 +58,7 @@ const DOMAIN_MODULES: Type[] = [
   FilesModule,
   DeployModule,
   BackupsModule,
+  RegistriesModule,
 ];
 
 @Module({})

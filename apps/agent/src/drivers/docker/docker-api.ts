@@ -1,4 +1,4 @@
-import type { InstanceSpec } from '@hostplane/protocol';
+import { type InstanceSpec, registryHostOf } from '@hostplane/protocol';
 import Docker from 'dockerode';
 import { demultiplexDockerStream, dockerEngineRequest, dockerErrorMessage, DockerResponse } from '../docker-engine';
 import { DriverError } from '../driver';
@@ -87,7 +87,9 @@ export class DockerApi {
    */
   async ensureImage(image: string, auth: RegistryAuth | undefined, progress: (fraction: number, message: string) => void = () => undefined): Promise<void> {
     if (await this.hasImage(image)) return;
-    const authconfig = auth ? { username: auth.username, password: auth.password, serveraddress: auth.server } : undefined;
+    // Credentials go only to the registry they belong to: an image elsewhere is pulled without them.
+    const forImage = auth !== undefined && registryHostOf(image) === registryHostOf(`${auth.server}/x`) ? auth : undefined;
+    const authconfig = forImage ? { username: forImage.username, password: forImage.password, serveraddress: forImage.server } : undefined;
     const layers = new Map<string, { current: number; total: number }>();
     try {
       const stream = await this.docker.pull(image, authconfig ? { authconfig } : {});
@@ -113,7 +115,7 @@ export class DockerApi {
       });
     } catch (err) {
       const message = engineMessage(err);
-      const who = auth ? ` as ${auth.username}` : ' without credentials';
+      const who = forImage ? ` as ${forImage.username}` : ' without credentials';
       if (/unauthorized|authentication required|denied|no basic auth|401/i.test(message)) {
         throw new DriverError('registry_auth_failed', `the registry refused to serve ${image}${who}: ${message.slice(0, 300)}`);
       }
