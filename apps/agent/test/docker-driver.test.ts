@@ -131,6 +131,19 @@ describe('docker driver', () => {
     await assert.rejects(driver.create(buildSpec('docker', { image: missing }), { ...ctx(), registryAuth: { server: registry.server, username: registry.username, password: registry.password } }), (err: Error & { code?: string }) => err.code === 'image_pull_failed' && err.message.includes(missing));
   });
 
+  it('stops with the console command through an attach, before the grace period ends', async () => {
+    const spec = buildSpec('docker', { startup: 'echo READY; while read l; do [ "$l" = quit ] && echo bye && exit 0; done', ready_pattern: '^READY', stop: { type: 'command', value: 'quit', grace_seconds: 20 } });
+    await driver.create(spec, ctx());
+    await driver.start(spec.instance_id);
+    const t0 = Date.now();
+    const stopped = await driver.stop(spec.instance_id);
+    assert.equal(stopped.state, 'stopped');
+    assert.equal(stopped.exit_code, 0, 'the workload ended itself on the command, not by SIGKILL');
+    assert.ok(Date.now() - t0 < 10_000, 'well before the 20 s grace period');
+    assert.ok((await driver.logs(spec.instance_id, 10, 'output')).includes('bye'));
+    await driver.remove(spec.instance_id);
+  });
+
   it('publishes a port on 127.0.0.1 only', async () => {
     const hostPort = 20_000 + Math.floor(Math.random() * 20_000);
     const spec = buildSpec('docker', { startup: 'echo READY; while true; do echo pong | nc -l -p 8080; done', ports: [{ name: 'game', container_port: 8080, host_port: hostPort, protocol: 'tcp' }] });

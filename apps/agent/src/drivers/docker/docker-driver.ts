@@ -7,7 +7,8 @@ import type { LogHistory, LogRange, LogsCleared } from '../../instances/log-hist
 import { InstanceSupervisor, OutputObserver } from '../../supervision/instance-supervisor';
 import { exitReason } from '../../supervision/restart-policy';
 import { clearDockerLogs, dockerLogHistory, withLogRotation } from './docker-log-history';
-import { demultiplexDockerStream, dockerEngineAttach, dockerEngineGet, dockerEngineStream } from '../docker-engine';
+import type { Duplex, Readable } from 'node:stream';
+import { demultiplexDockerStream, dockerEngineGet } from '../docker-engine';
 import { ConsoleHandle, CreateContext, DriverError, InstanceDriver, InstanceSummary, LogFollower, StateListener, UpdateContext } from '../driver';
 import { assertImageName, containerName, ContainerInspect, DockerApi, installContainerBody, instanceContainerBody, RegistryAuth } from './docker-api';
 import { ContainerEventStream, InstanceContainerEvent } from './container-events';
@@ -125,7 +126,7 @@ export class DockerDriver implements InstanceDriver {
     const grace = graceSeconds ?? sup.spec.stop.grace_seconds;
     sup.beginStop();
     if (sup.spec.stop.type === 'command') {
-      const socket = await dockerEngineAttach(this.api.socketPath, `/containers/${name}/attach?stream=1&stdin=1`);
+      const socket = await this.attach(name, false);
       socket.write(`${sup.spec.stop.value}\n`);
       setTimeout(() => socket.destroy(), 500);
     } else {
@@ -200,17 +201,17 @@ export class DockerDriver implements InstanceDriver {
   async openConsole(id: string): Promise<ConsoleHandle> {
     const t = await this.get(id);
     if (t.supervisor.state.pid === null) throw new DriverError('start_failed', `instance ${id} is not running; start it to use its console`);
-    const socket = await dockerEngineAttach(this.api.socketPath, `/containers/${containerName(id)}/attach?stream=1&stdin=1&stdout=1&stderr=1`);
+    const socket = await this.attach(containerName(id), true);
     const handle = streamHandle(socket, (data) => socket.write(data), () => socket.destroy());
     // Instance containers are ttys (Tty: true): the window size is the container's.
-    handle.resize = (cols, rows) => void this.api.call('POST', `/containers/${containerName(id)}/resize?h=${rows}&w=${cols}`, undefined, [404, 409]).catch(() => undefined);
+    handle.resize = (cols, rows) => void this.api.engine(`resize ${id}`, () => this.api.docker.getContainer(containerName(id)).resize({ h: rows, w: cols }), [404, 409]).catch(() => undefined);
     return handle;
   }
 
   async followLogs(id: string, tail: number): Promise<LogFollower> {
     await this.get(id);
-    const { response, abort } = await dockerEngineStream(this.api.socketPath, `/containers/${containerName(id)}/logs?stdout=1&stderr=1&follow=1&tail=${tail}`);
-    return streamHandle(response, null, abort);
+    const stream = await this.followOutput(containerName(id), { tail });
+    return streamHandle(stream, null, () => stream.destroy());
   }
 
   async list(): Promise<InstanceSummary[]> {
@@ -238,11 +239,12 @@ export class DockerDriver implements InstanceDriver {
     try {
       signal.throwIfAborted();
       const identity = await this.prepareData(spec);
-      await this.api.call('POST', `/containers/create?name=${name}`, confineContainer(installContainerBody(spec, image, paths.data), spec, identity, this.pidsLimit));
-      await this.api.call('POST', `/containers/${name}/start`, undefined, [304]);
-      const waited = JSON.parse((await this.api.call('POST', `/containers/${name}/wait`, undefined, [], 30 * 60_000)).body.toString('utf8')) as { StatusCode?: number };
-      const out = await this.api.call('GET', `/containers/${name}/logs?stdout=1&stderr=1`);
-      writeFileSync(paths.install, demultiplexDockerStream(out.body).payload, { mode: 0o600 });
+      const container = (await this.api.engine(`create ${name}`, () => this.api.docker.createContainer({ ...confineContainer(installContainerBody(spec, image, paths.data), spec, identity, this.pidsLimit), name })))!;
+      await this.api.engine(`start ${name}`, () => container.start(), [304]);
+      const waited = (await this.api.engine(`wait ${name}`, () => container.wait() as Promise<{ StatusCode?: number }>)) ?? {};
+      const out = (await this.api.engine(`logs ${name}`, () => container.logs({ stdout: true, stderr: true, follow: false }))) ?? Buffer.alloc(0);
+      // The install container has no tty: its output comes in Docker's 8-byte-header frames.
+      writeFileSync(paths.install, demultiplexDockerStream(out).payload, { mode: 0o600 });
       if (waited.StatusCode !== 0) throw new DriverError('install_failed', `install script failed: exited with code ${waited.StatusCode ?? -1}`);
     } catch (err) {
       const reason = err instanceof DriverError && err.code === 'install_failed' ? err.message : `install script failed: ${(err as Error).message}`;
@@ -311,8 +313,20 @@ export class DockerDriver implements InstanceDriver {
   private async observeOutput(t: Tracked): Promise<OutputObserver> {
     const started = Date.parse(t.supervisor.state.started_at ?? '') || Date.now();
     const since = (started / 1000 - 0.001).toFixed(3);
-    const { response, abort } = await dockerEngineStream(this.api.socketPath, `/containers/${containerName(t.supervisor.id)}/logs?stdout=1&stderr=1&follow=1&since=${since}`);
-    return { onData: (l) => response.on('data', l), close: abort };
+    const stream = await this.followOutput(containerName(t.supervisor.id), { since });
+    return { onData: (l) => stream.on('data', l), close: () => stream.destroy() };
+  }
+
+  /** A container's output as it is written (instance containers are ttys: raw bytes, no frames). */
+  private async followOutput(name: string, from: { tail: number } | { since: string }): Promise<Readable> {
+    const options = { follow: true as const, stdout: true, stderr: true, ...('tail' in from ? { tail: from.tail } : { since: from.since as unknown as number }) };
+    return (await this.api.engine(`logs ${name}`, () => this.api.docker.getContainer(name).logs(options)))! as unknown as Readable;
+  }
+
+  /** The container's stdin (and, for a console, its tty output) as one duplex socket. */
+  private async attach(name: string, output: boolean): Promise<Duplex> {
+    const options = { stream: true, stdin: true, stdout: output, stderr: output, hijack: true };
+    return (await this.api.engine(`attach ${name}`, () => this.api.docker.getContainer(name).attach(options)))! as unknown as Duplex;
   }
 
   /** An engine event about one of our containers: only exits and removals change what we know. */
