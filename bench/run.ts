@@ -36,6 +36,10 @@ const BENCHMARKS: Record<string, BenchmarkEntry> = {
     description: 'a real agent (process driver): create+start+stop+delete cycles/s with 50 concurrent, console throughput and keystroke latency through the hub vs the driver directly, placement over 10,000 nodes',
     load: () => import('./instances'),
   },
+  consoles: {
+    description: 'console echo p50/p99 and output MB/s through the hub on the process and the docker driver, with hub and agent CPU per MB',
+    load: () => import('./consoles'),
+  },
   idempotency: {
     description: 'a POST with and without a new Idempotency-Key each time, interleaved: latency and CPU per request',
     load: () => import('./idempotency'),

@@ -74,6 +74,14 @@ ensure_docker() {
   rm -rf "$root"
 }
 
+# Image pulls are tested against a registry on loopback (never the internet): Debian's
+# docker-registry (the CNCF distribution server) with htpasswd auth from apache2-utils. Each test
+# starts its own registry on a free port with its own storage; nothing runs as a service here.
+ensure_docker_registry() {
+  command -v docker-registry >/dev/null 2>&1 || apt_install docker-registry
+  command -v htpasswd >/dev/null 2>&1 || apt_install apache2-utils
+}
+
 # Process workloads run confined by bubblewrap (namespaces) and setpriv (util-linux: own uid, no
 # capabilities); the agent refuses tenants' process workloads on a node without them.
 ensure_bubblewrap() {

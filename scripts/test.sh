@@ -6,6 +6,7 @@ source scripts/services.sh
 ensure_postgres
 ensure_redis
 ensure_docker
+ensure_docker_registry
 ensure_bubblewrap
 [ -d node_modules ] || npm ci --no-audit --no-fund
 npx tsc -b

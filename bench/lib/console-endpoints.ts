@@ -29,7 +29,7 @@ export function hubConsole(hubUrl: string, instanceId: string, headers: Record<s
 
 /**
  * The agent's process driver in this process, on a state directory of its own: the same code the
- * agent runs for a console (stdin FIFO, output file followed by polling), without the hub, the
+ * agent runs for a console (stdin FIFO, output file followed as it is written), without the hub, the
  * tunnel or the agent's stream layer. Instances are copies of the hub's (its spec, a new id).
  */
 export class LocalDriver {

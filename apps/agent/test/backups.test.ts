@@ -5,7 +5,8 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { createInstanceManager } from '../src/instances/create-instances';
+import { createInstanceManager } from '../src/drivers/create-instance-manager';
+import { IgnoreMatcher } from '../src/backups/ignore-patterns';
 import { createJobHandlers } from '../src/jobs/job-handlers';
 import { AgentProcess, registeredStateDir, startAgent, testAgentToken } from './support/agent-process';
 import { jobEnvelope, jobResult } from './support/agent-jobs';
@@ -82,6 +83,19 @@ describe('instance backups: create and restore', () => {
     const info = await handlers['instance.backup.create']({ instance_id: id, backup_id: bid, ignore: ['# comment', 'cache/', '*.log', '!keep.log', '**/tmp'] }, jobCtx());
     assert.deepEqual(tarList(archiveOf(bid)), ['logs/', 'logs/keep.log', 'plugins/', 'plugins/x/', 'plugins/x/conf.yml', 'world.dat']);
     assert.equal(info.file_count, 3);
+  });
+
+  it('matches a pathological pattern (a long run of **/ segments) against a deep path in milliseconds', () => {
+    const pattern = `${'**/'.repeat(40)}never-there`;
+    const deep = `${Array.from({ length: 60 }, (_, i) => `d${i}`).join('/')}/file.txt`;
+    const t0 = process.hrtime.bigint();
+    const matcher = new IgnoreMatcher([pattern, '*.log']);
+    assert.equal(matcher.ignores(deep, false), false);
+    assert.equal(matcher.ignores(`${deep.slice(0, -4)}.log`, false), true);
+    assert.equal(matcher.ignores('a/b/never-there', true), true);
+    const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+    // The hand-written matcher took seconds (exponential backtracking) from about ten `**/` segments on.
+    assert.ok(ms < 200, `matching took ${ms.toFixed(1)} ms`);
   });
 
   it('answers a re-delivered create with the same archive, even after the files changed', async () => {

@@ -2,10 +2,10 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { describe, it } from 'node:test';
 import type { InstanceStateFrame } from '@hostplane/protocol';
-import { toFailure } from '../src/errors/coded-error';
+import { AgentError } from '../src/errors/agent-error';
 import type { JobContext } from '../src/jobs/handler-registry';
 import { createInstanceHandlers } from '../src/jobs/handlers/instances';
-import { createInstanceManager } from '../src/instances/create-instances';
+import { createInstanceManager } from '../src/drivers/create-instance-manager';
 import { InstanceStateRelay } from '../src/instances/state-relay';
 import { tempDir } from './support/agent-process';
 import { buildSpec } from './support/instance-builders';
@@ -28,8 +28,8 @@ describe('instance job handlers', () => {
   it('fail with stable codes: instance_not_found, driver_unavailable', async () => {
     const instances = createInstanceManager({ stateDir: tempDir(), dockerSocket: '/nonexistent/docker.sock' });
     const handlers = createInstanceHandlers(instances);
-    await assert.rejects(handlers['instance.inspect']({ instance_id: randomUUID() }, ctx()), (e: unknown) => toFailure(e, 'handler_error').code === 'instance_not_found');
-    await assert.rejects(handlers['instance.create']({ spec: buildSpec('docker') }, ctx()), (e: unknown) => toFailure(e, 'handler_error').code === 'driver_unavailable' && /docker/.test((e as Error).message));
+    await assert.rejects(handlers['instance.inspect']({ instance_id: randomUUID() }, ctx()), (e: unknown) => e instanceof AgentError && e.code === 'instance_not_found');
+    await assert.rejects(handlers['instance.create']({ spec: buildSpec('docker') }, ctx()), (e: unknown) => e instanceof AgentError && e.code === 'driver_unavailable' && /docker/.test(e.message));
     await instances.close();
   });
 });

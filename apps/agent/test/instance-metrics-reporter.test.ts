@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import type { InstanceMetrics } from '@hostplane/protocol';
 import { InstanceMetricsReporter } from '../src/instances/instance-metrics-reporter';
-import { createInstanceManager } from '../src/instances/create-instances';
+import { createInstanceManager } from '../src/drivers/create-instance-manager';
 import { createAgentLogger } from '../src/logging/logger';
 import { tempDir } from './support/agent-process';
 import { buildSpec, until } from './support/instance-builders';

@@ -6,6 +6,7 @@ import { AuditModule } from './audit/audit.module';
 import { AuthModule } from './auth/auth.module';
 import { UserSessionsModule } from './auth/user-sessions.module';
 import { BackupsModule } from './backups/backups.module';
+import { RegistriesModule } from './registries/registries.module';
 import { ConfigModule } from './config/config.module';
 import type { HubConfig } from './config/load-config';
 import { DatabaseModule } from './database/database.module';
@@ -66,6 +67,7 @@ const DOMAIN_MODULES: Type[] = [
   FilesModule,
   DeployModule,
   BackupsModule,
+  RegistriesModule,
 ];
 
 @Module({})

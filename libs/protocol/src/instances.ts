@@ -19,11 +19,39 @@ const relativePath = z
     message: "must be a relative path inside the instance directory (no '..', no leading '/')",
   });
 
+/**
+ * Credentials of the registry a docker image comes from. The hub keeps them encrypted and adds
+ * them to the job only when it hands the job to the agent; the agent uses them for the pull and
+ * never writes them down.
+ */
+export const registryAuth = z.object({
+  server: z.string().min(1).max(255),
+  username: z.string().min(1).max(255),
+  password: z.string().min(1).max(4096),
+});
+export type RegistryAuth = z.infer<typeof registryAuth>;
+
+/**
+ * The registry host of an image reference, as Docker reads it: the first component when it has a
+ * dot or a port or is `localhost`, else Docker Hub (`docker.io`).
+ */
+export function registryHostOf(image: string): string {
+  const slash = image.indexOf('/');
+  const first = slash === -1 ? '' : image.slice(0, slash);
+  if (first !== '' && (first.includes('.') || first.includes(':') || first === 'localhost')) {
+    const host = first.toLowerCase();
+    return host === 'index.docker.io' || host === 'registry-1.docker.io' ? 'docker.io' : host;
+  }
+  return 'docker.io';
+}
+
 export const instanceSpec = z.object({
   instance_id: instanceId,
   driver: z.enum(['process', 'docker']),
   /** Docker image (docker driver); must already be present on the host or pullable by it. */
   image: z.string().max(255).optional(),
+  /** The hub's registry credentials for `image`: the hub adds them to the job as `registry_auth` when it hands the job over. */
+  registry_id: z.uuid().optional(),
   /** The startup command, run by `/bin/sh -c` inside the instance directory (or container). */
   startup: z.string().min(1).max(8192),
   env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), z.string().max(65_536)).default({}),

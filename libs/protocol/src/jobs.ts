@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { backupInfo, CONTAINER_ACTIONS, containerRef, fileEntry, instanceFilePath, transferId } from './files';
-import { instanceId, instanceSpec, instanceStats, instanceStatus } from './instances';
+import { instanceId, instanceSpec, instanceStats, instanceStatus, registryAuth } from './instances';
 
 const signal = z.enum(['SIGTERM', 'SIGKILL', 'SIGINT', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2']);
 
@@ -52,14 +52,14 @@ export const JOB_KINDS = {
   }),
   'instance.create': kind({
     description: 'Create the instance on the host: its directory or container, config files, then the install script',
-    payload: z.object({ spec: instanceSpec }),
+    payload: z.object({ spec: instanceSpec, registry_auth: registryAuth.optional() }),
     result: instanceStatus,
     resource: (p) => `instance:${p.spec.instance_id}`,
     cancellable: false,
   }),
   'instance.update': kind({
     description: 'Apply a changed spec (env, ports, resources, files); takes effect at the next start',
-    payload: z.object({ spec: instanceSpec }),
+    payload: z.object({ spec: instanceSpec, registry_auth: registryAuth.optional() }),
     result: instanceStatus,
     resource: (p) => `instance:${p.spec.instance_id}`,
     cancellable: false,

@@ -1,11 +1,12 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { open, opendir, lstat } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as tar from 'tar';
 import { backupInfo, BackupInfo } from '@hostplane/protocol';
 import { assertInstanceId } from '../instances/instance-store';
 import { FileError, fileErrorFromErrno } from '../files/file-error';
+import { sha256OfFile } from '../files/file-hash';
 import type { InstanceFiles } from '../files/instance-files';
 import { InstanceRoot, isSpecial } from '../files/instance-root';
 import { IgnoreMatcher } from './ignore-patterns';
@@ -235,12 +236,6 @@ async function surveyTree(rootDir: string, include: (rel: string, st: import('no
 async function* emptyTarGz(): AsyncIterable<Buffer> {
   const { gzipSync } = await import('node:zlib');
   yield gzipSync(Buffer.alloc(1024));
-}
-
-export async function sha256OfFile(file: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
-  return hash.digest('hex');
 }
 
 async function writeJsonDurably(file: string, value: unknown): Promise<void> {

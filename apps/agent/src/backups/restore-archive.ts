@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, readdirSync, renameSync, rmSync, unlinkSync } from 'node:fs';
+import { chmodSync, chownSync, lstatSync, mkdirSync, readdirSync, renameSync, rmSync, unlinkSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import * as tar from 'tar';
 import { FileError, fileErrorFromErrno } from '../files/file-error';
@@ -148,20 +148,3 @@ function mergeInto(from: string, to: string): void {
   }
 }
 
-/**
- * What an agent crash in the middle of a restore leaves beside the root: the data at
- * `<root>.old-*` with no root (crash between the renames: put it back), an old tree whose
- * removal did not finish, or a half-extracted `<root>.restore-*` (both dropped).
- */
-export function recoverInterruptedRestore(rootDir: string): void {
-  const parent = dirname(rootDir);
-  if (!existsSync(parent)) return;
-  const oldPrefix = `${basename(rootDir)}.old-`;
-  const restorePrefix = `${basename(rootDir)}.restore-`;
-  for (const name of readdirSync(parent)) {
-    if (name.startsWith(oldPrefix)) {
-      if (existsSync(rootDir)) rmSync(join(parent, name), { recursive: true, force: true });
-      else renameSync(join(parent, name), rootDir);
-    } else if (name.startsWith(restorePrefix)) rmSync(join(parent, name), { recursive: true, force: true });
-  }
-}

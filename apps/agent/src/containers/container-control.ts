@@ -1,16 +1,15 @@
 import type { ContainerAction } from '@hostplane/protocol';
+import { AgentError } from '../errors/agent-error';
 import { demultiplexer, dockerEngineRequest, DockerEngineError, dockerEngineStream, dockerErrorMessage, DockerResponse, demultiplexDockerStream } from '../drivers/docker-engine';
 import type { LogFollower } from '../drivers/driver';
-import { CodedError } from '../errors/coded-error';
 import { INSTANCE_LABEL } from '../drivers/docker/docker-api';
 
 export type ContainerErrorCode = 'container_not_found' | 'driver_unavailable' | 'managed_container' | 'container_error';
 
-export class ContainerError extends CodedError {
-  constructor(
-    override readonly code: ContainerErrorCode,
-    message: string,
-  ) {
+export class ContainerError extends AgentError {
+  declare readonly code: ContainerErrorCode;
+
+  constructor(code: ContainerErrorCode, message: string) {
     super(code, message);
   }
 }

@@ -1,4 +1,4 @@
-import { CodedError } from '../errors/coded-error';
+import { AgentError } from '../errors/agent-error';
 
 /** Stable codes of instance file, upload and backup failures, as the hub and its users see them. */
 export type FileErrorCode =
@@ -26,11 +26,10 @@ export type FileErrorCode =
   | 'io_error';
 
 /** A file operation refused or failed in a way the hub should see as is (job error, stream refusal, stream close). */
-export class FileError extends CodedError {
-  constructor(
-    override readonly code: FileErrorCode,
-    message: string,
-  ) {
+export class FileError extends AgentError {
+  declare readonly code: FileErrorCode;
+
+  constructor(code: FileErrorCode, message: string) {
     super(code, message);
   }
 }

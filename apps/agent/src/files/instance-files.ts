@@ -1,7 +1,7 @@
 import { chownSync, existsSync, lstatSync, mkdirSync, opendirSync, readlinkSync, renameSync, rmSync, Stats } from 'node:fs';
 import { join } from 'node:path';
 import type { FileEntry } from '@hostplane/protocol';
-import { recoverInterruptedRestore } from '../backups/restore-archive';
+import { recoverInterruptedRestore } from './interrupted-restore';
 import type { InstanceStore } from '../instances/instance-store';
 import { FileError, fileErrorFromErrno } from './file-error';
 import { fileTypeOf, InstanceRoot, ResolvedPath } from './instance-root';

@@ -1,6 +1,6 @@
 import { parseDocument } from 'yaml';
 import type { InstanceSpec } from '@hostplane/protocol';
-import { DriverError } from '../drivers/driver';
+import { DriverError } from '../errors/agent-error';
 
 type ConfigFile = InstanceSpec['config_files'][number];
 type Replacement = { match: string; value: string };

@@ -1,5 +1,6 @@
 import type { InstanceSpec, InstanceStatus } from '@hostplane/protocol';
-import { CreateContext, DriverError, DriverName, InstanceDriver, InstanceSummary, StateListener } from '../drivers/driver';
+import { DriverError } from '../errors/agent-error';
+import type { CreateContext, DriverName, InstanceDriver, InstanceSummary, StateListener, UpdateContext } from './instance-driver';
 import { InstanceStore } from './instance-store';
 
 /**
@@ -28,10 +29,10 @@ export class InstanceManager {
     return (await this.usable(spec.driver)).create(spec, ctx);
   }
 
-  async update(spec: InstanceSpec): Promise<InstanceStatus> {
+  async update(spec: InstanceSpec, ctx?: UpdateContext): Promise<InstanceStatus> {
     const driver = await this.driverOf(spec.instance_id);
     if (driver.name !== spec.driver) throw new DriverError('invalid_spec', `instance ${spec.instance_id} runs on the ${driver.name} driver; its driver cannot change`);
-    return driver.update(spec);
+    return driver.update(spec, ctx);
   }
 
   /** The driver of an existing instance; `instance_not_found` when the host has no such instance. */

@@ -1,5 +1,5 @@
 import type { InstanceMetrics, InstanceStats } from '@hostplane/protocol';
-import type { InstanceDriver, InstanceSummary } from '../drivers/driver';
+import type { InstanceDriver, InstanceSummary } from './instance-driver';
 import type { AgentLogger } from '../logging/logger';
 
 export interface InstanceMetricsSink {

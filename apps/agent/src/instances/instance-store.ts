@@ -2,7 +2,7 @@ import { closeSync, constants, existsSync, fsyncSync, lstatSync, mkdirSync, open
 import { join, sep } from 'node:path';
 import { instanceSpec, InstanceSpec, InstanceState } from '@hostplane/protocol';
 import { z } from 'zod';
-import { DriverError } from '../drivers/driver';
+import { DriverError } from '../errors/agent-error';
 import { renderConfigFile } from './config-parsers';
 
 const INSTANCE_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;

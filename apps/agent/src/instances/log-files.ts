@@ -1,5 +1,5 @@
-import { closeSync, copyFileSync, existsSync, openSync, readSync, renameSync, Stats, statSync, truncateSync, utimesSync } from 'node:fs';
-import type { LogFollower } from '../drivers/driver';
+import { closeSync, copyFileSync, existsSync, type FSWatcher, openSync, readSync, renameSync, Stats, statSync, truncateSync, utimesSync, watch } from 'node:fs';
+import { basename, dirname } from 'node:path';
 
 export const LOG_MAX_BYTES = 10 * 1024 * 1024;
 export const LOG_KEEP = 3;
@@ -13,7 +13,8 @@ export interface LogRotation {
 }
 export const DEFAULT_LOG_ROTATION: LogRotation = { maxBytes: LOG_MAX_BYTES, keep: LOG_KEEP, checkMs: LOG_ROTATE_CHECK_MS };
 const TAIL_READ_BYTES = 4 * 1024 * 1024;
-const POLL_MS = 100;
+const FALLBACK_POLL_MS = 100;
+const READ_CHUNK_BYTES = 256 * 1024;
 
 /**
  * Size rotation of a file a workload writes through an inherited O_APPEND descriptor: copy, then
@@ -75,10 +76,19 @@ export function tailLines(file: string, n: number): string[] {
   return lines.slice(Math.max(0, lines.length - n));
 }
 
-/** Follows a growing file by polling (works on every filesystem); a truncation restarts from 0. */
-export class FileFollower implements LogFollower {
+/**
+ * Follows a growing file as it is written: the kernel's file-change notifications on its
+ * directory (inotify here, event ports on illumos, via `fs.watch`) wake a read of what was
+ * appended, so output reaches a console within milliseconds and nothing runs while the file is
+ * quiet. The writer (the workload) needs no agent in its path, so it outlives the agent. A
+ * truncation (rotation, clear) restarts from 0. Where the platform has no watcher, it falls back
+ * to reading every 100 ms.
+ */
+export class FileFollower {
   private offset: number;
-  private timer: NodeJS.Timeout | null = null;
+  private watcher: FSWatcher | null = null;
+  private fallbackTimer: NodeJS.Timeout | null = null;
+  private scheduled = false;
   private paused = false;
   private closed = false;
   private readonly dataListeners: ((chunk: Buffer) => void)[] = [];
@@ -91,13 +101,21 @@ export class FileFollower implements LogFollower {
   ) {
     this.offset = options.offset ?? (options.fromStart ? 0 : fileSize(file));
     if (options.prefix && options.prefix.length > 0) this.pending.push(options.prefix);
-    this.timer = setInterval(() => this.poll(), POLL_MS);
-    this.timer.unref();
-    setImmediate(() => this.poll());
+    const name = basename(file);
+    try {
+      this.watcher = watch(dirname(file), { persistent: false }, (_event, changed) => {
+        if (changed === null || changed === name) this.schedule();
+      });
+      this.watcher.on('error', () => this.fallBackToPolling());
+    } catch {
+      this.fallBackToPolling();
+    }
+    this.schedule();
   }
 
   onData(listener: (chunk: Buffer) => void): void {
     this.dataListeners.push(listener);
+    this.schedule();
   }
 
   onClose(listener: (reason: string) => void): void {
@@ -110,26 +128,55 @@ export class FileFollower implements LogFollower {
 
   resume(): void {
     this.paused = false;
-    this.poll();
+    this.schedule();
   }
 
   close(reason = 'closed'): void {
     if (this.closed) return;
     this.closed = true;
-    if (this.timer) clearInterval(this.timer);
+    this.watcher?.close();
+    if (this.fallbackTimer) clearInterval(this.fallbackTimer);
     for (const l of this.closeListeners) l(reason);
   }
 
-  private poll(): void {
-    if (this.closed || this.paused || this.dataListeners.length === 0) return;
+  /** Reads what the writer left (its last lines), then closes; a paused follower closes without waiting for credit. */
+  closeAfterDrain(reason: string): void {
+    if (!this.paused) this.read(Number.POSITIVE_INFINITY);
+    this.close(reason);
+  }
+
+  private fallBackToPolling(): void {
+    this.watcher?.close();
+    this.watcher = null;
+    if (this.closed || this.fallbackTimer) return;
+    this.fallbackTimer = setInterval(() => this.schedule(), FALLBACK_POLL_MS);
+    this.fallbackTimer.unref();
+  }
+
+  /** One read per turn of the event loop, however many notifications arrived meanwhile. */
+  private schedule(): void {
+    if (this.scheduled || this.closed) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      if (this.read(1)) this.schedule();
+    });
+  }
+
+  /** Emits up to `chunks` reads of appended bytes; true when more is waiting. */
+  private read(chunks: number): boolean {
+    if (this.closed || this.paused || this.dataListeners.length === 0) return false;
     while (this.pending.length > 0) this.emit(this.pending.shift() as Buffer);
-    const size = fileSize(this.file);
-    if (size < this.offset) this.offset = 0;
-    if (size === this.offset) return;
-    const end = Math.min(size, this.offset + 256 * 1024);
-    const chunk = readRange(this.file, this.offset, end);
-    this.offset += chunk.length;
-    this.emit(chunk);
+    for (let i = 0; i < chunks && !this.paused; i++) {
+      const size = fileSize(this.file);
+      if (size < this.offset) this.offset = 0;
+      if (size === this.offset) return false;
+      const chunk = readRange(this.file, this.offset, Math.min(size, this.offset + READ_CHUNK_BYTES));
+      if (chunk.length === 0) return false;
+      this.offset += chunk.length;
+      this.emit(chunk);
+    }
+    return !this.paused;
   }
 
   private emit(chunk: Buffer): void {

@@ -1,5 +1,5 @@
+import { AgentError } from '../errors/agent-error';
 import { JOB_KINDS, JobKind, JobPayload, JobResult } from '@hostplane/protocol';
-import { CodedError } from '../errors/coded-error';
 
 export interface JobContext {
   jobId: string;
@@ -17,7 +17,12 @@ export type JobHandler<K extends JobKind> = (payload: JobPayload<K>, ctx: JobCon
 export type JobHandlerRegistry = { [K in JobKind]: JobHandler<K> };
 
 /** A job that ended in a failure the hub should see as is, with a stable code. */
-export class JobFailure extends CodedError {}
+export class JobFailure extends AgentError {}
+
+/** A handler body, sync or async, as a promise: a synchronous throw becomes its rejection. */
+export async function settle<T>(run: () => T | Promise<T>): Promise<T> {
+  return run();
+}
 
 export class HandlerRegistryError extends Error {}
 

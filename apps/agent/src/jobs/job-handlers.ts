@@ -1,7 +1,7 @@
 import type { Inventory } from '@hostplane/protocol';
 import { ContainerControl } from '../containers/container-control';
-import { createFileServices, FileServices } from '../files/file-services';
-import { createInstanceManager } from '../instances/create-instances';
+import { createFileServices, FileServices } from '../transfers/file-services';
+import { createInstanceManager } from '../drivers/create-instance-manager';
 import type { InstanceManager } from '../instances/instance-manager';
 import { JobHandlerRegistry } from './handler-registry';
 import { createBackupHandlers } from './handlers/backups';

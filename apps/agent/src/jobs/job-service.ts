@@ -1,5 +1,5 @@
 import { JOB_KINDS, JobAck, JobEnvelope, JobKind, JobOutcome, JobProgress, parseJobPayload } from '@hostplane/protocol';
-import { toFailure } from '../errors/coded-error';
+import { codedFailure } from '../errors/agent-error';
 import type { AgentLogger } from '../logging/logger';
 import { JobContext, JobHandler, JobHandlerRegistry } from './handler-registry';
 import { JobJournal } from './journal';
@@ -180,7 +180,7 @@ export class JobService {
     } catch (err) {
       if (job.controller.signal.aborted) outcome = { job_id: jobId, status: 'cancelled', finished_at: finishedAt() };
       else {
-        const failure = toFailure(err, 'handler_error');
+        const failure = codedFailure(err, 'handler_error');
         if (!failure.coded) log.error({ err }, 'job handler threw');
         outcome = failed(jobId, failure.code, failure.message, finishedAt());
       }

@@ -1,18 +1,8 @@
 import { STREAM_INITIAL_CREDIT, StreamClose } from '@hostplane/protocol';
 import type { AgentLogger } from '../logging/logger';
-import { toFailure } from '../errors/coded-error';
+import { codedFailure } from '../errors/agent-error';
 import type { StreamSink } from './terminal';
-
-/** Where an input stream's bytes go (a staged file, a staged upload, an arriving backup). */
-export interface InputTarget {
-  write(chunk: Buffer): Promise<void>;
-  /** All input arrived (eof): make it durable and put it in place; the bytes now staged. */
-  finish(): Promise<number>;
-  /** The stream ended without eof, or failed: keep what is resumable, drop what is not. */
-  abandon(): Promise<void>;
-  /** A resumable target: the bytes staged (after abandon, durably), told in a failure's close too. */
-  staged?(): number;
-}
+import type { InputTarget } from '../transfers/input-target';
 
 /**
  * An input stream (file.write, backup.write). Credit goes back to the hub only once a chunk is
@@ -78,7 +68,7 @@ export class InputSinkStream {
 
   private async fail(err: unknown): Promise<void> {
     if (this.ended) return;
-    const { code, message } = toFailure(err, 'io_error', 2000);
+    const { code, message } = codedFailure(err, 'io_error');
     const error = { code, message };
     this.log.warn({ stream_id: this.streamId, code: error.code, problem: error.message }, 'input stream failed');
     this.markEnded();

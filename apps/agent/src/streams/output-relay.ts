@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
 import { STREAM_INITIAL_CREDIT, StreamClose } from '@hostplane/protocol';
 import type { AgentLogger } from '../logging/logger';
-import { toFailure } from '../errors/coded-error';
+import { codedFailure } from '../errors/agent-error';
 import { OutboundCredit } from './outbound-credit';
 import type { StreamSink } from './terminal';
 
@@ -71,7 +71,7 @@ export class OutputRelayStream {
 
   private fail(err: unknown): void {
     if (this.ended) return;
-    const { code, message } = toFailure(err, 'io_error', 2000);
+    const { code, message } = codedFailure(err, 'io_error');
     const error = { code, message };
     this.log.warn({ stream_id: this.streamId, code: error.code, problem: error.message }, 'output stream failed');
     this.markEnded();

@@ -1,9 +1,9 @@
 import { ProtocolError, STREAM_KINDS, StreamClose, StreamControl, StreamCredit, StreamData, StreamKind, StreamOpen, StreamOpenAck } from '@hostplane/protocol';
 import type { z } from 'zod';
 import type { ContainerControl } from '../containers/container-control';
-import { CodedError, toFailure } from '../errors/coded-error';
+import { codedFailure } from '../errors/agent-error';
 import { FileError } from '../files/file-error';
-import type { FileTransfers } from '../files/file-transfers';
+import type { FileTransfers } from '../transfers/file-transfers';
 import type { InstanceManager } from '../instances/instance-manager';
 import type { AgentLogger } from '../logging/logger';
 import { InputSinkStream } from './input-sink';
@@ -85,7 +85,7 @@ export class StreamManager {
       return { ok: true, initial_credit: stream.inputCredit };
     } catch (err) {
       this.options.log.warn({ err, stream_id: frame.stream_id }, 'opening a terminal failed');
-      const failure = toFailure(err, 'open_failed', 2000);
+      const failure = codedFailure(err, 'open_failed');
       return refuse(failure.code, failure.message);
     }
   }
@@ -166,7 +166,8 @@ export class StreamManager {
       this.streams.set(frame.stream_id, stream);
       return meta ? { ok: true, initial_credit: stream.inputCredit, meta } : { ok: true, initial_credit: stream.inputCredit };
     } catch (err) {
-      const failure = toFailure(err, 'open_failed', 2000);
+      if (err instanceof UnsupportedStream) return refuse('unsupported_stream', `this agent does not stream ${err.kind}`);
+      const failure = codedFailure(err, 'open_failed');
       if (!failure.coded) this.options.log.warn({ err, stream_id: frame.stream_id }, `opening a ${frame.kind} stream failed`);
       return refuse(failure.code, failure.message);
     } finally {
@@ -212,9 +213,9 @@ export class StreamManager {
   }
 }
 
-class UnsupportedStream extends CodedError {
-  constructor(kind: string) {
-    super('unsupported_stream', `this agent does not stream ${kind}`);
+class UnsupportedStream extends Error {
+  constructor(readonly kind: string) {
+    super(`unsupported stream kind ${kind}`);
   }
 }
 

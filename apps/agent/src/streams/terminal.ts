@@ -1,8 +1,8 @@
+import { AgentError } from '../errors/agent-error';
 import { accessSync, constants, existsSync } from 'node:fs';
 import os from 'node:os';
 import * as pty from 'node-pty';
 import { STREAM_INITIAL_CREDIT, StreamClose } from '@hostplane/protocol';
-import { CodedError } from '../errors/coded-error';
 import type { AgentLogger } from '../logging/logger';
 import { OutboundCredit } from './outbound-credit';
 
@@ -18,7 +18,7 @@ export interface TerminalOptions {
   log: AgentLogger;
 }
 
-export class TerminalOpenError extends CodedError {}
+export class TerminalOpenError extends AgentError {}
 
 /** How long output may wait for credit after the shell exited before the stream is closed anyway. */
 const EXIT_FLUSH_TIMEOUT_MS = 10_000;

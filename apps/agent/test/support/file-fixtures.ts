@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { JobContext } from '../../src/jobs/handler-registry';
-import { createFileServices, FileServices } from '../../src/files/file-services';
+import { createFileServices, FileServices } from '../../src/transfers/file-services';
 import { InstanceStore } from '../../src/instances/instance-store';
 import { tempDir } from './agent-process';
 import { buildSpec } from './instance-builders';

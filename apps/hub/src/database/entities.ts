@@ -11,6 +11,7 @@ import { IdempotencyKeyEntity } from '../idempotency/idempotency-key.entity';
 import { OperationEntity } from '../jobs/operation.entity';
 import { MigrationEntity } from '../migrations/migration.entity';
 import { NodeEntity } from '../nodes/node.entity';
+import { RegistryCredentialEntity } from '../registries/registry.entity';
 import { RegistrationTokenEntity, RevokedAgentTokenEntity } from '../nodes/registration-token.entity';
 import { User } from '../users/user.entity';
 import { WorkloadEntity } from '../workloads/workload.entity';
@@ -41,4 +42,5 @@ export const ENTITIES: Function[] = [
   BackupEntity,
   IdempotencyKeyEntity,
   AllocationEntity,
+  RegistryCredentialEntity,
 ];

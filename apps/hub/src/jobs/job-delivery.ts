@@ -10,6 +10,7 @@ import { HUB_LOGGER } from '../http/logger';
 import type { AgentSession } from '../tunnel/agent-session';
 import { TunnelServer } from '../tunnel/tunnel.server';
 import type { NodeJobData } from './job-queues';
+import { JobRegistryCredentials } from './job-registry-credentials';
 import { OperationsService } from './operations.service';
 
 const REDELIVER_DELAY_MS = 1000;
@@ -42,6 +43,7 @@ export class JobDelivery {
     private readonly tunnel: TunnelServer,
     private readonly operations: OperationsService,
     domainEvents: DomainEventBus,
+    private readonly registryCredentials: JobRegistryCredentials,
     @Inject(HUB_CONFIG) private readonly config: HubConfig,
     @Inject(HUB_LOGGER) private readonly log: Logger,
   ) {
@@ -85,10 +87,15 @@ export class JobDelivery {
     const session = this.tunnel.session(nodeId);
     if (!session) return this.redeliverLater(job, token);
 
+    const payload = await this.registryCredentials.addTo(data.orgId, data.kind, data.payload);
+    if (payload === null) {
+      await this.operations.fail(data.opId, 'registry_not_found', 'the registry credentials this workload names were deleted; name another registry in the workload (registry_id) or remove it');
+      return;
+    }
     const envelope: JobEnvelope = {
       job_id: data.opId,
       kind: data.kind as JobEnvelope['kind'],
-      payload: data.payload,
+      payload,
       resource: data.resource,
       attempt: job.attemptsMade + 1,
       deadline_at: data.deadlineAt,

@@ -1,5 +1,7 @@
 import { Module } from '@nestjs/common';
+import { RegistriesModule } from '../registries/registries.module';
 import { TunnelModule } from '../tunnel/tunnel.module';
+import { JobRegistryCredentials } from './job-registry-credentials';
 import { JobDelivery } from './job-delivery';
 import { JobDispatcher } from './job-dispatcher';
 import { JobQueues } from './job-queues';
@@ -10,8 +12,8 @@ import { OperationsController } from './operations.controller';
 import { OperationsService } from './operations.service';
 
 @Module({
-  imports: [TunnelModule],
-  providers: [OperationsService, JobQueues, JobDelivery, NodeWorkers, JobDispatcher, JobSweepers, OperationWaiter],
+  imports: [TunnelModule, RegistriesModule],
+  providers: [JobRegistryCredentials, OperationsService, JobQueues, JobDelivery, NodeWorkers, JobDispatcher, JobSweepers, OperationWaiter],
   controllers: [OperationsController],
   exports: [OperationsService, JobDispatcher, JobQueues, NodeWorkers, JobDelivery, JobSweepers, OperationWaiter],
 })

@@ -108,6 +108,7 @@ const specShape = {
   description: z.string().max(4000).default(''),
   driver: z.enum(DRIVERS),
   image: imageRef.optional().describe('Container image (docker)'),
+  registry_id: z.uuid().optional().describe('Registry credentials (`/v1/registries`) for pulling the image (docker); the image must live on that registry'),
   images: z
     .array(z.object({ label: z.string().min(1).max(100), image: imageRef }).strict())
     .max(50)
@@ -184,6 +185,7 @@ function checkSpec(spec: SpecShape, ctx: z.RefinementCtx): void {
     if (spec.image) issue(['image'], 'process workloads run no image: remove image or use driver docker');
     if (spec.images) issue(['images'], 'process workloads run no image');
     if (spec.install?.image) issue(['install', 'image'], 'process workloads install on the node: remove install.image');
+    if (spec.registry_id) issue(['registry_id'], 'process workloads pull no image: remove registry_id');
   }
   if ((spec.startup === undefined) === (spec.command === undefined)) issue(['startup'], 'give exactly one of startup (a shell command line) or command (an argv array)');
   if (spec.stop.type === 'signal' && !(STOP_SIGNALS as readonly string[]).includes(spec.stop.value)) {

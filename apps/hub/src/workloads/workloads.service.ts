@@ -7,6 +7,8 @@ import { importEgg, type EggFormat } from './egg-import';
 import { findTemplate, TEMPLATE_CATEGORIES, type WorkloadTemplate } from './templates';
 import { checkValue } from './variable-rules';
 import type { FromTemplateBody, ImportEggBody, ListWorkloadsQuery } from './workload-api.schemas';
+import { RegistriesService } from '../registries/registries.service';
+import { registryHostOf } from '@hostplane/protocol';
 import { WorkloadEntity } from './workload.entity';
 import { SPEC_API_VERSION, SPEC_KIND, workloadSpec, type WorkloadSpec, type WorkloadSpecInput } from './workload.schemas';
 
@@ -41,6 +43,7 @@ export class WorkloadsService {
   constructor(
     @Inject(DataSource) db: DataSource,
     @Inject(WORKLOAD_USAGE) private readonly usage: WorkloadUsage,
+    @Inject(RegistriesService) private readonly registries: RegistriesService,
   ) {
     this.repo = db.getRepository(WorkloadEntity);
   }
@@ -65,6 +68,7 @@ export class WorkloadsService {
 
   async create(p: Principal, spec: WorkloadSpec): Promise<WorkloadEntity> {
     requireAdminForLoaderVariables(p, spec);
+    await this.checkRegistry(p, spec);
     const row = this.repo.create({ ...inOrg(p, {}), name: spec.name, driver: spec.driver, spec, revision: 1, createdBy: p.userId });
     return this.saveUnique(row);
   }
@@ -72,8 +76,18 @@ export class WorkloadsService {
   async update(p: Principal, id: string, spec: WorkloadSpec): Promise<WorkloadEntity> {
     const row = await this.get(p, id);
     requireAdminForLoaderVariables(p, spec, row.spec.security?.allow_env);
+    await this.checkRegistry(p, spec);
     Object.assign(row, { name: spec.name, driver: spec.driver, spec, revision: row.revision + 1 });
     return this.saveUnique(row);
+  }
+
+  /** A named registry must be the organization's and the one the images live on (its credentials go nowhere else). */
+  private async checkRegistry(p: Principal, spec: WorkloadSpec): Promise<void> {
+    if (!spec.registry_id) return;
+    const registry = await this.registries.requireInOrg(inOrg(p, {}).orgId, spec.registry_id);
+    const images = [spec.image, ...(spec.images ?? []).map((i) => i.image), spec.install?.image].filter((i): i is string => i !== undefined);
+    const elsewhere = images.find((i) => registryHostOf(i) !== registryHostOf(`${registry.server}/x`));
+    if (elsewhere) throw new ValidationFailedError('workload spec', [{ path: 'registry_id', message: `image "${elsewhere}" is not on registry ${registry.server}; its credentials are only sent to ${registry.server}` }]);
   }
 
   async delete(p: Principal, id: string): Promise<void> {

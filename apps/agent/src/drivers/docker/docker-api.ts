@@ -1,4 +1,5 @@
-import type { InstanceSpec } from '@hostplane/protocol';
+import { type InstanceSpec, registryHostOf } from '@hostplane/protocol';
+import Docker from 'dockerode';
 import { demultiplexDockerStream, dockerEngineRequest, dockerErrorMessage, DockerResponse } from '../docker-engine';
 import { DriverError } from '../driver';
 
@@ -20,9 +21,37 @@ export interface ContainerInspect {
   State: { Running: boolean; Pid: number; ExitCode: number; OOMKilled: boolean; StartedAt: string; Status: string };
 }
 
-/** The thin, typed layer over the Engine API this driver uses; failures carry the engine's message. */
+/** Credentials for one registry, as the hub sends them with a job (never saved by the agent). */
+export interface RegistryAuth {
+  server: string;
+  username: string;
+  password: string;
+}
+
+/** dockerode's failures carry the engine's status and message. */
+interface EngineFailure {
+  statusCode?: number;
+  json?: { message?: string } | null;
+  reason?: string;
+  message: string;
+}
+
+function engineMessage(err: unknown): string {
+  const e = err as EngineFailure;
+  return e.json?.message ?? e.message;
+}
+
+function engineStatus(err: unknown): number | undefined {
+  return (err as EngineFailure).statusCode;
+}
+
+/** The typed layer over the Engine API (dockerode) this driver uses; failures carry the engine's message. */
 export class DockerApi {
-  constructor(readonly socketPath: string) {}
+  readonly docker: Docker;
+
+  constructor(readonly socketPath: string) {
+    this.docker = new Docker({ socketPath });
+  }
 
   async call(method: string, path: string, body?: unknown, okStatuses: number[] = [], timeoutMs?: number): Promise<DockerResponse> {
     const res = await dockerEngineRequest(this.socketPath, method, path, body, timeoutMs);
@@ -30,22 +59,74 @@ export class DockerApi {
     throw new DriverError('driver_error', `Docker Engine ${method} ${path.split('?')[0]} answered ${res.status}: ${dockerErrorMessage(res)}`);
   }
 
-  async json<T>(method: string, path: string, body?: unknown): Promise<T> {
-    return JSON.parse((await this.call(method, path, body)).body.toString('utf8')) as T;
+  /** Runs an engine call; statuses in `ok` are answers, not failures (304 not modified, 404 gone, 409 not running). */
+  async engine<T>(what: string, run: () => Promise<T>, ok: number[] = []): Promise<T | undefined> {
+    try {
+      return await run();
+    } catch (err) {
+      const status = engineStatus(err);
+      if (status !== undefined && ok.includes(status)) return undefined;
+      throw new DriverError('driver_error', `Docker Engine ${what}: ${engineMessage(err)}`);
+    }
   }
 
-  /** Fails with `image_missing` (never pulls: images are provided on the host). */
-  async requireImage(image: string): Promise<void> {
-    const res = await dockerEngineRequest(this.socketPath, 'GET', `/images/${encodeURIComponent(image)}/json`);
-    if (res.status === 404) throw new DriverError('image_missing', `image ${image} is not present on this host; the agent never pulls, load or build it here first`);
-    if (res.status >= 300) throw new DriverError('driver_error', `Docker Engine image ${image}: ${dockerErrorMessage(res)}`);
+  async hasImage(image: string): Promise<boolean> {
+    try {
+      await this.docker.getImage(image).inspect();
+      return true;
+    } catch (err) {
+      if (engineStatus(err) === 404) return false;
+      throw new DriverError('driver_error', `Docker Engine image ${image}: ${engineMessage(err)}`);
+    }
+  }
+
+  /**
+   * Pulls `image` when the host does not have it, with the registry credentials the hub sent;
+   * `progress` hears the share of layer bytes downloaded. A refusal by the registry fails with
+   * `registry_auth_failed`, anything else with `image_pull_failed`.
+   */
+  async ensureImage(image: string, auth: RegistryAuth | undefined, progress: (fraction: number, message: string) => void = () => undefined): Promise<void> {
+    if (await this.hasImage(image)) return;
+    // Credentials go only to the registry they belong to: an image elsewhere is pulled without them.
+    const forImage = auth !== undefined && registryHostOf(image) === registryHostOf(`${auth.server}/x`) ? auth : undefined;
+    const authconfig = forImage ? { username: forImage.username, password: forImage.password, serveraddress: forImage.server } : undefined;
+    const layers = new Map<string, { current: number; total: number }>();
+    try {
+      const stream = await this.docker.pull(image, authconfig ? { authconfig } : {});
+      await new Promise<void>((resolve, reject) => {
+        this.docker.modem.followProgress(
+          stream,
+          (err) => (err ? reject(err) : resolve()),
+          (event: { id?: string; status?: string; progressDetail?: { current?: number; total?: number }; error?: string }) => {
+            if (event.id && event.progressDetail?.total) layers.set(event.id, { current: event.progressDetail.current ?? 0, total: event.progressDetail.total });
+            else if (event.id && /complete|exists/i.test(event.status ?? '')) {
+              const l = layers.get(event.id);
+              if (l) l.current = l.total;
+            }
+            let current = 0;
+            let total = 0;
+            for (const l of layers.values()) {
+              current += l.current;
+              total += l.total;
+            }
+            progress(total > 0 ? Math.min(1, current / total) : 0, `pulling ${image}: ${event.status ?? ''}${total > 0 ? ` ${Math.round((current / total) * 100)}%` : ''}`.trim());
+          },
+        );
+      });
+    } catch (err) {
+      const message = engineMessage(err);
+      const who = forImage ? ` as ${forImage.username}` : ' without credentials';
+      if (/unauthorized|authentication required|denied|no basic auth|401/i.test(message)) {
+        throw new DriverError('registry_auth_failed', `the registry refused to serve ${image}${who}: ${message.slice(0, 300)}`);
+      }
+      throw new DriverError('image_pull_failed', `pulling ${image} failed: ${message.slice(0, 300)}`);
+    }
+    if (!(await this.hasImage(image))) throw new DriverError('image_pull_failed', `pulling ${image} ended without the image on this host`);
   }
 
   async inspect(nameOrId: string): Promise<ContainerInspect | null> {
-    const res = await dockerEngineRequest(this.socketPath, 'GET', `/containers/${encodeURIComponent(nameOrId)}/json`);
-    if (res.status === 404) return null;
-    if (res.status >= 300) throw new DriverError('driver_error', `Docker Engine inspect ${nameOrId}: ${dockerErrorMessage(res)}`);
-    return JSON.parse(res.body.toString('utf8')) as ContainerInspect;
+    const info = await this.engine(`inspect ${nameOrId}`, () => this.docker.getContainer(nameOrId).inspect(), [404]);
+    return (info as ContainerInspect | undefined) ?? null;
   }
 
   async logs(nameOrId: string, tail: number, tty: boolean): Promise<string> {
@@ -54,7 +135,7 @@ export class DockerApi {
   }
 
   async remove(nameOrId: string): Promise<void> {
-    await this.call('DELETE', `/containers/${encodeURIComponent(nameOrId)}?force=1&v=1`, undefined, [404]);
+    await this.engine(`remove ${nameOrId}`, () => this.docker.getContainer(nameOrId).remove({ force: true, v: true }), [404]);
   }
 }
 

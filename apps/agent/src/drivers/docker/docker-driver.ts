@@ -1,21 +1,22 @@
 import { writeFileSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
-import type { InstanceSpec, InstanceStateFrame, InstanceStats, InstanceStatus } from '@hostplane/protocol';
-import { InstanceStore, isActiveState, PersistedState, writeConfigFiles } from '../../instances/instance-store';
+import type { InstanceSpec, InstanceStats, InstanceStatus } from '@hostplane/protocol';
+import { InstanceStore, isActiveState, writeConfigFiles } from '../../instances/instance-store';
 import { DEFAULT_LOG_ROTATION, type LogRotation, tailLines } from '../../instances/log-files';
 import type { LogHistory, LogRange, LogsCleared } from '../../instances/log-history';
+import { InstanceSupervisor, OutputObserver } from '../../supervision/instance-supervisor';
+import { exitReason } from '../../supervision/restart-policy';
 import { clearDockerLogs, dockerLogHistory, withLogRotation } from './docker-log-history';
-import { demultiplexDockerStream, dockerEngineAttach, dockerEngineGet, dockerEngineStream } from '../docker-engine';
-import { ConsoleHandle, CreateContext, DriverError, InstanceDriver, InstanceSummary, LogFollower, StateListener } from '../driver';
-import { assertImageName, containerName, ContainerInspect, DockerApi, installContainerBody, instanceContainerBody } from './docker-api';
-import { exitReason } from '../process/process-instance';
-import { directoryBytes } from '../process/process-driver';
+import type { Duplex, Readable } from 'node:stream';
+import { demultiplexDockerStream, dockerEngineGet } from '../docker-engine';
+import { ConsoleHandle, CreateContext, DriverError, InstanceDriver, InstanceSummary, LogFollower, StateListener, UpdateContext } from '../driver';
+import { assertImageName, containerName, ContainerInspect, DockerApi, installContainerBody, instanceContainerBody, RegistryAuth } from './docker-api';
+import { ContainerEventStream, InstanceContainerEvent } from './container-events';
+import { directoryBytes } from '../../sandbox/disk-usage';
 import { dockerStats } from './docker-stats';
 import { streamHandle } from './stream-handle';
 import { confineContainer } from './container-sandbox';
 import { DEFAULT_IDENTITY_OPTIONS, giveDataTo, IdentityOptions, instanceIdentity, SandboxIdentity } from '../../sandbox/sandbox-identity';
-
-const MONITOR_MS = 400;
 
 /** Docker reports a death by signal N as exit code 128 + N. */
 function signalOfExitCode(code: number | null): NodeJS.Signals | null {
@@ -26,21 +27,22 @@ function signalOfExitCode(code: number | null): NodeJS.Signals | null {
 const START_WAIT_MS = 10 * 60_000;
 
 interface Tracked {
-  spec: InstanceSpec;
-  state: PersistedState;
-  stopRequested: boolean;
-  restartTimer: NodeJS.Timeout | null;
+  supervisor: InstanceSupervisor;
   /** The spec changed while running: recreate the container at the next start. */
   stale: boolean;
 }
 
-/** Containers through the Docker Engine API; the agent (not Docker) applies the restart policy. */
+/**
+ * Containers through the Docker Engine API (dockerode). Exits come from the engine's event
+ * stream and ready patterns from a followed log stream, so nothing polls; the shared supervisor
+ * (not Docker) applies the restart policy.
+ */
 export class DockerDriver implements InstanceDriver {
   readonly name = 'docker' as const;
   private readonly api: DockerApi;
   private readonly tracked = new Map<string, Tracked>();
   private readonly listeners: StateListener[] = [];
-  private monitor: NodeJS.Timeout | null = null;
+  private readonly events: ContainerEventStream;
   private loaded = false;
   private availability: { at: number; problem: string | null } | null = null;
 
@@ -50,6 +52,7 @@ export class DockerDriver implements InstanceDriver {
     private readonly options: { bindAddress?: string; identity?: IdentityOptions; pidsLimit?: number; logRotation?: LogRotation } = {},
   ) {
     this.api = new DockerApi(socketPath);
+    this.events = new ContainerEventStream(this.api.docker, (e) => void this.onContainerEvent(e), () => void this.resync());
   }
 
   async available(): Promise<string | null> {
@@ -71,70 +74,67 @@ export class DockerDriver implements InstanceDriver {
   async create(spec: InstanceSpec, ctx: CreateContext): Promise<InstanceStatus> {
     await this.load();
     const image = assertImageName(spec.image);
-    await this.api.requireImage(image);
+    await this.pull(image, ctx);
     let t = this.tracked.get(spec.instance_id);
     if (!t) {
       this.store.prepare(spec.instance_id);
       this.store.writeSpec(spec);
-      t = { spec, state: this.store.readState(spec.instance_id), stopRequested: false, restartTimer: null, stale: false };
-      this.tracked.set(spec.instance_id, t);
-      this.store.writeState(spec.instance_id, t.state);
+      t = this.track(spec);
+      this.store.writeState(spec.instance_id, t.supervisor.state);
     }
-    ctx.progress(10, 'instance directory ready');
-    if (spec.install && !t.state.installed) await this.install(t, ctx.signal);
+    ctx.progress(70, 'instance directory ready');
+    if (spec.install && !t.supervisor.state.installed) await this.install(t, ctx);
     if (!(await this.api.inspect(containerName(spec.instance_id)))) await this.createContainer(t);
     ctx.progress(100, 'created');
     return this.status(t);
   }
 
-  async update(spec: InstanceSpec): Promise<InstanceStatus> {
+  async update(spec: InstanceSpec, ctx?: UpdateContext): Promise<InstanceStatus> {
     const t = await this.get(spec.instance_id);
-    assertImageName(spec.image);
+    const image = assertImageName(spec.image);
+    await this.pull(image, { progress: ctx?.progress ?? (() => undefined), registryAuth: ctx?.registryAuth });
     this.store.writeSpec(spec);
-    t.spec = spec;
+    t.supervisor.spec = spec;
     t.stale = true;
-    if (!isActiveState(t.state.state)) await this.recreate(t);
+    if (!isActiveState(t.supervisor.state.state)) await this.recreate(t);
     return this.status(t);
   }
 
   async start(id: string): Promise<InstanceStatus> {
     const t = await this.get(id);
-    if (t.state.state === 'installing') throw new DriverError('instance_busy', `instance ${id} is still installing`);
+    if (t.supervisor.state.state === 'installing') throw new DriverError('instance_busy', `instance ${id} is still installing`);
     const current = await this.api.inspect(containerName(id));
     if (!current?.State.Running) {
-      if (t.restartTimer) clearTimeout(t.restartTimer);
-      t.restartTimer = null;
-      t.state.restarts = 0;
+      t.supervisor.freshStart();
       await this.launch(t);
     }
-    await this.waitFor(t, () => t.state.state !== 'starting', START_WAIT_MS);
-    if (t.state.state !== 'running') throw new DriverError('start_failed', `instance ${id} did not start: ${t.state.reason ?? 'it exited'}`);
+    await t.supervisor.waitForState((s) => s !== 'starting', START_WAIT_MS);
+    if (t.supervisor.state.state !== 'running') throw new DriverError('start_failed', `instance ${id} did not start: ${t.supervisor.state.reason ?? 'it exited'}`);
     return this.status(t);
   }
 
   async stop(id: string, graceSeconds?: number): Promise<InstanceStatus> {
     const t = await this.get(id);
-    if (t.restartTimer) clearTimeout(t.restartTimer);
-    t.restartTimer = null;
+    const sup = t.supervisor;
+    sup.cancelRestart();
     const name = containerName(id);
     const current = await this.api.inspect(name);
     if (!current?.State.Running) {
-      if (t.state.state !== 'stopped' && t.state.state !== 'failed') this.setState(t, { state: 'stopped', desired: 'stopped', pid: null });
+      if (sup.state.state !== 'stopped' && sup.state.state !== 'failed') sup.setState({ state: 'stopped', desired: 'stopped', pid: null });
       return this.status(t);
     }
-    const grace = graceSeconds ?? t.spec.stop.grace_seconds;
-    t.stopRequested = true;
-    this.setState(t, { state: 'stopping', desired: 'stopped' });
-    if (t.spec.stop.type === 'command') {
-      const socket = await dockerEngineAttach(this.api.socketPath, `/containers/${name}/attach?stream=1&stdin=1`);
-      socket.write(`${t.spec.stop.value}\n`);
+    const grace = graceSeconds ?? sup.spec.stop.grace_seconds;
+    sup.beginStop();
+    if (sup.spec.stop.type === 'command') {
+      const socket = await this.attach(name, false);
+      socket.write(`${sup.spec.stop.value}\n`);
       setTimeout(() => socket.destroy(), 500);
     } else {
-      await this.api.call('POST', `/containers/${name}/kill?signal=${t.spec.stop.value}`, undefined, [409]);
+      await this.signal(name, sup.spec.stop.value);
     }
-    if (!(await this.waitFor(t, () => t.state.state === 'stopped', grace * 1000))) {
-      await this.api.call('POST', `/containers/${name}/kill?signal=SIGKILL`, undefined, [409]);
-      await this.waitFor(t, () => t.state.state === 'stopped', 15_000);
+    if (!(await sup.waitForExit(grace * 1000))) {
+      await this.signal(name, 'SIGKILL');
+      await sup.waitForExit(15_000);
     }
     return this.status(t);
   }
@@ -143,18 +143,18 @@ export class DockerDriver implements InstanceDriver {
     const t = await this.get(id);
     if (!(await this.api.inspect(containerName(id)))?.State.Running) return this.status(t);
     if (['SIGKILL', 'SIGTERM', 'SIGINT', 'SIGQUIT'].includes(signal)) {
-      t.stopRequested = true;
-      t.state.desired = 'stopped';
+      t.supervisor.stopRequested = true;
+      t.supervisor.state.desired = 'stopped';
     }
-    await this.api.call('POST', `/containers/${containerName(id)}/kill?signal=${signal}`, undefined, [409]);
-    if (signal === 'SIGKILL') await this.waitFor(t, () => t.state.pid === null, 15_000);
+    await this.signal(containerName(id), signal);
+    if (signal === 'SIGKILL') await t.supervisor.waitForExit(15_000);
     return this.status(t);
   }
 
   async remove(id: string): Promise<boolean> {
     await this.load();
     const t = this.tracked.get(id);
-    if (t?.restartTimer) clearTimeout(t.restartTimer);
+    t?.supervisor.release();
     this.tracked.delete(id);
     await this.api.remove(containerName(id));
     const existed = this.store.exists(id) || t !== undefined;
@@ -168,14 +168,14 @@ export class DockerDriver implements InstanceDriver {
 
   async stats(id: string): Promise<InstanceStats> {
     const t = await this.get(id);
-    const running = t.state.pid !== null;
-    const raw = running ? await this.api.json<Record<string, unknown>>('GET', `/containers/${containerName(id)}/stats?stream=false`) : null;
-    const started = t.state.started_at ? Date.parse(t.state.started_at) : Date.now();
+    const running = t.supervisor.state.pid !== null;
+    const raw = running ? ((await this.api.engine(`stats ${id}`, () => this.api.docker.getContainer(containerName(id)).stats({ stream: false }), [404, 409])) as unknown as Record<string, unknown> | undefined) ?? null : null;
+    const started = t.supervisor.state.started_at ? Date.parse(t.supervisor.state.started_at) : Date.now();
     return {
       instance_id: id,
       ts: new Date().toISOString(),
       ...dockerStats(raw),
-      memory_limit_bytes: t.spec.resources.memory_bytes ?? null,
+      memory_limit_bytes: t.supervisor.spec.resources.memory_bytes ?? null,
       disk_bytes: directoryBytes(this.store.paths(id).data),
       uptime_seconds: running ? Math.max(0, (Date.now() - started) / 1000) : 0,
     };
@@ -200,69 +200,73 @@ export class DockerDriver implements InstanceDriver {
 
   async openConsole(id: string): Promise<ConsoleHandle> {
     const t = await this.get(id);
-    if (t.state.pid === null) throw new DriverError('start_failed', `instance ${id} is not running; start it to use its console`);
-    const socket = await dockerEngineAttach(this.api.socketPath, `/containers/${containerName(id)}/attach?stream=1&stdin=1&stdout=1&stderr=1`);
+    if (t.supervisor.state.pid === null) throw new DriverError('start_failed', `instance ${id} is not running; start it to use its console`);
+    const socket = await this.attach(containerName(id), true);
     const handle = streamHandle(socket, (data) => socket.write(data), () => socket.destroy());
     // Instance containers are ttys (Tty: true): the window size is the container's.
-    handle.resize = (cols, rows) => void this.api.call('POST', `/containers/${containerName(id)}/resize?h=${rows}&w=${cols}`, undefined, [404, 409]).catch(() => undefined);
+    handle.resize = (cols, rows) => void this.api.engine(`resize ${id}`, () => this.api.docker.getContainer(containerName(id)).resize({ h: rows, w: cols }), [404, 409]).catch(() => undefined);
     return handle;
   }
 
   async followLogs(id: string, tail: number): Promise<LogFollower> {
     await this.get(id);
-    const { response, abort } = await dockerEngineStream(this.api.socketPath, `/containers/${containerName(id)}/logs?stdout=1&stderr=1&follow=1&tail=${tail}`);
-    return streamHandle(response, null, abort);
+    const stream = await this.followOutput(containerName(id), { tail });
+    return streamHandle(stream, null, () => stream.destroy());
   }
 
   async list(): Promise<InstanceSummary[]> {
     await this.load();
-    return [...this.tracked.values()].map((t) => ({ instance_id: t.spec.instance_id, state: t.state.state }));
+    return [...this.tracked.values()].map((t) => ({ instance_id: t.supervisor.id, state: t.supervisor.state.state }));
   }
 
   close(): Promise<void> {
-    if (this.monitor) clearInterval(this.monitor);
-    this.monitor = null;
-    for (const t of this.tracked.values()) if (t.restartTimer) clearTimeout(t.restartTimer);
+    this.events.close();
+    for (const t of this.tracked.values()) t.supervisor.release();
     this.tracked.clear();
     this.loaded = false;
     return Promise.resolve();
   }
 
-  private async install(t: Tracked, signal: AbortSignal): Promise<void> {
-    const spec = t.spec;
+  private async install(t: Tracked, ctx: CreateContext): Promise<void> {
+    const spec = t.supervisor.spec;
     const image = assertImageName(spec.install?.image ?? spec.image);
-    await this.api.requireImage(image);
+    await this.pull(image, ctx);
+    const { signal } = ctx;
     const paths = this.store.paths(spec.instance_id);
-    this.setState(t, { state: 'installing', reason: null });
+    t.supervisor.setState({ state: 'installing', reason: null });
     const name = `${containerName(spec.instance_id)}-install`;
     await this.api.remove(name);
     try {
       signal.throwIfAborted();
       const identity = await this.prepareData(spec);
-      await this.api.call('POST', `/containers/create?name=${name}`, confineContainer(installContainerBody(spec, image, paths.data), spec, identity, this.pidsLimit));
-      await this.api.call('POST', `/containers/${name}/start`, undefined, [304]);
-      const waited = JSON.parse((await this.api.call('POST', `/containers/${name}/wait`, undefined, [], 30 * 60_000)).body.toString('utf8')) as { StatusCode?: number };
-      const out = await this.api.call('GET', `/containers/${name}/logs?stdout=1&stderr=1`);
-      writeFileSync(paths.install, demultiplexDockerStream(out.body).payload, { mode: 0o600 });
+      const container = (await this.api.engine(`create ${name}`, () => this.api.docker.createContainer({ ...confineContainer(installContainerBody(spec, image, paths.data), spec, identity, this.pidsLimit), name })))!;
+      await this.api.engine(`start ${name}`, () => container.start(), [304]);
+      const waited = (await this.api.engine(`wait ${name}`, () => container.wait() as Promise<{ StatusCode?: number }>)) ?? {};
+      const out = (await this.api.engine(`logs ${name}`, () => container.logs({ stdout: true, stderr: true, follow: false }))) ?? Buffer.alloc(0);
+      // The install container has no tty: its output comes in Docker's 8-byte-header frames.
+      writeFileSync(paths.install, demultiplexDockerStream(out).payload, { mode: 0o600 });
       if (waited.StatusCode !== 0) throw new DriverError('install_failed', `install script failed: exited with code ${waited.StatusCode ?? -1}`);
     } catch (err) {
       const reason = err instanceof DriverError && err.code === 'install_failed' ? err.message : `install script failed: ${(err as Error).message}`;
-      this.setState(t, { state: 'failed', reason });
+      t.supervisor.setState({ state: 'failed', reason });
       throw new DriverError('install_failed', reason);
     } finally {
       await this.api.remove(name).catch(() => undefined);
     }
-    this.setState(t, { state: 'stopped', reason: null, installed: true });
+    t.supervisor.setState({ state: 'stopped', reason: null, installed: true });
   }
 
   private async createContainer(t: Tracked): Promise<void> {
-    const paths = this.store.paths(t.spec.instance_id);
-    await this.api.requireImage(assertImageName(t.spec.image));
-    const identity = await this.prepareData(t.spec);
-    const body = withLogRotation(confineContainer(instanceContainerBody(t.spec, paths.data, this.options.bindAddress ?? '0.0.0.0'), t.spec, identity, this.pidsLimit), this.options.logRotation ?? DEFAULT_LOG_ROTATION);
-    const res = await this.api.json<{ Id: string }>('POST', `/containers/create?name=${containerName(t.spec.instance_id)}`, body);
+    const spec = t.supervisor.spec;
+    const paths = this.store.paths(spec.instance_id);
+    if (!(await this.api.hasImage(assertImageName(spec.image)))) {
+      throw new DriverError('image_missing', `image ${spec.image} is no longer on this host (removed since it was pulled); update the instance to pull it again`);
+    }
+    const identity = await this.prepareData(spec);
+    const body = withLogRotation(confineContainer(instanceContainerBody(spec, paths.data, this.options.bindAddress ?? '0.0.0.0'), spec, identity, this.pidsLimit), this.options.logRotation ?? DEFAULT_LOG_ROTATION);
+    const res = await this.api.engine(`create ${spec.instance_id}`, () => this.api.docker.createContainer({ ...body, name: containerName(spec.instance_id) }));
     t.stale = false;
-    this.setState(t, { container_id: res.Id });
+    t.supervisor.setState({ container_id: res?.id ?? null });
   }
 
   private get pidsLimit(): number {
@@ -277,116 +281,118 @@ export class DockerDriver implements InstanceDriver {
   }
 
   private async recreate(t: Tracked): Promise<void> {
-    await this.api.remove(containerName(t.spec.instance_id));
+    await this.api.remove(containerName(t.supervisor.spec.instance_id));
     await this.createContainer(t);
   }
 
   private async launch(t: Tracked): Promise<void> {
-    const id = t.spec.instance_id;
-    writeConfigFiles(this.store.paths(id).data, t.spec.config_files);
-    const limit = t.spec.resources.disk_bytes;
+    const spec = t.supervisor.spec;
+    const id = spec.instance_id;
+    writeConfigFiles(this.store.paths(id).data, spec.config_files);
+    const limit = spec.resources.disk_bytes;
     const used = limit === undefined ? 0 : directoryBytes(this.store.paths(id).data);
     if (limit !== undefined && used > limit) throw new DriverError('start_failed', `instance ${id} cannot start: its files use ${used} bytes, over its disk limit of ${limit} bytes`);
     if (t.stale || !(await this.api.inspect(containerName(id)))) await this.recreate(t);
     // Files written by the agent since (config files, uploads) belong to the instance's user too.
-    else await this.prepareData(t.spec);
-    t.stopRequested = false;
+    else await this.prepareData(spec);
+    // Listening before the start: an exit right after it is an event we must hear.
+    await this.events.ensureConnected();
     try {
-      await this.api.call('POST', `/containers/${containerName(id)}/start`, undefined, [304]);
+      await this.api.engine(`start ${id}`, () => this.api.docker.getContainer(containerName(id)).start(), [304]);
     } catch (err) {
-      this.setState(t, { state: 'failed', reason: (err as Error).message });
+      t.supervisor.setState({ state: 'failed', reason: (err as Error).message });
       throw new DriverError('start_failed', `instance ${id} did not start: ${(err as Error).message}`);
     }
     const info = await this.api.inspect(containerName(id));
-    const ready = t.spec.ready_pattern !== undefined;
-    this.setState(t, { state: ready ? 'starting' : 'running', desired: 'running', reason: null, exit_code: null, pid: info?.State.Pid ?? null, started_at: info?.State.StartedAt ?? new Date().toISOString() });
-    this.ensureMonitor();
+    // Exited already (its `die` event may come before this answer): the supervisor hears it as an exit.
+    t.supervisor.launched({ pid: info?.State.Pid || null, container_id: info?.Id, started_at: info?.State.StartedAt ?? new Date().toISOString() });
+    if (!info?.State.Running) this.onExit(t, info);
   }
 
-  /** One poll over every tracked container: exits (then the restart policy), and ready patterns. */
-  private async poll(): Promise<void> {
-    for (const t of [...this.tracked.values()]) {
-      if (t.state.pid === null) continue;
-      const info = await this.api.inspect(containerName(t.spec.instance_id)).catch(() => undefined);
-      if (info === undefined) continue;
-      if (info && info.State.Running && info.State.StartedAt === t.state.started_at) {
-        // A failed log read is retried on the next poll; it must not end the monitor.
-        if (t.state.state === 'starting') await this.checkReady(t).catch(() => undefined);
-        continue;
-      }
-      this.onExit(t, info);
-    }
+  /** The run's output from its start, for the ready pattern (the engine stamps lines, so `since` cuts per line). */
+  private async observeOutput(t: Tracked): Promise<OutputObserver> {
+    const started = Date.parse(t.supervisor.state.started_at ?? '') || Date.now();
+    const since = (started / 1000 - 0.001).toFixed(3);
+    const stream = await this.followOutput(containerName(t.supervisor.id), { since });
+    return { onData: (l) => stream.on('data', l), close: () => stream.destroy() };
   }
 
-  private async checkReady(t: Tracked): Promise<void> {
-    const since = Math.floor(Date.parse(t.state.started_at ?? '') / 1000) || 0;
-    const text = (await this.api.call('GET', `/containers/${containerName(t.spec.instance_id)}/logs?stdout=1&stderr=1&since=${since}`)).body.toString('utf8');
-    const pattern = new RegExp(t.spec.ready_pattern ?? '');
-    if (text.split(/\r?\n/).some((line) => pattern.test(line)) && t.state.state === 'starting') this.setState(t, { state: 'running' });
+  /** A container's output as it is written (instance containers are ttys: raw bytes, no frames). */
+  private async followOutput(name: string, from: { tail: number } | { since: string }): Promise<Readable> {
+    const options = { follow: true as const, stdout: true, stderr: true, ...('tail' in from ? { tail: from.tail } : { since: from.since as unknown as number }) };
+    return (await this.api.engine(`logs ${name}`, () => this.api.docker.getContainer(name).logs(options)))! as unknown as Readable;
+  }
+
+  /** The container's stdin (and, for a console, its tty output) as one duplex socket. */
+  private async attach(name: string, output: boolean): Promise<Duplex> {
+    const options = { stream: true, stdin: true, stdout: output, stderr: output, hijack: true };
+    return (await this.api.engine(`attach ${name}`, () => this.api.docker.getContainer(name).attach(options)))! as unknown as Duplex;
+  }
+
+  /** An engine event about one of our containers: only exits and removals change what we know. */
+  private async onContainerEvent(event: InstanceContainerEvent): Promise<void> {
+    if (event.action !== 'die' && event.action !== 'destroy') return;
+    const t = this.tracked.get(event.instanceId);
+    if (!t || t.supervisor.state.pid === null) return;
+    await this.reconcile(t);
+  }
+
+  /** Compares one tracked run with the engine's view: a container not running the recorded run has exited. */
+  private async reconcile(t: Tracked): Promise<void> {
+    const info = await this.api.inspect(containerName(t.supervisor.id)).catch(() => undefined);
+    if (info === undefined || t.supervisor.state.pid === null) return;
+    if (info && info.State.Running && info.State.StartedAt === t.supervisor.state.started_at) return;
+    this.onExit(t, info);
+  }
+
+  /** After the event stream came back (dockerd restarted): what ran may have ended meanwhile. */
+  private async resync(): Promise<void> {
+    for (const t of [...this.tracked.values()]) if (t.supervisor.state.pid !== null) await this.reconcile(t);
   }
 
   private onExit(t: Tracked, info: ContainerInspect | null): void {
+    if (t.supervisor.state.pid === null && info !== null && !isActiveState(t.supervisor.state.state)) return;
     const code = info ? info.State.ExitCode : null;
     const reason = info?.State.OOMKilled ? 'killed by the kernel: out of memory' : info ? exitReason(code, signalOfExitCode(code)) : 'the container was removed';
-    const base = { pid: null, exit_code: code };
-    if (t.stopRequested) {
-      t.stopRequested = false;
-      this.setState(t, { ...base, state: 'stopped', desired: 'stopped', reason: code === 137 ? 'killed by SIGKILL' : 'stopped' });
-      return;
-    }
-    const failed = code !== 0;
-    const { policy, max_retries: maxRetries, backoff_seconds: backoff } = t.spec.restart;
-    const wants = policy === 'always' || (policy === 'on-failure' && failed);
-    const can = wants && t.state.restarts < maxRetries;
-    this.setState(t, { ...base, state: failed ? 'crashed' : 'stopped', desired: can ? 'running' : 'stopped', reason: `${reason}${wants && !can ? `; restart limit of ${maxRetries} reached` : ''}` });
-    if (!can) return;
-    t.restartTimer = setTimeout(() => {
-      t.restartTimer = null;
-      t.state.restarts += 1;
-      this.launch(t).catch((err: unknown) => this.setState(t, { state: 'failed', reason: `restart failed: ${(err as Error).message}` }));
-    }, backoff * 1000);
+    t.supervisor.exited({ code, reason, stoppedReason: code === 137 ? 'killed by SIGKILL' : 'stopped' });
   }
 
-  private ensureMonitor(): void {
-    if (this.monitor) return;
-    let busy = false;
-    this.monitor = setInterval(() => {
-      if (busy) return;
-      busy = true;
-      void this.poll().finally(() => (busy = false));
-    }, MONITOR_MS);
-    this.monitor.unref();
+  private async signal(name: string, signal: string): Promise<void> {
+    await this.api.engine(`kill ${name}`, () => this.api.docker.getContainer(name).kill({ signal }), [404, 409]);
+  }
+
+  /** Pulls a missing image with the job's registry credentials, its progress between 10 and 60 %. */
+  private async pull(image: string, ctx: { progress: CreateContext['progress']; registryAuth?: RegistryAuth }): Promise<void> {
+    let last = 0;
+    await this.api.ensureImage(image, ctx.registryAuth, (fraction, message) => {
+      const percent = 10 + Math.floor(fraction * 50);
+      // Progress goes to the hub as a frame: one per percent is plenty.
+      if (percent === last) return;
+      last = percent;
+      ctx.progress(percent, message);
+    });
   }
 
   private status(t: Tracked): InstanceStatus {
-    const s = t.state;
-    return { instance_id: t.spec.instance_id, state: s.state, reason: s.reason, exit_code: s.exit_code, pid: s.pid, container_id: s.container_id, started_at: s.started_at, restarts: s.restarts };
+    return t.supervisor.status();
   }
 
-  private setState(t: Tracked, change: Partial<PersistedState>): void {
-    const before = t.state.state;
-    t.state = { ...t.state, ...change };
-    if (t.state.reason !== null) t.state.reason = t.state.reason.slice(0, 1000);
-    this.store.writeState(t.spec.instance_id, t.state);
-    if (change.state !== undefined && (change.state !== before || change.reason !== undefined)) {
-      const frame: InstanceStateFrame = { instance_id: t.spec.instance_id, state: t.state.state, reason: t.state.reason, exit_code: t.state.exit_code, ts: new Date().toISOString() };
-      for (const l of this.listeners) l(frame);
-    }
-  }
-
-  private async waitFor(_t: Tracked, done: () => boolean, ms: number): Promise<boolean> {
-    const deadline = Date.now() + ms;
-    while (!done()) {
-      if (Date.now() > deadline) return false;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    return true;
+  private track(spec: InstanceSpec): Tracked {
+    const t: Tracked = {
+      stale: false,
+      supervisor: new InstanceSupervisor(this.store, spec, (frame) => {
+        for (const l of this.listeners) l(frame);
+      }, { launch: () => this.launch(t), observeOutput: () => this.observeOutput(t) }),
+    };
+    this.tracked.set(spec.instance_id, t);
+    return t;
   }
 
   /** Loads the docker instances of the state dir once; a container still running with the recorded start time is re-adopted as is. */
   private async load(): Promise<void> {
     if (this.loaded) return;
     this.loaded = true;
+    await this.events.ensureConnected().catch(() => undefined);
     for (const id of this.store.ids()) {
       let spec: InstanceSpec;
       try {
@@ -395,12 +401,12 @@ export class DockerDriver implements InstanceDriver {
         continue;
       }
       if (spec.driver !== this.name) continue;
-      const t: Tracked = { spec, state: this.store.readState(id), stopRequested: false, restartTimer: null, stale: false };
-      this.tracked.set(id, t);
+      const t = this.track(spec);
       const info = await this.api.inspect(containerName(id)).catch(() => undefined);
-      if (info === undefined || t.state.pid === null) continue;
-      if (info?.State.Running && info.State.StartedAt === t.state.started_at) this.ensureMonitor();
-      else this.onExit(t, info);
+      if (info === undefined || t.supervisor.state.pid === null) continue;
+      if (info?.State.Running && info.State.StartedAt === t.supervisor.state.started_at) {
+        if (t.supervisor.state.state === 'starting') t.supervisor.watchReady();
+      } else this.onExit(t, info);
     }
   }
 

@@ -3,6 +3,8 @@ import { closeSync, constants, existsSync, openSync, statSync, writeSync } from 
 import type { InstanceSpec, InstanceStateFrame, InstanceStatus } from '@hostplane/protocol';
 import { CommandError, runCommand, spawnSupervised } from '../../exec/run-command';
 import { InstancePaths, InstanceStore, isActiveState, PersistedState, writeConfigFiles } from '../../instances/instance-store';
+import { InstanceSupervisor, OutputObserver } from '../../supervision/instance-supervisor';
+import { exitReason } from '../../supervision/restart-policy';
 import { DEFAULT_LOG_ROTATION, FileFollower, LogRotation, rotateIfLarge } from '../../instances/log-files';
 import { ConsoleHandle, DriverError } from '../driver';
 import { isOurProcess, processStartTicks, signalGroup } from './host-process';
@@ -26,43 +28,39 @@ function commandOutcome(err: unknown): string {
   return err.failure === 'timeout' ? 'timed out' : `could not run: ${err.message.slice(-200)}`;
 }
 
-export function exitReason(code: number | null, signal: NodeJS.Signals | null): string {
-  if (signal) return `killed by ${signal}`;
-  if (code === null) return 'exited while adopted after an agent restart (exit status unknown)';
-  return `exited with code ${code}`;
-}
 
 /**
- * One supervised process instance: spawns `/bin/sh -c <startup>` in its own process group with
- * stdin from a FIFO and output appended to a log file (descriptors it inherits, so it outlives
- * the agent), applies the restart policy, and watches for its ready pattern.
+ * One process instance: spawns `/bin/sh -c <startup>` in its own process group with stdin from a
+ * FIFO and output appended to a log file (descriptors it inherits, so it outlives the agent).
+ * State, ready pattern and restart policy are the shared supervisor's; this class supplies the
+ * primitives (launch, signal, observe output) and reports exits.
  */
 export class ProcessInstance {
   private child: ChildProcess | null = null;
   private adoptedPoll: NodeJS.Timeout | null = null;
   private rotateTimer: NodeJS.Timeout | null = null;
-  private restartTimer: NodeJS.Timeout | null = null;
-  private readyFollower: FileFollower | null = null;
   private diskTimer: NodeJS.Timeout | null = null;
+  /** Output offset where the current run began: the ready pattern only counts what this run wrote. */
+  private runOffset: number | undefined;
   /** Why the agent itself stopped the instance (a limit), kept as the stop's reason. */
   private limitStop: string | null = null;
   private readonly confinement: InstanceConfinement | null;
-  private stopRequested = false;
   private readonly consoles = new Set<ConsoleHandle>();
-  private readonly exitWaiters: (() => void)[] = [];
-  private readonly stateWaiters: (() => void)[] = [];
   readonly paths: InstancePaths;
-  state: PersistedState;
+  private readonly supervisor: InstanceSupervisor;
 
   constructor(
-    private readonly store: InstanceStore,
-    public spec: InstanceSpec,
+    store: InstanceStore,
+    spec: InstanceSpec,
     settings: SandboxSettings | null,
-    private readonly emit: (frame: InstanceStateFrame) => void,
+    emit: (frame: InstanceStateFrame) => void,
     private readonly rotation: LogRotation = DEFAULT_LOG_ROTATION,
   ) {
     this.paths = store.paths(spec.instance_id);
-    this.state = store.readState(spec.instance_id);
+    this.supervisor = new InstanceSupervisor(store, spec, emit, {
+      launch: () => this.launch(),
+      observeOutput: (): OutputObserver => new FileFollower(this.paths.output, { offset: this.runOffset }),
+    });
     this.confinement = settings ? new InstanceConfinement(settings, store, spec.instance_id, this.paths) : null;
   }
 
@@ -70,29 +68,36 @@ export class ProcessInstance {
     return this.spec.instance_id;
   }
 
+  get spec(): InstanceSpec {
+    return this.supervisor.spec;
+  }
+
+  set spec(spec: InstanceSpec) {
+    this.supervisor.spec = spec;
+  }
+
+  get state(): PersistedState {
+    return this.supervisor.state;
+  }
+
   get running(): boolean {
-    return this.state.pid !== null;
+    return this.supervisor.running;
   }
 
   status(): InstanceStatus {
-    const s = this.state;
-    return { instance_id: this.id, state: s.state, reason: s.reason, exit_code: s.exit_code, pid: s.pid, container_id: null, started_at: s.started_at, restarts: s.restarts };
+    return { ...this.supervisor.status(), container_id: null };
   }
 
   /** After an agent restart: keep a process that is still ours running and watch it; otherwise it exited meanwhile. */
   adopt(): void {
     const { pid, pid_start_ticks: ticks } = this.state;
-    if (pid === null) {
-      if (isActiveState(this.state.state)) this.setState({ state: 'crashed', reason: 'the agent restarted while the instance was starting' });
-      // A crash whose restart was pending when the agent stopped: the policy still applies.
-      else if (this.state.state === 'crashed' && this.state.desired === 'running') this.scheduleRestart(this.spec.restart.backoff_seconds);
-      return;
-    }
+    if (pid === null) return this.supervisor.recoverWithoutWorkload();
     if (isOurProcess(pid, ticks)) {
       // OOM kills of earlier runs are not this run's.
       this.confinement?.adopted();
       this.watchAdopted(pid);
-      if (this.state.state === 'starting') this.watchReady();
+      this.runOffset = undefined;
+      if (this.state.state === 'starting') this.supervisor.watchReady();
       this.startRotation();
       return;
     }
@@ -107,7 +112,7 @@ export class ProcessInstance {
     if (!/^(\/[A-Za-z0-9_./-]{1,254}|[A-Za-z0-9_.-]{1,128})$/.test(entrypoint)) {
       throw new DriverError('invalid_spec', `install entrypoint "${entrypoint}" must be an absolute path or a program name of letters, digits, '_', '.', '/', '-'`);
     }
-    this.setState({ state: 'installing', reason: null });
+    this.supervisor.setState({ state: 'installing', reason: null });
     const fd = openSync(this.paths.install, 'w', 0o600);
     try {
       signal.throwIfAborted();
@@ -117,43 +122,41 @@ export class ProcessInstance {
       else await runCommand([entrypoint, '-c', script], { cwd: this.paths.data, env: workloadEnvironment(this.spec, this.paths.data), outputFd: fd, timeoutMs });
     } catch (err) {
       const reason = `install script failed: ${commandOutcome(err)}`;
-      this.setState({ state: 'failed', reason });
+      this.supervisor.setState({ state: 'failed', reason });
       throw new DriverError('install_failed', reason);
     } finally {
       closeSync(fd);
     }
-    this.setState({ state: 'stopped', reason: null, installed: true });
+    this.supervisor.setState({ state: 'stopped', reason: null, installed: true });
   }
 
   async start(): Promise<InstanceStatus> {
     if (this.state.state === 'installing') throw new DriverError('instance_busy', `instance ${this.id} is still installing`);
     if (this.state.state === 'failed' && !this.state.installed && this.spec.install) throw new DriverError('install_failed', `instance ${this.id} failed to install: ${this.state.reason ?? ''}`);
     if (!this.running) {
-      this.cancelRestart();
-      this.state.restarts = 0;
+      this.supervisor.freshStart();
       const over = this.diskOverLimit();
       if (over) throw new DriverError('start_failed', `instance ${this.id} cannot start: ${over}`);
       await this.launch();
     }
-    await this.waitForState((s) => s !== 'starting', START_WAIT_MS);
+    await this.supervisor.waitForState((s) => s !== 'starting', START_WAIT_MS);
     if (!this.running && this.state.state !== 'running') throw new DriverError('start_failed', `instance ${this.id} did not start: ${this.state.reason ?? 'it exited'}`);
     return this.status();
   }
 
   async stop(graceSeconds: number): Promise<InstanceStatus> {
-    this.cancelRestart();
     const pid = this.state.pid;
     if (pid === null) {
-      if (this.state.state === 'crashed' || isActiveState(this.state.state)) this.setState({ state: 'stopped', desired: 'stopped' });
+      this.supervisor.cancelRestart();
+      if (this.state.state === 'crashed' || isActiveState(this.state.state)) this.supervisor.setState({ state: 'stopped', desired: 'stopped' });
       return this.status();
     }
-    this.stopRequested = true;
-    this.setState({ state: 'stopping', desired: 'stopped' });
+    this.supervisor.beginStop();
     if (this.spec.stop.type === 'command') this.writeConsole(Buffer.from(`${this.spec.stop.value}\n`));
     else await this.signalWorkload(pid, this.spec.stop.value as NodeJS.Signals);
-    if (!(await this.waitForExit(graceSeconds * 1000))) {
+    if (!(await this.supervisor.waitForExit(graceSeconds * 1000))) {
       await this.signalWorkload(pid, 'SIGKILL');
-      await this.waitForExit(10_000);
+      await this.supervisor.waitForExit(10_000);
     }
     return this.status();
   }
@@ -162,11 +165,11 @@ export class ProcessInstance {
     const pid = this.state.pid;
     if (pid === null) return this.status();
     if (signal === 'SIGKILL' || signal === 'SIGTERM' || signal === 'SIGINT' || signal === 'SIGQUIT') {
-      this.stopRequested = true;
+      this.supervisor.stopRequested = true;
       this.state.desired = 'stopped';
     }
     await this.signalWorkload(pid, signal);
-    if (signal === 'SIGKILL') await this.waitForExit(10_000);
+    if (signal === 'SIGKILL') await this.supervisor.waitForExit(10_000);
     return this.status();
   }
 
@@ -186,19 +189,18 @@ export class ProcessInstance {
     };
     this.consoles.add(handle);
     follower.onClose(() => this.consoles.delete(handle));
-    const closeOnExit = () => setTimeout(() => follower.close(`the instance ${this.state.reason ?? 'stopped'}`), 300);
-    this.exitWaiters.push(closeOnExit);
+    // The last lines written before the exit are still read and sent before the close.
+    this.supervisor.onceExited(() => follower.closeAfterDrain(`the instance ${this.state.reason ?? 'stopped'}`));
     return handle;
   }
 
   /** Stops watching (agent shutdown); the process itself keeps running. */
   release(): void {
-    for (const t of [this.adoptedPoll, this.rotateTimer, this.restartTimer, this.diskTimer]) if (t) clearInterval(t);
-    this.readyFollower?.close();
+    for (const t of [this.adoptedPoll, this.rotateTimer, this.diskTimer]) if (t) clearInterval(t);
+    this.supervisor.release();
     for (const c of [...this.consoles]) c.close();
     this.child?.removeAllListeners('exit');
   }
-
   private writeConsole(data: Buffer): void {
     if (!existsSync(this.paths.consoleFifo)) return;
     let fd: number;
@@ -221,12 +223,11 @@ export class ProcessInstance {
     try {
       writeConfigFiles(this.paths.data, spec.config_files);
     } catch (err) {
-      this.setState({ state: 'failed', reason: (err as Error).message });
+      this.supervisor.setState({ state: 'failed', reason: (err as Error).message });
       throw err;
     }
     if (!existsSync(this.paths.consoleFifo)) await runCommand(['mkfifo', '-m', '0600', this.paths.consoleFifo]);
     this.rotateOutput();
-    this.stopRequested = false;
     const startOffset = existsSync(this.paths.output) ? statSync(this.paths.output).size : 0;
     // O_RDWR on the FIFO: the workload holds a writer itself, so its stdin never sees EOF between consoles.
     const stdin = openSync(this.paths.consoleFifo, constants.O_RDWR);
@@ -242,7 +243,7 @@ export class ProcessInstance {
     }
     const pid = child.pid;
     if (pid === undefined) {
-      this.setState({ state: 'failed', reason: 'the process could not be spawned' });
+      this.supervisor.setState({ state: 'failed', reason: 'the process could not be spawned' });
       throw new DriverError('start_failed', `instance ${this.id}: /bin/sh could not be spawned`);
     }
     this.child = child;
@@ -250,9 +251,8 @@ export class ProcessInstance {
       this.child = null;
       this.onExit(code, signal);
     });
-    const ready = spec.ready_pattern !== undefined;
-    this.setState({ state: ready ? 'starting' : 'running', desired: 'running', reason: null, exit_code: null, pid, pid_start_ticks: processStartTicks(pid), started_at: new Date().toISOString() });
-    if (ready) this.watchReady(startOffset);
+    this.runOffset = startOffset;
+    this.supervisor.launched({ pid, pid_start_ticks: processStartTicks(pid), started_at: new Date().toISOString() });
     this.startRotation();
   }
 
@@ -288,24 +288,6 @@ export class ProcessInstance {
     this.diskTimer.unref();
   }
 
-  /** `starting` until an output line written after `offset` matches the ready pattern, then `running`. */
-  private watchReady(offset?: number): void {
-    const pattern = new RegExp(this.spec.ready_pattern ?? '');
-    const follower = new FileFollower(this.paths.output, { offset });
-    let pending = '';
-    follower.onData((chunk) => {
-      pending = (pending + chunk.toString('utf8')).slice(-65_536);
-      const lines = pending.split('\n');
-      pending = lines.pop() ?? '';
-      if (lines.some((l) => pattern.test(l)) || pattern.test(pending)) {
-        follower.close('ready');
-        this.readyFollower = null;
-        if (this.state.state === 'starting') this.setState({ state: 'running' });
-      }
-    });
-    this.readyFollower = follower;
-  }
-
   private startRotation(): void {
     this.startDiskWatch();
     if (this.rotateTimer) return;
@@ -332,72 +314,9 @@ export class ProcessInstance {
     for (const t of [this.rotateTimer, this.diskTimer]) if (t) clearInterval(t);
     this.rotateTimer = null;
     this.diskTimer = null;
-    this.readyFollower?.close();
-    this.readyFollower = null;
     const bySignal = signal ?? (this.confinement ? signalOfStatus(code) : null);
     const reason = why ?? this.confinement?.limitExitReason(this.spec.resources.memory_bytes) ?? exitReason(bySignal ? null : code, bySignal);
     this.confinement?.ended();
-    const base = { pid: null, pid_start_ticks: null, exit_code: code };
-    if (this.stopRequested) {
-      this.stopRequested = false;
-      this.setState({ ...base, state: 'stopped', desired: 'stopped', reason: this.limitStop ?? (bySignal === 'SIGKILL' ? 'killed by SIGKILL' : 'stopped') });
-    } else {
-      const failed = code !== 0;
-      const { policy, max_retries: maxRetries, backoff_seconds: backoff } = this.spec.restart;
-      const wantsRestart = policy === 'always' || (policy === 'on-failure' && failed);
-      const canRestart = wantsRestart && this.state.restarts < maxRetries;
-      const limit = wantsRestart && !canRestart ? `; restart limit of ${maxRetries} reached` : '';
-      this.setState({ ...base, state: failed ? 'crashed' : 'stopped', desired: canRestart ? 'running' : 'stopped', reason: `${reason}${limit}` });
-      if (canRestart) this.scheduleRestart(backoff);
-    }
-    for (const w of this.exitWaiters.splice(0)) w();
-  }
-
-  private scheduleRestart(backoffSeconds: number): void {
-    this.restartTimer = setTimeout(() => {
-      this.restartTimer = null;
-      this.state.restarts += 1;
-      this.launch().catch((err: unknown) => this.setState({ state: 'failed', reason: `restart failed: ${(err as Error).message}` }));
-    }, backoffSeconds * 1000);
-  }
-
-  private cancelRestart(): void {
-    if (this.restartTimer) clearTimeout(this.restartTimer);
-    this.restartTimer = null;
-  }
-
-  private setState(change: Partial<PersistedState>): void {
-    const before = this.state.state;
-    this.state = { ...this.state, ...change };
-    if (this.state.reason !== null) this.state.reason = this.state.reason.slice(0, 1000);
-    this.store.writeState(this.id, this.state);
-    if (change.state !== undefined && (change.state !== before || change.reason !== undefined)) {
-      this.emit({ instance_id: this.id, state: this.state.state, reason: this.state.reason, exit_code: this.state.exit_code, ts: new Date().toISOString() });
-    }
-    for (const w of this.stateWaiters.splice(0)) w();
-  }
-
-  private waitForExit(ms: number): Promise<boolean> {
-    if (!this.running) return Promise.resolve(true);
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => resolve(false), ms);
-      this.exitWaiters.push(() => {
-        clearTimeout(timer);
-        resolve(true);
-      });
-    });
-  }
-
-  private async waitForState(done: (s: PersistedState['state']) => boolean, ms: number): Promise<void> {
-    const deadline = Date.now() + ms;
-    while (!done(this.state.state) && Date.now() < deadline) {
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, Math.max(0, deadline - Date.now()));
-        this.stateWaiters.push(() => {
-          clearTimeout(timer);
-          resolve();
-        });
-      });
-    }
+    this.supervisor.exited({ code, reason, stoppedReason: this.limitStop ?? (bySignal === 'SIGKILL' ? 'killed by SIGKILL' : 'stopped') });
   }
 }

@@ -2,20 +2,21 @@ import type { JobKind } from '@hostplane/protocol';
 import type { BackupStore } from '../../backups/backup-store';
 import { FileError } from '../../files/file-error';
 import type { InstanceManager } from '../../instances/instance-manager';
-import type { JobHandler } from '../handler-registry';
+import { JobHandler, settle } from '../handler-registry';
 
 type BackupJobKind = Extract<JobKind, `instance.backup.${string}`>;
 export type BackupJobHandlers = { [K in BackupJobKind]: JobHandler<K> };
 
 export function createBackupHandlers(backups: BackupStore, instances: InstanceManager): BackupJobHandlers {
   return {
-    'instance.backup.create': async ({ instance_id: id, backup_id: backupId, ignore }, ctx) => backups.create(id, backupId, ignore, ctx),
-    'instance.backup.restore': async ({ instance_id: id, backup_id: backupId, sha256, truncate }) => {
-      await assertStopped(instances, id);
-      const { file_count } = await backups.restore(id, backupId, sha256, truncate);
-      return { instance_id: id, backup_id: backupId, file_count };
-    },
-    'instance.backup.delete': async ({ instance_id: id, backup_id: backupId }) => ({ backup_id: backupId, deleted: backups.delete(id, backupId) }),
+    'instance.backup.create': ({ instance_id: id, backup_id: backupId, ignore }, ctx) => settle(() => backups.create(id, backupId, ignore, ctx)),
+    'instance.backup.restore': ({ instance_id: id, backup_id: backupId, sha256, truncate }) =>
+      settle(async () => {
+        await assertStopped(instances, id);
+        const { file_count } = await backups.restore(id, backupId, sha256, truncate);
+        return { instance_id: id, backup_id: backupId, file_count };
+      }),
+    'instance.backup.delete': ({ instance_id: id, backup_id: backupId }) => settle(() => ({ backup_id: backupId, deleted: backups.delete(id, backupId) })),
   };
 }
 

@@ -1,7 +1,7 @@
 import type { JobKind } from '@hostplane/protocol';
 import type { InstanceFiles } from '../../files/instance-files';
 import type { UploadStaging } from '../../files/uploads';
-import type { JobHandler } from '../handler-registry';
+import { JobHandler, settle } from '../handler-registry';
 
 type FileJobKind = Extract<JobKind, `instance.files.${string}`>;
 export type FileJobHandlers = { [K in FileJobKind]: JobHandler<K> };
@@ -13,12 +13,12 @@ export type FileJobHandlers = { [K in FileJobKind]: JobHandler<K> };
  */
 export function createFileHandlers(files: InstanceFiles, uploads: UploadStaging): FileJobHandlers {
   return {
-    'instance.files.list': async ({ instance_id: id, path }) => files.list(id, path),
-    'instance.files.stat': async ({ instance_id: id, path }) => files.stat(id, path),
-    'instance.files.delete': async ({ instance_id: id, paths }) => files.delete(id, paths),
-    'instance.files.mkdir': async ({ instance_id: id, path }) => files.mkdir(id, path),
-    'instance.files.move': async ({ instance_id: id, moves, overwrite }, ctx) => files.move(id, moves, overwrite, ctx.rerun ?? false),
-    'instance.files.commit-upload': async ({ instance_id: id, upload_id: uploadId, path, overwrite }) => uploads.commit(id, uploadId, path, overwrite),
-    'instance.files.abort-upload': async ({ instance_id: id, upload_id: uploadId }) => ({ removed: uploads.abort(id, uploadId) }),
+    'instance.files.list': ({ instance_id: id, path }) => settle(() => files.list(id, path)),
+    'instance.files.stat': ({ instance_id: id, path }) => settle(() => files.stat(id, path)),
+    'instance.files.delete': ({ instance_id: id, paths }) => settle(() => files.delete(id, paths)),
+    'instance.files.mkdir': ({ instance_id: id, path }) => settle(() => files.mkdir(id, path)),
+    'instance.files.move': ({ instance_id: id, moves, overwrite }, ctx) => settle(() => files.move(id, moves, overwrite, ctx.rerun ?? false)),
+    'instance.files.commit-upload': ({ instance_id: id, upload_id: uploadId, path, overwrite }) => settle(() => uploads.commit(id, uploadId, path, overwrite)),
+    'instance.files.abort-upload': ({ instance_id: id, upload_id: uploadId }) => settle(() => ({ removed: uploads.abort(id, uploadId) })),
   };
 }

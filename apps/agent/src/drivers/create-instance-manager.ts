@@ -1,7 +1,7 @@
-import { DockerDriver } from '../drivers/docker/docker-driver';
-import { ProcessDriver, ProcessDriverOptions } from '../drivers/process/process-driver';
-import { InstanceManager } from './instance-manager';
-import { InstanceStore } from './instance-store';
+import { InstanceManager } from '../instances/instance-manager';
+import { InstanceStore } from '../instances/instance-store';
+import { DockerDriver } from './docker/docker-driver';
+import { ProcessDriver, ProcessDriverOptions } from './process/process-driver';
 
 /** The agent's instance drivers over one state dir. */
 export function createInstanceManager(options: { stateDir: string; dockerSocket: string; dockerBindAddress?: string; sandbox?: ProcessDriverOptions }): InstanceManager {

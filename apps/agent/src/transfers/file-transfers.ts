@@ -5,15 +5,15 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { BackupStore } from '../backups/backup-store';
-import { sha256OfFile } from '../backups/backup-store';
-import type { InputTarget } from '../streams/input-sink';
-import { FileError, fileErrorFromErrno } from './file-error';
-import { InstanceFiles, lstatOrNull } from './instance-files';
-import { isSpecial } from './instance-root';
-import { assertOpenedInside } from './pinned-dir';
-import { archiveMembers } from './archive-members';
-import { placeFile, UploadStaging } from './uploads';
-import { zipStream } from './zip-writer';
+import { sha256OfFile } from '../files/file-hash';
+import type { InputTarget } from './input-target';
+import { FileError, fileErrorFromErrno } from '../files/file-error';
+import { InstanceFiles, lstatOrNull } from '../files/instance-files';
+import { isSpecial } from '../files/instance-root';
+import { assertOpenedInside } from '../files/pinned-dir';
+import { archiveMembers } from '../files/archive-members';
+import { placeFile, UploadStaging } from '../files/uploads';
+import { zipStream } from '../files/zip-writer';
 
 export interface OutputSource {
   readable: Readable;

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ContainerError } from '../src/containers/container-control';
 import { DriverError } from '../src/drivers/driver';
-import { toFailure } from '../src/errors/coded-error';
+import { codedFailure } from '../src/errors/agent-error';
 import { FileError } from '../src/files/file-error';
 import { JobFailure } from '../src/jobs/handler-registry';
 import { TerminalOpenError } from '../src/streams/terminal';
@@ -17,15 +17,15 @@ describe('the one error translation of the agent', () => {
       new TerminalOpenError('shell_not_found', 'no shell'),
     ];
     assert.deepEqual(
-      coded.map((e) => toFailure(e, 'handler_error')),
+      coded.map((e) => codedFailure(e, 'handler_error')),
       coded.map((e) => ({ code: e.code, message: e.message, coded: true })),
     );
     assert.equal(new FileError('no_space', 'disk full').name, 'FileError');
   });
 
   it('gives anything else the fallback code and cuts long messages', () => {
-    assert.deepEqual(toFailure(new Error('boom'), 'io_error'), { code: 'io_error', message: 'boom', coded: false });
-    assert.deepEqual(toFailure('a string', 'open_failed'), { code: 'open_failed', message: 'a string', coded: false });
-    assert.equal(toFailure(new FileError('io_error', 'x'.repeat(5000)), 'io_error', 2000).message.length, 2000);
+    assert.deepEqual(codedFailure(new Error('boom'), 'io_error'), { code: 'io_error', message: 'boom', coded: false });
+    assert.deepEqual(codedFailure('a string', 'open_failed'), { code: 'open_failed', message: 'a string', coded: false });
+    assert.equal(codedFailure(new FileError('io_error', 'x'.repeat(5000)), 'io_error').message.length, 2000);
   });
 });

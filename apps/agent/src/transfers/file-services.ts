@@ -1,8 +1,8 @@
 import { BackupStore } from '../backups/backup-store';
 import type { InstanceStore } from '../instances/instance-store';
 import { FileTransfers } from './file-transfers';
-import { InstanceFiles } from './instance-files';
-import { UploadStaging } from './uploads';
+import { InstanceFiles } from '../files/instance-files';
+import { UploadStaging } from '../files/uploads';
 
 /** Everything of the host that deals with instance files: one set per agent, shared by jobs and streams. */
 export interface FileServices {
