@@ -14,6 +14,7 @@ import { MIGRATION_ERRORS } from './migrations/migrations.errors';
 import { NODE_ERRORS } from './nodes/nodes.errors';
 import { ORGANIZATION_ERRORS } from './organizations/organizations.errors';
 import { OUTBOUND_ERRORS } from './outbound/outbound.errors';
+import { REGISTRY_ERRORS } from './registries/registries.errors';
 import { SCHEDULER_ERRORS } from './scheduler/scheduler.errors';
 import { USER_ERRORS } from './users/users.errors';
 import { WORKLOAD_ERRORS } from './workloads/workloads.errors';
@@ -39,6 +40,7 @@ export const ERROR_CATALOGS = {
   nodes: NODE_ERRORS,
   organizations: ORGANIZATION_ERRORS,
   outbound: OUTBOUND_ERRORS,
+  registries: REGISTRY_ERRORS,
   scheduler: SCHEDULER_ERRORS,
   users: USER_ERRORS,
   workloads: WORKLOAD_ERRORS,

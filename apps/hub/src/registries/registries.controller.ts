@@ -33,7 +33,8 @@ export class RegistriesController {
     summary: 'Add credentials for a container registry (the password is stored encrypted and never returned)',
     description: "A docker workload names it with `registry_id`; its jobs carry the credentials to the node that pulls the image.",
     tags: TAGS,
-    responses: { 201: { description: 'Created', schema: registryResponse }, 409: { description: 'name_taken' } },
+    errors: ['validation_failed', 'name_taken'],
+    responses: { 201: { description: 'Created', schema: registryResponse } },
   })
   async create(@CurrentPrincipal() p: Principal, @ValidBody(createRegistryBody) body: CreateRegistryBody, @Audit() note: AuditNote, @Res({ passthrough: true }) reply: FastifyReply) {
     const created = await this.registries.create(p, body);
@@ -44,7 +45,7 @@ export class RegistriesController {
 
   @Get(':id')
   @RequirePermission('orgs.view')
-  @ApiDoc({ summary: 'One registry', tags: TAGS, responses: { ...ONE, 404: { description: 'not_found' } } })
+  @ApiDoc({ summary: 'One registry', tags: TAGS, errors: ['not_found'], responses: { ...ONE } })
   async get(@CurrentPrincipal() p: Principal, @ValidParams(registryIdParams) params: IdParams) {
     return presentRegistry(await this.registries.get(p, params.id));
   }
@@ -52,7 +53,7 @@ export class RegistriesController {
   @Put(':id')
   @RequirePermission('orgs.manage')
   @Audited('registry.update', { target: 'registry', param: 'id' })
-  @ApiDoc({ summary: 'Change a registry; leave password out to keep the stored one', tags: TAGS, responses: { ...ONE, 404: { description: 'not_found' }, 409: { description: 'name_taken' } } })
+  @ApiDoc({ summary: 'Change a registry; leave password out to keep the stored one', tags: TAGS, errors: ['not_found', 'validation_failed', 'name_taken'], responses: { ...ONE } })
   async update(@CurrentPrincipal() p: Principal, @ValidParams(registryIdParams) params: IdParams, @ValidBody(updateRegistryBody) body: UpdateRegistryBody) {
     return presentRegistry(await this.registries.update(p, params.id, body));
   }
@@ -60,7 +61,7 @@ export class RegistriesController {
   @Delete(':id')
   @RequirePermission('orgs.manage')
   @Audited('registry.delete', { target: 'registry', param: 'id' })
-  @ApiDoc({ summary: 'Delete a registry (pulls of workloads that name it then fail with registry_not_found)', tags: TAGS, responses: { 204: { description: 'Deleted' }, 404: { description: 'not_found' } } })
+  @ApiDoc({ summary: 'Delete a registry (pulls of workloads that name it then fail with registry_not_found)', tags: TAGS, errors: ['not_found'], responses: { 204: { description: 'Deleted' } } })
   async remove(@CurrentPrincipal() p: Principal, @ValidParams(registryIdParams) params: IdParams, @Res({ passthrough: true }) reply: FastifyReply) {
     await this.registries.remove(p, params.id);
     void reply.status(204);

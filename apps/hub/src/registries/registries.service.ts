@@ -1,3 +1,4 @@
+import { REGISTRY_ERRORS } from './registries.errors';
 import { Inject, Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { DataSource, Repository } from 'typeorm';
@@ -14,10 +15,8 @@ import { RegistryCredentialEntity } from './registry.entity';
 /** The ciphertext is bound to its row: copied into another registry's row it does not decrypt. */
 const aadOf = (id: string) => `registry_credentials:${id}`;
 
-export class RegistryNotFoundError extends DomainError {
-  constructor(id: string) {
-    super(`registry ${id} does not exist in this organization (add it under /v1/registries first)`, 'registry_not_found', 422);
-  }
+export function registryNotFound(id: string): DomainError {
+  return REGISTRY_ERRORS.registry_not_found.error(`registry ${id} does not exist in this organization (add it under /v1/registries first)`);
 }
 
 /**
@@ -50,7 +49,7 @@ export class RegistriesService {
   /** The registry a workload names, in the caller's organization; 422 when there is none. */
   async requireInOrg(orgId: string, id: string): Promise<RegistryCredentialEntity> {
     const r = await this.repo.findOneBy({ orgId, id });
-    if (!r) throw new RegistryNotFoundError(id);
+    if (!r) throw registryNotFound(id);
     return r;
   }
 

@@ -47,7 +47,7 @@ export class WorkloadsController {
   @ApiDoc({
     summary: 'Create a workload from a spec (or from a document exported by GET /v1/workloads/{id}/export)',
     tags: TAGS,
-    errors: ['validation_failed', 'name_taken'],
+    errors: ['validation_failed', 'name_taken', 'registry_not_found'],
     responses: { 201: { description: 'Created', schema: workloadResponse } },
   })
   async create(@CurrentPrincipal() p: Principal, @ValidBody(workloadDocument) body: WorkloadDocument, @Audit() note: AuditNote): Promise<WorkloadResponse> {
