@@ -29,6 +29,7 @@ export interface HubConfig {
   events: { maxLength: number; maxAgeSeconds: number };
   files: { maxEditBytes: number; maxUploadBytes: number; maxUploadRequestBytes: number; uploadTtlHours: number };
   console: { scrollbackLines: number };
+  relay: { listen: { host: string; port: number }; internalUrl?: string };
   jobs: { lockSeconds: number; stalledCheckSeconds: number; ackTimeoutSeconds: number; defaultDeadlineSeconds: number; retentionHours: number };
   migrations: { concurrency: number; stepDeadlineSeconds: number; sweepSeconds: number; stallSeconds: number; transferBytesPerSecond: number };
   backups: { maxPerInstance: number };
@@ -188,6 +189,7 @@ function toHubConfig(flat: Map<ConfigPath, unknown>): HubConfig {
     console: {
       scrollbackLines: get('console.scrollbackLines'),
     },
+    relay: { listen: get('relay.listen'), internalUrl: get('relay.internalUrl') },
     jobs: {
       lockSeconds: get('jobs.lockSeconds'),
       stalledCheckSeconds: get('jobs.stalledCheckSeconds'),
