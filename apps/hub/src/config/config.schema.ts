@@ -472,7 +472,7 @@ export const CONFIG_FIELDS = {
     env: 'HOSTPLANE_RELAY_LISTEN',
     schema: z
       .string()
-      .regex(/^(\[[0-9a-fA-F:.]+\]|[^:\s\[\]]+):(\d{1,5})$/, { message: 'must be host:port (or [v6]:port)' })
+      .regex(/^(\[[0-9a-fA-F:.]+\]|[^:\s[\]]+):(\d{1,5})$/, { message: 'must be host:port (or [v6]:port)' })
       .transform((v) => {
         const at = v.lastIndexOf(':');
         return { host: v.slice(0, at).replace(/^\[(.*)\]$/, '$1'), port: Number(v.slice(at + 1)) };

@@ -12,6 +12,7 @@ import { JobDispatcher } from '../jobs/job-dispatcher';
 import type { OperationEntity } from '../jobs/operation.entity';
 import { OperationWaiter } from '../jobs/operation-waiter';
 import { OperationsService } from '../jobs/operations.service';
+import { NodeStreams } from '../tunnel/relay/node-streams';
 import { TunnelServer } from '../tunnel/tunnel.server';
 import {
   beforeSwitch,
@@ -66,6 +67,7 @@ export class MigrationRunner implements OnApplicationBootstrap, BeforeApplicatio
     private readonly jobs: JobDispatcher,
     private readonly waiter: OperationWaiter,
     private readonly tunnel: TunnelServer,
+    nodeStreams: NodeStreams,
     private readonly events: EventsService,
     private readonly ports: MigrationPorts,
     private readonly nodeBackups: MigrationBackups,
@@ -75,6 +77,7 @@ export class MigrationRunner implements OnApplicationBootstrap, BeforeApplicatio
     this.repo = db.getRepository(MigrationEntity);
     this.transferStep = new TransferStep({
       tunnel,
+      streams: nodeStreams,
       log,
       bytesPerSecond: config.migrations.transferBytesPerSecond,
       stopping: () => this.stopping,
