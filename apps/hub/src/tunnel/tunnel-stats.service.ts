@@ -5,6 +5,8 @@ import { JobQueues } from '../jobs/job-queues';
 import { NodeWorkers } from '../jobs/node-workers';
 import { RedisService } from '../redis/redis.service';
 import { HUB_INSTANCE_ID } from './hub-instance';
+import { NodeStreams } from './relay/node-streams';
+import { RelayServer } from './relay/relay-server';
 import { TunnelServer } from './tunnel.server';
 
 export interface AgentRow {
@@ -28,6 +30,8 @@ export class TunnelStatsService implements OnApplicationBootstrap, BeforeApplica
 
   constructor(
     private readonly tunnel: TunnelServer,
+    private readonly nodeStreams: NodeStreams,
+    private readonly relay: RelayServer,
     private readonly workers: NodeWorkers,
     private readonly delivery: JobDelivery,
     private readonly queues: JobQueues,
@@ -59,6 +63,7 @@ export class TunnelStatsService implements OnApplicationBootstrap, BeforeApplica
       instance: HUB_INSTANCE_ID,
       connected_agents: this.tunnel.localSessions().length,
       open_streams: this.tunnel.streams.openCount,
+      relayed_streams: { out: this.nodeStreams.relayedOut, in: this.relay.relayedIn },
       active_job_workers: this.workers.activeWorkers,
       jobs_in_flight: this.delivery.inFlight,
       messages_in_per_second: Math.round(rates.in * 10) / 10,
