@@ -44,6 +44,10 @@ const BENCHMARKS: Record<string, BenchmarkEntry> = {
     description: 'events through the transactional outbox (PostgreSQL row, relay, Redis stream) against a bare XADD: latency, events/s and CPU per event, 1 and 50 at a time',
     load: () => import('./outbox'),
   },
+  relay: {
+    description: 'two hub replicas, a real agent on B: terminal echo p50/p99, pty output and file download MB/s with CPU per MB, user on B (direct) against user on A (relayed hub to hub)',
+    load: () => import('./relay'),
+  },
   events: {
     description: 'GET /v1/operations/{id}/wait answered after the job finished (p50/p99), and 1,000 /v1/ws/subscribe subscribers at 100 events/s: delay, loss, hub CPU and RSS',
     load: () => import('./events'),

@@ -176,7 +176,6 @@ describe('relayed streams when a replica dies or the agent moves', () => {
 /** A PUT whose body keeps coming (256 KiB every 20 ms) until stopped; `answer` is the response (status 0: the connection broke). */
 function slowUpload(url: string, headers: Record<string, string>) {
   let sent = 0;
-  let timer: NodeJS.Timeout | undefined;
   const req = httpRequest(url, { method: 'PUT', headers: { ...headers, 'content-type': 'application/octet-stream' } });
   const answer = new Promise<{ status: number; body: string }>((resolve) => {
     req.on('response', (res) => {
@@ -188,7 +187,7 @@ function slowUpload(url: string, headers: Record<string, string>) {
     req.on('error', () => resolve({ status: 0, body: '' }));
   });
   const chunk = Buffer.alloc(256 * 1024, 7);
-  timer = setInterval(() => {
+  const timer: NodeJS.Timeout = setInterval(() => {
     if (req.destroyed) return clearInterval(timer);
     req.write(chunk);
     sent += chunk.length;
