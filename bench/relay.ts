@@ -21,7 +21,7 @@ import { formatNumber, printTable } from './lib/table';
  * output poll. Throughput: pty output (`head -c N /dev/zero | tr`) and a file download.
  */
 
-const FULL = { rounds: 4, keystrokes: 200, ptyBytes: 2_000_000, fileBytes: 32 * 1024 * 1024 };
+const FULL = { rounds: 3, keystrokes: 200, ptyBytes: 2_000_000, fileBytes: 32 * 1024 * 1024 };
 const QUICK = { rounds: 2, keystrokes: 60, ptyBytes: 1_000_000, fileBytes: 8 * 1024 * 1024 };
 const TYPISTS = 4;
 const MAX_GAP_MS = 10;

@@ -228,7 +228,8 @@ export class TunnelStreams {
     return this.streams.size;
   }
 
-  async open(session: AgentSession, kind: StreamKind, params: unknown, timeoutMs = 10_000): Promise<AgentStream> {
+  /** `outputCredit`: the window of output the agent may send ahead of the consumer (larger for a relayed stream, whose credit travels further). */
+  async open(session: AgentSession, kind: StreamKind, params: unknown, timeoutMs = 10_000, outputCredit = STREAM_INITIAL_CREDIT): Promise<AgentStream> {
     const id = randomBytes(12).toString('base64url');
     // Registered before the request goes out: the agent's first output can arrive in the same
     // read as its acknowledgement, before this function resumes.
@@ -240,7 +241,7 @@ export class TunnelStreams {
     };
     let raw: unknown;
     try {
-      raw = await session.socket.timeout(timeoutMs).emitWithAck('stream:open', { stream_id: id, kind, params, initial_credit: STREAM_INITIAL_CREDIT });
+      raw = await session.socket.timeout(timeoutMs).emitWithAck('stream:open', { stream_id: id, kind, params, initial_credit: outputCredit });
     } catch {
       throw fail('agent_timeout', `the agent did not open the ${kind} stream within ${timeoutMs / 1000} s`);
     }

@@ -18,7 +18,15 @@ const closeInfo = z.object({
 
 /** Relaying replica → owner. */
 export const toOwnerFrame = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('open'), node_id: z.uuid(), kind: streamKindName, params: z.unknown(), timeout_ms: z.number().int().min(100).max(120_000) }),
+  z.object({
+    type: z.literal('open'),
+    node_id: z.uuid(),
+    kind: streamKindName,
+    params: z.unknown(),
+    timeout_ms: z.number().int().min(100).max(120_000),
+    /** Output the agent may send ahead of the consumer, as on the tunnel (bounded: what one stream may hold in flight). */
+    output_credit: z.number().int().min(1).max(4 * 1024 * 1024),
+  }),
   /** The consumer passed these output bytes on: the agent may send as many more. */
   z.object({ type: z.literal('credit'), bytes: z.number().int().min(1) }),
   z.object({ type: z.literal('resize'), cols: z.number().int().min(1).max(1000), rows: z.number().int().min(1).max(1000) }),

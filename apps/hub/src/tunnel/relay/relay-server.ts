@@ -117,7 +117,7 @@ export class RelayServer implements OnApplicationBootstrap, BeforeApplicationShu
         send({ type: 'refused', code: 'not_owner', message: `the node's agent is not connected to replica ${HUB_INSTANCE_ID}` });
         return ws.close(1000, 'not owner');
       }
-      this.tunnel.streams.open(session, frame.kind, frame.params, frame.timeout_ms).then(
+      this.tunnel.streams.open(session, frame.kind, frame.params, frame.timeout_ms, frame.output_credit).then(
         (opened) => {
           if (gone) return opened.close('the relaying hub replica went away');
           stream = opened;

@@ -1,9 +1,15 @@
 import { randomBytes } from 'node:crypto';
-import { STREAM_CHUNK_BYTES, type StreamKind } from '@hostplane/protocol';
+import { STREAM_CHUNK_BYTES, STREAM_INITIAL_CREDIT, type StreamKind } from '@hostplane/protocol';
 import { WebSocket } from 'ws';
 import { CreditedStream, StreamOpenError, type StreamCloseInfo } from '../tunnel-streams';
 import { keepAlive, parseTextFrame, RELAY_PATH, toRelayFrame, type ToOwnerFrame } from './relay-frames';
 import { RELAY_AUTH_HEADER } from './relay-auth';
+
+/**
+ * The output window of a relayed stream: credit makes one more hop each way, so the agent's usual
+ * window would leave the path idle half the time (measured in bench `relay`; decision 0025).
+ */
+const RELAYED_OUTPUT_CREDIT = 2 * STREAM_INITIAL_CREDIT;
 
 /** The owner answered that it does not hold the node's socket (any more): look again. */
 export class NotOwnerError extends Error {}
@@ -53,7 +59,7 @@ export class RelayedStream extends CreditedStream {
       });
       ws.once('error', (err) => done(new NotOwnerError(`the replica holding the node cannot be reached: ${err.message}`)));
       ws.once('close', () => done(new NotOwnerError('the replica holding the node closed the relay before the stream opened')));
-      ws.once('open', () => stream.send({ type: 'open', node_id: nodeId, kind, params, timeout_ms: timeoutMs }));
+      ws.once('open', () => stream.send({ type: 'open', node_id: nodeId, kind, params, timeout_ms: timeoutMs, output_credit: RELAYED_OUTPUT_CREDIT }));
       ws.on('message', (data: Buffer, isBinary: boolean) => {
         if (isBinary) return stream.deliver(data);
         const frame = parseTextFrame(toRelayFrame, data);
