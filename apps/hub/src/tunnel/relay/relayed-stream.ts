@@ -37,7 +37,8 @@ export class RelayedStream extends CreditedStream {
     const ws = new WebSocket(target.url + RELAY_PATH, {
       headers: { [RELAY_AUTH_HEADER]: target.credential },
       perMessageDeflate: false,
-      maxPayload: 4 * STREAM_CHUNK_BYTES,
+      // The agent sends chunks of at most STREAM_CHUNK_BYTES; room to spare, never unbounded.
+      maxPayload: 32 * STREAM_CHUNK_BYTES,
       handshakeTimeout: Math.min(timeoutMs, 5000),
     });
     const stream = new RelayedStream(ws);
