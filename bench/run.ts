@@ -52,6 +52,10 @@ const BENCHMARKS: Record<string, BenchmarkEntry> = {
     description: 'the hub on one Redis against the hub on a three-master Redis Cluster: job round trips and events through the outbox, 1 and 20/50 at a time, latency and CPU per op',
     load: () => import('./redis-cluster'),
   },
+  relay: {
+    description: 'two hub replicas, a real agent on B: terminal echo p50/p99, pty output and file download MB/s with CPU per MB, user on B (direct) against user on A (relayed hub to hub)',
+    load: () => import('./relay'),
+  },
   events: {
     description: 'GET /v1/operations/{id}/wait answered after the job finished (p50/p99), and 1,000 /v1/ws/subscribe subscribers at 100 events/s: delay, loss, hub CPU and RSS',
     load: () => import('./events'),

@@ -15,6 +15,8 @@ export interface BenchHubOptions {
   env?: Record<string, string>;
   /** A compiled child entry to run instead of lib/hub-server.js, e.g. the hub plus benchmark-only routes (bench/auth-hub-server.ts). */
   entry?: string;
+  /** Another replica of this hub: the same database, Redis prefix and data dir (so the same generated keys); that hub's `close` drops them. */
+  replicaOf?: BenchHub;
 }
 
 export interface BenchHub extends BenchServer {
@@ -22,6 +24,7 @@ export interface BenchHub extends BenchServer {
   database: string;
   /** Prefix of every Redis key the hub writes. */
   redisPrefix: string;
+  dataDir: string;
 }
 
 /**
@@ -31,15 +34,17 @@ export interface BenchHub extends BenchServer {
  */
 export async function startBenchHub(options: BenchHubOptions = {}): Promise<BenchHub> {
   const id = `${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`;
-  const database = `hp_bench_${id}`;
-  const prefix = `hp_bench_${id}`;
+  const replicaOf = options.replicaOf;
+  const database = replicaOf?.database ?? `hp_bench_${id}`;
+  const prefix = replicaOf?.redisPrefix ?? `hp_bench_${id}`;
   const databaseUrl = new URL(adminUrl);
   databaseUrl.pathname = `/${database}`;
 
-  await admin(`CREATE DATABASE "${database}"`);
-  const dataDir = mkdtempSync(join(tmpdir(), 'hostplane-bench-'));
+  if (!replicaOf) await admin(`CREATE DATABASE "${database}"`);
+  const dataDir = replicaOf?.dataDir ?? mkdtempSync(join(tmpdir(), 'hostplane-bench-'));
   // Every step runs even if an earlier one fails, so one error does not leave the rest behind.
   const cleanUp = async () => {
+    if (replicaOf) return;
     const steps = await Promise.allSettled([
       admin(`DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`),
       deleteRedisPrefix(prefix, redisUrl),
@@ -81,6 +86,7 @@ export async function startBenchHub(options: BenchHubOptions = {}): Promise<Benc
     pid: server.pid,
     database,
     redisPrefix: prefix,
+    dataDir,
     close: async () => {
       try {
         await server.close();

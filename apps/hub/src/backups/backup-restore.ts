@@ -10,6 +10,7 @@ import { OperationsService } from '../jobs/operations.service';
 import { NodeOfflineError } from '../nodes/node-terminal';
 import { pipeIntoStream } from '../tunnel/stream-io';
 import { TunnelServer } from '../tunnel/tunnel.server';
+import { NodeStreams } from '../tunnel/relay/node-streams';
 import type { BackupEntity } from './backup.entity';
 import { BackupConfigService } from './backup-config.service';
 import { BackupOperations, type HubOutcome } from './backup-operations';
@@ -36,6 +37,7 @@ export class BackupRestorer {
     private readonly waiter: OperationWaiter,
     private readonly operations: OperationsService,
     private readonly tunnel: TunnelServer,
+    private readonly nodeStreams: NodeStreams,
     private readonly configs: BackupConfigService,
     private readonly ops: BackupOperations,
     private readonly pipeline: BackupPipeline,
@@ -43,7 +45,7 @@ export class BackupRestorer {
   ) {}
 
   async start(actor: OperationActor, instance: InstanceEntity, b: BackupEntity, truncate: boolean): Promise<OperationEntity> {
-    if (b.storage === 's3' && !this.tunnel.session(instance.nodeId)) throw new NodeOfflineError();
+    if (b.storage === 's3' && !(await this.tunnel.isOnline(instance.nodeId))) throw new NodeOfflineError();
     const op = await this.ops.start('backup.restore', {
       orgId: b.orgId,
       actor,
@@ -91,14 +93,9 @@ export class BackupRestorer {
     const size = b.sizeBytes ?? 0;
     const target = await this.configs.targetById(b.orgId, b.storageConfigId!);
     const object = await readObject(target, b.objectKey!);
-    const session = this.tunnel.session(instance.nodeId);
-    if (!session) {
-      object.body.destroy();
-      throw new NodeOfflineError();
-    }
     let stream;
     try {
-      stream = await this.tunnel.streams.open(session, 'backup.write', { instance_id: instance.id, backup_id: staging, size_bytes: size, sha256: b.sha256! });
+      stream = await this.nodeStreams.open(instance.nodeId, 'backup.write', { instance_id: instance.id, backup_id: staging, size_bytes: size, sha256: b.sha256! });
     } catch (err) {
       object.body.destroy();
       throw err;

@@ -12,10 +12,9 @@ import { InstancesService } from '../instances/instances.service';
 import { JobDispatcher } from '../jobs/job-dispatcher';
 import { actorOf } from '../jobs/operation-actor';
 import type { OperationEntity } from '../jobs/operation.entity';
-import { NodeOfflineError } from '../nodes/node-terminal';
 import { readableFromStream } from '../tunnel/stream-io';
 import { StreamOpenError } from '../tunnel/tunnel-streams';
-import { TunnelServer } from '../tunnel/tunnel.server';
+import { NodeStreams } from '../tunnel/relay/node-streams';
 import { BackupEntity } from './backup.entity';
 import { BackupConfigService } from './backup-config.service';
 import { BackupOperations } from './backup-operations';
@@ -45,7 +44,7 @@ export class BackupsService {
     @Inject(HUB_CONFIG) private readonly config: HubConfig,
     private readonly instances: InstancesService,
     private readonly jobs: JobDispatcher,
-    private readonly tunnel: TunnelServer,
+    private readonly nodeStreams: NodeStreams,
     private readonly configs: BackupConfigService,
     private readonly ops: BackupOperations,
     private readonly pipeline: BackupPipeline,
@@ -180,10 +179,8 @@ export class BackupsService {
         throw storageError('reading the archive', err);
       }
     }
-    const session = this.tunnel.session(b.nodeId);
-    if (!session) throw new NodeOfflineError();
     try {
-      const stream = await this.tunnel.streams.open(session, 'backup.read', { instance_id: b.instanceId, backup_id: b.id });
+      const stream = await this.nodeStreams.open(b.nodeId, 'backup.read', { instance_id: b.instanceId, backup_id: b.id });
       return { body: readableFromStream(stream), sizeBytes: b.sizeBytes, sha256: b.sha256, filename };
     } catch (err) {
       if (err instanceof StreamOpenError) throw new DomainError(`the node cannot send the archive: ${err.message}`, err.code, err.code.includes('not_found') ? 404 : 502);

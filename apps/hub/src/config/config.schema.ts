@@ -246,6 +246,26 @@ export const hubConfigSchema = z.object({
       'Output lines an instance console sends as scrollback when a client connects (a client may ask for fewer or more with ?scrollback=, up to 1000)',
     ),
   }),
+  relay: z.object({
+    listen: setting(
+      'HOSTPLANE_RELAY_LISTEN',
+      z
+        .string()
+        .regex(/^(\[[0-9a-fA-F:.]+\]|[^:\s[\]]+):(\d{1,5})$/, { message: 'must be host:port (or [v6]:port)' })
+        .default('127.0.0.1:0')
+        .transform((v) => {
+          const at = v.lastIndexOf(':');
+          return { host: v.slice(0, at).replace(/^\[(.*)\]$/, '$1'), port: Number(v.slice(at + 1)) };
+        })
+        .refine((v) => v.port <= 65535, { message: 'port must be at most 65535' }),
+      'Internal listener where other hub replicas open streams to nodes whose agent is connected to this one (port 0: any free port). Keep it off the public network: callers authenticate with a key derived from HOSTPLANE_ENCRYPTION_KEY',
+    ),
+    internalUrl: setting(
+      'HOSTPLANE_INTERNAL_URL',
+      url(['ws:', 'http:']).optional(),
+      "How other replicas reach this one's relay listener (e.g. ws://10.0.3.7:8081); unset: the listen address (for a wildcard listen, the first non-loopback IPv4)",
+    ),
+  }),
 });
 
 export type HubConfig = z.infer<typeof hubConfigSchema>;

@@ -10,10 +10,9 @@ import { ValidationFailedError } from '../http/errors';
 import type { InstanceEntity } from '../instances/instance.entity';
 import { InstanceQueries } from '../instances/instance-queries';
 import { InstancesService } from '../instances/instances.service';
-import { NodeOfflineError } from '../nodes/node-terminal';
 import { pipeIntoStream, readableFromStream } from '../tunnel/stream-io';
 import type { HubStream } from '../tunnel/tunnel-streams';
-import { TunnelServer } from '../tunnel/tunnel.server';
+import { NodeStreams } from '../tunnel/relay/node-streams';
 import { agentCall, confirmedBytes, fileErrorFromAgent, FileTooLargeError } from './file-errors';
 
 export interface FileDownload {
@@ -39,7 +38,7 @@ export class FilesService {
   constructor(
     private readonly instances: InstancesService,
     private readonly queries: InstanceQueries,
-    private readonly tunnel: TunnelServer,
+    private readonly nodeStreams: NodeStreams,
     @Inject(HUB_CONFIG) private readonly config: HubConfig,
   ) {}
 
@@ -77,11 +76,9 @@ export class FilesService {
     return this.ask(p, i, 'instance.files.move', { instance_id: i.id, moves, overwrite });
   }
 
-  /** Opens a stream on the node of `i`; the socket must be on this replica. */
+  /** Opens a stream on the node of `i`, whichever replica holds its socket. */
   async openStream(i: InstanceEntity, kind: StreamKind, params: Record<string, unknown>): Promise<HubStream> {
-    const session = this.tunnel.session(i.nodeId);
-    if (!session) throw new NodeOfflineError();
-    return agentCall(() => this.tunnel.streams.open(session, kind, params));
+    return agentCall(() => this.nodeStreams.open(i.nodeId, kind, params));
   }
 
   /** The whole file, for the editor view: refused with 413 beyond `files.maxEditBytes`. */

@@ -4,10 +4,9 @@ import { createGzip } from 'node:zlib';
 import { JOB_KINDS, type JobResult } from '@hostplane/protocol';
 import type { Principal } from '../access/principal';
 import { DomainError } from '../http/errors';
-import { NodeOfflineError } from '../nodes/node-terminal';
 import { readableFromStream } from '../tunnel/stream-io';
 import { StreamOpenError } from '../tunnel/tunnel-streams';
-import { TunnelServer } from '../tunnel/tunnel.server';
+import { NodeStreams } from '../tunnel/relay/node-streams';
 import { InstanceQueries } from './instance-queries';
 import { InstancesService } from './instances.service';
 
@@ -32,16 +31,14 @@ export class InstanceLogsService {
   constructor(
     private readonly instances: InstancesService,
     private readonly queries: InstanceQueries,
-    private readonly tunnel: TunnelServer,
+    private readonly nodeStreams: NodeStreams,
   ) {}
 
   async download(p: Principal, id: string, range: LogDownloadRange, gzip: boolean): Promise<LogDownload> {
     const i = await this.instances.get(p, id);
-    const session = this.tunnel.session(i.nodeId);
-    if (!session) throw new NodeOfflineError();
     let stream;
     try {
-      stream = await this.tunnel.streams.open(session, 'instance.logs.history', { instance_id: i.id, ...range });
+      stream = await this.nodeStreams.open(i.nodeId, 'instance.logs.history', { instance_id: i.id, ...range });
     } catch (err) {
       if (err instanceof StreamOpenError) throw new DomainError(err.message, err.code, err.code === 'instance_not_found' ? 404 : 502);
       throw err;

@@ -10,9 +10,8 @@ import { DomainEventBus } from '../domain-events/domain-event-bus';
 import type { HubConfig } from '../config/load-config';
 import { DomainError, ValidationFailedError } from '../http/errors';
 import { zodIssues } from '../http/validation';
-import { NodeOfflineError } from '../nodes/node-terminal';
 import { StreamOpenError } from '../tunnel/tunnel-streams';
-import { TunnelServer } from '../tunnel/tunnel.server';
+import { NodeStreams } from '../tunnel/relay/node-streams';
 import { WsAccess } from '../ws/ws-access';
 import { WsRouter, type WsUpgrade } from '../ws/ws-router';
 import { relay } from '../ws/stream-relay';
@@ -34,8 +33,8 @@ export class InstanceStreams implements OnModuleInit {
     private readonly router: WsRouter,
     private readonly access: WsAccess,
     private readonly instances: InstancesService,
-    private readonly tunnel: TunnelServer,
     private readonly domainEvents: DomainEventBus,
+    private readonly nodeStreams: NodeStreams,
     private readonly audit: AuditService,
     private readonly queries: InstanceQueries,
     @Inject(HUB_CONFIG) private readonly config: HubConfig,
@@ -102,10 +101,8 @@ export class InstanceStreams implements OnModuleInit {
   }
 
   private async open(nodeId: string, kind: 'instance.console' | 'instance.logs', params: Record<string, unknown>) {
-    const session = this.tunnel.session(nodeId);
-    if (!session) throw new NodeOfflineError();
     try {
-      return await this.tunnel.streams.open(session, kind, params);
+      return await this.nodeStreams.open(nodeId, kind, params);
     } catch (err) {
       if (err instanceof StreamOpenError) throw new DomainError(err.message, err.code, err.code === 'instance_not_found' ? 404 : err.code === 'start_failed' ? 409 : 502);
       throw err;

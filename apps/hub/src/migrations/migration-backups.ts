@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
 import { HUB_CONFIG } from '../config/config.module';
 import type { HubConfig } from '../config/load-config';
-import { TunnelServer } from '../tunnel/tunnel.server';
+import { NodeStreams } from '../tunnel/relay/node-streams';
 import { TransferError, transferBackup } from './migration-transfer';
 import type { MigrationEntity } from './migration.entity';
 
@@ -22,7 +22,7 @@ interface NodeBackup {
 export class MigrationBackups {
   constructor(
     @Inject(DataSource) private readonly db: DataSource,
-    private readonly tunnel: TunnelServer,
+    private readonly streams: NodeStreams,
     @Inject(HUB_CONFIG) private readonly config: HubConfig,
   ) {}
 
@@ -31,7 +31,7 @@ export class MigrationBackups {
     const rows = await this.onSource(this.db.manager, m);
     for (const b of rows) {
       try {
-        await transferBackup(this.tunnel, {
+        await transferBackup(this.streams, {
           instanceId: m.instanceId,
           sourceNodeId: m.sourceNodeId,
           targetNodeId: m.targetNodeId,

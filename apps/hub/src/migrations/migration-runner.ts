@@ -14,6 +14,7 @@ import type { OperationEntity } from '../jobs/operation.entity';
 import { OperationWaiter } from '../jobs/operation-waiter';
 import { OperationsService } from '../jobs/operations.service';
 import { PeriodicWork } from '../periodic/periodic-work';
+import { NodeStreams } from '../tunnel/relay/node-streams';
 import { TunnelServer } from '../tunnel/tunnel.server';
 import {
   beforeSwitch,
@@ -68,6 +69,7 @@ export class MigrationRunner implements OnApplicationBootstrap, BeforeApplicatio
     private readonly jobs: JobDispatcher,
     private readonly waiter: OperationWaiter,
     private readonly tunnel: TunnelServer,
+    nodeStreams: NodeStreams,
     private readonly events: EventsService,
     private readonly ports: MigrationPorts,
     private readonly nodeBackups: MigrationBackups,
@@ -78,6 +80,7 @@ export class MigrationRunner implements OnApplicationBootstrap, BeforeApplicatio
     this.repo = db.getRepository(MigrationEntity);
     this.transferStep = new TransferStep({
       tunnel,
+      streams: nodeStreams,
       log,
       bytesPerSecond: config.migrations.transferBytesPerSecond,
       stopping: () => this.stopping,

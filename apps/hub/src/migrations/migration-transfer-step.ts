@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { NodeStreams } from '../tunnel/relay/node-streams';
 import type { TunnelServer } from '../tunnel/tunnel.server';
 import { PEER_GONE, TransferError, transferBackup } from './migration-transfer';
 import type { StepWatchdog } from './migration-watchdog';
@@ -24,6 +25,7 @@ const SESSION_WAIT_MS = 30_000;
 /** What the transfer step needs from the runner that owns the migration. */
 export interface TransferStepHost {
   readonly tunnel: TunnelServer;
+  readonly streams: NodeStreams;
   readonly log: Logger;
   readonly bytesPerSecond: number;
   stopping(): boolean;
@@ -58,7 +60,7 @@ export class TransferStep {
       }, WATCH_MS);
       try {
         await this.host.progress(m, 0, `transferring ${mb(total)} MB`);
-        await transferBackup(this.host.tunnel, {
+        await transferBackup(this.host.streams, {
           instanceId: m.instanceId,
           sourceNodeId: m.sourceNodeId,
           targetNodeId: m.targetNodeId,
@@ -94,12 +96,15 @@ export class TransferStep {
   private async waitForSessions(m: MigrationEntity): Promise<void> {
     const { tunnel } = this.host;
     const until = Date.now() + SESSION_WAIT_MS;
-    while (!tunnel.session(m.sourceNodeId) || !tunnel.session(m.targetNodeId)) {
+    // Any replica may hold either socket: the transfer relays to it.
+    for (;;) {
+      const [source, target] = await Promise.all([tunnel.isOnline(m.sourceNodeId), tunnel.isOnline(m.targetNodeId)]);
+      if (source && target) return;
       if (this.host.stopping()) throw new RunnerStopping();
       if (await this.host.cancelRequested(m.id)) throw new StepFailed({ code: 'cancelled', message: 'cancelled on request', step: 'transfer' });
       if (Date.now() > until) {
-        const which = tunnel.session(m.sourceNodeId) ? 'target' : 'source';
-        throw new StepFailed({ code: 'node_offline', message: `transfer: the ${which} node is not connected to this hub replica`, step: 'transfer' });
+        const which = source ? 'target' : 'source';
+        throw new StepFailed({ code: 'node_offline', message: `transfer: the ${which} node is not connected to any hub replica`, step: 'transfer' });
       }
       await new Promise((r) => setTimeout(r, 250));
     }

@@ -1,9 +1,8 @@
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { closeFailure, pipeIntoStream, readableFromStream, StreamFailedError } from '../tunnel/stream-io';
-import type { AgentSession } from '../tunnel/agent-session';
+import { NodeNotConnectedError, type NodeStreams } from '../tunnel/relay/node-streams';
 import { StreamOpenError, type HubStream, type StreamCloseInfo } from '../tunnel/tunnel-streams';
-import type { TunnelServer } from '../tunnel/tunnel.server';
 import type { MigrationBackup } from './migration.entity';
 
 export interface TransferOptions {
@@ -36,19 +35,14 @@ export const PEER_GONE = new Set(['source_disconnected', 'target_disconnected'])
  * Copies a backup archive from the source host to the target host through this hub:
  * `backup.read` on the source's tunnel piped into `backup.write` on the target's, with credit
  * flow control end to end (the target's pace sets the source's), nothing buffered on disk. The
- * target checks size and SHA-256 at eof and refuses a mismatch. Both agents must be connected to
- * this replica.
+ * target checks size and SHA-256 at eof and refuses a mismatch. Either agent may be connected to
+ * another replica: its stream is relayed there with the same credit.
  *
  * Every part is joined by one `pipeline` and one abort signal, so whatever ends first (the
  * caller's abort, either peer's socket closing, either stream failing) ends the whole chain and
  * closes both streams on the agents; nothing is left waiting for a chunk that will not come.
  */
-export async function transferBackup(tunnel: TunnelServer, o: TransferOptions): Promise<number> {
-  const source = tunnel.session(o.sourceNodeId);
-  const target = tunnel.session(o.targetNodeId);
-  if (!source || !target) {
-    throw new TransferError('node_offline', `the ${!source ? 'source' : 'target'} node is not connected to this hub replica`);
-  }
+export async function transferBackup(streams: Pick<NodeStreams, 'open'>, o: TransferOptions): Promise<number> {
   const chain = new AbortController();
   let failure: TransferError | undefined;
   const opened: HubStream[] = [];
@@ -62,25 +56,26 @@ export async function transferBackup(tunnel: TunnelServer, o: TransferOptions): 
   const onAbort = () => stop(o.signal.reason instanceof TransferError ? o.signal.reason : new TransferError('aborted', 'the transfer was aborted'));
   const onSourceGone = () => stop(new TransferError('source_disconnected', 'the source node disconnected during the transfer'));
   const onTargetGone = () => stop(new TransferError('target_disconnected', 'the target node disconnected during the transfer'));
-  const ended = (info: StreamCloseInfo, peer: AgentSession, gone: () => void) => {
+  const ended = (info: StreamCloseInfo, gone: () => void) => {
     const f = closeFailure(info);
     if (!f) return;
-    if (!peer.socket.connected) gone();
+    // The peer's socket (or the replica holding it) went away.
+    if (info.disconnected) gone();
     // Only what the agent reported: a close from this side is the chain's own doing and already in its error.
     else if (info.error || info.exit_code !== undefined) stop(new TransferError(f.code, f.message));
   };
-  source.socket.once('disconnect', onSourceGone);
-  target.socket.once('disconnect', onTargetGone);
   if (o.signal.aborted) onAbort();
   else o.signal.addEventListener('abort', onAbort, { once: true });
   try {
     const params = { instance_id: o.instanceId, backup_id: o.backup.backup_id };
-    const reader = await openUnlessAborted(tunnel, source, 'backup.read', params, chain.signal, opened);
-    const writer = await openUnlessAborted(tunnel, target, 'backup.write', { ...params, size_bytes: o.backup.size_bytes, sha256: o.backup.sha256 }, chain.signal, opened);
+    const reader = await openUnlessAborted(streams, o.sourceNodeId, 'backup.read', params, chain.signal, opened).catch(offline('source'));
+    const writer = await openUnlessAborted(streams, o.targetNodeId, 'backup.write', { ...params, size_bytes: o.backup.size_bytes, sha256: o.backup.sha256 }, chain.signal, opened).catch(
+      offline('target'),
+    );
     // Either stream ending badly ends the chain even while no chunk is in flight (the tunnel
     // closes a dead peer's streams before its socket's disconnect listeners here run).
-    reader.onClose((info) => ended(info, source, onSourceGone));
-    writer.onClose((info) => ended(info, target, onTargetGone));
+    reader.onClose((info) => ended(info, onSourceGone));
+    writer.onClose((info) => ended(info, onTargetGone));
     let sent = 0;
     const counter = new Transform({
       transform(chunk: Buffer, _enc, cb) {
@@ -110,21 +105,26 @@ export async function transferBackup(tunnel: TunnelServer, o: TransferOptions): 
     throw new TransferError('transfer_failed', (err as Error).message);
   } finally {
     o.signal.removeEventListener('abort', onAbort);
-    source.socket.off('disconnect', onSourceGone);
-    target.socket.off('disconnect', onTargetGone);
   }
+}
+
+function offline(which: 'source' | 'target'): (err: unknown) => never {
+  return (err) => {
+    if (err instanceof NodeNotConnectedError) throw new TransferError('node_offline', `the ${which} node is not connected to any hub replica`);
+    throw err;
+  };
 }
 
 /** Opens a stream, giving up as soon as the chain is aborted; a stream that opens after that is closed at once. */
 async function openUnlessAborted(
-  tunnel: TunnelServer,
-  session: AgentSession,
+  streams: Pick<NodeStreams, 'open'>,
+  nodeId: string,
   kind: 'backup.read' | 'backup.write',
   params: Record<string, unknown>,
   signal: AbortSignal,
   opened: HubStream[],
 ): Promise<HubStream> {
-  const opening = tunnel.streams.open(session, kind, params).then((s) => {
+  const opening = streams.open(nodeId, kind, params).then((s) => {
     opened.push(s);
     if (signal.aborted) s.close('migration transfer aborted');
     return s;

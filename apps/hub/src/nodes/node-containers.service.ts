@@ -8,10 +8,9 @@ import { actorOf } from '../jobs/operation-actor';
 import type { OperationEntity } from '../jobs/operation.entity';
 import { readableFromStream } from '../tunnel/stream-io';
 import { StreamOpenError } from '../tunnel/tunnel-streams';
-import { TunnelServer } from '../tunnel/tunnel.server';
+import { NodeStreams } from '../tunnel/relay/node-streams';
 import { HostViews } from './host-views';
 import { NodeQueries } from './node-queries';
-import { NodeOfflineError } from './node-terminal';
 import { NodesService } from './nodes.service';
 
 export type ContainerActionOptions = Pick<JobPayloadInput<'node.container.action'>, 'signal' | 'timeout_seconds'>;
@@ -23,7 +22,7 @@ export class NodeContainersService {
     private readonly nodes: NodesService,
     private readonly jobs: JobDispatcher,
     private readonly queries: NodeQueries,
-    private readonly tunnel: TunnelServer,
+    private readonly nodeStreams: NodeStreams,
     private readonly hostViews: HostViews,
   ) {}
 
@@ -54,10 +53,8 @@ export class NodeContainersService {
   async follow(p: Principal, nodeId: string, containerId: string, tail: number): Promise<Readable> {
     const node = await this.nodes.get(p, nodeId);
     await this.hostViews.assertContainerVisible(p, node, containerId);
-    const session = this.tunnel.session(node.id);
-    if (!session) throw new NodeOfflineError();
     try {
-      const stream = await this.tunnel.streams.open(session, 'container.logs', { container_id: containerId, tail, follow: true });
+      const stream = await this.nodeStreams.open(node.id, 'container.logs', { container_id: containerId, tail, follow: true });
       return readableFromStream(stream);
     } catch (err) {
       if (err instanceof StreamOpenError) throw new DomainError(err.message, err.code, err.code.endsWith('not_found') ? 404 : 502);

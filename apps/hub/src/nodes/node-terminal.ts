@@ -5,7 +5,7 @@ import { DomainError } from '../http/errors';
 import type { HubStream } from '../tunnel/tunnel-streams';
 import { relay } from '../ws/stream-relay';
 import { StreamOpenError } from '../tunnel/tunnel-streams';
-import { TunnelServer } from '../tunnel/tunnel.server';
+import { NodeStreams } from '../tunnel/relay/node-streams';
 import { WsAccess } from '../ws/ws-access';
 import { WsRouter } from '../ws/ws-router';
 import { NodesService } from './nodes.service';
@@ -36,7 +36,7 @@ export class NodeTerminal implements OnModuleInit {
     private readonly router: WsRouter,
     private readonly access: WsAccess,
     private readonly nodes: NodesService,
-    private readonly tunnel: TunnelServer,
+    private readonly nodeStreams: NodeStreams,
     private readonly audit: AuditService,
   ) {}
 
@@ -48,12 +48,10 @@ export class NodeTerminal implements OnModuleInit {
       if (!size.success) throw new ValidationFailedError('query', zodIssues(size.error));
       const { principal, request } = await this.access.authorize(up, { kind: 'permission', permission: 'nodes.terminal', sessionOnly: false });
       const node = await this.nodes.get(principal, params.data.id);
-      const session = this.tunnel.session(node.id);
-      if (!session) throw new NodeOfflineError();
       const auditBase = this.audit.fromRequest(request, { action: 'node.terminal.open', targetType: 'node', targetId: node.id, outcome: 'success' });
       let stream: HubStream;
       try {
-        stream = await this.tunnel.streams.open(session, 'terminal', size.data);
+        stream = await this.nodeStreams.open(node.id, 'terminal', size.data);
       } catch (err) {
         void this.audit.record({ ...auditBase, outcome: 'failure', details: { reason: (err as Error).message } });
         if (err instanceof StreamOpenError) throw new DomainError(err.message, err.code, 502);

@@ -44,7 +44,9 @@ export class ClusterBus implements OnApplicationShutdown {
 
   private sub(): RedisClient {
     if (this.subscriber) return this.subscriber;
-    const sub = this.redis.connect('subscriber');
+    // No ready check: its INFO, sent after a SUBSCRIBE queued while connecting, is refused in
+    // subscriber mode ("Connection in subscriber mode"), failing those subscriptions for good.
+    const sub = this.redis.connect('subscriber', { enableReadyCheck: false });
     const prefix = this.redis.key('bus', '');
     sub.on('message', (channel: string, raw: string) => {
       const handlers = this.handlers.get(channel.slice(prefix.length));

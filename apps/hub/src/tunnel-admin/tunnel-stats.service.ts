@@ -6,6 +6,8 @@ import { NodeWorkers } from '../jobs/node-workers';
 import { scanKeys } from '../redis/redis-batches';
 import { RedisService } from '../redis/redis.service';
 import { HUB_INSTANCE_ID } from '../tunnel/hub-instance';
+import { NodeStreams } from '../tunnel/relay/node-streams';
+import { RelayServer } from '../tunnel/relay/relay-server';
 import { TunnelServer } from '../tunnel/tunnel.server';
 
 export interface AgentRow {
@@ -29,6 +31,8 @@ export class TunnelStatsService implements OnApplicationBootstrap, BeforeApplica
 
   constructor(
     private readonly tunnel: TunnelServer,
+    private readonly nodeStreams: NodeStreams,
+    private readonly relay: RelayServer,
     private readonly workers: NodeWorkers,
     private readonly delivery: JobDelivery,
     private readonly queues: JobQueues,
@@ -60,6 +64,7 @@ export class TunnelStatsService implements OnApplicationBootstrap, BeforeApplica
       instance: HUB_INSTANCE_ID,
       connected_agents: this.tunnel.localSessions().length,
       open_streams: this.tunnel.streams.openCount,
+      relayed_streams: { out: this.nodeStreams.relayedOut, in: this.relay.relayedIn },
       active_job_workers: this.workers.activeWorkers,
       jobs_in_flight: this.delivery.inFlight,
       messages_in_per_second: Math.round(rates.in * 10) / 10,

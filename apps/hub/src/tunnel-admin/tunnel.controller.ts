@@ -8,6 +8,8 @@ const statsResponse = z.object({
   instance: z.string(),
   connected_agents: z.number().int(),
   open_streams: z.number().int(),
+  /** Streams relayed to the replica holding the node (`out`) and held here for another replica's user (`in`). */
+  relayed_streams: z.object({ out: z.number().int(), in: z.number().int() }),
   active_job_workers: z.number().int(),
   jobs_in_flight: z.number().int(),
   messages_in_per_second: z.number(),

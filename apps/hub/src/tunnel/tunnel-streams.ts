@@ -10,6 +10,8 @@ export interface StreamCloseInfo {
   error?: { code: string; message: string };
   /** Input streams: what the agent durably took. */
   bytes?: number;
+  /** The agent's link went away (its socket, or the replica holding it): not a verdict of the agent. */
+  disconnected?: boolean;
 }
 
 export class StreamOpenError extends Error {
@@ -22,32 +24,60 @@ export class StreamOpenError extends Error {
 }
 
 /**
- * The hub end of one multiplexed stream. Output from the agent arrives through `onData`; the
- * consumer calls `consumed(n)` once it has passed n bytes on, which grants the agent that much
- * credit again, so a slow consumer slows the agent, not the tunnel. Input goes out through
- * `write`, within the credit the agent granted; the rest waits here.
+ * One stream to a node, wherever its agent is connected: an `AgentStream` on the agent's socket
+ * here, or a `RelayedStream` to the replica that holds it. Output arrives through `onData`; the
+ * consumer calls `consumed(n)` once it passed n bytes on, which grants the agent that much credit
+ * again, so a slow consumer slows the agent, not the tunnel. Input goes out through `write`,
+ * within the credit the agent granted; the rest waits here.
  */
-export class HubStream {
+export interface HubStream {
+  readonly id: string;
+  /** What the agent told about what it opened (file size, …). */
+  readonly meta: Record<string, string | number | boolean | null>;
+  readonly closed: boolean;
+  onData(cb: (chunk: Buffer) => void): void;
+  onClose(cb: (info: StreamCloseInfo) => void): void;
+  /** Input with backpressure: resolves once everything written so far went out within the agent's credit (or the stream closed). */
+  writeAndDrain(data: Buffer): Promise<void>;
+  /** Ends the input (after what is queued went out) and resolves with the agent's close. */
+  endInput(): Promise<StreamCloseInfo>;
+  write(data: Buffer): void;
+  resize(cols: number, rows: number): void;
+  consumed(bytes: number): void;
+  /** Close from the hub side (user went away). */
+  close(reason: string): void;
+}
+
+/**
+ * Credit bookkeeping shared by both ends: output buffered until someone listens (bounded by the
+ * credit the consumer granted), input queued until the agent grants credit. Subclasses carry the
+ * frames (the agent socket, or the relay connection to another replica).
+ */
+export abstract class CreditedStream implements HubStream {
   private dataHandlers: ((chunk: Buffer) => void)[] = [];
   /** Output that arrived before anyone listened (between open and the WebSocket upgrade); bounded by credit. */
   private early: Buffer[] = [];
   private closeHandlers: ((info: StreamCloseInfo) => void)[] = [];
-  private outCredit: number;
+  private outCredit = 0;
   private outQueue: Buffer[] = [];
   private drainWaiters: (() => void)[] = [];
   private closeInfo: StreamCloseInfo | null = null;
-  /** What the agent told about what it opened (file size, …). */
+  private creditListener?: (bytes: number) => void;
   meta: Record<string, string | number | boolean | null> = {};
   closed = false;
 
-  constructor(
-    readonly id: string,
-    readonly session: AgentSession,
-    agentGrantedCredit: number,
-    private readonly counters: { messagesOut: number; bytesOut: number },
-    private readonly onFinished: (id: string) => void,
-  ) {
-    this.outCredit = agentGrantedCredit;
+  constructor(readonly id: string) {}
+
+  protected abstract sendData(chunk: Buffer): void;
+  protected abstract sendEof(): void;
+  protected abstract sendResize(cols: number, rows: number): void;
+  protected abstract sendCredit(bytes: number): void;
+  protected abstract sendClose(reason: string): void;
+  protected abstract onFinished(): void;
+
+  /** Input credit the agent granted that no write used yet. */
+  get availableCredit(): number {
+    return this.outCredit;
   }
 
   onData(cb: (chunk: Buffer) => void): void {
@@ -62,22 +92,22 @@ export class HubStream {
     else this.closeHandlers.push(cb);
   }
 
-  /**
-   * Input with backpressure: resolves once everything written so far went out within the
-   * agent's credit (or the stream closed), so a fast uploader cannot fill the hub's memory.
-   */
+  /** Told of every credit grant from the agent: a relay passes it on to the replica that writes. */
+  onCreditGranted(cb: (bytes: number) => void): void {
+    this.creditListener = cb;
+  }
+
   async writeAndDrain(data: Buffer): Promise<void> {
     this.write(data);
     if (this.closed || this.outQueue.length === 0) return;
     await new Promise<void>((resolve) => this.drainWaiters.push(resolve));
   }
 
-  /** Ends the input (after what is queued went out) and resolves with the agent's close. */
   async endInput(): Promise<StreamCloseInfo> {
     const closed = new Promise<StreamCloseInfo>((resolve) => this.onClose(resolve));
     if (!this.closed) {
       if (this.outQueue.length) await new Promise<void>((resolve) => this.drainWaiters.push(resolve));
-      if (!this.closed) this.session.socket.emit('stream:control', { stream_id: this.id, type: 'eof' });
+      if (!this.closed) this.sendEof();
     }
     return closed;
   }
@@ -89,17 +119,16 @@ export class HubStream {
   }
 
   resize(cols: number, rows: number): void {
-    if (!this.closed) this.session.socket.emit('stream:control', { stream_id: this.id, type: 'resize', cols, rows });
+    if (!this.closed) this.sendResize(cols, rows);
   }
 
   consumed(bytes: number): void {
-    if (!this.closed && bytes > 0) this.session.socket.emit('stream:credit', { stream_id: this.id, bytes });
+    if (!this.closed && bytes > 0) this.sendCredit(bytes);
   }
 
-  /** Close from the hub side (user went away). */
   close(reason: string): void {
     if (this.closed) return;
-    this.session.socket.emit('stream:close', { stream_id: this.id, reason });
+    this.sendClose(reason);
     this.finish({ reason });
   }
 
@@ -111,6 +140,7 @@ export class HubStream {
   addCredit(bytes: number): void {
     this.outCredit += bytes;
     this.pump();
+    this.creditListener?.(bytes);
   }
 
   finish(info: StreamCloseInfo): void {
@@ -119,7 +149,7 @@ export class HubStream {
     this.closeInfo = info;
     this.outQueue = [];
     this.releaseDrainWaiters();
-    this.onFinished(this.id);
+    this.onFinished();
     for (const h of this.closeHandlers) h(info);
     this.closeHandlers = [];
     this.dataHandlers = [];
@@ -135,9 +165,7 @@ export class HubStream {
         this.outQueue.shift();
       }
       this.outCredit -= chunk.length;
-      this.counters.messagesOut++;
-      this.counters.bytesOut += chunk.length;
-      this.session.socket.emit('stream:data', { stream_id: this.id, data: chunk });
+      this.sendData(chunk);
     }
     if (this.outQueue.length === 0) this.releaseDrainWaiters();
   }
@@ -149,9 +177,47 @@ export class HubStream {
   }
 }
 
+/** A stream on an agent socket held by this replica. */
+export class AgentStream extends CreditedStream {
+  constructor(
+    id: string,
+    readonly session: AgentSession,
+    private readonly counters: { messagesOut: number; bytesOut: number },
+    private readonly finished: (id: string) => void,
+  ) {
+    super(id);
+  }
+
+  protected sendData(chunk: Buffer): void {
+    this.counters.messagesOut++;
+    this.counters.bytesOut += chunk.length;
+    this.session.socket.emit('stream:data', { stream_id: this.id, data: chunk });
+  }
+
+  protected sendEof(): void {
+    this.session.socket.emit('stream:control', { stream_id: this.id, type: 'eof' });
+  }
+
+  protected sendResize(cols: number, rows: number): void {
+    this.session.socket.emit('stream:control', { stream_id: this.id, type: 'resize', cols, rows });
+  }
+
+  protected sendCredit(bytes: number): void {
+    this.session.socket.emit('stream:credit', { stream_id: this.id, bytes });
+  }
+
+  protected sendClose(reason: string): void {
+    this.session.socket.emit('stream:close', { stream_id: this.id, reason });
+  }
+
+  protected onFinished(): void {
+    this.finished(this.id);
+  }
+}
+
 /** All streams of this replica, by id; frames from agents are routed here. */
 export class TunnelStreams {
-  private readonly streams = new Map<string, HubStream>();
+  private readonly streams = new Map<string, AgentStream>();
 
   constructor(
     private readonly counters: { messagesOut: number; bytesOut: number; invalidFrames: number },
@@ -162,11 +228,12 @@ export class TunnelStreams {
     return this.streams.size;
   }
 
-  async open(session: AgentSession, kind: StreamKind, params: unknown, timeoutMs = 10_000): Promise<HubStream> {
+  /** `outputCredit`: the window of output the agent may send ahead of the consumer (larger for a relayed stream, whose credit travels further). */
+  async open(session: AgentSession, kind: StreamKind, params: unknown, timeoutMs = 10_000, outputCredit = STREAM_INITIAL_CREDIT): Promise<AgentStream> {
     const id = randomBytes(12).toString('base64url');
     // Registered before the request goes out: the agent's first output can arrive in the same
     // read as its acknowledgement, before this function resumes.
-    const stream = new HubStream(id, session, 0, this.counters, (sid) => this.streams.delete(sid));
+    const stream = new AgentStream(id, session, this.counters, (sid) => this.streams.delete(sid));
     this.streams.set(id, stream);
     const fail = (code: string, message: string) => {
       this.streams.delete(id);
@@ -174,7 +241,7 @@ export class TunnelStreams {
     };
     let raw: unknown;
     try {
-      raw = await session.socket.timeout(timeoutMs).emitWithAck('stream:open', { stream_id: id, kind, params, initial_credit: STREAM_INITIAL_CREDIT });
+      raw = await session.socket.timeout(timeoutMs).emitWithAck('stream:open', { stream_id: id, kind, params, initial_credit: outputCredit });
     } catch {
       throw fail('agent_timeout', `the agent did not open the ${kind} stream within ${timeoutMs / 1000} s`);
     }
@@ -208,7 +275,7 @@ export class TunnelStreams {
   }
 
   closeAll(session: AgentSession, reason: string): void {
-    for (const s of [...this.streams.values()]) if (s.session === session) s.finish({ reason });
+    for (const s of [...this.streams.values()]) if (s.session === session) s.finish({ reason, disconnected: true });
   }
 
   private invalid(session: AgentSession, error: { code: string; message: string; event?: string }): void {

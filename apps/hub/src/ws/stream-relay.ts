@@ -25,7 +25,8 @@ export function relay(ws: WebSocket, stream: HubStream, options: { readOnly?: bo
   });
   stream.onClose((info) => {
     if (ws.readyState === ws.OPEN || ws.readyState === ws.CONNECTING) {
-      ws.close(1000, (info.exit_code !== undefined ? `exit ${info.exit_code}` : (info.reason ?? 'closed')).slice(0, 120));
+      // 1001 (going away): the agent's link or the replica holding it went away, worth reconnecting.
+      ws.close(info.disconnected ? 1001 : 1000, (info.exit_code !== undefined ? `exit ${info.exit_code}` : (info.reason ?? 'closed')).slice(0, 120));
     }
   });
   ws.on('message', (data: Buffer, isBinary: boolean) => {
