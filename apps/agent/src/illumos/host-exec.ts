@@ -1,0 +1,39 @@
+import { CommandResult, runCommand } from '../exec/run-command';
+
+export interface HostExecOptions {
+  /** Prepended to privileged commands, e.g. `['pfexec']` (RBAC profile) or `[]` when the agent holds the rights itself. */
+  privilege: readonly string[];
+  timeoutMs: number;
+  maxOutputBytes: number;
+  env?: NodeJS.ProcessEnv;
+}
+
+export const DEFAULT_HOST_EXEC: HostExecOptions = { privilege: ['pfexec'], timeoutMs: 120_000, maxOutputBytes: 16 * 1024 * 1024 };
+
+/**
+ * The illumos tools, run through the agent's one exec layer with the configured privilege
+ * prefix. Reads that need no privilege (`zoneadm list`, `kstat`) still take it: a restricted
+ * zone-admin profile may be all the agent has.
+ */
+export class HostExec {
+  constructor(readonly options: HostExecOptions = DEFAULT_HOST_EXEC) {}
+
+  run(argv: readonly [string, ...string[]], overrides: { timeoutMs?: number; okExitCodes?: readonly number[] } = {}): Promise<CommandResult> {
+    const full = [...this.options.privilege, ...argv] as [string, ...string[]];
+    return runCommand(full, {
+      timeoutMs: overrides.timeoutMs ?? this.options.timeoutMs,
+      maxOutputBytes: this.options.maxOutputBytes,
+      env: this.options.env,
+      okExitCodes: overrides.okExitCodes,
+    });
+  }
+
+  async stdout(argv: readonly [string, ...string[]], overrides: { timeoutMs?: number } = {}): Promise<string> {
+    return (await this.run(argv, overrides)).stdout;
+  }
+
+  /** The argv for a long-lived child (a console, a `zfs send` stream) with the prefix applied. */
+  privileged(argv: readonly [string, ...string[]]): [string, ...string[]] {
+    return [...this.options.privilege, ...argv] as [string, ...string[]];
+  }
+}
