@@ -3,6 +3,7 @@ export * from './names';
 export * from './inventory';
 export * from './files';
 export * from './instances';
+export * from './zones';
 export * from './jobs';
 export * from './streams';
 export * from './messages';

@@ -26,6 +26,19 @@ export interface AgentConfig {
   journal: { retentionDays: number };
   /** Rotation of process instances' output logs. */
   logs: { maxBytes: number; keep: number; rotateCheckMs: number };
+  /** The illumos zone driver and host resources (docs/agent.md, "illumos"). */
+  zone: ZoneSettings;
+}
+
+export interface ZoneSettings {
+  /** `auto`: on illumos only. */
+  enabled: 'auto' | 'on' | 'off';
+  /** Prepended to every illumos command (`pfexec` with a Zone Management profile); empty for none. */
+  privilege: string[];
+  zonepathRoot: string;
+  datasetRoot: string;
+  consoleLogDir: string;
+  commandTimeoutMs: number;
 }
 
 /** A configuration problem: one line naming the setting, meant for the operator. */
@@ -97,6 +110,22 @@ export const AGENT_CONFIG_FIELDS = {
   'logs.max_bytes': { env: 'HOSTPLANE_AGENT_LOGS_MAX_BYTES', schema: int(1024, 1024 ** 4), default: 10 * 1024 * 1024, description: "A process instance's output log is rotated once larger than this" },
   'logs.keep': { env: 'HOSTPLANE_AGENT_LOGS_KEEP', schema: int(1, 100), default: 3, description: 'Rotated output logs kept per process instance (output.log.1 … .N)' },
   'logs.rotate_check_ms': { env: 'HOSTPLANE_AGENT_LOGS_ROTATE_CHECK_MS', schema: int(100, 3_600_000), default: 10_000, description: 'How often a running process instance\'s output log size is checked' },
+  'zone.enabled': { env: 'HOSTPLANE_AGENT_ZONE_ENABLED', schema: z.enum(['auto', 'on', 'off'], { message: 'must be auto, on or off' }), default: 'auto', description: 'The zone driver and host resources: auto (on illumos), on, off' },
+  'zone.privilege': {
+    env: 'HOSTPLANE_AGENT_ZONE_PRIVILEGE',
+    schema: z.string().regex(/^(none|[A-Za-z0-9_./-]{1,128})$/, { message: 'must be a command name or path (pfexec), or none' }),
+    default: 'pfexec',
+    description: 'Prefix of every illumos command (pfexec with the Zone Management and ZFS profiles), none when the agent holds the rights',
+  },
+  'zone.zonepath_root': { env: 'HOSTPLANE_AGENT_ZONE_ZONEPATH_ROOT', schema: absolutePath, default: '/zones', description: "Instances' zonepaths are <this>/<zone>; the mountpoint of zone.dataset_root" },
+  'zone.dataset_root': {
+    env: 'HOSTPLANE_AGENT_ZONE_DATASET_ROOT',
+    schema: z.string().regex(/^[A-Za-z][A-Za-z0-9_.-]{0,62}(\/[A-Za-z0-9][A-Za-z0-9_.:-]{0,254})*$/, { message: 'must be a ZFS dataset such as rpool/zones' }),
+    default: 'rpool/zones',
+    description: "Dataset under which instances' zone datasets and boot disks are created",
+  },
+  'zone.console_log_dir': { env: 'HOSTPLANE_AGENT_ZONE_CONSOLE_LOG_DIR', schema: absolutePath, default: '/var/log/zones', description: 'Where zoneadmd logs zone consoles (<zone>.console): the instance output log' },
+  'zone.command_timeout_ms': { env: 'HOSTPLANE_AGENT_ZONE_COMMAND_TIMEOUT_MS', schema: int(1000, 3_600_000), default: 120_000, description: 'Timeout of one illumos command (installs and sends have their own, longer ones)' },
 } satisfies Record<string, ConfigField>;
 type ConfigKey = keyof typeof AGENT_CONFIG_FIELDS;
 
@@ -151,6 +180,14 @@ export function loadAgentConfig(options: LoadAgentConfigOptions = {}): AgentConf
     inventory: { checkIntervalMs: get('inventory.check_interval_ms'), volatileMaxAgeMs: get('inventory.volatile_max_age_ms') },
     journal: { retentionDays: get('journal.retention_days') },
     logs: { maxBytes: get('logs.max_bytes'), keep: get('logs.keep'), rotateCheckMs: get('logs.rotate_check_ms') },
+    zone: {
+      enabled: get('zone.enabled'),
+      privilege: get<string>('zone.privilege') === 'none' ? [] : [get<string>('zone.privilege')],
+      zonepathRoot: get('zone.zonepath_root'),
+      datasetRoot: get('zone.dataset_root'),
+      consoleLogDir: get('zone.console_log_dir'),
+      commandTimeoutMs: get('zone.command_timeout_ms'),
+    },
   };
 }
 

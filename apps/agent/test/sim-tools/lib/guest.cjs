@@ -37,12 +37,13 @@ function siteStartMethods() {
     .flatMap((f) => {
       const xml = fs.readFileSync(path.join(dir, f), 'utf8');
       const m = /<exec_method[^>]*name=['"]start['"][^>]*exec=['"]([^'"]+)['"]/.exec(xml) ?? /<exec_method[^>]*exec=['"]([^'"]+)['"][^>]*name=['"]start['"]/.exec(xml);
-      return m ? [path.join(root, m[1])] : [];
+      // Absolute paths that exist in the zone root resolve there (the zone's view); others are the host's.
+      return m ? [m[1].split(/\s+/).map((w) => (w.startsWith('/') && fs.existsSync(path.join(root, w)) ? path.join(root, w) : w))] : [];
     });
 }
 
-function startService(exec) {
-  service = pty.spawn('/bin/sh', [exec], { name: 'vt100', cols: 120, rows: 40, cwd: root, env: { PATH: '/usr/bin:/bin', HOME: '/root', TERM: 'vt100' } });
+function startService([file, ...args]) {
+  service = pty.spawn(file, args, { name: 'vt100', cols: 120, rows: 40, cwd: root, env: { PATH: '/usr/bin:/bin', HOME: '/root', TERM: 'vt100' } });
   fs.writeFileSync(path.join(runDir, `${name}.service.pid`), String(service.pid));
   service.onData((d) => toConsole(d));
   service.onExit(() => {

@@ -29,6 +29,11 @@ module.exports = (z) => {
     const [snap, target] = rest;
     if (need(doc, snap).type !== 'snapshot') fail(`cannot clone '${snap}': not a snapshot`, 2);
     if (doc.datasets[target]) fail(`cannot create '${target}': dataset already exists`);
+    const parent = target.slice(0, target.lastIndexOf('/'));
+    if (!doc.datasets[parent]) {
+      if (!opts.p) fail(`cannot create '${target}': parent does not exist`);
+      z.create(doc, ['-p', parent]);
+    }
     const [source] = snap.split('@');
     doc.datasets[target] = { type: doc.datasets[source].type, props: { ...(doc.datasets[source].type === 'volume' ? { volsize: doc.datasets[source].props.volsize } : {}) }, created: Math.floor(Date.now() / 1000), origin: snap, holds: {} };
     z.setProps(doc, target, opts.o ?? []);

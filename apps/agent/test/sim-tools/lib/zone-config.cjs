@@ -68,6 +68,12 @@ function applyCommands(zones, name, commands) {
       }
       case 'add': {
         needZone();
+        if (scope) {
+          // A list property inside a resource (`add options ro`), shown as `options: [ro,nodevices]`.
+          const list = (scope.resource[args[0]] ?? '[]').slice(1, -1).split(',').filter(Boolean);
+          scope.resource[args[0]] = `[${[...list, args[1]].join(',')}]`;
+          break;
+        }
         if (!RESOURCES.includes(args[0])) fail(`unknown resource type "${args[0]}"`);
         scope = { type: args[0], resource: {} };
         break;
