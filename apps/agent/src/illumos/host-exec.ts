@@ -1,4 +1,5 @@
-import { CommandResult, runCommand } from '../exec/run-command';
+import { spawn } from 'node:child_process';
+import { CommandError, CommandResult, runCommand } from '../exec/run-command';
 
 export interface HostExecOptions {
   /** Prepended to privileged commands, e.g. `['pfexec']` (RBAC profile) or `[]` when the agent holds the rights itself. */
@@ -36,4 +37,27 @@ export class HostExec {
   privileged(argv: readonly [string, ...string[]]): [string, ...string[]] {
     return [...this.options.privilege, ...argv] as [string, ...string[]];
   }
+}
+
+/**
+ * A privileged command whose stdin or stdout is a file (`zfs send > file`, `zfs receive < file`):
+ * argv only, a timeout, stderr's tail kept for the error.
+ */
+export function runWithFiles(exec: HostExec, argv: readonly [string, ...string[]], files: { stdinFd?: number; stdoutFd?: number }, timeoutMs: number): Promise<void> {
+  const [file, ...args] = exec.privileged(argv);
+  return new Promise((resolve, reject) => {
+    const child = spawn(file, args, { env: exec.options.env ?? process.env, stdio: [files.stdinFd ?? 'ignore', files.stdoutFd ?? 'ignore', 'pipe'], shell: false });
+    let stderr = '';
+    child.stderr?.on('data', (d: Buffer) => (stderr = (stderr + d.toString('utf8')).slice(-4096)));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('error', (err) => {
+      clearTimeout(timer);
+      reject(new CommandError(argv, 'spawn', null, null, '', `cannot be run: ${err.message}`));
+    });
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      if (code === 0) resolve();
+      else reject(new CommandError(argv, signal === 'SIGKILL' ? 'timeout' : 'exit', code, signal, stderr, code === null ? `was killed by ${signal}` : `exited with code ${code}`));
+    });
+  });
 }

@@ -34,7 +34,7 @@ export class ZoneDriver implements InstanceDriver {
   private readonly supervisor: ZoneSupervisor;
 
   constructor(
-    private readonly store: InstanceStore,
+    readonly store: InstanceStore,
     readonly options: ZoneDriverOptions,
   ) {
     this.host = new ZoneHost(options.exec);
