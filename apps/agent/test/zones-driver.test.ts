@@ -7,7 +7,7 @@ import { ZoneDriver } from '../src/drivers/zone/zone-driver';
 import { zonecfgScript, planZone } from '../src/drivers/zone/zone-plan';
 import { InstanceStore } from '../src/instances/instance-store';
 import { tempDir } from './support/agent-process';
-import { buildSpec } from './support/instance-builders';
+import { buildSpec, until } from './support/instance-builders';
 import { simHost } from './support/sim-illumos';
 
 const ctx = () => ({ progress: () => undefined, signal: new AbortController().signal });
@@ -52,8 +52,7 @@ describe('zone driver', () => {
     const console = await driver.openConsole(spec.instance_id);
     let out = '';
     console.onData((c) => (out += c.toString()));
-    await new Promise((r) => setTimeout(r, 800));
-    assert.match(out, /\[Connected to zone 'hp-[0-9a-f-]+' console\]/);
+    await until('the console banner and login prompt', () => /\[Connected to zone 'hp-[0-9a-f-]+' console\]/.test(out));
     console.close();
     assert.equal((await driver.stop(spec.instance_id)).state, 'stopped');
 

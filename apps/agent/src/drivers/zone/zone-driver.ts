@@ -63,7 +63,7 @@ export class ZoneDriver implements InstanceDriver {
     return join(this.options.consoleLogDir, `${zone}.console`);
   }
 
-  create(spec: InstanceSpec, ctx: CreateContext): Promise<InstanceStatus> {
+  async create(spec: InstanceSpec, ctx: CreateContext): Promise<InstanceStatus> {
     const plan = this.plan(spec);
     return this.supervisor.serialize(spec.instance_id, async () => {
       if (this.store.exists(spec.instance_id) && this.store.readState(spec.instance_id).installed) {
@@ -122,7 +122,7 @@ export class ZoneDriver implements InstanceDriver {
     ctx.progress(95, 'install script done');
   }
 
-  update(spec: InstanceSpec): Promise<InstanceStatus> {
+  async update(spec: InstanceSpec): Promise<InstanceStatus> {
     this.plan(spec);
     return this.supervisor.serialize(spec.instance_id, async () => {
       this.store.readSpec(spec.instance_id);

@@ -214,9 +214,11 @@ function kstat(argv) {
   const { opts, rest } = getopt(argv, ['m', 'i', 'n', 's'], ['p']);
   if (!opts.p) fail('only -p output is simulated', 2);
   const glob = (g) => (g === undefined || g === '' ? /.*/ : new RegExp(`^${g.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*')}$`));
-  const [m, i, n, s] = (rest[0] ?? '').split(':');
-  const want = [opts.m?.[0] ?? m, opts.i?.[0] ?? i, opts.n?.[0] ?? n, opts.s?.[0] ?? s].map(glob);
-  const out = kstatValues().filter(([key]) => key.split(':').every((part, idx) => want[idx].test(part)));
+  const wants = (rest.length ? rest : ['']).map((spec) => {
+    const [m, i, n, s] = spec.split(':');
+    return [opts.m?.[0] ?? m, opts.i?.[0] ?? i, opts.n?.[0] ?? n, opts.s?.[0] ?? s].map(glob);
+  });
+  const out = kstatValues().filter(([key]) => wants.some((want) => key.split(':').every((part, idx) => want[idx].test(part))));
   if (out.length === 0) return void (process.exitCode = 1);
   return out.map(([k, val]) => `${k}\t${val}\n`).join('');
 }

@@ -167,7 +167,11 @@ function destroy(doc, argv) {
   const { opts, rest } = getopt(argv, [], ['r', 'R', 'f', 'd']);
   const name = rest[0] ?? fail('missing dataset name', 2);
   need(doc, name);
-  const children = Object.keys(doc.datasets).filter((n) => n.startsWith(`${name}/`) || n.startsWith(`${name}@`));
+  // `destroy -r fs@snap` takes the snapshot of that name in every descendant too.
+  const [base, tag] = name.split('@');
+  const children = tag
+    ? opts.r ? Object.keys(doc.datasets).filter((n) => n !== name && n.startsWith(`${base}/`) && n.endsWith(`@${tag}`)) : []
+    : Object.keys(doc.datasets).filter((n) => n.startsWith(`${name}/`) || n.startsWith(`${name}@`));
   if (children.length > 0 && !opts.r && !opts.R) fail(`cannot destroy '${name}': filesystem has children\nuse '-r' to destroy the following datasets:\n${children.join('\n')}`);
   const victims = [...children, name];
   for (const v of victims) {
