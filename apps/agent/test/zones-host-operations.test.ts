@@ -5,6 +5,8 @@ import { describe, it } from 'node:test';
 import { HOST_OPERATIONS, runHostOperation } from '../src/illumos/host-operations';
 import { InvalidHostArgument } from '../src/illumos/host-names';
 import { simHost } from './support/sim-illumos';
+import { createHostOperationHandler } from '../src/jobs/handlers/host-operations';
+import { JobFailure } from '../src/jobs/handler-registry';
 
 const INJECTIONS = ['x;id', '$(id)', '`id`', 'a b', '../x', 'a\nb', '-x'];
 
@@ -133,6 +135,22 @@ describe('host operations (one table: name → checked params → argv → parse
     }
     assert.ok(refused > 300, `${refused} refusals`);
     assert.deepEqual(host.calls(), [], 'the simulated tools recorded no call');
+  });
+});
+
+describe('host.operation jobs', () => {
+  it('answer with the parsed data, fail with a code for a bad parameter (nothing run) and where illumos is off', async () => {
+    const host = simHost();
+    const handler = createHostOperationHandler(host.exec);
+    const ctx = { progress: () => undefined, signal: new AbortController().signal } as any;
+    const result = await handler({ operation: 'storage.pools.list', params: {} }, ctx);
+    assert.equal((result.data as { name: string }[])[0].name, 'rpool');
+    const calls = host.calls().length;
+    await assert.rejects(handler({ operation: 'storage.datasets.create', params: { dataset: 'rpool/$(id)' } }, ctx), (err: unknown) => err instanceof JobFailure && err.code === 'invalid_argument' && /^dataset /.test(err.message));
+    await assert.rejects(handler({ operation: 'storage.nothing', params: {} }, ctx), (err: unknown) => err instanceof JobFailure && err.code === 'unknown_operation');
+    assert.equal(host.calls().length, calls, 'no command ran');
+    await assert.rejects(handler({ operation: 'storage.datasets.create', params: { dataset: 'rpool/x' } }, ctx).then(() => handler({ operation: 'storage.datasets.create', params: { dataset: 'rpool/x' } }, ctx)), (err: unknown) => err instanceof JobFailure && err.code === 'host_command_failed' && /dataset already exists/.test(err.message));
+    await assert.rejects(createHostOperationHandler(null)({ operation: 'zones.list', params: {} }, ctx), (err: unknown) => err instanceof JobFailure && err.code === 'driver_unavailable');
   });
 });
 

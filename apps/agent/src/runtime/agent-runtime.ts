@@ -59,7 +59,7 @@ export async function runAgent(options: AgentRuntimeOptions): Promise<TunnelExit
   });
   const files = createFileServices(config.stateDir, instances.store);
   const containers = new ContainerControl(config.docker.socketPath);
-  const handlers = createJobHandlers({ stateDir: config.stateDir, refreshInventory: () => inventory.refresh(), instances, files, containers });
+  const handlers = createJobHandlers({ stateDir: config.stateDir, refreshInventory: () => inventory.refresh(), instances, files, containers, illumos: zone?.exec ?? null });
   assertHandlersMatchJobKinds(handlers);
 
   ensureStateDir(config.stateDir);
