@@ -3,7 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { HOST_OPERATIONS, runHostOperation } from '../src/illumos/host-operations';
-import { InvalidHostArgument } from '../src/illumos/host-names';
+import { InvalidHostArgument } from '@hostplane/protocol';
 import { simHost } from './support/sim-illumos';
 import { createHostOperationHandler } from '../src/jobs/handlers/host-operations';
 import { JobFailure } from '../src/jobs/handler-registry';

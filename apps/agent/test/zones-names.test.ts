@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { checkDataset, checkMac, checkName, checkProperty, checkSize, checkSnapshot, checkVlanId, InvalidHostArgument } from '../src/illumos/host-names';
+import { checkDataset, checkMac, checkName, checkProperty, checkSize, checkSnapshot, checkVlanId, InvalidHostArgument } from '@hostplane/protocol';
 import { HostExec } from '../src/illumos/host-exec';
 
 export const INJECTIONS = ['x;id', '$(id)', '`id`', 'a b', '../x', 'a\nb', '-x', ''];

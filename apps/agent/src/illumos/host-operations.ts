@@ -1,5 +1,5 @@
 import type { HostExec } from './host-exec';
-import { checkParams, ParamSpec } from './operation-params';
+import { checkParams, ParamSpec } from '@hostplane/protocol';
 import { NETWORK_OPERATIONS, ZONE_OPERATIONS } from './operations/zones-network';
 import { STORAGE_OPERATIONS, SYSTEM_OPERATIONS } from './operations/storage-system';
 

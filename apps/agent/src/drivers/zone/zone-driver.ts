@@ -2,7 +2,7 @@ import { existsSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { InstanceSpec, InstanceStats, InstanceStatus } from '@hostplane/protocol';
 import { HostExec } from '../../illumos/host-exec';
-import { InvalidHostArgument } from '../../illumos/host-names';
+import { InvalidHostArgument } from '@hostplane/protocol';
 import { FileFollower, tailLines } from '../../instances/log-files';
 import { clearLogFile, fileLogHistory, LogHistory, LogRange, LogsCleared } from '../../instances/log-history';
 import { InstanceStore } from '../../instances/instance-store';

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CommandError } from '../../exec/run-command';
 import { HostExec } from '../../illumos/host-exec';
-import { checkDataset, checkName, checkSnapshot } from '../../illumos/host-names';
+import { checkDataset, checkName, checkSnapshot } from '@hostplane/protocol';
 import { DLADM_COLUMNS, parseShowVnic, Vnic } from '../../illumos/parsers/dladm';
 import { parseZfsList, ZFS_LIST_COLUMNS } from '../../illumos/parsers/zfs';
 import { parseZoneadmList, ZoneListEntry } from '../../illumos/parsers/zones';

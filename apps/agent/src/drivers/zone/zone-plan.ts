@@ -1,6 +1,6 @@
 import type { InstanceSpec, ZoneInstanceConfig } from '@hostplane/protocol';
 import { zoneInstanceConfig } from '@hostplane/protocol';
-import { checkDataset, checkHostPath, checkMac, checkName, checkPositiveInt, checkProperty, checkSize, checkSnapshot, checkVlanId } from '../../illumos/host-names';
+import { checkDataset, checkHostPath, checkMac, checkName, checkPositiveInt, checkProperty, checkSize, checkSnapshot, checkVlanId } from '@hostplane/protocol';
 
 /** Where the agent puts zones: zonepaths under one directory, their datasets under one dataset. */
 export interface ZoneLayout {

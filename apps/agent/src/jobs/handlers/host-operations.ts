@@ -1,6 +1,6 @@
 import { CommandError } from '../../exec/run-command';
 import type { HostExec } from '../../illumos/host-exec';
-import { InvalidHostArgument } from '../../illumos/host-names';
+import { InvalidHostArgument } from '@hostplane/protocol';
 import { runHostOperation, UnknownHostOperation } from '../../illumos/host-operations';
 import { JobFailure, type JobHandler } from '../handler-registry';
 
