@@ -32,6 +32,7 @@ export class ZoneDriver implements InstanceDriver {
   readonly name = 'zone' as const;
   readonly host: ZoneHost;
   private readonly supervisor: ZoneSupervisor;
+  private availableAt = 0;
 
   constructor(
     readonly store: InstanceStore,
@@ -41,9 +42,12 @@ export class ZoneDriver implements InstanceDriver {
     this.supervisor = new ZoneSupervisor(store, this.host, { consoleLog: (zone) => this.consoleLog(zone), plan: (spec) => this.plan(spec), pollMs: options.pollMs ?? 300 });
   }
 
+  /** Asked at every hello and reconciliation: a working zoneadm is trusted for 30 s, a failing one asked again each time. */
   async available(): Promise<string | null> {
+    if (Date.now() - this.availableAt < 30_000) return null;
     try {
       await this.host.zones();
+      this.availableAt = Date.now();
       return null;
     } catch (err) {
       return (err as Error).message;
