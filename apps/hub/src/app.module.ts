@@ -37,6 +37,7 @@ import { RedisModule } from './redis/redis.module';
 import { UsersModule } from './users/users.module';
 import { SchedulerModule } from './scheduler/scheduler.module';
 import { WorkloadsModule } from './workloads/workloads.module';
+import { ZonesModule } from './zones/zones.module';
 import type { Logger } from 'pino';
 
 /** Domain modules of the hub, in one list. */
@@ -68,6 +69,7 @@ const DOMAIN_MODULES: Type[] = [
   DeployModule,
   BackupsModule,
   RegistriesModule,
+  ZonesModule,
 ];
 
 @Module({})

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { zoneInstanceConfig } from './zones';
 
 /** What an agent needs to run one instance: rendered by the hub from a workload and its variables. */
 export const INSTANCE_STATES = ['installing', 'stopped', 'starting', 'running', 'stopping', 'crashed', 'failed'] as const;
@@ -47,7 +48,9 @@ export function registryHostOf(image: string): string {
 
 export const instanceSpec = z.object({
   instance_id: instanceId,
-  driver: z.enum(['process', 'docker']),
+  driver: z.enum(['process', 'docker', 'zone']),
+  /** Zone driver: brand, memory, CPUs, disks, VNICs, attrs. */
+  zone: zoneInstanceConfig.optional(),
   /** Docker image (docker driver); must already be present on the host or pullable by it. */
   image: z.string().max(255).optional(),
   /** The hub's registry credentials for `image`: the hub adds them to the job as `registry_auth` when it hands the job over. */

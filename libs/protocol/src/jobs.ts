@@ -220,6 +220,17 @@ export const JOB_KINDS = {
     resource: () => null,
     cancellable: false,
   }),
+  'host.operation': kind({
+    description: 'Run one illumos host operation by name (zones, boot environments, network, storage, system: docs/api/zones.md), its parameters checked on the agent before any command',
+    payload: z.object({
+      operation: z.string().regex(/^[a-z][a-z0-9-]*(\.[a-z][a-z0-9-]*){1,3}$/, { message: 'an operation name such as storage.datasets.create' }),
+      params: z.record(z.string().max(64), z.unknown()).default({}),
+    }),
+    result: z.object({ operation: z.string(), data: z.unknown() }),
+    // Operations of one group (storage.datasets, network.vnics, …) on a host run one at a time, in order.
+    resource: (p) => `host:${p.operation.split('.').slice(0, 2).join('.')}`,
+    cancellable: false,
+  }),
 } satisfies Record<string, JobKindSpec>;
 
 export type JobKind = keyof typeof JOB_KINDS;

@@ -102,7 +102,50 @@ export const agentConfigSchema = z.object({
       "How often a running process instance's log size is checked (also at every start)",
     ),
   }),
+  /** The illumos zone driver and host resources (docs/agent.md, "illumos"). */
+  zone: z.object({
+    enabled: setting(
+      'HOSTPLANE_AGENT_ZONE_ENABLED',
+      z.enum(['auto', 'on', 'off'], { message: 'must be auto, on or off' }).default('auto'),
+      'The zone driver and host resources: auto (on illumos), on, off',
+    ),
+    privilege: setting(
+      'HOSTPLANE_AGENT_ZONE_PRIVILEGE',
+      z
+        .string()
+        .regex(/^(none|[A-Za-z0-9_./-]{1,128})$/, { message: 'must be a command name or path (pfexec), or none' })
+        .default('pfexec')
+        .transform((v) => (v === 'none' ? [] : [v])),
+      'Prefix of every illumos command (pfexec with the Zone Management and ZFS profiles), none when the agent holds the rights',
+    ),
+    zonepathRoot: setting(
+      'HOSTPLANE_AGENT_ZONE_ZONEPATH_ROOT',
+      absolutePath().default('/zones'),
+      "Instances' zonepaths are <this>/<zone>; the mountpoint of zone.dataset_root",
+    ),
+    datasetRoot: setting(
+      'HOSTPLANE_AGENT_ZONE_DATASET_ROOT',
+      z
+        .string()
+        .regex(/^[A-Za-z][A-Za-z0-9_.-]{0,62}(\/[A-Za-z0-9][A-Za-z0-9_.:-]{0,254})*$/, { message: 'must be a ZFS dataset such as rpool/zones' })
+        .default('rpool/zones'),
+      "Dataset under which instances' zone datasets and boot disks are created",
+    ),
+    consoleLogDir: setting(
+      'HOSTPLANE_AGENT_ZONE_CONSOLE_LOG_DIR',
+      absolutePath().default('/var/log/zones'),
+      'Where zoneadmd logs zone consoles (<zone>.console): the instance output log',
+    ),
+    commandTimeoutMs: setting(
+      'HOSTPLANE_AGENT_ZONE_COMMAND_TIMEOUT_MS',
+      int(1000, 3_600_000).default(120_000),
+      'Timeout of one illumos command (installs and sends have their own, longer ones)',
+    ),
+  }),
 });
+
+/** The zone driver's settings (`zone:` in the agent's YAML). */
+export type ZoneSettings = z.infer<typeof agentConfigSchema>['zone'];
 
 export type AgentConfig = z.infer<typeof agentConfigSchema> & {
   /** The YAML file that was read, or null when only defaults and the environment apply. */

@@ -1,16 +1,20 @@
 import { DriverInfo } from '@hostplane/protocol';
 import { dockerEngineGet } from './docker-engine';
 import { ProcessSandbox } from '../sandbox/process-sandbox';
+import type { ZoneDriverOptions } from './zone/zone-driver';
+import { detectZoneDriver } from './zone/zone-settings';
 
 /**
  * What the hub may schedule here. Plain processes are always possible, `sandboxed` says whether
  * they run confined (when not, `reason` says why, and the hub lets only platform admins use them);
- * docker when its engine answers. Zone and parallels detection arrive with their drivers.
+ * docker when its engine answers. The zone driver where it is enabled (illumos, or by configuration).
  */
-export async function detectDrivers(options: { dockerSocket: string; stateDir?: string }): Promise<DriverInfo[]> {
+export async function detectDrivers(options: { dockerSocket: string; stateDir?: string; zone?: ZoneDriverOptions | null }): Promise<DriverInfo[]> {
   const problem = new ProcessSandbox(options.stateDir ?? '/var/lib/hostplane-agent').problem();
   const processDriver: DriverInfo = { name: 'process', available: true, version: null, sandboxed: problem === null, ...(problem === null ? {} : { reason: `unsandboxed: ${problem}` }) };
-  return [processDriver, await detectDocker(options.dockerSocket)];
+  const drivers = [processDriver, await detectDocker(options.dockerSocket)];
+  if (options.zone) drivers.push(await detectZoneDriver(options.zone));
+  return drivers;
 }
 
 async function detectDocker(socketPath: string): Promise<DriverInfo> {

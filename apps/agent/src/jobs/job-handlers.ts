@@ -7,6 +7,8 @@ import { JobHandlerRegistry } from './handler-registry';
 import { createBackupHandlers } from './handlers/backups';
 import { createContainerHandlers } from './handlers/containers';
 import { createFileHandlers } from './handlers/files';
+import { createHostOperationHandler } from './handlers/host-operations';
+import type { HostExec } from '../illumos/host-exec';
 import { createInstanceHandlers } from './handlers/instances';
 import { createInventoryRefreshHandler } from './handlers/inventory-refresh';
 import { createProcessKillHandler } from './handlers/process-kill';
@@ -21,6 +23,8 @@ export interface JobHandlerDeps {
   files?: FileServices;
   /** Host containers; by default none reachable. */
   containers?: ContainerControl;
+  /** The illumos exec (zone settings); null or absent where host operations are off. */
+  illumos?: HostExec | null;
 }
 
 /** The handler of every job kind this agent runs; drivers add theirs here as they arrive. */
@@ -39,5 +43,6 @@ export function createJobHandlers(deps: JobHandlerDeps): JobHandlerRegistry {
     ...createFileHandlers(files.files, files.uploads),
     ...createBackupHandlers(files.backups, instances),
     ...createContainerHandlers(deps.containers ?? new ContainerControl('/nonexistent/docker.sock')),
+    'host.operation': createHostOperationHandler(deps.illumos ?? null),
   };
 }

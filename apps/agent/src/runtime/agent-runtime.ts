@@ -4,6 +4,7 @@ import type { AgentConfig } from '../config/agent-config';
 import { ensureStateDir, lockStateDir } from '../config/state-dir';
 import { ContainerControl } from '../containers/container-control';
 import { detectDrivers } from '../drivers/detect';
+import { zoneDriverOptions } from '../drivers/zone/zone-settings';
 import { createFileServices, FileServices } from '../transfers/file-services';
 import { collectInventory } from '../inventory/collect-inventory';
 import { createInstanceManager } from '../drivers/create-instance-manager';
@@ -45,7 +46,9 @@ export const AGENT_CAPABILITIES: readonly string[] = [
 export async function runAgent(options: AgentRuntimeOptions): Promise<TunnelExit> {
   const { config, log } = options;
   const inventory = new InventoryReporter(() => collectInventory({ dockerSocket: config.docker.socketPath, log, stateDir: config.stateDir }), config.inventory.checkIntervalMs, log, config.inventory.volatileMaxAgeMs);
+  const zone = zoneDriverOptions(config.zone);
   const instances = createInstanceManager({
+    zone,
     stateDir: config.stateDir,
     dockerSocket: config.docker.socketPath,
     sandbox: {
@@ -56,7 +59,7 @@ export async function runAgent(options: AgentRuntimeOptions): Promise<TunnelExit
   });
   const files = createFileServices(config.stateDir, instances.store);
   const containers = new ContainerControl(config.docker.socketPath);
-  const handlers = createJobHandlers({ stateDir: config.stateDir, refreshInventory: () => inventory.refresh(), instances, files, containers });
+  const handlers = createJobHandlers({ stateDir: config.stateDir, refreshInventory: () => inventory.refresh(), instances, files, containers, illumos: zone?.exec ?? null });
   assertHandlersMatchJobKinds(handlers);
 
   ensureStateDir(config.stateDir);
@@ -82,7 +85,7 @@ export async function runAgent(options: AgentRuntimeOptions): Promise<TunnelExit
       hostname: os.hostname().slice(0, 255),
       os: hostOsName(),
       arch: process.arch,
-      drivers: await detectDrivers({ dockerSocket: config.docker.socketPath, stateDir: config.stateDir }),
+      drivers: await detectDrivers({ dockerSocket: config.docker.socketPath, stateDir: config.stateDir, zone }),
       capabilities: [...AGENT_CAPABILITIES],
       max_concurrent_jobs: config.maxConcurrentJobs,
       running_jobs: jobs.activeJobIds().slice(0, 1000),

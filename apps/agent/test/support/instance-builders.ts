@@ -9,7 +9,7 @@ export const ECHO_WORKLOAD = `echo booting; cat installed.txt 2>/dev/null; trap 
 /** Ignores SIGTERM: only SIGKILL stops it. */
 export const STUBBORN_WORKLOAD = `trap '' TERM; echo READY; while true; do sleep 1; done`;
 
-export function buildSpec(driver: 'process' | 'docker', overrides: Partial<InstanceSpecInput> = {}): InstanceSpec {
+export function buildSpec(driver: 'process' | 'docker' | 'zone', overrides: Partial<InstanceSpecInput> = {}): InstanceSpec {
   return instanceSpec.parse({
     instance_id: randomUUID(),
     driver,

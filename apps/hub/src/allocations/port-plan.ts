@@ -65,7 +65,7 @@ export function placeholderBinding(spec: WorkloadSpec, slots: readonly PortSlot[
  * `held` are the instance's allocations on the node it runs on; slots are matched by port name,
  * allocations no slot names (added with POST /v1/instances/{id}/allocations) are published as is.
  */
-export function bindPorts(spec: WorkloadSpec, slots: readonly PortSlot[], held: readonly HeldAllocation[], driver: 'process' | 'docker'): PortBinding {
+export function bindPorts(spec: WorkloadSpec, slots: readonly PortSlot[], held: readonly HeldAllocation[], driver: 'process' | 'docker' | 'zone'): PortBinding {
   const ports: InstanceSpec['ports'] = [];
   const context: PortBinding['context'] = { ports: {}, ip: '0.0.0.0' };
   const variables: Record<string, string> = {};

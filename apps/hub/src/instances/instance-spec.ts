@@ -30,6 +30,7 @@ export function renderInstanceSpec(input: RenderInput): InstanceSpec {
     instance_id: input.instanceId,
     driver: w.driver,
     ...(w.driver === 'docker' ? { image: input.image ?? w.image, ...(w.registry_id ? { registry_id: w.registry_id } : {}) } : {}),
+    ...(w.driver === 'zone' && w.zone ? { zone: w.zone } : {}),
     startup,
     env: resolved.env,
     ports: input.ports ?? w.ports.map((p) => ({ name: p.name, container_port: p.container_port, host_port: p.host_port ?? p.container_port, protocol: p.protocol })),

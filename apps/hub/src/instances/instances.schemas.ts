@@ -54,7 +54,7 @@ export const instanceResponse = z.object({
   workload_id: z.uuid().nullable(),
   workload_revision: z.number().int(),
   node_id: z.uuid(),
-  driver: z.enum(['process', 'docker']),
+  driver: z.enum(['process', 'docker', 'zone']),
   state: z.enum(INSTANCE_ROW_STATES).describe('The host-reported state; `pending` until created, `unknown` while its node is lost, `deleting` once a delete is queued'),
   desired_state: z.enum(['running', 'stopped']),
   state_reason: z.string().nullable(),

@@ -1,4 +1,4 @@
-import { CAPABILITIES, isLoaderVariable } from '@hostplane/protocol';
+import { CAPABILITIES, isLoaderVariable, zoneInstanceConfig } from '@hostplane/protocol';
 import { z } from 'zod';
 import { labels } from '../http/label-fields';
 import { BUILTIN_VARIABLES, checkValue, DOTTED_PLACEHOLDER, placeholdersIn, regexProblem, RESERVED_VARIABLES } from './variable-rules';
@@ -14,7 +14,7 @@ import { displayName } from '../http/fields';
 export const SPEC_API_VERSION = 'hostplane.workload/v1';
 export const SPEC_KIND = 'Workload';
 
-export const DRIVERS = ['process', 'docker'] as const;
+export const DRIVERS = ['process', 'docker', 'zone'] as const;
 export const STOP_SIGNALS = ['SIGTERM', 'SIGINT', 'SIGQUIT', 'SIGHUP', 'SIGKILL', 'SIGUSR1', 'SIGUSR2'] as const;
 export const VARIABLE_TYPES = ['string', 'integer', 'number', 'boolean', 'enum'] as const;
 export const CONFIG_PARSERS = ['file', 'properties', 'json', 'yaml', 'ini', 'xml'] as const;
@@ -109,6 +109,7 @@ const specShape = {
   driver: z.enum(DRIVERS),
   image: imageRef.optional().describe('Container image (docker)'),
   registry_id: z.uuid().optional().describe('Registry credentials (`/v1/registries`) for pulling the image (docker); the image must live on that registry'),
+  zone: zoneInstanceConfig.optional().describe('Zone driver: brand (bhyve or native), ram, vcpus, boot disk, ISO, VNICs, attrs (docs/api/zones.md)'),
   images: z
     .array(z.object({ label: z.string().min(1).max(100), image: imageRef }).strict())
     .max(50)
@@ -181,6 +182,8 @@ type SpecShape = z.output<z.ZodObject<typeof specShape>>;
 function checkSpec(spec: SpecShape, ctx: z.RefinementCtx): void {
   const issue = (path: (string | number)[], message: string) => ctx.addIssue({ code: 'custom', path, message });
   if (spec.driver === 'docker' && !spec.image) issue(['image'], 'docker workloads need an image');
+  if (spec.driver !== 'zone' && spec.zone) issue(['zone'], 'zone settings need driver zone');
+  if (spec.driver === 'zone' && (spec.image || spec.images || spec.install?.image)) issue(['image'], 'zone workloads run no container image: use zone.boot_disk.image for a ZFS image');
   if (spec.driver === 'process') {
     if (spec.image) issue(['image'], 'process workloads run no image: remove image or use driver docker');
     if (spec.images) issue(['images'], 'process workloads run no image');

@@ -3,20 +3,37 @@ import type { BackupStore } from '../../backups/backup-store';
 import { FileError } from '../../files/file-error';
 import type { InstanceManager } from '../../instances/instance-manager';
 import { JobHandler, settle } from '../handler-registry';
+import { ZoneBackups } from '../../drivers/zone/zone-backups';
+import { ZoneDriver } from '../../drivers/zone/zone-driver';
 
 type BackupJobKind = Extract<JobKind, `instance.backup.${string}`>;
 export type BackupJobHandlers = { [K in BackupJobKind]: JobHandler<K> };
 
 export function createBackupHandlers(backups: BackupStore, instances: InstanceManager): BackupJobHandlers {
+  // Zone instances are backed up as ZFS send streams of their datasets, not as file archives.
+  const zoneBackups = async (id: string): Promise<ZoneBackups | null> => {
+    if (!instances.has(id) || instances.store.readSpec(id).driver !== 'zone') return null;
+    const driver = await instances.driverOf(id);
+    return driver instanceof ZoneDriver ? new ZoneBackups(driver, backups.base) : null;
+  };
   return {
-    'instance.backup.create': ({ instance_id: id, backup_id: backupId, ignore }, ctx) => settle(() => backups.create(id, backupId, ignore, ctx)),
+    'instance.backup.create': ({ instance_id: id, backup_id: backupId, ignore }, ctx) =>
+      settle(async () => {
+        const zone = await zoneBackups(id);
+        return zone ? zone.create(id, backupId) : backups.create(id, backupId, ignore, ctx);
+      }),
     'instance.backup.restore': ({ instance_id: id, backup_id: backupId, sha256, truncate }) =>
       settle(async () => {
         await assertStopped(instances, id);
-        const { file_count } = await backups.restore(id, backupId, sha256, truncate);
+        const zone = await zoneBackups(id);
+        const { file_count } = zone ? await zone.restore(id, backupId, sha256) : await backups.restore(id, backupId, sha256, truncate);
         return { instance_id: id, backup_id: backupId, file_count };
       }),
-    'instance.backup.delete': ({ instance_id: id, backup_id: backupId }) => settle(() => ({ backup_id: backupId, deleted: backups.delete(id, backupId) })),
+    'instance.backup.delete': ({ instance_id: id, backup_id: backupId }) =>
+      settle(async () => {
+        const zone = await zoneBackups(id);
+        return { backup_id: backupId, deleted: zone ? zone.delete(id, backupId) : backups.delete(id, backupId) };
+      }),
   };
 }
 

@@ -1,0 +1,45 @@
+import * as pty from 'node-pty';
+import type { ConsoleHandle } from '../driver';
+
+/**
+ * A zone console (`zlogin -C`) or shell (`zlogin Z`) on a pseudo-terminal: zlogin wants a
+ * terminal for the console's raw mode, and a disconnect is the end of zlogin, not of the zone.
+ */
+export function openZlogin(argv: [string, ...string[]], env: NodeJS.ProcessEnv | undefined): ConsoleHandle {
+  const [file, ...args] = argv;
+  const term = pty.spawn(file, args, { name: 'xterm-256color', cols: 120, rows: 40, env: (env ?? process.env) as Record<string, string> });
+  const dataListeners: ((chunk: Buffer) => void)[] = [];
+  const closeListeners: ((reason: string) => void)[] = [];
+  let closed = false;
+  const finish = (reason: string) => {
+    if (closed) return;
+    closed = true;
+    for (const l of closeListeners) l(reason);
+  };
+  term.onData((data: string | Buffer) => {
+    const chunk = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
+    for (const l of dataListeners) l(chunk);
+  });
+  term.onExit(({ exitCode }) => finish(exitCode === 0 ? 'console closed' : `zlogin exited with code ${exitCode}`));
+  return {
+    write: (data) => {
+      if (!closed) term.write(data.toString('utf8'));
+    },
+    onData: (l) => dataListeners.push(l),
+    onClose: (l) => closeListeners.push(l),
+    pause: () => term.pause(),
+    resume: () => term.resume(),
+    resize: (cols, rows) => {
+      if (!closed) term.resize(Math.max(1, cols), Math.max(1, rows));
+    },
+    close: () => {
+      if (closed) return;
+      try {
+        term.kill('SIGHUP');
+      } catch {
+        // Already gone.
+      }
+      finish('closed');
+    },
+  };
+}

@@ -1,0 +1,57 @@
+import { Body, Controller, Get, Post, Query, Res } from '@nestjs/common';
+import type { FastifyReply } from 'fastify';
+import { z } from 'zod';
+import { CurrentPrincipal, RequirePermission } from '../access/access.decorators';
+import type { Principal } from '../access/principal';
+import { Audit, type AuditNote, Audited } from '../audit/audit-note';
+import { acceptedOperation, operationResponse } from '../jobs/operations.schemas';
+import { ApiDoc } from '../openapi/api-doc';
+import { ValidParams } from '../http/validation';
+import { HostOperationsService, paramsFromQuery } from './host-operations.service';
+
+const params = z.object({
+  id: z.uuid({ message: 'node id must be a UUID' }),
+  operation: z.string().regex(/^[a-z][a-z0-9-]*(\.[a-z][a-z0-9-]*){1,3}$/, { message: 'an operation name such as storage.datasets.list' }),
+});
+type Params = z.infer<typeof params>;
+const TAGS = ['zones'];
+const ERRORS = {
+  400: { description: 'invalid_argument: a parameter failed its pattern (`details.field` names it); nothing ran' },
+  404: { description: 'node_not_found (also another organization\'s node) or unknown_operation' },
+  405: { description: 'method_not_allowed: a read was POSTed or a write fetched with GET' },
+};
+
+/**
+ * Zones, boot environments, network, storage and system of an illumos node, one route pair over
+ * the host-operation table (docs/api/zones.md): GET runs a read live on the agent, POST queues a
+ * write as an operation.
+ */
+@Controller('v1/nodes/:id/host')
+export class HostOperationsController {
+  constructor(private readonly ops: HostOperationsService) {}
+
+  @Get(':operation')
+  @RequirePermission('zones.read')
+  @ApiDoc({
+    summary: 'Run a read-only host operation (zones.list, storage.datasets.list, system.metrics, …) on the node; parameters in the query string',
+    tags: TAGS,
+    responses: { 200: { description: '`{node_id, operation, data}`: the parsed output of the tool' }, ...ERRORS, 409: { description: 'node_offline' }, 502: { description: 'the host command failed (host_command_failed, driver_unavailable)' }, 504: { description: 'node_timeout' } },
+  })
+  read(@CurrentPrincipal() p: Principal, @ValidParams(params) path: Params, @Query() query: Record<string, string>) {
+    return this.ops.read(p, path.id, path.operation, paramsFromQuery(path.operation, query));
+  }
+
+  @Post(':operation')
+  @RequirePermission('zones.manage')
+  @Audited('node.host.operation', { target: 'node', param: 'id' })
+  @ApiDoc({
+    summary: 'Queue a host operation that changes the node (zones.start, network.vnics.create, storage.snapshots.create, …); parameters in the JSON body',
+    tags: TAGS,
+    responses: { 202: { description: 'Accepted: the operation (also at the Location header); its result has `{operation, data}`', schema: operationResponse }, ...ERRORS },
+  })
+  async write(@CurrentPrincipal() p: Principal, @ValidParams(params) path: Params, @Body() body: unknown, @Audit() note: AuditNote, @Res({ passthrough: true }) reply: FastifyReply) {
+    const op = await this.ops.write(p, path.id, path.operation, body ?? {});
+    note.details = { operation: path.operation, operation_id: op.id };
+    return acceptedOperation(reply, op);
+  }
+}
