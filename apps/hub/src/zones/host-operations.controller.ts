@@ -15,11 +15,6 @@ const params = z.object({
 });
 type Params = z.infer<typeof params>;
 const TAGS = ['zones'];
-const ERRORS = {
-  400: { description: 'invalid_argument: a parameter failed its pattern (`details.field` names it); nothing ran' },
-  404: { description: 'node_not_found (also another organization\'s node) or unknown_operation' },
-  405: { description: 'method_not_allowed: a read was POSTed or a write fetched with GET' },
-};
 
 /**
  * Zones, boot environments, network, storage and system of an illumos node, one route pair over
@@ -35,7 +30,8 @@ export class HostOperationsController {
   @ApiDoc({
     summary: 'Run a read-only host operation (zones.list, storage.datasets.list, system.metrics, …) on the node; parameters in the query string',
     tags: TAGS,
-    responses: { 200: { description: '`{node_id, operation, data}`: the parsed output of the tool' }, ...ERRORS, 409: { description: 'node_offline' }, 502: { description: 'the host command failed (host_command_failed, driver_unavailable)' }, 504: { description: 'node_timeout' } },
+    errors: ['invalid_argument', 'not_found', 'unknown_operation', 'method_not_allowed', 'node_offline', 'node_timeout'],
+    responses: { 200: { description: '`{node_id, operation, data}`: the parsed output of the tool' }, 502: { description: 'the host command failed (host_command_failed, driver_unavailable)' } },
   })
   read(@CurrentPrincipal() p: Principal, @ValidParams(params) path: Params, @Query() query: Record<string, string>) {
     return this.ops.read(p, path.id, path.operation, paramsFromQuery(path.operation, query));
@@ -47,7 +43,8 @@ export class HostOperationsController {
   @ApiDoc({
     summary: 'Queue a host operation that changes the node (zones.start, network.vnics.create, storage.snapshots.create, …); parameters in the JSON body',
     tags: TAGS,
-    responses: { 202: { description: 'Accepted: the operation (also at the Location header); its result has `{operation, data}`', schema: operationResponse }, ...ERRORS },
+    errors: ['invalid_argument', 'not_found', 'unknown_operation', 'method_not_allowed'],
+    responses: { 202: { description: 'Accepted: the operation (also at the Location header); its result has `{operation, data}`', schema: operationResponse } },
   })
   async write(@CurrentPrincipal() p: Principal, @ValidParams(params) path: Params, @Body() body: unknown, @Audit() note: AuditNote, @Res({ passthrough: true }) reply: FastifyReply) {
     const op = await this.ops.write(p, path.id, path.operation, body ?? {});

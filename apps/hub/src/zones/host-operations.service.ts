@@ -7,11 +7,10 @@ import { actorOf } from '../jobs/operation-actor';
 import type { OperationEntity } from '../jobs/operation.entity';
 import { NodeQueries } from '../nodes/node-queries';
 import { NodesService } from '../nodes/nodes.service';
+import { ZONE_ERRORS } from './zones.errors';
 
-export class UnknownHostOperationError extends DomainError {
-  constructor(name: string) {
-    super(`"${name.slice(0, 80)}" is not a host operation (docs/api/zones.md lists them)`, 'unknown_operation', 404);
-  }
+function unknownHostOperation(name: string): DomainError {
+  return ZONE_ERRORS.unknown_operation.error(`"${name.slice(0, 80)}" is not a host operation (docs/api/zones.md lists them)`);
 }
 
 /**
@@ -28,7 +27,7 @@ export class HostOperationsService {
 
   private async prepare(p: Principal, nodeId: string, operation: string, raw: unknown, write: boolean) {
     const node = await this.nodes.get(p, nodeId);
-    if (!isHostOperation(operation)) throw new UnknownHostOperationError(operation);
+    if (!isHostOperation(operation)) throw unknownHostOperation(operation);
     const spec = HOST_OPERATION_SPECS[operation as HostOperationName];
     if (spec.write !== write) {
       throw new DomainError(`${operation} ${spec.write ? 'changes the host: POST it' : 'only reads: GET it'}`, 'method_not_allowed', 405, undefined, { allow: spec.write ? 'POST' : 'GET' });
@@ -37,7 +36,7 @@ export class HostOperationsService {
     try {
       params = checkParams(spec.params, raw);
     } catch (err) {
-      if (err instanceof InvalidHostArgument) throw new DomainError(err.message, 'invalid_argument', 400, { field: err.field });
+      if (err instanceof InvalidHostArgument) throw ZONE_ERRORS.invalid_argument.error(err.message, { field: err.field });
       throw err;
     }
     const target = { orgId: node.orgId, nodeId: node.id, actor: actorOf(p), resources: [`/v1/nodes/${node.id}`, `/v1/nodes/${node.id}/host/${operation}`] };

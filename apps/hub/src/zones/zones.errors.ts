@@ -1,0 +1,7 @@
+import { defineErrors } from '../http/error-catalog';
+
+/** Host operations on illumos nodes (zones, network, storage, system). */
+export const ZONE_ERRORS = defineErrors('zones', {
+  unknown_operation: { status: 404, message: 'not a host operation (docs/api/zones.md lists them)' },
+  invalid_argument: { status: 400, message: 'a parameter failed its pattern (details.field names it); nothing ran' },
+});
