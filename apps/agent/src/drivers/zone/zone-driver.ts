@@ -72,20 +72,23 @@ export class ZoneDriver implements InstanceDriver {
     return this.supervisor.serialize(spec.instance_id, async () => {
       if (this.store.exists(spec.instance_id) && this.store.readState(spec.instance_id).installed) {
         this.store.writeSpec(spec);
-        return this.supervisor.status(spec.instance_id);
+        const existing = this.supervisor.get(spec.instance_id);
+        existing.spec = spec;
+        return existing.status();
       }
       this.store.prepare(spec.instance_id);
       this.store.writeSpec(spec);
-      this.supervisor.setState(spec.instance_id, { state: 'installing', reason: null });
+      const instance = this.supervisor.track(spec);
+      instance.setState({ state: 'installing', reason: null });
       try {
         await this.provision(spec, plan, ctx);
       } catch (err) {
         const message = (err as Error).message;
-        this.supervisor.setState(spec.instance_id, { state: 'failed', reason: `install failed: ${message}`.slice(0, 1000) });
+        instance.setState({ state: 'failed', reason: `install failed: ${message}` });
         throw err instanceof DriverError ? err : new DriverError('install_failed', message);
       }
-      this.supervisor.setState(spec.instance_id, { state: 'stopped', installed: true, reason: null, container_id: plan.zone });
-      return this.supervisor.status(spec.instance_id);
+      instance.setState({ state: 'stopped', installed: true, reason: null, container_id: plan.zone });
+      return instance.status();
     });
   }
 
@@ -129,9 +132,10 @@ export class ZoneDriver implements InstanceDriver {
   async update(spec: InstanceSpec): Promise<InstanceStatus> {
     this.plan(spec);
     return this.supervisor.serialize(spec.instance_id, async () => {
-      this.store.readSpec(spec.instance_id);
+      const instance = this.supervisor.get(spec.instance_id);
       this.store.writeSpec(spec);
-      return this.supervisor.status(spec.instance_id);
+      instance.spec = spec;
+      return instance.status();
     });
   }
 
@@ -149,7 +153,7 @@ export class ZoneDriver implements InstanceDriver {
 
   async remove(id: string): Promise<boolean> {
     if (!this.store.exists(id)) return false;
-    const spec = this.store.readSpec(id);
+    const spec = this.supervisor.get(id).spec;
     const plan = this.plan(spec);
     return this.supervisor.serialize(id, async () => {
       this.supervisor.forget(id);
@@ -167,7 +171,6 @@ export class ZoneDriver implements InstanceDriver {
   }
 
   async inspect(id: string): Promise<InstanceStatus> {
-    this.store.readSpec(id);
     return this.supervisor.status(id);
   }
 

@@ -1,7 +1,9 @@
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import type { InstanceSpec, InstanceStats, InstanceStatus } from '@hostplane/protocol';
-import { InstanceStore, PersistedState } from '../../instances/instance-store';
-import { InstanceSummary, StateListener } from '../driver';
+import { InstanceStore, isActiveState } from '../../instances/instance-store';
+import { FileFollower } from '../../instances/log-files';
+import { InstanceSupervisor } from '../../supervision/instance-supervisor';
+import { DriverError, InstanceSummary, StateListener } from '../driver';
 import { ZoneHost } from './zone-host';
 import type { ZonePlan } from './zone-plan';
 import { clearWorkloadExit, workloadExitCode, writeWorkload } from './zone-workload';
@@ -16,16 +18,23 @@ const READY_TIMEOUT_MS = 120_000;
 const ZONEADM_CHECK_MS = 5_000;
 
 /**
- * The life of zone instances: operations on one instance run one at a time, and a poll over the
- * running ones notices a workload that ended (its exit status file) or a zone halted from
- * outside, then applies the restart policy as the process driver does.
+ * Zone instances on the shared `InstanceSupervisor` (state, frames, ready pattern on the zone
+ * console, restart policy). This class supplies the zone primitives — boot, shutdown then halt,
+ * halt — runs the operations on one instance one at a time, and observes exits: each tick reads
+ * the workload's exit status file in the zone root (a local file, cheap); `zoneadm list` for a
+ * zone halted from outside is asked only every 5 s, as the tool is slow.
  */
 export class ZoneSupervisor {
   private readonly listeners: StateListener[] = [];
+  private readonly supervisors = new Map<string, InstanceSupervisor>();
   private readonly queues = new Map<string, Promise<unknown>>();
-  private readonly restartTimers = new Map<string, NodeJS.Timeout>();
+  /** Console offset where the current run began: the ready pattern only counts this run's output. */
+  private readonly runOffsets = new Map<string, number>();
+  /** Instances being booted, or whose observed end is queued: the poll leaves them alone. */
+  private readonly busy = new Set<string>();
   private readonly cpuSamples = new Map<string, { ns: number; at: number }>();
   private readonly timer: NodeJS.Timeout;
+  private loaded = false;
   private polling = false;
   private lastZoneCheck = 0;
 
@@ -53,93 +62,114 @@ export class ZoneSupervisor {
     return next;
   }
 
-  status(id: string): InstanceStatus {
-    const s = this.store.readState(id);
-    return { instance_id: id, state: s.state, reason: s.reason, exit_code: s.exit_code, pid: null, container_id: s.container_id, started_at: s.started_at, restarts: s.restarts };
+  /** Supervises an instance whose files were just (re)written: its state is read again from the store. */
+  track(spec: InstanceSpec): InstanceSupervisor {
+    this.supervisors.get(spec.instance_id)?.release();
+    const supervisor = new InstanceSupervisor(this.store, spec, (frame) => {
+      for (const l of this.listeners) l(frame);
+    }, {
+      launch: () => this.serialize(spec.instance_id, () => this.launch(spec.instance_id)),
+      observeOutput: () => {
+        const log = this.deps.consoleLog(this.planOf(spec.instance_id).zone);
+        return new FileFollower(log, { offset: this.runOffsets.get(spec.instance_id) ?? 0 });
+      },
+    });
+    this.supervisors.set(spec.instance_id, supervisor);
+    return supervisor;
   }
 
-  setState(id: string, change: Partial<PersistedState>): void {
-    const before = this.store.readState(id);
-    const after = { ...before, ...change };
-    if (after.reason !== null) after.reason = after.reason.slice(0, 1000);
-    this.store.writeState(id, after);
-    if (change.state !== undefined && (change.state !== before.state || change.reason !== undefined)) {
-      const frame = { instance_id: id, state: after.state, reason: after.reason, exit_code: after.exit_code, ts: new Date().toISOString() };
-      for (const l of this.listeners) l(frame);
-    }
+  get(id: string): InstanceSupervisor {
+    this.load();
+    const supervisor = this.supervisors.get(id);
+    if (!supervisor) throw new DriverError('instance_not_found', `instance ${id} does not exist on this host`);
+    return supervisor;
+  }
+
+  status(id: string): InstanceStatus {
+    return this.get(id).status();
   }
 
   private planOf(id: string): ZonePlan {
-    return this.deps.plan(this.store.readSpec(id));
+    return this.deps.plan(this.get(id).spec);
   }
 
-  start(id: string, restart = false): Promise<InstanceStatus> {
+  start(id: string): Promise<InstanceStatus> {
+    const supervisor = this.get(id);
     return this.serialize(id, async () => {
-      const spec = this.store.readSpec(id);
-      const plan = this.deps.plan(spec);
-      const zone = await this.host.zone(plan.zone);
-      if (zone?.state === 'running' && this.store.readState(id).state === 'running') return this.status(id);
-      this.cancelRestart(id);
-      if (!plan.bhyve) writeWorkload(plan.zonepath, spec, { installPending: false });
-      clearWorkloadExit(plan.zonepath);
-      const log = this.deps.consoleLog(plan.zone);
-      const offset = existsSync(log) ? statSync(log).size : 0;
-      this.setState(id, { state: 'starting', desired: 'running', reason: null, exit_code: null, restarts: restart ? this.store.readState(id).restarts + 1 : 0 });
-      if (zone?.state !== 'running') await this.host.boot(plan.zone);
-      this.setState(id, { started_at: new Date().toISOString() });
-      if (spec.ready_pattern && !plan.bhyve) {
-        const ready = await this.waitReady(plan, new RegExp(spec.ready_pattern, 'm'), log, offset);
-        if (!ready) return this.status(id);
-      }
-      this.setState(id, { state: 'running' });
-      return this.status(id);
+      const zone = await this.host.zone(this.planOf(id).zone);
+      if (zone?.state === 'running' && (supervisor.state.state === 'running' || supervisor.state.state === 'starting')) return;
+      supervisor.freshStart();
+      await this.launch(id);
+    }).then(async () => {
+      // Outside the queue: an exit seen while waiting for the ready pattern is queued too.
+      await supervisor.waitForState((s) => s !== 'starting', READY_TIMEOUT_MS);
+      return supervisor.status();
     });
   }
 
-  /** Waits for a console line matching the ready pattern; false when the workload ended first (the poll reports it). */
-  private async waitReady(plan: ZonePlan, pattern: RegExp, log: string, offset: number): Promise<boolean> {
-    const deadline = Date.now() + READY_TIMEOUT_MS;
-    while (Date.now() < deadline) {
-      if (pattern.test(consoleTextSince(log, offset))) return true;
-      if (workloadExitCode(plan.zonepath) !== null) return false;
-      await new Promise((r) => setTimeout(r, 50));
+  /** Writes the workload files, boots the zone and reports the run (called inside the instance's queue). */
+  private async launch(id: string): Promise<void> {
+    const supervisor = this.get(id);
+    const plan = this.deps.plan(supervisor.spec);
+    this.busy.add(id);
+    try {
+      if (!plan.bhyve) writeWorkload(plan.zonepath, supervisor.spec, { installPending: false });
+      clearWorkloadExit(plan.zonepath);
+      const log = this.deps.consoleLog(plan.zone);
+      this.runOffsets.set(id, existsSync(log) ? statSync(log).size : 0);
+      // Booting takes a while: say so before it, not only once the zone is up.
+      supervisor.setState({ state: 'starting', desired: 'running', reason: null, exit_code: null });
+      try {
+        if ((await this.host.zone(plan.zone))?.state !== 'running') await this.host.boot(plan.zone);
+      } catch (err) {
+        supervisor.setState({ state: 'failed', reason: `boot failed: ${(err as Error).message}` });
+        throw err;
+      }
+      supervisor.launched({ pid: null, started_at: new Date().toISOString() });
+    } finally {
+      this.busy.delete(id);
     }
-    return true;
   }
 
   stop(id: string, graceSeconds?: number): Promise<InstanceStatus> {
+    const supervisor = this.get(id);
     return this.serialize(id, async () => {
-      const spec = this.store.readSpec(id);
-      const plan = this.deps.plan(spec);
-      this.cancelRestart(id);
+      const plan = this.planOf(id);
+      supervisor.cancelRestart();
       const zone = await this.host.zone(plan.zone);
       if (zone?.state !== 'running') {
-        if (this.store.readState(id).state !== 'stopped' || this.store.readState(id).desired !== 'stopped') this.setState(id, { state: 'stopped', desired: 'stopped' });
-        return this.status(id);
+        if (supervisor.state.state !== 'stopped' || supervisor.state.desired !== 'stopped') supervisor.setState({ state: 'stopped', desired: 'stopped' });
+        return supervisor.status();
       }
-      this.setState(id, { state: 'stopping', desired: 'stopped' });
-      const grace = (graceSeconds ?? spec.stop.grace_seconds) * 1000;
-      const clean = await this.host.shutdown(plan.zone, grace);
+      supervisor.beginStop();
+      const grace = graceSeconds ?? supervisor.spec.stop.grace_seconds;
+      const clean = await this.host.shutdown(plan.zone, grace * 1000);
       if (!clean) await this.host.halt(plan.zone);
       const code = clean ? workloadExitCode(plan.zonepath) : null;
-      this.setState(id, { state: 'stopped', exit_code: code, reason: clean ? 'stopped' : `halted after a grace period of ${grace / 1000} s` });
-      return this.status(id);
+      supervisor.exited({ code, reason: 'stopped', stoppedReason: clean ? 'stopped' : `halted after a grace period of ${grace} s` });
+      return supervisor.status();
     });
   }
 
   halt(id: string): Promise<InstanceStatus> {
+    const supervisor = this.get(id);
     return this.serialize(id, async () => {
       const plan = this.planOf(id);
-      this.cancelRestart(id);
+      supervisor.cancelRestart();
       const zone = await this.host.zone(plan.zone);
-      if (zone?.state === 'running' || zone?.state === 'ready') await this.host.halt(plan.zone);
-      this.setState(id, { state: 'stopped', desired: 'stopped', exit_code: null, reason: 'halted' });
-      return this.status(id);
+      if (zone?.state === 'running' || zone?.state === 'ready') {
+        supervisor.stopRequested = true;
+        await this.host.halt(plan.zone);
+        supervisor.exited({ code: null, reason: 'halted', stoppedReason: 'halted' });
+      } else {
+        supervisor.setState({ state: 'stopped', desired: 'stopped', exit_code: null, reason: 'halted' });
+      }
+      return supervisor.status();
     });
   }
 
   async stats(id: string, plan: ZonePlan): Promise<InstanceStats> {
-    const state = this.store.readState(id);
+    const state = this.get(id).state;
     const k = state.state === 'running' ? await this.host.zoneKstats(plan) : { rss: 0, cap: 0, cpuNs: 0, rx: 0, tx: 0 };
     const now = Date.now();
     const previous = this.cpuSamples.get(id);
@@ -157,47 +187,58 @@ export class ZoneSupervisor {
 
   /** The zone instances on this host, at their persisted state (the poll then watches the running ones). */
   async adopt(): Promise<InstanceSummary[]> {
-    const out: InstanceSummary[] = [];
-    for (const id of this.zoneInstanceIds()) out.push({ instance_id: id, state: this.store.readState(id).state });
-    return out;
+    this.load();
+    return [...this.supervisors.values()].map((s) => ({ instance_id: s.id, state: s.state.state }));
   }
 
   forget(id: string): void {
-    this.cancelRestart(id);
+    this.supervisors.get(id)?.release();
+    this.supervisors.delete(id);
+    this.runOffsets.delete(id);
     this.cpuSamples.delete(id);
   }
 
   close(): void {
     clearInterval(this.timer);
-    for (const t of this.restartTimers.values()) clearTimeout(t);
-    this.restartTimers.clear();
+    for (const s of this.supervisors.values()) s.release();
+    this.supervisors.clear();
+    this.loaded = false;
   }
 
-  private zoneInstanceIds(): string[] {
-    return this.store.ids().filter((id) => {
+  /**
+   * Supervises every zone instance in the state dir once. A running zone is adopted as it is (the
+   * poll notices one that halted meanwhile); a restart that was pending still happens.
+   */
+  private load(): void {
+    if (this.loaded) return;
+    this.loaded = true;
+    for (const id of this.store.ids()) {
+      let spec: InstanceSpec;
       try {
-        return this.store.readSpec(id).driver === 'zone';
+        spec = this.store.readSpec(id);
       } catch {
-        return false;
+        continue;
       }
-    });
+      if (spec.driver !== 'zone' || this.supervisors.has(id)) continue;
+      const supervisor = this.track(spec);
+      if (supervisor.state.state === 'starting') supervisor.watchReady();
+      else if (!isActiveState(supervisor.state.state)) supervisor.recoverWithoutWorkload();
+    }
   }
 
   private async poll(): Promise<void> {
     if (this.polling) return;
     this.polling = true;
     try {
-      const watched = this.zoneInstanceIds().filter((id) => !this.queues.has(id) && this.store.readState(id).state === 'running');
+      const watched = [...this.supervisors.values()].filter((s) => !this.busy.has(s.id) && (s.state.state === 'running' || s.state.state === 'starting'));
       if (watched.length === 0) return;
-      // The exit status file is a cheap check each tick; asking zoneadm (a halt from outside) is not.
       const askZoneadm = Date.now() - this.lastZoneCheck >= ZONEADM_CHECK_MS;
       const zones = askZoneadm ? new Map((await this.host.zones()).map((z) => [z.name, z.state])) : null;
       if (askZoneadm) this.lastZoneCheck = Date.now();
-      for (const id of watched) {
-        const plan = this.planOf(id);
-        const code = plan.bhyve ? null : workloadExitCode(plan.zonepath);
-        if (code !== null) void this.ended(id, code, `exited with code ${code}`).catch(() => undefined);
-        else if (zones && zones.get(plan.zone) !== 'running') void this.ended(id, null, 'the zone halted').catch(() => undefined);
+      for (const s of watched) {
+        const plan = this.deps.plan(s.spec);
+        const ended = (!plan.bhyve && workloadExitCode(plan.zonepath) !== null) || (zones !== null && zones.get(plan.zone) !== 'running');
+        if (ended) void this.ended(s.id).catch(() => undefined);
       }
     } catch {
       // The next poll tries again; a failing zoneadm shows up in the operations that need it.
@@ -206,39 +247,18 @@ export class ZoneSupervisor {
     }
   }
 
-  /** The workload ended on its own (or the zone went down): halt what is left, record it, restart by policy. */
-  private ended(id: string, code: number | null, reason: string): Promise<void> {
+  /** The workload ended on its own (or the zone went down): halt what is left and report the exit. */
+  private ended(id: string): Promise<void> {
+    this.busy.add(id);
     return this.serialize(id, async () => {
-      if (this.store.readState(id).state !== 'running') return;
-      const spec = this.store.readSpec(id);
-      const plan = this.deps.plan(spec);
-      if ((await this.host.zone(plan.zone))?.state === 'running') await this.host.halt(plan.zone);
-      const failed = code !== 0;
-      const { policy, max_retries: maxRetries, backoff_seconds: backoff } = spec.restart;
-      const wantsRestart = policy === 'always' || (policy === 'on-failure' && failed);
-      const restarts = this.store.readState(id).restarts;
-      const canRestart = wantsRestart && restarts < maxRetries;
-      const limit = wantsRestart && !canRestart ? `; restart limit of ${maxRetries} reached` : '';
-      this.setState(id, { state: failed ? 'crashed' : 'stopped', desired: canRestart ? 'running' : 'stopped', exit_code: code, reason: `${reason}${limit}` });
-      if (canRestart) {
-        const t = setTimeout(() => {
-          this.restartTimers.delete(id);
-          this.start(id, true).catch((err: unknown) => this.setState(id, { state: 'failed', reason: `restart failed: ${(err as Error).message}` }));
-        }, backoff * 1000);
-        this.restartTimers.set(id, t);
-      }
-    });
+      const supervisor = this.supervisors.get(id);
+      if (!supervisor || (supervisor.state.state !== 'running' && supervisor.state.state !== 'starting')) return;
+      const plan = this.deps.plan(supervisor.spec);
+      const code = plan.bhyve ? null : workloadExitCode(plan.zonepath);
+      const zone = await this.host.zone(plan.zone);
+      if (code === null && zone?.state === 'running') return;
+      if (zone?.state === 'running') await this.host.halt(plan.zone);
+      supervisor.exited({ code, reason: code === null ? 'the zone halted' : `exited with code ${code}` });
+    }).finally(() => this.busy.delete(id));
   }
-
-  private cancelRestart(id: string): void {
-    const t = this.restartTimers.get(id);
-    if (t) clearTimeout(t);
-    this.restartTimers.delete(id);
-  }
-}
-
-/** The console log from `offset`, for the ready pattern (CR removed: the console is a terminal). */
-function consoleTextSince(file: string, offset: number): string {
-  if (!existsSync(file) || statSync(file).size <= offset) return '';
-  return readFileSync(file).subarray(offset).toString('utf8').replace(/\r/g, '');
 }
