@@ -30,6 +30,8 @@ interface Tracked {
   supervisor: InstanceSupervisor;
   /** The spec changed while running: recreate the container at the next start. */
   stale: boolean;
+  /** When this agent last asked the engine to start the container (same host clock as the engine). */
+  startRequestedAt?: number;
 }
 
 /**
@@ -297,6 +299,7 @@ export class DockerDriver implements InstanceDriver {
     else await this.prepareData(spec);
     // Listening before the start: an exit right after it is an event we must hear.
     await this.events.ensureConnected();
+    t.startRequestedAt = Date.now();
     try {
       await this.api.engine(`start ${id}`, () => this.api.docker.getContainer(containerName(id)).start(), [304]);
     } catch (err) {
@@ -309,9 +312,13 @@ export class DockerDriver implements InstanceDriver {
     if (!info?.State.Running) this.onExit(t, info);
   }
 
-  /** The run's output from its start, for the ready pattern (the engine stamps lines, so `since` cuts per line). */
+  /**
+   * The run's output from its start, for the ready pattern (the engine stamps lines, so `since` cuts
+   * per line). From the start request, not the engine's StartedAt: the engine records StartedAt
+   * after the process runs, so a fast first line can be stamped before it and would be missed.
+   */
   private async observeOutput(t: Tracked): Promise<OutputObserver> {
-    const started = Date.parse(t.supervisor.state.started_at ?? '') || Date.now();
+    const started = t.startRequestedAt ?? (Date.parse(t.supervisor.state.started_at ?? '') || Date.now());
     const since = (started / 1000 - 0.001).toFixed(3);
     const stream = await this.followOutput(containerName(t.supervisor.id), { since });
     return { onData: (l) => stream.on('data', l), close: () => stream.destroy() };
