@@ -10,7 +10,7 @@ import { RegistriesModule } from './registries/registries.module';
 import { ConfigModule } from './config/config.module';
 import type { HubConfig } from './config/load-config';
 import { DatabaseModule } from './database/database.module';
-import { DeployModule } from './deploy/deploy.module';
+import { DeployModule } from './deployments/deploy.module';
 import { DomainEventsModule } from './domain-events/domain-events.module';
 import { EventsModule } from './events/events.module';
 import { HealthModule } from './health/health.module';
@@ -19,7 +19,7 @@ import { InstanceCapabilitiesModule } from './instances/instance-capabilities.mo
 import { InstancesModule } from './instances/instances.module';
 import { FilesModule } from './files/files.module';
 import { JobsModule } from './jobs/jobs.module';
-import { MigrationsModule } from './migrations/migrations.module';
+import { MigrationsModule } from './instance-migrations/migrations.module';
 import { NodeRecordsModule } from './nodes/node-records.module';
 import { NodesModule } from './nodes/nodes.module';
 import { TunnelAdminModule } from './tunnel-admin/tunnel-admin.module';

@@ -10,7 +10,7 @@ import { HTTP_ERRORS } from './http/http.errors';
 import { IDEMPOTENCY_ERRORS } from './idempotency/idempotency.errors';
 import { INSTANCE_ERRORS } from './instances/instances.errors';
 import { JOB_ERRORS } from './jobs/jobs.errors';
-import { MIGRATION_ERRORS } from './migrations/migrations.errors';
+import { MIGRATION_ERRORS } from './instance-migrations/migrations.errors';
 import { NODE_ERRORS } from './nodes/nodes.errors';
 import { ORGANIZATION_ERRORS } from './organizations/organizations.errors';
 import { OUTBOUND_ERRORS } from './outbound/outbound.errors';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { DataSource } from 'typeorm';
-import { DataPermissions1796310000000 } from '../src/database/migrations/1796310000000-data-permissions';
+import { DataPermissions1796310000000 } from '../src/database/schema-migrations/1796310000000-data-permissions';
 import { FAST_JOBS_ENV, waitForOperation, type TestNode } from './support/agents';
 import { instanceRoot, newInstance, newWorkload, onlineNode, writeFiles } from './support/backups';
 import { Client, IdentityContext } from './support/identity';

@@ -32,8 +32,8 @@ const OWNERS: Record<string, string> = {
   workloads: 'workloads',
   instances: 'instances',
   instance_metrics: 'instances',
-  migrations: 'migrations',
-  deployments: 'deploy',
+  migrations: 'instance-migrations',
+  deployments: 'deployments',
   backups: 'backups',
   backup_storage_configs: 'backups',
   file_uploads: 'files',
@@ -47,8 +47,8 @@ const KNOWN: { folder: string; table: string; why: string }[] = [
   { folder: 'access', table: 'api_tokens', why: "authentication touches a token's last_used_at (at most once a minute)" },
   { folder: 'auth', table: 'users', why: "MFA enrolment writes the user's TOTP secret and flags" },
   { folder: 'users', table: 'organizations', why: "deleting a user removes the personal organizations only they own" },
-  { folder: 'migrations', table: 'nodes', why: "the drain loop writes its progress into its part of nodes.drain" },
-  { folder: 'migrations', table: 'backups', why: 'a migration re-homes the backups it copied to the target node' },
+  { folder: 'instance-migrations', table: 'nodes', why: "the drain loop writes its progress into its part of nodes.drain" },
+  { folder: 'instance-migrations', table: 'backups', why: 'a migration re-homes the backups it copied to the target node' },
 ];
 
 const SRC = join(__dirname, '../../src');

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { z } from 'zod';
-import { beforeSwitch, chooseTarget, cleanupJobs, migrationBackupId, nextStep, overallPercent, reserveOn, rollbackJobs, specWithoutInstall, stepOperationId } from '../src/migrations/migration-plan';
+import { beforeSwitch, chooseTarget, cleanupJobs, migrationBackupId, nextStep, overallPercent, reserveOn, rollbackJobs, specWithoutInstall, stepOperationId } from '../src/instance-migrations/migration-plan';
 import type { PlacementNode } from '../src/scheduler/placement';
 
 const GiB = 1024 ** 3;

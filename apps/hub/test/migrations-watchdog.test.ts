@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { StepWatchdog } from '../src/migrations/migration-watchdog';
+import { StepWatchdog } from '../src/instance-migrations/migration-watchdog';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const HEARTBEAT_MS = 1000;

@@ -4,7 +4,7 @@ import { request } from 'node:http';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Client } from 'pg';
-import { MIGRATIONS } from '../src/database/migrations';
+import { MIGRATIONS } from '../src/database/schema-migrations';
 import { freePort } from './support/redis-server';
 import { createTestDatabase, TestDatabase, testRedisPrefix } from './support/test-env';
 import { deleteRedisPrefix, testEnv } from './support/test-hub';

@@ -1,6 +1,6 @@
 import { DataSource, DataSourceOptions } from 'typeorm';
 import { ENTITIES } from './entities';
-import { MIGRATIONS } from './migrations';
+import { MIGRATIONS } from './schema-migrations';
 
 export function dataSourceOptions(url: string, poolSize = 20): DataSourceOptions {
   return {

@@ -11,7 +11,7 @@ import { AppModule } from '../../src/app.module';
 import { UserSessionsModule } from '../../src/auth/user-sessions.module';
 import { loadConfig } from '../../src/config/load-config';
 import { InstanceCapabilitiesModule } from '../../src/instances/instance-capabilities.module';
-import { MigrationsModule } from '../../src/migrations/migrations.module';
+import { MigrationsModule } from '../../src/instance-migrations/migrations.module';
 import { NodeRecordsModule } from '../../src/nodes/node-records.module';
 
 export const LEAVE_OUT: Record<string, Type | null> = {
