@@ -16,7 +16,12 @@ class SameWorkController {
 
   @Get('users/me')
   @Public()
-  @ApiDoc({ summary: 'benchmark only: GET /v1/users/me of ?user_id= without authentication', tags: ['bench'], public: true, responses: { 200: { description: 'The user' } } })
+  @ApiDoc({
+    summary: 'benchmark only: GET /v1/users/me of ?user_id= without authentication',
+    tags: ['bench'],
+    public: true,
+    responses: { 200: { description: 'The user' } },
+  })
   me(@Query('user_id') userId: string) {
     return this.users.me(userId);
   }

@@ -16,7 +16,9 @@ interface Credentials {
 async function credentials(url: string): Promise<Credentials> {
   const client = new HubClient(url, 4);
   try {
-    const boot = await client.expect(201, '/v1/auth/bootstrap', { json: { email: 'perf-admin@example.test', password: 'Bench-7c1e9a-Harbor', organization_name: 'Bench' } });
+    const boot = await client.expect(201, '/v1/auth/bootstrap', {
+      json: { email: 'perf-admin@example.test', password: 'Bench-7c1e9a-Harbor', organization_name: 'Bench' },
+    });
     const created = await client.expect(201, '/v1/api-tokens', {
       json: { name: 'bench', expires_in: 3600 },
       headers: { authorization: `Bearer ${boot.access_token}`, 'x-org-id': boot.organization.id },
@@ -61,7 +63,11 @@ export async function run(ctx: BenchContext): Promise<BenchReport> {
     const c = await credentials(uncached.url);
     const uncachedTargets: LoadTarget[] = [
       { label: 'JWT, cache off', url: `${uncached.url}/v1/users/me`, headers: { authorization: `Bearer ${c.jwt}` } },
-      { label: 'hp_pat_, cache off', url: `${uncached.url}/v1/users/me`, headers: { authorization: `Bearer ${c.pat}` } },
+      {
+        label: 'hp_pat_, cache off',
+        url: `${uncached.url}/v1/users/me`,
+        headers: { authorization: `Bearer ${c.pat}` },
+      },
     ];
     for (const t of uncachedTargets) {
       ctx.progress(`${t.label}: ${ctx.settings.warmupSeconds} s warm-up, ${ctx.settings.durationSeconds} s measured`);
@@ -71,11 +77,20 @@ export async function run(ctx: BenchContext): Promise<BenchReport> {
     await uncached.close();
   }
 
-  const [base, jwt, patBearer, patKey, jwtNoCache, patNoCache] = measurements as [LoadResult, LoadResult, LoadResult, LoadResult, LoadResult, LoadResult];
+  const [base, jwt, patBearer, patKey, jwtNoCache, patNoCache] = measurements as [
+    LoadResult,
+    LoadResult,
+    LoadResult,
+    LoadResult,
+    LoadResult,
+    LoadResult,
+  ];
   // Server capacity per request (1 / req/s at saturation) and server CPU per request, both in ms.
   const costMs = (r: LoadResult) => round(1000 / r.reqPerSec - 1000 / base.reqPerSec, 3);
   const cpuMs = (r: LoadResult) =>
-    r.serverCpuUsPerRequest !== null && base.serverCpuUsPerRequest !== null ? round((r.serverCpuUsPerRequest - base.serverCpuUsPerRequest) / 1000, 3) : NaN;
+    r.serverCpuUsPerRequest !== null && base.serverCpuUsPerRequest !== null
+      ? round((r.serverCpuUsPerRequest - base.serverCpuUsPerRequest) / 1000, 3)
+      : NaN;
   const ratios: Record<string, number> = {
     'jwt/no-auth req/s': ratio(jwt.reqPerSec, base.reqPerSec),
     'pat bearer/no-auth req/s': ratio(patBearer.reqPerSec, base.reqPerSec),
@@ -91,6 +106,8 @@ export async function run(ctx: BenchContext): Promise<BenchReport> {
   process.stdout.write('\n');
   printRatios(ratios);
   const target = Math.min(ratios['jwt/no-auth req/s']!, ratios['pat bearer/no-auth req/s']!);
-  process.stdout.write(`\ntarget: token auth ratio >= 0.8 and cost <= 0.2 ms: ${target >= 0.8 && Math.max(costMs(jwt), costMs(patBearer)) <= 0.2 ? 'met' : 'NOT met'}\n`);
+  process.stdout.write(
+    `\ntarget: token auth ratio >= 0.8 and cost <= 0.2 ms: ${target >= 0.8 && Math.max(costMs(jwt), costMs(patBearer)) <= 0.2 ? 'met' : 'NOT met'}\n`,
+  );
   return { measurements, ratios, facts: { cacheSeconds: 2, workPerRequest: 'UsersService.me: 2 PostgreSQL queries' } };
 }

@@ -27,7 +27,10 @@ interface Shape {
 const FULL: Shape = { keystrokes: 400, bulkBytes: 8_000_000 };
 const QUICK: Shape = { keystrokes: 60, bulkBytes: 500_000 };
 const HUB_ENV: Record<string, string> = { HOSTPLANE_LOG_LEVEL: 'warn' };
-const AGENT_ENV: Record<string, string> = { HOSTPLANE_AGENT_LOG_LEVEL: 'warn', HOSTPLANE_AGENT_DOCKER_SOCKET: process.env.HOSTPLANE_BENCH_DOCKER_SOCKET ?? '/var/run/docker.sock' };
+const AGENT_ENV: Record<string, string> = {
+  HOSTPLANE_AGENT_LOG_LEVEL: 'warn',
+  HOSTPLANE_AGENT_DOCKER_SOCKET: process.env.HOSTPLANE_BENCH_DOCKER_SOCKET ?? '/var/run/docker.sock',
+};
 const MiB = 1024 ** 2;
 const TYPISTS = 10;
 const MAX_GAP_MS = 100;
@@ -47,7 +50,11 @@ function workloads(driver: 'process' | 'docker') {
   const tool = driver === 'docker' ? 'busybox ' : '';
   return {
     echo: { ...base, name: `bench-echo-${driver}`, startup: 'echo ready; exec cat' },
-    bulk: { ...base, name: `bench-bulk-${driver}`, startup: `echo ready; while read -r n; do ${tool}head -c "$n" /dev/zero | ${tool}tr '\\0' x; echo; echo ${BULK_MARKER}; done` },
+    bulk: {
+      ...base,
+      name: `bench-bulk-${driver}`,
+      startup: `echo ready; while read -r n; do ${tool}head -c "$n" /dev/zero | ${tool}tr '\\0' x; echo; echo ${BULK_MARKER}; done`,
+    },
   };
 }
 
@@ -85,13 +92,21 @@ export async function run(ctx: BenchContext): Promise<BenchReport> {
       const keys = await hubConsole(hub.url, echoId, headers);
       // The docker console attaches to a tty: give the attach a moment before the first key.
       await new Promise((r) => setTimeout(r, 300));
-      const k = await measureKeystrokes(keys, { samples: shape.keystrokes, typists: TYPISTS, maxGapMs: MAX_GAP_MS, random }).finally(() => keys.close());
+      const k = await measureKeystrokes(keys, {
+        samples: shape.keystrokes,
+        typists: TYPISTS,
+        maxGapMs: MAX_GAP_MS,
+        random,
+      }).finally(() => keys.close());
       const out = await hubConsole(hub.url, bulkId, headers);
       await new Promise((r) => setTimeout(r, 300));
       const cpu0 = { hub: processCpuSeconds(hub.pid), agent: agent.pid === null ? null : processCpuSeconds(agent.pid) };
-      const b = await measureBulk(out, shape.bulkBytes, BULK_MARKER, (shape.bulkBytes / 1e5) * 1000 + 30_000).finally(() => out.close());
+      const b = await measureBulk(out, shape.bulkBytes, BULK_MARKER, (shape.bulkBytes / 1e5) * 1000 + 30_000).finally(
+        () => out.close(),
+      );
       const cpu1 = { hub: processCpuSeconds(hub.pid), agent: agent.pid === null ? null : processCpuSeconds(agent.pid) };
-      const perMb = (a: number | null, z: number | null) => (a === null || z === null ? null : round(((z - a) * 1000) / (b.bytes / 1e6), 1));
+      const perMb = (a: number | null, z: number | null) =>
+        a === null || z === null ? null : round(((z - a) * 1000) / (b.bytes / 1e6), 1);
       rows.push({
         label: `${driver} driver, through the hub`,
         echoMs: ms(k.echoMs),
@@ -152,7 +167,15 @@ export async function run(ctx: BenchContext): Promise<BenchReport> {
 
 function ms(values: number[]): SampleSummary {
   const s = summarize(values);
-  return { count: s.count, mean: round(s.mean, 2), min: round(s.min, 2), p50: round(s.p50, 2), p90: round(s.p90, 2), p99: round(s.p99, 2), max: round(s.max, 2) };
+  return {
+    count: s.count,
+    mean: round(s.mean, 2),
+    min: round(s.min, 2),
+    p50: round(s.p50, 2),
+    p90: round(s.p90, 2),
+    p99: round(s.p99, 2),
+    max: round(s.max, 2),
+  };
 }
 
 /** Creates an instance that starts at once and resolves when it runs. */
@@ -163,7 +186,8 @@ async function startInstance(client: HubClient, name: string, workloadId: string
   while (performance.now() < by) {
     const i = await client.expect(200, `/v1/instances/${id}`);
     if (i.state === 'running') return id;
-    if (i.state === 'failed' || i.state === 'crashed') throw new Error(`instance ${name} ${i.state}: ${i.state_reason}`);
+    if (i.state === 'failed' || i.state === 'crashed')
+      throw new Error(`instance ${name} ${i.state}: ${i.state_reason}`);
     await new Promise((r) => setTimeout(r, 50));
   }
   throw new Error(`instance ${name} was not running within 60 s`);

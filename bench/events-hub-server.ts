@@ -49,11 +49,20 @@ class BenchEventsController {
 
   constructor(private readonly events: EventsService) {}
 
-  /** Starts publishing and answers at once: a request held open for the whole run would hit the server's timeouts when the hub falls behind. */
+  /**
+   * Starts publishing and answers at once: a request held open for the whole run would hit the server's timeouts when
+   * the hub falls behind.
+   */
   @Post('publish')
   @Public()
   @HttpCode(202)
-  @ApiDoc({ summary: 'benchmark only: start publishing per_second × seconds events of one type, each stamped { run, seq, sent_us }', tags: ['bench'], public: true, responses: { 202: { description: 'Started' } } })
+  @ApiDoc({
+    summary:
+      'benchmark only: start publishing per_second × seconds events of one type, each stamped { run, seq, sent_us }',
+    tags: ['bench'],
+    public: true,
+    responses: { 202: { description: 'Started' } },
+  })
   publish(@ValidBody(publishBody) body: PublishBody): PublishRun {
     const state: PublishRun = { done: false, published: 0, failed: 0, seconds: 0, late: 0, cutShort: false };
     this.runs.set(body.run, state);
@@ -63,7 +72,12 @@ class BenchEventsController {
 
   @Get('publish/:run')
   @Public()
-  @ApiDoc({ summary: 'benchmark only: progress of a publishing run', tags: ['bench'], public: true, responses: { 200: { description: 'Counts' }, 404: { description: 'No such run' } } })
+  @ApiDoc({
+    summary: 'benchmark only: progress of a publishing run',
+    tags: ['bench'],
+    public: true,
+    responses: { 200: { description: 'Counts' }, 404: { description: 'No such run' } },
+  })
   progress(@ValidParams(runIdParams) params: z.infer<typeof runIdParams>): PublishRun {
     const state = this.runs.get(params.run);
     if (!state) throw new NotFoundError(`publishing run ${params.run}`);
@@ -86,7 +100,11 @@ class BenchEventsController {
       const wait = started + seq * intervalMs - performance.now();
       if (wait > 1) await new Promise((r) => setTimeout(r, wait));
       else if (wait < -5) state.late++;
-      pending.push(this.events.publishAndWait(body.org_id, body.type, { run: body.run, seq, sent_us: monotonicMicros() }).then((id) => (id ? state.published++ : state.failed++)));
+      pending.push(
+        this.events
+          .publishAndWait(body.org_id, body.type, { run: body.run, seq, sent_us: monotonicMicros() })
+          .then((id) => (id ? state.published++ : state.failed++)),
+      );
     }
     await Promise.all(pending);
     state.seconds = (performance.now() - started) / 1000;
@@ -95,7 +113,12 @@ class BenchEventsController {
 
   @Get('clock')
   @Public()
-  @ApiDoc({ summary: "benchmark only: this process's monotonic clock in µs", tags: ['bench'], public: true, responses: { 200: { description: '{ now_us }' } } })
+  @ApiDoc({
+    summary: "benchmark only: this process's monotonic clock in µs",
+    tags: ['bench'],
+    public: true,
+    responses: { 200: { description: '{ now_us }' } },
+  })
   clock(): { now_us: number } {
     return { now_us: monotonicMicros() };
   }

@@ -39,16 +39,28 @@ interface Shape {
 
 const FULL: Shape = {
   warmupOperations: 30,
-  waitRuns: [{ inFlight: 1, operations: 300 }, { inFlight: 50, operations: 1_000 }],
+  waitRuns: [
+    { inFlight: 1, operations: 300 },
+    { inFlight: 50, operations: 1_000 },
+  ],
   subscribers: 1_000,
-  fanoutRuns: [{ eventsPerSecond: 10, seconds: 10 }, { eventsPerSecond: 100, seconds: 25 }],
+  fanoutRuns: [
+    { eventsPerSecond: 10, seconds: 10 },
+    { eventsPerSecond: 100, seconds: 25 },
+  ],
   settle: { quietMs: 10_000, maxMs: 60_000 },
 };
 const QUICK: Shape = {
   warmupOperations: 5,
-  waitRuns: [{ inFlight: 1, operations: 30 }, { inFlight: 20, operations: 60 }],
+  waitRuns: [
+    { inFlight: 1, operations: 30 },
+    { inFlight: 20, operations: 60 },
+  ],
   subscribers: 100,
-  fanoutRuns: [{ eventsPerSecond: 10, seconds: 2 }, { eventsPerSecond: 100, seconds: 3 }],
+  fanoutRuns: [
+    { eventsPerSecond: 10, seconds: 2 },
+    { eventsPerSecond: 100, seconds: 3 },
+  ],
   settle: { quietMs: 1_000, maxMs: 10_000 },
 };
 
@@ -79,7 +91,8 @@ export async function run(ctx: BenchContext): Promise<BenchReport> {
   const shape = ctx.quick ? QUICK : FULL;
   const needFiles = shape.subscribers + 200;
   const ownFiles = openFilesLimit(process.pid);
-  if (ownFiles !== null && ownFiles < needFiles) throw new Error(`events: this process may open ${ownFiles} files but ${needFiles} are needed: raise ulimit -n`);
+  if (ownFiles !== null && ownFiles < needFiles)
+    throw new Error(`events: this process may open ${ownFiles} files but ${needFiles} are needed: raise ulimit -n`);
 
   ctx.progress('starting the hub (with the benchmark publisher route) on a throwaway database');
   const hub = await startBenchHub({ entry: join(__dirname, 'events-hub-server.js'), env: HUB_ENV });
@@ -89,7 +102,8 @@ export async function run(ctx: BenchContext): Promise<BenchReport> {
   const open: { agent?: SimAgent; feed?: CompletionFeed; pool?: SubscriberPool; monitor?: ResourceMonitor } = {};
   try {
     const hubFiles = openFilesLimit(hub.pid);
-    if (hubFiles !== null && hubFiles < needFiles) throw new Error(`events: the hub may open ${hubFiles} files but ${needFiles} are needed: raise ulimit -n`);
+    if (hubFiles !== null && hubFiles < needFiles)
+      throw new Error(`events: the hub may open ${hubFiles} files but ${needFiles} are needed: raise ulimit -n`);
     await redis.connect();
     await pg.connect();
     const admin = await bootstrapAdmin(client, 'Events bench');
@@ -97,11 +111,20 @@ export async function run(ctx: BenchContext): Promise<BenchReport> {
 
     // Part 1: wait latency, on one simulated agent whose jobs finish when the probe says.
     const { token } = await client.expect(201, '/v1/nodes/register-token', { json: { max_uses: 1, expires_in: 600 } });
-    const node = await client.expect(201, '/v1/agents/register', { json: { token, hostname: 'wait-probe', os: 'linux', arch: 'x64', agent_version: 'sim' } });
+    const node = await client.expect(201, '/v1/agents/register', {
+      json: { token, hostname: 'wait-probe', os: 'linux', arch: 'x64', agent_version: 'sim' },
+    });
     const probe = new WaitProbe(client, node.node_id as string, HOLD_MS);
-    open.agent = new SimAgent({ hubUrl: hub.url, token: node.agent_token as string, hostname: 'wait-probe', onJob: (job) => probe.onJob(job) });
+    open.agent = new SimAgent({
+      hubUrl: hub.url,
+      token: node.agent_token as string,
+      hostname: 'wait-probe',
+      onJob: (job) => probe.onJob(job),
+    });
     await open.agent.connect(30_000);
-    open.feed = await CompletionFeed.open(hub.url, admin.accessToken, (id, status, at) => probe.onCompleted(id, status, at));
+    open.feed = await CompletionFeed.open(hub.url, admin.accessToken, (id, status, at) =>
+      probe.onCompleted(id, status, at),
+    );
     ctx.progress(`wait: ${shape.warmupOperations} warm-up operations`);
     await probe.run('warm-up', shape.warmupOperations, 1);
     const waits: WaitLatencyResult[] = [];
@@ -177,8 +200,16 @@ async function measureFanout(
     const sampler = setInterval(() => (rssMax = Math.max(rssMax, processMemory(hub.pid)?.rssBytes ?? 0)), 500);
     let publish: PublishRun;
     try {
-      publish = await publishRun(client, { org_id: admin.orgId, run, type: EVENT_TYPE, per_second: eventsPerSecond, seconds });
-      ctx.progress(`fan-out: published ${publish.published} (${publish.failed} failed) in ${publish.seconds.toFixed(1)} s; settling`);
+      publish = await publishRun(client, {
+        org_id: admin.orgId,
+        run,
+        type: EVENT_TYPE,
+        per_second: eventsPerSecond,
+        seconds,
+      });
+      ctx.progress(
+        `fan-out: published ${publish.published} (${publish.failed} failed) in ${publish.seconds.toFixed(1)} s; settling`,
+      );
       await pool.settle(publish.published + publish.failed, shape.settle.quietMs, shape.settle.maxMs);
     } finally {
       clearInterval(sampler);
@@ -192,7 +223,15 @@ async function measureFanout(
       eventsPerSecond,
       seconds,
       publish,
-      delayMs: { count: s.count, mean: round(s.mean, 3), min: round(s.min, 3), p50: round(s.p50, 3), p90: round(s.p90, 3), p99: round(s.p99, 3), max: round(s.max, 3) },
+      delayMs: {
+        count: s.count,
+        mean: round(s.mean, 3),
+        min: round(s.min, 3),
+        p50: round(s.p50, 3),
+        p90: round(s.p90, 3),
+        p99: round(s.p99, 3),
+        max: round(s.max, 3),
+      },
       resources,
       hubRssBeforeBytes,
       hubRssConnectedBytes,
@@ -210,14 +249,20 @@ async function measureFanout(
  * Starts a publishing run in the hub and polls it until done. Polls that fail (the hub's loop
  * stalled past a socket timeout) are retried: the run goes on in the hub regardless.
  */
-async function publishRun(client: HubClient, body: { org_id: string; run: number; type: string; per_second: number; seconds: number }): Promise<PublishRun> {
+async function publishRun(
+  client: HubClient,
+  body: { org_id: string; run: number; type: string; per_second: number; seconds: number },
+): Promise<PublishRun> {
   await client.expect(202, '/bench/events/publish', { json: body });
   const giveUpAt = performance.now() + body.seconds * 3000 + 120_000;
   for (;;) {
     await new Promise((r) => setTimeout(r, 500));
     const res = await client.request(`/bench/events/publish/${body.run}`).catch(() => null);
     if (res?.status === 200 && (res.body as PublishRun).done) return res.body as PublishRun;
-    if (performance.now() > giveUpAt) throw new Error(`events: publishing run ${body.run} did not finish within ${Math.round(body.seconds * 3 + 120)} s`);
+    if (performance.now() > giveUpAt)
+      throw new Error(
+        `events: publishing run ${body.run} did not finish within ${Math.round(body.seconds * 3 + 120)} s`,
+      );
   }
 }
 
@@ -226,7 +271,10 @@ async function checkSharedClock(client: HubClient): Promise<string> {
   const before = monotonicMicros();
   const { now_us: theirs } = (await client.expect(200, '/bench/events/clock')) as { now_us: number };
   const after = monotonicMicros();
-  if (theirs < before || theirs > after) throw new Error(`events: the hub's monotonic clock (${theirs} µs) is not between ours (${before}..${after} µs): delays across processes cannot be measured`);
+  if (theirs < before || theirs > after)
+    throw new Error(
+      `events: the hub's monotonic clock (${theirs} µs) is not between ours (${before}..${after} µs): delays across processes cannot be measured`,
+    );
   return `hub clock within ${after - before} µs round trip`;
 }
 
@@ -267,7 +315,11 @@ function printFanoutTable(rows: FanoutResult[]): void {
     [
       { header: 'fan-out', value: (r) => r.label },
       { header: 's', value: (r) => r.seconds },
-      { header: 'took s', value: (r) => `${round(r.publish.seconds, 1)}${r.publish.cutShort ? ' (cut short)' : ''}`, align: 'right' },
+      {
+        header: 'took s',
+        value: (r) => `${round(r.publish.seconds, 1)}${r.publish.cutShort ? ' (cut short)' : ''}`,
+        align: 'right',
+      },
       { header: 'published', value: (r) => r.publish.published },
       { header: 'failed', value: (r) => r.publish.failed },
       { header: 'deliveries', value: (r) => r.delivered },
@@ -302,13 +354,18 @@ function report(waits: WaitLatencyResult[], fanouts: FanoutResult[], shape: Shap
   ];
   const ratios: Record<string, number> = {};
   const single = waits.find((w) => w.inFlight === 1);
-  if (single && single.eventMs.p50 > 0) ratios['wait/event p50 (1 in flight)'] = round(single.waitMs.p50 / single.eventMs.p50, 2);
+  if (single && single.eventMs.p50 > 0)
+    ratios['wait/event p50 (1 in flight)'] = round(single.waitMs.p50 / single.eventMs.p50, 2);
   for (const f of fanouts) {
     const perDelivery = hubCpuPerDelivery(f);
     if (perDelivery !== null) ratios[`hub cpu µs per delivery at ${f.eventsPerSecond} events/s`] = perDelivery;
   }
   const first = fanouts[0];
-  if (first?.hubRssConnectedBytes && first.hubRssBeforeBytes) ratios['hub RSS KB per subscriber'] = round((first.hubRssConnectedBytes - first.hubRssBeforeBytes) / 1024 / first.subscribers, 1);
+  if (first?.hubRssConnectedBytes && first.hubRssBeforeBytes)
+    ratios['hub RSS KB per subscriber'] = round(
+      (first.hubRssConnectedBytes - first.hubRssBeforeBytes) / 1024 / first.subscribers,
+      1,
+    );
   const facts: Record<string, string | number> = {
     holdMs: HOLD_MS,
     subscribers: shape.subscribers,

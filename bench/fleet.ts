@@ -122,7 +122,8 @@ export async function run(ctx: BenchContext): Promise<BenchReport> {
   const shape = ctx.quick ? QUICK : FULL;
   const ownFiles = openFilesLimit(process.pid);
   const needFiles = Math.max(...shape.scaleSteps) + 500;
-  if (ownFiles !== null && ownFiles < needFiles) throw new Error(`fleet: this process may open ${ownFiles} files but ${needFiles} are needed: raise ulimit -n`);
+  if (ownFiles !== null && ownFiles < needFiles)
+    throw new Error(`fleet: this process may open ${ownFiles} files but ${needFiles} are needed: raise ulimit -n`);
 
   const redis = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
   await redis.connect();
@@ -140,7 +141,8 @@ export async function run(ctx: BenchContext): Promise<BenchReport> {
   const client = new HubClient(hub.url, 256);
   const fleetHolder: { fleet?: Fleet; feed?: CompletionFeed; monitor?: ResourceMonitor } = {};
   try {
-    if (hubFiles !== null && hubFiles < needFiles) throw new Error(`fleet: the hub may open ${hubFiles} files but ${needFiles} are needed: raise ulimit -n`);
+    if (hubFiles !== null && hubFiles < needFiles)
+      throw new Error(`fleet: the hub may open ${hubFiles} files but ${needFiles} are needed: raise ulimit -n`);
     const { accessToken, nodes, registerSeconds } = await setUp(ctx, client, shape.nodes);
     client.headers.authorization = `Bearer ${accessToken}`;
 
@@ -161,8 +163,21 @@ export async function run(ctx: BenchContext): Promise<BenchReport> {
       connectSeconds += c.seconds;
       if (c.failed) throw new Error(`fleet: ${c.failed} of ${agents} agents got no welcome: ${c.failures.join('; ')}`);
       for (const inFlight of shape.inFlight) {
-        ctx.progress(`jobs: ${agents} agent(s), ${inFlight} in flight: ${shape.warmupSeconds} s warm-up, ${shape.durationSeconds} s measured`);
-        jobSteps.push(await measureJobs(load, monitor, hub, client, nodes.slice(0, agents), inFlight, shape, `${agents} agent${agents > 1 ? 's' : ''}, ${inFlight} in flight`));
+        ctx.progress(
+          `jobs: ${agents} agent(s), ${inFlight} in flight: ${shape.warmupSeconds} s warm-up, ${shape.durationSeconds} s measured`,
+        );
+        jobSteps.push(
+          await measureJobs(
+            load,
+            monitor,
+            hub,
+            client,
+            nodes.slice(0, agents),
+            inFlight,
+            shape,
+            `${agents} agent${agents > 1 ? 's' : ''}, ${inFlight} in flight`,
+          ),
+        );
       }
     }
 
@@ -178,7 +193,22 @@ export async function run(ctx: BenchContext): Promise<BenchReport> {
       connectSeconds += c.seconds;
       if (c.failed) ctx.progress(`scale: ${c.failed} agents got no welcome (${c.failures.join('; ')})`);
       scaleSteps.push(
-        await measureScale(ctx, { agents, hub, client, redis, redisBaseline, monitor, fleet, load, nodes, shape, connectSeconds, connect: c, connectResources, added: agents - before }),
+        await measureScale(ctx, {
+          agents,
+          hub,
+          client,
+          redis,
+          redisBaseline,
+          monitor,
+          fleet,
+          load,
+          nodes,
+          shape,
+          connectSeconds,
+          connect: c,
+          connectResources,
+          added: agents - before,
+        }),
       );
     }
     const teardown = await disconnectFleet(ctx, fleet, client);
@@ -195,9 +225,9 @@ export async function run(ctx: BenchContext): Promise<BenchReport> {
     printScaleTable(scaleSteps);
     process.stdout.write(
       [
-        'connect s = wall time to welcome every agent so far (500 handshakes in flight); cpu% connecting = during this step\'s connects.',
+        "connect s = wall time to welcome every agent so far (500 handshakes in flight); cpu% connecting = during this step's connects.",
         `RSS = max VmRSS over the window; loop delay = hub event-loop delay beyond the 10 ms sampling interval; probe = one job in flight after the window.`,
-        'hub redis conns = the hub\'s own sockets to Redis; held by idle Workers = BullMQ Workers still open with empty queues (one blocking connection each).',
+        "hub redis conns = the hub's own sockets to Redis; held by idle Workers = BullMQ Workers still open with empty queues (one blocking connection each).",
         '',
         '',
       ].join('\n'),
@@ -212,7 +242,15 @@ export async function run(ctx: BenchContext): Promise<BenchReport> {
       ],
       verdicts,
     );
-    return report(jobSteps, scaleSteps, verdicts, { registerSeconds, hubFiles, ownFiles, redisBaseline, shape, nodes: nodes.length, teardown });
+    return report(jobSteps, scaleSteps, verdicts, {
+      registerSeconds,
+      hubFiles,
+      ownFiles,
+      redisBaseline,
+      shape,
+      nodes: nodes.length,
+      teardown,
+    });
   } finally {
     fleetHolder.fleet?.closeAll();
     fleetHolder.feed?.close();
@@ -226,20 +264,34 @@ export async function run(ctx: BenchContext): Promise<BenchReport> {
 }
 
 /** First admin and organization, one registration token, `count` nodes registered concurrently. */
-async function setUp(ctx: BenchContext, client: HubClient, count: number): Promise<{ accessToken: string; nodes: FleetNode[]; registerSeconds: number }> {
-  if (count > MAX_REGISTRATIONS_PER_TOKEN) throw new Error(`fleet: a registration token allows at most ${MAX_REGISTRATIONS_PER_TOKEN} uses`);
+async function setUp(
+  ctx: BenchContext,
+  client: HubClient,
+  count: number,
+): Promise<{ accessToken: string; nodes: FleetNode[]; registerSeconds: number }> {
+  if (count > MAX_REGISTRATIONS_PER_TOKEN)
+    throw new Error(`fleet: a registration token allows at most ${MAX_REGISTRATIONS_PER_TOKEN} uses`);
   const secret = randomBytes(8).toString('hex');
   const admin = await client.expect(201, '/v1/auth/bootstrap', {
-    json: { email: `fleet-${secret}@bench.invalid`, password: `Lamp-${secret}-Orbit`, organization_name: 'Fleet bench' },
+    json: {
+      email: `fleet-${secret}@bench.invalid`,
+      password: `Lamp-${secret}-Orbit`,
+      organization_name: 'Fleet bench',
+    },
   });
   const auth = { authorization: `Bearer ${admin.access_token}`, 'x-org-id': admin.organization.id as string };
-  const { token } = await client.expect(201, '/v1/nodes/register-token', { json: { max_uses: count, expires_in: 3600 }, headers: auth });
+  const { token } = await client.expect(201, '/v1/nodes/register-token', {
+    json: { max_uses: count, expires_in: 3600 },
+    headers: auth,
+  });
   client.headers['x-org-id'] = admin.organization.id;
   ctx.progress(`registering ${count} nodes, ${REGISTER_CONCURRENCY} at a time`);
   const started = performance.now();
   const nodes = await boundedAll(count, REGISTER_CONCURRENCY, async (i) => {
     const hostname = `sim-${String(i).padStart(5, '0')}`;
-    const r = await client.expect(201, '/v1/agents/register', { json: { token, hostname, os: 'linux', arch: 'x64', agent_version: 'sim' } });
+    const r = await client.expect(201, '/v1/agents/register', {
+      json: { token, hostname, os: 'linux', arch: 'x64', agent_version: 'sim' },
+    });
     if ((i + 1) % 2500 === 0) ctx.progress(`registered ${i + 1} nodes`);
     return { nodeId: r.node_id as string, agentToken: r.agent_token as string, hostname };
   });
@@ -365,11 +417,15 @@ async function measureScale(ctx: BenchContext, s: ScaleInputs): Promise<ScaleSte
  * leaving (bounded): ten thousand disconnects at once would be a storm of offline writes for
  * the hub to drain while it shuts down.
  */
-async function disconnectFleet(ctx: BenchContext, fleet: Fleet, client: HubClient): Promise<{ agents: number; seconds: number }> {
+async function disconnectFleet(
+  ctx: BenchContext,
+  fleet: Fleet,
+  client: HubClient,
+): Promise<{ agents: number; seconds: number }> {
   const agents = fleet.connectedCount();
   ctx.progress(`disconnecting ${agents} agents, 1,000 at a time`);
   const started = performance.now();
-  for (let left = agents; left > 0; ) {
+  for (let left = agents; left > 0;) {
     left = fleet.closeSome(1000);
     const by = performance.now() + 10_000;
     while (performance.now() < by && ((await tunnelStats(client))?.connected_agents ?? 0) > left) await sleep(200);
@@ -377,7 +433,9 @@ async function disconnectFleet(ctx: BenchContext, fleet: Fleet, client: HubClien
   return { agents, seconds: round((performance.now() - started) / 1000, 1) };
 }
 
-async function tunnelStats(client: HubClient): Promise<{ connected_agents: number; active_job_workers: number } | null> {
+async function tunnelStats(
+  client: HubClient,
+): Promise<{ connected_agents: number; active_job_workers: number } | null> {
   const res = await client.request('/v1/tunnel/stats');
   return res.status === 200 ? res.body : null;
 }
@@ -400,11 +458,22 @@ function targetVerdicts(jobs: JobStep[], scale: ScaleStep[]): Verdict[] {
   const single = jobs.find((j) => j.agents === 1 && j.inFlight === 1);
   const throughput = jobs.find((j) => j.agents === 100 && j.inFlight > 1);
   const biggest = scale[scale.length - 1];
-  const v = (ok: boolean | undefined): Verdict['verdict'] => (ok === undefined ? 'not measured' : ok ? 'met' : 'missed');
+  const v = (ok: boolean | undefined): Verdict['verdict'] =>
+    ok === undefined ? 'not measured' : ok ? 'met' : 'missed';
   const rows: Verdict[] = [];
   for (const j of [single, latency].filter((x, i, a): x is JobStep => x !== undefined && a.indexOf(x) === i)) {
-    rows.push({ target: `round trip p50 ≤ ${TARGETS.p50Ms} ms`, measured: `${formatNumber(j.roundTripMs.p50)} ms`, verdict: v(j.roundTripMs.p50 <= TARGETS.p50Ms), where: j.label });
-    rows.push({ target: `round trip p99 ≤ ${TARGETS.p99Ms} ms`, measured: `${formatNumber(j.roundTripMs.p99)} ms`, verdict: v(j.roundTripMs.p99 <= TARGETS.p99Ms), where: j.label });
+    rows.push({
+      target: `round trip p50 ≤ ${TARGETS.p50Ms} ms`,
+      measured: `${formatNumber(j.roundTripMs.p50)} ms`,
+      verdict: v(j.roundTripMs.p50 <= TARGETS.p50Ms),
+      where: j.label,
+    });
+    rows.push({
+      target: `round trip p99 ≤ ${TARGETS.p99Ms} ms`,
+      measured: `${formatNumber(j.roundTripMs.p99)} ms`,
+      verdict: v(j.roundTripMs.p99 <= TARGETS.p99Ms),
+      where: j.label,
+    });
   }
   rows.push({
     target: `≥ ${formatNumber(TARGETS.jobsPerSec)} jobs/s over 100 agents`,
@@ -412,11 +481,15 @@ function targetVerdicts(jobs: JobStep[], scale: ScaleStep[]): Verdict[] {
     verdict: v(throughput && throughput.jobsPerSec >= TARGETS.jobsPerSec),
     where: throughput?.label ?? '-',
   });
-  const reached = biggest && biggest.agents >= TARGETS.agents && biggest.connectFailures === 0 && biggest.droppedAgents === 0;
+  const reached =
+    biggest && biggest.agents >= TARGETS.agents && biggest.connectFailures === 0 && biggest.droppedAgents === 0;
   rows.push({
     target: `${formatNumber(TARGETS.agents)} agents, hub RSS ≤ 1.5 GB`,
     measured: biggest ? `${formatNumber(biggest.agents)} agents, ${mb(biggest.hubRssMaxBytes)} MB` : '-',
-    verdict: biggest && biggest.agents < TARGETS.agents ? 'not measured' : v(reached && (biggest!.hubRssMaxBytes ?? Infinity) <= TARGETS.rssBytes),
+    verdict:
+      biggest && biggest.agents < TARGETS.agents
+        ? 'not measured'
+        : v(reached && (biggest!.hubRssMaxBytes ?? Infinity) <= TARGETS.rssBytes),
     where: biggest ? `max VmRSS over the ${biggest.resources.seconds} s window` : '-',
   });
   return rows;
@@ -451,7 +524,10 @@ function printJobTable(steps: JobStep[]): void {
       { header: 'hub redis conns', value: (r) => r.hubRedisConnections },
       { header: 'p50≤3', value: (r) => (r.inFlight === 1 ? met(r.roundTripMs.p50 <= TARGETS.p50Ms) : '') },
       { header: 'p99≤15', value: (r) => (r.inFlight === 1 ? met(r.roundTripMs.p99 <= TARGETS.p99Ms) : '') },
-      { header: '≥3000/s', value: (r) => (r.agents === 100 && r.inFlight > 1 ? met(r.jobsPerSec >= TARGETS.jobsPerSec) : '') },
+      {
+        header: '≥3000/s',
+        value: (r) => (r.agents === 100 && r.inFlight > 1 ? met(r.jobsPerSec >= TARGETS.jobsPerSec) : ''),
+      },
     ],
     steps,
   );
@@ -488,7 +564,10 @@ function printScaleTable(steps: ScaleStep[]): void {
       { header: 'dropped', value: (r) => r.droppedAgents + r.connectFailures },
       { header: 'probe p50 ms', value: (r) => r.probe.roundTripMs.p50 },
       { header: 'p99', value: (r) => r.probe.roundTripMs.p99 },
-      { header: 'RSS≤1.5GB', value: (r) => (r.hubRssMaxBytes === null ? '-' : r.hubRssMaxBytes <= TARGETS.rssBytes ? 'met' : 'missed') },
+      {
+        header: 'RSS≤1.5GB',
+        value: (r) => (r.hubRssMaxBytes === null ? '-' : r.hubRssMaxBytes <= TARGETS.rssBytes ? 'met' : 'missed'),
+      },
     ],
     steps,
   );
@@ -510,14 +589,20 @@ function report(
 ): BenchReport {
   const measurements: (OperationResult & Record<string, unknown>)[] = [
     ...jobs.map((j) => ({ ...j, summary: j.roundTripMs })),
-    ...scale.map((s) => ({ ...s, label: `${s.agents} agents heartbeating every ${HEARTBEAT_SECONDS} s`, summary: s.probe.roundTripMs })),
+    ...scale.map((s) => ({
+      ...s,
+      label: `${s.agents} agents heartbeating every ${HEARTBEAT_SECONDS} s`,
+      summary: s.probe.roundTripMs,
+    })),
   ];
   const throughput = jobs.find((j) => j.agents === 100 && j.inFlight > 1);
   const single = jobs.find((j) => j.agents === 1 && j.inFlight > 1);
   const ratios: Record<string, number> = {};
-  if (throughput && single && single.jobsPerSec > 0) ratios['100 agents/1 agent jobs/s'] = round(throughput.jobsPerSec / single.jobsPerSec, 2);
+  if (throughput && single && single.jobsPerSec > 0)
+    ratios['100 agents/1 agent jobs/s'] = round(throughput.jobsPerSec / single.jobsPerSec, 2);
   const last = scale[scale.length - 1];
-  if (last?.hubRssMaxBytes && last.agents > 0) ratios['hub RSS KB per agent (largest step)'] = round(last.hubRssMaxBytes / 1024 / last.agents, 1);
+  if (last?.hubRssMaxBytes && last.agents > 0)
+    ratios['hub RSS KB per agent (largest step)'] = round(last.hubRssMaxBytes / 1024 / last.agents, 1);
   const facts: Record<string, string | number> = {
     nodesRegistered: extra.nodes,
     registerSeconds: round(extra.registerSeconds, 1),
@@ -536,7 +621,8 @@ function report(
     simulator: 'one process, one event loop: SimAgent (apps/hub/test/support/sim-agent.ts) per node',
     targets: verdicts.map((v) => `${v.target}: ${v.verdict} (${v.measured}, ${v.where})`).join('; '),
   };
-  for (const pkg of ['socket.io', 'socket.io-client', 'engine.io', 'bullmq', 'ioredis', 'pg', 'ws']) facts[pkg] = packageVersion(pkg);
+  for (const pkg of ['socket.io', 'socket.io-client', 'engine.io', 'bullmq', 'ioredis', 'pg', 'ws'])
+    facts[pkg] = packageVersion(pkg);
   return { measurements, ratios, facts };
 }
 

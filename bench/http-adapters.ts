@@ -24,7 +24,10 @@ export async function run(ctx: BenchContext): Promise<BenchReport> {
   let hubLive: LoadResult;
   try {
     ctx.progress('hub: GET /health/live');
-    hubLive = await measureLoad({ label: 'hub GET /health/live', url: `${hub.url}/health/live`, serverPid: hub.pid }, ctx.settings);
+    hubLive = await measureLoad(
+      { label: 'hub GET /health/live', url: `${hub.url}/health/live`, serverPid: hub.pid },
+      ctx.settings,
+    );
   } finally {
     await hub.close();
   }
@@ -63,17 +66,29 @@ export async function run(ctx: BenchContext): Promise<BenchReport> {
 
 /** Ratio of server CPU per request; NaN (printed '-', stored null) where the platform cannot say. */
 function cpuRatio(a: LoadResult, b: LoadResult): number {
-  return a.serverCpuUsPerRequest !== null && b.serverCpuUsPerRequest ? ratio(a.serverCpuUsPerRequest, b.serverCpuUsPerRequest) : NaN;
+  return a.serverCpuUsPerRequest !== null && b.serverCpuUsPerRequest
+    ? ratio(a.serverCpuUsPerRequest, b.serverCpuUsPerRequest)
+    : NaN;
 }
 
-async function measureAdapter(ctx: BenchContext, adapter: Adapter, body: string): Promise<{ ping: LoadResult; echo: LoadResult }> {
+async function measureAdapter(
+  ctx: BenchContext,
+  adapter: Adapter,
+  body: string,
+): Promise<{ ping: LoadResult; echo: LoadResult }> {
   ctx.progress(`starting the minimal Nest app on ${adapter}`);
   const server = await startChildServer(join(__dirname, 'lib', 'minimal-server.js'), [adapter]);
   try {
     ctx.progress(`${adapter}: GET /ping`);
-    const ping = await measureLoad({ label: `${adapter} GET /ping`, url: `${server.url}/ping`, serverPid: server.pid }, ctx.settings);
+    const ping = await measureLoad(
+      { label: `${adapter} GET /ping`, url: `${server.url}/ping`, serverPid: server.pid },
+      ctx.settings,
+    );
     ctx.progress(`${adapter}: POST /echo (${body.length} B)`);
-    const echo = await measureLoad({ label: `${adapter} POST /echo`, url: `${server.url}/echo`, method: 'POST', body, serverPid: server.pid }, ctx.settings);
+    const echo = await measureLoad(
+      { label: `${adapter} POST /echo`, url: `${server.url}/echo`, method: 'POST', body, serverPid: server.pid },
+      ctx.settings,
+    );
     return { ping, echo };
   } finally {
     await server.close();
@@ -84,7 +99,8 @@ async function measureAdapter(ctx: BenchContext, adapter: Adapter, body: string)
 function echoBody(random: SeededRandom): string {
   const items: { key: string; value: string; weight: number }[] = [];
   const doc = { id: random.word(12), name: random.word(20), enabled: true, items };
-  while (JSON.stringify(doc).length < 1000) items.push({ key: random.word(8), value: random.word(24), weight: random.int(1000) });
+  while (JSON.stringify(doc).length < 1000)
+    items.push({ key: random.word(8), value: random.word(24), weight: random.int(1000) });
   return JSON.stringify(doc);
 }
 

@@ -26,7 +26,10 @@ export async function run(ctx: BenchContext): Promise<BenchReport> {
     await hub.close();
   }
   const measurements = [live, ready];
-  const ratios = { 'ready/live req/s': ratio(ready.reqPerSec, live.reqPerSec), 'ready/live p99': ratio(ready.latencyMs.p99, live.latencyMs.p99) };
+  const ratios = {
+    'ready/live req/s': ratio(ready.reqPerSec, live.reqPerSec),
+    'ready/live p99': ratio(ready.latencyMs.p99, live.latencyMs.p99),
+  };
   printLoadResults(measurements);
   process.stdout.write('\n');
   printRatios(ratios);

@@ -16,7 +16,10 @@ const BLOCK = 25;
 export async function run(ctx: BenchContext): Promise<BenchReport> {
   const rounds = ctx.quick ? 100 : 600;
   ctx.progress('starting a hub in this process with the test-only probe route');
-  const id = await IdentityContext.start({ env: { HOSTPLANE_LOG_LEVEL: 'warn' }, extraModules: [IdempotencyProbeModule] });
+  const id = await IdentityContext.start({
+    env: { HOSTPLANE_LOG_LEVEL: 'warn' },
+    extraModules: [IdempotencyProbeModule],
+  });
   try {
     const owner = id.admin.inOrg(id.admin.personalOrgId);
     const samples = { without: [] as number[], with: [] as number[] };
@@ -27,7 +30,11 @@ export async function run(ctx: BenchContext): Promise<BenchReport> {
       for (let i = 0; i < BLOCK; i++) {
         const headers: Record<string, string> = variant === 'with' ? { 'idempotency-key': randomUUID() } : {};
         const t0 = performance.now();
-        const res = await owner.request('/test/idem/things', { method: 'POST', json: { name: `bench-${n++}` }, headers });
+        const res = await owner.request('/test/idem/things', {
+          method: 'POST',
+          json: { name: `bench-${n++}` },
+          headers,
+        });
         const ms = performance.now() - t0;
         if (res.status !== 201) throw new Error(`probe answered ${res.status}: ${res.text}`);
         if (keep) samples[variant].push(ms);
@@ -42,7 +49,11 @@ export async function run(ctx: BenchContext): Promise<BenchReport> {
     for (let i = 0; i < rounds / BLOCK; i++) {
       for (const v of i % 2 ? (['with', 'without'] as const) : (['without', 'with'] as const)) await block(v, true);
     }
-    const rows = (['without', 'with'] as const).map((v) => ({ label: `POST ${v} a key`, s: summarize(samples[v]), cpu: cpuMs[v] / samples[v].length }));
+    const rows = (['without', 'with'] as const).map((v) => ({
+      label: `POST ${v} a key`,
+      s: summarize(samples[v]),
+      cpu: cpuMs[v] / samples[v].length,
+    }));
     printTable(
       [
         { header: 'request', value: (r: (typeof rows)[number]) => r.label },

@@ -39,11 +39,32 @@ interface Shape {
   placementSeconds: number;
 }
 
-const FULL: Shape = { concurrency: 50, jobConcurrency: [4, 64], warmupSeconds: 3, durationSeconds: 15, keystrokes: 600, bulkBytes: 8_000_000, placementNodes: 10_000, placementSeconds: 6 };
-const QUICK: Shape = { concurrency: 5, jobConcurrency: [4, 64], warmupSeconds: 1, durationSeconds: 2, keystrokes: 60, bulkBytes: 500_000, placementNodes: 10_000, placementSeconds: 1 };
+const FULL: Shape = {
+  concurrency: 50,
+  jobConcurrency: [4, 64],
+  warmupSeconds: 3,
+  durationSeconds: 15,
+  keystrokes: 600,
+  bulkBytes: 8_000_000,
+  placementNodes: 10_000,
+  placementSeconds: 6,
+};
+const QUICK: Shape = {
+  concurrency: 5,
+  jobConcurrency: [4, 64],
+  warmupSeconds: 1,
+  durationSeconds: 2,
+  keystrokes: 60,
+  bulkBytes: 500_000,
+  placementNodes: 10_000,
+  placementSeconds: 1,
+};
 
 const HUB_ENV: Record<string, string> = { HOSTPLANE_LOG_LEVEL: 'warn', HOSTPLANE_DATABASE_POOL_SIZE: '40' };
-const AGENT_ENV: Record<string, string> = { HOSTPLANE_AGENT_LOG_LEVEL: 'warn', HOSTPLANE_AGENT_MAX_CONCURRENT_JOBS: '64' };
+const AGENT_ENV: Record<string, string> = {
+  HOSTPLANE_AGENT_LOG_LEVEL: 'warn',
+  HOSTPLANE_AGENT_MAX_CONCURRENT_JOBS: '64',
+};
 const MiB = 1024 ** 2;
 const TYPISTS = 10;
 const MAX_GAP_MS = 100;
@@ -55,8 +76,19 @@ const BASE_WORKLOAD = {
   restart: { policy: 'never', max_retries: 0, backoff_seconds: 0 },
 };
 const WORKLOADS = {
-  sleeper: { ...BASE_WORKLOAD, name: 'bench-sleeper', startup: 'exec sleep 3600', resources: { cpu_cores: 0.01, memory_bytes: 4 * MiB, disk_bytes: 0 } },
-  echo: { ...BASE_WORKLOAD, name: 'bench-echo', startup: 'echo ready; exec cat', ready_pattern: '^ready$', resources: { cpu_cores: 1, memory_bytes: 64 * MiB, disk_bytes: 0 } },
+  sleeper: {
+    ...BASE_WORKLOAD,
+    name: 'bench-sleeper',
+    startup: 'exec sleep 3600',
+    resources: { cpu_cores: 0.01, memory_bytes: 4 * MiB, disk_bytes: 0 },
+  },
+  echo: {
+    ...BASE_WORKLOAD,
+    name: 'bench-echo',
+    startup: 'echo ready; exec cat',
+    ready_pattern: '^ready$',
+    resources: { cpu_cores: 1, memory_bytes: 64 * MiB, disk_bytes: 0 },
+  },
   bulk: {
     ...BASE_WORKLOAD,
     name: 'bench-bulk',
@@ -70,7 +102,10 @@ interface CycleStepResult extends CycleLoadResult {
   jobConcurrency: number;
   resources: ResourceUsage;
   agentCpuPercent: number | null;
-  /** The hub database's committed + rolled back transactions over the window, per step completed in it (autocommit statements count one each). */
+  /**
+   * The hub database's committed + rolled back transactions over the window, per step completed in it (autocommit
+   * statements count one each).
+   */
   pgTransactionsPerStep: number | null;
   /** Rows inserted, updated and deleted, per step. */
   pgRowWritesPerStep: number | null;
@@ -119,9 +154,18 @@ export async function run(ctx: BenchContext): Promise<BenchReport> {
     await agent.start(client);
     open.monitor = new ResourceMonitor(hub.pid, redis, pg, hub.database);
     const workloads: Record<keyof typeof WORKLOADS, string> = { sleeper: '', echo: '', bulk: '' };
-    for (const [key, body] of Object.entries(WORKLOADS) as [keyof typeof WORKLOADS, object][]) workloads[key] = (await client.expect(201, '/v1/workloads', { json: body })).id;
+    for (const [key, body] of Object.entries(WORKLOADS) as [keyof typeof WORKLOADS, object][])
+      workloads[key] = (await client.expect(201, '/v1/workloads', { json: body })).id;
 
-    const cycles = await measureCycles(ctx, client, agent, open.monitor, { pg, database: hub.database }, workloads.sleeper, shape);
+    const cycles = await measureCycles(
+      ctx,
+      client,
+      agent,
+      open.monitor,
+      { pg, database: hub.database },
+      workloads.sleeper,
+      shape,
+    );
     const consoles = await measureConsoles(ctx, hub, client, agent, admin, workloads, shape);
     const placements = await measurePlacement(ctx, hub, client, shape);
 
@@ -146,7 +190,9 @@ export async function run(ctx: BenchContext): Promise<BenchReport> {
       ].join('\n'),
     );
     printPlacements(placements);
-    process.stdout.write('suggest-fit = POST /v1/planner/suggest-fit, one at a time (the placeInOrg an instance create runs: nodes and allocations read, place(), explained); place() = the pure function on the same nodes.\ncpu ms/call = CPU of the hub (suggest-fit) or of this process (place()) per call.\n');
+    process.stdout.write(
+      'suggest-fit = POST /v1/planner/suggest-fit, one at a time (the placeInOrg an instance create runs: nodes and allocations read, place(), explained); place() = the pure function on the same nodes.\ncpu ms/call = CPU of the hub (suggest-fit) or of this process (place()) per call.\n',
+    );
     return report(cycles, consoles, placements, shape);
   } finally {
     open.monitor?.close();
@@ -173,13 +219,18 @@ async function measureCycles(
   for (const jobConcurrency of shape.jobConcurrency) {
     const node = await client.expect(200, `/v1/nodes/${agent.nodeId}`);
     if (node.job_concurrency !== jobConcurrency) {
-      await client.expect(200, `/v1/nodes/${agent.nodeId}`, { method: 'PUT', json: { job_concurrency: jobConcurrency } });
+      await client.expect(200, `/v1/nodes/${agent.nodeId}`, {
+        method: 'PUT',
+        json: { job_concurrency: jobConcurrency },
+      });
       // The hub sizes a node's job Worker when it starts it: a reconnect starts a new one.
       ctx.progress(`cycles: job concurrency ${jobConcurrency}, restarting the agent so the hub's Worker picks it up`);
       await agent.stop();
       await agent.start(client);
     }
-    ctx.progress(`cycles: ${shape.concurrency} in flight, job concurrency ${jobConcurrency}: ${shape.warmupSeconds} s warm-up, ${shape.durationSeconds} s measured`);
+    ctx.progress(
+      `cycles: ${shape.concurrency} in flight, job concurrency ${jobConcurrency}: ${shape.warmupSeconds} s warm-up, ${shape.durationSeconds} s measured`,
+    );
     let begin: ReturnType<ResourceMonitor['begin']> | undefined;
     let usage: Promise<ResourceUsage> | undefined;
     let agentAtStart: { cpu: number | null; at: number } = { cpu: null, at: 0 };
@@ -202,12 +253,14 @@ async function measureCycles(
           usage = begin!.then((b) => monitor.usage(b));
           pgAtEnd = pgCounters(db.pg, db.database);
           const seconds = (performance.now() - agentAtStart.at) / 1000;
-          if (cpu !== null && agentAtStart.cpu !== null && seconds > 0) agentCpuPercent = round(((cpu - agentAtStart.cpu) / seconds) * 100, 0);
+          if (cpu !== null && agentAtStart.cpu !== null && seconds > 0)
+            agentCpuPercent = round(((cpu - agentAtStart.cpu) / seconds) * 100, 0);
         }
       },
     });
     const [pg0, pg1] = await Promise.all([pgAtStart, pgAtEnd]);
-    const perStep = (n: number) => (result.stepsPerSec > 0 ? round(n / (result.stepsPerSec * result.durationSeconds), 1) : null);
+    const perStep = (n: number) =>
+      result.stepsPerSec > 0 ? round(n / (result.stepsPerSec * result.durationSeconds), 1) : null;
     results.push({
       ...result,
       jobConcurrency,
@@ -246,10 +299,23 @@ async function measureConsoles(
   const bulkId = await startInstance(client, 'console-bulk', workloads.bulk);
   const bulkTimeoutMs = (shape.bulkBytes / 1e5) * 1000 + 30_000; // at 100 kB/s, and then some
   const rows: ConsoleRow[] = [];
-  const probe = async (label: string, open: () => Promise<ConsoleEndpoint>, outputFile: string | undefined, bulk: (() => Promise<ConsoleEndpoint>) | null) => {
-    ctx.progress(`console: ${label}: ${shape.keystrokes} keystrokes${bulk ? `, then ${formatNumber(shape.bulkBytes)} bytes of output` : ''}`);
+  const probe = async (
+    label: string,
+    open: () => Promise<ConsoleEndpoint>,
+    outputFile: string | undefined,
+    bulk: (() => Promise<ConsoleEndpoint>) | null,
+  ) => {
+    ctx.progress(
+      `console: ${label}: ${shape.keystrokes} keystrokes${bulk ? `, then ${formatNumber(shape.bulkBytes)} bytes of output` : ''}`,
+    );
     const keys = await open();
-    const k = await measureKeystrokes(keys, { samples: shape.keystrokes, typists: TYPISTS, maxGapMs: MAX_GAP_MS, random, outputFile }).finally(() => keys.close());
+    const k = await measureKeystrokes(keys, {
+      samples: shape.keystrokes,
+      typists: TYPISTS,
+      maxGapMs: MAX_GAP_MS,
+      random,
+      outputFile,
+    }).finally(() => keys.close());
     let b: Awaited<ReturnType<typeof measureBulk>> | null = null;
     if (bulk) {
       const out = await bulk();
@@ -265,12 +331,22 @@ async function measureConsoles(
       bulkBytes: b?.bytes ?? null,
     });
   };
-  await probe('through the hub (WebSocket → hub → tunnel → agent → driver)', () => hubConsole(hub.url, echoId, headers), `${agent.instanceDir(echoId)}/logs/output.log`, () => hubConsole(hub.url, bulkId, headers));
+  await probe(
+    'through the hub (WebSocket → hub → tunnel → agent → driver)',
+    () => hubConsole(hub.url, echoId, headers),
+    `${agent.instanceDir(echoId)}/logs/output.log`,
+    () => hubConsole(hub.url, bulkId, headers),
+  );
   const local = new LocalDriver();
   try {
     const echoCopy = await local.startCopy(`${agent.instanceDir(echoId)}/spec.json`);
     const bulkCopy = await local.startCopy(`${agent.instanceDir(bulkId)}/spec.json`);
-    await probe('the driver directly (ProcessDriver console in-process)', () => local.console(echoCopy), local.outputFile(echoCopy), () => local.console(bulkCopy));
+    await probe(
+      'the driver directly (ProcessDriver console in-process)',
+      () => local.console(echoCopy),
+      local.outputFile(echoCopy),
+      () => local.console(bulkCopy),
+    );
   } finally {
     await local.close();
   }
@@ -290,13 +366,19 @@ async function startInstance(client: HubClient, name: string, workloadId: string
   while (performance.now() < by) {
     const i = await client.expect(200, `/v1/instances/${id}`);
     if (i.state === 'running') return id;
-    if (i.state === 'failed' || i.state === 'crashed') throw new Error(`instance ${name} ${i.state}: ${i.state_reason}`);
+    if (i.state === 'failed' || i.state === 'crashed')
+      throw new Error(`instance ${name} ${i.state}: ${i.state_reason}`);
     await new Promise((r) => setTimeout(r, 50));
   }
   throw new Error(`instance ${name} was not running within 30 s`);
 }
 
-async function measurePlacement(ctx: BenchContext, hub: BenchHub, client: HubClient, shape: Shape): Promise<PlacementTiming[]> {
+async function measurePlacement(
+  ctx: BenchContext,
+  hub: BenchHub,
+  client: HubClient,
+  shape: Shape,
+): Promise<PlacementTiming[]> {
   const nodes = syntheticNodes(ctx.seed, shape.placementNodes);
   const requests = syntheticRequests(ctx.seed, false);
   const org = await client.expect(201, '/v1/organizations', { json: { name: 'Placement fleet' } });
@@ -306,22 +388,64 @@ async function measurePlacement(ctx: BenchContext, hub: BenchHub, client: HubCli
   await insertSyntheticNodes(databaseUrl.toString(), org.id as string, nodes);
   // What the database holds: the same nodes without allocations (no instance rows).
   const unallocated = nodes.map((n) => ({ ...n, allocated: { cpu_cores: 0, memory_bytes: 0, disk_bytes: 0 } }));
-  ctx.progress(`placement: suggest-fit over ${formatNumber(nodes.length)} nodes and over 1, ${shape.placementSeconds} s each`);
+  ctx.progress(
+    `placement: suggest-fit over ${formatNumber(nodes.length)} nodes and over 1, ${shape.placementSeconds} s each`,
+  );
   await timeSuggestFit(client, hub.pid, org.id as string, requests, 1, 'warm-up', nodes.length);
-  const fleet = await timeSuggestFit(client, hub.pid, org.id as string, requests, shape.placementSeconds, `suggest-fit over ${formatNumber(nodes.length)} nodes`, nodes.length);
-  const single = await timeSuggestFit(client, hub.pid, client.headers['x-org-id']!, requests, shape.placementSeconds / 2, "suggest-fit over the agent's org (1 node)", 1);
+  const fleet = await timeSuggestFit(
+    client,
+    hub.pid,
+    org.id as string,
+    requests,
+    shape.placementSeconds,
+    `suggest-fit over ${formatNumber(nodes.length)} nodes`,
+    nodes.length,
+  );
+  const single = await timeSuggestFit(
+    client,
+    hub.pid,
+    client.headers['x-org-id']!,
+    requests,
+    shape.placementSeconds / 2,
+    "suggest-fit over the agent's org (1 node)",
+    1,
+  );
   timePlace(unallocated, requests, shape.placementSeconds / 3, 'warm-up'); // the first second of calls runs cold (tiering up, GC of the new nodes)
-  const pure = timePlace(unallocated, requests, shape.placementSeconds / 2, `place() over the same ${formatNumber(nodes.length)}, in-process`);
+  const pure = timePlace(
+    unallocated,
+    requests,
+    shape.placementSeconds / 2,
+    `place() over the same ${formatNumber(nodes.length)}, in-process`,
+  );
   // The hub must see the nodes this process places on, or the two rows do not compare.
-  const viaHub = await timeSuggestFit(client, hub.pid, org.id as string, requests.slice(0, 1), 0, 'check', nodes.length);
+  const viaHub = await timeSuggestFit(
+    client,
+    hub.pid,
+    org.id as string,
+    requests.slice(0, 1),
+    0,
+    'check',
+    nodes.length,
+  );
   const here = timePlace(unallocated, requests.slice(0, 1), 0, 'check');
-  if (viaHub.avgFitting !== here.avgFitting) process.stderr.write(`warning: placement: the hub found ${viaHub.avgFitting} fitting nodes for the first request, place() here ${here.avgFitting}\n`);
+  if (viaHub.avgFitting !== here.avgFitting)
+    process.stderr.write(
+      `warning: placement: the hub found ${viaHub.avgFitting} fitting nodes for the first request, place() here ${here.avgFitting}\n`,
+    );
   return [fleet, single, pure];
 }
 
 function ms(values: number[]): SampleSummary {
   const s = summarize(values);
-  return { count: s.count, mean: round(s.mean, 2), min: round(s.min, 2), p50: round(s.p50, 2), p90: round(s.p90, 2), p99: round(s.p99, 2), max: round(s.max, 2) };
+  return {
+    count: s.count,
+    mean: round(s.mean, 2),
+    min: round(s.min, 2),
+    p50: round(s.p50, 2),
+    p90: round(s.p90, 2),
+    p99: round(s.p99, 2),
+    max: round(s.max, 2),
+  };
 }
 
 function printCycles(rows: CycleStepResult[]): void {
@@ -355,7 +479,8 @@ function printCycles(rows: CycleStepResult[]): void {
     ],
     rows,
   );
-  for (const r of rows) for (const [what, n] of Object.entries(r.failures)) process.stderr.write(`warning: ${r.label}: ${n} × ${what}\n`);
+  for (const r of rows)
+    for (const [what, n] of Object.entries(r.failures)) process.stderr.write(`warning: ${r.label}: ${n} × ${what}\n`);
 }
 
 /** CPU milliseconds per step from a cpu% (of one core) and a step rate: steadier than either on a shared machine. */
@@ -398,7 +523,12 @@ function printPlacements(rows: PlacementTiming[]): void {
   );
 }
 
-function report(cycles: CycleStepResult[], consoles: ConsoleRow[], placements: PlacementTiming[], shape: Shape): BenchReport {
+function report(
+  cycles: CycleStepResult[],
+  consoles: ConsoleRow[],
+  placements: PlacementTiming[],
+  shape: Shape,
+): BenchReport {
   const measurements: (OperationResult & Record<string, unknown>)[] = [
     ...cycles.map((c) => ({ ...c, label: `instance cycle, ${c.label}`, summary: c.cycleMs })),
     ...consoles.map((c) => ({ ...c, label: `console echo, ${c.label}`, summary: c.echoMs })),
@@ -410,14 +540,20 @@ function report(cycles: CycleStepResult[], consoles: ConsoleRow[], placements: P
     ratios['hub − driver echo p50 ms'] = round(hubConsoleRow.echoMs.p50 - driverRow.echoMs.p50, 2);
     ratios['hub − driver echo p99 ms'] = round(hubConsoleRow.echoMs.p99 - driverRow.echoMs.p99, 2);
     ratios['hub − driver echo mean ms'] = round(hubConsoleRow.echoMs.mean - driverRow.echoMs.mean, 2);
-    if (hubConsoleRow.inputMs && driverRow.inputMs) ratios['hub − driver in-file p50 ms'] = round(hubConsoleRow.inputMs.p50 - driverRow.inputMs.p50, 2);
-    if (hubConsoleRow.mbPerSec && driverRow.mbPerSec) ratios['hub/driver MB/s'] = ratio(hubConsoleRow.mbPerSec, driverRow.mbPerSec);
+    if (hubConsoleRow.inputMs && driverRow.inputMs)
+      ratios['hub − driver in-file p50 ms'] = round(hubConsoleRow.inputMs.p50 - driverRow.inputMs.p50, 2);
+    if (hubConsoleRow.mbPerSec && driverRow.mbPerSec)
+      ratios['hub/driver MB/s'] = ratio(hubConsoleRow.mbPerSec, driverRow.mbPerSec);
   }
   const [fleet, single, pure] = placements;
   if (fleet && pure) ratios['suggest-fit/place() p50 over 10,000 nodes'] = ratio(fleet.summary.p50, pure.summary.p50);
   if (fleet && single) ratios['suggest-fit 10,000/1 node p50'] = ratio(fleet.summary.p50, single.summary.p50);
   const [defaults, raised] = cycles;
-  if (defaults && raised && defaults.cyclesPerSec > 0) ratios[`cycles/s job conc ${raised.jobConcurrency}/${defaults.jobConcurrency}`] = ratio(raised.cyclesPerSec, defaults.cyclesPerSec);
+  if (defaults && raised && defaults.cyclesPerSec > 0)
+    ratios[`cycles/s job conc ${raised.jobConcurrency}/${defaults.jobConcurrency}`] = ratio(
+      raised.cyclesPerSec,
+      defaults.cyclesPerSec,
+    );
   const facts: Record<string, string | number> = {
     concurrency: shape.concurrency,
     warmupSeconds: shape.warmupSeconds,
@@ -427,9 +563,15 @@ function report(cycles: CycleStepResult[], consoles: ConsoleRow[], placements: P
     maxGapMs: MAX_GAP_MS,
     bulkBytes: shape.bulkBytes,
     placementNodes: shape.placementNodes,
-    hubEnv: Object.entries(HUB_ENV).map(([k, v]) => `${k}=${v}`).join(' '),
-    agentEnv: Object.entries(AGENT_ENV).map(([k, v]) => `${k}=${v}`).join(' '),
-    workloads: Object.values(WORKLOADS).map((w) => `${w.name}: ${w.startup}`).join(' | '),
+    hubEnv: Object.entries(HUB_ENV)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(' '),
+    agentEnv: Object.entries(AGENT_ENV)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(' '),
+    workloads: Object.values(WORKLOADS)
+      .map((w) => `${w.name}: ${w.startup}`)
+      .join(' | '),
   };
   for (const pkg of ['ws', 'socket.io', 'socket.io-client', 'bullmq', 'pg']) facts[pkg] = packageVersion(pkg);
   return { measurements, ratios, facts };

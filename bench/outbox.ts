@@ -25,7 +25,12 @@ interface Row {
   cpuMsPerEvent: number;
 }
 
-async function measure(label: string, events: number, concurrency: number, publishOne: (i: number) => Promise<unknown>): Promise<Row & { samples: number[] }> {
+async function measure(
+  label: string,
+  events: number,
+  concurrency: number,
+  publishOne: (i: number) => Promise<unknown>,
+): Promise<Row & { samples: number[] }> {
   const samples: number[] = [];
   let next = 0;
   const cpu0 = process.cpuUsage();
@@ -43,7 +48,15 @@ async function measure(label: string, events: number, concurrency: number, publi
   const wall = performance.now() - t0;
   const cpu = process.cpuUsage(cpu0);
   const summary = summarize(samples);
-  return { label, events, p50: summary.p50, p99: summary.p99, perSecond: (events * 1000) / wall, cpuMsPerEvent: (cpu.user + cpu.system) / 1000 / events, samples };
+  return {
+    label,
+    events,
+    p50: summary.p50,
+    p99: summary.p99,
+    perSecond: (events * 1000) / wall,
+    cpuMsPerEvent: (cpu.user + cpu.system) / 1000 / events,
+    samples,
+  };
 }
 
 export async function run(ctx: BenchContext): Promise<BenchReport> {
@@ -53,7 +66,22 @@ export async function run(ctx: BenchContext): Promise<BenchReport> {
   const outbox = hub.app.get(EventsService);
   const redis = new Redis(redisUrl);
   const streamKey = `${outbox.key}:bench-direct`;
-  const direct = (i: number) => redis.xadd(streamKey, 'MAXLEN', '~', 10_000, '*', 'org', ORG, 'type', 'bench.tick', 'ts', new Date().toISOString(), 'data', JSON.stringify({ i }));
+  const direct = (i: number) =>
+    redis.xadd(
+      streamKey,
+      'MAXLEN',
+      '~',
+      10_000,
+      '*',
+      'org',
+      ORG,
+      'type',
+      'bench.tick',
+      'ts',
+      new Date().toISOString(),
+      'data',
+      JSON.stringify({ i }),
+    );
   const viaOutbox = (i: number) => outbox.publishAndWait(ORG, 'bench.tick', { i });
   try {
     ctx.progress('warm-up');

@@ -1,4 +1,9 @@
-import { place, type PlacementNode, type PlacementRequest, type PlacementStrategy } from '@hostplane/hub/dist/src/scheduler/placement';
+import {
+  place,
+  type PlacementNode,
+  type PlacementRequest,
+  type PlacementStrategy,
+} from '@hostplane/hub/dist/src/scheduler/placement';
 import type { BenchContext, BenchReport, OperationResult } from './lib/context';
 import { seededRandom, type SeededRandom } from './lib/seed';
 import { round, summarize } from './lib/stats';
@@ -24,7 +29,10 @@ const pick = <T>(rnd: SeededRandom, list: readonly T[]): T => list[rnd.int(list.
  * be a V8 rope, which makes every id comparison of the tie-break several times slower.)
  */
 function uuidLike(rnd: SeededRandom): string {
-  const hex = () => Math.floor(rnd.next() * 0x1_0000_0000).toString(16).padStart(8, '0');
+  const hex = () =>
+    Math.floor(rnd.next() * 0x1_0000_0000)
+      .toString(16)
+      .padStart(8, '0');
   const a = [hex(), hex(), hex(), hex()].join('');
   return [a.slice(0, 8), a.slice(8, 12), '4' + a.slice(13, 16), '8' + a.slice(17, 20), a.slice(20, 32)].join('-');
 }
@@ -44,11 +52,23 @@ export function syntheticNodes(seed: number, count = NODE_COUNT): PlacementNode[
       schedulable: rnd.next() < 0.95,
       drivers: [
         { name: 'process', available: true },
-        ...(docker < 0.8 ? [{ name: 'docker', available: true }] : docker < 0.85 ? [{ name: 'docker', available: false, reason: 'permission denied on /var/run/docker.sock' }] : []),
+        ...(docker < 0.8
+          ? [{ name: 'docker', available: true }]
+          : docker < 0.85
+            ? [{ name: 'docker', available: false, reason: 'permission denied on /var/run/docker.sock' }]
+            : []),
       ],
-      labels: { region: pick(rnd, REGIONS), zone: pick(rnd, ['a', 'b', 'c']), tier: rnd.next() < 0.05 ? 'gpu' : pick(rnd, ['standard', 'ssd']) },
+      labels: {
+        region: pick(rnd, REGIONS),
+        zone: pick(rnd, ['a', 'b', 'c']),
+        tier: rnd.next() < 0.05 ? 'gpu' : pick(rnd, ['standard', 'ssd']),
+      },
       capacity: { cpu_cores: cpu, memory_bytes: memory, disk_bytes: disk },
-      allocated: { cpu_cores: Math.floor(cpu * fill() * 2) / 2, memory_bytes: Math.floor(memory * fill()), disk_bytes: Math.floor(disk * fill()) },
+      allocated: {
+        cpu_cores: Math.floor(cpu * fill() * 2) / 2,
+        memory_bytes: Math.floor(memory * fill()),
+        disk_bytes: Math.floor(disk * fill()),
+      },
     };
   });
 }
@@ -69,7 +89,11 @@ export function syntheticRequests(seed: number, constrained: boolean): Placement
             : { tier: 'gpu' };
     return {
       driver: rnd.next() < 0.7 ? 'docker' : 'process',
-      resources: { cpu_cores: pick(rnd, [0.5, 1, 2, 4, 8]), memory_bytes: pick(rnd, [512 * MiB, 1 * GiB, 2 * GiB, 4 * GiB, 8 * GiB, 16 * GiB]), disk_bytes: pick(rnd, [1, 5, 10, 20, 50]) * GiB },
+      resources: {
+        cpu_cores: pick(rnd, [0.5, 1, 2, 4, 8]),
+        memory_bytes: pick(rnd, [512 * MiB, 1 * GiB, 2 * GiB, 4 * GiB, 8 * GiB, 16 * GiB]),
+        disk_bytes: pick(rnd, [1, 5, 10, 20, 50]) * GiB,
+      },
       node_labels,
     };
   });
@@ -92,8 +116,25 @@ export async function run(ctx: BenchContext): Promise<BenchReport> {
   const warmupMs = ctx.quick ? 300 : 1_000;
   const measureMs = ctx.quick ? 1_000 : 4_000;
   const measurements: OperationResult[] = [];
-  const rows: { label: string; calls: number; fitting: number; p50: number; p90: number; p99: number; max: number; cpu: number; ok: string }[] = [];
-  const facts: Record<string, string | number> = { nodes: NODE_COUNT, request_pool: REQUEST_POOL, rank_limit: 10, explain_limit: 25, target_p99_ms: TARGET_MS, node: process.version };
+  const rows: {
+    label: string;
+    calls: number;
+    fitting: number;
+    p50: number;
+    p90: number;
+    p99: number;
+    max: number;
+    cpu: number;
+    ok: string;
+  }[] = [];
+  const facts: Record<string, string | number> = {
+    nodes: NODE_COUNT,
+    request_pool: REQUEST_POOL,
+    rank_limit: 10,
+    explain_limit: 25,
+    target_p99_ms: TARGET_MS,
+    node: process.version,
+  };
 
   for (const s of SCENARIOS) {
     const requests = syntheticRequests(ctx.seed, s.constrained);

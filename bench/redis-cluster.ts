@@ -47,7 +47,14 @@ async function redisCpuSeconds(servers: Redis[]): Promise<number | null> {
   }
 }
 
-async function measure(target: string, path: string, count: number, concurrency: number, servers: Redis[], one: (i: number) => Promise<unknown>): Promise<Row> {
+async function measure(
+  target: string,
+  path: string,
+  count: number,
+  concurrency: number,
+  servers: Redis[],
+  one: (i: number) => Promise<unknown>,
+): Promise<Row> {
   const samples: number[] = [];
   let next = 0;
   const cpu0 = process.cpuUsage();
@@ -87,22 +94,44 @@ interface Target {
   servers: Redis[];
 }
 
-async function startTarget(name: string, env: Record<string, string>, servers: Redis[], prefix?: string): Promise<Target> {
-  const ctx = await IdentityContext.start({ env: { HOSTPLANE_LOG_LEVEL: 'warn', ...env }, hub: prefix ? { redisPrefix: prefix } : {} });
+async function startTarget(
+  name: string,
+  env: Record<string, string>,
+  servers: Redis[],
+  prefix?: string,
+): Promise<Target> {
+  const ctx = await IdentityContext.start({
+    env: { HOSTPLANE_LOG_LEVEL: 'warn', ...env },
+    hub: prefix ? { redisPrefix: prefix } : {},
+  });
   const admin = ctx.admin.inOrg(ctx.admin.personalOrgId);
   const token = await admin.request('/v1/nodes/register-token', { method: 'POST', json: { max_uses: 1 } });
-  const node = await admin.request('/v1/agents/register', { method: 'POST', json: { token: token.body.token, hostname: `bench-${name}`, os: 'linux', arch: 'x64', agent_version: 'sim' } });
+  const node = await admin.request('/v1/agents/register', {
+    method: 'POST',
+    json: { token: token.body.token, hostname: `bench-${name}`, os: 'linux', arch: 'x64', agent_version: 'sim' },
+  });
   if (node.status !== 201) throw new Error(`registering the simulated agent: ${node.text}`);
-  const agent = new SimAgent({ hubUrl: ctx.hub.url, token: node.body.agent_token as string, hostname: `bench-${name}` });
+  const agent = new SimAgent({
+    hubUrl: ctx.hub.url,
+    token: node.body.agent_token as string,
+    hostname: `bench-${name}`,
+  });
   await agent.connect(30_000);
   return { name, ctx, agent, nodeId: node.body.node_id as string, servers };
 }
 
 /** The paths measured, each run on both targets back to back, so machine drift hits both alike. */
-function paths(t: Target, jobs: number, events: number): { name: string; count: number; concurrency: number; one: (i: number) => Promise<unknown> }[] {
+function paths(
+  t: Target,
+  jobs: number,
+  events: number,
+): { name: string; count: number; concurrency: number; one: (i: number) => Promise<unknown> }[] {
   const admin = t.ctx.admin.inOrg(t.ctx.admin.personalOrgId);
   const job = async () => {
-    const created = await admin.request(`/v1/nodes/${t.nodeId}/selftest`, { method: 'POST', json: { marker: 'bench' } });
+    const created = await admin.request(`/v1/nodes/${t.nodeId}/selftest`, {
+      method: 'POST',
+      json: { marker: 'bench' },
+    });
     if (created.status !== 202) throw new Error(`selftest: ${created.text}`);
     const done = await admin.request(`/v1/operations/${created.body.id}/wait?timeout=30`);
     if (done.body.status !== 'succeeded') throw new Error(`job ended ${done.body.status}`);
@@ -129,7 +158,9 @@ export async function run(ctx: BenchContext): Promise<BenchReport> {
   const events = ctx.quick ? 100 : 500;
   ctx.progress('starting a Redis Cluster (three masters, one replica each) on loopback');
   const cluster = await OwnRedisCluster.start();
-  const masters = (await cluster.nodes()).filter((n) => n.master).map((n) => new Redis({ host: '127.0.0.1', port: n.port }));
+  const masters = (await cluster.nodes())
+    .filter((n) => n.master)
+    .map((n) => new Redis({ host: '127.0.0.1', port: n.port }));
   // A Redis of the run's own too, so that neither side's Redis CPU counts other users of the machine's Redis.
   const ownRedis = await OwnRedis.start();
   const single = new Redis(ownRedis.url);
@@ -137,12 +168,24 @@ export async function run(ctx: BenchContext): Promise<BenchReport> {
   let many: Target | undefined;
   try {
     ctx.progress('a hub on one Redis, and a hub on the cluster');
-    one = await startTarget('one Redis', { HOSTPLANE_REDIS_URL: ownRedis.url }, [single], `hp_bench_one_${Date.now().toString(36)}`);
-    many = await startTarget('Redis Cluster', { HOSTPLANE_REDIS_URL: cluster.url }, masters, `hp_bench_cluster_${Date.now().toString(36)}`);
+    one = await startTarget(
+      'one Redis',
+      { HOSTPLANE_REDIS_URL: ownRedis.url },
+      [single],
+      `hp_bench_one_${Date.now().toString(36)}`,
+    );
+    many = await startTarget(
+      'Redis Cluster',
+      { HOSTPLANE_REDIS_URL: cluster.url },
+      masters,
+      `hp_bench_cluster_${Date.now().toString(36)}`,
+    );
     const targets = [one, many];
     const plans = targets.map((t) => paths(t, jobs, events));
     ctx.progress('warm-up');
-    for (const [k, t] of targets.entries()) for (const p of plans[k]!) await measure(t.name, 'warm-up', Math.min(p.count, 50), p.concurrency, t.servers, p.one);
+    for (const [k, t] of targets.entries())
+      for (const p of plans[k]!)
+        await measure(t.name, 'warm-up', Math.min(p.count, 50), p.concurrency, t.servers, p.one);
     const byTarget: Row[][] = [[], []];
     for (let i = 0; i < plans[0]!.length; i++) {
       for (const [k, t] of targets.entries()) {
@@ -161,7 +204,10 @@ export async function run(ctx: BenchContext): Promise<BenchReport> {
         { header: 'p99 ms', value: (r: Row) => round(r.p99, 2) },
         { header: 'per s', value: (r: Row) => Math.round(r.perSecond) },
         { header: 'CPU ms/op (hub+agent+client)', value: (r: Row) => round(r.cpuMsPerOp, 3) },
-        { header: 'Redis CPU ms/op', value: (r: Row) => (r.redisCpuMsPerOp === null ? '-' : round(r.redisCpuMsPerOp, 3)) },
+        {
+          header: 'Redis CPU ms/op',
+          value: (r: Row) => (r.redisCpuMsPerOp === null ? '-' : round(r.redisCpuMsPerOp, 3)),
+        },
       ],
       rows,
     );
@@ -174,7 +220,10 @@ export async function run(ctx: BenchContext): Promise<BenchReport> {
       ratios[`cluster/one per s, ${a.path}`] = ratio(b.perSecond, a.perSecond);
       ratios[`cluster/one CPU per op, ${a.path}`] = ratio(b.cpuMsPerOp, a.cpuMsPerOp);
     }
-    const measurements: OperationResult[] = rows.map((r) => ({ label: `${r.target}: ${r.path}`, summary: summarize([r.p50, r.p99]) }));
+    const measurements: OperationResult[] = rows.map((r) => ({
+      label: `${r.target}: ${r.path}`,
+      summary: summarize([r.p50, r.p99]),
+    }));
     return { measurements, ratios, facts: { jobs, events, node: process.version } };
   } finally {
     await closeTarget(one);

@@ -62,9 +62,14 @@ export async function run(ctx: BenchContext): Promise<BenchReport> {
         restart: { policy: 'never', max_retries: 0, backoff_seconds: 0 },
       },
     });
-    const created = await client.expect(202, '/v1/instances', { json: { name: 'relay-bench', workload_id: workload.id, start: false } });
+    const created = await client.expect(202, '/v1/instances', {
+      json: { name: 'relay-bench', workload_id: workload.id, start: false },
+    });
     const instanceId = created.instance.id as string;
-    await waitFor(async () => (await client.expect(200, `/v1/instances/${instanceId}`)).state === 'stopped', 'instance installed');
+    await waitFor(
+      async () => (await client.expect(200, `/v1/instances/${instanceId}`)).state === 'stopped',
+      'instance installed',
+    );
     const root = join(agent.instanceDir(instanceId), 'data');
     mkdirSync(root, { recursive: true });
     writeFileSync(join(root, 'blob.bin'), Buffer.alloc(shape.fileBytes, 0x61));
@@ -76,18 +81,29 @@ export async function run(ctx: BenchContext): Promise<BenchReport> {
     // Round 0 warms both paths up (JIT, connection pools) and is not kept.
     for (let round = 0; round <= shape.rounds; round++) {
       for (const path of round % 2 ? (['hop', 'direct'] as const) : (['direct', 'hop'] as const)) {
-        ctx.progress(`${round ? `round ${round}/${shape.rounds}` : 'warm-up'}, ${path}: ${shape.keystrokes} keystrokes, ${formatNumber(shape.ptyBytes)} bytes of pty output, a ${formatNumber(shape.fileBytes)}-byte download`);
+        ctx.progress(
+          `${round ? `round ${round}/${shape.rounds}` : 'warm-up'}, ${path}: ${shape.keystrokes} keystrokes, ${formatNumber(shape.ptyBytes)} bytes of pty output, a ${formatNumber(shape.fileBytes)}-byte download`,
+        );
         const keep = round > 0;
         const term = await terminal(via[path], agent.nodeId, headers);
         await term.run('stty raw -echo; exec cat\n', null);
-        const keys = await measureKeystrokes(term, { samples: shape.keystrokes, typists: TYPISTS, maxGapMs: MAX_GAP_MS, random });
+        const keys = await measureKeystrokes(term, {
+          samples: shape.keystrokes,
+          typists: TYPISTS,
+          maxGapMs: MAX_GAP_MS,
+          random,
+        });
         if (keys.timeouts) throw new Error(`${keys.timeouts} keystrokes were never echoed (${path})`);
         if (keep) echo[path].push(...keys.echoMs);
         term.close();
         const bulk = await terminal(via[path], agent.nodeId, headers);
-        const ptyRun = await measured(pids, () => bulk.run(`head -c ${shape.ptyBytes} /dev/zero | tr '\\0' x; echo BULK_$((6*7))_END\n`, DONE));
+        const ptyRun = await measured(pids, () =>
+          bulk.run(`head -c ${shape.ptyBytes} /dev/zero | tr '\\0' x; echo BULK_$((6*7))_END\n`, DONE),
+        );
         bulk.close();
-        const fileRun = await measured(pids, () => download(`${via[path]}/v1/instances/${instanceId}/files/download?path=blob.bin`, headers));
+        const fileRun = await measured(pids, () =>
+          download(`${via[path]}/v1/instances/${instanceId}/files/download?path=blob.bin`, headers),
+        );
         if (keep) {
           pty[path].push(ptyRun);
           file[path].push(fileRun);
@@ -125,7 +141,10 @@ export async function run(ctx: BenchContext): Promise<BenchReport> {
       ].join('\n'),
     );
     const [direct, hop] = rows as [(typeof rows)[number], (typeof rows)[number]];
-    const measurements: OperationResult[] = rows.map((r) => ({ label: `terminal echo via ${r.label}`, summary: r.echo as SampleSummary }));
+    const measurements: OperationResult[] = rows.map((r) => ({
+      label: `terminal echo via ${r.label}`,
+      summary: r.echo as SampleSummary,
+    }));
     return {
       measurements,
       ratios: {
@@ -136,7 +155,13 @@ export async function run(ctx: BenchContext): Promise<BenchReport> {
         'relay CPU ms/MB on A (download)': hop.file.cpuMsPerMb.a,
         'hop/direct CPU ms/MB on B (download)': ratio(hop.file.cpuMsPerMb.b, direct.file.cpuMsPerMb.b),
       },
-      facts: { rounds: shape.rounds, keystrokes_per_round: shape.keystrokes, pty_bytes: shape.ptyBytes, file_bytes: shape.fileBytes, node: process.version },
+      facts: {
+        rounds: shape.rounds,
+        keystrokes_per_round: shape.keystrokes,
+        pty_bytes: shape.ptyBytes,
+        file_bytes: shape.fileBytes,
+        node: process.version,
+      },
     };
   } finally {
     ctx.progress('stopping the agent and both replicas, dropping the database');
@@ -153,9 +178,14 @@ interface Terminal extends ConsoleEndpoint {
 }
 
 function terminal(hubUrl: string, nodeId: string, headers: Record<string, string>): Promise<Terminal> {
-  const ws = new WebSocket(`${hubUrl.replace(/^http/, 'ws')}/v1/nodes/${nodeId}/terminal`, { headers, perMessageDeflate: false });
+  const ws = new WebSocket(`${hubUrl.replace(/^http/, 'ws')}/v1/nodes/${nodeId}/terminal`, {
+    headers,
+    perMessageDeflate: false,
+  });
   return new Promise((resolve, reject) => {
-    ws.once('unexpected-response', (_req, res) => reject(new Error(`terminal: the upgrade was answered ${res.statusCode}`)));
+    ws.once('unexpected-response', (_req, res) =>
+      reject(new Error(`terminal: the upgrade was answered ${res.statusCode}`)),
+    );
     ws.once('error', reject);
     ws.once('open', () => {
       const listeners: ((d: Buffer) => void)[] = [];
@@ -170,7 +200,10 @@ function terminal(hubUrl: string, nodeId: string, headers: Record<string, string
           new Promise((done, fail) => {
             let bytes = 0;
             let tail = '';
-            const timer = setTimeout(() => (until ? fail(new Error(`terminal: no "${until}" after 60 s (${bytes} bytes)`)) : done(bytes)), until ? 60_000 : 500);
+            const timer = setTimeout(
+              () => (until ? fail(new Error(`terminal: no "${until}" after 60 s (${bytes} bytes)`)) : done(bytes)),
+              until ? 60_000 : 500,
+            );
             listeners.push((d) => {
               bytes += d.length;
               tail = (tail + d.toString('latin1')).slice(-64);
@@ -194,12 +227,23 @@ async function download(url: string, headers: Record<string, string>): Promise<n
   return bytes;
 }
 
-async function measured(pids: { a: number; b: number; agent: number }, transfer: () => Promise<number>): Promise<Throughput> {
-  const cpu0 = { a: processCpuSeconds(pids.a) ?? 0, b: processCpuSeconds(pids.b) ?? 0, agent: processCpuSeconds(pids.agent) ?? 0 };
+async function measured(
+  pids: { a: number; b: number; agent: number },
+  transfer: () => Promise<number>,
+): Promise<Throughput> {
+  const cpu0 = {
+    a: processCpuSeconds(pids.a) ?? 0,
+    b: processCpuSeconds(pids.b) ?? 0,
+    agent: processCpuSeconds(pids.agent) ?? 0,
+  };
   const t0 = performance.now();
   const bytes = await transfer();
   const seconds = (performance.now() - t0) / 1000;
-  const cpu = { a: (processCpuSeconds(pids.a) ?? 0) - cpu0.a, b: (processCpuSeconds(pids.b) ?? 0) - cpu0.b, agent: (processCpuSeconds(pids.agent) ?? 0) - cpu0.agent };
+  const cpu = {
+    a: (processCpuSeconds(pids.a) ?? 0) - cpu0.a,
+    b: (processCpuSeconds(pids.b) ?? 0) - cpu0.b,
+    agent: (processCpuSeconds(pids.agent) ?? 0) - cpu0.agent,
+  };
   return { bytes, seconds, cpu };
 }
 

@@ -16,7 +16,8 @@ interface BenchmarkEntry {
 /** Every benchmark, by the name given on the command line; a new one is a bench/<name>.ts and a line here. */
 const BENCHMARKS: Record<string, BenchmarkEntry> = {
   auth: {
-    description: 'GET /v1/users/me with a JWT and with an hp_pat_ token against an unauthenticated route of the same work',
+    description:
+      'GET /v1/users/me with a JWT and with an hp_pat_ token against an unauthenticated route of the same work',
     load: () => import('./auth'),
   },
   http: {
@@ -28,16 +29,23 @@ const BENCHMARKS: Record<string, BenchmarkEntry> = {
     load: () => import('./http-adapters'),
   },
   fleet: {
-    description: 'simulated agents in one process: job round trip and jobs/s with 1 and 100 agents; hub RSS, CPU and Redis connections with 1k/5k/10k agents',
+    description:
+      'simulated agents in one process: job round trip and jobs/s with 1 and 100 agents; hub RSS, CPU and Redis connections with 1k/5k/10k agents',
     load: () => import('./fleet'),
   },
-  placement: { description: 'scheduler: place() over 10,000 synthetic nodes, binpack and spread, p50/p99 per placement (target ≤ 5 ms)', load: () => import('./placement') },
+  placement: {
+    description:
+      'scheduler: place() over 10,000 synthetic nodes, binpack and spread, p50/p99 per placement (target ≤ 5 ms)',
+    load: () => import('./placement'),
+  },
   instances: {
-    description: 'a real agent (process driver): create+start+stop+delete cycles/s with 50 concurrent, console throughput and keystroke latency through the hub vs the driver directly, placement over 10,000 nodes',
+    description:
+      'a real agent (process driver): create+start+stop+delete cycles/s with 50 concurrent, console throughput and keystroke latency through the hub vs the driver directly, placement over 10,000 nodes',
     load: () => import('./instances'),
   },
   consoles: {
-    description: 'console echo p50/p99 and output MB/s through the hub on the process and the docker driver, with hub and agent CPU per MB',
+    description:
+      'console echo p50/p99 and output MB/s through the hub on the process and the docker driver, with hub and agent CPU per MB',
     load: () => import('./consoles'),
   },
   idempotency: {
@@ -45,19 +53,23 @@ const BENCHMARKS: Record<string, BenchmarkEntry> = {
     load: () => import('./idempotency'),
   },
   outbox: {
-    description: 'events through the transactional outbox (PostgreSQL row, relay, Redis stream) against a bare XADD: latency, events/s and CPU per event, 1 and 50 at a time',
+    description:
+      'events through the transactional outbox (PostgreSQL row, relay, Redis stream) against a bare XADD: latency, events/s and CPU per event, 1 and 50 at a time',
     load: () => import('./outbox'),
   },
   'redis-cluster': {
-    description: 'the hub on one Redis against the hub on a three-master Redis Cluster: job round trips and events through the outbox, 1 and 20/50 at a time, latency and CPU per op',
+    description:
+      'the hub on one Redis against the hub on a three-master Redis Cluster: job round trips and events through the outbox, 1 and 20/50 at a time, latency and CPU per op',
     load: () => import('./redis-cluster'),
   },
   relay: {
-    description: 'two hub replicas, a real agent on B: terminal echo p50/p99, pty output and file download MB/s with CPU per MB, user on B (direct) against user on A (relayed hub to hub)',
+    description:
+      'two hub replicas, a real agent on B: terminal echo p50/p99, pty output and file download MB/s with CPU per MB, user on B (direct) against user on A (relayed hub to hub)',
     load: () => import('./relay'),
   },
   events: {
-    description: 'GET /v1/operations/{id}/wait answered after the job finished (p50/p99), and 1,000 /v1/ws/subscribe subscribers at 100 events/s: delay, loss, hub CPU and RSS',
+    description:
+      'GET /v1/operations/{id}/wait answered after the job finished (p50/p99), and 1,000 /v1/ws/subscribe subscribers at 100 events/s: delay, loss, hub CPU and RSS',
     load: () => import('./events'),
   },
 };
@@ -81,7 +93,9 @@ function parseArgs(argv: string[]): { names: string[]; quick: boolean } {
   const names = argv.filter((a) => !a.startsWith('-'));
   const unknown = names.filter((n) => !(n in BENCHMARKS));
   if (unknown.length) {
-    throw new UsageError(`unknown benchmark${unknown.length > 1 ? 's' : ''} ${unknown.map((n) => `'${n}'`).join(', ')}; known: ${Object.keys(BENCHMARKS).join(', ')}`);
+    throw new UsageError(
+      `unknown benchmark${unknown.length > 1 ? 's' : ''} ${unknown.map((n) => `'${n}'`).join(', ')}; known: ${Object.keys(BENCHMARKS).join(', ')}`,
+    );
   }
   return { names: names.length ? [...new Set(names)] : Object.keys(BENCHMARKS), quick: flags.includes('--quick') };
 }
@@ -113,8 +127,21 @@ async function main(): Promise<void> {
     const report = await (await entry.load()).run(ctx);
     const finishedAt = new Date();
     const file = join(RESULTS_DIR, `${name}-${startedAt.toISOString().replace(/[:.]/g, '-')}.json`);
-    const warnings = report.measurements.filter((m): m is LoadResult => 'reqPerSec' in m).flatMap((m) => loadProblems(m) ?? []);
-    const record = { benchmark: name, description: entry.description, startedAt, finishedAt, quick, seed: PINNED_SEED, settings, machine, ...report, warnings };
+    const warnings = report.measurements
+      .filter((m): m is LoadResult => 'reqPerSec' in m)
+      .flatMap((m) => loadProblems(m) ?? []);
+    const record = {
+      benchmark: name,
+      description: entry.description,
+      startedAt,
+      finishedAt,
+      quick,
+      seed: PINNED_SEED,
+      settings,
+      machine,
+      ...report,
+      warnings,
+    };
     writeFileSync(file, JSON.stringify(record, null, 2) + '\n');
     process.stdout.write(`\nresults: ${relative(process.cwd(), file)}\n`);
   }
@@ -134,6 +161,8 @@ main().catch((err: unknown) => {
     process.exit(2);
   }
   const known = err instanceof ServerStartError;
-  process.stderr.write(`bench: ${err instanceof Error ? (known ? err.message : (err.stack ?? err.message)) : String(err)}\n`);
+  process.stderr.write(
+    `bench: ${err instanceof Error ? (known ? err.message : (err.stack ?? err.message)) : String(err)}\n`,
+  );
   void undoAll().finally(() => process.exit(1));
 });

@@ -21,7 +21,11 @@ function say(line) {
 }
 
 function run(name, args, env) {
-  const child = spawn(process.execPath, args, { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'inherit', 'inherit'] });
+  const child = spawn(process.execPath, args, {
+    cwd: root,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
   children.push(child);
   child.on('exit', (code, signal) => {
     say(`${name} exited (${signal ?? code})`);
@@ -41,7 +45,10 @@ process.on('SIGINT', () => shutdown(0));
 process.on('SIGTERM', () => shutdown(0));
 
 async function api(path, init = {}) {
-  const res = await fetch(hubUrl + path, { ...init, headers: { 'content-type': 'application/json', ...(init.headers ?? {}) } });
+  const res = await fetch(hubUrl + path, {
+    ...init,
+    headers: { 'content-type': 'application/json', ...(init.headers ?? {}) },
+  });
   const body = await res.json().catch(() => ({}));
   if (!res.ok) throw new Error(`${init.method ?? 'GET'} ${path}: ${res.status} ${body.error ?? ''}`);
   return body;
@@ -64,24 +71,38 @@ async function adminSession() {
   const status = await api('/v1/auth/bootstrap/status');
   if (status.needed) {
     const creds = { email: 'admin@hostplane.local', password: `Dev-${randomBytes(9).toString('base64url')}-Hub` };
-    const boot = await api('/v1/auth/bootstrap', { method: 'POST', body: JSON.stringify({ ...creds, organization_name: 'Local' }) });
+    const boot = await api('/v1/auth/bootstrap', {
+      method: 'POST',
+      body: JSON.stringify({ ...creds, organization_name: 'Local' }),
+    });
     mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-    writeFileSync(adminFile, JSON.stringify({ ...creds, organization_id: boot.organization.id }, null, 2) + '\n', { mode: 0o600 });
+    writeFileSync(adminFile, JSON.stringify({ ...creds, organization_id: boot.organization.id }, null, 2) + '\n', {
+      mode: 0o600,
+    });
     say(`development admin ${creds.email} created; its password is in ${adminFile}`);
     return { token: boot.access_token, org: boot.organization.id };
   }
   if (!existsSync(adminFile)) return null;
   const creds = JSON.parse(readFileSync(adminFile, 'utf8'));
-  const login = await api('/v1/auth/login', { method: 'POST', body: JSON.stringify({ email: creds.email, password: creds.password }) });
+  const login = await api('/v1/auth/login', {
+    method: 'POST',
+    body: JSON.stringify({ email: creds.email, password: creds.password }),
+  });
   return { token: login.access_token, org: creds.organization_id };
 }
 
 async function ensureLocalAgent() {
-  const agentEnv = { HOSTPLANE_AGENT_STATE_DIR: agentState, HOSTPLANE_AGENT_HUB_URL: hubUrl, HOSTPLANE_AGENT_CONFIG: '/dev/null' };
+  const agentEnv = {
+    HOSTPLANE_AGENT_STATE_DIR: agentState,
+    HOSTPLANE_AGENT_HUB_URL: hubUrl,
+    HOSTPLANE_AGENT_CONFIG: '/dev/null',
+  };
   if (!existsSync(join(agentState, 'credentials.json'))) {
     const admin = await adminSession();
     if (!admin) {
-      say(`not starting a local agent: the hub already has users and ${adminFile} is missing; register one with POST /v1/nodes/register-token`);
+      say(
+        `not starting a local agent: the hub already has users and ${adminFile} is missing; register one with POST /v1/nodes/register-token`,
+      );
       return false;
     }
     const reg = await api('/v1/nodes/register-token', {
@@ -90,11 +111,15 @@ async function ensureLocalAgent() {
       body: JSON.stringify({ max_uses: 1, labels: { local: 'true' }, description: `npm start on ${hostname()}` }),
     });
     await new Promise((resolve, reject) => {
-      const r = spawn(process.execPath, ['apps/agent/dist/src/main.js', 'register', '--hub', hubUrl, '--token', reg.token], {
-        cwd: root,
-        env: { ...process.env, ...agentEnv },
-        stdio: ['ignore', 'inherit', 'inherit'],
-      });
+      const r = spawn(
+        process.execPath,
+        ['apps/agent/dist/src/main.js', 'register', '--hub', hubUrl, '--token', reg.token],
+        {
+          cwd: root,
+          env: { ...process.env, ...agentEnv },
+          stdio: ['ignore', 'inherit', 'inherit'],
+        },
+      );
       r.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`agent register exited ${code}`))));
     });
   }

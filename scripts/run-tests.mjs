@@ -45,7 +45,13 @@ async function dropRunDatabases() {
 
 const files = ['apps/hub/dist/test', 'apps/agent/dist/test', 'libs/protocol/dist/test', 'libs/config/dist/test']
   .map((d) => join(root, d))
-  .filter((d) => { try { return statSync(d).isDirectory(); } catch { return false; } })
+  .filter((d) => {
+    try {
+      return statSync(d).isDirectory();
+    } catch {
+      return false;
+    }
+  })
   .flatMap(findTests)
   .filter((f) => !f.includes('/support/') && !f.includes('/fixtures/'))
   .filter((f) => filters.length === 0 || filters.some((x) => relative(root, f).includes(x)))
@@ -59,7 +65,12 @@ await admin(`CREATE DATABASE "${template}"`);
 const base = new URL(adminUrl);
 base.pathname = `/${template}`;
 const migrate = spawn(process.execPath, [join(root, 'apps/hub/dist/src/database/migrate.js'), 'up'], {
-  env: { ...process.env, HOSTPLANE_ENV: 'test', HOSTPLANE_DATABASE_URL: base.toString(), HOSTPLANE_DATA_DIR: join(root, '.hostplane/test') },
+  env: {
+    ...process.env,
+    HOSTPLANE_ENV: 'test',
+    HOSTPLANE_DATABASE_URL: base.toString(),
+    HOSTPLANE_DATA_DIR: join(root, '.hostplane/test'),
+  },
   stdio: ['ignore', 'ignore', 'inherit'],
 });
 const migrated = await new Promise((r) => migrate.on('exit', r));
@@ -70,17 +81,21 @@ if (migrated !== 0) {
 }
 
 const concurrency = process.env.HOSTPLANE_TEST_CONCURRENCY ?? '3';
-const child = spawn(process.execPath, ['--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', ...files], {
-  cwd: root,
-  stdio: 'inherit',
-  env: {
-    ...process.env,
-    HOSTPLANE_TEST_RUN_ID: runId,
-    HOSTPLANE_TEST_TEMPLATE_DB: template,
-    HOSTPLANE_TEST_PG_URL: adminUrl,
-    HOSTPLANE_TEST_REDIS_URL: redisUrl,
+const child = spawn(
+  process.execPath,
+  ['--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', ...files],
+  {
+    cwd: root,
+    stdio: 'inherit',
+    env: {
+      ...process.env,
+      HOSTPLANE_TEST_RUN_ID: runId,
+      HOSTPLANE_TEST_TEMPLATE_DB: template,
+      HOSTPLANE_TEST_PG_URL: adminUrl,
+      HOSTPLANE_TEST_REDIS_URL: redisUrl,
+    },
   },
-});
+);
 const stop = () => child.kill('SIGTERM');
 process.on('SIGINT', stop);
 process.on('SIGTERM', stop);

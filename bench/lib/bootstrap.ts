@@ -13,7 +13,11 @@ export interface BenchAdmin {
 export async function bootstrapAdmin(client: HubClient, organizationName: string): Promise<BenchAdmin> {
   const secret = randomBytes(8).toString('hex');
   const admin = await client.expect(201, '/v1/auth/bootstrap', {
-    json: { email: `bench-${secret}@bench.invalid`, password: `Lamp-${secret}-Orbit`, organization_name: organizationName },
+    json: {
+      email: `bench-${secret}@bench.invalid`,
+      password: `Lamp-${secret}-Orbit`,
+      organization_name: organizationName,
+    },
   });
   client.headers.authorization = `Bearer ${admin.access_token}`;
   client.headers['x-org-id'] = admin.organization.id;

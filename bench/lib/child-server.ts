@@ -22,13 +22,24 @@ const STOP_TIMEOUT_MS = 15_000;
  * and `env`, and resolves once it reports the URL it listens on. `nodeArgs` go to node itself,
  * before the entry (flags NODE_OPTIONS refuses, such as `--cpu-prof`).
  */
-export async function startChildServer(entry: string, args: string[], env: NodeJS.ProcessEnv = process.env, nodeArgs: string[] = []): Promise<BenchServer> {
-  const child = spawn(process.execPath, [...nodeArgs, entry, ...args], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env });
+export async function startChildServer(
+  entry: string,
+  args: string[],
+  env: NodeJS.ProcessEnv = process.env,
+  nodeArgs: string[] = [],
+): Promise<BenchServer> {
+  const child = spawn(process.execPath, [...nodeArgs, entry, ...args], {
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    env,
+  });
   const forget = undoOnInterrupt(() => stopChild(child));
   const what = [basename(entry, '.js'), ...args].join(' ');
   try {
     const url = await new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new ServerStartError(`${what} did not start within ${START_TIMEOUT_MS / 1000} s`)), START_TIMEOUT_MS);
+      const timer = setTimeout(
+        () => reject(new ServerStartError(`${what} did not start within ${START_TIMEOUT_MS / 1000} s`)),
+        START_TIMEOUT_MS,
+      );
       child.on('message', (msg: ChildMessage) => {
         clearTimeout(timer);
         if (msg.type === 'listening') resolve(msg.url);
@@ -73,7 +84,8 @@ function stopChild(child: ChildProcess): Promise<void> {
  * parent asks or goes away (a killed benchmark leaves no server behind).
  */
 export function serveUntilClosed(start: () => Promise<{ url: string; close(): Promise<void> }>): void {
-  const send = (msg: ChildMessage, then?: () => void) => (process.send ? process.send(msg, undefined, undefined, then) : then?.());
+  const send = (msg: ChildMessage, then?: () => void) =>
+    process.send ? process.send(msg, undefined, undefined, then) : then?.();
   start().then(
     (server) => {
       let closing = false;

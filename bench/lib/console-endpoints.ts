@@ -12,10 +12,19 @@ import type { ConsoleEndpoint } from './console-probe';
 import { killWorkloads } from './real-agent';
 
 /** `GET /v1/instances/{id}/console` on the hub: input as binary frames, output as binary frames. */
-export function hubConsole(hubUrl: string, instanceId: string, headers: Record<string, string>): Promise<ConsoleEndpoint> {
-  const ws = new WebSocket(`${hubUrl.replace(/^http/, 'ws')}/v1/instances/${instanceId}/console`, { headers, perMessageDeflate: false });
+export function hubConsole(
+  hubUrl: string,
+  instanceId: string,
+  headers: Record<string, string>,
+): Promise<ConsoleEndpoint> {
+  const ws = new WebSocket(`${hubUrl.replace(/^http/, 'ws')}/v1/instances/${instanceId}/console`, {
+    headers,
+    perMessageDeflate: false,
+  });
   return new Promise((resolve, reject) => {
-    ws.once('unexpected-response', (_req, res) => reject(new Error(`console of ${instanceId}: the upgrade was answered ${res.statusCode}`)));
+    ws.once('unexpected-response', (_req, res) =>
+      reject(new Error(`console of ${instanceId}: the upgrade was answered ${res.statusCode}`)),
+    );
     ws.once('error', reject);
     ws.once('open', () =>
       resolve({
@@ -41,7 +50,10 @@ export class LocalDriver {
 
   /** Creates and starts a copy of the instance whose spec.json is at `specFile`; returns its id. */
   async startCopy(specFile: string): Promise<string> {
-    const spec: InstanceSpec = { ...instanceSpec.parse(JSON.parse(readFileSync(specFile, 'utf8'))), instance_id: randomUUID() };
+    const spec: InstanceSpec = {
+      ...instanceSpec.parse(JSON.parse(readFileSync(specFile, 'utf8'))),
+      instance_id: randomUUID(),
+    };
     this.ids.push(spec.instance_id);
     await this.driver.create(spec, { progress: () => undefined, signal: new AbortController().signal });
     await this.driver.start(spec.instance_id);

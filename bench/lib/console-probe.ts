@@ -48,12 +48,14 @@ export async function measureKeystrokes(endpoint: ConsoleEndpoint, o: KeystrokeO
     const at = performance.now();
     for (const byte of chunk) inFlight.get(byte)?.echoed(at);
   });
-  const stopWatching = o.outputFile ? watchAppends(o.outputFile, (chunk, at) => {
-    for (const byte of chunk) {
-      const key = inFlight.get(byte);
-      if (key && key.inputAt === undefined) key.inputAt = at;
-    }
-  }) : () => undefined;
+  const stopWatching = o.outputFile
+    ? watchAppends(o.outputFile, (chunk, at) => {
+        for (const byte of chunk) {
+          const key = inFlight.get(byte);
+          if (key && key.inputAt === undefined) key.inputAt = at;
+        }
+      })
+    : () => undefined;
   const free = [...KEYS];
   let started = 0;
   const typist = async () => {
@@ -104,13 +106,21 @@ export interface BulkResult {
  * Output throughput: asks a workload that prints `n` bytes then `marker` on each line it reads
  * (the bulk workload) for `bytes`, and times the output until the marker arrives.
  */
-export function measureBulk(endpoint: ConsoleEndpoint, bytes: number, marker: string, timeoutMs: number): Promise<BulkResult> {
+export function measureBulk(
+  endpoint: ConsoleEndpoint,
+  bytes: number,
+  marker: string,
+  timeoutMs: number,
+): Promise<BulkResult> {
   const end = Buffer.from(marker);
   return new Promise((resolve, reject) => {
     let received = 0;
     let firstAt: number | undefined;
     let tail = Buffer.alloc(0);
-    const timer = setTimeout(() => reject(new Error(`bulk output: ${received} of ${bytes} bytes after ${timeoutMs / 1000} s`)), timeoutMs);
+    const timer = setTimeout(
+      () => reject(new Error(`bulk output: ${received} of ${bytes} bytes after ${timeoutMs / 1000} s`)),
+      timeoutMs,
+    );
     const sentAt = performance.now();
     endpoint.onData((chunk) => {
       const at = performance.now();

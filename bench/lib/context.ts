@@ -11,7 +11,13 @@ export interface LoadSettings {
   timeoutSeconds: number;
 }
 
-export const PINNED_SETTINGS: LoadSettings = { connections: 50, pipelining: 1, warmupSeconds: 3, durationSeconds: 10, timeoutSeconds: 10 };
+export const PINNED_SETTINGS: LoadSettings = {
+  connections: 50,
+  pipelining: 1,
+  warmupSeconds: 3,
+  durationSeconds: 10,
+  timeoutSeconds: 10,
+};
 
 /** `--quick`: checks a benchmark works end to end; its figures are not comparable with pinned runs. */
 export const QUICK_SETTINGS: LoadSettings = { ...PINNED_SETTINGS, warmupSeconds: 1, durationSeconds: 2 };

@@ -10,7 +10,12 @@ export type CompletionListener = (operationId: string, status: string, at: numbe
 export class CompletionFeed {
   private constructor(private readonly ws: WebSocket) {}
 
-  static open(hubUrl: string, accessToken: string, onCompleted: CompletionListener, timeoutMs = 10_000): Promise<CompletionFeed> {
+  static open(
+    hubUrl: string,
+    accessToken: string,
+    onCompleted: CompletionListener,
+    timeoutMs = 10_000,
+  ): Promise<CompletionFeed> {
     const url = `${hubUrl.replace(/^http/, 'ws')}/v1/ws/subscribe?events=operation.completed`;
     const ws = new WebSocket(url, { headers: { authorization: `Bearer ${accessToken}` }, perMessageDeflate: false });
     return new Promise((resolve, reject) => {

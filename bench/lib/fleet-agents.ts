@@ -57,7 +57,8 @@ export class Fleet {
    * batch barrier waiting on the slowest handshake. Agents that fail are retried once at the end.
    */
   async connectUpTo(target: number, window: number, progress?: (done: number) => void): Promise<ConnectResult> {
-    if (target > this.nodes.length) throw new Error(`fleet: ${target} agents asked for but only ${this.nodes.length} nodes registered`);
+    if (target > this.nodes.length)
+      throw new Error(`fleet: ${target} agents asked for but only ${this.nodes.length} nodes registered`);
     const started = performance.now();
     const first = this.attempted;
     let failedNodes = await this.connectAll(range(first, target), window, undefined, progress);
@@ -73,13 +74,23 @@ export class Fleet {
   }
 
   /** Returns the node indexes whose agent got no welcome. */
-  private async connectAll(indexes: number[], window: number, errors?: string[], progress?: (done: number) => void): Promise<number[]> {
+  private async connectAll(
+    indexes: number[],
+    window: number,
+    errors?: string[],
+    progress?: (done: number) => void,
+  ): Promise<number[]> {
     const failed: number[] = [];
     let welcomed = 0;
     await boundedAll(indexes.length, window, async (k) => {
       const i = indexes[k]!;
       const node = this.nodes[i]!;
-      const agent = new SimAgent({ hubUrl: this.hubUrl, token: node.agentToken, hostname: node.hostname, onJob: (job) => this.answer(job) });
+      const agent = new SimAgent({
+        hubUrl: this.hubUrl,
+        token: node.agentToken,
+        hostname: node.hostname,
+        onJob: (job) => this.answer(job),
+      });
       try {
         await agent.connect(CONNECT_TIMEOUT_MS);
       } catch (err) {
@@ -100,7 +111,12 @@ export class Fleet {
   private answer(job: JobEnvelope): JobOutcome {
     this.jobListener?.(job, performance.now());
     const marker = (job.payload as { marker?: string }).marker ?? '';
-    return { job_id: job.job_id, status: 'succeeded', result: { line: marker, file: 'selftest.log' }, finished_at: new Date().toISOString() };
+    return {
+      job_id: job.job_id,
+      status: 'succeeded',
+      result: { line: marker, file: 'selftest.log' },
+      finished_at: new Date().toISOString(),
+    };
   }
 
   /** Agents currently connected and welcomed. */

@@ -33,29 +33,43 @@ export class HubClient {
 
   request(path: string, options: JsonRequest = {}): Promise<JsonResponse> {
     const payload = options.json === undefined ? undefined : Buffer.from(JSON.stringify(options.json));
-    const headers: Record<string, string | number> = { accept: 'application/json', ...this.headers, ...options.headers };
+    const headers: Record<string, string | number> = {
+      accept: 'application/json',
+      ...this.headers,
+      ...options.headers,
+    };
     if (payload) {
       headers['content-type'] = 'application/json';
       headers['content-length'] = payload.length;
     }
     return new Promise((resolve, reject) => {
-      const req = request({ host: this.host, port: this.port, path, method: options.method ?? (payload ? 'POST' : 'GET'), headers, agent: this.agent }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('error', reject);
-        res.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
-          let body: unknown = null;
-          if (text) {
-            try {
-              body = JSON.parse(text);
-            } catch {
-              body = null;
+      const req = request(
+        {
+          host: this.host,
+          port: this.port,
+          path,
+          method: options.method ?? (payload ? 'POST' : 'GET'),
+          headers,
+          agent: this.agent,
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('error', reject);
+          res.on('end', () => {
+            const text = Buffer.concat(chunks).toString('utf8');
+            let body: unknown = null;
+            if (text) {
+              try {
+                body = JSON.parse(text);
+              } catch {
+                body = null;
+              }
             }
-          }
-          resolve({ status: res.statusCode ?? 0, body, text });
-        });
-      });
+            resolve({ status: res.statusCode ?? 0, body, text });
+          });
+        },
+      );
       req.on('error', reject);
       req.end(payload);
     });
@@ -64,7 +78,10 @@ export class HubClient {
   /** Like `request`, but any status other than `expected` is an error naming the call. */
   async expect(expected: number, path: string, options: JsonRequest = {}): Promise<any> {
     const res = await this.request(path, options);
-    if (res.status !== expected) throw new Error(`${options.method ?? (options.json === undefined ? 'GET' : 'POST')} ${path} answered ${res.status} (expected ${expected}): ${res.text.slice(0, 300)}`);
+    if (res.status !== expected)
+      throw new Error(
+        `${options.method ?? (options.json === undefined ? 'GET' : 'POST')} ${path} answered ${res.status} (expected ${expected}): ${res.text.slice(0, 300)}`,
+      );
     return res.body;
   }
 

@@ -13,9 +13,15 @@ export const redisUrl = process.env.HOSTPLANE_BENCH_REDIS_URL ?? 'redis://127.0.
 export interface BenchHubOptions {
   /** Extra HOSTPLANE_* variables (they win over the defaults below), e.g. a lower rate limit to measure rejections. */
   env?: Record<string, string>;
-  /** A compiled child entry to run instead of lib/hub-server.js, e.g. the hub plus benchmark-only routes (bench/auth-hub-server.ts). */
+  /**
+   * A compiled child entry to run instead of lib/hub-server.js, e.g. the hub plus benchmark-only routes
+   * (bench/auth-hub-server.ts).
+   */
   entry?: string;
-  /** Another replica of this hub: the same database, Redis prefix and data dir (so the same generated keys); that hub's `close` drops them. */
+  /**
+   * Another replica of this hub: the same database, Redis prefix and data dir (so the same generated keys); that hub's
+   * `close` drops them.
+   */
   replicaOf?: BenchHub;
 }
 
@@ -103,7 +109,9 @@ async function admin(sql: string): Promise<void> {
   try {
     await client.connect();
   } catch (err) {
-    throw new Error(`bench: cannot reach PostgreSQL at ${adminUrl} (${(err as Error).message}); start it or set HOSTPLANE_BENCH_PG_URL`);
+    throw new Error(
+      `bench: cannot reach PostgreSQL at ${adminUrl} (${(err as Error).message}); start it or set HOSTPLANE_BENCH_PG_URL`,
+    );
   }
   try {
     await client.query(sql);

@@ -136,7 +136,10 @@ export class CycleLoad {
     const ok = inWindow.filter((r) => !r.failure);
     const failures: Record<string, number> = {};
     for (const r of inWindow) if (r.failure) failures[r.failure] = (failures[r.failure] ?? 0) + 1;
-    const stepMs = Object.fromEntries(CYCLE_STEPS.map((s) => [s, ms(ok.map((r) => r.steps[s]!))])) as Record<CycleStep, SampleSummary>;
+    const stepMs = Object.fromEntries(CYCLE_STEPS.map((s) => [s, ms(ok.map((r) => r.steps[s]!))])) as Record<
+      CycleStep,
+      SampleSummary
+    >;
     return {
       label: o.label,
       concurrency: o.concurrency,
@@ -150,7 +153,9 @@ export class CycleLoad {
       cycleMs: ms(ok.map((r) => r.endedAt! - r.startedAt)),
       stepMs,
       phaseMs: phases(ok.flatMap((r) => r.phases)),
-      stepPhaseMs: Object.fromEntries(CYCLE_STEPS.map((step) => [step, phases(ok.flatMap((r) => r.phases.filter((x) => x.step === step)))])) as Record<CycleStep, Record<StepPhase, SampleSummary>>,
+      stepPhaseMs: Object.fromEntries(
+        CYCLE_STEPS.map((step) => [step, phases(ok.flatMap((r) => r.phases.filter((x) => x.step === step)))]),
+      ) as Record<CycleStep, Record<StepPhase, SampleSummary>>,
       failures,
     };
   }
@@ -159,7 +164,11 @@ export class CycleLoad {
     const rec: CycleRecord = { startedAt: performance.now(), steps: {}, stepEnds: [], phases: [] };
     let instanceId: string | undefined;
     try {
-      const created = await this.step(rec, 'create', '/v1/instances', 'POST', { name: `cycle-${this.seq++}`, workload_id: workloadId, start: false });
+      const created = await this.step(rec, 'create', '/v1/instances', 'POST', {
+        name: `cycle-${this.seq++}`,
+        workload_id: workloadId,
+        start: false,
+      });
       instanceId = created.instance.id as string;
       await this.step(rec, 'start', `/v1/instances/${instanceId}/start`, 'POST');
       await this.step(rec, 'stop', `/v1/instances/${instanceId}/stop`, 'POST');
@@ -168,27 +177,49 @@ export class CycleLoad {
     } catch (err) {
       rec.failure = (err as Error).message.slice(0, 160);
       // Leave nothing running behind a failed step; its own outcome no longer matters.
-      if (instanceId && !rec.steps.delete) await this.client.request(`/v1/instances/${instanceId}`, { method: 'DELETE' }).catch(() => undefined);
+      if (instanceId && !rec.steps.delete)
+        await this.client.request(`/v1/instances/${instanceId}`, { method: 'DELETE' }).catch(() => undefined);
     }
     return rec;
   }
 
   /** One step: the request, then a wait on its operation; throws naming the step unless it succeeded. */
-  private async step(rec: CycleRecord, step: CycleStep, path: string, method: 'POST' | 'DELETE', json?: unknown): Promise<any> {
+  private async step(
+    rec: CycleRecord,
+    step: CycleStep,
+    path: string,
+    method: 'POST' | 'DELETE',
+    json?: unknown,
+  ): Promise<any> {
     const t0 = performance.now();
     const res = await this.client.request(path, { method, json });
     const acceptedMs = performance.now() - t0;
     if (res.status !== 202) throw new Error(`${step} http ${res.status} ${res.body?.code ?? ''}`.trim());
     const wait = await this.client.request(`/v1/operations/${res.body.id}/wait?timeout=${WAIT_SECONDS}`);
     const answeredAt = Date.now();
-    const op = wait.body as { status?: string; error?: { code?: string }; created_at: string; started_at: string | null; finished_at: string | null } | null;
-    if (op?.status !== 'succeeded') throw new Error(`${step} ${op?.status ?? `wait http ${wait.status}`}${op?.error?.code ? `: ${op.error.code}` : ''}`);
+    const op = wait.body as {
+      status?: string;
+      error?: { code?: string };
+      created_at: string;
+      started_at: string | null;
+      finished_at: string | null;
+    } | null;
+    if (op?.status !== 'succeeded')
+      throw new Error(
+        `${step} ${op?.status ?? `wait http ${wait.status}`}${op?.error?.code ? `: ${op.error.code}` : ''}`,
+      );
     rec.steps[step] = performance.now() - t0;
     rec.stepEnds.push(performance.now());
     const created = Date.parse(op.created_at);
     const started = op.started_at ? Date.parse(op.started_at) : created;
     const finished = op.finished_at ? Date.parse(op.finished_at) : answeredAt;
-    rec.phases.push({ step, accepted: acceptedMs, queued: started - created, running: finished - started, answered: answeredAt - finished });
+    rec.phases.push({
+      step,
+      accepted: acceptedMs,
+      queued: started - created,
+      running: finished - started,
+      answered: answeredAt - finished,
+    });
     return res.body;
   }
 }
@@ -199,5 +230,13 @@ function phases(rows: Record<StepPhase, number>[]): Record<StepPhase, SampleSumm
 
 function ms(values: number[]): SampleSummary {
   const s = summarize(values);
-  return { count: s.count, mean: round(s.mean, 2), min: round(s.min, 2), p50: round(s.p50, 2), p90: round(s.p90, 2), p99: round(s.p99, 2), max: round(s.max, 2) };
+  return {
+    count: s.count,
+    mean: round(s.mean, 2),
+    min: round(s.min, 2),
+    p50: round(s.p50, 2),
+    p90: round(s.p90, 2),
+    p99: round(s.p99, 2),
+    max: round(s.max, 2),
+  };
 }

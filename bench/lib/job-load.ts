@@ -107,7 +107,8 @@ export class JobLoad {
       for (let k = 0; performance.now() < windowEnd; k++) {
         const rec = await this.one(o.nodeIds[(i + k * o.inFlight) % o.nodeIds.length]!, o.timeoutMs);
         if (rec.sentAt >= windowStart && rec.sentAt < windowEnd) inWindow.push(rec);
-        if (rec.outcome === 'succeeded' && rec.completedAt! >= windowStart && rec.completedAt! < windowEnd) completions.push(rec.completedAt!);
+        if (rec.outcome === 'succeeded' && rec.completedAt! >= windowStart && rec.completedAt! < windowEnd)
+          completions.push(rec.completedAt!);
       }
     };
     try {
@@ -130,7 +131,15 @@ export class JobLoad {
     for (const r of inWindow) if (r.outcome !== 'succeeded') failures[r.outcome!] = (failures[r.outcome!] ?? 0) + 1;
     const ms = (values: number[]) => {
       const s = summarize(values);
-      return { count: s.count, mean: round(s.mean, 3), min: round(s.min, 3), p50: round(s.p50, 3), p90: round(s.p90, 3), p99: round(s.p99, 3), max: round(s.max, 3) };
+      return {
+        count: s.count,
+        mean: round(s.mean, 3),
+        min: round(s.min, 3),
+        p50: round(s.p50, 3),
+        p90: round(s.p90, 3),
+        p99: round(s.p99, 3),
+        max: round(s.max, 3),
+      };
     };
     return {
       label: o.label,

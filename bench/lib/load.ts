@@ -73,7 +73,8 @@ export async function measureLoad(target: LoadTarget, settings: LoadSettings): P
   const serverCpuAfter = target.serverPid ? processCpuSeconds(target.serverPid) : null;
 
   const latency = summarize(samples);
-  const serverCpuSeconds = serverCpuBefore !== null && serverCpuAfter !== null ? serverCpuAfter - serverCpuBefore : null;
+  const serverCpuSeconds =
+    serverCpuBefore !== null && serverCpuAfter !== null ? serverCpuAfter - serverCpuBefore : null;
   return {
     label: target.label,
     method,
@@ -84,12 +85,19 @@ export async function measureLoad(target: LoadTarget, settings: LoadSettings): P
     requests: result.requests.total,
     reqPerSec: round(result.requests.mean, 1),
     reqPerSecStddev: round(result.requests.stddev, 1),
-    latencyMs: { mean: round(latency.mean, 3), p50: round(latency.p50, 3), p90: round(latency.p90, 3), p99: round(latency.p99, 3), max: round(latency.max, 3) },
+    latencyMs: {
+      mean: round(latency.mean, 3),
+      p50: round(latency.p50, 3),
+      p90: round(latency.p90, 3),
+      p99: round(latency.p99, 3),
+      max: round(latency.max, 3),
+    },
     errors: result.errors,
     timeouts: result.timeouts,
     non2xx: result.non2xx,
     serverCpuPercent: serverCpuSeconds !== null ? round((serverCpuSeconds / wallSeconds) * 100, 0) : null,
-    serverCpuUsPerRequest: serverCpuSeconds !== null && samples.length ? round((serverCpuSeconds * 1e6) / samples.length, 1) : null,
+    serverCpuUsPerRequest:
+      serverCpuSeconds !== null && samples.length ? round((serverCpuSeconds * 1e6) / samples.length, 1) : null,
     clientCpuPercent: round(((clientCpu.user + clientCpu.system) / 1e6 / wallSeconds) * 100, 0),
   };
 }
@@ -99,8 +107,13 @@ export async function measureLoad(target: LoadTarget, settings: LoadSettings): P
  * measured), or neither the server nor the client using its core (something else had the CPU).
  */
 export function loadProblems(r: LoadResult): string | null {
-  const parts = [r.errors && `${r.errors} errors`, r.timeouts && `${r.timeouts} timeouts`, r.non2xx && `${r.non2xx} non-2xx`].filter(Boolean);
-  if (parts.length) return `${r.label}: ${parts.join(', ')} during the measured run; its figures do not describe the success path`;
+  const parts = [
+    r.errors && `${r.errors} errors`,
+    r.timeouts && `${r.timeouts} timeouts`,
+    r.non2xx && `${r.non2xx} non-2xx`,
+  ].filter(Boolean);
+  if (parts.length)
+    return `${r.label}: ${parts.join(', ')} during the measured run; its figures do not describe the success path`;
   if (r.serverCpuPercent !== null && r.serverCpuPercent < 80 && r.clientCpuPercent < 90) {
     return `${r.label}: the server used ${r.serverCpuPercent}% of a core and the client ${r.clientCpuPercent}%; other work on the machine probably took the CPU, run again`;
   }
@@ -110,5 +123,8 @@ export function loadProblems(r: LoadResult): string | null {
 async function preflight(target: LoadTarget, method: string, headers: Record<string, string>): Promise<void> {
   const res = await fetch(target.url, { method, headers, body: target.body });
   const text = await res.text();
-  if (!res.ok) throw new Error(`${target.label}: ${method} ${target.url} answered ${res.status} before the run: ${text.slice(0, 300)}`);
+  if (!res.ok)
+    throw new Error(
+      `${target.label}: ${method} ${target.url} answered ${res.status} before the run: ${text.slice(0, 300)}`,
+    );
 }

@@ -46,7 +46,10 @@ export function formatMachineHeader(m: MachineFacts): string {
 
 // Read-only plumbing commands: neither refreshes nor writes the index.
 function gitRevision(): string {
-  const git = (...args: string[]) => execFileSync('git', args, { cwd: __dirname, stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
+  const git = (...args: string[]) =>
+    execFileSync('git', args, { cwd: __dirname, stdio: ['ignore', 'pipe', 'ignore'] })
+      .toString()
+      .trim();
   let commit: string;
   try {
     commit = git('rev-parse', '--short', 'HEAD');

@@ -36,7 +36,8 @@ async function createMinimalApp(adapter: AdapterName): Promise<INestApplication>
 
 serveUntilClosed(async () => {
   const adapter = process.argv[2] as AdapterName;
-  if (!ADAPTERS.includes(adapter)) throw new Error(`unknown adapter '${process.argv[2]}': use ${ADAPTERS.join(' or ')}`);
+  if (!ADAPTERS.includes(adapter))
+    throw new Error(`unknown adapter '${process.argv[2]}': use ${ADAPTERS.join(' or ')}`);
   const app = await createMinimalApp(adapter);
   await app.listen(0, '127.0.0.1');
   const { port } = app.getHttpServer().address() as { port: number };

@@ -26,7 +26,11 @@ const INSERT_BATCH = 2_000;
  * offline sweep leaves the "online" ones online for the run. Allocations are not written: the
  * hub derives them from instance rows, and these nodes have none.
  */
-export async function insertSyntheticNodes(databaseUrl: string, orgId: string, nodes: PlacementNode[]): Promise<number> {
+export async function insertSyntheticNodes(
+  databaseUrl: string,
+  orgId: string,
+  nodes: PlacementNode[],
+): Promise<number> {
   const pg = new Client({ connectionString: databaseUrl });
   await pg.connect();
   try {
@@ -59,7 +63,15 @@ export async function insertSyntheticNodes(databaseUrl: string, orgId: string, n
  * the same `placeInOrg` an instance create runs (read the organization's nodes and their
  * allocations, `place()`, explain), over HTTP. Explain and rank limits are those of a create.
  */
-export async function timeSuggestFit(client: HubClient, hubPid: number, orgId: string, requests: PlacementRequest[], seconds: number, label: string, nodes: number): Promise<PlacementTiming> {
+export async function timeSuggestFit(
+  client: HubClient,
+  hubPid: number,
+  orgId: string,
+  requests: PlacementRequest[],
+  seconds: number,
+  label: string,
+  nodes: number,
+): Promise<PlacementTiming> {
   const samples: number[] = [];
   let fitting = 0;
   const cpuBefore = processCpuSeconds(hubPid);
@@ -68,33 +80,64 @@ export async function timeSuggestFit(client: HubClient, hubPid: number, orgId: s
     const r = requests[i % requests.length]!;
     const t0 = performance.now();
     const body = await client.expect(200, '/v1/planner/suggest-fit', {
-      json: { driver: r.driver, resources: r.resources, node_labels: r.node_labels, strategy: 'binpack', limit: 10, explain: 25 },
+      json: {
+        driver: r.driver,
+        resources: r.resources,
+        node_labels: r.node_labels,
+        strategy: 'binpack',
+        limit: 10,
+        explain: 25,
+      },
       headers: { 'x-org-id': orgId },
     });
     samples.push(performance.now() - t0);
     fitting += body.fitting as number;
   }
   const cpuAfter = processCpuSeconds(hubPid);
-  const cpuMsPerCall = cpuBefore === null || cpuAfter === null ? null : round(((cpuAfter - cpuBefore) * 1000) / samples.length, 2);
+  const cpuMsPerCall =
+    cpuBefore === null || cpuAfter === null ? null : round(((cpuAfter - cpuBefore) * 1000) / samples.length, 2);
   return { label, nodes, summary: ms(samples), avgFitting: Math.round(fitting / samples.length), cpuMsPerCall };
 }
 
 /** The pure `place()` on the same requests over the same nodes, in this process. */
-export function timePlace(nodes: PlacementNode[], requests: PlacementRequest[], seconds: number, label: string): PlacementTiming {
+export function timePlace(
+  nodes: PlacementNode[],
+  requests: PlacementRequest[],
+  seconds: number,
+  label: string,
+): PlacementTiming {
   const samples: number[] = [];
   let fitting = 0;
   const cpuBefore = process.cpuUsage();
   const until = performance.now() + seconds * 1000;
   for (let i = 0; i === 0 || performance.now() < until; i++) {
     const t0 = performance.now();
-    fitting += place(requests[i % requests.length]!, nodes, { strategy: 'binpack', rankLimit: 10, explainLimit: 25 }).fitting;
+    fitting += place(requests[i % requests.length]!, nodes, {
+      strategy: 'binpack',
+      rankLimit: 10,
+      explainLimit: 25,
+    }).fitting;
     samples.push(performance.now() - t0);
   }
   const cpu = process.cpuUsage(cpuBefore);
-  return { label, nodes: nodes.length, summary: ms(samples), avgFitting: Math.round(fitting / samples.length), cpuMsPerCall: round((cpu.user + cpu.system) / 1000 / samples.length, 3) };
+  return {
+    label,
+    nodes: nodes.length,
+    summary: ms(samples),
+    avgFitting: Math.round(fitting / samples.length),
+    cpuMsPerCall: round((cpu.user + cpu.system) / 1000 / samples.length, 3),
+  };
 }
 
 function ms(values: number[]): SampleSummary {
   const s = summarize(values);
-  return { count: s.count, mean: round(s.mean, 3), min: round(s.min, 3), p50: round(s.p50, 3), p90: round(s.p90, 3), p99: round(s.p99, 3), max: round(s.max, 3) };
+  return {
+    count: s.count,
+    mean: round(s.mean, 3),
+    min: round(s.min, 3),
+    p50: round(s.p50, 3),
+    p90: round(s.p90, 3),
+    p99: round(s.p99, 3),
+    max: round(s.max, 3),
+  };
 }

@@ -30,9 +30,15 @@ export class RealAgent {
   static async register(client: HubClient, hubUrl: string, env: Record<string, string> = {}): Promise<RealAgent> {
     const { token } = await client.expect(201, '/v1/nodes/register-token', { json: { max_uses: 1, expires_in: 600 } });
     const stateDir = join(mkdtempSync(join(tmpdir(), 'hostplane-bench-agent-')), 'state');
-    const run = await runCommand(process.execPath, [AGENT_MAIN, 'register', '--hub', hubUrl, '--token', token as string], agentEnv(stateDir, env));
+    const run = await runCommand(
+      process.execPath,
+      [AGENT_MAIN, 'register', '--hub', hubUrl, '--token', token as string],
+      agentEnv(stateDir, env),
+    );
     if (run.code !== 0) throw new Error(`agent register failed (exit ${run.code}): ${run.output.slice(-2000)}`);
-    const { node_id: nodeId } = JSON.parse(readFileSync(join(stateDir, 'credentials.json'), 'utf8')) as { node_id: string };
+    const { node_id: nodeId } = JSON.parse(readFileSync(join(stateDir, 'credentials.json'), 'utf8')) as {
+      node_id: string;
+    };
     return new RealAgent(nodeId, stateDir, hubUrl, env);
   }
 
@@ -42,7 +48,10 @@ export class RealAgent {
 
   /** Starts `run` and resolves once the hub lists the node online with an inventory. */
   async start(client: HubClient): Promise<void> {
-    const child = spawn(process.execPath, [AGENT_MAIN, 'run'], { env: agentEnv(this.stateDir, { HOSTPLANE_AGENT_HUB_URL: this.hubUrl, ...this.env }), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [AGENT_MAIN, 'run'], {
+      env: agentEnv(this.stateDir, { HOSTPLANE_AGENT_HUB_URL: this.hubUrl, ...this.env }),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     const keep = (d: Buffer) => (this.output = (this.output + d.toString()).slice(-OUTPUT_KEEP_CHARS));
     child.stdout!.on('data', keep);
     child.stderr!.on('data', keep);
@@ -51,10 +60,15 @@ export class RealAgent {
     this.forget = undoOnInterrupt(() => this.close());
     const deadline = performance.now() + ONLINE_TIMEOUT_MS;
     for (;;) {
-      if (child.exitCode !== null) throw new Error(`the agent exited with code ${child.exitCode}: ${this.output.slice(-2000)}`);
+      if (child.exitCode !== null)
+        throw new Error(`the agent exited with code ${child.exitCode}: ${this.output.slice(-2000)}`);
       const node = await client.request(`/v1/nodes/${this.nodeId}`);
-      if (node.body?.status === 'online' && (await client.request(`/v1/nodes/${this.nodeId}/inventory`)).status === 200) return;
-      if (performance.now() > deadline) throw new Error(`the agent did not come online within ${ONLINE_TIMEOUT_MS / 1000} s: ${this.output.slice(-2000)}`);
+      if (node.body?.status === 'online' && (await client.request(`/v1/nodes/${this.nodeId}/inventory`)).status === 200)
+        return;
+      if (performance.now() > deadline)
+        throw new Error(
+          `the agent did not come online within ${ONLINE_TIMEOUT_MS / 1000} s: ${this.output.slice(-2000)}`,
+        );
       await new Promise((r) => setTimeout(r, 100));
     }
   }

@@ -70,7 +70,8 @@ export class ResourceMonitor {
   async usage(before: Snapshot): Promise<ResourceUsage> {
     const after = await this.snapshot();
     const seconds = (after.at - before.at) / 1000;
-    const pct = (a: number | null, b: number | null) => (a === null || b === null ? null : round(((b - a) / seconds) * 100, 0));
+    const pct = (a: number | null, b: number | null) =>
+      a === null || b === null ? null : round(((b - a) / seconds) * 100, 0);
     let pgSeconds = 0;
     let pgSeen = 0;
     for (const [pid, cpu] of after.postgres) {
@@ -94,7 +95,10 @@ export class ResourceMonitor {
       postgresCpuPercent,
       machineBusyPercent: busy === null ? null : round(busy, 0),
       otherCpuPercent: busy === null ? null : round(Math.max(0, busy * cpus().length - ours), 0),
-      simLoopDelayMs: { p99: excessLoopDelayMs(this.loopDelay.percentile(99) / 1e9), max: excessLoopDelayMs(this.loopDelay.max / 1e9) },
+      simLoopDelayMs: {
+        p99: excessLoopDelayMs(this.loopDelay.percentile(99) / 1e9),
+        max: excessLoopDelayMs(this.loopDelay.max / 1e9),
+      },
     };
   }
 
@@ -109,7 +113,14 @@ export class ResourceMonitor {
       const cpu = processCpuSeconds(pid);
       if (cpu !== null) postgres.set(pid, cpu);
     }
-    return { at: performance.now(), hub: processCpuSeconds(this.hubPid), sim: process.cpuUsage(), redis, postgres, machine: machineCpuSample() };
+    return {
+      at: performance.now(),
+      hub: processCpuSeconds(this.hubPid),
+      sim: process.cpuUsage(),
+      redis,
+      postgres,
+      machine: machineCpuSample(),
+    };
   }
 
   private async redisCpuSeconds(): Promise<number | null> {
@@ -120,7 +131,9 @@ export class ResourceMonitor {
   }
 
   private async postgresBackends(): Promise<number[]> {
-    const res = await this.pg.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE datname = $1', [this.database]);
+    const res = await this.pg.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE datname = $1', [
+      this.database,
+    ]);
     return res.rows.map((r) => r.pid);
   }
 }

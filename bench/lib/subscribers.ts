@@ -45,7 +45,13 @@ export class SubscriberPool {
   private constructor(readonly size: number) {}
 
   /** Opens `size` subscribers, `concurrency` handshakes at a time; resolves once each got its welcome. */
-  static async open(hubUrl: string, accessToken: string, eventType: string, size: number, concurrency = 50): Promise<SubscriberPool> {
+  static async open(
+    hubUrl: string,
+    accessToken: string,
+    eventType: string,
+    size: number,
+    concurrency = 50,
+  ): Promise<SubscriberPool> {
     const pool = new SubscriberPool(size);
     const url = `${hubUrl.replace(/^http/, 'ws')}/v1/ws/subscribe?events=${encodeURIComponent(eventType)}`;
     try {
@@ -80,7 +86,10 @@ export class SubscriberPool {
     const ws = new WebSocket(url, { headers: { authorization: `Bearer ${accessToken}` }, perMessageDeflate: false });
     this.sockets[i] = ws;
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`subscriber ${i}: no welcome within ${WELCOME_TIMEOUT_MS / 1000} s`)), WELCOME_TIMEOUT_MS);
+      const timer = setTimeout(
+        () => reject(new Error(`subscriber ${i}: no welcome within ${WELCOME_TIMEOUT_MS / 1000} s`)),
+        WELCOME_TIMEOUT_MS,
+      );
       ws.on('unexpected-response', (_req, res) => {
         clearTimeout(timer);
         reject(new Error(`subscriber ${i}: the upgrade was answered ${res.statusCode}`));
@@ -94,7 +103,10 @@ export class SubscriberPool {
       });
       ws.on('message', (data: Buffer) => {
         const at = monotonicMicros();
-        const m = JSON.parse(data.toString('utf8')) as { type: string; event?: { data: { run: number; seq: number; sent_us: number } } };
+        const m = JSON.parse(data.toString('utf8')) as {
+          type: string;
+          event?: { data: { run: number; seq: number; sent_us: number } };
+        };
         if (m.type === 'welcome') {
           clearTimeout(timer);
           resolve();

@@ -25,7 +25,8 @@ export function formatTable<Row>(columns: Column<Row>[], rows: Row[]): string {
   );
   const widths = columns.map((col, i) => Math.max(col.header.length, ...cells.map((r) => r[i]!.text.length)));
   const alignOf = (i: number, numeric: boolean) => columns[i]!.align ?? (numeric ? 'right' : 'left');
-  const pad = (text: string, i: number, align: 'left' | 'right') => (align === 'right' ? text.padStart(widths[i]!) : text.padEnd(widths[i]!));
+  const pad = (text: string, i: number, align: 'left' | 'right') =>
+    align === 'right' ? text.padStart(widths[i]!) : text.padEnd(widths[i]!);
   const header = columns.map((col, i) => pad(col.header, i, alignOf(i, cells[0]?.[i]?.numeric ?? false))).join('  ');
   const rule = widths.map((w) => '-'.repeat(w)).join('  ');
   const body = cells.map((r) => r.map((c, i) => pad(c.text, i, alignOf(i, c.numeric))).join('  '));

@@ -63,7 +63,12 @@ export class WaitProbe {
     return new Promise((resolve) => {
       const finish = () => {
         if (rec) rec.finishedAt = performance.now();
-        resolve({ job_id: job.job_id, status: 'succeeded', result: { line: marker, file: 'selftest.log' }, finished_at: new Date().toISOString() });
+        resolve({
+          job_id: job.job_id,
+          status: 'succeeded',
+          result: { line: marker, file: 'selftest.log' },
+          finished_at: new Date().toISOString(),
+        });
       };
       if (!rec) return finish(); // not ours (e.g. a redelivery after the run): answer at once
       rec.release = finish;
@@ -82,7 +87,8 @@ export class WaitProbe {
     const records = await boundedAll(operations, inFlight, () => this.one());
     const seconds = (performance.now() - started) / 1000;
     const deadline = performance.now() + EVENT_GRACE_MS;
-    while (records.some((r) => r.outcome === 'succeeded' && r.eventAt === undefined) && performance.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    while (records.some((r) => r.outcome === 'succeeded' && r.eventAt === undefined) && performance.now() < deadline)
+      await new Promise((r) => setTimeout(r, 20));
     for (const r of records) {
       this.byMarker.delete(r.marker);
       if (r.operationId) this.byOperation.delete(r.operationId);
@@ -90,10 +96,19 @@ export class WaitProbe {
 
     const ok = records.filter((r) => r.outcome === 'succeeded' && r.finishedAt !== undefined);
     const failures: Record<string, number> = {};
-    for (const r of records) if (r.outcome !== 'succeeded') failures[r.outcome ?? 'unknown'] = (failures[r.outcome ?? 'unknown'] ?? 0) + 1;
+    for (const r of records)
+      if (r.outcome !== 'succeeded') failures[r.outcome ?? 'unknown'] = (failures[r.outcome ?? 'unknown'] ?? 0) + 1;
     const ms = (values: number[]) => {
       const s = summarize(values);
-      return { count: s.count, mean: round(s.mean, 3), min: round(s.min, 3), p50: round(s.p50, 3), p90: round(s.p90, 3), p99: round(s.p99, 3), max: round(s.max, 3) };
+      return {
+        count: s.count,
+        mean: round(s.mean, 3),
+        min: round(s.min, 3),
+        p50: round(s.p50, 3),
+        p90: round(s.p90, 3),
+        p99: round(s.p99, 3),
+        max: round(s.max, 3),
+      };
     };
     return {
       label,
@@ -132,7 +147,8 @@ export class WaitProbe {
     rec.waitAt = performance.now();
     const status = res.status === 200 ? String(res.body?.status) : `http ${res.status}`;
     rec.outcome = status === 'running' || status === 'queued' ? 'wait timed out' : status;
-    if (typeof res.body?.finished_at === 'string') rec.finishedAtLagMs = Date.now() - Date.parse(res.body.finished_at as string);
+    if (typeof res.body?.finished_at === 'string')
+      rec.finishedAtLagMs = Date.now() - Date.parse(res.body.finished_at as string);
     return rec;
   }
 }

@@ -64,7 +64,12 @@ main(process.argv.slice(2)).then(
       err('run hostplane-agent --help for usage');
       process.exit(2);
     }
-    if (e instanceof ConfigError || e instanceof StateDirError || e instanceof ServiceError || e instanceof HandlerRegistryError) {
+    if (
+      e instanceof ConfigError ||
+      e instanceof StateDirError ||
+      e instanceof ServiceError ||
+      e instanceof HandlerRegistryError
+    ) {
       err(`hostplane-agent: ${e.message}`);
       process.exit(1);
     }

@@ -25,7 +25,11 @@ describe('the one error translation of the agent', () => {
 
   it('gives anything else the fallback code and cuts long messages', () => {
     assert.deepEqual(codedFailure(new Error('boom'), 'io_error'), { code: 'io_error', message: 'boom', coded: false });
-    assert.deepEqual(codedFailure('a string', 'open_failed'), { code: 'open_failed', message: 'a string', coded: false });
+    assert.deepEqual(codedFailure('a string', 'open_failed'), {
+      code: 'open_failed',
+      message: 'a string',
+      coded: false,
+    });
     assert.equal(codedFailure(new FileError('io_error', 'x'.repeat(5000)), 'io_error').message.length, 2000);
   });
 });

@@ -1,7 +1,16 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  symlinkSync,
+  truncateSync,
+  writeFileSync,
+} from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -20,7 +29,12 @@ const backupId = () => `bk_${randomBytes(6).toString('hex')}`;
 function setup() {
   const fx = instanceWithFiles();
   const instances = createInstanceManager({ stateDir: fx.stateDir, dockerSocket: '/nonexistent/docker.sock' });
-  const handlers = createJobHandlers({ stateDir: fx.stateDir, refreshInventory: () => Promise.reject(new Error('unused')), instances, files: fx.services });
+  const handlers = createJobHandlers({
+    stateDir: fx.stateDir,
+    refreshInventory: () => Promise.reject(new Error('unused')),
+    instances,
+    files: fx.services,
+  });
   const archiveOf = (bid: string) => join(fx.stateDir, 'backups', fx.id, `${bid}.tar.gz`);
   return { ...fx, handlers, instances, archiveOf };
 }
@@ -39,23 +53,39 @@ describe('instance backups: create and restore', () => {
     symlinkSync('server.properties', join(root, 'props-link'));
     const bid = backupId();
     const progress: number[] = [];
-    const info = await handlers['instance.backup.create']({ instance_id: id, backup_id: bid, ignore: [] }, { ...jobCtx(), progress: (p) => progress.push(p) });
+    const info = await handlers['instance.backup.create'](
+      { instance_id: id, backup_id: bid, ignore: [] },
+      { ...jobCtx(), progress: (p) => progress.push(p) },
+    );
     assert.equal(info.file_count, 2);
     assert.equal(info.size_bytes, statSync(archiveOf(bid)).size);
     assert.equal(info.sha256, sha(readFileSync(archiveOf(bid))));
     assert.equal(progress.at(-1), 100);
-    assert.deepEqual(tarList(archiveOf(bid)), ['props-link', 'server.properties', 'world/', 'world/region/', 'world/region/r.0.0.mca']);
+    assert.deepEqual(tarList(archiveOf(bid)), [
+      'props-link',
+      'server.properties',
+      'world/',
+      'world/region/',
+      'world/region/r.0.0.mca',
+    ]);
 
     writeFileSync(join(root, 'server.properties'), 'motd=after\n');
     writeFileSync(join(root, 'new-file.txt'), 'created after the backup');
     writeFileSync(join(root, 'world', 'region', 'r.0.0.mca'), 'corrupted');
-    const restored = await handlers['instance.backup.restore']({ instance_id: id, backup_id: bid, sha256: info.sha256, truncate: true }, jobCtx());
+    const restored = await handlers['instance.backup.restore'](
+      { instance_id: id, backup_id: bid, sha256: info.sha256, truncate: true },
+      jobCtx(),
+    );
     assert.deepEqual(restored, { instance_id: id, backup_id: bid, file_count: 2 });
     assert.equal(readFileSync(join(root, 'server.properties'), 'utf8'), 'motd=before\n');
     assert.deepEqual(readFileSync(join(root, 'world', 'region', 'r.0.0.mca')), level);
     assert.equal(existsSync(join(root, 'new-file.txt')), false, 'truncate: files made after the backup are gone');
     assert.equal(readFileSync(join(root, 'props-link'), 'utf8'), 'motd=before\n');
-    assert.deepEqual(readdirSync(join(root, '..')).sort(), ['data', 'logs', 'spec.json', 'state.json'].filter((n) => existsSync(join(root, '..', n))).sort(), 'no restore or old tree is left beside the root');
+    assert.deepEqual(
+      readdirSync(join(root, '..')).sort(),
+      ['data', 'logs', 'spec.json', 'state.json'].filter((n) => existsSync(join(root, '..', n))).sort(),
+      'no restore or old tree is left beside the root',
+    );
   });
 
   it('overlays without truncate: archived files come back, newer ones stay', async () => {
@@ -75,13 +105,32 @@ describe('instance backups: create and restore', () => {
     mkdirSync(join(root, 'cache', 'deep'), { recursive: true });
     mkdirSync(join(root, 'logs'));
     mkdirSync(join(root, 'plugins', 'x', 'tmp'), { recursive: true });
-    for (const f of ['cache/deep/c.bin', 'logs/latest.log', 'logs/keep.log', 'debug.log', 'plugins/x/tmp/t', 'plugins/x/conf.yml', 'world.dat']) writeFileSync(join(root, f), f);
+    for (const f of [
+      'cache/deep/c.bin',
+      'logs/latest.log',
+      'logs/keep.log',
+      'debug.log',
+      'plugins/x/tmp/t',
+      'plugins/x/conf.yml',
+      'world.dat',
+    ])
+      writeFileSync(join(root, f), f);
     mkfifo(join(root, 'console.pipe'));
     symlinkSync(outside, join(root, 'outside-link'));
     symlinkSync('/etc/passwd', join(root, 'passwd-link'));
     const bid = backupId();
-    const info = await handlers['instance.backup.create']({ instance_id: id, backup_id: bid, ignore: ['# comment', 'cache/', '*.log', '!keep.log', '**/tmp'] }, jobCtx());
-    assert.deepEqual(tarList(archiveOf(bid)), ['logs/', 'logs/keep.log', 'plugins/', 'plugins/x/', 'plugins/x/conf.yml', 'world.dat']);
+    const info = await handlers['instance.backup.create'](
+      { instance_id: id, backup_id: bid, ignore: ['# comment', 'cache/', '*.log', '!keep.log', '**/tmp'] },
+      jobCtx(),
+    );
+    assert.deepEqual(tarList(archiveOf(bid)), [
+      'logs/',
+      'logs/keep.log',
+      'plugins/',
+      'plugins/x/',
+      'plugins/x/conf.yml',
+      'world.dat',
+    ]);
     assert.equal(info.file_count, 3);
   });
 
@@ -115,7 +164,10 @@ describe('instance backups: create and restore', () => {
     for (let i = 0; i < 40; i++) writeFileSync(join(root, `chunk-${i}.bin`), randomBytes(1024 * 1024));
     const controller = new AbortController();
     const bid = backupId();
-    const run = handlers['instance.backup.create']({ instance_id: id, backup_id: bid, ignore: [] }, { ...jobCtx(controller.signal), progress: (p) => p > 1 && controller.abort() });
+    const run = handlers['instance.backup.create'](
+      { instance_id: id, backup_id: bid, ignore: [] },
+      { ...jobCtx(controller.signal), progress: (p) => p > 1 && controller.abort() },
+    );
     setTimeout(() => controller.abort(), 200);
     await assert.rejects(run, (err: Error) => err.name === 'AbortError');
     assert.equal(existsSync(archiveOf(bid)), false);
@@ -130,19 +182,49 @@ describe('instance backups: create and restore', () => {
     const paths = instances.store.paths(spec.instance_id);
     writeFileSync(join(paths.data, 'state.txt'), 'backed up');
     const bid = backupId();
-    const info = await handlers['instance.backup.create']({ instance_id: spec.instance_id, backup_id: bid, ignore: [] }, jobCtx());
+    const info = await handlers['instance.backup.create'](
+      { instance_id: spec.instance_id, backup_id: bid, ignore: [] },
+      jobCtx(),
+    );
     writeFileSync(join(paths.data, 'state.txt'), 'live');
     await handlers['instance.start']({ instance_id: spec.instance_id }, jobCtx());
     try {
-      assert.equal(await codeOf(handlers['instance.backup.restore']({ instance_id: spec.instance_id, backup_id: bid, truncate: true }, jobCtx())), 'instance_running');
+      assert.equal(
+        await codeOf(
+          handlers['instance.backup.restore'](
+            { instance_id: spec.instance_id, backup_id: bid, truncate: true },
+            jobCtx(),
+          ),
+        ),
+        'instance_running',
+      );
       assert.equal(readFileSync(join(paths.data, 'state.txt'), 'utf8'), 'live');
     } finally {
       await handlers['instance.stop']({ instance_id: spec.instance_id, grace_seconds: 1 }, jobCtx());
     }
-    assert.equal(await codeOf(handlers['instance.backup.restore']({ instance_id: spec.instance_id, backup_id: bid, sha256: '0'.repeat(64), truncate: true }, jobCtx())), 'checksum_mismatch');
+    assert.equal(
+      await codeOf(
+        handlers['instance.backup.restore'](
+          { instance_id: spec.instance_id, backup_id: bid, sha256: '0'.repeat(64), truncate: true },
+          jobCtx(),
+        ),
+      ),
+      'checksum_mismatch',
+    );
     assert.equal(readFileSync(join(paths.data, 'state.txt'), 'utf8'), 'live');
-    assert.equal(await codeOf(handlers['instance.backup.restore']({ instance_id: spec.instance_id, backup_id: 'no_such_backup', truncate: true }, jobCtx())), 'backup_not_found');
-    await handlers['instance.backup.restore']({ instance_id: spec.instance_id, backup_id: bid, sha256: info.sha256, truncate: true }, jobCtx());
+    assert.equal(
+      await codeOf(
+        handlers['instance.backup.restore'](
+          { instance_id: spec.instance_id, backup_id: 'no_such_backup', truncate: true },
+          jobCtx(),
+        ),
+      ),
+      'backup_not_found',
+    );
+    await handlers['instance.backup.restore'](
+      { instance_id: spec.instance_id, backup_id: bid, sha256: info.sha256, truncate: true },
+      jobCtx(),
+    );
     assert.equal(readFileSync(join(paths.data, 'state.txt'), 'utf8'), 'backed up');
     await instances.close();
   });
@@ -155,9 +237,15 @@ describe('instance backups: create and restore', () => {
     truncateSync(archiveOf(bid), Math.floor(statSync(archiveOf(bid)).size / 2));
     writeFileSync(join(root, 'current.txt'), 'still here');
     const before = snapshotTree(root);
-    assert.equal(await codeOf(handlers['instance.backup.restore']({ instance_id: id, backup_id: bid, truncate: true }, jobCtx())), 'io_error');
+    assert.equal(
+      await codeOf(handlers['instance.backup.restore']({ instance_id: id, backup_id: bid, truncate: true }, jobCtx())),
+      'io_error',
+    );
     assert.deepEqual(snapshotTree(root), before);
-    assert.deepEqual(readdirSync(join(root, '..')).filter((n) => n.startsWith('data.')), []);
+    assert.deepEqual(
+      readdirSync(join(root, '..')).filter((n) => n.startsWith('data.')),
+      [],
+    );
   });
 });
 
@@ -196,13 +284,22 @@ t.close()
     mkdirSync(join(stateDir, 'backups', id), { recursive: true });
     writeFileSync(join(stateDir, 'backups', id, `${bid}.tar.gz`), readFileSync(crafted));
 
-    const result = await handlers['instance.backup.restore']({ instance_id: id, backup_id: bid, truncate: true }, jobCtx());
+    const result = await handlers['instance.backup.restore'](
+      { instance_id: id, backup_id: bid, truncate: true },
+      jobCtx(),
+    );
     assert.equal(result.file_count, 1);
     assert.deepEqual(snapshotTree(outside), beforeOutside, 'nothing outside changed');
     assert.deepEqual(readdirSync(instanceDir).sort(), beforeInstanceDir, 'no ../evil beside the root');
     assert.equal(existsSync(absName), false, 'no absolute path written');
     assert.equal(existsSync('/etc/evil.conf'), false);
-    assert.deepEqual(snapshotTree(root), { deep: 'dir', 'deep/x': 'dir', 'deep/x/p': 'link:../..', 'inside-link': 'link:ok.txt', 'ok.txt': 'fine' });
+    assert.deepEqual(snapshotTree(root), {
+      deep: 'dir',
+      'deep/x': 'dir',
+      'deep/x/p': 'link:../..',
+      'inside-link': 'link:ok.txt',
+      'ok.txt': 'fine',
+    });
   });
 
   it('deletes a backup, and deleting the instance removes its backups and staged uploads', async () => {
@@ -211,8 +308,14 @@ t.close()
     const [b1, b2] = [backupId(), backupId()];
     await handlers['instance.backup.create']({ instance_id: id, backup_id: b1, ignore: [] }, jobCtx());
     await handlers['instance.backup.create']({ instance_id: id, backup_id: b2, ignore: [] }, jobCtx());
-    assert.deepEqual(await handlers['instance.backup.delete']({ instance_id: id, backup_id: b1 }, jobCtx()), { backup_id: b1, deleted: true });
-    assert.deepEqual(await handlers['instance.backup.delete']({ instance_id: id, backup_id: b1 }, jobCtx()), { backup_id: b1, deleted: false });
+    assert.deepEqual(await handlers['instance.backup.delete']({ instance_id: id, backup_id: b1 }, jobCtx()), {
+      backup_id: b1,
+      deleted: true,
+    });
+    assert.deepEqual(await handlers['instance.backup.delete']({ instance_id: id, backup_id: b1 }, jobCtx()), {
+      backup_id: b1,
+      deleted: false,
+    });
     assert.equal(existsSync(archiveOf(b1)), false);
     mkdirSync(join(stateDir, 'uploads', id), { recursive: true });
     writeFileSync(join(stateDir, 'uploads', id, 'up_12345678'), 'partial');
@@ -225,9 +328,18 @@ t.close()
 describe('instance backups: a docker instance', () => {
   it('sees the restored files in its container at the next start (the bind mount follows the swapped root)', async () => {
     const stateDir = instanceWithFiles().stateDir;
-    const instances = createInstanceManager({ stateDir, dockerSocket: process.env.HOSTPLANE_TEST_DOCKER_SOCKET ?? '/var/run/docker.sock' });
-    const handlers = createJobHandlers({ stateDir, refreshInventory: () => Promise.reject(new Error('unused')), instances });
-    const spec = buildSpec('docker', { startup: 'echo "state: $(cat state.txt)"; trap "exit 0" TERM; while true; do sleep 1; done' });
+    const instances = createInstanceManager({
+      stateDir,
+      dockerSocket: process.env.HOSTPLANE_TEST_DOCKER_SOCKET ?? '/var/run/docker.sock',
+    });
+    const handlers = createJobHandlers({
+      stateDir,
+      refreshInventory: () => Promise.reject(new Error('unused')),
+      instances,
+    });
+    const spec = buildSpec('docker', {
+      startup: 'echo "state: $(cat state.txt)"; trap "exit 0" TERM; while true; do sleep 1; done',
+    });
     const id = spec.instance_id;
     try {
       await handlers['instance.create']({ spec }, jobCtx());
@@ -239,7 +351,10 @@ describe('instance backups: a docker instance', () => {
       await handlers['instance.backup.restore']({ instance_id: id, backup_id: bid, truncate: true }, jobCtx());
       await handlers['instance.start']({ instance_id: id }, jobCtx());
       const lines = await until('the container output', async () => {
-        const { lines: out } = await handlers['instance.logs']({ instance_id: id, lines: 5, source: 'output' }, jobCtx());
+        const { lines: out } = await handlers['instance.logs'](
+          { instance_id: id, lines: 5, source: 'output' },
+          jobCtx(),
+        );
         return out.some((l) => l.startsWith('state:')) ? out : null;
       });
       assert.ok(lines.includes('state: from the backup'), JSON.stringify(lines));
@@ -257,7 +372,10 @@ describe('instance backups: file operations during a restore', () => {
     const bid = backupId();
     await handlers['instance.backup.create']({ instance_id: id, backup_id: bid, ignore: [] }, jobCtx());
     let finished = false;
-    const restore = handlers['instance.backup.restore']({ instance_id: id, backup_id: bid, truncate: true }, jobCtx()).finally(() => (finished = true));
+    const restore = handlers['instance.backup.restore'](
+      { instance_id: id, backup_id: bid, truncate: true },
+      jobCtx(),
+    ).finally(() => (finished = true));
     const seen = new Set<string>();
     while (!finished) {
       seen.add(await codeOf(handlers['instance.files.list']({ instance_id: id, path: '.' }, jobCtx())));
@@ -301,7 +419,11 @@ describe('instance backups through a real agent process', () => {
     assert.equal(outcome.status, 'cancelled');
     assert.deepEqual(readdirSync(join(stateDir, 'backups', spec.instance_id)), []);
 
-    const done = await jobResult<{ file_count: number; sha256: string }>(hub, 'instance.backup.create', { instance_id: spec.instance_id, backup_id: backupId(), ignore: ['chunk-1*'] });
+    const done = await jobResult<{ file_count: number; sha256: string }>(hub, 'instance.backup.create', {
+      instance_id: spec.instance_id,
+      backup_id: backupId(),
+      ignore: ['chunk-1*'],
+    });
     assert.equal(done.file_count, 19, 'chunk-1 and chunk-10..19 are ignored');
     assert.deepEqual(hub.violations, []);
   });

@@ -16,7 +16,13 @@ const CHATTY = 'i=0; while true; do echo line-$i; echo err-$i >&2; i=$((i+1)); s
 
 async function createContainer(labels: Record<string, string> = {}): Promise<string> {
   const name = `hp-test-${randomBytes(5).toString('hex')}`;
-  const res = await dockerEngineRequest(DOCKER_SOCKET, 'POST', `/containers/create?name=${name}`, { Image: TEST_IMAGE, Cmd: ['/bin/sh', '-c', CHATTY], Tty: false, Labels: labels, HostConfig: { NetworkMode: 'none' } });
+  const res = await dockerEngineRequest(DOCKER_SOCKET, 'POST', `/containers/create?name=${name}`, {
+    Image: TEST_IMAGE,
+    Cmd: ['/bin/sh', '-c', CHATTY],
+    Tty: false,
+    Labels: labels,
+    HostConfig: { NetworkMode: 'none' },
+  });
   assert.equal(res.status, 201, res.body.toString());
   return name;
 }
@@ -24,7 +30,11 @@ async function createContainer(labels: Record<string, string> = {}): Promise<str
 describe('host containers through the Engine API', () => {
   const created: string[] = [];
   const stateDir = tempDir();
-  const handlers = createJobHandlers({ stateDir, refreshInventory: () => Promise.reject(new Error('unused')), containers: new ContainerControl(DOCKER_SOCKET) });
+  const handlers = createJobHandlers({
+    stateDir,
+    refreshInventory: () => Promise.reject(new Error('unused')),
+    containers: new ContainerControl(DOCKER_SOCKET),
+  });
   const ctx = jobCtx();
 
   after(async () => {
@@ -37,25 +47,48 @@ describe('host containers through the Engine API', () => {
     const started = await handlers['node.container.action']({ container_id: name, action: 'start' }, ctx);
     assert.deepEqual([started.name, started.state, started.running], [name, 'running', true]);
     assert.match(started.container_id, /^[0-9a-f]{64}$/);
-    assert.equal((await handlers['node.container.action']({ container_id: name, action: 'start' }, ctx)).running, true, 'starting a running container is no error');
+    assert.equal(
+      (await handlers['node.container.action']({ container_id: name, action: 'start' }, ctx)).running,
+      true,
+      'starting a running container is no error',
+    );
 
     const t0 = Date.now();
-    const stopped = await handlers['node.container.action']({ container_id: name, action: 'stop', timeout_seconds: 1 }, ctx);
+    const stopped = await handlers['node.container.action'](
+      { container_id: name, action: 'stop', timeout_seconds: 1 },
+      ctx,
+    );
     assert.deepEqual([stopped.state, stopped.running], ['exited', false]);
     assert.ok(Date.now() - t0 >= 900, 'SIGTERM is ignored, so the engine waited the timeout before killing');
 
-    const restarted = await handlers['node.container.action']({ container_id: started.container_id.slice(0, 12), action: 'restart', timeout_seconds: 0 }, ctx);
+    const restarted = await handlers['node.container.action'](
+      { container_id: started.container_id.slice(0, 12), action: 'restart', timeout_seconds: 0 },
+      ctx,
+    );
     assert.equal(restarted.running, true);
-    const killed = await handlers['node.container.action']({ container_id: name, action: 'kill', signal: 'SIGKILL' }, ctx);
+    const killed = await handlers['node.container.action'](
+      { container_id: name, action: 'kill', signal: 'SIGKILL' },
+      ctx,
+    );
     assert.deepEqual([killed.state, killed.running], ['exited', false]);
-    assert.equal((await handlers['node.container.action']({ container_id: name, action: 'kill' }, ctx)).running, false, 'killing a stopped container is no error');
+    assert.equal(
+      (await handlers['node.container.action']({ container_id: name, action: 'kill' }, ctx)).running,
+      false,
+      'killing a stopped container is no error',
+    );
   });
 
   it('returns the last lines of output, stdout and stderr demultiplexed', async () => {
     const name = await createContainer();
     created.push(name);
     await handlers['node.container.action']({ container_id: name, action: 'start' }, ctx);
-    await until('some output', async () => (await handlers['node.container.logs']({ container_id: name, lines: 10, timestamps: false }, ctx)).lines.length >= 10, 10_000);
+    await until(
+      'some output',
+      async () =>
+        (await handlers['node.container.logs']({ container_id: name, lines: 10, timestamps: false }, ctx)).lines
+          .length >= 10,
+      10_000,
+    );
     const { lines } = await handlers['node.container.logs']({ container_id: name, lines: 6, timestamps: false }, ctx);
     assert.equal(lines.length, 6);
     for (const line of lines) assert.match(line, /^(line|err)-\d+$/, JSON.stringify(line));
@@ -65,13 +98,32 @@ describe('host containers through the Engine API', () => {
   });
 
   it('fails with container_not_found, driver_unavailable, and leaves instance containers to their driver', async () => {
-    assert.equal(await codeOf(handlers['node.container.action']({ container_id: 'hp-test-no-such-container', action: 'start' }, ctx)), 'container_not_found');
-    assert.equal(await codeOf(handlers['node.container.logs']({ container_id: 'hp-test-no-such-container', lines: 5, timestamps: false }, ctx)), 'container_not_found');
+    assert.equal(
+      await codeOf(
+        handlers['node.container.action']({ container_id: 'hp-test-no-such-container', action: 'start' }, ctx),
+      ),
+      'container_not_found',
+    );
+    assert.equal(
+      await codeOf(
+        handlers['node.container.logs'](
+          { container_id: 'hp-test-no-such-container', lines: 5, timestamps: false },
+          ctx,
+        ),
+      ),
+      'container_not_found',
+    );
     const noDocker = createJobHandlers({ stateDir, refreshInventory: () => Promise.reject(new Error('unused')) });
-    assert.equal(await codeOf(noDocker['node.container.action']({ container_id: 'anything', action: 'stop' }, ctx)), 'driver_unavailable');
+    assert.equal(
+      await codeOf(noDocker['node.container.action']({ container_id: 'anything', action: 'stop' }, ctx)),
+      'driver_unavailable',
+    );
     const managed = await createContainer({ [INSTANCE_LABEL]: '00000000-0000-4000-8000-000000000000' });
     created.push(managed);
-    assert.equal(await codeOf(handlers['node.container.action']({ container_id: managed, action: 'start' }, ctx)), 'managed_container');
+    assert.equal(
+      await codeOf(handlers['node.container.action']({ container_id: managed, action: 'start' }, ctx)),
+      'managed_container',
+    );
     const inspect = await dockerEngineRequest(DOCKER_SOCKET, 'GET', `/containers/${managed}/json`);
     assert.equal((JSON.parse(inspect.body.toString()) as { State: { Running: boolean } }).State.Running, false);
   });
@@ -85,7 +137,9 @@ describe('container.logs stream through a real agent process', () => {
 
   before(async () => {
     hub = await TestHub.start({ token });
-    agent = startAgent(registeredStateDir(hub.url, token, hub.nodeId), { HOSTPLANE_AGENT_DOCKER_SOCKET: DOCKER_SOCKET });
+    agent = startAgent(registeredStateDir(hub.url, token, hub.nodeId), {
+      HOSTPLANE_AGENT_DOCKER_SOCKET: DOCKER_SOCKET,
+    });
     name = await createContainer();
     await dockerEngineRequest(DOCKER_SOCKET, 'POST', `/containers/${name}/start`);
     await waitFor('welcome', () => hub.inventories.length > 0, 15_000);
@@ -99,7 +153,12 @@ describe('container.logs stream through a real agent process', () => {
 
   it('sends the tail, then follows new output until the container stops', async () => {
     await new Promise((r) => setTimeout(r, 600));
-    const ack = await hub.openStream('clogs-follow-1', 'container.logs', { container_id: name, tail: 2, follow: true }, { initialCredit: 64 * 1024, autoCredit: true });
+    const ack = await hub.openStream(
+      'clogs-follow-1',
+      'container.logs',
+      { container_id: name, tail: 2, follow: true },
+      { initialCredit: 64 * 1024, autoCredit: true },
+    );
     assert.equal(ack.ok, true, JSON.stringify(ack));
     await waitFor('followed output', () => hub.streamOutput('clogs-follow-1').split('\n').length > 8, 10_000);
     const text = hub.streamOutput('clogs-follow-1');
@@ -107,10 +166,19 @@ describe('container.logs stream through a real agent process', () => {
     const first = text.split('\n').filter(Boolean);
     assert.match(first[0] ?? '', /^(line|err)-\d+$/);
     await dockerEngineRequest(DOCKER_SOCKET, 'POST', `/containers/${name}/kill`);
-    const closed = await waitFor('close when the container stops', () => hub.streams.get('clogs-follow-1')?.closed, 10_000);
+    const closed = await waitFor(
+      'close when the container stops',
+      () => hub.streams.get('clogs-follow-1')?.closed,
+      10_000,
+    );
     assert.match(closed.reason ?? '', /container stopped/);
 
-    const missing = await hub.openStream('clogs-missing-1', 'container.logs', { container_id: 'hp-test-no-such-container', tail: 2, follow: false }, { initialCredit: 1024, autoCredit: true });
+    const missing = await hub.openStream(
+      'clogs-missing-1',
+      'container.logs',
+      { container_id: 'hp-test-no-such-container', tail: 2, follow: false },
+      { initialCredit: 1024, autoCredit: true },
+    );
     assert.equal(missing.ok ? 'ok' : missing.error.code, 'container_not_found');
     assert.deepEqual(hub.violations, []);
   });

@@ -79,7 +79,9 @@ describe('agent crash recovery (kill -9)', () => {
     hub.ackResults = true;
     const before = hub.results.length;
     await restart();
-    const resent = await waitFor('result re-sent after restart', () => hub.results.slice(before).find((r) => r.job_id === job.job_id));
+    const resent = await waitFor('result re-sent after restart', () =>
+      hub.results.slice(before).find((r) => r.job_id === job.job_id),
+    );
     assert.equal(resent.status, 'succeeded');
     const again = await hub.sendJob({ ...job, attempt: 2 });
     assert.equal(again.status, 'done');

@@ -28,7 +28,10 @@ describe('docker driver', () => {
   });
   after(async () => {
     await driver.close();
-    await docker.getImage(pushed).remove().catch(() => undefined);
+    await docker
+      .getImage(pushed)
+      .remove()
+      .catch(() => undefined);
     await registry.stop();
   });
 
@@ -49,11 +52,17 @@ describe('docker driver', () => {
       await new Promise((r) => setTimeout(r, 500));
       const t0 = Date.now();
       execFileSync('docker', ['kill', `hostplane-${spec.instance_id}`]);
-      const crashed = await until('the crashed frame', () => seen.find((s) => s.frame.instance_id === spec.instance_id && s.frame.state === 'crashed'), 5000);
+      const crashed = await until(
+        'the crashed frame',
+        () => seen.find((s) => s.frame.instance_id === spec.instance_id && s.frame.state === 'crashed'),
+        5000,
+      );
       // From the moment the engine recorded the death (same machine, same clock), not from the CLI's start.
       const died = Date.parse((await docker.getContainer(`hostplane-${spec.instance_id}`).inspect()).State.FinishedAt);
       const latency = crashed.at - died;
-      console.log(`docker kill: container dead → crashed frame ${latency} ms (${crashed.at - t0} ms from running the docker CLI)`);
+      console.log(
+        `docker kill: container dead → crashed frame ${latency} ms (${crashed.at - t0} ms from running the docker CLI)`,
+      );
       assert.ok(latency < 1000, `the exit was seen ${latency} ms after it happened`);
       assert.equal(crashed.frame.reason, 'killed by SIGKILL');
       assert.deepEqual(intervals, [], 'the driver armed no interval timer');
@@ -96,7 +105,11 @@ describe('docker driver', () => {
       await new Promise((r) => setTimeout(r, 300));
       assert.equal(seen.length, 0, 'nothing can be heard while the engine is unreachable');
       accepting = true;
-      const crashed = await until('the exit after the reconnect', () => seen.find((f) => f.state === 'crashed'), 10_000);
+      const crashed = await until(
+        'the exit after the reconnect',
+        () => seen.find((f) => f.state === 'crashed'),
+        10_000,
+      );
       assert.equal(crashed.reason, 'killed by SIGKILL');
       await relayed.remove(spec.instance_id);
     } finally {
@@ -109,10 +122,20 @@ describe('docker driver', () => {
   it('pulls a missing image from a registry with the credentials of the job, reporting pull progress', async () => {
     const spec = buildSpec('docker', { image: pushed });
     const progress: { percent: number; message?: string }[] = [];
-    const status = await driver.create(spec, { ...ctx(), progress: (percent, message) => progress.push({ percent, message }), registryAuth: { server: registry.server, username: registry.username, password: registry.password } });
+    const status = await driver.create(spec, {
+      ...ctx(),
+      progress: (percent, message) => progress.push({ percent, message }),
+      registryAuth: { server: registry.server, username: registry.username, password: registry.password },
+    });
     assert.equal(status.state, 'stopped');
-    assert.ok(progress.some((p) => /pulling/.test(p.message ?? '')), `pull progress was reported: ${JSON.stringify(progress)}`);
-    assert.ok(progress.every((p, i) => i === 0 || p.percent >= (progress[i - 1] as { percent: number }).percent), 'progress never goes back');
+    assert.ok(
+      progress.some((p) => /pulling/.test(p.message ?? '')),
+      `pull progress was reported: ${JSON.stringify(progress)}`,
+    );
+    assert.ok(
+      progress.every((p, i) => i === 0 || p.percent >= (progress[i - 1] as { percent: number }).percent),
+      'progress never goes back',
+    );
     await docker.getImage(pushed).inspect();
     assert.equal((await driver.start(spec.instance_id)).state, 'running');
     await driver.remove(spec.instance_id);
@@ -121,18 +144,38 @@ describe('docker driver', () => {
 
   it('fails with registry_auth_failed and a clear message on wrong or missing credentials, and with image_pull_failed for an image the registry lacks', async () => {
     const wrong = buildSpec('docker', { image: pushed });
-    await assert.rejects(driver.create(wrong, { ...ctx(), registryAuth: { server: registry.server, username: registry.username, password: 'wrong' } }), (err: Error & { code?: string }) => {
-      assert.equal(err.code, 'registry_auth_failed');
-      assert.match(err.message, new RegExp(`refused to serve ${pushed.replace(/[.]/g, '\\.')} as hostplane`));
-      return true;
-    });
-    await assert.rejects(driver.create(buildSpec('docker', { image: pushed }), ctx()), (err: Error & { code?: string }) => err.code === 'registry_auth_failed' && /without credentials/.test(err.message));
+    await assert.rejects(
+      driver.create(wrong, {
+        ...ctx(),
+        registryAuth: { server: registry.server, username: registry.username, password: 'wrong' },
+      }),
+      (err: Error & { code?: string }) => {
+        assert.equal(err.code, 'registry_auth_failed');
+        assert.match(err.message, new RegExp(`refused to serve ${pushed.replace(/[.]/g, '\\.')} as hostplane`));
+        return true;
+      },
+    );
+    await assert.rejects(
+      driver.create(buildSpec('docker', { image: pushed }), ctx()),
+      (err: Error & { code?: string }) =>
+        err.code === 'registry_auth_failed' && /without credentials/.test(err.message),
+    );
     const missing = `${registry.server}/hostplane/never-pushed:1`;
-    await assert.rejects(driver.create(buildSpec('docker', { image: missing }), { ...ctx(), registryAuth: { server: registry.server, username: registry.username, password: registry.password } }), (err: Error & { code?: string }) => err.code === 'image_pull_failed' && err.message.includes(missing));
+    await assert.rejects(
+      driver.create(buildSpec('docker', { image: missing }), {
+        ...ctx(),
+        registryAuth: { server: registry.server, username: registry.username, password: registry.password },
+      }),
+      (err: Error & { code?: string }) => err.code === 'image_pull_failed' && err.message.includes(missing),
+    );
   });
 
   it('stops with the console command through an attach, before the grace period ends', async () => {
-    const spec = buildSpec('docker', { startup: 'echo READY; while read l; do [ "$l" = quit ] && echo bye && exit 0; done', ready_pattern: '^READY', stop: { type: 'command', value: 'quit', grace_seconds: 20 } });
+    const spec = buildSpec('docker', {
+      startup: 'echo READY; while read l; do [ "$l" = quit ] && echo bye && exit 0; done',
+      ready_pattern: '^READY',
+      stop: { type: 'command', value: 'quit', grace_seconds: 20 },
+    });
     await driver.create(spec, ctx());
     await driver.start(spec.instance_id);
     const t0 = Date.now();
@@ -146,21 +189,30 @@ describe('docker driver', () => {
 
   it('publishes a port on 127.0.0.1 only', async () => {
     const hostPort = 20_000 + Math.floor(Math.random() * 20_000);
-    const spec = buildSpec('docker', { startup: 'echo READY; while true; do echo pong | nc -l -p 8080; done', ports: [{ name: 'game', container_port: 8080, host_port: hostPort, protocol: 'tcp' }] });
+    const spec = buildSpec('docker', {
+      startup: 'echo READY; while true; do echo pong | nc -l -p 8080; done',
+      ports: [{ name: 'game', container_port: 8080, host_port: hostPort, protocol: 'tcp' }],
+    });
     await driver.create(spec, ctx());
     await driver.start(spec.instance_id);
-    const answer = await until('the published port', () =>
-      new Promise<string | null>((resolve) => {
-        const socket = connect(hostPort, '127.0.0.1');
-        let text = '';
-        socket.on('data', (c) => (text += c.toString()));
-        socket.on('close', () => resolve(text.includes('pong') ? text : null));
-        socket.on('error', () => resolve(null));
-      }),
+    const answer = await until(
+      'the published port',
+      () =>
+        new Promise<string | null>((resolve) => {
+          const socket = connect(hostPort, '127.0.0.1');
+          let text = '';
+          socket.on('data', (c) => (text += c.toString()));
+          socket.on('close', () => resolve(text.includes('pong') ? text : null));
+          socket.on('error', () => resolve(null));
+        }),
     );
     assert.match(answer, /pong/);
-    const container = (await dockerEngineGet(DOCKER_SOCKET, `/containers/hostplane-${spec.instance_id}/json`)) as { NetworkSettings: { Ports: Record<string, { HostIp: string; HostPort: string }[] | null> } };
-    assert.deepEqual(container.NetworkSettings.Ports['8080/tcp'], [{ HostIp: '127.0.0.1', HostPort: String(hostPort) }]);
+    const container = (await dockerEngineGet(DOCKER_SOCKET, `/containers/hostplane-${spec.instance_id}/json`)) as {
+      NetworkSettings: { Ports: Record<string, { HostIp: string; HostPort: string }[] | null> };
+    };
+    assert.deepEqual(container.NetworkSettings.Ports['8080/tcp'], [
+      { HostIp: '127.0.0.1', HostPort: String(hostPort) },
+    ]);
     await driver.remove(spec.instance_id);
   });
 });

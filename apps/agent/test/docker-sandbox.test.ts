@@ -15,14 +15,26 @@ const UID_BASE = 1_600_000;
 const NET_BIND_SERVICE = 1n << 10n;
 
 interface HostConfigSeen {
-  HostConfig: { CapDrop: string[] | null; CapAdd: string[] | null; SecurityOpt: string[] | null; PidsLimit: number | null; LogConfig: { Type: string; Config: Record<string, string> }; ReadonlyRootfs: boolean; MemorySwap: number };
+  HostConfig: {
+    CapDrop: string[] | null;
+    CapAdd: string[] | null;
+    SecurityOpt: string[] | null;
+    PidsLimit: number | null;
+    LogConfig: { Type: string; Config: Record<string, string> };
+    ReadonlyRootfs: boolean;
+    MemorySwap: number;
+  };
   Config: { User: string };
 }
 
 /** What a tenant's container may do: the confinement every docker instance gets. */
 describe('workload sandbox: docker driver', () => {
   const store = new InstanceStore(tempDir());
-  const driver = new DockerDriver(store, DOCKER_SOCKET, { bindAddress: '127.0.0.1', identity: { uidBase: UID_BASE, uidCount: 1000 }, pidsLimit: 64 });
+  const driver = new DockerDriver(store, DOCKER_SOCKET, {
+    bindAddress: '127.0.0.1',
+    identity: { uidBase: UID_BASE, uidCount: 1000 },
+    pidsLimit: 64,
+  });
   const created: string[] = [];
   after(async () => {
     for (const id of created) await driver.remove(id).catch(() => undefined);
@@ -39,7 +51,12 @@ describe('workload sandbox: docker driver', () => {
       'echo mine > /home/container/mine.txt && echo write=ok',
       'echo READY; sleep 60',
     ].join('; ');
-    const spec = buildSpec('docker', { startup: probe, ready_pattern: '^READY', sandbox: { capabilities: ['NET_BIND_SERVICE'] }, resources: { memory_bytes: 64 * 1024 * 1024 } });
+    const spec = buildSpec('docker', {
+      startup: probe,
+      ready_pattern: '^READY',
+      sandbox: { capabilities: ['NET_BIND_SERVICE'] },
+      resources: { memory_bytes: 64 * 1024 * 1024 },
+    });
     created.push(spec.instance_id);
     await driver.create(spec, ctx());
     await driver.start(spec.instance_id);
@@ -58,21 +75,30 @@ describe('workload sandbox: docker driver', () => {
     assert.match(text, /write=ok/, 'its root (owned by its uid) is writable');
     assert.equal(statSync(join(store.paths(spec.instance_id).data, 'mine.txt')).uid, uid);
 
-    const seen = (await dockerEngineGet(DOCKER_SOCKET, `/containers/hostplane-${spec.instance_id}/json`)) as HostConfigSeen;
+    const seen = (await dockerEngineGet(
+      DOCKER_SOCKET,
+      `/containers/hostplane-${spec.instance_id}/json`,
+    )) as HostConfigSeen;
     assert.deepEqual(seen.HostConfig.CapDrop, ['ALL']);
     assert.deepEqual(seen.HostConfig.CapAdd, ['CAP_NET_BIND_SERVICE']);
     assert.ok(seen.HostConfig.SecurityOpt?.includes('no-new-privileges:true'));
     assert.ok(!seen.HostConfig.SecurityOpt?.some((o) => o.includes('unconfined')));
     assert.equal(seen.HostConfig.PidsLimit, 64);
     // Bounded by the agent's log rotation (logs.max_bytes, logs.keep + the current file; defaults 10 MiB × 4).
-    assert.deepEqual(seen.HostConfig.LogConfig, { Type: 'json-file', Config: { 'max-size': String(10 * 1024 * 1024), 'max-file': '4' } });
+    assert.deepEqual(seen.HostConfig.LogConfig, {
+      Type: 'json-file',
+      Config: { 'max-size': String(10 * 1024 * 1024), 'max-file': '4' },
+    });
     assert.equal(seen.HostConfig.MemorySwap, 64 * 1024 * 1024, 'no swap beyond the memory limit');
     assert.equal(seen.Config.User, `${uid}:${uid}`);
     await driver.stop(spec.instance_id, 1);
   });
 
   it('a fork bomb stops at the pids limit', async () => {
-    const spec = buildSpec('docker', { startup: 'echo READY; i=0; while [ $i -lt 200 ]; do sleep 60 & i=$((i+1)); done; echo spawned-all; sleep 60', resources: { pids_limit: 16 } });
+    const spec = buildSpec('docker', {
+      startup: 'echo READY; i=0; while [ $i -lt 200 ]; do sleep 60 & i=$((i+1)); done; echo spawned-all; sleep 60',
+      resources: { pids_limit: 16 },
+    });
     created.push(spec.instance_id);
     await driver.create(spec, ctx());
     await driver.start(spec.instance_id);
@@ -85,7 +111,8 @@ describe('workload sandbox: docker driver', () => {
   });
 
   it('a read-only root when the workload asks: writes outside its root and /tmp fail', async () => {
-    const probe = 'touch /bin/evil 2>/dev/null && echo root=writable || echo root=readonly; echo x > /tmp/t && echo tmp=ok; echo x > /home/container/f && echo data=ok; echo READY; sleep 60';
+    const probe =
+      'touch /bin/evil 2>/dev/null && echo root=writable || echo root=readonly; echo x > /tmp/t && echo tmp=ok; echo x > /home/container/f && echo data=ok; echo READY; sleep 60';
     const spec = buildSpec('docker', { startup: probe, ready_pattern: '^READY', sandbox: { read_only_root: true } });
     created.push(spec.instance_id);
     await driver.create(spec, ctx());
@@ -98,7 +125,12 @@ describe('workload sandbox: docker driver', () => {
   });
 
   it('the install container runs as the instance user too, and what it writes to /mnt/server lands in the instance root', async () => {
-    const spec = buildSpec('docker', { install: { script: 'echo installed > /mnt/server/INSTALLED; grep CapBnd /proc/self/status; echo "install-uid=$(id -u)"', entrypoint: '/bin/sh' } });
+    const spec = buildSpec('docker', {
+      install: {
+        script: 'echo installed > /mnt/server/INSTALLED; grep CapBnd /proc/self/status; echo "install-uid=$(id -u)"',
+        entrypoint: '/bin/sh',
+      },
+    });
     created.push(spec.instance_id);
     await driver.create(spec, ctx());
     assert.equal(readFileSync(join(store.paths(spec.instance_id).data, 'INSTALLED'), 'utf8'), 'installed\n');

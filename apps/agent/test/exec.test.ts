@@ -23,7 +23,10 @@ describe('exec layer', () => {
     const err = await commandError(runCommand(['sh', '-c', 'echo "zone web-1 not found" >&2; exit 3']));
     assert.equal(err.failure, 'exit');
     assert.equal(err.exitCode, 3);
-    assert.equal(err.message, '"sh -c echo "zone web-1 not found" >&2; exit 3" exited with code 3: zone web-1 not found');
+    assert.equal(
+      err.message,
+      '"sh -c echo "zone web-1 not found" >&2; exit 3" exited with code 3: zone web-1 not found',
+    );
     const ok = await runCommand(['sh', '-c', 'echo inactive; exit 3'], { okExitCodes: [3] });
     assert.equal(ok.stdout, 'inactive\n');
   });

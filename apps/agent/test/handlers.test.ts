@@ -26,12 +26,21 @@ async function failureOf(run: () => Promise<unknown>): Promise<JobFailure> {
 
 describe('job handlers', () => {
   it('has exactly one handler per job kind, and the check names what is missing or extra', () => {
-    const handlers = createJobHandlers({ stateDir: tempDir(), refreshInventory: () => Promise.reject(new Error('unused')) });
+    const handlers = createJobHandlers({
+      stateDir: tempDir(),
+      refreshInventory: () => Promise.reject(new Error('unused')),
+    });
     assertHandlersMatchJobKinds(handlers);
     const { 'node.process.kill': _dropped, ...missing } = handlers;
     assert.throws(() => assertHandlersMatchJobKinds(missing), /no handler for job kind "node.process.kill"/);
-    assert.throws(() => assertHandlersMatchJobKinds({ ...handlers, 'vm.teleport': async () => ({}) }), /handler for unknown job kind "vm.teleport"/);
-    assert.throws(() => assertHandlersMatchJobKinds(handlers, { ...JOB_KINDS, 'zone.create': JOB_KINDS['agent.selftest'] }), /"zone.create"/);
+    assert.throws(
+      () => assertHandlersMatchJobKinds({ ...handlers, 'vm.teleport': async () => ({}) }),
+      /handler for unknown job kind "vm.teleport"/,
+    );
+    assert.throws(
+      () => assertHandlersMatchJobKinds(handlers, { ...JOB_KINDS, 'zone.create': JOB_KINDS['agent.selftest'] }),
+      /"zone.create"/,
+    );
   });
 
   it('selftest writes exactly one line when run twice with the same job id, reporting each step', async () => {
@@ -51,7 +60,12 @@ describe('job handlers', () => {
 
   it('selftest fails with selftest_failed when asked to', async () => {
     const selftest = createSelftestHandler(tempDir());
-    const failure = await failureOf(() => selftest({ marker: 'm', delay_ms: 0, steps: 1, fail_with: 'disk on fire' }, context('3f8e0a52-7c59-4a0e-9a3b-1d8b2c4e5f61')));
+    const failure = await failureOf(() =>
+      selftest(
+        { marker: 'm', delay_ms: 0, steps: 1, fail_with: 'disk on fire' },
+        context('3f8e0a52-7c59-4a0e-9a3b-1d8b2c4e5f61'),
+      ),
+    );
     assert.equal(failure.code, 'selftest_failed');
     assert.equal(failure.message, 'disk on fire');
   });
@@ -62,16 +76,33 @@ describe('job handlers', () => {
     const exited = new Promise<NodeJS.Signals | null>((r) => sleeper.on('exit', (_c, s) => r(s)));
     const pid = sleeper.pid;
     assert.ok(pid);
-    assert.deepEqual(await kill({ pid, signal: 'SIGTERM' }, context('3f8e0a52-7c59-4a0e-9a3b-1d8b2c4e5f62')), { pid, signal: 'SIGTERM', delivered: true });
+    assert.deepEqual(await kill({ pid, signal: 'SIGTERM' }, context('3f8e0a52-7c59-4a0e-9a3b-1d8b2c4e5f62')), {
+      pid,
+      signal: 'SIGTERM',
+      delivered: true,
+    });
     assert.equal(await exited, 'SIGTERM');
-    const gone = await failureOf(() => kill({ pid, signal: 'SIGKILL' }, context('3f8e0a52-7c59-4a0e-9a3b-1d8b2c4e5f63')));
+    const gone = await failureOf(() =>
+      kill({ pid, signal: 'SIGKILL' }, context('3f8e0a52-7c59-4a0e-9a3b-1d8b2c4e5f63')),
+    );
     assert.equal(gone.code, 'no_such_process');
     assert.match(gone.message, new RegExp(`no process with pid ${pid}`));
   });
 
   it('process kill refuses the agent itself and init', async () => {
     const kill = createProcessKillHandler();
-    assert.equal((await failureOf(() => kill({ pid: process.pid, signal: 'SIGKILL' }, context('3f8e0a52-7c59-4a0e-9a3b-1d8b2c4e5f64')))).code, 'refused');
-    assert.equal((await failureOf(() => kill({ pid: 1, signal: 'SIGKILL' }, context('3f8e0a52-7c59-4a0e-9a3b-1d8b2c4e5f65')))).code, 'refused');
+    assert.equal(
+      (
+        await failureOf(() =>
+          kill({ pid: process.pid, signal: 'SIGKILL' }, context('3f8e0a52-7c59-4a0e-9a3b-1d8b2c4e5f64')),
+        )
+      ).code,
+      'refused',
+    );
+    assert.equal(
+      (await failureOf(() => kill({ pid: 1, signal: 'SIGKILL' }, context('3f8e0a52-7c59-4a0e-9a3b-1d8b2c4e5f65'))))
+        .code,
+      'refused',
+    );
   });
 });

@@ -24,15 +24,31 @@ interface DriverFixture {
 
 const FIXTURES: DriverFixture[] = [
   { name: 'process', make: (store) => new ProcessDriver(store), runIdentity: (s) => `${s.pid}` },
-  { name: 'docker', make: (store) => new DockerDriver(store, DOCKER_SOCKET, { bindAddress: '127.0.0.1' }), runIdentity: (s) => `${s.started_at}` },
+  {
+    name: 'docker',
+    make: (store) => new DockerDriver(store, DOCKER_SOCKET, { bindAddress: '127.0.0.1' }),
+    runIdentity: (s) => `${s.started_at}`,
+  },
   zoneFixture(),
 ];
 
-/** Native zones on the simulated illumos tools (test/sim-tools): zoneadm shutdown is the stop signal, halt the SIGKILL. */
+/**
+ * Native zones on the simulated illumos tools (test/sim-tools): zoneadm shutdown is the stop signal, halt the SIGKILL.
+ */
 function zoneFixture(): DriverFixture {
   const host = simHost();
-  const options = { exec: host.exec, layout: { zonepathRoot: host.zonepathRoot, datasetRoot: 'rpool/zones' }, consoleLogDir: host.consoleLogDir, pollMs: 150 };
-  return { name: 'zone', make: (store) => new ZoneDriver(store, options), runIdentity: (s) => `${s.started_at}`, forcedStopReason: /^halted after a grace period of 1 s$/ };
+  const options = {
+    exec: host.exec,
+    layout: { zonepathRoot: host.zonepathRoot, datasetRoot: 'rpool/zones' },
+    consoleLogDir: host.consoleLogDir,
+    pollMs: 150,
+  };
+  return {
+    name: 'zone',
+    make: (store) => new ZoneDriver(store, options),
+    runIdentity: (s) => `${s.started_at}`,
+    forcedStopReason: /^halted after a grace period of 1 s$/,
+  };
 }
 
 /** One behavioural suite, every driver: what the hub relies on must not depend on the driver. */
@@ -50,7 +66,10 @@ for (const fixture of FIXTURES) {
 
     it('creates with an install script, starts, turns running on its ready pattern, answers on the console and logs its output', async () => {
       assert.equal(await driver.available(), null);
-      const spec = buildSpec(fixture.name, { install: { script: 'echo from-install > installed.txt; echo install-ran' }, ready_pattern: '^READY' });
+      const spec = buildSpec(fixture.name, {
+        install: { script: 'echo from-install > installed.txt; echo install-ran' },
+        ready_pattern: '^READY',
+      });
       created.push(spec.instance_id);
       const status = await driver.create(spec, ctx());
       assert.equal(status.state, 'stopped');
@@ -61,7 +80,11 @@ for (const fixture of FIXTURES) {
       assert.equal(started.state, 'running');
       assert.ok(frames.some((f) => f.instance_id === spec.instance_id && f.state === 'starting'));
       assert.ok(frames.some((f) => f.instance_id === spec.instance_id && f.state === 'running'));
-      assert.equal((await driver.start(spec.instance_id)).pid, started.pid, 'starting a running instance leaves it alone');
+      assert.equal(
+        (await driver.start(spec.instance_id)).pid,
+        started.pid,
+        'starting a running instance leaves it alone',
+      );
 
       const handle = await driver.openConsole(spec.instance_id);
       const output = consoleOutput(handle);
@@ -80,11 +103,18 @@ for (const fixture of FIXTURES) {
       assert.equal(stopped.state, 'stopped');
       assert.equal(stopped.exit_code, 0, 'a workload that traps SIGTERM exits cleanly');
       assert.ok((await driver.logs(spec.instance_id, 20, 'output')).some((l) => l.includes('got-term')));
-      assert.equal((await driver.stop(spec.instance_id)).state, 'stopped', 'stopping what is stopped answers its status');
+      assert.equal(
+        (await driver.stop(spec.instance_id)).state,
+        'stopped',
+        'stopping what is stopped answers its status',
+      );
     });
 
     it('kills a workload that ignores the stop signal after the grace period', async () => {
-      const spec = buildSpec(fixture.name, { startup: STUBBORN_WORKLOAD, stop: { type: 'signal', value: 'SIGTERM', grace_seconds: 1 } });
+      const spec = buildSpec(fixture.name, {
+        startup: STUBBORN_WORKLOAD,
+        stop: { type: 'signal', value: 'SIGTERM', grace_seconds: 1 },
+      });
       created.push(spec.instance_id);
       await driver.create(spec, ctx());
       await driver.start(spec.instance_id);
@@ -97,7 +127,10 @@ for (const fixture of FIXTURES) {
     });
 
     it('kill stops at once and is not restarted', async () => {
-      const spec = buildSpec(fixture.name, { startup: STUBBORN_WORKLOAD, restart: { policy: 'always', max_retries: 5, backoff_seconds: 0 } });
+      const spec = buildSpec(fixture.name, {
+        startup: STUBBORN_WORKLOAD,
+        restart: { policy: 'always', max_retries: 5, backoff_seconds: 0 },
+      });
       created.push(spec.instance_id);
       await driver.create(spec, ctx());
       await driver.start(spec.instance_id);
@@ -108,14 +141,21 @@ for (const fixture of FIXTURES) {
     });
 
     it('reports a crash with its reason and applies the restart policy up to max_retries', async () => {
-      const spec = buildSpec(fixture.name, { startup: 'echo up; sleep 0.3; exit 3', restart: { policy: 'on-failure', max_retries: 2, backoff_seconds: 0.2 } });
+      const spec = buildSpec(fixture.name, {
+        startup: 'echo up; sleep 0.3; exit 3',
+        restart: { policy: 'on-failure', max_retries: 2, backoff_seconds: 0.2 },
+      });
       created.push(spec.instance_id);
       await driver.create(spec, ctx());
       await driver.start(spec.instance_id);
-      const final = await until('the restart limit', async () => {
-        const s = await driver.inspect(spec.instance_id);
-        return s.state === 'crashed' && s.reason?.includes('restart limit') ? s : null;
-      }, 30_000);
+      const final = await until(
+        'the restart limit',
+        async () => {
+          const s = await driver.inspect(spec.instance_id);
+          return s.state === 'crashed' && s.reason?.includes('restart limit') ? s : null;
+        },
+        30_000,
+      );
       assert.equal(final.restarts, 2);
       assert.equal(final.exit_code, 3);
       assert.match(final.reason ?? '', /^exited with code 3; restart limit of 2 reached$/);
@@ -134,7 +174,11 @@ for (const fixture of FIXTURES) {
       assert.deepEqual(listed.find((i) => i.instance_id === spec.instance_id)?.state, 'running');
       const after = await driver.inspect(spec.instance_id);
       assert.equal(after.state, 'running');
-      assert.equal(fixture.runIdentity(after), fixture.runIdentity(before), 'the same run of the workload, not a restart');
+      assert.equal(
+        fixture.runIdentity(after),
+        fixture.runIdentity(before),
+        'the same run of the workload, not a restart',
+      );
       const handle = await driver.openConsole(spec.instance_id);
       const output = consoleOutput(handle);
       await new Promise((r) => setTimeout(r, 300));

@@ -10,7 +10,11 @@ import { InstanceStateRelay } from '../src/instances/state-relay';
 import { tempDir } from './support/agent-process';
 import { buildSpec } from './support/instance-builders';
 
-const ctx = (): JobContext => ({ jobId: randomUUID(), signal: new AbortController().signal, progress: () => undefined });
+const ctx = (): JobContext => ({
+  jobId: randomUUID(),
+  signal: new AbortController().signal,
+  progress: () => undefined,
+});
 
 describe('instance job handlers', () => {
   it('answer repeated jobs from the state: create twice, stop when stopped, delete when gone', async () => {
@@ -20,16 +24,28 @@ describe('instance job handlers', () => {
     const first = await handlers['instance.create']({ spec }, ctx());
     assert.deepEqual(await handlers['instance.create']({ spec }, ctx()), first);
     assert.equal((await handlers['instance.stop']({ instance_id: spec.instance_id }, ctx())).state, 'stopped');
-    assert.deepEqual(await handlers['instance.delete']({ instance_id: spec.instance_id }, ctx()), { instance_id: spec.instance_id, deleted: true });
-    assert.deepEqual(await handlers['instance.delete']({ instance_id: spec.instance_id }, ctx()), { instance_id: spec.instance_id, deleted: false });
+    assert.deepEqual(await handlers['instance.delete']({ instance_id: spec.instance_id }, ctx()), {
+      instance_id: spec.instance_id,
+      deleted: true,
+    });
+    assert.deepEqual(await handlers['instance.delete']({ instance_id: spec.instance_id }, ctx()), {
+      instance_id: spec.instance_id,
+      deleted: false,
+    });
     await instances.close();
   });
 
   it('fail with stable codes: instance_not_found, driver_unavailable', async () => {
     const instances = createInstanceManager({ stateDir: tempDir(), dockerSocket: '/nonexistent/docker.sock' });
     const handlers = createInstanceHandlers(instances);
-    await assert.rejects(handlers['instance.inspect']({ instance_id: randomUUID() }, ctx()), (e: unknown) => e instanceof AgentError && e.code === 'instance_not_found');
-    await assert.rejects(handlers['instance.create']({ spec: buildSpec('docker') }, ctx()), (e: unknown) => e instanceof AgentError && e.code === 'driver_unavailable' && /docker/.test(e.message));
+    await assert.rejects(
+      handlers['instance.inspect']({ instance_id: randomUUID() }, ctx()),
+      (e: unknown) => e instanceof AgentError && e.code === 'instance_not_found',
+    );
+    await assert.rejects(
+      handlers['instance.create']({ spec: buildSpec('docker') }, ctx()),
+      (e: unknown) => e instanceof AgentError && e.code === 'driver_unavailable' && /docker/.test(e.message),
+    );
     await instances.close();
   });
 });
@@ -37,7 +53,13 @@ describe('instance job handlers', () => {
 describe('instance state relay', () => {
   it('queues frames while disconnected, the latest per instance winning, and sends them once attached', () => {
     const relay = new InstanceStateRelay();
-    const frame = (id: string, state: InstanceStateFrame['state']): InstanceStateFrame => ({ instance_id: id, state, reason: null, exit_code: null, ts: new Date().toISOString() });
+    const frame = (id: string, state: InstanceStateFrame['state']): InstanceStateFrame => ({
+      instance_id: id,
+      state,
+      reason: null,
+      exit_code: null,
+      ts: new Date().toISOString(),
+    });
     const [a, b] = [randomUUID(), randomUUID()];
     relay.push(frame(a, 'starting'));
     relay.push(frame(b, 'crashed'));
@@ -45,7 +67,13 @@ describe('instance state relay', () => {
     const sent: InstanceStateFrame[] = [];
     const sink = { connected: true, sendInstanceState: (f: InstanceStateFrame) => sent.push(f) };
     relay.attach(sink);
-    assert.deepEqual(sent.map((f) => [f.instance_id, f.state]), [[b, 'crashed'], [a, 'running']]);
+    assert.deepEqual(
+      sent.map((f) => [f.instance_id, f.state]),
+      [
+        [b, 'crashed'],
+        [a, 'running'],
+      ],
+    );
     relay.push(frame(a, 'stopping'));
     assert.equal(sent.length, 3);
     relay.detach(sink);

@@ -31,7 +31,10 @@ describe('instance metrics reporter (process driver)', () => {
     reporter.attach(sink, 100);
     await until('three frames', () => sink.frames.length >= 3);
     for (const frame of sink.frames) {
-      assert.deepEqual(frame.samples.map((s) => s.instance_id), [running.instance_id]);
+      assert.deepEqual(
+        frame.samples.map((s) => s.instance_id),
+        [running.instance_id],
+      );
       assert.ok(frame.samples[0]!.memory_bytes > 0);
       assert.equal(frame.samples[0]!.memory_limit_bytes, 32 * 1024 * 1024);
     }
@@ -62,7 +65,17 @@ describe('instance metrics reporter (process driver)', () => {
           calls++;
           await gate;
           if (id.endsWith('2')) throw new Error('engine says no');
-          return { instance_id: id, ts: new Date().toISOString(), cpu_percent: 1, memory_bytes: 1, memory_limit_bytes: null, disk_bytes: 0, net_rx_bytes: 0, net_tx_bytes: 0, uptime_seconds: 1 };
+          return {
+            instance_id: id,
+            ts: new Date().toISOString(),
+            cpu_percent: 1,
+            memory_bytes: 1,
+            memory_limit_bytes: null,
+            disk_bytes: 0,
+            net_rx_bytes: 0,
+            net_tx_bytes: 0,
+            uptime_seconds: 1,
+          };
         },
       }),
     };
@@ -75,6 +88,9 @@ describe('instance metrics reporter (process driver)', () => {
     assert.equal(await first, 1);
     reporter.detach();
     assert.equal(calls, 2, 'the skipped round asked nothing');
-    assert.deepEqual(sink.frames.map((f) => f.samples.map((s) => s.instance_id)), [['00000000-0000-4000-8000-000000000001']]);
+    assert.deepEqual(
+      sink.frames.map((f) => f.samples.map((s) => s.instance_id)),
+      [['00000000-0000-4000-8000-000000000001']],
+    );
   });
 });

@@ -6,7 +6,15 @@ import { buildSpec } from './support/instance-builders';
 import { TestHub, waitFor } from './support/test-hub';
 
 function job(kind: string, payload: unknown) {
-  return { job_id: randomUUID(), kind, payload, resource: null, attempt: 1, deadline_at: null, created_at: new Date().toISOString() };
+  return {
+    job_id: randomUUID(),
+    kind,
+    payload,
+    resource: null,
+    attempt: 1,
+    deadline_at: null,
+    created_at: new Date().toISOString(),
+  };
 }
 
 describe('instances end to end: jobs, state frames and the console through a real agent process', () => {
@@ -56,7 +64,12 @@ describe('instances end to end: jobs, state frames and the console through a rea
 
   it('relays the console: a line sent through the stream is answered through it', async () => {
     const streamId = `console-${randomUUID().slice(0, 8)}`;
-    const ack = await hub.openStream(streamId, 'instance.console', { instance_id: id }, { initialCredit: 65_536, autoCredit: true });
+    const ack = await hub.openStream(
+      streamId,
+      'instance.console',
+      { instance_id: id },
+      { initialCredit: 65_536, autoCredit: true },
+    );
     assert.equal(ack.ok, true, JSON.stringify(ack));
     await new Promise((r) => setTimeout(r, 300));
     hub.emit('stream:data', { stream_id: streamId, data: Buffer.from('over-the-tunnel\n') });
@@ -64,12 +77,22 @@ describe('instances end to end: jobs, state frames and the console through a rea
     hub.emit('stream:close', { stream_id: streamId });
 
     const logsId = `logs-${randomUUID().slice(0, 8)}`;
-    const logsAck = await hub.openStream(logsId, 'instance.logs', { instance_id: id, tail: 10 }, { initialCredit: 65_536, autoCredit: true });
+    const logsAck = await hub.openStream(
+      logsId,
+      'instance.logs',
+      { instance_id: id, tail: 10 },
+      { initialCredit: 65_536, autoCredit: true },
+    );
     assert.equal(logsAck.ok, true);
     await waitFor('logs stream tail', () => hub.streamOutput(logsId).includes('READY'));
     hub.emit('stream:close', { stream_id: logsId });
 
-    const missing = await hub.openStream(`console-${randomUUID().slice(0, 8)}`, 'instance.console', { instance_id: randomUUID() }, { initialCredit: 1024, autoCredit: true });
+    const missing = await hub.openStream(
+      `console-${randomUUID().slice(0, 8)}`,
+      'instance.console',
+      { instance_id: randomUUID() },
+      { initialCredit: 1024, autoCredit: true },
+    );
     assert.deepEqual(missing.ok === false && missing.error.code, 'instance_not_found');
   });
 

@@ -34,15 +34,33 @@ class RecordingLink implements HubLink {
 async function newService(options: { concurrency?: number; maxQueued?: number; stateDir?: string } = {}) {
   const stateDir = options.stateDir ?? tempDir();
   const journal = await JobJournal.open(stateDir, { retentionDays: 7 });
-  const handlers = createJobHandlers({ stateDir, refreshInventory: () => collectInventory({ dockerSocket: join(stateDir, 'none.sock'), log }) });
-  const service = new JobService({ journal, handlers, maxConcurrentJobs: options.concurrency ?? 4, maxQueuedJobs: options.maxQueued ?? 100, log });
+  const handlers = createJobHandlers({
+    stateDir,
+    refreshInventory: () => collectInventory({ dockerSocket: join(stateDir, 'none.sock'), log }),
+  });
+  const service = new JobService({
+    journal,
+    handlers,
+    maxConcurrentJobs: options.concurrency ?? 4,
+    maxQueuedJobs: options.maxQueued ?? 100,
+    log,
+  });
   const link = new RecordingLink();
   service.attach(link);
   return { stateDir, journal, service, link };
 }
 
 function envelope(kind: JobEnvelope['kind'], payload: unknown, extra: Partial<JobEnvelope> = {}): JobEnvelope {
-  return { job_id: randomUUID(), kind, payload, resource: null, attempt: 1, deadline_at: null, created_at: new Date().toISOString(), ...extra };
+  return {
+    job_id: randomUUID(),
+    kind,
+    payload,
+    resource: null,
+    attempt: 1,
+    deadline_at: null,
+    created_at: new Date().toISOString(),
+    ...extra,
+  };
 }
 
 async function deliver(service: JobService, job: JobEnvelope): Promise<JobAck> {
@@ -87,7 +105,11 @@ describe('job service', () => {
 
   it('fails a job whose deadline passed before it started with code expired', async () => {
     const { service, link, stateDir } = await newService();
-    const job = envelope('agent.selftest', { marker: 'late' }, { deadline_at: new Date(Date.now() - 1000).toISOString() });
+    const job = envelope(
+      'agent.selftest',
+      { marker: 'late' },
+      { deadline_at: new Date(Date.now() - 1000).toISOString() },
+    );
     assert.equal((await deliver(service, job)).status, 'accepted');
     const outcome = await waitFor('outcome', () => link.outcome(job.job_id));
     assert.equal(outcome.status === 'failed' && outcome.error.code, 'expired');
@@ -122,7 +144,10 @@ describe('job service', () => {
     const failing = envelope('agent.selftest', { marker: 'f', fail_with: 'asked to fail' });
     await deliver(service, failing);
     const outcome = await waitFor('outcome', () => link.outcome(failing.job_id));
-    assert.deepEqual(outcome.status === 'failed' && outcome.error, { code: 'selftest_failed', message: 'asked to fail' });
+    assert.deepEqual(outcome.status === 'failed' && outcome.error, {
+      code: 'selftest_failed',
+      message: 'asked to fail',
+    });
 
     const bad = await deliver(service, envelope('node.process.kill', { pid: 'one' }));
     assert.equal(bad.status === 'rejected' && bad.error.code, 'invalid_payload');

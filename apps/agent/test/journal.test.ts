@@ -113,7 +113,11 @@ describe('job journal', () => {
     );
     assert.deepEqual(reopened.counts(), { unfinished: 1, undelivered: 1, delivered: 1 });
     await reopened.close();
-    assert.doesNotMatch(readFileSync(join(dir, JOURNAL_FILE), 'utf8'), new RegExp(old), 'the old job is gone from the file');
+    assert.doesNotMatch(
+      readFileSync(join(dir, JOURNAL_FILE), 'utf8'),
+      new RegExp(old),
+      'the old job is gone from the file',
+    );
   });
 
   it('writes the file readable by its owner only', async () => {

@@ -37,8 +37,16 @@ describe('output log history (process driver files)', () => {
     const file = rotatedLog();
     assert.equal(await history(file, { lines: 3 }), 'b2\nc1\nc2\n');
     assert.equal(await history(file, { lines: 100 }), 'a1\na2\nb1\nb2\nc1\nc2\n');
-    assert.equal(await history(file, { since: at(file, '.1', 1000) }), 'c1\nc2\n', 'since after .1 was last written: only the current file');
-    assert.equal(await history(file, { until: at(file, '.1', -1000) }), 'a1\na2\nb1\nb2\n', 'until before .1 ended: not the current file');
+    assert.equal(
+      await history(file, { since: at(file, '.1', 1000) }),
+      'c1\nc2\n',
+      'since after .1 was last written: only the current file',
+    );
+    assert.equal(
+      await history(file, { until: at(file, '.1', -1000) }),
+      'a1\na2\nb1\nb2\n',
+      'until before .1 ended: not the current file',
+    );
     assert.equal(await history(file, { since: new Date(Date.now() + 60_000) }), '');
   });
 
@@ -49,7 +57,7 @@ describe('output log history (process driver files)', () => {
     assert.equal(statSync(file).size, 0);
   });
 
-  it('rotation keeps the copy\'s last write time', () => {
+  it("rotation keeps the copy's last write time", () => {
     const file = join(tempDir(), 'output.log');
     writeFileSync(file, 'x'.repeat(2000));
     utimesSync(file, 1_000_000, 1_000_000);
@@ -61,6 +69,9 @@ describe('output log history (process driver files)', () => {
 
   it('CRLF split across chunks becomes LF; skipLines drops lines split across chunks', async () => {
     assert.equal(await text(Readable.from([Buffer.from('a\r'), Buffer.from('\nb\r\n')]).pipe(crlfToLf())), 'a\nb\n');
-    assert.equal(await text(Readable.from([Buffer.from('one\ntw'), Buffer.from('o\nthree\n')]).pipe(skipLines(2))), 'three\n');
+    assert.equal(
+      await text(Readable.from([Buffer.from('one\ntw'), Buffer.from('o\nthree\n')]).pipe(skipLines(2))),
+      'three\n',
+    );
   });
 });

@@ -20,7 +20,9 @@ describe('process driver', () => {
     mkdirSync(data);
     writeConfigFiles(data, [{ path: 'conf/server.properties', parser: 'file', content: 'motd=hi\n' }]);
     assert.equal(readFileSync(join(data, 'conf/server.properties'), 'utf8'), 'motd=hi\n');
-    assert.throws(() => writeConfigFiles(data, [{ path: '../escape.txt', parser: 'file', content: 'x' }]), { code: 'invalid_spec' });
+    assert.throws(() => writeConfigFiles(data, [{ path: '../escape.txt', parser: 'file', content: 'x' }]), {
+      code: 'invalid_spec',
+    });
     symlinkSync(outside, join(data, 'linked'));
     assert.throws(() => writeConfigFiles(data, [{ path: 'linked/escape.txt', parser: 'file', content: 'x' }]), /link/);
     symlinkSync(join(outside, 'target.txt'), join(data, 'file-link'));
@@ -29,25 +31,42 @@ describe('process driver', () => {
     assert.equal(existsSync(join(outside, 'target.txt')), false);
   });
 
-  it('sets keys of properties, ini, json and yaml files as Pterodactyl\'s parser does', () => {
+  it("sets keys of properties, ini, json and yaml files as Pterodactyl's parser does", () => {
     const data = join(tempDir(), 'data');
     mkdirSync(data);
     writeFileSync(join(data, 'server.properties'), 'motd=old\nmax-players=10\n');
     writeFileSync(join(data, 'app.json'), '{"server":{"port":1}}');
     writeConfigFiles(data, [
-      { path: 'server.properties', parser: 'properties', replacements: [{ match: 'motd', value: 'Hello' }, { match: 'server-port', value: '25565' }] },
+      {
+        path: 'server.properties',
+        parser: 'properties',
+        replacements: [
+          { match: 'motd', value: 'Hello' },
+          { match: 'server-port', value: '25565' },
+        ],
+      },
       { path: 'app.json', parser: 'json', replacements: [{ match: 'server.port', value: '2456' }] },
-      { path: 'game.ini', parser: 'ini', content: '[net]\nport = 1\n', replacements: [{ match: '[net]port', value: '7777' }] },
+      {
+        path: 'game.ini',
+        parser: 'ini',
+        content: '[net]\nport = 1\n',
+        replacements: [{ match: '[net]port', value: '7777' }],
+      },
       { path: 'conf.yml', parser: 'yaml', content: 'a:\n  b: 1\n', replacements: [{ match: 'a.b', value: '2' }] },
     ]);
-    assert.equal(readFileSync(join(data, 'server.properties'), 'utf8'), 'motd=Hello\nmax-players=10\nserver-port=25565\n');
+    assert.equal(
+      readFileSync(join(data, 'server.properties'), 'utf8'),
+      'motd=Hello\nmax-players=10\nserver-port=25565\n',
+    );
     assert.deepEqual(JSON.parse(readFileSync(join(data, 'app.json'), 'utf8')), { server: { port: 2456 } });
     assert.equal(readFileSync(join(data, 'game.ini'), 'utf8'), '[net]\nport = 7777\n');
     assert.equal(readFileSync(join(data, 'conf.yml'), 'utf8'), 'a:\n  b: 2\n');
   });
 
   it('refuses to start when a config file would escape through a link the workload planted', async () => {
-    const spec = buildSpec('process', { config_files: [{ path: 'plugins/config.yml', parser: 'file', content: 'a: 1' }] });
+    const spec = buildSpec('process', {
+      config_files: [{ path: 'plugins/config.yml', parser: 'file', content: 'a: 1' }],
+    });
     await driver.create(spec, ctx());
     const outside = tempDir();
     symlinkSync(outside, join(store.paths(spec.instance_id).data, 'plugins'));
@@ -59,7 +78,11 @@ describe('process driver', () => {
 
   it("gives the workload a clean environment: the agent's HOSTPLANE_* variables are not visible", async () => {
     process.env.HOSTPLANE_AGENT_TOKEN = 'hp_agt_secretsecretsecret';
-    const spec = buildSpec('process', { startup: 'env > env.txt; echo done', env: { GAME_MODE: 'survival' }, restart: { policy: 'never', max_retries: 0, backoff_seconds: 0 } });
+    const spec = buildSpec('process', {
+      startup: 'env > env.txt; echo done',
+      env: { GAME_MODE: 'survival' },
+      restart: { policy: 'never', max_retries: 0, backoff_seconds: 0 },
+    });
     await driver.create(spec, ctx());
     await driver.start(spec.instance_id);
     const envFile = join(store.paths(spec.instance_id).data, 'env.txt');
@@ -74,7 +97,10 @@ describe('process driver', () => {
 
   it('fails the create with install_failed and the reason when the install script fails', async () => {
     const spec = buildSpec('process', { install: { script: 'echo broken >&2; exit 7' } });
-    await assert.rejects(driver.create(spec, ctx()), (err: Error & { code?: string }) => err.code === 'install_failed' && /code 7/.test(err.message));
+    await assert.rejects(
+      driver.create(spec, ctx()),
+      (err: Error & { code?: string }) => err.code === 'install_failed' && /code 7/.test(err.message),
+    );
     const status = await driver.inspect(spec.instance_id);
     assert.equal(status.state, 'failed');
     assert.ok((await driver.logs(spec.instance_id, 5, 'install')).includes('broken'));
@@ -82,7 +108,10 @@ describe('process driver', () => {
   });
 
   it('reports a death by signal as "killed by SIGSEGV" and a stop command through the console', async () => {
-    const spec = buildSpec('process', { startup: 'while read l; do [ "$l" = quit ] && exit 0; done', stop: { type: 'command', value: 'quit', grace_seconds: 5 } });
+    const spec = buildSpec('process', {
+      startup: 'while read l; do [ "$l" = quit ] && exit 0; done',
+      stop: { type: 'command', value: 'quit', grace_seconds: 5 },
+    });
     await driver.create(spec, ctx());
     await driver.start(spec.instance_id);
     const stopped = await driver.stop(spec.instance_id);
@@ -106,7 +135,8 @@ describe('process driver', () => {
       await driver.stats(spec.instance_id);
       await new Promise((r) => setTimeout(r, 1000));
       const stats = await driver.stats(spec.instance_id);
-      // A loop alone would show ~100%; CI runs three test files at once on two cores, so only "clearly busy" is asserted.
+      // A loop alone would show ~100%; CI runs three test files at once on two cores, so only "clearly busy" is
+      // asserted.
       assert.ok(stats.cpu_percent > 5, `a busy loop uses CPU (got ${stats.cpu_percent})`);
       assert.ok(stats.memory_bytes > 0);
       assert.ok(stats.disk_bytes >= 10_000);
@@ -145,7 +175,9 @@ describe('process driver', () => {
     samples.sort((a, b) => a - b);
     const p50 = samples[Math.floor(samples.length / 2)] as number;
     const p99 = samples[samples.length - 1] as number;
-    console.log(`process console echo: p50 ${p50.toFixed(2)} ms, max ${p99.toFixed(2)} ms over ${samples.length} lines`);
+    console.log(
+      `process console echo: p50 ${p50.toFixed(2)} ms, max ${p99.toFixed(2)} ms over ${samples.length} lines`,
+    );
     // A 100 ms poll made the median ~50 ms; a generous bound that a loaded machine still meets.
     assert.ok(p50 < 40, `median echo took ${p50.toFixed(2)} ms`);
     await driver.remove(spec.instance_id);

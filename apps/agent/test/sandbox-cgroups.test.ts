@@ -46,7 +46,10 @@ describe('sandbox cgroups: the v2 layout', () => {
 
   it('says why not when a controller is missing, and when neither v2 nor v1 is there', () => {
     assert.match((detectCgroups(v2Root('cpu memory')) as { problem: string }).problem, /lacks the pids controller/);
-    assert.match((detectCgroups(tempDir()) as { problem: string }).problem, /no cgroup v2 tree and no cgroup v1 memory, pids, cpu/);
+    assert.match(
+      (detectCgroups(tempDir()) as { problem: string }).problem,
+      /no cgroup v2 tree and no cgroup v1 memory, pids, cpu/,
+    );
   });
 
   it('this machine: v1 or v2 is found and usable', () => {

@@ -11,12 +11,28 @@ const EXEC = '/opt/host plane/bin/hostplane-agent';
 const CONFIG = '/etc/hostplane/agent.yaml';
 
 function serviceCli(args: string[]) {
-  return spawnSync(process.execPath, [AGENT_MAIN, 'service', ...args], { encoding: 'utf8', env: { PATH: process.env.PATH } });
+  return spawnSync(process.execPath, [AGENT_MAIN, 'service', ...args], {
+    encoding: 'utf8',
+    env: { PATH: process.env.PATH },
+  });
 }
 
 function install(platform: string): { root: string; stdout: string } {
   const root = tempDir();
-  const r = serviceCli(['install', '--root', root, '--no-enable', '--platform', platform, '--exec', EXEC, '--config', CONFIG, '--user', 'hostplane']);
+  const r = serviceCli([
+    'install',
+    '--root',
+    root,
+    '--no-enable',
+    '--platform',
+    platform,
+    '--exec',
+    EXEC,
+    '--config',
+    CONFIG,
+    '--user',
+    'hostplane',
+  ]);
   assert.equal(r.status, 0, r.stderr);
   return { root, stdout: r.stdout };
 }
@@ -41,7 +57,10 @@ describe('service files', () => {
     assert.match(stdout, new RegExp(`wrote ${file}`));
     const unit = readFileSync(file, 'utf8');
     assert.equal(statSync(file).mode & 0o777, 0o644);
-    assert.match(unit, /^ExecStart="\/opt\/host plane\/bin\/hostplane-agent" run --config \/etc\/hostplane\/agent\.yaml$/m);
+    assert.match(
+      unit,
+      /^ExecStart="\/opt\/host plane\/bin\/hostplane-agent" run --config \/etc\/hostplane\/agent\.yaml$/m,
+    );
     assert.match(unit, /^User=hostplane$/m);
     assert.match(unit, /^RestartPreventExitStatus=78$/m);
     assert.match(unit, /^Restart=always$/m);

@@ -30,15 +30,24 @@ describe('host terminal over the tunnel', () => {
   });
 
   const shellPid = (streamId: string) =>
-    waitFor('terminal opened log', () => agent.logs().find((l) => l.msg === 'terminal opened' && l.stream_id === streamId)?.pid as number | undefined);
+    waitFor(
+      'terminal opened log',
+      () =>
+        agent.logs().find((l) => l.msg === 'terminal opened' && l.stream_id === streamId)?.pid as number | undefined,
+    );
 
   it('runs a command typed into it, resizes, and reports the exit code when the shell exits', async () => {
     const ack = await hub.openTerminal('term-echo-1', { initialCredit: STREAM_INITIAL_CREDIT, autoCredit: true });
     assert.deepEqual(ack, { ok: true, initial_credit: STREAM_INITIAL_CREDIT });
     // A login shell still setting up its terminal may discard what was typed (seen under load): type until it answers.
-    const typer = setInterval(() => hub.emit('stream:data', { stream_id: 'term-echo-1', data: Buffer.from('echo hi\n') }), 1000);
+    const typer = setInterval(
+      () => hub.emit('stream:data', { stream_id: 'term-echo-1', data: Buffer.from('echo hi\n') }),
+      1000,
+    );
     hub.emit('stream:data', { stream_id: 'term-echo-1', data: Buffer.from('echo hi\n') });
-    await waitFor('hi echoed back', () => /\r\nhi\r\n/.test(hub.streamOutput('term-echo-1'))).finally(() => clearInterval(typer));
+    await waitFor('hi echoed back', () => /\r\nhi\r\n/.test(hub.streamOutput('term-echo-1'))).finally(() =>
+      clearInterval(typer),
+    );
 
     hub.emit('stream:control', { stream_id: 'term-echo-1', type: 'resize', cols: 132, rows: 43 });
     hub.emit('stream:data', { stream_id: 'term-echo-1', data: Buffer.from('stty size\n') });
@@ -84,14 +93,21 @@ describe('host terminal over the tunnel', () => {
   });
 
   it('refuses a terminal with bad params or a reused id, and reports data for an unknown stream', async () => {
-    const bad = await hub.emitWithAck('stream:open', { stream_id: 'term-bad-1', kind: 'terminal', params: { cols: 0 }, initial_credit: 100 });
+    const bad = await hub.emitWithAck('stream:open', {
+      stream_id: 'term-bad-1',
+      kind: 'terminal',
+      params: { cols: 0 },
+      initial_credit: 100,
+    });
     assert.equal((bad as { ok: boolean }).ok, false);
     assert.equal((await hub.openTerminal('term-dup-1', { initialCredit: 100, autoCredit: true })).ok, true);
     const dup = await hub.openTerminal('term-dup-1', { initialCredit: 100, autoCredit: true });
     assert.deepEqual(dup.ok ? null : dup.error.code, 'stream_exists');
     const errorsBefore = hub.errors.length;
     hub.emit('stream:data', { stream_id: 'no-such-stream', data: Buffer.from('x') });
-    const error = await waitFor('unknown stream error', () => hub.errors.slice(errorsBefore).find((e) => e.code === 'unknown_stream'));
+    const error = await waitFor('unknown stream error', () =>
+      hub.errors.slice(errorsBefore).find((e) => e.code === 'unknown_stream'),
+    );
     assert.equal(error.event, 'stream:data');
   });
 

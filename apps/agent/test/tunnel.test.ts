@@ -39,7 +39,8 @@ describe('tunnel: a real agent process against a hub playing the contract', () =
         ['docker', false],
       ],
     );
-    for (const kind of Object.keys(JOB_KINDS)) assert.ok(hello.capabilities.includes(`job:${kind}`), `capability job:${kind}`);
+    for (const kind of Object.keys(JOB_KINDS))
+      assert.ok(hello.capabilities.includes(`job:${kind}`), `capability job:${kind}`);
     assert.ok(hello.capabilities.includes('stream:terminal'));
   });
 
@@ -48,7 +49,10 @@ describe('tunnel: a real agent process against a hub playing the contract', () =
     assert.ok(inventory.network.some((i) => i.name === 'lo'));
     await waitFor('three heartbeats', () => hub.heartbeats.length >= 3);
     const seqs = hub.heartbeats.map((h) => h.seq);
-    assert.deepEqual(seqs, [...seqs].sort((a, b) => a - b));
+    assert.deepEqual(
+      seqs,
+      [...seqs].sort((a, b) => a - b),
+    );
     assert.ok((hub.heartbeats[0]?.metrics.memory_total_bytes ?? 0) > 0);
     assert.deepEqual(hub.violations, []);
   });
@@ -82,7 +86,9 @@ describe('tunnel: a real agent process against a hub playing the contract', () =
     const again = await hub.sendJob(job);
     assert.equal(again.status, 'done');
     if (again.status === 'done') assert.equal(again.outcome.status, 'succeeded');
-    const lines = readFileSync(join(stateDir, 'selftest.log'), 'utf8').split('\n').filter((l) => l.startsWith(job.job_id));
+    const lines = readFileSync(join(stateDir, 'selftest.log'), 'utf8')
+      .split('\n')
+      .filter((l) => l.startsWith(job.job_id));
     assert.equal(lines.length, 1);
   });
 
@@ -123,20 +129,30 @@ describe('tunnel: a real agent process against a hub playing the contract', () =
     const resultsBefore = hub.results.length;
     await hub.restart();
     await waitFor('hello after restart', () => hub.hellos.length > hellosBefore, 10_000);
-    const resent = await waitFor('re-sent result', () => hub.results.slice(resultsBefore).find((r) => r.job_id === job.job_id));
+    const resent = await waitFor('re-sent result', () =>
+      hub.results.slice(resultsBefore).find((r) => r.job_id === job.job_id),
+    );
     assert.equal(resent.status, 'succeeded');
     const lost = agent.logs().filter((l) => l.msg === 'tunnel to the hub lost; reconnecting');
     assert.ok(lost.length >= 1, 'the agent logged its reconnect attempts');
-    for (const l of lost) assert.ok(typeof l.delay_ms === 'number' && l.delay_ms <= 1000, 'delays stay under the configured cap');
+    for (const l of lost)
+      assert.ok(typeof l.delay_ms === 'number' && l.delay_ms <= 1000, 'delays stay under the configured cap');
   });
 
   it('reconnects after the hub replaces its connection', async () => {
     const before = hub.hellos.length;
-    hub.refuseNextHellos = { refusal: { code: 'replaced', message: 'a newer connection of this node replaced this one' }, count: 1 };
+    hub.refuseNextHellos = {
+      refusal: { code: 'replaced', message: 'a newer connection of this node replaced this one' },
+      count: 1,
+    };
     hub.socket?.disconnect(true);
     await waitFor('hello after replacement', () => hub.hellos.length >= before + 2, 10_000);
     assert.equal(agent.child.exitCode, null);
-    assert.ok(agent.logs().some((l) => typeof l.msg === 'string' && l.msg.includes('a newer connection of this node replaced this one')));
+    assert.ok(
+      agent
+        .logs()
+        .some((l) => typeof l.msg === 'string' && l.msg.includes('a newer connection of this node replaced this one')),
+    );
   });
 });
 
@@ -144,7 +160,10 @@ describe('tunnel: refusals', () => {
   it('exits 78 printing the message when the hub refuses the token for good', async () => {
     assert.ok(FATAL_REFUSALS.has('token_revoked'));
     const token = testAgentToken();
-    const hub = await TestHub.start({ token, refuse: { code: 'token_revoked', message: 'the agent token of node web-1 was revoked' } });
+    const hub = await TestHub.start({
+      token,
+      refuse: { code: 'token_revoked', message: 'the agent token of node web-1 was revoked' },
+    });
     const agent = startAgent(registeredStateDir(hub.url, token));
     try {
       const { code } = await agent.exited;
@@ -175,7 +194,11 @@ describe('tunnel: refusals', () => {
     await hub.stop();
     const agent = startAgent(registeredStateDir(url, token));
     try {
-      await waitFor('three failed attempts', () => agent.logs().filter((l) => l.msg === 'tunnel to the hub lost; reconnecting').length >= 3, 10_000);
+      await waitFor(
+        'three failed attempts',
+        () => agent.logs().filter((l) => l.msg === 'tunnel to the hub lost; reconnecting').length >= 3,
+        10_000,
+      );
       assert.equal(agent.child.exitCode, null);
     } finally {
       await agent.stop();

@@ -13,7 +13,10 @@ const ctx = () => ({ progress: () => undefined, signal: new AbortController().si
 const UID_BASE = 1_500_000;
 const MiB = 1024 * 1024;
 
-/** Tenant workloads on the process driver, confined (bwrap namespaces, own uid, cgroup limits): what a hostile tenant tries. */
+/**
+ * Tenant workloads on the process driver, confined (bwrap namespaces, own uid, cgroup limits): what a hostile tenant
+ * tries.
+ */
 describe('workload sandbox: process driver', () => {
   const stateDir = tempDir();
   const store = new InstanceStore(stateDir);
@@ -88,7 +91,13 @@ describe('workload sandbox: process driver', () => {
 
   it('an install script writing /mnt/server/INSTALLED writes into the instance root, as its user, not the host /mnt/server', async () => {
     const hostFileBefore = existsSync('/mnt/server/INSTALLED');
-    const spec = await run({ install: { script: 'echo installed > /mnt/server/INSTALLED; echo "install-uid=$(id -u) cwd=$(pwd)"', entrypoint: 'sh' }, startup: 'cat INSTALLED; echo READY; sleep 30' });
+    const spec = await run({
+      install: {
+        script: 'echo installed > /mnt/server/INSTALLED; echo "install-uid=$(id -u) cwd=$(pwd)"',
+        entrypoint: 'sh',
+      },
+      startup: 'cat INSTALLED; echo READY; sleep 30',
+    });
     const data = store.paths(spec.instance_id).data;
     assert.equal(readFileSync(join(data, 'INSTALLED'), 'utf8'), 'installed\n');
     assert.equal(existsSync('/mnt/server/INSTALLED'), hostFileBefore, "the host's /mnt/server is untouched");
@@ -101,7 +110,11 @@ describe('workload sandbox: process driver', () => {
   });
 
   it('a fork bomb is stopped by the pids limit: forks fail at the limit and the workload dies', async () => {
-    const spec = await run({ startup: 'echo READY; i=0; while [ $i -lt 200 ]; do sleep 60 & i=$((i+1)); done; echo spawned-all', resources: { pids_limit: 20 }, ready_pattern: undefined });
+    const spec = await run({
+      startup: 'echo READY; i=0; while [ $i -lt 200 ]; do sleep 60 & i=$((i+1)); done; echo spawned-all',
+      resources: { pids_limit: 20 },
+      ready_pattern: undefined,
+    });
     await driver.start(spec.instance_id);
     const final = await until('the workload dies of its pids limit', async () => {
       const s = await driver.inspect(spec.instance_id);
@@ -120,34 +133,55 @@ describe('workload sandbox: process driver', () => {
 
   it('is killed by the kernel at its memory limit, and the reason says so', async () => {
     // `tail` on an endless line buffers it all: memory grows until the limit.
-    const spec = await run({ startup: 'echo READY; tail /dev/zero', resources: { memory_bytes: 32 * MiB }, ready_pattern: undefined });
+    const spec = await run({
+      startup: 'echo READY; tail /dev/zero',
+      resources: { memory_bytes: 32 * MiB },
+      ready_pattern: undefined,
+    });
     await driver.start(spec.instance_id);
-    const final = await until('the OOM kill', async () => {
-      const s = await driver.inspect(spec.instance_id);
-      return s.state === 'crashed' ? s : null;
-    }, 30_000);
+    const final = await until(
+      'the OOM kill',
+      async () => {
+        const s = await driver.inspect(spec.instance_id);
+        return s.state === 'crashed' ? s : null;
+      },
+      30_000,
+    );
     assert.match(final.reason ?? '', /out of memory/);
     assert.equal(final.exit_code, 137);
   });
 
   it('a workload that grows past its disk limit is stopped, and cannot start again while over it', async () => {
-    const spec = await run({ startup: 'echo READY; head -c 3000000 /dev/zero > big.bin; sleep 60', resources: { disk_bytes: 1_000_000 } });
+    const spec = await run({
+      startup: 'echo READY; head -c 3000000 /dev/zero > big.bin; sleep 60',
+      resources: { disk_bytes: 1_000_000 },
+    });
     await driver.start(spec.instance_id);
     const final = await until('the disk-limit stop', async () => {
       const s = await driver.inspect(spec.instance_id);
       return s.state === 'stopped' ? s : null;
     });
     assert.match(final.reason ?? '', /over its disk limit of 1000000 bytes/);
-    await assert.rejects(driver.start(spec.instance_id), (err: Error & { code?: string }) => err.code === 'start_failed' && /disk limit/.test(err.message));
+    await assert.rejects(
+      driver.start(spec.instance_id),
+      (err: Error & { code?: string }) => err.code === 'start_failed' && /disk limit/.test(err.message),
+    );
   });
 
   it('the workload variables reach the workload only, never a root process, and stop signals reach the workload', async () => {
-    const spec = await run({ env: { GREETING: "it's a \"test\" $HOME" }, startup: `trap 'echo got-term; exit 0' TERM; echo "greeting=$GREETING"; echo READY; while true; do sleep 1; done` });
+    const spec = await run({
+      env: { GREETING: 'it\'s a "test" $HOME' },
+      startup: `trap 'echo got-term; exit 0' TERM; echo "greeting=$GREETING"; echo READY; while true; do sleep 1; done`,
+    });
     const started = await driver.start(spec.instance_id);
     assert.match(output(spec.instance_id), /greeting=it's a "test" \$HOME/);
     const cmdline = readFileSync(`/proc/${started.pid}/cmdline`, 'utf8');
     assert.ok(!cmdline.includes('a "test"'), 'variable values are not on the sandbox command line');
-    assert.doesNotMatch(readFileSync(`/proc/${started.pid}/environ`, 'utf8'), /GREETING/, 'nor in the environment of the root-side bwrap');
+    assert.doesNotMatch(
+      readFileSync(`/proc/${started.pid}/environ`, 'utf8'),
+      /GREETING/,
+      'nor in the environment of the root-side bwrap',
+    );
     const stopped = await driver.stop(spec.instance_id, 5);
     assert.equal(stopped.exit_code, 0);
     assert.match(output(spec.instance_id), /got-term/);
@@ -172,7 +206,11 @@ describe('workload sandbox: a node that cannot confine workloads', () => {
       assert.match(err.message, /cannot sandbox process workloads .*only a platform admin/);
       return true;
     });
-    const admin = buildSpec('process', { startup: 'echo "uid=$(id -u)"; echo READY; sleep 30', ready_pattern: '^READY', sandbox: { allow_unsandboxed: true } });
+    const admin = buildSpec('process', {
+      startup: 'echo "uid=$(id -u)"; echo READY; sleep 30',
+      ready_pattern: '^READY',
+      sandbox: { allow_unsandboxed: true },
+    });
     created.push(admin.instance_id);
     await driver.create(admin, ctx());
     await driver.start(admin.instance_id);
@@ -182,7 +220,9 @@ describe('workload sandbox: a node that cannot confine workloads', () => {
 });
 
 describe('workload sandbox: start cost', () => {
-  const sandboxed = new ProcessDriver(new InstanceStore(tempDir()), { identity: { uidBase: UID_BASE + 2000, uidCount: 1000 } });
+  const sandboxed = new ProcessDriver(new InstanceStore(tempDir()), {
+    identity: { uidBase: UID_BASE + 2000, uidCount: 1000 },
+  });
   const plain = new ProcessDriver(new InstanceStore(tempDir()), { cgroupRoot: tempDir() });
   after(async () => {
     await sandboxed.close();
@@ -195,7 +235,11 @@ describe('workload sandbox: start cost', () => {
     const measure = async (driver: ProcessDriver) => {
       const times: number[] = [];
       for (let i = 0; i < rounds; i++) {
-        const spec = buildSpec('process', { startup: 'echo READY; sleep 30', ready_pattern: '^READY', sandbox: { allow_unsandboxed: true } });
+        const spec = buildSpec('process', {
+          startup: 'echo READY; sleep 30',
+          ready_pattern: '^READY',
+          sandbox: { allow_unsandboxed: true },
+        });
         await driver.create(spec, ctx());
         const t0 = process.hrtime.bigint();
         await driver.start(spec.instance_id);
@@ -206,7 +250,9 @@ describe('workload sandbox: start cost', () => {
     };
     const a = await measure(plain);
     const b = await measure(sandboxed);
-    t.diagnostic(`start until ready, median of ${rounds}: unsandboxed ${median(a).toFixed(1)} ms, sandboxed ${median(b).toFixed(1)} ms (+${(median(b) - median(a)).toFixed(1)} ms)`);
+    t.diagnostic(
+      `start until ready, median of ${rounds}: unsandboxed ${median(a).toFixed(1)} ms, sandboxed ${median(b).toFixed(1)} ms (+${(median(b) - median(a)).toFixed(1)} ms)`,
+    );
     assert.ok(median(b) < 2000, `a sandboxed start stays well under 2 s (got ${median(b)} ms)`);
   });
 });

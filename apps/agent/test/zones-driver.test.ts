@@ -16,16 +16,40 @@ describe('zone driver', () => {
   const host = simHost();
   const stateDir = tempDir();
   const store = new InstanceStore(stateDir);
-  const driver = new ZoneDriver(store, { exec: host.exec, layout: { zonepathRoot: host.zonepathRoot, datasetRoot: 'rpool/zones' }, consoleLogDir: host.consoleLogDir, pollMs: 200 });
+  const driver = new ZoneDriver(store, {
+    exec: host.exec,
+    layout: { zonepathRoot: host.zonepathRoot, datasetRoot: 'rpool/zones' },
+    consoleLogDir: host.consoleLogDir,
+    pollMs: 200,
+  });
   after(() => driver.close());
 
   it('plans a bhyve zone: boot disk zvol, ram and vcpus attrs, ISO as a read-only lofs, VNICs ending in a digit', () => {
-    const spec = buildSpec('zone', { zone: { brand: 'bhyve', ram: '2G', vcpus: 2, boot_disk: { size: '20G' }, iso: '/data/iso/omnios.iso', vnics: [{ over: 'e1000g0', vlan_id: 12 }], attrs: { vnc: 'on' } } });
+    const spec = buildSpec('zone', {
+      zone: {
+        brand: 'bhyve',
+        ram: '2G',
+        vcpus: 2,
+        boot_disk: { size: '20G' },
+        iso: '/data/iso/omnios.iso',
+        vnics: [{ over: 'e1000g0', vlan_id: 12 }],
+        attrs: { vnc: 'on' },
+      },
+    });
     const plan = planZone(spec, { zonepathRoot: '/zones', datasetRoot: 'rpool/zones' });
     assert.equal(plan.zone, `hp-${spec.instance_id}`);
     assert.match(plan.vnics[0].name, /^hp[0-9a-f]{12}0$/);
     const script = zonecfgScript(plan);
-    for (const line of ['set brand=bhyve', `set match=/dev/zvol/rdsk/rpool/zones/${plan.zone}/disk0`, `set value=rpool/zones/${plan.zone}/disk0`, 'set value=2G', 'set dir=/data/iso/omnios.iso', 'add options ro', `set physical=${plan.vnics[0].name}`, 'set name=vnc']) {
+    for (const line of [
+      'set brand=bhyve',
+      `set match=/dev/zvol/rdsk/rpool/zones/${plan.zone}/disk0`,
+      `set value=rpool/zones/${plan.zone}/disk0`,
+      'set value=2G',
+      'set dir=/data/iso/omnios.iso',
+      'add options ro',
+      `set physical=${plan.vnics[0].name}`,
+      'set name=vnc',
+    ]) {
       assert.ok(script.split('\n').includes(line), `${line} in\n${script}`);
     }
   });
@@ -34,19 +58,44 @@ describe('zone driver', () => {
     const before = host.calls().length;
     const spec = buildSpec('zone', { zone: { brand: 'lipkg', vnics: [{ over: 'e1000g0', name: 'bad' }] } });
     (spec.zone!.vnics[0] as { name: string }).name = 'x;id';
-    await assert.rejects(driver.create(spec, ctx()), { code: 'invalid_spec', message: /zone\.vnics\[0\]\.name "x;id" is invalid/ });
+    await assert.rejects(driver.create(spec, ctx()), {
+      code: 'invalid_spec',
+      message: /zone\.vnics\[0\]\.name "x;id" is invalid/,
+    });
     assert.equal(host.calls().length, before, 'no host command ran');
   });
 
   it('creates a bhyve zone from a ZFS image clone, backs it up as a zfs send stream, restores it, and removes everything', async () => {
     await host.exec.run(['zfs', 'create', '-V', '1G', 'rpool/images/debian12']);
     await host.exec.run(['zfs', 'snapshot', 'rpool/images/debian12@base']);
-    const spec = buildSpec('zone', { startup: ':', zone: { brand: 'bhyve', ram: '1G', vcpus: 1, boot_disk: { size: '10G', image: 'rpool/images/debian12@base' }, vnics: [{ over: 'e1000g0' }] } });
+    const spec = buildSpec('zone', {
+      startup: ':',
+      zone: {
+        brand: 'bhyve',
+        ram: '1G',
+        vcpus: 1,
+        boot_disk: { size: '10G', image: 'rpool/images/debian12@base' },
+        vnics: [{ over: 'e1000g0' }],
+      },
+    });
     const plan = driver.plan(spec);
     assert.equal((await driver.create(spec, ctx())).state, 'stopped');
-    const zfs = () => JSON.parse(readFileSync(join(host.state, 'zfs.json'), 'utf8')) as { datasets: Record<string, { origin: string | null }> };
-    assert.equal(zfs().datasets[`${plan.dataset}/disk0`].origin, 'rpool/images/debian12@base', 'the boot disk is a clone of the image');
-    assert.ok(host.calls().some((c) => c.tool === 'zfs' && c.argv.join(' ') === `clone -p rpool/images/debian12@base ${plan.dataset}/disk0`));
+    const zfs = () =>
+      JSON.parse(readFileSync(join(host.state, 'zfs.json'), 'utf8')) as {
+        datasets: Record<string, { origin: string | null }>;
+      };
+    assert.equal(
+      zfs().datasets[`${plan.dataset}/disk0`].origin,
+      'rpool/images/debian12@base',
+      'the boot disk is a clone of the image',
+    );
+    assert.ok(
+      host
+        .calls()
+        .some(
+          (c) => c.tool === 'zfs' && c.argv.join(' ') === `clone -p rpool/images/debian12@base ${plan.dataset}/disk0`,
+        ),
+    );
 
     assert.equal((await driver.start(spec.instance_id)).state, 'running');
     const console = await driver.openConsole(spec.instance_id);
@@ -62,8 +111,16 @@ describe('zone driver', () => {
     const info = await backups.create(spec.instance_id, 'backup-0001');
     assert.match(info.sha256, /^[0-9a-f]{64}$/);
     assert.equal(info.file_count, 2, 'the zonepath dataset and the boot disk');
-    assert.ok(host.calls().some((c) => c.tool === 'zfs' && c.argv.join(' ') === `send -R ${plan.dataset}@hp-backup-backup-0001`));
-    assert.equal(Object.keys(zfs().datasets).some((d) => d.includes('@hp-backup-')), false, 'the snapshot is released once sent');
+    assert.ok(
+      host
+        .calls()
+        .some((c) => c.tool === 'zfs' && c.argv.join(' ') === `send -R ${plan.dataset}@hp-backup-backup-0001`),
+    );
+    assert.equal(
+      Object.keys(zfs().datasets).some((d) => d.includes('@hp-backup-')),
+      false,
+      'the snapshot is released once sent',
+    );
     writeFileSync(join(plan.zonepath, 'marker'), 'changed');
     await backups.restore(spec.instance_id, 'backup-0001');
     assert.equal(readFileSync(join(plan.zonepath, 'marker'), 'utf8'), 'before-backup');
@@ -71,7 +128,10 @@ describe('zone driver', () => {
     assert.equal(backups.delete(spec.instance_id, 'backup-0001'), true);
 
     assert.equal(await driver.remove(spec.instance_id), true);
-    assert.deepEqual(Object.keys(zfs().datasets).filter((d) => d.startsWith(plan.dataset)), []);
+    assert.deepEqual(
+      Object.keys(zfs().datasets).filter((d) => d.startsWith(plan.dataset)),
+      [],
+    );
     assert.equal(existsSync(plan.zonepath), false);
     const vnics = JSON.parse(readFileSync(join(host.state, 'net.json'), 'utf8')) as { vnics: Record<string, unknown> };
     assert.equal(vnics.vnics[plan.vnics[0].name], undefined, 'the VNIC is deleted');

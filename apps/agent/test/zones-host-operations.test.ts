@@ -24,9 +24,15 @@ describe('host operations (one table: name → checked params → argv → parse
       return runHostOperation(host.exec, name, params);
     };
 
-    assert.deepEqual((await op('zones.list')).map((z: { name: string }) => z.name), ['base']);
+    assert.deepEqual(
+      (await op('zones.list')).map((z: { name: string }) => z.name),
+      ['base'],
+    );
     assert.equal((await op('zones.get', { zone: 'base' })).config.properties.brand, 'lipkg');
-    assert.equal((await op('zones.config.update', { zone: 'base', properties: { autoboot: 'true' } })).properties.autoboot, 'true');
+    assert.equal(
+      (await op('zones.config.update', { zone: 'base', properties: { autoboot: 'true' } })).properties.autoboot,
+      'true',
+    );
     assert.equal((await op('zones.config.get', { zone: 'base' })).properties.zonepath, `${host.zonepathRoot}/base`);
     await op('zones.clone', { zone: 'copy', source: 'base', zonepath: `${host.zonepathRoot}/copy` });
     await op('zones.start', { zone: 'copy' });
@@ -36,11 +42,17 @@ describe('host operations (one table: name → checked params → argv → parse
     await op('zones.start', { zone: 'copy' });
     await op('zones.halt', { zone: 'copy' });
     await op('zones.delete', { zone: 'copy' });
-    assert.deepEqual((await op('zones.list')).map((z: { name: string }) => z.name), ['base']);
+    assert.deepEqual(
+      (await op('zones.list')).map((z: { name: string }) => z.name),
+      ['base'],
+    );
 
     await op('bootenvs.create', { name: 'pre-update', from: 'omnios-r151046' });
     await op('bootenvs.mount', { name: 'pre-update', mountpoint: '/mnt/be' });
-    assert.equal((await op('bootenvs.list')).find((b: { name: string }) => b.name === 'pre-update').mountpoint, '/mnt/be');
+    assert.equal(
+      (await op('bootenvs.list')).find((b: { name: string }) => b.name === 'pre-update').mountpoint,
+      '/mnt/be',
+    );
     await op('bootenvs.unmount', { name: 'pre-update' });
     await op('bootenvs.activate', { name: 'pre-update' });
     await op('bootenvs.activate', { name: 'omnios-r151046' });
@@ -48,12 +60,27 @@ describe('host operations (one table: name → checked params → argv → parse
 
     await op('network.etherstubs.create', { name: 'stub0' });
     assert.deepEqual(await op('network.etherstubs.list'), [{ link: 'stub0' }]);
-    const vnic = await op('network.vnics.create', { name: 'web0', over: 'stub0', vlan_id: 30, mac: '02:08:20:aa:bb:01', properties: { maxbw: '100M' } });
+    const vnic = await op('network.vnics.create', {
+      name: 'web0',
+      over: 'stub0',
+      vlan_id: 30,
+      mac: '02:08:20:aa:bb:01',
+      properties: { maxbw: '100M' },
+    });
     assert.deepEqual([vnic.link, vnic.vlan_id, vnic.mac_address], ['web0', 30, '02:08:20:aa:bb:01']);
     assert.equal((await op('network.vnics.list')).length, 1);
     assert.equal((await op('network.vnics.stats', { name: 'web0' })).link, 'web0');
-    assert.equal((await op('network.linkprops.set', { link: 'web0', properties: { priority: 'low' } })).find((p: { property: string }) => p.property === 'priority').value, 'low');
-    assert.equal((await op('network.linkprops.get', { link: 'web0' })).find((p: { property: string }) => p.property === 'maxbw').value, '100M');
+    assert.equal(
+      (await op('network.linkprops.set', { link: 'web0', properties: { priority: 'low' } })).find(
+        (p: { property: string }) => p.property === 'priority',
+      ).value,
+      'low',
+    );
+    assert.equal(
+      (await op('network.linkprops.get', { link: 'web0' })).find((p: { property: string }) => p.property === 'maxbw')
+        .value,
+      '100M',
+    );
     await op('network.vlans.create', { name: 'vlan10', over: 'e1000g0', vlan_id: 10 });
     assert.equal((await op('network.vlans.list'))[0].vlan_id, 10);
     await op('network.bridges.create', { name: 'br0', link: 'e1000g0' });
@@ -71,12 +98,23 @@ describe('host operations (one table: name → checked params → argv → parse
     await op('network.vnics.delete', { name: 'web0' });
     await op('network.etherstubs.delete', { name: 'stub0' });
 
-    assert.equal((await op('storage.datasets.create', { dataset: 'rpool/data', properties: { compression: 'lz4' } })).name, 'rpool/data');
+    assert.equal(
+      (await op('storage.datasets.create', { dataset: 'rpool/data', properties: { compression: 'lz4' } })).name,
+      'rpool/data',
+    );
     assert.equal((await op('storage.datasets.create', { dataset: 'rpool/vol1', volume_size: '2G' })).type, 'volume');
-    assert.ok((await op('storage.datasets.list', { root: 'rpool' })).some((d: { name: string }) => d.name === 'rpool/data'));
+    assert.ok(
+      (await op('storage.datasets.list', { root: 'rpool' })).some((d: { name: string }) => d.name === 'rpool/data'),
+    );
     assert.equal((await op('storage.datasets.get', { dataset: 'rpool/data' })).type, 'filesystem');
-    assert.equal((await op('storage.datasets.properties.set', { dataset: 'rpool/data', properties: { quota: '10G' } }))[0].value, '10G');
-    assert.equal((await op('storage.datasets.properties.get', { dataset: 'rpool/data', names: ['compression'] }))[0].value, 'lz4');
+    assert.equal(
+      (await op('storage.datasets.properties.set', { dataset: 'rpool/data', properties: { quota: '10G' } }))[0].value,
+      '10G',
+    );
+    assert.equal(
+      (await op('storage.datasets.properties.get', { dataset: 'rpool/data', names: ['compression'] }))[0].value,
+      'lz4',
+    );
     await op('storage.snapshots.create', { dataset: 'rpool/data', name: 'daily-1' });
     assert.equal((await op('storage.snapshots.list', { dataset: 'rpool/data' }))[0].name, 'rpool/data@daily-1');
     await op('storage.snapshots.hold', { snapshot: 'rpool/data@daily-1', tag: 'keep' });
@@ -90,7 +128,11 @@ describe('host operations (one table: name → checked params → argv → parse
     await op('storage.snapshots.delete', { snapshot: 'rpool/data-copy@daily-1' });
     assert.equal((await op('storage.pools.list'))[0].name, 'rpool');
     assert.equal((await op('storage.pools.status', { pool: 'rpool' })).state, 'ONLINE');
-    assert.ok((await op('storage.pools.properties', { pool: 'rpool' })).some((p: { property: string }) => p.property === 'health'));
+    assert.ok(
+      (await op('storage.pools.properties', { pool: 'rpool' })).some(
+        (p: { property: string }) => p.property === 'health',
+      ),
+    );
     await op('storage.pools.scrub', { pool: 'rpool' });
     assert.equal((await op('storage.pools.iostat', { pool: 'rpool' })).pool, 'rpool');
     await op('storage.swap.add', { volume: 'rpool/swap2' });
@@ -100,12 +142,22 @@ describe('host operations (one table: name → checked params → argv → parse
     assert.ok((await op('storage.arc')).size > 0);
 
     assert.ok((await op('system.packages.list')).some((p: { name: string }) => p.name === 'network/openssh'));
-    assert.equal((await op('system.packages.search', { term: 'nginx' }))[0].fmri, 'pkg:/web/server/nginx@1.24.0-151046.0');
+    assert.equal(
+      (await op('system.packages.search', { term: 'nginx' }))[0].fmri,
+      'pkg:/web/server/nginx@1.24.0-151046.0',
+    );
     assert.equal((await op('system.packages.info', { name: 'web/server/nginx' })).state, 'Not installed');
     assert.equal((await op('system.packages.install', { name: 'web/server/nginx' })).changed, true);
-    assert.equal((await op('system.packages.install', { name: 'web/server/nginx' })).changed, false, 'pkg exit 4: nothing to do');
+    assert.equal(
+      (await op('system.packages.install', { name: 'web/server/nginx' })).changed,
+      false,
+      'pkg exit 4: nothing to do',
+    );
     await op('system.packages.uninstall', { name: 'web/server/nginx' });
-    assert.deepEqual((await op('system.updates.check')).map((p: { name: string }) => p.name), ['network/openssh']);
+    assert.deepEqual(
+      (await op('system.updates.check')).map((p: { name: string }) => p.name),
+      ['network/openssh'],
+    );
     assert.equal((await op('system.updates.apply')).changed, true);
     assert.ok((await op('system.services.list', { all: true })).some((s: { state: string }) => s.state === 'disabled'));
     await op('system.services.enable', { fmri: 'svc:/network/ntp:default' });
@@ -116,7 +168,11 @@ describe('host operations (one table: name → checked params → argv → parse
     const metrics = await op('system.metrics');
     assert.ok(metrics.memory_total_bytes > 0 && metrics.load.length === 3);
 
-    assert.deepEqual(Object.keys(HOST_OPERATIONS).filter((n) => !seen.has(n)), [], 'every operation was exercised');
+    assert.deepEqual(
+      Object.keys(HOST_OPERATIONS).filter((n) => !seen.has(n)),
+      [],
+      'every operation was exercised',
+    );
   });
 
   it('refuses every injection string in every name, path and property, naming the field, and runs nothing', async () => {
@@ -126,9 +182,19 @@ describe('host operations (one table: name → checked params → argv → parse
       for (const [field, kind] of Object.entries(op.params)) {
         if (kind.startsWith('bool')) continue;
         for (const bad of INJECTIONS) {
-          const value = kind.startsWith('props') ? { compression: bad } : kind.startsWith('propnames') ? [bad] : kind.startsWith('vlan') ? bad : bad;
+          const value = kind.startsWith('props')
+            ? { compression: bad }
+            : kind.startsWith('propnames')
+              ? [bad]
+              : kind.startsWith('vlan')
+                ? bad
+                : bad;
           const params = { ...validParams(op.params), [field]: value };
-          await assert.rejects(runHostOperation(host.exec, name, params), (err: unknown) => err instanceof InvalidHostArgument && err.field.startsWith(field), `${name} ${field}=${JSON.stringify(bad)}`);
+          await assert.rejects(
+            runHostOperation(host.exec, name, params),
+            (err: unknown) => err instanceof InvalidHostArgument && err.field.startsWith(field),
+            `${name} ${field}=${JSON.stringify(bad)}`,
+          );
           refused++;
         }
       }
@@ -146,16 +212,47 @@ describe('host.operation jobs', () => {
     const result = await handler({ operation: 'storage.pools.list', params: {} }, ctx);
     assert.equal((result.data as { name: string }[])[0].name, 'rpool');
     const calls = host.calls().length;
-    await assert.rejects(handler({ operation: 'storage.datasets.create', params: { dataset: 'rpool/$(id)' } }, ctx), (err: unknown) => err instanceof JobFailure && err.code === 'invalid_argument' && /^dataset /.test(err.message));
-    await assert.rejects(handler({ operation: 'storage.nothing', params: {} }, ctx), (err: unknown) => err instanceof JobFailure && err.code === 'unknown_operation');
+    await assert.rejects(
+      handler({ operation: 'storage.datasets.create', params: { dataset: 'rpool/$(id)' } }, ctx),
+      (err: unknown) => err instanceof JobFailure && err.code === 'invalid_argument' && /^dataset /.test(err.message),
+    );
+    await assert.rejects(
+      handler({ operation: 'storage.nothing', params: {} }, ctx),
+      (err: unknown) => err instanceof JobFailure && err.code === 'unknown_operation',
+    );
     assert.equal(host.calls().length, calls, 'no command ran');
-    await assert.rejects(handler({ operation: 'storage.datasets.create', params: { dataset: 'rpool/x' } }, ctx).then(() => handler({ operation: 'storage.datasets.create', params: { dataset: 'rpool/x' } }, ctx)), (err: unknown) => err instanceof JobFailure && err.code === 'host_command_failed' && /dataset already exists/.test(err.message));
-    await assert.rejects(createHostOperationHandler(null)({ operation: 'zones.list', params: {} }, ctx), (err: unknown) => err instanceof JobFailure && err.code === 'driver_unavailable');
+    await assert.rejects(
+      handler({ operation: 'storage.datasets.create', params: { dataset: 'rpool/x' } }, ctx).then(() =>
+        handler({ operation: 'storage.datasets.create', params: { dataset: 'rpool/x' } }, ctx),
+      ),
+      (err: unknown) =>
+        err instanceof JobFailure && err.code === 'host_command_failed' && /dataset already exists/.test(err.message),
+    );
+    await assert.rejects(
+      createHostOperationHandler(null)({ operation: 'zones.list', params: {} }, ctx),
+      (err: unknown) => err instanceof JobFailure && err.code === 'driver_unavailable',
+    );
   });
 });
 
 /** Valid values for every field, so that only the injected one is wrong. */
 function validParams(spec: Record<string, string>): Record<string, unknown> {
-  const sample: Record<string, unknown> = { name: 'web0', dataset: 'rpool/data', snapshot: 'rpool/data@s1', snapname: 's1', size: '1G', mac: '02:08:20:aa:bb:01', vlan: 10, fmri: 'network/ssh', addrobj: 'web0/v4', cidr: '10.0.0.5/24', path: '/mnt/x', bool: true, props: { compression: 'lz4' }, propnames: ['compression'], term: 'nginx' };
+  const sample: Record<string, unknown> = {
+    name: 'web0',
+    dataset: 'rpool/data',
+    snapshot: 'rpool/data@s1',
+    snapname: 's1',
+    size: '1G',
+    mac: '02:08:20:aa:bb:01',
+    vlan: 10,
+    fmri: 'network/ssh',
+    addrobj: 'web0/v4',
+    cidr: '10.0.0.5/24',
+    path: '/mnt/x',
+    bool: true,
+    props: { compression: 'lz4' },
+    propnames: ['compression'],
+    term: 'nginx',
+  };
   return Object.fromEntries(Object.entries(spec).map(([field, kind]) => [field, sample[kind.replace(/\?$/, '')]]));
 }

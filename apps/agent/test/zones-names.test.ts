@@ -1,6 +1,15 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { checkDataset, checkMac, checkName, checkProperty, checkSize, checkSnapshot, checkVlanId, InvalidHostArgument } from '@hostplane/protocol';
+import {
+  checkDataset,
+  checkMac,
+  checkName,
+  checkProperty,
+  checkSize,
+  checkSnapshot,
+  checkVlanId,
+  InvalidHostArgument,
+} from '@hostplane/protocol';
 import { HostExec } from '../src/illumos/host-exec';
 
 export const INJECTIONS = ['x;id', '$(id)', '`id`', 'a b', '../x', 'a\nb', '-x', ''];
@@ -19,7 +28,12 @@ describe('illumos argument validation', () => {
   it('refuses every injection string, naming the field', () => {
     for (const bad of INJECTIONS) {
       for (const check of [checkName, checkDataset, checkSnapshot, checkSize, checkMac]) {
-        assert.throws(() => check('zone_name', bad), (err: unknown) => err instanceof InvalidHostArgument && err.field === 'zone_name' && err.message.startsWith('zone_name '), `${check.name} ${JSON.stringify(bad)}`);
+        assert.throws(
+          () => check('zone_name', bad),
+          (err: unknown) =>
+            err instanceof InvalidHostArgument && err.field === 'zone_name' && err.message.startsWith('zone_name '),
+          `${check.name} ${JSON.stringify(bad)}`,
+        );
       }
       assert.throws(() => checkProperty('properties', bad, 'x'), InvalidHostArgument);
       assert.throws(() => checkProperty('properties', 'compression', bad === '' ? '-x' : bad), InvalidHostArgument);
@@ -28,7 +42,8 @@ describe('illumos argument validation', () => {
     assert.throws(() => checkName('zone', '1abc'), InvalidHostArgument);
     assert.throws(() => checkDataset('dataset', 'rpool//x'), InvalidHostArgument);
     assert.throws(() => checkDataset('dataset', 'rpool/../x'), InvalidHostArgument);
-    for (const vlan of [0, 4095, 1.5, '12a', -1]) assert.throws(() => checkVlanId('vlan_id', vlan), InvalidHostArgument);
+    for (const vlan of [0, 4095, 1.5, '12a', -1])
+      assert.throws(() => checkVlanId('vlan_id', vlan), InvalidHostArgument);
   });
 
   it('runs host commands as argv behind the configured privilege prefix', async () => {

@@ -59,11 +59,15 @@ export async function createHubApp(options: HubAppOptions): Promise<HubApp> {
     for (const method of [route.method].flat()) registeredRoutes.push({ method: String(method), url: route.url });
   });
 
-  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, log, options.extraModules), adapter, {
-    logger: new PinoNestLogger(log),
-    abortOnError: false,
-    bodyParser: true,
-  });
+  const app = await NestFactory.create<NestFastifyApplication>(
+    AppModule.forRoot(config, log, options.extraModules),
+    adapter,
+    {
+      logger: new PinoNestLogger(log),
+      abortOnError: false,
+      bodyParser: true,
+    },
+  );
   app.useGlobalFilters(new EnvelopeExceptionFilter(log));
 
   const metrics = app.get(MetricsService);
@@ -76,7 +80,14 @@ export async function createHubApp(options: HubAppOptions): Promise<HubApp> {
     const route = req.routeOptions.url ?? 'unmatched';
     metrics.observeRequest(req.method, route, reply.statusCode, reply.elapsedTime / 1000);
     log.info(
-      { reqId: req.id, method: req.method, url: loggableUrl(req.url, req.routeOptions.url, req.params), route, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 100) / 100 },
+      {
+        reqId: req.id,
+        method: req.method,
+        url: loggableUrl(req.url, req.routeOptions.url, req.params),
+        route,
+        status: reply.statusCode,
+        ms: Math.round(reply.elapsedTime * 100) / 100,
+      },
       'request',
     );
   });

@@ -43,7 +43,10 @@ export async function serve(options: ServeOptions = {}): Promise<void> {
   const { app, log } = hub;
   installProcessFaultHandler(log);
   await app.listen({ host: config.http.host, port: config.http.port });
-  log.info({ address: app.getHttpServer().address(), publicUrl: config.http.publicUrl, env: config.env }, 'hub listening');
+  log.info(
+    { address: app.getHttpServer().address(), publicUrl: config.http.publicUrl, env: config.env },
+    'hub listening',
+  );
 
   let stopping = false;
   const shutdown = (signal: string) => {
@@ -51,7 +54,10 @@ export async function serve(options: ServeOptions = {}): Promise<void> {
     stopping = true;
     log.info({ signal }, 'shutting down: finishing in-flight requests');
     const force = setTimeout(() => {
-      log.warn({ timeoutSeconds: config.http.shutdownTimeoutSeconds }, 'shutdown timeout: closing remaining connections');
+      log.warn(
+        { timeoutSeconds: config.http.shutdownTimeoutSeconds },
+        'shutdown timeout: closing remaining connections',
+      );
       app.getHttpServer().closeAllConnections();
     }, config.http.shutdownTimeoutSeconds * 1000);
     force.unref();

@@ -58,9 +58,12 @@ describe('least privilege on data: destructive file and backup operations, host-
   it('the permission list documents the new keys and which roles hold them', async () => {
     const list = await org.owner.request('/v1/permissions');
     assert.equal(list.status, 200, list.text);
-    const roles = Object.fromEntries((list.body.data as { key: string; roles: string[] }[]).map((p) => [p.key, p.roles]));
+    const roles = Object.fromEntries(
+      (list.body.data as { key: string; roles: string[] }[]).map((p) => [p.key, p.roles]),
+    );
     assert.deepEqual(roles['files.write'], ['owner', 'admin', 'member']);
-    for (const key of ['files.delete', 'backups.delete', 'backups.restore', 'nodes.host']) assert.deepEqual(roles[key], ['owner', 'admin'], key);
+    for (const key of ['files.delete', 'backups.delete', 'backups.restore', 'nodes.host'])
+      assert.deepEqual(roles[key], ['owner', 'admin'], key);
     assert.deepEqual(roles['instances.files'], ['owner', 'admin', 'member']);
   });
 
@@ -68,14 +71,42 @@ describe('least privilege on data: destructive file and backup operations, host-
     const [locked, plain] = backups as [string, string, string];
     for (const role of ['member', 'viewer'] as const) {
       const c = as[role]!;
-      assertDenied(await c.request(files('?path=a.txt'), { method: 'DELETE' }), 'files.delete', `${role} deletes a file`);
+      assertDenied(
+        await c.request(files('?path=a.txt'), { method: 'DELETE' }),
+        'files.delete',
+        `${role} deletes a file`,
+      );
       assertDenied(await c.request(backup(plain), { method: 'DELETE' }), 'backups.delete', `${role} deletes a backup`);
-      assertDenied(await c.request(backup(plain, '/restore'), { method: 'POST', json: { truncate: true } }), 'backups.restore', `${role} restores with truncate`);
-      assertDenied(await c.request(backup(plain, '/restore'), { method: 'POST', json: { truncate: false } }), 'backups.restore', `${role} restores over files`);
+      assertDenied(
+        await c.request(backup(plain, '/restore'), { method: 'POST', json: { truncate: true } }),
+        'backups.restore',
+        `${role} restores with truncate`,
+      );
+      assertDenied(
+        await c.request(backup(plain, '/restore'), { method: 'POST', json: { truncate: false } }),
+        'backups.restore',
+        `${role} restores over files`,
+      );
     }
-    assertDenied(await as.member!.request(backup(locked), { method: 'PATCH', json: { locked: false } }), 'backups.delete', 'member unlocks a backup');
-    assert.equal((await as.viewer!.request(backup(locked), { method: 'PATCH', json: { locked: false } })).status, 403, 'viewer unlocks a backup');
-    assertDenied(await as.viewer!.request(files('/content?path=new.txt'), { method: 'PUT', body: 'x', headers: { 'content-type': 'text/plain' } }), 'files.write', 'viewer writes');
+    assertDenied(
+      await as.member!.request(backup(locked), { method: 'PATCH', json: { locked: false } }),
+      'backups.delete',
+      'member unlocks a backup',
+    );
+    assert.equal(
+      (await as.viewer!.request(backup(locked), { method: 'PATCH', json: { locked: false } })).status,
+      403,
+      'viewer unlocks a backup',
+    );
+    assertDenied(
+      await as.viewer!.request(files('/content?path=new.txt'), {
+        method: 'PUT',
+        body: 'x',
+        headers: { 'content-type': 'text/plain' },
+      }),
+      'files.write',
+      'viewer writes',
+    );
 
     // Nothing was touched.
     assert.equal((await org.owner.request(files('/content?path=a.txt'))).text, 'a\n');
@@ -85,11 +116,18 @@ describe('least privilege on data: destructive file and backup operations, host-
 
   it('members still operate: write, upload-free edits, lock and rename backups, read files', async () => {
     const c = as.member!;
-    const put = await c.request(files('/content?path=notes.txt'), { method: 'PUT', body: 'by member\n', headers: { 'content-type': 'text/plain' } });
+    const put = await c.request(files('/content?path=notes.txt'), {
+      method: 'PUT',
+      body: 'by member\n',
+      headers: { 'content-type': 'text/plain' },
+    });
     assert.equal(put.status, 200, put.text);
     assert.equal((await c.request(files('/content?path=notes.txt'))).text, 'by member\n');
     assert.equal((await c.request(files('/mkdir'), { method: 'POST', json: { path: 'conf' } })).status, 201);
-    const moved = await c.request(files('/move'), { method: 'POST', json: { from: 'notes.txt', to: 'conf/notes.txt' } });
+    const moved = await c.request(files('/move'), {
+      method: 'POST',
+      json: { from: 'notes.txt', to: 'conf/notes.txt' },
+    });
     assert.equal(moved.status, 200, moved.text);
     const renamed = await c.request(backup(backups[2]!), { method: 'PATCH', json: { name: 'nightly', locked: true } });
     assert.equal(renamed.status, 200, renamed.text);
@@ -139,9 +177,15 @@ describe('least privilege on data: destructive file and backup operations, host-
 
   it('upgrading keeps what was given explicitly: grants and token scopes of the broad keys gain the new ones', async () => {
     const viewer = as.viewer!;
-    const grant = await org.owner.request(`/v1/organizations/${org.id}/members/${viewer.user.id}/permissions`, { method: 'POST', json: { key: 'instances.files' } });
+    const grant = await org.owner.request(`/v1/organizations/${org.id}/members/${viewer.user.id}/permissions`, {
+      method: 'POST',
+      json: { key: 'instances.files' },
+    });
     assert.ok(grant.status < 300, grant.text);
-    const token = await ctx.newApiToken(org.owner, { org: org.id, scopes: ['instances.view', 'instances.files', 'instances.manage'] });
+    const token = await ctx.newApiToken(org.owner, {
+      org: org.id,
+      scopes: ['instances.view', 'instances.files', 'instances.manage'],
+    });
     const db = ctx.hub.app.get(DataSource);
     const runner = db.createQueryRunner();
     try {
@@ -149,13 +193,33 @@ describe('least privilege on data: destructive file and backup operations, host-
     } finally {
       await runner.release();
     }
-    const grants = (await db.query(`SELECT permission_key FROM member_permissions WHERE org_id = $1 AND user_id = $2 ORDER BY 1`, [org.id, viewer.user.id])) as { permission_key: string }[];
-    assert.deepEqual(grants.map((g) => g.permission_key), ['files.delete', 'files.write', 'instances.files']);
+    const grants = (await db.query(
+      `SELECT permission_key FROM member_permissions WHERE org_id = $1 AND user_id = $2 ORDER BY 1`,
+      [org.id, viewer.user.id],
+    )) as { permission_key: string }[];
+    assert.deepEqual(
+      grants.map((g) => g.permission_key),
+      ['files.delete', 'files.write', 'instances.files'],
+    );
     const [row] = (await db.query(`SELECT scopes FROM api_tokens WHERE id = $1`, [token.id])) as { scopes: string[] }[];
-    assert.deepEqual(row!.scopes, ['backups.delete', 'backups.restore', 'files.delete', 'files.write', 'instances.files', 'instances.manage', 'instances.view']);
-    const revoke = await org.owner.request(`/v1/organizations/${org.id}/members/${viewer.user.id}/permissions/instances.files`, { method: 'DELETE' });
+    assert.deepEqual(row!.scopes, [
+      'backups.delete',
+      'backups.restore',
+      'files.delete',
+      'files.write',
+      'instances.files',
+      'instances.manage',
+      'instances.view',
+    ]);
+    const revoke = await org.owner.request(
+      `/v1/organizations/${org.id}/members/${viewer.user.id}/permissions/instances.files`,
+      { method: 'DELETE' },
+    );
     assert.ok(revoke.status < 300, revoke.text);
-    for (const key of ['files.write', 'files.delete']) await org.owner.request(`/v1/organizations/${org.id}/members/${viewer.user.id}/permissions/${key}`, { method: 'DELETE' });
+    for (const key of ['files.write', 'files.delete'])
+      await org.owner.request(`/v1/organizations/${org.id}/members/${viewer.user.id}/permissions/${key}`, {
+        method: 'DELETE',
+      });
   });
 
   it('admins (and the platform admin from outside) still delete files, unlock, restore and delete backups', async () => {
@@ -169,7 +233,11 @@ describe('least privilege on data: destructive file and backup operations, host-
     const restore = await admin.request(backup(plain, '/restore'), { method: 'POST', json: { truncate: true } });
     assert.equal(restore.status, 202, restore.text);
     assert.equal((await waitForOperation(admin, restore.body.id)).status, 'succeeded');
-    assert.equal((await admin.request(files('/content?path=a.txt'))).text, 'a\n', 'the restore brought the deleted file back');
+    assert.equal(
+      (await admin.request(files('/content?path=a.txt'))).text,
+      'a\n',
+      'the restore brought the deleted file back',
+    );
     const gone = await admin.request(backup(locked), { method: 'DELETE' });
     assert.ok([202, 204].includes(gone.status), gone.text);
     if (gone.status === 202) await waitForOperation(admin, gone.body.id);

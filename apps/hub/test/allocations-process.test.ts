@@ -37,15 +37,20 @@ describe('allocations on a real agent (process driver)', () => {
   let workloadId: string;
   const created: { id: string; port: number }[] = [];
 
-  const create = (name: string, extra: Record<string, unknown> = {}) => owner.request('/v1/instances', { method: 'POST', json: { name, workload_id: workloadId, ...extra } });
+  const create = (name: string, extra: Record<string, unknown> = {}) =>
+    owner.request('/v1/instances', { method: 'POST', json: { name, workload_id: workloadId, ...extra } });
 
   before(async () => {
-    ctx = await IdentityContext.start({ env: { ...FAST_JOBS_ENV, HOSTPLANE_AGENT_DEFAULT_ALLOCATIONS: `127.0.0.1:${BASE}-${BASE + POOL - 1}` } });
+    ctx = await IdentityContext.start({
+      env: { ...FAST_JOBS_ENV, HOSTPLANE_AGENT_DEFAULT_ALLOCATIONS: `127.0.0.1:${BASE}-${BASE + POOL - 1}` },
+    });
     owner = ctx.admin.inOrg(ctx.admin.personalOrgId);
     node = await registerNode(owner, ctx.hub.url);
     node.start();
     await node.waitStatus('online');
-    await waitFor('inventory', async () => ((await owner.request(`/v1/nodes/${node.id}/inventory`)).status === 200 ? true : undefined));
+    await waitFor('inventory', async () =>
+      (await owner.request(`/v1/nodes/${node.id}/inventory`)).status === 200 ? true : undefined,
+    );
     const w = await owner.request('/v1/workloads', { method: 'POST', json: LISTENER });
     assert.equal(w.status, 201, w.text);
     workloadId = w.body.id;
@@ -60,8 +65,15 @@ describe('allocations on a real agent (process driver)', () => {
     const res = await owner.request(`/v1/nodes/${node.id}/allocations?limit=500`);
     assert.equal(res.status, 200, res.text);
     assert.equal(res.body.total, POOL);
-    assert.deepEqual(res.body.data.map((a: { port: number }) => a.port), Array.from({ length: POOL }, (_, i) => BASE + i));
-    assert.ok(res.body.data.every((a: { ip: string; instance_id: string | null }) => a.ip === '127.0.0.1' && a.instance_id === null));
+    assert.deepEqual(
+      res.body.data.map((a: { port: number }) => a.port),
+      Array.from({ length: POOL }, (_, i) => BASE + i),
+    );
+    assert.ok(
+      res.body.data.every(
+        (a: { ip: string; instance_id: string | null }) => a.ip === '127.0.0.1' && a.instance_id === null,
+      ),
+    );
   });
 
   it('ten instances of one workload on one node get ten distinct host ports and all run', async () => {
@@ -74,21 +86,34 @@ describe('allocations on a real agent (process driver)', () => {
     }
     const ports = created.map((c) => c.port);
     assert.equal(new Set(ports).size, 10, `distinct ports: ${ports.join(', ')}`);
-    assert.ok(ports.every((p) => p >= BASE && p < BASE + POOL), 'every port comes from the pool');
+    assert.ok(
+      ports.every((p) => p >= BASE && p < BASE + POOL),
+      'every port comes from the pool',
+    );
     for (const c of created) {
-      await waitFor(`instance ${c.id} running`, async () => ((await owner.request(`/v1/instances/${c.id}`)).body.state === 'running' ? true : undefined), 30_000);
+      await waitFor(
+        `instance ${c.id} running`,
+        async () => ((await owner.request(`/v1/instances/${c.id}`)).body.state === 'running' ? true : undefined),
+        30_000,
+      );
       assert.equal(await ask(c.port), `port ${c.port}`, 'the program listens on the port it was given');
     }
     const held = await owner.request(`/v1/instances/${created[0]!.id}/allocations`);
     assert.equal(held.status, 200, held.text);
-    assert.deepEqual(held.body.data.map((a: { port: number; primary: boolean; ip: string }) => [a.ip, a.port, a.primary]), [['127.0.0.1', created[0]!.port, true]]);
+    assert.deepEqual(
+      held.body.data.map((a: { port: number; primary: boolean; ip: string }) => [a.ip, a.port, a.primary]),
+      [['127.0.0.1', created[0]!.port, true]],
+    );
   });
 
   it('a node whose allocations are used up is skipped by placement, with that reason', async () => {
     // Two ports left: an instance holding an extra port and one more instance take them.
     const extra = await owner.request(`/v1/instances/${created[0]!.id}/allocations`, { method: 'POST', json: {} });
     assert.equal(extra.status, 202, extra.text);
-    assert.ok(extra.body.instance.ports.some((p: { host_port: number }) => p.host_port === extra.body.allocation.port), 'the extra port is published');
+    assert.ok(
+      extra.body.instance.ports.some((p: { host_port: number }) => p.host_port === extra.body.allocation.port),
+      'the extra port is published',
+    );
     const last = await create('echo-last', { start: false });
     assert.equal(last.status, 202, last.text);
     created.push({ id: last.body.instance.id, port: last.body.instance.ports[0].host_port });
@@ -97,17 +122,25 @@ describe('allocations on a real agent (process driver)', () => {
     assert.equal(refused.status, 409, refused.text);
     assert.equal(refused.body.code, 'no_node_fits');
     assert.match(refused.body.error, /out of free ports/);
-    assert.match(refused.body.rejected[0].reasons.join(' '), new RegExp(`needs 1 free port from the node's allocation pool, 0 free`));
+    assert.match(
+      refused.body.rejected[0].reasons.join(' '),
+      new RegExp(`needs 1 free port from the node's allocation pool, 0 free`),
+    );
     const fit = await owner.request('/v1/planner/suggest-fit', { method: 'POST', json: { workload_id: workloadId } });
     assert.equal(fit.status, 200, fit.text);
     assert.equal(fit.body.rejected_counts.ports, 1);
     assert.equal(fit.body.request.ports, 1);
 
     // Removing a held range is refused whole; adding ports makes the node fit again.
-    const busy = await owner.request(`/v1/nodes/${node.id}/allocations?ip=127.0.0.1&ports=${BASE}-${BASE + 1}`, { method: 'DELETE' });
+    const busy = await owner.request(`/v1/nodes/${node.id}/allocations?ip=127.0.0.1&ports=${BASE}-${BASE + 1}`, {
+      method: 'DELETE',
+    });
     assert.equal(busy.status, 409, busy.text);
     assert.equal(busy.body.code, 'allocation_in_use');
-    const added = await owner.request(`/v1/nodes/${node.id}/allocations`, { method: 'POST', json: { ip: '127.0.0.1', ports: [`${BASE + POOL}-${BASE + POOL + 1}`, BASE] } });
+    const added = await owner.request(`/v1/nodes/${node.id}/allocations`, {
+      method: 'POST',
+      json: { ip: '127.0.0.1', ports: [`${BASE + POOL}-${BASE + POOL + 1}`, BASE] },
+    });
     assert.equal(added.status, 201, added.text);
     assert.deepEqual([added.body.created, added.body.existing], [2, 1]);
     const now = await create('echo-after', { start: false });
@@ -116,7 +149,12 @@ describe('allocations on a real agent (process driver)', () => {
     assert.equal(now.body.instance.ports[0].host_port, BASE + POOL);
 
     // Chosen by hand: a free allocation is taken as the primary; a held one is refused.
-    const pick = ((await owner.request(`/v1/nodes/${node.id}/allocations?assigned=false`)).body.data as { id: string; port: number }[])[0]!;
+    const pick = (
+      (await owner.request(`/v1/nodes/${node.id}/allocations?assigned=false`)).body.data as {
+        id: string;
+        port: number;
+      }[]
+    )[0]!;
     const chosen = await create('echo-chosen', { start: false, allocation_id: pick.id });
     assert.equal(chosen.status, 202, chosen.text);
     assert.equal(chosen.body.instance.ports[0].host_port, pick.port);
@@ -129,24 +167,46 @@ describe('allocations on a real agent (process driver)', () => {
     // The extra port goes back; the primary cannot.
     const primary = await owner.request(`/v1/instances/${created[0]!.id}/allocations`);
     const [main, more] = primary.body.data as { id: string; primary: boolean }[];
-    assert.equal((await owner.request(`/v1/instances/${created[0]!.id}/allocations/${main!.id}`, { method: 'DELETE' })).body.code, 'allocation_primary');
+    assert.equal(
+      (await owner.request(`/v1/instances/${created[0]!.id}/allocations/${main!.id}`, { method: 'DELETE' })).body.code,
+      'allocation_primary',
+    );
     const gone = await owner.request(`/v1/instances/${created[0]!.id}/allocations/${more!.id}`, { method: 'DELETE' });
     assert.equal(gone.status, 202, gone.text);
-    assert.deepEqual(gone.body.instance.ports.map((p: { name: string; host_port: number }) => [p.name, p.host_port]), [['default', created[0]!.port], ['default-udp', created[0]!.port]]);
+    assert.deepEqual(
+      gone.body.instance.ports.map((p: { name: string; host_port: number }) => [p.name, p.host_port]),
+      [
+        ['default', created[0]!.port],
+        ['default-udp', created[0]!.port],
+      ],
+    );
   });
 
   it('concurrent creates never share a port, and a delete frees its port', async () => {
     const pool = await owner.request(`/v1/nodes/${node.id}/allocations?assigned=false`);
     const free = pool.body.total as number;
-    const results = await Promise.all(Array.from({ length: free + 4 }, (_, i) => create(`race-${i}`, { start: false, node_id: node.id })));
+    const results = await Promise.all(
+      Array.from({ length: free + 4 }, (_, i) => create(`race-${i}`, { start: false, node_id: node.id })),
+    );
     const ok = results.filter((r) => r.status === 202);
     const refused = results.filter((r) => r.status !== 202);
     assert.equal(ok.length, free, results.map((r) => r.status).join(','));
-    // Placed before the pool ran out, then beaten to the last ports: 409 no_free_allocation; placed after: no_node_fits.
-    assert.ok(refused.every((r) => r.status === 409 && ['no_node_fits', 'no_free_allocation'].includes(r.body.code)), refused.map((r) => r.text).join('\n'));
+    // Placed before the pool ran out, then beaten to the last ports: 409 no_free_allocation; placed after:
+    // no_node_fits.
+    assert.ok(
+      refused.every((r) => r.status === 409 && ['no_node_fits', 'no_free_allocation'].includes(r.body.code)),
+      refused.map((r) => r.text).join('\n'),
+    );
     for (const r of ok) created.push({ id: r.body.instance.id, port: r.body.instance.ports[0].host_port });
-    const all = (await owner.request(`/v1/nodes/${node.id}/allocations?limit=500&assigned=true`)).body.data as { port: number; instance_id: string }[];
-    assert.equal(new Set(all.map((a) => a.instance_id)).size, all.length, `one port per instance: ${JSON.stringify(all)}`);
+    const all = (await owner.request(`/v1/nodes/${node.id}/allocations?limit=500&assigned=true`)).body.data as {
+      port: number;
+      instance_id: string;
+    }[];
+    assert.equal(
+      new Set(all.map((a) => a.instance_id)).size,
+      all.length,
+      `one port per instance: ${JSON.stringify(all)}`,
+    );
     const ports = created.map((c) => c.port);
     assert.equal(new Set(ports).size, ports.length, `no port given twice: ${ports.join(', ')}`);
 
@@ -155,7 +215,10 @@ describe('allocations on a real agent (process driver)', () => {
     assert.equal(del.status, 202, del.text);
     await waitForOperation(owner, del.body.id);
     await waitFor('the port to be free again', async () => {
-      const rows = (await owner.request(`/v1/nodes/${node.id}/allocations?assigned=false`)).body.data as { port: number; primary: boolean }[];
+      const rows = (await owner.request(`/v1/nodes/${node.id}/allocations?assigned=false`)).body.data as {
+        port: number;
+        primary: boolean;
+      }[];
       return rows.some((a) => a.port === victim.port && !a.primary) ? true : undefined;
     });
   });

@@ -17,7 +17,11 @@ interface Cruise {
 function depcruise(cwd: string, paths: string[]): Promise<Cruise> {
   return new Promise((resolve) => {
     execFile(DEPCRUISE, ['--config', CONFIG, ...paths], { cwd, timeout: 120_000 }, (err, stdout, stderr) => {
-      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1) : 0;
+      const code = err
+        ? typeof (err as { code?: unknown }).code === 'number'
+          ? (err as { code: number }).code
+          : 1
+        : 0;
       resolve({ code, output: stdout + stderr });
     });
   });
@@ -26,7 +30,10 @@ function depcruise(cwd: string, paths: string[]): Promise<Cruise> {
 /** A throwaway tree of TypeScript files (`path → imports`), laid out like the repository. */
 function tree(files: Record<string, string[]>): string {
   const dir = mkdtempSync(join(tmpdir(), 'hp-cycles-'));
-  writeFileSync(join(dir, 'tsconfig.base.json'), JSON.stringify({ compilerOptions: { module: 'commonjs', strict: true } }));
+  writeFileSync(
+    join(dir, 'tsconfig.base.json'),
+    JSON.stringify({ compilerOptions: { module: 'commonjs', strict: true } }),
+  );
   for (const [path, imports] of Object.entries(files)) {
     mkdirSync(join(dir, dirname(path)), { recursive: true });
     const body = imports.map((spec, i) => `import { x as x${i} } from '${spec}';\nvoid x${i};\n`).join('');

@@ -44,11 +44,23 @@ const OWNERS: Record<string, string> = {
  * The test fails on any other, and on an entry here that no longer happens (remove it then).
  */
 const KNOWN: { folder: string; table: string; why: string }[] = [
-  { folder: 'access', table: 'api_tokens', why: "authentication touches a token's last_used_at (at most once a minute)" },
+  {
+    folder: 'access',
+    table: 'api_tokens',
+    why: "authentication touches a token's last_used_at (at most once a minute)",
+  },
   { folder: 'auth', table: 'users', why: "MFA enrolment writes the user's TOTP secret and flags" },
-  { folder: 'users', table: 'organizations', why: "deleting a user removes the personal organizations only they own" },
-  { folder: 'instance-migrations', table: 'nodes', why: "the drain loop writes its progress into its part of nodes.drain" },
-  { folder: 'instance-migrations', table: 'backups', why: 'a migration re-homes the backups it copied to the target node' },
+  { folder: 'users', table: 'organizations', why: 'deleting a user removes the personal organizations only they own' },
+  {
+    folder: 'instance-migrations',
+    table: 'nodes',
+    why: 'the drain loop writes its progress into its part of nodes.drain',
+  },
+  {
+    folder: 'instance-migrations',
+    table: 'backups',
+    why: 'a migration re-homes the backups it copied to the target node',
+  },
 ];
 
 const SRC = join(__dirname, '../../src');
@@ -70,7 +82,11 @@ interface Write {
 }
 
 function scan(): { writes: Write[]; entityTables: Map<string, string> } {
-  const files = sources(SRC).map((path) => ({ path, rel: relative(SRC, path).split(sep).join('/'), text: readFileSync(path, 'utf8') }));
+  const files = sources(SRC).map((path) => ({
+    path,
+    rel: relative(SRC, path).split(sep).join('/'),
+    text: readFileSync(path, 'utf8'),
+  }));
   // entity class → table, and service class → the table of its `repo`
   const entityTables = new Map<string, string>();
   for (const f of files) {
@@ -95,8 +111,10 @@ function scan(): { writes: Write[]; entityTables: Map<string, string> } {
     };
     // SQL, written upper case in this code base (comments say "update" in lower case).
     for (const m of f.text.matchAll(/\b(INSERT INTO|UPDATE|DELETE FROM)\s+([a-z_][a-z0-9_]*)/g)) add(m[2], m[1]!);
-    for (const m of f.text.matchAll(new RegExp(`getRepository\\((\\w+)\\)\\s*\\.(${WRITE_METHODS})\\(`, 'g'))) add(entityTables.get(m[1]!), `repository ${m[2]}`);
-    for (const m of f.text.matchAll(new RegExp(`this\\.repo\\.(${WRITE_METHODS})\\(`, 'g'))) add(repoTableOfFile.get(f.rel), `repo.${m[1]}`);
+    for (const m of f.text.matchAll(new RegExp(`getRepository\\((\\w+)\\)\\s*\\.(${WRITE_METHODS})\\(`, 'g')))
+      add(entityTables.get(m[1]!), `repository ${m[2]}`);
+    for (const m of f.text.matchAll(new RegExp(`this\\.repo\\.(${WRITE_METHODS})\\(`, 'g')))
+      add(repoTableOfFile.get(f.rel), `repo.${m[1]}`);
     for (const m of f.text.matchAll(new RegExp(`this\\.(\\w+)\\.repo\\.(${WRITE_METHODS})\\(`, 'g'))) {
       const field = new RegExp(`(?:private|public|protected)?\\s*readonly ${m[1]}: (\\w+)`).exec(f.text);
       add(field ? repoTableOfClass.get(field[1]!) : undefined, `${m[1]}.repo.${m[2]}`);
@@ -109,16 +127,20 @@ describe('each table has one owning domain', () => {
   const { writes, entityTables } = scan();
 
   it('every table with an entity has a declared owner, and the owner is the entity’s folder', () => {
-    for (const table of entityTables.values()) assert.ok(OWNERS[table], `table ${table} has no owner in OWNERS (and docs/architecture.md)`);
+    for (const table of entityTables.values())
+      assert.ok(OWNERS[table], `table ${table} has no owner in OWNERS (and docs/architecture.md)`);
   });
 
   it('finds the writes it looks for (the scan is not blind)', () => {
     const tables = new Set(writes.map((w) => w.table));
-    for (const t of ['nodes', 'instances', 'operations', 'allocations', 'users', 'sessions']) assert.ok(tables.has(t), `no write to ${t} found at all`);
+    for (const t of ['nodes', 'instances', 'operations', 'allocations', 'users', 'sessions'])
+      assert.ok(tables.has(t), `no write to ${t} found at all`);
   });
 
   it('no domain writes another domain’s table', () => {
-    const foreign = writes.filter((w) => w.folder !== OWNERS[w.table] && !KNOWN.some((k) => k.folder === w.folder && k.table === w.table));
+    const foreign = writes.filter(
+      (w) => w.folder !== OWNERS[w.table] && !KNOWN.some((k) => k.folder === w.folder && k.table === w.table),
+    );
     assert.deepEqual(
       foreign.map((w) => `${w.file}: ${w.how} ${w.table} (owned by ${OWNERS[w.table]})`),
       [],
@@ -127,6 +149,10 @@ describe('each table has one owning domain', () => {
   });
 
   it('every known exception still happens (drop it from KNOWN once fixed)', () => {
-    for (const k of KNOWN) assert.ok(writes.some((w) => w.folder === k.folder && w.table === k.table), `${k.folder} no longer writes ${k.table}`);
+    for (const k of KNOWN)
+      assert.ok(
+        writes.some((w) => w.folder === k.folder && w.table === k.table),
+        `${k.folder} no longer writes ${k.table}`,
+      );
   });
 });

@@ -29,7 +29,11 @@ describe('API tokens', () => {
 
   it('is shown once, stored only as SHA-256, and works as Bearer and as X-Api-Key', async () => {
     const user = await ctx.newUser();
-    const res = await user.request('/v1/api-tokens', { method: 'POST', org: user.personalOrgId, json: { name: 'github-actions', expires_in: 86400 } });
+    const res = await user.request('/v1/api-tokens', {
+      method: 'POST',
+      org: user.personalOrgId,
+      json: { name: 'github-actions', expires_in: 86400 },
+    });
     assert.equal(res.status, 201, res.text);
     assert.match(res.body.token, PAT);
     assert.equal(res.body.org_id, user.personalOrgId);
@@ -56,7 +60,9 @@ describe('API tokens', () => {
     assert.equal(noOrg.status, 400);
     assert.equal(noOrg.body.code, 'org_required');
     const { token } = await ctx.newApiToken(user);
-    const viaToken = await user.withToken({ bearer: token }).request('/v1/api-tokens', { method: 'POST', json: { name: 'x', expires_in: 3600 } });
+    const viaToken = await user
+      .withToken({ bearer: token })
+      .request('/v1/api-tokens', { method: 'POST', json: { name: 'x', expires_in: 3600 } });
     assert.equal(viaToken.status, 403);
     assert.equal(viaToken.body.code, 'session_required');
   });
@@ -67,7 +73,10 @@ describe('API tokens', () => {
     const { token } = await ctx.newApiToken(owner, { org: owner.personalOrgId });
     const t = owner.withToken({ apiKey: token });
     const orgs = await t.request('/v1/organizations');
-    assert.deepEqual(orgs.body.data.map((o: { id: string }) => o.id), [owner.personalOrgId]);
+    assert.deepEqual(
+      orgs.body.data.map((o: { id: string }) => o.id),
+      [owner.personalOrgId],
+    );
     assert.equal((await t.request(`/v1/organizations/${owner.personalOrgId}`)).status, 200);
     const other = await t.request(`/v1/organizations/${second.id}`);
     assert.equal(other.status, 404);
@@ -75,11 +84,22 @@ describe('API tokens', () => {
     const members = await t.request(`/v1/organizations/${second.id}/members`, { org: second.id });
     assert.equal(members.status, 404);
     const me = await t.request('/v1/users/me');
-    assert.deepEqual(me.body.organizations.map((o: { id: string }) => o.id), [owner.personalOrgId], 'sees only its own organization');
+    assert.deepEqual(
+      me.body.organizations.map((o: { id: string }) => o.id),
+      [owner.personalOrgId],
+      'sees only its own organization',
+    );
 
     const elsewhere = await ctx.newApiToken(owner, { org: second.id });
-    assert.deepEqual((await t.request('/v1/api-tokens')).body.data.map((x: { org_id: string }) => x.org_id), [owner.personalOrgId]);
-    assert.equal((await t.request(`/v1/api-tokens/${elsewhere.id}`, { method: 'DELETE' })).status, 404, "cannot revoke its owner's tokens of another org");
+    assert.deepEqual(
+      (await t.request('/v1/api-tokens')).body.data.map((x: { org_id: string }) => x.org_id),
+      [owner.personalOrgId],
+    );
+    assert.equal(
+      (await t.request(`/v1/api-tokens/${elsewhere.id}`, { method: 'DELETE' })).status,
+      404,
+      "cannot revoke its owner's tokens of another org",
+    );
     const self = (await t.request('/v1/api-tokens')).body.data[0].id;
     assert.equal((await t.request(`/v1/api-tokens/${self}`, { method: 'DELETE' })).status, 204, 'can revoke itself');
     assert.equal((await t.request('/v1/users/me')).body.code, 'token_revoked');
@@ -96,25 +116,44 @@ describe('API tokens', () => {
     assert.equal(rename.body.permission, 'orgs.manage');
 
     const viewer = await ctx.addMember(org, 'viewer');
-    const tooMuch = await viewer.request('/v1/api-tokens', { method: 'POST', json: { name: 'x', expires_in: 3600, scopes: ['orgs.view', 'orgs.manage'] } });
+    const tooMuch = await viewer.request('/v1/api-tokens', {
+      method: 'POST',
+      json: { name: 'x', expires_in: 3600, scopes: ['orgs.view', 'orgs.manage'] },
+    });
     assert.equal(tooMuch.status, 403);
     assert.equal(tooMuch.body.code, 'scope_not_held');
     assert.deepEqual(tooMuch.body.scopes, ['orgs.manage']);
-    const unknown = await viewer.request('/v1/api-tokens', { method: 'POST', json: { name: 'x', expires_in: 3600, scopes: ['everything'] } });
+    const unknown = await viewer.request('/v1/api-tokens', {
+      method: 'POST',
+      json: { name: 'x', expires_in: 3600, scopes: ['everything'] },
+    });
     assert.equal(unknown.status, 400);
   });
 
   it("carries platform admin powers only with the 'platform.admin' scope, which only admins can give", async () => {
     const adminToken = await ctx.newApiToken(ctx.admin, { org: ctx.admin.personalOrgId });
-    const plain = await ctx.hub.request('/v1/admin/users', { headers: { authorization: `Bearer ${adminToken.token}` } });
+    const plain = await ctx.hub.request('/v1/admin/users', {
+      headers: { authorization: `Bearer ${adminToken.token}` },
+    });
     assert.equal(plain.status, 403);
     assert.equal(plain.body.code, 'platform_admin_required');
     const scoped = await ctx.newApiToken(ctx.admin, { org: ctx.admin.personalOrgId, scopes: ['platform.admin'] });
-    assert.equal((await ctx.hub.request('/v1/admin/users', { headers: { authorization: `Bearer ${scoped.token}` } })).status, 200);
+    assert.equal(
+      (await ctx.hub.request('/v1/admin/users', { headers: { authorization: `Bearer ${scoped.token}` } })).status,
+      200,
+    );
     const user = await ctx.newUser();
-    const refused = await user.request('/v1/api-tokens', { method: 'POST', org: user.personalOrgId, json: { name: 'x', expires_in: 3600, scopes: ['platform.admin'] } });
+    const refused = await user.request('/v1/api-tokens', {
+      method: 'POST',
+      org: user.personalOrgId,
+      json: { name: 'x', expires_in: 3600, scopes: ['platform.admin'] },
+    });
     assert.equal(refused.body.code, 'scope_not_held');
-    const notMember = await ctx.admin.request('/v1/api-tokens', { method: 'POST', org: user.personalOrgId, json: { name: 'x', expires_in: 3600 } });
+    const notMember = await ctx.admin.request('/v1/api-tokens', {
+      method: 'POST',
+      org: user.personalOrgId,
+      json: { name: 'x', expires_in: 3600 },
+    });
     assert.equal(notMember.status, 403, 'a platform admin cannot mint a token for an organization they are not in');
     assert.equal(notMember.body.code, 'not_a_member');
   });
@@ -161,7 +200,10 @@ describe('API tokens', () => {
     const member = await ctx.addMember(org, 'member');
     const { token } = await ctx.newApiToken(member);
     assert.equal((await me({ bearer: token })).status, 200);
-    assert.equal((await org.owner.request(`/v1/organizations/${org.id}/members/${member.user.id}`, { method: 'DELETE' })).status, 204);
+    assert.equal(
+      (await org.owner.request(`/v1/organizations/${org.id}/members/${member.user.id}`, { method: 'DELETE' })).status,
+      204,
+    );
     const res = await me({ bearer: token });
     assert.equal(res.status, 401);
     assert.equal(res.body.code, 'token_org_access_lost');
@@ -173,7 +215,11 @@ describe('API tokens', () => {
     const before = await user.request('/v1/api-tokens');
     assert.equal(before.body.data[0].last_used_at, null);
     for (let i = 0; i < 5; i++) await me({ bearer: token });
-    const written: Date = await eventually(async () => (await pg.query(`SELECT last_used_at FROM api_tokens WHERE id = $1`, [id])).rows[0].last_used_at ?? undefined, 'last_used_at written');
+    const written: Date = await eventually(
+      async () =>
+        (await pg.query(`SELECT last_used_at FROM api_tokens WHERE id = $1`, [id])).rows[0].last_used_at ?? undefined,
+      'last_used_at written',
+    );
     const firstWrite = new Date(written).getTime();
     for (let i = 0; i < 5; i++) await me({ bearer: token });
     await new Promise((r) => setTimeout(r, 200));

@@ -13,13 +13,19 @@ describe('bootstrap', () => {
   it('is needed while no user exists, and registration waits for it', async () => {
     const status = await ctx.hub.request('/v1/auth/bootstrap/status');
     assert.deepEqual(status.body, { needed: true });
-    const register = await ctx.hub.request('/v1/auth/register', { method: 'POST', json: { email: uniqueEmail(), password: strongPassword() } });
+    const register = await ctx.hub.request('/v1/auth/register', {
+      method: 'POST',
+      json: { email: uniqueEmail(), password: strongPassword() },
+    });
     assert.equal(register.status, 409);
     assert.equal(register.body.code, 'bootstrap_required');
   });
 
   it('refuses a weak password with the reason and creates nothing', async () => {
-    const res = await ctx.hub.request('/v1/auth/bootstrap', { method: 'POST', json: { email: uniqueEmail('admin'), password: 'password1234' } });
+    const res = await ctx.hub.request('/v1/auth/bootstrap', {
+      method: 'POST',
+      json: { email: uniqueEmail('admin'), password: 'password1234' },
+    });
     assert.equal(res.status, 422);
     assert.equal(res.body.code, 'weak_password');
     assert.match(res.body.error, /commonly used/);
@@ -29,7 +35,10 @@ describe('bootstrap', () => {
   it('of 8 concurrent attempts exactly one wins; the others get 403 bootstrap_disabled', async () => {
     const attempts = await Promise.all(
       Array.from({ length: 8 }, (_, i) =>
-        ctx.hub.request('/v1/auth/bootstrap', { method: 'POST', json: { email: `racer${i}@example.test`, password: strongPassword(), organization_name: `Org ${i}` } }),
+        ctx.hub.request('/v1/auth/bootstrap', {
+          method: 'POST',
+          json: { email: `racer${i}@example.test`, password: strongPassword(), organization_name: `Org ${i}` },
+        }),
       ),
     );
     const statuses = attempts.map((a) => a.status).sort();
@@ -52,7 +61,10 @@ describe('bootstrap', () => {
 
   it('afterwards reports not needed and refuses forever', async () => {
     assert.deepEqual((await ctx.hub.request('/v1/auth/bootstrap/status')).body, { needed: false });
-    const again = await ctx.hub.request('/v1/auth/bootstrap', { method: 'POST', json: { email: uniqueEmail('late'), password: strongPassword() } });
+    const again = await ctx.hub.request('/v1/auth/bootstrap', {
+      method: 'POST',
+      json: { email: uniqueEmail('late'), password: strongPassword() },
+    });
     assert.equal(again.status, 403);
     assert.equal(again.body.code, 'bootstrap_disabled');
   });
@@ -63,7 +75,10 @@ describe('bootstrap configuration', () => {
     const hub = await startTestHub({ env: { HOSTPLANE_BOOTSTRAP_ENABLED: 'false' } });
     try {
       assert.deepEqual((await hub.request('/v1/auth/bootstrap/status')).body, { needed: false });
-      const res = await hub.request('/v1/auth/bootstrap', { method: 'POST', json: { email: uniqueEmail(), password: strongPassword() } });
+      const res = await hub.request('/v1/auth/bootstrap', {
+        method: 'POST',
+        json: { email: uniqueEmail(), password: strongPassword() },
+      });
       assert.equal(res.status, 403);
       assert.equal(res.body.code, 'bootstrap_disabled');
       assert.match(res.body.error, /HOSTPLANE_BOOTSTRAP_ENABLED/);
@@ -79,9 +94,15 @@ describe('bootstrap configuration', () => {
       const without = await hub.request('/v1/auth/bootstrap', { method: 'POST', json: body });
       assert.equal(without.status, 403);
       assert.equal(without.body.code, 'invalid_setup_token');
-      const wrong = await hub.request('/v1/auth/bootstrap', { method: 'POST', json: { ...body, setup_token: 'setup-token-wrong' } });
+      const wrong = await hub.request('/v1/auth/bootstrap', {
+        method: 'POST',
+        json: { ...body, setup_token: 'setup-token-wrong' },
+      });
       assert.equal(wrong.body.code, 'invalid_setup_token');
-      const right = await hub.request('/v1/auth/bootstrap', { method: 'POST', json: { ...body, setup_token: 'setup-token-0123456789' } });
+      const right = await hub.request('/v1/auth/bootstrap', {
+        method: 'POST',
+        json: { ...body, setup_token: 'setup-token-0123456789' },
+      });
       assert.equal(right.status, 201, right.text);
     } finally {
       await hub.close();

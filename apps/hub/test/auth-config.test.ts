@@ -43,15 +43,35 @@ describe('identity configuration', () => {
         HOSTPLANE_REGISTRATION: 'open',
       },
     });
-    assert.deepEqual(c.smtp, { host: 'mail.example.com', port: 465, secure: true, requireTls: false, user: 'hub', password: 'pw', from: 'Hostplane <hostplane@localhost>' });
+    assert.deepEqual(c.smtp, {
+      host: 'mail.example.com',
+      port: 465,
+      secure: true,
+      requireTls: false,
+      user: 'hub',
+      password: 'pw',
+      from: 'Hostplane <hostplane@localhost>',
+    });
     assert.equal(c.github.userUrl, 'https://ghe.example.com/api/v3/user');
     assert.equal(c.auth.registration, 'open');
   });
 
   it('names the variable of a bad value, and never prints a secret', () => {
-    assert.equal(refusal({ ...base(), HOSTPLANE_REGISTRATION: 'sometimes' }), 'config: HOSTPLANE_REGISTRATION must be one of open, invite-only, closed (got "sometimes")');
-    assert.equal(refusal({ ...base(), HOSTPLANE_BOOTSTRAP_TOKEN: 'shorty' }), 'config: HOSTPLANE_BOOTSTRAP_TOKEN must be at least 16 characters');
-    assert.match(refusal({ ...base(), HOSTPLANE_LOGIN_MAX_FAILURES: '0' }), /^config: HOSTPLANE_LOGIN_MAX_FAILURES must be an integer between 1 and 1000/);
-    assert.match(refusal({ ...base(), HOSTPLANE_GITHUB_TOKEN_URL: 'ftp://x' }), /HOSTPLANE_GITHUB_TOKEN_URL must be a URL starting with http:\/\/ or https:\/\//);
+    assert.equal(
+      refusal({ ...base(), HOSTPLANE_REGISTRATION: 'sometimes' }),
+      'config: HOSTPLANE_REGISTRATION must be one of open, invite-only, closed (got "sometimes")',
+    );
+    assert.equal(
+      refusal({ ...base(), HOSTPLANE_BOOTSTRAP_TOKEN: 'shorty' }),
+      'config: HOSTPLANE_BOOTSTRAP_TOKEN must be at least 16 characters',
+    );
+    assert.match(
+      refusal({ ...base(), HOSTPLANE_LOGIN_MAX_FAILURES: '0' }),
+      /^config: HOSTPLANE_LOGIN_MAX_FAILURES must be an integer between 1 and 1000/,
+    );
+    assert.match(
+      refusal({ ...base(), HOSTPLANE_GITHUB_TOKEN_URL: 'ftp://x' }),
+      /HOSTPLANE_GITHUB_TOKEN_URL must be a URL starting with http:\/\/ or https:\/\//,
+    );
   });
 });

@@ -77,9 +77,13 @@ describe('cross-organization isolation', () => {
     };
     const other = await ctx.newOrg({ name: 'Attacker Org' });
     attacker = other.owner.inOrg(victim.orgId);
-    attackerToken = other.owner.withToken({ bearer: (await ctx.newApiToken(other.owner, { org: other.id })).token }).inOrg(victim.orgId);
+    attackerToken = other.owner
+      .withToken({ bearer: (await ctx.newApiToken(other.owner, { org: other.id })).token })
+      .inOrg(victim.orgId);
 
-    const doc = (await ctx.hub.request('/openapi.json')).body as { paths: Record<string, Record<string, { security?: unknown[] }>> };
+    const doc = (await ctx.hub.request('/openapi.json')).body as {
+      paths: Record<string, Record<string, { security?: unknown[] }>>;
+    };
     routes = ctx.hub.registeredRoutes
       .filter((r) => r.method !== 'HEAD' && r.method !== 'OPTIONS')
       .map((r) => {
@@ -135,11 +139,14 @@ describe('cross-organization isolation', () => {
       const leaked = victim.secrets.filter((s) => res.text.includes(s));
       if (leaked.length) problems.push(`${label} ${name} → ${res.status} leaks ${leaked.join(', ')}`);
       if (r.public || SELF_ROUTES.has(name)) {
-        if (res.text.includes(victim.orgId)) problems.push(`${label} ${name} → ${res.status} names the victim organization`);
+        if (res.text.includes(victim.orgId))
+          problems.push(`${label} ${name} → ${res.status} names the victim organization`);
         continue;
       }
-      if (res.status !== 403 && res.status !== 404) problems.push(`${label} ${name} (${url}) → ${res.status} ${res.text.slice(0, 200)}`);
-      else if (typeof res.body?.code !== 'string' || typeof res.body?.error !== 'string') problems.push(`${label} ${name} → not an error envelope`);
+      if (res.status !== 403 && res.status !== 404)
+        problems.push(`${label} ${name} (${url}) → ${res.status} ${res.text.slice(0, 200)}`);
+      else if (typeof res.body?.code !== 'string' || typeof res.body?.error !== 'string')
+        problems.push(`${label} ${name} → not an error envelope`);
     }
     return problems;
   }
@@ -160,7 +167,10 @@ describe('cross-organization isolation', () => {
   it('walks every registered route with a member of another organization (JWT): 403/404 and nothing of the victim in any body', async () => {
     assert.ok(routes.length > 40, `routes were collected (${routes.length})`);
     const strict = routes.filter((r) => !r.public && !SELF_ROUTES.has(`${r.method} ${r.path}`));
-    assert.ok(strict.some((r) => r.path === '/v1/organizations/:orgId/members/:userId/role'), 'org routes are in the strict set');
+    assert.ok(
+      strict.some((r) => r.path === '/v1/organizations/:orgId/members/:userId/role'),
+      'org routes are in the strict set',
+    );
     assert.deepEqual(await walk(attacker, 'jwt'), []);
   });
 
@@ -169,15 +179,27 @@ describe('cross-organization isolation', () => {
   });
 
   it("left the victim's organization exactly as it was", async () => {
-    const owner = await ctx.hub.request(`/v1/organizations/${victim.orgId}/members`, { headers: { authorization: `Bearer ${victim.apiToken}` } });
+    const owner = await ctx.hub.request(`/v1/organizations/${victim.orgId}/members`, {
+      headers: { authorization: `Bearer ${victim.apiToken}` },
+    });
     assert.equal(owner.status, 200);
-    assert.deepEqual(owner.body.data.map((m: { user_id: string; role: string }) => [m.user_id, m.role]).sort(), [
-      [victim.ownerId, 'owner'],
-      [victim.memberId, 'admin'],
-    ].sort());
-    const org = await ctx.hub.request(`/v1/organizations/${victim.orgId}`, { headers: { authorization: `Bearer ${victim.apiToken}` } });
+    assert.deepEqual(
+      owner.body.data.map((m: { user_id: string; role: string }) => [m.user_id, m.role]).sort(),
+      [
+        [victim.ownerId, 'owner'],
+        [victim.memberId, 'admin'],
+      ].sort(),
+    );
+    const org = await ctx.hub.request(`/v1/organizations/${victim.orgId}`, {
+      headers: { authorization: `Bearer ${victim.apiToken}` },
+    });
     assert.equal(org.body.name, victim.orgName);
-    const invites = await ctx.hub.request(`/v1/organizations/${victim.orgId}/invites`, { headers: { authorization: `Bearer ${victim.apiToken}` } });
-    assert.deepEqual(invites.body.data.map((i: { id: string }) => i.id), [victim.inviteId]);
+    const invites = await ctx.hub.request(`/v1/organizations/${victim.orgId}/invites`, {
+      headers: { authorization: `Bearer ${victim.apiToken}` },
+    });
+    assert.deepEqual(
+      invites.body.data.map((i: { id: string }) => i.id),
+      [victim.inviteId],
+    );
   });
 });

@@ -45,35 +45,58 @@ describe('GitHub sign-in', () => {
     const s = await start(ctx.hub);
     assert.equal(s.location.origin + s.location.pathname, `${github.url}/login/oauth/authorize`);
     assert.equal(s.location.searchParams.get('client_id'), github.clientId);
-    assert.equal(s.location.searchParams.get('redirect_uri'), `${ctx.hub.config.http.publicUrl}/v1/auth/github/callback`);
+    assert.equal(
+      s.location.searchParams.get('redirect_uri'),
+      `${ctx.hub.config.http.publicUrl}/v1/auth/github/callback`,
+    );
     assert.equal(s.location.searchParams.get('scope'), 'read:user user:email');
     assert.ok(s.state.length >= 32);
     assert.equal(s.cookie, `hp_github_state=${s.state}`);
   });
 
   it('signs a new GitHub user up (open registration) with their verified email, then signs the same account in again', async () => {
-    github.identity = { id: 1001, login: 'new-octo', name: 'New Octo', emails: [{ email: 'New.Octo@Example.test', primary: true, verified: true }] };
+    github.identity = {
+      id: 1001,
+      login: 'new-octo',
+      name: 'New Octo',
+      emails: [{ email: 'New.Octo@Example.test', primary: true, verified: true }],
+    };
     const first = await signIn(ctx.hub);
     assert.equal(first.status, 200, first.text);
     assert.equal(first.body.token_type, 'Bearer');
-    const me = await ctx.hub.request('/v1/users/me', { headers: { authorization: `Bearer ${first.body.access_token}` } });
+    const me = await ctx.hub.request('/v1/users/me', {
+      headers: { authorization: `Bearer ${first.body.access_token}` },
+    });
     assert.equal(me.body.email, 'new.octo@example.test');
     assert.equal(me.body.github_login, 'new-octo');
     assert.equal(me.body.organizations.length, 1);
     const exchange = github.exchanges.at(-1)!;
     assert.equal(exchange.client_secret, github.clientSecret);
 
-    github.identity = { ...github.identity, emails: [{ email: 'changed@example.test', primary: true, verified: true }] };
+    github.identity = {
+      ...github.identity,
+      emails: [{ email: 'changed@example.test', primary: true, verified: true }],
+    };
     const second = await signIn(ctx.hub);
-    const again = await ctx.hub.request('/v1/users/me', { headers: { authorization: `Bearer ${second.body.access_token}` } });
+    const again = await ctx.hub.request('/v1/users/me', {
+      headers: { authorization: `Bearer ${second.body.access_token}` },
+    });
     assert.equal(again.body.id, me.body.id, 'matched by GitHub id, not email');
     const entries = await ctx.auditEntries({ action: 'auth.github.login', actor_id: me.body.id }, 2);
-    assert.deepEqual(entries.map((e) => e.outcome), ['success', 'success']);
+    assert.deepEqual(
+      entries.map((e) => e.outcome),
+      ['success', 'success'],
+    );
   });
 
   it('links to the existing account with the same verified email', async () => {
     const local = await ctx.newUser();
-    github.identity = { id: 1002, login: 'linked', name: null, emails: [{ email: local.user.email, primary: true, verified: true }] };
+    github.identity = {
+      id: 1002,
+      login: 'linked',
+      name: null,
+      emails: [{ email: local.user.email, primary: true, verified: true }],
+    };
     const res = await signIn(ctx.hub);
     const me = await ctx.hub.request('/v1/users/me', { headers: { authorization: `Bearer ${res.body.access_token}` } });
     assert.equal(me.body.id, local.user.id);
@@ -82,14 +105,24 @@ describe('GitHub sign-in', () => {
 
   it('refuses an unverified email, so nobody takes over an account by claiming its address', async () => {
     const local = await ctx.newUser();
-    github.identity = { id: 1003, login: 'claimer', name: null, emails: [{ email: local.user.email, primary: true, verified: false }] };
+    github.identity = {
+      id: 1003,
+      login: 'claimer',
+      name: null,
+      emails: [{ email: local.user.email, primary: true, verified: false }],
+    };
     const res = await signIn(ctx.hub);
     assert.equal(res.status, 403);
     assert.equal(res.body.code, 'github_email_unverified');
   });
 
   it('refuses a callback without the state cookie, with a different one, or replayed', async () => {
-    github.identity = { id: 1004, login: 'csrf', name: null, emails: [{ email: uniqueEmail('csrf'), primary: true, verified: true }] };
+    github.identity = {
+      id: 1004,
+      login: 'csrf',
+      name: null,
+      emails: [{ email: uniqueEmail('csrf'), primary: true, verified: true }],
+    };
     const noCookie = await signIn(ctx.hub, { cookie: null });
     assert.equal(noCookie.status, 400);
     assert.equal(noCookie.body.code, 'invalid_oauth_state');
@@ -109,18 +142,29 @@ describe('GitHub sign-in', () => {
 
   it('a code GitHub does not accept is a 401 github_oauth_failed', async () => {
     const s = await start(ctx.hub);
-    const res = await ctx.hub.request(`/v1/auth/github/callback?code=forged&state=${s.state}`, { headers: { cookie: s.cookie } });
+    const res = await ctx.hub.request(`/v1/auth/github/callback?code=forged&state=${s.state}`, {
+      headers: { cookie: s.cookie },
+    });
     assert.equal(res.status, 401);
     assert.equal(res.body.code, 'github_oauth_failed');
     assert.match(res.body.error, /bad_verification_code/);
   });
 
   it('a GitHub user with MFA on gets the MFA challenge', async () => {
-    github.identity = { id: 1005, login: 'mfa-octo', name: null, emails: [{ email: uniqueEmail('mfa'), primary: true, verified: true }] };
+    github.identity = {
+      id: 1005,
+      login: 'mfa-octo',
+      name: null,
+      emails: [{ email: uniqueEmail('mfa'), primary: true, verified: true }],
+    };
     const first = await signIn(ctx.hub);
     const auth = { authorization: `Bearer ${first.body.access_token}` };
     const enroll = await ctx.hub.request('/v1/auth/mfa/enroll', { method: 'POST', headers: auth });
-    await ctx.hub.request('/v1/auth/mfa/verify', { method: 'POST', headers: auth, json: { code: totpCode(enroll.body.secret) } });
+    await ctx.hub.request('/v1/auth/mfa/verify', {
+      method: 'POST',
+      headers: auth,
+      json: { code: totpCode(enroll.body.secret) },
+    });
     const second = await signIn(ctx.hub);
     assert.equal(second.body.mfa_required, true);
     assert.equal(second.body.access_token, undefined);
@@ -132,7 +176,12 @@ describe('GitHub sign-in configuration', () => {
     const github = await FakeGithub.start();
     const ctx = await IdentityContext.start({ env: { ...github.env(), HOSTPLANE_REGISTRATION: 'invite-only' } });
     try {
-      github.identity = { id: 2001, login: 'outsider', name: null, emails: [{ email: uniqueEmail('out'), primary: true, verified: true }] };
+      github.identity = {
+        id: 2001,
+        login: 'outsider',
+        name: null,
+        emails: [{ email: uniqueEmail('out'), primary: true, verified: true }],
+      };
       const res = await signIn(ctx.hub);
       assert.equal(res.status, 403);
       assert.equal(res.body.code, 'invite_required');

@@ -18,7 +18,8 @@ describe('brute-force protection of login', () => {
   });
   after(() => ctx.close());
 
-  const login = (email: string, password: string) => ctx.hub.request('/v1/auth/login', { method: 'POST', json: { email, password } });
+  const login = (email: string, password: string) =>
+    ctx.hub.request('/v1/auth/login', { method: 'POST', json: { email, password } });
 
   it('locks an account after repeated failures, even against the right password, with 429 and Retry-After; it unlocks by itself', async () => {
     const user = await ctx.newUser();
@@ -34,7 +35,14 @@ describe('brute-force protection of login', () => {
     const entries = (await ctx.auditEntries({ action: 'auth.login', actor_id: user.user.id }, 6)).reverse();
     assert.deepEqual(
       entries.map((e) => [e.outcome, e.status_code]),
-      [['success', 200], ['denied', 401], ['denied', 401], ['denied', 401], ['denied', 429], ['success', 200]],
+      [
+        ['success', 200],
+        ['denied', 401],
+        ['denied', 401],
+        ['denied', 401],
+        ['denied', 429],
+        ['success', 200],
+      ],
       'the first login, three failures, the lockout refusal, the login after it',
     );
     assert.equal(entries[1].details.email, user.user.email);
@@ -58,12 +66,28 @@ describe('brute-force protection of login', () => {
 describe('brute-force protection per address', () => {
   it('locks out an address that fails against many accounts, and rate-limits login per address', async () => {
     const ctx = await IdentityContext.start({
-      env: { HOSTPLANE_LOGIN_MAX_FAILURES: '100', HOSTPLANE_LOGIN_IP_MAX_FAILURES: '4', HOSTPLANE_LOGIN_LOCKOUT_SECONDS: '30' },
+      env: {
+        HOSTPLANE_LOGIN_MAX_FAILURES: '100',
+        HOSTPLANE_LOGIN_IP_MAX_FAILURES: '4',
+        HOSTPLANE_LOGIN_LOCKOUT_SECONDS: '30',
+      },
     });
     try {
       const victim = await ctx.newUser();
-      for (let i = 0; i < 4; i++) assert.equal((await ctx.hub.request('/v1/auth/login', { method: 'POST', json: { email: uniqueEmail(), password: 'spray-password-1' } })).status, 401);
-      const res = await ctx.hub.request('/v1/auth/login', { method: 'POST', json: { email: victim.user.email, password: victim.user.password } });
+      for (let i = 0; i < 4; i++)
+        assert.equal(
+          (
+            await ctx.hub.request('/v1/auth/login', {
+              method: 'POST',
+              json: { email: uniqueEmail(), password: 'spray-password-1' },
+            })
+          ).status,
+          401,
+        );
+      const res = await ctx.hub.request('/v1/auth/login', {
+        method: 'POST',
+        json: { email: victim.user.email, password: victim.user.password },
+      });
       assert.equal(res.status, 429);
       assert.equal(res.body.code, 'ip_locked');
       assert.ok(Number(res.headers.get('retry-after')) > 0);
@@ -73,10 +97,21 @@ describe('brute-force protection per address', () => {
     const limited = await IdentityContext.start({ env: { HOSTPLANE_RATE_LIMIT_AUTH_MAX: '3' } });
     try {
       const statuses: number[] = [];
-      for (let i = 0; i < 5; i++) statuses.push((await limited.hub.request('/v1/auth/login', { method: 'POST', json: { email: uniqueEmail(), password: 'x-password-12' } })).status);
+      for (let i = 0; i < 5; i++)
+        statuses.push(
+          (
+            await limited.hub.request('/v1/auth/login', {
+              method: 'POST',
+              json: { email: uniqueEmail(), password: 'x-password-12' },
+            })
+          ).status,
+        );
       // bootstrap already used one request of the stricter auth window
       assert.deepEqual(statuses, [401, 401, 429, 429, 429]);
-      const last = await limited.hub.request('/v1/auth/login', { method: 'POST', json: { email: uniqueEmail(), password: 'x-password-12' } });
+      const last = await limited.hub.request('/v1/auth/login', {
+        method: 'POST',
+        json: { email: uniqueEmail(), password: 'x-password-12' },
+      });
       assert.equal(last.body.code, 'rate_limited');
       assert.ok(Number(last.headers.get('retry-after')) >= 1);
     } finally {

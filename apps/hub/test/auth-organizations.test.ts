@@ -21,7 +21,10 @@ describe('organizations, members and roles', () => {
         [list.body.data.find((o: { personal: boolean }) => o.personal).name, 'owner', true],
       ].sort(),
     );
-    const renamed = await org.owner.request(`/v1/organizations/${org.id}`, { method: 'PUT', json: { name: 'Acme Inc' } });
+    const renamed = await org.owner.request(`/v1/organizations/${org.id}`, {
+      method: 'PUT',
+      json: { name: 'Acme Inc' },
+    });
     assert.equal(renamed.body.name, 'Acme Inc');
     assert.equal((await org.owner.request(`/v1/organizations/${org.id}`)).body.name, 'Acme Inc');
     assert.equal((await org.owner.request(`/v1/organizations/${org.id}`, { method: 'DELETE' })).status, 204);
@@ -37,12 +40,18 @@ describe('organizations, members and roles', () => {
     const rename = await viewer.request(`/v1/organizations/${org.id}`, { method: 'PUT', json: { name: 'x' } });
     assert.equal(rename.status, 403);
     assert.equal(rename.body.code, 'permission_denied');
-    const invite = await member.request(`/v1/organizations/${org.id}/members/invite`, { method: 'POST', json: { email: 'a@example.test' } });
+    const invite = await member.request(`/v1/organizations/${org.id}/members/invite`, {
+      method: 'POST',
+      json: { email: 'a@example.test' },
+    });
     assert.equal(invite.status, 403);
     const del = await admin.request(`/v1/organizations/${org.id}`, { method: 'DELETE' });
     assert.equal(del.status, 403);
     assert.equal(del.body.permission, 'orgs.delete');
-    const promote = await admin.request(`/v1/organizations/${org.id}/members/${viewer.user.id}/role`, { method: 'PUT', json: { role: 'member' } });
+    const promote = await admin.request(`/v1/organizations/${org.id}/members/${viewer.user.id}/role`, {
+      method: 'PUT',
+      json: { role: 'member' },
+    });
     assert.equal(promote.status, 200, promote.text);
     assert.equal(promote.body.role, 'member');
   });
@@ -51,29 +60,51 @@ describe('organizations, members and roles', () => {
     const org = await ctx.newOrg();
     const admin = await ctx.addMember(org, 'admin');
     const member = await ctx.addMember(org, 'member');
-    const toOwner = await admin.request(`/v1/organizations/${org.id}/members/${member.user.id}/role`, { method: 'PUT', json: { role: 'owner' } });
+    const toOwner = await admin.request(`/v1/organizations/${org.id}/members/${member.user.id}/role`, {
+      method: 'PUT',
+      json: { role: 'owner' },
+    });
     assert.equal(toOwner.status, 403);
     assert.equal(toOwner.body.code, 'role_escalation');
-    const demoteOwner = await admin.request(`/v1/organizations/${org.id}/members/${org.owner.user.id}/role`, { method: 'PUT', json: { role: 'viewer' } });
+    const demoteOwner = await admin.request(`/v1/organizations/${org.id}/members/${org.owner.user.id}/role`, {
+      method: 'PUT',
+      json: { role: 'viewer' },
+    });
     assert.equal(demoteOwner.body.code, 'role_escalation');
-    const removeOwner = await admin.request(`/v1/organizations/${org.id}/members/${org.owner.user.id}`, { method: 'DELETE' });
+    const removeOwner = await admin.request(`/v1/organizations/${org.id}/members/${org.owner.user.id}`, {
+      method: 'DELETE',
+    });
     assert.equal(removeOwner.body.code, 'role_escalation');
-    const inviteOwner = await admin.request(`/v1/organizations/${org.id}/members/invite`, { method: 'POST', json: { email: 'boss@example.test', role: 'owner' } });
+    const inviteOwner = await admin.request(`/v1/organizations/${org.id}/members/invite`, {
+      method: 'POST',
+      json: { email: 'boss@example.test', role: 'owner' },
+    });
     assert.equal(inviteOwner.body.code, 'role_escalation');
   });
 
   it('an organization never loses its last owner, even when two owners demote each other at once', async () => {
     const org = await ctx.newOrg();
-    const self = await org.owner.request(`/v1/organizations/${org.id}/members/${org.owner.user.id}/role`, { method: 'PUT', json: { role: 'admin' } });
+    const self = await org.owner.request(`/v1/organizations/${org.id}/members/${org.owner.user.id}/role`, {
+      method: 'PUT',
+      json: { role: 'admin' },
+    });
     assert.equal(self.status, 409);
     assert.equal(self.body.code, 'last_owner');
-    const leave = await org.owner.request(`/v1/organizations/${org.id}/members/${org.owner.user.id}`, { method: 'DELETE' });
+    const leave = await org.owner.request(`/v1/organizations/${org.id}/members/${org.owner.user.id}`, {
+      method: 'DELETE',
+    });
     assert.equal(leave.body.code, 'last_owner');
 
     const second = await ctx.addMember(org, 'owner');
     const [a, b] = await Promise.all([
-      org.owner.request(`/v1/organizations/${org.id}/members/${second.user.id}/role`, { method: 'PUT', json: { role: 'member' } }),
-      second.request(`/v1/organizations/${org.id}/members/${org.owner.user.id}/role`, { method: 'PUT', json: { role: 'member' } }),
+      org.owner.request(`/v1/organizations/${org.id}/members/${second.user.id}/role`, {
+        method: 'PUT',
+        json: { role: 'member' },
+      }),
+      second.request(`/v1/organizations/${org.id}/members/${org.owner.user.id}/role`, {
+        method: 'PUT',
+        json: { role: 'member' },
+      }),
     ]);
     const statuses = [a!.status, b!.status].sort();
     assert.ok(statuses[0] === 200 && (statuses[1] === 409 || statuses[1] === 403), `got ${statuses}`);
@@ -87,7 +118,10 @@ describe('organizations, members and roles', () => {
     const org = await ctx.newOrg();
     const admin = await ctx.addMember(org, 'admin');
     assert.equal((await admin.request(`/v1/organizations/${org.id}/invites`)).status, 200);
-    await org.owner.request(`/v1/organizations/${org.id}/members/${admin.user.id}/role`, { method: 'PUT', json: { role: 'viewer' } });
+    await org.owner.request(`/v1/organizations/${org.id}/members/${admin.user.id}/role`, {
+      method: 'PUT',
+      json: { role: 'viewer' },
+    });
     assert.equal((await admin.request(`/v1/organizations/${org.id}/invites`)).status, 403);
     await org.owner.request(`/v1/organizations/${org.id}/members/${admin.user.id}`, { method: 'DELETE' });
     assert.equal((await admin.request(`/v1/organizations/${org.id}`)).status, 404, 'a removed member sees nothing');
@@ -98,7 +132,10 @@ describe('organizations, members and roles', () => {
     const viewer = await ctx.addMember(org, 'viewer');
     const admin = await ctx.addMember(org, 'admin');
     assert.equal((await viewer.request(`/v1/organizations/${org.id}/invites`)).status, 403);
-    const grant = await org.owner.request(`/v1/organizations/${org.id}/members/${viewer.user.id}/permissions`, { method: 'POST', json: { key: 'orgs.members.manage' } });
+    const grant = await org.owner.request(`/v1/organizations/${org.id}/members/${viewer.user.id}/permissions`, {
+      method: 'POST',
+      json: { key: 'orgs.members.manage' },
+    });
     assert.equal(grant.status, 201, grant.text);
     assert.deepEqual(grant.body.granted_permissions, ['orgs.members.manage']);
     assert.ok(grant.body.effective_permissions.includes('orgs.members.manage'));
@@ -107,17 +144,37 @@ describe('organizations, members and roles', () => {
     const read = await viewer.request(`/v1/organizations/${org.id}/members/${viewer.user.id}/permissions`);
     assert.deepEqual(read.body.granted_permissions, ['orgs.members.manage']);
 
-    const notHeld = await admin.request(`/v1/organizations/${org.id}/members/${viewer.user.id}/permissions`, { method: 'POST', json: { key: 'orgs.delete' } });
+    const notHeld = await admin.request(`/v1/organizations/${org.id}/members/${viewer.user.id}/permissions`, {
+      method: 'POST',
+      json: { key: 'orgs.delete' },
+    });
     assert.equal(notHeld.status, 403);
     assert.equal(notHeld.body.code, 'permission_denied');
-    const platform = await org.owner.request(`/v1/organizations/${org.id}/members/${viewer.user.id}/permissions`, { method: 'POST', json: { key: 'platform.admin' } });
+    const platform = await org.owner.request(`/v1/organizations/${org.id}/members/${viewer.user.id}/permissions`, {
+      method: 'POST',
+      json: { key: 'platform.admin' },
+    });
     assert.equal(platform.status, 403);
-    const unknown = await org.owner.request(`/v1/organizations/${org.id}/members/${viewer.user.id}/permissions`, { method: 'POST', json: { key: 'nope' } });
+    const unknown = await org.owner.request(`/v1/organizations/${org.id}/members/${viewer.user.id}/permissions`, {
+      method: 'POST',
+      json: { key: 'nope' },
+    });
     assert.equal(unknown.status, 400);
 
-    assert.equal((await org.owner.request(`/v1/organizations/${org.id}/members/${viewer.user.id}/permissions/orgs.members.manage`, { method: 'DELETE' })).status, 204);
+    assert.equal(
+      (
+        await org.owner.request(
+          `/v1/organizations/${org.id}/members/${viewer.user.id}/permissions/orgs.members.manage`,
+          { method: 'DELETE' },
+        )
+      ).status,
+      204,
+    );
     assert.equal((await viewer.request(`/v1/organizations/${org.id}/invites`)).status, 403);
-    const again = await org.owner.request(`/v1/organizations/${org.id}/members/${viewer.user.id}/permissions/orgs.members.manage`, { method: 'DELETE' });
+    const again = await org.owner.request(
+      `/v1/organizations/${org.id}/members/${viewer.user.id}/permissions/orgs.members.manage`,
+      { method: 'DELETE' },
+    );
     assert.equal(again.status, 404);
   });
 
@@ -126,7 +183,16 @@ describe('organizations, members and roles', () => {
     const res = await user.request('/v1/permissions');
     assert.equal(res.status, 200);
     const keys = res.body.data.map((p: { key: string }) => p.key);
-    for (const k of ['orgs.manage', 'orgs.members.manage', 'nodes.manage', 'nodes.terminal', 'instances.console', 'operations.view', 'platform.admin']) assert.ok(keys.includes(k), k);
+    for (const k of [
+      'orgs.manage',
+      'orgs.members.manage',
+      'nodes.manage',
+      'nodes.terminal',
+      'instances.console',
+      'operations.view',
+      'platform.admin',
+    ])
+      assert.ok(keys.includes(k), k);
     const consoleKey = res.body.data.find((p: { key: string }) => p.key === 'instances.console');
     assert.deepEqual(consoleKey.roles, ['owner', 'admin', 'member']);
     assert.ok(consoleKey.description.length > 10);
@@ -165,7 +231,10 @@ describe('invites', () => {
   it('mails an invite through SMTP; the invitee accepts it once and joins with the role', async () => {
     const org = await ctx.newOrg({ name: 'Invitational' });
     const invitee = await ctx.newUser();
-    const res = await org.owner.request(`/v1/organizations/${org.id}/members/invite`, { method: 'POST', json: { email: invitee.user.email.toUpperCase(), role: 'admin' } });
+    const res = await org.owner.request(`/v1/organizations/${org.id}/members/invite`, {
+      method: 'POST',
+      json: { email: invitee.user.email.toUpperCase(), role: 'admin' },
+    });
     assert.equal(res.status, 201, res.text);
     assert.equal(res.body.delivery, 'email');
     assert.equal(res.body.token, undefined, 'the token goes to the invitee only');
@@ -175,11 +244,18 @@ describe('invites', () => {
     const token = lastMatch(mail.text, /hp_inv_[0-9A-Za-z]{38}/g);
 
     const pending = await org.owner.request(`/v1/organizations/${org.id}/invites`);
-    assert.deepEqual(pending.body.data.map((i: { email: string; role: string }) => [i.email, i.role]), [[invitee.user.email, 'admin']]);
+    assert.deepEqual(
+      pending.body.data.map((i: { email: string; role: string }) => [i.email, i.role]),
+      [[invitee.user.email, 'admin']],
+    );
     const accept = await invitee.request(`/v1/invites/${token}/accept`, { method: 'POST' });
     assert.equal(accept.status, 200, accept.text);
     assert.deepEqual(accept.body, { org_id: org.id, org_name: 'Invitational', role: 'admin' });
-    assert.equal((await invitee.request(`/v1/organizations/${org.id}/invites`, { org: org.id })).status, 200, 'now an admin there');
+    assert.equal(
+      (await invitee.request(`/v1/organizations/${org.id}/invites`, { org: org.id })).status,
+      200,
+      'now an admin there',
+    );
     const twice = await invitee.request(`/v1/invites/${token}/accept`, { method: 'POST' });
     assert.equal(twice.status, 409);
     assert.equal(twice.body.code, 'invite_used');
@@ -198,19 +274,30 @@ describe('invites', () => {
 
     const invites = await org.owner.request(`/v1/organizations/${org.id}/invites`);
     const inviteId = invites.body.data[0].id;
-    assert.equal((await org.owner.request(`/v1/organizations/${org.id}/invites/${inviteId}`, { method: 'DELETE' })).status, 204);
-    assert.equal((await invitee.request(`/v1/invites/${token}/accept`, { method: 'POST' })).body.code, 'invalid_invite');
+    assert.equal(
+      (await org.owner.request(`/v1/organizations/${org.id}/invites/${inviteId}`, { method: 'DELETE' })).status,
+      204,
+    );
+    assert.equal(
+      (await invitee.request(`/v1/invites/${token}/accept`, { method: 'POST' })).body.code,
+      'invalid_invite',
+    );
 
     const fresh = await ctx.invite(org, invitee.user.email, 'member');
     const pg = new Pg({ connectionString: ctx.hub.database.url });
     await pg.connect();
-    await pg.query(`UPDATE organization_invites SET expires_at = now() - interval '1 second' WHERE org_id = $1`, [org.id]);
+    await pg.query(`UPDATE organization_invites SET expires_at = now() - interval '1 second' WHERE org_id = $1`, [
+      org.id,
+    ]);
     await pg.end();
     const expired = await invitee.request(`/v1/invites/${fresh}/accept`, { method: 'POST' });
     assert.equal(expired.status, 400);
     assert.equal(expired.body.code, 'invite_expired');
 
-    const already = await org.owner.request(`/v1/organizations/${org.id}/members/invite`, { method: 'POST', json: { email: org.owner.user.email } });
+    const already = await org.owner.request(`/v1/organizations/${org.id}/members/invite`, {
+      method: 'POST',
+      json: { email: org.owner.user.email },
+    });
     assert.equal(already.status, 409);
     assert.equal(already.body.code, 'already_member');
     const typo = await invitee.request(`/v1/invites/hp_inv_${'a'.repeat(38)}/accept`, { method: 'POST' });
@@ -223,17 +310,27 @@ describe('invites without a mail server', () => {
   it('hand the token to the inviter (delivery: manual), and it works', async () => {
     const hub = await startTestHub();
     try {
-      const boot = await hub.request('/v1/auth/bootstrap', { method: 'POST', json: { email: uniqueEmail('admin'), password: strongPassword() } });
+      const boot = await hub.request('/v1/auth/bootstrap', {
+        method: 'POST',
+        json: { email: uniqueEmail('admin'), password: strongPassword() },
+      });
       const admin = { authorization: `Bearer ${boot.body.access_token}` };
       const email = uniqueEmail('manual');
       const password = strongPassword();
       await hub.request('/v1/users', { method: 'POST', headers: admin, json: { email, password } });
-      const invite = await hub.request(`/v1/organizations/${boot.body.organization.id}/members/invite`, { method: 'POST', headers: admin, json: { email, role: 'viewer' } });
+      const invite = await hub.request(`/v1/organizations/${boot.body.organization.id}/members/invite`, {
+        method: 'POST',
+        headers: admin,
+        json: { email, role: 'viewer' },
+      });
       assert.equal(invite.status, 201, invite.text);
       assert.equal(invite.body.delivery, 'manual');
       assert.match(invite.body.token, /^hp_inv_[0-9A-Za-z]{38}$/);
       const login = await hub.request('/v1/auth/login', { method: 'POST', json: { email, password } });
-      const accept = await hub.request(`/v1/invites/${invite.body.token}/accept`, { method: 'POST', headers: { authorization: `Bearer ${login.body.access_token}` } });
+      const accept = await hub.request(`/v1/invites/${invite.body.token}/accept`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${login.body.access_token}` },
+      });
       assert.equal(accept.status, 200, accept.text);
       assert.equal(accept.body.role, 'viewer');
     } finally {

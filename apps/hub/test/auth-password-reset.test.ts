@@ -24,7 +24,10 @@ describe('password reset by mail', () => {
 
   it('answers the same whether or not the address has an account, and mails only real accounts', async () => {
     const user = await ctx.newUser();
-    const known = await ctx.hub.request('/v1/auth/forgot-password', { method: 'POST', json: { email: user.user.email } });
+    const known = await ctx.hub.request('/v1/auth/forgot-password', {
+      method: 'POST',
+      json: { email: user.user.email },
+    });
     const ghost = uniqueEmail('ghost');
     const unknown = await ctx.hub.request('/v1/auth/forgot-password', { method: 'POST', json: { email: ghost } });
     assert.equal(known.status, 202);
@@ -41,14 +44,26 @@ describe('password reset by mail', () => {
     const user = await ctx.newUser();
     const token = await requestReset(user.user.email);
     const newPassword = strongPassword();
-    const res = await ctx.hub.request('/v1/auth/reset-password', { method: 'POST', json: { token, new_password: newPassword } });
+    const res = await ctx.hub.request('/v1/auth/reset-password', {
+      method: 'POST',
+      json: { token, new_password: newPassword },
+    });
     assert.equal(res.status, 204, res.text);
     assert.equal((await user.request('/v1/users/me')).body.code, 'session_revoked');
-    const old = await ctx.hub.request('/v1/auth/login', { method: 'POST', json: { email: user.user.email, password: user.user.password } });
+    const old = await ctx.hub.request('/v1/auth/login', {
+      method: 'POST',
+      json: { email: user.user.email, password: user.user.password },
+    });
     assert.equal(old.status, 401);
-    const fresh = await ctx.hub.request('/v1/auth/login', { method: 'POST', json: { email: user.user.email, password: newPassword } });
+    const fresh = await ctx.hub.request('/v1/auth/login', {
+      method: 'POST',
+      json: { email: user.user.email, password: newPassword },
+    });
     assert.equal(fresh.status, 200);
-    const again = await ctx.hub.request('/v1/auth/reset-password', { method: 'POST', json: { token, new_password: strongPassword() } });
+    const again = await ctx.hub.request('/v1/auth/reset-password', {
+      method: 'POST',
+      json: { token, new_password: strongPassword() },
+    });
     assert.equal(again.status, 400);
     assert.equal(again.body.code, 'reset_token_used');
   });
@@ -56,10 +71,16 @@ describe('password reset by mail', () => {
   it('a weak new password is refused without spending the token', async () => {
     const user = await ctx.newUser();
     const token = await requestReset(user.user.email);
-    const weak = await ctx.hub.request('/v1/auth/reset-password', { method: 'POST', json: { token, new_password: 'qwertyuiopasdf' } });
+    const weak = await ctx.hub.request('/v1/auth/reset-password', {
+      method: 'POST',
+      json: { token, new_password: 'qwertyuiopasdf' },
+    });
     assert.equal(weak.status, 422);
     assert.equal(weak.body.code, 'weak_password');
-    const ok = await ctx.hub.request('/v1/auth/reset-password', { method: 'POST', json: { token, new_password: strongPassword() } });
+    const ok = await ctx.hub.request('/v1/auth/reset-password', {
+      method: 'POST',
+      json: { token, new_password: strongPassword() },
+    });
     assert.equal(ok.status, 204);
   });
 
@@ -69,15 +90,27 @@ describe('password reset by mail', () => {
     const pg = new Pg({ connectionString: ctx.hub.database.url });
     await pg.connect();
     try {
-      await pg.query(`UPDATE password_reset_tokens SET expires_at = now() - interval '1 second' WHERE user_id = $1`, [user.user.id]);
+      await pg.query(`UPDATE password_reset_tokens SET expires_at = now() - interval '1 second' WHERE user_id = $1`, [
+        user.user.id,
+      ]);
     } finally {
       await pg.end();
     }
-    const expired = await ctx.hub.request('/v1/auth/reset-password', { method: 'POST', json: { token, new_password: strongPassword() } });
+    const expired = await ctx.hub.request('/v1/auth/reset-password', {
+      method: 'POST',
+      json: { token, new_password: strongPassword() },
+    });
     assert.equal(expired.status, 400);
     assert.equal(expired.body.code, 'reset_token_expired');
-    for (const bad of ['hp_rst_short', token.slice(0, -1) + (token.endsWith('a') ? 'b' : 'a'), 'hp_rst_' + 'A'.repeat(32) + '000000']) {
-      const res = await ctx.hub.request('/v1/auth/reset-password', { method: 'POST', json: { token: bad, new_password: strongPassword() } });
+    for (const bad of [
+      'hp_rst_short',
+      token.slice(0, -1) + (token.endsWith('a') ? 'b' : 'a'),
+      'hp_rst_' + 'A'.repeat(32) + '000000',
+    ]) {
+      const res = await ctx.hub.request('/v1/auth/reset-password', {
+        method: 'POST',
+        json: { token: bad, new_password: strongPassword() },
+      });
       assert.equal(res.status, 400);
       assert.equal(res.body.code, 'invalid_reset_token');
     }
@@ -90,9 +123,15 @@ describe('SMTP transport failures', () => {
     const hub = await startTestHub({ env: { ...mailbox.env(), HOSTPLANE_SMTP_PASSWORD: 'not-the-smtp-password' } });
     try {
       const password = strongPassword();
-      const boot = await hub.request('/v1/auth/bootstrap', { method: 'POST', json: { email: uniqueEmail('admin'), password } });
+      const boot = await hub.request('/v1/auth/bootstrap', {
+        method: 'POST',
+        json: { email: uniqueEmail('admin'), password },
+      });
       const auth = { authorization: `Bearer ${boot.body.access_token}` };
-      const forgot = await hub.request('/v1/auth/forgot-password', { method: 'POST', json: { email: boot.body.user.email } });
+      const forgot = await hub.request('/v1/auth/forgot-password', {
+        method: 'POST',
+        json: { email: boot.body.user.email },
+      });
       assert.equal(forgot.status, 202);
       const invite = await hub.request(`/v1/organizations/${boot.body.organization.id}/members/invite`, {
         method: 'POST',

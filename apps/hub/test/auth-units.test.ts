@@ -1,11 +1,24 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { effectivePermissions, GRANTABLE_KEYS, isGrantable, PERMISSION_KEYS, ROLE_PERMISSIONS } from '../src/access/permissions';
+import {
+  effectivePermissions,
+  GRANTABLE_KEYS,
+  isGrantable,
+  PERMISSION_KEYS,
+  ROLE_PERMISSIONS,
+} from '../src/access/permissions';
 import { JWT_TYPES, JwtKeyring, JwtRejected } from '../src/access/jwt-keyring';
 import { csvCell, csvLine, ndjsonLine, AUDIT_COLUMNS, AuditRecord } from '../src/audit/audit-format';
 import { outcomeOf } from '../src/audit/audit.hook';
 import { matchTotp, newRecoveryCodes, normalizeRecoveryCode, totpCode } from '../src/auth/totp';
-import { checkOpaqueToken, crc32, issueOpaqueToken, randomBase62, tokenChecksum, tokenHint } from '../src/crypto/opaque-token';
+import {
+  checkOpaqueToken,
+  crc32,
+  issueOpaqueToken,
+  randomBase62,
+  tokenChecksum,
+  tokenHint,
+} from '../src/crypto/opaque-token';
 import { openSecret, sealSecret } from '../src/crypto/secret-box';
 import { loggableUrl } from '../src/http/logger';
 import { inviteProblem, removalProblem, roleChangeProblem } from '../src/organizations/membership-rules';
@@ -25,7 +38,11 @@ describe('opaque token format', () => {
     const alphabet = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
     for (let i = 7; i < token.length; i++) {
       const swapped = alphabet[(alphabet.indexOf(token[i]!) + 1) % 62]!;
-      assert.equal(checkOpaqueToken(token.slice(0, i) + swapped + token.slice(i + 1), 'hp_pat_'), 'bad_checksum', `typo at ${i}`);
+      assert.equal(
+        checkOpaqueToken(token.slice(0, i) + swapped + token.slice(i + 1), 'hp_pat_'),
+        'bad_checksum',
+        `typo at ${i}`,
+      );
     }
     assert.equal(checkOpaqueToken(token.slice(0, -1), 'hp_pat_'), 'malformed');
     assert.equal(checkOpaqueToken(token + 'x', 'hp_pat_'), 'malformed');
@@ -46,7 +63,8 @@ describe('opaque token format', () => {
 describe('password policy', () => {
   const policy = { minLength: 12, personal: ['ada@example.test', 'ada', 'Ada Lovelace'] };
   it('accepts long, unusual passwords and passphrases', () => {
-    for (const ok of ['Lamp-3f9a2c-Orbit', 'correct horse battery staple', 'Tr0ub4dor&3-extra', 'ünïcödé-pässwörd-42']) assert.equal(passwordProblem(ok, policy), null, ok);
+    for (const ok of ['Lamp-3f9a2c-Orbit', 'correct horse battery staple', 'Tr0ub4dor&3-extra', 'ünïcödé-pässwörd-42'])
+      assert.equal(passwordProblem(ok, policy), null, ok);
   });
   it('refuses what breach lists are full of, saying why', () => {
     const cases: [string, RegExp][] = [
@@ -66,7 +84,8 @@ describe('password policy', () => {
       ['my-ada@example.test-pw', /email address or name/],
       ['Ada Lovelace 1815!', /email address or name/],
     ];
-    for (const [password, reason] of cases) assert.match(passwordProblem(password, policy) ?? 'accepted', reason, password);
+    for (const [password, reason] of cases)
+      assert.match(passwordProblem(password, policy) ?? 'accepted', reason, password);
   });
 });
 
@@ -83,7 +102,10 @@ describe('permissions', () => {
   it('grants add to a role, scopes narrow the result, platform.admin is never grantable', () => {
     assert.ok(effectivePermissions('viewer', ['nodes.manage'], null).has('nodes.manage'));
     assert.ok(!effectivePermissions('viewer', ['platform.admin'], null).has('platform.admin'));
-    assert.deepEqual([...effectivePermissions('owner', [], ['orgs.view', 'nodes.view'])].sort(), ['nodes.view', 'orgs.view']);
+    assert.deepEqual([...effectivePermissions('owner', [], ['orgs.view', 'nodes.view'])].sort(), [
+      'nodes.view',
+      'orgs.view',
+    ]);
     assert.deepEqual([...effectivePermissions('viewer', [], ['orgs.manage'])], []);
     assert.equal(isGrantable('platform.admin'), false);
     assert.ok(GRANTABLE_KEYS.includes('instances.console'));
@@ -111,8 +133,14 @@ describe('JWT keyring', () => {
     const rotated = new JwtKeyring([k2, k1], 'https://hub.test');
     assert.equal((await rotated.verify(token, JWT_TYPES.access)).sub, 'user-1');
     await assert.rejects(rotated.verify(token, JWT_TYPES.mfaChallenge), (e: JwtRejected) => e.problem === 'invalid');
-    await assert.rejects(new JwtKeyring([k2], 'https://hub.test').verify(token, JWT_TYPES.access), (e: JwtRejected) => e.problem === 'unknown_key');
-    await assert.rejects(new JwtKeyring([k1], 'https://other.test').verify(token, JWT_TYPES.access), (e: JwtRejected) => e.problem === 'invalid');
+    await assert.rejects(
+      new JwtKeyring([k2], 'https://hub.test').verify(token, JWT_TYPES.access),
+      (e: JwtRejected) => e.problem === 'unknown_key',
+    );
+    await assert.rejects(
+      new JwtKeyring([k1], 'https://other.test').verify(token, JWT_TYPES.access),
+      (e: JwtRejected) => e.problem === 'invalid',
+    );
     const expired = await old.sign(JWT_TYPES.access, 'user-1', -10);
     await assert.rejects(old.verify(expired, JWT_TYPES.access), (e: JwtRejected) => e.problem === 'expired');
     await assert.rejects(old.verify('garbage', JWT_TYPES.access), (e: JwtRejected) => e.problem === 'malformed');
@@ -184,9 +212,18 @@ describe('audit formatting', () => {
 
 describe('loggable URLs', () => {
   it('redacts token path parameters and credential query values', () => {
-    assert.equal(loggableUrl('/v1/invites/hp_inv_abc/accept', '/v1/invites/:token/accept', { token: 'hp_inv_abc' }), '/v1/invites/[redacted]/accept');
-    assert.equal(loggableUrl('/v1/auth/github/callback?code=c0de&state=s7&x=1', '/v1/auth/github/callback', {}), '/v1/auth/github/callback?code=%5Bredacted%5D&state=%5Bredacted%5D&x=1');
-    assert.equal(loggableUrl('/v1/ws/subscribe?access_token=eyJ', undefined, {}), '/v1/ws/subscribe?access_token=%5Bredacted%5D');
+    assert.equal(
+      loggableUrl('/v1/invites/hp_inv_abc/accept', '/v1/invites/:token/accept', { token: 'hp_inv_abc' }),
+      '/v1/invites/[redacted]/accept',
+    );
+    assert.equal(
+      loggableUrl('/v1/auth/github/callback?code=c0de&state=s7&x=1', '/v1/auth/github/callback', {}),
+      '/v1/auth/github/callback?code=%5Bredacted%5D&state=%5Bredacted%5D&x=1',
+    );
+    assert.equal(
+      loggableUrl('/v1/ws/subscribe?access_token=eyJ', undefined, {}),
+      '/v1/ws/subscribe?access_token=%5Bredacted%5D',
+    );
     assert.equal(loggableUrl('/v1/nodes/1', '/v1/nodes/:id', { id: '1' }), '/v1/nodes/1');
   });
 });

@@ -20,35 +20,57 @@ describe('users', () => {
     assert.equal(me.body.is_platform_admin, false);
     assert.equal(me.body.status, 'active');
     assert.ok(me.body.last_login_at);
-    assert.deepEqual(me.body.organizations.map((o: { name: string; role: string }) => [o.name, o.role]), [["Grace's organization", 'owner']]);
+    assert.deepEqual(
+      me.body.organizations.map((o: { name: string; role: string }) => [o.name, o.role]),
+      [["Grace's organization", 'owner']],
+    );
     assert.doesNotMatch(me.text, /argon2|password/i);
   });
 
   it('changing your password needs the current one, ends your other sessions and keeps this one', async () => {
     const user = await ctx.newUser();
     const other = await ctx.login(user.user.email, user.user.password);
-    const wrong = await user.request('/v1/users/me/password', { method: 'POST', json: { current_password: 'nope-nope-nope', new_password: strongPassword() } });
+    const wrong = await user.request('/v1/users/me/password', {
+      method: 'POST',
+      json: { current_password: 'nope-nope-nope', new_password: strongPassword() },
+    });
     assert.equal(wrong.status, 403);
     assert.equal(wrong.body.code, 'wrong_password');
-    const weak = await user.request('/v1/users/me/password', { method: 'POST', json: { current_password: user.user.password, new_password: 'aaaaaaaaaaaaaa' } });
+    const weak = await user.request('/v1/users/me/password', {
+      method: 'POST',
+      json: { current_password: user.user.password, new_password: 'aaaaaaaaaaaaaa' },
+    });
     assert.equal(weak.status, 422);
     assert.match(weak.body.error, /too few different characters/);
     const next = strongPassword();
-    const ok = await user.request('/v1/users/me/password', { method: 'POST', json: { current_password: user.user.password, new_password: next } });
+    const ok = await user.request('/v1/users/me/password', {
+      method: 'POST',
+      json: { current_password: user.user.password, new_password: next },
+    });
     assert.equal(ok.status, 204, ok.text);
     assert.equal((await user.request('/v1/users/me')).status, 200, 'this session lives on');
     assert.equal((await other.request('/v1/users/me')).body.code, 'session_revoked');
-    assert.equal((await ctx.hub.request('/v1/auth/login', { method: 'POST', json: { email: user.user.email, password: next } })).status, 200);
+    assert.equal(
+      (await ctx.hub.request('/v1/auth/login', { method: 'POST', json: { email: user.user.email, password: next } }))
+        .status,
+      200,
+    );
   });
 
   it('platform admins create, list, read and delete users; everyone else gets 403', async () => {
     const email = uniqueEmail('made');
-    const created = await ctx.admin.request('/v1/users', { method: 'POST', json: { email, password: strongPassword(), name: 'Made' } });
+    const created = await ctx.admin.request('/v1/users', {
+      method: 'POST',
+      json: { email, password: strongPassword(), name: 'Made' },
+    });
     assert.equal(created.status, 201);
     const id = created.body.id;
     assert.equal((await ctx.admin.request(`/v1/users/${id}`)).body.email, email);
     const listed = await ctx.admin.request(`/v1/users?email=${encodeURIComponent(email)}`);
-    assert.deepEqual(listed.body.data.map((u: { id: string }) => u.id), [id]);
+    assert.deepEqual(
+      listed.body.data.map((u: { id: string }) => u.id),
+      [id],
+    );
     const adminList = await ctx.admin.request(`/v1/admin/users?email=${encodeURIComponent(email)}`);
     assert.equal(adminList.body.data[0].organization_count, 1);
     assert.equal(adminList.body.data[0].active_sessions, 0);
@@ -90,10 +112,16 @@ describe('users', () => {
     const me = await user.request('/v1/users/me');
     assert.equal(me.status, 401);
     assert.equal(me.body.code, 'user_suspended');
-    const login = await ctx.hub.request('/v1/auth/login', { method: 'POST', json: { email: user.user.email, password: user.user.password } });
+    const login = await ctx.hub.request('/v1/auth/login', {
+      method: 'POST',
+      json: { email: user.user.email, password: user.user.password },
+    });
     assert.equal(login.status, 403);
     assert.equal(login.body.code, 'user_suspended');
-    const refresh = await ctx.hub.request('/v1/auth/refresh', { method: 'POST', json: { refresh_token: user.refreshToken } });
+    const refresh = await ctx.hub.request('/v1/auth/refresh', {
+      method: 'POST',
+      json: { refresh_token: user.refreshToken },
+    });
     assert.equal(refresh.status, 401);
     const entries = await ctx.auditEntries({ action: 'user.suspend' });
     const entry = entries.find((e) => e.target_id === user.user.id);
@@ -104,7 +132,10 @@ describe('users', () => {
     assert.equal(self.body.code, 'cannot_target_self');
 
     await ctx.admin.request(`/v1/admin/users/${user.user.id}/unsuspend`, { method: 'POST' });
-    const back = await ctx.hub.request('/v1/auth/login', { method: 'POST', json: { email: user.user.email, password: user.user.password } });
+    const back = await ctx.hub.request('/v1/auth/login', {
+      method: 'POST',
+      json: { email: user.user.email, password: user.user.password },
+    });
     assert.equal(back.status, 200);
   });
 });
@@ -117,7 +148,10 @@ describe('suspension across hub replicas', () => {
     const a = await startTestHub({ database: db, redisPrefix: prefix, env });
     const b = await startTestHub({ database: db, redisPrefix: prefix, env });
     try {
-      const boot = await a.request('/v1/auth/bootstrap', { method: 'POST', json: { email: uniqueEmail('admin'), password: strongPassword() } });
+      const boot = await a.request('/v1/auth/bootstrap', {
+        method: 'POST',
+        json: { email: uniqueEmail('admin'), password: strongPassword() },
+      });
       const admin = { authorization: `Bearer ${boot.body.access_token}` };
       const email = uniqueEmail();
       const password = strongPassword();
@@ -125,7 +159,10 @@ describe('suspension across hub replicas', () => {
       const login = await b.request('/v1/auth/login', { method: 'POST', json: { email, password } });
       const user = { authorization: `Bearer ${login.body.access_token}` };
       assert.equal((await b.request('/v1/users/me', { headers: user })).status, 200, 'cached as active on replica b');
-      assert.equal((await a.request(`/v1/admin/users/${created.body.id}/suspend`, { method: 'POST', headers: admin })).status, 200);
+      assert.equal(
+        (await a.request(`/v1/admin/users/${created.body.id}/suspend`, { method: 'POST', headers: admin })).status,
+        200,
+      );
       const deadline = Date.now() + 1000;
       let res;
       do res = await b.request('/v1/users/me', { headers: user });

@@ -5,7 +5,18 @@ import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { FAST_JOBS_ENV, TestNode, waitFor, waitForOperation } from './support/agents';
-import { agentArchive, backupEvents, download, instanceRoot, newInstance, onlineNode, newWorkload, sha256, sha256OfFile, writeFiles } from './support/backups';
+import {
+  agentArchive,
+  backupEvents,
+  download,
+  instanceRoot,
+  newInstance,
+  onlineNode,
+  newWorkload,
+  sha256,
+  sha256OfFile,
+  writeFiles,
+} from './support/backups';
 import { Client, IdentityContext } from './support/identity';
 import { tempDir } from './support/test-env';
 
@@ -38,7 +49,10 @@ describe('instance backups kept on the node (real agent, process driver)', () =>
   });
 
   it('a backup of a running instance becomes ready with the SHA-256 and size of the archive on the node', async () => {
-    const res = await owner.request(`/v1/instances/${instance.id}/backups`, { method: 'POST', json: { name: 'before change', ignore: ['cache/'] } });
+    const res = await owner.request(`/v1/instances/${instance.id}/backups`, {
+      method: 'POST',
+      json: { name: 'before change', ignore: ['cache/'] },
+    });
     assert.equal(res.status, 202, res.text);
     assert.equal(res.headers.get('location'), `/v1/operations/${res.body.id}`);
     assert.equal(res.body.kind, 'backup.create');
@@ -59,13 +73,22 @@ describe('instance backups kept on the node (real agent, process driver)', () =>
 
     const list = await owner.request(`/v1/instances/${instance.id}/backups`);
     assert.equal(list.status, 200);
-    assert.deepEqual(list.body.data.map((b: any) => b.id), [backup.id]);
-    const jobs = await owner.request(`/v1/operations?kind=instance.backup.create&resource=${encodeURIComponent(`/v1/instances/${instance.id}/backups/${backup.id}`)}`);
+    assert.deepEqual(
+      list.body.data.map((b: any) => b.id),
+      [backup.id],
+    );
+    const jobs = await owner.request(
+      `/v1/operations?kind=instance.backup.create&resource=${encodeURIComponent(`/v1/instances/${instance.id}/backups/${backup.id}`)}`,
+    );
     assert.equal(jobs.body.total, 1, 'the node job is listed under the backup');
-    const statuses = await waitFor('status events', async () => {
-      const seen = (await backupEvents(ctx.hub, 'backup.status', backup.id)).map((e) => e.status);
-      return seen.length >= 2 ? seen : undefined;
-    }, 5000);
+    const statuses = await waitFor(
+      'status events',
+      async () => {
+        const seen = (await backupEvents(ctx.hub, 'backup.status', backup.id)).map((e) => e.status);
+        return seen.length >= 2 ? seen : undefined;
+      },
+      5000,
+    );
     assert.deepEqual(statuses, ['creating', 'ready']);
   });
 
@@ -77,13 +100,19 @@ describe('instance backups kept on the node (real agent, process driver)', () =>
     assert.equal(sha256(res.body), backup.sha256);
     assert.equal(res.headers.get('content-length'), String(backup.size_bytes));
     assert.equal(res.headers.get('content-type'), 'application/gzip');
-    assert.match(res.headers.get('content-disposition') ?? '', /^attachment; filename="backup-me-\d{8}-\d{6}\.tar\.gz"$/);
+    assert.match(
+      res.headers.get('content-disposition') ?? '',
+      /^attachment; filename="backup-me-\d{8}-\d{6}\.tar\.gz"$/,
+    );
     assert.equal(res.headers.get('x-checksum-sha256'), backup.sha256);
     assert.equal(res.headers.get('digest'), `sha-256=${Buffer.from(backup.sha256, 'hex').toString('base64')}`);
     const file = join(tempDir(), 'b.tar.gz');
     writeFileSync(file, res.body);
     const names = execFileSync('tar', ['-tzf', file], { encoding: 'utf8' }).split('\n').filter(Boolean);
-    assert.ok(names.some((n) => n.endsWith('world.txt')) && names.some((n) => n.endsWith('region.bin')), names.join(', '));
+    assert.ok(
+      names.some((n) => n.endsWith('world.txt')) && names.some((n) => n.endsWith('region.bin')),
+      names.join(', '),
+    );
     assert.ok(!names.some((n) => n.includes('big.tmp')), 'ignored paths are not in the archive');
     const audit = await ctx.auditEntries({ action: 'backup.download' });
     assert.equal(audit[0]?.target_id, backup.id);
@@ -103,7 +132,10 @@ describe('instance backups kept on the node (real agent, process driver)', () =>
   it('restores a stopped instance: the backed-up content is back and later files are gone', async () => {
     const stop = await owner.request(`/v1/instances/${instance.id}/stop`, { method: 'POST' });
     assert.equal((await waitForOperation(owner, stop.body.id, 20_000)).status, 'succeeded');
-    const res = await owner.request(`/v1/instances/${instance.id}/backups/${backup.id}/restore`, { method: 'POST', json: { truncate: true } });
+    const res = await owner.request(`/v1/instances/${instance.id}/backups/${backup.id}/restore`, {
+      method: 'POST',
+      json: { truncate: true },
+    });
     assert.equal(res.status, 202, res.text);
     assert.equal(res.body.kind, 'backup.restore');
     const op = await waitForOperation(owner, res.body.id, 30_000);
@@ -120,7 +152,9 @@ describe('instance backups kept on the node (real agent, process driver)', () =>
       const res = await owner.request(`/v1/instances/${instance.id}/backups`, { method: 'POST', json: {} });
       assert.equal(res.status, 202, res.text);
       const bid = res.body.backup.id;
-      const jobs = await owner.request(`/v1/operations?kind=instance.backup.create&resource=${encodeURIComponent(`/v1/instances/${instance.id}/backups/${bid}`)}`);
+      const jobs = await owner.request(
+        `/v1/operations?kind=instance.backup.create&resource=${encodeURIComponent(`/v1/instances/${instance.id}/backups/${bid}`)}`,
+      );
       const cancel = await owner.request(`/v1/operations/${jobs.body.data[0].id}/cancel`, { method: 'POST' });
       assert.ok([200, 202].includes(cancel.status), cancel.text);
       const op = await waitForOperation(owner, res.body.id, 30_000);
@@ -135,7 +169,10 @@ describe('instance backups kept on the node (real agent, process driver)', () =>
   });
 
   it('keeps at most the configured number of backups; a locked one must be unlocked before it is deleted', async () => {
-    const locked = await owner.request(`/v1/instances/${instance.id}/backups`, { method: 'POST', json: { locked: true } });
+    const locked = await owner.request(`/v1/instances/${instance.id}/backups`, {
+      method: 'POST',
+      json: { locked: true },
+    });
     assert.equal(locked.status, 202, locked.text);
     const third = await owner.request(`/v1/instances/${instance.id}/backups`, { method: 'POST', json: {} });
     assert.equal(third.status, 202, third.text);
@@ -171,7 +208,10 @@ describe('instance backups kept on the node (real agent, process driver)', () =>
     assert.equal((await owner.request(base, { method: 'POST', json: { nope: 1 } })).status, 400);
     assert.equal((await owner.request(`${base}/not-a-uuid`)).status, 400);
     assert.equal((await owner.request(`${base}/${randomUUID()}`)).status, 404);
-    assert.equal((await owner.request(`${base}/${backup.id}/restore`, { method: 'POST', json: { truncate: 'yes' } })).status, 400);
+    assert.equal(
+      (await owner.request(`${base}/${backup.id}/restore`, { method: 'POST', json: { truncate: 'yes' } })).status,
+      400,
+    );
 
     const other = await ctx.newOrg();
     const routes: [string, string, unknown?][] = [

@@ -28,22 +28,37 @@ describe('node-stored backups follow their instance through a migration', () => 
 
   it('a backup made before the migration is on the target, downloadable and restorable after it; the source keeps no copy', async () => {
     const workloadId = await newWorkload(owner);
-    const created = await owner.request('/v1/instances', { method: 'POST', json: { name: 'wanderer', workload_id: workloadId, node_id: a.id } });
+    const created = await owner.request('/v1/instances', {
+      method: 'POST',
+      json: { name: 'wanderer', workload_id: workloadId, node_id: a.id },
+    });
     assert.equal(created.status, 202, created.text);
     const id = created.body.instance.id as string;
     await waitInstance(owner, id, (i) => i.state === 'running', 'running on the source');
     writeFileSync(join(instanceRoot(a, id), 'world.txt'), 'the original world');
 
-    const made = await owner.request(`/v1/instances/${id}/backups`, { method: 'POST', json: { name: 'before the move' } });
+    const made = await owner.request(`/v1/instances/${id}/backups`, {
+      method: 'POST',
+      json: { name: 'before the move' },
+    });
     assert.equal(made.status, 202, made.text);
     assert.equal((await waitForOperation(owner, made.body.id, 30_000)).status, 'succeeded');
     const backup = (await owner.request(`/v1/instances/${id}/backups/${made.body.backup.id}`)).body;
     assert.equal(backup.status, 'ready');
     assert.equal(backup.node_id, a.id);
 
-    const mig = await owner.request(`/v1/nodes/${a.id}/migrate`, { method: 'POST', json: { instance_ids: [id], target_node_id: b.id } });
+    const mig = await owner.request(`/v1/nodes/${a.id}/migrate`, {
+      method: 'POST',
+      json: { instance_ids: [id], target_node_id: b.id },
+    });
     assert.equal(mig.status, 202, mig.text);
-    const done = await waitMigration(owner, mig.body.data[0].id, (m) => m.status !== 'queued' && m.status !== 'running', 'finished', 60_000);
+    const done = await waitMigration(
+      owner,
+      mig.body.data[0].id,
+      (m) => m.status !== 'queued' && m.status !== 'running',
+      'finished',
+      60_000,
+    );
     assert.equal(done.status, 'succeeded', JSON.stringify(done));
     await waitInstance(owner, id, (i) => i.node_id === b.id && i.state === 'running', 'running on the target');
 
@@ -60,7 +75,10 @@ describe('node-stored backups follow their instance through a migration', () => 
     writeFileSync(join(instanceRoot(b, id), 'world.txt'), 'changed after the move');
     const stop = await owner.request(`/v1/instances/${id}/stop`, { method: 'POST' });
     assert.equal((await waitForOperation(owner, stop.body.id, 20_000)).status, 'succeeded');
-    const restore = await owner.request(`/v1/instances/${id}/backups/${backup.id}/restore`, { method: 'POST', json: {} });
+    const restore = await owner.request(`/v1/instances/${id}/backups/${backup.id}/restore`, {
+      method: 'POST',
+      json: {},
+    });
     assert.equal(restore.status, 202, restore.text);
     assert.equal((await waitForOperation(owner, restore.body.id, 30_000)).status, 'succeeded');
     assert.equal(readFileSync(join(instanceRoot(b, id), 'world.txt'), 'utf8'), 'the original world');
@@ -75,7 +93,11 @@ describe('node-stored backups follow their instance through a migration', () => 
     rmSync(agentArchive(b, movedId, id));
     const sweeper = ctx.hub.app.get(BackupSweeper);
     await sweeper.sweep();
-    assert.equal((await owner.request(`/v1/instances/${movedId}/backups/${id}`)).body.status, 'ready', 'no listing newer than the backup yet');
+    assert.equal(
+      (await owner.request(`/v1/instances/${movedId}/backups/${id}`)).body.status,
+      'ready',
+      'no listing newer than the backup yet',
+    );
 
     await new Promise((r) => setTimeout(r, 5500));
     const refreshed = await owner.request(`/v1/nodes/${b.id}/inventory/refresh`, { method: 'POST' });
@@ -85,7 +107,9 @@ describe('node-stored backups follow their instance through a migration', () => 
     assert.equal(gone.status, 'failed');
     assert.equal(gone.error.code, 'backup_missing');
     assert.match(gone.error.message, /no longer on node/);
-    const first = (await owner.request(`/v1/instances/${movedId}/backups?limit=50`)).body.data.find((x: { name: string }) => x.name === 'before the move');
+    const first = (await owner.request(`/v1/instances/${movedId}/backups?limit=50`)).body.data.find(
+      (x: { name: string }) => x.name === 'before the move',
+    );
     assert.equal(first.status, 'ready', 'the archive that is there stays ready');
     const dl = await download(owner, `/v1/instances/${movedId}/backups/${id}/download`);
     assert.equal(dl.status, 409);

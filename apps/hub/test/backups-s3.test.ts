@@ -7,7 +7,19 @@ import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import { DataSource } from 'typeorm';
 import { BackupSweeper } from '../src/backups/backup-sweeper';
 import { FAST_JOBS_ENV, TestNode, waitFor, waitForOperation } from './support/agents';
-import { agentArchive, backupEvents, download, instanceRoot, newInstance, newWorkload, onlineNode, sha256, startS3, TestS3, writeFiles } from './support/backups';
+import {
+  agentArchive,
+  backupEvents,
+  download,
+  instanceRoot,
+  newInstance,
+  newWorkload,
+  onlineNode,
+  sha256,
+  startS3,
+  TestS3,
+  writeFiles,
+} from './support/backups';
 import { Client, IdentityContext } from './support/identity';
 import type { TestResponse } from './support/test-hub';
 
@@ -60,7 +72,10 @@ describe('backups in S3-compatible storage (s3rver, real agent)', () => {
 
   it('stores a config with its secret encrypted and never shows the secret', async () => {
     assert.equal((await call('/v1/backup-config')).status, 404, 'no active config yet');
-    const bad = await call('/v1/backup-config', { method: 'POST', json: { ...configBody(), endpoint: 'ftp://x', bucket: 'Not_A_Bucket' } });
+    const bad = await call('/v1/backup-config', {
+      method: 'POST',
+      json: { ...configBody(), endpoint: 'ftp://x', bucket: 'Not_A_Bucket' },
+    });
     assert.equal(bad.status, 400);
     assert.deepEqual(bad.body.fields.map((f: any) => f.path).sort(), ['bucket', 'endpoint']);
     const res = await call('/v1/backup-config', { method: 'POST', json: configBody() });
@@ -72,7 +87,9 @@ describe('backups in S3-compatible storage (s3rver, real agent)', () => {
     assert.equal((await call('/v1/backup-config', { method: 'POST', json: configBody() })).body.code, 'name_taken');
 
     const db = ctx.hub.app.get(DataSource);
-    const rows = (await db.query(`SELECT row_to_json(c)::text AS row FROM backup_storage_configs c`)) as { row: string }[];
+    const rows = (await db.query(`SELECT row_to_json(c)::text AS row FROM backup_storage_configs c`)) as {
+      row: string;
+    }[];
     assert.equal(rows.length, 1);
     assert.ok(!rows[0]!.row.includes(s3.secretAccessKey), 'the secret is not stored in plaintext');
     assert.match(rows[0]!.row, /"secret_access_key_sealed":"v1\./);
@@ -81,7 +98,10 @@ describe('backups in S3-compatible storage (s3rver, real agent)', () => {
   it('routes /list and /s3-buckets are not taken for config ids, which must be UUIDs', async () => {
     const list = await call('/v1/backup-config/list');
     assert.equal(list.status, 200, list.text);
-    assert.deepEqual(list.body.data.map((c: any) => c.id), [config.id]);
+    assert.deepEqual(
+      list.body.data.map((c: any) => c.id),
+      [config.id],
+    );
     assert.equal((await call(`/v1/backup-config/${config.id}`)).body.name, 'local s3');
     assert.equal((await call('/v1/backup-config/not-a-uuid')).status, 400);
     assert.equal((await call(`/v1/backup-config/${randomUUID()}`)).status, 404);
@@ -92,17 +112,29 @@ describe('backups in S3-compatible storage (s3rver, real agent)', () => {
     const empty = await call(`/v1/backup-config/s3-buckets?config_id=${config.id}`);
     assert.equal(empty.status, 200, empty.text);
     assert.deepEqual(empty.body.data, []);
-    const created = await call('/v1/backup-config/s3-buckets', { method: 'POST', json: { config_id: config.id, bucket: 'hp-backups' } });
+    const created = await call('/v1/backup-config/s3-buckets', {
+      method: 'POST',
+      json: { config_id: config.id, bucket: 'hp-backups' },
+    });
     assert.equal(created.status, 201, created.text);
     const listed = await call(`/v1/backup-config/s3-buckets?config_id=${config.id}`);
-    assert.deepEqual(listed.body.data.map((b: any) => b.name), ['hp-backups']);
-    const bad = await call('/v1/backup-config/s3-buckets', { method: 'POST', json: { config_id: config.id, bucket: 'x' } });
+    assert.deepEqual(
+      listed.body.data.map((b: any) => b.name),
+      ['hp-backups'],
+    );
+    const bad = await call('/v1/backup-config/s3-buckets', {
+      method: 'POST',
+      json: { config_id: config.id, bucket: 'x' },
+    });
     assert.equal(bad.status, 400);
   });
 
   it('activates only a config whose bucket is reachable, one per organization', async () => {
     // s3rver checks the access key id but not SigV4 signatures, so the wrong credential is the key id.
-    const wrong = await call('/v1/backup-config', { method: 'POST', json: { ...configBody(), name: 'wrong key', access_key_id: 'AKIANOSUCHKEY' } });
+    const wrong = await call('/v1/backup-config', {
+      method: 'POST',
+      json: { ...configBody(), name: 'wrong key', access_key_id: 'AKIANOSUCHKEY' },
+    });
     assert.equal(wrong.status, 201, wrong.text);
     const refused = await call(`/v1/backup-config/${wrong.body.id}/activate`, { method: 'POST' });
     assert.equal(refused.status, 422, refused.text);
@@ -112,7 +144,11 @@ describe('backups in S3-compatible storage (s3rver, real agent)', () => {
     assert.equal(buckets.status, 502, 'the provider refuses the wrong key');
     assert.equal(buckets.body.code, 'storage_error');
     assert.match(buckets.body.error, /access key id is not known to the storage \(HTTP 403\)/);
-    assert.doesNotMatch(buckets.body.error, /InvalidAccessKeyId|<Code>|<Message>/, 'the remote answer is summarised, not echoed');
+    assert.doesNotMatch(
+      buckets.body.error,
+      /InvalidAccessKeyId|<Code>|<Message>/,
+      'the remote answer is summarised, not echoed',
+    );
 
     const activated = await call(`/v1/backup-config/${config.id}/activate`, { method: 'POST' });
     assert.equal(activated.status, 200, activated.text);
@@ -135,20 +171,37 @@ describe('backups in S3-compatible storage (s3rver, real agent)', () => {
 
     const head = await s3.client().send(new HeadObjectCommand({ Bucket: 'hp-backups', Key: backup.object_key }));
     assert.equal(head.ContentLength, backup.size_bytes);
-    await waitFor('node copy removed', async () => (existsSync(agentArchive(node, instance.id, backup.id)) ? undefined : true), 10_000);
-    const statuses = await waitFor('status events', async () => {
-      const seen = (await backupEvents(ctx.hub, 'backup.status', backup.id)).map((e) => e.status);
-      return seen.length >= 3 ? seen : undefined;
-    }, 5000);
+    await waitFor(
+      'node copy removed',
+      async () => (existsSync(agentArchive(node, instance.id, backup.id)) ? undefined : true),
+      10_000,
+    );
+    const statuses = await waitFor(
+      'status events',
+      async () => {
+        const seen = (await backupEvents(ctx.hub, 'backup.status', backup.id)).map((e) => e.status);
+        return seen.length >= 3 ? seen : undefined;
+      },
+      5000,
+    );
     assert.deepEqual(statuses, ['creating', 'uploading', 'ready']);
     const uploaded = (await backupEvents(ctx.hub, 'backup.progress', backup.id)).map((e) => e.bytes as number);
-    assert.ok(uploaded.length >= 1 && uploaded.at(-1) === backup.size_bytes, `upload progress events: ${uploaded.join(', ')}`);
+    assert.ok(
+      uploaded.length >= 1 && uploaded.at(-1) === backup.size_bytes,
+      `upload progress events: ${uploaded.join(', ')}`,
+    );
 
-    const archiveJob = (await call(`/v1/operations?kind=instance.backup.create&resource=${encodeURIComponent(`/v1/instances/${instance.id}/backups/${backup.id}`)}`)).body.data[0];
+    const archiveJob = (
+      await call(
+        `/v1/operations?kind=instance.backup.create&resource=${encodeURIComponent(`/v1/instances/${instance.id}/backups/${backup.id}`)}`,
+      )
+    ).body.data[0];
     const mb = backup.size_bytes / 1024 / 1024;
     const archiveS = (Date.parse(archiveJob.finished_at) - Date.parse(archiveJob.started_at)) / 1000;
     const uploadS = (Date.parse(op.finished_at) - Date.parse(archiveJob.finished_at)) / 1000;
-    console.log(`# backup of ${mb.toFixed(1)} MB: archive on the node ${archiveS.toFixed(2)} s (${(mb / archiveS).toFixed(1)} MB/s), node → hub → S3 ${uploadS.toFixed(2)} s (${(mb / uploadS).toFixed(1)} MB/s)`);
+    console.log(
+      `# backup of ${mb.toFixed(1)} MB: archive on the node ${archiveS.toFixed(2)} s (${(mb / archiveS).toFixed(1)} MB/s), node → hub → S3 ${uploadS.toFixed(2)} s (${(mb / uploadS).toFixed(1)} MB/s)`,
+    );
   });
 
   it('downloads from the bucket the archive that was made', async () => {
@@ -181,10 +234,17 @@ describe('backups in S3-compatible storage (s3rver, real agent)', () => {
     await s3.client().send(new HeadObjectCommand({ Bucket: 'hp-backups', Key: key }));
     const del = await call(`/v1/instances/${doomed.id}`, { method: 'DELETE' });
     assert.equal((await waitForOperation(owner, del.body.id)).status, 'succeeded');
-    await waitFor('instance gone', async () => ((await call(`/v1/instances/${doomed.id}`)).status === 404 ? true : undefined));
+    await waitFor('instance gone', async () =>
+      (await call(`/v1/instances/${doomed.id}`)).status === 404 ? true : undefined,
+    );
     await ctx.hub.app.get(BackupSweeper).sweep();
-    await assert.rejects(s3.client().send(new HeadObjectCommand({ Bucket: 'hp-backups', Key: key })), (err: Error) => err.name === 'NotFound');
-    const rows = (await ctx.hub.app.get(DataSource).query('SELECT id FROM backups WHERE instance_id = $1', [doomed.id])) as unknown[];
+    await assert.rejects(
+      s3.client().send(new HeadObjectCommand({ Bucket: 'hp-backups', Key: key })),
+      (err: Error) => err.name === 'NotFound',
+    );
+    const rows = (await ctx.hub.app
+      .get(DataSource)
+      .query('SELECT id FROM backups WHERE instance_id = $1', [doomed.id])) as unknown[];
     assert.equal(rows.length, 0);
   });
 
@@ -217,7 +277,10 @@ describe('backups in S3-compatible storage (s3rver, real agent)', () => {
     assert.equal(inUse.body.code, 'config_in_use');
     const del = await call(`/v1/instances/${instance.id}/backups/${backup.id}`, { method: 'DELETE' });
     assert.equal(del.status, 204, del.text);
-    await assert.rejects(s3.client().send(new HeadObjectCommand({ Bucket: 'hp-backups', Key: backup.object_key })), (err: Error) => err.name === 'NotFound');
+    await assert.rejects(
+      s3.client().send(new HeadObjectCommand({ Bucket: 'hp-backups', Key: backup.object_key })),
+      (err: Error) => err.name === 'NotFound',
+    );
     assert.equal((await call(`/v1/instances/${instance.id}/backups/${backup.id}`)).status, 404);
 
     const off = await call(`/v1/backup-config/${config.id}/deactivate`, { method: 'POST' });
@@ -230,7 +293,10 @@ describe('backups in S3-compatible storage (s3rver, real agent)', () => {
     for (const res of answers) assert.ok(!res.text.includes(s3.secretAccessKey), `secret in ${res.text.slice(0, 200)}`);
     assert.ok(!ctx.hub.logs.text().includes(s3.secretAccessKey), 'secret in the hub log');
     const db = ctx.hub.app.get(DataSource);
-    const [{ n }] = (await db.query(`SELECT count(*)::int AS n FROM audit_logs a WHERE row_to_json(a)::text LIKE '%' || $1 || '%'`, [s3.secretAccessKey])) as [{ n: number }];
+    const [{ n }] = (await db.query(
+      `SELECT count(*)::int AS n FROM audit_logs a WHERE row_to_json(a)::text LIKE '%' || $1 || '%'`,
+      [s3.secretAccessKey],
+    )) as [{ n: number }];
     assert.equal(n, 0, 'secret in the audit log');
     const audited = await ctx.auditEntries({ action: 'backup_config.create' });
     assert.ok(audited.length >= 1, 'config changes are audited');

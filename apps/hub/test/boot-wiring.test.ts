@@ -38,7 +38,11 @@ describe('boot wiring: a missing capability stops the hub at boot', () => {
 
   const cases: [string, string, RegExp][] = [
     ['the tunnel without the nodes domain’s NODE_RECORDS', 'node-records', /TunnelServer[\s\S]*Symbol\(NodeRecords\)/],
-    ['nodes, scheduler and workloads without the instances domain’s counts', 'instance-capabilities', /Symbol\((NodeOccupancy|NodeAllocations|WorkloadUsage)\)/],
+    [
+      'nodes, scheduler and workloads without the instances domain’s counts',
+      'instance-capabilities',
+      /Symbol\((NodeOccupancy|NodeAllocations|WorkloadUsage)\)/,
+    ],
     ['drains without the migrations domain’s DRAIN_DRIVER', 'migrations', /NodeDrains[\s\S]*Symbol\(DrainDriver\)/],
     ['users without the auth domain’s USER_SESSIONS', 'user-sessions', /UsersService[\s\S]*Symbol\(UserSessions\)/],
   ];

@@ -35,13 +35,19 @@ describe('configuration', () => {
     assert.equal(c.http.publicUrl, 'https://hub.example.com');
     assert.equal(c.http.port, 8080);
     assert.equal(c.secrets.encryptionKey.length, 32);
-    assert.deepEqual(c.secrets.jwtKeys.map((k) => k.kid), ['k1']);
+    assert.deepEqual(
+      c.secrets.jwtKeys.map((k) => k.kid),
+      ['k1'],
+    );
     assert.equal(c.redis.prefix, 'hp');
   });
 
   it('names the missing variable when a production secret is absent', () => {
     const { HOSTPLANE_JWT_KEYS: _drop, ...env } = productionEnv;
-    assert.match(configError(() => loadConfig({ env })), /^config: HOSTPLANE_JWT_KEYS is required in production/);
+    assert.match(
+      configError(() => loadConfig({ env })),
+      /^config: HOSTPLANE_JWT_KEYS is required in production/,
+    );
   });
 
   it('names the variable and the bad value of a malformed setting', () => {
@@ -50,7 +56,9 @@ describe('configuration', () => {
   });
 
   it('never prints the value of a secret it refuses', () => {
-    const msg = configError(() => loadConfig({ env: { ...productionEnv, HOSTPLANE_DATABASE_URL: 'mysql://root:hunter2@db/x' } }));
+    const msg = configError(() =>
+      loadConfig({ env: { ...productionEnv, HOSTPLANE_DATABASE_URL: 'mysql://root:hunter2@db/x' } }),
+    );
     assert.match(msg, /HOSTPLANE_DATABASE_URL must be a URL starting with postgres:\/\//);
     assert.doesNotMatch(msg, /hunter2/);
   });
@@ -70,14 +78,20 @@ describe('configuration', () => {
     const dir = tempDir();
     const file = join(dir, 'hub.yaml');
     writeFileSync(file, `rateLimit:\n  windowSeconds: -5\n`);
-    assert.match(configError(() => loadConfig({ env: { ...productionEnv }, file })), /hub\.yaml: rateLimit\.windowSeconds must be an integer/);
+    assert.match(
+      configError(() => loadConfig({ env: { ...productionEnv }, file })),
+      /hub\.yaml: rateLimit\.windowSeconds must be an integer/,
+    );
   });
 
   it('refuses a file that is not YAML', () => {
     const dir = tempDir();
     const file = join(dir, 'bad.yaml');
     writeFileSync(file, 'http: [unclosed');
-    assert.match(configError(() => loadConfig({ env: productionEnv, file })), /is not valid YAML/);
+    assert.match(
+      configError(() => loadConfig({ env: productionEnv, file })),
+      /is not valid YAML/,
+    );
   });
 
   it('generates development secrets once and keeps them 0600 under the data dir', () => {
@@ -100,7 +114,9 @@ describe('configuration', () => {
     });
     assert.equal(run.status, 1);
     const lines = run.stderr.trim().split('\n');
-    assert.deepEqual(lines, ['hostplane-hub: config: HOSTPLANE_REDIS_URL must be a URL starting with redis:// or rediss://, or several comma-separated (the seeds of a Redis Cluster)']);
+    assert.deepEqual(lines, [
+      'hostplane-hub: config: HOSTPLANE_REDIS_URL must be a URL starting with redis:// or rediss://, or several comma-separated (the seeds of a Redis Cluster)',
+    ]);
     assert.equal(run.stdout, '');
   });
 
@@ -114,6 +130,9 @@ describe('configuration', () => {
       timeout: 20_000,
     });
     assert.equal(run.status, 1);
-    assert.equal(run.stderr.trim(), `hostplane-hub: config: ${file}: http.port must be an integer between 0 and 65535 (got 99999)`);
+    assert.equal(
+      run.stderr.trim(),
+      `hostplane-hub: config: ${file}: http.port must be an integer between 0 and 65535 (got 99999)`,
+    );
   });
 });

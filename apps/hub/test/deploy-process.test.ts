@@ -8,7 +8,16 @@ const ECHO_WORKLOAD = {
   name: 'echo-service',
   driver: 'process',
   startup: 'echo "starting {{GREETING}}"; echo ready; while read -r line; do echo "got: $line"; done',
-  variables: [{ key: 'GREETING', name: 'Greeting', default: 'hello', type: 'string', rules: { required: true, max: 40 }, user_editable: true }],
+  variables: [
+    {
+      key: 'GREETING',
+      name: 'Greeting',
+      default: 'hello',
+      type: 'string',
+      rules: { required: true, max: 40 },
+      user_editable: true,
+    },
+  ],
   resources: { cpu_cores: 0.1, memory_bytes: 64 * 1024 * 1024, disk_bytes: 0 },
   ready_pattern: '^ready$',
   stop: { type: 'signal', value: 'SIGTERM', grace_seconds: 2 },
@@ -34,12 +43,17 @@ describe('one-click deploy on a real agent (process driver)', () => {
 
   const deployment = (id: string) => owner.request(`/v1/deploy/${id}`);
   const waitStatus = (id: string, status: string, timeoutMs = 30_000) =>
-    waitFor(`deployment ${id} ${status}`, async () => {
-      const d = await deployment(id);
-      assert.equal(d.status, 200, d.text);
-      if (d.body.status === 'failed' && status !== 'failed') assert.fail(`deployment failed: ${JSON.stringify(d.body.error)}`);
-      return d.body.status === status ? d.body : undefined;
-    }, timeoutMs);
+    waitFor(
+      `deployment ${id} ${status}`,
+      async () => {
+        const d = await deployment(id);
+        assert.equal(d.status, 200, d.text);
+        if (d.body.status === 'failed' && status !== 'failed')
+          assert.fail(`deployment failed: ${JSON.stringify(d.body.error)}`);
+        return d.body.status === status ? d.body : undefined;
+      },
+      timeoutMs,
+    );
   const counts = async () => ({
     workloads: (await owner.request('/v1/workloads?limit=500')).body.total as number,
     instances: (await owner.request('/v1/instances?limit=500')).body.total as number,
@@ -52,7 +66,9 @@ describe('one-click deploy on a real agent (process driver)', () => {
     node = await registerNode(owner, ctx.hub.url);
     node.start();
     await node.waitStatus('online');
-    await waitFor('inventory', async () => ((await owner.request(`/v1/nodes/${node.id}/inventory`)).status === 200 ? true : undefined));
+    await waitFor('inventory', async () =>
+      (await owner.request(`/v1/nodes/${node.id}/inventory`)).status === 200 ? true : undefined,
+    );
     const w = await owner.request('/v1/workloads', { method: 'POST', json: ECHO_WORKLOAD });
     assert.equal(w.status, 201, w.text);
     workloadId = w.body.id;
@@ -63,7 +79,10 @@ describe('one-click deploy on a real agent (process driver)', () => {
   });
 
   it('an existing workload deploys to a running instance, is listed with its state and audited', async () => {
-    const res = await owner.request('/v1/deploy', { method: 'POST', json: { name: 'echo-d1', workload_id: workloadId, variables: { GREETING: 'deploy' } } });
+    const res = await owner.request('/v1/deploy', {
+      method: 'POST',
+      json: { name: 'echo-d1', workload_id: workloadId, variables: { GREETING: 'deploy' } },
+    });
     assert.equal(res.status, 202, res.text);
     assert.equal(res.headers.get('location'), `/v1/deploy/${res.body.id}`);
     assert.ok(['pending', 'installing', 'starting'].includes(res.body.status), res.body.status);
@@ -74,10 +93,16 @@ describe('one-click deploy on a real agent (process driver)', () => {
 
     // The row follows the operations by itself: read it without going through the API (whose reads also re-derive it).
     const db = ctx.hub.app.get(DataSource);
-    await waitFor('the stored status to reach running', async () => {
-      const [row] = (await db.query(`SELECT status FROM deployments WHERE id = $1`, [res.body.id])) as { status: string }[];
-      return row?.status === 'running' ? true : undefined;
-    }, 30_000);
+    await waitFor(
+      'the stored status to reach running',
+      async () => {
+        const [row] = (await db.query(`SELECT status FROM deployments WHERE id = $1`, [res.body.id])) as {
+          status: string;
+        }[];
+        return row?.status === 'running' ? true : undefined;
+      },
+      30_000,
+    );
     const done = await waitStatus(res.body.id, 'running');
     assert.equal(done.instance.state, 'running');
     assert.equal(done.error, null);
@@ -94,7 +119,10 @@ describe('one-click deploy on a real agent (process driver)', () => {
   });
 
   it('a template deploy with start: false creates the workload and ends installed, not started', async () => {
-    const res = await owner.request('/v1/deploy', { method: 'POST', json: { name: 'node-app-1', template: 'nodejs-app', size: 'small', start: false } });
+    const res = await owner.request('/v1/deploy', {
+      method: 'POST',
+      json: { name: 'node-app-1', template: 'nodejs-app', size: 'small', start: false },
+    });
     assert.equal(res.status, 202, res.text);
     assert.equal(res.body.operations.start, null);
     const done = await waitStatus(res.body.id, 'installed');
@@ -108,9 +136,15 @@ describe('one-click deploy on a real agent (process driver)', () => {
   });
 
   it('a failing install ends the deployment failed, with the error of that step', async () => {
-    const w = await owner.request('/v1/workloads', { method: 'POST', json: { ...ECHO_WORKLOAD, name: 'broken-install', install: { script: 'echo preparing; exit 7' } } });
+    const w = await owner.request('/v1/workloads', {
+      method: 'POST',
+      json: { ...ECHO_WORKLOAD, name: 'broken-install', install: { script: 'echo preparing; exit 7' } },
+    });
     assert.equal(w.status, 201, w.text);
-    const res = await owner.request('/v1/deploy', { method: 'POST', json: { name: 'broken-1', workload_id: w.body.id } });
+    const res = await owner.request('/v1/deploy', {
+      method: 'POST',
+      json: { name: 'broken-1', workload_id: w.body.id },
+    });
     assert.equal(res.status, 202, res.text);
     const failed = await waitStatus(res.body.id, 'failed');
     assert.equal(failed.error.step, 'install');
@@ -129,17 +163,42 @@ describe('one-click deploy on a real agent (process driver)', () => {
       assert.equal(res.body.code, code, res.text);
       if (match) assert.match(res.body.error, match);
     };
-    await refuse({ name: 'x1', template: 'nodejs-app', workload_id: workloadId }, 400, 'validation_failed', /exactly one of template, workload_id and egg/);
+    await refuse(
+      { name: 'x1', template: 'nodejs-app', workload_id: workloadId },
+      400,
+      'validation_failed',
+      /exactly one of template, workload_id and egg/,
+    );
     await refuse({ name: 'x1' }, 400, 'validation_failed', /exactly one/);
     await refuse({ name: 'bad name!', workload_id: workloadId }, 400, 'validation_failed', /name/);
-    await refuse({ name: 'x1', workload_id: workloadId, size: 'small' }, 400, 'validation_failed', /size applies to a template/);
+    await refuse(
+      { name: 'x1', workload_id: workloadId, size: 'small' },
+      400,
+      'validation_failed',
+      /size applies to a template/,
+    );
     await refuse({ name: 'x1', template: 'no-such-template' }, 404, 'not_found', /see GET \/v1\/templates/);
     await refuse({ name: 'x1', workload_id: '00000000-0000-4000-8000-000000000000' }, 404, 'not_found');
-    await refuse({ name: 'x1', workload_id: workloadId, variables: { GREETING: 'x'.repeat(41) } }, 400, 'invalid_variables', /GREETING/);
-    await refuse({ name: 'x1', egg: { ...EGG, meta: { version: 'PTDL_v9' } } }, 400, 'invalid_egg', /egg\.meta\.version/);
+    await refuse(
+      { name: 'x1', workload_id: workloadId, variables: { GREETING: 'x'.repeat(41) } },
+      400,
+      'invalid_variables',
+      /GREETING/,
+    );
+    await refuse(
+      { name: 'x1', egg: { ...EGG, meta: { version: 'PTDL_v9' } } },
+      400,
+      'invalid_egg',
+      /egg\.meta\.version/,
+    );
     await refuse({ name: 'x1', egg: EGG, variables: { GREETING: 'too long' } }, 400, 'invalid_variables', /GREETING/);
     await refuse({ name: 'echo-d1', workload_id: workloadId }, 409, 'name_taken', /instance named "echo-d1"/);
-    await refuse({ name: 'x1', template: 'nodejs-app', workload_name: 'echo-service' }, 409, 'name_taken', /workload named "echo-service"/);
+    await refuse(
+      { name: 'x1', template: 'nodejs-app', workload_name: 'echo-service' },
+      409,
+      'name_taken',
+      /workload named "echo-service"/,
+    );
     // Placement is refused after the workload was made: it is removed again.
     await refuse({ name: 'x1', template: 'nodejs-app', resources: { memory_bytes: 2 ** 50 } }, 409, 'no_node_fits');
     assert.deepEqual(await counts(), before);
@@ -151,7 +210,10 @@ describe('one-click deploy on a real agent (process driver)', () => {
     const org = { id: owner.defaultOrg!, owner };
     const viewer = await ctx.addMember(org, 'viewer');
     assert.equal((await viewer.request('/v1/deploy')).status, 200);
-    const denied = await viewer.request('/v1/deploy', { method: 'POST', json: { name: 'v1', workload_id: workloadId } });
+    const denied = await viewer.request('/v1/deploy', {
+      method: 'POST',
+      json: { name: 'v1', workload_id: workloadId },
+    });
     assert.equal(denied.status, 403, denied.text);
     const mine = (await owner.request('/v1/deploy')).body.data[0];
     const other = await ctx.newOrg();

@@ -2,7 +2,17 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { EventsService, type HubEvent } from '../src/events/events.service';
 import { type TestNode, waitFor } from './support/agents';
-import { createInstance, createWorkload, FLEET_ENV, hasInstance, keeperWorkload, removeAllInstances, startNodes, waitInstance, waitMigration } from './support/fleet';
+import {
+  createInstance,
+  createWorkload,
+  FLEET_ENV,
+  hasInstance,
+  keeperWorkload,
+  removeAllInstances,
+  startNodes,
+  waitInstance,
+  waitMigration,
+} from './support/fleet';
 import { Client, IdentityContext } from './support/identity';
 
 const MiB = 1024 * 1024;
@@ -19,10 +29,15 @@ describe('drain: a node is emptied by migrating its instances, what cannot move 
 
   const node = async (n: TestNode) => (await owner.request(`/v1/nodes/${n.id}`)).body;
   const waitDrain = (n: TestNode, ok: (d: any) => boolean, what: string, timeoutMs = 20_000) =>
-    waitFor(`drain ${what}`, async () => {
-      const d = (await node(n)).drain;
-      return d && ok(d) ? d : undefined;
-    }, timeoutMs, 100);
+    waitFor(
+      `drain ${what}`,
+      async () => {
+        const d = (await node(n)).drain;
+        return d && ok(d) ? d : undefined;
+      },
+      timeoutMs,
+      100,
+    );
 
   before(async () => {
     ctx = await IdentityContext.start({ env: FLEET_ENV });
@@ -34,7 +49,10 @@ describe('drain: a node is emptied by migrating its instances, what cannot move 
     first = await createInstance(owner, workloadId, 'keeper-1', a.id);
     second = await createInstance(owner, workloadId, 'keeper-2', a.id);
     // B has room for one 64 MiB instance, not two.
-    const cap = await owner.request(`/v1/nodes/${b.id}`, { method: 'PUT', json: { capacity: { memory_bytes: 100 * MiB } } });
+    const cap = await owner.request(`/v1/nodes/${b.id}`, {
+      method: 'PUT',
+      json: { capacity: { memory_bytes: 100 * MiB } },
+    });
     assert.equal(cap.status, 200, cap.text);
   });
   after(async () => {
@@ -72,7 +90,11 @@ describe('drain: a node is emptied by migrating its instances, what cannot move 
       assert.equal(waiting.body.desired_state, 'running');
     }
     assert.equal(waiting.body.node_id, a.id);
-    assert.ok(events.some((e) => e.type === 'node.drain.unplaceable' && e.data.instance_id === second && e.data.node_id === a.id));
+    assert.ok(
+      events.some(
+        (e) => e.type === 'node.drain.unplaceable' && e.data.instance_id === second && e.data.node_id === a.id,
+      ),
+    );
 
     const done = await waitDrain(a, (d) => d.status === 'complete', 'complete after the deadline', 35_000);
     assert.equal(done.completed_reason, 'deadline');
@@ -94,7 +116,11 @@ describe('drain: a node is emptied by migrating its instances, what cannot move 
     const res = await owner.request(`/v1/nodes/${b.id}/drain`, { method: 'POST', json: {} });
     assert.equal(res.status, 200, res.text);
     const drainId = res.body.drain.id;
-    const m = await waitFor('a migration of the drain', async () => (await owner.request(`/v1/migrations?drain_id=${drainId}`)).body.data[0], 10_000);
+    const m = await waitFor(
+      'a migration of the drain',
+      async () => (await owner.request(`/v1/migrations?drain_id=${drainId}`)).body.data[0],
+      10_000,
+    );
     await waitMigration(owner, m.id, (x) => x.step === 'stop' && x.status === 'running', 'stopping');
     const cancel = await owner.request(`/v1/nodes/${b.id}/drain`, { method: 'DELETE' });
     assert.equal(cancel.status, 200, cancel.text);
@@ -102,7 +128,13 @@ describe('drain: a node is emptied by migrating its instances, what cannot move 
     assert.equal(cancel.body.schedulable, true);
     const ended = await waitMigration(owner, m.id, (x) => x.status === 'cancelled', 'cancelled', 20_000);
     assert.equal(ended.error.code, 'cancelled');
-    const back = await waitInstance(owner, first, (i) => i.state === 'running' && !i.migrating, 'running on B again', 20_000);
+    const back = await waitInstance(
+      owner,
+      first,
+      (i) => i.state === 'running' && !i.migrating,
+      'running on B again',
+      20_000,
+    );
     assert.equal(back.node_id, b.id);
     assert.equal(hasInstance(a, first), false, 'what the target got was removed');
   });
@@ -115,7 +147,11 @@ describe('drain: a node is emptied by migrating its instances, what cannot move 
     assert.deepEqual(res.body.drain.stopped, [first]);
     const stopped = await waitInstance(owner, first, (i) => i.state === 'stopped', 'stopped by force', 15_000);
     assert.equal(stopped.node_id, b.id);
-    assert.equal((await owner.request(`/v1/migrations?drain_id=${res.body.drain.id}`)).body.total, 0, 'force migrates nothing');
+    assert.equal(
+      (await owner.request(`/v1/migrations?drain_id=${res.body.drain.id}`)).body.total,
+      0,
+      'force migrates nothing',
+    );
 
     // A drain waiting on an instance that fits nowhere (A is cordoned), cancelled with keep_cordoned.
     await owner.request(`/v1/nodes/${a.id}/cordon`, { method: 'POST' });

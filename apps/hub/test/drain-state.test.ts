@@ -1,6 +1,14 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { cancelDrain, deadlinePassed, finishDrain, newIssues, normalizeDrain, startDrain, updateDrain } from '../src/nodes/drain';
+import {
+  cancelDrain,
+  deadlinePassed,
+  finishDrain,
+  newIssues,
+  normalizeDrain,
+  startDrain,
+  updateDrain,
+} from '../src/nodes/drain';
 import type { DrainState } from '../src/nodes/node.entity';
 
 const T0 = new Date('2026-03-01T10:00:00Z');
@@ -12,11 +20,21 @@ describe('drain state machine (pure)', () => {
     const empty = startDrain(null, { force: false, actor }, 0, T0, '00000000-0000-4000-8000-000000000001');
     assert.equal(empty.status, 'complete');
     assert.equal(empty.completed_reason, 'empty');
-    const d = startDrain(null, { force: false, actor, deadlineSeconds: 60, maxParallel: 2 }, 3, T0, '00000000-0000-4000-8000-000000000002');
+    const d = startDrain(
+      null,
+      { force: false, actor, deadlineSeconds: 60, maxParallel: 2 },
+      3,
+      T0,
+      '00000000-0000-4000-8000-000000000002',
+    );
     assert.equal(d.status, 'draining');
     assert.equal(d.max_parallel, 2);
     assert.equal(d.deadline_at, later(60).toISOString());
-    const mid = updateDrain(d, { remaining: 1, migrated: 2, unplaceable: [{ instance_id: 'i3', reason: 'none fit' }], failed: [] }, later(10));
+    const mid = updateDrain(
+      d,
+      { remaining: 1, migrated: 2, unplaceable: [{ instance_id: 'i3', reason: 'none fit' }], failed: [] },
+      later(10),
+    );
     assert.equal(mid.status, 'draining');
     assert.equal(mid.migrated, 2);
     assert.equal(mid.unplaceable[0]!.since, later(10).toISOString());
@@ -38,7 +56,13 @@ describe('drain state machine (pure)', () => {
   });
 
   it('deadline and force finish the drain with what was stopped in place; cancel only applies while draining', () => {
-    const d = startDrain(null, { force: false, actor, deadlineSeconds: 10 }, 2, T0, '00000000-0000-4000-8000-000000000004');
+    const d = startDrain(
+      null,
+      { force: false, actor, deadlineSeconds: 10 },
+      2,
+      T0,
+      '00000000-0000-4000-8000-000000000004',
+    );
     assert.equal(deadlinePassed(d, later(9)), false);
     assert.equal(deadlinePassed(d, later(10)), true);
     const f = finishDrain(d, 'deadline', 1, ['i2'], later(11));
@@ -53,12 +77,23 @@ describe('drain state machine (pure)', () => {
   it('an unchanged issue keeps its time and raises no new event; a changed reason does', () => {
     const before = [{ instance_id: 'a', reason: 'x', since: T0.toISOString() }];
     assert.deepEqual(newIssues(before, before), []);
-    assert.deepEqual(newIssues(before, [{ instance_id: 'a', reason: 'y', since: T0.toISOString() }]).map((i) => i.reason), ['y']);
+    assert.deepEqual(
+      newIssues(before, [{ instance_id: 'a', reason: 'y', since: T0.toISOString() }]).map((i) => i.reason),
+      ['y'],
+    );
     assert.equal(newIssues([], before).length, 1);
   });
 
   it('a drain stored before the drain loop existed is read with defaults', () => {
-    const old = { status: 'draining', started_at: T0.toISOString(), updated_at: T0.toISOString(), deadline_at: null, force: false, actor: null, remaining: 1 } as unknown as DrainState;
+    const old = {
+      status: 'draining',
+      started_at: T0.toISOString(),
+      updated_at: T0.toISOString(),
+      deadline_at: null,
+      force: false,
+      actor: null,
+      remaining: 1,
+    } as unknown as DrainState;
     const n = normalizeDrain(old);
     assert.match(n.id, /^[0-9a-f-]{36}$/);
     assert.equal(n.max_parallel, 1);

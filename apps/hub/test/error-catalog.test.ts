@@ -32,13 +32,20 @@ describe('error catalog', () => {
       const entry = catalogEntry(s.code);
       if (!entry) return [`${s.where}: ${s.code} is in no *.errors.ts catalog`];
       const statuses = [entry.status, ...(entry.otherStatuses ?? [])];
-      return s.status === null || statuses.includes(s.status) ? [] : [`${s.where}: ${s.code} answers ${s.status}, its catalog says ${statuses.join('/')}`];
+      return s.status === null || statuses.includes(s.status)
+        ? []
+        : [`${s.where}: ${s.code} answers ${s.status}, its catalog says ${statuses.join('/')}`];
     });
     assert.deepEqual(problems, []);
   });
 
   it('the codes the exception filter gives framework errors are catalogued', () => {
-    for (const code of [...Object.values(HTTP_CODES), ...Object.values(FASTIFY_ERRORS).map((e) => e.code), 'internal_error', 'bad_request']) {
+    for (const code of [
+      ...Object.values(HTTP_CODES),
+      ...Object.values(FASTIFY_ERRORS).map((e) => e.code),
+      'internal_error',
+      'bad_request',
+    ]) {
       assert.ok(catalogEntry(code), `${code} is catalogued`);
     }
   });
@@ -46,7 +53,9 @@ describe('error catalog', () => {
   it('every *.errors.ts catalog is listed in error-catalogs.ts, so all are known before the first request', async () => {
     for (const file of filesNamed(DIST_SRC, '.errors.js')) await import(file);
     const listed = new Set(Object.values(ERROR_CATALOGS).flatMap((c) => Object.keys(c)));
-    const unlisted = allCataloguedErrors().filter((e) => !listed.has(e.code)).map((e) => `${e.domain}: ${e.code}`);
+    const unlisted = allCataloguedErrors()
+      .filter((e) => !listed.has(e.code))
+      .map((e) => `${e.domain}: ${e.code}`);
     assert.deepEqual(unlisted, []);
   });
 });
@@ -74,7 +83,18 @@ describe('error codes in the OpenAPI document and the exception filter', () => {
 
   it("lists every code of a route's catalog under that route, with its status", async () => {
     const doc = (await hub.request('/openapi.json')).body as {
-      paths: Record<string, Record<string, { responses: Record<string, { content?: Record<string, { schema?: { allOf?: { properties?: { code?: { enum?: string[] } } }[] } }> }> }>>;
+      paths: Record<
+        string,
+        Record<
+          string,
+          {
+            responses: Record<
+              string,
+              { content?: Record<string, { schema?: { allOf?: { properties?: { code?: { enum?: string[] } } }[] } }> }
+            >;
+          }
+        >
+      >;
     };
     const routes = hub.app.get(OpenApiService).documentedRoutes();
     const withErrors = routes.filter((r) => (r.doc.errors ?? []).length > 0);
@@ -84,7 +104,8 @@ describe('error codes in the OpenAPI document and the exception filter', () => {
       const op = doc.paths[toOpenApiPath(r.path)]?.[r.method];
       for (const code of r.doc.errors ?? []) {
         const status = String(catalogEntry(code)?.status);
-        const listed = op?.responses[status]?.content?.['application/json']?.schema?.allOf?.[1]?.properties?.code?.enum ?? [];
+        const listed =
+          op?.responses[status]?.content?.['application/json']?.schema?.allOf?.[1]?.properties?.code?.enum ?? [];
         if (!listed.includes(code)) missing.push(`${r.method.toUpperCase()} ${r.path}: ${status} ${code}`);
       }
     }
@@ -99,6 +120,9 @@ describe('error codes in the OpenAPI document and the exception filter', () => {
     assert.deepEqual(unknownCodeLogs(), []);
     const res = await hub.request('/test-errors/uncatalogued');
     assert.deepEqual([res.status, (res.body as { code: string }).code], [502, 'brand_new_agent_code']);
-    assert.deepEqual(unknownCodeLogs().map((l) => l.code), ['brand_new_agent_code']);
+    assert.deepEqual(
+      unknownCodeLogs().map((l) => l.code),
+      ['brand_new_agent_code'],
+    );
   });
 });

@@ -26,11 +26,17 @@ describe('instance files API on a real agent', () => {
   after(() => f?.close());
 
   const put = (path: string, body: Buffer | string, type = 'application/octet-stream') =>
-    owner.request(f.url(`/content?path=${encodeURIComponent(path)}`), { method: 'PUT', body, headers: { 'content-type': type } });
+    owner.request(f.url(`/content?path=${encodeURIComponent(path)}`), {
+      method: 'PUT',
+      body,
+      headers: { 'content-type': type },
+    });
   const names = async (path: string) => {
     const res = await owner.request(f.url(`?path=${encodeURIComponent(path)}`));
     assert.equal(res.status, 200, res.text);
-    return (res.body.entries as { name: string; type: string }[]).map((e) => `${e.type === 'directory' ? 'd' : 'f'}:${e.name}`);
+    return (res.body.entries as { name: string; type: string }[]).map(
+      (e) => `${e.type === 'directory' ? 'd' : 'f'}:${e.name}`,
+    );
   };
 
   it('mkdir, write, read, list, move and delete round trip, and each write is audited', async () => {
@@ -42,7 +48,11 @@ describe('instance files API on a real agent', () => {
     const w = await put('config/server.properties', text, 'text/plain; charset=utf-8');
     assert.equal(w.status, 200, w.text);
     assert.deepEqual(w.body, { path: 'config/server.properties', size_bytes: Buffer.byteLength(text) });
-    assert.equal(readFileSync(join(f.root, 'config/server.properties'), 'utf8'), text, 'the bytes are on the agent host');
+    assert.equal(
+      readFileSync(join(f.root, 'config/server.properties'), 'utf8'),
+      text,
+      'the bytes are on the agent host',
+    );
 
     const r = await owner.request(f.url('/content?path=config/server.properties'));
     assert.equal(r.status, 200);
@@ -58,28 +68,49 @@ describe('instance files API on a real agent', () => {
     assert.deepEqual(await names('.'), ['d:config']);
     assert.deepEqual(await names('config'), ['d:plugins', 'f:level.dat', 'f:server.properties']);
 
-    const mv = await owner.request(f.url('/move'), { method: 'POST', json: { from: 'config/server.properties', to: 'config/plugins/server.old' } });
+    const mv = await owner.request(f.url('/move'), {
+      method: 'POST',
+      json: { from: 'config/server.properties', to: 'config/plugins/server.old' },
+    });
     assert.equal(mv.status, 200, mv.text);
     assert.deepEqual(mv.body.moved, [{ from: 'config/server.properties', to: 'config/plugins/server.old' }]);
     const gone = await owner.request(f.url('/content?path=config/server.properties'));
     assert.equal(gone.status, 404);
     assert.equal(gone.body.code, 'path_not_found');
     assert.equal((await put('config/level2.dat', 'x')).status, 200);
-    const clash = await owner.request(f.url('/move'), { method: 'POST', json: { moves: [{ from: 'config/level2.dat', to: 'config/level.dat' }] } });
+    const clash = await owner.request(f.url('/move'), {
+      method: 'POST',
+      json: { moves: [{ from: 'config/level2.dat', to: 'config/level.dat' }] },
+    });
     assert.equal(clash.status, 409, clash.text);
     assert.equal(clash.body.code, 'path_exists');
-    assert.equal(readFileSync(join(f.root, 'config/level.dat')).length, binary.length, 'a refused move leaves the target alone');
+    assert.equal(
+      readFileSync(join(f.root, 'config/level.dat')).length,
+      binary.length,
+      'a refused move leaves the target alone',
+    );
 
-    const del = await owner.request(f.url(''), { method: 'DELETE', json: { paths: ['config/plugins', 'config/nope.txt'] } });
+    const del = await owner.request(f.url(''), {
+      method: 'DELETE',
+      json: { paths: ['config/plugins', 'config/nope.txt'] },
+    });
     assert.equal(del.status, 200, del.text);
     assert.deepEqual(del.body, { deleted: ['config/plugins'], missing: ['config/nope.txt'] });
     const one = await owner.request(f.url('?path=config/level2.dat'), { method: 'DELETE' });
     assert.equal(one.status, 200, one.text);
     assert.deepEqual(await names('config'), ['f:level.dat']);
 
-    for (const action of ['instance.files.write', 'instance.files.move', 'instance.files.delete', 'instance.files.mkdir']) {
+    for (const action of [
+      'instance.files.write',
+      'instance.files.move',
+      'instance.files.delete',
+      'instance.files.mkdir',
+    ]) {
       const entries = await f.ctx.auditEntries({ action });
-      assert.ok(entries.some((e) => e.target_id === f.instanceId && e.outcome === 'success'), `${action} audited`);
+      assert.ok(
+        entries.some((e) => e.target_id === f.instanceId && e.outcome === 'success'),
+        `${action} audited`,
+      );
     }
   });
 
@@ -89,10 +120,15 @@ describe('instance files API on a real agent', () => {
     assert.equal(w.status, 200, w.text);
     assert.equal(w.body.size_bytes, data.length);
 
-    const res = await fetch(f.hubUrl + f.url(`/download?path=${encodeURIComponent('wörld data.bin')}`), { headers: authOf(owner) });
+    const res = await fetch(f.hubUrl + f.url(`/download?path=${encodeURIComponent('wörld data.bin')}`), {
+      headers: authOf(owner),
+    });
     assert.equal(res.status, 200);
     assert.equal(res.headers.get('content-length'), String(data.length));
-    assert.equal(res.headers.get('content-disposition'), `attachment; filename="w_rld data.bin"; filename*=UTF-8''w%C3%B6rld%20data.bin`);
+    assert.equal(
+      res.headers.get('content-disposition'),
+      `attachment; filename="w_rld data.bin"; filename*=UTF-8''w%C3%B6rld%20data.bin`,
+    );
     assert.equal(sha256(Buffer.from(await res.arrayBuffer())), sha256(data));
 
     const big = await owner.request(f.url(`/content?path=${encodeURIComponent('wörld data.bin')}`));
@@ -156,13 +192,25 @@ describe('instance files API on a real agent', () => {
     two.append('file', new Blob([patternBytes(REQUEST_LIMIT - UPLOAD_LIMIT + 2)]), 'part-2.bin');
     const total = await owner.request(f.url('/upload'), { method: 'POST', body: two });
     assert.equal(total.status, 413, total.text);
-    for (const name of ['big-announced.bin', 'big-streamed.bin', 'big-part.bin', 'part-1.bin', 'part-2.bin']) assert.ok(!existsSync(join(f.root, name)), `${name} was not written`);
-    await eventually(async () => readdirSync(f.staging).filter((n) => !n.endsWith('.committed')).length === 0, 'no staging left on the node', 5000);
+    for (const name of ['big-announced.bin', 'big-streamed.bin', 'big-part.bin', 'part-1.bin', 'part-2.bin'])
+      assert.ok(!existsSync(join(f.root, name)), `${name} was not written`);
+    await eventually(
+      async () => readdirSync(f.staging).filter((n) => !n.endsWith('.committed')).length === 0,
+      'no staging left on the node',
+      5000,
+    );
   });
 
   it('a directory downloads as a zip that python opens, with every file intact', async () => {
-    const files: Record<string, Buffer> = { 'world/level.dat': patternBytes(70_000, 3), 'world/region/r.0.0.mca': patternBytes(300_000, 4), 'world/empty.txt': Buffer.alloc(0) };
-    assert.equal((await owner.request(f.url('/mkdir'), { method: 'POST', json: { path: 'world/region' } })).status, 201);
+    const files: Record<string, Buffer> = {
+      'world/level.dat': patternBytes(70_000, 3),
+      'world/region/r.0.0.mca': patternBytes(300_000, 4),
+      'world/empty.txt': Buffer.alloc(0),
+    };
+    assert.equal(
+      (await owner.request(f.url('/mkdir'), { method: 'POST', json: { path: 'world/region' } })).status,
+      201,
+    );
     for (const [p, data] of Object.entries(files)) assert.equal((await put(p, data)).status, 200);
     const res = await fetch(f.hubUrl + f.url('/download-zip?path=world'), { headers: authOf(owner) });
     assert.equal(res.status, 200);
@@ -170,16 +218,23 @@ describe('instance files API on a real agent', () => {
     assert.match(res.headers.get('content-disposition') ?? '', /^attachment; filename="world\.zip"/);
     const zipFile = join(tempDir('hostplane-zip-'), 'world.zip');
     writeFileSync(zipFile, Buffer.from(await res.arrayBuffer()));
-    const script = 'import hashlib, json, sys, zipfile\nz = zipfile.ZipFile(sys.argv[1])\nassert z.testzip() is None\nprint(json.dumps({i.filename: hashlib.sha256(z.read(i)).hexdigest() for i in z.infolist() if not i.is_dir()}))';
+    const script =
+      'import hashlib, json, sys, zipfile\nz = zipfile.ZipFile(sys.argv[1])\nassert z.testzip() is None\nprint(json.dumps({i.filename: hashlib.sha256(z.read(i)).hexdigest() for i in z.infolist() if not i.is_dir()}))';
     const py = await runCommand('python3', ['-c', script, zipFile], { PATH: process.env.PATH ?? '/usr/bin:/bin' });
     assert.equal(py.code, 0, py.output);
     assert.deepEqual(JSON.parse(py.output), Object.fromEntries(Object.entries(files).map(([p, d]) => [p, sha256(d)])));
 
-    const two = await fetch(f.hubUrl + f.url('/download-zip?paths=world/level.dat,world/empty.txt'), { headers: authOf(owner) });
+    const two = await fetch(f.hubUrl + f.url('/download-zip?paths=world/level.dat,world/empty.txt'), {
+      headers: authOf(owner),
+    });
     assert.equal(two.status, 200);
     const twoFile = join(tempDir('hostplane-zip-'), 'two.zip');
     writeFileSync(twoFile, Buffer.from(await two.arrayBuffer()));
-    const listed = await runCommand('python3', ['-c', 'import sys, zipfile; print(sorted(zipfile.ZipFile(sys.argv[1]).namelist()))', twoFile], { PATH: process.env.PATH ?? '/usr/bin:/bin' });
+    const listed = await runCommand(
+      'python3',
+      ['-c', 'import sys, zipfile; print(sorted(zipfile.ZipFile(sys.argv[1]).namelist()))', twoFile],
+      { PATH: process.env.PATH ?? '/usr/bin:/bin' },
+    );
     assert.equal(listed.output.trim(), "['empty.txt', 'level.dat']", 'entries are relative to their common directory');
   });
 
@@ -213,7 +268,10 @@ describe('instance files API on a real agent', () => {
       await put('escape/new.txt', 'created'),
       await owner.request(f.url('/mkdir'), { method: 'POST', json: { path: 'escape/sub' } }),
       await owner.request(f.url('/move'), { method: 'POST', json: { from: 'escape/secret.txt', to: 'stolen.txt' } }),
-      await owner.request(f.url('/move'), { method: 'POST', json: { from: 'config/level.dat', to: 'escape/level.dat' } }),
+      await owner.request(f.url('/move'), {
+        method: 'POST',
+        json: { from: 'config/level.dat', to: 'escape/level.dat' },
+      }),
       await owner.request(f.url(''), { method: 'DELETE', json: { paths: ['escape/secret.txt'] } }),
       await owner.request(f.url('/download-zip?paths=escape/secret.txt')),
     ];
@@ -226,7 +284,8 @@ describe('instance files API on a real agent', () => {
       viaLink.map((a) => a.text).join('\n'),
     );
     assert.equal(readFileSync(secret, 'utf8'), 'do not touch\n', 'the outside file is unchanged');
-    for (const name of ['new.txt', 'sub', 'level.dat', 'up.txt']) assert.ok(!existsSync(join(outside, name)), `${name} was not created outside`);
+    for (const name of ['new.txt', 'sub', 'level.dat', 'up.txt'])
+      assert.ok(!existsSync(join(outside, name)), `${name} was not created outside`);
     assert.ok(existsSync(join(f.root, 'config/level.dat')), 'the refused move left the source');
     assert.ok(!existsSync(join(f.root, 'stolen.txt')));
   });
@@ -251,25 +310,58 @@ describe('instance files API on a real agent', () => {
       [f.url('/move'), { method: 'POST', json: { from: 'config', to: 'moved' } }],
       [f.url(''), { method: 'DELETE', json: { paths: ['config'] } }],
       [f.url('/tus'), { method: 'OPTIONS' }],
-      [f.url('/tus'), { method: 'POST', headers: { 'tus-resumable': '1.0.0', 'upload-length': '1', 'upload-metadata': `path ${Buffer.from('intruder.bin').toString('base64')}` } }],
+      [
+        f.url('/tus'),
+        {
+          method: 'POST',
+          headers: {
+            'tus-resumable': '1.0.0',
+            'upload-length': '1',
+            'upload-metadata': `path ${Buffer.from('intruder.bin').toString('base64')}`,
+          },
+        },
+      ],
     ];
     for (const [url, init] of calls) {
       const { body, ...rest } = init;
-      const asOther = await other.owner.request(url, { ...rest, ...(body instanceof FormData ? { body: form() } : body !== undefined ? { body } : {}) });
+      const asOther = await other.owner.request(url, {
+        ...rest,
+        ...(body instanceof FormData ? { body: form() } : body !== undefined ? { body } : {}),
+      });
       assert.equal(asOther.status, 404, `other org ${init.method ?? 'GET'} ${url}: ${asOther.text}`);
-      const asViewer = await viewer.request(url, { ...rest, ...(body instanceof FormData ? { body: form() } : body !== undefined ? { body } : {}) });
+      const asViewer = await viewer.request(url, {
+        ...rest,
+        ...(body instanceof FormData ? { body: form() } : body !== undefined ? { body } : {}),
+      });
       assert.equal(asViewer.status, 403, `viewer ${init.method ?? 'GET'} ${url}: ${asViewer.text}`);
     }
-    assert.ok(existsSync(join(f.root, 'config/level.dat')) && !existsSync(join(f.root, 'intruder.txt')) && !existsSync(join(f.root, 'intruder')) && !existsSync(join(f.root, 'moved')));
+    assert.ok(
+      existsSync(join(f.root, 'config/level.dat')) &&
+        !existsSync(join(f.root, 'intruder.txt')) &&
+        !existsSync(join(f.root, 'intruder')) &&
+        !existsSync(join(f.root, 'moved')),
+    );
   });
 
   it('leaves body handling of other routes as it was: octet-stream 415, text buffered within the body limit', async () => {
-    const octet = await owner.request('/v1/workloads', { method: 'POST', body: 'x', headers: { 'content-type': 'application/octet-stream' } });
+    const octet = await owner.request('/v1/workloads', {
+      method: 'POST',
+      body: 'x',
+      headers: { 'content-type': 'application/octet-stream' },
+    });
     assert.equal(octet.status, 415, octet.text);
-    const text = await owner.request('/v1/workloads', { method: 'POST', body: 'name: x', headers: { 'content-type': 'text/plain' } });
+    const text = await owner.request('/v1/workloads', {
+      method: 'POST',
+      body: 'name: x',
+      headers: { 'content-type': 'text/plain' },
+    });
     assert.equal(text.status, 400, text.text);
     assert.equal(text.body.code, 'validation_failed');
-    const huge = await owner.request('/v1/workloads', { method: 'POST', body: 'x'.repeat(f.ctx.hub.config.http.bodyLimitBytes + 1), headers: { 'content-type': 'text/csv' } });
+    const huge = await owner.request('/v1/workloads', {
+      method: 'POST',
+      body: 'x'.repeat(f.ctx.hub.config.http.bodyLimitBytes + 1),
+      headers: { 'content-type': 'text/csv' },
+    });
     assert.equal(huge.status, 413, huge.text);
   });
 
@@ -295,7 +387,11 @@ describe('instance files API on a real agent', () => {
   it('answers 409 node_offline while the node is away', async () => {
     await f.node.stop();
     await f.node.waitStatus('offline');
-    for (const url of [f.url('?path=.'), f.url('/download?path=config/level.dat'), f.url('/content?path=config/level.dat')]) {
+    for (const url of [
+      f.url('?path=.'),
+      f.url('/download?path=config/level.dat'),
+      f.url('/content?path=config/level.dat'),
+    ]) {
       const res = await owner.request(url);
       assert.equal(res.status, 409, res.text);
       assert.equal(res.body.code, 'node_offline');

@@ -27,7 +27,14 @@ describe('TUS resumable uploads into an instance', () => {
       .map(([k, v]) => `${k} ${Buffer.from(v).toString('base64')}`)
       .join(',');
   async function create(path: string, length: number): Promise<string> {
-    const res = await owner.request(f.url('/tus'), { method: 'POST', headers: { ...TUS, 'upload-length': String(length), 'upload-metadata': meta({ path, filetype: 'application/octet-stream' }) } });
+    const res = await owner.request(f.url('/tus'), {
+      method: 'POST',
+      headers: {
+        ...TUS,
+        'upload-length': String(length),
+        'upload-metadata': meta({ path, filetype: 'application/octet-stream' }),
+      },
+    });
     assert.equal(res.status, 201, res.text);
     assert.equal(res.headers.get('tus-resumable'), '1.0.0');
     const location = res.headers.get('location')!;
@@ -36,7 +43,16 @@ describe('TUS resumable uploads into an instance', () => {
     return location;
   }
   const patch = (location: string, offset: number, body: Buffer, headers: Record<string, string> = {}) =>
-    owner.request(location, { method: 'PATCH', body, headers: { ...TUS, 'content-type': 'application/offset+octet-stream', 'upload-offset': String(offset), ...headers } });
+    owner.request(location, {
+      method: 'PATCH',
+      body,
+      headers: {
+        ...TUS,
+        'content-type': 'application/offset+octet-stream',
+        'upload-offset': String(offset),
+        ...headers,
+      },
+    });
   const head = (location: string) => owner.request(location, { method: 'HEAD', headers: TUS });
 
   it('OPTIONS tells the version, extensions and the largest upload', async () => {
@@ -66,7 +82,10 @@ describe('TUS resumable uploads into an instance', () => {
     assert.equal(probe.headers.get('cache-control'), 'no-store');
     assert.equal(probe.headers.get('upload-length'), String(data.length));
     const offset = Number(probe.headers.get('upload-offset'));
-    assert.ok(offset > 2 * MiB && offset <= 3 * MiB, `the bytes that arrived before the cut were kept (offset ${offset})`);
+    assert.ok(
+      offset > 2 * MiB && offset <= 3 * MiB,
+      `the bytes that arrived before the cut were kept (offset ${offset})`,
+    );
     const staged = join(f.staging, uploadId);
     assert.equal(statSync(staged).size, offset, 'the offset is what the node holds on disk');
     assert.equal(sha256(readFileSync(staged)), sha256(data.subarray(0, offset)), 'and those bytes are the right ones');
@@ -96,16 +115,25 @@ describe('TUS resumable uploads into an instance', () => {
     assert.equal(noVersion.status, 412);
     assert.equal(noVersion.headers.get('tus-version'), '1.0.0');
     assert.equal(noVersion.headers.get('tus-resumable'), '1.0.0');
-    const oldVersion = await owner.request(f.url('/tus'), { method: 'POST', headers: { 'tus-resumable': '0.2.2', 'upload-length': '1', 'upload-metadata': meta({ path: 'x' }) } });
+    const oldVersion = await owner.request(f.url('/tus'), {
+      method: 'POST',
+      headers: { 'tus-resumable': '0.2.2', 'upload-length': '1', 'upload-metadata': meta({ path: 'x' }) },
+    });
     assert.equal(oldVersion.status, 412, oldVersion.text);
-    const wrongType = await patch(location, 0, Buffer.from('0123456789'), { 'content-type': 'application/octet-stream' });
+    const wrongType = await patch(location, 0, Buffer.from('0123456789'), {
+      'content-type': 'application/octet-stream',
+    });
     assert.equal(wrongType.status, 415, wrongType.text);
     const mismatch = await patch(location, 5, Buffer.from('56789'));
     assert.equal(mismatch.status, 409, mismatch.text);
     assert.equal(mismatch.headers.get('upload-offset'), '0');
     const tooLong = await patch(location, 0, Buffer.from('0123456789ABC'));
     assert.equal(tooLong.status, 413, tooLong.text);
-    assert.equal((await head(location)).headers.get('upload-offset'), '0', 'nothing was appended by the refused requests');
+    assert.equal(
+      (await head(location)).headers.get('upload-offset'),
+      '0',
+      'nothing was appended by the refused requests',
+    );
     assert.equal((await patch(location, 0, Buffer.from('0123456789'))).status, 204);
     assert.equal(readFileSync(join(f.root, 'small.txt'), 'utf8'), '0123456789');
 
@@ -114,16 +142,26 @@ describe('TUS resumable uploads into an instance', () => {
     const other = await f.ctx.newOrg();
     const foreign = await other.owner.request(location, { method: 'HEAD', headers: TUS });
     assert.equal(foreign.status, 404, 'another organization cannot see the upload');
-    const foreignPatch = await other.owner.request(location, { method: 'PATCH', body: Buffer.from('x'), headers: { ...TUS, 'content-type': 'application/offset+octet-stream', 'upload-offset': '10' } });
+    const foreignPatch = await other.owner.request(location, {
+      method: 'PATCH',
+      body: Buffer.from('x'),
+      headers: { ...TUS, 'content-type': 'application/offset+octet-stream', 'upload-offset': '10' },
+    });
     assert.equal(foreignPatch.status, 404);
   });
 
   it('refuses bad targets: traversal at creation, a link to outside the root at commit', async () => {
     for (const bad of ['../x', '/etc/passwd', 'a/../../x']) {
-      const res = await owner.request(f.url('/tus'), { method: 'POST', headers: { ...TUS, 'upload-length': '3', 'upload-metadata': meta({ path: bad }) } });
+      const res = await owner.request(f.url('/tus'), {
+        method: 'POST',
+        headers: { ...TUS, 'upload-length': '3', 'upload-metadata': meta({ path: bad }) },
+      });
       assert.equal(res.status, 400, `${bad}: ${res.text}`);
     }
-    const byName = await owner.request(f.url('/tus'), { method: 'POST', headers: { ...TUS, 'upload-length': '3', 'upload-metadata': meta({ filename: '../../x' }) } });
+    const byName = await owner.request(f.url('/tus'), {
+      method: 'POST',
+      headers: { ...TUS, 'upload-length': '3', 'upload-metadata': meta({ filename: '../../x' }) },
+    });
     assert.equal(byName.status, 400, byName.text);
     const noTarget = await owner.request(f.url('/tus'), { method: 'POST', headers: { ...TUS, 'upload-length': '3' } });
     assert.equal(noTarget.status, 400, noTarget.text);
@@ -137,7 +175,10 @@ describe('TUS resumable uploads into an instance', () => {
   });
 
   it('an empty file is complete at creation; a filename goes into ?path=', async () => {
-    const res = await owner.request(f.url('/tus?path=uploads'), { method: 'POST', headers: { ...TUS, 'upload-length': '0', 'upload-metadata': meta({ filename: 'empty.txt' }) } });
+    const res = await owner.request(f.url('/tus?path=uploads'), {
+      method: 'POST',
+      headers: { ...TUS, 'upload-length': '0', 'upload-metadata': meta({ filename: 'empty.txt' }) },
+    });
     assert.equal(res.status, 201, res.text);
     assert.equal(statSync(join(f.root, 'uploads/empty.txt')).size, 0);
   });
@@ -167,7 +208,11 @@ describe('TUS resumable uploads into an instance', () => {
     assert.equal((await head(expiring)).status, 404, 'an expired upload is gone for clients at once');
     const removed = await f.ctx.hub.app.get(TusUploadsService).sweepExpired();
     assert.ok(removed >= 1);
-    await waitFor('staged bytes of the expired upload removed', async () => (existsSync(stagedE) ? undefined : true), 10_000);
+    await waitFor(
+      'staged bytes of the expired upload removed',
+      async () => (existsSync(stagedE) ? undefined : true),
+      10_000,
+    );
   });
 });
 

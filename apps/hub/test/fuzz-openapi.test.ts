@@ -32,7 +32,9 @@ const SKIPPED: Record<string, string> = {
   'POST /v1/auth/logout': "ends the suite's own session; its input is the bearer token alone",
 };
 
-/** Where a hostile value goes: a path or query parameter, a body field (dotted), the whole body, or an extra body key. */
+/**
+ * Where a hostile value goes: a path or query parameter, a body field (dotted), the whole body, or an extra body key.
+ */
 type Slot =
   | { in: 'path' | 'query'; name: string }
   /** `item` seeds `<array>.0` with a plausible element first, so the other fields of the element are valid. */
@@ -52,7 +54,9 @@ interface FuzzCase {
 }
 
 function slotsOf(op: ApiOperation): Slot[] {
-  const slots: Slot[] = op.params.filter((p) => p.in === 'path' || p.in === 'query').map((p) => ({ in: p.in as 'path' | 'query', name: p.name }));
+  const slots: Slot[] = op.params
+    .filter((p) => p.in === 'path' || p.in === 'query')
+    .map((p) => ({ in: p.in as 'path' | 'query', name: p.name }));
   const walk = (schema: JsonSchema | undefined, prefix: string, depth: number) => {
     for (const [key, child] of Object.entries(schema?.properties ?? {})) {
       slots.push({ in: 'body', name: prefix + key });
@@ -61,7 +65,11 @@ function slotsOf(op: ApiOperation): Slot[] {
       const item = child.items;
       if (depth < 1 && item?.properties) {
         for (const field of Object.keys(item.properties)) {
-          slots.push({ in: 'body', name: `${prefix}${key}.0.${field}`, item: { at: `${prefix}${key}`, value: [sampleOf(item)] } });
+          slots.push({
+            in: 'body',
+            name: `${prefix}${key}.0.${field}`,
+            item: { at: `${prefix}${key}`, value: [sampleOf(item)] },
+          });
         }
       }
     }
@@ -106,11 +114,27 @@ describe('fuzzing every route of the OpenAPI document with hostile input (no 5xx
     assert.equal(workload.status, 201, workload.text);
     const config = await fuzzer.request('/v1/backup-config', {
       method: 'POST',
-      json: { name: 'cfg', endpoint: 'http://127.0.0.1:9', region: 'us-east-1', bucket: 'hp-backups', access_key_id: 'AKIAFUZZ', secret_access_key: 'fuzz-secret', force_path_style: true },
+      json: {
+        name: 'cfg',
+        endpoint: 'http://127.0.0.1:9',
+        region: 'us-east-1',
+        bucket: 'hp-backups',
+        access_key_id: 'AKIAFUZZ',
+        secret_access_key: 'fuzz-secret',
+        force_path_style: true,
+      },
     });
     assert.equal(config.status, 201, config.text);
     const token = await ctx.newApiToken(user, { org: org.id });
-    Object.assign(ids, { org: org.id, victimOrg: victimOrg.id, victimUser: victim.user.id, node: node.id, workload: workload.body.id, config: config.body.id, token: token.id });
+    Object.assign(ids, {
+      org: org.id,
+      victimOrg: victimOrg.id,
+      victimUser: victim.user.id,
+      node: node.id,
+      workload: workload.body.id,
+      config: config.body.id,
+      token: token.id,
+    });
     const doc = (await ctx.hub.request('/openapi.json')).body;
     // Destructive calls last, so the resources they delete serve every other route first.
     const only = process.env.HOSTPLANE_FUZZ_ONLY;
@@ -125,7 +149,8 @@ describe('fuzzing every route of the OpenAPI document with hostile input (no 5xx
 
   function realId(op: ApiOperation, param: string): string {
     if (param === 'userId') return ids.victimUser!;
-    if (param === 'orgId') return op.method === 'DELETE' && op.path === '/v1/organizations/{orgId}' ? ids.victimOrg! : ids.org!;
+    if (param === 'orgId')
+      return op.method === 'DELETE' && op.path === '/v1/organizations/{orgId}' ? ids.victimOrg! : ids.org!;
     const byPrefix: [string, string][] = [
       ['/v1/admin/users/', ids.victimUser!],
       ['/v1/users/', ids.victimUser!],
@@ -141,7 +166,8 @@ describe('fuzzing every route of the OpenAPI document with hostile input (no 5xx
 
   async function send(op: ApiOperation, slots: Slot[], c: FuzzCase): Promise<string | null> {
     const hostile = new Map<number, unknown>(c.mutations.map((m) => [m.slot, m.value]));
-    const at = (i: number) => (hostile.has(i) ? { hit: true, value: hostile.get(i) } : { hit: false, value: undefined });
+    const at = (i: number) =>
+      hostile.has(i) ? { hit: true, value: hostile.get(i) } : { hit: false, value: undefined };
     let path = op.path;
     const query: string[] = [];
     let body: unknown = op.body ? sampleOf(op.body) : undefined;
@@ -161,7 +187,11 @@ describe('fuzzing every route of the OpenAPI document with hostile input (no 5xx
         if (slot.item) setPath(body as Record<string, unknown>, slot.item.at, structuredClone(slot.item.value));
         setPath(body as Record<string, unknown>, slot.name, value);
       } else if (hit && slot.in === 'whole-body') body = value;
-      else if (hit && slot.in === 'extra-key') body = { ...(typeof body === 'object' && body !== null ? body : {}), [queryText(value).slice(0, 64) || 'k']: value };
+      else if (hit && slot.in === 'extra-key')
+        body = {
+          ...(typeof body === 'object' && body !== null ? body : {}),
+          [queryText(value).slice(0, 64) || 'k']: value,
+        };
     });
     const url = `${ctx.hub.url}${path}${query.length ? `?${query.join('&')}` : ''}`;
     const headers: Record<string, string> = { authorization: `Bearer ${fuzzer.accessToken}`, 'x-org-id': ids.org! };
@@ -173,7 +203,12 @@ describe('fuzzing every route of the OpenAPI document with hostile input (no 5xx
     const where = `${op.method} ${url.slice(ctx.hub.url.length, ctx.hub.url.length + 200)}${payload ? ` body ${payload.slice(0, 200)}` : ''}`;
     let res: Response;
     try {
-      res = await fetch(url, { method: op.method, headers, body: payload, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
+      res = await fetch(url, {
+        method: op.method,
+        headers,
+        body: payload,
+        signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+      });
     } catch (err) {
       return `${where}: no answer (${(err as Error).name}: ${(err as Error).message})`;
     }
@@ -204,12 +239,25 @@ describe('fuzzing every route of the OpenAPI document with hostile input (no 5xx
     };
     // Every field of every route gets each kind of hostile value once: text the database
     // cannot hold, names that rewrite terminals, traversal and injection, huge and wrong types.
-    const sweep: unknown[] = ['a\u0000b', '\ud800', '\u202eevil\n\x1b[31m', "../../etc/passwd' OR 1=1; $(id)", HUGE_URL_STRING, {}, 1e308, -1, null];
+    const sweep: unknown[] = [
+      'a\u0000b',
+      '\ud800',
+      '\u202eevil\n\x1b[31m',
+      "../../etc/passwd' OR 1=1; $(id)",
+      HUGE_URL_STRING,
+      {},
+      1e308,
+      -1,
+      null,
+    ];
     for (const op of operations) {
       const slots = slotsOf(op);
       for (let slot = 0; slot < slots.length; slot++) {
         for (const value of sweep) {
-          const v = value === HUGE_URL_STRING && slots[slot]!.in !== 'path' && slots[slot]!.in !== 'query' ? HUGE_BODY_STRING : value;
+          const v =
+            value === HUGE_URL_STRING && slots[slot]!.in !== 'path' && slots[slot]!.in !== 'query'
+              ? HUGE_BODY_STRING
+              : value;
           record(await send(op, slots, { mutations: [{ slot, value: v }], realIds: true }));
         }
       }
@@ -223,7 +271,11 @@ describe('fuzzing every route of the OpenAPI document with hostile input (no 5xx
       }
       const mutation: fc.Arbitrary<Mutation> = fc
         .nat({ max: slots.length - 1 })
-        .chain((slot) => (slots[slot]!.in === 'path' || slots[slot]!.in === 'query' ? hostileString(true) : hostileValue()).map((value) => ({ slot, value })));
+        .chain((slot) =>
+          (slots[slot]!.in === 'path' || slots[slot]!.in === 'query' ? hostileString(true) : hostileValue()).map(
+            (value) => ({ slot, value }),
+          ),
+        );
       const arb = fc.record({ mutations: fc.array(mutation, { minLength: 1, maxLength: 3 }), realIds: fc.boolean() });
       const out = await fc.check(
         fc.asyncProperty(arb, async (c) => {
@@ -233,15 +285,24 @@ describe('fuzzing every route of the OpenAPI document with hostile input (no 5xx
         }),
         { seed: SEED + index, numRuns: RUNS, endOnFailure: true },
       );
-      if (out.failed) problems.push(`(fast-check seed ${SEED + index}, path ${out.counterexamplePath}) ${op.method} ${op.path}`);
+      if (out.failed)
+        problems.push(`(fast-check seed ${SEED + index}, path ${out.counterexamplePath}) ${op.method} ${op.path}`);
     }
     const seconds = (Date.now() - started) / 1000;
-    console.log(`# fuzz: ${operations.length} operations, ${requests} requests in ${seconds.toFixed(1)} s (seed ${SEED}, ${RUNS} random runs per route, ${HOSTILE_STRINGS.length} hostile strings, ${HOSTILE_VALUES.length} hostile values)`);
-    console.log(`# statuses: ${[...statuses.entries()].sort(([a], [b]) => a - b).map(([s, n]) => `${s}×${n}`).join(' ')}`);
+    console.log(
+      `# fuzz: ${operations.length} operations, ${requests} requests in ${seconds.toFixed(1)} s (seed ${SEED}, ${RUNS} random runs per route, ${HOSTILE_STRINGS.length} hostile strings, ${HOSTILE_VALUES.length} hostile values)`,
+    );
+    console.log(
+      `# statuses: ${[...statuses.entries()]
+        .sort(([a], [b]) => a - b)
+        .map(([s, n]) => `${s}×${n}`)
+        .join(' ')}`,
+    );
     assert.deepEqual(problems, [], `seed ${SEED}: replay with HOSTPLANE_FUZZ_SEED=${SEED}`);
     assert.deepEqual(tripwire.blocked, [], 'no outbound connection left loopback');
     // The suite reached the handlers as an authorized admin, not a wall of 401/403s.
-    const count = (from: number, to: number) => [...statuses.entries()].filter(([s]) => s >= from && s < to).reduce((n, [, c]) => n + c, 0);
+    const count = (from: number, to: number) =>
+      [...statuses.entries()].filter(([s]) => s >= from && s < to).reduce((n, [, c]) => n + c, 0);
     if (!process.env.HOSTPLANE_FUZZ_ONLY) {
       assert.ok(count(200, 300) > 50, 'some requests succeed');
       assert.ok(count(400, 401) > requests / 2, 'most hostile requests are refused as bad input');

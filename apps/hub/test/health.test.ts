@@ -79,8 +79,14 @@ describe('health and metrics', () => {
     const res = await hub.request('/metrics');
     assert.equal(res.status, 200);
     assert.match(res.headers.get('content-type') ?? '', /text\/plain/);
-    assert.match(res.text, /hostplane_http_request_duration_seconds_count\{method="GET",route="\/health\/live",status="200"\} \d+/);
-    assert.match(res.text, /hostplane_http_request_duration_seconds_count\{method="GET",route="unmatched",status="404"\} \d+/);
+    assert.match(
+      res.text,
+      /hostplane_http_request_duration_seconds_count\{method="GET",route="\/health\/live",status="200"\} \d+/,
+    );
+    assert.match(
+      res.text,
+      /hostplane_http_request_duration_seconds_count\{method="GET",route="unmatched",status="404"\} \d+/,
+    );
     assert.match(res.text, /hostplane_hub_process_resident_memory_bytes \d+/);
   });
 });

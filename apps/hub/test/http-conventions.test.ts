@@ -12,7 +12,11 @@ describe('HTTP conventions', () => {
   after(() => hub.close());
 
   it('malformed JSON gets 400 invalid_json in the envelope', async () => {
-    const res = await hub.request('/test/echo', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"name": ' });
+    const res = await hub.request('/test/echo', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"name": ',
+    });
     assert.equal(res.status, 400);
     assert.deepEqual(res.body, { error: 'request body is not valid JSON', code: 'invalid_json' });
   });

@@ -15,7 +15,9 @@ import type { TestResponse } from './support/test-hub';
 
 function selftestLines(file: string, opId: string): number {
   try {
-    return readFileSync(file, 'utf8').split('\n').filter((l) => l.startsWith(opId)).length;
+    return readFileSync(file, 'utf8')
+      .split('\n')
+      .filter((l) => l.startsWith(opId)).length;
   } catch {
     return 0;
   }
@@ -23,7 +25,12 @@ function selftestLines(file: string, opId: string): number {
 
 /** What a client compares between a first answer and its replay. */
 function answer(res: TestResponse) {
-  return { status: res.status, body: res.body, location: res.headers.get('location'), contentType: res.headers.get('content-type') };
+  return {
+    status: res.status,
+    body: res.body,
+    location: res.headers.get('location'),
+    contentType: res.headers.get('content-type'),
+  };
 }
 
 describe('Idempotency-Key', () => {
@@ -35,7 +42,10 @@ describe('Idempotency-Key', () => {
   const post = (client: Client, path: string, key: string | undefined, json: unknown) =>
     client.request(path, { method: 'POST', json, headers: key === undefined ? {} : { 'idempotency-key': key } });
   const selftests = async (marker: string) =>
-    ((await db.query(`SELECT id FROM operations WHERE kind = 'agent.selftest' AND payload->>'marker' = $1`, [marker])).rows as { id: string }[]).map((r) => r.id);
+    (
+      (await db.query(`SELECT id FROM operations WHERE kind = 'agent.selftest' AND payload->>'marker' = $1`, [marker]))
+        .rows as { id: string }[]
+    ).map((r) => r.id);
 
   before(async () => {
     ctx = await IdentityContext.start({ env: FAST_JOBS_ENV, extraModules: [IdempotencyProbeModule] });
@@ -61,7 +71,11 @@ describe('Idempotency-Key', () => {
     const second = await post(owner, `/v1/nodes/${node.id}/selftest`, key, { marker });
     assert.deepEqual(answer(second), answer(first));
     assert.equal(second.headers.get('idempotent-replayed'), 'true');
-    assert.notEqual(second.headers.get('x-request-id'), first.headers.get('x-request-id'), 'the request id is the retry\'s own');
+    assert.notEqual(
+      second.headers.get('x-request-id'),
+      first.headers.get('x-request-id'),
+      "the request id is the retry's own",
+    );
 
     const done = await waitForOperation(owner, first.body.id, 20_000);
     assert.equal(done.status, 'succeeded');
@@ -72,7 +86,9 @@ describe('Idempotency-Key', () => {
   it('ten concurrent requests with one key create one operation and all get the same answer', async () => {
     const key = randomUUID();
     const marker = `burst-${key}`;
-    const answers = await Promise.all(Array.from({ length: 10 }, () => post(owner, `/v1/nodes/${node.id}/selftest`, key, { marker })));
+    const answers = await Promise.all(
+      Array.from({ length: 10 }, () => post(owner, `/v1/nodes/${node.id}/selftest`, key, { marker })),
+    );
     for (const a of answers) assert.deepEqual(answer(a), answer(answers[0]!), a.text);
     assert.equal(answers[0]!.status, 202);
     assert.equal(answers.filter((a) => a.headers.get('idempotent-replayed') === null).length, 1, 'exactly one ran');
@@ -118,7 +134,9 @@ describe('Idempotency-Key', () => {
     await probe.entered(key);
     const started = Date.now();
     // Released in any case: a hanging first request would otherwise hold the test to its timeout.
-    const retry = await post(owner, '/test/idem/things', key, body).finally(() => setTimeout(() => probe.release(key), 100));
+    const retry = await post(owner, '/test/idem/things', key, body).finally(() =>
+      setTimeout(() => probe.release(key), 100),
+    );
     const waited = Date.now() - started;
     assert.equal(retry.status, 409, retry.text);
     assert.equal(retry.body.code, 'idempotency_key_in_flight');
@@ -156,7 +174,9 @@ describe('Idempotency-Key', () => {
     // As if the replica running it had died: its lease (renewed while it lives) has run out.
     await db.query(`UPDATE idempotency_keys SET locked_until = now() - interval '1 second' WHERE key = $1`, [key]);
     const takenP = post(owner, '/test/idem/things', key, body);
-    await eventually(async () => probe.ran(body.name) === 2, 'the retry runs the route', 5000).finally(() => probe.release(key));
+    await eventually(async () => probe.ran(body.name) === 2, 'the retry runs the route', 5000).finally(() =>
+      probe.release(key),
+    );
     const taken = await takenP;
     assert.equal(taken.status, 201, taken.text);
     const stuck = await stuckP;
@@ -199,38 +219,64 @@ describe('Idempotency-Key', () => {
     assert.equal(reused.body.name, `new-${key.slice(0, 8)}`);
 
     await db.query(`UPDATE idempotency_keys SET expires_at = now() - interval '1 second' WHERE key = $1`, [key]);
-    const live = (await db.query(`SELECT count(*)::int AS n FROM idempotency_keys WHERE expires_at > now()`)).rows[0].n as number;
+    const live = (await db.query(`SELECT count(*)::int AS n FROM idempotency_keys WHERE expires_at > now()`)).rows[0]
+      .n as number;
     const removed = await ctx.hub.app.get(IdempotencyModule).pruneExpired();
     assert.ok(removed >= 1, `pruned ${removed}`);
-    assert.equal((await db.query(`SELECT count(*)::int AS n FROM idempotency_keys WHERE key = $1`, [key])).rows[0].n, 0);
+    assert.equal(
+      (await db.query(`SELECT count(*)::int AS n FROM idempotency_keys WHERE key = $1`, [key])).rows[0].n,
+      0,
+    );
     assert.equal((await db.query(`SELECT count(*)::int AS n FROM idempotency_keys`)).rows[0].n, live, 'live keys stay');
   });
 
   it('a response with a secret shown once is kept encrypted, never in clear, and never logged', async () => {
     const key = randomUUID();
     const create = { name: `idem-${key.slice(0, 8)}`, expires_in: 3600 };
-    const first = await owner.request('/v1/api-tokens', { method: 'POST', json: create, headers: { 'idempotency-key': key } });
+    const first = await owner.request('/v1/api-tokens', {
+      method: 'POST',
+      json: create,
+      headers: { 'idempotency-key': key },
+    });
     assert.equal(first.status, 201, first.text);
     const secret = first.body.token as string;
     assert.match(secret, /^hp_pat_/);
-    const replay = await owner.request('/v1/api-tokens', { method: 'POST', json: create, headers: { 'idempotency-key': key } });
+    const replay = await owner.request('/v1/api-tokens', {
+      method: 'POST',
+      json: create,
+      headers: { 'idempotency-key': key },
+    });
     assert.deepEqual(answer(replay), answer(first), 'the caller who created it gets the same token back');
     const tokens = await owner.request('/v1/api-tokens?limit=500');
-    assert.equal((tokens.body.data as { name: string }[]).filter((t) => t.name === create.name).length, 1, 'one token created');
+    assert.equal(
+      (tokens.body.data as { name: string }[]).filter((t) => t.name === create.name).length,
+      1,
+      'one token created',
+    );
 
     const { rows } = await db.query(`SELECT * FROM idempotency_keys WHERE key = $1`, [key]);
     assert.equal(rows.length, 1);
     const stored = JSON.stringify(rows[0]);
     assert.equal(rows[0].response_status, 201);
     assert.match(rows[0].response_sealed, /^v1\./);
-    for (const needle of [secret, secret.slice(7), Buffer.from(secret).toString('base64'), Buffer.from(first.text).toString('base64').slice(0, 40), create.name]) {
+    for (const needle of [
+      secret,
+      secret.slice(7),
+      Buffer.from(secret).toString('base64'),
+      Buffer.from(first.text).toString('base64').slice(0, 40),
+      create.name,
+    ]) {
       assert.ok(!stored.includes(needle), `the row does not hold ${needle.slice(0, 12)}… in clear`);
     }
     assert.ok(!ctx.hub.logs.text().includes(secret.slice(7)), 'the token is not in the log');
 
     // Sealed under another encryption key (a rotated hub key): a clear 409, never a 500.
     await db.query(`UPDATE idempotency_keys SET response_sealed = 'v1.' || md5(response_sealed) WHERE key = $1`, [key]);
-    const unreadable = await owner.request('/v1/api-tokens', { method: 'POST', json: create, headers: { 'idempotency-key': key } });
+    const unreadable = await owner.request('/v1/api-tokens', {
+      method: 'POST',
+      json: create,
+      headers: { 'idempotency-key': key },
+    });
     assert.equal(unreadable.status, 409, unreadable.text);
     assert.equal(unreadable.body.code, 'idempotency_answer_unreadable');
   });
@@ -243,7 +289,10 @@ describe('Idempotency-Key', () => {
     const retried = await post(owner, '/test/idem/things', key, { name, fail: 'crash' });
     assert.equal(retried.status, 500);
     assert.equal(probe.ran(name), 2, 'the retry ran again');
-    assert.equal((await db.query(`SELECT count(*)::int AS n FROM idempotency_keys WHERE key = $1`, [key])).rows[0].n, 0);
+    assert.equal(
+      (await db.query(`SELECT count(*)::int AS n FROM idempotency_keys WHERE key = $1`, [key])).rows[0].n,
+      0,
+    );
 
     const key2 = randomUUID();
     const invalid = await post(owner, '/test/idem/things', key2, { name: 'x'.repeat(41) });
@@ -281,7 +330,11 @@ describe('Idempotency-Key', () => {
     assert.equal(streamed.status, 400, streamed.text);
     assert.equal(streamed.body.code, 'idempotency_key_unsupported');
     assert.match(streamed.body.error, /stream/);
-    const login = await ctx.hub.request('/v1/auth/login', { method: 'POST', json: { email: ctx.admin.user.email, password: ctx.admin.user.password }, headers: { 'idempotency-key': randomUUID() } });
+    const login = await ctx.hub.request('/v1/auth/login', {
+      method: 'POST',
+      json: { email: ctx.admin.user.email, password: ctx.admin.user.password },
+      headers: { 'idempotency-key': randomUUID() },
+    });
     assert.equal(login.status, 400);
     assert.equal(login.body.code, 'idempotency_key_unsupported');
     const read = await owner.request('/v1/nodes', { headers: { 'idempotency-key': randomUUID() } });
@@ -291,13 +344,25 @@ describe('Idempotency-Key', () => {
   it('the OpenAPI document names the header on the routes that honour it, and only there', async () => {
     const doc = (await ctx.hub.request('/openapi.json')).body;
     const ref = { $ref: '#/components/parameters/IdempotencyKey' };
-    const has = (path: string, method: string) => (doc.paths[path][method].parameters as unknown[]).some((p) => JSON.stringify(p) === JSON.stringify(ref));
+    const has = (path: string, method: string) =>
+      (doc.paths[path][method].parameters as unknown[]).some((p) => JSON.stringify(p) === JSON.stringify(ref));
     assert.equal(doc.components.parameters.IdempotencyKey.in, 'header');
     assert.equal(doc.components.parameters.IdempotencyKey.name, 'Idempotency-Key');
-    for (const [path, method] of [['/v1/nodes/{id}/selftest', 'post'], ['/v1/instances', 'post'], ['/v1/instances/{id}', 'delete'], ['/v1/api-tokens', 'post'], ['/v1/operations/{id}/cancel', 'post']]) {
+    for (const [path, method] of [
+      ['/v1/nodes/{id}/selftest', 'post'],
+      ['/v1/instances', 'post'],
+      ['/v1/instances/{id}', 'delete'],
+      ['/v1/api-tokens', 'post'],
+      ['/v1/operations/{id}/cancel', 'post'],
+    ]) {
       assert.ok(has(path!, method!), `${method} ${path} documents Idempotency-Key`);
     }
-    for (const [path, method] of [['/v1/nodes', 'get'], ['/v1/auth/login', 'post'], ['/v1/instances/{id}/files/content', 'put'], ['/v1/instances/{id}/files/tus/{upload_id}', 'patch']]) {
+    for (const [path, method] of [
+      ['/v1/nodes', 'get'],
+      ['/v1/auth/login', 'post'],
+      ['/v1/instances/{id}/files/content', 'put'],
+      ['/v1/instances/{id}/files/tus/{upload_id}', 'patch'],
+    ]) {
       assert.ok(!has(path!, method!), `${method} ${path} does not`);
     }
   });
@@ -309,7 +374,10 @@ describe('Idempotency-Key', () => {
     const doc = Reflect.getMetadata(API_DOC, handler) as ApiDocOptions;
     Reflect.defineMetadata(API_DOC, { ...doc, idempotencyRefused: undefined }, handler);
     try {
-      assert.throws(() => checkIdempotencyDeclarations(discovery), /PATCH \/v1\/instances\/:id\/files\/tus\/:upload_id \(TusController\.patch\) sends its own reply/);
+      assert.throws(
+        () => checkIdempotencyDeclarations(discovery),
+        /PATCH \/v1\/instances\/:id\/files\/tus\/:upload_id \(TusController\.patch\) sends its own reply/,
+      );
     } finally {
       Reflect.defineMetadata(API_DOC, doc, handler);
     }

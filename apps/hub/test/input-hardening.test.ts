@@ -32,7 +32,10 @@ describe('bad input is a 400, never a 500', () => {
     assert.equal(nul.body.fields[0].path, 'name');
     const surrogate = await admin.request('/v1/organizations', { method: 'POST', json: { name: '\ud800' } });
     assertEnvelope(surrogate, 400, 'invalid_text');
-    const lowAlone = await admin.request('/v1/api-tokens', { method: 'POST', json: { name: 'ok', scopes: ['x\udc00'] } });
+    const lowAlone = await admin.request('/v1/api-tokens', {
+      method: 'POST',
+      json: { name: 'ok', scopes: ['x\udc00'] },
+    });
     assertEnvelope(lowAlone, 400, 'invalid_text');
     assert.equal(lowAlone.body.fields[0].path, 'scopes.0');
     const key = await admin.request('/v1/organizations', { method: 'POST', json: { name: 'fine', ['k\u0000']: 1 } });
@@ -52,7 +55,9 @@ describe('bad input is a 400, never a 500', () => {
     const nodeHistory = await admin.request(`/v1/nodes/${randomUUID()}/metrics/history?from=0000-01-01T00:00:00Z`);
     assertEnvelope(nodeHistory, 400, 'validation_failed');
     assert.match(nodeHistory.body.error, /1970-01-01 and 9999-12-31/);
-    const instanceHistory = await admin.request(`/v1/instances/${randomUUID()}/metrics/history?from=0000-01-01T00:00:00Z`);
+    const instanceHistory = await admin.request(
+      `/v1/instances/${randomUUID()}/metrics/history?from=0000-01-01T00:00:00Z`,
+    );
     assertEnvelope(instanceHistory, 400, 'validation_failed');
     assertEnvelope(await admin.request('/v1/admin/audit-logs?from=0001-01-01T00:00:00Z'), 400, 'validation_failed');
     assertEnvelope(await admin.request('/v1/operations?to=0000-01-01T00:00:00Z'), 400, 'validation_failed');
@@ -69,14 +74,24 @@ describe('bad input is a 400, never a 500', () => {
     for (const name of hostile) {
       const org = await admin.request('/v1/organizations', { method: 'POST', json: { name } });
       assertEnvelope(org, 400, 'validation_failed');
-      assert.match(org.body.error, /name: must not contain control, bidirectional-override or line-break characters/, JSON.stringify(name));
+      assert.match(
+        org.body.error,
+        /name: must not contain control, bidirectional-override or line-break characters/,
+        JSON.stringify(name),
+      );
       const token = await admin.request('/v1/api-tokens', { method: 'POST', json: { name } });
       assertEnvelope(token, 400, 'validation_failed');
-      const user = await admin.request('/v1/users', { method: 'POST', json: { email: uniqueEmail(), password: strongPassword(), name } });
+      const user = await admin.request('/v1/users', {
+        method: 'POST',
+        json: { email: uniqueEmail(), password: strongPassword(), name },
+      });
       assertEnvelope(user, 400, 'validation_failed');
       assert.equal(user.body.fields[0].path, 'name');
     }
-    const plain = await admin.request('/v1/organizations', { method: 'POST', json: { name: '  Café Zoë — été 2026  ' } });
+    const plain = await admin.request('/v1/organizations', {
+      method: 'POST',
+      json: { name: '  Café Zoë — été 2026  ' },
+    });
     assert.equal(plain.status, 201, plain.text);
     assert.equal(plain.body.name, 'Café Zoë — été 2026');
   });
@@ -141,7 +156,9 @@ describe('writes while Redis is down', () => {
     assert.match(cancel.body.error, /Redis is unavailable/);
     assert.equal(cancel.headers.get('retry-after'), '2');
     assert.ok(cancelMs < 4000, `answered after ${cancelMs} ms`);
-    console.log(`# with Redis down: stop and selftest accepted after ${accepted.map((a) => a.ms).join(' and ')} ms, cancel answered 503 after ${cancelMs} ms`);
+    console.log(
+      `# with Redis down: stop and selftest accepted after ${accepted.map((a) => a.ms).join(' and ')} ms, cancel answered 503 after ${cancelMs} ms`,
+    );
 
     await redis.start();
     for (const a of accepted) {

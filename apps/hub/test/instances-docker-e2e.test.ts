@@ -26,9 +26,24 @@ const BUSYBOX_EGG = {
   file_denylist: [],
   startup: `trap 'echo bye; exit 0' INT TERM; echo "hello {{GREETING}}"; cat installed.txt; echo "server ready"; while read -r line; do echo "got: $line"; done`,
   config: { files: '{}', startup: '{\r\n    "done": "server ready"\r\n}', logs: '{}', stop: '^C' },
-  scripts: { installation: { script: '#!/bin/sh\r\ncd /mnt/server\r\necho "installed by the egg" > installed.txt\r\n', container: IMAGE, entrypoint: 'sh' } },
+  scripts: {
+    installation: {
+      script: '#!/bin/sh\r\ncd /mnt/server\r\necho "installed by the egg" > installed.txt\r\n',
+      container: IMAGE,
+      entrypoint: 'sh',
+    },
+  },
   variables: [
-    { name: 'Greeting', description: 'Said at start', env_variable: 'GREETING', default_value: 'world', user_viewable: true, user_editable: true, rules: 'required|string|max:20', field_type: 'text' },
+    {
+      name: 'Greeting',
+      description: 'Said at start',
+      env_variable: 'GREETING',
+      default_value: 'world',
+      user_viewable: true,
+      user_editable: true,
+      rules: 'required|string|max:20',
+      field_type: 'text',
+    },
   ],
 };
 
@@ -36,7 +51,10 @@ async function docker(...args: string[]): Promise<string> {
   return (await run('docker', args)).stdout.trim();
 }
 
-async function inspect(name: string): Promise<{ State: { Running: boolean }; HostConfig: { NetworkMode: string; PortBindings: Record<string, { HostPort: string }[]> } } | null> {
+async function inspect(name: string): Promise<{
+  State: { Running: boolean };
+  HostConfig: { NetworkMode: string; PortBindings: Record<string, { HostPort: string }[]> };
+} | null> {
   try {
     return JSON.parse(await docker('inspect', name))[0];
   } catch {
@@ -45,7 +63,12 @@ async function inspect(name: string): Promise<{ State: { Running: boolean }; Hos
 }
 
 /** Reads a streamed response as text until `until` appears in it. */
-async function readUntil(reader: ReadableStreamDefaultReader<Uint8Array>, seen: { text: string }, until: string, timeoutMs = 10_000): Promise<void> {
+async function readUntil(
+  reader: ReadableStreamDefaultReader<Uint8Array>,
+  seen: { text: string },
+  until: string,
+  timeoutMs = 10_000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   const decoder = new TextDecoder();
   while (!seen.text.includes(until)) {
@@ -73,15 +96,33 @@ describe('docker driver end to end through the hub (real dockerd, local image, n
 
   before(async () => {
     const base = 24_000 + Math.floor(Math.random() * 400) * 10;
-    ctx = await IdentityContext.start({ env: { ...FAST_JOBS_ENV, HOSTPLANE_AGENT_DEFAULT_ALLOCATIONS: `0.0.0.0:${base}-${base + 9}` } });
+    ctx = await IdentityContext.start({
+      env: { ...FAST_JOBS_ENV, HOSTPLANE_AGENT_DEFAULT_ALLOCATIONS: `0.0.0.0:${base}-${base + 9}` },
+    });
     owner = ctx.admin.inOrg(ctx.admin.personalOrgId);
     node = await registerNode(owner, ctx.hub.url, { HOSTPLANE_AGENT_DOCKER_SOCKET: '/var/run/docker.sock' });
     node.start();
     const online = await node.waitStatus('online');
-    assert.ok(online.drivers.some((d: { name: string; available: boolean }) => d.name === 'docker' && d.available), JSON.stringify(online.drivers));
-    await waitFor('inventory', async () => ((await owner.request(`/v1/nodes/${node.id}/inventory`)).status === 200 ? true : undefined));
+    assert.ok(
+      online.drivers.some((d: { name: string; available: boolean }) => d.name === 'docker' && d.available),
+      JSON.stringify(online.drivers),
+    );
+    await waitFor('inventory', async () =>
+      (await owner.request(`/v1/nodes/${node.id}/inventory`)).status === 200 ? true : undefined,
+    );
     // A container the hub did not make, for the node-level container endpoints.
-    await docker('run', '-d', '--name', plain, '--network', 'none', IMAGE, 'sh', '-c', `echo plain-started; trap 'exit 0' TERM; while true; do sleep 1; done`);
+    await docker(
+      'run',
+      '-d',
+      '--name',
+      plain,
+      '--network',
+      'none',
+      IMAGE,
+      'sh',
+      '-c',
+      `echo plain-started; trap 'exit 0' TERM; while true; do sleep 1; done`,
+    );
   });
   after(async () => {
     await docker('rm', '-f', plain).catch(() => undefined);
@@ -92,16 +133,29 @@ describe('docker driver end to end through the hub (real dockerd, local image, n
   it('an egg deployed through /v1/deploy: running → console round trip → live logs → stats → metrics → container logs → stop → delete', async () => {
     const res = await owner.request('/v1/deploy', {
       method: 'POST',
-      json: { name: 'bb-1', egg: BUSYBOX_EGG, variables: { GREETING: 'docker' }, node_id: node.id, resources: { cpu_cores: 0.5, memory_bytes: 64 * MiB, disk_bytes: 0 } },
+      json: {
+        name: 'bb-1',
+        egg: BUSYBOX_EGG,
+        variables: { GREETING: 'docker' },
+        node_id: node.id,
+        resources: { cpu_cores: 0.5, memory_bytes: 64 * MiB, disk_bytes: 0 },
+      },
     });
     assert.equal(res.status, 202, res.text);
     assert.deepEqual(res.body.source, { type: 'egg', template: null });
-    assert.ok(res.body.warnings.some((w: string) => /declares no ports/.test(w)), JSON.stringify(res.body.warnings));
-    const running = await waitFor('deployment running', async () => {
-      const d = await owner.request(`/v1/deploy/${res.body.id}`);
-      if (d.body.status === 'failed') assert.fail(`deployment failed: ${JSON.stringify(d.body.error)}`);
-      return d.body.status === 'running' ? d.body : undefined;
-    }, 60_000);
+    assert.ok(
+      res.body.warnings.some((w: string) => /declares no ports/.test(w)),
+      JSON.stringify(res.body.warnings),
+    );
+    const running = await waitFor(
+      'deployment running',
+      async () => {
+        const d = await owner.request(`/v1/deploy/${res.body.id}`);
+        if (d.body.status === 'failed') assert.fail(`deployment failed: ${JSON.stringify(d.body.error)}`);
+        return d.body.status === 'running' ? d.body : undefined;
+      },
+      60_000,
+    );
     const id: string = running.instance_id;
     const container = `hostplane-${id}`;
     const instance = (await owner.request(`/v1/instances/${id}`)).body;
@@ -120,7 +174,11 @@ describe('docker driver end to end through the hub (real dockerd, local image, n
     let logText = '';
     logs.on('message', (d: Buffer) => (logText += d.toString()));
     await new Promise((r, j) => (logs.once('open', r), logs.once('error', j)));
-    await waitFor('history in live logs', async () => (logText.includes('hello docker') && logText.includes('installed by the egg') ? true : undefined), 10_000);
+    await waitFor(
+      'history in live logs',
+      async () => (logText.includes('hello docker') && logText.includes('installed by the egg') ? true : undefined),
+      10_000,
+    );
 
     const consoleWs = new WebSocket(`${wsUrl}/console`, auth);
     let out = '';
@@ -135,10 +193,14 @@ describe('docker driver end to end through the hub (real dockerd, local image, n
     assert.equal(stats.status, 200, stats.text);
     assert.ok(stats.body.memory_bytes > 0, stats.text);
     assert.equal(stats.body.memory_limit_bytes, 64 * MiB);
-    await waitFor('a metrics sample from the docker driver', async () => {
-      const h = await owner.request(`/v1/instances/${id}/metrics/history?resolution=raw`);
-      return h.body.points?.length > 0 && h.body.points[0].memory_bytes > 0 ? true : undefined;
-    }, 15_000);
+    await waitFor(
+      'a metrics sample from the docker driver',
+      async () => {
+        const h = await owner.request(`/v1/instances/${id}/metrics/history?resolution=raw`);
+        return h.body.points?.length > 0 && h.body.points[0].memory_bytes > 0 ? true : undefined;
+      },
+      15_000,
+    );
 
     // The same container through the node-level endpoints.
     const lines = await owner.request(`/v1/nodes/${node.id}/containers/${container}/logs?lines=50`);
@@ -164,7 +226,11 @@ describe('docker driver end to end through the hub (real dockerd, local image, n
     await readUntil(reader, seen, 'got: pong-7');
     assert.equal(tunnel.streams.openCount, streamsBefore + 1);
     abort.abort();
-    await waitFor('the tunnel stream closed when the client went away', async () => (tunnel.streams.openCount === streamsBefore ? true : undefined), 5000);
+    await waitFor(
+      'the tunnel stream closed when the client went away',
+      async () => (tunnel.streams.openCount === streamsBefore ? true : undefined),
+      5000,
+    );
     consoleWs.close();
 
     // Lifecycle of an instance's container belongs to its driver (which applies the restart policy).
@@ -185,7 +251,9 @@ describe('docker driver end to end through the hub (real dockerd, local image, n
 
     const del = await owner.request(`/v1/instances/${id}`, { method: 'DELETE' });
     assert.equal((await waitForOperation(owner, del.body.id, 30_000)).status, 'succeeded');
-    await waitFor('row gone', async () => ((await owner.request(`/v1/instances/${id}`)).status === 404 ? true : undefined));
+    await waitFor('row gone', async () =>
+      (await owner.request(`/v1/instances/${id}`)).status === 404 ? true : undefined,
+    );
     assert.equal(await inspect(container), null, 'the container is removed');
     const gone = await owner.request(`/v1/deploy/${res.body.id}`);
     assert.equal(gone.body.status, 'running', 'a finished deployment keeps its status');
@@ -202,10 +270,14 @@ describe('docker driver end to end through the hub (real dockerd, local image, n
     assert.equal(restarted.status, 'succeeded', JSON.stringify(restarted));
     assert.equal(restarted.result.running, true);
     assert.equal(restarted.result.name, plain);
-    await waitFor('a second start in the logs', async () => {
-      const l = await owner.request(`${base}/logs?lines=10`);
-      return l.body.lines.filter((x: string) => x === 'plain-started').length === 2 ? true : undefined;
-    }, 10_000);
+    await waitFor(
+      'a second start in the logs',
+      async () => {
+        const l = await owner.request(`${base}/logs?lines=10`);
+        return l.body.lines.filter((x: string) => x === 'plain-started').length === 2 ? true : undefined;
+      },
+      10_000,
+    );
 
     const killed = await op(`${base}/kill`);
     assert.equal(killed.status, 'succeeded', JSON.stringify(killed));
@@ -216,7 +288,9 @@ describe('docker driver end to end through the hub (real dockerd, local image, n
     assert.equal(stopped.result.running, false);
     assert.equal(stopped.result.state, 'exited');
 
-    const missing = await op(`/v1/nodes/${node.id}/containers/no-such-container-${randomBytes(3).toString('hex')}/start`);
+    const missing = await op(
+      `/v1/nodes/${node.id}/containers/no-such-container-${randomBytes(3).toString('hex')}/start`,
+    );
     assert.equal(missing.status, 'failed');
     assert.equal(missing.error.code, 'container_not_found');
     const missingLogs = await owner.request(`/v1/nodes/${node.id}/containers/no-such-container/logs`);

@@ -8,7 +8,16 @@ const ECHO_WORKLOAD = {
   name: 'echo-service',
   driver: 'process',
   startup: 'echo "starting {{GREETING}}"; echo ready; while read -r line; do echo "got: $line"; done',
-  variables: [{ key: 'GREETING', name: 'Greeting', default: 'hello', type: 'string', rules: { required: true, max: 40 }, user_editable: true }],
+  variables: [
+    {
+      key: 'GREETING',
+      name: 'Greeting',
+      default: 'hello',
+      type: 'string',
+      rules: { required: true, max: 40 },
+      user_editable: true,
+    },
+  ],
   resources: { cpu_cores: 0.1, memory_bytes: 64 * 1024 * 1024, disk_bytes: 0 },
   ready_pattern: '^ready$',
   stop: { type: 'signal', value: 'SIGTERM', grace_seconds: 2 },
@@ -27,7 +36,9 @@ describe('instances end to end on a real agent (process driver)', () => {
     node = await registerNode(owner, ctx.hub.url);
     node.start();
     await node.waitStatus('online');
-    await waitFor('inventory', async () => ((await owner.request(`/v1/nodes/${node.id}/inventory`)).status === 200 ? true : undefined));
+    await waitFor('inventory', async () =>
+      (await owner.request(`/v1/nodes/${node.id}/inventory`)).status === 200 ? true : undefined,
+    );
     const w = await owner.request('/v1/workloads', { method: 'POST', json: ECHO_WORKLOAD });
     assert.equal(w.status, 201, w.text);
     workloadId = w.body.id;
@@ -38,13 +49,20 @@ describe('instances end to end on a real agent (process driver)', () => {
   });
 
   it('deploy → running → console round trip → live logs → stop → restart of the agent reconciles without restarting → delete', async () => {
-    const created = await owner.request('/v1/instances', { method: 'POST', json: { name: 'echo-1', workload_id: workloadId, variables: { GREETING: 'world' } } });
+    const created = await owner.request('/v1/instances', {
+      method: 'POST',
+      json: { name: 'echo-1', workload_id: workloadId, variables: { GREETING: 'world' } },
+    });
     assert.equal(created.status, 202, created.text);
     const id = created.body.instance.id;
-    const running = await waitFor('running', async () => {
-      const i = await owner.request(`/v1/instances/${id}`);
-      return i.body.state === 'running' ? i.body : undefined;
-    }, 30_000);
+    const running = await waitFor(
+      'running',
+      async () => {
+        const i = await owner.request(`/v1/instances/${id}`);
+        return i.body.state === 'running' ? i.body : undefined;
+      },
+      30_000,
+    );
     assert.equal(running.node_id, node.id);
 
     const wsUrl = `${ctx.hub.url.replace('http', 'ws')}/v1/instances/${id}`;
@@ -73,14 +91,18 @@ describe('instances end to end on a real agent (process driver)', () => {
     assert.ok(stats.body.memory_bytes > 0);
 
     // The agent restarts while the instance runs: the instance keeps running and is not restarted.
-    const before = (await owner.request(`/v1/operations?resource=${encodeURIComponent(`/v1/instances/${id}`)}&kind=instance.start`)).body.total;
+    const before = (
+      await owner.request(`/v1/operations?resource=${encodeURIComponent(`/v1/instances/${id}`)}&kind=instance.start`)
+    ).body.total;
     await node.stop();
     node.start();
     await node.waitStatus('online');
     await new Promise((r) => setTimeout(r, 1500));
     const afterRestart = await owner.request(`/v1/instances/${id}`);
     assert.equal(afterRestart.body.state, 'running');
-    const starts = (await owner.request(`/v1/operations?resource=${encodeURIComponent(`/v1/instances/${id}`)}&kind=instance.start`)).body.total;
+    const starts = (
+      await owner.request(`/v1/operations?resource=${encodeURIComponent(`/v1/instances/${id}`)}&kind=instance.start`)
+    ).body.total;
     assert.equal(starts, before, 'no start was queued by the reconciliation');
 
     const stop = await owner.request(`/v1/instances/${id}/stop`, { method: 'POST' });
@@ -90,7 +112,9 @@ describe('instances end to end on a real agent (process driver)', () => {
 
     const del = await owner.request(`/v1/instances/${id}`, { method: 'DELETE' });
     assert.equal((await waitForOperation(owner, del.body.id, 20_000)).status, 'succeeded');
-    await waitFor('row gone', async () => ((await owner.request(`/v1/instances/${id}`)).status === 404 ? true : undefined));
+    await waitFor('row gone', async () =>
+      (await owner.request(`/v1/instances/${id}`)).status === 404 ? true : undefined,
+    );
   });
 
   it('a crashing workload ends crashed with its exit code', async () => {
@@ -99,12 +123,19 @@ describe('instances end to end on a real agent (process driver)', () => {
       json: { ...ECHO_WORKLOAD, name: 'crasher', startup: 'echo ready; sleep 0.5; exit 3', variables: [] },
     });
     assert.equal(w.status, 201, w.text);
-    const created = await owner.request('/v1/instances', { method: 'POST', json: { name: 'crash-1', workload_id: w.body.id } });
+    const created = await owner.request('/v1/instances', {
+      method: 'POST',
+      json: { name: 'crash-1', workload_id: w.body.id },
+    });
     assert.equal(created.status, 202, created.text);
-    const crashed = await waitFor('crashed', async () => {
-      const i = await owner.request(`/v1/instances/${created.body.instance.id}`);
-      return i.body.state === 'crashed' ? i.body : undefined;
-    }, 30_000);
+    const crashed = await waitFor(
+      'crashed',
+      async () => {
+        const i = await owner.request(`/v1/instances/${created.body.instance.id}`);
+        return i.body.state === 'crashed' ? i.body : undefined;
+      },
+      30_000,
+    );
     assert.equal(crashed.exit_code, 3);
     assert.match(crashed.state_reason, /code 3/);
   });

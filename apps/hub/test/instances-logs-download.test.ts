@@ -13,7 +13,8 @@ const expected = (from: number, to: number) => Array.from({ length: to - from + 
 
 /** Lines in bursts of 40 (so the agent rotates between bursts), half of them, then the rest once `$HOME/go` exists. */
 function burstScript(prefixEcho = ''): string {
-  const burst = (start: number) => `i=${start}; while [ $i -lt ${start + 40} ]; do i=$((i+1)); printf 'line-%04d ${'x'.repeat(40)}\\n' $i; done; sleep 0.4`;
+  const burst = (start: number) =>
+    `i=${start}; while [ $i -lt ${start + 40} ]; do i=$((i+1)); printf 'line-%04d ${'x'.repeat(40)}\\n' $i; done; sleep 0.4`;
   const first = Array.from({ length: HALF / 40 }, (_, k) => burst(k * 40)).join('; ');
   const second = Array.from({ length: (LINES - HALF) / 40 }, (_, k) => burst(HALF + k * 40)).join('; ');
   return `${prefixEcho}${first}; while [ ! -f "$HOME/go" ]; do sleep 0.1; done; ${second}; while true; do sleep 1; done`;
@@ -33,7 +34,8 @@ const DOCKER_WORKLOAD = {
   name: 'chatty-docker',
   driver: 'docker',
   image: 'hostplane/busybox:test',
-  startup: 'i=0; while [ $i -lt 50 ]; do i=$((i+1)); printf "dock-%04d\\n" $i; done; sleep 1.5; echo late-1; echo late-2; while true; do sleep 1; done',
+  startup:
+    'i=0; while [ $i -lt 50 ]; do i=$((i+1)); printf "dock-%04d\\n" $i; done; sleep 1.5; echo late-1; echo late-2; while true; do sleep 1; done',
   variables: [],
   resources: { cpu_cores: 0.1, memory_bytes: 32 * 1024 * 1024, disk_bytes: 0 },
   stop: { type: 'signal', value: 'SIGKILL', grace_seconds: 1 },
@@ -62,29 +64,54 @@ describe('instance log download and clear on a real agent', () => {
     owner = ctx.admin.inOrg(ctx.admin.personalOrgId);
     member = await ctx.addMember({ id: ctx.admin.personalOrgId, owner }, 'member');
     // Small logs, checked often: every burst of ~2 KB overflows the current file.
-    node = await registerNode(owner, ctx.hub.url, { HOSTPLANE_AGENT_LOGS_MAX_BYTES: '1500', HOSTPLANE_AGENT_LOGS_KEEP: '50', HOSTPLANE_AGENT_LOGS_ROTATE_CHECK_MS: '100', HOSTPLANE_AGENT_DOCKER_SOCKET: '/var/run/docker.sock' });
+    node = await registerNode(owner, ctx.hub.url, {
+      HOSTPLANE_AGENT_LOGS_MAX_BYTES: '1500',
+      HOSTPLANE_AGENT_LOGS_KEEP: '50',
+      HOSTPLANE_AGENT_LOGS_ROTATE_CHECK_MS: '100',
+      HOSTPLANE_AGENT_DOCKER_SOCKET: '/var/run/docker.sock',
+    });
     node.start();
     await node.waitStatus('online');
-    await waitFor('inventory', async () => ((await owner.request(`/v1/nodes/${node.id}/inventory`)).status === 200 ? true : undefined));
+    await waitFor('inventory', async () =>
+      (await owner.request(`/v1/nodes/${node.id}/inventory`)).status === 200 ? true : undefined,
+    );
     const w = await owner.request('/v1/workloads', { method: 'POST', json: PROCESS_WORKLOAD });
     assert.equal(w.status, 201, w.text);
-    const created = await owner.request('/v1/instances', { method: 'POST', json: { name: 'chatty-1', workload_id: w.body.id, start: true } });
+    const created = await owner.request('/v1/instances', {
+      method: 'POST',
+      json: { name: 'chatty-1', workload_id: w.body.id, start: true },
+    });
     assert.equal(created.status, 202, created.text);
     id = created.body.instance.id as string;
     // The first half written and rotated away, then a moment to split the history in time.
-    await waitFor('first half rotated', async () => (rotated().length >= 3 && (await download()).text.includes(line(HALF)) ? true : undefined), 30_000, 200);
+    await waitFor(
+      'first half rotated',
+      async () => (rotated().length >= 3 && (await download()).text.includes(line(HALF)) ? true : undefined),
+      30_000,
+      200,
+    );
     await new Promise((r) => setTimeout(r, 300));
     mid = new Date().toISOString();
     await new Promise((r) => setTimeout(r, 50));
     writeFileSync(join(node.stateDir, 'instances', id, 'data', 'go'), '');
-    await waitFor('second half written', async () => ((await download()).text.includes(line(LINES)) ? true : undefined), 30_000, 200);
+    await waitFor(
+      'second half written',
+      async () => ((await download()).text.includes(line(LINES)) ? true : undefined),
+      30_000,
+      200,
+    );
     await new Promise((r) => setTimeout(r, 300));
   });
   after(async () => {
     // Workloads outlive their agent: delete them before it goes.
     for (const instance of [id, dockerId].filter(Boolean)) {
       await owner.request(`/v1/instances/${instance}`, { method: 'DELETE' });
-      await waitFor('deleted', async () => ((await owner.request(`/v1/instances/${instance}`)).status === 404 ? true : undefined), 30_000, 200).catch(() => undefined);
+      await waitFor(
+        'deleted',
+        async () => ((await owner.request(`/v1/instances/${instance}`)).status === 404 ? true : undefined),
+        30_000,
+        200,
+      ).catch(() => undefined);
     }
     await node?.stop();
     await ctx?.close();
@@ -102,22 +129,39 @@ describe('instance log download and clear on a real agent', () => {
 
   it('lines= keeps the last N; since/until select the part of the history written in that time', async () => {
     assert.deepEqual(linesOf((await download('?lines=5')).text), expected(LINES - 4, LINES));
-    assert.deepEqual(linesOf((await download(`?lines=${LINES * 10}`)).text), expected(1, LINES), 'more lines than exist: all of them');
+    assert.deepEqual(
+      linesOf((await download(`?lines=${LINES * 10}`)).text),
+      expected(1, LINES),
+      'more lines than exist: all of them',
+    );
 
     const before = linesOf((await download(`?until=${encodeURIComponent(mid)}`)).text);
-    assert.deepEqual(before.slice(0, HALF), expected(1, HALF), 'until= starts at the oldest line and has the first half');
+    assert.deepEqual(
+      before.slice(0, HALF),
+      expected(1, HALF),
+      'until= starts at the oldest line and has the first half',
+    );
     assert.ok(!before.includes(line(LINES)), 'until= leaves out what was written after it');
     const afterMid = linesOf((await download(`?since=${encodeURIComponent(mid)}`)).text);
-    assert.deepEqual(afterMid.slice(-(LINES - HALF)), expected(HALF + 1, LINES), 'since= has the second half, in order');
+    assert.deepEqual(
+      afterMid.slice(-(LINES - HALF)),
+      expected(HALF + 1, LINES),
+      'since= has the second half, in order',
+    );
     assert.ok(!afterMid.includes(line(1)), 'since= leaves out the oldest files');
-    assert.deepEqual(linesOf((await download(`?since=${encodeURIComponent(mid)}&lines=3`)).text), expected(LINES - 2, LINES));
+    assert.deepEqual(
+      linesOf((await download(`?since=${encodeURIComponent(mid)}&lines=3`)).text),
+      expected(LINES - 2, LINES),
+    );
     const future = await download(`?since=${encodeURIComponent(new Date(Date.now() + 3_600_000).toISOString())}`);
     assert.equal(future.status, 200);
     assert.equal(future.text, '');
   });
 
   it('?format=gzip is the same text gzip-compressed, as a .log.gz', async () => {
-    const res = await fetch(`${ctx.hub.url}/v1/instances/${id}/logs/download?format=gzip&lines=100`, { headers: { authorization: `Bearer ${owner.accessToken}`, 'x-org-id': owner.defaultOrg! } });
+    const res = await fetch(`${ctx.hub.url}/v1/instances/${id}/logs/download?format=gzip&lines=100`, {
+      headers: { authorization: `Bearer ${owner.accessToken}`, 'x-org-id': owner.defaultOrg! },
+    });
     assert.equal(res.status, 200);
     assert.equal(res.headers.get('content-type'), 'application/gzip');
     assert.match(res.headers.get('content-disposition') ?? '', /filename="chatty-1-\d{8}-\d{6}\.log\.gz"/);
@@ -127,7 +171,16 @@ describe('instance log download and clear on a real agent', () => {
   });
 
   it('bad dates, a reversed range, lines out of range and unknown formats are 400 with the field named', async () => {
-    for (const q of ['?since=yesterday', '?until=2026-13-40T00:00:00Z', '?since=2026-02-01T00:00:00Z&until=2026-01-01T00:00:00Z', '?lines=0', '?lines=-3', '?lines=2000000', '?lines=ten', '?format=zip']) {
+    for (const q of [
+      '?since=yesterday',
+      '?until=2026-13-40T00:00:00Z',
+      '?since=2026-02-01T00:00:00Z&until=2026-01-01T00:00:00Z',
+      '?lines=0',
+      '?lines=-3',
+      '?lines=2000000',
+      '?lines=ten',
+      '?format=zip',
+    ]) {
       const res = await download(q);
       assert.equal(res.status, 400, `${q}: ${res.text}`);
       assert.equal(res.body.code, 'validation_failed', q);
@@ -151,20 +204,30 @@ describe('instance log download and clear on a real agent', () => {
     assert.equal((await download()).text, '');
 
     const entries = await ctx.auditEntries({ action: 'instance.logs.clear' });
-    assert.ok(entries.some((e) => e.target_id === id && e.outcome === 'success'), 'the clear is in the audit log');
-    assert.ok(entries.some((e) => e.target_id === id && e.outcome === 'denied'), "the member's refused attempt is in the audit log");
+    assert.ok(
+      entries.some((e) => e.target_id === id && e.outcome === 'success'),
+      'the clear is in the audit log',
+    );
+    assert.ok(
+      entries.some((e) => e.target_id === id && e.outcome === 'denied'),
+      "the member's refused attempt is in the audit log",
+    );
   });
 
   it('a download in progress is cut off, not ended as complete, when the caller loses access', async () => {
     const reader = await ctx.addMember({ id: ctx.admin.personalOrgId, owner }, 'viewer');
     const big = `${'y'.repeat(99)}\n`.repeat(300_000);
     writeFileSync(join(logDir(), 'output.log.99'), big);
-    const res = await fetch(`${ctx.hub.url}/v1/instances/${id}/logs/download`, { headers: { authorization: `Bearer ${reader.accessToken}`, 'x-org-id': reader.defaultOrg! } });
+    const res = await fetch(`${ctx.hub.url}/v1/instances/${id}/logs/download`, {
+      headers: { authorization: `Bearer ${reader.accessToken}`, 'x-org-id': reader.defaultOrg! },
+    });
     assert.equal(res.status, 200);
     const body = res.body!.getReader();
     let received = (await body.read()).value?.length ?? 0;
     assert.ok(received > 0, 'the download started');
-    const removed = await owner.request(`/v1/organizations/${ctx.admin.personalOrgId}/members/${reader.user.id}`, { method: 'DELETE' });
+    const removed = await owner.request(`/v1/organizations/${ctx.admin.personalOrgId}/members/${reader.user.id}`, {
+      method: 'DELETE',
+    });
     assert.equal(removed.status, 204, removed.text);
     await new Promise((r) => setTimeout(r, 1500));
     let cut = false;
@@ -184,17 +247,33 @@ describe('instance log download and clear on a real agent', () => {
   it('a docker instance: Docker keeps its log, since/until cut per line, clear truncates it', async () => {
     const w = await owner.request('/v1/workloads', { method: 'POST', json: DOCKER_WORKLOAD });
     assert.equal(w.status, 201, w.text);
-    const created = await owner.request('/v1/instances', { method: 'POST', json: { name: 'chatty-docker-1', workload_id: w.body.id, start: true } });
+    const created = await owner.request('/v1/instances', {
+      method: 'POST',
+      json: { name: 'chatty-docker-1', workload_id: w.body.id, start: true },
+    });
     assert.equal(created.status, 202, created.text);
     dockerId = created.body.instance.id as string;
     const get = (query = '') => owner.request(`/v1/instances/${dockerId}/logs/download${query}`);
     {
-      await waitFor('first batch', async () => ((await get()).text.includes('dock-0050') ? true : undefined), 30_000, 200);
+      await waitFor(
+        'first batch',
+        async () => ((await get()).text.includes('dock-0050') ? true : undefined),
+        30_000,
+        200,
+      );
       await new Promise((r) => setTimeout(r, 300));
       const split = new Date().toISOString();
       await waitFor('late lines', async () => ((await get()).text.includes('late-2') ? true : undefined), 30_000, 200);
 
-      const dockerLogs = JSON.parse((await runCommand('docker', ['inspect', '-f', '{{json .LogPath}}', `hostplane-${dockerId}`], process.env as Record<string, string>)).output) as string;
+      const dockerLogs = JSON.parse(
+        (
+          await runCommand(
+            'docker',
+            ['inspect', '-f', '{{json .LogPath}}', `hostplane-${dockerId}`],
+            process.env as Record<string, string>,
+          )
+        ).output,
+      ) as string;
       const jsonLogs = readdirSync(join(dockerLogs, '..')).filter((f) => f.includes('-json.log'));
       assert.ok(jsonLogs.length >= 2, `Docker rotated the container's log at logs.max_bytes (${jsonLogs.join(', ')})`);
       const all = await get();
@@ -209,7 +288,10 @@ describe('instance log download and clear on a real agent', () => {
       assert.equal(cleared.status, 200, cleared.text);
       assert.ok(cleared.body.bytes_removed > 0, cleared.text);
       assert.equal(cleared.body.files_removed, jsonLogs.length - 1, 'the rotated json logs are removed');
-      assert.deepEqual(readdirSync(join(dockerLogs, '..')).filter((f) => f.includes('-json.log')), [dockerLogs.split('/').pop()]);
+      assert.deepEqual(
+        readdirSync(join(dockerLogs, '..')).filter((f) => f.includes('-json.log')),
+        [dockerLogs.split('/').pop()],
+      );
       assert.equal((await get()).text, '');
     }
   });

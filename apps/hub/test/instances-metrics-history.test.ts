@@ -26,13 +26,20 @@ describe('instance metrics history (real agent, 1 s metrics interval)', () => {
   const sims: SimAgent[] = [];
 
   const rawCount = async (where = '') =>
-    ((await db.query(`SELECT count(*)::int AS n FROM instance_metrics WHERE instance_id = $1 ${where}`, [instanceId])) as [{ n: number }])[0].n;
+    (
+      (await db.query(`SELECT count(*)::int AS n FROM instance_metrics WHERE instance_id = $1 ${where}`, [
+        instanceId,
+      ])) as [{ n: number }]
+    )[0].n;
 
   /** A second node speaking the real protocol, in `client`'s organization. */
   async function simNode(client: Client): Promise<SimAgent> {
     const reg = await client.request('/v1/nodes/register-token', { method: 'POST', json: {} });
     assert.equal(reg.status, 201, reg.text);
-    const r = await ctx.hub.request('/v1/agents/register', { method: 'POST', json: { token: reg.body.token, hostname: 'sim-host' } });
+    const r = await ctx.hub.request('/v1/agents/register', {
+      method: 'POST',
+      json: { token: reg.body.token, hostname: 'sim-host' },
+    });
     assert.equal(r.status, 201, r.text);
     const sim = new SimAgent({ hubUrl: ctx.hub.url, token: r.body.agent_token });
     sims.push(sim);
@@ -48,13 +55,22 @@ describe('instance metrics history (real agent, 1 s metrics interval)', () => {
     node = await registerNode(owner, ctx.hub.url);
     node.start();
     await node.waitStatus('online');
-    await waitFor('inventory', async () => ((await owner.request(`/v1/nodes/${node.id}/inventory`)).status === 200 ? true : undefined));
+    await waitFor('inventory', async () =>
+      (await owner.request(`/v1/nodes/${node.id}/inventory`)).status === 200 ? true : undefined,
+    );
     const w = await owner.request('/v1/workloads', { method: 'POST', json: BUSY_WORKLOAD });
     assert.equal(w.status, 201, w.text);
-    const d = await owner.request('/v1/deploy', { method: 'POST', json: { name: 'busy-1', workload_id: w.body.id, node_id: node.id } });
+    const d = await owner.request('/v1/deploy', {
+      method: 'POST',
+      json: { name: 'busy-1', workload_id: w.body.id, node_id: node.id },
+    });
     assert.equal(d.status, 202, d.text);
     instanceId = d.body.instance_id;
-    await waitFor('running', async () => ((await owner.request(`/v1/deploy/${d.body.id}`)).body.status === 'running' ? true : undefined), 30_000);
+    await waitFor(
+      'running',
+      async () => ((await owner.request(`/v1/deploy/${d.body.id}`)).body.status === 'running' ? true : undefined),
+      30_000,
+    );
   });
   after(async () => {
     for (const s of sims) s.close();
@@ -63,19 +79,26 @@ describe('instance metrics history (real agent, 1 s metrics interval)', () => {
   });
 
   it('samples of a running instance appear every interval, with CPU, memory and its limit', async () => {
-    const hist = await waitFor('three samples', async () => {
-      const from = encodeURIComponent(new Date(Date.now() - 5 * 60_000).toISOString());
-      const r = await owner.request(`/v1/instances/${instanceId}/metrics/history?from=${from}&step=1`);
-      assert.equal(r.status, 200, r.text);
-      return r.body.points.length >= 3 ? r.body : undefined;
-    }, 15_000);
+    const hist = await waitFor(
+      'three samples',
+      async () => {
+        const from = encodeURIComponent(new Date(Date.now() - 5 * 60_000).toISOString());
+        const r = await owner.request(`/v1/instances/${instanceId}/metrics/history?from=${from}&step=1`);
+        assert.equal(r.status, 200, r.text);
+        return r.body.points.length >= 3 ? r.body : undefined;
+      },
+      15_000,
+    );
     assert.equal(hist.instance_id, instanceId);
     assert.equal(hist.source, 'raw');
     assert.equal(hist.step, 1);
     const last = hist.points[hist.points.length - 1];
     assert.ok(last.memory_bytes > 0, JSON.stringify(last));
     assert.equal(last.memory_limit_bytes, 64 * MiB);
-    assert.ok(hist.points.some((p: { cpu_percent: number }) => p.cpu_percent > 0), 'the busy loop shows as CPU');
+    assert.ok(
+      hist.points.some((p: { cpu_percent: number }) => p.cpu_percent > 0),
+      'the busy loop shows as CPU',
+    );
     assert.ok(last.cpu_percent_max >= last.cpu_percent);
     const raw = await owner.request(`/v1/instances/${instanceId}/metrics/history?resolution=raw`);
     assert.equal(raw.body.source, 'raw');
@@ -85,11 +108,25 @@ describe('instance metrics history (real agent, 1 s metrics interval)', () => {
   it('samples another node or organization sends for this instance are not stored', async () => {
     const sameOrg = await simNode(owner);
     const otherOrg = await simNode((await ctx.newOrg()).owner);
-    const forged = { instance_id: instanceId, ts: new Date().toISOString(), cpu_percent: 4242, memory_bytes: 1, memory_limit_bytes: null, disk_bytes: 0, net_rx_bytes: 0, net_tx_bytes: 0, uptime_seconds: 1 };
+    const forged = {
+      instance_id: instanceId,
+      ts: new Date().toISOString(),
+      cpu_percent: 4242,
+      memory_bytes: 1,
+      memory_limit_bytes: null,
+      disk_bytes: 0,
+      net_rx_bytes: 0,
+      net_tx_bytes: 0,
+      uptime_seconds: 1,
+    };
     sameOrg.emitRaw('instance:metrics', { ts: forged.ts, samples: [forged] });
     otherOrg.emitRaw('instance:metrics', { ts: forged.ts, samples: [forged] });
     sameOrg.emitRaw('instance:metrics', { ts: 'yesterday', samples: [] });
-    await waitFor('the invalid frame answered', async () => (sameOrg.errors.some((e) => e.code === 'invalid_frame') ? true : undefined), 5000);
+    await waitFor(
+      'the invalid frame answered',
+      async () => (sameOrg.errors.some((e) => e.code === 'invalid_frame') ? true : undefined),
+      5000,
+    );
     // The real agent's next samples are written, so the forged ones had their chance to be.
     const before = await rawCount();
     await waitFor('a later real sample', async () => ((await rawCount()) > before ? true : undefined), 10_000);
@@ -98,7 +135,9 @@ describe('instance metrics history (real agent, 1 s metrics interval)', () => {
 
   it('5-minute rollups, retention, and validation', async () => {
     const metrics = ctx.hub.app.get(InstanceMetricsService);
-    await db.query(`INSERT INTO instance_metrics VALUES ($1, now() - interval '100 hours', 1, 1, null, 0, 0, 0)`, [instanceId]);
+    await db.query(`INSERT INTO instance_metrics VALUES ($1, now() - interval '100 hours', 1, 1, null, 0, 0, 0)`, [
+      instanceId,
+    ]);
     const r = await metrics.maintain(30);
     assert.ok(r.rolledUp >= 1, JSON.stringify(r));
     assert.ok(r.prunedRaw >= 1, 'rows older than the raw retention (48 h) are deleted');
@@ -111,7 +150,9 @@ describe('instance metrics history (real agent, 1 s metrics interval)', () => {
     assert.ok(total >= 3, JSON.stringify(rolled.body.points));
     assert.ok(rolled.body.points[0].memory_bytes_max >= rolled.body.points[0].memory_bytes);
     // An old range reads the rollups by itself.
-    const old = await owner.request(`/v1/instances/${instanceId}/metrics/history?from=${encodeURIComponent(new Date(Date.now() - 72 * 3600_000).toISOString())}`);
+    const old = await owner.request(
+      `/v1/instances/${instanceId}/metrics/history?from=${encodeURIComponent(new Date(Date.now() - 72 * 3600_000).toISOString())}`,
+    );
     assert.equal(old.body.source, 'rollup_5m');
 
     for (const q of ['from=2026-01-02T00:00:00Z&to=2026-01-01T00:00:00Z', 'resolution=1h', 'step=0']) {

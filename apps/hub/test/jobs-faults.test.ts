@@ -10,7 +10,9 @@ import { createTestDatabase, tempDir, TestDatabase, testRedisPrefix } from './su
 
 function linesFor(file: string, id: string): number {
   try {
-    return readFileSync(file, 'utf8').split('\n').filter((l) => l.startsWith(id)).length;
+    return readFileSync(file, 'utf8')
+      .split('\n')
+      .filter((l) => l.startsWith(id)).length;
   } catch {
     return 0;
   }
@@ -35,9 +37,17 @@ describe('jobs survive crashes of the hub, Redis and the agent link', () => {
     await hubA.start();
     await hubB.start();
     const user = { email: uniqueEmail('admin'), password: strongPassword() };
-    const boot = await hubA.asTestHub().request('/v1/auth/bootstrap', { method: 'POST', json: { ...user, organization_name: 'Ops' } });
+    const boot = await hubA
+      .asTestHub()
+      .request('/v1/auth/bootstrap', { method: 'POST', json: { ...user, organization_name: 'Ops' } });
     assert.equal(boot.status, 201, boot.text);
-    admin = new Client(hubA.asTestHub(), { bearer: boot.body.access_token }, { id: boot.body.user.id, ...user }, boot.body.organization.id, boot.body.organization.id);
+    admin = new Client(
+      hubA.asTestHub(),
+      { bearer: boot.body.access_token },
+      { id: boot.body.user.id, ...user },
+      boot.body.organization.id,
+      boot.body.organization.id,
+    );
     node = await registerNode(admin, hubA.url);
     node.start();
     await node.waitStatus('online');
@@ -52,7 +62,10 @@ describe('jobs survive crashes of the hub, Redis and the agent link', () => {
   });
 
   it('kill -9 of the hub while a job runs: after restart the job is recorded, its effect happened once', async () => {
-    const res = await admin.request(`/v1/nodes/${node.id}/selftest`, { method: 'POST', json: { marker: 'hub-crash', delay_ms: 1500 } });
+    const res = await admin.request(`/v1/nodes/${node.id}/selftest`, {
+      method: 'POST',
+      json: { marker: 'hub-crash', delay_ms: 1500 },
+    });
     assert.equal(res.status, 202);
     await waitForOperation(admin, res.body.id, 10_000, new Set(['running']));
     await hubA.kill('SIGKILL');
@@ -72,7 +85,9 @@ describe('jobs survive crashes of the hub, Redis and the agent link', () => {
   });
 
   it('user events reach a subscriber on the other hub', async () => {
-    const ws = new WebSocket(`${hubB.url.replace('http', 'ws')}/v1/ws/subscribe?events=operation.completed`, { headers: { authorization: `Bearer ${admin.accessToken}` } });
+    const ws = new WebSocket(`${hubB.url.replace('http', 'ws')}/v1/ws/subscribe?events=operation.completed`, {
+      headers: { authorization: `Bearer ${admin.accessToken}` },
+    });
     const messages: any[] = [];
     ws.on('message', (d) => messages.push(JSON.parse(d.toString())));
     await new Promise((r, j) => (ws.once('open', r), ws.once('error', j)));
@@ -80,7 +95,11 @@ describe('jobs survive crashes of the hub, Redis and the agent link', () => {
     const res = await admin.request(`/v1/nodes/${node.id}/selftest`, { method: 'POST', json: { marker: 'event' } });
     await waitForOperation(admin, res.body.id);
     const deadline = Date.now() + 5000;
-    while (!messages.some((m) => m.type === 'event' && m.event.data.operation_id === res.body.id) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    while (
+      !messages.some((m) => m.type === 'event' && m.event.data.operation_id === res.body.id) &&
+      Date.now() < deadline
+    )
+      await new Promise((r) => setTimeout(r, 50));
     ws.close();
     assert.equal(messages[0].type, 'welcome');
     const event = messages.find((m) => m.type === 'event' && m.event.data.operation_id === res.body.id);
@@ -93,19 +112,27 @@ describe('jobs survive crashes of the hub, Redis and the agent link', () => {
   it('Redis stops and comes back empty: queued jobs are rebuilt from PostgreSQL and run', async () => {
     await node.stop();
     await node.waitStatus('offline');
-    const res = await admin.request(`/v1/nodes/${node.id}/selftest`, { method: 'POST', json: { marker: 'redis-lost' } });
+    const res = await admin.request(`/v1/nodes/${node.id}/selftest`, {
+      method: 'POST',
+      json: { marker: 'redis-lost' },
+    });
     assert.equal(res.status, 202);
     await redis.kill();
     await new Promise((r) => setTimeout(r, 500));
     await redis.start();
     node.start();
     await node.waitStatus('online', 30_000).catch((err: Error) => {
-      throw new Error(`${err.message}\nhub:\n${hubA.output.slice(-3000)}\nagent:\n${node.agent?.output().slice(-2000)}`);
+      throw new Error(
+        `${err.message}\nhub:\n${hubA.output.slice(-3000)}\nagent:\n${node.agent?.output().slice(-2000)}`,
+      );
     });
     const done = await waitForOperation(admin, res.body.id, 40_000);
     assert.equal(done.status, 'succeeded', JSON.stringify(done));
     assert.equal(linesFor(node.selftestLog, res.body.id), 1);
-    const next = await admin.request(`/v1/nodes/${node.id}/selftest`, { method: 'POST', json: { marker: 'after-redis' } });
+    const next = await admin.request(`/v1/nodes/${node.id}/selftest`, {
+      method: 'POST',
+      json: { marker: 'after-redis' },
+    });
     assert.equal((await waitForOperation(admin, next.body.id, 20_000)).status, 'succeeded');
   });
 });

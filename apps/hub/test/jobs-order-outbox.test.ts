@@ -64,10 +64,18 @@ describe('faults: replicas survive a lost agent, order per resource holds, no ev
     proxy = new TcpProxy(hubA.port);
     await proxy.start();
     const user = { email: uniqueEmail('admin'), password: strongPassword() };
-    const boot = await hubA.asTestHub().request('/v1/auth/bootstrap', { method: 'POST', json: { ...user, organization_name: 'Ops' } });
+    const boot = await hubA
+      .asTestHub()
+      .request('/v1/auth/bootstrap', { method: 'POST', json: { ...user, organization_name: 'Ops' } });
     assert.equal(boot.status, 201, boot.text);
     const orgId = boot.body.organization.id;
-    const viaA = new Client(hubA.asTestHub(), { bearer: boot.body.access_token }, { id: boot.body.user.id, ...user }, orgId, orgId);
+    const viaA = new Client(
+      hubA.asTestHub(),
+      { bearer: boot.body.access_token },
+      { id: boot.body.user.id, ...user },
+      orgId,
+      orgId,
+    );
     viaB = new Client(hubB.asTestHub(), viaA.credential, viaA.user, orgId, orgId);
     node = await registerNode(viaA, hubA.url, { HOSTPLANE_AGENT_HUB_URL: proxy.url });
     node.start();
@@ -156,8 +164,15 @@ describe('faults: replicas survive a lost agent, order per resource holds, no ev
     assert.equal(ran.length, 200, 'each operation ran exactly once');
     assert.equal(new Set(ran.map((l) => l.opId)).size, 200);
     for (const r of ['r0', 'r1', 'r2', 'r3']) {
-      const order = ran.map((l) => byId.get(l.opId)!).filter((a) => a.resource === r).map((a) => a.n);
-      assert.deepEqual(order, [...order].sort((x, y) => x - y), `resource ${r} ran in acknowledgement order`);
+      const order = ran
+        .map((l) => byId.get(l.opId)!)
+        .filter((a) => a.resource === r)
+        .map((a) => a.n);
+      assert.deepEqual(
+        order,
+        [...order].sort((x, y) => x - y),
+        `resource ${r} ran in acknowledgement order`,
+      );
     }
     await replicasUp();
   });
@@ -188,7 +203,11 @@ describe('faults: replicas survive a lost agent, order per resource holds, no ev
     const cursor = last[0]![0];
     const ids: string[] = [];
     for (let i = 0; i < 20; i++) ids.push(await selftest(`outage:${i}`, { delay_ms: 1500 + i * 50 }));
-    await waitFor('jobs running', async () => ((await viaB.request(`/v1/operations/${ids[0]}`)).body.status === 'running' ? true : undefined), 20_000);
+    await waitFor(
+      'jobs running',
+      async () => ((await viaB.request(`/v1/operations/${ids[0]}`)).body.status === 'running' ? true : undefined),
+      20_000,
+    );
     await redis.kill();
     await sleep(3500);
     await redis.start();
@@ -198,12 +217,18 @@ describe('faults: replicas survive a lost agent, order per resource holds, no ev
       'every operation.completed in the replay',
       async () => {
         completed.clear();
-        const events = await readStream(`${hubB.url}/v1/events/stream?events=operation.completed&since=${cursor}`, viaB.accessToken, {
-          ndjson: true,
-          stopAfter: 1000,
-          timeoutMs: 1500,
-        });
-        for (const e of events) if (ids.includes(e.data.operation_id)) completed.set(e.data.operation_id, (completed.get(e.data.operation_id) ?? 0) + 1);
+        const events = await readStream(
+          `${hubB.url}/v1/events/stream?events=operation.completed&since=${cursor}`,
+          viaB.accessToken,
+          {
+            ndjson: true,
+            stopAfter: 1000,
+            timeoutMs: 1500,
+          },
+        );
+        for (const e of events)
+          if (ids.includes(e.data.operation_id))
+            completed.set(e.data.operation_id, (completed.get(e.data.operation_id) ?? 0) + 1);
         return completed.size === ids.length ? true : undefined;
       },
       30_000,

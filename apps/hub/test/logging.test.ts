@@ -12,7 +12,12 @@ describe('logging', () => {
         req: {
           method: 'POST',
           url: '/v1/auth/login',
-          headers: { authorization: 'Bearer eyJsecret', 'x-api-key': 'hp_pat_secret1', 'x-agent-token': 'hp_agt_secret2', 'user-agent': 'curl' },
+          headers: {
+            authorization: 'Bearer eyJsecret',
+            'x-api-key': 'hp_pat_secret1',
+            'x-agent-token': 'hp_agt_secret2',
+            'user-agent': 'curl',
+          },
         },
         body: { email: 'a@b.c', password: 'hunter2-secret' },
       },
@@ -20,7 +25,8 @@ describe('logging', () => {
     );
     log.flush();
     const text = capture.text();
-    for (const secret of ['eyJsecret', 'hp_pat_secret1', 'hp_agt_secret2', 'hunter2-secret']) assert.ok(!text.includes(secret), `${secret} leaked`);
+    for (const secret of ['eyJsecret', 'hp_pat_secret1', 'hp_agt_secret2', 'hunter2-secret'])
+      assert.ok(!text.includes(secret), `${secret} leaked`);
     const entry = capture.entries()[0] as { req: { headers: Record<string, string> }; body: Record<string, string> };
     assert.equal(entry.req.headers.authorization, '[redacted]');
     assert.equal(entry.req.headers['user-agent'], 'curl');

@@ -3,7 +3,18 @@ import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { EventsService, type HubEvent } from '../src/events/events.service';
 import { type TestNode, waitFor } from './support/agents';
-import { createInstance, createWorkload, FLEET_ENV, hasInstance, keeperWorkload, readDataFile, removeAllInstances, startNodes, waitInstance, writeDataFile } from './support/fleet';
+import {
+  createInstance,
+  createWorkload,
+  FLEET_ENV,
+  hasInstance,
+  keeperWorkload,
+  readDataFile,
+  removeAllInstances,
+  startNodes,
+  waitInstance,
+  writeDataFile,
+} from './support/fleet';
 import { Client, IdentityContext } from './support/identity';
 
 describe('lost nodes: instances of a node gone too long become unknown, are replaced elsewhere, and the returning copy is removed', () => {
@@ -20,7 +31,10 @@ describe('lost nodes: instances of a node gone too long become unknown, are repl
     owner = ctx.admin.inOrg(ctx.admin.personalOrgId);
     ctx.hub.app.get(EventsService).onEvent((e) => events.push(e));
     [a, b] = (await startNodes(owner, ctx.hub.url, 2)) as [TestNode, TestNode];
-    const replacing = await createWorkload(owner, keeperWorkload('replacing', { extra: { lost_after_seconds: 10, replace_when_lost: true } }));
+    const replacing = await createWorkload(
+      owner,
+      keeperWorkload('replacing', { extra: { lost_after_seconds: 10, replace_when_lost: true } }),
+    );
     const patient = await createWorkload(owner, keeperWorkload('patient', { extra: { lost_after_seconds: 10 } }));
     replaced = await createInstance(owner, replacing, 'replaced-1', a.id);
     waiting = await createInstance(owner, patient, 'waiting-1', a.id);
@@ -44,10 +58,18 @@ describe('lost nodes: instances of a node gone too long become unknown, are repl
     assert.equal(lost.node_id, a.id);
     const unknownList = await owner.request('/v1/instances?state=unknown');
     assert.ok(unknownList.body.data.some((i: { id: string }) => i.id === waiting));
-    assert.ok(events.some((e) => e.type === 'instance.lost' && e.data.instance_id === waiting && e.data.node_id === a.id));
+    assert.ok(
+      events.some((e) => e.type === 'instance.lost' && e.data.instance_id === waiting && e.data.node_id === a.id),
+    );
 
     // replace_when_lost: the same instance id, on B, created fresh (install again, none of the old data).
-    const moved = await waitInstance(owner, replaced, (i) => i.node_id === b.id && i.state === 'running', 'replaced and running on B', 30_000);
+    const moved = await waitInstance(
+      owner,
+      replaced,
+      (i) => i.node_id === b.id && i.state === 'running',
+      'replaced and running on B',
+      30_000,
+    );
     assert.equal(moved.id, replaced);
     const replacedEvent = events.find((e) => e.type === 'instance.replaced' && e.data.instance_id === replaced);
     assert.ok(replacedEvent, 'instance.replaced event');
@@ -61,8 +83,17 @@ describe('lost nodes: instances of a node gone too long become unknown, are repl
 
     a.start();
     await a.waitStatus('online');
-    await waitFor('duplicate removed from the returning node', async () => (hasInstance(a, replaced) ? undefined : true), 20_000, 100);
-    const dup = await waitFor('duplicate event', async () => events.find((e) => e.type === 'instance.duplicate_reconciled' && e.data.instance_id === replaced), 5000);
+    await waitFor(
+      'duplicate removed from the returning node',
+      async () => (hasInstance(a, replaced) ? undefined : true),
+      20_000,
+      100,
+    );
+    const dup = await waitFor(
+      'duplicate event',
+      async () => events.find((e) => e.type === 'instance.duplicate_reconciled' && e.data.instance_id === replaced),
+      5000,
+    );
     assert.equal(dup.data.node_id, a.id);
     assert.equal(dup.data.kept_node_id, b.id);
     assert.equal(dup.data.outcome, 'kept_replacement');

@@ -83,8 +83,16 @@ describe('migrations: an instance moves to another node with its data', () => {
     const there = readDataFile(b, id, 'world/level.dat');
     assert.ok(there, 'the data file is on the target');
     assert.equal(sha256(there), digest);
-    assert.deepEqual(readDataFile(b, id, 'install-marks.txt'), installMarks, 'the install script did not run again on the target');
-    await waitFor('source clean', async () => (!hasInstance(a, id) && backupsOn(a, id).length === 0 ? true : undefined), 10_000);
+    assert.deepEqual(
+      readDataFile(b, id, 'install-marks.txt'),
+      installMarks,
+      'the install script did not run again on the target',
+    );
+    await waitFor(
+      'source clean',
+      async () => (!hasInstance(a, id) && backupsOn(a, id).length === 0 ? true : undefined),
+      10_000,
+    );
     assert.deepEqual(backupsOn(b, id), [], 'the transferred archive is removed from the target');
 
     // The target is the instance's node now: its console works there, and lifecycle actions go there.
@@ -94,8 +102,23 @@ describe('migrations: an instance moves to another node with its data', () => {
     await waitInstance(owner, id, (i) => i.state === 'stopped', 'stopped on the target');
 
     const types = events.filter((e) => e.data.migration_id === m.id || e.data.instance_id === id).map((e) => e.type);
-    for (const t of ['migration.queued', 'migration.started', 'migration.progress', 'instance.migrated', 'migration.succeeded']) assert.ok(types.includes(t), `${t} in ${types.join(', ')}`);
-    assert.ok(events.some((e) => e.type === 'migration.progress' && e.data.migration_id === m.id && e.data.step === 'transfer' && Number(e.data.bytes_transferred) === done.bytes.total));
+    for (const t of [
+      'migration.queued',
+      'migration.started',
+      'migration.progress',
+      'instance.migrated',
+      'migration.succeeded',
+    ])
+      assert.ok(types.includes(t), `${t} in ${types.join(', ')}`);
+    assert.ok(
+      events.some(
+        (e) =>
+          e.type === 'migration.progress' &&
+          e.data.migration_id === m.id &&
+          e.data.step === 'transfer' &&
+          Number(e.data.bytes_transferred) === done.bytes.total,
+      ),
+    );
 
     const list = await owner.request(`/v1/migrations?instance_id=${id}&status=succeeded`);
     assert.equal(list.status, 200, list.text);
@@ -111,7 +134,10 @@ describe('migrations: an instance moves to another node with its data', () => {
 
   it('cancel mid-way: the migration rolls back, the instance stays on the source and runs again', async () => {
     const id = await createInstance(owner, stubbornId, 'stubborn-1', a.id);
-    const res = await owner.request(`/v1/nodes/${a.id}/migrate`, { method: 'POST', json: { instance_ids: [id], target_node_id: b.id } });
+    const res = await owner.request(`/v1/nodes/${a.id}/migrate`, {
+      method: 'POST',
+      json: { instance_ids: [id], target_node_id: b.id },
+    });
     assert.equal(res.status, 202, res.text);
     const m = res.body.data[0];
     // It ignores SIGTERM: the stop step takes its 3 s grace period.
@@ -120,7 +146,13 @@ describe('migrations: an instance moves to another node with its data', () => {
     const cancel = await owner.request(`/v1/migrations/${m.id}/cancel`, { method: 'POST' });
     assert.equal(cancel.status, 202, cancel.text);
     assert.equal(cancel.body.cancel_requested, true);
-    const done = await waitMigration(owner, m.id, (x) => x.status !== 'queued' && x.status !== 'running', 'finished', 30_000);
+    const done = await waitMigration(
+      owner,
+      m.id,
+      (x) => x.status !== 'queued' && x.status !== 'running',
+      'finished',
+      30_000,
+    );
     assert.equal(done.status, 'cancelled', JSON.stringify(done));
     assert.equal(done.error.code, 'cancelled');
     const back = await waitInstance(owner, id, (i) => i.state === 'running', 'running again on the source', 20_000);
@@ -145,8 +177,15 @@ describe('migrations: an instance moves to another node with its data', () => {
     assert.equal(unknownKey.status, 400);
     const dup = await owner.request(`/v1/nodes/${a.id}/migrate`, { method: 'POST', json: { instance_ids: [id, id] } });
     assert.equal(dup.status, 400);
-    assert.equal((await owner.request(`/v1/nodes/00000000-0000-4000-8000-000000000000/migrate`, { method: 'POST', json: {} })).status, 404);
-    const elsewhere = await owner.request(`/v1/nodes/${b.id}/migrate`, { method: 'POST', json: { instance_ids: [id] } });
+    assert.equal(
+      (await owner.request(`/v1/nodes/00000000-0000-4000-8000-000000000000/migrate`, { method: 'POST', json: {} }))
+        .status,
+      404,
+    );
+    const elsewhere = await owner.request(`/v1/nodes/${b.id}/migrate`, {
+      method: 'POST',
+      json: { instance_ids: [id] },
+    });
     assert.equal(elsewhere.status, 409);
     assert.equal(elsewhere.body.code, 'not_on_node');
     // B cannot take it: cordoned, so the planner explains it.
@@ -175,12 +214,19 @@ describe('migrations: an instance moves to another node with its data', () => {
     assert.equal(new Set(res.body.data.map((m: { batch_id: string }) => m.batch_id)).size, 1);
     let most = 0;
     let sawQueued = false;
-    await waitFor('both migrated', async () => {
-      const states = await Promise.all(ids.map(async (mid: string) => (await owner.request(`/v1/migrations/${mid}`)).body.status as string));
-      most = Math.max(most, states.filter((s) => s === 'running').length);
-      sawQueued ||= states.includes('queued') && states.includes('running');
-      return states.every((s) => s === 'succeeded') ? true : undefined;
-    }, 40_000, 100);
+    await waitFor(
+      'both migrated',
+      async () => {
+        const states = await Promise.all(
+          ids.map(async (mid: string) => (await owner.request(`/v1/migrations/${mid}`)).body.status as string),
+        );
+        most = Math.max(most, states.filter((s) => s === 'running').length);
+        sawQueued ||= states.includes('queued') && states.includes('running');
+        return states.every((s) => s === 'succeeded') ? true : undefined;
+      },
+      40_000,
+      100,
+    );
     assert.equal(most, 1, 'never two at once');
     assert.ok(sawQueued, 'one waited for the other');
     assert.equal((await owner.request(`/v1/instances?node_id=${a.id}`)).body.total, 0);

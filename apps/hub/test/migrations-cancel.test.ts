@@ -72,7 +72,10 @@ describe('migrations always end: cancel, a dead target, a stalled step', () => {
   };
 
   async function startMigration(): Promise<string> {
-    const res = await owner.request(`/v1/nodes/${a.id}/migrate`, { method: 'POST', json: { instance_ids: [instanceId], target_node_id: b.id } });
+    const res = await owner.request(`/v1/nodes/${a.id}/migrate`, {
+      method: 'POST',
+      json: { instance_ids: [instanceId], target_node_id: b.id },
+    });
     assert.equal(res.status, 202, res.text);
     return res.body.data[0].id;
   }
@@ -83,12 +86,24 @@ describe('migrations always end: cancel, a dead target, a stalled step', () => {
       b.start();
       await b.waitStatus('online');
     }
-    const ops = (await owner.request(`/v1/operations?resource=${encodeURIComponent(`/v1/migrations/${migrationId}`)}&node_id=${b.id}`)).body.data as { id: string; kind: string }[];
-    assert.deepEqual(ops.map((o) => o.kind).sort(), ['instance.backup.delete', 'instance.delete'], 'the rollback removes what reached the target');
+    const ops = (
+      await owner.request(
+        `/v1/operations?resource=${encodeURIComponent(`/v1/migrations/${migrationId}`)}&node_id=${b.id}`,
+      )
+    ).body.data as { id: string; kind: string }[];
+    assert.deepEqual(
+      ops.map((o) => o.kind).sort(),
+      ['instance.backup.delete', 'instance.delete'],
+      'the rollback removes what reached the target',
+    );
     for (const op of ops) assert.equal((await waitForOperation(owner, op.id, 20_000)).status, 'succeeded');
     assert.equal(hasInstance(b, instanceId), false, 'no instance directory on the target');
     assert.deepEqual(backupsOn(b, instanceId), [], 'no archive or partial upload on the target');
-    await waitFor('source archive removed', async () => (backupsOn(a, instanceId).length === 0 ? true : undefined), 10_000);
+    await waitFor(
+      'source archive removed',
+      async () => (backupsOn(a, instanceId).length === 0 ? true : undefined),
+      10_000,
+    );
   }
 
   it('10 cancels at random moments of the transfer, some right after the target was killed or froze: each ends cancelled within 10 s, the source runs again, the target is clean', async () => {
@@ -105,7 +120,14 @@ describe('migrations always end: cancel, a dead target, a stalled step', () => {
     ]);
     for (let round = 0; round < 10; round++) {
       const id = await startMigration();
-      const inTransfer = await waitMigration(owner, id, (x) => x.step === 'transfer' && x.bytes.transferred > 0, 'transferring', 20_000, 25);
+      const inTransfer = await waitMigration(
+        owner,
+        id,
+        (x) => x.step === 'transfer' && x.bytes.transferred > 0,
+        'transferring',
+        20_000,
+        25,
+      );
       assert.ok(inTransfer.bytes.total >= DATA_BYTES, 'the archive holds the data');
       // Somewhere in the ~2 s copy.
       await new Promise((r) => setTimeout(r, Math.floor(Math.random() * 1200)));
@@ -116,7 +138,12 @@ describe('migrations always end: cancel, a dead target, a stalled step', () => {
       assert.equal(cancel.status, 202, `round ${round}: ${cancel.text}`);
       // Measured together: the instance runs on the source before the migration has finished its clean-up.
       const [cancelledMs, runningMs] = await Promise.all([
-        msUntil(`round ${round} cancelled`, t0, async () => (await owner.request(`/v1/migrations/${id}`)).body.status === 'cancelled', 10_000),
+        msUntil(
+          `round ${round} cancelled`,
+          t0,
+          async () => (await owner.request(`/v1/migrations/${id}`)).body.status === 'cancelled',
+          10_000,
+        ),
         msUntil(`round ${round} running on the source`, t0, runningOnSource, 10_000),
       ]);
       toCancelled.push(cancelledMs);
@@ -132,7 +159,9 @@ describe('migrations always end: cancel, a dead target, a stalled step', () => {
       await assertTargetClean(id);
     }
     assert.equal(sha256(readDataFile(a, instanceId, 'data.bin')!), digest, 'the data on the source is untouched');
-    console.log(`[migrations-cancel] ${summary('cancel → cancelled', toCancelled)}; ${summary('cancel → running on the source', toRunning)}; per round (fault cancelled/running ms): ${rounds.join(', ')}`);
+    console.log(
+      `[migrations-cancel] ${summary('cancel → cancelled', toCancelled)}; ${summary('cancel → running on the source', toRunning)}; per round (fault cancelled/running ms): ${rounds.join(', ')}`,
+    );
   });
 
   it('a target killed mid-copy fails the transfer at once: the source runs again within 5 s, and the target is cleaned when it returns', async () => {
@@ -162,11 +191,19 @@ describe('migrations always end: cancel, a dead target, a stalled step', () => {
       const running = await msUntil('running on the source', t0, runningOnSource, (STALL_SECONDS + 8) * 1000);
       assert.ok(running >= (STALL_SECONDS - 1) * 1000, `rolled back after ${running} ms, before the watchdog's time`);
       // The frozen target's clean-up stays queued for it; the migration does not wait for it long.
-      const done = await waitMigration(owner, id, (x) => x.status === 'failed', 'failed while the target is frozen', 10_000);
+      const done = await waitMigration(
+        owner,
+        id,
+        (x) => x.status === 'failed',
+        'failed while the target is frozen',
+        10_000,
+      );
       const failed = Date.now() - t0;
       assert.equal(done.error.code, 'stalled', JSON.stringify(done.error));
       assert.equal(done.error.step, 'transfer');
-      console.log(`[migrations-cancel] frozen target → source running after ${running} ms, migration failed after ${failed} ms (watchdog ${STALL_SECONDS} s)`);
+      console.log(
+        `[migrations-cancel] frozen target → source running after ${running} ms, migration failed after ${failed} ms (watchdog ${STALL_SECONDS} s)`,
+      );
     } finally {
       b.agent!.child.kill('SIGCONT');
     }

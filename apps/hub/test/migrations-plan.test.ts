@@ -1,7 +1,18 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { z } from 'zod';
-import { beforeSwitch, chooseTarget, cleanupJobs, migrationBackupId, nextStep, overallPercent, reserveOn, rollbackJobs, specWithoutInstall, stepOperationId } from '../src/instance-migrations/migration-plan';
+import {
+  beforeSwitch,
+  chooseTarget,
+  cleanupJobs,
+  migrationBackupId,
+  nextStep,
+  overallPercent,
+  reserveOn,
+  rollbackJobs,
+  specWithoutInstall,
+  stepOperationId,
+} from '../src/instance-migrations/migration-plan';
 import type { PlacementNode } from '../src/scheduler/placement';
 
 const GiB = 1024 ** 3;
@@ -23,9 +34,15 @@ describe('migration plan (pure)', () => {
     const order = ['stop'];
     while (order[order.length - 1] !== 'done') order.push(nextStep(order[order.length - 1] as never));
     assert.deepEqual(order, ['stop', 'backup', 'transfer', 'create', 'restore', 'switch', 'start', 'cleanup', 'done']);
-    assert.deepEqual(order.filter((s) => beforeSwitch(s as never)), ['stop', 'backup', 'transfer', 'create', 'restore']);
+    assert.deepEqual(
+      order.filter((s) => beforeSwitch(s as never)),
+      ['stop', 'backup', 'transfer', 'create', 'restore'],
+    );
     assert.equal(beforeSwitch('rollback'), false);
-    assert.ok(overallPercent('transfer', 0.5) > overallPercent('transfer', 0) && overallPercent('transfer', 0.5) < overallPercent('create'));
+    assert.ok(
+      overallPercent('transfer', 0.5) > overallPercent('transfer', 0) &&
+        overallPercent('transfer', 0.5) < overallPercent('create'),
+    );
     assert.equal(overallPercent('done'), 100);
   });
 
@@ -55,7 +72,10 @@ describe('migration plan (pure)', () => {
     const asked = chooseTarget(want, [node('a', 64), node('b', 0.5), node('c', 8)], 'a', name, 'b');
     assert.equal(asked.ok, false);
     assert.match((asked as { reason: string }).reason, /^node-b: /);
-    assert.deepEqual(chooseTarget(want, [node('a', 64), node('b', 0.5), node('c', 8)], 'a', name, 'c'), { ok: true, nodeId: 'c' });
+    assert.deepEqual(chooseTarget(want, [node('a', 64), node('b', 0.5), node('c', 8)], 'a', name, 'c'), {
+      ok: true,
+      nodeId: 'c',
+    });
   });
 
   it('planning several at once counts each against its target', () => {
@@ -72,14 +92,34 @@ describe('migration plan (pure)', () => {
     const shape = (jobs: ReturnType<typeof rollbackJobs>) => jobs.map((j) => `${j.side}:${j.job.kind}`);
     assert.deepEqual(shape(rollbackJobs(m, i, 'stop', true)), ['source:instance.start']);
     assert.deepEqual(shape(rollbackJobs(m, i, 'backup', false)), ['source:instance.backup.delete']);
-    assert.deepEqual(shape(rollbackJobs(m, i, 'restore', true)), ['source:instance.start', 'target:instance.delete', 'target:instance.backup.delete', 'source:instance.backup.delete']);
-    assert.deepEqual(shape(cleanupJobs(m, i)), ['source:instance.backup.delete', 'source:instance.delete', 'target:instance.backup.delete']);
+    assert.deepEqual(shape(rollbackJobs(m, i, 'restore', true)), [
+      'source:instance.start',
+      'target:instance.delete',
+      'target:instance.backup.delete',
+      'source:instance.backup.delete',
+    ]);
+    assert.deepEqual(shape(cleanupJobs(m, i)), [
+      'source:instance.backup.delete',
+      'source:instance.delete',
+      'target:instance.backup.delete',
+    ]);
     const keys = [...rollbackJobs(m, i, 'restore', true), ...cleanupJobs(m, i)].map((j) => j.key);
     assert.equal(new Set(keys).size, keys.length, 'every job has its own derived id');
   });
 
   it('the spec sent to the target has no install script, nothing else changes', () => {
-    const spec = { instance_id: '7b0e7c1e-3f7a-4c55-9d7e-0b5c2f1a9e10', driver: 'process' as const, startup: 'run', env: {}, ports: [], resources: {}, stop: { type: 'signal' as const, value: 'SIGTERM', grace_seconds: 1 }, restart: { policy: 'never' as const, max_retries: 0, backoff_seconds: 0 }, config_files: [], install: { script: 'x', entrypoint: '/bin/sh' } };
+    const spec = {
+      instance_id: '7b0e7c1e-3f7a-4c55-9d7e-0b5c2f1a9e10',
+      driver: 'process' as const,
+      startup: 'run',
+      env: {},
+      ports: [],
+      resources: {},
+      stop: { type: 'signal' as const, value: 'SIGTERM', grace_seconds: 1 },
+      restart: { policy: 'never' as const, max_retries: 0, backoff_seconds: 0 },
+      config_files: [],
+      install: { script: 'x', entrypoint: '/bin/sh' },
+    };
     const out = specWithoutInstall(spec);
     assert.equal('install' in out, false);
     assert.equal(out.startup, 'run');

@@ -37,9 +37,17 @@ describe('migrations survive a hub crash', () => {
     hub = new HubProcess(db, prefix, await freePort(), { ...FLEET_ENV, HOSTPLANE_DATA_DIR: tempDir() });
     await hub.start();
     const user = { email: uniqueEmail('admin'), password: strongPassword() };
-    const boot = await hub.asTestHub().request('/v1/auth/bootstrap', { method: 'POST', json: { ...user, organization_name: 'Ops' } });
+    const boot = await hub
+      .asTestHub()
+      .request('/v1/auth/bootstrap', { method: 'POST', json: { ...user, organization_name: 'Ops' } });
     assert.equal(boot.status, 201, boot.text);
-    admin = new Client(hub.asTestHub(), { bearer: boot.body.access_token }, { id: boot.body.user.id, ...user }, boot.body.organization.id, boot.body.organization.id);
+    admin = new Client(
+      hub.asTestHub(),
+      { bearer: boot.body.access_token },
+      { id: boot.body.user.id, ...user },
+      boot.body.organization.id,
+      boot.body.organization.id,
+    );
     [a, b] = (await startNodes(admin, hub.url, 2)) as [TestNode, TestNode];
   });
 
@@ -64,7 +72,14 @@ describe('migrations survive a hub crash', () => {
     await hub.kill('SIGKILL');
     await hub.start();
 
-    const done = await waitMigration(admin, m.id, (x) => x.status !== 'queued' && x.status !== 'running', 'finished after the restart', 60_000, 250);
+    const done = await waitMigration(
+      admin,
+      m.id,
+      (x) => x.status !== 'queued' && x.status !== 'running',
+      'finished after the restart',
+      60_000,
+      250,
+    );
     assert.equal(done.status, 'succeeded', `${JSON.stringify(done)}\n${hub.output.slice(-3000)}`);
     const moved = await waitInstance(admin, id, (i) => i.state === 'running', 'running on the target');
     assert.equal(moved.node_id, b.id);
@@ -73,7 +88,9 @@ describe('migrations survive a hub crash', () => {
     assert.deepEqual(backupsOn(a, id), []);
 
     // The resumed runner found the operations it had created before the crash instead of sending new ones.
-    const ops = (await admin.request(`/v1/operations?resource=${encodeURIComponent(`/v1/migrations/${m.id}`)}&limit=100`)).body.data as { kind: string; node_id: string }[];
+    const ops = (
+      await admin.request(`/v1/operations?resource=${encodeURIComponent(`/v1/migrations/${m.id}`)}&limit=100`)
+    ).body.data as { kind: string; node_id: string }[];
     const count = (kind: string, node: string) => ops.filter((o) => o.kind === kind && o.node_id === node).length;
     assert.equal(count('instance.stop', a.id), 1, JSON.stringify(ops.map((o) => o.kind)));
     assert.equal(count('instance.backup.create', a.id), 1);

@@ -48,13 +48,22 @@ describe('migration rollback after the backup: the source keeps the instance and
     await b.stop();
     const waiting = await waitMigration(owner, m.id, (x) => x.step === 'transfer', 'waiting to transfer', 20_000);
     assert.ok(waiting.bytes.total > 0, 'the backup is made');
-    assert.ok(backupsOn(a, id).some((f) => f.endsWith('.tar.gz')), 'the archive is on the source');
+    assert.ok(
+      backupsOn(a, id).some((f) => f.endsWith('.tar.gz')),
+      'the archive is on the source',
+    );
 
     const cancel = await owner.request(`/v1/migrations/${m.id}/cancel`, { method: 'POST' });
     assert.equal(cancel.status, 202, cancel.text);
     const done = await waitMigration(owner, m.id, (x) => x.status === 'cancelled', 'cancelled', 20_000);
     assert.equal(done.error.step, 'transfer');
-    const back = await waitInstance(owner, id, (i) => i.state === 'running' && !i.migrating, 'running again on the source', 20_000);
+    const back = await waitInstance(
+      owner,
+      id,
+      (i) => i.state === 'running' && !i.migrating,
+      'running again on the source',
+      20_000,
+    );
     assert.equal(back.node_id, a.id);
     assert.equal(sha256(readDataFile(a, id, 'data.bin')!), digest, 'the data is untouched');
     await waitFor('source archive removed', async () => (backupsOn(a, id).length === 0 ? true : undefined), 10_000);
@@ -62,7 +71,9 @@ describe('migration rollback after the backup: the source keeps the instance and
     // The rollback's jobs for the target waited in its queue; they run when it is back.
     b.start();
     await b.waitStatus('online');
-    const ops = (await owner.request(`/v1/operations?resource=${encodeURIComponent(`/v1/migrations/${m.id}`)}&node_id=${b.id}`)).body.data as { id: string; kind: string }[];
+    const ops = (
+      await owner.request(`/v1/operations?resource=${encodeURIComponent(`/v1/migrations/${m.id}`)}&node_id=${b.id}`)
+    ).body.data as { id: string; kind: string }[];
     assert.deepEqual(ops.map((o) => o.kind).sort(), ['instance.backup.delete', 'instance.delete']);
     for (const op of ops) assert.equal((await waitForOperation(owner, op.id, 20_000)).status, 'succeeded');
     assert.equal(hasInstance(b, id), false);

@@ -26,17 +26,29 @@ describe('nodes: registration, lifecycle, inventory, metrics, terminal', () => {
   it('registration tokens: shown once, labels applied, uses counted, bad tokens refused with a reason', async () => {
     const n = await node.node();
     assert.deepEqual(n.labels, { zone: 'eu-1' });
-    const t = await owner.request('/v1/nodes/register-token', { method: 'POST', json: { max_uses: 1, expires_in: 60 } });
+    const t = await owner.request('/v1/nodes/register-token', {
+      method: 'POST',
+      json: { max_uses: 1, expires_in: 60 },
+    });
     assert.equal(t.status, 201);
     assert.match(t.body.token, /^hp_reg_[0-9A-Za-z]{38}$/);
     assert.match(t.body.register_command, /hostplane-agent register --hub .* --token hp_reg_/);
-    const first = await ctx.hub.request('/v1/agents/register', { method: 'POST', json: { token: t.body.token, hostname: 'web 01.example' } });
+    const first = await ctx.hub.request('/v1/agents/register', {
+      method: 'POST',
+      json: { token: t.body.token, hostname: 'web 01.example' },
+    });
     assert.equal(first.status, 201, first.text);
     assert.match(first.body.agent_token, /^hp_agt_/);
-    const again = await ctx.hub.request('/v1/agents/register', { method: 'POST', json: { token: t.body.token, hostname: 'web02' } });
+    const again = await ctx.hub.request('/v1/agents/register', {
+      method: 'POST',
+      json: { token: t.body.token, hostname: 'web02' },
+    });
     assert.equal(again.status, 401);
     assert.equal(again.body.code, 'registration_refused');
-    const typo = await ctx.hub.request('/v1/agents/register', { method: 'POST', json: { token: t.body.token.slice(0, -1) + 'x', hostname: 'x' } });
+    const typo = await ctx.hub.request('/v1/agents/register', {
+      method: 'POST',
+      json: { token: t.body.token.slice(0, -1) + 'x', hostname: 'x' },
+    });
     assert.equal(typo.status, 401);
     assert.match(typo.body.error, /checksum/);
     const created = await owner.request(`/v1/nodes/${first.body.node_id}`);
@@ -47,10 +59,19 @@ describe('nodes: registration, lifecycle, inventory, metrics, terminal', () => {
   });
 
   it('hosts with the same hostname registering at the same moment get distinct names', async () => {
-    const t = await owner.request('/v1/nodes/register-token', { method: 'POST', json: { max_uses: 4, expires_in: 60 } });
-    const answers = await Promise.all([1, 2, 3, 4].map(() => ctx.hub.request('/v1/agents/register', { method: 'POST', json: { token: t.body.token, hostname: 'twin' } })));
+    const t = await owner.request('/v1/nodes/register-token', {
+      method: 'POST',
+      json: { max_uses: 4, expires_in: 60 },
+    });
+    const answers = await Promise.all(
+      [1, 2, 3, 4].map(() =>
+        ctx.hub.request('/v1/agents/register', { method: 'POST', json: { token: t.body.token, hostname: 'twin' } }),
+      ),
+    );
     for (const a of answers) assert.equal(a.status, 201, a.text);
-    const names = await Promise.all(answers.map(async (a) => (await owner.request(`/v1/nodes/${a.body.node_id}`)).body.name as string));
+    const names = await Promise.all(
+      answers.map(async (a) => (await owner.request(`/v1/nodes/${a.body.node_id}`)).body.name as string),
+    );
     assert.deepEqual([...names].sort(), ['twin', 'twin-2', 'twin-3', 'twin-4']);
     for (const a of answers) await owner.request(`/v1/nodes/${a.body.node_id}`, { method: 'DELETE' });
   });
@@ -58,9 +79,15 @@ describe('nodes: registration, lifecycle, inventory, metrics, terminal', () => {
   it('list, filter, update and validate nodes', async () => {
     const list = await owner.request('/v1/nodes?label=zone%3Deu-1');
     assert.equal(list.status, 200);
-    assert.deepEqual(list.body.data.map((x: { id: string }) => x.id), [node.id]);
+    assert.deepEqual(
+      list.body.data.map((x: { id: string }) => x.id),
+      [node.id],
+    );
     assert.equal((await owner.request('/v1/nodes?status=offline')).body.total, 0);
-    const upd = await owner.request(`/v1/nodes/${node.id}`, { method: 'PUT', json: { name: 'edge-1', labels: { zone: 'eu-1', ssd: 'true' }, job_concurrency: 2, capacity: { cpu_cores: 4 } } });
+    const upd = await owner.request(`/v1/nodes/${node.id}`, {
+      method: 'PUT',
+      json: { name: 'edge-1', labels: { zone: 'eu-1', ssd: 'true' }, job_concurrency: 2, capacity: { cpu_cores: 4 } },
+    });
     assert.equal(upd.status, 200, upd.text);
     assert.equal(upd.body.name, 'edge-1');
     assert.equal(upd.body.job_concurrency, 2);
@@ -114,35 +141,50 @@ describe('nodes: registration, lifecycle, inventory, metrics, terminal', () => {
     assert.equal(hist.body.source, 'raw');
     const p = hist.body.points[0];
     assert.ok(p.memory_total_bytes > 0 && p.cpu_percent >= 0 && p.samples >= 1);
-    const bad = await owner.request(`/v1/nodes/${node.id}/metrics/history?from=2026-01-02T00:00:00Z&to=2026-01-01T00:00:00Z`);
+    const bad = await owner.request(
+      `/v1/nodes/${node.id}/metrics/history?from=2026-01-02T00:00:00Z&to=2026-01-01T00:00:00Z`,
+    );
     assert.equal(bad.status, 400);
 
     const metrics = ctx.hub.app.get(NodeMetricsService);
     const db = ctx.hub.app.get((await import('typeorm')).DataSource);
     const insert = (ago: string) =>
-      db.query(
-        `INSERT INTO node_metrics VALUES ($1, now() - $2::interval, 50, 100, 200, 300, 400, 10, 20, 1, 1, 1)`,
-        [node.id, ago],
-      );
+      db.query(`INSERT INTO node_metrics VALUES ($1, now() - $2::interval, 50, 100, 200, 300, 400, 10, 20, 1, 1, 1)`, [
+        node.id,
+        ago,
+      ]);
     await insert('100 hours');
     await insert('12 minutes 1 second');
     await insert('12 minutes 2 seconds');
     const r = await metrics.maintain(30);
     assert.ok(r.prunedRaw >= 1, 'rows older than the raw retention (48 h) are deleted');
-    const [{ n }] = await db.query(`SELECT count(*)::int AS n FROM node_metrics WHERE node_id = $1 AND ts < now() - interval '2 days'`, [node.id]);
+    const [{ n }] = await db.query(
+      `SELECT count(*)::int AS n FROM node_metrics WHERE node_id = $1 AND ts < now() - interval '2 days'`,
+      [node.id],
+    );
     assert.equal(n, 0);
-    const rolled = await db.query(`SELECT samples, cpu_percent FROM node_metrics_5m WHERE node_id = $1 AND bucket < now() - interval '6 minutes' ORDER BY bucket`, [node.id]);
+    const rolled = await db.query(
+      `SELECT samples, cpu_percent FROM node_metrics_5m WHERE node_id = $1 AND bucket < now() - interval '6 minutes' ORDER BY bucket`,
+      [node.id],
+    );
     assert.ok(rolled.length >= 1 && rolled[0].samples >= 2, JSON.stringify(rolled));
-    await db.query(`INSERT INTO node_metrics_5m VALUES ($1, now() - interval '200 days', 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1)`, [node.id]);
+    await db.query(
+      `INSERT INTO node_metrics_5m VALUES ($1, now() - interval '200 days', 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1)`,
+      [node.id],
+    );
     assert.ok((await metrics.maintain(30)).prunedRollup >= 1);
-    const old = await owner.request(`/v1/nodes/${node.id}/metrics/history?from=${encodeURIComponent(new Date(Date.now() - 72 * 3600_000).toISOString())}`);
+    const old = await owner.request(
+      `/v1/nodes/${node.id}/metrics/history?from=${encodeURIComponent(new Date(Date.now() - 72 * 3600_000).toISOString())}`,
+    );
     assert.equal(old.body.source, 'rollup_5m');
     assert.ok(old.body.step >= 300);
   });
 
   it('terminal: a pty on the host over a WebSocket, echo round trip, resize, clean close', async () => {
     const url = `${ctx.hub.url.replace('http', 'ws')}/v1/nodes/${node.id}/terminal?cols=100&rows=30`;
-    const ws = new WebSocket(url, { headers: { authorization: `Bearer ${owner.accessToken}`, 'x-org-id': owner.defaultOrg! } });
+    const ws = new WebSocket(url, {
+      headers: { authorization: `Bearer ${owner.accessToken}`, 'x-org-id': owner.defaultOrg! },
+    });
     let out = '';
     ws.on('message', (d: Buffer) => (out += d.toString()));
     await new Promise((r, j) => (ws.once('open', r), ws.once('error', j)));
@@ -151,7 +193,9 @@ describe('nodes: registration, lifecycle, inventory, metrics, terminal', () => {
     await waitFor('echo', async () => (out.includes('hello-42') ? true : undefined), 10_000);
     assert.match(out, /40 120/);
     ws.send('exit\n');
-    const closed = await new Promise<{ code: number; reason: string }>((r) => ws.once('close', (code, reason) => r({ code, reason: reason.toString() })));
+    const closed = await new Promise<{ code: number; reason: string }>((r) =>
+      ws.once('close', (code, reason) => r({ code, reason: reason.toString() })),
+    );
     assert.equal(closed.code, 1000);
     assert.match(closed.reason, /exit 0/);
     const audit = await ctx.auditEntries({ action: 'node.terminal.open' });
@@ -169,12 +213,18 @@ describe('nodes: registration, lifecycle, inventory, metrics, terminal', () => {
 
   it('a viewer cannot open a terminal, and another organization sees no node at all', async () => {
     const viewer = await ctx.addMember({ id: owner.defaultOrg!, owner }, 'viewer');
-    const ws = new WebSocket(`${ctx.hub.url.replace('http', 'ws')}/v1/nodes/${node.id}/terminal`, { headers: { authorization: `Bearer ${viewer.accessToken}`, 'x-org-id': owner.defaultOrg! } });
+    const ws = new WebSocket(`${ctx.hub.url.replace('http', 'ws')}/v1/nodes/${node.id}/terminal`, {
+      headers: { authorization: `Bearer ${viewer.accessToken}`, 'x-org-id': owner.defaultOrg! },
+    });
     assert.equal(await new Promise((r) => ws.once('unexpected-response', (_q, res) => r(res.statusCode))), 403);
     assert.equal((await viewer.request(`/v1/nodes/${node.id}`)).status, 200);
     assert.equal((await viewer.request(`/v1/nodes/${node.id}/cordon`, { method: 'POST' })).status, 403);
     const stranger = (await ctx.newOrg()).owner;
-    for (const path of [`/v1/nodes/${node.id}`, `/v1/nodes/${node.id}/inventory`, `/v1/nodes/${node.id}/metrics/history`]) {
+    for (const path of [
+      `/v1/nodes/${node.id}`,
+      `/v1/nodes/${node.id}/inventory`,
+      `/v1/nodes/${node.id}/metrics/history`,
+    ]) {
       const r = await stranger.request(path);
       assert.equal(r.status, 404, path);
       assert.doesNotMatch(r.text, new RegExp(node.id.slice(0, 8) + '.*status'));
@@ -187,9 +237,16 @@ describe('nodes: registration, lifecycle, inventory, metrics, terminal', () => {
     await assert.rejects(bad.connect(), (e: Error & { data?: { code: string } }) => e.data?.code === 'invalid_token');
     bad.close();
     const reg = await owner.request('/v1/nodes/register-token', { method: 'POST', json: {} });
-    const r = await ctx.hub.request('/v1/agents/register', { method: 'POST', json: { token: reg.body.token, hostname: 'sim' } });
+    const r = await ctx.hub.request('/v1/agents/register', {
+      method: 'POST',
+      json: { token: reg.body.token, hostname: 'sim' },
+    });
     const future = new SimAgent({ hubUrl: ctx.hub.url, token: r.body.agent_token, protocolVersion: 99 });
-    await assert.rejects(future.connect(), (e: Error & { data?: { code: string; message: string } }) => e.data?.code === 'protocol_mismatch' && /upgrade the hub/.test(e.data.message));
+    await assert.rejects(
+      future.connect(),
+      (e: Error & { data?: { code: string; message: string } }) =>
+        e.data?.code === 'protocol_mismatch' && /upgrade the hub/.test(e.data.message),
+    );
     future.close();
 
     const sim = new SimAgent({ hubUrl: ctx.hub.url, token: r.body.agent_token });
@@ -214,11 +271,18 @@ describe('nodes: registration, lifecycle, inventory, metrics, terminal', () => {
     assert.ok(stats.body.connected_agents >= 2);
     assert.ok(stats.body.refused_total >= 2);
     assert.ok(stats.body.invalid_frames_total >= 3);
-    assert.equal((await owner.withToken({ bearer: (await ctx.newUser()).accessToken }).request('/v1/tunnel/stats')).status, 403);
+    assert.equal(
+      (await owner.withToken({ bearer: (await ctx.newUser()).accessToken }).request('/v1/tunnel/stats')).status,
+      403,
+    );
 
     // Deleting the node drops its socket at once with the reason.
     await owner.request(`/v1/nodes/${r.body.node_id}`, { method: 'DELETE' });
-    await waitFor('deleted', async () => (second.refusals.some((x) => x.code === 'node_deleted') ? true : undefined), 5000);
+    await waitFor(
+      'deleted',
+      async () => (second.refusals.some((x) => x.code === 'node_deleted') ? true : undefined),
+      5000,
+    );
     second.close();
     sim.close();
     const after = new SimAgent({ hubUrl: ctx.hub.url, token: r.body.agent_token });
@@ -228,12 +292,19 @@ describe('nodes: registration, lifecycle, inventory, metrics, terminal', () => {
 
   it('a node whose agent stops heartbeating goes offline after the missed-heartbeat window', async () => {
     const reg = await owner.request('/v1/nodes/register-token', { method: 'POST', json: {} });
-    const r = await ctx.hub.request('/v1/agents/register', { method: 'POST', json: { token: reg.body.token, hostname: 'quiet' } });
+    const r = await ctx.hub.request('/v1/agents/register', {
+      method: 'POST',
+      json: { token: reg.body.token, hostname: 'quiet' },
+    });
     const sim = new SimAgent({ hubUrl: ctx.hub.url, token: r.body.agent_token, heartbeat: false });
     await sim.connect();
     assert.equal((await owner.request(`/v1/nodes/${r.body.node_id}`)).body.status, 'online');
     const t0 = Date.now();
-    await waitFor('offline', async () => ((await owner.request(`/v1/nodes/${r.body.node_id}`)).body.status === 'offline' ? true : undefined), 15_000);
+    await waitFor(
+      'offline',
+      async () => ((await owner.request(`/v1/nodes/${r.body.node_id}`)).body.status === 'offline' ? true : undefined),
+      15_000,
+    );
     assert.ok(Date.now() - t0 >= 2000, 'not before the window (3 × 1 s)');
     sim.close();
   });

@@ -16,11 +16,16 @@ describe('fresh inventory: volatile sections on request and on a period', () => 
     owner = ctx.admin.inOrg(ctx.admin.personalOrgId);
     // A quiet host: the change check never fires during the test.
     quiet = await registerNode(owner, ctx.hub.url, { HOSTPLANE_AGENT_INVENTORY_CHECK_INTERVAL_MS: '3600000' });
-    chatty = await registerNode(owner, ctx.hub.url, { HOSTPLANE_AGENT_INVENTORY_CHECK_INTERVAL_MS: '1000', HOSTPLANE_AGENT_INVENTORY_VOLATILE_MAX_AGE_MS: '1000' });
+    chatty = await registerNode(owner, ctx.hub.url, {
+      HOSTPLANE_AGENT_INVENTORY_CHECK_INTERVAL_MS: '1000',
+      HOSTPLANE_AGENT_INVENTORY_VOLATILE_MAX_AGE_MS: '1000',
+    });
     for (const n of [quiet, chatty]) {
       n.start();
       await n.waitStatus('online');
-      await waitFor('inventory', async () => ((await owner.request(`/v1/nodes/${n.id}/inventory`)).status === 200 ? true : undefined));
+      await waitFor('inventory', async () =>
+        (await owner.request(`/v1/nodes/${n.id}/inventory`)).status === 200 ? true : undefined,
+      );
     }
   });
   after(async () => {
@@ -32,7 +37,8 @@ describe('fresh inventory: volatile sections on request and on a period', () => 
   it('a process started after the agent connected shows with ?live=true and after POST …/inventory/refresh, with the age of the data', async () => {
     const marker = `${3000 + Math.floor(Math.random() * 1000)}.25`;
     sleeper = spawn('sleep', [marker], { stdio: 'ignore' });
-    const has = (body: { processes: { pid: number; command: string }[] }) => body.processes.some((p) => p.pid === sleeper!.pid);
+    const has = (body: { processes: { pid: number; command: string }[] }) =>
+      body.processes.some((p) => p.pid === sleeper!.pid);
 
     const stored = await owner.request(`/v1/nodes/${quiet.id}/inventory/processes`);
     assert.equal(stored.status, 200, stored.text);
@@ -55,9 +61,14 @@ describe('fresh inventory: volatile sections on request and on a period', () => 
 
   it('an unchanged host still sends its inventory once the last one is older than the volatile max age', async () => {
     const first = (await owner.request(`/v1/nodes/${chatty.id}/inventory/system`)).body.collected_at as string;
-    await waitFor('a newer inventory without any request', async () => {
-      const now = (await owner.request(`/v1/nodes/${chatty.id}/inventory/system`)).body.collected_at as string;
-      return Date.parse(now) > Date.parse(first) ? true : undefined;
-    }, 10_000, 200);
+    await waitFor(
+      'a newer inventory without any request',
+      async () => {
+        const now = (await owner.request(`/v1/nodes/${chatty.id}/inventory/system`)).body.collected_at as string;
+        return Date.parse(now) > Date.parse(first) ? true : undefined;
+      },
+      10_000,
+      200,
+    );
   });
 });

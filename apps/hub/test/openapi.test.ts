@@ -15,13 +15,16 @@ describe('OpenAPI document', () => {
     assert.equal(res.status, 200);
     assert.equal(res.body.openapi, '3.1.0');
     const paths = res.body.paths as Record<string, Record<string, unknown>>;
-    // Fastify adds a HEAD sibling to every GET; HEAD and OPTIONS routes declared on their own (TUS) are documented like any route.
+    // Fastify adds a HEAD sibling to every GET; HEAD and OPTIONS routes declared on their own (TUS) are documented like
+    // any route.
     const gets = new Set(hub.registeredRoutes.filter((r) => r.method === 'GET').map((r) => r.url));
     const registered = hub.registeredRoutes.filter((r) => !(r.method === 'HEAD' && gets.has(r.url)));
     assert.ok(registered.length >= 8, 'routes were captured');
     const missing = registered.filter((r) => !paths[toOpenApiPath(r.url)]?.[r.method.toLowerCase()]);
     assert.deepEqual(missing, [], 'every registered route is documented');
-    const documented = Object.entries(paths).flatMap(([p, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${p}`));
+    const documented = Object.entries(paths).flatMap(([p, ops]) =>
+      Object.keys(ops).map((m) => `${m.toUpperCase()} ${p}`),
+    );
     assert.equal(documented.length, registered.length, 'nothing documented that is not served');
   });
 

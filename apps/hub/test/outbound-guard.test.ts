@@ -99,11 +99,16 @@ describe('outbound requests from the hub (tripwire: only loopback can ever be re
     s3like = createHttpServer((req, res) => {
       s3likeRequests.push(`${req.method} ${req.url}`);
       res.writeHead(403, { 'content-type': 'application/xml', connection: 'close' });
-      res.end('<?xml version="1.0"?><Error><Code>InvalidAccessKeyId</Code><Message>REMOTE-CONTROLLED TEXT</Message></Error>');
+      res.end(
+        '<?xml version="1.0"?><Error><Code>InvalidAccessKeyId</Code><Message>REMOTE-CONTROLLED TEXT</Message></Error>',
+      );
     });
     s3likePort = await listen(s3like, '127.0.0.2');
     ctx = await IdentityContext.start({
-      env: { HOSTPLANE_OUTBOUND_ALLOW: '127.0.0.2,127.0.0.3,127.0.0.4', HOSTPLANE_OUTBOUND_CONNECT_TIMEOUT_SECONDS: '1' },
+      env: {
+        HOSTPLANE_OUTBOUND_ALLOW: '127.0.0.2,127.0.0.3,127.0.0.4',
+        HOSTPLANE_OUTBOUND_CONNECT_TIMEOUT_SECONDS: '1',
+      },
     });
     owner = ctx.admin.inOrg(ctx.admin.personalOrgId);
   });
@@ -117,7 +122,15 @@ describe('outbound requests from the hub (tripwire: only loopback can ever be re
   const newConfig = async (endpoint: string) => {
     const res = await owner.request('/v1/backup-config', {
       method: 'POST',
-      json: { name: `cfg ${Math.random()}`, endpoint, region: 'us-east-1', bucket: 'hp-backups', access_key_id: 'AKIAEXAMPLE', secret_access_key: 'secret-secret', force_path_style: true },
+      json: {
+        name: `cfg ${Math.random()}`,
+        endpoint,
+        region: 'us-east-1',
+        bucket: 'hp-backups',
+        access_key_id: 'AKIAEXAMPLE',
+        secret_access_key: 'secret-secret',
+        force_path_style: true,
+      },
     });
     assert.equal(res.status, 201, res.text);
     return res.body.id as string;
@@ -151,7 +164,7 @@ describe('outbound requests from the hub (tripwire: only loopback can ever be re
     assert.equal((await owner.request('/v1/backup-config')).status, 404, 'nothing was activated');
   });
 
-  it("reaches an allow-listed endpoint and summarises its error instead of echoing it", async () => {
+  it('reaches an allow-listed endpoint and summarises its error instead of echoing it', async () => {
     const id = await newConfig(`http://127.0.0.2:${s3likePort}`);
     const buckets = await owner.request(`/v1/backup-config/s3-buckets?config_id=${id}`);
     assert.equal(buckets.status, 502, buckets.text);
@@ -205,7 +218,27 @@ describe('outbound requests from the hub (tripwire: only loopback can ever be re
 
   it('HTTPS through the guarded agents verifies the certificate against the name asked for', async () => {
     const dir = tempDir('hostplane-tls-');
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-days', '1', '-subj', '/CN=tls.test', '-addext', 'subjectAltName=DNS:tls.test'], { stdio: 'ignore' });
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-keyout',
+        join(dir, 'key.pem'),
+        '-out',
+        join(dir, 'cert.pem'),
+        '-days',
+        '1',
+        '-subj',
+        '/CN=tls.test',
+        '-addext',
+        'subjectAltName=DNS:tls.test',
+      ],
+      { stdio: 'ignore' },
+    );
     const cert = readFileSync(join(dir, 'cert.pem'));
     const server = createHttpsServer({ key: readFileSync(join(dir, 'key.pem')), cert }, (_req, res) => {
       // A new connection per request, so each one goes through the guard (kept-alive sockets were checked when opened).
@@ -228,8 +261,16 @@ describe('outbound requests from the hub (tripwire: only loopback can ever be re
       tripwire.names.set('tls.test', ['127.0.0.2']);
       tripwire.names.set('other.test', ['127.0.0.2']);
       assert.equal(await get('tls.test', cert), 'tls ok');
-      await assert.rejects(get('tls.test'), OutboundUnreachableError, 'an untrusted certificate is refused (rejectUnauthorized stays on)');
-      await assert.rejects(get('other.test', cert), OutboundUnreachableError, 'the certificate must match the name asked for');
+      await assert.rejects(
+        get('tls.test'),
+        OutboundUnreachableError,
+        'an untrusted certificate is refused (rejectUnauthorized stays on)',
+      );
+      await assert.rejects(
+        get('other.test', cert),
+        OutboundUnreachableError,
+        'the certificate must match the name asked for',
+      );
       tripwire.names.set('tls.test', ['127.0.0.1']);
       await assert.rejects(get('tls.test', cert), OutboundRefusedError);
     } finally {

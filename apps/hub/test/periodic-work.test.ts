@@ -16,7 +16,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 async function periodicRuns(hub: HubProcess): Promise<Map<string, number>> {
   const text = await (await fetch(`${hub.url}/metrics`)).text();
   const runs = new Map<string, number>();
-  for (const m of text.matchAll(/^hostplane_hub_periodic_runs_total\{kind="([^"]+)",how="([^"]+)"\} (\d+)$/gm)) runs.set(`${m[1]}|${m[2]}`, Number(m[3]));
+  for (const m of text.matchAll(/^hostplane_hub_periodic_runs_total\{kind="([^"]+)",how="([^"]+)"\} (\d+)$/gm))
+    runs.set(`${m[1]}|${m[2]}`, Number(m[3]));
   return runs;
 }
 
@@ -46,7 +47,10 @@ describe('periodic work: one run per period across the replicas', () => {
       const first = new HubProcess(db, prefix, await freePort(), env);
       await first.start(); // applies the migrations before the others start
       hubs.push(first);
-      const rest = [new HubProcess(db, prefix, await freePort(), env), new HubProcess(db, prefix, await freePort(), env)];
+      const rest = [
+        new HubProcess(db, prefix, await freePort(), env),
+        new HubProcess(db, prefix, await freePort(), env),
+      ];
       await Promise.all(rest.map((h) => h.start()));
       hubs.push(...rest);
     });
@@ -67,7 +71,10 @@ describe('periodic work: one run per period across the replicas', () => {
       const expireAfter = sum(await totalRuns(hubs, 'jobs.expire-due|claimed'));
       const runs1 = sum(after1) - sum(before1);
       const byReplica = after1.map((n, i) => n - before1[i]!);
-      assert.ok(runs1 >= 5 && runs1 <= 7, `6 periods of 1 s saw ${runs1} runs across three replicas (${byReplica.join('+')})`);
+      assert.ok(
+        runs1 >= 5 && runs1 <= 7,
+        `6 periods of 1 s saw ${runs1} runs across three replicas (${byReplica.join('+')})`,
+      );
       const expireRuns = expireAfter - expireBefore;
       assert.ok(expireRuns >= 2 && expireRuns <= 4, `6 s of a 2 s sweep saw ${expireRuns} runs`);
 
@@ -80,13 +87,18 @@ describe('periodic work: one run per period across the replicas', () => {
       await sleep(window);
       const after2 = await totalRuns(alive, KIND);
       const runs2 = sum(after2) - sum(before2);
-      assert.ok(runs2 >= 5 && runs2 <= 7, `with one replica killed, 6 periods saw ${runs2} runs (${after2.map((n, i) => n - before2[i]!).join('+')})`);
+      assert.ok(
+        runs2 >= 5 && runs2 <= 7,
+        `with one replica killed, 6 periods saw ${runs2} runs (${after2.map((n, i) => n - before2[i]!).join('+')})`,
+      );
 
       for (const h of alive) {
         const unclaimed = [...(await periodicRuns(h)).entries()].filter(([k, n]) => k.endsWith('|unclaimed') && n > 0);
         assert.deepEqual(unclaimed, [], 'with Redis up, nothing runs without a claim');
       }
-      console.log(`# 1 s sweep: ${runs1} runs in 6 s over three replicas (${byReplica.join('+')}), ${runs2} in 6 s after one was killed; 2 s sweep: ${expireRuns} runs in 6 s`);
+      console.log(
+        `# 1 s sweep: ${runs1} runs in 6 s over three replicas (${byReplica.join('+')}), ${runs2} in 6 s after one was killed; 2 s sweep: ${expireRuns} runs in 6 s`,
+      );
     });
   });
 
@@ -130,8 +142,12 @@ describe('periodic work: one run per period across the replicas', () => {
       assert.ok(rest.length > 0, 'the work resumed after the hung run');
       const gap = rest[0]!.at - first.at;
       assert.ok(gap >= 900 && gap <= 1500, `the next run came after the lock's TTL (${gap} ms)`);
-      assert.ok(rest.every((r) => r.replica !== first.replica), 'the hung replica ran nothing more');
-      for (let i = 1; i < rest.length; i++) assert.ok(rest[i]!.at - rest[i - 1]!.at >= 100, 'never two runs in one period');
+      assert.ok(
+        rest.every((r) => r.replica !== first.replica),
+        'the hung replica ran nothing more',
+      );
+      for (let i = 1; i < rest.length; i++)
+        assert.ok(rest[i]!.at - rest[i - 1]!.at >= 100, 'never two runs in one period');
       assert.ok(rest.length >= 5 && rest.length <= 9, `once every 200 ms after the TTL: ${rest.length} runs in ~1.6 s`);
     });
   });

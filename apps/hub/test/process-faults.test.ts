@@ -8,7 +8,10 @@ import { DomainError } from '../src/http/errors';
 const MODULE = join(__dirname, '../src/process/process-faults.js');
 
 /** Runs a small program that installs the hub's handler, then rejects a promise nobody handles. */
-function rejectInChild(rejection: string): { status: number | null; lines: { level: number; msg: string; fault?: string }[] } {
+function rejectInChild(rejection: string): {
+  status: number | null;
+  lines: { level: number; msg: string; fault?: string }[];
+} {
   const program = `
     const pino = require(${JSON.stringify(require.resolve('pino'))});
     const { installProcessFaultHandler } = require(${JSON.stringify(MODULE)});
@@ -33,8 +36,14 @@ describe('unhandled rejections', () => {
     ]) {
       const run = rejectInChild(rejection);
       assert.equal(run.status, 0, rejection);
-      assert.ok(run.lines.some((l) => l.fault === 'operational' && l.level === 50), `logged as operational: ${rejection}`);
-      assert.ok(run.lines.some((l) => l.msg === 'still running'), rejection);
+      assert.ok(
+        run.lines.some((l) => l.fault === 'operational' && l.level === 50),
+        `logged as operational: ${rejection}`,
+      );
+      assert.ok(
+        run.lines.some((l) => l.msg === 'still running'),
+        rejection,
+      );
     }
   });
 

@@ -71,7 +71,10 @@ describe('hub process', () => {
     const run = spawnSync(process.execPath, [PROBE_HUB], {
       env: {
         PATH: process.env.PATH,
-        ...testEnv(db, prefix, { HOSTPLANE_DATABASE_URL: 'postgres://postgres@127.0.0.1:1/none', HOSTPLANE_DATABASE_CONNECT_TIMEOUT_SECONDS: '2' }),
+        ...testEnv(db, prefix, {
+          HOSTPLANE_DATABASE_URL: 'postgres://postgres@127.0.0.1:1/none',
+          HOSTPLANE_DATABASE_CONNECT_TIMEOUT_SECONDS: '2',
+        }),
       },
       encoding: 'utf8',
       timeout: 30_000,

@@ -42,9 +42,19 @@ describe('HOSTPLANE_REDIS_URL: one Redis or the seeds of a cluster', () => {
   });
 
   it('a list with one bad seed is refused at start with a line naming the variable', () => {
-    const env = { HOSTPLANE_ENV: 'test', HOSTPLANE_DATABASE_URL: 'postgres://x@127.0.0.1/x', HOSTPLANE_REDIS_URL: 'redis://a:1,http://b:2' };
-    assert.throws(() => loadConfig({ env }), /HOSTPLANE_REDIS_URL must be a URL starting with redis:\/\/ or rediss:\/\/, or several comma-separated/);
-    assert.equal(loadConfig({ env: { ...env, HOSTPLANE_REDIS_URL: 'redis://a:1, rediss://b:2' } }).redis.url, 'redis://a:1, rediss://b:2');
+    const env = {
+      HOSTPLANE_ENV: 'test',
+      HOSTPLANE_DATABASE_URL: 'postgres://x@127.0.0.1/x',
+      HOSTPLANE_REDIS_URL: 'redis://a:1,http://b:2',
+    };
+    assert.throws(
+      () => loadConfig({ env }),
+      /HOSTPLANE_REDIS_URL must be a URL starting with redis:\/\/ or rediss:\/\/, or several comma-separated/,
+    );
+    assert.equal(
+      loadConfig({ env: { ...env, HOSTPLANE_REDIS_URL: 'redis://a:1, rediss://b:2' } }).redis.url,
+      'redis://a:1, rediss://b:2',
+    );
   });
 });
 
@@ -66,7 +76,11 @@ describe('the hub on a Redis Cluster, through master failovers', () => {
 
   before(async () => {
     cluster = await OwnRedisCluster.start();
-    const env = { ...FAST_JOBS_ENV, HOSTPLANE_REDIS_URL: cluster.url, HOSTPLANE_JWT_KEYS: `k1:${randomBytes(32).toString('base64')}` };
+    const env = {
+      ...FAST_JOBS_ENV,
+      HOSTPLANE_REDIS_URL: cluster.url,
+      HOSTPLANE_JWT_KEYS: `k1:${randomBytes(32).toString('base64')}`,
+    };
     ctx = await IdentityContext.start({ env, hub: { redisPrefix: prefix } });
     hubB = await startTestHub({ database: ctx.hub.database, redisPrefix: prefix, env: { ...env, ...ctx.mail.env() } });
     owner = ctx.admin.inOrg(ctx.admin.personalOrgId);
@@ -76,7 +90,11 @@ describe('the hub on a Redis Cluster, through master failovers', () => {
   after(async () => {
     if (instanceId) {
       await owner.request(`/v1/instances/${instanceId}`, { method: 'DELETE' });
-      await waitFor('instance deleted', async () => ((await owner.request(`/v1/instances/${instanceId}`)).status === 404 ? true : undefined), 20_000).catch(() => undefined);
+      await waitFor(
+        'instance deleted',
+        async () => ((await owner.request(`/v1/instances/${instanceId}`)).status === 404 ? true : undefined),
+        20_000,
+      ).catch(() => undefined);
     }
     await node?.stop();
     await hubB?.close();
@@ -106,15 +124,27 @@ describe('the hub on a Redis Cluster, through master failovers', () => {
     assert.equal((await ctx.hub.request('/health/ready')).status, 200);
     const agents = await ctx.admin.request('/v1/tunnel/agents');
     assert.equal(agents.status, 200, agents.text);
-    assert.deepEqual(agents.body.data.map((a: { node_id: string }) => a.node_id), [node.id]);
+    assert.deepEqual(
+      agents.body.data.map((a: { node_id: string }) => a.node_id),
+      [node.id],
+    );
     const stats = await ctx.admin.request('/v1/tunnel/stats');
     assert.equal(stats.status, 200, stats.text);
   });
 
   it('streams: the instance console echoes a line and the log download has its output', async () => {
-    const consoleWs = await openSocket(ctx.hub, `/v1/instances/${instanceId}/console`, credentialHeaders(owner), /"live"/);
+    const consoleWs = await openSocket(
+      ctx.hub,
+      `/v1/instances/${instanceId}/console`,
+      credentialHeaders(owner),
+      /"live"/,
+    );
     consoleWs.ws.send('over-the-cluster\n');
-    await waitFor('console echo', async () => (consoleWs.received().includes('got: over-the-cluster') ? true : undefined), 10_000);
+    await waitFor(
+      'console echo',
+      async () => (consoleWs.received().includes('got: over-the-cluster') ? true : undefined),
+      10_000,
+    );
     consoleWs.ws.close();
     const logs = await download(owner, `/v1/instances/${instanceId}/logs/download`);
     assert.equal(logs.status, 200);
@@ -123,19 +153,36 @@ describe('the hub on a Redis Cluster, through master failovers', () => {
 
   it('events: a subscriber resuming from an id replays what followed it, then gets live events', async () => {
     const first = await waitForOperation(owner, await selftest('before-cursor'));
-    const replayed = await readStream(`${ctx.hub.url}/v1/events/stream`, owner.accessToken, { lastEventId: '0-0', stopAfter: 1000, timeoutMs: 1500 });
+    const replayed = await readStream(`${ctx.hub.url}/v1/events/stream`, owner.accessToken, {
+      lastEventId: '0-0',
+      stopAfter: 1000,
+      timeoutMs: 1500,
+    });
     const done = replayed.find((e) => e.type === 'operation.completed' && e.data.operation_id === first.id);
     assert.ok(done, 'the completed event of an earlier operation is replayed');
-    const live = readStream(`${ctx.hub.url}/v1/events/stream`, owner.accessToken, { lastEventId: done.id, stopAfter: 50, timeoutMs: 3000 });
+    const live = readStream(`${ctx.hub.url}/v1/events/stream`, owner.accessToken, {
+      lastEventId: done.id,
+      stopAfter: 50,
+      timeoutMs: 3000,
+    });
     await new Promise((r) => setTimeout(r, 300));
     const next = await waitForOperation(owner, await selftest('after-cursor'));
     const got = await live;
-    assert.ok(got.some((e) => e.type === 'operation.completed' && e.data.operation_id === next.id), 'the live event arrives');
+    assert.ok(
+      got.some((e) => e.type === 'operation.completed' && e.data.operation_id === next.id),
+      'the live event arrives',
+    );
     assert.ok(!got.some((e) => e.id === done.id), 'nothing at or before the cursor is repeated');
   });
 
   it('every master fails over to its replica while jobs run: each job runs once, each event is delivered once, streams still open', async () => {
-    const cursor = (await readStream(`${ctx.hub.url}/v1/events/stream`, owner.accessToken, { lastEventId: '0-0', stopAfter: 10_000, timeoutMs: 1500 })).at(-1).id as string;
+    const cursor = (
+      await readStream(`${ctx.hub.url}/v1/events/stream`, owner.accessToken, {
+        lastEventId: '0-0',
+        stopAfter: 10_000,
+        timeoutMs: 1500,
+      })
+    ).at(-1).id as string;
     const ops: string[] = [];
     let submitting = true;
     const submitter = (async () => {
@@ -159,14 +206,20 @@ describe('the hub on a Redis Cluster, through master failovers', () => {
     while (ops.length < 10) await new Promise((r) => setTimeout(r, 100));
     submitting = false;
     await submitter;
-    for (const id of ops) assert.equal((await waitForOperation(owner, id, 60_000)).status, 'succeeded', `operation ${id}`);
+    for (const id of ops)
+      assert.equal((await waitForOperation(owner, id, 60_000)).status, 'succeeded', `operation ${id}`);
 
     // The agent's own record: every job's effect happened exactly once.
     const lines = selftestLines(node);
     for (const id of ops) assert.equal(lines.filter((l) => l.startsWith(`${id} `)).length, 1, `job ${id} ran once`);
 
-    // The event stream from before the failovers, read on the other replica: one completion per job, in stream order, no duplicates.
-    const events = await readStream(`${hubB.url}/v1/events/stream`, owner.accessToken, { lastEventId: cursor, stopAfter: 100_000, timeoutMs: 2500 });
+    // The event stream from before the failovers, read on the other replica: one completion per job, in stream order,
+    // no duplicates.
+    const events = await readStream(`${hubB.url}/v1/events/stream`, owner.accessToken, {
+      lastEventId: cursor,
+      stopAfter: 100_000,
+      timeoutMs: 2500,
+    });
     const ids = events.map((e) => e.id as string);
     assert.equal(new Set(ids).size, ids.length, 'no event is delivered twice');
     for (const id of ops) {
@@ -175,14 +228,28 @@ describe('the hub on a Redis Cluster, through master failovers', () => {
     }
 
     // Streams after the failovers.
-    const consoleWs = await openSocket(ctx.hub, `/v1/instances/${instanceId}/console`, credentialHeaders(owner), /"live"/);
+    const consoleWs = await openSocket(
+      ctx.hub,
+      `/v1/instances/${instanceId}/console`,
+      credentialHeaders(owner),
+      /"live"/,
+    );
     consoleWs.ws.send('after-failover\n');
-    await waitFor('console echo after failover', async () => (consoleWs.received().includes('got: after-failover') ? true : undefined), 10_000);
+    await waitFor(
+      'console echo after failover',
+      async () => (consoleWs.received().includes('got: after-failover') ? true : undefined),
+      10_000,
+    );
     consoleWs.ws.close();
-    const warnings = ctx.hub.logs.entries().filter((e) => Number(e.level) >= 40).map((e) => e.msg);
+    const warnings = ctx.hub.logs
+      .entries()
+      .filter((e) => Number(e.level) >= 40)
+      .map((e) => e.msg);
     console.log(`# hub warnings during the run: ${JSON.stringify([...new Set(warnings)])}`);
-    console.log(`# ${ops.length} jobs through ${promoted.length} failovers (promoted ${promoted.join(', ')}), ${events.length} events replayed`);
-  })
+    console.log(
+      `# ${ops.length} jobs through ${promoted.length} failovers (promoted ${promoted.join(', ')}), ${events.length} events replayed`,
+    );
+  });
 
   it('kill -9 of the master that holds the node queue: its replica takes over and jobs carry on, each run once', async () => {
     const ops: string[] = [];
@@ -202,9 +269,12 @@ describe('the hub on a Redis Cluster, through master failovers', () => {
     await new Promise((r) => setTimeout(r, 1500));
     submitting = false;
     await submitter;
-    for (const id of ops) assert.equal((await waitForOperation(owner, id, 60_000)).status, 'succeeded', `operation ${id}`);
+    for (const id of ops)
+      assert.equal((await waitForOperation(owner, id, 60_000)).status, 'succeeded', `operation ${id}`);
     const lines = selftestLines(node);
     for (const id of ops) assert.equal(lines.filter((l) => l.startsWith(`${id} `)).length, 1, `job ${id} ran once`);
-    console.log(`# kill -9 of the queue's master: ${promoted} took over after ${tookOver} ms; ${ops.length} jobs all ran once`);
-  });;
+    console.log(
+      `# kill -9 of the queue's master: ${promoted} took over after ${tookOver} ms; ${ops.length} jobs all ran once`,
+    );
+  });
 });

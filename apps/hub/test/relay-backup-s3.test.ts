@@ -4,7 +4,16 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { type TestNode, waitForOperation } from './support/agents';
-import { instanceRoot, newInstance, newWorkload, onlineNode, sha256, startS3, type TestS3, writeFiles } from './support/backups';
+import {
+  instanceRoot,
+  newInstance,
+  newWorkload,
+  onlineNode,
+  sha256,
+  startS3,
+  type TestS3,
+  writeFiles,
+} from './support/backups';
 import { Replicas } from './support/replicas';
 
 /**
@@ -32,10 +41,21 @@ describe('restore from S3 through a replica that does not hold the agent', () =>
     const onA = r.via(0);
     const config = await onA.request('/v1/backup-config', {
       method: 'POST',
-      json: { name: 'local s3', endpoint: s3.endpoint, region: s3.region, bucket: 'hp-relay', access_key_id: s3.accessKeyId, secret_access_key: s3.secretAccessKey, force_path_style: true },
+      json: {
+        name: 'local s3',
+        endpoint: s3.endpoint,
+        region: s3.region,
+        bucket: 'hp-relay',
+        access_key_id: s3.accessKeyId,
+        secret_access_key: s3.secretAccessKey,
+        force_path_style: true,
+      },
     });
     assert.equal(config.status, 201, config.text);
-    const bucket = await onA.request('/v1/backup-config/s3-buckets', { method: 'POST', json: { config_id: config.body.id, bucket: 'hp-relay' } });
+    const bucket = await onA.request('/v1/backup-config/s3-buckets', {
+      method: 'POST',
+      json: { config_id: config.body.id, bucket: 'hp-relay' },
+    });
     assert.equal(bucket.status, 201, bucket.text);
     const activated = await onA.request(`/v1/backup-config/${config.body.id}/activate`, { method: 'POST' });
     assert.equal(activated.status, 200, activated.text);

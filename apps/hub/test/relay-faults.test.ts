@@ -55,13 +55,22 @@ describe('relayed streams when a replica dies or the agent moves', () => {
     node = await registerNode(r.via(C), r.hubs[C]!.url);
     node.start();
     await node.waitStatus('online');
-    await waitFor('inventory', async () => ((await r.via(A).request(`/v1/nodes/${node.id}/inventory`)).status === 200 ? true : undefined));
+    await waitFor('inventory', async () =>
+      (await r.via(A).request(`/v1/nodes/${node.id}/inventory`)).status === 200 ? true : undefined,
+    );
     const w = await r.via(A).request('/v1/workloads', { method: 'POST', json: IDLE_WORKLOAD });
     assert.equal(w.status, 201, w.text);
-    const created = await r.via(A).request('/v1/instances', { method: 'POST', json: { name: 'relay-faults', workload_id: w.body.id, node_id: node.id } });
+    const created = await r.via(A).request('/v1/instances', {
+      method: 'POST',
+      json: { name: 'relay-faults', workload_id: w.body.id, node_id: node.id },
+    });
     assert.equal(created.status, 202, created.text);
     instanceId = created.body.instance.id;
-    await waitFor('running', async () => ((await r.via(A).request(`/v1/instances/${instanceId}`)).body.state === 'running' ? true : undefined), 60_000);
+    await waitFor(
+      'running',
+      async () => ((await r.via(A).request(`/v1/instances/${instanceId}`)).body.state === 'running' ? true : undefined),
+      60_000,
+    );
     const dir = join(node.stateDir, 'instances', instanceId, 'data');
     mkdirSync(dir, { recursive: true });
     writeFileSync(join(dir, 'big.bin'), patternBytes(64 * MiB, 1));
@@ -87,7 +96,9 @@ describe('relayed streams when a replica dies or the agent moves', () => {
   });
 
   it('a download to a client that stops reading holds the agent back: nothing piles up on either replica', async () => {
-    const res = await fetch(r.hubs[A]!.url + `/v1/instances/${instanceId}/files/download?path=big.bin`, { headers: r.headers });
+    const res = await fetch(r.hubs[A]!.url + `/v1/instances/${instanceId}/files/download?path=big.bin`, {
+      headers: r.headers,
+    });
     assert.equal(res.status, 200);
     const reader = res.body!.getReader();
     await reader.read();
@@ -108,10 +119,14 @@ describe('relayed streams when a replica dies or the agent moves', () => {
     const t0 = Date.now();
     await r.hubs[A]!.kill('SIGKILL');
     await closedWithin('terminal on A', term.closed, t0, 3000);
-    await waitFor('C released the stream', async () => {
-      const s = await stats(C);
-      return s.relayed_streams.in === 0 && s.open_streams === 0 ? true : undefined;
-    }, 3000);
+    await waitFor(
+      'C released the stream',
+      async () => {
+        const s = await stats(C);
+        return s.relayed_streams.in === 0 && s.open_streams === 0 ? true : undefined;
+      },
+      3000,
+    );
     await r.hubs[A]!.start();
     const again = await terminalOn(A);
     again.ws.close();
@@ -119,14 +134,25 @@ describe('relayed streams when a replica dies or the agent moves', () => {
 
   it('kill -9 of the replica holding the agent: a terminal on A and a console on B close with a reason, a download aborts, an upload fails', async () => {
     const term = await terminalOn(A);
-    const consoleWs = await openSocket(r.hubs[B]!.asTestHub(), `/v1/instances/${instanceId}/console`, r.headers, /"type":"live"/);
-    const download = await fetch(r.hubs[A]!.url + `/v1/instances/${instanceId}/files/download?path=big.bin`, { headers: r.headers });
+    const consoleWs = await openSocket(
+      r.hubs[B]!.asTestHub(),
+      `/v1/instances/${instanceId}/console`,
+      r.headers,
+      /"type":"live"/,
+    );
+    const download = await fetch(r.hubs[A]!.url + `/v1/instances/${instanceId}/files/download?path=big.bin`, {
+      headers: r.headers,
+    });
     assert.equal(download.status, 200);
     const reader = download.body!.getReader();
     let received = (await reader.read()).value?.length ?? 0;
     const upload = slowUpload(r.hubs[B]!.url + `/v1/instances/${instanceId}/files/content?path=up.bin`, r.headers);
     // Terminal, console, download and upload: all four held on C for A and B.
-    await waitFor('upload under way', async () => ((await stats(C)).relayed_streams.in === 4 && upload.sent() > MiB ? true : undefined), 10_000);
+    await waitFor(
+      'upload under way',
+      async () => ((await stats(C)).relayed_streams.in === 4 && upload.sent() > MiB ? true : undefined),
+      10_000,
+    );
 
     const t0 = Date.now();
     await r.hubs[C]!.kill('SIGKILL');
@@ -173,7 +199,10 @@ describe('relayed streams when a replica dies or the agent moves', () => {
   });
 });
 
-/** A PUT whose body keeps coming (256 KiB every 20 ms) until stopped; `answer` is the response (status 0: the connection broke). */
+/**
+ * A PUT whose body keeps coming (256 KiB every 20 ms) until stopped; `answer` is the response (status 0: the connection
+ * broke).
+ */
 function slowUpload(url: string, headers: Record<string, string>) {
   let sent = 0;
   const req = httpRequest(url, { method: 'PUT', headers: { ...headers, 'content-type': 'application/octet-stream' } });

@@ -2,7 +2,16 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { registerNode, type TestNode, waitFor, waitForOperation } from './support/agents';
-import { FLEET_ENV, keeperWorkload, readDataFile, removeAllInstances, sha256, waitInstance, waitMigration, writeDataFile } from './support/fleet';
+import {
+  FLEET_ENV,
+  keeperWorkload,
+  readDataFile,
+  removeAllInstances,
+  sha256,
+  waitInstance,
+  waitMigration,
+  writeDataFile,
+} from './support/fleet';
 import { Replicas } from './support/replicas';
 
 const A = 0;
@@ -24,11 +33,15 @@ describe('migration between nodes whose agents are on different replicas', () =>
     const n = await registerNode(r.via(on), r.hubs[on]!.url);
     n.start();
     await n.waitStatus('online');
-    await waitFor('inventory', async () => ((await r.via(A).request(`/v1/nodes/${n.id}/inventory`)).status === 200 ? true : undefined));
+    await waitFor('inventory', async () =>
+      (await r.via(A).request(`/v1/nodes/${n.id}/inventory`)).status === 200 ? true : undefined,
+    );
     return n;
   };
   const newInstance = async (name: string): Promise<string> => {
-    const res = await r.via(A).request('/v1/instances', { method: 'POST', json: { name, workload_id: workloadId, node_id: source.id } });
+    const res = await r
+      .via(A)
+      .request('/v1/instances', { method: 'POST', json: { name, workload_id: workloadId, node_id: source.id } });
     assert.equal(res.status, 202, res.text);
     const id = res.body.instance.id as string;
     await waitInstance(r.via(A), id, (i) => i.state === 'running', 'running', 30_000);
@@ -36,7 +49,10 @@ describe('migration between nodes whose agents are on different replicas', () =>
   };
 
   before(async () => {
-    r = await Replicas.start(3, { ...FLEET_ENV, HOSTPLANE_MIGRATIONS_TRANSFER_BYTES_PER_SECOND: String(8 * 1024 * 1024) });
+    r = await Replicas.start(3, {
+      ...FLEET_ENV,
+      HOSTPLANE_MIGRATIONS_TRANSFER_BYTES_PER_SECOND: String(8 * 1024 * 1024),
+    });
     source = await startNode(B);
     target = await startNode(C);
     const w = await r.via(A).request('/v1/workloads', { method: 'POST', json: keeperWorkload('relay-keeper') });
@@ -53,18 +69,37 @@ describe('migration between nodes whose agents are on different replicas', () =>
   it('the instance, its data and its node-stored backup arrive on the target; the backup downloads through A', async () => {
     const id = await newInstance('wanderer');
     const digest = writeDataFile(source, id, 'world/level.dat', randomBytes(6 * 1024 * 1024));
-    const made = await r.via(A).request(`/v1/instances/${id}/backups`, { method: 'POST', json: { name: 'before the move' } });
+    const made = await r
+      .via(A)
+      .request(`/v1/instances/${id}/backups`, { method: 'POST', json: { name: 'before the move' } });
     assert.equal(made.status, 202, made.text);
     assert.equal((await waitForOperation(r.via(A), made.body.id, 30_000)).status, 'succeeded');
     const backupId = made.body.backup.id as string;
 
-    const res = await r.via(A).request(`/v1/nodes/${source.id}/migrate`, { method: 'POST', json: { instance_ids: [id], target_node_id: target.id } });
+    const res = await r.via(A).request(`/v1/nodes/${source.id}/migrate`, {
+      method: 'POST',
+      json: { instance_ids: [id], target_node_id: target.id },
+    });
     assert.equal(res.status, 202, res.text);
-    const done = await waitMigration(r.via(A), res.body.data[0].id, (m) => m.status !== 'queued' && m.status !== 'running', 'finished', 60_000);
+    const done = await waitMigration(
+      r.via(A),
+      res.body.data[0].id,
+      (m) => m.status !== 'queued' && m.status !== 'running',
+      'finished',
+      60_000,
+    );
     assert.equal(done.status, 'succeeded', JSON.stringify(done));
-    assert.ok(done.bytes.total > 6 * 1024 * 1024 && done.bytes.transferred === done.bytes.total, JSON.stringify(done.bytes));
+    assert.ok(
+      done.bytes.total > 6 * 1024 * 1024 && done.bytes.transferred === done.bytes.total,
+      JSON.stringify(done.bytes),
+    );
 
-    const moved = await waitInstance(r.via(A), id, (i) => i.node_id === target.id && i.state === 'running', 'running on the target');
+    const moved = await waitInstance(
+      r.via(A),
+      id,
+      (i) => i.node_id === target.id && i.state === 'running',
+      'running on the target',
+    );
     assert.equal(moved.node_id, target.id);
     assert.equal(sha256(readDataFile(target, id, 'world/level.dat')!), digest);
 
@@ -79,18 +114,41 @@ describe('migration between nodes whose agents are on different replicas', () =>
     const id = await newInstance('interrupted');
     // 48 MiB at 8 MiB/s: the transfer takes about six seconds.
     writeDataFile(source, id, 'world/huge.bin', randomBytes(48 * 1024 * 1024));
-    const res = await r.via(A).request(`/v1/nodes/${source.id}/migrate`, { method: 'POST', json: { instance_ids: [id], target_node_id: target.id } });
+    const res = await r.via(A).request(`/v1/nodes/${source.id}/migrate`, {
+      method: 'POST',
+      json: { instance_ids: [id], target_node_id: target.id },
+    });
     assert.equal(res.status, 202, res.text);
     const migrationId = res.body.data[0].id as string;
-    await waitMigration(r.via(A), migrationId, (m) => m.bytes?.transferred > 4 * 1024 * 1024, 'transfer under way', 60_000, 100);
+    await waitMigration(
+      r.via(A),
+      migrationId,
+      (m) => m.bytes?.transferred > 4 * 1024 * 1024,
+      'transfer under way',
+      60_000,
+      100,
+    );
     const t0 = Date.now();
     await r.hubs[C]!.kill('SIGKILL');
-    const ended = await waitMigration(r.via(A), migrationId, (m) => m.status !== 'queued' && m.status !== 'running', 'ended', 60_000, 100);
+    const ended = await waitMigration(
+      r.via(A),
+      migrationId,
+      (m) => m.status !== 'queued' && m.status !== 'running',
+      'ended',
+      60_000,
+      100,
+    );
     assert.notEqual(ended.status, 'succeeded');
     // The runner itself may have been on C: then another replica takes the migration over after
     // its lease and rolls it back (longer); otherwise the transfer sees the target go at once.
     assert.ok(ended.error?.code, JSON.stringify(ended));
-    const back = await waitInstance(r.via(A), id, (i) => i.node_id === source.id && i.state === 'running' && !i.migrating, 'running on the source again', 30_000);
+    const back = await waitInstance(
+      r.via(A),
+      id,
+      (i) => i.node_id === source.id && i.state === 'running' && !i.migrating,
+      'running on the source again',
+      30_000,
+    );
     assert.equal(back.node_id, source.id);
     assert.ok(Date.now() - t0 < 50_000, `back on the source ${Date.now() - t0} ms after the kill`);
     await r.hubs[C]!.start();

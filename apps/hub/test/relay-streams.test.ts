@@ -43,16 +43,27 @@ for (const count of [2, 3]) {
 
     before(async () => {
       r = await Replicas.start(count);
-      node = await registerNode(r.via(ownerIndex), r.hubs[ownerIndex]!.url, { HOSTPLANE_AGENT_DOCKER_SOCKET: '/var/run/docker.sock' });
+      node = await registerNode(r.via(ownerIndex), r.hubs[ownerIndex]!.url, {
+        HOSTPLANE_AGENT_DOCKER_SOCKET: '/var/run/docker.sock',
+      });
       node.start();
       await node.waitStatus('online');
-      await waitFor('inventory', async () => ((await onA().request(`/v1/nodes/${node.id}/inventory`)).status === 200 ? true : undefined));
+      await waitFor('inventory', async () =>
+        (await onA().request(`/v1/nodes/${node.id}/inventory`)).status === 200 ? true : undefined,
+      );
       const w = await onA().request('/v1/workloads', { method: 'POST', json: ECHO_WORKLOAD });
       assert.equal(w.status, 201, w.text);
-      const created = await onA().request('/v1/instances', { method: 'POST', json: { name: 'relay-1', workload_id: w.body.id, node_id: node.id } });
+      const created = await onA().request('/v1/instances', {
+        method: 'POST',
+        json: { name: 'relay-1', workload_id: w.body.id, node_id: node.id },
+      });
       assert.equal(created.status, 202, created.text);
       instanceId = created.body.instance.id;
-      await waitFor('running', async () => ((await onA().request(`/v1/instances/${instanceId}`)).body.state === 'running' ? true : undefined), 60_000);
+      await waitFor(
+        'running',
+        async () => ((await onA().request(`/v1/instances/${instanceId}`)).body.state === 'running' ? true : undefined),
+        60_000,
+      );
       const stats = await r.via(ownerIndex).request('/v1/tunnel/stats');
       assert.equal(stats.body.connected_agents, 1, 'the agent is on the last replica');
       assert.equal((await onA().request('/v1/tunnel/stats')).body.connected_agents, 0, 'and not on A');
@@ -64,7 +75,11 @@ for (const count of [2, 3]) {
     });
 
     it('node terminal: keystrokes and output both ways, resize, the relay counted on both ends', async () => {
-      const term = await openSocket(r.hubs[0]!.asTestHub(), `/v1/nodes/${node.id}/terminal?cols=100&rows=30`, r.headers);
+      const term = await openSocket(
+        r.hubs[0]!.asTestHub(),
+        `/v1/nodes/${node.id}/terminal?cols=100&rows=30`,
+        r.headers,
+      );
       term.ws.send('stty size; echo relay-$((40+2))\n');
       await waitFor('echo', async () => (term.received().includes('relay-42') ? true : undefined), 10_000);
       assert.match(term.received(), /30 100/, 'the size went through the relay');
@@ -72,7 +87,11 @@ for (const count of [2, 3]) {
       assert.deepEqual((await r.via(ownerIndex).request('/v1/tunnel/stats')).body.relayed_streams, { out: 0, in: 1 });
       term.ws.close();
       await term.closed;
-      await waitFor('owner released the stream', async () => ((await r.via(ownerIndex).request('/v1/tunnel/stats')).body.open_streams === 0 ? true : undefined), 5000);
+      await waitFor(
+        'owner released the stream',
+        async () => ((await r.via(ownerIndex).request('/v1/tunnel/stats')).body.open_streams === 0 ? true : undefined),
+        5000,
+      );
     });
 
     it('instance console: scrollback, then a line in and its echo out', async () => {
@@ -89,7 +108,12 @@ for (const count of [2, 3]) {
     });
 
     it('instance logs (follow): the tail, then new lines as they come', async () => {
-      const logs = await openSocket(r.hubs[0]!.asTestHub(), `/v1/instances/${instanceId}/logs?tail=10`, r.headers, /early-1/);
+      const logs = await openSocket(
+        r.hubs[0]!.asTestHub(),
+        `/v1/instances/${instanceId}/logs?tail=10`,
+        r.headers,
+        /early-1/,
+      );
       const consoleWs = await openSocket(r.hubs[0]!.asTestHub(), `/v1/instances/${instanceId}/console`, r.headers);
       consoleWs.ws.send('followed\n');
       await waitFor('new line', async () => (logs.received().includes('got: followed') ? true : undefined), 10_000);
@@ -105,10 +129,30 @@ for (const count of [2, 3]) {
 
     it('container logs (follow) of a Docker container on the node', async () => {
       const name = `hp-relay-${randomBytes(4).toString('hex')}`;
-      const started = await runCommand('docker', ['run', '-d', '--rm', '--network', 'none', '--name', name, 'hostplane/busybox:test', 'sh', '-c', 'while true; do echo tick; sleep 0.2; done'], process.env as Record<string, string>);
+      const started = await runCommand(
+        'docker',
+        [
+          'run',
+          '-d',
+          '--rm',
+          '--network',
+          'none',
+          '--name',
+          name,
+          'hostplane/busybox:test',
+          'sh',
+          '-c',
+          'while true; do echo tick; sleep 0.2; done',
+        ],
+        process.env as Record<string, string>,
+      );
       assert.equal(started.code, 0, started.output);
       try {
-        const logs = await openStream(r.hubs[0]!.asTestHub(), `/v1/nodes/${node.id}/containers/${name}/logs?follow=true&lines=1`, r.headers);
+        const logs = await openStream(
+          r.hubs[0]!.asTestHub(),
+          `/v1/nodes/${node.id}/containers/${name}/logs?follow=true&lines=1`,
+          r.headers,
+        );
         await waitFor('ticks', async () => ((logs.text().match(/tick/g) ?? []).length >= 3 ? true : undefined), 10_000);
         logs.abort();
       } finally {
@@ -119,7 +163,9 @@ for (const count of [2, 3]) {
     it('file download of 12 MiB (many credit windows), byte-identical; a missing file keeps the agent answer', async () => {
       const data = patternBytes(12 * MiB, 3);
       plant('big/blob.bin', data);
-      const res = await fetch(r.hubs[0]!.url + `/v1/instances/${instanceId}/files/download?path=big/blob.bin`, { headers: r.headers });
+      const res = await fetch(r.hubs[0]!.url + `/v1/instances/${instanceId}/files/download?path=big/blob.bin`, {
+        headers: r.headers,
+      });
       assert.equal(res.status, 200);
       assert.equal(res.headers.get('content-length'), String(data.length));
       assert.equal(sha256(Buffer.from(await res.arrayBuffer())), sha256(data));
@@ -130,7 +176,9 @@ for (const count of [2, 3]) {
 
     it('zip archive of a directory', async () => {
       plant('world/level.dat', Buffer.from('level\n'));
-      const res = await fetch(r.hubs[0]!.url + `/v1/instances/${instanceId}/files/download-zip?path=world`, { headers: r.headers });
+      const res = await fetch(r.hubs[0]!.url + `/v1/instances/${instanceId}/files/download-zip?path=world`, {
+        headers: r.headers,
+      });
       assert.equal(res.status, 200);
       const zip = Buffer.from(await res.arrayBuffer());
       assert.equal(zip.subarray(0, 4).toString('hex'), '504b0304', 'a zip');
@@ -140,7 +188,11 @@ for (const count of [2, 3]) {
 
     it('uploads: a whole file (PUT), multipart, and TUS across replicas', async () => {
       const put = patternBytes(3 * MiB, 5);
-      const res = await onA().request(`/v1/instances/${instanceId}/files/content?path=up-put.bin`, { method: 'PUT', body: put, headers: { 'content-type': 'application/octet-stream' } });
+      const res = await onA().request(`/v1/instances/${instanceId}/files/content?path=up-put.bin`, {
+        method: 'PUT',
+        body: put,
+        headers: { 'content-type': 'application/octet-stream' },
+      });
       assert.equal(res.status, 200, res.text);
       assert.equal(res.body.size_bytes, put.length);
       assert.equal(sha256(readFileSync(join(root(), 'up-put.bin'))), sha256(put));
@@ -149,18 +201,28 @@ for (const count of [2, 3]) {
       form.append('file', new Blob([Buffer.from('one')]), 'one.txt');
       form.append('file', new Blob([Buffer.from('two')]), 'two.txt');
       await onA().request(`/v1/instances/${instanceId}/files/mkdir`, { method: 'POST', json: { path: 'multi' } });
-      const multi = await onA().request(`/v1/instances/${instanceId}/files/upload?path=multi`, { method: 'POST', body: form });
+      const multi = await onA().request(`/v1/instances/${instanceId}/files/upload?path=multi`, {
+        method: 'POST',
+        body: form,
+      });
       assert.equal(multi.status, 201, multi.text);
       assert.equal(readFileSync(join(root(), 'multi/two.txt'), 'utf8'), 'two');
 
       const data = patternBytes(2 * MiB, 9);
       const meta = `path ${Buffer.from('tus/file.bin').toString('base64')}`;
-      const created = await onA().request(`/v1/instances/${instanceId}/files/tus`, { method: 'POST', headers: { ...TUS, 'upload-length': String(data.length), 'upload-metadata': meta } });
+      const created = await onA().request(`/v1/instances/${instanceId}/files/tus`, {
+        method: 'POST',
+        headers: { ...TUS, 'upload-length': String(data.length), 'upload-metadata': meta },
+      });
       assert.equal(created.status, 201, created.text);
       await onA().request(`/v1/instances/${instanceId}/files/mkdir`, { method: 'POST', json: { path: 'tus' } });
       const location = created.headers.get('location')!;
       const patch = (via: number, offset: number, body: Buffer) =>
-        r.via(via).request(location, { method: 'PATCH', body, headers: { ...TUS, 'content-type': 'application/offset+octet-stream', 'upload-offset': String(offset) } });
+        r.via(via).request(location, {
+          method: 'PATCH',
+          body,
+          headers: { ...TUS, 'content-type': 'application/offset+octet-stream', 'upload-offset': String(offset) },
+        });
       const first = await patch(0, 0, data.subarray(0, MiB));
       assert.equal(first.status, 204, first.text);
       // The second half through another replica that does not hold the agent either (or A again with two).
@@ -171,11 +233,16 @@ for (const count of [2, 3]) {
 
     it('backup download of an archive kept on the node', async () => {
       plant('save/state.bin', randomBytes(512 * 1024));
-      const res = await onA().request(`/v1/instances/${instanceId}/backups`, { method: 'POST', json: { name: 'relay' } });
+      const res = await onA().request(`/v1/instances/${instanceId}/backups`, {
+        method: 'POST',
+        json: { name: 'relay' },
+      });
       assert.equal(res.status, 202, res.text);
       assert.equal((await waitForOperation(onA(), res.body.id, 30_000)).status, 'succeeded');
       const backup = (await onA().request(`/v1/instances/${instanceId}/backups/${res.body.backup.id}`)).body;
-      const dl = await fetch(r.hubs[0]!.url + `/v1/instances/${instanceId}/backups/${backup.id}/download`, { headers: r.headers });
+      const dl = await fetch(r.hubs[0]!.url + `/v1/instances/${instanceId}/backups/${backup.id}/download`, {
+        headers: r.headers,
+      });
       assert.equal(dl.status, 200);
       const body = Buffer.from(await dl.arrayBuffer());
       assert.equal(body.length, backup.size_bytes);

@@ -24,7 +24,11 @@ function node(id: string, patch: Partial<PlacementNode> = {}): PlacementNode {
   };
 }
 
-const used = (cpu: number, memGiB: number, diskGiB = 0) => ({ cpu_cores: cpu, memory_bytes: memGiB * GiB, disk_bytes: diskGiB * GiB });
+const used = (cpu: number, memGiB: number, diskGiB = 0) => ({
+  cpu_cores: cpu,
+  memory_bytes: memGiB * GiB,
+  disk_bytes: diskGiB * GiB,
+});
 const want = (cpu: number, memMiB: number, diskGiB = 1, patch: Partial<PlacementRequest> = {}): PlacementRequest => ({
   driver: 'docker',
   resources: { cpu_cores: cpu, memory_bytes: memMiB * MiB, disk_bytes: diskGiB * GiB },
@@ -59,44 +63,85 @@ describe('placement: filters and explanations', () => {
       'needs 10 GiB disk, 512 MiB free (100 GiB total, 99.5 GiB allocated)',
     ]);
     assert.deepEqual(reasons.n8, ['node is pending: its agent has never connected']);
-    assert.deepEqual(p.rejected_counts, { offline: 2, cordoned: 1, driver: 2, labels: 2, cpu: 1, memory: 1, disk: 1, ports: 0 });
+    assert.deepEqual(p.rejected_counts, {
+      offline: 2,
+      cordoned: 1,
+      driver: 2,
+      labels: 2,
+      cpu: 1,
+      memory: 1,
+      disk: 1,
+      ports: 0,
+    });
     assert.equal(p.fitting, 1);
     assert.equal(p.rejected_total, 8);
     assert.equal(p.evaluated, 9);
   });
 
   it("a tenant's process workload does not fit a node whose process driver cannot sandbox it; a platform admin's does", () => {
-    const unsandboxed = node('bare', { drivers: [{ name: 'process', available: true, sandboxed: false, reason: 'unsandboxed: bubblewrap (bwrap) is not installed' }] });
-    const tenant = place(want(1, 512, 1, { driver: 'process', require_sandbox: true }), [unsandboxed, node('confined', { drivers: [{ name: 'process', available: true, sandboxed: true }] })]);
+    const unsandboxed = node('bare', {
+      drivers: [
+        {
+          name: 'process',
+          available: true,
+          sandboxed: false,
+          reason: 'unsandboxed: bubblewrap (bwrap) is not installed',
+        },
+      ],
+    });
+    const tenant = place(want(1, 512, 1, { driver: 'process', require_sandbox: true }), [
+      unsandboxed,
+      node('confined', { drivers: [{ name: 'process', available: true, sandboxed: true }] }),
+    ]);
     assert.equal(tenant.chosen, 'confined');
     assert.deepEqual(tenant.rejected.find((r) => r.node_id === 'bare')?.reasons, [
       'driver process cannot sandbox workloads on this node (unsandboxed: bubblewrap (bwrap) is not installed); only a platform admin may run process workloads here',
     ]);
     assert.equal(place(want(1, 512, 1, { driver: 'process', require_sandbox: false }), [unsandboxed]).chosen, 'bare');
-    assert.equal(place(want(1, 512, 1, { driver: 'process', require_sandbox: true }), [node('old-agent')]).chosen, 'old-agent', 'an agent that does not report sandboxing is not refused');
+    assert.equal(
+      place(want(1, 512, 1, { driver: 'process', require_sandbox: true }), [node('old-agent')]).chosen,
+      'old-agent',
+      'an agent that does not report sandboxing is not refused',
+    );
   });
 
   it('a node failing several filters lists every reason', () => {
     const p = place(want(1, 512), [node('x', { status: 'offline', schedulable: false, allocated: used(8, 16) })]);
     assert.equal(p.chosen, null);
     assert.equal(p.rejected[0]!.reasons.length, 4);
-    assert.equal(describePlacement(p), 'none of 1 node fit: 1 not online, 1 cordoned, 1 short of CPU, 1 short of memory');
+    assert.equal(
+      describePlacement(p),
+      'none of 1 node fit: 1 not online, 1 cordoned, 1 short of CPU, 1 short of memory',
+    );
   });
 
   it('fractional cores add up exactly (0.1 + 0.2 fits in 0.3)', () => {
-    const p = place(want(0.2, 1), [node('a', { capacity: { cpu_cores: 0.3, memory_bytes: GiB, disk_bytes: 10 * GiB }, allocated: { cpu_cores: 0.1, memory_bytes: 0, disk_bytes: 0 } })]);
+    const p = place(want(0.2, 1), [
+      node('a', {
+        capacity: { cpu_cores: 0.3, memory_bytes: GiB, disk_bytes: 10 * GiB },
+        allocated: { cpu_cores: 0.1, memory_bytes: 0, disk_bytes: 0 },
+      }),
+    ]);
     assert.equal(p.chosen, 'a');
   });
 
   it('unknown capacity (no inventory, no override) is said so', () => {
     const p = place(want(1, 1024), [node('blank', { capacity: { cpu_cores: 0, memory_bytes: 0, disk_bytes: 0 } })]);
-    assert.match(p.rejected[0]!.reasons[0]!, /needs 1 CPU core, but the node's cpu capacity is unknown: no inventory reported and no capacity override set/);
+    assert.match(
+      p.rejected[0]!.reasons[0]!,
+      /needs 1 CPU core, but the node's cpu capacity is unknown: no inventory reported and no capacity override set/,
+    );
   });
 
   it('explains only the lowest ids up to the limit and counts the rest', () => {
-    const nodes = Array.from({ length: 300 }, (_, i) => node(`n${String(299 - i).padStart(3, '0')}`, { status: 'offline' }));
+    const nodes = Array.from({ length: 300 }, (_, i) =>
+      node(`n${String(299 - i).padStart(3, '0')}`, { status: 'offline' }),
+    );
     const p = place(want(1, 512), nodes, { explainLimit: 5 });
-    assert.deepEqual(p.rejected.map((r) => r.node_id), ['n000', 'n001', 'n002', 'n003', 'n004']);
+    assert.deepEqual(
+      p.rejected.map((r) => r.node_id),
+      ['n000', 'n001', 'n002', 'n003', 'n004'],
+    );
     assert.equal(p.rejected_counts.offline, 300);
     assert.equal(p.rejected_total, 300);
     assert.equal(place(want(1, 512), nodes, { explainLimit: 0 }).rejected.length, 0);
@@ -118,15 +163,24 @@ describe('placement: scoring', () => {
   it('binpack (the default) picks the fullest node that still fits, by dominant share after placement', () => {
     const p = place(want(1, 2048), nodes);
     assert.equal(p.strategy, 'binpack');
-    assert.deepEqual(p.ranked.map((r) => r.node_id), ['almost', 'half', 'empty']);
+    assert.deepEqual(
+      p.ranked.map((r) => r.node_id),
+      ['almost', 'half', 'empty'],
+    );
     assert.equal(p.ranked[0]!.score, 0.9375, 'memory dominates: (13 + 2) / 16');
-    assert.deepEqual(p.rejected.map((r) => r.node_id), ['too-full']);
+    assert.deepEqual(
+      p.rejected.map((r) => r.node_id),
+      ['too-full'],
+    );
     assert.match(describePlacement(p), /^3 of 4 nodes fit; binpack chose almost/);
   });
 
   it('spread picks the emptiest', () => {
     const p = place(want(1, 2048), nodes, { strategy: 'spread' });
-    assert.deepEqual(p.ranked.map((r) => r.node_id), ['empty', 'half', 'almost']);
+    assert.deepEqual(
+      p.ranked.map((r) => r.node_id),
+      ['empty', 'half', 'almost'],
+    );
     assert.equal(p.ranked[0]!.score, 0.875, '1 - max(1/8, 2/16)');
   });
 
@@ -142,19 +196,29 @@ describe('placement: scoring', () => {
     for (const order of [twins, [...twins].reverse()]) {
       const p = place(want(1, 1024), order);
       assert.equal(p.chosen, 'a');
-      assert.deepEqual(p.ranked.map((r) => r.node_id), ['a', 'b', 'c']);
+      assert.deepEqual(
+        p.ranked.map((r) => r.node_id),
+        ['a', 'b', 'c'],
+      );
     }
   });
 
   it('ranks at most rankLimit nodes but counts every fit', () => {
-    const many = Array.from({ length: 50 }, (_, i) => node(`n${String(i).padStart(2, '0')}`, { allocated: used(0, i * 0.25) }));
+    const many = Array.from({ length: 50 }, (_, i) =>
+      node(`n${String(i).padStart(2, '0')}`, { allocated: used(0, i * 0.25) }),
+    );
     const p = place(want(1, 512), many, { rankLimit: 3 });
-    assert.deepEqual(p.ranked.map((r) => r.node_id), ['n49', 'n48', 'n47']);
+    assert.deepEqual(
+      p.ranked.map((r) => r.node_id),
+      ['n49', 'n48', 'n47'],
+    );
     assert.equal(p.fitting, 50);
   });
 
   it('is fast enough for 10,000 nodes (the benchmark measures it properly)', () => {
-    const big = Array.from({ length: 10_000 }, (_, i) => node(`node-${i}`, { allocated: used(i % 8, i % 16), labels: { region: i % 2 ? 'eu' : 'us' } }));
+    const big = Array.from({ length: 10_000 }, (_, i) =>
+      node(`node-${i}`, { allocated: used(i % 8, i % 16), labels: { region: i % 2 ? 'eu' : 'us' } }),
+    );
     const req = want(1, 1024, 1, { node_labels: { region: 'eu' } });
     for (let i = 0; i < 50; i++) place(req, big);
     const t0 = performance.now();
@@ -186,23 +250,60 @@ describe('node capacity', () => {
 
   it('comes from the inventory (root filesystem), overridden field by field', () => {
     assert.deepEqual(capacityOf(row({})), { cpu_cores: 4, memory_bytes: 8 * GiB, disk_bytes: 50 * GiB });
-    assert.deepEqual(capacityOf(row({ capacity: { disk_bytes: 400 * GiB, cpu_cores: 2 } })), { cpu_cores: 2, memory_bytes: 8 * GiB, disk_bytes: 400 * GiB });
-    assert.equal(capacityOf(row({ inv_disks: [{ mount: '/srv', size_bytes: 7 }, { mount: '/x', size_bytes: 9 }] })).disk_bytes, 9, 'largest disk without a root');
-    assert.deepEqual(capacityOf(row({ inv_cpu: null, inv_mem: null, inv_disks: null })), { cpu_cores: 0, memory_bytes: 0, disk_bytes: 0 });
+    assert.deepEqual(capacityOf(row({ capacity: { disk_bytes: 400 * GiB, cpu_cores: 2 } })), {
+      cpu_cores: 2,
+      memory_bytes: 8 * GiB,
+      disk_bytes: 400 * GiB,
+    });
+    assert.equal(
+      capacityOf(
+        row({
+          inv_disks: [
+            { mount: '/srv', size_bytes: 7 },
+            { mount: '/x', size_bytes: 9 },
+          ],
+        }),
+      ).disk_bytes,
+      9,
+      'largest disk without a root',
+    );
+    assert.deepEqual(capacityOf(row({ inv_cpu: null, inv_mem: null, inv_disks: null })), {
+      cpu_cores: 0,
+      memory_bytes: 0,
+      disk_bytes: 0,
+    });
   });
 });
 
 describe('size recommendation', () => {
   const sizes = (fits: [number, number, number]) => [
-    { name: 'small', resources: { cpu_cores: 1, memory_bytes: 2 * GiB, disk_bytes: 10 * GiB }, note: 'few players', fitting: fits[0] },
-    { name: 'medium', resources: { cpu_cores: 2, memory_bytes: 4 * GiB, disk_bytes: 20 * GiB }, note: 'some players', fitting: fits[1] },
-    { name: 'large', resources: { cpu_cores: 4, memory_bytes: 8 * GiB, disk_bytes: 40 * GiB }, note: 'many players', fitting: fits[2] },
+    {
+      name: 'small',
+      resources: { cpu_cores: 1, memory_bytes: 2 * GiB, disk_bytes: 10 * GiB },
+      note: 'few players',
+      fitting: fits[0],
+    },
+    {
+      name: 'medium',
+      resources: { cpu_cores: 2, memory_bytes: 4 * GiB, disk_bytes: 20 * GiB },
+      note: 'some players',
+      fitting: fits[1],
+    },
+    {
+      name: 'large',
+      resources: { cpu_cores: 4, memory_bytes: 8 * GiB, disk_bytes: 40 * GiB },
+      note: 'many players',
+      fitting: fits[2],
+    },
   ];
 
   it('recommends the preferred size when a node fits it', () => {
     const c = chooseSize(sizes([5, 3, 1]), 'medium', false, 5);
     assert.equal(c.chosen.name, 'medium');
-    assert.deepEqual(c.reasons, ['medium (2 CPU cores, 4096 MiB memory, 20 GiB disk): some players', '3 of 5 nodes have room for it']);
+    assert.deepEqual(c.reasons, [
+      'medium (2 CPU cores, 4096 MiB memory, 20 GiB disk): some players',
+      '3 of 5 nodes have room for it',
+    ]);
   });
 
   it('falls back to the largest smaller size that fits, saying why', () => {

@@ -39,7 +39,10 @@ describe('agent tunnel and jobs', () => {
   });
 
   it('a job travels API → queue → tunnel → agent and its result lands in /v1/operations/{id}', async () => {
-    const res = await client().request(`/v1/nodes/${node.id}/selftest`, { method: 'POST', json: { marker: 'first', steps: 2, delay_ms: 100 } });
+    const res = await client().request(`/v1/nodes/${node.id}/selftest`, {
+      method: 'POST',
+      json: { marker: 'first', steps: 2, delay_ms: 100 },
+    });
     assert.equal(res.status, 202, res.text);
     assert.equal(res.headers.get('location'), `/v1/operations/${res.body.id}`);
     assert.equal(res.body.kind, 'agent.selftest');
@@ -53,8 +56,11 @@ describe('agent tunnel and jobs', () => {
     assert.ok(lines(node.selftestLog).includes(`${res.body.id} first`));
   });
 
-  it('a failing job ends failed with the agent\'s code and message', async () => {
-    const res = await client().request(`/v1/nodes/${node.id}/selftest`, { method: 'POST', json: { marker: 'boom', fail_with: 'disk on fire' } });
+  it("a failing job ends failed with the agent's code and message", async () => {
+    const res = await client().request(`/v1/nodes/${node.id}/selftest`, {
+      method: 'POST',
+      json: { marker: 'boom', fail_with: 'disk on fire' },
+    });
     const done = await waitForOperation(client(), res.body.id);
     assert.equal(done.status, 'failed');
     assert.equal(done.error.code, 'selftest_failed');
@@ -64,21 +70,33 @@ describe('agent tunnel and jobs', () => {
   it('jobs on one resource run in order under concurrency', async () => {
     const ids: string[] = [];
     for (let i = 0; i < 8; i++) {
-      const res = await client().request(`/v1/nodes/${node.id}/selftest`, { method: 'POST', json: { marker: `order-${i}`, resource: 'ordered', delay_ms: 20 } });
+      const res = await client().request(`/v1/nodes/${node.id}/selftest`, {
+        method: 'POST',
+        json: { marker: `order-${i}`, resource: 'ordered', delay_ms: 20 },
+      });
       assert.equal(res.status, 202);
       ids.push(res.body.id);
     }
     // A second resource runs alongside without disturbing the order of the first.
-    const other = await client().request(`/v1/nodes/${node.id}/selftest`, { method: 'POST', json: { marker: 'other', resource: 'other', delay_ms: 20 } });
+    const other = await client().request(`/v1/nodes/${node.id}/selftest`, {
+      method: 'POST',
+      json: { marker: 'other', resource: 'other', delay_ms: 20 },
+    });
     for (const id of [...ids, other.body.id]) assert.equal((await waitForOperation(client(), id)).status, 'succeeded');
     const ordered = lines(node.selftestLog).filter((l) => l.includes(' order-'));
-    assert.deepEqual(ordered, ids.map((id, i) => `${id} order-${i}`));
+    assert.deepEqual(
+      ordered,
+      ids.map((id, i) => `${id} order-${i}`),
+    );
   });
 
   it('a job for an offline node waits, then runs when the agent returns', async () => {
     await node.stop();
     await node.waitStatus('offline');
-    const res = await client().request(`/v1/nodes/${node.id}/selftest`, { method: 'POST', json: { marker: 'while-away' } });
+    const res = await client().request(`/v1/nodes/${node.id}/selftest`, {
+      method: 'POST',
+      json: { marker: 'while-away' },
+    });
     await new Promise((r) => setTimeout(r, 1500));
     assert.equal((await client().request(`/v1/operations/${res.body.id}`)).body.status, 'queued');
     node.start();
@@ -91,7 +109,10 @@ describe('agent tunnel and jobs', () => {
   it('a job whose deadline passes while the node is away ends expired, never delivered', async () => {
     await node.stop();
     await node.waitStatus('offline');
-    const res = await client().request(`/v1/nodes/${node.id}/selftest`, { method: 'POST', json: { marker: 'too-late', deadline_seconds: 1 } });
+    const res = await client().request(`/v1/nodes/${node.id}/selftest`, {
+      method: 'POST',
+      json: { marker: 'too-late', deadline_seconds: 1 },
+    });
     const done = await waitForOperation(client(), res.body.id, 15_000);
     assert.equal(done.status, 'expired');
     assert.equal(done.error.code, 'expired');
@@ -102,7 +123,10 @@ describe('agent tunnel and jobs', () => {
   });
 
   it('kill -9 of the agent mid-job: after restart the job completes exactly once', async () => {
-    const res = await client().request(`/v1/nodes/${node.id}/selftest`, { method: 'POST', json: { marker: 'crash', delay_ms: 1500, steps: 3 } });
+    const res = await client().request(`/v1/nodes/${node.id}/selftest`, {
+      method: 'POST',
+      json: { marker: 'crash', delay_ms: 1500, steps: 3 },
+    });
     await waitForOperation(client(), res.body.id, 10_000, new Set(['running']));
     await new Promise((r) => setTimeout(r, 300));
     await node.agent!.stop('SIGKILL');
@@ -115,14 +139,20 @@ describe('agent tunnel and jobs', () => {
   it('cancels a queued job at once and a running one through the agent; others are not cancellable', async () => {
     await node.stop();
     await node.waitStatus('offline');
-    const queued = await client().request(`/v1/nodes/${node.id}/selftest`, { method: 'POST', json: { marker: 'never' } });
+    const queued = await client().request(`/v1/nodes/${node.id}/selftest`, {
+      method: 'POST',
+      json: { marker: 'never' },
+    });
     const cancelled = await client().request(`/v1/operations/${queued.body.id}/cancel`, { method: 'POST' });
     assert.equal(cancelled.status, 200, cancelled.text);
     assert.equal(cancelled.body.status, 'cancelled');
     node.start();
     await node.waitStatus('online');
 
-    const running = await client().request(`/v1/nodes/${node.id}/selftest`, { method: 'POST', json: { marker: 'long', delay_ms: 20_000 } });
+    const running = await client().request(`/v1/nodes/${node.id}/selftest`, {
+      method: 'POST',
+      json: { marker: 'long', delay_ms: 20_000 },
+    });
     await waitForOperation(client(), running.body.id, 10_000, new Set(['running']));
     const asked = await client().request(`/v1/operations/${running.body.id}/cancel`, { method: 'POST' });
     assert.equal(asked.status, 200);
@@ -134,7 +164,10 @@ describe('agent tunnel and jobs', () => {
     assert.equal(again.status, 409);
     assert.equal(again.body.code, 'not_cancellable');
     await new Promise((r) => setTimeout(r, 500));
-    assert.equal(lines(node.selftestLog).filter((l) => l.startsWith(queued.body.id) || l.startsWith(running.body.id)).length, 0);
+    assert.equal(
+      lines(node.selftestLog).filter((l) => l.startsWith(queued.body.id) || l.startsWith(running.body.id)).length,
+      0,
+    );
   });
 
   it('lists operations with filters and pagination', async () => {
@@ -145,9 +178,13 @@ describe('agent tunnel and jobs', () => {
     const failed = await client().request('/v1/operations?status=failed');
     assert.ok(failed.body.data.every((o: { status: string }) => o.status === 'failed'));
     assert.ok(failed.body.total >= 1);
-    const byResource = await client().request(`/v1/operations?resource=${encodeURIComponent(`/v1/nodes/${node.id}`)}&kind=agent.selftest&limit=500`);
+    const byResource = await client().request(
+      `/v1/operations?resource=${encodeURIComponent(`/v1/nodes/${node.id}`)}&kind=agent.selftest&limit=500`,
+    );
     assert.equal(byResource.body.total, all.body.total);
-    const future = await client().request(`/v1/operations?from=${encodeURIComponent(new Date(Date.now() + 60_000).toISOString())}`);
+    const future = await client().request(
+      `/v1/operations?from=${encodeURIComponent(new Date(Date.now() + 60_000).toISOString())}`,
+    );
     assert.equal(future.body.total, 0);
     const bad = await client().request('/v1/operations?status=sideways');
     assert.equal(bad.status, 400);
@@ -157,7 +194,10 @@ describe('agent tunnel and jobs', () => {
     const { spawn } = await import('node:child_process');
     const victim = spawn('sleep', ['300']);
     const gone = new Promise((r) => victim.on('exit', (_c, sig) => r(sig)));
-    const res = await client().request(`/v1/nodes/${node.id}/processes/${victim.pid}/kill`, { method: 'POST', json: { signal: 'SIGKILL' } });
+    const res = await client().request(`/v1/nodes/${node.id}/processes/${victim.pid}/kill`, {
+      method: 'POST',
+      json: { signal: 'SIGKILL' },
+    });
     assert.equal(res.status, 202, res.text);
     const done = await waitForOperation(client(), res.body.id);
     assert.equal(done.status, 'succeeded', JSON.stringify(done));
@@ -170,14 +210,23 @@ describe('agent tunnel and jobs', () => {
     assert.equal(bad.status, 400);
   });
 
-  it('a node\'s job Worker closes once its queue stays empty, so idle nodes hold no Redis connection', async () => {
+  it("a node's job Worker closes once its queue stays empty, so idle nodes hold no Redis connection", async () => {
     // Several jobs back to back: wake-ups arrive while the Worker is busy and after it drained.
     const ids: string[] = [];
-    for (let i = 0; i < 5; i++) ids.push((await client().request(`/v1/nodes/${node.id}/selftest`, { method: 'POST', json: { marker: `idle-${i}` } })).body.id);
+    for (let i = 0; i < 5; i++)
+      ids.push(
+        (await client().request(`/v1/nodes/${node.id}/selftest`, { method: 'POST', json: { marker: `idle-${i}` } }))
+          .body.id,
+      );
     for (const id of ids) await waitForOperation(client(), id);
     const busy = await ctx.admin.request('/v1/tunnel/stats');
     assert.ok(busy.body.active_job_workers >= 1);
-    await waitFor('worker closed', async () => ((await ctx.admin.request('/v1/tunnel/stats')).body.active_job_workers === 0 ? true : undefined), 20_000, 250);
+    await waitFor(
+      'worker closed',
+      async () => ((await ctx.admin.request('/v1/tunnel/stats')).body.active_job_workers === 0 ? true : undefined),
+      20_000,
+      250,
+    );
     assert.equal((await ctx.admin.request('/v1/tunnel/stats')).body.queues.nodes_with_work, 0);
   });
 

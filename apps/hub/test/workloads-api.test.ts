@@ -51,17 +51,27 @@ describe('workloads API: CRUD, export/import, eggs, templates, access', () => {
     assert.equal(created.body.driver, 'docker');
     assert.equal(created.body.revision, 1);
     assert.equal(created.body.created_by, owner.user.id);
-    assert.deepEqual(created.body.spec.stop, { type: 'signal', value: 'SIGTERM', grace_seconds: 30 }, 'defaults are applied and stored');
+    assert.deepEqual(
+      created.body.spec.stop,
+      { type: 'signal', value: 'SIGTERM', grace_seconds: 30 },
+      'defaults are applied and stored',
+    );
     const id = created.body.id;
 
     const got = await owner.request(`/v1/workloads/${id}`);
     assert.equal(got.status, 200);
     assert.deepEqual(got.body.spec, created.body.spec);
 
-    await owner.request('/v1/workloads', { method: 'POST', json: { ...echoSpec('builder'), driver: 'process', image: undefined, labels: {} } });
+    await owner.request('/v1/workloads', {
+      method: 'POST',
+      json: { ...echoSpec('builder'), driver: 'process', image: undefined, labels: {} },
+    });
     const list = await owner.request('/v1/workloads?driver=docker&q=EC&label=team%3Dnet');
     assert.equal(list.status, 200);
-    assert.deepEqual(list.body.data.map((w: { name: string }) => w.name), ['echo']);
+    assert.deepEqual(
+      list.body.data.map((w: { name: string }) => w.name),
+      ['echo'],
+    );
     assert.equal(list.body.data[0].image, 'ghcr.io/example/echo:1.2');
     assert.equal(list.body.data[0].spec, undefined, 'lists carry summaries, not specs');
     assert.equal((await owner.request('/v1/workloads?limit=1')).body.total, 2);
@@ -70,14 +80,26 @@ describe('workloads API: CRUD, export/import, eggs, templates, access', () => {
     assert.equal(dup.status, 409);
     assert.equal(dup.body.code, 'name_taken');
 
-    const bad = await owner.request('/v1/workloads', { method: 'POST', json: { ...echoSpec('bad'), startup: 'run {{PORT}}' } });
+    const bad = await owner.request('/v1/workloads', {
+      method: 'POST',
+      json: { ...echoSpec('bad'), startup: 'run {{PORT}}' },
+    });
     assert.equal(bad.status, 400);
-    assert.equal(bad.body.error, 'invalid body: startup: {{PORT}} is neither a variable of this workload nor one of SERVER_MEMORY, SERVER_IP, SERVER_PORT');
-    const badPath = await owner.request('/v1/workloads', { method: 'POST', json: { ...echoSpec('bad'), config_files: [{ path: '../../root/.ssh/authorized_keys', content: 'x' }] } });
+    assert.equal(
+      bad.body.error,
+      'invalid body: startup: {{PORT}} is neither a variable of this workload nor one of SERVER_MEMORY, SERVER_IP, SERVER_PORT',
+    );
+    const badPath = await owner.request('/v1/workloads', {
+      method: 'POST',
+      json: { ...echoSpec('bad'), config_files: [{ path: '../../root/.ssh/authorized_keys', content: 'x' }] },
+    });
     assert.equal(badPath.status, 400);
     assert.match(badPath.body.error, /config_files\.0\.path: config file paths may not contain '\.\.'/);
 
-    const upd = await owner.request(`/v1/workloads/${id}`, { method: 'PUT', json: { ...echoSpec('echo-v2'), resources: { cpu_cores: 1, memory_bytes: 256 * MiB, disk_bytes: GiB } } });
+    const upd = await owner.request(`/v1/workloads/${id}`, {
+      method: 'PUT',
+      json: { ...echoSpec('echo-v2'), resources: { cpu_cores: 1, memory_bytes: 256 * MiB, disk_bytes: GiB } },
+    });
     assert.equal(upd.status, 200, upd.text);
     assert.equal(upd.body.revision, 2);
     assert.equal(upd.body.name, 'echo-v2');
@@ -113,11 +135,17 @@ describe('workloads API: CRUD, export/import, eggs, templates, access', () => {
     assert.equal(exp.body.kind, 'Workload');
     assert.ok(Date.parse(exp.body.exported_at));
 
-    const back = await owner.request('/v1/workloads', { method: 'POST', json: { ...exp.body, name: 'roundtrip-copy' } });
+    const back = await owner.request('/v1/workloads', {
+      method: 'POST',
+      json: { ...exp.body, name: 'roundtrip-copy' },
+    });
     assert.equal(back.status, 201, back.text);
     assert.deepEqual({ ...back.body.spec, name: 'roundtrip' }, created.body.spec);
 
-    const future = await owner.request('/v1/workloads', { method: 'POST', json: { ...exp.body, name: 'x', api_version: 'hostplane.workload/v9' } });
+    const future = await owner.request('/v1/workloads', {
+      method: 'POST',
+      json: { ...exp.body, name: 'x', api_version: 'hostplane.workload/v9' },
+    });
     assert.equal(future.status, 400);
     assert.match(future.body.error, /api_version: unsupported document version/);
   });
@@ -125,19 +153,30 @@ describe('workloads API: CRUD, export/import, eggs, templates, access', () => {
   it('imports real eggs (wrapped or as the body), round-trips them, and names the field of a bad one', async () => {
     const paper = await owner.request('/v1/workloads/import-egg', {
       method: 'POST',
-      json: { egg: egg('panel__egg-paper__PTDL_v2.json'), name: 'paper', ports: [{ name: 'game', container_port: 25565 }], resources: { cpu_cores: 2, memory_bytes: 4 * GiB, disk_bytes: 20 * GiB } },
+      json: {
+        egg: egg('panel__egg-paper__PTDL_v2.json'),
+        name: 'paper',
+        ports: [{ name: 'game', container_port: 25565 }],
+        resources: { cpu_cores: 2, memory_bytes: 4 * GiB, disk_bytes: 20 * GiB },
+      },
     });
     assert.equal(paper.status, 201, paper.text);
     assert.equal(paper.body.format, 'PTDL_v2');
     const spec = paper.body.workload.spec;
     assert.equal(spec.image, 'ghcr.io/pterodactyl/yolks:java_21');
-    assert.equal(spec.startup, 'java -Xms128M -XX:MaxRAMPercentage=95.0 -Dterminal.jline=false -Dterminal.ansi=true -jar {{SERVER_JARFILE}}');
+    assert.equal(
+      spec.startup,
+      'java -Xms128M -XX:MaxRAMPercentage=95.0 -Dterminal.jline=false -Dterminal.ansi=true -jar {{SERVER_JARFILE}}',
+    );
     assert.equal(spec.config_files[0].parser, 'properties');
     assert.equal(spec.install.image, 'ghcr.io/pterodactyl/installers:alpine');
     assert.ok(!paper.body.warnings.some((w: string) => /no ports/.test(w)), 'ports were given');
     assert.ok(paper.body.warnings.some((w: string) => /features/.test(w)));
 
-    const raw = await owner.request('/v1/workloads/import-egg', { method: 'POST', json: egg('panel__egg-paper__PTDL_v1.json') });
+    const raw = await owner.request('/v1/workloads/import-egg', {
+      method: 'POST',
+      json: egg('panel__egg-paper__PTDL_v1.json'),
+    });
     assert.equal(raw.status, 201, raw.text);
     assert.equal(raw.body.format, 'PTDL_v1');
     assert.equal(raw.body.workload.name, 'Paper');
@@ -152,8 +191,15 @@ describe('workloads API: CRUD, export/import, eggs, templates, access', () => {
     broken.variables[2].rules = 'required|foo';
     const refused = await owner.request('/v1/workloads/import-egg', { method: 'POST', json: { egg: broken } });
     assert.equal(refused.status, 400);
-    assert.deepEqual(refused.body, { error: 'egg.variables[2].rules: unknown rule "foo"', code: 'invalid_egg', path: 'egg.variables[2].rules' });
-    const extra = await owner.request('/v1/workloads/import-egg', { method: 'POST', json: { egg: broken, colour: 'red' } });
+    assert.deepEqual(refused.body, {
+      error: 'egg.variables[2].rules: unknown rule "foo"',
+      code: 'invalid_egg',
+      path: 'egg.variables[2].rules',
+    });
+    const extra = await owner.request('/v1/workloads/import-egg', {
+      method: 'POST',
+      json: { egg: broken, colour: 'red' },
+    });
     assert.equal(extra.status, 400);
     assert.match(extra.body.error, /colour: unknown field/);
     const empty = await owner.request('/v1/workloads/import-egg', { method: 'POST', json: {} });
@@ -164,23 +210,40 @@ describe('workloads API: CRUD, export/import, eggs, templates, access', () => {
   it('templates: all, by category, unknown category is a 404; from-template at a size', async () => {
     const all = await viewer.request('/v1/templates');
     assert.equal(all.status, 200);
-    assert.deepEqual(all.body.data.map((t: { id: string }) => t.id).sort(), ['minecraft-paper', 'nginx-static', 'nodejs-app', 'redis']);
+    assert.deepEqual(all.body.data.map((t: { id: string }) => t.id).sort(), [
+      'minecraft-paper',
+      'nginx-static',
+      'nodejs-app',
+      'redis',
+    ]);
     const games = await viewer.request('/v1/templates/games');
-    assert.deepEqual(games.body.data.map((t: { id: string }) => t.id), ['minecraft-paper']);
+    assert.deepEqual(
+      games.body.data.map((t: { id: string }) => t.id),
+      ['minecraft-paper'],
+    );
     assert.equal(games.body.data[0].spec.driver, 'docker');
     const nope = await viewer.request('/v1/templates/spaceships');
     assert.equal(nope.status, 404);
     assert.equal(nope.body.error, 'template category "spaceships" not found; known: games, web, runtime, database');
     assert.equal((await ctx.hub.request('/v1/templates')).status, 401);
 
-    const mc = await member.request('/v1/workloads/from-template', { method: 'POST', json: { template: 'minecraft-paper', size: 'small', name: 'survival', variables: { BUILD_NUMBER: '196' } } });
+    const mc = await member.request('/v1/workloads/from-template', {
+      method: 'POST',
+      json: { template: 'minecraft-paper', size: 'small', name: 'survival', variables: { BUILD_NUMBER: '196' } },
+    });
     assert.equal(mc.status, 201, mc.text);
     assert.equal(mc.body.spec.resources.memory_bytes, 2048 * MiB);
     assert.equal(mc.body.spec.source.template, 'minecraft-paper');
     assert.equal(mc.body.spec.variables.find((v: { key: string }) => v.key === 'BUILD_NUMBER').default, '196');
-    const unknown = await member.request('/v1/workloads/from-template', { method: 'POST', json: { template: 'quake' } });
+    const unknown = await member.request('/v1/workloads/from-template', {
+      method: 'POST',
+      json: { template: 'quake' },
+    });
     assert.equal(unknown.status, 404);
-    const badVar = await member.request('/v1/workloads/from-template', { method: 'POST', json: { template: 'redis', variables: { MAXMEMORY_POLICY: 'lottery' } } });
+    const badVar = await member.request('/v1/workloads/from-template', {
+      method: 'POST',
+      json: { template: 'redis', variables: { MAXMEMORY_POLICY: 'lottery' } },
+    });
     assert.equal(badVar.status, 400);
     assert.match(badVar.body.error, /variables\.MAXMEMORY_POLICY: must be one of noeviction/);
   });
@@ -197,13 +260,27 @@ describe('workloads API: CRUD, export/import, eggs, templates, access', () => {
     assert.equal(denied.body.code, 'permission_denied');
     assert.equal((await viewer.request(`/v1/workloads/${id}`, { method: 'PUT', json: echoSpec('v') })).status, 403);
     assert.equal((await viewer.request(`/v1/workloads/${id}`, { method: 'DELETE' })).status, 403);
-    assert.equal((await viewer.request('/v1/workloads/import-egg', { method: 'POST', json: egg('panel__egg-rust__PTDL_v2.json') })).status, 403);
-    assert.equal((await viewer.request('/v1/workloads/from-template', { method: 'POST', json: { template: 'redis' } })).status, 403);
-    assert.equal((await member.request(`/v1/workloads/${id}`, { method: 'DELETE' })).status, 403, 'deleting needs instances.delete');
+    assert.equal(
+      (await viewer.request('/v1/workloads/import-egg', { method: 'POST', json: egg('panel__egg-rust__PTDL_v2.json') }))
+        .status,
+      403,
+    );
+    assert.equal(
+      (await viewer.request('/v1/workloads/from-template', { method: 'POST', json: { template: 'redis' } })).status,
+      403,
+    );
+    assert.equal(
+      (await member.request(`/v1/workloads/${id}`, { method: 'DELETE' })).status,
+      403,
+      'deleting needs instances.delete',
+    );
 
     assert.equal((await outsider.request(`/v1/workloads/${id}`)).status, 404);
     assert.equal((await outsider.request(`/v1/workloads/${id}/export`)).status, 404);
-    assert.equal((await outsider.request(`/v1/workloads/${id}`, { method: 'PUT', json: echoSpec('stolen') })).status, 404);
+    assert.equal(
+      (await outsider.request(`/v1/workloads/${id}`, { method: 'PUT', json: echoSpec('stolen') })).status,
+      404,
+    );
     assert.equal((await outsider.request(`/v1/workloads/${id}`, { method: 'DELETE' })).status, 404);
     assert.equal((await outsider.request('/v1/workloads')).body.total, 0);
     assert.equal((await owner.request(`/v1/workloads/${id}`)).status, 200, 'still there');
@@ -211,7 +288,15 @@ describe('workloads API: CRUD, export/import, eggs, templates, access', () => {
 
   it('every route is in the OpenAPI document', async () => {
     const doc = await ctx.hub.request('/openapi.json');
-    for (const path of ['/v1/workloads', '/v1/workloads/{id}', '/v1/workloads/{id}/export', '/v1/workloads/from-template', '/v1/workloads/import-egg', '/v1/templates', '/v1/templates/{category}']) {
+    for (const path of [
+      '/v1/workloads',
+      '/v1/workloads/{id}',
+      '/v1/workloads/{id}/export',
+      '/v1/workloads/from-template',
+      '/v1/workloads/import-egg',
+      '/v1/templates',
+      '/v1/templates/{category}',
+    ]) {
       assert.ok(doc.body.paths[path], `${path} documented`);
     }
     assert.ok(doc.body.paths['/v1/workloads'].post.requestBody, 'the spec schema is the documented body');

@@ -38,7 +38,12 @@ describe('egg import: every real egg in the fixtures', () => {
   const files = readdirSync(EGGS_DIR).filter((f) => f.endsWith('.json'));
 
   it('finds the four fixtures and imports each one', () => {
-    assert.deepEqual(files.sort(), ['panel__egg-paper__PTDL_v1.json', 'panel__egg-paper__PTDL_v2.json', 'panel__egg-rust__PTDL_v2.json', 'parkervcp__egg-node-js-generic__PTDL_v2.json']);
+    assert.deepEqual(files.sort(), [
+      'panel__egg-paper__PTDL_v1.json',
+      'panel__egg-paper__PTDL_v2.json',
+      'panel__egg-rust__PTDL_v2.json',
+      'parkervcp__egg-node-js-generic__PTDL_v2.json',
+    ]);
     for (const f of files) {
       const raw = egg(f);
       const { spec, format } = importEgg(raw);
@@ -55,8 +60,14 @@ describe('egg import: every real egg in the fixtures', () => {
     const { spec, warnings } = importEgg(egg('panel__egg-paper__PTDL_v2.json'));
     assert.equal(spec.name, 'Paper');
     assert.equal(spec.image, 'ghcr.io/pterodactyl/yolks:java_21', 'the first docker_images entry is the default');
-    assert.deepEqual(spec.images?.map((i) => i.label), ['Java 21', 'Java 17', 'Java 16', 'Java 11', 'Java 8']);
-    assert.equal(spec.startup, 'java -Xms128M -XX:MaxRAMPercentage=95.0 -Dterminal.jline=false -Dterminal.ansi=true -jar {{SERVER_JARFILE}}');
+    assert.deepEqual(
+      spec.images?.map((i) => i.label),
+      ['Java 21', 'Java 17', 'Java 16', 'Java 11', 'Java 8'],
+    );
+    assert.equal(
+      spec.startup,
+      'java -Xms128M -XX:MaxRAMPercentage=95.0 -Dterminal.jline=false -Dterminal.ansi=true -jar {{SERVER_JARFILE}}',
+    );
     assert.deepEqual(spec.stop, { type: 'command', value: 'stop', grace_seconds: 30 });
     const ready = new RegExp(spec.ready_pattern!);
     assert.ok(ready.test('[12:00:01 INFO]: Done (3.2s)! For help, type "help"'), spec.ready_pattern);
@@ -94,10 +105,16 @@ describe('egg import: every real egg in the fixtures', () => {
     assert.equal(format, 'PTDL_v1');
     assert.equal(spec.image, 'ghcr.io/pterodactyl/yolks:java_8');
     assert.equal(spec.images?.length, 4);
-    assert.equal(spec.startup, 'java -Xms128M -Xmx{{SERVER_MEMORY}}M -Dterminal.jline=false -Dterminal.ansi=true -jar {{SERVER_JARFILE}}');
+    assert.equal(
+      spec.startup,
+      'java -Xms128M -Xmx{{SERVER_MEMORY}}M -Dterminal.jline=false -Dterminal.ansi=true -jar {{SERVER_JARFILE}}',
+    );
     assert.equal(spec.variables.length, 4);
     const resolved = resolveVariables(spec, {}, { memory_bytes: 3 * GiB, ports: { default: 25570 } });
-    assert.equal(resolved.startup, 'java -Xms128M -Xmx3072M -Dterminal.jline=false -Dterminal.ansi=true -jar server.jar');
+    assert.equal(
+      resolved.startup,
+      'java -Xms128M -Xmx3072M -Dterminal.jline=false -Dterminal.ansi=true -jar server.jar',
+    );
     assert.deepEqual(resolved.config_files[0]!.replacements?.[1], { match: 'server-port', value: '25570' });
   });
 
@@ -124,7 +141,10 @@ describe('egg import: every real egg in the fixtures', () => {
     const ok = resolveVariables(spec, { RCON_PASS: 's3cret', FRAMEWORK: 'oxide' }, { ports: { default: 28015 } });
     assert.match(ok.startup!, /\+server\.port 28015 /);
     assert.equal(ok.env.FRAMEWORK, 'oxide');
-    assert.throws(() => resolveVariables(spec, { RCON_PASS: 's3cret', FRAMEWORK: 'forge' }, { ports: { default: 28015 } }), /variable FRAMEWORK: must be one of vanilla, oxide, carbon/);
+    assert.throws(
+      () => resolveVariables(spec, { RCON_PASS: 's3cret', FRAMEWORK: 'forge' }, { ports: { default: 28015 } }),
+      /variable FRAMEWORK: must be one of vanilla, oxide, carbon/,
+    );
   });
 
   it('node.js generic: ^C is SIGINT, a list of "done" texts becomes one pattern, boolean rules', () => {
@@ -155,14 +175,20 @@ describe('egg import: malformed and unsupported eggs name the field', () => {
   it('not an egg, unknown format, missing fields', () => {
     assert.match(importError([]), /^egg: must be a JSON object/);
     assert.match(importError({ name: 'x' }), /^egg\.meta\.version: missing/);
-    assert.equal(importError({ ...paper(), meta: { version: 'PTDL_v3' } }), 'egg.meta.version: unsupported format "PTDL_v3"; supported: PTDL_v1, PTDL_v2');
+    assert.equal(
+      importError({ ...paper(), meta: { version: 'PTDL_v3' } }),
+      'egg.meta.version: unsupported format "PTDL_v3"; supported: PTDL_v1, PTDL_v2',
+    );
     const { startup: _s, ...noStartup } = paper();
     assert.match(importError(noStartup), /^egg\.startup: missing/);
     const e = paper();
     delete e.config.stop;
     assert.match(importError(e), /^egg\.config\.stop: missing/);
     assert.match(importError({ ...paper(), docker_images: {} }), /^egg\.docker_images: missing/);
-    assert.match(importError({ ...paper(), meta: { version: 'PTDL_v1' }, docker_images: undefined }), /^egg\.images: missing/);
+    assert.match(
+      importError({ ...paper(), meta: { version: 'PTDL_v1' }, docker_images: undefined }),
+      /^egg\.images: missing/,
+    );
   });
 
   it('variables: unknown rule, bad regex, bad default, bad env name, wrong type', () => {
@@ -172,13 +198,22 @@ describe('egg import: malformed and unsupported eggs name the field', () => {
       return e;
     };
     assert.equal(importError(withRule(2, 'required|foo')), 'egg.variables[2].rules: unknown rule "foo"');
-    assert.match(importError(withRule(1, 'required|regex:/^(unclosed$/')), /^egg\.variables\[1\]\.rules: regex .* does not compile/);
+    assert.match(
+      importError(withRule(1, 'required|regex:/^(unclosed$/')),
+      /^egg\.variables\[1\]\.rules: regex .* does not compile/,
+    );
     assert.match(importError(withRule(0, 'between:1')), /^egg\.variables\[0\]\.rules: rule "between:1" needs a number/);
     assert.match(importError(withRule(3, 42)), /^egg\.variables\[3\]\.rules: /);
-    assert.match(importError(withRule(0, 'required|integer')), /^egg\.variables\[0\]\.default_value: default "latest" must be a whole number/);
+    assert.match(
+      importError(withRule(0, 'required|integer')),
+      /^egg\.variables\[0\]\.default_value: default "latest" must be a whole number/,
+    );
     const badName = paper();
     badName.variables[0].env_variable = 'MC VERSION';
-    assert.match(importError(badName), /^egg\.variables\[0\]\.env_variable: variable keys are environment variable names/);
+    assert.match(
+      importError(badName),
+      /^egg\.variables\[0\]\.env_variable: variable keys are environment variable names/,
+    );
   });
 
   it('config: encoded JSON that does not parse, unknown parsers, unsupported placeholders, signals, ready regex', () => {
@@ -192,18 +227,44 @@ describe('egg import: malformed and unsupported eggs name the field', () => {
       importError(withConfig({ files: JSON.stringify({ 'config.toml': { parser: 'toml', find: { a: 'b' } } }) })),
       'egg.config.files["config.toml"].parser: unknown parser "toml"; supported: file, properties, json, yaml, ini, xml, yml',
     );
-    assert.match(importError(withConfig({ files: JSON.stringify({ 'a.yml': { parser: 'yaml', find: { ip: '{{config.docker.interface}}' } } }) })), /^egg\.config\.files\["a\.yml"\]\.find\.ip: placeholder \{\{config\.docker\.interface\}\} is not supported/);
-    assert.match(importError(withConfig({ files: JSON.stringify({ '../../etc/passwd': { parser: 'file', find: { root: 'x' } } }) })), /^egg\.config\.files\["\.\.\/\.\.\/etc\/passwd"\]: config file paths may not contain '\.\.'/);
+    assert.match(
+      importError(
+        withConfig({
+          files: JSON.stringify({ 'a.yml': { parser: 'yaml', find: { ip: '{{config.docker.interface}}' } } }),
+        }),
+      ),
+      /^egg\.config\.files\["a\.yml"\]\.find\.ip: placeholder \{\{config\.docker\.interface\}\} is not supported/,
+    );
+    assert.match(
+      importError(
+        withConfig({ files: JSON.stringify({ '../../etc/passwd': { parser: 'file', find: { root: 'x' } } }) }),
+      ),
+      /^egg\.config\.files\["\.\.\/\.\.\/etc\/passwd"\]: config file paths may not contain '\.\.'/,
+    );
     assert.match(importError(withConfig({ stop: '^Z' })), /^egg\.config\.stop: unknown signal "\^Z"/);
-    assert.match(importError(withConfig({ startup: JSON.stringify({ done: ['ok', 'regex:(['] }) })), /^egg\.config\.startup\.done\[1\]: not a valid regular expression/);
+    assert.match(
+      importError(withConfig({ startup: JSON.stringify({ done: ['ok', 'regex:(['] }) })),
+      /^egg\.config\.startup\.done\[1\]: not a valid regular expression/,
+    );
     assert.match(importError(withConfig({ extends: '5' })), /^egg\.config\.extends: /);
-    assert.match(importError({ ...paper(), docker_images: { 'Java 21': 'Not An Image!' } }), /^egg\.docker_images\["Java 21"\]: not a valid image reference/);
+    assert.match(
+      importError({ ...paper(), docker_images: { 'Java 21': 'Not An Image!' } }),
+      /^egg\.docker_images\["Java 21"\]: not a valid image reference/,
+    );
   });
 
   it('egg placeholders are translated, files given as objects and conditional replacements are kept', () => {
     const e = paper();
     e.config.files = {
-      'config/app.yml': { parser: 'yml', find: { 'server.host': '{{server.build.default.ip}}', 'server.mem': '{{server.build.memory}}', jar: '{{server.build.env.SERVER_JARFILE}}', 'online-mode': { true: 'false' } } },
+      'config/app.yml': {
+        parser: 'yml',
+        find: {
+          'server.host': '{{server.build.default.ip}}',
+          'server.mem': '{{server.build.memory}}',
+          jar: '{{server.build.env.SERVER_JARFILE}}',
+          'online-mode': { true: 'false' },
+        },
+      },
     };
     e.config.startup = JSON.stringify({ done: 'regex:^Done \\(\\d' });
     e.config.stop = '^SIGTERM';
@@ -225,25 +286,50 @@ describe('egg import: malformed and unsupported eggs name the field', () => {
 
 describe('egg rules (Laravel validation strings)', () => {
   it('splits on | but not inside a regex', () => {
-    assert.deepEqual(splitRules('required|regex:/^(true|false)$/|max:5'), ['required', 'regex:/^(true|false)$/', 'max:5']);
+    assert.deepEqual(splitRules('required|regex:/^(true|false)$/|max:5'), [
+      'required',
+      'regex:/^(true|false)$/',
+      'max:5',
+    ]);
     assert.deepEqual(splitRules('nullable|string'), ['nullable', 'string']);
-    assert.deepEqual(parseEggRules('required|regex:/^(true|false)$/i'), { type: 'string', rules: { required: true, regex: '^(true|false)$', regex_flags: 'i' } });
+    assert.deepEqual(parseEggRules('required|regex:/^(true|false)$/i'), {
+      type: 'string',
+      rules: { required: true, regex: '^(true|false)$', regex_flags: 'i' },
+    });
   });
 
   it('maps types and bounds', () => {
-    assert.deepEqual(parseEggRules('nullable|integer|between:1,100'), { type: 'integer', rules: { required: false, min: 1, max: 100 } });
+    assert.deepEqual(parseEggRules('nullable|integer|between:1,100'), {
+      type: 'integer',
+      rules: { required: false, min: 1, max: 100 },
+    });
     assert.deepEqual(parseEggRules('required|string|max:20'), { type: 'string', rules: { required: true, max: 20 } });
     assert.deepEqual(parseEggRules('in:a,b'), { type: 'enum', rules: { required: false, enum: ['a', 'b'] } });
-    assert.deepEqual(parseEggRules('required|in:"x,y",z'), { type: 'enum', rules: { required: true, enum: ['x,y', 'z'] } });
-    assert.deepEqual(parseEggRules('required|numeric|min:0.5'), { type: 'number', rules: { required: true, min: 0.5 } });
+    assert.deepEqual(parseEggRules('required|in:"x,y",z'), {
+      type: 'enum',
+      rules: { required: true, enum: ['x,y', 'z'] },
+    });
+    assert.deepEqual(parseEggRules('required|numeric|min:0.5'), {
+      type: 'number',
+      rules: { required: true, min: 0.5 },
+    });
     assert.deepEqual(parseEggRules('required|boolean'), { type: 'boolean', rules: { required: true } });
-    assert.deepEqual(parseEggRules('required|digits_between:1,5'), { type: 'string', rules: { required: true, regex: '^\\d{1,5}$' } });
-    assert.deepEqual(parseEggRules(['required', 'string', 'size:4']), { type: 'string', rules: { required: true, min: 4, max: 4 } });
+    assert.deepEqual(parseEggRules('required|digits_between:1,5'), {
+      type: 'string',
+      rules: { required: true, regex: '^\\d{1,5}$' },
+    });
+    assert.deepEqual(parseEggRules(['required', 'string', 'size:4']), {
+      type: 'string',
+      rules: { required: true, min: 4, max: 4 },
+    });
     assert.equal(parseEggRules('alpha_dash').rules.regex_flags, 'u');
   });
 
   it('refuses what it cannot express', () => {
-    assert.throws(() => parseEggRules('required|foo'), (e: Error) => e instanceof RuleSyntaxError && e.message === 'unknown rule "foo"');
+    assert.throws(
+      () => parseEggRules('required|foo'),
+      (e: Error) => e instanceof RuleSyntaxError && e.message === 'unknown rule "foo"',
+    );
     assert.throws(() => parseEggRules('alpha_num|regex:/^a/'), /both constrain the pattern/);
     assert.throws(() => parseEggRules('regex:/^a/x'), /flag "x" has no JavaScript equivalent/);
     assert.throws(() => parseEggRules('integer|boolean'), /conflicts/);

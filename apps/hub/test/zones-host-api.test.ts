@@ -19,7 +19,9 @@ describe('host operations API: hub → host.operation job → agent → simulate
     existsSync(join(state, 'calls.log'))
       ? readFileSync(join(state, 'calls.log'), 'utf8')
           .split('\n')
-          .filter((l) => l && !l.includes('"argv":["zoneadm","list","-c","-p"]') && !l.includes('"argv":["list","-c","-p"]')).length
+          .filter(
+            (l) => l && !l.includes('"argv":["zoneadm","list","-c","-p"]') && !l.includes('"argv":["list","-c","-p"]'),
+          ).length
       : 0;
   const host = (op: string) => `/v1/nodes/${node.id}/host/${op}`;
 
@@ -57,8 +59,14 @@ describe('host operations API: hub → host.operation job → agent → simulate
     };
     assert.deepEqual(await read('zones.list'), []);
     assert.equal((await read('storage.pools.list'))[0].health, 'ONLINE');
-    assert.equal((await write('storage.datasets.create', { dataset: 'rpool/data', properties: { compression: 'lz4' } })).name, 'rpool/data');
-    assert.equal((await read('storage.datasets.properties.get', '?dataset=rpool/data&names=compression'))[0].value, 'lz4');
+    assert.equal(
+      (await write('storage.datasets.create', { dataset: 'rpool/data', properties: { compression: 'lz4' } })).name,
+      'rpool/data',
+    );
+    assert.equal(
+      (await read('storage.datasets.properties.get', '?dataset=rpool/data&names=compression'))[0].value,
+      'lz4',
+    );
     await write('storage.snapshots.create', { dataset: 'rpool/data', name: 'daily-1' });
     assert.equal((await read('storage.snapshots.list', '?dataset=rpool/data'))[0].name, 'rpool/data@daily-1');
     await write('network.etherstubs.create', { name: 'stub0' });
@@ -69,8 +77,15 @@ describe('host operations API: hub → host.operation job → agent → simulate
     await write('system.services.enable', { fmri: 'network/ntp' });
     assert.ok((await read('system.metrics')).memory_total_bytes > 0);
 
-    const failed = await owner.request(host('network.vnics.create'), { method: 'POST', json: { name: 'web0', over: 'stub0' } });
-    assert.equal((await waitForOperation(owner, failed.body.id, 60_000)).error.code, 'host_command_failed', 'a failing tool fails the operation with its message');
+    const failed = await owner.request(host('network.vnics.create'), {
+      method: 'POST',
+      json: { name: 'web0', over: 'stub0' },
+    });
+    assert.equal(
+      (await waitForOperation(owner, failed.body.id, 60_000)).error.code,
+      'host_command_failed',
+      'a failing tool fails the operation with its message',
+    );
     assert.equal((await owner.request(host('zones.start'))).status, 405);
     assert.equal((await owner.request(host('zones.nothing'))).status, 404);
   });
@@ -103,7 +118,10 @@ describe('host operations API: hub → host.operation job → agent → simulate
         assert.equal(r.body.field, field);
       }
     }
-    const props = await owner.request(host('storage.datasets.properties.set'), { method: 'POST', json: { dataset: 'rpool/data', properties: { compression: 'lz4;id' } } });
+    const props = await owner.request(host('storage.datasets.properties.set'), {
+      method: 'POST',
+      json: { dataset: 'rpool/data', properties: { compression: 'lz4;id' } },
+    });
     assert.equal(props.status, 400);
     assert.equal(props.body.field, 'properties.compression');
     assert.equal(calls(), before, 'no host command ran');

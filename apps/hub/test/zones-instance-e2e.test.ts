@@ -49,7 +49,9 @@ describe('zone instances end to end: hub → job → agent → zone driver → s
     });
     node.start();
     await node.waitStatus('online');
-    await waitFor('inventory', async () => ((await owner.request(`/v1/nodes/${node.id}/inventory`)).status === 200 ? true : undefined));
+    await waitFor('inventory', async () =>
+      (await owner.request(`/v1/nodes/${node.id}/inventory`)).status === 200 ? true : undefined,
+    );
   });
   after(async () => {
     await node?.stop();
@@ -58,22 +60,39 @@ describe('zone instances end to end: hub → job → agent → zone driver → s
 
   it('deploys a zone from a workload, answers through zlogin -C, stops with the grace then halts, and deletes the zone with its datasets and VNIC', async () => {
     const n = await node.node();
-    assert.ok(n.drivers.some((d: { name: string; available: boolean }) => d.name === 'zone' && d.available), JSON.stringify(n.drivers));
+    assert.ok(
+      n.drivers.some((d: { name: string; available: boolean }) => d.name === 'zone' && d.available),
+      JSON.stringify(n.drivers),
+    );
     const w = await owner.request('/v1/workloads', { method: 'POST', json: ZONE_WORKLOAD });
     assert.equal(w.status, 201, w.text);
-    const created = await owner.request('/v1/instances', { method: 'POST', json: { name: 'zone-1', workload_id: w.body.id, variables: { GREETING: 'illumos' } } });
+    const created = await owner.request('/v1/instances', {
+      method: 'POST',
+      json: { name: 'zone-1', workload_id: w.body.id, variables: { GREETING: 'illumos' } },
+    });
     assert.equal(created.status, 202, created.text);
     const id: string = created.body.instance.id;
     const zone = `hp-${id}`;
-    await waitFor('running', async () => ((await owner.request(`/v1/instances/${id}`)).body.state === 'running' ? true : undefined), 90_000, 200);
+    await waitFor(
+      'running',
+      async () => ((await owner.request(`/v1/instances/${id}`)).body.state === 'running' ? true : undefined),
+      90_000,
+      200,
+    );
 
     const zonecfg = readFileSync(join(state, 'zones.json'), 'utf8');
-    const config = (JSON.parse(zonecfg) as { zones: Record<string, { props: Record<string, string>; resources: Record<string, Record<string, string>[]> }> }).zones[zone];
+    const config = (
+      JSON.parse(zonecfg) as {
+        zones: Record<string, { props: Record<string, string>; resources: Record<string, Record<string, string>[]> }>;
+      }
+    ).zones[zone];
     assert.equal(config.props.brand, 'lipkg');
     assert.deepEqual(config.resources['capped-memory'], [{ physical: '1G' }]);
     assert.equal(config.resources.net.length, 1);
     const vnic = config.resources.net[0].physical;
-    assert.ok(simCalls(state).some((c) => c.tool === 'dladm' && c.argv.join(' ') === `create-vnic -l e1000g0 -v 20 ${vnic}`));
+    assert.ok(
+      simCalls(state).some((c) => c.tool === 'dladm' && c.argv.join(' ') === `create-vnic -l e1000g0 -v 20 ${vnic}`),
+    );
 
     const auth = { headers: { authorization: `Bearer ${owner.accessToken}`, 'x-org-id': owner.defaultOrg! } };
     const consoleWs = new WebSocket(`${ctx.hub.url.replace('http', 'ws')}/v1/instances/${id}/console`, auth);
@@ -84,9 +103,15 @@ describe('zone instances end to end: hub → job → agent → zone driver → s
     consoleWs.send('ping-42\n');
     await waitFor('console answer', async () => (out.includes('got: ping-42') ? true : undefined), 20_000);
     consoleWs.close();
-    assert.ok(simCalls(state).some((c) => c.tool === 'zlogin' && c.argv.join(' ') === `-C ${zone}`), 'the console is zlogin -C');
+    assert.ok(
+      simCalls(state).some((c) => c.tool === 'zlogin' && c.argv.join(' ') === `-C ${zone}`),
+      'the console is zlogin -C',
+    );
     const history = await owner.request(`/v1/instances/${id}/logs/history?lines=50`);
-    assert.ok(history.body.lines.some((l: string) => l.includes('starting illumos')), history.text);
+    assert.ok(
+      history.body.lines.some((l: string) => l.includes('starting illumos')),
+      history.text,
+    );
 
     const t0 = Date.now();
     const stop = await owner.request(`/v1/instances/${id}/stop`, { method: 'POST' });
@@ -95,16 +120,34 @@ describe('zone instances end to end: hub → job → agent → zone driver → s
     const stopped = (await owner.request(`/v1/instances/${id}`)).body;
     assert.equal(stopped.state, 'stopped');
     assert.equal(stopped.state_reason, 'halted after a grace period of 2 s');
-    const lifecycle = simCalls(state).filter((c) => c.tool === 'zoneadm' && c.argv[0] === '-z' && c.argv[1] === zone).map((c) => c.argv[2]);
+    const lifecycle = simCalls(state)
+      .filter((c) => c.tool === 'zoneadm' && c.argv[0] === '-z' && c.argv[1] === zone)
+      .map((c) => c.argv[2]);
     assert.deepEqual(lifecycle.slice(-2), ['shutdown', 'halt']);
 
     const del = await owner.request(`/v1/instances/${id}`, { method: 'DELETE' });
     assert.equal((await waitForOperation(owner, del.body.id, 60_000)).status, 'succeeded');
-    await waitFor('row gone', async () => ((await owner.request(`/v1/instances/${id}`)).status === 404 ? true : undefined));
-    const after = simCalls(state).filter((c) => c.argv.includes(zone) || c.argv.includes(vnic)).map((c) => `${c.tool} ${c.argv.join(' ')}`);
-    assert.ok(after.includes(`zoneadm -z ${zone} uninstall -F`) && after.includes(`zonecfg -z ${zone} delete -F`) && after.includes(`dladm delete-vnic ${vnic}`), after.join('\n'));
+    await waitFor('row gone', async () =>
+      (await owner.request(`/v1/instances/${id}`)).status === 404 ? true : undefined,
+    );
+    const after = simCalls(state)
+      .filter((c) => c.argv.includes(zone) || c.argv.includes(vnic))
+      .map((c) => `${c.tool} ${c.argv.join(' ')}`);
+    assert.ok(
+      after.includes(`zoneadm -z ${zone} uninstall -F`) &&
+        after.includes(`zonecfg -z ${zone} delete -F`) &&
+        after.includes(`dladm delete-vnic ${vnic}`),
+      after.join('\n'),
+    );
     const zfs = JSON.parse(readFileSync(join(state, 'zfs.json'), 'utf8')) as { datasets: Record<string, unknown> };
-    assert.deepEqual(Object.keys(zfs.datasets).filter((d) => d.includes(zone)), [], 'the zone datasets are gone');
-    assert.equal((JSON.parse(readFileSync(join(state, 'zones.json'), 'utf8')) as { zones: Record<string, unknown> }).zones[zone], undefined);
+    assert.deepEqual(
+      Object.keys(zfs.datasets).filter((d) => d.includes(zone)),
+      [],
+      'the zone datasets are gone',
+    );
+    assert.equal(
+      (JSON.parse(readFileSync(join(state, 'zones.json'), 'utf8')) as { zones: Record<string, unknown> }).zones[zone],
+      undefined,
+    );
   });
 });

@@ -70,7 +70,8 @@ function describeIssue(
   if (!leaf) return `config: ${issue.message}`;
   const key = leaf.path.join('.');
   const value = raw.get(key);
-  if (value === undefined) return `config: ${leaf.meta.env} is required${production ? ' in production' : ''} (${leaf.meta.description})`;
+  if (value === undefined)
+    return `config: ${leaf.meta.env} is required${production ? ' in production' : ''} (${leaf.meta.description})`;
   const shown = leaf.meta.secret ? '' : ` (got ${JSON.stringify(value)})`;
   return `config: ${sources.get(key) ?? leaf.meta.env} ${issue.message}${shown}`;
 }

@@ -31,7 +31,9 @@ export function setting<T extends z.ZodType>(
   extra: Omit<SettingMeta, 'env' | 'description'> = {},
 ): T {
   if (settingsRegistry.has(schema)) {
-    throw new Error(`config schema: ${env} reuses the schema instance of another setting; derive a new one (.default(), .optional(), .pipe())`);
+    throw new Error(
+      `config schema: ${env} reuses the schema instance of another setting; derive a new one (.default(), .optional(), .pipe())`,
+    );
   }
   settingsRegistry.add(schema as z.ZodType, { env, description, ...extra });
   return schema;

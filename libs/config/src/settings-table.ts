@@ -10,7 +10,9 @@ export interface SettingsTableOptions {
 /** The Markdown table of every setting, generated from the schema so the docs cannot drift. */
 export function settingsTable(schema: z.ZodType, options: SettingsTableOptions = {}): string {
   const fileFirst = options.firstColumn === 'file';
-  const header = fileFirst ? '| YAML key | Variable | Default | Meaning |' : '| Variable | YAML key | Default | Meaning |';
+  const header = fileFirst
+    ? '| YAML key | Variable | Default | Meaning |'
+    : '| Variable | YAML key | Default | Meaning |';
   const rows = listSettings(schema, options.fileKeys).map((leaf) => {
     const file = `\`${leaf.fileKey.join('.')}\``;
     const env = `\`${leaf.meta.env}\``;
@@ -25,7 +27,14 @@ function defaultText(leaf: SettingLeaf): string {
   const dev = leaf.meta.devDefault !== undefined ? `development: \`${String(leaf.meta.devDefault)}\`` : '';
   if (leaf.schema instanceof z.ZodDefault) {
     const value: unknown = leaf.schema.def.defaultValue;
-    const shown = value === null ? '—' : Array.isArray(value) ? (value.length ? `\`${value.join(',')}\`` : 'empty') : `\`${String(value)}\``;
+    const shown =
+      value === null
+        ? '—'
+        : Array.isArray(value)
+          ? value.length
+            ? `\`${value.join(',')}\``
+            : 'empty'
+          : `\`${String(value)}\``;
     return dev ? `${shown} (${dev})` : shown;
   }
   const required = leaf.schema.safeParse(undefined).success ? 'unset' : 'required';

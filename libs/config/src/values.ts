@@ -26,11 +26,9 @@ export const url = (protocols: string[]) =>
 
 /** A comma-separated env value or a YAML list, trimmed, empty entries dropped. */
 export const csv = () =>
-  z.union([z.array(z.string()), z.string()]).transform((v) =>
-    (Array.isArray(v) ? v : v.split(','))
-      .map((s) => s.trim())
-      .filter(Boolean),
-  );
+  z
+    .union([z.array(z.string()), z.string()])
+    .transform((v) => (Array.isArray(v) ? v : v.split(',')).map((s) => s.trim()).filter(Boolean));
 
 export const oneOf = <const T extends readonly [string, ...string[]]>(values: T) =>
   z.enum(values, { message: `must be one of ${values.join(', ')}` });

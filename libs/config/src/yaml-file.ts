@@ -8,7 +8,9 @@ export function readYamlFile(file: string): Record<string, unknown> {
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
-    throw new ConfigError(`config: cannot read config file ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+    throw new ConfigError(
+      `config: cannot read config file ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
+    );
   }
   let doc: unknown;
   try {

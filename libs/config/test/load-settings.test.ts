@@ -63,12 +63,21 @@ describe('the shared config loader', () => {
 
   it('applies development defaults only outside production, and names a missing required setting', () => {
     assert.equal(loadSettings(schema(), { env: {}, production: false }).http.publicUrl, 'http://dev');
-    assert.equal(refusal(() => loadSettings(schema(), { env: {}, production: true })), 'config: T_URL is required in production (Public URL)');
-    assert.equal(refusal(() => loadSettings(schema(), { env: {} })), 'config: T_URL is required (Public URL)');
+    assert.equal(
+      refusal(() => loadSettings(schema(), { env: {}, production: true })),
+      'config: T_URL is required in production (Public URL)',
+    );
+    assert.equal(
+      refusal(() => loadSettings(schema(), { env: {} })),
+      'config: T_URL is required (Public URL)',
+    );
   });
 
   it('names the variable or the file key with the value, except for secrets', () => {
-    assert.equal(refusal(() => loadSettings(schema(), { env: { T_URL: 'x', T_PORT: '12' } })), 'config: T_PORT must be an integer between 1 and 9 (got "12")');
+    assert.equal(
+      refusal(() => loadSettings(schema(), { env: { T_URL: 'x', T_PORT: '12' } })),
+      'config: T_PORT must be an integer between 1 and 9 (got "12")',
+    );
     const file = yamlFile('http:\n  port: 0\n');
     assert.equal(
       refusal(() => loadSettings(schema(), { env: { T_URL: 'x' }, doc: readYamlFile(file), file })),
@@ -80,17 +89,34 @@ describe('the shared config loader', () => {
   });
 
   it('reports a check across settings in its own words', () => {
-    assert.equal(refusal(() => loadSettings(schema(), { env: { T_URL: 'x', T_LOW: '20', T_HIGH: '5' } })), 'config: limits.high_value must not be below limits.low');
+    assert.equal(
+      refusal(() => loadSettings(schema(), { env: { T_URL: 'x', T_LOW: '20', T_HIGH: '5' } })),
+      'config: limits.high_value must not be below limits.low',
+    );
   });
 
   it('spells file keys in snake_case when asked, and refuses unknown keys', () => {
     const file = yamlFile('http:\n  public_url: https://snake\nlimits:\n  high_value: 20\n');
-    const c = loadSettings(schema(), { env: {}, doc: readYamlFile(file), file, fileKeys: 'snake_case', rejectUnknownFileKeys: true });
+    const c = loadSettings(schema(), {
+      env: {},
+      doc: readYamlFile(file),
+      file,
+      fileKeys: 'snake_case',
+      rejectUnknownFileKeys: true,
+    });
     assert.equal(c.http.publicUrl, 'https://snake');
     assert.equal(c.limits.highValue, 20);
     const typo = yamlFile('http:\n  public_url: https://snake\n  prot: 3\n');
     assert.match(
-      refusal(() => loadSettings(schema(), { env: {}, doc: readYamlFile(typo), file: typo, fileKeys: 'snake_case', rejectUnknownFileKeys: true })),
+      refusal(() =>
+        loadSettings(schema(), {
+          env: {},
+          doc: readYamlFile(typo),
+          file: typo,
+          fileKeys: 'snake_case',
+          rejectUnknownFileKeys: true,
+        }),
+      ),
       /unknown setting "http\.prot" \(known: mode, http\.port, http\.public_url, /,
     );
   });
@@ -105,7 +131,11 @@ describe('the shared config loader', () => {
     const table = settingsTable(schema(), { firstColumn: 'env' }).split('\n');
     assert.equal(table[0], '| Variable | YAML key | Default | Meaning |');
     assert.ok(table.includes('| `T_PORT` | `http.port` | `5` | Port |'));
-    assert.ok(table.includes('| `T_URL` | `http.publicUrl` | required in production (development: `http://dev`) | Public URL |'));
+    assert.ok(
+      table.includes(
+        '| `T_URL` | `http.publicUrl` | required in production (development: `http://dev`) | Public URL |',
+      ),
+    );
     assert.ok(table.includes('| `T_MAIL_HOST` | `mail.host` | unset | Mail host |'));
   });
 });

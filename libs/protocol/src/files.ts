@@ -9,7 +9,9 @@ export const instanceFilePath = z
   .string()
   .min(1)
   .max(1024)
-  .refine((p) => ![...p].some((c) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f), { message: 'must not contain control characters' })
+  .refine((p) => ![...p].some((c) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f), {
+    message: 'must not contain control characters',
+  })
   .refine((p) => !p.startsWith('/'), { message: "must be relative to the instance root (no leading '/')" })
   .refine((p) => p === '.' || !p.split('/').some((part) => part === '..' || part === '.' || part === ''), {
     message: "must not contain '..', '.' or empty segments",
@@ -17,10 +19,14 @@ export const instanceFilePath = z
 export type InstanceFilePath = z.infer<typeof instanceFilePath>;
 
 /** Upload, backup and similar ids that name a file on the host. */
-export const transferId = z.string().regex(/^[A-Za-z0-9_-]{8,64}$/, { message: 'must be 8-64 characters: letters, digits, - and _' });
+export const transferId = z
+  .string()
+  .regex(/^[A-Za-z0-9_-]{8,64}$/, { message: 'must be 8-64 characters: letters, digits, - and _' });
 
 /** Docker container id or name, as `docker ps` shows it. */
-export const containerRef = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/, { message: "must be a container id or name: letters, digits, '_', '.', '-'" });
+export const containerRef = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/, {
+  message: "must be a container id or name: letters, digits, '_', '.', '-'",
+});
 
 export const FILE_TYPES = ['file', 'directory', 'symlink', 'other'] as const;
 

@@ -31,7 +31,10 @@ function show(value: unknown): string {
 /** Zones, VNICs, etherstubs, bridges, aggregations, boot environments, SMF-free names. */
 export function checkName(field: string, value: unknown): string {
   if (typeof value !== 'string' || !NAME.test(value)) {
-    throw new InvalidHostArgument(field, `${show(value)} is invalid: start with a letter, then up to 62 letters, digits, '_', '.', '-'`);
+    throw new InvalidHostArgument(
+      field,
+      `${show(value)} is invalid: start with a letter, then up to 62 letters, digits, '_', '.', '-'`,
+    );
   }
   return value;
 }
@@ -39,8 +42,15 @@ export function checkName(field: string, value: unknown): string {
 /** A ZFS dataset: `pool/a/b`, each part of the name alphabet, the pool starting with a letter. */
 export function checkDataset(field: string, value: unknown): string {
   const parts = typeof value === 'string' && value.length <= 255 ? value.split('/') : [];
-  const ok = parts.length > 0 && NAME.test(parts[0]) && parts.slice(1).every((p) => DATASET_PART.test(p) && p !== '.' && p !== '..');
-  if (!ok) throw new InvalidHostArgument(field, `${show(value)} is invalid: use pool/name/... with letters, digits, '_', '.', ':', '-'`);
+  const ok =
+    parts.length > 0 &&
+    NAME.test(parts[0]) &&
+    parts.slice(1).every((p) => DATASET_PART.test(p) && p !== '.' && p !== '..');
+  if (!ok)
+    throw new InvalidHostArgument(
+      field,
+      `${show(value)} is invalid: use pool/name/... with letters, digits, '_', '.', ':', '-'`,
+    );
   return value as string;
 }
 
@@ -55,51 +65,85 @@ export function checkSnapshot(field: string, value: unknown): string {
 }
 
 export function checkSnapshotName(field: string, value: unknown): string {
-  if (typeof value !== 'string' || !SNAPSHOT_NAME.test(value)) throw new InvalidHostArgument(field, `${show(value)} is invalid: use letters, digits, '_', '.', ':', '-'`);
+  if (typeof value !== 'string' || !SNAPSHOT_NAME.test(value))
+    throw new InvalidHostArgument(field, `${show(value)} is invalid: use letters, digits, '_', '.', ':', '-'`);
   return value;
 }
 
 /** Sizes as the tools take them: `20G`, `512M`, `1024`. */
 export function checkSize(field: string, value: unknown): string {
-  if (typeof value !== 'string' || !SIZE.test(value)) throw new InvalidHostArgument(field, `${show(value)} is invalid: use a number with an optional K, M, G or T suffix`);
+  if (typeof value !== 'string' || !SIZE.test(value))
+    throw new InvalidHostArgument(
+      field,
+      `${show(value)} is invalid: use a number with an optional K, M, G or T suffix`,
+    );
   return value;
 }
 
 export function checkMac(field: string, value: unknown): string {
-  if (typeof value !== 'string' || !MAC.test(value)) throw new InvalidHostArgument(field, `${show(value)} is invalid: use six hex octets separated by ':'`);
+  if (typeof value !== 'string' || !MAC.test(value))
+    throw new InvalidHostArgument(field, `${show(value)} is invalid: use six hex octets separated by ':'`);
   return value.toLowerCase();
 }
 
 export function checkVlanId(field: string, value: unknown): number {
   const n = typeof value === 'string' && /^\d{1,4}$/.test(value) ? Number(value) : value;
-  if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > 4094) throw new InvalidHostArgument(field, `${show(value)} is invalid: a VLAN id is an integer from 1 to 4094`);
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > 4094)
+    throw new InvalidHostArgument(field, `${show(value)} is invalid: a VLAN id is an integer from 1 to 4094`);
   return n;
 }
 
 export function checkPositiveInt(field: string, value: unknown, max: number): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > max) throw new InvalidHostArgument(field, `${show(value)} is invalid: an integer from 1 to ${max}`);
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > max)
+    throw new InvalidHostArgument(field, `${show(value)} is invalid: an integer from 1 to ${max}`);
   return value;
 }
 
 /** A property name (zfs, dladm, zonecfg attr) and its value: no spaces, quotes, shell or option characters. */
 export function checkProperty(field: string, name: unknown, value?: unknown): void {
-  if (typeof name !== 'string' || !PROPERTY.test(name)) throw new InvalidHostArgument(field, `name ${show(name)} is invalid: lower-case letters, digits, '_', ':', '.', '-'`);
-  if (value !== undefined && (typeof value !== 'string' || !PROPERTY_VALUE.test(value) || value.startsWith('-') || value.split('/').includes('..'))) {
-    throw new InvalidHostArgument(field, `value ${show(value)} of ${name} is invalid: letters, digits and _ . : , / = @ + - only, not starting with '-', no '..'`);
+  if (typeof name !== 'string' || !PROPERTY.test(name))
+    throw new InvalidHostArgument(
+      field,
+      `name ${show(name)} is invalid: lower-case letters, digits, '_', ':', '.', '-'`,
+    );
+  if (
+    value !== undefined &&
+    (typeof value !== 'string' ||
+      !PROPERTY_VALUE.test(value) ||
+      value.startsWith('-') ||
+      value.split('/').includes('..'))
+  ) {
+    throw new InvalidHostArgument(
+      field,
+      `value ${show(value)} of ${name} is invalid: letters, digits and _ . : , / = @ + - only, not starting with '-', no '..'`,
+    );
   }
 }
 
 /** An absolute host path without `..`, spaces or shell characters (ISO images, zonepaths). */
 export function checkHostPath(field: string, value: unknown): string {
-  const ok = typeof value === 'string' && value.length <= 1024 && /^\/[A-Za-z0-9_./-]*$/.test(value) && !value.split('/').some((p) => p === '..' || p === '.');
-  if (!ok) throw new InvalidHostArgument(field, `${show(value)} is invalid: an absolute path of letters, digits, '_', '.', '-', without '..'`);
+  const ok =
+    typeof value === 'string' &&
+    value.length <= 1024 &&
+    /^\/[A-Za-z0-9_./-]*$/.test(value) &&
+    !value.split('/').some((p) => p === '..' || p === '.');
+  if (!ok)
+    throw new InvalidHostArgument(
+      field,
+      `${show(value)} is invalid: an absolute path of letters, digits, '_', '.', '-', without '..'`,
+    );
   return value as string;
 }
 
 /** SMF FMRIs (`svc:/network/ssh:default`, `network/ssh`) and IPS package names (`pkg:/web/server/nginx`). */
 export function checkFmri(field: string, value: unknown): string {
-  const ok = typeof value === 'string' && value.length <= 256 && /^(svc:\/|pkg:\/)?[A-Za-z0-9][A-Za-z0-9_.,@:=+/-]*$/.test(value) && !value.includes('..');
-  if (!ok) throw new InvalidHostArgument(field, `${show(value)} is invalid: letters, digits and _ . , @ : = + / - only`);
+  const ok =
+    typeof value === 'string' &&
+    value.length <= 256 &&
+    /^(svc:\/|pkg:\/)?[A-Za-z0-9][A-Za-z0-9_.,@:=+/-]*$/.test(value) &&
+    !value.includes('..');
+  if (!ok)
+    throw new InvalidHostArgument(field, `${show(value)} is invalid: letters, digits and _ . , @ : = + / - only`);
   return value as string;
 }
 
@@ -114,7 +158,13 @@ export function checkAddrObj(field: string, value: unknown): string {
 
 /** An IPv4 or IPv6 address with a prefix length. */
 export function checkCidr(field: string, value: unknown): string {
-  const ok = typeof value === 'string' && (/^(\d{1,3}\.){3}\d{1,3}\/\d{1,2}$/.test(value) || /^[0-9a-fA-F:]{2,39}\/\d{1,3}$/.test(value));
-  if (!ok) throw new InvalidHostArgument(field, `${show(value)} is invalid: an address with a prefix length, e.g. 192.168.1.10/24`);
+  const ok =
+    typeof value === 'string' &&
+    (/^(\d{1,3}\.){3}\d{1,3}\/\d{1,2}$/.test(value) || /^[0-9a-fA-F:]{2,39}\/\d{1,3}$/.test(value));
+  if (!ok)
+    throw new InvalidHostArgument(
+      field,
+      `${show(value)} is invalid: an address with a prefix length, e.g. 192.168.1.10/24`,
+    );
   return value as string;
 }

@@ -1,4 +1,18 @@
-import { checkAddrObj, checkCidr, checkDataset, checkFmri, checkHostPath, checkMac, checkName, checkProperty, checkSize, checkSnapshot, checkSnapshotName, checkVlanId, InvalidHostArgument } from './host-names';
+import {
+  checkAddrObj,
+  checkCidr,
+  checkDataset,
+  checkFmri,
+  checkHostPath,
+  checkMac,
+  checkName,
+  checkProperty,
+  checkSize,
+  checkSnapshot,
+  checkSnapshotName,
+  checkVlanId,
+  InvalidHostArgument,
+} from './host-names';
 
 /** The kinds of parameter a host operation takes, each with its strict check. */
 const CHECKS = {
@@ -19,19 +33,22 @@ const CHECKS = {
   },
   /** `{ property: value }`, each checked as a zfs/dladm property. */
   props: (field: string, v: unknown) => {
-    if (v === null || typeof v !== 'object' || Array.isArray(v) || Object.keys(v).length > 64) throw new InvalidHostArgument(field, 'must be an object of property: value (at most 64)');
+    if (v === null || typeof v !== 'object' || Array.isArray(v) || Object.keys(v).length > 64)
+      throw new InvalidHostArgument(field, 'must be an object of property: value (at most 64)');
     for (const [k, val] of Object.entries(v)) checkProperty(`${field}.${k}`, k, val);
     return v as Record<string, string>;
   },
   /** A list of property names (`zfs get a,b`). */
   propnames: (field: string, v: unknown) => {
-    if (!Array.isArray(v) || v.length === 0 || v.length > 64) throw new InvalidHostArgument(field, 'must be a list of 1 to 64 property names');
+    if (!Array.isArray(v) || v.length === 0 || v.length > 64)
+      throw new InvalidHostArgument(field, 'must be a list of 1 to 64 property names');
     v.forEach((p, i) => checkProperty(`${field}[${i}]`, p));
     return v as string[];
   },
   /** A search term: letters, digits and a few separators. */
   term: (field: string, v: unknown) => {
-    if (typeof v !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9_./+*-]{0,127}$/.test(v) || v.includes('..')) throw new InvalidHostArgument(field, `${JSON.stringify(v)} is invalid: letters, digits and _ . / + * - only`);
+    if (typeof v !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9_./+*-]{0,127}$/.test(v) || v.includes('..'))
+      throw new InvalidHostArgument(field, `${JSON.stringify(v)} is invalid: letters, digits and _ . / + * - only`);
     return v;
   },
 } as const;
@@ -44,7 +61,8 @@ export type ParamSpec = Record<string, ParamKind | `${ParamKind}?`>;
 export function checkParams(spec: ParamSpec, raw: unknown): Record<string, unknown> {
   const input = raw === undefined || raw === null ? {} : raw;
   if (typeof input !== 'object' || Array.isArray(input)) throw new InvalidHostArgument('params', 'must be an object');
-  for (const key of Object.keys(input)) if (!(key in spec)) throw new InvalidHostArgument(key, 'is not a parameter of this operation');
+  for (const key of Object.keys(input))
+    if (!(key in spec)) throw new InvalidHostArgument(key, 'is not a parameter of this operation');
   const out: Record<string, unknown> = {};
   for (const [field, kindSpec] of Object.entries(spec)) {
     const optional = kindSpec.endsWith('?');

@@ -23,7 +23,10 @@ export const HOST_OPERATION_SPECS = {
   'bootenvs.mount': { params: { name: 'name', mountpoint: 'path' }, write: true },
   'bootenvs.unmount': { params: { name: 'name' }, write: true },
   'network.vnics.list': { params: {}, write: false },
-  'network.vnics.create': { params: { name: 'name', over: 'name', vlan_id: 'vlan?', mac: 'mac?', properties: 'props?' }, write: true },
+  'network.vnics.create': {
+    params: { name: 'name', over: 'name', vlan_id: 'vlan?', mac: 'mac?', properties: 'props?' },
+    write: true,
+  },
   'network.vnics.delete': { params: { name: 'name' }, write: true },
   'network.vnics.stats': { params: { name: 'name' }, write: false },
   'network.linkprops.get': { params: { link: 'name' }, write: false },
@@ -46,7 +49,10 @@ export const HOST_OPERATION_SPECS = {
   'network.routes.list': { params: {}, write: false },
   'storage.datasets.list': { params: { root: 'dataset?' }, write: false },
   'storage.datasets.get': { params: { dataset: 'dataset' }, write: false },
-  'storage.datasets.create': { params: { dataset: 'dataset', volume_size: 'size?', properties: 'props?' }, write: true },
+  'storage.datasets.create': {
+    params: { dataset: 'dataset', volume_size: 'size?', properties: 'props?' },
+    write: true,
+  },
   'storage.datasets.delete': { params: { dataset: 'dataset', recursive: 'bool?' }, write: true },
   'storage.datasets.properties.get': { params: { dataset: 'dataset', names: 'propnames?' }, write: false },
   'storage.datasets.properties.set': { params: { dataset: 'dataset', properties: 'props' }, write: true },

@@ -2,14 +2,40 @@ import { z } from 'zod';
 import { zoneInstanceConfig } from './zones';
 
 /** What an agent needs to run one instance: rendered by the hub from a workload and its variables. */
-export const INSTANCE_STATES = ['installing', 'stopped', 'starting', 'running', 'stopping', 'crashed', 'failed'] as const;
+export const INSTANCE_STATES = [
+  'installing',
+  'stopped',
+  'starting',
+  'running',
+  'stopping',
+  'crashed',
+  'failed',
+] as const;
 export type InstanceState = (typeof INSTANCE_STATES)[number];
 export const instanceState = z.enum(INSTANCE_STATES);
 
 export const instanceId = z.uuid();
 
 /** Capabilities a workload may declare (Docker's names, without CAP_); the rest stay dropped. */
-export const CAPABILITIES = ['CHOWN', 'DAC_OVERRIDE', 'FOWNER', 'FSETID', 'KILL', 'SETGID', 'SETUID', 'SETPCAP', 'NET_BIND_SERVICE', 'NET_RAW', 'SYS_CHROOT', 'MKNOD', 'AUDIT_WRITE', 'SETFCAP', 'SYS_NICE', 'SYS_RESOURCE', 'IPC_LOCK'] as const;
+export const CAPABILITIES = [
+  'CHOWN',
+  'DAC_OVERRIDE',
+  'FOWNER',
+  'FSETID',
+  'KILL',
+  'SETGID',
+  'SETUID',
+  'SETPCAP',
+  'NET_BIND_SERVICE',
+  'NET_RAW',
+  'SYS_CHROOT',
+  'MKNOD',
+  'AUDIT_WRITE',
+  'SETFCAP',
+  'SYS_NICE',
+  'SYS_RESOURCE',
+  'IPC_LOCK',
+] as const;
 export type Capability = (typeof CAPABILITIES)[number];
 
 const relativePath = z
@@ -53,7 +79,10 @@ export const instanceSpec = z.object({
   zone: zoneInstanceConfig.optional(),
   /** Docker image (docker driver); must already be present on the host or pullable by it. */
   image: z.string().max(255).optional(),
-  /** The hub's registry credentials for `image`: the hub adds them to the job as `registry_auth` when it hands the job over. */
+  /**
+   * The hub's registry credentials for `image`: the hub adds them to the job as `registry_auth` when it hands the job
+   * over.
+   */
   registry_id: z.uuid().optional(),
   /** The startup command, run by `/bin/sh -c` inside the instance directory (or container). */
   startup: z.string().min(1).max(8192),
@@ -81,10 +110,18 @@ export const instanceSpec = z.object({
     })
     .default({}),
   stop: z
-    .object({ type: z.enum(['signal', 'command']), value: z.string().min(1).max(1024), grace_seconds: z.number().int().min(0).max(3600) })
+    .object({
+      type: z.enum(['signal', 'command']),
+      value: z.string().min(1).max(1024),
+      grace_seconds: z.number().int().min(0).max(3600),
+    })
     .default({ type: 'signal', value: 'SIGTERM', grace_seconds: 30 }),
   restart: z
-    .object({ policy: z.enum(['never', 'on-failure', 'always']), max_retries: z.number().int().min(0).max(1000), backoff_seconds: z.number().min(0).max(3600) })
+    .object({
+      policy: z.enum(['never', 'on-failure', 'always']),
+      max_retries: z.number().int().min(0).max(1000),
+      backoff_seconds: z.number().min(0).max(3600),
+    })
     .default({ policy: 'on-failure', max_retries: 3, backoff_seconds: 5 }),
   /**
    * Written before every start, inside the instance directory: `content` replaces the file; for
@@ -96,13 +133,25 @@ export const instanceSpec = z.object({
       z.object({
         path: relativePath,
         parser: z.enum(['file', 'properties', 'json', 'yaml', 'ini', 'xml']).default('file'),
-        content: z.string().max(1024 * 1024).optional(),
-        replacements: z.array(z.object({ match: z.string().min(1).max(512), value: z.string().max(65_536) })).max(200).optional(),
+        content: z
+          .string()
+          .max(1024 * 1024)
+          .optional(),
+        replacements: z
+          .array(z.object({ match: z.string().min(1).max(512), value: z.string().max(65_536) }))
+          .max(200)
+          .optional(),
       }),
     )
     .max(100)
     .default([]),
-  install: z.object({ script: z.string().max(256 * 1024), image: z.string().max(255).optional(), entrypoint: z.string().max(255).default('/bin/sh') }).optional(),
+  install: z
+    .object({
+      script: z.string().max(256 * 1024),
+      image: z.string().max(255).optional(),
+      entrypoint: z.string().max(255).default('/bin/sh'),
+    })
+    .optional(),
   /** Regex: the instance counts as running once a log line matches it (else as soon as it starts). */
   ready_pattern: z.string().max(1024).optional(),
   /** How the workload is confined (docs/security.md, "Workload sandbox"). */

@@ -70,7 +70,16 @@ export const inventory = z.object({
   /** null when no container engine is reachable on the host. */
   containers: z.array(containerInventory).nullable(),
   /** Backup archives kept on the host (absent from older agents): the hub reconciles its backup rows with it. */
-  backups: z.array(z.object({ instance_id: z.string().max(64), backup_id: z.string().max(128), size_bytes: z.number().int().nonnegative() })).max(100_000).optional(),
+  backups: z
+    .array(
+      z.object({
+        instance_id: z.string().max(64),
+        backup_id: z.string().max(128),
+        size_bytes: z.number().int().nonnegative(),
+      }),
+    )
+    .max(100_000)
+    .optional(),
 });
 export type Inventory = z.infer<typeof inventory>;
 

@@ -24,12 +24,20 @@ function kind<P extends z.ZodType, R extends z.ZodType>(spec: JobKindSpec<P, R>)
  */
 export const JOB_KINDS = {
   'agent.selftest': kind({
-    description: 'Append a line to the agent\'s self-test log after an optional delay, reporting progress: proves the job pipeline end to end',
+    description:
+      "Append a line to the agent's self-test log after an optional delay, reporting progress: proves the job pipeline end to end",
     payload: z.object({
-      marker: z.string().min(1).max(200).regex(/^[^\n\r]*$/, { message: 'must be a single line' }),
+      marker: z
+        .string()
+        .min(1)
+        .max(200)
+        .regex(/^[^\n\r]*$/, { message: 'must be a single line' }),
       delay_ms: z.number().int().min(0).max(600_000).default(0),
       steps: z.number().int().min(1).max(100).default(1),
-      resource: z.string().regex(/^[A-Za-z0-9_.:-]{1,128}$/).optional(),
+      resource: z
+        .string()
+        .regex(/^[A-Za-z0-9_.:-]{1,128}$/)
+        .optional(),
       fail_with: z.string().max(200).optional(),
     }),
     result: z.object({ line: z.string(), file: z.string() }),
@@ -100,7 +108,7 @@ export const JOB_KINDS = {
     cancellable: false,
   }),
   'instance.inspect': kind({
-    description: 'Report the instance\'s state as the host sees it',
+    description: "Report the instance's state as the host sees it",
     payload: z.object({ instance_id: instanceId }),
     result: instanceStatus,
     resource: () => null,
@@ -114,8 +122,12 @@ export const JOB_KINDS = {
     cancellable: false,
   }),
   'instance.logs': kind({
-    description: 'The last lines of the instance\'s output (or of its install script)',
-    payload: z.object({ instance_id: instanceId, lines: z.number().int().min(1).max(10_000).default(200), source: z.enum(['output', 'install']).default('output') }),
+    description: "The last lines of the instance's output (or of its install script)",
+    payload: z.object({
+      instance_id: instanceId,
+      lines: z.number().int().min(1).max(10_000).default(200),
+      source: z.enum(['output', 'install']).default('output'),
+    }),
     result: z.object({ instance_id: instanceId, lines: z.array(z.string()) }),
     resource: () => null,
     cancellable: false,
@@ -142,9 +154,14 @@ export const JOB_KINDS = {
     cancellable: false,
   }),
   'instance.logs.clear': kind({
-    description: "Remove the instance's output log history on the host (rotated files removed, the current one truncated)",
+    description:
+      "Remove the instance's output log history on the host (rotated files removed, the current one truncated)",
     payload: z.object({ instance_id: instanceId }),
-    result: z.object({ instance_id: instanceId, files_removed: z.number().int().min(0), bytes_removed: z.number().int().min(0) }),
+    result: z.object({
+      instance_id: instanceId,
+      files_removed: z.number().int().min(0),
+      bytes_removed: z.number().int().min(0),
+    }),
     resource: (p) => `instance:${p.instance_id}`,
     cancellable: false,
   }),
@@ -159,7 +176,10 @@ export const JOB_KINDS = {
     description: 'Move or rename paths inside the instance root; an existing target is refused unless overwrite',
     payload: z.object({
       instance_id: instanceId,
-      moves: z.array(z.object({ from: instanceFilePath, to: instanceFilePath })).min(1).max(100),
+      moves: z
+        .array(z.object({ from: instanceFilePath, to: instanceFilePath }))
+        .min(1)
+        .max(100),
       overwrite: z.boolean().default(false),
     }),
     result: z.object({ moved: z.array(z.object({ from: z.string(), to: z.string() })) }),
@@ -168,7 +188,12 @@ export const JOB_KINDS = {
   }),
   'instance.files.commit-upload': kind({
     description: 'Move a completed staged upload (written through a file.write stream with an upload_id) to its path',
-    payload: z.object({ instance_id: instanceId, upload_id: transferId, path: instanceFilePath, overwrite: z.boolean().default(true) }),
+    payload: z.object({
+      instance_id: instanceId,
+      upload_id: transferId,
+      path: instanceFilePath,
+      overwrite: z.boolean().default(true),
+    }),
     result: fileEntry,
     resource: (p) => `files:${p.instance_id}`,
     cancellable: false,
@@ -182,14 +207,26 @@ export const JOB_KINDS = {
   }),
   'instance.backup.create': kind({
     description: 'Archive the instance root into a .tar.gz on the host and report its size and SHA-256',
-    payload: z.object({ instance_id: instanceId, backup_id: transferId, ignore: z.array(z.string().min(1).max(512)).max(100).default([]) }),
+    payload: z.object({
+      instance_id: instanceId,
+      backup_id: transferId,
+      ignore: z.array(z.string().min(1).max(512)).max(100).default([]),
+    }),
     result: backupInfo,
     resource: (p) => `instance:${p.instance_id}`,
     cancellable: true,
   }),
   'instance.backup.restore': kind({
     description: 'Replace the instance root with a backup stored on the host; the instance must be stopped',
-    payload: z.object({ instance_id: instanceId, backup_id: transferId, sha256: z.string().regex(/^[0-9a-f]{64}$/).optional(), truncate: z.boolean().default(true) }),
+    payload: z.object({
+      instance_id: instanceId,
+      backup_id: transferId,
+      sha256: z
+        .string()
+        .regex(/^[0-9a-f]{64}$/)
+        .optional(),
+      truncate: z.boolean().default(true),
+    }),
     result: z.object({ instance_id: instanceId, backup_id: transferId, file_count: z.number().int().min(0) }),
     resource: (p) => `instance:${p.instance_id}`,
     cancellable: false,
@@ -214,16 +251,23 @@ export const JOB_KINDS = {
     cancellable: false,
   }),
   'node.container.logs': kind({
-    description: 'The last lines of a Docker container\'s output',
-    payload: z.object({ container_id: containerRef, lines: z.number().int().min(1).max(10_000).default(200), timestamps: z.boolean().default(false) }),
+    description: "The last lines of a Docker container's output",
+    payload: z.object({
+      container_id: containerRef,
+      lines: z.number().int().min(1).max(10_000).default(200),
+      timestamps: z.boolean().default(false),
+    }),
     result: z.object({ container_id: z.string(), lines: z.array(z.string()) }),
     resource: () => null,
     cancellable: false,
   }),
   'host.operation': kind({
-    description: 'Run one illumos host operation by name (zones, boot environments, network, storage, system: docs/api/zones.md), its parameters checked on the agent before any command',
+    description:
+      'Run one illumos host operation by name (zones, boot environments, network, storage, system: docs/api/zones.md), its parameters checked on the agent before any command',
     payload: z.object({
-      operation: z.string().regex(/^[a-z][a-z0-9-]*(\.[a-z][a-z0-9-]*){1,3}$/, { message: 'an operation name such as storage.datasets.create' }),
+      operation: z.string().regex(/^[a-z][a-z0-9-]*(\.[a-z][a-z0-9-]*){1,3}$/, {
+        message: 'an operation name such as storage.datasets.create',
+      }),
       params: z.record(z.string().max(64), z.unknown()).default({}),
     }),
     result: z.object({ operation: z.string(), data: z.unknown() }),

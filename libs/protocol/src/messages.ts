@@ -31,7 +31,13 @@ export type RefusalCode = (typeof REFUSAL_CODES)[number];
 export const refusal = z.object({ code: z.enum(REFUSAL_CODES), message: z.string() });
 export type Refusal = z.infer<typeof refusal>;
 /** Codes after which retrying with the same token cannot succeed. */
-export const FATAL_REFUSALS: ReadonlySet<RefusalCode> = new Set(['missing_token', 'invalid_token', 'token_revoked', 'node_deleted', 'protocol_mismatch']);
+export const FATAL_REFUSALS: ReadonlySet<RefusalCode> = new Set([
+  'missing_token',
+  'invalid_token',
+  'token_revoked',
+  'node_deleted',
+  'protocol_mismatch',
+]);
 
 export const driverInfo = z.object({
   name: z.enum(['process', 'docker', 'zone', 'parallels']),
@@ -55,7 +61,10 @@ export const hello = z.object({
   /** Jobs the agent is running now (after a reconnect the hub must not treat them as lost). */
   running_jobs: z.array(z.uuid()).max(1000),
   /** Every instance on the host and its state, so the hub can reconcile after a reconnect. */
-  instances: z.array(z.object({ instance_id: z.uuid(), state: instanceState })).max(10_000).default([]),
+  instances: z
+    .array(z.object({ instance_id: z.uuid(), state: instanceState }))
+    .max(10_000)
+    .default([]),
 });
 export type Hello = z.infer<typeof hello>;
 
@@ -153,7 +162,14 @@ export function parseFrame<S extends z.ZodType>(event: string, schema: S, frame:
   if (r.success) return { ok: true, value: r.data };
   const issue = r.error.issues[0];
   const where = issue?.path.length ? `${issue.path.join('.')}: ` : '';
-  return { ok: false, error: { code: 'invalid_frame', event, message: `invalid ${event} frame: ${where}${issue?.message ?? 'malformed'}` } };
+  return {
+    ok: false,
+    error: {
+      code: 'invalid_frame',
+      event,
+      message: `invalid ${event} frame: ${where}${issue?.message ?? 'malformed'}`,
+    },
+  };
 }
 
 export { jobAck, streamOpenAck };

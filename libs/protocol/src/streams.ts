@@ -32,9 +32,18 @@ export const STREAM_KINDS = {
    * last N. The ack's meta says `time_precision`: `line` (docker) or `file` (process driver).
    */
   'instance.logs.history': z
-    .object({ instance_id: z.uuid(), since: z.iso.datetime({ offset: true }).optional(), until: z.iso.datetime({ offset: true }).optional(), lines: z.number().int().min(1).max(LOG_HISTORY_MAX_LINES).optional() })
-    .refine((p) => p.since === undefined || p.until === undefined || Date.parse(p.since) <= Date.parse(p.until), { message: 'since must not be after until' }),
-  /** Agent → hub: the bytes of one regular file of the instance root; the ack's meta has `size_bytes` and `modified_at`. */
+    .object({
+      instance_id: z.uuid(),
+      since: z.iso.datetime({ offset: true }).optional(),
+      until: z.iso.datetime({ offset: true }).optional(),
+      lines: z.number().int().min(1).max(LOG_HISTORY_MAX_LINES).optional(),
+    })
+    .refine((p) => p.since === undefined || p.until === undefined || Date.parse(p.since) <= Date.parse(p.until), {
+      message: 'since must not be after until',
+    }),
+  /**
+   * Agent → hub: the bytes of one regular file of the instance root; the ack's meta has `size_bytes` and `modified_at`.
+   */
   'file.read': z.object({ instance_id: z.uuid(), path: instanceFilePath, offset: z.number().int().min(0).default(0) }),
   /**
    * Hub → agent: bytes for a file. With `path` they go to a staging file that replaces the path
@@ -49,19 +58,38 @@ export const STREAM_KINDS = {
       path: instanceFilePath.optional(),
       upload_id: transferId.optional(),
       offset: z.number().int().min(0).default(0),
-      max_bytes: z.number().int().min(0).max(1024 ** 4),
+      max_bytes: z
+        .number()
+        .int()
+        .min(0)
+        .max(1024 ** 4),
       overwrite: z.boolean().default(true),
     })
-    .refine((p) => (p.path === undefined) !== (p.upload_id === undefined), { message: 'exactly one of path and upload_id' })
+    .refine((p) => (p.path === undefined) !== (p.upload_id === undefined), {
+      message: 'exactly one of path and upload_id',
+    })
     .refine((p) => p.path === undefined || p.offset === 0, { message: 'offset applies to staged uploads only' }),
   /** Agent → hub: a zip archive of `paths` (relative to `base`), generated while it streams. */
-  'files.archive': z.object({ instance_id: z.uuid(), base: instanceFilePath.default('.'), paths: z.array(instanceFilePath).min(1).max(1000) }),
+  'files.archive': z.object({
+    instance_id: z.uuid(),
+    base: instanceFilePath.default('.'),
+    paths: z.array(instanceFilePath).min(1).max(1000),
+  }),
   /** Agent → hub: a stored backup archive; the ack's meta has `size_bytes`. */
   'backup.read': z.object({ instance_id: z.uuid(), backup_id: transferId }),
   /** Hub → agent: a backup archive to store (migration target, restore from S3); verified against `sha256` at `eof`. */
-  'backup.write': z.object({ instance_id: z.uuid(), backup_id: transferId, size_bytes: z.number().int().min(0), sha256: z.string().regex(/^[0-9a-f]{64}$/) }),
+  'backup.write': z.object({
+    instance_id: z.uuid(),
+    backup_id: transferId,
+    size_bytes: z.number().int().min(0),
+    sha256: z.string().regex(/^[0-9a-f]{64}$/),
+  }),
   /** Agent → hub: a Docker container's output, the last `tail` lines then (with `follow`) new ones. */
-  'container.logs': z.object({ container_id: containerRef, tail: z.number().int().min(0).max(10_000).default(100), follow: z.boolean().default(true) }),
+  'container.logs': z.object({
+    container_id: containerRef,
+    tail: z.number().int().min(0).max(10_000).default(100),
+    follow: z.boolean().default(true),
+  }),
 } satisfies Record<string, z.ZodType>;
 export type StreamKind = keyof typeof STREAM_KINDS;
 export const streamKindName = z.enum(Object.keys(STREAM_KINDS) as [StreamKind, ...StreamKind[]]);
@@ -72,7 +100,11 @@ export const streamOpen = z.object({
   stream_id: streamId,
   kind: streamKindName,
   params: z.unknown(),
-  initial_credit: z.number().int().min(1).max(16 * 1024 * 1024),
+  initial_credit: z
+    .number()
+    .int()
+    .min(1)
+    .max(16 * 1024 * 1024),
 });
 export type StreamOpen = z.infer<typeof streamOpen>;
 
@@ -93,7 +125,14 @@ export const streamData = z.object({
 });
 export type StreamData = z.infer<typeof streamData>;
 
-export const streamCredit = z.object({ stream_id: streamId, bytes: z.number().int().min(1).max(64 * 1024 * 1024) });
+export const streamCredit = z.object({
+  stream_id: streamId,
+  bytes: z
+    .number()
+    .int()
+    .min(1)
+    .max(64 * 1024 * 1024),
+});
 export type StreamCredit = z.infer<typeof streamCredit>;
 
 export const streamControl = z.discriminatedUnion('type', [

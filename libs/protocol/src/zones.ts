@@ -11,8 +11,12 @@ export const ZONE_SIZE_PATTERN = /^\d{1,15}[KMGT]?$/;
 export const ZONE_DATASET_PATTERN = /^[A-Za-z][A-Za-z0-9_.-]{0,62}(\/[A-Za-z0-9][A-Za-z0-9_.:-]{0,254})*$/;
 export const ZONE_BRANDS = ['bhyve', 'lipkg', 'ipkg', 'sparse', 'pkgsrc'] as const;
 
-const linkName = z.string().regex(ZONE_NAME_PATTERN, { message: "link names start with a letter, then letters, digits, '_', '.', '-' (at most 63)" });
-const size = z.string().regex(ZONE_SIZE_PATTERN, { message: 'sizes are a number with an optional K, M, G or T suffix, e.g. 20G' });
+const linkName = z.string().regex(ZONE_NAME_PATTERN, {
+  message: "link names start with a letter, then letters, digits, '_', '.', '-' (at most 63)",
+});
+const size = z
+  .string()
+  .regex(ZONE_SIZE_PATTERN, { message: 'sizes are a number with an optional K, M, G or T suffix, e.g. 20G' });
 
 export const zoneVnic = z
   .object({
@@ -50,10 +54,18 @@ export const zoneInstanceConfig = z
         image: z
           .string()
           .max(512)
-          .refine((v) => {
-            const [ds, snap, extra] = v.split('@');
-            return extra === undefined && ZONE_DATASET_PATTERN.test(ds) && !!snap && /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/.test(snap);
-          }, { message: 'an image is a ZFS snapshot, pool/path@name' })
+          .refine(
+            (v) => {
+              const [ds, snap, extra] = v.split('@');
+              return (
+                extra === undefined &&
+                ZONE_DATASET_PATTERN.test(ds) &&
+                !!snap &&
+                /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/.test(snap)
+              );
+            },
+            { message: 'an image is a ZFS snapshot, pool/path@name' },
+          )
           .optional(),
       })
       .strict()
@@ -70,7 +82,9 @@ export const zoneInstanceConfig = z
     attrs: z
       .record(
         z.string().regex(/^[a-z][a-z0-9_-]{0,63}$/, { message: 'attr names are lower-case letters, digits, _ and -' }),
-        z.string().regex(/^[A-Za-z0-9_.,:=/@+-]{0,1024}$/, { message: 'attr values are letters, digits and _ . , : = / @ + - only' }),
+        z.string().regex(/^[A-Za-z0-9_.,:=/@+-]{0,1024}$/, {
+          message: 'attr values are letters, digits and _ . , : = / @ + - only',
+        }),
       )
       .default({}),
     autoboot: z.boolean().default(false),

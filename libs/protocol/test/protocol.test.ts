@@ -1,7 +1,18 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { AGENT_TO_HUB, HUB_TO_AGENT, JOB_KINDS, isSupportedProtocol, jobAck, jobEnvelope, parseFrame, parseJobPayload, PROTOCOL_VERSION, resourceName } from '../src';
+import {
+  AGENT_TO_HUB,
+  HUB_TO_AGENT,
+  JOB_KINDS,
+  isSupportedProtocol,
+  jobAck,
+  jobEnvelope,
+  parseFrame,
+  parseJobPayload,
+  PROTOCOL_VERSION,
+  resourceName,
+} from '../src';
 
 describe('protocol', () => {
   it('accepts the current version and refuses others', () => {
@@ -23,7 +34,15 @@ describe('protocol', () => {
   });
 
   it('validates job envelopes and payloads by kind, applying defaults', () => {
-    const env = { job_id: randomUUID(), kind: 'agent.selftest', payload: { marker: 'hi' }, resource: null, attempt: 1, deadline_at: null, created_at: new Date().toISOString() };
+    const env = {
+      job_id: randomUUID(),
+      kind: 'agent.selftest',
+      payload: { marker: 'hi' },
+      resource: null,
+      attempt: 1,
+      deadline_at: null,
+      created_at: new Date().toISOString(),
+    };
     assert.equal(jobEnvelope.safeParse(env).success, true);
     assert.equal(jobEnvelope.safeParse({ ...env, kind: 'rm.rf' }).success, false);
     const p = parseJobPayload('agent.selftest', { marker: 'hi' });
@@ -36,13 +55,17 @@ describe('protocol', () => {
 
   it('acks carry a recorded outcome when a job was already done', () => {
     const job_id = randomUUID();
-    const ok = jobAck.safeParse({ status: 'done', outcome: { job_id, status: 'succeeded', result: { x: 1 }, finished_at: new Date().toISOString() } });
+    const ok = jobAck.safeParse({
+      status: 'done',
+      outcome: { job_id, status: 'succeeded', result: { x: 1 }, finished_at: new Date().toISOString() },
+    });
     assert.equal(ok.success, true);
     assert.equal(jobAck.safeParse({ status: 'done' }).success, false);
   });
 
   it('resource names that reach host commands are strict', () => {
     for (const good of ['web01', 'a', 'db_1.prod-x']) assert.equal(resourceName.safeParse(good).success, true, good);
-    for (const bad of ['web;rm', '-x', '../etc', '', 'a b', 'x'.repeat(64)]) assert.equal(resourceName.safeParse(bad).success, false, bad);
+    for (const bad of ['web;rm', '-x', '../etc', '', 'a b', 'x'.repeat(64)])
+      assert.equal(resourceName.safeParse(bad).success, false, bad);
   });
 });

@@ -19,7 +19,10 @@ export interface BackupContext {
   progress(percent: number, message?: string): void;
 }
 
-/** Node-tar records a file with several hard links as a link entry; stored as plain files, every entry restores on its own. */
+/**
+ * Node-tar records a file with several hard links as a link entry; stored as plain files, every entry restores on its
+ * own.
+ */
 class NoHardLinkCache<K, V> extends Map<K, V> {
   override set(): this {
     return this;
@@ -48,7 +51,10 @@ export class BackupStore {
     return join(this.base, instanceId);
   }
 
-  /** The instance's backup directory, created, with dead temp files (`.<id>.tar.gz.part-*`, `.arriving-*`) of an earlier run removed. */
+  /**
+   * The instance's backup directory, created, with dead temp files (`.<id>.tar.gz.part-*`, `.arriving-*`) of an earlier
+   * run removed.
+   */
   private prepareDir(instanceId: string): string {
     const dir = this.dirOf(instanceId);
     mkdirSync(dir, { recursive: true, mode: 0o700 });
@@ -60,7 +66,8 @@ export class BackupStore {
   }
 
   archivePath(instanceId: string, backupId: string): string {
-    if (!BACKUP_ID.test(backupId)) throw new FileError('invalid_path', `backup id "${backupId.slice(0, 80)}" is invalid`);
+    if (!BACKUP_ID.test(backupId))
+      throw new FileError('invalid_path', `backup id "${backupId.slice(0, 80)}" is invalid`);
     return join(this.dirOf(instanceId), `${backupId}.tar.gz`);
   }
 
@@ -78,12 +85,21 @@ export class BackupStore {
 
   require(instanceId: string, backupId: string): BackupInfo {
     const info = this.info(instanceId, backupId);
-    if (!info) throw new FileError('backup_not_found', `backup ${backupId} of instance ${instanceId} is not stored on this host`);
+    if (!info)
+      throw new FileError(
+        'backup_not_found',
+        `backup ${backupId} of instance ${instanceId} is not stored on this host`,
+      );
     return info;
   }
 
   /** Archives the instance root; a backup id that is already complete is answered as it is (at-least-once delivery). */
-  async create(instanceId: string, backupId: string, ignore: readonly string[], ctx: BackupContext): Promise<BackupInfo> {
+  async create(
+    instanceId: string,
+    backupId: string,
+    ignore: readonly string[],
+    ctx: BackupContext,
+  ): Promise<BackupInfo> {
     const existing = this.info(instanceId, backupId);
     if (existing) return existing;
     const root = this.files.root(instanceId);
@@ -139,7 +155,10 @@ export class BackupStore {
         await handle.write(chunk);
         if (Date.now() - lastReport > 500) {
           lastReport = Date.now();
-          ctx.progress(Math.min(99, 1 + (98 * packedBytes) / Math.max(1, plan.bytes)), `${fileCount} of ${plan.files} files`);
+          ctx.progress(
+            Math.min(99, 1 + (98 * packedBytes) / Math.max(1, plan.bytes)),
+            `${fileCount} of ${plan.files} files`,
+          );
         }
       }
       ctx.signal.throwIfAborted();
@@ -152,7 +171,14 @@ export class BackupStore {
     }
     await handle.close();
     renameSync(tmp, archive);
-    const info: BackupInfo = { backup_id: backupId, instance_id: instanceId, size_bytes: size, sha256: hash.digest('hex'), file_count: fileCount, created_at: new Date().toISOString() };
+    const info: BackupInfo = {
+      backup_id: backupId,
+      instance_id: instanceId,
+      size_bytes: size,
+      sha256: hash.digest('hex'),
+      file_count: fileCount,
+      created_at: new Date().toISOString(),
+    };
     await writeJsonDurably(archive.replace(/\.tar\.gz$/, '.json'), info);
     ctx.progress(100, 'archived');
     return info;
@@ -162,21 +188,47 @@ export class BackupStore {
   async recordArrived(instanceId: string, backupId: string, size: number, sha256: string): Promise<BackupInfo> {
     const archive = this.archivePath(instanceId, backupId);
     let fileCount = 0;
-    await tar.t({ file: archive, maxDecompressionRatio: Infinity, onReadEntry: (e) => void (e.type === 'File' || e.type === 'OldFile' ? fileCount++ : 0) });
-    const info: BackupInfo = { backup_id: backupId, instance_id: instanceId, size_bytes: size, sha256, file_count: fileCount, created_at: new Date().toISOString() };
+    await tar.t({
+      file: archive,
+      maxDecompressionRatio: Infinity,
+      onReadEntry: (e) => void (e.type === 'File' || e.type === 'OldFile' ? fileCount++ : 0),
+    });
+    const info: BackupInfo = {
+      backup_id: backupId,
+      instance_id: instanceId,
+      size_bytes: size,
+      sha256,
+      file_count: fileCount,
+      created_at: new Date().toISOString(),
+    };
     await writeJsonDurably(archive.replace(/\.tar\.gz$/, '.json'), info);
     return info;
   }
 
   /** Replaces (truncate) or overlays the instance root with the archive; the caller checked the instance is stopped. */
-  async restore(instanceId: string, backupId: string, sha256: string | undefined, truncate: boolean): Promise<{ file_count: number }> {
+  async restore(
+    instanceId: string,
+    backupId: string,
+    sha256: string | undefined,
+    truncate: boolean,
+  ): Promise<{ file_count: number }> {
     const archive = this.archivePath(instanceId, backupId);
-    if (!existsSync(archive)) throw new FileError('backup_not_found', `backup ${backupId} of instance ${instanceId} is not stored on this host`);
+    if (!existsSync(archive))
+      throw new FileError(
+        'backup_not_found',
+        `backup ${backupId} of instance ${instanceId} is not stored on this host`,
+      );
     if (sha256 !== undefined) {
       const actual = await sha256OfFile(archive);
-      if (actual !== sha256) throw new FileError('checksum_mismatch', `backup ${backupId} has SHA-256 ${actual}, not the expected ${sha256}; the archive is damaged or not the one meant`);
+      if (actual !== sha256)
+        throw new FileError(
+          'checksum_mismatch',
+          `backup ${backupId} has SHA-256 ${actual}, not the expected ${sha256}; the archive is damaged or not the one meant`,
+        );
     }
-    return this.files.whileRestoring(instanceId, () => restoreArchive(archive, this.files.root(instanceId, { forRestore: true }).dir, truncate));
+    return this.files.whileRestoring(instanceId, () =>
+      restoreArchive(archive, this.files.root(instanceId, { forRestore: true }).dir, truncate),
+    );
   }
 
   delete(instanceId: string, backupId: string): boolean {
@@ -210,7 +262,11 @@ function linkStaysInside(root: InstanceRoot, rel: string): boolean {
 }
 
 /** Top-level names to archive, and the files and bytes beneath them (for progress). */
-async function surveyTree(rootDir: string, include: (rel: string, st: import('node:fs').Stats) => boolean, signal: AbortSignal): Promise<{ top: string[]; files: number; bytes: number }> {
+async function surveyTree(
+  rootDir: string,
+  include: (rel: string, st: import('node:fs').Stats) => boolean,
+  signal: AbortSignal,
+): Promise<{ top: string[]; files: number; bytes: number }> {
   const top: string[] = [];
   let files = 0;
   let bytes = 0;

@@ -147,4 +147,3 @@ function mergeInto(from: string, to: string): void {
     renameSync(src, dst);
   }
 }
-

@@ -17,9 +17,17 @@ export function parseFlags<T>(command: string, parse: () => T): T {
 
 export { parseArgs };
 
-export function integerFlag(command: string, name: string, value: string | undefined, fallback: number, min: number, max: number): number {
+export function integerFlag(
+  command: string,
+  name: string,
+  value: string | undefined,
+  fallback: number,
+  min: number,
+  max: number,
+): number {
   if (value === undefined) return fallback;
   const n = Number(value);
-  if (!Number.isInteger(n) || n < min || n > max) throw new UsageError(`${command}: --${name} must be an integer between ${min} and ${max} (got "${value}")`);
+  if (!Number.isInteger(n) || n < min || n > max)
+    throw new UsageError(`${command}: --${name} must be an integer between ${min} and ${max} (got "${value}")`);
   return n;
 }

@@ -16,33 +16,44 @@ const registrationAnswer = z.object({
 const hubError = z.object({ error: z.string(), code: z.string().optional() });
 
 /** `register --hub URL --token hp_reg_…`: trades a registration token for this node's agent token. */
-export async function registerCommand(argv: string[], out: (line: string) => void, err: (line: string) => void): Promise<number> {
-  const flags = parseFlags('register', () =>
-    parseArgs({
-      args: argv,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        hub: { type: 'string' },
-        token: { type: 'string' },
-        config: { type: 'string' },
-        force: { type: 'boolean', default: false },
-      },
-    }).values,
+export async function registerCommand(
+  argv: string[],
+  out: (line: string) => void,
+  err: (line: string) => void,
+): Promise<number> {
+  const flags = parseFlags(
+    'register',
+    () =>
+      parseArgs({
+        args: argv,
+        strict: true,
+        allowPositionals: false,
+        options: {
+          hub: { type: 'string' },
+          token: { type: 'string' },
+          config: { type: 'string' },
+          force: { type: 'boolean', default: false },
+        },
+      }).values,
   );
   const config = loadAgentConfig({ file: flags.config });
   const hub = (flags.hub ?? config.hubUrl)?.replace(/\/+$/, '');
   if (!hub) throw new UsageError('register: --hub URL is required (or hub_url in the agent config)');
-  if (!/^https?:\/\/[^/]/.test(hub)) throw new UsageError(`register: --hub must be a URL starting with http:// or https:// (got "${hub}")`);
+  if (!/^https?:\/\/[^/]/.test(hub))
+    throw new UsageError(`register: --hub must be a URL starting with http:// or https:// (got "${hub}")`);
   const token = flags.token ?? process.env.HOSTPLANE_AGENT_REGISTRATION_TOKEN;
   if (!token) throw new UsageError('register: --token hp_reg_… is required');
   if (!token.startsWith(TOKEN_PREFIXES.registration)) {
-    throw new UsageError(`register: --token must be a registration token starting with ${TOKEN_PREFIXES.registration} (create one with POST /v1/nodes/register-token)`);
+    throw new UsageError(
+      `register: --token must be a registration token starting with ${TOKEN_PREFIXES.registration} (create one with POST /v1/nodes/register-token)`,
+    );
   }
 
   const existing = readCredentials(config.stateDir);
   if (existing && !flags.force) {
-    err(`register: this agent is already registered as node ${existing.node_id} with ${existing.hub_url}; add --force to register it again as a new node`);
+    err(
+      `register: this agent is already registered as node ${existing.node_id} with ${existing.hub_url}; add --force to register it again as a new node`,
+    );
     return 1;
   }
 
@@ -71,7 +82,11 @@ export async function registerCommand(argv: string[], out: (line: string) => voi
   const json = safeJson(text);
   if (!response.ok) {
     const refusal = hubError.safeParse(json);
-    err(refusal.success ? `register: ${refusal.data.error}${refusal.data.code ? ` (${refusal.data.code})` : ''}` : `register: the hub answered ${response.status} ${response.statusText}`);
+    err(
+      refusal.success
+        ? `register: ${refusal.data.error}${refusal.data.code ? ` (${refusal.data.code})` : ''}`
+        : `register: the hub answered ${response.status} ${response.statusText}`,
+    );
     return 1;
   }
   const answer = registrationAnswer.safeParse(json);

@@ -10,7 +10,16 @@ export const FATAL_EXIT_CODE = 78;
 
 /** `run`: the agent in the foreground (what the service managers start). */
 export async function runAgentCommand(argv: string[], err: (line: string) => void): Promise<number> {
-  const flags = parseFlags('run', () => parseArgs({ args: argv, strict: true, allowPositionals: false, options: { config: { type: 'string' }, 'fatal-exit-code': { type: 'string' } } }).values);
+  const flags = parseFlags(
+    'run',
+    () =>
+      parseArgs({
+        args: argv,
+        strict: true,
+        allowPositionals: false,
+        options: { config: { type: 'string' }, 'fatal-exit-code': { type: 'string' } },
+      }).values,
+  );
   const fatalExitCode = integerFlag('run', 'fatal-exit-code', flags['fatal-exit-code'], FATAL_EXIT_CODE, 0, 255);
   const config = loadAgentConfig({ file: flags.config });
   const log = createAgentLogger(config.logLevel);
@@ -33,7 +42,10 @@ export async function runAgentCommand(argv: string[], err: (line: string) => voi
   process.once('SIGINT', onSignal);
   process.on('unhandledRejection', (reason) => log.error({ err: reason }, 'unhandled promise rejection'));
 
-  log.info({ version: AGENT_VERSION, hub: hubUrl, node_id: credentials?.node_id ?? null, config_file: config.configFile }, 'hostplane-agent starting');
+  log.info(
+    { version: AGENT_VERSION, hub: hubUrl, node_id: credentials?.node_id ?? null, config_file: config.configFile },
+    'hostplane-agent starting',
+  );
   const exit = await runAgent({ config, hubUrl, token, log, stop: stop.signal });
   if (exit.kind === 'fatal') {
     log.fatal({ code: exit.refusal.code }, `the hub refused this agent: ${exit.refusal.message}`);

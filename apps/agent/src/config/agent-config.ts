@@ -1,7 +1,16 @@
 import { existsSync } from 'node:fs';
 import { isAbsolute } from 'node:path';
 import { z } from 'zod';
-import { ConfigError, int, loadSettings, oneOf, readYamlFile, setting, url, withoutTrailingSlash } from '@hostplane/config';
+import {
+  ConfigError,
+  int,
+  loadSettings,
+  oneOf,
+  readYamlFile,
+  setting,
+  url,
+  withoutTrailingSlash,
+} from '@hostplane/config';
 import { LOG_LEVELS } from '../logging/logger';
 
 export { ConfigError };
@@ -15,29 +24,64 @@ const absolutePath = () => z.string().refine((p) => isAbsolute(p), { message: 'm
  * → `max_concurrent_jobs`); the table in docs/agent.md is generated from this schema.
  */
 export const agentConfigSchema = z.object({
-  hubUrl: setting('HOSTPLANE_AGENT_HUB_URL', url(['http:', 'https:']).transform(withoutTrailingSlash).nullable().default(null), 'Hub URL; overrides the saved one (e.g. after the hub moved)', {
-    defaultText: 'from registration',
-  }),
+  hubUrl: setting(
+    'HOSTPLANE_AGENT_HUB_URL',
+    url(['http:', 'https:']).transform(withoutTrailingSlash).nullable().default(null),
+    'Hub URL; overrides the saved one (e.g. after the hub moved)',
+    {
+      defaultText: 'from registration',
+    },
+  ),
   /** An agent token given directly (container deployments); otherwise credentials.json holds it. */
   token: setting(
     'HOSTPLANE_AGENT_TOKEN',
-    z.string().regex(/^hp_agt_[A-Za-z0-9_]{8,190}$/, { message: 'must be an agent token starting with hp_agt_' }).nullable().default(null),
+    z
+      .string()
+      .regex(/^hp_agt_[A-Za-z0-9_]{8,190}$/, { message: 'must be an agent token starting with hp_agt_' })
+      .nullable()
+      .default(null),
     'Agent token (`hp_agt_…`), for deployments that inject secrets instead of registering',
     { secret: true, defaultText: 'from registration' },
   ),
-  stateDir: setting('HOSTPLANE_AGENT_STATE_DIR', absolutePath().default('/var/lib/hostplane-agent'), 'Credentials, job journal, lock'),
-  maxConcurrentJobs: setting('HOSTPLANE_AGENT_MAX_CONCURRENT_JOBS', int(1, 256).default(4), 'Jobs running at once (1–256), on different resources'),
-  maxQueuedJobs: setting('HOSTPLANE_AGENT_MAX_QUEUED_JOBS', int(1, 10_000).default(1000), 'Accepted, unfinished jobs; beyond it new jobs are rejected with `agent_busy`'),
-  logLevel: setting('HOSTPLANE_AGENT_LOG_LEVEL', oneOf(LOG_LEVELS).default('info'), LOG_LEVELS.map((l) => `\`${l}\``).join(' ')),
+  stateDir: setting(
+    'HOSTPLANE_AGENT_STATE_DIR',
+    absolutePath().default('/var/lib/hostplane-agent'),
+    'Credentials, job journal, lock',
+  ),
+  maxConcurrentJobs: setting(
+    'HOSTPLANE_AGENT_MAX_CONCURRENT_JOBS',
+    int(1, 256).default(4),
+    'Jobs running at once (1–256), on different resources',
+  ),
+  maxQueuedJobs: setting(
+    'HOSTPLANE_AGENT_MAX_QUEUED_JOBS',
+    int(1, 10_000).default(1000),
+    'Accepted, unfinished jobs; beyond it new jobs are rejected with `agent_busy`',
+  ),
+  logLevel: setting(
+    'HOSTPLANE_AGENT_LOG_LEVEL',
+    oneOf(LOG_LEVELS).default('info'),
+    LOG_LEVELS.map((l) => `\`${l}\``).join(' '),
+  ),
   terminal: z.object({
-    shell: setting('HOSTPLANE_AGENT_TERMINAL_SHELL', absolutePath().nullable().default(null), 'Shell of host terminals, started as a login shell (`-l`)', {
-      defaultText: '`$SHELL`, then `/bin/sh`',
-    }),
+    shell: setting(
+      'HOSTPLANE_AGENT_TERMINAL_SHELL',
+      absolutePath().nullable().default(null),
+      'Shell of host terminals, started as a login shell (`-l`)',
+      {
+        defaultText: '`$SHELL`, then `/bin/sh`',
+      },
+    ),
   }),
   docker: z.object({
-    socketPath: setting('HOSTPLANE_AGENT_DOCKER_SOCKET', absolutePath().default('/var/run/docker.sock'), 'Docker Engine API (containers in inventory, docker driver detection)', {
-      fileKey: 'socket',
-    }),
+    socketPath: setting(
+      'HOSTPLANE_AGENT_DOCKER_SOCKET',
+      absolutePath().default('/var/run/docker.sock'),
+      'Docker Engine API (containers in inventory, docker driver detection)',
+      {
+        fileKey: 'socket',
+      },
+    ),
   }),
   /** Confinement of process workloads (docs/security.md, "Workload sandbox"). */
   sandbox: z.object({
@@ -60,12 +104,24 @@ export const agentConfigSchema = z.object({
       '`uid:gid` (never 0) for every instance instead, e.g. to match an existing host user',
       { defaultText: 'one uid per instance' },
     ),
-    pidsLimit: setting('HOSTPLANE_AGENT_SANDBOX_PIDS_LIMIT', int(16, 1_000_000).default(512), 'Processes (and threads) an instance may have unless its spec says otherwise'),
+    pidsLimit: setting(
+      'HOSTPLANE_AGENT_SANDBOX_PIDS_LIMIT',
+      int(16, 1_000_000).default(512),
+      'Processes (and threads) an instance may have unless its spec says otherwise',
+    ),
   }),
   reconnect: z
     .object({
-      initialDelayMs: setting('HOSTPLANE_AGENT_RECONNECT_INITIAL_DELAY_MS', int(10, 60_000).default(500), 'First reconnect delay ceiling (doubles per attempt, full jitter)'),
-      maxDelayMs: setting('HOSTPLANE_AGENT_RECONNECT_MAX_DELAY_MS', int(100, 3_600_000).default(30_000), 'Cap of the reconnect delay'),
+      initialDelayMs: setting(
+        'HOSTPLANE_AGENT_RECONNECT_INITIAL_DELAY_MS',
+        int(10, 60_000).default(500),
+        'First reconnect delay ceiling (doubles per attempt, full jitter)',
+      ),
+      maxDelayMs: setting(
+        'HOSTPLANE_AGENT_RECONNECT_MAX_DELAY_MS',
+        int(100, 3_600_000).default(30_000),
+        'Cap of the reconnect delay',
+      ),
     })
     .check((ctx) => {
       const { initialDelayMs, maxDelayMs } = ctx.value;
@@ -78,7 +134,11 @@ export const agentConfigSchema = z.object({
       }
     }),
   inventory: z.object({
-    checkIntervalMs: setting('HOSTPLANE_AGENT_INVENTORY_CHECK_INTERVAL_MS', int(1000, 86_400_000).default(60_000), 'How often inventory is checked for changes'),
+    checkIntervalMs: setting(
+      'HOSTPLANE_AGENT_INVENTORY_CHECK_INTERVAL_MS',
+      int(1000, 86_400_000).default(60_000),
+      'How often inventory is checked for changes',
+    ),
     volatileMaxAgeMs: setting(
       'HOSTPLANE_AGENT_INVENTORY_VOLATILE_MAX_AGE_MS',
       int(1000, 86_400_000).default(60_000),
@@ -86,7 +146,11 @@ export const agentConfigSchema = z.object({
     ),
   }),
   journal: z.object({
-    retentionDays: setting('HOSTPLANE_AGENT_JOURNAL_RETENTION_DAYS', int(1, 365).default(7), 'How long job outcomes are kept to answer redeliveries'),
+    retentionDays: setting(
+      'HOSTPLANE_AGENT_JOURNAL_RETENTION_DAYS',
+      int(1, 365).default(7),
+      'How long job outcomes are kept to answer redeliveries',
+    ),
   }),
   /** Rotation of process instances' output logs. */
   logs: z.object({
@@ -95,7 +159,11 @@ export const agentConfigSchema = z.object({
       int(1024, 1024 ** 4).default(10 * 1024 * 1024),
       "A process instance's `logs/output.log` is rotated once larger than this (1 KiB – 1 TiB); docker containers are created with a json-file log of the same `max-size`",
     ),
-    keep: setting('HOSTPLANE_AGENT_LOGS_KEEP', int(1, 100).default(3), 'Rotated output logs kept per instance (`output.log.1` … `.N`; docker: `max-file` = keep + 1)'),
+    keep: setting(
+      'HOSTPLANE_AGENT_LOGS_KEEP',
+      int(1, 100).default(3),
+      'Rotated output logs kept per instance (`output.log.1` … `.N`; docker: `max-file` = keep + 1)',
+    ),
     rotateCheckMs: setting(
       'HOSTPLANE_AGENT_LOGS_ROTATE_CHECK_MS',
       int(100, 3_600_000).default(10_000),
@@ -127,7 +195,9 @@ export const agentConfigSchema = z.object({
       'HOSTPLANE_AGENT_ZONE_DATASET_ROOT',
       z
         .string()
-        .regex(/^[A-Za-z][A-Za-z0-9_.-]{0,62}(\/[A-Za-z0-9][A-Za-z0-9_.:-]{0,254})*$/, { message: 'must be a ZFS dataset such as rpool/zones' })
+        .regex(/^[A-Za-z][A-Za-z0-9_.-]{0,62}(\/[A-Za-z0-9][A-Za-z0-9_.:-]{0,254})*$/, {
+          message: 'must be a ZFS dataset such as rpool/zones',
+        })
         .default('rpool/zones'),
       "Dataset under which instances' zone datasets and boot disks are created",
     ),
@@ -163,6 +233,12 @@ export function loadAgentConfig(options: LoadAgentConfigOptions = {}): AgentConf
   const explicitFile = options.file ?? (env[CONFIG_FILE_ENV] || undefined);
   const file = explicitFile ?? (existsSync(DEFAULT_CONFIG_FILE) ? DEFAULT_CONFIG_FILE : null);
   const doc = file ? readYamlFile(file) : {};
-  const settings = loadSettings(agentConfigSchema, { env, doc, file, fileKeys: 'snake_case', rejectUnknownFileKeys: true });
+  const settings = loadSettings(agentConfigSchema, {
+    env,
+    doc,
+    file,
+    fileKeys: 'snake_case',
+    rejectUnknownFileKeys: true,
+  });
   return { ...settings, configFile: file };
 }

@@ -21,7 +21,9 @@ export function ensureStateDir(stateDir: string): void {
   try {
     mkdirSync(stateDir, { recursive: true, mode: 0o700 });
   } catch (err) {
-    throw new StateDirError(`cannot create state dir ${stateDir}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+    throw new StateDirError(
+      `cannot create state dir ${stateDir}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
+    );
   }
 }
 
@@ -41,7 +43,8 @@ export function readCredentials(stateDir: string): Credentials | null {
     doc = null;
   }
   const parsed = credentialsSchema.safeParse(doc);
-  if (!parsed.success) throw new StateDirError(`${file} is damaged; register the agent again (hostplane-agent register --force …)`);
+  if (!parsed.success)
+    throw new StateDirError(`${file} is damaged; register the agent again (hostplane-agent register --force …)`);
   return parsed.data;
 }
 
@@ -52,7 +55,9 @@ export function writeCredentials(stateDir: string, credentials: Credentials): st
   return file;
 }
 
-/** Write to a temporary file, fsync, rename over the target: a crash leaves the old or the new file, never half of one. */
+/**
+ * Write to a temporary file, fsync, rename over the target: a crash leaves the old or the new file, never half of one.
+ */
 export function writeFileDurably(file: string, content: string, mode: number): void {
   const tmp = `${file}.${process.pid}.tmp`;
   const fd = openSync(tmp, 'w', mode);

@@ -1,6 +1,14 @@
 import type { ContainerAction } from '@hostplane/protocol';
 import { AgentError } from '../errors/agent-error';
-import { demultiplexer, dockerEngineRequest, DockerEngineError, dockerEngineStream, dockerErrorMessage, DockerResponse, demultiplexDockerStream } from '../drivers/docker-engine';
+import {
+  demultiplexer,
+  dockerEngineRequest,
+  DockerEngineError,
+  dockerEngineStream,
+  dockerErrorMessage,
+  DockerResponse,
+  demultiplexDockerStream,
+} from '../drivers/docker-engine';
 import type { LogFollower } from '../drivers/driver';
 import { INSTANCE_LABEL } from '../drivers/docker/docker-api';
 
@@ -41,13 +49,22 @@ export class ContainerControl {
     return JSON.parse(res.body.toString('utf8')) as ContainerInfo;
   }
 
-  async act(ref: string, action: ContainerAction, options: { signal?: string; timeoutSeconds?: number }): Promise<ContainerState> {
+  async act(
+    ref: string,
+    action: ContainerAction,
+    options: { signal?: string; timeoutSeconds?: number },
+  ): Promise<ContainerState> {
     const info = await this.inspect(ref);
     const instance = info.Config.Labels?.[INSTANCE_LABEL];
-    if (instance) throw new ContainerError('managed_container', `container ${ref} belongs to instance ${instance}; use that instance's start, stop, restart or kill`);
+    if (instance)
+      throw new ContainerError(
+        'managed_container',
+        `container ${ref} belongs to instance ${instance}; use that instance's start, stop, restart or kill`,
+      );
     const id = encodeURIComponent(info.Id);
     const q = new URLSearchParams();
-    if (options.timeoutSeconds !== undefined && action !== 'kill' && action !== 'start') q.set('t', String(options.timeoutSeconds));
+    if (options.timeoutSeconds !== undefined && action !== 'kill' && action !== 'start')
+      q.set('t', String(options.timeoutSeconds));
     if (options.signal !== undefined && action !== 'start') q.set('signal', options.signal);
     const query = q.size > 0 ? `?${q}` : '';
     // The engine waits up to t seconds before it answers a stop/restart; the request must outlast it.
@@ -63,7 +80,11 @@ export class ContainerControl {
   /** The last `lines` lines of output (stdout and stderr, demultiplexed when there is no tty). */
   async logs(ref: string, lines: number, timestamps: boolean): Promise<string[]> {
     const info = await this.inspect(ref);
-    const res = await this.call('GET', `/containers/${encodeURIComponent(info.Id)}/logs?stdout=1&stderr=1&tail=${lines}${timestamps ? '&timestamps=1' : ''}`, ref);
+    const res = await this.call(
+      'GET',
+      `/containers/${encodeURIComponent(info.Id)}/logs?stdout=1&stderr=1&tail=${lines}${timestamps ? '&timestamps=1' : ''}`,
+      ref,
+    );
     const text = (info.Config.Tty ? res.body : demultiplexDockerStream(res.body).payload).toString('utf8');
     const out = text.replace(/\r\n/g, '\n').split('\n');
     if (out[out.length - 1] === '') out.pop();
@@ -75,7 +96,10 @@ export class ContainerControl {
     const info = await this.inspect(ref);
     let stream;
     try {
-      stream = await dockerEngineStream(this.socketPath, `/containers/${encodeURIComponent(info.Id)}/logs?stdout=1&stderr=1&tail=${tail}&follow=${follow ? 1 : 0}`);
+      stream = await dockerEngineStream(
+        this.socketPath,
+        `/containers/${encodeURIComponent(info.Id)}/logs?stdout=1&stderr=1&tail=${tail}&follow=${follow ? 1 : 0}`,
+      );
     } catch (err) {
       throw this.engineFailure(err, ref);
     }
@@ -103,7 +127,13 @@ export class ContainerControl {
     };
   }
 
-  private async call(method: string, path: string, ref: string, okStatuses: number[] = [], timeoutMs?: number): Promise<DockerResponse> {
+  private async call(
+    method: string,
+    path: string,
+    ref: string,
+    okStatuses: number[] = [],
+    timeoutMs?: number,
+  ): Promise<DockerResponse> {
     let res: DockerResponse;
     try {
       res = await dockerEngineRequest(this.socketPath, method, path, undefined, timeoutMs);
@@ -112,15 +142,27 @@ export class ContainerControl {
     }
     if ((res.status >= 200 && res.status < 300) || okStatuses.includes(res.status)) return res;
     if (res.status === 404) throw new ContainerError('container_not_found', `no container ${ref} on this host`);
-    throw new ContainerError('container_error', `Docker Engine ${method} ${path.split('?')[0]} answered ${res.status}: ${dockerErrorMessage(res)}`);
+    throw new ContainerError(
+      'container_error',
+      `Docker Engine ${method} ${path.split('?')[0]} answered ${res.status}: ${dockerErrorMessage(res)}`,
+    );
   }
 
   private engineFailure(err: unknown, ref: string): ContainerError {
-    if (err instanceof DockerEngineError && / 404:/.test(err.message)) return new ContainerError('container_not_found', `no container ${ref} on this host`);
-    return new ContainerError('driver_unavailable', `the Docker Engine is not reachable at ${this.socketPath}: ${(err as Error).message}`);
+    if (err instanceof DockerEngineError && / 404:/.test(err.message))
+      return new ContainerError('container_not_found', `no container ${ref} on this host`);
+    return new ContainerError(
+      'driver_unavailable',
+      `the Docker Engine is not reachable at ${this.socketPath}: ${(err as Error).message}`,
+    );
   }
 }
 
 function stateOf(info: ContainerInfo): ContainerState {
-  return { container_id: info.Id, name: info.Name.replace(/^\//, ''), state: info.State.Status, running: info.State.Running };
+  return {
+    container_id: info.Id,
+    name: info.Name.replace(/^\//, ''),
+    state: info.State.Status,
+    running: info.State.Running,
+  };
 }

@@ -5,12 +5,23 @@ import { ProcessDriver, ProcessDriverOptions } from './process/process-driver';
 import { ZoneDriver, ZoneDriverOptions } from './zone/zone-driver';
 
 /** The agent's instance drivers over one state dir. */
-export function createInstanceManager(options: { stateDir: string; dockerSocket: string; dockerBindAddress?: string; sandbox?: ProcessDriverOptions; zone?: ZoneDriverOptions | null }): InstanceManager {
+export function createInstanceManager(options: {
+  stateDir: string;
+  dockerSocket: string;
+  dockerBindAddress?: string;
+  sandbox?: ProcessDriverOptions;
+  zone?: ZoneDriverOptions | null;
+}): InstanceManager {
   const store = new InstanceStore(options.stateDir);
   const sandbox = options.sandbox ?? {};
   return new InstanceManager(store, [
     new ProcessDriver(store, sandbox),
-    new DockerDriver(store, options.dockerSocket, { bindAddress: options.dockerBindAddress ?? '0.0.0.0', identity: sandbox.identity, pidsLimit: sandbox.pidsLimit, logRotation: sandbox.logRotation }),
+    new DockerDriver(store, options.dockerSocket, {
+      bindAddress: options.dockerBindAddress ?? '0.0.0.0',
+      identity: sandbox.identity,
+      pidsLimit: sandbox.pidsLimit,
+      logRotation: sandbox.logRotation,
+    }),
     ...(options.zone ? [new ZoneDriver(store, options.zone)] : []),
   ]);
 }

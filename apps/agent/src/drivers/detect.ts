@@ -9,9 +9,19 @@ import { detectZoneDriver } from './zone/zone-settings';
  * they run confined (when not, `reason` says why, and the hub lets only platform admins use them);
  * docker when its engine answers. The zone driver where it is enabled (illumos, or by configuration).
  */
-export async function detectDrivers(options: { dockerSocket: string; stateDir?: string; zone?: ZoneDriverOptions | null }): Promise<DriverInfo[]> {
+export async function detectDrivers(options: {
+  dockerSocket: string;
+  stateDir?: string;
+  zone?: ZoneDriverOptions | null;
+}): Promise<DriverInfo[]> {
   const problem = new ProcessSandbox(options.stateDir ?? '/var/lib/hostplane-agent').problem();
-  const processDriver: DriverInfo = { name: 'process', available: true, version: null, sandboxed: problem === null, ...(problem === null ? {} : { reason: `unsandboxed: ${problem}` }) };
+  const processDriver: DriverInfo = {
+    name: 'process',
+    available: true,
+    version: null,
+    sandboxed: problem === null,
+    ...(problem === null ? {} : { reason: `unsandboxed: ${problem}` }),
+  };
   const drivers = [processDriver, await detectDocker(options.dockerSocket)];
   if (options.zone) drivers.push(await detectZoneDriver(options.zone));
   return drivers;

@@ -12,7 +12,10 @@ export function dockerEngineGet(socketPath: string, path: string, timeoutMs = 30
       res.on('error', (err) => reject(new DockerEngineError(`Docker Engine ${path}: ${err.message}`)));
       res.on('end', () => {
         const body = Buffer.concat(chunks).toString('utf8');
-        if ((res.statusCode ?? 0) >= 300) return reject(new DockerEngineError(`Docker Engine ${path} answered ${res.statusCode}: ${body.slice(0, 200)}`));
+        if ((res.statusCode ?? 0) >= 300)
+          return reject(
+            new DockerEngineError(`Docker Engine ${path} answered ${res.statusCode}: ${body.slice(0, 200)}`),
+          );
         try {
           resolve(JSON.parse(body));
         } catch {
@@ -21,7 +24,9 @@ export function dockerEngineGet(socketPath: string, path: string, timeoutMs = 30
       });
     });
     req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
-    req.on('error', (err: NodeJS.ErrnoException) => reject(new DockerEngineError(`no Docker Engine at ${socketPath} (${err.code ?? err.message})`)));
+    req.on('error', (err: NodeJS.ErrnoException) =>
+      reject(new DockerEngineError(`no Docker Engine at ${socketPath} (${err.code ?? err.message})`)),
+    );
     req.end();
   });
 }
@@ -32,7 +37,13 @@ export interface DockerResponse {
 }
 
 /** Any Docker Engine API call over the unix socket; non-2xx answers are returned, not thrown. */
-export function dockerEngineRequest(socketPath: string, method: string, path: string, body?: unknown, timeoutMs = 30_000): Promise<DockerResponse> {
+export function dockerEngineRequest(
+  socketPath: string,
+  method: string,
+  path: string,
+  body?: unknown,
+  timeoutMs = 30_000,
+): Promise<DockerResponse> {
   return new Promise((resolve, reject) => {
     const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body), 'utf8');
     const headers: Record<string, string | number> = { host: 'docker' };
@@ -44,7 +55,9 @@ export function dockerEngineRequest(socketPath: string, method: string, path: st
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
     });
     req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
-    req.on('error', (err: NodeJS.ErrnoException) => reject(new DockerEngineError(`Docker Engine ${method} ${path} failed (${err.code ?? err.message})`)));
+    req.on('error', (err: NodeJS.ErrnoException) =>
+      reject(new DockerEngineError(`Docker Engine ${method} ${path} failed (${err.code ?? err.message})`)),
+    );
     req.end(payload);
   });
 }
@@ -79,18 +92,29 @@ export function demultiplexDockerStream(buffer: Buffer): { payload: Buffer; rest
 }
 
 /** A streaming GET (logs with follow): the live response, for the caller to consume and destroy. */
-export function dockerEngineStream(socketPath: string, path: string): Promise<{ response: IncomingMessage; abort: () => void }> {
+export function dockerEngineStream(
+  socketPath: string,
+  path: string,
+): Promise<{ response: IncomingMessage; abort: () => void }> {
   return new Promise((resolve, reject) => {
     const req = request({ socketPath, path, method: 'GET', headers: { host: 'docker' } }, (res) => {
       if ((res.statusCode ?? 0) >= 300) {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => reject(new DockerEngineError(`Docker Engine GET ${path} answered ${res.statusCode}: ${dockerErrorMessage({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) })}`)));
+        res.on('end', () =>
+          reject(
+            new DockerEngineError(
+              `Docker Engine GET ${path} answered ${res.statusCode}: ${dockerErrorMessage({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) })}`,
+            ),
+          ),
+        );
         return;
       }
       resolve({ response: res, abort: () => req.destroy() });
     });
-    req.on('error', (err: NodeJS.ErrnoException) => reject(new DockerEngineError(`Docker Engine GET ${path} failed (${err.code ?? err.message})`)));
+    req.on('error', (err: NodeJS.ErrnoException) =>
+      reject(new DockerEngineError(`Docker Engine GET ${path} failed (${err.code ?? err.message})`)),
+    );
     req.end();
   });
 }
@@ -98,7 +122,12 @@ export function dockerEngineStream(socketPath: string, path: string): Promise<{ 
 /** `POST /containers/{id}/attach` hijacked into a raw duplex socket (the console). */
 export function dockerEngineAttach(socketPath: string, path: string): Promise<Duplex> {
   return new Promise((resolve, reject) => {
-    const req = request({ socketPath, path, method: 'POST', headers: { host: 'docker', connection: 'Upgrade', upgrade: 'tcp' } });
+    const req = request({
+      socketPath,
+      path,
+      method: 'POST',
+      headers: { host: 'docker', connection: 'Upgrade', upgrade: 'tcp' },
+    });
     req.on('upgrade', (_res, socket, head: Buffer) => {
       if (head.length > 0) socket.unshift(head);
       resolve(socket);
@@ -106,9 +135,17 @@ export function dockerEngineAttach(socketPath: string, path: string): Promise<Du
     req.on('response', (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => reject(new DockerEngineError(`Docker Engine attach answered ${res.statusCode}: ${dockerErrorMessage({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) })}`)));
+      res.on('end', () =>
+        reject(
+          new DockerEngineError(
+            `Docker Engine attach answered ${res.statusCode}: ${dockerErrorMessage({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) })}`,
+          ),
+        ),
+      );
     });
-    req.on('error', (err: NodeJS.ErrnoException) => reject(new DockerEngineError(`Docker Engine attach failed (${err.code ?? err.message})`)));
+    req.on('error', (err: NodeJS.ErrnoException) =>
+      reject(new DockerEngineError(`Docker Engine attach failed (${err.code ?? err.message})`)),
+    );
     req.end();
   });
 }

@@ -42,13 +42,21 @@ export class CommandError extends Error {
  * The one way the agent runs a host command: an argv array (never a shell string), a timeout, a
  * cap on output, and an error that says what happened.
  */
-export function runCommand(argv: readonly [string, ...string[]], options: RunCommandOptions = {}): Promise<CommandResult> {
+export function runCommand(
+  argv: readonly [string, ...string[]],
+  options: RunCommandOptions = {},
+): Promise<CommandResult> {
   const timeoutMs = options.timeoutMs ?? 30_000;
   const maxOutputBytes = options.maxOutputBytes ?? 4 * 1024 * 1024;
   const [file, ...args] = argv;
   return new Promise((resolve, reject) => {
     const output = options.outputFd ?? 'pipe';
-    const child = spawn(file, args, { cwd: options.cwd, env: options.env ?? process.env, stdio: ['ignore', output, output], shell: false });
+    const child = spawn(file, args, {
+      cwd: options.cwd,
+      env: options.env ?? process.env,
+      stdio: ['ignore', output, output],
+      shell: false,
+    });
     const stdout: Buffer[] = [];
     let stdoutBytes = 0;
     let stderrTail = Buffer.alloc(0);
@@ -68,7 +76,8 @@ export function runCommand(argv: readonly [string, ...string[]], options: RunCom
     });
     child.stderr?.on('data', (chunk: Buffer) => {
       stderrTail = Buffer.concat([stderrTail, chunk]);
-      if (stderrTail.length > STDERR_TAIL_BYTES) stderrTail = stderrTail.subarray(stderrTail.length - STDERR_TAIL_BYTES);
+      if (stderrTail.length > STDERR_TAIL_BYTES)
+        stderrTail = stderrTail.subarray(stderrTail.length - STDERR_TAIL_BYTES);
     });
     child.on('error', (err: NodeJS.ErrnoException) => {
       clearTimeout(timer);
@@ -100,7 +109,13 @@ export interface SupervisedSpawnOptions {
  */
 export function spawnSupervised(argv: readonly [string, ...string[]], options: SupervisedSpawnOptions): ChildProcess {
   const [file, ...args] = argv;
-  const child = spawn(file, args, { cwd: options.cwd, env: options.env, stdio: options.stdio, detached: true, shell: false });
+  const child = spawn(file, args, {
+    cwd: options.cwd,
+    env: options.env,
+    stdio: options.stdio,
+    detached: true,
+    shell: false,
+  });
   child.unref();
   return child;
 }

@@ -10,7 +10,11 @@ import type { ZipMember } from './zip-writer';
  * everything beneath, named relative to `base`. Links are kept as links only when they lead
  * somewhere inside the root; devices, fifos and sockets are left out.
  */
-export async function* archiveMembers(root: InstanceRoot, base: string, paths: readonly string[]): AsyncGenerator<ZipMember> {
+export async function* archiveMembers(
+  root: InstanceRoot,
+  base: string,
+  paths: readonly string[],
+): AsyncGenerator<ZipMember> {
   const baseDir = root.resolve(base, { followLast: true });
   if (!baseDir.stat?.isDirectory()) throw new FileError('not_a_directory', `"${base}" is not a directory`);
   const seen = new Set<string>();
@@ -39,7 +43,15 @@ async function* walk(root: InstanceRoot, abs: string, name: string): AsyncGenera
     return;
   }
   if (st.isFile()) {
-    yield { kind: 'file', name, mode, mtime: st.mtime, abs, size: st.size, verify: (fd) => assertOpenedInside(root, fd, name) };
+    yield {
+      kind: 'file',
+      name,
+      mode,
+      mtime: st.mtime,
+      abs,
+      size: st.size,
+      verify: (fd) => assertOpenedInside(root, fd, name),
+    };
     return;
   }
   yield { kind: 'directory', name, mode, mtime: st.mtime };

@@ -1,4 +1,14 @@
-import { chownSync, existsSync, lstatSync, mkdirSync, opendirSync, readlinkSync, renameSync, rmSync, Stats } from 'node:fs';
+import {
+  chownSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  opendirSync,
+  readlinkSync,
+  renameSync,
+  rmSync,
+  Stats,
+} from 'node:fs';
 import { join } from 'node:path';
 import type { FileEntry } from '@hostplane/protocol';
 import { recoverInterruptedRestore } from './interrupted-restore';
@@ -48,8 +58,13 @@ export class InstanceFiles {
 
   /** The root of an instance that exists on this host (and is not being restored, unless by the restore itself). */
   root(instanceId: string, options: { forRestore?: boolean } = {}): InstanceRoot {
-    if (!this.store.exists(instanceId)) throw new FileError('instance_not_found', `instance ${instanceId} does not exist on this host`);
-    if (this.restoring.has(instanceId) && !options.forRestore) throw new FileError('restore_in_progress', `instance ${instanceId} is being restored from a backup; retry when the restore has finished`);
+    if (!this.store.exists(instanceId))
+      throw new FileError('instance_not_found', `instance ${instanceId} does not exist on this host`);
+    if (this.restoring.has(instanceId) && !options.forRestore)
+      throw new FileError(
+        'restore_in_progress',
+        `instance ${instanceId} is being restored from a backup; retry when the restore has finished`,
+      );
     const data = this.store.paths(instanceId).data;
     if (!this.recovered.has(instanceId)) {
       recoverInterruptedRestore(data);
@@ -61,7 +76,8 @@ export class InstanceFiles {
 
   /** Runs a restore with the instance's other file operations refused (`restore_in_progress`). */
   async whileRestoring<T>(instanceId: string, run: () => Promise<T>): Promise<T> {
-    if (this.restoring.has(instanceId)) throw new FileError('restore_in_progress', `instance ${instanceId} is already being restored`);
+    if (this.restoring.has(instanceId))
+      throw new FileError('restore_in_progress', `instance ${instanceId} is already being restored`);
     this.restoring.add(instanceId);
     try {
       return await run();
@@ -117,7 +133,11 @@ export class InstanceFiles {
         const found = root.resolveParent(path);
         parentAbs = found.parent.abs;
         name = found.name;
-        target = { abs: join(parentAbs, name), rel: found.parent.rel === '.' ? name : `${found.parent.rel}/${name}`, stat: null };
+        target = {
+          abs: join(parentAbs, name),
+          rel: found.parent.rel === '.' ? name : `${found.parent.rel}/${name}`,
+          stat: null,
+        };
         target.stat = lstatOrNull(target.abs);
       } catch (err) {
         if (err instanceof FileError && err.code === 'path_not_found') {
@@ -130,7 +150,9 @@ export class InstanceFiles {
         missing.push(path);
         continue;
       }
-      inPinnedDirectory(root, parentAbs, (dir) => wrap(() => rmSync(join(dir, name), { recursive: true, force: true }), `deleting "${path}"`));
+      inPinnedDirectory(root, parentAbs, (dir) =>
+        wrap(() => rmSync(join(dir, name), { recursive: true, force: true }), `deleting "${path}"`),
+      );
       deleted.push(path);
     }
     return { deleted, missing };
@@ -166,7 +188,12 @@ export class InstanceFiles {
 
   /** Renames inside the root; an existing target is refused unless overwrite (then replaced). */
   /** `rerun`: the job ran before (the journal says so), so a source gone to its target counts as moved. */
-  move(instanceId: string, moves: { from: string; to: string }[], overwrite: boolean, rerun = false): { moved: { from: string; to: string }[] } {
+  move(
+    instanceId: string,
+    moves: { from: string; to: string }[],
+    overwrite: boolean,
+    rerun = false,
+  ): { moved: { from: string; to: string }[] } {
     const root = this.root(instanceId);
     const moved: { from: string; to: string }[] = [];
     for (const m of moves) {
@@ -187,13 +214,16 @@ export class InstanceFiles {
         moved.push(m);
         continue;
       }
-      if (fromStat.isDirectory() && toAbs.startsWith(`${fromAbs}/`)) throw new FileError('invalid_move', `"${m.from}" cannot be moved into itself ("${m.to}")`);
+      if (fromStat.isDirectory() && toAbs.startsWith(`${fromAbs}/`))
+        throw new FileError('invalid_move', `"${m.from}" cannot be moved into itself ("${m.to}")`);
       const toStat = lstatOrNull(toAbs);
-      if (toStat !== null && !overwrite) throw new FileError('path_exists', `"${m.to}" already exists; pass overwrite to replace it`);
+      if (toStat !== null && !overwrite)
+        throw new FileError('path_exists', `"${m.to}" already exists; pass overwrite to replace it`);
       const from = pinDirectory(root, src.parent.abs);
       try {
         inPinnedDirectory(root, dst.parent.abs, (toDir) => {
-          if (toStat !== null) wrap(() => rmSync(join(toDir, dst.name), { recursive: true, force: true }), `replacing "${m.to}"`);
+          if (toStat !== null)
+            wrap(() => rmSync(join(toDir, dst.name), { recursive: true, force: true }), `replacing "${m.to}"`);
           wrap(() => renameSync(join(from.path, src.name), join(toDir, dst.name)), `moving "${m.from}" to "${m.to}"`);
         });
       } finally {

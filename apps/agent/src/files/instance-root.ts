@@ -56,7 +56,11 @@ export class InstanceRoot {
 
   private walk(userPath: string, options: ResolveOptions): ResolvedPath {
     const parsed = instanceFilePath.safeParse(userPath);
-    if (!parsed.success) throw new FileError('invalid_path', `path "${userPath.slice(0, 200)}" is invalid: ${parsed.error.issues[0]?.message ?? 'malformed'}`);
+    if (!parsed.success)
+      throw new FileError(
+        'invalid_path',
+        `path "${userPath.slice(0, 200)}" is invalid: ${parsed.error.issues[0]?.message ?? 'malformed'}`,
+      );
     const pending = userPath === '.' ? [] : userPath.split('/');
     const done: string[] = [];
     let hops = 0;
@@ -79,10 +83,14 @@ export class InstanceRoot {
           if (done.includes('..')) throw outside(userPath);
           break;
         }
-        throw new FileError('path_not_found', `"${userPath}" does not exist${last ? '' : ` (no "${[...done, part].join('/')}")`}`);
+        throw new FileError(
+          'path_not_found',
+          `"${userPath}" does not exist${last ? '' : ` (no "${[...done, part].join('/')}")`}`,
+        );
       }
       if (stat.isSymbolicLink() && (!last || options.followLast)) {
-        if (++hops > MAX_LINK_HOPS) throw new FileError('path_outside_root', `"${userPath}": too many levels of symbolic links`);
+        if (++hops > MAX_LINK_HOPS)
+          throw new FileError('path_outside_root', `"${userPath}": too many levels of symbolic links`);
         const target = readlinkSync(abs);
         // An absolute target means the host's (or a container's) filesystem, never the instance root.
         if (target.startsWith('/')) throw outside(userPath, target);
@@ -90,7 +98,8 @@ export class InstanceRoot {
         stat = lstatSync(join(this.dir, ...done));
         continue;
       }
-      if (!last && !stat.isDirectory()) throw new FileError('not_a_directory', `"${userPath}": "${[...done, part].join('/')}" is not a directory`);
+      if (!last && !stat.isDirectory())
+        throw new FileError('not_a_directory', `"${userPath}": "${[...done, part].join('/')}" is not a directory`);
       done.push(part);
     }
     const abs = join(this.dir, ...done);
@@ -100,8 +109,13 @@ export class InstanceRoot {
   /** The parent directory of a path (resolved, must exist) and the last component's name. */
   resolveParent(userPath: string): { parent: ResolvedPath; name: string } {
     const parsed = instanceFilePath.safeParse(userPath);
-    if (!parsed.success) throw new FileError('invalid_path', `path "${userPath.slice(0, 200)}" is invalid: ${parsed.error.issues[0]?.message ?? 'malformed'}`);
-    if (userPath === '.') throw new FileError('invalid_path', 'the instance root itself cannot be replaced, moved or deleted');
+    if (!parsed.success)
+      throw new FileError(
+        'invalid_path',
+        `path "${userPath.slice(0, 200)}" is invalid: ${parsed.error.issues[0]?.message ?? 'malformed'}`,
+      );
+    if (userPath === '.')
+      throw new FileError('invalid_path', 'the instance root itself cannot be replaced, moved or deleted');
     const parts = userPath.split('/');
     const name = parts.pop() as string;
     const parent = this.resolve(parts.length === 0 ? '.' : parts.join('/'), { followLast: true });
@@ -111,7 +125,10 @@ export class InstanceRoot {
 }
 
 function outside(userPath: string, target?: string): FileError {
-  return new FileError('path_outside_root', `"${userPath}" leads outside the instance directory${target ? ` (a link to ${target})` : ''}; refused`);
+  return new FileError(
+    'path_outside_root',
+    `"${userPath}" leads outside the instance directory${target ? ` (a link to ${target})` : ''}; refused`,
+  );
 }
 
 /** What lstat says a path is, in the protocol's words. */

@@ -52,7 +52,11 @@ export function inPinnedDirectory<T>(root: InstanceRoot, abs: string, op: (dir: 
 export function assertOpenedInside(root: InstanceRoot, fd: number, shownAs: string): void {
   if (!PROC_FD) return;
   const real = readlinkSync(`${PROC_FD}/${fd}`);
-  if (!root.contains(real)) throw new FileError('path_outside_root', `"${shownAs}" changed into a path outside the instance directory while it was opened; refused`);
+  if (!root.contains(real))
+    throw new FileError(
+      'path_outside_root',
+      `"${shownAs}" changed into a path outside the instance directory while it was opened; refused`,
+    );
 }
 
 function realpathOrFail(abs: string): string {
@@ -64,5 +68,8 @@ function realpathOrFail(abs: string): string {
 }
 
 function escaped(root: InstanceRoot, abs: string): FileError {
-  return new FileError('path_outside_root', `"${root.relative(abs)}" is no longer inside the instance directory (a link was swapped in); refused`);
+  return new FileError(
+    'path_outside_root',
+    `"${root.relative(abs)}" is no longer inside the instance directory (a link was swapped in); refused`,
+  );
 }

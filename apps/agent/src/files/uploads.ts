@@ -1,5 +1,22 @@
 import { randomBytes } from 'node:crypto';
-import { chmodSync, closeSync, constants, copyFileSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, Stats, unlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  closeSync,
+  constants,
+  copyFileSync,
+  existsSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  Stats,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import type { FileEntry } from '@hostplane/protocol';
 import { assertInstanceId } from '../instances/instance-store';
@@ -35,7 +52,8 @@ export class UploadStaging {
   }
 
   uploadPath(instanceId: string, uploadId: string): string {
-    if (!UPLOAD_ID.test(uploadId)) throw new FileError('invalid_path', `upload id "${uploadId.slice(0, 80)}" is invalid`);
+    if (!UPLOAD_ID.test(uploadId))
+      throw new FileError('invalid_path', `upload id "${uploadId.slice(0, 80)}" is invalid`);
     return join(this.dirOf(instanceId), uploadId);
   }
 
@@ -70,13 +88,18 @@ export class UploadStaging {
         const done = root.resolve(path);
         return fileEntryOf(done.rel, done.stat as Stats, done.abs);
       }
-      throw new FileError('upload_not_found', `no staged upload ${uploadId} for instance ${instanceId} (never started, aborted, or already committed)`);
+      throw new FileError(
+        'upload_not_found',
+        `no staged upload ${uploadId} for instance ${instanceId} (never started, aborted, or already committed)`,
+      );
     }
     const { parent, name } = root.resolveParent(path);
     const target = join(parent.abs, name);
     const existing = lstatOrNull(target);
-    if (existing?.isDirectory()) throw new FileError('path_exists', `"${path}" is a directory; an upload cannot replace it`);
-    if (existing && !overwrite) throw new FileError('path_exists', `"${path}" already exists; pass overwrite to replace it`);
+    if (existing?.isDirectory())
+      throw new FileError('path_exists', `"${path}" is a directory; an upload cannot replace it`);
+    if (existing && !overwrite)
+      throw new FileError('path_exists', `"${path}" already exists; pass overwrite to replace it`);
     writeFileSync(marker, path, { mode: 0o600 });
     chmodSync(staged, existing?.isFile() ? existing.mode & 0o7777 : 0o644);
     placeFile(staged, root, parent.abs, name, existing ?? (parent.stat as Stats));

@@ -30,7 +30,8 @@ export async function* zipStream(members: AsyncIterable<ZipMember>): AsyncGenera
       for await (const m of members) {
         if (stopped) return;
         const mode = m.mode & 0o7777;
-        if (m.kind === 'directory') archive.append(Buffer.alloc(0), { name: `${m.name.replace(/\/+$/, '')}/`, mode, date: m.mtime });
+        if (m.kind === 'directory')
+          archive.append(Buffer.alloc(0), { name: `${m.name.replace(/\/+$/, '')}/`, mode, date: m.mtime });
         else if (m.kind === 'symlink') archive.symlink(m.name, m.target, mode);
         else archive.append(lazyFile(m.abs, m.verify, opened), { name: m.name, mode, date: m.mtime });
       }
@@ -50,7 +51,10 @@ export async function* zipStream(members: AsyncIterable<ZipMember>): AsyncGenera
   }
 }
 
-/** A file's bytes, opened at the first read (not when queued), checked to be the regular file inside the root that was walked. */
+/**
+ * A file's bytes, opened at the first read (not when queued), checked to be the regular file inside the root that was
+ * walked.
+ */
 function lazyFile(abs: string, verify: ((fd: number) => void) | undefined, opened: Set<FileHandle>): Readable {
   let handle: FileHandle | null = null;
   const buf = Buffer.alloc(READ_CHUNK);

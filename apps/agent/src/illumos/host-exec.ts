@@ -2,14 +2,20 @@ import { spawn } from 'node:child_process';
 import { CommandError, CommandResult, runCommand } from '../exec/run-command';
 
 export interface HostExecOptions {
-  /** Prepended to privileged commands, e.g. `['pfexec']` (RBAC profile) or `[]` when the agent holds the rights itself. */
+  /**
+   * Prepended to privileged commands, e.g. `['pfexec']` (RBAC profile) or `[]` when the agent holds the rights itself.
+   */
   privilege: readonly string[];
   timeoutMs: number;
   maxOutputBytes: number;
   env?: NodeJS.ProcessEnv;
 }
 
-export const DEFAULT_HOST_EXEC: HostExecOptions = { privilege: ['pfexec'], timeoutMs: 120_000, maxOutputBytes: 16 * 1024 * 1024 };
+export const DEFAULT_HOST_EXEC: HostExecOptions = {
+  privilege: ['pfexec'],
+  timeoutMs: 120_000,
+  maxOutputBytes: 16 * 1024 * 1024,
+};
 
 /**
  * The illumos tools, run through the agent's one exec layer with the configured privilege
@@ -19,7 +25,10 @@ export const DEFAULT_HOST_EXEC: HostExecOptions = { privilege: ['pfexec'], timeo
 export class HostExec {
   constructor(readonly options: HostExecOptions = DEFAULT_HOST_EXEC) {}
 
-  run(argv: readonly [string, ...string[]], overrides: { timeoutMs?: number; okExitCodes?: readonly number[] } = {}): Promise<CommandResult> {
+  run(
+    argv: readonly [string, ...string[]],
+    overrides: { timeoutMs?: number; okExitCodes?: readonly number[] } = {},
+  ): Promise<CommandResult> {
     const full = [...this.options.privilege, ...argv] as [string, ...string[]];
     return runCommand(full, {
       timeoutMs: overrides.timeoutMs ?? this.options.timeoutMs,
@@ -43,10 +52,19 @@ export class HostExec {
  * A privileged command whose stdin or stdout is a file (`zfs send > file`, `zfs receive < file`):
  * argv only, a timeout, stderr's tail kept for the error.
  */
-export function runWithFiles(exec: HostExec, argv: readonly [string, ...string[]], files: { stdinFd?: number; stdoutFd?: number }, timeoutMs: number): Promise<void> {
+export function runWithFiles(
+  exec: HostExec,
+  argv: readonly [string, ...string[]],
+  files: { stdinFd?: number; stdoutFd?: number },
+  timeoutMs: number,
+): Promise<void> {
   const [file, ...args] = exec.privileged(argv);
   return new Promise((resolve, reject) => {
-    const child = spawn(file, args, { env: exec.options.env ?? process.env, stdio: [files.stdinFd ?? 'ignore', files.stdoutFd ?? 'ignore', 'pipe'], shell: false });
+    const child = spawn(file, args, {
+      env: exec.options.env ?? process.env,
+      stdio: [files.stdinFd ?? 'ignore', files.stdoutFd ?? 'ignore', 'pipe'],
+      shell: false,
+    });
     let stderr = '';
     child.stderr?.on('data', (d: Buffer) => (stderr = (stderr + d.toString('utf8')).slice(-4096)));
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
@@ -57,7 +75,17 @@ export function runWithFiles(exec: HostExec, argv: readonly [string, ...string[]
     child.on('close', (code, signal) => {
       clearTimeout(timer);
       if (code === 0) resolve();
-      else reject(new CommandError(argv, signal === 'SIGKILL' ? 'timeout' : 'exit', code, signal, stderr, code === null ? `was killed by ${signal}` : `exited with code ${code}`));
+      else
+        reject(
+          new CommandError(
+            argv,
+            signal === 'SIGKILL' ? 'timeout' : 'exit',
+            code,
+            signal,
+            stderr,
+            code === null ? `was killed by ${signal}` : `exited with code ${code}`,
+          ),
+        );
     });
   });
 }

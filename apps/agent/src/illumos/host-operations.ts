@@ -7,7 +7,8 @@ import { STORAGE_OPERATIONS, SYSTEM_OPERATIONS } from './operations/storage-syst
 export interface HostOperation {
   params: ParamSpec;
   write: boolean;
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- checkParams has checked each value against this operation's own params
+  // checkParams has checked each value against this operation's own params.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   run(exec: HostExec, p: Record<string, any>): Promise<unknown>;
 }
 
@@ -16,7 +17,12 @@ export interface HostOperation {
  * so a new operation is a line here, not a route, a handler and a parser of its own. Parameters
  * are checked before the first command runs.
  */
-export const HOST_OPERATIONS: Record<string, HostOperation> = { ...ZONE_OPERATIONS, ...NETWORK_OPERATIONS, ...STORAGE_OPERATIONS, ...SYSTEM_OPERATIONS };
+export const HOST_OPERATIONS: Record<string, HostOperation> = {
+  ...ZONE_OPERATIONS,
+  ...NETWORK_OPERATIONS,
+  ...STORAGE_OPERATIONS,
+  ...SYSTEM_OPERATIONS,
+};
 
 export class UnknownHostOperation extends Error {
   readonly code = 'unknown_operation';

@@ -22,7 +22,12 @@ function typedValue(value: string): unknown {
   return value;
 }
 
-function replaceKeyLines(text: string, replacements: Replacement[], separator: '=' | ' = ', sectioned: boolean): string {
+function replaceKeyLines(
+  text: string,
+  replacements: Replacement[],
+  separator: '=' | ' = ',
+  sectioned: boolean,
+): string {
   const lines = text === '' ? [] : text.replace(/\n$/, '').split('\n');
   for (const { match, value } of replacements) {
     const m = sectioned ? /^\[([^\]]+)\](.+)$/.exec(match) : null;
@@ -66,7 +71,8 @@ export function renderConfigFile(file: ConfigFile, existing: string): string {
   switch (file.parser) {
     case 'file': {
       const lines = base.split('\n');
-      for (const { match, value } of replacements) for (let i = 0; i < lines.length; i++) if ((lines[i] as string).startsWith(match)) lines[i] = value;
+      for (const { match, value } of replacements)
+        for (let i = 0; i < lines.length; i++) if ((lines[i] as string).startsWith(match)) lines[i] = value;
       return lines.join('\n');
     }
     case 'properties':
@@ -78,18 +84,28 @@ export function renderConfigFile(file: ConfigFile, existing: string): string {
       try {
         doc = base.trim() === '' ? {} : (JSON.parse(base) as Record<string, unknown>);
       } catch {
-        throw new DriverError('invalid_spec', `config file "${file.path}" is not valid JSON, so its keys cannot be replaced`);
+        throw new DriverError(
+          'invalid_spec',
+          `config file "${file.path}" is not valid JSON, so its keys cannot be replaced`,
+        );
       }
       for (const { match, value } of replacements) setDotted(doc, match, typedValue(value));
       return `${JSON.stringify(doc, null, 2)}\n`;
     }
     case 'yaml': {
       const doc = parseDocument(base);
-      if (doc.errors.length > 0) throw new DriverError('invalid_spec', `config file "${file.path}" is not valid YAML, so its keys cannot be replaced`);
+      if (doc.errors.length > 0)
+        throw new DriverError(
+          'invalid_spec',
+          `config file "${file.path}" is not valid YAML, so its keys cannot be replaced`,
+        );
       for (const { match, value } of replacements) doc.setIn(match.split('.'), typedValue(value));
       return doc.toString();
     }
     case 'xml':
-      throw new DriverError('invalid_spec', `config file "${file.path}": key replacements in XML files are not supported by this agent; send the whole file as content`);
+      throw new DriverError(
+        'invalid_spec',
+        `config file "${file.path}": key replacements in XML files are not supported by this agent; send the whole file as content`,
+      );
   }
 }

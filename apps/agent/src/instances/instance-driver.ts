@@ -1,8 +1,13 @@
 import type { LogHistory, LogRange, LogsCleared } from './log-history';
-import type { InstanceSpec, InstanceState, InstanceStateFrame, InstanceStats, InstanceStatus } from '@hostplane/protocol';
+import type {
+  InstanceSpec,
+  InstanceState,
+  InstanceStateFrame,
+  InstanceStats,
+  InstanceStatus,
+} from '@hostplane/protocol';
 
 export type DriverName = InstanceSpec['driver'];
-
 
 /** Credentials for a registry an image comes from, sent by the hub with a job; never saved on the host. */
 export interface RegistryCredentials {

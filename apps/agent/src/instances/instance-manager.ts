@@ -1,6 +1,13 @@
 import type { InstanceSpec, InstanceStatus } from '@hostplane/protocol';
 import { DriverError } from '../errors/agent-error';
-import type { CreateContext, DriverName, InstanceDriver, InstanceSummary, StateListener, UpdateContext } from './instance-driver';
+import type {
+  CreateContext,
+  DriverName,
+  InstanceDriver,
+  InstanceSummary,
+  StateListener,
+  UpdateContext,
+} from './instance-driver';
 import { InstanceStore } from './instance-store';
 
 /**
@@ -24,14 +31,22 @@ export class InstanceManager {
   async create(spec: InstanceSpec, ctx: CreateContext): Promise<InstanceStatus> {
     if (this.store.exists(spec.instance_id)) {
       const saved = this.store.readSpec(spec.instance_id);
-      if (saved.driver !== spec.driver) throw new DriverError('invalid_spec', `instance ${spec.instance_id} already exists with the ${saved.driver} driver; delete it before recreating it with ${spec.driver}`);
+      if (saved.driver !== spec.driver)
+        throw new DriverError(
+          'invalid_spec',
+          `instance ${spec.instance_id} already exists with the ${saved.driver} driver; delete it before recreating it with ${spec.driver}`,
+        );
     }
     return (await this.usable(spec.driver)).create(spec, ctx);
   }
 
   async update(spec: InstanceSpec, ctx?: UpdateContext): Promise<InstanceStatus> {
     const driver = await this.driverOf(spec.instance_id);
-    if (driver.name !== spec.driver) throw new DriverError('invalid_spec', `instance ${spec.instance_id} runs on the ${driver.name} driver; its driver cannot change`);
+    if (driver.name !== spec.driver)
+      throw new DriverError(
+        'invalid_spec',
+        `instance ${spec.instance_id} runs on the ${driver.name} driver; its driver cannot change`,
+      );
     return driver.update(spec, ctx);
   }
 
@@ -55,12 +70,16 @@ export class InstanceManager {
     return out;
   }
 
-  /** Instances of a driver that is unavailable now (engine down): their last recorded state, so the hub does not take them for deleted. */
+  /**
+   * Instances of a driver that is unavailable now (engine down): their last recorded state, so the hub does not take
+   * them for deleted.
+   */
   private lastKnown(name: DriverName): InstanceSummary[] {
     const out: InstanceSummary[] = [];
     for (const id of this.store.ids()) {
       try {
-        if (this.store.readSpec(id).driver === name) out.push({ instance_id: id, state: this.store.readState(id).state });
+        if (this.store.readSpec(id).driver === name)
+          out.push({ instance_id: id, state: this.store.readState(id).state });
       } catch {
         // An unreadable spec is not an instance the hub can act on.
       }
@@ -76,7 +95,8 @@ export class InstanceManager {
     const driver = this.drivers.get(name);
     if (!driver) throw new DriverError('driver_unavailable', `this agent has no ${name} driver`);
     const problem = await driver.available();
-    if (problem !== null) throw new DriverError('driver_unavailable', `the ${name} driver is not available on this host: ${problem}`);
+    if (problem !== null)
+      throw new DriverError('driver_unavailable', `the ${name} driver is not available on this host: ${problem}`);
     return driver;
   }
 }

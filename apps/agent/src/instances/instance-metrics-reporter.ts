@@ -68,7 +68,9 @@ export class InstanceMetricsReporter {
     const running = (await this.instances.list()).filter((i) => i.state === 'running').slice(0, MAX_SAMPLES);
     const samples: InstanceStats[] = [];
     for (let i = 0; i < running.length; i += MAX_PARALLEL) {
-      const round = await Promise.allSettled(running.slice(i, i + MAX_PARALLEL).map((r) => this.statsOf(r.instance_id)));
+      const round = await Promise.allSettled(
+        running.slice(i, i + MAX_PARALLEL).map((r) => this.statsOf(r.instance_id)),
+      );
       for (const r of round) if (r.status === 'fulfilled') samples.push(r.value);
     }
     return samples;
@@ -77,7 +79,10 @@ export class InstanceMetricsReporter {
   private async statsOf(id: string): Promise<InstanceStats> {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`stats of instance ${id} took longer than ${STATS_TIMEOUT_MS} ms`)), STATS_TIMEOUT_MS);
+      timer = setTimeout(
+        () => reject(new Error(`stats of instance ${id} took longer than ${STATS_TIMEOUT_MS} ms`)),
+        STATS_TIMEOUT_MS,
+      );
     });
     try {
       return await Promise.race([(await this.instances.driverOf(id)).stats(id), timeout]);

@@ -1,4 +1,18 @@
-import { closeSync, constants, existsSync, fsyncSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, Stats, writeSync } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  existsSync,
+  fsyncSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  Stats,
+  writeSync,
+} from 'node:fs';
 import { join, sep } from 'node:path';
 import { instanceSpec, InstanceSpec, InstanceState } from '@hostplane/protocol';
 import { z } from 'zod';
@@ -24,7 +38,18 @@ export const persistedState = z.object({
 export type PersistedState = z.infer<typeof persistedState>;
 
 export function initialState(): PersistedState {
-  return { desired: 'stopped', state: 'stopped', reason: null, exit_code: null, pid: null, pid_start_ticks: null, container_id: null, started_at: null, restarts: 0, installed: false };
+  return {
+    desired: 'stopped',
+    state: 'stopped',
+    reason: null,
+    exit_code: null,
+    pid: null,
+    pid_start_ticks: null,
+    container_id: null,
+    started_at: null,
+    restarts: 0,
+    installed: false,
+  };
 }
 
 export interface InstancePaths {
@@ -39,7 +64,8 @@ export interface InstancePaths {
 }
 
 export function assertInstanceId(id: string): void {
-  if (!INSTANCE_ID.test(id)) throw new DriverError('invalid_spec', `instance id "${id.slice(0, 80)}" is invalid: use a lowercase UUID`);
+  if (!INSTANCE_ID.test(id))
+    throw new DriverError('invalid_spec', `instance id "${id.slice(0, 80)}" is invalid: use a lowercase UUID`);
 }
 
 /** `<state_dir>/instances/<id>/`: spec.json, state.json, data/ (the instance root), logs/, install.log. */
@@ -71,7 +97,9 @@ export class InstanceStore {
 
   ids(): string[] {
     if (!existsSync(this.base)) return [];
-    return readdirSync(this.base).filter((name) => INSTANCE_ID.test(name) && existsSync(join(this.base, name, 'spec.json')));
+    return readdirSync(this.base).filter(
+      (name) => INSTANCE_ID.test(name) && existsSync(join(this.base, name, 'spec.json')),
+    );
   }
 
   prepare(id: string): InstancePaths {
@@ -136,16 +164,29 @@ export function writeConfigFiles(dataDir: string, files: InstanceSpec['config_fi
       dir = join(dir, part);
       const st = lstatOrNull(dir);
       if (st === null) mkdirSync(dir, { mode: 0o755 });
-      else if (st.isSymbolicLink() || !st.isDirectory()) throw new DriverError('invalid_spec', `config file path "${file.path}": ${dir.slice(dataDir.length + 1)} is a link or not a directory; refusing to write through it`);
+      else if (st.isSymbolicLink() || !st.isDirectory())
+        throw new DriverError(
+          'invalid_spec',
+          `config file path "${file.path}": ${dir.slice(dataDir.length + 1)} is a link or not a directory; refusing to write through it`,
+        );
     }
     const target = join(dataDir, ...parts);
-    if (!target.startsWith(dataDir + sep)) throw new DriverError('invalid_spec', `config file path "${file.path}" escapes the instance directory`);
+    if (!target.startsWith(dataDir + sep))
+      throw new DriverError('invalid_spec', `config file path "${file.path}" escapes the instance directory`);
     const st = lstatOrNull(target);
-    if (st?.isSymbolicLink()) throw new DriverError('invalid_spec', `config file "${file.path}" is a symbolic link; refusing to write through it`);
+    if (st?.isSymbolicLink())
+      throw new DriverError(
+        'invalid_spec',
+        `config file "${file.path}" is a symbolic link; refusing to write through it`,
+      );
     // O_NOFOLLOW: a link created between the check and the open still fails the write.
     const existing = st?.isFile() ? readFileSync(target, 'utf8') : '';
     const content = renderConfigFile(file, existing);
-    const fd = openSync(target, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW, 0o644);
+    const fd = openSync(
+      target,
+      constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW,
+      0o644,
+    );
     try {
       writeSync(fd, content);
     } finally {

@@ -1,4 +1,17 @@
-import { closeSync, copyFileSync, existsSync, type FSWatcher, openSync, readSync, renameSync, Stats, statSync, truncateSync, utimesSync, watch } from 'node:fs';
+import {
+  closeSync,
+  copyFileSync,
+  existsSync,
+  type FSWatcher,
+  openSync,
+  readSync,
+  renameSync,
+  Stats,
+  statSync,
+  truncateSync,
+  utimesSync,
+  watch,
+} from 'node:fs';
 import { basename, dirname } from 'node:path';
 
 export const LOG_MAX_BYTES = 10 * 1024 * 1024;
@@ -11,7 +24,11 @@ export interface LogRotation {
   keep: number;
   checkMs: number;
 }
-export const DEFAULT_LOG_ROTATION: LogRotation = { maxBytes: LOG_MAX_BYTES, keep: LOG_KEEP, checkMs: LOG_ROTATE_CHECK_MS };
+export const DEFAULT_LOG_ROTATION: LogRotation = {
+  maxBytes: LOG_MAX_BYTES,
+  keep: LOG_KEEP,
+  checkMs: LOG_ROTATE_CHECK_MS,
+};
 const TAIL_READ_BYTES = 4 * 1024 * 1024;
 const FALLBACK_POLL_MS = 100;
 const READ_CHUNK_BYTES = 256 * 1024;

@@ -35,8 +35,19 @@ export async function collectInventory(options: InventoryOptions): Promise<Inven
     section('processes', () => collectProcesses(userNames), []),
     collectContainers(options.dockerSocket),
   ]);
-  const backups = options.stateDir ? await section('backups', () => Promise.resolve(listBackupArchives(options.stateDir!)), []) : undefined;
-  return { collected_at: new Date().toISOString(), system, network: collectNetwork(), disks, users, processes, containers, ...(backups ? { backups } : {}) };
+  const backups = options.stateDir
+    ? await section('backups', () => Promise.resolve(listBackupArchives(options.stateDir!)), [])
+    : undefined;
+  return {
+    collected_at: new Date().toISOString(),
+    system,
+    network: collectNetwork(),
+    disks,
+    users,
+    processes,
+    containers,
+    ...(backups ? { backups } : {}),
+  };
 }
 
 /** `<stateDir>/backups/<instance>/<backup>.tar.gz`: the archives this host keeps. */
@@ -48,7 +59,11 @@ export function listBackupArchives(stateDir: string): NonNullable<Inventory['bac
     if (!instance.isDirectory()) continue;
     for (const f of readdirSync(join(base, instance.name), { withFileTypes: true })) {
       if (!f.isFile() || !f.name.endsWith('.tar.gz')) continue;
-      out.push({ instance_id: instance.name, backup_id: f.name.slice(0, -'.tar.gz'.length), size_bytes: statSync(join(base, instance.name, f.name)).size });
+      out.push({
+        instance_id: instance.name,
+        backup_id: f.name.slice(0, -'.tar.gz'.length),
+        size_bytes: statSync(join(base, instance.name, f.name)).size,
+      });
     }
   }
   return out;

@@ -13,20 +13,72 @@ export interface MountEntry {
 
 /** Kernel and memory filesystems: not storage an operator plans capacity with. */
 const PSEUDO_FILESYSTEMS = new Set([
-  'proc', 'sysfs', 'devtmpfs', 'devpts', 'tmpfs', 'ramfs', 'cgroup', 'cgroup2', 'securityfs', 'pstore', 'bpf', 'debugfs', 'tracefs',
-  'mqueue', 'hugetlbfs', 'configfs', 'fusectl', 'autofs', 'binfmt_misc', 'rpc_pipefs', 'nsfs', 'efivarfs', 'selinuxfs', 'squashfs',
-  'fuse.gvfsd-fuse', 'fuse.portal', 'ctfs', 'objfs', 'sharefs', 'mntfs', 'fd', 'lofs', 'dev', 'devfs', 'bootfs', 'nullfs',
+  'proc',
+  'sysfs',
+  'devtmpfs',
+  'devpts',
+  'tmpfs',
+  'ramfs',
+  'cgroup',
+  'cgroup2',
+  'securityfs',
+  'pstore',
+  'bpf',
+  'debugfs',
+  'tracefs',
+  'mqueue',
+  'hugetlbfs',
+  'configfs',
+  'fusectl',
+  'autofs',
+  'binfmt_misc',
+  'rpc_pipefs',
+  'nsfs',
+  'efivarfs',
+  'selinuxfs',
+  'squashfs',
+  'fuse.gvfsd-fuse',
+  'fuse.portal',
+  'ctfs',
+  'objfs',
+  'sharefs',
+  'mntfs',
+  'fd',
+  'lofs',
+  'dev',
+  'devfs',
+  'bootfs',
+  'nullfs',
 ]);
 
 /**
  * Not statted on Linux: statfs on a hung server blocks one of libuv's few I/O threads for good,
  * and with them the job journal.
  */
-const NETWORK_FILESYSTEMS = new Set(['nfs', 'nfs4', 'cifs', 'smb3', 'smbfs', 'fuse.sshfs', '9p', 'ceph', 'glusterfs', 'fuse.glusterfs', 'afs', 'lustre', 'fuse.s3fs']);
+const NETWORK_FILESYSTEMS = new Set([
+  'nfs',
+  'nfs4',
+  'cifs',
+  'smb3',
+  'smbfs',
+  'fuse.sshfs',
+  '9p',
+  'ceph',
+  'glusterfs',
+  'fuse.glusterfs',
+  'afs',
+  'lustre',
+  'fuse.s3fs',
+]);
 
 export async function collectDisks(): Promise<DiskInventory[]> {
-  const disks = process.platform === 'linux' ? await disksFromStatfs(parseMountTable(await readFile('/proc/mounts', 'utf8'))) : await disksFromDf();
-  return disks.filter((d) => d.mount === '/' || (d.size_bytes > 0 && !PSEUDO_FILESYSTEMS.has(d.type))).sort((a, b) => a.mount.localeCompare(b.mount));
+  const disks =
+    process.platform === 'linux'
+      ? await disksFromStatfs(parseMountTable(await readFile('/proc/mounts', 'utf8')))
+      : await disksFromDf();
+  return disks
+    .filter((d) => d.mount === '/' || (d.size_bytes > 0 && !PSEUDO_FILESYSTEMS.has(d.type)))
+    .sort((a, b) => a.mount.localeCompare(b.mount));
 }
 
 /**
@@ -80,8 +132,21 @@ export function parseDfPortable(text: string): DfEntry[] {
   for (const line of text.split('\n').slice(1)) {
     const m = /^(.*?)\s+(\d+)\s+(\d+)\s+(\d+)\s+(?:\d+%|-)\s+(\/.*)$/.exec(line.trimEnd());
     if (!m) continue;
-    const [, filesystem, size, used, available, mount] = m as unknown as [string, string, string, string, string, string];
-    out.push({ filesystem, mount, sizeBytes: Number(size) * 1024, usedBytes: Number(used) * 1024, availableBytes: Number(available) * 1024 });
+    const [, filesystem, size, used, available, mount] = m as unknown as [
+      string,
+      string,
+      string,
+      string,
+      string,
+      string,
+    ];
+    out.push({
+      filesystem,
+      mount,
+      sizeBytes: Number(size) * 1024,
+      usedBytes: Number(used) * 1024,
+      availableBytes: Number(available) * 1024,
+    });
   }
   return out;
 }
@@ -100,7 +165,10 @@ async function disksFromDf(): Promise<DiskInventory[]> {
   const { stdout } = await runCommand(['df', '-kP'], { timeoutMs: 15_000 });
   const types = new Map<string, string>();
   try {
-    const table = process.platform === 'darwin' ? parseDarwinMountOutput((await runCommand(['mount'], { timeoutMs: 5000 })).stdout) : parseMountTable(await readFile('/etc/mnttab', 'utf8'));
+    const table =
+      process.platform === 'darwin'
+        ? parseDarwinMountOutput((await runCommand(['mount'], { timeoutMs: 5000 })).stdout)
+        : parseMountTable(await readFile('/etc/mnttab', 'utf8'));
     for (const m of table) types.set(m.mount, m.type);
   } catch {
     // Without a mount table the sizes are still right; the type is reported as unknown.

@@ -28,7 +28,10 @@ export class MetricsSampler {
     const busy = cpu.busy - this.lastCpu.busy;
     const total = cpu.total - this.lastCpu.total;
     this.lastCpu = cpu;
-    const [disk, net] = await Promise.all([this.diskTotals(), readNetworkCounters().catch(() => ({ rxBytes: 0, txBytes: 0 }))]);
+    const [disk, net] = await Promise.all([
+      this.diskTotals(),
+      readNetworkCounters().catch(() => ({ rxBytes: 0, txBytes: 0 })),
+    ]);
     const [load1, load5, load15] = os.loadavg() as [number, number, number];
     const totalMem = os.totalmem();
     return {
@@ -75,8 +78,12 @@ function readCpuTimes(): CpuTimes {
 /** Bytes received and sent since boot on every interface but loopback. */
 export async function readNetworkCounters(): Promise<NetworkCounters> {
   if (process.platform === 'linux') return parseProcNetDev(await readFile('/proc/net/dev', 'utf8'));
-  if (process.platform === 'darwin') return parseNetstatLinkBytes((await runCommand(['netstat', '-ibn'], { timeoutMs: 5000 })).stdout);
-  if (process.platform === 'sunos') return parseKstatLinkBytes((await runCommand(['kstat', '-p', 'link:::rbytes64', 'link:::obytes64'], { timeoutMs: 5000 })).stdout);
+  if (process.platform === 'darwin')
+    return parseNetstatLinkBytes((await runCommand(['netstat', '-ibn'], { timeoutMs: 5000 })).stdout);
+  if (process.platform === 'sunos')
+    return parseKstatLinkBytes(
+      (await runCommand(['kstat', '-p', 'link:::rbytes64', 'link:::obytes64'], { timeoutMs: 5000 })).stdout,
+    );
   return { rxBytes: 0, txBytes: 0 };
 }
 
@@ -93,7 +100,10 @@ export function parseProcNetDev(text: string): NetworkCounters {
   return c;
 }
 
-/** macOS `netstat -ibn`: one `<Link#n>` row per interface; Ibytes and Obytes counted from the right (Address may be blank). */
+/**
+ * macOS `netstat -ibn`: one `<Link#n>` row per interface; Ibytes and Obytes counted from the right (Address may be
+ * blank).
+ */
 export function parseNetstatLinkBytes(text: string): NetworkCounters {
   const c: NetworkCounters = { rxBytes: 0, txBytes: 0 };
   for (const line of text.split('\n')) {

@@ -33,11 +33,21 @@ export function parseProcStat(text: string): ProcStat | null {
   const open = text.indexOf('(');
   const close = text.lastIndexOf(')');
   if (open < 0 || close < open) return null;
-  const rest = text.slice(close + 2).trim().split(/\s+/);
+  const rest = text
+    .slice(close + 2)
+    .trim()
+    .split(/\s+/);
   const pid = Number(text.slice(0, open).trim());
   const num = (i: number) => Number(rest[i]);
   if (!Number.isInteger(pid) || rest.length < 20) return null;
-  return { pid, comm: text.slice(open + 1, close), state: rest[0] ?? '?', ppid: num(1), cpuTicks: num(11) + num(12), startTicks: num(19) };
+  return {
+    pid,
+    comm: text.slice(open + 1, close),
+    state: rest[0] ?? '?',
+    ppid: num(1),
+    cpuTicks: num(11) + num(12),
+    startTicks: num(19),
+  };
 }
 
 async function processesFromProc(userNames: ReadonlyMap<number, string>): Promise<ProcessInventory[]> {
@@ -45,13 +55,19 @@ async function processesFromProc(userNames: ReadonlyMap<number, string>): Promis
   const pids = (await readdir('/proc')).filter((n) => /^\d+$/.test(n));
   const out: ProcessInventory[] = [];
   for (let i = 0; i < pids.length; i += PROC_READ_BATCH) {
-    const batch = await Promise.all(pids.slice(i, i + PROC_READ_BATCH).map((pid) => readProcProcess(pid, uptimeSeconds, userNames)));
+    const batch = await Promise.all(
+      pids.slice(i, i + PROC_READ_BATCH).map((pid) => readProcProcess(pid, uptimeSeconds, userNames)),
+    );
     for (const p of batch) if (p) out.push(p);
   }
   return out;
 }
 
-async function readProcProcess(pid: string, uptimeSeconds: number, userNames: ReadonlyMap<number, string>): Promise<ProcessInventory | null> {
+async function readProcProcess(
+  pid: string,
+  uptimeSeconds: number,
+  userNames: ReadonlyMap<number, string>,
+): Promise<ProcessInventory | null> {
   try {
     const [statText, statusText, cmdline] = await Promise.all([
       readFile(`/proc/${pid}/stat`, 'utf8'),
@@ -89,7 +105,15 @@ export function parsePsListing(text: string): Omit<ProcessInventory, 'command'>[
     if (!m) continue;
     const pid = Number(m[1]);
     if (pid < 1) continue;
-    out.push({ pid, ppid: Number(m[2]), user: m[3] as string, cpu_percent: Number(m[4]), memory_bytes: Number(m[5]) * 1024, state: m[6] as string, name: basename((m[7] as string).trim()) });
+    out.push({
+      pid,
+      ppid: Number(m[2]),
+      user: m[3] as string,
+      cpu_percent: Number(m[4]),
+      memory_bytes: Number(m[5]) * 1024,
+      state: m[6] as string,
+      name: basename((m[7] as string).trim()),
+    });
   }
   return out;
 }
@@ -97,7 +121,27 @@ export function parsePsListing(text: string): Omit<ProcessInventory, 'command'>[
 async function processesFromPs(): Promise<ProcessInventory[]> {
   const stateColumn = process.platform === 'darwin' ? 'state=' : 's=';
   const [listing, args] = await Promise.all([
-    runCommand(['ps', '-A', '-o', 'pid=', '-o', 'ppid=', '-o', 'user=', '-o', 'pcpu=', '-o', 'rss=', '-o', stateColumn, '-o', 'comm='], { timeoutMs: 15_000 }),
+    runCommand(
+      [
+        'ps',
+        '-A',
+        '-o',
+        'pid=',
+        '-o',
+        'ppid=',
+        '-o',
+        'user=',
+        '-o',
+        'pcpu=',
+        '-o',
+        'rss=',
+        '-o',
+        stateColumn,
+        '-o',
+        'comm=',
+      ],
+      { timeoutMs: 15_000 },
+    ),
     runCommand(['ps', '-A', '-o', 'pid=', '-o', 'args='], { timeoutMs: 15_000 }),
   ]);
   const commands = new Map<number, string>();
@@ -105,7 +149,10 @@ async function processesFromPs(): Promise<ProcessInventory[]> {
     const m = /^\s*(\d+)\s+(.*)$/.exec(line);
     if (m) commands.set(Number(m[1]), (m[2] as string).trim());
   }
-  return parsePsListing(listing.stdout).map((p) => ({ ...p, command: (commands.get(p.pid) || p.name).slice(0, MAX_COMMAND_CHARS) }));
+  return parsePsListing(listing.stdout).map((p) => ({
+    ...p,
+    command: (commands.get(p.pid) || p.name).slice(0, MAX_COMMAND_CHARS),
+  }));
 }
 
 function round2(n: number): number {

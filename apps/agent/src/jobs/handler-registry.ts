@@ -5,7 +5,10 @@ export interface JobContext {
   jobId: string;
   /** Aborted when the hub cancels the job (for kinds declared cancellable). */
   signal: AbortSignal;
-  /** The journal had this job accepted before without an outcome: the agent stopped while it ran, maybe after its effect. */
+  /**
+   * The journal had this job accepted before without an outcome: the agent stopped while it ran, maybe after its
+   * effect.
+   */
   rerun?: boolean;
   /** Reports progress to the hub; cheap, call it as often as is useful. */
   progress(percent: number, message?: string): void;
@@ -30,9 +33,14 @@ export class HandlerRegistryError extends Error {}
  * Checked at start: the protocol this agent was built with may declare a kind the agent has no
  * handler for (or the registry may carry one the protocol dropped), and then the agent must not run.
  */
-export function assertHandlersMatchJobKinds(handlers: Record<string, unknown>, kinds: Record<string, unknown> = JOB_KINDS): void {
+export function assertHandlersMatchJobKinds(
+  handlers: Record<string, unknown>,
+  kinds: Record<string, unknown> = JOB_KINDS,
+): void {
   const missing = Object.keys(kinds).filter((k) => typeof handlers[k] !== 'function');
   const extra = Object.keys(handlers).filter((k) => !Object.prototype.hasOwnProperty.call(kinds, k));
-  if (missing.length > 0) throw new HandlerRegistryError(`no handler for job kind ${missing.map((k) => `"${k}"`).join(', ')}`);
-  if (extra.length > 0) throw new HandlerRegistryError(`handler for unknown job kind ${extra.map((k) => `"${k}"`).join(', ')}`);
+  if (missing.length > 0)
+    throw new HandlerRegistryError(`no handler for job kind ${missing.map((k) => `"${k}"`).join(', ')}`);
+  if (extra.length > 0)
+    throw new HandlerRegistryError(`handler for unknown job kind ${extra.map((k) => `"${k}"`).join(', ')}`);
 }

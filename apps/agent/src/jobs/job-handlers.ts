@@ -29,7 +29,8 @@ export interface JobHandlerDeps {
 
 /** The handler of every job kind this agent runs; drivers add theirs here as they arrive. */
 export function createJobHandlers(deps: JobHandlerDeps): JobHandlerRegistry {
-  const instances = deps.instances ?? createInstanceManager({ stateDir: deps.stateDir, dockerSocket: '/nonexistent/docker.sock' });
+  const instances =
+    deps.instances ?? createInstanceManager({ stateDir: deps.stateDir, dockerSocket: '/nonexistent/docker.sock' });
   const files = deps.files ?? createFileServices(deps.stateDir, instances.store);
   const removeInstanceLeftovers = (id: string) => {
     files.backups.removeAll(id);

@@ -72,10 +72,17 @@ export class JobService {
     if (!payload.success) {
       const issue = payload.error.issues[0];
       const where = issue?.path.length ? `${issue.path.join('.')} ` : '';
-      return ack(rejected('invalid_payload', `${envelope.kind} payload is invalid: ${where}${issue?.message ?? 'malformed'}`));
+      return ack(
+        rejected('invalid_payload', `${envelope.kind} payload is invalid: ${where}${issue?.message ?? 'malformed'}`),
+      );
     }
     if (this.active.size >= this.options.maxQueuedJobs) {
-      return ack(rejected('agent_busy', `the agent already holds ${this.active.size} unfinished jobs (max_queued_jobs); retry later`));
+      return ack(
+        rejected(
+          'agent_busy',
+          `the agent already holds ${this.active.size} unfinished jobs (max_queued_jobs); retry later`,
+        ),
+      );
     }
     const spec = JOB_KINDS[envelope.kind] as { resource: (p: unknown) => string | null };
     const job: ActiveJob = {
@@ -88,7 +95,12 @@ export class JobService {
     };
     this.active.set(envelope.job_id, job);
     try {
-      await this.options.journal.recordAccepted({ jobId: envelope.job_id, kind: envelope.kind, resource: job.resource, attempt: envelope.attempt });
+      await this.options.journal.recordAccepted({
+        jobId: envelope.job_id,
+        kind: envelope.kind,
+        resource: job.resource,
+        attempt: envelope.attempt,
+      });
     } catch (err) {
       this.active.delete(envelope.job_id);
       log.error({ err }, 'cannot record the job in the journal');
@@ -96,7 +108,8 @@ export class JobService {
     }
     ack({ status: 'accepted' });
     log.info({ resource: job.resource, attempt: envelope.attempt, rerun: recorded !== undefined }, 'job accepted');
-    if (job.cancelRequested) return this.finish(job, { job_id: envelope.job_id, status: 'cancelled', finished_at: this.now().toISOString() });
+    if (job.cancelRequested)
+      return this.finish(job, { job_id: envelope.job_id, status: 'cancelled', finished_at: this.now().toISOString() });
     this.scheduler.enqueue({ id: envelope.job_id, resource: job.resource, run: () => this.run(job) });
   }
 
@@ -116,7 +129,10 @@ export class JobService {
       this.options.log.info({ job_id: jobId }, 'cancelling running job');
       job.controller.abort();
     } else {
-      this.options.log.info({ job_id: jobId, kind: job.envelope.kind }, 'job kind cannot be cancelled once running; letting it finish');
+      this.options.log.info(
+        { job_id: jobId, kind: job.envelope.kind },
+        'job kind cannot be cancelled once running; letting it finish',
+      );
     }
   }
 
@@ -156,7 +172,12 @@ export class JobService {
     if (envelope.deadline_at !== null && Date.parse(envelope.deadline_at) <= this.now().getTime()) {
       log.warn({ deadline_at: envelope.deadline_at }, 'job expired before it started');
       const message = `the job's deadline ${envelope.deadline_at} passed before it could start`;
-      return this.finish(job, { job_id: jobId, status: 'failed', error: { code: 'expired', message }, finished_at: finishedAt() });
+      return this.finish(job, {
+        job_id: jobId,
+        status: 'failed',
+        error: { code: 'expired', message },
+        finished_at: finishedAt(),
+      });
     }
     const ctx: JobContext = {
       jobId,
@@ -173,9 +194,17 @@ export class JobService {
     try {
       // The payload was parsed with this kind's schema in receive(); the map cannot carry that link in its type.
       const result: unknown = await handler(job.payload as never, ctx);
-      const checked = (JOB_KINDS[envelope.kind].result as { safeParse(v: unknown): { success: boolean; data?: unknown } }).safeParse(result);
+      const checked = (
+        JOB_KINDS[envelope.kind].result as { safeParse(v: unknown): { success: boolean; data?: unknown } }
+      ).safeParse(result);
       if (job.controller.signal.aborted) outcome = { job_id: jobId, status: 'cancelled', finished_at: finishedAt() };
-      else if (!checked.success) outcome = failed(jobId, 'invalid_result', `the ${envelope.kind} handler returned a result that does not match the protocol`, finishedAt());
+      else if (!checked.success)
+        outcome = failed(
+          jobId,
+          'invalid_result',
+          `the ${envelope.kind} handler returned a result that does not match the protocol`,
+          finishedAt(),
+        );
       else outcome = { job_id: jobId, status: 'succeeded', result: checked.data, finished_at: finishedAt() };
     } catch (err) {
       if (job.controller.signal.aborted) outcome = { job_id: jobId, status: 'cancelled', finished_at: finishedAt() };
@@ -185,7 +214,10 @@ export class JobService {
         outcome = failed(jobId, failure.code, failure.message, finishedAt());
       }
     }
-    log.info({ status: outcome.status, ...(outcome.status === 'failed' ? { error: outcome.error } : {}) }, 'job finished');
+    log.info(
+      { status: outcome.status, ...(outcome.status === 'failed' ? { error: outcome.error } : {}) },
+      'job finished',
+    );
     return this.finish(job, outcome);
   }
 
@@ -193,7 +225,10 @@ export class JobService {
     try {
       await this.options.journal.recordOutcome(outcome);
     } catch (err) {
-      this.options.log.error({ err, job_id: outcome.job_id }, 'cannot record the job outcome; sending it once without a journal record');
+      this.options.log.error(
+        { err, job_id: outcome.job_id },
+        'cannot record the job outcome; sending it once without a journal record',
+      );
       this.active.delete(outcome.job_id);
       this.link?.sendResult(outcome).catch(() => undefined);
       return;
@@ -210,8 +245,14 @@ export class JobService {
     link.sendResult(outcome).then(
       (ok) => {
         if (generation === this.linkGeneration) this.resultsInFlight.delete(outcome.job_id);
-        if (!ok) return this.options.log.warn({ job_id: outcome.job_id }, 'hub did not acknowledge the job result; it will be sent again');
-        this.options.journal.recordDelivered(outcome.job_id).catch((err: unknown) => this.options.log.error({ err }, 'cannot record result delivery'));
+        if (!ok)
+          return this.options.log.warn(
+            { job_id: outcome.job_id },
+            'hub did not acknowledge the job result; it will be sent again',
+          );
+        this.options.journal
+          .recordDelivered(outcome.job_id)
+          .catch((err: unknown) => this.options.log.error({ err }, 'cannot record result delivery'));
       },
       (err: unknown) => {
         if (generation === this.linkGeneration) this.resultsInFlight.delete(outcome.job_id);

@@ -8,7 +8,14 @@ export const JOURNAL_FILE = 'jobs.journal.jsonl';
 
 const at = z.iso.datetime();
 const journalRecord = z.discriminatedUnion('t', [
-  z.object({ t: z.literal('accepted'), job_id: z.uuid(), kind: z.string(), resource: z.string().nullable(), attempt: z.number().int(), at }),
+  z.object({
+    t: z.literal('accepted'),
+    job_id: z.uuid(),
+    kind: z.string(),
+    resource: z.string().nullable(),
+    attempt: z.number().int(),
+    at,
+  }),
   z.object({ t: z.literal('outcome'), job_id: z.uuid(), outcome: jobOutcome, at }),
   z.object({ t: z.literal('delivered'), job_id: z.uuid(), at }),
 ]);
@@ -84,10 +91,25 @@ export class JobJournal {
   }
 
   async recordAccepted(job: { jobId: string; kind: string; resource: string | null; attempt: number }): Promise<void> {
-    const record: JournalRecord = { t: 'accepted', job_id: job.jobId, kind: job.kind, resource: job.resource, attempt: job.attempt, at: this.now().toISOString() };
+    const record: JournalRecord = {
+      t: 'accepted',
+      job_id: job.jobId,
+      kind: job.kind,
+      resource: job.resource,
+      attempt: job.attempt,
+      at: this.now().toISOString(),
+    };
     await this.append(record);
     const prior = this.entries.get(job.jobId);
-    this.entries.set(job.jobId, { jobId: job.jobId, kind: job.kind, resource: job.resource, attempt: job.attempt, acceptedAt: record.at, outcome: prior?.outcome ?? null, delivered: false });
+    this.entries.set(job.jobId, {
+      jobId: job.jobId,
+      kind: job.kind,
+      resource: job.resource,
+      attempt: job.attempt,
+      acceptedAt: record.at,
+      outcome: prior?.outcome ?? null,
+      delivered: false,
+    });
   }
 
   async recordOutcome(outcome: JobOutcome): Promise<void> {
@@ -192,7 +214,15 @@ function parseRecord(line: string): JournalRecord | null {
 function applyRecord(entries: Map<string, JournalEntry>, r: JournalRecord): void {
   const entry = entries.get(r.job_id);
   if (r.t === 'accepted') {
-    entries.set(r.job_id, { jobId: r.job_id, kind: r.kind, resource: r.resource, attempt: r.attempt, acceptedAt: r.at, outcome: entry?.outcome ?? null, delivered: false });
+    entries.set(r.job_id, {
+      jobId: r.job_id,
+      kind: r.kind,
+      resource: r.resource,
+      attempt: r.attempt,
+      acceptedAt: r.at,
+      outcome: entry?.outcome ?? null,
+      delivered: false,
+    });
   } else if (entry && r.t === 'outcome') {
     entry.outcome = r.outcome;
     entry.delivered = false;
@@ -202,7 +232,9 @@ function applyRecord(entries: Map<string, JournalEntry>, r: JournalRecord): void
 }
 
 function entryRecords(e: JournalEntry): JournalRecord[] {
-  const records: JournalRecord[] = [{ t: 'accepted', job_id: e.jobId, kind: e.kind, resource: e.resource, attempt: e.attempt, at: e.acceptedAt }];
+  const records: JournalRecord[] = [
+    { t: 'accepted', job_id: e.jobId, kind: e.kind, resource: e.resource, attempt: e.attempt, at: e.acceptedAt },
+  ];
   if (e.outcome) records.push({ t: 'outcome', job_id: e.jobId, outcome: e.outcome, at: e.outcome.finished_at });
   if (e.outcome && e.delivered) records.push({ t: 'delivered', job_id: e.jobId, at: e.outcome.finished_at });
   return records;

@@ -62,7 +62,7 @@ export class JobScheduler {
   }
 
   private startReady(): void {
-    for (let i = 0; i < this.waiting.length && this.running.size < this.options.concurrency; ) {
+    for (let i = 0; i < this.waiting.length && this.running.size < this.options.concurrency;) {
       const task = this.waiting[i] as SchedulerTask;
       if (task.resource !== null && this.busyResources.has(task.resource)) {
         i++;

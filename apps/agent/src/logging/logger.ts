@@ -5,7 +5,17 @@ export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', '
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
 /** Fields that never reach a log line, wherever they appear. */
-const REDACTED_PATHS = ['token', 'agent_token', '*.token', '*.agent_token', 'auth.token', 'extraHeaders["x-agent-token"]', 'registry_auth', '*.registry_auth', '*.password'];
+const REDACTED_PATHS = [
+  'token',
+  'agent_token',
+  '*.token',
+  '*.agent_token',
+  'auth.token',
+  'extraHeaders["x-agent-token"]',
+  'registry_auth',
+  '*.registry_auth',
+  '*.password',
+];
 
 /** JSON lines on stdout. Synchronous, so the line explaining an exit is written before the exit. */
 export function createAgentLogger(level: LogLevel, destination?: DestinationStream): AgentLogger {

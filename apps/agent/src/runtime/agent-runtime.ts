@@ -45,7 +45,12 @@ export const AGENT_CAPABILITIES: readonly string[] = [
 /** The `run` command: journal, job service, inventory and streams behind a tunnel that reconnects forever. */
 export async function runAgent(options: AgentRuntimeOptions): Promise<TunnelExit> {
   const { config, log } = options;
-  const inventory = new InventoryReporter(() => collectInventory({ dockerSocket: config.docker.socketPath, log, stateDir: config.stateDir }), config.inventory.checkIntervalMs, log, config.inventory.volatileMaxAgeMs);
+  const inventory = new InventoryReporter(
+    () => collectInventory({ dockerSocket: config.docker.socketPath, log, stateDir: config.stateDir }),
+    config.inventory.checkIntervalMs,
+    log,
+    config.inventory.volatileMaxAgeMs,
+  );
   const zone = zoneDriverOptions(config.zone);
   const instances = createInstanceManager({
     zone,
@@ -53,13 +58,24 @@ export async function runAgent(options: AgentRuntimeOptions): Promise<TunnelExit
     dockerSocket: config.docker.socketPath,
     sandbox: {
       pidsLimit: config.sandbox.pidsLimit,
-      identity: { uidBase: config.sandbox.uidBase, uidCount: 65_536, ...(config.sandbox.user ? { fixed: config.sandbox.user } : {}) },
+      identity: {
+        uidBase: config.sandbox.uidBase,
+        uidCount: 65_536,
+        ...(config.sandbox.user ? { fixed: config.sandbox.user } : {}),
+      },
       logRotation: { maxBytes: config.logs.maxBytes, keep: config.logs.keep, checkMs: config.logs.rotateCheckMs },
     },
   });
   const files = createFileServices(config.stateDir, instances.store);
   const containers = new ContainerControl(config.docker.socketPath);
-  const handlers = createJobHandlers({ stateDir: config.stateDir, refreshInventory: () => inventory.refresh(), instances, files, containers, illumos: zone?.exec ?? null });
+  const handlers = createJobHandlers({
+    stateDir: config.stateDir,
+    refreshInventory: () => inventory.refresh(),
+    instances,
+    files,
+    containers,
+    illumos: zone?.exec ?? null,
+  });
   assertHandlersMatchJobKinds(handlers);
 
   ensureStateDir(config.stateDir);
@@ -68,13 +84,23 @@ export async function runAgent(options: AgentRuntimeOptions): Promise<TunnelExit
   instances.onState((frame) => relay.push(frame));
   // Re-adopts instances that kept running while the agent was away, before the hub asks about them.
   const adopted = await instances.list();
-  log.info({ instances: adopted.length, running: adopted.filter((i) => i.state === 'running').length }, 'instances loaded');
+  log.info(
+    { instances: adopted.length, running: adopted.filter((i) => i.state === 'running').length },
+    'instances loaded',
+  );
   const journal = await JobJournal.open(config.stateDir, { retentionDays: config.journal.retentionDays });
   const { records, skipped, tornTail } = journal.loadReport;
-  if (skipped > 0 || tornTail) log.warn({ records, skipped, torn_tail: tornTail }, 'job journal had damaged records; they were dropped');
+  if (skipped > 0 || tornTail)
+    log.warn({ records, skipped, torn_tail: tornTail }, 'job journal had damaged records; they were dropped');
   log.info({ state_dir: config.stateDir, ...journal.counts() }, 'job journal open');
 
-  const jobs = new JobService({ journal, handlers, maxConcurrentJobs: config.maxConcurrentJobs, maxQueuedJobs: config.maxQueuedJobs, log });
+  const jobs = new JobService({
+    journal,
+    handlers,
+    maxConcurrentJobs: config.maxConcurrentJobs,
+    maxQueuedJobs: config.maxQueuedJobs,
+    log,
+  });
   const metrics = new MetricsSampler();
   const instanceMetrics = new InstanceMetricsReporter(instances, log);
 
@@ -96,7 +122,8 @@ export async function runAgent(options: AgentRuntimeOptions): Promise<TunnelExit
       jobs.retryUndelivered();
       return { metrics: await metrics.sample(), running_jobs: jobs.activeJobIds().slice(0, 1000) };
     },
-    openSession: (session) => wireSession(session, { jobs, inventory, instances, files, containers, relay, instanceMetrics, config, log }),
+    openSession: (session) =>
+      wireSession(session, { jobs, inventory, instances, files, containers, relay, instanceMetrics, config, log }),
   };
 
   try {
@@ -129,7 +156,13 @@ interface SessionDeps {
 
 function wireSession(session: HubSession, deps: SessionDeps) {
   const { jobs, inventory, relay, log } = deps;
-  const streams = new StreamManager(session, { shell: deps.config.terminal.shell, log, instances: deps.instances, transfers: deps.files.transfers, containers: deps.containers });
+  const streams = new StreamManager(session, {
+    shell: deps.config.terminal.shell,
+    log,
+    instances: deps.instances,
+    transfers: deps.files.transfers,
+    containers: deps.containers,
+  });
 
   session.onJob((frame, reply) => jobs.receive(frame, reply), rejectUnknownKind);
   session.on('job:cancel', (frame) => jobs.cancel(frame.job_id));
@@ -144,7 +177,9 @@ function wireSession(session: HubSession, deps: SessionDeps) {
     if (problem) session.sendError(problem);
   });
   session.on('stream:close', (frame) => streams.close(frame));
-  session.on('error', (frame) => log.warn({ code: frame.code, event: frame.event, problem: frame.message }, 'the hub reported a protocol error'));
+  session.on('error', (frame) =>
+    log.warn({ code: frame.code, event: frame.event, problem: frame.message }, 'the hub reported a protocol error'),
+  );
 
   return {
     onWelcome: (welcome: Pick<Welcome, 'heartbeat_interval_ms'>) => {
@@ -170,5 +205,11 @@ function rejectUnknownKind(raw: unknown): JobAck | null {
   const kind = (raw as { kind?: unknown }).kind;
   if (typeof kind !== 'string' || isJobKind(kind)) return null;
   const known = Object.keys(JOB_KINDS).join(', ');
-  return { status: 'rejected', error: { code: 'unknown_kind', message: `this agent (${AGENT_VERSION}) has no job kind "${kind.slice(0, 100)}"; it runs: ${known}` } };
+  return {
+    status: 'rejected',
+    error: {
+      code: 'unknown_kind',
+      message: `this agent (${AGENT_VERSION}) has no job kind "${kind.slice(0, 100)}"; it runs: ${known}`,
+    },
+  };
 }

@@ -32,14 +32,18 @@ export function detectCgroups(root = '/sys/fs/cgroup'): CgroupLayout | { problem
       enableV2Controllers(root);
     } catch (err) {
       // E.g. inside a container whose cgroup namespace root holds processes (EBUSY).
-      return { problem: `cannot enable the cpu, memory and pids controllers for ${join(root, 'hostplane')}: ${(err as NodeJS.ErrnoException).code ?? String(err)}` };
+      return {
+        problem: `cannot enable the cpu, memory and pids controllers for ${join(root, 'hostplane')}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
+      };
     }
     return { version: 2, root };
   }
   const missing = V1_CONTROLLERS.filter((c) => !existsSync(join(root, c, 'cgroup.procs')));
-  if (missing.length > 0) return { problem: `no cgroup v2 tree and no cgroup v1 ${missing.join(', ')} controller(s) under ${root}` };
+  if (missing.length > 0)
+    return { problem: `no cgroup v2 tree and no cgroup v1 ${missing.join(', ')} controller(s) under ${root}` };
   const readOnly = V1_CONTROLLERS.filter((c) => !writable(join(root, c)));
-  if (readOnly.length > 0) return { problem: `cgroup v1 ${readOnly.join(', ')} under ${root} not writable by the agent (run it as root)` };
+  if (readOnly.length > 0)
+    return { problem: `cgroup v1 ${readOnly.join(', ')} under ${root} not writable by the agent (run it as root)` };
   return { version: 1, root };
 }
 
@@ -61,7 +65,9 @@ function writeIfPresent(file: string, value: string): void {
 
 function counterIn(file: string, key: string): number {
   try {
-    const line = readFileSync(file, 'utf8').split('\n').find((l) => l.startsWith(`${key} `));
+    const line = readFileSync(file, 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith(`${key} `));
     return line ? Number(line.split(' ')[1]) : 0;
   } catch {
     return 0;
@@ -69,7 +75,8 @@ function counterIn(file: string, key: string): number {
 }
 
 /**
- * `hostplane/<name>` (the instance id and its agent's key) in each hierarchy: memory (no swap beyond it), CPU quota and a pids limit.
+ * `hostplane/<name>` (the instance id and its agent's key) in each hierarchy: memory (no swap beyond it), CPU quota and
+ * a pids limit.
  * The workload joins it before it runs anything (see ProcessSandbox), so no child escapes.
  */
 export class InstanceCgroup {
@@ -112,7 +119,10 @@ export class InstanceCgroup {
   pids(): number[] {
     const dir = this.layout.version === 2 ? this.dirs[0] : this.dirs[1];
     try {
-      return readFileSync(join(dir ?? '', 'cgroup.procs'), 'utf8').split('\n').filter(Boolean).map(Number);
+      return readFileSync(join(dir ?? '', 'cgroup.procs'), 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map(Number);
     } catch {
       return [];
     }
@@ -121,7 +131,9 @@ export class InstanceCgroup {
   /** How many times the kernel's OOM killer killed a process of this group. */
   oomKills(): number {
     const [dir] = this.dirs as [string];
-    return this.layout.version === 2 ? counterIn(join(dir, 'memory.events'), 'oom_kill') : counterIn(join(dir, 'memory.oom_control'), 'oom_kill');
+    return this.layout.version === 2
+      ? counterIn(join(dir, 'memory.events'), 'oom_kill')
+      : counterIn(join(dir, 'memory.oom_control'), 'oom_kill');
   }
 
   /** Processes currently counted against pids.max, and whether a fork was ever refused by it. */
@@ -145,7 +157,10 @@ export class InstanceCgroup {
     }
   }
 
-  /** Kills what is left, waits for the kernel to empty the group (a killed process leaves it when reaped), then removes it. */
+  /**
+   * Kills what is left, waits for the kernel to empty the group (a killed process leaves it when reaped), then removes
+   * it.
+   */
   async remove(): Promise<void> {
     this.killAll();
     for (let i = 0; i < 50 && this.pids().length > 0; i++) await new Promise((r) => setTimeout(r, 20));

@@ -1,13 +1,28 @@
 import { createHash } from 'node:crypto';
-import { accessSync, chmodSync, chownSync, constants, existsSync, lstatSync, readlinkSync, writeFileSync } from 'node:fs';
+import {
+  accessSync,
+  chmodSync,
+  chownSync,
+  constants,
+  existsSync,
+  lstatSync,
+  readlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { dirname, join } from 'node:path';
 import { CgroupLayout, detectCgroups, InstanceCgroup } from './cgroups';
 import type { SandboxIdentity } from './sandbox-identity';
 
 export const SANDBOX_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
-/** Where the workload's own variables are read from inside the sandbox (never on a root process's command line or environment). */
+/**
+ * Where the workload's own variables are read from inside the sandbox (never on a root process's command line or
+ * environment).
+ */
 const ENV_FILE_INSIDE = '/run/hostplane-env';
-/** The host directories a workload sees, read-only: programs, libraries and system configuration. Everything else (homes, /var, /srv, /mnt, other instances) is absent. */
+/**
+ * The host directories a workload sees, read-only: programs, libraries and system configuration. Everything else
+ * (homes, /var, /srv, /mnt, other instances) is absent.
+ */
 const SHARED_DIRS = ['/usr', '/etc', '/opt', '/sys'];
 /** On merged-/usr hosts these are links into /usr; elsewhere directories. */
 const ROOT_LINKS = ['/bin', '/sbin', '/lib', '/lib32', '/lib64', '/libx32'];
@@ -15,7 +30,8 @@ const ROOT_LINKS = ['/bin', '/sbin', '/lib', '/lib32', '/lib64', '/libx32'];
 const HIDDEN_DIRS = ['/etc/hostplane'];
 
 /** Joins the instance's cgroups (pid of this shell, inherited across exec), then becomes the sandbox. */
-const JOIN_CGROUPS = 'for d; do shift; [ "$d" = -- ] && break; echo $$ > "$d/cgroup.procs" || exit 125; done; exec "$@"';
+const JOIN_CGROUPS =
+  'for d; do shift; [ "$d" = -- ] && break; echo $$ > "$d/cgroup.procs" || exit 125; done; exec "$@"';
 /** Inside, as the workload's user: export its variables, then run its command. */
 const LOAD_ENV = `set -a; . ${ENV_FILE_INSIDE}; set +a; exec "$@"`;
 
@@ -73,14 +89,17 @@ export class ProcessSandbox {
   /** Null when workloads can be confined here, else why not (said in inventory and in refusals). */
   problem(): string | null {
     if (process.platform !== 'linux') return `no sandbox for process workloads on ${process.platform}`;
-    if (process.getuid?.() !== 0) return 'the agent does not run as root, so it cannot switch workloads to their own users';
+    if (process.getuid?.() !== 0)
+      return 'the agent does not run as root, so it cannot switch workloads to their own users';
     if (!this.bwrap) return 'bubblewrap (bwrap) is not installed (apt-get install bubblewrap)';
     if (!this.setpriv) return 'setpriv (util-linux) is not installed';
     if ('problem' in this.cgroups) return this.cgroups.problem;
     return null;
   }
 
-  /** `hostplane/<id>.<state dir key>`: two agents on one host (tests, staging) never share or kill each other's groups. */
+  /**
+   * `hostplane/<id>.<state dir key>`: two agents on one host (tests, staging) never share or kill each other's groups.
+   */
   cgroup(id: string): InstanceCgroup {
     if ('problem' in this.cgroups) throw new Error(this.cgroups.problem);
     return new InstanceCgroup(this.cgroups, `${id}.${this.stateKey}`);
@@ -90,7 +109,13 @@ export class ProcessSandbox {
   command(run: SandboxRun): [string, ...string[]] {
     const { bwrap, setpriv } = this;
     if (!bwrap || !setpriv) throw new Error(this.problem() ?? 'no sandbox');
-    writeFileSync(run.envFile, Object.entries(run.env).map(([k, v]) => `${k}=${shellWord(v)}\n`).join(''), { mode: 0o400 });
+    writeFileSync(
+      run.envFile,
+      Object.entries(run.env)
+        .map(([k, v]) => `${k}=${shellWord(v)}\n`)
+        .join(''),
+      { mode: 0o400 },
+    );
     chownSync(run.envFile, run.identity.uid, run.identity.gid);
     chmodSync(run.envFile, 0o400);
     const inShared = SHARED_DIRS.some((d) => this.stateDir.startsWith(`${d}/`));
@@ -120,7 +145,8 @@ export class ProcessSandbox {
       '../run',
       '/var/run',
       ...hidden.flatMap((d) => ['--tmpfs', d]),
-      // bwrap would create the parent of the mount point 0700 (root's): the workload could not reach its own root by its path.
+      // bwrap would create the parent of the mount point 0700 (root's): the workload could not reach its own root by
+      // its path.
       '--perms',
       '0755',
       '--dir',
@@ -145,8 +171,31 @@ export class ProcessSandbox {
       'container',
       '--',
     ];
-    const drop = [setpriv, `--reuid=${run.identity.uid}`, `--regid=${run.identity.gid}`, '--clear-groups', '--inh-caps=-all', '--bounding-set=-all', '--no-new-privs', '--'];
-    return ['/bin/sh', '-c', JOIN_CGROUPS, 'hostplane-sandbox', ...run.cgroup.dirs, '--', ...box, ...drop, '/bin/sh', '-c', LOAD_ENV, 'hostplane-env', ...run.argv];
+    const drop = [
+      setpriv,
+      `--reuid=${run.identity.uid}`,
+      `--regid=${run.identity.gid}`,
+      '--clear-groups',
+      '--inh-caps=-all',
+      '--bounding-set=-all',
+      '--no-new-privs',
+      '--',
+    ];
+    return [
+      '/bin/sh',
+      '-c',
+      JOIN_CGROUPS,
+      'hostplane-sandbox',
+      ...run.cgroup.dirs,
+      '--',
+      ...box,
+      ...drop,
+      '/bin/sh',
+      '-c',
+      LOAD_ENV,
+      'hostplane-env',
+      ...run.argv,
+    ];
   }
 }
 

@@ -43,14 +43,17 @@ export function instanceIdentity(store: InstanceStore, id: string, options: Iden
     const used = new Set(store.ids().map((other) => readIdentity(store, other)?.uid));
     let uid = options.uidBase;
     while (used.has(uid)) uid += 1;
-    if (uid >= options.uidBase + options.uidCount) throw new Error(`no free sandbox uid left in ${options.uidBase}…${options.uidBase + options.uidCount - 1}`);
+    if (uid >= options.uidBase + options.uidCount)
+      throw new Error(`no free sandbox uid left in ${options.uidBase}…${options.uidBase + options.uidCount - 1}`);
     identity = { uid, gid: uid };
   }
   writeFileSync(identityFile(store, id), JSON.stringify(identity), { mode: 0o600 });
   return identity;
 }
 
-/** Gives the instance root (everything in it, links not followed) to the instance's user, as Wings does at every start. */
+/**
+ * Gives the instance root (everything in it, links not followed) to the instance's user, as Wings does at every start.
+ */
 export async function giveDataTo(dataDir: string, identity: SandboxIdentity): Promise<void> {
   chownSync(dataDir, identity.uid, identity.gid);
   chmodSync(dataDir, 0o700);

@@ -35,7 +35,10 @@ export const SERVICE_DEFINITIONS: Record<ServicePlatform, ServiceDefinition> = {
     installPath: `etc/systemd/system/${SYSTEMD_UNIT}`,
     escapeValue: systemdWord,
     renderExec: (argv) => argv.map(systemdWord).join(' '),
-    activate: () => [['systemctl', 'daemon-reload'], ['systemctl', 'enable', '--now', SYSTEMD_UNIT]],
+    activate: () => [
+      ['systemctl', 'daemon-reload'],
+      ['systemctl', 'enable', '--now', SYSTEMD_UNIT],
+    ],
     deactivate: () => [['systemctl', 'disable', '--now', SYSTEMD_UNIT]],
     afterRemove: () => [['systemctl', 'daemon-reload']],
     // is-active answers 3 (inactive) and 4 (no such unit) with the state on stdout.
@@ -48,8 +51,14 @@ export const SERVICE_DEFINITIONS: Record<ServicePlatform, ServiceDefinition> = {
     installPath: 'var/svc/manifest/site/hostplane-agent.xml',
     escapeValue: (v) => xmlEscape(smfToken(v)),
     renderExec: (argv) => xmlEscape(argv.map(smfToken).join(' ')),
-    activate: (file) => [['svccfg', 'import', file], ['svcadm', 'enable', SMF_FMRI]],
-    deactivate: () => [['svcadm', 'disable', '-s', SMF_FMRI], ['svccfg', 'delete', 'svc:/site/hostplane-agent']],
+    activate: (file) => [
+      ['svccfg', 'import', file],
+      ['svcadm', 'enable', SMF_FMRI],
+    ],
+    deactivate: () => [
+      ['svcadm', 'disable', '-s', SMF_FMRI],
+      ['svccfg', 'delete', 'svc:/site/hostplane-agent'],
+    ],
     afterRemove: () => [],
     status: { argv: ['svcs', '-H', '-o', 'state', SMF_FMRI], okExitCodes: [], parse: (out) => out.trim() || null },
   },
@@ -61,10 +70,17 @@ export const SERVICE_DEFINITIONS: Record<ServicePlatform, ServiceDefinition> = {
     escapeValue: xmlEscape,
     renderExec: (argv) => argv.map((a) => `    <string>${xmlEscape(a)}</string>`).join('\n'),
     // `enable` first: a label disabled earlier would otherwise refuse to bootstrap.
-    activate: (file) => [['launchctl', 'enable', `system/${LAUNCHD_LABEL}`], ['launchctl', 'bootstrap', 'system', file]],
+    activate: (file) => [
+      ['launchctl', 'enable', `system/${LAUNCHD_LABEL}`],
+      ['launchctl', 'bootstrap', 'system', file],
+    ],
     deactivate: () => [['launchctl', 'bootout', `system/${LAUNCHD_LABEL}`]],
     afterRemove: () => [],
-    status: { argv: ['launchctl', 'print', `system/${LAUNCHD_LABEL}`], okExitCodes: [], parse: (out) => /^\s*state = (.+)$/m.exec(out)?.[1]?.trim() ?? 'loaded' },
+    status: {
+      argv: ['launchctl', 'print', `system/${LAUNCHD_LABEL}`],
+      okExitCodes: [],
+      parse: (out) => /^\s*state = (.+)$/m.exec(out)?.[1]?.trim() ?? 'loaded',
+    },
   },
 };
 
@@ -93,5 +109,10 @@ export function smfToken(value: string): string {
 }
 
 export function xmlEscape(value: string): string {
-  return value.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&apos;');
+  return value
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/"/g, '&quot;')
+    .replace(/'/g, '&apos;');
 }

@@ -12,15 +12,22 @@ export interface RenderValues {
 
 export class ServiceError extends Error {}
 
-/** The repository's `deploy/` directory, found upwards from this file (dist/src/service/ in a checkout or a package). */
+/**
+ * The repository's `deploy/` directory, found upwards from this file (dist/src/service/ in a checkout or a package).
+ */
 export function findDeployDir(start = __dirname): string {
   for (let dir = start; ; dir = dirname(dir)) {
     if (existsSync(join(dir, 'deploy', 'systemd', 'hostplane-agent.service'))) return join(dir, 'deploy');
-    if (dirname(dir) === dir) throw new ServiceError(`cannot find the deploy/ directory with the service templates above ${start}`);
+    if (dirname(dir) === dir)
+      throw new ServiceError(`cannot find the deploy/ directory with the service templates above ${start}`);
   }
 }
 
-export function renderServiceFile(definition: ServiceDefinition, values: RenderValues, deployDir = findDeployDir()): string {
+export function renderServiceFile(
+  definition: ServiceDefinition,
+  values: RenderValues,
+  deployDir = findDeployDir(),
+): string {
   const template = readFileSync(join(deployDir, definition.template), 'utf8');
   const replacements: Record<string, string> = {
     EXEC: definition.renderExec(values.exec),
@@ -29,7 +36,8 @@ export function renderServiceFile(definition: ServiceDefinition, values: RenderV
   };
   return template.replace(/\{\{([A-Z_]+)\}\}/g, (whole, name: string) => {
     const value = replacements[name];
-    if (value === undefined) throw new ServiceError(`template ${definition.template} uses an unknown placeholder ${whole}`);
+    if (value === undefined)
+      throw new ServiceError(`template ${definition.template} uses an unknown placeholder ${whole}`);
     return value;
   });
 }
@@ -89,7 +97,8 @@ export async function uninstallService(options: UninstallOptions): Promise<strin
   } else {
     options.print(`${file} was not installed`);
   }
-  if (!options.noEnable) for (const argv of definition.afterRemove()) await runOrExplain(argv, 'reloading the service manager');
+  if (!options.noEnable)
+    for (const argv of definition.afterRemove()) await runOrExplain(argv, 'reloading the service manager');
   return file;
 }
 

@@ -63,7 +63,11 @@ export class InputSinkStream {
     if (this.ended) return;
     this.log.info({ stream_id: this.streamId, reason }, 'input stream closed before its end');
     this.markEnded();
-    this.chain = this.chain.then(() => this.target.abandon()).catch((err: unknown) => this.log.warn({ err, stream_id: this.streamId }, 'cleaning up an abandoned input stream failed'));
+    this.chain = this.chain
+      .then(() => this.target.abandon())
+      .catch((err: unknown) =>
+        this.log.warn({ err, stream_id: this.streamId }, 'cleaning up an abandoned input stream failed'),
+      );
   }
 
   private async fail(err: unknown): Promise<void> {
@@ -72,7 +76,11 @@ export class InputSinkStream {
     const error = { code, message };
     this.log.warn({ stream_id: this.streamId, code: error.code, problem: error.message }, 'input stream failed');
     this.markEnded();
-    await this.target.abandon().catch((e: unknown) => this.log.warn({ err: e, stream_id: this.streamId }, 'cleaning up a failed input stream failed'));
+    await this.target
+      .abandon()
+      .catch((e: unknown) =>
+        this.log.warn({ err: e, stream_id: this.streamId }, 'cleaning up a failed input stream failed'),
+      );
     const frame: StreamClose = { stream_id: this.streamId, exit_code: 1, reason: error.message.slice(0, 500), error };
     // A resumable upload says where it can go on, so the hub's offset stays what the host holds.
     const staged = this.target.staged?.();

@@ -34,7 +34,10 @@ export class InstanceStream {
     source.onClose((reason) => {
       this.sourceClosed = reason;
       if (this.ended) return;
-      this.flushTimer = setTimeout(() => this.end(`${reason}; output the hub gave no credit for was dropped`), CLOSE_FLUSH_TIMEOUT_MS);
+      this.flushTimer = setTimeout(
+        () => this.end(`${reason}; output the hub gave no credit for was dropped`),
+        CLOSE_FLUSH_TIMEOUT_MS,
+      );
       this.closeIfFlushed();
     });
   }

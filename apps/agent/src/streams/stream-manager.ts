@@ -1,4 +1,14 @@
-import { ProtocolError, STREAM_KINDS, StreamClose, StreamControl, StreamCredit, StreamData, StreamKind, StreamOpen, StreamOpenAck } from '@hostplane/protocol';
+import {
+  ProtocolError,
+  STREAM_KINDS,
+  StreamClose,
+  StreamControl,
+  StreamCredit,
+  StreamData,
+  StreamKind,
+  StreamOpen,
+  StreamOpenAck,
+} from '@hostplane/protocol';
 import type { z } from 'zod';
 import type { ContainerControl } from '../containers/container-control';
 import { codedFailure } from '../errors/agent-error';
@@ -67,12 +77,17 @@ export class StreamManager {
   }
 
   open(frame: StreamOpen): StreamOpenAck | Promise<StreamOpenAck> {
-    if (this.streams.has(frame.stream_id) || this.opening.has(frame.stream_id)) return refuse('stream_exists', `stream ${frame.stream_id} is already open`);
-    if (this.streams.size + this.opening.size >= this.maxStreams) return refuse('too_many_streams', `this session already has ${this.streams.size} open streams`);
+    if (this.streams.has(frame.stream_id) || this.opening.has(frame.stream_id))
+      return refuse('stream_exists', `stream ${frame.stream_id} is already open`);
+    if (this.streams.size + this.opening.size >= this.maxStreams)
+      return refuse('too_many_streams', `this session already has ${this.streams.size} open streams`);
     const params = STREAM_KINDS[frame.kind].safeParse(frame.params ?? {});
     if (!params.success) {
       const issue = params.error.issues[0];
-      return refuse('invalid_params', `${frame.kind} stream params are invalid: ${issue?.path.join('.') ?? ''} ${issue?.message ?? ''}`.trim());
+      return refuse(
+        'invalid_params',
+        `${frame.kind} stream params are invalid: ${issue?.path.join('.') ?? ''} ${issue?.message ?? ''}`.trim(),
+      );
     }
     if (frame.kind === 'terminal') return this.openTerminal(frame, params.data as ParamsOf<'terminal'>);
     return this.openAsync(frame, () => this.build(frame, params.data));
@@ -80,7 +95,9 @@ export class StreamManager {
 
   private openTerminal(frame: StreamOpen, size: ParamsOf<'terminal'>): StreamOpenAck {
     try {
-      const stream = TerminalStream.open(frame.stream_id, size, frame.initial_credit, this.sink, this.options, () => this.streams.delete(frame.stream_id));
+      const stream = TerminalStream.open(frame.stream_id, size, frame.initial_credit, this.sink, this.options, () =>
+        this.streams.delete(frame.stream_id),
+      );
       this.streams.set(frame.stream_id, stream);
       return { ok: true, initial_credit: stream.inputCredit };
     } catch (err) {
@@ -91,7 +108,10 @@ export class StreamManager {
   }
 
   /** The stream of a kind other than terminal; its source answers asynchronously. */
-  private async build(frame: StreamOpen, params: unknown): Promise<{ stream: ManagedStream; meta?: Record<string, string | number | boolean | null> }> {
+  private async build(
+    frame: StreamOpen,
+    params: unknown,
+  ): Promise<{ stream: ManagedStream; meta?: Record<string, string | number | boolean | null> }> {
     const id = frame.stream_id;
     const ended = () => this.forget(id);
     const { log } = this.options;
@@ -101,7 +121,8 @@ export class StreamManager {
         const driver = await this.need(this.options.instances, frame.kind).driverOf(p.instance_id);
         const source = await driver.openConsole(p.instance_id);
         // Read after the console is open: a line written in between shows in both rather than in neither.
-        const scrollback = p.scrollback > 0 ? await driver.logs(p.instance_id, p.scrollback, 'output').catch(() => []) : [];
+        const scrollback =
+          p.scrollback > 0 ? await driver.logs(p.instance_id, p.scrollback, 'output').catch(() => []) : [];
         const meta = { scrollback: boundedScrollback(scrollback), tty: source.resize !== undefined };
         return { stream: new InstanceStream(id, source, frame.initial_credit, this.sink, log, ended), meta };
       }
@@ -114,9 +135,16 @@ export class StreamManager {
       case 'instance.logs.history': {
         const p = params as ParamsOf<'instance.logs.history'>;
         const driver = await this.need(this.options.instances, frame.kind).driverOf(p.instance_id);
-        const range = { since: p.since === undefined ? undefined : new Date(p.since), until: p.until === undefined ? undefined : new Date(p.until), lines: p.lines };
+        const range = {
+          since: p.since === undefined ? undefined : new Date(p.since),
+          until: p.until === undefined ? undefined : new Date(p.until),
+          lines: p.lines,
+        };
         const { body, timePrecision } = await driver.logHistory(p.instance_id, range);
-        return { stream: new OutputRelayStream(id, body, frame.initial_credit, this.sink, log, ended), meta: { time_precision: timePrecision } };
+        return {
+          stream: new OutputRelayStream(id, body, frame.initial_credit, this.sink, log, ended),
+          meta: { time_precision: timePrecision },
+        };
       }
       case 'container.logs': {
         const p = params as ParamsOf<'container.logs'>;
@@ -125,7 +153,11 @@ export class StreamManager {
       }
       case 'file.read': {
         const p = params as ParamsOf<'file.read'>;
-        const { readable, meta } = await this.need(this.options.transfers, frame.kind).openRead(p.instance_id, p.path, p.offset);
+        const { readable, meta } = await this.need(this.options.transfers, frame.kind).openRead(
+          p.instance_id,
+          p.path,
+          p.offset,
+        );
         return { stream: new OutputRelayStream(id, readable, frame.initial_credit, this.sink, log, ended), meta };
       }
       case 'files.archive': {
@@ -135,18 +167,29 @@ export class StreamManager {
       }
       case 'backup.read': {
         const p = params as ParamsOf<'backup.read'>;
-        const { readable, meta } = await this.need(this.options.transfers, frame.kind).openBackupRead(p.instance_id, p.backup_id);
+        const { readable, meta } = await this.need(this.options.transfers, frame.kind).openBackupRead(
+          p.instance_id,
+          p.backup_id,
+        );
         return { stream: new OutputRelayStream(id, readable, frame.initial_credit, this.sink, log, ended), meta };
       }
       case 'file.write': {
         const p = params as ParamsOf<'file.write'>;
         const transfers = this.need(this.options.transfers, frame.kind);
-        const target = p.upload_id !== undefined ? await transfers.uploadWriter(p.instance_id, p.upload_id, p.offset, p.max_bytes) : await transfers.pathWriter(p.instance_id, p.path as string, p.overwrite, p.max_bytes);
+        const target =
+          p.upload_id !== undefined
+            ? await transfers.uploadWriter(p.instance_id, p.upload_id, p.offset, p.max_bytes)
+            : await transfers.pathWriter(p.instance_id, p.path as string, p.overwrite, p.max_bytes);
         return { stream: new InputSinkStream(id, target, this.sink, log, ended) };
       }
       case 'backup.write': {
         const p = params as ParamsOf<'backup.write'>;
-        const target = await this.need(this.options.transfers, frame.kind).backupWriter(p.instance_id, p.backup_id, p.size_bytes, p.sha256);
+        const target = await this.need(this.options.transfers, frame.kind).backupWriter(
+          p.instance_id,
+          p.backup_id,
+          p.size_bytes,
+          p.sha256,
+        );
         return { stream: new InputSinkStream(id, target, this.sink, log, ended) };
       }
       default:
@@ -159,16 +202,23 @@ export class StreamManager {
     return service;
   }
 
-  private async openAsync(frame: StreamOpen, build: () => Promise<{ stream: ManagedStream; meta?: Record<string, string | number | boolean | null> }>): Promise<StreamOpenAck> {
+  private async openAsync(
+    frame: StreamOpen,
+    build: () => Promise<{ stream: ManagedStream; meta?: Record<string, string | number | boolean | null> }>,
+  ): Promise<StreamOpenAck> {
     this.opening.add(frame.stream_id);
     try {
       const { stream, meta } = await build();
       this.streams.set(frame.stream_id, stream);
-      return meta ? { ok: true, initial_credit: stream.inputCredit, meta } : { ok: true, initial_credit: stream.inputCredit };
+      return meta
+        ? { ok: true, initial_credit: stream.inputCredit, meta }
+        : { ok: true, initial_credit: stream.inputCredit };
     } catch (err) {
-      if (err instanceof UnsupportedStream) return refuse('unsupported_stream', `this agent does not stream ${err.kind}`);
+      if (err instanceof UnsupportedStream)
+        return refuse('unsupported_stream', `this agent does not stream ${err.kind}`);
       const failure = codedFailure(err, 'open_failed');
-      if (!failure.coded) this.options.log.warn({ err, stream_id: frame.stream_id }, `opening a ${frame.kind} stream failed`);
+      if (!failure.coded)
+        this.options.log.warn({ err, stream_id: frame.stream_id }, `opening a ${frame.kind} stream failed`);
       return refuse(failure.code, failure.message);
     } finally {
       this.opening.delete(frame.stream_id);
@@ -187,7 +237,13 @@ export class StreamManager {
     if (!stream && this.recentlyEnded.has(frame.stream_id)) return null;
     if (!stream) return { code: 'unknown_stream', event: 'stream:data', message: `no open stream ${frame.stream_id}` };
     const withinCredit = stream.input(Buffer.from(frame.data.buffer, frame.data.byteOffset, frame.data.byteLength));
-    return withinCredit ? null : { code: 'credit_exceeded', event: 'stream:data', message: `stream ${frame.stream_id}: the hub sent more input than the credit granted` };
+    return withinCredit
+      ? null
+      : {
+          code: 'credit_exceeded',
+          event: 'stream:data',
+          message: `stream ${frame.stream_id}: the hub sent more input than the credit granted`,
+        };
   }
 
   /** Credit for a stream that just closed is normal (it crossed the close frame) and ignored. */
@@ -198,7 +254,8 @@ export class StreamManager {
   control(frame: StreamControl): ProtocolError | null {
     const stream = this.streams.get(frame.stream_id);
     if (!stream && this.recentlyEnded.has(frame.stream_id)) return null;
-    if (!stream) return { code: 'unknown_stream', event: 'stream:control', message: `no open stream ${frame.stream_id}` };
+    if (!stream)
+      return { code: 'unknown_stream', event: 'stream:control', message: `no open stream ${frame.stream_id}` };
     if (frame.type === 'resize') stream.resize(frame.cols, frame.rows);
     else stream.endInput?.();
     return null;

@@ -52,21 +52,36 @@ export class TerminalStream {
         if (this.exitCode === null) term.resume();
       },
     });
-    term.onData((data: string | Buffer) => this.output.push(typeof data === 'string' ? Buffer.from(data, 'utf8') : data));
+    term.onData((data: string | Buffer) =>
+      this.output.push(typeof data === 'string' ? Buffer.from(data, 'utf8') : data),
+    );
     term.onExit(({ exitCode, signal }) => {
       this.exitCode = signal ? 128 + signal : exitCode;
       this.log.info({ exit_code: this.exitCode }, 'terminal shell exited');
-      this.exitFlushTimer = setTimeout(() => this.end('the shell exited; output the hub gave no credit for was dropped'), EXIT_FLUSH_TIMEOUT_MS);
+      this.exitFlushTimer = setTimeout(
+        () => this.end('the shell exited; output the hub gave no credit for was dropped'),
+        EXIT_FLUSH_TIMEOUT_MS,
+      );
       this.closeIfFlushed();
     });
   }
 
-  static open(streamId: string, size: { cols: number; rows: number }, outputCredit: number, sink: StreamSink, options: TerminalOptions, onEnded: () => void): TerminalStream {
+  static open(
+    streamId: string,
+    size: { cols: number; rows: number },
+    outputCredit: number,
+    sink: StreamSink,
+    options: TerminalOptions,
+    onEnded: () => void,
+  ): TerminalStream {
     const shell = options.shell ?? process.env.SHELL ?? '/bin/sh';
     try {
       accessSync(shell, constants.X_OK);
     } catch {
-      throw new TerminalOpenError('shell_unavailable', `the terminal shell ${shell} does not exist or is not executable (set terminal.shell in the agent config)`);
+      throw new TerminalOpenError(
+        'shell_unavailable',
+        `the terminal shell ${shell} does not exist or is not executable (set terminal.shell in the agent config)`,
+      );
     }
     const user = agentUser();
     const home = existsSync(user.homedir) ? user.homedir : '/';

@@ -71,7 +71,16 @@ export class InstanceSupervisor {
 
   status(): InstanceStatus {
     const s = this.state;
-    return { instance_id: this.id, state: s.state, reason: s.reason, exit_code: s.exit_code, pid: s.pid, container_id: s.container_id, started_at: s.started_at, restarts: s.restarts };
+    return {
+      instance_id: this.id,
+      state: s.state,
+      reason: s.reason,
+      exit_code: s.exit_code,
+      pid: s.pid,
+      container_id: s.container_id,
+      started_at: s.started_at,
+      restarts: s.restarts,
+    };
   }
 
   /** Saves the change durably, then tells the listeners when the state (or its reason) changed. */
@@ -81,7 +90,13 @@ export class InstanceSupervisor {
     if (this.state.reason !== null) this.state.reason = this.state.reason.slice(0, 1000);
     this.store.writeState(this.id, this.state);
     if (change.state !== undefined && (change.state !== before || change.reason !== undefined)) {
-      this.emit({ instance_id: this.id, state: this.state.state, reason: this.state.reason, exit_code: this.state.exit_code, ts: new Date().toISOString() });
+      this.emit({
+        instance_id: this.id,
+        state: this.state.state,
+        reason: this.state.reason,
+        exit_code: this.state.exit_code,
+        ts: new Date().toISOString(),
+      });
     }
     for (const w of this.stateWaiters.splice(0)) w();
   }
@@ -144,8 +159,10 @@ export class InstanceSupervisor {
 
   /** After an agent restart with no run to adopt: a start cut short is a crash, a pending restart still happens. */
   recoverWithoutWorkload(): void {
-    if (isActiveState(this.state.state)) this.setState({ state: 'crashed', reason: 'the agent restarted while the instance was starting' });
-    else if (this.state.state === 'crashed' && this.state.desired === 'running') this.scheduleRestart(this.spec.restart.backoff_seconds * 1000);
+    if (isActiveState(this.state.state))
+      this.setState({ state: 'crashed', reason: 'the agent restarted while the instance was starting' });
+    else if (this.state.state === 'crashed' && this.state.desired === 'running')
+      this.scheduleRestart(this.spec.restart.backoff_seconds * 1000);
   }
 
   /** A start the hub asked for: no restart pending, the restart count starts again. */
@@ -166,7 +183,11 @@ export class InstanceSupervisor {
     this.restartTimer = setTimeout(() => {
       this.restartTimer = null;
       this.state.restarts += 1;
-      this.workload.launch().catch((err: unknown) => this.setState({ state: 'failed', reason: `restart failed: ${(err as Error).message}` }));
+      this.workload
+        .launch()
+        .catch((err: unknown) =>
+          this.setState({ state: 'failed', reason: `restart failed: ${(err as Error).message}` }),
+        );
     }, afterMs);
   }
 

@@ -14,7 +14,12 @@ export interface ExitDecision {
  * restarts any exit, `on-failure` a non-zero one, up to `max_retries` restarts since the last
  * start the hub asked for, each after `backoff_seconds`.
  */
-export function decideAfterExit(restart: InstanceSpec['restart'], restartsSoFar: number, exitCode: number | null, reason: string): ExitDecision {
+export function decideAfterExit(
+  restart: InstanceSpec['restart'],
+  restartsSoFar: number,
+  exitCode: number | null,
+  reason: string,
+): ExitDecision {
   const failed = exitCode !== 0;
   const { policy, max_retries: maxRetries, backoff_seconds: backoff } = restart;
   const wants = policy === 'always' || (policy === 'on-failure' && failed);

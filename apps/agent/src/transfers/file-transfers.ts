@@ -44,13 +44,16 @@ export class FileTransfers {
     const root = this.files.root(instanceId);
     const resolved = root.resolve(path, { followLast: true });
     const st = resolved.stat;
-    if (st?.isDirectory()) throw new FileError('not_a_file', `"${path}" is a directory; download it as an archive instead`);
-    if (!st || isSpecial(st)) throw new FileError('special_file', `"${path}" is a device, fifo or socket; only regular files can be read`);
+    if (st?.isDirectory())
+      throw new FileError('not_a_file', `"${path}" is a directory; download it as an archive instead`);
+    if (!st || isSpecial(st))
+      throw new FileError('special_file', `"${path}" is a device, fifo or socket; only regular files can be read`);
     const handle = await openOrFail(resolved.abs, READ_FLAGS, `reading "${path}"`);
     const fst = await handle.stat();
     try {
       assertOpenedInside(root, handle.fd, path);
-      if (!fst.isFile() || fst.ino !== st.ino) throw new FileError('special_file', `"${path}" changed while it was opened; retry`);
+      if (!fst.isFile() || fst.ino !== st.ino)
+        throw new FileError('special_file', `"${path}" changed while it was opened; retry`);
     } catch (err) {
       await handle.close();
       throw err;
@@ -59,7 +62,10 @@ export class FileTransfers {
       await handle.close();
       throw new FileError('invalid_offset', `offset ${offset} is past the end of "${path}" (${fst.size} bytes)`);
     }
-    return { readable: handle.createReadStream({ start: offset, highWaterMark: 64 * 1024 }), meta: { size_bytes: fst.size, modified_at: fst.mtime.toISOString() } };
+    return {
+      readable: handle.createReadStream({ start: offset, highWaterMark: 64 * 1024 }),
+      meta: { size_bytes: fst.size, modified_at: fst.mtime.toISOString() },
+    };
   }
 
   /** A zip of `paths` under `base`; the paths are checked before the stream is acknowledged. */
@@ -70,7 +76,8 @@ export class FileTransfers {
     for (const p of paths) {
       if (p === '.') continue;
       const { parent, name } = root.resolveParent(base === '.' ? p : `${base}/${p}`);
-      if (!lstatOrNull(join(parent.abs, name))) throw new FileError('path_not_found', `"${p}" does not exist in "${base}"`);
+      if (!lstatOrNull(join(parent.abs, name)))
+        throw new FileError('path_not_found', `"${p}" does not exist in "${base}"`);
     }
     return { readable: Readable.from(zipStream(archiveMembers(root, base, paths)), { objectMode: false }) };
   }
@@ -78,7 +85,11 @@ export class FileTransfers {
   async openBackupRead(instanceId: string, backupId: string): Promise<OutputSource> {
     const archive = this.backups.archivePath(instanceId, backupId);
     const handle = await open(archive, READ_FLAGS).catch((err: NodeJS.ErrnoException) => {
-      if (err.code === 'ENOENT') throw new FileError('backup_not_found', `backup ${backupId} of instance ${instanceId} is not stored on this host`);
+      if (err.code === 'ENOENT')
+        throw new FileError(
+          'backup_not_found',
+          `backup ${backupId} of instance ${instanceId} is not stored on this host`,
+        );
       throw fileErrorFromErrno(err, `reading backup ${backupId}`);
     });
     const size = (await handle.stat()).size;
@@ -94,13 +105,20 @@ export class FileTransfers {
       const target = join(parent.abs, name);
       const existing = lstatOrNull(target);
       if (existing?.isDirectory()) throw new FileError('not_a_file', `"${path}" is a directory`);
-      if (existing && isSpecial(existing)) throw new FileError('special_file', `"${path}" is a device, fifo or socket; it cannot be written`);
-      if (existing && !overwrite) throw new FileError('path_exists', `"${path}" already exists; pass overwrite to replace it`);
+      if (existing && isSpecial(existing))
+        throw new FileError('special_file', `"${path}" is a device, fifo or socket; it cannot be written`);
+      if (existing && !overwrite)
+        throw new FileError('path_exists', `"${path}" already exists; pass overwrite to replace it`);
       return { parentAbs: parent.abs, name, existing, dirStat: parent.stat as Stats };
     };
     check();
     const staging = this.uploads.newWriteStaging(instanceId);
-    const handle = await openOrFail(staging, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, `staging "${path}"`, 0o600);
+    const handle = await openOrFail(
+      staging,
+      constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,
+      `staging "${path}"`,
+      0o600,
+    );
     let written = 0;
     let closed = false;
     const close = async () => {
@@ -111,7 +129,8 @@ export class FileTransfers {
     };
     return {
       write: async (chunk) => {
-        if (written + chunk.length > maxBytes) throw new FileError('file_too_large', `"${path}" would exceed the ${maxBytes} bytes allowed for it`);
+        if (written + chunk.length > maxBytes)
+          throw new FileError('file_too_large', `"${path}" would exceed the ${maxBytes} bytes allowed for it`);
         await writeAll(handle, chunk, `writing "${path}"`);
         written += chunk.length;
       },
@@ -138,13 +157,27 @@ export class FileTransfers {
     const key = `${instanceId}/${uploadId}`;
     const previous = this.activeUploads.get(key);
     if (previous) await Promise.race([previous, sleep(UPLOAD_HANDOVER_MS, undefined, { ref: false })]);
-    if (this.activeUploads.has(key)) throw new FileError('upload_in_progress', `upload ${uploadId} is being written by another stream`);
+    if (this.activeUploads.has(key))
+      throw new FileError('upload_in_progress', `upload ${uploadId} is being written by another stream`);
     const staged = this.uploads.uploadPath(instanceId, uploadId);
     this.uploads.ensureDir(instanceId);
     const current = this.uploads.stagedSize(instanceId, uploadId);
-    if (offset !== current) throw new FileError('offset_mismatch', `upload ${uploadId} has ${current} bytes staged; continue at offset ${current}, not ${offset}`);
-    if (current > maxBytes) throw new FileError('file_too_large', `upload ${uploadId} already has ${current} bytes, more than the ${maxBytes} allowed`);
-    const handle = await openOrFail(staged, constants.O_WRONLY | constants.O_CREAT | constants.O_APPEND | constants.O_NOFOLLOW, `staging upload ${uploadId}`, 0o600);
+    if (offset !== current)
+      throw new FileError(
+        'offset_mismatch',
+        `upload ${uploadId} has ${current} bytes staged; continue at offset ${current}, not ${offset}`,
+      );
+    if (current > maxBytes)
+      throw new FileError(
+        'file_too_large',
+        `upload ${uploadId} already has ${current} bytes, more than the ${maxBytes} allowed`,
+      );
+    const handle = await openOrFail(
+      staged,
+      constants.O_WRONLY | constants.O_CREAT | constants.O_APPEND | constants.O_NOFOLLOW,
+      `staging upload ${uploadId}`,
+      0o600,
+    );
     let closed!: () => void;
     this.activeUploads.set(key, new Promise<void>((resolve) => (closed = resolve)));
     let size = current;
@@ -164,7 +197,8 @@ export class FileTransfers {
     };
     return {
       write: async (chunk) => {
-        if (size + chunk.length > maxBytes) throw new FileError('file_too_large', `upload ${uploadId} would exceed the ${maxBytes} bytes allowed for it`);
+        if (size + chunk.length > maxBytes)
+          throw new FileError('file_too_large', `upload ${uploadId} would exceed the ${maxBytes} bytes allowed for it`);
         await writeAll(handle, chunk, `writing upload ${uploadId}`);
         size += chunk.length;
       },
@@ -181,7 +215,12 @@ export class FileTransfers {
   async backupWriter(instanceId: string, backupId: string, sizeBytes: number, sha256: string): Promise<InputTarget> {
     const archive = this.backups.archivePath(instanceId, backupId);
     const tmp = this.backups.arrivalPath(instanceId, backupId);
-    const handle = await openOrFail(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, `storing backup ${backupId}`, 0o600);
+    const handle = await openOrFail(
+      tmp,
+      constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,
+      `storing backup ${backupId}`,
+      0o600,
+    );
     const hash = createHash('sha256');
     let written = 0;
     let closed = false;
@@ -193,7 +232,8 @@ export class FileTransfers {
     };
     return {
       write: async (chunk) => {
-        if (written + chunk.length > sizeBytes) throw new FileError('size_mismatch', `backup ${backupId} is larger than the announced ${sizeBytes} bytes`);
+        if (written + chunk.length > sizeBytes)
+          throw new FileError('size_mismatch', `backup ${backupId} is larger than the announced ${sizeBytes} bytes`);
         hash.update(chunk);
         await writeAll(handle, chunk, `storing backup ${backupId}`);
         written += chunk.length;
@@ -202,8 +242,16 @@ export class FileTransfers {
         await handle.sync();
         await close();
         const actual = hash.digest('hex');
-        if (written !== sizeBytes) throw new FileError('size_mismatch', `backup ${backupId} arrived with ${written} bytes, not the announced ${sizeBytes}`);
-        if (actual !== sha256) throw new FileError('checksum_mismatch', `backup ${backupId} arrived with SHA-256 ${actual}, not the announced ${sha256}`);
+        if (written !== sizeBytes)
+          throw new FileError(
+            'size_mismatch',
+            `backup ${backupId} arrived with ${written} bytes, not the announced ${sizeBytes}`,
+          );
+        if (actual !== sha256)
+          throw new FileError(
+            'checksum_mismatch',
+            `backup ${backupId} arrived with SHA-256 ${actual}, not the announced ${sha256}`,
+          );
         renameSync(tmp, archive);
         await this.backups.recordArrived(instanceId, backupId, written, actual);
         return written;

@@ -29,14 +29,22 @@ export async function runTunnel(options: TunnelOptions): Promise<TunnelExit> {
   let attempt = 0;
   for (;;) {
     const startedAt = Date.now();
-    const end = await runHubSession(options.target, options.hooks, { log, timeouts: options.timeouts, heartbeats, stop: options.stop });
+    const end = await runHubSession(options.target, options.hooks, {
+      log,
+      timeouts: options.timeouts,
+      heartbeats,
+      stop: options.stop,
+    });
     if (end.kind === 'stopped') return end;
     if (end.kind === 'refused' && FATAL_REFUSALS.has(end.refusal.code)) return { kind: 'fatal', refusal: end.refusal };
     if (end.welcomed && Date.now() - startedAt >= stableSessionMs) attempt = 0;
     const delayMs = reconnectDelay(attempt++, options.backoff);
     if (end.kind === 'refused') {
       const hint = end.refusal.code === 'replaced' ? ' (if this repeats, another agent is using the same token)' : '';
-      log.warn({ code: end.refusal.code, delay_ms: delayMs }, `the hub closed the tunnel: ${end.refusal.message}${hint}; reconnecting`);
+      log.warn(
+        { code: end.refusal.code, delay_ms: delayMs },
+        `the hub closed the tunnel: ${end.refusal.message}${hint}; reconnecting`,
+      );
     } else {
       log.warn({ reason: end.reason, delay_ms: delayMs, attempt }, 'tunnel to the hub lost; reconnecting');
     }

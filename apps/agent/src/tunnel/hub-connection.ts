@@ -1,5 +1,16 @@
 import { io } from 'socket.io-client';
-import { AGENT_NAMESPACE, AGENT_TOKEN_HEADER, Hello, MetricsSample, PROTOCOL_HEADER, PROTOCOL_VERSION, Refusal, refusal, Welcome, welcome } from '@hostplane/protocol';
+import {
+  AGENT_NAMESPACE,
+  AGENT_TOKEN_HEADER,
+  Hello,
+  MetricsSample,
+  PROTOCOL_HEADER,
+  PROTOCOL_VERSION,
+  Refusal,
+  refusal,
+  Welcome,
+  welcome,
+} from '@hostplane/protocol';
 import type { AgentLogger } from '../logging/logger';
 import { AgentSocket, HubSession } from './hub-session';
 
@@ -18,7 +29,9 @@ export interface TunnelTimeouts {
   ackTimeoutMs: number;
 }
 
-/** What the agent does with a session: handlers are registered when the socket is created, work starts at the welcome. */
+/**
+ * What the agent does with a session: handlers are registered when the socket is created, work starts at the welcome.
+ */
 export interface SessionHooks {
   buildHello(): Promise<Hello>;
   heartbeatBody(): Promise<{ metrics: MetricsSample; running_jobs: string[] }>;
@@ -43,7 +56,11 @@ export class HeartbeatCounter {
  * does not retry after a refusal in the hub's middleware or a server-side disconnect, so the
  * caller owns the retry loop.
  */
-export function runHubSession(target: HubTarget, hooks: SessionHooks, opts: { log: AgentLogger; timeouts: TunnelTimeouts; heartbeats: HeartbeatCounter; stop: AbortSignal }): Promise<SessionEnd> {
+export function runHubSession(
+  target: HubTarget,
+  hooks: SessionHooks,
+  opts: { log: AgentLogger; timeouts: TunnelTimeouts; heartbeats: HeartbeatCounter; stop: AbortSignal },
+): Promise<SessionEnd> {
   const { log, timeouts } = opts;
   const url = new URL(target.hubUrl);
   const basePath = url.pathname.replace(/\/+$/, '');
@@ -109,17 +126,29 @@ export function runHubSession(target: HubTarget, hooks: SessionHooks, opts: { lo
         .then((hello) => {
           socket.timeout(timeouts.helloTimeoutMs).emit('hello', hello, (err: Error | null, answer: unknown) => {
             if (ended) return;
-            if (err) return end({ kind: 'lost', reason: `the hub did not answer hello within ${timeouts.helloTimeoutMs} ms`, welcomed });
+            if (err)
+              return end({
+                kind: 'lost',
+                reason: `the hub did not answer hello within ${timeouts.helloTimeoutMs} ms`,
+                welcomed,
+              });
             const w = welcome.safeParse(answer);
             if (w.success) {
               welcomed = true;
-              log.info({ node_id: w.data.node_id, epoch: w.data.epoch, heartbeat_interval_ms: w.data.heartbeat_interval_ms }, 'welcomed by the hub');
+              log.info(
+                { node_id: w.data.node_id, epoch: w.data.epoch, heartbeat_interval_ms: w.data.heartbeat_interval_ms },
+                'welcomed by the hub',
+              );
               lifecycle.onWelcome(w.data);
               return startHeartbeats(w.data.heartbeat_interval_ms);
             }
             const r = refusal.safeParse(answer);
             if (r.success) return end({ kind: 'refused', refusal: r.data, welcomed });
-            session.sendError({ code: 'invalid_frame', event: 'welcome', message: 'the answer to hello is neither a welcome nor a refusal' });
+            session.sendError({
+              code: 'invalid_frame',
+              event: 'welcome',
+              message: 'the answer to hello is neither a welcome nor a refusal',
+            });
             end({ kind: 'lost', reason: 'the hub answered hello with an invalid welcome', welcomed });
           });
         })
@@ -131,7 +160,8 @@ export function runHubSession(target: HubTarget, hooks: SessionHooks, opts: { lo
 
     (socket as unknown as { on(event: 'refused', fn: (raw: unknown) => void): void }).on('refused', (raw) => {
       const r = refusal.safeParse(raw);
-      if (!r.success) return session.sendError({ code: 'invalid_frame', event: 'refused', message: 'invalid refused frame' });
+      if (!r.success)
+        return session.sendError({ code: 'invalid_frame', event: 'refused', message: 'invalid refused frame' });
       pendingRefusal = r.data;
       // The hub disconnects right after; if it does not, leave anyway.
       setTimeout(() => end({ kind: 'refused', refusal: r.data, welcomed }), 2000).unref();

@@ -35,8 +35,13 @@ export class HubSession {
     private readonly ackTimeoutMs: number,
   ) {}
 
-  /** Frames without an answer: `job:cancel`, `stream:data`, `stream:credit`, `stream:control`, `stream:close`, `error`. */
-  on<E extends Exclude<InboundEvent, 'job' | 'stream:open' | 'welcome' | 'refused'>>(event: E, handler: (frame: InboundFrame<E>) => void): void {
+  /**
+   * Frames without an answer: `job:cancel`, `stream:data`, `stream:credit`, `stream:control`, `stream:close`, `error`.
+   */
+  on<E extends Exclude<InboundEvent, 'job' | 'stream:open' | 'welcome' | 'refused'>>(
+    event: E,
+    handler: (frame: InboundFrame<E>) => void,
+  ): void {
     this.listen(event, (raw) => {
       const parsed = parseFrame(event, HUB_TO_AGENT[event], raw);
       if (!parsed.ok) return this.reportInvalid(parsed.error);
@@ -48,9 +53,14 @@ export class HubSession {
    * `job` frames. `preCheck` may answer a frame before schema validation (an unknown kind deserves
    * a clearer rejection than "invalid frame"); otherwise the handler answers through `reply`, once.
    */
-  onJob(handler: (frame: InboundFrame<'job'>, reply: (answer: JobAck) => void) => Promise<void>, preCheck: (raw: unknown) => JobAck | null): void {
+  onJob(
+    handler: (frame: InboundFrame<'job'>, reply: (answer: JobAck) => void) => Promise<void>,
+    preCheck: (raw: unknown) => JobAck | null,
+  ): void {
     this.listen('job', (raw, ack) => {
-      const reply = once((answer: JobAck) => (typeof ack === 'function' ? (ack as (a: JobAck) => void)(answer) : undefined));
+      const reply = once((answer: JobAck) =>
+        typeof ack === 'function' ? (ack as (a: JobAck) => void)(answer) : undefined,
+      );
       const early = preCheck(raw);
       if (early) return reply(early);
       const parsed = parseFrame('job', HUB_TO_AGENT.job, raw);
@@ -58,19 +68,32 @@ export class HubSession {
         this.reportInvalid(parsed.error);
         return reply({ status: 'rejected', error: { code: parsed.error.code, message: parsed.error.message } });
       }
-      this.guard('job', () => handler(parsed.value, reply), () => reply({ status: 'rejected', error: { code: 'agent_error', message: 'the agent failed while taking the job; see its log' } }));
+      this.guard(
+        'job',
+        () => handler(parsed.value, reply),
+        () =>
+          reply({
+            status: 'rejected',
+            error: { code: 'agent_error', message: 'the agent failed while taking the job; see its log' },
+          }),
+      );
     });
   }
 
   onStreamOpen(handler: (frame: InboundFrame<'stream:open'>) => StreamOpenAck | Promise<StreamOpenAck>): void {
     this.listen('stream:open', (raw, ack) => {
-      const reply = (answer: StreamOpenAck) => (typeof ack === 'function' ? (ack as (a: StreamOpenAck) => void)(answer) : undefined);
+      const reply = (answer: StreamOpenAck) =>
+        typeof ack === 'function' ? (ack as (a: StreamOpenAck) => void)(answer) : undefined;
       const parsed = parseFrame('stream:open', HUB_TO_AGENT['stream:open'], raw);
       if (!parsed.ok) {
         this.reportInvalid(parsed.error);
         return reply({ ok: false, error: { code: parsed.error.code, message: parsed.error.message } });
       }
-      this.guard('stream:open', async () => reply(await handler(parsed.value)), () => reply({ ok: false, error: { code: 'agent_error', message: 'the agent failed opening the stream' } }));
+      this.guard(
+        'stream:open',
+        async () => reply(await handler(parsed.value)),
+        () => reply({ ok: false, error: { code: 'agent_error', message: 'the agent failed opening the stream' } }),
+      );
     });
   }
 

@@ -4,7 +4,15 @@ import type { JobOutcome } from '@hostplane/protocol';
 import { TestHub, waitFor } from './test-hub';
 
 export function jobEnvelope(kind: string, payload: unknown) {
-  return { job_id: randomUUID(), kind, payload, resource: null, attempt: 1, deadline_at: null, created_at: new Date().toISOString() };
+  return {
+    job_id: randomUUID(),
+    kind,
+    payload,
+    resource: null,
+    attempt: 1,
+    deadline_at: null,
+    created_at: new Date().toISOString(),
+  };
 }
 
 /** Sends a job through the test hub and waits for its outcome. */

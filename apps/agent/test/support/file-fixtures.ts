@@ -8,10 +8,21 @@ import { InstanceStore } from '../../src/instances/instance-store';
 import { tempDir } from './agent-process';
 import { buildSpec } from './instance-builders';
 
-export const jobCtx = (signal: AbortSignal = new AbortController().signal): JobContext => ({ jobId: randomUUID(), signal, progress: () => undefined });
+export const jobCtx = (signal: AbortSignal = new AbortController().signal): JobContext => ({
+  jobId: randomUUID(),
+  signal,
+  progress: () => undefined,
+});
 
 /** A state dir with one (process) instance whose root is ready, plus a directory outside every root. */
-export function instanceWithFiles(stateDir = tempDir()): { stateDir: string; id: string; root: string; outside: string; store: InstanceStore; services: FileServices } {
+export function instanceWithFiles(stateDir = tempDir()): {
+  stateDir: string;
+  id: string;
+  root: string;
+  outside: string;
+  store: InstanceStore;
+  services: FileServices;
+} {
   const store = new InstanceStore(stateDir);
   const spec = buildSpec('process');
   store.prepare(spec.instance_id);
@@ -23,7 +34,10 @@ export function instanceWithFiles(stateDir = tempDir()): { stateDir: string; id:
   return { stateDir, id: spec.instance_id, root, outside, store, services: createFileServices(stateDir, store) };
 }
 
-/** Names and contents beneath a directory (links as `link:<target>`, never followed): compared before and after to prove nothing changed there. */
+/**
+ * Names and contents beneath a directory (links as `link:<target>`, never followed): compared before and after to prove
+ * nothing changed there.
+ */
 export function snapshotTree(dir: string): Record<string, string> {
   const out: Record<string, string> = {};
   const walk = (rel: string) => {

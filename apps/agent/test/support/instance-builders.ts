@@ -9,7 +9,10 @@ export const ECHO_WORKLOAD = `echo booting; cat installed.txt 2>/dev/null; trap 
 /** Ignores SIGTERM: only SIGKILL stops it. */
 export const STUBBORN_WORKLOAD = `trap '' TERM; echo READY; while true; do sleep 1; done`;
 
-export function buildSpec(driver: 'process' | 'docker' | 'zone', overrides: Partial<InstanceSpecInput> = {}): InstanceSpec {
+export function buildSpec(
+  driver: 'process' | 'docker' | 'zone',
+  overrides: Partial<InstanceSpecInput> = {},
+): InstanceSpec {
   return instanceSpec.parse({
     instance_id: randomUUID(),
     driver,
@@ -27,7 +30,11 @@ export function recordStates(driver: InstanceDriver): InstanceStateFrame[] {
   return frames;
 }
 
-export async function until<T>(what: string, probe: () => T | undefined | false | null | Promise<T | undefined | false | null>, timeoutMs = 15_000): Promise<T> {
+export async function until<T>(
+  what: string,
+  probe: () => T | undefined | false | null | Promise<T | undefined | false | null>,
+  timeoutMs = 15_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await probe();

@@ -52,7 +52,9 @@ export async function startLoopbackRegistry(): Promise<LoopbackRegistry> {
   const server = `127.0.0.1:${port}`;
   const deadline = Date.now() + 10_000;
   for (;;) {
-    const status = await fetch(`http://${server}/v2/`).then((r) => r.status).catch(() => 0);
+    const status = await fetch(`http://${server}/v2/`)
+      .then((r) => r.status)
+      .catch(() => 0);
     if (status === 401) break;
     if (Date.now() > deadline) throw new Error(`the loopback registry did not answer on ${server}`);
     await new Promise((r) => setTimeout(r, 100));
@@ -70,13 +72,25 @@ export async function startLoopbackRegistry(): Promise<LoopbackRegistry> {
   };
 }
 
-/** Tags a local image into the registry, pushes it with the registry's credentials, then drops the local tag so a driver must pull it. */
-export async function pushToRegistry(docker: Docker, registry: LoopbackRegistry, localImage: string, repo: string): Promise<string> {
+/**
+ * Tags a local image into the registry, pushes it with the registry's credentials, then drops the local tag so a driver
+ * must pull it.
+ */
+export async function pushToRegistry(
+  docker: Docker,
+  registry: LoopbackRegistry,
+  localImage: string,
+  repo: string,
+): Promise<string> {
   const [name, tag] = repo.split(':') as [string, string];
   const target = `${registry.server}/${name}:${tag}`;
   await docker.getImage(localImage).tag({ repo: `${registry.server}/${name}`, tag });
-  const stream = await docker.getImage(target).push({ authconfig: { username: registry.username, password: registry.password, serveraddress: registry.server } });
-  await new Promise<void>((resolve, reject) => docker.modem.followProgress(stream, (err) => (err ? reject(err) : resolve())));
+  const stream = await docker
+    .getImage(target)
+    .push({ authconfig: { username: registry.username, password: registry.password, serveraddress: registry.server } });
+  await new Promise<void>((resolve, reject) =>
+    docker.modem.followProgress(stream, (err) => (err ? reject(err) : resolve())),
+  );
   await docker.getImage(target).remove();
   return target;
 }

@@ -16,7 +16,9 @@ export interface SimHost {
   zonepathRoot: string;
 }
 
-/** A fresh simulated illumos host: its own state directory, the tools first on PATH, `pfexec` as the privilege prefix. */
+/**
+ * A fresh simulated illumos host: its own state directory, the tools first on PATH, `pfexec` as the privilege prefix.
+ */
 export function simHost(): SimHost {
   const state = join(mkdtempSync(join(tmpdir(), 'hp-sim-')), 's');
   const env = { ...process.env, PATH: `${SIM_BIN}:${process.env.PATH ?? ''}`, HOSTPLANE_SIM_STATE: state };

@@ -111,15 +111,33 @@ export class TestHub {
     return this.requireSocket().timeout(timeoutMs).emitWithAck(event, payload);
   }
 
-  async openTerminal(streamId: string, opts: { cols?: number; rows?: number; initialCredit: number; autoCredit: boolean }): Promise<StreamOpenAck> {
+  async openTerminal(
+    streamId: string,
+    opts: { cols?: number; rows?: number; initialCredit: number; autoCredit: boolean },
+  ): Promise<StreamOpenAck> {
     this.streams.set(streamId, newRecord(opts.autoCredit));
-    return (await this.emitWithAck('stream:open', { stream_id: streamId, kind: 'terminal', params: { cols: opts.cols ?? 80, rows: opts.rows ?? 24 }, initial_credit: opts.initialCredit })) as StreamOpenAck;
+    return (await this.emitWithAck('stream:open', {
+      stream_id: streamId,
+      kind: 'terminal',
+      params: { cols: opts.cols ?? 80, rows: opts.rows ?? 24 },
+      initial_credit: opts.initialCredit,
+    })) as StreamOpenAck;
   }
 
   /** Opens any stream kind (instance.console, instance.logs, …) and records its output. */
-  async openStream(streamId: string, kind: string, params: unknown, opts: { initialCredit: number; autoCredit: boolean }): Promise<StreamOpenAck> {
+  async openStream(
+    streamId: string,
+    kind: string,
+    params: unknown,
+    opts: { initialCredit: number; autoCredit: boolean },
+  ): Promise<StreamOpenAck> {
     this.streams.set(streamId, newRecord(opts.autoCredit));
-    const ack = (await this.emitWithAck('stream:open', { stream_id: streamId, kind, params, initial_credit: opts.initialCredit })) as StreamOpenAck;
+    const ack = (await this.emitWithAck('stream:open', {
+      stream_id: streamId,
+      kind,
+      params,
+      initial_credit: opts.initialCredit,
+    })) as StreamOpenAck;
     const record = this.streams.get(streamId);
     if (ack.ok && record) record.inputCredit = record.initialCredit = ack.initial_credit;
     return ack;
@@ -180,12 +198,21 @@ export class TestHub {
       const headers = socket.handshake.headers as Record<string, unknown>;
       const auth = socket.handshake.auth as Record<string, unknown>;
       this.handshakes.push({ headers, auth });
-      if (this.options.refuse) return next(Object.assign(new Error(this.options.refuse.message), { data: this.options.refuse }));
+      if (this.options.refuse)
+        return next(Object.assign(new Error(this.options.refuse.message), { data: this.options.refuse }));
       if (headers[AGENT_TOKEN_HEADER] !== this.options.token || auth.token !== this.options.token) {
-        return next(Object.assign(new Error('invalid agent token'), { data: { code: 'invalid_token', message: 'invalid agent token' } }));
+        return next(
+          Object.assign(new Error('invalid agent token'), {
+            data: { code: 'invalid_token', message: 'invalid agent token' },
+          }),
+        );
       }
       if (headers[PROTOCOL_HEADER] !== String(PROTOCOL_VERSION)) {
-        return next(Object.assign(new Error('protocol mismatch'), { data: { code: 'protocol_mismatch', message: 'protocol mismatch' } }));
+        return next(
+          Object.assign(new Error('protocol mismatch'), {
+            data: { code: 'protocol_mismatch', message: 'protocol mismatch' },
+          }),
+        );
       }
       next();
     });
@@ -196,7 +223,8 @@ export class TestHub {
 
   private validate(event: keyof typeof AGENT_TO_HUB, frame: unknown): boolean {
     const r = AGENT_TO_HUB[event].safeParse(frame);
-    if (!r.success) this.violations.push(`${event}: ${r.error.issues[0]?.path.join('.')} ${r.error.issues[0]?.message}`);
+    if (!r.success)
+      this.violations.push(`${event}: ${r.error.issues[0]?.path.join('.')} ${r.error.issues[0]?.message}`);
     return r.success;
   }
 
@@ -211,7 +239,12 @@ export class TestHub {
         setTimeout(() => socket.disconnect(true), 50);
         return;
       }
-      ack({ node_id: this.nodeId, epoch: ++this.epoch, heartbeat_interval_ms: this.options.heartbeatIntervalMs ?? 500, server_time: new Date().toISOString() });
+      ack({
+        node_id: this.nodeId,
+        epoch: ++this.epoch,
+        heartbeat_interval_ms: this.options.heartbeatIntervalMs ?? 500,
+        server_time: new Date().toISOString(),
+      });
     });
     socket.on('heartbeat', (frame: Heartbeat) => {
       if (this.validate('heartbeat', frame)) this.heartbeats.push(frame);
@@ -259,7 +292,11 @@ function newRecord(autoCredit: boolean): StreamRecord {
 }
 
 /** Polls until `probe` returns something other than undefined/false. */
-export async function waitFor<T>(what: string, probe: () => T | undefined | false | null, timeoutMs = 10_000): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  probe: () => T | undefined | false | null,
+  timeoutMs = 10_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = probe();

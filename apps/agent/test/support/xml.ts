@@ -11,7 +11,12 @@ const ENTITY = /&(?:amp|lt|gt|quot|apos|#\d+|#x[0-9a-fA-F]+);/g;
 
 function decode(raw: string, where: string): string {
   if (raw.replace(ENTITY, '').includes('&')) throw new Error(`bad entity in ${where}: ${raw}`);
-  return raw.replace(ENTITY, (e) => ({ '&amp;': '&', '&lt;': '<', '&gt;': '>', '&quot;': '"', '&apos;': "'" })[e] ?? String.fromCodePoint(Number(e.slice(2, -1).replace(/^x/, '0x'))));
+  return raw.replace(
+    ENTITY,
+    (e) =>
+      ({ '&amp;': '&', '&lt;': '<', '&gt;': '>', '&quot;': '"', '&apos;': "'" })[e] ??
+      String.fromCodePoint(Number(e.slice(2, -1).replace(/^x/, '0x'))),
+  );
 }
 
 /**

@@ -40,7 +40,6 @@ interface UserRow {
   memberships: { org: string; role: Role; grants: string[] }[];
 }
 
-
 /** An account's standing; a suspended user is refused everywhere. The users domain stores it. */
 export type UserStatus = 'active' | 'suspended';
 

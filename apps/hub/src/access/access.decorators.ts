@@ -25,14 +25,22 @@ export const Public = () => SetMetadata(ACCESS_RULE, { kind: 'public' } satisfie
  * the caller belongs to (X-Org-Id or the token's org), without needing a specific permission.
  */
 export const Authenticated = (options: AccessOptions & { org?: boolean } = {}) =>
-  SetMetadata(ACCESS_RULE, { kind: 'authenticated', org: options.org ?? false, sessionOnly: options.sessionOnly ?? false } satisfies AccessRule);
+  SetMetadata(ACCESS_RULE, {
+    kind: 'authenticated',
+    org: options.org ?? false,
+    sessionOnly: options.sessionOnly ?? false,
+  } satisfies AccessRule);
 
 /**
  * Needs `permission` in the active organization: the `:orgId` path parameter when the route has
  * one, else the X-Org-Id header, else the API token's organization.
  */
 export const RequirePermission = (permission: PermissionKey, options: AccessOptions = {}) =>
-  SetMetadata(ACCESS_RULE, { kind: 'permission', permission, sessionOnly: options.sessionOnly ?? false } satisfies AccessRule);
+  SetMetadata(ACCESS_RULE, {
+    kind: 'permission',
+    permission,
+    sessionOnly: options.sessionOnly ?? false,
+  } satisfies AccessRule);
 
 /** Platform administration, above organizations. */
 export const PlatformAdmin = (options: AccessOptions = {}) =>

@@ -13,7 +13,10 @@ export const ACCESS_ERRORS = defineErrors('access', {
   token_org_access_lost: { status: 401, message: "the API token's owner is no longer a member of its organization" },
   session_revoked: { status: 401, message: 'the login session was revoked: log in again' },
   user_suspended: { status: 401, otherStatuses: [403], message: 'the account is suspended' },
-  permission_denied: { status: 403, message: 'the caller lacks the permission this needs (in the organization, or on the host)' },
+  permission_denied: {
+    status: 403,
+    message: 'the caller lacks the permission this needs (in the organization, or on the host)',
+  },
   platform_admin_required: { status: 403, message: 'this needs a platform admin' },
   session_required: { status: 403, message: 'this needs a login session; API tokens cannot do it' },
   org_access_revoked: { status: 403, message: 'the caller is no longer a member of the organization' },
@@ -30,9 +33,15 @@ export class AuthenticationError extends DomainError {
 
 export class MissingCredentialsError extends DomainError {
   constructor() {
-    super('authentication required: send "Authorization: Bearer <token>" or "X-Api-Key: hp_pat_…"', 'unauthorized', 401, undefined, {
-      'www-authenticate': 'Bearer realm="hostplane"',
-    });
+    super(
+      'authentication required: send "Authorization: Bearer <token>" or "X-Api-Key: hp_pat_…"',
+      'unauthorized',
+      401,
+      undefined,
+      {
+        'www-authenticate': 'Bearer realm="hostplane"',
+      },
+    );
   }
 }
 

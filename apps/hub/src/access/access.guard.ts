@@ -4,7 +4,14 @@ import type { FastifyRequest } from 'fastify';
 import { DomainError } from '../http/errors';
 import { markDenied } from './access-denial';
 import { ACCESS_RULE, AccessRule } from './access.decorators';
-import { MissingCredentialsError, OrgMismatchError, OrgRequiredError, PermissionDeniedError, PlatformAdminRequiredError, SessionRequiredError } from './access.errors';
+import {
+  MissingCredentialsError,
+  OrgMismatchError,
+  OrgRequiredError,
+  PermissionDeniedError,
+  PlatformAdminRequiredError,
+  SessionRequiredError,
+} from './access.errors';
 import { Authenticator } from './authenticator';
 import type { OrgContext, Principal } from './principal';
 
@@ -23,7 +30,10 @@ export class AccessGuard implements CanActivate {
   async canActivate(ctx: ExecutionContext): Promise<boolean> {
     // WebSocket gateways authenticate their own way (agent tokens), before the upgrade.
     if (ctx.getType() !== 'http') return true;
-    const rule = this.reflector.getAllAndOverride<AccessRule | undefined>(ACCESS_RULE, [ctx.getHandler(), ctx.getClass()]);
+    const rule = this.reflector.getAllAndOverride<AccessRule | undefined>(ACCESS_RULE, [
+      ctx.getHandler(),
+      ctx.getClass(),
+    ]);
     if (!rule) throw new Error(`route ${ctx.getClass().name}.${ctx.getHandler().name} declares no access rule`);
     if (rule.kind === 'public') return true;
     const req = ctx.switchToHttp().getRequest<FastifyRequest>();
@@ -51,11 +61,20 @@ export class AccessGuard implements CanActivate {
    * The decision again for a connection `req` opened earlier (a WebSocket, an event stream), on
    * today's facts: throws the DomainError a new request would get once access has ended.
    */
-  async reauthorize(req: FastifyRequest, opened: Principal, apiTokenHash: string | null, rule: Exclude<AccessRule, { kind: 'public' }>): Promise<Principal> {
+  async reauthorize(
+    req: FastifyRequest,
+    opened: Principal,
+    apiTokenHash: string | null,
+    rule: Exclude<AccessRule, { kind: 'public' }>,
+  ): Promise<Principal> {
     return this.decide(req, await this.authenticator.reauthenticate(opened, apiTokenHash), rule);
   }
 
-  private async decide(req: FastifyRequest, principal: Principal, rule: Exclude<AccessRule, { kind: 'public' }>): Promise<Principal> {
+  private async decide(
+    req: FastifyRequest,
+    principal: Principal,
+    rule: Exclude<AccessRule, { kind: 'public' }>,
+  ): Promise<Principal> {
     req.principal = principal;
     if (rule.sessionOnly && principal.kind === 'api_token') throw new SessionRequiredError();
     switch (rule.kind) {
@@ -79,7 +98,8 @@ export class AccessGuard implements CanActivate {
     const fromPath = (req.params as Record<string, unknown> | undefined)?.orgId;
     const header = req.headers['x-org-id'];
     const fromHeader = typeof header === 'string' && header.trim() ? header.trim() : undefined;
-    if (typeof fromPath === 'string' && fromHeader && fromHeader.toLowerCase() !== fromPath.toLowerCase()) throw new OrgMismatchError(fromHeader, fromPath);
+    if (typeof fromPath === 'string' && fromHeader && fromHeader.toLowerCase() !== fromPath.toLowerCase())
+      throw new OrgMismatchError(fromHeader, fromPath);
     const orgId = typeof fromPath === 'string' ? fromPath : (fromHeader ?? principal.org?.id);
     if (!orgId) throw new OrgRequiredError();
     return this.authenticator.orgContext(principal, orgId);

@@ -13,7 +13,14 @@ import { LiveConnections } from './live-connections';
  */
 @Global()
 @Module({
-  providers: [AccessCache, AccessState, Authenticator, AccessGuard, LiveConnections, { provide: APP_GUARD, useExisting: AccessGuard }],
+  providers: [
+    AccessCache,
+    AccessState,
+    Authenticator,
+    AccessGuard,
+    LiveConnections,
+    { provide: APP_GUARD, useExisting: AccessGuard },
+  ],
   exports: [AccessCache, AccessState, Authenticator, AccessGuard, LiveConnections],
 })
 export class AccessModule {}

@@ -62,7 +62,12 @@ export class Authenticator {
     }
     const user = await this.state.user(principal.userId);
     const membership = user?.memberships.get(orgId.toLowerCase());
-    if (membership) return { id: orgId.toLowerCase(), role: membership.role, permissions: effectivePermissions(membership.role, membership.grants, null) };
+    if (membership)
+      return {
+        id: orgId.toLowerCase(),
+        role: membership.role,
+        permissions: effectivePermissions(membership.role, membership.grants, null),
+      };
     if (principal.platformAdmin && (await this.state.orgExists(orgId))) {
       return { id: orgId.toLowerCase(), role: null, permissions: effectivePermissions('platform_admin', [], null) };
     }
@@ -96,11 +101,19 @@ export class Authenticator {
   }
 
   private async fromSession(userId: string, sid: string): Promise<Principal> {
-    const [session, user] = await Promise.all([UUID.test(sid) ? this.state.session(sid) : null, this.state.user(userId)]);
+    const [session, user] = await Promise.all([
+      UUID.test(sid) ? this.state.session(sid) : null,
+      this.state.user(userId),
+    ]);
     // The account's state first: a suspended user learns that, not that their session ended.
     const active = activeUser(user);
-    if (!session || session.userId !== userId) throw new AuthenticationError('invalid_token', 'the access token does not belong to a known session');
-    if (session.revoked) throw new AuthenticationError('session_revoked', 'this login session was revoked (logout, password change or token reuse): log in again');
+    if (!session || session.userId !== userId)
+      throw new AuthenticationError('invalid_token', 'the access token does not belong to a known session');
+    if (session.revoked)
+      throw new AuthenticationError(
+        'session_revoked',
+        'this login session was revoked (logout, password change or token reuse): log in again',
+      );
     return {
       kind: 'user',
       userId: active.id,
@@ -115,8 +128,16 @@ export class Authenticator {
 
   private async fromApiToken(token: string, req: FastifyRequest): Promise<Principal> {
     const problem = checkOpaqueToken(token, PAT_PREFIX);
-    if (problem === 'bad_checksum') throw new AuthenticationError('invalid_token_checksum', 'the API token checksum does not match: it was mistyped or truncated');
-    if (problem) throw new AuthenticationError('malformed_token', `an API token is "${PAT_PREFIX}" followed by 38 letters and digits`);
+    if (problem === 'bad_checksum')
+      throw new AuthenticationError(
+        'invalid_token_checksum',
+        'the API token checksum does not match: it was mistyped or truncated',
+      );
+    if (problem)
+      throw new AuthenticationError(
+        'malformed_token',
+        `an API token is "${PAT_PREFIX}" followed by 38 letters and digits`,
+      );
     return this.fromApiTokenHash(sha256Hex(token), req);
   }
 
@@ -127,10 +148,15 @@ export class Authenticator {
       throw new AuthenticationError('invalid_token', 'unknown API token');
     }
     if (row.revoked) throw new AuthenticationError('token_revoked', 'this API token was revoked');
-    if (row.expiresAt && row.expiresAt.getTime() <= Date.now()) throw new AuthenticationError('token_expired', `this API token expired at ${row.expiresAt.toISOString()}`);
+    if (row.expiresAt && row.expiresAt.getTime() <= Date.now())
+      throw new AuthenticationError('token_expired', `this API token expired at ${row.expiresAt.toISOString()}`);
     const user = activeUser(await this.state.user(row.userId));
     const membership = user.memberships.get(row.orgId);
-    if (!membership) throw new AuthenticationError('token_org_access_lost', "the API token's owner is no longer a member of its organization");
+    if (!membership)
+      throw new AuthenticationError(
+        'token_org_access_lost',
+        "the API token's owner is no longer a member of its organization",
+      );
     const scopes = row.scopes ? row.scopes.filter(isPermissionKey) : null;
     if (req) this.noteUse(row.id, row.lastUsedAt, req, user, row.orgId);
     return {
@@ -141,12 +167,22 @@ export class Authenticator {
       sessionId: null,
       apiTokenId: row.id,
       scopes,
-      org: { id: row.orgId, role: membership.role, permissions: effectivePermissions(membership.role, membership.grants, scopes as PermissionKey[] | null) },
+      org: {
+        id: row.orgId,
+        role: membership.role,
+        permissions: effectivePermissions(membership.role, membership.grants, scopes as PermissionKey[] | null),
+      },
     };
   }
 
   /** `last_used_at` at most once a minute, off the request path; the first use ever is audited. */
-  private noteUse(tokenId: string, lastUsedAt: Date | null, req: FastifyRequest, user: UserAccessState, orgId: string): void {
+  private noteUse(
+    tokenId: string,
+    lastUsedAt: Date | null,
+    req: FastifyRequest,
+    user: UserAccessState,
+    orgId: string,
+  ): void {
     const now = Date.now();
     if (lastUsedAt && now - lastUsedAt.getTime() < TOUCH_INTERVAL_MS) return;
     if (now - (this.touchedAt.get(tokenId) ?? 0) < TOUCH_INTERVAL_MS) return;
@@ -173,9 +209,13 @@ export class Authenticator {
  * The access-cache keys whose invalidation may end what `principal` (authenticated from `req`)
  * holds open: its account, its session or API token, and the organization it acts in.
  */
-export function accessKeysOf(req: FastifyRequest, principal: Principal): { keys: string[]; apiTokenHash: string | null } {
+export function accessKeysOf(
+  req: FastifyRequest,
+  principal: Principal,
+): { keys: string[]; apiTokenHash: string | null } {
   const credential = credentialOf(req);
-  const apiTokenHash = principal.kind === 'api_token' && credential?.kind === 'pat' ? sha256Hex(credential.value) : null;
+  const apiTokenHash =
+    principal.kind === 'api_token' && credential?.kind === 'pat' ? sha256Hex(credential.value) : null;
   const keys = [accessKeys.user(principal.userId)];
   if (principal.sessionId) keys.push(accessKeys.session(principal.sessionId));
   if (apiTokenHash) keys.push(accessKeys.apiToken(apiTokenHash));
@@ -197,7 +237,8 @@ function credentialOf(req: FastifyRequest): Credential | null {
   }
   if (typeof apiKey === 'string') {
     const value = apiKey.trim();
-    if (!value.startsWith(PAT_PREFIX)) throw new AuthenticationError('malformed_token', `X-Api-Key takes an API token starting with "${PAT_PREFIX}"`);
+    if (!value.startsWith(PAT_PREFIX))
+      throw new AuthenticationError('malformed_token', `X-Api-Key takes an API token starting with "${PAT_PREFIX}"`);
     return { kind: 'pat', value };
   }
   if (auth === undefined) return null;

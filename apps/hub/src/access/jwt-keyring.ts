@@ -37,7 +37,16 @@ export class JwtKeyring {
     if (!keys.length) throw new Error('at least one JWT key is needed');
     this.signingKid = keys[0]!.kid;
     this.keys = Promise.all(
-      keys.map(async (k) => [k.kid, await webcrypto.subtle.importKey('raw', k.secret, { name: 'HMAC', hash: 'SHA-256' }, false, ['sign', 'verify'])] as const),
+      keys.map(
+        async (k) =>
+          [
+            k.kid,
+            await webcrypto.subtle.importKey('raw', k.secret, { name: 'HMAC', hash: 'SHA-256' }, false, [
+              'sign',
+              'verify',
+            ]),
+          ] as const,
+      ),
     ).then((entries) => new Map(entries));
   }
 

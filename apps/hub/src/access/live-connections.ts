@@ -28,7 +28,10 @@ export interface WatchOptions {
   request: FastifyRequest;
   principal: Principal;
   rule: Exclude<AccessRule, { kind: 'public' }>;
-  /** Checks of this connection beyond the route's rule (the organizations an event stream follows); throw a DomainError to end it. */
+  /**
+   * Checks of this connection beyond the route's rule (the organizations an event stream follows); throw a DomainError
+   * to end it.
+   */
   recheck?: (principal: Principal) => Promise<void>;
   /** Closes the connection and tells the client why (a WebSocket close code, a final SSE event). */
   end: (ended: AccessEnded) => void;
@@ -149,7 +152,10 @@ export class LiveConnections implements OnModuleInit, OnApplicationShutdown {
     } catch (err) {
       // An outage (database, 5xx) is not a revocation: the next invalidation or sweep decides.
       if (!(err instanceof DomainError) || err.status >= 500 || err.status === 429) {
-        this.log.warn({ reqId: w.request.id, reason: (err as Error).message }, 'could not re-check the access of an open connection');
+        this.log.warn(
+          { reqId: w.request.id, reason: (err as Error).message },
+          'could not re-check the access of an open connection',
+        );
         return;
       }
       const ended = accessEndedBy(err);
@@ -159,7 +165,16 @@ export class LiveConnections implements OnModuleInit, OnApplicationShutdown {
       const closed = this.closedByReason.get(key) ?? { kind: w.kind, code: ended.code, count: 0 };
       closed.count++;
       this.closedByReason.set(key, closed);
-      this.log.info({ reqId: w.request.id, kind: w.kind, userId: w.principal.userId, apiTokenId: w.principal.apiTokenId, code: ended.code }, 'connection closed: access ended');
+      this.log.info(
+        {
+          reqId: w.request.id,
+          kind: w.kind,
+          userId: w.principal.userId,
+          apiTokenId: w.principal.apiTokenId,
+          code: ended.code,
+        },
+        'connection closed: access ended',
+      );
       w.end(ended);
     }
   }
@@ -172,7 +187,8 @@ export class OrgAccessEndedError extends DomainError {
 }
 
 function accessEndedBy(err: DomainError): AccessEnded {
-  if (err instanceof OrgNotFoundError) return { status: 403, code: 'org_access_revoked', message: err.message.replace(/ not found$/, ': access ended') };
+  if (err instanceof OrgNotFoundError)
+    return { status: 403, code: 'org_access_revoked', message: err.message.replace(/ not found$/, ': access ended') };
   return { status: err.status === 401 ? 401 : 403, code: err.code, message: err.message };
 }
 

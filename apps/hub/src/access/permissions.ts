@@ -13,7 +13,8 @@ export const PERMISSIONS = {
   'nodes.view': 'See nodes, their inventory and metrics',
   'nodes.manage': 'Register, update, cordon, drain and delete nodes',
   'nodes.terminal': 'Open a root terminal on a node',
-  'nodes.host': "See host-wide views of a node: every process with its command line, and the logs of any container on the host (without it: only the organization's own instances)",
+  'nodes.host':
+    "See host-wide views of a node: every process with its command line, and the logs of any container on the host (without it: only the organization's own instances)",
   'instances.view': 'See instances, their status, stats and logs',
   'instances.create': 'Create instances',
   'instances.manage': 'Start, stop, restart, update and back up instances (create, rename and lock backups)',
@@ -25,8 +26,10 @@ export const PERMISSIONS = {
   'files.delete': 'Delete files and folders of an instance',
   'backups.restore': "Restore a backup over an instance's files (with truncate: everything else is deleted first)",
   'backups.delete': 'Delete backups, and unlock locked ones',
-  'zones.read': 'See the illumos host resources of nodes: zones, boot environments, network links, ZFS, swap, packages, services, host metrics',
-  'zones.manage': 'Change the illumos host resources of nodes: boot, stop and delete zones, create and delete VNICs, datasets and snapshots, install packages, manage services',
+  'zones.read':
+    'See the illumos host resources of nodes: zones, boot environments, network links, ZFS, swap, packages, services, host metrics',
+  'zones.manage':
+    'Change the illumos host resources of nodes: boot, stop and delete zones, create and delete VNICs, datasets and snapshots, install packages, manage services',
   'zones.console': 'Attach to zone consoles, zone shells and VNC of nodes',
   'operations.view': 'See operations (jobs) and their progress',
   'operations.cancel': 'Cancel running operations',

@@ -6,7 +6,9 @@ import type { AllocationEntity } from './allocation.entity';
 /** The most ports one request may add or remove (a /16 of ports is never one request's job). */
 export const MAX_PORTS_PER_REQUEST = 10_000;
 
-export const allocationIp = z.string().refine((v) => isIP(v) !== 0, { message: 'ip must be an IPv4 or IPv6 address (0.0.0.0: every address of the node)' });
+export const allocationIp = z
+  .string()
+  .refine((v) => isIP(v) !== 0, { message: 'ip must be an IPv4 or IPv6 address (0.0.0.0: every address of the node)' });
 
 /** `25565` or `"30000-30099"`: a port or an inclusive range. */
 export const portOrRange = z.union([
@@ -14,7 +16,9 @@ export const portOrRange = z.union([
   z
     .string()
     .regex(/^\d{1,5}(-\d{1,5})?$/, { message: 'a port (25565) or a range ("30000-30099")' })
-    .refine((v) => portsOf(v).every((p) => p >= 1 && p <= 65535) && portsOf(v).length > 0, { message: 'ports are 1-65535 and a range goes up ("30000-30099")' }),
+    .refine((v) => portsOf(v).every((p) => p >= 1 && p <= 65535) && portsOf(v).length > 0, {
+      message: 'ports are 1-65535 and a range goes up ("30000-30099")',
+    }),
 ]);
 
 export function portsOf(entry: number | string): number[] {
@@ -29,7 +33,9 @@ const portList = z
   .array(portOrRange)
   .min(1)
   .max(100)
-  .refine((l) => l.reduce<number>((n, e) => n + portsOf(e).length, 0) <= MAX_PORTS_PER_REQUEST, { message: `at most ${MAX_PORTS_PER_REQUEST} ports per request` });
+  .refine((l) => l.reduce<number>((n, e) => n + portsOf(e).length, 0) <= MAX_PORTS_PER_REQUEST, {
+    message: `at most ${MAX_PORTS_PER_REQUEST} ports per request`,
+  });
 
 export const addAllocationsBody = z
   .object({
@@ -51,7 +57,10 @@ export const listAllocationsQuery = paginationQuery.extend({
   assigned: z.enum(['true', 'false']).optional().describe('Only held (true) or free (false) allocations'),
 });
 
-export const nodeAllocationParams = z.object({ id: z.uuid({ message: 'node id must be a UUID' }), allocationId: z.uuid({ message: 'allocation id must be a UUID' }) });
+export const nodeAllocationParams = z.object({
+  id: z.uuid({ message: 'node id must be a UUID' }),
+  allocationId: z.uuid({ message: 'allocation id must be a UUID' }),
+});
 
 export const allocationResponse = z.object({
   id: z.uuid(),

@@ -16,7 +16,12 @@ export function parseDefaultPool(setting: string): DefaultPool | null {
 }
 
 /** The pool a node gets at registration, so a fresh node runs instances with ports before an admin sizes it. */
-export async function insertDefaultPool(tx: EntityManager, orgId: string, nodeId: string, pool: DefaultPool | null): Promise<void> {
+export async function insertDefaultPool(
+  tx: EntityManager,
+  orgId: string,
+  nodeId: string,
+  pool: DefaultPool | null,
+): Promise<void> {
   if (!pool) return;
   await tx.query(
     `INSERT INTO allocations (org_id, node_id, ip, port) SELECT $1, $2, $3, p FROM generate_series($4::int, $5::int) p ON CONFLICT DO NOTHING`,

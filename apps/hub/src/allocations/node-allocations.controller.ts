@@ -26,8 +26,16 @@ export class NodeAllocationsController {
 
   @Get()
   @RequirePermission('nodes.view')
-  @ApiDoc({ summary: "The node's allocation pool: every ip:port and the instance holding it", tags: TAGS, responses: { 200: { description: 'A page of allocations', schema: pageOf(allocationResponse) } } })
-  async list(@CurrentPrincipal() p: Principal, @ValidParams(nodeIdParams) params: IdParams, @ValidQuery(listAllocationsQuery) q: z.infer<typeof listAllocationsQuery>) {
+  @ApiDoc({
+    summary: "The node's allocation pool: every ip:port and the instance holding it",
+    tags: TAGS,
+    responses: { 200: { description: 'A page of allocations', schema: pageOf(allocationResponse) } },
+  })
+  async list(
+    @CurrentPrincipal() p: Principal,
+    @ValidParams(nodeIdParams) params: IdParams,
+    @ValidQuery(listAllocationsQuery) q: z.infer<typeof listAllocationsQuery>,
+  ) {
     const page = await this.allocations.listForNode(p, params.id, q);
     return { data: page.data.map(presentAllocation), total: page.total };
   }
@@ -35,8 +43,16 @@ export class NodeAllocationsController {
   @Post()
   @HttpCode(201)
   @RequirePermission('nodes.manage')
-  @ApiDoc({ summary: 'Add ports (and ranges) on an address to the pool; ones already there are left alone', tags: TAGS, responses: { 201: { description: 'What was added', schema: addAllocationsResponse } } })
-  async add(@CurrentPrincipal() p: Principal, @ValidParams(nodeIdParams) params: IdParams, @ValidBody(addAllocationsBody) body: z.infer<typeof addAllocationsBody>) {
+  @ApiDoc({
+    summary: 'Add ports (and ranges) on an address to the pool; ones already there are left alone',
+    tags: TAGS,
+    responses: { 201: { description: 'What was added', schema: addAllocationsResponse } },
+  })
+  async add(
+    @CurrentPrincipal() p: Principal,
+    @ValidParams(nodeIdParams) params: IdParams,
+    @ValidBody(addAllocationsBody) body: z.infer<typeof addAllocationsBody>,
+  ) {
     const r = await this.allocations.addToNode(p, params.id, body);
     return { created: r.created, existing: r.existing, data: r.data.map(presentAllocation) };
   }
@@ -50,15 +66,27 @@ export class NodeAllocationsController {
     errors: ['allocation_in_use'],
     responses: { 200: { description: '{removed}' } },
   })
-  async removeRange(@CurrentPrincipal() p: Principal, @ValidParams(nodeIdParams) params: IdParams, @ValidQuery(removeAllocationsQuery) q: z.infer<typeof removeAllocationsQuery>) {
+  async removeRange(
+    @CurrentPrincipal() p: Principal,
+    @ValidParams(nodeIdParams) params: IdParams,
+    @ValidQuery(removeAllocationsQuery) q: z.infer<typeof removeAllocationsQuery>,
+  ) {
     return this.allocations.removeFromNode(p, params.id, q.ip, q.ports);
   }
 
   @Delete(':allocationId')
   @HttpCode(204)
   @RequirePermission('nodes.manage')
-  @ApiDoc({ summary: 'Remove one free allocation from the pool', tags: TAGS, errors: ['allocation_in_use'], responses: { 204: { description: 'Removed' } } })
-  async removeOne(@CurrentPrincipal() p: Principal, @ValidParams(nodeAllocationParams) params: z.infer<typeof nodeAllocationParams>): Promise<void> {
+  @ApiDoc({
+    summary: 'Remove one free allocation from the pool',
+    tags: TAGS,
+    errors: ['allocation_in_use'],
+    responses: { 204: { description: 'Removed' } },
+  })
+  async removeOne(
+    @CurrentPrincipal() p: Principal,
+    @ValidParams(nodeAllocationParams) params: z.infer<typeof nodeAllocationParams>,
+  ): Promise<void> {
     await this.allocations.removeOne(p, params.id, params.allocationId);
   }
 }

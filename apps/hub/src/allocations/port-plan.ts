@@ -43,7 +43,9 @@ const PORT_VARIABLE = /^[A-Z0-9_]*_PORT$/;
 
 export function portSlots(spec: WorkloadSpec, given: Readonly<Record<string, RawValue>> = {}): PortSlot[] {
   if (spec.ports.length > 0) {
-    return spec.ports.filter((p) => p.host_port === undefined).map((p) => ({ name: p.name, protocols: [p.protocol], containerPort: p.container_port, variable: null }));
+    return spec.ports
+      .filter((p) => p.host_port === undefined)
+      .map((p) => ({ name: p.name, protocols: [p.protocol], containerPort: p.container_port, variable: null }));
   }
   if (!spec.source?.egg && !usesServerPort(spec)) return [];
   const slots: PortSlot[] = [{ name: 'default', protocols: ['tcp', 'udp'], containerPort: null, variable: null }];
@@ -51,28 +53,44 @@ export function portSlots(spec: WorkloadSpec, given: Readonly<Record<string, Raw
     if (v.key === 'SERVER_PORT' || !PORT_VARIABLE.test(v.key)) continue;
     const raw = given[v.key];
     if (raw !== undefined && raw !== null && raw !== '') continue;
-    slots.push({ name: v.key.toLowerCase().replace(/_/g, '-'), protocols: ['tcp', 'udp'], containerPort: null, variable: v.key });
+    slots.push({
+      name: v.key.toLowerCase().replace(/_/g, '-'),
+      protocols: ['tcp', 'udp'],
+      containerPort: null,
+      variable: v.key,
+    });
   }
   return slots;
 }
 
 /** Stand-in ports so variables can be checked (and refused with a 400) before anything is placed. */
 export function placeholderBinding(spec: WorkloadSpec, slots: readonly PortSlot[]): PortBinding {
-  return bindPorts(spec, slots, slots.map((s, i) => ({ id: '', ip: '0.0.0.0', port: 1 + i, portName: s.name, isPrimary: i === 0 })), 'process');
+  return bindPorts(
+    spec,
+    slots,
+    slots.map((s, i) => ({ id: '', ip: '0.0.0.0', port: 1 + i, portName: s.name, isPrimary: i === 0 })),
+    'process',
+  );
 }
 
 /**
  * `held` are the instance's allocations on the node it runs on; slots are matched by port name,
  * allocations no slot names (added with POST /v1/instances/{id}/allocations) are published as is.
  */
-export function bindPorts(spec: WorkloadSpec, slots: readonly PortSlot[], held: readonly HeldAllocation[], driver: 'process' | 'docker' | 'zone'): PortBinding {
+export function bindPorts(
+  spec: WorkloadSpec,
+  slots: readonly PortSlot[],
+  held: readonly HeldAllocation[],
+  driver: 'process' | 'docker' | 'zone',
+): PortBinding {
   const ports: InstanceSpec['ports'] = [];
   const context: PortBinding['context'] = { ports: {}, ip: '0.0.0.0' };
   const variables: Record<string, string> = {};
   const byName = new Map(held.filter((a) => a.portName !== null).map((a) => [a.portName!, a]));
   const used = new Set<string>();
   for (const p of spec.ports) {
-    if (p.host_port !== undefined) ports.push({ name: p.name, container_port: p.container_port, host_port: p.host_port, protocol: p.protocol });
+    if (p.host_port !== undefined)
+      ports.push({ name: p.name, container_port: p.container_port, host_port: p.host_port, protocol: p.protocol });
   }
   for (const slot of slots) {
     const a = byName.get(slot.name);
@@ -93,7 +111,13 @@ export function bindPorts(spec: WorkloadSpec, slots: readonly PortSlot[], held: 
   return { ports, context, variables };
 }
 
-function publish(ports: InstanceSpec['ports'], name: string, a: HeldAllocation, protocols: readonly ('tcp' | 'udp')[], containerPort: number | null): void {
+function publish(
+  ports: InstanceSpec['ports'],
+  name: string,
+  a: HeldAllocation,
+  protocols: readonly ('tcp' | 'udp')[],
+  containerPort: number | null,
+): void {
   for (const protocol of protocols) {
     ports.push({
       name: protocol === protocols[0] ? name : `${name}-${protocol}`,
@@ -106,7 +130,11 @@ function publish(ports: InstanceSpec['ports'], name: string, a: HeldAllocation, 
 }
 
 function usesServerPort(spec: WorkloadSpec): boolean {
-  const texts = [spec.startup ?? '', ...(spec.command ?? []), ...spec.config_files.flatMap((f) => [f.content ?? '', ...(f.replacements ?? []).map((r) => r.value)])];
+  const texts = [
+    spec.startup ?? '',
+    ...(spec.command ?? []),
+    ...spec.config_files.flatMap((f) => [f.content ?? '', ...(f.replacements ?? []).map((r) => r.value)]),
+  ];
   return texts.some((t) => placeholdersIn(t).includes('SERVER_PORT'));
 }
 
@@ -121,7 +149,11 @@ export interface PortMove {
  * that were the host port (egg style, process), and every port value the hub filled in (SERVER_PORT,
  * port variables, config file values, SERVER_IP of a process). Pure.
  */
-export function remapPorts(spec: InstanceSpec, variables: Record<string, string>, moves: readonly PortMove[]): { spec: InstanceSpec; variables: Record<string, string> } {
+export function remapPorts(
+  spec: InstanceSpec,
+  variables: Record<string, string>,
+  moves: readonly PortMove[],
+): { spec: InstanceSpec; variables: Record<string, string> } {
   const byPort = new Map(moves.map((m) => [m.from.port, m.to]));
   const swap = (value: string) => {
     const to = /^\d+$/.test(value) ? byPort.get(Number(value)) : undefined;
@@ -132,12 +164,19 @@ export function remapPorts(spec: InstanceSpec, variables: Record<string, string>
     const to = byPort.get(p.host_port);
     if (!to) return p;
     const { host_ip: _old, ...rest } = p;
-    return { ...rest, host_port: to.port, container_port: p.container_port === p.host_port ? to.port : p.container_port, ...(to.ip !== '0.0.0.0' ? { host_ip: to.ip } : {}) };
+    return {
+      ...rest,
+      host_port: to.port,
+      container_port: p.container_port === p.host_port ? to.port : p.container_port,
+      ...(to.ip !== '0.0.0.0' ? { host_ip: to.ip } : {}),
+    };
   });
   const env = Object.fromEntries(Object.entries(spec.env).map(([k, v]) => [k, portKey(k) ? swap(v) : v]));
   const primary = moves.find((m) => m.from.isPrimary);
   if (primary && spec.driver === 'process' && env.SERVER_IP === primary.from.ip) env.SERVER_IP = primary.to.ip;
-  const config_files = spec.config_files.map((f) => (f.replacements ? { ...f, replacements: f.replacements.map((r) => ({ ...r, value: swap(r.value) })) } : f));
+  const config_files = spec.config_files.map((f) =>
+    f.replacements ? { ...f, replacements: f.replacements.map((r) => ({ ...r, value: swap(r.value) })) } : f,
+  );
   return {
     spec: { ...spec, ports, env, config_files },
     variables: Object.fromEntries(Object.entries(variables).map(([k, v]) => [k, portKey(k) ? swap(v) : v])),

@@ -21,7 +21,9 @@ export const createApiTokenBody = z
       .max(50)
       .refine((s) => new Set(s).size === s.length, { message: 'must not repeat a key' })
       .optional()
-      .describe('Permission keys the token is limited to (see GET /v1/permissions); absent = everything you may do in the organization'),
+      .describe(
+        'Permission keys the token is limited to (see GET /v1/permissions); absent = everything you may do in the organization',
+      ),
   })
   .strict();
 export type CreateApiTokenBody = z.infer<typeof createApiTokenBody>;
@@ -38,7 +40,9 @@ export const apiTokenView = z.object({
 });
 export type ApiTokenView = z.infer<typeof apiTokenView>;
 
-export const createdApiTokenView = apiTokenView.extend({ token: z.string().describe('The token itself: shown only this once') });
+export const createdApiTokenView = apiTokenView.extend({
+  token: z.string().describe('The token itself: shown only this once'),
+});
 export type CreatedApiTokenView = z.infer<typeof createdApiTokenView>;
 
 export const apiTokenPage = pageOf(apiTokenView);

@@ -15,7 +15,12 @@ const PREFIX = TOKEN_PREFIXES.personalAccess;
 
 export class ScopeNotHeldError extends DomainError {
   constructor(keys: string[]) {
-    super(`a token cannot have more than you: you do not hold ${keys.map((k) => `'${k}'`).join(', ')} in this organization`, 'scope_not_held', 403, { scopes: keys });
+    super(
+      `a token cannot have more than you: you do not hold ${keys.map((k) => `'${k}'`).join(', ')} in this organization`,
+      'scope_not_held',
+      403,
+      { scopes: keys },
+    );
   }
 }
 
@@ -43,10 +48,16 @@ export class ApiTokensService {
     private readonly cache: AccessCache,
   ) {}
 
-  async create(p: Principal, input: { name: string; expiresIn: number | null; scopes?: PermissionKey[] }): Promise<CreatedApiTokenView> {
+  async create(
+    p: Principal,
+    input: { name: string; expiresIn: number | null; scopes?: PermissionKey[] },
+  ): Promise<CreatedApiTokenView> {
     const org = requireOrg(p);
     // A platform admin may act in any organization, but a token acts as a member of its own.
-    if (org.role === null) throw API_TOKEN_ERRORS.not_a_member.error('an API token acts as a member of its organization, and you are not a member of this one');
+    if (org.role === null)
+      throw API_TOKEN_ERRORS.not_a_member.error(
+        'an API token acts as a member of its organization, and you are not a member of this one',
+      );
     if (input.scopes) {
       const missing = input.scopes.filter((s) => (s === 'platform.admin' ? !p.platformAdmin : !org.permissions.has(s)));
       if (missing.length) throw new ScopeNotHeldError(missing);

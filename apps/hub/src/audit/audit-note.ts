@@ -29,7 +29,9 @@ export function auditNoteOf(req: FastifyRequest): AuditNote {
 }
 
 /** The request's mutable `AuditNote`, for handlers to add the actor, target or details. */
-export const Audit = createParamDecorator((_data: unknown, ctx: ExecutionContext): AuditNote => auditNoteOf(ctx.switchToHttp().getRequest<FastifyRequest>()));
+export const Audit = createParamDecorator((_data: unknown, ctx: ExecutionContext): AuditNote =>
+  auditNoteOf(ctx.switchToHttp().getRequest<FastifyRequest>()),
+);
 
 export interface AuditedOptions {
   /** What kind of thing the route acts on (`organization`, `user`, `api_token`, …). */
@@ -48,4 +50,5 @@ export interface AuditedRoute extends AuditedOptions {
  * Names the action of a route in the audit log (`org.member.invite`). Every POST/PUT/PATCH/DELETE
  * is audited anyway; a route without it is recorded as `<method> <route pattern>`.
  */
-export const Audited = (action: string, options: AuditedOptions = {}) => SetMetadata(AUDITED, { action, ...options } satisfies AuditedRoute);
+export const Audited = (action: string, options: AuditedOptions = {}) =>
+  SetMetadata(AUDITED, { action, ...options } satisfies AuditedRoute);

@@ -41,7 +41,10 @@ export class AuditController {
     summary: 'Export the audit log (streamed CSV or NDJSON, oldest first)',
     tags: ['admin', 'audit'],
     responses: {
-      200: { description: 'Every matching entry; CSV with a header row, or one JSON object per line', contentType: 'application/x-ndjson' },
+      200: {
+        description: 'Every matching entry; CSV with a header row, or one JSON object per line',
+        contentType: 'application/x-ndjson',
+      },
     },
   })
   export(@ValidQuery(auditExportQuery) q: AuditExportQuery, @Res() reply: FastifyReply): void {

@@ -16,7 +16,11 @@ export function outcomeOf(status: number): AuditOutcome {
  * the caller (from the access guard's principal, or the note of a public route such as login),
  * the organization, the route's action and target, the outcome from the status code.
  */
-export function registerAuditHook(app: FastifyInstance, audit: AuditService, routeAction: (method: string, path: string) => AuditedRoute | undefined): void {
+export function registerAuditHook(
+  app: FastifyInstance,
+  audit: AuditService,
+  routeAction: (method: string, path: string) => AuditedRoute | undefined,
+): void {
   app.addHook('onResponse', async (req: FastifyRequest, reply: FastifyReply) => {
     const route = req.routeOptions.url;
     if (!MUTATING.has(req.method) || !route) return;

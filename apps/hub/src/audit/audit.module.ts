@@ -9,7 +9,12 @@ import { registerAuditHook } from './audit.hook';
 import { AuditService } from './audit.service';
 
 @Global()
-@Module({ imports: [DiscoveryModule], controllers: [AuditController], providers: [AuditService, AuditSubscriptions], exports: [AuditService] })
+@Module({
+  imports: [DiscoveryModule],
+  controllers: [AuditController],
+  providers: [AuditService, AuditSubscriptions],
+  exports: [AuditService],
+})
 export class AuditModule implements OnModuleInit, OnApplicationBootstrap {
   private readonly actions = new Map<string, AuditedRoute>();
 

@@ -3,8 +3,14 @@ import { pageOf, paginationQuery } from '../http/pagination';
 import { isoDateTime } from '../http/fields';
 
 const filters = {
-  actor_id: z.uuid({ message: 'must be a user id (UUID)' }).optional().describe('Only entries by this user (directly or through their API tokens)'),
-  org_id: z.uuid({ message: 'must be an organization id (UUID)' }).optional().describe('Only entries in this organization'),
+  actor_id: z
+    .uuid({ message: 'must be a user id (UUID)' })
+    .optional()
+    .describe('Only entries by this user (directly or through their API tokens)'),
+  org_id: z
+    .uuid({ message: 'must be an organization id (UUID)' })
+    .optional()
+    .describe('Only entries in this organization'),
   action: z
     .string()
     .regex(/^[a-z0-9_.:/ -]+\*?$/i, { message: 'must be an action name, optionally ending in * for a prefix' })
@@ -20,7 +26,10 @@ export const auditListQuery = paginationQuery.extend(filters).strict();
 export type AuditListQuery = z.infer<typeof auditListQuery>;
 
 export const auditExportQuery = z
-  .object({ ...filters, format: z.enum(['csv', 'ndjson']).default('ndjson').describe('csv or ndjson (one JSON object per line)') })
+  .object({
+    ...filters,
+    format: z.enum(['csv', 'ndjson']).default('ndjson').describe('csv or ndjson (one JSON object per line)'),
+  })
   .strict();
 export type AuditExportQuery = z.infer<typeof auditExportQuery>;
 

@@ -49,7 +49,9 @@ export class AuditService implements BeforeApplicationShutdown {
   /** Writes an entry; failures are logged, never thrown at the request that caused them. */
   record(entry: AuditEntry): Promise<void> {
     const write = this.insert(entry)
-      .catch((err: unknown) => this.log.error({ reason: (err as Error).message, action: entry.action }, 'audit: could not write an entry'))
+      .catch((err: unknown) =>
+        this.log.error({ reason: (err as Error).message, action: entry.action }, 'audit: could not write an entry'),
+      )
       .finally(() => this.pending.delete(write));
     this.pending.add(write);
     return write;
@@ -78,11 +80,10 @@ export class AuditService implements BeforeApplicationShutdown {
   async list(filters: AuditFilters, page: Pagination): Promise<Page<AuditRecord>> {
     const { where, params } = whereClause(filters);
     const [rows, count] = await Promise.all([
-      this.db.query(`SELECT ${SELECT_COLUMNS} FROM audit_logs ${where} ORDER BY audit_logs.id DESC LIMIT $${params.length + 1} OFFSET $${params.length + 2}`, [
-        ...params,
-        page.limit,
-        page.offset,
-      ]) as Promise<AuditRecord[]>,
+      this.db.query(
+        `SELECT ${SELECT_COLUMNS} FROM audit_logs ${where} ORDER BY audit_logs.id DESC LIMIT $${params.length + 1} OFFSET $${params.length + 2}`,
+        [...params, page.limit, page.offset],
+      ) as Promise<AuditRecord[]>,
       this.db.query(`SELECT count(*)::int AS n FROM audit_logs ${where}`, params) as Promise<{ n: number }[]>,
     ]);
     return { data: rows.map(toRecord), total: count[0]?.n ?? 0 };
@@ -94,10 +95,10 @@ export class AuditService implements BeforeApplicationShutdown {
     let after = '0';
     for (;;) {
       const cond = `${where ? `${where} AND` : 'WHERE'} audit_logs.id > $${params.length + 1}`;
-      const rows = (await this.db.query(`SELECT ${SELECT_COLUMNS} FROM audit_logs ${cond} ORDER BY audit_logs.id LIMIT ${EXPORT_BATCH}`, [
-        ...params,
-        after,
-      ])) as AuditRecord[];
+      const rows = (await this.db.query(
+        `SELECT ${SELECT_COLUMNS} FROM audit_logs ${cond} ORDER BY audit_logs.id LIMIT ${EXPORT_BATCH}`,
+        [...params, after],
+      )) as AuditRecord[];
       for (const row of rows) yield toRecord(row);
       if (rows.length < EXPORT_BATCH) return;
       after = String(rows[rows.length - 1]!.id);

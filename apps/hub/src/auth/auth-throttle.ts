@@ -30,7 +30,13 @@ return {n, redis.call('PTTL', KEYS[1])}
 export const MFA_ATTEMPTS_PER_MINUTE = 5;
 
 type ThrottleRedis = Redis & {
-  hpLoginFailure(counter: string, lock: string, windowSeconds: number, max: number, lockSeconds: number): Promise<number>;
+  hpLoginFailure(
+    counter: string,
+    lock: string,
+    windowSeconds: number,
+    max: number,
+    lockSeconds: number,
+  ): Promise<number>;
   hpAttempt(key: string, windowMs: number): Promise<[number, number]>;
 };
 
@@ -60,7 +66,9 @@ export class AuthThrottle {
 
   /** Refuses a login while its account or address is locked. */
   async assertLoginAllowed(email: string, ip: string): Promise<void> {
-    const ttls = await this.safely(() => Promise.all([this.redis.pttl(this.key('lock', 'acct', email)), this.redis.pttl(this.key('lock', 'ip', ip))]));
+    const ttls = await this.safely(() =>
+      Promise.all([this.redis.pttl(this.key('lock', 'acct', email)), this.redis.pttl(this.key('lock', 'ip', ip))]),
+    );
     if (!ttls) return;
     const [account, address] = ttls;
     if (account > 0) throw new LockedOutError('account_locked', Math.ceil(account / 1000));
@@ -71,11 +79,27 @@ export class AuthThrottle {
     const { maxFailures, ipMaxFailures, windowSeconds, durationSeconds } = this.config.auth.lockout;
     const locked = await this.safely(() =>
       Promise.all([
-        this.redis.hpLoginFailure(this.key('fail', 'acct', email), this.key('lock', 'acct', email), windowSeconds, maxFailures, durationSeconds),
-        this.redis.hpLoginFailure(this.key('fail', 'ip', ip), this.key('lock', 'ip', ip), windowSeconds, ipMaxFailures, durationSeconds),
+        this.redis.hpLoginFailure(
+          this.key('fail', 'acct', email),
+          this.key('lock', 'acct', email),
+          windowSeconds,
+          maxFailures,
+          durationSeconds,
+        ),
+        this.redis.hpLoginFailure(
+          this.key('fail', 'ip', ip),
+          this.key('lock', 'ip', ip),
+          windowSeconds,
+          ipMaxFailures,
+          durationSeconds,
+        ),
       ]),
     );
-    if (locked?.[0]) this.log.warn({ account: this.accountTag(email), seconds: locked[0] }, 'login: account locked after repeated failures');
+    if (locked?.[0])
+      this.log.warn(
+        { account: this.accountTag(email), seconds: locked[0] },
+        'login: account locked after repeated failures',
+      );
     if (locked?.[1]) this.log.warn({ ip, seconds: locked[1] }, 'login: address locked after repeated failures');
   }
 
@@ -86,20 +110,26 @@ export class AuthThrottle {
 
   /** Counts an MFA attempt of a user; the sixth within a minute is refused. */
   async hitMfa(userId: string): Promise<void> {
-    const result = await this.safely(() => this.redis.hpAttempt(this.redisService.key('mfa', 'attempts', userId), 60_000));
+    const result = await this.safely(() =>
+      this.redis.hpAttempt(this.redisService.key('mfa', 'attempts', userId), 60_000),
+    );
     if (!result) return;
     const [count, ttl] = result;
-    if (count > MFA_ATTEMPTS_PER_MINUTE) throw new LockedOutError('mfa_rate_limited', Math.max(1, Math.ceil(ttl / 1000)));
+    if (count > MFA_ATTEMPTS_PER_MINUTE)
+      throw new LockedOutError('mfa_rate_limited', Math.max(1, Math.ceil(ttl / 1000)));
   }
 
   /** Marks a single-use value (an MFA challenge) as spent; false if it already was. */
   async spend(kind: string, id: string, ttlSeconds: number): Promise<boolean> {
-    const result = await this.safely(() => this.redis.set(this.redisService.key('spent', kind, id), '1', 'EX', ttlSeconds, 'NX'));
+    const result = await this.safely(() =>
+      this.redis.set(this.redisService.key('spent', kind, id), '1', 'EX', ttlSeconds, 'NX'),
+    );
     return result === undefined ? true : result === 'OK';
   }
 
   private key(kind: 'fail' | 'lock', scope: 'acct' | 'ip', value: string): string {
-    // The `{hash tag}` keeps a subject's counter and lock in one cluster slot: the failure script and `clearAccount` touch both.
+    // The `{hash tag}` keeps a subject's counter and lock in one cluster slot: the failure script and `clearAccount`
+    // touch both.
     return this.redisService.key('login', `{${scope}:${scope === 'acct' ? this.accountTag(value) : value}}`, kind);
   }
 

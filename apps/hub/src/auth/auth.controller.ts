@@ -52,7 +52,12 @@ export class AuthController {
 
   @Get('bootstrap/status')
   @Public()
-  @ApiDoc({ summary: 'Whether the platform still needs its first admin', tags: ['auth'], public: true, responses: { 200: { description: 'Status', schema: bootstrapStatus } } })
+  @ApiDoc({
+    summary: 'Whether the platform still needs its first admin',
+    tags: ['auth'],
+    public: true,
+    responses: { 200: { description: 'Status', schema: bootstrapStatus } },
+  })
   async bootstrapStatus(): Promise<{ needed: boolean }> {
     return { needed: await this.bootstrapper.needed() };
   }
@@ -68,7 +73,11 @@ export class AuthController {
     errors: ['bootstrap_disabled'],
     responses: { 201: { description: 'Created and signed in', schema: accountCreated } },
   })
-  async bootstrap(@ValidBody(bootstrapBody) body: BootstrapBody, @Req() req: FastifyRequest, @Audit() note: AuditNote): Promise<AccountCreated> {
+  async bootstrap(
+    @ValidBody(bootstrapBody) body: BootstrapBody,
+    @Req() req: FastifyRequest,
+    @Audit() note: AuditNote,
+  ): Promise<AccountCreated> {
     note.details = { email: body.email };
     const created = await this.bootstrapper.bootstrap(body, clientOf(req));
     note.actorId = note.targetId = created.user.id;
@@ -84,13 +93,18 @@ export class AuthController {
   @Audited('auth.login')
   @ApiDoc({
     summary: 'Log in with email and password',
-    description: 'Returns tokens, or `mfa_required` with a challenge token when the account has MFA. Repeated failures lock the account and the address for a while (429 with Retry-After).',
+    description:
+      'Returns tokens, or `mfa_required` with a challenge token when the account has MFA. Repeated failures lock the account and the address for a while (429 with Retry-After).',
     tags: ['auth'],
     public: true,
     errors: ['invalid_credentials', 'account_locked', 'ip_locked'],
     responses: { 200: { description: 'Tokens or an MFA challenge', schema: loginResponse } },
   })
-  login(@ValidBody(loginBody) body: LoginBody, @Req() req: FastifyRequest, @Audit() note: AuditNote): Promise<LoginResponse> {
+  login(
+    @ValidBody(loginBody) body: LoginBody,
+    @Req() req: FastifyRequest,
+    @Audit() note: AuditNote,
+  ): Promise<LoginResponse> {
     return this.logins.login(body.email, body.password, clientOf(req), note);
   }
 
@@ -105,7 +119,11 @@ export class AuthController {
     errors: ['registration_closed', 'invite_required', 'email_taken'],
     responses: { 201: { description: 'Created and signed in', schema: accountCreated } },
   })
-  register(@ValidBody(registerBody) body: RegisterBody, @Req() req: FastifyRequest, @Audit() note: AuditNote): Promise<AccountCreated> {
+  register(
+    @ValidBody(registerBody) body: RegisterBody,
+    @Req() req: FastifyRequest,
+    @Audit() note: AuditNote,
+  ): Promise<AccountCreated> {
     return this.registration.register(body, clientOf(req), note);
   }
 
@@ -130,7 +148,11 @@ export class AuthController {
   @HttpCode(204)
   @Authenticated({ sessionOnly: true })
   @Audited('auth.logout', { target: 'session' })
-  @ApiDoc({ summary: 'End the current session (its access and refresh tokens)', tags: ['auth'], responses: { 204: { description: 'Logged out' } } })
+  @ApiDoc({
+    summary: 'End the current session (its access and refresh tokens)',
+    tags: ['auth'],
+    responses: { 204: { description: 'Logged out' } },
+  })
   async logout(@CurrentPrincipal() p: Principal, @Audit() note: AuditNote): Promise<void> {
     note.targetId = p.sessionId!;
     await this.sessions.revoke(p.sessionId!, 'logout');
@@ -162,7 +184,10 @@ export class AuthController {
     public: true,
     responses: { 202: { description: 'Accepted', schema: forgotPasswordResponse } },
   })
-  async forgotPassword(@ValidBody(forgotPasswordBody) body: ForgotPasswordBody, @Audit() note: AuditNote): Promise<{ message: string }> {
+  async forgotPassword(
+    @ValidBody(forgotPasswordBody) body: ForgotPasswordBody,
+    @Audit() note: AuditNote,
+  ): Promise<{ message: string }> {
     await this.resets.request(body.email, note);
     return { message: FORGOT_PASSWORD_ANSWER };
   }

@@ -4,12 +4,18 @@ import { defineErrors } from '../http/error-catalog';
 
 export const AUTH_ERRORS = defineErrors('auth', {
   bootstrap_disabled: { status: 403, message: 'the platform already has users, or bootstrap is turned off' },
-  bootstrap_required: { status: 409, message: 'the platform is not set up yet: create the first admin with POST /v1/auth/bootstrap' },
+  bootstrap_required: {
+    status: 409,
+    message: 'the platform is not set up yet: create the first admin with POST /v1/auth/bootstrap',
+  },
   invalid_setup_token: { status: 403, message: 'bootstrap needs the setup_token configured on this hub' },
   registration_closed: { status: 403, message: 'registration is closed on this hub' },
   invite_required: { status: 403, message: 'registration needs an invite token' },
   invalid_credentials: { status: 401, message: 'email or password is wrong' },
-  account_locked: { status: 429, message: 'too many failed logins for this account: retry after `retry_after` seconds' },
+  account_locked: {
+    status: 429,
+    message: 'too many failed logins for this account: retry after `retry_after` seconds',
+  },
   ip_locked: { status: 429, message: 'too many failed logins from this address: retry after `retry_after` seconds' },
   invalid_mfa_code: { status: 401, message: 'the MFA code is wrong' },
   mfa_code_reused: { status: 401, message: 'this MFA code was already used: wait for the next one' },
@@ -19,14 +25,21 @@ export const AUTH_ERRORS = defineErrors('auth', {
   mfa_not_enabled: { status: 409, message: 'MFA is not on for this account' },
   mfa_not_enrolling: { status: 409, message: 'start with POST /v1/auth/mfa/enroll' },
   invalid_refresh_token: { status: 401, message: 'the refresh token is unknown' },
-  refresh_token_reused: { status: 401, message: 'a rotated refresh token was used again: its whole session was revoked' },
+  refresh_token_reused: {
+    status: 401,
+    message: 'a rotated refresh token was used again: its whole session was revoked',
+  },
   session_expired: { status: 401, message: 'the login session expired: log in again' },
   invalid_reset_token: { status: 400, message: 'the password reset token is not valid' },
   reset_token_used: { status: 400, message: 'the password reset token was already used' },
   reset_token_expired: { status: 400, message: 'the password reset token expired' },
   github_oauth_disabled: { status: 404, message: 'GitHub sign-in is not configured on this hub' },
   invalid_oauth_state: { status: 400, message: 'the sign-in state is missing or does not match this browser' },
-  github_oauth_failed: { status: 401, otherStatuses: [400, 503], message: 'GitHub refused the sign-in (401), sent no code (400) or could not be reached (503)' },
+  github_oauth_failed: {
+    status: 401,
+    otherStatuses: [400, 503],
+    message: 'GitHub refused the sign-in (401), sent no code (400) or could not be reached (503)',
+  },
   github_email_unverified: { status: 403, message: 'the GitHub account has no verified primary email' },
 });
 
@@ -44,20 +57,30 @@ export class BootstrapDisabledError extends DomainError {
 
 export class BootstrapRequiredError extends DomainError {
   constructor() {
-    super('the platform is not set up yet: create the first admin with POST /v1/auth/bootstrap', 'bootstrap_required', 409);
+    super(
+      'the platform is not set up yet: create the first admin with POST /v1/auth/bootstrap',
+      'bootstrap_required',
+      409,
+    );
   }
 }
 
 export class InvalidSetupTokenError extends DomainError {
   constructor() {
-    super('bootstrap needs the setup_token configured on this hub (HOSTPLANE_BOOTSTRAP_TOKEN)', 'invalid_setup_token', 403);
+    super(
+      'bootstrap needs the setup_token configured on this hub (HOSTPLANE_BOOTSTRAP_TOKEN)',
+      'invalid_setup_token',
+      403,
+    );
   }
 }
 
 export class RegistrationClosedError extends DomainError {
   constructor(policy: 'closed' | 'invite-only') {
     super(
-      policy === 'closed' ? 'registration is closed on this hub: ask an administrator for an account' : 'registration needs an invite: pass the invite_token from your invite mail',
+      policy === 'closed'
+        ? 'registration is closed on this hub: ask an administrator for an account'
+        : 'registration needs an invite: pass the invite_token from your invite mail',
       policy === 'closed' ? 'registration_closed' : 'invite_required',
       403,
     );
@@ -85,11 +108,18 @@ export class LockedOutError extends DomainError {
         : code === 'ip_locked'
           ? 'too many failed logins from this address'
           : 'too many MFA attempts (5 per minute)';
-    super(`${what}: try again in ${retryAfterSeconds} s`, code, 429, { retry_after: retryAfterSeconds }, { 'retry-after': String(retryAfterSeconds) });
+    super(
+      `${what}: try again in ${retryAfterSeconds} s`,
+      code,
+      429,
+      { retry_after: retryAfterSeconds },
+      { 'retry-after': String(retryAfterSeconds) },
+    );
   }
 }
 
-export type RefreshProblem = 'invalid_refresh_token' | 'refresh_token_reused' | 'session_revoked' | 'session_expired' | 'user_suspended';
+export type RefreshProblem =
+  'invalid_refresh_token' | 'refresh_token_reused' | 'session_revoked' | 'session_expired' | 'user_suspended';
 
 export class RefreshRejectedError extends AuthenticationError {
   constructor(code: RefreshProblem) {
@@ -106,7 +136,13 @@ export class RefreshRejectedError extends AuthenticationError {
 
 export class MfaError extends DomainError {
   constructor(
-    code: 'invalid_mfa_code' | 'mfa_code_reused' | 'mfa_not_enabled' | 'mfa_already_enabled' | 'mfa_not_enrolling' | 'invalid_challenge',
+    code:
+      | 'invalid_mfa_code'
+      | 'mfa_code_reused'
+      | 'mfa_not_enabled'
+      | 'mfa_already_enabled'
+      | 'mfa_not_enrolling'
+      | 'invalid_challenge',
     message: string,
     status: number,
   ) {
@@ -117,7 +153,8 @@ export class MfaError extends DomainError {
 export class ResetTokenError extends DomainError {
   constructor(code: 'invalid_reset_token' | 'reset_token_used' | 'reset_token_expired') {
     const messages = {
-      invalid_reset_token: 'this password reset token is not valid: request a new one with POST /v1/auth/forgot-password',
+      invalid_reset_token:
+        'this password reset token is not valid: request a new one with POST /v1/auth/forgot-password',
       reset_token_used: 'this password reset token was already used: request a new one',
       reset_token_expired: 'this password reset token has expired: request a new one',
     };
@@ -126,7 +163,11 @@ export class ResetTokenError extends DomainError {
 }
 
 export class GithubOAuthError extends DomainError {
-  constructor(code: 'github_oauth_disabled' | 'invalid_oauth_state' | 'github_oauth_failed' | 'github_email_unverified', message: string, status: number) {
+  constructor(
+    code: 'github_oauth_disabled' | 'invalid_oauth_state' | 'github_oauth_failed' | 'github_email_unverified',
+    message: string,
+    status: number,
+  ) {
     super(message, code, status);
   }
 }

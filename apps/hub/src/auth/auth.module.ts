@@ -16,6 +16,15 @@ import { SessionsService } from './sessions.service';
 @Module({
   imports: [UsersModule, OrganizationsModule],
   controllers: [AuthController, MfaController, GithubController],
-  providers: [AuthThrottle, SessionsService, LoginService, MfaService, BootstrapService, RegistrationService, PasswordResetService, GithubOAuthService],
+  providers: [
+    AuthThrottle,
+    SessionsService,
+    LoginService,
+    MfaService,
+    BootstrapService,
+    RegistrationService,
+    PasswordResetService,
+    GithubOAuthService,
+  ],
 })
 export class AuthModule {}

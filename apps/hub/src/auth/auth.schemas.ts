@@ -37,7 +37,11 @@ export const registerBody = z
     email: emailField,
     password: passwordField,
     name: nameField.default(''),
-    invite_token: z.string().max(200).optional().describe('From an invite mail; required when registration is invite-only'),
+    invite_token: z
+      .string()
+      .max(200)
+      .optional()
+      .describe('From an invite mail; required when registration is invite-only'),
   })
   .strict();
 export type RegisterBody = z.infer<typeof registerBody>;
@@ -67,11 +71,18 @@ export type ResetPasswordBody = z.infer<typeof resetPasswordBody>;
 
 const code = z.string().trim().min(6).max(32).describe('6-digit TOTP code, or a recovery code');
 
-export const mfaStatus = z.object({ enabled: z.boolean(), enrolling: z.boolean(), recovery_codes_remaining: z.number().int() });
+export const mfaStatus = z.object({
+  enabled: z.boolean(),
+  enrolling: z.boolean(),
+  recovery_codes_remaining: z.number().int(),
+});
 export const mfaEnrollment = z.object({ secret: z.string(), otpauth_uri: z.string() });
 export const mfaCodeBody = z.object({ code }).strict();
 export type MfaCodeBody = z.infer<typeof mfaCodeBody>;
-export const mfaEnabled = z.object({ enabled: z.literal(true), recovery_codes: z.array(z.string()).describe('Shown only this once; each works once') });
+export const mfaEnabled = z.object({
+  enabled: z.literal(true),
+  recovery_codes: z.array(z.string()).describe('Shown only this once; each works once'),
+});
 export const mfaChallengeBody = z.object({ challenge_token: z.string().min(1).max(4000), code }).strict();
 export type MfaChallengeBody = z.infer<typeof mfaChallengeBody>;
 

@@ -37,7 +37,8 @@ export class BootstrapService {
   async bootstrap(body: BootstrapBody, client: ClientInfo): Promise<AccountCreated> {
     if (!this.config.auth.bootstrapEnabled) throw new BootstrapDisabledError('config');
     const expected = this.config.auth.bootstrapToken;
-    if (expected && !constantTimeEqual(sha256(body.setup_token ?? ''), sha256(expected))) throw new InvalidSetupTokenError();
+    if (expected && !constantTimeEqual(sha256(body.setup_token ?? ''), sha256(expected)))
+      throw new InvalidSetupTokenError();
     // Cheap early answer for the common case; the lock below is what guarantees one winner.
     if (await this.anyUser()) throw new BootstrapDisabledError('done');
     this.users.checkPassword(body.password, body);
@@ -46,7 +47,14 @@ export class BootstrapService {
       const existing = (await m.query(`SELECT EXISTS (SELECT 1 FROM users) AS any`)) as { any: boolean }[];
       if (existing[0]!.any) throw new BootstrapDisabledError('done');
       const { user, org } = await this.users.createAccount(
-        { email: body.email, password: body.password, name: body.name, platformAdmin: true, orgName: body.organization_name, personalOrg: false },
+        {
+          email: body.email,
+          password: body.password,
+          name: body.name,
+          platformAdmin: true,
+          orgName: body.organization_name,
+          personalOrg: false,
+        },
         m,
       );
       const tokens = await this.sessions.start(user.id, 'bootstrap', false, client, m);

@@ -22,7 +22,12 @@ const tokenAnswer = z.union([
   z.object({ access_token: z.string().min(1) }),
   z.object({ error: z.string(), error_description: z.string().optional() }),
 ]);
-const githubUser = z.object({ id: z.number().int(), login: z.string(), name: z.string().nullable().optional(), email: z.string().nullable().optional() });
+const githubUser = z.object({
+  id: z.number().int(),
+  login: z.string(),
+  name: z.string().nullable().optional(),
+  email: z.string().nullable().optional(),
+});
 const githubEmails = z.array(z.object({ email: z.string(), primary: z.boolean(), verified: z.boolean() }));
 
 /**
@@ -67,14 +72,28 @@ export class GithubOAuthService {
     return { url: url.toString(), state };
   }
 
-  async callback(q: { code?: string; state?: string; error?: string }, cookieState: string | undefined, client: ClientInfo, note: AuditNote): Promise<LoginResponse> {
+  async callback(
+    q: { code?: string; state?: string; error?: string },
+    cookieState: string | undefined,
+    client: ClientInfo,
+    note: AuditNote,
+  ): Promise<LoginResponse> {
     this.configured();
-    if (q.error) throw new GithubOAuthError('github_oauth_failed', `GitHub did not authorize the sign-in: ${q.error}`, 401);
+    if (q.error)
+      throw new GithubOAuthError('github_oauth_failed', `GitHub did not authorize the sign-in: ${q.error}`, 401);
     if (!q.state || !cookieState || !constantTimeEqual(sha256(q.state), sha256(cookieState))) {
-      throw new GithubOAuthError('invalid_oauth_state', 'the sign-in state is missing or does not match this browser: start again at GET /v1/auth/github', 400);
+      throw new GithubOAuthError(
+        'invalid_oauth_state',
+        'the sign-in state is missing or does not match this browser: start again at GET /v1/auth/github',
+        400,
+      );
     }
     if ((await this.redis.client.getdel(this.stateKey(q.state))) === null) {
-      throw new GithubOAuthError('invalid_oauth_state', 'the sign-in state expired or was already used: start again at GET /v1/auth/github', 400);
+      throw new GithubOAuthError(
+        'invalid_oauth_state',
+        'the sign-in state expired or was already used: start again at GET /v1/auth/github',
+        400,
+      );
     }
     if (!q.code) throw new GithubOAuthError('github_oauth_failed', 'GitHub sent no authorization code', 400);
     const accessToken = await this.exchange(q.code);
@@ -88,11 +107,21 @@ export class GithubOAuthService {
     return this.login.complete(user, 'github', client, note);
   }
 
-  private async findOrCreate(githubId: string, login: string, name: string, verifiedEmail: string | undefined): Promise<User> {
+  private async findOrCreate(
+    githubId: string,
+    login: string,
+    name: string,
+    verifiedEmail: string | undefined,
+  ): Promise<User> {
     const repo = this.db.getRepository(User);
     const linked = await repo.findOneBy({ githubId });
     if (linked) return linked;
-    if (!verifiedEmail) throw new GithubOAuthError('github_email_unverified', 'your GitHub account has no verified primary email, which Hostplane needs', 403);
+    if (!verifiedEmail)
+      throw new GithubOAuthError(
+        'github_email_unverified',
+        'your GitHub account has no verified primary email, which Hostplane needs',
+        403,
+      );
     const byEmail = await this.users.findByEmail(verifiedEmail);
     if (byEmail) {
       await repo.update({ id: byEmail.id }, { githubId, githubLogin: login });
@@ -108,18 +137,40 @@ export class GithubOAuthService {
     const res = await this.call(this.gh.tokenUrl, {
       method: 'POST',
       headers: { accept: 'application/json', 'content-type': 'application/json' },
-      body: JSON.stringify({ client_id: gh.clientId, client_secret: gh.clientSecret, code, redirect_uri: this.redirectUri }),
+      body: JSON.stringify({
+        client_id: gh.clientId,
+        client_secret: gh.clientSecret,
+        code,
+        redirect_uri: this.redirectUri,
+      }),
     });
     const answer = tokenAnswer.safeParse(await res.json().catch(() => null));
-    if (!res.ok || !answer.success) throw new GithubOAuthError('github_oauth_failed', `GitHub's token endpoint answered ${res.status} without a token`, 401);
-    if ('error' in answer.data) throw new GithubOAuthError('github_oauth_failed', `GitHub refused the code: ${answer.data.error}`, 401);
+    if (!res.ok || !answer.success)
+      throw new GithubOAuthError(
+        'github_oauth_failed',
+        `GitHub's token endpoint answered ${res.status} without a token`,
+        401,
+      );
+    if ('error' in answer.data)
+      throw new GithubOAuthError('github_oauth_failed', `GitHub refused the code: ${answer.data.error}`, 401);
     return answer.data.access_token;
   }
 
   private async fetchJson<T>(url: string, accessToken: string, schema: z.ZodType<T>): Promise<T> {
-    const res = await this.call(url, { headers: { accept: 'application/vnd.github+json', authorization: `Bearer ${accessToken}`, 'user-agent': 'hostplane-hub' } });
+    const res = await this.call(url, {
+      headers: {
+        accept: 'application/vnd.github+json',
+        authorization: `Bearer ${accessToken}`,
+        'user-agent': 'hostplane-hub',
+      },
+    });
     const parsed = schema.safeParse(await res.json().catch(() => null));
-    if (!res.ok || !parsed.success) throw new GithubOAuthError('github_oauth_failed', `GitHub's API answered ${res.status} with an unexpected body`, 401);
+    if (!res.ok || !parsed.success)
+      throw new GithubOAuthError(
+        'github_oauth_failed',
+        `GitHub's API answered ${res.status} with an unexpected body`,
+        401,
+      );
     return parsed.data;
   }
 
@@ -127,14 +178,22 @@ export class GithubOAuthService {
     try {
       return await fetch(url, { ...init, signal: AbortSignal.timeout(HTTP_TIMEOUT_MS), redirect: 'error' });
     } catch (err) {
-      throw new GithubOAuthError('github_oauth_failed', `GitHub could not be reached (${new URL(url).host}): ${(err as Error).message}`, 503);
+      throw new GithubOAuthError(
+        'github_oauth_failed',
+        `GitHub could not be reached (${new URL(url).host}): ${(err as Error).message}`,
+        503,
+      );
     }
   }
 
   private configured(): { clientId: string; clientSecret: string } {
     const { clientId, clientSecret } = this.gh;
     if (!clientId || !clientSecret) {
-      throw new GithubOAuthError('github_oauth_disabled', 'GitHub sign-in is not configured on this hub (HOSTPLANE_GITHUB_CLIENT_ID and _SECRET)', 404);
+      throw new GithubOAuthError(
+        'github_oauth_disabled',
+        'GitHub sign-in is not configured on this hub (HOSTPLANE_GITHUB_CLIENT_ID and _SECRET)',
+        404,
+      );
     }
     return { clientId, clientSecret };
   }

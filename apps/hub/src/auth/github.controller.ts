@@ -40,7 +40,13 @@ export class GithubController {
   })
   async start(@Res() reply: FastifyReply): Promise<void> {
     const { url, state } = await this.github.start();
-    const cookie = [`${OAUTH_STATE_COOKIE}=${encodeURIComponent(state)}`, 'Path=/v1/auth/github', 'HttpOnly', 'SameSite=Lax', 'Max-Age=600'];
+    const cookie = [
+      `${OAUTH_STATE_COOKIE}=${encodeURIComponent(state)}`,
+      'Path=/v1/auth/github',
+      'HttpOnly',
+      'SameSite=Lax',
+      'Max-Age=600',
+    ];
     if (this.github.secureCookie) cookie.push('Secure');
     void reply.header('set-cookie', cookie.join('; ')).redirect(url, 302);
   }
@@ -55,7 +61,11 @@ export class GithubController {
     errors: ['invalid_oauth_state', 'registration_closed'],
     responses: { 200: { description: 'Tokens or mfa_required', schema: loginResponse } },
   })
-  async callback(@ValidQuery(githubCallbackQuery) q: GithubCallbackQuery, @Req() req: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply): Promise<LoginResponse> {
+  async callback(
+    @ValidQuery(githubCallbackQuery) q: GithubCallbackQuery,
+    @Req() req: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<LoginResponse> {
     const note = auditNoteOf(req);
     void reply.header('set-cookie', `${OAUTH_STATE_COOKIE}=; Path=/v1/auth/github; HttpOnly; SameSite=Lax; Max-Age=0`);
     const record = (status: number) =>

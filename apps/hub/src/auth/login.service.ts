@@ -28,7 +28,9 @@ export class LoginService {
     const user = await this.users.findByEmail(email);
     if (user) note.actorId = user.id;
     await this.throttle.assertLoginAllowed(email, client.ip);
-    const ok = user?.passwordHash ? await verifyPassword(user.passwordHash, password) : await verifyAgainstDummy(password);
+    const ok = user?.passwordHash
+      ? await verifyPassword(user.passwordHash, password)
+      : await verifyAgainstDummy(password);
     if (!user || !ok) {
       await this.throttle.recordLoginFailure(email, client.ip);
       throw new InvalidCredentialsError();
@@ -44,7 +46,11 @@ export class LoginService {
     if (user.status === 'suspended') throw new UserSuspendedError();
     if (user.mfaEnabled) {
       note.details = { ...note.details, mfa_required: true };
-      return { mfa_required: true, challenge_token: await this.mfa.challengeToken(user.id, method), expires_in: MFA_CHALLENGE_TTL_SECONDS };
+      return {
+        mfa_required: true,
+        challenge_token: await this.mfa.challengeToken(user.id, method),
+        expires_in: MFA_CHALLENGE_TTL_SECONDS,
+      };
     }
     await this.users.recordLogin(user.id);
     return this.sessions.start(user.id, method, false, client);

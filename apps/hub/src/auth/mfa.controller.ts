@@ -8,7 +8,17 @@ import { ValidBody } from '../http/validation';
 import { ApiDoc } from '../openapi/api-doc';
 import { RATE_LIMIT_AUTH } from '../rate-limit/rate-limit.hook';
 import { clientOf } from './auth.controller';
-import { MfaChallengeBody, mfaChallengeBody, MfaCodeBody, mfaCodeBody, mfaEnabled, mfaEnrollment, mfaStatus, tokenPair, TokenPair } from './auth.schemas';
+import {
+  MfaChallengeBody,
+  mfaChallengeBody,
+  MfaCodeBody,
+  mfaCodeBody,
+  mfaEnabled,
+  mfaEnrollment,
+  mfaStatus,
+  tokenPair,
+  TokenPair,
+} from './auth.schemas';
 import { MfaService } from './mfa.service';
 
 @Controller('v1/auth/mfa')
@@ -17,7 +27,11 @@ export class MfaController {
 
   @Get('status')
   @Authenticated({ sessionOnly: true })
-  @ApiDoc({ summary: 'Whether MFA is on, and how many recovery codes are left', tags: ['mfa'], responses: { 200: { description: 'Status', schema: mfaStatus } } })
+  @ApiDoc({
+    summary: 'Whether MFA is on, and how many recovery codes are left',
+    tags: ['mfa'],
+    responses: { 200: { description: 'Status', schema: mfaStatus } },
+  })
   status(@CurrentPrincipal() p: Principal) {
     return this.mfa.status(p.userId);
   }
@@ -64,7 +78,11 @@ export class MfaController {
     errors: ['invalid_mfa_code', 'mfa_code_reused', 'mfa_rate_limited'],
     responses: { 204: { description: 'Disabled' } },
   })
-  async disable(@CurrentPrincipal() p: Principal, @ValidBody(mfaCodeBody) body: MfaCodeBody, @Audit() note: AuditNote): Promise<void> {
+  async disable(
+    @CurrentPrincipal() p: Principal,
+    @ValidBody(mfaCodeBody) body: MfaCodeBody,
+    @Audit() note: AuditNote,
+  ): Promise<void> {
     note.targetId = p.userId;
     await this.mfa.disable(p.userId, body.code);
   }
@@ -81,7 +99,11 @@ export class MfaController {
     errors: ['invalid_mfa_code', 'mfa_code_reused', 'invalid_challenge', 'mfa_rate_limited'],
     responses: { 200: { description: 'Tokens', schema: tokenPair } },
   })
-  challenge(@ValidBody(mfaChallengeBody) body: MfaChallengeBody, @Req() req: FastifyRequest, @Audit() note: AuditNote): Promise<TokenPair> {
+  challenge(
+    @ValidBody(mfaChallengeBody) body: MfaChallengeBody,
+    @Req() req: FastifyRequest,
+    @Audit() note: AuditNote,
+  ): Promise<TokenPair> {
     return this.mfa.completeChallenge(body.challenge_token, body.code, clientOf(req), note);
   }
 }

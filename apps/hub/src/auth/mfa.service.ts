@@ -41,15 +41,29 @@ export class MfaService {
 
   async status(userId: string): Promise<{ enabled: boolean; enrolling: boolean; recovery_codes_remaining: number }> {
     const user = await this.users.get(userId);
-    const rows = (await this.db.query(`SELECT count(*)::int AS n FROM mfa_recovery_codes WHERE user_id = $1 AND used_at IS NULL`, [userId])) as { n: number }[];
-    return { enabled: user.mfaEnabled, enrolling: !user.mfaEnabled && user.mfaPendingSecret !== null, recovery_codes_remaining: user.mfaEnabled ? rows[0]!.n : 0 };
+    const rows = (await this.db.query(
+      `SELECT count(*)::int AS n FROM mfa_recovery_codes WHERE user_id = $1 AND used_at IS NULL`,
+      [userId],
+    )) as { n: number }[];
+    return {
+      enabled: user.mfaEnabled,
+      enrolling: !user.mfaEnabled && user.mfaPendingSecret !== null,
+      recovery_codes_remaining: user.mfaEnabled ? rows[0]!.n : 0,
+    };
   }
 
   async enroll(userId: string): Promise<{ secret: string; otpauth_uri: string }> {
     const user = await this.users.get(userId);
-    if (user.mfaEnabled) throw new MfaError('mfa_already_enabled', 'MFA is already on: disable it first to enroll a new authenticator', 409);
+    if (user.mfaEnabled)
+      throw new MfaError(
+        'mfa_already_enabled',
+        'MFA is already on: disable it first to enroll a new authenticator',
+        409,
+      );
     const secret = newTotpSecret();
-    await this.db.getRepository(User).update({ id: userId }, { mfaPendingSecret: sealSecret(this.key, secret, aad(userId)) });
+    await this.db
+      .getRepository(User)
+      .update({ id: userId }, { mfaPendingSecret: sealSecret(this.key, secret, aad(userId)) });
     return { secret, otpauth_uri: otpauthUri(user.email, secret) };
   }
 
@@ -64,9 +78,16 @@ export class MfaService {
     if (step === null) throw invalidCode();
     const codes = newRecoveryCodes();
     await this.db.transaction(async (m) => {
-      await m.getRepository(User).update({ id: userId }, { mfaEnabled: true, mfaSecret: user.mfaPendingSecret, mfaPendingSecret: null, mfaLastStep: step });
+      await m
+        .getRepository(User)
+        .update(
+          { id: userId },
+          { mfaEnabled: true, mfaSecret: user.mfaPendingSecret, mfaPendingSecret: null, mfaLastStep: step },
+        );
       await m.getRepository(MfaRecoveryCode).delete({ userId });
-      await m.getRepository(MfaRecoveryCode).insert(codes.map((c) => ({ userId, codeHash: sha256Hex(normalizeRecoveryCode(c)) })));
+      await m
+        .getRepository(MfaRecoveryCode)
+        .insert(codes.map((c) => ({ userId, codeHash: sha256Hex(normalizeRecoveryCode(c)) })));
     });
     return { enabled: true, recovery_codes: codes };
   }
@@ -77,7 +98,9 @@ export class MfaService {
     if (!user.mfaEnabled) throw new MfaError('mfa_not_enabled', 'MFA is not on for this account', 409);
     await this.db.transaction(async (m) => {
       await this.useCode(m, user, code);
-      await m.getRepository(User).update({ id: userId }, { mfaEnabled: false, mfaSecret: null, mfaPendingSecret: null, mfaLastStep: null });
+      await m
+        .getRepository(User)
+        .update({ id: userId }, { mfaEnabled: false, mfaSecret: null, mfaPendingSecret: null, mfaLastStep: null });
       await m.getRepository(MfaRecoveryCode).delete({ userId });
     });
   }
@@ -87,13 +110,22 @@ export class MfaService {
     return this.authenticator.keyring.sign(JWT_TYPES.mfaChallenge, userId, MFA_CHALLENGE_TTL_SECONDS, { method });
   }
 
-  async completeChallenge(challengeToken: string, code: string, client: ClientInfo, note: AuditNote): Promise<TokenPair> {
+  async completeChallenge(
+    challengeToken: string,
+    code: string,
+    client: ClientInfo,
+    note: AuditNote,
+  ): Promise<TokenPair> {
     let claims;
     try {
       claims = await this.authenticator.keyring.verify(challengeToken, JWT_TYPES.mfaChallenge);
     } catch (err) {
       if (!(err instanceof JwtRejected)) throw err;
-      throw new MfaError('invalid_challenge', err.problem === 'expired' ? 'the MFA challenge expired: log in again' : 'the MFA challenge token is not valid', 401);
+      throw new MfaError(
+        'invalid_challenge',
+        err.problem === 'expired' ? 'the MFA challenge expired: log in again' : 'the MFA challenge token is not valid',
+        401,
+      );
     }
     note.actorId = claims.sub;
     await this.throttle.hitMfa(claims.sub);
@@ -124,7 +156,8 @@ export class MfaService {
         `UPDATE users SET mfa_last_step = $2 WHERE id = $1 AND (mfa_last_step IS NULL OR mfa_last_step < $2) RETURNING id`,
         [user.id, step],
       )) as [unknown[], number];
-      if (!accepted[0].length) throw new MfaError('mfa_code_reused', 'this code was already used: wait for the next one', 401);
+      if (!accepted[0].length)
+        throw new MfaError('mfa_code_reused', 'this code was already used: wait for the next one', 401);
       return 'totp';
     }
     const used = (await m.query(

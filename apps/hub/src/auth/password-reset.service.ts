@@ -39,7 +39,9 @@ export class PasswordResetService {
     note.actorId = user.id;
     const token = issueOpaqueToken(RESET_PREFIX);
     const ttl = this.config.auth.passwordResetTtlMinutes;
-    await this.db.getRepository(PasswordResetToken).insert({ userId: user.id, tokenHash: sha256Hex(token), expiresAt: new Date(Date.now() + ttl * 60_000) });
+    await this.db
+      .getRepository(PasswordResetToken)
+      .insert({ userId: user.id, tokenHash: sha256Hex(token), expiresAt: new Date(Date.now() + ttl * 60_000) });
     this.mail.sendInBackground(passwordResetMail(user.email, this.config.http.publicUrl, token, ttl));
   }
 
@@ -47,9 +49,10 @@ export class PasswordResetService {
   async reset(token: string, newPassword: string, note: AuditNote): Promise<void> {
     if (checkOpaqueToken(token, RESET_PREFIX)) throw new ResetTokenError('invalid_reset_token');
     const { email, revoked } = await this.db.transaction(async (m) => {
-      const rows = (await m.query(`SELECT id, user_id, used_at, expires_at FROM password_reset_tokens WHERE token_hash = $1 FOR UPDATE`, [
-        sha256Hex(token),
-      ])) as { id: string; user_id: string; used_at: Date | null; expires_at: Date }[];
+      const rows = (await m.query(
+        `SELECT id, user_id, used_at, expires_at FROM password_reset_tokens WHERE token_hash = $1 FOR UPDATE`,
+        [sha256Hex(token)],
+      )) as { id: string; user_id: string; used_at: Date | null; expires_at: Date }[];
       const row = rows[0];
       if (!row) throw new ResetTokenError('invalid_reset_token');
       note.actorId = row.user_id;
@@ -57,7 +60,9 @@ export class PasswordResetService {
       if (row.expires_at.getTime() <= Date.now()) throw new ResetTokenError('reset_token_expired');
       const user = await this.users.get(row.user_id);
       const ended = await this.users.setPassword(user, newPassword, undefined, m);
-      await m.query(`UPDATE password_reset_tokens SET used_at = now() WHERE user_id = $1 AND used_at IS NULL`, [row.user_id]);
+      await m.query(`UPDATE password_reset_tokens SET used_at = now() WHERE user_id = $1 AND used_at IS NULL`, [
+        row.user_id,
+      ]);
       return { email: user.email, revoked: ended };
     });
     await this.cache.invalidate(...revoked.map(accessKeys.session));

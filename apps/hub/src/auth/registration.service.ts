@@ -44,7 +44,10 @@ export class RegistrationService {
     if (body.invite_token) await this.invites.checkForRegistration(body.invite_token, body.email);
     this.users.checkPassword(body.password, body);
     const created = await this.db.transaction(async (m) => {
-      const { user, org } = await this.users.createAccount({ email: body.email, password: body.password, name: body.name }, m);
+      const { user, org } = await this.users.createAccount(
+        { email: body.email, password: body.password, name: body.name },
+        m,
+      );
       const joined = body.invite_token ? await this.invites.consume(m, body.invite_token, user) : null;
       const tokens = await this.sessions.start(user.id, joined ? 'invite' : 'register', false, client, m);
       return { ...tokens, user: toUserView(user), organization: { id: org.id, name: org.name }, joined };

@@ -28,7 +28,9 @@ interface RefreshRow {
   status: string;
 }
 
-type RefreshOutcome = { ok: true; userId: string; sessionId: string; refreshToken: string } | { ok: false; code: RefreshProblem; userId?: string; sessionId?: string };
+type RefreshOutcome =
+  | { ok: true; userId: string; sessionId: string; refreshToken: string }
+  | { ok: false; code: RefreshProblem; userId?: string; sessionId?: string };
 
 /**
  * Login sessions. Each is a family of refresh tokens: a refresh token is random, stored as
@@ -45,11 +47,21 @@ export class SessionsService {
     @Inject(HUB_CONFIG) private readonly config: HubConfig,
   ) {}
 
-  async start(userId: string, method: SessionMethod, mfa: boolean, client: ClientInfo, manager?: EntityManager): Promise<TokenPair> {
+  async start(
+    userId: string,
+    method: SessionMethod,
+    mfa: boolean,
+    client: ClientInfo,
+    manager?: EntityManager,
+  ): Promise<TokenPair> {
     const m = manager ?? this.db.manager;
-    const session = await m.getRepository(Session).save(
-      m.getRepository(Session).create({ userId, method, mfa, ip: client.ip, userAgent: client.userAgent, expiresAt: this.expiry() }),
-    );
+    const session = await m
+      .getRepository(Session)
+      .save(
+        m
+          .getRepository(Session)
+          .create({ userId, method, mfa, ip: client.ip, userAgent: client.userAgent, expiresAt: this.expiry() }),
+      );
     const refreshToken = randomSecret(REFRESH_PREFIX);
     await m.getRepository(RefreshToken).insert({ sessionId: session.id, tokenHash: sha256Hex(refreshToken) });
     return this.pair(userId, session.id, refreshToken);
@@ -60,7 +72,8 @@ export class SessionsService {
     if (outcome.userId) note.actorId = outcome.userId;
     if (!outcome.ok) {
       note.details = { reason: outcome.code, ...(outcome.sessionId ? { session_id: outcome.sessionId } : {}) };
-      if (outcome.code === 'refresh_token_reused' && outcome.sessionId) await this.cache.invalidate(accessKeys.session(outcome.sessionId));
+      if (outcome.code === 'refresh_token_reused' && outcome.sessionId)
+        await this.cache.invalidate(accessKeys.session(outcome.sessionId));
       throw new RefreshRejectedError(outcome.code);
     }
     note.targetType = 'session';
@@ -70,10 +83,10 @@ export class SessionsService {
 
   /** Ends a session: its refresh tokens and its access tokens stop working. */
   async revoke(sessionId: string, reason: string): Promise<boolean> {
-    const rows = (await this.db.query(`UPDATE sessions SET revoked_at = now(), revoked_reason = $2 WHERE id = $1 AND revoked_at IS NULL RETURNING id`, [
-      sessionId,
-      reason,
-    ])) as [unknown[], number];
+    const rows = (await this.db.query(
+      `UPDATE sessions SET revoked_at = now(), revoked_reason = $2 WHERE id = $1 AND revoked_at IS NULL RETURNING id`,
+      [sessionId, reason],
+    )) as [unknown[], number];
     await this.cache.invalidate(accessKeys.session(sessionId));
     return rows[0].length > 0;
   }
@@ -106,7 +119,9 @@ export class SessionsService {
     const who = { userId: row.user_id, sessionId: row.session_id };
     if (row.revoked_at) return { ok: false, code: 'session_revoked', ...who };
     if (row.used_at) {
-      await m.query(`UPDATE sessions SET revoked_at = now(), revoked_reason = 'refresh token reuse' WHERE id = $1`, [row.session_id]);
+      await m.query(`UPDATE sessions SET revoked_at = now(), revoked_reason = 'refresh token reuse' WHERE id = $1`, [
+        row.session_id,
+      ]);
       return { ok: false, code: 'refresh_token_reused', ...who };
     }
     if (row.expires_at.getTime() <= Date.now()) return { ok: false, code: 'session_expired', ...who };
@@ -114,13 +129,23 @@ export class SessionsService {
     const next = randomSecret(REFRESH_PREFIX);
     await m.query(`UPDATE refresh_tokens SET used_at = now() WHERE id = $1`, [row.token_id]);
     await m.getRepository(RefreshToken).insert({ sessionId: row.session_id, tokenHash: sha256Hex(next) });
-    await m.query(`UPDATE sessions SET last_refreshed_at = now(), expires_at = $2 WHERE id = $1`, [row.session_id, this.expiry()]);
+    await m.query(`UPDATE sessions SET last_refreshed_at = now(), expires_at = $2 WHERE id = $1`, [
+      row.session_id,
+      this.expiry(),
+    ]);
     return { ok: true, ...who, refreshToken: next };
   }
 
   private async pair(userId: string, sessionId: string, refreshToken: string): Promise<TokenPair> {
-    const accessToken = await this.authenticator.keyring.sign(JWT_TYPES.access, userId, ACCESS_TOKEN_TTL_SECONDS, { sid: sessionId });
-    return { access_token: accessToken, refresh_token: refreshToken, expires_in: ACCESS_TOKEN_TTL_SECONDS, token_type: 'Bearer' };
+    const accessToken = await this.authenticator.keyring.sign(JWT_TYPES.access, userId, ACCESS_TOKEN_TTL_SECONDS, {
+      sid: sessionId,
+    });
+    return {
+      access_token: accessToken,
+      refresh_token: refreshToken,
+      expires_in: ACCESS_TOKEN_TTL_SECONDS,
+      token_type: 'Bearer',
+    };
   }
 
   private expiry(): Date {

@@ -32,7 +32,9 @@ export function newRecoveryCodes(count = 10): string[] {
   while (codes.length < count) {
     let chars = '';
     // 248 = 8 * 31: rejection sampling keeps every character equally likely.
-    while (chars.length < 10) for (const b of randomBytes(16)) if (b < 248 && chars.length < 10) chars += RECOVERY_ALPHABET[b % RECOVERY_ALPHABET.length];
+    while (chars.length < 10)
+      for (const b of randomBytes(16))
+        if (b < 248 && chars.length < 10) chars += RECOVERY_ALPHABET[b % RECOVERY_ALPHABET.length];
     codes.push(`${chars.slice(0, 5)}-${chars.slice(5)}`);
   }
   return codes;

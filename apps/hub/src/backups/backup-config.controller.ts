@@ -23,7 +23,9 @@ import { BackupConfigService } from './backup-config.service';
 
 type IdParams = z.infer<typeof configIdParams>;
 const TAGS = ['backups'];
-const ONE = { 200: { description: 'The config (the secret access key is never shown)', schema: storageConfigResponse } };
+const ONE = {
+  200: { description: 'The config (the secret access key is never shown)', schema: storageConfigResponse },
+};
 
 /**
  * Static paths (`/list`, `/s3-buckets`) are declared before `/:id`; the router prefers static
@@ -35,7 +37,12 @@ export class BackupConfigController {
 
   @Get()
   @RequirePermission('orgs.view')
-  @ApiDoc({ summary: "The organization's active S3 backup storage", tags: TAGS, errors: ['not_found'], responses: { ...ONE, 404: { description: 'No active config: backups stay on the nodes' } } })
+  @ApiDoc({
+    summary: "The organization's active S3 backup storage",
+    tags: TAGS,
+    errors: ['not_found'],
+    responses: { ...ONE, 404: { description: 'No active config: backups stay on the nodes' } },
+  })
   async active(@CurrentPrincipal() p: Principal) {
     return presentStorageConfig(await this.configs.active(p));
   }
@@ -49,7 +56,12 @@ export class BackupConfigController {
     errors: ['name_taken', 'storage_unreachable'],
     responses: { 201: { description: 'Created', schema: storageConfigResponse } },
   })
-  async create(@CurrentPrincipal() p: Principal, @ValidBody(createStorageConfigBody) body: CreateStorageConfigBody, @Audit() note: AuditNote, @Res({ passthrough: true }) reply: FastifyReply) {
+  async create(
+    @CurrentPrincipal() p: Principal,
+    @ValidBody(createStorageConfigBody) body: CreateStorageConfigBody,
+    @Audit() note: AuditNote,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
     const created = await this.configs.create(p, body);
     note.targetId = created.id;
     void reply.status(201);
@@ -58,7 +70,11 @@ export class BackupConfigController {
 
   @Get('list')
   @RequirePermission('orgs.view')
-  @ApiDoc({ summary: 'Every backup storage config of the organization', tags: TAGS, responses: { 200: { description: 'A page of configs', schema: pageOf(storageConfigResponse) } } })
+  @ApiDoc({
+    summary: 'Every backup storage config of the organization',
+    tags: TAGS,
+    responses: { 200: { description: 'A page of configs', schema: pageOf(storageConfigResponse) } },
+  })
   async list(@CurrentPrincipal() p: Principal, @ValidQuery(paginationQuery) q: Pagination) {
     const page = await this.configs.list(p, q);
     return { data: page.data.map(presentStorageConfig), total: page.total };
@@ -86,7 +102,11 @@ export class BackupConfigController {
     errors: ['bucket_exists', 'storage_error'],
     responses: { 201: { description: 'Created', schema: z.object({ name: z.string() }) } },
   })
-  async createBucket(@CurrentPrincipal() p: Principal, @ValidBody(createBucketBody) body: z.infer<typeof createBucketBody>, @Res({ passthrough: true }) reply: FastifyReply) {
+  async createBucket(
+    @CurrentPrincipal() p: Principal,
+    @ValidBody(createBucketBody) body: z.infer<typeof createBucketBody>,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
     void reply.status(201);
     return this.configs.createBucket(p, body.config_id, body.bucket);
   }
@@ -107,15 +127,28 @@ export class BackupConfigController {
     errors: ['config_in_use', 'name_taken', 'storage_unreachable'],
     responses: { ...ONE },
   })
-  async update(@CurrentPrincipal() p: Principal, @ValidParams(configIdParams) params: IdParams, @ValidBody(updateStorageConfigBody) body: UpdateStorageConfigBody) {
+  async update(
+    @CurrentPrincipal() p: Principal,
+    @ValidParams(configIdParams) params: IdParams,
+    @ValidBody(updateStorageConfigBody) body: UpdateStorageConfigBody,
+  ) {
     return presentStorageConfig(await this.configs.update(p, params.id, body));
   }
 
   @Delete(':id')
   @RequirePermission('orgs.manage')
   @Audited('backup_config.delete', { target: 'backup_config', param: 'id' })
-  @ApiDoc({ summary: 'Delete a config that holds no backups', tags: TAGS, errors: ['config_in_use'], responses: { 204: { description: 'Deleted' } } })
-  async remove(@CurrentPrincipal() p: Principal, @ValidParams(configIdParams) params: IdParams, @Res({ passthrough: true }) reply: FastifyReply) {
+  @ApiDoc({
+    summary: 'Delete a config that holds no backups',
+    tags: TAGS,
+    errors: ['config_in_use'],
+    responses: { 204: { description: 'Deleted' } },
+  })
+  async remove(
+    @CurrentPrincipal() p: Principal,
+    @ValidParams(configIdParams) params: IdParams,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
     await this.configs.remove(p, params.id);
     void reply.status(204);
   }
@@ -129,7 +162,11 @@ export class BackupConfigController {
     errors: ['storage_unreachable'],
     responses: { ...ONE },
   })
-  async activate(@CurrentPrincipal() p: Principal, @ValidParams(configIdParams) params: IdParams, @Res({ passthrough: true }) reply: FastifyReply) {
+  async activate(
+    @CurrentPrincipal() p: Principal,
+    @ValidParams(configIdParams) params: IdParams,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
     void reply.status(200);
     return presentStorageConfig(await this.configs.activate(p, params.id));
   }
@@ -137,8 +174,16 @@ export class BackupConfigController {
   @Post(':id/deactivate')
   @RequirePermission('orgs.manage')
   @Audited('backup_config.deactivate', { target: 'backup_config', param: 'id' })
-  @ApiDoc({ summary: 'Deactivate: new backups stay on the nodes (stored ones are not moved)', tags: TAGS, responses: ONE })
-  async deactivate(@CurrentPrincipal() p: Principal, @ValidParams(configIdParams) params: IdParams, @Res({ passthrough: true }) reply: FastifyReply) {
+  @ApiDoc({
+    summary: 'Deactivate: new backups stay on the nodes (stored ones are not moved)',
+    tags: TAGS,
+    responses: ONE,
+  })
+  async deactivate(
+    @CurrentPrincipal() p: Principal,
+    @ValidParams(configIdParams) params: IdParams,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
     void reply.status(200);
     return presentStorageConfig(await this.configs.deactivate(p, params.id));
   }

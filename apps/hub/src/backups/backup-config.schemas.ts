@@ -7,8 +7,13 @@ export const configIdParams = z.object({ id: z.uuid({ message: 'backup config id
 /** S3's own bucket naming rules (the strict, DNS-compatible set). */
 export const bucketName = z
   .string()
-  .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, { message: "bucket names are 3-63 characters: lower-case letters, digits, '.', '-', starting and ending with a letter or digit" })
-  .refine((b) => !b.includes('..') && !/^\d+\.\d+\.\d+\.\d+$/.test(b), { message: "bucket names must not contain '..' or look like an IP address" });
+  .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, {
+    message:
+      "bucket names are 3-63 characters: lower-case letters, digits, '.', '-', starting and ending with a letter or digit",
+  })
+  .refine((b) => !b.includes('..') && !/^\d+\.\d+\.\d+\.\d+$/.test(b), {
+    message: "bucket names must not contain '..' or look like an IP address",
+  });
 
 const endpoint = z
   .string()
@@ -17,15 +22,26 @@ const endpoint = z
     (v) => {
       try {
         const u = new URL(v);
-        return (u.protocol === 'http:' || u.protocol === 'https:') && !u.username && !u.password && (u.pathname === '/' || u.pathname === '') && !u.search;
+        return (
+          (u.protocol === 'http:' || u.protocol === 'https:') &&
+          !u.username &&
+          !u.password &&
+          (u.pathname === '/' || u.pathname === '') &&
+          !u.search
+        );
       } catch {
         return false;
       }
     },
-    { message: 'must be an http:// or https:// URL of the S3 service, without credentials, path or query (e.g. https://s3.eu-central-1.amazonaws.com)' },
+    {
+      message:
+        'must be an http:// or https:// URL of the S3 service, without credentials, path or query (e.g. https://s3.eu-central-1.amazonaws.com)',
+    },
   );
 
-const region = z.string().regex(/^[a-z0-9-]{2,50}$/, { message: "regions are letters, digits and '-', e.g. us-east-1" });
+const region = z
+  .string()
+  .regex(/^[a-z0-9-]{2,50}$/, { message: "regions are letters, digits and '-', e.g. us-east-1" });
 const prefix = z
   .string()
   .max(200)
@@ -40,7 +56,10 @@ export const createStorageConfigBody = z
     bucket: bucketName,
     access_key_id: z.string().min(1).max(256),
     secret_access_key: z.string().min(1).max(512).describe('Stored encrypted; never returned'),
-    force_path_style: z.boolean().default(false).describe('Path-style URLs (MinIO, Ceph and most self-hosted stores need this)'),
+    force_path_style: z
+      .boolean()
+      .default(false)
+      .describe('Path-style URLs (MinIO, Ceph and most self-hosted stores need this)'),
     prefix: prefix.default('').describe('Key prefix for every object of this organization'),
     active: z.boolean().default(false).describe('Make it the active config at once (the bucket must be reachable)'),
   })
@@ -63,7 +82,9 @@ export const updateStorageConfigBody = z
 export type UpdateStorageConfigBody = z.infer<typeof updateStorageConfigBody>;
 
 export const bucketsQuery = z.object({ config_id: z.uuid({ message: 'config_id must be a UUID' }) });
-export const createBucketBody = z.object({ config_id: z.uuid({ message: 'config_id must be a UUID' }), bucket: bucketName }).strict();
+export const createBucketBody = z
+  .object({ config_id: z.uuid({ message: 'config_id must be a UUID' }), bucket: bucketName })
+  .strict();
 
 export const storageConfigResponse = z.object({
   id: z.uuid(),
@@ -80,7 +101,10 @@ export const storageConfigResponse = z.object({
   updated_at: z.string(),
 });
 
-export const bucketListResponse = z.object({ data: z.array(z.object({ name: z.string(), created_at: z.string().nullable() })), total: z.number().int() });
+export const bucketListResponse = z.object({
+  data: z.array(z.object({ name: z.string(), created_at: z.string().nullable() })),
+  total: z.number().int(),
+});
 
 export function presentStorageConfig(c: BackupStorageConfigEntity): z.infer<typeof storageConfigResponse> {
   return {

@@ -38,7 +38,12 @@ export class BackupConfigService {
   }
 
   async list(p: Principal, page: Pagination) {
-    const [data, total] = await this.repo.findAndCount({ where: inOrg(p, {}), order: { createdAt: 'ASC' }, skip: page.offset, take: page.limit });
+    const [data, total] = await this.repo.findAndCount({
+      where: inOrg(p, {}),
+      order: { createdAt: 'ASC' },
+      skip: page.offset,
+      take: page.limit,
+    });
     return { data, total };
   }
 
@@ -50,7 +55,10 @@ export class BackupConfigService {
 
   async active(p: Principal): Promise<BackupStorageConfigEntity> {
     const c = await this.activeOf(requireOrg(p).id);
-    if (!c) throw HTTP_ERRORS.not_found.error('this organization has no active backup storage config: backups stay on the nodes');
+    if (!c)
+      throw HTTP_ERRORS.not_found.error(
+        'this organization has no active backup storage config: backups stay on the nodes',
+      );
     return c;
   }
 
@@ -88,11 +96,15 @@ export class BackupConfigService {
     if (body.prefix !== undefined) c.prefix = body.prefix;
     if (body.access_key_id !== undefined) c.accessKeyId = body.access_key_id;
     if (body.force_path_style !== undefined) c.forcePathStyle = body.force_path_style;
-    if (body.secret_access_key !== undefined) c.secretAccessKeySealed = sealSecret(this.config.secrets.encryptionKey, body.secret_access_key, aadOf(c.id));
+    if (body.secret_access_key !== undefined)
+      c.secretAccessKeySealed = sealSecret(this.config.secrets.encryptionKey, body.secret_access_key, aadOf(c.id));
     // Backups already stored keep their object keys; a changed bucket or endpoint must still hold them.
     const where = body.bucket !== undefined || body.endpoint !== undefined || body.region !== undefined;
     if (where && (await this.storedBackups(c.id)) > 0) {
-      throw new ConflictError('backups are stored with this config: create a new config for another bucket or endpoint (credentials and name can change)', 'config_in_use');
+      throw new ConflictError(
+        'backups are stored with this config: create a new config for another bucket or endpoint (credentials and name can change)',
+        'config_in_use',
+      );
     }
     if (c.active) await this.assertReachable(c);
     return this.saveNamed(c);
@@ -101,7 +113,8 @@ export class BackupConfigService {
   async remove(p: Principal, id: string): Promise<void> {
     const c = await this.get(p, id);
     const stored = await this.storedBackups(c.id);
-    if (stored > 0) throw new ConflictError(`${stored} backup(s) are stored with this config: delete them first`, 'config_in_use');
+    if (stored > 0)
+      throw new ConflictError(`${stored} backup(s) are stored with this config: delete them first`, 'config_in_use');
     await this.db.transaction(async (tx) => {
       // Failed backups hold no object; they only point at the config.
       await tx.getRepository(BackupEntity).delete({ storageConfigId: c.id, status: 'failed' });
@@ -114,7 +127,10 @@ export class BackupConfigService {
     const c = await this.get(p, id);
     await this.assertReachable(c);
     await this.db.transaction(async (tx) => {
-      await tx.query(`UPDATE backup_storage_configs SET active = false, updated_at = now() WHERE org_id = $1 AND active AND id <> $2`, [c.orgId, c.id]);
+      await tx.query(
+        `UPDATE backup_storage_configs SET active = false, updated_at = now() WHERE org_id = $1 AND active AND id <> $2`,
+        [c.orgId, c.id],
+      );
       await tx.query(`UPDATE backup_storage_configs SET active = true, updated_at = now() WHERE id = $1`, [c.id]);
     });
     return this.get(p, id);
@@ -142,7 +158,8 @@ export class BackupConfigService {
       await createBucket(t, bucket);
     } catch (err) {
       const name = (err as { name?: string }).name;
-      if (name === 'BucketAlreadyOwnedByYou' || name === 'BucketAlreadyExists') throw new ConflictError(`bucket "${bucket}" already exists`, 'bucket_exists');
+      if (name === 'BucketAlreadyOwnedByYou' || name === 'BucketAlreadyExists')
+        throw new ConflictError(`bucket "${bucket}" already exists`, 'bucket_exists');
       throw storageError(`creating bucket "${bucket}"`, err);
     }
     return { name: bucket };
@@ -189,7 +206,8 @@ export class BackupConfigService {
     try {
       return await this.repo.save(row);
     } catch (err) {
-      if ((err as { code?: string }).code === '23505') throw new ConflictError(`a backup config named "${row.name}" already exists`, 'name_taken');
+      if ((err as { code?: string }).code === '23505')
+        throw new ConflictError(`a backup config named "${row.name}" already exists`, 'name_taken');
       throw err;
     }
   }

@@ -9,7 +9,8 @@ import type { BackupEntity } from './backup.entity';
 /** Hub-side operation kinds: they span agent jobs and the hub's own transfers, so no agent runs them. */
 export type BackupOperationKind = 'backup.create' | 'backup.restore';
 
-export type HubOutcome = { status: 'succeeded'; result: unknown } | { status: 'failed'; error: JobError } | { status: 'cancelled' };
+export type HubOutcome =
+  { status: 'succeeded'; result: unknown } | { status: 'failed'; error: JobError } | { status: 'cancelled' };
 
 interface Mirror {
   op: Pick<OperationEntity, 'id' | 'orgId'>;
@@ -48,7 +49,10 @@ export class BackupOperations implements OnModuleInit, OnModuleDestroy {
     this.unsubscribe?.();
   }
 
-  async start(kind: BackupOperationKind, t: { orgId: string; actor: OperationActor; resources: string[]; payload: Record<string, unknown> }): Promise<OperationEntity> {
+  async start(
+    kind: BackupOperationKind,
+    t: { orgId: string; actor: OperationActor; resources: string[]; payload: Record<string, unknown> },
+  ): Promise<OperationEntity> {
     const op = await this.operations.create({
       id: randomUUID(),
       orgId: t.orgId,
@@ -80,7 +84,13 @@ export class BackupOperations implements OnModuleInit, OnModuleDestroy {
   }
 
   /** Progress of agent job `jobId` shows in `op` as `offset + percent × scale`. */
-  mirror(jobId: string, op: Pick<OperationEntity, 'id' | 'orgId'>, offset: number, scale: number, message: string): void {
+  mirror(
+    jobId: string,
+    op: Pick<OperationEntity, 'id' | 'orgId'>,
+    offset: number,
+    scale: number,
+    message: string,
+  ): void {
     this.mirrors.set(jobId, { op, offset, scale, message });
   }
 
@@ -89,11 +99,25 @@ export class BackupOperations implements OnModuleInit, OnModuleDestroy {
   }
 
   /** `backup.status` on every transition, so a UI never has to poll. */
-  status(b: Pick<BackupEntity, 'id' | 'orgId' | 'instanceId' | 'status' | 'storage' | 'error'>, extra: Record<string, unknown> = {}): void {
-    void this.events.publish(b.orgId, 'backup.status', { backup_id: b.id, instance_id: b.instanceId, status: b.status, storage: b.storage, error: b.error, ...extra });
+  status(
+    b: Pick<BackupEntity, 'id' | 'orgId' | 'instanceId' | 'status' | 'storage' | 'error'>,
+    extra: Record<string, unknown> = {},
+  ): void {
+    void this.events.publish(b.orgId, 'backup.status', {
+      backup_id: b.id,
+      instance_id: b.instanceId,
+      status: b.status,
+      storage: b.storage,
+      error: b.error,
+      ...extra,
+    });
   }
 
-  publish(orgId: string, type: 'backup.progress' | 'backup.restore' | 'backup.deleted', data: Record<string, unknown>): void {
+  publish(
+    orgId: string,
+    type: 'backup.progress' | 'backup.restore' | 'backup.deleted',
+    data: Record<string, unknown>,
+  ): void {
     void this.events.publish(orgId, type, data);
   }
 }

@@ -35,8 +35,10 @@ export function backupPaths(b: Pick<BackupEntity, 'id' | 'instanceId' | 'nodeId'
 
 /** A failure as `{code, message}` for the backup row and its operation. */
 export function jobErrorOf(err: unknown): JobError {
-  if (err instanceof DomainError || err instanceof StreamOpenError || err instanceof StreamFailedError) return { code: err.code, message: err.message };
-  if ((err as { $metadata?: unknown }).$metadata) return { code: 'storage_error', message: `backup storage: ${describeS3Error(err)}` };
+  if (err instanceof DomainError || err instanceof StreamOpenError || err instanceof StreamFailedError)
+    return { code: err.code, message: err.message };
+  if ((err as { $metadata?: unknown }).$metadata)
+    return { code: 'storage_error', message: `backup storage: ${describeS3Error(err)}` };
   return { code: 'internal_error', message: (err as Error).message ?? String(err) };
 }
 
@@ -77,27 +79,39 @@ export class BackupPipeline implements OnModuleInit {
     if (!b || b.status !== 'creating') return;
     if (b.jobId) this.ops.unmirror(b.jobId);
     if (outcome.status !== 'succeeded') {
-      const error = outcome.status === 'failed' ? outcome.error : { code: 'cancelled', message: 'the backup was cancelled' };
+      const error =
+        outcome.status === 'failed' ? outcome.error : { code: 'cancelled', message: 'the backup was cancelled' };
       if (await this.transition(b, 'creating', 'failed', { error })) {
-        await this.ops.finish(b.operationId, outcome.status === 'cancelled' ? { status: 'cancelled' } : { status: 'failed', error });
+        await this.ops.finish(
+          b.operationId,
+          outcome.status === 'cancelled' ? { status: 'cancelled' } : { status: 'failed', error },
+        );
       }
       return;
     }
     const info = backupInfo.safeParse(outcome.result);
     if (!info.success) {
       const error = { code: 'agent_error', message: 'the node reported the backup in an unexpected shape' };
-      if (await this.transition(b, 'creating', 'failed', { error })) await this.ops.finish(b.operationId, { status: 'failed', error });
+      if (await this.transition(b, 'creating', 'failed', { error }))
+        await this.ops.finish(b.operationId, { status: 'failed', error });
       return;
     }
     const facts = { sizeBytes: info.data.size_bytes, sha256: info.data.sha256, fileCount: info.data.file_count };
     if (b.storage === 'agent') {
-      if (await this.transition(b, 'creating', 'ready', { ...facts, completedAt: new Date() })) await this.ops.finish(b.operationId, { status: 'succeeded', result: presentBackup(b) });
+      if (await this.transition(b, 'creating', 'ready', { ...facts, completedAt: new Date() }))
+        await this.ops.finish(b.operationId, { status: 'succeeded', result: presentBackup(b) });
       return;
     }
     // Only the replica holding the node's socket can read the archive; on any other the sweeper
     // of the one that does picks the row up.
     if (!this.tunnel.session(b.nodeId)) return;
-    if (!(await this.transition(b, 'creating', 'uploading', { ...facts, leaseUntil: new Date(Date.now() + UPLOAD_LEASE_MS) }))) return;
+    if (
+      !(await this.transition(b, 'creating', 'uploading', {
+        ...facts,
+        leaseUntil: new Date(Date.now() + UPLOAD_LEASE_MS),
+      }))
+    )
+      return;
     await this.upload(b);
   }
 
@@ -105,14 +119,23 @@ export class BackupPipeline implements OnModuleInit {
   private async upload(b: BackupEntity): Promise<void> {
     const op = { id: b.operationId!, orgId: b.orgId };
     const size = b.sizeBytes ?? 0;
-    const renew = setInterval(() => void this.repo.update({ id: b.id, status: 'uploading' }, { leaseUntil: new Date(Date.now() + UPLOAD_LEASE_MS) }).catch(() => undefined), LEASE_RENEW_MS);
+    const renew = setInterval(
+      () =>
+        void this.repo
+          .update({ id: b.id, status: 'uploading' }, { leaseUntil: new Date(Date.now() + UPLOAD_LEASE_MS) })
+          .catch(() => undefined),
+      LEASE_RENEW_MS,
+    );
     const started = Date.now();
     let source: Readable | undefined;
     try {
       const target = await this.configs.targetById(b.orgId, b.storageConfigId!);
       const session = this.tunnel.session(b.nodeId);
       if (!session) throw NODE_ERRORS.node_offline.error('the node disconnected before the upload started');
-      const stream = await this.tunnel.streams.open(session, 'backup.read', { instance_id: b.instanceId, backup_id: b.id });
+      const stream = await this.tunnel.streams.open(session, 'backup.read', {
+        instance_id: b.instanceId,
+        backup_id: b.id,
+      });
       const announced = stream.meta.size_bytes;
       if (typeof announced === 'number' && announced !== size) {
         stream.close('size differs from the job result');
@@ -128,17 +151,27 @@ export class BackupPipeline implements OnModuleInit {
         last = Date.now();
         const fraction = size ? Math.min(1, loaded / size) : 1;
         void this.ops.progress(op, 50 + 49 * fraction, `uploading to S3: ${megabytes(loaded)} of ${megabytes(size)}`);
-        this.ops.publish(b.orgId, 'backup.progress', { backup_id: b.id, instance_id: b.instanceId, phase: 'upload', bytes: loaded, size_bytes: size });
+        this.ops.publish(b.orgId, 'backup.progress', {
+          backup_id: b.id,
+          instance_id: b.instanceId,
+          phase: 'upload',
+          bytes: loaded,
+          size_bytes: size,
+        });
       });
       const sha = meter.digest();
       if (meter.bytes !== size || sha !== b.sha256) {
         await deleteObject(target, b.objectKey!).catch(() => undefined);
-        throw BACKUP_ERRORS.checksum_mismatch.error(`the archive read from the node (${meter.bytes} bytes, sha256 ${sha}) differs from what its job reported`);
+        throw BACKUP_ERRORS.checksum_mismatch.error(
+          `the archive read from the node (${meter.bytes} bytes, sha256 ${sha}) differs from what its job reported`,
+        );
       }
       const stored = await objectSize(target, b.objectKey!);
       if (stored !== size) {
         await deleteObject(target, b.objectKey!).catch(() => undefined);
-        throw BACKUP_ERRORS.size_mismatch.error(`the storage holds ${stored ?? 'no'} bytes for the archive, expected ${size}`);
+        throw BACKUP_ERRORS.size_mismatch.error(
+          `the storage holds ${stored ?? 'no'} bytes for the archive, expected ${size}`,
+        );
       }
       if (!(await this.transition(b, 'uploading', 'ready', { completedAt: new Date(), leaseUntil: null }))) {
         // The sweeper declared this upload lost meanwhile: the row says failed, so the object must go.
@@ -146,7 +179,10 @@ export class BackupPipeline implements OnModuleInit {
         return;
       }
       const seconds = (Date.now() - started) / 1000;
-      this.log.info({ backupId: b.id, bytes: size, seconds, mbPerSecond: seconds ? size / 1024 / 1024 / seconds : null }, 'backup uploaded to S3');
+      this.log.info(
+        { backupId: b.id, bytes: size, seconds, mbPerSecond: seconds ? size / 1024 / 1024 / seconds : null },
+        'backup uploaded to S3',
+      );
       await this.deleteNodeCopy(b, b.id);
       await this.ops.finish(b.operationId, { status: 'succeeded', result: presentBackup(b) });
     } catch (err) {
@@ -174,24 +210,38 @@ export class BackupPipeline implements OnModuleInit {
       return;
     }
     const why = outcome.status === 'failed' ? outcome.error.message : outcome.status;
-    await this.transition(b, 'deleting', 'ready', { error: { code: 'delete_failed', message: `the node could not delete the archive: ${why}` } });
+    await this.transition(b, 'deleting', 'ready', {
+      error: { code: 'delete_failed', message: `the node could not delete the archive: ${why}` },
+    });
   }
 
   /** Queues removal of an archive on the node; it waits there for the node if it is away. */
-  async deleteNodeCopy(b: Pick<BackupEntity, 'id' | 'orgId' | 'instanceId' | 'nodeId'>, agentBackupId: string, actor: OperationActor = SYSTEM_ACTOR) {
+  async deleteNodeCopy(
+    b: Pick<BackupEntity, 'id' | 'orgId' | 'instanceId' | 'nodeId'>,
+    agentBackupId: string,
+    actor: OperationActor = SYSTEM_ACTOR,
+  ) {
     try {
       return await this.jobs.enqueue(
         { orgId: b.orgId, nodeId: b.nodeId, actor, resources: backupPaths(b) },
         { kind: 'instance.backup.delete', payload: { instance_id: b.instanceId, backup_id: agentBackupId } },
       );
     } catch (err) {
-      this.log.warn({ backupId: b.id, reason: (err as Error).message }, 'could not queue the removal of a backup archive on its node');
+      this.log.warn(
+        { backupId: b.id, reason: (err as Error).message },
+        'could not queue the removal of a backup archive on its node',
+      );
       return null;
     }
   }
 
   /** `from` → `to` if the row is still `from`; updates `b` and announces the change. */
-  async transition(b: BackupEntity, from: BackupStatus, to: BackupStatus, fields: Partial<BackupEntity> = {}): Promise<boolean> {
+  async transition(
+    b: BackupEntity,
+    from: BackupStatus,
+    to: BackupStatus,
+    fields: Partial<BackupEntity> = {},
+  ): Promise<boolean> {
     const res = await this.repo
       .createQueryBuilder()
       .update(BackupEntity)

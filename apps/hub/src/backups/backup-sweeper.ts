@@ -14,7 +14,10 @@ import { deleteObject } from './s3-storage';
 const SWEEP_EVERY_MS = 15_000;
 /** A job outcome normally applies at once; one still unapplied after this was lost (a replica died). */
 const OUTCOME_GRACE_S = 10;
-/** Agents' clocks (inventory `collected_at`) against the hub's (row times): a listing counts only once it is this much newer. */
+/**
+ * Agents' clocks (inventory `collected_at`) against the hub's (row times): a listing counts only once it is this much
+ * newer.
+ */
 const CLOCK_SKEW_S = 5;
 
 interface FinishedJobRow {
@@ -47,7 +50,12 @@ export class BackupSweeper implements OnApplicationBootstrap {
   ) {}
 
   onApplicationBootstrap(): void {
-    this.periodic.register({ kind: 'backups.repair', everyMs: SWEEP_EVERY_MS, maxRunMs: 5 * 60_000, run: () => this.sweep() });
+    this.periodic.register({
+      kind: 'backups.repair',
+      everyMs: SWEEP_EVERY_MS,
+      maxRunMs: 5 * 60_000,
+      run: () => this.sweep(),
+    });
   }
 
   async sweep(): Promise<void> {
@@ -83,10 +91,20 @@ export class BackupSweeper implements OnApplicationBootstrap {
           AND NOT EXISTS (SELECT 1 FROM jsonb_array_elements(n.inventory->'backups') e WHERE e->>'backup_id' = b.id::text AND e->>'instance_id' = b.instance_id::text)
         RETURNING b.id, b.org_id, b.instance_id, b.storage, b.error`,
       [CLOCK_SKEW_S],
-    )) as [{ id: string; org_id: string; instance_id: string; storage: 'agent'; error: { code: string; message: string } }[], number];
+    )) as [
+      { id: string; org_id: string; instance_id: string; storage: 'agent'; error: { code: string; message: string } }[],
+      number,
+    ];
     for (const r of rows[0]) {
       this.log.warn({ backupId: r.id, instanceId: r.instance_id }, 'backup archive missing on its node');
-      this.ops.status({ id: r.id, orgId: r.org_id, instanceId: r.instance_id, status: 'failed', storage: r.storage, error: r.error });
+      this.ops.status({
+        id: r.id,
+        orgId: r.org_id,
+        instanceId: r.instance_id,
+        status: 'failed',
+        storage: r.storage,
+        error: r.error,
+      });
     }
   }
 
@@ -106,7 +124,12 @@ export class BackupSweeper implements OnApplicationBootstrap {
           ? { job_id: r.job_id, status: 'succeeded', result: r.result, finished_at: finishedAt }
           : r.status === 'cancelled'
             ? { job_id: r.job_id, status: 'cancelled', finished_at: finishedAt }
-            : { job_id: r.job_id, status: 'failed', error: r.error ?? { code: r.status, message: `the job ended ${r.status}` }, finished_at: finishedAt };
+            : {
+                job_id: r.job_id,
+                status: 'failed',
+                error: r.error ?? { code: r.status, message: `the job ended ${r.status}` },
+                finished_at: finishedAt,
+              };
       if (r.kind === 'instance.backup.create') await this.pipeline.onArchived(r.backup_id, outcome);
       else if (r.kind === 'instance.backup.delete') await this.pipeline.onNodeCopyDeleted(r.backup_id, outcome);
     }
@@ -118,7 +141,10 @@ export class BackupSweeper implements OnApplicationBootstrap {
       .where(`b.status = 'uploading' AND b.lease_until < now()`)
       .limit(100)
       .getMany();
-    const error = { code: 'upload_interrupted', message: 'the hub replica uploading this backup stopped; create a new backup' };
+    const error = {
+      code: 'upload_interrupted',
+      message: 'the hub replica uploading this backup stopped; create a new backup',
+    };
     for (const b of lapsed) {
       if (!(await this.pipeline.transition(b, 'uploading', 'failed', { error, leaseUntil: null }))) continue;
       await this.pipeline.deleteNodeCopy(b, b.id);
@@ -133,7 +159,13 @@ export class BackupSweeper implements OnApplicationBootstrap {
       [(RESTORE_HEARTBEAT_MS * 6) / 1000],
     )) as { id: string }[];
     for (const r of rows) {
-      await this.ops.finish(r.id, { status: 'failed', error: { code: 'restore_interrupted', message: 'the hub replica running this restore stopped; check the instance and restore again' } });
+      await this.ops.finish(r.id, {
+        status: 'failed',
+        error: {
+          code: 'restore_interrupted',
+          message: 'the hub replica running this restore stopped; check the instance and restore again',
+        },
+      });
     }
   }
 
@@ -150,15 +182,25 @@ export class BackupSweeper implements OnApplicationBootstrap {
         RETURNING id, org_id, instance_id, node_id, storage, storage_config_id, object_key, status`,
     )) as [Record<string, string | null>[], number];
     for (const r of rows[0] ?? []) {
-      const b = { id: r.id!, orgId: r.org_id!, instanceId: r.instance_id!, nodeId: r.node_id! } as Pick<BackupEntity, 'id' | 'orgId' | 'instanceId' | 'nodeId'>;
+      const b = { id: r.id!, orgId: r.org_id!, instanceId: r.instance_id!, nodeId: r.node_id! } as Pick<
+        BackupEntity,
+        'id' | 'orgId' | 'instanceId' | 'nodeId'
+      >;
       if (r.storage === 's3' && r.storage_config_id && r.object_key) {
         try {
           await deleteObject(await this.configs.targetById(b.orgId, r.storage_config_id), r.object_key);
         } catch (err) {
-          this.log.warn({ backupId: b.id, reason: (err as Error).message }, 'could not remove the stored archive of a deleted instance');
+          this.log.warn(
+            { backupId: b.id, reason: (err as Error).message },
+            'could not remove the stored archive of a deleted instance',
+          );
         }
       }
-      this.ops.publish(b.orgId, 'backup.deleted', { backup_id: b.id, instance_id: b.instanceId, reason: 'instance_deleted' });
+      this.ops.publish(b.orgId, 'backup.deleted', {
+        backup_id: b.id,
+        instance_id: b.instanceId,
+        reason: 'instance_deleted',
+      });
     }
   }
 }

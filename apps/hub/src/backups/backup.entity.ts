@@ -1,6 +1,8 @@
 import { Column, CreateDateColumn, Entity, PrimaryColumn, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
 
-/** `creating` on the node → (`uploading` to S3) → `ready`; `failed` at any step; `deleting` while the node removes it. */
+/**
+ * `creating` on the node → (`uploading` to S3) → `ready`; `failed` at any step; `deleting` while the node removes it.
+ */
 export type BackupStatus = 'creating' | 'uploading' | 'ready' | 'failed' | 'deleting';
 export type BackupStorage = 'agent' | 's3';
 

@@ -31,7 +31,13 @@ import {
 import { BackupsService } from './backups.service';
 
 const TAGS = ['backups'];
-const ACCEPTED = { 202: { description: 'Accepted: the operation (Location header), finished when the backup is ready or failed, with the backup', schema: backupAccepted } };
+const ACCEPTED = {
+  202: {
+    description:
+      'Accepted: the operation (Location header), finished when the backup is ready or failed, with the backup',
+    schema: backupAccepted,
+  },
+};
 
 function accepted(reply: FastifyReply, r: { backup: BackupEntity; operation: OperationEntity }) {
   return { ...acceptedOperation(reply, r.operation), backup: presentBackup(r.backup) };
@@ -47,8 +53,16 @@ export class BackupsController {
 
   @Get()
   @RequirePermission('instances.view')
-  @ApiDoc({ summary: 'Backups of an instance, newest first', tags: TAGS, responses: { 200: { description: 'A page of backups', schema: pageOf(backupResponse) } } })
-  async list(@CurrentPrincipal() p: Principal, @ValidParams(instanceIdParams) params: z.infer<typeof instanceIdParams>, @ValidQuery(listBackupsQuery) q: ListBackupsQuery) {
+  @ApiDoc({
+    summary: 'Backups of an instance, newest first',
+    tags: TAGS,
+    responses: { 200: { description: 'A page of backups', schema: pageOf(backupResponse) } },
+  })
+  async list(
+    @CurrentPrincipal() p: Principal,
+    @ValidParams(instanceIdParams) params: z.infer<typeof instanceIdParams>,
+    @ValidQuery(listBackupsQuery) q: ListBackupsQuery,
+  ) {
     const page = await this.backups.list(p, params.id, q);
     return { data: page.data.map(presentBackup), total: page.total };
   }
@@ -57,7 +71,8 @@ export class BackupsController {
   @RequirePermission('instances.manage')
   @Audited('backup.create', { target: 'instance', param: 'id' })
   @ApiDoc({
-    summary: "Back up the instance root: a .tar.gz made on its node, then (with an active backup config) moved to the organization's S3 bucket",
+    summary:
+      "Back up the instance root: a .tar.gz made on its node, then (with an active backup config) moved to the organization's S3 bucket",
     tags: TAGS,
     errors: ['backup_limit_reached', 'instance_busy'],
     responses: { ...ACCEPTED },
@@ -73,7 +88,11 @@ export class BackupsController {
 
   @Get(':bid')
   @RequirePermission('instances.view')
-  @ApiDoc({ summary: 'One backup: status, storage, size, SHA-256, file count', tags: TAGS, responses: { 200: { description: 'The backup', schema: backupResponse } } })
+  @ApiDoc({
+    summary: 'One backup: status, storage, size, SHA-256, file count',
+    tags: TAGS,
+    responses: { 200: { description: 'The backup', schema: backupResponse } },
+  })
   async get(@CurrentPrincipal() p: Principal, @ValidParams(backupParams) params: BackupParams) {
     return presentBackup((await this.backups.get(p, params.id, params.bid)).backup);
   }
@@ -81,8 +100,17 @@ export class BackupsController {
   @Patch(':bid')
   @RequirePermission('instances.manage')
   @Audited('backup.update', { target: 'backup', param: 'bid' })
-  @ApiDoc({ summary: "Rename a backup, or lock / unlock it (a locked backup cannot be deleted; unlocking needs 'backups.delete')", tags: TAGS, responses: { 200: { description: 'The backup', schema: backupResponse } } })
-  async update(@CurrentPrincipal() p: Principal, @ValidParams(backupParams) params: BackupParams, @ValidBody(updateBackupBody) body: UpdateBackupBody) {
+  @ApiDoc({
+    summary:
+      "Rename a backup, or lock / unlock it (a locked backup cannot be deleted; unlocking needs 'backups.delete')",
+    tags: TAGS,
+    responses: { 200: { description: 'The backup', schema: backupResponse } },
+  })
+  async update(
+    @CurrentPrincipal() p: Principal,
+    @ValidParams(backupParams) params: BackupParams,
+    @ValidBody(updateBackupBody) body: UpdateBackupBody,
+  ) {
     return presentBackup(await this.backups.update(p, params.id, params.bid, body));
   }
 
@@ -90,18 +118,37 @@ export class BackupsController {
   @RequirePermission('instances.files')
   @ApiDoc({
     summary: 'Download the archive (.tar.gz), streamed from S3 or from the node',
-    description: 'Content-Length is the archive size; X-Checksum-Sha256 (hex) and Digest (sha-256, base64) are its SHA-256, recorded when it was made. Audited as backup.download.',
+    description:
+      'Content-Length is the archive size; X-Checksum-Sha256 (hex) and Digest (sha-256, base64) are its SHA-256, recorded when it was made. Audited as backup.download.',
     tags: TAGS,
     errors: ['backup_not_ready', 'node_offline', 'storage_error'],
     responses: {
       200: { description: 'The archive', contentType: 'application/gzip' },
     },
   })
-  async download(@CurrentPrincipal() p: Principal, @ValidParams(backupParams) params: BackupParams, @Req() req: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
+  async download(
+    @CurrentPrincipal() p: Principal,
+    @ValidParams(backupParams) params: BackupParams,
+    @Req() req: FastifyRequest,
+    @Res() reply: FastifyReply,
+  ): Promise<void> {
     const d = await this.backups.download(p, params.id, params.bid);
     // Reads are not audited by the hook, but an archive holds every file of the instance.
-    this.live.followResponse({ request: req, response: reply.raw, principal: p, rule: { kind: 'permission', permission: 'instances.files', sessionOnly: false } });
-    void this.audit.record(this.audit.fromRequest(req, { action: 'backup.download', targetType: 'backup', targetId: params.bid, outcome: 'success', details: { instance_id: params.id } }));
+    this.live.followResponse({
+      request: req,
+      response: reply.raw,
+      principal: p,
+      rule: { kind: 'permission', permission: 'instances.files', sessionOnly: false },
+    });
+    void this.audit.record(
+      this.audit.fromRequest(req, {
+        action: 'backup.download',
+        targetType: 'backup',
+        targetId: params.bid,
+        outcome: 'success',
+        details: { instance_id: params.id },
+      }),
+    );
     await reply
       .type('application/gzip')
       .header('content-length', String(d.sizeBytes))
@@ -142,7 +189,11 @@ export class BackupsController {
       204: { description: 'Deleted' },
     },
   })
-  async remove(@CurrentPrincipal() p: Principal, @ValidParams(backupParams) params: BackupParams, @Res({ passthrough: true }) reply: FastifyReply) {
+  async remove(
+    @CurrentPrincipal() p: Principal,
+    @ValidParams(backupParams) params: BackupParams,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
     const op = await this.backups.remove(p, params.id, params.bid);
     if (op) return acceptedOperation(reply, op);
     void reply.status(204);

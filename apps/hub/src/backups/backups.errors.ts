@@ -8,7 +8,10 @@ export const BACKUP_ERRORS = defineErrors('backups', {
   backup_not_ready: { status: 409, message: 'only a ready backup can be restored or downloaded' },
   backup_on_other_node: { status: 409, message: 'the backup is kept on another node than the instance runs on' },
   instance_not_stopped: { status: 409, message: 'stop the instance before restoring a backup into it' },
-  config_in_use: { status: 409, message: 'backups are stored with this config: its bucket, endpoint and region cannot change' },
+  config_in_use: {
+    status: 409,
+    message: 'backups are stored with this config: its bucket, endpoint and region cannot change',
+  },
   storage_config_gone: { status: 409, message: 'the storage config of this backup is gone' },
   bucket_exists: { status: 409, message: 'the bucket already exists' },
   storage_unreachable: { status: 422, message: 'the bucket cannot be reached with these credentials' },

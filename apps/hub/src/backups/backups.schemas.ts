@@ -16,12 +16,18 @@ const ignorePattern = z
   .string()
   .min(1)
   .max(512)
-  .refine((p) => ![...p].some((c) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f), { message: 'must not contain control characters' });
+  .refine((p) => ![...p].some((c) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f), {
+    message: 'must not contain control characters',
+  });
 
 export const createBackupBody = z
   .object({
     name: displayName(200).optional().describe('Defaults to "Backup <UTC time>"'),
-    ignore: z.array(ignorePattern).max(100).default([]).describe('Paths or glob patterns (relative to the instance root) left out of the archive, as in .gitignore'),
+    ignore: z
+      .array(ignorePattern)
+      .max(100)
+      .default([])
+      .describe('Paths or glob patterns (relative to the instance root) left out of the archive, as in .gitignore'),
     locked: z.boolean().default(false).describe('A locked backup cannot be deleted until it is unlocked'),
   })
   .strict();
@@ -35,7 +41,10 @@ export type UpdateBackupBody = z.infer<typeof updateBackupBody>;
 
 export const restoreBackupBody = z
   .object({
-    truncate: z.boolean().default(true).describe('Empty the instance root first (true), or extract over what is there (false)'),
+    truncate: z
+      .boolean()
+      .default(true)
+      .describe('Empty the instance root first (true), or extract over what is there (false)'),
   })
   .strict();
 export type RestoreBackupBody = z.infer<typeof restoreBackupBody>;

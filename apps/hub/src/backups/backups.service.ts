@@ -56,7 +56,12 @@ export class BackupsService {
   async list(p: Principal, instanceId: string, q: ListBackupsQuery) {
     const instance = await this.instances.get(p, instanceId);
     const where = inOrg(p, { instanceId: instance.id, ...(q.status ? { status: q.status } : {}) });
-    const [data, total] = await this.repo.findAndCount({ where, order: { createdAt: 'DESC', id: 'DESC' }, skip: q.offset, take: q.limit });
+    const [data, total] = await this.repo.findAndCount({
+      where,
+      order: { createdAt: 'DESC', id: 'DESC' },
+      skip: q.offset,
+      take: q.limit,
+    });
     return { data, total };
   }
 
@@ -67,9 +72,14 @@ export class BackupsService {
     return { instance, backup };
   }
 
-  async create(p: Principal, instanceId: string, body: CreateBackupBody): Promise<{ backup: BackupEntity; operation: OperationEntity }> {
+  async create(
+    p: Principal,
+    instanceId: string,
+    body: CreateBackupBody,
+  ): Promise<{ backup: BackupEntity; operation: OperationEntity }> {
     const instance = await this.instances.get(p, instanceId);
-    if (instance.state === 'pending' || instance.state === 'deleting') throw new ConflictError(`cannot back up an instance that is ${instance.state}`, 'instance_busy');
+    if (instance.state === 'pending' || instance.state === 'deleting')
+      throw new ConflictError(`cannot back up an instance that is ${instance.state}`, 'instance_busy');
     const storage = await this.configs.activeOf(instance.orgId);
     const id = randomUUID();
     const now = new Date();
@@ -84,7 +94,9 @@ export class BackupsService {
       status: 'creating',
       storage: storage ? 's3' : 'agent',
       storageConfigId: storage?.id ?? null,
-      objectKey: storage ? objectKeyFor(storage.prefix, { orgId: instance.orgId, instanceId: instance.id, backupId: id }) : null,
+      objectKey: storage
+        ? objectKeyFor(storage.prefix, { orgId: instance.orgId, instanceId: instance.id, backupId: id })
+        : null,
       createdBy: p.userId,
     });
     const limit = this.config.backups.maxPerInstance;
@@ -92,12 +104,21 @@ export class BackupsService {
       // Concurrent requests for one instance count one after the other.
       await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`backups:${instance.id}`]);
       const count = await tx.getRepository(BackupEntity).countBy({ instanceId: instance.id, status: Not('failed') });
-      if (count >= limit) throw new ConflictError(`this instance has ${count} backups, the limit is ${limit}: delete one first`, 'backup_limit_reached');
+      if (count >= limit)
+        throw new ConflictError(
+          `this instance has ${count} backups, the limit is ${limit}: delete one first`,
+          'backup_limit_reached',
+        );
       await tx.getRepository(BackupEntity).insert(backup);
     });
     this.ops.status(backup);
     const actor = actorOf(p);
-    const operation = await this.ops.start('backup.create', { orgId: instance.orgId, actor, resources: backupPaths(backup), payload: { instance_id: instance.id, backup_id: id, storage: backup.storage } });
+    const operation = await this.ops.start('backup.create', {
+      orgId: instance.orgId,
+      actor,
+      resources: backupPaths(backup),
+      payload: { instance_id: instance.id, backup_id: id, storage: backup.storage },
+    });
     await this.repo.update({ id }, { operationId: operation.id });
     backup.operationId = operation.id;
     try {
@@ -121,15 +142,23 @@ export class BackupsService {
     // Unlocking is the step before deleting: it needs what deleting needs.
     if (body.locked === false && !hasPermission(p, 'backups.delete')) throw new PermissionDeniedError('backups.delete');
     const { backup } = await this.get(p, instanceId, id);
-    await this.repo.update({ id: backup.id }, { ...(body.name !== undefined ? { name: body.name } : {}), ...(body.locked !== undefined ? { locked: body.locked } : {}) });
+    await this.repo.update(
+      { id: backup.id },
+      {
+        ...(body.name !== undefined ? { name: body.name } : {}),
+        ...(body.locked !== undefined ? { locked: body.locked } : {}),
+      },
+    );
     return (await this.repo.findOneBy({ id: backup.id }))!;
   }
 
   /** Null when the backup is gone already (S3, or a failed one); an operation while the node deletes it. */
   async remove(p: Principal, instanceId: string, id: string): Promise<OperationEntity | null> {
     const { backup: b } = await this.get(p, instanceId, id);
-    if (b.locked) throw new ConflictError('this backup is locked: unlock it first (PATCH {"locked": false})', 'backup_locked');
-    if (b.status === 'creating' || b.status === 'uploading' || b.status === 'deleting') throw new ConflictError(`this backup is ${b.status}: wait until it is ready or failed`, 'backup_busy');
+    if (b.locked)
+      throw new ConflictError('this backup is locked: unlock it first (PATCH {"locked": false})', 'backup_locked');
+    if (b.status === 'creating' || b.status === 'uploading' || b.status === 'deleting')
+      throw new ConflictError(`this backup is ${b.status}: wait until it is ready or failed`, 'backup_busy');
     if (b.status === 'failed' || b.storage === 's3') {
       if (b.storage === 's3' && b.storageConfigId && b.objectKey) {
         try {
@@ -143,7 +172,8 @@ export class BackupsService {
       this.ops.publish(b.orgId, 'backup.deleted', { backup_id: b.id, instance_id: b.instanceId });
       return null;
     }
-    if (!(await this.pipeline.transition(b, 'ready', 'deleting'))) throw new ConflictError('this backup changed meanwhile: try again', 'backup_busy');
+    if (!(await this.pipeline.transition(b, 'ready', 'deleting')))
+      throw new ConflictError('this backup changed meanwhile: try again', 'backup_busy');
     const job = await this.pipeline.deleteNodeCopy(b, b.id, actorOf(p));
     if (!job) {
       await this.pipeline.transition(b, 'deleting', 'ready');
@@ -153,14 +183,29 @@ export class BackupsService {
     return job;
   }
 
-  async restore(p: Principal, instanceId: string, id: string, body: RestoreBackupBody): Promise<{ backup: BackupEntity; operation: OperationEntity }> {
+  async restore(
+    p: Principal,
+    instanceId: string,
+    id: string,
+    body: RestoreBackupBody,
+  ): Promise<{ backup: BackupEntity; operation: OperationEntity }> {
     const { instance, backup } = await this.get(p, instanceId, id);
-    if (backup.status !== 'ready') throw new ConflictError(`this backup is ${backup.status}: only a ready backup can be restored`, 'backup_not_ready');
+    if (backup.status !== 'ready')
+      throw new ConflictError(
+        `this backup is ${backup.status}: only a ready backup can be restored`,
+        'backup_not_ready',
+      );
     if (!RESTORABLE_STATES.has(instance.state)) {
-      throw new ConflictError(`the instance is ${instance.state}: stop it before restoring a backup into it`, 'instance_not_stopped');
+      throw new ConflictError(
+        `the instance is ${instance.state}: stop it before restoring a backup into it`,
+        'instance_not_stopped',
+      );
     }
     if (backup.storage === 'agent' && backup.nodeId !== instance.nodeId) {
-      throw new ConflictError('this backup is kept on another node than the instance now runs on', 'backup_on_other_node');
+      throw new ConflictError(
+        'this backup is kept on another node than the instance now runs on',
+        'backup_on_other_node',
+      );
     }
     return { backup, operation: await this.restorer.start(actorOf(p), instance, backup, body.truncate) };
   }
@@ -168,7 +213,8 @@ export class BackupsService {
   /** The archive as a stream: from S3, or from the node through its tunnel (this replica must hold its socket). */
   async download(p: Principal, instanceId: string, id: string): Promise<BackupDownload> {
     const { instance, backup: b } = await this.get(p, instanceId, id);
-    if (b.status !== 'ready' || b.sizeBytes === null || !b.sha256) throw new ConflictError(`this backup is ${b.status}: only a ready backup can be downloaded`, 'backup_not_ready');
+    if (b.status !== 'ready' || b.sizeBytes === null || !b.sha256)
+      throw new ConflictError(`this backup is ${b.status}: only a ready backup can be downloaded`, 'backup_not_ready');
     const filename = `${instance.name}-${b.createdAt.toISOString().slice(0, 19).replace(/[-:]/g, '').replace('T', '-')}.tar.gz`;
     if (b.storage === 's3') {
       try {
@@ -180,10 +226,18 @@ export class BackupsService {
       }
     }
     try {
-      const stream = await this.nodeStreams.open(b.nodeId, 'backup.read', { instance_id: b.instanceId, backup_id: b.id });
+      const stream = await this.nodeStreams.open(b.nodeId, 'backup.read', {
+        instance_id: b.instanceId,
+        backup_id: b.id,
+      });
       return { body: readableFromStream(stream), sizeBytes: b.sizeBytes, sha256: b.sha256, filename };
     } catch (err) {
-      if (err instanceof StreamOpenError) throw new DomainError(`the node cannot send the archive: ${err.message}`, err.code, err.code.includes('not_found') ? 404 : 502);
+      if (err instanceof StreamOpenError)
+        throw new DomainError(
+          `the node cannot send the archive: ${err.message}`,
+          err.code,
+          err.code.includes('not_found') ? 404 : 502,
+        );
       throw err;
     }
   }

@@ -22,7 +22,10 @@ export interface S3Target {
   via: OutboundHttp;
 }
 
-/** Parts are buffered in memory one by one (times the queue size): big enough for few requests, small enough for many uploads at once. */
+/**
+ * Parts are buffered in memory one by one (times the queue size): big enough for few requests, small enough for many
+ * uploads at once.
+ */
 const MIN_PART_BYTES = 8 * 1024 * 1024;
 const MAX_PARTS = 10_000;
 const PART_QUEUE = 2;
@@ -67,7 +70,8 @@ export function describeS3Error(err: unknown): string {
   if (err instanceof DomainError) return err.message;
   const e = err as { name?: string; $metadata?: { httpStatusCode?: number } } | null;
   const status = e?.$metadata?.httpStatusCode;
-  if (status !== undefined) return `${(e?.name && S3_ERRORS[e.name]) || 'the storage refused the request'} (HTTP ${status})`;
+  if (status !== undefined)
+    return `${(e?.name && S3_ERRORS[e.name]) || 'the storage refused the request'} (HTTP ${status})`;
   if (e?.name === 'TimeoutError') return 'the storage did not answer in time';
   return 'the storage gave no valid S3 answer';
 }
@@ -191,7 +195,14 @@ export async function probeBucket(t: S3Target, prefix: string): Promise<void> {
   const p = prefix.replace(/^\/+|\/+$/g, '');
   const key = `${p ? `${p}/` : ''}.hostplane-probe-${randomBytes(6).toString('hex')}`;
   try {
-    await client.send(new (await sdk()).PutObjectCommand({ Bucket: t.bucket, Key: key, Body: 'hostplane backup storage check\n', ContentType: 'text/plain' }));
+    await client.send(
+      new (await sdk()).PutObjectCommand({
+        Bucket: t.bucket,
+        Key: key,
+        Body: 'hostplane backup storage check\n',
+        ContentType: 'text/plain',
+      }),
+    );
     await client.send(new (await sdk()).DeleteObjectCommand({ Bucket: t.bucket, Key: key }));
   } finally {
     client.destroy();
@@ -202,7 +213,10 @@ export async function listBuckets(t: Omit<S3Target, 'bucket'>): Promise<{ name: 
   const client = await s3Client(t);
   try {
     const res = await client.send(new (await sdk()).ListBucketsCommand({}));
-    return (res.Buckets ?? []).map((b) => ({ name: b.Name ?? '', created_at: b.CreationDate ? b.CreationDate.toISOString() : null }));
+    return (res.Buckets ?? []).map((b) => ({
+      name: b.Name ?? '',
+      created_at: b.CreationDate ? b.CreationDate.toISOString() : null,
+    }));
   } finally {
     client.destroy();
   }
@@ -213,7 +227,12 @@ export async function createBucket(t: Omit<S3Target, 'bucket'>, bucket: string):
   try {
     // us-east-1 is the one region that refuses an explicit location constraint.
     const location = t.endpoint || t.region === 'us-east-1' ? undefined : { LocationConstraint: t.region as never };
-    await client.send(new (await sdk()).CreateBucketCommand({ Bucket: bucket, ...(location ? { CreateBucketConfiguration: location } : {}) }));
+    await client.send(
+      new (await sdk()).CreateBucketCommand({
+        Bucket: bucket,
+        ...(location ? { CreateBucketConfiguration: location } : {}),
+      }),
+    );
   } finally {
     client.destroy();
   }

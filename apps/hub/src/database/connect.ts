@@ -18,7 +18,9 @@ export async function connectWithRetry(
       const remaining = deadline - Date.now();
       if (isPermanent(err)) throw new DatabaseUnreachableError(`database refused the connection: ${reason}`);
       if (remaining <= 0) {
-        throw new DatabaseUnreachableError(`database unreachable after ${timeoutSeconds}s (${attempt} attempts): ${reason}`);
+        throw new DatabaseUnreachableError(
+          `database unreachable after ${timeoutSeconds}s (${attempt} attempts): ${reason}`,
+        );
       }
       const wait = Math.min(delay, remaining);
       onRetry(attempt, wait, reason);

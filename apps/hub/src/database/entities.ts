@@ -4,7 +4,12 @@ import { AuditLog } from '../audit/audit-log.entity';
 import { BackupEntity, BackupStorageConfigEntity } from '../backups/backup.entity';
 import { MfaRecoveryCode, PasswordResetToken, RefreshToken, Session } from '../auth/session.entity';
 import { DeploymentEntity } from '../deployments/deployment.entity';
-import { MemberPermission, Organization, OrganizationInvite, OrganizationMember } from '../organizations/organization.entity';
+import {
+  MemberPermission,
+  Organization,
+  OrganizationInvite,
+  OrganizationMember,
+} from '../organizations/organization.entity';
 import { InstanceEntity } from '../instances/instance.entity';
 import { FileUploadEntity } from '../files/file-upload.entity';
 import { IdempotencyKeyEntity } from '../idempotency/idempotency-key.entity';

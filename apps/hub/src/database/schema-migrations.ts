@@ -14,4 +14,19 @@ import { RegistryCredentials1796360000000 } from './schema-migrations/1796360000
 import { ZoneDriver1796370000000 } from './schema-migrations/1796370000000-zone-driver';
 
 /** Every migration, in order. Add new ones at the end; never edit one that has shipped. */
-export const MIGRATIONS: Function[] = [Identity1764576000000, NodesAndOperations1796200000000, Workloads1796210000000, Instances1796220000000, FileUploads1796230000000, Backups1796240000000, MigrationsAndDrain1796250000000, DeploymentsAndInstanceMetrics1796260000000, ResourceOrderAndEventOutbox1796270000000, IdempotencyKeys1796280000000, DataPermissions1796310000000, Allocations1796330000000, RegistryCredentials1796360000000, ZoneDriver1796370000000];
+export const MIGRATIONS: Function[] = [
+  Identity1764576000000,
+  NodesAndOperations1796200000000,
+  Workloads1796210000000,
+  Instances1796220000000,
+  FileUploads1796230000000,
+  Backups1796240000000,
+  MigrationsAndDrain1796250000000,
+  DeploymentsAndInstanceMetrics1796260000000,
+  ResourceOrderAndEventOutbox1796270000000,
+  IdempotencyKeys1796280000000,
+  DataPermissions1796310000000,
+  Allocations1796330000000,
+  RegistryCredentials1796360000000,
+  ZoneDriver1796370000000,
+];

@@ -26,8 +26,15 @@ export class DeployController {
 
   @Get()
   @RequirePermission('instances.view')
-  @ApiDoc({ summary: "The organization's deployments, newest first, each with its instance's state", tags: TAGS, responses: { 200: { description: 'A page of deployments', schema: pageOf(deploymentResponse) } } })
-  async list(@CurrentPrincipal() p: Principal, @ValidQuery(listDeploymentsQuery) q: z.infer<typeof listDeploymentsQuery>) {
+  @ApiDoc({
+    summary: "The organization's deployments, newest first, each with its instance's state",
+    tags: TAGS,
+    responses: { 200: { description: 'A page of deployments', schema: pageOf(deploymentResponse) } },
+  })
+  async list(
+    @CurrentPrincipal() p: Principal,
+    @ValidQuery(listDeploymentsQuery) q: z.infer<typeof listDeploymentsQuery>,
+  ) {
     const page = await this.deploy.list(p, q);
     return { data: page.data.map((d) => presentDeployment(d.deployment, d.instance)), total: page.total };
   }
@@ -36,7 +43,8 @@ export class DeployController {
   @RequirePermission('instances.create')
   @Audited('deployment.create', { target: 'deployment' })
   @ApiDoc({
-    summary: 'Deploy in one call: from a template, an existing workload or a Pterodactyl egg, to an installed (and started) instance',
+    summary:
+      'Deploy in one call: from a template, an existing workload or a Pterodactyl egg, to an installed (and started) instance',
     description:
       'Give exactly one of `template` (id from GET /v1/templates), `workload_id` or `egg`. A template or an egg becomes a new workload named `workload_name` (default `name`). ' +
       'The instance is placed on `node_id` or by the scheduler, installed, then started when `start` is true (the default). ' +
@@ -48,10 +56,20 @@ export class DeployController {
       404: { description: 'Unknown template or workload' },
     },
   })
-  async create(@CurrentPrincipal() p: Principal, @ValidBody(createDeploymentBody) body: CreateDeploymentBody, @Audit() note: AuditNote, @Res({ passthrough: true }) reply: FastifyReply): Promise<DeploymentResponse> {
+  async create(
+    @CurrentPrincipal() p: Principal,
+    @ValidBody(createDeploymentBody) body: CreateDeploymentBody,
+    @Audit() note: AuditNote,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<DeploymentResponse> {
     const created = await this.deploy.create(p, body);
     note.targetId = created.id;
-    note.details = { source: created.source, template: created.template, workload_id: created.workloadId, instance_id: created.instanceId };
+    note.details = {
+      source: created.source,
+      template: created.template,
+      workload_id: created.workloadId,
+      instance_id: created.instanceId,
+    };
     const { deployment, instance } = await this.deploy.get(p, created.id);
     void reply.status(202).header('location', `/v1/deploy/${deployment.id}`);
     return presentDeployment(deployment, instance);
@@ -59,8 +77,16 @@ export class DeployController {
 
   @Get(':id')
   @RequirePermission('instances.view')
-  @ApiDoc({ summary: 'One deployment: its status (with the error of the step that failed) and its instance as it is now', tags: TAGS, errors: ['not_found'], responses: { 200: { description: 'The deployment', schema: deploymentResponse } } })
-  async get(@CurrentPrincipal() p: Principal, @ValidParams(deploymentIdParams) params: z.infer<typeof deploymentIdParams>): Promise<DeploymentResponse> {
+  @ApiDoc({
+    summary: 'One deployment: its status (with the error of the step that failed) and its instance as it is now',
+    tags: TAGS,
+    errors: ['not_found'],
+    responses: { 200: { description: 'The deployment', schema: deploymentResponse } },
+  })
+  async get(
+    @CurrentPrincipal() p: Principal,
+    @ValidParams(deploymentIdParams) params: z.infer<typeof deploymentIdParams>,
+  ): Promise<DeploymentResponse> {
     const { deployment, instance } = await this.deploy.get(p, params.id);
     return presentDeployment(deployment, instance);
   }

@@ -11,10 +11,18 @@ const instanceFields = createInstanceBody.shape;
 export const createDeploymentBody = z
   .object({
     name: instanceName.describe('Name of the instance (and of the workload, when the deployment creates one)'),
-    template: z.string().min(1).max(100).optional().describe('Template id from GET /v1/templates: a workload is created from it'),
-    size: z.enum(SIZE_NAMES).optional().describe("With template: one of its sizes (its default when absent)"),
+    template: z
+      .string()
+      .min(1)
+      .max(100)
+      .optional()
+      .describe('Template id from GET /v1/templates: a workload is created from it'),
+    size: z.enum(SIZE_NAMES).optional().describe('With template: one of its sizes (its default when absent)'),
     workload_id: z.uuid().optional().describe('An existing workload of the organization'),
-    egg: z.record(z.string(), z.unknown()).optional().describe('A Pterodactyl egg (PTDL_v1 or PTDL_v2 JSON): imported as a new workload'),
+    egg: z
+      .record(z.string(), z.unknown())
+      .optional()
+      .describe('A Pterodactyl egg (PTDL_v1 or PTDL_v2 JSON): imported as a new workload'),
     ports: z.array(workloadPort).max(64).optional().describe('With egg: the ports of the workload (eggs declare none)'),
     workload_name: displayName(100).optional().describe('Name of the created workload; default `name`'),
     variables: instanceFields.variables.describe("The instance's variable values"),
@@ -30,22 +38,37 @@ export const createDeploymentBody = z
     message: 'give exactly one of template, workload_id and egg',
     path: ['template'],
   })
-  .refine((b) => b.size === undefined || b.template !== undefined, { message: 'size applies to a template only', path: ['size'] })
-  .refine((b) => b.ports === undefined || b.egg !== undefined, { message: 'ports apply to an egg only (templates and workloads declare theirs)', path: ['ports'] })
-  .refine((b) => b.workload_name === undefined || b.workload_id === undefined, { message: 'workload_name applies when the deployment creates the workload', path: ['workload_name'] });
+  .refine((b) => b.size === undefined || b.template !== undefined, {
+    message: 'size applies to a template only',
+    path: ['size'],
+  })
+  .refine((b) => b.ports === undefined || b.egg !== undefined, {
+    message: 'ports apply to an egg only (templates and workloads declare theirs)',
+    path: ['ports'],
+  })
+  .refine((b) => b.workload_name === undefined || b.workload_id === undefined, {
+    message: 'workload_name applies when the deployment creates the workload',
+    path: ['workload_name'],
+  });
 export type CreateDeploymentBody = z.infer<typeof createDeploymentBody>;
 
 export const deploymentIdParams = z.object({ id: z.uuid({ message: 'deployment id must be a UUID' }) });
 
 export const listDeploymentsQuery = paginationQuery.extend({ status: z.enum(DEPLOYMENT_STATUSES).optional() });
 
-const errorShape = z.object({ code: z.string(), message: z.string(), step: z.enum(['install', 'start', 'instance']).describe('The step that failed') });
+const errorShape = z.object({
+  code: z.string(),
+  message: z.string(),
+  step: z.enum(['install', 'start', 'instance']).describe('The step that failed'),
+});
 
 export const deploymentResponse = z.object({
   id: z.uuid(),
   org_id: z.uuid(),
   name: z.string(),
-  status: z.enum(DEPLOYMENT_STATUSES).describe('pending → installing → starting → running; installed when start is false; failed with error'),
+  status: z
+    .enum(DEPLOYMENT_STATUSES)
+    .describe('pending → installing → starting → running; installed when start is false; failed with error'),
   source: z.object({ type: z.enum(['template', 'workload', 'egg']), template: z.string().nullable() }),
   workload_id: z.uuid().nullable(),
   workload_created: z.boolean(),
@@ -56,7 +79,13 @@ export const deploymentResponse = z.object({
   error: errorShape.nullable(),
   warnings: z.array(z.string()).describe('What an imported egg did not say'),
   instance: z
-    .object({ id: z.uuid(), state: z.string(), desired_state: z.string(), state_reason: z.string().nullable(), exit_code: z.number().int().nullable() })
+    .object({
+      id: z.uuid(),
+      state: z.string(),
+      desired_state: z.string(),
+      state_reason: z.string().nullable(),
+      exit_code: z.number().int().nullable(),
+    })
     .nullable()
     .describe('The instance as it is now (null once deleted)'),
   created_by: z.uuid().nullable(),
@@ -88,7 +117,15 @@ export function presentDeployment(d: DeploymentEntity, instance: InstanceView | 
     operations: { create: d.createOperationId, start: d.startOperationId },
     error: d.error,
     warnings: d.warnings,
-    instance: instance ? { id: instance.id, state: instance.state, desired_state: instance.desiredState, state_reason: instance.stateReason, exit_code: instance.exitCode } : null,
+    instance: instance
+      ? {
+          id: instance.id,
+          state: instance.state,
+          desired_state: instance.desiredState,
+          state_reason: instance.stateReason,
+          exit_code: instance.exitCode,
+        }
+      : null,
     created_by: d.createdBy,
     created_at: d.createdAt.toISOString(),
     updated_at: d.updatedAt.toISOString(),

@@ -17,7 +17,12 @@ import type { WorkloadEntity } from '../workloads/workload.entity';
 import type { WorkloadSpec } from '../workloads/workload.schemas';
 import { specFromTemplate, TemplateNotFoundError, WorkloadsService } from '../workloads/workloads.service';
 import type { CreateDeploymentBody, InstanceView } from './deploy.schemas';
-import { DEPLOYMENT_STATUSES, DeploymentEntity, type DeploymentStatus, FINAL_DEPLOYMENT_STATUSES } from './deployment.entity';
+import {
+  DEPLOYMENT_STATUSES,
+  DeploymentEntity,
+  type DeploymentStatus,
+  FINAL_DEPLOYMENT_STATUSES,
+} from './deployment.entity';
 import { deriveStatus, statusRank } from './deployment-status';
 
 interface Plan {
@@ -67,7 +72,8 @@ export class DeployService implements OnModuleInit {
     const spec = plan.spec ?? plan.existing!.spec;
     // The instance's own checks, before anything is written.
     checkInstanceVariables(spec, body.variables, { ...spec.resources, ...body.resources }.memory_bytes);
-    if (await this.instances.repo.existsBy({ orgId, name: body.name })) throw new ConflictError(`an instance named "${body.name}" already exists`, 'name_taken');
+    if (await this.instances.repo.existsBy({ orgId, name: body.name }))
+      throw new ConflictError(`an instance named "${body.name}" already exists`, 'name_taken');
 
     const workload = plan.spec ? await this.workloads.create(p, plan.spec) : plan.existing!;
     const row = this.repo.create({
@@ -106,15 +112,36 @@ export class DeployService implements OnModuleInit {
       row.createOperationId = created.operation.id;
     } catch (err) {
       await this.repo.delete({ id: row.id }).catch(() => undefined);
-      if (plan.spec) await this.workloads.delete(p, workload.id).catch((e: Error) => this.log.warn({ workloadId: workload.id, reason: e.message }, 'removing the workload of a refused deployment failed'));
+      if (plan.spec)
+        await this.workloads
+          .delete(p, workload.id)
+          .catch((e: Error) =>
+            this.log.warn(
+              { workloadId: workload.id, reason: e.message },
+              'removing the workload of a refused deployment failed',
+            ),
+          );
       throw err;
     }
     row.instanceId = instance.id;
     row.nodeId = instance.nodeId;
     // Queued behind the create on the same resource, so the agent starts it once installed.
     if (body.start) row.startOperationId = (await this.instances.act(p, instance.id, 'start')).operation.id;
-    await this.repo.update({ id: row.id }, { instanceId: row.instanceId, nodeId: row.nodeId, createOperationId: row.createOperationId, startOperationId: row.startOperationId });
-    void this.events.publish(orgId, 'deployment.created', { deployment_id: row.id, instance_id: instance.id, workload_id: workload.id, status: row.status });
+    await this.repo.update(
+      { id: row.id },
+      {
+        instanceId: row.instanceId,
+        nodeId: row.nodeId,
+        createOperationId: row.createOperationId,
+        startOperationId: row.startOperationId,
+      },
+    );
+    void this.events.publish(orgId, 'deployment.created', {
+      deployment_id: row.id,
+      instance_id: instance.id,
+      workload_id: workload.id,
+      status: row.status,
+    });
     // Anything that finished before the row knew its operations is picked up here.
     return this.refresh(row);
   }
@@ -123,40 +150,65 @@ export class DeployService implements OnModuleInit {
     const found = await this.repo.findOneBy(inOrg(p, { id }));
     if (!found) throw new NotFoundError(`deployment ${id}`);
     const deployment = await this.refresh(found);
-    const instance = deployment.instanceId ? await this.instances.repo.findOneBy({ id: deployment.instanceId, orgId: deployment.orgId }) : null;
+    const instance = deployment.instanceId
+      ? await this.instances.repo.findOneBy({ id: deployment.instanceId, orgId: deployment.orgId })
+      : null;
     return { deployment, instance };
   }
 
   async list(p: Principal, q: { limit: number; offset: number; status?: DeploymentStatus }) {
-    const [rows, total] = await this.repo.findAndCount({ where: inOrg(p, q.status ? { status: q.status } : {}), order: { createdAt: 'DESC', id: 'DESC' }, skip: q.offset, take: q.limit });
+    const [rows, total] = await this.repo.findAndCount({
+      where: inOrg(p, q.status ? { status: q.status } : {}),
+      order: { createdAt: 'DESC', id: 'DESC' },
+      skip: q.offset,
+      take: q.limit,
+    });
     const data = await Promise.all(rows.map((r) => this.refresh(r)));
     const ids = data.map((d) => d.instanceId).filter((i): i is string => i !== null);
     const instances = ids.length ? await this.instances.repo.findBy({ id: In(ids), orgId: requireOrg(p).id }) : [];
     const byId = new Map(instances.map((i) => [i.id, i]));
-    return { data: data.map((deployment) => ({ deployment, instance: deployment.instanceId ? (byId.get(deployment.instanceId) ?? null) : null })), total };
+    return {
+      data: data.map((deployment) => ({
+        deployment,
+        instance: deployment.instanceId ? (byId.get(deployment.instanceId) ?? null) : null,
+      })),
+      total,
+    };
   }
 
   private async plan(p: Principal, body: CreateDeploymentBody): Promise<Plan> {
     const name = body.workload_name ?? body.name;
-    if (body.workload_id) return { source: 'workload', spec: null, existing: await this.workloads.get(p, body.workload_id), warnings: [] };
+    if (body.workload_id)
+      return { source: 'workload', spec: null, existing: await this.workloads.get(p, body.workload_id), warnings: [] };
     let plan: Plan;
     if (body.template !== undefined) {
       const template = findTemplate(body.template);
       if (!template) throw new TemplateNotFoundError('template', body.template);
-      plan = { source: 'template', spec: specFromTemplate(template, { name, size: body.size }), existing: null, warnings: [] };
+      plan = {
+        source: 'template',
+        spec: specFromTemplate(template, { name, size: body.size }),
+        existing: null,
+        warnings: [],
+      };
     } else {
       const imported = importEgg(body.egg, { name, ports: body.ports });
       plan = { source: 'egg', spec: imported.spec, existing: null, warnings: imported.warnings };
     }
     if (await this.workloads.repo.existsBy({ orgId: requireOrg(p).id, name })) {
-      throw new ConflictError(`a workload named "${name}" already exists in this organization: give another workload_name, or deploy it with workload_id`, 'name_taken');
+      throw new ConflictError(
+        `a workload named "${name}" already exists in this organization: give another workload_name, or deploy it with workload_id`,
+        'name_taken',
+      );
     }
     return plan;
   }
 
   private async refreshForInstance(instanceId: string): Promise<void> {
     try {
-      const open = await this.repo.findBy({ instanceId, status: In(DEPLOYMENT_STATUSES.filter((s) => !FINAL_DEPLOYMENT_STATUSES.includes(s))) });
+      const open = await this.repo.findBy({
+        instanceId,
+        status: In(DEPLOYMENT_STATUSES.filter((s) => !FINAL_DEPLOYMENT_STATUSES.includes(s))),
+      });
       for (const d of open) await this.refresh(d);
     } catch (err) {
       this.log.warn({ instanceId, reason: (err as Error).message }, 'updating a deployment status failed');
@@ -173,17 +225,25 @@ export class DeployService implements OnModuleInit {
       const o = id ? ops.get(id) : undefined;
       return o ? { status: o.status, error: o.error } : null;
     };
-    const derived = deriveStatus({ start: d.start, createOp: view(d.createOperationId), startOp: view(d.startOperationId), instance });
+    const derived = deriveStatus({
+      start: d.start,
+      createOp: view(d.createOperationId),
+      startOp: view(d.startOperationId),
+      instance,
+    });
     if (statusRank(derived.status) <= statusRank(d.status)) return d;
     const behind = DEPLOYMENT_STATUSES.filter((s) => statusRank(s) < statusRank(derived.status));
-    const res = (await this.db.query(`UPDATE deployments SET status = $2, error = $3, updated_at = now() WHERE id = $1 AND status = ANY($4::text[]) RETURNING id`, [
-      d.id,
-      derived.status,
-      derived.error ? JSON.stringify(derived.error) : null,
-      behind,
-    ])) as [unknown[], number];
+    const res = (await this.db.query(
+      `UPDATE deployments SET status = $2, error = $3, updated_at = now() WHERE id = $1 AND status = ANY($4::text[]) RETURNING id`,
+      [d.id, derived.status, derived.error ? JSON.stringify(derived.error) : null, behind],
+    )) as [unknown[], number];
     if ((res[1] ?? 0) > 0) {
-      void this.events.publish(d.orgId, 'deployment.status', { deployment_id: d.id, instance_id: d.instanceId, status: derived.status, error: derived.error });
+      void this.events.publish(d.orgId, 'deployment.status', {
+        deployment_id: d.id,
+        instance_id: d.instanceId,
+        status: derived.status,
+        error: derived.error,
+      });
     }
     return (await this.repo.findOneBy({ id: d.id })) ?? d;
   }

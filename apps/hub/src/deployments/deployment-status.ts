@@ -24,7 +24,14 @@ export interface DerivedStatus {
 }
 
 const FAILED_OPS = new Set(['failed', 'expired', 'cancelled']);
-const RANK: Record<DeploymentStatus, number> = { pending: 0, installing: 1, starting: 2, running: 3, installed: 3, failed: 3 };
+const RANK: Record<DeploymentStatus, number> = {
+  pending: 0,
+  installing: 1,
+  starting: 2,
+  running: 3,
+  installed: 3,
+  failed: 3,
+};
 
 /** Statuses only move forward: a late or stale derivation never moves a deployment back. */
 export function statusRank(s: DeploymentStatus): number {
@@ -45,12 +52,14 @@ function failedOp(step: FailedStep, op: NonNullable<DeploymentFacts['createOp']>
  * the step that failed. Pure, so any replica derives the same from the same rows.
  */
 export function deriveStatus(f: DeploymentFacts): DerivedStatus {
-  if (!f.instance) return failed('instance', 'instance_deleted', 'the instance was deleted before the deployment finished');
+  if (!f.instance)
+    return failed('instance', 'instance_deleted', 'the instance was deleted before the deployment finished');
   const create = f.createOp;
   if (create && FAILED_OPS.has(create.status)) return failedOp('install', create);
   const created = create ? create.status === 'succeeded' : !['pending', 'installing'].includes(f.instance.state);
   // While the install runs, its operation's error (not the state the host reported first) tells why it failed.
-  if (f.instance.state === 'failed' && created) return failed('instance', 'instance_failed', f.instance.stateReason ?? 'the instance failed');
+  if (f.instance.state === 'failed' && created)
+    return failed('instance', 'instance_failed', f.instance.stateReason ?? 'the instance failed');
   if (!created) {
     const delivered = create !== null && create.status !== 'queued';
     return { status: delivered || f.instance.state === 'installing' ? 'installing' : 'pending', error: null };
@@ -58,6 +67,7 @@ export function deriveStatus(f: DeploymentFacts): DerivedStatus {
   if (!f.start) return { status: 'installed', error: null };
   const start = f.startOp;
   if (start && FAILED_OPS.has(start.status)) return failedOp('start', start);
-  if (start?.status === 'succeeded' || (!start && f.instance.state === 'running')) return { status: 'running', error: null };
+  if (start?.status === 'succeeded' || (!start && f.instance.state === 'running'))
+    return { status: 'running', error: null };
   return { status: 'starting', error: null };
 }

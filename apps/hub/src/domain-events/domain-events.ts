@@ -1,4 +1,12 @@
-import type { Hello, InstanceMetrics, InstanceStateFrame, Inventory, JobOutcome, JobProgress, ResultAck } from '@hostplane/protocol';
+import type {
+  Hello,
+  InstanceMetrics,
+  InstanceStateFrame,
+  Inventory,
+  JobOutcome,
+  JobProgress,
+  ResultAck,
+} from '@hostplane/protocol';
 
 /**
  * Every in-process domain event of the hub, in one place: "something happened" facts that one

@@ -18,11 +18,18 @@ export class EventFilter {
   }
 
   static parse(csv: string | null | undefined): EventFilter {
-    return new EventFilter((csv ?? '').split(',').map((s) => s.trim()).filter(Boolean));
+    return new EventFilter(
+      (csv ?? '')
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+    );
   }
 
   matches(type: string): boolean {
-    return [...this.include].some((p) => matchPattern(p, type)) && ![...this.exclude].some((p) => matchPattern(p, type));
+    return (
+      [...this.include].some((p) => matchPattern(p, type)) && ![...this.exclude].some((p) => matchPattern(p, type))
+    );
   }
 
   subscribe(patterns: string[]): void {

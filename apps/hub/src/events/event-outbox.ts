@@ -40,7 +40,9 @@ interface OutboxRow {
   ts: Date;
 }
 
-type PublishRedis = RedisClient & { hpPublishOnce(stream: string, seen: string, seenAt: string, ...args: string[]): Promise<string> };
+type PublishRedis = RedisClient & {
+  hpPublishOnce(stream: string, seen: string, seenAt: string, ...args: string[]): Promise<string>;
+};
 
 export interface OutboxRelayOptions {
   redis: RedisClient;
@@ -58,7 +60,13 @@ export interface OutboxRelayOptions {
  * asynchronously: no WAL flush per event (6 ms on this disk), at the price of losing the event if
  * PostgreSQL itself crashes within a fraction of a second; a hub or Redis crash loses nothing.
  */
-export async function writeToOutbox(tx: EntityManager | DataSource, orgId: string, type: string, data: Record<string, unknown>, own = false): Promise<string> {
+export async function writeToOutbox(
+  tx: EntityManager | DataSource,
+  orgId: string,
+  type: string,
+  data: Record<string, unknown>,
+  own = false,
+): Promise<string> {
   // set_config(..., true) lasts to the end of this statement's own transaction, i.e. its commit.
   const asyncCommit = own ? `, s AS (SELECT set_config('synchronous_commit', 'off', true))` : '';
   const rows = (await tx.query(
@@ -133,7 +141,11 @@ export class OutboxRelay {
     } catch (err) {
       this.failures++;
       const delay = Math.min(250 * 2 ** Math.min(this.failures, 5), 5000);
-      if (this.failures === 1 || this.failures % 20 === 0) this.o.log.warn({ reason: (err as Error).message, retryMs: delay }, 'event relay failed; events stay in the outbox and are published when it recovers');
+      if (this.failures === 1 || this.failures % 20 === 0)
+        this.o.log.warn(
+          { reason: (err as Error).message, retryMs: delay },
+          'event relay failed; events stay in the outbox and are published when it recovers',
+        );
       if (this.retryTimer) clearTimeout(this.retryTimer);
       this.retryTimer = setTimeout(() => this.kick(), delay);
     }
@@ -166,7 +178,8 @@ export class OutboxRelay {
       const published = await this.publishInOrder(rows);
       if (published.length > 0) await pg.query('DELETE FROM event_outbox WHERE id = ANY($1::bigint[])', [published]);
       await pg.query('COMMIT');
-      if (published.length < rows.length) throw new Error('redis did not take every event; the rest stay in the outbox');
+      if (published.length < rows.length)
+        throw new Error('redis did not take every event; the rest stay in the outbox');
       return rows.length;
     } catch (err) {
       await pg.query('ROLLBACK').catch(() => undefined);
@@ -227,7 +240,10 @@ export class OutboxRelay {
       // Anything committed while we were not listening.
       this.kick();
     } catch (err) {
-      this.o.log.warn({ reason: (err as Error).message }, 'cannot listen for outbox notifications; relying on the sweep until it can');
+      this.o.log.warn(
+        { reason: (err as Error).message },
+        'cannot listen for outbox notifications; relying on the sweep until it can',
+      );
       await client.end().catch(() => undefined);
       this.retryListen();
     }

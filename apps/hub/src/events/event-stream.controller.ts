@@ -22,10 +22,23 @@ const streamQuery = z.object({
   events: z
     .string()
     .optional()
-    .transform((v) => (v ?? '').split(',').map((s) => s.trim()).filter(Boolean))
-    .pipe(z.array(z.string().regex(EVENT_PATTERN, { message: 'event types look like "node.online" or "operation.*"' })).max(100))
+    .transform((v) =>
+      (v ?? '')
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+    )
+    .pipe(
+      z
+        .array(z.string().regex(EVENT_PATTERN, { message: 'event types look like "node.online" or "operation.*"' }))
+        .max(100),
+    )
     .describe('Comma-separated types or prefixes (node.*); default all'),
-  since: z.string().regex(STREAM_ID, { message: 'must be an event id like 1764576000000-0' }).optional().describe('Replay events after this id first'),
+  since: z
+    .string()
+    .regex(STREAM_ID, { message: 'must be an event id like 1764576000000-0' })
+    .optional()
+    .describe('Replay events after this id first'),
   org_id: z.uuid().optional().describe('Only this organization'),
 });
 
@@ -64,10 +77,16 @@ export class EventStreamController {
     @Res() reply: FastifyReply,
   ): Promise<void> {
     const since = q.since ?? (lastEventId || undefined);
-    if (since !== undefined && !STREAM_ID.test(since)) throw new ValidationFailedError('header', [{ path: 'Last-Event-ID', message: 'must be an event id like 1764576000000-0' }]);
+    if (since !== undefined && !STREAM_ID.test(since))
+      throw new ValidationFailedError('header', [
+        { path: 'Last-Event-ID', message: 'must be an event id like 1764576000000-0' },
+      ]);
     let orgs = await this.orgsOf(p);
     const filter = new EventFilter(q.events);
-    const feed = new EventFeed(this.events, (e) => orgs.has(e.org_id) && (!q.org_id || q.org_id === e.org_id) && filter.matches(e.type));
+    const feed = new EventFeed(
+      this.events,
+      (e) => orgs.has(e.org_id) && (!q.org_id || q.org_id === e.org_id) && filter.matches(e.type),
+    );
     await feed.start(since ?? null);
 
     const ndjson = (req.headers.accept ?? '').includes('application/x-ndjson');
@@ -79,7 +98,8 @@ export class EventStreamController {
       'x-request-id': String(req.id),
       connection: 'keep-alive',
     });
-    const format = (e: HubEvent) => (ndjson ? `${JSON.stringify(e)}\n` : `id: ${e.id}\nevent: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`);
+    const format = (e: HubEvent) =>
+      ndjson ? `${JSON.stringify(e)}\n` : `id: ${e.id}\nevent: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`;
     let closed = false;
     const close = () => {
       if (closed) return;
@@ -96,12 +116,18 @@ export class EventStreamController {
       rule: { kind: 'authenticated', org: false, sessionOnly: false },
       recheck: async (now) => {
         const current = await this.orgsOf(now);
-        for (const org of orgs) if (!current.has(org) && (!q.org_id || org === q.org_id)) throw new OrgAccessEndedError(org);
+        for (const org of orgs)
+          if (!current.has(org) && (!q.org_id || org === q.org_id)) throw new OrgAccessEndedError(org);
         orgs = current;
       },
       end: (ended) => {
         const reason = { code: ended.code, error: ended.message, status: ended.status };
-        if (!closed) raw.end(ndjson ? `${JSON.stringify({ type: 'access_revoked', ...reason })}\n` : `event: access_revoked\ndata: ${JSON.stringify(reason)}\n\n`);
+        if (!closed)
+          raw.end(
+            ndjson
+              ? `${JSON.stringify({ type: 'access_revoked', ...reason })}\n`
+              : `event: access_revoked\ndata: ${JSON.stringify(reason)}\n\n`,
+          );
         close();
       },
     });
@@ -109,15 +135,28 @@ export class EventStreamController {
       if (closed) return;
       if (raw.writableLength > MAX_QUEUED_BYTES) {
         this.log.warn({ reqId: req.id, queued: raw.writableLength }, 'event stream client too slow, closing');
-        const reason = { code: 'too_slow', error: 'the client fell too far behind: reconnect with since=<last id>', position: feed.position };
-        raw.end(ndjson ? `${JSON.stringify({ type: 'error', ...reason })}\n` : `event: error\ndata: ${JSON.stringify(reason)}\n\n`);
+        const reason = {
+          code: 'too_slow',
+          error: 'the client fell too far behind: reconnect with since=<last id>',
+          position: feed.position,
+        };
+        raw.end(
+          ndjson
+            ? `${JSON.stringify({ type: 'error', ...reason })}\n`
+            : `event: error\ndata: ${JSON.stringify(reason)}\n\n`,
+        );
         close();
         return;
       }
       raw.write(chunk);
     };
     const heartbeat = setInterval(
-      () => write(ndjson ? `${JSON.stringify({ type: 'heartbeat', ts: new Date().toISOString(), position: feed.position })}\n` : `: heartbeat ${new Date().toISOString()}\n\n`),
+      () =>
+        write(
+          ndjson
+            ? `${JSON.stringify({ type: 'heartbeat', ts: new Date().toISOString(), position: feed.position })}\n`
+            : `: heartbeat ${new Date().toISOString()}\n\n`,
+        ),
       HEARTBEAT_MS,
     );
     raw.on('close', close);

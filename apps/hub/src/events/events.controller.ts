@@ -17,7 +17,10 @@ const unsubscribeBody = z
     events: z.array(z.string().regex(EVENT_PATTERN)).min(1).max(100),
   })
   .strict();
-const subscriptionResponse = z.object({ client_id: z.uuid(), events: z.object({ include: z.array(z.string()), exclude: z.array(z.string()) }) });
+const subscriptionResponse = z.object({
+  client_id: z.uuid(),
+  events: z.object({ include: z.array(z.string()), exclude: z.array(z.string()) }),
+});
 
 @Controller('v1/ws')
 export class EventsController {
@@ -50,13 +53,22 @@ export class EventsController {
     summary: 'Stop some event types on one of your subscriber connections, without reconnecting',
     tags: ['events'],
     errors: ['not_found'],
-    responses: { 200: { description: 'The remaining subscription', schema: subscriptionResponse }, 404: { description: 'No such connection of yours' } },
+    responses: {
+      200: { description: 'The remaining subscription', schema: subscriptionResponse },
+      404: { description: 'No such connection of yours' },
+    },
   })
-  async unsubscribe(@CurrentPrincipal() p: Principal, @ValidBody(unsubscribeBody) body: z.infer<typeof unsubscribeBody>) {
+  async unsubscribe(
+    @CurrentPrincipal() p: Principal,
+    @ValidBody(unsubscribeBody) body: z.infer<typeof unsubscribeBody>,
+  ) {
     const key = this.gateway.clientKey(body.client_id);
     const stored = await this.redis.client.hgetall(key);
-    if (!stored.user_id || stored.user_id !== p.userId) throw new NotFoundError(`subscriber connection ${body.client_id}`);
-    const filter = EventFilter.fromJSON(JSON.parse(stored.events ?? '{"include":["*"],"exclude":[]}') as { include: string[]; exclude: string[] });
+    if (!stored.user_id || stored.user_id !== p.userId)
+      throw new NotFoundError(`subscriber connection ${body.client_id}`);
+    const filter = EventFilter.fromJSON(
+      JSON.parse(stored.events ?? '{"include":["*"],"exclude":[]}') as { include: string[]; exclude: string[] },
+    );
     filter.unsubscribe(body.events);
     await this.redis.client.hset(key, { events: JSON.stringify(filter.toJSON()) });
     await this.bus.publish(WS_CLIENTS_TOPIC, { type: 'unsubscribe', clientId: body.client_id, events: body.events });

@@ -23,7 +23,9 @@ const MAX_BUFFERED_BYTES = 4 * 1024 * 1024;
 const PING_EVERY_MS = 15_000;
 const CLIENT_TTL_S = 3600;
 
-const patterns = z.array(z.string().regex(EVENT_PATTERN, { message: 'event types look like "node.online" or "operation.*"' })).max(100);
+const patterns = z
+  .array(z.string().regex(EVENT_PATTERN, { message: 'event types look like "node.online" or "operation.*"' }))
+  .max(100);
 const clientMessage = z.object({ action: z.enum(['subscribe', 'unsubscribe']), events: patterns });
 
 interface Subscriber {
@@ -70,18 +72,31 @@ export class EventsGateway implements OnModuleInit {
       this.send(c, { type: 'subscription', client_id: c.id, events: c.filter.toJSON() });
     });
     this.router.route('/v1/ws/subscribe', async (up) => {
-      const events = patterns.safeParse((up.query.get('events') ?? '').split(',').map((s) => s.trim()).filter(Boolean));
+      const events = patterns.safeParse(
+        (up.query.get('events') ?? '')
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean),
+      );
       if (!events.success) throw new ValidationFailedError('query', zodIssues(events.error));
       const onlyOrg = up.query.get('org_id');
-      if (onlyOrg !== null && !z.uuid().safeParse(onlyOrg).success) throw new ValidationFailedError('query', [{ path: 'org_id', message: 'must be a UUID' }]);
+      if (onlyOrg !== null && !z.uuid().safeParse(onlyOrg).success)
+        throw new ValidationFailedError('query', [{ path: 'org_id', message: 'must be a UUID' }]);
       const since = up.query.get('since') ?? headerValue(up.req.headers['last-event-id']);
-      if (since !== null && !STREAM_ID.test(since)) throw new ValidationFailedError('query', [{ path: 'since', message: 'must be an event id like 1764576000000-0' }]);
+      if (since !== null && !STREAM_ID.test(since))
+        throw new ValidationFailedError('query', [
+          { path: 'since', message: 'must be an event id like 1764576000000-0' },
+        ]);
       const holder: { sub?: Subscriber } = {};
-      const { principal } = await this.access.authorize(up, { kind: 'authenticated', org: false, sessionOnly: false }, {
-        recheck: async (now) => {
-          if (holder.sub) holder.sub.orgs = await this.stillFollowed(holder.sub.orgs, holder.sub.onlyOrg, now);
+      const { principal } = await this.access.authorize(
+        up,
+        { kind: 'authenticated', org: false, sessionOnly: false },
+        {
+          recheck: async (now) => {
+            if (holder.sub) holder.sub.orgs = await this.stillFollowed(holder.sub.orgs, holder.sub.onlyOrg, now);
+          },
         },
-      });
+      );
       const orgs = await this.orgsOf(principal);
       const filter = new EventFilter(events.data);
       const feed = new EventFeed(this.events, (e) => {
@@ -111,7 +126,13 @@ export class EventsGateway implements OnModuleInit {
     c.ws = ws;
     this.clients.set(c.id, c);
     void this.storeClient(c);
-    this.send(c, { type: 'welcome', client_id: c.id, events: c.filter.toJSON(), organizations: [...c.orgs], position: c.feed.position });
+    this.send(c, {
+      type: 'welcome',
+      client_id: c.id,
+      events: c.filter.toJSON(),
+      organizations: [...c.orgs],
+      position: c.feed.position,
+    });
     c.feed.attach((event) => this.send(c, { type: 'event', event }));
     let alive = true;
     ws.on('pong', () => (alive = true));
@@ -129,7 +150,12 @@ export class EventsGateway implements OnModuleInit {
       } catch {
         parsed = null;
       }
-      if (!parsed?.success) return this.send(c, { type: 'error', code: 'invalid_message', error: 'send {"action":"subscribe"|"unsubscribe","events":["node.*",…]}' });
+      if (!parsed?.success)
+        return this.send(c, {
+          type: 'error',
+          code: 'invalid_message',
+          error: 'send {"action":"subscribe"|"unsubscribe","events":["node.*",…]}',
+        });
       if (parsed.data.action === 'subscribe') c.filter.subscribe(parsed.data.events);
       else c.filter.unsubscribe(parsed.data.events);
       void this.storeClient(c);
@@ -166,4 +192,3 @@ export class EventsGateway implements OnModuleInit {
 function headerValue(v: string | string[] | undefined): string | null {
   return typeof v === 'string' && v ? v : null;
 }
-

@@ -5,5 +5,9 @@ import { EventsGateway } from './events.gateway';
 import { EventsService } from './events.service';
 
 @Global()
-@Module({ providers: [EventsService, EventsGateway], controllers: [EventsController, EventStreamController], exports: [EventsService, EventsGateway] })
+@Module({
+  providers: [EventsService, EventsGateway],
+  controllers: [EventsController, EventStreamController],
+  exports: [EventsService, EventsGateway],
+})
 export class EventsModule {}

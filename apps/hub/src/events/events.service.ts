@@ -56,7 +56,10 @@ export class EventsService implements OnApplicationBootstrap, BeforeApplicationS
   private readonly relay: OutboxRelay;
   /** Outbox ids this replica published and waits to see in the stream, with their resolvers. */
   private readonly seenWaiters = new Map<string, (streamId: string | null) => void>();
-  /** Outbox ids seen lately, for a publisher that starts waiting after its event went out (NOTIFY can beat the INSERT's reply). */
+  /**
+   * Outbox ids seen lately, for a publisher that starts waiting after its event went out (NOTIFY can beat the INSERT's
+   * reply).
+   */
   private readonly recentlySeen = new Map<string, string>();
 
   constructor(
@@ -84,7 +87,11 @@ export class EventsService implements OnApplicationBootstrap, BeforeApplicationS
     void this.follow();
     this.relay.start();
     this.periodic.register({ kind: 'events.trim-by-age', everyMs: TRIM_EVERY_MS, run: () => this.trimByAge() });
-    this.periodic.register({ kind: 'events.outbox-sweep', everyMs: OUTBOX_SWEEP_MS, run: async () => this.relay.kick() });
+    this.periodic.register({
+      kind: 'events.outbox-sweep',
+      everyMs: OUTBOX_SWEEP_MS,
+      run: async () => this.relay.kick(),
+    });
   }
 
   async beforeApplicationShutdown(): Promise<void> {
@@ -185,7 +192,15 @@ export class EventsService implements OnApplicationBootstrap, BeforeApplicationS
           const last = (await this.redis.client.xrevrange(this.key, '+', '-', 'COUNT', 1)) as [string, string[]][];
           this.lastId = last[0]?.[0] ?? '0-0';
         }
-        const res = (await this.reader.xread('COUNT', 500, 'BLOCK', READ_BLOCK_MS, 'STREAMS', this.key, this.lastId)) as [string, [string, string[]][]][] | null;
+        const res = (await this.reader.xread(
+          'COUNT',
+          500,
+          'BLOCK',
+          READ_BLOCK_MS,
+          'STREAMS',
+          this.key,
+          this.lastId,
+        )) as [string, [string, string[]][]][] | null;
         for (const [, entries] of res ?? []) {
           for (const entry of entries) {
             this.lastId = entry[0];
@@ -205,7 +220,8 @@ export class EventsService implements OnApplicationBootstrap, BeforeApplicationS
 
   private resolveSeen(outboxId: string, streamId: string): void {
     this.recentlySeen.set(outboxId, streamId);
-    if (this.recentlySeen.size > RECENTLY_SEEN_MAX) this.recentlySeen.delete(this.recentlySeen.keys().next().value as string);
+    if (this.recentlySeen.size > RECENTLY_SEEN_MAX)
+      this.recentlySeen.delete(this.recentlySeen.keys().next().value as string);
     const resolve = this.seenWaiters.get(outboxId);
     if (!resolve) return;
     this.seenWaiters.delete(outboxId);

@@ -14,7 +14,12 @@ import { FILE_ERRORS } from './files.errors';
  */
 const RENAMED_AGENT_CODES: Record<string, string> = { path_outside_root: 'invalid_path' };
 /** Where the codes of a file operation's failure are declared: the agent's and the tunnel's. */
-const AGENT_CODE_CATALOGS: Record<string, CataloguedError>[] = [FILE_ERRORS, INSTANCE_ERRORS, NODE_ERRORS, ACCESS_ERRORS];
+const AGENT_CODE_CATALOGS: Record<string, CataloguedError>[] = [
+  FILE_ERRORS,
+  INSTANCE_ERRORS,
+  NODE_ERRORS,
+  ACCESS_ERRORS,
+];
 
 /** An agent's code with the status its catalog gives, or 502 (the node failed) when none declares it. */
 function fromAgentCode(code: string, message: string): DomainError {
@@ -35,7 +40,11 @@ export class FileTooLargeError extends DomainError {
  */
 export class TransferInterruptedError extends DomainError {
   constructor(reason: string | undefined) {
-    super(`the transfer with the node was interrupted${reason ? ` (${reason})` : ''}: nothing was completed, try again`, 'transfer_interrupted', 502);
+    super(
+      `the transfer with the node was interrupted${reason ? ` (${reason})` : ''}: nothing was completed, try again`,
+      'transfer_interrupted',
+      502,
+    );
   }
 }
 
@@ -44,7 +53,6 @@ export function confirmedBytes(info: StreamCloseInfo): number {
   if (info.bytes === undefined) throw new TransferInterruptedError(info.reason);
   return info.bytes;
 }
-
 
 /** A failure from the agent (a job, a stream open, a stream that failed midway) as the right HTTP answer. */
 export function fileErrorFromAgent(err: unknown): unknown {

@@ -19,11 +19,23 @@ export function registerFilesHttp(fastify: FastifyInstance): void {
   const bodyLimit = fastify.initialConfig.bodyLimit ?? 1024 * 1024;
   fastify.addContentTypeParser(RAW_TYPES, (req, _payload, done) => {
     if (RAW_BODY_ROUTES.has(req.routeOptions.url ?? '')) return done(null, undefined);
-    done(Object.assign(new Error(`unsupported Content-Type ${req.headers['content-type']}`), { statusCode: 415, code: 'FST_ERR_CTP_INVALID_MEDIA_TYPE' }));
+    done(
+      Object.assign(new Error(`unsupported Content-Type ${req.headers['content-type']}`), {
+        statusCode: 415,
+        code: 'FST_ERR_CTP_INVALID_MEDIA_TYPE',
+      }),
+    );
   });
-  const textParser = (req: FastifyRequest, payload: IncomingMessage, done: (err: Error | null, body?: unknown) => void) => {
+  const textParser = (
+    req: FastifyRequest,
+    payload: IncomingMessage,
+    done: (err: Error | null, body?: unknown) => void,
+  ) => {
     if (RAW_BODY_ROUTES.has(req.routeOptions.url ?? '')) return done(null, undefined);
-    readText(payload, bodyLimit).then((text) => done(null, text), (err: Error) => done(err, undefined));
+    readText(payload, bodyLimit).then(
+      (text) => done(null, text),
+      (err: Error) => done(err, undefined),
+    );
   };
   fastify.addContentTypeParser('text/plain', textParser);
   fastify.addContentTypeParser(/^text\//, textParser);
@@ -42,7 +54,12 @@ function readText(payload: IncomingMessage, limit: number): Promise<string> {
       if (size > limit) {
         payload.removeAllListeners('data');
         payload.resume();
-        reject(Object.assign(new Error('request body is larger than the limit'), { statusCode: 413, code: 'FST_ERR_CTP_BODY_TOO_LARGE' }));
+        reject(
+          Object.assign(new Error('request body is larger than the limit'), {
+            statusCode: 413,
+            code: 'FST_ERR_CTP_BODY_TOO_LARGE',
+          }),
+        );
         return;
       }
       chunks.push(c);

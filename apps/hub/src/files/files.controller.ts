@@ -36,10 +36,21 @@ import {
 
 const TAGS = ['files'];
 /** What every file route may answer: a bad path, a missing instance or file, an absent node. */
-const COMMON_ERRORS = ['invalid_path', 'validation_failed', 'not_found', 'path_not_found', 'node_offline', 'not_a_directory', 'not_a_file', 'path_exists', 'node_timeout'];
+const COMMON_ERRORS = [
+  'invalid_path',
+  'validation_failed',
+  'not_found',
+  'path_not_found',
+  'node_offline',
+  'not_a_directory',
+  'not_a_file',
+  'path_exists',
+  'node_timeout',
+];
 const MAX_UPLOAD_FILES = 100;
 /** Why streamed writes refuse Idempotency-Key (docs/api.md): resending the file is the safe retry. */
-const STREAMED_BODY = 'its body is a stream of file bytes, which is neither kept nor compared; send the file again (the write replaces the file atomically)';
+const STREAMED_BODY =
+  'its body is a stream of file bytes, which is neither kept nor compared; send the file again (the write replaces the file atomically)';
 /** A download in progress is cut off once its caller may no longer read the files. */
 const READ_FILES = { kind: 'permission', permission: 'instances.files', sessionOnly: false } as const;
 
@@ -53,8 +64,17 @@ export class FilesController {
 
   @Get()
   @RequirePermission('instances.files')
-  @ApiDoc({ summary: 'List a directory of the instance root: directories first, then by name', tags: TAGS, errors: COMMON_ERRORS, responses: { 200: { description: 'The entries', schema: fileListResponse } } })
-  list(@CurrentPrincipal() p: Principal, @ValidParams(filesParams) params: FilesParams, @ValidQuery(listFilesQuery) q: z.infer<typeof listFilesQuery>) {
+  @ApiDoc({
+    summary: 'List a directory of the instance root: directories first, then by name',
+    tags: TAGS,
+    errors: COMMON_ERRORS,
+    responses: { 200: { description: 'The entries', schema: fileListResponse } },
+  })
+  list(
+    @CurrentPrincipal() p: Principal,
+    @ValidParams(filesParams) params: FilesParams,
+    @ValidQuery(listFilesQuery) q: z.infer<typeof listFilesQuery>,
+  ) {
     return this.files.list(p, params.id, q.path);
   }
 
@@ -62,12 +82,18 @@ export class FilesController {
   @RequirePermission('instances.files')
   @ApiDoc({
     summary: 'Read a whole file (for an editor): text/plain when it is UTF-8 text, else application/octet-stream',
-    description: 'Files larger than HOSTPLANE_FILES_MAX_EDIT_BYTES (4 MiB by default) get 413 file_too_large: use …/files/download.',
+    description:
+      'Files larger than HOSTPLANE_FILES_MAX_EDIT_BYTES (4 MiB by default) get 413 file_too_large: use …/files/download.',
     tags: TAGS,
     errors: [...COMMON_ERRORS, 'file_too_large'],
     responses: { 200: { description: 'The bytes of the file', contentType: 'application/octet-stream' } },
   })
-  async read(@CurrentPrincipal() p: Principal, @ValidParams(filesParams) params: FilesParams, @ValidQuery(filePathQuery) q: z.infer<typeof filePathQuery>, @Res() reply: FastifyReply): Promise<void> {
+  async read(
+    @CurrentPrincipal() p: Principal,
+    @ValidParams(filesParams) params: FilesParams,
+    @ValidQuery(filePathQuery) q: z.infer<typeof filePathQuery>,
+    @Res() reply: FastifyReply,
+  ): Promise<void> {
     const { data, modifiedAt } = await this.files.readContent(p, params.id, q.path);
     if (modifiedAt) void reply.header('last-modified', new Date(modifiedAt).toUTCString());
     void reply
@@ -81,8 +107,10 @@ export class FilesController {
   @RequirePermission('files.write')
   @Audited('instance.files.write', { target: 'instance', param: 'id' })
   @ApiDoc({
-    summary: 'Write a whole file from the raw request body (application/octet-stream or text/*), streamed; replaced atomically once complete',
-    description: 'Bodies over HOSTPLANE_FILES_MAX_UPLOAD_BYTES get 413. Missing parent directories are an error (path_not_found). Audited.',
+    summary:
+      'Write a whole file from the raw request body (application/octet-stream or text/*), streamed; replaced atomically once complete',
+    description:
+      'Bodies over HOSTPLANE_FILES_MAX_UPLOAD_BYTES get 413. Missing parent directories are an error (path_not_found). Audited.',
     tags: TAGS,
     idempotencyRefused: STREAMED_BODY,
     errors: [...COMMON_ERRORS, 'file_too_large', 'unsupported_media_type'],
@@ -97,9 +125,14 @@ export class FilesController {
     @Res({ passthrough: true }) reply: FastifyReply,
   ) {
     note.details = { path: q.path };
-    const type = String(req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+    const type = String(req.headers['content-type'] ?? '')
+      .split(';')[0]!
+      .trim()
+      .toLowerCase();
     if (type !== 'application/octet-stream' && !type.startsWith('text/')) {
-      throw HTTP_ERRORS.unsupported_media_type.error(`send the file as the raw body with Content-Type application/octet-stream or text/* (got ${type || 'none'})`);
+      throw HTTP_ERRORS.unsupported_media_type.error(
+        `send the file as the raw body with Content-Type application/octet-stream or text/* (got ${type || 'none'})`,
+      );
     }
     const max = this.files.limits.maxUploadBytes;
     const declared = Number(req.headers['content-length'] ?? NaN);
@@ -130,8 +163,12 @@ export class FilesController {
     @Audit() note: AuditNote,
   ) {
     const paths = body?.paths ?? (q.path ? [q.path] : null);
-    if (!paths) throw new ValidationFailedError('body', [{ path: 'paths', message: 'give {"paths": [...]} or ?path=' }]);
-    if (paths.includes('.')) throw new ValidationFailedError('body', [{ path: 'paths', message: "the instance root '.' itself cannot be deleted" }]);
+    if (!paths)
+      throw new ValidationFailedError('body', [{ path: 'paths', message: 'give {"paths": [...]} or ?path=' }]);
+    if (paths.includes('.'))
+      throw new ValidationFailedError('body', [
+        { path: 'paths', message: "the instance root '.' itself cannot be deleted" },
+      ]);
     note.details = { paths };
     return this.files.remove(p, params.id, paths);
   }
@@ -142,11 +179,26 @@ export class FilesController {
     summary: 'Download a file (streamed, any size) as an attachment',
     tags: TAGS,
     errors: COMMON_ERRORS,
-    responses: { 200: { description: 'The file, with Content-Length and Content-Disposition', contentType: 'application/octet-stream' } },
+    responses: {
+      200: {
+        description: 'The file, with Content-Length and Content-Disposition',
+        contentType: 'application/octet-stream',
+      },
+    },
   })
-  async download(@CurrentPrincipal() p: Principal, @ValidParams(filesParams) params: FilesParams, @ValidQuery(filePathQuery) q: z.infer<typeof filePathQuery>, @Req() req: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
+  async download(
+    @CurrentPrincipal() p: Principal,
+    @ValidParams(filesParams) params: FilesParams,
+    @ValidQuery(filePathQuery) q: z.infer<typeof filePathQuery>,
+    @Req() req: FastifyRequest,
+    @Res() reply: FastifyReply,
+  ): Promise<void> {
     const dl = await this.files.download(p, params.id, q.path);
-    void reply.type('application/octet-stream').header('content-disposition', attachmentDisposition(dl.name)).header('x-content-type-options', 'nosniff').header('cache-control', 'no-store');
+    void reply
+      .type('application/octet-stream')
+      .header('content-disposition', attachmentDisposition(dl.name))
+      .header('x-content-type-options', 'nosniff')
+      .header('cache-control', 'no-store');
     if (dl.size >= 0) void reply.header('content-length', String(dl.size));
     if (dl.modifiedAt) void reply.header('last-modified', new Date(dl.modifiedAt).toUTCString());
     if (req.method === 'HEAD') {
@@ -162,7 +214,8 @@ export class FilesController {
   @RequirePermission('instances.files')
   @ApiDoc({
     summary: 'Download a directory (?path=) or several paths (?paths=a,b) as a zip, generated while it streams',
-    description: 'Entries are named relative to the deepest directory holding every path, so ?path=world gives world/….',
+    description:
+      'Entries are named relative to the deepest directory holding every path, so ?path=world gives world/….',
     tags: TAGS,
     errors: COMMON_ERRORS,
     responses: { 200: { description: 'A zip archive', contentType: 'application/zip' } },
@@ -176,7 +229,11 @@ export class FilesController {
   ): Promise<void> {
     const zip = await this.files.archive(p, params.id, q.paths ?? [q.path!]);
     this.live.followResponse({ request: req, response: reply.raw, principal: p, rule: READ_FILES });
-    void reply.type('application/zip').header('content-disposition', attachmentDisposition(zip.name)).header('cache-control', 'no-store').send(zip.body);
+    void reply
+      .type('application/zip')
+      .header('content-disposition', attachmentDisposition(zip.name))
+      .header('cache-control', 'no-store')
+      .send(zip.body);
   }
 
   @Post('upload')
@@ -204,7 +261,16 @@ export class FilesController {
     const names: string[] = [];
     const limits = this.files.limits;
     async function* fileParts(): AsyncGenerator<UploadPart> {
-      const parts = req.parts({ preservePath: true, limits: { fileSize: limits.maxUploadBytes, files: MAX_UPLOAD_FILES, fields: 20, fieldSize: 64 * 1024, parts: MAX_UPLOAD_FILES + 20 } });
+      const parts = req.parts({
+        preservePath: true,
+        limits: {
+          fileSize: limits.maxUploadBytes,
+          files: MAX_UPLOAD_FILES,
+          fields: 20,
+          fieldSize: 64 * 1024,
+          parts: MAX_UPLOAD_FILES + 20,
+        },
+      });
       for await (const part of parts) {
         if (part.type !== 'file') continue;
         names.push(part.filename);
@@ -225,8 +291,18 @@ export class FilesController {
   @HttpCode(201)
   @RequirePermission('files.write')
   @Audited('instance.files.mkdir', { target: 'instance', param: 'id' })
-  @ApiDoc({ summary: 'Create a directory (and missing parents)', tags: TAGS, errors: COMMON_ERRORS, responses: { 201: { description: 'The directory', schema: fileEntryResponse } } })
-  mkdir(@CurrentPrincipal() p: Principal, @ValidParams(filesParams) params: FilesParams, @ValidBody(mkdirBody) body: z.infer<typeof mkdirBody>, @Audit() note: AuditNote) {
+  @ApiDoc({
+    summary: 'Create a directory (and missing parents)',
+    tags: TAGS,
+    errors: COMMON_ERRORS,
+    responses: { 201: { description: 'The directory', schema: fileEntryResponse } },
+  })
+  mkdir(
+    @CurrentPrincipal() p: Principal,
+    @ValidParams(filesParams) params: FilesParams,
+    @ValidBody(mkdirBody) body: z.infer<typeof mkdirBody>,
+    @Audit() note: AuditNote,
+  ) {
     note.details = { path: body.path };
     return this.files.mkdir(p, params.id, body.path);
   }
@@ -236,12 +312,18 @@ export class FilesController {
   @RequirePermission('files.write')
   @Audited('instance.files.move', { target: 'instance', param: 'id' })
   @ApiDoc({
-    summary: 'Move or rename: {"moves": [{"from", "to"}], "overwrite"?} or one {"from", "to"}; an existing target is refused (path_exists) unless overwrite',
+    summary:
+      'Move or rename: {"moves": [{"from", "to"}], "overwrite"?} or one {"from", "to"}; an existing target is refused (path_exists) unless overwrite',
     tags: TAGS,
     errors: COMMON_ERRORS,
     responses: { 200: { description: 'What moved', schema: moveFilesResponse } },
   })
-  move(@CurrentPrincipal() p: Principal, @ValidParams(filesParams) params: FilesParams, @ValidBody(moveFilesBody) body: z.infer<typeof moveFilesBody>, @Audit() note: AuditNote) {
+  move(
+    @CurrentPrincipal() p: Principal,
+    @ValidParams(filesParams) params: FilesParams,
+    @ValidBody(moveFilesBody) body: z.infer<typeof moveFilesBody>,
+    @Audit() note: AuditNote,
+  ) {
     note.details = { moves: body.moves, overwrite: body.overwrite };
     return this.files.move(p, params.id, body.moves, body.overwrite);
   }
@@ -254,6 +336,7 @@ export class FilesController {
 export function closeAfter(reply: FastifyReply, err: unknown): never {
   void reply.header('connection', 'close');
   const req = reply.request.raw;
-  if (!(err instanceof DomainError) && !req.complete && req.destroyed) throw HTTP_ERRORS.incomplete_body.error('the request body ended before it was complete');
+  if (!(err instanceof DomainError) && !req.complete && req.destroyed)
+    throw HTTP_ERRORS.incomplete_body.error('the request body ended before it was complete');
   throw err;
 }

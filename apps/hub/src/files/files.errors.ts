@@ -2,7 +2,10 @@ import { defineErrors } from '../http/error-catalog';
 
 /** Instance files, uploads (multipart and TUS) and transfers; most come from the agent as is. */
 export const FILE_ERRORS = defineErrors('files', {
-  invalid_path: { status: 400, message: 'the path is malformed, absolute, has `..`, or leads outside the root through a link' },
+  invalid_path: {
+    status: 400,
+    message: 'the path is malformed, absolute, has `..`, or leads outside the root through a link',
+  },
   invalid_payload: { status: 400, message: 'the node refused the request as malformed' },
   special_file: { status: 400, message: 'the path is a device, socket or FIFO' },
   invalid_offset: { status: 400, message: 'the offset is not valid for this file' },
@@ -13,7 +16,10 @@ export const FILE_ERRORS = defineErrors('files', {
   not_a_directory: { status: 409, message: 'a path component is not a directory' },
   not_a_file: { status: 409, message: 'the path is a directory' },
   path_exists: { status: 409, message: 'the target already exists' },
-  offset_mismatch: { status: 409, message: "Upload-Offset differs from the upload's offset: ask with HEAD and resume from there" },
+  offset_mismatch: {
+    status: 409,
+    message: "Upload-Offset differs from the upload's offset: ask with HEAD and resume from there",
+  },
   instance_running: { status: 409, message: 'stop the instance first' },
   tus_version_unsupported: { status: 412, message: 'Tus-Resumable is not 1.0.0' },
   file_too_large: { status: 413, message: 'the file is larger than the limit' },

@@ -1,7 +1,9 @@
 import { z } from 'zod';
 import { fileEntry, instanceFilePath } from '@hostplane/protocol';
 
-const pathParam = instanceFilePath.describe("Relative to the instance root, e.g. 'config/server.properties'; the root itself is '.'");
+const pathParam = instanceFilePath.describe(
+  "Relative to the instance root, e.g. 'config/server.properties'; the root itself is '.'",
+);
 const flag = (description: string) => z.stringbool({ error: 'must be true or false' }).describe(description);
 
 export const filesParams = z.object({ id: z.uuid({ message: 'instance id must be a UUID' }) });
@@ -9,13 +11,20 @@ export const uploadParams = filesParams.extend({ upload_id: z.uuid({ message: 'u
 
 export const listFilesQuery = z.object({ path: pathParam.default('.') });
 export const filePathQuery = z.object({ path: pathParam });
-export const writeFileQuery = z.object({ path: pathParam, overwrite: flag('Replace an existing file (default true)').default(true) });
+export const writeFileQuery = z.object({
+  path: pathParam,
+  overwrite: flag('Replace an existing file (default true)').default(true),
+});
 export const uploadFilesQuery = z.object({
-  path: pathParam.default('.').describe('Directory the files go to; each part\'s filename is relative to it and may name sub-directories'),
+  path: pathParam
+    .default('.')
+    .describe("Directory the files go to; each part's filename is relative to it and may name sub-directories"),
   overwrite: flag('Replace existing files (default true)').default(true),
 });
 
-export const deleteFilesQuery = z.object({ path: pathParam.optional().describe('One path to delete (instead of a body)') });
+export const deleteFilesQuery = z.object({
+  path: pathParam.optional().describe('One path to delete (instead of a body)'),
+});
 export const deleteFilesBody = z.object({ paths: z.array(instanceFilePath).min(1).max(100) }).strict();
 
 export const mkdirBody = z.object({ path: instanceFilePath }).strict();

@@ -2,7 +2,16 @@ import { Inject, Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { posix } from 'node:path';
 import type { Readable } from 'node:stream';
-import { type AnyJob, instanceFilePath, JOB_KINDS, type FileEntry, type JobKind, type JobOf, type JobResult, type StreamKind } from '@hostplane/protocol';
+import {
+  type AnyJob,
+  instanceFilePath,
+  JOB_KINDS,
+  type FileEntry,
+  type JobKind,
+  type JobOf,
+  type JobResult,
+  type StreamKind,
+} from '@hostplane/protocol';
 import type { Principal } from '../access/principal';
 import { HUB_CONFIG } from '../config/config.module';
 import type { HubConfig } from '../config/load-config';
@@ -51,7 +60,12 @@ export class FilesService {
   }
 
   /** A file job on the instance's node, its result checked against the job's result schema. */
-  async ask<K extends JobKind>(p: Principal, i: InstanceEntity, kind: K, payload: JobOf<K>['payload']): Promise<JobResult<K>> {
+  async ask<K extends JobKind>(
+    p: Principal,
+    i: InstanceEntity,
+    kind: K,
+    payload: JobOf<K>['payload'],
+  ): Promise<JobResult<K>> {
     const raw = await agentCall(() => this.queries.ask(p, i, { kind, payload } as AnyJob));
     return JOB_KINDS[kind].result.parse(raw) as JobResult<K>;
   }
@@ -118,12 +132,19 @@ export class FilesService {
     const base = commonParent(paths);
     const relative = paths.map((path) => (base === '.' ? path : path.slice(base.length + 1)));
     const stream = await this.openStream(i, 'files.archive', { instance_id: i.id, base, paths: relative });
-    const single = paths.length === 1 && paths[0] !== '.' ? posix.basename(paths[0]!) : base !== '.' ? posix.basename(base) : i.name;
+    const single =
+      paths.length === 1 && paths[0] !== '.' ? posix.basename(paths[0]!) : base !== '.' ? posix.basename(base) : i.name;
     return { name: `${single}.zip`, body: readableFromStream(stream) };
   }
 
   /** Writes a file from a byte source; the agent replaces the path atomically at the end. */
-  async write(p: Principal, id: string, path: string, source: AsyncIterable<Buffer>, overwrite: boolean): Promise<{ path: string; size_bytes: number }> {
+  async write(
+    p: Principal,
+    id: string,
+    path: string,
+    source: AsyncIterable<Buffer>,
+    overwrite: boolean,
+  ): Promise<{ path: string; size_bytes: number }> {
     const i = await this.instance(p, id);
     const max = this.config.files.maxUploadBytes;
     const stream = await this.openStream(i, 'file.write', { instance_id: i.id, path, max_bytes: max, overwrite });
@@ -135,7 +156,13 @@ export class FilesService {
    * Multipart upload: every file is staged on the node first and moved into place only once all
    * of them arrived whole, so a bad name or an oversized file in the middle changes nothing.
    */
-  async upload(p: Principal, id: string, dir: string, parts: AsyncIterable<UploadPart>, overwrite: boolean): Promise<FileEntry[]> {
+  async upload(
+    p: Principal,
+    id: string,
+    dir: string,
+    parts: AsyncIterable<UploadPart>,
+    overwrite: boolean,
+  ): Promise<FileEntry[]> {
     const i = await this.instance(p, id);
     const { maxUploadBytes, maxUploadRequestBytes } = this.config.files;
     const staged: { uploadId: string; path: string }[] = [];
@@ -144,7 +171,12 @@ export class FilesService {
       for await (const part of parts) {
         const target = uploadTarget(dir, part.filename);
         const uploadId = randomUUID();
-        const stream = await this.openStream(i, 'file.write', { instance_id: i.id, upload_id: uploadId, offset: 0, max_bytes: maxUploadBytes });
+        const stream = await this.openStream(i, 'file.write', {
+          instance_id: i.id,
+          upload_id: uploadId,
+          offset: 0,
+          max_bytes: maxUploadBytes,
+        });
         staged.push({ uploadId, path: target });
         const counted = countBytes(part.file, (n) => {
           total += n;
@@ -153,15 +185,27 @@ export class FilesService {
         confirmedBytes(await agentCall(() => pipeIntoStream(limitBytes(counted, maxUploadBytes, target), stream)));
         if (part.file.truncated) throw new FileTooLargeError(target, maxUploadBytes);
       }
-      if (staged.length === 0) throw new ValidationFailedError('body', [{ path: 'file', message: 'no file parts in the multipart body' }]);
+      if (staged.length === 0)
+        throw new ValidationFailedError('body', [{ path: 'file', message: 'no file parts in the multipart body' }]);
       const done: FileEntry[] = [];
       for (const s of staged) {
-        done.push(await this.ask(p, i, 'instance.files.commit-upload', { instance_id: i.id, upload_id: s.uploadId, path: s.path, overwrite }));
+        done.push(
+          await this.ask(p, i, 'instance.files.commit-upload', {
+            instance_id: i.id,
+            upload_id: s.uploadId,
+            path: s.path,
+            overwrite,
+          }),
+        );
         s.uploadId = '';
       }
       return done;
     } catch (err) {
-      for (const s of staged) if (s.uploadId) await this.ask(p, i, 'instance.files.abort-upload', { instance_id: i.id, upload_id: s.uploadId }).catch(() => undefined);
+      for (const s of staged)
+        if (s.uploadId)
+          await this.ask(p, i, 'instance.files.abort-upload', { instance_id: i.id, upload_id: s.uploadId }).catch(
+            () => undefined,
+          );
       throw err;
     }
   }
@@ -173,7 +217,9 @@ export function uploadTarget(dir: string, filename: string): string {
   const r = instanceFilePath.safeParse(target);
   if (!r.success || filename === '' || filename === '.') {
     const why = r.success ? 'must name a file' : (r.error.issues[0]?.message ?? 'is invalid');
-    throw new ValidationFailedError('multipart filename', [{ path: 'filename', message: `${JSON.stringify(filename.slice(0, 200))} ${why}` }]);
+    throw new ValidationFailedError('multipart filename', [
+      { path: 'filename', message: `${JSON.stringify(filename.slice(0, 200))} ${why}` },
+    ]);
   }
   return target;
 }

@@ -16,7 +16,9 @@ export function checkTusResumable(header: string | string[] | undefined): void {
   const value = Array.isArray(header) ? header[0] : header;
   if (value === TUS_VERSION) return;
   throw new TusError(
-    value === undefined ? 'the Tus-Resumable header is missing: this server speaks TUS 1.0.0' : `TUS version ${JSON.stringify(value)} is not supported: this server speaks 1.0.0`,
+    value === undefined
+      ? 'the Tus-Resumable header is missing: this server speaks TUS 1.0.0'
+      : `TUS version ${JSON.stringify(value)} is not supported: this server speaks 1.0.0`,
     'tus_version_unsupported',
     412,
     { 'tus-version': TUS_VERSION },
@@ -28,7 +30,11 @@ export function parseSizeHeader(name: string, header: string | string[] | undefi
   const value = Array.isArray(header) ? header[0] : header;
   if (value === undefined) return undefined;
   if (!/^\d{1,16}$/.test(value.trim()) || !Number.isSafeInteger(Number(value))) {
-    throw new TusError(`${name} must be a non-negative integer (got ${JSON.stringify(value.slice(0, 40))})`, 'invalid_header', 400);
+    throw new TusError(
+      `${name} must be a non-negative integer (got ${JSON.stringify(value.slice(0, 40))})`,
+      'invalid_header',
+      400,
+    );
   }
   return Number(value);
 }
@@ -43,10 +49,20 @@ export function parseUploadMetadata(header: string | string[] | undefined): Reco
   if (value === undefined || value.trim() === '') return out;
   for (const pair of value.split(',')) {
     const [key, encoded, ...rest] = pair.trim().split(' ');
-    if (!key || rest.length || !/^[\x21-\x7e]+$/.test(key) || (encoded !== undefined && !/^[A-Za-z0-9+/]*={0,2}$/.test(encoded))) {
-      throw new TusError(`Upload-Metadata is malformed near ${JSON.stringify(pair.trim().slice(0, 60))}: use "key base64value" pairs separated by commas`, 'invalid_header', 400);
+    if (
+      !key ||
+      rest.length ||
+      !/^[\x21-\x7e]+$/.test(key) ||
+      (encoded !== undefined && !/^[A-Za-z0-9+/]*={0,2}$/.test(encoded))
+    ) {
+      throw new TusError(
+        `Upload-Metadata is malformed near ${JSON.stringify(pair.trim().slice(0, 60))}: use "key base64value" pairs separated by commas`,
+        'invalid_header',
+        400,
+      );
     }
-    if (Object.hasOwn(out, key)) throw new TusError(`Upload-Metadata repeats the key ${JSON.stringify(key)}`, 'invalid_header', 400);
+    if (Object.hasOwn(out, key))
+      throw new TusError(`Upload-Metadata repeats the key ${JSON.stringify(key)}`, 'invalid_header', 400);
     out[key] = encoded === undefined ? '' : Buffer.from(encoded, 'base64').toString('utf8');
   }
   return out;

@@ -59,7 +59,12 @@ export class TusUploadsService implements OnApplicationBootstrap {
   async create(p: Principal, instanceId: string, input: NewUpload): Promise<FileUploadEntity> {
     const i = await this.files.instance(p, instanceId);
     const max = this.files.limits.maxUploadBytes;
-    if (input.length > max) throw new TusError(`Upload-Length ${input.length} is larger than the limit of ${max} bytes`, 'file_too_large', 413);
+    if (input.length > max)
+      throw new TusError(
+        `Upload-Length ${input.length} is larger than the limit of ${max} bytes`,
+        'file_too_large',
+        413,
+      );
     const upload = await this.repo.save(
       this.repo.create({
         id: randomUUID(),
@@ -95,20 +100,38 @@ export class TusUploadsService implements OnApplicationBootstrap {
    * Whatever happens to the request, the input is ended cleanly so the agent reports the bytes
    * it staged, and that becomes the offset. At the full length the upload is committed.
    */
-  async append(p: Principal, instanceId: string, uploadId: string, clientOffset: number, source: AsyncIterable<Buffer>, contentLength?: number): Promise<FileUploadEntity> {
+  async append(
+    p: Principal,
+    instanceId: string,
+    uploadId: string,
+    clientOffset: number,
+    source: AsyncIterable<Buffer>,
+    contentLength?: number,
+  ): Promise<FileUploadEntity> {
     const i = await this.files.instance(p, instanceId);
     const u = await this.lease(p, instanceId, uploadId);
     const renew = setInterval(() => void this.renewLease(uploadId), LEASE_RENEW_MS);
     try {
       if (u.offset !== clientOffset) {
-        throw new TusError(`Upload-Offset ${clientOffset} does not match the upload's offset ${u.offset}: ask with HEAD and resume from there`, 'offset_mismatch', 409, { 'upload-offset': String(u.offset) });
+        throw new TusError(
+          `Upload-Offset ${clientOffset} does not match the upload's offset ${u.offset}: ask with HEAD and resume from there`,
+          'offset_mismatch',
+          409,
+          { 'upload-offset': String(u.offset) },
+        );
       }
       const remaining = u.length - u.offset;
       if (contentLength !== undefined && contentLength > remaining) {
-        throw new TusError(`the body (${contentLength} bytes) goes past Upload-Length: ${remaining} bytes remain`, 'upload_too_long', 413);
+        throw new TusError(
+          `the body (${contentLength} bytes) goes past Upload-Length: ${remaining} bytes remain`,
+          'upload_too_long',
+          413,
+        );
       }
       if (remaining > 0 || (u.length === 0 && !u.completedAt)) {
-        const stream = await this.files.openStream(i, 'file.write', { instance_id: i.id, upload_id: u.id, offset: u.offset, max_bytes: u.length }).catch((err: unknown) => this.onStagingLost(p, i, u, err));
+        const stream = await this.files
+          .openStream(i, 'file.write', { instance_id: i.id, upload_id: u.id, offset: u.offset, max_bytes: u.length })
+          .catch((err: unknown) => this.onStagingLost(p, i, u, err));
         const { info, sourceError } = await appendResumably(takeBytes(source, remaining), stream);
         const staged = info.bytes;
         if (staged !== undefined && staged >= u.offset && staged <= u.length && staged !== u.offset) {
@@ -121,7 +144,12 @@ export class TusUploadsService implements OnApplicationBootstrap {
         confirmedBytes(info);
       }
       if (u.offset === u.length && !u.completedAt) {
-        await this.files.ask(p, i, 'instance.files.commit-upload', { instance_id: i.id, upload_id: u.id, path: u.path, overwrite: true });
+        await this.files.ask(p, i, 'instance.files.commit-upload', {
+          instance_id: i.id,
+          upload_id: u.id,
+          path: u.path,
+          overwrite: true,
+        });
         u.completedAt = new Date();
         await this.repo.update({ id: u.id }, { completedAt: u.completedAt });
       }
@@ -141,8 +169,16 @@ export class TusUploadsService implements OnApplicationBootstrap {
     if (!(err instanceof DomainError) || err.code !== 'offset_mismatch') throw err;
     await this.files.ask(p, i, 'instance.files.abort-upload', { instance_id: i.id, upload_id: u.id });
     await this.repo.update({ id: u.id }, { offset: 0 });
-    this.log.warn({ uploadId: u.id, recorded: u.offset }, 'upload staging on the node disagreed with the recorded offset; restarted at 0');
-    throw new TusError(`the node no longer holds the upload at offset ${u.offset}: start again at offset 0`, 'offset_mismatch', 409, { 'upload-offset': '0' });
+    this.log.warn(
+      { uploadId: u.id, recorded: u.offset },
+      'upload staging on the node disagreed with the recorded offset; restarted at 0',
+    );
+    throw new TusError(
+      `the node no longer holds the upload at offset ${u.offset}: start again at offset 0`,
+      'offset_mismatch',
+      409,
+      { 'upload-offset': '0' },
+    );
   }
 
   /** DELETE (termination): the record goes at once; the node removes the staged bytes when it can. */
@@ -164,8 +200,15 @@ export class TusUploadsService implements OnApplicationBootstrap {
       )) as [{ id: string; org_id: string; node_id: string; instance_id: string; completed_at: Date | null }[], number];
       for (const r of rows) {
         if (r.completed_at) continue;
-        await this.abortOnNode(r.org_id, r.node_id, r.id, r.instance_id, { type: 'system', id: null, name: 'expired upload clean-up' }).catch((err: Error) =>
-          this.log.warn({ uploadId: r.id, reason: err.message }, 'could not queue the removal of an expired upload on its node'),
+        await this.abortOnNode(r.org_id, r.node_id, r.id, r.instance_id, {
+          type: 'system',
+          id: null,
+          name: 'expired upload clean-up',
+        }).catch((err: Error) =>
+          this.log.warn(
+            { uploadId: r.id, reason: err.message },
+            'could not queue the removal of an expired upload on its node',
+          ),
         );
       }
       if (rows.length) this.log.info({ removed: rows.length }, 'removed expired file uploads');
@@ -176,14 +219,24 @@ export class TusUploadsService implements OnApplicationBootstrap {
     }
   }
 
-  private async abortOnNode(orgId: string, nodeId: string, uploadId: string, instanceId: string, actor: OperationActor): Promise<void> {
+  private async abortOnNode(
+    orgId: string,
+    nodeId: string,
+    uploadId: string,
+    instanceId: string,
+    actor: OperationActor,
+  ): Promise<void> {
     // Queued, not awaited: a node that is away gets it when it returns (or the job expires).
-    await this.jobs.enqueue({ orgId, nodeId, actor, resources: [`/v1/instances/${instanceId}`] }, { kind: 'instance.files.abort-upload', payload: { instance_id: instanceId, upload_id: uploadId } });
+    await this.jobs.enqueue(
+      { orgId, nodeId, actor, resources: [`/v1/instances/${instanceId}`] },
+      { kind: 'instance.files.abort-upload', payload: { instance_id: instanceId, upload_id: uploadId } },
+    );
   }
 
   private async find(p: Principal, instanceId: string, uploadId: string): Promise<FileUploadEntity> {
     const u = await this.repo.findOneBy({ id: uploadId, orgId: requireOrg(p).id, instanceId });
-    if (!u || (!u.completedAt && u.expiresAt.getTime() < Date.now())) throw new TusError(`upload ${uploadId} not found (or expired)`, 'not_found', 404);
+    if (!u || (!u.completedAt && u.expiresAt.getTime() < Date.now()))
+      throw new TusError(`upload ${uploadId} not found (or expired)`, 'not_found', 404);
     return u;
   }
 
@@ -195,33 +248,56 @@ export class TusUploadsService implements OnApplicationBootstrap {
         WHERE id = $1 AND (locked_until IS NULL OR locked_until < now()) RETURNING id`,
       [u.id, LEASE_SECONDS],
     )) as [{ id: string }[], number];
-    if (rows.length === 0) throw new TusError('another request is appending to this upload right now: retry once it ended', 'upload_locked', 423);
+    if (rows.length === 0)
+      throw new TusError(
+        'another request is appending to this upload right now: retry once it ended',
+        'upload_locked',
+        423,
+      );
     return this.find(p, instanceId, uploadId);
   }
 
   private async renewLease(uploadId: string): Promise<void> {
     await this.db
-      .query(`UPDATE file_uploads SET locked_until = now() + make_interval(secs => $2) WHERE id = $1 AND locked_until IS NOT NULL`, [uploadId, LEASE_SECONDS])
+      .query(
+        `UPDATE file_uploads SET locked_until = now() + make_interval(secs => $2) WHERE id = $1 AND locked_until IS NOT NULL`,
+        [uploadId, LEASE_SECONDS],
+      )
       .catch((err: Error) => this.log.warn({ uploadId, reason: err.message }, 'could not renew an upload lease'));
   }
 }
 
-/** The target path from Upload-Metadata: `path` (relative to the root), else `filename` in the creation's `?path=` directory. */
+/**
+ * The target path from Upload-Metadata: `path` (relative to the root), else `filename` in the creation's `?path=`
+ * directory.
+ */
 function targetOf(input: NewUpload): string {
   const { path, filename } = input.metadata;
   if (path !== undefined) {
     const r = instanceFilePath.safeParse(path);
     if (!r.success || path === '.') {
-      throw new ValidationFailedError('Upload-Metadata', [{ path: 'path', message: r.success ? 'must name a file, not the root' : (r.error.issues[0]?.message ?? 'is invalid') }]);
+      throw new ValidationFailedError('Upload-Metadata', [
+        {
+          path: 'path',
+          message: r.success ? 'must name a file, not the root' : (r.error.issues[0]?.message ?? 'is invalid'),
+        },
+      ]);
     }
     return path;
   }
   if (filename !== undefined) return uploadTarget(input.dir, filename);
-  throw new ValidationFailedError('Upload-Metadata', [{ path: 'path', message: 'give the target as "path" (relative to the instance root) or "filename"' }]);
+  throw new ValidationFailedError('Upload-Metadata', [
+    { path: 'path', message: 'give the target as "path" (relative to the instance root) or "filename"' },
+  ]);
 }
 
-/** Sends what the client sends; if the client goes away, the input is still ended so the agent reports what it staged. */
-async function appendResumably(source: AsyncIterable<Buffer>, stream: HubStream): Promise<{ info: StreamCloseInfo; sourceError: unknown }> {
+/**
+ * Sends what the client sends; if the client goes away, the input is still ended so the agent reports what it staged.
+ */
+async function appendResumably(
+  source: AsyncIterable<Buffer>,
+  stream: HubStream,
+): Promise<{ info: StreamCloseInfo; sourceError: unknown }> {
   let sourceError: unknown = null;
   try {
     for await (const chunk of source) {
@@ -249,4 +325,3 @@ async function* takeBytes(source: AsyncIterable<Buffer>, n: number): AsyncGenera
 }
 
 async function* emptySource(): AsyncGenerator<Buffer> {}
-

@@ -7,7 +7,10 @@ import { HealthService } from './health.service';
 
 const dependency = z.object({ status: z.enum(['up', 'down']), latency_ms: z.number(), error: z.string().optional() });
 const liveResponse = z.object({ status: z.literal('ok'), uptime_seconds: z.number() });
-const readyResponse = z.object({ status: z.literal('ready'), checks: z.object({ postgres: dependency, redis: dependency }) });
+const readyResponse = z.object({
+  status: z.literal('ready'),
+  checks: z.object({ postgres: dependency, redis: dependency }),
+});
 const detailedResponse = z.object({
   status: z.enum(['ready', 'degraded']),
   uptime_seconds: z.number(),
@@ -22,14 +25,24 @@ export class HealthController {
 
   @Get('health')
   @Public()
-  @ApiDoc({ summary: 'Liveness summary (same as /health/live)', tags: ['health'], public: true, responses: { 200: { description: 'Process is up', schema: liveResponse } } })
+  @ApiDoc({
+    summary: 'Liveness summary (same as /health/live)',
+    tags: ['health'],
+    public: true,
+    responses: { 200: { description: 'Process is up', schema: liveResponse } },
+  })
   summary(): z.infer<typeof liveResponse> {
     return this.live();
   }
 
   @Get('health/live')
   @Public()
-  @ApiDoc({ summary: 'Liveness: the process answers', tags: ['health'], public: true, responses: { 200: { description: 'Process is up', schema: liveResponse } } })
+  @ApiDoc({
+    summary: 'Liveness: the process answers',
+    tags: ['health'],
+    public: true,
+    responses: { 200: { description: 'Process is up', schema: liveResponse } },
+  })
   live(): z.infer<typeof liveResponse> {
     return { status: 'ok', uptime_seconds: this.health.uptimeSeconds() };
   }
@@ -41,18 +54,29 @@ export class HealthController {
     tags: ['health'],
     public: true,
     errors: ['not_ready'],
-    responses: { 200: { description: 'Ready', schema: readyResponse }, 503: { description: 'A dependency is down; `checks` says which' } },
+    responses: {
+      200: { description: 'Ready', schema: readyResponse },
+      503: { description: 'A dependency is down; `checks` says which' },
+    },
   })
   async ready(): Promise<z.infer<typeof readyResponse>> {
     const checks = await this.health.checkDependencies();
-    const down = Object.entries(checks).filter(([, c]) => c.status === 'down').map(([name]) => name);
-    if (down.length) throw new ServiceUnavailableError(`not ready: ${down.join(' and ')} unreachable`, 'not_ready', { checks });
+    const down = Object.entries(checks)
+      .filter(([, c]) => c.status === 'down')
+      .map(([name]) => name);
+    if (down.length)
+      throw new ServiceUnavailableError(`not ready: ${down.join(' and ')} unreachable`, 'not_ready', { checks });
     return { status: 'ready', checks };
   }
 
   @Get('health/detailed')
   @Public()
-  @ApiDoc({ summary: 'Versions, uptime and dependency latencies', tags: ['health'], public: true, responses: { 200: { description: 'Details', schema: detailedResponse } } })
+  @ApiDoc({
+    summary: 'Versions, uptime and dependency latencies',
+    tags: ['health'],
+    public: true,
+    responses: { 200: { description: 'Details', schema: detailedResponse } },
+  })
   async detailed(): Promise<z.infer<typeof detailedResponse>> {
     const [checks, versions] = await Promise.all([this.health.checkDependencies(), this.health.versions()]);
     const mem = process.memoryUsage();

@@ -44,7 +44,11 @@ export class HealthService {
 
   async versions(): Promise<Record<string, string | null>> {
     const [pg, redisInfo] = await Promise.all([
-      withTimeout(this.dataSource.query('SHOW server_version') as Promise<{ server_version: string }[]>, CHECK_TIMEOUT_MS, 'postgres').then(
+      withTimeout(
+        this.dataSource.query('SHOW server_version') as Promise<{ server_version: string }[]>,
+        CHECK_TIMEOUT_MS,
+        'postgres',
+      ).then(
         (r) => r[0]?.server_version ?? null,
         () => null,
       ),

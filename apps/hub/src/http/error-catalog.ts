@@ -16,7 +16,9 @@ export interface CataloguedError<C extends string = string> extends ErrorSpec {
   error(message?: string, details?: Record<string, unknown>, headers?: Record<string, string>): DomainError;
 }
 
-export type ErrorCatalog<T extends Record<string, ErrorSpec>> = { readonly [C in keyof T & string]: CataloguedError<C> };
+export type ErrorCatalog<T extends Record<string, ErrorSpec>> = {
+  readonly [C in keyof T & string]: CataloguedError<C>;
+};
 
 const catalogued = new Map<string, CataloguedError & { domain: string }>();
 
@@ -34,7 +36,8 @@ export function defineErrors<const T extends Record<string, ErrorSpec>>(domain: 
       status: spec.status,
       message: spec.message,
       ...(spec.otherStatuses ? { otherStatuses: spec.otherStatuses } : {}),
-      error: (message, details, headers) => new DomainError(message ?? spec.message, code, spec.status, details, headers),
+      error: (message, details, headers) =>
+        new DomainError(message ?? spec.message, code, spec.status, details, headers),
     };
     catalogued.set(code, { ...entry, domain });
     catalog[code] = entry;

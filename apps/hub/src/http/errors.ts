@@ -20,7 +20,10 @@ export interface FieldIssue {
 }
 
 export class ValidationFailedError extends DomainError {
-  constructor(where: string, readonly fields: FieldIssue[]) {
+  constructor(
+    where: string,
+    readonly fields: FieldIssue[],
+  ) {
     const first = fields[0];
     super(
       first ? `invalid ${where}: ${first.path ? `${first.path}: ` : ''}${first.message}` : `invalid ${where}`,
@@ -57,7 +60,13 @@ export class ForbiddenError extends DomainError {
 
 export class RateLimitedError extends DomainError {
   constructor(retryAfterSeconds: number, message = 'too many requests, slow down') {
-    super(message, 'rate_limited', 429, { retry_after: retryAfterSeconds }, { 'retry-after': String(retryAfterSeconds) });
+    super(
+      message,
+      'rate_limited',
+      429,
+      { retry_after: retryAfterSeconds },
+      { 'retry-after': String(retryAfterSeconds) },
+    );
   }
 }
 
@@ -82,6 +91,12 @@ export class InvalidTextError extends DomainError {
 /** A backing service (Redis) is down: the request failed fast instead of waiting for it. */
 export class DependencyUnavailableError extends DomainError {
   constructor(what: string) {
-    super(`${what} is unavailable: the request was not completed, retry shortly`, 'dependency_unavailable', 503, undefined, { 'retry-after': '2' });
+    super(
+      `${what} is unavailable: the request was not completed, retry shortly`,
+      'dependency_unavailable',
+      503,
+      undefined,
+      { 'retry-after': '2' },
+    );
   }
 }

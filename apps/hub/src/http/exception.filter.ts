@@ -19,10 +19,22 @@ interface Mapped {
 /** Fastify's own errors (body parsing, size limits, media types) by their code. */
 export const FASTIFY_ERRORS: Record<string, { status: number; code: string; message: string }> = {
   FST_ERR_CTP_INVALID_JSON_BODY: { status: 400, code: 'invalid_json', message: 'request body is not valid JSON' },
-  FST_ERR_CTP_EMPTY_JSON_BODY: { status: 400, code: 'invalid_json', message: 'request body is empty but Content-Type is JSON' },
-  FST_ERR_CTP_BODY_TOO_LARGE: { status: 413, code: 'payload_too_large', message: 'request body is larger than the limit' },
+  FST_ERR_CTP_EMPTY_JSON_BODY: {
+    status: 400,
+    code: 'invalid_json',
+    message: 'request body is empty but Content-Type is JSON',
+  },
+  FST_ERR_CTP_BODY_TOO_LARGE: {
+    status: 413,
+    code: 'payload_too_large',
+    message: 'request body is larger than the limit',
+  },
   FST_ERR_CTP_INVALID_MEDIA_TYPE: { status: 415, code: 'unsupported_media_type', message: 'unsupported Content-Type' },
-  FST_ERR_CTP_INVALID_CONTENT_LENGTH: { status: 400, code: 'invalid_content_length', message: 'Content-Length does not match the body' },
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: {
+    status: 400,
+    code: 'invalid_content_length',
+    message: 'Content-Length does not match the body',
+  },
 };
 
 export const HTTP_CODES: Record<number, string> = {
@@ -41,7 +53,8 @@ export const HTTP_CODES: Record<number, string> = {
 
 // What ioredis rejects a command with while Redis is unreachable (bounded by the Redis layer's
 // command timeouts and offline-queue policy), so a write answers 503 instead of hanging.
-const REDIS_DOWN = /^(Command timed out|Stream isn't writeable and enableOfflineQueue options is false|Connection is closed\.|Reached the max retries per request limit)/;
+const REDIS_DOWN =
+  /^(Command timed out|Stream isn't writeable and enableOfflineQueue options is false|Connection is closed\.|Reached the max retries per request limit)/;
 
 function isRedisDown(err: unknown): boolean {
   const e = err as { name?: unknown; message?: unknown } | null;
@@ -58,7 +71,10 @@ export function mapError(err: unknown, req?: FastifyRequest): Mapped {
     if (status === 404 && req) {
       return { status, body: { error: `no route for ${req.method} ${req.url.split('?')[0]}`, code: 'not_found' } };
     }
-    return { status, body: { error: err.message, code: HTTP_CODES[status] ?? (status < 500 ? 'bad_request' : 'internal_error') } };
+    return {
+      status,
+      body: { error: err.message, code: HTTP_CODES[status] ?? (status < 500 ? 'bad_request' : 'internal_error') },
+    };
   }
   const fastifyCode = (err as { code?: unknown })?.code;
   if (typeof fastifyCode === 'string' && FASTIFY_ERRORS[fastifyCode]) {
@@ -68,7 +84,10 @@ export function mapError(err: unknown, req?: FastifyRequest): Mapped {
   // JSON.parse errors surfaced by the content-type parser carry statusCode 400.
   const statusCode = (err as { statusCode?: unknown })?.statusCode;
   if (typeof statusCode === 'number' && statusCode >= 400 && statusCode < 500) {
-    return { status: statusCode, body: { error: (err as Error).message, code: HTTP_CODES[statusCode] ?? 'bad_request' } };
+    return {
+      status: statusCode,
+      body: { error: (err as Error).message, code: HTTP_CODES[statusCode] ?? 'bad_request' },
+    };
   }
   return { status: 500, body: { error: 'internal error', code: 'internal_error' } };
 }
@@ -93,7 +112,10 @@ export class EnvelopeExceptionFilter implements ExceptionFilter {
     if (!catalogEntry(mapped.body.code)) {
       // A code passed through from an agent (or a new one) that no *.errors.ts declares: clients
       // and the API docs do not know it. The error-catalog test scans for the literal ones.
-      this.log.error({ code: mapped.body.code, status: mapped.status, reqId: req.id }, 'error code is not in any error catalog');
+      this.log.error(
+        { code: mapped.body.code, status: mapped.status, reqId: req.id },
+        'error code is not in any error catalog',
+      );
     }
     sendError(reply, mapped);
   }

@@ -11,7 +11,9 @@ export function displayName(max: number, options: { allowEmpty?: boolean } = {})
   const base = z.string().trim();
   return (options.allowEmpty ? base : base.min(1, { message: 'is required' }))
     .max(max, { message: `must be at most ${max} characters` })
-    .refine((v) => !UNSAFE_IN_NAMES.test(v), { message: 'must not contain control, bidirectional-override or line-break characters' });
+    .refine((v) => !UNSAFE_IN_NAMES.test(v), {
+      message: 'must not contain control, bidirectional-override or line-break characters',
+    });
 }
 
 const EARLIEST = Date.UTC(1970, 0, 1);
@@ -19,12 +21,13 @@ const LATEST = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
 
 /** An ISO 8601 date-time with an offset, within 1970-9999 (what the database and clocks can hold). */
 export function isoDateTime(message = 'must be an ISO 8601 date-time with an offset, like 2026-01-31T12:00:00Z') {
-  return z.iso
-    .datetime({ offset: true, message })
-    .refine((v) => {
+  return z.iso.datetime({ offset: true, message }).refine(
+    (v) => {
       const t = Date.parse(v);
       return t >= EARLIEST && t <= LATEST;
-    }, { message: 'must be between 1970-01-01 and 9999-12-31' });
+    },
+    { message: 'must be between 1970-01-01 and 9999-12-31' },
+  );
 }
 
 /** An email address as people type it: trimmed and lower-cased before it is checked. */

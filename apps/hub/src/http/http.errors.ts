@@ -3,7 +3,10 @@ import { defineErrors } from './error-catalog';
 /** Codes any route may answer with: request shape, credentials, limits and backing services. */
 export const HTTP_ERRORS = defineErrors('http', {
   bad_request: { status: 400, message: 'the request is malformed' },
-  validation_failed: { status: 400, message: 'a field of the body, query or path is invalid; the message and `fields` name it' },
+  validation_failed: {
+    status: 400,
+    message: 'a field of the body, query or path is invalid; the message and `fields` name it',
+  },
   invalid_json: { status: 400, message: 'the request body is not valid JSON' },
   invalid_content_length: { status: 400, message: 'Content-Length does not match the body' },
   invalid_text: { status: 400, message: 'request text contains NUL or an unpaired UTF-16 surrogate' },

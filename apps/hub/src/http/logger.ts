@@ -20,7 +20,17 @@ export const REDACTED_PATHS = [
 ];
 
 /** Query parameters whose values are credentials (OAuth codes, WebSocket tokens, …). */
-const SECRET_QUERY_KEYS = new Set(['code', 'state', 'token', 'access_token', 'refresh_token', 'api_key', 'key', 'secret', 'password']);
+const SECRET_QUERY_KEYS = new Set([
+  'code',
+  'state',
+  'token',
+  'access_token',
+  'refresh_token',
+  'api_key',
+  'key',
+  'secret',
+  'password',
+]);
 
 /**
  * The request URL as it may be logged: path parameters named `token` (invite links) and secret
@@ -31,7 +41,8 @@ export function loggableUrl(url: string, routePattern: string | undefined, param
   let safePath = path;
   if (routePattern?.includes(':token') && params && typeof params === 'object') {
     const token = (params as Record<string, unknown>).token;
-    if (typeof token === 'string' && token) safePath = safePath.split(encodeURIComponent(token)).join('[redacted]').split(token).join('[redacted]');
+    if (typeof token === 'string' && token)
+      safePath = safePath.split(encodeURIComponent(token)).join('[redacted]').split(token).join('[redacted]');
   }
   if (query === undefined) return safePath;
   const search = new URLSearchParams(query);

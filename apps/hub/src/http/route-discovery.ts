@@ -26,7 +26,9 @@ export function discoverRoutes(discovery: DiscoveryService): DiscoveredRoute[] {
       const paths = Reflect.getMetadata(PATH_METADATA, handler) as string | string[] | undefined;
       const method = Reflect.getMetadata(METHOD_METADATA, handler) as RequestMethod | undefined;
       if (paths === undefined || method === undefined) continue;
-      for (const b of bases) for (const p of list(paths)) routes.push({ method: RequestMethod[method], path: join(b, p), controller, handler, name });
+      for (const b of bases)
+        for (const p of list(paths))
+          routes.push({ method: RequestMethod[method], path: join(b, p), controller, handler, name });
     }
   }
   return routes;

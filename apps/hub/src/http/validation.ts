@@ -18,7 +18,8 @@ export class ZodValidationPipe<S extends z.ZodType> implements PipeTransform<unk
 
   transform(value: unknown): z.infer<S> {
     const result = this.schema.safeParse(value ?? (this.where === 'body' ? undefined : {}));
-    if (!result.success) throw new ValidationFailedError(this.where === 'params' ? 'path parameter' : this.where, zodIssues(result.error));
+    if (!result.success)
+      throw new ValidationFailedError(this.where === 'params' ? 'path parameter' : this.where, zodIssues(result.error));
     return result.data;
   }
 }

@@ -14,12 +14,15 @@ const OWN_REPLY = new Set<number>([RouteParamtypes.RESPONSE, RouteParamtypes.NEX
 export function checkIdempotencyDeclarations(discovery: DiscoveryService): void {
   const problems: string[] = [];
   for (const r of discoverRoutes(discovery)) {
-    if (!honoursIdempotencyKey(r.method, Reflect.getMetadata(API_DOC, r.handler) as ApiDocOptions | undefined)) continue;
+    if (!honoursIdempotencyKey(r.method, Reflect.getMetadata(API_DOC, r.handler) as ApiDocOptions | undefined))
+      continue;
     const args = (Reflect.getMetadata(ROUTE_ARGS_METADATA, r.controller, r.name) ?? {}) as Record<string, unknown>;
     const ownsReply = Object.keys(args).some((k) => OWN_REPLY.has(Number(k.split(':')[0])));
     const passthrough = Reflect.getMetadata(RESPONSE_PASSTHROUGH_METADATA, r.controller, r.name) === true;
     if (ownsReply && !passthrough) {
-      problems.push(`${r.method} ${r.path} (${r.controller.name}.${r.name}) sends its own reply: use @Res({ passthrough: true }) or declare @ApiDoc({ idempotencyRefused: '<why>' })`);
+      problems.push(
+        `${r.method} ${r.path} (${r.controller.name}.${r.name}) sends its own reply: use @Res({ passthrough: true }) or declare @ApiDoc({ idempotencyRefused: '<why>' })`,
+      );
     }
   }
   if (problems.length) throw new Error(`Idempotency-Key declarations:\n  ${problems.join('\n  ')}`);

@@ -11,7 +11,8 @@ export function parseIdempotencyKey(value: string | string[]): string {
   if (Array.isArray(value)) throw new InvalidIdempotencyKeyError('send the header once');
   if (value.length === 0) throw new InvalidIdempotencyKeyError('it is empty');
   if (value.length > 255) throw new InvalidIdempotencyKeyError(`it is ${value.length} characters long`);
-  if (!/^[\x20-\x7E]+$/.test(value)) throw new InvalidIdempotencyKeyError('it contains a character that is not printable ASCII');
+  if (!/^[\x20-\x7E]+$/.test(value))
+    throw new InvalidIdempotencyKeyError('it contains a character that is not printable ASCII');
   return value;
 }
 
@@ -39,7 +40,8 @@ export interface RequestShape {
  */
 export function requestFingerprint(key: Buffer, r: RequestShape): string {
   const h = createHmac('sha256', key);
-  for (const part of [r.method.toUpperCase(), r.url, r.orgId ?? '', JSON.stringify(r.body ?? null)]) h.update(`${Buffer.byteLength(part)}:${part}`);
+  for (const part of [r.method.toUpperCase(), r.url, r.orgId ?? '', JSON.stringify(r.body ?? null)])
+    h.update(`${Buffer.byteLength(part)}:${part}`);
   return h.digest('base64url');
 }
 
@@ -51,7 +53,8 @@ export interface StoredResponse {
 }
 
 /** Per-request headers that a replay sets anew (or that Node computes) rather than repeats. */
-const NOT_REPLAYED = /^(content-length|date|connection|keep-alive|transfer-encoding|x-request-id|x-ratelimit-.*|access-control-.*|vary|idempotent-replayed)$/;
+const NOT_REPLAYED =
+  /^(content-length|date|connection|keep-alive|transfer-encoding|x-request-id|x-ratelimit-.*|access-control-.*|vary|idempotent-replayed)$/;
 
 export function replayableHeaders(headers: Record<string, unknown>): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {};
@@ -68,11 +71,23 @@ function aadOf(principal: string, key: string): string {
 }
 
 export function sealResponse(encryptionKey: Buffer, principal: string, key: string, res: StoredResponse): string {
-  const plain = JSON.stringify({ status: res.status, headers: res.headers, body: res.body === null ? null : res.body.toString('base64') });
+  const plain = JSON.stringify({
+    status: res.status,
+    headers: res.headers,
+    body: res.body === null ? null : res.body.toString('base64'),
+  });
   return sealSecret(encryptionKey, plain, aadOf(principal, key));
 }
 
 export function openResponse(encryptionKey: Buffer, principal: string, key: string, sealed: string): StoredResponse {
-  const parsed = JSON.parse(openSecret(encryptionKey, sealed, aadOf(principal, key))) as { status: number; headers: Record<string, string | string[]>; body: string | null };
-  return { status: parsed.status, headers: parsed.headers, body: parsed.body === null ? null : Buffer.from(parsed.body, 'base64') };
+  const parsed = JSON.parse(openSecret(encryptionKey, sealed, aadOf(principal, key))) as {
+    status: number;
+    headers: Record<string, string | string[]>;
+    body: string | null;
+  };
+  return {
+    status: parsed.status,
+    headers: parsed.headers,
+    body: parsed.body === null ? null : Buffer.from(parsed.body, 'base64'),
+  };
 }

@@ -11,7 +11,11 @@ export const IDEMPOTENCY_ERRORS = defineErrors('idempotency', {
 
 export class InvalidIdempotencyKeyError extends DomainError {
   constructor(reason: string) {
-    super(`Idempotency-Key is invalid: ${reason}; use 1 to 255 printable ASCII characters, e.g. a UUID`, 'invalid_idempotency_key', 400);
+    super(
+      `Idempotency-Key is invalid: ${reason}; use 1 to 255 printable ASCII characters, e.g. a UUID`,
+      'invalid_idempotency_key',
+      400,
+    );
   }
 }
 
@@ -23,7 +27,11 @@ export class IdempotencyKeyRefusedError extends DomainError {
 
 export class IdempotencyKeyReusedError extends DomainError {
   constructor() {
-    super('this Idempotency-Key was already used with a different request (method, URL, organization or body): use a new key for a new request', 'idempotency_key_reused', 422);
+    super(
+      'this Idempotency-Key was already used with a different request (method, URL, organization or body): use a new key for a new request',
+      'idempotency_key_reused',
+      422,
+    );
   }
 }
 
@@ -42,7 +50,7 @@ export class IdempotencyKeyInFlightError extends DomainError {
 export class IdempotencyAnswerUnreadableError extends DomainError {
   constructor() {
     super(
-      'a request with this Idempotency-Key was already answered, but that answer can no longer be read (the hub\'s encryption key changed): check whether the work was done, then use a new key',
+      "a request with this Idempotency-Key was already answered, but that answer can no longer be read (the hub's encryption key changed): check whether the work was done, then use a new key",
       'idempotency_answer_unreadable',
       409,
     );

@@ -10,7 +10,12 @@ import type { HubConfig } from '../config/load-config';
 import { ValidationFailedError } from '../http/errors';
 import { HUB_LOGGER } from '../http/logger';
 import { API_DOC, ApiDocOptions, honoursIdempotencyKey, isUnsafeMethod } from '../openapi/api-doc';
-import { IdempotencyAnswerUnreadableError, IdempotencyKeyInFlightError, IdempotencyKeyRefusedError, IdempotencyKeyReusedError } from './idempotency.errors';
+import {
+  IdempotencyAnswerUnreadableError,
+  IdempotencyKeyInFlightError,
+  IdempotencyKeyRefusedError,
+  IdempotencyKeyReusedError,
+} from './idempotency.errors';
 import {
   fingerprintKey,
   IDEMPOTENCY_HEADER,
@@ -68,20 +73,43 @@ export class IdempotencyInterceptor implements NestInterceptor {
     const route = req.routeOptions.url ?? req.url;
     const doc = this.reflector.get<ApiDocOptions | undefined>(API_DOC, ctx.getHandler());
     if (!honoursIdempotencyKey(req.method, doc) || !req.principal) {
-      throw new IdempotencyKeyRefusedError(req.method, route, doc?.idempotencyRefused ?? 'it takes no credentials, so there is no caller to keep the key for');
+      throw new IdempotencyKeyRefusedError(
+        req.method,
+        route,
+        doc?.idempotencyRefused ?? 'it takes no credentials, so there is no caller to keep the key for',
+      );
     }
     const key = parseIdempotencyKey(header);
     const principal = principalScope(req.principal);
-    const fingerprint = requestFingerprint(this.fingerprintKey, { method: req.method, url: req.url, orgId: req.principal.org?.id ?? null, body: req.body });
+    const fingerprint = requestFingerprint(this.fingerprintKey, {
+      method: req.method,
+      url: req.url,
+      orgId: req.principal.org?.id ?? null,
+      body: req.body,
+    });
     const claimId = randomUUID();
 
-    const acquired = await this.acquire({ principal, key, fingerprint, claimId, method: req.method, route, leaseSeconds: LEASE_SECONDS, ttlSeconds: KEY_TTL_SECONDS });
-    if (acquired.kind === 'replay') return of(this.replay(req, ctx.switchToHttp().getResponse<FastifyReply>(), acquired.response));
+    const acquired = await this.acquire({
+      principal,
+      key,
+      fingerprint,
+      claimId,
+      method: req.method,
+      route,
+      leaseSeconds: LEASE_SECONDS,
+      ttlSeconds: KEY_TTL_SECONDS,
+    });
+    if (acquired.kind === 'replay')
+      return of(this.replay(req, ctx.switchToHttp().getResponse<FastifyReply>(), acquired.response));
 
     const claim: IdempotencyClaim = { principal, key, claimId, discard: false, settled: false };
     req.idempotencyClaim = claim;
     const renew = setInterval(() => {
-      this.store.renew(principal, key, claimId, LEASE_SECONDS).catch((err: Error) => this.log.warn({ reqId: req.id, reason: err.message }, 'idempotency: renewing a key lease failed'));
+      this.store
+        .renew(principal, key, claimId, LEASE_SECONDS)
+        .catch((err: Error) =>
+          this.log.warn({ reqId: req.id, reason: err.message }, 'idempotency: renewing a key lease failed'),
+        );
     }, RENEW_EVERY_MS);
     renew.unref();
     return next.handle().pipe(
@@ -107,7 +135,10 @@ export class IdempotencyInterceptor implements NestInterceptor {
       if (row?.fingerprint !== undefined && row.fingerprint !== c.fingerprint) throw new IdempotencyKeyReusedError();
       if (row?.state === 'completed' && row.responseSealed) {
         try {
-          return { kind: 'replay', response: openResponse(this.config.secrets.encryptionKey, c.principal, c.key, row.responseSealed) };
+          return {
+            kind: 'replay',
+            response: openResponse(this.config.secrets.encryptionKey, c.principal, c.key, row.responseSealed),
+          };
         } catch {
           throw new IdempotencyAnswerUnreadableError();
         }

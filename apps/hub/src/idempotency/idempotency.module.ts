@@ -19,11 +19,14 @@ import { IdempotencyStore } from './idempotency.store';
  */
 @Module({
   imports: [DiscoveryModule],
-  providers: [IdempotencyStore, IdempotencyInterceptor, { provide: APP_INTERCEPTOR, useExisting: IdempotencyInterceptor }],
+  providers: [
+    IdempotencyStore,
+    IdempotencyInterceptor,
+    { provide: APP_INTERCEPTOR, useExisting: IdempotencyInterceptor },
+  ],
   exports: [IdempotencyStore],
 })
 export class IdempotencyModule implements OnModuleInit, OnApplicationBootstrap {
-
   constructor(
     private readonly store: IdempotencyStore,
     private readonly adapterHost: HttpAdapterHost,
@@ -34,7 +37,12 @@ export class IdempotencyModule implements OnModuleInit, OnApplicationBootstrap {
   ) {}
 
   onModuleInit(): void {
-    registerIdempotencyRecorder(this.adapterHost.httpAdapter.getInstance<FastifyInstance>(), this.store, this.config.secrets.encryptionKey, this.log);
+    registerIdempotencyRecorder(
+      this.adapterHost.httpAdapter.getInstance<FastifyInstance>(),
+      this.store,
+      this.config.secrets.encryptionKey,
+      this.log,
+    );
   }
 
   onApplicationBootstrap(): void {

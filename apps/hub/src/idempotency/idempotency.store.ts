@@ -77,13 +77,19 @@ export class IdempotencyStore {
 
   /** Forgets a claim whose request left no result worth repeating, so a retry runs. */
   async release(principal: string, key: string, claimId: string): Promise<void> {
-    await this.db.query(`DELETE FROM idempotency_keys WHERE principal = $1 AND key = $2 AND claim_id = $3`, [principal, key, claimId]);
+    await this.db.query(`DELETE FROM idempotency_keys WHERE principal = $1 AND key = $2 AND claim_id = $3`, [
+      principal,
+      key,
+      claimId,
+    ]);
   }
 
   /** Removes expired keys, once per cluster per run: a replica that does not get the lock skips. */
   async pruneExpired(): Promise<number> {
     return this.db.transaction(async (tx) => {
-      const [{ locked }] = (await tx.query('SELECT pg_try_advisory_xact_lock($1) AS locked', [PRUNE_LOCK_KEY])) as [{ locked: boolean }];
+      const [{ locked }] = (await tx.query('SELECT pg_try_advisory_xact_lock($1) AS locked', [PRUNE_LOCK_KEY])) as [
+        { locked: boolean },
+      ];
       if (!locked) return 0;
       const res = (await tx.query(`DELETE FROM idempotency_keys WHERE expires_at <= now()`)) as [unknown, number];
       return res[1] ?? 0;

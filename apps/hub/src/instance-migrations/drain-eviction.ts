@@ -23,7 +23,10 @@ const SYSTEM = { type: 'system' as const, id: null, name: 'drain' };
 const PASS_LOCK_MS = 60_000;
 const API_WAIT_MS = 5000;
 /** Keys of the drain block the loop owns; the rest (deadline, force, max_parallel) belong to the API. */
-type LoopKeys = Pick<DrainState, 'status' | 'updated_at' | 'remaining' | 'migrated' | 'unplaceable' | 'failed' | 'stopped' | 'completed_reason'>;
+type LoopKeys = Pick<
+  DrainState,
+  'status' | 'updated_at' | 'remaining' | 'migrated' | 'unplaceable' | 'failed' | 'stopped' | 'completed_reason'
+>;
 
 /**
  * Moves a draining node's instances off, `max_parallel` migrations at a time; an instance that
@@ -58,14 +61,21 @@ export class DrainEviction implements OnModuleInit, OnApplicationBootstrap {
 
   onApplicationBootstrap(): void {
     // Passes are also locked per node: a request advances a drain between the periodic passes.
-    this.periodic.register({ kind: 'migrations.drain', everyMs: this.config.migrations.sweepSeconds * 1000, maxRunMs: PASS_LOCK_MS, run: () => this.tick() });
+    this.periodic.register({
+      kind: 'migrations.drain',
+      everyMs: this.config.migrations.sweepSeconds * 1000,
+      maxRunMs: PASS_LOCK_MS,
+      run: () => this.tick(),
+    });
   }
 
   async tick(): Promise<void> {
     if (this.running) return;
     this.running = true;
     try {
-      const rows = (await this.db.query(`SELECT id FROM nodes WHERE drain->>'status' = 'draining'`)) as { id: string }[];
+      const rows = (await this.db.query(`SELECT id FROM nodes WHERE drain->>'status' = 'draining'`)) as {
+        id: string;
+      }[];
       for (const r of rows) await this.advance(r.id);
     } catch (err) {
       this.log.warn({ reason: (err as Error).message }, 'drain pass failed');
@@ -79,7 +89,12 @@ export class DrainEviction implements OnModuleInit, OnApplicationBootstrap {
     const until = Date.now() + waitMs;
     try {
       for (;;) {
-        const ran = await withClusterLock(this.redis, `drain:${nodeId}`, PASS_LOCK_MS, async () => (await this.pass(nodeId), true));
+        const ran = await withClusterLock(
+          this.redis,
+          `drain:${nodeId}`,
+          PASS_LOCK_MS,
+          async () => (await this.pass(nodeId), true),
+        );
         if (ran || Date.now() >= until) return;
         await new Promise((r) => setTimeout(r, 50));
       }
@@ -106,7 +121,10 @@ export class DrainEviction implements OnModuleInit, OnApplicationBootstrap {
       const requests = await this.migrations.placementRequests(node.orgId, candidates);
       for (const i of candidates) {
         if (!MIGRATABLE.includes(i.state)) {
-          unplaceable.push({ instance_id: i.id, reason: `the instance is ${i.state}: only ${MIGRATABLE.join(', ')} instances can be migrated` });
+          unplaceable.push({
+            instance_id: i.id,
+            reason: `the instance is ${i.state}: only ${MIGRATABLE.join(', ')} instances can be migrated`,
+          });
           continue;
         }
         const request = requests.get(i.id)!;
@@ -123,9 +141,19 @@ export class DrainEviction implements OnModuleInit, OnApplicationBootstrap {
         }
       }
     }
-    const next = updateDrain(drain, { remaining: await this.countOn(nodeId), migrated: await this.migratedBy(drain.id), unplaceable, failed });
+    const next = updateDrain(drain, {
+      remaining: await this.countOn(nodeId),
+      migrated: await this.migratedBy(drain.id),
+      unplaceable,
+      failed,
+    });
     for (const issue of newIssues(drain.unplaceable, next.unplaceable)) {
-      void this.events.publish(node.orgId, 'node.drain.unplaceable', { node_id: nodeId, drain_id: drain.id, instance_id: issue.instance_id, reason: issue.reason });
+      void this.events.publish(node.orgId, 'node.drain.unplaceable', {
+        node_id: nodeId,
+        drain_id: drain.id,
+        instance_id: issue.instance_id,
+        reason: issue.reason,
+      });
     }
     await this.save(node, next);
   }
@@ -144,7 +172,12 @@ export class DrainEviction implements OnModuleInit, OnApplicationBootstrap {
       await this.cancelMigrations(drain);
       for (const i of fresh) {
         await this.jobs.enqueue(
-          { orgId: node.orgId, nodeId: node.id, actor: SYSTEM, resources: [`/v1/instances/${i.id}`, `/v1/nodes/${node.id}`] },
+          {
+            orgId: node.orgId,
+            nodeId: node.id,
+            actor: SYSTEM,
+            resources: [`/v1/instances/${i.id}`, `/v1/nodes/${node.id}`],
+          },
           { kind: 'instance.stop', payload: { instance_id: i.id } },
         );
       }
@@ -153,7 +186,13 @@ export class DrainEviction implements OnModuleInit, OnApplicationBootstrap {
     const stopped = [...drain.stopped, ...fresh.map((i) => i.id)];
     const open = await this.migrations.openOfDrain(drain.id);
     const remaining = await this.countOn(node.id);
-    const progress = { ...drain, stopped, remaining, migrated: await this.migratedBy(drain.id), updated_at: new Date().toISOString() };
+    const progress = {
+      ...drain,
+      stopped,
+      remaining,
+      migrated: await this.migratedBy(drain.id),
+      updated_at: new Date().toISOString(),
+    };
     const next: DrainState = open.length ? progress : finishDrain(progress, reason, remaining, stopped);
     await this.save(node, next);
   }
@@ -196,12 +235,18 @@ export class DrainEviction implements OnModuleInit, OnApplicationBootstrap {
   }
 
   private async migratedBy(drainId: string): Promise<number> {
-    const [{ n }] = (await this.db.query(`SELECT count(*)::int AS n FROM migrations WHERE drain_id = $1 AND status = 'succeeded'`, [drainId])) as [{ n: number }];
+    const [{ n }] = (await this.db.query(
+      `SELECT count(*)::int AS n FROM migrations WHERE drain_id = $1 AND status = 'succeeded'`,
+      [drainId],
+    )) as [{ n: number }];
     return n;
   }
 
   /** Instances still here whose last migration in this drain failed or was cancelled: not tried again. */
-  private async failedOf(drainId: string, onNode: InstanceEntity[]): Promise<{ instance_id: string; reason: string }[]> {
+  private async failedOf(
+    drainId: string,
+    onNode: InstanceEntity[],
+  ): Promise<{ instance_id: string; reason: string }[]> {
     if (!onNode.length) return [];
     const rows = (await this.db.query(
       `SELECT DISTINCT ON (instance_id) instance_id, status, error FROM migrations
@@ -209,11 +254,20 @@ export class DrainEviction implements OnModuleInit, OnApplicationBootstrap {
         ORDER BY instance_id, created_at DESC`,
       [drainId, onNode.map((i) => i.id)],
     )) as { instance_id: string; status: string; error: { message?: string } | null }[];
-    return rows.map((r) => ({ instance_id: r.instance_id, reason: `migration ${r.status}: ${r.error?.message ?? ''}`.trim() }));
+    return rows.map((r) => ({
+      instance_id: r.instance_id,
+      reason: `migration ${r.status}: ${r.error?.message ?? ''}`.trim(),
+    }));
   }
 }
 
-/** The nodes domain's `DRAIN_DRIVER`: a request waits for a pass in progress elsewhere, so its answer shows the drain's first moves. */
+/**
+ * The nodes domain's `DRAIN_DRIVER`: a request waits for a pass in progress elsewhere, so its answer shows the drain's
+ * first moves.
+ */
 export function drainDriverOf(eviction: DrainEviction): DrainDriver {
-  return { advance: (nodeId) => eviction.advance(nodeId, API_WAIT_MS), cancelled: (_orgId, _nodeId, drain) => eviction.cancelMigrations(drain) };
+  return {
+    advance: (nodeId) => eviction.advance(nodeId, API_WAIT_MS),
+    cancelled: (_orgId, _nodeId, drain) => eviction.cancelMigrations(drain),
+  };
 }

@@ -51,12 +51,10 @@ export class MigrationBackups {
   /** Inside the switch's transaction: the copied backups now live on the target. */
   async switchOver(tx: EntityManager, m: MigrationEntity, copied: readonly string[]): Promise<void> {
     if (!copied.length) return;
-    await tx.query(`UPDATE backups SET node_id = $3, updated_at = now() WHERE instance_id = $1 AND node_id = $2 AND storage = 'agent' AND id = ANY($4::uuid[])`, [
-      m.instanceId,
-      m.sourceNodeId,
-      m.targetNodeId,
-      copied,
-    ]);
+    await tx.query(
+      `UPDATE backups SET node_id = $3, updated_at = now() WHERE instance_id = $1 AND node_id = $2 AND storage = 'agent' AND id = ANY($4::uuid[])`,
+      [m.instanceId, m.sourceNodeId, m.targetNodeId, copied],
+    );
   }
 
   private async onSource(tx: EntityManager, m: MigrationEntity): Promise<NodeBackup[]> {

@@ -1,6 +1,12 @@
 import { createHash } from 'node:crypto';
 import type { AnyJob, InstanceSpec } from '@hostplane/protocol';
-import { describePlacement, place, type PlacementNode, type PlacementRequest, type PlacementResources } from '../scheduler/placement';
+import {
+  describePlacement,
+  place,
+  type PlacementNode,
+  type PlacementRequest,
+  type PlacementResources,
+} from '../scheduler/placement';
 
 /**
  * The steps of a migration, in order, pure (no Nest, no I/O). Before `switch` the instance
@@ -74,7 +80,11 @@ export function cleanupJobs(migrationId: string, instanceId: string): SideJob[] 
   const backup = { instance_id: instanceId, backup_id: migrationBackupId(migrationId) };
   return [
     { side: 'source', key: 'cleanup-backup-source', job: { kind: 'instance.backup.delete', payload: backup } },
-    { side: 'source', key: 'cleanup-instance-source', job: { kind: 'instance.delete', payload: { instance_id: instanceId } } },
+    {
+      side: 'source',
+      key: 'cleanup-instance-source',
+      job: { kind: 'instance.delete', payload: { instance_id: instanceId } },
+    },
     { side: 'target', key: 'cleanup-backup-target', job: { kind: 'instance.backup.delete', payload: backup } },
   ];
 }
@@ -84,15 +94,38 @@ export function cleanupJobs(migrationId: string, instanceId: string): SideJob[] 
  * runs again on the source first (when it ran and still should), then what reached the target and
  * the archives are removed.
  */
-export function rollbackJobs(migrationId: string, instanceId: string, failedAt: MigrationStep, restartOnSource: boolean): SideJob[] {
+export function rollbackJobs(
+  migrationId: string,
+  instanceId: string,
+  failedAt: MigrationStep,
+  restartOnSource: boolean,
+): SideJob[] {
   const backup = { instance_id: instanceId, backup_id: migrationBackupId(migrationId) };
   const jobs: SideJob[] = [];
-  if (restartOnSource) jobs.push({ side: 'source', key: 'rollback-start-source', job: { kind: 'instance.start', payload: { instance_id: instanceId } } });
+  if (restartOnSource)
+    jobs.push({
+      side: 'source',
+      key: 'rollback-start-source',
+      job: { kind: 'instance.start', payload: { instance_id: instanceId } },
+    });
   if (['transfer', 'create', 'restore', 'switch'].includes(failedAt)) {
-    jobs.push({ side: 'target', key: 'rollback-instance-target', job: { kind: 'instance.delete', payload: { instance_id: instanceId } } });
-    jobs.push({ side: 'target', key: 'rollback-backup-target', job: { kind: 'instance.backup.delete', payload: backup } });
+    jobs.push({
+      side: 'target',
+      key: 'rollback-instance-target',
+      job: { kind: 'instance.delete', payload: { instance_id: instanceId } },
+    });
+    jobs.push({
+      side: 'target',
+      key: 'rollback-backup-target',
+      job: { kind: 'instance.backup.delete', payload: backup },
+    });
   }
-  if (failedAt !== 'stop') jobs.push({ side: 'source', key: 'rollback-backup-source', job: { kind: 'instance.backup.delete', payload: backup } });
+  if (failedAt !== 'stop')
+    jobs.push({
+      side: 'source',
+      key: 'rollback-backup-source',
+      job: { kind: 'instance.backup.delete', payload: backup },
+    });
   return jobs;
 }
 
@@ -102,7 +135,8 @@ export function specWithoutInstall(spec: InstanceSpec): InstanceSpec {
   return rest;
 }
 
-export type TargetChoice = { ok: true; nodeId: string } | { ok: false; reason: string; rejected: { node_id: string; reasons: string[] }[] };
+export type TargetChoice =
+  { ok: true; nodeId: string } | { ok: false; reason: string; rejected: { node_id: string; reasons: string[] }[] };
 
 /**
  * Where an instance can go: the planner's `place()` over the organization's nodes without the
@@ -116,12 +150,18 @@ export function chooseTarget(
   requested?: string,
 ): TargetChoice {
   const candidates = nodes.filter((n) => n.id !== sourceNodeId && (requested === undefined || n.id === requested));
-  if (requested !== undefined && candidates.length === 0) return { ok: false, reason: `node ${nameOf(requested)} is not a node of this organization`, rejected: [] };
+  if (requested !== undefined && candidates.length === 0)
+    return { ok: false, reason: `node ${nameOf(requested)} is not a node of this organization`, rejected: [] };
   const result = place(request, candidates, { explainLimit: 10 });
   if (result.chosen) return { ok: true, nodeId: result.chosen };
   const rejected = result.rejected.map((r) => ({ node_id: r.node_id, reasons: r.reasons }));
   if (candidates.length === 0) return { ok: false, reason: 'the organization has no other node', rejected };
-  if (requested !== undefined) return { ok: false, reason: `${nameOf(requested)}: ${rejected[0]?.reasons.join('; ') ?? 'does not fit'}`, rejected };
+  if (requested !== undefined)
+    return {
+      ok: false,
+      reason: `${nameOf(requested)}: ${rejected[0]?.reasons.join('; ') ?? 'does not fit'}`,
+      rejected,
+    };
   return { ok: false, reason: describePlacement(result, nameOf), rejected };
 }
 
@@ -132,6 +172,10 @@ export function reserveOn(nodes: PlacementNode[], nodeId: string, r: PlacementRe
   if (!n) return;
   nodes[i] = {
     ...n,
-    allocated: { cpu_cores: n.allocated.cpu_cores + r.cpu_cores, memory_bytes: n.allocated.memory_bytes + r.memory_bytes, disk_bytes: n.allocated.disk_bytes + r.disk_bytes },
+    allocated: {
+      cpu_cores: n.allocated.cpu_cores + r.cpu_cores,
+      memory_bytes: n.allocated.memory_bytes + r.memory_bytes,
+      disk_bytes: n.allocated.disk_bytes + r.disk_bytes,
+    },
   };
 }

@@ -19,11 +19,19 @@ export class MigrationPorts {
     private readonly allocations: AllocationsService,
   ) {}
 
-  /** The spec the target runs: the instance's, on the target's allocations. Throws a readable error when the target has too few free ports. */
-  async targetSpec(m: MigrationEntity, tx?: EntityManager): Promise<{ spec: InstanceSpec; variables: Record<string, string> }> {
+  /**
+   * The spec the target runs: the instance's, on the target's allocations. Throws a readable error when the target has
+   * too few free ports.
+   */
+  async targetSpec(
+    m: MigrationEntity,
+    tx?: EntityManager,
+  ): Promise<{ spec: InstanceSpec; variables: Record<string, string> }> {
     const run = async (t: EntityManager) => {
       const instance = await t.getRepository(InstanceEntity).findOneByOrFail({ id: m.instanceId });
-      const name = ((await t.query(`SELECT name FROM nodes WHERE id = $1`, [m.targetNodeId])) as { name: string }[])[0]?.name ?? m.targetNodeId;
+      const name =
+        ((await t.query(`SELECT name FROM nodes WHERE id = $1`, [m.targetNodeId])) as { name: string }[])[0]?.name ??
+        m.targetNodeId;
       const moves = await this.allocations.claimMirror(t, m.orgId, m.instanceId, m.sourceNodeId, m.targetNodeId, name);
       return remapPorts(instance.spec, instance.variables, moves);
     };

@@ -20,7 +20,11 @@ export class MigrationQueue implements OnApplicationShutdown {
   readonly queue: Queue<MigrationJobData>;
 
   constructor(readonly queues: JobQueues) {
-    this.queue = new Queue<MigrationJobData>(MIGRATION_QUEUE, { connection: queues.connection, prefix: queues.prefix, streams: { events: { maxLen: 100 } } });
+    this.queue = new Queue<MigrationJobData>(MIGRATION_QUEUE, {
+      connection: queues.connection,
+      prefix: queues.prefix,
+      streams: { events: { maxLen: 100 } },
+    });
   }
 
   async add(migrationId: string): Promise<void> {
@@ -28,7 +32,13 @@ export class MigrationQueue implements OnApplicationShutdown {
     await this.queue.add(
       'migration',
       { migrationId },
-      { jobId: migrationId, attempts: MIGRATION_JOB_ATTEMPTS, backoff: { type: 'fixed', delay: 2000 }, removeOnComplete: { age }, removeOnFail: { age } },
+      {
+        jobId: migrationId,
+        attempts: MIGRATION_JOB_ATTEMPTS,
+        backoff: { type: 'fixed', delay: 2000 },
+        removeOnComplete: { age },
+        removeOnFail: { age },
+      },
     );
   }
 

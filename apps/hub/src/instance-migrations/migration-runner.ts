@@ -110,7 +110,11 @@ export class MigrationRunner implements OnApplicationBootstrap, BeforeApplicatio
       if (job && job.attemptsMade >= MIGRATION_JOB_ATTEMPTS) void this.giveUp(job.data.migrationId, err);
     });
     this.worker = worker;
-    this.periodic.register({ kind: 'migrations.requeue-lost', everyMs: this.config.migrations.sweepSeconds * 1000, run: () => this.requeueLost() });
+    this.periodic.register({
+      kind: 'migrations.requeue-lost',
+      everyMs: this.config.migrations.sweepSeconds * 1000,
+      run: () => this.requeueLost(),
+    });
   }
 
   /** Open migrations whose job Redis no longer holds are queued again from PostgreSQL, the source of truth. */
@@ -135,14 +139,17 @@ export class MigrationRunner implements OnApplicationBootstrap, BeforeApplicatio
   async beforeApplicationShutdown(): Promise<void> {
     this.stopping = true;
     for (const a of this.transferStep.aborts) a.abort();
-    await this.worker?.close().catch((err: Error) => this.log.warn({ reason: err.message }, 'closing the migration worker failed'));
+    await this.worker
+      ?.close()
+      .catch((err: Error) => this.log.warn({ reason: err.message }, 'closing the migration worker failed'));
   }
 
   private async process(job: Job<MigrationJobData>, token: string | undefined): Promise<void> {
     let m = await this.repo.findOneBy({ id: job.data.migrationId });
     if (!m || isFinal(m.status)) return;
     if (m.status === 'queued') {
-      if (m.cancelRequested) return this.finish(m, 'cancelled', { code: 'cancelled', message: 'cancelled before it started', step: m.step });
+      if (m.cancelRequested)
+        return this.finish(m, 'cancelled', { code: 'cancelled', message: 'cancelled before it started', step: m.step });
       if (!(await this.claimSlot(m))) {
         // The batch runs max_parallel at once: look again in a moment.
         await job.moveToDelayed(Date.now() + SLOT_RETRY_MS, token);
@@ -158,9 +165,15 @@ export class MigrationRunner implements OnApplicationBootstrap, BeforeApplicatio
   private async claimSlot(m: MigrationEntity): Promise<boolean> {
     return this.db.transaction(async (tx) => {
       await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`migration-batch:${m.batchId}`]);
-      const [{ n }] = (await tx.query(`SELECT count(*)::int AS n FROM migrations WHERE batch_id = $1 AND status = 'running'`, [m.batchId])) as [{ n: number }];
+      const [{ n }] = (await tx.query(
+        `SELECT count(*)::int AS n FROM migrations WHERE batch_id = $1 AND status = 'running'`,
+        [m.batchId],
+      )) as [{ n: number }];
       if (n >= m.maxParallel) return false;
-      const res = (await tx.query(`UPDATE migrations SET status = 'running', started_at = now(), updated_at = now() WHERE id = $1 AND status = 'queued' RETURNING id`, [m.id])) as [unknown[], number];
+      const res = (await tx.query(
+        `UPDATE migrations SET status = 'running', started_at = now(), updated_at = now() WHERE id = $1 AND status = 'queued' RETURNING id`,
+        [m.id],
+      )) as [unknown[], number];
       return res[0].length > 0;
     });
   }
@@ -201,7 +214,8 @@ export class MigrationRunner implements OnApplicationBootstrap, BeforeApplicatio
 
   private async runStep(m: MigrationEntity): Promise<void> {
     const instance = await this.db.getRepository(InstanceEntity).findOneBy({ id: m.instanceId });
-    if (!instance) throw new StepFailed({ code: 'instance_gone', message: 'the instance no longer exists', step: m.step });
+    if (!instance)
+      throw new StepFailed({ code: 'instance_gone', message: 'the instance no longer exists', step: m.step });
     const backupId = migrationBackupId(m.id);
     switch (m.step) {
       case 'stop': {
@@ -211,34 +225,70 @@ export class MigrationRunner implements OnApplicationBootstrap, BeforeApplicatio
           await this.repo.update({ id: m.id }, { wasRunning });
         }
         if (['running', 'starting', 'stopping', 'installing'].includes(instance.state) || wasRunning) {
-          await this.step(m, 'source', { kind: 'instance.stop', payload: { instance_id: m.instanceId } }, 'stopping the instance on the source');
+          await this.step(
+            m,
+            'source',
+            { kind: 'instance.stop', payload: { instance_id: m.instanceId } },
+            'stopping the instance on the source',
+          );
         }
         return;
       }
       case 'backup': {
-        const op = await this.step(m, 'source', { kind: 'instance.backup.create', payload: { instance_id: m.instanceId, backup_id: backupId } }, 'archiving the instance root on the source');
+        const op = await this.step(
+          m,
+          'source',
+          { kind: 'instance.backup.create', payload: { instance_id: m.instanceId, backup_id: backupId } },
+          'archiving the instance root on the source',
+        );
         const info = backupInfo.parse(op.result);
-        await this.repo.update({ id: m.id }, { backup: { backup_id: info.backup_id, size_bytes: info.size_bytes, sha256: info.sha256 }, bytesTotal: String(info.size_bytes), bytesTransferred: '0' });
+        await this.repo.update(
+          { id: m.id },
+          {
+            backup: { backup_id: info.backup_id, size_bytes: info.size_bytes, sha256: info.sha256 },
+            bytesTotal: String(info.size_bytes),
+            bytesTransferred: '0',
+          },
+        );
         return;
       }
       case 'transfer':
         return this.transferStep.run(m, this.watchdogs.get(m.id));
       case 'create': {
         const target = await this.ports.targetSpec(m).catch((err: unknown) => {
-          if (MigrationPorts.isPortShortage(err)) throw new StepFailed({ code: err.code, message: err.message, step: 'create' });
+          if (MigrationPorts.isPortShortage(err))
+            throw new StepFailed({ code: err.code, message: err.message, step: 'create' });
           throw err;
         });
-        await this.step(m, 'target', { kind: 'instance.create', payload: { spec: specWithoutInstall(target.spec) } }, 'creating the instance on the target');
+        await this.step(
+          m,
+          'target',
+          { kind: 'instance.create', payload: { spec: specWithoutInstall(target.spec) } },
+          'creating the instance on the target',
+        );
         return;
       }
       case 'restore':
-        await this.step(m, 'target', { kind: 'instance.backup.restore', payload: { instance_id: m.instanceId, backup_id: backupId, sha256: m.backup?.sha256 } }, 'restoring the data on the target');
+        await this.step(
+          m,
+          'target',
+          {
+            kind: 'instance.backup.restore',
+            payload: { instance_id: m.instanceId, backup_id: backupId, sha256: m.backup?.sha256 },
+          },
+          'restoring the data on the target',
+        );
         return;
       case 'switch':
         return this.switchNode(m, await this.copyBackups(m));
       case 'start': {
         if (!m.wasRunning || instance.desiredState !== 'running') return;
-        await this.step(m, 'target', { kind: 'instance.start', payload: { instance_id: m.instanceId } }, 'starting the instance on the target');
+        await this.step(
+          m,
+          'target',
+          { kind: 'instance.start', payload: { instance_id: m.instanceId } },
+          'starting the instance on the target',
+        );
         return;
       }
       case 'cleanup':
@@ -250,7 +300,12 @@ export class MigrationRunner implements OnApplicationBootstrap, BeforeApplicatio
   }
 
   /** Sends (or finds again) the step's agent job and waits for it; anything but success fails the step. */
-  private async step(m: MigrationEntity, side: 'source' | 'target', job: AnyJob, message: string): Promise<OperationEntity> {
+  private async step(
+    m: MigrationEntity,
+    side: 'source' | 'target',
+    job: AnyJob,
+    message: string,
+  ): Promise<OperationEntity> {
     await this.progress(m, m.step, 0, message);
     const op = await this.enqueue(m, side, m.step, job);
     const done = await this.awaitOperation(m, op, beforeSwitch(m.step));
@@ -276,16 +331,28 @@ export class MigrationRunner implements OnApplicationBootstrap, BeforeApplicatio
     );
   }
 
-  /** Waits for a step's job; a cancel (before the switch) or the watchdog ends the wait, and the job with it where it can be. */
-  private async awaitOperation(m: MigrationEntity, op: OperationEntity, watchCancel: boolean): Promise<OperationEntity> {
+  /**
+   * Waits for a step's job; a cancel (before the switch) or the watchdog ends the wait, and the job with it where it
+   * can be.
+   */
+  private async awaitOperation(
+    m: MigrationEntity,
+    op: OperationEntity,
+    watchCancel: boolean,
+  ): Promise<OperationEntity> {
     const watchdog = this.watchdogs.get(m.id);
     for (;;) {
       if (this.stopping) throw new RunnerStopping();
       const current = await this.waiter.wait(m.orgId, op.id, 1);
       if (OperationsService.isFinal(current.status)) return current;
-      watchdog?.observeJob(current, current.nodeId ? this.tunnel.session(current.nodeId) : undefined, this.tunnel.heartbeatMs);
+      watchdog?.observeJob(
+        current,
+        current.nodeId ? this.tunnel.session(current.nodeId) : undefined,
+        this.tunnel.heartbeatMs,
+      );
       let error: MigrationError | null = null;
-      if (watchCancel && (await this.cancelRequested(m.id))) error = { code: 'cancelled', message: 'cancelled on request', step: m.step };
+      if (watchCancel && (await this.cancelRequested(m.id)))
+        error = { code: 'cancelled', message: 'cancelled on request', step: m.step };
       else if (watchdog?.stalled) error = this.stalledError(m);
       if (error) {
         await this.endOperation(current);
@@ -301,11 +368,22 @@ export class MigrationRunner implements OnApplicationBootstrap, BeforeApplicatio
    * restore cannot be cancelled and finishes by itself.
    */
   private async endOperation(op: OperationEntity): Promise<void> {
-    await this.jobs.cancel(op).catch((err: Error) => this.log.info({ operationId: op.id, kind: op.kind, reason: err.message }, 'a migration job left behind runs to its end'));
+    await this.jobs
+      .cancel(op)
+      .catch((err: Error) =>
+        this.log.info(
+          { operationId: op.id, kind: op.kind, reason: err.message },
+          'a migration job left behind runs to its end',
+        ),
+      );
   }
 
   private stalledError(m: MigrationEntity): MigrationError {
-    return { code: 'stalled', message: `${m.step}: no progress for ${this.config.migrations.stallSeconds} s (HOSTPLANE_MIGRATIONS_STALL_SECONDS)`, step: m.step };
+    return {
+      code: 'stalled',
+      message: `${m.step}: no progress for ${this.config.migrations.stallSeconds} s (HOSTPLANE_MIGRATIONS_STALL_SECONDS)`,
+      step: m.step,
+    };
   }
 
   /**
@@ -331,7 +409,9 @@ export class MigrationRunner implements OnApplicationBootstrap, BeforeApplicatio
 
   private async switchNode(m: MigrationEntity, copiedBackups: string[] = []): Promise<void> {
     const switched = await this.db.transaction(async (tx) => {
-      const [row] = (await tx.query(`SELECT cancel_requested FROM migrations WHERE id = $1 FOR UPDATE`, [m.id])) as { cancel_requested: boolean }[];
+      const [row] = (await tx.query(`SELECT cancel_requested FROM migrations WHERE id = $1 FOR UPDATE`, [m.id])) as {
+        cancel_requested: boolean;
+      }[];
       if (row?.cancel_requested) return false;
       await this.placement.switchNode(tx, m.instanceId, m.id, m.targetNodeId, `migrated from node ${m.sourceNodeId}`);
       await this.ports.switchOver(tx, m);
@@ -340,14 +420,32 @@ export class MigrationRunner implements OnApplicationBootstrap, BeforeApplicatio
       return true;
     });
     if (!switched) throw new StepFailed({ code: 'cancelled', message: 'cancelled on request', step: 'switch' });
-    void this.events.publish(m.orgId, 'instance.state', { instance_id: m.instanceId, state: 'stopped', reason: 'migrated', exit_code: null, node_id: m.targetNodeId });
-    void this.events.publish(m.orgId, 'instance.migrated', { instance_id: m.instanceId, migration_id: m.id, from_node_id: m.sourceNodeId, to_node_id: m.targetNodeId });
+    void this.events.publish(m.orgId, 'instance.state', {
+      instance_id: m.instanceId,
+      state: 'stopped',
+      reason: 'migrated',
+      exit_code: null,
+      node_id: m.targetNodeId,
+    });
+    void this.events.publish(m.orgId, 'instance.migrated', {
+      instance_id: m.instanceId,
+      migration_id: m.id,
+      from_node_id: m.sourceNodeId,
+      to_node_id: m.targetNodeId,
+    });
     // `advance` after this step writes 'start' again: harmless.
   }
 
   private async toRollback(m: MigrationEntity, error: MigrationError): Promise<void> {
     this.log.info({ migrationId: m.id, error }, 'migration rolls back');
-    await this.repo.update({ id: m.id }, { step: 'rollback', error, progressMessage: error.code === 'cancelled' ? 'cancelling' : `rolling back: ${error.message}`.slice(0, 500) });
+    await this.repo.update(
+      { id: m.id },
+      {
+        step: 'rollback',
+        error,
+        progressMessage: error.code === 'cancelled' ? 'cancelling' : `rolling back: ${error.message}`.slice(0, 500),
+      },
+    );
   }
 
   /**
@@ -357,11 +455,23 @@ export class MigrationRunner implements OnApplicationBootstrap, BeforeApplicatio
   private async rollback(m: MigrationEntity): Promise<void> {
     const instance = await this.db.getRepository(InstanceEntity).findOneBy({ id: m.instanceId });
     const restart = Boolean(instance && m.wasRunning && instance.desiredState === 'running');
-    await this.settle(m, rollbackJobs(m.id, m.instanceId, (m.error?.step ?? 'stop') as MigrationStep, restart), ROLLBACK_TARGET_WAIT_S);
+    await this.settle(
+      m,
+      rollbackJobs(m.id, m.instanceId, (m.error?.step ?? 'stop') as MigrationStep, restart),
+      ROLLBACK_TARGET_WAIT_S,
+    );
     await this.ports.releaseTarget(m);
-    // A cancel that came while a failure was already rolling back got what it asked for: it ends cancelled, naming the failure.
+    // A cancel that came while a failure was already rolling back got what it asked for: it ends cancelled, naming the
+    // failure.
     const cancelled = m.error?.code === 'cancelled' || (await this.cancelRequested(m.id));
-    const error = cancelled && m.error && m.error.code !== 'cancelled' ? { code: 'cancelled', message: `cancelled on request while rolling back (${m.error.message})`.slice(0, 1000), step: m.error.step } : m.error;
+    const error =
+      cancelled && m.error && m.error.code !== 'cancelled'
+        ? {
+            code: 'cancelled',
+            message: `cancelled on request while rolling back (${m.error.message})`.slice(0, 1000),
+            step: m.error.step,
+          }
+        : m.error;
     await this.finish(m, cancelled ? 'cancelled' : 'failed', error);
   }
 
@@ -376,7 +486,11 @@ export class MigrationRunner implements OnApplicationBootstrap, BeforeApplicatio
     await Promise.all(
       ops.map(async ({ op, side }) => {
         const done = await this.awaitSettled(m, op, start + (side === 'target' ? targetWaitS : SETTLE_WAIT_S) * 1000);
-        if (done && done.status !== 'succeeded') this.log.warn({ migrationId: m.id, operationId: op.id, kind: op.kind, status: done.status }, 'a migration clean-up job did not succeed (yet)');
+        if (done && done.status !== 'succeeded')
+          this.log.warn(
+            { migrationId: m.id, operationId: op.id, kind: op.kind, status: done.status },
+            'a migration clean-up job did not succeed (yet)',
+          );
       }),
     );
   }
@@ -394,9 +508,22 @@ export class MigrationRunner implements OnApplicationBootstrap, BeforeApplicatio
     await this.repo.update({ id: m.id }, { step, progressPercent: overallPercent(step) });
   }
 
-  private async progress(m: MigrationEntity, step: MigrationStep, fraction: number, message: string, bytes?: number): Promise<void> {
+  private async progress(
+    m: MigrationEntity,
+    step: MigrationStep,
+    fraction: number,
+    message: string,
+    bytes?: number,
+  ): Promise<void> {
     const percent = overallPercent(step, fraction);
-    await this.repo.update({ id: m.id }, { progressPercent: percent, progressMessage: message, ...(bytes !== undefined ? { bytesTransferred: String(bytes) } : {}) });
+    await this.repo.update(
+      { id: m.id },
+      {
+        progressPercent: percent,
+        progressMessage: message,
+        ...(bytes !== undefined ? { bytesTransferred: String(bytes) } : {}),
+      },
+    );
     void this.events.publish(m.orgId, 'migration.progress', {
       migration_id: m.id,
       instance_id: m.instanceId,
@@ -408,14 +535,27 @@ export class MigrationRunner implements OnApplicationBootstrap, BeforeApplicatio
     });
   }
 
-  private async finish(m: MigrationEntity, status: Exclude<MigrationStatus, 'queued' | 'running'>, error: MigrationError | null): Promise<void> {
+  private async finish(
+    m: MigrationEntity,
+    status: Exclude<MigrationStatus, 'queued' | 'running'>,
+    error: MigrationError | null,
+  ): Promise<void> {
     const rows = await this.db.transaction(async (tx) => {
       const res = (await tx.query(
         `UPDATE migrations SET status = $2, step = 'done', error = $3, finished_at = now(), updated_at = now(),
                 progress_percent = CASE WHEN $2 = 'succeeded' THEN 100 ELSE progress_percent END,
                 progress_message = $4
           WHERE id = $1 AND status IN ('queued', 'running') RETURNING id`,
-        [m.id, status, error ? JSON.stringify(error) : null, status === 'succeeded' ? 'done' : status === 'cancelled' ? 'cancelled' : `failed: ${error?.message ?? ''}`.slice(0, 500)],
+        [
+          m.id,
+          status,
+          error ? JSON.stringify(error) : null,
+          status === 'succeeded'
+            ? 'done'
+            : status === 'cancelled'
+              ? 'cancelled'
+              : `failed: ${error?.message ?? ''}`.slice(0, 500),
+        ],
       )) as [unknown[], number];
       await this.placement.releaseFromMigration(tx, m.instanceId, m.id);
       return res[0].length;
@@ -432,7 +572,11 @@ export class MigrationRunner implements OnApplicationBootstrap, BeforeApplicatio
     const m = await this.repo.findOneBy({ id }).catch(() => null);
     if (!m || isFinal(m.status)) return;
     this.log.error({ migrationId: id, reason: err.message }, 'migration job failed too often, marking it failed');
-    await this.finish(m, 'failed', { code: 'internal', message: `the hub could not run the migration: ${err.message}`.slice(0, 1000), step: m.step }).catch(() => undefined);
+    await this.finish(m, 'failed', {
+      code: 'internal',
+      message: `the hub could not run the migration: ${err.message}`.slice(0, 1000),
+      step: m.step,
+    }).catch(() => undefined);
   }
 
   private async cancelRequested(id: string): Promise<boolean> {
@@ -441,7 +585,15 @@ export class MigrationRunner implements OnApplicationBootstrap, BeforeApplicatio
   }
 
   private eventData(m: MigrationEntity): Record<string, unknown> {
-    return { migration_id: m.id, instance_id: m.instanceId, source_node_id: m.sourceNodeId, target_node_id: m.targetNodeId, drain_id: m.drainId, status: m.status, step: m.step };
+    return {
+      migration_id: m.id,
+      instance_id: m.instanceId,
+      source_node_id: m.sourceNodeId,
+      target_node_id: m.targetNodeId,
+      drain_id: m.drainId,
+      status: m.status,
+      step: m.step,
+    };
   }
 }
 

@@ -45,7 +45,12 @@ export class TransferStep {
   constructor(private readonly host: TransferStepHost) {}
 
   async run(m: MigrationEntity, watchdog: StepWatchdog | undefined): Promise<void> {
-    if (!m.backup) throw new StepFailed({ code: 'no_backup', message: 'transfer: the backup step left no archive', step: 'transfer' });
+    if (!m.backup)
+      throw new StepFailed({
+        code: 'no_backup',
+        message: 'transfer: the backup step left no archive',
+        step: 'transfer',
+      });
     const { backup } = m;
     const total = backup.size_bytes;
     let last = 0;
@@ -56,7 +61,10 @@ export class TransferStep {
       watchdog?.touch();
       const watch = setInterval(() => {
         if (watchdog?.stalled) abort.abort(new TransferError('stalled', this.host.stalledError(m).message));
-        void this.host.cancelRequested(m.id).then((c) => c && abort.abort(new TransferError('cancelled', 'cancelled on request')), () => undefined);
+        void this.host.cancelRequested(m.id).then(
+          (c) => c && abort.abort(new TransferError('cancelled', 'cancelled on request')),
+          () => undefined,
+        );
       }, WATCH_MS);
       try {
         await this.host.progress(m, 0, `transferring ${mb(total)} MB`);
@@ -71,20 +79,27 @@ export class TransferStep {
             watchdog?.touch();
             if (Date.now() - last < PROGRESS_EVERY_MS && sent < total) return;
             last = Date.now();
-            void this.host.progress(m, total ? sent / total : 1, `transferred ${mb(sent)} of ${mb(total)} MB`, sent).catch(() => undefined);
+            void this.host
+              .progress(m, total ? sent / total : 1, `transferred ${mb(sent)} of ${mb(total)} MB`, sent)
+              .catch(() => undefined);
           },
         });
         await this.host.progress(m, 1, `transferred ${mb(total)} MB`, total);
         return;
       } catch (err) {
         if (this.host.stopping()) throw new RunnerStopping();
-        if (await this.host.cancelRequested(m.id)) throw new StepFailed({ code: 'cancelled', message: 'cancelled on request', step: 'transfer' });
+        if (await this.host.cancelRequested(m.id))
+          throw new StepFailed({ code: 'cancelled', message: 'cancelled on request', step: 'transfer' });
         const e = err instanceof TransferError ? err : new TransferError('transfer_failed', (err as Error).message);
         if (e.code === 'stalled') throw new StepFailed(this.host.stalledError(m));
         // A checksum mismatch will not heal by itself, nor is a peer that went away worth keeping
         // the instance down for: both roll back at once. A stream that could not open may work next time.
-        if (e.code === 'checksum_mismatch' || PEER_GONE.has(e.code) || attempt >= ATTEMPTS) throw new StepFailed({ code: e.code, message: `transfer: ${e.message}`, step: 'transfer' });
-        this.host.log.warn({ migrationId: m.id, attempt, code: e.code, reason: e.message }, 'migration transfer failed, trying again');
+        if (e.code === 'checksum_mismatch' || PEER_GONE.has(e.code) || attempt >= ATTEMPTS)
+          throw new StepFailed({ code: e.code, message: `transfer: ${e.message}`, step: 'transfer' });
+        this.host.log.warn(
+          { migrationId: m.id, attempt, code: e.code, reason: e.message },
+          'migration transfer failed, trying again',
+        );
         await new Promise((r) => setTimeout(r, 1000 * attempt));
       } finally {
         clearInterval(watch);
@@ -101,10 +116,15 @@ export class TransferStep {
       const [source, target] = await Promise.all([tunnel.isOnline(m.sourceNodeId), tunnel.isOnline(m.targetNodeId)]);
       if (source && target) return;
       if (this.host.stopping()) throw new RunnerStopping();
-      if (await this.host.cancelRequested(m.id)) throw new StepFailed({ code: 'cancelled', message: 'cancelled on request', step: 'transfer' });
+      if (await this.host.cancelRequested(m.id))
+        throw new StepFailed({ code: 'cancelled', message: 'cancelled on request', step: 'transfer' });
       if (Date.now() > until) {
         const which = source ? 'target' : 'source';
-        throw new StepFailed({ code: 'node_offline', message: `transfer: the ${which} node is not connected to any hub replica`, step: 'transfer' });
+        throw new StepFailed({
+          code: 'node_offline',
+          message: `transfer: the ${which} node is not connected to any hub replica`,
+          step: 'transfer',
+        });
       }
       await new Promise((r) => setTimeout(r, 250));
     }

@@ -12,13 +12,18 @@ export interface TransferOptions {
   backup: MigrationBackup;
   /** Called with the bytes sent so far, as they go. */
   onBytes(sent: number): void;
-  /** Aborts the transfer (cancel, watchdog, hub stopping); a TransferError as the reason is what the transfer fails with. */
+  /**
+   * Aborts the transfer (cancel, watchdog, hub stopping); a TransferError as the reason is what the transfer fails
+   * with.
+   */
   signal: AbortSignal;
   /** 0: as fast as the target takes it. */
   bytesPerSecond: number;
 }
 
-/** A transfer that failed for a reason worth a second try (a stream that could not open) or not (checksum, a peer gone). */
+/**
+ * A transfer that failed for a reason worth a second try (a stream that could not open) or not (checksum, a peer gone).
+ */
 export class TransferError extends Error {
   constructor(
     readonly code: string,
@@ -53,9 +58,16 @@ export async function transferBackup(streams: Pick<NodeStreams, 'open'>, o: Tran
     for (const s of opened) s.close(`migration transfer failed: ${e.message}`);
     chain.abort(e);
   };
-  const onAbort = () => stop(o.signal.reason instanceof TransferError ? o.signal.reason : new TransferError('aborted', 'the transfer was aborted'));
-  const onSourceGone = () => stop(new TransferError('source_disconnected', 'the source node disconnected during the transfer'));
-  const onTargetGone = () => stop(new TransferError('target_disconnected', 'the target node disconnected during the transfer'));
+  const onAbort = () =>
+    stop(
+      o.signal.reason instanceof TransferError
+        ? o.signal.reason
+        : new TransferError('aborted', 'the transfer was aborted'),
+    );
+  const onSourceGone = () =>
+    stop(new TransferError('source_disconnected', 'the source node disconnected during the transfer'));
+  const onTargetGone = () =>
+    stop(new TransferError('target_disconnected', 'the target node disconnected during the transfer'));
   const ended = (info: StreamCloseInfo, gone: () => void) => {
     const f = closeFailure(info);
     if (!f) return;
@@ -68,10 +80,17 @@ export async function transferBackup(streams: Pick<NodeStreams, 'open'>, o: Tran
   else o.signal.addEventListener('abort', onAbort, { once: true });
   try {
     const params = { instance_id: o.instanceId, backup_id: o.backup.backup_id };
-    const reader = await openUnlessAborted(streams, o.sourceNodeId, 'backup.read', params, chain.signal, opened).catch(offline('source'));
-    const writer = await openUnlessAborted(streams, o.targetNodeId, 'backup.write', { ...params, size_bytes: o.backup.size_bytes, sha256: o.backup.sha256 }, chain.signal, opened).catch(
-      offline('target'),
+    const reader = await openUnlessAborted(streams, o.sourceNodeId, 'backup.read', params, chain.signal, opened).catch(
+      offline('source'),
     );
+    const writer = await openUnlessAborted(
+      streams,
+      o.targetNodeId,
+      'backup.write',
+      { ...params, size_bytes: o.backup.size_bytes, sha256: o.backup.sha256 },
+      chain.signal,
+      opened,
+    ).catch(offline('target'));
     // Either stream ending badly ends the chain even while no chunk is in flight (the tunnel
     // closes a dead peer's streams before its socket's disconnect listeners here run).
     reader.onClose((info) => ended(info, onSourceGone));
@@ -95,13 +114,15 @@ export async function transferBackup(streams: Pick<NodeStreams, 'open'>, o: Tran
       { signal: chain.signal },
     );
     if (failure) throw failure;
-    if (sent !== o.backup.size_bytes) throw new TransferError('transfer_incomplete', `the source sent ${sent} of ${o.backup.size_bytes} bytes`);
+    if (sent !== o.backup.size_bytes)
+      throw new TransferError('transfer_incomplete', `the source sent ${sent} of ${o.backup.size_bytes} bytes`);
     return info.bytes ?? sent;
   } catch (err) {
     for (const s of opened) s.close('migration transfer failed');
     if (failure) throw failure;
     if (err instanceof TransferError) throw err;
-    if (err instanceof StreamFailedError || err instanceof StreamOpenError) throw new TransferError(err.code, err.message);
+    if (err instanceof StreamFailedError || err instanceof StreamOpenError)
+      throw new TransferError(err.code, err.message);
     throw new TransferError('transfer_failed', (err as Error).message);
   } finally {
     o.signal.removeEventListener('abort', onAbort);
@@ -110,7 +131,8 @@ export async function transferBackup(streams: Pick<NodeStreams, 'open'>, o: Tran
 
 function offline(which: 'source' | 'target'): (err: unknown) => never {
   return (err) => {
-    if (err instanceof NodeNotConnectedError) throw new TransferError('node_offline', `the ${which} node is not connected to any hub replica`);
+    if (err instanceof NodeNotConnectedError)
+      throw new TransferError('node_offline', `the ${which} node is not connected to any hub replica`);
     throw err;
   };
 }
@@ -137,7 +159,10 @@ async function openUnlessAborted(
   });
 }
 
-/** Passes chunks on no faster than `bytesPerSecond` on average (0: untouched); credit flow control slows the source to match. */
+/**
+ * Passes chunks on no faster than `bytesPerSecond` on average (0: untouched); credit flow control slows the source to
+ * match.
+ */
 export function throttle(bytesPerSecond: number): Transform {
   const startedAt = Date.now();
   let passed = 0;

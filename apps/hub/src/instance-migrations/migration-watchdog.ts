@@ -26,7 +26,13 @@ export class StepWatchdog {
     heartbeatMs: number,
   ): void {
     this.observe(`${op.status}|${op.deliveries}|${op.updatedAt.getTime()}`);
-    if (op.status === 'running' && agent && Date.now() - agent.lastHeartbeatAt < 2 * heartbeatMs && agent.runningJobs.includes(op.id)) this.touch();
+    if (
+      op.status === 'running' &&
+      agent &&
+      Date.now() - agent.lastHeartbeatAt < 2 * heartbeatMs &&
+      agent.runningJobs.includes(op.id)
+    )
+      this.touch();
   }
 
   touch(): void {

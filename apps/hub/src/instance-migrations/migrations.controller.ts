@@ -7,7 +7,14 @@ import { pageOf } from '../http/pagination';
 import { ValidBody, ValidParams, ValidQuery } from '../http/validation';
 import { nodeIdParams } from '../nodes/nodes.schemas';
 import { ApiDoc } from '../openapi/api-doc';
-import { listMigrationsQuery, migrateNodeBody, migrationIdParams, migrationResponse, migrationsAccepted, presentMigration } from './migrations.schemas';
+import {
+  listMigrationsQuery,
+  migrateNodeBody,
+  migrationIdParams,
+  migrationResponse,
+  migrationsAccepted,
+  presentMigration,
+} from './migrations.schemas';
 import { MigrationsService } from './migrations.service';
 
 const TAGS = ['migrations'];
@@ -21,7 +28,8 @@ export class MigrationsController {
   @RequirePermission('nodes.manage')
   @Audited('node.migrate', { target: 'node', param: 'id' })
   @ApiDoc({
-    summary: 'Move instances (with their data) from this node to others: the given ones or all, to the given node or where the planner places each',
+    summary:
+      'Move instances (with their data) from this node to others: the given ones or all, to the given node or where the planner places each',
     description:
       'Each instance: stop (if running) → backup on the source → transfer to the target → create there (without re-running the install script) → restore → switch → start (if it ran) → remove from the source. ' +
       'Every instance is planned before anything starts: if one fits nowhere the answer is 409 no_node_fits and nothing is created. Follow with GET /v1/migrations/{id} or the `migration.*` events.',
@@ -31,23 +39,41 @@ export class MigrationsController {
       202: { description: 'The migrations, queued', schema: migrationsAccepted },
     },
   })
-  async migrate(@CurrentPrincipal() p: Principal, @ValidParams(nodeIdParams) params: z.infer<typeof nodeIdParams>, @ValidBody(migrateNodeBody) body: z.infer<typeof migrateNodeBody>) {
+  async migrate(
+    @CurrentPrincipal() p: Principal,
+    @ValidParams(nodeIdParams) params: z.infer<typeof nodeIdParams>,
+    @ValidBody(migrateNodeBody) body: z.infer<typeof migrateNodeBody>,
+  ) {
     const created = await this.migrations.migrateNode(p, params.id, body);
     return { data: created.map(presentMigration), total: created.length };
   }
 
   @Get('v1/migrations')
   @RequirePermission('nodes.view')
-  @ApiDoc({ summary: 'List migrations, newest first, by status, instance, node (source or target) or drain', tags: TAGS, responses: { 200: { description: 'A page of migrations', schema: pageOf(migrationResponse) } } })
-  async list(@CurrentPrincipal() p: Principal, @ValidQuery(listMigrationsQuery) q: z.infer<typeof listMigrationsQuery>) {
+  @ApiDoc({
+    summary: 'List migrations, newest first, by status, instance, node (source or target) or drain',
+    tags: TAGS,
+    responses: { 200: { description: 'A page of migrations', schema: pageOf(migrationResponse) } },
+  })
+  async list(
+    @CurrentPrincipal() p: Principal,
+    @ValidQuery(listMigrationsQuery) q: z.infer<typeof listMigrationsQuery>,
+  ) {
     const page = await this.migrations.list(p, q);
     return { data: page.data.map(presentMigration), total: page.total };
   }
 
   @Get('v1/migrations/:id')
   @RequirePermission('nodes.view')
-  @ApiDoc({ summary: 'One migration: step, progress (bytes transferred), outcome', tags: TAGS, responses: { 200: { description: 'The migration', schema: migrationResponse } } })
-  async get(@CurrentPrincipal() p: Principal, @ValidParams(migrationIdParams) params: z.infer<typeof migrationIdParams>) {
+  @ApiDoc({
+    summary: 'One migration: step, progress (bytes transferred), outcome',
+    tags: TAGS,
+    responses: { 200: { description: 'The migration', schema: migrationResponse } },
+  })
+  async get(
+    @CurrentPrincipal() p: Principal,
+    @ValidParams(migrationIdParams) params: z.infer<typeof migrationIdParams>,
+  ) {
     return presentMigration(await this.migrations.get(p, params.id));
   }
 
@@ -56,12 +82,18 @@ export class MigrationsController {
   @RequirePermission('nodes.manage')
   @Audited('migration.cancel', { target: 'migration', param: 'id' })
   @ApiDoc({
-    summary: 'Cancel a migration until it switches nodes: it rolls back, the instance stays on its node (running again if it ran)',
+    summary:
+      'Cancel a migration until it switches nodes: it rolls back, the instance stays on its node (running again if it ran)',
     tags: TAGS,
     errors: ['not_cancellable'],
-    responses: { 202: { description: 'The migration, cancel_requested (it ends `cancelled`)', schema: migrationResponse } },
+    responses: {
+      202: { description: 'The migration, cancel_requested (it ends `cancelled`)', schema: migrationResponse },
+    },
   })
-  async cancel(@CurrentPrincipal() p: Principal, @ValidParams(migrationIdParams) params: z.infer<typeof migrationIdParams>) {
+  async cancel(
+    @CurrentPrincipal() p: Principal,
+    @ValidParams(migrationIdParams) params: z.infer<typeof migrationIdParams>,
+  ) {
     return presentMigration(await this.migrations.cancel(p, params.id));
   }
 }

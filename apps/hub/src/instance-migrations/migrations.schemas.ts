@@ -7,12 +7,23 @@ export const MIGRATION_STATUSES = ['queued', 'running', 'succeeded', 'failed', '
 
 export const migrateNodeBody = z
   .object({
-    instance_ids: z.array(z.uuid()).min(1).max(500).optional().describe('Instances of this node to move; default all of them'),
-    target_node_id: z.uuid().optional().describe('Move them there; otherwise the planner picks a node for each (never the source)'),
+    instance_ids: z
+      .array(z.uuid())
+      .min(1)
+      .max(500)
+      .optional()
+      .describe('Instances of this node to move; default all of them'),
+    target_node_id: z
+      .uuid()
+      .optional()
+      .describe('Move them there; otherwise the planner picks a node for each (never the source)'),
     max_parallel: z.number().int().min(1).max(64).default(1).describe('How many of them move at once'),
   })
   .strict()
-  .refine((b) => !b.instance_ids || new Set(b.instance_ids).size === b.instance_ids.length, { message: 'instance_ids lists an instance twice', path: ['instance_ids'] });
+  .refine((b) => !b.instance_ids || new Set(b.instance_ids).size === b.instance_ids.length, {
+    message: 'instance_ids lists an instance twice',
+    path: ['instance_ids'],
+  });
 
 export const migrationIdParams = z.object({ id: z.uuid({ message: 'migration id must be a UUID' }) });
 
@@ -30,13 +41,19 @@ export const migrationResponse = z.object({
   source_node_id: z.uuid(),
   target_node_id: z.uuid(),
   status: z.enum(MIGRATION_STATUSES),
-  step: z.enum(MIGRATION_STEPS).describe('stop → backup → transfer → create → restore → switch → start → cleanup; rollback after a failure or cancel before switch'),
+  step: z
+    .enum(MIGRATION_STEPS)
+    .describe(
+      'stop → backup → transfer → create → restore → switch → start → cleanup; rollback after a failure or cancel before switch',
+    ),
   progress: z.object({ percent: z.number(), message: z.string().nullable() }),
   bytes: z.object({ total: z.number().nullable(), transferred: z.number() }),
   was_running: z.boolean().nullable(),
   cancel_requested: z.boolean(),
   cancellable: z.boolean().describe('Until the instance switches to the target node'),
-  error: z.object({ code: z.string(), message: z.string(), step: z.string().optional().describe('The step that failed') }).nullable(),
+  error: z
+    .object({ code: z.string(), message: z.string(), step: z.string().optional().describe('The step that failed') })
+    .nullable(),
   drain_id: z.uuid().nullable(),
   batch_id: z.uuid(),
   max_parallel: z.number().int(),

@@ -19,11 +19,23 @@ import { MigrationEntity } from './migration.entity';
 import { isCancellable, type listMigrationsQuery, type migrateNodeBody } from './migrations.schemas';
 
 /** States an instance can be migrated from: it exists on its node and nothing else is happening to it. */
-export const MIGRATABLE: readonly InstanceRowState[] = ['running', 'stopped', 'crashed', 'starting', 'stopping', 'failed'];
+export const MIGRATABLE: readonly InstanceRowState[] = [
+  'running',
+  'stopped',
+  'crashed',
+  'starting',
+  'stopping',
+  'failed',
+];
 
 export class MigrationInProgressError extends DomainError {
   constructor(instanceId: string, migrationId: string | null) {
-    super(`instance ${instanceId} is already being migrated${migrationId ? ` (migration ${migrationId})` : ''}`, 'migration_in_progress', 409, { migration_id: migrationId });
+    super(
+      `instance ${instanceId} is already being migrated${migrationId ? ` (migration ${migrationId})` : ''}`,
+      'migration_in_progress',
+      409,
+      { migration_id: migrationId },
+    );
   }
 }
 
@@ -41,7 +53,10 @@ export class MigrationNotCancellableError extends DomainError {
 
 export class NoTargetFitsError extends DomainError {
   constructor(instance: InstanceEntity, choice: Extract<TargetChoice, { ok: false }>) {
-    super(`no node can take instance ${instance.name}: ${choice.reason}`, 'no_node_fits', 409, { instance_id: instance.id, rejected: choice.rejected });
+    super(`no node can take instance ${instance.name}: ${choice.reason}`, 'no_node_fits', 409, {
+      instance_id: instance.id,
+      rejected: choice.rejected,
+    });
   }
 }
 
@@ -70,7 +85,10 @@ export class MigrationsService {
   async migrateNode(p: Principal, nodeId: string, body: z.infer<typeof migrateNodeBody>): Promise<MigrationEntity[]> {
     const orgId = requireOrg(p).id;
     await this.nodes.get(p, nodeId);
-    if (body.target_node_id === nodeId) throw new ValidationFailedError('body', [{ path: 'target_node_id', message: 'is the node the instances are on: choose another node' }]);
+    if (body.target_node_id === nodeId)
+      throw new ValidationFailedError('body', [
+        { path: 'target_node_id', message: 'is the node the instances are on: choose another node' },
+      ]);
     if (body.target_node_id) await this.nodes.get(p, body.target_node_id);
     const instances = await this.instancesToMove(p, nodeId, body.instance_ids);
     const fleet = await this.fleet(orgId);
@@ -85,7 +103,17 @@ export class MigrationsService {
     const created = await this.db.transaction(async (tx) => {
       const out: MigrationEntity[] = [];
       for (const { instance, targetNodeId } of plan) {
-        out.push(await this.insert(tx, { orgId, instance, targetNodeId, batchId, maxParallel: body.max_parallel, drainId: null, actor: actorOf(p) }));
+        out.push(
+          await this.insert(tx, {
+            orgId,
+            instance,
+            targetNodeId,
+            batchId,
+            maxParallel: body.max_parallel,
+            drainId: null,
+            actor: actorOf(p),
+          }),
+        );
       }
       return out;
     });
@@ -94,11 +122,25 @@ export class MigrationsService {
   }
 
   /** One migration of a drain (the drain loop planned its target). */
-  async createForDrain(instance: InstanceEntity, targetNodeId: string, drain: { id: string; max_parallel: number; actor: { type: string; id: string } | null }): Promise<MigrationEntity | null> {
-    const actor: OperationActor = drain.actor ? { type: drain.actor.type === 'api_token' ? 'api_token' : 'user', id: drain.actor.id, name: 'drain' } : { type: 'system', id: null, name: 'drain' };
+  async createForDrain(
+    instance: InstanceEntity,
+    targetNodeId: string,
+    drain: { id: string; max_parallel: number; actor: { type: string; id: string } | null },
+  ): Promise<MigrationEntity | null> {
+    const actor: OperationActor = drain.actor
+      ? { type: drain.actor.type === 'api_token' ? 'api_token' : 'user', id: drain.actor.id, name: 'drain' }
+      : { type: 'system', id: null, name: 'drain' };
     try {
       const m = await this.db.transaction((tx) =>
-        this.insert(tx, { orgId: instance.orgId, instance, targetNodeId, batchId: drain.id, maxParallel: drain.max_parallel, drainId: drain.id, actor }),
+        this.insert(tx, {
+          orgId: instance.orgId,
+          instance,
+          targetNodeId,
+          batchId: drain.id,
+          maxParallel: drain.max_parallel,
+          drainId: drain.id,
+          actor,
+        }),
       );
       await this.started(m);
       return m;
@@ -109,13 +151,21 @@ export class MigrationsService {
     }
   }
 
-  async list(p: Principal, q: z.infer<typeof listMigrationsQuery>): Promise<{ data: MigrationEntity[]; total: number }> {
+  async list(
+    p: Principal,
+    q: z.infer<typeof listMigrationsQuery>,
+  ): Promise<{ data: MigrationEntity[]; total: number }> {
     const qb = this.repo.createQueryBuilder('m').where('m.org_id = :org', { org: requireOrg(p).id });
     if (q.status) qb.andWhere('m.status = :status', { status: q.status });
     if (q.instance_id) qb.andWhere('m.instance_id = :instance', { instance: q.instance_id });
     if (q.node_id) qb.andWhere('(m.source_node_id = :node OR m.target_node_id = :node)', { node: q.node_id });
     if (q.drain_id) qb.andWhere('m.drain_id = :drain', { drain: q.drain_id });
-    const [data, total] = await qb.orderBy('m.created_at', 'DESC').addOrderBy('m.id', 'DESC').skip(q.offset).take(q.limit).getManyAndCount();
+    const [data, total] = await qb
+      .orderBy('m.created_at', 'DESC')
+      .addOrderBy('m.id', 'DESC')
+      .skip(q.offset)
+      .take(q.limit)
+      .getManyAndCount();
     return { data, total };
   }
 
@@ -164,7 +214,11 @@ export class MigrationsService {
         i.id,
         {
           driver: i.driver,
-          resources: { cpu_cores: i.resources.cpu_cores ?? 0, memory_bytes: i.resources.memory_bytes ?? 0, disk_bytes: i.resources.disk_bytes ?? 0 },
+          resources: {
+            cpu_cores: i.resources.cpu_cores ?? 0,
+            memory_bytes: i.resources.memory_bytes ?? 0,
+            disk_bytes: i.resources.disk_bytes ?? 0,
+          },
           node_labels: (i.workloadId && labelsOf.get(i.workloadId)) || {},
           // A tenant's instance never moves to a node that cannot sandbox it.
           require_sandbox: i.spec.sandbox?.allow_unsandboxed !== true,
@@ -175,30 +229,46 @@ export class MigrationsService {
 
   private async instancesToMove(p: Principal, nodeId: string, ids: string[] | undefined): Promise<InstanceEntity[]> {
     const repo = this.db.getRepository(InstanceEntity);
-    const rows = ids ? await repo.findBy(inOrg(p, { id: In(ids) })) : await repo.find({ where: inOrg(p, { nodeId }), order: { createdAt: 'ASC' } });
+    const rows = ids
+      ? await repo.findBy(inOrg(p, { id: In(ids) }))
+      : await repo.find({ where: inOrg(p, { nodeId }), order: { createdAt: 'ASC' } });
     if (ids) {
       const found = new Map(rows.map((r) => [r.id, r]));
       for (const id of ids) {
         const row = found.get(id);
         if (!row) throw new NotFoundError(`instance ${id}`);
-        if (row.nodeId !== nodeId) throw new ConflictError(`instance ${row.name} is not on this node (it is on ${row.nodeId})`, 'not_on_node');
+        if (row.nodeId !== nodeId)
+          throw new ConflictError(`instance ${row.name} is not on this node (it is on ${row.nodeId})`, 'not_on_node');
       }
     }
     if (rows.length === 0) throw new ConflictError('the node has no instances to migrate', 'nothing_to_migrate');
     for (const i of rows) {
       if (i.migrationId) throw new MigrationInProgressError(i.id, i.migrationId);
-      if (!MIGRATABLE.includes(i.state)) throw new ConflictError(`instance ${i.name} is ${i.state}: only ${MIGRATABLE.join(', ')} instances can be migrated`, 'instance_busy');
+      if (!MIGRATABLE.includes(i.state))
+        throw new ConflictError(
+          `instance ${i.name} is ${i.state}: only ${MIGRATABLE.join(', ')} instances can be migrated`,
+          'instance_busy',
+        );
     }
     return rows;
   }
 
   private async insert(
     tx: DataSource['manager'],
-    o: { orgId: string; instance: InstanceEntity; targetNodeId: string; batchId: string; maxParallel: number; drainId: string | null; actor: OperationActor },
+    o: {
+      orgId: string;
+      instance: InstanceEntity;
+      targetNodeId: string;
+      batchId: string;
+      maxParallel: number;
+      drainId: string | null;
+      actor: OperationActor;
+    },
   ): Promise<MigrationEntity> {
     const id = randomUUID();
     // Claims the instance: only one migration at a time gets it (the unique index backs this up).
-    if (!(await this.placement.claimForMigration(tx, o.instance.id, o.instance.nodeId, id))) throw new MigrationInProgressError(o.instance.id, null);
+    if (!(await this.placement.claimForMigration(tx, o.instance.id, o.instance.nodeId, id)))
+      throw new MigrationInProgressError(o.instance.id, null);
     try {
       return await tx.getRepository(MigrationEntity).save(
         tx.getRepository(MigrationEntity).create({

@@ -15,12 +15,16 @@ export class InstanceCounts implements NodeOccupancy, NodeAllocations, WorkloadU
   constructor(@Inject(DataSource) private readonly db: DataSource) {}
 
   async countOn(nodeId: string): Promise<number> {
-    const [row] = (await this.db.query(`SELECT count(*)::int AS n FROM instances WHERE node_id = $1`, [nodeId])) as { n: number }[];
+    const [row] = (await this.db.query(`SELECT count(*)::int AS n FROM instances WHERE node_id = $1`, [nodeId])) as {
+      n: number;
+    }[];
     return row?.n ?? 0;
   }
 
   async countUsing(workloadId: string): Promise<number> {
-    const [row] = (await this.db.query(`SELECT count(*)::int AS n FROM instances WHERE workload_id = $1`, [workloadId])) as { n: number }[];
+    const [row] = (await this.db.query(`SELECT count(*)::int AS n FROM instances WHERE workload_id = $1`, [
+      workloadId,
+    ])) as { n: number }[];
     return row?.n ?? 0;
   }
 
@@ -35,6 +39,11 @@ export class InstanceCounts implements NodeOccupancy, NodeAllocations, WorkloadU
         GROUP BY node_id`,
       [orgId, nodeIds],
     )) as { node_id: string; cpu: number; mem: number; disk: number }[];
-    return new Map(rows.map((r) => [r.node_id, { cpu_cores: Number(r.cpu), memory_bytes: Number(r.mem), disk_bytes: Number(r.disk) }]));
+    return new Map(
+      rows.map((r) => [
+        r.node_id,
+        { cpu_cores: Number(r.cpu), memory_bytes: Number(r.mem), disk_bytes: Number(r.disk) },
+      ]),
+    );
   }
 }

@@ -26,9 +26,15 @@ export const logDownloadQuery = z
       .max(LOG_HISTORY_MAX_LINES, { message: `must be at most ${LOG_HISTORY_MAX_LINES}` })
       .optional()
       .describe('Only the last N lines (of the time range, when one is given)'),
-    format: z.enum(['text', 'gzip'], { message: 'must be text or gzip' }).default('text').describe('`gzip`: the same text gzip-compressed, as a .log.gz file'),
+    format: z
+      .enum(['text', 'gzip'], { message: 'must be text or gzip' })
+      .default('text')
+      .describe('`gzip`: the same text gzip-compressed, as a .log.gz file'),
   })
-  .refine((q) => !q.since || !q.until || Date.parse(q.since) <= Date.parse(q.until), { message: 'since must not be after until', path: ['since'] });
+  .refine((q) => !q.since || !q.until || Date.parse(q.since) <= Date.parse(q.until), {
+    message: 'since must not be after until',
+    path: ['since'],
+  });
 
 export const logsClearedResponse = z.object({
   instance_id: z.uuid(),
@@ -66,7 +72,12 @@ export class InstanceLogsController {
     @Req() req: FastifyRequest,
     @Res() reply: FastifyReply,
   ): Promise<void> {
-    const dl = await this.logs.download(p, params.id, { since: q.since, until: q.until, lines: q.lines }, q.format === 'gzip');
+    const dl = await this.logs.download(
+      p,
+      params.id,
+      { since: q.since, until: q.until, lines: q.lines },
+      q.format === 'gzip',
+    );
     void reply
       .type(dl.gzip ? 'application/gzip' : 'text/plain; charset=utf-8')
       .header('content-disposition', attachmentDisposition(dl.filename))
@@ -92,7 +103,11 @@ export class InstanceLogsController {
     errors: ['not_found', 'node_offline'],
     responses: { 200: { description: 'What was removed', schema: logsClearedResponse } },
   })
-  async clear(@CurrentPrincipal() p: Principal, @ValidParams(instanceIdParams) params: z.infer<typeof instanceIdParams>, @Audit() note: AuditNote) {
+  async clear(
+    @CurrentPrincipal() p: Principal,
+    @ValidParams(instanceIdParams) params: z.infer<typeof instanceIdParams>,
+    @Audit() note: AuditNote,
+  ) {
     const result = await this.logs.clear(p, params.id);
     note.details = { files_removed: result.files_removed, bytes_removed: result.bytes_removed };
     return result;

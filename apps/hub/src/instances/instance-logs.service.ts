@@ -40,7 +40,8 @@ export class InstanceLogsService {
     try {
       stream = await this.nodeStreams.open(i.nodeId, 'instance.logs.history', { instance_id: i.id, ...range });
     } catch (err) {
-      if (err instanceof StreamOpenError) throw new DomainError(err.message, err.code, err.code === 'instance_not_found' ? 404 : 502);
+      if (err instanceof StreamOpenError)
+        throw new DomainError(err.message, err.code, err.code === 'instance_not_found' ? 404 : 502);
       throw err;
     }
     const text = readableFromStream(stream);

@@ -16,10 +16,21 @@ export const instanceMetricsQuery = z
     resolution: z
       .enum(['raw', '5m'])
       .optional()
-      .describe('`raw`: the samples as sent every metrics interval; `5m`: 5-minute averages. Default: raw while the range is within the raw retention'),
-    step: z.coerce.number().int().min(1).max(86_400).optional().describe('Bucket width in seconds; default fits ~300 points (a multiple of 300 for 5m)'),
+      .describe(
+        '`raw`: the samples as sent every metrics interval; `5m`: 5-minute averages. Default: raw while the range is within the raw retention',
+      ),
+    step: z.coerce
+      .number()
+      .int()
+      .min(1)
+      .max(86_400)
+      .optional()
+      .describe('Bucket width in seconds; default fits ~300 points (a multiple of 300 for 5m)'),
   })
-  .refine((q) => !q.from || !q.to || Date.parse(q.from) < Date.parse(q.to), { message: 'from must be before to', path: ['from'] });
+  .refine((q) => !q.from || !q.to || Date.parse(q.from) < Date.parse(q.to), {
+    message: 'from must be before to',
+    path: ['from'],
+  });
 
 const nullableNumber = z.number().nullable();
 export const instanceMetricsPoint = z.object({
@@ -53,15 +64,24 @@ export class InstanceMetricsController {
   @Get('metrics/history')
   @RequirePermission('instances.view')
   @ApiDoc({
-    summary: 'CPU, memory, disk and network of the instance over time, from the samples its node sends every metrics interval',
-    description: 'Raw samples are kept for `metrics.rawRetentionHours`, 5-minute averages for `metrics.rollupRetentionDays` (the node metrics retentions).',
+    summary:
+      'CPU, memory, disk and network of the instance over time, from the samples its node sends every metrics interval',
+    description:
+      'Raw samples are kept for `metrics.rawRetentionHours`, 5-minute averages for `metrics.rollupRetentionDays` (the node metrics retentions).',
     tags: ['instances'],
     errors: ['validation_failed', 'not_found'],
     responses: { 200: { description: 'Points, oldest first', schema: instanceMetricsResponse } },
   })
-  async history(@CurrentPrincipal() p: Principal, @ValidParams(instanceIdParams) params: z.infer<typeof instanceIdParams>, @ValidQuery(instanceMetricsQuery) q: z.infer<typeof instanceMetricsQuery>) {
+  async history(
+    @CurrentPrincipal() p: Principal,
+    @ValidParams(instanceIdParams) params: z.infer<typeof instanceIdParams>,
+    @ValidQuery(instanceMetricsQuery) q: z.infer<typeof instanceMetricsQuery>,
+  ) {
     const instance = await this.instances.get(p, params.id);
     const source = q.resolution === undefined ? undefined : q.resolution === 'raw' ? 'raw' : 'rollup_5m';
-    return { instance_id: instance.id, ...(await this.metrics.history(instance.id, { from: q.from, to: q.to, step: q.step, source })) };
+    return {
+      instance_id: instance.id,
+      ...(await this.metrics.history(instance.id, { from: q.from, to: q.to, step: q.step, source })),
+    };
   }
 }

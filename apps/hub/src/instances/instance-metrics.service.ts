@@ -6,7 +6,15 @@ import { HUB_CONFIG } from '../config/config.module';
 import type { HubConfig } from '../config/load-config';
 import { DomainEventBus } from '../domain-events/domain-event-bus';
 import { HUB_LOGGER } from '../http/logger';
-import { type HistoryQuery, type MaintenanceResult, type MetricSeries, type MetricsHistory, queryHistory, ROLLUP_EVERY_MS, SeriesMaintainer } from '../metrics/metric-series';
+import {
+  type HistoryQuery,
+  type MaintenanceResult,
+  type MetricSeries,
+  type MetricsHistory,
+  queryHistory,
+  ROLLUP_EVERY_MS,
+  SeriesMaintainer,
+} from '../metrics/metric-series';
 import { PeriodicWork } from '../periodic/periodic-work';
 import type { AgentSession } from '../tunnel/agent-session';
 
@@ -76,8 +84,19 @@ export class InstanceMetricsService implements OnApplicationBootstrap, BeforeApp
   onApplicationBootstrap(): void {
     this.domainEvents.on('instance.metrics', (e) => this.record(e, e.frame));
     const every = Math.max(500, Math.min(2000, this.config.agents.heartbeatSeconds * 500));
-    this.flushTimer = setInterval(() => void this.flush().catch((err: Error) => this.log.warn({ reason: err.message }, 'writing instance metrics failed')), every);
-    this.periodic.register({ kind: 'instances.metrics-rollup', everyMs: ROLLUP_EVERY_MS, maxRunMs: 5 * 60_000, run: () => this.maintainer.run() });
+    this.flushTimer = setInterval(
+      () =>
+        void this.flush().catch((err: Error) =>
+          this.log.warn({ reason: err.message }, 'writing instance metrics failed'),
+        ),
+      every,
+    );
+    this.periodic.register({
+      kind: 'instances.metrics-rollup',
+      everyMs: ROLLUP_EVERY_MS,
+      maxRunMs: 5 * 60_000,
+      run: () => this.maintainer.run(),
+    });
   }
 
   async beforeApplicationShutdown(): Promise<void> {
@@ -131,7 +150,10 @@ export class InstanceMetricsService implements OnApplicationBootstrap, BeforeApp
   }
 
   history(instanceId: string, q: HistoryQuery): Promise<MetricsHistory> {
-    return queryHistory(this.db, INSTANCE_METRICS, instanceId, q, { minStep: this.config.agents.heartbeatSeconds, rawRetentionHours: this.config.metrics.rawRetentionHours });
+    return queryHistory(this.db, INSTANCE_METRICS, instanceId, q, {
+      minStep: this.config.agents.heartbeatSeconds,
+      rawRetentionHours: this.config.metrics.rawRetentionHours,
+    });
   }
 
   maintain(windowMinutes?: number): Promise<MaintenanceResult> {

@@ -14,6 +14,9 @@ export class InstanceQueries {
   constructor(private readonly nodes: NodeQueries) {}
 
   ask(p: Principal, i: InstanceEntity, job: AnyJob): Promise<unknown> {
-    return this.nodes.ask({ orgId: i.orgId, nodeId: i.nodeId, actor: actorOf(p), resources: [`/v1/instances/${i.id}`] }, job);
+    return this.nodes.ask(
+      { orgId: i.orgId, nodeId: i.nodeId, actor: actorOf(p), resources: [`/v1/instances/${i.id}`] },
+      job,
+    );
   }
 }

@@ -31,33 +31,62 @@ export class InstanceReconciler implements OnModuleInit {
   ) {}
 
   onModuleInit(): void {
-    this.domainEvents.on('agent.ready', (s) => this.reconcile(s).catch((err: Error) => this.log.warn({ nodeId: s.nodeId, reason: err.message }, 'instance reconciliation failed')));
+    this.domainEvents.on('agent.ready', (s) =>
+      this.reconcile(s).catch((err: Error) =>
+        this.log.warn({ nodeId: s.nodeId, reason: err.message }, 'instance reconciliation failed'),
+      ),
+    );
     this.domainEvents.on('instance.state', ({ nodeId, frame }) =>
-      this.instances.applyStatus(nodeId, frame, frame.ts).catch((err: Error) => this.log.warn({ reason: err.message }, 'instance state not recorded')),
+      this.instances
+        .applyStatus(nodeId, frame, frame.ts)
+        .catch((err: Error) => this.log.warn({ reason: err.message }, 'instance state not recorded')),
     );
   }
 
-  async reconcile(session: Pick<AgentSession, 'nodeId' | 'orgId' | 'hello'>): Promise<{ started: number; stopped: number; removed: number; missing: number; duplicates: number }> {
+  async reconcile(
+    session: Pick<AgentSession, 'nodeId' | 'orgId' | 'hello'>,
+  ): Promise<{ started: number; stopped: number; removed: number; missing: number; duplicates: number }> {
     const reported = new Map((session.hello?.instances ?? []).map((i) => [i.instance_id, i.state]));
     const rows = await this.instances.repo.findBy({ nodeId: session.nodeId });
     const counts = { started: 0, stopped: 0, removed: 0, missing: 0, duplicates: 0 };
     const enqueue = (job: AnyJob, instanceId: string) =>
-      this.jobs.enqueue({ orgId: session.orgId, nodeId: session.nodeId, actor: SYSTEM, resources: [`/v1/instances/${instanceId}`, `/v1/nodes/${session.nodeId}`] }, job);
+      this.jobs.enqueue(
+        {
+          orgId: session.orgId,
+          nodeId: session.nodeId,
+          actor: SYSTEM,
+          resources: [`/v1/instances/${instanceId}`, `/v1/nodes/${session.nodeId}`],
+        },
+        job,
+      );
     for (const row of rows) {
       const state = reported.get(row.id);
       reported.delete(row.id);
       if (row.state === 'pending' || row.state === 'deleting') continue; // a create or delete job is on its way
       if (row.migrationId) {
         // The migration stopped it on purpose and decides where it runs next.
-        if (state) await this.instances.applyStatus(session.nodeId, { instance_id: row.id, state, reason: null, exit_code: row.exitCode }, null);
+        if (state)
+          await this.instances.applyStatus(
+            session.nodeId,
+            { instance_id: row.id, state, reason: null, exit_code: row.exitCode },
+            null,
+          );
         continue;
       }
       if (!state) {
         counts.missing++;
-        await this.instances.applyStatus(session.nodeId, { instance_id: row.id, state: 'failed', reason: 'the node no longer has this instance', exit_code: null }, null);
+        await this.instances.applyStatus(
+          session.nodeId,
+          { instance_id: row.id, state: 'failed', reason: 'the node no longer has this instance', exit_code: null },
+          null,
+        );
         continue;
       }
-      await this.instances.applyStatus(session.nodeId, { instance_id: row.id, state, reason: null, exit_code: row.exitCode }, null);
+      await this.instances.applyStatus(
+        session.nodeId,
+        { instance_id: row.id, state, reason: null, exit_code: row.exitCode },
+        null,
+      );
       if (row.desiredState === 'running' && state === 'stopped') {
         counts.started++;
         await enqueue({ kind: 'instance.start', payload: { instance_id: row.id } }, row.id);
@@ -84,7 +113,8 @@ export class InstanceReconciler implements OnModuleInit {
         });
       } else counts.removed++;
     }
-    if (counts.started || counts.stopped || counts.removed || counts.missing || counts.duplicates) this.log.info({ nodeId: session.nodeId, ...counts }, 'reconciled instances with the node');
+    if (counts.started || counts.stopped || counts.removed || counts.missing || counts.duplicates)
+      this.log.info({ nodeId: session.nodeId, ...counts }, 'reconciled instances with the node');
     return counts;
   }
 }

@@ -29,11 +29,20 @@ export function renderInstanceSpec(input: RenderInput): InstanceSpec {
   return {
     instance_id: input.instanceId,
     driver: w.driver,
-    ...(w.driver === 'docker' ? { image: input.image ?? w.image, ...(w.registry_id ? { registry_id: w.registry_id } : {}) } : {}),
+    ...(w.driver === 'docker'
+      ? { image: input.image ?? w.image, ...(w.registry_id ? { registry_id: w.registry_id } : {}) }
+      : {}),
     ...(w.driver === 'zone' && w.zone ? { zone: w.zone } : {}),
     startup,
     env: resolved.env,
-    ports: input.ports ?? w.ports.map((p) => ({ name: p.name, container_port: p.container_port, host_port: p.host_port ?? p.container_port, protocol: p.protocol })),
+    ports:
+      input.ports ??
+      w.ports.map((p) => ({
+        name: p.name,
+        container_port: p.container_port,
+        host_port: p.host_port ?? p.container_port,
+        protocol: p.protocol,
+      })),
     resources: {
       cpu_cores: resources.cpu_cores,
       memory_bytes: resources.memory_bytes,
@@ -41,16 +50,32 @@ export function renderInstanceSpec(input: RenderInput): InstanceSpec {
       ...(w.security?.pids_limit ? { pids_limit: w.security.pids_limit } : {}),
     },
     stop: { type: w.stop.type, value: w.stop.value, grace_seconds: w.stop.grace_seconds },
-    restart: { policy: w.restart.policy, max_retries: w.restart.max_retries, backoff_seconds: w.restart.backoff_seconds },
+    restart: {
+      policy: w.restart.policy,
+      max_retries: w.restart.max_retries,
+      backoff_seconds: w.restart.backoff_seconds,
+    },
     config_files: resolved.config_files.map((f) => ({
       path: f.path,
       parser: f.parser,
       ...(f.content !== undefined ? { content: f.content } : {}),
       ...(f.replacements ? { replacements: f.replacements.map((r) => ({ match: r.match, value: r.value })) } : {}),
     })),
-    ...(w.install ? { install: { script: w.install.script, entrypoint: w.install.entrypoint, ...(w.install.image ? { image: w.install.image } : {}) } } : {}),
+    ...(w.install
+      ? {
+          install: {
+            script: w.install.script,
+            entrypoint: w.install.entrypoint,
+            ...(w.install.image ? { image: w.install.image } : {}),
+          },
+        }
+      : {}),
     ...(w.ready_pattern ? { ready_pattern: w.ready_pattern } : {}),
-    sandbox: { capabilities: w.security?.capabilities ?? [], read_only_root: w.security?.read_only_root ?? false, allow_unsandboxed: input.allowUnsandboxed ?? false },
+    sandbox: {
+      capabilities: w.security?.capabilities ?? [],
+      read_only_root: w.security?.read_only_root ?? false,
+      allow_unsandboxed: input.allowUnsandboxed ?? false,
+    },
   };
 }
 
@@ -59,7 +84,11 @@ export function renderInstanceSpec(input: RenderInput): InstanceSpec {
  * the allocations (so an egg's SERVER_PORT is never "missing"), and a refused or missing value
  * throws InvalidVariablesError naming the variable.
  */
-export function checkInstanceVariables(spec: WorkloadSpec, input: Readonly<Record<string, RawValue>>, memoryBytes: number): void {
+export function checkInstanceVariables(
+  spec: WorkloadSpec,
+  input: Readonly<Record<string, RawValue>>,
+  memoryBytes: number,
+): void {
   const b = placeholderBinding(spec, portSlots(spec, input));
   resolveVariables(spec, input, { memory_bytes: memoryBytes, ...b.context, assigned: b.variables });
 }

@@ -45,20 +45,39 @@ export class InstanceStreams implements OnModuleInit {
       const id = parse(instanceIdParams, up.params, 'path parameter').id;
       const query = parse(consoleQuery, Object.fromEntries(up.query), 'query');
       const scrollback = query.scrollback ?? this.config.console.scrollbackLines;
-      const { principal, request } = await this.access.authorize(up, { kind: 'permission', permission: 'instances.console', sessionOnly: false });
+      const { principal, request } = await this.access.authorize(up, {
+        kind: 'permission',
+        permission: 'instances.console',
+        sessionOnly: false,
+      });
       const instance = await this.instances.get(principal, id);
-      void this.audit.record(this.audit.fromRequest(request, { action: 'instance.console.open', targetType: 'instance', targetId: id, outcome: 'success' }));
-      if (query.protocol === 'wings') return (ws) => void this.wings(ws, up, principal, id, scrollback).catch(() => ws.close(1011, 'console failed'));
+      void this.audit.record(
+        this.audit.fromRequest(request, {
+          action: 'instance.console.open',
+          targetType: 'instance',
+          targetId: id,
+          outcome: 'success',
+        }),
+      );
+      if (query.protocol === 'wings')
+        return (ws) => void this.wings(ws, up, principal, id, scrollback).catch(() => ws.close(1011, 'console failed'));
       const stream = await this.open(instance.nodeId, 'instance.console', { instance_id: id, scrollback });
       // Text frames are control, binary frames output: the scrollback, then the marker after which output is live.
       const lines = scrollbackLines(stream.meta);
-      const prelude = [JSON.stringify({ type: 'scrollback', lines }), JSON.stringify({ type: 'live', tty: stream.meta.tty === true })];
+      const prelude = [
+        JSON.stringify({ type: 'scrollback', lines }),
+        JSON.stringify({ type: 'live', tty: stream.meta.tty === true }),
+      ];
       return (ws) => relay(ws, stream, { prelude });
     });
     this.router.route('/v1/instances/:id/logs', async (up) => {
       const id = parse(instanceIdParams, up.params, 'path parameter').id;
       const { tail } = parse(logsQuery, Object.fromEntries(up.query), 'query');
-      const { principal } = await this.access.authorize(up, { kind: 'permission', permission: 'instances.view', sessionOnly: false });
+      const { principal } = await this.access.authorize(up, {
+        kind: 'permission',
+        permission: 'instances.view',
+        sessionOnly: false,
+      });
       const instance = await this.instances.get(principal, id);
       const stream = await this.open(instance.nodeId, 'instance.logs', { instance_id: id, tail });
       return (ws) => relay(ws, stream, { readOnly: true });
@@ -66,7 +85,13 @@ export class InstanceStreams implements OnModuleInit {
   }
 
   /** `?protocol=wings`: Pterodactyl's `{event, args}` framing over the same console. */
-  private async wings(ws: WebSocket, up: WsUpgrade, principal: Principal, id: string, scrollback: number): Promise<void> {
+  private async wings(
+    ws: WebSocket,
+    up: WsUpgrade,
+    principal: Principal,
+    id: string,
+    scrollback: number,
+  ): Promise<void> {
     const wingsConsole = new WingsConsole(ws, {
       openConsole: async () => {
         const instance = await this.instances.get(principal, id);
@@ -77,7 +102,10 @@ export class InstanceStreams implements OnModuleInit {
       state: async () => (await this.instances.get(principal, id)).state,
       stats: async () => {
         const instance = await this.instances.get(principal, id);
-        return (await this.queries.ask(principal, instance, { kind: 'instance.stats', payload: { instance_id: id } })) as InstanceStats;
+        return (await this.queries.ask(principal, instance, {
+          kind: 'instance.stats',
+          payload: { instance_id: id },
+        })) as InstanceStats;
       },
       power: async (action) => {
         if (!hasPermission(principal, 'instances.manage')) throw new PermissionDeniedError('instances.manage');
@@ -104,7 +132,12 @@ export class InstanceStreams implements OnModuleInit {
     try {
       return await this.nodeStreams.open(nodeId, kind, params);
     } catch (err) {
-      if (err instanceof StreamOpenError) throw new DomainError(err.message, err.code, err.code === 'instance_not_found' ? 404 : err.code === 'start_failed' ? 409 : 502);
+      if (err instanceof StreamOpenError)
+        throw new DomainError(
+          err.message,
+          err.code,
+          err.code === 'instance_not_found' ? 404 : err.code === 'start_failed' ? 409 : 502,
+        );
       throw err;
     }
   }

@@ -5,7 +5,12 @@ import type { WorkloadResources } from '../workloads/workload.schemas';
 /** `pending` until the node created it; `unknown` while its node is unreachable; `deleting` once a delete is queued. */
 export type InstanceRowState = InstanceState | 'pending' | 'unknown' | 'deleting';
 /** Every state the hub shows: the host's states plus the hub-side ones (never sent to or by an agent). */
-export const INSTANCE_ROW_STATES = ['pending', ...INSTANCE_STATES, 'unknown', 'deleting'] as const satisfies readonly InstanceRowState[];
+export const INSTANCE_ROW_STATES = [
+  'pending',
+  ...INSTANCE_STATES,
+  'unknown',
+  'deleting',
+] as const satisfies readonly InstanceRowState[];
 export type DesiredState = 'running' | 'stopped';
 
 @Entity('instances')

@@ -21,7 +21,17 @@ import { LostInstances } from './lost-instances';
 
 @Module({
   imports: [AllocationsModule, JobsModule, NodesModule, SchedulerModule, WorkloadsModule, TunnelModule],
-  providers: [InstancesService, InstancePlacement, InstancePorts, InstanceQueries, InstanceReconciler, InstanceStreams, InstanceMetricsService, InstanceLogsService, LostInstances],
+  providers: [
+    InstancesService,
+    InstancePlacement,
+    InstancePorts,
+    InstanceQueries,
+    InstanceReconciler,
+    InstanceStreams,
+    InstanceMetricsService,
+    InstanceLogsService,
+    LostInstances,
+  ],
   controllers: [InstancesController, InstancePortsController, InstanceMetricsController, InstanceLogsController],
   exports: [InstancesService, InstanceQueries, InstancePlacement],
 })

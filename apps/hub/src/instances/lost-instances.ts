@@ -36,7 +36,6 @@ interface LostRow {
  */
 @Injectable()
 export class LostInstances implements OnApplicationBootstrap {
-
   constructor(
     @Inject(DataSource) private readonly db: DataSource,
     private readonly planner: PlannerService,
@@ -50,7 +49,12 @@ export class LostInstances implements OnApplicationBootstrap {
   ) {}
 
   onApplicationBootstrap(): void {
-    this.periodic.register({ kind: 'instances.lost', everyMs: this.config.migrations.sweepSeconds * 1000, maxRunMs: LOCK_MS, run: () => this.sweep() });
+    this.periodic.register({
+      kind: 'instances.lost',
+      everyMs: this.config.migrations.sweepSeconds * 1000,
+      maxRunMs: LOCK_MS,
+      run: () => this.sweep(),
+    });
   }
 
   async sweep(): Promise<void> {
@@ -77,8 +81,17 @@ export class LostInstances implements OnApplicationBootstrap {
     )) as [LostRow[], number];
     for (const r of res[0]) {
       this.log.warn({ instanceId: r.id, nodeId: r.node_id }, 'instance lost with its node');
-      void this.events.publish(r.org_id, 'instance.state', { instance_id: r.id, state: 'unknown', reason: `node ${r.node_name} unreachable`, exit_code: null });
-      void this.events.publish(r.org_id, 'instance.lost', { instance_id: r.id, node_id: r.node_id, since: r.since ? new Date(r.since).toISOString() : null });
+      void this.events.publish(r.org_id, 'instance.state', {
+        instance_id: r.id,
+        state: 'unknown',
+        reason: `node ${r.node_name} unreachable`,
+        exit_code: null,
+      });
+      void this.events.publish(r.org_id, 'instance.lost', {
+        instance_id: r.id,
+        node_id: r.node_id,
+        since: r.since ? new Date(r.since).toISOString() : null,
+      });
     }
     return res[0].length;
   }
@@ -99,10 +112,17 @@ export class LostInstances implements OnApplicationBootstrap {
     const repo = this.db.getRepository(InstanceEntity);
     const i = await repo.findOneBy({ id });
     if (!i || i.state !== 'unknown') return false;
-    const labels = (await this.db.query(`SELECT spec->'constraints'->'node_labels' AS labels FROM workloads WHERE id = $1`, [i.workloadId])) as { labels: Record<string, string> | null }[];
+    const labels = (await this.db.query(
+      `SELECT spec->'constraints'->'node_labels' AS labels FROM workloads WHERE id = $1`,
+      [i.workloadId],
+    )) as { labels: Record<string, string> | null }[];
     const placement = await this.planner.placeInOrg(i.orgId, {
       driver: i.driver,
-      resources: { cpu_cores: i.resources.cpu_cores ?? 0, memory_bytes: i.resources.memory_bytes ?? 0, disk_bytes: i.resources.disk_bytes ?? 0 },
+      resources: {
+        cpu_cores: i.resources.cpu_cores ?? 0,
+        memory_bytes: i.resources.memory_bytes ?? 0,
+        disk_bytes: i.resources.disk_bytes ?? 0,
+      },
       node_labels: labels[0]?.labels ?? {},
       require_sandbox: i.spec.sandbox?.allow_unsandboxed !== true,
       ports: (await this.allocations.heldBy(id, i.nodeId)).length,
@@ -112,7 +132,11 @@ export class LostInstances implements OnApplicationBootstrap {
       const reason = `node lost; no node can take a replacement yet: ${placement.summary}`;
       if (i.stateReason !== reason) {
         await repo.update({ id, state: 'unknown' }, { stateReason: reason });
-        void this.events.publish(i.orgId, 'instance.replace_pending', { instance_id: id, node_id: i.nodeId, reason: placement.summary });
+        void this.events.publish(i.orgId, 'instance.replace_pending', {
+          instance_id: id,
+          node_id: i.nodeId,
+          reason: placement.summary,
+        });
       }
       return false;
     }
@@ -127,7 +151,11 @@ export class LostInstances implements OnApplicationBootstrap {
           [id, i.nodeId, target, `replacing the instance lost with node ${i.nodeId}`],
         )) as [unknown[], number];
         if (!moved[0].length) return null;
-        const remapped = remapPorts(i.spec, i.variables, await this.allocations.claimMirror(tx, i.orgId, id, i.nodeId, target, targetName));
+        const remapped = remapPorts(
+          i.spec,
+          i.variables,
+          await this.allocations.claimMirror(tx, i.orgId, id, i.nodeId, target, targetName),
+        );
         await tx.getRepository(InstanceEntity).update({ id }, { spec: remapped.spec, variables: remapped.variables });
         await this.allocations.release(tx, id, i.nodeId);
         return remapped.spec;
@@ -139,8 +167,15 @@ export class LostInstances implements OnApplicationBootstrap {
     }
     if (!spec) return false;
     const resources = [`/v1/instances/${id}`, `/v1/nodes/${target}`];
-    const create = await this.jobs.enqueue({ orgId: i.orgId, nodeId: target, actor: SYSTEM, resources }, { kind: 'instance.create', payload: { spec } });
-    if (i.desiredState === 'running') await this.jobs.enqueue({ orgId: i.orgId, nodeId: target, actor: SYSTEM, resources }, { kind: 'instance.start', payload: { instance_id: id } });
+    const create = await this.jobs.enqueue(
+      { orgId: i.orgId, nodeId: target, actor: SYSTEM, resources },
+      { kind: 'instance.create', payload: { spec } },
+    );
+    if (i.desiredState === 'running')
+      await this.jobs.enqueue(
+        { orgId: i.orgId, nodeId: target, actor: SYSTEM, resources },
+        { kind: 'instance.start', payload: { instance_id: id } },
+      );
     this.log.warn({ instanceId: id, from: i.nodeId, to: target }, 'replaced a lost instance on another node');
     void this.events.publish(i.orgId, 'instance.replaced', {
       instance_id: id,

@@ -18,7 +18,9 @@ export interface WingsConsoleDeps {
   openConsole(): Promise<{ stream: HubStream; scrollback: string[] } | null>;
   state(): Promise<string>;
   stats(): Promise<InstanceStats>;
-  /** Queues a power action; throws a DomainError (no permission, migrating…) whose message is sent as `daemon error`. */
+  /**
+   * Queues a power action; throws a DomainError (no permission, migrating…) whose message is sent as `daemon error`.
+   */
   power(action: PowerAction): Promise<void>;
   /** Calls back on every state change and stats sample of the instance; returns the unsubscribe. */
   subscribe(onState: (state: string) => void, onStats: (stats: InstanceStats) => void): () => void;
@@ -94,7 +96,10 @@ export class WingsConsole {
       (stats) => this.send('stats', [wingsStats(stats, this.lastState)]),
     );
     this.ws.on('message', (data: Buffer, isBinary: boolean) => {
-      if (!isBinary) void this.onMessage(data.toString('utf8')).catch((err: unknown) => this.send('daemon error', [(err as Error).message]));
+      if (!isBinary)
+        void this.onMessage(data.toString('utf8')).catch((err: unknown) =>
+          this.send('daemon error', [(err as Error).message]),
+        );
     });
     this.ws.on('close', () => {
       this.closed = true;
@@ -126,11 +131,14 @@ export class WingsConsole {
       case 'send stats':
         return this.send('stats', [wingsStats(await this.deps.stats(), this.lastState)]);
       case 'send command':
-        if (typeof arg !== 'string') return this.send('daemon error', ['send command takes the command line as args[0]']);
-        if (!this.stream || wingsStatus(this.lastState) === 'offline') return this.send('daemon error', [`the instance is not running (${this.lastState})`]);
+        if (typeof arg !== 'string')
+          return this.send('daemon error', ['send command takes the command line as args[0]']);
+        if (!this.stream || wingsStatus(this.lastState) === 'offline')
+          return this.send('daemon error', [`the instance is not running (${this.lastState})`]);
         return this.stream.write(Buffer.from(`${arg}\n`, 'utf8'));
       case 'set state':
-        if (arg !== 'start' && arg !== 'stop' && arg !== 'restart' && arg !== 'kill') return this.send('daemon error', ['set state takes start, stop, restart or kill as args[0]']);
+        if (arg !== 'start' && arg !== 'stop' && arg !== 'restart' && arg !== 'kill')
+          return this.send('daemon error', ['set state takes start, stop, restart or kill as args[0]']);
         return this.deps.power(arg);
       default:
         return this.send('daemon error', [`unknown event "${parsed.event.slice(0, 64)}"`]);
@@ -175,7 +183,8 @@ export class WingsConsole {
           this.flushPartial();
           // The run ended but the instance is running again already (a quick restart): follow the new run.
           const timer = setTimeout(() => {
-            if (!this.closed && !this.stream && (this.lastState === 'running' || this.lastState === 'starting')) void this.attach(true);
+            if (!this.closed && !this.stream && (this.lastState === 'running' || this.lastState === 'starting'))
+              void this.attach(true);
           }, REATTACH_AFTER_CLOSE_MS);
           timer.unref();
           this.timers.push(timer);
@@ -195,7 +204,9 @@ export class WingsConsole {
     this.flushTimer = setTimeout(() => this.flushPartial(), PARTIAL_LINE_FLUSH_MS);
     if (lines.length === 0) return stream.consumed(chunk.length);
     // Credit goes back once the client's socket took the frames (backpressure, as the native relay).
-    lines.forEach((line, i) => this.send('console output', [line], i === lines.length - 1 ? () => stream.consumed(chunk.length) : undefined));
+    lines.forEach((line, i) =>
+      this.send('console output', [line], i === lines.length - 1 ? () => stream.consumed(chunk.length) : undefined),
+    );
   }
 
   private flushPartial(): void {
@@ -208,10 +219,13 @@ export class WingsConsole {
     if (!expiresAt) return;
     const left = expiresAt.getTime() - Date.now();
     const expiring = setTimeout(() => this.send('token expiring'), Math.max(0, left - TOKEN_EXPIRING_SECONDS * 1000));
-    const expired = setTimeout(() => {
-      this.send('token expired');
-      this.ws.close(4401, 'token expired');
-    }, Math.max(0, left));
+    const expired = setTimeout(
+      () => {
+        this.send('token expired');
+        this.ws.close(4401, 'token expired');
+      },
+      Math.max(0, left),
+    );
     expiring.unref();
     expired.unref();
     this.timers.push(expiring, expired);

@@ -59,7 +59,10 @@ export class JobDelivery {
     });
   }
 
-  /** At shutdown: every job waiting for its outcome is put back for redelivery (the agent's journal keeps the effect single). */
+  /**
+   * At shutdown: every job waiting for its outcome is put back for redelivery (the agent's journal keeps the effect
+   * single).
+   */
   putBackAll(): void {
     for (const [id, w] of this.waiters) {
       this.waiters.delete(id);
@@ -81,7 +84,10 @@ export class JobDelivery {
     const turn = await this.operations.mayDeliver(data.opId);
     if (turn === 'final') return;
     if (turn === 'waiting') {
-      this.log.warn({ nodeId, opId: data.opId, resource: data.resource }, 'job queued before an earlier one on its resource ended; holding it');
+      this.log.warn(
+        { nodeId, opId: data.opId, resource: data.resource },
+        'job queued before an earlier one on its resource ended; holding it',
+      );
       return this.redeliverLater(job, token, NOT_YET_DELAY_MS);
     }
     const session = this.tunnel.session(nodeId);
@@ -89,7 +95,11 @@ export class JobDelivery {
 
     const payload = await this.registryCredentials.addTo(data.orgId, data.kind, data.payload);
     if (payload === null) {
-      await this.operations.fail(data.opId, 'registry_not_found', 'the registry credentials this workload names were deleted; name another registry in the workload (registry_id) or remove it');
+      await this.operations.fail(
+        data.opId,
+        'registry_not_found',
+        'the registry credentials this workload names were deleted; name another registry in the workload (registry_id) or remove it',
+      );
       return;
     }
     const envelope: JobEnvelope = {
@@ -107,7 +117,9 @@ export class JobDelivery {
     outcome.catch(() => undefined);
     const acked = session.socket.timeout(this.config.jobs.ackTimeoutSeconds * 1000).emitWithAck('job', envelope);
     this.tunnel.counters.messagesOut++;
-    void this.operations.markRunning(data.opId).catch((err: unknown) => this.log.warn({ err, opId: data.opId }, 'marking operation running failed'));
+    void this.operations
+      .markRunning(data.opId)
+      .catch((err: unknown) => this.log.warn({ err, opId: data.opId }, 'marking operation running failed'));
 
     let rawAck: unknown;
     try {
@@ -120,13 +132,20 @@ export class JobDelivery {
     const ack = jobAck.safeParse(rawAck);
     if (!ack.success) {
       this.forget(data.opId);
-      await this.operations.fail(data.opId, 'agent_error', 'the agent answered the job with an invalid acknowledgement');
+      await this.operations.fail(
+        data.opId,
+        'agent_error',
+        'the agent answered the job with an invalid acknowledgement',
+      );
       return;
     }
     if (ack.data.status === 'rejected') {
       this.forget(data.opId);
       if (!PERMANENT_REJECTIONS.has(ack.data.error.code)) {
-        this.log.warn({ nodeId, opId: data.opId, error: ack.data.error }, 'agent cannot take the job now; redelivering');
+        this.log.warn(
+          { nodeId, opId: data.opId, error: ack.data.error },
+          'agent cannot take the job now; redelivering',
+        );
         return this.redeliverLater(job, token);
       }
       await this.operations.fail(data.opId, ack.data.error.code, ack.data.error.message);
@@ -162,7 +181,11 @@ export class JobDelivery {
     this.waiters.delete(opId);
   }
 
-  private async redeliverLater(job: Job<NodeJobData>, token: string | undefined, delayMs = REDELIVER_DELAY_MS): Promise<never> {
+  private async redeliverLater(
+    job: Job<NodeJobData>,
+    token: string | undefined,
+    delayMs = REDELIVER_DELAY_MS,
+  ): Promise<never> {
     await job.moveToDelayed(Date.now() + delayMs, token);
     throw new DelayedError();
   }
@@ -178,7 +201,10 @@ export class JobDelivery {
       await this.operations.finalize(outcome);
       ack({ ok: true });
     } catch (err) {
-      this.log.warn({ opId: outcome.job_id, reason: (err as Error).message }, 'recording job outcome failed; the agent will resend it');
+      this.log.warn(
+        { opId: outcome.job_id, reason: (err as Error).message },
+        'recording job outcome failed; the agent will resend it',
+      );
       ack({ ok: false });
       return;
     }
@@ -198,9 +224,9 @@ export class JobDelivery {
     const last = this.lastProgressWrite.get(p.job_id) ?? 0;
     if (Date.now() - last < 200 && p.percent < 100) return;
     this.lastProgressWrite.set(p.job_id, Date.now());
-    await this.operations.progress({ id: p.job_id, orgId: event.orgId }, p.percent, p.message).catch((err: unknown) =>
-      this.log.warn({ err, opId: p.job_id }, 'recording progress failed'),
-    );
+    await this.operations
+      .progress({ id: p.job_id, orgId: event.orgId }, p.percent, p.message)
+      .catch((err: unknown) => this.log.warn({ err, opId: p.job_id }, 'recording progress failed'));
   }
 }
 

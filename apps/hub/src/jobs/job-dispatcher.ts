@@ -27,7 +27,9 @@ export interface JobTarget {
 export class NotCancellableError extends DomainError {
   constructor(status: string, kind: string) {
     super(
-      status === 'running' ? `a running ${kind} operation cannot be stopped midway` : `the operation is already ${status}`,
+      status === 'running'
+        ? `a running ${kind} operation cannot be stopped midway`
+        : `the operation is already ${status}`,
       'not_cancellable',
       409,
     );
@@ -56,7 +58,9 @@ export class JobDispatcher {
       }
     }
     const id = target.id ?? randomUUID();
-    const deadlineAt = new Date(Date.now() + (target.deadlineSeconds ?? this.config.jobs.defaultDeadlineSeconds) * 1000);
+    const deadlineAt = new Date(
+      Date.now() + (target.deadlineSeconds ?? this.config.jobs.defaultDeadlineSeconds) * 1000,
+    );
     return this.operations.create({
       id,
       orgId: target.orgId,
@@ -85,7 +89,11 @@ export class JobDispatcher {
       }
       op = (await this.operations.get(op.id))!;
     }
-    if ((op.status === 'running' || op.status === 'queued' || op.status === 'cancelling') && op.mayCancel && op.nodeId) {
+    if (
+      (op.status === 'running' || op.status === 'queued' || op.status === 'cancelling') &&
+      op.mayCancel &&
+      op.nodeId
+    ) {
       await this.operations.markCancelling(op.id);
       await this.bus.publish(JOBS_TOPIC, { type: 'cancel', nodeId: op.nodeId, opId: op.id });
       return (await this.operations.get(op.id))!;

@@ -41,7 +41,12 @@ export class JobSweepers implements OnApplicationBootstrap {
   async expireDue(): Promise<number> {
     try {
       const expired = await this.operations.expireDue();
-      for (const op of expired) if (op.node_id) await this.queues.forNode(op.node_id).remove(op.id).catch(() => 0);
+      for (const op of expired)
+        if (op.node_id)
+          await this.queues
+            .forNode(op.node_id)
+            .remove(op.id)
+            .catch(() => 0);
       return expired.length;
     } catch (err) {
       this.log.warn({ reason: (err as Error).message }, 'expiring operations failed');

@@ -13,7 +13,16 @@ import { OperationsService } from './operations.service';
 
 @Module({
   imports: [TunnelModule, RegistriesModule],
-  providers: [JobRegistryCredentials, OperationsService, JobQueues, JobDelivery, NodeWorkers, JobDispatcher, JobSweepers, OperationWaiter],
+  providers: [
+    JobRegistryCredentials,
+    OperationsService,
+    JobQueues,
+    JobDelivery,
+    NodeWorkers,
+    JobDispatcher,
+    JobSweepers,
+    OperationWaiter,
+  ],
   controllers: [OperationsController],
   exports: [OperationsService, JobDispatcher, JobQueues, NodeWorkers, JobDelivery, JobSweepers, OperationWaiter],
 })

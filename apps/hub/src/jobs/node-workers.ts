@@ -50,7 +50,8 @@ export class NodeWorkers implements OnApplicationBootstrap, BeforeApplicationShu
     });
     this.bus.on(JOBS_TOPIC, (m) => {
       if (m.type === 'wake' && typeof m.nodeId === 'string') void this.ensure(m.nodeId);
-      if (m.type === 'cancel' && typeof m.nodeId === 'string' && typeof m.opId === 'string') this.delivery.requestCancel(m.nodeId, m.opId);
+      if (m.type === 'cancel' && typeof m.nodeId === 'string' && typeof m.opId === 'string')
+        this.delivery.requestCancel(m.nodeId, m.opId);
     });
     this.sweepTimer = setInterval(() => void this.sweep(), SWEEP_MS);
   }
@@ -71,19 +72,25 @@ export class NodeWorkers implements OnApplicationBootstrap, BeforeApplicationShu
     const session = this.tunnel.session(nodeId);
     if (!session) return;
     // A read of the nodes domain's table (its owner writes it): the operator's concurrency cap.
-    const [node] = (await this.db.query(`SELECT job_concurrency AS "jobConcurrency" FROM nodes WHERE id = $1`, [nodeId])) as { jobConcurrency: number }[];
+    const [node] = (await this.db.query(`SELECT job_concurrency AS "jobConcurrency" FROM nodes WHERE id = $1`, [
+      nodeId,
+    ])) as { jobConcurrency: number }[];
     // Shutdown may have begun during the await: a Worker created now would outlive the Redis connection it uses.
     if (!node || this.stopped || this.workers.has(nodeId) || !this.tunnel.session(nodeId)) return;
-    const worker = new Worker<NodeJobData>(this.queues.queueName(nodeId), (job, token) => this.delivery.process(nodeId, job, token), {
-      connection: this.queues.connection,
-      prefix: this.queues.prefix,
-      concurrency: Math.max(1, Math.min(node.jobConcurrency, session.maxConcurrentJobs)),
-      lockDuration: this.config.jobs.lockSeconds * 1000,
-      stalledInterval: this.config.jobs.stalledCheckSeconds * 1000,
-      // Disconnects are normal: a stalled job is re-run, not failed. Attempts count real failures.
-      maxStalledCount: 1000,
-      autorun: true,
-    });
+    const worker = new Worker<NodeJobData>(
+      this.queues.queueName(nodeId),
+      (job, token) => this.delivery.process(nodeId, job, token),
+      {
+        connection: this.queues.connection,
+        prefix: this.queues.prefix,
+        concurrency: Math.max(1, Math.min(node.jobConcurrency, session.maxConcurrentJobs)),
+        lockDuration: this.config.jobs.lockSeconds * 1000,
+        stalledInterval: this.config.jobs.stalledCheckSeconds * 1000,
+        // Disconnects are normal: a stalled job is re-run, not failed. Attempts count real failures.
+        maxStalledCount: 1000,
+        autorun: true,
+      },
+    );
     worker.on('error', (err) => this.log.warn({ nodeId, reason: err.message }, 'job worker error'));
     worker.on('drained', () => this.scheduleIdleCheck(nodeId));
     this.workers.set(nodeId, worker);
@@ -105,7 +112,9 @@ export class NodeWorkers implements OnApplicationBootstrap, BeforeApplicationShu
   private async stopIfIdle(nodeId: string): Promise<void> {
     this.idleTimers.delete(nodeId);
     try {
-      const counts = await this.queues.forNode(nodeId).getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'paused', 'waiting-children');
+      const counts = await this.queues
+        .forNode(nodeId)
+        .getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'paused', 'waiting-children');
       const pending = Object.values(counts).reduce((a, b) => a + b, 0);
       if (pending > 0) return this.scheduleIdleCheck(nodeId);
       await this.queues.connection.srem(this.queues.workSetKey, nodeId);
@@ -122,7 +131,9 @@ export class NodeWorkers implements OnApplicationBootstrap, BeforeApplicationShu
     const w = this.workers.get(nodeId);
     if (!w) return;
     this.workers.delete(nodeId);
-    const closed = w.close().catch((err: Error) => this.log.warn({ nodeId, reason: err.message }, 'closing job worker failed'));
+    const closed = w
+      .close()
+      .catch((err: Error) => this.log.warn({ nodeId, reason: err.message }, 'closing job worker failed'));
     this.closing.add(closed);
     await closed;
     this.closing.delete(closed);

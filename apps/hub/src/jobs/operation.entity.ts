@@ -22,7 +22,13 @@ export class OperationEntity {
   @Column({ type: 'jsonb' }) payload!: unknown;
   @Column({ type: 'text', nullable: true }) resource!: string | null;
   /** Acknowledgement order; operations on one (node, resource) are delivered in this order. */
-  @Column({ type: 'bigint', insert: false, update: false, transformer: { to: (v: unknown) => v, from: (v: string | null) => (v === null ? null : Number(v)) } }) seq!: number;
+  @Column({
+    type: 'bigint',
+    insert: false,
+    update: false,
+    transformer: { to: (v: unknown) => v, from: (v: string | null) => (v === null ? null : Number(v)) },
+  })
+  seq!: number;
   @Column({ type: 'jsonb', default: [] }) resources!: string[];
   @Column({ name: 'progress_percent', type: 'real', default: 0 }) progressPercent!: number;
   @Column({ name: 'progress_message', type: 'text', nullable: true }) progressMessage!: string | null;

@@ -7,7 +7,14 @@ import { ValidParams, ValidQuery } from '../http/validation';
 import { ApiDoc } from '../openapi/api-doc';
 import { JobDispatcher } from './job-dispatcher';
 import { OperationWaiter } from './operation-waiter';
-import { listOperationsQuery, operationIdParams, waitQuery, operationResponse, OperationResponse, presentOperation } from './operations.schemas';
+import {
+  listOperationsQuery,
+  operationIdParams,
+  waitQuery,
+  operationResponse,
+  OperationResponse,
+  presentOperation,
+} from './operations.schemas';
 import { OperationsService } from './operations.service';
 
 @Controller('v1/operations')
@@ -20,16 +27,30 @@ export class OperationsController {
 
   @Get()
   @RequirePermission('operations.view')
-  @ApiDoc({ summary: 'List operations (newest first), filtered by status, kind, node, resource and time', tags: ['operations'], responses: { 200: { description: 'A page of operations', schema: pageOf(operationResponse) } } })
-  async list(@CurrentPrincipal() p: Principal, @ValidQuery(listOperationsQuery) q: z.infer<typeof listOperationsQuery>) {
+  @ApiDoc({
+    summary: 'List operations (newest first), filtered by status, kind, node, resource and time',
+    tags: ['operations'],
+    responses: { 200: { description: 'A page of operations', schema: pageOf(operationResponse) } },
+  })
+  async list(
+    @CurrentPrincipal() p: Principal,
+    @ValidQuery(listOperationsQuery) q: z.infer<typeof listOperationsQuery>,
+  ) {
     const page = await this.operations.list(requireOrg(p).id, q);
     return { data: page.data.map(presentOperation), total: page.total };
   }
 
   @Get(':id')
   @RequirePermission('operations.view')
-  @ApiDoc({ summary: 'One operation: status, progress, result or error', tags: ['operations'], responses: { 200: { description: 'The operation', schema: operationResponse } } })
-  async get(@CurrentPrincipal() p: Principal, @ValidParams(operationIdParams) params: z.infer<typeof operationIdParams>): Promise<OperationResponse> {
+  @ApiDoc({
+    summary: 'One operation: status, progress, result or error',
+    tags: ['operations'],
+    responses: { 200: { description: 'The operation', schema: operationResponse } },
+  })
+  async get(
+    @CurrentPrincipal() p: Principal,
+    @ValidParams(operationIdParams) params: z.infer<typeof operationIdParams>,
+  ): Promise<OperationResponse> {
     return presentOperation(await this.operations.getInOrg(requireOrg(p).id, params.id));
   }
 
@@ -37,7 +58,8 @@ export class OperationsController {
   @RequirePermission('operations.view')
   @ApiDoc({
     summary: 'Block until the operation is final or the timeout passes, then answer it either way',
-    description: 'Returns within milliseconds of completion, whichever hub replica the agent and the caller are on. `timeout` in seconds, default 60, max 300.',
+    description:
+      'Returns within milliseconds of completion, whichever hub replica the agent and the caller are on. `timeout` in seconds, default 60, max 300.',
     tags: ['operations'],
     responses: { 200: { description: 'The operation, final or still running', schema: operationResponse } },
   })
@@ -58,7 +80,10 @@ export class OperationsController {
     errors: ['not_cancellable'],
     responses: { 200: { description: 'The operation, now cancelled or cancelling', schema: operationResponse } },
   })
-  async cancel(@CurrentPrincipal() p: Principal, @ValidParams(operationIdParams) params: z.infer<typeof operationIdParams>): Promise<OperationResponse> {
+  async cancel(
+    @CurrentPrincipal() p: Principal,
+    @ValidParams(operationIdParams) params: z.infer<typeof operationIdParams>,
+  ): Promise<OperationResponse> {
     const op = await this.operations.getInOrg(requireOrg(p).id, params.id);
     return presentOperation(await this.dispatcher.cancel(op));
   }

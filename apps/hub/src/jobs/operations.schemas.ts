@@ -4,7 +4,15 @@ import { paginationQuery } from '../http/pagination';
 import type { OperationEntity } from './operation.entity';
 import { isoDateTime } from '../http/fields';
 
-export const operationStatus = z.enum(['queued', 'running', 'cancelling', 'succeeded', 'failed', 'cancelled', 'expired']);
+export const operationStatus = z.enum([
+  'queued',
+  'running',
+  'cancelling',
+  'succeeded',
+  'failed',
+  'cancelled',
+  'expired',
+]);
 
 export const operationResponse = z.object({
   id: z.uuid(),
@@ -14,7 +22,11 @@ export const operationResponse = z.object({
   resources: z.array(z.string()).describe('API paths of what the operation touches'),
   may_cancel: z.boolean(),
   node_id: z.uuid().nullable(),
-  actor: z.object({ type: z.enum(['user', 'api_token', 'system']), id: z.string().nullable(), name: z.string().optional() }),
+  actor: z.object({
+    type: z.enum(['user', 'api_token', 'system']),
+    id: z.string().nullable(),
+    name: z.string().optional(),
+  }),
   error: z.object({ code: z.string(), message: z.string() }).nullable(),
   result: z.unknown(),
   created_at: z.string(),
@@ -29,7 +41,13 @@ export const operationIdParams = z.object({ id: z.uuid({ message: 'operation id 
 export const listOperationsQuery = paginationQuery.extend({
   status: operationStatus.optional(),
   // Node job kinds and the hub's own (backup.create, backup.restore, …).
-  kind: z.string().regex(/^[a-z][a-z0-9_-]*(\.[a-z0-9_-]+)+$/, { message: 'must be an operation kind such as instance.start or backup.create' }).max(64).optional(),
+  kind: z
+    .string()
+    .regex(/^[a-z][a-z0-9_-]*(\.[a-z0-9_-]+)+$/, {
+      message: 'must be an operation kind such as instance.start or backup.create',
+    })
+    .max(64)
+    .optional(),
   node_id: z.uuid().optional(),
   resource: z.string().max(300).optional().describe('Only operations touching this API path, e.g. /v1/nodes/<id>'),
   from: isoDateTime().optional().describe('Created at or after'),

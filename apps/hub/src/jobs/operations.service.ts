@@ -12,8 +12,10 @@ import { JobQueues, NodeJobData } from './job-queues';
 import type { listOperationsQuery } from './operations.schemas';
 import { FINAL_STATUSES, OperationEntity, OperationStatus } from './operation.entity';
 
-
-export type NewOperation = Pick<OperationEntity, 'id' | 'orgId' | 'nodeId' | 'kind' | 'payload' | 'resource' | 'resources' | 'actor' | 'mayCancel' | 'deadlineAt'>;
+export type NewOperation = Pick<
+  OperationEntity,
+  'id' | 'orgId' | 'nodeId' | 'kind' | 'payload' | 'resource' | 'resources' | 'actor' | 'mayCancel' | 'deadlineAt'
+>;
 
 const OPEN: OperationStatus[] = ['queued', 'running', 'cancelling'];
 const PRUNE_LOCK_KEY = 4_242_003;
@@ -81,7 +83,10 @@ export class OperationsService {
     return true;
   }
 
-  /** Whether `op` may be delivered now: open, and nothing earlier on its (node, resource) is open. One query: it runs for every delivery. */
+  /**
+   * Whether `op` may be delivered now: open, and nothing earlier on its (node, resource) is open. One query: it runs
+   * for every delivery.
+   */
   async mayDeliver(opId: string): Promise<'yes' | 'final' | 'waiting'> {
     const rows = (await this.db.query(
       `SELECT o.${OPEN_SQL} AS open,
@@ -116,14 +121,24 @@ export class OperationsService {
     const added = this.queues.addAndWake(op.nodeId!, this.jobData(op)).then(
       () => true,
       (err: unknown) => {
-        this.log.warn({ opId: op.id, reason: (err as Error).message }, 'could not queue the operation now; the requeue sweep will');
+        this.log.warn(
+          { opId: op.id, reason: (err as Error).message },
+          'could not queue the operation now; the requeue sweep will',
+        );
         return true;
       },
     );
     let timer: NodeJS.Timeout | undefined;
-    const waited = await Promise.race([added, new Promise<false>((r) => (timer = setTimeout(() => r(false), PUSH_WAIT_MS)))]);
+    const waited = await Promise.race([
+      added,
+      new Promise<false>((r) => (timer = setTimeout(() => r(false), PUSH_WAIT_MS))),
+    ]);
     clearTimeout(timer);
-    if (!waited) this.log.warn({ opId: op.id }, 'redis is slow or down: the operation is recorded and will be queued when it answers');
+    if (!waited)
+      this.log.warn(
+        { opId: op.id },
+        'redis is slow or down: the operation is recorded and will be queued when it answers',
+      );
   }
 
   /**
@@ -145,7 +160,10 @@ export class OperationsService {
       });
       if (next) await this.push(next);
     } catch (err) {
-      this.log.warn({ ...chain, reason: (err as Error).message }, 'could not queue the next operation on the resource; the requeue sweep will');
+      this.log.warn(
+        { ...chain, reason: (err as Error).message },
+        'could not queue the next operation on the resource; the requeue sweep will',
+      );
     }
   }
 
@@ -162,18 +180,32 @@ export class OperationsService {
     );
   }
 
-  async progress(op: Pick<OperationEntity, 'id' | 'orgId'>, percent: number, message: string | undefined): Promise<void> {
+  async progress(
+    op: Pick<OperationEntity, 'id' | 'orgId'>,
+    percent: number,
+    message: string | undefined,
+  ): Promise<void> {
     const rows = await this.updateReturning(
       `UPDATE operations SET progress_percent = GREATEST(progress_percent, $2), progress_message = COALESCE($3, progress_message), updated_at = now()
         WHERE id = $1 AND status IN ('queued', 'running', 'cancelling') RETURNING id`,
       [op.id, percent, message ?? null],
     );
-    if (rows.length) void this.events.publish(op.orgId, 'operation.progress', { operation_id: op.id, percent, message: message ?? null });
+    if (rows.length)
+      void this.events.publish(op.orgId, 'operation.progress', {
+        operation_id: op.id,
+        percent,
+        message: message ?? null,
+      });
   }
 
   /** Applies an agent's outcome once; later copies of the same outcome change nothing. */
   async finalize(outcome: JobOutcome): Promise<OperationEntity | null> {
-    const error = outcome.status === 'failed' ? outcome.error : outcome.status === 'cancelled' ? { code: 'cancelled', message: 'cancelled on request' } : null;
+    const error =
+      outcome.status === 'failed'
+        ? outcome.error
+        : outcome.status === 'cancelled'
+          ? { code: 'cancelled', message: 'cancelled on request' }
+          : null;
     const result = outcome.status === 'succeeded' ? (outcome.result ?? null) : null;
     const rows = await this.db.transaction(async (tx) => {
       const updated = await updateReturning(
@@ -182,23 +214,46 @@ export class OperationsService {
                 progress_percent = CASE WHEN $2 = 'succeeded' THEN 100 ELSE progress_percent END,
                 started_at = COALESCE(started_at, $5)
           WHERE id = $1 AND status IN ('queued', 'running', 'cancelling') RETURNING id, org_id, kind, payload, node_id, resource`,
-        [outcome.job_id, outcome.status, JSON.stringify(result), error ? JSON.stringify(error) : null, outcome.finished_at],
+        [
+          outcome.job_id,
+          outcome.status,
+          JSON.stringify(result),
+          error ? JSON.stringify(error) : null,
+          outcome.finished_at,
+        ],
       );
-      if (updated.length) await this.events.publish(String(updated[0]!.org_id), 'operation.completed', { operation_id: outcome.job_id, status: outcome.status }, tx);
+      if (updated.length)
+        await this.events.publish(
+          String(updated[0]!.org_id),
+          'operation.completed',
+          { operation_id: outcome.job_id, status: outcome.status },
+          tx,
+        );
       return updated;
     });
     if (rows.length) {
       const row = rows[0]!;
       this.finished(row);
       // Domains that own what the job acted on (instances, backups, deployments) update their rows.
-      const op = { id: outcome.job_id, orgId: String(row.org_id), nodeId: (row.node_id as string | null) ?? null, kind: String(row.kind), payload: row.payload };
+      const op = {
+        id: outcome.job_id,
+        orgId: String(row.org_id),
+        nodeId: (row.node_id as string | null) ?? null,
+        kind: String(row.kind),
+        payload: row.payload,
+      };
       this.domainEvents.publish('operation.finished', { op, outcome });
     }
     return rows.length ? this.get(outcome.job_id) : null;
   }
 
   async fail(id: string, code: string, message: string): Promise<void> {
-    await this.finalize({ job_id: id, status: 'failed', error: { code, message }, finished_at: new Date().toISOString() });
+    await this.finalize({
+      job_id: id,
+      status: 'failed',
+      error: { code, message },
+      finished_at: new Date().toISOString(),
+    });
   }
 
   /** Queued operations whose deadline passed: they will never be delivered. */
@@ -226,7 +281,13 @@ export class OperationsService {
   private async finalInTransaction(sql: string, params: unknown[]): Promise<Record<string, unknown>[]> {
     const rows = await this.db.transaction(async (tx) => {
       const updated = await updateReturning(tx, sql, params);
-      for (const r of updated) await this.events.publish(String(r.org_id), 'operation.completed', { operation_id: String(r.id), status: String(r.status) }, tx);
+      for (const r of updated)
+        await this.events.publish(
+          String(r.org_id),
+          'operation.completed',
+          { operation_id: String(r.id), status: String(r.status) },
+          tx,
+        );
       return updated;
     });
     for (const r of rows) this.finished(r);
@@ -259,7 +320,10 @@ export class OperationsService {
       .getMany();
   }
 
-  async list(orgId: string, q: z.infer<typeof listOperationsQuery>): Promise<{ data: OperationEntity[]; total: number }> {
+  async list(
+    orgId: string,
+    q: z.infer<typeof listOperationsQuery>,
+  ): Promise<{ data: OperationEntity[]; total: number }> {
     const qb = this.repo.createQueryBuilder('o').where('o.org_id = :orgId', { orgId });
     if (q.status) qb.andWhere('o.status = :status', { status: q.status });
     if (q.kind) qb.andWhere('o.kind = :kind', { kind: q.kind });
@@ -267,7 +331,12 @@ export class OperationsService {
     if (q.resource) qb.andWhere('o.resources @> :res', { res: JSON.stringify([q.resource]) });
     if (q.from) qb.andWhere('o.created_at >= :from', { from: q.from });
     if (q.to) qb.andWhere('o.created_at < :to', { to: q.to });
-    const [data, total] = await qb.orderBy('o.created_at', 'DESC').addOrderBy('o.id', 'DESC').skip(q.offset).take(q.limit).getManyAndCount();
+    const [data, total] = await qb
+      .orderBy('o.created_at', 'DESC')
+      .addOrderBy('o.id', 'DESC')
+      .skip(q.offset)
+      .take(q.limit)
+      .getManyAndCount();
     return { data, total };
   }
 
@@ -285,14 +354,19 @@ export class OperationsService {
   private finished(row: Record<string, unknown>): void {
     this.events.flushOutbox();
     void this.bus.publish(OPERATIONS_TOPIC, { opId: String(row.id) });
-    const chain = chainOf({ nodeId: (row.node_id as string | null) ?? null, resource: (row.resource as string | null) ?? null });
+    const chain = chainOf({
+      nodeId: (row.node_id as string | null) ?? null,
+      resource: (row.resource as string | null) ?? null,
+    });
     if (chain) void this.promoteNext(chain);
   }
 
   /** Removes finished operations older than the retention; once per cluster per run. */
   async pruneFinished(retentionSeconds: number): Promise<number> {
     return this.db.transaction(async (tx) => {
-      const [{ locked }] = (await tx.query('SELECT pg_try_advisory_xact_lock($1) AS locked', [PRUNE_LOCK_KEY])) as [{ locked: boolean }];
+      const [{ locked }] = (await tx.query('SELECT pg_try_advisory_xact_lock($1) AS locked', [PRUNE_LOCK_KEY])) as [
+        { locked: boolean },
+      ];
       if (!locked) return 0;
       const res = (await tx.query(
         `DELETE FROM operations WHERE status IN ('succeeded', 'failed', 'cancelled', 'expired') AND finished_at < now() - make_interval(secs => $1)`,
@@ -326,10 +400,9 @@ async function lockChain(tx: EntityManager, chain: Chain): Promise<void> {
 }
 
 async function hasOpenPredecessor(tx: EntityManager, chain: Chain, seq: number): Promise<boolean> {
-  const rows = (await tx.query(`SELECT 1 FROM operations WHERE node_id = $1 AND resource = $2 AND ${OPEN_SQL} AND seq < $3 LIMIT 1`, [
-    chain.nodeId,
-    chain.resource,
-    seq,
-  ])) as unknown[];
+  const rows = (await tx.query(
+    `SELECT 1 FROM operations WHERE node_id = $1 AND resource = $2 AND ${OPEN_SQL} AND seq < $3 LIMIT 1`,
+    [chain.nodeId, chain.resource, seq],
+  )) as unknown[];
   return rows.length > 0;
 }

@@ -33,14 +33,20 @@ export class MailService implements OnApplicationShutdown {
   /** Resolves when the server accepted the message; rejects with the SMTP error otherwise. */
   async send(message: MailMessage): Promise<void> {
     if (!this.transport) {
-      this.log.warn({ to: message.to, subject: message.subject }, 'mail not sent: no SMTP server configured (HOSTPLANE_SMTP_HOST)');
+      this.log.warn(
+        { to: message.to, subject: message.subject },
+        'mail not sent: no SMTP server configured (HOSTPLANE_SMTP_HOST)',
+      );
       return;
     }
     try {
       await this.transport.sendMail({ from: this.from, to: message.to, subject: message.subject, text: message.text });
       this.log.info({ to: message.to, subject: message.subject }, 'mail sent');
     } catch (err) {
-      this.log.error({ to: message.to, subject: message.subject, reason: (err as Error).message }, 'mail could not be sent');
+      this.log.error(
+        { to: message.to, subject: message.subject, reason: (err as Error).message },
+        'mail could not be sent',
+      );
       throw err;
     }
   }

@@ -28,7 +28,15 @@ export function passwordResetMail(to: string, hubUrl: string, token: string, ttl
   };
 }
 
-export function inviteMail(to: string, hubUrl: string, orgName: string, inviterEmail: string, role: string, token: string, ttlHours: number): MailMessage {
+export function inviteMail(
+  to: string,
+  hubUrl: string,
+  orgName: string,
+  inviterEmail: string,
+  role: string,
+  token: string,
+  ttlHours: number,
+): MailMessage {
   return {
     to,
     subject: `You are invited to ${orgName} on Hostplane`,

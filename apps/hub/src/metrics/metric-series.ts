@@ -54,7 +54,10 @@ function rollupColumns(s: MetricSeries): string[] {
 }
 
 export function rawAggregates(s: MetricSeries): string {
-  const parts = s.columns.flatMap((c) => [`${c.agg}(${c.name}) AS ${c.name}`, ...(c.withMax ? [`max(${c.name}) AS ${c.name}_max`] : [])]);
+  const parts = s.columns.flatMap((c) => [
+    `${c.agg}(${c.name}) AS ${c.name}`,
+    ...(c.withMax ? [`max(${c.name}) AS ${c.name}_max`] : []),
+  ]);
   return ['count(*)::int AS samples', ...parts].join(', ');
 }
 
@@ -101,7 +104,8 @@ export async function queryHistory(
     source,
     points: rows.map((r) => {
       const point: Record<string, number | string | null> = { ts: (r.bucket as Date).toISOString() };
-      for (const [k, v] of Object.entries(r)) if (k !== 'bucket') point[k] = v === null ? null : Math.round(Number(v) * 100) / 100;
+      for (const [k, v] of Object.entries(r))
+        if (k !== 'bucket') point[k] = v === null ? null : Math.round(Number(v) * 100) / 100;
       return point;
     }),
   };
@@ -118,10 +122,18 @@ export interface MaintenanceResult {
  * filling) and applies both retentions, once per cluster: the advisory lock makes a second
  * replica running at the same time skip.
  */
-export async function maintainSeries(db: DataSource, s: MetricSeries, lockKey: number, windowMinutes: number, retention: Retention): Promise<MaintenanceResult> {
+export async function maintainSeries(
+  db: DataSource,
+  s: MetricSeries,
+  lockKey: number,
+  windowMinutes: number,
+  retention: Retention,
+): Promise<MaintenanceResult> {
   const cols = rollupColumns(s);
   return db.transaction(async (tx: EntityManager) => {
-    const [{ locked }] = (await tx.query('SELECT pg_try_advisory_xact_lock($1) AS locked', [lockKey])) as [{ locked: boolean }];
+    const [{ locked }] = (await tx.query('SELECT pg_try_advisory_xact_lock($1) AS locked', [lockKey])) as [
+      { locked: boolean },
+    ];
     if (!locked) return { rolledUp: 0, prunedRaw: 0, prunedRollup: 0 };
     // Counted in SQL: an INSERT's row count does not come back through TypeORM's query().
     const [{ rolled }] = (await tx.query(
@@ -136,8 +148,12 @@ export async function maintainSeries(db: DataSource, s: MetricSeries, lockKey: n
        SELECT count(*)::int AS rolled FROM up`,
       [windowMinutes],
     )) as [{ rolled: number }];
-    const prunedRaw = (await tx.query(`DELETE FROM ${s.raw} WHERE ts < now() - make_interval(hours => $1)`, [retention.rawRetentionHours])) as [unknown, number];
-    const prunedRollup = (await tx.query(`DELETE FROM ${s.rollup} WHERE bucket < now() - make_interval(days => $1)`, [retention.rollupRetentionDays])) as [unknown, number];
+    const prunedRaw = (await tx.query(`DELETE FROM ${s.raw} WHERE ts < now() - make_interval(hours => $1)`, [
+      retention.rawRetentionHours,
+    ])) as [unknown, number];
+    const prunedRollup = (await tx.query(`DELETE FROM ${s.rollup} WHERE bucket < now() - make_interval(days => $1)`, [
+      retention.rollupRetentionDays,
+    ])) as [unknown, number];
     return { rolledUp: rolled, prunedRaw: prunedRaw[1] ?? 0, prunedRollup: prunedRollup[1] ?? 0 };
   });
 }

@@ -13,9 +13,16 @@ export interface DrainRequest {
  * passed, or force) or cancelled. Starting a drain also cordons the node (the caller sets
  * `schedulable = false`); the drain loop in the migrations domain moves the instances off.
  */
-export function startDrain(current: DrainState | null, req: DrainRequest, remaining: number, now = new Date(), id: string = randomUUID()): DrainState {
+export function startDrain(
+  current: DrainState | null,
+  req: DrainRequest,
+  remaining: number,
+  now = new Date(),
+  id: string = randomUUID(),
+): DrainState {
   const iso = now.toISOString();
-  const deadline = req.deadlineSeconds !== undefined ? new Date(now.getTime() + req.deadlineSeconds * 1000).toISOString() : undefined;
+  const deadline =
+    req.deadlineSeconds !== undefined ? new Date(now.getTime() + req.deadlineSeconds * 1000).toISOString() : undefined;
   if (current?.status === 'draining') {
     // Re-posting a drain updates its deadline, parallelism or escalates to force; it never restarts it.
     const d = normalizeDrain(current);
@@ -85,9 +92,22 @@ export function updateDrain(current: DrainState, progress: DrainProgress | numbe
 }
 
 /** The deadline passed or force was asked: what is left was stopped in place, and the drain is over. */
-export function finishDrain(current: DrainState, reason: 'deadline' | 'force', remaining: number, stopped: readonly string[], now = new Date()): DrainState {
+export function finishDrain(
+  current: DrainState,
+  reason: 'deadline' | 'force',
+  remaining: number,
+  stopped: readonly string[],
+  now = new Date(),
+): DrainState {
   const d = normalizeDrain(current);
-  return { ...d, status: 'complete', completed_reason: remaining === 0 ? 'empty' : reason, remaining, stopped: [...new Set([...d.stopped, ...stopped])], updated_at: now.toISOString() };
+  return {
+    ...d,
+    status: 'complete',
+    completed_reason: remaining === 0 ? 'empty' : reason,
+    remaining,
+    stopped: [...new Set([...d.stopped, ...stopped])],
+    updated_at: now.toISOString(),
+  };
 }
 
 export function cancelDrain(current: DrainState | null, now = new Date()): DrainState | null {
@@ -105,11 +125,17 @@ export function newIssues(before: readonly DrainIssue[], after: readonly DrainIs
   return after.filter((i) => old.get(i.instance_id) !== i.reason);
 }
 
-function keepSince(before: readonly DrainIssue[], now: readonly { instance_id: string; reason: string }[], at: Date): DrainIssue[] {
+function keepSince(
+  before: readonly DrainIssue[],
+  now: readonly { instance_id: string; reason: string }[],
+  at: Date,
+): DrainIssue[] {
   const old = new Map(before.map((i) => [i.instance_id, i]));
   return now.map((i) => {
     const prev = old.get(i.instance_id);
-    return prev && prev.reason === i.reason ? prev : { instance_id: i.instance_id, reason: i.reason, since: at.toISOString() };
+    return prev && prev.reason === i.reason
+      ? prev
+      : { instance_id: i.instance_id, reason: i.reason, since: at.toISOString() };
   });
 }
 

@@ -5,7 +5,9 @@ import { PermissionDeniedError } from '../access/access.errors';
 import { hasPermission, type Principal } from '../access/principal';
 import type { NodeEntity } from './node.entity';
 
-/** The agent's docker driver names an instance's container `hostplane-<id>` and its installer `hostplane-<id>-install`. */
+/**
+ * The agent's docker driver names an instance's container `hostplane-<id>` and its installer `hostplane-<id>-install`.
+ */
 const INSTANCE_CONTAINER = /^hostplane-([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})(-install)?$/;
 
 /**
@@ -46,13 +48,17 @@ export class HostViews {
     if (this.canSeeHost(p)) return;
     const own = await this.ownInstanceIds(node);
     if (isOwnContainer(containerRef, own)) return;
-    const byId = containerRef.length >= 12 ? node.inventory?.containers?.find((c) => c.id.startsWith(containerRef)) : undefined;
+    const byId =
+      containerRef.length >= 12 ? node.inventory?.containers?.find((c) => c.id.startsWith(containerRef)) : undefined;
     if (byId && isOwnContainer(byId.name.replace(/^\//, ''), own)) return;
     throw new PermissionDeniedError('nodes.host');
   }
 
   private async ownInstanceIds(node: NodeEntity): Promise<Set<string>> {
-    const rows = (await this.db.query(`SELECT id FROM instances WHERE org_id = $1 AND node_id = $2`, [node.orgId, node.id])) as { id: string }[];
+    const rows = (await this.db.query(`SELECT id FROM instances WHERE org_id = $1 AND node_id = $2`, [
+      node.orgId,
+      node.id,
+    ])) as { id: string }[];
     return new Set(rows.map((r) => r.id));
   }
 }

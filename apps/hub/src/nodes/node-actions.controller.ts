@@ -16,7 +16,9 @@ const killParams = nodeIdParams.extend({ pid: z.coerce.number().int().min(2, { m
 const killBody = z.object({ signal: JOB_KINDS['node.process.kill'].payload.shape.signal }).strict();
 const selftestBody = JOB_KINDS['agent.selftest'].payload.strict();
 const TAGS = ['nodes'];
-const ACCEPTED = { 202: { description: 'Accepted: the operation (also at the Location header)', schema: operationResponse } };
+const ACCEPTED = {
+  202: { description: 'Accepted: the operation (also at the Location header)', schema: operationResponse },
+};
 
 /** Host work on a node: each answers 202 with the operation that carries it. */
 @Controller('v1/nodes/:id')
@@ -47,19 +49,24 @@ export class NodeActionsController {
   @RequirePermission('nodes.manage')
   @ApiDoc({
     summary: "Run the agent's self-test job: proves the path API → queue → tunnel → agent → result",
-    description: "Appends a line to the agent's self-test log (once per operation id, whatever happens), after `delay_ms`, reporting progress in `steps`.",
+    description:
+      "Appends a line to the agent's self-test log (once per operation id, whatever happens), after `delay_ms`, reporting progress in `steps`.",
     tags: TAGS,
     responses: ACCEPTED,
   })
   async selftest(
     @CurrentPrincipal() p: Principal,
     @ValidParams(nodeIdParams) params: z.infer<typeof nodeIdParams>,
-    @ValidBody(selftestBody.extend({ deadline_seconds: z.number().int().min(1).max(86_400).optional() })) body: z.infer<typeof selftestBody> & { deadline_seconds?: number },
+    @ValidBody(selftestBody.extend({ deadline_seconds: z.number().int().min(1).max(86_400).optional() }))
+    body: z.infer<typeof selftestBody> & { deadline_seconds?: number },
     @Res({ passthrough: true }) reply: FastifyReply,
   ) {
     const node = await this.nodes.get(p, params.id);
     const { deadline_seconds, ...payload } = body;
-    const op = await this.jobs.enqueue({ orgId: node.orgId, nodeId: node.id, actor: actorOf(p), deadlineSeconds: deadline_seconds }, { kind: 'agent.selftest', payload });
+    const op = await this.jobs.enqueue(
+      { orgId: node.orgId, nodeId: node.id, actor: actorOf(p), deadlineSeconds: deadline_seconds },
+      { kind: 'agent.selftest', payload },
+    );
     return acceptedOperation(reply, op);
   }
 }

@@ -31,7 +31,10 @@ export class NodeConnectionRecords implements NodeRecords, OnModuleInit {
   onModuleInit(): void {
     this.domainEvents.on('agent.inventory', ({ nodeId, inventory }) =>
       this.db
-        .query(`UPDATE nodes SET inventory = $2, inventory_updated_at = now() WHERE id = $1`, [nodeId, JSON.stringify(inventory)])
+        .query(`UPDATE nodes SET inventory = $2, inventory_updated_at = now() WHERE id = $1`, [
+          nodeId,
+          JSON.stringify(inventory),
+        ])
         .then(
           () => undefined,
           (err: unknown) => this.log.error({ err, nodeId }, 'storing inventory failed'),
@@ -44,10 +47,10 @@ export class NodeConnectionRecords implements NodeRecords, OnModuleInit {
   }
 
   async nextEpoch(nodeId: string): Promise<number | null> {
-    const rows = (await this.db.query(`UPDATE nodes SET connection_epoch = connection_epoch + 1 WHERE id = $1 RETURNING connection_epoch`, [nodeId])) as [
-      { connection_epoch: string }[],
-      number,
-    ];
+    const rows = (await this.db.query(
+      `UPDATE nodes SET connection_epoch = connection_epoch + 1 WHERE id = $1 RETURNING connection_epoch`,
+      [nodeId],
+    )) as [{ connection_epoch: string }[], number];
     const epoch = Number(rows[0][0]?.connection_epoch);
     return epoch || null;
   }
@@ -78,10 +81,10 @@ export class NodeConnectionRecords implements NodeRecords, OnModuleInit {
   }
 
   async markOffline(nodeId: string, epoch: number, orgId: string, reason: string): Promise<void> {
-    const rows = (await this.db.query(`UPDATE nodes SET status = 'offline' WHERE id = $1 AND connection_epoch = $2 AND status = 'online' RETURNING id`, [
-      nodeId,
-      epoch,
-    ])) as unknown[];
+    const rows = (await this.db.query(
+      `UPDATE nodes SET status = 'offline' WHERE id = $1 AND connection_epoch = $2 AND status = 'online' RETURNING id`,
+      [nodeId, epoch],
+    )) as unknown[];
     const changed = Array.isArray(rows[0]) ? (rows[0] as unknown[]).length : rows.length;
     if (changed) void this.userEvents.publish(orgId, 'node.offline', { node_id: nodeId, reason });
   }

@@ -16,24 +16,47 @@ import { nodeIdParams } from './nodes.schemas';
 const containerParams = nodeIdParams.extend({ containerId: containerRef });
 type ContainerParams = z.infer<typeof containerParams>;
 const actionPayload = JOB_KINDS['node.container.action'].payload.shape;
-const flag = (description: string) => z.stringbool({ error: 'must be true or false' }).default(false).describe(description);
+const flag = (description: string) =>
+  z.stringbool({ error: 'must be true or false' }).default(false).describe(description);
 
 const logsQuery = z
   .object({
-    lines: z.coerce.number().int().min(0).max(10_000).default(200).describe('How many of the last lines (with follow: the lines shown before new output; 0 for none)'),
+    lines: z.coerce
+      .number()
+      .int()
+      .min(0)
+      .max(10_000)
+      .default(200)
+      .describe('How many of the last lines (with follow: the lines shown before new output; 0 for none)'),
     timestamps: flag('Prefix each line with its RFC 3339 timestamp (not with follow)'),
     follow: flag('Stream the output as text/plain until the container stops or the client goes away'),
   })
-  .refine((q) => !(q.follow && q.timestamps), { message: 'timestamps are not available with follow', path: ['timestamps'] })
+  .refine((q) => !(q.follow && q.timestamps), {
+    message: 'timestamps are not available with follow',
+    path: ['timestamps'],
+  })
   .refine((q) => q.follow || q.lines >= 1, { message: 'lines must be at least 1 without follow', path: ['lines'] });
-const stopBody = z.object({ timeout_seconds: actionPayload.timeout_seconds.describe('Seconds before Docker kills it (default: the container\'s own stop timeout)') }).strict();
+const stopBody = z
+  .object({
+    timeout_seconds: actionPayload.timeout_seconds.describe(
+      "Seconds before Docker kills it (default: the container's own stop timeout)",
+    ),
+  })
+  .strict();
 const killBody = z.object({ signal: actionPayload.signal.describe('Default SIGKILL') }).strict();
 
-export const containerLogsResponse = z.object({ node_id: z.uuid(), container_id: z.string(), lines: z.array(z.string()) });
+export const containerLogsResponse = z.object({
+  node_id: z.uuid(),
+  container_id: z.string(),
+  lines: z.array(z.string()),
+});
 
 const TAGS = ['nodes'];
 const ACCEPTED = {
-  202: { description: 'Accepted: the operation (also at the Location header); its result has the container\'s state', schema: operationResponse },
+  202: {
+    description: "Accepted: the operation (also at the Location header); its result has the container's state",
+    schema: operationResponse,
+  },
 };
 /** A container id that is not one, or a node that is away: the operation is not created. */
 const CONTAINER_ERRORS = ['validation_failed', 'node_offline'];
@@ -56,7 +79,10 @@ export class NodeContainersController {
     tags: TAGS,
     errors: ['permission_denied', 'container_not_found', 'node_offline', 'node_timeout'],
     responses: {
-      200: { description: 'The lines (JSON), or the live output (text/plain with follow)', schema: containerLogsResponse },
+      200: {
+        description: 'The lines (JSON), or the live output (text/plain with follow)',
+        schema: containerLogsResponse,
+      },
     },
   })
   async logs(
@@ -94,14 +120,24 @@ export class NodeContainersController {
   @RequirePermission('nodes.manage')
   @Audited('node.container.start', { target: 'node', param: 'id' })
   @ApiDoc({ summary: 'Start a container on the node', tags: TAGS, errors: CONTAINER_ERRORS, responses: ACCEPTED })
-  start(@CurrentPrincipal() p: Principal, @ValidParams(containerParams) params: ContainerParams, @Audit() note: AuditNote, @Res({ passthrough: true }) reply: FastifyReply) {
+  start(
+    @CurrentPrincipal() p: Principal,
+    @ValidParams(containerParams) params: ContainerParams,
+    @Audit() note: AuditNote,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
     return this.act(p, params, 'start', {}, note, reply);
   }
 
   @Post('stop')
   @RequirePermission('nodes.manage')
   @Audited('node.container.stop', { target: 'node', param: 'id' })
-  @ApiDoc({ summary: 'Stop a container (SIGTERM, then SIGKILL after the timeout)', tags: TAGS, errors: CONTAINER_ERRORS, responses: ACCEPTED })
+  @ApiDoc({
+    summary: 'Stop a container (SIGTERM, then SIGKILL after the timeout)',
+    tags: TAGS,
+    errors: CONTAINER_ERRORS,
+    responses: ACCEPTED,
+  })
   stop(
     @CurrentPrincipal() p: Principal,
     @ValidParams(containerParams) params: ContainerParams,
@@ -129,7 +165,12 @@ export class NodeContainersController {
   @Post('kill')
   @RequirePermission('nodes.manage')
   @Audited('node.container.kill', { target: 'node', param: 'id' })
-  @ApiDoc({ summary: 'Send a signal to a container (default SIGKILL)', tags: TAGS, errors: CONTAINER_ERRORS, responses: ACCEPTED })
+  @ApiDoc({
+    summary: 'Send a signal to a container (default SIGKILL)',
+    tags: TAGS,
+    errors: CONTAINER_ERRORS,
+    responses: ACCEPTED,
+  })
   kill(
     @CurrentPrincipal() p: Principal,
     @ValidParams(containerParams) params: ContainerParams,
@@ -140,8 +181,21 @@ export class NodeContainersController {
     return this.act(p, params, 'kill', body, note, reply);
   }
 
-  private async act(p: Principal, params: ContainerParams, action: ContainerAction, options: ContainerActionOptions, note: AuditNote, reply: FastifyReply) {
-    const op = await this.containers.act(p, params.id, params.containerId, action, action === 'kill' ? { signal: 'SIGKILL', ...options } : options);
+  private async act(
+    p: Principal,
+    params: ContainerParams,
+    action: ContainerAction,
+    options: ContainerActionOptions,
+    note: AuditNote,
+    reply: FastifyReply,
+  ) {
+    const op = await this.containers.act(
+      p,
+      params.id,
+      params.containerId,
+      action,
+      action === 'kill' ? { signal: 'SIGKILL', ...options } : options,
+    );
     note.details = { container_id: params.containerId, operation_id: op.id };
     return acceptedOperation(reply, op);
   }

@@ -37,7 +37,11 @@ export class NodeDrains {
   async drain(p: Principal, id: string, body: z.infer<typeof drainBody>): Promise<NodeEntity> {
     const node = await this.nodes.get(p, id);
     const actor = { type: p.kind, id: p.kind === 'user' ? p.userId : (p.apiTokenId ?? p.userId) };
-    const drain = startDrain(node.drain, { deadlineSeconds: body.deadline_seconds, force: body.force, maxParallel: body.max_parallel, actor }, await this.occupancy.countOn(id));
+    const drain = startDrain(
+      node.drain,
+      { deadlineSeconds: body.deadline_seconds, force: body.force, maxParallel: body.max_parallel, actor },
+      await this.occupancy.countOn(id),
+    );
     // Column by column: the drain loop may be writing its progress into `drain` at the same moment.
     await this.nodes.repo.update({ id }, { drain, schedulable: false });
     void this.events.publish(node.orgId, 'node.drain', { node_id: id, drain });
@@ -46,15 +50,18 @@ export class NodeDrains {
   }
 
   /** Like `nomad node drain -disable`: the node is schedulable again unless `keepCordoned`. */
-  async cancelDrain(p: Principal, id: string, options: { keepCordoned: boolean } = { keepCordoned: false }): Promise<NodeEntity> {
+  async cancelDrain(
+    p: Principal,
+    id: string,
+    options: { keepCordoned: boolean } = { keepCordoned: false },
+  ): Promise<NodeEntity> {
     const node = await this.nodes.get(p, id);
     const cancelled = cancelDrain(node.drain);
     if (!cancelled) throw new DrainNotActiveError();
-    const rows = (await this.db.query(`UPDATE nodes SET drain = $2, schedulable = $3, updated_at = now() WHERE id = $1 AND drain->>'status' = 'draining' RETURNING id`, [
-      id,
-      JSON.stringify(cancelled),
-      !options.keepCordoned,
-    ])) as [unknown[], number];
+    const rows = (await this.db.query(
+      `UPDATE nodes SET drain = $2, schedulable = $3, updated_at = now() WHERE id = $1 AND drain->>'status' = 'draining' RETURNING id`,
+      [id, JSON.stringify(cancelled), !options.keepCordoned],
+    )) as [unknown[], number];
     if (!rows[0]?.length) throw new DrainNotActiveError();
     void this.events.publish(node.orgId, 'node.drain', { node_id: id, drain: cancelled });
     if (!options.keepCordoned) void this.events.publish(node.orgId, 'node.uncordoned', { node_id: id });

@@ -15,7 +15,10 @@ import { NodeInventoryService } from './node-inventory.service';
 
 const TAGS = ['nodes'];
 const liveQuery = z.object({
-  live: z.enum(['true', 'false']).default('false').describe('Ask the agent to collect now (waits up to 15 s) instead of answering what it last sent'),
+  live: z
+    .enum(['true', 'false'])
+    .default('false')
+    .describe('Ask the agent to collect now (waits up to 15 s) instead of answering what it last sent'),
 });
 
 @Controller('v1/nodes/:id')
@@ -43,7 +46,9 @@ export class NodeInventoryController {
     @Res({ passthrough: true }) reply: FastifyReply,
   ) {
     const r = await this.inventories.read(p, params.id, q.live === 'true');
-    void reply.header('x-inventory-collected-at', r.inventory.collected_at).header('x-inventory-age-seconds', String(r.ageSeconds));
+    void reply
+      .header('x-inventory-collected-at', r.inventory.collected_at)
+      .header('x-inventory-age-seconds', String(r.ageSeconds));
     return this.hostViews.inventory(p, r.node, r.inventory);
   }
 
@@ -64,18 +69,28 @@ export class NodeInventoryController {
   @Get('inventory/:section')
   @RequirePermission('nodes.view')
   @ApiDoc({
-    summary: 'One part of the inventory: system, network, disks, users, processes or containers (`?live=true`: collected now)',
+    summary:
+      'One part of the inventory: system, network, disks, users, processes or containers (`?live=true`: collected now)',
     description:
       "`containers` is null when no container engine is reachable on the host. `age_seconds` is how old the data is. `processes` (every process of the host with its command line) needs `nodes.host`; without it `containers` lists only the organization's own instances.",
     tags: TAGS,
     errors: ['permission_denied'],
     responses: { 200: { description: 'The section' } },
   })
-  async section(@CurrentPrincipal() p: Principal, @ValidParams(inventorySectionParams) params: z.infer<typeof inventorySectionParams>, @ValidQuery(liveQuery) q: z.infer<typeof liveQuery>) {
+  async section(
+    @CurrentPrincipal() p: Principal,
+    @ValidParams(inventorySectionParams) params: z.infer<typeof inventorySectionParams>,
+    @ValidQuery(liveQuery) q: z.infer<typeof liveQuery>,
+  ) {
     if (params.section === 'processes') this.hostViews.assertHostAccess(p);
     const r = await this.inventories.read(p, params.id, q.live === 'true');
     const visible = await this.hostViews.inventory(p, r.node, r.inventory);
-    return { node_id: r.node.id, collected_at: r.inventory.collected_at, age_seconds: r.ageSeconds, [params.section]: visible[params.section] };
+    return {
+      node_id: r.node.id,
+      collected_at: r.inventory.collected_at,
+      age_seconds: r.ageSeconds,
+      [params.section]: visible[params.section],
+    };
   }
 
   @Get('metrics/history')
@@ -85,7 +100,11 @@ export class NodeInventoryController {
     tags: TAGS,
     responses: { 200: { description: 'Points, oldest first', schema: metricsHistoryResponse } },
   })
-  async history(@CurrentPrincipal() p: Principal, @ValidParams(nodeIdParams) params: z.infer<typeof nodeIdParams>, @ValidQuery(metricsHistoryQuery) q: z.infer<typeof metricsHistoryQuery>) {
+  async history(
+    @CurrentPrincipal() p: Principal,
+    @ValidParams(nodeIdParams) params: z.infer<typeof nodeIdParams>,
+    @ValidQuery(metricsHistoryQuery) q: z.infer<typeof metricsHistoryQuery>,
+  ) {
     const node = await this.nodes.get(p, params.id);
     return { node_id: node.id, ...(await this.metrics.history(node.id, q)) };
   }

@@ -24,7 +24,11 @@ export class NodeInventoryService {
     private readonly queries: NodeQueries,
   ) {}
 
-  async read(p: Principal, nodeId: string, live: boolean): Promise<{ node: NodeEntity; inventory: Inventory; ageSeconds: number }> {
+  async read(
+    p: Principal,
+    nodeId: string,
+    live: boolean,
+  ): Promise<{ node: NodeEntity; inventory: Inventory; ageSeconds: number }> {
     let node = await this.nodes.get(p, nodeId);
     if (live) node = await this.refresh(p, node);
     if (!node.inventory) throw new InventoryNotReportedError();
@@ -36,7 +40,10 @@ export class NodeInventoryService {
    * the job's result travel separately, so the result alone does not mean the row has it).
    */
   async refresh(p: Principal, node: NodeEntity): Promise<NodeEntity> {
-    const result = (await this.queries.ask({ orgId: node.orgId, nodeId: node.id, actor: actorOf(p), resources: [`/v1/nodes/${node.id}`] }, { kind: 'node.inventory.refresh', payload: {} })) as {
+    const result = (await this.queries.ask(
+      { orgId: node.orgId, nodeId: node.id, actor: actorOf(p), resources: [`/v1/nodes/${node.id}`] },
+      { kind: 'node.inventory.refresh', payload: {} },
+    )) as {
       collected_at: string;
     };
     const wanted = Date.parse(result.collected_at);
@@ -44,7 +51,10 @@ export class NodeInventoryService {
     for (;;) {
       const fresh = await this.nodes.get(p, node.id);
       if (fresh.inventory && Date.parse(fresh.inventory.collected_at) >= wanted) return fresh;
-      if (Date.now() > deadline) throw NODE_ERRORS.inventory_timeout.error('the node collected its inventory but it did not arrive in time: try again');
+      if (Date.now() > deadline)
+        throw NODE_ERRORS.inventory_timeout.error(
+          'the node collected its inventory but it did not arrive in time: try again',
+        );
       await new Promise((r) => setTimeout(r, 50));
     }
   }

@@ -2,7 +2,14 @@ import { Inject, Injectable, OnApplicationBootstrap } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { HUB_CONFIG } from '../config/config.module';
 import type { HubConfig } from '../config/load-config';
-import { type MaintenanceResult, type MetricSeries, type MetricsHistory, queryHistory, ROLLUP_EVERY_MS, SeriesMaintainer } from '../metrics/metric-series';
+import {
+  type MaintenanceResult,
+  type MetricSeries,
+  type MetricsHistory,
+  queryHistory,
+  ROLLUP_EVERY_MS,
+  SeriesMaintainer,
+} from '../metrics/metric-series';
 import { PeriodicWork } from '../periodic/periodic-work';
 
 export type { MetricsHistory } from '../metrics/metric-series';
@@ -45,11 +52,19 @@ export class NodeMetricsService implements OnApplicationBootstrap {
   }
 
   onApplicationBootstrap(): void {
-    this.periodic.register({ kind: 'nodes.metrics-rollup', everyMs: ROLLUP_EVERY_MS, maxRunMs: 5 * 60_000, run: () => this.maintainer.run() });
+    this.periodic.register({
+      kind: 'nodes.metrics-rollup',
+      everyMs: ROLLUP_EVERY_MS,
+      maxRunMs: 5 * 60_000,
+      run: () => this.maintainer.run(),
+    });
   }
 
   history(nodeId: string, q: { from?: string; to?: string; step?: number }): Promise<MetricsHistory> {
-    return queryHistory(this.db, NODE_METRICS, nodeId, q, { minStep: this.config.agents.heartbeatSeconds, rawRetentionHours: this.config.metrics.rawRetentionHours });
+    return queryHistory(this.db, NODE_METRICS, nodeId, q, {
+      minStep: this.config.agents.heartbeatSeconds,
+      rawRetentionHours: this.config.metrics.rawRetentionHours,
+    });
   }
 
   /** Roll recent raw rows into 5-minute buckets and apply both retentions; once per cluster per run. */

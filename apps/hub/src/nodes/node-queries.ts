@@ -29,7 +29,11 @@ export class NodeQueries {
     if (done.status === 'succeeded') return done.result;
     if (done.status === 'failed' || done.status === 'expired') {
       const code = done.error?.code ?? 'failed';
-      throw new DomainError(done.error?.message ?? 'the node could not answer', code, code.endsWith('not_found') ? 404 : 502);
+      throw new DomainError(
+        done.error?.message ?? 'the node could not answer',
+        code,
+        code.endsWith('not_found') ? 404 : 502,
+      );
     }
     throw NODE_ERRORS.node_timeout.error(`the node did not answer within ${ASK_TIMEOUT_S} s`);
   }

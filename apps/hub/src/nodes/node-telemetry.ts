@@ -68,7 +68,8 @@ export class NodeTelemetryWriter {
     );
     const withMetrics = ids.filter((id) => batch.get(id)!.sample);
     if (withMetrics.length === 0) return;
-    const col = <T>(f: (p: Pending, s: MetricsSample) => T) => withMetrics.map((id) => f(batch.get(id)!, batch.get(id)!.sample!));
+    const col = <T>(f: (p: Pending, s: MetricsSample) => T) =>
+      withMetrics.map((id) => f(batch.get(id)!, batch.get(id)!.sample!));
     await this.db.query(
       `INSERT INTO node_metrics (node_id, ts, cpu_percent, memory_used_bytes, memory_total_bytes, disk_used_bytes, disk_total_bytes,
                                  net_rx_bps, net_tx_bps, load1, load5, load15)

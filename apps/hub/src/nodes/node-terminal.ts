@@ -24,7 +24,6 @@ const sizeQuery = z.object({
   rows: z.coerce.number().int().min(1).max(1000).default(24),
 });
 
-
 /**
  * `GET /v1/nodes/:id/terminal` (WebSocket): a pty on the host, relayed over a tunnel stream.
  * Binary or plain-text frames are keystrokes; `{"type":"resize","cols":…,"rows":…}` resizes;
@@ -46,9 +45,18 @@ export class NodeTerminal implements OnModuleInit {
       if (!params.success) throw new ValidationFailedError('path parameter', zodIssues(params.error));
       const size = sizeQuery.safeParse(Object.fromEntries(up.query));
       if (!size.success) throw new ValidationFailedError('query', zodIssues(size.error));
-      const { principal, request } = await this.access.authorize(up, { kind: 'permission', permission: 'nodes.terminal', sessionOnly: false });
+      const { principal, request } = await this.access.authorize(up, {
+        kind: 'permission',
+        permission: 'nodes.terminal',
+        sessionOnly: false,
+      });
       const node = await this.nodes.get(principal, params.data.id);
-      const auditBase = this.audit.fromRequest(request, { action: 'node.terminal.open', targetType: 'node', targetId: node.id, outcome: 'success' });
+      const auditBase = this.audit.fromRequest(request, {
+        action: 'node.terminal.open',
+        targetType: 'node',
+        targetId: node.id,
+        outcome: 'success',
+      });
       let stream: HubStream;
       try {
         stream = await this.nodeStreams.open(node.id, 'terminal', size.data);

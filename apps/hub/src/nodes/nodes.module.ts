@@ -18,8 +18,24 @@ import { RegistrationService } from './registration.service';
 
 @Module({
   imports: [TunnelModule, JobsModule],
-  providers: [HostViews, NodesService, NodeDrains, NodeInventoryService, RegistrationService, NodeMetricsService, NodeTerminal, NodeQueries, NodeContainersService],
-  controllers: [NodesController, RegistrationController, NodeInventoryController, NodeActionsController, NodeContainersController],
+  providers: [
+    HostViews,
+    NodesService,
+    NodeDrains,
+    NodeInventoryService,
+    RegistrationService,
+    NodeMetricsService,
+    NodeTerminal,
+    NodeQueries,
+    NodeContainersService,
+  ],
+  controllers: [
+    NodesController,
+    RegistrationController,
+    NodeInventoryController,
+    NodeActionsController,
+    NodeContainersController,
+  ],
   exports: [NodesService, NodeMetricsService, NodeQueries],
 })
 export class NodesModule {}

@@ -14,7 +14,13 @@ export const nodeIdParams = z.object({ id: z.uuid({ message: 'node id must be a 
 
 export const createRegistrationTokenBody = z
   .object({
-    expires_in: z.number().int().min(60).max(30 * 86_400).optional().describe('Seconds until the token stops working'),
+    expires_in: z
+      .number()
+      .int()
+      .min(60)
+      .max(30 * 86_400)
+      .optional()
+      .describe('Seconds until the token stops working'),
     max_uses: z.number().int().min(1).max(10_000).default(1).describe('How many agents may register with it'),
     labels: labels.default({}).describe('Labels every node registered with this token gets'),
     description: z.string().max(200).optional(),
@@ -73,11 +79,19 @@ export const updateNodeBody = z
     job_concurrency: z.number().int().min(1).max(256).optional(),
   })
   .strict()
-  .refine((b) => Object.keys(b).length > 0, { message: 'nothing to update: give name, labels, capacity or job_concurrency' });
+  .refine((b) => Object.keys(b).length > 0, {
+    message: 'nothing to update: give name, labels, capacity or job_concurrency',
+  });
 
 export const drainBody = z
   .object({
-    deadline_seconds: z.number().int().min(1).max(30 * 86_400).optional().describe('After this, instances still on the node are stopped (not deleted)'),
+    deadline_seconds: z
+      .number()
+      .int()
+      .min(1)
+      .max(30 * 86_400)
+      .optional()
+      .describe('After this, instances still on the node are stopped (not deleted)'),
     force: z.boolean().default(false).describe('Stop instances now instead of migrating them'),
     max_parallel: z.number().int().min(1).max(64).optional().describe('Instances migrated at once (default 1)'),
   })
@@ -88,7 +102,9 @@ export const cancelDrainQuery = z.object({
     .enum(['true', 'false'])
     .default('false')
     .transform((v) => v === 'true')
-    .describe('Leave the node unschedulable after cancelling (as Nomad\'s -keep-ineligible); by default it is schedulable again'),
+    .describe(
+      "Leave the node unschedulable after cancelling (as Nomad's -keep-ineligible); by default it is schedulable again",
+    ),
 });
 
 const drainIssue = z.object({ instance_id: z.uuid(), reason: z.string(), since: z.string() });
@@ -104,7 +120,9 @@ export const drainState = z.object({
   actor: z.object({ type: z.string(), id: z.string() }).nullable(),
   remaining: z.number().int().describe('Instances still on the node'),
   migrated: z.number().int().describe('Instances this drain moved off'),
-  unplaceable: z.array(drainIssue).describe('Instances no node can take, with the planner\'s explanation; retried until the deadline'),
+  unplaceable: z
+    .array(drainIssue)
+    .describe("Instances no node can take, with the planner's explanation; retried until the deadline"),
   failed: z.array(drainIssue).describe('Instances whose migration failed or was cancelled; stopped at the deadline'),
   stopped: z.array(z.uuid()).describe('Instances stopped in place (force, or at the deadline)'),
   completed_reason: z.enum(['empty', 'deadline', 'force']).nullable(),
@@ -118,7 +136,11 @@ export const nodeResponse = z.object({
   schedulable: z.boolean(),
   drain: drainState.nullable(),
   labels: z.record(z.string(), z.string()),
-  capacity: z.object({ cpu_cores: z.number().optional(), memory_bytes: z.number().optional(), disk_bytes: z.number().optional() }),
+  capacity: z.object({
+    cpu_cores: z.number().optional(),
+    memory_bytes: z.number().optional(),
+    disk_bytes: z.number().optional(),
+  }),
   job_concurrency: z.number().int(),
   hostname: z.string().nullable(),
   os: z.string().nullable(),
@@ -144,9 +166,18 @@ export const metricsHistoryQuery = z
   .object({
     from: isoDateTime().optional().describe('Start (ISO 8601); default one hour ago'),
     to: isoDateTime().optional().describe('End (ISO 8601); default now'),
-    step: z.coerce.number().int().min(1).max(86_400).optional().describe('Bucket width in seconds; default fits ~300 points'),
+    step: z.coerce
+      .number()
+      .int()
+      .min(1)
+      .max(86_400)
+      .optional()
+      .describe('Bucket width in seconds; default fits ~300 points'),
   })
-  .refine((q) => !q.from || !q.to || Date.parse(q.from) < Date.parse(q.to), { message: 'from must be before to', path: ['from'] });
+  .refine((q) => !q.from || !q.to || Date.parse(q.from) < Date.parse(q.to), {
+    message: 'from must be before to',
+    path: ['from'],
+  });
 
 export const metricsPoint = z.object({
   ts: z.string(),

@@ -58,7 +58,8 @@ export class NodesService {
     try {
       return await this.repo.save(node);
     } catch (err) {
-      if ((err as { code?: string }).code === '23505') throw new ConflictError(`a node named "${body.name}" already exists in this organization`, 'name_taken');
+      if ((err as { code?: string }).code === '23505')
+        throw new ConflictError(`a node named "${body.name}" already exists in this organization`, 'name_taken');
       throw err;
     }
   }
@@ -69,19 +70,30 @@ export class NodesService {
     const token = issueOpaqueToken(TOKEN_PREFIXES.agent);
     const issued = { token, hash: sha256Hex(token), hint: tokenHint(token, TOKEN_PREFIXES.agent) };
     await this.db.transaction(async (tx) => {
-      await tx.getRepository(RevokedAgentTokenEntity).insert({ tokenHash: node.agentTokenHash, nodeId: id, reason: 'rotated' });
+      await tx
+        .getRepository(RevokedAgentTokenEntity)
+        .insert({ tokenHash: node.agentTokenHash, nodeId: id, reason: 'rotated' });
       await tx.getRepository(NodeEntity).update({ id }, { agentTokenHash: issued.hash, agentTokenHint: issued.hint });
     });
-    await this.tunnel.disconnectNode(id, { code: 'token_revoked', message: 'the agent token was rotated: install the new token and restart the agent' });
+    await this.tunnel.disconnectNode(id, {
+      code: 'token_revoked',
+      message: 'the agent token was rotated: install the new token and restart the agent',
+    });
     return { node: await this.get(p, id), token: issued.token };
   }
 
   async delete(p: Principal, id: string): Promise<void> {
     const node = await this.get(p, id);
     const left = await this.occupancy.countOn(id);
-    if (left > 0) throw new ConflictError(`the node still has ${left} instance(s): drain it or delete them first`, 'node_not_empty');
+    if (left > 0)
+      throw new ConflictError(
+        `the node still has ${left} instance(s): drain it or delete them first`,
+        'node_not_empty',
+      );
     await this.db.transaction(async (tx) => {
-      await tx.getRepository(RevokedAgentTokenEntity).upsert({ tokenHash: node.agentTokenHash, nodeId: id, reason: 'node_deleted' }, ['tokenHash']);
+      await tx
+        .getRepository(RevokedAgentTokenEntity)
+        .upsert({ tokenHash: node.agentTokenHash, nodeId: id, reason: 'node_deleted' }, ['tokenHash']);
       await tx.getRepository(NodeEntity).delete({ id });
     });
     await this.tunnel.disconnectNode(id, { code: 'node_deleted', message: 'this node was deleted from the hub' });

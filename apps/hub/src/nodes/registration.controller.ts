@@ -6,7 +6,12 @@ import type { Principal } from '../access/principal';
 import { ValidBody } from '../http/validation';
 import { ApiDoc } from '../openapi/api-doc';
 import { RATE_LIMIT_AUTH } from '../rate-limit/rate-limit.hook';
-import { agentRegisterBody, agentRegisterResponse, createRegistrationTokenBody, registrationTokenResponse } from './nodes.schemas';
+import {
+  agentRegisterBody,
+  agentRegisterResponse,
+  createRegistrationTokenBody,
+  registrationTokenResponse,
+} from './nodes.schemas';
 import { RegistrationService } from './registration.service';
 
 @Controller('v1')
@@ -18,9 +23,17 @@ export class RegistrationController {
   @ApiDoc({
     summary: 'Create a registration token for `hostplane-agent register` (expiry, use count, labels)',
     tags: ['nodes'],
-    responses: { 201: { description: 'The token, shown once, and the command to run on the host', schema: registrationTokenResponse } },
+    responses: {
+      201: {
+        description: 'The token, shown once, and the command to run on the host',
+        schema: registrationTokenResponse,
+      },
+    },
   })
-  create(@CurrentPrincipal() p: Principal, @ValidBody(createRegistrationTokenBody) body: z.infer<typeof createRegistrationTokenBody>) {
+  create(
+    @CurrentPrincipal() p: Principal,
+    @ValidBody(createRegistrationTokenBody) body: z.infer<typeof createRegistrationTokenBody>,
+  ) {
     return this.registration.createToken(p, body);
   }
 

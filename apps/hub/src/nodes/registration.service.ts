@@ -55,9 +55,14 @@ export class RegistrationService {
    * Exchanges a registration token for a new node and its agent token. One use is consumed
    * atomically, so a token with max_uses = 1 registers exactly one node even under a race.
    */
-  async register(body: z.infer<typeof agentRegisterBody>): Promise<{ node_id: string; agent_token: string; hub_url: string }> {
+  async register(
+    body: z.infer<typeof agentRegisterBody>,
+  ): Promise<{ node_id: string; agent_token: string; hub_url: string }> {
     const problem = checkOpaqueToken(body.token, TOKEN_PREFIXES.registration);
-    if (problem) throw new RegistrationRefusedError(`registration token is ${problem.replace('_', ' ')}: copy it again from POST /v1/nodes/register-token`);
+    if (problem)
+      throw new RegistrationRefusedError(
+        `registration token is ${problem.replace('_', ' ')}: copy it again from POST /v1/nodes/register-token`,
+      );
     return this.db.transaction(async (tx) => {
       const consumed = (await tx.query(
         `UPDATE node_registration_tokens SET uses = uses + 1
@@ -66,7 +71,8 @@ export class RegistrationService {
         [sha256Hex(body.token)],
       )) as [{ org_id: string; labels: Record<string, string> }[], number];
       const grant = consumed[0][0];
-      if (!grant) throw new RegistrationRefusedError('registration token is unknown, expired or used up: create a new one');
+      if (!grant)
+        throw new RegistrationRefusedError('registration token is unknown, expired or used up: create a new one');
       const agent = issue(TOKEN_PREFIXES.agent);
       // Two hosts with one hostname registering at once must not both pick the same free name.
       await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`node-names:${grant.org_id}`]);
@@ -91,9 +97,13 @@ export class RegistrationService {
 
   private async freeName(tx: DataSource['manager'], orgId: string, base: string): Promise<string> {
     const taken = new Set(
-      ((await tx.query(`SELECT name FROM nodes WHERE org_id = $1 AND (name = $2 OR name LIKE $3)`, [orgId, base, `${base}-%`])) as { name: string }[]).map(
-        (r) => r.name,
-      ),
+      (
+        (await tx.query(`SELECT name FROM nodes WHERE org_id = $1 AND (name = $2 OR name LIKE $3)`, [
+          orgId,
+          base,
+          `${base}-%`,
+        ])) as { name: string }[]
+      ).map((r) => r.name),
     );
     if (!taken.has(base)) return base;
     for (let i = 2; ; i++) if (!taken.has(`${base}-${i}`)) return `${base}-${i}`;
@@ -107,6 +117,9 @@ function issue(prefix: string): { token: string; hash: string; hint: string } {
 
 /** Hostnames may hold characters node names refuse; keep what fits. */
 export function sanitizeName(hostname: string): string {
-  const cleaned = hostname.replace(/[^A-Za-z0-9_.-]/g, '-').replace(/^[^A-Za-z0-9]+/, '').slice(0, 55);
+  const cleaned = hostname
+    .replace(/[^A-Za-z0-9_.-]/g, '-')
+    .replace(/^[^A-Za-z0-9]+/, '')
+    .slice(0, 55);
   return cleaned || 'node';
 }

@@ -11,10 +11,14 @@ import { API_DOC, ApiDocOptions } from './api-doc';
 export function checkAccessDeclarations(discovery: DiscoveryService): void {
   const problems: string[] = [];
   for (const r of discoverRoutes(discovery)) {
-    const rule = (Reflect.getMetadata(ACCESS_RULE, r.handler) ?? Reflect.getMetadata(ACCESS_RULE, r.controller)) as AccessRule | undefined;
+    const rule = (Reflect.getMetadata(ACCESS_RULE, r.handler) ?? Reflect.getMetadata(ACCESS_RULE, r.controller)) as
+      AccessRule | undefined;
     const doc = Reflect.getMetadata(API_DOC, r.handler) as ApiDocOptions | undefined;
     const where = `${r.method} ${r.path} (${r.controller.name}.${r.name})`;
-    if (!rule) problems.push(`${where} has no access rule: add @Public(), @Authenticated(), @RequirePermission(…) or @PlatformAdmin()`);
+    if (!rule)
+      problems.push(
+        `${where} has no access rule: add @Public(), @Authenticated(), @RequirePermission(…) or @PlatformAdmin()`,
+      );
     else if ((rule.kind === 'public') !== (doc?.public === true)) {
       problems.push(`${where}: @ApiDoc public=${doc?.public === true} disagrees with its access rule '${rule.kind}'`);
     }

@@ -89,7 +89,10 @@ function errorResponses(r: DocumentedRoute, written: Record<string, unknown>): R
   const byStatus = new Map<number, { code: string; message: string }[]>();
   for (const code of r.doc.errors ?? []) {
     const entry = catalogEntry(code);
-    if (!entry) throw new Error(`${r.method.toUpperCase()} ${r.path} lists the error code ${code}, which no *.errors.ts catalog declares`);
+    if (!entry)
+      throw new Error(
+        `${r.method.toUpperCase()} ${r.path} lists the error code ${code}, which no *.errors.ts catalog declares`,
+      );
     for (const status of [entry.status, ...(entry.otherStatuses ?? [])]) {
       const list = byStatus.get(status) ?? [];
       list.push({ code, message: entry.message });
@@ -103,7 +106,12 @@ function errorResponses(r: DocumentedRoute, written: Record<string, unknown>): R
       description: [handWritten, ...codes.map((c) => `\`${c.code}\`: ${c.message}`)].filter(Boolean).join('\n\n'),
       content: {
         'application/json': {
-          schema: { allOf: [{ $ref: '#/components/schemas/Error' }, { type: 'object', properties: { code: { enum: codes.map((c) => c.code) } } }] },
+          schema: {
+            allOf: [
+              { $ref: '#/components/schemas/Error' },
+              { type: 'object', properties: { code: { enum: codes.map((c) => c.code) } } },
+            ],
+          },
         },
       },
     };
@@ -111,7 +119,10 @@ function errorResponses(r: DocumentedRoute, written: Record<string, unknown>): R
   return out;
 }
 
-export function buildOpenApiDocument(routes: DocumentedRoute[], info: { version: string; serverUrl: string }): Record<string, unknown> {
+export function buildOpenApiDocument(
+  routes: DocumentedRoute[],
+  info: { version: string; serverUrl: string },
+): Record<string, unknown> {
   const paths: Record<string, Record<string, unknown>> = {};
   for (const r of routes) {
     const p = toOpenApiPath(r.path);
@@ -120,17 +131,28 @@ export function buildOpenApiDocument(routes: DocumentedRoute[], info: { version:
       responses[status] = {
         description: res.description,
         ...(res.schema || res.contentType
-          ? { content: { [res.contentType ?? 'application/json']: res.schema ? { schema: jsonSchema(res.schema, 'output') } : {} } }
+          ? {
+              content: {
+                [res.contentType ?? 'application/json']: res.schema ? { schema: jsonSchema(res.schema, 'output') } : {},
+              },
+            }
           : {}),
       };
     }
     Object.assign(responses, errorResponses(r, responses));
-    responses.default = { description: 'Error', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } };
+    responses.default = {
+      description: 'Error',
+      content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+    };
     const operation: Record<string, unknown> = {
       operationId: `${r.method}${p.replace(/[{}]/g, '').replace(/[^A-Za-z0-9]+(.)?/g, (_m, c: string | undefined) => (c ? c.toUpperCase() : ''))}`,
       summary: r.doc.summary,
       ...(r.doc.description || r.doc.websocket
-        ? { description: [r.doc.description, r.doc.websocket ? 'WebSocket: connect with an HTTP Upgrade request.' : ''].filter(Boolean).join('\n\n') }
+        ? {
+            description: [r.doc.description, r.doc.websocket ? 'WebSocket: connect with an HTTP Upgrade request.' : '']
+              .filter(Boolean)
+              .join('\n\n'),
+          }
         : {}),
       tags: r.doc.tags,
       parameters: [
@@ -138,7 +160,14 @@ export function buildOpenApiDocument(routes: DocumentedRoute[], info: { version:
         ...parametersOf(r.schemas.query, 'query'),
         ...(honoursIdempotencyKey(r.method, r.doc) ? [{ $ref: '#/components/parameters/IdempotencyKey' }] : []),
       ],
-      ...(r.schemas.body ? { requestBody: { required: true, content: { 'application/json': { schema: jsonSchema(r.schemas.body, 'input') } } } } : {}),
+      ...(r.schemas.body
+        ? {
+            requestBody: {
+              required: true,
+              content: { 'application/json': { schema: jsonSchema(r.schemas.body, 'input') } },
+            },
+          }
+        : {}),
       responses,
       ...(r.doc.public ? { security: [] } : {}),
     };

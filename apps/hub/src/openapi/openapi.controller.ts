@@ -44,7 +44,12 @@ export class OpenApiController {
 
   @Get()
   @Public()
-  @ApiDoc({ summary: 'Where things are: redirects a browser to /docs, and says so in JSON', tags: ['meta'], public: true, responses: { 302: { description: 'To /docs' } } })
+  @ApiDoc({
+    summary: 'Where things are: redirects a browser to /docs, and says so in JSON',
+    tags: ['meta'],
+    public: true,
+    responses: { 302: { description: 'To /docs' } },
+  })
   root(@Res({ passthrough: true }) reply: FastifyReply) {
     void reply.status(302).header('location', '/docs');
     return { name: 'hostplane', docs: '/docs', openapi: '/openapi.json', api: '/v1', health: '/health' };
@@ -52,7 +57,12 @@ export class OpenApiController {
 
   @Get('openapi.json')
   @Public()
-  @ApiDoc({ summary: 'The OpenAPI 3.1 document of this API', tags: ['meta'], public: true, responses: { 200: { description: 'OpenAPI document' } } })
+  @ApiDoc({
+    summary: 'The OpenAPI 3.1 document of this API',
+    tags: ['meta'],
+    public: true,
+    responses: { 200: { description: 'OpenAPI document' } },
+  })
   document(): Record<string, unknown> {
     return this.openapi.getDocument();
   }
@@ -60,14 +70,24 @@ export class OpenApiController {
   @Get('docs')
   @Header('content-type', 'text/html; charset=utf-8')
   @Public()
-  @ApiDoc({ summary: 'Interactive API reference', tags: ['meta'], public: true, responses: { 200: { description: 'HTML page', contentType: 'text/html' } } })
+  @ApiDoc({
+    summary: 'Interactive API reference',
+    tags: ['meta'],
+    public: true,
+    responses: { 200: { description: 'HTML page', contentType: 'text/html' } },
+  })
   docs(): string {
     return DOCS_HTML;
   }
 
   @Get('docs/assets/:file')
   @Public()
-  @ApiDoc({ summary: 'Static files of the API reference page', tags: ['meta'], public: true, responses: { 200: { description: 'A static file' } } })
+  @ApiDoc({
+    summary: 'Static files of the API reference page',
+    tags: ['meta'],
+    public: true,
+    responses: { 200: { description: 'A static file' } },
+  })
   asset(@ValidParams(assetParams) params: z.infer<typeof assetParams>, @Res() reply: FastifyReply): void {
     if (params.file === 'init.js') {
       void reply.type('application/javascript; charset=utf-8').send(INIT_JS);

@@ -4,7 +4,12 @@ import { checkAccessDeclarations } from './access-declarations';
 import { OpenApiController } from './openapi.controller';
 import { OpenApiService } from './openapi.service';
 
-@Module({ imports: [DiscoveryModule], controllers: [OpenApiController], providers: [OpenApiService], exports: [OpenApiService] })
+@Module({
+  imports: [DiscoveryModule],
+  controllers: [OpenApiController],
+  providers: [OpenApiService],
+  exports: [OpenApiService],
+})
 export class OpenApiModule implements OnApplicationBootstrap {
   constructor(private readonly discovery: DiscoveryService) {}
 

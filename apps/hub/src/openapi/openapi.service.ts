@@ -26,7 +26,10 @@ export class OpenApiService {
   }
 
   getDocument(): Record<string, unknown> {
-    this.document ??= buildOpenApiDocument(this.documentedRoutes(), { version: HUB_VERSION, serverUrl: this.config.http.publicUrl });
+    this.document ??= buildOpenApiDocument(this.documentedRoutes(), {
+      version: HUB_VERSION,
+      serverUrl: this.config.http.publicUrl,
+    });
     return this.document;
   }
 }

@@ -52,8 +52,16 @@ export class OrgInvitesController {
 
   @Get('invites')
   @RequirePermission('orgs.members.manage')
-  @ApiDoc({ summary: 'Pending invites', tags: ['organizations', 'invites'], responses: { 200: { description: 'A page of invites', schema: invitePage } } })
-  list(@CurrentPrincipal() p: Principal, @ValidParams(orgParams) _params: OrgParams, @ValidQuery(paginationQuery) page: Pagination): Promise<Page<InviteView>> {
+  @ApiDoc({
+    summary: 'Pending invites',
+    tags: ['organizations', 'invites'],
+    responses: { 200: { description: 'A page of invites', schema: invitePage } },
+  })
+  list(
+    @CurrentPrincipal() p: Principal,
+    @ValidParams(orgParams) _params: OrgParams,
+    @ValidQuery(paginationQuery) page: Pagination,
+  ): Promise<Page<InviteView>> {
     return this.invites.list(p, page);
   }
 
@@ -61,7 +69,11 @@ export class OrgInvitesController {
   @HttpCode(204)
   @RequirePermission('orgs.members.manage')
   @Audited('org.invite.delete', { target: 'invite', param: 'inviteId' })
-  @ApiDoc({ summary: 'Withdraw a pending invite', tags: ['organizations', 'invites'], responses: { 204: { description: 'Withdrawn' } } })
+  @ApiDoc({
+    summary: 'Withdraw a pending invite',
+    tags: ['organizations', 'invites'],
+    responses: { 204: { description: 'Withdrawn' } },
+  })
   async delete(@CurrentPrincipal() p: Principal, @ValidParams(inviteParams) params: InviteParams): Promise<void> {
     await this.invites.delete(p, params.inviteId);
   }
@@ -83,7 +95,11 @@ export class InvitesController {
       200: { description: 'You are a member now', schema: acceptedInviteView },
     },
   })
-  async accept(@CurrentPrincipal() p: Principal, @ValidParams(inviteTokenParams) params: InviteTokenParams, @Audit() note: AuditNote): Promise<AcceptedInviteView> {
+  async accept(
+    @CurrentPrincipal() p: Principal,
+    @ValidParams(inviteTokenParams) params: InviteTokenParams,
+    @Audit() note: AuditNote,
+  ): Promise<AcceptedInviteView> {
     const accepted = await this.invites.accept(p, params.token);
     note.orgId = accepted.org_id;
     note.targetId = accepted.org_id;

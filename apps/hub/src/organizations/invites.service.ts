@@ -74,7 +74,9 @@ export class InvitesService {
     });
     if (!this.mail.enabled) return { ...toInviteView(invite), delivery: 'manual', token };
     try {
-      await this.mail.send(inviteMail(email, this.config.http.publicUrl, orgName, p.email, role, token, this.config.auth.inviteTtlHours));
+      await this.mail.send(
+        inviteMail(email, this.config.http.publicUrl, orgName, p.email, role, token, this.config.auth.inviteTtlHours),
+      );
     } catch {
       await this.db.getRepository(OrganizationInvite).delete({ id: invite.id });
       throw new MailFailedError(`the invite to ${email} was not created`);
@@ -93,7 +95,9 @@ export class InvitesService {
   }
 
   async delete(p: Principal, inviteId: string): Promise<void> {
-    const result = await this.db.getRepository(OrganizationInvite).delete({ id: inviteId, orgId: requireOrg(p).id, acceptedAt: IsNull() });
+    const result = await this.db
+      .getRepository(OrganizationInvite)
+      .delete({ id: inviteId, orgId: requireOrg(p).id, acceptedAt: IsNull() });
     if (!result.affected) throw new NotFoundError(`invite ${inviteId}`);
   }
 
@@ -121,22 +125,34 @@ export class InvitesService {
       [invite.id, user.id],
     )) as [unknown[], number];
     if (!claimed[0].length) throw new InviteProblemError('invite_used', 'this invite was already accepted', 409);
-    if (await m.getRepository(OrganizationMember).findOneBy({ orgId: invite.orgId, userId: user.id })) throw new AlreadyMemberError(user.email);
+    if (await m.getRepository(OrganizationMember).findOneBy({ orgId: invite.orgId, userId: user.id }))
+      throw new AlreadyMemberError(user.email);
     await insertMember(m, invite.orgId, user.id, invite.role);
     const org = await m.getRepository(Organization).findOneByOrFail({ id: invite.orgId });
     return { org_id: org.id, org_name: org.name, role: invite.role };
   }
 
   private async findUsable(m: EntityManager, token: string): Promise<OrganizationInvite> {
-    if (checkOpaqueToken(token, INVITE_PREFIX)) throw new InviteProblemError('invalid_invite', 'this is not a valid invite token (mistyped or truncated?)', 404);
+    if (checkOpaqueToken(token, INVITE_PREFIX))
+      throw new InviteProblemError('invalid_invite', 'this is not a valid invite token (mistyped or truncated?)', 404);
     const invite = await m.getRepository(OrganizationInvite).findOneBy({ tokenHash: sha256Hex(token) });
-    if (!invite) throw new InviteProblemError('invalid_invite', 'unknown invite: it may have been withdrawn or replaced by a newer one', 404);
+    if (!invite)
+      throw new InviteProblemError(
+        'invalid_invite',
+        'unknown invite: it may have been withdrawn or replaced by a newer one',
+        404,
+      );
     if (invite.acceptedAt) throw new InviteProblemError('invite_used', 'this invite was already accepted', 409);
-    if (invite.expiresAt.getTime() <= Date.now()) throw new InviteProblemError('invite_expired', 'this invite has expired: ask for a new one', 400);
+    if (invite.expiresAt.getTime() <= Date.now())
+      throw new InviteProblemError('invite_expired', 'this invite has expired: ask for a new one', 400);
     return invite;
   }
 }
 
 function mismatch(): InviteProblemError {
-  return new InviteProblemError('invite_email_mismatch', 'this invite was sent to another email address: sign in with that address to accept it', 403);
+  return new InviteProblemError(
+    'invite_email_mismatch',
+    'this invite was sent to another email address: sign in with that address to accept it',
+    403,
+  );
 }

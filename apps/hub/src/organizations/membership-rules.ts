@@ -10,7 +10,8 @@ export type MembershipProblem = { kind: 'escalation'; message: string } | { kind
 export function roleChangeProblem(actor: Role | null, target: Role, next: Role, ownerCount: number): MembershipProblem {
   const a = actor === null ? roleRank('owner') : roleRank(actor);
   if (roleRank(target) > a) return { kind: 'escalation', message: `only an owner can change the role of an ${target}` };
-  if (roleRank(next) > a) return { kind: 'escalation', message: `you cannot make someone ${next}: it is above your own role (${actor})` };
+  if (roleRank(next) > a)
+    return { kind: 'escalation', message: `you cannot make someone ${next}: it is above your own role (${actor})` };
   if (target === 'owner' && next !== 'owner' && ownerCount <= 1) return { kind: 'last_owner' };
   return null;
 }
@@ -24,6 +25,10 @@ export function removalProblem(actor: Role | null, target: Role, ownerCount: num
 
 export function inviteProblem(actor: Role | null, role: Role): MembershipProblem {
   const a = actor === null ? roleRank('owner') : roleRank(actor);
-  if (roleRank(role) > a) return { kind: 'escalation', message: `you cannot invite someone as ${role}: it is above your own role (${actor})` };
+  if (roleRank(role) > a)
+    return {
+      kind: 'escalation',
+      message: `you cannot invite someone as ${role}: it is above your own role (${actor})`,
+    };
   return null;
 }

@@ -6,8 +6,15 @@ import { Organization, OrganizationMember } from './organization.entity';
  * Writes shared by the organization service and account creation (sign-up makes a personal
  * organization in the same transaction as the user). Plain functions over an EntityManager.
  */
-export async function insertOrganization(m: EntityManager, input: { name: string; personal: boolean; ownerId: string }): Promise<Organization> {
-  const org = await m.getRepository(Organization).save(m.getRepository(Organization).create({ name: input.name, personal: input.personal, createdBy: input.ownerId }));
+export async function insertOrganization(
+  m: EntityManager,
+  input: { name: string; personal: boolean; ownerId: string },
+): Promise<Organization> {
+  const org = await m
+    .getRepository(Organization)
+    .save(
+      m.getRepository(Organization).create({ name: input.name, personal: input.personal, createdBy: input.ownerId }),
+    );
   await insertMember(m, org.id, input.ownerId, 'owner');
   return org;
 }
@@ -23,7 +30,10 @@ export async function lockOrganization(m: EntityManager, orgId: string): Promise
 }
 
 export async function countOwners(m: EntityManager, orgId: string): Promise<number> {
-  const rows = (await m.query(`SELECT count(*)::int AS n FROM organization_members WHERE org_id = $1 AND role = 'owner'`, [orgId])) as { n: number }[];
+  const rows = (await m.query(
+    `SELECT count(*)::int AS n FROM organization_members WHERE org_id = $1 AND role = 'owner'`,
+    [orgId],
+  )) as { n: number }[];
   return rows[0]?.n ?? 0;
 }
 

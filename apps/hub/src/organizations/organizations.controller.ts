@@ -39,7 +39,11 @@ export class OrganizationsController {
 
   @Get()
   @Authenticated()
-  @ApiDoc({ summary: 'Organizations you belong to (an API token: its own)', tags: ['organizations'], responses: { 200: { description: 'Organizations', schema: orgList } } })
+  @ApiDoc({
+    summary: 'Organizations you belong to (an API token: its own)',
+    tags: ['organizations'],
+    responses: { 200: { description: 'Organizations', schema: orgList } },
+  })
   list(@CurrentPrincipal() p: Principal): Promise<Page<OrgView>> {
     return this.orgs.list(p);
   }
@@ -47,8 +51,16 @@ export class OrganizationsController {
   @Post()
   @Authenticated({ sessionOnly: true })
   @Audited('org.create', { target: 'organization' })
-  @ApiDoc({ summary: 'Create an organization; you become its owner', tags: ['organizations'], responses: { 201: { description: 'Created', schema: orgView } } })
-  async create(@CurrentPrincipal() p: Principal, @ValidBody(createOrgBody) body: CreateOrgBody, @Audit() note: AuditNote): Promise<OrgView> {
+  @ApiDoc({
+    summary: 'Create an organization; you become its owner',
+    tags: ['organizations'],
+    responses: { 201: { description: 'Created', schema: orgView } },
+  })
+  async create(
+    @CurrentPrincipal() p: Principal,
+    @ValidBody(createOrgBody) body: CreateOrgBody,
+    @Audit() note: AuditNote,
+  ): Promise<OrgView> {
     const org = await this.orgs.create(p, body.name);
     note.targetId = org.id;
     note.orgId = org.id;
@@ -57,7 +69,11 @@ export class OrganizationsController {
 
   @Get(':orgId')
   @RequirePermission('orgs.view')
-  @ApiDoc({ summary: 'Get an organization', tags: ['organizations'], responses: { 200: { description: 'The organization', schema: orgView } } })
+  @ApiDoc({
+    summary: 'Get an organization',
+    tags: ['organizations'],
+    responses: { 200: { description: 'The organization', schema: orgView } },
+  })
   get(@CurrentPrincipal() p: Principal, @ValidParams(orgParams) _params: OrgParams): Promise<OrgView> {
     return this.orgs.get(p);
   }
@@ -65,8 +81,16 @@ export class OrganizationsController {
   @Put(':orgId')
   @RequirePermission('orgs.manage')
   @Audited('org.update', { target: 'organization', param: 'orgId' })
-  @ApiDoc({ summary: 'Rename an organization', tags: ['organizations'], responses: { 200: { description: 'Updated', schema: orgView } } })
-  update(@CurrentPrincipal() p: Principal, @ValidParams(orgParams) _params: OrgParams, @ValidBody(updateOrgBody) body: UpdateOrgBody): Promise<OrgView> {
+  @ApiDoc({
+    summary: 'Rename an organization',
+    tags: ['organizations'],
+    responses: { 200: { description: 'Updated', schema: orgView } },
+  })
+  update(
+    @CurrentPrincipal() p: Principal,
+    @ValidParams(orgParams) _params: OrgParams,
+    @ValidBody(updateOrgBody) body: UpdateOrgBody,
+  ): Promise<OrgView> {
     return this.orgs.rename(p, body.name);
   }
 
@@ -85,8 +109,16 @@ export class OrganizationsController {
 
   @Get(':orgId/members')
   @RequirePermission('orgs.view')
-  @ApiDoc({ summary: 'Members, their roles and granted permissions', tags: ['organizations'], responses: { 200: { description: 'A page of members', schema: memberPage } } })
-  members(@CurrentPrincipal() p: Principal, @ValidParams(orgParams) _params: OrgParams, @ValidQuery(paginationQuery) page: Pagination): Promise<Page<MemberView>> {
+  @ApiDoc({
+    summary: 'Members, their roles and granted permissions',
+    tags: ['organizations'],
+    responses: { 200: { description: 'A page of members', schema: memberPage } },
+  })
+  members(
+    @CurrentPrincipal() p: Principal,
+    @ValidParams(orgParams) _params: OrgParams,
+    @ValidQuery(paginationQuery) page: Pagination,
+  ): Promise<Page<MemberView>> {
     return this.orgs.members(p, page);
   }
 
@@ -113,7 +145,12 @@ export class OrganizationsController {
     errors: ['last_owner'],
     responses: { 200: { description: 'The member', schema: memberView } },
   })
-  changeRole(@CurrentPrincipal() p: Principal, @ValidParams(memberParams) params: MemberParams, @ValidBody(roleBody) body: RoleBody, @Audit() note: AuditNote): Promise<MemberView> {
+  changeRole(
+    @CurrentPrincipal() p: Principal,
+    @ValidParams(memberParams) params: MemberParams,
+    @ValidBody(roleBody) body: RoleBody,
+    @Audit() note: AuditNote,
+  ): Promise<MemberView> {
     note.details = { role: body.role };
     return this.orgs.changeRole(p, params.userId, body.role);
   }
@@ -125,7 +162,10 @@ export class OrganizationsController {
     tags: ['organizations', 'permissions'],
     responses: { 200: { description: 'Permissions', schema: memberPermissionsView } },
   })
-  permissions(@CurrentPrincipal() p: Principal, @ValidParams(memberParams) params: MemberParams): Promise<MemberPermissionsView> {
+  permissions(
+    @CurrentPrincipal() p: Principal,
+    @ValidParams(memberParams) params: MemberParams,
+  ): Promise<MemberPermissionsView> {
     return this.orgs.permissions(p, params.userId);
   }
 
@@ -137,7 +177,12 @@ export class OrganizationsController {
     tags: ['organizations', 'permissions'],
     responses: { 201: { description: 'Permissions after the grant', schema: memberPermissionsView } },
   })
-  grant(@CurrentPrincipal() p: Principal, @ValidParams(memberParams) params: MemberParams, @ValidBody(grantBody) body: GrantBody, @Audit() note: AuditNote): Promise<MemberPermissionsView> {
+  grant(
+    @CurrentPrincipal() p: Principal,
+    @ValidParams(memberParams) params: MemberParams,
+    @ValidBody(grantBody) body: GrantBody,
+    @Audit() note: AuditNote,
+  ): Promise<MemberPermissionsView> {
     note.details = { permission: body.key };
     return this.orgs.grant(p, params.userId, body.key);
   }
@@ -146,8 +191,16 @@ export class OrganizationsController {
   @HttpCode(204)
   @RequirePermission('orgs.permissions.manage')
   @Audited('org.member.permission.revoke', { target: 'user', param: 'userId' })
-  @ApiDoc({ summary: 'Revoke an individually granted permission', tags: ['organizations', 'permissions'], responses: { 204: { description: 'Revoked' } } })
-  async revokeGrant(@CurrentPrincipal() p: Principal, @ValidParams(grantParams) params: GrantParams, @Audit() note: AuditNote): Promise<void> {
+  @ApiDoc({
+    summary: 'Revoke an individually granted permission',
+    tags: ['organizations', 'permissions'],
+    responses: { 204: { description: 'Revoked' } },
+  })
+  async revokeGrant(
+    @CurrentPrincipal() p: Principal,
+    @ValidParams(grantParams) params: GrantParams,
+    @Audit() note: AuditNote,
+  ): Promise<void> {
     note.details = { permission: params.key };
     await this.orgs.revokeGrant(p, params.userId, params.key);
   }
@@ -164,7 +217,12 @@ export class PermissionsController {
   })
   list() {
     return {
-      data: PERMISSION_KEYS.map((key) => ({ key, description: PERMISSIONS[key], roles: rolesHolding(key), grantable: GRANTABLE_KEYS.includes(key) })),
+      data: PERMISSION_KEYS.map((key) => ({
+        key,
+        description: PERMISSIONS[key],
+        roles: rolesHolding(key),
+        grantable: GRANTABLE_KEYS.includes(key),
+      })),
       roles: [...ROLES],
     };
   }

@@ -37,7 +37,11 @@ export class RoleEscalationError extends DomainError {
 }
 
 export class InviteProblemError extends DomainError {
-  constructor(code: 'invalid_invite' | 'invite_expired' | 'invite_used' | 'invite_email_mismatch', message: string, status = 400) {
+  constructor(
+    code: 'invalid_invite' | 'invite_expired' | 'invite_used' | 'invite_email_mismatch',
+    message: string,
+    status = 400,
+  ) {
     super(message, code, status);
   }
 }

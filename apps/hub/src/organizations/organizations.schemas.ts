@@ -79,7 +79,9 @@ export const inviteView = z.object({
 export type InviteView = z.infer<typeof inviteView>;
 export const invitePage = pageOf(inviteView);
 export const createdInviteView = inviteView.extend({
-  delivery: z.enum(['email', 'manual']).describe('manual: no SMTP server is configured, so pass `token` to the invitee yourself'),
+  delivery: z
+    .enum(['email', 'manual'])
+    .describe('manual: no SMTP server is configured, so pass `token` to the invitee yourself'),
   token: z.string().optional().describe('Only with delivery=manual'),
 });
 export type CreatedInviteView = z.infer<typeof createdInviteView>;
@@ -88,6 +90,8 @@ export const acceptedInviteView = z.object({ org_id: z.uuid(), org_name: z.strin
 export type AcceptedInviteView = z.infer<typeof acceptedInviteView>;
 
 export const permissionList = z.object({
-  data: z.array(z.object({ key: z.string(), description: z.string(), roles: z.array(roleField), grantable: z.boolean() })),
+  data: z.array(
+    z.object({ key: z.string(), description: z.string(), roles: z.array(roleField), grantable: z.boolean() }),
+  ),
   roles: z.array(roleField),
 });

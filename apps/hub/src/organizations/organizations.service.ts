@@ -40,7 +40,16 @@ export class OrganizationsService {
         WHERE m.user_id = $1 AND ($2::uuid IS NULL OR o.id = $2::uuid) ORDER BY o.personal DESC, o.name, o.id`,
       [p.userId, p.kind === 'api_token' ? requireOrg(p).id : null],
     )) as { id: string; name: string; personal: boolean; created_at: Date; role: Role }[];
-    return { data: rows.map((r) => ({ id: r.id, name: r.name, personal: r.personal, created_at: r.created_at.toISOString(), role: r.role })), total: rows.length };
+    return {
+      data: rows.map((r) => ({
+        id: r.id,
+        name: r.name,
+        personal: r.personal,
+        created_at: r.created_at.toISOString(),
+        role: r.role,
+      })),
+      total: rows.length,
+    };
   }
 
   async create(p: Principal, name: string): Promise<OrgView> {
@@ -64,7 +73,9 @@ export class OrganizationsService {
     const orgId = requireOrg(p).id;
     const members = await this.db.transaction(async (m) => {
       if (!(await lockOrganization(m, orgId))) throw new NotFoundError(`organization ${orgId}`);
-      const rows = (await m.query(`SELECT user_id FROM organization_members WHERE org_id = $1`, [orgId])) as { user_id: string }[];
+      const rows = (await m.query(`SELECT user_id FROM organization_members WHERE org_id = $1`, [orgId])) as {
+        user_id: string;
+      }[];
       await m.getRepository(Organization).delete({ id: orgId });
       return rows.map((r) => r.user_id);
     });
@@ -83,10 +94,19 @@ export class OrganizationsService {
           ORDER BY m.created_at, m.user_id LIMIT $2 OFFSET $3`,
         [orgId, page.limit, page.offset],
       ) as Promise<{ user_id: string; email: string; name: string; role: Role; created_at: Date; granted: string[] }[]>,
-      this.db.query(`SELECT count(*)::int AS n FROM organization_members WHERE org_id = $1`, [orgId]) as Promise<{ n: number }[]>,
+      this.db.query(`SELECT count(*)::int AS n FROM organization_members WHERE org_id = $1`, [orgId]) as Promise<
+        { n: number }[]
+      >,
     ]);
     return {
-      data: rows.map((r) => ({ user_id: r.user_id, email: r.email, name: r.name, role: r.role, granted_permissions: r.granted, joined_at: r.created_at.toISOString() })),
+      data: rows.map((r) => ({
+        user_id: r.user_id,
+        email: r.email,
+        name: r.name,
+        role: r.role,
+        granted_permissions: r.granted,
+        joined_at: r.created_at.toISOString(),
+      })),
       total: count[0]?.n ?? 0,
     };
   }
@@ -116,7 +136,9 @@ export class OrganizationsService {
     const orgId = requireOrg(p).id;
     const target = await this.db.getRepository(OrganizationMember).findOneBy({ orgId, userId });
     if (!target) throw new NotFoundError(`member ${userId}`);
-    const granted = (await this.db.getRepository(MemberPermission).find({ where: { orgId, userId }, order: { permissionKey: 'ASC' } })).map((g) => g.permissionKey);
+    const granted = (
+      await this.db.getRepository(MemberPermission).find({ where: { orgId, userId }, order: { permissionKey: 'ASC' } })
+    ).map((g) => g.permissionKey);
     return {
       user_id: userId,
       role: target.role,
@@ -159,7 +181,14 @@ export class OrganizationsService {
     )) as { user_id: string; email: string; name: string; role: Role; created_at: Date; granted: string[] }[];
     const r = rows[0];
     if (!r) throw new NotFoundError(`member ${userId}`);
-    return { user_id: r.user_id, email: r.email, name: r.name, role: r.role, granted_permissions: r.granted, joined_at: r.created_at.toISOString() };
+    return {
+      user_id: r.user_id,
+      email: r.email,
+      name: r.name,
+      role: r.role,
+      granted_permissions: r.granted,
+      joined_at: r.created_at.toISOString(),
+    };
   }
 
   private async load(m: EntityManager, orgId: string): Promise<Organization> {
@@ -169,7 +198,11 @@ export class OrganizationsService {
   }
 
   /** Locks the organization (membership changes of one org are serialized) and finds the member. */
-  private async lockMember(m: EntityManager, orgId: string, userId: string): Promise<{ target: OrganizationMember; orgName: string }> {
+  private async lockMember(
+    m: EntityManager,
+    orgId: string,
+    userId: string,
+  ): Promise<{ target: OrganizationMember; orgName: string }> {
     if (!(await lockOrganization(m, orgId))) throw new NotFoundError(`organization ${orgId}`);
     const target = await m.getRepository(OrganizationMember).findOneBy({ orgId, userId });
     if (!target) throw new NotFoundError(`member ${userId}`);

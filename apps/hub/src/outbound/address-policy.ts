@@ -62,12 +62,15 @@ function ipv6Bytes(ip: string): number[] {
   const tail = /(\d+\.\d+\.\d+\.\d+)$/.exec(text);
   if (tail?.[1]) {
     const v4 = tail[1].split('.').map(Number);
-    text = text.slice(0, -tail[1].length) + `${(((v4[0] ?? 0) << 8) | (v4[1] ?? 0)).toString(16)}:${(((v4[2] ?? 0) << 8) | (v4[3] ?? 0)).toString(16)}`;
+    text =
+      text.slice(0, -tail[1].length) +
+      `${(((v4[0] ?? 0) << 8) | (v4[1] ?? 0)).toString(16)}:${(((v4[2] ?? 0) << 8) | (v4[3] ?? 0)).toString(16)}`;
   }
   const [head = '', rest] = text.split('::');
   const left = head ? head.split(':') : [];
   const right = rest ? rest.split(':') : [];
-  const groups = rest === undefined ? left : [...left, ...Array<string>(8 - left.length - right.length).fill('0'), ...right];
+  const groups =
+    rest === undefined ? left : [...left, ...Array<string>(8 - left.length - right.length).fill('0'), ...right];
   return groups.flatMap((g) => {
     const n = parseInt(g, 16);
     return [n >> 8, n & 0xff];
@@ -119,18 +122,25 @@ export interface OutboundAllowList {
 export function parseAllowList(entries: string[]): OutboundAllowList {
   const allow: OutboundAllowList = { addresses: new BlockList(), hosts: new Set(), hostSuffixes: [] };
   for (const raw of entries) {
-    const entry = raw.trim().toLowerCase().replace(/^\[(.*)\]$/, '$1');
+    const entry = raw
+      .trim()
+      .toLowerCase()
+      .replace(/^\[(.*)\]$/, '$1');
     if (!entry) continue;
     const [addr = '', prefixText] = entry.split('/');
     const family = isIP(addr);
     if (family) {
       const max = family === 4 ? 32 : 128;
       const prefix = prefixText === undefined ? max : Number(prefixText);
-      if (!Number.isInteger(prefix) || prefix < 0 || prefix > max) throw new Error(`"${raw}" has an invalid prefix length`);
+      if (!Number.isInteger(prefix) || prefix < 0 || prefix > max)
+        throw new Error(`"${raw}" has an invalid prefix length`);
       allow.addresses.addSubnet(addr, prefix, family === 4 ? 'ipv4' : 'ipv6');
     } else if (/^\*\.[a-z0-9.-]+$/.test(entry)) {
       allow.hostSuffixes.push(entry.slice(1));
-    } else if (/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/.test(entry) && prefixText === undefined) {
+    } else if (
+      /^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/.test(entry) &&
+      prefixText === undefined
+    ) {
       allow.hosts.add(entry);
     } else {
       throw new Error(`"${raw}" is not an address, CIDR, host name or *.domain`);
@@ -147,7 +157,10 @@ export type OutboundDecision = { allowed: true } | { allowed: false; reason: str
  * must be public or inside an allow-listed range.
  */
 export function decideOutbound(allow: OutboundAllowList, host: string, ip: string): OutboundDecision {
-  const name = host.toLowerCase().replace(/^\[(.*)\]$/, '$1').replace(/\.$/, '');
+  const name = host
+    .toLowerCase()
+    .replace(/^\[(.*)\]$/, '$1')
+    .replace(/\.$/, '');
   if (allow.hosts.has(name) || allow.hostSuffixes.some((s) => name.endsWith(s))) return { allowed: true };
   const bare = ip.split('%')[0] ?? ip;
   const family = isIP(bare);

@@ -86,7 +86,11 @@ function waitConnected(socket: Socket, secure: boolean, timeoutMs: number): Prom
  * a socket to the first that answers. A refusal opens no socket; every other failure waits out
  * `timeoutMs` from the start and gives one message.
  */
-export async function guardedConnect(allow: OutboundAllowList, target: GuardedConnectTarget, timeoutMs: number): Promise<Socket> {
+export async function guardedConnect(
+  allow: OutboundAllowList,
+  target: GuardedConnectTarget,
+  timeoutMs: number,
+): Promise<Socket> {
   const started = Date.now();
   const host = target.host.replace(/^\[(.*)\]$/, '$1');
   const unreachable = async (): Promise<never> => {
@@ -116,7 +120,11 @@ export async function guardedConnect(allow: OutboundAllowList, target: GuardedCo
     const left = timeoutMs - (Date.now() - started);
     if (left <= 0) break;
     try {
-      return await waitConnected(outboundNet.open({ ip: a.address, port: target.port, tls: target.tls }), !!target.tls, left);
+      return await waitConnected(
+        outboundNet.open({ ip: a.address, port: target.port, tls: target.tls }),
+        !!target.tls,
+        left,
+      );
     } catch {
       // Next address; the caller learns only that none answered.
     }

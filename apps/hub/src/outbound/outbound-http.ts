@@ -23,7 +23,19 @@ function portOf(port: unknown, fallback: number): number {
  */
 function tlsOptionsOf(options: HttpsRequestOptions, host: string): ConnectionOptions & { servername: string } {
   const o = options as HttpsRequestOptions & ConnectionOptions;
-  const picked = { ca: o.ca, cert: o.cert, key: o.key, pfx: o.pfx, passphrase: o.passphrase, rejectUnauthorized: o.rejectUnauthorized, ciphers: o.ciphers, minVersion: o.minVersion, maxVersion: o.maxVersion, checkServerIdentity: o.checkServerIdentity, session: o.session };
+  const picked = {
+    ca: o.ca,
+    cert: o.cert,
+    key: o.key,
+    pfx: o.pfx,
+    passphrase: o.passphrase,
+    rejectUnauthorized: o.rejectUnauthorized,
+    ciphers: o.ciphers,
+    minVersion: o.minVersion,
+    maxVersion: o.maxVersion,
+    checkServerIdentity: o.checkServerIdentity,
+    session: o.session,
+  };
   // An explicit `undefined` would override tls.connect's defaults (rejectUnauthorized: true among them).
   const set = Object.fromEntries(Object.entries(picked).filter(([, v]) => v !== undefined)) as ConnectionOptions;
   return { ...set, servername: options.servername || host, ALPNProtocols: ['http/1.1'] };
@@ -50,7 +62,11 @@ export class OutboundHttp implements OnApplicationShutdown {
         const servername = opts.servername ?? opts.hostname;
         guardedConnect(
           this.allow,
-          { host: opts.hostname, port: portOf(opts.port, secure ? 443 : 80), tls: secure ? { servername, ALPNProtocols: ['http/1.1'] } : undefined },
+          {
+            host: opts.hostname,
+            port: portOf(opts.port, secure ? 443 : 80),
+            tls: secure ? { servername, ALPNProtocols: ['http/1.1'] } : undefined,
+          },
           this.connectTimeoutMs,
         ).then(
           (socket) => callback(null, socket),
@@ -66,7 +82,11 @@ export class OutboundHttp implements OnApplicationShutdown {
    */
   async fetch(url: string | URL, init: RequestInit = {}): Promise<Response> {
     try {
-      return await undiciFetch(url, { ...init, signal: init.signal ?? AbortSignal.timeout(30_000), dispatcher: this.dispatcher });
+      return await undiciFetch(url, {
+        ...init,
+        signal: init.signal ?? AbortSignal.timeout(30_000),
+        dispatcher: this.dispatcher,
+      });
     } catch (err) {
       const cause = (err as { cause?: unknown }).cause;
       if (cause instanceof DomainError) throw cause;
@@ -80,7 +100,11 @@ export class OutboundHttp implements OnApplicationShutdown {
   nodeAgents(): { httpAgent: HttpAgent; httpsAgent: HttpsAgent } {
     const guard = (options: ClientRequestArgs, callback: ConnectCallback, secure: boolean) => {
       const host = options.hostname ?? options.host ?? 'localhost';
-      guardedConnect(this.allow, { host, port: portOf(options.port, secure ? 443 : 80), tls: secure ? tlsOptionsOf(options, host) : undefined }, this.connectTimeoutMs).then(
+      guardedConnect(
+        this.allow,
+        { host, port: portOf(options.port, secure ? 443 : 80), tls: secure ? tlsOptionsOf(options, host) : undefined },
+        this.connectTimeoutMs,
+      ).then(
         (socket) => callback(null, socket),
         (err: Error) => callback(err, undefined as never),
       );
@@ -96,7 +120,10 @@ export class OutboundHttp implements OnApplicationShutdown {
         return guard(options, callback ?? (() => undefined), true);
       }
     }
-    return { httpAgent: new GuardedHttpAgent({ keepAlive: true }), httpsAgent: new GuardedHttpsAgent({ keepAlive: true }) };
+    return {
+      httpAgent: new GuardedHttpAgent({ keepAlive: true }),
+      httpsAgent: new GuardedHttpsAgent({ keepAlive: true }),
+    };
   }
 
   async onApplicationShutdown(): Promise<void> {

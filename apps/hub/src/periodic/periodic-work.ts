@@ -52,7 +52,9 @@ export class PeriodicWork implements BeforeApplicationShutdown {
   private readonly timers = new Map<string, NodeJS.Timeout>();
   private readonly running = new Set<Promise<void>>();
   private readonly redis: PeriodicRedis;
-  /** Runs on this replica by `kind|how` (claimed: it won the period; unclaimed: Redis could not be asked), for /metrics. */
+  /**
+   * Runs on this replica by `kind|how` (claimed: it won the period; unclaimed: Redis could not be asked), for /metrics.
+   */
   readonly runCounts = new Map<string, number>();
   private readonly warnedAt = new Map<string, number>();
   private stopped = false;
@@ -82,13 +84,16 @@ export class PeriodicWork implements BeforeApplicationShutdown {
 
   private schedule(task: PeriodicTask): void {
     if (this.stopped) return;
-    const timer = setTimeout(() => {
-      const done = this.attempt(task).finally(() => {
-        this.running.delete(done);
-        if (this.timers.get(task.kind) === timer) this.schedule(task);
-      });
-      this.running.add(done);
-    }, nextTickDelay(Date.now(), task.everyMs, Math.random()));
+    const timer = setTimeout(
+      () => {
+        const done = this.attempt(task).finally(() => {
+          this.running.delete(done);
+          if (this.timers.get(task.kind) === timer) this.schedule(task);
+        });
+        this.running.add(done);
+      },
+      nextTickDelay(Date.now(), task.everyMs, Math.random()),
+    );
     timer.unref();
     this.timers.set(task.kind, timer);
   }
@@ -99,7 +104,8 @@ export class PeriodicWork implements BeforeApplicationShutdown {
     const token = randomBytes(9).toString('base64url');
     let claimed: boolean;
     try {
-      claimed = (await this.redis.hpClaimPeriod(lastKey, runningKey, task.everyMs, token, task.maxRunMs ?? task.everyMs)) >= 0;
+      claimed =
+        (await this.redis.hpClaimPeriod(lastKey, runningKey, task.everyMs, token, task.maxRunMs ?? task.everyMs)) >= 0;
     } catch (err) {
       this.warnOnce(task.kind, (err as Error).message);
       await this.runOne(task, 'unclaimed');
@@ -119,7 +125,10 @@ export class PeriodicWork implements BeforeApplicationShutdown {
     try {
       await task.run();
     } catch (err) {
-      this.log.warn({ kind: task.kind, reason: (err as Error).message }, 'periodic work failed; the next period retries');
+      this.log.warn(
+        { kind: task.kind, reason: (err as Error).message },
+        'periodic work failed; the next period retries',
+      );
     }
   }
 

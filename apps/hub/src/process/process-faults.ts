@@ -30,7 +30,14 @@ const OPERATIONAL_CODES = new Set([
   '08003', // PostgreSQL connection_does_not_exist
 ]);
 
-const OPERATIONAL_NAMES = new Set(['AbortError', 'TimeoutError', 'MaxRetriesPerRequestError', 'AgentGoneError', 'DelayedError', 'QueryFailedError']);
+const OPERATIONAL_NAMES = new Set([
+  'AbortError',
+  'TimeoutError',
+  'MaxRetriesPerRequestError',
+  'AgentGoneError',
+  'DelayedError',
+  'QueryFailedError',
+]);
 
 /** Messages of libraries that throw plain Errors for conditions of the outside world. */
 const OPERATIONAL_MESSAGES = [
@@ -42,7 +49,14 @@ const OPERATIONAL_MESSAGES = [
   /premature close/i,
 ];
 
-const FATAL_TYPES: (new (...args: never[]) => Error)[] = [TypeError, RangeError, ReferenceError, SyntaxError, EvalError, URIError];
+const FATAL_TYPES: (new (...args: never[]) => Error)[] = [
+  TypeError,
+  RangeError,
+  ReferenceError,
+  SyntaxError,
+  EvalError,
+  URIError,
+];
 
 export function classifyFault(reason: unknown): FaultClass {
   if (!(reason instanceof Error)) return 'fatal';
@@ -74,10 +88,16 @@ export function installProcessFaultHandler(log: Logger, options: FaultHandlerOpt
     processFaultCounts[kind]++;
     const err = reason instanceof Error ? reason : new Error(String(reason));
     if (kind === 'operational') {
-      log.error({ err, fault: kind }, 'unhandled rejection of an operational error; the hub carries on (this is a bug: report it)');
+      log.error(
+        { err, fault: kind },
+        'unhandled rejection of an operational error; the hub carries on (this is a bug: report it)',
+      );
       return;
     }
-    log.fatal({ err, fault: kind }, 'unhandled rejection of a programming error; exiting so the supervisor restarts a clean process');
+    log.fatal(
+      { err, fault: kind },
+      'unhandled rejection of a programming error; exiting so the supervisor restarts a clean process',
+    );
     log.flush();
     exit(1);
   };

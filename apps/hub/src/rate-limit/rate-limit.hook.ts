@@ -21,7 +21,8 @@ export function registerRateLimit(app: FastifyInstance, limits: RateLimits): voi
   const { max, windowSeconds, authMax } = config.rateLimit;
 
   app.addHook('onRequest', async (req: FastifyRequest, reply) => {
-    const bucket = ((req.routeOptions.config as { rateLimit?: RateLimitBucket } | undefined)?.rateLimit ?? 'default') as RateLimitBucket;
+    const bucket = ((req.routeOptions.config as { rateLimit?: RateLimitBucket } | undefined)?.rateLimit ??
+      'default') as RateLimitBucket;
     let result: RateLimitResult;
     try {
       result = await limiter.hit(redis.key('rl', 'default', req.ip), max, windowSeconds);

@@ -29,7 +29,9 @@ export class ClusterBus implements OnApplicationShutdown {
     if (!set) {
       set = new Set();
       this.handlers.set(topic, set);
-      void this.sub().subscribe(this.channel(topic)).catch((err: Error) => this.log.warn({ topic, reason: err.message }, 'bus subscribe failed'));
+      void this.sub()
+        .subscribe(this.channel(topic))
+        .catch((err: Error) => this.log.warn({ topic, reason: err.message }, 'bus subscribe failed'));
     }
     set.add(handler);
   }

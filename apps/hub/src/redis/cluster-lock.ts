@@ -8,7 +8,12 @@ const RELEASE = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call
  * only): for periodic passes that every replica schedules but one should do. Returns undefined,
  * without running `fn`, while another replica holds it. The TTL bounds a pass whose replica died.
  */
-export async function withClusterLock<T>(redis: RedisService, name: string, ttlMs: number, fn: () => Promise<T>): Promise<T | undefined> {
+export async function withClusterLock<T>(
+  redis: RedisService,
+  name: string,
+  ttlMs: number,
+  fn: () => Promise<T>,
+): Promise<T | undefined> {
   const key = redis.key('lock', name);
   const token = randomBytes(9).toString('base64url');
   const got = await redis.client.set(key, token, 'PX', ttlMs, 'NX');

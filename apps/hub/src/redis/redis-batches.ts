@@ -7,10 +7,20 @@ import type { RedisClient } from './redis.service';
  * auto-pipelining (on for cluster connections) groups them into one pipeline per shard. Answers
  * `[error, result]` per call, in order, as `pipeline().exec()` does.
  */
-export async function inOneTrip<C extends RedisClient>(client: C, calls: ((target: C) => unknown)[]): Promise<[Error | null, unknown][]> {
+export async function inOneTrip<C extends RedisClient>(
+  client: C,
+  calls: ((target: C) => unknown)[],
+): Promise<[Error | null, unknown][]> {
   if (calls.length === 0) return [];
   if (client instanceof Cluster) {
-    return Promise.all(calls.map((call) => (call(client) as Promise<unknown>).then((v): [null, unknown] => [null, v], (err: Error): [Error, null] => [err, null])));
+    return Promise.all(
+      calls.map((call) =>
+        (call(client) as Promise<unknown>).then(
+          (v): [null, unknown] => [null, v],
+          (err: Error): [Error, null] => [err, null],
+        ),
+      ),
+    );
   }
   const pipe = client.pipeline();
   for (const call of calls) call(pipe as unknown as C);

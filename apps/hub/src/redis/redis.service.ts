@@ -15,7 +15,8 @@ export type RedisRole = 'commands' | 'bullmq' | 'subscriber' | 'sharded-subscrib
 /** Longest a request-path command waits for Redis; past it the request answers 503 dependency_unavailable. */
 export const REDIS_COMMAND_TIMEOUT_MS = 2000;
 
-const retryStrategy = (times: number) => Math.min(100 * 2 ** Math.min(times, 6), 3000) + Math.floor(Math.random() * 100);
+const retryStrategy = (times: number) =>
+  Math.min(100 * 2 ** Math.min(times, 6), 3000) + Math.floor(Math.random() * 100);
 
 /**
  * The one factory of Redis connections, for a single Redis or a Redis Cluster alike
@@ -53,7 +54,13 @@ export class RedisService implements OnApplicationShutdown {
   }
 
   connect(role: RedisRole, extra: RedisOptions = {}): RedisClient {
-    const options: RedisOptions = { connectionName: `hostplane-hub:${role}`, retryStrategy, connectTimeout: 5000, ...roleOptions(role), ...extra };
+    const options: RedisOptions = {
+      connectionName: `hostplane-hub:${role}`,
+      retryStrategy,
+      connectTimeout: 5000,
+      ...roleOptions(role),
+      ...extra,
+    };
     const client = this.topology.cluster ? this.newCluster(role, options) : new Redis(this.topology.url, options);
     let reportedDown = false;
     client.on('error', (err: Error) => {
@@ -104,8 +111,10 @@ export class RedisService implements OnApplicationShutdown {
 }
 
 function roleOptions(role: RedisRole): RedisOptions {
-  if (role === 'commands') return { enableOfflineQueue: false, maxRetriesPerRequest: 1, commandTimeout: REDIS_COMMAND_TIMEOUT_MS };
-  if (role === 'bullmq') return { maxRetriesPerRequest: null, enableReadyCheck: false, commandTimeout: REDIS_COMMAND_TIMEOUT_MS };
+  if (role === 'commands')
+    return { enableOfflineQueue: false, maxRetriesPerRequest: 1, commandTimeout: REDIS_COMMAND_TIMEOUT_MS };
+  if (role === 'bullmq')
+    return { maxRetriesPerRequest: null, enableReadyCheck: false, commandTimeout: REDIS_COMMAND_TIMEOUT_MS };
   return { maxRetriesPerRequest: null };
 }
 

@@ -7,7 +7,15 @@ import { Audit, type AuditNote, Audited } from '../audit/audit-note';
 import { pageOf, paginationQuery, type Pagination } from '../http/pagination';
 import { ValidBody, ValidParams, ValidQuery } from '../http/validation';
 import { ApiDoc } from '../openapi/api-doc';
-import { createRegistryBody, type CreateRegistryBody, presentRegistry, registryIdParams, registryResponse, updateRegistryBody, type UpdateRegistryBody } from './registries.schemas';
+import {
+  createRegistryBody,
+  type CreateRegistryBody,
+  presentRegistry,
+  registryIdParams,
+  registryResponse,
+  updateRegistryBody,
+  type UpdateRegistryBody,
+} from './registries.schemas';
 import { RegistriesService } from './registries.service';
 
 type IdParams = z.infer<typeof registryIdParams>;
@@ -20,7 +28,11 @@ export class RegistriesController {
 
   @Get()
   @RequirePermission('orgs.view')
-  @ApiDoc({ summary: "The organization's registry credentials", tags: TAGS, responses: { 200: { description: 'A page of registries', schema: pageOf(registryResponse) } } })
+  @ApiDoc({
+    summary: "The organization's registry credentials",
+    tags: TAGS,
+    responses: { 200: { description: 'A page of registries', schema: pageOf(registryResponse) } },
+  })
   async list(@CurrentPrincipal() p: Principal, @ValidQuery(paginationQuery) q: Pagination) {
     const page = await this.registries.list(p, q);
     return { data: page.data.map(presentRegistry), total: page.total };
@@ -31,12 +43,18 @@ export class RegistriesController {
   @Audited('registry.create', { target: 'registry' })
   @ApiDoc({
     summary: 'Add credentials for a container registry (the password is stored encrypted and never returned)',
-    description: "A docker workload names it with `registry_id`; its jobs carry the credentials to the node that pulls the image.",
+    description:
+      'A docker workload names it with `registry_id`; its jobs carry the credentials to the node that pulls the image.',
     tags: TAGS,
     errors: ['validation_failed', 'name_taken'],
     responses: { 201: { description: 'Created', schema: registryResponse } },
   })
-  async create(@CurrentPrincipal() p: Principal, @ValidBody(createRegistryBody) body: CreateRegistryBody, @Audit() note: AuditNote, @Res({ passthrough: true }) reply: FastifyReply) {
+  async create(
+    @CurrentPrincipal() p: Principal,
+    @ValidBody(createRegistryBody) body: CreateRegistryBody,
+    @Audit() note: AuditNote,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
     const created = await this.registries.create(p, body);
     note.targetId = created.id;
     void reply.status(201);
@@ -53,16 +71,34 @@ export class RegistriesController {
   @Put(':id')
   @RequirePermission('orgs.manage')
   @Audited('registry.update', { target: 'registry', param: 'id' })
-  @ApiDoc({ summary: 'Change a registry; leave password out to keep the stored one', tags: TAGS, errors: ['not_found', 'validation_failed', 'name_taken'], responses: { ...ONE } })
-  async update(@CurrentPrincipal() p: Principal, @ValidParams(registryIdParams) params: IdParams, @ValidBody(updateRegistryBody) body: UpdateRegistryBody) {
+  @ApiDoc({
+    summary: 'Change a registry; leave password out to keep the stored one',
+    tags: TAGS,
+    errors: ['not_found', 'validation_failed', 'name_taken'],
+    responses: { ...ONE },
+  })
+  async update(
+    @CurrentPrincipal() p: Principal,
+    @ValidParams(registryIdParams) params: IdParams,
+    @ValidBody(updateRegistryBody) body: UpdateRegistryBody,
+  ) {
     return presentRegistry(await this.registries.update(p, params.id, body));
   }
 
   @Delete(':id')
   @RequirePermission('orgs.manage')
   @Audited('registry.delete', { target: 'registry', param: 'id' })
-  @ApiDoc({ summary: 'Delete a registry (pulls of workloads that name it then fail with registry_not_found)', tags: TAGS, errors: ['not_found'], responses: { 204: { description: 'Deleted' } } })
-  async remove(@CurrentPrincipal() p: Principal, @ValidParams(registryIdParams) params: IdParams, @Res({ passthrough: true }) reply: FastifyReply) {
+  @ApiDoc({
+    summary: 'Delete a registry (pulls of workloads that name it then fail with registry_not_found)',
+    tags: TAGS,
+    errors: ['not_found'],
+    responses: { 204: { description: 'Deleted' } },
+  })
+  async remove(
+    @CurrentPrincipal() p: Principal,
+    @ValidParams(registryIdParams) params: IdParams,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
     await this.registries.remove(p, params.id);
     void reply.status(204);
   }

@@ -10,7 +10,8 @@ export const registryServer = z
   .trim()
   .toLowerCase()
   .regex(/^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*(?::\d{1,5})?$/, {
-    message: 'is a registry host with an optional port, as image names carry it (ghcr.io, registry.example.com:5000, 127.0.0.1:5000), without https:// or a path',
+    message:
+      'is a registry host with an optional port, as image names carry it (ghcr.io, registry.example.com:5000, 127.0.0.1:5000), without https:// or a path',
   })
   .max(255);
 
@@ -46,5 +47,13 @@ export const registryResponse = z.object({
 });
 
 export function presentRegistry(r: RegistryCredentialEntity): z.infer<typeof registryResponse> {
-  return { id: r.id, name: r.name, server: r.server, username: r.username, password_set: true, created_at: r.createdAt.toISOString(), updated_at: r.updatedAt.toISOString() };
+  return {
+    id: r.id,
+    name: r.name,
+    server: r.server,
+    username: r.username,
+    password_set: true,
+    created_at: r.createdAt.toISOString(),
+    updated_at: r.updatedAt.toISOString(),
+  };
 }

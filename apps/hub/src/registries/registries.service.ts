@@ -16,7 +16,9 @@ import { RegistryCredentialEntity } from './registry.entity';
 const aadOf = (id: string) => `registry_credentials:${id}`;
 
 export function registryNotFound(id: string): DomainError {
-  return REGISTRY_ERRORS.registry_not_found.error(`registry ${id} does not exist in this organization (add it under /v1/registries first)`);
+  return REGISTRY_ERRORS.registry_not_found.error(
+    `registry ${id} does not exist in this organization (add it under /v1/registries first)`,
+  );
 }
 
 /**
@@ -36,7 +38,12 @@ export class RegistriesService {
   }
 
   async list(p: Principal, page: Pagination) {
-    const [data, total] = await this.repo.findAndCount({ where: inOrg(p, {}), order: { createdAt: 'ASC' }, skip: page.offset, take: page.limit });
+    const [data, total] = await this.repo.findAndCount({
+      where: inOrg(p, {}),
+      order: { createdAt: 'ASC' },
+      skip: page.offset,
+      take: page.limit,
+    });
     return { data, total };
   }
 
@@ -72,7 +79,8 @@ export class RegistriesService {
     if (body.name !== undefined) r.name = body.name;
     if (body.server !== undefined) r.server = body.server;
     if (body.username !== undefined) r.username = body.username;
-    if (body.password !== undefined) r.passwordSealed = sealSecret(this.config.secrets.encryptionKey, body.password, aadOf(r.id));
+    if (body.password !== undefined)
+      r.passwordSealed = sealSecret(this.config.secrets.encryptionKey, body.password, aadOf(r.id));
     return this.saveNamed(r);
   }
 
@@ -86,14 +94,19 @@ export class RegistriesService {
   async credentialsFor(orgId: string, id: string): Promise<RegistryAuth | null> {
     const r = await this.repo.findOneBy({ orgId, id });
     if (!r) return null;
-    return { server: r.server, username: r.username, password: openSecret(this.config.secrets.encryptionKey, r.passwordSealed, aadOf(r.id)) };
+    return {
+      server: r.server,
+      username: r.username,
+      password: openSecret(this.config.secrets.encryptionKey, r.passwordSealed, aadOf(r.id)),
+    };
   }
 
   private async saveNamed(row: RegistryCredentialEntity): Promise<RegistryCredentialEntity> {
     try {
       return await this.repo.save(row);
     } catch (err) {
-      if ((err as { code?: string }).code === '23505') throw new ConflictError(`a registry named "${row.name}" already exists`, 'name_taken');
+      if ((err as { code?: string }).code === '23505')
+        throw new ConflictError(`a registry named "${row.name}" already exists`, 'name_taken');
       throw err;
     }
   }

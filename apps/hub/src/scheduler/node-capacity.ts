@@ -37,7 +37,9 @@ const ZERO: PlacementResources = { cpu_cores: 0, memory_bytes: 0, disk_bytes: 0 
  */
 export function capacityOf(row: NodeCapacityRow): PlacementResources {
   const disks = row.inv_disks ?? [];
-  const root = disks.find((d) => d.mount === '/') ?? disks.reduce<{ size_bytes: number } | undefined>((a, d) => (!a || d.size_bytes > a.size_bytes ? d : a), undefined);
+  const root =
+    disks.find((d) => d.mount === '/') ??
+    disks.reduce<{ size_bytes: number } | undefined>((a, d) => (!a || d.size_bytes > a.size_bytes ? d : a), undefined);
   return {
     cpu_cores: row.capacity.cpu_cores ?? Number(row.inv_cpu ?? 0),
     memory_bytes: row.capacity.memory_bytes ?? Number(row.inv_mem ?? 0),

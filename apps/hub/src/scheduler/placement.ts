@@ -4,7 +4,8 @@
  *
  * Filters, in the order they are explained: online, schedulable (not cordoned or draining), the
  * driver is available, every required label matches, free cpu, memory and disk cover the
- * request, and the node's allocation pool has as many free ports as the instance needs. Scoring looks at the dominant share (the largest of cpu, memory and disk used after
+ * request, and the node's allocation pool has as many free ports as the instance needs. Scoring looks at the dominant
+ * share (the largest of cpu, memory and disk used after
  * placement, as a fraction of capacity): binpack prefers the fullest node that fits, spread the
  * emptiest. Ties go to the smaller node id, so the same input always gives the same answer.
  */
@@ -87,7 +88,11 @@ const BITS: readonly [number, RejectReason][] = [
 // Capacity arithmetic on fractional cores: 0.1 + 0.2 must fit in 0.3.
 const EPSILON = 1e-9;
 
-export function place(request: PlacementRequest, nodes: readonly PlacementNode[], options: PlacementOptions = {}): Placement {
+export function place(
+  request: PlacementRequest,
+  nodes: readonly PlacementNode[],
+  options: PlacementOptions = {},
+): Placement {
   const strategy = options.strategy ?? 'binpack';
   const rankLimit = Math.max(1, options.rankLimit ?? 10);
   const explainLimit = Math.max(0, options.explainLimit ?? 25);
@@ -179,7 +184,10 @@ export function place(request: PlacementRequest, nodes: readonly PlacementNode[]
     chosen: rankIdx.length ? nodes[rankIdx[0]!]!.id : null,
     strategy,
     ranked: rankIdx.map((idx, k) => ({ node_id: nodes[idx]!.id, score: Math.round(rankScore[k]! * 10_000) / 10_000 })),
-    rejected: explainIdx.map((idx, k) => ({ node_id: nodes[idx]!.id, reasons: explainRejection(nodes[idx]!, request, explainMask[k]!) })),
+    rejected: explainIdx.map((idx, k) => ({
+      node_id: nodes[idx]!.id,
+      reasons: explainRejection(nodes[idx]!, request, explainMask[k]!),
+    })),
     rejected_counts: rejectedCounts,
     fitting,
     rejected_total: rejectedTotal,
@@ -188,7 +196,14 @@ export function place(request: PlacementRequest, nodes: readonly PlacementNode[]
 }
 
 /** Insertion into the bounded best-first list: higher score first, then the smaller id. */
-function insertRanked(nodes: readonly PlacementNode[], idx: number[], scores: number[], limit: number, i: number, score: number): void {
+function insertRanked(
+  nodes: readonly PlacementNode[],
+  idx: number[],
+  scores: number[],
+  limit: number,
+  i: number,
+  score: number,
+): void {
   const id = nodes[i]!.id;
   let pos = idx.length;
   if (pos === limit && !outranks(score, id, scores[pos - 1]!, nodes[idx[pos - 1]!]!.id)) return;
@@ -206,7 +221,14 @@ function outranks(score: number, id: string, otherScore: number, otherId: string
   return score > otherScore || (score === otherScore && id < otherId);
 }
 
-function keepLowestIds(nodes: readonly PlacementNode[], idx: number[], masks: number[], limit: number, i: number, mask: number): void {
+function keepLowestIds(
+  nodes: readonly PlacementNode[],
+  idx: number[],
+  masks: number[],
+  limit: number,
+  i: number,
+  mask: number,
+): void {
   const id = nodes[i]!.id;
   if (idx.length === limit && id >= nodes[idx[limit - 1]!]!.id) return;
   let pos = idx.length === limit ? limit - 1 : idx.length;
@@ -222,28 +244,55 @@ function keepLowestIds(nodes: readonly PlacementNode[], idx: number[], masks: nu
 /** Sentences for one rejected node, one per failed filter, in filter order. */
 export function explainRejection(node: PlacementNode, request: PlacementRequest, mask: number): string[] {
   const out: string[] = [];
-  if (mask & OFFLINE) out.push(node.status === 'pending' ? 'node is pending: its agent has never connected' : `node is ${node.status}, not online`);
+  if (mask & OFFLINE)
+    out.push(
+      node.status === 'pending'
+        ? 'node is pending: its agent has never connected'
+        : `node is ${node.status}, not online`,
+    );
   if (mask & CORDONED) out.push('node is cordoned: it accepts no new workloads');
   if (mask & DRIVER) {
     const entry = node.drivers.find((d) => d.name === request.driver);
     const present = node.drivers.filter((d) => d.available).map((d) => d.name);
     if (entry?.available && entry.sandboxed === false) {
-      out.push(`driver ${request.driver} cannot sandbox workloads on this node${entry.reason ? ` (${entry.reason})` : ''}; only a platform admin may run ${request.driver} workloads here`);
-    } else if (entry) out.push(`driver ${request.driver} is not available on this node${entry.reason ? `: ${entry.reason}` : ''}`);
-    else out.push(`driver ${request.driver} is not available on this node (it has: ${present.length ? present.join(', ') : 'none'})`);
+      out.push(
+        `driver ${request.driver} cannot sandbox workloads on this node${entry.reason ? ` (${entry.reason})` : ''}; only a platform admin may run ${request.driver} workloads here`,
+      );
+    } else if (entry)
+      out.push(`driver ${request.driver} is not available on this node${entry.reason ? `: ${entry.reason}` : ''}`);
+    else
+      out.push(
+        `driver ${request.driver} is not available on this node (it has: ${present.length ? present.join(', ') : 'none'})`,
+      );
   }
   if (mask & LABELS) {
     for (const [key, want] of Object.entries(request.node_labels ?? {})) {
       const has = Object.hasOwn(node.labels, key) ? node.labels[key] : undefined;
       if (has === want) continue;
-      out.push(has === undefined ? `needs label ${key}=${want}, node has no ${key} label` : `needs label ${key}=${want}, node has ${key}=${has}`);
+      out.push(
+        has === undefined
+          ? `needs label ${key}=${want}, node has no ${key} label`
+          : `needs label ${key}=${want}, node has ${key}=${has}`,
+      );
     }
   }
   const { capacity: cap, allocated: used } = node;
   const r = request.resources;
-  if (mask & CPU) out.push(shortage(r.cpu_cores === 1 ? 'CPU core' : 'CPU cores', formatCores(r.cpu_cores), cap.cpu_cores, used.cpu_cores, formatCores, 'cpu'));
-  if (mask & MEMORY) out.push(shortage('memory', formatMiB(r.memory_bytes), cap.memory_bytes, used.memory_bytes, formatMiB, 'memory'));
-  if (mask & DISK) out.push(shortage('disk', formatGiB(r.disk_bytes), cap.disk_bytes, used.disk_bytes, formatGiB, 'disk'));
+  if (mask & CPU)
+    out.push(
+      shortage(
+        r.cpu_cores === 1 ? 'CPU core' : 'CPU cores',
+        formatCores(r.cpu_cores),
+        cap.cpu_cores,
+        used.cpu_cores,
+        formatCores,
+        'cpu',
+      ),
+    );
+  if (mask & MEMORY)
+    out.push(shortage('memory', formatMiB(r.memory_bytes), cap.memory_bytes, used.memory_bytes, formatMiB, 'memory'));
+  if (mask & DISK)
+    out.push(shortage('disk', formatGiB(r.disk_bytes), cap.disk_bytes, used.disk_bytes, formatGiB, 'disk'));
   if (mask & PORTS) {
     const need = request.ports ?? 0;
     const free = node.free_ports ?? 0;
@@ -254,8 +303,16 @@ export function explainRejection(node: PlacementNode, request: PlacementRequest,
   return out;
 }
 
-function shortage(what: string, need: string, capacity: number, allocated: number, format: (n: number) => string, resource: string): string {
-  if (capacity <= 0) return `needs ${need} ${what}, but the node's ${resource} capacity is unknown: no inventory reported and no capacity override set`;
+function shortage(
+  what: string,
+  need: string,
+  capacity: number,
+  allocated: number,
+  format: (n: number) => string,
+  resource: string,
+): string {
+  if (capacity <= 0)
+    return `needs ${need} ${what}, but the node's ${resource} capacity is unknown: no inventory reported and no capacity override set`;
   const free = Math.max(0, capacity - allocated);
   return `needs ${need} ${what}, ${format(free)} free (${format(capacity)} total, ${format(allocated)} allocated)`;
 }
@@ -294,9 +351,14 @@ const COUNT_WORDS: Record<RejectReason, string> = {
 export function describePlacement(p: Placement, nameOf: (id: NodeId) => string = (id) => id): string {
   if (p.evaluated === 0) return 'the organization has no nodes: register one with POST /v1/nodes/register-token';
   if (p.chosen) {
-    const why = p.strategy === 'binpack' ? 'the fullest node that fits, so others stay free for large workloads' : 'the emptiest node that fits, to spread the load';
+    const why =
+      p.strategy === 'binpack'
+        ? 'the fullest node that fits, so others stay free for large workloads'
+        : 'the emptiest node that fits, to spread the load';
     return `${p.fitting} of ${p.evaluated} node${p.evaluated === 1 ? '' : 's'} fit; ${p.strategy} chose ${nameOf(p.chosen)}: ${why}`;
   }
-  const counts = REJECT_REASONS.filter((r) => p.rejected_counts[r] > 0).map((r) => `${p.rejected_counts[r]} ${COUNT_WORDS[r]}`);
+  const counts = REJECT_REASONS.filter((r) => p.rejected_counts[r] > 0).map(
+    (r) => `${p.rejected_counts[r]} ${COUNT_WORDS[r]}`,
+  );
   return `none of ${p.evaluated} node${p.evaluated === 1 ? '' : 's'} fit: ${counts.join(', ')}`;
 }

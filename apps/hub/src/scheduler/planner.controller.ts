@@ -4,7 +4,15 @@ import type { Principal } from '../access/principal';
 import { ValidBody } from '../http/validation';
 import { ApiDoc } from '../openapi/api-doc';
 import { TEMPLATES } from '../workloads/templates';
-import { plannerTemplatePage, placementResponse, recommendBody, type RecommendBody, recommendResponse, suggestFitBody, type SuggestFitBody } from './planner.schemas';
+import {
+  plannerTemplatePage,
+  placementResponse,
+  recommendBody,
+  type RecommendBody,
+  recommendResponse,
+  suggestFitBody,
+  type SuggestFitBody,
+} from './planner.schemas';
 import { PlannerService } from './planner.service';
 
 const TAGS = ['planner'];
@@ -22,7 +30,10 @@ export class PlannerController {
       'Filters: online, schedulable (not cordoned or draining), driver available, every node label matches, enough free CPU, memory and disk. binpack (default) prefers the fullest node that fits, spread the emptiest. Nothing is reserved.',
     tags: TAGS,
     errors: ['not_found'],
-    responses: { 200: { description: 'The placement with explanations', schema: placementResponse }, 404: { description: 'Unknown workload' } },
+    responses: {
+      200: { description: 'The placement with explanations', schema: placementResponse },
+      404: { description: 'Unknown workload' },
+    },
   })
   suggestFit(@CurrentPrincipal() p: Principal, @ValidBody(suggestFitBody) body: SuggestFitBody) {
     return this.planner.suggestFit(p, body);
@@ -32,10 +43,14 @@ export class PlannerController {
   @HttpCode(200)
   @RequirePermission('nodes.view')
   @ApiDoc({
-    summary: 'A recommended size for a workload or template, how many nodes fit each size, and where the recommended one would go',
+    summary:
+      'A recommended size for a workload or template, how many nodes fit each size, and where the recommended one would go',
     tags: TAGS,
     errors: ['not_found'],
-    responses: { 200: { description: 'The recommendation', schema: recommendResponse }, 404: { description: 'Unknown workload, template or size' } },
+    responses: {
+      200: { description: 'The recommendation', schema: recommendResponse },
+      404: { description: 'Unknown workload, template or size' },
+    },
   })
   recommend(@CurrentPrincipal() p: Principal, @ValidBody(recommendBody) body: RecommendBody) {
     return this.planner.recommend(p, body);
@@ -43,7 +58,11 @@ export class PlannerController {
 
   @Get('templates')
   @Authenticated()
-  @ApiDoc({ summary: 'Templates the planner sizes, with their sizes', tags: TAGS, responses: { 200: { description: 'Every template', schema: plannerTemplatePage } } })
+  @ApiDoc({
+    summary: 'Templates the planner sizes, with their sizes',
+    tags: TAGS,
+    responses: { 200: { description: 'Every template', schema: plannerTemplatePage } },
+  })
   templates() {
     const data = TEMPLATES.map((t) => ({
       id: t.id,

@@ -8,7 +8,14 @@ import { findTemplate } from '../workloads/templates';
 import type { WorkloadSpec } from '../workloads/workload.schemas';
 import { TemplateNotFoundError, WorkloadsService } from '../workloads/workloads.service';
 import { NODE_ALLOCATIONS, toPlacementNode, type NodeAllocations, type NodeCapacityRow } from './node-capacity';
-import { describePlacement, place, type PlacementNode, type PlacementOptions, type PlacementRequest, type PlacementResources } from './placement';
+import {
+  describePlacement,
+  place,
+  type PlacementNode,
+  type PlacementOptions,
+  type PlacementRequest,
+  type PlacementResources,
+} from './placement';
 import type { PlacementResponse, RecommendBody, RecommendResponse, SuggestFitBody } from './planner.schemas';
 import { chooseSize, type SizeCandidate } from './recommend';
 
@@ -48,11 +55,21 @@ export class PlannerService {
       .where('n.org_id = :org', { org: orgId })
       .orderBy('n.id')
       .getRawMany<NodeCapacityRow>();
-    const allocated = await this.allocations.allocatedOn(orgId, rows.map((r) => r.id));
-    return { nodes: rows.map((r) => toPlacementNode(r, allocated.get(r.id))), names: new Map(rows.map((r) => [r.id, r.name])) };
+    const allocated = await this.allocations.allocatedOn(
+      orgId,
+      rows.map((r) => r.id),
+    );
+    return {
+      nodes: rows.map((r) => toPlacementNode(r, allocated.get(r.id))),
+      names: new Map(rows.map((r) => [r.id, r.name])),
+    };
   }
 
-  async placeInOrg(orgId: string, request: PlacementRequest, options: PlacementOptions = {}): Promise<PlacementResponse> {
+  async placeInOrg(
+    orgId: string,
+    request: PlacementRequest,
+    options: PlacementOptions = {},
+  ): Promise<PlacementResponse> {
     return present(await this.nodesOf(orgId), request, options);
   }
 
@@ -61,11 +78,24 @@ export class PlannerService {
     let request: PlacementRequest;
     if (body.workload_id) {
       const { spec } = await this.workloads.get(p, body.workload_id);
-      request = { ...requestOf(spec), ...(body.resources ? { resources: body.resources } : {}), ...(body.node_labels ? { node_labels: body.node_labels } : {}) };
+      request = {
+        ...requestOf(spec),
+        ...(body.resources ? { resources: body.resources } : {}),
+        ...(body.node_labels ? { node_labels: body.node_labels } : {}),
+      };
     } else {
-      request = { driver: body.driver!, resources: body.resources!, node_labels: body.node_labels ?? {}, ports: body.ports ?? 0 };
+      request = {
+        driver: body.driver!,
+        resources: body.resources!,
+        node_labels: body.node_labels ?? {},
+        ports: body.ports ?? 0,
+      };
     }
-    return this.placeInOrg(org, request, { strategy: body.strategy, rankLimit: body.limit, explainLimit: body.explain });
+    return this.placeInOrg(org, request, {
+      strategy: body.strategy,
+      rankLimit: body.limit,
+      explainLimit: body.explain,
+    });
   }
 
   async recommend(p: Principal, body: RecommendBody): Promise<RecommendResponse> {
@@ -79,7 +109,10 @@ export class PlannerService {
       spec = row.spec;
       subject = { kind: 'workload', id: row.id, name: row.name };
       const origin = spec.source?.template ? findTemplate(spec.source.template) : undefined;
-      candidates = [{ name: 'declared', resources: spec.resources, note: 'what the workload declares' }, ...(origin?.sizes ?? [])];
+      candidates = [
+        { name: 'declared', resources: spec.resources, note: 'what the workload declares' },
+        ...(origin?.sizes ?? []),
+      ];
       preferred = 'declared';
     } else {
       const template = findTemplate(body.template!);
@@ -90,13 +123,22 @@ export class PlannerService {
       preferred = template.default_size;
     }
     if (body.size && !candidates.some((c) => c.name === body.size)) {
-      throw new ValidationFailedError('body', [{ path: 'size', message: `${subject.kind} ${subject.name} has no size "${body.size}"; it has: ${candidates.map((c) => c.name).join(', ')}` }]);
+      throw new ValidationFailedError('body', [
+        {
+          path: 'size',
+          message: `${subject.kind} ${subject.name} has no size "${body.size}"; it has: ${candidates.map((c) => c.name).join(', ')}`,
+        },
+      ]);
     }
 
     const fleet = await this.nodesOf(org);
     const base = requestOf(spec);
     const options = { strategy: body.strategy, rankLimit: body.limit, explainLimit: body.explain };
-    const sized = candidates.map((c) => ({ ...c, fitting: place({ ...base, resources: c.resources }, fleet.nodes, { ...options, explainLimit: 0, rankLimit: 1 }).fitting }));
+    const sized = candidates.map((c) => ({
+      ...c,
+      fitting: place({ ...base, resources: c.resources }, fleet.nodes, { ...options, explainLimit: 0, rankLimit: 1 })
+        .fitting,
+    }));
     const { chosen, reasons } = chooseSize(sized, body.size ?? preferred, body.size !== undefined, fleet.nodes.length);
     return {
       subject,
@@ -111,17 +153,32 @@ export class PlannerService {
 }
 
 export function requestOf(spec: WorkloadSpec): PlacementRequest {
-  return { driver: spec.driver, resources: spec.resources, node_labels: spec.constraints.node_labels, ports: portSlots(spec).length };
+  return {
+    driver: spec.driver,
+    resources: spec.resources,
+    node_labels: spec.constraints.node_labels,
+    ports: portSlots(spec).length,
+  };
 }
 
 function present({ nodes, names }: OrgNodes, request: PlacementRequest, options: PlacementOptions): PlacementResponse {
   const result = place(request, nodes, options);
   const byId = new Map(nodes.map((n) => [n.id, n]));
   const nameOf = (id: string) => names.get(id) ?? id;
-  const placed = (r: { node_id: string; score: number }) => ({ node_id: r.node_id, name: nameOf(r.node_id), score: r.score, free: freeAfter(byId.get(r.node_id)!, request.resources) });
+  const placed = (r: { node_id: string; score: number }) => ({
+    node_id: r.node_id,
+    name: nameOf(r.node_id),
+    score: r.score,
+    free: freeAfter(byId.get(r.node_id)!, request.resources),
+  });
   return {
     strategy: result.strategy,
-    request: { driver: request.driver as PlacementResponse['request']['driver'], resources: request.resources, node_labels: { ...request.node_labels }, ports: request.ports ?? 0 },
+    request: {
+      driver: request.driver as PlacementResponse['request']['driver'],
+      resources: request.resources,
+      node_labels: { ...request.node_labels },
+      ports: request.ports ?? 0,
+    },
     summary: describePlacement(result, nameOf),
     chosen: result.ranked[0] ? placed(result.ranked[0]) : null,
     ranked: result.ranked.map(placed),

@@ -25,29 +25,49 @@ export function describeResources(r: PlacementResources): string {
 
 /** Smallest first, by memory, then CPU, then disk. */
 function bySize(a: SizeCandidate, b: SizeCandidate): number {
-  return a.resources.memory_bytes - b.resources.memory_bytes || a.resources.cpu_cores - b.resources.cpu_cores || a.resources.disk_bytes - b.resources.disk_bytes;
+  return (
+    a.resources.memory_bytes - b.resources.memory_bytes ||
+    a.resources.cpu_cores - b.resources.cpu_cores ||
+    a.resources.disk_bytes - b.resources.disk_bytes
+  );
 }
 
 /**
  * `preferred` (the asked-for size, or the default) when some node fits it. When none does and
  * the caller did not insist, the largest smaller size that fits somewhere, saying why.
  */
-export function chooseSize(candidates: readonly SizeCandidate[], preferred: string, insisted: boolean, nodeCount: number): SizeChoice {
+export function chooseSize(
+  candidates: readonly SizeCandidate[],
+  preferred: string,
+  insisted: boolean,
+  nodeCount: number,
+): SizeChoice {
   const sorted = [...candidates].sort(bySize);
   const wanted = sorted.find((c) => c.name === preferred) ?? sorted[0]!;
-  const fitText = (c: SizeCandidate) => (c.fitting === 0 ? 'no node has room for it now' : `${c.fitting} of ${nodeCount} node${nodeCount === 1 ? '' : 's'} have room for it`);
+  const fitText = (c: SizeCandidate) =>
+    c.fitting === 0
+      ? 'no node has room for it now'
+      : `${c.fitting} of ${nodeCount} node${nodeCount === 1 ? '' : 's'} have room for it`;
   const reasons = [`${wanted.name} (${describeResources(wanted.resources)}): ${wanted.note}`];
   if (wanted.fitting > 0 || insisted) {
     reasons.push(fitText(wanted));
     if (wanted.fitting === 0) {
       const smaller = sorted.filter((c) => bySize(c, wanted) < 0 && c.fitting > 0).pop();
-      reasons.push(smaller ? `${smaller.name} would fit ${smaller.fitting} node${smaller.fitting === 1 ? '' : 's'}` : 'no smaller size fits either: add nodes or free capacity');
+      reasons.push(
+        smaller
+          ? `${smaller.name} would fit ${smaller.fitting} node${smaller.fitting === 1 ? '' : 's'}`
+          : 'no smaller size fits either: add nodes or free capacity',
+      );
     }
     return { chosen: wanted, reasons };
   }
   const fallback = sorted.filter((c) => bySize(c, wanted) < 0 && c.fitting > 0).pop();
   if (!fallback) {
-    reasons.push(nodeCount === 0 ? 'the organization has no nodes yet' : 'no node has room for it, nor for any smaller size: add nodes or free capacity');
+    reasons.push(
+      nodeCount === 0
+        ? 'the organization has no nodes yet'
+        : 'no node has room for it, nor for any smaller size: add nodes or free capacity',
+    );
     return { chosen: wanted, reasons };
   }
   return {

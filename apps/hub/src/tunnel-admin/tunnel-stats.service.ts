@@ -56,7 +56,9 @@ export class TunnelStatsService implements OnApplicationBootstrap, BeforeApplica
     const rates = { in: (c.messagesIn - this.last.in) / dt, out: (c.messagesOut - this.last.out) / dt };
     this.last = { at: now, in: c.messagesIn, out: c.messagesOut };
     const [counts, queueDepth] = await Promise.all([
-      this.db.query(`SELECT status, count(*)::int AS n FROM nodes GROUP BY status`) as Promise<{ status: string; n: number }[]>,
+      this.db.query(`SELECT status, count(*)::int AS n FROM nodes GROUP BY status`) as Promise<
+        { status: string; n: number }[]
+      >,
       this.queueDepths(),
     ]);
     const byStatus = Object.fromEntries(counts.map((r) => [r.status, r.n]));
@@ -75,7 +77,11 @@ export class TunnelStatsService implements OnApplicationBootstrap, BeforeApplica
       refused_total: c.refused,
       invalid_frames_total: c.invalidFrames,
       queues: queueDepth,
-      cluster: { online_nodes: byStatus.online ?? 0, offline_nodes: byStatus.offline ?? 0, pending_nodes: byStatus.pending ?? 0 },
+      cluster: {
+        online_nodes: byStatus.online ?? 0,
+        offline_nodes: byStatus.offline ?? 0,
+        pending_nodes: byStatus.pending ?? 0,
+      },
     };
   }
 
@@ -106,20 +112,18 @@ export class TunnelStatsService implements OnApplicationBootstrap, BeforeApplica
 
   async publishLocal(): Promise<void> {
     const key = this.redis.key('tunnel', 'agents', HUB_INSTANCE_ID);
-    const rows = this.tunnel.localSessions().map(
-      (s): AgentRow => ({
-        node_id: s.nodeId,
-        org_id: s.orgId,
-        hostname: s.hello?.hostname ?? null,
-        agent_version: s.hello?.agent_version ?? null,
-        instance: HUB_INSTANCE_ID,
-        epoch: s.epoch,
-        connected_at: new Date(s.connectedAt).toISOString(),
-        last_heartbeat_at: new Date(s.lastHeartbeatAt).toISOString(),
-        messages_in: s.messagesIn,
-        running_jobs: s.runningJobs.length,
-      }),
-    );
+    const rows = this.tunnel.localSessions().map((s): AgentRow => ({
+      node_id: s.nodeId,
+      org_id: s.orgId,
+      hostname: s.hello?.hostname ?? null,
+      agent_version: s.hello?.agent_version ?? null,
+      instance: HUB_INSTANCE_ID,
+      epoch: s.epoch,
+      connected_at: new Date(s.connectedAt).toISOString(),
+      last_heartbeat_at: new Date(s.lastHeartbeatAt).toISOString(),
+      messages_in: s.messagesIn,
+      running_jobs: s.runningJobs.length,
+    }));
     const pipe = this.redis.client.multi().del(key);
     if (rows.length) pipe.hset(key, Object.fromEntries(rows.map((r) => [r.node_id, JSON.stringify(r)])));
     await pipe.pexpire(key, 30_000).exec();

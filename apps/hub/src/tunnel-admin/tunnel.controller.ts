@@ -19,8 +19,17 @@ const statsResponse = z.object({
   connects_total: z.number().int(),
   refused_total: z.number().int(),
   invalid_frames_total: z.number().int(),
-  queues: z.object({ nodes_with_work: z.number().int(), waiting: z.number().int(), active: z.number().int(), delayed: z.number().int() }),
-  cluster: z.object({ online_nodes: z.number().int(), offline_nodes: z.number().int(), pending_nodes: z.number().int() }),
+  queues: z.object({
+    nodes_with_work: z.number().int(),
+    waiting: z.number().int(),
+    active: z.number().int(),
+    delayed: z.number().int(),
+  }),
+  cluster: z.object({
+    online_nodes: z.number().int(),
+    offline_nodes: z.number().int(),
+    pending_nodes: z.number().int(),
+  }),
 });
 
 const agentsResponse = z.object({
@@ -47,14 +56,22 @@ export class TunnelController {
 
   @Get('stats')
   @PlatformAdmin()
-  @ApiDoc({ summary: 'Tunnel statistics of this hub replica, with cluster-wide node counts and queue depths', tags: ['admin'], responses: { 200: { description: 'Statistics', schema: statsResponse } } })
+  @ApiDoc({
+    summary: 'Tunnel statistics of this hub replica, with cluster-wide node counts and queue depths',
+    tags: ['admin'],
+    responses: { 200: { description: 'Statistics', schema: statsResponse } },
+  })
   get() {
     return this.stats.snapshot();
   }
 
   @Get('agents')
   @PlatformAdmin()
-  @ApiDoc({ summary: 'Agents connected to any hub replica', tags: ['admin'], responses: { 200: { description: 'Connected agents', schema: agentsResponse } } })
+  @ApiDoc({
+    summary: 'Agents connected to any hub replica',
+    tags: ['admin'],
+    responses: { 200: { description: 'Connected agents', schema: agentsResponse } },
+  })
   agents() {
     return this.stats.agents();
   }

@@ -51,7 +51,10 @@ export class NodeOwnership {
     if (entries.length === 0) return [];
     const results = await inOneTrip(
       this.redis,
-      entries.map((e) => (r: OwnershipRedis) => r.hpRefreshOwner(this.key('node', e.nodeId, 'owner'), this.ownerValue(e.epoch), this.ttlMs)),
+      entries.map(
+        (e) => (r: OwnershipRedis) =>
+          r.hpRefreshOwner(this.key('node', e.nodeId, 'owner'), this.ownerValue(e.epoch), this.ttlMs),
+      ),
     );
     return entries.filter((_, i) => results[i]?.[1] === 0).map((e) => e.nodeId);
   }

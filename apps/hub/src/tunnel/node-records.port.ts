@@ -1,6 +1,7 @@
 import type { Hello, MetricsSample, Refusal } from '@hostplane/protocol';
 
-export type AgentAuthResult = { ok: true; node: { id: string; orgId: string; name: string } } | { ok: false; refusal: Refusal };
+export type AgentAuthResult =
+  { ok: true; node: { id: string; orgId: string; name: string } } | { ok: false; refusal: Refusal };
 
 /**
  * What the tunnel needs from the nodes domain, which owns the `nodes` table: the tunnel keeps

@@ -22,8 +22,12 @@ export class StreamFailedError extends Error {
 export function closeFailure(info: StreamCloseInfo): StreamFailedError | null {
   if (info.error) return new StreamFailedError(info.error.code, info.error.message);
   if (info.exit_code === 0) return null;
-  if (info.exit_code !== undefined) return new StreamFailedError('stream_failed', info.reason ?? `stream ended with exit code ${info.exit_code}`);
-  return new StreamFailedError('transfer_interrupted', `the transfer was interrupted: ${info.reason ?? 'the stream closed early'}`);
+  if (info.exit_code !== undefined)
+    return new StreamFailedError('stream_failed', info.reason ?? `stream ended with exit code ${info.exit_code}`);
+  return new StreamFailedError(
+    'transfer_interrupted',
+    `the transfer was interrupted: ${info.reason ?? 'the stream closed early'}`,
+  );
 }
 
 /**
@@ -67,18 +71,27 @@ export function readableFromStream(stream: HubStream): Readable {
  * Sends a byte source into an input stream (file.write, backup.write) with backpressure, then
  * ends the input and returns the agent's verdict. A failure on the agent throws StreamFailedError.
  */
-export async function pipeIntoStream(source: AsyncIterable<Buffer | Uint8Array | string>, stream: HubStream): Promise<StreamCloseInfo> {
+export async function pipeIntoStream(
+  source: AsyncIterable<Buffer | Uint8Array | string>,
+  stream: HubStream,
+): Promise<StreamCloseInfo> {
   try {
     for await (const chunk of source) {
       if (stream.closed) break;
-      await stream.writeAndDrain(typeof chunk === 'string' ? Buffer.from(chunk) : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+      await stream.writeAndDrain(
+        typeof chunk === 'string' ? Buffer.from(chunk) : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength),
+      );
     }
   } catch (err) {
     stream.close(`the source failed: ${(err as Error).message}`);
     throw err;
   }
   const info = await stream.endInput();
-  const failure = closeFailure(info) ?? (info.bytes === undefined ? new StreamFailedError('transfer_interrupted', 'the agent closed the input without confirming what it stored') : null);
+  const failure =
+    closeFailure(info) ??
+    (info.bytes === undefined
+      ? new StreamFailedError('transfer_interrupted', 'the agent closed the input without confirming what it stored')
+      : null);
   if (failure) throw failure;
   return info;
 }

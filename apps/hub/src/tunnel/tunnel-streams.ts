@@ -1,6 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
-import { AGENT_TO_HUB, parseFrame, STREAM_CHUNK_BYTES, STREAM_INITIAL_CREDIT, StreamKind, streamOpenAck } from '@hostplane/protocol';
+import {
+  AGENT_TO_HUB,
+  parseFrame,
+  STREAM_CHUNK_BYTES,
+  STREAM_INITIAL_CREDIT,
+  StreamKind,
+  streamOpenAck,
+} from '@hostplane/protocol';
 import type { AgentSession } from './agent-session';
 
 export interface StreamCloseInfo {
@@ -37,7 +44,10 @@ export interface HubStream {
   readonly closed: boolean;
   onData(cb: (chunk: Buffer) => void): void;
   onClose(cb: (info: StreamCloseInfo) => void): void;
-  /** Input with backpressure: resolves once everything written so far went out within the agent's credit (or the stream closed). */
+  /**
+   * Input with backpressure: resolves once everything written so far went out within the agent's credit (or the stream
+   * closed).
+   */
   writeAndDrain(data: Buffer): Promise<void>;
   /** Ends the input (after what is queued went out) and resolves with the agent's close. */
   endInput(): Promise<StreamCloseInfo>;
@@ -114,7 +124,8 @@ export abstract class CreditedStream implements HubStream {
 
   write(data: Buffer): void {
     if (this.closed) return;
-    for (let i = 0; i < data.length; i += STREAM_CHUNK_BYTES) this.outQueue.push(data.subarray(i, i + STREAM_CHUNK_BYTES));
+    for (let i = 0; i < data.length; i += STREAM_CHUNK_BYTES)
+      this.outQueue.push(data.subarray(i, i + STREAM_CHUNK_BYTES));
     this.pump();
   }
 
@@ -228,8 +239,17 @@ export class TunnelStreams {
     return this.streams.size;
   }
 
-  /** `outputCredit`: the window of output the agent may send ahead of the consumer (larger for a relayed stream, whose credit travels further). */
-  async open(session: AgentSession, kind: StreamKind, params: unknown, timeoutMs = 10_000, outputCredit = STREAM_INITIAL_CREDIT): Promise<AgentStream> {
+  /**
+   * `outputCredit`: the window of output the agent may send ahead of the consumer (larger for a relayed stream, whose
+   * credit travels further).
+   */
+  async open(
+    session: AgentSession,
+    kind: StreamKind,
+    params: unknown,
+    timeoutMs = 10_000,
+    outputCredit = STREAM_INITIAL_CREDIT,
+  ): Promise<AgentStream> {
     const id = randomBytes(12).toString('base64url');
     // Registered before the request goes out: the agent's first output can arrive in the same
     // read as its acknowledgement, before this function resumes.
@@ -241,7 +261,9 @@ export class TunnelStreams {
     };
     let raw: unknown;
     try {
-      raw = await session.socket.timeout(timeoutMs).emitWithAck('stream:open', { stream_id: id, kind, params, initial_credit: outputCredit });
+      raw = await session.socket
+        .timeout(timeoutMs)
+        .emitWithAck('stream:open', { stream_id: id, kind, params, initial_credit: outputCredit });
     } catch {
       throw fail('agent_timeout', `the agent did not open the ${kind} stream within ${timeoutMs / 1000} s`);
     }
@@ -271,7 +293,8 @@ export class TunnelStreams {
     const f = parseFrame('stream:close', AGENT_TO_HUB['stream:close'], frame);
     if (!f.ok) return this.invalid(session, f.error);
     const s = this.streams.get(f.value.stream_id);
-    if (s && s.session === session) s.finish({ reason: f.value.reason, exit_code: f.value.exit_code, error: f.value.error, bytes: f.value.bytes });
+    if (s && s.session === session)
+      s.finish({ reason: f.value.reason, exit_code: f.value.exit_code, error: f.value.error, bytes: f.value.bytes });
   }
 
   closeAll(session: AgentSession, reason: string): void {

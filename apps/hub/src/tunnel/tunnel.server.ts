@@ -46,7 +46,15 @@ export class TunnelServer implements OnApplicationBootstrap, BeforeApplicationSh
   private readonly ownership: NodeOwnership;
   private timers: NodeJS.Timeout[] = [];
   private closing = false;
-  readonly counters = { connects: 0, refused: 0, messagesIn: 0, messagesOut: 0, bytesIn: 0, bytesOut: 0, invalidFrames: 0 };
+  readonly counters = {
+    connects: 0,
+    refused: 0,
+    messagesIn: 0,
+    messagesOut: 0,
+    bytesIn: 0,
+    bytesOut: 0,
+    invalidFrames: 0,
+  };
 
   constructor(
     private readonly httpAdapterHost: HttpAdapterHost,
@@ -59,7 +67,11 @@ export class TunnelServer implements OnApplicationBootstrap, BeforeApplicationSh
     private readonly periodic: PeriodicWork,
   ) {
     const { heartbeatSeconds, offlineAfterMissed } = config.agents;
-    this.ownership = new NodeOwnership(redis.client, (...p) => redis.key(...p), heartbeatSeconds * (offlineAfterMissed + 1) * 1000);
+    this.ownership = new NodeOwnership(
+      redis.client,
+      (...p) => redis.key(...p),
+      heartbeatSeconds * (offlineAfterMissed + 1) * 1000,
+    );
     this.streams = new TunnelStreams(this.counters, log);
   }
 
@@ -95,10 +107,17 @@ export class TunnelServer implements OnApplicationBootstrap, BeforeApplicationSh
       pingTimeout: 5_000,
       maxHttpBufferSize: 8 * 1024 * 1024,
       // Sharded pub/sub (Redis 7) on one Redis and on a cluster alike: decision 0027.
-      adapter: createShardedAdapter(this.redis.connect('publisher'), this.redis.connect('sharded-subscriber'), { channelPrefix: this.redis.key('sio') }),
+      adapter: createShardedAdapter(this.redis.connect('publisher'), this.redis.connect('sharded-subscriber'), {
+        channelPrefix: this.redis.key('sio'),
+      }),
     });
     this.io = io;
-    const nsp = io.of(AGENT_NAMESPACE) as unknown as Namespace<AgentToHubEvents, HubToAgentEvents, Record<string, never>, AgentSocketData>;
+    const nsp = io.of(AGENT_NAMESPACE) as unknown as Namespace<
+      AgentToHubEvents,
+      HubToAgentEvents,
+      Record<string, never>,
+      AgentSocketData
+    >;
     nsp.use((socket, next) => {
       this.admit(socket).then(
         (refusal) => {
@@ -110,7 +129,11 @@ export class TunnelServer implements OnApplicationBootstrap, BeforeApplicationSh
         },
         (err: unknown) => {
           this.log.error({ err }, 'agent admission failed');
-          next(Object.assign(new Error('hub could not check the agent token, retry later'), { data: { code: 'shutting_down', message: 'hub error' } }));
+          next(
+            Object.assign(new Error('hub could not check the agent token, retry later'), {
+              data: { code: 'shutting_down', message: 'hub error' },
+            }),
+          );
         },
       );
     });
@@ -119,7 +142,11 @@ export class TunnelServer implements OnApplicationBootstrap, BeforeApplicationSh
 
     const tick = Math.max(500, Math.min(2000, this.heartbeatMs / 2));
     this.timers.push(setInterval(() => void this.maintain(), tick));
-    this.periodic.register({ kind: 'nodes.offline-sweep', everyMs: this.heartbeatMs, run: () => this.sweepOrphanedOnline() });
+    this.periodic.register({
+      kind: 'nodes.offline-sweep',
+      everyMs: this.heartbeatMs,
+      run: () => this.sweepOrphanedOnline(),
+    });
   }
 
   /** Ask every replica to drop the node's socket (deleted node, rotated token). */
@@ -132,7 +159,12 @@ export class TunnelServer implements OnApplicationBootstrap, BeforeApplicationSh
     if (this.closing) return { code: 'shutting_down', message: 'hub is shutting down, reconnect to another replica' };
     const headers = socket.handshake.headers;
     const auth = (socket.handshake.auth ?? {}) as { token?: unknown; protocol_version?: unknown };
-    const token = typeof headers[AGENT_TOKEN_HEADER] === 'string' ? headers[AGENT_TOKEN_HEADER] : typeof auth.token === 'string' ? auth.token : undefined;
+    const token =
+      typeof headers[AGENT_TOKEN_HEADER] === 'string'
+        ? headers[AGENT_TOKEN_HEADER]
+        : typeof auth.token === 'string'
+          ? auth.token
+          : undefined;
     const rawProtocol = headers[PROTOCOL_HEADER] ?? auth.protocol_version;
     const protocol = rawProtocol === undefined || rawProtocol === '' ? undefined : Number(rawProtocol);
     const result = await this.nodes.authenticate(token, protocol);
@@ -157,17 +189,24 @@ export class TunnelServer implements OnApplicationBootstrap, BeforeApplicationSh
     void this.bus.publish(TUNNEL_TOPIC, { type: 'claim', nodeId, epoch, instance: HUB_INSTANCE_ID });
 
     const helloTimer = setTimeout(() => {
-      if (!session.hello) this.refuseAndDrop(socket, { code: 'handshake_timeout', message: 'no hello within 15 s of connecting' });
+      if (!session.hello)
+        this.refuseAndDrop(socket, { code: 'handshake_timeout', message: 'no hello within 15 s of connecting' });
     }, HELLO_TIMEOUT_MS);
 
     socket.onAny((event: string, frame: unknown) => {
       session.messagesIn++;
       this.counters.messagesIn++;
       if (frame instanceof Uint8Array) this.counters.bytesIn += frame.byteLength;
-      else if (frame && typeof frame === 'object' && 'data' in frame && (frame as { data: unknown }).data instanceof Uint8Array) {
-        this.counters.bytesIn += ((frame as { data: Uint8Array }).data).byteLength;
+      else if (
+        frame &&
+        typeof frame === 'object' &&
+        'data' in frame &&
+        (frame as { data: unknown }).data instanceof Uint8Array
+      ) {
+        this.counters.bytesIn += (frame as { data: Uint8Array }).data.byteLength;
       }
-      if (!(event in AGENT_TO_HUB)) this.invalid(socket, { code: 'unknown_event', event, message: `unknown event "${event}"` });
+      if (!(event in AGENT_TO_HUB))
+        this.invalid(socket, { code: 'unknown_event', event, message: `unknown event "${event}"` });
     });
 
     socket.on('hello', (frame, ack) => {
@@ -183,8 +222,14 @@ export class TunnelServer implements OnApplicationBootstrap, BeforeApplicationSh
       void this.onHello(session, hello.value).then(
         () => {
           if (this.sessions.get(nodeId) !== session) return;
-          reply({ node_id: nodeId, epoch, heartbeat_interval_ms: this.heartbeatMs, server_time: new Date().toISOString() });
-          if (session.hello) this.domainEvents.publish('agent.ready', { ...connectionOf(session), hello: session.hello });
+          reply({
+            node_id: nodeId,
+            epoch,
+            heartbeat_interval_ms: this.heartbeatMs,
+            server_time: new Date().toISOString(),
+          });
+          if (session.hello)
+            this.domainEvents.publish('agent.ready', { ...connectionOf(session), hello: session.hello });
         },
         (err: unknown) => {
           this.log.error({ err, nodeId }, 'hello handling failed');
@@ -266,7 +311,10 @@ export class TunnelServer implements OnApplicationBootstrap, BeforeApplicationSh
       await this.ownership.release(session.nodeId, session.epoch);
       await this.nodes.markOffline(session.nodeId, session.epoch, session.orgId, reason);
     } catch (err) {
-      this.log.warn({ nodeId: session.nodeId, reason: (err as Error).message }, 'marking node offline failed; the sweep will retry');
+      this.log.warn(
+        { nodeId: session.nodeId, reason: (err as Error).message },
+        'marking node offline failed; the sweep will retry',
+      );
     }
   }
 
@@ -319,7 +367,10 @@ export class TunnelServer implements OnApplicationBootstrap, BeforeApplicationSh
       const silentFor = this.heartbeatMs * this.config.agents.offlineAfterMissed;
       for (const s of this.sessions.values()) {
         if (s.hello && Date.now() - s.lastHeartbeatAt > silentFor) {
-          this.log.warn({ nodeId: s.nodeId, missed: this.config.agents.offlineAfterMissed }, 'agent missed heartbeats, dropping');
+          this.log.warn(
+            { nodeId: s.nodeId, missed: this.config.agents.offlineAfterMissed },
+            'agent missed heartbeats, dropping',
+          );
           s.socket.disconnect(true);
         }
       }
@@ -342,7 +393,8 @@ export class TunnelServer implements OnApplicationBootstrap, BeforeApplicationSh
     this.closing = true;
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
-    for (const s of this.sessions.values()) s.socket.emit('refused', { code: 'shutting_down', message: 'hub is shutting down, reconnecting' });
+    for (const s of this.sessions.values())
+      s.socket.emit('refused', { code: 'shutting_down', message: 'hub is shutting down, reconnecting' });
     await this.nodes.flushHeartbeats().catch(() => undefined);
     await new Promise<void>((resolve) => {
       if (!this.io) return resolve();

@@ -17,7 +17,9 @@ const COMMON = new Set(
   love lover loveme blessed jesus christ angel angels family friends forever money bitcoin pokemon minecraft fortnite
   naruto liverpool chelsea arsenal barcelona juventus yankees cowboys eagles lakers tigger snoopy mickey garfield
   qwertyuiop asdfghjkl zxcvbnm abcdef abcdefg abcdefgh iloveu temp temporary passpass mypassword newpassword
-  yourpassword letmeinnow opensesame`.split(/\s+/).filter(Boolean),
+  yourpassword letmeinnow opensesame`
+    .split(/\s+/)
+    .filter(Boolean),
 );
 
 const WALKS = [
@@ -31,7 +33,18 @@ const WALKS = [
   '!@#$%^&*()_+',
 ];
 
-const LEET: Record<string, string> = { '0': 'o', '1': 'i', '3': 'e', '4': 'a', '5': 's', '7': 't', '8': 'b', '@': 'a', $: 's', '!': 'i' };
+const LEET: Record<string, string> = {
+  '0': 'o',
+  '1': 'i',
+  '3': 'e',
+  '4': 'a',
+  '5': 's',
+  '7': 't',
+  '8': 'b',
+  '@': 'a',
+  $: 's',
+  '!': 'i',
+};
 
 export interface PasswordPolicy {
   minLength: number;
@@ -49,7 +62,8 @@ export function passwordProblem(password: string, policy: PasswordPolicy): strin
   if (isRepetition(lower)) return 'password is a short pattern repeated';
   if (isWalk(lower)) return 'password is a keyboard or alphabet sequence';
   const core = commonCore(lower);
-  if (core !== null) return 'password is a commonly used password with a few characters added; choose something less guessable, such as several unrelated words';
+  if (core !== null)
+    return 'password is a commonly used password with a few characters added; choose something less guessable, such as several unrelated words';
   for (const word of policy.personal ?? []) {
     const w = word.toLowerCase().trim();
     if (w.length >= 4 && lower.includes(w)) return 'password must not contain your email address or name';
@@ -77,11 +91,17 @@ function isWalk(s: string): boolean {
 function commonCore(lower: string): string | null {
   const deleet = (t: string) => [...t].map((c) => LEET[c] ?? c).join('');
   const trimEnds = (t: string) => t.replace(/^[^a-z]+|[^a-z]+$/g, '');
-  const candidates = [trimEnds(deleet(trimEnds(lower))), trimEnds(deleet(lower)), lower.replace(/[^a-z]/g, ''), deleet(lower).replace(/[^a-z]/g, '')];
+  const candidates = [
+    trimEnds(deleet(trimEnds(lower))),
+    trimEnds(deleet(lower)),
+    lower.replace(/[^a-z]/g, ''),
+    deleet(lower).replace(/[^a-z]/g, ''),
+  ];
   for (const candidate of candidates) {
     if (!candidate) continue;
     if (COMMON.has(candidate)) return candidate;
-    for (const word of COMMON) if (word.length >= 4 && candidate.length <= word.length * 3 && isRepeatOf(candidate, word)) return word;
+    for (const word of COMMON)
+      if (word.length >= 4 && candidate.length <= word.length * 3 && isRepeatOf(candidate, word)) return word;
   }
   return null;
 }

@@ -30,7 +30,11 @@ export class UsersController {
 
   @Get('me')
   @Authenticated()
-  @ApiDoc({ summary: 'The signed-in user and their organizations', tags: ['users'], responses: { 200: { description: 'The user', schema: meView } } })
+  @ApiDoc({
+    summary: 'The signed-in user and their organizations',
+    tags: ['users'],
+    responses: { 200: { description: 'The user', schema: meView } },
+  })
   me(@CurrentPrincipal() p: Principal): Promise<MeView> {
     return this.users.me(p.userId, p.kind === 'api_token' ? p.org?.id : undefined);
   }
@@ -45,14 +49,22 @@ export class UsersController {
     errors: ['wrong_password', 'weak_password'],
     responses: { 204: { description: 'Changed' } },
   })
-  async changePassword(@CurrentPrincipal() p: Principal, @ValidBody(changePasswordBody) body: ChangePasswordBody, @Audit() note: AuditNote): Promise<void> {
+  async changePassword(
+    @CurrentPrincipal() p: Principal,
+    @ValidBody(changePasswordBody) body: ChangePasswordBody,
+    @Audit() note: AuditNote,
+  ): Promise<void> {
     note.targetId = p.userId;
     await this.users.changePassword(p, body.current_password, body.new_password);
   }
 
   @Get()
   @PlatformAdmin()
-  @ApiDoc({ summary: 'List users', tags: ['users', 'admin'], responses: { 200: { description: 'A page of users', schema: userPage } } })
+  @ApiDoc({
+    summary: 'List users',
+    tags: ['users', 'admin'],
+    responses: { 200: { description: 'A page of users', schema: userPage } },
+  })
   list(@ValidQuery(userListQuery) q: UserListQuery): Promise<Page<UserView>> {
     return this.users.list(q);
   }
@@ -67,14 +79,23 @@ export class UsersController {
     responses: { 201: { description: 'Created', schema: userView } },
   })
   async create(@ValidBody(createUserBody) body: CreateUserBody, @Audit() note: AuditNote): Promise<UserView> {
-    const { user } = await this.users.createAccount({ email: body.email, password: body.password, name: body.name, platformAdmin: body.is_platform_admin });
+    const { user } = await this.users.createAccount({
+      email: body.email,
+      password: body.password,
+      name: body.name,
+      platformAdmin: body.is_platform_admin,
+    });
     note.targetId = user.id;
     return toUserView(user);
   }
 
   @Get(':id')
   @PlatformAdmin()
-  @ApiDoc({ summary: 'Get a user', tags: ['users', 'admin'], responses: { 200: { description: 'The user', schema: userView } } })
+  @ApiDoc({
+    summary: 'Get a user',
+    tags: ['users', 'admin'],
+    responses: { 200: { description: 'The user', schema: userView } },
+  })
   async get(@ValidParams(userIdParams) params: UserIdParams): Promise<UserView> {
     return toUserView(await this.users.get(params.id));
   }

@@ -3,7 +3,10 @@ import { pageOf, paginationQuery } from '../http/pagination';
 import { displayName, emailField } from '../http/fields';
 
 /** Length and quality are checked by the password policy, which explains what is wrong. */
-export const passwordField = z.string().min(1, { message: 'is required' }).max(1024, { message: 'must be at most 1024 characters' });
+export const passwordField = z
+  .string()
+  .min(1, { message: 'is required' })
+  .max(1024, { message: 'must be at most 1024 characters' });
 
 export const nameField = displayName(100, { allowEmpty: true });
 
@@ -22,11 +25,21 @@ export const userView = z.object({
 export type UserView = z.infer<typeof userView>;
 
 export const meView = userView.extend({
-  organizations: z.array(z.object({ id: z.uuid(), name: z.string(), role: z.enum(['owner', 'admin', 'member', 'viewer']), personal: z.boolean() })),
+  organizations: z.array(
+    z.object({
+      id: z.uuid(),
+      name: z.string(),
+      role: z.enum(['owner', 'admin', 'member', 'viewer']),
+      personal: z.boolean(),
+    }),
+  ),
 });
 export type MeView = z.infer<typeof meView>;
 
-export const adminUserView = userView.extend({ organization_count: z.number().int(), active_sessions: z.number().int() });
+export const adminUserView = userView.extend({
+  organization_count: z.number().int(),
+  active_sessions: z.number().int(),
+});
 export type AdminUserView = z.infer<typeof adminUserView>;
 
 export const userPage = pageOf(userView);

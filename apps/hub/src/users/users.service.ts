@@ -86,7 +86,11 @@ export class UsersService {
         if ((err as { code?: string }).code === '23505') throw new EmailTakenError(input.email);
         throw err;
       }
-      const org = await insertOrganization(m, { name: input.orgName ?? personalOrgName(user), personal: input.personalOrg ?? true, ownerId: user.id });
+      const org = await insertOrganization(m, {
+        name: input.orgName ?? personalOrgName(user),
+        personal: input.personalOrg ?? true,
+        ownerId: user.id,
+      });
       return { user: await repo.findOneByOrFail({ id: user.id }), org };
     };
     return manager ? run(manager) : this.db.transaction(run);
@@ -120,8 +124,17 @@ export class UsersService {
   }
 
   async list(q: Pagination & { email?: string; status?: 'active' | 'suspended' }): Promise<Page<UserView>> {
-    const qb = this.db.getRepository(User).createQueryBuilder('u').orderBy('u.createdAt', 'ASC').addOrderBy('u.id', 'ASC').skip(q.offset).take(q.limit);
-    if (q.email) qb.andWhere(`u.email LIKE :email ESCAPE '\\'`, { email: `%${q.email.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%` });
+    const qb = this.db
+      .getRepository(User)
+      .createQueryBuilder('u')
+      .orderBy('u.createdAt', 'ASC')
+      .addOrderBy('u.id', 'ASC')
+      .skip(q.offset)
+      .take(q.limit);
+    if (q.email)
+      qb.andWhere(`u.email LIKE :email ESCAPE '\\'`, {
+        email: `%${q.email.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`,
+      });
     if (q.status) qb.andWhere('u.status = :status', { status: q.status });
     const [users, total] = await qb.getManyAndCount();
     return { data: users.map(toUserView), total };
@@ -139,14 +152,19 @@ export class UsersService {
     )) as { id: string; orgs: number; sessions: number }[];
     const byId = new Map(counts.map((c) => [c.id, c]));
     return {
-      data: page.data.map((u) => ({ ...u, organization_count: byId.get(u.id)?.orgs ?? 0, active_sessions: byId.get(u.id)?.sessions ?? 0 })),
+      data: page.data.map((u) => ({
+        ...u,
+        organization_count: byId.get(u.id)?.orgs ?? 0,
+        active_sessions: byId.get(u.id)?.sessions ?? 0,
+      })),
       total: page.total,
     };
   }
 
   async changePassword(principal: Principal, current: string | undefined, next: string): Promise<void> {
     const user = await this.get(principal.userId);
-    if (user.passwordHash && (current === undefined || !(await verifyPassword(user.passwordHash, current)))) throw new WrongPasswordError();
+    if (user.passwordHash && (current === undefined || !(await verifyPassword(user.passwordHash, current))))
+      throw new WrongPasswordError();
     await this.setPassword(user, next, principal.sessionId ?? undefined);
   }
 

@@ -2,7 +2,16 @@ import { z } from 'zod';
 import { DomainError } from '../http/errors';
 import { parseEggRules, type ParsedRules, RuleSyntaxError } from './egg-rules';
 import { regexProblem } from './variable-rules';
-import { CONFIG_PARSERS, GiB, imageRef, STOP_SIGNALS, workloadSpec, type WorkloadResources, type WorkloadSpec, type WorkloadSpecInput } from './workload.schemas';
+import {
+  CONFIG_PARSERS,
+  GiB,
+  imageRef,
+  STOP_SIGNALS,
+  workloadSpec,
+  type WorkloadResources,
+  type WorkloadSpec,
+  type WorkloadSpecInput,
+} from './workload.schemas';
 
 /**
  * Pterodactyl eggs (PTDL_v1 and PTDL_v2) → a workload spec. Pure: the JSON in, the spec and
@@ -59,15 +68,38 @@ const eggSchema = z.object({
   images: z.array(z.string()).optional(),
   image: z.string().optional(),
   startup: z.string().min(1),
-  config: z.object({ files: encoded, startup: encoded, logs: encoded.nullable().optional(), stop: z.string().min(1), extends: z.string().nullable().optional() }),
-  scripts: z.object({ installation: z.object({ script: z.string().nullable(), container: z.string().nullable().optional(), entrypoint: z.string().nullable().optional() }) }).optional(),
+  config: z.object({
+    files: encoded,
+    startup: encoded,
+    logs: encoded.nullable().optional(),
+    stop: z.string().min(1),
+    extends: z.string().nullable().optional(),
+  }),
+  scripts: z
+    .object({
+      installation: z.object({
+        script: z.string().nullable(),
+        container: z.string().nullable().optional(),
+        entrypoint: z.string().nullable().optional(),
+      }),
+    })
+    .optional(),
   variables: z.array(eggVariable).default([]),
 });
 type Egg = z.output<typeof eggSchema>;
 
 const fileRule = z.object({
   parser: z.string(),
-  find: z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null(), z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()]))])),
+  find: z.record(
+    z.string(),
+    z.union([
+      z.string(),
+      z.number(),
+      z.boolean(),
+      z.null(),
+      z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()])),
+    ]),
+  ),
 });
 const startupConfig = z.object({ done: z.union([z.string(), z.array(z.string())]).optional() });
 
@@ -87,18 +119,28 @@ function firstIssue(error: z.ZodError, root: string): EggImportError {
 }
 
 export function importEgg(input: unknown, options: EggImportOptions = {}): EggImport {
-  if (typeof input !== 'object' || input === null || Array.isArray(input)) throw new EggImportError('egg', 'must be a JSON object (an exported egg)');
+  if (typeof input !== 'object' || input === null || Array.isArray(input))
+    throw new EggImportError('egg', 'must be a JSON object (an exported egg)');
   const meta = (input as { meta?: { version?: unknown } }).meta;
   const version = meta?.version;
-  if (typeof version !== 'string') throw new EggImportError('egg.meta.version', 'missing: this does not look like an exported Pterodactyl egg');
-  if (!(EGG_FORMATS as readonly string[]).includes(version)) throw new EggImportError('egg.meta.version', `unsupported format "${version}"; supported: ${EGG_FORMATS.join(', ')}`);
+  if (typeof version !== 'string')
+    throw new EggImportError('egg.meta.version', 'missing: this does not look like an exported Pterodactyl egg');
+  if (!(EGG_FORMATS as readonly string[]).includes(version))
+    throw new EggImportError(
+      'egg.meta.version',
+      `unsupported format "${version}"; supported: ${EGG_FORMATS.join(', ')}`,
+    );
   const parsed = eggSchema.safeParse(input);
   if (!parsed.success) throw firstIssue(parsed.error, 'egg');
   const egg = parsed.data;
   const format = version as EggFormat;
   const warnings: string[] = [];
 
-  if (egg.config.extends) throw new EggImportError('egg.config.extends', "this egg inherits another egg's configuration; export the parent's configuration into it first");
+  if (egg.config.extends)
+    throw new EggImportError(
+      'egg.config.extends',
+      "this egg inherits another egg's configuration; export the parent's configuration into it first",
+    );
   const images = imagesOf(egg, format);
   const fileNames: string[] = [];
   const spec: WorkloadSpecInput = {
@@ -116,15 +158,32 @@ export function importEgg(input: unknown, options: EggImportOptions = {}): EggIm
     ...installOf(egg),
     ...readyOf(egg),
     source: {
-      egg: { name: egg.name, author: egg.author ?? null, format, exported_at: egg.exported_at ?? null, features: egg.features ?? [] },
+      egg: {
+        name: egg.name,
+        author: egg.author ?? null,
+        format,
+        exported_at: egg.exported_at ?? null,
+        features: egg.features ?? [],
+      },
     },
   };
 
-  if (!options.ports) warnings.push('the egg declares no ports: as in Pterodactyl, SERVER_PORT is the port allocated to each instance; give `ports` to fix them in the workload');
-  if (!options.resources) warnings.push('eggs do not size servers: resources default to 1 CPU core, 1024 MiB memory and 10 GiB disk; give `resources` to change them');
-  if (egg.features?.length) warnings.push(`egg features (${egg.features.join(', ')}) are panel helpers: kept in source.egg.features, not acted on`);
-  if (egg.file_denylist?.length) warnings.push('file_denylist is not imported: file access is governed by the instances.files permission');
-  if (!spec.ready_pattern) warnings.push('the egg sets no startup "done" text: instances are ready as soon as they start');
+  if (!options.ports)
+    warnings.push(
+      'the egg declares no ports: as in Pterodactyl, SERVER_PORT is the port allocated to each instance; give `ports` to fix them in the workload',
+    );
+  if (!options.resources)
+    warnings.push(
+      'eggs do not size servers: resources default to 1 CPU core, 1024 MiB memory and 10 GiB disk; give `resources` to change them',
+    );
+  if (egg.features?.length)
+    warnings.push(
+      `egg features (${egg.features.join(', ')}) are panel helpers: kept in source.egg.features, not acted on`,
+    );
+  if (egg.file_denylist?.length)
+    warnings.push('file_denylist is not imported: file access is governed by the instances.files permission');
+  if (!spec.ready_pattern)
+    warnings.push('the egg sets no startup "done" text: instances are ready as soon as they start');
 
   const result = workloadSpec.safeParse(spec);
   if (!result.success) {
@@ -141,11 +200,17 @@ function crlf(text: string): string {
 function imagesOf(egg: Egg, format: EggFormat): { label: string; image: string }[] {
   let entries: [string, string, string][];
   if (format === 'PTDL_v2') {
-    if (!egg.docker_images || Object.keys(egg.docker_images).length === 0) throw new EggImportError('egg.docker_images', 'missing: a PTDL_v2 egg lists its images as { label: image }');
-    entries = Object.entries(egg.docker_images).map(([label, image]) => [label, image, jsonPath('egg.docker_images', [label])]);
+    if (!egg.docker_images || Object.keys(egg.docker_images).length === 0)
+      throw new EggImportError('egg.docker_images', 'missing: a PTDL_v2 egg lists its images as { label: image }');
+    entries = Object.entries(egg.docker_images).map(([label, image]) => [
+      label,
+      image,
+      jsonPath('egg.docker_images', [label]),
+    ]);
   } else {
     const list = egg.images ?? (egg.image ? [egg.image] : []);
-    if (list.length === 0) throw new EggImportError('egg.images', 'missing: a PTDL_v1 egg lists its images in images[] (or image)');
+    if (list.length === 0)
+      throw new EggImportError('egg.images', 'missing: a PTDL_v1 egg lists its images in images[] (or image)');
     entries = list.map((image, i) => [image, image, egg.images ? `egg.images[${i}]` : 'egg.image']);
   }
   return entries.map(([label, image, path]) => {
@@ -167,7 +232,10 @@ function translate(text: string, path: string): string {
       'server.build.memory': 'SERVER_MEMORY',
     };
     if (builtins[name]) return `{{${builtins[name]}}}`;
-    throw new EggImportError(path, `placeholder ${whole} is not supported (supported: {{server.build.default.port}}, {{server.build.default.ip}}, {{server.build.memory}}, {{server.build.env.NAME}}, {{env.NAME}}, {{NAME}})`);
+    throw new EggImportError(
+      path,
+      `placeholder ${whole} is not supported (supported: {{server.build.default.port}}, {{server.build.default.ip}}, {{server.build.memory}}, {{server.build.env.NAME}}, {{env.NAME}}, {{NAME}})`,
+    );
   });
 }
 
@@ -177,7 +245,11 @@ function stopOf(stop: string): WorkloadSpecInput['stop'] {
   if (value === '^C') return { type: 'signal', value: 'SIGINT', grace_seconds: 30 };
   const named = value.slice(1).toUpperCase();
   const signal = STOP_SIGNALS.find((s) => s === named || s === `SIG${named}`);
-  if (!signal) throw new EggImportError('egg.config.stop', `unknown signal "${value}": use ^C (SIGINT), ^SIGTERM… or a console command`);
+  if (!signal)
+    throw new EggImportError(
+      'egg.config.stop',
+      `unknown signal "${value}": use ^C (SIGINT), ^SIGTERM… or a console command`,
+    );
   return { type: 'signal', value: signal, grace_seconds: 30 };
 }
 
@@ -189,8 +261,19 @@ function variableOf(v: Egg['variables'][number], i: number): NonNullable<Workloa
     if (err instanceof RuleSyntaxError) throw new EggImportError(`egg.variables[${i}].rules`, err.message);
     throw err;
   }
-  if (v.field_type !== undefined && v.field_type !== 'text') throw new EggImportError(`egg.variables[${i}].field_type`, `unknown field type "${v.field_type}" (eggs use "text")`);
-  const dflt = v.default_value === null || v.default_value === undefined ? '' : typeof v.default_value === 'boolean' ? (v.default_value ? '1' : '0') : String(v.default_value);
+  if (v.field_type !== undefined && v.field_type !== 'text')
+    throw new EggImportError(
+      `egg.variables[${i}].field_type`,
+      `unknown field type "${v.field_type}" (eggs use "text")`,
+    );
+  const dflt =
+    v.default_value === null || v.default_value === undefined
+      ? ''
+      : typeof v.default_value === 'boolean'
+        ? v.default_value
+          ? '1'
+          : '0'
+        : String(v.default_value);
   return {
     key: v.env_variable,
     name: v.name.slice(0, 120),
@@ -220,11 +303,19 @@ function configFilesOf(egg: Egg, names: string[]): NonNullable<WorkloadSpecInput
   return Object.entries(shape.data).map(([file, rule]) => {
     const path = jsonPath('egg.config.files', [file]);
     const parser = rule.parser === 'yml' ? 'yaml' : rule.parser;
-    if (!(CONFIG_PARSERS as readonly string[]).includes(parser)) throw new EggImportError(`${path}.parser`, `unknown parser "${rule.parser}"; supported: ${CONFIG_PARSERS.join(', ')}, yml`);
+    if (!(CONFIG_PARSERS as readonly string[]).includes(parser))
+      throw new EggImportError(
+        `${path}.parser`,
+        `unknown parser "${rule.parser}"; supported: ${CONFIG_PARSERS.join(', ')}, yml`,
+      );
     const replacements = Object.entries(rule.find).flatMap(([match, value]) => {
       const at = jsonPath(`${path}.find`, [match]);
       if (value !== null && typeof value === 'object') {
-        return Object.entries(value).map(([ifValue, to]) => ({ match, if_value: translate(ifValue, at), value: translate(String(to ?? ''), at) }));
+        return Object.entries(value).map(([ifValue, to]) => ({
+          match,
+          if_value: translate(ifValue, at),
+          value: translate(String(to ?? ''), at),
+        }));
       }
       return [{ match, value: translate(String(value ?? ''), at) }];
     });
@@ -239,7 +330,13 @@ function installOf(egg: Egg): Pick<WorkloadSpecInput, 'install'> {
   const inst = egg.scripts?.installation;
   if (!inst?.script || inst.script.trim() === '') return {};
   // Scripts are exported with CRLF; bash would choke on the carriage returns (Wings strips them too).
-  return { install: { ...(inst.container ? { image: inst.container.trim() } : {}), entrypoint: (inst.entrypoint ?? 'ash').trim() || 'ash', script: crlf(inst.script) } };
+  return {
+    install: {
+      ...(inst.container ? { image: inst.container.trim() } : {}),
+      entrypoint: (inst.entrypoint ?? 'ash').trim() || 'ash',
+      script: crlf(inst.script),
+    },
+  };
 }
 
 /** `config.startup.done`: text (or several) that means "started"; a `regex:` prefix is a pattern. */
@@ -253,7 +350,11 @@ function readyOf(egg: Egg): Pick<WorkloadSpecInput, 'ready_pattern'> {
     if (!d.startsWith('regex:')) return escapeRegex(d);
     const source = d.slice('regex:'.length);
     const problem = regexProblem(source);
-    if (problem) throw new EggImportError(typeof done === 'string' ? 'egg.config.startup.done' : `egg.config.startup.done[${i}]`, `not a valid regular expression: ${problem}`);
+    if (problem)
+      throw new EggImportError(
+        typeof done === 'string' ? 'egg.config.startup.done' : `egg.config.startup.done[${i}]`,
+        `not a valid regular expression: ${problem}`,
+      );
     return source;
   });
   return { ready_pattern: parts.length === 1 ? parts[0]! : parts.map((p) => `(?:${p})`).join('|') };
@@ -267,11 +368,22 @@ export function escapeRegex(text: string): string {
 function eggPathOf(path: readonly PropertyKey[], fileNames: string[]): string {
   const [head, index, field] = path;
   if (head === 'variables' && typeof index === 'number') {
-    const map: Record<string, string> = { key: 'env_variable', default: 'default_value', rules: 'rules', type: 'rules', name: 'name', description: 'description' };
+    const map: Record<string, string> = {
+      key: 'env_variable',
+      default: 'default_value',
+      rules: 'rules',
+      type: 'rules',
+      name: 'name',
+      description: 'description',
+    };
     return `egg.variables[${index}]${field !== undefined ? `.${map[String(field)] ?? String(field)}` : ''}`;
   }
-  if (head === 'config_files' && typeof index === 'number') return jsonPath('egg.config.files', [fileNames[index] ?? index]);
-  if (head === 'install') return typeof index === 'string' ? `egg.scripts.installation.${index === 'image' ? 'container' : index}` : 'egg.scripts.installation';
+  if (head === 'config_files' && typeof index === 'number')
+    return jsonPath('egg.config.files', [fileNames[index] ?? index]);
+  if (head === 'install')
+    return typeof index === 'string'
+      ? `egg.scripts.installation.${index === 'image' ? 'container' : index}`
+      : 'egg.scripts.installation';
   const top: Record<string, string> = {
     name: 'egg.name',
     description: 'egg.description',

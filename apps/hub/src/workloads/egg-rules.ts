@@ -21,12 +21,22 @@ const NAMED_PATTERNS: Record<string, { regex: string; flags?: string }> = {
   url: { regex: '^[A-Za-z][A-Za-z0-9+.-]*://[^\\s/?#]+\\S*$' },
   email: { regex: '^[^\\s@]+@[^\\s@]+\\.[^\\s@]+$' },
   ipv4: { regex: '^((25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)\\.){3}(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)$' },
-  ip: { regex: '^(((25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)\\.){3}(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)|[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*)$' },
+  ip: {
+    regex:
+      '^(((25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)\\.){3}(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)|[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*)$',
+  },
 };
 
 // Rules that change nothing here: `nullable` is the default (empty allowed unless required).
 const NO_OP = new Set(['nullable', 'sometimes', 'present', 'filled', 'bail']);
-const TYPES: Record<string, ParsedRules['type']> = { string: 'string', integer: 'integer', int: 'integer', numeric: 'number', boolean: 'boolean', bool: 'boolean' };
+const TYPES: Record<string, ParsedRules['type']> = {
+  string: 'string',
+  integer: 'integer',
+  int: 'integer',
+  numeric: 'number',
+  boolean: 'boolean',
+  bool: 'boolean',
+};
 const CLOSERS: Record<string, string> = { '(': ')', '[': ']', '{': '}', '<': '>' };
 const PHP_FLAGS = /^[imsuxADU]*$/;
 
@@ -67,7 +77,8 @@ export function splitRules(text: string): string[] {
 /** `/pattern/flags` (or another delimiter) in PHP's PCRE syntax → a JavaScript pattern and flags. */
 export function phpRegexToJs(literal: string): { regex: string; flags?: string } {
   const open = literal[0];
-  if (!open || /[A-Za-z0-9\\\s]/.test(open)) throw new RuleSyntaxError(`regex "${literal}" has no delimiters (write it as /pattern/)`);
+  if (!open || /[A-Za-z0-9\\\s]/.test(open))
+    throw new RuleSyntaxError(`regex "${literal}" has no delimiters (write it as /pattern/)`);
   const close = CLOSERS[open] ?? open;
   const last = literal.lastIndexOf(close);
   if (last <= 0) throw new RuleSyntaxError(`regex "${literal}" is not closed with ${close}`);
@@ -88,7 +99,8 @@ export function phpRegexToJs(literal: string): { regex: string; flags?: string }
 
 function number(rule: string, arg: string | undefined): number {
   const n = Number(arg);
-  if (arg === undefined || arg.trim() === '' || !Number.isFinite(n)) throw new RuleSyntaxError(`rule "${rule}" needs a number`);
+  if (arg === undefined || arg.trim() === '' || !Number.isFinite(n))
+    throw new RuleSyntaxError(`rule "${rule}" needs a number`);
   return n;
 }
 
@@ -108,11 +120,15 @@ export function parseEggRules(input: string | readonly string[]): ParsedRules {
   let type: ParsedRules['type'] | undefined;
   let pattern: { regex: string; flags?: string; from: string } | undefined;
   const setPattern = (p: { regex: string; flags?: string }, from: string) => {
-    if (pattern) throw new RuleSyntaxError(`rules "${pattern.from}" and "${from}" both constrain the pattern; only one is supported`);
+    if (pattern)
+      throw new RuleSyntaxError(
+        `rules "${pattern.from}" and "${from}" both constrain the pattern; only one is supported`,
+      );
     pattern = { ...p, from };
   };
   const setType = (t: ParsedRules['type'], from: string) => {
-    if (type && type !== t && type !== 'string' && t !== 'string') throw new RuleSyntaxError(`rule "${from}" conflicts with an earlier type rule`);
+    if (type && type !== t && type !== 'string' && t !== 'string')
+      throw new RuleSyntaxError(`rule "${from}" conflicts with an earlier type rule`);
     if (!type || type === 'string') type = t;
   };
 

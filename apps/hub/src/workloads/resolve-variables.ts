@@ -62,11 +62,19 @@ export interface ResolvedWorkload {
  * agent needs to start it. Every problem is reported (the message names the first), unknown
  * keys and edits of locked variables included.
  */
-export function resolveVariables(spec: WorkloadSpec, input: Readonly<Record<string, RawValue>> = {}, context: ResolveContext = {}): ResolvedWorkload {
+export function resolveVariables(
+  spec: WorkloadSpec,
+  input: Readonly<Record<string, RawValue>> = {},
+  context: ResolveContext = {},
+): ResolvedWorkload {
   const issues: VariableIssue[] = [];
   const declared = new Map(spec.variables.map((v) => [v.key, v]));
   for (const key of Object.keys(input)) {
-    if (!declared.has(key)) issues.push({ key, message: `is not a variable of this workload (it has: ${[...declared.keys()].join(', ') || 'none'})` });
+    if (!declared.has(key))
+      issues.push({
+        key,
+        message: `is not a variable of this workload (it has: ${[...declared.keys()].join(', ') || 'none'})`,
+      });
   }
   const values: Record<string, string> = {};
   for (const v of spec.variables) {
@@ -82,7 +90,11 @@ export function resolveVariables(spec: WorkloadSpec, input: Readonly<Record<stri
     }
     const checked = checkValue(v, raw);
     if (checked.ok) values[v.key] = checked.value;
-    else issues.push({ key: v.key, message: given ? checked.message : `${checked.message} (no value given and no default)` });
+    else
+      issues.push({
+        key: v.key,
+        message: given ? checked.message : `${checked.message} (no value given and no default)`,
+      });
   }
   if (issues.length) throw new InvalidVariablesError(issues);
 
@@ -94,10 +106,17 @@ export function resolveVariables(spec: WorkloadSpec, input: Readonly<Record<stri
   const primary = first ? (context.ports?.[first.name] ?? first.container_port) : context.ports?.default;
   if (primary !== undefined) builtins.SERVER_PORT = String(primary);
   else if (usesPlaceholder(spec, 'SERVER_PORT')) {
-    throw new InvalidVariablesError([{ key: 'SERVER_PORT', message: 'is used, but the workload declares no ports and no port was allocated (context.ports.default)' }]);
+    throw new InvalidVariablesError([
+      {
+        key: 'SERVER_PORT',
+        message: 'is used, but the workload declares no ports and no port was allocated (context.ports.default)',
+      },
+    ]);
   }
   const all = { ...values, ...builtins };
-  const shell = spec.startup ? spec.startup.replace(/\{\{([A-Za-z_][A-Za-z0-9_]*)\}\}/g, (_m, key: string) => '${' + key + '}') : null;
+  const shell = spec.startup
+    ? spec.startup.replace(/\{\{([A-Za-z_][A-Za-z0-9_]*)\}\}/g, (_m, key: string) => '${' + key + '}')
+    : null;
   return {
     values,
     env: { ...all, ...(shell ? { STARTUP: shell } : {}) },
@@ -109,13 +128,23 @@ export function resolveVariables(spec: WorkloadSpec, input: Readonly<Record<stri
       parser: f.parser,
       ...(f.content !== undefined ? { content: substitute(f.content, all) } : {}),
       ...(f.replacements
-        ? { replacements: f.replacements.map((r) => ({ match: r.match, value: substitute(r.value, all), ...(r.if_value !== undefined ? { if_value: substitute(r.if_value, all) } : {}) })) }
+        ? {
+            replacements: f.replacements.map((r) => ({
+              match: r.match,
+              value: substitute(r.value, all),
+              ...(r.if_value !== undefined ? { if_value: substitute(r.if_value, all) } : {}),
+            })),
+          }
         : {}),
     })),
   };
 }
 
 function usesPlaceholder(spec: WorkloadSpec, key: string): boolean {
-  const texts = [spec.startup ?? '', ...(spec.command ?? []), ...spec.config_files.flatMap((f) => [f.content ?? '', ...(f.replacements ?? []).map((r) => r.value)])];
+  const texts = [
+    spec.startup ?? '',
+    ...(spec.command ?? []),
+    ...spec.config_files.flatMap((f) => [f.content ?? '', ...(f.replacements ?? []).map((r) => r.value)]),
+  ];
   return texts.some((t) => placeholdersIn(t).includes(key));
 }

@@ -26,9 +26,18 @@ export class TemplatesController {
 
   @Get(':category')
   @Authenticated()
-  @ApiDoc({ summary: 'Templates of one category', tags: TAGS, errors: ['not_found'], responses: { 200: { description: 'The templates', schema: templatePage }, 404: { description: 'Unknown category' } } })
+  @ApiDoc({
+    summary: 'Templates of one category',
+    tags: TAGS,
+    errors: ['not_found'],
+    responses: {
+      200: { description: 'The templates', schema: templatePage },
+      404: { description: 'Unknown category' },
+    },
+  })
   byCategory(@ValidParams(templateCategoryParams) params: z.infer<typeof templateCategoryParams>) {
-    if (!(TEMPLATE_CATEGORIES as readonly string[]).includes(params.category)) throw new TemplateNotFoundError('template category', params.category);
+    if (!(TEMPLATE_CATEGORIES as readonly string[]).includes(params.category))
+      throw new TemplateNotFoundError('template category', params.category);
     const list = templatesIn(params.category as TemplateCategory);
     return { data: list.map(presentTemplate), total: list.length };
   }

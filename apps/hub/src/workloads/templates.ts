@@ -1,6 +1,13 @@
 import { importEgg } from './egg-import';
 import { PAPER_EGG } from './paper-egg';
-import { GiB, MiB, parseSpec, type WorkloadResources, type WorkloadSpec, type WorkloadSpecInput } from './workload.schemas';
+import {
+  GiB,
+  MiB,
+  parseSpec,
+  type WorkloadResources,
+  type WorkloadSpec,
+  type WorkloadSpecInput,
+} from './workload.schemas';
 
 /**
  * Ready-made workloads, by category. Sizes are starting points measured against what each
@@ -31,11 +38,25 @@ export interface WorkloadTemplate {
   spec: WorkloadSpec;
 }
 
-function size(name: SizeName, cpu: number, memoryMiB: number, diskGiB: number, note: string, variables?: Record<string, string>): TemplateSize {
-  return { name, resources: { cpu_cores: cpu, memory_bytes: memoryMiB * MiB, disk_bytes: diskGiB * GiB }, note, ...(variables ? { variables } : {}) };
+function size(
+  name: SizeName,
+  cpu: number,
+  memoryMiB: number,
+  diskGiB: number,
+  note: string,
+  variables?: Record<string, string>,
+): TemplateSize {
+  return {
+    name,
+    resources: { cpu_cores: cpu, memory_bytes: memoryMiB * MiB, disk_bytes: diskGiB * GiB },
+    note,
+    ...(variables ? { variables } : {}),
+  };
 }
 
-function template(t: Omit<WorkloadTemplate, 'spec'> & { spec: Omit<WorkloadSpecInput, 'resources'> }): WorkloadTemplate {
+function template(
+  t: Omit<WorkloadTemplate, 'spec'> & { spec: Omit<WorkloadSpecInput, 'resources'> },
+): WorkloadTemplate {
   const chosen = t.sizes.find((s) => s.name === t.default_size)!;
   const spec = parseSpec({ ...t.spec, resources: chosen.resources, source: { ...t.spec.source, template: t.id } });
   return { ...t, spec };
@@ -43,7 +64,10 @@ function template(t: Omit<WorkloadTemplate, 'spec'> & { spec: Omit<WorkloadSpecI
 
 /** Paper, as Pterodactyl's egg defines it, plus what a panel would otherwise ask for: a port and the EULA. */
 function minecraftPaper(): WorkloadTemplate {
-  const { spec } = importEgg(PAPER_EGG, { name: 'Minecraft: Paper', ports: [{ name: 'game', container_port: 25565, protocol: 'tcp' }] });
+  const { spec } = importEgg(PAPER_EGG, {
+    name: 'Minecraft: Paper',
+    ports: [{ name: 'game', container_port: 25565, protocol: 'tcp' }],
+  });
   return template({
     id: 'minecraft-paper',
     category: 'games',
@@ -101,7 +125,8 @@ const nginxStatic = (): WorkloadTemplate =>
     id: 'nginx-static',
     category: 'web',
     name: 'Static site (nginx)',
-    description: 'nginx serving the files in public/ of the data directory. Upload your site there; the config is rewritten before every start.',
+    description:
+      'nginx serving the files in public/ of the data directory. Upload your site there; the config is rewritten before every start.',
     default_size: 'small',
     sizes: [
       size('small', 0.25, 64, 1, 'a brochure site; each worker needs a few MiB'),
@@ -115,7 +140,16 @@ const nginxStatic = (): WorkloadTemplate =>
       command: ['nginx', '-c', '/home/container/nginx.conf', '-g', 'daemon off;'],
       // nginx finishes in-flight requests on SIGQUIT; SIGTERM drops them.
       stop: { type: 'signal', value: 'SIGQUIT', grace_seconds: 15 },
-      variables: [{ key: 'WORKER_PROCESSES', name: 'Worker processes', description: 'One per CPU core is plenty for static files', default: '1', type: 'integer', rules: { required: true, min: 1, max: 64 } }],
+      variables: [
+        {
+          key: 'WORKER_PROCESSES',
+          name: 'Worker processes',
+          description: 'One per CPU core is plenty for static files',
+          default: '1',
+          type: 'integer',
+          rules: { required: true, min: 1, max: 64 },
+        },
+      ],
       ports: [{ name: 'http', container_port: 8080, protocol: 'tcp' }],
       config_files: [{ path: 'nginx.conf', parser: 'file', content: NGINX_CONF }],
       install: {
@@ -140,7 +174,8 @@ const nodeApp = (): WorkloadTemplate =>
     id: 'nodejs-app',
     category: 'runtime',
     name: 'Node.js app',
-    description: 'Your Node.js application run as a supervised process on the node (node must be installed there). It should listen on $SERVER_PORT.',
+    description:
+      'Your Node.js application run as a supervised process on the node (node must be installed there). It should listen on $SERVER_PORT.',
     default_size: 'medium',
     sizes: [
       size('small', 0.5, 256, 1, 'a small API or bot; Node itself takes ~50 MiB'),
@@ -160,7 +195,13 @@ const nodeApp = (): WorkloadTemplate =>
           default: 'index.js',
           rules: { required: true, max: 128, regex: '^(?!.*\\.\\.)[\\w./-]+\\.[cm]?js$' },
         },
-        { key: 'NODE_ENV', name: 'Environment', default: 'production', type: 'enum', rules: { required: true, enum: ['production', 'development'] } },
+        {
+          key: 'NODE_ENV',
+          name: 'Environment',
+          default: 'production',
+          type: 'enum',
+          rules: { required: true, enum: ['production', 'development'] },
+        },
       ],
       ports: [{ name: 'http', container_port: 3000, protocol: 'tcp' }],
       install: {
@@ -195,7 +236,8 @@ const redis = (): WorkloadTemplate =>
     id: 'redis',
     category: 'database',
     name: 'Redis',
-    description: 'Redis with a password, append-only persistence and a memory cap set to ~75% of the memory, leaving room for the fork that rewrites the log.',
+    description:
+      'Redis with a password, append-only persistence and a memory cap set to ~75% of the memory, leaving room for the fork that rewrites the log.',
     default_size: 'small',
     sizes: [
       size('small', 0.5, 256, 1, 'sessions and caches up to ~190 MiB of data', { MAXMEMORY: '192mb' }),
@@ -210,16 +252,46 @@ const redis = (): WorkloadTemplate =>
       // SIGTERM makes Redis save and exit cleanly; give it time with a large dataset.
       stop: { type: 'signal', value: 'SIGTERM', grace_seconds: 60 },
       variables: [
-        { key: 'REDIS_PASSWORD', name: 'Password', description: 'At least 16 characters', type: 'string', rules: { required: true, min: 16, max: 128, regex: '^[A-Za-z0-9_.~-]+$' }, user_viewable: true },
-        { key: 'MAXMEMORY', name: 'Memory cap', description: 'maxmemory; keep it ~75% of the memory', default: '192mb', rules: { required: true, regex: '^\\d+(kb|mb|gb)$' } },
+        {
+          key: 'REDIS_PASSWORD',
+          name: 'Password',
+          description: 'At least 16 characters',
+          type: 'string',
+          rules: { required: true, min: 16, max: 128, regex: '^[A-Za-z0-9_.~-]+$' },
+          user_viewable: true,
+        },
+        {
+          key: 'MAXMEMORY',
+          name: 'Memory cap',
+          description: 'maxmemory; keep it ~75% of the memory',
+          default: '192mb',
+          rules: { required: true, regex: '^\\d+(kb|mb|gb)$' },
+        },
         {
           key: 'MAXMEMORY_POLICY',
           name: 'Eviction policy',
           default: 'noeviction',
           type: 'enum',
-          rules: { required: true, enum: ['noeviction', 'allkeys-lru', 'allkeys-lfu', 'volatile-lru', 'volatile-lfu', 'allkeys-random', 'volatile-ttl'] },
+          rules: {
+            required: true,
+            enum: [
+              'noeviction',
+              'allkeys-lru',
+              'allkeys-lfu',
+              'volatile-lru',
+              'volatile-lfu',
+              'allkeys-random',
+              'volatile-ttl',
+            ],
+          },
         },
-        { key: 'APPENDONLY', name: 'Append-only file', default: 'yes', type: 'enum', rules: { required: true, enum: ['yes', 'no'] } },
+        {
+          key: 'APPENDONLY',
+          name: 'Append-only file',
+          default: 'yes',
+          type: 'enum',
+          rules: { required: true, enum: ['yes', 'no'] },
+        },
       ],
       ports: [{ name: 'redis', container_port: 6379, protocol: 'tcp' }],
       config_files: [{ path: 'redis.conf', parser: 'file', content: REDIS_CONF }],

@@ -7,7 +7,15 @@ import type { WorkloadVariable } from './workload.schemas';
 export const BUILTIN_VARIABLES = ['SERVER_MEMORY', 'SERVER_IP', 'SERVER_PORT'] as const;
 
 /** Names a workload may not declare: the built-ins and what the runtime sets itself. */
-export const RESERVED_VARIABLES: ReadonlySet<string> = new Set([...BUILTIN_VARIABLES, 'STARTUP', 'ENV', 'HOME', 'USER', 'SERVER_UUID', 'UUID']);
+export const RESERVED_VARIABLES: ReadonlySet<string> = new Set([
+  ...BUILTIN_VARIABLES,
+  'STARTUP',
+  'ENV',
+  'HOME',
+  'USER',
+  'SERVER_UUID',
+  'UUID',
+]);
 
 /** `{{NAME}}`: a variable or a built-in, substituted before start. */
 export const PLACEHOLDER = /\{\{([A-Za-z_][A-Za-z0-9_]*)\}\}/g;
@@ -54,7 +62,10 @@ export function checkValue(v: WorkloadVariable, raw: RawValue): ValueCheck {
   switch (v.type) {
     case 'integer':
     case 'number': {
-      if (!(v.type === 'integer' ? INTEGER : NUMBER).test(value)) return fail(v.type === 'integer' ? `must be a whole number, got "${value}"` : `must be a number, got "${value}"`);
+      if (!(v.type === 'integer' ? INTEGER : NUMBER).test(value))
+        return fail(
+          v.type === 'integer' ? `must be a whole number, got "${value}"` : `must be a number, got "${value}"`,
+        );
       const n = Number(value);
       if (v.type === 'integer' && !Number.isSafeInteger(n)) return fail('is too large');
       if (min !== undefined && n < min) return fail(`must be at least ${min}, got ${value}`);
@@ -79,7 +90,11 @@ export function checkValue(v: WorkloadVariable, raw: RawValue): ValueCheck {
 }
 
 function describeType(v: WorkloadVariable): string {
-  return v.type === 'string' ? 'text' : v.type === 'enum' ? 'one of the listed values' : `a ${v.type === 'integer' ? 'whole number' : v.type}`;
+  return v.type === 'string'
+    ? 'text'
+    : v.type === 'enum'
+      ? 'one of the listed values'
+      : `a ${v.type === 'integer' ? 'whole number' : v.type}`;
 }
 
 /** Whether `source` compiles as a JavaScript regular expression; the compiler's complaint if not. */

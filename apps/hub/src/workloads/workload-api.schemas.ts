@@ -3,7 +3,15 @@ import { pageOf, paginationQuery } from '../http/pagination';
 import { labels } from '../http/label-fields';
 import { SIZE_NAMES, TEMPLATE_CATEGORIES, type WorkloadTemplate } from './templates';
 import type { WorkloadEntity } from './workload.entity';
-import { DRIVERS, SPEC_API_VERSION, SPEC_KIND, workloadPort, workloadResources, workloadSpec, type WorkloadSpec } from './workload.schemas';
+import {
+  DRIVERS,
+  SPEC_API_VERSION,
+  SPEC_KIND,
+  workloadPort,
+  workloadResources,
+  workloadSpec,
+  type WorkloadSpec,
+} from './workload.schemas';
 import { displayName } from '../http/fields';
 
 /** HTTP shapes of the workloads and templates routes; the spec itself is in workload.schemas.ts. */
@@ -63,7 +71,10 @@ export const fromTemplateBody = z
     size: z.enum(SIZE_NAMES).optional().describe("One of the template's sizes; its default when absent"),
     name: displayName(100).optional(),
     resources: workloadResources.optional().describe('Instead of a size'),
-    variables: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional().describe('New defaults for the template variables'),
+    variables: z
+      .record(z.string(), z.union([z.string(), z.number(), z.boolean()]))
+      .optional()
+      .describe('New defaults for the template variables'),
     node_labels: labels.optional().describe('Only place on nodes with these labels'),
   })
   .strict()
@@ -139,5 +150,13 @@ export function presentSummary(w: WorkloadEntity): z.infer<typeof workloadSummar
 }
 
 export function presentTemplate(t: WorkloadTemplate): z.infer<typeof templateResponse> {
-  return { id: t.id, category: t.category, name: t.name, description: t.description, default_size: t.default_size, sizes: t.sizes, spec: t.spec };
+  return {
+    id: t.id,
+    category: t.category,
+    name: t.name,
+    description: t.description,
+    default_size: t.default_size,
+    sizes: t.sizes,
+    spec: t.spec,
+  };
 }

@@ -35,7 +35,11 @@ export class WorkloadsController {
 
   @Get()
   @RequirePermission('instances.view')
-  @ApiDoc({ summary: 'List workloads of the organization (without their specs)', tags: TAGS, responses: { 200: { description: 'A page of workloads', schema: workloadPage } } })
+  @ApiDoc({
+    summary: 'List workloads of the organization (without their specs)',
+    tags: TAGS,
+    responses: { 200: { description: 'A page of workloads', schema: workloadPage } },
+  })
   async list(@CurrentPrincipal() p: Principal, @ValidQuery(listWorkloadsQuery) q: ListWorkloadsQuery) {
     const page = await this.workloads.list(p, q);
     return { data: page.data.map(presentSummary), total: page.total };
@@ -50,7 +54,11 @@ export class WorkloadsController {
     errors: ['validation_failed', 'name_taken', 'registry_not_found'],
     responses: { 201: { description: 'Created', schema: workloadResponse } },
   })
-  async create(@CurrentPrincipal() p: Principal, @ValidBody(workloadDocument) body: WorkloadDocument, @Audit() note: AuditNote): Promise<WorkloadResponse> {
+  async create(
+    @CurrentPrincipal() p: Principal,
+    @ValidBody(workloadDocument) body: WorkloadDocument,
+    @Audit() note: AuditNote,
+  ): Promise<WorkloadResponse> {
     const created = await this.workloads.create(p, specOf(body));
     note.targetId = created.id;
     return presentWorkload(created);
@@ -65,7 +73,11 @@ export class WorkloadsController {
     errors: ['not_found', 'name_taken'],
     responses: { 201: { description: 'Created', schema: workloadResponse }, 404: { description: 'Unknown template' } },
   })
-  async fromTemplate(@CurrentPrincipal() p: Principal, @ValidBody(fromTemplateBody) body: FromTemplateBody, @Audit() note: AuditNote): Promise<WorkloadResponse> {
+  async fromTemplate(
+    @CurrentPrincipal() p: Principal,
+    @ValidBody(fromTemplateBody) body: FromTemplateBody,
+    @Audit() note: AuditNote,
+  ): Promise<WorkloadResponse> {
     const created = await this.workloads.createFromTemplate(p, body);
     note.targetId = created.id;
     note.details = { template: body.template, size: body.size ?? null };
@@ -83,7 +95,11 @@ export class WorkloadsController {
     errors: ['invalid_egg', 'name_taken'],
     responses: { 201: { description: 'Created, with what the egg did not say', schema: importEggResponse } },
   })
-  async importEgg(@CurrentPrincipal() p: Principal, @ValidBody(importEggBody) body: ImportEggBody, @Audit() note: AuditNote) {
+  async importEgg(
+    @CurrentPrincipal() p: Principal,
+    @ValidBody(importEggBody) body: ImportEggBody,
+    @Audit() note: AuditNote,
+  ) {
     const { workload, format, warnings } = await this.workloads.importEgg(p, body);
     note.targetId = workload.id;
     note.details = { format, egg: workload.spec.source?.egg?.name ?? null };
@@ -92,8 +108,15 @@ export class WorkloadsController {
 
   @Get(':id')
   @RequirePermission('instances.view')
-  @ApiDoc({ summary: 'One workload with its spec', tags: TAGS, responses: { 200: { description: 'The workload', schema: workloadResponse } } })
-  async get(@CurrentPrincipal() p: Principal, @ValidParams(workloadIdParams) params: WorkloadIdParams): Promise<WorkloadResponse> {
+  @ApiDoc({
+    summary: 'One workload with its spec',
+    tags: TAGS,
+    responses: { 200: { description: 'The workload', schema: workloadResponse } },
+  })
+  async get(
+    @CurrentPrincipal() p: Principal,
+    @ValidParams(workloadIdParams) params: WorkloadIdParams,
+  ): Promise<WorkloadResponse> {
     return presentWorkload(await this.workloads.get(p, params.id));
   }
 
@@ -106,7 +129,11 @@ export class WorkloadsController {
     errors: ['name_taken'],
     responses: { 200: { description: 'The workload', schema: workloadResponse } },
   })
-  async update(@CurrentPrincipal() p: Principal, @ValidParams(workloadIdParams) params: WorkloadIdParams, @ValidBody(workloadDocument) body: WorkloadDocument): Promise<WorkloadResponse> {
+  async update(
+    @CurrentPrincipal() p: Principal,
+    @ValidParams(workloadIdParams) params: WorkloadIdParams,
+    @ValidBody(workloadDocument) body: WorkloadDocument,
+  ): Promise<WorkloadResponse> {
     return presentWorkload(await this.workloads.update(p, params.id, specOf(body)));
   }
 
@@ -114,8 +141,16 @@ export class WorkloadsController {
   @HttpCode(204)
   @RequirePermission('instances.delete')
   @Audited('workload.delete', { target: 'workload', param: 'id' })
-  @ApiDoc({ summary: 'Delete a workload', tags: TAGS, errors: ['workload_in_use'], responses: { 204: { description: 'Deleted' } } })
-  async remove(@CurrentPrincipal() p: Principal, @ValidParams(workloadIdParams) params: WorkloadIdParams): Promise<void> {
+  @ApiDoc({
+    summary: 'Delete a workload',
+    tags: TAGS,
+    errors: ['workload_in_use'],
+    responses: { 204: { description: 'Deleted' } },
+  })
+  async remove(
+    @CurrentPrincipal() p: Principal,
+    @ValidParams(workloadIdParams) params: WorkloadIdParams,
+  ): Promise<void> {
     await this.workloads.delete(p, params.id);
   }
 
@@ -124,7 +159,12 @@ export class WorkloadsController {
   @ApiDoc({
     summary: 'Export a workload as a versioned document that POST /v1/workloads accepts back',
     tags: TAGS,
-    responses: { 200: { description: `The spec with api_version, kind and exported_at (served as an attachment)`, schema: exportedWorkload } },
+    responses: {
+      200: {
+        description: `The spec with api_version, kind and exported_at (served as an attachment)`,
+        schema: exportedWorkload,
+      },
+    },
   })
   async export(
     @CurrentPrincipal() p: Principal,

@@ -10,17 +10,32 @@ import type { FromTemplateBody, ImportEggBody, ListWorkloadsQuery } from './work
 import { RegistriesService } from '../registries/registries.service';
 import { registryHostOf } from '@hostplane/protocol';
 import { WorkloadEntity } from './workload.entity';
-import { SPEC_API_VERSION, SPEC_KIND, workloadSpec, type WorkloadSpec, type WorkloadSpecInput } from './workload.schemas';
+import {
+  SPEC_API_VERSION,
+  SPEC_KIND,
+  workloadSpec,
+  type WorkloadSpec,
+  type WorkloadSpecInput,
+} from './workload.schemas';
 
 export class WorkloadInUseError extends DomainError {
   constructor(id: string, count: number) {
-    super(`workload ${id} is used by ${count} instance${count === 1 ? '' : 's'}; delete or move them first`, 'workload_in_use', 409, { instances: count });
+    super(
+      `workload ${id} is used by ${count} instance${count === 1 ? '' : 's'}; delete or move them first`,
+      'workload_in_use',
+      409,
+      { instances: count },
+    );
   }
 }
 
 export class TemplateNotFoundError extends DomainError {
   constructor(what: string, id: string) {
-    super(`${what} "${id}" not found; known: ${what === 'template category' ? TEMPLATE_CATEGORIES.join(', ') : 'see GET /v1/templates'}`, 'not_found', 404);
+    super(
+      `${what} "${id}" not found; known: ${what === 'template category' ? TEMPLATE_CATEGORIES.join(', ') : 'see GET /v1/templates'}`,
+      'not_found',
+      404,
+    );
   }
 }
 
@@ -69,7 +84,14 @@ export class WorkloadsService {
   async create(p: Principal, spec: WorkloadSpec): Promise<WorkloadEntity> {
     requireAdminForLoaderVariables(p, spec);
     await this.checkRegistry(p, spec);
-    const row = this.repo.create({ ...inOrg(p, {}), name: spec.name, driver: spec.driver, spec, revision: 1, createdBy: p.userId });
+    const row = this.repo.create({
+      ...inOrg(p, {}),
+      name: spec.name,
+      driver: spec.driver,
+      spec,
+      revision: 1,
+      createdBy: p.userId,
+    });
     return this.saveUnique(row);
   }
 
@@ -85,9 +107,17 @@ export class WorkloadsService {
   private async checkRegistry(p: Principal, spec: WorkloadSpec): Promise<void> {
     if (!spec.registry_id) return;
     const registry = await this.registries.requireInOrg(inOrg(p, {}).orgId, spec.registry_id);
-    const images = [spec.image, ...(spec.images ?? []).map((i) => i.image), spec.install?.image].filter((i): i is string => i !== undefined);
+    const images = [spec.image, ...(spec.images ?? []).map((i) => i.image), spec.install?.image].filter(
+      (i): i is string => i !== undefined,
+    );
     const elsewhere = images.find((i) => registryHostOf(i) !== registryHostOf(`${registry.server}/x`));
-    if (elsewhere) throw new ValidationFailedError('workload spec', [{ path: 'registry_id', message: `image "${elsewhere}" is not on registry ${registry.server}; its credentials are only sent to ${registry.server}` }]);
+    if (elsewhere)
+      throw new ValidationFailedError('workload spec', [
+        {
+          path: 'registry_id',
+          message: `image "${elsewhere}" is not on registry ${registry.server}; its credentials are only sent to ${registry.server}`,
+        },
+      ]);
   }
 
   async delete(p: Principal, id: string): Promise<void> {
@@ -108,15 +138,27 @@ export class WorkloadsService {
     return this.create(p, specFromTemplate(template, body));
   }
 
-  async importEgg(p: Principal, body: ImportEggBody): Promise<{ workload: WorkloadEntity; format: EggFormat; warnings: string[] }> {
+  async importEgg(
+    p: Principal,
+    body: ImportEggBody,
+  ): Promise<{ workload: WorkloadEntity; format: EggFormat; warnings: string[] }> {
     const { egg, name, resources, ports, ...rest } = body;
     let source: unknown;
     if (egg !== undefined) {
       const extra = Object.keys(rest)[0];
-      if (extra !== undefined) throw new ValidationFailedError('body', [{ path: extra, message: `unknown field; put the egg under "egg" and give only name, resources, ports beside it` }]);
+      if (extra !== undefined)
+        throw new ValidationFailedError('body', [
+          {
+            path: extra,
+            message: `unknown field; put the egg under "egg" and give only name, resources, ports beside it`,
+          },
+        ]);
       source = egg;
     } else if ('meta' in body) source = body;
-    else throw new ValidationFailedError('body', [{ path: 'egg', message: 'missing: send {"egg": <exported egg JSON>} or the egg itself' }]);
+    else
+      throw new ValidationFailedError('body', [
+        { path: 'egg', message: 'missing: send {"egg": <exported egg JSON>} or the egg itself' },
+      ]);
     const imported = egg !== undefined ? importEgg(source, { name, resources, ports }) : importEgg(source);
     return { workload: await this.create(p, imported.spec), format: imported.format, warnings: imported.warnings };
   }
@@ -134,10 +176,17 @@ export class WorkloadsService {
 }
 
 /** Allowing LD_PRELOAD and the like is a host-level decision: only platform admins make it. */
-function requireAdminForLoaderVariables(p: Principal, spec: WorkloadSpec, alreadyAllowed: readonly string[] = []): void {
+function requireAdminForLoaderVariables(
+  p: Principal,
+  spec: WorkloadSpec,
+  alreadyAllowed: readonly string[] = [],
+): void {
   const added = (spec.security?.allow_env ?? []).filter((name) => !alreadyAllowed.includes(name));
   if (added.length === 0 || p.platformAdmin) return;
-  throw new ForbiddenError(`only a platform admin may allow loader or interpreter variables (security.allow_env: ${added.join(', ')})`, 'platform_admin_required');
+  throw new ForbiddenError(
+    `only a platform admin may allow loader or interpreter variables (security.allow_env: ${added.join(', ')})`,
+    'platform_admin_required',
+  );
 }
 
 /** The template's spec at a size (or explicit resources), with new variable defaults and placement labels. */
@@ -147,7 +196,10 @@ export function specFromTemplate(template: WorkloadTemplate, body: Omit<FromTemp
   const declared = new Map(template.spec.variables.map((v) => [v.key, v]));
   const issues = Object.keys(overrides)
     .filter((k) => !declared.has(k))
-    .map((k) => ({ path: `variables.${k}`, message: `not a variable of template ${template.id} (it has: ${[...declared.keys()].join(', ') || 'none'})` }));
+    .map((k) => ({
+      path: `variables.${k}`,
+      message: `not a variable of template ${template.id} (it has: ${[...declared.keys()].join(', ') || 'none'})`,
+    }));
   const variables = template.spec.variables.map((v) => {
     if (!Object.hasOwn(overrides, v.key)) return v;
     const checked = checkValue(v, overrides[v.key]);

@@ -4,7 +4,11 @@ import type { HubStream } from '../tunnel/tunnel-streams';
 
 /** Text frames that start with "{" are control messages; everything else is input. */
 const controlMessage = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('resize'), cols: z.number().int().min(1).max(1000), rows: z.number().int().min(1).max(1000) }),
+  z.object({
+    type: z.literal('resize'),
+    cols: z.number().int().min(1).max(1000),
+    rows: z.number().int().min(1).max(1000),
+  }),
   z.object({ type: z.literal('input'), data: z.string().max(64 * 1024) }),
 ]);
 
@@ -14,7 +18,11 @@ const controlMessage = z.discriminatedUnion('type', [
  * stream is `readOnly` (live logs). Either side closing closes the other. `prelude`: text frames
  * sent before any output (the console's scrollback and live marker).
  */
-export function relay(ws: WebSocket, stream: HubStream, options: { readOnly?: boolean; prelude?: readonly string[] } = {}): void {
+export function relay(
+  ws: WebSocket,
+  stream: HubStream,
+  options: { readOnly?: boolean; prelude?: readonly string[] } = {},
+): void {
   for (const frame of options.prelude ?? []) ws.send(frame);
   stream.onData((chunk) => {
     if (ws.readyState !== ws.OPEN) return;
@@ -26,7 +34,10 @@ export function relay(ws: WebSocket, stream: HubStream, options: { readOnly?: bo
   stream.onClose((info) => {
     if (ws.readyState === ws.OPEN || ws.readyState === ws.CONNECTING) {
       // 1001 (going away): the agent's link or the replica holding it went away, worth reconnecting.
-      ws.close(info.disconnected ? 1001 : 1000, (info.exit_code !== undefined ? `exit ${info.exit_code}` : (info.reason ?? 'closed')).slice(0, 120));
+      ws.close(
+        info.disconnected ? 1001 : 1000,
+        (info.exit_code !== undefined ? `exit ${info.exit_code}` : (info.reason ?? 'closed')).slice(0, 120),
+      );
     }
   });
   ws.on('message', (data: Buffer, isBinary: boolean) => {

@@ -13,7 +13,13 @@ const CLOSE_GRACE_MS = 1000;
 
 export class UpgradeRequiredError extends DomainError {
   constructor() {
-    super('this endpoint is a WebSocket: connect with an HTTP Upgrade request (e.g. websocat, xterm.js)', 'upgrade_required', 426, undefined, { upgrade: 'websocket' });
+    super(
+      'this endpoint is a WebSocket: connect with an HTTP Upgrade request (e.g. websocat, xterm.js)',
+      'upgrade_required',
+      426,
+      undefined,
+      { upgrade: 'websocket' },
+    );
   }
 }
 

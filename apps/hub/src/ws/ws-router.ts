@@ -71,7 +71,10 @@ export class WsRouter implements OnApplicationBootstrap, BeforeApplicationShutdo
 
   onApplicationBootstrap(): void {
     const server = this.httpAdapterHost.httpAdapter.getHttpServer() as HttpServer;
-    server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => void this.onUpgrade(req, socket, head));
+    server.on(
+      'upgrade',
+      (req: IncomingMessage, socket: Duplex, head: Buffer) => void this.onUpgrade(req, socket, head),
+    );
   }
 
   private async onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
@@ -125,4 +128,3 @@ function refuseUpgrade(socket: Duplex, status: number, body: object, headers: Re
   ];
   socket.end(`${lines.join('\r\n')}\r\n\r\n${json}`);
 }
-

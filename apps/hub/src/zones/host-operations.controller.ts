@@ -11,7 +11,9 @@ import { HostOperationsService, paramsFromQuery } from './host-operations.servic
 
 const params = z.object({
   id: z.uuid({ message: 'node id must be a UUID' }),
-  operation: z.string().regex(/^[a-z][a-z0-9-]*(\.[a-z][a-z0-9-]*){1,3}$/, { message: 'an operation name such as storage.datasets.list' }),
+  operation: z
+    .string()
+    .regex(/^[a-z][a-z0-9-]*(\.[a-z][a-z0-9-]*){1,3}$/, { message: 'an operation name such as storage.datasets.list' }),
 });
 type Params = z.infer<typeof params>;
 const TAGS = ['zones'];
@@ -28,10 +30,21 @@ export class HostOperationsController {
   @Get(':operation')
   @RequirePermission('zones.read')
   @ApiDoc({
-    summary: 'Run a read-only host operation (zones.list, storage.datasets.list, system.metrics, …) on the node; parameters in the query string',
+    summary:
+      'Run a read-only host operation (zones.list, storage.datasets.list, system.metrics, …) on the node; parameters in the query string',
     tags: TAGS,
-    errors: ['invalid_argument', 'not_found', 'unknown_operation', 'method_not_allowed', 'node_offline', 'node_timeout'],
-    responses: { 200: { description: '`{node_id, operation, data}`: the parsed output of the tool' }, 502: { description: 'the host command failed (host_command_failed, driver_unavailable)' } },
+    errors: [
+      'invalid_argument',
+      'not_found',
+      'unknown_operation',
+      'method_not_allowed',
+      'node_offline',
+      'node_timeout',
+    ],
+    responses: {
+      200: { description: '`{node_id, operation, data}`: the parsed output of the tool' },
+      502: { description: 'the host command failed (host_command_failed, driver_unavailable)' },
+    },
   })
   read(@CurrentPrincipal() p: Principal, @ValidParams(params) path: Params, @Query() query: Record<string, string>) {
     return this.ops.read(p, path.id, path.operation, paramsFromQuery(path.operation, query));
@@ -41,12 +54,24 @@ export class HostOperationsController {
   @RequirePermission('zones.manage')
   @Audited('node.host.operation', { target: 'node', param: 'id' })
   @ApiDoc({
-    summary: 'Queue a host operation that changes the node (zones.start, network.vnics.create, storage.snapshots.create, …); parameters in the JSON body',
+    summary:
+      'Queue a host operation that changes the node (zones.start, network.vnics.create, storage.snapshots.create, …); parameters in the JSON body',
     tags: TAGS,
     errors: ['invalid_argument', 'not_found', 'unknown_operation', 'method_not_allowed'],
-    responses: { 202: { description: 'Accepted: the operation (also at the Location header); its result has `{operation, data}`', schema: operationResponse } },
+    responses: {
+      202: {
+        description: 'Accepted: the operation (also at the Location header); its result has `{operation, data}`',
+        schema: operationResponse,
+      },
+    },
   })
-  async write(@CurrentPrincipal() p: Principal, @ValidParams(params) path: Params, @Body() body: unknown, @Audit() note: AuditNote, @Res({ passthrough: true }) reply: FastifyReply) {
+  async write(
+    @CurrentPrincipal() p: Principal,
+    @ValidParams(params) path: Params,
+    @Body() body: unknown,
+    @Audit() note: AuditNote,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
     const op = await this.ops.write(p, path.id, path.operation, body ?? {});
     note.details = { operation: path.operation, operation_id: op.id };
     return acceptedOperation(reply, op);

@@ -45,11 +45,16 @@ export class TestNode {
   }
 
   start(): RunningAgent {
-    const child = spawn(process.execPath, [AGENT_MAIN, 'run'], { env: agentEnv(this.stateDir, this.env), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [AGENT_MAIN, 'run'], {
+      env: agentEnv(this.stateDir, this.env),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => child.on('exit', (code, signal) => r({ code, signal })));
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) =>
+      child.on('exit', (code, signal) => r({ code, signal })),
+    );
     const agent: RunningAgent = {
       child,
       output: () => out,
@@ -70,10 +75,14 @@ export class TestNode {
   }
 
   async waitStatus(status: 'online' | 'offline', timeoutMs = 20_000): Promise<any> {
-    return waitFor(`node ${this.id} ${status}`, async () => {
-      const n = await this.node();
-      return n.status === status ? n : undefined;
-    }, timeoutMs);
+    return waitFor(
+      `node ${this.id} ${status}`,
+      async () => {
+        const n = await this.node();
+        return n.status === status ? n : undefined;
+      },
+      timeoutMs,
+    );
   }
 
   async stop(): Promise<void> {
@@ -82,22 +91,41 @@ export class TestNode {
 }
 
 /** Registers a real agent (its `register` command against the hub) in `client`'s organization. */
-export async function registerNode(client: Client, hubUrl: string, env: Record<string, string> = {}, labels: Record<string, string> = {}): Promise<TestNode> {
+export async function registerNode(
+  client: Client,
+  hubUrl: string,
+  env: Record<string, string> = {},
+  labels: Record<string, string> = {},
+): Promise<TestNode> {
   const created = await client.request('/v1/nodes/register-token', { method: 'POST', json: { max_uses: 1, labels } });
   assert.equal(created.status, 201, created.text);
   const stateDir = join(tempDir('hostplane-node-'), 'state');
   // Not spawnSync: the hub under test runs in this process and must keep answering.
-  const run = await runCommand(process.execPath, [AGENT_MAIN, 'register', '--hub', hubUrl, '--token', created.body.token], agentEnv(stateDir, env));
+  const run = await runCommand(
+    process.execPath,
+    [AGENT_MAIN, 'register', '--hub', hubUrl, '--token', created.body.token],
+    agentEnv(stateDir, env),
+  );
   assert.equal(run.code, 0, `register failed: ${run.output}`);
   const list = await client.request('/v1/nodes?limit=500');
-  const ids = (list.body.data as { id: string; created_at: string }[]).sort((a, b) => b.created_at.localeCompare(a.created_at));
+  const ids = (list.body.data as { id: string; created_at: string }[]).sort((a, b) =>
+    b.created_at.localeCompare(a.created_at),
+  );
   const credentials = JSON.parse(readFileSync(join(stateDir, 'credentials.json'), 'utf8')) as { node_id: string };
-  assert.ok(ids.some((n) => n.id === credentials.node_id), 'the registered node is listed');
+  assert.ok(
+    ids.some((n) => n.id === credentials.node_id),
+    'the registered node is listed',
+  );
   // The test hub listens on a random port, not at its configured public URL.
   return new TestNode(credentials.node_id, stateDir, client, { HOSTPLANE_AGENT_HUB_URL: hubUrl, ...env });
 }
 
-export async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 20_000, everyMs = 50): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  probe: () => Promise<T | undefined>,
+  timeoutMs = 20_000,
+  everyMs = 50,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await probe();
@@ -109,12 +137,21 @@ export async function waitFor<T>(what: string, probe: () => Promise<T | undefine
 
 const FINAL = new Set(['succeeded', 'failed', 'cancelled', 'expired']);
 
-export async function waitForOperation(client: Client, id: string, timeoutMs = 30_000, statuses: Set<string> = FINAL): Promise<any> {
-  return waitFor(`operation ${id}`, async () => {
-    const res = await client.request(`/v1/operations/${id}`);
-    assert.equal(res.status, 200, res.text);
-    return statuses.has(res.body.status) ? res.body : undefined;
-  }, timeoutMs);
+export async function waitForOperation(
+  client: Client,
+  id: string,
+  timeoutMs = 30_000,
+  statuses: Set<string> = FINAL,
+): Promise<any> {
+  return waitFor(
+    `operation ${id}`,
+    async () => {
+      const res = await client.request(`/v1/operations/${id}`);
+      assert.equal(res.status, 200, res.text);
+      return statuses.has(res.body.status) ? res.body : undefined;
+    },
+    timeoutMs,
+  );
 }
 
 /** Short timings so fault tests finish quickly (ARCHITECTURE.md, "Proving reliability"). */
@@ -126,7 +163,12 @@ export const FAST_JOBS_ENV = {
   HOSTPLANE_JOBS_ACK_TIMEOUT_SECONDS: '3',
 };
 
-export function runCommand(cmd: string, args: string[], env: Record<string, string>, timeoutMs = 30_000): Promise<{ code: number | null; output: string }> {
+export function runCommand(
+  cmd: string,
+  args: string[],
+  env: Record<string, string>,
+  timeoutMs = 30_000,
+): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve) => {
     const child = spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';

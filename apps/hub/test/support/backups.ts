@@ -14,7 +14,9 @@ export async function onlineNode(owner: Client, hubUrl: string, env: Record<stri
   const node = await registerNode(owner, hubUrl, env);
   node.start();
   await node.waitStatus('online');
-  await waitFor('inventory', async () => ((await owner.request(`/v1/nodes/${node.id}/inventory`)).status === 200 ? true : undefined));
+  await waitFor('inventory', async () =>
+    (await owner.request(`/v1/nodes/${node.id}/inventory`)).status === 200 ? true : undefined,
+  );
   return node;
 }
 
@@ -38,13 +40,20 @@ export async function newWorkload(owner: Client, name = IDLE_WORKLOAD.name): Pro
 
 /** An instance created through the API, once the node reports it `running` (start) or `stopped`. */
 export async function newInstance(owner: Client, workloadId: string, name: string, start: boolean): Promise<any> {
-  const created = await owner.request('/v1/instances', { method: 'POST', json: { name, workload_id: workloadId, start } });
+  const created = await owner.request('/v1/instances', {
+    method: 'POST',
+    json: { name, workload_id: workloadId, start },
+  });
   assert.equal(created.status, 202, created.text);
   const want = start ? 'running' : 'stopped';
-  return waitFor(`instance ${name} ${want}`, async () => {
-    const i = await owner.request(`/v1/instances/${created.body.instance.id}`);
-    return i.body.state === want ? i.body : undefined;
-  }, 30_000);
+  return waitFor(
+    `instance ${name} ${want}`,
+    async () => {
+      const i = await owner.request(`/v1/instances/${created.body.instance.id}`);
+      return i.body.state === want ? i.body : undefined;
+    },
+    30_000,
+  );
 }
 
 /** The instance root on the agent's host (the process driver's data directory). */
@@ -74,13 +83,19 @@ export function sha256OfFile(path: string): string {
 /** Events of `type` about backup `backupId`, oldest first, read back from the hub's event stream in Redis. */
 export async function backupEvents(hub: TestHub, type: string, backupId: string): Promise<Record<string, unknown>[]> {
   const out: Record<string, unknown>[] = [];
-  for await (const e of hub.app.get(EventsService).replay('0-0')) if (e.type === type && e.data.backup_id === backupId) out.push(e.data);
+  for await (const e of hub.app.get(EventsService).replay('0-0'))
+    if (e.type === type && e.data.backup_id === backupId) out.push(e.data);
   return out;
 }
 
 /** A binary GET with the client's credentials. */
-export async function download(client: Client, path: string): Promise<{ status: number; headers: Headers; body: Buffer }> {
-  const res = await fetch(client.hub.url + path, { headers: { authorization: `Bearer ${client.accessToken}`, 'x-org-id': client.defaultOrg ?? client.personalOrgId } });
+export async function download(
+  client: Client,
+  path: string,
+): Promise<{ status: number; headers: Headers; body: Buffer }> {
+  const res = await fetch(client.hub.url + path, {
+    headers: { authorization: `Bearer ${client.accessToken}`, 'x-org-id': client.defaultOrg ?? client.personalOrgId },
+  });
   return { status: res.status, headers: res.headers, body: Buffer.from(await res.arrayBuffer()) };
 }
 
@@ -100,9 +115,14 @@ export interface TestS3 {
  */
 export async function startS3(): Promise<TestS3> {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const S3rver = require('s3rver') as new (o: Record<string, unknown>) => { run(): Promise<{ port: number }>; close(): Promise<void> };
+  const S3rver = require('s3rver') as new (o: Record<string, unknown>) => {
+    run(): Promise<{ port: number }>;
+    close(): Promise<void>;
+  };
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { DUMMY_ACCOUNT } = require('s3rver/lib/models/account') as { DUMMY_ACCOUNT: { createKeyPair(id: string, secret: string): void } };
+  const { DUMMY_ACCOUNT } = require('s3rver/lib/models/account') as {
+    DUMMY_ACCOUNT: { createKeyPair(id: string, secret: string): void };
+  };
   const accessKeyId = `HPTEST${randomBytes(6).toString('hex').toUpperCase()}`;
   const secretAccessKey = `hp-secret-${randomBytes(18).toString('base64url')}`;
   DUMMY_ACCOUNT.createKeyPair(accessKeyId, secretAccessKey);

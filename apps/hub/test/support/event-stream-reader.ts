@@ -1,9 +1,16 @@
 import assert from 'node:assert/strict';
 
 /** Reads an SSE or NDJSON event stream until `stopAfter` events arrived or `timeoutMs` passed. */
-export async function readStream(url: string, token: string, opts: { ndjson?: boolean; lastEventId?: string; stopAfter: number; timeoutMs?: number }): Promise<any[]> {
+export async function readStream(
+  url: string,
+  token: string,
+  opts: { ndjson?: boolean; lastEventId?: string; stopAfter: number; timeoutMs?: number },
+): Promise<any[]> {
   const ac = new AbortController();
-  const headers: Record<string, string> = { authorization: `Bearer ${token}`, accept: opts.ndjson ? 'application/x-ndjson' : 'text/event-stream' };
+  const headers: Record<string, string> = {
+    authorization: `Bearer ${token}`,
+    accept: opts.ndjson ? 'application/x-ndjson' : 'text/event-stream',
+  };
   if (opts.lastEventId) headers['last-event-id'] = opts.lastEventId;
   const res = await fetch(url, { headers, signal: ac.signal });
   if (res.status !== 200) assert.fail(`stream answered ${res.status}: ${await res.text()}`);

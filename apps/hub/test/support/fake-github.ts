@@ -17,7 +17,12 @@ export class FakeGithub {
   readonly clientId = 'Iv1.testclient';
   readonly clientSecret = 'gh-client-secret-0123456789';
   /** Who the next authorization signs in as. */
-  identity: GithubIdentity = { id: 4242, login: 'octo', name: 'Octo Cat', emails: [{ email: 'octo@example.test', primary: true, verified: true }] };
+  identity: GithubIdentity = {
+    id: 4242,
+    login: 'octo',
+    name: 'Octo Cat',
+    emails: [{ email: 'octo@example.test', primary: true, verified: true }],
+  };
   readonly exchanges: Record<string, unknown>[] = [];
   private readonly codes = new Map<string, { redirectUri: string; identity: GithubIdentity }>();
   private readonly tokens = new Map<string, GithubIdentity>();
@@ -72,10 +77,13 @@ export class FakeGithub {
       const chunks: Buffer[] = [];
       for await (const c of req) chunks.push(c as Buffer);
       const raw = Buffer.concat(chunks).toString('utf8');
-      const body = (req.headers['content-type'] ?? '').includes('json') ? (JSON.parse(raw) as Record<string, string>) : Object.fromEntries(new URLSearchParams(raw));
+      const body = (req.headers['content-type'] ?? '').includes('json')
+        ? (JSON.parse(raw) as Record<string, string>)
+        : Object.fromEntries(new URLSearchParams(raw));
       this.exchanges.push(body);
       const grant = this.codes.get(body.code ?? '');
-      if (body.client_id !== this.clientId || body.client_secret !== this.clientSecret) return json(200, { error: 'incorrect_client_credentials' });
+      if (body.client_id !== this.clientId || body.client_secret !== this.clientSecret)
+        return json(200, { error: 'incorrect_client_credentials' });
       if (!grant || grant.redirectUri !== body.redirect_uri) return json(200, { error: 'bad_verification_code' });
       this.codes.delete(body.code!);
       const token = `gho_${randomBytes(12).toString('hex')}`;
@@ -85,8 +93,17 @@ export class FakeGithub {
     const who = this.tokens.get((req.headers.authorization ?? '').replace(/^Bearer /, ''));
     if (req.method === 'GET' && (url.pathname === '/user' || url.pathname === '/user/emails')) {
       if (!who) return json(401, { message: 'Bad credentials' });
-      if (url.pathname === '/user') return json(200, { id: who.id, login: who.login, name: who.name, email: who.emails.find((e) => e.primary)?.email ?? null });
-      return json(200, who.emails.map((e) => ({ ...e, visibility: 'private' })));
+      if (url.pathname === '/user')
+        return json(200, {
+          id: who.id,
+          login: who.login,
+          name: who.name,
+          email: who.emails.find((e) => e.primary)?.email ?? null,
+        });
+      return json(
+        200,
+        who.emails.map((e) => ({ ...e, visibility: 'private' })),
+      );
     }
     res.writeHead(404).end('not found');
   }

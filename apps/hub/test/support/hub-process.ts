@@ -23,7 +23,10 @@ export class HubProcess {
 
   async start(): Promise<void> {
     const child = spawn(process.execPath, [HUB_MAIN], {
-      env: { PATH: process.env.PATH, ...testEnv(this.database, this.prefix, { HOSTPLANE_PORT: String(this.port), ...this.env }) },
+      env: {
+        PATH: process.env.PATH,
+        ...testEnv(this.database, this.prefix, { HOSTPLANE_PORT: String(this.port), ...this.env }),
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.child = child;
@@ -66,7 +69,8 @@ export class HubProcess {
       }
       const res = await fetch(this.url + path, { ...init, headers, body });
       const text = await res.text();
-      const parsed: unknown = (res.headers.get('content-type') ?? '').includes('json') && text ? JSON.parse(text) : text;
+      const parsed: unknown =
+        (res.headers.get('content-type') ?? '').includes('json') && text ? JSON.parse(text) : text;
       return { status: res.status, headers: res.headers, body: parsed, text };
     };
     return { url: this.url, request } as unknown as TestHub;

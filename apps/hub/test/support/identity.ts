@@ -95,7 +95,11 @@ export class IdentityContext {
 
   static async start(options: IdentityOptions = {}): Promise<IdentityContext> {
     const mail = await TestMailbox.start();
-    const hub = await startTestHub({ ...options.hub, env: { ...mail.env(), ...options.env }, extraModules: options.extraModules });
+    const hub = await startTestHub({
+      ...options.hub,
+      env: { ...mail.env(), ...options.env },
+      extraModules: options.extraModules,
+    });
     const ctx = new IdentityContext(hub, mail);
     if (!options.skipBootstrap) ctx.adminClient = await ctx.bootstrap();
     return ctx;
@@ -109,14 +113,26 @@ export class IdentityContext {
 
   async bootstrap(input: { email?: string; password?: string; organization_name?: string } = {}): Promise<Client> {
     const user = { email: input.email ?? uniqueEmail('admin'), password: input.password ?? strongPassword() };
-    const res = await this.hub.request('/v1/auth/bootstrap', { method: 'POST', json: { ...user, organization_name: input.organization_name ?? 'Platform' } });
+    const res = await this.hub.request('/v1/auth/bootstrap', {
+      method: 'POST',
+      json: { ...user, organization_name: input.organization_name ?? 'Platform' },
+    });
     assert.equal(res.status, 201, `bootstrap: ${res.text}`);
-    this.adminClient = new Client(this.hub, { bearer: res.body.access_token }, { id: res.body.user.id, ...user }, res.body.organization.id, undefined, res.body.refresh_token);
+    this.adminClient = new Client(
+      this.hub,
+      { bearer: res.body.access_token },
+      { id: res.body.user.id, ...user },
+      res.body.organization.id,
+      undefined,
+      res.body.refresh_token,
+    );
     return this.adminClient;
   }
 
   /** A user created by the platform admin, logged in. */
-  async newUser(input: { email?: string; password?: string; name?: string; platformAdmin?: boolean } = {}): Promise<Client> {
+  async newUser(
+    input: { email?: string; password?: string; name?: string; platformAdmin?: boolean } = {},
+  ): Promise<Client> {
     const email = input.email ?? uniqueEmail();
     const password = input.password ?? strongPassword();
     const created = await this.admin.request('/v1/users', {
@@ -131,10 +147,19 @@ export class IdentityContext {
     const res = await this.hub.request('/v1/auth/login', { method: 'POST', json: { email, password } });
     assert.equal(res.status, 200, `login: ${res.text}`);
     assert.ok(res.body.access_token, `login returned no tokens: ${res.text}`);
-    const me = await this.hub.request('/v1/users/me', { headers: { authorization: `Bearer ${res.body.access_token}` } });
+    const me = await this.hub.request('/v1/users/me', {
+      headers: { authorization: `Bearer ${res.body.access_token}` },
+    });
     assert.equal(me.status, 200, me.text);
     const personal = (me.body.organizations as { id: string; personal: boolean }[]).find((o) => o.personal);
-    return new Client(this.hub, { bearer: res.body.access_token }, { id: me.body.id, email, password }, personal?.id ?? '', undefined, res.body.refresh_token);
+    return new Client(
+      this.hub,
+      { bearer: res.body.access_token },
+      { id: me.body.id, email, password },
+      personal?.id ?? '',
+      undefined,
+      res.body.refresh_token,
+    );
   }
 
   /** An organization owned by `owner` (a new user when not given). */
@@ -147,7 +172,11 @@ export class IdentityContext {
   }
 
   /** A new user invited to `org` with `role` (through the invite mail) and accepted; acts in that org. */
-  async addMember(org: { id: string; owner: Client }, role: 'owner' | 'admin' | 'member' | 'viewer', user?: Client): Promise<Client> {
+  async addMember(
+    org: { id: string; owner: Client },
+    role: 'owner' | 'admin' | 'member' | 'viewer',
+    user?: Client,
+  ): Promise<Client> {
     const member = user ?? (await this.newUser());
     const token = await this.invite(org, member.user.email, role);
     const accepted = await member.request(`/v1/invites/${token}/accept`, { method: 'POST', org: null });
@@ -157,7 +186,10 @@ export class IdentityContext {
 
   /** Sends an invite and returns the token read from the mail the hub sent. */
   async invite(org: { id: string; owner: Client }, email: string, role: string): Promise<string> {
-    const res = await org.owner.request(`/v1/organizations/${org.id}/members/invite`, { method: 'POST', json: { email, role } });
+    const res = await org.owner.request(`/v1/organizations/${org.id}/members/invite`, {
+      method: 'POST',
+      json: { email, role },
+    });
     assert.equal(res.status, 201, `invite: ${res.text}`);
     const mail = await this.mail.waitFor((m) => m.to.includes(email) && /invited/.test(m.subject));
     const token = lastMatch(mail.text, /hp_inv_[0-9A-Za-z]{38}/g);
@@ -166,11 +198,18 @@ export class IdentityContext {
   }
 
   /** An API token of `client` for `orgId` (its default org when not given). */
-  async newApiToken(client: Client, input: { org?: string; scopes?: string[]; expiresIn?: number | null; name?: string } = {}): Promise<{ id: string; token: string }> {
+  async newApiToken(
+    client: Client,
+    input: { org?: string; scopes?: string[]; expiresIn?: number | null; name?: string } = {},
+  ): Promise<{ id: string; token: string }> {
     const res = await client.request('/v1/api-tokens', {
       method: 'POST',
       org: input.org ?? client.defaultOrg ?? client.personalOrgId,
-      json: { name: input.name ?? 'ci', expires_in: input.expiresIn === undefined ? 3600 : input.expiresIn, ...(input.scopes ? { scopes: input.scopes } : {}) },
+      json: {
+        name: input.name ?? 'ci',
+        expires_in: input.expiresIn === undefined ? 3600 : input.expiresIn,
+        ...(input.scopes ? { scopes: input.scopes } : {}),
+      },
     });
     assert.equal(res.status, 201, `create API token: ${res.text}`);
     return { id: res.body.id, token: res.body.token };
@@ -200,7 +239,11 @@ export function lastMatch(text: string, pattern: RegExp): string {
 }
 
 /** Polls `check` until it returns a value other than undefined/false, or fails after `timeoutMs`. */
-export async function eventually<T>(check: () => Promise<T | undefined | false>, what: string, timeoutMs = 3000): Promise<T> {
+export async function eventually<T>(
+  check: () => Promise<T | undefined | false>,
+  what: string,
+  timeoutMs = 3000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await check();

@@ -35,13 +35,22 @@ export class FilesFixture {
     const node = await registerNode(owner, ctx.hub.url);
     node.start();
     await node.waitStatus('online');
-    await waitFor('inventory', async () => ((await owner.request(`/v1/nodes/${node.id}/inventory`)).status === 200 ? true : undefined));
+    await waitFor('inventory', async () =>
+      (await owner.request(`/v1/nodes/${node.id}/inventory`)).status === 200 ? true : undefined,
+    );
     const w = await owner.request('/v1/workloads', { method: 'POST', json: IDLE_WORKLOAD });
     assert.equal(w.status, 201, w.text);
-    const created = await owner.request('/v1/instances', { method: 'POST', json: { name: 'files-1', workload_id: w.body.id, start: false } });
+    const created = await owner.request('/v1/instances', {
+      method: 'POST',
+      json: { name: 'files-1', workload_id: w.body.id, start: false },
+    });
     assert.equal(created.status, 202, created.text);
     const id = created.body.instance.id as string;
-    await waitFor('installed', async () => ((await owner.request(`/v1/instances/${id}`)).body.state === 'stopped' ? true : undefined), 30_000);
+    await waitFor(
+      'installed',
+      async () => ((await owner.request(`/v1/instances/${id}`)).body.state === 'stopped' ? true : undefined),
+      30_000,
+    );
     return new FilesFixture(ctx, owner, node, id);
   }
 

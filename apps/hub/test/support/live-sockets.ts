@@ -26,11 +26,18 @@ export function credentialHeaders(client: Client): Record<string, string> {
 }
 
 /** A user-facing WebSocket on `hub`, open once this resolves; `ready` waits for a first message too. */
-export async function openSocket(hub: TestHub, path: string, headers: Record<string, string>, ready?: RegExp): Promise<OpenSocket> {
+export async function openSocket(
+  hub: TestHub,
+  path: string,
+  headers: Record<string, string>,
+  ready?: RegExp,
+): Promise<OpenSocket> {
   const ws = new WebSocket(`${hub.url.replace('http', 'ws')}${path}`, { headers });
   let text = '';
   ws.on('message', (d: Buffer) => (text += d.toString()));
-  const closed = new Promise<Closed>((r) => ws.once('close', (code, reason) => r({ code, reason: reason.toString(), at: Date.now() })));
+  const closed = new Promise<Closed>((r) =>
+    ws.once('close', (code, reason) => r({ code, reason: reason.toString(), at: Date.now() })),
+  );
   await new Promise<void>((resolve, reject) => {
     ws.once('open', () => resolve());
     ws.once('unexpected-response', (_req, res) => reject(new Error(`${path}: upgrade refused with ${res.statusCode}`)));

@@ -9,7 +9,10 @@ export interface LoopbackRegistry {
   server: string;
   username: string;
   password: string;
-  /** Pushes a local image as `<server>/<repo>` with the registry's credentials and drops the local tag, so a node must pull it. */
+  /**
+   * Pushes a local image as `<server>/<repo>` with the registry's credentials and drops the local tag, so a node must
+   * pull it.
+   */
   push(localImage: string, repo: string): string;
   stop(): Promise<void>;
 }
@@ -36,17 +39,35 @@ export async function startLoopbackRegistry(): Promise<LoopbackRegistry> {
   const username = 'hostplane';
   const password = `pw-${Math.random().toString(36).slice(2)}`;
   writeFileSync(join(dir, 'htpasswd'), execFileSync('htpasswd', ['-Bbn', username, password]));
-  const config = ['version: 0.1', 'log:', '  level: error', 'storage:', '  filesystem:', `    rootdirectory: ${join(dir, 'data')}`, 'http:', `  addr: 127.0.0.1:${port}`, 'auth:', '  htpasswd:', '    realm: hostplane-test', `    path: ${join(dir, 'htpasswd')}`];
+  const config = [
+    'version: 0.1',
+    'log:',
+    '  level: error',
+    'storage:',
+    '  filesystem:',
+    `    rootdirectory: ${join(dir, 'data')}`,
+    'http:',
+    `  addr: 127.0.0.1:${port}`,
+    'auth:',
+    '  htpasswd:',
+    '    realm: hostplane-test',
+    `    path: ${join(dir, 'htpasswd')}`,
+  ];
   writeFileSync(join(dir, 'config.yml'), `${config.join('\n')}\n`);
   const child: ChildProcess = spawn('docker-registry', ['serve', join(dir, 'config.yml')], { stdio: 'ignore' });
   const server = `127.0.0.1:${port}`;
   const deadline = Date.now() + 10_000;
-  while ((await fetch(`http://${server}/v2/`).then((r) => r.status).catch(() => 0)) !== 401) {
+  while (
+    (await fetch(`http://${server}/v2/`)
+      .then((r) => r.status)
+      .catch(() => 0)) !== 401
+  ) {
     if (Date.now() > deadline) throw new Error(`the loopback registry did not answer on ${server}`);
     await new Promise((r) => setTimeout(r, 100));
   }
   const dockerConfig = join(dir, 'docker-cli');
-  const docker = (args: string[], input?: string) => execFileSync('docker', ['--config', dockerConfig, ...args], { input, stdio: ['pipe', 'ignore', 'pipe'] });
+  const docker = (args: string[], input?: string) =>
+    execFileSync('docker', ['--config', dockerConfig, ...args], { input, stdio: ['pipe', 'ignore', 'pipe'] });
   return {
     server,
     username,

@@ -73,7 +73,10 @@ export class TestMailbox {
       const found = this.messages.find(match);
       if (found) return found;
       const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`no matching mail within ${timeoutMs} ms (received: ${this.messages.map((m) => `${m.to.join(',')}: ${m.subject}`).join('; ') || 'none'})`);
+      if (left <= 0)
+        throw new Error(
+          `no matching mail within ${timeoutMs} ms (received: ${this.messages.map((m) => `${m.to.join(',')}: ${m.subject}`).join('; ') || 'none'})`,
+        );
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, left);
         this.waiters.push(() => {
@@ -92,7 +95,10 @@ export class TestMailbox {
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
 
-  private receive(raw: string, envelope: { mailFrom: false | { address: string }; rcptTo: { address: string }[] }): void {
+  private receive(
+    raw: string,
+    envelope: { mailFrom: false | { address: string }; rcptTo: { address: string }[] },
+  ): void {
     const { headers, body } = splitMessage(raw);
     this.messages.push({
       from: envelope.mailFrom ? envelope.mailFrom.address : '',
@@ -119,7 +125,9 @@ function splitMessage(raw: string): { headers: Map<string, string>; body: string
 /** RFC 2047 encoded words (=?UTF-8?Q?…?= / =?UTF-8?B?…?=). */
 function decodeHeader(value: string): string {
   return value.replace(/=\?([^?]+)\?([QqBb])\?([^?]*)\?=\s*/g, (_m, _charset: string, enc: string, text: string) =>
-    enc.toUpperCase() === 'B' ? Buffer.from(text, 'base64').toString('utf8') : decodeQuotedPrintable(text.replace(/_/g, ' ')),
+    enc.toUpperCase() === 'B'
+      ? Buffer.from(text, 'base64').toString('utf8')
+      : decodeQuotedPrintable(text.replace(/_/g, ' ')),
   );
 }
 
@@ -135,7 +143,11 @@ function decodeQuotedPrintable(text: string): string {
   const out: number[] = [];
   for (let i = 0; i < bytes.length; i++) {
     const c = bytes[i]!;
-    if (c === 0x3d && i + 2 < bytes.length + 0 && /^[0-9A-Fa-f]{2}$/.test(bytes.subarray(i + 1, i + 3).toString('latin1'))) {
+    if (
+      c === 0x3d &&
+      i + 2 < bytes.length + 0 &&
+      /^[0-9A-Fa-f]{2}$/.test(bytes.subarray(i + 1, i + 3).toString('latin1'))
+    ) {
       out.push(parseInt(bytes.subarray(i + 1, i + 3).toString('latin1'), 16));
       i += 2;
     } else out.push(c);

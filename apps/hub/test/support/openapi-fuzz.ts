@@ -32,11 +32,21 @@ export interface ApiOperation {
   body?: JsonSchema;
 }
 
-export function operationsOf(doc: { paths: Record<string, Record<string, { parameters?: ApiParameter[]; requestBody?: { content?: Record<string, { schema?: JsonSchema }> } }>> }): ApiOperation[] {
+export function operationsOf(doc: {
+  paths: Record<
+    string,
+    Record<string, { parameters?: ApiParameter[]; requestBody?: { content?: Record<string, { schema?: JsonSchema }> } }>
+  >;
+}): ApiOperation[] {
   const out: ApiOperation[] = [];
   for (const [path, ops] of Object.entries(doc.paths)) {
     for (const [method, op] of Object.entries(ops)) {
-      out.push({ method: method.toUpperCase(), path, params: op.parameters ?? [], body: op.requestBody?.content?.['application/json']?.schema });
+      out.push({
+        method: method.toUpperCase(),
+        path,
+        params: op.parameters ?? [],
+        body: op.requestBody?.content?.['application/json']?.schema,
+      });
     }
   }
   return out;
@@ -99,21 +109,43 @@ export const HOSTILE_STRINGS = [
 ];
 
 /** Non-string values where strings (or anything) are expected. */
-export const HOSTILE_VALUES: unknown[] = [null, true, -1, 0, 1.5, 2 ** 53 + 1, -(2 ** 63), 1e308, [], {}, [['x']], { $ne: null }, JSON.parse('{"__proto__":{"is_platform_admin":true}}')];
+export const HOSTILE_VALUES: unknown[] = [
+  null,
+  true,
+  -1,
+  0,
+  1.5,
+  2 ** 53 + 1,
+  -(2 ** 63),
+  1e308,
+  [],
+  {},
+  [['x']],
+  { $ne: null },
+  JSON.parse('{"__proto__":{"is_platform_admin":true}}'),
+];
 
 /** Large enough to hurt, small enough to stay under URL limits (8 KiB) in a query or path. */
 export const HUGE_URL_STRING = 'A'.repeat(4000);
 /** Large enough to hurt, under the 1 MiB JSON body limit. */
 export const HUGE_BODY_STRING = 'B'.repeat(300_000);
 
-const anyUtf16 = fc.string({ unit: fc.integer({ min: 0, max: 0xffff }).map((n) => String.fromCharCode(n)), maxLength: 24 });
+const anyUtf16 = fc.string({
+  unit: fc.integer({ min: 0, max: 0xffff }).map((n) => String.fromCharCode(n)),
+  maxLength: 24,
+});
 
 export function hostileString(inUrl: boolean): fc.Arbitrary<string> {
   return fc.oneof(
     { weight: 4, arbitrary: fc.constantFrom(...HOSTILE_STRINGS) },
     { weight: 2, arbitrary: anyUtf16 },
     { weight: 1, arbitrary: fc.constant(inUrl ? HUGE_URL_STRING : HUGE_BODY_STRING) },
-    { weight: 1, arbitrary: fc.tuple(fc.constantFrom(...HOSTILE_STRINGS), fc.constantFrom(...HOSTILE_STRINGS)).map(([a, b]) => a + b) },
+    {
+      weight: 1,
+      arbitrary: fc
+        .tuple(fc.constantFrom(...HOSTILE_STRINGS), fc.constantFrom(...HOSTILE_STRINGS))
+        .map(([a, b]) => a + b),
+    },
   );
 }
 
@@ -121,7 +153,14 @@ export function hostileValue(): fc.Arbitrary<unknown> {
   return fc.oneof(
     { weight: 3, arbitrary: hostileString(false) },
     { weight: 2, arbitrary: fc.constantFrom(...HOSTILE_VALUES) },
-    { weight: 1, arbitrary: fc.oneof(fc.integer(), fc.double(), fc.bigInt({ min: -(10n ** 30n), max: 10n ** 30n }).map((n) => Number(n))) },
+    {
+      weight: 1,
+      arbitrary: fc.oneof(
+        fc.integer(),
+        fc.double(),
+        fc.bigInt({ min: -(10n ** 30n), max: 10n ** 30n }).map((n) => Number(n)),
+      ),
+    },
   );
 }
 
@@ -136,7 +175,9 @@ export function encodeAny(s: string): string {
       out += encodeURIComponent(ch);
     } catch {
       const c = ch.charCodeAt(0);
-      out += [0xe0 | (c >> 12), 0x80 | ((c >> 6) & 0x3f), 0x80 | (c & 0x3f)].map((b) => `%${b.toString(16).toUpperCase()}`).join('');
+      out += [0xe0 | (c >> 12), 0x80 | ((c >> 6) & 0x3f), 0x80 | (c & 0x3f)]
+        .map((b) => `%${b.toString(16).toUpperCase()}`)
+        .join('');
     }
   }
   return out;
@@ -144,5 +185,5 @@ export function encodeAny(s: string): string {
 
 /** Query values as a client would send them: arrays and objects become JSON text. */
 export function queryText(v: unknown): string {
-  return typeof v === 'string' ? v : JSON.stringify(v) ?? '';
+  return typeof v === 'string' ? v : (JSON.stringify(v) ?? '');
 }

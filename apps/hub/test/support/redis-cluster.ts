@@ -39,7 +39,12 @@ function parseClusterNodes(text: string): ClusterNodeLine[] {
     .split('\n')
     .map((line) => {
       const [id, addr, flags, masterId] = line.split(' ');
-      return { id: id!, port: Number(addr!.split('@')[0]!.split(':')[1]), master: flags!.split(',').includes('master'), masterId: masterId === '-' ? null : masterId! };
+      return {
+        id: id!,
+        port: Number(addr!.split('@')[0]!.split(':')[1]),
+        master: flags!.split(',').includes('master'),
+        masterId: masterId === '-' ? null : masterId!,
+      };
     });
 }
 
@@ -66,7 +71,11 @@ export class OwnRedisCluster {
     const c = new OwnRedisCluster([...taken], mkdtempSync(join(tmpdir(), 'hp-redis-cluster-')));
     try {
       await Promise.all(c.ports.map((p) => c.startNode(p)));
-      await run('redis-cli', ['--cluster', 'create', ...c.ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '1', '--cluster-yes'], { timeout: 30_000 });
+      await run(
+        'redis-cli',
+        ['--cluster', 'create', ...c.ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '1', '--cluster-yes'],
+        { timeout: 30_000 },
+      );
       await c.waitHealthy();
     } catch (err) {
       await c.stop();
@@ -77,7 +86,14 @@ export class OwnRedisCluster {
 
   private async startNode(port: number): Promise<void> {
     const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', this.dir];
-    args.push('--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${port}.conf`, '--cluster-node-timeout', '2000');
+    args.push(
+      '--cluster-enabled',
+      'yes',
+      '--cluster-config-file',
+      `nodes-${port}.conf`,
+      '--cluster-node-timeout',
+      '2000',
+    );
     this.procs.set(port, spawn('redis-server', args, { stdio: 'ignore' }));
     const deadline = Date.now() + 10_000;
     for (;;) {
@@ -95,7 +111,13 @@ export class OwnRedisCluster {
   }
 
   private static direct(port: number): Redis {
-    const r = new Redis({ host: '127.0.0.1', port, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    const r = new Redis({
+      host: '127.0.0.1',
+      port,
+      lazyConnect: true,
+      maxRetriesPerRequest: 0,
+      retryStrategy: () => null,
+    });
     r.on('error', () => undefined);
     return r;
   }
@@ -120,7 +142,11 @@ export class OwnRedisCluster {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const ok = await Promise.all(
-        this.ports.map((p) => this.command(p, async (r) => /cluster_state:ok/.test((await r.call('CLUSTER', 'INFO')) as string)).catch(() => false)),
+        this.ports.map((p) =>
+          this.command(p, async (r) => /cluster_state:ok/.test((await r.call('CLUSTER', 'INFO')) as string)).catch(
+            () => false,
+          ),
+        ),
       );
       if (ok.every(Boolean)) {
         const nodes = await this.nodes();
@@ -135,7 +161,11 @@ export class OwnRedisCluster {
   /** The master that serves `key`'s slot. */
   async masterOf(key: string): Promise<number> {
     const slot = await this.command(this.ports[0]!, (r) => r.call('CLUSTER', 'KEYSLOT', key) as Promise<number>);
-    const shards = (await this.command(this.ports[0]!, (r) => r.call('CLUSTER', 'SLOTS'))) as [number, number, [string, number, string]][];
+    const shards = (await this.command(this.ports[0]!, (r) => r.call('CLUSTER', 'SLOTS'))) as [
+      number,
+      number,
+      [string, number, string],
+    ][];
     const shard = shards.find(([from, to]) => slot >= from && slot <= to)!;
     return shard[2][1];
   }
@@ -153,7 +183,11 @@ export class OwnRedisCluster {
     const deadline = Date.now() + 20_000;
     for (;;) {
       const now = await this.nodes();
-      if (now.find((n) => n.port === replica.port)?.master && now.find((n) => n.port === masterPort)?.masterId === replica.id) break;
+      if (
+        now.find((n) => n.port === replica.port)?.master &&
+        now.find((n) => n.port === masterPort)?.masterId === replica.id
+      )
+        break;
       if (Date.now() > deadline) throw new Error(`failover of ${masterPort} to ${replica.port} did not complete`);
       await new Promise((res) => setTimeout(res, 100));
     }
@@ -175,13 +209,20 @@ export class OwnRedisCluster {
     const exited = new Promise((r) => proc.once('exit', r));
     proc.kill('SIGKILL');
     await exited;
-    const alive = this.ports.filter((p) => p !== masterPort && this.procs.get(p)!.exitCode === null && this.procs.get(p)!.signalCode === null);
+    const alive = this.ports.filter(
+      (p) => p !== masterPort && this.procs.get(p)!.exitCode === null && this.procs.get(p)!.signalCode === null,
+    );
     const deadline = Date.now() + 30_000;
     for (;;) {
       const states = await Promise.all(
-        alive.map((p) => this.command(p, async (r) => /cluster_state:ok/.test((await r.call('CLUSTER', 'INFO')) as string)).catch(() => false)),
+        alive.map((p) =>
+          this.command(p, async (r) => /cluster_state:ok/.test((await r.call('CLUSTER', 'INFO')) as string)).catch(
+            () => false,
+          ),
+        ),
       );
-      if (states.every(Boolean) && (await this.nodes()).find((n) => n.port === replica.port)?.master) return replica.port;
+      if (states.every(Boolean) && (await this.nodes()).find((n) => n.port === replica.port)?.master)
+        return replica.port;
       if (Date.now() > deadline) throw new Error(`${replica.port} did not take over from the killed ${masterPort}`);
       await new Promise((res) => setTimeout(res, 200));
     }

@@ -29,9 +29,17 @@ export class Replicas {
     await hubs[0]!.start();
     await Promise.all(hubs.slice(1).map((h) => h.start()));
     const user = { email: uniqueEmail('admin'), password: strongPassword() };
-    const boot = await hubs[0]!.asTestHub().request('/v1/auth/bootstrap', { method: 'POST', json: { ...user, organization_name: 'Ops' } });
+    const boot = await hubs[0]!
+      .asTestHub()
+      .request('/v1/auth/bootstrap', { method: 'POST', json: { ...user, organization_name: 'Ops' } });
     assert.equal(boot.status, 201, boot.text);
-    const admin = new Client(hubs[0]!.asTestHub(), { bearer: boot.body.access_token }, { id: boot.body.user.id, ...user }, boot.body.organization.id, boot.body.organization.id);
+    const admin = new Client(
+      hubs[0]!.asTestHub(),
+      { bearer: boot.body.access_token },
+      { id: boot.body.user.id, ...user },
+      boot.body.organization.id,
+      boot.body.organization.id,
+    );
     return new Replicas(db, prefix, hubs, admin);
   }
 

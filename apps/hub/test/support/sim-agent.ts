@@ -59,7 +59,10 @@ export class SimAgent {
       transports: ['websocket'],
       reconnection: false,
       forceNew: true,
-      extraHeaders: { 'x-agent-token': opts.token, 'x-hostplane-protocol': String(opts.protocolVersion ?? PROTOCOL_VERSION) },
+      extraHeaders: {
+        'x-agent-token': opts.token,
+        'x-hostplane-protocol': String(opts.protocolVersion ?? PROTOCOL_VERSION),
+      },
       auth: { token: opts.token, protocol_version: opts.protocolVersion ?? PROTOCOL_VERSION, agent_version: 'sim' },
     });
     this.socket.on('refused', (r) => this.refusals.push(r));
@@ -71,7 +74,14 @@ export class SimAgent {
       if (seen) return ack({ status: 'done', outcome: seen });
       ack({ status: 'accepted' });
       void Promise.resolve(
-        this.opts.onJob ? this.opts.onJob(env) : { job_id: env.job_id, status: 'succeeded' as const, result: { echo: env.payload }, finished_at: new Date().toISOString() },
+        this.opts.onJob
+          ? this.opts.onJob(env)
+          : {
+              job_id: env.job_id,
+              status: 'succeeded' as const,
+              result: { echo: env.payload },
+              finished_at: new Date().toISOString(),
+            },
       ).then((outcome) => {
         this.done.set(env.job_id, outcome);
         this.socket.emit('job:result', outcome, () => undefined);

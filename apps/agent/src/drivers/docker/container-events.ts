@@ -70,7 +70,10 @@ export class ContainerEventStream {
     const since = this.since ?? ((Date.now() - 1000) / 1000).toFixed(3);
     let stream: NodeJS.ReadableStream;
     try {
-      stream = await this.docker.getEvents({ since: since as unknown as number, filters: { type: ['container'], label: [INSTANCE_LABEL], event: [...ACTIONS] } });
+      stream = await this.docker.getEvents({
+        since: since as unknown as number,
+        filters: { type: ['container'], label: [INSTANCE_LABEL], event: [...ACTIONS] },
+      });
     } catch (err) {
       this.scheduleReconnect();
       throw err;
@@ -114,7 +117,9 @@ export class ContainerEventStream {
     if (raw.timeNano) this.since = (raw.timeNano / 1e9).toFixed(3);
     else if (raw.time) this.since = String(raw.time);
     const instanceId = raw.Actor?.Attributes?.[INSTANCE_LABEL];
-    const action = (ACTIONS as readonly string[]).includes(raw.Action ?? '') ? (raw.Action as InstanceContainerEvent['action']) : null;
+    const action = (ACTIONS as readonly string[]).includes(raw.Action ?? '')
+      ? (raw.Action as InstanceContainerEvent['action'])
+      : null;
     if (!instanceId || !action) return;
     const code = raw.Actor?.Attributes?.exitCode;
     this.onEvent({ instanceId, action, exitCode: code === undefined ? null : Number(code) });

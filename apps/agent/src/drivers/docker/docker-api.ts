@@ -12,7 +12,11 @@ export function containerName(id: string): string {
 
 export function assertImageName(image: string | undefined): string {
   if (image === undefined) throw new DriverError('invalid_spec', 'the docker driver needs spec.image');
-  if (!IMAGE_NAME.test(image)) throw new DriverError('invalid_spec', `image "${image.slice(0, 100)}" is invalid: use lowercase letters, digits and . _ / : @ -`);
+  if (!IMAGE_NAME.test(image))
+    throw new DriverError(
+      'invalid_spec',
+      `image "${image.slice(0, 100)}" is invalid: use lowercase letters, digits and . _ / : @ -`,
+    );
   return image;
 }
 
@@ -53,10 +57,19 @@ export class DockerApi {
     this.docker = new Docker({ socketPath });
   }
 
-  async call(method: string, path: string, body?: unknown, okStatuses: number[] = [], timeoutMs?: number): Promise<DockerResponse> {
+  async call(
+    method: string,
+    path: string,
+    body?: unknown,
+    okStatuses: number[] = [],
+    timeoutMs?: number,
+  ): Promise<DockerResponse> {
     const res = await dockerEngineRequest(this.socketPath, method, path, body, timeoutMs);
     if ((res.status >= 200 && res.status < 300) || okStatuses.includes(res.status)) return res;
-    throw new DriverError('driver_error', `Docker Engine ${method} ${path.split('?')[0]} answered ${res.status}: ${dockerErrorMessage(res)}`);
+    throw new DriverError(
+      'driver_error',
+      `Docker Engine ${method} ${path.split('?')[0]} answered ${res.status}: ${dockerErrorMessage(res)}`,
+    );
   }
 
   /** Runs an engine call; statuses in `ok` are answers, not failures (304 not modified, 404 gone, 409 not running). */
@@ -85,11 +98,18 @@ export class DockerApi {
    * `progress` hears the share of layer bytes downloaded. A refusal by the registry fails with
    * `registry_auth_failed`, anything else with `image_pull_failed`.
    */
-  async ensureImage(image: string, auth: RegistryAuth | undefined, progress: (fraction: number, message: string) => void = () => undefined): Promise<void> {
+  async ensureImage(
+    image: string,
+    auth: RegistryAuth | undefined,
+    progress: (fraction: number, message: string) => void = () => undefined,
+  ): Promise<void> {
     if (await this.hasImage(image)) return;
     // Credentials go only to the registry they belong to: an image elsewhere is pulled without them.
-    const forImage = auth !== undefined && registryHostOf(image) === registryHostOf(`${auth.server}/x`) ? auth : undefined;
-    const authconfig = forImage ? { username: forImage.username, password: forImage.password, serveraddress: forImage.server } : undefined;
+    const forImage =
+      auth !== undefined && registryHostOf(image) === registryHostOf(`${auth.server}/x`) ? auth : undefined;
+    const authconfig = forImage
+      ? { username: forImage.username, password: forImage.password, serveraddress: forImage.server }
+      : undefined;
     const layers = new Map<string, { current: number; total: number }>();
     try {
       const stream = await this.docker.pull(image, authconfig ? { authconfig } : {});
@@ -97,8 +117,14 @@ export class DockerApi {
         this.docker.modem.followProgress(
           stream,
           (err) => (err ? reject(err) : resolve()),
-          (event: { id?: string; status?: string; progressDetail?: { current?: number; total?: number }; error?: string }) => {
-            if (event.id && event.progressDetail?.total) layers.set(event.id, { current: event.progressDetail.current ?? 0, total: event.progressDetail.total });
+          (event: {
+            id?: string;
+            status?: string;
+            progressDetail?: { current?: number; total?: number };
+            error?: string;
+          }) => {
+            if (event.id && event.progressDetail?.total)
+              layers.set(event.id, { current: event.progressDetail.current ?? 0, total: event.progressDetail.total });
             else if (event.id && /complete|exists/i.test(event.status ?? '')) {
               const l = layers.get(event.id);
               if (l) l.current = l.total;
@@ -109,7 +135,10 @@ export class DockerApi {
               current += l.current;
               total += l.total;
             }
-            progress(total > 0 ? Math.min(1, current / total) : 0, `pulling ${image}: ${event.status ?? ''}${total > 0 ? ` ${Math.round((current / total) * 100)}%` : ''}`.trim());
+            progress(
+              total > 0 ? Math.min(1, current / total) : 0,
+              `pulling ${image}: ${event.status ?? ''}${total > 0 ? ` ${Math.round((current / total) * 100)}%` : ''}`.trim(),
+            );
           },
         );
       });
@@ -117,11 +146,15 @@ export class DockerApi {
       const message = engineMessage(err);
       const who = forImage ? ` as ${forImage.username}` : ' without credentials';
       if (/unauthorized|authentication required|denied|no basic auth|401/i.test(message)) {
-        throw new DriverError('registry_auth_failed', `the registry refused to serve ${image}${who}: ${message.slice(0, 300)}`);
+        throw new DriverError(
+          'registry_auth_failed',
+          `the registry refused to serve ${image}${who}: ${message.slice(0, 300)}`,
+        );
       }
       throw new DriverError('image_pull_failed', `pulling ${image} failed: ${message.slice(0, 300)}`);
     }
-    if (!(await this.hasImage(image))) throw new DriverError('image_pull_failed', `pulling ${image} ended without the image on this host`);
+    if (!(await this.hasImage(image)))
+      throw new DriverError('image_pull_failed', `pulling ${image} ended without the image on this host`);
   }
 
   async inspect(nameOrId: string): Promise<ContainerInspect | null> {
@@ -130,17 +163,31 @@ export class DockerApi {
   }
 
   async logs(nameOrId: string, tail: number, tty: boolean): Promise<string> {
-    const res = await this.call('GET', `/containers/${encodeURIComponent(nameOrId)}/logs?stdout=1&stderr=1&tail=${tail}`);
+    const res = await this.call(
+      'GET',
+      `/containers/${encodeURIComponent(nameOrId)}/logs?stdout=1&stderr=1&tail=${tail}`,
+    );
     return (tty ? res.body : demultiplexDockerStream(res.body).payload).toString('utf8');
   }
 
   async remove(nameOrId: string): Promise<void> {
-    await this.engine(`remove ${nameOrId}`, () => this.docker.getContainer(nameOrId).remove({ force: true, v: true }), [404]);
+    await this.engine(
+      `remove ${nameOrId}`,
+      () => this.docker.getContainer(nameOrId).remove({ force: true, v: true }),
+      [404],
+    );
   }
 }
 
-/** The container of an instance: data/ at /home/container (its working dir), limits, ports, labels, a tty for the console. */
-export function instanceContainerBody(spec: InstanceSpec, dataDir: string, bindAddress: string): Record<string, unknown> {
+/**
+ * The container of an instance: data/ at /home/container (its working dir), limits, ports, labels, a tty for the
+ * console.
+ */
+export function instanceContainerBody(
+  spec: InstanceSpec,
+  dataDir: string,
+  bindAddress: string,
+): Record<string, unknown> {
   const exposed: Record<string, object> = {};
   const bindings: Record<string, { HostIp: string; HostPort: string }[]> = {};
   for (const p of spec.ports) {

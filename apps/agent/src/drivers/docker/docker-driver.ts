@@ -9,14 +9,37 @@ import { exitReason } from '../../supervision/restart-policy';
 import { clearDockerLogs, dockerLogHistory, withLogRotation } from './docker-log-history';
 import type { Duplex, Readable } from 'node:stream';
 import { demultiplexDockerStream, dockerEngineGet } from '../docker-engine';
-import { ConsoleHandle, CreateContext, DriverError, InstanceDriver, InstanceSummary, LogFollower, StateListener, UpdateContext } from '../driver';
-import { assertImageName, containerName, ContainerInspect, DockerApi, installContainerBody, instanceContainerBody, RegistryAuth } from './docker-api';
+import {
+  ConsoleHandle,
+  CreateContext,
+  DriverError,
+  InstanceDriver,
+  InstanceSummary,
+  LogFollower,
+  StateListener,
+  UpdateContext,
+} from '../driver';
+import {
+  assertImageName,
+  containerName,
+  ContainerInspect,
+  DockerApi,
+  installContainerBody,
+  instanceContainerBody,
+  RegistryAuth,
+} from './docker-api';
 import { ContainerEventStream, InstanceContainerEvent } from './container-events';
 import { directoryBytes } from '../../sandbox/disk-usage';
 import { dockerStats } from './docker-stats';
 import { streamHandle } from './stream-handle';
 import { confineContainer } from './container-sandbox';
-import { DEFAULT_IDENTITY_OPTIONS, giveDataTo, IdentityOptions, instanceIdentity, SandboxIdentity } from '../../sandbox/sandbox-identity';
+import {
+  DEFAULT_IDENTITY_OPTIONS,
+  giveDataTo,
+  IdentityOptions,
+  instanceIdentity,
+  SandboxIdentity,
+} from '../../sandbox/sandbox-identity';
 
 /** Docker reports a death by signal N as exit code 128 + N. */
 function signalOfExitCode(code: number | null): NodeJS.Signals | null {
@@ -51,10 +74,19 @@ export class DockerDriver implements InstanceDriver {
   constructor(
     private readonly store: InstanceStore,
     socketPath: string,
-    private readonly options: { bindAddress?: string; identity?: IdentityOptions; pidsLimit?: number; logRotation?: LogRotation } = {},
+    private readonly options: {
+      bindAddress?: string;
+      identity?: IdentityOptions;
+      pidsLimit?: number;
+      logRotation?: LogRotation;
+    } = {},
   ) {
     this.api = new DockerApi(socketPath);
-    this.events = new ContainerEventStream(this.api.docker, (e) => void this.onContainerEvent(e), () => void this.resync());
+    this.events = new ContainerEventStream(
+      this.api.docker,
+      (e) => void this.onContainerEvent(e),
+      () => void this.resync(),
+    );
   }
 
   async available(): Promise<string | null> {
@@ -104,14 +136,19 @@ export class DockerDriver implements InstanceDriver {
 
   async start(id: string): Promise<InstanceStatus> {
     const t = await this.get(id);
-    if (t.supervisor.state.state === 'installing') throw new DriverError('instance_busy', `instance ${id} is still installing`);
+    if (t.supervisor.state.state === 'installing')
+      throw new DriverError('instance_busy', `instance ${id} is still installing`);
     const current = await this.api.inspect(containerName(id));
     if (!current?.State.Running) {
       t.supervisor.freshStart();
       await this.launch(t);
     }
     await t.supervisor.waitForState((s) => s !== 'starting', START_WAIT_MS);
-    if (t.supervisor.state.state !== 'running') throw new DriverError('start_failed', `instance ${id} did not start: ${t.supervisor.state.reason ?? 'it exited'}`);
+    if (t.supervisor.state.state !== 'running')
+      throw new DriverError(
+        'start_failed',
+        `instance ${id} did not start: ${t.supervisor.state.reason ?? 'it exited'}`,
+      );
     return this.status(t);
   }
 
@@ -122,7 +159,8 @@ export class DockerDriver implements InstanceDriver {
     const name = containerName(id);
     const current = await this.api.inspect(name);
     if (!current?.State.Running) {
-      if (sup.state.state !== 'stopped' && sup.state.state !== 'failed') sup.setState({ state: 'stopped', desired: 'stopped', pid: null });
+      if (sup.state.state !== 'stopped' && sup.state.state !== 'failed')
+        sup.setState({ state: 'stopped', desired: 'stopped', pid: null });
       return this.status(t);
     }
     const grace = graceSeconds ?? sup.spec.stop.grace_seconds;
@@ -171,7 +209,13 @@ export class DockerDriver implements InstanceDriver {
   async stats(id: string): Promise<InstanceStats> {
     const t = await this.get(id);
     const running = t.supervisor.state.pid !== null;
-    const raw = running ? ((await this.api.engine(`stats ${id}`, () => this.api.docker.getContainer(containerName(id)).stats({ stream: false }), [404, 409])) as unknown as Record<string, unknown> | undefined) ?? null : null;
+    const raw = running
+      ? (((await this.api.engine(
+          `stats ${id}`,
+          () => this.api.docker.getContainer(containerName(id)).stats({ stream: false }),
+          [404, 409],
+        )) as unknown as Record<string, unknown> | undefined) ?? null)
+      : null;
     const started = t.supervisor.state.started_at ? Date.parse(t.supervisor.state.started_at) : Date.now();
     return {
       instance_id: id,
@@ -187,7 +231,10 @@ export class DockerDriver implements InstanceDriver {
     await this.get(id);
     if (source === 'install') return tailLines(this.store.paths(id).install, lines);
     const text = await this.api.logs(containerName(id), lines, true);
-    return text.replace(/\r\n/g, '\n').split('\n').filter((l, i, all) => l !== '' || i < all.length - 1);
+    return text
+      .replace(/\r\n/g, '\n')
+      .split('\n')
+      .filter((l, i, all) => l !== '' || i < all.length - 1);
   }
 
   async logHistory(id: string, range: LogRange): Promise<LogHistory> {
@@ -202,11 +249,23 @@ export class DockerDriver implements InstanceDriver {
 
   async openConsole(id: string): Promise<ConsoleHandle> {
     const t = await this.get(id);
-    if (t.supervisor.state.pid === null) throw new DriverError('start_failed', `instance ${id} is not running; start it to use its console`);
+    if (t.supervisor.state.pid === null)
+      throw new DriverError('start_failed', `instance ${id} is not running; start it to use its console`);
     const socket = await this.attach(containerName(id), true);
-    const handle = streamHandle(socket, (data) => socket.write(data), () => socket.destroy());
+    const handle = streamHandle(
+      socket,
+      (data) => socket.write(data),
+      () => socket.destroy(),
+    );
     // Instance containers are ttys (Tty: true): the window size is the container's.
-    handle.resize = (cols, rows) => void this.api.engine(`resize ${id}`, () => this.api.docker.getContainer(containerName(id)).resize({ h: rows, w: cols }), [404, 409]).catch(() => undefined);
+    handle.resize = (cols, rows) =>
+      void this.api
+        .engine(
+          `resize ${id}`,
+          () => this.api.docker.getContainer(containerName(id)).resize({ h: rows, w: cols }),
+          [404, 409],
+        )
+        .catch(() => undefined);
     return handle;
   }
 
@@ -241,15 +300,27 @@ export class DockerDriver implements InstanceDriver {
     try {
       signal.throwIfAborted();
       const identity = await this.prepareData(spec);
-      const container = (await this.api.engine(`create ${name}`, () => this.api.docker.createContainer({ ...confineContainer(installContainerBody(spec, image, paths.data), spec, identity, this.pidsLimit), name })))!;
+      const container = (await this.api.engine(`create ${name}`, () =>
+        this.api.docker.createContainer({
+          ...confineContainer(installContainerBody(spec, image, paths.data), spec, identity, this.pidsLimit),
+          name,
+        }),
+      ))!;
       await this.api.engine(`start ${name}`, () => container.start(), [304]);
-      const waited = (await this.api.engine(`wait ${name}`, () => container.wait() as Promise<{ StatusCode?: number }>)) ?? {};
-      const out = (await this.api.engine(`logs ${name}`, () => container.logs({ stdout: true, stderr: true, follow: false }))) ?? Buffer.alloc(0);
+      const waited =
+        (await this.api.engine(`wait ${name}`, () => container.wait() as Promise<{ StatusCode?: number }>)) ?? {};
+      const out =
+        (await this.api.engine(`logs ${name}`, () => container.logs({ stdout: true, stderr: true, follow: false }))) ??
+        Buffer.alloc(0);
       // The install container has no tty: its output comes in Docker's 8-byte-header frames.
       writeFileSync(paths.install, demultiplexDockerStream(out).payload, { mode: 0o600 });
-      if (waited.StatusCode !== 0) throw new DriverError('install_failed', `install script failed: exited with code ${waited.StatusCode ?? -1}`);
+      if (waited.StatusCode !== 0)
+        throw new DriverError('install_failed', `install script failed: exited with code ${waited.StatusCode ?? -1}`);
     } catch (err) {
-      const reason = err instanceof DriverError && err.code === 'install_failed' ? err.message : `install script failed: ${(err as Error).message}`;
+      const reason =
+        err instanceof DriverError && err.code === 'install_failed'
+          ? err.message
+          : `install script failed: ${(err as Error).message}`;
       t.supervisor.setState({ state: 'failed', reason });
       throw new DriverError('install_failed', reason);
     } finally {
@@ -262,11 +333,24 @@ export class DockerDriver implements InstanceDriver {
     const spec = t.supervisor.spec;
     const paths = this.store.paths(spec.instance_id);
     if (!(await this.api.hasImage(assertImageName(spec.image)))) {
-      throw new DriverError('image_missing', `image ${spec.image} is no longer on this host (removed since it was pulled); update the instance to pull it again`);
+      throw new DriverError(
+        'image_missing',
+        `image ${spec.image} is no longer on this host (removed since it was pulled); update the instance to pull it again`,
+      );
     }
     const identity = await this.prepareData(spec);
-    const body = withLogRotation(confineContainer(instanceContainerBody(spec, paths.data, this.options.bindAddress ?? '0.0.0.0'), spec, identity, this.pidsLimit), this.options.logRotation ?? DEFAULT_LOG_ROTATION);
-    const res = await this.api.engine(`create ${spec.instance_id}`, () => this.api.docker.createContainer({ ...body, name: containerName(spec.instance_id) }));
+    const body = withLogRotation(
+      confineContainer(
+        instanceContainerBody(spec, paths.data, this.options.bindAddress ?? '0.0.0.0'),
+        spec,
+        identity,
+        this.pidsLimit,
+      ),
+      this.options.logRotation ?? DEFAULT_LOG_ROTATION,
+    );
+    const res = await this.api.engine(`create ${spec.instance_id}`, () =>
+      this.api.docker.createContainer({ ...body, name: containerName(spec.instance_id) }),
+    );
     t.stale = false;
     t.supervisor.setState({ container_id: res?.id ?? null });
   }
@@ -275,7 +359,10 @@ export class DockerDriver implements InstanceDriver {
     return this.options.pidsLimit ?? 512;
   }
 
-  /** The instance's own uid/gid, and its root handed to it (files the agent wrote, uploads) so the non-root container can write there. */
+  /**
+   * The instance's own uid/gid, and its root handed to it (files the agent wrote, uploads) so the non-root container
+   * can write there.
+   */
   private async prepareData(spec: InstanceSpec): Promise<SandboxIdentity> {
     const identity = instanceIdentity(this.store, spec.instance_id, this.options.identity ?? DEFAULT_IDENTITY_OPTIONS);
     await giveDataTo(this.store.paths(spec.instance_id).data, identity);
@@ -293,7 +380,11 @@ export class DockerDriver implements InstanceDriver {
     writeConfigFiles(this.store.paths(id).data, spec.config_files);
     const limit = spec.resources.disk_bytes;
     const used = limit === undefined ? 0 : directoryBytes(this.store.paths(id).data);
-    if (limit !== undefined && used > limit) throw new DriverError('start_failed', `instance ${id} cannot start: its files use ${used} bytes, over its disk limit of ${limit} bytes`);
+    if (limit !== undefined && used > limit)
+      throw new DriverError(
+        'start_failed',
+        `instance ${id} cannot start: its files use ${used} bytes, over its disk limit of ${limit} bytes`,
+      );
     if (t.stale || !(await this.api.inspect(containerName(id)))) await this.recreate(t);
     // Files written by the agent since (config files, uploads) belong to the instance's user too.
     else await this.prepareData(spec);
@@ -308,7 +399,11 @@ export class DockerDriver implements InstanceDriver {
     }
     const info = await this.api.inspect(containerName(id));
     // Exited already (its `die` event may come before this answer): the supervisor hears it as an exit.
-    t.supervisor.launched({ pid: info?.State.Pid || null, container_id: info?.Id, started_at: info?.State.StartedAt ?? new Date().toISOString() });
+    t.supervisor.launched({
+      pid: info?.State.Pid || null,
+      container_id: info?.Id,
+      started_at: info?.State.StartedAt ?? new Date().toISOString(),
+    });
     if (!info?.State.Running) this.onExit(t, info);
   }
 
@@ -326,14 +421,23 @@ export class DockerDriver implements InstanceDriver {
 
   /** A container's output as it is written (instance containers are ttys: raw bytes, no frames). */
   private async followOutput(name: string, from: { tail: number } | { since: string }): Promise<Readable> {
-    const options = { follow: true as const, stdout: true, stderr: true, ...('tail' in from ? { tail: from.tail } : { since: from.since as unknown as number }) };
-    return (await this.api.engine(`logs ${name}`, () => this.api.docker.getContainer(name).logs(options)))! as unknown as Readable;
+    const options = {
+      follow: true as const,
+      stdout: true,
+      stderr: true,
+      ...('tail' in from ? { tail: from.tail } : { since: from.since as unknown as number }),
+    };
+    return (await this.api.engine(`logs ${name}`, () =>
+      this.api.docker.getContainer(name).logs(options),
+    ))! as unknown as Readable;
   }
 
   /** The container's stdin (and, for a console, its tty output) as one duplex socket. */
   private async attach(name: string, output: boolean): Promise<Duplex> {
     const options = { stream: true, stdin: true, stdout: output, stderr: output, hijack: true };
-    return (await this.api.engine(`attach ${name}`, () => this.api.docker.getContainer(name).attach(options)))! as unknown as Duplex;
+    return (await this.api.engine(`attach ${name}`, () =>
+      this.api.docker.getContainer(name).attach(options),
+    ))! as unknown as Duplex;
   }
 
   /** An engine event about one of our containers: only exits and removals change what we know. */
@@ -360,7 +464,11 @@ export class DockerDriver implements InstanceDriver {
   private onExit(t: Tracked, info: ContainerInspect | null): void {
     if (t.supervisor.state.pid === null && info !== null && !isActiveState(t.supervisor.state.state)) return;
     const code = info ? info.State.ExitCode : null;
-    const reason = info?.State.OOMKilled ? 'killed by the kernel: out of memory' : info ? exitReason(code, signalOfExitCode(code)) : 'the container was removed';
+    const reason = info?.State.OOMKilled
+      ? 'killed by the kernel: out of memory'
+      : info
+        ? exitReason(code, signalOfExitCode(code))
+        : 'the container was removed';
     t.supervisor.exited({ code, reason, stoppedReason: code === 137 ? 'killed by SIGKILL' : 'stopped' });
   }
 
@@ -369,7 +477,10 @@ export class DockerDriver implements InstanceDriver {
   }
 
   /** Pulls a missing image with the job's registry credentials, its progress between 10 and 60 %. */
-  private async pull(image: string, ctx: { progress: CreateContext['progress']; registryAuth?: RegistryAuth }): Promise<void> {
+  private async pull(
+    image: string,
+    ctx: { progress: CreateContext['progress']; registryAuth?: RegistryAuth },
+  ): Promise<void> {
     let last = 0;
     await this.api.ensureImage(image, ctx.registryAuth, (fraction, message) => {
       const percent = 10 + Math.floor(fraction * 50);
@@ -387,15 +498,23 @@ export class DockerDriver implements InstanceDriver {
   private track(spec: InstanceSpec): Tracked {
     const t: Tracked = {
       stale: false,
-      supervisor: new InstanceSupervisor(this.store, spec, (frame) => {
-        for (const l of this.listeners) l(frame);
-      }, { launch: () => this.launch(t), observeOutput: () => this.observeOutput(t) }),
+      supervisor: new InstanceSupervisor(
+        this.store,
+        spec,
+        (frame) => {
+          for (const l of this.listeners) l(frame);
+        },
+        { launch: () => this.launch(t), observeOutput: () => this.observeOutput(t) },
+      ),
     };
     this.tracked.set(spec.instance_id, t);
     return t;
   }
 
-  /** Loads the docker instances of the state dir once; a container still running with the recorded start time is re-adopted as is. */
+  /**
+   * Loads the docker instances of the state dir once; a container still running with the recorded start time is
+   * re-adopted as is.
+   */
   private async load(): Promise<void> {
     if (this.loaded) return;
     this.loaded = true;

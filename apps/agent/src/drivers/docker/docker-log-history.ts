@@ -17,7 +17,10 @@ interface LogInspect {
  */
 export function withLogRotation(body: Record<string, unknown>, rotation: LogRotation): Record<string, unknown> {
   const host = (body.HostConfig ?? {}) as Record<string, unknown>;
-  const LogConfig = { Type: 'json-file', Config: { 'max-size': String(rotation.maxBytes), 'max-file': String(rotation.keep + 1) } };
+  const LogConfig = {
+    Type: 'json-file',
+    Config: { 'max-size': String(rotation.maxBytes), 'max-file': String(rotation.keep + 1) },
+  };
   return { ...body, HostConfig: { ...host, LogConfig } };
 }
 
@@ -35,12 +38,19 @@ export async function dockerLogHistory(api: DockerApi, name: string, range: LogR
   const res = await api.call('GET', `/containers/${encodeURIComponent(name)}/json`, undefined, [404]);
   if (res.status === 404) return { body: emptyBody(), timePrecision: 'line' };
   const info = JSON.parse(res.body.toString('utf8')) as LogInspect;
-  const query = new URLSearchParams({ stdout: '1', stderr: '1', tail: range.lines === undefined ? 'all' : String(range.lines) });
+  const query = new URLSearchParams({
+    stdout: '1',
+    stderr: '1',
+    tail: range.lines === undefined ? 'all' : String(range.lines),
+  });
   if (range.since) query.set('since', unixSeconds(range.since));
   if (range.until) query.set('until', unixSeconds(range.until));
   let stream;
   try {
-    stream = await dockerEngineStream(api.socketPath, `/containers/${encodeURIComponent(name)}/logs?${query.toString()}`);
+    stream = await dockerEngineStream(
+      api.socketPath,
+      `/containers/${encodeURIComponent(name)}/logs?${query.toString()}`,
+    );
   } catch (err) {
     throw new DriverError('driver_error', (err as Error).message);
   }
@@ -55,12 +65,18 @@ export async function clearDockerLogs(api: DockerApi, name: string): Promise<Log
   const info = JSON.parse(res.body.toString('utf8')) as LogInspect;
   const type = info.HostConfig?.LogConfig?.Type ?? 'json-file';
   if (!info.LogPath || type !== 'json-file') {
-    throw new DriverError('driver_error', `the container's log driver "${type}" keeps no file the agent can clear; clear it where that driver sends the logs`);
+    throw new DriverError(
+      'driver_error',
+      `the container's log driver "${type}" keeps no file the agent can clear; clear it where that driver sends the logs`,
+    );
   }
   try {
     return clearDockerLogFile(info.LogPath);
   } catch (err) {
-    throw new DriverError('driver_error', `cannot clear ${info.LogPath}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    throw new DriverError(
+      'driver_error',
+      `cannot clear ${info.LogPath}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+    );
   }
 }
 

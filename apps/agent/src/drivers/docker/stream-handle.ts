@@ -2,7 +2,11 @@ import type { Readable } from 'node:stream';
 import type { ConsoleHandle } from '../driver';
 
 /** A console (with `write`) or a log follower (without) over a readable from the engine. */
-export function streamHandle(stream: Readable, write: ((data: Buffer) => void) | null, destroy: () => void): ConsoleHandle {
+export function streamHandle(
+  stream: Readable,
+  write: ((data: Buffer) => void) | null,
+  destroy: () => void,
+): ConsoleHandle {
   let closed = false;
   const closeListeners: ((reason: string) => void)[] = [];
   const finish = (reason: string) => {

@@ -22,7 +22,14 @@ function readProcStat(pid: number): ProcStat | null {
   // The command name (field 2) may contain spaces and parentheses: split after its last ')'.
   const rest = text.slice(text.lastIndexOf(')') + 2).split(' ');
   const num = (i: number) => Number(rest[i] ?? 0);
-  return { zombie: rest[0] === 'Z', pgrp: num(2), utime: num(11), stime: num(12), startTicks: num(19), rssPages: num(21) };
+  return {
+    zombie: rest[0] === 'Z',
+    pgrp: num(2),
+    utime: num(11),
+    stime: num(12),
+    startTicks: num(19),
+    rssPages: num(21),
+  };
 }
 
 /** Field 22 of /proc/<pid>/stat: the process's start time in clock ticks after boot. */

@@ -10,7 +10,9 @@ import { signalGroup } from './host-process';
 /** How long a signal waits for a just-started confined workload to exist. */
 const SIGNAL_TARGET_WAIT_MS = 2000;
 
-/** How the driver confines its instances (null: unconfined, only where no sandbox is possible and an admin allowed it). */
+/**
+ * How the driver confines its instances (null: unconfined, only where no sandbox is possible and an admin allowed it).
+ */
 export interface SandboxSettings {
   sandbox: ProcessSandbox;
   identity: IdentityOptions;
@@ -40,14 +42,28 @@ export class InstanceConfinement {
   }
 
   /** The argv of `argv` confined: its cgroup set up with the spec's limits and its root handed to its user first. */
-  async command(spec: InstanceSpec, mountAt: '/home/container' | '/mnt/server', env: Record<string, string>, argv: readonly [string, ...string[]]): Promise<[string, ...string[]]> {
+  async command(
+    spec: InstanceSpec,
+    mountAt: '/home/container' | '/mnt/server',
+    env: Record<string, string>,
+    argv: readonly [string, ...string[]],
+  ): Promise<[string, ...string[]]> {
     const { sandbox, identity: options, pidsLimit } = this.settings;
     const identity = instanceIdentity(this.store, this.id, options);
     await giveDataTo(this.paths.data, identity);
     const { memory_bytes: memoryBytes, cpu_cores: cpuCores, pids_limit: pids } = spec.resources;
     this.cgroup.apply({ memoryBytes, cpuCores, pidsMax: pids ?? pidsLimit });
     this.oomKillsAtStart = this.cgroup.oomKills();
-    return sandbox.command({ id: this.id, identity, dataDir: this.paths.data, mountAt, envFile: join(this.paths.root, 'sandbox.env'), env, cgroup: this.cgroup, argv });
+    return sandbox.command({
+      id: this.id,
+      identity,
+      dataDir: this.paths.data,
+      mountAt,
+      envFile: join(this.paths.root, 'sandbox.env'),
+      env,
+      cgroup: this.cgroup,
+      argv,
+    });
   }
 
   /** After an agent restart: OOM kills of earlier runs are not this run's. */
@@ -65,7 +81,8 @@ export class InstanceConfinement {
       this.cgroup.killAll();
       return;
     }
-    // Right after a start the workload may not exist yet (only bwrap's monitor and init): a signal now would reach nobody.
+    // Right after a start the workload may not exist yet (only bwrap's monitor and init): a signal now would reach
+    // nobody.
     const deadline = Date.now() + SIGNAL_TARGET_WAIT_MS;
     let members = this.cgroup.pids();
     while (members.length < 3 && Date.now() < deadline && stillRunning()) {
@@ -89,7 +106,8 @@ export class InstanceConfinement {
 
   /** Why the kernel ended the workload when a cgroup limit explains it, else null. */
   limitExitReason(memoryBytes: number | undefined): string | null {
-    if (this.cgroup.oomKills() > this.oomKillsAtStart) return `killed by the kernel: out of memory (its limit is ${memoryBytes ?? 'unset'} bytes)`;
+    if (this.cgroup.oomKills() > this.oomKillsAtStart)
+      return `killed by the kernel: out of memory (its limit is ${memoryBytes ?? 'unset'} bytes)`;
     return null;
   }
 }

@@ -3,7 +3,15 @@ import type { InstanceSpec, InstanceStats, InstanceStatus } from '@hostplane/pro
 import { InstanceStore } from '../../instances/instance-store';
 import { DEFAULT_LOG_ROTATION, FileFollower, LogRotation, tailLines } from '../../instances/log-files';
 import { clearLogFile, fileLogHistory, LogHistory, LogRange, LogsCleared } from '../../instances/log-history';
-import { ConsoleHandle, CreateContext, DriverError, InstanceDriver, InstanceSummary, LogFollower, StateListener } from '../driver';
+import {
+  ConsoleHandle,
+  CreateContext,
+  DriverError,
+  InstanceDriver,
+  InstanceSummary,
+  LogFollower,
+  StateListener,
+} from '../driver';
 import { sampleProcessGroup, TreeSample } from './host-process';
 import { ProcessInstance } from './process-instance';
 import type { SandboxSettings } from './instance-confinement';
@@ -44,7 +52,11 @@ export class ProcessDriver implements InstanceDriver {
     options: ProcessDriverOptions = {},
   ) {
     this.sandbox = new ProcessSandbox(dirname(store.base), options.cgroupRoot);
-    this.settings = { identity: options.identity ?? DEFAULT_IDENTITY_OPTIONS, pidsLimit: options.pidsLimit ?? DEFAULT_PIDS_LIMIT, diskCheckMs: options.diskCheckMs ?? 10_000 };
+    this.settings = {
+      identity: options.identity ?? DEFAULT_IDENTITY_OPTIONS,
+      pidsLimit: options.pidsLimit ?? DEFAULT_PIDS_LIMIT,
+      diskCheckMs: options.diskCheckMs ?? 10_000,
+    };
     this.rotation = options.logRotation ?? DEFAULT_LOG_ROTATION;
   }
 
@@ -54,7 +66,7 @@ export class ProcessDriver implements InstanceDriver {
   }
 
   async available(): Promise<string | null> {
-    return (null);
+    return null;
   }
 
   onState(listener: StateListener): void {
@@ -82,7 +94,7 @@ export class ProcessDriver implements InstanceDriver {
     this.refuseUnsandboxed(spec);
     this.store.writeSpec(spec);
     instance.spec = spec;
-    return (instance.status());
+    return instance.status();
   }
 
   async start(id: string): Promise<InstanceStatus> {
@@ -117,7 +129,7 @@ export class ProcessDriver implements InstanceDriver {
   }
 
   async inspect(id: string): Promise<InstanceStatus> {
-    return (this.get(id).status());
+    return this.get(id).status();
   }
 
   async stats(id: string): Promise<InstanceStats> {
@@ -135,7 +147,7 @@ export class ProcessDriver implements InstanceDriver {
       cpuPercent = wallSeconds > 0 ? Math.max(0, ((sample.cpuSeconds - base.cpuSeconds) / wallSeconds) * 100) : 0;
       this.samples.set(id, sample);
     }
-    return ({
+    return {
       instance_id: id,
       ts: now.toISOString(),
       cpu_percent: cpuPercent,
@@ -145,12 +157,12 @@ export class ProcessDriver implements InstanceDriver {
       net_rx_bytes: 0,
       net_tx_bytes: 0,
       uptime_seconds: sample ? Math.max(0, (now.getTime() - startedMs) / 1000) : 0,
-    });
+    };
   }
 
   async logs(id: string, lines: number, source: 'output' | 'install'): Promise<string[]> {
     const instance = this.get(id);
-    return (tailLines(source === 'install' ? instance.paths.install : instance.paths.output, lines));
+    return tailLines(source === 'install' ? instance.paths.install : instance.paths.output, lines);
   }
 
   async logHistory(id: string, range: LogRange): Promise<LogHistory> {
@@ -158,23 +170,23 @@ export class ProcessDriver implements InstanceDriver {
   }
 
   async clearLogs(id: string): Promise<LogsCleared> {
-    return (clearLogFile(this.get(id).paths.output));
+    return clearLogFile(this.get(id).paths.output);
   }
 
   async openConsole(id: string): Promise<ConsoleHandle> {
-    return (this.get(id).openConsole());
+    return this.get(id).openConsole();
   }
 
   async followLogs(id: string, tail: number): Promise<LogFollower> {
     const instance = this.get(id);
     const last = tail > 0 ? tailLines(instance.paths.output, tail) : [];
     const prefix = Buffer.from(last.length > 0 ? `${last.join('\n')}\n` : '', 'utf8');
-    return (new FileFollower(instance.paths.output, { prefix }));
+    return new FileFollower(instance.paths.output, { prefix });
   }
 
   async list(): Promise<InstanceSummary[]> {
     this.load();
-    return ([...this.instances.values()].map((i) => ({ instance_id: i.id, state: i.state.state })));
+    return [...this.instances.values()].map((i) => ({ instance_id: i.id, state: i.state.state }));
   }
 
   async close(): Promise<void> {
@@ -200,18 +212,30 @@ export class ProcessDriver implements InstanceDriver {
     }
   }
 
-  /** A tenant's workload never runs unconfined: only specs the hub marked (platform admins) may, where no sandbox is possible. */
+  /**
+   * A tenant's workload never runs unconfined: only specs the hub marked (platform admins) may, where no sandbox is
+   * possible.
+   */
   private refuseUnsandboxed(spec: InstanceSpec): void {
     const problem = this.sandbox.problem();
     if (problem === null || spec.sandbox?.allow_unsandboxed === true) return;
-    throw new DriverError('driver_unavailable', `this node cannot sandbox process workloads (${problem}); only a platform admin may run a process workload here unsandboxed`);
+    throw new DriverError(
+      'driver_unavailable',
+      `this node cannot sandbox process workloads (${problem}); only a platform admin may run a process workload here unsandboxed`,
+    );
   }
 
   private track(spec: InstanceSpec): ProcessInstance {
     const sandbox = this.sandbox.problem() === null ? { sandbox: this.sandbox, ...this.settings } : null;
-    const instance = new ProcessInstance(this.store, spec, sandbox, (frame) => {
-      for (const l of this.listeners) l(frame);
-    }, this.rotation);
+    const instance = new ProcessInstance(
+      this.store,
+      spec,
+      sandbox,
+      (frame) => {
+        for (const l of this.listeners) l(frame);
+      },
+      this.rotation,
+    );
     this.instances.set(spec.instance_id, instance);
     return instance;
   }

@@ -2,7 +2,13 @@ import type { ChildProcess } from 'node:child_process';
 import { closeSync, constants, existsSync, openSync, statSync, writeSync } from 'node:fs';
 import type { InstanceSpec, InstanceStateFrame, InstanceStatus } from '@hostplane/protocol';
 import { CommandError, runCommand, spawnSupervised } from '../../exec/run-command';
-import { InstancePaths, InstanceStore, isActiveState, PersistedState, writeConfigFiles } from '../../instances/instance-store';
+import {
+  InstancePaths,
+  InstanceStore,
+  isActiveState,
+  PersistedState,
+  writeConfigFiles,
+} from '../../instances/instance-store';
 import { InstanceSupervisor, OutputObserver } from '../../supervision/instance-supervisor';
 import { exitReason } from '../../supervision/restart-policy';
 import { DEFAULT_LOG_ROTATION, FileFollower, LogRotation, rotateIfLarge } from '../../instances/log-files';
@@ -24,10 +30,10 @@ export function workloadEnvironment(spec: InstanceSpec, home: string): Record<st
 /** How a host command ended, without its (long, sandbox-wrapped) argv. */
 function commandOutcome(err: unknown): string {
   if (!(err instanceof CommandError)) return (err as Error).message.slice(0, 400);
-  if (err.failure === 'exit') return `${err.exitCode === null ? `killed by ${err.signal ?? 'a signal'}` : `exited with code ${err.exitCode}`}${err.stderrTail ? `: ${err.stderrTail.trim().slice(-300)}` : ''}`;
+  if (err.failure === 'exit')
+    return `${err.exitCode === null ? `killed by ${err.signal ?? 'a signal'}` : `exited with code ${err.exitCode}`}${err.stderrTail ? `: ${err.stderrTail.trim().slice(-300)}` : ''}`;
   return err.failure === 'timeout' ? 'timed out' : `could not run: ${err.message.slice(-200)}`;
 }
-
 
 /**
  * One process instance: spawns `/bin/sh -c <startup>` in its own process group with stdin from a
@@ -108,9 +114,13 @@ export class ProcessInstance {
     const script = this.spec.install?.script;
     if (script === undefined || this.state.installed) return;
     const entrypoint = this.spec.install?.entrypoint ?? '/bin/sh';
-    // Workload specs allow a program name (`sh`, as in eggs and templates): it is looked up on PATH, never run by a shell.
+    // Workload specs allow a program name (`sh`, as in eggs and templates): it is looked up on PATH, never run by a
+    // shell.
     if (!/^(\/[A-Za-z0-9_./-]{1,254}|[A-Za-z0-9_.-]{1,128})$/.test(entrypoint)) {
-      throw new DriverError('invalid_spec', `install entrypoint "${entrypoint}" must be an absolute path or a program name of letters, digits, '_', '.', '/', '-'`);
+      throw new DriverError(
+        'invalid_spec',
+        `install entrypoint "${entrypoint}" must be an absolute path or a program name of letters, digits, '_', '.', '/', '-'`,
+      );
     }
     this.supervisor.setState({ state: 'installing', reason: null });
     const fd = openSync(this.paths.install, 'w', 0o600);
@@ -118,8 +128,20 @@ export class ProcessInstance {
       signal.throwIfAborted();
       const timeoutMs = 30 * 60_000;
       // Confined like the workload, with the instance root at /mnt/server as in Pterodactyl's install containers.
-      if (this.confinement) await runCommand(await this.confinedCommand('/mnt/server', [entrypoint, '-c', script]), { cwd: '/', env: rootEnvironment(), outputFd: fd, timeoutMs });
-      else await runCommand([entrypoint, '-c', script], { cwd: this.paths.data, env: workloadEnvironment(this.spec, this.paths.data), outputFd: fd, timeoutMs });
+      if (this.confinement)
+        await runCommand(await this.confinedCommand('/mnt/server', [entrypoint, '-c', script]), {
+          cwd: '/',
+          env: rootEnvironment(),
+          outputFd: fd,
+          timeoutMs,
+        });
+      else
+        await runCommand([entrypoint, '-c', script], {
+          cwd: this.paths.data,
+          env: workloadEnvironment(this.spec, this.paths.data),
+          outputFd: fd,
+          timeoutMs,
+        });
     } catch (err) {
       const reason = `install script failed: ${commandOutcome(err)}`;
       this.supervisor.setState({ state: 'failed', reason });
@@ -131,8 +153,10 @@ export class ProcessInstance {
   }
 
   async start(): Promise<InstanceStatus> {
-    if (this.state.state === 'installing') throw new DriverError('instance_busy', `instance ${this.id} is still installing`);
-    if (this.state.state === 'failed' && !this.state.installed && this.spec.install) throw new DriverError('install_failed', `instance ${this.id} failed to install: ${this.state.reason ?? ''}`);
+    if (this.state.state === 'installing')
+      throw new DriverError('instance_busy', `instance ${this.id} is still installing`);
+    if (this.state.state === 'failed' && !this.state.installed && this.spec.install)
+      throw new DriverError('install_failed', `instance ${this.id} failed to install: ${this.state.reason ?? ''}`);
     if (!this.running) {
       this.supervisor.freshStart();
       const over = this.diskOverLimit();
@@ -140,7 +164,8 @@ export class ProcessInstance {
       await this.launch();
     }
     await this.supervisor.waitForState((s) => s !== 'starting', START_WAIT_MS);
-    if (!this.running && this.state.state !== 'running') throw new DriverError('start_failed', `instance ${this.id} did not start: ${this.state.reason ?? 'it exited'}`);
+    if (!this.running && this.state.state !== 'running')
+      throw new DriverError('start_failed', `instance ${this.id} did not start: ${this.state.reason ?? 'it exited'}`);
     return this.status();
   }
 
@@ -148,7 +173,8 @@ export class ProcessInstance {
     const pid = this.state.pid;
     if (pid === null) {
       this.supervisor.cancelRestart();
-      if (this.state.state === 'crashed' || isActiveState(this.state.state)) this.supervisor.setState({ state: 'stopped', desired: 'stopped' });
+      if (this.state.state === 'crashed' || isActiveState(this.state.state))
+        this.supervisor.setState({ state: 'stopped', desired: 'stopped' });
       return this.status();
     }
     this.supervisor.beginStop();
@@ -174,7 +200,8 @@ export class ProcessInstance {
   }
 
   openConsole(): ConsoleHandle {
-    if (!this.running) throw new DriverError('start_failed', `instance ${this.id} is not running; start it to use its console`);
+    if (!this.running)
+      throw new DriverError('start_failed', `instance ${this.id} is not running; start it to use its console`);
     const follower = new FileFollower(this.paths.output);
     const handle: ConsoleHandle = {
       write: (data) => this.writeConsole(data),
@@ -235,8 +262,18 @@ export class ProcessInstance {
     let child: ChildProcess;
     try {
       const argv = ['/bin/sh', '-c', spec.startup] as const;
-      if (this.confinement) child = spawnSupervised(await this.confinedCommand('/home/container', argv), { cwd: '/', env: rootEnvironment(), stdio: [stdin, out, out] });
-      else child = spawnSupervised(argv, { cwd: this.paths.data, env: workloadEnvironment(spec, this.paths.data), stdio: [stdin, out, out] });
+      if (this.confinement)
+        child = spawnSupervised(await this.confinedCommand('/home/container', argv), {
+          cwd: '/',
+          env: rootEnvironment(),
+          stdio: [stdin, out, out],
+        });
+      else
+        child = spawnSupervised(argv, {
+          cwd: this.paths.data,
+          env: workloadEnvironment(spec, this.paths.data),
+          stdio: [stdin, out, out],
+        });
     } finally {
       closeSync(stdin);
       closeSync(out);
@@ -257,7 +294,10 @@ export class ProcessInstance {
   }
 
   /** Confined, with the instance root at `mountAt`; a new run, so no limit has stopped it yet. */
-  private confinedCommand(mountAt: '/home/container' | '/mnt/server', argv: readonly [string, ...string[]]): Promise<[string, ...string[]]> {
+  private confinedCommand(
+    mountAt: '/home/container' | '/mnt/server',
+    argv: readonly [string, ...string[]],
+  ): Promise<[string, ...string[]]> {
     if (!this.confinement) throw new Error('not confined');
     this.limitStop = null;
     return this.confinement.command(this.spec, mountAt, workloadEnvironment(this.spec, mountAt), argv);
@@ -315,8 +355,15 @@ export class ProcessInstance {
     this.rotateTimer = null;
     this.diskTimer = null;
     const bySignal = signal ?? (this.confinement ? signalOfStatus(code) : null);
-    const reason = why ?? this.confinement?.limitExitReason(this.spec.resources.memory_bytes) ?? exitReason(bySignal ? null : code, bySignal);
+    const reason =
+      why ??
+      this.confinement?.limitExitReason(this.spec.resources.memory_bytes) ??
+      exitReason(bySignal ? null : code, bySignal);
     this.confinement?.ended();
-    this.supervisor.exited({ code, reason, stoppedReason: this.limitStop ?? (bySignal === 'SIGKILL' ? 'killed by SIGKILL' : 'stopped') });
+    this.supervisor.exited({
+      code,
+      reason,
+      stoppedReason: this.limitStop ?? (bySignal === 'SIGKILL' ? 'killed by SIGKILL' : 'stopped'),
+    });
   }
 }

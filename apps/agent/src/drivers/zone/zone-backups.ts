@@ -1,5 +1,17 @@
 import { createHash } from 'node:crypto';
-import { closeSync, createReadStream, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  createReadStream,
+  existsSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { backupInfo, BackupInfo } from '@hostplane/protocol';
 import { runWithFiles } from '../../illumos/host-exec';
@@ -30,7 +42,8 @@ export class ZoneBackups {
 
   private paths(instanceId: string, backupId: string): { dir: string; stream: string; info: string } {
     assertInstanceId(instanceId);
-    if (!BACKUP_ID.test(backupId)) throw new DriverError('invalid_spec', `backup id "${backupId.slice(0, 80)}" is invalid`);
+    if (!BACKUP_ID.test(backupId))
+      throw new DriverError('invalid_spec', `backup id "${backupId.slice(0, 80)}" is invalid`);
     const dir = join(this.base, instanceId);
     return { dir, stream: join(dir, `${backupId}.zfs`), info: join(dir, `${backupId}.json`) };
   }
@@ -43,7 +56,8 @@ export class ZoneBackups {
     const host = this.driver.host;
     mkdirSync(p.dir, { recursive: true, mode: 0o700 });
     const datasets = (await host.datasets(plan.dataset)).filter((d) => !d.includes('@'));
-    if (!(await host.datasets(plan.dataset)).includes(snapshot)) await host.exec.run(['zfs', 'snapshot', '-r', snapshot]);
+    if (!(await host.datasets(plan.dataset)).includes(snapshot))
+      await host.exec.run(['zfs', 'snapshot', '-r', snapshot]);
     const partial = `${p.stream}.part`;
     const fd = openSync(partial, 'w', 0o600);
     try {
@@ -54,7 +68,14 @@ export class ZoneBackups {
       await host.exec.run(['zfs', 'destroy', '-r', snapshot]).catch(() => undefined);
     }
     renameSync(partial, p.stream);
-    const info: BackupInfo = { backup_id: backupId, instance_id: instanceId, size_bytes: statSync(p.stream).size, sha256: await sha256Of(p.stream), file_count: datasets.length, created_at: new Date().toISOString() };
+    const info: BackupInfo = {
+      backup_id: backupId,
+      instance_id: instanceId,
+      size_bytes: statSync(p.stream).size,
+      sha256: await sha256Of(p.stream),
+      file_count: datasets.length,
+      created_at: new Date().toISOString(),
+    };
     writeFileSync(p.info, JSON.stringify(info));
     return info;
   }
@@ -62,15 +83,26 @@ export class ZoneBackups {
   /** Replaces the zone's datasets with the backup's; the instance must be stopped. */
   async restore(instanceId: string, backupId: string, sha256?: string): Promise<{ file_count: number }> {
     const p = this.paths(instanceId, backupId);
-    if (!existsSync(p.info)) throw new DriverError('instance_not_found', `backup ${backupId} of instance ${instanceId} is not on this host`);
+    if (!existsSync(p.info))
+      throw new DriverError('instance_not_found', `backup ${backupId} of instance ${instanceId} is not on this host`);
     const info = backupInfo.parse(JSON.parse(readFileSync(p.info, 'utf8')));
-    if ((await sha256Of(p.stream)) !== (sha256 ?? info.sha256)) throw new DriverError('driver_error', `backup ${backupId} does not match its checksum; it was not restored`);
+    if ((await sha256Of(p.stream)) !== (sha256 ?? info.sha256))
+      throw new DriverError('driver_error', `backup ${backupId} does not match its checksum; it was not restored`);
     const plan = this.driver.plan(this.driver.store.readSpec(instanceId));
     const state = (await this.driver.host.zone(plan.zone))?.state;
-    if (state === 'running' || state === 'ready') throw new DriverError('instance_busy', `zone ${plan.zone} is ${state}; stop the instance before restoring a backup`);
+    if (state === 'running' || state === 'ready')
+      throw new DriverError(
+        'instance_busy',
+        `zone ${plan.zone} is ${state}; stop the instance before restoring a backup`,
+      );
     const fd = openSync(p.stream, 'r');
     try {
-      await runWithFiles(this.driver.host.exec, ['zfs', 'receive', '-F', plan.dataset], { stdinFd: fd }, STREAM_TIMEOUT_MS);
+      await runWithFiles(
+        this.driver.host.exec,
+        ['zfs', 'receive', '-F', plan.dataset],
+        { stdinFd: fd },
+        STREAM_TIMEOUT_MS,
+      );
     } finally {
       closeSync(fd);
     }

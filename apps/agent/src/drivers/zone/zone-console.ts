@@ -7,7 +7,12 @@ import type { ConsoleHandle } from '../driver';
  */
 export function openZlogin(argv: [string, ...string[]], env: NodeJS.ProcessEnv | undefined): ConsoleHandle {
   const [file, ...args] = argv;
-  const term = pty.spawn(file, args, { name: 'xterm-256color', cols: 120, rows: 40, env: (env ?? process.env) as Record<string, string> });
+  const term = pty.spawn(file, args, {
+    name: 'xterm-256color',
+    cols: 120,
+    rows: 40,
+    env: (env ?? process.env) as Record<string, string>,
+  });
   const dataListeners: ((chunk: Buffer) => void)[] = [];
   const closeListeners: ((reason: string) => void)[] = [];
   let closed = false;

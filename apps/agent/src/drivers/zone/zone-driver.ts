@@ -6,7 +6,15 @@ import { InvalidHostArgument } from '@hostplane/protocol';
 import { FileFollower, tailLines } from '../../instances/log-files';
 import { clearLogFile, fileLogHistory, LogHistory, LogRange, LogsCleared } from '../../instances/log-history';
 import { InstanceStore } from '../../instances/instance-store';
-import { ConsoleHandle, CreateContext, DriverError, InstanceDriver, InstanceSummary, LogFollower, StateListener } from '../driver';
+import {
+  ConsoleHandle,
+  CreateContext,
+  DriverError,
+  InstanceDriver,
+  InstanceSummary,
+  LogFollower,
+  StateListener,
+} from '../driver';
 import { openZlogin } from './zone-console';
 import { ZoneHost } from './zone-host';
 import { planZone, ZoneLayout, ZonePlan, zonecfgScript } from './zone-plan';
@@ -39,10 +47,17 @@ export class ZoneDriver implements InstanceDriver {
     readonly options: ZoneDriverOptions,
   ) {
     this.host = new ZoneHost(options.exec);
-    this.supervisor = new ZoneSupervisor(store, this.host, { consoleLog: (zone) => this.consoleLog(zone), plan: (spec) => this.plan(spec), pollMs: options.pollMs ?? 300 });
+    this.supervisor = new ZoneSupervisor(store, this.host, {
+      consoleLog: (zone) => this.consoleLog(zone),
+      plan: (spec) => this.plan(spec),
+      pollMs: options.pollMs ?? 300,
+    });
   }
 
-  /** Asked at every hello and reconciliation: a working zoneadm is trusted for 30 s, a failing one asked again each time. */
+  /**
+   * Asked at every hello and reconciliation: a working zoneadm is trusted for 30 s, a failing one asked again each
+   * time.
+   */
   async available(): Promise<string | null> {
     if (Date.now() - this.availableAt < 30_000) return null;
     try {
@@ -124,8 +139,13 @@ export class ZoneDriver implements InstanceDriver {
     }
     await this.host.halt(plan.zone);
     writeFileSync(this.store.paths(spec.instance_id).install, result?.log ?? '');
-    if (!result) throw new DriverError('install_failed', ctx.signal.aborted ? 'the install was cancelled' : 'the install script did not finish in time');
-    if (result.exitCode !== 0) throw new DriverError('install_failed', `the install script exited with code ${result.exitCode}`);
+    if (!result)
+      throw new DriverError(
+        'install_failed',
+        ctx.signal.aborted ? 'the install was cancelled' : 'the install script did not finish in time',
+      );
+    if (result.exitCode !== 0)
+      throw new DriverError('install_failed', `the install script exited with code ${result.exitCode}`);
     ctx.progress(95, 'install script done');
   }
 
@@ -196,7 +216,8 @@ export class ZoneDriver implements InstanceDriver {
   async openConsole(id: string): Promise<ConsoleHandle> {
     const plan = this.plan(this.store.readSpec(id));
     const zone = await this.host.zone(plan.zone);
-    if (zone?.state !== 'running') throw new DriverError('instance_busy', `zone ${plan.zone} is not running (it is ${zone?.state ?? 'absent'})`);
+    if (zone?.state !== 'running')
+      throw new DriverError('instance_busy', `zone ${plan.zone} is not running (it is ${zone?.state ?? 'absent'})`);
     return openZlogin(this.options.exec.privileged(['zlogin', '-C', plan.zone]), this.options.exec.options.env);
   }
 
@@ -208,7 +229,10 @@ export class ZoneDriver implements InstanceDriver {
   async followLogs(id: string, tail: number): Promise<LogFollower> {
     const file = this.consoleLog(this.plan(this.store.readSpec(id)).zone);
     const last = existsSync(file) ? tailLines(file, tail) : [];
-    return new FileFollower(file, { offset: existsSync(file) ? statSync(file).size : 0, prefix: Buffer.from(last.length ? `${last.join('\n')}\n` : '') });
+    return new FileFollower(file, {
+      offset: existsSync(file) ? statSync(file).size : 0,
+      prefix: Buffer.from(last.length ? `${last.join('\n')}\n` : ''),
+    });
   }
 
   async list(): Promise<InstanceSummary[]> {
@@ -223,4 +247,3 @@ export class ZoneDriver implements InstanceDriver {
     this.supervisor.close();
   }
 }
-

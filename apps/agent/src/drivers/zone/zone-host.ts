@@ -50,7 +50,9 @@ export class ZoneHost {
   /** A clean shutdown; false when it did not finish within `timeoutMs` (the caller halts then). */
   async shutdown(zone: string, timeoutMs: number): Promise<boolean> {
     try {
-      await this.exec.run(['zoneadm', '-z', checkName('zone', zone), 'shutdown'], { timeoutMs: Math.max(100, timeoutMs) });
+      await this.exec.run(['zoneadm', '-z', checkName('zone', zone), 'shutdown'], {
+        timeoutMs: Math.max(100, timeoutMs),
+      });
       return true;
     } catch (err) {
       if (err instanceof CommandError && err.failure === 'timeout') return false;
@@ -72,7 +74,20 @@ export class ZoneHost {
 
   async datasets(root: string): Promise<string[]> {
     try {
-      return parseZfsList(await this.exec.stdout(['zfs', 'list', '-H', '-p', '-r', '-t', 'all', '-o', ZFS_LIST_COLUMNS.join(','), checkDataset('dataset', root)])).map((d) => d.name);
+      return parseZfsList(
+        await this.exec.stdout([
+          'zfs',
+          'list',
+          '-H',
+          '-p',
+          '-r',
+          '-t',
+          'all',
+          '-o',
+          ZFS_LIST_COLUMNS.join(','),
+          checkDataset('dataset', root),
+        ]),
+      ).map((d) => d.name);
     } catch (err) {
       if (err instanceof CommandError && /dataset does not exist/.test(err.stderrTail)) return [];
       throw err;
@@ -108,7 +123,9 @@ export class ZoneHost {
   }
 
   /** rss, physcap, nsec_user, nsec_sys of a running zone and its links' byte counters. */
-  async zoneKstats(plan: Pick<ZonePlan, 'zone' | 'vnics'>): Promise<{ rss: number; cap: number; cpuNs: number; rx: number; tx: number }> {
+  async zoneKstats(
+    plan: Pick<ZonePlan, 'zone' | 'vnics'>,
+  ): Promise<{ rss: number; cap: number; cpuNs: number; rx: number; tx: number }> {
     const read = async (spec: string) => {
       try {
         return parseKstat(await this.exec.stdout(['kstat', '-p', spec]));

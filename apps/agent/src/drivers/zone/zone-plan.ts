@@ -1,6 +1,16 @@
 import type { InstanceSpec, ZoneInstanceConfig } from '@hostplane/protocol';
 import { zoneInstanceConfig } from '@hostplane/protocol';
-import { checkDataset, checkHostPath, checkMac, checkName, checkPositiveInt, checkProperty, checkSize, checkSnapshot, checkVlanId } from '@hostplane/protocol';
+import {
+  checkDataset,
+  checkHostPath,
+  checkMac,
+  checkName,
+  checkPositiveInt,
+  checkProperty,
+  checkSize,
+  checkSnapshot,
+  checkVlanId,
+} from '@hostplane/protocol';
 
 /** Where the agent puts zones: zonepaths under one directory, their datasets under one dataset. */
 export interface ZoneLayout {
@@ -54,12 +64,28 @@ export function planZone(spec: InstanceSpec, layout: ZoneLayout): ZonePlan {
   const zone = checkName('zone', zoneNameOf(spec.instance_id));
   const dataset = checkDataset('dataset', `${checkDataset('dataset_root', layout.datasetRoot)}/${zone}`);
   const bhyve = config.brand === 'bhyve';
-  const ram = config.ram ? checkSize('zone.ram', config.ram) : spec.resources.memory_bytes ? bytesToSize(spec.resources.memory_bytes) : null;
-  const vcpus = config.vcpus ? checkPositiveInt('zone.vcpus', config.vcpus, 256) : spec.resources.cpu_cores ? Math.max(1, Math.ceil(spec.resources.cpu_cores)) : null;
+  const ram = config.ram
+    ? checkSize('zone.ram', config.ram)
+    : spec.resources.memory_bytes
+      ? bytesToSize(spec.resources.memory_bytes)
+      : null;
+  const vcpus = config.vcpus
+    ? checkPositiveInt('zone.vcpus', config.vcpus, 256)
+    : spec.resources.cpu_cores
+      ? Math.max(1, Math.ceil(spec.resources.cpu_cores))
+      : null;
   const bootDisk = config.boot_disk
-    ? { dataset: `${dataset}/disk0`, size: checkSize('zone.boot_disk.size', config.boot_disk.size), image: config.boot_disk.image ? checkSnapshot('zone.boot_disk.image', config.boot_disk.image) : null }
+    ? {
+        dataset: `${dataset}/disk0`,
+        size: checkSize('zone.boot_disk.size', config.boot_disk.size),
+        image: config.boot_disk.image ? checkSnapshot('zone.boot_disk.image', config.boot_disk.image) : null,
+      }
     : bhyve
-      ? { dataset: `${dataset}/disk0`, size: spec.resources.disk_bytes ? bytesToSize(spec.resources.disk_bytes) : '20G', image: null }
+      ? {
+          dataset: `${dataset}/disk0`,
+          size: spec.resources.disk_bytes ? bytesToSize(spec.resources.disk_bytes) : '20G',
+          image: null,
+        }
       : null;
   const vnics = config.vnics.map((v, i) => ({
     name: checkName(`zone.vnics[${i}].name`, v.name ?? defaultVnicName(spec.instance_id, i)),
@@ -88,8 +114,15 @@ export function planZone(spec: InstanceSpec, layout: ZoneLayout): ZonePlan {
 
 /** The zonecfg command file that configures the zone (values are validated: no quoting needed). */
 export function zonecfgScript(plan: ZonePlan): string {
-  const lines = ['create -b', `set zonepath=${plan.zonepath}`, `set brand=${plan.brand}`, `set autoboot=${plan.autoboot}`, 'set ip-type=exclusive'];
-  const attr = (name: string, value: string) => lines.push('add attr', `set name=${name}`, 'set type=string', `set value=${value}`, 'end');
+  const lines = [
+    'create -b',
+    `set zonepath=${plan.zonepath}`,
+    `set brand=${plan.brand}`,
+    `set autoboot=${plan.autoboot}`,
+    'set ip-type=exclusive',
+  ];
+  const attr = (name: string, value: string) =>
+    lines.push('add attr', `set name=${name}`, 'set type=string', `set value=${value}`, 'end');
   for (const v of plan.vnics) {
     lines.push('add net', `set physical=${v.name}`);
     if (v.allowedAddress) lines.push(`set allowed-address=${v.allowedAddress}`);
@@ -104,7 +137,15 @@ export function zonecfgScript(plan: ZonePlan): string {
     if (plan.ram) attr('ram', plan.ram);
     if (plan.vcpus) attr('vcpus', String(plan.vcpus));
     if (plan.iso) {
-      lines.push('add fs', `set dir=${plan.iso}`, `set special=${plan.iso}`, 'set type=lofs', 'add options ro', 'add options nodevices', 'end');
+      lines.push(
+        'add fs',
+        `set dir=${plan.iso}`,
+        `set special=${plan.iso}`,
+        'set type=lofs',
+        'add options ro',
+        'add options nodevices',
+        'end',
+      );
       attr('cdrom', plan.iso);
     }
   } else {

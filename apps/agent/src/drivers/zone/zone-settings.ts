@@ -9,7 +9,12 @@ export function zoneDriverOptions(settings: ZoneSettings, env?: NodeJS.ProcessEn
   const on = settings.enabled === 'on' || (settings.enabled === 'auto' && process.platform === 'sunos');
   if (!on) return null;
   return {
-    exec: new HostExec({ privilege: settings.privilege, timeoutMs: settings.commandTimeoutMs, maxOutputBytes: 16 * 1024 * 1024, env }),
+    exec: new HostExec({
+      privilege: settings.privilege,
+      timeoutMs: settings.commandTimeoutMs,
+      maxOutputBytes: 16 * 1024 * 1024,
+      env,
+    }),
     layout: { zonepathRoot: settings.zonepathRoot, datasetRoot: settings.datasetRoot },
     consoleLogDir: settings.consoleLogDir,
   };

@@ -56,24 +56,31 @@ export class ZoneSupervisor {
     const previous = this.queues.get(id) ?? Promise.resolve();
     const next = previous.catch(() => undefined).then(fn);
     this.queues.set(id, next);
-    void next.finally(() => {
-      if (this.queues.get(id) === next) this.queues.delete(id);
-    }).catch(() => undefined);
+    void next
+      .finally(() => {
+        if (this.queues.get(id) === next) this.queues.delete(id);
+      })
+      .catch(() => undefined);
     return next;
   }
 
   /** Supervises an instance whose files were just (re)written: its state is read again from the store. */
   track(spec: InstanceSpec): InstanceSupervisor {
     this.supervisors.get(spec.instance_id)?.release();
-    const supervisor = new InstanceSupervisor(this.store, spec, (frame) => {
-      for (const l of this.listeners) l(frame);
-    }, {
-      launch: () => this.serialize(spec.instance_id, () => this.launch(spec.instance_id)),
-      observeOutput: () => {
-        const log = this.deps.consoleLog(this.planOf(spec.instance_id).zone);
-        return new FileFollower(log, { offset: this.runOffsets.get(spec.instance_id) ?? 0 });
+    const supervisor = new InstanceSupervisor(
+      this.store,
+      spec,
+      (frame) => {
+        for (const l of this.listeners) l(frame);
       },
-    });
+      {
+        launch: () => this.serialize(spec.instance_id, () => this.launch(spec.instance_id)),
+        observeOutput: () => {
+          const log = this.deps.consoleLog(this.planOf(spec.instance_id).zone);
+          return new FileFollower(log, { offset: this.runOffsets.get(spec.instance_id) ?? 0 });
+        },
+      },
+    );
     this.supervisors.set(spec.instance_id, supervisor);
     return supervisor;
   }
@@ -97,7 +104,8 @@ export class ZoneSupervisor {
     const supervisor = this.get(id);
     return this.serialize(id, async () => {
       const zone = await this.host.zone(this.planOf(id).zone);
-      if (zone?.state === 'running' && (supervisor.state.state === 'running' || supervisor.state.state === 'starting')) return;
+      if (zone?.state === 'running' && (supervisor.state.state === 'running' || supervisor.state.state === 'starting'))
+        return;
       supervisor.freshStart();
       await this.launch(id);
     }).then(async () => {
@@ -138,7 +146,8 @@ export class ZoneSupervisor {
       supervisor.cancelRestart();
       const zone = await this.host.zone(plan.zone);
       if (zone?.state !== 'running') {
-        if (supervisor.state.state !== 'stopped' || supervisor.state.desired !== 'stopped') supervisor.setState({ state: 'stopped', desired: 'stopped' });
+        if (supervisor.state.state !== 'stopped' || supervisor.state.desired !== 'stopped')
+          supervisor.setState({ state: 'stopped', desired: 'stopped' });
         return supervisor.status();
       }
       supervisor.beginStop();
@@ -146,7 +155,11 @@ export class ZoneSupervisor {
       const clean = await this.host.shutdown(plan.zone, grace * 1000);
       if (!clean) await this.host.halt(plan.zone);
       const code = clean ? workloadExitCode(plan.zonepath) : null;
-      supervisor.exited({ code, reason: 'stopped', stoppedReason: clean ? 'stopped' : `halted after a grace period of ${grace} s` });
+      supervisor.exited({
+        code,
+        reason: 'stopped',
+        stoppedReason: clean ? 'stopped' : `halted after a grace period of ${grace} s`,
+      });
       return supervisor.status();
     });
   }
@@ -174,10 +187,22 @@ export class ZoneSupervisor {
     const now = Date.now();
     const previous = this.cpuSamples.get(id);
     this.cpuSamples.set(id, { ns: k.cpuNs, at: now });
-    const cpu = previous && now > previous.at ? Math.max(0, ((k.cpuNs - previous.ns) / ((now - previous.at) * 1e6)) * 100) : 0;
-    const uptime = state.state === 'running' && state.started_at ? Math.max(0, (now - Date.parse(state.started_at)) / 1000) : 0;
+    const cpu =
+      previous && now > previous.at ? Math.max(0, ((k.cpuNs - previous.ns) / ((now - previous.at) * 1e6)) * 100) : 0;
+    const uptime =
+      state.state === 'running' && state.started_at ? Math.max(0, (now - Date.parse(state.started_at)) / 1000) : 0;
     const used = (await this.host.datasets(plan.dataset)).length > 0 ? await this.datasetUsed(plan.dataset) : 0;
-    return { instance_id: id, ts: new Date(now).toISOString(), cpu_percent: cpu, memory_bytes: k.rss, memory_limit_bytes: k.cap > 0 ? k.cap : null, disk_bytes: used, net_rx_bytes: k.rx, net_tx_bytes: k.tx, uptime_seconds: uptime };
+    return {
+      instance_id: id,
+      ts: new Date(now).toISOString(),
+      cpu_percent: cpu,
+      memory_bytes: k.rss,
+      memory_limit_bytes: k.cap > 0 ? k.cap : null,
+      disk_bytes: used,
+      net_rx_bytes: k.rx,
+      net_tx_bytes: k.tx,
+      uptime_seconds: uptime,
+    };
   }
 
   private async datasetUsed(dataset: string): Promise<number> {
@@ -230,14 +255,18 @@ export class ZoneSupervisor {
     if (this.polling) return;
     this.polling = true;
     try {
-      const watched = [...this.supervisors.values()].filter((s) => !this.busy.has(s.id) && (s.state.state === 'running' || s.state.state === 'starting'));
+      const watched = [...this.supervisors.values()].filter(
+        (s) => !this.busy.has(s.id) && (s.state.state === 'running' || s.state.state === 'starting'),
+      );
       if (watched.length === 0) return;
       const askZoneadm = Date.now() - this.lastZoneCheck >= ZONEADM_CHECK_MS;
       const zones = askZoneadm ? new Map((await this.host.zones()).map((z) => [z.name, z.state])) : null;
       if (askZoneadm) this.lastZoneCheck = Date.now();
       for (const s of watched) {
         const plan = this.deps.plan(s.spec);
-        const ended = (!plan.bhyve && workloadExitCode(plan.zonepath) !== null) || (zones !== null && zones.get(plan.zone) !== 'running');
+        const ended =
+          (!plan.bhyve && workloadExitCode(plan.zonepath) !== null) ||
+          (zones !== null && zones.get(plan.zone) !== 'running');
         if (ended) void this.ended(s.id).catch(() => undefined);
       }
     } catch {

@@ -70,7 +70,11 @@ export function zoneRoot(zonepath: string): string {
 
 function assertRealDir(root: string, rel: string): void {
   const st = lstatSync(join(root, rel), { throwIfNoEntry: false });
-  if (st && (st.isSymbolicLink() || !st.isDirectory())) throw new DriverError('install_failed', `${rel} in the zone is a link or not a directory; refusing to write through it`);
+  if (st && (st.isSymbolicLink() || !st.isDirectory()))
+    throw new DriverError(
+      'install_failed',
+      `${rel} in the zone is a link or not a directory; refusing to write through it`,
+    );
 }
 
 /** Writes the service manifest, the run script, startup, env, config files and (when asked) the install script. */
@@ -86,7 +90,11 @@ export function writeWorkload(zonepath: string, spec: InstanceSpec, options: { i
     file(`${WORKLOAD_DIR}/startup.sh`, `${spec.startup}\n`),
     file(`${WORKLOAD_DIR}/env`, envFile(spec.env)),
   ];
-  if (spec.install && options.installPending) files.push(file(`${WORKLOAD_DIR}/install.sh`, `${spec.install.script}\n`), file(`${WORKLOAD_DIR}/install-pending`, ''));
+  if (spec.install && options.installPending)
+    files.push(
+      file(`${WORKLOAD_DIR}/install.sh`, `${spec.install.script}\n`),
+      file(`${WORKLOAD_DIR}/install-pending`, ''),
+    );
   writeConfigFiles(root, files);
   writeConfigFiles(join(root, WORKLOAD_DIR), spec.config_files);
 }

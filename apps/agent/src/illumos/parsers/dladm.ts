@@ -36,19 +36,40 @@ export function parseShowVnic(output: string): Vnic[] {
   }));
 }
 
-export function parseShowVlan(output: string): { link: string; vlan_id: number | null; over: string | null; flags: string | null }[] {
-  return parseParsableColumns(output, DLADM_COLUMNS.vlan).map((r) => ({ link: r.link ?? '', vlan_id: toNumber(r.vid), over: r.over, flags: r.flags }));
+export function parseShowVlan(
+  output: string,
+): { link: string; vlan_id: number | null; over: string | null; flags: string | null }[] {
+  return parseParsableColumns(output, DLADM_COLUMNS.vlan).map((r) => ({
+    link: r.link ?? '',
+    vlan_id: toNumber(r.vid),
+    over: r.over,
+    flags: r.flags,
+  }));
 }
 
 export function parseShowEtherstub(output: string): { link: string }[] {
   return parseParsableColumns(output, DLADM_COLUMNS.etherstub).map((r) => ({ link: r.link ?? '' }));
 }
 
-export function parseShowBridge(output: string): { bridge: string; address: string | null; priority: number | null; designated_root: string | null }[] {
-  return parseParsableColumns(output, DLADM_COLUMNS.bridge).map((r) => ({ bridge: r.bridge ?? '', address: r.address, priority: toNumber(r.priority), designated_root: r.desroot }));
+export function parseShowBridge(
+  output: string,
+): { bridge: string; address: string | null; priority: number | null; designated_root: string | null }[] {
+  return parseParsableColumns(output, DLADM_COLUMNS.bridge).map((r) => ({
+    bridge: r.bridge ?? '',
+    address: r.address,
+    priority: toNumber(r.priority),
+    designated_root: r.desroot,
+  }));
 }
 
-export function parseShowAggr(output: string): { link: string; policy: string | null; address_policy: string | null; lacp_activity: string | null; lacp_timer: string | null; flags: string | null }[] {
+export function parseShowAggr(output: string): {
+  link: string;
+  policy: string | null;
+  address_policy: string | null;
+  lacp_activity: string | null;
+  lacp_timer: string | null;
+  flags: string | null;
+}[] {
   return parseParsableColumns(output, DLADM_COLUMNS.aggr).map((r) => ({
     link: r.link ?? '',
     policy: r.policy,
@@ -59,11 +80,26 @@ export function parseShowAggr(output: string): { link: string; policy: string | 
   }));
 }
 
-export function parseShowLinkprop(output: string): { link: string; property: string; value: string | null; default: string | null; possible: string | null }[] {
-  return parseParsableColumns(output, DLADM_COLUMNS.linkprop).map((r) => ({ link: r.link ?? '', property: r.property ?? '', value: r.value, default: r.default, possible: r.possible }));
+export function parseShowLinkprop(
+  output: string,
+): { link: string; property: string; value: string | null; default: string | null; possible: string | null }[] {
+  return parseParsableColumns(output, DLADM_COLUMNS.linkprop).map((r) => ({
+    link: r.link ?? '',
+    property: r.property ?? '',
+    value: r.value,
+    default: r.default,
+    possible: r.possible,
+  }));
 }
 
 /** `ipadm show-addr -p -o ADDROBJ,TYPE,STATE,ADDR` (IPv6 colons escaped). */
-export function parseShowAddr(output: string): { addrobj: string; type: string | null; state: string | null; address: string | null }[] {
-  return parseParsableColumns(output, DLADM_COLUMNS.ipaddr).map((r) => ({ addrobj: r.addrobj ?? '', type: r.type, state: r.state, address: r.addr }));
+export function parseShowAddr(
+  output: string,
+): { addrobj: string; type: string | null; state: string | null; address: string | null }[] {
+  return parseParsableColumns(output, DLADM_COLUMNS.ipaddr).map((r) => ({
+    addrobj: r.addrobj ?? '',
+    type: r.type,
+    state: r.state,
+    address: r.addr,
+  }));
 }

@@ -22,7 +22,10 @@ export function splitParsableLine(line: string, separator = ':'): string[] {
 }
 
 export function nonEmptyLines(output: string): string[] {
-  return output.split('\n').map((l) => l.replace(/\r$/, '')).filter((l) => l.trim() !== '');
+  return output
+    .split('\n')
+    .map((l) => l.replace(/\r$/, ''))
+    .filter((l) => l.trim() !== '');
 }
 
 /** `-p -o A,B,C` output as records keyed by the lower-cased column names; `--` and '' become null. */

@@ -14,7 +14,13 @@ export function parseSwapList(output: string): SwapDevice[] {
     .filter((l) => !/^swapfile\s/.test(l))
     .map((line) => {
       const [path, device, swaplo, blocks, free] = line.trim().split(/\s+/);
-      return { path, device: device === '-' ? null : device, swaplo_blocks: Number(swaplo), blocks: Number(blocks), free_blocks: Number(free) };
+      return {
+        path,
+        device: device === '-' ? null : device,
+        swaplo_blocks: Number(swaplo),
+        blocks: Number(blocks),
+        free_blocks: Number(free),
+      };
     });
 }
 
@@ -44,7 +50,10 @@ export interface BootEnvironment {
   created: string | null;
 }
 
-/** `beadm list -H`: `name;uuid;flags;mountpoint;space;policy;created` (flags N = active now, R = on reboot; created in epoch seconds). */
+/**
+ * `beadm list -H`: `name;uuid;flags;mountpoint;space;policy;created` (flags N = active now, R = on reboot; created in
+ * epoch seconds).
+ */
 export function parseBeadmList(output: string): BootEnvironment[] {
   return nonEmptyLines(output).map((line) => {
     const [name, uuid, flags, mountpoint, space, policy, created] = line.split(';');
@@ -96,7 +105,10 @@ export function parsePkgInfo(output: string): Record<string, string>[] {
 }
 
 /** `svcs -H -o state,stime,fmri` (or any `-o` list whose last column is the one that may hold spaces). */
-export function parseSvcs(output: string, columns: readonly string[] = ['state', 'stime', 'fmri']): Record<string, string>[] {
+export function parseSvcs(
+  output: string,
+  columns: readonly string[] = ['state', 'stime', 'fmri'],
+): Record<string, string>[] {
   return nonEmptyLines(output).map((line) => {
     const parts = line.trim().split(/\s+/);
     const record: Record<string, string> = {};
@@ -120,7 +132,9 @@ export function parseKstat(output: string): KstatValue[] {
     if (tab < 0) return [];
     const key = line.slice(0, tab).split(':');
     if (key.length < 4) return [];
-    return [{ module: key[0], instance: key[1], name: key[2], statistic: key.slice(3).join(':'), value: line.slice(tab + 1) }];
+    return [
+      { module: key[0], instance: key[1], name: key[2], statistic: key.slice(3).join(':'), value: line.slice(tab + 1) },
+    ];
   });
 }
 

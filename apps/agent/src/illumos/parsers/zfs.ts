@@ -40,7 +40,17 @@ export function parseZfsGet(output: string): ZfsProperty[] {
   });
 }
 
-export const ZPOOL_LIST_COLUMNS = ['name', 'size', 'alloc', 'free', 'frag', 'cap', 'dedup', 'health', 'altroot'] as const;
+export const ZPOOL_LIST_COLUMNS = [
+  'name',
+  'size',
+  'alloc',
+  'free',
+  'frag',
+  'cap',
+  'dedup',
+  'health',
+  'altroot',
+] as const;
 
 export interface ZpoolSummary {
   name: string;
@@ -54,7 +64,10 @@ export interface ZpoolSummary {
   altroot: string | null;
 }
 
-/** `zpool list -H -p -o name,size,alloc,free,frag,cap,dedup,health,altroot` (with -p: `frag`/`cap` bare numbers, dedup `1.00`). */
+/**
+ * `zpool list -H -p -o name,size,alloc,free,frag,cap,dedup,health,altroot` (with -p: `frag`/`cap` bare numbers, dedup
+ * `1.00`).
+ */
 export function parseZpoolList(output: string): ZpoolSummary[] {
   return parseTabColumns(output, ZPOOL_LIST_COLUMNS).map((r) => ({
     name: r.name ?? '',
@@ -89,7 +102,9 @@ export interface ZpoolStatus {
   errors: string | null;
 }
 
-/** `zpool status [pool]`: one block per pool, `key: value` headers (continued on indented lines) and the config table. */
+/**
+ * `zpool status [pool]`: one block per pool, `key: value` headers (continued on indented lines) and the config table.
+ */
 export function parseZpoolStatus(output: string): ZpoolStatus[] {
   const pools: ZpoolStatus[] = [];
   let pool: ZpoolStatus | null = null;
@@ -101,7 +116,15 @@ export function parseZpoolStatus(output: string): ZpoolStatus[] {
     if (header && !(inConfig && header[1] !== 'errors')) {
       const [, key, value] = header;
       if (key === 'pool') {
-        pool = { pool: value.trim(), state: 'UNKNOWN', status: null, action: null, scan: null, config: [], errors: null };
+        pool = {
+          pool: value.trim(),
+          state: 'UNKNOWN',
+          status: null,
+          action: null,
+          scan: null,
+          config: [],
+          errors: null,
+        };
         pools.push(pool);
         inConfig = false;
       } else if (pool) {
@@ -118,7 +141,14 @@ export function parseZpoolStatus(output: string): ZpoolStatus[] {
       const m = /^(\s*)(\S+)\s+(\S+)(?:\s+(\S+)\s+(\S+)\s+(\S+))?/.exec(line.replace(/^\t/, ''));
       if (!m || m[2] === 'NAME') continue;
       if (baseIndent < 0) baseIndent = m[1].length;
-      pool.config.push({ name: m[2], state: m[3], read_errors: toNumber(m[4]), write_errors: toNumber(m[5]), checksum_errors: toNumber(m[6]), depth: Math.max(0, (m[1].length - baseIndent) / 2) });
+      pool.config.push({
+        name: m[2],
+        state: m[3],
+        read_errors: toNumber(m[4]),
+        write_errors: toNumber(m[5]),
+        checksum_errors: toNumber(m[6]),
+        depth: Math.max(0, (m[1].length - baseIndent) / 2),
+      });
     } else if (lastKey && /^\s+/.test(line) && (lastKey === 'status' || lastKey === 'action' || lastKey === 'scan')) {
       pool[lastKey] = `${pool[lastKey] ?? ''} ${line.trim()}`.trim();
     }

@@ -14,8 +14,17 @@ export interface ZoneListEntry {
 export function parseZoneadmList(output: string): ZoneListEntry[] {
   return nonEmptyLines(output).map((line) => {
     const [id, name, state, zonepath, uuid, brand, ipType] = splitParsableLine(line);
-    if (name === undefined || state === undefined || brand === undefined) throw new Error(`unexpected zoneadm list line: ${JSON.stringify(line)}`);
-    return { id: id === '-' ? null : Number(id), name, state, zonepath: zonepath ?? '', uuid: uuid ? uuid : null, brand, ip_type: ipType ?? 'shared' };
+    if (name === undefined || state === undefined || brand === undefined)
+      throw new Error(`unexpected zoneadm list line: ${JSON.stringify(line)}`);
+    return {
+      id: id === '-' ? null : Number(id),
+      name,
+      state,
+      zonepath: zonepath ?? '',
+      uuid: uuid ? uuid : null,
+      brand,
+      ip_type: ipType ?? 'shared',
+    };
   });
 }
 

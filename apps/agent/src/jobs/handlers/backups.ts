@@ -26,7 +26,9 @@ export function createBackupHandlers(backups: BackupStore, instances: InstanceMa
       settle(async () => {
         await assertStopped(instances, id);
         const zone = await zoneBackups(id);
-        const { file_count } = zone ? await zone.restore(id, backupId, sha256) : await backups.restore(id, backupId, sha256, truncate);
+        const { file_count } = zone
+          ? await zone.restore(id, backupId, sha256)
+          : await backups.restore(id, backupId, sha256, truncate);
         return { instance_id: id, backup_id: backupId, file_count };
       }),
     'instance.backup.delete': ({ instance_id: id, backup_id: backupId }) =>

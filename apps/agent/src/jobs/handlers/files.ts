@@ -17,8 +17,11 @@ export function createFileHandlers(files: InstanceFiles, uploads: UploadStaging)
     'instance.files.stat': ({ instance_id: id, path }) => settle(() => files.stat(id, path)),
     'instance.files.delete': ({ instance_id: id, paths }) => settle(() => files.delete(id, paths)),
     'instance.files.mkdir': ({ instance_id: id, path }) => settle(() => files.mkdir(id, path)),
-    'instance.files.move': ({ instance_id: id, moves, overwrite }, ctx) => settle(() => files.move(id, moves, overwrite, ctx.rerun ?? false)),
-    'instance.files.commit-upload': ({ instance_id: id, upload_id: uploadId, path, overwrite }) => settle(() => uploads.commit(id, uploadId, path, overwrite)),
-    'instance.files.abort-upload': ({ instance_id: id, upload_id: uploadId }) => settle(() => ({ removed: uploads.abort(id, uploadId) })),
+    'instance.files.move': ({ instance_id: id, moves, overwrite }, ctx) =>
+      settle(() => files.move(id, moves, overwrite, ctx.rerun ?? false)),
+    'instance.files.commit-upload': ({ instance_id: id, upload_id: uploadId, path, overwrite }) =>
+      settle(() => uploads.commit(id, uploadId, path, overwrite)),
+    'instance.files.abort-upload': ({ instance_id: id, upload_id: uploadId }) =>
+      settle(() => ({ removed: uploads.abort(id, uploadId) })),
   };
 }

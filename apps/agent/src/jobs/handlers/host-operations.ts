@@ -10,7 +10,11 @@ import { JobFailure, type JobHandler } from '../handler-registry';
  */
 export function createHostOperationHandler(exec: HostExec | null): JobHandler<'host.operation'> {
   return async ({ operation, params }) => {
-    if (!exec) throw new JobFailure('driver_unavailable', 'this agent runs no illumos host operations (zone.enabled is off or this is not illumos)');
+    if (!exec)
+      throw new JobFailure(
+        'driver_unavailable',
+        'this agent runs no illumos host operations (zone.enabled is off or this is not illumos)',
+      );
     try {
       return { operation, data: await runHostOperation(exec, operation, params) };
     } catch (err) {

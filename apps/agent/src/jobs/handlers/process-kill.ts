@@ -3,7 +3,11 @@ import { JobFailure, JobHandler } from '../handler-registry';
 /** Signals a host process; never the agent itself or init, whose loss would take the node down. */
 export function createProcessKillHandler(): JobHandler<'node.process.kill'> {
   return async ({ pid, signal }) => {
-    if (pid === process.pid) throw new JobFailure('refused', `pid ${pid} is the agent itself; stop the agent through its service manager instead`);
+    if (pid === process.pid)
+      throw new JobFailure(
+        'refused',
+        `pid ${pid} is the agent itself; stop the agent through its service manager instead`,
+      );
     if (pid <= 1) throw new JobFailure('refused', `pid ${pid} is init and is never signalled`);
     try {
       process.kill(pid, 0);

@@ -18,7 +18,8 @@ export function createSelftestHandler(stateDir: string): JobHandler<'agent.selft
       ctx.progress((step * 100) / payload.steps, `step ${step} of ${payload.steps}`);
     }
     ctx.signal.throwIfAborted();
-    if (payload.fail_with !== undefined) throw new JobFailure('selftest_failed', payload.fail_with || 'the self-test was asked to fail');
+    if (payload.fail_with !== undefined)
+      throw new JobFailure('selftest_failed', payload.fail_with || 'the self-test was asked to fail');
     const file = join(stateDir, SELFTEST_LOG);
     const line = `${ctx.jobId} ${payload.marker}`;
     await appendLineOnce(file, `${ctx.jobId} `, line);

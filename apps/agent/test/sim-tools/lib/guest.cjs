@@ -36,14 +36,28 @@ function siteStartMethods() {
     .sort()
     .flatMap((f) => {
       const xml = fs.readFileSync(path.join(dir, f), 'utf8');
-      const m = /<exec_method[^>]*name=['"]start['"][^>]*exec=['"]([^'"]+)['"]/.exec(xml) ?? /<exec_method[^>]*exec=['"]([^'"]+)['"][^>]*name=['"]start['"]/.exec(xml);
+      const m =
+        /<exec_method[^>]*name=['"]start['"][^>]*exec=['"]([^'"]+)['"]/.exec(xml) ??
+        /<exec_method[^>]*exec=['"]([^'"]+)['"][^>]*name=['"]start['"]/.exec(xml);
       // Absolute paths that exist in the zone root resolve there (the zone's view); others are the host's.
-      return m ? [m[1].split(/\s+/).map((w) => (w.startsWith('/') && fs.existsSync(path.join(root, w)) ? path.join(root, w) : w))] : [];
+      return m
+        ? [
+            m[1]
+              .split(/\s+/)
+              .map((w) => (w.startsWith('/') && fs.existsSync(path.join(root, w)) ? path.join(root, w) : w)),
+          ]
+        : [];
     });
 }
 
 function startService([file, ...args]) {
-  service = pty.spawn(file, args, { name: 'vt100', cols: 120, rows: 40, cwd: root, env: { PATH: '/usr/bin:/bin', HOME: '/root', TERM: 'vt100' } });
+  service = pty.spawn(file, args, {
+    name: 'vt100',
+    cols: 120,
+    rows: 40,
+    cwd: root,
+    env: { PATH: '/usr/bin:/bin', HOME: '/root', TERM: 'vt100' },
+  });
   fs.writeFileSync(path.join(runDir, `${name}.service.pid`), String(service.pid));
   service.onData((d) => toConsole(d));
   service.onExit(() => {
@@ -61,10 +75,14 @@ function loginPrompt(data) {
 }
 
 function finish() {
-  withState('zones', () => ({ zones: {}, nextId: 1 }), (doc) => {
-    const z = doc.zones[name];
-    if (z && z.state === 'running') Object.assign(z, { state: 'installed', id: null });
-  });
+  withState(
+    'zones',
+    () => ({ zones: {}, nextId: 1 }),
+    (doc) => {
+      const z = doc.zones[name];
+      if (z && z.state === 'running') Object.assign(z, { state: 'installed', id: null });
+    },
+  );
   fs.rmSync(socketPath, { force: true });
   fs.rmSync(path.join(runDir, `${name}.guest.pid`), { force: true });
   fs.rmSync(path.join(runDir, `${name}.service.pid`), { force: true });
@@ -89,7 +107,11 @@ const server = net.createServer((sock) => {
   sock.on('error', () => clients.delete(sock));
 });
 server.listen(socketPath, () => {
-  toConsole(brand === 'bhyve' ? `\r\nBooting from Hard Disk...\r\n${name} console login: ` : `\r\nSunOS Release 5.11 Version omnios-r151046 64-bit\r\nHostname: ${name}\r\n`);
+  toConsole(
+    brand === 'bhyve'
+      ? `\r\nBooting from Hard Disk...\r\n${name} console login: `
+      : `\r\nSunOS Release 5.11 Version omnios-r151046 64-bit\r\nHostname: ${name}\r\n`,
+  );
   const methods = brand === 'bhyve' ? [] : siteStartMethods();
   if (methods.length > 0) startService(methods[0]);
   else if (brand !== 'bhyve') toConsole(`\r\n${name} console login: `);

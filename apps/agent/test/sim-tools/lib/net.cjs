@@ -7,14 +7,30 @@ const { withState, readState, fail, runTool, getopt, esc } = require('./sim-stat
 
 function initNet() {
   return {
-    phys: { e1000g0: { mtu: '1500', state: 'up', speed: '1000', mac: '0:c:29:3a:4b:5c' }, e1000g1: { mtu: '1500', state: 'up', speed: '1000', mac: '0:c:29:3a:4b:5d' }, e1000g2: { mtu: '1500', state: 'up', speed: '1000', mac: '0:c:29:3a:4b:5e' } },
+    phys: {
+      e1000g0: { mtu: '1500', state: 'up', speed: '1000', mac: '0:c:29:3a:4b:5c' },
+      e1000g1: { mtu: '1500', state: 'up', speed: '1000', mac: '0:c:29:3a:4b:5d' },
+      e1000g2: { mtu: '1500', state: 'up', speed: '1000', mac: '0:c:29:3a:4b:5e' },
+    },
     vnics: {},
     vlans: {},
     etherstubs: {},
     bridges: {},
-    aggrs: { aggr0: { links: ['e1000g1', 'e1000g2'], policy: 'L4', addrpolicy: 'auto', lacpactivity: 'active', lacptimer: 'short' } },
+    aggrs: {
+      aggr0: {
+        links: ['e1000g1', 'e1000g2'],
+        policy: 'L4',
+        addrpolicy: 'auto',
+        lacpactivity: 'active',
+        lacptimer: 'short',
+      },
+    },
     props: {},
-    addrs: { 'lo0/v4': { type: 'static', state: 'ok', addr: '127.0.0.1/8' }, 'e1000g0/v4': { type: 'static', state: 'ok', addr: '192.168.1.20/24' }, 'lo0/v6': { type: 'static', state: 'ok', addr: '::1/128' } },
+    addrs: {
+      'lo0/v4': { type: 'static', state: 'ok', addr: '127.0.0.1/8' },
+      'e1000g0/v4': { type: 'static', state: 'ok', addr: '192.168.1.20/24' },
+      'lo0/v6': { type: 'static', state: 'ok', addr: '::1/128' },
+    },
     macSeq: 1,
   };
 }
@@ -38,8 +54,17 @@ function checkNew(doc, name) {
 
 /** Prints records with -p (colon-escaped) or as an aligned table. */
 function show(rows, cols, opts) {
-  if (opts.p) return rows.map((r) => cols.map((c) => (cols.length === 1 ? r[c] : esc(r[c] ?? '--'))).join(':') + '\n').join('');
-  return [cols, ...rows.map((r) => cols.map((c) => r[c] ?? '--'))].map((r) => r.map((v) => String(v).padEnd(12)).join(' ').trimEnd() + '\n').join('');
+  if (opts.p)
+    return rows.map((r) => cols.map((c) => (cols.length === 1 ? r[c] : esc(r[c] ?? '--'))).join(':') + '\n').join('');
+  return [cols, ...rows.map((r) => cols.map((c) => r[c] ?? '--'))]
+    .map(
+      (r) =>
+        r
+          .map((v) => String(v).padEnd(12))
+          .join(' ')
+          .trimEnd() + '\n',
+    )
+    .join('');
 }
 
 function columns(opts, defaults) {
@@ -58,39 +83,127 @@ function parseProps(list) {
 
 function dladm(argv) {
   const [sub, ...args] = argv;
-  // `-p` is "parsable" for show-*, but "property" for create-*/set-linkprop and show-linkprop (whose parsable flag is -c).
+  // `-p` is "parsable" for show-*, but "property" for create-*/set-linkprop and show-linkprop
+  // (whose parsable flag is -c).
   const propertyP = !sub?.startsWith('show-') || sub === 'show-linkprop';
-  const { opts, rest } = propertyP ? getopt(args, ['o', 'l', 'm', 'v', 'p'], ['t', 'c', 'f']) : getopt(args, ['o', 'l'], ['p', 's', 'P', 'L']);
+  const { opts, rest } = propertyP
+    ? getopt(args, ['o', 'l', 'm', 'v', 'p'], ['t', 'c', 'f'])
+    : getopt(args, ['o', 'l'], ['p', 's', 'P', 'L']);
   const doc = readState('net', initNet);
-  const filter = (map) => (rest[0] ? (map[rest[0]] ? [rest[0]] : fail(`invalid link name '${rest[0]}'`)) : Object.keys(map));
+  const filter = (map) =>
+    rest[0] ? (map[rest[0]] ? [rest[0]] : fail(`invalid link name '${rest[0]}'`)) : Object.keys(map);
   const parsable = { p: sub === 'show-linkprop' ? !!opts.c : !!opts.p };
   switch (sub) {
     case 'show-vnic':
-      return show(filter(doc.vnics).map((n) => ({ LINK: n, OVER: doc.vnics[n].over, SPEED: '1000', MACADDRESS: doc.vnics[n].mac, MACADDRTYPE: doc.vnics[n].mactype, VID: String(doc.vnics[n].vid), ZONE: doc.vnics[n].zone ?? '--' })), columns(opts, ['LINK', 'OVER', 'SPEED', 'MACADDRESS', 'MACADDRTYPE', 'VID']), parsable);
+      return show(
+        filter(doc.vnics).map((n) => ({
+          LINK: n,
+          OVER: doc.vnics[n].over,
+          SPEED: '1000',
+          MACADDRESS: doc.vnics[n].mac,
+          MACADDRTYPE: doc.vnics[n].mactype,
+          VID: String(doc.vnics[n].vid),
+          ZONE: doc.vnics[n].zone ?? '--',
+        })),
+        columns(opts, ['LINK', 'OVER', 'SPEED', 'MACADDRESS', 'MACADDRTYPE', 'VID']),
+        parsable,
+      );
     case 'show-vlan':
-      return show(filter(doc.vlans).map((n) => ({ LINK: n, VID: String(doc.vlans[n].vid), OVER: doc.vlans[n].over, FLAGS: '-----' })), columns(opts, ['LINK', 'VID', 'OVER', 'FLAGS']), parsable);
+      return show(
+        filter(doc.vlans).map((n) => ({
+          LINK: n,
+          VID: String(doc.vlans[n].vid),
+          OVER: doc.vlans[n].over,
+          FLAGS: '-----',
+        })),
+        columns(opts, ['LINK', 'VID', 'OVER', 'FLAGS']),
+        parsable,
+      );
     case 'show-etherstub':
-      return show(filter(doc.etherstubs).map((n) => ({ LINK: n })), columns(opts, ['LINK']), parsable);
+      return show(
+        filter(doc.etherstubs).map((n) => ({ LINK: n })),
+        columns(opts, ['LINK']),
+        parsable,
+      );
     case 'show-aggr':
-      return show(filter(doc.aggrs).map((n) => ({ LINK: n, POLICY: doc.aggrs[n].policy, ADDRPOLICY: doc.aggrs[n].addrpolicy, LACPACTIVITY: doc.aggrs[n].lacpactivity, LACPTIMER: doc.aggrs[n].lacptimer, FLAGS: '-----' })), columns(opts, ['LINK', 'POLICY', 'ADDRPOLICY', 'LACPACTIVITY', 'LACPTIMER', 'FLAGS']), parsable);
+      return show(
+        filter(doc.aggrs).map((n) => ({
+          LINK: n,
+          POLICY: doc.aggrs[n].policy,
+          ADDRPOLICY: doc.aggrs[n].addrpolicy,
+          LACPACTIVITY: doc.aggrs[n].lacpactivity,
+          LACPTIMER: doc.aggrs[n].lacptimer,
+          FLAGS: '-----',
+        })),
+        columns(opts, ['LINK', 'POLICY', 'ADDRPOLICY', 'LACPACTIVITY', 'LACPTIMER', 'FLAGS']),
+        parsable,
+      );
     case 'show-bridge': {
       if (opts.l) {
         const b = doc.bridges[opts.l[0]] ?? fail(`invalid bridge name '${opts.l[0]}'`);
-        return show(b.links.map((l) => ({ LINK: l })), ['LINK'], parsable);
+        return show(
+          b.links.map((l) => ({ LINK: l })),
+          ['LINK'],
+          parsable,
+        );
       }
-      return show(filter(doc.bridges).map((n) => ({ BRIDGE: n, ADDRESS: `32768/0:c:29:3a:4b:5c`, PRIORITY: '32768', DESROOT: '32768/0:c:29:3a:4b:5c' })), columns(opts, ['BRIDGE', 'ADDRESS', 'PRIORITY', 'DESROOT']), parsable);
+      return show(
+        filter(doc.bridges).map((n) => ({
+          BRIDGE: n,
+          ADDRESS: `32768/0:c:29:3a:4b:5c`,
+          PRIORITY: '32768',
+          DESROOT: '32768/0:c:29:3a:4b:5c',
+        })),
+        columns(opts, ['BRIDGE', 'ADDRESS', 'PRIORITY', 'DESROOT']),
+        parsable,
+      );
     }
     case 'show-link': {
       const links = allLinks(doc);
-      if (opts.s) return show(filter(links).map((n) => ({ LINK: n, IPACKETS: '1204', RBYTES: '884736', IERRORS: '0', OPACKETS: '977', OBYTES: '412160', OERRORS: '0' })), columns(opts, ['LINK', 'IPACKETS', 'RBYTES', 'IERRORS', 'OPACKETS', 'OBYTES', 'OERRORS']), parsable);
-      const cls = (n) => (doc.phys[n] ? 'phys' : doc.vnics[n] ? 'vnic' : doc.vlans[n] ? 'vlan' : doc.etherstubs[n] ? 'etherstub' : 'aggr');
-      return show(filter(links).map((n) => ({ LINK: n, CLASS: cls(n), MTU: '1500', STATE: 'up', OVER: links[n].over ?? (links[n].links ? links[n].links.join(' ') : '--') })), columns(opts, ['LINK', 'CLASS', 'MTU', 'STATE', 'OVER']), parsable);
+      if (opts.s)
+        return show(
+          filter(links).map((n) => ({
+            LINK: n,
+            IPACKETS: '1204',
+            RBYTES: '884736',
+            IERRORS: '0',
+            OPACKETS: '977',
+            OBYTES: '412160',
+            OERRORS: '0',
+          })),
+          columns(opts, ['LINK', 'IPACKETS', 'RBYTES', 'IERRORS', 'OPACKETS', 'OBYTES', 'OERRORS']),
+          parsable,
+        );
+      const cls = (n) =>
+        doc.phys[n] ? 'phys' : doc.vnics[n] ? 'vnic' : doc.vlans[n] ? 'vlan' : doc.etherstubs[n] ? 'etherstub' : 'aggr';
+      return show(
+        filter(links).map((n) => ({
+          LINK: n,
+          CLASS: cls(n),
+          MTU: '1500',
+          STATE: 'up',
+          OVER: links[n].over ?? (links[n].links ? links[n].links.join(' ') : '--'),
+        })),
+        columns(opts, ['LINK', 'CLASS', 'MTU', 'STATE', 'OVER']),
+        parsable,
+      );
     }
     case 'show-linkprop': {
       const link = rest[0] ?? fail('link name required', 2);
       needLink(doc, link);
       const wanted = opts.p ? opts.p[0].split(',') : Object.keys(LINK_PROPS);
-      return show(wanted.map((p) => ({ LINK: link, PROPERTY: p, PERM: 'rw', VALUE: doc.props[link]?.[p] ?? LINK_PROPS[p] ?? fail(`invalid link property '${p}'`), DEFAULT: LINK_PROPS[p], POSSIBLE: '--' })), columns(opts, ['LINK', 'PROPERTY', 'PERM', 'VALUE', 'DEFAULT', 'POSSIBLE']), parsable);
+      return show(
+        wanted.map((p) => ({
+          LINK: link,
+          PROPERTY: p,
+          PERM: 'rw',
+          VALUE: doc.props[link]?.[p] ?? LINK_PROPS[p] ?? fail(`invalid link property '${p}'`),
+          DEFAULT: LINK_PROPS[p],
+          POSSIBLE: '--',
+        })),
+        columns(opts, ['LINK', 'PROPERTY', 'PERM', 'VALUE', 'DEFAULT', 'POSSIBLE']),
+        parsable,
+      );
     }
   }
   return void withState('net', initNet, (d) => {
@@ -102,7 +215,13 @@ function dladm(argv) {
         if (!d.phys[over] && !d.etherstubs[over] && !d.aggrs[over]) fail(`invalid link name '${over}'`);
         const m = opts.m?.[0] ?? 'random';
         const mac = m === 'random' || m === 'auto' ? `2:8:20:${(d.macSeq++).toString(16)}:a4:f3` : m;
-        d.vnics[name] = { over, mac, mactype: m === 'random' || m === 'auto' ? 'random' : 'fixed', vid: Number(opts.v?.[0] ?? 0), zone: null };
+        d.vnics[name] = {
+          over,
+          mac,
+          mactype: m === 'random' || m === 'auto' ? 'random' : 'fixed',
+          vid: Number(opts.v?.[0] ?? 0),
+          zone: null,
+        };
         d.props[name] = parseProps(opts.p);
         return;
       }
@@ -174,8 +293,16 @@ function ipadm(argv) {
   const { opts, rest } = getopt(args, ['o', 'T', 'a'], ['p', 't']);
   if (sub === 'show-addr') {
     const doc = readState('net', initNet);
-    const names = rest[0] ? (doc.addrs[rest[0]] ? [rest[0]] : fail(`Could not get address: Address object not found`)) : Object.keys(doc.addrs);
-    return show(names.map((n) => ({ ADDROBJ: n, TYPE: doc.addrs[n].type, STATE: doc.addrs[n].state, ADDR: doc.addrs[n].addr })), columns(opts, ['ADDROBJ', 'TYPE', 'STATE', 'ADDR']), opts);
+    const names = rest[0]
+      ? doc.addrs[rest[0]]
+        ? [rest[0]]
+        : fail(`Could not get address: Address object not found`)
+      : Object.keys(doc.addrs);
+    return show(
+      names.map((n) => ({ ADDROBJ: n, TYPE: doc.addrs[n].type, STATE: doc.addrs[n].state, ADDR: doc.addrs[n].addr })),
+      columns(opts, ['ADDROBJ', 'TYPE', 'STATE', 'ADDR']),
+      opts,
+    );
   }
   return void withState('net', initNet, (d) => {
     const obj = rest[0];
@@ -184,7 +311,11 @@ function ipadm(argv) {
       if (!allLinks(d)[iface] && iface !== 'lo0') fail(`Could not create address: Interface does not exist`);
       if (d.addrs[obj]) fail('Could not create address: Address object already exists');
       if ((opts.T?.[0] ?? 'static') !== 'static') fail('only -T static is simulated', 2);
-      d.addrs[obj] = { type: 'static', state: 'ok', addr: (opts.a?.[0] ?? fail('address required (-a)', 2)).replace(/^local=/, '') };
+      d.addrs[obj] = {
+        type: 'static',
+        state: 'ok',
+        addr: (opts.a?.[0] ?? fail('address required (-a)', 2)).replace(/^local=/, ''),
+      };
     } else if (sub === 'delete-addr') {
       if (!d.addrs[obj]) fail('Could not delete address: Address object not found');
       delete d.addrs[obj];
@@ -197,14 +328,17 @@ function netstat(argv) {
   if (!opts.r) fail('only -r is simulated', 2);
   const doc = readState('net', initNet);
   const v4 = Object.entries(doc.addrs).filter(([, a]) => a.addr.includes('.'));
-  let out = '\nRouting Table: IPv4\n  Destination           Gateway           Flags  Ref     Use     Interface\n-------------------- -------------------- ----- ----- ---------- ---------\n';
+  let out =
+    '\nRouting Table: IPv4\n  Destination           Gateway           Flags  Ref     Use     Interface\n-------------------- -------------------- ----- ----- ---------- ---------\n';
   out += `${'default'.padEnd(20)} ${'192.168.1.1'.padEnd(20)} UG        2      11045\n`;
   for (const [obj, a] of v4) {
     const [ip, prefix] = a.addr.split('/');
     const net = prefix === '8' ? ip : ip.split('.').slice(0, 3).concat('0').join('.');
     out += `${net.padEnd(20)} ${ip.padEnd(20)} ${prefix === '8' ? 'UH' : 'U '}        2        104 ${obj.split('/')[0]}\n`;
   }
-  return opts.f?.[0] === 'inet6' ? '\nRouting Table: IPv6\n  Destination/Mask            Gateway                   Flags Ref   Use    If\n--------------------------- --------------------------- ----- --- ------- -----\n::1                         ::1                         UH      2       0 lo0\n' : out;
+  return opts.f?.[0] === 'inet6'
+    ? '\nRouting Table: IPv6\n  Destination/Mask            Gateway                   Flags Ref   Use    If\n--------------------------- --------------------------- ----- --- ------- -----\n::1                         ::1                         UH      2       0 lo0\n'
+    : out;
 }
 
 const MAINS = { dladm, ipadm, netstat };

@@ -15,7 +15,10 @@ function stateDir() {
 }
 
 function logCall(tool, argv) {
-  fs.appendFileSync(path.join(stateDir(), 'calls.log'), JSON.stringify({ tool, argv, at: new Date().toISOString() }) + '\n');
+  fs.appendFileSync(
+    path.join(stateDir(), 'calls.log'),
+    JSON.stringify({ tool, argv, at: new Date().toISOString() }) + '\n',
+  );
 }
 
 function sleepMs(ms) {

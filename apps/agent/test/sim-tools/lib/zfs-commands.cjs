@@ -14,8 +14,13 @@ module.exports = (z) => {
     const snap = rest[0];
     need(doc, snap);
     const [name] = snap.split('@');
-    const later = Object.keys(doc.datasets).filter((n) => n.startsWith(`${name}@`) && doc.datasets[n].created > doc.datasets[snap].created);
-    if (later.length > 0 && !opts.r) fail(`cannot rollback to '${snap}': more recent snapshots or bookmarks exist\nuse '-r' to force deletion of the following snapshots and bookmarks:\n${later.join('\n')}`);
+    const later = Object.keys(doc.datasets).filter(
+      (n) => n.startsWith(`${name}@`) && doc.datasets[n].created > doc.datasets[snap].created,
+    );
+    if (later.length > 0 && !opts.r)
+      fail(
+        `cannot rollback to '${snap}': more recent snapshots or bookmarks exist\nuse '-r' to force deletion of the following snapshots and bookmarks:\n${later.join('\n')}`,
+      );
     for (const l of later) delete doc.datasets[l];
     const mp = mountpointOf(doc, name);
     if (mp && mp.startsWith(stateDir())) {
@@ -35,7 +40,13 @@ module.exports = (z) => {
       z.create(doc, ['-p', parent]);
     }
     const [source] = snap.split('@');
-    doc.datasets[target] = { type: doc.datasets[source].type, props: { ...(doc.datasets[source].type === 'volume' ? { volsize: doc.datasets[source].props.volsize } : {}) }, created: Math.floor(Date.now() / 1000), origin: snap, holds: {} };
+    doc.datasets[target] = {
+      type: doc.datasets[source].type,
+      props: { ...(doc.datasets[source].type === 'volume' ? { volsize: doc.datasets[source].props.volsize } : {}) },
+      created: Math.floor(Date.now() / 1000),
+      origin: snap,
+      holds: {},
+    };
     z.setProps(doc, target, opts.o ?? []);
     const mp = doc.datasets[target].type === 'filesystem' ? mountpointOf(doc, target) : null;
     if (mp) fs.cpSync(snapDir(snap), mp, { recursive: true });
@@ -85,7 +96,9 @@ module.exports = (z) => {
   function holds(doc, argv) {
     const { opts, rest } = getopt(argv, [], ['H', 'r', 'p']);
     let out = opts.H ? '' : 'NAME  TAG  TIMESTAMP\n';
-    for (const s of rest) for (const [tag, at] of Object.entries(need(doc, s).holds)) out += [s, tag, new Date(at * 1000).toString()].join(opts.H ? '\t' : '  ') + '\n';
+    for (const s of rest)
+      for (const [tag, at] of Object.entries(need(doc, s).holds))
+        out += [s, tag, new Date(at * 1000).toString()].join(opts.H ? '\t' : '  ') + '\n';
     return out;
   }
 
@@ -96,9 +109,19 @@ module.exports = (z) => {
     const snap = rest[0] ?? fail('missing snapshot argument', 2);
     if (need(doc, snap).type !== 'snapshot') fail(`'${snap}' is not a snapshot`, 2);
     const [name, tag] = snap.split('@');
-    const members = opts.R ? Object.keys(doc.datasets).filter((n) => (n === name || n.startsWith(`${name}/`)) && !n.includes('@') && doc.datasets[`${n}@${tag}`]) : [name];
-    const datasets = members.map((m) => ({ rel: m.slice(name.length), type: doc.datasets[m].type, props: doc.datasets[m].props, files: packDir(snapDir(`${m}@${tag}`)) }));
-    if (process.stdout.isTTY) fail('Error: Stream can not be written to a terminal.\nYou must redirect standard output.');
+    const members = opts.R
+      ? Object.keys(doc.datasets).filter(
+          (n) => (n === name || n.startsWith(`${name}/`)) && !n.includes('@') && doc.datasets[`${n}@${tag}`],
+        )
+      : [name];
+    const datasets = members.map((m) => ({
+      rel: m.slice(name.length),
+      type: doc.datasets[m].type,
+      props: doc.datasets[m].props,
+      files: packDir(snapDir(`${m}@${tag}`)),
+    }));
+    if (process.stdout.isTTY)
+      fail('Error: Stream can not be written to a terminal.\nYou must redirect standard output.');
     fs.writeSync(1, `SIMZFS1\n${JSON.stringify({ tag, datasets })}\n`);
   }
 
@@ -107,7 +130,15 @@ module.exports = (z) => {
     return fs.readdirSync(path.join(dir, rel), { withFileTypes: true }).flatMap((e) => {
       const r = path.join(rel, e.name);
       if (e.isDirectory()) return [{ path: r, dir: true }, ...packDir(dir, r)];
-      return e.isFile() ? [{ path: r, mode: fs.statSync(path.join(dir, r)).mode & 0o777, data: fs.readFileSync(path.join(dir, r)).toString('base64') }] : [];
+      return e.isFile()
+        ? [
+            {
+              path: r,
+              mode: fs.statSync(path.join(dir, r)).mode & 0o777,
+              data: fs.readFileSync(path.join(dir, r)).toString('base64'),
+            },
+          ]
+        : [];
     });
   }
 
@@ -118,7 +149,8 @@ module.exports = (z) => {
     if (!text.startsWith('SIMZFS1\n')) fail('cannot receive: invalid stream (bad magic number)');
     const stream = JSON.parse(text.slice(8));
     withState('zfs', initZfs, (doc) => {
-      if (doc.datasets[target] && !opts.F) fail(`cannot receive new filesystem stream: destination '${target}' exists\nmust specify -F to overwrite it`);
+      if (doc.datasets[target] && !opts.F)
+        fail(`cannot receive new filesystem stream: destination '${target}' exists\nmust specify -F to overwrite it`);
       if (doc.datasets[target]) z.destroy(doc, ['-r', target]);
       for (const d of stream.datasets) {
         const name = target + d.rel;
@@ -166,7 +198,19 @@ module.exports = (z) => {
 
   function zpoolLine(doc, name, cols, parsable) {
     const used = poolUsed(doc);
-    const v = { name, size: POOL_SIZE, alloc: used, free: POOL_SIZE - used, frag: parsable ? '3' : '3%', cap: parsable ? String(Math.round((used / POOL_SIZE) * 100)) : `${Math.round((used / POOL_SIZE) * 100)}%`, dedup: parsable ? '1.00' : '1.00x', health: doc.pools[name].health, altroot: '-', ckpoint: '-', expandsz: '-' };
+    const v = {
+      name,
+      size: POOL_SIZE,
+      alloc: used,
+      free: POOL_SIZE - used,
+      frag: parsable ? '3' : '3%',
+      cap: parsable ? String(Math.round((used / POOL_SIZE) * 100)) : `${Math.round((used / POOL_SIZE) * 100)}%`,
+      dedup: parsable ? '1.00' : '1.00x',
+      health: doc.pools[name].health,
+      altroot: '-',
+      ckpoint: '-',
+      expandsz: '-',
+    };
     return cols.map((c) => String(v[c] ?? doc.pools[name].props[c] ?? '-'));
   }
 
@@ -182,19 +226,38 @@ module.exports = (z) => {
     const { opts, rest } = getopt(args, ['o'], ['H', 'p', 'v', 'x', 's', 'L', 'P']);
     const doc = readState('zfs', initZfs);
     const pools = rest.filter((r) => !/^\d+$/.test(r));
-    for (const p of pools.slice(sub === 'set' || sub === 'get' ? 1 : 0)) if (!doc.pools[p]) fail(`cannot open '${p}': no such pool`);
-    const names = (sub === 'get' || sub === 'set' ? pools.slice(1) : pools).length ? (sub === 'get' || sub === 'set' ? pools.slice(1) : pools) : Object.keys(doc.pools);
+    for (const p of pools.slice(sub === 'set' || sub === 'get' ? 1 : 0))
+      if (!doc.pools[p]) fail(`cannot open '${p}': no such pool`);
+    const names = (sub === 'get' || sub === 'set' ? pools.slice(1) : pools).length
+      ? sub === 'get' || sub === 'set'
+        ? pools.slice(1)
+        : pools
+      : Object.keys(doc.pools);
     switch (sub) {
       case 'list': {
-        const cols = opts.o ? opts.o[0].split(',') : ['name', 'size', 'alloc', 'free', 'ckpoint', 'expandsz', 'frag', 'cap', 'dedup', 'health', 'altroot'];
+        const cols = opts.o
+          ? opts.o[0].split(',')
+          : ['name', 'size', 'alloc', 'free', 'ckpoint', 'expandsz', 'frag', 'cap', 'dedup', 'health', 'altroot'];
         const rows = names.map((n) => zpoolLine(doc, n, cols, !!opts.p));
-        return (opts.H ? rows : [cols.map((c) => c.toUpperCase()), ...rows]).map((r) => r.join(opts.H ? '\t' : '  ') + '\n').join('');
+        return (opts.H ? rows : [cols.map((c) => c.toUpperCase()), ...rows])
+          .map((r) => r.join(opts.H ? '\t' : '  ') + '\n')
+          .join('');
       }
       case 'status':
         return names.map((n) => zpoolStatus(doc, n)).join('\n');
       case 'get': {
-        const props = rest[0] === 'all' ? ['size', 'capacity', 'health', 'free', 'allocated', ...Object.keys(doc.pools[names[0]].props)] : rest[0].split(',');
-        return names.flatMap((n) => props.map((p) => `${n}\t${p}\t${zpoolLine(doc, n, [{ capacity: 'cap', allocated: 'alloc' }[p] ?? p], !!opts.p)[0]}\t${doc.pools[n].props[p] !== undefined ? 'local' : '-'}\n`)).join('');
+        const props =
+          rest[0] === 'all'
+            ? ['size', 'capacity', 'health', 'free', 'allocated', ...Object.keys(doc.pools[names[0]].props)]
+            : rest[0].split(',');
+        return names
+          .flatMap((n) =>
+            props.map(
+              (p) =>
+                `${n}\t${p}\t${zpoolLine(doc, n, [{ capacity: 'cap', allocated: 'alloc' }[p] ?? p], !!opts.p)[0]}\t${doc.pools[n].props[p] !== undefined ? 'local' : '-'}\n`,
+            ),
+          )
+          .join('');
       }
       case 'set':
         return void withState('zfs', initZfs, (d) => {
@@ -203,10 +266,21 @@ module.exports = (z) => {
         });
       case 'scrub':
         return void withState('zfs', initZfs, (d) => {
-          for (const n of names) d.pools[n].scan = opts.s ? 'scrub canceled' : `scrub repaired 0 in 0 days 00:00:01 with 0 errors on ${new Date().toString().slice(0, 24)}`;
+          for (const n of names)
+            d.pools[n].scan = opts.s
+              ? 'scrub canceled'
+              : `scrub repaired 0 in 0 days 00:00:01 with 0 errors on ${new Date().toString().slice(0, 24)}`;
         });
       case 'iostat': {
-        const rows = names.map((n) => [n, String(poolUsed(doc)), String(POOL_SIZE - poolUsed(doc)), '12', '34', '49152', '139264']);
+        const rows = names.map((n) => [
+          n,
+          String(poolUsed(doc)),
+          String(POOL_SIZE - poolUsed(doc)),
+          '12',
+          '34',
+          '49152',
+          '139264',
+        ]);
         return rows.map((r) => r.join(opts.H ? '\t' : '  ') + '\n').join('');
       }
       default:
@@ -217,18 +291,28 @@ module.exports = (z) => {
   /** zoneadm install: the zonepath's dataset, a child of the dataset mounted at the zonepath's parent. */
   function createZoneDataset(zonepath) {
     withState('zfs', initZfs, (doc) => {
-      const parent = Object.keys(doc.datasets).find((n) => doc.datasets[n].type === 'filesystem' && mountpointOf(doc, n) === path.dirname(zonepath));
-      if (parent && !doc.datasets[`${parent}/${path.basename(zonepath)}`]) z.create(doc, [`${parent}/${path.basename(zonepath)}`]);
+      const parent = Object.keys(doc.datasets).find(
+        (n) => doc.datasets[n].type === 'filesystem' && mountpointOf(doc, n) === path.dirname(zonepath),
+      );
+      if (parent && !doc.datasets[`${parent}/${path.basename(zonepath)}`])
+        z.create(doc, [`${parent}/${path.basename(zonepath)}`]);
       else fs.mkdirSync(zonepath, { recursive: true });
     });
   }
 
   function destroyZoneDataset(zonepath) {
     withState('zfs', initZfs, (doc) => {
-      const own = Object.keys(doc.datasets).find((n) => doc.datasets[n].type === 'filesystem' && mountpointOf(doc, n) === zonepath);
+      const own = Object.keys(doc.datasets).find(
+        (n) => doc.datasets[n].type === 'filesystem' && mountpointOf(doc, n) === zonepath,
+      );
       if (own) z.destroy(doc, ['-r', own]);
     });
   }
 
-  return { main: (tool) => runTool(tool, tool === 'zpool' ? zpoolMain : zfsMain), createZoneDataset, destroyZoneDataset, sizes };
+  return {
+    main: (tool) => runTool(tool, tool === 'zpool' ? zpoolMain : zfsMain),
+    createZoneDataset,
+    destroyZoneDataset,
+    sizes,
+  };
 };

@@ -5,8 +5,31 @@
 // verify/commit/delete) and its `info`/`export` renderings.
 const { fail } = require('./sim-state.cjs');
 
-const GLOBALS = ['zonename', 'zonepath', 'brand', 'autoboot', 'bootargs', 'pool', 'limitpriv', 'scheduling-class', 'ip-type', 'hostid', 'fs-allowed'];
-const RESOURCES = ['net', 'device', 'attr', 'fs', 'dataset', 'rctl', 'capped-memory', 'capped-cpu', 'dedicated-cpu', 'admin'];
+const GLOBALS = [
+  'zonename',
+  'zonepath',
+  'brand',
+  'autoboot',
+  'bootargs',
+  'pool',
+  'limitpriv',
+  'scheduling-class',
+  'ip-type',
+  'hostid',
+  'fs-allowed',
+];
+const RESOURCES = [
+  'net',
+  'device',
+  'attr',
+  'fs',
+  'dataset',
+  'rctl',
+  'capped-memory',
+  'capped-cpu',
+  'dedicated-cpu',
+  'admin',
+];
 const UNSET_SHOWN = { net: ['address', 'allowed-address', 'defrouter'] };
 
 /** Splits a command script into commands: newlines and ';' outside double quotes. */
@@ -30,7 +53,14 @@ function unquote(v) {
 }
 
 function newZone(name) {
-  return { name, props: { zonename: name, zonepath: '', brand: 'lipkg', autoboot: 'false', 'ip-type': 'exclusive' }, resources: {}, state: 'configured', uuid: null, id: null };
+  return {
+    name,
+    props: { zonename: name, zonepath: '', brand: 'lipkg', autoboot: 'false', 'ip-type': 'exclusive' },
+    resources: {},
+    state: 'configured',
+    uuid: null,
+    id: null,
+  };
 }
 
 function matches(resource, selector) {
@@ -50,7 +80,8 @@ function applyCommands(zones, name, commands) {
       case 'create': {
         if (zone && !args.includes('-F')) fail(`${name}: zone already exists; use create -F to overwrite`);
         zone = zones[name] = newZone(name);
-        if (args.includes('-b')) zone.props = { zonename: name, zonepath: '', brand: 'lipkg', autoboot: 'false', 'ip-type': 'exclusive' };
+        if (args.includes('-b'))
+          zone.props = { zonename: name, zonepath: '', brand: 'lipkg', autoboot: 'false', 'ip-type': 'exclusive' };
         break;
       }
       case 'set': {
@@ -61,7 +92,8 @@ function applyCommands(zones, name, commands) {
         if (scope) scope.resource[m[1]] = value;
         else {
           if (!GLOBALS.includes(m[1])) fail(`unknown property "${m[1]}"`);
-          if ((m[1] === 'brand' || m[1] === 'zonepath') && zone.state !== 'configured') fail(`cannot change ${m[1]}: zone is ${zone.state}`);
+          if ((m[1] === 'brand' || m[1] === 'zonepath') && zone.state !== 'configured')
+            fail(`cannot change ${m[1]}: zone is ${zone.state}`);
           zone.props[m[1]] = value;
         }
         break;

@@ -19,7 +19,15 @@ const consoleSocket = (name) => path.join(runDir(), `${name}.console`);
 const pidFile = (name, what) => path.join(runDir(), `${name}.${what}.pid`);
 
 function listLine(z) {
-  return [z.state === 'running' ? z.id : '-', esc(z.name), z.state, esc(z.props.zonepath), z.uuid ?? '', z.props.brand, z.props['ip-type'] === 'shared' ? 'shared' : 'excl'].join(':');
+  return [
+    z.state === 'running' ? z.id : '-',
+    esc(z.name),
+    z.state,
+    esc(z.props.zonepath),
+    z.uuid ?? '',
+    z.props.brand,
+    z.props['ip-type'] === 'shared' ? 'shared' : 'excl',
+  ].join(':');
 }
 
 function zoneadmList(opts, only) {
@@ -27,12 +35,19 @@ function zoneadmList(opts, only) {
   const all = Object.values(doc.zones).filter((z) => (only ? z.name === only : true));
   if (only && all.length === 0 && only !== 'global') fail(`${only}: No such zone configured`);
   const shown = all.filter((z) => opts.c || only || z.state === 'running' || (opts.i && z.state !== 'configured'));
-  const global = { name: 'global', id: 0, state: 'running', props: { zonepath: '/', brand: 'ipkg', 'ip-type': 'shared' }, uuid: '' };
+  const global = {
+    name: 'global',
+    id: 0,
+    state: 'running',
+    props: { zonepath: '/', brand: 'ipkg', 'ip-type': 'shared' },
+    uuid: '',
+  };
   const zones = only && only !== 'global' ? shown : [global, ...shown];
   if (opts.p) return zones.map((z) => listLine(z) + '\n').join('');
   if (!opts.v) return zones.map((z) => z.name + '\n').join('');
   let out = '  ID NAME             STATUS     PATH                           BRAND    IP    \n';
-  for (const z of zones) out += `${String(z.state === 'running' ? z.id : '-').padStart(4)} ${z.name.padEnd(16)} ${z.state.padEnd(10)} ${z.props.zonepath.padEnd(30)} ${z.props.brand.padEnd(8)} ${z.props['ip-type'] === 'shared' ? 'shared' : 'excl'}\n`;
+  for (const z of zones)
+    out += `${String(z.state === 'running' ? z.id : '-').padStart(4)} ${z.name.padEnd(16)} ${z.state.padEnd(10)} ${z.props.zonepath.padEnd(30)} ${z.props.brand.padEnd(8)} ${z.props['ip-type'] === 'shared' ? 'shared' : 'excl'}\n`;
   return out;
 }
 
@@ -84,7 +99,11 @@ function boot(name) {
   const zone = setState(name, ['installed'], 'running', (z, doc) => ({ id: doc.nextId++, uuid: z.uuid }));
   fs.mkdirSync(runDir(), { recursive: true });
   fs.mkdirSync(path.join(stateDir(), 'var', 'log', 'zones'), { recursive: true });
-  const child = spawn(process.execPath, [path.join(__dirname, 'guest.cjs'), name, zone.props.zonepath, zone.props.brand], { detached: true, stdio: 'ignore', env: process.env });
+  const child = spawn(
+    process.execPath,
+    [path.join(__dirname, 'guest.cjs'), name, zone.props.zonepath, zone.props.brand],
+    { detached: true, stdio: 'ignore', env: process.env },
+  );
   fs.writeFileSync(pidFile(name, 'guest'), String(child.pid));
   child.unref();
   const deadline = Date.now() + 5000;
@@ -110,19 +129,23 @@ function zoneadm(argv) {
   const current = readState('zones', initZones).zones[name] ?? fail(`${name}: No such zone configured`);
   switch (sub) {
     case 'install': {
-      if (current.state !== 'configured') fail(`zone '${name}': install operation is invalid for ${current.state} zones.`);
+      if (current.state !== 'configured')
+        fail(`zone '${name}': install operation is invalid for ${current.state} zones.`);
       if (!current.props.zonepath) fail(`zone '${name}': zonepath is not set`);
       zfs.createZoneDataset(current.props.zonepath);
       const root = path.join(current.props.zonepath, 'root');
-      for (const d of ['etc', 'opt', 'var/svc/log', 'lib/svc/manifest/site', 'root', 'tmp']) fs.mkdirSync(path.join(root, d), { recursive: true });
+      for (const d of ['etc', 'opt', 'var/svc/log', 'lib/svc/manifest/site', 'root', 'tmp'])
+        fs.mkdirSync(path.join(root, d), { recursive: true });
       setState(name, ['configured'], 'installed', () => ({ uuid: randomUUID() }));
       return 'A ZFS file system has been created for this zone.\nDone: Installation completed in 1.234 seconds.\n';
     }
     case 'clone': {
       const source = args.filter((a) => !a.startsWith('-')).pop();
       const src = readState('zones', initZones).zones[source] ?? fail(`${source}: No such zone configured`);
-      if (src.state !== 'installed') fail(`zone '${source}': must be installed before being cloned (it is ${src.state})`);
-      if (current.state !== 'configured') fail(`zone '${name}': clone operation is invalid for ${current.state} zones.`);
+      if (src.state !== 'installed')
+        fail(`zone '${source}': must be installed before being cloned (it is ${src.state})`);
+      if (current.state !== 'configured')
+        fail(`zone '${name}': clone operation is invalid for ${current.state} zones.`);
       zfs.createZoneDataset(current.props.zonepath);
       fs.cpSync(path.join(src.props.zonepath, 'root'), path.join(current.props.zonepath, 'root'), { recursive: true });
       setState(name, ['configured'], 'installed', () => ({ uuid: randomUUID() }));
@@ -133,7 +156,8 @@ function zoneadm(argv) {
     case 'ready':
       return void setState(name, ['installed', 'ready'], 'ready');
     case 'shutdown': {
-      if (current.state !== 'running') fail(`zone '${name}': shutdown operation is invalid for ${current.state} zones.`);
+      if (current.state !== 'running')
+        fail(`zone '${name}': shutdown operation is invalid for ${current.state} zones.`);
       killZone(name, 'SIGTERM');
       waitDown(name);
       if (args.includes('-r')) boot(name);
@@ -142,7 +166,8 @@ function zoneadm(argv) {
     case 'halt':
     case 'reboot': {
       if (current.state === 'installed' && sub === 'halt') return '';
-      if (current.state !== 'running' && current.state !== 'ready') fail(`zone '${name}': ${sub} operation is invalid for ${current.state} zones.`);
+      if (current.state !== 'running' && current.state !== 'ready')
+        fail(`zone '${name}': ${sub} operation is invalid for ${current.state} zones.`);
       killZone(name, 'SIGKILL');
       waitDown(name);
       if (sub === 'reboot') boot(name);
@@ -150,7 +175,8 @@ function zoneadm(argv) {
     }
     case 'uninstall': {
       if (!args.includes('-F')) fail('uninstall: use -F in a non-interactive session');
-      if (current.state !== 'installed') fail(`zone '${name}': uninstall operation is invalid for ${current.state} zones.`);
+      if (current.state !== 'installed')
+        fail(`zone '${name}': uninstall operation is invalid for ${current.state} zones.`);
       zfs.destroyZoneDataset(current.props.zonepath);
       fs.rmSync(current.props.zonepath, { recursive: true, force: true });
       setState(name, ['installed'], 'configured', () => ({ uuid: null }));
@@ -175,12 +201,18 @@ function zonecfg(argv) {
 function zadm(argv) {
   const [sub, name] = argv;
   const doc = readState('zones', initZones);
-  if (sub === 'list') return Object.keys(doc.zones).map((n) => n + '\n').join('');
+  if (sub === 'list')
+    return Object.keys(doc.zones)
+      .map((n) => n + '\n')
+      .join('');
   if (sub === 'show') return renderZadm(doc.zones[name] ?? fail(`zone '${name}' does not exist`));
   fail(`${sub}: unsupported here`, 2);
 }
 
-/** zlogin -C attaches to the console; `zlogin Z cmd…` runs cmd in the zone root (no chroot here: relative paths only). */
+/**
+ * zlogin -C attaches to the console; `zlogin Z cmd…` runs cmd in the zone root (no chroot here:
+ * relative paths only).
+ */
 function zlogin(argv) {
   const { opts, rest } = getopt(argv, ['e', 'l'], ['C', 'E', 'Q', 'S']);
   const [name, ...cmd] = rest;
@@ -188,7 +220,11 @@ function zlogin(argv) {
   if (zone.state !== 'running') fail(`zone '${name}' is not running (it is ${zone.state})`);
   if (opts.C) return attachConsole(name);
   const shell = cmd.length === 0 ? ['/bin/sh', ['-i']] : ['/bin/sh', ['-c', cmd.join(' ')]];
-  const r = spawnSync(shell[0], shell[1], { cwd: path.join(zone.props.zonepath, 'root'), stdio: 'inherit', env: { ...process.env, HOME: '/root' } });
+  const r = spawnSync(shell[0], shell[1], {
+    cwd: path.join(zone.props.zonepath, 'root'),
+    stdio: 'inherit',
+    env: { ...process.env, HOME: '/root' },
+  });
   process.exitCode = r.status ?? 1;
 }
 

@@ -80,7 +80,9 @@ export class NodesAndOperations1796200000000 implements MigrationInterface {
       )`);
     await q.query(`CREATE INDEX operations_org_created ON operations (org_id, created_at DESC)`);
     await q.query(`CREATE INDEX operations_node_status ON operations (node_id, status)`);
-    await q.query(`CREATE INDEX operations_open ON operations (deadline_at) WHERE status IN ('queued', 'running', 'cancelling')`);
+    await q.query(
+      `CREATE INDEX operations_open ON operations (deadline_at) WHERE status IN ('queued', 'running', 'cancelling')`,
+    );
     await q.query(`CREATE INDEX operations_finished ON operations (finished_at) WHERE finished_at IS NOT NULL`);
     // Time series: one row per heartbeat, rolled up into 5-minute buckets and pruned by retention.
     await q.query(`
@@ -122,7 +124,14 @@ export class NodesAndOperations1796200000000 implements MigrationInterface {
   }
 
   async down(q: QueryRunner): Promise<void> {
-    for (const t of ['node_metrics_5m', 'node_metrics', 'operations', 'revoked_agent_tokens', 'node_registration_tokens', 'nodes']) {
+    for (const t of [
+      'node_metrics_5m',
+      'node_metrics',
+      'operations',
+      'revoked_agent_tokens',
+      'node_registration_tokens',
+      'nodes',
+    ]) {
       await q.query(`DROP TABLE IF EXISTS ${t}`);
     }
   }

@@ -22,7 +22,9 @@ export class Backups1796240000000 implements MigrationInterface {
         updated_at timestamptz NOT NULL DEFAULT now(),
         UNIQUE (org_id, name)
       )`);
-    await q.query(`CREATE UNIQUE INDEX backup_storage_configs_one_active ON backup_storage_configs (org_id) WHERE active`);
+    await q.query(
+      `CREATE UNIQUE INDEX backup_storage_configs_one_active ON backup_storage_configs (org_id) WHERE active`,
+    );
     // instance_id has no foreign key on purpose: when an instance goes, its backup rows stay
     // until a sweeper has removed their archives (S3 objects would otherwise be left behind).
     await q.query(`
@@ -52,7 +54,9 @@ export class Backups1796240000000 implements MigrationInterface {
         CHECK (storage = 'agent' OR storage_config_id IS NOT NULL)
       )`);
     await q.query(`CREATE INDEX backups_instance ON backups (instance_id, created_at)`);
-    await q.query(`CREATE INDEX backups_open ON backups (status) WHERE status IN ('creating', 'uploading', 'deleting')`);
+    await q.query(
+      `CREATE INDEX backups_open ON backups (status) WHERE status IN ('creating', 'uploading', 'deleting')`,
+    );
   }
 
   async down(q: QueryRunner): Promise<void> {

@@ -33,7 +33,9 @@ export class MigrationsAndDrain1796250000000 implements MigrationInterface {
     await q.query(`CREATE INDEX migrations_org_created ON migrations (org_id, created_at)`);
     await q.query(`CREATE INDEX migrations_open_batch ON migrations (batch_id) WHERE status IN ('queued', 'running')`);
     // One open migration per instance: a second migrate of the same instance is a 409, even from two replicas at once.
-    await q.query(`CREATE UNIQUE INDEX migrations_open_instance ON migrations (instance_id) WHERE status IN ('queued', 'running')`);
+    await q.query(
+      `CREATE UNIQUE INDEX migrations_open_instance ON migrations (instance_id) WHERE status IN ('queued', 'running')`,
+    );
     await q.query(`ALTER TABLE instances ADD COLUMN migration_id uuid`);
   }
 

@@ -60,6 +60,7 @@ export class DeploymentsAndInstanceMetrics1796260000000 implements MigrationInte
   }
 
   async down(q: QueryRunner): Promise<void> {
-    for (const t of ['deployments', 'instance_metrics_5m', 'instance_metrics']) await q.query(`DROP TABLE IF EXISTS ${t}`);
+    for (const t of ['deployments', 'instance_metrics_5m', 'instance_metrics'])
+      await q.query(`DROP TABLE IF EXISTS ${t}`);
   }
 }

@@ -46,7 +46,11 @@ export class NodeStreams {
     @Inject(HUB_LOGGER) private readonly log: Logger,
   ) {
     const { heartbeatSeconds, offlineAfterMissed } = config.agents;
-    this.ownership = new NodeOwnership(redis.client, (...p) => redis.key(...p), heartbeatSeconds * (offlineAfterMissed + 1) * 1000);
+    this.ownership = new NodeOwnership(
+      redis.client,
+      (...p) => redis.key(...p),
+      heartbeatSeconds * (offlineAfterMissed + 1) * 1000,
+    );
     this.directory = new ReplicaDirectory(redis.client, (...p) => redis.key(...p), 0);
     this.key = deriveRelayKey(config.secrets.encryptionKey);
   }
@@ -68,7 +72,13 @@ export class NodeStreams {
         const url = await this.directory.address(replica);
         if (url) {
           try {
-            const stream = await RelayedStream.open({ url, credential: relayCredential(this.key, HUB_INSTANCE_ID, replica), pingMs: RELAY_PING_MS }, nodeId, kind, params, timeoutMs);
+            const stream = await RelayedStream.open(
+              { url, credential: relayCredential(this.key, HUB_INSTANCE_ID, replica), pingMs: RELAY_PING_MS },
+              nodeId,
+              kind,
+              params,
+              timeoutMs,
+            );
             this.relayedOut++;
             stream.onClose(() => this.relayedOut--);
             return stream;

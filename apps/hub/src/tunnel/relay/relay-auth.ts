@@ -39,7 +39,8 @@ export class RelayAuthVerifier {
     const [, from, to, time, nonce, given] = parts as [string, string, string, string, string, string];
     const expected = Buffer.from(mac(this.key, parts.slice(0, 5).join('.')));
     const actual = Buffer.from(given);
-    if (expected.length !== actual.length || !timingSafeEqual(expected, actual)) return { ok: false, reason: 'bad relay credential' };
+    if (expected.length !== actual.length || !timingSafeEqual(expected, actual))
+      return { ok: false, reason: 'bad relay credential' };
     if (to !== this.self()) return { ok: false, reason: 'relay credential for another replica' };
     if (!(Math.abs(now - Number(time)) <= MAX_SKEW_MS)) return { ok: false, reason: 'relay credential expired' };
     this.forgetOld(now);

@@ -24,12 +24,22 @@ export const toOwnerFrame = z.discriminatedUnion('type', [
     kind: streamKindName,
     params: z.unknown(),
     timeout_ms: z.number().int().min(100).max(120_000),
-    /** Output the agent may send ahead of the consumer, as on the tunnel (bounded: what one stream may hold in flight). */
-    output_credit: z.number().int().min(1).max(4 * 1024 * 1024),
+    /**
+     * Output the agent may send ahead of the consumer, as on the tunnel (bounded: what one stream may hold in flight).
+     */
+    output_credit: z
+      .number()
+      .int()
+      .min(1)
+      .max(4 * 1024 * 1024),
   }),
   /** The consumer passed these output bytes on: the agent may send as many more. */
   z.object({ type: z.literal('credit'), bytes: z.number().int().min(1) }),
-  z.object({ type: z.literal('resize'), cols: z.number().int().min(1).max(1000), rows: z.number().int().min(1).max(1000) }),
+  z.object({
+    type: z.literal('resize'),
+    cols: z.number().int().min(1).max(1000),
+    rows: z.number().int().min(1).max(1000),
+  }),
   z.object({ type: z.literal('eof') }),
   z.object({ type: z.literal('close'), reason: z.string().max(1000) }),
 ]);

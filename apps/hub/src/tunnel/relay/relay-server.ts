@@ -28,7 +28,11 @@ const ADVERTISE_TTL_MS = 15_000;
 @Injectable()
 export class RelayServer implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private server?: Server;
-  private readonly wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: 4 * STREAM_CHUNK_BYTES });
+  private readonly wss = new WebSocketServer({
+    noServer: true,
+    perMessageDeflate: false,
+    maxPayload: 4 * STREAM_CHUNK_BYTES,
+  });
   private readonly verifier: RelayAuthVerifier;
   readonly directory: ReplicaDirectory;
   private url?: string;
@@ -48,7 +52,11 @@ export class RelayServer implements OnApplicationBootstrap, BeforeApplicationShu
 
   async onApplicationBootstrap(): Promise<void> {
     const { host, port } = this.config.relay.listen;
-    const server = createServer((_req, res) => res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":"relay connections only","code":"not_found"}'));
+    const server = createServer((_req, res) =>
+      res
+        .writeHead(404, { 'content-type': 'application/json' })
+        .end('{"error":"relay connections only","code":"not_found"}'),
+    );
     server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.onUpgrade(req, socket, head));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -114,7 +122,11 @@ export class RelayServer implements OnApplicationBootstrap, BeforeApplicationShu
       if (stream) return ws.close(1008, 'one stream per relay connection');
       const session = this.tunnel.session(frame.node_id);
       if (!session) {
-        send({ type: 'refused', code: 'not_owner', message: `the node's agent is not connected to replica ${HUB_INSTANCE_ID}` });
+        send({
+          type: 'refused',
+          code: 'not_owner',
+          message: `the node's agent is not connected to replica ${HUB_INSTANCE_ID}`,
+        });
         return ws.close(1000, 'not owner');
       }
       this.tunnel.streams.open(session, frame.kind, frame.params, frame.timeout_ms, frame.output_credit).then(

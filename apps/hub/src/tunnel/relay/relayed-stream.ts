@@ -33,7 +33,13 @@ export class RelayedStream extends CreditedStream {
     super(randomBytes(12).toString('base64url'));
   }
 
-  static async open(target: RelayTarget, nodeId: string, kind: StreamKind, params: unknown, timeoutMs: number): Promise<RelayedStream> {
+  static async open(
+    target: RelayTarget,
+    nodeId: string,
+    kind: StreamKind,
+    params: unknown,
+    timeoutMs: number,
+  ): Promise<RelayedStream> {
     const ws = new WebSocket(target.url + RELAY_PATH, {
       headers: { [RELAY_AUTH_HEADER]: target.credential },
       perMessageDeflate: false,
@@ -52,15 +58,43 @@ export class RelayedStream extends CreditedStream {
         ws.terminate();
         reject(err);
       };
-      const timer = setTimeout(() => done(new StreamOpenError('agent_timeout', `the agent did not open the ${kind} stream within ${timeoutMs / 1000} s`)), timeoutMs + 2000);
+      const timer = setTimeout(
+        () =>
+          done(
+            new StreamOpenError(
+              'agent_timeout',
+              `the agent did not open the ${kind} stream within ${timeoutMs / 1000} s`,
+            ),
+          ),
+        timeoutMs + 2000,
+      );
       ws.once('unexpected-response', (_req, res) => {
         // 401: the replicas do not share one encryption key, which trying again will not fix.
-        if (res.statusCode === 401) done(new StreamOpenError('relay_unauthorized', 'the replica holding the node refused this replica: do all replicas share HOSTPLANE_ENCRYPTION_KEY?'));
+        if (res.statusCode === 401)
+          done(
+            new StreamOpenError(
+              'relay_unauthorized',
+              'the replica holding the node refused this replica: do all replicas share HOSTPLANE_ENCRYPTION_KEY?',
+            ),
+          );
         else done(new NotOwnerError(`the replica holding the node refused the relay (HTTP ${res.statusCode})`));
       });
-      ws.once('error', (err) => done(new NotOwnerError(`the replica holding the node cannot be reached: ${err.message}`)));
-      ws.once('close', () => done(new NotOwnerError('the replica holding the node closed the relay before the stream opened')));
-      ws.once('open', () => stream.send({ type: 'open', node_id: nodeId, kind, params, timeout_ms: timeoutMs, output_credit: RELAYED_OUTPUT_CREDIT }));
+      ws.once('error', (err) =>
+        done(new NotOwnerError(`the replica holding the node cannot be reached: ${err.message}`)),
+      );
+      ws.once('close', () =>
+        done(new NotOwnerError('the replica holding the node closed the relay before the stream opened')),
+      );
+      ws.once('open', () =>
+        stream.send({
+          type: 'open',
+          node_id: nodeId,
+          kind,
+          params,
+          timeout_ms: timeoutMs,
+          output_credit: RELAYED_OUTPUT_CREDIT,
+        }),
+      );
       ws.on('message', (data: Buffer, isBinary: boolean) => {
         if (isBinary) return stream.deliver(data);
         const frame = parseTextFrame(toRelayFrame, data);
@@ -70,7 +104,11 @@ export class RelayedStream extends CreditedStream {
           stream.addCredit(frame.initial_credit);
           done();
         } else if (frame.type === 'refused') {
-          done(frame.code === 'not_owner' ? new NotOwnerError(frame.message) : new StreamOpenError(frame.code, frame.message));
+          done(
+            frame.code === 'not_owner'
+              ? new NotOwnerError(frame.message)
+              : new StreamOpenError(frame.code, frame.message),
+          );
         } else if (frame.type === 'credit') {
           stream.addCredit(frame.bytes);
         } else if (frame.type === 'closed') {

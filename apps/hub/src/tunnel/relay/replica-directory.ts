@@ -16,7 +16,8 @@ export class ReplicaDirectory {
   }
 
   async withdraw(replicaId: string, url: string): Promise<void> {
-    if ((await this.redis.get(this.key('replica', replicaId, 'relay'))) === url) await this.redis.del(this.key('replica', replicaId, 'relay'));
+    if ((await this.redis.get(this.key('replica', replicaId, 'relay'))) === url)
+      await this.redis.del(this.key('replica', replicaId, 'relay'));
   }
 
   async address(replicaId: string): Promise<string | null> {
