@@ -5,7 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import { FAST_JOBS_ENV, registerNode, TestNode, waitFor } from './support/agents';
 import { Client, IdentityContext } from './support/identity';
 
-/** Verbatim copies of /work/shared/fixtures/eggs (sources in its SOURCES.md). */
+/** Verbatim copies of published Pterodactyl eggs (sources and licences in fixtures/eggs/SOURCES.md). */
 const EGGS_DIR = join(__dirname, '../../test/fixtures/eggs');
 const egg = (file: string) => JSON.parse(readFileSync(join(EGGS_DIR, file), 'utf8')) as Record<string, unknown>;
 const BASE = 21_000 + Math.floor(Math.random() * 400) * 20;

@@ -5,7 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import { WORKLOAD_USAGE, type WorkloadUsage } from '../src/workloads/workloads.service';
 import { Client, IdentityContext } from './support/identity';
 
-/** Verbatim copies of /work/shared/fixtures/eggs (sources in its SOURCES.md). */
+/** Verbatim copies of published Pterodactyl eggs (sources and licences in fixtures/eggs/SOURCES.md). */
 const EGGS_DIR = join(__dirname, '../../test/fixtures/eggs');
 const egg = (file: string) => JSON.parse(readFileSync(join(EGGS_DIR, file), 'utf8'));
 const MiB = 1024 * 1024;

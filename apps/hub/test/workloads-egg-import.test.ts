@@ -9,7 +9,7 @@ import { PAPER_EGG } from '../src/workloads/paper-egg';
 import { GiB } from '../src/workloads/workload.schemas';
 
 /** The real eggs in the shared workspace (see SOURCES.md there), read as they are at test time. */
-/** Verbatim copies of /work/shared/fixtures/eggs (sources in its SOURCES.md). */
+/** Verbatim copies of published Pterodactyl eggs (sources and licences in fixtures/eggs/SOURCES.md). */
 const EGGS_DIR = join(__dirname, '../../test/fixtures/eggs');
 
 function egg(file: string): Record<string, any> {
