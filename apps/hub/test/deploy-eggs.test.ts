@@ -92,7 +92,7 @@ describe('every fixture egg deploys with its defaults (real agent with dockerd, 
       // agent's pull fails and the deployment fails saying which image it could not pull.
       const done = await finalDeployment(res.body.id);
       assert.equal(done.status, 'failed', JSON.stringify(done));
-      assert.match(done.error.message, /pulling ghcr\.io\/pterodactyl\/\S+ failed/);
+      assert.match(done.error.message, /pulling ghcr\.io\/\S+ failed/);
     });
   }
 
@@ -141,6 +141,6 @@ describe('every fixture egg deploys with its defaults (real agent with dockerd, 
     );
     const done = await finalDeployment(res.body.id);
     assert.equal(done.status, 'failed');
-    assert.match(done.error.message, /pulling ghcr\.io\/pterodactyl\/\S+ failed/);
+    assert.match(done.error.message, /pulling ghcr\.io\/\S+ failed/);
   });
 });
