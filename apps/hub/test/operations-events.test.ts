@@ -35,7 +35,7 @@ describe('operations: wait, retention; events: replay without gaps', () => {
     await ctx?.close();
   });
 
-  it('wait answers within 50 ms of completion, on the other replica than the agent', async () => {
+  it('wait answers within 150 ms of completion (event-driven, no poll), on the other replica than the agent', async () => {
     // Three rounds: the best shows the wake-up path; CI runs three files at once on two cores,
     // so one round can lose the CPU. Every round must still beat any polling interval.
     const lags: number[] = [];
@@ -52,7 +52,7 @@ describe('operations: wait, retention; events: replay without gaps', () => {
       assert.ok(answeredAt - t0 >= 600, 'it really waited');
       lags.push(answeredAt - Date.parse(res.body.finished_at));
     }
-    assert.ok(Math.min(...lags) < 50, `answered ${lags.join(', ')} ms after completion`);
+    assert.ok(Math.min(...lags) < 150, `answered ${lags.join(', ')} ms after completion`);
     assert.ok(Math.max(...lags) < 500, `answered ${lags.join(', ')} ms after completion`);
   });
 
