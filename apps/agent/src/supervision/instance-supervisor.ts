@@ -42,6 +42,8 @@ export interface WorkloadExit {
  * ready pattern, the restart policy and waiting for a state. Drivers supply start, stop and
  * observe primitives and report what they observe.
  */
+const WORKLOAD_ENDING_SIGNALS: ReadonlySet<string> = new Set(['SIGKILL', 'SIGTERM', 'SIGINT', 'SIGQUIT']);
+
 export class InstanceSupervisor {
   state: PersistedState;
   /** Set before the driver stops the workload, so its exit reads as a stop and not a crash. */
@@ -169,6 +171,13 @@ export class InstanceSupervisor {
   freshStart(): void {
     this.cancelRestart();
     this.state.restarts = 0;
+  }
+
+  /** A signal sent to end the workload (a kill): its exit is then a requested stop, not a crash. */
+  killRequested(signal: NodeJS.Signals): void {
+    if (!WORKLOAD_ENDING_SIGNALS.has(signal)) return;
+    this.stopRequested = true;
+    this.state.desired = 'stopped';
   }
 
   /** Marks a stop the driver is about to carry out. */

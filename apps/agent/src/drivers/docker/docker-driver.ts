@@ -1,14 +1,10 @@
-import { writeFileSync } from 'node:fs';
-import { constants as osConstants } from 'node:os';
 import type { InstanceSpec, InstanceStats, InstanceStatus } from '@hostplane/protocol';
 import { InstanceStore, isActiveState, writeConfigFiles } from '../../instances/instance-store';
-import { DEFAULT_LOG_ROTATION, type LogRotation, tailLines } from '../../instances/log-files';
+import { tailLines } from '../../instances/log-files';
 import type { LogHistory, LogRange, LogsCleared } from '../../instances/log-history';
 import { InstanceSupervisor, OutputObserver } from '../../supervision/instance-supervisor';
-import { exitReason } from '../../supervision/restart-policy';
-import { clearDockerLogs, dockerLogHistory, withLogRotation } from './docker-log-history';
-import type { Duplex, Readable } from 'node:stream';
-import { demultiplexDockerStream, dockerEngineGet } from '../docker-engine';
+import { clearDockerLogs, dockerLogHistory } from './docker-log-history';
+import { dockerEngineGet } from '../docker-engine';
 import {
   ConsoleHandle,
   CreateContext,
@@ -19,34 +15,20 @@ import {
   StateListener,
   UpdateContext,
 } from '../driver';
-import {
-  assertImageName,
-  containerName,
-  ContainerInspect,
-  DockerApi,
-  installContainerBody,
-  instanceContainerBody,
-  RegistryAuth,
-} from './docker-api';
+import { assertImageName, containerName, ContainerInspect, DockerApi } from './docker-api';
 import { ContainerEventStream, InstanceContainerEvent } from './container-events';
-import { directoryBytes } from '../../sandbox/disk-usage';
-import { dockerStats } from './docker-stats';
-import { streamHandle } from './stream-handle';
-import { confineContainer } from './container-sandbox';
 import {
-  DEFAULT_IDENTITY_OPTIONS,
-  giveDataTo,
-  IdentityOptions,
-  instanceIdentity,
-  SandboxIdentity,
-} from '../../sandbox/sandbox-identity';
+  attachContainer,
+  containerExit,
+  containerStats,
+  followOutput,
+  isRecordedRun,
+  openContainerConsole,
+} from './container-io';
+import { ContainerSetup, ContainerSetupOptions } from './container-setup';
+import { directoryBytes } from '../../sandbox/disk-usage';
+import { streamHandle } from './stream-handle';
 
-/** Docker reports a death by signal N as exit code 128 + N. */
-function signalOfExitCode(code: number | null): NodeJS.Signals | null {
-  if (code === null || code <= 128 || code > 128 + 31) return null;
-  const found = Object.entries(osConstants.signals).find(([, n]) => n === code - 128);
-  return found ? (found[0] as NodeJS.Signals) : null;
-}
 const START_WAIT_MS = 10 * 60_000;
 
 interface Tracked {
@@ -65,6 +47,7 @@ interface Tracked {
 export class DockerDriver implements InstanceDriver {
   readonly name = 'docker' as const;
   private readonly api: DockerApi;
+  private readonly setup: ContainerSetup;
   private readonly tracked = new Map<string, Tracked>();
   private readonly listeners: StateListener[] = [];
   private readonly events: ContainerEventStream;
@@ -74,14 +57,10 @@ export class DockerDriver implements InstanceDriver {
   constructor(
     private readonly store: InstanceStore,
     socketPath: string,
-    private readonly options: {
-      bindAddress?: string;
-      identity?: IdentityOptions;
-      pidsLimit?: number;
-      logRotation?: LogRotation;
-    } = {},
+    options: ContainerSetupOptions = {},
   ) {
     this.api = new DockerApi(socketPath);
+    this.setup = new ContainerSetup(this.api, store, options);
     this.events = new ContainerEventStream(
       this.api.docker,
       (e) => void this.onContainerEvent(e),
@@ -108,7 +87,7 @@ export class DockerDriver implements InstanceDriver {
   async create(spec: InstanceSpec, ctx: CreateContext): Promise<InstanceStatus> {
     await this.load();
     const image = assertImageName(spec.image);
-    await this.pull(image, ctx);
+    await this.setup.pull(image, ctx);
     let t = this.tracked.get(spec.instance_id);
     if (!t) {
       this.store.prepare(spec.instance_id);
@@ -118,7 +97,7 @@ export class DockerDriver implements InstanceDriver {
     }
     ctx.progress(70, 'instance directory ready');
     if (spec.install && !t.supervisor.state.installed) await this.install(t, ctx);
-    if (!(await this.api.inspect(containerName(spec.instance_id)))) await this.createContainer(t);
+    if (!(await this.api.inspect(containerName(spec.instance_id)))) await this.recreate(t);
     ctx.progress(100, 'created');
     return this.status(t);
   }
@@ -126,7 +105,7 @@ export class DockerDriver implements InstanceDriver {
   async update(spec: InstanceSpec, ctx?: UpdateContext): Promise<InstanceStatus> {
     const t = await this.get(spec.instance_id);
     const image = assertImageName(spec.image);
-    await this.pull(image, { progress: ctx?.progress ?? (() => undefined), registryAuth: ctx?.registryAuth });
+    await this.setup.pull(image, { progress: ctx?.progress ?? (() => undefined), registryAuth: ctx?.registryAuth });
     this.store.writeSpec(spec);
     t.supervisor.spec = spec;
     t.stale = true;
@@ -166,7 +145,7 @@ export class DockerDriver implements InstanceDriver {
     const grace = graceSeconds ?? sup.spec.stop.grace_seconds;
     sup.beginStop();
     if (sup.spec.stop.type === 'command') {
-      const socket = await this.attach(name, false);
+      const socket = await attachContainer(this.api, name, false);
       socket.write(`${sup.spec.stop.value}\n`);
       setTimeout(() => socket.destroy(), 500);
     } else {
@@ -182,10 +161,7 @@ export class DockerDriver implements InstanceDriver {
   async kill(id: string, signal: NodeJS.Signals): Promise<InstanceStatus> {
     const t = await this.get(id);
     if (!(await this.api.inspect(containerName(id)))?.State.Running) return this.status(t);
-    if (['SIGKILL', 'SIGTERM', 'SIGINT', 'SIGQUIT'].includes(signal)) {
-      t.supervisor.stopRequested = true;
-      t.supervisor.state.desired = 'stopped';
-    }
+    t.supervisor.killRequested(signal);
     await this.signal(containerName(id), signal);
     if (signal === 'SIGKILL') await t.supervisor.waitForExit(15_000);
     return this.status(t);
@@ -208,23 +184,7 @@ export class DockerDriver implements InstanceDriver {
 
   async stats(id: string): Promise<InstanceStats> {
     const t = await this.get(id);
-    const running = t.supervisor.state.pid !== null;
-    const raw = running
-      ? (((await this.api.engine(
-          `stats ${id}`,
-          () => this.api.docker.getContainer(containerName(id)).stats({ stream: false }),
-          [404, 409],
-        )) as unknown as Record<string, unknown> | undefined) ?? null)
-      : null;
-    const started = t.supervisor.state.started_at ? Date.parse(t.supervisor.state.started_at) : Date.now();
-    return {
-      instance_id: id,
-      ts: new Date().toISOString(),
-      ...dockerStats(raw),
-      memory_limit_bytes: t.supervisor.spec.resources.memory_bytes ?? null,
-      disk_bytes: directoryBytes(this.store.paths(id).data),
-      uptime_seconds: running ? Math.max(0, (Date.now() - started) / 1000) : 0,
-    };
+    return containerStats(this.api, t.supervisor, directoryBytes(this.store.paths(id).data));
   }
 
   async logs(id: string, lines: number, source: 'output' | 'install'): Promise<string[]> {
@@ -251,27 +211,12 @@ export class DockerDriver implements InstanceDriver {
     const t = await this.get(id);
     if (t.supervisor.state.pid === null)
       throw new DriverError('start_failed', `instance ${id} is not running; start it to use its console`);
-    const socket = await this.attach(containerName(id), true);
-    const handle = streamHandle(
-      socket,
-      (data) => socket.write(data),
-      () => socket.destroy(),
-    );
-    // Instance containers are ttys (Tty: true): the window size is the container's.
-    handle.resize = (cols, rows) =>
-      void this.api
-        .engine(
-          `resize ${id}`,
-          () => this.api.docker.getContainer(containerName(id)).resize({ h: rows, w: cols }),
-          [404, 409],
-        )
-        .catch(() => undefined);
-    return handle;
+    return openContainerConsole(this.api, id);
   }
 
   async followLogs(id: string, tail: number): Promise<LogFollower> {
     await this.get(id);
-    const stream = await this.followOutput(containerName(id), { tail });
+    const stream = await followOutput(this.api, containerName(id), { tail });
     return streamHandle(stream, null, () => stream.destroy());
   }
 
@@ -291,87 +236,22 @@ export class DockerDriver implements InstanceDriver {
   private async install(t: Tracked, ctx: CreateContext): Promise<void> {
     const spec = t.supervisor.spec;
     const image = assertImageName(spec.install?.image ?? spec.image);
-    await this.pull(image, ctx);
-    const { signal } = ctx;
-    const paths = this.store.paths(spec.instance_id);
+    await this.setup.pull(image, ctx);
     t.supervisor.setState({ state: 'installing', reason: null });
-    const name = `${containerName(spec.instance_id)}-install`;
-    await this.api.remove(name);
     try {
-      signal.throwIfAborted();
-      const identity = await this.prepareData(spec);
-      const container = (await this.api.engine(`create ${name}`, () =>
-        this.api.docker.createContainer({
-          ...confineContainer(installContainerBody(spec, image, paths.data), spec, identity, this.pidsLimit),
-          name,
-        }),
-      ))!;
-      await this.api.engine(`start ${name}`, () => container.start(), [304]);
-      const waited =
-        (await this.api.engine(`wait ${name}`, () => container.wait() as Promise<{ StatusCode?: number }>)) ?? {};
-      const out =
-        (await this.api.engine(`logs ${name}`, () => container.logs({ stdout: true, stderr: true, follow: false }))) ??
-        Buffer.alloc(0);
-      // The install container has no tty: its output comes in Docker's 8-byte-header frames.
-      writeFileSync(paths.install, demultiplexDockerStream(out).payload, { mode: 0o600 });
-      if (waited.StatusCode !== 0)
-        throw new DriverError('install_failed', `install script failed: exited with code ${waited.StatusCode ?? -1}`);
+      await this.setup.runInstall(spec, image, ctx.signal);
     } catch (err) {
-      const reason =
-        err instanceof DriverError && err.code === 'install_failed'
-          ? err.message
-          : `install script failed: ${(err as Error).message}`;
-      t.supervisor.setState({ state: 'failed', reason });
-      throw new DriverError('install_failed', reason);
-    } finally {
-      await this.api.remove(name).catch(() => undefined);
+      t.supervisor.setState({ state: 'failed', reason: (err as Error).message });
+      throw err;
     }
     t.supervisor.setState({ state: 'stopped', reason: null, installed: true });
   }
 
-  private async createContainer(t: Tracked): Promise<void> {
-    const spec = t.supervisor.spec;
-    const paths = this.store.paths(spec.instance_id);
-    if (!(await this.api.hasImage(assertImageName(spec.image)))) {
-      throw new DriverError(
-        'image_missing',
-        `image ${spec.image} is no longer on this host (removed since it was pulled); update the instance to pull it again`,
-      );
-    }
-    const identity = await this.prepareData(spec);
-    const body = withLogRotation(
-      confineContainer(
-        instanceContainerBody(spec, paths.data, this.options.bindAddress ?? '0.0.0.0'),
-        spec,
-        identity,
-        this.pidsLimit,
-      ),
-      this.options.logRotation ?? DEFAULT_LOG_ROTATION,
-    );
-    const res = await this.api.engine(`create ${spec.instance_id}`, () =>
-      this.api.docker.createContainer({ ...body, name: containerName(spec.instance_id) }),
-    );
-    t.stale = false;
-    t.supervisor.setState({ container_id: res?.id ?? null });
-  }
-
-  private get pidsLimit(): number {
-    return this.options.pidsLimit ?? 512;
-  }
-
-  /**
-   * The instance's own uid/gid, and its root handed to it (files the agent wrote, uploads) so the non-root container
-   * can write there.
-   */
-  private async prepareData(spec: InstanceSpec): Promise<SandboxIdentity> {
-    const identity = instanceIdentity(this.store, spec.instance_id, this.options.identity ?? DEFAULT_IDENTITY_OPTIONS);
-    await giveDataTo(this.store.paths(spec.instance_id).data, identity);
-    return identity;
-  }
-
+  /** (Re)creates the instance's container from its current spec. */
   private async recreate(t: Tracked): Promise<void> {
-    await this.api.remove(containerName(t.supervisor.spec.instance_id));
-    await this.createContainer(t);
+    const containerId = await this.setup.createInstanceContainer(t.supervisor.spec);
+    t.stale = false;
+    t.supervisor.setState({ container_id: containerId });
   }
 
   private async launch(t: Tracked): Promise<void> {
@@ -387,7 +267,7 @@ export class DockerDriver implements InstanceDriver {
       );
     if (t.stale || !(await this.api.inspect(containerName(id)))) await this.recreate(t);
     // Files written by the agent since (config files, uploads) belong to the instance's user too.
-    else await this.prepareData(spec);
+    else await this.setup.prepareData(spec);
     // Listening before the start: an exit right after it is an event we must hear.
     await this.events.ensureConnected();
     t.startRequestedAt = Date.now();
@@ -415,29 +295,8 @@ export class DockerDriver implements InstanceDriver {
   private async observeOutput(t: Tracked): Promise<OutputObserver> {
     const started = t.startRequestedAt ?? (Date.parse(t.supervisor.state.started_at ?? '') || Date.now());
     const since = (started / 1000 - 0.001).toFixed(3);
-    const stream = await this.followOutput(containerName(t.supervisor.id), { since });
+    const stream = await followOutput(this.api, containerName(t.supervisor.id), { since });
     return { onData: (l) => stream.on('data', l), close: () => stream.destroy() };
-  }
-
-  /** A container's output as it is written (instance containers are ttys: raw bytes, no frames). */
-  private async followOutput(name: string, from: { tail: number } | { since: string }): Promise<Readable> {
-    const options = {
-      follow: true as const,
-      stdout: true,
-      stderr: true,
-      ...('tail' in from ? { tail: from.tail } : { since: from.since as unknown as number }),
-    };
-    return (await this.api.engine(`logs ${name}`, () =>
-      this.api.docker.getContainer(name).logs(options),
-    ))! as unknown as Readable;
-  }
-
-  /** The container's stdin (and, for a console, its tty output) as one duplex socket. */
-  private async attach(name: string, output: boolean): Promise<Duplex> {
-    const options = { stream: true, stdin: true, stdout: output, stderr: output, hijack: true };
-    return (await this.api.engine(`attach ${name}`, () =>
-      this.api.docker.getContainer(name).attach(options),
-    ))! as unknown as Duplex;
   }
 
   /** An engine event about one of our containers: only exits and removals change what we know. */
@@ -452,8 +311,7 @@ export class DockerDriver implements InstanceDriver {
   private async reconcile(t: Tracked): Promise<void> {
     const info = await this.api.inspect(containerName(t.supervisor.id)).catch(() => undefined);
     if (info === undefined || t.supervisor.state.pid === null) return;
-    if (info && info.State.Running && info.State.StartedAt === t.supervisor.state.started_at) return;
-    this.onExit(t, info);
+    if (!isRecordedRun(info, t.supervisor.state.started_at)) this.onExit(t, info);
   }
 
   /** After the event stream came back (dockerd restarted): what ran may have ended meanwhile. */
@@ -463,32 +321,11 @@ export class DockerDriver implements InstanceDriver {
 
   private onExit(t: Tracked, info: ContainerInspect | null): void {
     if (t.supervisor.state.pid === null && info !== null && !isActiveState(t.supervisor.state.state)) return;
-    const code = info ? info.State.ExitCode : null;
-    const reason = info?.State.OOMKilled
-      ? 'killed by the kernel: out of memory'
-      : info
-        ? exitReason(code, signalOfExitCode(code))
-        : 'the container was removed';
-    t.supervisor.exited({ code, reason, stoppedReason: code === 137 ? 'killed by SIGKILL' : 'stopped' });
+    t.supervisor.exited(containerExit(info));
   }
 
   private async signal(name: string, signal: string): Promise<void> {
     await this.api.engine(`kill ${name}`, () => this.api.docker.getContainer(name).kill({ signal }), [404, 409]);
-  }
-
-  /** Pulls a missing image with the job's registry credentials, its progress between 10 and 60 %. */
-  private async pull(
-    image: string,
-    ctx: { progress: CreateContext['progress']; registryAuth?: RegistryAuth },
-  ): Promise<void> {
-    let last = 0;
-    await this.api.ensureImage(image, ctx.registryAuth, (fraction, message) => {
-      const percent = 10 + Math.floor(fraction * 50);
-      // Progress goes to the hub as a frame: one per percent is plenty.
-      if (percent === last) return;
-      last = percent;
-      ctx.progress(percent, message);
-    });
   }
 
   private status(t: Tracked): InstanceStatus {
@@ -530,7 +367,7 @@ export class DockerDriver implements InstanceDriver {
       const t = this.track(spec);
       const info = await this.api.inspect(containerName(id)).catch(() => undefined);
       if (info === undefined || t.supervisor.state.pid === null) continue;
-      if (info?.State.Running && info.State.StartedAt === t.supervisor.state.started_at) {
+      if (isRecordedRun(info, t.supervisor.state.started_at)) {
         if (t.supervisor.state.state === 'starting') t.supervisor.watchReady();
       } else this.onExit(t, info);
     }

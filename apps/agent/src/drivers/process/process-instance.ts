@@ -190,10 +190,7 @@ export class ProcessInstance {
   async kill(signal: NodeJS.Signals): Promise<InstanceStatus> {
     const pid = this.state.pid;
     if (pid === null) return this.status();
-    if (signal === 'SIGKILL' || signal === 'SIGTERM' || signal === 'SIGINT' || signal === 'SIGQUIT') {
-      this.supervisor.stopRequested = true;
-      this.state.desired = 'stopped';
-    }
+    this.supervisor.killRequested(signal);
     await this.signalWorkload(pid, signal);
     if (signal === 'SIGKILL') await this.supervisor.waitForExit(10_000);
     return this.status();

@@ -171,7 +171,7 @@ export class ZoneSupervisor {
       supervisor.cancelRestart();
       const zone = await this.host.zone(plan.zone);
       if (zone?.state === 'running' || zone?.state === 'ready') {
-        supervisor.stopRequested = true;
+        supervisor.killRequested('SIGKILL');
         await this.host.halt(plan.zone);
         supervisor.exited({ code: null, reason: 'halted', stoppedReason: 'halted' });
       } else {
