@@ -2,7 +2,9 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { BackupStore } from '../src/backups/backup-store';
 import { ZoneBackups } from '../src/drivers/zone/zone-backups';
+import { InstanceFiles } from '../src/files/instance-files';
 import { ZoneDriver } from '../src/drivers/zone/zone-driver';
 import { zonecfgScript, planZone } from '../src/drivers/zone/zone-plan';
 import { InstanceStore } from '../src/instances/instance-store';
@@ -107,7 +109,7 @@ describe('zone driver', () => {
 
     // A marker file in the zonepath shows the stream carries the data.
     writeFileSync(join(plan.zonepath, 'marker'), 'before-backup');
-    const backups = new ZoneBackups(driver, join(stateDir, 'backups'));
+    const backups = new ZoneBackups(driver, new BackupStore(stateDir, new InstanceFiles(store)));
     const info = await backups.create(spec.instance_id, 'backup-0001');
     assert.match(info.sha256, /^[0-9a-f]{64}$/);
     assert.equal(info.file_count, 2, 'the zonepath dataset and the boot disk');

@@ -71,11 +71,21 @@ export class BackupStore {
     return join(this.dirOf(instanceId), `${backupId}.tar.gz`);
   }
 
+  /** Where a backup's record (its BackupInfo) lives, beside its archive. */
+  recordPath(instanceId: string, backupId: string): string {
+    return this.archivePath(instanceId, backupId).replace(/\.tar\.gz$/, '.json');
+  }
+
+  /** Writes a backup's record durably: it is what says the archive is complete. */
+  async writeRecord(instanceId: string, backupId: string, info: BackupInfo): Promise<void> {
+    await writeJsonDurably(this.recordPath(instanceId, backupId), info);
+  }
+
   /** The backup's record, or null when it is absent or incomplete. */
   info(instanceId: string, backupId: string): BackupInfo | null {
     const archive = this.archivePath(instanceId, backupId);
     try {
-      const parsed = backupInfo.safeParse(JSON.parse(readFileSync(archive.replace(/\.tar\.gz$/, '.json'), 'utf8')));
+      const parsed = backupInfo.safeParse(JSON.parse(readFileSync(this.recordPath(instanceId, backupId), 'utf8')));
       if (!parsed.success || statSync(archive).size !== parsed.data.size_bytes) return null;
       return parsed.data;
     } catch {
@@ -179,7 +189,7 @@ export class BackupStore {
       file_count: fileCount,
       created_at: new Date().toISOString(),
     };
-    await writeJsonDurably(archive.replace(/\.tar\.gz$/, '.json'), info);
+    await this.writeRecord(instanceId, backupId, info);
     ctx.progress(100, 'archived');
     return info;
   }
@@ -201,7 +211,7 @@ export class BackupStore {
       file_count: fileCount,
       created_at: new Date().toISOString(),
     };
-    await writeJsonDurably(archive.replace(/\.tar\.gz$/, '.json'), info);
+    await this.writeRecord(instanceId, backupId, info);
     return info;
   }
 
@@ -233,7 +243,7 @@ export class BackupStore {
 
   delete(instanceId: string, backupId: string): boolean {
     const archive = this.archivePath(instanceId, backupId);
-    const sidecar = archive.replace(/\.tar\.gz$/, '.json');
+    const sidecar = this.recordPath(instanceId, backupId);
     const existed = existsSync(archive) || existsSync(sidecar);
     rmSync(sidecar, { force: true });
     rmSync(archive, { force: true });

@@ -1,3 +1,4 @@
+import { NodeNotConnectedError } from '../tunnel/relay/node-streams';
 import { Inject, Injectable } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
@@ -7,7 +8,6 @@ import { JobDispatcher } from '../jobs/job-dispatcher';
 import type { OperationActor, OperationEntity } from '../jobs/operation.entity';
 import { OperationWaiter } from '../jobs/operation-waiter';
 import { OperationsService } from '../jobs/operations.service';
-import { NodeOfflineError } from '../nodes/node-terminal';
 import { pipeIntoStream } from '../tunnel/stream-io';
 import { TunnelServer } from '../tunnel/tunnel.server';
 import { NodeStreams } from '../tunnel/relay/node-streams';
@@ -50,7 +50,7 @@ export class BackupRestorer {
     b: BackupEntity,
     truncate: boolean,
   ): Promise<OperationEntity> {
-    if (b.storage === 's3' && !(await this.tunnel.isOnline(instance.nodeId))) throw new NodeOfflineError();
+    if (b.storage === 's3' && !(await this.tunnel.isOnline(instance.nodeId))) throw new NodeNotConnectedError();
     const op = await this.ops.start('backup.restore', {
       orgId: b.orgId,
       actor,

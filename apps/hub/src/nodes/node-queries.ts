@@ -1,10 +1,10 @@
+import { NodeNotConnectedError } from '../tunnel/relay/node-streams';
 import { Injectable } from '@nestjs/common';
 import type { AnyJob } from '@hostplane/protocol';
 import { DomainError } from '../http/errors';
 import { TunnelServer } from '../tunnel/tunnel.server';
 import { JobDispatcher, type JobTarget } from '../jobs/job-dispatcher';
 import { OperationWaiter } from '../jobs/operation-waiter';
-import { NodeOfflineError } from './node-terminal';
 import { NODE_ERRORS } from './nodes.errors';
 
 const ASK_TIMEOUT_S = 15;
@@ -23,7 +23,7 @@ export class NodeQueries {
   ) {}
 
   async ask(target: Omit<JobTarget, 'deadlineSeconds'>, job: AnyJob): Promise<unknown> {
-    if (!(await this.tunnel.isOnline(target.nodeId))) throw new NodeOfflineError();
+    if (!(await this.tunnel.isOnline(target.nodeId))) throw new NodeNotConnectedError();
     const op = await this.jobs.enqueue({ ...target, deadlineSeconds: ASK_TIMEOUT_S }, job);
     const done = await this.waiter.wait(target.orgId, op.id, ASK_TIMEOUT_S);
     if (done.status === 'succeeded') return done.result;

@@ -13,12 +13,6 @@ import { nodeIdParams } from './nodes.schemas';
 import { ValidationFailedError } from '../http/errors';
 import { zodIssues } from '../http/validation';
 
-export class NodeOfflineError extends DomainError {
-  constructor() {
-    super('the node is not connected to the hub right now', 'node_offline', 409);
-  }
-}
-
 const sizeQuery = z.object({
   cols: z.coerce.number().int().min(1).max(1000).default(80),
   rows: z.coerce.number().int().min(1).max(1000).default(24),

@@ -1,3 +1,4 @@
+import { deleteIfEquals } from '../redis/cluster-lock';
 import { randomBytes } from 'node:crypto';
 import { BeforeApplicationShutdown, Inject, Injectable } from '@nestjs/common';
 import type { Logger } from 'pino';
@@ -32,11 +33,8 @@ return period
 `;
 /** How long shutdown waits for runs in progress. */
 const SHUTDOWN_WAIT_MS = 10_000;
-const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
-
 type PeriodicRedis = RedisService['client'] & {
   hpClaimPeriod(lastKey: string, runningKey: string, everyMs: number, token: string, ttlMs: number): Promise<number>;
-  hpReleasePeriod(runningKey: string, token: string): Promise<number>;
 };
 
 /**
@@ -66,7 +64,6 @@ export class PeriodicWork implements BeforeApplicationShutdown {
     const client = redisService.client;
     if (!('hpClaimPeriod' in client)) {
       client.defineCommand('hpClaimPeriod', { numberOfKeys: 2, lua: CLAIM });
-      client.defineCommand('hpReleasePeriod', { numberOfKeys: 1, lua: RELEASE });
     }
     this.redis = client as PeriodicRedis;
   }
@@ -115,7 +112,7 @@ export class PeriodicWork implements BeforeApplicationShutdown {
     try {
       await this.runOne(task, 'claimed');
     } finally {
-      await this.redis.hpReleasePeriod(runningKey, token).catch(() => undefined);
+      await deleteIfEquals(this.redis, runningKey, token).catch(() => undefined);
     }
   }
 

@@ -1,7 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import type { RedisService } from './redis.service';
+import type { RedisClient, RedisService } from './redis.service';
 
-const RELEASE = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`;
+const DELETE_IF_EQUALS = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`;
+
+/** Deletes `key` only while it still holds `value` (a lock or claim released by its holder only), in one round trip. */
+export async function deleteIfEquals(client: RedisClient, key: string, value: string): Promise<boolean> {
+  return (await client.eval(DELETE_IF_EQUALS, 1, key, value)) === 1;
+}
 
 /**
  * Runs `fn` on one replica at a time for `name` (a Redis key with a TTL, released by its owner
@@ -21,6 +26,6 @@ export async function withClusterLock<T>(
   try {
     return await fn();
   } finally {
-    await redis.client.eval(RELEASE, 1, key, token).catch(() => undefined);
+    await deleteIfEquals(redis.client, key, token).catch(() => undefined);
   }
 }

@@ -1,3 +1,4 @@
+import { inOneTrip } from '../redis/redis-batches';
 import { BeforeApplicationShutdown, Inject, Injectable, OnApplicationBootstrap } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { JobDelivery } from '../jobs/job-delivery';
@@ -101,11 +102,14 @@ export class TunnelStatsService implements OnApplicationBootstrap, BeforeApplica
   async agents(): Promise<{ data: AgentRow[]; total: number }> {
     await this.publishLocal();
     const keys = await scanKeys(this.redis.client, this.redis.key('tunnel', 'agents', '*'));
-    const data: AgentRow[] = [];
-    for (const key of keys) {
-      const entries = await this.redis.client.hvals(key);
-      for (const e of entries) data.push(JSON.parse(e) as AgentRow);
-    }
+    const perReplica = await inOneTrip(
+      this.redis.client,
+      keys.map((key) => (r) => r.hvals(key)),
+    );
+    const data = perReplica.flatMap(([err, entries]) => {
+      if (err) throw err;
+      return (entries as string[]).map((e) => JSON.parse(e) as AgentRow);
+    });
     data.sort((a, b) => a.connected_at.localeCompare(b.connected_at));
     return { data, total: data.length };
   }

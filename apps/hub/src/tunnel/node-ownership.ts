@@ -1,3 +1,4 @@
+import { deleteIfEquals } from '../redis/cluster-lock';
 import { inOneTrip } from '../redis/redis-batches';
 import type { RedisClient } from '../redis/redis.service';
 import { HUB_INSTANCE_ID } from './hub-instance';
@@ -7,14 +8,9 @@ const REFRESH_IF_OWNER = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
 return 0
 `;
-const RELEASE_IF_OWNER = `
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
-`;
 
 type OwnershipRedis = RedisClient & {
   hpRefreshOwner(key: string, owner: string, ttlMs: number): Promise<number>;
-  hpReleaseOwner(key: string, owner: string): Promise<number>;
 };
 
 /**
@@ -32,7 +28,6 @@ export class NodeOwnership {
   ) {
     if (!('hpRefreshOwner' in redis)) {
       redis.defineCommand('hpRefreshOwner', { numberOfKeys: 1, lua: REFRESH_IF_OWNER });
-      redis.defineCommand('hpReleaseOwner', { numberOfKeys: 1, lua: RELEASE_IF_OWNER });
     }
     this.redis = redis as OwnershipRedis;
   }
@@ -60,7 +55,7 @@ export class NodeOwnership {
   }
 
   async release(nodeId: string, epoch: number): Promise<void> {
-    await this.redis.hpReleaseOwner(this.key('node', nodeId, 'owner'), this.ownerValue(epoch));
+    await deleteIfEquals(this.redis, this.key('node', nodeId, 'owner'), this.ownerValue(epoch));
   }
 
   async owner(nodeId: string): Promise<string | null> {

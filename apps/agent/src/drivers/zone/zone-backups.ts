@@ -1,64 +1,38 @@
-import { createHash } from 'node:crypto';
-import {
-  closeSync,
-  createReadStream,
-  existsSync,
-  fsyncSync,
-  mkdirSync,
-  openSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs';
-import { join } from 'node:path';
-import { backupInfo, BackupInfo } from '@hostplane/protocol';
+import { closeSync, fsyncSync, openSync, renameSync, statSync } from 'node:fs';
+import type { BackupInfo } from '@hostplane/protocol';
+import type { BackupStore } from '../../backups/backup-store';
+import { sha256OfFile } from '../../files/file-hash';
 import { runWithFiles } from '../../illumos/host-exec';
-import { assertInstanceId } from '../../instances/instance-store';
 import { DriverError } from '../driver';
 import type { ZoneDriver } from './zone-driver';
 
-const BACKUP_ID = /^[A-Za-z0-9_-]{8,64}$/;
 const STREAM_TIMEOUT_MS = 6 * 3600_000;
-
-async function sha256Of(file: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
-  return hash.digest('hex');
-}
 
 /**
  * Backups of zone instances: a recursive snapshot of the zone's dataset (zonepath and boot disk)
- * sent as one `zfs send -R` stream to `<state>/backups/<id>/<backup>.zfs`, restored with
- * `zfs receive -F` over the stopped zone's dataset. The snapshot is destroyed once sent: the
- * stream is the backup.
+ * sent as one `zfs send -R` stream, restored with `zfs receive -F` over the stopped zone's
+ * dataset. The snapshot is destroyed once sent: the stream is the backup. It is kept where the
+ * backup store keeps every archive, with the same record, so download, S3 upload and migration
+ * transfer carry it like any other backup (its content is a ZFS stream, not a tarball).
  */
 export class ZoneBackups {
   constructor(
     private readonly driver: ZoneDriver,
-    private readonly base: string,
+    private readonly store: BackupStore,
   ) {}
 
-  private paths(instanceId: string, backupId: string): { dir: string; stream: string; info: string } {
-    assertInstanceId(instanceId);
-    if (!BACKUP_ID.test(backupId))
-      throw new DriverError('invalid_spec', `backup id "${backupId.slice(0, 80)}" is invalid`);
-    const dir = join(this.base, instanceId);
-    return { dir, stream: join(dir, `${backupId}.zfs`), info: join(dir, `${backupId}.json`) };
-  }
-
   async create(instanceId: string, backupId: string): Promise<BackupInfo> {
-    const p = this.paths(instanceId, backupId);
-    if (existsSync(p.info)) return backupInfo.parse(JSON.parse(readFileSync(p.info, 'utf8')));
+    const done = this.store.info(instanceId, backupId);
+    if (done) return done;
+    const stream = this.store.archivePath(instanceId, backupId);
     const plan = this.driver.plan(this.driver.store.readSpec(instanceId));
     const snapshot = `${plan.dataset}@hp-backup-${backupId}`;
     const host = this.driver.host;
-    mkdirSync(p.dir, { recursive: true, mode: 0o700 });
-    const datasets = (await host.datasets(plan.dataset)).filter((d) => !d.includes('@'));
-    if (!(await host.datasets(plan.dataset)).includes(snapshot))
-      await host.exec.run(['zfs', 'snapshot', '-r', snapshot]);
-    const partial = `${p.stream}.part`;
+    const all = await host.datasets(plan.dataset);
+    const datasets = all.filter((d) => !d.includes('@'));
+    if (!all.includes(snapshot)) await host.exec.run(['zfs', 'snapshot', '-r', snapshot]);
+    // A dot name: the store sweeps what a crashed agent left half-written.
+    const partial = stream.replace(/([^/]+)$/, '.$1.part-zfs');
     const fd = openSync(partial, 'w', 0o600);
     try {
       await runWithFiles(host.exec, ['zfs', 'send', '-R', snapshot], { stdoutFd: fd }, STREAM_TIMEOUT_MS);
@@ -67,26 +41,24 @@ export class ZoneBackups {
       closeSync(fd);
       await host.exec.run(['zfs', 'destroy', '-r', snapshot]).catch(() => undefined);
     }
-    renameSync(partial, p.stream);
+    renameSync(partial, stream);
     const info: BackupInfo = {
       backup_id: backupId,
       instance_id: instanceId,
-      size_bytes: statSync(p.stream).size,
-      sha256: await sha256Of(p.stream),
+      size_bytes: statSync(stream).size,
+      sha256: await sha256OfFile(stream),
       file_count: datasets.length,
       created_at: new Date().toISOString(),
     };
-    writeFileSync(p.info, JSON.stringify(info));
+    await this.store.writeRecord(instanceId, backupId, info);
     return info;
   }
 
   /** Replaces the zone's datasets with the backup's; the instance must be stopped. */
   async restore(instanceId: string, backupId: string, sha256?: string): Promise<{ file_count: number }> {
-    const p = this.paths(instanceId, backupId);
-    if (!existsSync(p.info))
-      throw new DriverError('instance_not_found', `backup ${backupId} of instance ${instanceId} is not on this host`);
-    const info = backupInfo.parse(JSON.parse(readFileSync(p.info, 'utf8')));
-    if ((await sha256Of(p.stream)) !== (sha256 ?? info.sha256))
+    const info = this.store.require(instanceId, backupId);
+    const stream = this.store.archivePath(instanceId, backupId);
+    if ((await sha256OfFile(stream)) !== (sha256 ?? info.sha256))
       throw new DriverError('driver_error', `backup ${backupId} does not match its checksum; it was not restored`);
     const plan = this.driver.plan(this.driver.store.readSpec(instanceId));
     const state = (await this.driver.host.zone(plan.zone))?.state;
@@ -95,7 +67,7 @@ export class ZoneBackups {
         'instance_busy',
         `zone ${plan.zone} is ${state}; stop the instance before restoring a backup`,
       );
-    const fd = openSync(p.stream, 'r');
+    const fd = openSync(stream, 'r');
     try {
       await runWithFiles(
         this.driver.host.exec,
@@ -110,10 +82,6 @@ export class ZoneBackups {
   }
 
   delete(instanceId: string, backupId: string): boolean {
-    const p = this.paths(instanceId, backupId);
-    const existed = existsSync(p.info);
-    rmSync(p.stream, { force: true });
-    rmSync(p.info, { force: true });
-    return existed;
+    return this.store.delete(instanceId, backupId);
   }
 }

@@ -14,7 +14,7 @@ export function createBackupHandlers(backups: BackupStore, instances: InstanceMa
   const zoneBackups = async (id: string): Promise<ZoneBackups | null> => {
     if (!instances.has(id) || instances.store.readSpec(id).driver !== 'zone') return null;
     const driver = await instances.driverOf(id);
-    return driver instanceof ZoneDriver ? new ZoneBackups(driver, backups.base) : null;
+    return driver instanceof ZoneDriver ? new ZoneBackups(driver, backups) : null;
   };
   return {
     'instance.backup.create': ({ instance_id: id, backup_id: backupId, ignore }, ctx) =>

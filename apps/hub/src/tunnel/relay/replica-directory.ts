@@ -1,3 +1,4 @@
+import { deleteIfEquals } from '../../redis/cluster-lock';
 import type { RedisClient } from '../../redis/redis.service';
 
 /**
@@ -16,8 +17,7 @@ export class ReplicaDirectory {
   }
 
   async withdraw(replicaId: string, url: string): Promise<void> {
-    if ((await this.redis.get(this.key('replica', replicaId, 'relay'))) === url)
-      await this.redis.del(this.key('replica', replicaId, 'relay'));
+    await deleteIfEquals(this.redis, this.key('replica', replicaId, 'relay'), url);
   }
 
   async address(replicaId: string): Promise<string | null> {
