@@ -68,6 +68,13 @@ describe('registry credentials (/v1/registries) and pulls from a loopback regist
     assert.equal(created.body.server, 'registry.example.com:5000');
     assert.equal(created.body.password_set, true);
     assert.ok(!created.text.includes('hunter2-secret'));
+    // Docker reads a dotless first component as a Docker Hub path: such credentials would go there.
+    const hubPath = await owner.request('/v1/registries', {
+      method: 'POST',
+      json: { name: 'dotless', server: 'myregistry', username: 'ci', password: 'x' },
+    });
+    assert.equal(hubPath.status, 400, hubPath.text);
+    assert.equal(hubPath.body.code, 'validation_failed');
     const [row] = await ctx.hub.app
       .get(DataSource)
       .query('SELECT password_sealed FROM registry_credentials WHERE id = $1', [created.body.id]);

@@ -72,6 +72,11 @@ export function registryHostOf(image: string): string {
   return 'docker.io';
 }
 
+/** The image is pulled from `server` (a registry host as credentials name it): only then do its credentials go. */
+export function imageIsOnRegistry(image: string, server: string): boolean {
+  return registryHostOf(image) === registryHostOf(`${server}/x`);
+}
+
 export const instanceSpec = z.object({
   instance_id: instanceId,
   driver: z.enum(['process', 'docker', 'zone']),

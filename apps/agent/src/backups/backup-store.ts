@@ -55,7 +55,7 @@ export class BackupStore {
    * The instance's backup directory, created, with dead temp files (`.<id>.tar.gz.part-*`, `.arriving-*`) of an earlier
    * run removed.
    */
-  private prepareDir(instanceId: string): string {
+  prepareDir(instanceId: string): string {
     const dir = this.dirOf(instanceId);
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     if (!this.swept.has(instanceId)) {

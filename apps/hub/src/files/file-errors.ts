@@ -1,11 +1,7 @@
-import { ACCESS_ERRORS } from '../access/access.errors';
-import type { CataloguedError } from '../http/error-catalog';
+import { agentCodeError } from '../http/error-catalog';
 import { DomainError } from '../http/errors';
-import { INSTANCE_ERRORS } from '../instances/instances.errors';
-import { NODE_ERRORS } from '../nodes/nodes.errors';
 import { StreamFailedError } from '../tunnel/stream-io';
 import { type StreamCloseInfo, StreamOpenError } from '../tunnel/tunnel-streams';
-import { FILE_ERRORS } from './files.errors';
 
 /**
  * The agent's codes are kept (a client can branch on them; their statuses are in the catalogs)
@@ -13,19 +9,6 @@ import { FILE_ERRORS } from './files.errors';
  * led outside the root through a link is the same mistake for the caller.
  */
 const RENAMED_AGENT_CODES: Record<string, string> = { path_outside_root: 'invalid_path' };
-/** Where the codes of a file operation's failure are declared: the agent's and the tunnel's. */
-const AGENT_CODE_CATALOGS: Record<string, CataloguedError>[] = [
-  FILE_ERRORS,
-  INSTANCE_ERRORS,
-  NODE_ERRORS,
-  ACCESS_ERRORS,
-];
-
-/** An agent's code with the status its catalog gives, or 502 (the node failed) when none declares it. */
-function fromAgentCode(code: string, message: string): DomainError {
-  const entry = AGENT_CODE_CATALOGS.map((catalog) => catalog[code]).find((e) => e !== undefined);
-  return new DomainError(message, code, entry?.status ?? 502);
-}
 
 export class FileTooLargeError extends DomainError {
   constructor(what: string, limit: number) {
@@ -68,7 +51,7 @@ export function fileErrorFromAgent(err: unknown): unknown {
   } else {
     return err;
   }
-  return fromAgentCode(RENAMED_AGENT_CODES[code] ?? code, message);
+  return agentCodeError(RENAMED_AGENT_CODES[code] ?? code, message);
 }
 
 /** Runs an agent call and rethrows its failure mapped to HTTP. */

@@ -53,3 +53,12 @@ export function catalogEntry(code: string): (CataloguedError & { domain: string 
 export function allCataloguedErrors(): (CataloguedError & { domain: string })[] {
   return [...catalogued.values()];
 }
+
+/**
+ * An error a node reported (job failure, stream refusal) as the hub answers it: the status its
+ * catalog gives, else 404 for a `*_not_found` and 502 (the node failed) for anything else.
+ */
+export function agentCodeError(code: string, message: string): DomainError {
+  const status = catalogEntry(code)?.status ?? (code.endsWith('_not_found') ? 404 : 502);
+  return new DomainError(message, code, status);
+}

@@ -1,9 +1,9 @@
+import { agentCodeError } from '../http/error-catalog';
 import { Injectable } from '@nestjs/common';
 import { pipeline, type Readable } from 'node:stream';
 import { createGzip } from 'node:zlib';
 import { JOB_KINDS, type JobResult } from '@hostplane/protocol';
 import type { Principal } from '../access/principal';
-import { DomainError } from '../http/errors';
 import { readableFromStream } from '../tunnel/stream-io';
 import { StreamOpenError } from '../tunnel/tunnel-streams';
 import { NodeStreams } from '../tunnel/relay/node-streams';
@@ -40,8 +40,7 @@ export class InstanceLogsService {
     try {
       stream = await this.nodeStreams.open(i.nodeId, 'instance.logs.history', { instance_id: i.id, ...range });
     } catch (err) {
-      if (err instanceof StreamOpenError)
-        throw new DomainError(err.message, err.code, err.code === 'instance_not_found' ? 404 : 502);
+      if (err instanceof StreamOpenError) throw agentCodeError(err.code, err.message);
       throw err;
     }
     const text = readableFromStream(stream);

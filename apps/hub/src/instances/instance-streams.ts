@@ -1,3 +1,4 @@
+import { agentCodeError } from '../http/error-catalog';
 import { Inject, Injectable, OnModuleInit } from '@nestjs/common';
 import type { WebSocket } from 'ws';
 import { z } from 'zod';
@@ -8,7 +9,7 @@ import { AuditService } from '../audit/audit.service';
 import { HUB_CONFIG } from '../config/config.module';
 import { DomainEventBus } from '../domain-events/domain-event-bus';
 import type { HubConfig } from '../config/load-config';
-import { DomainError, ValidationFailedError } from '../http/errors';
+import { ValidationFailedError } from '../http/errors';
 import { zodIssues } from '../http/validation';
 import { StreamOpenError } from '../tunnel/tunnel-streams';
 import { NodeStreams } from '../tunnel/relay/node-streams';
@@ -132,12 +133,7 @@ export class InstanceStreams implements OnModuleInit {
     try {
       return await this.nodeStreams.open(nodeId, kind, params);
     } catch (err) {
-      if (err instanceof StreamOpenError)
-        throw new DomainError(
-          err.message,
-          err.code,
-          err.code === 'instance_not_found' ? 404 : err.code === 'start_failed' ? 409 : 502,
-        );
+      if (err instanceof StreamOpenError) throw agentCodeError(err.code, err.message);
       throw err;
     }
   }

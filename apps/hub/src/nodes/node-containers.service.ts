@@ -1,8 +1,8 @@
+import { agentCodeError } from '../http/error-catalog';
 import { Injectable } from '@nestjs/common';
 import type { Readable } from 'node:stream';
 import type { ContainerAction, JobPayloadInput, JobResult } from '@hostplane/protocol';
 import type { Principal } from '../access/principal';
-import { DomainError } from '../http/errors';
 import { JobDispatcher } from '../jobs/job-dispatcher';
 import { actorOf } from '../jobs/operation-actor';
 import type { OperationEntity } from '../jobs/operation.entity';
@@ -88,8 +88,7 @@ export class NodeContainersService {
       });
       return readableFromStream(stream);
     } catch (err) {
-      if (err instanceof StreamOpenError)
-        throw new DomainError(err.message, err.code, err.code.endsWith('not_found') ? 404 : 502);
+      if (err instanceof StreamOpenError) throw agentCodeError(err.code, err.message);
       throw err;
     }
   }

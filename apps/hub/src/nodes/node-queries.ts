@@ -1,7 +1,7 @@
+import { agentCodeError } from '../http/error-catalog';
 import { NodeNotConnectedError } from '../tunnel/relay/node-streams';
 import { Injectable } from '@nestjs/common';
 import type { AnyJob } from '@hostplane/protocol';
-import { DomainError } from '../http/errors';
 import { TunnelServer } from '../tunnel/tunnel.server';
 import { JobDispatcher, type JobTarget } from '../jobs/job-dispatcher';
 import { OperationWaiter } from '../jobs/operation-waiter';
@@ -29,11 +29,7 @@ export class NodeQueries {
     if (done.status === 'succeeded') return done.result;
     if (done.status === 'failed' || done.status === 'expired') {
       const code = done.error?.code ?? 'failed';
-      throw new DomainError(
-        done.error?.message ?? 'the node could not answer',
-        code,
-        code.endsWith('not_found') ? 404 : 502,
-      );
+      throw agentCodeError(code, done.error?.message ?? 'the node could not answer');
     }
     throw NODE_ERRORS.node_timeout.error(`the node did not answer within ${ASK_TIMEOUT_S} s`);
   }

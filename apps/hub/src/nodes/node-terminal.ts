@@ -1,7 +1,7 @@
+import { agentCodeError } from '../http/error-catalog';
 import { Injectable, OnModuleInit } from '@nestjs/common';
 import { z } from 'zod';
 import { AuditService } from '../audit/audit.service';
-import { DomainError } from '../http/errors';
 import type { HubStream } from '../tunnel/tunnel-streams';
 import { relay } from '../ws/stream-relay';
 import { StreamOpenError } from '../tunnel/tunnel-streams';
@@ -56,7 +56,7 @@ export class NodeTerminal implements OnModuleInit {
         stream = await this.nodeStreams.open(node.id, 'terminal', size.data);
       } catch (err) {
         void this.audit.record({ ...auditBase, outcome: 'failure', details: { reason: (err as Error).message } });
-        if (err instanceof StreamOpenError) throw new DomainError(err.message, err.code, 502);
+        if (err instanceof StreamOpenError) throw agentCodeError(err.code, err.message);
         throw err;
       }
       void this.audit.record(auditBase);

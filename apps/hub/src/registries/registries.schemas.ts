@@ -5,7 +5,7 @@ import type { RegistryCredentialEntity } from './registry.entity';
 export const registryIdParams = z.object({ id: z.uuid({ message: 'registry id must be a UUID' }) });
 
 /** host[:port] as the first component of an image reference names it; no scheme, path or credentials. */
-export const registryServer = z
+const registryServer = z
   .string()
   .trim()
   .toLowerCase()
@@ -13,7 +13,13 @@ export const registryServer = z
     message:
       'is a registry host with an optional port, as image names carry it (ghcr.io, registry.example.com:5000, 127.0.0.1:5000), without https:// or a path',
   })
-  .max(255);
+  .max(255)
+  // Docker reads a first component without a dot, a port or `localhost` as a Docker Hub path:
+  // such a server would send these credentials to Docker Hub.
+  .refine((v) => v.includes('.') || v.includes(':') || v === 'localhost', {
+    message:
+      'must name a host Docker recognises as a registry: with a dot or a port, or localhost (e.g. registry.local:5000)',
+  });
 
 export const createRegistryBody = z
   .object({

@@ -8,7 +8,7 @@ import { findTemplate, TEMPLATE_CATEGORIES, type WorkloadTemplate } from './temp
 import { checkValue } from './variable-rules';
 import type { FromTemplateBody, ImportEggBody, ListWorkloadsQuery } from './workload-api.schemas';
 import { RegistriesService } from '../registries/registries.service';
-import { registryHostOf } from '@hostplane/protocol';
+import { imageIsOnRegistry } from '@hostplane/protocol';
 import { WorkloadEntity } from './workload.entity';
 import {
   SPEC_API_VERSION,
@@ -110,7 +110,7 @@ export class WorkloadsService {
     const images = [spec.image, ...(spec.images ?? []).map((i) => i.image), spec.install?.image].filter(
       (i): i is string => i !== undefined,
     );
-    const elsewhere = images.find((i) => registryHostOf(i) !== registryHostOf(`${registry.server}/x`));
+    const elsewhere = images.find((i) => !imageIsOnRegistry(i, registry.server));
     if (elsewhere)
       throw new ValidationFailedError('workload spec', [
         {

@@ -1,4 +1,4 @@
-import { type InstanceSpec, registryHostOf } from '@hostplane/protocol';
+import { type InstanceSpec, imageIsOnRegistry } from '@hostplane/protocol';
 import Docker from 'dockerode';
 import { demultiplexDockerStream, dockerEngineRequest, dockerErrorMessage, DockerResponse } from '../docker-engine';
 import { DriverError } from '../driver';
@@ -105,8 +105,7 @@ export class DockerApi {
   ): Promise<void> {
     if (await this.hasImage(image)) return;
     // Credentials go only to the registry they belong to: an image elsewhere is pulled without them.
-    const forImage =
-      auth !== undefined && registryHostOf(image) === registryHostOf(`${auth.server}/x`) ? auth : undefined;
+    const forImage = auth !== undefined && imageIsOnRegistry(image, auth.server) ? auth : undefined;
     const authconfig = forImage
       ? { username: forImage.username, password: forImage.password, serveraddress: forImage.server }
       : undefined;

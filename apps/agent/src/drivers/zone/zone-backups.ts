@@ -31,6 +31,7 @@ export class ZoneBackups {
     const all = await host.datasets(plan.dataset);
     const datasets = all.filter((d) => !d.includes('@'));
     if (!all.includes(snapshot)) await host.exec.run(['zfs', 'snapshot', '-r', snapshot]);
+    this.store.prepareDir(instanceId);
     // A dot name: the store sweeps what a crashed agent left half-written.
     const partial = stream.replace(/([^/]+)$/, '.$1.part-zfs');
     const fd = openSync(partial, 'w', 0o600);
