@@ -1,3 +1,4 @@
+import { AgentError } from '../src/errors/agent-error';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -218,7 +219,8 @@ describe('host.operation jobs', () => {
     );
     await assert.rejects(
       handler({ operation: 'storage.nothing', params: {} }, ctx),
-      (err: unknown) => err instanceof JobFailure && err.code === 'unknown_operation',
+      // The coded error the job service reports as is (codedFailure), like every JobFailure.
+      (err: unknown) => err instanceof AgentError && err.code === 'unknown_operation',
     );
     assert.equal(host.calls().length, calls, 'no command ran');
     await assert.rejects(

@@ -11,6 +11,10 @@ export interface RunCommandOptions {
   okExitCodes?: readonly number[];
   /** Send stdout and stderr to this descriptor (e.g. a log file) instead of capturing them. */
   outputFd?: number;
+  /** Send only stdout to this descriptor (a data stream such as `zfs send`); stderr is still kept for the error. */
+  stdoutFd?: number;
+  /** Read stdin from this descriptor (e.g. `zfs receive` from a file); otherwise stdin is closed. */
+  inputFd?: number;
 }
 
 export interface CommandResult {
@@ -54,7 +58,7 @@ export function runCommand(
     const child = spawn(file, args, {
       cwd: options.cwd,
       env: options.env ?? process.env,
-      stdio: ['ignore', output, output],
+      stdio: [options.inputFd ?? 'ignore', options.stdoutFd ?? output, output],
       shell: false,
     });
     const stdout: Buffer[] = [];

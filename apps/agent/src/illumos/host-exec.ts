@@ -1,5 +1,4 @@
-import { spawn } from 'node:child_process';
-import { CommandError, CommandResult, runCommand } from '../exec/run-command';
+import { CommandResult, runCommand } from '../exec/run-command';
 
 export interface HostExecOptions {
   /**
@@ -11,19 +10,13 @@ export interface HostExecOptions {
   env?: NodeJS.ProcessEnv;
 }
 
-export const DEFAULT_HOST_EXEC: HostExecOptions = {
-  privilege: ['pfexec'],
-  timeoutMs: 120_000,
-  maxOutputBytes: 16 * 1024 * 1024,
-};
-
 /**
  * The illumos tools, run through the agent's one exec layer with the configured privilege
  * prefix. Reads that need no privilege (`zoneadm list`, `kstat`) still take it: a restricted
  * zone-admin profile may be all the agent has.
  */
 export class HostExec {
-  constructor(readonly options: HostExecOptions = DEFAULT_HOST_EXEC) {}
+  constructor(readonly options: HostExecOptions) {}
 
   run(
     argv: readonly [string, ...string[]],
@@ -50,42 +43,18 @@ export class HostExec {
 
 /**
  * A privileged command whose stdin or stdout is a file (`zfs send > file`, `zfs receive < file`):
- * argv only, a timeout, stderr's tail kept for the error.
+ * through the one exec layer, with stderr's tail kept for the error.
  */
-export function runWithFiles(
+export async function runWithFiles(
   exec: HostExec,
   argv: readonly [string, ...string[]],
   files: { stdinFd?: number; stdoutFd?: number },
   timeoutMs: number,
 ): Promise<void> {
-  const [file, ...args] = exec.privileged(argv);
-  return new Promise((resolve, reject) => {
-    const child = spawn(file, args, {
-      env: exec.options.env ?? process.env,
-      stdio: [files.stdinFd ?? 'ignore', files.stdoutFd ?? 'ignore', 'pipe'],
-      shell: false,
-    });
-    let stderr = '';
-    child.stderr?.on('data', (d: Buffer) => (stderr = (stderr + d.toString('utf8')).slice(-4096)));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('error', (err) => {
-      clearTimeout(timer);
-      reject(new CommandError(argv, 'spawn', null, null, '', `cannot be run: ${err.message}`));
-    });
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      if (code === 0) resolve();
-      else
-        reject(
-          new CommandError(
-            argv,
-            signal === 'SIGKILL' ? 'timeout' : 'exit',
-            code,
-            signal,
-            stderr,
-            code === null ? `was killed by ${signal}` : `exited with code ${code}`,
-          ),
-        );
-    });
+  await runCommand(exec.privileged(argv), {
+    timeoutMs,
+    env: exec.options.env,
+    inputFd: files.stdinFd,
+    stdoutFd: files.stdoutFd,
   });
 }

@@ -1,3 +1,4 @@
+import { AgentError } from '../errors/agent-error';
 import type { HostExec } from './host-exec';
 import { checkParams, ParamSpec } from '@hostplane/protocol';
 import { NETWORK_OPERATIONS, ZONE_OPERATIONS } from './operations/zones-network';
@@ -24,12 +25,14 @@ export const HOST_OPERATIONS: Record<string, HostOperation> = {
   ...SYSTEM_OPERATIONS,
 };
 
-export class UnknownHostOperation extends Error {
-  readonly code = 'unknown_operation';
+export class UnknownHostOperation extends AgentError {
+  constructor(name: string) {
+    super('unknown_operation', `unknown host operation "${name.slice(0, 80)}"`);
+  }
 }
 
 export async function runHostOperation(exec: HostExec, name: string, params: unknown): Promise<unknown> {
   const op = Object.prototype.hasOwnProperty.call(HOST_OPERATIONS, name) ? HOST_OPERATIONS[name] : undefined;
-  if (!op) throw new UnknownHostOperation(`unknown host operation "${name.slice(0, 80)}"`);
+  if (!op) throw new UnknownHostOperation(name);
   return op.run(exec, checkParams(op.params, params));
 }

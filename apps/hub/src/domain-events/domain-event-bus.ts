@@ -37,10 +37,6 @@ export class DomainEventBus {
     }
   }
 
-  listenerCount(name: DomainEventName): number {
-    return this.handlers.get(name)?.size ?? 0;
-  }
-
   private failed(name: DomainEventName, err: unknown): void {
     this.log.error({ err, event: name }, 'domain event handler failed');
   }

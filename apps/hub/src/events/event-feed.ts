@@ -22,7 +22,7 @@ export class EventFeed {
     return this.cursor;
   }
 
-  /** Starts following; throws CursorExpiredError (before anything is delivered) if `since` is too old. */
+  /** Starts following; throws cursor_expired (410, before anything is delivered) if `since` is too old. */
   async start(since: string | null): Promise<void> {
     this.detach = this.events.onEvent((e) => (this.held ? this.held.push(e) : this.deliver(e)));
     try {

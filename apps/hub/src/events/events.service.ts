@@ -1,3 +1,4 @@
+import { EVENT_ERRORS } from './events.errors';
 import { BeforeApplicationShutdown, Inject, Injectable, OnApplicationBootstrap } from '@nestjs/common';
 import type { Logger } from 'pino';
 import { DataSource, EntityManager } from 'typeorm';
@@ -19,15 +20,11 @@ export interface HubEvent {
   data: Record<string, unknown>;
 }
 
-export class CursorExpiredError extends DomainError {
-  constructor(since: string, oldest: string | null) {
-    super(
-      `events after ${since} are no longer retained${oldest ? ` (oldest kept: ${oldest})` : ''}: reload current state, then subscribe without "since"`,
-      'cursor_expired',
-      410,
-      { oldest_id: oldest },
-    );
-  }
+function cursorExpired(since: string, oldest: string | null): DomainError {
+  return EVENT_ERRORS.cursor_expired.error(
+    `events after ${since} are no longer retained${oldest ? ` (oldest kept: ${oldest})` : ''}: reload current state, then subscribe without "since"`,
+    { oldest_id: oldest },
+  );
 }
 
 type Listener = (e: HubEvent) => void;
@@ -182,7 +179,7 @@ export class EventsService implements OnApplicationBootstrap, BeforeApplicationS
     const field = (name: string) => info[info.indexOf(name) + 1];
     const first = field('first-entry') as [string, string[]] | null;
     const trimmed = Number(field('entries-added')) > Number(field('length'));
-    if (first && trimmed && compareStreamIds(since, first[0]) < 0) throw new CursorExpiredError(since, first[0]);
+    if (first && trimmed && compareStreamIds(since, first[0]) < 0) throw cursorExpired(since, first[0]);
   }
 
   private async follow(): Promise<void> {

@@ -37,8 +37,6 @@ type LoopKeys = Pick<
  */
 @Injectable()
 export class DrainEviction implements OnModuleInit, OnApplicationBootstrap {
-  private running = false;
-
   constructor(
     @Inject(DataSource) private readonly db: DataSource,
     private readonly placement: InstancePlacement,
@@ -69,9 +67,8 @@ export class DrainEviction implements OnModuleInit, OnApplicationBootstrap {
     });
   }
 
+  /** One drain pass; PeriodicWork never starts a pass while the last one runs. */
   async tick(): Promise<void> {
-    if (this.running) return;
-    this.running = true;
     try {
       const rows = (await this.db.query(`SELECT id FROM nodes WHERE drain->>'status' = 'draining'`)) as {
         id: string;
@@ -79,8 +76,6 @@ export class DrainEviction implements OnModuleInit, OnApplicationBootstrap {
       for (const r of rows) await this.advance(r.id);
     } catch (err) {
       this.log.warn({ reason: (err as Error).message }, 'drain pass failed');
-    } finally {
-      this.running = false;
     }
   }
 

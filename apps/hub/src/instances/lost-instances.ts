@@ -8,8 +8,6 @@ import { EventsService } from '../events/events.service';
 import { HUB_LOGGER } from '../http/logger';
 import { JobDispatcher } from '../jobs/job-dispatcher';
 import { PeriodicWork } from '../periodic/periodic-work';
-import { withClusterLock } from '../redis/cluster-lock';
-import { RedisService } from '../redis/redis.service';
 import { AllocationsService, NoFreeAllocationError } from '../allocations/allocations.service';
 import { remapPorts } from '../allocations/port-plan';
 import { PlannerService } from '../scheduler/planner.service';
@@ -42,7 +40,6 @@ export class LostInstances implements OnApplicationBootstrap {
     private readonly allocations: AllocationsService,
     private readonly jobs: JobDispatcher,
     private readonly events: EventsService,
-    private readonly redis: RedisService,
     @Inject(HUB_CONFIG) private readonly config: HubConfig,
     @Inject(HUB_LOGGER) private readonly log: Logger,
     private readonly periodic: PeriodicWork,
@@ -59,10 +56,9 @@ export class LostInstances implements OnApplicationBootstrap {
 
   async sweep(): Promise<void> {
     try {
-      await withClusterLock(this.redis, 'lost-instances', LOCK_MS, async () => {
-        await this.markLost();
-        await this.replaceLost();
-      });
+      // PeriodicWork runs this once per period across replicas, under a lock of maxRunMs.
+      await this.markLost();
+      await this.replaceLost();
     } catch (err) {
       this.log.warn({ reason: (err as Error).message }, 'lost-instance sweep failed');
     }

@@ -175,7 +175,7 @@ export class OperationsService {
     await this.db.query(
       `UPDATE operations SET status = CASE WHEN status = 'queued' THEN 'running' ELSE status END,
               started_at = COALESCE(started_at, now()), deliveries = deliveries + 1, updated_at = now()
-        WHERE id = $1 AND status IN ('queued', 'running', 'cancelling')`,
+        WHERE id = $1 AND ${OPEN_SQL}`,
       [id],
     );
   }
@@ -187,7 +187,7 @@ export class OperationsService {
   ): Promise<void> {
     const rows = await this.updateReturning(
       `UPDATE operations SET progress_percent = GREATEST(progress_percent, $2), progress_message = COALESCE($3, progress_message), updated_at = now()
-        WHERE id = $1 AND status IN ('queued', 'running', 'cancelling') RETURNING id`,
+        WHERE id = $1 AND ${OPEN_SQL} RETURNING id`,
       [op.id, percent, message ?? null],
     );
     if (rows.length)
@@ -213,7 +213,7 @@ export class OperationsService {
         `UPDATE operations SET status = $2, result = $3, error = $4, finished_at = $5, updated_at = now(),
                 progress_percent = CASE WHEN $2 = 'succeeded' THEN 100 ELSE progress_percent END,
                 started_at = COALESCE(started_at, $5)
-          WHERE id = $1 AND status IN ('queued', 'running', 'cancelling') RETURNING id, org_id, kind, payload, node_id, resource`,
+          WHERE id = $1 AND ${OPEN_SQL} RETURNING id, org_id, kind, payload, node_id, resource`,
         [
           outcome.job_id,
           outcome.status,

@@ -68,15 +68,11 @@ export class PeriodicWork implements BeforeApplicationShutdown {
     this.redis = client as PeriodicRedis;
   }
 
-  /** Registers a task; its first chance to run is at the next period. Returns a function that stops it here. */
-  register(task: PeriodicTask): () => void {
+  /** Registers a task; its first chance to run is at the next period. */
+  register(task: PeriodicTask): void {
     if (this.timers.has(task.kind)) throw new Error(`periodic work ${task.kind} is registered twice`);
     this.count(task.kind, 'claimed', 0);
     this.schedule(task);
-    return () => {
-      clearTimeout(this.timers.get(task.kind));
-      this.timers.delete(task.kind);
-    };
   }
 
   private schedule(task: PeriodicTask): void {
@@ -85,7 +81,7 @@ export class PeriodicWork implements BeforeApplicationShutdown {
       () => {
         const done = this.attempt(task).finally(() => {
           this.running.delete(done);
-          if (this.timers.get(task.kind) === timer) this.schedule(task);
+          this.schedule(task);
         });
         this.running.add(done);
       },

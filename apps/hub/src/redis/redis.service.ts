@@ -45,10 +45,6 @@ export class RedisService implements OnApplicationShutdown {
     this.client = this.connect('commands');
   }
 
-  get isCluster(): boolean {
-    return this.topology.cluster;
-  }
-
   key(...parts: (string | number)[]): string {
     return [this.prefix, ...parts].join(':');
   }

@@ -155,8 +155,3 @@ export function parseZpoolStatus(output: string): ZpoolStatus[] {
   }
   return pools;
 }
-
-/** `zfs list -H -p -o name` of a `zfs send` target etc.: the first column only. */
-export function parseNames(output: string): string[] {
-  return nonEmptyLines(output).map((l) => l.split('\t')[0]);
-}

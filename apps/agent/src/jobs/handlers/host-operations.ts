@@ -1,7 +1,7 @@
 import { CommandError } from '../../exec/run-command';
 import type { HostExec } from '../../illumos/host-exec';
 import { InvalidHostArgument } from '@hostplane/protocol';
-import { runHostOperation, UnknownHostOperation } from '../../illumos/host-operations';
+import { runHostOperation } from '../../illumos/host-operations';
 import { JobFailure, type JobHandler } from '../handler-registry';
 
 /**
@@ -19,7 +19,6 @@ export function createHostOperationHandler(exec: HostExec | null): JobHandler<'h
       return { operation, data: await runHostOperation(exec, operation, params) };
     } catch (err) {
       if (err instanceof InvalidHostArgument) throw new JobFailure('invalid_argument', err.message);
-      if (err instanceof UnknownHostOperation) throw new JobFailure('unknown_operation', err.message);
       if (err instanceof CommandError) throw new JobFailure('host_command_failed', err.message.slice(0, 4000));
       throw err;
     }
