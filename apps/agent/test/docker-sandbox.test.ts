@@ -96,7 +96,11 @@ describe('workload sandbox: docker driver', () => {
 
   it('a fork bomb stops at the pids limit', async () => {
     const spec = buildSpec('docker', {
-      startup: 'echo READY; i=0; while [ $i -lt 200 ]; do sleep 60 & i=$((i+1)); done; echo spawned-all; sleep 60',
+      // The forks run in a subshell: a shell whose fork fails exits (code 2), and the container's
+      // main shell must outlive that, without a fork of its own (exec), for start() to see it run.
+      startup:
+        'echo READY; (i=0; while [ $i -lt 200 ]; do sleep 60 & i=$((i+1)); done; echo spawned-all); exec sleep 60',
+      ready_pattern: '^READY',
       resources: { pids_limit: 16 },
     });
     created.push(spec.instance_id);
