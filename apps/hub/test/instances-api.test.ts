@@ -189,6 +189,7 @@ describe('instances on the hub: placement, lifecycle jobs, state', () => {
       json: { name: 'keeper', workload_id: workloadId, start: false },
     });
     assert.equal(dup.status, 409);
+    assert.equal(dup.body.code, 'name_taken');
     const del = await owner.request(`/v1/nodes/${nodeId}`, { method: 'DELETE' });
     assert.equal(del.status, 409);
     assert.equal(del.body.code, 'node_not_empty');

@@ -14,6 +14,7 @@ import { OutboundRefusedError } from '../outbound/guarded-connect';
 import { createBucket, describeS3Error, listBuckets, probeBucket, S3Target, storageError } from './s3-storage';
 import { HTTP_ERRORS } from '../http/http.errors';
 import { BACKUP_ERRORS } from './backups.errors';
+import { withUniqueName } from '../http/unique-names';
 
 export class StorageUnreachableError extends DomainError {
   constructor(bucket: string, err: unknown) {
@@ -202,13 +203,7 @@ export class BackupConfigService {
       .getCount();
   }
 
-  private async saveNamed(row: BackupStorageConfigEntity): Promise<BackupStorageConfigEntity> {
-    try {
-      return await this.repo.save(row);
-    } catch (err) {
-      if ((err as { code?: string }).code === '23505')
-        throw new ConflictError(`a backup config named "${row.name}" already exists`, 'name_taken');
-      throw err;
-    }
+  private saveNamed(row: BackupStorageConfigEntity): Promise<BackupStorageConfigEntity> {
+    return withUniqueName(() => this.repo.save(row), `a backup config named "${row.name}" already exists`);
   }
 }

@@ -17,6 +17,7 @@ import { chooseTarget, reserveOn, type TargetChoice } from './migration-plan';
 import { MigrationQueue } from './migration-queue';
 import { MigrationEntity } from './migration.entity';
 import { isCancellable, type listMigrationsQuery, type migrateNodeBody } from './migrations.schemas';
+import { isUniqueViolation } from '../http/unique-names';
 
 /** States an instance can be migrated from: it exists on its node and nothing else is happening to it. */
 export const MIGRATABLE: readonly InstanceRowState[] = [
@@ -290,7 +291,7 @@ export class MigrationsService {
         }),
       );
     } catch (err) {
-      if ((err as { code?: string }).code === '23505') throw new MigrationInProgressError(o.instance.id, null);
+      if (isUniqueViolation(err)) throw new MigrationInProgressError(o.instance.id, null);
       throw err;
     }
   }

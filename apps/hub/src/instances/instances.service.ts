@@ -22,6 +22,7 @@ import { WorkloadsService } from '../workloads/workloads.service';
 import { InstanceEntity, type InstanceRowState } from './instance.entity';
 import { checkInstanceVariables, renderInstanceSpec } from './instance-spec';
 import type { createInstanceBody, listInstancesQuery, updateInstanceBody } from './instances.schemas';
+import { isUniqueViolation } from '../http/unique-names';
 
 export class NoNodeFitsError extends DomainError {
   constructor(summary: string, rejected: { node_id: string; name: string; reasons: string[] }[]) {
@@ -220,7 +221,7 @@ export class InstancesService implements OnModuleInit {
         );
       });
     } catch (err) {
-      if ((err as { code?: string }).code === '23505')
+      if (isUniqueViolation(err))
         throw new ConflictError(`an instance named "${body.name}" already exists`, 'name_taken');
       throw err;
     }

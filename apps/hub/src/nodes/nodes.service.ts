@@ -12,6 +12,7 @@ import { NodeEntity } from './node.entity';
 import { RevokedAgentTokenEntity } from './registration-token.entity';
 import type { z } from 'zod';
 import type { listNodesQuery, updateNodeBody } from './nodes.schemas';
+import { withUniqueName } from '../http/unique-names';
 
 export class DrainNotActiveError extends DomainError {
   constructor() {
@@ -55,13 +56,10 @@ export class NodesService {
     if (body.labels !== undefined) node.labels = body.labels;
     if (body.capacity !== undefined) node.capacity = body.capacity;
     if (body.job_concurrency !== undefined) node.jobConcurrency = body.job_concurrency;
-    try {
-      return await this.repo.save(node);
-    } catch (err) {
-      if ((err as { code?: string }).code === '23505')
-        throw new ConflictError(`a node named "${body.name}" already exists in this organization`, 'name_taken');
-      throw err;
-    }
+    return withUniqueName(
+      () => this.repo.save(node),
+      `a node named "${body.name}" already exists in this organization`,
+    );
   }
 
   /** A new agent token; the old one stops working at once and its socket is dropped. */

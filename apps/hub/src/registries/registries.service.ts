@@ -7,10 +7,11 @@ import { inOrg, requireOrg, type Principal } from '../access/principal';
 import { HUB_CONFIG } from '../config/config.module';
 import type { HubConfig } from '../config/load-config';
 import { openSecret, sealSecret } from '../crypto/secret-box';
-import { ConflictError, DomainError, NotFoundError } from '../http/errors';
+import { DomainError, NotFoundError } from '../http/errors';
 import type { Pagination } from '../http/pagination';
 import type { CreateRegistryBody, UpdateRegistryBody } from './registries.schemas';
 import { RegistryCredentialEntity } from './registry.entity';
+import { withUniqueName } from '../http/unique-names';
 
 /** The ciphertext is bound to its row: copied into another registry's row it does not decrypt. */
 const aadOf = (id: string) => `registry_credentials:${id}`;
@@ -101,13 +102,7 @@ export class RegistriesService {
     };
   }
 
-  private async saveNamed(row: RegistryCredentialEntity): Promise<RegistryCredentialEntity> {
-    try {
-      return await this.repo.save(row);
-    } catch (err) {
-      if ((err as { code?: string }).code === '23505')
-        throw new ConflictError(`a registry named "${row.name}" already exists`, 'name_taken');
-      throw err;
-    }
+  private saveNamed(row: RegistryCredentialEntity): Promise<RegistryCredentialEntity> {
+    return withUniqueName(() => this.repo.save(row), `a registry named "${row.name}" already exists`);
   }
 }

@@ -15,6 +15,7 @@ import { USER_SESSIONS, type UserSessions } from './user-sessions.port';
 import { User } from './user.entity';
 import { EmailTakenError, SelfTargetError, WeakPasswordError, WrongPasswordError } from './users.errors';
 import type { AdminUserView, MeView, UserView } from './users.schemas';
+import { isUniqueViolation } from '../http/unique-names';
 
 export interface NewAccount {
   email: string;
@@ -83,7 +84,7 @@ export class UsersService {
         await m.query('RELEASE SAVEPOINT create_account');
       } catch (err) {
         await m.query('ROLLBACK TO SAVEPOINT create_account');
-        if ((err as { code?: string }).code === '23505') throw new EmailTakenError(input.email);
+        if (isUniqueViolation(err)) throw new EmailTakenError(input.email);
         throw err;
       }
       const org = await insertOrganization(m, {

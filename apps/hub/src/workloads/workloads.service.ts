@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { DataSource, QueryFailedError, Repository } from 'typeorm';
+import { DataSource, Repository } from 'typeorm';
 import { inOrg, type Principal } from '../access/principal';
-import { ConflictError, DomainError, ForbiddenError, NotFoundError, ValidationFailedError } from '../http/errors';
+import { DomainError, ForbiddenError, NotFoundError, ValidationFailedError } from '../http/errors';
 import { zodIssues } from '../http/validation';
 import { importEgg, type EggFormat } from './egg-import';
 import { findTemplate, TEMPLATE_CATEGORIES, type WorkloadTemplate } from './templates';
@@ -17,6 +17,7 @@ import {
   type WorkloadSpec,
   type WorkloadSpecInput,
 } from './workload.schemas';
+import { withUniqueName } from '../http/unique-names';
 
 export class WorkloadInUseError extends DomainError {
   constructor(id: string, count: number) {
@@ -163,15 +164,11 @@ export class WorkloadsService {
     return { workload: await this.create(p, imported.spec), format: imported.format, warnings: imported.warnings };
   }
 
-  private async saveUnique(row: WorkloadEntity): Promise<WorkloadEntity> {
-    try {
-      return await this.repo.save(row);
-    } catch (err) {
-      if (err instanceof QueryFailedError && (err as QueryFailedError & { code?: string }).code === '23505') {
-        throw new ConflictError(`a workload named "${row.name}" already exists in this organization`, 'name_taken');
-      }
-      throw err;
-    }
+  private saveUnique(row: WorkloadEntity): Promise<WorkloadEntity> {
+    return withUniqueName(
+      () => this.repo.save(row),
+      `a workload named "${row.name}" already exists in this organization`,
+    );
   }
 }
 
