@@ -176,7 +176,10 @@ describe('zone driver: a zone moved to another host (the target of a migration)'
 
     // The hub streams the archive from A to B (backup.read → backup.write); here a copy does.
     b.backups.prepareDir(spec.instance_id);
-    copyFileSync(a.backups.archivePath(spec.instance_id, 'mig-0001'), b.backups.archivePath(spec.instance_id, 'mig-0001'));
+    copyFileSync(
+      a.backups.archivePath(spec.instance_id, 'mig-0001'),
+      b.backups.archivePath(spec.instance_id, 'mig-0001'),
+    );
     await b.backups.writeRecord(spec.instance_id, 'mig-0001', info);
 
     assert.equal((await b.driver.create(spec, { ...ctx(), restoreFollows: true })).state, 'stopped');
@@ -185,7 +188,11 @@ describe('zone driver: a zone moved to another host (the target of a migration)'
         plan.zone
       ];
     assert.equal(zoneOn(b).state, 'configured');
-    const bCalls = () => b.host.calls().filter((c) => c.tool !== 'pfexec').map((c) => `${c.tool} ${c.argv.join(' ')}`);
+    const bCalls = () =>
+      b.host
+        .calls()
+        .filter((c) => c.tool !== 'pfexec')
+        .map((c) => `${c.tool} ${c.argv.join(' ')}`);
     assert.ok(!bCalls().some((c) => c.startsWith(`zoneadm -z ${plan.zone} install`) || c.startsWith('zfs clone')));
     assert.ok(bCalls().includes(`dladm create-vnic -l e1000g0 -v 7 ${plan.vnics[0].name}`));
 
@@ -193,10 +200,16 @@ describe('zone driver: a zone moved to another host (the target of a migration)'
     assert.equal(zoneOn(b).state, 'installed');
     assert.deepEqual(zoneOn(b).resources, zoneOn(a).resources, 'the same zonecfg as on A');
     assert.ok(bCalls().includes(`zoneadm -z ${plan.zone} attach`));
-    assert.equal(readFileSync(join(plan.zonepath.replace(a.host.zonepathRoot, b.host.zonepathRoot), 'marker'), 'utf8'), 'from A');
+    assert.equal(
+      readFileSync(join(plan.zonepath.replace(a.host.zonepathRoot, b.host.zonepathRoot), 'marker'), 'utf8'),
+      'from A',
+    );
     const datasets = Object.entries(
-      (JSON.parse(readFileSync(join(b.host.state, 'zfs.json'), 'utf8')) as { datasets: Record<string, { type: string }> })
-        .datasets,
+      (
+        JSON.parse(readFileSync(join(b.host.state, 'zfs.json'), 'utf8')) as {
+          datasets: Record<string, { type: string }>;
+        }
+      ).datasets,
     ).filter(([n]) => n.startsWith(plan.dataset));
     assert.deepEqual(
       datasets.map(([n, d]) => [n, d.type]),

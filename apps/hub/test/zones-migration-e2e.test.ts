@@ -91,9 +91,11 @@ describe('zone instances move between two zone nodes: zfs send on the source, zf
     assert.equal(i.node_id, a.node.id);
     const del = await owner.request(`/v1/instances/${id}`, { method: 'DELETE' });
     assert.equal(del.status, 202, del.text);
-    await waitFor('deleted', async () =>
-      (await owner.request(`/v1/instances/${id}`)).status === 404 ? true : undefined,
-    30_000);
+    await waitFor(
+      'deleted',
+      async () => ((await owner.request(`/v1/instances/${id}`)).status === 404 ? true : undefined),
+      30_000,
+    );
   });
 
   it('moves a running zone with the files of its dataset: same zonecfg on B, booted there, gone from A', async () => {

@@ -187,7 +187,9 @@ function zoneadm(argv) {
       if (current.state !== 'configured')
         fail(`zone '${name}': attach operation is invalid for ${current.state} zones.`);
       if (!fs.existsSync(path.join(current.props.zonepath, 'root')))
-        fail(`zone '${name}': ${current.props.zonepath}/root: No such file or directory\ncould not attach zone: no zonepath`);
+        fail(
+          `zone '${name}': ${current.props.zonepath}/root: No such file or directory\ncould not attach zone: no zonepath`,
+        );
       setState(name, ['configured'], 'installed', () => ({ uuid: randomUUID() }));
       return '';
     }
