@@ -153,7 +153,7 @@ describe('zone driver: a zone moved to another host (the target of a migration)'
     });
     return { host, driver, backups: new BackupStore(stateDir, new InstanceFiles(store)) };
   });
-  after(() => sides.forEach((s) => s.driver.close()));
+  after(() => Promise.all(sides.map((s) => s.driver.close())));
 
   it('is configured but not installed, receives the datasets with its boot disk, is attached and boots; no snapshot is left', async () => {
     const [a, b] = sides;
@@ -184,9 +184,11 @@ describe('zone driver: a zone moved to another host (the target of a migration)'
 
     assert.equal((await b.driver.create(spec, { ...ctx(), restoreFollows: true })).state, 'stopped');
     const zoneOn = (s: (typeof sides)[number]) =>
-      (JSON.parse(readFileSync(join(s.host.state, 'zones.json'), 'utf8')) as { zones: Record<string, any> }).zones[
-        plan.zone
-      ];
+      (
+        JSON.parse(readFileSync(join(s.host.state, 'zones.json'), 'utf8')) as {
+          zones: Record<string, { state: string; resources: unknown }>;
+        }
+      ).zones[plan.zone];
     assert.equal(zoneOn(b).state, 'configured');
     const bCalls = () =>
       b.host

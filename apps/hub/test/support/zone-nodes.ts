@@ -28,9 +28,12 @@ export async function startZoneNode(client: Client, hubUrl: string): Promise<Zon
   const sim = join(tempDir('hp-zsim-'), 's');
   const node = await registerNode(client, hubUrl, zoneAgentEnv(sim));
   node.start();
-  await node.waitStatus('online');
-  await waitFor('inventory', async () =>
-    (await client.request(`/v1/nodes/${node.id}/inventory`)).status === 200 ? true : undefined,
+  // An agent starting on a busy machine (each simulated tool is a node process) takes a while.
+  await node.waitStatus('online', 60_000);
+  await waitFor(
+    'inventory',
+    async () => ((await client.request(`/v1/nodes/${node.id}/inventory`)).status === 200 ? true : undefined),
+    60_000,
   );
   return { node, sim };
 }
