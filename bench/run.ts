@@ -67,6 +67,11 @@ const BENCHMARKS: Record<string, BenchmarkEntry> = {
       'two hub replicas, a real agent on B: terminal echo p50/p99, pty output and file download MB/s with CPU per MB, user on B (direct) against user on A (relayed hub to hub)',
     load: () => import('./relay'),
   },
+  zones: {
+    description:
+      "a real agent on simulated illumos tools with 500 zones: zone list through the hub vs the tool directly (p50/p99, req/s, CPU per request), and the request rate with 8 API tokens at concurrency 8 beside ZoneWeaver's ~1.2 req/s",
+    load: () => import('./zones'),
+  },
   events: {
     description:
       'GET /v1/operations/{id}/wait answered after the job finished (p50/p99), and 1,000 /v1/ws/subscribe subscribers at 100 events/s: delay, loss, hub CPU and RSS',

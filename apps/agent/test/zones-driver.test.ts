@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { BackupStore } from '../src/backups/backup-store';
@@ -137,5 +137,94 @@ describe('zone driver', () => {
     assert.equal(existsSync(plan.zonepath), false);
     const vnics = JSON.parse(readFileSync(join(host.state, 'net.json'), 'utf8')) as { vnics: Record<string, unknown> };
     assert.equal(vnics.vnics[plan.vnics[0].name], undefined, 'the VNIC is deleted');
+  });
+});
+
+describe('zone driver: a zone moved to another host (the target of a migration)', () => {
+  const hosts = [simHost(), simHost()] as const;
+  const sides = hosts.map((host) => {
+    const stateDir = tempDir();
+    const store = new InstanceStore(stateDir);
+    const driver = new ZoneDriver(store, {
+      exec: host.exec,
+      layout: { zonepathRoot: host.zonepathRoot, datasetRoot: 'rpool/zones' },
+      consoleLogDir: host.consoleLogDir,
+      pollMs: 200,
+    });
+    return { host, driver, backups: new BackupStore(stateDir, new InstanceFiles(store)) };
+  });
+  after(() => Promise.all(sides.map((s) => s.driver.close())));
+
+  it('is configured but not installed, receives the datasets with its boot disk, is attached and boots; no snapshot is left', async () => {
+    const [a, b] = sides;
+    await a.host.exec.run(['zfs', 'create', '-V', '1G', 'rpool/images/debian12']);
+    await a.host.exec.run(['zfs', 'snapshot', 'rpool/images/debian12@base']);
+    const spec = buildSpec('zone', {
+      startup: ':',
+      zone: {
+        brand: 'bhyve',
+        ram: '1G',
+        vcpus: 2,
+        boot_disk: { size: '10G', image: 'rpool/images/debian12@base' },
+        vnics: [{ over: 'e1000g0', vlan_id: 7 }],
+      },
+    });
+    const plan = a.driver.plan(spec);
+    await a.driver.create(spec, ctx());
+    writeFileSync(join(plan.zonepath, 'marker'), 'from A');
+    const info = await new ZoneBackups(a.driver, a.backups).create(spec.instance_id, 'mig-0001');
+
+    // The hub streams the archive from A to B (backup.read → backup.write); here a copy does.
+    b.backups.prepareDir(spec.instance_id);
+    copyFileSync(
+      a.backups.archivePath(spec.instance_id, 'mig-0001'),
+      b.backups.archivePath(spec.instance_id, 'mig-0001'),
+    );
+    await b.backups.writeRecord(spec.instance_id, 'mig-0001', info);
+
+    assert.equal((await b.driver.create(spec, { ...ctx(), restoreFollows: true })).state, 'stopped');
+    const zoneOn = (s: (typeof sides)[number]) =>
+      (
+        JSON.parse(readFileSync(join(s.host.state, 'zones.json'), 'utf8')) as {
+          zones: Record<string, { state: string; resources: unknown }>;
+        }
+      ).zones[plan.zone];
+    assert.equal(zoneOn(b).state, 'configured');
+    const bCalls = () =>
+      b.host
+        .calls()
+        .filter((c) => c.tool !== 'pfexec')
+        .map((c) => `${c.tool} ${c.argv.join(' ')}`);
+    assert.ok(!bCalls().some((c) => c.startsWith(`zoneadm -z ${plan.zone} install`) || c.startsWith('zfs clone')));
+    assert.ok(bCalls().includes(`dladm create-vnic -l e1000g0 -v 7 ${plan.vnics[0].name}`));
+
+    await new ZoneBackups(b.driver, b.backups).restore(spec.instance_id, 'mig-0001');
+    assert.equal(zoneOn(b).state, 'installed');
+    assert.deepEqual(zoneOn(b).resources, zoneOn(a).resources, 'the same zonecfg as on A');
+    assert.ok(bCalls().includes(`zoneadm -z ${plan.zone} attach`));
+    assert.equal(
+      readFileSync(join(plan.zonepath.replace(a.host.zonepathRoot, b.host.zonepathRoot), 'marker'), 'utf8'),
+      'from A',
+    );
+    const datasets = Object.entries(
+      (
+        JSON.parse(readFileSync(join(b.host.state, 'zfs.json'), 'utf8')) as {
+          datasets: Record<string, { type: string }>;
+        }
+      ).datasets,
+    ).filter(([n]) => n.startsWith(plan.dataset));
+    assert.deepEqual(
+      datasets.map(([n, d]) => [n, d.type]),
+      [
+        [plan.dataset, 'filesystem'],
+        [`${plan.dataset}/disk0`, 'volume'],
+      ],
+      'the boot disk came in the stream; no snapshot is left',
+    );
+
+    assert.equal((await b.driver.start(spec.instance_id)).state, 'running');
+    assert.equal((await b.driver.kill(spec.instance_id)).state, 'stopped');
+    assert.equal(await b.driver.remove(spec.instance_id), true);
+    assert.equal(await a.driver.remove(spec.instance_id), true);
   });
 });

@@ -60,7 +60,16 @@ export const JOB_KINDS = {
   }),
   'instance.create': kind({
     description: 'Create the instance on the host: its directory or container, config files, then the install script',
-    payload: z.object({ spec: instanceSpec, registry_auth: registryAuth.optional() }),
+    payload: z.object({
+      spec: instanceSpec,
+      registry_auth: registryAuth.optional(),
+      /**
+       * The instance's data follows in an `instance.backup.restore` (a migration's target): a driver
+       * may leave out what the restore brings (a zone is configured, not installed, and attached after
+       * its datasets are received).
+       */
+      restore_follows: z.boolean().optional(),
+    }),
     result: instanceStatus,
     resource: (p) => `instance:${p.spec.instance_id}`,
     cancellable: false,

@@ -21,6 +21,8 @@ export interface CreateContext {
   signal: AbortSignal;
   /** For drivers that pull images: the credentials of the image's registry, when it needs any. */
   registryAuth?: RegistryCredentials;
+  /** The data comes next from a backup restore (a migration's target): a driver may leave out what it brings. */
+  restoreFollows?: boolean;
 }
 
 /** What an update may bring besides the spec (drivers that pull a changed image use it). */

@@ -263,7 +263,7 @@ export class MigrationRunner implements OnApplicationBootstrap, BeforeApplicatio
         await this.step(
           m,
           'target',
-          { kind: 'instance.create', payload: { spec: specWithoutInstall(target.spec) } },
+          { kind: 'instance.create', payload: { spec: specWithoutInstall(target.spec), restore_follows: true } },
           'creating the instance on the target',
         );
         return;

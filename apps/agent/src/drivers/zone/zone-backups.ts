@@ -26,7 +26,7 @@ export class ZoneBackups {
     if (done) return done;
     const stream = this.store.archivePath(instanceId, backupId);
     const plan = this.driver.plan(this.driver.store.readSpec(instanceId));
-    const snapshot = `${plan.dataset}@hp-backup-${backupId}`;
+    const snapshot = backupSnapshot(plan.dataset, backupId);
     const host = this.driver.host;
     const all = await host.datasets(plan.dataset);
     const datasets = all.filter((d) => !d.includes('@'));
@@ -55,14 +55,20 @@ export class ZoneBackups {
     return info;
   }
 
-  /** Replaces the zone's datasets with the backup's; the instance must be stopped. */
+  /**
+   * Replaces the zone's datasets with the backup's; the instance must be stopped. A zone that is
+   * only configured (a migration's target, created with `restoreFollows`) receives them as new and
+   * is attached over them. The snapshot the stream carries is destroyed once received, as the
+   * source destroyed its own: the zone keeps no snapshot it did not have.
+   */
   async restore(instanceId: string, backupId: string, sha256?: string): Promise<{ file_count: number }> {
     const info = this.store.require(instanceId, backupId);
     const stream = this.store.archivePath(instanceId, backupId);
     if ((await sha256OfFile(stream)) !== (sha256 ?? info.sha256))
       throw new DriverError('driver_error', `backup ${backupId} does not match its checksum; it was not restored`);
     const plan = this.driver.plan(this.driver.store.readSpec(instanceId));
-    const state = (await this.driver.host.zone(plan.zone))?.state;
+    const host = this.driver.host;
+    const state = (await host.zone(plan.zone))?.state;
     if (state === 'running' || state === 'ready')
       throw new DriverError(
         'instance_busy',
@@ -70,19 +76,21 @@ export class ZoneBackups {
       );
     const fd = openSync(stream, 'r');
     try {
-      await runWithFiles(
-        this.driver.host.exec,
-        ['zfs', 'receive', '-F', plan.dataset],
-        { stdinFd: fd },
-        STREAM_TIMEOUT_MS,
-      );
+      await runWithFiles(host.exec, ['zfs', 'receive', '-F', plan.dataset], { stdinFd: fd }, STREAM_TIMEOUT_MS);
     } finally {
       closeSync(fd);
     }
+    const received = backupSnapshot(plan.dataset, backupId);
+    if ((await host.datasets(plan.dataset)).includes(received)) await host.exec.run(['zfs', 'destroy', '-r', received]);
+    if (state === 'configured') await host.attach(plan.zone);
     return { file_count: info.file_count };
   }
 
   delete(instanceId: string, backupId: string): boolean {
     return this.store.delete(instanceId, backupId);
   }
+}
+
+function backupSnapshot(dataset: string, backupId: string): string {
+  return `${dataset}@hp-backup-${backupId}`;
 }

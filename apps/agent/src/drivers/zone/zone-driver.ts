@@ -114,13 +114,16 @@ export class ZoneDriver implements InstanceDriver {
       for (const v of plan.vnics) if (!vnics.has(v.name)) await this.host.createVnic(v);
       ctx.progress(10, 'network configured');
       const datasets = new Set(await this.host.datasets(this.options.layout.datasetRoot));
-      if (plan.bootDisk && !datasets.has(plan.bootDisk.dataset)) {
+      // A migration's target receives the boot disk with the zonepath's datasets (zone-backups.ts).
+      if (plan.bootDisk && !datasets.has(plan.bootDisk.dataset) && !ctx.restoreFollows) {
         if (plan.bootDisk.image) await this.host.cloneImage(plan.bootDisk.image, plan.bootDisk.dataset);
         else await this.host.createVolume(plan.bootDisk.dataset, plan.bootDisk.size);
       }
       ctx.progress(25, 'boot disk ready');
       await this.host.configure(plan.zone, zonecfgScript(plan));
     }
+    // Installing would only be overwritten: the restore receives the datasets and attaches the zone.
+    if (ctx.restoreFollows) return;
     if ((await this.host.zone(plan.zone))?.state === 'configured') await this.host.install(plan.zone);
     ctx.progress(70, 'zone installed');
     if (plan.bhyve) return;

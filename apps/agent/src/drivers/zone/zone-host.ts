@@ -43,6 +43,11 @@ export class ZoneHost {
     await this.exec.run(['zoneadm', '-z', checkName('zone', zone), 'install'], { timeoutMs: 30 * 60_000 });
   }
 
+  /** Makes a configured zone installed over a zonepath that is already there (received from another host). */
+  async attach(zone: string): Promise<void> {
+    await this.exec.run(['zoneadm', '-z', checkName('zone', zone), 'attach'], { timeoutMs: 30 * 60_000 });
+  }
+
   async boot(zone: string): Promise<void> {
     await this.exec.run(['zoneadm', '-z', checkName('zone', zone), 'boot']);
   }

@@ -18,9 +18,14 @@ export function createInstanceHandlers(
   hooks: { deleted?: (id: string) => void } = {},
 ): InstanceJobHandlers {
   return {
-    'instance.create': ({ spec, registry_auth: registryAuth }, ctx) =>
+    'instance.create': ({ spec, registry_auth: registryAuth, restore_follows: restoreFollows }, ctx) =>
       settle(() =>
-        instances.create(spec, { progress: (p, m) => ctx.progress(p, m), signal: ctx.signal, registryAuth }),
+        instances.create(spec, {
+          progress: (p, m) => ctx.progress(p, m),
+          signal: ctx.signal,
+          registryAuth,
+          restoreFollows,
+        }),
       ),
     'instance.update': ({ spec, registry_auth: registryAuth }, ctx) =>
       settle(() => instances.update(spec, { progress: (p, m) => ctx.progress(p, m), registryAuth })),

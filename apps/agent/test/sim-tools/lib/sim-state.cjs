@@ -68,11 +68,24 @@ function fail(message, code = 1) {
   throw new ToolError(message, code);
 }
 
+/**
+ * A failure a test asked for: `<state>/faults.json` maps `"<tool> <subcommand>"` (or `"<tool>"`)
+ * to the message the tool then fails with, exit code 1, before doing anything.
+ */
+function injectedFault(tool, argv) {
+  const file = path.join(stateDir(), 'faults.json');
+  if (!fs.existsSync(file)) return null;
+  const faults = JSON.parse(fs.readFileSync(file, 'utf8'));
+  return faults[`${tool} ${argv[0]}`] ?? faults[tool] ?? null;
+}
+
 /** Runs a tool's main, printing errors the way the real tools do (`tool: message` on stderr). */
 function runTool(tool, main) {
   const argv = process.argv.slice(2);
   try {
     logCall(tool, argv);
+    const fault = injectedFault(tool, argv);
+    if (fault) fail(fault);
     const out = main(argv);
     if (typeof out === 'string') process.stdout.write(out);
   } catch (err) {

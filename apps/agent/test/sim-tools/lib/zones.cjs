@@ -182,6 +182,17 @@ function zoneadm(argv) {
       setState(name, ['installed'], 'configured', () => ({ uuid: null }));
       return '';
     }
+    case 'attach': {
+      // What a zone moved from another host needs: its zonepath dataset is there, the zone only configured.
+      if (current.state !== 'configured')
+        fail(`zone '${name}': attach operation is invalid for ${current.state} zones.`);
+      if (!fs.existsSync(path.join(current.props.zonepath, 'root')))
+        fail(
+          `zone '${name}': ${current.props.zonepath}/root: No such file or directory\ncould not attach zone: no zonepath`,
+        );
+      setState(name, ['configured'], 'installed', () => ({ uuid: randomUUID() }));
+      return '';
+    }
     case 'verify':
       if (!current.props.zonepath) fail(`zone '${name}': zonepath is not set`);
       return '';
