@@ -67,6 +67,11 @@ const BENCHMARKS: Record<string, BenchmarkEntry> = {
       'two hub replicas, a real agent on B: terminal echo p50/p99, pty output and file download MB/s with CPU per MB, user on B (direct) against user on A (relayed hub to hub)',
     load: () => import('./relay'),
   },
+  'zones-vnc': {
+    description:
+      'a bhyve zone\'s VNC (a real Xvnc on its vm.vnc socket): RFB ping p50/p99 and whole-screen update MB/s directly, through zadm vnc, and through the hub, with hub and agent CPU per MB',
+    load: () => import('./zones-vnc'),
+  },
   events: {
     description:
       'GET /v1/operations/{id}/wait answered after the job finished (p50/p99), and 1,000 /v1/ws/subscribe subscribers at 100 events/s: delay, loss, hub CPU and RSS',
