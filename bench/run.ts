@@ -69,7 +69,7 @@ const BENCHMARKS: Record<string, BenchmarkEntry> = {
   },
   'zones-vnc': {
     description:
-      'a bhyve zone\'s VNC (a real Xvnc on its vm.vnc socket): RFB ping p50/p99 and whole-screen update MB/s directly, through zadm vnc, and through the hub, with hub and agent CPU per MB',
+      "a bhyve zone's VNC (a real Xvnc on its vm.vnc socket): RFB ping p50/p99 and whole-screen update MB/s directly, through zadm vnc, and through the hub, with hub and agent CPU per MB",
     load: () => import('./zones-vnc'),
   },
   events: {

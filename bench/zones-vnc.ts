@@ -1,7 +1,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import { WebSocket } from 'ws';
-import { RfbClient, type ServerInit, socketTransport, startVncServer, wsTransport } from '@hostplane/hub/dist/test/support/rfb';
+import {
+  RfbClient,
+  type ServerInit,
+  socketTransport,
+  startVncServer,
+  wsTransport,
+} from '@hostplane/hub/dist/test/support/rfb';
 import { SimIllumosHost } from '@hostplane/hub/dist/test/support/sim-zones';
 import { bootstrapAdmin } from './lib/bootstrap';
 import type { BenchContext, BenchReport, OperationResult } from './lib/context';
@@ -70,7 +76,10 @@ export async function run(ctx: BenchContext): Promise<BenchReport> {
         return rfb;
       },
     };
-    const samples = new Map<PathName, { pings: number[]; bytes: number; seconds: number; hub: number; agent: number }>();
+    const samples = new Map<
+      PathName,
+      { pings: number[]; bytes: number; seconds: number; hub: number; agent: number }
+    >();
     for (let round_ = 0; round_ < shape.rounds; round_++) {
       // Alternate the order so neither path always runs on a warmer machine.
       const order = (Object.keys(connect) as PathName[]).slice();

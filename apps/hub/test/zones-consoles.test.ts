@@ -60,7 +60,7 @@ describe('zone consoles, shells and VNC: hub WebSocket → tunnel → agent → 
   });
   after(async () => {
     await vnc?.stop();
-    for (const zone of ['web', 'vm1']) await host.haltZone(zone).catch(() => undefined);
+    for (const zone of ['web', 'vm1', 'vm2']) await host.haltZone(zone).catch(() => undefined);
     await node?.stop();
     await ctx?.close();
   });
@@ -80,7 +80,10 @@ describe('zone consoles, shells and VNC: hub WebSocket → tunnel → agent → 
     await waitFor('input frame', async () => (/again/.test(con.received()) ? true : undefined));
     con.ws.close();
     await con.closed;
-    assert.ok(host.calls().some((c) => /zlogin -C web$/.test(c)), 'zlogin -C ran for the zone');
+    assert.ok(
+      host.calls().some((c) => /zlogin -C web$/.test(c)),
+      'zlogin -C ran for the zone',
+    );
   });
 
   it('shell in a zone through zlogin: commands run in the zone root, resize reaches the pty', async () => {
@@ -111,7 +114,10 @@ describe('zone consoles, shells and VNC: hub WebSocket → tunnel → agent → 
     const closed = new Promise((r) => ws.once('close', r));
     ws.close();
     await closed;
-    assert.ok(host.calls().some((c) => /^zadm vnc 127\.0\.0\.1:\d+ vm1$/.test(c)), 'zadm vnc ran on a loopback port');
+    assert.ok(
+      host.calls().some((c) => /^zadm vnc 127\.0\.0\.1:\d+ vm1$/.test(c)),
+      'zadm vnc ran on a loopback port',
+    );
     await waitFor(
       'zadm ended with the stream',
       async () => {
@@ -122,10 +128,17 @@ describe('zone consoles, shells and VNC: hub WebSocket → tunnel → agent → 
     );
   });
 
-  it('VNC of a zone that is not bhyve is 409 vnc_unavailable; of a zone that does not exist 404', async () => {
+  it('VNC of a zone that is not bhyve, or whose VNC server does not answer, is 409 vnc_unavailable; a zone that does not exist 404', async () => {
     const notBhyve = await refused(wsUrl(wsPath('web', 'vnc')), credentialHeaders(owner));
     assert.equal(notBhyve.status, 409);
     assert.equal(notBhyve.body.code, 'vnc_unavailable');
+    // A bhyve zone whose framebuffer nobody serves (vnc off, or bhyve gone): refused, not a hanging viewer.
+    await host.bootZone('vm2', 'bhyve');
+    const noServer = await refused(wsUrl(wsPath('vm2', 'vnc')), credentialHeaders(owner));
+    assert.equal(noServer.status, 409);
+    assert.equal(noServer.body.code, 'vnc_unavailable');
+    assert.match(noServer.body.error, /VNC server of zone vm2/);
+    await host.haltZone('vm2');
     const missing = await refused(wsUrl(wsPath('nosuch', 'console')), credentialHeaders(owner));
     assert.equal(missing.status, 404);
     assert.equal(missing.body.code, 'zone_not_found');
@@ -142,7 +155,10 @@ describe('zone consoles, shells and VNC: hub WebSocket → tunnel → agent → 
       }
     }
     // The agent's availability probe may run on its own schedule; nothing else may.
-    const after = host.calls().slice(before).filter((c) => c !== 'zoneadm list -c -p');
+    const after = host
+      .calls()
+      .slice(before)
+      .filter((c) => c !== 'zoneadm list -c -p');
     assert.deepEqual(after, []);
   });
 

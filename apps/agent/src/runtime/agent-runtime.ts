@@ -125,7 +125,18 @@ export async function runAgent(options: AgentRuntimeOptions): Promise<TunnelExit
       return { metrics: await metrics.sample(), running_jobs: jobs.activeJobIds().slice(0, 1000) };
     },
     openSession: (session) =>
-      wireSession(session, { jobs, inventory, instances, files, containers, zones, relay, instanceMetrics, config, log }),
+      wireSession(session, {
+        jobs,
+        inventory,
+        instances,
+        files,
+        containers,
+        zones,
+        relay,
+        instanceMetrics,
+        config,
+        log,
+      }),
   };
 
   try {

@@ -154,7 +154,8 @@ export class StreamManager {
         const p = params as ParamsOf<'zone.console'>;
         const zones = this.need(this.options.zones, frame.kind);
         const size = { cols: p.cols, rows: p.rows };
-        const source = frame.kind === 'zone.console' ? await zones.console(p.zone, size) : await zones.shell(p.zone, size);
+        const source =
+          frame.kind === 'zone.console' ? await zones.console(p.zone, size) : await zones.shell(p.zone, size);
         return { stream: new InstanceStream(id, source, frame.initial_credit, this.sink, log, ended) };
       }
       case 'zone.vnc': {

@@ -9,6 +9,6 @@ export const ZONE_ERRORS = defineErrors('zones', {
   zone_not_running: { status: 409, message: 'the zone is not running: boot it first' },
   vnc_unavailable: {
     status: 409,
-    message: "the zone has no VNC framebuffer to reach (not a bhyve zone, vnc off in its config, or zadm vnc failed)",
+    message: 'the zone has no VNC framebuffer to reach (not a bhyve zone, vnc off in its config, or zadm vnc failed)',
   },
 });
