@@ -17,9 +17,10 @@ export class ZoneVncError extends AgentError {}
 
 /**
  * A bhyve zone's framebuffer as a byte stream: `zadm vnc 127.0.0.1:<port> <zone>` (zadm's proxy to
- * the zone's `vm.vnc` UNIX socket) runs for as long as this connection, on a free loopback port,
- * and the agent is its only client. The open completes once the VNC server's RFB greeting arrived,
- * so a zone without VNC fails the open instead of hanging the viewer.
+ * the zone's `vm.vnc` UNIX socket) runs for as long as this connection, on a free loopback port
+ * the agent connects to at once (zadm would take other local clients too while it runs: decision
+ * 0032). The open completes once the VNC server's RFB greeting arrived, so a zone without VNC fails
+ * the open instead of hanging the viewer.
  */
 export async function openZoneVnc(exec: HostExec, zone: string, options: ZoneVncOptions): Promise<ConsoleHandle> {
   const port = await freeLoopbackPort();
