@@ -72,6 +72,11 @@ const BENCHMARKS: Record<string, BenchmarkEntry> = {
       "a real agent on simulated illumos tools with 500 zones: zone list through the hub vs the tool directly (p50/p99, req/s, CPU per request), and the request rate with 8 API tokens at concurrency 8 beside ZoneWeaver's ~1.2 req/s",
     load: () => import('./zones'),
   },
+  'zones-vnc': {
+    description:
+      "a bhyve zone's VNC (a real Xvnc on its vm.vnc socket): RFB ping p50/p99 and whole-screen update MB/s directly, through zadm vnc, and through the hub, with hub and agent CPU per MB",
+    load: () => import('./zones-vnc'),
+  },
   events: {
     description:
       'GET /v1/operations/{id}/wait answered after the job finished (p50/p99), and 1,000 /v1/ws/subscribe subscribers at 100 events/s: delay, loss, hub CPU and RSS',

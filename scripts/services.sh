@@ -89,6 +89,12 @@ ensure_bubblewrap() {
   command -v setpriv >/dev/null 2>&1 || apt_install util-linux
 }
 
+# The zone VNC relay is tested against a real VNC server: TigerVNC's Xvnc (an X server and RFB
+# server in one process) listening on a UNIX socket, as bhyve's framebuffer does.
+ensure_vnc() {
+  command -v Xvnc >/dev/null 2>&1 || apt_install tigervnc-standalone-server
+}
+
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then
   for s in "${@:-postgres redis}"; do for one in $s; do "ensure_$one"; done; done
 fi

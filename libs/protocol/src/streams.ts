@@ -1,5 +1,16 @@
 import { z } from 'zod';
 import { containerRef, instanceFilePath, transferId } from './files';
+import { ZONE_NAME_PATTERN } from './zones';
+
+/** Any zone of the host but the global one (a shell there would be the node terminal). */
+const consoleZone = z
+  .string()
+  .regex(ZONE_NAME_PATTERN, { message: "a zone name: a letter, then up to 62 letters, digits, '_', '.', '-'" })
+  .refine((z) => z !== 'global', { message: 'the global zone has no zone console (use the node terminal)' });
+const ttySize = {
+  cols: z.number().int().min(1).max(1000).default(80),
+  rows: z.number().int().min(1).max(1000).default(24),
+};
 
 /**
  * Streams (terminal, console, logs, file transfer) are multiplexed over the agent socket.
@@ -13,10 +24,7 @@ export const STREAM_INITIAL_CREDIT = 256 * 1024;
 export const LOG_HISTORY_MAX_LINES = 1_000_000;
 
 export const STREAM_KINDS = {
-  terminal: z.object({
-    cols: z.number().int().min(1).max(1000).default(80),
-    rows: z.number().int().min(1).max(1000).default(24),
-  }),
+  terminal: z.object(ttySize),
   /**
    * Interactive console of an instance: its stdin and output (a FIFO and the output file for the
    * process driver, no tty; an attach to the container's tty for docker). The open ack's meta has
@@ -84,6 +92,15 @@ export const STREAM_KINDS = {
     size_bytes: z.number().int().min(0),
     sha256: z.string().regex(/^[0-9a-f]{64}$/),
   }),
+  /** A zone's console (`zlogin -C`) in a pty: input, output and resize, like the node terminal. */
+  'zone.console': z.object({ zone: consoleZone, ...ttySize }),
+  /** A shell in a zone (`zlogin <zone>`) in a pty. */
+  'zone.shell': z.object({ zone: consoleZone, ...ttySize }),
+  /**
+   * A bhyve zone's VNC framebuffer as raw RFB bytes both ways (docs/decisions/0032): the agent runs
+   * `zadm vnc` on a loopback port for the stream's lifetime and relays its TCP connection.
+   */
+  'zone.vnc': z.object({ zone: consoleZone }),
   /** Agent → hub: a Docker container's output, the last `tail` lines then (with `follow`) new ones. */
   'container.logs': z.object({
     container_id: containerRef,

@@ -1,3 +1,4 @@
+import { spawn, type ChildProcess } from 'node:child_process';
 import { CommandResult, runCommand } from '../exec/run-command';
 
 export interface HostExecOptions {
@@ -38,6 +39,12 @@ export class HostExec {
   /** The argv for a long-lived child (a console, a `zfs send` stream) with the prefix applied. */
   privileged(argv: readonly [string, ...string[]]): [string, ...string[]] {
     return [...this.options.privilege, ...argv] as [string, ...string[]];
+  }
+
+  /** A long-lived privileged child whose output the caller reads (`zadm vnc`); the caller ends it. */
+  spawnPiped(argv: readonly [string, ...string[]]): ChildProcess {
+    const [file, ...args] = this.privileged(argv);
+    return spawn(file, args, { env: this.options.env, stdio: ['ignore', 'pipe', 'pipe'], shell: false });
   }
 }
 

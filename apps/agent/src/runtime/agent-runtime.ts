@@ -4,6 +4,7 @@ import type { AgentConfig } from '../config/agent-config';
 import { ensureStateDir, lockStateDir } from '../config/state-dir';
 import { ContainerControl } from '../containers/container-control';
 import { detectDrivers } from '../drivers/detect';
+import { ZoneConsoles } from '../drivers/zone/zone-consoles';
 import { zoneDriverOptions } from '../drivers/zone/zone-settings';
 import { createFileServices, FileServices } from '../transfers/file-services';
 import { collectInventory } from '../inventory/collect-inventory';
@@ -68,6 +69,7 @@ export async function runAgent(options: AgentRuntimeOptions): Promise<TunnelExit
   });
   const files = createFileServices(config.stateDir, instances.store);
   const containers = new ContainerControl(config.docker.socketPath);
+  const zones = zone ? new ZoneConsoles(zone.exec) : undefined;
   const handlers = createJobHandlers({
     stateDir: config.stateDir,
     refreshInventory: () => inventory.refresh(),
@@ -123,7 +125,18 @@ export async function runAgent(options: AgentRuntimeOptions): Promise<TunnelExit
       return { metrics: await metrics.sample(), running_jobs: jobs.activeJobIds().slice(0, 1000) };
     },
     openSession: (session) =>
-      wireSession(session, { jobs, inventory, instances, files, containers, relay, instanceMetrics, config, log }),
+      wireSession(session, {
+        jobs,
+        inventory,
+        instances,
+        files,
+        containers,
+        zones,
+        relay,
+        instanceMetrics,
+        config,
+        log,
+      }),
   };
 
   try {
@@ -148,6 +161,7 @@ interface SessionDeps {
   instances: InstanceManager;
   files: FileServices;
   containers: ContainerControl;
+  zones: ZoneConsoles | undefined;
   relay: InstanceStateRelay;
   instanceMetrics: InstanceMetricsReporter;
   config: AgentConfig;
@@ -162,6 +176,7 @@ function wireSession(session: HubSession, deps: SessionDeps) {
     instances: deps.instances,
     transfers: deps.files.transfers,
     containers: deps.containers,
+    zones: deps.zones,
   });
 
   session.onJob((frame, reply) => jobs.receive(frame, reply), rejectUnknownKind);

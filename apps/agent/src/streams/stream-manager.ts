@@ -11,6 +11,7 @@ import {
 } from '@hostplane/protocol';
 import type { z } from 'zod';
 import type { ContainerControl } from '../containers/container-control';
+import type { ZoneConsoles } from '../drivers/zone/zone-consoles';
 import { codedFailure } from '../errors/agent-error';
 import { FileError } from '../files/file-error';
 import type { FileTransfers } from '../transfers/file-transfers';
@@ -46,6 +47,8 @@ export interface StreamManagerOptions {
   transfers?: FileTransfers;
   /** Host containers for container.logs (absent: refused). */
   containers?: ContainerControl;
+  /** Zone consoles, shells and VNC (absent where the zone driver is off: those kinds are refused). */
+  zones?: ZoneConsoles;
   /** Open streams allowed on one tunnel session. */
   maxStreams?: number;
 }
@@ -145,6 +148,20 @@ export class StreamManager {
           stream: new OutputRelayStream(id, body, frame.initial_credit, this.sink, log, ended),
           meta: { time_precision: timePrecision },
         };
+      }
+      case 'zone.console':
+      case 'zone.shell': {
+        const p = params as ParamsOf<'zone.console'>;
+        const zones = this.need(this.options.zones, frame.kind);
+        const size = { cols: p.cols, rows: p.rows };
+        const source =
+          frame.kind === 'zone.console' ? await zones.console(p.zone, size) : await zones.shell(p.zone, size);
+        return { stream: new InstanceStream(id, source, frame.initial_credit, this.sink, log, ended) };
+      }
+      case 'zone.vnc': {
+        const p = params as ParamsOf<'zone.vnc'>;
+        const source = await this.need(this.options.zones, frame.kind).framebuffer(p.zone);
+        return { stream: new InstanceStream(id, source, frame.initial_credit, this.sink, log, ended) };
       }
       case 'container.logs': {
         const p = params as ParamsOf<'container.logs'>;

@@ -16,12 +16,13 @@ const controlMessage = z.discriminatedUnion('type', [
  * Joins a user's WebSocket to a tunnel stream: output as binary frames, credit returned only once
  * the client's socket took the bytes (backpressure), input and resize from the client unless the
  * stream is `readOnly` (live logs). Either side closing closes the other. `prelude`: text frames
- * sent before any output (the console's scrollback and live marker).
+ * sent before any output (the console's scrollback and live marker). `raw`: every frame is input
+ * bytes, none a control message (VNC: RFB bytes that may well start with "{").
  */
 export function relay(
   ws: WebSocket,
   stream: HubStream,
-  options: { readOnly?: boolean; prelude?: readonly string[] } = {},
+  options: { readOnly?: boolean; raw?: boolean; prelude?: readonly string[] } = {},
 ): void {
   for (const frame of options.prelude ?? []) ws.send(frame);
   stream.onData((chunk) => {
@@ -43,7 +44,7 @@ export function relay(
   ws.on('message', (data: Buffer, isBinary: boolean) => {
     // Once we close (e.g. access ended), nothing more reaches the terminal or console.
     if (options.readOnly || ws.readyState !== ws.OPEN) return;
-    if (!isBinary && data[0] === 0x7b) {
+    if (!options.raw && !isBinary && data[0] === 0x7b) {
       const parsed = parseControl(data.toString('utf8'));
       if (parsed?.type === 'resize') return stream.resize(parsed.cols, parsed.rows);
       if (parsed?.type === 'input') return stream.write(Buffer.from(parsed.data, 'utf8'));

@@ -27,7 +27,8 @@ type Grant = Omit<WatchOptions, 'end' | 'kind'>;
 
 /**
  * WebSocket upgrades are decided by the same access guard as every route. Browsers cannot set
- * headers on a WebSocket, so `?access_token=` is accepted as a bearer token here (and only here).
+ * headers on a WebSocket, so `?access_token=` is accepted as a bearer token here (and only here),
+ * and `?org_id=` as X-Org-Id (a user's JWT names no organization; an hp_pat_ token does).
  * Every socket it admits is followed by `LiveConnections` and closed with 4401/4403 and a reason
  * as soon as its access ends.
  */
@@ -52,6 +53,8 @@ export class WsAccess {
     const headers = { ...up.req.headers };
     const queryToken = up.query.get('access_token');
     if (queryToken && !headers.authorization && !headers['x-api-key']) headers.authorization = `Bearer ${queryToken}`;
+    const queryOrg = up.query.get('org_id');
+    if (queryOrg && !headers['x-org-id']) headers['x-org-id'] = queryOrg;
     const request = {
       id: up.requestId,
       method: 'GET',

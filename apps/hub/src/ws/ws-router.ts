@@ -40,7 +40,14 @@ interface Route {
 export class WsRouter implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly routes: Route[] = [];
   private readonly openHooks: WsOpenHook[] = [];
-  readonly wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: 1024 * 1024 });
+  readonly wss = new WebSocketServer({
+    noServer: true,
+    perMessageDeflate: false,
+    maxPayload: 1024 * 1024,
+    // Every endpoint sends binary frames: websockify's `binary` wins when a client (noVNC) offers it.
+    handleProtocols: (offered: Set<string>) =>
+      offered.has('binary') ? 'binary' : (offered.values().next().value ?? false),
+  });
 
   constructor(
     private readonly httpAdapterHost: HttpAdapterHost,

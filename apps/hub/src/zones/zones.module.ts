@@ -1,13 +1,18 @@
 import { Module } from '@nestjs/common';
 import { JobsModule } from '../jobs/jobs.module';
 import { NodesModule } from '../nodes/nodes.module';
+import { TunnelModule } from '../tunnel/tunnel.module';
 import { HostOperationsController } from './host-operations.controller';
 import { HostOperationsService } from './host-operations.service';
+import { ZoneConsoles } from './zone-consoles';
 
-/** illumos host resources of nodes (zones, network, storage, system) over the agent's host-operation table. */
+/**
+ * illumos host resources of nodes (zones, network, storage, system) over the agent's host-operation
+ * table, and the zone console, shell and VNC WebSockets.
+ */
 @Module({
-  imports: [NodesModule, JobsModule],
-  providers: [HostOperationsService],
+  imports: [NodesModule, JobsModule, TunnelModule],
+  providers: [HostOperationsService, ZoneConsoles],
   controllers: [HostOperationsController],
 })
 export class ZonesModule {}

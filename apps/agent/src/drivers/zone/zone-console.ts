@@ -5,12 +5,16 @@ import type { ConsoleHandle } from '../driver';
  * A zone console (`zlogin -C`) or shell (`zlogin Z`) on a pseudo-terminal: zlogin wants a
  * terminal for the console's raw mode, and a disconnect is the end of zlogin, not of the zone.
  */
-export function openZlogin(argv: [string, ...string[]], env: NodeJS.ProcessEnv | undefined): ConsoleHandle {
+export function openZlogin(
+  argv: [string, ...string[]],
+  env: NodeJS.ProcessEnv | undefined,
+  size: { cols: number; rows: number } = { cols: 120, rows: 40 },
+): ConsoleHandle {
   const [file, ...args] = argv;
   const term = pty.spawn(file, args, {
     name: 'xterm-256color',
-    cols: 120,
-    rows: 40,
+    cols: size.cols,
+    rows: size.rows,
     env: (env ?? process.env) as Record<string, string>,
   });
   const dataListeners: ((chunk: Buffer) => void)[] = [];

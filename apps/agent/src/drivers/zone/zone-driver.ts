@@ -224,11 +224,6 @@ export class ZoneDriver implements InstanceDriver {
     return openZlogin(this.options.exec.privileged(['zlogin', '-C', plan.zone]), this.options.exec.options.env);
   }
 
-  /** An interactive shell in the zone (`zlogin Z`), for the zone shell endpoint. */
-  async openShell(zone: string): Promise<ConsoleHandle> {
-    return openZlogin(this.options.exec.privileged(['zlogin', zone]), this.options.exec.options.env);
-  }
-
   async followLogs(id: string, tail: number): Promise<LogFollower> {
     const file = this.consoleLog(this.plan(this.store.readSpec(id)).zone);
     const last = existsSync(file) ? tailLines(file, tail) : [];

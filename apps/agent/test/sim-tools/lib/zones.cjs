@@ -217,7 +217,43 @@ function zadm(argv) {
       .map((n) => n + '\n')
       .join('');
   if (sub === 'show') return renderZadm(doc.zones[name] ?? fail(`zone '${name}' does not exist`));
+  if (sub === 'vnc') return zadmVnc(argv.slice(1), doc);
   fail(`${sub}: unsupported here`, 2);
+}
+
+/**
+ * `zadm vnc [-w] [<[bind_addr:]port>] <zone>` as zadm's VNC proxy does it (Zadm::VNC::Proxy):
+ * listens on bind_addr:port (default 127.0.0.1:5900) and joins every client to the bhyve
+ * framebuffer's UNIX socket, `<zonepath>/root/tmp/vm.vnc` or the path of the zone's
+ * `vnc=unix=/path` attr. bhyve itself is not simulated: a test puts a real VNC server on that socket.
+ */
+function zadmVnc(args, doc) {
+  const { opts, rest } = getopt(args, [], ['w']);
+  if (opts.w) fail('web VNC (noVNC) is not simulated here', 2);
+  const [listen, name] = rest.length === 1 ? ['5900', rest[0]] : rest;
+  const zone = doc.zones[name] ?? fail(`zone '${name}' does not exist`);
+  if (zone.props.brand !== 'bhyve') fail(`vnc: not supported for brand '${zone.props.brand}'`, 2);
+  const m = /^(?:(\d{1,3}(?:\.\d{1,3}){3}):)?(\d+)$/.exec(listen ?? '');
+  if (!m) fail(`ERROR: '${listen}' is not valid`);
+  const [ip, port] = [m[1] ?? '127.0.0.1', Number(m[2])];
+  if (zone.state !== 'running') process.stderr.write(`WARNING: zone ${name} is not running\n`);
+  const vnc = (zone.resources.attr ?? []).find((a) => a.name === 'vnc')?.value ?? 'off';
+  if (vnc === 'off') process.stderr.write(`WARNING: VNC is not enabled for zone ${name}\n`);
+  const unixPath = /^unix[:=]\/([^, ]+)/.exec(vnc)?.[1] ?? 'tmp/vm.vnc';
+  const socketPath = path.join(zone.props.zonepath, 'root', unixPath);
+  const server = net.createServer((client) => {
+    const fb = net.connect(socketPath);
+    fb.on('error', () => client.destroy());
+    client.on('error', () => fb.destroy());
+    client.pipe(fb).pipe(client);
+  });
+  server.on('error', (err) => {
+    process.stderr.write(`zadm: cannot listen on ${ip}:${port}: ${err.message}\n`);
+    process.exit(1);
+  });
+  server.listen(port, ip, () => process.stdout.write(`VNC proxy available at ${ip}:${port}\n`));
+  process.on('SIGTERM', () => process.exit(0));
+  return undefined;
 }
 
 /**
