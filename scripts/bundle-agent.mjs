@@ -5,12 +5,12 @@
 // module as it does in a checkout. The hub serves it at GET /v1/agent/bundle/{os}-{arch}.
 //
 //   node scripts/bundle-agent.mjs [--out DIR]     (default apps/hub/agent-bundles)
-import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { cpSync, existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { create as createTar } from 'tar';
+import { stageWorkspace } from './production-tree.mjs';
 
 const repo = resolve(dirname(new URL(import.meta.url).pathname), '..');
 const { values } = parseArgs({ options: { out: { type: 'string', default: join(repo, 'apps/hub/agent-bundles') } } });
@@ -29,38 +29,10 @@ const stage = join(outDir, `.stage-${platform}-${process.pid}`);
 rmSync(stage, { recursive: true, force: true });
 mkdirSync(stage, { recursive: true });
 
-// Workspace packages: package.json and compiled sources (not tests, not build info).
-const WORKSPACES = { '@hostplane/agent': 'apps/agent', '@hostplane/protocol': 'libs/protocol', '@hostplane/config': 'libs/config' };
-for (const dir of Object.values(WORKSPACES)) {
-  copyInto(join(dir, 'package.json'));
-  copyInto(join(dir, 'dist/src'));
-}
-for (const [name, dir] of Object.entries(WORKSPACES)) {
-  const link = join(stage, 'node_modules', name);
-  mkdirSync(dirname(link), { recursive: true });
-  symlinkSync(relative(dirname(link), join(stage, dir)), link);
-}
+const { packages } = stageWorkspace(repo, stage, 'apps/agent');
 // The service templates `hostplane-agent service install` renders (found upwards from dist/).
-for (const dir of ['deploy/systemd', 'deploy/smf', 'deploy/launchd']) copyInto(dir);
-
-// Third-party production dependencies, exactly the tree npm resolved for the agent workspace.
-const listed = execFileSync('npm', ['ls', '--omit=dev', '--all', '--parseable', '--workspace', '@hostplane/agent'], {
-  cwd: repo,
-  encoding: 'utf8',
-  stdio: ['ignore', 'pipe', 'ignore'],
-  maxBuffer: 16 * 1024 * 1024,
-});
-const packages = [...new Set(listed.split('\n').filter(Boolean))]
-  .map((p) => relative(repo, p))
-  .filter((p) => p !== '' && !p.startsWith('..') && !/(^|\/)node_modules\/@hostplane\//.test(p));
-for (const pkg of packages) {
-  // A nested node_modules is copied only as far as npm lists it (it is in `packages` itself).
-  cpSync(join(repo, pkg), join(stage, pkg), {
-    recursive: true,
-    verbatimSymlinks: true,
-    filter: (src) => !relative(join(repo, pkg), src).split('/').includes('node_modules'),
-  });
-}
+for (const dir of ['deploy/systemd', 'deploy/smf', 'deploy/launchd'])
+  cpSync(join(repo, dir), join(stage, dir), { recursive: true });
 pruneNodePty(join(stage, 'node_modules/node-pty'));
 
 const agentVersion = JSON.parse(readFileSync(join(repo, 'apps/agent/package.json'), 'utf8')).version;
@@ -82,10 +54,6 @@ renameSync(tmp, file);
 rmSync(stage, { recursive: true, force: true });
 const sha256 = createHash('sha256').update(readFileSync(file)).digest('hex');
 console.log(`${file}: ${lstatSync(file).size} bytes, ${packages.length} packages, sha256 ${sha256}`);
-
-function copyInto(path) {
-  cpSync(join(repo, path), join(stage, path), { recursive: true, verbatimSymlinks: true });
-}
 
 /** node-pty ships sources and every other platform's prebuilt modules: keep what loads here. */
 function pruneNodePty(dir) {

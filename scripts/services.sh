@@ -89,6 +89,14 @@ ensure_bubblewrap() {
   command -v setpriv >/dev/null 2>&1 || apt_install util-linux
 }
 
+# The agent installer's tests: shellcheck on install.sh, xmllint for the SMF manifest against its
+# DTD, systemd-analyze for the unit.
+ensure_install_tools() {
+  command -v shellcheck >/dev/null 2>&1 || apt_install shellcheck
+  command -v xmllint >/dev/null 2>&1 || apt_install libxml2-utils
+  command -v systemd-analyze >/dev/null 2>&1 || apt_install systemd
+}
+
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then
   for s in "${@:-postgres redis}"; do for one in $s; do "ensure_$one"; done; done
 fi
