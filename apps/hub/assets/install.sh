@@ -185,7 +185,7 @@ if [ ! -f "$NEW/BUNDLE.json" ]; then
 fi
 MAIN=$NEW/apps/agent/dist/src/main.js
 agent() { HOSTPLANE_AGENT_STATE_DIR=$ROOT$STATE_DIR "$NODE" "$MAIN" "$@"; }
-agent --version >/dev/null 2>&1 || {
+AGENT_VERSION=$(agent --version 2>/dev/null) || {
   if [ "$FRESH" = yes ]; then rm -rf "$NEW"; fi
   die "the $PLATFORM agent does not start with $NODE ($("$NODE" --version)); is the bundle built for another Node?"
 }
@@ -233,7 +233,7 @@ exec "$NODE" "\$(dirname "\$0")/../versions/$VERSION_ID/apps/agent/dist/src/main
 EOF
 chmod 755 "$DEST/bin/hostplane-agent.new"
 mv -f "$DEST/bin/hostplane-agent.new" "$DEST/bin/hostplane-agent"
-say "agent $(agent --version) installed in $DEST"
+say "agent $AGENT_VERSION installed in $DEST"
 
 # --- service -------------------------------------------------------------------------------
 case $OS in
