@@ -6,8 +6,18 @@
 //
 //   node scripts/bundle-agent.mjs [--out DIR]     (default apps/hub/agent-bundles)
 import { createHash } from 'node:crypto';
-import { cpSync, existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { dirname, join, relative, resolve } from 'node:path';
+import {
+  cpSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { create as createTar } from 'tar';
 import { stageWorkspace } from './production-tree.mjs';
@@ -19,7 +29,10 @@ const outDir = resolve(values.out);
 /** The names install.sh derives from `uname -s` / `uname -m`. */
 const OS = { linux: 'linux', darwin: 'darwin', sunos: 'illumos' }[process.platform];
 const ARCH = { x64: 'x64', arm64: 'arm64' }[process.arch];
-if (!OS || !ARCH) fail(`no agent bundle for ${process.platform}-${process.arch}: the agent runs on Linux, illumos and macOS, x64 or arm64`);
+if (!OS || !ARCH)
+  fail(
+    `no agent bundle for ${process.platform}-${process.arch}: the agent runs on Linux, illumos and macOS, x64 or arm64`,
+  );
 const platform = `${OS}-${ARCH}`;
 
 const agentMain = join(repo, 'apps/agent/dist/src/main.js');
@@ -39,7 +52,13 @@ const agentVersion = JSON.parse(readFileSync(join(repo, 'apps/agent/package.json
 writeFileSync(
   join(stage, 'BUNDLE.json'),
   `${JSON.stringify(
-    { agent_version: agentVersion, platform, node_version: process.version, node_modules_abi: process.versions.modules, packages: packages.length },
+    {
+      agent_version: agentVersion,
+      platform,
+      node_version: process.version,
+      node_modules_abi: process.versions.modules,
+      packages: packages.length,
+    },
     null,
     2,
   )}\n`,
@@ -58,16 +77,19 @@ console.log(`${file}: ${lstatSync(file).size} bytes, ${packages.length} packages
 /** node-pty ships sources and every other platform's prebuilt modules: keep what loads here. */
 function pruneNodePty(dir) {
   if (!existsSync(dir)) return;
-  for (const entry of ['deps', 'third_party', 'src', 'scripts', 'typings', 'binding.gyp']) rmSync(join(dir, entry), { recursive: true, force: true });
+  for (const entry of ['deps', 'third_party', 'src', 'scripts', 'typings', 'binding.gyp'])
+    rmSync(join(dir, entry), { recursive: true, force: true });
   const prebuilds = join(dir, 'prebuilds');
   if (existsSync(prebuilds))
-    for (const p of readdirSync(prebuilds)) if (p !== `${process.platform}-${process.arch}`) rmSync(join(prebuilds, p), { recursive: true });
+    for (const p of readdirSync(prebuilds))
+      if (p !== `${process.platform}-${process.arch}`) rmSync(join(prebuilds, p), { recursive: true });
   const build = join(dir, 'build');
   if (existsSync(build))
     for (const entry of readdirSync(build)) if (entry !== 'Release') rmSync(join(build, entry), { recursive: true });
   const release = join(build, 'Release');
   if (existsSync(release))
-    for (const entry of readdirSync(release)) if (!/\.node$|^spawn-helper$/.test(entry)) rmSync(join(release, entry), { recursive: true });
+    for (const entry of readdirSync(release))
+      if (!/\.node$|^spawn-helper$/.test(entry)) rmSync(join(release, entry), { recursive: true });
 }
 
 function fail(message) {
