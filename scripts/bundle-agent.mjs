@@ -68,7 +68,7 @@ mkdirSync(outDir, { recursive: true });
 const file = join(outDir, `hostplane-agent-${platform}.tar.gz`);
 const tmp = `${file}.${process.pid}.tmp`;
 // portable: no owner names or uids, so the extracted files belong to whoever extracts them.
-await createTar({ gzip: { level: 9 }, file: tmp, cwd: stage, portable: true, follow: false }, readdirSync(stage));
+await createTar({ gzip: true, file: tmp, cwd: stage, portable: true, follow: false }, readdirSync(stage));
 renameSync(tmp, file);
 rmSync(stage, { recursive: true, force: true });
 const sha256 = createHash('sha256').update(readFileSync(file)).digest('hex');
