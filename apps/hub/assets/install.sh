@@ -77,6 +77,10 @@ for path in "$PREFIX" "$CONFIG" "$STATE_DIR"; do
     *) die "paths must be absolute (got \"$path\")" ;;
   esac
 done
+case $TOKEN in
+  '' | hp_reg_*) ;;
+  *) die '--token must be a registration token starting with hp_reg_ (hpctl nodes add, or POST /v1/nodes/register-token)' ;;
+esac
 case $SERVICE_USER in
   *[!A-Za-z0-9._-]* | '') die "--user must be an account name (got \"$SERVICE_USER\")" ;;
 esac
@@ -169,6 +173,13 @@ say "sha256 $actual verified"
 # --- unpack next to the running version, then switch ---------------------------------------
 DEST=$ROOT$PREFIX
 VERSION_ID=$(printf '%s' "$actual" | cut -c1-16)
+# The topmost directory this run creates: a failure below removes it, and so leaves no trace.
+CREATED=
+dir=$DEST
+while [ ! -e "$dir" ]; do
+  CREATED=$dir
+  dir=$(dirname "$dir")
+done
 mkdir -p "$DEST/versions" "$DEST/bin"
 NEW=$DEST/versions/$VERSION_ID
 FRESH=no
@@ -177,16 +188,22 @@ if [ ! -f "$NEW/BUNDLE.json" ]; then
   mkdir "$NEW.partial"
   gzip -dc "$WORK/bundle.tar.gz" | (cd "$NEW.partial" && tar -xf -) || {
     rm -rf "$NEW.partial"
+    if [ -n "$CREATED" ]; then rm -rf "$CREATED"; fi
     die 'unpacking the bundle failed'
   }
   rm -rf "$NEW"
   mv "$NEW.partial" "$NEW"
   FRESH=yes
 fi
+# A failure from here on removes what this run unpacked (and the directories it created).
+undo_unpack() {
+  if [ "$FRESH" = yes ]; then rm -rf "$NEW"; fi
+  if [ -n "$CREATED" ]; then rm -rf "$CREATED"; fi
+}
 MAIN=$NEW/apps/agent/dist/src/main.js
 agent() { HOSTPLANE_AGENT_STATE_DIR=$ROOT$STATE_DIR "$NODE" "$MAIN" "$@"; }
 AGENT_VERSION=$(agent --version 2>/dev/null) || {
-  if [ "$FRESH" = yes ]; then rm -rf "$NEW"; fi
+  undo_unpack
   die "the $PLATFORM agent does not start with $NODE ($("$NODE" --version)); is the bundle built for another Node?"
 }
 
@@ -195,12 +212,12 @@ if [ -f "$ROOT$STATE_DIR/credentials.json" ]; then
   say "already registered ($ROOT$STATE_DIR/credentials.json kept)"
 else
   if [ -z "$TOKEN" ]; then
-    if [ "$FRESH" = yes ]; then rm -rf "$NEW"; fi
+    undo_unpack
     die '--token hp_reg_… is needed to register this host (create one: hpctl nodes add, or POST /v1/nodes/register-token)'
   fi
   # The token goes through the environment, not argv, so other users' ps does not show it.
   if ! HOSTPLANE_AGENT_REGISTRATION_TOKEN=$TOKEN agent register --hub "$HUB" --config /dev/null; then
-    if [ "$FRESH" = yes ]; then rm -rf "$NEW"; fi
+    undo_unpack
     die 'registration failed (the reason is above); nothing else was changed'
   fi
 fi

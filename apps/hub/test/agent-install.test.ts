@@ -182,6 +182,31 @@ describe('one-line agent install: install.sh and the agent bundle served by the 
     }
   });
 
+  it('a token the hub refuses leaves nothing behind; a malformed one is refused before any download', async () => {
+    const empty = tempDir('hostplane-refused-');
+    try {
+      const refused = await runInstaller(ctx.hub.url, [
+        '--hub',
+        ctx.hub.url,
+        '--token',
+        `hp_reg_${'a'.repeat(38)}`,
+        '--root',
+        empty,
+      ]);
+      assert.equal(refused.code, 1, refused.output);
+      assert.match(refused.output, /register: .*\(registration_refused\)/);
+      assert.match(refused.output, /registration failed \(the reason is above\); nothing else was changed/);
+      assert.deepEqual(readdirSync(empty), [], 'the unpacked bundle and its directories are gone');
+
+      const malformed = await runInstaller(ctx.hub.url, ['--hub', ctx.hub.url, '--token', 'hp_agt_x', '--root', empty]);
+      assert.equal(malformed.code, 1);
+      assert.match(malformed.output, /--token must be a registration token starting with hp_reg_/);
+      assert.doesNotMatch(malformed.output, /downloading/);
+    } finally {
+      rmSync(empty, { recursive: true, force: true });
+    }
+  });
+
   it('installs in a root, registers, writes a 0600 config and a valid unit; the installed agent comes online', async () => {
     const token = await registrationToken();
     const run = await runInstaller(ctx.hub.url, ['--hub', ctx.hub.url, '--token', token, '--root', root]);
