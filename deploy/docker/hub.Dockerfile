@@ -23,6 +23,6 @@ ENV NODE_ENV=production \
     HOSTPLANE_AGENT_BUNDLE_DIR=/app/apps/hub/agent-bundles
 USER 10001:10001
 EXPOSE 8080
-HEALTHCHECK --interval=10s --timeout=3s --start-period=30s --retries=3 \
+HEALTHCHECK --interval=10s --timeout=10s --start-period=30s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.HOSTPLANE_PORT||8080)+'/health/ready').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 CMD ["node", "apps/hub/dist/src/main.js"]

@@ -11,12 +11,15 @@ RUN apt-get update -qq \
 FROM packages AS postgres
 COPY docker/postgres-entrypoint.sh /usr/local/bin/postgres-entrypoint
 ENV PGDATA=/var/lib/postgresql/data
+# A new named volume takes the owner and mode of the image's directory.
+RUN install -d -o postgres -g postgres -m 0700 /var/lib/postgresql/data
 VOLUME /var/lib/postgresql/data
 USER postgres
 EXPOSE 5432
 ENTRYPOINT ["/usr/local/bin/postgres-entrypoint"]
 
 FROM packages AS redis
+RUN install -d -o redis -g redis -m 0750 /data
 USER redis
 VOLUME /data
 EXPOSE 6379
