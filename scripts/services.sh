@@ -95,6 +95,16 @@ ensure_vnc() {
   command -v Xvnc >/dev/null 2>&1 || apt_install tigervnc-standalone-server
 }
 
+# The agent installer's tests: shellcheck on install.sh, xmllint for the SMF manifest against its
+# DTD, systemd-analyze for the unit; docker-compose for deploy/compose.yaml.
+ensure_install_tools() {
+  command -v shellcheck >/dev/null 2>&1 || apt_install shellcheck
+  command -v xmllint >/dev/null 2>&1 || apt_install libxml2-utils
+  command -v systemd-analyze >/dev/null 2>&1 || apt_install systemd
+  # deploy/compose.yaml is checked with `docker-compose config`.
+  command -v docker-compose >/dev/null 2>&1 || apt_install docker-compose
+}
+
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then
   for s in "${@:-postgres redis}"; do for one in $s; do "ensure_$one"; done; done
 fi

@@ -9,6 +9,7 @@ ensure_docker
 ensure_docker_registry
 ensure_bubblewrap
 ensure_vnc
+ensure_install_tools
 [ -d node_modules ] || npm ci --no-audit --no-fund
 npx tsc -b
 exec node scripts/run-tests.mjs "$@"

@@ -1,5 +1,6 @@
 import { DynamicModule, Module, Type } from '@nestjs/common';
 import { AccessModule } from './access/access.module';
+import { AgentInstallModule } from './agent-install/agent-install.module';
 import { AllocationsModule } from './allocations/allocations.module';
 import { ApiTokensModule } from './api-tokens/api-tokens.module';
 import { AuditModule } from './audit/audit.module';
@@ -70,6 +71,7 @@ const DOMAIN_MODULES: Type[] = [
   BackupsModule,
   RegistriesModule,
   ZonesModule,
+  AgentInstallModule,
 ];
 
 @Module({})

@@ -1,4 +1,5 @@
 import { ACCESS_ERRORS } from './access/access.errors';
+import { AGENT_INSTALL_ERRORS } from './agent-install/agent-install.errors';
 import { ALLOCATION_ERRORS } from './allocations/allocations.errors';
 import { API_TOKEN_ERRORS } from './api-tokens/api-tokens.errors';
 import { AUTH_ERRORS } from './auth/auth.errors';
@@ -26,6 +27,7 @@ import { ZONE_ERRORS } from './zones/zones.errors';
  */
 export const ERROR_CATALOGS = {
   access: ACCESS_ERRORS,
+  agentInstall: AGENT_INSTALL_ERRORS,
   allocations: ALLOCATION_ERRORS,
   apiTokens: API_TOKEN_ERRORS,
   auth: AUTH_ERRORS,

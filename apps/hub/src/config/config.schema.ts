@@ -318,6 +318,12 @@ export const hubConfigSchema = z.object({
         .default('0.0.0.0:30000-30099'),
       'Allocation pool (ip:from-to) every newly registered node gets; empty: none (add them with POST /v1/nodes/{id}/allocations)',
     ),
+    bundleDir: setting(
+      'HOSTPLANE_AGENT_BUNDLE_DIR',
+      nonEmpty().nullable().default(null),
+      'Directory of the agent bundles `GET /v1/agent/bundle/{os}-{arch}` serves (`hostplane-agent-<os>-<arch>.tar.gz`, built by `npm run bundle:agent`)',
+      { defaultText: '`apps/hub/agent-bundles`' },
+    ),
   }),
   metrics: z.object({
     rawRetentionHours: setting(
