@@ -68,6 +68,8 @@ const AGENT_ENV: Record<string, string> = {
 const MiB = 1024 ** 2;
 const TYPISTS = 10;
 const MAX_GAP_MS = 100;
+/** CPU of programs outside the bench (and kernel work) in a quiet run's window was 43–49 % of a core (0013). */
+const BUSY_OTHERS_PERCENT = 60;
 const BULK_MARKER = 'bulk-done';
 
 const BASE_WORKLOAD = {
@@ -479,8 +481,15 @@ function printCycles(rows: CycleStepResult[]): void {
     ],
     rows,
   );
-  for (const r of rows)
+  for (const r of rows) {
     for (const [what, n] of Object.entries(r.failures)) process.stderr.write(`warning: ${r.label}: ${n} × ${what}\n`);
+    const others = r.resources.otherCpuPercent;
+    // The rate follows the CPU other programs leave (decision 0013, 2026-12-07): a busy machine is not a regression.
+    if (others !== null && others > BUSY_OTHERS_PERCENT)
+      process.stderr.write(
+        `warning: ${r.label}: other programs used ${others}% of a core in the window (over ${BUSY_OTHERS_PERCENT}%; 43–49% in a quiet run): cycles/s and latencies are not comparable with other runs; compare ms/step, or two builds run side by side\n`,
+      );
+  }
 }
 
 /** CPU milliseconds per step from a cpu% (of one core) and a step rate: steadier than either on a shared machine. */
