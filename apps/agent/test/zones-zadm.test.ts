@@ -157,7 +157,11 @@ describe('zadm show', () => {
     );
     await host.exec.run(['zonecfg', '-z', 'vm1', '-f', cfg]);
     const text = await host.exec.stdout(['zadm', 'show', 'vm1']);
-    assert.match(text, /^\{\n {3}"autoboot" : "false",\n {3}"bootargs" : "",\n/, 'sorted keys, 3 spaces, " : "');
+    assert.match(
+      text,
+      /^\{\n {3}"attr" : \[\n {6}\{\n {9}"name" : "note",\n[^]*\n {3}"autoboot" : "false",\n {3}"bootargs" : "",\n/,
+      'sorted keys, 3-space indent, " : "',
+    );
     assert.match(text, /\n {3}"ram" : "2G",\n/, 'bhyve attrs are properties');
     const config = parseZadmShow(text);
     assert.deepEqual(config.resources.attr, [{ name: 'note', type: 'string', value: 'kept' }]);
