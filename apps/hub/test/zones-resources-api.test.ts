@@ -28,7 +28,10 @@ describe('host resource paths: /v1/nodes/{id}/zones|bootenvs|network|storage|sys
       `set value=${v}`,
       'end',
     ]);
-    writeFileSync(file, ['create -b', `set zonepath=${state}/zones/${name}`, `set brand=${brand}`, ...attrLines, ''].join('\n'));
+    writeFileSync(
+      file,
+      ['create -b', `set zonepath=${state}/zones/${name}`, `set brand=${brand}`, ...attrLines, ''].join('\n'),
+    );
     sim(['zonecfg', '-z', name, '-f', file]);
     if (install) sim(['zoneadm', '-z', name, 'install']);
   };
@@ -136,7 +139,10 @@ describe('host resource paths: /v1/nodes/{id}/zones|bootenvs|network|storage|sys
     const live = await read('zones', {}, 'zones.list', '?live=true');
     assert.equal(live.source, 'live');
     assert.ok(Date.parse(live.as_of) >= Date.parse(inventoryAt));
-    assert.ok(live.data.some((z: { name: string }) => z.name === 'outside'), 'a live read sees the host now');
+    assert.ok(
+      live.data.some((z: { name: string }) => z.name === 'outside'),
+      'a live read sees the host now',
+    );
     const liveOne = await read('zones/:zone', { zone: 'web01' }, 'zones.get', '?live=true');
     assert.equal(liveOne.source, 'live');
     assert.deepEqual([liveOne.data.ram, liveOne.data.vcpus], ['2G', 2]);
@@ -167,21 +173,33 @@ describe('host resource paths: /v1/nodes/{id}/zones|bootenvs|network|storage|sys
     assert.deepEqual([pools.source, pools.data[0].name], ['inventory', 'rpool']);
     const pool = await read('storage/pools/:pool', { pool: 'rpool' }, 'storage.pools.list');
     assert.equal(pool.data.health, 'ONLINE');
-    assert.equal((await read('storage/pools/:pool', { pool: 'rpool' }, 'storage.pools.list', '?live=true')).source, 'live');
+    assert.equal(
+      (await read('storage/pools/:pool', { pool: 'rpool' }, 'storage.pools.list', '?live=true')).source,
+      'live',
+    );
     const zonesDs = await read('storage/datasets', {}, 'storage.datasets.list', '?root=rpool/zones');
     assert.equal(zonesDs.source, 'inventory');
     assert.ok(zonesDs.data.length > 0);
-    assert.ok(zonesDs.data.every((d: { name: string }) => d.name.startsWith('rpool/zones')), 'root filters the inventory');
+    assert.ok(
+      zonesDs.data.every((d: { name: string }) => d.name.startsWith('rpool/zones')),
+      'root filters the inventory',
+    );
     const ds = await read('storage/datasets/:dataset', { dataset: 'rpool/zones' }, 'storage.datasets.get');
     assert.deepEqual([ds.source, ds.data.name], ['inventory', 'rpool/zones']);
   });
 
   it('maps every resource path onto its operation and returns its result', async () => {
     const z = `${state}/zones`;
-    assert.equal((await read('zones/:zone/config', { zone: 'base' }, 'zones.config.get')).data.properties.brand, 'lipkg');
     assert.equal(
-      (await write('PATCH', 'zones/:zone/config', { zone: 'base' }, 'zones.config.update', { properties: { autoboot: 'true' } }))
-        .properties.autoboot,
+      (await read('zones/:zone/config', { zone: 'base' }, 'zones.config.get')).data.properties.brand,
+      'lipkg',
+    );
+    assert.equal(
+      (
+        await write('PATCH', 'zones/:zone/config', { zone: 'base' }, 'zones.config.update', {
+          properties: { autoboot: 'true' },
+        })
+      ).properties.autoboot,
       'true',
     );
     await write('POST', 'zones/:zone/clone', { zone: 'base' }, 'zones.clone', { name: 'copy', zonepath: `${z}/copy` });
@@ -193,7 +211,8 @@ describe('host resource paths: /v1/nodes/{id}/zones|bootenvs|network|storage|sys
     await write('POST', 'bootenvs', {}, 'bootenvs.create', { name: 'pre-update', from: 'omnios-r151046' });
     await write('POST', 'bootenvs/:name/mount', { name: 'pre-update' }, 'bootenvs.mount', { mountpoint: '/mnt/be' });
     assert.equal(
-      (await read('bootenvs', {}, 'bootenvs.list')).data.find((b: { name: string }) => b.name === 'pre-update').mountpoint,
+      (await read('bootenvs', {}, 'bootenvs.list')).data.find((b: { name: string }) => b.name === 'pre-update')
+        .mountpoint,
       '/mnt/be',
     );
     await write('POST', 'bootenvs/:name/unmount', { name: 'pre-update' }, 'bootenvs.unmount');
@@ -210,7 +229,10 @@ describe('host resource paths: /v1/nodes/{id}/zones|bootenvs|network|storage|sys
       properties: { maxbw: '100M' },
     });
     assert.deepEqual([vnic.link, vnic.vlan_id], ['web0', 30]);
-    assert.equal((await read('network/vnics/:name', { name: 'web0' }, 'network.vnics.list', '?live=true')).data.over, 'stub0');
+    assert.equal(
+      (await read('network/vnics/:name', { name: 'web0' }, 'network.vnics.list', '?live=true')).data.over,
+      'stub0',
+    );
     assert.equal((await read('network/vnics/:name/stats', { name: 'web0' }, 'network.vnics.stats')).data.link, 'web0');
     const props = await write('PATCH', 'network/vnics/:name/properties', { name: 'web0' }, 'network.linkprops.set', {
       properties: { priority: 'low' },
@@ -226,12 +248,25 @@ describe('host resource paths: /v1/nodes/{id}/zones|bootenvs|network|storage|sys
     assert.equal((await read('network/vlans', {}, 'network.vlans.list')).data[0].vlan_id, 10);
     await write('POST', 'network/bridges', {}, 'network.bridges.create', { name: 'br0', link: 'e1000g0' });
     await write('POST', 'network/bridges/:name/links', { name: 'br0' }, 'network.bridges.add-link', { link: 'vlan10' });
-    await write('DELETE', 'network/bridges/:name/links/:link', { name: 'br0', link: 'vlan10' }, 'network.bridges.remove-link');
-    await write('DELETE', 'network/bridges/:name/links/:link', { name: 'br0', link: 'e1000g0' }, 'network.bridges.remove-link');
+    await write(
+      'DELETE',
+      'network/bridges/:name/links/:link',
+      { name: 'br0', link: 'vlan10' },
+      'network.bridges.remove-link',
+    );
+    await write(
+      'DELETE',
+      'network/bridges/:name/links/:link',
+      { name: 'br0', link: 'e1000g0' },
+      'network.bridges.remove-link',
+    );
     assert.equal((await read('network/bridges', {}, 'network.bridges.list')).data[0].bridge, 'br0');
     await write('DELETE', 'network/bridges/:name', { name: 'br0' }, 'network.bridges.delete');
     assert.equal((await read('network/aggregates', {}, 'network.aggregates.list')).data[0].link, 'aggr0');
-    await write('POST', 'network/addresses', {}, 'network.addresses.create', { addrobj: 'web0/v4', address: '10.0.0.5/24' });
+    await write('POST', 'network/addresses', {}, 'network.addresses.create', {
+      addrobj: 'web0/v4',
+      address: '10.0.0.5/24',
+    });
     assert.ok(
       (await read('network/addresses', {}, 'network.addresses.list')).data.some(
         (a: { address: string }) => a.address === '10.0.0.5/24',
@@ -259,19 +294,32 @@ describe('host resource paths: /v1/nodes/{id}/zones|bootenvs|network|storage|sys
       (await read('storage/datasets', {}, 'storage.datasets.list', '?live=true&root=rpool/data')).data[0].name,
       'rpool/data',
     );
-    await write('PATCH', 'storage/datasets/:dataset/properties', { dataset: 'rpool/data' }, 'storage.datasets.properties.set', {
-      properties: { quota: '10G' },
-    });
+    await write(
+      'PATCH',
+      'storage/datasets/:dataset/properties',
+      { dataset: 'rpool/data' },
+      'storage.datasets.properties.set',
+      {
+        properties: { quota: '10G' },
+      },
+    );
     assert.equal(
-      (await read('storage/datasets/:dataset/properties', { dataset: 'rpool/data' }, 'storage.datasets.properties.get', '?names=compression'))
-        .data[0].value,
+      (
+        await read(
+          'storage/datasets/:dataset/properties',
+          { dataset: 'rpool/data' },
+          'storage.datasets.properties.get',
+          '?names=compression',
+        )
+      ).data[0].value,
       'lz4',
     );
     await write('POST', 'storage/datasets/:dataset/snapshots', { dataset: 'rpool/data' }, 'storage.snapshots.create', {
       name: 'daily-1',
     });
     assert.equal(
-      (await read('storage/datasets/:dataset/snapshots', { dataset: 'rpool/data' }, 'storage.snapshots.list')).data[0].name,
+      (await read('storage/datasets/:dataset/snapshots', { dataset: 'rpool/data' }, 'storage.snapshots.list')).data[0]
+        .name,
       'rpool/data@daily-1',
     );
     assert.ok(
@@ -281,24 +329,55 @@ describe('host resource paths: /v1/nodes/{id}/zones|bootenvs|network|storage|sys
     );
     const snap = { snapshot: 'rpool/data@daily-1' };
     await write('POST', 'storage/snapshots/:snapshot/holds', snap, 'storage.snapshots.hold', { tag: 'keep' });
-    assert.equal((await read('storage/snapshots/:snapshot/holds', snap, 'storage.snapshots.holds')).data[0].tag, 'keep');
-    await write('DELETE', 'storage/snapshots/:snapshot/holds/:tag', { ...snap, tag: 'keep' }, 'storage.snapshots.release');
+    assert.equal(
+      (await read('storage/snapshots/:snapshot/holds', snap, 'storage.snapshots.holds')).data[0].tag,
+      'keep',
+    );
+    await write(
+      'DELETE',
+      'storage/snapshots/:snapshot/holds/:tag',
+      { ...snap, tag: 'keep' },
+      'storage.snapshots.release',
+    );
     await write('POST', 'storage/snapshots/:snapshot/rollback', snap, 'storage.snapshots.rollback', {});
     await write('POST', 'storage/snapshots/:snapshot/clone', snap, 'storage.datasets.clone', { to: 'rpool/data-copy' });
-    await write('POST', 'storage/datasets/:dataset/promote', { dataset: 'rpool/data-copy' }, 'storage.datasets.promote');
+    await write(
+      'POST',
+      'storage/datasets/:dataset/promote',
+      { dataset: 'rpool/data-copy' },
+      'storage.datasets.promote',
+    );
     await write('POST', 'storage/datasets/:dataset/rename', { dataset: 'rpool/data' }, 'storage.datasets.rename', {
       to: 'rpool/data-old',
     });
-    await write('DELETE', 'storage/datasets/:dataset', { dataset: 'rpool/data-old' }, 'storage.datasets.delete', undefined, '?recursive=true');
-    await write('DELETE', 'storage/snapshots/:snapshot', { snapshot: 'rpool/data-copy@daily-1' }, 'storage.snapshots.delete');
-    assert.equal((await read('storage/pools/:pool/status', { pool: 'rpool' }, 'storage.pools.status')).data.state, 'ONLINE');
+    await write(
+      'DELETE',
+      'storage/datasets/:dataset',
+      { dataset: 'rpool/data-old' },
+      'storage.datasets.delete',
+      undefined,
+      '?recursive=true',
+    );
+    await write(
+      'DELETE',
+      'storage/snapshots/:snapshot',
+      { snapshot: 'rpool/data-copy@daily-1' },
+      'storage.snapshots.delete',
+    );
+    assert.equal(
+      (await read('storage/pools/:pool/status', { pool: 'rpool' }, 'storage.pools.status')).data.state,
+      'ONLINE',
+    );
     assert.ok(
       (await read('storage/pools/:pool/properties', { pool: 'rpool' }, 'storage.pools.properties')).data.some(
         (p: { property: string }) => p.property === 'health',
       ),
     );
     await write('POST', 'storage/pools/:pool/scrub', { pool: 'rpool' }, 'storage.pools.scrub', {});
-    assert.equal((await read('storage/pools/:pool/iostat', { pool: 'rpool' }, 'storage.pools.iostat')).data.pool, 'rpool');
+    assert.equal(
+      (await read('storage/pools/:pool/iostat', { pool: 'rpool' }, 'storage.pools.iostat')).data.pool,
+      'rpool',
+    );
     sim(['zfs', 'create', '-V', '1G', 'rpool/swap2']);
     await write('POST', 'storage/swap', {}, 'storage.swap.add', { volume: 'rpool/swap2' });
     assert.equal((await read('storage/swap', {}, 'storage.swap.list')).data.length, 2);
@@ -333,7 +412,12 @@ describe('host resource paths: /v1/nodes/{id}/zones|bootenvs|network|storage|sys
     await write('POST', 'system/services/:fmri/restart', { fmri: 'network/ntp' }, 'system.services.restart');
     await write('POST', 'system/services/:fmri/refresh', { fmri: 'network/ntp' }, 'system.services.refresh');
     await write('POST', 'system/services/:fmri/disable', { fmri: 'network/ntp' }, 'system.services.disable');
-    await write('POST', 'system/services/:fmri/clear', { fmri: 'svc:/application/pkg/server:default' }, 'system.services.clear');
+    await write(
+      'POST',
+      'system/services/:fmri/clear',
+      { fmri: 'svc:/application/pkg/server:default' },
+      'system.services.clear',
+    );
     assert.ok((await read('system/metrics', {}, 'system.metrics')).data.memory_total_bytes > 0);
 
     assert.deepEqual(
@@ -345,27 +429,37 @@ describe('host resource paths: /v1/nodes/{id}/zones|bootenvs|network|storage|sys
 
   it('refuses injection strings in path segments, query and body with 400 naming the field, running nothing', async () => {
     const before = await settled();
-    const cases: { method: string; template: string; field: string; values?: Record<string, string>; json?: object }[] = [
-      { method: 'GET', template: 'zones/:zone', field: 'zone' },
-      { method: 'GET', template: 'zones/:zone/config', field: 'zone' },
-      { method: 'POST', template: 'zones/:zone/start', field: 'zone' },
-      { method: 'POST', template: 'zones/:zone/clone', field: 'zone', json: { name: 'c1', zonepath: '/zones/c1' } },
-      { method: 'DELETE', template: 'zones/:zone', field: 'zone' },
-      { method: 'GET', template: 'network/vnics/:name', field: 'name' },
-      { method: 'PATCH', template: 'network/vnics/:name/properties', field: 'name', json: { properties: { mtu: '1500' } } },
-      { method: 'DELETE', template: 'network/bridges/:name/links/:link', field: 'link', values: { name: 'br0' } },
-      { method: 'GET', template: 'storage/datasets/:dataset', field: 'dataset' },
-      { method: 'DELETE', template: 'storage/snapshots/:snapshot', field: 'snapshot' },
-      { method: 'GET', template: 'storage/pools/:pool/status', field: 'pool' },
-      { method: 'POST', template: 'system/services/:fmri/enable', field: 'fmri' },
-      { method: 'DELETE', template: 'system/packages/:name', field: 'name' },
-    ];
+    const cases: { method: string; template: string; field: string; values?: Record<string, string>; json?: object }[] =
+      [
+        { method: 'GET', template: 'zones/:zone', field: 'zone' },
+        { method: 'GET', template: 'zones/:zone/config', field: 'zone' },
+        { method: 'POST', template: 'zones/:zone/start', field: 'zone' },
+        { method: 'POST', template: 'zones/:zone/clone', field: 'zone', json: { name: 'c1', zonepath: '/zones/c1' } },
+        { method: 'DELETE', template: 'zones/:zone', field: 'zone' },
+        { method: 'GET', template: 'network/vnics/:name', field: 'name' },
+        {
+          method: 'PATCH',
+          template: 'network/vnics/:name/properties',
+          field: 'name',
+          json: { properties: { mtu: '1500' } },
+        },
+        { method: 'DELETE', template: 'network/bridges/:name/links/:link', field: 'link', values: { name: 'br0' } },
+        { method: 'GET', template: 'storage/datasets/:dataset', field: 'dataset' },
+        { method: 'DELETE', template: 'storage/snapshots/:snapshot', field: 'snapshot' },
+        { method: 'GET', template: 'storage/pools/:pool/status', field: 'pool' },
+        { method: 'POST', template: 'system/services/:fmri/enable', field: 'fmri' },
+        { method: 'DELETE', template: 'system/packages/:name', field: 'name' },
+      ];
     for (const c of cases) {
       for (const bad of INJECTIONS) {
         const path = fill(c.template, { ...c.values, [c.field]: bad });
         const r = await owner.request(url(path), { method: c.method, ...(c.json ? { json: c.json } : {}) });
         assert.equal(r.status, 400, `${c.method} ${c.template} ${c.field}=${JSON.stringify(bad)}: ${r.text}`);
-        assert.deepEqual([r.body.code, r.body.field], ['invalid_argument', c.field], `${c.template} ${JSON.stringify(bad)}`);
+        assert.deepEqual(
+          [r.body.code, r.body.field],
+          ['invalid_argument', c.field],
+          `${c.template} ${JSON.stringify(bad)}`,
+        );
       }
     }
     for (const bad of INJECTIONS) {

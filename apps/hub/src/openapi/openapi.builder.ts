@@ -33,8 +33,7 @@ export function collectRoutes(controllers: Function[]): DocumentedRoute[] {
       if (!doc) throw new Error(`${controller.name}.${name} has no @ApiDoc: every route is documented`);
       const schemas = (Reflect.getMetadata(API_SCHEMAS, handler) as RouteSchemas | undefined) ?? {};
       const rule = (Reflect.getMetadata(ACCESS_RULE, handler) ?? Reflect.getMetadata(ACCESS_RULE, controller)) as
-        | AccessRule
-        | undefined;
+        AccessRule | undefined;
       const permission = rule?.kind === 'permission' ? rule.permission : undefined;
       for (const b of base) {
         for (const p of normalizePaths(methodPaths)) {

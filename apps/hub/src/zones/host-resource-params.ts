@@ -33,7 +33,8 @@ export function resourceShape(route: HostResourceRoute): ResourceShape {
   const path = names.map((name) => {
     if (route.pick?.param === name) return { name, param: name, kind: route.pick.kind, optional: false };
     const param = route.rename?.[name] ?? name;
-    if (!(param in spec)) throw new Error(`${route.method} ${route.path}: ${name} is no parameter of ${route.operation}`);
+    if (!(param in spec))
+      throw new Error(`${route.method} ${route.path}: ${name} is no parameter of ${route.operation}`);
     return field(param);
   });
   const bound = new Set(path.map((f) => f.param));

@@ -123,7 +123,12 @@ export const HOST_RESOURCE_ROUTES: readonly HostResourceRoute[] = [
   { method: 'POST', path: 'network/vlans', operation: 'network.vlans.create', summary: 'Create a VLAN link' },
   { method: 'DELETE', path: 'network/vlans/:name', operation: 'network.vlans.delete', summary: 'Delete a VLAN link' },
   { method: 'GET', path: 'network/etherstubs', operation: 'network.etherstubs.list', summary: 'List etherstubs' },
-  { method: 'POST', path: 'network/etherstubs', operation: 'network.etherstubs.create', summary: 'Create an etherstub' },
+  {
+    method: 'POST',
+    path: 'network/etherstubs',
+    operation: 'network.etherstubs.create',
+    summary: 'Create an etherstub',
+  },
   {
     method: 'DELETE',
     path: 'network/etherstubs/:name',
@@ -145,7 +150,12 @@ export const HOST_RESOURCE_ROUTES: readonly HostResourceRoute[] = [
     operation: 'network.bridges.remove-link',
     summary: 'Remove a link from a bridge',
   },
-  { method: 'GET', path: 'network/aggregates', operation: 'network.aggregates.list', summary: 'List link aggregations' },
+  {
+    method: 'GET',
+    path: 'network/aggregates',
+    operation: 'network.aggregates.list',
+    summary: 'List link aggregations',
+  },
   { method: 'GET', path: 'network/addresses', operation: 'network.addresses.list', summary: 'List IP addresses' },
   {
     method: 'POST',

@@ -78,7 +78,7 @@ function defineRoute(controller: Type, route: HostResourceRoute): void {
       description: [
         `Host operation \`${route.operation}\` (docs/api/zones.md). Permission: \`${permission}\`.`,
         route.inventory
-          ? "Answered from the agent's last inventory (`source: \"inventory\"`, `as_of` its time) unless `?live=true` reads the host now (`source: \"live\"`)."
+          ? 'Answered from the agent\'s last inventory (`source: "inventory"`, `as_of` its time) unless `?live=true` reads the host now (`source: "live"`).'
           : write
             ? ''
             : 'Read live on the host.',

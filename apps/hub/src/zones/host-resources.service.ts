@@ -86,7 +86,10 @@ export class HostResourcesService {
     path: Input,
     input: unknown,
   ): Promise<OperationEntity> {
-    const raw = shape.inputIn === 'query' ? paramsFromQuery(route.operation, renameQuery(shape, input as Record<string, string | string[] | undefined>)) : input;
+    const raw =
+      shape.inputIn === 'query'
+        ? paramsFromQuery(route.operation, renameQuery(shape, input as Record<string, string | string[] | undefined>))
+        : input;
     const params = checkRouteParams(route, shape, path, renameBody(shape, raw));
     return this.ops.write(p, path.id as string, route.operation, params);
   }
@@ -124,7 +127,8 @@ function checkRouteParams(route: HostResourceRoute, shape: ResourceShape, path: 
   for (const f of shape.path) fromPath[f.param] = path[f.name];
   const inputObj = (input ?? {}) as Input;
   for (const f of shape.path)
-    if (f.param in inputObj) throw ZONE_ERRORS.invalid_argument.error(`${f.name} is given in the path`, { field: f.name });
+    if (f.param in inputObj)
+      throw ZONE_ERRORS.invalid_argument.error(`${f.name} is given in the path`, { field: f.name });
   try {
     return checkParams(spec, { ...inputObj, ...fromPath });
   } catch (err) {

@@ -193,8 +193,24 @@ function renderExport(zone) {
 const SINGLE_RESOURCES = new Set(['capped-memory', 'capped-cpu', 'dedicated-cpu']);
 // The bhyve attrs zadm shows as properties (its Bhyve schema); other attrs stay in "attr".
 const BHYVE_ATTRS = new Set([
-  'acpi', 'bootorder', 'bootrom', 'cdrom', 'cloud-init', 'console', 'diskif', 'extra', 'hostbridge',
-  'netif', 'ram', 'rng', 'type', 'uefivars', 'vcpus', 'vga', 'vnc', 'xhci',
+  'acpi',
+  'bootorder',
+  'bootrom',
+  'cdrom',
+  'cloud-init',
+  'console',
+  'diskif',
+  'extra',
+  'hostbridge',
+  'netif',
+  'ram',
+  'rng',
+  'type',
+  'uefivars',
+  'vcpus',
+  'vga',
+  'vnc',
+  'xhci',
 ]);
 
 /**
