@@ -2,8 +2,9 @@ import { z } from 'zod';
 
 /**
  * How much of an illumos host the periodic inventory carries: enough for the usual lists, small
- * enough that an inventory frame stays well under socket.io's 1 MB message limit. Past a cap
- * the list is cut and `truncated` names it; `?live=true` reads the whole list from the host.
+ * enough that a frame stays well under the tunnel's 8 MB message limit (the section is ~430 KB at
+ * the caps, measured with realistic names). Past a cap the list is cut and `truncated` names it;
+ * `?live=true` reads the whole list from the host.
  */
 export const ILLUMOS_INVENTORY_CAPS = { zones: 500, vnics: 1000, datasets: 1000, pools: 64 } as const;
 export type IllumosInventoryList = keyof typeof ILLUMOS_INVENTORY_CAPS;
