@@ -51,8 +51,10 @@ export class HostResourcesService {
     const live = route.inventory ? parseLive(liveText) : false;
     const params = checkRouteParams(route, shape, path, paramsFromQuery(route.operation, renameQuery(shape, rest)));
     const picked = route.pick ? (params[route.pick.param] as string) : undefined;
-    if (route.pick && !(route.pick.param in HOST_OPERATION_SPECS[route.operation].params))
-      delete params[route.pick.param];
+    // A pick over a list operation (`network/vnics/{name}`): the name selects, it is not a parameter.
+    const pickFromList =
+      route.pick !== undefined && !(route.pick.param in HOST_OPERATION_SPECS[route.operation].params);
+    if (pickFromList) delete params[route.pick!.param];
     const node = await this.nodes.get(p, path.id as string);
 
     const illumos = node.inventory?.illumos;
@@ -75,7 +77,7 @@ export class HostResourcesService {
       operation: route.operation,
       source: 'live',
       as_of: asOf,
-      data: route.pick && route.operation.endsWith('.list') ? pickEntry(route, data, picked!) : data,
+      data: pickFromList ? pickEntry(route, data, picked!) : data,
     };
   }
 
