@@ -59,7 +59,8 @@ describe('host resource paths: /v1/nodes/{id}/zones|bootenvs|network|storage|sys
     mkdirSync(state, { recursive: true });
     makeZone('web01', 'bhyve', { ram: '2G', vcpus: '2' });
     makeZone('base', 'lipkg', {});
-    ctx = await IdentityContext.start({ env: FAST_JOBS_ENV });
+    // ~120 simulated tool runs on a shared machine: a busy agent misses 1 s heartbeats, and 3 missed is offline.
+    ctx = await IdentityContext.start({ env: { ...FAST_JOBS_ENV, HOSTPLANE_AGENT_OFFLINE_AFTER_MISSED: '20' } });
     owner = ctx.admin.inOrg(ctx.admin.personalOrgId);
     node = await registerNode(owner, ctx.hub.url, {
       PATH: `${SIM_BIN}:${process.env.PATH ?? '/usr/bin:/bin'}`,
