@@ -91,7 +91,12 @@ describe('host operations API: hub → host.operation job → agent → simulate
   });
 
   it('refuses injection strings with 400 naming the field, and the tools record no call', async () => {
-    const before = calls();
+    // The inventory refresh the agent starts after a host write runs commands of its own: wait it out.
+    let before = -1;
+    while (before !== calls()) {
+      before = calls();
+      await new Promise((r) => setTimeout(r, 3000));
+    }
     const cases: [string, 'GET' | 'POST', string][] = [
       ['zones.get', 'GET', 'zone'],
       ['storage.datasets.get', 'GET', 'dataset'],

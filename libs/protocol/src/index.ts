@@ -1,6 +1,7 @@
 export * from './version';
 export * from './names';
 export * from './inventory';
+export * from './illumos-inventory';
 export * from './files';
 export * from './instances';
 export * from './zones';

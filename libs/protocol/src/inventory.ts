@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { illumosInventory } from './illumos-inventory';
 
 export const systemInventory = z.object({
   hostname: z.string(),
@@ -80,6 +81,8 @@ export const inventory = z.object({
     )
     .max(100_000)
     .optional(),
+  /** Zones, VNICs, datasets and pools of an illumos node (absent elsewhere and from older agents). */
+  illumos: illumosInventory.optional(),
 });
 export type Inventory = z.infer<typeof inventory>;
 

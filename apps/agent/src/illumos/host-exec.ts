@@ -1,4 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { accessSync, constants } from 'node:fs';
+import { delimiter, join } from 'node:path';
 import { CommandResult, runCommand } from '../exec/run-command';
 
 export interface HostExecOptions {
@@ -17,7 +19,27 @@ export interface HostExecOptions {
  * zone-admin profile may be all the agent has.
  */
 export class HostExec {
+  private readonly tools = new Map<string, boolean>();
+
   constructor(readonly options: HostExecOptions) {}
+
+  /** Whether an optional tool (`zadm`) is on the PATH, looked up once: nothing is run to find out. */
+  has(tool: string): boolean {
+    let found = this.tools.get(tool);
+    if (found === undefined) {
+      const dirs = (this.options.env?.PATH ?? process.env.PATH ?? '').split(delimiter).filter(Boolean);
+      found = dirs.some((dir) => {
+        try {
+          accessSync(join(dir, tool), constants.X_OK);
+          return true;
+        } catch {
+          return false;
+        }
+      });
+      this.tools.set(tool, found);
+    }
+    return found;
+  }
 
   run(
     argv: readonly [string, ...string[]],

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { Inventory } from '@hostplane/protocol';
 import type { AgentLogger } from '../logging/logger';
 import { collectContainers } from './containers';
+import type { IllumosInventoryCollector } from './illumos';
 import { collectDisks } from './disks';
 import { collectNetwork } from './network';
 import { collectProcesses } from './processes';
@@ -15,6 +16,8 @@ export interface InventoryOptions {
   log: AgentLogger;
   /** The agent's state directory: its `backups/<instance>/<backup>.tar.gz` are listed. */
   stateDir?: string;
+  /** Zones, VNICs, datasets and pools, where the zone driver is on. */
+  illumos?: IllumosInventoryCollector | null;
 }
 
 /** A full inventory. A section that cannot be read is logged and sent empty rather than failing the rest. */
@@ -29,11 +32,12 @@ export async function collectInventory(options: InventoryOptions): Promise<Inven
   };
   const users = await section<UserInventory[]>('users', () => collectUsers(), []);
   const userNames = new Map(users.map((u) => [u.uid, u.name] as const));
-  const [system, disks, processes, containers] = await Promise.all([
+  const [system, disks, processes, containers, illumos] = await Promise.all([
     collectSystem(),
     section('disks', collectDisks, []),
     section('processes', () => collectProcesses(userNames), []),
     collectContainers(options.dockerSocket),
+    options.illumos ? section('illumos', () => options.illumos!.collect(), undefined) : undefined,
   ]);
   const backups = options.stateDir
     ? await section('backups', () => Promise.resolve(listBackupArchives(options.stateDir!)), [])
@@ -47,6 +51,7 @@ export async function collectInventory(options: InventoryOptions): Promise<Inven
     processes,
     containers,
     ...(backups ? { backups } : {}),
+    ...(illumos ? { illumos } : {}),
   };
 }
 
@@ -82,6 +87,15 @@ export function stableInventoryHash(inv: Inventory): string {
     users: inv.users,
     containers: inv.containers?.map((c) => [c.id, c.name, c.image, c.state]) ?? null,
     backups: inv.backups?.map((b) => b.backup_id).sort() ?? null,
+    // Space used moves all the time: only what a dataset or pool is, not how full it is.
+    illumos: inv.illumos
+      ? {
+          zones: inv.illumos.zones,
+          vnics: inv.illumos.vnics,
+          datasets: inv.illumos.datasets.map((d) => [d.name, d.type, d.mountpoint, d.origin]),
+          pools: inv.illumos.pools.map((p) => [p.name, p.health, p.size]),
+        }
+      : null,
   };
   return createHash('sha256').update(JSON.stringify(stable)).digest('hex');
 }

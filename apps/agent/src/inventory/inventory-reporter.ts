@@ -18,6 +18,8 @@ export class InventoryReporter {
   private lastSentHash: string | null = null;
   private lastSentAt = 0;
   private checking = false;
+  private refreshing = false;
+  private refreshAgain = false;
 
   constructor(
     private readonly collect: () => Promise<Inventory>,
@@ -45,6 +47,27 @@ export class InventoryReporter {
     const inventory = await this.collect();
     this.send(inventory);
     return inventory;
+  }
+
+  /**
+   * Refreshes after a change the agent made itself (a host write), without waiting for the next
+   * check: calls while one runs fold into one more run after it.
+   */
+  refreshSoon(): void {
+    if (this.refreshing) {
+      this.refreshAgain = true;
+      return;
+    }
+    this.refreshing = true;
+    void this.refresh()
+      .catch((err: unknown) => this.log.error({ err }, 'collecting the inventory failed'))
+      .finally(() => {
+        this.refreshing = false;
+        if (this.refreshAgain) {
+          this.refreshAgain = false;
+          this.refreshSoon();
+        }
+      });
   }
 
   private send(inventory: Inventory): void {

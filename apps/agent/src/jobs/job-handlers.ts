@@ -25,6 +25,8 @@ export interface JobHandlerDeps {
   containers?: ContainerControl;
   /** The illumos exec (zone settings); null or absent where host operations are off. */
   illumos?: HostExec | null;
+  /** Told after a host write succeeds (the inventory's illumos lists are then stale). */
+  hostChanged?: () => void;
 }
 
 /** The handler of every job kind this agent runs; drivers add theirs here as they arrive. */
@@ -44,6 +46,6 @@ export function createJobHandlers(deps: JobHandlerDeps): JobHandlerRegistry {
     ...createFileHandlers(files.files, files.uploads),
     ...createBackupHandlers(files.backups, instances),
     ...createContainerHandlers(deps.containers ?? new ContainerControl('/nonexistent/docker.sock')),
-    'host.operation': createHostOperationHandler(deps.illumos ?? null),
+    'host.operation': createHostOperationHandler(deps.illumos ?? null, deps.hostChanged),
   };
 }

@@ -13,6 +13,7 @@ import type { InstanceManager } from '../instances/instance-manager';
 import { InstanceMetricsReporter } from '../instances/instance-metrics-reporter';
 import type { Welcome } from '@hostplane/protocol';
 import { InstanceStateRelay } from '../instances/state-relay';
+import { IllumosInventoryCollector } from '../inventory/illumos';
 import { InventoryReporter } from '../inventory/inventory-reporter';
 import { MetricsSampler } from '../inventory/metrics';
 import { hostOsName } from '../inventory/system';
@@ -46,13 +47,20 @@ export const AGENT_CAPABILITIES: readonly string[] = [
 /** The `run` command: journal, job service, inventory and streams behind a tunnel that reconnects forever. */
 export async function runAgent(options: AgentRuntimeOptions): Promise<TunnelExit> {
   const { config, log } = options;
+  const zone = zoneDriverOptions(config.zone);
+  const illumosInventory = zone ? new IllumosInventoryCollector(zone.exec) : null;
   const inventory = new InventoryReporter(
-    () => collectInventory({ dockerSocket: config.docker.socketPath, log, stateDir: config.stateDir }),
+    () =>
+      collectInventory({
+        dockerSocket: config.docker.socketPath,
+        log,
+        stateDir: config.stateDir,
+        illumos: illumosInventory,
+      }),
     config.inventory.checkIntervalMs,
     log,
     config.inventory.volatileMaxAgeMs,
   );
-  const zone = zoneDriverOptions(config.zone);
   const instances = createInstanceManager({
     zone,
     stateDir: config.stateDir,
@@ -77,6 +85,10 @@ export async function runAgent(options: AgentRuntimeOptions): Promise<TunnelExit
     files,
     containers,
     illumos: zone?.exec ?? null,
+    hostChanged: () => {
+      illumosInventory?.invalidate();
+      inventory.refreshSoon();
+    },
   });
   assertHandlersMatchJobKinds(handlers);
 

@@ -25,7 +25,10 @@ export class HostViews {
   }
 
   /** The inventory as `p` may see it. */
-  async inventory(p: Principal, node: NodeEntity, inventory: Inventory): Promise<Inventory> {
+  async inventory(p: Principal, node: NodeEntity, full: Inventory): Promise<Inventory> {
+    // The zones, links, datasets and pools of an illumos node are the zones API's to show (zones.read).
+    const { illumos, ...rest } = full;
+    const inventory = illumos && (p.platformAdmin || hasPermission(p, 'zones.read')) ? full : rest;
     if (this.canSeeHost(p)) return inventory;
     const own = await this.ownInstanceIds(node);
     return {

@@ -1,6 +1,7 @@
 import { RequestMethod } from '@nestjs/common';
 import { METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants';
 import { z } from 'zod';
+import { ACCESS_RULE, type AccessRule } from '../access/access.decorators';
 import { catalogEntry } from '../http/error-catalog';
 import { API_SCHEMAS, type RouteSchemas } from '../http/route-schemas';
 import { API_DOC, ApiDocOptions, honoursIdempotencyKey } from './api-doc';
@@ -10,6 +11,8 @@ export interface DocumentedRoute {
   path: string;
   doc: ApiDocOptions;
   schemas: RouteSchemas;
+  /** The permission key the route needs, when it needs one. */
+  permission?: string;
 }
 
 type JsonSchema = Record<string, unknown>;
@@ -29,9 +32,18 @@ export function collectRoutes(controllers: Function[]): DocumentedRoute[] {
       const doc = Reflect.getMetadata(API_DOC, handler) as ApiDocOptions | undefined;
       if (!doc) throw new Error(`${controller.name}.${name} has no @ApiDoc: every route is documented`);
       const schemas = (Reflect.getMetadata(API_SCHEMAS, handler) as RouteSchemas | undefined) ?? {};
+      const rule = (Reflect.getMetadata(ACCESS_RULE, handler) ?? Reflect.getMetadata(ACCESS_RULE, controller)) as
+        AccessRule | undefined;
+      const permission = rule?.kind === 'permission' ? rule.permission : undefined;
       for (const b of base) {
         for (const p of normalizePaths(methodPaths)) {
-          routes.push({ method: RequestMethod[method].toLowerCase(), path: joinPath(b, p), doc, schemas });
+          routes.push({
+            method: RequestMethod[method].toLowerCase(),
+            path: joinPath(b, p),
+            doc,
+            schemas,
+            ...(permission ? { permission } : {}),
+          });
         }
       }
     }
@@ -169,6 +181,7 @@ export function buildOpenApiDocument(
           }
         : {}),
       responses,
+      ...(r.permission ? { 'x-permission': r.permission } : {}),
       ...(r.doc.public ? { security: [] } : {}),
     };
     (paths[p] ??= {})[r.method] = operation;

@@ -4,6 +4,8 @@ import { NodesModule } from '../nodes/nodes.module';
 import { TunnelModule } from '../tunnel/tunnel.module';
 import { HostOperationsController } from './host-operations.controller';
 import { HostOperationsService } from './host-operations.service';
+import { HostResourcesController } from './host-resources.controller';
+import { HostResourcesService } from './host-resources.service';
 import { ZoneConsoles } from './zone-consoles';
 
 /**
@@ -12,7 +14,7 @@ import { ZoneConsoles } from './zone-consoles';
  */
 @Module({
   imports: [NodesModule, JobsModule, TunnelModule],
-  providers: [HostOperationsService, ZoneConsoles],
-  controllers: [HostOperationsController],
+  providers: [HostOperationsService, HostResourcesService, ZoneConsoles],
+  controllers: [HostOperationsController, HostResourcesController],
 })
 export class ZonesModule {}

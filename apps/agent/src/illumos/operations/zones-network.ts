@@ -11,6 +11,7 @@ import {
   parseShowVnic,
 } from '../parsers/dladm';
 import { parseBeadmList, parseNetstatRoutes } from '../parsers/system';
+import { parseZadmShow, zoneSizing } from '../parsers/zadm';
 import { parseZoneadmList, parseZonecfgExport, parseZonecfgInfo } from '../parsers/zones';
 
 const cols = (c: readonly string[]) => c.join(',');
@@ -26,7 +27,11 @@ export const ZONE_OPERATIONS: Record<string, HostOperation> = {
     ...HOST_OPERATION_SPECS['zones.get'],
     run: async (x, p) => {
       const entry = parseZoneadmList(await x.stdout(['zoneadm', '-z', p.zone, 'list', '-p']))[0];
-      return { ...entry, config: parseZonecfgInfo(await x.stdout(['zonecfg', '-z', p.zone, 'info'])) };
+      // zadm (OmniOS) shows bhyve's attrs as properties and the whole configuration in one JSON.
+      const config = x.has('zadm')
+        ? parseZadmShow(await x.stdout(['zadm', 'show', p.zone]))
+        : parseZonecfgInfo(await x.stdout(['zonecfg', '-z', p.zone, 'info']));
+      return { ...entry, ...zoneSizing(config), config };
     },
   },
   'zones.config.get': {

@@ -190,11 +190,59 @@ function renderExport(zone) {
   return out;
 }
 
-/** zadm show: the configuration as JSON (resources as arrays, globals as strings). */
+const SINGLE_RESOURCES = new Set(['capped-memory', 'capped-cpu', 'dedicated-cpu']);
+// The bhyve attrs zadm shows as properties (its Bhyve schema); other attrs stay in "attr".
+const BHYVE_ATTRS = new Set([
+  'acpi',
+  'bootorder',
+  'bootrom',
+  'cdrom',
+  'cloud-init',
+  'console',
+  'diskif',
+  'extra',
+  'hostbridge',
+  'netif',
+  'ram',
+  'rng',
+  'type',
+  'uefivars',
+  'vcpus',
+  'vga',
+  'vnc',
+  'xhci',
+]);
+
+/**
+ * zadm show: the configuration as zadm prints it (Perl JSON, canonical and pretty: sorted keys,
+ * 3-space indent, `"key" : value`); globals as strings (unset ones ""), a single resource as a
+ * hash, repeated ones as arrays, bhyve attrs lifted to properties.
+ */
 function renderZadm(zone) {
-  const doc = { ...zone.props };
-  for (const [type, list] of Object.entries(zone.resources)) doc[type] = list.map((r) => ({ ...r }));
-  return JSON.stringify(doc, null, 4) + '\n';
+  const doc = {};
+  for (const key of GLOBALS) doc[key] = zone.props[key] ?? '';
+  for (const [type, list] of Object.entries(zone.resources)) {
+    let rest = list;
+    if (type === 'attr' && zone.props.brand === 'bhyve') {
+      for (const a of list) if (BHYVE_ATTRS.has(a.name)) doc[a.name] = a.value ?? '';
+      rest = list.filter((a) => !BHYVE_ATTRS.has(a.name));
+    }
+    if (rest.length === 0) continue;
+    doc[type] = SINGLE_RESOURCES.has(type) ? { ...rest[0] } : rest.map((r) => ({ ...r }));
+  }
+  return perlPretty(doc, '') + '\n';
+}
+
+function perlPretty(value, indent) {
+  const inner = indent + '   ';
+  if (Array.isArray(value))
+    return value.length === 0 ? '[]' : `[\n${value.map((v) => inner + perlPretty(v, inner)).join(',\n')}\n${indent}]`;
+  if (value !== null && typeof value === 'object') {
+    const keys = Object.keys(value).sort();
+    if (keys.length === 0) return '{}';
+    return `{\n${keys.map((k) => `${inner}${JSON.stringify(k)} : ${perlPretty(value[k], inner)}`).join(',\n')}\n${indent}}`;
+  }
+  return JSON.stringify(value);
 }
 
 module.exports = { splitCommands, applyCommands, renderInfo, renderExport, renderZadm };
