@@ -4,6 +4,7 @@ import type { AgentConfig } from '../config/agent-config';
 import { ensureStateDir, lockStateDir } from '../config/state-dir';
 import { ContainerControl } from '../containers/container-control';
 import { detectDrivers } from '../drivers/detect';
+import { parallelsDriverOptions } from '../drivers/parallels/parallels-settings';
 import { zoneDriverOptions } from '../drivers/zone/zone-settings';
 import { createFileServices, FileServices } from '../transfers/file-services';
 import { collectInventory } from '../inventory/collect-inventory';
@@ -52,8 +53,10 @@ export async function runAgent(options: AgentRuntimeOptions): Promise<TunnelExit
     config.inventory.volatileMaxAgeMs,
   );
   const zone = zoneDriverOptions(config.zone);
+  const parallels = parallelsDriverOptions(config.parallels);
   const instances = createInstanceManager({
     zone,
+    parallels,
     stateDir: config.stateDir,
     dockerSocket: config.docker.socketPath,
     sandbox: {
@@ -111,7 +114,12 @@ export async function runAgent(options: AgentRuntimeOptions): Promise<TunnelExit
       hostname: os.hostname().slice(0, 255),
       os: hostOsName(),
       arch: process.arch,
-      drivers: await detectDrivers({ dockerSocket: config.docker.socketPath, stateDir: config.stateDir, zone }),
+      drivers: await detectDrivers({
+        dockerSocket: config.docker.socketPath,
+        stateDir: config.stateDir,
+        zone,
+        parallels,
+      }),
       capabilities: [...AGENT_CAPABILITIES],
       max_concurrent_jobs: config.maxConcurrentJobs,
       running_jobs: jobs.activeJobIds().slice(0, 1000),
