@@ -128,7 +128,7 @@ export class ParallelsDriver implements InstanceDriver {
   }
 
   /** Powers the VM off (`prlctl stop --kill`), whatever the signal: a VM has no other way to end its guest at once. */
-  kill(id: string): Promise<InstanceStatus> {
+  kill(id: string, _signal?: NodeJS.Signals): Promise<InstanceStatus> {
     return this.get(id).kill();
   }
 
