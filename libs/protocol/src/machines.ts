@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { InvalidHostArgument } from './host-names';
 
 /**
  * Parallels Desktop virtual machines: what a `parallels` instance needs besides the common
@@ -10,6 +11,71 @@ export const MACHINE_UUID_PATTERN = /^\{?[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-
 export const MACHINE_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9 _.-]{0,98}[A-Za-z0-9_.-]$|^[A-Za-z0-9]$/;
 /** A macOS user owning VMs (`sudo -u <owner>` when the agent runs as root). */
 export const MACHINE_OWNER_PATTERN = /^[a-z_][a-z0-9_.-]{0,31}$/;
+
+function show(value: unknown): string {
+  return JSON.stringify(typeof value === 'string' ? value.slice(0, 80) : value);
+}
+
+/** A VM's UUID (braces optional) or name; refused before any command runs otherwise. */
+export function checkMachineRef(field: string, value: unknown): string {
+  if (typeof value !== 'string' || !(MACHINE_UUID_PATTERN.test(value) || MACHINE_NAME_PATTERN.test(value)))
+    throw new InvalidHostArgument(
+      field,
+      `${show(value)} is invalid: a VM UUID, or a name of letters, digits, space, '_', '.', '-' not starting with '-'`,
+    );
+  return value;
+}
+
+/** A new VM or snapshot name (never a UUID-looking one, so it cannot be mistaken for another VM). */
+export function checkMachineName(field: string, value: unknown): string {
+  if (typeof value !== 'string' || !MACHINE_NAME_PATTERN.test(value) || MACHINE_UUID_PATTERN.test(value))
+    throw new InvalidHostArgument(
+      field,
+      `${show(value)} is invalid: letters, digits, space, '_', '.', '-', not starting with '-' (at most 100)`,
+    );
+  return value;
+}
+
+export function checkOwner(field: string, value: unknown): string {
+  if (typeof value !== 'string' || !MACHINE_OWNER_PATTERN.test(value))
+    throw new InvalidHostArgument(field, `${show(value)} is invalid: a macOS user name`);
+  return value;
+}
+
+/** A snapshot id as prlctl prints it, braces optional. */
+export function checkUuid(field: string, value: unknown): string {
+  if (typeof value !== 'string' || !MACHINE_UUID_PATTERN.test(value))
+    throw new InvalidHostArgument(field, `${show(value)} is invalid: a UUID`);
+  return value.replace(/^\{|\}$/g, '');
+}
+
+/** Free text for a description: printable, one line, not starting with '-' (it follows an option). */
+export function checkText(field: string, value: unknown): string {
+  if (typeof value !== 'string' || value.length > 500 || value.startsWith('-') || /[\u0000-\u001f\u007f]/.test(value))
+    throw new InvalidHostArgument(field, 'must be one line of at most 500 printable characters, not starting with "-"');
+  return value;
+}
+
+/** `hdd0 cdrom0 net0`: devices in boot order. */
+export function checkBootOrder(field: string, value: unknown): string {
+  if (typeof value !== 'string' || !/^(hdd|cdrom|net|fdd|usb)\d{1,2}( (hdd|cdrom|net|fdd|usb)\d{1,2}){0,7}$/.test(value))
+    throw new InvalidHostArgument(field, `${show(value)} is invalid: devices such as "hdd0 cdrom0 net0"`);
+  return value;
+}
+
+/** A guest command as an argv: 1 to 256 arguments, no NUL; it never passes through a shell of ours. */
+export function checkArgv(field: string, value: unknown): string[] {
+  if (
+    !Array.isArray(value) ||
+    value.length === 0 ||
+    value.length > 256 ||
+    !value.every((a) => typeof a === 'string' && a.length <= 8192 && !a.includes('\u0000'))
+  )
+    throw new InvalidHostArgument(field, 'must be a list of 1 to 256 strings (the command and its arguments)');
+  if ((value[0] as string).startsWith('-'))
+    throw new InvalidHostArgument(field, 'the command must not start with "-" (it would be read as an option)');
+  return value as string[];
+}
 
 export const machineRef = z.string().refine((v) => MACHINE_UUID_PATTERN.test(v) || MACHINE_NAME_PATTERN.test(v), {
   message: "a VM is named by its UUID or by letters, digits, space, '_', '.', '-' (not starting with '-')",

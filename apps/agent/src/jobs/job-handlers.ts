@@ -9,6 +9,7 @@ import { createContainerHandlers } from './handlers/containers';
 import { createFileHandlers } from './handlers/files';
 import { createHostOperationHandler } from './handlers/host-operations';
 import type { HostExec } from '../illumos/host-exec';
+import type { PrlHost } from '../parallels/prl-host';
 import { createInstanceHandlers } from './handlers/instances';
 import { createInventoryRefreshHandler } from './handlers/inventory-refresh';
 import { createProcessKillHandler } from './handlers/process-kill';
@@ -25,6 +26,8 @@ export interface JobHandlerDeps {
   containers?: ContainerControl;
   /** The illumos exec (zone settings); null or absent where host operations are off. */
   illumos?: HostExec | null;
+  /** The Parallels tools (parallels settings); null or absent where machines are off. */
+  parallels?: PrlHost | null;
 }
 
 /** The handler of every job kind this agent runs; drivers add theirs here as they arrive. */
@@ -44,6 +47,6 @@ export function createJobHandlers(deps: JobHandlerDeps): JobHandlerRegistry {
     ...createFileHandlers(files.files, files.uploads),
     ...createBackupHandlers(files.backups, instances),
     ...createContainerHandlers(deps.containers ?? new ContainerControl('/nonexistent/docker.sock')),
-    'host.operation': createHostOperationHandler(deps.illumos ?? null),
+    'host.operation': createHostOperationHandler(deps.illumos ?? null, deps.parallels ?? null),
   };
 }

@@ -1,4 +1,4 @@
-import { InvalidHostArgument, type Machine, MACHINE_NAME_PATTERN, MACHINE_OWNER_PATTERN, MACHINE_UUID_PATTERN, type MachineSnapshot } from '@hostplane/protocol';
+import { checkMachineRef, checkOwner, type Machine, type MachineSnapshot } from '@hostplane/protocol';
 import { CommandResult } from '../exec/run-command';
 import { HostExec } from '../illumos/host-exec';
 import {
@@ -10,22 +10,6 @@ import {
   PrlServerInfo,
   PrlUser,
 } from './prl-parsers';
-
-/** A VM's UUID (braces optional) or name; refused before any command runs otherwise. */
-export function checkMachineRef(field: string, value: unknown): string {
-  if (typeof value !== 'string' || !(MACHINE_UUID_PATTERN.test(value) || MACHINE_NAME_PATTERN.test(value)))
-    throw new InvalidHostArgument(
-      field,
-      `${JSON.stringify(typeof value === 'string' ? value.slice(0, 80) : value)} is invalid: a VM UUID, or a name of letters, digits, space, '_', '.', '-' not starting with '-'`,
-    );
-  return value;
-}
-
-export function checkOwner(field: string, value: unknown): string {
-  if (typeof value !== 'string' || !MACHINE_OWNER_PATTERN.test(value))
-    throw new InvalidHostArgument(field, `${JSON.stringify(value)} is invalid: a macOS user name`);
-  return value;
-}
 
 export interface PrlHostOptions {
   exec: HostExec;

@@ -78,6 +78,7 @@ export async function runAgent(options: AgentRuntimeOptions): Promise<TunnelExit
     files,
     containers,
     illumos: zone?.exec ?? null,
+    parallels: parallels?.host ?? null,
   });
   assertHandlersMatchJobKinds(handlers);
 

@@ -1,5 +1,5 @@
 import type { InstanceSpec } from '@hostplane/protocol';
-import { checkMachineRef, checkOwner } from '../../parallels/prl-host';
+import { checkMachineRef, checkOwner } from '@hostplane/protocol';
 
 /** `hp-<instance id>`: the clone's name, which names its instance. */
 export function vmNameOf(instanceId: string): string {
