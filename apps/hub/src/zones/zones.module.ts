@@ -1,13 +1,10 @@
 import { Module } from '@nestjs/common';
-import { JobsModule } from '../jobs/jobs.module';
-import { NodesModule } from '../nodes/nodes.module';
+import { HostOperationsModule } from '../host-operations/host-operations.module';
 import { HostOperationsController } from './host-operations.controller';
-import { HostOperationsService } from './host-operations.service';
 
 /** illumos host resources of nodes (zones, network, storage, system) over the agent's host-operation table. */
 @Module({
-  imports: [NodesModule, JobsModule],
-  providers: [HostOperationsService],
+  imports: [HostOperationsModule],
   controllers: [HostOperationsController],
 })
 export class ZonesModule {}

@@ -1,8 +1,0 @@
-import { defineErrors } from '../http/error-catalog';
-
-/** Host operations on illumos nodes (zones, network, storage, system). */
-export const ZONE_ERRORS = defineErrors('zones', {
-  unknown_operation: { status: 404, message: 'not a host operation (docs/api/zones.md lists them)' },
-  host_command_failed: { status: 502, message: 'a host command failed on the node (its output is in the message)' },
-  invalid_argument: { status: 400, message: 'a parameter failed its pattern (details.field names it); nothing ran' },
-});
