@@ -20,7 +20,13 @@ describe('parallels driver', () => {
 
   it('clones the source VM as hp-<instance id> and sizes it before the first boot', async () => {
     const spec = buildSpec('parallels', {
-      parallels: { source: { vm: 'base', linked: true }, cpus: 3, memory_mb: 3072, disk_mb: 81920, network: { type: 'bridged' } },
+      parallels: {
+        source: { vm: 'base', linked: true },
+        cpus: 3,
+        memory_mb: 3072,
+        disk_mb: 81920,
+        network: { type: 'bridged' },
+      },
     });
     created.push(spec.instance_id);
     const status = await driver.create(spec, ctx());
@@ -48,8 +54,14 @@ describe('parallels driver', () => {
     await until('the greeting', async () =>
       (await driver.logs(spec.instance_id, 10, 'output')).includes('greeting=hello from $HOME; `id`'),
     );
-    const exec = sim.calls().find((c) => c.tool === 'prlctl' && c.argv[0] === 'exec' && c.argv.includes('GREETING=hello from $HOME; `id`'));
-    assert.deepEqual(exec?.argv.slice(0, 3), ['exec', `hp-${spec.instance_id}`, '/usr/bin/env'], 'argv, no shell of ours');
+    const exec = sim
+      .calls()
+      .find((c) => c.tool === 'prlctl' && c.argv[0] === 'exec' && c.argv.includes('GREETING=hello from $HOME; `id`'));
+    assert.deepEqual(
+      exec?.argv.slice(0, 3),
+      ['exec', `hp-${spec.instance_id}`, '/usr/bin/env'],
+      'argv, no shell of ours',
+    );
     const stats = await driver.stats(spec.instance_id);
     assert.equal(stats.memory_bytes, 2048 * 2 ** 20);
     assert.equal(stats.disk_bytes, 65536 * 2 ** 20);
@@ -59,7 +71,9 @@ describe('parallels driver', () => {
     shell.write(Buffer.from('echo shell-$((6*7))\n'));
     await until('the shell answer', () => output().includes('shell-42'));
     shell.close();
-    assert.ok(sim.calls().some((c) => c.tool === 'prlctl' && c.argv[0] === 'enter' && c.argv[1] === `hp-${spec.instance_id}`));
+    assert.ok(
+      sim.calls().some((c) => c.tool === 'prlctl' && c.argv[0] === 'enter' && c.argv[1] === `hp-${spec.instance_id}`),
+    );
 
     const stopped = await driver.stop(spec.instance_id);
     assert.equal(stopped.state, 'stopped');
@@ -77,7 +91,10 @@ describe('parallels driver', () => {
     }
     const spec = buildSpec('parallels');
     spec.parallels = { source: { catalog: { id: 'ubuntu-22.04' } } };
-    await assert.rejects(driver.create(spec, ctx()), { code: 'invalid_spec', message: /catalog images are not available/ });
+    await assert.rejects(driver.create(spec, ctx()), {
+      code: 'invalid_spec',
+      message: /catalog images are not available/,
+    });
   });
 
   it('removes the VM with the instance, even a running one', async () => {
@@ -101,7 +118,10 @@ describe('parallels driver as root', () => {
       await driver.create(spec, ctx());
       await driver.start(spec.instance_id);
       await driver.kill(spec.instance_id, 'SIGKILL');
-      const tools = sim.calls().slice(setUp).filter((c) => c.tool === 'sudo');
+      const tools = sim
+        .calls()
+        .slice(setUp)
+        .filter((c) => c.tool === 'sudo');
       assert.ok(tools.length >= 4);
       for (const c of tools) assert.deepEqual(c.argv.slice(0, 4), ['-n', '-u', 'build', 'prlctl'], c.argv.join(' '));
       assert.deepEqual(

@@ -125,7 +125,10 @@ describe('prlctl / prlsrvctl parsers', () => {
   });
 
   it('says which command printed something unexpected', () => {
-    assert.throws(() => parseVmInfoList('Failed to get VM list'), /unexpected output from prlctl list -i --json: not JSON/);
+    assert.throws(
+      () => parseVmInfoList('Failed to get VM list'),
+      /unexpected output from prlctl list -i --json: not JSON/,
+    );
     assert.throws(() => parseVmList('[{"uuid": 1}]'), /unexpected output from prlctl list -a --json/);
   });
 

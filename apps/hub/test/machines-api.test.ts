@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { FAST_JOBS_ENV, registerNode, TestNode, waitFor, waitForOperation } from './support/agents';
+import { readStream } from './support/event-stream-reader';
 import { Client, IdentityContext } from './support/identity';
 
 /** The agent's simulated Parallels tools (a path, not an import: the hub never imports the agent). */
@@ -45,14 +46,18 @@ describe('machines API end to end: hub → job → agent → simulated prlctl', 
   };
 
   before(async () => {
-    execFileSync(join(SIM_BIN, 'prlctl'), ['create', 'ubuntu-base', '-d', 'ubuntu'], { env: { ...process.env, ...env } });
+    execFileSync(join(SIM_BIN, 'prlctl'), ['create', 'ubuntu-base', '-d', 'ubuntu'], {
+      env: { ...process.env, ...env },
+    });
     ctx = await IdentityContext.start({ env: FAST_JOBS_ENV });
     owner = ctx.admin.inOrg(ctx.admin.personalOrgId);
     node = await registerNode(owner, ctx.hub.url, env);
     node.start();
     await node.waitStatus('online');
     await waitFor('the parallels driver', async () =>
-      (await node.node()).drivers.some((d: { name: string; available: boolean }) => d.name === 'parallels' && d.available)
+      (await node.node()).drivers.some(
+        (d: { name: string; available: boolean }) => d.name === 'parallels' && d.available,
+      )
         ? true
         : undefined,
     );
@@ -71,7 +76,12 @@ describe('machines API end to end: hub → job → agent → simulated prlctl', 
     const vm = await get(`${base()}/ubuntu-base`);
     assert.equal(vm.state, 'stopped');
     assert.equal(vm.cpus, 2);
-    assert.deepEqual(await get(`${base()}/${vm.id}/status`), { id: vm.id, name: 'ubuntu-base', state: 'stopped', ip_addresses: [] });
+    assert.deepEqual(await get(`${base()}/${vm.id}/status`), {
+      id: vm.id,
+      name: 'ubuntu-base',
+      state: 'stopped',
+      ip_addresses: [],
+    });
     const host = await get(`${base()}/host`);
     assert.equal(host.info.version, 'Desktop 20.1.1-55740');
     assert.equal(host.info.license.state, 'valid');
@@ -123,7 +133,10 @@ describe('machines API end to end: hub → job → agent → simulated prlctl', 
       description: 'CI template',
       boot_order: 'hdd0 net0',
     });
-    assert.deepEqual([set.cpus, set.memory_bytes, set.description, set.boot_order], [4, 4096 * 2 ** 20, 'CI template', 'hdd0 net0']);
+    assert.deepEqual(
+      [set.cpus, set.memory_bytes, set.description, set.boot_order],
+      [4, 4096 * 2 ** 20, 'CI template', 'hdd0 net0'],
+    );
     const full = await run(`${base()}/ubuntu-base/clone`, { name: 'ci-full' });
     const linked = await run(`${base()}/ubuntu-base/clone`, { name: 'ci linked', linked: true });
     assert.equal(full.cpus, 4, 'a clone has its source hardware');
@@ -220,6 +233,69 @@ describe('machines API end to end: hub → job → agent → simulated prlctl', 
     assert.deepEqual(theirs.body.data, [], "another organization sees none of this org's VMs");
     assert.equal((await other.owner.request('/v1/machines/ubuntu-base')).status, 404);
     assert.equal((await other.owner.request(`${base()}`)).status, 404, "another org cannot reach this org's node");
+  });
+
+  it('publishes monitor events on the org event stream (state with previous/current, added, snapshots, removed) and to no other org', async () => {
+    const other = await ctx.newOrg();
+    const url = `${ctx.hub.url}/v1/events/stream?events=machine.*`;
+    const ours = readStream(url, owner.accessToken, { stopAfter: 5, timeoutMs: 60_000 });
+    const theirs = readStream(url, other.owner.accessToken, { stopAfter: 1, timeoutMs: 20_000 });
+    await new Promise((r) => setTimeout(r, 1000));
+    await run(`${base()}/ubuntu-base/start`);
+    await run(`${base()}/ubuntu-base/snapshots`, { name: 'evt' });
+    await run(`${base()}/ubuntu-base/stop`, { kill: true });
+    const clone = await run(`${base()}/ubuntu-base/clone`, { name: 'evt-clone' });
+    await run(`${base()}/evt-clone`, undefined, 'DELETE');
+    const got = await ours;
+    assert.deepEqual(
+      got.map((e) => e.type),
+      [
+        'machine.state_changed',
+        'machine.snapshots_changed',
+        'machine.state_changed',
+        'machine.added',
+        'machine.removed',
+      ],
+    );
+    assert.deepEqual(
+      [got[0].data.vm_name, got[0].data.previous, got[0].data.current, got[0].data.node_id],
+      ['ubuntu-base', 'stopped', 'running', node.id],
+    );
+    assert.deepEqual([got[2].data.previous, got[2].data.current], ['running', 'stopped']);
+    assert.equal(got[3].data.vm_id, clone.id);
+    assert.deepEqual([got[4].data.vm_id, got[4].data.vm_name], [clone.id, 'evt-clone']);
+    assert.deepEqual(await theirs, [], "another organization's subscriber sees none of them");
+  });
+
+  it('follows monitor-events again when the monitor dies', async () => {
+    const monitors = () =>
+      readdirSync('/proc')
+        .filter((d) => /^\d+$/.test(d))
+        .filter((pid) => {
+          try {
+            return (
+              readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('monitor-events') &&
+              readFileSync(`/proc/${pid}/environ`, 'utf8').includes(`HOSTPLANE_SIM_STATE=${state}`)
+            );
+          } catch {
+            return false;
+          }
+        });
+    assert.ok(existsSync('/proc/self/environ'));
+    const [first] = monitors();
+    assert.ok(first, 'a monitor runs');
+    process.kill(Number(first), 'SIGKILL');
+    await waitFor('a new monitor', async () => (monitors().some((pid) => pid !== first) ? true : undefined), 15_000);
+    await new Promise((r) => setTimeout(r, 500));
+    const events = readStream(`${ctx.hub.url}/v1/events/stream?events=machine.state_changed`, owner.accessToken, {
+      stopAfter: 1,
+      timeoutMs: 30_000,
+    });
+    await new Promise((r) => setTimeout(r, 500));
+    await run(`${base()}/ubuntu-base/start`);
+    const [changed] = await events;
+    assert.deepEqual([changed?.data.previous, changed?.data.current], ['stopped', 'running']);
+    await run(`${base()}/ubuntu-base/stop`, { kill: true });
   });
 
   it('needs machines.* permissions: a member reads nothing and runs nothing', async () => {

@@ -50,7 +50,9 @@ describe('parallels instances end to end: hub → job → agent → parallels dr
   };
 
   before(async () => {
-    execFileSync(join(SIM_BIN, 'prlctl'), ['create', 'ubuntu-base', '-d', 'ubuntu'], { env: { ...process.env, ...env } });
+    execFileSync(join(SIM_BIN, 'prlctl'), ['create', 'ubuntu-base', '-d', 'ubuntu'], {
+      env: { ...process.env, ...env },
+    });
     ctx = await IdentityContext.start({ env: FAST_JOBS_ENV });
     owner = ctx.admin.inOrg(ctx.admin.personalOrgId);
     node = await registerNode(owner, ctx.hub.url, env);

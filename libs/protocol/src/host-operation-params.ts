@@ -13,14 +13,7 @@ import {
   checkVlanId,
   InvalidHostArgument,
 } from './host-names';
-import {
-  checkArgv,
-  checkBootOrder,
-  checkMachineName,
-  checkMachineRef,
-  checkText,
-  checkUuid,
-} from './machines';
+import { checkArgv, checkBootOrder, checkMachineName, checkMachineRef, checkText, checkUuid } from './machines';
 
 function checkInt(min: number, max: number) {
   return (field: string, v: unknown) => {

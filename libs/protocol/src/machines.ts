@@ -7,7 +7,8 @@ import { InvalidHostArgument } from './host-names';
  * command runs). A VM is named by its UUID (with or without braces, as prlctl prints it) or by
  * its name: letters, digits, space, '_', '.', '-', never starting with '-' (no option injection).
  */
-export const MACHINE_UUID_PATTERN = /^\{?[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\}?$/;
+export const MACHINE_UUID_PATTERN =
+  /^\{?[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\}?$/;
 export const MACHINE_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9 _.-]{0,98}[A-Za-z0-9_.-]$|^[A-Za-z0-9]$/;
 /** A macOS user owning VMs (`sudo -u <owner>` when the agent runs as root). */
 export const MACHINE_OWNER_PATTERN = /^[a-z_][a-z0-9_.-]{0,31}$/;
@@ -51,14 +52,19 @@ export function checkUuid(field: string, value: unknown): string {
 
 /** Free text for a description: printable, one line, not starting with '-' (it follows an option). */
 export function checkText(field: string, value: unknown): string {
-  if (typeof value !== 'string' || value.length > 500 || value.startsWith('-') || /[\u0000-\u001f\u007f]/.test(value))
+  const control =
+    typeof value === 'string' && [...value].some((c) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f);
+  if (typeof value !== 'string' || value.length > 500 || value.startsWith('-') || control)
     throw new InvalidHostArgument(field, 'must be one line of at most 500 printable characters, not starting with "-"');
   return value;
 }
 
 /** `hdd0 cdrom0 net0`: devices in boot order. */
 export function checkBootOrder(field: string, value: unknown): string {
-  if (typeof value !== 'string' || !/^(hdd|cdrom|net|fdd|usb)\d{1,2}( (hdd|cdrom|net|fdd|usb)\d{1,2}){0,7}$/.test(value))
+  if (
+    typeof value !== 'string' ||
+    !/^(hdd|cdrom|net|fdd|usb)\d{1,2}( (hdd|cdrom|net|fdd|usb)\d{1,2}){0,7}$/.test(value)
+  )
     throw new InvalidHostArgument(field, `${show(value)} is invalid: devices such as "hdd0 cdrom0 net0"`);
   return value;
 }
@@ -93,9 +99,7 @@ export const parallelsInstanceConfig = z
       z.object({ vm: machineRef, linked: z.boolean().default(false) }).strict(),
       z
         .object({
-          catalog: z
-            .object({ id: z.string().min(1).max(128), version: z.string().max(64).optional() })
-            .strict(),
+          catalog: z.object({ id: z.string().min(1).max(128), version: z.string().max(64).optional() }).strict(),
         })
         .strict(),
     ]),
@@ -145,6 +149,24 @@ export const machine = z.object({
   network: z.object({ type: z.string(), mac: z.string(), ip_addresses: z.array(z.string()) }),
 });
 export type Machine = z.infer<typeof machine>;
+
+/** A change of a VM the agent saw in `prlctl monitor-events --json`, as the hub publishes it. */
+export const MACHINE_EVENT_TYPES = [
+  'machine.state_changed',
+  'machine.added',
+  'machine.removed',
+  'machine.snapshots_changed',
+] as const;
+export const machineEventFrame = z.object({
+  type: z.enum(MACHINE_EVENT_TYPES),
+  vm_id: z.string().max(64),
+  vm_name: z.string().max(200).nullable(),
+  /** machine.state_changed: the state before (null when the agent had not seen the VM) and after. */
+  previous: machineState.nullable(),
+  current: machineState.nullable(),
+  ts: z.iso.datetime(),
+});
+export type MachineEventFrame = z.infer<typeof machineEventFrame>;
 
 export const machineSnapshot = z.object({
   id: z.string(),

@@ -102,7 +102,8 @@ export const MACHINE_OPERATIONS: Record<string, MachineOperation> = {
       if (p.memory_mb !== undefined) flags.push('--memsize', String(p.memory_mb));
       if (p.description !== undefined) flags.push('--description', p.description);
       if (p.boot_order !== undefined) flags.push('--device-bootorder', p.boot_order);
-      if (flags.length === 0) throw new AgentError('invalid_argument', 'set needs at least one of cpus, memory_mb, description, boot_order');
+      if (flags.length === 0)
+        throw new AgentError('invalid_argument', 'set needs at least one of cpus, memory_mb, description, boot_order');
       await found(host, p.vm);
       await host.set(p.vm, flags);
       return found(host, p.vm);
@@ -194,7 +195,13 @@ export const MACHINE_OPERATIONS: Record<string, MachineOperation> = {
     write: true,
     run: async (host, p) => {
       await found(host, p.vm);
-      await host.prlctl(['snapshot-switch', p.vm, '--id', `{${p.snapshot}}`, ...(p.skip_resume ? ['--skip-resume'] : [])]);
+      await host.prlctl([
+        'snapshot-switch',
+        p.vm,
+        '--id',
+        `{${p.snapshot}}`,
+        ...(p.skip_resume ? ['--skip-resume'] : []),
+      ]);
       return found(host, p.vm);
     },
   },

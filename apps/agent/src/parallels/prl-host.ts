@@ -111,10 +111,17 @@ export class PrlHost {
   }
 
   async snapshots(ref: string, owner: string | null = null): Promise<MachineSnapshot[]> {
-    return parseSnapshotList((await this.prlctl(['snapshot-list', checkMachineRef('vm', ref), '--json'], { owner })).stdout);
+    return parseSnapshotList(
+      (await this.prlctl(['snapshot-list', checkMachineRef('vm', ref), '--json'], { owner })).stdout,
+    );
   }
 
-  async createSnapshot(ref: string, name: string, description: string | null, owner: string | null = null): Promise<string> {
+  async createSnapshot(
+    ref: string,
+    name: string,
+    description: string | null,
+    owner: string | null = null,
+  ): Promise<string> {
     const args = ['snapshot', checkMachineRef('vm', ref), '-n', name];
     if (description) args.push('-d', description);
     return parseSnapshotCreated((await this.prlctl(args, { owner })).stdout);

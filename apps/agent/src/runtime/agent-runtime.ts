@@ -5,6 +5,7 @@ import { ensureStateDir, lockStateDir } from '../config/state-dir';
 import { ContainerControl } from '../containers/container-control';
 import { detectDrivers } from '../drivers/detect';
 import { parallelsDriverOptions } from '../drivers/parallels/parallels-settings';
+import { MachineEventFollower, MachineEventRelay } from '../parallels/machine-events';
 import { zoneDriverOptions } from '../drivers/zone/zone-settings';
 import { createFileServices, FileServices } from '../transfers/file-services';
 import { collectInventory } from '../inventory/collect-inventory';
@@ -86,6 +87,11 @@ export async function runAgent(options: AgentRuntimeOptions): Promise<TunnelExit
   const lock = lockStateDir(config.stateDir);
   const relay = new InstanceStateRelay();
   instances.onState((frame) => relay.push(frame));
+  const machineEvents = new MachineEventRelay();
+  const machineFollower = parallels
+    ? new MachineEventFollower(parallels.host, (frame) => machineEvents.push(frame), log)
+    : null;
+  machineFollower?.start();
   // Re-adopts instances that kept running while the agent was away, before the hub asks about them.
   const adopted = await instances.list();
   log.info(
@@ -132,7 +138,18 @@ export async function runAgent(options: AgentRuntimeOptions): Promise<TunnelExit
       return { metrics: await metrics.sample(), running_jobs: jobs.activeJobIds().slice(0, 1000) };
     },
     openSession: (session) =>
-      wireSession(session, { jobs, inventory, instances, files, containers, relay, instanceMetrics, config, log }),
+      wireSession(session, {
+        jobs,
+        inventory,
+        instances,
+        files,
+        containers,
+        relay,
+        machineEvents,
+        instanceMetrics,
+        config,
+        log,
+      }),
   };
 
   try {
@@ -145,6 +162,7 @@ export async function runAgent(options: AgentRuntimeOptions): Promise<TunnelExit
       stop: options.stop,
     });
   } finally {
+    machineFollower?.close();
     await instances.close().catch((err: unknown) => log.error({ err }, 'releasing instances failed'));
     await journal.close().catch((err: unknown) => log.error({ err }, 'closing the job journal failed'));
     lock.release();
@@ -158,6 +176,7 @@ interface SessionDeps {
   files: FileServices;
   containers: ContainerControl;
   relay: InstanceStateRelay;
+  machineEvents: MachineEventRelay;
   instanceMetrics: InstanceMetricsReporter;
   config: AgentConfig;
   log: AgentLogger;
@@ -195,11 +214,13 @@ function wireSession(session: HubSession, deps: SessionDeps) {
       jobs.attach(session);
       inventory.attach(session);
       relay.attach(session);
+      deps.machineEvents.attach(session);
       // Instance samples go at the pace of the heartbeats that carry the node's own metrics.
       deps.instanceMetrics.attach(session, welcome.heartbeat_interval_ms);
     },
     onClose: () => {
       relay.detach(session);
+      deps.machineEvents.detach(session);
       deps.instanceMetrics.detach();
       jobs.detach(session);
       inventory.detach();

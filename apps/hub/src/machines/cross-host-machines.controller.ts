@@ -35,7 +35,12 @@ export class CrossHostMachinesController {
 
   @Get(':vm')
   @RequirePermission('machines.read')
-  @ApiDoc({ summary: 'One VM by UUID or name, on whichever node holds it', tags: TAGS, errors: ['not_found'], responses: { 200: { description: 'The VM with its node_id and node_name' } } })
+  @ApiDoc({
+    summary: 'One VM by UUID or name, on whichever node holds it',
+    tags: TAGS,
+    errors: ['not_found'],
+    responses: { 200: { description: 'The VM with its node_id and node_name' } },
+  })
   get(@CurrentPrincipal() p: Principal, @ValidParams(crossHostParams) path: z.infer<typeof crossHostParams>) {
     return this.machines.locate(p, path.vm);
   }

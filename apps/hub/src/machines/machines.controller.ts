@@ -62,7 +62,12 @@ export class MachinesController {
 
   @Get()
   @RequirePermission('machines.read')
-  @ApiDoc({ summary: 'The VMs of the node (`prlctl list -a -i --json`)', tags: TAGS, errors: READ_ERRORS, responses: LIVE })
+  @ApiDoc({
+    summary: 'The VMs of the node (`prlctl list -a -i --json`)',
+    tags: TAGS,
+    errors: READ_ERRORS,
+    responses: LIVE,
+  })
   list(@CurrentPrincipal() p: Principal, @ValidParams(nodeParams) path: Node) {
     return this.machines.read(p, path.id, 'machines.list', {});
   }
@@ -70,7 +75,8 @@ export class MachinesController {
   @Get('host')
   @RequirePermission('machines.read')
   @ApiDoc({
-    summary: 'The Parallels Desktop of the node: version, license state, VM home, users (`prlsrvctl info`, `user list`)',
+    summary:
+      'The Parallels Desktop of the node: version, license state, VM home, users (`prlsrvctl info`, `user list`)',
     tags: TAGS,
     errors: READ_ERRORS,
     responses: LIVE,
@@ -252,7 +258,11 @@ export class MachinesController {
     @Audit() note: AuditNote,
     @Res({ passthrough: true }) reply: FastifyReply,
   ) {
-    const params = { vm: path.vm, snapshot: path.snapshot, ...(query.children ? { children: query.children === 'true' } : {}) };
+    const params = {
+      vm: path.vm,
+      snapshot: path.snapshot,
+      ...(query.children ? { children: query.children === 'true' } : {}),
+    };
     return this.queue(p, path.id, 'machines.snapshots.delete', params, note, reply);
   }
 
@@ -267,7 +277,14 @@ export class MachinesController {
     @Audit() note: AuditNote,
     @Res({ passthrough: true }) reply: FastifyReply,
   ) {
-    return this.queue(p, path.id, 'machines.snapshots.switch', { vm: path.vm, snapshot: path.snapshot, ...body }, note, reply);
+    return this.queue(
+      p,
+      path.id,
+      'machines.snapshots.switch',
+      { vm: path.vm, snapshot: path.snapshot, ...body },
+      note,
+      reply,
+    );
   }
 
   @Post(':vm/:action')

@@ -41,7 +41,9 @@ export const registerBody = z
   })
   .strict();
 export const execBody = z
-  .object({ argv: z.array(z.string()).describe('The command and its arguments, run in the guest with no shell of ours') })
+  .object({
+    argv: z.array(z.string()).describe('The command and its arguments, run in the guest with no shell of ours'),
+  })
   .strict();
 export const snapshotCreateBody = z.object({ name: z.string(), description: z.string().optional() }).strict();
 export const snapshotDeleteQuery = z.object({ children: z.enum(['true', 'false']).optional() });

@@ -295,7 +295,7 @@ function checkSpec(spec: SpecShape, ctx: z.RefinementCtx): void {
   if (spec.driver === 'parallels' && !spec.parallels)
     issue(['parallels'], 'parallels workloads need parallels.source: the VM to clone');
   if (spec.driver === 'parallels' && (spec.image || spec.images || spec.install?.image || spec.registry_id))
-    issue(['image'], 'parallels workloads run no container image: use parallels.source.vm'); 
+    issue(['image'], 'parallels workloads run no container image: use parallels.source.vm');
   if (spec.driver === 'zone' && (spec.image || spec.images || spec.install?.image))
     issue(['image'], 'zone workloads run no container image: use zone.boot_disk.image for a ZFS image');
   if (spec.driver === 'process') {

@@ -17,15 +17,21 @@ function onPath(tool: string, env: NodeJS.ProcessEnv): boolean {
   });
 }
 
-/** The parallels driver's options from the agent settings; null where it is off (by default everywhere but macOS with prlctl). */
+/** The parallels driver's options from the agent settings; null where it is off (auto: on macOS with prlctl). */
 export function parallelsDriverOptions(
   settings: ParallelsSettings,
   env: NodeJS.ProcessEnv = process.env,
 ): ParallelsDriverOptions | null {
   const on =
-    settings.enabled === 'on' || (settings.enabled === 'auto' && process.platform === 'darwin' && onPath('prlctl', env));
+    settings.enabled === 'on' ||
+    (settings.enabled === 'auto' && process.platform === 'darwin' && onPath('prlctl', env));
   if (!on) return null;
-  const exec = new HostExec({ privilege: [], timeoutMs: settings.commandTimeoutMs, maxOutputBytes: 16 * 1024 * 1024, env });
+  const exec = new HostExec({
+    privilege: [],
+    timeoutMs: settings.commandTimeoutMs,
+    maxOutputBytes: 16 * 1024 * 1024,
+    env,
+  });
   return { host: new PrlHost({ exec, owner: settings.owner }), owner: settings.owner };
 }
 

@@ -133,8 +133,16 @@ function info(vm) {
     'Home path': path.join(vm.home, 'config.pvs'),
     Home: vm.home + '/',
     'Restore Image': '',
-    GuestTools: vm.toolsState === 'not installed' ? { state: 'not installed' } : { state: vm.toolsState, version: '20.1.1-55740' },
-    'Startup and Shutdown': { Autostart: 'off', 'Autostart delay': 0, Autostop: 'suspend', 'On shutdown': 'Close window' },
+    GuestTools:
+      vm.toolsState === 'not installed'
+        ? { state: 'not installed' }
+        : { state: vm.toolsState, version: '20.1.1-55740' },
+    'Startup and Shutdown': {
+      Autostart: 'off',
+      'Autostart delay': 0,
+      Autostop: 'suspend',
+      'On shutdown': 'Close window',
+    },
     'Boot order': vm.bootOrder,
     'BIOS type': 'efi-arm64',
     'EFI Secure boot': 'off',
@@ -366,7 +374,7 @@ function cmdSet([ref, ...rest]) {
       } else if (flag === '--device-bootorder') vm.bootOrder = value();
       else if (flag === '--device-set') {
         const dev = value();
-        for (; i + 1 < rest.length && rest[i + 1].startsWith('--') && rest[i + 1] !== '--device-set'; ) {
+        for (; i + 1 < rest.length && rest[i + 1].startsWith('--') && rest[i + 1] !== '--device-set';) {
           const f = rest[++i];
           const v = rest[++i];
           if (v === undefined) fail(`The ${f} option requires a value.`, 2);
@@ -527,7 +535,7 @@ function cmdSnapshotDelete([ref, ...rest]) {
     const doomed = [id];
     for (let i = 0; i < doomed.length; i++)
       for (const [cid, c] of Object.entries(vm.snapshots)) if (c.parent === doomed[i] && children) doomed.push(cid);
-    for (const [cid, c] of Object.entries(vm.snapshots)) if (c.parent === id && !children) c.parent = s.parent;
+    for (const c of Object.values(vm.snapshots)) if (c.parent === id && !children) c.parent = s.parent;
     for (const d of doomed) {
       fs.rmSync(path.join(vm.home, 'Snapshots', d), { recursive: true, force: true });
       delete vm.snapshots[d];
@@ -550,7 +558,10 @@ function cmdSnapshotSwitch([ref, ...rest]) {
     fs.rmSync(guestDir(v), { recursive: true, force: true });
     fs.cpSync(path.join(v.home, 'Snapshots', id), guestDir(v), { recursive: true });
     v.currentSnapshot = id;
-    setState(v, s.state === 'poweron' ? (skipResume ? 'paused' : 'running') : s.state === 'pause' ? 'paused' : 'stopped');
+    setState(
+      v,
+      s.state === 'poweron' ? (skipResume ? 'paused' : 'running') : s.state === 'pause' ? 'paused' : 'stopped',
+    );
     event(v.id, 'vm_snapshots_tree_changed');
     return `Switch to the snapshot...\nThe VM has been successfully switched.\n`;
   });
@@ -656,11 +667,8 @@ function prlsrvctl(argv) {
   }
   if (argv[0] === 'user' && argv[1] === 'list' && json)
     return (
-      JSON.stringify(
-        [{ NAME: 'ci@mac-mini-ci-01', MNG_SETTINGS: 'allow', DEF_VM_HOME: `${vmRoot()}/` }],
-        null,
-        4,
-      ) + '\n'
+      JSON.stringify([{ NAME: 'ci@mac-mini-ci-01', MNG_SETTINGS: 'allow', DEF_VM_HOME: `${vmRoot()}/` }], null, 4) +
+      '\n'
     );
   fail(`Unknown command: ${argv.join(' ')}`, 2);
 }
