@@ -22,15 +22,21 @@ export function parallelsDriverOptions(
   settings: ParallelsSettings,
   env: NodeJS.ProcessEnv = process.env,
 ): ParallelsDriverOptions | null {
+  // Parallels Desktop links its tools into /usr/local/bin, which launchd's default PATH lacks.
+  const dirs = (env.PATH ?? '').split(delimiter).filter(Boolean);
+  const withTools = {
+    ...env,
+    PATH: [...dirs, ...(dirs.includes('/usr/local/bin') ? [] : ['/usr/local/bin'])].join(delimiter),
+  };
   const on =
     settings.enabled === 'on' ||
-    (settings.enabled === 'auto' && process.platform === 'darwin' && onPath('prlctl', env));
+    (settings.enabled === 'auto' && process.platform === 'darwin' && onPath('prlctl', withTools));
   if (!on) return null;
   const exec = new HostExec({
     privilege: [],
     timeoutMs: settings.commandTimeoutMs,
     maxOutputBytes: 16 * 1024 * 1024,
-    env,
+    env: withTools,
   });
   return { host: new PrlHost({ exec, owner: settings.owner }), owner: settings.owner };
 }
