@@ -4,17 +4,19 @@ import { after, describe, it } from 'node:test';
 import type { InstanceDriver } from '../src/drivers/driver';
 import { DockerDriver } from '../src/drivers/docker/docker-driver';
 import { ProcessDriver } from '../src/drivers/process/process-driver';
+import { ParallelsDriver } from '../src/drivers/parallels/parallels-driver';
 import { ZoneDriver } from '../src/drivers/zone/zone-driver';
 import { InstanceStore } from '../src/instances/instance-store';
 import { tempDir } from './support/agent-process';
 import { simHost } from './support/sim-illumos';
+import { simParallels } from './support/sim-parallels';
 import { buildSpec, consoleOutput, recordStates, STUBBORN_WORKLOAD, until } from './support/instance-builders';
 
 const DOCKER_SOCKET = process.env.HOSTPLANE_TEST_DOCKER_SOCKET ?? '/var/run/docker.sock';
 const ctx = () => ({ progress: () => undefined, signal: new AbortController().signal });
 
 interface DriverFixture {
-  name: 'process' | 'docker' | 'zone';
+  name: 'process' | 'docker' | 'zone' | 'parallels';
   make(store: InstanceStore): InstanceDriver;
   /** The reason of a stop that had to force the workload down after the grace period. */
   forcedStopReason?: RegExp;
@@ -30,7 +32,19 @@ const FIXTURES: DriverFixture[] = [
     runIdentity: (s) => `${s.started_at}`,
   },
   zoneFixture(),
+  parallelsFixture(),
 ];
+
+/** Clones of a VM on the simulated Parallels tools: `prlctl stop` (ACPI) is the stop signal, `--kill` the SIGKILL. */
+function parallelsFixture(): DriverFixture {
+  const sim = simParallels();
+  return {
+    name: 'parallels',
+    make: (store) => new ParallelsDriver(store, { host: sim.host, owner: null }),
+    runIdentity: (s) => `${s.started_at}`,
+    forcedStopReason: /^stopped with --kill after a grace period of 1 s$/,
+  };
+}
 
 /**
  * Native zones on the simulated illumos tools (test/sim-tools): zoneadm shutdown is the stop signal, halt the SIGKILL.

@@ -38,6 +38,7 @@ import { RedisModule } from './redis/redis.module';
 import { UsersModule } from './users/users.module';
 import { SchedulerModule } from './scheduler/scheduler.module';
 import { WorkloadsModule } from './workloads/workloads.module';
+import { MachinesModule } from './machines/machines.module';
 import { ZonesModule } from './zones/zones.module';
 import type { Logger } from 'pino';
 
@@ -72,6 +73,7 @@ const DOMAIN_MODULES: Type[] = [
   RegistriesModule,
   ZonesModule,
   AgentInstallModule,
+  MachinesModule,
 ];
 
 @Module({})

@@ -7,6 +7,7 @@ import { BACKUP_ERRORS } from './backups/backups.errors';
 import { EVENT_ERRORS } from './events/events.errors';
 import { FILE_ERRORS } from './files/files.errors';
 import { HEALTH_ERRORS } from './health/health.errors';
+import { HOST_OPERATION_ERRORS } from './host-operations/host-operations.errors';
 import { HTTP_ERRORS } from './http/http.errors';
 import { IDEMPOTENCY_ERRORS } from './idempotency/idempotency.errors';
 import { INSTANCE_ERRORS } from './instances/instances.errors';
@@ -19,7 +20,6 @@ import { REGISTRY_ERRORS } from './registries/registries.errors';
 import { SCHEDULER_ERRORS } from './scheduler/scheduler.errors';
 import { USER_ERRORS } from './users/users.errors';
 import { WORKLOAD_ERRORS } from './workloads/workloads.errors';
-import { ZONE_ERRORS } from './zones/zones.errors';
 
 /**
  * Every domain's error catalog. Importing this registers them all, so the exception filter knows
@@ -35,6 +35,7 @@ export const ERROR_CATALOGS = {
   events: EVENT_ERRORS,
   files: FILE_ERRORS,
   health: HEALTH_ERRORS,
+  hostOperations: HOST_OPERATION_ERRORS,
   http: HTTP_ERRORS,
   idempotency: IDEMPOTENCY_ERRORS,
   instances: INSTANCE_ERRORS,
@@ -47,5 +48,4 @@ export const ERROR_CATALOGS = {
   scheduler: SCHEDULER_ERRORS,
   users: USER_ERRORS,
   workloads: WORKLOAD_ERRORS,
-  zones: ZONE_ERRORS,
 };

@@ -13,6 +13,15 @@ import {
   checkVlanId,
   InvalidHostArgument,
 } from './host-names';
+import { checkArgv, checkBootOrder, checkMachineName, checkMachineRef, checkText, checkUuid } from './machines';
+
+function checkInt(min: number, max: number) {
+  return (field: string, v: unknown) => {
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max)
+      throw new InvalidHostArgument(field, `must be a whole number from ${min} to ${max}`);
+    return v;
+  };
+}
 
 /** The kinds of parameter a host operation takes, each with its strict check. */
 const CHECKS = {
@@ -27,6 +36,16 @@ const CHECKS = {
   addrobj: checkAddrObj,
   cidr: checkCidr,
   path: checkHostPath,
+  /** A Parallels VM by UUID or name. */
+  vm: checkMachineRef,
+  /** A new VM or snapshot name. */
+  vmname: checkMachineName,
+  uuid: checkUuid,
+  cpus: checkInt(1, 128),
+  memory: checkInt(256, 1_048_576),
+  text: checkText,
+  bootorder: checkBootOrder,
+  argv: checkArgv,
   bool: (field: string, v: unknown) => {
     if (typeof v !== 'boolean') throw new InvalidHostArgument(field, 'must be true or false');
     return v;

@@ -1,9 +1,11 @@
 import type { ParamSpec } from './host-operation-params';
 
 /**
- * The illumos host operations an agent runs (`host.operation` jobs): each name, its parameters by
- * kind (checked by the hub before enqueueing and again by the agent before any command) and
- * whether it changes the host. The agent holds the argv and the parser of each.
+ * The host operations an agent runs (`host.operation` jobs): each name, its parameters by kind
+ * (checked by the hub before enqueueing and again by the agent before any command) and whether it
+ * changes the host. The agent holds the argv and the parser of each. Two families: the illumos
+ * resources (zones, boot environments, network, storage, system; docs/api/zones.md) and the
+ * Parallels Desktop VMs of a macOS host (`machines.*`; docs/api/machines.md).
  */
 export const HOST_OPERATION_SPECS = {
   'zones.list': { params: {}, write: false },
@@ -90,10 +92,43 @@ export const HOST_OPERATION_SPECS = {
   'system.services.refresh': { params: { fmri: 'fmri' }, write: true },
   'system.services.clear': { params: { fmri: 'fmri' }, write: true },
   'system.metrics': { params: {}, write: false },
+  'machines.list': { params: {}, write: false },
+  'machines.get': { params: { vm: 'vm' }, write: false },
+  'machines.status': { params: { vm: 'vm' }, write: false },
+  'machines.host': { params: {}, write: false },
+  'machines.start': { params: { vm: 'vm' }, write: true },
+  'machines.stop': { params: { vm: 'vm', kill: 'bool?', drop_state: 'bool?' }, write: true },
+  'machines.suspend': { params: { vm: 'vm' }, write: true },
+  'machines.resume': { params: { vm: 'vm' }, write: true },
+  'machines.pause': { params: { vm: 'vm' }, write: true },
+  'machines.reset': { params: { vm: 'vm' }, write: true },
+  'machines.restart': { params: { vm: 'vm' }, write: true },
+  'machines.rename': { params: { vm: 'vm', name: 'vmname' }, write: true },
+  'machines.set': {
+    params: { vm: 'vm', cpus: 'cpus?', memory_mb: 'memory?', description: 'text?', boot_order: 'bootorder?' },
+    write: true,
+  },
+  'machines.clone': { params: { vm: 'vm', name: 'vmname', linked: 'bool?' }, write: true },
+  'machines.register': {
+    params: { path: 'path', uuid: 'uuid?', regenerate_uuid: 'bool?', force: 'bool?' },
+    write: true,
+  },
+  'machines.unregister': { params: { vm: 'vm' }, write: true },
+  'machines.delete': { params: { vm: 'vm' }, write: true },
+  'machines.exec': { params: { vm: 'vm', argv: 'argv' }, write: true },
+  'machines.snapshots.list': { params: { vm: 'vm' }, write: false },
+  'machines.snapshots.create': { params: { vm: 'vm', name: 'vmname', description: 'text?' }, write: true },
+  'machines.snapshots.delete': { params: { vm: 'vm', snapshot: 'uuid', children: 'bool?' }, write: true },
+  'machines.snapshots.switch': { params: { vm: 'vm', snapshot: 'uuid', skip_resume: 'bool?' }, write: true },
 } satisfies Record<string, { params: ParamSpec; write: boolean }>;
 
 export type HostOperationName = keyof typeof HOST_OPERATION_SPECS;
 
 export function isHostOperation(name: string): name is HostOperationName {
   return Object.prototype.hasOwnProperty.call(HOST_OPERATION_SPECS, name);
+}
+
+/** Which family an operation belongs to: each is served by its own routes and permission keys. */
+export function hostOperationFamily(name: string): 'machines' | 'illumos' {
+  return name.startsWith('machines.') ? 'machines' : 'illumos';
 }

@@ -5,6 +5,7 @@ export * from './illumos-inventory';
 export * from './files';
 export * from './instances';
 export * from './zones';
+export * from './machines';
 export * from './host-names';
 export * from './host-operation-params';
 export * from './host-operation-specs';

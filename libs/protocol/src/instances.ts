@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parallelsInstanceConfig } from './machines';
 import { zoneInstanceConfig } from './zones';
 
 /** What an agent needs to run one instance: rendered by the hub from a workload and its variables. */
@@ -79,9 +80,11 @@ export function imageIsOnRegistry(image: string, server: string): boolean {
 
 export const instanceSpec = z.object({
   instance_id: instanceId,
-  driver: z.enum(['process', 'docker', 'zone']),
+  driver: z.enum(['process', 'docker', 'zone', 'parallels']),
   /** Zone driver: brand, memory, CPUs, disks, VNICs, attrs. */
   zone: zoneInstanceConfig.optional(),
+  /** Parallels driver: the VM to clone, CPUs, memory, disk, network, owner. */
+  parallels: parallelsInstanceConfig.optional(),
   /** Docker image (docker driver); must already be present on the host or pullable by it. */
   image: z.string().max(255).optional(),
   /**

@@ -272,7 +272,7 @@ export const JOB_KINDS = {
   }),
   'host.operation': kind({
     description:
-      'Run one illumos host operation by name (zones, boot environments, network, storage, system: docs/api/zones.md), its parameters checked on the agent before any command',
+      'Run one host operation by name: illumos zones, boot environments, network, storage, system (docs/api/zones.md) or Parallels machines (docs/api/machines.md); its parameters checked on the agent before any command',
     payload: z.object({
       operation: z.string().regex(/^[a-z][a-z0-9-]*(\.[a-z][a-z0-9-]*){1,3}$/, {
         message: 'an operation name such as storage.datasets.create',
@@ -280,8 +280,12 @@ export const JOB_KINDS = {
       params: z.record(z.string().max(64), z.unknown()).default({}),
     }),
     result: z.object({ operation: z.string(), data: z.unknown() }),
-    // Operations of one group (storage.datasets, network.vnics, …) on a host run one at a time, in order.
-    resource: (p) => `host:${p.operation.split('.').slice(0, 2).join('.')}`,
+    // Operations of one group (storage.datasets, network.vnics, …) on a host run one at a time, in order;
+    // machine operations one at a time per VM (a start and a stop of one VM never overtake each other).
+    resource: (p) =>
+      p.operation.startsWith('machines.') && typeof p.params.vm === 'string'
+        ? `machine:${p.params.vm.replace(/^\{|\}$/g, '')}`
+        : `host:${p.operation.split('.').slice(0, 2).join('.')}`,
     cancellable: false,
   }),
 } satisfies Record<string, JobKindSpec>;

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { instanceState, instanceStateFrame, instanceStats } from './instances';
 import { inventory, metricsSample } from './inventory';
 import { jobAck, jobCancel, jobEnvelope, jobOutcome, jobProgress } from './jobs';
+import { machineEventFrame } from './machines';
 import { streamClose, streamControl, streamCredit, streamData, streamOpen, streamOpenAck } from './streams';
 
 /** Socket.io namespace of the agent tunnel, and the handshake headers. */
@@ -105,6 +106,7 @@ export const AGENT_TO_HUB = {
   'job:result': jobOutcome,
   'instance:state': instanceStateFrame,
   'instance:metrics': instanceMetrics,
+  'machine:event': machineEventFrame,
   'stream:data': streamData,
   'stream:credit': streamCredit,
   'stream:close': streamClose,
@@ -136,6 +138,7 @@ export interface AgentToHubEvents {
   'job:result': (m: In<typeof jobOutcome>, ack: Ack<ResultAck>) => void;
   'instance:state': (m: In<typeof instanceStateFrame>) => void;
   'instance:metrics': (m: In<typeof instanceMetrics>) => void;
+  'machine:event': (m: In<typeof machineEventFrame>) => void;
   'stream:data': (m: In<typeof streamData>) => void;
   'stream:credit': (m: In<typeof streamCredit>) => void;
   'stream:close': (m: In<typeof streamClose>) => void;

@@ -212,7 +212,32 @@ export const agentConfigSchema = z.object({
       'Timeout of one illumos command (installs and sends have their own, longer ones)',
     ),
   }),
+  /** The Parallels Desktop driver and machines (docs/agent.md, "macOS"). */
+  parallels: z.object({
+    enabled: setting(
+      'HOSTPLANE_AGENT_PARALLELS_ENABLED',
+      z.enum(['auto', 'on', 'off'], { message: 'must be auto, on or off' }).default('auto'),
+      'The parallels driver and machines: auto (on macOS when prlctl is on PATH), on, off',
+    ),
+    owner: setting(
+      'HOSTPLANE_AGENT_PARALLELS_OWNER',
+      z
+        .string()
+        .regex(/^(none|[a-z_][a-z0-9_.-]{0,31})$/, { message: 'must be a macOS user name, or none' })
+        .default('none')
+        .transform((v) => (v === 'none' ? null : v)),
+      'The macOS user owning the VMs; an agent running as root runs prlctl as this user (sudo -n -u); none: the agent user',
+    ),
+    commandTimeoutMs: setting(
+      'HOSTPLANE_AGENT_PARALLELS_COMMAND_TIMEOUT_MS',
+      int(1000, 3_600_000).default(180_000),
+      'Timeout of one prlctl/prlsrvctl command (clones and install scripts have their own, longer ones)',
+    ),
+  }),
 });
+
+/** The parallels driver's settings (`parallels:` in the agent's YAML). */
+export type ParallelsSettings = z.infer<typeof agentConfigSchema>['parallels'];
 
 /** The zone driver's settings (`zone:` in the agent's YAML). */
 export type ZoneSettings = z.infer<typeof agentConfigSchema>['zone'];

@@ -1,6 +1,7 @@
 import { InstanceManager } from '../instances/instance-manager';
 import { InstanceStore } from '../instances/instance-store';
 import { DockerDriver } from './docker/docker-driver';
+import { ParallelsDriver, ParallelsDriverOptions } from './parallels/parallels-driver';
 import { ProcessDriver, ProcessDriverOptions } from './process/process-driver';
 import { ZoneDriver, ZoneDriverOptions } from './zone/zone-driver';
 
@@ -11,6 +12,7 @@ export function createInstanceManager(options: {
   dockerBindAddress?: string;
   sandbox?: ProcessDriverOptions;
   zone?: ZoneDriverOptions | null;
+  parallels?: ParallelsDriverOptions | null;
 }): InstanceManager {
   const store = new InstanceStore(options.stateDir);
   const sandbox = options.sandbox ?? {};
@@ -23,5 +25,6 @@ export function createInstanceManager(options: {
       logRotation: sandbox.logRotation,
     }),
     ...(options.zone ? [new ZoneDriver(store, options.zone)] : []),
+    ...(options.parallels ? [new ParallelsDriver(store, options.parallels)] : []),
   ]);
 }

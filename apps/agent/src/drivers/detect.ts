@@ -1,18 +1,22 @@
 import { DriverInfo } from '@hostplane/protocol';
 import { dockerEngineGet } from './docker-engine';
 import { ProcessSandbox } from '../sandbox/process-sandbox';
+import type { ParallelsDriverOptions } from './parallels/parallels-driver';
+import { detectParallelsDriver } from './parallels/parallels-settings';
 import type { ZoneDriverOptions } from './zone/zone-driver';
 import { detectZoneDriver } from './zone/zone-settings';
 
 /**
  * What the hub may schedule here. Plain processes are always possible, `sandboxed` says whether
  * they run confined (when not, `reason` says why, and the hub lets only platform admins use them);
- * docker when its engine answers. The zone driver where it is enabled (illumos, or by configuration).
+ * docker when its engine answers. The zone driver where it is enabled (illumos, or by configuration),
+ * the parallels driver likewise (macOS with prlctl, or by configuration).
  */
 export async function detectDrivers(options: {
   dockerSocket: string;
   stateDir?: string;
   zone?: ZoneDriverOptions | null;
+  parallels?: ParallelsDriverOptions | null;
 }): Promise<DriverInfo[]> {
   const problem = new ProcessSandbox(options.stateDir ?? '/var/lib/hostplane-agent').problem();
   const processDriver: DriverInfo = {
@@ -24,6 +28,7 @@ export async function detectDrivers(options: {
   };
   const drivers = [processDriver, await detectDocker(options.dockerSocket)];
   if (options.zone) drivers.push(await detectZoneDriver(options.zone));
+  if (options.parallels) drivers.push(await detectParallelsDriver(options.parallels));
   return drivers;
 }
 

@@ -123,3 +123,12 @@ export function spawnSupervised(argv: readonly [string, ...string[]], options: S
   child.unref();
   return child;
 }
+
+/**
+ * A host command whose output is read as it comes and that runs until it ends or is killed (an
+ * event monitor): an argv array, no shell, stdin closed, stdout piped, stderr kept for the log.
+ */
+export function spawnFollower(argv: readonly [string, ...string[]], env?: NodeJS.ProcessEnv): ChildProcess {
+  const [file, ...args] = argv;
+  return spawn(file, args, { env: env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'], shell: false });
+}

@@ -9,6 +9,7 @@ import { createContainerHandlers } from './handlers/containers';
 import { createFileHandlers } from './handlers/files';
 import { createHostOperationHandler } from './handlers/host-operations';
 import type { HostExec } from '../illumos/host-exec';
+import type { PrlHost } from '../parallels/prl-host';
 import { createInstanceHandlers } from './handlers/instances';
 import { createInventoryRefreshHandler } from './handlers/inventory-refresh';
 import { createProcessKillHandler } from './handlers/process-kill';
@@ -27,6 +28,8 @@ export interface JobHandlerDeps {
   illumos?: HostExec | null;
   /** Told after a host write succeeds (the inventory's illumos lists are then stale). */
   hostChanged?: () => void;
+  /** The Parallels tools (parallels settings); null or absent where machines are off. */
+  parallels?: PrlHost | null;
 }
 
 /** The handler of every job kind this agent runs; drivers add theirs here as they arrive. */
@@ -46,6 +49,6 @@ export function createJobHandlers(deps: JobHandlerDeps): JobHandlerRegistry {
     ...createFileHandlers(files.files, files.uploads),
     ...createBackupHandlers(files.backups, instances),
     ...createContainerHandlers(deps.containers ?? new ContainerControl('/nonexistent/docker.sock')),
-    'host.operation': createHostOperationHandler(deps.illumos ?? null, deps.hostChanged),
+    'host.operation': createHostOperationHandler(deps.illumos ?? null, deps.parallels ?? null, deps.hostChanged),
   };
 }

@@ -5,6 +5,8 @@ import { ensureStateDir, lockStateDir } from '../config/state-dir';
 import { ContainerControl } from '../containers/container-control';
 import { detectDrivers } from '../drivers/detect';
 import { ZoneConsoles } from '../drivers/zone/zone-consoles';
+import { parallelsDriverOptions } from '../drivers/parallels/parallels-settings';
+import { MachineEventFollower, MachineEventRelay } from '../parallels/machine-events';
 import { zoneDriverOptions } from '../drivers/zone/zone-settings';
 import { createFileServices, FileServices } from '../transfers/file-services';
 import { collectInventory } from '../inventory/collect-inventory';
@@ -61,8 +63,10 @@ export async function runAgent(options: AgentRuntimeOptions): Promise<TunnelExit
     log,
     config.inventory.volatileMaxAgeMs,
   );
+  const parallels = parallelsDriverOptions(config.parallels);
   const instances = createInstanceManager({
     zone,
+    parallels,
     stateDir: config.stateDir,
     dockerSocket: config.docker.socketPath,
     sandbox: {
@@ -89,6 +93,7 @@ export async function runAgent(options: AgentRuntimeOptions): Promise<TunnelExit
       illumosInventory?.invalidate();
       inventory.refreshSoon();
     },
+    parallels: parallels?.host ?? null,
   });
   assertHandlersMatchJobKinds(handlers);
 
@@ -96,6 +101,11 @@ export async function runAgent(options: AgentRuntimeOptions): Promise<TunnelExit
   const lock = lockStateDir(config.stateDir);
   const relay = new InstanceStateRelay();
   instances.onState((frame) => relay.push(frame));
+  const machineEvents = new MachineEventRelay();
+  const machineFollower = parallels
+    ? new MachineEventFollower(parallels.host, (frame) => machineEvents.push(frame), log)
+    : null;
+  machineFollower?.start();
   // Re-adopts instances that kept running while the agent was away, before the hub asks about them.
   const adopted = await instances.list();
   log.info(
@@ -125,7 +135,12 @@ export async function runAgent(options: AgentRuntimeOptions): Promise<TunnelExit
       hostname: os.hostname().slice(0, 255),
       os: hostOsName(),
       arch: process.arch,
-      drivers: await detectDrivers({ dockerSocket: config.docker.socketPath, stateDir: config.stateDir, zone }),
+      drivers: await detectDrivers({
+        dockerSocket: config.docker.socketPath,
+        stateDir: config.stateDir,
+        zone,
+        parallels,
+      }),
       capabilities: [...AGENT_CAPABILITIES],
       max_concurrent_jobs: config.maxConcurrentJobs,
       running_jobs: jobs.activeJobIds().slice(0, 1000),
@@ -145,6 +160,7 @@ export async function runAgent(options: AgentRuntimeOptions): Promise<TunnelExit
         containers,
         zones,
         relay,
+        machineEvents,
         instanceMetrics,
         config,
         log,
@@ -161,6 +177,7 @@ export async function runAgent(options: AgentRuntimeOptions): Promise<TunnelExit
       stop: options.stop,
     });
   } finally {
+    machineFollower?.close();
     await instances.close().catch((err: unknown) => log.error({ err }, 'releasing instances failed'));
     await journal.close().catch((err: unknown) => log.error({ err }, 'closing the job journal failed'));
     lock.release();
@@ -175,6 +192,7 @@ interface SessionDeps {
   containers: ContainerControl;
   zones: ZoneConsoles | undefined;
   relay: InstanceStateRelay;
+  machineEvents: MachineEventRelay;
   instanceMetrics: InstanceMetricsReporter;
   config: AgentConfig;
   log: AgentLogger;
@@ -213,11 +231,13 @@ function wireSession(session: HubSession, deps: SessionDeps) {
       jobs.attach(session);
       inventory.attach(session);
       relay.attach(session);
+      deps.machineEvents.attach(session);
       // Instance samples go at the pace of the heartbeats that carry the node's own metrics.
       deps.instanceMetrics.attach(session, welcome.heartbeat_interval_ms);
     },
     onClose: () => {
       relay.detach(session);
+      deps.machineEvents.detach(session);
       deps.instanceMetrics.detach();
       jobs.detach(session);
       inventory.detach();

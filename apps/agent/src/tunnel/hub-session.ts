@@ -10,6 +10,7 @@ import {
   JobAck,
   JobOutcome,
   JobProgress,
+  MachineEventFrame,
   parseFrame,
   ProtocolError,
   resultAck,
@@ -115,6 +116,10 @@ export class HubSession {
 
   sendInstanceState(frame: InstanceStateFrame): void {
     if (this.socket.connected) this.socket.emit('instance:state', frame);
+  }
+
+  sendMachineEvent(frame: MachineEventFrame): void {
+    if (this.socket.connected) this.socket.emit('machine:event', frame);
   }
 
   sendInstanceMetrics(frame: InstanceMetrics): void {

@@ -10,13 +10,15 @@ export const ECHO_WORKLOAD = `echo booting; cat installed.txt 2>/dev/null; trap 
 export const STUBBORN_WORKLOAD = `trap '' TERM; echo READY; while true; do sleep 1; done`;
 
 export function buildSpec(
-  driver: 'process' | 'docker' | 'zone',
+  driver: 'process' | 'docker' | 'zone' | 'parallels',
   overrides: Partial<InstanceSpecInput> = {},
 ): InstanceSpec {
   return instanceSpec.parse({
     instance_id: randomUUID(),
     driver,
     image: driver === 'docker' ? TEST_IMAGE : undefined,
+    // The simulated Parallels host has a VM `base` to clone (support/sim-parallels.ts).
+    parallels: driver === 'parallels' ? { source: { vm: 'base' } } : undefined,
     startup: ECHO_WORKLOAD,
     stop: { type: 'signal', value: 'SIGTERM', grace_seconds: 5 },
     restart: { policy: 'never', max_retries: 0, backoff_seconds: 0 },

@@ -31,6 +31,11 @@ export const PERMISSIONS = {
   'zones.manage':
     'Change the illumos host resources of nodes: boot, stop and delete zones, create and delete VNICs, datasets and snapshots, install packages, manage services',
   'zones.console': 'Attach to zone consoles, zone shells and VNC of nodes',
+  'machines.read':
+    'See the Parallels Desktop VMs of macOS nodes: their state, hardware, guest tools, addresses and snapshots, and the Parallels host info',
+  'machines.manage':
+    'Change the Parallels Desktop VMs of macOS nodes: start, stop, suspend, clone, configure, register, delete, snapshot and revert them',
+  'machines.execute': 'Run commands inside the guests of Parallels Desktop VMs (prlctl exec)',
   'operations.view': 'See operations (jobs) and their progress',
   'operations.cancel': 'Cancel running operations',
   'platform.admin': 'Platform administration above organizations; only a platform admin can give it to an API token',

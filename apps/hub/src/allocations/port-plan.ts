@@ -81,7 +81,7 @@ export function bindPorts(
   spec: WorkloadSpec,
   slots: readonly PortSlot[],
   held: readonly HeldAllocation[],
-  driver: 'process' | 'docker' | 'zone',
+  driver: 'process' | 'docker' | 'zone' | 'parallels',
 ): PortBinding {
   const ports: InstanceSpec['ports'] = [];
   const context: PortBinding['context'] = { ports: {}, ip: '0.0.0.0' };

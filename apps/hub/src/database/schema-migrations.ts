@@ -12,6 +12,7 @@ import { DataPermissions1796310000000 } from './schema-migrations/1796310000000-
 import { Allocations1796330000000 } from './schema-migrations/1796330000000-allocations';
 import { RegistryCredentials1796360000000 } from './schema-migrations/1796360000000-registry-credentials';
 import { ZoneDriver1796370000000 } from './schema-migrations/1796370000000-zone-driver';
+import { ParallelsDriver1796410000000 } from './schema-migrations/1796410000000-parallels-driver';
 
 /** Every migration, in order. Add new ones at the end; never edit one that has shipped. */
 export const MIGRATIONS: Function[] = [
@@ -29,4 +30,5 @@ export const MIGRATIONS: Function[] = [
   Allocations1796330000000,
   RegistryCredentials1796360000000,
   ZoneDriver1796370000000,
+  ParallelsDriver1796410000000,
 ];

@@ -1,6 +1,7 @@
 import type {
   Hello,
   InstanceMetrics,
+  MachineEventFrame,
   InstanceStateFrame,
   Inventory,
   JobOutcome,
@@ -62,6 +63,8 @@ export interface DomainEventMap {
   'instance.state': AgentConnection & { frame: InstanceStateFrame };
   /** Resource usage samples of an instance. */
   'instance.metrics': AgentConnection & { frame: InstanceMetrics };
+  /** A VM of a macOS node changed (the agent follows `prlctl monitor-events`). */
+  'machine.event': AgentConnection & { frame: MachineEventFrame };
 }
 
 export type DomainEventName = keyof DomainEventMap;

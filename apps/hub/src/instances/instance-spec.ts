@@ -33,6 +33,7 @@ export function renderInstanceSpec(input: RenderInput): InstanceSpec {
       ? { image: input.image ?? w.image, ...(w.registry_id ? { registry_id: w.registry_id } : {}) }
       : {}),
     ...(w.driver === 'zone' && w.zone ? { zone: w.zone } : {}),
+    ...(w.driver === 'parallels' && w.parallels ? { parallels: w.parallels } : {}),
     startup,
     env: resolved.env,
     ports:

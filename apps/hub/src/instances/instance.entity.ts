@@ -22,7 +22,7 @@ export class InstanceEntity {
   @Column({ name: 'workload_id', type: 'uuid', nullable: true }) workloadId!: string | null;
   @Column({ name: 'workload_revision', type: 'int' }) workloadRevision!: number;
   @Column({ name: 'node_id', type: 'uuid' }) nodeId!: string;
-  @Column({ type: 'text' }) driver!: 'process' | 'docker' | 'zone';
+  @Column({ type: 'text' }) driver!: 'process' | 'docker' | 'zone' | 'parallels';
   @Column({ type: 'jsonb' }) variables!: Record<string, string>;
   @Column({ type: 'jsonb' }) resources!: WorkloadResources;
   @Column({ type: 'jsonb' }) spec!: InstanceSpec;

@@ -81,7 +81,7 @@ export const instanceResponse = z.object({
   workload_id: z.uuid().nullable(),
   workload_revision: z.number().int(),
   node_id: z.uuid(),
-  driver: z.enum(['process', 'docker', 'zone']),
+  driver: z.enum(['process', 'docker', 'zone', 'parallels']),
   state: z
     .enum(INSTANCE_ROW_STATES)
     .describe(

@@ -280,6 +280,12 @@ export class TunnelServer implements OnApplicationBootstrap, BeforeApplicationSh
       this.domainEvents.publish('instance.metrics', { ...connectionOf(session), frame: f.value });
     });
 
+    socket.on('machine:event', (frame) => {
+      const f = parseFrame('machine:event', AGENT_TO_HUB['machine:event'], frame);
+      if (!f.ok) return this.invalid(socket, f.error);
+      this.domainEvents.publish('machine.event', { ...connectionOf(session), frame: f.value });
+    });
+
     socket.on('stream:data', (frame) => this.streams.onData(session, frame));
     socket.on('stream:credit', (frame) => this.streams.onCredit(session, frame));
     socket.on('stream:close', (frame) => this.streams.onClose(session, frame));

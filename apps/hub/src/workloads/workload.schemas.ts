@@ -1,4 +1,4 @@
-import { CAPABILITIES, isLoaderVariable, zoneInstanceConfig } from '@hostplane/protocol';
+import { CAPABILITIES, isLoaderVariable, parallelsInstanceConfig, zoneInstanceConfig } from '@hostplane/protocol';
 import { z } from 'zod';
 import { labels } from '../http/label-fields';
 import {
@@ -21,7 +21,7 @@ import { displayName } from '../http/fields';
 export const SPEC_API_VERSION = 'hostplane.workload/v1';
 export const SPEC_KIND = 'Workload';
 
-export const DRIVERS = ['process', 'docker', 'zone'] as const;
+export const DRIVERS = ['process', 'docker', 'zone', 'parallels'] as const;
 export const STOP_SIGNALS = ['SIGTERM', 'SIGINT', 'SIGQUIT', 'SIGHUP', 'SIGKILL', 'SIGUSR1', 'SIGUSR2'] as const;
 export const VARIABLE_TYPES = ['string', 'integer', 'number', 'boolean', 'enum'] as const;
 export const CONFIG_PARSERS = ['file', 'properties', 'json', 'yaml', 'ini', 'xml'] as const;
@@ -167,6 +167,11 @@ const specShape = {
   zone: zoneInstanceConfig
     .optional()
     .describe('Zone driver: brand (bhyve or native), ram, vcpus, boot disk, ISO, VNICs, attrs (docs/api/zones.md)'),
+  parallels: parallelsInstanceConfig
+    .optional()
+    .describe(
+      'Parallels driver: the VM to clone (`source.vm`, `linked`), cpus, memory_mb, disk_mb, network, owner (docs/api/machines.md)',
+    ),
   images: z
     .array(z.object({ label: z.string().min(1).max(100), image: imageRef }).strict())
     .max(50)
@@ -286,6 +291,11 @@ function checkSpec(spec: SpecShape, ctx: z.RefinementCtx): void {
   const issue = (path: (string | number)[], message: string) => ctx.addIssue({ code: 'custom', path, message });
   if (spec.driver === 'docker' && !spec.image) issue(['image'], 'docker workloads need an image');
   if (spec.driver !== 'zone' && spec.zone) issue(['zone'], 'zone settings need driver zone');
+  if (spec.driver !== 'parallels' && spec.parallels) issue(['parallels'], 'parallels settings need driver parallels');
+  if (spec.driver === 'parallels' && !spec.parallels)
+    issue(['parallels'], 'parallels workloads need parallels.source: the VM to clone');
+  if (spec.driver === 'parallels' && (spec.image || spec.images || spec.install?.image || spec.registry_id))
+    issue(['image'], 'parallels workloads run no container image: use parallels.source.vm');
   if (spec.driver === 'zone' && (spec.image || spec.images || spec.install?.image))
     issue(['image'], 'zone workloads run no container image: use zone.boot_disk.image for a ZFS image');
   if (spec.driver === 'process') {

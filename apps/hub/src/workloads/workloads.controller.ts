@@ -51,7 +51,7 @@ export class WorkloadsController {
   @ApiDoc({
     summary: 'Create a workload from a spec (or from a document exported by GET /v1/workloads/{id}/export)',
     tags: TAGS,
-    errors: ['validation_failed', 'name_taken', 'registry_not_found'],
+    errors: ['validation_failed', 'name_taken', 'registry_not_found', 'catalog_unavailable'],
     responses: { 201: { description: 'Created', schema: workloadResponse } },
   })
   async create(
@@ -126,7 +126,7 @@ export class WorkloadsController {
   @ApiDoc({
     summary: 'Replace the spec of a workload (its revision goes up by one)',
     tags: TAGS,
-    errors: ['name_taken'],
+    errors: ['name_taken', 'catalog_unavailable'],
     responses: { 200: { description: 'The workload', schema: workloadResponse } },
   })
   async update(

@@ -10,6 +10,7 @@ import type { FromTemplateBody, ImportEggBody, ListWorkloadsQuery } from './work
 import { RegistriesService } from '../registries/registries.service';
 import { imageIsOnRegistry } from '@hostplane/protocol';
 import { WorkloadEntity } from './workload.entity';
+import { WORKLOAD_ERRORS } from './workloads.errors';
 import {
   SPEC_API_VERSION,
   SPEC_KIND,
@@ -18,6 +19,15 @@ import {
   type WorkloadSpecInput,
 } from './workload.schemas';
 import { withUniqueName } from '../http/unique-names';
+
+/** Catalog images are a seam for a later issue: the spec's shape accepts them, this hub does not yet. */
+function refuseCatalogSource(spec: WorkloadSpec): void {
+  const source = spec.parallels?.source;
+  if (source && 'catalog' in source)
+    throw WORKLOAD_ERRORS.catalog_unavailable.error(
+      `catalog image "${source.catalog.id}" cannot be used: catalogs are not available yet; clone a VM on the host with parallels.source.vm`,
+    );
+}
 
 export class WorkloadInUseError extends DomainError {
   constructor(id: string, count: number) {
@@ -83,6 +93,7 @@ export class WorkloadsService {
   }
 
   async create(p: Principal, spec: WorkloadSpec): Promise<WorkloadEntity> {
+    refuseCatalogSource(spec);
     requireAdminForLoaderVariables(p, spec);
     await this.checkRegistry(p, spec);
     const row = this.repo.create({
@@ -98,6 +109,7 @@ export class WorkloadsService {
 
   async update(p: Principal, id: string, spec: WorkloadSpec): Promise<WorkloadEntity> {
     const row = await this.get(p, id);
+    refuseCatalogSource(spec);
     requireAdminForLoaderVariables(p, spec, row.spec.security?.allow_env);
     await this.checkRegistry(p, spec);
     Object.assign(row, { name: spec.name, driver: spec.driver, spec, revision: row.revision + 1 });

@@ -7,7 +7,7 @@ import { Audit, type AuditNote, Audited } from '../audit/audit-note';
 import { acceptedOperation, operationResponse } from '../jobs/operations.schemas';
 import { ApiDoc } from '../openapi/api-doc';
 import { ValidParams } from '../http/validation';
-import { HostOperationsService, paramsFromQuery } from './host-operations.service';
+import { HostOperationsService, paramsFromQuery } from '../host-operations/host-operations.service';
 
 const params = z.object({
   id: z.uuid({ message: 'node id must be a UUID' }),

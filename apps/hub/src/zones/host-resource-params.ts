@@ -60,6 +60,14 @@ const KIND_DOC: Record<ParamKind, string> = {
   props: 'an object of property: value (at most 64), each checked as a property',
   propnames: 'property names, comma-separated in a query string',
   term: 'letters, digits and _ . / + * -',
+  vm: 'a Parallels VM by UUID or name',
+  vmname: 'a new VM or snapshot name',
+  uuid: 'a UUID',
+  cpus: 'a CPU count, 1 to 128',
+  memory: 'memory in MiB, 256 to 1048576',
+  text: 'free text without control characters',
+  bootorder: 'boot devices in order (hdd0 cdrom0 net0 …)',
+  argv: 'a command as an array of arguments, never a shell string',
 };
 
 /** The JSON type a kind takes in a body (and, as text, in a query string or path). */
@@ -68,6 +76,8 @@ function kindSchema(kind: ParamKind, where: 'path' | 'query' | 'body'): z.ZodTyp
   if (where !== 'body') return text;
   if (kind === 'vlan') return z.number().int().min(1).max(4094).describe(KIND_DOC[kind]);
   if (kind === 'bool') return z.boolean().describe(KIND_DOC[kind]);
+  if (kind === 'cpus' || kind === 'memory') return z.number().int().describe(KIND_DOC[kind]);
+  if (kind === 'argv') return z.array(z.string()).describe(KIND_DOC[kind]);
   if (kind === 'props') return z.record(z.string(), z.string()).describe(KIND_DOC[kind]);
   if (kind === 'propnames') return z.array(z.string()).describe(KIND_DOC[kind]);
   return text;

@@ -9,9 +9,10 @@ import {
 import type { Principal } from '../access/principal';
 import type { OperationEntity } from '../jobs/operation.entity';
 import { NodesService } from '../nodes/nodes.service';
-import { HostOperationsService, paramsFromQuery } from './host-operations.service';
+import { HostOperationsService, paramsFromQuery } from '../host-operations/host-operations.service';
 import type { HostResourceRoute } from './host-resource-routes';
 import type { ResourceShape } from './host-resource-params';
+import { HOST_OPERATION_ERRORS } from '../host-operations/host-operations.errors';
 import { ZONE_ERRORS } from './zones.errors';
 
 export interface HostResourceRead {
@@ -101,7 +102,7 @@ function parseLive(value: string | string[] | undefined): boolean {
   const v = Array.isArray(value) ? value[0] : value;
   if (v === undefined || v === 'false') return false;
   if (v === 'true') return true;
-  throw ZONE_ERRORS.invalid_argument.error('live must be true or false', { field: 'live' });
+  throw HOST_OPERATION_ERRORS.invalid_argument.error('live must be true or false', { field: 'live' });
 }
 
 /** API names → the operation's parameter names (query strings: only the declared ones are renamed). */
@@ -114,7 +115,7 @@ function renameQuery<T>(shape: ResourceShape, query: Record<string, T>): Record<
 function renameBody(shape: ResourceShape, body: unknown): unknown {
   if (body === undefined || body === null) return {};
   if (typeof body !== 'object' || Array.isArray(body))
-    throw ZONE_ERRORS.invalid_argument.error('the body must be a JSON object', { field: 'body' });
+    throw HOST_OPERATION_ERRORS.invalid_argument.error('the body must be a JSON object', { field: 'body' });
   return renameQuery(shape, body as Input);
 }
 
@@ -130,7 +131,7 @@ function checkRouteParams(route: HostResourceRoute, shape: ResourceShape, path: 
   const inputObj = (input ?? {}) as Input;
   for (const f of shape.path)
     if (f.param in inputObj)
-      throw ZONE_ERRORS.invalid_argument.error(`${f.name} is given in the path`, { field: f.name });
+      throw HOST_OPERATION_ERRORS.invalid_argument.error(`${f.name} is given in the path`, { field: f.name });
   try {
     return checkParams(spec, { ...inputObj, ...fromPath });
   } catch (err) {
@@ -138,7 +139,7 @@ function checkRouteParams(route: HostResourceRoute, shape: ResourceShape, path: 
     const api = [...shape.path, ...shape.input].find((f) => f.param === err.field.split(/[.[]/)[0])?.name;
     const field = api ? api + err.field.slice(err.field.split(/[.[]/)[0].length) : err.field;
     const message = err.message.startsWith(err.field) ? field + err.message.slice(err.field.length) : err.message;
-    throw ZONE_ERRORS.invalid_argument.error(message, { field });
+    throw HOST_OPERATION_ERRORS.invalid_argument.error(message, { field });
   }
 }
 

@@ -12,7 +12,7 @@ import { StreamOpenError, type HubStream } from '../tunnel/tunnel-streams';
 import { relay } from '../ws/stream-relay';
 import { WsAccess } from '../ws/ws-access';
 import { WsRouter, type WsUpgrade } from '../ws/ws-router';
-import { ZONE_ERRORS } from './zones.errors';
+import { HOST_OPERATION_ERRORS } from '../host-operations/host-operations.errors';
 
 const nodeParams = z.object({ id: z.uuid({ message: 'node id must be a UUID' }) });
 const sizeQuery = z.object({
@@ -89,7 +89,7 @@ function zoneName(value: string | undefined): string {
     if (zone === 'global') throw new InvalidHostArgument('zone', 'global has no zone console: use the node terminal');
     return zone;
   } catch (err) {
-    if (err instanceof InvalidHostArgument) throw ZONE_ERRORS.invalid_argument.error(err.message, { field: err.field });
+    if (err instanceof InvalidHostArgument) throw HOST_OPERATION_ERRORS.invalid_argument.error(err.message, { field: err.field });
     throw err;
   }
 }

@@ -1,9 +1,8 @@
 import { Module } from '@nestjs/common';
-import { JobsModule } from '../jobs/jobs.module';
+import { HostOperationsModule } from '../host-operations/host-operations.module';
 import { NodesModule } from '../nodes/nodes.module';
 import { TunnelModule } from '../tunnel/tunnel.module';
 import { HostOperationsController } from './host-operations.controller';
-import { HostOperationsService } from './host-operations.service';
 import { HostResourcesController } from './host-resources.controller';
 import { HostResourcesService } from './host-resources.service';
 import { ZoneConsoles } from './zone-consoles';
@@ -13,8 +12,8 @@ import { ZoneConsoles } from './zone-consoles';
  * table, and the zone console, shell and VNC WebSockets.
  */
 @Module({
-  imports: [NodesModule, JobsModule, TunnelModule],
-  providers: [HostOperationsService, HostResourcesService, ZoneConsoles],
+  imports: [HostOperationsModule, NodesModule, TunnelModule],
+  providers: [HostResourcesService, ZoneConsoles],
   controllers: [HostOperationsController, HostResourcesController],
 })
 export class ZonesModule {}

@@ -2,7 +2,7 @@ import { checkName } from '@hostplane/protocol';
 import { AgentError } from '../../errors/agent-error';
 import type { HostExec } from '../../illumos/host-exec';
 import type { ConsoleHandle } from '../driver';
-import { openZlogin } from './zone-console';
+import { openPtyConsole } from '../pty-console';
 import { ZoneHost } from './zone-host';
 import { openZoneVnc, type ZoneVncOptions } from './zone-vnc';
 
@@ -27,12 +27,12 @@ export class ZoneConsoles {
 
   async console(zone: string, size: Size): Promise<ConsoleHandle> {
     await this.running(zone);
-    return openZlogin(this.exec.privileged(['zlogin', '-C', zone]), this.exec.options.env, size);
+    return openPtyConsole(this.exec.privileged(['zlogin', '-C', zone]), this.exec.options.env, 'zlogin', size);
   }
 
   async shell(zone: string, size: Size): Promise<ConsoleHandle> {
     await this.running(zone);
-    return openZlogin(this.exec.privileged(['zlogin', zone]), this.exec.options.env, size);
+    return openPtyConsole(this.exec.privileged(['zlogin', zone]), this.exec.options.env, 'zlogin', size);
   }
 
   async framebuffer(zone: string): Promise<ConsoleHandle> {

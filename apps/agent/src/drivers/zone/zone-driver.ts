@@ -15,7 +15,7 @@ import {
   LogFollower,
   StateListener,
 } from '../driver';
-import { openZlogin } from './zone-console';
+import { openPtyConsole } from '../pty-console';
 import { ZoneHost } from './zone-host';
 import { planZone, ZoneLayout, ZonePlan, zonecfgScript } from './zone-plan';
 import { ZoneSupervisor } from './zone-supervisor';
@@ -221,7 +221,11 @@ export class ZoneDriver implements InstanceDriver {
     const zone = await this.host.zone(plan.zone);
     if (zone?.state !== 'running')
       throw new DriverError('instance_busy', `zone ${plan.zone} is not running (it is ${zone?.state ?? 'absent'})`);
-    return openZlogin(this.options.exec.privileged(['zlogin', '-C', plan.zone]), this.options.exec.options.env);
+    return openPtyConsole(
+      this.options.exec.privileged(['zlogin', '-C', plan.zone]),
+      this.options.exec.options.env,
+      'zlogin',
+    );
   }
 
   async followLogs(id: string, tail: number): Promise<LogFollower> {

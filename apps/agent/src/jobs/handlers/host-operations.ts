@@ -1,25 +1,40 @@
 import { CommandError } from '../../exec/run-command';
 import type { HostExec } from '../../illumos/host-exec';
-import { HOST_OPERATION_SPECS, InvalidHostArgument, isHostOperation } from '@hostplane/protocol';
-import { runHostOperation } from '../../illumos/host-operations';
+import { HOST_OPERATION_SPECS, hostOperationFamily, InvalidHostArgument, isHostOperation } from '@hostplane/protocol';
+import { runHostOperation, UnknownHostOperation } from '../../illumos/host-operations';
+import { isMachineOperation, runMachineOperation } from '../../parallels/machine-operations';
+import type { PrlHost } from '../../parallels/prl-host';
 import { JobFailure, type JobHandler } from '../handler-registry';
 
 /**
- * `host.operation`: the agent's table of illumos operations. Without the zone driver's settings
- * (not illumos, `zone.enabled: off`) every operation fails with `driver_unavailable`.
+ * `host.operation`: the agent's tables of host operations, by family: the illumos resources
+ * (with the zone driver's settings) and the Parallels VMs (`machines.*`, with the parallels
+ * driver's). A family this agent does not run fails with `driver_unavailable`.
  */
 export function createHostOperationHandler(
   exec: HostExec | null,
+  parallels: PrlHost | null = null,
   onHostChanged: () => void = () => undefined,
 ): JobHandler<'host.operation'> {
   return async ({ operation, params }) => {
-    if (!exec)
+    const family = hostOperationFamily(operation);
+    if (family === 'machines' && !parallels)
+      throw new JobFailure(
+        'driver_unavailable',
+        'this agent runs no Parallels machines (parallels.enabled is off, or this is not macOS with prlctl)',
+      );
+    if (family === 'illumos' && !exec)
       throw new JobFailure(
         'driver_unavailable',
         'this agent runs no illumos host operations (zone.enabled is off or this is not illumos)',
       );
     try {
-      const data = await runHostOperation(exec, operation, params);
+      if (family === 'machines') {
+        if (!isMachineOperation(operation)) throw new UnknownHostOperation(operation);
+        return { operation, data: await runMachineOperation(parallels!, operation, params) };
+      }
+      const data = await runHostOperation(exec!, operation, params);
+      // The inventory's illumos lists are stale after a write; machines are not in the inventory.
       if (isHostOperation(operation) && HOST_OPERATION_SPECS[operation].write) onHostChanged();
       return { operation, data };
     } catch (err) {

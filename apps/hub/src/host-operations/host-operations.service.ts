@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import {
   checkParams,
   HOST_OPERATION_SPECS,
+  hostOperationFamily,
   InvalidHostArgument,
   isHostOperation,
   type HostOperationName,
@@ -13,17 +14,21 @@ import { actorOf } from '../jobs/operation-actor';
 import type { OperationEntity } from '../jobs/operation.entity';
 import { NodeQueries } from '../nodes/node-queries';
 import { NodesService } from '../nodes/nodes.service';
-import { ZONE_ERRORS } from './zones.errors';
+import { HOST_OPERATION_ERRORS } from './host-operations.errors';
 
-function unknownHostOperation(name: string): DomainError {
-  return ZONE_ERRORS.unknown_operation.error(
-    `"${name.slice(0, 80)}" is not a host operation (docs/api/zones.md lists them)`,
+export type HostOperationFamily = ReturnType<typeof hostOperationFamily>;
+
+function unknownHostOperation(name: string, family: HostOperationFamily): DomainError {
+  return HOST_OPERATION_ERRORS.unknown_operation.error(
+    `"${name.slice(0, 80)}" is not a host operation (docs/api/${family === 'machines' ? 'machines' : 'zones'}.md lists them)`,
   );
 }
 
 /**
- * The illumos host operations of a node: the same parameter checks as the agent's (400 naming
- * the field, nothing enqueued), reads answered live by the agent, writes as operations.
+ * The host operations of a node (illumos resources, Parallels machines): the same parameter
+ * checks as the agent's (400 naming the field, nothing enqueued), reads answered live by the
+ * agent, writes as operations. Each family is reachable only through its own routes, which
+ * require its own permission keys.
  */
 @Injectable()
 export class HostOperationsService {
@@ -33,9 +38,17 @@ export class HostOperationsService {
     private readonly queries: NodeQueries,
   ) {}
 
-  private async prepare(p: Principal, nodeId: string, operation: string, raw: unknown, write: boolean) {
+  private async prepare(
+    p: Principal,
+    nodeId: string,
+    operation: string,
+    raw: unknown,
+    write: boolean,
+    family: HostOperationFamily,
+  ) {
     const node = await this.nodes.get(p, nodeId);
-    if (!isHostOperation(operation)) throw unknownHostOperation(operation);
+    if (!isHostOperation(operation) || hostOperationFamily(operation) !== family)
+      throw unknownHostOperation(operation, family);
     const spec = HOST_OPERATION_SPECS[operation as HostOperationName];
     if (spec.write !== write) {
       throw new DomainError(
@@ -51,7 +64,7 @@ export class HostOperationsService {
       params = checkParams(spec.params, raw);
     } catch (err) {
       if (err instanceof InvalidHostArgument)
-        throw ZONE_ERRORS.invalid_argument.error(err.message, { field: err.field });
+        throw HOST_OPERATION_ERRORS.invalid_argument.error(err.message, { field: err.field });
       throw err;
     }
     const target = {
@@ -68,14 +81,21 @@ export class HostOperationsService {
     nodeId: string,
     operation: string,
     raw: unknown,
+    family: HostOperationFamily = 'illumos',
   ): Promise<{ node_id: string; operation: string; data: unknown }> {
-    const { target, job } = await this.prepare(p, nodeId, operation, raw, false);
+    const { target, job } = await this.prepare(p, nodeId, operation, raw, false, family);
     const result = (await this.queries.ask(target, job)) as { data: unknown };
     return { node_id: nodeId, operation, data: result.data };
   }
 
-  async write(p: Principal, nodeId: string, operation: string, raw: unknown): Promise<OperationEntity> {
-    const { target, job } = await this.prepare(p, nodeId, operation, raw, true);
+  async write(
+    p: Principal,
+    nodeId: string,
+    operation: string,
+    raw: unknown,
+    family: HostOperationFamily = 'illumos',
+  ): Promise<OperationEntity> {
+    const { target, job } = await this.prepare(p, nodeId, operation, raw, true, family);
     return this.jobs.enqueue(target, job);
   }
 }

@@ -1,13 +1,15 @@
 import * as pty from 'node-pty';
-import type { ConsoleHandle } from '../driver';
+import type { ConsoleHandle } from './driver';
 
 /**
- * A zone console (`zlogin -C`) or shell (`zlogin Z`) on a pseudo-terminal: zlogin wants a
- * terminal for the console's raw mode, and a disconnect is the end of zlogin, not of the zone.
+ * A host tool attached to a guest on a pseudo-terminal: a zone console (`zlogin -C`) or shell
+ * (`zlogin Z`), a VM shell (`prlctl enter`). These tools want a terminal for raw mode, and a
+ * disconnect is the end of the tool, not of the zone or VM. `tool` names it in the close reason.
  */
-export function openZlogin(
+export function openPtyConsole(
   argv: [string, ...string[]],
   env: NodeJS.ProcessEnv | undefined,
+  tool: string,
   size: { cols: number; rows: number } = { cols: 120, rows: 40 },
 ): ConsoleHandle {
   const [file, ...args] = argv;
@@ -29,7 +31,7 @@ export function openZlogin(
     const chunk = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
     for (const l of dataListeners) l(chunk);
   });
-  term.onExit(({ exitCode }) => finish(exitCode === 0 ? 'console closed' : `zlogin exited with code ${exitCode}`));
+  term.onExit(({ exitCode }) => finish(exitCode === 0 ? 'console closed' : `${tool} exited with code ${exitCode}`));
   return {
     write: (data) => {
       if (!closed) term.write(data.toString('utf8'));
