@@ -72,6 +72,19 @@ const DOMAIN_MODULES: Type[] = [
   ZonesModule,
 ];
 
+/** Every module of the hub apart from its configuration and logger: the routes they declare are the API. */
+export const HUB_MODULES: Type[] = [
+  DatabaseModule,
+  RedisModule,
+  RateLimitModule,
+  OutboundModule,
+  MetricsModule,
+  PeriodicModule,
+  DomainEventsModule,
+  OpenApiModule,
+  ...DOMAIN_MODULES,
+];
+
 @Module({})
 export class AppModule {
   static forRoot(config: HubConfig, log: Logger, extra: Type[] = []): DynamicModule {
@@ -80,15 +93,7 @@ export class AppModule {
       imports: [
         ConfigModule.forConfig(config),
         LoggerModule.forLogger(log),
-        DatabaseModule,
-        RedisModule,
-        RateLimitModule,
-        OutboundModule,
-        MetricsModule,
-        PeriodicModule,
-        DomainEventsModule,
-        OpenApiModule,
-        ...DOMAIN_MODULES,
+        ...HUB_MODULES,
         ...extra,
       ],
     };
