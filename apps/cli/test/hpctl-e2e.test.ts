@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { statSync, readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
+import { appendFileSync, statSync, readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -58,6 +58,8 @@ describe('hpctl against a real hub and agents', () => {
       }),
     );
     env = cliHome();
+    workloadId = (await owner.request('/v1/workloads', { method: 'POST', json: ECHO_WORKLOAD })).body.id;
+    process.on('exit', (c) => appendFileSync('/tmp/hpctl-e2e-debug.log', `exit ${c}\n`));
   });
   after(async () => {
     await Promise.all((nodes ?? []).map((n) => n.stop()));
@@ -123,8 +125,6 @@ describe('hpctl against a real hub and agents', () => {
     assert.equal(missing.code, 3, missing.stderr);
     const notFoundOp = await hpctl(['operations', 'cancel', randomUUID()], env);
     assert.equal(notFoundOp.code, 3);
-    const w = await owner.request('/v1/workloads', { method: 'POST', json: ECHO_WORKLOAD });
-    workloadId = w.body.id;
     // A finished operation cannot be cancelled: 409, exit 4.
     const op = await owner.request(`/v1/nodes/${nodes[0].id}/selftest`, { method: 'POST', json: { marker: 'cli' } });
     const waited = await hpctl(['operations', 'wait', op.body.id, '-o', 'json'], env);
@@ -140,6 +140,7 @@ describe('hpctl against a real hub and agents', () => {
   });
 
   it('deploys a process workload and waits with plain progress lines off a tty', async () => {
+    appendFileSync('/tmp/hpctl-e2e-debug.log', `deploy start\n`);
     const res = await hpctl(
       ['deploy', '--name', 'echo-1', '--workload', workloadId, '--node', nodes[0].id, '--wait', '-o', 'json'],
       env,
