@@ -13,7 +13,9 @@ export async function call<T>(
 }
 
 /** A command whose action gets the session, its arguments and its own options. */
-export function run<O extends OptionValues = OptionValues>(action: (session: Session, args: string[], options: O, command: Command) => Promise<void>) {
+export function run<O extends OptionValues = OptionValues>(
+  action: (session: Session, args: string[], options: O, command: Command) => Promise<void>,
+) {
   return async function (this: Command, ...params: unknown[]): Promise<void> {
     const command = params[params.length - 1] as Command;
     const args = command.args;

@@ -12,10 +12,13 @@ import { eventsCommand, operationsCommand } from './commands/operations';
 import { workloadsCommand } from './commands/workloads';
 import { EXIT, exitCodeOf } from './exit-codes';
 
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const CLI_VERSION = (require('../../package.json') as { version: string }).version;
+
 export function buildProgram(): Command {
   const program = new Command('hpctl')
     .description('The Hostplane command line: nodes, workloads, instances, files, backups and operations of a hub')
-    .version(require('../../package.json').version as string)
+    .version(CLI_VERSION)
     .option('--context <name>', 'use this saved context (default: the current one; env HOSTPLANE_CONTEXT)')
     .option('--url <url>', 'the hub (env HOSTPLANE_URL)')
     .option('--token <token>', 'an API token or access token (env HOSTPLANE_TOKEN)')

@@ -27,7 +27,13 @@ export function print<T>(format: OutputFormat, value: T | T[], columns?: Column<
   }
   const table = [columns.map(([h]) => h), ...rows.map((r) => columns.map(([, read]) => cell(read(r))))];
   const widths = columns.map((_, i) => Math.max(...table.map((line) => line[i].length)));
-  for (const line of table) process.stdout.write(`${line.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd()}\n`);
+  for (const line of table)
+    process.stdout.write(
+      `${line
+        .map((c, i) => c.padEnd(widths[i]))
+        .join('  ')
+        .trimEnd()}\n`,
+    );
 }
 
 function cell(v: unknown): string {

@@ -90,12 +90,7 @@ export class AppModule {
   static forRoot(config: HubConfig, log: Logger, extra: Type[] = []): DynamicModule {
     return {
       module: AppModule,
-      imports: [
-        ConfigModule.forConfig(config),
-        LoggerModule.forLogger(log),
-        ...HUB_MODULES,
-        ...extra,
-      ],
+      imports: [ConfigModule.forConfig(config), LoggerModule.forLogger(log), ...HUB_MODULES, ...extra],
     };
   }
 }

@@ -26,7 +26,11 @@ export class HostplaneError extends Error {
     }
     const envelope = parsed as { error?: unknown; code?: unknown } | undefined;
     const message =
-      typeof envelope?.error === 'string' ? envelope.error : typeof parsed === 'string' && parsed ? parsed : `HTTP ${status}`;
+      typeof envelope?.error === 'string'
+        ? envelope.error
+        : typeof parsed === 'string' && parsed
+          ? parsed
+          : `HTTP ${status}`;
     const code = typeof envelope?.code === 'string' ? envelope.code : `http_${status}`;
     return new HostplaneError(message, status, code, parsed);
   }

@@ -29,7 +29,10 @@ export interface EventStreamOptions {
  * gap, no duplicate. Ends when `signal` aborts; an error answer (401, 403, 410
  * `cursor_expired`) or the hub's `access_revoked` ends it with a `HostplaneError`.
  */
-export async function* streamEvents(client: HostplaneClient, options: EventStreamOptions = {}): AsyncGenerator<HubEvent> {
+export async function* streamEvents(
+  client: HostplaneClient,
+  options: EventStreamOptions = {},
+): AsyncGenerator<HubEvent> {
   let lastEventId = options.since;
   let retryMs = options.reconnectMs ?? 2000;
   while (!options.signal?.aborted) {

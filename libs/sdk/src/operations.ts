@@ -29,7 +29,11 @@ export function operationIdOf(response: Response, body?: unknown): string {
  * milliseconds of completion. With `onProgress` it waits in short rounds so progress is reported
  * as it changes. Answers the final operation (or, after `timeoutMs`, the operation as it stands).
  */
-export async function waitForOperation(client: HostplaneClient, id: string, options: WaitOptions = {}): Promise<Operation> {
+export async function waitForOperation(
+  client: HostplaneClient,
+  id: string,
+  options: WaitOptions = {},
+): Promise<Operation> {
   const deadline = options.timeoutMs === undefined ? Infinity : Date.now() + options.timeoutMs;
   const roundSeconds = options.onProgress ? 1 : 60;
   let last = '';

@@ -9,7 +9,7 @@ export async function* paginate<T>(
   fetchPage: (page: { limit: number; offset: number }) => Promise<Page<T>>,
   pageSize = 100,
 ): AsyncGenerator<T> {
-  for (let offset = 0; ; ) {
+  for (let offset = 0; ;) {
     const page = await fetchPage({ limit: pageSize, offset });
     yield* page.data;
     offset += page.data.length;

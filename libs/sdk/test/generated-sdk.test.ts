@@ -24,7 +24,9 @@ describe('the committed SDK', () => {
       const block = types.slice(types.indexOf(`  '${path}': {`));
       assert.ok(types.includes(`  '${path}': {`), `${path} has a paths entry`);
       for (const method of Object.keys(methods)) {
-        const declared = new RegExp(`^    ${method}: operations\\['`, 'm').exec(block.slice(0, block.indexOf('\n  };')));
+        const declared = new RegExp(`^    ${method}: operations\\['`, 'm').exec(
+          block.slice(0, block.indexOf('\n  };')),
+        );
         if (!declared) missing.push(`${method.toUpperCase()} ${path}`);
       }
     }

@@ -8,7 +8,9 @@ import { HostplaneClient } from '../src/client';
 import type * as HubIdentity from '../../../apps/hub/test/support/identity';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const { IdentityContext } = require(join(__dirname, '../../../../apps/hub/dist/test/support/identity.js')) as typeof HubIdentity;
+const { IdentityContext } = require(
+  join(__dirname, '../../../../apps/hub/dist/test/support/identity.js'),
+) as typeof HubIdentity;
 
 interface SpecOperation {
   parameters?: ({ name: string; in: string; schema?: { format?: string; pattern?: string } } | { $ref: string })[];
@@ -18,7 +20,15 @@ interface SpecOperation {
 type Spec = { paths: Record<string, Record<string, SpecOperation>>; components: Record<string, unknown> };
 
 const spec = JSON.parse(readFileSync(join(__dirname, '../../openapi.json'), 'utf8')) as Spec;
-const METHODS = { get: 'GET', post: 'POST', put: 'PUT', patch: 'PATCH', delete: 'DELETE', head: 'HEAD', options: 'OPTIONS' } as const;
+const METHODS = {
+  get: 'GET',
+  post: 'POST',
+  put: 'PUT',
+  patch: 'PATCH',
+  delete: 'DELETE',
+  head: 'HEAD',
+  options: 'OPTIONS',
+} as const;
 
 /** A value a path parameter's schema accepts. */
 function sampleFor(schema: { format?: string; pattern?: string } | undefined): string {
@@ -89,7 +99,8 @@ describe('every route of the spec through the generated client', () => {
       const failures: string[] = [];
       for (const [path, methods] of Object.entries(spec.paths)) {
         const op = methods.get;
-        if (!op || path.includes('{') || path === '/v1/events/stream' || op.description?.includes('WebSocket')) continue;
+        if (!op || path.includes('{') || path === '/v1/events/stream' || op.description?.includes('WebSocket'))
+          continue;
         if (!op.responses['200']?.content?.['application/json']) continue;
         const { data, error, response } = (await client.api.GET(path as '/v1/nodes', {})) as {
           data?: unknown;

@@ -22,7 +22,11 @@ export function contextCommand(): Command {
         .option('--api-token <token>', 'an hp_pat_ API token')
         .option('--org-id <id>', 'the organization to act in')
         .option('--use', 'make it the current context')
-        .action(function (this: Command, name: string, o: { server: string; apiToken?: string; orgId?: string; use?: boolean }) {
+        .action(function (
+          this: Command,
+          name: string,
+          o: { server: string; apiToken?: string; orgId?: string; use?: boolean },
+        ) {
           new URL(o.server);
           updateContext(name, () => ({
             url: o.server,

@@ -85,7 +85,7 @@ async function waitForDeployment(s: Session, id: string): Promise<Deployment> {
 export function migrateCommand(): Command {
   return examples(
     new Command('migrate')
-      .description("Move instances (with their data) off a node; all of them unless --instance")
+      .description('Move instances (with their data) off a node; all of them unless --instance')
       .argument('<node>')
       .option('--instance <id>', 'only this instance (repeatable)', collect)
       .option('--target <node>', 'to this node (default: the scheduler picks)')
@@ -106,7 +106,9 @@ export function migrateCommand(): Command {
             const bar = progress('migrate');
             for (;;) {
               migrations = await Promise.all(
-                migrations.map((m) => unwrap(s.client.api.GET('/v1/migrations/{id}', { params: { path: { id: m.id } } }))),
+                migrations.map((m) =>
+                  unwrap(s.client.api.GET('/v1/migrations/{id}', { params: { path: { id: m.id } } })),
+                ),
               );
               const done = migrations.filter((m) => !['queued', 'running'].includes(m.status)).length;
               bar.update((done / Math.max(1, migrations.length)) * 100, `${done}/${migrations.length}`);

@@ -69,7 +69,7 @@ export function loginCommand(): Command {
       }),
     [
       'hpctl --url https://hub.example.com login --email ops@example.com',
-      "printf '%s\\n' \"$PASSWORD\" | hpctl --url https://hub.example.com login --email ops@example.com --mfa-code 123456",
+      'printf \'%s\\n\' "$PASSWORD" | hpctl --url https://hub.example.com login --email ops@example.com --mfa-code 123456',
       'hpctl --url https://hub.example.com --token hp_pat_… login --name ci',
     ],
   );
@@ -113,7 +113,10 @@ export function orgsCommand(): Command {
         .argument('<id>')
         .action(
           run(async (s, [id]) => {
-            print(s.format, await unwrap(s.client.api.GET('/v1/organizations/{orgId}', { params: { path: { orgId: id } } })));
+            print(
+              s.format,
+              await unwrap(s.client.api.GET('/v1/organizations/{orgId}', { params: { path: { orgId: id } } })),
+            );
           }),
         ),
       ['hpctl orgs get 6f1c…'],
@@ -197,4 +200,3 @@ export function tokensCommand(): Command {
   );
   return tokens;
 }
-

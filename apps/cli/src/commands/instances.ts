@@ -61,24 +61,26 @@ export function instancesCommand(): Command {
         .option('--no-start', 'create it stopped')
         .option('--wait', 'wait until it is installed and running')
         .action(
-          run<{ workload: string; var?: string[]; node?: string; start: boolean; wait?: boolean }>(async (s, [name], o) => {
-            const { data, response } = await call(
-              s.client.api.POST('/v1/instances', {
-                body: {
-                  name,
-                  workload_id: o.workload,
-                  variables: keyValues(o.var),
-                  start: o.start,
-                  ...(o.node ? { node_id: o.node } : {}),
-                },
-              }),
-            );
-            await finishAccepted(s.client, response, data, o.wait, 'create');
-            const instance = o.wait
-              ? await unwrap(s.client.api.GET('/v1/instances/{id}', { params: { path: { id: data.instance.id } } }))
-              : data.instance;
-            print(s.format, instance as Instance, INSTANCE_COLUMNS);
-          }),
+          run<{ workload: string; var?: string[]; node?: string; start: boolean; wait?: boolean }>(
+            async (s, [name], o) => {
+              const { data, response } = await call(
+                s.client.api.POST('/v1/instances', {
+                  body: {
+                    name,
+                    workload_id: o.workload,
+                    variables: keyValues(o.var),
+                    start: o.start,
+                    ...(o.node ? { node_id: o.node } : {}),
+                  },
+                }),
+              );
+              await finishAccepted(s.client, response, data, o.wait, 'create');
+              const instance = o.wait
+                ? await unwrap(s.client.api.GET('/v1/instances/{id}', { params: { path: { id: data.instance.id } } }))
+                : data.instance;
+              print(s.format, instance as Instance, INSTANCE_COLUMNS);
+            },
+          ),
         ),
       ['hpctl instances create web-1 --workload 91c0… --var SERVER_PORT=25565 --wait'],
     ),
@@ -126,7 +128,9 @@ export function instancesCommand(): Command {
   instances.addCommand(
     examples(
       new Command('console')
-        .description('Attach to the console: scrollback, then live; raw tty, resize follows the window, Ctrl-] detaches')
+        .description(
+          'Attach to the console: scrollback, then live; raw tty, resize follows the window, Ctrl-] detaches',
+        )
         .argument('<id>')
         .option('--scrollback <lines>', 'history lines first', positiveInt)
         .action(

@@ -61,7 +61,9 @@ export function nodesCommand(): Command {
         .action(
           run<{ status?: 'pending' | 'online' | 'offline'; label?: string }>(async (s, _a, o) => {
             const all = await collectAll(async (page) =>
-              unwrap(s.client.api.GET('/v1/nodes', { params: { query: { ...page, status: o.status, label: o.label } } })),
+              unwrap(
+                s.client.api.GET('/v1/nodes', { params: { query: { ...page, status: o.status, label: o.label } } }),
+              ),
             );
             print(s.format, all, NODE_COLUMNS);
           }),

@@ -54,7 +54,9 @@ export function operationsCommand(): Command {
       new Command('wait')
         .description('Wait until the operation is final (progress on stderr); exit 1 unless it succeeded')
         .argument('<id>')
-        .action(run(async (s, [id]) => print(s.format, await waitWithProgress(s.client, id, 'wait'), OPERATION_COLUMNS))),
+        .action(
+          run(async (s, [id]) => print(s.format, await waitWithProgress(s.client, id, 'wait'), OPERATION_COLUMNS)),
+        ),
       ['hpctl operations wait 340f…'],
     ),
   );

@@ -13,7 +13,9 @@ export const hubIdentity = require(join(HUB_SUPPORT, 'identity.js')) as typeof H
 export const hubAgents = require(join(HUB_SUPPORT, 'agents.js')) as typeof HubAgents;
 export const hubFleet = require(join(HUB_SUPPORT, 'fleet.js')) as typeof HubFleet;
 export const totpCode = (
-  require(join(__dirname, '../../../../hub/dist/src/auth/totp.js')) as { totpCode: (secret: string, now?: number) => string }
+  require(join(__dirname, '../../../../hub/dist/src/auth/totp.js')) as {
+    totpCode: (secret: string, now?: number) => string;
+  }
 ).totpCode;
 /* eslint-enable @typescript-eslint/no-require-imports */
 

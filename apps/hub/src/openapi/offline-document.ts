@@ -38,6 +38,10 @@ export function buildOfflineOpenApiDocument(serverUrl = 'http://localhost:8080')
   const document = buildOpenApiDocument(collectRoutes(controllersOf(HUB_MODULES)), { version: HUB_VERSION, serverUrl });
   // Sorted so the generated SDK does not change with the order modules are listed in.
   const paths = document.paths as Record<string, unknown>;
-  document.paths = Object.fromEntries(Object.keys(paths).sort().map((p) => [p, paths[p]]));
+  document.paths = Object.fromEntries(
+    Object.keys(paths)
+      .sort()
+      .map((p) => [p, paths[p]]),
+  );
   return document;
 }
