@@ -21,10 +21,11 @@ export function progress(label: string, stream: NodeJS.WriteStream = process.std
   let last = '';
   return {
     update: (percent, message) => {
-      // A line per 10% step or new message, so CI logs stay short.
+      // A line per 10% step or new message (counts in it aside), so CI logs stay short.
       const line = `${label}: ${Math.floor(percent / 10) * 10}%${message ? ` ${message}` : ''}`;
-      if (line !== last) stream.write(`${line}\n`);
-      last = line;
+      const key = line.replace(/[\d.]+\/[\d.]+ MiB/, '');
+      if (key !== last) stream.write(`${line}\n`);
+      last = key;
     },
     stop: () => undefined,
   };

@@ -26,9 +26,13 @@ export async function attachTerminal(stream: InstanceStream, options: { scrollba
     stream.write(data);
   };
   stdin.on('data', onData);
+  // Piped input (`echo "say hi" | hpctl instances console …`): once it ends, give the answer a moment, then close.
+  const onEnd = () => setTimeout(() => stream.close(), 500);
+  if (!raw) stdin.once('end', onEnd);
   stdin.resume();
   const closed = await stream.closed;
   stdin.off('data', onData);
+  stdin.off('end', onEnd);
   process.off('SIGWINCH', resize);
   if (raw) stdin.setRawMode(false);
   stdin.pause();

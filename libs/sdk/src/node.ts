@@ -1,7 +1,8 @@
 // Node-only extras of the SDK: WebSockets with headers (`ws`), uploads from a path resumable across
 // processes, downloads to a file. The core entry (`@hostplane/sdk`) stays usable in browsers.
-import { createReadStream, createWriteStream, statSync } from 'node:fs';
+import { createReadStream, createWriteStream, mkdirSync, statSync } from 'node:fs';
 import { rename } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
@@ -19,6 +20,7 @@ type UrlStorage = NonNullable<TusOptions['urlStorage']>;
 
 /** tus-js-client's file store of unfinished uploads (its Node build has it; its types do not). */
 export function fileUrlStorage(path: string): UrlStorage {
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const tus = require('tus-js-client') as { FileUrlStorage: new (path: string) => UrlStorage };
   return new tus.FileUrlStorage(path);
