@@ -28,14 +28,17 @@ describe('hpctl with a running instance on a real agent (process driver)', () =>
   const json = (stdout: string) => JSON.parse(stdout) as unknown;
 
   before(async () => {
-    ctx = await hubIdentity.IdentityContext.start({ env: hubAgents.FAST_JOBS_ENV });
+    ctx = await hubIdentity.IdentityContext.start({ env: hubFleet.FLEET_ENV });
     const owner = ctx.admin.inOrg(ctx.admin.personalOrgId);
-    nodes = [await hubAgents.registerNode(owner, ctx.hub.url)];
-    nodes[0].start();
-    await nodes[0].waitStatus('online', 60_000);
-    await hubAgents.waitFor('inventory', async () =>
-      (await owner.request(`/v1/nodes/${nodes[0].id}/inventory`)).status === 200 ? true : undefined,
-    );
+    nodes = [];
+    for (let i = 0; i < 2; i++) nodes.push(await hubAgents.registerNode(owner, ctx.hub.url, hubFleet.FLEET_ENV));
+    for (const node of nodes) {
+      node.start();
+      await node.waitStatus('online', 60_000);
+      await hubAgents.waitFor('inventory', async () =>
+        (await owner.request(`/v1/nodes/${node.id}/inventory`)).status === 200 ? true : undefined,
+      );
+    }
     workloadId = (await owner.request('/v1/workloads', { method: 'POST', json: ECHO_WORKLOAD })).body.id;
     // The admin's session (an access token and the organization, from the environment): the platform admin's
     // workloads may run on a node that cannot confine a tenant's.
@@ -51,7 +54,10 @@ describe('hpctl with a running instance on a real agent (process driver)', () =>
   });
 
   it('deploys a process workload and waits with plain progress lines off a tty', async () => {
-    const res = await hpctl(['deploy', '--name', 'echo-1', '--workload', workloadId, '--wait', '-o', 'json'], env);
+    const res = await hpctl(
+      ['deploy', '--name', 'echo-1', '--workload', workloadId, '--node', nodes[0].id, '--wait', '-o', 'json'],
+      env,
+    );
     assert.equal(res.code, 0, `${res.stderr}\n${res.stdout}`);
     const d = json(res.stdout) as { status: string; instance_id: string };
     assert.equal(d.status, 'running');
@@ -111,5 +117,33 @@ describe('hpctl with a running instance on a real agent (process driver)', () =>
     const dl = await hpctl(['backups', 'download', instanceId, backup.id, target], env);
     assert.equal(dl.code, 0, dl.stderr);
     assert.equal(statSync(target).size, backup.size_bytes);
+  });
+
+  it('follows events: a restart with --wait shows up as operation.completed', async () => {
+    const follower = spawnHpctl(['events', '-f', '--type', 'operation.completed', '-o', 'json'], env);
+    let out = '';
+    follower.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    await new Promise((r) => setTimeout(r, 1000));
+    const restart = await hpctl(['instances', 'restart', instanceId, '--wait', '-o', 'json'], env);
+    assert.equal(restart.code, 0, restart.stderr);
+    const opId = (json(restart.stdout) as { id: string }).id;
+    await hubAgents.waitFor('the event', async () => (out.includes(opId) ? true : undefined));
+    follower.kill('SIGINT');
+    const event = out
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as { type: string; data: { id?: string; operation_id?: string } })
+      .find((e) => JSON.stringify(e.data).includes(opId));
+    assert.equal(event?.type, 'operation.completed');
+  });
+
+  it('drains a node: its instance moves to the other node', async () => {
+    const res = await hpctl(['nodes', 'drain', nodes[0].id, '--wait', '-o', 'json'], env);
+    assert.equal(res.code, 0, res.stderr);
+    const node = json(res.stdout) as { drain: { status: string } };
+    assert.equal(node.drain.status, 'complete');
+    assert.match(res.stderr, /^drain: 100%/m);
+    const instance = await hpctl(['instances', 'get', instanceId, '-o', 'json'], env);
+    assert.equal((json(instance.stdout) as { node_id: string }).node_id, nodes[1].id);
   });
 });
