@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { IdentityContext } from '../../hub/test/support/identity';
 import type { TestNode } from '../../hub/test/support/agents';
-import { cliHome, hpctl, hubAgents, hubFleet, hubIdentity, spawnHpctl } from './support/hpctl';
+import type * as NodePty from 'node-pty';
+import { cliHome, hpctl, HPCTL, hubAgents, hubFleet, hubIdentity, spawnHpctl } from './support/hpctl';
 
 const ECHO_WORKLOAD = {
   name: 'echo',
@@ -74,6 +75,21 @@ describe('hpctl with a running instance on a real agent (process driver)', () =>
     child.stdin!.write('ping-42\n');
     await hubAgents.waitFor('the echo', async () => (out.includes('got: ping-42') ? true : undefined));
     child.stdin!.end();
+    assert.equal(await exited, 0);
+  });
+
+  it('round-trips the console through a pty: raw keys in, output back, Ctrl-] detaches', async () => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const pty = require('node-pty') as typeof NodePty;
+    const term = pty.spawn(process.execPath, [HPCTL, 'instances', 'console', instanceId], { cols: 100, rows: 30, env });
+    let seen = '';
+    term.onData((d) => (seen += d));
+    const exited = new Promise<number>((r) => term.onExit((e) => r(e.exitCode)));
+    await hubAgents.waitFor('the live console', async () => (seen.includes('ready') ? true : undefined));
+    term.write('pty-7\n');
+    await hubAgents.waitFor('the echo', async () => (seen.includes('got: pty-7') ? true : undefined));
+    term.resize(120, 40);
+    term.write('\x1d');
     assert.equal(await exited, 0);
   });
 
