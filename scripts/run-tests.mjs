@@ -43,7 +43,14 @@ async function dropRunDatabases() {
   for (const { datname } of rows) await admin(`DROP DATABASE IF EXISTS "${datname}" WITH (FORCE)`);
 }
 
-const files = ['apps/hub/dist/test', 'apps/agent/dist/test', 'libs/protocol/dist/test', 'libs/config/dist/test']
+const files = [
+  'apps/hub/dist/test',
+  'apps/agent/dist/test',
+  'apps/cli/dist/test',
+  'libs/protocol/dist/test',
+  'libs/config/dist/test',
+  'libs/sdk/dist/test',
+]
   .map((d) => join(root, d))
   .filter((d) => {
     try {

@@ -76,25 +76,25 @@ const DOMAIN_MODULES: Type[] = [
   MachinesModule,
 ];
 
+/** Every module of the hub apart from its configuration and logger: the routes they declare are the API. */
+export const HUB_MODULES: Type[] = [
+  DatabaseModule,
+  RedisModule,
+  RateLimitModule,
+  OutboundModule,
+  MetricsModule,
+  PeriodicModule,
+  DomainEventsModule,
+  OpenApiModule,
+  ...DOMAIN_MODULES,
+];
+
 @Module({})
 export class AppModule {
   static forRoot(config: HubConfig, log: Logger, extra: Type[] = []): DynamicModule {
     return {
       module: AppModule,
-      imports: [
-        ConfigModule.forConfig(config),
-        LoggerModule.forLogger(log),
-        DatabaseModule,
-        RedisModule,
-        RateLimitModule,
-        OutboundModule,
-        MetricsModule,
-        PeriodicModule,
-        DomainEventsModule,
-        OpenApiModule,
-        ...DOMAIN_MODULES,
-        ...extra,
-      ],
+      imports: [ConfigModule.forConfig(config), LoggerModule.forLogger(log), ...HUB_MODULES, ...extra],
     };
   }
 }

@@ -1,0 +1,16 @@
+export { HostplaneClient, createHostplaneClient } from './client';
+export type { HostplaneClientOptions, TokenPair } from './client';
+export { HostplaneError, unwrap } from './errors';
+export { waitForOperation, operationIdOf, isFinal } from './operations';
+export type { WaitOptions } from './operations';
+export { paginate, collectAll } from './pagination';
+export type { Page } from './pagination';
+export { streamEvents } from './events';
+export type { HubEvent, EventStreamOptions } from './events';
+export { openConsole, openLogs, openTerminal, browserWebSocket, InstanceStream } from './sockets';
+export type { WebSocketFactory, WebSocketLike, ConsoleOptions, StreamClose } from './sockets';
+export { uploadInstanceFile } from './uploads';
+export type { UploadOptions, UploadResult, UploadSource } from './uploads';
+export { FINAL_OPERATION_STATUSES } from './types';
+export type { ResponseOf, Operation, OperationStatus, Node, Instance } from './types';
+export type { paths, operations } from './generated/openapi';

@@ -1,0 +1,83 @@
+// Node-only extras of the SDK: WebSockets with headers (`ws`), uploads from a path resumable across
+// processes, downloads to a file. The core entry (`@hostplane/sdk`) stays usable in browsers.
+import { createReadStream, createWriteStream, mkdirSync, statSync } from 'node:fs';
+import { rename } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { ReadableStream as WebReadableStream } from 'node:stream/web';
+import WebSocket from 'ws';
+import type { UploadOptions as TusOptions } from 'tus-js-client';
+import type { HostplaneClient } from './client';
+import type { WebSocketFactory, WebSocketLike } from './sockets';
+import { uploadInstanceFile, type UploadOptions, type UploadResult } from './uploads';
+
+/** WebSockets from Node with the credential headers (no token in the URL). */
+export const nodeWebSocket: WebSocketFactory = (url, headers) =>
+  new WebSocket(url, { headers }) as unknown as WebSocketLike;
+
+type UrlStorage = NonNullable<TusOptions['urlStorage']>;
+
+/** tus-js-client's file store of unfinished uploads (its Node build has it; its types do not). */
+export function fileUrlStorage(path: string): UrlStorage {
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const tus = require('tus-js-client') as { FileUrlStorage: new (path: string) => UrlStorage };
+  return new tus.FileUrlStorage(path);
+}
+
+/**
+ * Uploads a local file with TUS. With `resumeStore` (a file path) an interrupted upload of the
+ * same file (path, size, mtime) to the same instance and target continues where it stopped.
+ */
+export function uploadPath(
+  client: HostplaneClient,
+  instanceId: string,
+  localPath: string,
+  options: Omit<UploadOptions, 'urlStorage' | 'size'> & { resumeStore?: string },
+): Promise<UploadResult> {
+  const size = statSync(localPath).size;
+  const storage = options.resumeStore ? targetScoped(fileUrlStorage(options.resumeStore), options.path) : undefined;
+  return uploadInstanceFile(client, instanceId, createReadStream(localPath), {
+    ...options,
+    size,
+    ...(storage ? { urlStorage: storage } : {}),
+  });
+}
+
+/** tus-js-client's fingerprint names the file, not where it goes: key the store by the target too. */
+function targetScoped(storage: UrlStorage, target: string): UrlStorage {
+  const key = (fp: string) => `${fp}::${target}`;
+  return {
+    findAllUploads: () => storage.findAllUploads(),
+    findUploadsByFingerprint: (fp) => storage.findUploadsByFingerprint(key(fp)),
+    removeUpload: (k) => storage.removeUpload(k),
+    addUpload: (fp, upload) => storage.addUpload(key(fp), upload),
+  };
+}
+
+export interface DownloadOptions {
+  onProgress?: (received: number, total: number | undefined) => void;
+  signal?: AbortSignal;
+}
+
+/** Streams a GET to a file (written beside it, then renamed), reporting bytes as they arrive. */
+export async function downloadToFile(
+  client: HostplaneClient,
+  path: string,
+  target: string,
+  options: DownloadOptions = {},
+): Promise<{ bytes: number; headers: Headers }> {
+  const response = await client.fetchOk(path, { signal: options.signal });
+  const total = Number(response.headers.get('content-length')) || undefined;
+  let received = 0;
+  const body = Readable.fromWeb(response.body as WebReadableStream<Uint8Array>);
+  body.on('data', (chunk: Buffer) => {
+    received += chunk.length;
+    options.onProgress?.(received, total);
+  });
+  const partial = `${target}.part`;
+  await pipeline(body, createWriteStream(partial, { mode: 0o600 }));
+  await rename(partial, target);
+  return { bytes: received, headers: response.headers };
+}
