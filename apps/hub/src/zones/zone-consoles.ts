@@ -89,7 +89,8 @@ function zoneName(value: string | undefined): string {
     if (zone === 'global') throw new InvalidHostArgument('zone', 'global has no zone console: use the node terminal');
     return zone;
   } catch (err) {
-    if (err instanceof InvalidHostArgument) throw HOST_OPERATION_ERRORS.invalid_argument.error(err.message, { field: err.field });
+    if (err instanceof InvalidHostArgument)
+      throw HOST_OPERATION_ERRORS.invalid_argument.error(err.message, { field: err.field });
     throw err;
   }
 }

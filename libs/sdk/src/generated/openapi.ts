@@ -120,6 +120,26 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/install.sh': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * The one-line agent installer (POSIX sh)
+     * @description Run as `curl -fsSL <hub>/install.sh | sudo sh -s -- --hub <hub> --token hp_reg_…`. It downloads this hub’s agent bundle for the host’s {os}-{arch}, verifies its SHA-256, installs it under /opt/hostplane-agent, registers the node and installs the systemd unit, SMF manifest or launchd plist. `sh -s -- --help` lists its options (docs/operations.md, "Install agents").
+     */
+    get: operations['getInstallSh'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/metrics': {
     parameters: {
       query?: never;
@@ -250,6 +270,46 @@ export interface paths {
     put?: never;
     /** Lift a suspension (API tokens work again; sessions ended by the suspension stay ended) */
     post: operations['postV1AdminUsersIdUnsuspend'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/agent/bundle/{platform}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * The agent bundle for one platform (.tar.gz), as install.sh downloads it
+     * @description Platforms are {os}-{arch}: linux, darwin or illumos; x64 or arm64. X-Checksum-Sha256 (hex) and Digest (sha-256, base64) carry the SHA-256 of the tarball; the same hex is at `/v1/agent/bundle/{platform}.sha256`.
+     */
+    get: operations['getV1AgentBundlePlatform'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/agent/bundle/{platform}.sha256': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * The SHA-256 of an agent bundle, in `sha256sum` format
+     * @description One line: the hex digest, two spaces, the file name.
+     */
+    get: operations['getV1AgentBundlePlatformSha256'];
+    put?: never;
+    post?: never;
     delete?: never;
     options?: never;
     head?: never;
@@ -1325,6 +1385,58 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/v1/machines': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Every VM of the organization’s parallels nodes, each with its node; nodes that did not answer are listed */
+    get: operations['getV1Machines'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/machines/{vm}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** One VM by UUID or name, on whichever node holds it */
+    get: operations['getV1MachinesVm'];
+    put?: never;
+    post?: never;
+    /** Delete a VM on whichever node holds it */
+    delete: operations['deleteV1MachinesVm'];
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/machines/{vm}/{action}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** start, stop, suspend, resume, pause, reset, restart, rename, set, clone, unregister or exec (needs machines.execute) a VM on whichever node holds it; the body as on the node route */
+    post: operations['postV1MachinesVmAction'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/v1/migrations': {
     parameters: {
       query?: never;
@@ -1460,6 +1572,110 @@ export interface paths {
     post?: never;
     /** Remove one free allocation from the pool */
     delete: operations['deleteV1NodesIdAllocationsAllocationId'];
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/nodes/{id}/bootenvs': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * List the boot environments
+     * @description Host operation `bootenvs.list` (docs/api/zones.md). Permission: `zones.read`. Read live on the host.
+     */
+    get: operations['getV1NodesIdBootenvs'];
+    put?: never;
+    /**
+     * Create a boot environment
+     * @description Host operation `bootenvs.create` (docs/api/zones.md). Permission: `zones.manage`.
+     */
+    post: operations['postV1NodesIdBootenvs'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/nodes/{id}/bootenvs/{name}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    post?: never;
+    /**
+     * Destroy a boot environment
+     * @description Host operation `bootenvs.destroy` (docs/api/zones.md). Permission: `zones.manage`.
+     */
+    delete: operations['deleteV1NodesIdBootenvsName'];
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/nodes/{id}/bootenvs/{name}/activate': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Activate a boot environment for the next boot
+     * @description Host operation `bootenvs.activate` (docs/api/zones.md). Permission: `zones.manage`.
+     */
+    post: operations['postV1NodesIdBootenvsNameActivate'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/nodes/{id}/bootenvs/{name}/mount': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Mount a boot environment
+     * @description Host operation `bootenvs.mount` (docs/api/zones.md). Permission: `zones.manage`.
+     */
+    post: operations['postV1NodesIdBootenvsNameMount'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/nodes/{id}/bootenvs/{name}/unmount': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Unmount a boot environment
+     * @description Host operation `bootenvs.unmount` (docs/api/zones.md). Permission: `zones.manage`.
+     */
+    post: operations['postV1NodesIdBootenvsNameUnmount'];
+    delete?: never;
     options?: never;
     head?: never;
     patch?: never;
@@ -1666,6 +1882,246 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/v1/nodes/{id}/machines': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The VMs of the node (`prlctl list -a -i --json`) */
+    get: operations['getV1NodesIdMachines'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/nodes/{id}/machines/host': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The Parallels Desktop of the node: version, license state, VM home, users (`prlsrvctl info`, `user list`) */
+    get: operations['getV1NodesIdMachinesHost'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/nodes/{id}/machines/register': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Register a VM bundle on the node */
+    post: operations['postV1NodesIdMachinesRegister'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/nodes/{id}/machines/{vm}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** One VM: state, OS, hardware, guest tools, network addresses */
+    get: operations['getV1NodesIdMachinesVm'];
+    put?: never;
+    post?: never;
+    /** Delete a stopped VM and its files */
+    delete: operations['deleteV1NodesIdMachinesVm'];
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/nodes/{id}/machines/{vm}/clone': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Clone a VM (full, or linked) */
+    post: operations['postV1NodesIdMachinesVmClone'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/nodes/{id}/machines/{vm}/exec': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Run a command in the guest (argv form); the result has `exit_code`, `stdout`, `stderr` */
+    post: operations['postV1NodesIdMachinesVmExec'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/nodes/{id}/machines/{vm}/rename': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Rename a VM */
+    post: operations['postV1NodesIdMachinesVmRename'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/nodes/{id}/machines/{vm}/set': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Configure a VM: cpus, memory_mb, description, boot_order */
+    post: operations['postV1NodesIdMachinesVmSet'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/nodes/{id}/machines/{vm}/snapshots': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** A VM's snapshots, flat and as a tree */
+    get: operations['getV1NodesIdMachinesVmSnapshots'];
+    put?: never;
+    /** Take a snapshot; the result has its `id` */
+    post: operations['postV1NodesIdMachinesVmSnapshots'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/nodes/{id}/machines/{vm}/snapshots/{snapshot}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    post?: never;
+    /** Delete a snapshot (`?children=true`: with its children) */
+    delete: operations['deleteV1NodesIdMachinesVmSnapshotsSnapshot'];
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/nodes/{id}/machines/{vm}/snapshots/{snapshot}/switch': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Revert the VM to a snapshot */
+    post: operations['postV1NodesIdMachinesVmSnapshotsSnapshotSwitch'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/nodes/{id}/machines/{vm}/status': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** A VM's state and addresses */
+    get: operations['getV1NodesIdMachinesVmStatus'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/nodes/{id}/machines/{vm}/stop': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Stop a VM: ACPI shutdown, or `kill` (power off), or `drop_state` (a suspended VM) */
+    post: operations['postV1NodesIdMachinesVmStop'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/nodes/{id}/machines/{vm}/{action}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** start, suspend, resume, pause, reset, restart or unregister a VM */
+    post: operations['postV1NodesIdMachinesVmAction'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/v1/nodes/{id}/metrics/history': {
     parameters: {
       query?: never;
@@ -1697,6 +2153,354 @@ export interface paths {
      * @description Each instance: stop (if running) → backup on the source → transfer to the target → create there (without re-running the install script) → restore → switch → start (if it ran) → remove from the source. Every instance is planned before anything starts: if one fits nowhere the answer is 409 no_node_fits and nothing is created. Follow with GET /v1/migrations/{id} or the `migration.*` events.
      */
     post: operations['postV1NodesIdMigrate'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/nodes/{id}/network/addresses': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * List IP addresses
+     * @description Host operation `network.addresses.list` (docs/api/zones.md). Permission: `zones.read`. Read live on the host.
+     */
+    get: operations['getV1NodesIdNetworkAddresses'];
+    put?: never;
+    /**
+     * Create a static IP address
+     * @description Host operation `network.addresses.create` (docs/api/zones.md). Permission: `zones.manage`.
+     */
+    post: operations['postV1NodesIdNetworkAddresses'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/nodes/{id}/network/addresses/{addrobj}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    post?: never;
+    /**
+     * Delete an IP address (address object `link/name`, `/` sent as %2F)
+     * @description Host operation `network.addresses.delete` (docs/api/zones.md). Permission: `zones.manage`. Names with '/' go in the path URL-encoded: `rpool%2Fzones%2Fweb01`.
+     */
+    delete: operations['deleteV1NodesIdNetworkAddressesAddrobj'];
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/nodes/{id}/network/aggregates': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * List link aggregations
+     * @description Host operation `network.aggregates.list` (docs/api/zones.md). Permission: `zones.read`. Read live on the host.
+     */
+    get: operations['getV1NodesIdNetworkAggregates'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/nodes/{id}/network/bridges': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * List bridges
+     * @description Host operation `network.bridges.list` (docs/api/zones.md). Permission: `zones.read`. Read live on the host.
+     */
+    get: operations['getV1NodesIdNetworkBridges'];
+    put?: never;
+    /**
+     * Create a bridge
+     * @description Host operation `network.bridges.create` (docs/api/zones.md). Permission: `zones.manage`.
+     */
+    post: operations['postV1NodesIdNetworkBridges'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/nodes/{id}/network/bridges/{name}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    post?: never;
+    /**
+     * Delete a bridge
+     * @description Host operation `network.bridges.delete` (docs/api/zones.md). Permission: `zones.manage`.
+     */
+    delete: operations['deleteV1NodesIdNetworkBridgesName'];
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/nodes/{id}/network/bridges/{name}/links': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Add a link to a bridge
+     * @description Host operation `network.bridges.add-link` (docs/api/zones.md). Permission: `zones.manage`.
+     */
+    post: operations['postV1NodesIdNetworkBridgesNameLinks'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/nodes/{id}/network/bridges/{name}/links/{link}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    post?: never;
+    /**
+     * Remove a link from a bridge
+     * @description Host operation `network.bridges.remove-link` (docs/api/zones.md). Permission: `zones.manage`.
+     */
+    delete: operations['deleteV1NodesIdNetworkBridgesNameLinksLink'];
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/nodes/{id}/network/etherstubs': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * List etherstubs
+     * @description Host operation `network.etherstubs.list` (docs/api/zones.md). Permission: `zones.read`. Read live on the host.
+     */
+    get: operations['getV1NodesIdNetworkEtherstubs'];
+    put?: never;
+    /**
+     * Create an etherstub
+     * @description Host operation `network.etherstubs.create` (docs/api/zones.md). Permission: `zones.manage`.
+     */
+    post: operations['postV1NodesIdNetworkEtherstubs'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/nodes/{id}/network/etherstubs/{name}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    post?: never;
+    /**
+     * Delete an etherstub
+     * @description Host operation `network.etherstubs.delete` (docs/api/zones.md). Permission: `zones.manage`.
+     */
+    delete: operations['deleteV1NodesIdNetworkEtherstubsName'];
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/nodes/{id}/network/routes': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * List IP routes
+     * @description Host operation `network.routes.list` (docs/api/zones.md). Permission: `zones.read`. Read live on the host.
+     */
+    get: operations['getV1NodesIdNetworkRoutes'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/nodes/{id}/network/vlans': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * List VLAN links
+     * @description Host operation `network.vlans.list` (docs/api/zones.md). Permission: `zones.read`. Read live on the host.
+     */
+    get: operations['getV1NodesIdNetworkVlans'];
+    put?: never;
+    /**
+     * Create a VLAN link
+     * @description Host operation `network.vlans.create` (docs/api/zones.md). Permission: `zones.manage`.
+     */
+    post: operations['postV1NodesIdNetworkVlans'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/nodes/{id}/network/vlans/{name}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    post?: never;
+    /**
+     * Delete a VLAN link
+     * @description Host operation `network.vlans.delete` (docs/api/zones.md). Permission: `zones.manage`.
+     */
+    delete: operations['deleteV1NodesIdNetworkVlansName'];
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/nodes/{id}/network/vnics': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * List VNICs
+     * @description Host operation `network.vnics.list` (docs/api/zones.md). Permission: `zones.read`. Answered from the agent's last inventory (`source: "inventory"`, `as_of` its time) unless `?live=true` reads the host now (`source: "live"`).
+     */
+    get: operations['getV1NodesIdNetworkVnics'];
+    put?: never;
+    /**
+     * Create a VNIC
+     * @description Host operation `network.vnics.create` (docs/api/zones.md). Permission: `zones.manage`.
+     */
+    post: operations['postV1NodesIdNetworkVnics'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/nodes/{id}/network/vnics/{name}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * One VNIC
+     * @description Host operation `network.vnics.list` (docs/api/zones.md). Permission: `zones.read`. Answered from the agent's last inventory (`source: "inventory"`, `as_of` its time) unless `?live=true` reads the host now (`source: "live"`).
+     */
+    get: operations['getV1NodesIdNetworkVnicsName'];
+    put?: never;
+    post?: never;
+    /**
+     * Delete a VNIC
+     * @description Host operation `network.vnics.delete` (docs/api/zones.md). Permission: `zones.manage`.
+     */
+    delete: operations['deleteV1NodesIdNetworkVnicsName'];
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/nodes/{id}/network/vnics/{name}/properties': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * A VNIC's link properties
+     * @description Host operation `network.linkprops.get` (docs/api/zones.md). Permission: `zones.read`. Read live on the host.
+     */
+    get: operations['getV1NodesIdNetworkVnicsNameProperties'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    /**
+     * Set a VNIC's link properties
+     * @description Host operation `network.linkprops.set` (docs/api/zones.md). Permission: `zones.manage`.
+     */
+    patch: operations['patchV1NodesIdNetworkVnicsNameProperties'];
+    trace?: never;
+  };
+  '/v1/nodes/{id}/network/vnics/{name}/stats': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * A VNIC's packet and byte counters
+     * @description Host operation `network.vnics.stats` (docs/api/zones.md). Permission: `zones.read`. Read live on the host.
+     */
+    get: operations['getV1NodesIdNetworkVnicsNameStats'];
+    put?: never;
+    post?: never;
     delete?: never;
     options?: never;
     head?: never;
@@ -1757,6 +2561,718 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/v1/nodes/{id}/storage/arc': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * ZFS ARC statistics
+     * @description Host operation `storage.arc` (docs/api/zones.md). Permission: `zones.read`. Read live on the host.
+     */
+    get: operations['getV1NodesIdStorageArc'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/nodes/{id}/storage/datasets': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * List ZFS filesystems and volumes (below `root` when given)
+     * @description Host operation `storage.datasets.list` (docs/api/zones.md). Permission: `zones.read`. Answered from the agent's last inventory (`source: "inventory"`, `as_of` its time) unless `?live=true` reads the host now (`source: "live"`).
+     */
+    get: operations['getV1NodesIdStorageDatasets'];
+    put?: never;
+    /**
+     * Create a filesystem, or a volume with `volume_size`
+     * @description Host operation `storage.datasets.create` (docs/api/zones.md). Permission: `zones.manage`.
+     */
+    post: operations['postV1NodesIdStorageDatasets'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/nodes/{id}/storage/datasets/{dataset}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * One dataset (`/` in its name sent as %2F)
+     * @description Host operation `storage.datasets.get` (docs/api/zones.md). Permission: `zones.read`. Answered from the agent's last inventory (`source: "inventory"`, `as_of` its time) unless `?live=true` reads the host now (`source: "live"`). Names with '/' go in the path URL-encoded: `rpool%2Fzones%2Fweb01`.
+     */
+    get: operations['getV1NodesIdStorageDatasetsDataset'];
+    put?: never;
+    post?: never;
+    /**
+     * Destroy a dataset (`?recursive=true` with its children and snapshots)
+     * @description Host operation `storage.datasets.delete` (docs/api/zones.md). Permission: `zones.manage`. Names with '/' go in the path URL-encoded: `rpool%2Fzones%2Fweb01`.
+     */
+    delete: operations['deleteV1NodesIdStorageDatasetsDataset'];
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/nodes/{id}/storage/datasets/{dataset}/promote': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Promote a clone
+     * @description Host operation `storage.datasets.promote` (docs/api/zones.md). Permission: `zones.manage`. Names with '/' go in the path URL-encoded: `rpool%2Fzones%2Fweb01`.
+     */
+    post: operations['postV1NodesIdStorageDatasetsDatasetPromote'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/nodes/{id}/storage/datasets/{dataset}/properties': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * A dataset's properties (`?names=compression,quota`, all by default)
+     * @description Host operation `storage.datasets.properties.get` (docs/api/zones.md). Permission: `zones.read`. Read live on the host. Names with '/' go in the path URL-encoded: `rpool%2Fzones%2Fweb01`.
+     */
+    get: operations['getV1NodesIdStorageDatasetsDatasetProperties'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    /**
+     * Set a dataset's properties
+     * @description Host operation `storage.datasets.properties.set` (docs/api/zones.md). Permission: `zones.manage`. Names with '/' go in the path URL-encoded: `rpool%2Fzones%2Fweb01`.
+     */
+    patch: operations['patchV1NodesIdStorageDatasetsDatasetProperties'];
+    trace?: never;
+  };
+  '/v1/nodes/{id}/storage/datasets/{dataset}/rename': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Rename a dataset
+     * @description Host operation `storage.datasets.rename` (docs/api/zones.md). Permission: `zones.manage`. Names with '/' go in the path URL-encoded: `rpool%2Fzones%2Fweb01`.
+     */
+    post: operations['postV1NodesIdStorageDatasetsDatasetRename'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/nodes/{id}/storage/datasets/{dataset}/snapshots': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * A dataset's snapshots
+     * @description Host operation `storage.snapshots.list` (docs/api/zones.md). Permission: `zones.read`. Read live on the host. Names with '/' go in the path URL-encoded: `rpool%2Fzones%2Fweb01`.
+     */
+    get: operations['getV1NodesIdStorageDatasetsDatasetSnapshots'];
+    put?: never;
+    /**
+     * Snapshot a dataset (`recursive` for its children too)
+     * @description Host operation `storage.snapshots.create` (docs/api/zones.md). Permission: `zones.manage`. Names with '/' go in the path URL-encoded: `rpool%2Fzones%2Fweb01`.
+     */
+    post: operations['postV1NodesIdStorageDatasetsDatasetSnapshots'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/nodes/{id}/storage/pools': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * List pools
+     * @description Host operation `storage.pools.list` (docs/api/zones.md). Permission: `zones.read`. Answered from the agent's last inventory (`source: "inventory"`, `as_of` its time) unless `?live=true` reads the host now (`source: "live"`).
+     */
+    get: operations['getV1NodesIdStoragePools'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/nodes/{id}/storage/pools/{pool}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * One pool
+     * @description Host operation `storage.pools.list` (docs/api/zones.md). Permission: `zones.read`. Answered from the agent's last inventory (`source: "inventory"`, `as_of` its time) unless `?live=true` reads the host now (`source: "live"`).
+     */
+    get: operations['getV1NodesIdStoragePoolsPool'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/nodes/{id}/storage/pools/{pool}/iostat': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * A pool's I/O
+     * @description Host operation `storage.pools.iostat` (docs/api/zones.md). Permission: `zones.read`. Read live on the host.
+     */
+    get: operations['getV1NodesIdStoragePoolsPoolIostat'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/nodes/{id}/storage/pools/{pool}/properties': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * A pool's properties
+     * @description Host operation `storage.pools.properties` (docs/api/zones.md). Permission: `zones.read`. Read live on the host.
+     */
+    get: operations['getV1NodesIdStoragePoolsPoolProperties'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/nodes/{id}/storage/pools/{pool}/scrub': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Start (or with `stop`, stop) a scrub
+     * @description Host operation `storage.pools.scrub` (docs/api/zones.md). Permission: `zones.manage`.
+     */
+    post: operations['postV1NodesIdStoragePoolsPoolScrub'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/nodes/{id}/storage/pools/{pool}/status': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * A pool's status: vdevs, errors, scan
+     * @description Host operation `storage.pools.status` (docs/api/zones.md). Permission: `zones.read`. Read live on the host.
+     */
+    get: operations['getV1NodesIdStoragePoolsPoolStatus'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/nodes/{id}/storage/snapshots': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * List snapshots (of `dataset` when given)
+     * @description Host operation `storage.snapshots.list` (docs/api/zones.md). Permission: `zones.read`. Read live on the host.
+     */
+    get: operations['getV1NodesIdStorageSnapshots'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/nodes/{id}/storage/snapshots/{snapshot}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    post?: never;
+    /**
+     * Destroy a snapshot (`pool%2Fds@name`)
+     * @description Host operation `storage.snapshots.delete` (docs/api/zones.md). Permission: `zones.manage`. Names with '/' go in the path URL-encoded: `rpool%2Fzones%2Fweb01`.
+     */
+    delete: operations['deleteV1NodesIdStorageSnapshotsSnapshot'];
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/nodes/{id}/storage/snapshots/{snapshot}/clone': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Clone a snapshot into a new dataset `to`
+     * @description Host operation `storage.datasets.clone` (docs/api/zones.md). Permission: `zones.manage`. Names with '/' go in the path URL-encoded: `rpool%2Fzones%2Fweb01`.
+     */
+    post: operations['postV1NodesIdStorageSnapshotsSnapshotClone'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/nodes/{id}/storage/snapshots/{snapshot}/holds': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * A snapshot's holds
+     * @description Host operation `storage.snapshots.holds` (docs/api/zones.md). Permission: `zones.read`. Read live on the host. Names with '/' go in the path URL-encoded: `rpool%2Fzones%2Fweb01`.
+     */
+    get: operations['getV1NodesIdStorageSnapshotsSnapshotHolds'];
+    put?: never;
+    /**
+     * Place a hold `tag` on a snapshot
+     * @description Host operation `storage.snapshots.hold` (docs/api/zones.md). Permission: `zones.manage`. Names with '/' go in the path URL-encoded: `rpool%2Fzones%2Fweb01`.
+     */
+    post: operations['postV1NodesIdStorageSnapshotsSnapshotHolds'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/nodes/{id}/storage/snapshots/{snapshot}/holds/{tag}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    post?: never;
+    /**
+     * Release a hold on a snapshot
+     * @description Host operation `storage.snapshots.release` (docs/api/zones.md). Permission: `zones.manage`. Names with '/' go in the path URL-encoded: `rpool%2Fzones%2Fweb01`.
+     */
+    delete: operations['deleteV1NodesIdStorageSnapshotsSnapshotHoldsTag'];
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/nodes/{id}/storage/snapshots/{snapshot}/rollback': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Roll its dataset back to a snapshot
+     * @description Host operation `storage.snapshots.rollback` (docs/api/zones.md). Permission: `zones.manage`. Names with '/' go in the path URL-encoded: `rpool%2Fzones%2Fweb01`.
+     */
+    post: operations['postV1NodesIdStorageSnapshotsSnapshotRollback'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/nodes/{id}/storage/swap': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * List swap devices
+     * @description Host operation `storage.swap.list` (docs/api/zones.md). Permission: `zones.read`. Read live on the host.
+     */
+    get: operations['getV1NodesIdStorageSwap'];
+    put?: never;
+    /**
+     * Add a volume as swap
+     * @description Host operation `storage.swap.add` (docs/api/zones.md). Permission: `zones.manage`.
+     */
+    post: operations['postV1NodesIdStorageSwap'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/nodes/{id}/storage/swap/summary': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * Swap totals
+     * @description Host operation `storage.swap.summary` (docs/api/zones.md). Permission: `zones.read`. Read live on the host.
+     */
+    get: operations['getV1NodesIdStorageSwapSummary'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/nodes/{id}/storage/swap/{volume}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    post?: never;
+    /**
+     * Remove a swap volume (`/` sent as %2F)
+     * @description Host operation `storage.swap.remove` (docs/api/zones.md). Permission: `zones.manage`. Names with '/' go in the path URL-encoded: `rpool%2Fzones%2Fweb01`.
+     */
+    delete: operations['deleteV1NodesIdStorageSwapVolume'];
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/nodes/{id}/system/metrics': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * CPU, load and memory of the host
+     * @description Host operation `system.metrics` (docs/api/zones.md). Permission: `zones.read`. Read live on the host.
+     */
+    get: operations['getV1NodesIdSystemMetrics'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/nodes/{id}/system/packages': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * List installed packages
+     * @description Host operation `system.packages.list` (docs/api/zones.md). Permission: `zones.read`. Read live on the host.
+     */
+    get: operations['getV1NodesIdSystemPackages'];
+    put?: never;
+    /**
+     * Install a package
+     * @description Host operation `system.packages.install` (docs/api/zones.md). Permission: `zones.manage`.
+     */
+    post: operations['postV1NodesIdSystemPackages'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/nodes/{id}/system/packages/search': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * Search the publishers for packages (`?term=`)
+     * @description Host operation `system.packages.search` (docs/api/zones.md). Permission: `zones.read`. Read live on the host.
+     */
+    get: operations['getV1NodesIdSystemPackagesSearch'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/nodes/{id}/system/packages/{name}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * One package (`/` in its FMRI sent as %2F)
+     * @description Host operation `system.packages.info` (docs/api/zones.md). Permission: `zones.read`. Read live on the host. Names with '/' go in the path URL-encoded: `rpool%2Fzones%2Fweb01`.
+     */
+    get: operations['getV1NodesIdSystemPackagesName'];
+    put?: never;
+    post?: never;
+    /**
+     * Uninstall a package
+     * @description Host operation `system.packages.uninstall` (docs/api/zones.md). Permission: `zones.manage`. Names with '/' go in the path URL-encoded: `rpool%2Fzones%2Fweb01`.
+     */
+    delete: operations['deleteV1NodesIdSystemPackagesName'];
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/nodes/{id}/system/services': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * List SMF services (`?all=true` for disabled ones too)
+     * @description Host operation `system.services.list` (docs/api/zones.md). Permission: `zones.read`. Read live on the host.
+     */
+    get: operations['getV1NodesIdSystemServices'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/nodes/{id}/system/services/{fmri}/clear': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Clear the maintenance state of an SMF service
+     * @description Host operation `system.services.clear` (docs/api/zones.md). Permission: `zones.manage`. Names with '/' go in the path URL-encoded: `rpool%2Fzones%2Fweb01`.
+     */
+    post: operations['postV1NodesIdSystemServicesFmriClear'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/nodes/{id}/system/services/{fmri}/disable': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Disable an SMF service
+     * @description Host operation `system.services.disable` (docs/api/zones.md). Permission: `zones.manage`. Names with '/' go in the path URL-encoded: `rpool%2Fzones%2Fweb01`.
+     */
+    post: operations['postV1NodesIdSystemServicesFmriDisable'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/nodes/{id}/system/services/{fmri}/enable': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Enable an SMF service (`/` in its FMRI sent as %2F)
+     * @description Host operation `system.services.enable` (docs/api/zones.md). Permission: `zones.manage`. Names with '/' go in the path URL-encoded: `rpool%2Fzones%2Fweb01`.
+     */
+    post: operations['postV1NodesIdSystemServicesFmriEnable'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/nodes/{id}/system/services/{fmri}/refresh': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Refresh an SMF service
+     * @description Host operation `system.services.refresh` (docs/api/zones.md). Permission: `zones.manage`. Names with '/' go in the path URL-encoded: `rpool%2Fzones%2Fweb01`.
+     */
+    post: operations['postV1NodesIdSystemServicesFmriRefresh'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/nodes/{id}/system/services/{fmri}/restart': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Restart an SMF service
+     * @description Host operation `system.services.restart` (docs/api/zones.md). Permission: `zones.manage`. Names with '/' go in the path URL-encoded: `rpool%2Fzones%2Fweb01`.
+     */
+    post: operations['postV1NodesIdSystemServicesFmriRestart'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/nodes/{id}/system/updates': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * Check for updates
+     * @description Host operation `system.updates.check` (docs/api/zones.md). Permission: `zones.read`. Read live on the host.
+     */
+    get: operations['getV1NodesIdSystemUpdates'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/nodes/{id}/system/updates/apply': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Apply updates
+     * @description Host operation `system.updates.apply` (docs/api/zones.md). Permission: `zones.manage`.
+     */
+    post: operations['postV1NodesIdSystemUpdatesApply'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/v1/nodes/{id}/terminal': {
     parameters: {
       query?: never;
@@ -1790,6 +3306,174 @@ export interface paths {
     put?: never;
     /** Allow scheduling on the node again (cancels a drain in progress) */
     post: operations['postV1NodesIdUncordon'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/nodes/{id}/zones': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * List the zones
+     * @description Host operation `zones.list` (docs/api/zones.md). Permission: `zones.read`. Answered from the agent's last inventory (`source: "inventory"`, `as_of` its time) unless `?live=true` reads the host now (`source: "live"`).
+     */
+    get: operations['getV1NodesIdZones'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/nodes/{id}/zones/{zone}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * One zone: state, brand, zonepath, uuid, ip-type, ram, vcpus (live: its whole configuration)
+     * @description Host operation `zones.get` (docs/api/zones.md). Permission: `zones.read`. Answered from the agent's last inventory (`source: "inventory"`, `as_of` its time) unless `?live=true` reads the host now (`source: "live"`).
+     */
+    get: operations['getV1NodesIdZonesZone'];
+    put?: never;
+    post?: never;
+    /**
+     * Delete a zone (halted, uninstalled, configuration deleted)
+     * @description Host operation `zones.delete` (docs/api/zones.md). Permission: `zones.manage`.
+     */
+    delete: operations['deleteV1NodesIdZonesZone'];
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/nodes/{id}/zones/{zone}/clone': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Clone a zone into a new zone `name` at `zonepath`
+     * @description Host operation `zones.clone` (docs/api/zones.md). Permission: `zones.manage`.
+     */
+    post: operations['postV1NodesIdZonesZoneClone'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/nodes/{id}/zones/{zone}/config': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * A zone's configuration
+     * @description Host operation `zones.config.get` (docs/api/zones.md). Permission: `zones.read`. Read live on the host.
+     */
+    get: operations['getV1NodesIdZonesZoneConfig'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    /**
+     * Set global properties of a zone's configuration (`zonecfg set`)
+     * @description Host operation `zones.config.update` (docs/api/zones.md). Permission: `zones.manage`.
+     */
+    patch: operations['patchV1NodesIdZonesZoneConfig'];
+    trace?: never;
+  };
+  '/v1/nodes/{id}/zones/{zone}/halt': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Halt a zone at once
+     * @description Host operation `zones.halt` (docs/api/zones.md). Permission: `zones.manage`.
+     */
+    post: operations['postV1NodesIdZonesZoneHalt'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/nodes/{id}/zones/{zone}/restart': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Reboot a zone
+     * @description Host operation `zones.restart` (docs/api/zones.md). Permission: `zones.manage`.
+     */
+    post: operations['postV1NodesIdZonesZoneRestart'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/nodes/{id}/zones/{zone}/start': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Boot a zone
+     * @description Host operation `zones.start` (docs/api/zones.md). Permission: `zones.manage`.
+     */
+    post: operations['postV1NodesIdZonesZoneStart'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/nodes/{id}/zones/{zone}/stop': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Shut a zone down cleanly
+     * @description Host operation `zones.stop` (docs/api/zones.md). Permission: `zones.manage`.
+     */
+    post: operations['postV1NodesIdZonesZoneStop'];
     delete?: never;
     options?: never;
     head?: never;
@@ -2713,6 +4397,35 @@ export interface operations {
       };
     };
   };
+  getInstallSh: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The script */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'text/x-shellscript': unknown;
+        };
+      };
+      /** @description Error */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
   getMetrics: {
     parameters: {
       query?: never;
@@ -3088,6 +4801,92 @@ export interface operations {
       };
     };
   };
+  getV1AgentBundlePlatform: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        platform: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The bundle */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/gzip': unknown;
+        };
+      };
+      /** @description `agent_bundle_not_found`: this hub has no agent bundle for that platform: build one there with `npm run bundle:agent` */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'agent_bundle_not_found';
+          };
+        };
+      };
+      /** @description Error */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  getV1AgentBundlePlatformSha256: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        platform: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description `<hex>  hostplane-agent-<platform>.tar.gz` */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'text/plain': unknown;
+        };
+      };
+      /** @description `agent_bundle_not_found`: this hub has no agent bundle for that platform: build one there with `npm run bundle:agent` */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'agent_bundle_not_found';
+          };
+        };
+      };
+      /** @description Error */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
   postV1AgentsRegister: {
     parameters: {
       query?: never;
@@ -3249,6 +5048,9 @@ export interface operations {
             | 'zones.read'
             | 'zones.manage'
             | 'zones.console'
+            | 'machines.read'
+            | 'machines.manage'
+            | 'machines.execute'
             | 'operations.view'
             | 'operations.cancel'
             | 'platform.admin'
@@ -5368,7 +7170,7 @@ export interface operations {
               /** Format: uuid */
               node_id: string;
               /** @enum {string} */
-              driver: 'process' | 'docker' | 'zone';
+              driver: 'process' | 'docker' | 'zone' | 'parallels';
               /**
                * @description The host-reported state; `pending` until created, `unknown` while its node is lost, `deleting` once a delete is queued
                * @enum {string}
@@ -5526,7 +7328,7 @@ export interface operations {
               /** Format: uuid */
               node_id: string;
               /** @enum {string} */
-              driver: 'process' | 'docker' | 'zone';
+              driver: 'process' | 'docker' | 'zone' | 'parallels';
               /**
                * @description The host-reported state; `pending` until created, `unknown` while its node is lost, `deleting` once a delete is queued
                * @enum {string}
@@ -5628,7 +7430,7 @@ export interface operations {
             /** Format: uuid */
             node_id: string;
             /** @enum {string} */
-            driver: 'process' | 'docker' | 'zone';
+            driver: 'process' | 'docker' | 'zone' | 'parallels';
             /**
              * @description The host-reported state; `pending` until created, `unknown` while its node is lost, `deleting` once a delete is queued
              * @enum {string}
@@ -5758,7 +7560,7 @@ export interface operations {
               /** Format: uuid */
               node_id: string;
               /** @enum {string} */
-              driver: 'process' | 'docker' | 'zone';
+              driver: 'process' | 'docker' | 'zone' | 'parallels';
               /**
                * @description The host-reported state; `pending` until created, `unknown` while its node is lost, `deleting` once a delete is queued
                * @enum {string}
@@ -5876,7 +7678,7 @@ export interface operations {
               /** Format: uuid */
               node_id: string;
               /** @enum {string} */
-              driver: 'process' | 'docker' | 'zone';
+              driver: 'process' | 'docker' | 'zone' | 'parallels';
               /**
                * @description The host-reported state; `pending` until created, `unknown` while its node is lost, `deleting` once a delete is queued
                * @enum {string}
@@ -6053,7 +7855,7 @@ export interface operations {
               /** Format: uuid */
               node_id: string;
               /** @enum {string} */
-              driver: 'process' | 'docker' | 'zone';
+              driver: 'process' | 'docker' | 'zone' | 'parallels';
               /**
                * @description The host-reported state; `pending` until created, `unknown` while its node is lost, `deleting` once a delete is queued
                * @enum {string}
@@ -6205,7 +8007,7 @@ export interface operations {
               /** Format: uuid */
               node_id: string;
               /** @enum {string} */
-              driver: 'process' | 'docker' | 'zone';
+              driver: 'process' | 'docker' | 'zone' | 'parallels';
               /**
                * @description The host-reported state; `pending` until created, `unknown` while its node is lost, `deleting` once a delete is queued
                * @enum {string}
@@ -8384,7 +10186,7 @@ export interface operations {
               /** Format: uuid */
               node_id: string;
               /** @enum {string} */
-              driver: 'process' | 'docker' | 'zone';
+              driver: 'process' | 'docker' | 'zone' | 'parallels';
               /**
                * @description The host-reported state; `pending` until created, `unknown` while its node is lost, `deleting` once a delete is queued
                * @enum {string}
@@ -8811,7 +10613,7 @@ export interface operations {
               /** Format: uuid */
               node_id: string;
               /** @enum {string} */
-              driver: 'process' | 'docker' | 'zone';
+              driver: 'process' | 'docker' | 'zone' | 'parallels';
               /**
                * @description The host-reported state; `pending` until created, `unknown` while its node is lost, `deleting` once a delete is queued
                * @enum {string}
@@ -8929,7 +10731,7 @@ export interface operations {
               /** Format: uuid */
               node_id: string;
               /** @enum {string} */
-              driver: 'process' | 'docker' | 'zone';
+              driver: 'process' | 'docker' | 'zone' | 'parallels';
               /**
                * @description The host-reported state; `pending` until created, `unknown` while its node is lost, `deleting` once a delete is queued
                * @enum {string}
@@ -9100,7 +10902,7 @@ export interface operations {
               /** Format: uuid */
               node_id: string;
               /** @enum {string} */
-              driver: 'process' | 'docker' | 'zone';
+              driver: 'process' | 'docker' | 'zone' | 'parallels';
               /**
                * @description The host-reported state; `pending` until created, `unknown` while its node is lost, `deleting` once a delete is queued
                * @enum {string}
@@ -9208,6 +11010,261 @@ export interface operations {
           'application/json': components['schemas']['Error'] & {
             /** @enum {unknown} */
             code?: 'invalid_invite';
+          };
+        };
+      };
+      /** @description Error */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  getV1Machines: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description `{data, total, unreachable}`: VMs with node_id and node_name */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description Error */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  getV1MachinesVm: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        vm: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The VM with its node_id and node_name */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description `not_found`: the resource (or route) does not exist, or is not visible to the caller */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'not_found';
+          };
+        };
+      };
+      /** @description Error */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  deleteV1MachinesVm: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description A unique value (e.g. a UUID, 1–255 printable ASCII characters) that makes a retry safe. The same key with the same request from the same caller within 24 h answers the first response again (status, body, Location; header `Idempotent-Replayed: true`) without doing the work twice. The same key with a different request: 422 `idempotency_key_reused`. While the first request is still running: the retry waits up to 5 s for it, then 409 `idempotency_key_in_flight`. Responses with status 5xx and requests that failed validation are not kept: a retry runs again. See docs/api.md. */
+        'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
+      };
+      path: {
+        vm: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Accepted: the operation */
+      202: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** Format: uuid */
+            id: string;
+            kind: string;
+            /** @enum {string} */
+            status: 'queued' | 'running' | 'cancelling' | 'succeeded' | 'failed' | 'cancelled' | 'expired';
+            progress: {
+              percent: number;
+              message: string | null;
+            };
+            /** @description API paths of what the operation touches */
+            resources: string[];
+            may_cancel: boolean;
+            node_id: string | null;
+            actor: {
+              /** @enum {string} */
+              type: 'user' | 'api_token' | 'system';
+              id: string | null;
+              name?: string;
+            };
+            error: {
+              code: string;
+              message: string;
+            } | null;
+            result: unknown;
+            created_at: string;
+            started_at: string | null;
+            finished_at: string | null;
+            deadline_at: string | null;
+          };
+        };
+      };
+      /** @description `invalid_argument`: a parameter failed its pattern (details.field names it); nothing ran */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'invalid_argument';
+          };
+        };
+      };
+      /** @description `not_found`: the resource (or route) does not exist, or is not visible to the caller */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'not_found';
+          };
+        };
+      };
+      /** @description Error */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  postV1MachinesVmAction: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description A unique value (e.g. a UUID, 1–255 printable ASCII characters) that makes a retry safe. The same key with the same request from the same caller within 24 h answers the first response again (status, body, Location; header `Idempotent-Replayed: true`) without doing the work twice. The same key with a different request: 422 `idempotency_key_reused`. While the first request is still running: the retry waits up to 5 s for it, then 409 `idempotency_key_in_flight`. Responses with status 5xx and requests that failed validation are not kept: a retry runs again. See docs/api.md. */
+        'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
+      };
+      path: {
+        vm: string;
+        action:
+          | 'start'
+          | 'stop'
+          | 'suspend'
+          | 'resume'
+          | 'pause'
+          | 'reset'
+          | 'restart'
+          | 'rename'
+          | 'set'
+          | 'clone'
+          | 'unregister'
+          | 'exec';
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Accepted: the operation */
+      202: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** Format: uuid */
+            id: string;
+            kind: string;
+            /** @enum {string} */
+            status: 'queued' | 'running' | 'cancelling' | 'succeeded' | 'failed' | 'cancelled' | 'expired';
+            progress: {
+              percent: number;
+              message: string | null;
+            };
+            /** @description API paths of what the operation touches */
+            resources: string[];
+            may_cancel: boolean;
+            node_id: string | null;
+            actor: {
+              /** @enum {string} */
+              type: 'user' | 'api_token' | 'system';
+              id: string | null;
+              name?: string;
+            };
+            error: {
+              code: string;
+              message: string;
+            } | null;
+            result: unknown;
+            created_at: string;
+            started_at: string | null;
+            finished_at: string | null;
+            deadline_at: string | null;
+          };
+        };
+      };
+      /** @description `invalid_argument`: a parameter failed its pattern (details.field names it); nothing ran */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'invalid_argument';
+          };
+        };
+      };
+      /** @description `not_found`: the resource (or route) does not exist, or is not visible to the caller */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'not_found';
           };
         };
       };
@@ -10177,6 +12234,553 @@ export interface operations {
       };
     };
   };
+  getV1NodesIdBootenvs: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description `{node_id, operation, source, as_of, truncated?, data}` */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description `invalid_argument`: a parameter failed its pattern (details.field names it); nothing ran */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'invalid_argument';
+          };
+        };
+      };
+      /**
+       * @description `not_found`: the resource (or route) does not exist, or is not visible to the caller
+       *
+       *     `host_resource_not_found`: no zone, link, dataset or pool of that name on the node (details.field names the parameter)
+       */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'not_found' | 'host_resource_not_found';
+          };
+        };
+      };
+      /** @description `node_offline`: the node's agent is not connected */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'node_offline';
+          };
+        };
+      };
+      /** @description the host command failed (host_command_failed, driver_unavailable) */
+      502: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description `node_timeout`: the node did not answer in time */
+      504: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'node_timeout';
+          };
+        };
+      };
+      /** @description Error */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  postV1NodesIdBootenvs: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description A unique value (e.g. a UUID, 1–255 printable ASCII characters) that makes a retry safe. The same key with the same request from the same caller within 24 h answers the first response again (status, body, Location; header `Idempotent-Replayed: true`) without doing the work twice. The same key with a different request: 422 `idempotency_key_reused`. While the first request is still running: the retry waits up to 5 s for it, then 409 `idempotency_key_in_flight`. Responses with status 5xx and requests that failed validation are not kept: a retry runs again. See docs/api.md. */
+        'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
+      };
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': {
+          /** @description a name: ^[A-Za-z][A-Za-z0-9_.-]{0,62}$ */
+          name: string;
+          /** @description a name: ^[A-Za-z][A-Za-z0-9_.-]{0,62}$ */
+          from?: string;
+        };
+      };
+    };
+    responses: {
+      /** @description Accepted: the operation (also at the Location header); its result has `{operation, data}` */
+      202: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** Format: uuid */
+            id: string;
+            kind: string;
+            /** @enum {string} */
+            status: 'queued' | 'running' | 'cancelling' | 'succeeded' | 'failed' | 'cancelled' | 'expired';
+            progress: {
+              percent: number;
+              message: string | null;
+            };
+            /** @description API paths of what the operation touches */
+            resources: string[];
+            may_cancel: boolean;
+            node_id: string | null;
+            actor: {
+              /** @enum {string} */
+              type: 'user' | 'api_token' | 'system';
+              id: string | null;
+              name?: string;
+            };
+            error: {
+              code: string;
+              message: string;
+            } | null;
+            result: unknown;
+            created_at: string;
+            started_at: string | null;
+            finished_at: string | null;
+            deadline_at: string | null;
+          };
+        };
+      };
+      /** @description `invalid_argument`: a parameter failed its pattern (details.field names it); nothing ran */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'invalid_argument';
+          };
+        };
+      };
+      /** @description `not_found`: the resource (or route) does not exist, or is not visible to the caller */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'not_found';
+          };
+        };
+      };
+      /** @description Error */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  deleteV1NodesIdBootenvsName: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description A unique value (e.g. a UUID, 1–255 printable ASCII characters) that makes a retry safe. The same key with the same request from the same caller within 24 h answers the first response again (status, body, Location; header `Idempotent-Replayed: true`) without doing the work twice. The same key with a different request: 422 `idempotency_key_reused`. While the first request is still running: the retry waits up to 5 s for it, then 409 `idempotency_key_in_flight`. Responses with status 5xx and requests that failed validation are not kept: a retry runs again. See docs/api.md. */
+        'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
+      };
+      path: {
+        id: string;
+        /** @description a name: ^[A-Za-z][A-Za-z0-9_.-]{0,62}$ */
+        name: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Accepted: the operation (also at the Location header); its result has `{operation, data}` */
+      202: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** Format: uuid */
+            id: string;
+            kind: string;
+            /** @enum {string} */
+            status: 'queued' | 'running' | 'cancelling' | 'succeeded' | 'failed' | 'cancelled' | 'expired';
+            progress: {
+              percent: number;
+              message: string | null;
+            };
+            /** @description API paths of what the operation touches */
+            resources: string[];
+            may_cancel: boolean;
+            node_id: string | null;
+            actor: {
+              /** @enum {string} */
+              type: 'user' | 'api_token' | 'system';
+              id: string | null;
+              name?: string;
+            };
+            error: {
+              code: string;
+              message: string;
+            } | null;
+            result: unknown;
+            created_at: string;
+            started_at: string | null;
+            finished_at: string | null;
+            deadline_at: string | null;
+          };
+        };
+      };
+      /** @description `invalid_argument`: a parameter failed its pattern (details.field names it); nothing ran */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'invalid_argument';
+          };
+        };
+      };
+      /** @description `not_found`: the resource (or route) does not exist, or is not visible to the caller */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'not_found';
+          };
+        };
+      };
+      /** @description Error */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  postV1NodesIdBootenvsNameActivate: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description A unique value (e.g. a UUID, 1–255 printable ASCII characters) that makes a retry safe. The same key with the same request from the same caller within 24 h answers the first response again (status, body, Location; header `Idempotent-Replayed: true`) without doing the work twice. The same key with a different request: 422 `idempotency_key_reused`. While the first request is still running: the retry waits up to 5 s for it, then 409 `idempotency_key_in_flight`. Responses with status 5xx and requests that failed validation are not kept: a retry runs again. See docs/api.md. */
+        'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
+      };
+      path: {
+        id: string;
+        /** @description a name: ^[A-Za-z][A-Za-z0-9_.-]{0,62}$ */
+        name: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Accepted: the operation (also at the Location header); its result has `{operation, data}` */
+      202: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** Format: uuid */
+            id: string;
+            kind: string;
+            /** @enum {string} */
+            status: 'queued' | 'running' | 'cancelling' | 'succeeded' | 'failed' | 'cancelled' | 'expired';
+            progress: {
+              percent: number;
+              message: string | null;
+            };
+            /** @description API paths of what the operation touches */
+            resources: string[];
+            may_cancel: boolean;
+            node_id: string | null;
+            actor: {
+              /** @enum {string} */
+              type: 'user' | 'api_token' | 'system';
+              id: string | null;
+              name?: string;
+            };
+            error: {
+              code: string;
+              message: string;
+            } | null;
+            result: unknown;
+            created_at: string;
+            started_at: string | null;
+            finished_at: string | null;
+            deadline_at: string | null;
+          };
+        };
+      };
+      /** @description `invalid_argument`: a parameter failed its pattern (details.field names it); nothing ran */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'invalid_argument';
+          };
+        };
+      };
+      /** @description `not_found`: the resource (or route) does not exist, or is not visible to the caller */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'not_found';
+          };
+        };
+      };
+      /** @description Error */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  postV1NodesIdBootenvsNameMount: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description A unique value (e.g. a UUID, 1–255 printable ASCII characters) that makes a retry safe. The same key with the same request from the same caller within 24 h answers the first response again (status, body, Location; header `Idempotent-Replayed: true`) without doing the work twice. The same key with a different request: 422 `idempotency_key_reused`. While the first request is still running: the retry waits up to 5 s for it, then 409 `idempotency_key_in_flight`. Responses with status 5xx and requests that failed validation are not kept: a retry runs again. See docs/api.md. */
+        'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
+      };
+      path: {
+        id: string;
+        /** @description a name: ^[A-Za-z][A-Za-z0-9_.-]{0,62}$ */
+        name: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': {
+          /** @description an absolute path, no .. and no leading - */
+          mountpoint: string;
+        };
+      };
+    };
+    responses: {
+      /** @description Accepted: the operation (also at the Location header); its result has `{operation, data}` */
+      202: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** Format: uuid */
+            id: string;
+            kind: string;
+            /** @enum {string} */
+            status: 'queued' | 'running' | 'cancelling' | 'succeeded' | 'failed' | 'cancelled' | 'expired';
+            progress: {
+              percent: number;
+              message: string | null;
+            };
+            /** @description API paths of what the operation touches */
+            resources: string[];
+            may_cancel: boolean;
+            node_id: string | null;
+            actor: {
+              /** @enum {string} */
+              type: 'user' | 'api_token' | 'system';
+              id: string | null;
+              name?: string;
+            };
+            error: {
+              code: string;
+              message: string;
+            } | null;
+            result: unknown;
+            created_at: string;
+            started_at: string | null;
+            finished_at: string | null;
+            deadline_at: string | null;
+          };
+        };
+      };
+      /** @description `invalid_argument`: a parameter failed its pattern (details.field names it); nothing ran */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'invalid_argument';
+          };
+        };
+      };
+      /** @description `not_found`: the resource (or route) does not exist, or is not visible to the caller */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'not_found';
+          };
+        };
+      };
+      /** @description Error */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  postV1NodesIdBootenvsNameUnmount: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description A unique value (e.g. a UUID, 1–255 printable ASCII characters) that makes a retry safe. The same key with the same request from the same caller within 24 h answers the first response again (status, body, Location; header `Idempotent-Replayed: true`) without doing the work twice. The same key with a different request: 422 `idempotency_key_reused`. While the first request is still running: the retry waits up to 5 s for it, then 409 `idempotency_key_in_flight`. Responses with status 5xx and requests that failed validation are not kept: a retry runs again. See docs/api.md. */
+        'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
+      };
+      path: {
+        id: string;
+        /** @description a name: ^[A-Za-z][A-Za-z0-9_.-]{0,62}$ */
+        name: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Accepted: the operation (also at the Location header); its result has `{operation, data}` */
+      202: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** Format: uuid */
+            id: string;
+            kind: string;
+            /** @enum {string} */
+            status: 'queued' | 'running' | 'cancelling' | 'succeeded' | 'failed' | 'cancelled' | 'expired';
+            progress: {
+              percent: number;
+              message: string | null;
+            };
+            /** @description API paths of what the operation touches */
+            resources: string[];
+            may_cancel: boolean;
+            node_id: string | null;
+            actor: {
+              /** @enum {string} */
+              type: 'user' | 'api_token' | 'system';
+              id: string | null;
+              name?: string;
+            };
+            error: {
+              code: string;
+              message: string;
+            } | null;
+            result: unknown;
+            created_at: string;
+            started_at: string | null;
+            finished_at: string | null;
+            deadline_at: string | null;
+          };
+        };
+      };
+      /** @description `invalid_argument`: a parameter failed its pattern (details.field names it); nothing ran */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'invalid_argument';
+          };
+        };
+      };
+      /** @description `not_found`: the resource (or route) does not exist, or is not visible to the caller */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'not_found';
+          };
+        };
+      };
+      /** @description Error */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
   postV1NodesIdContainersContainerIdKill: {
     parameters: {
       query?: never;
@@ -11041,7 +13645,7 @@ export interface operations {
       /**
        * @description `not_found`: the resource (or route) does not exist, or is not visible to the caller
        *
-       *     `unknown_operation`: not a host operation (docs/api/zones.md lists them)
+       *     `unknown_operation`: not a host operation (docs/api/zones.md and docs/api/machines.md list them)
        */
       404: {
         headers: {
@@ -11176,7 +13780,7 @@ export interface operations {
       /**
        * @description `not_found`: the resource (or route) does not exist, or is not visible to the caller
        *
-       *     `unknown_operation`: not a host operation (docs/api/zones.md lists them)
+       *     `unknown_operation`: not a host operation (docs/api/zones.md and docs/api/machines.md list them)
        */
       404: {
         headers: {
@@ -11297,6 +13901,51 @@ export interface operations {
               backup_id: string;
               size_bytes: number;
             }[];
+            illumos?: {
+              zones: {
+                id: number | null;
+                name: string;
+                state: string;
+                zonepath: string;
+                uuid: string | null;
+                brand: string;
+                ip_type: string;
+                ram: string | null;
+                vcpus: number | null;
+                autoboot: boolean | null;
+                nets: string[];
+              }[];
+              vnics: {
+                link: string;
+                over: string | null;
+                speed_mbps: number | null;
+                mac_address: string | null;
+                mac_type: string | null;
+                vlan_id: number | null;
+                zone: string | null;
+              }[];
+              datasets: {
+                name: string;
+                type: string;
+                used: number | null;
+                available: number | null;
+                referenced: number | null;
+                mountpoint: string | null;
+                origin: string | null;
+              }[];
+              pools: {
+                name: string;
+                size: number | null;
+                allocated: number | null;
+                free: number | null;
+                fragmentation_percent: number | null;
+                capacity_percent: number | null;
+                dedup_ratio: number | null;
+                health: string;
+                altroot: string | null;
+              }[];
+              truncated: ('zones' | 'vnics' | 'datasets' | 'pools')[];
+            };
           };
         };
       };
@@ -11398,6 +14047,1449 @@ export interface operations {
           'application/json': components['schemas']['Error'] & {
             /** @enum {unknown} */
             code?: 'permission_denied';
+          };
+        };
+      };
+      /** @description Error */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  getV1NodesIdMachines: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description `{node_id, operation, data}`: the parsed output of prlctl */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description `invalid_argument`: a parameter failed its pattern (details.field names it); nothing ran */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'invalid_argument';
+          };
+        };
+      };
+      /**
+       * @description `not_found`: the resource (or route) does not exist, or is not visible to the caller
+       *
+       *     `machine_not_found`: the node has no VM by that UUID or name
+       */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'not_found' | 'machine_not_found';
+          };
+        };
+      };
+      /** @description `node_offline`: the node's agent is not connected */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'node_offline';
+          };
+        };
+      };
+      /** @description `node_timeout`: the node did not answer in time */
+      504: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'node_timeout';
+          };
+        };
+      };
+      /** @description Error */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  getV1NodesIdMachinesHost: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description `{node_id, operation, data}`: the parsed output of prlctl */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description `invalid_argument`: a parameter failed its pattern (details.field names it); nothing ran */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'invalid_argument';
+          };
+        };
+      };
+      /**
+       * @description `not_found`: the resource (or route) does not exist, or is not visible to the caller
+       *
+       *     `machine_not_found`: the node has no VM by that UUID or name
+       */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'not_found' | 'machine_not_found';
+          };
+        };
+      };
+      /** @description `node_offline`: the node's agent is not connected */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'node_offline';
+          };
+        };
+      };
+      /** @description `node_timeout`: the node did not answer in time */
+      504: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'node_timeout';
+          };
+        };
+      };
+      /** @description Error */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  postV1NodesIdMachinesRegister: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description A unique value (e.g. a UUID, 1–255 printable ASCII characters) that makes a retry safe. The same key with the same request from the same caller within 24 h answers the first response again (status, body, Location; header `Idempotent-Replayed: true`) without doing the work twice. The same key with a different request: 422 `idempotency_key_reused`. While the first request is still running: the retry waits up to 5 s for it, then 409 `idempotency_key_in_flight`. Responses with status 5xx and requests that failed validation are not kept: a retry runs again. See docs/api.md. */
+        'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
+      };
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': {
+          /** @description Absolute path of the .pvm/.macvm bundle on the host */
+          path: string;
+          uuid?: string;
+          regenerate_uuid?: boolean;
+          force?: boolean;
+        };
+      };
+    };
+    responses: {
+      /** @description Accepted: the operation (also at the Location header); its result has `{operation, data}` */
+      202: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** Format: uuid */
+            id: string;
+            kind: string;
+            /** @enum {string} */
+            status: 'queued' | 'running' | 'cancelling' | 'succeeded' | 'failed' | 'cancelled' | 'expired';
+            progress: {
+              percent: number;
+              message: string | null;
+            };
+            /** @description API paths of what the operation touches */
+            resources: string[];
+            may_cancel: boolean;
+            node_id: string | null;
+            actor: {
+              /** @enum {string} */
+              type: 'user' | 'api_token' | 'system';
+              id: string | null;
+              name?: string;
+            };
+            error: {
+              code: string;
+              message: string;
+            } | null;
+            result: unknown;
+            created_at: string;
+            started_at: string | null;
+            finished_at: string | null;
+            deadline_at: string | null;
+          };
+        };
+      };
+      /** @description `invalid_argument`: a parameter failed its pattern (details.field names it); nothing ran */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'invalid_argument';
+          };
+        };
+      };
+      /** @description `not_found`: the resource (or route) does not exist, or is not visible to the caller */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'not_found';
+          };
+        };
+      };
+      /** @description Error */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  getV1NodesIdMachinesVm: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+        vm: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description `{node_id, operation, data}`: the parsed output of prlctl */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description `invalid_argument`: a parameter failed its pattern (details.field names it); nothing ran */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'invalid_argument';
+          };
+        };
+      };
+      /**
+       * @description `not_found`: the resource (or route) does not exist, or is not visible to the caller
+       *
+       *     `machine_not_found`: the node has no VM by that UUID or name
+       */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'not_found' | 'machine_not_found';
+          };
+        };
+      };
+      /** @description `node_offline`: the node's agent is not connected */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'node_offline';
+          };
+        };
+      };
+      /** @description `node_timeout`: the node did not answer in time */
+      504: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'node_timeout';
+          };
+        };
+      };
+      /** @description Error */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  deleteV1NodesIdMachinesVm: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description A unique value (e.g. a UUID, 1–255 printable ASCII characters) that makes a retry safe. The same key with the same request from the same caller within 24 h answers the first response again (status, body, Location; header `Idempotent-Replayed: true`) without doing the work twice. The same key with a different request: 422 `idempotency_key_reused`. While the first request is still running: the retry waits up to 5 s for it, then 409 `idempotency_key_in_flight`. Responses with status 5xx and requests that failed validation are not kept: a retry runs again. See docs/api.md. */
+        'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
+      };
+      path: {
+        id: string;
+        vm: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Accepted: the operation (also at the Location header); its result has `{operation, data}` */
+      202: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** Format: uuid */
+            id: string;
+            kind: string;
+            /** @enum {string} */
+            status: 'queued' | 'running' | 'cancelling' | 'succeeded' | 'failed' | 'cancelled' | 'expired';
+            progress: {
+              percent: number;
+              message: string | null;
+            };
+            /** @description API paths of what the operation touches */
+            resources: string[];
+            may_cancel: boolean;
+            node_id: string | null;
+            actor: {
+              /** @enum {string} */
+              type: 'user' | 'api_token' | 'system';
+              id: string | null;
+              name?: string;
+            };
+            error: {
+              code: string;
+              message: string;
+            } | null;
+            result: unknown;
+            created_at: string;
+            started_at: string | null;
+            finished_at: string | null;
+            deadline_at: string | null;
+          };
+        };
+      };
+      /** @description `invalid_argument`: a parameter failed its pattern (details.field names it); nothing ran */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'invalid_argument';
+          };
+        };
+      };
+      /** @description `not_found`: the resource (or route) does not exist, or is not visible to the caller */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'not_found';
+          };
+        };
+      };
+      /** @description Error */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  postV1NodesIdMachinesVmClone: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description A unique value (e.g. a UUID, 1–255 printable ASCII characters) that makes a retry safe. The same key with the same request from the same caller within 24 h answers the first response again (status, body, Location; header `Idempotent-Replayed: true`) without doing the work twice. The same key with a different request: 422 `idempotency_key_reused`. While the first request is still running: the retry waits up to 5 s for it, then 409 `idempotency_key_in_flight`. Responses with status 5xx and requests that failed validation are not kept: a retry runs again. See docs/api.md. */
+        'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
+      };
+      path: {
+        id: string;
+        vm: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': {
+          name: string;
+          /** @description A linked clone (shares the source disk) */
+          linked?: boolean;
+        };
+      };
+    };
+    responses: {
+      /** @description Accepted: the operation (also at the Location header); its result has `{operation, data}` */
+      202: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** Format: uuid */
+            id: string;
+            kind: string;
+            /** @enum {string} */
+            status: 'queued' | 'running' | 'cancelling' | 'succeeded' | 'failed' | 'cancelled' | 'expired';
+            progress: {
+              percent: number;
+              message: string | null;
+            };
+            /** @description API paths of what the operation touches */
+            resources: string[];
+            may_cancel: boolean;
+            node_id: string | null;
+            actor: {
+              /** @enum {string} */
+              type: 'user' | 'api_token' | 'system';
+              id: string | null;
+              name?: string;
+            };
+            error: {
+              code: string;
+              message: string;
+            } | null;
+            result: unknown;
+            created_at: string;
+            started_at: string | null;
+            finished_at: string | null;
+            deadline_at: string | null;
+          };
+        };
+      };
+      /** @description `invalid_argument`: a parameter failed its pattern (details.field names it); nothing ran */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'invalid_argument';
+          };
+        };
+      };
+      /** @description `not_found`: the resource (or route) does not exist, or is not visible to the caller */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'not_found';
+          };
+        };
+      };
+      /** @description Error */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  postV1NodesIdMachinesVmExec: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description A unique value (e.g. a UUID, 1–255 printable ASCII characters) that makes a retry safe. The same key with the same request from the same caller within 24 h answers the first response again (status, body, Location; header `Idempotent-Replayed: true`) without doing the work twice. The same key with a different request: 422 `idempotency_key_reused`. While the first request is still running: the retry waits up to 5 s for it, then 409 `idempotency_key_in_flight`. Responses with status 5xx and requests that failed validation are not kept: a retry runs again. See docs/api.md. */
+        'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
+      };
+      path: {
+        id: string;
+        vm: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': {
+          /** @description The command and its arguments, run in the guest with no shell of ours */
+          argv: string[];
+        };
+      };
+    };
+    responses: {
+      /** @description Accepted: the operation (also at the Location header); its result has `{operation, data}` */
+      202: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** Format: uuid */
+            id: string;
+            kind: string;
+            /** @enum {string} */
+            status: 'queued' | 'running' | 'cancelling' | 'succeeded' | 'failed' | 'cancelled' | 'expired';
+            progress: {
+              percent: number;
+              message: string | null;
+            };
+            /** @description API paths of what the operation touches */
+            resources: string[];
+            may_cancel: boolean;
+            node_id: string | null;
+            actor: {
+              /** @enum {string} */
+              type: 'user' | 'api_token' | 'system';
+              id: string | null;
+              name?: string;
+            };
+            error: {
+              code: string;
+              message: string;
+            } | null;
+            result: unknown;
+            created_at: string;
+            started_at: string | null;
+            finished_at: string | null;
+            deadline_at: string | null;
+          };
+        };
+      };
+      /** @description `invalid_argument`: a parameter failed its pattern (details.field names it); nothing ran */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'invalid_argument';
+          };
+        };
+      };
+      /** @description `not_found`: the resource (or route) does not exist, or is not visible to the caller */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'not_found';
+          };
+        };
+      };
+      /** @description Error */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  postV1NodesIdMachinesVmRename: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description A unique value (e.g. a UUID, 1–255 printable ASCII characters) that makes a retry safe. The same key with the same request from the same caller within 24 h answers the first response again (status, body, Location; header `Idempotent-Replayed: true`) without doing the work twice. The same key with a different request: 422 `idempotency_key_reused`. While the first request is still running: the retry waits up to 5 s for it, then 409 `idempotency_key_in_flight`. Responses with status 5xx and requests that failed validation are not kept: a retry runs again. See docs/api.md. */
+        'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
+      };
+      path: {
+        id: string;
+        vm: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': {
+          name: string;
+        };
+      };
+    };
+    responses: {
+      /** @description Accepted: the operation (also at the Location header); its result has `{operation, data}` */
+      202: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** Format: uuid */
+            id: string;
+            kind: string;
+            /** @enum {string} */
+            status: 'queued' | 'running' | 'cancelling' | 'succeeded' | 'failed' | 'cancelled' | 'expired';
+            progress: {
+              percent: number;
+              message: string | null;
+            };
+            /** @description API paths of what the operation touches */
+            resources: string[];
+            may_cancel: boolean;
+            node_id: string | null;
+            actor: {
+              /** @enum {string} */
+              type: 'user' | 'api_token' | 'system';
+              id: string | null;
+              name?: string;
+            };
+            error: {
+              code: string;
+              message: string;
+            } | null;
+            result: unknown;
+            created_at: string;
+            started_at: string | null;
+            finished_at: string | null;
+            deadline_at: string | null;
+          };
+        };
+      };
+      /** @description `invalid_argument`: a parameter failed its pattern (details.field names it); nothing ran */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'invalid_argument';
+          };
+        };
+      };
+      /** @description `not_found`: the resource (or route) does not exist, or is not visible to the caller */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'not_found';
+          };
+        };
+      };
+      /** @description Error */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  postV1NodesIdMachinesVmSet: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description A unique value (e.g. a UUID, 1–255 printable ASCII characters) that makes a retry safe. The same key with the same request from the same caller within 24 h answers the first response again (status, body, Location; header `Idempotent-Replayed: true`) without doing the work twice. The same key with a different request: 422 `idempotency_key_reused`. While the first request is still running: the retry waits up to 5 s for it, then 409 `idempotency_key_in_flight`. Responses with status 5xx and requests that failed validation are not kept: a retry runs again. See docs/api.md. */
+        'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
+      };
+      path: {
+        id: string;
+        vm: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': {
+          cpus?: number;
+          memory_mb?: number;
+          description?: string;
+          /** @description Devices in boot order, e.g. "hdd0 cdrom0 net0" */
+          boot_order?: string;
+        };
+      };
+    };
+    responses: {
+      /** @description Accepted: the operation (also at the Location header); its result has `{operation, data}` */
+      202: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** Format: uuid */
+            id: string;
+            kind: string;
+            /** @enum {string} */
+            status: 'queued' | 'running' | 'cancelling' | 'succeeded' | 'failed' | 'cancelled' | 'expired';
+            progress: {
+              percent: number;
+              message: string | null;
+            };
+            /** @description API paths of what the operation touches */
+            resources: string[];
+            may_cancel: boolean;
+            node_id: string | null;
+            actor: {
+              /** @enum {string} */
+              type: 'user' | 'api_token' | 'system';
+              id: string | null;
+              name?: string;
+            };
+            error: {
+              code: string;
+              message: string;
+            } | null;
+            result: unknown;
+            created_at: string;
+            started_at: string | null;
+            finished_at: string | null;
+            deadline_at: string | null;
+          };
+        };
+      };
+      /** @description `invalid_argument`: a parameter failed its pattern (details.field names it); nothing ran */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'invalid_argument';
+          };
+        };
+      };
+      /** @description `not_found`: the resource (or route) does not exist, or is not visible to the caller */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'not_found';
+          };
+        };
+      };
+      /** @description Error */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  getV1NodesIdMachinesVmSnapshots: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+        vm: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description `{node_id, operation, data}`: the parsed output of prlctl */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description `invalid_argument`: a parameter failed its pattern (details.field names it); nothing ran */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'invalid_argument';
+          };
+        };
+      };
+      /**
+       * @description `not_found`: the resource (or route) does not exist, or is not visible to the caller
+       *
+       *     `machine_not_found`: the node has no VM by that UUID or name
+       */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'not_found' | 'machine_not_found';
+          };
+        };
+      };
+      /** @description `node_offline`: the node's agent is not connected */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'node_offline';
+          };
+        };
+      };
+      /** @description `node_timeout`: the node did not answer in time */
+      504: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'node_timeout';
+          };
+        };
+      };
+      /** @description Error */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  postV1NodesIdMachinesVmSnapshots: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description A unique value (e.g. a UUID, 1–255 printable ASCII characters) that makes a retry safe. The same key with the same request from the same caller within 24 h answers the first response again (status, body, Location; header `Idempotent-Replayed: true`) without doing the work twice. The same key with a different request: 422 `idempotency_key_reused`. While the first request is still running: the retry waits up to 5 s for it, then 409 `idempotency_key_in_flight`. Responses with status 5xx and requests that failed validation are not kept: a retry runs again. See docs/api.md. */
+        'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
+      };
+      path: {
+        id: string;
+        vm: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': {
+          name: string;
+          description?: string;
+        };
+      };
+    };
+    responses: {
+      /** @description Accepted: the operation (also at the Location header); its result has `{operation, data}` */
+      202: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** Format: uuid */
+            id: string;
+            kind: string;
+            /** @enum {string} */
+            status: 'queued' | 'running' | 'cancelling' | 'succeeded' | 'failed' | 'cancelled' | 'expired';
+            progress: {
+              percent: number;
+              message: string | null;
+            };
+            /** @description API paths of what the operation touches */
+            resources: string[];
+            may_cancel: boolean;
+            node_id: string | null;
+            actor: {
+              /** @enum {string} */
+              type: 'user' | 'api_token' | 'system';
+              id: string | null;
+              name?: string;
+            };
+            error: {
+              code: string;
+              message: string;
+            } | null;
+            result: unknown;
+            created_at: string;
+            started_at: string | null;
+            finished_at: string | null;
+            deadline_at: string | null;
+          };
+        };
+      };
+      /** @description `invalid_argument`: a parameter failed its pattern (details.field names it); nothing ran */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'invalid_argument';
+          };
+        };
+      };
+      /** @description `not_found`: the resource (or route) does not exist, or is not visible to the caller */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'not_found';
+          };
+        };
+      };
+      /** @description Error */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  deleteV1NodesIdMachinesVmSnapshotsSnapshot: {
+    parameters: {
+      query?: {
+        children?: 'true' | 'false';
+      };
+      header?: {
+        /** @description A unique value (e.g. a UUID, 1–255 printable ASCII characters) that makes a retry safe. The same key with the same request from the same caller within 24 h answers the first response again (status, body, Location; header `Idempotent-Replayed: true`) without doing the work twice. The same key with a different request: 422 `idempotency_key_reused`. While the first request is still running: the retry waits up to 5 s for it, then 409 `idempotency_key_in_flight`. Responses with status 5xx and requests that failed validation are not kept: a retry runs again. See docs/api.md. */
+        'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
+      };
+      path: {
+        id: string;
+        vm: string;
+        snapshot: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Accepted: the operation (also at the Location header); its result has `{operation, data}` */
+      202: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** Format: uuid */
+            id: string;
+            kind: string;
+            /** @enum {string} */
+            status: 'queued' | 'running' | 'cancelling' | 'succeeded' | 'failed' | 'cancelled' | 'expired';
+            progress: {
+              percent: number;
+              message: string | null;
+            };
+            /** @description API paths of what the operation touches */
+            resources: string[];
+            may_cancel: boolean;
+            node_id: string | null;
+            actor: {
+              /** @enum {string} */
+              type: 'user' | 'api_token' | 'system';
+              id: string | null;
+              name?: string;
+            };
+            error: {
+              code: string;
+              message: string;
+            } | null;
+            result: unknown;
+            created_at: string;
+            started_at: string | null;
+            finished_at: string | null;
+            deadline_at: string | null;
+          };
+        };
+      };
+      /** @description `invalid_argument`: a parameter failed its pattern (details.field names it); nothing ran */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'invalid_argument';
+          };
+        };
+      };
+      /** @description `not_found`: the resource (or route) does not exist, or is not visible to the caller */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'not_found';
+          };
+        };
+      };
+      /** @description Error */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  postV1NodesIdMachinesVmSnapshotsSnapshotSwitch: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description A unique value (e.g. a UUID, 1–255 printable ASCII characters) that makes a retry safe. The same key with the same request from the same caller within 24 h answers the first response again (status, body, Location; header `Idempotent-Replayed: true`) without doing the work twice. The same key with a different request: 422 `idempotency_key_reused`. While the first request is still running: the retry waits up to 5 s for it, then 409 `idempotency_key_in_flight`. Responses with status 5xx and requests that failed validation are not kept: a retry runs again. See docs/api.md. */
+        'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
+      };
+      path: {
+        id: string;
+        vm: string;
+        snapshot: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': {
+          skip_resume?: boolean;
+        };
+      };
+    };
+    responses: {
+      /** @description Accepted: the operation (also at the Location header); its result has `{operation, data}` */
+      202: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** Format: uuid */
+            id: string;
+            kind: string;
+            /** @enum {string} */
+            status: 'queued' | 'running' | 'cancelling' | 'succeeded' | 'failed' | 'cancelled' | 'expired';
+            progress: {
+              percent: number;
+              message: string | null;
+            };
+            /** @description API paths of what the operation touches */
+            resources: string[];
+            may_cancel: boolean;
+            node_id: string | null;
+            actor: {
+              /** @enum {string} */
+              type: 'user' | 'api_token' | 'system';
+              id: string | null;
+              name?: string;
+            };
+            error: {
+              code: string;
+              message: string;
+            } | null;
+            result: unknown;
+            created_at: string;
+            started_at: string | null;
+            finished_at: string | null;
+            deadline_at: string | null;
+          };
+        };
+      };
+      /** @description `invalid_argument`: a parameter failed its pattern (details.field names it); nothing ran */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'invalid_argument';
+          };
+        };
+      };
+      /** @description `not_found`: the resource (or route) does not exist, or is not visible to the caller */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'not_found';
+          };
+        };
+      };
+      /** @description Error */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  getV1NodesIdMachinesVmStatus: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+        vm: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description `{node_id, operation, data}`: the parsed output of prlctl */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description `invalid_argument`: a parameter failed its pattern (details.field names it); nothing ran */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'invalid_argument';
+          };
+        };
+      };
+      /**
+       * @description `not_found`: the resource (or route) does not exist, or is not visible to the caller
+       *
+       *     `machine_not_found`: the node has no VM by that UUID or name
+       */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'not_found' | 'machine_not_found';
+          };
+        };
+      };
+      /** @description `node_offline`: the node's agent is not connected */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'node_offline';
+          };
+        };
+      };
+      /** @description `node_timeout`: the node did not answer in time */
+      504: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'node_timeout';
+          };
+        };
+      };
+      /** @description Error */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  postV1NodesIdMachinesVmStop: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description A unique value (e.g. a UUID, 1–255 printable ASCII characters) that makes a retry safe. The same key with the same request from the same caller within 24 h answers the first response again (status, body, Location; header `Idempotent-Replayed: true`) without doing the work twice. The same key with a different request: 422 `idempotency_key_reused`. While the first request is still running: the retry waits up to 5 s for it, then 409 `idempotency_key_in_flight`. Responses with status 5xx and requests that failed validation are not kept: a retry runs again. See docs/api.md. */
+        'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
+      };
+      path: {
+        id: string;
+        vm: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': {
+          /** @description Power off at once (`prlctl stop --kill`) instead of an ACPI shutdown */
+          kill?: boolean;
+          /** @description Stop a suspended VM, discarding its saved state (`--drop-state`) */
+          drop_state?: boolean;
+        };
+      };
+    };
+    responses: {
+      /** @description Accepted: the operation (also at the Location header); its result has `{operation, data}` */
+      202: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** Format: uuid */
+            id: string;
+            kind: string;
+            /** @enum {string} */
+            status: 'queued' | 'running' | 'cancelling' | 'succeeded' | 'failed' | 'cancelled' | 'expired';
+            progress: {
+              percent: number;
+              message: string | null;
+            };
+            /** @description API paths of what the operation touches */
+            resources: string[];
+            may_cancel: boolean;
+            node_id: string | null;
+            actor: {
+              /** @enum {string} */
+              type: 'user' | 'api_token' | 'system';
+              id: string | null;
+              name?: string;
+            };
+            error: {
+              code: string;
+              message: string;
+            } | null;
+            result: unknown;
+            created_at: string;
+            started_at: string | null;
+            finished_at: string | null;
+            deadline_at: string | null;
+          };
+        };
+      };
+      /** @description `invalid_argument`: a parameter failed its pattern (details.field names it); nothing ran */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'invalid_argument';
+          };
+        };
+      };
+      /** @description `not_found`: the resource (or route) does not exist, or is not visible to the caller */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'not_found';
+          };
+        };
+      };
+      /** @description Error */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  postV1NodesIdMachinesVmAction: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description A unique value (e.g. a UUID, 1–255 printable ASCII characters) that makes a retry safe. The same key with the same request from the same caller within 24 h answers the first response again (status, body, Location; header `Idempotent-Replayed: true`) without doing the work twice. The same key with a different request: 422 `idempotency_key_reused`. While the first request is still running: the retry waits up to 5 s for it, then 409 `idempotency_key_in_flight`. Responses with status 5xx and requests that failed validation are not kept: a retry runs again. See docs/api.md. */
+        'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
+      };
+      path: {
+        id: string;
+        vm: string;
+        action: 'start' | 'suspend' | 'resume' | 'pause' | 'reset' | 'restart' | 'unregister';
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Accepted: the operation (also at the Location header); its result has `{operation, data}` */
+      202: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** Format: uuid */
+            id: string;
+            kind: string;
+            /** @enum {string} */
+            status: 'queued' | 'running' | 'cancelling' | 'succeeded' | 'failed' | 'cancelled' | 'expired';
+            progress: {
+              percent: number;
+              message: string | null;
+            };
+            /** @description API paths of what the operation touches */
+            resources: string[];
+            may_cancel: boolean;
+            node_id: string | null;
+            actor: {
+              /** @enum {string} */
+              type: 'user' | 'api_token' | 'system';
+              id: string | null;
+              name?: string;
+            };
+            error: {
+              code: string;
+              message: string;
+            } | null;
+            result: unknown;
+            created_at: string;
+            started_at: string | null;
+            finished_at: string | null;
+            deadline_at: string | null;
+          };
+        };
+      };
+      /** @description `invalid_argument`: a parameter failed its pattern (details.field names it); nothing ran */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'invalid_argument';
+          };
+        };
+      };
+      /** @description `not_found`: the resource (or route) does not exist, or is not visible to the caller */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'not_found';
           };
         };
       };
@@ -11608,6 +15700,2116 @@ export interface operations {
       };
     };
   };
+  getV1NodesIdNetworkAddresses: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description `{node_id, operation, source, as_of, truncated?, data}` */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description `invalid_argument`: a parameter failed its pattern (details.field names it); nothing ran */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'invalid_argument';
+          };
+        };
+      };
+      /**
+       * @description `not_found`: the resource (or route) does not exist, or is not visible to the caller
+       *
+       *     `host_resource_not_found`: no zone, link, dataset or pool of that name on the node (details.field names the parameter)
+       */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'not_found' | 'host_resource_not_found';
+          };
+        };
+      };
+      /** @description `node_offline`: the node's agent is not connected */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'node_offline';
+          };
+        };
+      };
+      /** @description the host command failed (host_command_failed, driver_unavailable) */
+      502: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description `node_timeout`: the node did not answer in time */
+      504: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'node_timeout';
+          };
+        };
+      };
+      /** @description Error */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  postV1NodesIdNetworkAddresses: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description A unique value (e.g. a UUID, 1–255 printable ASCII characters) that makes a retry safe. The same key with the same request from the same caller within 24 h answers the first response again (status, body, Location; header `Idempotent-Replayed: true`) without doing the work twice. The same key with a different request: 422 `idempotency_key_reused`. While the first request is still running: the retry waits up to 5 s for it, then 409 `idempotency_key_in_flight`. Responses with status 5xx and requests that failed validation are not kept: a retry runs again. See docs/api.md. */
+        'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
+      };
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': {
+          /** @description an address object link/name (in a path, '/' sent as %2F) */
+          addrobj: string;
+          /** @description an address with its prefix length: 10.0.0.5/24 */
+          address: string;
+        };
+      };
+    };
+    responses: {
+      /** @description Accepted: the operation (also at the Location header); its result has `{operation, data}` */
+      202: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** Format: uuid */
+            id: string;
+            kind: string;
+            /** @enum {string} */
+            status: 'queued' | 'running' | 'cancelling' | 'succeeded' | 'failed' | 'cancelled' | 'expired';
+            progress: {
+              percent: number;
+              message: string | null;
+            };
+            /** @description API paths of what the operation touches */
+            resources: string[];
+            may_cancel: boolean;
+            node_id: string | null;
+            actor: {
+              /** @enum {string} */
+              type: 'user' | 'api_token' | 'system';
+              id: string | null;
+              name?: string;
+            };
+            error: {
+              code: string;
+              message: string;
+            } | null;
+            result: unknown;
+            created_at: string;
+            started_at: string | null;
+            finished_at: string | null;
+            deadline_at: string | null;
+          };
+        };
+      };
+      /** @description `invalid_argument`: a parameter failed its pattern (details.field names it); nothing ran */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'invalid_argument';
+          };
+        };
+      };
+      /** @description `not_found`: the resource (or route) does not exist, or is not visible to the caller */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'not_found';
+          };
+        };
+      };
+      /** @description Error */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  deleteV1NodesIdNetworkAddressesAddrobj: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description A unique value (e.g. a UUID, 1–255 printable ASCII characters) that makes a retry safe. The same key with the same request from the same caller within 24 h answers the first response again (status, body, Location; header `Idempotent-Replayed: true`) without doing the work twice. The same key with a different request: 422 `idempotency_key_reused`. While the first request is still running: the retry waits up to 5 s for it, then 409 `idempotency_key_in_flight`. Responses with status 5xx and requests that failed validation are not kept: a retry runs again. See docs/api.md. */
+        'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
+      };
+      path: {
+        id: string;
+        /** @description an address object link/name (in a path, '/' sent as %2F) */
+        addrobj: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Accepted: the operation (also at the Location header); its result has `{operation, data}` */
+      202: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** Format: uuid */
+            id: string;
+            kind: string;
+            /** @enum {string} */
+            status: 'queued' | 'running' | 'cancelling' | 'succeeded' | 'failed' | 'cancelled' | 'expired';
+            progress: {
+              percent: number;
+              message: string | null;
+            };
+            /** @description API paths of what the operation touches */
+            resources: string[];
+            may_cancel: boolean;
+            node_id: string | null;
+            actor: {
+              /** @enum {string} */
+              type: 'user' | 'api_token' | 'system';
+              id: string | null;
+              name?: string;
+            };
+            error: {
+              code: string;
+              message: string;
+            } | null;
+            result: unknown;
+            created_at: string;
+            started_at: string | null;
+            finished_at: string | null;
+            deadline_at: string | null;
+          };
+        };
+      };
+      /** @description `invalid_argument`: a parameter failed its pattern (details.field names it); nothing ran */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'invalid_argument';
+          };
+        };
+      };
+      /** @description `not_found`: the resource (or route) does not exist, or is not visible to the caller */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'not_found';
+          };
+        };
+      };
+      /** @description Error */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  getV1NodesIdNetworkAggregates: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description `{node_id, operation, source, as_of, truncated?, data}` */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description `invalid_argument`: a parameter failed its pattern (details.field names it); nothing ran */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'invalid_argument';
+          };
+        };
+      };
+      /**
+       * @description `not_found`: the resource (or route) does not exist, or is not visible to the caller
+       *
+       *     `host_resource_not_found`: no zone, link, dataset or pool of that name on the node (details.field names the parameter)
+       */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'not_found' | 'host_resource_not_found';
+          };
+        };
+      };
+      /** @description `node_offline`: the node's agent is not connected */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'node_offline';
+          };
+        };
+      };
+      /** @description the host command failed (host_command_failed, driver_unavailable) */
+      502: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description `node_timeout`: the node did not answer in time */
+      504: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'node_timeout';
+          };
+        };
+      };
+      /** @description Error */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  getV1NodesIdNetworkBridges: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description `{node_id, operation, source, as_of, truncated?, data}` */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description `invalid_argument`: a parameter failed its pattern (details.field names it); nothing ran */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'invalid_argument';
+          };
+        };
+      };
+      /**
+       * @description `not_found`: the resource (or route) does not exist, or is not visible to the caller
+       *
+       *     `host_resource_not_found`: no zone, link, dataset or pool of that name on the node (details.field names the parameter)
+       */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'not_found' | 'host_resource_not_found';
+          };
+        };
+      };
+      /** @description `node_offline`: the node's agent is not connected */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'node_offline';
+          };
+        };
+      };
+      /** @description the host command failed (host_command_failed, driver_unavailable) */
+      502: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description `node_timeout`: the node did not answer in time */
+      504: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'node_timeout';
+          };
+        };
+      };
+      /** @description Error */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  postV1NodesIdNetworkBridges: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description A unique value (e.g. a UUID, 1–255 printable ASCII characters) that makes a retry safe. The same key with the same request from the same caller within 24 h answers the first response again (status, body, Location; header `Idempotent-Replayed: true`) without doing the work twice. The same key with a different request: 422 `idempotency_key_reused`. While the first request is still running: the retry waits up to 5 s for it, then 409 `idempotency_key_in_flight`. Responses with status 5xx and requests that failed validation are not kept: a retry runs again. See docs/api.md. */
+        'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
+      };
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': {
+          /** @description a name: ^[A-Za-z][A-Za-z0-9_.-]{0,62}$ */
+          name: string;
+          /** @description a name: ^[A-Za-z][A-Za-z0-9_.-]{0,62}$ */
+          link?: string;
+        };
+      };
+    };
+    responses: {
+      /** @description Accepted: the operation (also at the Location header); its result has `{operation, data}` */
+      202: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** Format: uuid */
+            id: string;
+            kind: string;
+            /** @enum {string} */
+            status: 'queued' | 'running' | 'cancelling' | 'succeeded' | 'failed' | 'cancelled' | 'expired';
+            progress: {
+              percent: number;
+              message: string | null;
+            };
+            /** @description API paths of what the operation touches */
+            resources: string[];
+            may_cancel: boolean;
+            node_id: string | null;
+            actor: {
+              /** @enum {string} */
+              type: 'user' | 'api_token' | 'system';
+              id: string | null;
+              name?: string;
+            };
+            error: {
+              code: string;
+              message: string;
+            } | null;
+            result: unknown;
+            created_at: string;
+            started_at: string | null;
+            finished_at: string | null;
+            deadline_at: string | null;
+          };
+        };
+      };
+      /** @description `invalid_argument`: a parameter failed its pattern (details.field names it); nothing ran */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'invalid_argument';
+          };
+        };
+      };
+      /** @description `not_found`: the resource (or route) does not exist, or is not visible to the caller */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'not_found';
+          };
+        };
+      };
+      /** @description Error */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  deleteV1NodesIdNetworkBridgesName: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description A unique value (e.g. a UUID, 1–255 printable ASCII characters) that makes a retry safe. The same key with the same request from the same caller within 24 h answers the first response again (status, body, Location; header `Idempotent-Replayed: true`) without doing the work twice. The same key with a different request: 422 `idempotency_key_reused`. While the first request is still running: the retry waits up to 5 s for it, then 409 `idempotency_key_in_flight`. Responses with status 5xx and requests that failed validation are not kept: a retry runs again. See docs/api.md. */
+        'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
+      };
+      path: {
+        id: string;
+        /** @description a name: ^[A-Za-z][A-Za-z0-9_.-]{0,62}$ */
+        name: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Accepted: the operation (also at the Location header); its result has `{operation, data}` */
+      202: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** Format: uuid */
+            id: string;
+            kind: string;
+            /** @enum {string} */
+            status: 'queued' | 'running' | 'cancelling' | 'succeeded' | 'failed' | 'cancelled' | 'expired';
+            progress: {
+              percent: number;
+              message: string | null;
+            };
+            /** @description API paths of what the operation touches */
+            resources: string[];
+            may_cancel: boolean;
+            node_id: string | null;
+            actor: {
+              /** @enum {string} */
+              type: 'user' | 'api_token' | 'system';
+              id: string | null;
+              name?: string;
+            };
+            error: {
+              code: string;
+              message: string;
+            } | null;
+            result: unknown;
+            created_at: string;
+            started_at: string | null;
+            finished_at: string | null;
+            deadline_at: string | null;
+          };
+        };
+      };
+      /** @description `invalid_argument`: a parameter failed its pattern (details.field names it); nothing ran */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'invalid_argument';
+          };
+        };
+      };
+      /** @description `not_found`: the resource (or route) does not exist, or is not visible to the caller */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'not_found';
+          };
+        };
+      };
+      /** @description Error */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  postV1NodesIdNetworkBridgesNameLinks: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description A unique value (e.g. a UUID, 1–255 printable ASCII characters) that makes a retry safe. The same key with the same request from the same caller within 24 h answers the first response again (status, body, Location; header `Idempotent-Replayed: true`) without doing the work twice. The same key with a different request: 422 `idempotency_key_reused`. While the first request is still running: the retry waits up to 5 s for it, then 409 `idempotency_key_in_flight`. Responses with status 5xx and requests that failed validation are not kept: a retry runs again. See docs/api.md. */
+        'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
+      };
+      path: {
+        id: string;
+        /** @description a name: ^[A-Za-z][A-Za-z0-9_.-]{0,62}$ */
+        name: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': {
+          /** @description a name: ^[A-Za-z][A-Za-z0-9_.-]{0,62}$ */
+          link: string;
+        };
+      };
+    };
+    responses: {
+      /** @description Accepted: the operation (also at the Location header); its result has `{operation, data}` */
+      202: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** Format: uuid */
+            id: string;
+            kind: string;
+            /** @enum {string} */
+            status: 'queued' | 'running' | 'cancelling' | 'succeeded' | 'failed' | 'cancelled' | 'expired';
+            progress: {
+              percent: number;
+              message: string | null;
+            };
+            /** @description API paths of what the operation touches */
+            resources: string[];
+            may_cancel: boolean;
+            node_id: string | null;
+            actor: {
+              /** @enum {string} */
+              type: 'user' | 'api_token' | 'system';
+              id: string | null;
+              name?: string;
+            };
+            error: {
+              code: string;
+              message: string;
+            } | null;
+            result: unknown;
+            created_at: string;
+            started_at: string | null;
+            finished_at: string | null;
+            deadline_at: string | null;
+          };
+        };
+      };
+      /** @description `invalid_argument`: a parameter failed its pattern (details.field names it); nothing ran */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'invalid_argument';
+          };
+        };
+      };
+      /** @description `not_found`: the resource (or route) does not exist, or is not visible to the caller */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'not_found';
+          };
+        };
+      };
+      /** @description Error */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  deleteV1NodesIdNetworkBridgesNameLinksLink: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description A unique value (e.g. a UUID, 1–255 printable ASCII characters) that makes a retry safe. The same key with the same request from the same caller within 24 h answers the first response again (status, body, Location; header `Idempotent-Replayed: true`) without doing the work twice. The same key with a different request: 422 `idempotency_key_reused`. While the first request is still running: the retry waits up to 5 s for it, then 409 `idempotency_key_in_flight`. Responses with status 5xx and requests that failed validation are not kept: a retry runs again. See docs/api.md. */
+        'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
+      };
+      path: {
+        id: string;
+        /** @description a name: ^[A-Za-z][A-Za-z0-9_.-]{0,62}$ */
+        name: string;
+        /** @description a name: ^[A-Za-z][A-Za-z0-9_.-]{0,62}$ */
+        link: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Accepted: the operation (also at the Location header); its result has `{operation, data}` */
+      202: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** Format: uuid */
+            id: string;
+            kind: string;
+            /** @enum {string} */
+            status: 'queued' | 'running' | 'cancelling' | 'succeeded' | 'failed' | 'cancelled' | 'expired';
+            progress: {
+              percent: number;
+              message: string | null;
+            };
+            /** @description API paths of what the operation touches */
+            resources: string[];
+            may_cancel: boolean;
+            node_id: string | null;
+            actor: {
+              /** @enum {string} */
+              type: 'user' | 'api_token' | 'system';
+              id: string | null;
+              name?: string;
+            };
+            error: {
+              code: string;
+              message: string;
+            } | null;
+            result: unknown;
+            created_at: string;
+            started_at: string | null;
+            finished_at: string | null;
+            deadline_at: string | null;
+          };
+        };
+      };
+      /** @description `invalid_argument`: a parameter failed its pattern (details.field names it); nothing ran */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'invalid_argument';
+          };
+        };
+      };
+      /** @description `not_found`: the resource (or route) does not exist, or is not visible to the caller */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'not_found';
+          };
+        };
+      };
+      /** @description Error */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  getV1NodesIdNetworkEtherstubs: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description `{node_id, operation, source, as_of, truncated?, data}` */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description `invalid_argument`: a parameter failed its pattern (details.field names it); nothing ran */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'invalid_argument';
+          };
+        };
+      };
+      /**
+       * @description `not_found`: the resource (or route) does not exist, or is not visible to the caller
+       *
+       *     `host_resource_not_found`: no zone, link, dataset or pool of that name on the node (details.field names the parameter)
+       */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'not_found' | 'host_resource_not_found';
+          };
+        };
+      };
+      /** @description `node_offline`: the node's agent is not connected */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'node_offline';
+          };
+        };
+      };
+      /** @description the host command failed (host_command_failed, driver_unavailable) */
+      502: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description `node_timeout`: the node did not answer in time */
+      504: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'node_timeout';
+          };
+        };
+      };
+      /** @description Error */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  postV1NodesIdNetworkEtherstubs: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description A unique value (e.g. a UUID, 1–255 printable ASCII characters) that makes a retry safe. The same key with the same request from the same caller within 24 h answers the first response again (status, body, Location; header `Idempotent-Replayed: true`) without doing the work twice. The same key with a different request: 422 `idempotency_key_reused`. While the first request is still running: the retry waits up to 5 s for it, then 409 `idempotency_key_in_flight`. Responses with status 5xx and requests that failed validation are not kept: a retry runs again. See docs/api.md. */
+        'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
+      };
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': {
+          /** @description a name: ^[A-Za-z][A-Za-z0-9_.-]{0,62}$ */
+          name: string;
+        };
+      };
+    };
+    responses: {
+      /** @description Accepted: the operation (also at the Location header); its result has `{operation, data}` */
+      202: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** Format: uuid */
+            id: string;
+            kind: string;
+            /** @enum {string} */
+            status: 'queued' | 'running' | 'cancelling' | 'succeeded' | 'failed' | 'cancelled' | 'expired';
+            progress: {
+              percent: number;
+              message: string | null;
+            };
+            /** @description API paths of what the operation touches */
+            resources: string[];
+            may_cancel: boolean;
+            node_id: string | null;
+            actor: {
+              /** @enum {string} */
+              type: 'user' | 'api_token' | 'system';
+              id: string | null;
+              name?: string;
+            };
+            error: {
+              code: string;
+              message: string;
+            } | null;
+            result: unknown;
+            created_at: string;
+            started_at: string | null;
+            finished_at: string | null;
+            deadline_at: string | null;
+          };
+        };
+      };
+      /** @description `invalid_argument`: a parameter failed its pattern (details.field names it); nothing ran */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'invalid_argument';
+          };
+        };
+      };
+      /** @description `not_found`: the resource (or route) does not exist, or is not visible to the caller */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'not_found';
+          };
+        };
+      };
+      /** @description Error */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  deleteV1NodesIdNetworkEtherstubsName: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description A unique value (e.g. a UUID, 1–255 printable ASCII characters) that makes a retry safe. The same key with the same request from the same caller within 24 h answers the first response again (status, body, Location; header `Idempotent-Replayed: true`) without doing the work twice. The same key with a different request: 422 `idempotency_key_reused`. While the first request is still running: the retry waits up to 5 s for it, then 409 `idempotency_key_in_flight`. Responses with status 5xx and requests that failed validation are not kept: a retry runs again. See docs/api.md. */
+        'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
+      };
+      path: {
+        id: string;
+        /** @description a name: ^[A-Za-z][A-Za-z0-9_.-]{0,62}$ */
+        name: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Accepted: the operation (also at the Location header); its result has `{operation, data}` */
+      202: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** Format: uuid */
+            id: string;
+            kind: string;
+            /** @enum {string} */
+            status: 'queued' | 'running' | 'cancelling' | 'succeeded' | 'failed' | 'cancelled' | 'expired';
+            progress: {
+              percent: number;
+              message: string | null;
+            };
+            /** @description API paths of what the operation touches */
+            resources: string[];
+            may_cancel: boolean;
+            node_id: string | null;
+            actor: {
+              /** @enum {string} */
+              type: 'user' | 'api_token' | 'system';
+              id: string | null;
+              name?: string;
+            };
+            error: {
+              code: string;
+              message: string;
+            } | null;
+            result: unknown;
+            created_at: string;
+            started_at: string | null;
+            finished_at: string | null;
+            deadline_at: string | null;
+          };
+        };
+      };
+      /** @description `invalid_argument`: a parameter failed its pattern (details.field names it); nothing ran */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'invalid_argument';
+          };
+        };
+      };
+      /** @description `not_found`: the resource (or route) does not exist, or is not visible to the caller */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'not_found';
+          };
+        };
+      };
+      /** @description Error */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  getV1NodesIdNetworkRoutes: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description `{node_id, operation, source, as_of, truncated?, data}` */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description `invalid_argument`: a parameter failed its pattern (details.field names it); nothing ran */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'invalid_argument';
+          };
+        };
+      };
+      /**
+       * @description `not_found`: the resource (or route) does not exist, or is not visible to the caller
+       *
+       *     `host_resource_not_found`: no zone, link, dataset or pool of that name on the node (details.field names the parameter)
+       */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'not_found' | 'host_resource_not_found';
+          };
+        };
+      };
+      /** @description `node_offline`: the node's agent is not connected */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'node_offline';
+          };
+        };
+      };
+      /** @description the host command failed (host_command_failed, driver_unavailable) */
+      502: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description `node_timeout`: the node did not answer in time */
+      504: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'node_timeout';
+          };
+        };
+      };
+      /** @description Error */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  getV1NodesIdNetworkVlans: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description `{node_id, operation, source, as_of, truncated?, data}` */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description `invalid_argument`: a parameter failed its pattern (details.field names it); nothing ran */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'invalid_argument';
+          };
+        };
+      };
+      /**
+       * @description `not_found`: the resource (or route) does not exist, or is not visible to the caller
+       *
+       *     `host_resource_not_found`: no zone, link, dataset or pool of that name on the node (details.field names the parameter)
+       */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'not_found' | 'host_resource_not_found';
+          };
+        };
+      };
+      /** @description `node_offline`: the node's agent is not connected */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'node_offline';
+          };
+        };
+      };
+      /** @description the host command failed (host_command_failed, driver_unavailable) */
+      502: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description `node_timeout`: the node did not answer in time */
+      504: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'node_timeout';
+          };
+        };
+      };
+      /** @description Error */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  postV1NodesIdNetworkVlans: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description A unique value (e.g. a UUID, 1–255 printable ASCII characters) that makes a retry safe. The same key with the same request from the same caller within 24 h answers the first response again (status, body, Location; header `Idempotent-Replayed: true`) without doing the work twice. The same key with a different request: 422 `idempotency_key_reused`. While the first request is still running: the retry waits up to 5 s for it, then 409 `idempotency_key_in_flight`. Responses with status 5xx and requests that failed validation are not kept: a retry runs again. See docs/api.md. */
+        'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
+      };
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': {
+          /** @description a name: ^[A-Za-z][A-Za-z0-9_.-]{0,62}$ */
+          name: string;
+          /** @description a name: ^[A-Za-z][A-Za-z0-9_.-]{0,62}$ */
+          over: string;
+          /** @description a VLAN id, 1 to 4094 */
+          vlan_id: number;
+        };
+      };
+    };
+    responses: {
+      /** @description Accepted: the operation (also at the Location header); its result has `{operation, data}` */
+      202: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** Format: uuid */
+            id: string;
+            kind: string;
+            /** @enum {string} */
+            status: 'queued' | 'running' | 'cancelling' | 'succeeded' | 'failed' | 'cancelled' | 'expired';
+            progress: {
+              percent: number;
+              message: string | null;
+            };
+            /** @description API paths of what the operation touches */
+            resources: string[];
+            may_cancel: boolean;
+            node_id: string | null;
+            actor: {
+              /** @enum {string} */
+              type: 'user' | 'api_token' | 'system';
+              id: string | null;
+              name?: string;
+            };
+            error: {
+              code: string;
+              message: string;
+            } | null;
+            result: unknown;
+            created_at: string;
+            started_at: string | null;
+            finished_at: string | null;
+            deadline_at: string | null;
+          };
+        };
+      };
+      /** @description `invalid_argument`: a parameter failed its pattern (details.field names it); nothing ran */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'invalid_argument';
+          };
+        };
+      };
+      /** @description `not_found`: the resource (or route) does not exist, or is not visible to the caller */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'not_found';
+          };
+        };
+      };
+      /** @description Error */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  deleteV1NodesIdNetworkVlansName: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description A unique value (e.g. a UUID, 1–255 printable ASCII characters) that makes a retry safe. The same key with the same request from the same caller within 24 h answers the first response again (status, body, Location; header `Idempotent-Replayed: true`) without doing the work twice. The same key with a different request: 422 `idempotency_key_reused`. While the first request is still running: the retry waits up to 5 s for it, then 409 `idempotency_key_in_flight`. Responses with status 5xx and requests that failed validation are not kept: a retry runs again. See docs/api.md. */
+        'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
+      };
+      path: {
+        id: string;
+        /** @description a name: ^[A-Za-z][A-Za-z0-9_.-]{0,62}$ */
+        name: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Accepted: the operation (also at the Location header); its result has `{operation, data}` */
+      202: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** Format: uuid */
+            id: string;
+            kind: string;
+            /** @enum {string} */
+            status: 'queued' | 'running' | 'cancelling' | 'succeeded' | 'failed' | 'cancelled' | 'expired';
+            progress: {
+              percent: number;
+              message: string | null;
+            };
+            /** @description API paths of what the operation touches */
+            resources: string[];
+            may_cancel: boolean;
+            node_id: string | null;
+            actor: {
+              /** @enum {string} */
+              type: 'user' | 'api_token' | 'system';
+              id: string | null;
+              name?: string;
+            };
+            error: {
+              code: string;
+              message: string;
+            } | null;
+            result: unknown;
+            created_at: string;
+            started_at: string | null;
+            finished_at: string | null;
+            deadline_at: string | null;
+          };
+        };
+      };
+      /** @description `invalid_argument`: a parameter failed its pattern (details.field names it); nothing ran */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'invalid_argument';
+          };
+        };
+      };
+      /** @description `not_found`: the resource (or route) does not exist, or is not visible to the caller */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'not_found';
+          };
+        };
+      };
+      /** @description Error */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  getV1NodesIdNetworkVnics: {
+    parameters: {
+      query?: {
+        /** @description true: read the host now; otherwise the answer is the agent's last inventory */
+        live?: 'true' | 'false';
+      };
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description `{node_id, operation, source, as_of, truncated?, data}` */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description `invalid_argument`: a parameter failed its pattern (details.field names it); nothing ran */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'invalid_argument';
+          };
+        };
+      };
+      /**
+       * @description `not_found`: the resource (or route) does not exist, or is not visible to the caller
+       *
+       *     `host_resource_not_found`: no zone, link, dataset or pool of that name on the node (details.field names the parameter)
+       */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'not_found' | 'host_resource_not_found';
+          };
+        };
+      };
+      /** @description `node_offline`: the node's agent is not connected */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'node_offline';
+          };
+        };
+      };
+      /** @description the host command failed (host_command_failed, driver_unavailable) */
+      502: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description `node_timeout`: the node did not answer in time */
+      504: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'node_timeout';
+          };
+        };
+      };
+      /** @description Error */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  postV1NodesIdNetworkVnics: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description A unique value (e.g. a UUID, 1–255 printable ASCII characters) that makes a retry safe. The same key with the same request from the same caller within 24 h answers the first response again (status, body, Location; header `Idempotent-Replayed: true`) without doing the work twice. The same key with a different request: 422 `idempotency_key_reused`. While the first request is still running: the retry waits up to 5 s for it, then 409 `idempotency_key_in_flight`. Responses with status 5xx and requests that failed validation are not kept: a retry runs again. See docs/api.md. */
+        'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
+      };
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': {
+          /** @description a name: ^[A-Za-z][A-Za-z0-9_.-]{0,62}$ */
+          name: string;
+          /** @description a name: ^[A-Za-z][A-Za-z0-9_.-]{0,62}$ */
+          over: string;
+          /** @description a VLAN id, 1 to 4094 */
+          vlan_id?: number;
+          /** @description a MAC address (aa:bb:cc:dd:ee:ff) or a MAC mode (random, auto, factory) */
+          mac?: string;
+          /** @description an object of property: value (at most 64), each checked as a property */
+          properties?: {
+            [key: string]: string;
+          };
+        };
+      };
+    };
+    responses: {
+      /** @description Accepted: the operation (also at the Location header); its result has `{operation, data}` */
+      202: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** Format: uuid */
+            id: string;
+            kind: string;
+            /** @enum {string} */
+            status: 'queued' | 'running' | 'cancelling' | 'succeeded' | 'failed' | 'cancelled' | 'expired';
+            progress: {
+              percent: number;
+              message: string | null;
+            };
+            /** @description API paths of what the operation touches */
+            resources: string[];
+            may_cancel: boolean;
+            node_id: string | null;
+            actor: {
+              /** @enum {string} */
+              type: 'user' | 'api_token' | 'system';
+              id: string | null;
+              name?: string;
+            };
+            error: {
+              code: string;
+              message: string;
+            } | null;
+            result: unknown;
+            created_at: string;
+            started_at: string | null;
+            finished_at: string | null;
+            deadline_at: string | null;
+          };
+        };
+      };
+      /** @description `invalid_argument`: a parameter failed its pattern (details.field names it); nothing ran */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'invalid_argument';
+          };
+        };
+      };
+      /** @description `not_found`: the resource (or route) does not exist, or is not visible to the caller */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'not_found';
+          };
+        };
+      };
+      /** @description Error */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  getV1NodesIdNetworkVnicsName: {
+    parameters: {
+      query?: {
+        /** @description true: read the host now; otherwise the answer is the agent's last inventory */
+        live?: 'true' | 'false';
+      };
+      header?: never;
+      path: {
+        id: string;
+        /** @description a name: ^[A-Za-z][A-Za-z0-9_.-]{0,62}$ */
+        name: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description `{node_id, operation, source, as_of, truncated?, data}` */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description `invalid_argument`: a parameter failed its pattern (details.field names it); nothing ran */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'invalid_argument';
+          };
+        };
+      };
+      /**
+       * @description `not_found`: the resource (or route) does not exist, or is not visible to the caller
+       *
+       *     `host_resource_not_found`: no zone, link, dataset or pool of that name on the node (details.field names the parameter)
+       */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'not_found' | 'host_resource_not_found';
+          };
+        };
+      };
+      /** @description `node_offline`: the node's agent is not connected */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'node_offline';
+          };
+        };
+      };
+      /** @description the host command failed (host_command_failed, driver_unavailable) */
+      502: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description `node_timeout`: the node did not answer in time */
+      504: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'node_timeout';
+          };
+        };
+      };
+      /** @description Error */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  deleteV1NodesIdNetworkVnicsName: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description A unique value (e.g. a UUID, 1–255 printable ASCII characters) that makes a retry safe. The same key with the same request from the same caller within 24 h answers the first response again (status, body, Location; header `Idempotent-Replayed: true`) without doing the work twice. The same key with a different request: 422 `idempotency_key_reused`. While the first request is still running: the retry waits up to 5 s for it, then 409 `idempotency_key_in_flight`. Responses with status 5xx and requests that failed validation are not kept: a retry runs again. See docs/api.md. */
+        'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
+      };
+      path: {
+        id: string;
+        /** @description a name: ^[A-Za-z][A-Za-z0-9_.-]{0,62}$ */
+        name: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Accepted: the operation (also at the Location header); its result has `{operation, data}` */
+      202: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** Format: uuid */
+            id: string;
+            kind: string;
+            /** @enum {string} */
+            status: 'queued' | 'running' | 'cancelling' | 'succeeded' | 'failed' | 'cancelled' | 'expired';
+            progress: {
+              percent: number;
+              message: string | null;
+            };
+            /** @description API paths of what the operation touches */
+            resources: string[];
+            may_cancel: boolean;
+            node_id: string | null;
+            actor: {
+              /** @enum {string} */
+              type: 'user' | 'api_token' | 'system';
+              id: string | null;
+              name?: string;
+            };
+            error: {
+              code: string;
+              message: string;
+            } | null;
+            result: unknown;
+            created_at: string;
+            started_at: string | null;
+            finished_at: string | null;
+            deadline_at: string | null;
+          };
+        };
+      };
+      /** @description `invalid_argument`: a parameter failed its pattern (details.field names it); nothing ran */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'invalid_argument';
+          };
+        };
+      };
+      /** @description `not_found`: the resource (or route) does not exist, or is not visible to the caller */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'not_found';
+          };
+        };
+      };
+      /** @description Error */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  getV1NodesIdNetworkVnicsNameProperties: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+        /** @description a name: ^[A-Za-z][A-Za-z0-9_.-]{0,62}$ */
+        name: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description `{node_id, operation, source, as_of, truncated?, data}` */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description `invalid_argument`: a parameter failed its pattern (details.field names it); nothing ran */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'invalid_argument';
+          };
+        };
+      };
+      /**
+       * @description `not_found`: the resource (or route) does not exist, or is not visible to the caller
+       *
+       *     `host_resource_not_found`: no zone, link, dataset or pool of that name on the node (details.field names the parameter)
+       */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'not_found' | 'host_resource_not_found';
+          };
+        };
+      };
+      /** @description `node_offline`: the node's agent is not connected */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'node_offline';
+          };
+        };
+      };
+      /** @description the host command failed (host_command_failed, driver_unavailable) */
+      502: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description `node_timeout`: the node did not answer in time */
+      504: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'node_timeout';
+          };
+        };
+      };
+      /** @description Error */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  patchV1NodesIdNetworkVnicsNameProperties: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description A unique value (e.g. a UUID, 1–255 printable ASCII characters) that makes a retry safe. The same key with the same request from the same caller within 24 h answers the first response again (status, body, Location; header `Idempotent-Replayed: true`) without doing the work twice. The same key with a different request: 422 `idempotency_key_reused`. While the first request is still running: the retry waits up to 5 s for it, then 409 `idempotency_key_in_flight`. Responses with status 5xx and requests that failed validation are not kept: a retry runs again. See docs/api.md. */
+        'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
+      };
+      path: {
+        id: string;
+        /** @description a name: ^[A-Za-z][A-Za-z0-9_.-]{0,62}$ */
+        name: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': {
+          /** @description an object of property: value (at most 64), each checked as a property */
+          properties: {
+            [key: string]: string;
+          };
+        };
+      };
+    };
+    responses: {
+      /** @description Accepted: the operation (also at the Location header); its result has `{operation, data}` */
+      202: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** Format: uuid */
+            id: string;
+            kind: string;
+            /** @enum {string} */
+            status: 'queued' | 'running' | 'cancelling' | 'succeeded' | 'failed' | 'cancelled' | 'expired';
+            progress: {
+              percent: number;
+              message: string | null;
+            };
+            /** @description API paths of what the operation touches */
+            resources: string[];
+            may_cancel: boolean;
+            node_id: string | null;
+            actor: {
+              /** @enum {string} */
+              type: 'user' | 'api_token' | 'system';
+              id: string | null;
+              name?: string;
+            };
+            error: {
+              code: string;
+              message: string;
+            } | null;
+            result: unknown;
+            created_at: string;
+            started_at: string | null;
+            finished_at: string | null;
+            deadline_at: string | null;
+          };
+        };
+      };
+      /** @description `invalid_argument`: a parameter failed its pattern (details.field names it); nothing ran */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'invalid_argument';
+          };
+        };
+      };
+      /** @description `not_found`: the resource (or route) does not exist, or is not visible to the caller */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'not_found';
+          };
+        };
+      };
+      /** @description Error */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  getV1NodesIdNetworkVnicsNameStats: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+        /** @description a name: ^[A-Za-z][A-Za-z0-9_.-]{0,62}$ */
+        name: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description `{node_id, operation, source, as_of, truncated?, data}` */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description `invalid_argument`: a parameter failed its pattern (details.field names it); nothing ran */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'invalid_argument';
+          };
+        };
+      };
+      /**
+       * @description `not_found`: the resource (or route) does not exist, or is not visible to the caller
+       *
+       *     `host_resource_not_found`: no zone, link, dataset or pool of that name on the node (details.field names the parameter)
+       */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'not_found' | 'host_resource_not_found';
+          };
+        };
+      };
+      /** @description `node_offline`: the node's agent is not connected */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'node_offline';
+          };
+        };
+      };
+      /** @description the host command failed (host_command_failed, driver_unavailable) */
+      502: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description `node_timeout`: the node did not answer in time */
+      504: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'node_timeout';
+          };
+        };
+      };
+      /** @description Error */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
   postV1NodesIdProcessesPidKill: {
     parameters: {
       query?: never;
@@ -11797,6 +17999,3849 @@ export interface operations {
       };
     };
   };
+  getV1NodesIdStorageArc: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description `{node_id, operation, source, as_of, truncated?, data}` */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description `invalid_argument`: a parameter failed its pattern (details.field names it); nothing ran */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'invalid_argument';
+          };
+        };
+      };
+      /**
+       * @description `not_found`: the resource (or route) does not exist, or is not visible to the caller
+       *
+       *     `host_resource_not_found`: no zone, link, dataset or pool of that name on the node (details.field names the parameter)
+       */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'not_found' | 'host_resource_not_found';
+          };
+        };
+      };
+      /** @description `node_offline`: the node's agent is not connected */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'node_offline';
+          };
+        };
+      };
+      /** @description the host command failed (host_command_failed, driver_unavailable) */
+      502: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description `node_timeout`: the node did not answer in time */
+      504: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'node_timeout';
+          };
+        };
+      };
+      /** @description Error */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  getV1NodesIdStorageDatasets: {
+    parameters: {
+      query?: {
+        /** @description a dataset: pool/a/b of letters, digits and _ . - (in a path, '/' sent as %2F) */
+        root?: string;
+        /** @description true: read the host now; otherwise the answer is the agent's last inventory */
+        live?: 'true' | 'false';
+      };
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description `{node_id, operation, source, as_of, truncated?, data}` */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description `invalid_argument`: a parameter failed its pattern (details.field names it); nothing ran */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'invalid_argument';
+          };
+        };
+      };
+      /**
+       * @description `not_found`: the resource (or route) does not exist, or is not visible to the caller
+       *
+       *     `host_resource_not_found`: no zone, link, dataset or pool of that name on the node (details.field names the parameter)
+       */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'not_found' | 'host_resource_not_found';
+          };
+        };
+      };
+      /** @description `node_offline`: the node's agent is not connected */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'node_offline';
+          };
+        };
+      };
+      /** @description the host command failed (host_command_failed, driver_unavailable) */
+      502: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description `node_timeout`: the node did not answer in time */
+      504: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'node_timeout';
+          };
+        };
+      };
+      /** @description Error */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  postV1NodesIdStorageDatasets: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description A unique value (e.g. a UUID, 1–255 printable ASCII characters) that makes a retry safe. The same key with the same request from the same caller within 24 h answers the first response again (status, body, Location; header `Idempotent-Replayed: true`) without doing the work twice. The same key with a different request: 422 `idempotency_key_reused`. While the first request is still running: the retry waits up to 5 s for it, then 409 `idempotency_key_in_flight`. Responses with status 5xx and requests that failed validation are not kept: a retry runs again. See docs/api.md. */
+        'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
+      };
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': {
+          /** @description a dataset: pool/a/b of letters, digits and _ . - (in a path, '/' sent as %2F) */
+          dataset: string;
+          /** @description a size: ^\d+[KMGT]?$ */
+          volume_size?: string;
+          /** @description an object of property: value (at most 64), each checked as a property */
+          properties?: {
+            [key: string]: string;
+          };
+        };
+      };
+    };
+    responses: {
+      /** @description Accepted: the operation (also at the Location header); its result has `{operation, data}` */
+      202: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** Format: uuid */
+            id: string;
+            kind: string;
+            /** @enum {string} */
+            status: 'queued' | 'running' | 'cancelling' | 'succeeded' | 'failed' | 'cancelled' | 'expired';
+            progress: {
+              percent: number;
+              message: string | null;
+            };
+            /** @description API paths of what the operation touches */
+            resources: string[];
+            may_cancel: boolean;
+            node_id: string | null;
+            actor: {
+              /** @enum {string} */
+              type: 'user' | 'api_token' | 'system';
+              id: string | null;
+              name?: string;
+            };
+            error: {
+              code: string;
+              message: string;
+            } | null;
+            result: unknown;
+            created_at: string;
+            started_at: string | null;
+            finished_at: string | null;
+            deadline_at: string | null;
+          };
+        };
+      };
+      /** @description `invalid_argument`: a parameter failed its pattern (details.field names it); nothing ran */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'invalid_argument';
+          };
+        };
+      };
+      /** @description `not_found`: the resource (or route) does not exist, or is not visible to the caller */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'not_found';
+          };
+        };
+      };
+      /** @description Error */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  getV1NodesIdStorageDatasetsDataset: {
+    parameters: {
+      query?: {
+        /** @description true: read the host now; otherwise the answer is the agent's last inventory */
+        live?: 'true' | 'false';
+      };
+      header?: never;
+      path: {
+        id: string;
+        /** @description a dataset: pool/a/b of letters, digits and _ . - (in a path, '/' sent as %2F) */
+        dataset: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description `{node_id, operation, source, as_of, truncated?, data}` */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description `invalid_argument`: a parameter failed its pattern (details.field names it); nothing ran */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'invalid_argument';
+          };
+        };
+      };
+      /**
+       * @description `not_found`: the resource (or route) does not exist, or is not visible to the caller
+       *
+       *     `host_resource_not_found`: no zone, link, dataset or pool of that name on the node (details.field names the parameter)
+       */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'not_found' | 'host_resource_not_found';
+          };
+        };
+      };
+      /** @description `node_offline`: the node's agent is not connected */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'node_offline';
+          };
+        };
+      };
+      /** @description the host command failed (host_command_failed, driver_unavailable) */
+      502: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description `node_timeout`: the node did not answer in time */
+      504: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'node_timeout';
+          };
+        };
+      };
+      /** @description Error */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  deleteV1NodesIdStorageDatasetsDataset: {
+    parameters: {
+      query?: {
+        /** @description true or false */
+        recursive?: string;
+      };
+      header?: {
+        /** @description A unique value (e.g. a UUID, 1–255 printable ASCII characters) that makes a retry safe. The same key with the same request from the same caller within 24 h answers the first response again (status, body, Location; header `Idempotent-Replayed: true`) without doing the work twice. The same key with a different request: 422 `idempotency_key_reused`. While the first request is still running: the retry waits up to 5 s for it, then 409 `idempotency_key_in_flight`. Responses with status 5xx and requests that failed validation are not kept: a retry runs again. See docs/api.md. */
+        'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
+      };
+      path: {
+        id: string;
+        /** @description a dataset: pool/a/b of letters, digits and _ . - (in a path, '/' sent as %2F) */
+        dataset: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Accepted: the operation (also at the Location header); its result has `{operation, data}` */
+      202: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** Format: uuid */
+            id: string;
+            kind: string;
+            /** @enum {string} */
+            status: 'queued' | 'running' | 'cancelling' | 'succeeded' | 'failed' | 'cancelled' | 'expired';
+            progress: {
+              percent: number;
+              message: string | null;
+            };
+            /** @description API paths of what the operation touches */
+            resources: string[];
+            may_cancel: boolean;
+            node_id: string | null;
+            actor: {
+              /** @enum {string} */
+              type: 'user' | 'api_token' | 'system';
+              id: string | null;
+              name?: string;
+            };
+            error: {
+              code: string;
+              message: string;
+            } | null;
+            result: unknown;
+            created_at: string;
+            started_at: string | null;
+            finished_at: string | null;
+            deadline_at: string | null;
+          };
+        };
+      };
+      /** @description `invalid_argument`: a parameter failed its pattern (details.field names it); nothing ran */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'invalid_argument';
+          };
+        };
+      };
+      /** @description `not_found`: the resource (or route) does not exist, or is not visible to the caller */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'not_found';
+          };
+        };
+      };
+      /** @description Error */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  postV1NodesIdStorageDatasetsDatasetPromote: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description A unique value (e.g. a UUID, 1–255 printable ASCII characters) that makes a retry safe. The same key with the same request from the same caller within 24 h answers the first response again (status, body, Location; header `Idempotent-Replayed: true`) without doing the work twice. The same key with a different request: 422 `idempotency_key_reused`. While the first request is still running: the retry waits up to 5 s for it, then 409 `idempotency_key_in_flight`. Responses with status 5xx and requests that failed validation are not kept: a retry runs again. See docs/api.md. */
+        'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
+      };
+      path: {
+        id: string;
+        /** @description a dataset: pool/a/b of letters, digits and _ . - (in a path, '/' sent as %2F) */
+        dataset: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Accepted: the operation (also at the Location header); its result has `{operation, data}` */
+      202: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** Format: uuid */
+            id: string;
+            kind: string;
+            /** @enum {string} */
+            status: 'queued' | 'running' | 'cancelling' | 'succeeded' | 'failed' | 'cancelled' | 'expired';
+            progress: {
+              percent: number;
+              message: string | null;
+            };
+            /** @description API paths of what the operation touches */
+            resources: string[];
+            may_cancel: boolean;
+            node_id: string | null;
+            actor: {
+              /** @enum {string} */
+              type: 'user' | 'api_token' | 'system';
+              id: string | null;
+              name?: string;
+            };
+            error: {
+              code: string;
+              message: string;
+            } | null;
+            result: unknown;
+            created_at: string;
+            started_at: string | null;
+            finished_at: string | null;
+            deadline_at: string | null;
+          };
+        };
+      };
+      /** @description `invalid_argument`: a parameter failed its pattern (details.field names it); nothing ran */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'invalid_argument';
+          };
+        };
+      };
+      /** @description `not_found`: the resource (or route) does not exist, or is not visible to the caller */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'not_found';
+          };
+        };
+      };
+      /** @description Error */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  getV1NodesIdStorageDatasetsDatasetProperties: {
+    parameters: {
+      query?: {
+        /** @description property names, comma-separated in a query string */
+        names?: string;
+      };
+      header?: never;
+      path: {
+        id: string;
+        /** @description a dataset: pool/a/b of letters, digits and _ . - (in a path, '/' sent as %2F) */
+        dataset: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description `{node_id, operation, source, as_of, truncated?, data}` */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description `invalid_argument`: a parameter failed its pattern (details.field names it); nothing ran */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'invalid_argument';
+          };
+        };
+      };
+      /**
+       * @description `not_found`: the resource (or route) does not exist, or is not visible to the caller
+       *
+       *     `host_resource_not_found`: no zone, link, dataset or pool of that name on the node (details.field names the parameter)
+       */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'not_found' | 'host_resource_not_found';
+          };
+        };
+      };
+      /** @description `node_offline`: the node's agent is not connected */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'node_offline';
+          };
+        };
+      };
+      /** @description the host command failed (host_command_failed, driver_unavailable) */
+      502: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description `node_timeout`: the node did not answer in time */
+      504: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'node_timeout';
+          };
+        };
+      };
+      /** @description Error */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  patchV1NodesIdStorageDatasetsDatasetProperties: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description A unique value (e.g. a UUID, 1–255 printable ASCII characters) that makes a retry safe. The same key with the same request from the same caller within 24 h answers the first response again (status, body, Location; header `Idempotent-Replayed: true`) without doing the work twice. The same key with a different request: 422 `idempotency_key_reused`. While the first request is still running: the retry waits up to 5 s for it, then 409 `idempotency_key_in_flight`. Responses with status 5xx and requests that failed validation are not kept: a retry runs again. See docs/api.md. */
+        'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
+      };
+      path: {
+        id: string;
+        /** @description a dataset: pool/a/b of letters, digits and _ . - (in a path, '/' sent as %2F) */
+        dataset: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': {
+          /** @description an object of property: value (at most 64), each checked as a property */
+          properties: {
+            [key: string]: string;
+          };
+        };
+      };
+    };
+    responses: {
+      /** @description Accepted: the operation (also at the Location header); its result has `{operation, data}` */
+      202: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** Format: uuid */
+            id: string;
+            kind: string;
+            /** @enum {string} */
+            status: 'queued' | 'running' | 'cancelling' | 'succeeded' | 'failed' | 'cancelled' | 'expired';
+            progress: {
+              percent: number;
+              message: string | null;
+            };
+            /** @description API paths of what the operation touches */
+            resources: string[];
+            may_cancel: boolean;
+            node_id: string | null;
+            actor: {
+              /** @enum {string} */
+              type: 'user' | 'api_token' | 'system';
+              id: string | null;
+              name?: string;
+            };
+            error: {
+              code: string;
+              message: string;
+            } | null;
+            result: unknown;
+            created_at: string;
+            started_at: string | null;
+            finished_at: string | null;
+            deadline_at: string | null;
+          };
+        };
+      };
+      /** @description `invalid_argument`: a parameter failed its pattern (details.field names it); nothing ran */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'invalid_argument';
+          };
+        };
+      };
+      /** @description `not_found`: the resource (or route) does not exist, or is not visible to the caller */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'not_found';
+          };
+        };
+      };
+      /** @description Error */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  postV1NodesIdStorageDatasetsDatasetRename: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description A unique value (e.g. a UUID, 1–255 printable ASCII characters) that makes a retry safe. The same key with the same request from the same caller within 24 h answers the first response again (status, body, Location; header `Idempotent-Replayed: true`) without doing the work twice. The same key with a different request: 422 `idempotency_key_reused`. While the first request is still running: the retry waits up to 5 s for it, then 409 `idempotency_key_in_flight`. Responses with status 5xx and requests that failed validation are not kept: a retry runs again. See docs/api.md. */
+        'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
+      };
+      path: {
+        id: string;
+        /** @description a dataset: pool/a/b of letters, digits and _ . - (in a path, '/' sent as %2F) */
+        dataset: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': {
+          /** @description a dataset: pool/a/b of letters, digits and _ . - (in a path, '/' sent as %2F) */
+          to: string;
+        };
+      };
+    };
+    responses: {
+      /** @description Accepted: the operation (also at the Location header); its result has `{operation, data}` */
+      202: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** Format: uuid */
+            id: string;
+            kind: string;
+            /** @enum {string} */
+            status: 'queued' | 'running' | 'cancelling' | 'succeeded' | 'failed' | 'cancelled' | 'expired';
+            progress: {
+              percent: number;
+              message: string | null;
+            };
+            /** @description API paths of what the operation touches */
+            resources: string[];
+            may_cancel: boolean;
+            node_id: string | null;
+            actor: {
+              /** @enum {string} */
+              type: 'user' | 'api_token' | 'system';
+              id: string | null;
+              name?: string;
+            };
+            error: {
+              code: string;
+              message: string;
+            } | null;
+            result: unknown;
+            created_at: string;
+            started_at: string | null;
+            finished_at: string | null;
+            deadline_at: string | null;
+          };
+        };
+      };
+      /** @description `invalid_argument`: a parameter failed its pattern (details.field names it); nothing ran */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'invalid_argument';
+          };
+        };
+      };
+      /** @description `not_found`: the resource (or route) does not exist, or is not visible to the caller */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'not_found';
+          };
+        };
+      };
+      /** @description Error */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  getV1NodesIdStorageDatasetsDatasetSnapshots: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+        /** @description a dataset: pool/a/b of letters, digits and _ . - (in a path, '/' sent as %2F) */
+        dataset: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description `{node_id, operation, source, as_of, truncated?, data}` */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description `invalid_argument`: a parameter failed its pattern (details.field names it); nothing ran */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'invalid_argument';
+          };
+        };
+      };
+      /**
+       * @description `not_found`: the resource (or route) does not exist, or is not visible to the caller
+       *
+       *     `host_resource_not_found`: no zone, link, dataset or pool of that name on the node (details.field names the parameter)
+       */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'not_found' | 'host_resource_not_found';
+          };
+        };
+      };
+      /** @description `node_offline`: the node's agent is not connected */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'node_offline';
+          };
+        };
+      };
+      /** @description the host command failed (host_command_failed, driver_unavailable) */
+      502: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description `node_timeout`: the node did not answer in time */
+      504: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'node_timeout';
+          };
+        };
+      };
+      /** @description Error */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  postV1NodesIdStorageDatasetsDatasetSnapshots: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description A unique value (e.g. a UUID, 1–255 printable ASCII characters) that makes a retry safe. The same key with the same request from the same caller within 24 h answers the first response again (status, body, Location; header `Idempotent-Replayed: true`) without doing the work twice. The same key with a different request: 422 `idempotency_key_reused`. While the first request is still running: the retry waits up to 5 s for it, then 409 `idempotency_key_in_flight`. Responses with status 5xx and requests that failed validation are not kept: a retry runs again. See docs/api.md. */
+        'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
+      };
+      path: {
+        id: string;
+        /** @description a dataset: pool/a/b of letters, digits and _ . - (in a path, '/' sent as %2F) */
+        dataset: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': {
+          /** @description a snapshot name or hold tag: letters, digits and _ . : - */
+          name: string;
+          /** @description true or false */
+          recursive?: boolean;
+        };
+      };
+    };
+    responses: {
+      /** @description Accepted: the operation (also at the Location header); its result has `{operation, data}` */
+      202: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** Format: uuid */
+            id: string;
+            kind: string;
+            /** @enum {string} */
+            status: 'queued' | 'running' | 'cancelling' | 'succeeded' | 'failed' | 'cancelled' | 'expired';
+            progress: {
+              percent: number;
+              message: string | null;
+            };
+            /** @description API paths of what the operation touches */
+            resources: string[];
+            may_cancel: boolean;
+            node_id: string | null;
+            actor: {
+              /** @enum {string} */
+              type: 'user' | 'api_token' | 'system';
+              id: string | null;
+              name?: string;
+            };
+            error: {
+              code: string;
+              message: string;
+            } | null;
+            result: unknown;
+            created_at: string;
+            started_at: string | null;
+            finished_at: string | null;
+            deadline_at: string | null;
+          };
+        };
+      };
+      /** @description `invalid_argument`: a parameter failed its pattern (details.field names it); nothing ran */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'invalid_argument';
+          };
+        };
+      };
+      /** @description `not_found`: the resource (or route) does not exist, or is not visible to the caller */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'not_found';
+          };
+        };
+      };
+      /** @description Error */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  getV1NodesIdStoragePools: {
+    parameters: {
+      query?: {
+        /** @description true: read the host now; otherwise the answer is the agent's last inventory */
+        live?: 'true' | 'false';
+      };
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description `{node_id, operation, source, as_of, truncated?, data}` */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description `invalid_argument`: a parameter failed its pattern (details.field names it); nothing ran */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'invalid_argument';
+          };
+        };
+      };
+      /**
+       * @description `not_found`: the resource (or route) does not exist, or is not visible to the caller
+       *
+       *     `host_resource_not_found`: no zone, link, dataset or pool of that name on the node (details.field names the parameter)
+       */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'not_found' | 'host_resource_not_found';
+          };
+        };
+      };
+      /** @description `node_offline`: the node's agent is not connected */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'node_offline';
+          };
+        };
+      };
+      /** @description the host command failed (host_command_failed, driver_unavailable) */
+      502: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description `node_timeout`: the node did not answer in time */
+      504: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'node_timeout';
+          };
+        };
+      };
+      /** @description Error */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  getV1NodesIdStoragePoolsPool: {
+    parameters: {
+      query?: {
+        /** @description true: read the host now; otherwise the answer is the agent's last inventory */
+        live?: 'true' | 'false';
+      };
+      header?: never;
+      path: {
+        id: string;
+        /** @description a name: ^[A-Za-z][A-Za-z0-9_.-]{0,62}$ */
+        pool: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description `{node_id, operation, source, as_of, truncated?, data}` */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description `invalid_argument`: a parameter failed its pattern (details.field names it); nothing ran */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'invalid_argument';
+          };
+        };
+      };
+      /**
+       * @description `not_found`: the resource (or route) does not exist, or is not visible to the caller
+       *
+       *     `host_resource_not_found`: no zone, link, dataset or pool of that name on the node (details.field names the parameter)
+       */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'not_found' | 'host_resource_not_found';
+          };
+        };
+      };
+      /** @description `node_offline`: the node's agent is not connected */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'node_offline';
+          };
+        };
+      };
+      /** @description the host command failed (host_command_failed, driver_unavailable) */
+      502: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description `node_timeout`: the node did not answer in time */
+      504: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'node_timeout';
+          };
+        };
+      };
+      /** @description Error */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  getV1NodesIdStoragePoolsPoolIostat: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+        /** @description a name: ^[A-Za-z][A-Za-z0-9_.-]{0,62}$ */
+        pool: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description `{node_id, operation, source, as_of, truncated?, data}` */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description `invalid_argument`: a parameter failed its pattern (details.field names it); nothing ran */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'invalid_argument';
+          };
+        };
+      };
+      /**
+       * @description `not_found`: the resource (or route) does not exist, or is not visible to the caller
+       *
+       *     `host_resource_not_found`: no zone, link, dataset or pool of that name on the node (details.field names the parameter)
+       */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'not_found' | 'host_resource_not_found';
+          };
+        };
+      };
+      /** @description `node_offline`: the node's agent is not connected */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'node_offline';
+          };
+        };
+      };
+      /** @description the host command failed (host_command_failed, driver_unavailable) */
+      502: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description `node_timeout`: the node did not answer in time */
+      504: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'node_timeout';
+          };
+        };
+      };
+      /** @description Error */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  getV1NodesIdStoragePoolsPoolProperties: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+        /** @description a name: ^[A-Za-z][A-Za-z0-9_.-]{0,62}$ */
+        pool: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description `{node_id, operation, source, as_of, truncated?, data}` */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description `invalid_argument`: a parameter failed its pattern (details.field names it); nothing ran */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'invalid_argument';
+          };
+        };
+      };
+      /**
+       * @description `not_found`: the resource (or route) does not exist, or is not visible to the caller
+       *
+       *     `host_resource_not_found`: no zone, link, dataset or pool of that name on the node (details.field names the parameter)
+       */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'not_found' | 'host_resource_not_found';
+          };
+        };
+      };
+      /** @description `node_offline`: the node's agent is not connected */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'node_offline';
+          };
+        };
+      };
+      /** @description the host command failed (host_command_failed, driver_unavailable) */
+      502: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description `node_timeout`: the node did not answer in time */
+      504: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'node_timeout';
+          };
+        };
+      };
+      /** @description Error */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  postV1NodesIdStoragePoolsPoolScrub: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description A unique value (e.g. a UUID, 1–255 printable ASCII characters) that makes a retry safe. The same key with the same request from the same caller within 24 h answers the first response again (status, body, Location; header `Idempotent-Replayed: true`) without doing the work twice. The same key with a different request: 422 `idempotency_key_reused`. While the first request is still running: the retry waits up to 5 s for it, then 409 `idempotency_key_in_flight`. Responses with status 5xx and requests that failed validation are not kept: a retry runs again. See docs/api.md. */
+        'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
+      };
+      path: {
+        id: string;
+        /** @description a name: ^[A-Za-z][A-Za-z0-9_.-]{0,62}$ */
+        pool: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': {
+          /** @description true or false */
+          stop?: boolean;
+        };
+      };
+    };
+    responses: {
+      /** @description Accepted: the operation (also at the Location header); its result has `{operation, data}` */
+      202: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** Format: uuid */
+            id: string;
+            kind: string;
+            /** @enum {string} */
+            status: 'queued' | 'running' | 'cancelling' | 'succeeded' | 'failed' | 'cancelled' | 'expired';
+            progress: {
+              percent: number;
+              message: string | null;
+            };
+            /** @description API paths of what the operation touches */
+            resources: string[];
+            may_cancel: boolean;
+            node_id: string | null;
+            actor: {
+              /** @enum {string} */
+              type: 'user' | 'api_token' | 'system';
+              id: string | null;
+              name?: string;
+            };
+            error: {
+              code: string;
+              message: string;
+            } | null;
+            result: unknown;
+            created_at: string;
+            started_at: string | null;
+            finished_at: string | null;
+            deadline_at: string | null;
+          };
+        };
+      };
+      /** @description `invalid_argument`: a parameter failed its pattern (details.field names it); nothing ran */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'invalid_argument';
+          };
+        };
+      };
+      /** @description `not_found`: the resource (or route) does not exist, or is not visible to the caller */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'not_found';
+          };
+        };
+      };
+      /** @description Error */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  getV1NodesIdStoragePoolsPoolStatus: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+        /** @description a name: ^[A-Za-z][A-Za-z0-9_.-]{0,62}$ */
+        pool: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description `{node_id, operation, source, as_of, truncated?, data}` */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description `invalid_argument`: a parameter failed its pattern (details.field names it); nothing ran */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'invalid_argument';
+          };
+        };
+      };
+      /**
+       * @description `not_found`: the resource (or route) does not exist, or is not visible to the caller
+       *
+       *     `host_resource_not_found`: no zone, link, dataset or pool of that name on the node (details.field names the parameter)
+       */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'not_found' | 'host_resource_not_found';
+          };
+        };
+      };
+      /** @description `node_offline`: the node's agent is not connected */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'node_offline';
+          };
+        };
+      };
+      /** @description the host command failed (host_command_failed, driver_unavailable) */
+      502: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description `node_timeout`: the node did not answer in time */
+      504: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'node_timeout';
+          };
+        };
+      };
+      /** @description Error */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  getV1NodesIdStorageSnapshots: {
+    parameters: {
+      query?: {
+        /** @description a dataset: pool/a/b of letters, digits and _ . - (in a path, '/' sent as %2F) */
+        dataset?: string;
+      };
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description `{node_id, operation, source, as_of, truncated?, data}` */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description `invalid_argument`: a parameter failed its pattern (details.field names it); nothing ran */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'invalid_argument';
+          };
+        };
+      };
+      /**
+       * @description `not_found`: the resource (or route) does not exist, or is not visible to the caller
+       *
+       *     `host_resource_not_found`: no zone, link, dataset or pool of that name on the node (details.field names the parameter)
+       */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'not_found' | 'host_resource_not_found';
+          };
+        };
+      };
+      /** @description `node_offline`: the node's agent is not connected */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'node_offline';
+          };
+        };
+      };
+      /** @description the host command failed (host_command_failed, driver_unavailable) */
+      502: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description `node_timeout`: the node did not answer in time */
+      504: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'node_timeout';
+          };
+        };
+      };
+      /** @description Error */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  deleteV1NodesIdStorageSnapshotsSnapshot: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description A unique value (e.g. a UUID, 1–255 printable ASCII characters) that makes a retry safe. The same key with the same request from the same caller within 24 h answers the first response again (status, body, Location; header `Idempotent-Replayed: true`) without doing the work twice. The same key with a different request: 422 `idempotency_key_reused`. While the first request is still running: the retry waits up to 5 s for it, then 409 `idempotency_key_in_flight`. Responses with status 5xx and requests that failed validation are not kept: a retry runs again. See docs/api.md. */
+        'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
+      };
+      path: {
+        id: string;
+        /** @description a snapshot: pool/a@name (in a path, '/' sent as %2F) */
+        snapshot: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Accepted: the operation (also at the Location header); its result has `{operation, data}` */
+      202: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** Format: uuid */
+            id: string;
+            kind: string;
+            /** @enum {string} */
+            status: 'queued' | 'running' | 'cancelling' | 'succeeded' | 'failed' | 'cancelled' | 'expired';
+            progress: {
+              percent: number;
+              message: string | null;
+            };
+            /** @description API paths of what the operation touches */
+            resources: string[];
+            may_cancel: boolean;
+            node_id: string | null;
+            actor: {
+              /** @enum {string} */
+              type: 'user' | 'api_token' | 'system';
+              id: string | null;
+              name?: string;
+            };
+            error: {
+              code: string;
+              message: string;
+            } | null;
+            result: unknown;
+            created_at: string;
+            started_at: string | null;
+            finished_at: string | null;
+            deadline_at: string | null;
+          };
+        };
+      };
+      /** @description `invalid_argument`: a parameter failed its pattern (details.field names it); nothing ran */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'invalid_argument';
+          };
+        };
+      };
+      /** @description `not_found`: the resource (or route) does not exist, or is not visible to the caller */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'not_found';
+          };
+        };
+      };
+      /** @description Error */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  postV1NodesIdStorageSnapshotsSnapshotClone: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description A unique value (e.g. a UUID, 1–255 printable ASCII characters) that makes a retry safe. The same key with the same request from the same caller within 24 h answers the first response again (status, body, Location; header `Idempotent-Replayed: true`) without doing the work twice. The same key with a different request: 422 `idempotency_key_reused`. While the first request is still running: the retry waits up to 5 s for it, then 409 `idempotency_key_in_flight`. Responses with status 5xx and requests that failed validation are not kept: a retry runs again. See docs/api.md. */
+        'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
+      };
+      path: {
+        id: string;
+        /** @description a snapshot: pool/a@name (in a path, '/' sent as %2F) */
+        snapshot: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': {
+          /** @description a dataset: pool/a/b of letters, digits and _ . - (in a path, '/' sent as %2F) */
+          to: string;
+          /** @description an object of property: value (at most 64), each checked as a property */
+          properties?: {
+            [key: string]: string;
+          };
+        };
+      };
+    };
+    responses: {
+      /** @description Accepted: the operation (also at the Location header); its result has `{operation, data}` */
+      202: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** Format: uuid */
+            id: string;
+            kind: string;
+            /** @enum {string} */
+            status: 'queued' | 'running' | 'cancelling' | 'succeeded' | 'failed' | 'cancelled' | 'expired';
+            progress: {
+              percent: number;
+              message: string | null;
+            };
+            /** @description API paths of what the operation touches */
+            resources: string[];
+            may_cancel: boolean;
+            node_id: string | null;
+            actor: {
+              /** @enum {string} */
+              type: 'user' | 'api_token' | 'system';
+              id: string | null;
+              name?: string;
+            };
+            error: {
+              code: string;
+              message: string;
+            } | null;
+            result: unknown;
+            created_at: string;
+            started_at: string | null;
+            finished_at: string | null;
+            deadline_at: string | null;
+          };
+        };
+      };
+      /** @description `invalid_argument`: a parameter failed its pattern (details.field names it); nothing ran */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'invalid_argument';
+          };
+        };
+      };
+      /** @description `not_found`: the resource (or route) does not exist, or is not visible to the caller */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'not_found';
+          };
+        };
+      };
+      /** @description Error */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  getV1NodesIdStorageSnapshotsSnapshotHolds: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+        /** @description a snapshot: pool/a@name (in a path, '/' sent as %2F) */
+        snapshot: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description `{node_id, operation, source, as_of, truncated?, data}` */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description `invalid_argument`: a parameter failed its pattern (details.field names it); nothing ran */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'invalid_argument';
+          };
+        };
+      };
+      /**
+       * @description `not_found`: the resource (or route) does not exist, or is not visible to the caller
+       *
+       *     `host_resource_not_found`: no zone, link, dataset or pool of that name on the node (details.field names the parameter)
+       */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'not_found' | 'host_resource_not_found';
+          };
+        };
+      };
+      /** @description `node_offline`: the node's agent is not connected */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'node_offline';
+          };
+        };
+      };
+      /** @description the host command failed (host_command_failed, driver_unavailable) */
+      502: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description `node_timeout`: the node did not answer in time */
+      504: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'node_timeout';
+          };
+        };
+      };
+      /** @description Error */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  postV1NodesIdStorageSnapshotsSnapshotHolds: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description A unique value (e.g. a UUID, 1–255 printable ASCII characters) that makes a retry safe. The same key with the same request from the same caller within 24 h answers the first response again (status, body, Location; header `Idempotent-Replayed: true`) without doing the work twice. The same key with a different request: 422 `idempotency_key_reused`. While the first request is still running: the retry waits up to 5 s for it, then 409 `idempotency_key_in_flight`. Responses with status 5xx and requests that failed validation are not kept: a retry runs again. See docs/api.md. */
+        'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
+      };
+      path: {
+        id: string;
+        /** @description a snapshot: pool/a@name (in a path, '/' sent as %2F) */
+        snapshot: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': {
+          /** @description a snapshot name or hold tag: letters, digits and _ . : - */
+          tag: string;
+        };
+      };
+    };
+    responses: {
+      /** @description Accepted: the operation (also at the Location header); its result has `{operation, data}` */
+      202: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** Format: uuid */
+            id: string;
+            kind: string;
+            /** @enum {string} */
+            status: 'queued' | 'running' | 'cancelling' | 'succeeded' | 'failed' | 'cancelled' | 'expired';
+            progress: {
+              percent: number;
+              message: string | null;
+            };
+            /** @description API paths of what the operation touches */
+            resources: string[];
+            may_cancel: boolean;
+            node_id: string | null;
+            actor: {
+              /** @enum {string} */
+              type: 'user' | 'api_token' | 'system';
+              id: string | null;
+              name?: string;
+            };
+            error: {
+              code: string;
+              message: string;
+            } | null;
+            result: unknown;
+            created_at: string;
+            started_at: string | null;
+            finished_at: string | null;
+            deadline_at: string | null;
+          };
+        };
+      };
+      /** @description `invalid_argument`: a parameter failed its pattern (details.field names it); nothing ran */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'invalid_argument';
+          };
+        };
+      };
+      /** @description `not_found`: the resource (or route) does not exist, or is not visible to the caller */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'not_found';
+          };
+        };
+      };
+      /** @description Error */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  deleteV1NodesIdStorageSnapshotsSnapshotHoldsTag: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description A unique value (e.g. a UUID, 1–255 printable ASCII characters) that makes a retry safe. The same key with the same request from the same caller within 24 h answers the first response again (status, body, Location; header `Idempotent-Replayed: true`) without doing the work twice. The same key with a different request: 422 `idempotency_key_reused`. While the first request is still running: the retry waits up to 5 s for it, then 409 `idempotency_key_in_flight`. Responses with status 5xx and requests that failed validation are not kept: a retry runs again. See docs/api.md. */
+        'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
+      };
+      path: {
+        id: string;
+        /** @description a snapshot: pool/a@name (in a path, '/' sent as %2F) */
+        snapshot: string;
+        /** @description a snapshot name or hold tag: letters, digits and _ . : - */
+        tag: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Accepted: the operation (also at the Location header); its result has `{operation, data}` */
+      202: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** Format: uuid */
+            id: string;
+            kind: string;
+            /** @enum {string} */
+            status: 'queued' | 'running' | 'cancelling' | 'succeeded' | 'failed' | 'cancelled' | 'expired';
+            progress: {
+              percent: number;
+              message: string | null;
+            };
+            /** @description API paths of what the operation touches */
+            resources: string[];
+            may_cancel: boolean;
+            node_id: string | null;
+            actor: {
+              /** @enum {string} */
+              type: 'user' | 'api_token' | 'system';
+              id: string | null;
+              name?: string;
+            };
+            error: {
+              code: string;
+              message: string;
+            } | null;
+            result: unknown;
+            created_at: string;
+            started_at: string | null;
+            finished_at: string | null;
+            deadline_at: string | null;
+          };
+        };
+      };
+      /** @description `invalid_argument`: a parameter failed its pattern (details.field names it); nothing ran */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'invalid_argument';
+          };
+        };
+      };
+      /** @description `not_found`: the resource (or route) does not exist, or is not visible to the caller */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'not_found';
+          };
+        };
+      };
+      /** @description Error */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  postV1NodesIdStorageSnapshotsSnapshotRollback: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description A unique value (e.g. a UUID, 1–255 printable ASCII characters) that makes a retry safe. The same key with the same request from the same caller within 24 h answers the first response again (status, body, Location; header `Idempotent-Replayed: true`) without doing the work twice. The same key with a different request: 422 `idempotency_key_reused`. While the first request is still running: the retry waits up to 5 s for it, then 409 `idempotency_key_in_flight`. Responses with status 5xx and requests that failed validation are not kept: a retry runs again. See docs/api.md. */
+        'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
+      };
+      path: {
+        id: string;
+        /** @description a snapshot: pool/a@name (in a path, '/' sent as %2F) */
+        snapshot: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': {
+          /** @description true or false */
+          destroy_newer?: boolean;
+        };
+      };
+    };
+    responses: {
+      /** @description Accepted: the operation (also at the Location header); its result has `{operation, data}` */
+      202: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** Format: uuid */
+            id: string;
+            kind: string;
+            /** @enum {string} */
+            status: 'queued' | 'running' | 'cancelling' | 'succeeded' | 'failed' | 'cancelled' | 'expired';
+            progress: {
+              percent: number;
+              message: string | null;
+            };
+            /** @description API paths of what the operation touches */
+            resources: string[];
+            may_cancel: boolean;
+            node_id: string | null;
+            actor: {
+              /** @enum {string} */
+              type: 'user' | 'api_token' | 'system';
+              id: string | null;
+              name?: string;
+            };
+            error: {
+              code: string;
+              message: string;
+            } | null;
+            result: unknown;
+            created_at: string;
+            started_at: string | null;
+            finished_at: string | null;
+            deadline_at: string | null;
+          };
+        };
+      };
+      /** @description `invalid_argument`: a parameter failed its pattern (details.field names it); nothing ran */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'invalid_argument';
+          };
+        };
+      };
+      /** @description `not_found`: the resource (or route) does not exist, or is not visible to the caller */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'not_found';
+          };
+        };
+      };
+      /** @description Error */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  getV1NodesIdStorageSwap: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description `{node_id, operation, source, as_of, truncated?, data}` */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description `invalid_argument`: a parameter failed its pattern (details.field names it); nothing ran */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'invalid_argument';
+          };
+        };
+      };
+      /**
+       * @description `not_found`: the resource (or route) does not exist, or is not visible to the caller
+       *
+       *     `host_resource_not_found`: no zone, link, dataset or pool of that name on the node (details.field names the parameter)
+       */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'not_found' | 'host_resource_not_found';
+          };
+        };
+      };
+      /** @description `node_offline`: the node's agent is not connected */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'node_offline';
+          };
+        };
+      };
+      /** @description the host command failed (host_command_failed, driver_unavailable) */
+      502: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description `node_timeout`: the node did not answer in time */
+      504: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'node_timeout';
+          };
+        };
+      };
+      /** @description Error */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  postV1NodesIdStorageSwap: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description A unique value (e.g. a UUID, 1–255 printable ASCII characters) that makes a retry safe. The same key with the same request from the same caller within 24 h answers the first response again (status, body, Location; header `Idempotent-Replayed: true`) without doing the work twice. The same key with a different request: 422 `idempotency_key_reused`. While the first request is still running: the retry waits up to 5 s for it, then 409 `idempotency_key_in_flight`. Responses with status 5xx and requests that failed validation are not kept: a retry runs again. See docs/api.md. */
+        'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
+      };
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': {
+          /** @description a dataset: pool/a/b of letters, digits and _ . - (in a path, '/' sent as %2F) */
+          volume: string;
+        };
+      };
+    };
+    responses: {
+      /** @description Accepted: the operation (also at the Location header); its result has `{operation, data}` */
+      202: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** Format: uuid */
+            id: string;
+            kind: string;
+            /** @enum {string} */
+            status: 'queued' | 'running' | 'cancelling' | 'succeeded' | 'failed' | 'cancelled' | 'expired';
+            progress: {
+              percent: number;
+              message: string | null;
+            };
+            /** @description API paths of what the operation touches */
+            resources: string[];
+            may_cancel: boolean;
+            node_id: string | null;
+            actor: {
+              /** @enum {string} */
+              type: 'user' | 'api_token' | 'system';
+              id: string | null;
+              name?: string;
+            };
+            error: {
+              code: string;
+              message: string;
+            } | null;
+            result: unknown;
+            created_at: string;
+            started_at: string | null;
+            finished_at: string | null;
+            deadline_at: string | null;
+          };
+        };
+      };
+      /** @description `invalid_argument`: a parameter failed its pattern (details.field names it); nothing ran */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'invalid_argument';
+          };
+        };
+      };
+      /** @description `not_found`: the resource (or route) does not exist, or is not visible to the caller */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'not_found';
+          };
+        };
+      };
+      /** @description Error */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  getV1NodesIdStorageSwapSummary: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description `{node_id, operation, source, as_of, truncated?, data}` */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description `invalid_argument`: a parameter failed its pattern (details.field names it); nothing ran */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'invalid_argument';
+          };
+        };
+      };
+      /**
+       * @description `not_found`: the resource (or route) does not exist, or is not visible to the caller
+       *
+       *     `host_resource_not_found`: no zone, link, dataset or pool of that name on the node (details.field names the parameter)
+       */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'not_found' | 'host_resource_not_found';
+          };
+        };
+      };
+      /** @description `node_offline`: the node's agent is not connected */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'node_offline';
+          };
+        };
+      };
+      /** @description the host command failed (host_command_failed, driver_unavailable) */
+      502: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description `node_timeout`: the node did not answer in time */
+      504: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'node_timeout';
+          };
+        };
+      };
+      /** @description Error */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  deleteV1NodesIdStorageSwapVolume: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description A unique value (e.g. a UUID, 1–255 printable ASCII characters) that makes a retry safe. The same key with the same request from the same caller within 24 h answers the first response again (status, body, Location; header `Idempotent-Replayed: true`) without doing the work twice. The same key with a different request: 422 `idempotency_key_reused`. While the first request is still running: the retry waits up to 5 s for it, then 409 `idempotency_key_in_flight`. Responses with status 5xx and requests that failed validation are not kept: a retry runs again. See docs/api.md. */
+        'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
+      };
+      path: {
+        id: string;
+        /** @description a dataset: pool/a/b of letters, digits and _ . - (in a path, '/' sent as %2F) */
+        volume: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Accepted: the operation (also at the Location header); its result has `{operation, data}` */
+      202: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** Format: uuid */
+            id: string;
+            kind: string;
+            /** @enum {string} */
+            status: 'queued' | 'running' | 'cancelling' | 'succeeded' | 'failed' | 'cancelled' | 'expired';
+            progress: {
+              percent: number;
+              message: string | null;
+            };
+            /** @description API paths of what the operation touches */
+            resources: string[];
+            may_cancel: boolean;
+            node_id: string | null;
+            actor: {
+              /** @enum {string} */
+              type: 'user' | 'api_token' | 'system';
+              id: string | null;
+              name?: string;
+            };
+            error: {
+              code: string;
+              message: string;
+            } | null;
+            result: unknown;
+            created_at: string;
+            started_at: string | null;
+            finished_at: string | null;
+            deadline_at: string | null;
+          };
+        };
+      };
+      /** @description `invalid_argument`: a parameter failed its pattern (details.field names it); nothing ran */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'invalid_argument';
+          };
+        };
+      };
+      /** @description `not_found`: the resource (or route) does not exist, or is not visible to the caller */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'not_found';
+          };
+        };
+      };
+      /** @description Error */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  getV1NodesIdSystemMetrics: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description `{node_id, operation, source, as_of, truncated?, data}` */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description `invalid_argument`: a parameter failed its pattern (details.field names it); nothing ran */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'invalid_argument';
+          };
+        };
+      };
+      /**
+       * @description `not_found`: the resource (or route) does not exist, or is not visible to the caller
+       *
+       *     `host_resource_not_found`: no zone, link, dataset or pool of that name on the node (details.field names the parameter)
+       */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'not_found' | 'host_resource_not_found';
+          };
+        };
+      };
+      /** @description `node_offline`: the node's agent is not connected */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'node_offline';
+          };
+        };
+      };
+      /** @description the host command failed (host_command_failed, driver_unavailable) */
+      502: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description `node_timeout`: the node did not answer in time */
+      504: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'node_timeout';
+          };
+        };
+      };
+      /** @description Error */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  getV1NodesIdSystemPackages: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description `{node_id, operation, source, as_of, truncated?, data}` */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description `invalid_argument`: a parameter failed its pattern (details.field names it); nothing ran */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'invalid_argument';
+          };
+        };
+      };
+      /**
+       * @description `not_found`: the resource (or route) does not exist, or is not visible to the caller
+       *
+       *     `host_resource_not_found`: no zone, link, dataset or pool of that name on the node (details.field names the parameter)
+       */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'not_found' | 'host_resource_not_found';
+          };
+        };
+      };
+      /** @description `node_offline`: the node's agent is not connected */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'node_offline';
+          };
+        };
+      };
+      /** @description the host command failed (host_command_failed, driver_unavailable) */
+      502: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description `node_timeout`: the node did not answer in time */
+      504: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'node_timeout';
+          };
+        };
+      };
+      /** @description Error */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  postV1NodesIdSystemPackages: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description A unique value (e.g. a UUID, 1–255 printable ASCII characters) that makes a retry safe. The same key with the same request from the same caller within 24 h answers the first response again (status, body, Location; header `Idempotent-Replayed: true`) without doing the work twice. The same key with a different request: 422 `idempotency_key_reused`. While the first request is still running: the retry waits up to 5 s for it, then 409 `idempotency_key_in_flight`. Responses with status 5xx and requests that failed validation are not kept: a retry runs again. See docs/api.md. */
+        'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
+      };
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': {
+          /** @description an FMRI such as network/ntp or svc:/network/ntp:default (in a path, '/' sent as %2F) */
+          name: string;
+        };
+      };
+    };
+    responses: {
+      /** @description Accepted: the operation (also at the Location header); its result has `{operation, data}` */
+      202: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** Format: uuid */
+            id: string;
+            kind: string;
+            /** @enum {string} */
+            status: 'queued' | 'running' | 'cancelling' | 'succeeded' | 'failed' | 'cancelled' | 'expired';
+            progress: {
+              percent: number;
+              message: string | null;
+            };
+            /** @description API paths of what the operation touches */
+            resources: string[];
+            may_cancel: boolean;
+            node_id: string | null;
+            actor: {
+              /** @enum {string} */
+              type: 'user' | 'api_token' | 'system';
+              id: string | null;
+              name?: string;
+            };
+            error: {
+              code: string;
+              message: string;
+            } | null;
+            result: unknown;
+            created_at: string;
+            started_at: string | null;
+            finished_at: string | null;
+            deadline_at: string | null;
+          };
+        };
+      };
+      /** @description `invalid_argument`: a parameter failed its pattern (details.field names it); nothing ran */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'invalid_argument';
+          };
+        };
+      };
+      /** @description `not_found`: the resource (or route) does not exist, or is not visible to the caller */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'not_found';
+          };
+        };
+      };
+      /** @description Error */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  getV1NodesIdSystemPackagesSearch: {
+    parameters: {
+      query: {
+        /** @description letters, digits and _ . / + * - */
+        term: string;
+      };
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description `{node_id, operation, source, as_of, truncated?, data}` */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description `invalid_argument`: a parameter failed its pattern (details.field names it); nothing ran */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'invalid_argument';
+          };
+        };
+      };
+      /**
+       * @description `not_found`: the resource (or route) does not exist, or is not visible to the caller
+       *
+       *     `host_resource_not_found`: no zone, link, dataset or pool of that name on the node (details.field names the parameter)
+       */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'not_found' | 'host_resource_not_found';
+          };
+        };
+      };
+      /** @description `node_offline`: the node's agent is not connected */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'node_offline';
+          };
+        };
+      };
+      /** @description the host command failed (host_command_failed, driver_unavailable) */
+      502: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description `node_timeout`: the node did not answer in time */
+      504: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'node_timeout';
+          };
+        };
+      };
+      /** @description Error */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  getV1NodesIdSystemPackagesName: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+        /** @description an FMRI such as network/ntp or svc:/network/ntp:default (in a path, '/' sent as %2F) */
+        name: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description `{node_id, operation, source, as_of, truncated?, data}` */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description `invalid_argument`: a parameter failed its pattern (details.field names it); nothing ran */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'invalid_argument';
+          };
+        };
+      };
+      /**
+       * @description `not_found`: the resource (or route) does not exist, or is not visible to the caller
+       *
+       *     `host_resource_not_found`: no zone, link, dataset or pool of that name on the node (details.field names the parameter)
+       */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'not_found' | 'host_resource_not_found';
+          };
+        };
+      };
+      /** @description `node_offline`: the node's agent is not connected */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'node_offline';
+          };
+        };
+      };
+      /** @description the host command failed (host_command_failed, driver_unavailable) */
+      502: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description `node_timeout`: the node did not answer in time */
+      504: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'node_timeout';
+          };
+        };
+      };
+      /** @description Error */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  deleteV1NodesIdSystemPackagesName: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description A unique value (e.g. a UUID, 1–255 printable ASCII characters) that makes a retry safe. The same key with the same request from the same caller within 24 h answers the first response again (status, body, Location; header `Idempotent-Replayed: true`) without doing the work twice. The same key with a different request: 422 `idempotency_key_reused`. While the first request is still running: the retry waits up to 5 s for it, then 409 `idempotency_key_in_flight`. Responses with status 5xx and requests that failed validation are not kept: a retry runs again. See docs/api.md. */
+        'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
+      };
+      path: {
+        id: string;
+        /** @description an FMRI such as network/ntp or svc:/network/ntp:default (in a path, '/' sent as %2F) */
+        name: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Accepted: the operation (also at the Location header); its result has `{operation, data}` */
+      202: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** Format: uuid */
+            id: string;
+            kind: string;
+            /** @enum {string} */
+            status: 'queued' | 'running' | 'cancelling' | 'succeeded' | 'failed' | 'cancelled' | 'expired';
+            progress: {
+              percent: number;
+              message: string | null;
+            };
+            /** @description API paths of what the operation touches */
+            resources: string[];
+            may_cancel: boolean;
+            node_id: string | null;
+            actor: {
+              /** @enum {string} */
+              type: 'user' | 'api_token' | 'system';
+              id: string | null;
+              name?: string;
+            };
+            error: {
+              code: string;
+              message: string;
+            } | null;
+            result: unknown;
+            created_at: string;
+            started_at: string | null;
+            finished_at: string | null;
+            deadline_at: string | null;
+          };
+        };
+      };
+      /** @description `invalid_argument`: a parameter failed its pattern (details.field names it); nothing ran */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'invalid_argument';
+          };
+        };
+      };
+      /** @description `not_found`: the resource (or route) does not exist, or is not visible to the caller */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'not_found';
+          };
+        };
+      };
+      /** @description Error */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  getV1NodesIdSystemServices: {
+    parameters: {
+      query?: {
+        /** @description true or false */
+        all?: string;
+      };
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description `{node_id, operation, source, as_of, truncated?, data}` */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description `invalid_argument`: a parameter failed its pattern (details.field names it); nothing ran */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'invalid_argument';
+          };
+        };
+      };
+      /**
+       * @description `not_found`: the resource (or route) does not exist, or is not visible to the caller
+       *
+       *     `host_resource_not_found`: no zone, link, dataset or pool of that name on the node (details.field names the parameter)
+       */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'not_found' | 'host_resource_not_found';
+          };
+        };
+      };
+      /** @description `node_offline`: the node's agent is not connected */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'node_offline';
+          };
+        };
+      };
+      /** @description the host command failed (host_command_failed, driver_unavailable) */
+      502: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description `node_timeout`: the node did not answer in time */
+      504: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'node_timeout';
+          };
+        };
+      };
+      /** @description Error */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  postV1NodesIdSystemServicesFmriClear: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description A unique value (e.g. a UUID, 1–255 printable ASCII characters) that makes a retry safe. The same key with the same request from the same caller within 24 h answers the first response again (status, body, Location; header `Idempotent-Replayed: true`) without doing the work twice. The same key with a different request: 422 `idempotency_key_reused`. While the first request is still running: the retry waits up to 5 s for it, then 409 `idempotency_key_in_flight`. Responses with status 5xx and requests that failed validation are not kept: a retry runs again. See docs/api.md. */
+        'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
+      };
+      path: {
+        id: string;
+        /** @description an FMRI such as network/ntp or svc:/network/ntp:default (in a path, '/' sent as %2F) */
+        fmri: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Accepted: the operation (also at the Location header); its result has `{operation, data}` */
+      202: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** Format: uuid */
+            id: string;
+            kind: string;
+            /** @enum {string} */
+            status: 'queued' | 'running' | 'cancelling' | 'succeeded' | 'failed' | 'cancelled' | 'expired';
+            progress: {
+              percent: number;
+              message: string | null;
+            };
+            /** @description API paths of what the operation touches */
+            resources: string[];
+            may_cancel: boolean;
+            node_id: string | null;
+            actor: {
+              /** @enum {string} */
+              type: 'user' | 'api_token' | 'system';
+              id: string | null;
+              name?: string;
+            };
+            error: {
+              code: string;
+              message: string;
+            } | null;
+            result: unknown;
+            created_at: string;
+            started_at: string | null;
+            finished_at: string | null;
+            deadline_at: string | null;
+          };
+        };
+      };
+      /** @description `invalid_argument`: a parameter failed its pattern (details.field names it); nothing ran */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'invalid_argument';
+          };
+        };
+      };
+      /** @description `not_found`: the resource (or route) does not exist, or is not visible to the caller */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'not_found';
+          };
+        };
+      };
+      /** @description Error */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  postV1NodesIdSystemServicesFmriDisable: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description A unique value (e.g. a UUID, 1–255 printable ASCII characters) that makes a retry safe. The same key with the same request from the same caller within 24 h answers the first response again (status, body, Location; header `Idempotent-Replayed: true`) without doing the work twice. The same key with a different request: 422 `idempotency_key_reused`. While the first request is still running: the retry waits up to 5 s for it, then 409 `idempotency_key_in_flight`. Responses with status 5xx and requests that failed validation are not kept: a retry runs again. See docs/api.md. */
+        'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
+      };
+      path: {
+        id: string;
+        /** @description an FMRI such as network/ntp or svc:/network/ntp:default (in a path, '/' sent as %2F) */
+        fmri: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Accepted: the operation (also at the Location header); its result has `{operation, data}` */
+      202: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** Format: uuid */
+            id: string;
+            kind: string;
+            /** @enum {string} */
+            status: 'queued' | 'running' | 'cancelling' | 'succeeded' | 'failed' | 'cancelled' | 'expired';
+            progress: {
+              percent: number;
+              message: string | null;
+            };
+            /** @description API paths of what the operation touches */
+            resources: string[];
+            may_cancel: boolean;
+            node_id: string | null;
+            actor: {
+              /** @enum {string} */
+              type: 'user' | 'api_token' | 'system';
+              id: string | null;
+              name?: string;
+            };
+            error: {
+              code: string;
+              message: string;
+            } | null;
+            result: unknown;
+            created_at: string;
+            started_at: string | null;
+            finished_at: string | null;
+            deadline_at: string | null;
+          };
+        };
+      };
+      /** @description `invalid_argument`: a parameter failed its pattern (details.field names it); nothing ran */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'invalid_argument';
+          };
+        };
+      };
+      /** @description `not_found`: the resource (or route) does not exist, or is not visible to the caller */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'not_found';
+          };
+        };
+      };
+      /** @description Error */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  postV1NodesIdSystemServicesFmriEnable: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description A unique value (e.g. a UUID, 1–255 printable ASCII characters) that makes a retry safe. The same key with the same request from the same caller within 24 h answers the first response again (status, body, Location; header `Idempotent-Replayed: true`) without doing the work twice. The same key with a different request: 422 `idempotency_key_reused`. While the first request is still running: the retry waits up to 5 s for it, then 409 `idempotency_key_in_flight`. Responses with status 5xx and requests that failed validation are not kept: a retry runs again. See docs/api.md. */
+        'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
+      };
+      path: {
+        id: string;
+        /** @description an FMRI such as network/ntp or svc:/network/ntp:default (in a path, '/' sent as %2F) */
+        fmri: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Accepted: the operation (also at the Location header); its result has `{operation, data}` */
+      202: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** Format: uuid */
+            id: string;
+            kind: string;
+            /** @enum {string} */
+            status: 'queued' | 'running' | 'cancelling' | 'succeeded' | 'failed' | 'cancelled' | 'expired';
+            progress: {
+              percent: number;
+              message: string | null;
+            };
+            /** @description API paths of what the operation touches */
+            resources: string[];
+            may_cancel: boolean;
+            node_id: string | null;
+            actor: {
+              /** @enum {string} */
+              type: 'user' | 'api_token' | 'system';
+              id: string | null;
+              name?: string;
+            };
+            error: {
+              code: string;
+              message: string;
+            } | null;
+            result: unknown;
+            created_at: string;
+            started_at: string | null;
+            finished_at: string | null;
+            deadline_at: string | null;
+          };
+        };
+      };
+      /** @description `invalid_argument`: a parameter failed its pattern (details.field names it); nothing ran */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'invalid_argument';
+          };
+        };
+      };
+      /** @description `not_found`: the resource (or route) does not exist, or is not visible to the caller */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'not_found';
+          };
+        };
+      };
+      /** @description Error */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  postV1NodesIdSystemServicesFmriRefresh: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description A unique value (e.g. a UUID, 1–255 printable ASCII characters) that makes a retry safe. The same key with the same request from the same caller within 24 h answers the first response again (status, body, Location; header `Idempotent-Replayed: true`) without doing the work twice. The same key with a different request: 422 `idempotency_key_reused`. While the first request is still running: the retry waits up to 5 s for it, then 409 `idempotency_key_in_flight`. Responses with status 5xx and requests that failed validation are not kept: a retry runs again. See docs/api.md. */
+        'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
+      };
+      path: {
+        id: string;
+        /** @description an FMRI such as network/ntp or svc:/network/ntp:default (in a path, '/' sent as %2F) */
+        fmri: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Accepted: the operation (also at the Location header); its result has `{operation, data}` */
+      202: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** Format: uuid */
+            id: string;
+            kind: string;
+            /** @enum {string} */
+            status: 'queued' | 'running' | 'cancelling' | 'succeeded' | 'failed' | 'cancelled' | 'expired';
+            progress: {
+              percent: number;
+              message: string | null;
+            };
+            /** @description API paths of what the operation touches */
+            resources: string[];
+            may_cancel: boolean;
+            node_id: string | null;
+            actor: {
+              /** @enum {string} */
+              type: 'user' | 'api_token' | 'system';
+              id: string | null;
+              name?: string;
+            };
+            error: {
+              code: string;
+              message: string;
+            } | null;
+            result: unknown;
+            created_at: string;
+            started_at: string | null;
+            finished_at: string | null;
+            deadline_at: string | null;
+          };
+        };
+      };
+      /** @description `invalid_argument`: a parameter failed its pattern (details.field names it); nothing ran */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'invalid_argument';
+          };
+        };
+      };
+      /** @description `not_found`: the resource (or route) does not exist, or is not visible to the caller */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'not_found';
+          };
+        };
+      };
+      /** @description Error */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  postV1NodesIdSystemServicesFmriRestart: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description A unique value (e.g. a UUID, 1–255 printable ASCII characters) that makes a retry safe. The same key with the same request from the same caller within 24 h answers the first response again (status, body, Location; header `Idempotent-Replayed: true`) without doing the work twice. The same key with a different request: 422 `idempotency_key_reused`. While the first request is still running: the retry waits up to 5 s for it, then 409 `idempotency_key_in_flight`. Responses with status 5xx and requests that failed validation are not kept: a retry runs again. See docs/api.md. */
+        'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
+      };
+      path: {
+        id: string;
+        /** @description an FMRI such as network/ntp or svc:/network/ntp:default (in a path, '/' sent as %2F) */
+        fmri: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Accepted: the operation (also at the Location header); its result has `{operation, data}` */
+      202: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** Format: uuid */
+            id: string;
+            kind: string;
+            /** @enum {string} */
+            status: 'queued' | 'running' | 'cancelling' | 'succeeded' | 'failed' | 'cancelled' | 'expired';
+            progress: {
+              percent: number;
+              message: string | null;
+            };
+            /** @description API paths of what the operation touches */
+            resources: string[];
+            may_cancel: boolean;
+            node_id: string | null;
+            actor: {
+              /** @enum {string} */
+              type: 'user' | 'api_token' | 'system';
+              id: string | null;
+              name?: string;
+            };
+            error: {
+              code: string;
+              message: string;
+            } | null;
+            result: unknown;
+            created_at: string;
+            started_at: string | null;
+            finished_at: string | null;
+            deadline_at: string | null;
+          };
+        };
+      };
+      /** @description `invalid_argument`: a parameter failed its pattern (details.field names it); nothing ran */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'invalid_argument';
+          };
+        };
+      };
+      /** @description `not_found`: the resource (or route) does not exist, or is not visible to the caller */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'not_found';
+          };
+        };
+      };
+      /** @description Error */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  getV1NodesIdSystemUpdates: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description `{node_id, operation, source, as_of, truncated?, data}` */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description `invalid_argument`: a parameter failed its pattern (details.field names it); nothing ran */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'invalid_argument';
+          };
+        };
+      };
+      /**
+       * @description `not_found`: the resource (or route) does not exist, or is not visible to the caller
+       *
+       *     `host_resource_not_found`: no zone, link, dataset or pool of that name on the node (details.field names the parameter)
+       */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'not_found' | 'host_resource_not_found';
+          };
+        };
+      };
+      /** @description `node_offline`: the node's agent is not connected */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'node_offline';
+          };
+        };
+      };
+      /** @description the host command failed (host_command_failed, driver_unavailable) */
+      502: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description `node_timeout`: the node did not answer in time */
+      504: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'node_timeout';
+          };
+        };
+      };
+      /** @description Error */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  postV1NodesIdSystemUpdatesApply: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description A unique value (e.g. a UUID, 1–255 printable ASCII characters) that makes a retry safe. The same key with the same request from the same caller within 24 h answers the first response again (status, body, Location; header `Idempotent-Replayed: true`) without doing the work twice. The same key with a different request: 422 `idempotency_key_reused`. While the first request is still running: the retry waits up to 5 s for it, then 409 `idempotency_key_in_flight`. Responses with status 5xx and requests that failed validation are not kept: a retry runs again. See docs/api.md. */
+        'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
+      };
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Accepted: the operation (also at the Location header); its result has `{operation, data}` */
+      202: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** Format: uuid */
+            id: string;
+            kind: string;
+            /** @enum {string} */
+            status: 'queued' | 'running' | 'cancelling' | 'succeeded' | 'failed' | 'cancelled' | 'expired';
+            progress: {
+              percent: number;
+              message: string | null;
+            };
+            /** @description API paths of what the operation touches */
+            resources: string[];
+            may_cancel: boolean;
+            node_id: string | null;
+            actor: {
+              /** @enum {string} */
+              type: 'user' | 'api_token' | 'system';
+              id: string | null;
+              name?: string;
+            };
+            error: {
+              code: string;
+              message: string;
+            } | null;
+            result: unknown;
+            created_at: string;
+            started_at: string | null;
+            finished_at: string | null;
+            deadline_at: string | null;
+          };
+        };
+      };
+      /** @description `invalid_argument`: a parameter failed its pattern (details.field names it); nothing ran */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'invalid_argument';
+          };
+        };
+      };
+      /** @description `not_found`: the resource (or route) does not exist, or is not visible to the caller */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'not_found';
+          };
+        };
+      };
+      /** @description Error */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
   getV1NodesIdTerminal: {
     parameters: {
       query?: never;
@@ -11947,6 +21992,921 @@ export interface operations {
             inventory_updated_at: string | null;
             created_at: string;
             updated_at: string;
+          };
+        };
+      };
+      /** @description Error */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  getV1NodesIdZones: {
+    parameters: {
+      query?: {
+        /** @description true: read the host now; otherwise the answer is the agent's last inventory */
+        live?: 'true' | 'false';
+      };
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description `{node_id, operation, source, as_of, truncated?, data}` */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description `invalid_argument`: a parameter failed its pattern (details.field names it); nothing ran */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'invalid_argument';
+          };
+        };
+      };
+      /**
+       * @description `not_found`: the resource (or route) does not exist, or is not visible to the caller
+       *
+       *     `host_resource_not_found`: no zone, link, dataset or pool of that name on the node (details.field names the parameter)
+       */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'not_found' | 'host_resource_not_found';
+          };
+        };
+      };
+      /** @description `node_offline`: the node's agent is not connected */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'node_offline';
+          };
+        };
+      };
+      /** @description the host command failed (host_command_failed, driver_unavailable) */
+      502: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description `node_timeout`: the node did not answer in time */
+      504: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'node_timeout';
+          };
+        };
+      };
+      /** @description Error */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  getV1NodesIdZonesZone: {
+    parameters: {
+      query?: {
+        /** @description true: read the host now; otherwise the answer is the agent's last inventory */
+        live?: 'true' | 'false';
+      };
+      header?: never;
+      path: {
+        id: string;
+        /** @description a name: ^[A-Za-z][A-Za-z0-9_.-]{0,62}$ */
+        zone: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description `{node_id, operation, source, as_of, truncated?, data}` */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description `invalid_argument`: a parameter failed its pattern (details.field names it); nothing ran */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'invalid_argument';
+          };
+        };
+      };
+      /**
+       * @description `not_found`: the resource (or route) does not exist, or is not visible to the caller
+       *
+       *     `host_resource_not_found`: no zone, link, dataset or pool of that name on the node (details.field names the parameter)
+       */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'not_found' | 'host_resource_not_found';
+          };
+        };
+      };
+      /** @description `node_offline`: the node's agent is not connected */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'node_offline';
+          };
+        };
+      };
+      /** @description the host command failed (host_command_failed, driver_unavailable) */
+      502: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description `node_timeout`: the node did not answer in time */
+      504: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'node_timeout';
+          };
+        };
+      };
+      /** @description Error */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  deleteV1NodesIdZonesZone: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description A unique value (e.g. a UUID, 1–255 printable ASCII characters) that makes a retry safe. The same key with the same request from the same caller within 24 h answers the first response again (status, body, Location; header `Idempotent-Replayed: true`) without doing the work twice. The same key with a different request: 422 `idempotency_key_reused`. While the first request is still running: the retry waits up to 5 s for it, then 409 `idempotency_key_in_flight`. Responses with status 5xx and requests that failed validation are not kept: a retry runs again. See docs/api.md. */
+        'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
+      };
+      path: {
+        id: string;
+        /** @description a name: ^[A-Za-z][A-Za-z0-9_.-]{0,62}$ */
+        zone: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Accepted: the operation (also at the Location header); its result has `{operation, data}` */
+      202: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** Format: uuid */
+            id: string;
+            kind: string;
+            /** @enum {string} */
+            status: 'queued' | 'running' | 'cancelling' | 'succeeded' | 'failed' | 'cancelled' | 'expired';
+            progress: {
+              percent: number;
+              message: string | null;
+            };
+            /** @description API paths of what the operation touches */
+            resources: string[];
+            may_cancel: boolean;
+            node_id: string | null;
+            actor: {
+              /** @enum {string} */
+              type: 'user' | 'api_token' | 'system';
+              id: string | null;
+              name?: string;
+            };
+            error: {
+              code: string;
+              message: string;
+            } | null;
+            result: unknown;
+            created_at: string;
+            started_at: string | null;
+            finished_at: string | null;
+            deadline_at: string | null;
+          };
+        };
+      };
+      /** @description `invalid_argument`: a parameter failed its pattern (details.field names it); nothing ran */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'invalid_argument';
+          };
+        };
+      };
+      /** @description `not_found`: the resource (or route) does not exist, or is not visible to the caller */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'not_found';
+          };
+        };
+      };
+      /** @description Error */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  postV1NodesIdZonesZoneClone: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description A unique value (e.g. a UUID, 1–255 printable ASCII characters) that makes a retry safe. The same key with the same request from the same caller within 24 h answers the first response again (status, body, Location; header `Idempotent-Replayed: true`) without doing the work twice. The same key with a different request: 422 `idempotency_key_reused`. While the first request is still running: the retry waits up to 5 s for it, then 409 `idempotency_key_in_flight`. Responses with status 5xx and requests that failed validation are not kept: a retry runs again. See docs/api.md. */
+        'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
+      };
+      path: {
+        id: string;
+        /** @description a name: ^[A-Za-z][A-Za-z0-9_.-]{0,62}$ */
+        zone: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': {
+          /** @description a name: ^[A-Za-z][A-Za-z0-9_.-]{0,62}$ */
+          name: string;
+          /** @description an absolute path, no .. and no leading - */
+          zonepath: string;
+        };
+      };
+    };
+    responses: {
+      /** @description Accepted: the operation (also at the Location header); its result has `{operation, data}` */
+      202: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** Format: uuid */
+            id: string;
+            kind: string;
+            /** @enum {string} */
+            status: 'queued' | 'running' | 'cancelling' | 'succeeded' | 'failed' | 'cancelled' | 'expired';
+            progress: {
+              percent: number;
+              message: string | null;
+            };
+            /** @description API paths of what the operation touches */
+            resources: string[];
+            may_cancel: boolean;
+            node_id: string | null;
+            actor: {
+              /** @enum {string} */
+              type: 'user' | 'api_token' | 'system';
+              id: string | null;
+              name?: string;
+            };
+            error: {
+              code: string;
+              message: string;
+            } | null;
+            result: unknown;
+            created_at: string;
+            started_at: string | null;
+            finished_at: string | null;
+            deadline_at: string | null;
+          };
+        };
+      };
+      /** @description `invalid_argument`: a parameter failed its pattern (details.field names it); nothing ran */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'invalid_argument';
+          };
+        };
+      };
+      /** @description `not_found`: the resource (or route) does not exist, or is not visible to the caller */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'not_found';
+          };
+        };
+      };
+      /** @description Error */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  getV1NodesIdZonesZoneConfig: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+        /** @description a name: ^[A-Za-z][A-Za-z0-9_.-]{0,62}$ */
+        zone: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description `{node_id, operation, source, as_of, truncated?, data}` */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description `invalid_argument`: a parameter failed its pattern (details.field names it); nothing ran */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'invalid_argument';
+          };
+        };
+      };
+      /**
+       * @description `not_found`: the resource (or route) does not exist, or is not visible to the caller
+       *
+       *     `host_resource_not_found`: no zone, link, dataset or pool of that name on the node (details.field names the parameter)
+       */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'not_found' | 'host_resource_not_found';
+          };
+        };
+      };
+      /** @description `node_offline`: the node's agent is not connected */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'node_offline';
+          };
+        };
+      };
+      /** @description the host command failed (host_command_failed, driver_unavailable) */
+      502: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description `node_timeout`: the node did not answer in time */
+      504: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'node_timeout';
+          };
+        };
+      };
+      /** @description Error */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  patchV1NodesIdZonesZoneConfig: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description A unique value (e.g. a UUID, 1–255 printable ASCII characters) that makes a retry safe. The same key with the same request from the same caller within 24 h answers the first response again (status, body, Location; header `Idempotent-Replayed: true`) without doing the work twice. The same key with a different request: 422 `idempotency_key_reused`. While the first request is still running: the retry waits up to 5 s for it, then 409 `idempotency_key_in_flight`. Responses with status 5xx and requests that failed validation are not kept: a retry runs again. See docs/api.md. */
+        'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
+      };
+      path: {
+        id: string;
+        /** @description a name: ^[A-Za-z][A-Za-z0-9_.-]{0,62}$ */
+        zone: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': {
+          /** @description an object of property: value (at most 64), each checked as a property */
+          properties: {
+            [key: string]: string;
+          };
+        };
+      };
+    };
+    responses: {
+      /** @description Accepted: the operation (also at the Location header); its result has `{operation, data}` */
+      202: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** Format: uuid */
+            id: string;
+            kind: string;
+            /** @enum {string} */
+            status: 'queued' | 'running' | 'cancelling' | 'succeeded' | 'failed' | 'cancelled' | 'expired';
+            progress: {
+              percent: number;
+              message: string | null;
+            };
+            /** @description API paths of what the operation touches */
+            resources: string[];
+            may_cancel: boolean;
+            node_id: string | null;
+            actor: {
+              /** @enum {string} */
+              type: 'user' | 'api_token' | 'system';
+              id: string | null;
+              name?: string;
+            };
+            error: {
+              code: string;
+              message: string;
+            } | null;
+            result: unknown;
+            created_at: string;
+            started_at: string | null;
+            finished_at: string | null;
+            deadline_at: string | null;
+          };
+        };
+      };
+      /** @description `invalid_argument`: a parameter failed its pattern (details.field names it); nothing ran */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'invalid_argument';
+          };
+        };
+      };
+      /** @description `not_found`: the resource (or route) does not exist, or is not visible to the caller */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'not_found';
+          };
+        };
+      };
+      /** @description Error */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  postV1NodesIdZonesZoneHalt: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description A unique value (e.g. a UUID, 1–255 printable ASCII characters) that makes a retry safe. The same key with the same request from the same caller within 24 h answers the first response again (status, body, Location; header `Idempotent-Replayed: true`) without doing the work twice. The same key with a different request: 422 `idempotency_key_reused`. While the first request is still running: the retry waits up to 5 s for it, then 409 `idempotency_key_in_flight`. Responses with status 5xx and requests that failed validation are not kept: a retry runs again. See docs/api.md. */
+        'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
+      };
+      path: {
+        id: string;
+        /** @description a name: ^[A-Za-z][A-Za-z0-9_.-]{0,62}$ */
+        zone: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Accepted: the operation (also at the Location header); its result has `{operation, data}` */
+      202: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** Format: uuid */
+            id: string;
+            kind: string;
+            /** @enum {string} */
+            status: 'queued' | 'running' | 'cancelling' | 'succeeded' | 'failed' | 'cancelled' | 'expired';
+            progress: {
+              percent: number;
+              message: string | null;
+            };
+            /** @description API paths of what the operation touches */
+            resources: string[];
+            may_cancel: boolean;
+            node_id: string | null;
+            actor: {
+              /** @enum {string} */
+              type: 'user' | 'api_token' | 'system';
+              id: string | null;
+              name?: string;
+            };
+            error: {
+              code: string;
+              message: string;
+            } | null;
+            result: unknown;
+            created_at: string;
+            started_at: string | null;
+            finished_at: string | null;
+            deadline_at: string | null;
+          };
+        };
+      };
+      /** @description `invalid_argument`: a parameter failed its pattern (details.field names it); nothing ran */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'invalid_argument';
+          };
+        };
+      };
+      /** @description `not_found`: the resource (or route) does not exist, or is not visible to the caller */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'not_found';
+          };
+        };
+      };
+      /** @description Error */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  postV1NodesIdZonesZoneRestart: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description A unique value (e.g. a UUID, 1–255 printable ASCII characters) that makes a retry safe. The same key with the same request from the same caller within 24 h answers the first response again (status, body, Location; header `Idempotent-Replayed: true`) without doing the work twice. The same key with a different request: 422 `idempotency_key_reused`. While the first request is still running: the retry waits up to 5 s for it, then 409 `idempotency_key_in_flight`. Responses with status 5xx and requests that failed validation are not kept: a retry runs again. See docs/api.md. */
+        'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
+      };
+      path: {
+        id: string;
+        /** @description a name: ^[A-Za-z][A-Za-z0-9_.-]{0,62}$ */
+        zone: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Accepted: the operation (also at the Location header); its result has `{operation, data}` */
+      202: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** Format: uuid */
+            id: string;
+            kind: string;
+            /** @enum {string} */
+            status: 'queued' | 'running' | 'cancelling' | 'succeeded' | 'failed' | 'cancelled' | 'expired';
+            progress: {
+              percent: number;
+              message: string | null;
+            };
+            /** @description API paths of what the operation touches */
+            resources: string[];
+            may_cancel: boolean;
+            node_id: string | null;
+            actor: {
+              /** @enum {string} */
+              type: 'user' | 'api_token' | 'system';
+              id: string | null;
+              name?: string;
+            };
+            error: {
+              code: string;
+              message: string;
+            } | null;
+            result: unknown;
+            created_at: string;
+            started_at: string | null;
+            finished_at: string | null;
+            deadline_at: string | null;
+          };
+        };
+      };
+      /** @description `invalid_argument`: a parameter failed its pattern (details.field names it); nothing ran */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'invalid_argument';
+          };
+        };
+      };
+      /** @description `not_found`: the resource (or route) does not exist, or is not visible to the caller */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'not_found';
+          };
+        };
+      };
+      /** @description Error */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  postV1NodesIdZonesZoneStart: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description A unique value (e.g. a UUID, 1–255 printable ASCII characters) that makes a retry safe. The same key with the same request from the same caller within 24 h answers the first response again (status, body, Location; header `Idempotent-Replayed: true`) without doing the work twice. The same key with a different request: 422 `idempotency_key_reused`. While the first request is still running: the retry waits up to 5 s for it, then 409 `idempotency_key_in_flight`. Responses with status 5xx and requests that failed validation are not kept: a retry runs again. See docs/api.md. */
+        'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
+      };
+      path: {
+        id: string;
+        /** @description a name: ^[A-Za-z][A-Za-z0-9_.-]{0,62}$ */
+        zone: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Accepted: the operation (also at the Location header); its result has `{operation, data}` */
+      202: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** Format: uuid */
+            id: string;
+            kind: string;
+            /** @enum {string} */
+            status: 'queued' | 'running' | 'cancelling' | 'succeeded' | 'failed' | 'cancelled' | 'expired';
+            progress: {
+              percent: number;
+              message: string | null;
+            };
+            /** @description API paths of what the operation touches */
+            resources: string[];
+            may_cancel: boolean;
+            node_id: string | null;
+            actor: {
+              /** @enum {string} */
+              type: 'user' | 'api_token' | 'system';
+              id: string | null;
+              name?: string;
+            };
+            error: {
+              code: string;
+              message: string;
+            } | null;
+            result: unknown;
+            created_at: string;
+            started_at: string | null;
+            finished_at: string | null;
+            deadline_at: string | null;
+          };
+        };
+      };
+      /** @description `invalid_argument`: a parameter failed its pattern (details.field names it); nothing ran */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'invalid_argument';
+          };
+        };
+      };
+      /** @description `not_found`: the resource (or route) does not exist, or is not visible to the caller */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'not_found';
+          };
+        };
+      };
+      /** @description Error */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  postV1NodesIdZonesZoneStop: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description A unique value (e.g. a UUID, 1–255 printable ASCII characters) that makes a retry safe. The same key with the same request from the same caller within 24 h answers the first response again (status, body, Location; header `Idempotent-Replayed: true`) without doing the work twice. The same key with a different request: 422 `idempotency_key_reused`. While the first request is still running: the retry waits up to 5 s for it, then 409 `idempotency_key_in_flight`. Responses with status 5xx and requests that failed validation are not kept: a retry runs again. See docs/api.md. */
+        'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
+      };
+      path: {
+        id: string;
+        /** @description a name: ^[A-Za-z][A-Za-z0-9_.-]{0,62}$ */
+        zone: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Accepted: the operation (also at the Location header); its result has `{operation, data}` */
+      202: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** Format: uuid */
+            id: string;
+            kind: string;
+            /** @enum {string} */
+            status: 'queued' | 'running' | 'cancelling' | 'succeeded' | 'failed' | 'cancelled' | 'expired';
+            progress: {
+              percent: number;
+              message: string | null;
+            };
+            /** @description API paths of what the operation touches */
+            resources: string[];
+            may_cancel: boolean;
+            node_id: string | null;
+            actor: {
+              /** @enum {string} */
+              type: 'user' | 'api_token' | 'system';
+              id: string | null;
+              name?: string;
+            };
+            error: {
+              code: string;
+              message: string;
+            } | null;
+            result: unknown;
+            created_at: string;
+            started_at: string | null;
+            finished_at: string | null;
+            deadline_at: string | null;
+          };
+        };
+      };
+      /** @description `invalid_argument`: a parameter failed its pattern (details.field names it); nothing ran */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'invalid_argument';
+          };
+        };
+      };
+      /** @description `not_found`: the resource (or route) does not exist, or is not visible to the caller */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'not_found';
           };
         };
       };
@@ -12780,6 +23740,9 @@ export interface operations {
             | 'zones.read'
             | 'zones.manage'
             | 'zones.console'
+            | 'machines.read'
+            | 'machines.manage'
+            | 'machines.execute'
             | 'operations.view'
             | 'operations.cancel'
             | 'platform.admin';
@@ -12850,6 +23813,9 @@ export interface operations {
           | 'zones.read'
           | 'zones.manage'
           | 'zones.console'
+          | 'machines.read'
+          | 'machines.manage'
+          | 'machines.execute'
           | 'operations.view'
           | 'operations.cancel'
           | 'platform.admin';
@@ -13059,7 +24025,7 @@ export interface operations {
               strategy: 'binpack' | 'spread';
               request: {
                 /** @enum {string} */
-                driver: 'process' | 'docker' | 'zone';
+                driver: 'process' | 'docker' | 'zone' | 'parallels';
                 resources: {
                   /** @default 0 */
                   cpu_cores: number;
@@ -13173,7 +24139,7 @@ export interface operations {
            * @description Without workload_id: the driver needed
            * @enum {string}
            */
-          driver?: 'process' | 'docker' | 'zone';
+          driver?: 'process' | 'docker' | 'zone' | 'parallels';
           /** @description Without workload_id: what it needs; with it: replaces the workload's */
           resources?: {
             /** @default 0 */
@@ -13220,7 +24186,7 @@ export interface operations {
             strategy: 'binpack' | 'spread';
             request: {
               /** @enum {string} */
-              driver: 'process' | 'docker' | 'zone';
+              driver: 'process' | 'docker' | 'zone' | 'parallels';
               resources: {
                 /** @default 0 */
                 cpu_cores: number;
@@ -13333,7 +24299,7 @@ export interface operations {
               /** @enum {string} */
               category: 'games' | 'web' | 'runtime' | 'database';
               /** @enum {string} */
-              driver: 'process' | 'docker' | 'zone';
+              driver: 'process' | 'docker' | 'zone' | 'parallels';
               /** @enum {string} */
               default_size: 'small' | 'medium' | 'large';
               sizes: {
@@ -13726,7 +24692,7 @@ export interface operations {
                 /** @default  */
                 description: string;
                 /** @enum {string} */
-                driver: 'process' | 'docker' | 'zone';
+                driver: 'process' | 'docker' | 'zone' | 'parallels';
                 /** @description Container image (docker) */
                 image?: string;
                 /**
@@ -13763,6 +24729,29 @@ export interface operations {
                   };
                   /** @default false */
                   autoboot: boolean;
+                };
+                /** @description Parallels driver: the VM to clone (`source.vm`, `linked`), cpus, memory_mb, disk_mb, network, owner (docs/api/machines.md) */
+                parallels?: {
+                  source:
+                    | {
+                        vm: string;
+                        /** @default false */
+                        linked: boolean;
+                      }
+                    | {
+                        catalog: {
+                          id: string;
+                          version?: string;
+                        };
+                      };
+                  cpus?: number;
+                  memory_mb?: number;
+                  disk_mb?: number;
+                  network?: {
+                    /** @enum {string} */
+                    type: 'shared' | 'bridged' | 'host-only';
+                  };
+                  owner?: string;
                 };
                 /** @description Alternative images a user may pick (an egg's docker_images); `image` is the default */
                 images?: {
@@ -14013,7 +25002,7 @@ export interface operations {
                 /** @default  */
                 description: string;
                 /** @enum {string} */
-                driver: 'process' | 'docker' | 'zone';
+                driver: 'process' | 'docker' | 'zone' | 'parallels';
                 /** @description Container image (docker) */
                 image?: string;
                 /**
@@ -14050,6 +25039,29 @@ export interface operations {
                   };
                   /** @default false */
                   autoboot: boolean;
+                };
+                /** @description Parallels driver: the VM to clone (`source.vm`, `linked`), cpus, memory_mb, disk_mb, network, owner (docs/api/machines.md) */
+                parallels?: {
+                  source:
+                    | {
+                        vm: string;
+                        /** @default false */
+                        linked: boolean;
+                      }
+                    | {
+                        catalog: {
+                          id: string;
+                          version?: string;
+                        };
+                      };
+                  cpus?: number;
+                  memory_mb?: number;
+                  disk_mb?: number;
+                  network?: {
+                    /** @enum {string} */
+                    type: 'shared' | 'bridged' | 'host-only';
+                  };
+                  owner?: string;
                 };
                 /** @description Alternative images a user may pick (an egg's docker_images); `image` is the default */
                 images?: {
@@ -14709,7 +25721,7 @@ export interface operations {
       query?: {
         limit?: number;
         offset?: number;
-        driver?: 'process' | 'docker' | 'zone';
+        driver?: 'process' | 'docker' | 'zone' | 'parallels';
         /** @description Only workloads whose name contains this (case-insensitive) */
         q?: string;
         /** @description Only workloads with this label, as key=value */
@@ -14734,7 +25746,7 @@ export interface operations {
               name: string;
               description: string;
               /** @enum {string} */
-              driver: 'process' | 'docker' | 'zone';
+              driver: 'process' | 'docker' | 'zone' | 'parallels';
               image: string | null;
               resources: {
                 /** @description CPU cores (fractions allowed: 0.5) */
@@ -14790,7 +25802,7 @@ export interface operations {
           /** @default  */
           description?: string;
           /** @enum {string} */
-          driver: 'process' | 'docker' | 'zone';
+          driver: 'process' | 'docker' | 'zone' | 'parallels';
           /** @description Container image (docker) */
           image?: string;
           /**
@@ -14827,6 +25839,29 @@ export interface operations {
             };
             /** @default false */
             autoboot?: boolean;
+          };
+          /** @description Parallels driver: the VM to clone (`source.vm`, `linked`), cpus, memory_mb, disk_mb, network, owner (docs/api/machines.md) */
+          parallels?: {
+            source:
+              | {
+                  vm: string;
+                  /** @default false */
+                  linked?: boolean;
+                }
+              | {
+                  catalog: {
+                    id: string;
+                    version?: string;
+                  };
+                };
+            cpus?: number;
+            memory_mb?: number;
+            disk_mb?: number;
+            network?: {
+              /** @enum {string} */
+              type: 'shared' | 'bridged' | 'host-only';
+            };
+            owner?: string;
           };
           /** @description Alternative images a user may pick (an egg's docker_images); `image` is the default */
           images?: {
@@ -15041,7 +26076,7 @@ export interface operations {
             org_id: string;
             name: string;
             /** @enum {string} */
-            driver: 'process' | 'docker' | 'zone';
+            driver: 'process' | 'docker' | 'zone' | 'parallels';
             /** @description Bumped on every update */
             revision: number;
             created_by: string | null;
@@ -15052,7 +26087,7 @@ export interface operations {
               /** @default  */
               description: string;
               /** @enum {string} */
-              driver: 'process' | 'docker' | 'zone';
+              driver: 'process' | 'docker' | 'zone' | 'parallels';
               /** @description Container image (docker) */
               image?: string;
               /**
@@ -15089,6 +26124,29 @@ export interface operations {
                 };
                 /** @default false */
                 autoboot: boolean;
+              };
+              /** @description Parallels driver: the VM to clone (`source.vm`, `linked`), cpus, memory_mb, disk_mb, network, owner (docs/api/machines.md) */
+              parallels?: {
+                source:
+                  | {
+                      vm: string;
+                      /** @default false */
+                      linked: boolean;
+                    }
+                  | {
+                      catalog: {
+                        id: string;
+                        version?: string;
+                      };
+                    };
+                cpus?: number;
+                memory_mb?: number;
+                disk_mb?: number;
+                network?: {
+                  /** @enum {string} */
+                  type: 'shared' | 'bridged' | 'host-only';
+                };
+                owner?: string;
               };
               /** @description Alternative images a user may pick (an egg's docker_images); `image` is the default */
               images?: {
@@ -15281,7 +26339,11 @@ export interface operations {
           };
         };
       };
-      /** @description `validation_failed`: a field of the body, query or path is invalid; the message and `fields` name it */
+      /**
+       * @description `validation_failed`: a field of the body, query or path is invalid; the message and `fields` name it
+       *
+       *     `catalog_unavailable`: catalog images are not available yet: a parallels workload clones a VM on the host (parallels.source.vm)
+       */
       400: {
         headers: {
           [name: string]: unknown;
@@ -15289,7 +26351,7 @@ export interface operations {
         content: {
           'application/json': components['schemas']['Error'] & {
             /** @enum {unknown} */
-            code?: 'validation_failed';
+            code?: 'validation_failed' | 'catalog_unavailable';
           };
         };
       };
@@ -15381,7 +26443,7 @@ export interface operations {
             org_id: string;
             name: string;
             /** @enum {string} */
-            driver: 'process' | 'docker' | 'zone';
+            driver: 'process' | 'docker' | 'zone' | 'parallels';
             /** @description Bumped on every update */
             revision: number;
             created_by: string | null;
@@ -15392,7 +26454,7 @@ export interface operations {
               /** @default  */
               description: string;
               /** @enum {string} */
-              driver: 'process' | 'docker' | 'zone';
+              driver: 'process' | 'docker' | 'zone' | 'parallels';
               /** @description Container image (docker) */
               image?: string;
               /**
@@ -15429,6 +26491,29 @@ export interface operations {
                 };
                 /** @default false */
                 autoboot: boolean;
+              };
+              /** @description Parallels driver: the VM to clone (`source.vm`, `linked`), cpus, memory_mb, disk_mb, network, owner (docs/api/machines.md) */
+              parallels?: {
+                source:
+                  | {
+                      vm: string;
+                      /** @default false */
+                      linked: boolean;
+                    }
+                  | {
+                      catalog: {
+                        id: string;
+                        version?: string;
+                      };
+                    };
+                cpus?: number;
+                memory_mb?: number;
+                disk_mb?: number;
+                network?: {
+                  /** @enum {string} */
+                  type: 'shared' | 'bridged' | 'host-only';
+                };
+                owner?: string;
               };
               /** @description Alternative images a user may pick (an egg's docker_images); `image` is the default */
               images?: {
@@ -15717,7 +26802,7 @@ export interface operations {
               org_id: string;
               name: string;
               /** @enum {string} */
-              driver: 'process' | 'docker' | 'zone';
+              driver: 'process' | 'docker' | 'zone' | 'parallels';
               /** @description Bumped on every update */
               revision: number;
               created_by: string | null;
@@ -15728,7 +26813,7 @@ export interface operations {
                 /** @default  */
                 description: string;
                 /** @enum {string} */
-                driver: 'process' | 'docker' | 'zone';
+                driver: 'process' | 'docker' | 'zone' | 'parallels';
                 /** @description Container image (docker) */
                 image?: string;
                 /**
@@ -15765,6 +26850,29 @@ export interface operations {
                   };
                   /** @default false */
                   autoboot: boolean;
+                };
+                /** @description Parallels driver: the VM to clone (`source.vm`, `linked`), cpus, memory_mb, disk_mb, network, owner (docs/api/machines.md) */
+                parallels?: {
+                  source:
+                    | {
+                        vm: string;
+                        /** @default false */
+                        linked: boolean;
+                      }
+                    | {
+                        catalog: {
+                          id: string;
+                          version?: string;
+                        };
+                      };
+                  cpus?: number;
+                  memory_mb?: number;
+                  disk_mb?: number;
+                  network?: {
+                    /** @enum {string} */
+                    type: 'shared' | 'bridged' | 'host-only';
+                  };
+                  owner?: string;
                 };
                 /** @description Alternative images a user may pick (an egg's docker_images); `image` is the default */
                 images?: {
@@ -16021,7 +27129,7 @@ export interface operations {
             org_id: string;
             name: string;
             /** @enum {string} */
-            driver: 'process' | 'docker' | 'zone';
+            driver: 'process' | 'docker' | 'zone' | 'parallels';
             /** @description Bumped on every update */
             revision: number;
             created_by: string | null;
@@ -16032,7 +27140,7 @@ export interface operations {
               /** @default  */
               description: string;
               /** @enum {string} */
-              driver: 'process' | 'docker' | 'zone';
+              driver: 'process' | 'docker' | 'zone' | 'parallels';
               /** @description Container image (docker) */
               image?: string;
               /**
@@ -16069,6 +27177,29 @@ export interface operations {
                 };
                 /** @default false */
                 autoboot: boolean;
+              };
+              /** @description Parallels driver: the VM to clone (`source.vm`, `linked`), cpus, memory_mb, disk_mb, network, owner (docs/api/machines.md) */
+              parallels?: {
+                source:
+                  | {
+                      vm: string;
+                      /** @default false */
+                      linked: boolean;
+                    }
+                  | {
+                      catalog: {
+                        id: string;
+                        version?: string;
+                      };
+                    };
+                cpus?: number;
+                memory_mb?: number;
+                disk_mb?: number;
+                network?: {
+                  /** @enum {string} */
+                  type: 'shared' | 'bridged' | 'host-only';
+                };
+                owner?: string;
               };
               /** @description Alternative images a user may pick (an egg's docker_images); `image` is the default */
               images?: {
@@ -16296,7 +27427,7 @@ export interface operations {
           /** @default  */
           description?: string;
           /** @enum {string} */
-          driver: 'process' | 'docker' | 'zone';
+          driver: 'process' | 'docker' | 'zone' | 'parallels';
           /** @description Container image (docker) */
           image?: string;
           /**
@@ -16333,6 +27464,29 @@ export interface operations {
             };
             /** @default false */
             autoboot?: boolean;
+          };
+          /** @description Parallels driver: the VM to clone (`source.vm`, `linked`), cpus, memory_mb, disk_mb, network, owner (docs/api/machines.md) */
+          parallels?: {
+            source:
+              | {
+                  vm: string;
+                  /** @default false */
+                  linked?: boolean;
+                }
+              | {
+                  catalog: {
+                    id: string;
+                    version?: string;
+                  };
+                };
+            cpus?: number;
+            memory_mb?: number;
+            disk_mb?: number;
+            network?: {
+              /** @enum {string} */
+              type: 'shared' | 'bridged' | 'host-only';
+            };
+            owner?: string;
           };
           /** @description Alternative images a user may pick (an egg's docker_images); `image` is the default */
           images?: {
@@ -16547,7 +27701,7 @@ export interface operations {
             org_id: string;
             name: string;
             /** @enum {string} */
-            driver: 'process' | 'docker' | 'zone';
+            driver: 'process' | 'docker' | 'zone' | 'parallels';
             /** @description Bumped on every update */
             revision: number;
             created_by: string | null;
@@ -16558,7 +27712,7 @@ export interface operations {
               /** @default  */
               description: string;
               /** @enum {string} */
-              driver: 'process' | 'docker' | 'zone';
+              driver: 'process' | 'docker' | 'zone' | 'parallels';
               /** @description Container image (docker) */
               image?: string;
               /**
@@ -16595,6 +27749,29 @@ export interface operations {
                 };
                 /** @default false */
                 autoboot: boolean;
+              };
+              /** @description Parallels driver: the VM to clone (`source.vm`, `linked`), cpus, memory_mb, disk_mb, network, owner (docs/api/machines.md) */
+              parallels?: {
+                source:
+                  | {
+                      vm: string;
+                      /** @default false */
+                      linked: boolean;
+                    }
+                  | {
+                      catalog: {
+                        id: string;
+                        version?: string;
+                      };
+                    };
+                cpus?: number;
+                memory_mb?: number;
+                disk_mb?: number;
+                network?: {
+                  /** @enum {string} */
+                  type: 'shared' | 'bridged' | 'host-only';
+                };
+                owner?: string;
               };
               /** @description Alternative images a user may pick (an egg's docker_images); `image` is the default */
               images?: {
@@ -16787,6 +27964,18 @@ export interface operations {
           };
         };
       };
+      /** @description `catalog_unavailable`: catalog images are not available yet: a parallels workload clones a VM on the host (parallels.source.vm) */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'catalog_unavailable';
+          };
+        };
+      };
       /** @description `name_taken`: another resource of this kind already has this name */
       409: {
         headers: {
@@ -16876,7 +28065,7 @@ export interface operations {
             /** @default  */
             description: string;
             /** @enum {string} */
-            driver: 'process' | 'docker' | 'zone';
+            driver: 'process' | 'docker' | 'zone' | 'parallels';
             /** @description Container image (docker) */
             image?: string;
             /**
@@ -16913,6 +28102,29 @@ export interface operations {
               };
               /** @default false */
               autoboot: boolean;
+            };
+            /** @description Parallels driver: the VM to clone (`source.vm`, `linked`), cpus, memory_mb, disk_mb, network, owner (docs/api/machines.md) */
+            parallels?: {
+              source:
+                | {
+                    vm: string;
+                    /** @default false */
+                    linked: boolean;
+                  }
+                | {
+                    catalog: {
+                      id: string;
+                      version?: string;
+                    };
+                  };
+              cpus?: number;
+              memory_mb?: number;
+              disk_mb?: number;
+              network?: {
+                /** @enum {string} */
+                type: 'shared' | 'bridged' | 'host-only';
+              };
+              owner?: string;
             };
             /** @description Alternative images a user may pick (an egg's docker_images); `image` is the default */
             images?: {
