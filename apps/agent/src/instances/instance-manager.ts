@@ -75,16 +75,9 @@ export class InstanceManager {
    * them for deleted.
    */
   private lastKnown(name: DriverName): InstanceSummary[] {
-    const out: InstanceSummary[] = [];
-    for (const id of this.store.ids()) {
-      try {
-        if (this.store.readSpec(id).driver === name)
-          out.push({ instance_id: id, state: this.store.readState(id).state });
-      } catch {
-        // An unreadable spec is not an instance the hub can act on.
-      }
-    }
-    return out;
+    return this.store
+      .specsOf(name)
+      .map((spec) => ({ instance_id: spec.instance_id, state: this.store.readState(spec.instance_id).state }));
   }
 
   async close(): Promise<void> {

@@ -102,6 +102,20 @@ export class InstanceStore {
     );
   }
 
+  /** The readable specs of one driver's instances (a spec that does not parse is no instance to act on). */
+  specsOf(driver: string): InstanceSpec[] {
+    const specs: InstanceSpec[] = [];
+    for (const id of this.ids()) {
+      try {
+        const spec = this.readSpec(id);
+        if (spec.driver === driver && spec.instance_id === id) specs.push(spec);
+      } catch {
+        // Unreadable: left for the operator (the hub reports it missing).
+      }
+    }
+    return specs;
+  }
+
   prepare(id: string): InstancePaths {
     const p = this.paths(id);
     for (const dir of [p.root, p.data, p.logs]) mkdirSync(dir, { recursive: true, mode: 0o700 });

@@ -356,14 +356,8 @@ export class DockerDriver implements InstanceDriver {
     if (this.loaded) return;
     this.loaded = true;
     await this.events.ensureConnected().catch(() => undefined);
-    for (const id of this.store.ids()) {
-      let spec: InstanceSpec;
-      try {
-        spec = this.store.readSpec(id);
-      } catch {
-        continue;
-      }
-      if (spec.driver !== this.name) continue;
+    for (const spec of this.store.specsOf(this.name)) {
+      const id = spec.instance_id;
       const t = this.track(spec);
       const info = await this.api.inspect(containerName(id)).catch(() => undefined);
       if (info === undefined || t.supervisor.state.pid === null) continue;

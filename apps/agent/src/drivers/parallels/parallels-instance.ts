@@ -1,5 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
-import { closeSync, constants, existsSync, openSync, readFileSync, statSync, writeSync } from 'node:fs';
+import { closeSync, constants, existsSync, openSync, readFileSync, statSync } from 'node:fs';
 import type { InstanceSpec, InstanceStateFrame, InstanceStatus } from '@hostplane/protocol';
 import { CommandError, runCommand, spawnSupervised } from '../../exec/run-command';
 import { InstancePaths, InstanceStore, PersistedState } from '../../instances/instance-store';
@@ -9,6 +9,7 @@ import { InstanceSupervisor, OutputObserver } from '../../supervision/instance-s
 import { exitReason } from '../../supervision/restart-policy';
 import { ConsoleHandle, DriverError } from '../driver';
 import { vmNameOf } from './parallels-plan';
+import { writeToConsoleFifo } from '../console-fifo';
 
 const ADOPTED_POLL_MS = 250;
 const START_WAIT_MS = 10 * 60_000;
@@ -260,20 +261,7 @@ export class ParallelsInstance {
   }
 
   private writeConsole(data: Buffer): void {
-    if (!existsSync(this.paths.consoleFifo)) return;
-    let fd: number;
-    try {
-      fd = openSync(this.paths.consoleFifo, constants.O_WRONLY | constants.O_NONBLOCK);
-    } catch {
-      return;
-    }
-    try {
-      writeSync(fd, data);
-    } catch {
-      // A full pipe (the workload does not read its stdin): the input is dropped.
-    } finally {
-      closeSync(fd);
-    }
+    writeToConsoleFifo(this.paths.consoleFifo, data);
   }
 
   /** Boots the VM when it is down and starts the workload in the guest (called in the instance's queue). */

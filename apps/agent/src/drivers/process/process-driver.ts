@@ -200,15 +200,8 @@ export class ProcessDriver implements InstanceDriver {
   private load(): void {
     if (this.loaded) return;
     this.loaded = true;
-    for (const id of this.store.ids()) {
-      let spec: InstanceSpec;
-      try {
-        spec = this.store.readSpec(id);
-      } catch {
-        continue;
-      }
-      if (spec.driver !== this.name || this.instances.has(id)) continue;
-      this.track(spec).adopt();
+    for (const spec of this.store.specsOf(this.name)) {
+      if (!this.instances.has(spec.instance_id)) this.track(spec).adopt();
     }
   }
 

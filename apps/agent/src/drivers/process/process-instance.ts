@@ -1,5 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
-import { closeSync, constants, existsSync, openSync, statSync, writeSync } from 'node:fs';
+import { closeSync, constants, existsSync, openSync, statSync } from 'node:fs';
 import type { InstanceSpec, InstanceStateFrame, InstanceStatus } from '@hostplane/protocol';
 import { CommandError, runCommand, spawnSupervised } from '../../exec/run-command';
 import {
@@ -17,6 +17,7 @@ import { isOurProcess, processStartTicks, signalGroup } from './host-process';
 import { directoryBytes } from '../../sandbox/disk-usage';
 import { rootEnvironment } from '../../sandbox/process-sandbox';
 import { InstanceConfinement, SandboxSettings, signalOfStatus } from './instance-confinement';
+import { writeToConsoleFifo } from '../console-fifo';
 
 const ADOPTED_POLL_MS = 250;
 const START_WAIT_MS = 10 * 60_000;
@@ -226,20 +227,7 @@ export class ProcessInstance {
     this.child?.removeAllListeners('exit');
   }
   private writeConsole(data: Buffer): void {
-    if (!existsSync(this.paths.consoleFifo)) return;
-    let fd: number;
-    try {
-      fd = openSync(this.paths.consoleFifo, constants.O_WRONLY | constants.O_NONBLOCK);
-    } catch {
-      return;
-    }
-    try {
-      writeSync(fd, data);
-    } catch {
-      // A full pipe (the workload does not read its stdin): the input is dropped, not queued forever.
-    } finally {
-      closeSync(fd);
-    }
+    writeToConsoleFifo(this.paths.consoleFifo, data);
   }
 
   private async launch(): Promise<void> {

@@ -237,14 +237,8 @@ export class ZoneSupervisor {
   private load(): void {
     if (this.loaded) return;
     this.loaded = true;
-    for (const id of this.store.ids()) {
-      let spec: InstanceSpec;
-      try {
-        spec = this.store.readSpec(id);
-      } catch {
-        continue;
-      }
-      if (spec.driver !== 'zone' || this.supervisors.has(id)) continue;
+    for (const spec of this.store.specsOf('zone')) {
+      if (this.supervisors.has(spec.instance_id)) continue;
       const supervisor = this.track(spec);
       if (supervisor.state.state === 'starting') supervisor.watchReady();
       else if (!isActiveState(supervisor.state.state)) supervisor.recoverWithoutWorkload();
