@@ -129,8 +129,10 @@ describe('parallels driver as root', () => {
           .calls()
           .slice(setUp)
           .filter((c) => c.tool === 'prlctl')
-          .map((c) => c.argv.join(' ')),
-        tools.map((c) => c.argv.slice(4).join(' ')),
+          .map((c) => c.argv.join(' '))
+          .sort(),
+        // Sorted: the workload's `prlctl exec` runs beside the state polls, so the two logs interleave.
+        tools.map((c) => c.argv.slice(4).join(' ')).sort(),
         'every prlctl came through sudo',
       );
     } finally {
