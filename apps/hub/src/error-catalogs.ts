@@ -20,6 +20,7 @@ import { REGISTRY_ERRORS } from './registries/registries.errors';
 import { SCHEDULER_ERRORS } from './scheduler/scheduler.errors';
 import { USER_ERRORS } from './users/users.errors';
 import { WORKLOAD_ERRORS } from './workloads/workloads.errors';
+import { ZONE_ERRORS } from './zones/zones.errors';
 
 /**
  * Every domain's error catalog. Importing this registers them all, so the exception filter knows
@@ -48,4 +49,5 @@ export const ERROR_CATALOGS = {
   scheduler: SCHEDULER_ERRORS,
   users: USER_ERRORS,
   workloads: WORKLOAD_ERRORS,
+  zones: ZONE_ERRORS,
 };

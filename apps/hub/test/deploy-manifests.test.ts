@@ -46,7 +46,9 @@ function kubernetesObjects(): Manifest[] {
 /** Placeholders replaced by values of the right shape, as an operator fills them in. */
 function filledIn(env: Record<string, string>): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(env)) out[k] = v.replace(/CHANGE-ME/g, randomBytes(32).toString('base64'));
+  // Keys want base64; inside a URL (a password) base64's '/' and '+' would break it, so hex there.
+  for (const [k, v] of Object.entries(env))
+    out[k] = v.replace(/CHANGE-ME/g, randomBytes(32).toString(v.includes('://') ? 'hex' : 'base64'));
   return out;
 }
 
