@@ -157,7 +157,9 @@ describe('host resource paths: /v1/nodes/{id}/zones|bootenvs|network|storage|sys
       `a live read of a zone the host does not have is 404 like the inventory's: ${missing.text}`,
     );
     assert.ok(
-      calls().slice(beforeMissing).some((l) => l.includes('"nothere"')),
+      calls()
+        .slice(beforeMissing)
+        .some((l) => l.includes('"nothere"')),
       'the host was asked (zoneadm said "No such zone configured")',
     );
     assert.equal((await owner.request(url('zones?live=maybe'))).body.field, 'live');

@@ -49,7 +49,8 @@ export class NodeTelemetryWriter {
       if (last && now > last.at) {
         const dt = (now - last.at) / 1000;
         // A counter that went down was reset (reboot, agent restart): no rate for this interval.
-        const rate = (key: keyof Omit<LastCounters, 'at'>) => (next[key] >= last[key] ? (next[key] - last[key]) / dt : 0);
+        const rate = (key: keyof Omit<LastCounters, 'at'>) =>
+          next[key] >= last[key] ? (next[key] - last[key]) / dt : 0;
         const netReset = next.rx < last.rx || next.tx < last.tx;
         const diskReset = next.diskRead < last.diskRead || next.diskWritten < last.diskWritten;
         rates = {
