@@ -2,9 +2,10 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import WebSocket from 'ws';
 import { NodeMetricsService } from '../src/nodes/node-metrics.service';
+import { NodeTelemetryWriter } from '../src/nodes/node-telemetry';
 import { FAST_JOBS_ENV, registerNode, TestNode, waitFor } from './support/agents';
 import { Client, IdentityContext } from './support/identity';
-import { SimAgent } from './support/sim-agent';
+import { sampleMetrics, SimAgent } from './support/sim-agent';
 
 describe('nodes: registration, lifecycle, inventory, metrics, terminal', () => {
   let ctx: IdentityContext;
@@ -141,6 +142,7 @@ describe('nodes: registration, lifecycle, inventory, metrics, terminal', () => {
     assert.equal(hist.body.source, 'raw');
     const p = hist.body.points[0];
     assert.ok(p.memory_total_bytes > 0 && p.cpu_percent >= 0 && p.samples >= 1);
+    assert.ok(p.disk_read_bps >= 0 && p.disk_write_bps >= 0, JSON.stringify(p));
     const bad = await owner.request(
       `/v1/nodes/${node.id}/metrics/history?from=2026-01-02T00:00:00Z&to=2026-01-01T00:00:00Z`,
     );
@@ -178,6 +180,50 @@ describe('nodes: registration, lifecycle, inventory, metrics, terminal', () => {
     );
     assert.equal(old.body.source, 'rollup_5m');
     assert.ok(old.body.step >= 300);
+  });
+
+  it('metrics: disk and network rates from consecutive heartbeat counters (a reset gives 0), averaged in the roll-up', async () => {
+    const db = ctx.hub.app.get((await import('typeorm')).DataSource);
+    const writer = new NodeTelemetryWriter(db);
+    // Three heartbeats 10 s apart in one 5-minute bucket from before this agent started.
+    const bucket = Math.floor((Date.now() - 25 * 60_000) / 300_000) * 300_000;
+    // Flushed one by one: the writer keeps only a node's latest heartbeat between flushes.
+    const beat = async (at: number, read: number, written: number, rx: number, tx: number) => {
+      writer.record(
+        node.id,
+        { ...sampleMetrics(), disk_read_bytes: read, disk_written_bytes: written, net_rx_bytes: rx, net_tx_bytes: tx },
+        bucket + at * 1000,
+      );
+      await writer.flush();
+    };
+    await beat(10, 1_000, 2_000, 500, 500);
+    await beat(20, 11_000, 42_000, 2_500, 1_500);
+    await beat(30, 0, 0, 3_000, 2_000);
+    const raw = await db.query(
+      `SELECT disk_read_bps, disk_write_bps, net_rx_bps, net_tx_bps FROM node_metrics
+        WHERE node_id = $1 AND ts >= $2 AND ts < $3 ORDER BY ts`,
+      [node.id, new Date(bucket).toISOString(), new Date(bucket + 300_000).toISOString()],
+    );
+    assert.deepEqual(raw, [
+      { disk_read_bps: 0, disk_write_bps: 0, net_rx_bps: 0, net_tx_bps: 0 },
+      { disk_read_bps: 1000, disk_write_bps: 4000, net_rx_bps: 200, net_tx_bps: 100 },
+      { disk_read_bps: 0, disk_write_bps: 0, net_rx_bps: 50, net_tx_bps: 50 },
+    ]);
+
+    await ctx.hub.app.get(NodeMetricsService).maintain(30);
+    const [rolled] = await db.query(
+      `SELECT samples, disk_read_bps, disk_write_bps FROM node_metrics_5m WHERE node_id = $1 AND bucket = $2`,
+      [node.id, new Date(bucket).toISOString()],
+    );
+    assert.equal(rolled.samples, 3);
+    assert.ok(Math.abs(rolled.disk_read_bps - 1000 / 3) < 0.01, JSON.stringify(rolled));
+    assert.ok(Math.abs(rolled.disk_write_bps - 4000 / 3) < 0.01, JSON.stringify(rolled));
+    const fromRollup = await owner.request(
+      `/v1/nodes/${node.id}/metrics/history?from=${encodeURIComponent(new Date(Date.now() - 72 * 3600_000).toISOString())}&step=300`,
+    );
+    assert.equal(fromRollup.body.source, 'rollup_5m');
+    const point = fromRollup.body.points.find((x: { ts: string }) => Date.parse(x.ts) === bucket);
+    assert.deepEqual([point?.disk_read_bps, point?.disk_write_bps], [333.33, 1333.33], JSON.stringify(point));
   });
 
   it('terminal: a pty on the host over a WebSocket, echo round trip, resize, clean close', async () => {

@@ -149,6 +149,19 @@ describe('host resource paths: /v1/nodes/{id}/zones|bootenvs|network|storage|sys
     assert.deepEqual([liveOne.data.ram, liveOne.data.vcpus], ['2G', 2]);
     assert.equal(liveOne.data.config.properties.ram, '2G', 'zones.get reads zadm show, which lifts bhyve attrs');
     assert.ok(calls().length > before, 'live reads ran commands');
+    const beforeMissing = calls().length;
+    const missing = await owner.request(url('zones/nothere?live=true'));
+    assert.deepEqual(
+      [missing.status, missing.body.code, missing.body.field],
+      [404, 'host_resource_not_found', 'zone'],
+      `a live read of a zone the host does not have is 404 like the inventory's: ${missing.text}`,
+    );
+    assert.ok(
+      calls()
+        .slice(beforeMissing)
+        .some((l) => l.includes('"nothere"')),
+      'the host was asked (zoneadm said "No such zone configured")',
+    );
     assert.equal((await owner.request(url('zones?live=maybe'))).body.field, 'live');
 
     // A write made through the hub refreshes the inventory without waiting for the next check.

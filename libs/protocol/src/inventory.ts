@@ -96,6 +96,9 @@ export const metricsSample = z.object({
   disk_total_bytes: z.number().nonnegative(),
   net_rx_bytes: z.number().nonnegative(),
   net_tx_bytes: z.number().nonnegative(),
+  /** Bytes read from and written to whole disks since boot; agents before these fields send none. */
+  disk_read_bytes: z.number().nonnegative().default(0),
+  disk_written_bytes: z.number().nonnegative().default(0),
   load1: z.number().nonnegative(),
   load5: z.number().nonnegative(),
   load15: z.number().nonnegative(),

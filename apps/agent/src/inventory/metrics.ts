@@ -3,6 +3,7 @@ import os from 'node:os';
 import type { MetricsSample } from '@hostplane/protocol';
 import { runCommand } from '../exec/run-command';
 import { collectDisks, DiskInventory } from './disks';
+import { readDiskIoCounters } from './disk-io';
 
 interface CpuTimes {
   busy: number;
@@ -28,9 +29,10 @@ export class MetricsSampler {
     const busy = cpu.busy - this.lastCpu.busy;
     const total = cpu.total - this.lastCpu.total;
     this.lastCpu = cpu;
-    const [disk, net] = await Promise.all([
+    const [disk, net, io] = await Promise.all([
       this.diskTotals(),
       readNetworkCounters().catch(() => ({ rxBytes: 0, txBytes: 0 })),
+      readDiskIoCounters().catch(() => ({ readBytes: 0, writtenBytes: 0 })),
     ]);
     const [load1, load5, load15] = os.loadavg() as [number, number, number];
     const totalMem = os.totalmem();
@@ -43,6 +45,8 @@ export class MetricsSampler {
       disk_total_bytes: disk.total,
       net_rx_bytes: net.rxBytes,
       net_tx_bytes: net.txBytes,
+      disk_read_bytes: io.readBytes,
+      disk_written_bytes: io.writtenBytes,
       load1,
       load5,
       load15,

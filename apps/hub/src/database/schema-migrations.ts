@@ -13,6 +13,7 @@ import { Allocations1796330000000 } from './schema-migrations/1796330000000-allo
 import { RegistryCredentials1796360000000 } from './schema-migrations/1796360000000-registry-credentials';
 import { ZoneDriver1796370000000 } from './schema-migrations/1796370000000-zone-driver';
 import { ParallelsDriver1796410000000 } from './schema-migrations/1796410000000-parallels-driver';
+import { NodeDiskIo1796440000000 } from './schema-migrations/1796440000000-node-disk-io';
 
 /** Every migration, in order. Add new ones at the end; never edit one that has shipped. */
 export const MIGRATIONS: Function[] = [
@@ -31,4 +32,5 @@ export const MIGRATIONS: Function[] = [
   RegistryCredentials1796360000000,
   ZoneDriver1796370000000,
   ParallelsDriver1796410000000,
+  NodeDiskIo1796440000000,
 ];

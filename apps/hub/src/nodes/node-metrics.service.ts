@@ -31,6 +31,8 @@ export const NODE_METRICS: MetricSeries = {
     { name: 'load1', agg: 'avg' },
     { name: 'load5', agg: 'avg' },
     { name: 'load15', agg: 'avg' },
+    { name: 'disk_read_bps', agg: 'avg' },
+    { name: 'disk_write_bps', agg: 'avg' },
   ],
 };
 

@@ -193,6 +193,8 @@ export const metricsPoint = z.object({
   load1: z.number(),
   load5: z.number(),
   load15: z.number(),
+  disk_read_bps: z.number().describe('Bytes per second read from whole disks (0 from agents that do not count them)'),
+  disk_write_bps: z.number().describe('Bytes per second written to whole disks'),
 });
 export const metricsHistoryResponse = z.object({
   node_id: z.uuid(),

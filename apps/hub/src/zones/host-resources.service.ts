@@ -14,6 +14,7 @@ import type { HostResourceRoute } from './host-resource-routes';
 import type { ResourceShape } from './host-resource-params';
 import { HOST_OPERATION_ERRORS } from '../host-operations/host-operations.errors';
 import { ZONE_ERRORS } from './zones.errors';
+import { DomainError } from '../http/errors';
 
 export interface HostResourceRead {
   node_id: string;
@@ -72,7 +73,12 @@ export class HostResourcesService {
         };
     }
     const asOf = new Date().toISOString();
-    const { data } = await this.ops.read(p, node.id, route.operation, params);
+    const { data } = await this.ops.read(p, node.id, route.operation, params).catch((err: unknown) => {
+      // The agent found no such resource on the host: answered as the inventory read answers it.
+      if (route.pick && err instanceof DomainError && err.code === ZONE_ERRORS.host_resource_not_found.code)
+        throw notFound(route, picked!);
+      throw err;
+    });
     return {
       node_id: node.id,
       operation: route.operation,

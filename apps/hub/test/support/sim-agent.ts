@@ -33,6 +33,8 @@ export function sampleMetrics(): MetricsSample {
     disk_total_bytes: 50_000_000,
     net_rx_bytes: 1000,
     net_tx_bytes: 2000,
+    disk_read_bytes: 4000,
+    disk_written_bytes: 8000,
     load1: 0.5,
     load5: 0.4,
     load15: 0.3,

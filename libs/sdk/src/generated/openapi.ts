@@ -15550,6 +15550,10 @@ export interface operations {
               load1: number;
               load5: number;
               load15: number;
+              /** @description Bytes per second read from whole disks (0 from agents that do not count them) */
+              disk_read_bps: number;
+              /** @description Bytes per second written to whole disks */
+              disk_write_bps: number;
             }[];
           };
         };

@@ -13,6 +13,7 @@ import {
 import { parseBeadmList, parseNetstatRoutes } from '../parsers/system';
 import { parseZadmShow, zoneSizing } from '../parsers/zadm';
 import { parseZoneadmList, parseZonecfgExport, parseZonecfgInfo } from '../parsers/zones';
+import { forZone } from './zone-not-found';
 
 const cols = (c: readonly string[]) => c.join(',');
 const done = (what: Record<string, unknown>) => ({ ok: true, ...what });
@@ -25,14 +26,15 @@ export const ZONE_OPERATIONS: Record<string, HostOperation> = {
   },
   'zones.get': {
     ...HOST_OPERATION_SPECS['zones.get'],
-    run: async (x, p) => {
-      const entry = parseZoneadmList(await x.stdout(['zoneadm', '-z', p.zone, 'list', '-p']))[0];
-      // zadm (OmniOS) shows bhyve's attrs as properties and the whole configuration in one JSON.
-      const config = x.has('zadm')
-        ? parseZadmShow(await x.stdout(['zadm', 'show', p.zone]))
-        : parseZonecfgInfo(await x.stdout(['zonecfg', '-z', p.zone, 'info']));
-      return { ...entry, ...zoneSizing(config), config };
-    },
+    run: (x, p) =>
+      forZone(p.zone, async () => {
+        const entry = parseZoneadmList(await x.stdout(['zoneadm', '-z', p.zone, 'list', '-p']))[0];
+        // zadm (OmniOS) shows bhyve's attrs as properties and the whole configuration in one JSON.
+        const config = x.has('zadm')
+          ? parseZadmShow(await x.stdout(['zadm', 'show', p.zone]))
+          : parseZonecfgInfo(await x.stdout(['zonecfg', '-z', p.zone, 'info']));
+        return { ...entry, ...zoneSizing(config), config };
+      }),
   },
   'zones.config.get': {
     ...HOST_OPERATION_SPECS['zones.config.get'],

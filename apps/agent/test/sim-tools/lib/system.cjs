@@ -274,8 +274,13 @@ function kstatValues() {
   v.push(
     ['link:0:e1000g0:rbytes64', 884736123],
     ['link:0:e1000g0:obytes64', 412160456],
+    ['blkdev:1:blkdev1:nread', 1048576],
+    ['blkdev:1:blkdev1:nwritten', 2097152],
     ['sd:0:sd0:nread', 73400320],
     ['sd:0:sd0:nwritten', 146800640],
+    // A partition's I/O is also in its disk's; kstat files it under the partition class.
+    ['sd:0:sd0,a:nread', 73400320],
+    ['sd:0:sd0,a:nwritten', 146800640],
   );
   const zones = readState('zones', () => ({ zones: {} })).zones;
   for (const z of Object.values(zones).filter((x) => x.state === 'running')) {
@@ -309,8 +314,19 @@ function kstatValues() {
   return v;
 }
 
+/** The class kstat files each of these under (`kstat -c`), as on an illumos host. */
+function kstatClass(key) {
+  const [module, , name] = key.split(':');
+  if (module === 'sd' || module === 'blkdev') return name.includes(',') ? 'partition' : 'disk';
+  if (module === 'link') return 'net';
+  if (module === 'memory_cap') return 'zone_memory_cap';
+  if (module === 'zones') return 'zone_misc';
+  if (name === 'system_pages') return 'pages';
+  return 'misc';
+}
+
 function kstat(argv) {
-  const { opts, rest } = getopt(argv, ['m', 'i', 'n', 's'], ['p']);
+  const { opts, rest } = getopt(argv, ['m', 'i', 'n', 's', 'c'], ['p']);
   if (!opts.p) fail('only -p output is simulated', 2);
   const glob = (g) =>
     g === undefined || g === '' ? /.*/ : new RegExp(`^${g.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*')}$`);
@@ -318,8 +334,10 @@ function kstat(argv) {
     const [m, i, n, s] = spec.split(':');
     return [opts.m?.[0] ?? m, opts.i?.[0] ?? i, opts.n?.[0] ?? n, opts.s?.[0] ?? s].map(glob);
   });
-  const out = kstatValues().filter(([key]) =>
-    wants.some((want) => key.split(':').every((part, idx) => want[idx].test(part))),
+  const cls = opts.c ? glob(opts.c[0]) : /.*/;
+  const out = kstatValues().filter(
+    ([key]) =>
+      cls.test(kstatClass(key)) && wants.some((want) => key.split(':').every((part, idx) => want[idx].test(part))),
   );
   if (out.length === 0) return void (process.exitCode = 1);
   return out.map(([k, val]) => `${k}\t${val}\n`).join('');
