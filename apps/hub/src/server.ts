@@ -17,6 +17,9 @@ function configFileFromArgs(argv: string[]): string | undefined {
   return arg.includes('=') ? arg.slice(arg.indexOf('=') + 1) : argv[i + 1];
 }
 
+/** How long a stop may still take once its connections were closed at the shutdown timeout. */
+const SHUTDOWN_HARD_EXIT_MS = 5_000;
+
 /** Start-up failures an operator can fix are printed as one line, never a stack trace. */
 function fail(message: string): never {
   process.stderr.write(`hostplane-hub: ${message}\n`);
@@ -59,6 +62,13 @@ export async function serve(options: ServeOptions = {}): Promise<void> {
         'shutdown timeout: closing remaining connections',
       );
       app.getHttpServer().closeAllConnections();
+      // A stop that still hangs (a module's close waiting on a peer that never answers) must not keep
+      // a replica half-alive: its work is leased and journaled, so exiting loses nothing.
+      setTimeout(() => {
+        log.error({ graceMs: SHUTDOWN_HARD_EXIT_MS }, 'shutdown did not finish: exiting anyway');
+        log.flush();
+        process.exit(1);
+      }, SHUTDOWN_HARD_EXIT_MS).unref();
     }, config.http.shutdownTimeoutSeconds * 1000);
     force.unref();
     app.close().then(

@@ -67,6 +67,27 @@ describe('hub process', () => {
     assert.equal(await exited, 0);
   });
 
+  it('a stop that hangs past the shutdown timeout still ends the process (exit 1, said in the log)', async () => {
+    const port = await freePort();
+    const hub = spawn(process.execPath, [PROBE_HUB], {
+      env: {
+        PATH: process.env.PATH,
+        HOSTPLANE_TEST_HANG_SHUTDOWN: '1',
+        ...testEnv(db, prefix, { HOSTPLANE_PORT: String(port), HOSTPLANE_SHUTDOWN_TIMEOUT_SECONDS: '1' }),
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const exited = new Promise<number | null>((r) => hub.on('exit', (code) => r(code)));
+    await waitForLine(hub, /"msg":"hub listening"/);
+    const said = waitForLine(hub, /shutdown did not finish/, 15_000);
+    const sent = Date.now();
+    hub.kill('SIGTERM');
+    assert.match(await said, /"graceMs":5000/);
+    assert.equal(await exited, 1);
+    const took = Date.now() - sent;
+    assert.ok(took >= 5500 && took < 12_000, `exited ${took} ms after SIGTERM (1 s timeout + 5 s grace)`);
+  });
+
   it('a database that stays unreachable stops start-up with one clear line', () => {
     const run = spawnSync(process.execPath, [PROBE_HUB], {
       env: {
