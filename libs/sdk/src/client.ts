@@ -1,6 +1,6 @@
 import createClient, { type Client } from 'openapi-fetch';
 import { HostplaneError } from './errors';
-import type { paths } from './generated/openapi';
+import type { paths } from './generated';
 
 export interface TokenPair {
   accessToken: string;

@@ -13,4 +13,4 @@ export { uploadInstanceFile } from './uploads';
 export type { UploadOptions, UploadResult, UploadSource } from './uploads';
 export { FINAL_OPERATION_STATUSES } from './types';
 export type { ResponseOf, Operation, OperationStatus, Node, Instance } from './types';
-export type { paths, operations } from './generated/openapi';
+export type { paths, operations } from './generated';

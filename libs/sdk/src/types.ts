@@ -1,4 +1,4 @@
-import type { paths } from './generated/openapi';
+import type { paths } from './generated';
 
 /** The JSON body of a route's success answer. */
 export type ResponseOf<
