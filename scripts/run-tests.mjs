@@ -88,9 +88,12 @@ if (migrated !== 0) {
 }
 
 const concurrency = process.env.HOSTPLANE_TEST_CONCURRENCY ?? '3';
+// A file that hangs (a close waiting on a peer that never answers) fails by name after this bound
+// instead of holding the whole run until CI's own limit. The slowest file takes about 4 minutes.
+const fileTimeoutMs = Number(process.env.HOSTPLANE_TEST_FILE_TIMEOUT_SECONDS ?? 900) * 1000;
 const child = spawn(
   process.execPath,
-  ['--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', ...files],
+  ['--test', `--test-concurrency=${concurrency}`, `--test-timeout=${fileTimeoutMs}`, '--test-reporter=spec', ...files],
   {
     cwd: root,
     stdio: 'inherit',

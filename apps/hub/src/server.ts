@@ -3,6 +3,7 @@ import { createHubApp } from './app.factory';
 import { ConfigError, loadConfig } from './config/load-config';
 import { DatabaseUnreachableError } from './database/connect';
 import { installProcessFaultHandler } from './process/process-faults';
+import { traceShutdownHooks } from './process/shutdown-trace';
 
 export interface ServeOptions {
   argv?: string[];
@@ -51,6 +52,7 @@ export async function serve(options: ServeOptions = {}): Promise<void> {
     'hub listening',
   );
 
+  const pendingHooks = traceShutdownHooks(app);
   let stopping = false;
   const shutdown = (signal: string) => {
     if (stopping) return;
@@ -65,7 +67,10 @@ export async function serve(options: ServeOptions = {}): Promise<void> {
       // A stop that still hangs (a module's close waiting on a peer that never answers) must not keep
       // a replica half-alive: its work is leased and journaled, so exiting loses nothing.
       setTimeout(() => {
-        log.error({ graceMs: SHUTDOWN_HARD_EXIT_MS }, 'shutdown did not finish: exiting anyway');
+        log.error(
+          { graceMs: SHUTDOWN_HARD_EXIT_MS, waitingOn: pendingHooks() },
+          'shutdown did not finish: exiting anyway',
+        );
         log.flush();
         process.exit(1);
       }, SHUTDOWN_HARD_EXIT_MS).unref();

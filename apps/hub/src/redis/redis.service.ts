@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { HUB_CONFIG } from '../config/config.module';
 import type { HubConfig } from '../config/load-config';
 import { HUB_LOGGER } from '../http/logger';
+import { endParkedDisconnects } from './end-parked-disconnects';
 import { parseRedisTopology, RedisTopology } from './redis-seeds';
 
 /** A connection to the hub's Redis: one server, or a Redis Cluster (same commands, routed by key slot). */
@@ -35,6 +36,7 @@ export class RedisService implements OnApplicationShutdown {
   readonly client: RedisClient;
   readonly topology: RedisTopology;
   private readonly owned = new Set<RedisClient>();
+  private closed = false;
 
   constructor(
     @Inject(HUB_CONFIG) config: HubConfig,
@@ -57,7 +59,9 @@ export class RedisService implements OnApplicationShutdown {
       ...roleOptions(role),
       ...extra,
     };
-    const client = this.topology.cluster ? this.newCluster(role, options) : new Redis(this.topology.url, options);
+    const client = this.topology.cluster
+      ? this.newCluster(role, options)
+      : endParkedDisconnects(new Redis(this.topology.url, options));
     let reportedDown = false;
     client.on('error', (err: Error) => {
       if (!reportedDown) this.log.warn({ role, reason: err.message }, 'redis connection error');
@@ -67,7 +71,8 @@ export class RedisService implements OnApplicationShutdown {
       if (reportedDown) this.log.info({ role }, 'redis connection restored');
       reportedDown = false;
     });
-    if (role === 'bullmq') withoutTimeoutOnDuplicates(client);
+    if (role === 'bullmq') withoutTimeoutOnDuplicates(client, (d) => this.stayClosed(d));
+    this.stayClosed(client);
     this.owned.add(client);
     return client;
   }
@@ -92,7 +97,19 @@ export class RedisService implements OnApplicationShutdown {
     return new Cluster(this.topology.seeds, clusterOptions);
   }
 
+  /**
+   * A client disconnected while a reconnect attempt was starting can come back by itself (ioredis
+   * #1247): once the hub has stopped, any connection that opens is closed again, so a stopped hub
+   * leaves nothing dialling Redis.
+   */
+  private stayClosed(client: RedisClient): void {
+    client.on('connect', () => {
+      if (this.closed) client.disconnect();
+    });
+  }
+
   async onApplicationShutdown(): Promise<void> {
+    this.closed = true;
     await Promise.all(
       [...this.owned].map(async (c) => {
         try {
@@ -115,17 +132,24 @@ function roleOptions(role: RedisRole): RedisOptions {
 }
 
 /** BullMQ's blocking connections are duplicates of its shared one: they must wait without a timeout. */
-function withoutTimeoutOnDuplicates(client: RedisClient): void {
+function withoutTimeoutOnDuplicates(client: RedisClient, track: (duplicate: RedisClient) => void): void {
+  const tracked = <C extends RedisClient>(c: C): C => {
+    track(c);
+    return c;
+  };
   if (client instanceof Cluster) {
     const duplicate = client.duplicate.bind(client);
     client.duplicate = (nodes?: ConstructorParameters<typeof Cluster>[0], override: Partial<ClusterOptions> = {}) =>
-      duplicate(nodes, {
-        ...override,
-        enableAutoPipelining: false,
-        redisOptions: { ...(override.redisOptions ?? client.options.redisOptions), commandTimeout: undefined },
-      });
+      tracked(
+        duplicate(nodes, {
+          ...override,
+          enableAutoPipelining: false,
+          redisOptions: { ...(override.redisOptions ?? client.options.redisOptions), commandTimeout: undefined },
+        }),
+      );
   } else {
     const duplicate = client.duplicate.bind(client);
-    client.duplicate = (override?: Partial<RedisOptions>) => duplicate({ ...override, commandTimeout: undefined });
+    client.duplicate = (override?: Partial<RedisOptions>) =>
+      tracked(endParkedDisconnects(duplicate({ ...override, commandTimeout: undefined })));
   }
 }

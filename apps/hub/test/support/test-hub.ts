@@ -2,6 +2,7 @@ import type { Type } from '@nestjs/common';
 import Redis from 'ioredis';
 import { createHubApp, HubApp } from '../../src/app.factory';
 import { HubConfig, loadConfig } from '../../src/config/load-config';
+import { traceShutdownHooks } from '../../src/process/shutdown-trace';
 import { LogCapture } from './log-capture';
 import { createTestDatabase, TestDatabase, tempDir, testRedisPrefix, testRedisUrl } from './test-env';
 
@@ -66,6 +67,7 @@ export async function startTestHub(options: TestHubOptions = {}): Promise<TestHu
   const logs = new LogCapture();
   const hub = await createHubApp({ config, logDestination: logs, extraModules: options.extraModules });
   await hub.app.listen({ host: '127.0.0.1', port: 0 });
+  const pendingHooks = traceShutdownHooks(hub.app);
   const address = hub.app.getHttpServer().address() as { port: number };
   const url = `http://127.0.0.1:${address.port}`;
 
@@ -91,11 +93,32 @@ export async function startTestHub(options: TestHubOptions = {}): Promise<TestHu
     database,
     request,
     async close() {
-      await hub.app.close();
+      await closeWithin(hub.app, pendingHooks, CLOSE_BOUND_MS);
       if (!options.database) await database.drop();
       if (!options.redisPrefix) await deleteRedisPrefix(prefix);
     },
   };
+}
+
+/** A hub whose close hangs fails its test, naming what it waits for, instead of stalling the run. */
+const CLOSE_BOUND_MS = Number(process.env.HOSTPLANE_TEST_CLOSE_BOUND_MS ?? 60_000);
+
+async function closeWithin(app: HubApp['app'], pendingHooks: () => string[], ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const bound = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      const hooks = pendingHooks();
+      const what = hooks.length
+        ? hooks.join(', ')
+        : 'no shutdown hook: the HTTP server is still waiting on open connections';
+      reject(new Error(`hub close did not finish within ${ms / 1000} s; waiting on ${what}`));
+    }, ms);
+  });
+  try {
+    await Promise.race([app.close(), bound]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 export async function deleteRedisPrefix(prefix: string, url = testRedisUrl): Promise<void> {
