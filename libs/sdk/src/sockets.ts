@@ -167,3 +167,22 @@ export function openTerminal(
   });
   return new InstanceStream(factory(url, client.authHeaders()), false);
 }
+
+/**
+ * A zone's console (`zlogin -C`, `GET /v1/nodes/{id}/zones/{zone}/console`) or a shell in it
+ * (`zlogin`, `…/shell`): bytes both ways, resize, as the node terminal.
+ */
+export function openZoneConsole(
+  client: HostplaneClient,
+  nodeId: string,
+  zone: string,
+  options: StreamOptions & { shell?: boolean; cols?: number; rows?: number } = {},
+): InstanceStream {
+  const factory = options.webSocket ?? browserWebSocket;
+  const what = options.shell ? 'shell' : 'console';
+  const url = socketUrl(client, `/v1/nodes/${encodeURIComponent(nodeId)}/zones/${encodeURIComponent(zone)}/${what}`, {
+    cols: options.cols,
+    rows: options.rows,
+  });
+  return new InstanceStream(factory(url, client.authHeaders()), false);
+}

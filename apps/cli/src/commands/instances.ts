@@ -158,7 +158,7 @@ export function instancesCommand(): Command {
                 }),
               );
               if (s.format !== 'table') return print(s.format, history);
-              for (const line of (history as { lines: string[] }).lines) process.stdout.write(`${line}\n`);
+              for (const line of history.lines) process.stdout.write(`${line}\n`);
               return;
             }
             const stream = openLogs(s.client, id, { webSocket: nodeWebSocket, tail: o.tail });
