@@ -19,7 +19,9 @@ const CLI_VERSION = (require('../../package.json') as { version: string }).versi
 
 export function buildProgram(): Command {
   const program = new Command('hpctl')
-    .description('The Hostplane command line: nodes, zones, machines, workloads, instances, files, backups and operations of a hub')
+    .description(
+      'The Hostplane command line: nodes, zones, machines, workloads, instances, files, backups and operations of a hub',
+    )
     .version(CLI_VERSION)
     .option('--context <name>', 'use this saved context (default: the current one; env HOSTPLANE_CONTEXT)')
     .option('--url <url>', 'the hub (env HOSTPLANE_URL)')

@@ -12,9 +12,31 @@ import type { HostplaneClient } from './client';
 import type { WebSocketFactory, WebSocketLike } from './sockets';
 import { uploadInstanceFile, type UploadOptions, type UploadResult } from './uploads';
 
-/** WebSockets from Node with the credential headers (no token in the URL). */
-export const nodeWebSocket: WebSocketFactory = (url, headers) =>
-  new WebSocket(url, { headers }) as unknown as WebSocketLike;
+/**
+ * WebSockets from Node with the credential headers (no token in the URL). A refused upgrade
+ * (`404 zone_not_found`, `409 node_offline`…) closes the socket with code 4000 + its HTTP status
+ * and its JSON body as the reason, as the hub closes an open socket (4401, 4403), so callers see
+ * why instead of a bare 1006.
+ */
+export const nodeWebSocket: WebSocketFactory = (url, headers) => {
+  const ws = new WebSocket(url, { headers });
+  let refused: { code: number; reason: string } | undefined;
+  ws.on('unexpected-response', (_request, response) => {
+    let body = '';
+    response.on('data', (chunk: Buffer) => (body += chunk.toString()));
+    response.on('end', () => {
+      refused = { code: 4000 + (response.statusCode ?? 0), reason: body.slice(0, 2000) };
+      ws.terminate();
+    });
+  });
+  const socket = ws as unknown as WebSocketLike;
+  const add = ws.addEventListener.bind(ws) as (type: string, listener: (event: unknown) => void) => void;
+  (socket as { addEventListener: (type: string, listener: (event: unknown) => void) => void }).addEventListener = (
+    type,
+    listener,
+  ) => add(type, type === 'close' ? (event) => listener(refused ?? event) : listener);
+  return socket;
+};
 
 type UrlStorage = NonNullable<TusOptions['urlStorage']>;
 

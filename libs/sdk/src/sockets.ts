@@ -1,4 +1,5 @@
 import type { HostplaneClient } from './client';
+import { HostplaneError } from './errors';
 
 /** The part of the standard WebSocket API the helpers use: browsers' `WebSocket` and Node's `ws` both have it. */
 export interface WebSocketLike {
@@ -80,7 +81,12 @@ export class InstanceStream {
     });
     this.closed = new Promise((resolve) => {
       socket.addEventListener('close', (event) => {
-        rejectReady(new Error(`the stream closed before it was live (${event.code} ${event.reason})`));
+        // 4000 + an HTTP status: the hub refused (or ended) the stream with that status and its `{error, code}`.
+        rejectReady(
+          event.code >= 4400 && event.code < 4600
+            ? HostplaneError.fromBody(event.code - 4000, event.reason)
+            : new Error(`the stream closed before it was live (${event.code} ${event.reason})`),
+        );
         resolve({ code: event.code, reason: event.reason });
       });
     });

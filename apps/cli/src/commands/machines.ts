@@ -88,10 +88,13 @@ async function machineWrite(s: Session, vm: string, action: Action, o: Where, bo
   const lifecycle = !['stop', 'clone', 'exec'].includes(action);
   const path = lifecycle ? '/v1/nodes/{id}/machines/{vm}/{action}' : `/v1/nodes/{id}/machines/{vm}/${action}`;
   return call(
-    s.client.api.POST(path as '/v1/nodes/{id}/machines/{vm}/{action}', {
-      params: { path: { id: o.node, vm, ...(lifecycle ? { action } : {}) } },
-      ...(body ? { body } : {}),
-    } as never),
+    s.client.api.POST(
+      path as '/v1/nodes/{id}/machines/{vm}/{action}',
+      {
+        params: { path: { id: o.node, vm, ...(lifecycle ? { action } : {}) } },
+        ...(body ? { body } : {}),
+      } as never,
+    ),
   );
 }
 
@@ -132,7 +135,9 @@ const LIFECYCLE: [Action, string][] = [
 
 /** Parallels Desktop VMs on macOS nodes (docs/api/machines.md). */
 export function machinesCommand(): Command {
-  const machines = new Command('machines').description('Parallels VMs of macOS nodes: list, lifecycle, clone, snapshots, exec');
+  const machines = new Command('machines').description(
+    'Parallels VMs of macOS nodes: list, lifecycle, clone, snapshots, exec',
+  );
   machines.addCommand(
     examples(
       new Command('list')
@@ -232,7 +237,10 @@ export function machinesCommand(): Command {
             process.exitCode = result.exit_code;
           }),
         ),
-      ['hpctl machines exec ubuntu-base -- uname -a', 'hpctl machines exec ubuntu-base -o json -- /bin/sh -c "df -h /"'],
+      [
+        'hpctl machines exec ubuntu-base -- uname -a',
+        'hpctl machines exec ubuntu-base -o json -- /bin/sh -c "df -h /"',
+      ],
     ),
   );
   machines.addCommand(

@@ -99,7 +99,9 @@ export function zonesCommand(): Command {
       onNode(new Command('get').description('One zone (--live: from the host now, with its whole configuration)'))
         .argument('<zone>')
         .option('--live', 'read the host now')
-        .action(run<LiveOption>(async (s, [zone], o) => print(s.format, (await getZone(s, o.node, zone, o.live)).data))),
+        .action(
+          run<LiveOption>(async (s, [zone], o) => print(s.format, (await getZone(s, o.node, zone, o.live)).data)),
+        ),
       ['hpctl zones get web01 --node 2b1f…', 'hpctl zones get web01 --node 2b1f… --live -o yaml'],
     ),
   );
@@ -122,7 +124,10 @@ export function zonesCommand(): Command {
             print(s.format, o.wait ? (await getZone(s, o.node, name, true)).data : accepted.data);
           }),
         ),
-      ['hpctl zones create web02 --from web01 --node 2b1f… --wait', 'hpctl zones create web03 --from web01 --zonepath /zones/web03 --node 2b1f…'],
+      [
+        'hpctl zones create web02 --from web01 --node 2b1f… --wait',
+        'hpctl zones create web03 --from web01 --zonepath /zones/web03 --node 2b1f…',
+      ],
     ),
   );
   for (const [action, [description, path]] of Object.entries(ACTIONS)) {
