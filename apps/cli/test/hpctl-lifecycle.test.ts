@@ -121,7 +121,10 @@ describe('hpctl logs -f, files get, backups restore, migrate and nodes terminal 
     assert.match(running.stderr, /instance_not_stopped/);
 
     ok(await hpctl(['instances', 'stop', instanceId, '--wait'], env));
-    const restored = await hpctl(['backups', 'restore', instanceId, backupId, '--truncate', '--wait', '-o', 'json'], env);
+    const restored = await hpctl(
+      ['backups', 'restore', instanceId, backupId, '--truncate', '--wait', '-o', 'json'],
+      env,
+    );
     ok(restored);
     assert.match(restored.stderr, /^restore: 100% succeeded$/m);
     assert.equal(json<{ status: string }>(restored.stdout).status, 'succeeded');
@@ -173,5 +176,73 @@ describe('hpctl logs -f, files get, backups restore, migrate and nodes terminal 
 
     const missing = await hpctl(['nodes', 'terminal', randomUUID()], env);
     assert.equal(missing.code, 3, missing.stderr);
+  });
+
+  it('the rest of the command set answers JSON that parses: workloads, nodes, operations, orgs, tokens, contexts, kill, delete', async () => {
+    const workloads = await hpctl(['workloads', 'list', '-o', 'json'], env);
+    ok(workloads);
+    assert.ok(json<{ id: string }[]>(workloads.stdout).some((w) => w.id === workloadId));
+    const workload = await hpctl(['workloads', 'get', workloadId, '-o', 'json'], env);
+    ok(workload);
+    assert.equal(json<{ name: string }>(workload.stdout).name, 'echo');
+    const egg = await hpctl(['workloads', 'export', workloadId, '--file', join(dir, 'egg.json')], env);
+    ok(egg);
+    assert.equal(
+      json<{ meta: { version: string } }>(readFileSync(join(dir, 'egg.json'), 'utf8')).meta.version,
+      'PTDL_v2',
+    );
+
+    const cordoned = await hpctl(['nodes', 'cordon', nodes[0].id, '-o', 'json'], env);
+    ok(cordoned);
+    assert.equal(json<{ schedulable: boolean }>(cordoned.stdout).schedulable, false);
+    const uncordoned = await hpctl(['nodes', 'uncordon', nodes[0].id, '-o', 'yaml'], env);
+    ok(uncordoned);
+    assert.match(uncordoned.stdout, /^schedulable: true$/m);
+    const registration = await hpctl(['nodes', 'register-token', '--max-uses', '1', '-o', 'json'], env);
+    ok(registration);
+    assert.match(json<{ token: string }>(registration.stdout).token, /^hp_reg_/);
+    const node = await hpctl(['nodes', 'get', nodes[1].id, '-o', 'json'], env);
+    ok(node);
+    assert.equal(json<{ status: string }>(node.stdout).status, 'online');
+
+    const starts = await hpctl(['operations', 'list', '--kind', 'instance.start', '-o', 'json'], env);
+    ok(starts);
+    const [start] = json<{ id: string; kind: string }[]>(starts.stdout);
+    assert.equal(start.kind, 'instance.start');
+    const one = await hpctl(['operations', 'get', start.id, '-o', 'json'], env);
+    ok(one);
+    assert.equal(json<{ id: string }>(one.stdout).id, start.id);
+
+    const orgs = await hpctl(['orgs', 'get', ctx.admin.personalOrgId, '-o', 'json'], env);
+    ok(orgs);
+    assert.equal(json<{ id: string }>(orgs.stdout).id, ctx.admin.personalOrgId);
+    const token = await hpctl(['tokens', 'create', 'lab'], env);
+    ok(token);
+    // A context saved from an API token: no HOSTPLANE_* in the environment at all.
+    const home = cliHome();
+    ok(
+      await hpctl(
+        ['context', 'add', 'lab', '--server', ctx.hub.url, '--api-token', token.stdout.trim(), '--use'],
+        home,
+      ),
+    );
+    const listed = await hpctl(['instances', 'list', '-o', 'json'], home);
+    ok(listed);
+    assert.ok(json<{ id: string }[]>(listed.stdout).some((i) => i.id === instanceId));
+    const contexts = await hpctl(['context', 'list', '-o', 'json'], home);
+    ok(contexts);
+    assert.equal(json<{ name: string }[]>(contexts.stdout)[0].name, 'lab');
+    ok(await hpctl(['context', 'remove', 'lab'], home));
+    const noHub = await hpctl(['instances', 'list'], home);
+    assert.equal(noHub.code, 2, noHub.stderr);
+
+    const killed = await hpctl(['instances', 'kill', instanceId, '--wait', '-o', 'json'], env);
+    ok(killed);
+    assert.equal(json<{ status: string }>(killed.stdout).status, 'succeeded');
+    const deleted = await hpctl(['instances', 'delete', instanceId, '--wait'], env);
+    ok(deleted);
+    await hubAgents.waitFor('the row to go', async () =>
+      (await hpctl(['instances', 'get', instanceId], env)).code === 3 ? true : undefined,
+    );
   });
 });
