@@ -185,12 +185,10 @@ describe('hpctl logs -f, files get, backups restore, migrate and nodes terminal 
     const workload = await hpctl(['workloads', 'get', workloadId, '-o', 'json'], env);
     ok(workload);
     assert.equal(json<{ name: string }>(workload.stdout).name, 'echo');
-    const egg = await hpctl(['workloads', 'export', workloadId, '--file', join(dir, 'egg.json')], env);
-    ok(egg);
-    assert.equal(
-      json<{ meta: { version: string } }>(readFileSync(join(dir, 'egg.json'), 'utf8')).meta.version,
-      'PTDL_v2',
-    );
+    const exportRun = await hpctl(['workloads', 'export', workloadId, '--file', join(dir, 'workload.json')], env);
+    ok(exportRun);
+    const exported = json<{ kind: string; name: string }>(readFileSync(join(dir, 'workload.json'), 'utf8'));
+    assert.deepEqual([exported.kind, exported.name], ['Workload', 'echo'], 'a document POST /v1/workloads takes back');
 
     const cordoned = await hpctl(['nodes', 'cordon', nodes[0].id, '-o', 'json'], env);
     ok(cordoned);
