@@ -5,7 +5,8 @@ import { after, before, describe, it } from 'node:test';
 import type { Client, IdentityContext } from '../../hub/test/support/identity';
 import type { TestNode } from '../../hub/test/support/agents';
 import type { SimIllumosHost } from '../../hub/test/support/sim-zones';
-import { cliHome, hpctl, hubAgents, hubIdentity, hubSimZones, SIM_BIN, spawnHpctl } from './support/hpctl';
+import type * as NodePty from 'node-pty';
+import { cliHome, hpctl, HPCTL, hubAgents, hubIdentity, hubSimZones, SIM_BIN, spawnHpctl } from './support/hpctl';
 
 interface Zone {
   name: string;
@@ -165,6 +166,26 @@ describe('hpctl zones and machines against a real hub and agent (simulated illum
     const halted = await hpctl(['zones', 'console', 'base', '--node', node.id], env);
     assert.equal(halted.code, 4, halted.stderr);
     assert.match(halted.stderr, /zone_not_running/);
+  });
+
+  it('opens a shell in the zone through a pty (zlogin): runs in the zone root, the window size reaches it, exit closes it', async () => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const pty = require('node-pty') as typeof NodePty;
+    const term = pty.spawn(process.execPath, [HPCTL, 'zones', 'console', 'web', '--node', node.id, '--shell'], {
+      cols: 100,
+      rows: 30,
+      env,
+    });
+    let seen = '';
+    term.onData((d) => (seen += d));
+    const exited = new Promise<number>((r) => term.onExit((e) => r(e.exitCode)));
+    term.write('stty size; pwd; echo shell-$((6*7))\r');
+    await hubAgents.waitFor('the shell', async () => (seen.includes('shell-42') ? true : undefined), 20_000);
+    assert.match(seen, /30 100/);
+    assert.ok(seen.includes(`${host.zonepath('web')}/root`), 'the shell runs in the zone root');
+    // The zone shell's socket closes normally without the shell's status (the node terminal sends `exit N`).
+    term.write('exit 5\r');
+    assert.equal(await exited, 0, seen);
   });
 
   it('lists VMs across nodes and of one node, reads one, and runs the lifecycle with --wait', async () => {
