@@ -7,9 +7,11 @@ import { deployCommand, migrateCommand } from './commands/deploy';
 import { filesCommand } from './commands/files';
 import { loginCommand, logoutCommand, orgsCommand, tokensCommand } from './commands/identity';
 import { instancesCommand } from './commands/instances';
-import { nodesCommand, zonesCommand } from './commands/nodes';
+import { machinesCommand } from './commands/machines';
+import { nodesCommand } from './commands/nodes';
 import { eventsCommand, operationsCommand } from './commands/operations';
 import { workloadsCommand } from './commands/workloads';
+import { zonesCommand } from './commands/zones';
 import { EXIT, exitCodeOf } from './exit-codes';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -17,7 +19,9 @@ const CLI_VERSION = (require('../../package.json') as { version: string }).versi
 
 export function buildProgram(): Command {
   const program = new Command('hpctl')
-    .description('The Hostplane command line: nodes, workloads, instances, files, backups and operations of a hub')
+    .description(
+      'The Hostplane command line: nodes, zones, machines, workloads, instances, files, backups and operations of a hub',
+    )
     .version(CLI_VERSION)
     .option('--context <name>', 'use this saved context (default: the current one; env HOSTPLANE_CONTEXT)')
     .option('--url <url>', 'the hub (env HOSTPLANE_URL)')
@@ -45,6 +49,7 @@ Examples:
     tokensCommand(),
     nodesCommand(),
     zonesCommand(),
+    machinesCommand(),
     workloadsCommand(),
     instancesCommand(),
     filesCommand(),

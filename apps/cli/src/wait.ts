@@ -32,3 +32,19 @@ export async function finishAccepted(
   if (!wait) return body;
   return waitWithProgress(client, operationIdOf(response, body), label);
 }
+
+/**
+ * For a host write (zones, machines): the accepted operation, or with `wait` the operation's
+ * answer (`result.data`: the zone or VM afterwards, an exec's output).
+ */
+export async function hostWriteResult(
+  client: HostplaneClient,
+  accepted: { data: unknown; response: Response },
+  wait: boolean | undefined,
+  label: string,
+): Promise<unknown> {
+  if (!wait) return accepted.data;
+  const operation = await waitWithProgress(client, operationIdOf(accepted.response, accepted.data), label);
+  const result = operation.result as { data?: unknown } | null;
+  return result?.data ?? operation;
+}

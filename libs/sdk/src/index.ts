@@ -7,7 +7,7 @@ export { paginate, collectAll } from './pagination';
 export type { Page } from './pagination';
 export { streamEvents } from './events';
 export type { HubEvent, EventStreamOptions } from './events';
-export { openConsole, openLogs, openTerminal, browserWebSocket, InstanceStream } from './sockets';
+export { openConsole, openLogs, openTerminal, openZoneConsole, browserWebSocket, InstanceStream } from './sockets';
 export type { WebSocketFactory, WebSocketLike, ConsoleOptions, StreamClose } from './sockets';
 export { uploadInstanceFile } from './uploads';
 export type { UploadOptions, UploadResult, UploadSource } from './uploads';

@@ -12,9 +12,31 @@ import type { HostplaneClient } from './client';
 import type { WebSocketFactory, WebSocketLike } from './sockets';
 import { uploadInstanceFile, type UploadOptions, type UploadResult } from './uploads';
 
-/** WebSockets from Node with the credential headers (no token in the URL). */
-export const nodeWebSocket: WebSocketFactory = (url, headers) =>
-  new WebSocket(url, { headers }) as unknown as WebSocketLike;
+/**
+ * WebSockets from Node with the credential headers (no token in the URL). A refused upgrade
+ * (`404 zone_not_found`, `409 node_offline`…) closes the socket with code 4000 + its HTTP status
+ * and its JSON body as the reason, as the hub closes an open socket (4401, 4403), so callers see
+ * why instead of a bare 1006.
+ */
+export const nodeWebSocket: WebSocketFactory = (url, headers) => {
+  const ws = new WebSocket(url, { headers });
+  let refused: { code: number; reason: string } | undefined;
+  ws.on('unexpected-response', (_request, response) => {
+    let body = '';
+    response.on('data', (chunk: Buffer) => (body += chunk.toString()));
+    response.on('end', () => {
+      refused = { code: 4000 + (response.statusCode ?? 0), reason: body.slice(0, 2000) };
+      ws.terminate();
+    });
+  });
+  const socket = ws as unknown as WebSocketLike;
+  const add = ws.addEventListener.bind(ws) as (type: string, listener: (event: unknown) => void) => void;
+  (socket as { addEventListener: (type: string, listener: (event: unknown) => void) => void }).addEventListener = (
+    type,
+    listener,
+  ) => add(type, type === 'close' ? (event) => listener(refused ?? event) : listener);
+  return socket;
+};
 
 type UrlStorage = NonNullable<TusOptions['urlStorage']>;
 
@@ -30,7 +52,7 @@ export function fileUrlStorage(path: string): UrlStorage {
  * Uploads a local file with TUS. With `resumeStore` (a file path) an interrupted upload of the
  * same file (path, size, mtime) to the same instance and target continues where it stopped.
  */
-export function uploadPath(
+export async function uploadPath(
   client: HostplaneClient,
   instanceId: string,
   localPath: string,
@@ -38,21 +60,32 @@ export function uploadPath(
 ): Promise<UploadResult> {
   const size = statSync(localPath).size;
   const storage = options.resumeStore ? targetScoped(fileUrlStorage(options.resumeStore), options.path) : undefined;
-  return uploadInstanceFile(client, instanceId, createReadStream(localPath), {
+  const result = await uploadInstanceFile(client, instanceId, createReadStream(localPath), {
     ...options,
     size,
     ...(storage ? { urlStorage: storage } : {}),
   });
+  // tus forgets a finished upload without waiting; a process that exits before that leaves the
+  // store's lock behind, and the next upload within the lock's stale time fails with ELOCKED.
+  await storage?.settled();
+  return result;
 }
 
 /** tus-js-client's fingerprint names the file, not where it goes: key the store by the target too. */
-function targetScoped(storage: UrlStorage, target: string): UrlStorage {
+function targetScoped(storage: UrlStorage, target: string): UrlStorage & { settled(): Promise<unknown> } {
   const key = (fp: string) => `${fp}::${target}`;
+  const writes = new Set<Promise<unknown>>();
+  const track = <T>(write: Promise<T>): Promise<T> => {
+    writes.add(write);
+    void write.finally(() => writes.delete(write)).catch(() => undefined);
+    return write;
+  };
   return {
     findAllUploads: () => storage.findAllUploads(),
     findUploadsByFingerprint: (fp) => storage.findUploadsByFingerprint(key(fp)),
-    removeUpload: (k) => storage.removeUpload(k),
-    addUpload: (fp, upload) => storage.addUpload(key(fp), upload),
+    removeUpload: (k) => track(storage.removeUpload(k)),
+    addUpload: (fp, upload) => track(storage.addUpload(key(fp), upload)),
+    settled: () => Promise.allSettled([...writes]),
   };
 }
 

@@ -1,4 +1,5 @@
 import type { HostplaneClient } from './client';
+import { HostplaneError } from './errors';
 
 /** The part of the standard WebSocket API the helpers use: browsers' `WebSocket` and Node's `ws` both have it. */
 export interface WebSocketLike {
@@ -80,7 +81,12 @@ export class InstanceStream {
     });
     this.closed = new Promise((resolve) => {
       socket.addEventListener('close', (event) => {
-        rejectReady(new Error(`the stream closed before it was live (${event.code} ${event.reason})`));
+        // 4000 + an HTTP status: the hub refused (or ended) the stream with that status and its `{error, code}`.
+        rejectReady(
+          event.code >= 4400 && event.code < 4600
+            ? HostplaneError.fromBody(event.code - 4000, event.reason)
+            : new Error(`the stream closed before it was live (${event.code} ${event.reason})`),
+        );
         resolve({ code: event.code, reason: event.reason });
       });
     });
@@ -162,6 +168,25 @@ export function openTerminal(
 ): InstanceStream {
   const factory = options.webSocket ?? browserWebSocket;
   const url = socketUrl(client, `/v1/nodes/${encodeURIComponent(nodeId)}/terminal`, {
+    cols: options.cols,
+    rows: options.rows,
+  });
+  return new InstanceStream(factory(url, client.authHeaders()), false);
+}
+
+/**
+ * A zone's console (`zlogin -C`, `GET /v1/nodes/{id}/zones/{zone}/console`) or a shell in it
+ * (`zlogin`, `…/shell`): bytes both ways, resize, as the node terminal.
+ */
+export function openZoneConsole(
+  client: HostplaneClient,
+  nodeId: string,
+  zone: string,
+  options: StreamOptions & { shell?: boolean; cols?: number; rows?: number } = {},
+): InstanceStream {
+  const factory = options.webSocket ?? browserWebSocket;
+  const what = options.shell ? 'shell' : 'console';
+  const url = socketUrl(client, `/v1/nodes/${encodeURIComponent(nodeId)}/zones/${encodeURIComponent(zone)}/${what}`, {
     cols: options.cols,
     rows: options.rows,
   });

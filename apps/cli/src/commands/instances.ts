@@ -4,7 +4,8 @@ import { nodeWebSocket } from '@hostplane/sdk/node';
 import { call, collect, examples, keyValues, positiveInt, run } from '../command-kit';
 import { print, type Column } from '../output';
 import { attachTerminal } from '../terminal';
-import { finishAccepted } from '../wait';
+import type { Session } from '../session';
+import { finishAccepted, waitWithProgress } from '../wait';
 
 const INSTANCE_COLUMNS: Column<Instance>[] = [
   ['ID', (i) => i.id],
@@ -21,6 +22,19 @@ const POWER = {
   restart: '/v1/instances/{id}/restart',
   kill: '/v1/instances/{id}/kill',
 } as const;
+
+/**
+ * After the install: the start is an operation of its own, queued behind it (`POST /v1/instances`
+ * answers only the install's), so `--wait` finds that operation and waits for it too.
+ */
+async function waitForStart(s: Session, id: string): Promise<Instance> {
+  const page = await unwrap(
+    s.client.api.GET('/v1/operations', { params: { query: { kind: 'instance.start', limit: 50 } } }),
+  );
+  const start = page.data.find((op) => op.resources.includes(`/v1/instances/${id}`));
+  if (start) await waitWithProgress(s.client, start.id, 'start');
+  return unwrap(s.client.api.GET('/v1/instances/{id}', { params: { path: { id } } }));
+}
 
 export function instancesCommand(): Command {
   const instances = new Command('instances').description('Running copies of workloads on nodes');
@@ -75,10 +89,14 @@ export function instancesCommand(): Command {
                 }),
               );
               await finishAccepted(s.client, response, data, o.wait, 'create');
-              const instance = o.wait
-                ? await unwrap(s.client.api.GET('/v1/instances/{id}', { params: { path: { id: data.instance.id } } }))
-                : data.instance;
-              print(s.format, instance as Instance, INSTANCE_COLUMNS);
+              let instance = data.instance as Instance;
+              if (o.wait)
+                instance = o.start
+                  ? await waitForStart(s, data.instance.id)
+                  : await unwrap(
+                      s.client.api.GET('/v1/instances/{id}', { params: { path: { id: data.instance.id } } }),
+                    );
+              print(s.format, instance, INSTANCE_COLUMNS);
             },
           ),
         ),
@@ -158,7 +176,7 @@ export function instancesCommand(): Command {
                 }),
               );
               if (s.format !== 'table') return print(s.format, history);
-              for (const line of (history as { lines: string[] }).lines) process.stdout.write(`${line}\n`);
+              for (const line of history.lines) process.stdout.write(`${line}\n`);
               return;
             }
             const stream = openLogs(s.client, id, { webSocket: nodeWebSocket, tail: o.tail });

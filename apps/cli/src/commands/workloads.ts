@@ -68,7 +68,7 @@ export function workloadsCommand(): Command {
   workloads.addCommand(
     examples(
       new Command('export')
-        .description('Export a workload as a Pterodactyl egg (stdout, or --file)')
+        .description('Export a workload as a document that POST /v1/workloads takes back (stdout, or --file)')
         .argument('<id>')
         .option('--file <path>', 'write it here')
         .action(
@@ -79,7 +79,7 @@ export function workloadsCommand(): Command {
             else process.stdout.write(text);
           }),
         ),
-      ['hpctl workloads export 91c0… --file paper-egg.json'],
+      ['hpctl workloads export 91c0… --file paper.json'],
     ),
   );
   return workloads;

@@ -6,12 +6,14 @@ import { join } from 'node:path';
 import type * as HubIdentity from '../../../hub/test/support/identity';
 import type * as HubAgents from '../../../hub/test/support/agents';
 import type * as HubFleet from '../../../hub/test/support/fleet';
+import type * as HubSimZones from '../../../hub/test/support/sim-zones';
 
 const HUB_SUPPORT = join(__dirname, '../../../../hub/dist/test/support');
 /* eslint-disable @typescript-eslint/no-require-imports */
 export const hubIdentity = require(join(HUB_SUPPORT, 'identity.js')) as typeof HubIdentity;
 export const hubAgents = require(join(HUB_SUPPORT, 'agents.js')) as typeof HubAgents;
 export const hubFleet = require(join(HUB_SUPPORT, 'fleet.js')) as typeof HubFleet;
+export const hubSimZones = require(join(HUB_SUPPORT, 'sim-zones.js')) as typeof HubSimZones;
 export const totpCode = (
   require(join(__dirname, '../../../../hub/dist/src/auth/totp.js')) as {
     totpCode: (secret: string, now?: number) => string;
@@ -20,6 +22,8 @@ export const totpCode = (
 /* eslint-enable @typescript-eslint/no-require-imports */
 
 export const HPCTL = join(__dirname, '../../../bin/hpctl.js');
+/** The agent's simulated host tools (illumos and Parallels), as the hub's tests put them on the agent's PATH. */
+export const SIM_BIN = join(__dirname, '../../../../agent/test/sim-tools/bin');
 
 /** A home for hpctl: its own config and state directories, and no HOSTPLANE_* from the caller. */
 export function cliHome(extra: Record<string, string> = {}): Record<string, string> {

@@ -1,6 +1,7 @@
 import { Controller, Delete, Get, Post, Put, Res } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import { z } from 'zod';
+import { JOB_KINDS } from '@hostplane/protocol';
 import { CurrentPrincipal, RequirePermission } from '../access/access.decorators';
 import type { Principal } from '../access/principal';
 import { pageOf } from '../http/pagination';
@@ -29,6 +30,8 @@ const ACCEPTED = {
   202: { description: 'Accepted: the operation (Location header) with the instance', schema: instanceAccepted },
 };
 const logsQuery = z.object({ lines: z.coerce.number().int().min(1).max(10_000).default(200) });
+/** What the agent answers for `instance.logs`: the instance and its last lines, oldest first. */
+const logsResponse = JOB_KINDS['instance.logs'].result;
 
 function accepted(reply: FastifyReply, r: { instance: InstanceEntity; operation: OperationEntity }) {
   return { ...acceptedOperation(reply, r.operation), instance: presentInstance(r.instance) };
@@ -205,7 +208,7 @@ export class InstancesController {
   @ApiDoc({
     summary: "The last lines of the instance's output",
     tags: TAGS,
-    responses: { 200: { description: 'Lines, oldest first' } },
+    responses: { 200: { description: 'Lines, oldest first', schema: logsResponse } },
   })
   async logs(
     @CurrentPrincipal() p: Principal,
@@ -223,7 +226,7 @@ export class InstancesController {
   @ApiDoc({
     summary: "Output of the instance's install script",
     tags: TAGS,
-    responses: { 200: { description: 'Lines, oldest first' } },
+    responses: { 200: { description: 'Lines, oldest first', schema: logsResponse } },
   })
   async installLogs(
     @CurrentPrincipal() p: Principal,

@@ -3532,7 +3532,13 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': {
+            /** Format: uuid */
+            instance_id: string;
+            lines: string[];
+          };
+        };
       };
       /** @description Error */
       default: {
@@ -3884,7 +3890,13 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': {
+            /** Format: uuid */
+            instance_id: string;
+            lines: string[];
+          };
+        };
       };
       /** @description Error */
       default: {
