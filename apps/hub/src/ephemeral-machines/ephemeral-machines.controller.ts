@@ -1,4 +1,4 @@
-import { Controller, Delete, Get, Post, Res } from '@nestjs/common';
+import { Controller, Delete, Get, HttpCode, Post, Res } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { CurrentPrincipal, RequirePermission } from '../access/access.decorators';
@@ -96,6 +96,7 @@ export class EphemeralMachinesController {
   }
 
   @Post(':id/extend')
+  @HttpCode(200)
   @RequirePermission('machines.manage')
   @Audited('machine.ephemeral.extend', { target: 'ephemeral_machine', param: 'id' })
   @ApiDoc({
