@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -201,6 +201,42 @@ describe('ephemeral clones for CI: hub → job → agent → simulated prlctl', 
       simVms().some((v) => v.name === data.name),
       false,
     );
+  });
+
+  it('a failed delete is retried until it succeeds; a clone already gone counts as deleted', async () => {
+    const { data } = await create({ template: 'ci-template', start: false });
+    writeFileSync(join(state, 'faults.json'), JSON.stringify({ 'prlctl delete': 'Failed to delete the VM: disk busy' }));
+    const del = await owner.request(`${E}/${data.ephemeral_id}`, { method: 'DELETE' });
+    assert.equal(del.status, 202, del.text);
+    const first = await waitForOperation(owner, del.body.id, 60_000);
+    assert.equal(first.status, 'failed');
+    assert.match(first.error.message, /disk busy/);
+    assert.equal((await owner.request(`${E}/${data.ephemeral_id}`)).body.status, 'deleting');
+    rmSync(join(state, 'faults.json'));
+    const row = await waitFor(
+      'the next attempt to delete it',
+      async () => {
+        const r = await owner.request(`${E}/${data.ephemeral_id}`);
+        return r.body.status === 'deleted' ? r.body : undefined;
+      },
+      60_000,
+      250,
+    );
+    assert.notEqual(row.delete_operation_id, del.body.id, 'a second operation did it');
+    assert.equal(
+      simVms().some((v) => v.name === data.name),
+      false,
+    );
+    const deletes = calls().filter((c) => c.argv[0] === 'delete' && c.argv[1] === data.machine_id);
+    assert.equal(deletes.length, 2, 'the failed attempt and the one that succeeded');
+
+    // Gone behind the hub's back (deleted by hand): deleting it succeeds and runs no delete.
+    const gone = await create({ template: 'ci-template', start: false });
+    execFileSync(join(SIM_BIN, 'prlctl'), ['delete', gone.data.name], { env: { ...process.env, ...env } });
+    const again = await owner.request(`${E}/${gone.data.ephemeral_id}`, { method: 'DELETE' });
+    const done = await waitForOperation(owner, again.body.id, 60_000);
+    assert.equal(done.status, 'succeeded', JSON.stringify(done));
+    assert.equal(done.result.data.already_gone, true);
   });
 
   it('bad input is a 400 naming the problem, and no tool runs', async () => {
