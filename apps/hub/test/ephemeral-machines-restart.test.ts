@@ -62,7 +62,9 @@ describe('an ephemeral clone outlives a hub restart and is still deleted at its 
     node.start();
     await node.waitStatus('online');
     await waitFor('the parallels driver', async () =>
-      (await node.node()).drivers.some((d: { name: string; available: boolean }) => d.name === 'parallels' && d.available)
+      (await node.node()).drivers.some(
+        (d: { name: string; available: boolean }) => d.name === 'parallels' && d.available,
+      )
         ? true
         : undefined,
     );
@@ -105,7 +107,12 @@ describe('an ephemeral clone outlives a hub restart and is still deleted at its 
     assert.ok(simVm(clone.name), 'still on the offline node');
 
     node.start();
-    await waitFor('the clone to be deleted on the host', async () => (simVm(clone.name) ? undefined : true), 60_000, 250);
+    await waitFor(
+      'the clone to be deleted on the host',
+      async () => (simVm(clone.name) ? undefined : true),
+      60_000,
+      250,
+    );
     const row = await waitFor('the row to say deleted', async () => {
       const r = await admin.request(`${E}/${clone.ephemeral_id}`);
       return r.body.status === 'deleted' ? r.body : undefined;

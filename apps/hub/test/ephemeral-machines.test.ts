@@ -205,7 +205,10 @@ describe('ephemeral clones for CI: hub → job → agent → simulated prlctl', 
 
   it('a failed delete is retried until it succeeds; a clone already gone counts as deleted', async () => {
     const { data } = await create({ template: 'ci-template', start: false });
-    writeFileSync(join(state, 'faults.json'), JSON.stringify({ 'prlctl delete': 'Failed to delete the VM: disk busy' }));
+    writeFileSync(
+      join(state, 'faults.json'),
+      JSON.stringify({ 'prlctl delete': 'Failed to delete the VM: disk busy' }),
+    );
     const del = await owner.request(`${E}/${data.ephemeral_id}`, { method: 'DELETE' });
     assert.equal(del.status, 202, del.text);
     const first = await waitForOperation(owner, del.body.id, 60_000);

@@ -15,7 +15,10 @@ const ttl = z
 export const createEphemeralBody = z
   .object({
     template: machineRef.describe('The VM or template to clone (linked): its UUID or name'),
-    node_id: z.uuid().optional().describe('The node to clone on; else an online, uncordoned node that has the template'),
+    node_id: z
+      .uuid()
+      .optional()
+      .describe('The node to clone on; else an online, uncordoned node that has the template'),
     name_prefix: z
       .string()
       .regex(/^[a-z0-9][a-z0-9-]{0,30}$/, { message: 'lower-case letters, digits and "-", at most 31' })

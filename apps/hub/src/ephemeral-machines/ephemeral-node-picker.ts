@@ -33,7 +33,12 @@ export class EphemeralNodePicker {
     private readonly ops: HostOperationsService,
   ) {}
 
-  async pick(p: Principal, template: string, nodeId: string | undefined, openClones: (nodeId: string) => Promise<number>) {
+  async pick(
+    p: Principal,
+    template: string,
+    nodeId: string | undefined,
+    openClones: (nodeId: string) => Promise<number>,
+  ) {
     return nodeId ? this.named(p, template, nodeId) : this.anywhere(p, template, openClones);
   }
 
