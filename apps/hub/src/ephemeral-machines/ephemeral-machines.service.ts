@@ -86,8 +86,8 @@ export class EphemeralMachinesService {
     const updated = await this.repo
       .createQueryBuilder()
       .update()
-      .set({ expiresAt: () => `now() + make_interval(secs => ${Number(ttlSeconds)})`, ttlSeconds })
-      .where(`id = :id AND status IN ('creating', 'running')`, { id: row.id })
+      .set({ expiresAt: () => 'now() + make_interval(secs => :ttl)', ttlSeconds })
+      .where(`id = :id AND status IN ('creating', 'running')`, { id: row.id, ttl: ttlSeconds })
       .execute();
     if (!updated.affected)
       throw EPHEMERAL_MACHINE_ERRORS.ephemeral_not_extendable.error(`the clone ${row.name} is ${row.status}`);
