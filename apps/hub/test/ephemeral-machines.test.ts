@@ -70,7 +70,7 @@ describe('ephemeral clones for CI: hub → job → agent → simulated prlctl', 
 
   let clone: any;
 
-  it('clones the template (linked), starts it and answers its address once the guest has one', async () => {
+  it('clones the template (linked), starts it and answers its address once the guest has one', async (t) => {
     const events = readStream(
       `${ctx.hub.url}/v1/events/stream?events=machine.ephemeral_created,machine.ephemeral_deleted`,
       owner.accessToken,
@@ -80,6 +80,7 @@ describe('ephemeral clones for CI: hub → job → agent → simulated prlctl', 
     const before = Date.now();
     const { op, data } = await create({ template: 'ci-template', name_prefix: 'gha', ttl_seconds: 600 });
     assert.equal(op.status, 'succeeded', JSON.stringify(op));
+    t.diagnostic(`create (guest address after 1.5 s): ${Date.now() - before} ms to a finished operation`);
     assert.match(data.ip, /^10\.211\.55\.\d+$/);
     assert.match(data.name, /^gha-[0-9a-f]{8}$/);
     assert.equal(data.node_id, node.id);
@@ -119,9 +120,11 @@ describe('ephemeral clones for CI: hub → job → agent → simulated prlctl', 
     clone = got.body;
 
     // Deleted here so that the stream sees both events of one clone.
+    const deleteStart = Date.now();
     const del = await owner.request(`${E}/${clone.id}`, { method: 'DELETE' });
     assert.equal(del.status, 202, del.text);
     assert.equal((await waitForOperation(owner, del.body.id, 60_000)).status, 'succeeded');
+    t.diagnostic(`delete of a running clone: ${Date.now() - deleteStart} ms to a finished operation`);
     const seen = await events;
     assert.deepEqual(
       seen.map((e) => [e.type, e.data.ephemeral_id]),
