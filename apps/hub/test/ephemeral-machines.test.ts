@@ -245,6 +245,39 @@ describe('ephemeral clones for CI: hub → job → agent → simulated prlctl', 
     assert.equal(done.result.data.already_gone, true);
   });
 
+  it('a clone that shows no address in time fails its create and is deleted', async () => {
+    // A template without guest tools: Parallels never learns its guests' addresses.
+    execFileSync(join(SIM_BIN, 'prlctl'), ['create', 'no-tools', '-d', 'ubuntu'], { env: { ...process.env, ...env } });
+    const file = join(state, 'parallels.json');
+    const doc = JSON.parse(readFileSync(file, 'utf8'));
+    for (const vm of Object.values(doc.vms) as { name: string; toolsState: string }[])
+      if (vm.name === 'no-tools') vm.toolsState = 'not installed';
+    writeFileSync(file, JSON.stringify(doc));
+
+    const res = await owner.request(E, { method: 'POST', json: { template: 'no-tools', wait_for_ip_seconds: 2 } });
+    assert.equal(res.status, 202, res.text);
+    const op = await waitForOperation(owner, res.body.id, 60_000);
+    assert.equal(op.status, 'failed');
+    assert.equal(op.error.code, 'ip_timeout');
+    const id = op.resources[0].split('/').pop();
+    const row = await waitFor(
+      'the failed clone to be deleted',
+      async () => {
+        const r = await owner.request(`${E}/${id}`);
+        return r.body.status === 'deleted' ? r.body : undefined;
+      },
+      60_000,
+      250,
+    );
+    assert.equal(row.delete_reason, 'create_failed');
+    assert.equal(row.error.code, 'ip_timeout');
+    assert.equal(
+      simVms().some((v) => v.name === row.name),
+      false,
+      'the clone is gone from the host',
+    );
+  });
+
   it('bad input is a 400 naming the problem, and no tool runs', async () => {
     const before = calls().length;
     const bad: Record<string, unknown>[] = [

@@ -127,8 +127,10 @@ function ipDelayMs() {
   return Number.isFinite(ms) && ms > 0 ? ms : 0;
 }
 
+/** Parallels learns a guest's addresses from its guest tools: none without them. */
 function shownIp(vm) {
-  return vm.state === 'running' && vm.ip && (vm.ipReadyAt ?? 0) <= Date.now() ? vm.ip : null;
+  const ready = vm.state === 'running' && vm.toolsState === 'installed' && (vm.ipReadyAt ?? 0) <= Date.now();
+  return ready && vm.ip ? vm.ip : null;
 }
 
 /** One entry of `prlctl list -i --json` (the fields Parallels Desktop 19/20 prints, trimmed of UI preferences). */
