@@ -38,6 +38,7 @@ import { RedisModule } from './redis/redis.module';
 import { UsersModule } from './users/users.module';
 import { SchedulerModule } from './scheduler/scheduler.module';
 import { WorkloadsModule } from './workloads/workloads.module';
+import { EphemeralMachinesModule } from './ephemeral-machines/ephemeral-machines.module';
 import { MachinesModule } from './machines/machines.module';
 import { ZonesModule } from './zones/zones.module';
 import type { Logger } from 'pino';
@@ -74,6 +75,7 @@ const DOMAIN_MODULES: Type[] = [
   ZonesModule,
   AgentInstallModule,
   MachinesModule,
+  EphemeralMachinesModule,
 ];
 
 /** Every module of the hub apart from its configuration and logger: the routes they declare are the API. */

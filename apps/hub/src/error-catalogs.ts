@@ -4,6 +4,7 @@ import { ALLOCATION_ERRORS } from './allocations/allocations.errors';
 import { API_TOKEN_ERRORS } from './api-tokens/api-tokens.errors';
 import { AUTH_ERRORS } from './auth/auth.errors';
 import { BACKUP_ERRORS } from './backups/backups.errors';
+import { EPHEMERAL_MACHINE_ERRORS } from './ephemeral-machines/ephemeral-machines.errors';
 import { EVENT_ERRORS } from './events/events.errors';
 import { FILE_ERRORS } from './files/files.errors';
 import { HEALTH_ERRORS } from './health/health.errors';
@@ -33,6 +34,7 @@ export const ERROR_CATALOGS = {
   apiTokens: API_TOKEN_ERRORS,
   auth: AUTH_ERRORS,
   backups: BACKUP_ERRORS,
+  ephemeralMachines: EPHEMERAL_MACHINE_ERRORS,
   events: EVENT_ERRORS,
   files: FILE_ERRORS,
   health: HEALTH_ERRORS,

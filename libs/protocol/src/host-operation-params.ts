@@ -13,7 +13,15 @@ import {
   checkVlanId,
   InvalidHostArgument,
 } from './host-names';
-import { checkArgv, checkBootOrder, checkMachineName, checkMachineRef, checkText, checkUuid } from './machines';
+import {
+  checkArgv,
+  checkBootOrder,
+  checkEphemeralRecord,
+  checkMachineName,
+  checkMachineRef,
+  checkText,
+  checkUuid,
+} from './machines';
 
 function checkInt(min: number, max: number) {
   return (field: string, v: unknown) => {
@@ -45,6 +53,9 @@ const CHECKS = {
   memory: checkInt(256, 1_048_576),
   text: checkText,
   bootorder: checkBootOrder,
+  /** How long to wait for something, in whole seconds. */
+  seconds: checkInt(0, 1800),
+  ephemeral: checkEphemeralRecord,
   argv: checkArgv,
   bool: (field: string, v: unknown) => {
     if (typeof v !== 'boolean') throw new InvalidHostArgument(field, 'must be true or false');

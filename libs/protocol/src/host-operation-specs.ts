@@ -120,6 +120,16 @@ export const HOST_OPERATION_SPECS = {
   'machines.snapshots.create': { params: { vm: 'vm', name: 'vmname', description: 'text?' }, write: true },
   'machines.snapshots.delete': { params: { vm: 'vm', snapshot: 'uuid', children: 'bool?' }, write: true },
   'machines.snapshots.switch': { params: { vm: 'vm', snapshot: 'uuid', skip_resume: 'bool?' }, write: true },
+  /**
+   * Ephemeral clones (docs/api/machines.md): `vm` is the clone's new name (so its create and its
+   * delete run in order on one resource); `record` is the hub's row, echoed in the result.
+   */
+  'machines.ephemeral.create': {
+    params: { vm: 'vmname', template: 'vm', start: 'bool?', wait_ip_seconds: 'seconds?', record: 'ephemeral' },
+    write: true,
+  },
+  /** Powers off (`--kill`) and deletes a clone; one already gone counts as deleted. */
+  'machines.ephemeral.delete': { params: { vm: 'vmname', id: 'uuid?' }, write: true },
 } satisfies Record<string, { params: ParamSpec; write: boolean }>;
 
 export type HostOperationName = keyof typeof HOST_OPERATION_SPECS;

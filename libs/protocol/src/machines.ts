@@ -83,6 +83,32 @@ export function checkArgv(field: string, value: unknown): string[] {
   return value as string[];
 }
 
+/** The hub's record of an ephemeral clone, as it rides in the create operation (and is echoed in its result). */
+export interface EphemeralRecord {
+  ephemeral_id: string;
+  node_id: string;
+  expires_at: string;
+}
+
+export function checkEphemeralRecord(field: string, value: unknown): EphemeralRecord {
+  const v = value as Record<string, unknown> | null;
+  const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+  if (
+    v === null ||
+    typeof v !== 'object' ||
+    Array.isArray(v) ||
+    Object.keys(v).length !== 3 ||
+    typeof v.ephemeral_id !== 'string' ||
+    !uuid.test(v.ephemeral_id) ||
+    typeof v.node_id !== 'string' ||
+    !uuid.test(v.node_id) ||
+    typeof v.expires_at !== 'string' ||
+    !/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,3})?Z$/.test(v.expires_at)
+  )
+    throw new InvalidHostArgument(field, 'must be {ephemeral_id, node_id, expires_at} (two UUIDs and an ISO time)');
+  return { ephemeral_id: v.ephemeral_id, node_id: v.node_id, expires_at: v.expires_at };
+}
+
 export const machineRef = z.string().refine((v) => MACHINE_UUID_PATTERN.test(v) || MACHINE_NAME_PATTERN.test(v), {
   message: "a VM is named by its UUID or by letters, digits, space, '_', '.', '-' (not starting with '-')",
 });

@@ -1,4 +1,10 @@
-import { checkParams, type ParamSpec } from '@hostplane/protocol';
+import {
+  checkParams,
+  HOST_OPERATION_SPECS,
+  type EphemeralRecord,
+  type Machine,
+  type ParamSpec,
+} from '@hostplane/protocol';
 import { AgentError } from '../errors/agent-error';
 import { PrlHost } from './prl-host';
 import { snapshotTree } from './prl-parsers';
@@ -48,6 +54,68 @@ function clip(text: string): { text: string; truncated: boolean } {
     : { text: bytes.subarray(bytes.length - EXEC_OUTPUT_BYTES).toString('utf8'), truncated: true };
 }
 
+/** How long an ephemeral clone waits for its guest address unless told (`wait_ip_seconds`). */
+const DEFAULT_WAIT_IP_SECONDS = 120;
+const IP_POLL_MS = 500;
+
+function firstIpv4(m: Machine): string | null {
+  return m.network.ip_addresses.find((a) => /^\d{1,3}(\.\d{1,3}){3}$/.test(a)) ?? m.network.ip_addresses[0] ?? null;
+}
+
+/** Polls the VM's guest addresses (`prlctl list -i --json`) until one shows or `seconds` pass. */
+async function waitForIp(host: PrlHost, id: string, seconds: number): Promise<{ machine: Machine; ip: string | null }> {
+  const deadline = Date.now() + seconds * 1000;
+  for (;;) {
+    const machine = await found(host, id);
+    const ip = firstIpv4(machine);
+    if (ip || Date.now() >= deadline) return { machine, ip };
+    await new Promise((r) => setTimeout(r, IP_POLL_MS));
+  }
+}
+
+/**
+ * Ephemeral clones for CI: a linked clone of a template, started, with its guest address; and
+ * its removal, which is idempotent (a clone already gone counts as deleted) so the hub may retry
+ * it until it succeeds.
+ */
+const EPHEMERAL_OPERATIONS: Record<string, MachineOperation> = {
+  'machines.ephemeral.create': {
+    params: HOST_OPERATION_SPECS['machines.ephemeral.create'].params,
+    write: true,
+    run: async (host, p) => {
+      const record = p.record as EphemeralRecord;
+      // A job delivered again after the agent restarted finds the clone it already made.
+      let clone = await host.machine(p.vm);
+      if (!clone) {
+        if (!(await host.machine(p.template)))
+          throw new AgentError('template_not_found', `no VM or template "${p.template}" on this host to clone`);
+        await host.clone(p.template, p.vm, { linked: true });
+        clone = await found(host, p.vm);
+      }
+      if (p.start === false) return { ...record, machine_id: clone.id, name: clone.name, ip: null, state: clone.state };
+      if (clone.state !== 'running') await host.start(clone.id);
+      const { machine, ip } = await waitForIp(host, clone.id, p.wait_ip_seconds ?? DEFAULT_WAIT_IP_SECONDS);
+      if (!ip && p.wait_ip_seconds !== 0)
+        throw new AgentError(
+          'ip_timeout',
+          `the clone ${machine.name} (${machine.id}) showed no guest address within ${p.wait_ip_seconds ?? DEFAULT_WAIT_IP_SECONDS} s (are guest tools running?)`,
+        );
+      return { ...record, machine_id: machine.id, name: machine.name, ip, state: machine.state };
+    },
+  },
+  'machines.ephemeral.delete': {
+    params: HOST_OPERATION_SPECS['machines.ephemeral.delete'].params,
+    write: true,
+    run: async (host, p) => {
+      // By UUID when the hub knows it: a VM that took the name since is not ours to delete.
+      const m = await host.machine(p.id ?? p.vm);
+      if (!m) return { id: p.id ?? null, name: p.vm, deleted: true, already_gone: true };
+      if (m.state !== 'stopped') await host.stop(m.id, m.state === 'suspended' ? 'drop-state' : 'kill');
+      await host.delete(m.id);
+      return { id: m.id, name: m.name, deleted: true, already_gone: false };
+    },
+  },
+};
 /**
  * The Parallels Desktop VMs of a macOS host by operation name (`machines.list`,
  * `machines.snapshots.create`, …), as the illumos resources have theirs: one table, parameters
@@ -205,6 +273,7 @@ export const MACHINE_OPERATIONS: Record<string, MachineOperation> = {
       return found(host, p.vm);
     },
   },
+  ...EPHEMERAL_OPERATIONS,
 };
 
 export function isMachineOperation(name: string): boolean {

@@ -14,6 +14,7 @@ import { InstanceEntity } from '../instances/instance.entity';
 import { FileUploadEntity } from '../files/file-upload.entity';
 import { IdempotencyKeyEntity } from '../idempotency/idempotency-key.entity';
 import { OperationEntity } from '../jobs/operation.entity';
+import { EphemeralMachineEntity } from '../ephemeral-machines/ephemeral-machine.entity';
 import { MigrationEntity } from '../instance-migrations/migration.entity';
 import { NodeEntity } from '../nodes/node.entity';
 import { RegistryCredentialEntity } from '../registries/registry.entity';
@@ -48,4 +49,5 @@ export const ENTITIES: Function[] = [
   IdempotencyKeyEntity,
   AllocationEntity,
   RegistryCredentialEntity,
+  EphemeralMachineEntity,
 ];

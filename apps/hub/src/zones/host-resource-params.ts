@@ -68,6 +68,8 @@ const KIND_DOC: Record<ParamKind, string> = {
   text: 'free text without control characters',
   bootorder: 'boot devices in order (hdd0 cdrom0 net0 …)',
   argv: 'a command as an array of arguments, never a shell string',
+  seconds: 'whole seconds, 0 to 1800',
+  ephemeral: "the hub's record of an ephemeral clone",
 };
 
 /** The JSON type a kind takes in a body (and, as text, in a query string or path). */

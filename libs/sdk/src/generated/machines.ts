@@ -19,6 +19,59 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/v1/machines/ephemeral': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The organization’s ephemeral clones (not those deleted, unless include_deleted=true) */
+    get: operations['getV1MachinesEphemeral'];
+    put?: never;
+    /** Clone a template (linked), start it and wait for its address; the result has machine_id, name, node_id, ip, expires_at */
+    post: operations['postV1MachinesEphemeral'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/machines/ephemeral/{id}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** One ephemeral clone */
+    get: operations['getV1MachinesEphemeralId'];
+    put?: never;
+    post?: never;
+    /** Power off (`--kill`) and delete the clone now; retried until its node has done it */
+    delete: operations['deleteV1MachinesEphemeralId'];
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/machines/ephemeral/{id}/extend': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Set the clone to expire ttl_seconds from now */
+    post: operations['postV1MachinesEphemeralIdExtend'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/v1/machines/{vm}': {
     parameters: {
       query?: never;
@@ -311,6 +364,344 @@ export interface operations {
           [name: string]: unknown;
         };
         content?: never;
+      };
+      /** @description Error */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  getV1MachinesEphemeral: {
+    parameters: {
+      query?: {
+        /** @description Also list clones already deleted (kept 7 days) */
+        include_deleted?: 'true' | 'false';
+        limit?: number;
+        offset?: number;
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description `{data, total}` */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description Error */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  postV1MachinesEphemeral: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description A unique value (e.g. a UUID, 1–255 printable ASCII characters) that makes a retry safe. The same key with the same request from the same caller within 24 h answers the first response again (status, body, Location; header `Idempotent-Replayed: true`) without doing the work twice. The same key with a different request: 422 `idempotency_key_reused`. While the first request is still running: the retry waits up to 5 s for it, then 409 `idempotency_key_in_flight`. Responses with status 5xx and requests that failed validation are not kept: a retry runs again. See docs/api.md. */
+        'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
+      };
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': {
+          /** @description The VM or template to clone (linked): its UUID or name */
+          template: string;
+          /**
+           * Format: uuid
+           * @description The node to clone on; else an online, uncordoned node that has the template
+           */
+          node_id?: string;
+          /**
+           * @description The clone is named `<prefix>-<8 hex digits>`
+           * @default ci
+           */
+          name_prefix?: string;
+          /**
+           * @description Seconds until the clone is deleted, 60 to 604800
+           * @default 3600
+           */
+          ttl_seconds?: number;
+          /**
+           * @description Start the clone (and wait for its address)
+           * @default true
+           */
+          start?: boolean;
+          /**
+           * @description How long the operation waits for a guest address; 0: do not wait
+           * @default 120
+           */
+          wait_for_ip_seconds?: number;
+        };
+      };
+    };
+    responses: {
+      /** @description Accepted: the operation (also at the Location header) */
+      202: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** Format: uuid */
+            id: string;
+            kind: string;
+            /** @enum {string} */
+            status: 'queued' | 'running' | 'cancelling' | 'succeeded' | 'failed' | 'cancelled' | 'expired';
+            progress: {
+              percent: number;
+              message: string | null;
+            };
+            /** @description API paths of what the operation touches */
+            resources: string[];
+            may_cancel: boolean;
+            node_id: string | null;
+            actor: {
+              /** @enum {string} */
+              type: 'user' | 'api_token' | 'system';
+              id: string | null;
+              name?: string;
+            };
+            error: {
+              code: string;
+              message: string;
+            } | null;
+            result: unknown;
+            created_at: string;
+            started_at: string | null;
+            finished_at: string | null;
+            deadline_at: string | null;
+          };
+        };
+      };
+      /**
+       * @description `template_not_found`: no online, uncordoned parallels node of the organization has a VM or template by that name or UUID
+       *
+       *     `not_found`: the resource (or route) does not exist, or is not visible to the caller
+       */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'template_not_found' | 'not_found';
+          };
+        };
+      };
+      /**
+       * @description `node_cordoned`: the node is cordoned: it takes no new clones
+       *
+       *     `no_parallels_node`: the node does not run the parallels driver
+       *
+       *     `node_offline`: the node's agent is not connected
+       */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'node_cordoned' | 'no_parallels_node' | 'node_offline';
+          };
+        };
+      };
+      /** @description Error */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  getV1MachinesEphemeralId: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The ephemeral clone: id, name, node_id, machine_id, ip, status, expires_at, … */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description `not_found`: the resource (or route) does not exist, or is not visible to the caller */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'not_found';
+          };
+        };
+      };
+      /** @description Error */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  deleteV1MachinesEphemeralId: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description A unique value (e.g. a UUID, 1–255 printable ASCII characters) that makes a retry safe. The same key with the same request from the same caller within 24 h answers the first response again (status, body, Location; header `Idempotent-Replayed: true`) without doing the work twice. The same key with a different request: 422 `idempotency_key_reused`. While the first request is still running: the retry waits up to 5 s for it, then 409 `idempotency_key_in_flight`. Responses with status 5xx and requests that failed validation are not kept: a retry runs again. See docs/api.md. */
+        'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
+      };
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Accepted: the operation (also at the Location header) */
+      202: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** Format: uuid */
+            id: string;
+            kind: string;
+            /** @enum {string} */
+            status: 'queued' | 'running' | 'cancelling' | 'succeeded' | 'failed' | 'cancelled' | 'expired';
+            progress: {
+              percent: number;
+              message: string | null;
+            };
+            /** @description API paths of what the operation touches */
+            resources: string[];
+            may_cancel: boolean;
+            node_id: string | null;
+            actor: {
+              /** @enum {string} */
+              type: 'user' | 'api_token' | 'system';
+              id: string | null;
+              name?: string;
+            };
+            error: {
+              code: string;
+              message: string;
+            } | null;
+            result: unknown;
+            created_at: string;
+            started_at: string | null;
+            finished_at: string | null;
+            deadline_at: string | null;
+          };
+        };
+      };
+      /** @description `not_found`: the resource (or route) does not exist, or is not visible to the caller */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'not_found';
+          };
+        };
+      };
+      /** @description Error */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  postV1MachinesEphemeralIdExtend: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description A unique value (e.g. a UUID, 1–255 printable ASCII characters) that makes a retry safe. The same key with the same request from the same caller within 24 h answers the first response again (status, body, Location; header `Idempotent-Replayed: true`) without doing the work twice. The same key with a different request: 422 `idempotency_key_reused`. While the first request is still running: the retry waits up to 5 s for it, then 409 `idempotency_key_in_flight`. Responses with status 5xx and requests that failed validation are not kept: a retry runs again. See docs/api.md. */
+        'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
+      };
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': {
+          /** @description Seconds until the clone is deleted, 60 to 604800 */
+          ttl_seconds: number;
+        };
+      };
+    };
+    responses: {
+      /** @description The ephemeral clone: id, name, node_id, machine_id, ip, status, expires_at, … */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description `not_found`: the resource (or route) does not exist, or is not visible to the caller */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'not_found';
+          };
+        };
+      };
+      /** @description `ephemeral_not_extendable`: only a clone that is creating or running can be extended */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'ephemeral_not_extendable';
+          };
+        };
       };
       /** @description Error */
       default: {

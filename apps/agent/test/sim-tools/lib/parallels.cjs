@@ -118,6 +118,21 @@ function guestDir(vm) {
   return path.join(vm.home, 'guest');
 }
 
+/**
+ * A started guest gets its address after HOSTPLANE_SIM_PRL_IP_DELAY_MS (default 0), as a real
+ * guest does once it has booted and its DHCP lease arrived.
+ */
+function ipDelayMs() {
+  const ms = Number(process.env.HOSTPLANE_SIM_PRL_IP_DELAY_MS ?? 0);
+  return Number.isFinite(ms) && ms > 0 ? ms : 0;
+}
+
+/** Parallels learns a guest's addresses from its guest tools: none without them. */
+function shownIp(vm) {
+  const ready = vm.state === 'running' && vm.toolsState === 'installed' && (vm.ipReadyAt ?? 0) <= Date.now();
+  return ready && vm.ip ? vm.ip : null;
+}
+
 /** One entry of `prlctl list -i --json` (the fields Parallels Desktop 19/20 prints, trimmed of UI preferences). */
 function info(vm) {
   const running = vm.state === 'running';
@@ -169,7 +184,7 @@ function info(vm) {
       Conditioned: 'off',
       Inbound: { Bandwidth: '0', 'Packet Loss': '0', Delay: '0' },
       Outbound: { Bandwidth: '0', 'Packet Loss': '0', Delay: '0' },
-      ipAddresses: running && vm.ip ? [{ type: 'ipv4', ip: vm.ip }] : [],
+      ipAddresses: shownIp(vm) ? [{ type: 'ipv4', ip: vm.ip }] : [],
     },
   };
 }
@@ -200,7 +215,7 @@ function cmdList(argv) {
   const rows = vms.map((v) => ({
     uuid: `{${v.id}}`,
     status: v.state,
-    ip_configured: v.state === 'running' && v.ip ? v.ip : '-',
+    ip_configured: shownIp(v) ?? '-',
     name: v.name,
   }));
   if (json) return JSON.stringify(rows, null, 4) + '\n';
@@ -247,6 +262,8 @@ function cmdClone([ref, ...rest]) {
     const home = path.join(dst ?? vmRoot(), `${name}.pvm`);
     const vm = newVm(name, home, src);
     vm.net = { type: src.net.type, mac: macAddress() };
+    // A new MAC: the clone's guest gets its own DHCP lease when it starts.
+    vm.ip = null;
     vm.template = !!template;
     vm.linkedTo = linked ? src.id : null;
     copyBundle(src, home);
@@ -268,6 +285,7 @@ function cmdStart([ref]) {
     if (vm.state === 'paused' || vm.state === 'suspended') return cmdResumeIn(vm);
     vm.ip = vm.ip ?? nextIp(doc);
     vm.startedAt = Date.now();
+    vm.ipReadyAt = Date.now() + ipDelayMs();
     setState(vm, 'running');
     return `Starting the VM...\nVM ${vm.name} started.\n`;
   });
