@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Builds the hub's image, hostplane/hub:TAG, from this checkout's build in well under a minute:
+# the base from the host's Node (node-base.sh, remade only when the host's Node changed), the
+# agent bundle (made when absent or older than the agent's build), the production tree
+# (scripts/stage-hub.mjs) as the build context of hub.Dockerfile. Run after `npm ci && npx tsc -b`:
+#   bash deploy/docker/hub-image.sh [TAG]
+# HOSTPLANE_IMAGE_BASE=hostplane/node-base:trixie builds on the Debian base (base-image.sh) instead.
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/../.." && pwd)
+tag=${1:-latest}
+image=hostplane/hub:$tag
+base=${HOSTPLANE_IMAGE_BASE:-hostplane/node-base:host}
+log() { printf 'hub-image: %s\n' "$*" >&2; }
+now() { date +%s.%N; }
+# Seconds each step took, printed at the end (docs/decisions/0040 records them).
+t0=$(now) timings=
+lap() { local t; t=$(now); timings+="$1 $(awk -v a="$t0" -v b="$t" 'BEGIN { printf "%.1f", b - a }')s, "; t0=$t; }
+
+[ -f "$repo/apps/hub/dist/src/main.js" ] && [ -f "$repo/apps/agent/dist/src/main.js" ] ||
+  { log "build first: npx tsc -b"; exit 1; }
+
+if [ "$base" = hostplane/node-base:host ]; then
+  want="NODE_VERSION=$(node --version)"
+  have=$(docker image inspect -f '{{range .Config.Env}}{{println .}}{{end}}' "$base" 2>/dev/null | grep '^NODE_VERSION=' || true)
+  [ "$have" = "$want" ] || bash "$repo/deploy/docker/node-base.sh" "$base" >&2
+elif ! docker image inspect "$base" >/dev/null 2>&1; then
+  log "no image $base: make it first (deploy/docker/base-image.sh)"
+  exit 1
+fi
+
+bundle=$repo/apps/hub/agent-bundles/hostplane-agent-$(node -p '({linux:"linux",darwin:"darwin",sunos:"illumos"})[process.platform]+"-"+process.arch').tar.gz
+if [ ! -f "$bundle" ] || [ -n "$(find "$repo/apps/agent/dist/src" -newer "$bundle" -print -quit)" ]; then
+  node "$repo/scripts/bundle-agent.mjs" >/dev/null
+fi
+lap base+bundle
+
+context=$(mktemp -d "${TMPDIR:-/tmp}/hostplane-hub-image.XXXXXX")
+trap 'rm -rf "$context" "$context.log"' EXIT
+node "$repo/scripts/stage-hub.mjs" "$context" >/dev/null
+mkdir -p "$context/deploy/docker" && cp "$repo/deploy/docker/verify-hub-tree.cjs" "$context/deploy/docker/"
+lap stage
+# The classic builder: the buildx plugin is not installed everywhere, and it needs nothing more.
+DOCKER_BUILDKIT=0 docker build -q --pull=false --build-arg BASE="$base" \
+  -f "$repo/deploy/docker/hub.Dockerfile" -t "$image" "$context" >/dev/null 2>"$context.log" || {
+  grep -v -e '^DEPRECATED' -e 'BuildKit is currently disabled' -e '^ *environment-variable' "$context.log" >&2
+  exit 1
+}
+lap build
+rm -rf "$context" "$context.log"
+lap cleanup
+log "$image on $base: $(docker image inspect -f '{{.Size}}' "$image") bytes; ${timings%, }"
