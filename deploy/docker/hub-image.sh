@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Builds the hub's image, hostplane/hub:TAG, from this checkout's build in well under a minute:
 # the base from the host's Node (node-base.sh, remade only when the host's Node changed), the
-# agent bundle (made when absent or older than the agent's build), the production tree
-# (scripts/stage-hub.mjs) as the build context of hub.Dockerfile. Run after `npm ci && npx tsc -b`:
+# agent bundle (made when absent or older than the agent's build), and the production tree
+# (scripts/hub-image-context.mjs) as the build context of hub.Dockerfile. After `npm ci && npx tsc -b`:
 #   bash deploy/docker/hub-image.sh [TAG]
 # HOSTPLANE_IMAGE_BASE=hostplane/node-base:trixie builds on the Debian base (base-image.sh) instead.
 set -euo pipefail
@@ -34,18 +34,16 @@ if [ ! -f "$bundle" ] || [ -n "$(find "$repo/apps/agent/dist/src" -newer "$bundl
 fi
 lap base+bundle
 
-context=$(mktemp -d "${TMPDIR:-/tmp}/hostplane-hub-image.XXXXXX")
-trap 'rm -rf "$context" "$context.log"' EXIT
-node "$repo/scripts/stage-hub.mjs" "$context" >/dev/null
-mkdir -p "$context/deploy/docker" && cp "$repo/deploy/docker/verify-hub-tree.cjs" "$context/deploy/docker/"
-lap stage
-# The classic builder: the buildx plugin is not installed everywhere, and it needs nothing more.
-DOCKER_BUILDKIT=0 docker build -q --pull=false --build-arg BASE="$base" \
-  -f "$repo/deploy/docker/hub.Dockerfile" -t "$image" "$context" >/dev/null 2>"$context.log" || {
-  grep -v -e '^DEPRECATED' -e 'BuildKit is currently disabled' -e '^ *environment-variable' "$context.log" >&2
+log=$(mktemp "${TMPDIR:-/tmp}/hostplane-hub-image.XXXXXX")
+trap 'rm -f "$log"' EXIT
+# The context is streamed from the checkout (scripts/hub-image-context.mjs), never staged on
+# disk. The classic builder: the buildx plugin is not installed everywhere, and nothing more is
+# needed.
+node "$repo/scripts/hub-image-context.mjs" |
+  DOCKER_BUILDKIT=0 docker build -q --pull=false --build-arg BASE="$base" \
+    -f deploy/docker/hub.Dockerfile -t "$image" - >/dev/null 2>"$log" || {
+  grep -v -e '^DEPRECATED' -e 'BuildKit is currently disabled' -e '^ *environment-variable' "$log" >&2
   exit 1
 }
 lap build
-rm -rf "$context" "$context.log"
-lap cleanup
 log "$image on $base: $(docker image inspect -f '{{.Size}}' "$image") bytes; ${timings%, }"

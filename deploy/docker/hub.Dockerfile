@@ -1,8 +1,8 @@
 # The hub's image: an already-built production tree on a base made locally, never pulled.
 #   bash deploy/docker/hub-image.sh [TAG]      (after npm ci and npx tsc -b)
-# The build context is the tree scripts/stage-hub.mjs lays out (compiled code, production
-# dependencies as installed here, the agent bundle), not the repository: nothing is compiled or
-# downloaded inside. BASE is hostplane/node-base:host (node-base.sh: the host's Node and its
+# The build context is the hub's production tree as installed and built in this checkout
+# (scripts/hub-image-context.mjs: compiled code, production dependencies, the agent bundle), not
+# the whole repository: nothing is compiled or downloaded inside. BASE is hostplane/node-base:host (node-base.sh: the host's Node and its
 # libraries, made in seconds) or hostplane/node-base:trixie (base-image.sh: a Debian userland).
 ARG BASE=hostplane/node-base:host
 
@@ -11,7 +11,7 @@ FROM ${BASE} AS hub
 COPY node_modules /app/node_modules
 COPY libs /app/libs
 COPY apps /app/apps
-COPY deploy /app/deploy
+COPY deploy/docker/verify-hub-tree.cjs /app/deploy/docker/verify-hub-tree.cjs
 WORKDIR /app
 ENV NODE_ENV=production HOSTPLANE_HOST=0.0.0.0 HOSTPLANE_PORT=8080 HOSTPLANE_DATA_DIR=/var/lib/hostplane HOSTPLANE_AGENT_BUNDLE_DIR=/app/apps/hub/agent-bundles
 # The code stays root's and read-only to the hub; only /var/lib/hostplane and /tmp are writable.
