@@ -16,7 +16,7 @@ if (!existsSync(join(repo, 'apps/hub/dist/src/main.js'))) {
   process.exit(1);
 }
 const tree = productionTree(repo, 'apps/hub');
-const paths = ['deploy/docker/hub.Dockerfile', 'deploy/docker/verify-hub-tree.cjs', 'apps/hub/assets'];
+const paths = ['deploy/docker/hub.Dockerfile', 'deploy/docker/verify-hub-tree.mjs', 'apps/hub/assets'];
 for (const dir of ['apps/hub', ...tree.workspaces]) {
   const name = JSON.parse(readFileSync(join(repo, dir, 'package.json'), 'utf8')).name;
   // npm links each workspace into node_modules as a relative symlink: the tar keeps it a symlink.

@@ -11,7 +11,7 @@ FROM ${BASE} AS hub
 COPY node_modules /app/node_modules
 COPY libs /app/libs
 COPY apps /app/apps
-COPY deploy/docker/verify-hub-tree.cjs /app/deploy/docker/verify-hub-tree.cjs
+COPY deploy/docker/verify-hub-tree.mjs /app/deploy/docker/verify-hub-tree.mjs
 WORKDIR /app
 ENV NODE_ENV=production HOSTPLANE_HOST=0.0.0.0 HOSTPLANE_PORT=8080 HOSTPLANE_DATA_DIR=/var/lib/hostplane HOSTPLANE_AGENT_BUNDLE_DIR=/app/apps/hub/agent-bundles
 # The code stays root's and read-only to the hub; only /var/lib/hostplane and /tmp are writable.
@@ -26,7 +26,7 @@ CMD ["node", "apps/hub/dist/src/main.js"]
 # The image above, as the hub's user: every native addon loads (same glibc and Node ABI as the
 # build) and the hub's modules load; a failure stops the build. Its report is kept in the image.
 FROM hub AS verify
-RUN ["node", "deploy/docker/verify-hub-tree.cjs", "/tmp/verified.json"]
+RUN ["node", "deploy/docker/verify-hub-tree.mjs", "/tmp/verified.json"]
 
 # Without copying the tree again (22,000 files): the runtime image is `hub` plus the report.
 FROM hub

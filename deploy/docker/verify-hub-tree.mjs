@@ -1,14 +1,16 @@
 // Run by the hub image's build (hub.Dockerfile, `verify` stage) as the hub's user in the image,
-//   node deploy/docker/verify-hub-tree.cjs [REPORT.json]
-// (also by hand: docker run --rm hostplane/hub node deploy/docker/verify-hub-tree.cjs): every package of
-// the production tree that carries a native addon for this platform loads it the way the hub
+// and by hand with `docker run --rm hostplane/hub node deploy/docker/verify-hub-tree.mjs`:
+//   node deploy/docker/verify-hub-tree.mjs [REPORT.json]
+// Every package of the production tree that carries a native addon for this platform loads it the way the hub
 // does (through the package, which picks its build; one process per package, as two builds of
 // one addon must not share a process), and the hub's modules load. A base that lacks a library
 // or has another glibc or Node ABI fails the build here, naming the package.
-'use strict';
-const { spawnSync } = require('node:child_process');
-const { existsSync, readdirSync, writeFileSync } = require('node:fs');
-const { dirname, join, relative } = require('node:path');
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join, relative } from 'node:path';
+
+const require = createRequire(import.meta.url);
 
 const root = process.cwd();
 const platform = `${process.platform}-${process.arch}`;
