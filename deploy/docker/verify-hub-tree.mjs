@@ -1,9 +1,9 @@
 // Run by the hub image's build (hub.Dockerfile, `verify` stage) as the hub's user in the image,
 // and by hand with `docker run --rm hostplane/hub node deploy/docker/verify-hub-tree.mjs`:
 //   node deploy/docker/verify-hub-tree.mjs [REPORT.json]
-// Every package of the production tree that carries a native addon for this platform loads it the way the hub
-// does (through the package, which picks its build; one process per package, as two builds of
-// one addon must not share a process), and the hub's modules load. A base that lacks a library
+// Every package of the production tree that carries a native addon for this platform loads it
+// the way the hub does (through the package, which picks its build; one process per package, as
+// two builds of one addon must not share a process), and the hub's modules load. A base that lacks a library
 // or has another glibc or Node ABI fails the build here, naming the package.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, writeFileSync } from 'node:fs';

@@ -1,13 +1,20 @@
 import assert from 'node:assert/strict';
 import { execFile, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import { parseAllDocuments } from 'yaml';
-import { createTestDatabase, testRedisPrefix, testRedisUrl, uniqueName, type TestDatabase } from './support/test-env';
+import {
+  createTestDatabase,
+  tempDir,
+  testRedisPrefix,
+  testRedisUrl,
+  uniqueName,
+  type TestDatabase,
+} from './support/test-env';
 
 const run = promisify(execFile);
 const REPO = join(__dirname, '../../../..');
@@ -112,6 +119,26 @@ describe('the hub image: built from the checkout, run on the host services', { s
     );
     assert.equal(report.node, process.version);
     assert.ok(report.addons.includes('argon2'), JSON.stringify(report));
+    // The check fails, naming the package, when an addon does not load (here: an empty file
+    // mounted over argon2's build, as a base with another ABI or a missing library would make it).
+    const broken = join(tempDir('hp-image-'), 'argon2.node');
+    writeFileSync(broken, '');
+    const check = spawnSync(
+      'docker',
+      [
+        'run',
+        '--rm',
+        '-v',
+        `${broken}:/app/node_modules/argon2/build/Release/argon2.node:ro`,
+        '--entrypoint',
+        'node',
+        IMAGE,
+        'deploy/docker/verify-hub-tree.mjs',
+      ],
+      { encoding: 'utf8' },
+    );
+    assert.equal(check.status, 1, check.stderr);
+    assert.match(check.stderr, /verify-hub-tree: argon2 does not load here/);
     // Nothing but the hub's data directory and /tmp is writable by the hub's user.
     const write = spawnSync(
       'docker',
