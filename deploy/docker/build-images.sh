@@ -10,7 +10,7 @@ bash "$repo/deploy/docker/hub-image.sh" "$tag"
 base=hostplane/node-base:trixie
 docker image inspect "$base" >/dev/null 2>&1 || bash "$repo/deploy/docker/base-image.sh" "$base"
 for target in postgres redis haproxy; do
-  DOCKER_BUILDKIT=0 docker build -q --pull=false --build-arg BASE="$base" \
+  DOCKER_BUILDKIT=0 docker build -q --force-rm --pull=false --build-arg BASE="$base" \
     -f "$repo/deploy/docker/services.Dockerfile" --target "$target" -t "hostplane/$target:$tag" "$repo/deploy" >/dev/null
 done
 docker image ls --format '{{.Repository}}:{{.Tag}} {{.Size}}' 'hostplane/*'

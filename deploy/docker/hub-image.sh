@@ -38,9 +38,9 @@ log=$(mktemp "${TMPDIR:-/tmp}/hostplane-hub-image.XXXXXX")
 trap 'rm -f "$log"' EXIT
 # The context is streamed from the checkout (scripts/hub-image-context.mjs), never staged on
 # disk. The classic builder: the buildx plugin is not installed everywhere, and nothing more is
-# needed.
+# needed; --force-rm so a failed check leaves no stopped container behind.
 node "$repo/scripts/hub-image-context.mjs" |
-  DOCKER_BUILDKIT=0 docker build -q --pull=false --build-arg BASE="$base" \
+  DOCKER_BUILDKIT=0 docker build -q --force-rm --pull=false --build-arg BASE="$base" \
     -f deploy/docker/hub.Dockerfile -t "$image" - >/dev/null 2>"$log" || {
   grep -v -e '^DEPRECATED' -e 'BuildKit is currently disabled' -e '^ *environment-variable' "$log" >&2
   exit 1

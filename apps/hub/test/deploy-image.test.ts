@@ -87,11 +87,15 @@ describe('the hub image: built from the checkout, run on the host services', { s
   let built: { seconds: number; report: string };
 
   before(async () => {
+    const previous = await docker('image', 'inspect', '-f', '{{.Id}}', IMAGE).catch(() => '');
     const started = Date.now();
     const { stderr } = await run('bash', [join(REPO, 'deploy/docker/hub-image.sh'), 'test'], {
       maxBuffer: 16 << 20,
     });
     built = { seconds: (Date.now() - started) / 1000, report: stderr.trim() };
+    // The image this tag named before is left untagged by a rebuild: remove it (layers still used stay).
+    if (previous && previous !== (await docker('image', 'inspect', '-f', '{{.Id}}', IMAGE)))
+      await docker('rmi', previous).catch(() => undefined);
   });
 
   after(async () => {
