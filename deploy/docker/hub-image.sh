@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds the hub's image, hostplane/hub:TAG, from this checkout's build in well under a minute:
+# Builds the hub's image, hostplane/hub:TAG, from this checkout's build in seconds to a minute or so:
 # the base from the host's Node (node-base.sh, remade only when the host's Node changed), the
 # agent bundle (made when absent or older than the agent's build), and the production tree
 # (scripts/hub-image-context.mjs) as the build context of hub.Dockerfile. After `npm ci && npx tsc -b`:
@@ -16,8 +16,10 @@ now() { date +%s.%N; }
 t0=$(now) timings=
 lap() { local t; t=$(now); timings+="$1 $(awk -v a="$t0" -v b="$t" 'BEGIN { printf "%.1f", b - a }')s, "; t0=$t; }
 
-[ -f "$repo/apps/hub/dist/src/main.js" ] && [ -f "$repo/apps/agent/dist/src/main.js" ] ||
-  { log "build first: npx tsc -b"; exit 1; }
+if [ ! -f "$repo/apps/hub/dist/src/main.js" ] || [ ! -f "$repo/apps/agent/dist/src/main.js" ]; then
+  log "build first: npx tsc -b"
+  exit 1
+fi
 
 if [ "$base" = hostplane/node-base:host ]; then
   want="NODE_VERSION=$(node --version)"
