@@ -56,6 +56,8 @@ docker_up() { docker info >/dev/null 2>&1; }
 ensure_docker() {
   command -v dockerd >/dev/null 2>&1 || apt_install docker.io
   command -v busybox >/dev/null 2>&1 || [ -x /bin/busybox ] || apt_install busybox-static
+  # The hub image's PID 1 (deploy/docker/node-base.sh); docker.io depends on it already.
+  command -v tini-static >/dev/null 2>&1 || command -v docker-init >/dev/null 2>&1 || apt_install tini
   if ! docker_up; then
     log "starting dockerd"
     (dockerd >/var/log/dockerd.log 2>&1 &)

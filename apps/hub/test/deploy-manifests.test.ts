@@ -96,7 +96,8 @@ describe('deployment manifests: Kubernetes objects and compose.yaml', () => {
     assert.equal(node, 'node');
     assert.equal(command, 'up');
     assert.ok(existsSync(join(REPO, 'apps/hub', script.replace(/^apps\/hub\//, ''))), script);
-    assert.match(pod.initContainers[0].command.join(' '), /migrate\.js status/);
+    // (deploy-image.test.ts runs the init container's command in the image)
+    assert.match(pod.initContainers[0].command.join(' '), /migrate\.js', 'status'/);
   });
 
   it('the ConfigMap and Secret, filled in, are a configuration the hub accepts in production', () => {
@@ -156,11 +157,18 @@ describe('deployment manifests: Kubernetes objects and compose.yaml', () => {
 
   it('the hub image runs as a non-root user and is built from the local base only', () => {
     const dockerfile = readFileSync(join(REPO, 'deploy/docker/hub.Dockerfile'), 'utf8');
-    const froms = [...dockerfile.matchAll(/^FROM (\S+)/gm)].map((m) => m[1]);
-    assert.equal(froms.length, 2, 'multi-stage: build, then runtime');
-    assert.ok(froms.every((f) => f === '${BASE}'));
-    assert.match(dockerfile, /^ARG BASE=hostplane\/node-base:trixie$/m);
+    const froms = [...dockerfile.matchAll(/^FROM (.+)$/gm)].map((m) => m[1]);
+    // multi-stage: the image on the local base, its check as the hub's user, the runtime image
+    assert.deepEqual(froms, ['${BASE} AS hub', 'hub AS verify', 'hub']);
+    assert.match(dockerfile, /^ARG BASE=hostplane\/node-base:host$/m);
     assert.match(dockerfile, /^USER 10001:10001$/m);
+    assert.match(dockerfile, /^COPY --from=verify /m);
     assert.ok(existsSync(join(HUB_DIST, 'main.js')));
+    // Both bases give the hub's user and tini (deploy-image.test.ts builds on the host one).
+    for (const script of ['node-base.sh', 'base-image.sh']) {
+      const text = readFileSync(join(REPO, 'deploy/docker', script), 'utf8');
+      assert.match(text, /hostplane:x:10001:10001|--uid 10001/, script);
+      assert.match(text, /tini/, script);
+    }
   });
 });
