@@ -83,6 +83,47 @@ export function checkArgv(field: string, value: unknown): string[] {
   return value as string[];
 }
 
+/** The longest guest path an upload takes. */
+export const GUEST_PATH_MAX = 1024;
+
+/**
+ * A file path in the guest for an upload: absolute, a file (no trailing "/"), no empty, "." or
+ * ".." parts, no control characters (NUL included), at most GUEST_PATH_MAX characters. It reaches
+ * the guest as one argument of a fixed script, never as part of a command line.
+ */
+export function checkGuestPath(field: string, value: unknown): string {
+  const control =
+    typeof value === 'string' && [...value].some((c) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f);
+  if (
+    typeof value !== 'string' ||
+    !value.startsWith('/') ||
+    value.length > GUEST_PATH_MAX ||
+    control ||
+    value
+      .split('/')
+      .slice(1)
+      .some((part) => part === '' || part === '.' || part === '..')
+  )
+    throw new InvalidHostArgument(
+      field,
+      `${show(value)} is invalid: an absolute file path in the guest without "." or ".." parts or control characters (at most ${GUEST_PATH_MAX})`,
+    );
+  return value;
+}
+
+/** zod forms of the checks above, for stream parameters (the same rules, the same messages). */
+function refinedBy<T>(check: (field: string, value: unknown) => T, field: string) {
+  return (value: unknown, ctx: z.RefinementCtx) => {
+    try {
+      check(field, value);
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: (err as Error).message });
+    }
+  };
+}
+export const guestPath = z.string().superRefine(refinedBy(checkGuestPath, 'path'));
+export const guestArgv = z.array(z.string()).superRefine(refinedBy(checkArgv, 'argv'));
+
 export const machineRef = z.string().refine((v) => MACHINE_UUID_PATTERN.test(v) || MACHINE_NAME_PATTERN.test(v), {
   message: "a VM is named by its UUID or by letters, digits, space, '_', '.', '-' (not starting with '-')",
 });
