@@ -73,7 +73,7 @@ export class MachineGuestController {
       'unsupported_media_type',
       'node_offline',
     ],
-    responses: { 200: { description: 'Written', schema: uploadResponse } },
+    responses: { 201: { description: 'Written in the guest', schema: uploadResponse } },
   })
   async upload(
     @CurrentPrincipal() p: Principal,
