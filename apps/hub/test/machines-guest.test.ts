@@ -299,6 +299,17 @@ describe('inside the guest: exec stream, upload, guest tools, shell (hub → age
     assert.equal(bad.status, 400, bad.text);
   });
 
+  it("node inventory: Parallels Desktop's host info and users (prlsrvctl info, user list)", async () => {
+    const inv = await waitFor('the parallels inventory section', async () => {
+      const res = await owner.request(`/v1/nodes/${node.id}/inventory`);
+      return res.status === 200 && res.body.parallels ? res.body : undefined;
+    });
+    assert.equal(inv.parallels.info.version, 'Desktop 20.1.1-55740');
+    assert.deepEqual(inv.parallels.info.license, { state: 'valid', edition: 'Pro Edition', restricted: false });
+    assert.equal(inv.parallels.users[0].name, 'ci@mac-mini-ci-01');
+    assert.ok(!JSON.stringify(inv.parallels).includes('******'), 'never the license key');
+  });
+
   it('shell: prlctl enter in a pty, keystrokes and output both ways, sized', async () => {
     const sh = await openSocket(ctx.hub, `${base()}/ubuntu-base/shell?cols=90&rows=20`, credentialHeaders(owner));
     sh.ws.send('stty size; echo shell-$((40+2)); pwd\n');

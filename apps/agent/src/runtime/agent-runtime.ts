@@ -53,6 +53,8 @@ export async function runAgent(options: AgentRuntimeOptions): Promise<TunnelExit
   const { config, log } = options;
   const zone = zoneDriverOptions(config.zone);
   const illumosInventory = zone ? new IllumosInventoryCollector(zone.exec) : null;
+  const parallels = parallelsDriverOptions(config.parallels);
+  const prl = parallels?.host;
   const inventory = new InventoryReporter(
     () =>
       collectInventory({
@@ -60,12 +62,12 @@ export async function runAgent(options: AgentRuntimeOptions): Promise<TunnelExit
         log,
         stateDir: config.stateDir,
         illumos: illumosInventory,
+        parallels: prl ? async () => ({ info: await prl.serverInfo(), users: await prl.users() }) : null,
       }),
     config.inventory.checkIntervalMs,
     log,
     config.inventory.volatileMaxAgeMs,
   );
-  const parallels = parallelsDriverOptions(config.parallels);
   const instances = createInstanceManager({
     zone,
     parallels,
