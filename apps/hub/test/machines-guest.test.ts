@@ -161,7 +161,10 @@ describe('inside the guest: exec stream, upload, guest tools, shell (hub → age
     assert.deepEqual(run.exit, { type: 'exit', exit_code: 7, signal: null, timed_out: false, truncated: false });
     assert.deepEqual(run.close, { code: 1000, reason: 'exit 7' });
     const first = run.pieces.find((p) => p.text.includes('one'))!;
-    assert.ok(run.exitAt - first.at >= 1500, `"one" came ${run.exitAt - first.at} ms before the end: live, not at the end`);
+    assert.ok(
+      run.exitAt - first.at >= 1500,
+      `"one" came ${run.exitAt - first.at} ms before the end: live, not at the end`,
+    );
     const exec = sim.guestCalls().at(-1)!;
     assert.deepEqual(exec.argv.slice(0, 1), ['exec']);
     assert.deepEqual(exec.argv.slice(2), SLOW, 'the argv reached prlctl as is');
@@ -201,7 +204,13 @@ describe('inside the guest: exec stream, upload, guest tools, shell (hub → age
           400,
           `${JSON.stringify(vm)} ${tail}`,
         );
-    for (const query of [qs(['-e', 'x']), qs(['--help']), qs(['/bin/echo', 'a\u0000b']), '', `${qs(['/bin/true'])}&timeout_seconds=0`])
+    for (const query of [
+      qs(['-e', 'x']),
+      qs(['--help']),
+      qs(['/bin/echo', 'a\u0000b']),
+      '',
+      `${qs(['/bin/true'])}&timeout_seconds=0`,
+    ])
       assert.equal(await refusedUpgrade(wsUrl(`${base()}/ubuntu-base/exec/stream?${query}`), headers), 400, query);
     assert.equal(sim.guestCalls().length, before, 'no exec or enter ran');
     const denied = await refusedUpgrade(wsUrl(`${base()}/no-such-vm/exec/stream?${qs(['/bin/true'])}`), headers);
@@ -228,11 +237,14 @@ describe('inside the guest: exec stream, upload, guest tools, shell (hub → age
   it('upload: the exact bytes land in the guest through the fixed script, path as its one argument', async () => {
     mkdirSync(sim.guestFile('ubuntu-base', '/home/ci'), { recursive: true });
     const data = randomBytes(MiB + 12_345);
-    const res = await owner.request(`${base()}/ubuntu-base/files?path=${encodeURIComponent('/home/ci/blob $(x).bin')}`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/octet-stream' },
-      body: data,
-    });
+    const res = await owner.request(
+      `${base()}/ubuntu-base/files?path=${encodeURIComponent('/home/ci/blob $(x).bin')}`,
+      {
+        method: 'POST',
+        headers: { 'content-type': 'application/octet-stream' },
+        body: data,
+      },
+    );
     assert.equal(res.status, 201, res.text);
     assert.deepEqual(res.body, { vm: 'ubuntu-base', path: '/home/ci/blob $(x).bin', size_bytes: data.length });
     assert.equal(sha256(readFileSync(sim.guestFile('ubuntu-base', '/home/ci/blob $(x).bin'))), sha256(data));
@@ -254,7 +266,17 @@ describe('inside the guest: exec stream, upload, guest tools, shell (hub → age
         headers: { 'content-type': type },
         body,
       });
-    for (const path of ['relative/x', '/a/../etc/passwd', '/..', '/a/./b', '/x\u0000y', '/dir/', '//etc', '/a\nb', `/${'a'.repeat(1100)}`]) {
+    for (const path of [
+      'relative/x',
+      '/a/../etc/passwd',
+      '/..',
+      '/a/./b',
+      '/x\u0000y',
+      '/dir/',
+      '//etc',
+      '/a\nb',
+      `/${'a'.repeat(1100)}`,
+    ]) {
       const res = await post(path);
       assert.equal(res.status, 400, `${JSON.stringify(path)}: ${res.text}`);
       // Control characters in a query string are refused by the hub's request checks before the route.

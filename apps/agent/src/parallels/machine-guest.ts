@@ -37,7 +37,8 @@ export class MachineGuest {
     checkMachineRef('vm', vm);
     const m = await this.host.machine(vm);
     if (!m) throw new GuestError('machine_not_found', `no VM "${vm.slice(0, 100)}" on this host`, 404);
-    if (m.state !== 'running') throw new GuestError('machine_not_running', `VM ${m.name} is ${m.state}, not running`, 409);
+    if (m.state !== 'running')
+      throw new GuestError('machine_not_running', `VM ${m.name} is ${m.state}, not running`, 409);
     return m;
   }
 
@@ -106,5 +107,4 @@ export class MachineGuest {
       },
     };
   }
-
 }

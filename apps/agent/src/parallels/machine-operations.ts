@@ -175,7 +175,10 @@ export const MACHINE_OPERATIONS: Record<string, MachineOperation> = {
       progress(5, 'checking the VM');
       const m = await found(host, p.vm);
       if (m.state !== 'running')
-        throw new AgentError('machine_not_running', `VM ${m.name} is ${m.state}: Parallels Tools install in a running guest`);
+        throw new AgentError(
+          'machine_not_running',
+          `VM ${m.name} is ${m.state}: Parallels Tools install in a running guest`,
+        );
       const before = m.guest_tools;
       progress(20, 'prlctl installtools');
       await host.prlctl(['installtools', m.id], { timeoutMs: TOOLS_INSTALL_TIMEOUT_MS });

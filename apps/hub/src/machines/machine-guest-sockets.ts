@@ -79,7 +79,11 @@ export class MachineGuestSockets implements OnModuleInit {
     try {
       stream = await this.nodeStreams.open(id, kind, params);
     } catch (err) {
-      void this.audit.record({ ...auditBase, outcome: 'failure', details: { ...details, reason: (err as Error).message } });
+      void this.audit.record({
+        ...auditBase,
+        outcome: 'failure',
+        details: { ...details, reason: (err as Error).message },
+      });
       if (err instanceof StreamOpenError) throw agentCodeError(err.code, err.message);
       throw err;
     }

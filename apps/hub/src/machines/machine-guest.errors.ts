@@ -5,6 +5,7 @@ export const MACHINE_GUEST_ERRORS = defineErrors('machine-guest', {
   machine_not_running: { status: 409, message: 'the VM is not running: start it first' },
   guest_write_failed: {
     status: 502,
-    message: "the guest could not write the file (a missing directory, no rights, no guest tools): the guest's words are in the message",
+    message:
+      "the guest could not write the file (a missing directory, no rights, no guest tools): the guest's words are in the message",
   },
 });
