@@ -8,7 +8,7 @@ import { detectDrivers } from '../drivers/detect';
 import { ZoneConsoles } from '../drivers/zone/zone-consoles';
 import { parallelsDriverOptions } from '../drivers/parallels/parallels-settings';
 import { MachineEventFollower, MachineEventRelay } from '../parallels/machine-events';
-import { MachineGuest } from '../parallels/machine-guest';
+import { MachineGuest } from '../drivers/parallels/machine-guest';
 import { zoneDriverOptions } from '../drivers/zone/zone-settings';
 import { createFileServices, FileServices } from '../transfers/file-services';
 import { collectInventory } from '../inventory/collect-inventory';

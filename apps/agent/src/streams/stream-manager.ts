@@ -12,7 +12,7 @@ import {
 import type { z } from 'zod';
 import type { ContainerControl } from '../containers/container-control';
 import type { ZoneConsoles } from '../drivers/zone/zone-consoles';
-import type { MachineGuest } from '../parallels/machine-guest';
+import type { MachineGuest } from '../drivers/parallels/machine-guest';
 import { codedFailure } from '../errors/agent-error';
 import { FileError } from '../files/file-error';
 import type { FileTransfers } from '../transfers/file-transfers';

@@ -3,14 +3,14 @@ import { mkdirSync } from 'node:fs';
 import { open, rm, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { checkArgv, checkGuestPath, checkMachineRef } from '@hostplane/protocol';
-import { AgentError } from '../errors/agent-error';
-import { CommandError } from '../exec/run-command';
-import { runWithFiles } from '../illumos/host-exec';
-import type { ConsoleHandle, LogFollower } from '../instances/instance-driver';
-import type { InputTarget } from '../transfers/input-target';
-import { openPtyConsole } from '../drivers/pty-console';
+import { AgentError } from '../../errors/agent-error';
+import { CommandError } from '../../exec/run-command';
+import { runWithFiles } from '../../illumos/host-exec';
+import type { ConsoleHandle, LogFollower } from '../../instances/instance-driver';
+import type { InputTarget } from '../../transfers/input-target';
+import { openPtyConsole } from '../pty-console';
 import { followExec } from './guest-exec';
-import type { PrlHost } from './prl-host';
+import type { PrlHost } from '../../parallels/prl-host';
 
 /**
  * The copy into the guest: a fixed script, the path its one argument (`$1`), the bytes on stdin.

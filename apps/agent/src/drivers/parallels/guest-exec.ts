@@ -1,5 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
-import type { LogFollower } from '../instances/instance-driver';
+import type { LogFollower } from '../../instances/instance-driver';
 
 /** The channels of a `machine.exec` stream's frames (libs/protocol streams.ts). */
 export const EXEC_CHANNEL = { stdout: 1, stderr: 2, end: 3 } as const;
