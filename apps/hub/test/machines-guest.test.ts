@@ -218,6 +218,25 @@ describe('inside the guest: exec stream, upload, guest tools, shell (hub → age
     assert.equal(await refusedUpgrade(wsUrl(`${base()}/powered-off/shell`), headers), 409, 'a stopped VM');
   });
 
+  it("another organization's node is 404; a member without machines.execute is 403 (sockets and upload)", async () => {
+    const before = sim.guestCalls().length;
+    const other = await ctx.newOrg();
+    const outsider = other.owner.inOrg(other.id);
+    const execPath = `${base()}/ubuntu-base/exec/stream?${qs(['/bin/true'])}`;
+    assert.equal(await refusedUpgrade(wsUrl(execPath), credentialHeaders(outsider)), 404);
+    assert.equal(await refusedUpgrade(wsUrl(`${base()}/ubuntu-base/shell`), credentialHeaders(outsider)), 404);
+    const member = await ctx.addMember({ id: ctx.admin.personalOrgId, owner }, 'member');
+    assert.equal(await refusedUpgrade(wsUrl(execPath), credentialHeaders(member)), 403);
+    assert.equal(await refusedUpgrade(wsUrl(`${base()}/ubuntu-base/shell`), credentialHeaders(member)), 403);
+    const upload = await member.request(`${base()}/ubuntu-base/files?path=/tmp/x`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/octet-stream' },
+      body: Buffer.from('x'),
+    });
+    assert.equal(upload.status, 403, upload.text);
+    assert.equal(sim.guestCalls().length, before, 'nothing ran in the guest');
+  });
+
   it('exec stream: closed when its user leaves the organization (4403)', async () => {
     const member = await ctx.addMember({ id: ctx.admin.personalOrgId, owner }, 'admin');
     const sock = await openSocket(
