@@ -4,7 +4,7 @@ import { describe, it } from 'node:test';
 import { checkGuestPath, STREAM_KINDS } from '@hostplane/protocol';
 import { ExecFrameReader } from '../src/machines/exec-relay';
 
-/** The agent's framing (apps/agent/src/drivers/parallels/guest-exec.ts), written out here: the hub never imports the agent. */
+/** The agent's framing (apps/agent/src/drivers/parallels/guest-exec.ts): the hub never imports the agent. */
 function frame(channel: number, payload: Buffer): Buffer {
   const head = Buffer.alloc(5);
   head.writeUInt8(channel, 0);
