@@ -77,6 +77,11 @@ const BENCHMARKS: Record<string, BenchmarkEntry> = {
       "a bhyve zone's VNC (a real Xvnc on its vm.vnc socket): RFB ping p50/p99 and whole-screen update MB/s directly, through zadm vnc, and through the hub, with hub and agent CPU per MB",
     load: () => import('./zones-vnc'),
   },
+  'machines-guest': {
+    description:
+      'inside a Parallels guest (simulated prlctl): exec output MB/s streamed through the hub vs prlctl directly, /bin/true round trip as a stream, an operation and directly, upload MB/s, hub and agent CPU per MB',
+    load: () => import('./machines-guest'),
+  },
   events: {
     description:
       'GET /v1/operations/{id}/wait answered after the job finished (p50/p99), and 1,000 /v1/ws/subscribe subscribers at 100 events/s: delay, loss, hub CPU and RSS',

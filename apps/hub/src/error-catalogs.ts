@@ -13,6 +13,7 @@ import { HTTP_ERRORS } from './http/http.errors';
 import { IDEMPOTENCY_ERRORS } from './idempotency/idempotency.errors';
 import { INSTANCE_ERRORS } from './instances/instances.errors';
 import { JOB_ERRORS } from './jobs/jobs.errors';
+import { MACHINE_GUEST_ERRORS } from './machines/machine-guest.errors';
 import { MIGRATION_ERRORS } from './instance-migrations/migrations.errors';
 import { NODE_ERRORS } from './nodes/nodes.errors';
 import { ORGANIZATION_ERRORS } from './organizations/organizations.errors';
@@ -43,6 +44,7 @@ export const ERROR_CATALOGS = {
   idempotency: IDEMPOTENCY_ERRORS,
   instances: INSTANCE_ERRORS,
   jobs: JOB_ERRORS,
+  machineGuest: MACHINE_GUEST_ERRORS,
   migrations: MIGRATION_ERRORS,
   nodes: NODE_ERRORS,
   organizations: ORGANIZATION_ERRORS,

@@ -116,6 +116,7 @@ export const HOST_OPERATION_SPECS = {
   'machines.unregister': { params: { vm: 'vm' }, write: true },
   'machines.delete': { params: { vm: 'vm' }, write: true },
   'machines.exec': { params: { vm: 'vm', argv: 'argv' }, write: true },
+  'machines.tools.install': { params: { vm: 'vm' }, write: true },
   'machines.snapshots.list': { params: { vm: 'vm' }, write: false },
   'machines.snapshots.create': { params: { vm: 'vm', name: 'vmname', description: 'text?' }, write: true },
   'machines.snapshots.delete': { params: { vm: 'vm', snapshot: 'uuid', children: 'bool?' }, write: true },

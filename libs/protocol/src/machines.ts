@@ -109,6 +109,47 @@ export function checkEphemeralRecord(field: string, value: unknown): EphemeralRe
   return { ephemeral_id: v.ephemeral_id, node_id: v.node_id, expires_at: v.expires_at };
 }
 
+/** The longest guest path an upload takes. */
+export const GUEST_PATH_MAX = 1024;
+
+/**
+ * A file path in the guest for an upload: absolute, a file (no trailing "/"), no empty, "." or
+ * ".." parts, no control characters (NUL included), at most GUEST_PATH_MAX characters. It reaches
+ * the guest as one argument of a fixed script, never as part of a command line.
+ */
+export function checkGuestPath(field: string, value: unknown): string {
+  const control =
+    typeof value === 'string' && [...value].some((c) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f);
+  if (
+    typeof value !== 'string' ||
+    !value.startsWith('/') ||
+    value.length > GUEST_PATH_MAX ||
+    control ||
+    value
+      .split('/')
+      .slice(1)
+      .some((part) => part === '' || part === '.' || part === '..')
+  )
+    throw new InvalidHostArgument(
+      field,
+      `${show(value)} is invalid: an absolute file path in the guest without "." or ".." parts or control characters (at most ${GUEST_PATH_MAX})`,
+    );
+  return value;
+}
+
+/** zod forms of the checks above, for stream parameters (the same rules, the same messages). */
+function refinedBy<T>(check: (field: string, value: unknown) => T, field: string) {
+  return (value: unknown, ctx: z.RefinementCtx) => {
+    try {
+      check(field, value);
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: (err as Error).message });
+    }
+  };
+}
+export const guestPath = z.string().superRefine(refinedBy(checkGuestPath, 'path'));
+export const guestArgv = z.array(z.string()).superRefine(refinedBy(checkArgv, 'argv'));
+
 export const machineRef = z.string().refine((v) => MACHINE_UUID_PATTERN.test(v) || MACHINE_NAME_PATTERN.test(v), {
   message: "a VM is named by its UUID or by letters, digits, space, '_', '.', '-' (not starting with '-')",
 });
@@ -203,3 +244,22 @@ export const machineSnapshot = z.object({
   parent: z.string().nullable(),
 });
 export type MachineSnapshot = z.infer<typeof machineSnapshot>;
+
+/**
+ * The Parallels Desktop of a macOS node in its inventory (`prlsrvctl info --json`, `user list
+ * --json`): version, license state and edition (never the key), VM home, the users it knows.
+ */
+export const parallelsInventory = z.object({
+  info: z.object({
+    id: z.string().max(200),
+    hostname: z.string().max(300),
+    os: z.string().max(300),
+    version: z.string().max(200),
+    vm_home: z.string().max(4096),
+    license: z.object({ state: z.string().max(100), edition: z.string().max(200).nullable(), restricted: z.boolean() }),
+  }),
+  users: z
+    .array(z.object({ name: z.string().max(300), manage_settings: z.string().max(100), vm_home: z.string().max(4096) }))
+    .max(1000),
+});
+export type ParallelsInventory = z.infer<typeof parallelsInventory>;

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { containerRef, instanceFilePath, transferId } from './files';
+import { guestArgv, guestPath, machineRef } from './machines';
 import { ZONE_NAME_PATTERN } from './zones';
 
 /** Any zone of the host but the global one (a shell there would be the node terminal). */
@@ -101,6 +102,38 @@ export const STREAM_KINDS = {
    * `zadm vnc` on a loopback port for the stream's lifetime and relays its TCP connection.
    */
   'zone.vnc': z.object({ zone: consoleZone }),
+  /**
+   * Agent → hub: `prlctl exec <vm> [--current-user] argv…` with its output as frames (decision
+   * 0034): `[channel u8][length u32 BE][bytes]`, channel 1 stdout, 2 stderr, 3 the end as JSON
+   * `{exit_code, signal, timed_out, truncated}`. Bounded by `timeout_seconds` and `max_output_bytes`.
+   */
+  'machine.exec': z.object({
+    vm: machineRef,
+    argv: guestArgv,
+    current_user: z.boolean().default(false),
+    timeout_seconds: z.number().int().min(1).max(3600).default(600),
+    max_output_bytes: z
+      .number()
+      .int()
+      .min(1)
+      .max(256 * 1024 * 1024)
+      .default(16 * 1024 * 1024),
+  }),
+  /** A shell in a VM's guest (`prlctl enter <vm>`) in a pty, like the zone shell. */
+  'machine.shell': z.object({ vm: machineRef, ...ttySize }),
+  /**
+   * Hub → agent: a file for the guest. The agent stages the bytes, then at `eof` copies them in with
+   * `prlctl exec <vm> /bin/sh -c 'cat > "$1"' sh <path>` fed on stdin, and closes with `bytes`.
+   */
+  'machine.upload': z.object({
+    vm: machineRef,
+    path: guestPath,
+    max_bytes: z
+      .number()
+      .int()
+      .min(0)
+      .max(1024 ** 4),
+  }),
   /** Agent → hub: a Docker container's output, the last `tail` lines then (with `follow`) new ones. */
   'container.logs': z.object({
     container_id: containerRef,

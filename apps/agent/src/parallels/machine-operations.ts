@@ -15,8 +15,12 @@ interface MachineOperation {
   write: boolean;
   // checkParams has checked each value against this operation's own params.
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  run(host: PrlHost, p: Record<string, any>): Promise<unknown>;
+  run(host: PrlHost, p: Record<string, any>, progress: Progress): Promise<unknown>;
 }
+
+type Progress = (percent: number, message?: string) => void;
+/** Installing the guest tools downloads and runs an installer in the guest. */
+const TOOLS_INSTALL_TIMEOUT_MS = 30 * 60_000;
 
 /** Output kept in an exec result (the tunnel's messages stay well below 1 MB). */
 const EXEC_OUTPUT_BYTES = 256 * 1024;
@@ -232,6 +236,25 @@ export const MACHINE_OPERATIONS: Record<string, MachineOperation> = {
       };
     },
   },
+  'machines.tools.install': {
+    params: { vm: 'vm' },
+    write: true,
+    run: async (host, p, progress) => {
+      progress(5, 'checking the VM');
+      const m = await found(host, p.vm);
+      if (m.state !== 'running')
+        throw new AgentError(
+          'machine_not_running',
+          `VM ${m.name} is ${m.state}: Parallels Tools install in a running guest`,
+        );
+      const before = m.guest_tools;
+      progress(20, 'prlctl installtools');
+      await host.prlctl(['installtools', m.id], { timeoutMs: TOOLS_INSTALL_TIMEOUT_MS });
+      progress(90, 'reading the guest tools state');
+      const after = await found(host, m.id);
+      return { id: after.id, name: after.name, guest_tools_before: before, guest_tools: after.guest_tools };
+    },
+  },
   'machines.snapshots.list': {
     params: { vm: 'vm' },
     write: false,
@@ -281,7 +304,12 @@ export function isMachineOperation(name: string): boolean {
 }
 
 /** Runs one machine operation, its parameters checked before any command. */
-export async function runMachineOperation(host: PrlHost, name: string, params: unknown): Promise<unknown> {
+export async function runMachineOperation(
+  host: PrlHost,
+  name: string,
+  params: unknown,
+  progress: Progress = () => undefined,
+): Promise<unknown> {
   const op = MACHINE_OPERATIONS[name];
-  return op.run(host, checkParams(op.params, params));
+  return op.run(host, checkParams(op.params, params), progress);
 }

@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import os from 'node:os';
 import { Hello, isJobKind, JOB_KINDS, JobAck, PROTOCOL_VERSION, STREAM_KINDS } from '@hostplane/protocol';
 import type { AgentConfig } from '../config/agent-config';
@@ -7,6 +8,7 @@ import { detectDrivers } from '../drivers/detect';
 import { ZoneConsoles } from '../drivers/zone/zone-consoles';
 import { parallelsDriverOptions } from '../drivers/parallels/parallels-settings';
 import { MachineEventFollower, MachineEventRelay } from '../parallels/machine-events';
+import { MachineGuest } from '../drivers/parallels/machine-guest';
 import { zoneDriverOptions } from '../drivers/zone/zone-settings';
 import { createFileServices, FileServices } from '../transfers/file-services';
 import { collectInventory } from '../inventory/collect-inventory';
@@ -51,6 +53,8 @@ export async function runAgent(options: AgentRuntimeOptions): Promise<TunnelExit
   const { config, log } = options;
   const zone = zoneDriverOptions(config.zone);
   const illumosInventory = zone ? new IllumosInventoryCollector(zone.exec) : null;
+  const parallels = parallelsDriverOptions(config.parallels);
+  const prl = parallels?.host;
   const inventory = new InventoryReporter(
     () =>
       collectInventory({
@@ -58,12 +62,12 @@ export async function runAgent(options: AgentRuntimeOptions): Promise<TunnelExit
         log,
         stateDir: config.stateDir,
         illumos: illumosInventory,
+        parallels: prl ? async () => ({ info: await prl.serverInfo(), users: await prl.users() }) : null,
       }),
     config.inventory.checkIntervalMs,
     log,
     config.inventory.volatileMaxAgeMs,
   );
-  const parallels = parallelsDriverOptions(config.parallels);
   const instances = createInstanceManager({
     zone,
     parallels,
@@ -82,6 +86,7 @@ export async function runAgent(options: AgentRuntimeOptions): Promise<TunnelExit
   const files = createFileServices(config.stateDir, instances.store);
   const containers = new ContainerControl(config.docker.socketPath);
   const zones = zone ? new ZoneConsoles(zone.exec) : undefined;
+  const machines = parallels ? new MachineGuest(parallels.host, join(config.stateDir, 'machine-uploads')) : undefined;
   const handlers = createJobHandlers({
     stateDir: config.stateDir,
     refreshInventory: () => inventory.refresh(),
@@ -159,6 +164,7 @@ export async function runAgent(options: AgentRuntimeOptions): Promise<TunnelExit
         files,
         containers,
         zones,
+        machines,
         relay,
         machineEvents,
         instanceMetrics,
@@ -191,6 +197,7 @@ interface SessionDeps {
   files: FileServices;
   containers: ContainerControl;
   zones: ZoneConsoles | undefined;
+  machines: MachineGuest | undefined;
   relay: InstanceStateRelay;
   machineEvents: MachineEventRelay;
   instanceMetrics: InstanceMetricsReporter;
@@ -207,6 +214,7 @@ function wireSession(session: HubSession, deps: SessionDeps) {
     transfers: deps.files.transfers,
     containers: deps.containers,
     zones: deps.zones,
+    machines: deps.machines,
   });
 
   session.onJob((frame, reply) => jobs.receive(frame, reply), rejectUnknownKind);

@@ -12,6 +12,7 @@ import {
 import type { z } from 'zod';
 import type { ContainerControl } from '../containers/container-control';
 import type { ZoneConsoles } from '../drivers/zone/zone-consoles';
+import type { MachineGuest } from '../drivers/parallels/machine-guest';
 import { codedFailure } from '../errors/agent-error';
 import { FileError } from '../files/file-error';
 import type { FileTransfers } from '../transfers/file-transfers';
@@ -49,6 +50,8 @@ export interface StreamManagerOptions {
   containers?: ContainerControl;
   /** Zone consoles, shells and VNC (absent where the zone driver is off: those kinds are refused). */
   zones?: ZoneConsoles;
+  /** Parallels guests: streamed exec, shell, upload (absent where the parallels driver is off: refused). */
+  machines?: MachineGuest;
   /** Open streams allowed on one tunnel session. */
   maxStreams?: number;
 }
@@ -162,6 +165,21 @@ export class StreamManager {
         const p = params as ParamsOf<'zone.vnc'>;
         const source = await this.need(this.options.zones, frame.kind).framebuffer(p.zone);
         return { stream: new InstanceStream(id, source, frame.initial_credit, this.sink, log, ended) };
+      }
+      case 'machine.exec': {
+        const p = params as ParamsOf<'machine.exec'>;
+        const source = await this.need(this.options.machines, frame.kind).exec(p);
+        return { stream: new InstanceStream(id, source, frame.initial_credit, this.sink, log, ended) };
+      }
+      case 'machine.shell': {
+        const p = params as ParamsOf<'machine.shell'>;
+        const source = await this.need(this.options.machines, frame.kind).shell(p.vm, { cols: p.cols, rows: p.rows });
+        return { stream: new InstanceStream(id, source, frame.initial_credit, this.sink, log, ended) };
+      }
+      case 'machine.upload': {
+        const p = params as ParamsOf<'machine.upload'>;
+        const target = await this.need(this.options.machines, frame.kind).upload(p.vm, p.path, p.max_bytes);
+        return { stream: new InputSinkStream(id, target, this.sink, log, ended) };
       }
       case 'container.logs': {
         const p = params as ParamsOf<'container.logs'>;

@@ -4,7 +4,11 @@ import type { IncomingMessage } from 'node:http';
 import { TUS_VERSION } from './tus-protocol';
 
 /** Routes whose raw body the handler reads itself, as a stream (Fastify's route patterns). */
-export const RAW_BODY_ROUTES = new Set(['/v1/instances/:id/files/content', '/v1/instances/:id/files/tus/:upload_id']);
+export const RAW_BODY_ROUTES = new Set([
+  '/v1/instances/:id/files/content',
+  '/v1/instances/:id/files/tus/:upload_id',
+  '/v1/nodes/:id/machines/:vm/files',
+]);
 export const TUS_ROUTE_PREFIX = '/v1/instances/:id/files/tus';
 
 const RAW_TYPES = ['application/octet-stream', 'application/offset+octet-stream'];

@@ -27,8 +27,13 @@ export class HostViews {
   /** The inventory as `p` may see it. */
   async inventory(p: Principal, node: NodeEntity, full: Inventory): Promise<Inventory> {
     // The zones, links, datasets and pools of an illumos node are the zones API's to show (zones.read).
-    const { illumos, ...rest } = full;
-    const inventory = illumos && (p.platformAdmin || hasPermission(p, 'zones.read')) ? full : rest;
+    const { illumos, parallels, ...rest } = full;
+    const inventory = {
+      ...rest,
+      ...(illumos && (p.platformAdmin || hasPermission(p, 'zones.read')) ? { illumos } : {}),
+      // Parallels Desktop's host info and users are the machines API's to show (machines.read).
+      ...(parallels && (p.platformAdmin || hasPermission(p, 'machines.read')) ? { parallels } : {}),
+    };
     if (this.canSeeHost(p)) return inventory;
     const own = await this.ownInstanceIds(node);
     return {

@@ -210,6 +210,26 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/v1/nodes/{id}/machines/{vm}/files': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Upload a file into the guest: the raw body (application/octet-stream), streamed
+     * @description The agent stages the bytes on the host, then the guest tools write them to `path` (`prlctl exec <vm> /bin/sh -c 'cat > "$1"' sh <path>`, fed on stdin). Bodies over HOSTPLANE_FILES_MAX_UPLOAD_BYTES get 413. The VM must be running with guest tools; the directory must exist. Audited.
+     */
+    post: operations['postV1NodesIdMachinesVmFiles'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/v1/nodes/{id}/machines/{vm}/rename': {
     parameters: {
       query?: never;
@@ -324,6 +344,23 @@ export interface paths {
     put?: never;
     /** Stop a VM: ACPI shutdown, or `kill` (power off), or `drop_state` (a suspended VM) */
     post: operations['postV1NodesIdMachinesVmStop'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/nodes/{id}/machines/{vm}/tools/install': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Install (or reinstall) Parallels Tools in the running guest (`prlctl installtools`), with progress */
+    post: operations['postV1NodesIdMachinesVmToolsInstall'];
     delete?: never;
     options?: never;
     head?: never;
@@ -1562,6 +1599,125 @@ export interface operations {
       };
     };
   };
+  postV1NodesIdMachinesVmFiles: {
+    parameters: {
+      query: {
+        /** @description Absolute path of the file in the guest (its directory must exist) */
+        path: string;
+      };
+      header?: never;
+      path: {
+        id: string;
+        vm: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Written in the guest */
+      201: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            vm: string;
+            path: string;
+            size_bytes: number;
+          };
+        };
+      };
+      /** @description `invalid_argument`: a parameter failed its pattern (details.field names it); nothing ran */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'invalid_argument';
+          };
+        };
+      };
+      /**
+       * @description `not_found`: the resource (or route) does not exist, or is not visible to the caller
+       *
+       *     `machine_not_found`: the node has no VM by that UUID or name
+       */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'not_found' | 'machine_not_found';
+          };
+        };
+      };
+      /**
+       * @description `machine_not_running`: the VM is not running: start it first
+       *
+       *     `node_offline`: the node's agent is not connected
+       */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'machine_not_running' | 'node_offline';
+          };
+        };
+      };
+      /** @description `file_too_large`: the file is larger than the limit */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'file_too_large';
+          };
+        };
+      };
+      /** @description `unsupported_media_type`: the Content-Type is not one this route takes */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'unsupported_media_type';
+          };
+        };
+      };
+      /** @description `guest_write_failed`: the guest could not write the file (a missing directory, no rights, no guest tools): the guest's words are in the message */
+      502: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'guest_write_failed';
+          };
+        };
+      };
+      /** @description Error */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
   postV1NodesIdMachinesVmRename: {
     parameters: {
       query?: never;
@@ -2224,6 +2380,94 @@ export interface operations {
     };
     responses: {
       /** @description Accepted: the operation (also at the Location header); its result has `{operation, data}` */
+      202: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** Format: uuid */
+            id: string;
+            kind: string;
+            /** @enum {string} */
+            status: 'queued' | 'running' | 'cancelling' | 'succeeded' | 'failed' | 'cancelled' | 'expired';
+            progress: {
+              percent: number;
+              message: string | null;
+            };
+            /** @description API paths of what the operation touches */
+            resources: string[];
+            may_cancel: boolean;
+            node_id: string | null;
+            actor: {
+              /** @enum {string} */
+              type: 'user' | 'api_token' | 'system';
+              id: string | null;
+              name?: string;
+            };
+            error: {
+              code: string;
+              message: string;
+            } | null;
+            result: unknown;
+            created_at: string;
+            started_at: string | null;
+            finished_at: string | null;
+            deadline_at: string | null;
+          };
+        };
+      };
+      /** @description `invalid_argument`: a parameter failed its pattern (details.field names it); nothing ran */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'invalid_argument';
+          };
+        };
+      };
+      /** @description `not_found`: the resource (or route) does not exist, or is not visible to the caller */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'not_found';
+          };
+        };
+      };
+      /** @description Error */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  postV1NodesIdMachinesVmToolsInstall: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description A unique value (e.g. a UUID, 1–255 printable ASCII characters) that makes a retry safe. The same key with the same request from the same caller within 24 h answers the first response again (status, body, Location; header `Idempotent-Replayed: true`) without doing the work twice. The same key with a different request: 422 `idempotency_key_reused`. While the first request is still running: the retry waits up to 5 s for it, then 409 `idempotency_key_in_flight`. Responses with status 5xx and requests that failed validation are not kept: a retry runs again. See docs/api.md. */
+        'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
+      };
+      path: {
+        id: string;
+        vm: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Accepted: the operation; its result has `{id, name, guest_tools_before, guest_tools}` */
       202: {
         headers: {
           [name: string]: unknown;

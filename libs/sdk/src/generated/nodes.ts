@@ -2027,6 +2027,25 @@ export interface operations {
               }[];
               truncated: ('zones' | 'vnics' | 'datasets' | 'pools')[];
             };
+            parallels?: {
+              info: {
+                id: string;
+                hostname: string;
+                os: string;
+                version: string;
+                vm_home: string;
+                license: {
+                  state: string;
+                  edition: string | null;
+                  restricted: boolean;
+                };
+              };
+              users: {
+                name: string;
+                manage_settings: string;
+                vm_home: string;
+              }[];
+            };
           };
         };
       };

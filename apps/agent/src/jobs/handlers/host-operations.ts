@@ -16,7 +16,7 @@ export function createHostOperationHandler(
   parallels: PrlHost | null = null,
   onHostChanged: () => void = () => undefined,
 ): JobHandler<'host.operation'> {
-  return async ({ operation, params }) => {
+  return async ({ operation, params }, ctx) => {
     const family = hostOperationFamily(operation);
     if (family === 'machines' && !parallels)
       throw new JobFailure(
@@ -31,7 +31,7 @@ export function createHostOperationHandler(
     try {
       if (family === 'machines') {
         if (!isMachineOperation(operation)) throw new UnknownHostOperation(operation);
-        return { operation, data: await runMachineOperation(parallels!, operation, params) };
+        return { operation, data: await runMachineOperation(parallels!, operation, params, ctx.progress) };
       }
       const data = await runHostOperation(exec!, operation, params);
       // The inventory's illumos lists are stale after a write; machines are not in the inventory.

@@ -469,6 +469,16 @@ function runInGuest(vm, argv, interactive) {
     process.stderr.write(`prlctl: ${file}: ${err.code}\n`);
     process.exit(127);
   });
+  // prlctl ended by a signal (the agent's timeout or output cap) ends the guest command too.
+  if (!interactive)
+    for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'])
+      process.on(sig, () => {
+        try {
+          process.kill(-child.pid, sig);
+        } catch {
+          // Gone meanwhile.
+        }
+      });
   child.on('exit', (code, signal) => {
     fs.rmSync(mark, { force: true });
     process.exit(code ?? 128 + (require('node:os').constants.signals[signal] ?? 0));
@@ -487,7 +497,28 @@ function cmdExec([ref, ...rest]) {
   if (vm.toolsState !== 'installed') fail('Failed to exec the command: Parallels Tools are not installed.', 255);
   // One argument with blanks is a command line for the guest's shell, as prlctl passes it.
   const argv = args.length === 1 && /\s/.test(args[0]) ? ['/bin/sh', '-c', args[0]] : args;
-  return runInGuest(vm, argv, false);
+  return runInGuest(vm, guestPaths(vm, argv), false);
+}
+
+/**
+ * The simulated guest has no root of its own (its processes are host processes in guest/), so the
+ * positional parameters of a `sh -c <script> <name> <params…>` that are absolute paths name files
+ * of the guest: they are mapped under guest/ (how the agent's upload script gets its target).
+ */
+function guestPaths(vm, argv) {
+  const shell = /(^|\/)(ba|da|z)?sh$/.test(argv[0] ?? '') && argv[1] === '-c' && argv.length > 4;
+  if (!shell) return argv;
+  return [...argv.slice(0, 4), ...argv.slice(4).map((a) => (a.startsWith('/') ? path.join(guestDir(vm), a) : a))];
+}
+
+/** `prlctl installtools <vm>`: mounts the tools image and runs its installer in the guest. */
+function cmdInstallTools([ref]) {
+  return mutate(ref, (vm) => {
+    if (vm.state !== 'running') fail('Failed to install Parallels Tools: the virtual machine is not running.', 255);
+    vm.toolsState = 'installed';
+    vm.toolsInstalls = (vm.toolsInstalls ?? 0) + 1;
+    return 'Installing Parallels Tools...\nParallels Tools have been successfully installed.\n';
+  });
 }
 
 function cmdEnter([ref]) {
@@ -623,6 +654,7 @@ const PRLCTL = {
   unregister: cmdUnregister,
   delete: cmdDelete,
   exec: cmdExec,
+  installtools: cmdInstallTools,
   enter: cmdEnter,
   snapshot: cmdSnapshot,
   'snapshot-list': cmdSnapshotList,
