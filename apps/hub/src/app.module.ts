@@ -39,6 +39,7 @@ import { UsersModule } from './users/users.module';
 import { SchedulerModule } from './scheduler/scheduler.module';
 import { WorkloadsModule } from './workloads/workloads.module';
 import { MachinesModule } from './machines/machines.module';
+import { ReverseProxyModule } from './reverse-proxy/reverse-proxy.module';
 import { ZonesModule } from './zones/zones.module';
 import type { Logger } from 'pino';
 
@@ -74,6 +75,7 @@ const DOMAIN_MODULES: Type[] = [
   ZonesModule,
   AgentInstallModule,
   MachinesModule,
+  ReverseProxyModule,
 ];
 
 /** Every module of the hub apart from its configuration and logger: the routes they declare are the API. */

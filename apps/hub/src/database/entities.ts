@@ -17,6 +17,7 @@ import { OperationEntity } from '../jobs/operation.entity';
 import { MigrationEntity } from '../instance-migrations/migration.entity';
 import { NodeEntity } from '../nodes/node.entity';
 import { RegistryCredentialEntity } from '../registries/registry.entity';
+import { ReverseProxyHostEntity } from '../reverse-proxy/reverse-proxy-host.entity';
 import { RegistrationTokenEntity, RevokedAgentTokenEntity } from '../nodes/registration-token.entity';
 import { User } from '../users/user.entity';
 import { WorkloadEntity } from '../workloads/workload.entity';
@@ -48,4 +49,5 @@ export const ENTITIES: Function[] = [
   IdempotencyKeyEntity,
   AllocationEntity,
   RegistryCredentialEntity,
+  ReverseProxyHostEntity,
 ];
