@@ -125,7 +125,12 @@ describe('reverse proxy on the agent: VM targets followed across address changes
       tcp_routes: [tcpRoute({ listen_port: tcp, target_vm_id: vmId, target_port: echo.port })],
     });
     const [status] = await proxy.apply({ hosts: [host] });
-    assert.deepEqual(status.tcp_routes[0], { id: host.tcp_routes[0].id, listen_port: tcp, listening: true, error: null });
+    assert.deepEqual(status.tcp_routes[0], {
+      id: host.tcp_routes[0].id,
+      listen_port: tcp,
+      listening: true,
+      error: null,
+    });
     assert.equal(await tcpExchange(tcp, 'ping', 'vm:ping'.length), 'vm:ping');
     const big = 'x'.repeat(256 * 1024);
     const back = await tcpExchange(tcp, big, big.length + 3);
@@ -271,11 +276,14 @@ describe('reverse proxy on the agent: VM targets followed across address changes
 
     const viaTls = await new Promise<{ status: number; body: any }>((resolve, reject) => {
       https
-        .get({ host: '127.0.0.1', port, path: '/secure', ca: tls.cert_pem, servername: 'localhost', agent: false }, (res) => {
-          let text = '';
-          res.on('data', (d) => (text += d));
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) }));
-        })
+        .get(
+          { host: '127.0.0.1', port, path: '/secure', ca: tls.cert_pem, servername: 'localhost', agent: false },
+          (res) => {
+            let text = '';
+            res.on('data', (d) => (text += d));
+            res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) }));
+          },
+        )
         .on('error', reject);
     });
     assert.equal(viaTls.status, 200);

@@ -38,9 +38,16 @@ export const listenAddress = z
 export const targetHost = z
   .string()
   .max(253)
-  .refine((v) => isIpAddress(v) || /^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/.test(v), {
-    message: 'an IP address or a host name',
-  });
+  .refine(
+    (v) =>
+      isIpAddress(v) ||
+      /^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/.test(
+        v,
+      ),
+    {
+      message: 'an IP address or a host name',
+    },
+  );
 export const vmId = z.string().regex(MACHINE_UUID_PATTERN, { message: 'a VM UUID' });
 
 /** A VM UUID as routes keep it: no braces, lower case. */
@@ -50,7 +57,7 @@ export function bareVmId(v: string): string {
 
 export const headerName = z
   .string()
-  .regex(HEADER_NAME_PATTERN, { message: 'a header name (an RFC 7230 token: letters, digits and !#$%&\'*+.^_`|~-)' })
+  .regex(HEADER_NAME_PATTERN, { message: "a header name (an RFC 7230 token: letters, digits and !#$%&'*+.^_`|~-)" })
   .refine((v) => !HOP_HEADERS.has(v.toLowerCase()), { message: 'the proxy sets this header itself' });
 export const headerValue = z
   .string()
@@ -135,7 +142,10 @@ export const proxyHost = z
     enabled: z.boolean(),
     listen_host: listenAddress,
     listen_port: port,
-    tls: z.object({ cert_pem: z.string().max(65_536), key_pem: z.string().max(65_536) }).strict().nullable(),
+    tls: z
+      .object({ cert_pem: z.string().max(65_536), key_pem: z.string().max(65_536) })
+      .strict()
+      .nullable(),
     /** The certificate's SHA-256 fingerprint: a changed certificate restarts the listener. */
     tls_fingerprint: z.string().max(128).nullable(),
     cors: corsSettings.nullable(),

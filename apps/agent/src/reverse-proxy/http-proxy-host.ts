@@ -97,7 +97,9 @@ export class HttpProxyHost {
     const server = this.spec.tls
       ? https.createServer({ cert: this.spec.tls.cert_pem, key: this.spec.tls.key_pem }, handler)
       : http.createServer(handler);
-    server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => this.onUpgrade(req, socket, head));
+    server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) =>
+      this.onUpgrade(req, socket, head),
+    );
     server.on('connection', (socket: Socket) => {
       this.sockets.add(socket);
       socket.on('close', () => this.sockets.delete(socket));
@@ -117,10 +119,13 @@ export class HttpProxyHost {
     await closed;
   }
 
-  private match(req: http.IncomingMessage): { route: HttpRoute; target: string } | { status: number; code: string; message: string } {
+  private match(
+    req: http.IncomingMessage,
+  ): { route: HttpRoute; target: string } | { status: number; code: string; message: string } {
     const path = req.url ?? '/';
     const found = this.routes.find((r) => r.pattern.test(path));
-    if (!found) return { status: 404, code: 'route_not_found', message: `no route of ${this.spec.name} matches this path` };
+    if (!found)
+      return { status: 404, code: 'route_not_found', message: `no route of ${this.spec.name} matches this path` };
     const { route } = found;
     if (route.target_vm_id !== null) {
       const address = this.book.address(route.target_vm_id);

@@ -26,6 +26,15 @@ import { OperationsService } from './operations.service';
     OperationWaiter,
   ],
   controllers: [OperationsController],
-  exports: [JobPayloadFillers, OperationsService, JobDispatcher, JobQueues, NodeWorkers, JobDelivery, JobSweepers, OperationWaiter],
+  exports: [
+    JobPayloadFillers,
+    OperationsService,
+    JobDispatcher,
+    JobQueues,
+    NodeWorkers,
+    JobDelivery,
+    JobSweepers,
+    OperationWaiter,
+  ],
 })
 export class JobsModule {}

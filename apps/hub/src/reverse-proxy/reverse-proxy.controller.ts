@@ -33,9 +33,14 @@ import { ReverseProxyService } from './reverse-proxy.service';
 
 const TAGS = ['reverse-proxy'];
 const WRITE_ERRORS = ['validation_failed', 'not_found', 'port_taken', 'name_taken'];
-const HOST = { 200: { description: 'The host with its routes; operation_id applies it on the node', schema: hostResponse } };
+const HOST = {
+  200: { description: 'The host with its routes; operation_id applies it on the node', schema: hostResponse },
+};
 const ACCEPTED = {
-  202: { description: 'Accepted: the operation that applies it on the node (also at Location)', schema: operationResponse },
+  202: {
+    description: 'Accepted: the operation that applies it on the node (also at Location)',
+    schema: operationResponse,
+  },
 };
 const AUDIT = { target: 'node', param: 'id' } as const;
 
@@ -189,7 +194,12 @@ export class ReverseProxyController {
   @Patch(':hostId/routes/:routeId')
   @RequirePermission('reverse_proxy.manage')
   @Audited('node.reverse_proxy.change', AUDIT)
-  @ApiDoc({ summary: 'Change an HTTP route (or move it with position)', tags: TAGS, errors: WRITE_ERRORS, responses: HOST })
+  @ApiDoc({
+    summary: 'Change an HTTP route (or move it with position)',
+    tags: TAGS,
+    errors: WRITE_ERRORS,
+    responses: HOST,
+  })
   async updateRoute(
     @CurrentPrincipal() p: Principal,
     @ValidParams(routeParams) path: Route,

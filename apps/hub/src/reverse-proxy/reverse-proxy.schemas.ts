@@ -1,13 +1,5 @@
 import { z } from 'zod';
-import {
-  corsSettings,
-  headerRules,
-  listenAddress,
-  pathPattern,
-  port,
-  targetHost,
-  vmId,
-} from '@hostplane/protocol';
+import { corsSettings, headerRules, listenAddress, pathPattern, port, targetHost, vmId } from '@hostplane/protocol';
 import { displayName } from '../http/fields';
 import type { ReverseProxyHostEntity } from './reverse-proxy-host.entity';
 

@@ -77,7 +77,9 @@ export class ReverseProxyService implements OnModuleInit {
   }
 
   onModuleInit(): void {
-    this.fillers.register('reverse_proxy.apply', ({ orgId, nodeId }) => this.desired(this.repo.manager, orgId, nodeId, true));
+    this.fillers.register('reverse_proxy.apply', ({ orgId, nodeId }) =>
+      this.desired(this.repo.manager, orgId, nodeId, true),
+    );
     this.domainEvents.on('agent.ready', ({ orgId, nodeId }) => {
       void this.repo
         .countBy({ orgId, nodeId })
@@ -213,7 +215,9 @@ export class ReverseProxyService implements OnModuleInit {
     };
     return this.changeHost(p, nodeId, hostId, (h) => {
       if (h.tcpRoutes.length >= 64)
-        throw new ValidationFailedError('TCP route', [{ path: 'tcp_routes', message: 'a host has at most 64 TCP routes' }]);
+        throw new ValidationFailedError('TCP route', [
+          { path: 'tcp_routes', message: 'a host has at most 64 TCP routes' },
+        ]);
       h.tcpRoutes = [...h.tcpRoutes, route];
     });
   }
@@ -290,7 +294,12 @@ export class ReverseProxyService implements OnModuleInit {
     );
   }
 
-  private async desired(m: EntityManager, orgId: string, nodeId: string, withKeys: boolean): Promise<ReverseProxyConfig> {
+  private async desired(
+    m: EntityManager,
+    orgId: string,
+    nodeId: string,
+    withKeys: boolean,
+  ): Promise<ReverseProxyConfig> {
     const rows = await m.find(ReverseProxyHostEntity, { where: { orgId, nodeId }, order: { createdAt: 'ASC' } });
     return {
       hosts: rows.map((h) => ({
