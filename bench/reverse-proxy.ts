@@ -75,9 +75,7 @@ export async function run(ctx: BenchContext): Promise<BenchReport> {
       clearInterval(flipper);
     }
     const afterServed = (await (await fetch(`${backend.url}/__served`)).json()) as Record<string, number>;
-    const servedDuringFlips = Object.fromEntries(
-      ADDRESSES.map((a) => [a, (afterServed[a] ?? 0) - (before[a] ?? 0)]),
-    );
+    const servedDuringFlips = Object.fromEntries(ADDRESSES.map((a) => [a, (afterServed[a] ?? 0) - (before[a] ?? 0)]));
     printLoadResults([direct, proxied, flipping]);
     const failures = flipping.errors + flipping.timeouts + flipping.non2xx;
     const ratios = {

@@ -57,7 +57,10 @@ export function createJobHandlers(deps: JobHandlerDeps): JobHandlerRegistry {
     'host.operation': createHostOperationHandler(deps.illumos ?? null, deps.parallels ?? null, deps.hostChanged),
     'reverse_proxy.apply': createReverseProxyHandler(
       deps.reverseProxy ??
-        new ReverseProxy(deps.stateDir, new VmAddressBook({ list: deps.parallels ? () => deps.parallels!.machines() : null })),
+        new ReverseProxy(
+          deps.stateDir,
+          new VmAddressBook({ list: deps.parallels ? () => deps.parallels!.machines() : null }),
+        ),
     ),
   };
 }

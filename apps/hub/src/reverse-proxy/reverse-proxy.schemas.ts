@@ -53,7 +53,7 @@ const target = {
   target_port: port,
 };
 const oneTarget = (t: { target_vm_id?: string | null; target_host?: string | null }) =>
-  (t.target_vm_id == null) !== (t.target_host == null);
+  (t.target_vm_id === null || t.target_vm_id === undefined) !== (t.target_host === null || t.target_host === undefined);
 const ONE_TARGET = { message: 'name exactly one of target_vm_id and target_host', path: ['target_vm_id'] };
 
 export const createRouteBody = z
