@@ -21,7 +21,7 @@ export class MachineEventFollower {
   private readonly known = new Map<string, { name: string; state: MachineState }>();
   /** How many times the monitor was (re)started: tests and logs read it. */
   starts = 0;
-  /** Told of every monitor line about a VM, configuration and address changes included (the reverse proxy reads them). */
+  /** Told of every monitor line about a VM, address changes included (the reverse proxy follows them). */
   onVmEvent: ((vmId: string) => void) | null = null;
 
   constructor(
