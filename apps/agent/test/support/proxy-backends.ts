@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import { join } from 'node:path';
+import type { Duplex } from 'node:stream';
 import { randomUUID } from 'node:crypto';
 import type { HttpRoute, ProxyHost, TcpRoute } from '@hostplane/protocol';
 import { tempDir } from './agent-process';
@@ -33,7 +34,12 @@ export async function backend(
       }),
   );
   // Echoes the bytes of an upgraded connection back, prefixed: stands in for a websocket service.
-  server.on('upgrade', (_req, socket) => {
+  // Upgraded sockets leave the server's bookkeeping (closeAllConnections): they are kept here.
+  const upgraded = new Set<Duplex>();
+  server.on('upgrade', (_req, socket: Duplex) => {
+    upgraded.add(socket);
+    socket.on('close', () => upgraded.delete(socket));
+    socket.on('end', () => socket.end());
     socket.write('HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\nconnection: Upgrade\r\n\r\n');
     socket.on('data', (d: Buffer) => socket.write(`${name}:${d.toString()}`));
   });
@@ -44,6 +50,7 @@ export async function backend(
     port: (server.address() as net.AddressInfo).port,
     close: () =>
       new Promise<void>((r) => {
+        for (const socket of upgraded) socket.destroy();
         server.closeAllConnections();
         server.close(() => r());
       }),
@@ -52,14 +59,21 @@ export async function backend(
 
 /** A TCP echo server answering `<name>:` then every byte it receives. */
 export async function tcpEcho(name: string, host: string): Promise<{ port: number; close(): Promise<void> }> {
+  const sockets = new Set<net.Socket>();
   const server = net.createServer((s) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
     s.write(`${name}:`);
     s.pipe(s);
   });
   await new Promise<void>((r) => server.listen(0, host, r));
   return {
     port: (server.address() as net.AddressInfo).port,
-    close: () => new Promise<void>((r) => server.close(() => r())),
+    close: () =>
+      new Promise<void>((r) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => r());
+      }),
   };
 }
 
