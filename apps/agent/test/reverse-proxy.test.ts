@@ -103,7 +103,10 @@ describe('reverse proxy on the agent: VM targets followed across address changes
     while (!results.some((r) => r.name === 'B') && Date.now() < deadline) await sleep(10);
     const settledAt = results.find((r) => r.name === 'B')?.at;
     assert.ok(settledAt, 'the proxy reached the VM at its new address');
+    // At least a second and 20 requests after the change settled (a loaded machine answers slowly).
+    const enough = Date.now() + 20_000;
     await sleep(1000);
+    while (results.filter((r) => r.at >= settledAt).length <= 20 && Date.now() < enough) await sleep(50);
     stop = true;
     await loop;
     const afterSettle = results.filter((r) => r.at >= settledAt);

@@ -277,7 +277,10 @@ describe('reverse proxy API end to end: hub → reverse_proxy.apply → agent �
       results.some((r) => r.name === 'B') ? true : undefined,
     );
     const settledAt = results.find((r) => r.name === 'B')!.at;
+    // At least a second and 20 requests after the change settled (a loaded machine answers slowly).
+    const enough = Date.now() + 20_000;
     await sleep(1000);
+    while (results.filter((r) => r.at >= settledAt).length <= 20 && Date.now() < enough) await sleep(50);
     stop = true;
     await loop;
     const afterSettle = results.filter((r) => r.at >= settledAt);
