@@ -82,6 +82,11 @@ const BENCHMARKS: Record<string, BenchmarkEntry> = {
       'inside a Parallels guest (simulated prlctl): exec output MB/s streamed through the hub vs prlctl directly, /bin/true round trip as a stream, an operation and directly, upload MB/s, hub and agent CPU per MB',
     load: () => import('./machines-guest'),
   },
+  'reverse-proxy': {
+    description:
+      "the agent's reverse proxy (http-proxy-3) in front of a VM's service: req/s, added latency and CPU per request against the service directly, and while the VM's address flips every second (failures counted)",
+    load: () => import('./reverse-proxy'),
+  },
   events: {
     description:
       'GET /v1/operations/{id}/wait answered after the job finished (p50/p99), and 1,000 /v1/ws/subscribe subscribers at 100 events/s: delay, loss, hub CPU and RSS',

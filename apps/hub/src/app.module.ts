@@ -40,6 +40,7 @@ import { SchedulerModule } from './scheduler/scheduler.module';
 import { WorkloadsModule } from './workloads/workloads.module';
 import { EphemeralMachinesModule } from './ephemeral-machines/ephemeral-machines.module';
 import { MachinesModule } from './machines/machines.module';
+import { ReverseProxyModule } from './reverse-proxy/reverse-proxy.module';
 import { ZonesModule } from './zones/zones.module';
 import type { Logger } from 'pino';
 
@@ -76,6 +77,7 @@ const DOMAIN_MODULES: Type[] = [
   AgentInstallModule,
   MachinesModule,
   EphemeralMachinesModule,
+  ReverseProxyModule,
 ];
 
 /** Every module of the hub apart from its configuration and logger: the routes they declare are the API. */

@@ -19,6 +19,7 @@ import { NODE_ERRORS } from './nodes/nodes.errors';
 import { ORGANIZATION_ERRORS } from './organizations/organizations.errors';
 import { OUTBOUND_ERRORS } from './outbound/outbound.errors';
 import { REGISTRY_ERRORS } from './registries/registries.errors';
+import { REVERSE_PROXY_ERRORS } from './reverse-proxy/reverse-proxy.errors';
 import { SCHEDULER_ERRORS } from './scheduler/scheduler.errors';
 import { USER_ERRORS } from './users/users.errors';
 import { WORKLOAD_ERRORS } from './workloads/workloads.errors';
@@ -50,6 +51,7 @@ export const ERROR_CATALOGS = {
   organizations: ORGANIZATION_ERRORS,
   outbound: OUTBOUND_ERRORS,
   registries: REGISTRY_ERRORS,
+  reverseProxy: REVERSE_PROXY_ERRORS,
   scheduler: SCHEDULER_ERRORS,
   users: USER_ERRORS,
   workloads: WORKLOAD_ERRORS,

@@ -14,3 +14,4 @@ export * from './streams';
 export * from './messages';
 export * from './tokens';
 export * from './workload-env';
+export * from './reverse-proxy';

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { backupInfo, CONTAINER_ACTIONS, containerRef, fileEntry, instanceFilePath, transferId } from './files';
 import { instanceId, instanceSpec, instanceStats, instanceStatus, registryAuth } from './instances';
+import { proxyHostStatus, reverseProxyConfig } from './reverse-proxy';
 
 const signal = z.enum(['SIGTERM', 'SIGKILL', 'SIGINT', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2']);
 
@@ -286,6 +287,15 @@ export const JOB_KINDS = {
       p.operation.startsWith('machines.') && typeof p.params.vm === 'string'
         ? `machine:${p.params.vm.replace(/^\{|\}$/g, '')}`
         : `host:${p.operation.split('.').slice(0, 2).join('.')}`,
+    cancellable: false,
+  }),
+  'reverse_proxy.apply': kind({
+    description:
+      "Serve the node's full desired reverse-proxy configuration (docs/api/machines.md, Reverse proxy): hosts not named are closed; fails naming each listener that could not open",
+    payload: reverseProxyConfig,
+    result: z.object({ hosts: z.array(proxyHostStatus) }),
+    // One apply at a time per node, in order: the last one queued is what the node serves.
+    resource: () => 'node:reverse-proxy',
     cancellable: false,
   }),
 } satisfies Record<string, JobKindSpec>;

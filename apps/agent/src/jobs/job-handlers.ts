@@ -14,6 +14,9 @@ import { createInstanceHandlers } from './handlers/instances';
 import { createInventoryRefreshHandler } from './handlers/inventory-refresh';
 import { createProcessKillHandler } from './handlers/process-kill';
 import { createSelftestHandler } from './handlers/selftest';
+import { createReverseProxyHandler } from './handlers/reverse-proxy';
+import { ReverseProxy } from '../reverse-proxy/reverse-proxy';
+import { VmAddressBook } from '../reverse-proxy/vm-addresses';
 
 export interface JobHandlerDeps {
   stateDir: string;
@@ -30,6 +33,8 @@ export interface JobHandlerDeps {
   hostChanged?: () => void;
   /** The Parallels tools (parallels settings); null or absent where machines are off. */
   parallels?: PrlHost | null;
+  /** The node's reverse proxy; by default one of `stateDir` that resolves VMs through `parallels`. */
+  reverseProxy?: ReverseProxy;
 }
 
 /** The handler of every job kind this agent runs; drivers add theirs here as they arrive. */
@@ -50,5 +55,12 @@ export function createJobHandlers(deps: JobHandlerDeps): JobHandlerRegistry {
     ...createBackupHandlers(files.backups, instances),
     ...createContainerHandlers(deps.containers ?? new ContainerControl('/nonexistent/docker.sock')),
     'host.operation': createHostOperationHandler(deps.illumos ?? null, deps.parallels ?? null, deps.hostChanged),
+    'reverse_proxy.apply': createReverseProxyHandler(
+      deps.reverseProxy ??
+        new ReverseProxy(
+          deps.stateDir,
+          new VmAddressBook({ list: deps.parallels ? () => deps.parallels!.machines() : null }),
+        ),
+    ),
   };
 }

@@ -21,6 +21,8 @@ export class MachineEventFollower {
   private readonly known = new Map<string, { name: string; state: MachineState }>();
   /** How many times the monitor was (re)started: tests and logs read it. */
   starts = 0;
+  /** Told of every monitor line about a VM, address changes included (the reverse proxy follows them). */
+  onVmEvent: ((vmId: string) => void) | null = null;
 
   constructor(
     private readonly host: PrlHost,
@@ -64,6 +66,7 @@ export class MachineEventFollower {
     lines.on('line', (line) => {
       const event = parseMonitorEventLine(line);
       if (!event) return;
+      this.onVmEvent?.(event.vmId);
       seeding = seeding.then(() => this.onEvent(event)).catch(() => undefined);
     });
   }

@@ -31,6 +31,8 @@ import { runTunnel, TunnelExit } from '../tunnel/connection-loop';
 import { SessionHooks } from '../tunnel/hub-connection';
 import { HubSession } from '../tunnel/hub-session';
 import { AGENT_VERSION } from '../version';
+import { ReverseProxy } from '../reverse-proxy/reverse-proxy';
+import { VmAddressBook } from '../reverse-proxy/vm-addresses';
 
 export interface AgentRuntimeOptions {
   config: AgentConfig;
@@ -84,6 +86,11 @@ export async function runAgent(options: AgentRuntimeOptions): Promise<TunnelExit
     },
   });
   const files = createFileServices(config.stateDir, instances.store);
+  const reverseProxy = new ReverseProxy(
+    config.stateDir,
+    new VmAddressBook({ list: parallels ? () => parallels.host.machines() : null }),
+    log,
+  );
   const containers = new ContainerControl(config.docker.socketPath);
   const zones = zone ? new ZoneConsoles(zone.exec) : undefined;
   const machines = parallels ? new MachineGuest(parallels.host, join(config.stateDir, 'machine-uploads')) : undefined;
@@ -99,6 +106,7 @@ export async function runAgent(options: AgentRuntimeOptions): Promise<TunnelExit
       inventory.refreshSoon();
     },
     parallels: parallels?.host ?? null,
+    reverseProxy,
   });
   assertHandlersMatchJobKinds(handlers);
 
@@ -110,6 +118,7 @@ export async function runAgent(options: AgentRuntimeOptions): Promise<TunnelExit
   const machineFollower = parallels
     ? new MachineEventFollower(parallels.host, (frame) => machineEvents.push(frame), log)
     : null;
+  if (machineFollower) machineFollower.onVmEvent = (vmId) => reverseProxy.book.changed(vmId);
   machineFollower?.start();
   // Re-adopts instances that kept running while the agent was away, before the hub asks about them.
   const adopted = await instances.list();
@@ -117,6 +126,9 @@ export async function runAgent(options: AgentRuntimeOptions): Promise<TunnelExit
     { instances: adopted.length, running: adopted.filter((i) => i.state === 'running').length },
     'instances loaded',
   );
+  await reverseProxy
+    .restore()
+    .catch((err: Error) => log.warn({ err: err.message }, 'the saved reverse-proxy configuration could not be served'));
   const journal = await JobJournal.open(config.stateDir, { retentionDays: config.journal.retentionDays });
   const { records, skipped, tornTail } = journal.loadReport;
   if (skipped > 0 || tornTail)
@@ -184,6 +196,7 @@ export async function runAgent(options: AgentRuntimeOptions): Promise<TunnelExit
     });
   } finally {
     machineFollower?.close();
+    await reverseProxy.close().catch((err: unknown) => log.error({ err }, 'closing the reverse proxy failed'));
     await instances.close().catch((err: unknown) => log.error({ err }, 'releasing instances failed'));
     await journal.close().catch((err: unknown) => log.error({ err }, 'closing the job journal failed'));
     lock.release();

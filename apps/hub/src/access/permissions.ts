@@ -36,6 +36,8 @@ export const PERMISSIONS = {
   'machines.manage':
     'Change the Parallels Desktop VMs of macOS nodes: start, stop, suspend, clone, configure, register, delete, snapshot and revert them',
   'machines.execute': 'Run commands inside the guests of Parallels Desktop VMs (prlctl exec)',
+  'reverse_proxy.manage':
+    'Change the reverse proxies nodes run for their VMs: hosts, TLS certificates, CORS, HTTP and TCP routes; enable, disable and restart them',
   'operations.view': 'See operations (jobs) and their progress',
   'operations.cancel': 'Cancel running operations',
   'platform.admin': 'Platform administration above organizations; only a platform admin can give it to an API token',

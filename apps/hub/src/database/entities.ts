@@ -18,6 +18,7 @@ import { EphemeralMachineEntity } from '../ephemeral-machines/ephemeral-machine.
 import { MigrationEntity } from '../instance-migrations/migration.entity';
 import { NodeEntity } from '../nodes/node.entity';
 import { RegistryCredentialEntity } from '../registries/registry.entity';
+import { ReverseProxyHostEntity } from '../reverse-proxy/reverse-proxy-host.entity';
 import { RegistrationTokenEntity, RevokedAgentTokenEntity } from '../nodes/registration-token.entity';
 import { User } from '../users/user.entity';
 import { WorkloadEntity } from '../workloads/workload.entity';
@@ -50,4 +51,5 @@ export const ENTITIES: Function[] = [
   AllocationEntity,
   RegistryCredentialEntity,
   EphemeralMachineEntity,
+  ReverseProxyHostEntity,
 ];

@@ -15,6 +15,7 @@ import { ZoneDriver1796370000000 } from './schema-migrations/1796370000000-zone-
 import { ParallelsDriver1796410000000 } from './schema-migrations/1796410000000-parallels-driver';
 import { NodeDiskIo1796440000000 } from './schema-migrations/1796440000000-node-disk-io';
 import { EphemeralMachines1796460000000 } from './schema-migrations/1796460000000-ephemeral-machines';
+import { ReverseProxy1796450000000 } from './schema-migrations/1796450000000-reverse-proxy';
 
 /** Every migration, in order. Add new ones at the end; never edit one that has shipped. */
 export const MIGRATIONS: Function[] = [
@@ -34,5 +35,6 @@ export const MIGRATIONS: Function[] = [
   ZoneDriver1796370000000,
   ParallelsDriver1796410000000,
   NodeDiskIo1796440000000,
+  ReverseProxy1796450000000,
   EphemeralMachines1796460000000,
 ];

@@ -11,6 +11,7 @@ import type { AgentSession } from '../tunnel/agent-session';
 import { TunnelServer } from '../tunnel/tunnel.server';
 import type { NodeJobData } from './job-queues';
 import { JobRegistryCredentials } from './job-registry-credentials';
+import { JobPayloadFillers } from './job-payload-fillers';
 import { OperationsService } from './operations.service';
 
 const REDELIVER_DELAY_MS = 1000;
@@ -44,6 +45,7 @@ export class JobDelivery {
     private readonly operations: OperationsService,
     domainEvents: DomainEventBus,
     private readonly registryCredentials: JobRegistryCredentials,
+    private readonly payloadFillers: JobPayloadFillers,
     @Inject(HUB_CONFIG) private readonly config: HubConfig,
     @Inject(HUB_LOGGER) private readonly log: Logger,
   ) {
@@ -105,7 +107,7 @@ export class JobDelivery {
     const envelope: JobEnvelope = {
       job_id: data.opId,
       kind: data.kind as JobEnvelope['kind'],
-      payload,
+      payload: await this.payloadFillers.fill(data.kind, { orgId: data.orgId, nodeId }, payload),
       resource: data.resource,
       attempt: job.attemptsMade + 1,
       deadline_at: data.deadlineAt,

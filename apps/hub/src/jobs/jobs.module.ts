@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { RegistriesModule } from '../registries/registries.module';
 import { TunnelModule } from '../tunnel/tunnel.module';
 import { JobRegistryCredentials } from './job-registry-credentials';
+import { JobPayloadFillers } from './job-payload-fillers';
 import { JobDelivery } from './job-delivery';
 import { JobDispatcher } from './job-dispatcher';
 import { JobQueues } from './job-queues';
@@ -15,6 +16,7 @@ import { OperationsService } from './operations.service';
   imports: [TunnelModule, RegistriesModule],
   providers: [
     JobRegistryCredentials,
+    JobPayloadFillers,
     OperationsService,
     JobQueues,
     JobDelivery,
@@ -24,6 +26,15 @@ import { OperationsService } from './operations.service';
     OperationWaiter,
   ],
   controllers: [OperationsController],
-  exports: [OperationsService, JobDispatcher, JobQueues, NodeWorkers, JobDelivery, JobSweepers, OperationWaiter],
+  exports: [
+    JobPayloadFillers,
+    OperationsService,
+    JobDispatcher,
+    JobQueues,
+    NodeWorkers,
+    JobDelivery,
+    JobSweepers,
+    OperationWaiter,
+  ],
 })
 export class JobsModule {}

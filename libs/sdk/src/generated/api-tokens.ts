@@ -135,6 +135,7 @@ export interface operations {
             | 'machines.read'
             | 'machines.manage'
             | 'machines.execute'
+            | 'reverse_proxy.manage'
             | 'operations.view'
             | 'operations.cancel'
             | 'platform.admin'

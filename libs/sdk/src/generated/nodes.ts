@@ -328,6 +328,132 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/v1/nodes/{id}/reverse-proxy/hosts': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The node's reverse-proxy hosts with their routes (TLS keys are never shown) */
+    get: operations['getV1NodesIdReverseProxyHosts'];
+    put?: never;
+    /** Add a reverse-proxy host: a listener (TLS when given a certificate), CORS, a backend timeout */
+    post: operations['postV1NodesIdReverseProxyHosts'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/nodes/{id}/reverse-proxy/hosts/{hostId}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** One reverse-proxy host */
+    get: operations['getV1NodesIdReverseProxyHostsHostId'];
+    put?: never;
+    post?: never;
+    /** Delete a host (its listeners close) */
+    delete: operations['deleteV1NodesIdReverseProxyHostsHostId'];
+    options?: never;
+    head?: never;
+    /** Change a host: name, listen address, TLS (null removes it), CORS, timeout */
+    patch: operations['patchV1NodesIdReverseProxyHostsHostId'];
+    trace?: never;
+  };
+  '/v1/nodes/{id}/reverse-proxy/hosts/{hostId}/routes': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** A host's HTTP routes, in the order they are tried */
+    get: operations['getV1NodesIdReverseProxyHostsHostIdRoutes'];
+    put?: never;
+    /** Add an HTTP route: a path regex to a VM (by id, followed across address changes) or host:port */
+    post: operations['postV1NodesIdReverseProxyHostsHostIdRoutes'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/nodes/{id}/reverse-proxy/hosts/{hostId}/routes/{routeId}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    post?: never;
+    /** Delete an HTTP route */
+    delete: operations['deleteV1NodesIdReverseProxyHostsHostIdRoutesRouteId'];
+    options?: never;
+    head?: never;
+    /** Change an HTTP route (or move it with position) */
+    patch: operations['patchV1NodesIdReverseProxyHostsHostIdRoutesRouteId'];
+    trace?: never;
+  };
+  '/v1/nodes/{id}/reverse-proxy/hosts/{hostId}/tcp-routes': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** A host's TCP routes */
+    get: operations['getV1NodesIdReverseProxyHostsHostIdTcpRoutes'];
+    put?: never;
+    /** Add a TCP route: a port on the host's listen address piped to a VM or host:port */
+    post: operations['postV1NodesIdReverseProxyHostsHostIdTcpRoutes'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/nodes/{id}/reverse-proxy/hosts/{hostId}/tcp-routes/{routeId}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    post?: never;
+    /** Delete a TCP route */
+    delete: operations['deleteV1NodesIdReverseProxyHostsHostIdTcpRoutesRouteId'];
+    options?: never;
+    head?: never;
+    /** Change a TCP route */
+    patch: operations['patchV1NodesIdReverseProxyHostsHostIdTcpRoutesRouteId'];
+    trace?: never;
+  };
+  '/v1/nodes/{id}/reverse-proxy/hosts/{hostId}/{action}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** enable, disable or restart a host (restart closes and reopens its listeners) */
+    post: operations['postV1NodesIdReverseProxyHostsHostIdAction'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/v1/nodes/{id}/rotate-token': {
     parameters: {
       query?: never;
@@ -2421,6 +2547,1677 @@ export interface operations {
             started_at: string | null;
             finished_at: string | null;
             deadline_at: string | null;
+          };
+        };
+      };
+      /** @description Error */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  getV1NodesIdReverseProxyHosts: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description `{data}` */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            node_id: string;
+            name: string;
+            enabled: boolean;
+            listen_host: string;
+            listen_port: number;
+            /** @description A certificate and key are stored (encrypted); they are never shown */
+            has_tls: boolean;
+            /** @description The certificate's SHA-256 fingerprint */
+            tls_fingerprint: string | null;
+            tls_not_after: string | null;
+            cors: {
+              allowed_origins: string[];
+              allowed_methods: string[];
+              allowed_headers: string[];
+              allow_credentials: boolean;
+              max_age_seconds: number;
+            } | null;
+            timeout_ms: number;
+            routes: {
+              /** Format: uuid */
+              id: string;
+              path_pattern: string;
+              target_vm_id: string | null;
+              target_host: string | null;
+              target_port: number;
+              request_headers: {
+                add: {
+                  [key: string]: string;
+                };
+                remove: string[];
+              };
+              response_headers: {
+                add: {
+                  [key: string]: string;
+                };
+                remove: string[];
+              };
+              forwarded_headers: boolean;
+            }[];
+            tcp_routes: {
+              /** Format: uuid */
+              id: string;
+              listen_port: number;
+              target_vm_id: string | null;
+              target_host: string | null;
+              target_port: number;
+            }[];
+            created_at: string;
+            updated_at: string;
+            /**
+             * Format: uuid
+             * @description The operation that applies the change on the node (GET /v1/operations/{id}); on writes only
+             */
+            operation_id?: string;
+          }[];
+        };
+      };
+      /** @description `not_found`: the resource (or route) does not exist, or is not visible to the caller */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'not_found';
+          };
+        };
+      };
+      /** @description Error */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  postV1NodesIdReverseProxyHosts: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description A unique value (e.g. a UUID, 1–255 printable ASCII characters) that makes a retry safe. The same key with the same request from the same caller within 24 h answers the first response again (status, body, Location; header `Idempotent-Replayed: true`) without doing the work twice. The same key with a different request: 422 `idempotency_key_reused`. While the first request is still running: the retry waits up to 5 s for it, then 409 `idempotency_key_in_flight`. Responses with status 5xx and requests that failed validation are not kept: a retry runs again. See docs/api.md. */
+        'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
+      };
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': {
+          name: string;
+          /** @default 0.0.0.0 */
+          listen_host?: string;
+          listen_port: number;
+          /** @default true */
+          enabled?: boolean;
+          /** @default null */
+          tls?: {
+            /** @description The certificate (chain) in PEM */
+            cert_pem: string;
+            /** @description Its private key in PEM; stored encrypted, never returned */
+            key_pem: string;
+          } | null;
+          /** @default null */
+          cors?: {
+            allowed_origins: string[];
+            /**
+             * @default [
+             *       "GET",
+             *       "HEAD",
+             *       "POST",
+             *       "PUT",
+             *       "PATCH",
+             *       "DELETE"
+             *     ]
+             */
+            allowed_methods?: string[];
+            /** @default [] */
+            allowed_headers?: string[];
+            /** @default false */
+            allow_credentials?: boolean;
+            /** @default 600 */
+            max_age_seconds?: number;
+          } | null;
+          /**
+           * @description A backend slower than this is answered 504
+           * @default 30000
+           */
+          timeout_ms?: number;
+        };
+      };
+    };
+    responses: {
+      /** @description Created */
+      201: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            node_id: string;
+            name: string;
+            enabled: boolean;
+            listen_host: string;
+            listen_port: number;
+            /** @description A certificate and key are stored (encrypted); they are never shown */
+            has_tls: boolean;
+            /** @description The certificate's SHA-256 fingerprint */
+            tls_fingerprint: string | null;
+            tls_not_after: string | null;
+            cors: {
+              allowed_origins: string[];
+              allowed_methods: string[];
+              allowed_headers: string[];
+              allow_credentials: boolean;
+              max_age_seconds: number;
+            } | null;
+            timeout_ms: number;
+            routes: {
+              /** Format: uuid */
+              id: string;
+              path_pattern: string;
+              target_vm_id: string | null;
+              target_host: string | null;
+              target_port: number;
+              request_headers: {
+                add: {
+                  [key: string]: string;
+                };
+                remove: string[];
+              };
+              response_headers: {
+                add: {
+                  [key: string]: string;
+                };
+                remove: string[];
+              };
+              forwarded_headers: boolean;
+            }[];
+            tcp_routes: {
+              /** Format: uuid */
+              id: string;
+              listen_port: number;
+              target_vm_id: string | null;
+              target_host: string | null;
+              target_port: number;
+            }[];
+            created_at: string;
+            updated_at: string;
+            /**
+             * Format: uuid
+             * @description The operation that applies the change on the node (GET /v1/operations/{id}); on writes only
+             */
+            operation_id?: string;
+          };
+        };
+      };
+      /**
+       * @description `validation_failed`: a field of the body, query or path is invalid; the message and `fields` name it
+       *
+       *     `invalid_certificate`: the TLS certificate or key cannot be read, or the key does not belong to the certificate
+       */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'validation_failed' | 'invalid_certificate';
+          };
+        };
+      };
+      /** @description `not_found`: the resource (or route) does not exist, or is not visible to the caller */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'not_found';
+          };
+        };
+      };
+      /**
+       * @description `port_taken`: another reverse-proxy host or TCP route of this node already listens on that address and port
+       *
+       *     `name_taken`: another resource of this kind already has this name
+       */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'port_taken' | 'name_taken';
+          };
+        };
+      };
+      /** @description Error */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  getV1NodesIdReverseProxyHostsHostId: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+        hostId: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The host with its routes; operation_id applies it on the node */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            node_id: string;
+            name: string;
+            enabled: boolean;
+            listen_host: string;
+            listen_port: number;
+            /** @description A certificate and key are stored (encrypted); they are never shown */
+            has_tls: boolean;
+            /** @description The certificate's SHA-256 fingerprint */
+            tls_fingerprint: string | null;
+            tls_not_after: string | null;
+            cors: {
+              allowed_origins: string[];
+              allowed_methods: string[];
+              allowed_headers: string[];
+              allow_credentials: boolean;
+              max_age_seconds: number;
+            } | null;
+            timeout_ms: number;
+            routes: {
+              /** Format: uuid */
+              id: string;
+              path_pattern: string;
+              target_vm_id: string | null;
+              target_host: string | null;
+              target_port: number;
+              request_headers: {
+                add: {
+                  [key: string]: string;
+                };
+                remove: string[];
+              };
+              response_headers: {
+                add: {
+                  [key: string]: string;
+                };
+                remove: string[];
+              };
+              forwarded_headers: boolean;
+            }[];
+            tcp_routes: {
+              /** Format: uuid */
+              id: string;
+              listen_port: number;
+              target_vm_id: string | null;
+              target_host: string | null;
+              target_port: number;
+            }[];
+            created_at: string;
+            updated_at: string;
+            /**
+             * Format: uuid
+             * @description The operation that applies the change on the node (GET /v1/operations/{id}); on writes only
+             */
+            operation_id?: string;
+          };
+        };
+      };
+      /** @description `not_found`: the resource (or route) does not exist, or is not visible to the caller */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'not_found';
+          };
+        };
+      };
+      /** @description Error */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  deleteV1NodesIdReverseProxyHostsHostId: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description A unique value (e.g. a UUID, 1–255 printable ASCII characters) that makes a retry safe. The same key with the same request from the same caller within 24 h answers the first response again (status, body, Location; header `Idempotent-Replayed: true`) without doing the work twice. The same key with a different request: 422 `idempotency_key_reused`. While the first request is still running: the retry waits up to 5 s for it, then 409 `idempotency_key_in_flight`. Responses with status 5xx and requests that failed validation are not kept: a retry runs again. See docs/api.md. */
+        'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
+      };
+      path: {
+        id: string;
+        hostId: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Accepted: the operation that applies it on the node (also at Location) */
+      202: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** Format: uuid */
+            id: string;
+            kind: string;
+            /** @enum {string} */
+            status: 'queued' | 'running' | 'cancelling' | 'succeeded' | 'failed' | 'cancelled' | 'expired';
+            progress: {
+              percent: number;
+              message: string | null;
+            };
+            /** @description API paths of what the operation touches */
+            resources: string[];
+            may_cancel: boolean;
+            node_id: string | null;
+            actor: {
+              /** @enum {string} */
+              type: 'user' | 'api_token' | 'system';
+              id: string | null;
+              name?: string;
+            };
+            error: {
+              code: string;
+              message: string;
+            } | null;
+            result: unknown;
+            created_at: string;
+            started_at: string | null;
+            finished_at: string | null;
+            deadline_at: string | null;
+          };
+        };
+      };
+      /** @description `not_found`: the resource (or route) does not exist, or is not visible to the caller */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'not_found';
+          };
+        };
+      };
+      /** @description Error */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  patchV1NodesIdReverseProxyHostsHostId: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description A unique value (e.g. a UUID, 1–255 printable ASCII characters) that makes a retry safe. The same key with the same request from the same caller within 24 h answers the first response again (status, body, Location; header `Idempotent-Replayed: true`) without doing the work twice. The same key with a different request: 422 `idempotency_key_reused`. While the first request is still running: the retry waits up to 5 s for it, then 409 `idempotency_key_in_flight`. Responses with status 5xx and requests that failed validation are not kept: a retry runs again. See docs/api.md. */
+        'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
+      };
+      path: {
+        id: string;
+        hostId: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': {
+          name?: string;
+          listen_host?: string;
+          listen_port?: number;
+          /** @description null removes TLS; leave out to keep the stored certificate */
+          tls?: {
+            /** @description The certificate (chain) in PEM */
+            cert_pem: string;
+            /** @description Its private key in PEM; stored encrypted, never returned */
+            key_pem: string;
+          } | null;
+          cors?: {
+            allowed_origins: string[];
+            /**
+             * @default [
+             *       "GET",
+             *       "HEAD",
+             *       "POST",
+             *       "PUT",
+             *       "PATCH",
+             *       "DELETE"
+             *     ]
+             */
+            allowed_methods?: string[];
+            /** @default [] */
+            allowed_headers?: string[];
+            /** @default false */
+            allow_credentials?: boolean;
+            /** @default 600 */
+            max_age_seconds?: number;
+          } | null;
+          timeout_ms?: number;
+        };
+      };
+    };
+    responses: {
+      /** @description The host with its routes; operation_id applies it on the node */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            node_id: string;
+            name: string;
+            enabled: boolean;
+            listen_host: string;
+            listen_port: number;
+            /** @description A certificate and key are stored (encrypted); they are never shown */
+            has_tls: boolean;
+            /** @description The certificate's SHA-256 fingerprint */
+            tls_fingerprint: string | null;
+            tls_not_after: string | null;
+            cors: {
+              allowed_origins: string[];
+              allowed_methods: string[];
+              allowed_headers: string[];
+              allow_credentials: boolean;
+              max_age_seconds: number;
+            } | null;
+            timeout_ms: number;
+            routes: {
+              /** Format: uuid */
+              id: string;
+              path_pattern: string;
+              target_vm_id: string | null;
+              target_host: string | null;
+              target_port: number;
+              request_headers: {
+                add: {
+                  [key: string]: string;
+                };
+                remove: string[];
+              };
+              response_headers: {
+                add: {
+                  [key: string]: string;
+                };
+                remove: string[];
+              };
+              forwarded_headers: boolean;
+            }[];
+            tcp_routes: {
+              /** Format: uuid */
+              id: string;
+              listen_port: number;
+              target_vm_id: string | null;
+              target_host: string | null;
+              target_port: number;
+            }[];
+            created_at: string;
+            updated_at: string;
+            /**
+             * Format: uuid
+             * @description The operation that applies the change on the node (GET /v1/operations/{id}); on writes only
+             */
+            operation_id?: string;
+          };
+        };
+      };
+      /**
+       * @description `validation_failed`: a field of the body, query or path is invalid; the message and `fields` name it
+       *
+       *     `invalid_certificate`: the TLS certificate or key cannot be read, or the key does not belong to the certificate
+       */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'validation_failed' | 'invalid_certificate';
+          };
+        };
+      };
+      /** @description `not_found`: the resource (or route) does not exist, or is not visible to the caller */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'not_found';
+          };
+        };
+      };
+      /**
+       * @description `port_taken`: another reverse-proxy host or TCP route of this node already listens on that address and port
+       *
+       *     `name_taken`: another resource of this kind already has this name
+       */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'port_taken' | 'name_taken';
+          };
+        };
+      };
+      /** @description Error */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  getV1NodesIdReverseProxyHostsHostIdRoutes: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+        hostId: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description `{data}` */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** Format: uuid */
+            id: string;
+            path_pattern: string;
+            target_vm_id: string | null;
+            target_host: string | null;
+            target_port: number;
+            request_headers: {
+              add: {
+                [key: string]: string;
+              };
+              remove: string[];
+            };
+            response_headers: {
+              add: {
+                [key: string]: string;
+              };
+              remove: string[];
+            };
+            forwarded_headers: boolean;
+          }[];
+        };
+      };
+      /** @description `not_found`: the resource (or route) does not exist, or is not visible to the caller */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'not_found';
+          };
+        };
+      };
+      /** @description Error */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  postV1NodesIdReverseProxyHostsHostIdRoutes: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description A unique value (e.g. a UUID, 1–255 printable ASCII characters) that makes a retry safe. The same key with the same request from the same caller within 24 h answers the first response again (status, body, Location; header `Idempotent-Replayed: true`) without doing the work twice. The same key with a different request: 422 `idempotency_key_reused`. While the first request is still running: the retry waits up to 5 s for it, then 409 `idempotency_key_in_flight`. Responses with status 5xx and requests that failed validation are not kept: a retry runs again. See docs/api.md. */
+        'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
+      };
+      path: {
+        id: string;
+        hostId: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': {
+          /**
+           * @description A regular expression tested against the path and query; the first matching route serves
+           * @default ^/
+           */
+          path_pattern?: string;
+          /** @description A Parallels VM by UUID: reached at its current address */
+          target_vm_id?: string | null;
+          /** @description A fixed IP address or host name */
+          target_host?: string | null;
+          target_port: number;
+          request_headers?: {
+            /** @default {} */
+            add?: {
+              [key: string]: string;
+            };
+            /** @default [] */
+            remove?: string[];
+          };
+          response_headers?: {
+            /** @default {} */
+            add?: {
+              [key: string]: string;
+            };
+            /** @default [] */
+            remove?: string[];
+          };
+          /**
+           * @description Add X-Forwarded-For, -Proto and -Host
+           * @default true
+           */
+          forwarded_headers?: boolean;
+          /** @description Where in the order (0 = first); last by default */
+          position?: number;
+        };
+      };
+    };
+    responses: {
+      /** @description The host with the new route */
+      201: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            node_id: string;
+            name: string;
+            enabled: boolean;
+            listen_host: string;
+            listen_port: number;
+            /** @description A certificate and key are stored (encrypted); they are never shown */
+            has_tls: boolean;
+            /** @description The certificate's SHA-256 fingerprint */
+            tls_fingerprint: string | null;
+            tls_not_after: string | null;
+            cors: {
+              allowed_origins: string[];
+              allowed_methods: string[];
+              allowed_headers: string[];
+              allow_credentials: boolean;
+              max_age_seconds: number;
+            } | null;
+            timeout_ms: number;
+            routes: {
+              /** Format: uuid */
+              id: string;
+              path_pattern: string;
+              target_vm_id: string | null;
+              target_host: string | null;
+              target_port: number;
+              request_headers: {
+                add: {
+                  [key: string]: string;
+                };
+                remove: string[];
+              };
+              response_headers: {
+                add: {
+                  [key: string]: string;
+                };
+                remove: string[];
+              };
+              forwarded_headers: boolean;
+            }[];
+            tcp_routes: {
+              /** Format: uuid */
+              id: string;
+              listen_port: number;
+              target_vm_id: string | null;
+              target_host: string | null;
+              target_port: number;
+            }[];
+            created_at: string;
+            updated_at: string;
+            /**
+             * Format: uuid
+             * @description The operation that applies the change on the node (GET /v1/operations/{id}); on writes only
+             */
+            operation_id?: string;
+          };
+        };
+      };
+      /** @description `validation_failed`: a field of the body, query or path is invalid; the message and `fields` name it */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'validation_failed';
+          };
+        };
+      };
+      /** @description `not_found`: the resource (or route) does not exist, or is not visible to the caller */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'not_found';
+          };
+        };
+      };
+      /**
+       * @description `port_taken`: another reverse-proxy host or TCP route of this node already listens on that address and port
+       *
+       *     `name_taken`: another resource of this kind already has this name
+       */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'port_taken' | 'name_taken';
+          };
+        };
+      };
+      /** @description Error */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  deleteV1NodesIdReverseProxyHostsHostIdRoutesRouteId: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description A unique value (e.g. a UUID, 1–255 printable ASCII characters) that makes a retry safe. The same key with the same request from the same caller within 24 h answers the first response again (status, body, Location; header `Idempotent-Replayed: true`) without doing the work twice. The same key with a different request: 422 `idempotency_key_reused`. While the first request is still running: the retry waits up to 5 s for it, then 409 `idempotency_key_in_flight`. Responses with status 5xx and requests that failed validation are not kept: a retry runs again. See docs/api.md. */
+        'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
+      };
+      path: {
+        id: string;
+        hostId: string;
+        routeId: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The host with its routes; operation_id applies it on the node */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            node_id: string;
+            name: string;
+            enabled: boolean;
+            listen_host: string;
+            listen_port: number;
+            /** @description A certificate and key are stored (encrypted); they are never shown */
+            has_tls: boolean;
+            /** @description The certificate's SHA-256 fingerprint */
+            tls_fingerprint: string | null;
+            tls_not_after: string | null;
+            cors: {
+              allowed_origins: string[];
+              allowed_methods: string[];
+              allowed_headers: string[];
+              allow_credentials: boolean;
+              max_age_seconds: number;
+            } | null;
+            timeout_ms: number;
+            routes: {
+              /** Format: uuid */
+              id: string;
+              path_pattern: string;
+              target_vm_id: string | null;
+              target_host: string | null;
+              target_port: number;
+              request_headers: {
+                add: {
+                  [key: string]: string;
+                };
+                remove: string[];
+              };
+              response_headers: {
+                add: {
+                  [key: string]: string;
+                };
+                remove: string[];
+              };
+              forwarded_headers: boolean;
+            }[];
+            tcp_routes: {
+              /** Format: uuid */
+              id: string;
+              listen_port: number;
+              target_vm_id: string | null;
+              target_host: string | null;
+              target_port: number;
+            }[];
+            created_at: string;
+            updated_at: string;
+            /**
+             * Format: uuid
+             * @description The operation that applies the change on the node (GET /v1/operations/{id}); on writes only
+             */
+            operation_id?: string;
+          };
+        };
+      };
+      /** @description `not_found`: the resource (or route) does not exist, or is not visible to the caller */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'not_found';
+          };
+        };
+      };
+      /** @description Error */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  patchV1NodesIdReverseProxyHostsHostIdRoutesRouteId: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description A unique value (e.g. a UUID, 1–255 printable ASCII characters) that makes a retry safe. The same key with the same request from the same caller within 24 h answers the first response again (status, body, Location; header `Idempotent-Replayed: true`) without doing the work twice. The same key with a different request: 422 `idempotency_key_reused`. While the first request is still running: the retry waits up to 5 s for it, then 409 `idempotency_key_in_flight`. Responses with status 5xx and requests that failed validation are not kept: a retry runs again. See docs/api.md. */
+        'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
+      };
+      path: {
+        id: string;
+        hostId: string;
+        routeId: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': {
+          path_pattern?: string;
+          /** @description A Parallels VM by UUID: reached at its current address */
+          target_vm_id?: string | null;
+          /** @description A fixed IP address or host name */
+          target_host?: string | null;
+          target_port?: number;
+          request_headers?: {
+            /** @default {} */
+            add?: {
+              [key: string]: string;
+            };
+            /** @default [] */
+            remove?: string[];
+          };
+          response_headers?: {
+            /** @default {} */
+            add?: {
+              [key: string]: string;
+            };
+            /** @default [] */
+            remove?: string[];
+          };
+          forwarded_headers?: boolean;
+          position?: number;
+        };
+      };
+    };
+    responses: {
+      /** @description The host with its routes; operation_id applies it on the node */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            node_id: string;
+            name: string;
+            enabled: boolean;
+            listen_host: string;
+            listen_port: number;
+            /** @description A certificate and key are stored (encrypted); they are never shown */
+            has_tls: boolean;
+            /** @description The certificate's SHA-256 fingerprint */
+            tls_fingerprint: string | null;
+            tls_not_after: string | null;
+            cors: {
+              allowed_origins: string[];
+              allowed_methods: string[];
+              allowed_headers: string[];
+              allow_credentials: boolean;
+              max_age_seconds: number;
+            } | null;
+            timeout_ms: number;
+            routes: {
+              /** Format: uuid */
+              id: string;
+              path_pattern: string;
+              target_vm_id: string | null;
+              target_host: string | null;
+              target_port: number;
+              request_headers: {
+                add: {
+                  [key: string]: string;
+                };
+                remove: string[];
+              };
+              response_headers: {
+                add: {
+                  [key: string]: string;
+                };
+                remove: string[];
+              };
+              forwarded_headers: boolean;
+            }[];
+            tcp_routes: {
+              /** Format: uuid */
+              id: string;
+              listen_port: number;
+              target_vm_id: string | null;
+              target_host: string | null;
+              target_port: number;
+            }[];
+            created_at: string;
+            updated_at: string;
+            /**
+             * Format: uuid
+             * @description The operation that applies the change on the node (GET /v1/operations/{id}); on writes only
+             */
+            operation_id?: string;
+          };
+        };
+      };
+      /** @description `validation_failed`: a field of the body, query or path is invalid; the message and `fields` name it */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'validation_failed';
+          };
+        };
+      };
+      /** @description `not_found`: the resource (or route) does not exist, or is not visible to the caller */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'not_found';
+          };
+        };
+      };
+      /**
+       * @description `port_taken`: another reverse-proxy host or TCP route of this node already listens on that address and port
+       *
+       *     `name_taken`: another resource of this kind already has this name
+       */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'port_taken' | 'name_taken';
+          };
+        };
+      };
+      /** @description Error */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  getV1NodesIdReverseProxyHostsHostIdTcpRoutes: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+        hostId: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description `{data}` */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** Format: uuid */
+            id: string;
+            listen_port: number;
+            target_vm_id: string | null;
+            target_host: string | null;
+            target_port: number;
+          }[];
+        };
+      };
+      /** @description `not_found`: the resource (or route) does not exist, or is not visible to the caller */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'not_found';
+          };
+        };
+      };
+      /** @description Error */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  postV1NodesIdReverseProxyHostsHostIdTcpRoutes: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description A unique value (e.g. a UUID, 1–255 printable ASCII characters) that makes a retry safe. The same key with the same request from the same caller within 24 h answers the first response again (status, body, Location; header `Idempotent-Replayed: true`) without doing the work twice. The same key with a different request: 422 `idempotency_key_reused`. While the first request is still running: the retry waits up to 5 s for it, then 409 `idempotency_key_in_flight`. Responses with status 5xx and requests that failed validation are not kept: a retry runs again. See docs/api.md. */
+        'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
+      };
+      path: {
+        id: string;
+        hostId: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': {
+          listen_port: number;
+          /** @description A Parallels VM by UUID: reached at its current address */
+          target_vm_id?: string | null;
+          /** @description A fixed IP address or host name */
+          target_host?: string | null;
+          target_port: number;
+        };
+      };
+    };
+    responses: {
+      /** @description The host with the new TCP route */
+      201: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            node_id: string;
+            name: string;
+            enabled: boolean;
+            listen_host: string;
+            listen_port: number;
+            /** @description A certificate and key are stored (encrypted); they are never shown */
+            has_tls: boolean;
+            /** @description The certificate's SHA-256 fingerprint */
+            tls_fingerprint: string | null;
+            tls_not_after: string | null;
+            cors: {
+              allowed_origins: string[];
+              allowed_methods: string[];
+              allowed_headers: string[];
+              allow_credentials: boolean;
+              max_age_seconds: number;
+            } | null;
+            timeout_ms: number;
+            routes: {
+              /** Format: uuid */
+              id: string;
+              path_pattern: string;
+              target_vm_id: string | null;
+              target_host: string | null;
+              target_port: number;
+              request_headers: {
+                add: {
+                  [key: string]: string;
+                };
+                remove: string[];
+              };
+              response_headers: {
+                add: {
+                  [key: string]: string;
+                };
+                remove: string[];
+              };
+              forwarded_headers: boolean;
+            }[];
+            tcp_routes: {
+              /** Format: uuid */
+              id: string;
+              listen_port: number;
+              target_vm_id: string | null;
+              target_host: string | null;
+              target_port: number;
+            }[];
+            created_at: string;
+            updated_at: string;
+            /**
+             * Format: uuid
+             * @description The operation that applies the change on the node (GET /v1/operations/{id}); on writes only
+             */
+            operation_id?: string;
+          };
+        };
+      };
+      /** @description `validation_failed`: a field of the body, query or path is invalid; the message and `fields` name it */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'validation_failed';
+          };
+        };
+      };
+      /** @description `not_found`: the resource (or route) does not exist, or is not visible to the caller */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'not_found';
+          };
+        };
+      };
+      /**
+       * @description `port_taken`: another reverse-proxy host or TCP route of this node already listens on that address and port
+       *
+       *     `name_taken`: another resource of this kind already has this name
+       */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'port_taken' | 'name_taken';
+          };
+        };
+      };
+      /** @description Error */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  deleteV1NodesIdReverseProxyHostsHostIdTcpRoutesRouteId: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description A unique value (e.g. a UUID, 1–255 printable ASCII characters) that makes a retry safe. The same key with the same request from the same caller within 24 h answers the first response again (status, body, Location; header `Idempotent-Replayed: true`) without doing the work twice. The same key with a different request: 422 `idempotency_key_reused`. While the first request is still running: the retry waits up to 5 s for it, then 409 `idempotency_key_in_flight`. Responses with status 5xx and requests that failed validation are not kept: a retry runs again. See docs/api.md. */
+        'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
+      };
+      path: {
+        id: string;
+        hostId: string;
+        routeId: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The host with its routes; operation_id applies it on the node */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            node_id: string;
+            name: string;
+            enabled: boolean;
+            listen_host: string;
+            listen_port: number;
+            /** @description A certificate and key are stored (encrypted); they are never shown */
+            has_tls: boolean;
+            /** @description The certificate's SHA-256 fingerprint */
+            tls_fingerprint: string | null;
+            tls_not_after: string | null;
+            cors: {
+              allowed_origins: string[];
+              allowed_methods: string[];
+              allowed_headers: string[];
+              allow_credentials: boolean;
+              max_age_seconds: number;
+            } | null;
+            timeout_ms: number;
+            routes: {
+              /** Format: uuid */
+              id: string;
+              path_pattern: string;
+              target_vm_id: string | null;
+              target_host: string | null;
+              target_port: number;
+              request_headers: {
+                add: {
+                  [key: string]: string;
+                };
+                remove: string[];
+              };
+              response_headers: {
+                add: {
+                  [key: string]: string;
+                };
+                remove: string[];
+              };
+              forwarded_headers: boolean;
+            }[];
+            tcp_routes: {
+              /** Format: uuid */
+              id: string;
+              listen_port: number;
+              target_vm_id: string | null;
+              target_host: string | null;
+              target_port: number;
+            }[];
+            created_at: string;
+            updated_at: string;
+            /**
+             * Format: uuid
+             * @description The operation that applies the change on the node (GET /v1/operations/{id}); on writes only
+             */
+            operation_id?: string;
+          };
+        };
+      };
+      /** @description `not_found`: the resource (or route) does not exist, or is not visible to the caller */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'not_found';
+          };
+        };
+      };
+      /** @description Error */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  patchV1NodesIdReverseProxyHostsHostIdTcpRoutesRouteId: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description A unique value (e.g. a UUID, 1–255 printable ASCII characters) that makes a retry safe. The same key with the same request from the same caller within 24 h answers the first response again (status, body, Location; header `Idempotent-Replayed: true`) without doing the work twice. The same key with a different request: 422 `idempotency_key_reused`. While the first request is still running: the retry waits up to 5 s for it, then 409 `idempotency_key_in_flight`. Responses with status 5xx and requests that failed validation are not kept: a retry runs again. See docs/api.md. */
+        'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
+      };
+      path: {
+        id: string;
+        hostId: string;
+        routeId: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': {
+          listen_port?: number;
+          /** @description A Parallels VM by UUID: reached at its current address */
+          target_vm_id?: string | null;
+          /** @description A fixed IP address or host name */
+          target_host?: string | null;
+          target_port?: number;
+        };
+      };
+    };
+    responses: {
+      /** @description The host with its routes; operation_id applies it on the node */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            node_id: string;
+            name: string;
+            enabled: boolean;
+            listen_host: string;
+            listen_port: number;
+            /** @description A certificate and key are stored (encrypted); they are never shown */
+            has_tls: boolean;
+            /** @description The certificate's SHA-256 fingerprint */
+            tls_fingerprint: string | null;
+            tls_not_after: string | null;
+            cors: {
+              allowed_origins: string[];
+              allowed_methods: string[];
+              allowed_headers: string[];
+              allow_credentials: boolean;
+              max_age_seconds: number;
+            } | null;
+            timeout_ms: number;
+            routes: {
+              /** Format: uuid */
+              id: string;
+              path_pattern: string;
+              target_vm_id: string | null;
+              target_host: string | null;
+              target_port: number;
+              request_headers: {
+                add: {
+                  [key: string]: string;
+                };
+                remove: string[];
+              };
+              response_headers: {
+                add: {
+                  [key: string]: string;
+                };
+                remove: string[];
+              };
+              forwarded_headers: boolean;
+            }[];
+            tcp_routes: {
+              /** Format: uuid */
+              id: string;
+              listen_port: number;
+              target_vm_id: string | null;
+              target_host: string | null;
+              target_port: number;
+            }[];
+            created_at: string;
+            updated_at: string;
+            /**
+             * Format: uuid
+             * @description The operation that applies the change on the node (GET /v1/operations/{id}); on writes only
+             */
+            operation_id?: string;
+          };
+        };
+      };
+      /** @description `validation_failed`: a field of the body, query or path is invalid; the message and `fields` name it */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'validation_failed';
+          };
+        };
+      };
+      /** @description `not_found`: the resource (or route) does not exist, or is not visible to the caller */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'not_found';
+          };
+        };
+      };
+      /**
+       * @description `port_taken`: another reverse-proxy host or TCP route of this node already listens on that address and port
+       *
+       *     `name_taken`: another resource of this kind already has this name
+       */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'port_taken' | 'name_taken';
+          };
+        };
+      };
+      /** @description Error */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  postV1NodesIdReverseProxyHostsHostIdAction: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description A unique value (e.g. a UUID, 1–255 printable ASCII characters) that makes a retry safe. The same key with the same request from the same caller within 24 h answers the first response again (status, body, Location; header `Idempotent-Replayed: true`) without doing the work twice. The same key with a different request: 422 `idempotency_key_reused`. While the first request is still running: the retry waits up to 5 s for it, then 409 `idempotency_key_in_flight`. Responses with status 5xx and requests that failed validation are not kept: a retry runs again. See docs/api.md. */
+        'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
+      };
+      path: {
+        id: string;
+        hostId: string;
+        action: 'enable' | 'disable' | 'restart';
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Accepted: the operation that applies it on the node (also at Location) */
+      202: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** Format: uuid */
+            id: string;
+            kind: string;
+            /** @enum {string} */
+            status: 'queued' | 'running' | 'cancelling' | 'succeeded' | 'failed' | 'cancelled' | 'expired';
+            progress: {
+              percent: number;
+              message: string | null;
+            };
+            /** @description API paths of what the operation touches */
+            resources: string[];
+            may_cancel: boolean;
+            node_id: string | null;
+            actor: {
+              /** @enum {string} */
+              type: 'user' | 'api_token' | 'system';
+              id: string | null;
+              name?: string;
+            };
+            error: {
+              code: string;
+              message: string;
+            } | null;
+            result: unknown;
+            created_at: string;
+            started_at: string | null;
+            finished_at: string | null;
+            deadline_at: string | null;
+          };
+        };
+      };
+      /** @description `validation_failed`: a field of the body, query or path is invalid; the message and `fields` name it */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'validation_failed';
+          };
+        };
+      };
+      /** @description `not_found`: the resource (or route) does not exist, or is not visible to the caller */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'not_found';
           };
         };
       };

@@ -729,6 +729,7 @@ export interface operations {
             | 'machines.read'
             | 'machines.manage'
             | 'machines.execute'
+            | 'reverse_proxy.manage'
             | 'operations.view'
             | 'operations.cancel'
             | 'platform.admin';
@@ -802,6 +803,7 @@ export interface operations {
           | 'machines.read'
           | 'machines.manage'
           | 'machines.execute'
+          | 'reverse_proxy.manage'
           | 'operations.view'
           | 'operations.cancel'
           | 'platform.admin';

@@ -398,6 +398,8 @@ function cmdSet([ref, ...rest]) {
           if (v === undefined) fail(`The ${f} option requires a value.`, 2);
           if (dev === 'net0' && f === '--type') vm.net.type = v;
           else if (dev === 'net0' && f === '--mac') vm.net.mac = v === 'auto' ? macAddress() : v;
+          // The guest's address (the simulated guest has one: a new one replaces it).
+          else if (dev === 'net0' && f === '--ipadd') vm.ip = v.replace(/\/\d+$/, '');
           else if (dev === 'hdd0' && f === '--size') vm.diskMb = Math.max(vm.diskMb, sizeMb(v));
           else fail(`Unknown option ${f} for device ${dev}.`, 2);
         }
