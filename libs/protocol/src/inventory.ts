@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { illumosInventory } from './illumos-inventory';
+import { parallelsInventory } from './parallels-inventory';
 
 export const systemInventory = z.object({
   hostname: z.string(),
@@ -83,6 +84,8 @@ export const inventory = z.object({
     .optional(),
   /** Zones, VNICs, datasets and pools of an illumos node (absent elsewhere and from older agents). */
   illumos: illumosInventory.optional(),
+  /** Parallels Desktop host, licence and VMs of a macOS node (absent elsewhere and from older agents). */
+  parallels: parallelsInventory.optional(),
 });
 export type Inventory = z.infer<typeof inventory>;
 

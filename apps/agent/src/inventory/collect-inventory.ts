@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Inventory } from '@hostplane/protocol';
+import type { Inventory, ParallelsInventory } from '@hostplane/protocol';
 import type { AgentLogger } from '../logging/logger';
 import { collectContainers } from './containers';
 import type { IllumosInventoryCollector } from './illumos';
@@ -18,6 +18,8 @@ export interface InventoryOptions {
   stateDir?: string;
   /** Zones, VNICs, datasets and pools, where the zone driver is on. */
   illumos?: IllumosInventoryCollector | null;
+  /** The Parallels host, licence and VMs, where the parallels driver is on. */
+  parallels?: (() => Promise<ParallelsInventory>) | null;
 }
 
 /** A full inventory. A section that cannot be read is logged and sent empty rather than failing the rest. */
@@ -32,12 +34,13 @@ export async function collectInventory(options: InventoryOptions): Promise<Inven
   };
   const users = await section<UserInventory[]>('users', () => collectUsers(), []);
   const userNames = new Map(users.map((u) => [u.uid, u.name] as const));
-  const [system, disks, processes, containers, illumos] = await Promise.all([
+  const [system, disks, processes, containers, illumos, parallels] = await Promise.all([
     collectSystem(),
     section('disks', collectDisks, []),
     section('processes', () => collectProcesses(userNames), []),
     collectContainers(options.dockerSocket),
     options.illumos ? section('illumos', () => options.illumos!.collect(), undefined) : undefined,
+    options.parallels ? section('parallels', options.parallels, undefined) : undefined,
   ]);
   const backups = options.stateDir
     ? await section('backups', () => Promise.resolve(listBackupArchives(options.stateDir!)), [])
@@ -52,6 +55,7 @@ export async function collectInventory(options: InventoryOptions): Promise<Inven
     containers,
     ...(backups ? { backups } : {}),
     ...(illumos ? { illumos } : {}),
+    ...(parallels ? { parallels } : {}),
   };
 }
 
@@ -94,6 +98,14 @@ export function stableInventoryHash(inv: Inventory): string {
           vnics: inv.illumos.vnics,
           datasets: inv.illumos.datasets.map((d) => [d.name, d.type, d.mountpoint, d.origin]),
           pools: inv.illumos.pools.map((p) => [p.name, p.health, p.size]),
+        }
+      : null,
+    // Free disk moves all the time; VMs' states and sizes are what resources and placement read.
+    parallels: inv.parallels
+      ? {
+          license: inv.parallels.license,
+          hardware: { ...inv.parallels.hardware, disk_free_bytes: null },
+          machines: inv.parallels.machines,
         }
       : null,
   };

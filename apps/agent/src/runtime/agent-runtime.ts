@@ -10,6 +10,7 @@ import { MachineEventFollower, MachineEventRelay } from '../parallels/machine-ev
 import { zoneDriverOptions } from '../drivers/zone/zone-settings';
 import { createFileServices, FileServices } from '../transfers/file-services';
 import { collectInventory } from '../inventory/collect-inventory';
+import { collectParallelsInventory } from '../parallels/prl-host-views';
 import { createInstanceManager } from '../drivers/create-instance-manager';
 import type { InstanceManager } from '../instances/instance-manager';
 import { InstanceMetricsReporter } from '../instances/instance-metrics-reporter';
@@ -51,6 +52,7 @@ export async function runAgent(options: AgentRuntimeOptions): Promise<TunnelExit
   const { config, log } = options;
   const zone = zoneDriverOptions(config.zone);
   const illumosInventory = zone ? new IllumosInventoryCollector(zone.exec) : null;
+  const parallels = parallelsDriverOptions(config.parallels);
   const inventory = new InventoryReporter(
     () =>
       collectInventory({
@@ -58,12 +60,12 @@ export async function runAgent(options: AgentRuntimeOptions): Promise<TunnelExit
         log,
         stateDir: config.stateDir,
         illumos: illumosInventory,
+        parallels: parallels ? () => collectParallelsInventory(parallels.host) : null,
       }),
     config.inventory.checkIntervalMs,
     log,
     config.inventory.volatileMaxAgeMs,
   );
-  const parallels = parallelsDriverOptions(config.parallels);
   const instances = createInstanceManager({
     zone,
     parallels,
@@ -103,7 +105,15 @@ export async function runAgent(options: AgentRuntimeOptions): Promise<TunnelExit
   instances.onState((frame) => relay.push(frame));
   const machineEvents = new MachineEventRelay();
   const machineFollower = parallels
-    ? new MachineEventFollower(parallels.host, (frame) => machineEvents.push(frame), log)
+    ? new MachineEventFollower(
+        parallels.host,
+        (frame) => {
+          machineEvents.push(frame);
+          // A VM started, stopped, added or removed changes the resources the hub places by.
+          inventory.refreshSoon();
+        },
+        log,
+      )
     : null;
   machineFollower?.start();
   // Re-adopts instances that kept running while the agent was away, before the hub asks about them.

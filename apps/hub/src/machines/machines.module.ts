@@ -4,13 +4,15 @@ import { HostOperationsModule } from '../host-operations/host-operations.module'
 import { NodesModule } from '../nodes/nodes.module';
 import { CrossHostMachinesController } from './cross-host-machines.controller';
 import { MachineEventsRelay } from './machine-events';
+import { MachineOrchestrator } from './machine-orchestrator.service';
 import { MachinesController } from './machines.controller';
 import { MachinesService } from './machines.service';
+import { OrchestratorController } from './orchestrator.controller';
 
 /** Parallels Desktop VMs of macOS nodes (docs/api/machines.md). */
 @Module({
   imports: [HostOperationsModule, NodesModule, EventsModule],
-  providers: [MachinesService, MachineEventsRelay],
-  controllers: [MachinesController, CrossHostMachinesController],
+  providers: [MachinesService, MachineEventsRelay, MachineOrchestrator],
+  controllers: [MachinesController, CrossHostMachinesController, OrchestratorController],
 })
 export class MachinesModule {}
