@@ -88,9 +88,9 @@ export function hostFit(req: PlacementRequest, c: PlacementCandidate): { reasons
   if (req.cpus > free.cpus) reasons.push(`needs ${req.cpus} CPUs, ${free.cpus} free`);
   if (req.memory_mb * MIB > free.memory_bytes)
     reasons.push(`needs ${req.memory_mb} MiB of memory, ${Math.floor(free.memory_bytes / MIB)} MiB free`);
-  const disk = req.disk_mb ?? (source ? Math.ceil(source.disk_bytes / MIB) : 0);
-  if (disk * MIB > free.disk_bytes)
-    reasons.push(`needs ${disk} MiB of disk, ${Math.floor(free.disk_bytes / MIB)} MiB free`);
+  // Parallels disks expand as the guest writes: only a size asked for is checked against the volume.
+  if (req.disk_mb !== null && req.disk_mb * MIB > free.disk_bytes)
+    reasons.push(`needs ${req.disk_mb} MiB of disk, ${Math.floor(free.disk_bytes / MIB)} MiB free`);
   return { reasons, cached: source !== null };
 }
 

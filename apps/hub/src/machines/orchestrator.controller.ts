@@ -1,4 +1,4 @@
-import { Controller, Get, Post, Res } from '@nestjs/common';
+import { Controller, Get, HttpCode, Post, Res } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import type { z } from 'zod';
 import { CurrentPrincipal, RequirePermission } from '../access/access.decorators';
@@ -55,6 +55,7 @@ export class OrchestratorController {
   }
 
   @Post('machines/placement')
+  @HttpCode(200)
   @RequirePermission('machines.read')
   @ApiDoc({
     summary: 'Where POST /v1/machines would put this VM, and why each other host would not take it (nothing is created)',
