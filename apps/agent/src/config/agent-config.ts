@@ -245,7 +245,7 @@ export const agentConfigSchema = z.object({
         .regex(/^(license|\d{1,3})$/, { message: 'must be license or a whole number' })
         .default('license')
         .transform((v) => (v === 'license' ? null : Number(v))),
-      'macOS guests this host may run at once: license (the term prlsrvctl info prints) or a number that overrides it',
+      'macOS guests (registered, not templates) placement lets this host hold: license (the term prlsrvctl info prints) or a number that overrides it',
     ),
   }),
 });
