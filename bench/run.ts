@@ -77,6 +77,11 @@ const BENCHMARKS: Record<string, BenchmarkEntry> = {
       "a bhyve zone's VNC (a real Xvnc on its vm.vnc socket): RFB ping p50/p99 and whole-screen update MB/s directly, through zadm vnc, and through the hub, with hub and agent CPU per MB",
     load: () => import('./zones-vnc'),
   },
+  machines: {
+    description:
+      '200 VMs over 10 simulated Macs (real agents): GET /v1/machines through the hub vs prlctl list directly (p50/p99, CPU per request), resources overview, placement through the hub and placeMachine() alone',
+    load: () => import('./machines'),
+  },
   events: {
     description:
       'GET /v1/operations/{id}/wait answered after the job finished (p50/p99), and 1,000 /v1/ws/subscribe subscribers at 100 events/s: delay, loss, hub CPU and RSS',

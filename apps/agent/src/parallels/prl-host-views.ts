@@ -37,28 +37,45 @@ export function licenseOf(info: PrlServerInfo, macosVmLimitSetting: number | nul
   };
 }
 
-/** The Parallels section of the inventory: host, licence, hardware and every VM's size and state. */
-export async function collectParallelsInventory(host: PrlHost): Promise<ParallelsInventory> {
-  const info = await host.serverInfo();
-  const [hardware, machines] = await Promise.all([hostHardware(host, info), host.machines()]);
-  return {
-    hostname: info.hostname,
-    version: info.version,
-    vm_home: info.vm_home,
-    license: licenseOf(info, host.macosVmLimit),
-    hardware,
-    machines: machines.slice(0, PARALLELS_INVENTORY_MACHINES_CAP).map((m) => ({
-      id: m.id,
-      name: m.name,
-      state: m.state,
-      os: m.os,
-      template: m.template,
-      cpus: m.cpus,
-      memory_bytes: m.memory_bytes,
-      disk_bytes: m.disk_bytes,
-    })),
-    truncated: machines.length > PARALLELS_INVENTORY_MACHINES_CAP,
-  };
+/**
+ * The Parallels section of the inventory: host, licence, hardware and every VM's size and state.
+ * The host part changes rarely and costs three commands: it is read again after `hostMaxAgeMs`;
+ * the VM list (one `prlctl list`) is read on every round, as VMs start and stop.
+ */
+export class ParallelsInventoryCollector {
+  private host: { info: PrlServerInfo; hardware: ParallelsHostHardware; readAt: number } | null = null;
+
+  constructor(
+    private readonly prl: PrlHost,
+    private readonly hostMaxAgeMs = 60_000,
+  ) {}
+
+  async collect(): Promise<ParallelsInventory> {
+    if (!this.host || Date.now() - this.host.readAt > this.hostMaxAgeMs) {
+      const info = await this.prl.serverInfo();
+      this.host = { info, hardware: await hostHardware(this.prl, info), readAt: Date.now() };
+    }
+    const { info, hardware } = this.host;
+    const machines = await this.prl.machines();
+    return {
+      hostname: info.hostname,
+      version: info.version,
+      vm_home: info.vm_home,
+      license: licenseOf(info, this.prl.macosVmLimit),
+      hardware,
+      machines: machines.slice(0, PARALLELS_INVENTORY_MACHINES_CAP).map((m) => ({
+        id: m.id,
+        name: m.name,
+        state: m.state,
+        os: m.os,
+        template: m.template,
+        cpus: m.cpus,
+        memory_bytes: m.memory_bytes,
+        disk_bytes: m.disk_bytes,
+      })),
+      truncated: machines.length > PARALLELS_INVENTORY_MACHINES_CAP,
+    };
+  }
 }
 
 /**

@@ -10,7 +10,7 @@ import { MachineEventFollower, MachineEventRelay } from '../parallels/machine-ev
 import { zoneDriverOptions } from '../drivers/zone/zone-settings';
 import { createFileServices, FileServices } from '../transfers/file-services';
 import { collectInventory } from '../inventory/collect-inventory';
-import { collectParallelsInventory } from '../parallels/prl-host-views';
+import { ParallelsInventoryCollector } from '../parallels/prl-host-views';
 import { createInstanceManager } from '../drivers/create-instance-manager';
 import type { InstanceManager } from '../instances/instance-manager';
 import { InstanceMetricsReporter } from '../instances/instance-metrics-reporter';
@@ -53,6 +53,7 @@ export async function runAgent(options: AgentRuntimeOptions): Promise<TunnelExit
   const zone = zoneDriverOptions(config.zone);
   const illumosInventory = zone ? new IllumosInventoryCollector(zone.exec) : null;
   const parallels = parallelsDriverOptions(config.parallels);
+  const parallelsInventory = parallels ? new ParallelsInventoryCollector(parallels.host) : null;
   const inventory = new InventoryReporter(
     () =>
       collectInventory({
@@ -60,7 +61,7 @@ export async function runAgent(options: AgentRuntimeOptions): Promise<TunnelExit
         log,
         stateDir: config.stateDir,
         illumos: illumosInventory,
-        parallels: parallels ? () => collectParallelsInventory(parallels.host) : null,
+        parallels: parallelsInventory ? () => parallelsInventory.collect() : null,
       }),
     config.inventory.checkIntervalMs,
     log,
