@@ -20,7 +20,7 @@ const CONCURRENCY = 4;
 const PLACEMENT_CALLS = 2000;
 const SYNTHETIC_HOSTS = 1000;
 
-/** One host's simulated Parallels state: a template and VMs copied from one `prlctl create`, a quarter running, two macOS. */
+/** One simulated Mac: a template and VMs copied from one `prlctl create`, a quarter running, two macOS. */
 function seedHost(sim: string, host: number): void {
   const env = { ...process.env, HOSTPLANE_SIM_STATE: sim };
   execFileSync(join(SIM_BIN, 'prlctl'), ['create', 'ubuntu-tpl', '-d', 'ubuntu'], { env });
@@ -103,7 +103,8 @@ export async function run(ctx: BenchContext): Promise<BenchReport> {
     for (;;) {
       const r = await client.expect(200, '/v1/machines/resources');
       if (r.machines.total === HOSTS * VMS_PER_HOST) break;
-      if (Date.now() > deadline) throw new Error(`the inventories list ${r.machines.total} VMs, not ${HOSTS * VMS_PER_HOST}`);
+      if (Date.now() > deadline)
+        throw new Error(`the inventories list ${r.machines.total} VMs, not ${HOSTS * VMS_PER_HOST}`);
       await new Promise((res) => setTimeout(res, 500));
     }
     const listed = await client.expect(200, '/v1/machines');
@@ -134,10 +135,17 @@ export async function run(ctx: BenchContext): Promise<BenchReport> {
     };
     await measure(
       `direct: prlctl list -a -i --json (one host, ${VMS_PER_HOST} VMs)`,
-      () => runTool([join(SIM_BIN, 'prlctl'), 'list', '-a', '-i', '--json'], { ...process.env, HOSTPLANE_SIM_STATE: sims[0] }),
+      () =>
+        runTool([join(SIM_BIN, 'prlctl'), 'list', '-a', '-i', '--json'], {
+          ...process.env,
+          HOSTPLANE_SIM_STATE: sims[0],
+        }),
       [{ name: 'bench+tools', pid: process.pid, withChildren: true }],
     );
-    await measure(`GET /v1/nodes/{id}/machines (one host, ${VMS_PER_HOST} VMs)`, get(`/v1/nodes/${agents[0]!.nodeId}/machines`));
+    await measure(
+      `GET /v1/nodes/{id}/machines (one host, ${VMS_PER_HOST} VMs)`,
+      get(`/v1/nodes/${agents[0]!.nodeId}/machines`),
+    );
     await measure(`GET /v1/machines (${HOSTS} hosts, ${HOSTS * VMS_PER_HOST} VMs)`, get('/v1/machines'));
     await measure('GET /v1/machines/resources (inventories)', get('/v1/machines/resources'));
     await measure('POST /v1/machines/placement', place);
@@ -145,7 +153,12 @@ export async function run(ctx: BenchContext): Promise<BenchReport> {
 
     const agentCpu = (r: ClosedLoopResult) => {
       const values = Object.entries(r.cpuMsPerRequest).filter(([k]) => k.startsWith('agent'));
-      return values.length ? round(values.reduce((s, [, v]) => s + (v ?? 0), 0), 2) : null;
+      return values.length
+        ? round(
+            values.reduce((s, [, v]) => s + (v ?? 0), 0),
+            2,
+          )
+        : null;
     };
     printTable<ClosedLoopResult>(
       [
@@ -170,7 +183,14 @@ export async function run(ctx: BenchContext): Promise<BenchReport> {
     const candidates: PlacementCandidate[] = [];
     for (const n of nodes) {
       const inv = (await client.expect(200, `/v1/nodes/${n.id}/inventory`)) as { parallels?: ParallelsInventory };
-      candidates.push({ id: n.id, name: n.name, online: true, schedulable: true, labels: n.labels, parallels: inv.parallels ?? null });
+      candidates.push({
+        id: n.id,
+        name: n.name,
+        online: true,
+        schedulable: true,
+        labels: n.labels,
+        parallels: inv.parallels ?? null,
+      });
     }
     const request = {
       source: { kind: 'vm' as const, name: 'ubuntu-tpl' },
@@ -197,7 +217,11 @@ export async function run(ctx: BenchContext): Promise<BenchReport> {
       ],
       [
         { label: `${HOSTS} hosts, ${HOSTS * VMS_PER_HOST} VMs`, s: ten, n: PLACEMENT_CALLS },
-        { label: `${SYNTHETIC_HOSTS} hosts, ${SYNTHETIC_HOSTS * VMS_PER_HOST} VMs`, s: thousand, n: PLACEMENT_CALLS / 10 },
+        {
+          label: `${SYNTHETIC_HOSTS} hosts, ${SYNTHETIC_HOSTS * VMS_PER_HOST} VMs`,
+          s: thousand,
+          n: PLACEMENT_CALLS / 10,
+        },
       ],
     );
 

@@ -31,7 +31,10 @@ describe('the Parallels service log tail', () => {
     assert.equal(tail.truncated, true);
     assert.equal(tail.lines.at(-1), line(count - 1));
     assert.ok(tail.lines.length < count / 3, 'at most the window was read');
-    assert.ok(tail.lines.every((l) => /^12-08 .* line \d{7}$/.test(l)), 'no partial line');
+    assert.ok(
+      tail.lines.every((l) => /^12-08 .* line \d{7}$/.test(l)),
+      'no partial line',
+    );
   });
 
   it('answers an absent log as absent, not as an error', async () => {

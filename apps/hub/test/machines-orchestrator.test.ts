@@ -275,7 +275,10 @@ describe('orchestrator views: resources, placement and create "somewhere" over s
       [{ name: 'ok', source: { vm: '--help' }, cpus: 1, memory_mb: 1024 }, 'invalid_argument'],
       [{ name: 'ok', source: { catalog: 'ubuntu-24.04' }, cpus: 1, memory_mb: 1024 }, 'catalog_unavailable'],
       [{ name: 'ok', source: { vm: 'ubuntu-tpl' }, cpus: 0, memory_mb: 1024 }, 'validation_failed'],
-      [{ name: 'ok', source: { vm: 'ubuntu-tpl' }, cpus: 1, memory_mb: 1024, architecture: 'sparc' }, 'validation_failed'],
+      [
+        { name: 'ok', source: { vm: 'ubuntu-tpl' }, cpus: 1, memory_mb: 1024, architecture: 'sparc' },
+        'validation_failed',
+      ],
     ] as const) {
       const bad = await owner.request('/v1/machines', { method: 'POST', json });
       assert.equal(bad.status, 400, `${JSON.stringify(json)}: ${bad.text}`);

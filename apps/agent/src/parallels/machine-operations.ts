@@ -75,7 +75,11 @@ export const MACHINE_OPERATIONS: Record<string, MachineOperation> = {
     write: false,
     run: async (host) => {
       const info = await host.serverInfo();
-      return { hostname: info.hostname, license: licenseOf(info, host.macosVmLimit), ...(await hostHardware(host, info)) };
+      return {
+        hostname: info.hostname,
+        license: licenseOf(info, host.macosVmLimit),
+        ...(await hostHardware(host, info)),
+      };
     },
   },
   'machines.host.logs': {

@@ -251,7 +251,9 @@ export function parseServerInfo(text: string): PrlServerInfo {
           ram_limit: licenseTerm,
         })
         .optional(),
-      'Hardware info': z.record(z.string(), z.looseObject({ name: z.string().optional(), type: z.string().optional() })).optional(),
+      'Hardware info': z
+        .record(z.string(), z.looseObject({ name: z.string().optional(), type: z.string().optional() }))
+        .optional(),
     }),
     parseJson('prlsrvctl info --json', text),
   );
@@ -279,7 +281,12 @@ export function parseServerInfo(text: string): PrlServerInfo {
 }
 
 /** `sysctl -n hw.machine hw.logicalcpu hw.memsize machdep.cpu.brand_string`, one value a line. */
-export function parseSysctlHardware(text: string): { arch: string; cpus: number; memory_bytes: number; cpu_model: string } {
+export function parseSysctlHardware(text: string): {
+  arch: string;
+  cpus: number;
+  memory_bytes: number;
+  cpu_model: string;
+} {
   const [arch, cpus, memory, ...model] = text.trim().split('\n');
   if (!arch || !/^\d+$/.test(cpus ?? '') || !/^\d+$/.test(memory ?? ''))
     throw new PrlOutputError('sysctl -n hw.machine hw.logicalcpu hw.memsize', text.slice(0, 200));

@@ -1,5 +1,5 @@
 import type { ParallelsInventory } from '@hostplane/protocol';
-import { countsAsMacosGuest, hostResources, isMacosGuest } from './machine-resources';
+import { hostResources, isMacosGuest, type ResourceFigures } from './machine-resources';
 
 /** What a VM created "somewhere" asks of its host. */
 export interface PlacementRequest {
@@ -61,37 +61,40 @@ function findSource(p: ParallelsInventory, source: PlacementRequest['source']) {
 }
 
 /** Every reason this host cannot take the VM (empty: it can), and whether it holds the source. */
-export function hostFit(req: PlacementRequest, c: PlacementCandidate): { reasons: string[]; cached: boolean } {
+export function hostFit(
+  req: PlacementRequest,
+  c: PlacementCandidate,
+): { reasons: string[]; cached: boolean; free: ResourceFigures | null } {
   const reasons: string[] = [];
   if (!c.online) reasons.push('offline');
   if (!c.schedulable) reasons.push('cordoned (disabled for new machines)');
   const p = c.parallels;
-  if (!p) return { reasons: [...reasons, 'no Parallels Desktop in its inventory'], cached: false };
+  if (!p) return { reasons: [...reasons, 'no Parallels Desktop in its inventory'], cached: false, free: null };
   for (const [k, v] of Object.entries(req.tags))
     if (c.labels[k] !== v) reasons.push(`tag ${k}=${v} missing${k in c.labels ? ` (has ${k}=${c.labels[k]})` : ''}`);
   const arch = normalizeArch(p.hardware.arch);
-  if (req.architecture && arch !== req.architecture)
-    reasons.push(`architecture ${arch}, ${req.architecture} asked`);
+  if (req.architecture && arch !== req.architecture) reasons.push(`architecture ${arch}, ${req.architecture} asked`);
   if (p.license.state !== 'valid') reasons.push(`Parallels Desktop licence is ${p.license.state}`);
   const source = findSource(p, req.source);
   if (req.source.kind === 'vm' && !source) reasons.push(`source ${req.source.name} is not on this host`);
+  const resources = hostResources(p);
+  const free = resources.free;
   const os = req.os ?? source?.os ?? null;
   if (os !== null && isMacosGuest(os) && p.license.macos_vm_limit !== null) {
-    const count = p.machines.filter(countsAsMacosGuest).length;
+    const count = resources.machines.macos;
     if (count >= p.license.macos_vm_limit)
       reasons.push(`macOS guests at the licence limit (${count} of ${p.license.macos_vm_limit})`);
   }
   const { cpu_limit_per_vm: cpuCap, memory_limit_mb_per_vm: memCap } = p.license;
   if (cpuCap !== null && req.cpus > cpuCap) reasons.push(`licence allows at most ${cpuCap} vCPUs per VM`);
   if (memCap !== null && req.memory_mb > memCap) reasons.push(`licence allows at most ${memCap} MiB of memory per VM`);
-  const free = hostResources(p).free;
   if (req.cpus > free.cpus) reasons.push(`needs ${req.cpus} CPUs, ${free.cpus} free`);
   if (req.memory_mb * MIB > free.memory_bytes)
     reasons.push(`needs ${req.memory_mb} MiB of memory, ${Math.floor(free.memory_bytes / MIB)} MiB free`);
   // Parallels disks expand as the guest writes: only a size asked for is checked against the volume.
   if (req.disk_mb !== null && req.disk_mb * MIB > free.disk_bytes)
     reasons.push(`needs ${req.disk_mb} MiB of disk, ${Math.floor(free.disk_bytes / MIB)} MiB free`);
-  return { reasons, cached: source !== null };
+  return { reasons, cached: source !== null, free };
 }
 
 /**
@@ -103,12 +106,11 @@ export function placeMachine(req: PlacementRequest, candidates: readonly Placeme
   const rejected: PlacementRejection[] = [];
   const fits: (PlacementChoice & { freeMemory: number; freeCpus: number })[] = [];
   for (const c of candidates) {
-    const { reasons, cached } = hostFit(req, c);
-    if (reasons.length > 0) {
+    const { reasons, cached, free } = hostFit(req, c);
+    if (reasons.length > 0 || !free) {
       rejected.push({ node_id: c.id, node_name: c.name, reasons });
       continue;
     }
-    const free = hostResources(c.parallels!).free;
     const freeMemory = free.memory_bytes - req.memory_mb * MIB;
     const freeCpus = free.cpus - req.cpus;
     fits.push({

@@ -73,7 +73,9 @@ export const placedMachineBody = z
     source: z
       .union([
         z.object({ vm: z.string().describe('A VM or template on the host to clone, by name or UUID') }).strict(),
-        z.object({ catalog: z.string().describe('A catalog image (not available yet: 400 catalog_unavailable)') }).strict(),
+        z
+          .object({ catalog: z.string().describe('A catalog image (not available yet: 400 catalog_unavailable)') })
+          .strict(),
       ])
       .describe('Where the VM comes from'),
     linked: z.boolean().default(false).describe('A linked clone of the source'),
@@ -88,7 +90,9 @@ export const placedMachineBody = z
       .string()
       .regex(/^[a-z0-9][a-z0-9._-]{0,39}$/, { message: 'an OS name such as macosx or ubuntu' })
       .optional()
-      .describe('The guest OS (prlctl names: macosx, ubuntu, win-11…); else the source VM’s. macOS guests count against each host’s licence limit'),
+      .describe(
+        'The guest OS (prlctl names: macosx, ubuntu, win-11…); else the source VM’s. macOS guests count against each host’s licence limit',
+      ),
     tags: labels.default({}).describe('Node labels the host must carry (key: value)'),
   })
   .strict();

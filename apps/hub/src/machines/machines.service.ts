@@ -1,5 +1,11 @@
 import { Injectable } from '@nestjs/common';
-import { checkParams, HOST_OPERATION_SPECS, InvalidHostArgument, type HostOperationName, type Machine } from '@hostplane/protocol';
+import {
+  checkParams,
+  HOST_OPERATION_SPECS,
+  InvalidHostArgument,
+  type HostOperationName,
+  type Machine,
+} from '@hostplane/protocol';
 import { HOST_OPERATION_ERRORS } from '../host-operations/host-operations.errors';
 import type { Principal } from '../access/principal';
 import { HostOperationsService } from '../host-operations/host-operations.service';

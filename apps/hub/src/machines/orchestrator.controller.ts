@@ -58,7 +58,8 @@ export class OrchestratorController {
   @HttpCode(200)
   @RequirePermission('machines.read')
   @ApiDoc({
-    summary: 'Where POST /v1/machines would put this VM, and why each other host would not take it (nothing is created)',
+    summary:
+      'Where POST /v1/machines would put this VM, and why each other host would not take it (nothing is created)',
     tags: TAGS,
     errors: ['validation_failed', 'catalog_unavailable'],
     responses: { 200: { description: '`{chosen, rejected}`: chosen is null when no host fits' } },
@@ -117,7 +118,8 @@ export class OrchestratorController {
   @Get('nodes/:id/machines/host/hardware')
   @RequirePermission('machines.read')
   @ApiDoc({
-    summary: 'The Mac’s hardware, read live: architecture, CPU model and count, memory, the VM home volume, Parallels’ devices, licence terms',
+    summary:
+      'The Mac’s hardware, read live: architecture, CPU model and count, memory, the VM home volume, Parallels’ devices, licence terms',
     tags: TAGS,
     errors: LIVE_ERRORS,
     responses: { 200: { description: '`{node_id, operation, data}`' } },
@@ -129,7 +131,8 @@ export class OrchestratorController {
   @Get('nodes/:id/machines/host/logs')
   @RequirePermission('machines.read')
   @ApiDoc({
-    summary: 'The last lines of the Parallels Desktop service log, from one bounded read (at most 512 KiB) on the agent',
+    summary:
+      'The last lines of the Parallels Desktop service log, from one bounded read (at most 512 KiB) on the agent',
     tags: TAGS,
     errors: LIVE_ERRORS,
     responses: { 200: { description: '`{node_id, operation, data: {file, exists, size_bytes, lines, truncated}}`' } },

@@ -78,7 +78,8 @@ function kindSchema(kind: ParamKind, where: 'path' | 'query' | 'body'): z.ZodTyp
   if (where !== 'body') return text;
   if (kind === 'vlan') return z.number().int().min(1).max(4094).describe(KIND_DOC[kind]);
   if (kind === 'bool') return z.boolean().describe(KIND_DOC[kind]);
-  if (kind === 'cpus' || kind === 'memory' || kind === 'diskmb' || kind === 'lines') return z.number().int().describe(KIND_DOC[kind]);
+  if (kind === 'cpus' || kind === 'memory' || kind === 'diskmb' || kind === 'lines')
+    return z.number().int().describe(KIND_DOC[kind]);
   if (kind === 'argv') return z.array(z.string()).describe(KIND_DOC[kind]);
   if (kind === 'props') return z.record(z.string(), z.string()).describe(KIND_DOC[kind]);
   if (kind === 'propnames') return z.array(z.string()).describe(KIND_DOC[kind]);
