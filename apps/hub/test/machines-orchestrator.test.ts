@@ -263,6 +263,13 @@ describe('orchestrator views: resources, placement and create "somewhere" over s
       'licence allows at most 32 vCPUs per VM',
       'needs 64 CPUs, 8 free',
     ]);
+    const again = await owner.request('/v1/machines', {
+      method: 'POST',
+      json: { name: 'ci-intel-1', source: { vm: 'ubuntu-tpl' }, cpus: 1, memory_mb: 1024, architecture: 'x86_64' },
+    });
+    assert.equal(again.status, 409, again.text);
+    const intel = again.body.rejected.find((r: { node_id: string }) => r.node_id === idOf('intel'));
+    assert.deepEqual(intel.reasons, ['a VM named ci-intel-1 is already on this host']);
     const disk = await owner.request('/v1/machines', {
       method: 'POST',
       json: { name: 'huge-disk', source: { vm: 'ubuntu-tpl' }, cpus: 1, memory_mb: 1024, disk_mb: 64 * 1_048_576 },

@@ -13,6 +13,8 @@ export interface PlacementRequest {
   os: string | null;
   /** Node labels the host must carry, key → value. */
   tags: Record<string, string>;
+  /** The new VM's name, when creating: a host that has a VM by that name cannot take it. */
+  name?: string;
 }
 
 /** A node as placement sees it. */
@@ -77,6 +79,8 @@ export function hostFit(
   if (p.license.state !== 'valid') reasons.push(`Parallels Desktop licence is ${p.license.state}`);
   const source = findSource(p, req.source);
   if (req.source.kind === 'vm' && !source) reasons.push(`source ${req.source.name} is not on this host`);
+  if (req.name !== undefined && p.machines.some((m) => m.name === req.name))
+    reasons.push(`a VM named ${req.name} is already on this host`);
   const resources = hostResources(p);
   const free = resources.free;
   const os = req.os ?? source?.os ?? null;
