@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -291,6 +291,18 @@ describe('orchestrator views: resources, placement and create "somewhere" over s
       assert.equal(bad.status, 400, `${JSON.stringify(json)}: ${bad.text}`);
       assert.equal(bad.body.code, code, bad.text);
     }
+    const clones = hosts.flatMap((h) =>
+      readFileSync(join(h.state, 'calls.log'), 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as { tool: string; argv: string[] })
+        .filter((c) => c.tool === 'prlctl' && c.argv[0] === 'clone' && !c.argv.includes('--template')),
+    );
+    assert.deepEqual(
+      clones.map((c) => c.argv[c.argv.indexOf('--name') + 1]),
+      ['ci-intel-1'],
+      'the only clone is the one placed',
+    );
   });
 
   it('reads a host’s hardware and the tail of its Parallels service log through the agent', async () => {
