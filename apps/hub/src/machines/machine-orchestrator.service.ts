@@ -4,7 +4,6 @@ import type { ParallelsInventory } from '@hostplane/protocol';
 import { inOrg, type Principal } from '../access/principal';
 import { DomainError, NotFoundError } from '../http/errors';
 import type { OperationEntity } from '../jobs/operation.entity';
-import type { NodeEntity } from '../nodes/node.entity';
 import { NodesService } from '../nodes/nodes.service';
 import { hostResources, sumResources, type HostResources } from './machine-resources';
 import {
@@ -25,6 +24,17 @@ interface PendingClone {
   cpus: number | null;
   memory_mb: number | null;
   disk_mb: number | null;
+}
+
+/** A node as the orchestrator reads it: its row with the Parallels part of its inventory only. */
+interface HostRow {
+  id: string;
+  name: string;
+  status: string;
+  schedulable: boolean;
+  labels: Record<string, string>;
+  inventoryUpdatedAt: Date | null;
+  parallels: ParallelsInventory | null;
 }
 
 export interface HostResourcesView extends HostResources {
@@ -51,8 +61,30 @@ export class MachineOrchestrator {
     private readonly db: DataSource,
   ) {}
 
-  private async orgNodes(p: Principal): Promise<NodeEntity[]> {
-    return (await this.nodes.list(p, { limit: 500, offset: 0 })).data;
+  /** The organization's nodes with only the Parallels part of each inventory (not its processes). */
+  private async orgNodes(p: Principal): Promise<HostRow[]> {
+    const rows = (await this.db.query(
+      `SELECT id, name, status, schedulable, labels, inventory_updated_at, inventory->'parallels' AS parallels
+         FROM nodes WHERE org_id = $1 ORDER BY name LIMIT 500`,
+      [inOrg(p, {}).orgId],
+    )) as {
+      id: string;
+      name: string;
+      status: string;
+      schedulable: boolean;
+      labels: Record<string, string> | null;
+      inventory_updated_at: Date | null;
+      parallels: ParallelsInventory | null;
+    }[];
+    return rows.map((r) => ({
+      id: r.id,
+      name: r.name,
+      status: r.status,
+      schedulable: r.schedulable,
+      labels: r.labels ?? {},
+      inventoryUpdatedAt: r.inventory_updated_at,
+      parallels: r.parallels,
+    }));
   }
 
   /** Clones the inventory does not show yet, per node (so two quick creates do not both take the last slot). */
@@ -93,7 +125,7 @@ export class MachineOrchestrator {
     return { ...p, machines: [...p.machines, ...extra] };
   }
 
-  private view(n: NodeEntity, inv: ParallelsInventory): HostResourcesView {
+  private view(n: HostRow, inv: ParallelsInventory): HostResourcesView {
     return {
       node_id: n.id,
       node_name: n.name,
@@ -109,7 +141,7 @@ export class MachineOrchestrator {
   /** Totals over every Parallels host of the organization, and each host's own figures. */
   async overview(p: Principal) {
     const nodes = await this.orgNodes(p);
-    const hosts = nodes.filter((n) => n.inventory?.parallels).map((n) => this.view(n, n.inventory!.parallels!));
+    const hosts = nodes.flatMap((n) => (n.parallels ? [this.view(n, n.parallels)] : []));
     return { ...sumResources(hosts), hosts_count: hosts.length, hosts };
   }
 
@@ -117,7 +149,7 @@ export class MachineOrchestrator {
     const node = await this.nodes.get(p, nodeId);
     const inv = node.inventory?.parallels;
     if (!inv) throw new NotFoundError(`Parallels Desktop resources of node ${nodeId} (no parallels inventory)`);
-    return this.view(node, inv);
+    return this.view({ ...node, labels: node.labels ?? {}, parallels: inv }, inv);
   }
 
   /** The host a VM would go to, and why every other host would not take it. */
@@ -129,8 +161,8 @@ export class MachineOrchestrator {
       name: n.name,
       online: n.status === 'online',
       schedulable: n.schedulable,
-      labels: n.labels ?? {},
-      parallels: n.inventory?.parallels ? this.withPending(n.inventory.parallels, pending.get(n.id) ?? []) : null,
+      labels: n.labels,
+      parallels: n.parallels ? this.withPending(n.parallels, pending.get(n.id) ?? []) : null,
     }));
     return placeMachine(req, candidates);
   }
