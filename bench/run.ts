@@ -87,6 +87,11 @@ const BENCHMARKS: Record<string, BenchmarkEntry> = {
       "the agent's reverse proxy (http-proxy-3) in front of a VM's service: req/s, added latency and CPU per request against the service directly, and while the VM's address flips every second (failures counted)",
     load: () => import('./reverse-proxy'),
   },
+  machines: {
+    description:
+      '200 VMs over 10 simulated Macs (real agents): GET /v1/machines through the hub vs prlctl list directly (p50/p99, CPU per request), resources overview, placement through the hub and placeMachine() alone',
+    load: () => import('./machines'),
+  },
   events: {
     description:
       'GET /v1/operations/{id}/wait answered after the job finished (p50/p99), and 1,000 /v1/ws/subscribe subscribers at 100 events/s: delay, loss, hub CPU and RSS',

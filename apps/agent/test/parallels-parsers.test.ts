@@ -6,6 +6,7 @@ import {
   parseMonitorEventLine,
   parseServerInfo,
   parseSnapshotCreated,
+  parseSysctlHardware,
   parseSnapshotList,
   parseUserList,
   parseVmInfoList,
@@ -111,9 +112,56 @@ describe('prlctl / prlsrvctl parsers', () => {
       os: 'Mac OS X 14.5(23F79)',
       version: 'Desktop 20.1.1-55740',
       vm_home: '/Users/ci/Parallels/',
-      license: { state: 'valid', edition: 'Business Edition', restricted: false },
+      license: {
+        state: 'valid',
+        edition: 'Business Edition',
+        restricted: false,
+        expires_at: null,
+        trial: false,
+        macos_vm_limit: null,
+        cpu_limit_per_vm: null,
+        memory_limit_mb_per_vm: null,
+      },
+      devices: [
+        { id: '/dev/disk0', name: 'APPLE SSD AP0512Z', type: 'hdd' },
+        { id: '/dev/disk0s2', name: 'Macintosh HD', type: 'hdd-part' },
+      ],
     });
     assert.ok(!JSON.stringify(info).includes('AAAAAA'));
+  });
+
+  it('reads the licence terms of `prlsrvctl info --json` (macOS guests, vCPUs and RAM per VM); unlimited or absent → null', () => {
+    const doc = JSON.parse(sample('server-info.json'));
+    const withTerms = (terms: Record<string, unknown>) =>
+      parseServerInfo(JSON.stringify({ ...doc, License: { ...doc.License, ...terms } })).license;
+    assert.deepEqual(
+      withTerms({ macos_vms_limit: '2', cpu_limit: '32', ram_limit: 131072, 'expiration date': '2027-01-01 00:00:00' }),
+      {
+        state: 'valid',
+        edition: 'Business Edition',
+        restricted: false,
+        expires_at: '2027-01-01 00:00:00',
+        trial: false,
+        macos_vm_limit: 2,
+        cpu_limit_per_vm: 32,
+        memory_limit_mb_per_vm: 131072,
+      },
+    );
+    const unlimited = withTerms({ macos_vms_limit: '0', cpu_limit: '-1', ram_limit: '', is_trial: 'true' });
+    assert.deepEqual(
+      [unlimited.macos_vm_limit, unlimited.cpu_limit_per_vm, unlimited.memory_limit_mb_per_vm, unlimited.trial],
+      [null, null, null, true],
+    );
+  });
+
+  it('reads `sysctl -n hw.machine hw.logicalcpu hw.memsize machdep.cpu.brand_string`', () => {
+    assert.deepEqual(parseSysctlHardware('arm64\n12\n34359738368\nApple M2 Pro\n'), {
+      arch: 'arm64',
+      cpus: 12,
+      memory_bytes: 34359738368,
+      cpu_model: 'Apple M2 Pro',
+    });
+    assert.throws(() => parseSysctlHardware("sysctl: unknown oid 'hw.machine'\n"), PrlOutputError);
   });
 
   it('reads `prlsrvctl user list --json`', () => {

@@ -345,8 +345,9 @@ describe('inside the guest: exec stream, upload, guest tools, shell (hub → age
       const res = await owner.request(`/v1/nodes/${node.id}/inventory`);
       return res.status === 200 && res.body.parallels ? res.body : undefined;
     });
-    assert.equal(inv.parallels.info.version, 'Desktop 20.1.1-55740');
-    assert.deepEqual(inv.parallels.info.license, { state: 'valid', edition: 'Pro Edition', restricted: false });
+    assert.equal(inv.parallels.version, 'Desktop 20.1.1-55740');
+    assert.equal(inv.parallels.license.state, 'valid');
+    assert.equal(inv.parallels.license.edition, 'Pro Edition');
     assert.equal(inv.parallels.users[0].name, 'ci@mac-mini-ci-01');
     assert.ok(!JSON.stringify(inv.parallels).includes('******'), 'never the license key');
   });

@@ -51,6 +51,10 @@ const CHECKS = {
   uuid: checkUuid,
   cpus: checkInt(1, 128),
   memory: checkInt(256, 1_048_576),
+  /** A VM disk size in MiB (1 GiB to 64 TiB). */
+  diskmb: checkInt(1024, 64 * 1_048_576),
+  /** How many lines of a log to answer. */
+  lines: checkInt(1, 5000),
   text: checkText,
   bootorder: checkBootOrder,
   /** How long to wait for something, in whole seconds. */

@@ -96,6 +96,8 @@ export const HOST_OPERATION_SPECS = {
   'machines.get': { params: { vm: 'vm' }, write: false },
   'machines.status': { params: { vm: 'vm' }, write: false },
   'machines.host': { params: {}, write: false },
+  'machines.host.hardware': { params: {}, write: false },
+  'machines.host.logs': { params: { lines: 'lines?' }, write: false },
   'machines.start': { params: { vm: 'vm' }, write: true },
   'machines.stop': { params: { vm: 'vm', kill: 'bool?', drop_state: 'bool?' }, write: true },
   'machines.suspend': { params: { vm: 'vm' }, write: true },
@@ -108,7 +110,10 @@ export const HOST_OPERATION_SPECS = {
     params: { vm: 'vm', cpus: 'cpus?', memory_mb: 'memory?', description: 'text?', boot_order: 'bootorder?' },
     write: true,
   },
-  'machines.clone': { params: { vm: 'vm', name: 'vmname', linked: 'bool?' }, write: true },
+  'machines.clone': {
+    params: { vm: 'vm', name: 'vmname', linked: 'bool?', cpus: 'cpus?', memory_mb: 'memory?', disk_mb: 'diskmb?' },
+    write: true,
+  },
   'machines.register': {
     params: { path: 'path', uuid: 'uuid?', regenerate_uuid: 'bool?', force: 'bool?' },
     write: true,

@@ -2,6 +2,7 @@ export * from './version';
 export * from './names';
 export * from './inventory';
 export * from './illumos-inventory';
+export * from './parallels-inventory';
 export * from './files';
 export * from './instances';
 export * from './zones';

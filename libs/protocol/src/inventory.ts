@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { illumosInventory } from './illumos-inventory';
-import { parallelsInventory } from './machines';
+import { parallelsInventory } from './parallels-inventory';
 
 export const systemInventory = z.object({
   hostname: z.string(),
@@ -84,7 +84,7 @@ export const inventory = z.object({
     .optional(),
   /** Zones, VNICs, datasets and pools of an illumos node (absent elsewhere and from older agents). */
   illumos: illumosInventory.optional(),
-  /** The Parallels Desktop of a macOS node with the parallels driver (absent elsewhere and from older agents). */
+  /** Parallels Desktop host, licence and VMs of a macOS node (absent elsewhere and from older agents). */
   parallels: parallelsInventory.optional(),
 });
 export type Inventory = z.infer<typeof inventory>;

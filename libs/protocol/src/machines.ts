@@ -245,21 +245,3 @@ export const machineSnapshot = z.object({
 });
 export type MachineSnapshot = z.infer<typeof machineSnapshot>;
 
-/**
- * The Parallels Desktop of a macOS node in its inventory (`prlsrvctl info --json`, `user list
- * --json`): version, license state and edition (never the key), VM home, the users it knows.
- */
-export const parallelsInventory = z.object({
-  info: z.object({
-    id: z.string().max(200),
-    hostname: z.string().max(300),
-    os: z.string().max(300),
-    version: z.string().max(200),
-    vm_home: z.string().max(4096),
-    license: z.object({ state: z.string().max(100), edition: z.string().max(200).nullable(), restricted: z.boolean() }),
-  }),
-  users: z
-    .array(z.object({ name: z.string().max(300), manage_settings: z.string().max(100), vm_home: z.string().max(4096) }))
-    .max(1000),
-});
-export type ParallelsInventory = z.infer<typeof parallelsInventory>;

@@ -233,6 +233,20 @@ export const agentConfigSchema = z.object({
       int(1000, 3_600_000).default(180_000),
       'Timeout of one prlctl/prlsrvctl command (clones and install scripts have their own, longer ones)',
     ),
+    serviceLogFile: setting(
+      'HOSTPLANE_AGENT_PARALLELS_SERVICE_LOG_FILE',
+      absolutePath().default('/Library/Logs/parallels.log'),
+      'The Parallels Desktop service log whose tail GET /v1/nodes/{id}/machines/host/logs answers',
+    ),
+    macosVmLimit: setting(
+      'HOSTPLANE_AGENT_PARALLELS_MACOS_VM_LIMIT',
+      z
+        .string()
+        .regex(/^(license|\d{1,3})$/, { message: 'must be license or a whole number' })
+        .default('license')
+        .transform((v) => (v === 'license' ? null : Number(v))),
+      'macOS guests (registered, not templates) placement lets this host hold: license (the term prlsrvctl info prints) or a number that overrides it',
+    ),
   }),
 });
 

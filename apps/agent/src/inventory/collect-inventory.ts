@@ -18,7 +18,7 @@ export interface InventoryOptions {
   stateDir?: string;
   /** Zones, VNICs, datasets and pools, where the zone driver is on. */
   illumos?: IllumosInventoryCollector | null;
-  /** Parallels Desktop's host info and users, where the parallels driver is on. */
+  /** The Parallels host, licence and VMs, where the parallels driver is on. */
   parallels?: (() => Promise<ParallelsInventory>) | null;
 }
 
@@ -100,7 +100,15 @@ export function stableInventoryHash(inv: Inventory): string {
           pools: inv.illumos.pools.map((p) => [p.name, p.health, p.size]),
         }
       : null,
-    parallels: inv.parallels ?? null,
+    // Free disk moves all the time; VMs' states and sizes are what resources and placement read.
+    parallels: inv.parallels
+      ? {
+          license: inv.parallels.license,
+          hardware: { ...inv.parallels.hardware, disk_free_bytes: null },
+          machines: inv.parallels.machines,
+          users: inv.parallels.users,
+        }
+      : null,
   };
   return createHash('sha256').update(JSON.stringify(stable)).digest('hex');
 }

@@ -7,6 +7,7 @@ import {
 } from '@hostplane/protocol';
 import { AgentError } from '../errors/agent-error';
 import { PrlHost } from './prl-host';
+import { hostHardware, licenseOf, serviceLogTail } from './prl-host-views';
 import { snapshotTree } from './prl-parsers';
 
 /** One machine operation: its parameters, whether it changes the host, and what it asks of prlctl. */
@@ -141,6 +142,23 @@ export const MACHINE_OPERATIONS: Record<string, MachineOperation> = {
     write: false,
     run: async (host) => ({ info: await host.serverInfo(), users: await host.users() }),
   },
+  'machines.host.hardware': {
+    params: {},
+    write: false,
+    run: async (host) => {
+      const info = await host.serverInfo();
+      return {
+        hostname: info.hostname,
+        license: licenseOf(info, host.macosVmLimit),
+        ...(await hostHardware(host, info)),
+      };
+    },
+  },
+  'machines.host.logs': {
+    params: { lines: 'lines?' },
+    write: false,
+    run: (host, p) => serviceLogTail(host.serviceLogFile, p.lines ?? 200),
+  },
   'machines.start': verb('start'),
   'machines.suspend': verb('suspend'),
   'machines.resume': verb('resume'),
@@ -182,11 +200,17 @@ export const MACHINE_OPERATIONS: Record<string, MachineOperation> = {
     },
   },
   'machines.clone': {
-    params: { vm: 'vm', name: 'vmname', linked: 'bool?' },
+    params: { vm: 'vm', name: 'vmname', linked: 'bool?', cpus: 'cpus?', memory_mb: 'memory?', disk_mb: 'diskmb?' },
     write: true,
     run: async (host, p) => {
       await found(host, p.vm);
       await host.clone(p.vm, p.name, { linked: p.linked === true });
+      // Sized before its first boot (a placed create asks for cpus, memory and disk).
+      const flags: string[] = [];
+      if (p.cpus !== undefined) flags.push('--cpus', String(p.cpus));
+      if (p.memory_mb !== undefined) flags.push('--memsize', String(p.memory_mb));
+      if (p.disk_mb !== undefined) flags.push('--device-set', 'hdd0', '--size', String(p.disk_mb));
+      if (flags.length > 0) await host.set(p.name, flags);
       return found(host, p.name);
     },
   },

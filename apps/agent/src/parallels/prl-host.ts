@@ -17,6 +17,10 @@ export interface PrlHostOptions {
   owner: string | null;
   /** Whether the agent runs as root (injected by tests; `process.getuid() === 0` otherwise). */
   agentIsRoot?: boolean;
+  /** The Parallels service log (`/Library/Logs/parallels.log` on a Mac). */
+  serviceLogFile?: string;
+  /** macOS guests allowed at once when the agent's setting says so; null: the licence's own term. */
+  macosVmLimit?: number | null;
 }
 
 export type StopMode = 'acpi' | 'kill' | 'drop-state';
@@ -29,11 +33,15 @@ export type StopMode = 'acpi' | 'kill' | 'drop-state';
  */
 export class PrlHost {
   readonly exec: HostExec;
+  readonly serviceLogFile: string;
+  readonly macosVmLimit: number | null;
   private readonly agentIsRoot: boolean;
 
   constructor(private readonly options: PrlHostOptions) {
     this.exec = options.exec;
     this.agentIsRoot = options.agentIsRoot ?? process.getuid?.() === 0;
+    this.serviceLogFile = options.serviceLogFile ?? '/Library/Logs/parallels.log';
+    this.macosVmLimit = options.macosVmLimit ?? null;
     if (options.owner !== null) checkOwner('owner', options.owner);
   }
 

@@ -206,8 +206,28 @@ export interface PrlServerInfo {
   os: string;
   version: string;
   vm_home: string;
-  license: { state: string; edition: string | null; restricted: boolean };
+  license: {
+    state: string;
+    edition: string | null;
+    restricted: boolean;
+    expires_at: string | null;
+    trial: boolean;
+    /** macOS guests that may run at once under the licence terms; null where the host states none. */
+    macos_vm_limit: number | null;
+    cpu_limit_per_vm: number | null;
+    memory_limit_mb_per_vm: number | null;
+  };
+  /** "Hardware info": the host devices Parallels sees (disks, partitions, adapters). */
+  devices: { id: string; name: string; type: string }[];
 }
+
+/** A licence term printed as a string or a number; absent, empty or unlimited (0/-1) → null. */
+function limitOf(value: string | number | undefined): number | null {
+  const n = typeof value === 'number' ? value : /^\d+$/.test(value ?? '') ? Number(value) : NaN;
+  return Number.isInteger(n) && n > 0 ? n : null;
+}
+
+const licenseTerm = z.union([z.string(), z.number()]).optional();
 
 /** `prlsrvctl info --json`: the host's Parallels Desktop (version, license, VM home). The license key is not kept. */
 export function parseServerInfo(text: string): PrlServerInfo {
@@ -220,11 +240,24 @@ export function parseServerInfo(text: string): PrlServerInfo {
       Version: z.string(),
       'VM home': z.string().optional(),
       License: z
-        .looseObject({ state: z.string(), edition: z.string().optional(), restricted: z.string().optional() })
+        .looseObject({
+          state: z.string(),
+          edition: z.string().optional(),
+          restricted: z.string().optional(),
+          'expiration date': z.string().optional(),
+          is_trial: z.string().optional(),
+          macos_vms_limit: licenseTerm,
+          cpu_limit: licenseTerm,
+          ram_limit: licenseTerm,
+        })
+        .optional(),
+      'Hardware info': z
+        .record(z.string(), z.looseObject({ name: z.string().optional(), type: z.string().optional() }))
         .optional(),
     }),
     parseJson('prlsrvctl info --json', text),
   );
+  const l = r.License;
   return {
     id: stripBraces(r.ID),
     hostname: r.Hostname,
@@ -232,11 +265,32 @@ export function parseServerInfo(text: string): PrlServerInfo {
     version: r.Version,
     vm_home: r['VM home'] ?? '',
     license: {
-      state: r.License?.state ?? 'unknown',
-      edition: r.License?.edition ?? null,
-      restricted: r.License?.restricted === 'true',
+      state: l?.state ?? 'unknown',
+      edition: l?.edition ?? null,
+      restricted: l?.restricted === 'true',
+      expires_at: l?.['expiration date'] || null,
+      trial: l?.is_trial === 'true',
+      macos_vm_limit: limitOf(l?.macos_vms_limit),
+      cpu_limit_per_vm: limitOf(l?.cpu_limit),
+      memory_limit_mb_per_vm: limitOf(l?.ram_limit),
     },
+    devices: Object.entries(r['Hardware info'] ?? {})
+      .slice(0, 256)
+      .map(([id, d]) => ({ id, name: d.name ?? '', type: d.type ?? '' })),
   };
+}
+
+/** `sysctl -n hw.machine hw.logicalcpu hw.memsize machdep.cpu.brand_string`, one value a line. */
+export function parseSysctlHardware(text: string): {
+  arch: string;
+  cpus: number;
+  memory_bytes: number;
+  cpu_model: string;
+} {
+  const [arch, cpus, memory, ...model] = text.trim().split('\n');
+  if (!arch || !/^\d+$/.test(cpus ?? '') || !/^\d+$/.test(memory ?? ''))
+    throw new PrlOutputError('sysctl -n hw.machine hw.logicalcpu hw.memsize', text.slice(0, 200));
+  return { arch: arch.trim(), cpus: Number(cpus), memory_bytes: Number(memory), cpu_model: model.join(' ').trim() };
 }
 
 export interface PrlUser {

@@ -12,6 +12,7 @@ import { MachineGuest } from '../drivers/parallels/machine-guest';
 import { zoneDriverOptions } from '../drivers/zone/zone-settings';
 import { createFileServices, FileServices } from '../transfers/file-services';
 import { collectInventory } from '../inventory/collect-inventory';
+import { ParallelsInventoryCollector } from '../parallels/prl-host-views';
 import { createInstanceManager } from '../drivers/create-instance-manager';
 import type { InstanceManager } from '../instances/instance-manager';
 import { InstanceMetricsReporter } from '../instances/instance-metrics-reporter';
@@ -56,7 +57,7 @@ export async function runAgent(options: AgentRuntimeOptions): Promise<TunnelExit
   const zone = zoneDriverOptions(config.zone);
   const illumosInventory = zone ? new IllumosInventoryCollector(zone.exec) : null;
   const parallels = parallelsDriverOptions(config.parallels);
-  const prl = parallels?.host;
+  const parallelsInventory = parallels ? new ParallelsInventoryCollector(parallels.host) : null;
   const inventory = new InventoryReporter(
     () =>
       collectInventory({
@@ -64,7 +65,7 @@ export async function runAgent(options: AgentRuntimeOptions): Promise<TunnelExit
         log,
         stateDir: config.stateDir,
         illumos: illumosInventory,
-        parallels: prl ? async () => ({ info: await prl.serverInfo(), users: await prl.users() }) : null,
+        parallels: parallelsInventory ? () => parallelsInventory.collect() : null,
       }),
     config.inventory.checkIntervalMs,
     log,
@@ -116,7 +117,15 @@ export async function runAgent(options: AgentRuntimeOptions): Promise<TunnelExit
   instances.onState((frame) => relay.push(frame));
   const machineEvents = new MachineEventRelay();
   const machineFollower = parallels
-    ? new MachineEventFollower(parallels.host, (frame) => machineEvents.push(frame), log)
+    ? new MachineEventFollower(
+        parallels.host,
+        (frame) => {
+          machineEvents.push(frame);
+          // A VM started, stopped, added or removed changes the resources the hub places by.
+          inventory.refreshSoon();
+        },
+        log,
+      )
     : null;
   if (machineFollower) machineFollower.onVmEvent = (vmId) => reverseProxy.book.changed(vmId);
   machineFollower?.start();

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { labels } from '../http/label-fields';
 
 /**
  * The request shapes of the machines routes. VM names and ids, new names, snapshot ids and exec
@@ -64,3 +65,38 @@ export const crossHostAction = z.enum([
   'exec',
 ]);
 export const crossHostActionParams = crossHostParams.extend({ action: crossHostAction });
+
+/** A VM created "somewhere" (`POST /v1/machines`): placed on a host, then cloned there. */
+export const placedMachineBody = z
+  .object({
+    name: z.string().describe('The new VM’s name'),
+    source: z
+      .union([
+        z.object({ vm: z.string().describe('A VM or template on the host to clone, by name or UUID') }).strict(),
+        z
+          .object({ catalog: z.string().describe('A catalog image (not available yet: 400 catalog_unavailable)') })
+          .strict(),
+      ])
+      .describe('Where the VM comes from'),
+    linked: z.boolean().default(false).describe('A linked clone of the source'),
+    cpus: z.number().int().min(1).max(128),
+    memory_mb: z.number().int().min(256).max(1_048_576),
+    disk_mb: z.number().int().min(1024).optional().describe('Grow the clone’s disk to this size (else the source’s)'),
+    architecture: z
+      .enum(['arm64', 'x86_64', 'aarch64', 'amd64'])
+      .optional()
+      .describe('The host architecture the VM needs (Apple silicon: arm64; Intel: x86_64)'),
+    os: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9._-]{0,39}$/, { message: 'an OS name such as macosx or ubuntu' })
+      .optional()
+      .describe(
+        'The guest OS (prlctl names: macosx, ubuntu, win-11…); else the source VM’s. macOS guests count against each host’s licence limit',
+      ),
+    tags: labels.default({}).describe('Node labels the host must carry (key: value)'),
+  })
+  .strict();
+export const placementBody = placedMachineBody.omit({ name: true, linked: true });
+export const hostLogsQuery = z.object({
+  lines: z.coerce.number().int().min(1).max(5000).optional().describe('How many of the last lines (200 by default)'),
+});

@@ -1,5 +1,12 @@
 import { Injectable } from '@nestjs/common';
-import type { Machine } from '@hostplane/protocol';
+import {
+  checkParams,
+  HOST_OPERATION_SPECS,
+  InvalidHostArgument,
+  type HostOperationName,
+  type Machine,
+} from '@hostplane/protocol';
+import { HOST_OPERATION_ERRORS } from '../host-operations/host-operations.errors';
 import type { Principal } from '../access/principal';
 import { HostOperationsService } from '../host-operations/host-operations.service';
 import { NotFoundError } from '../http/errors';
@@ -29,6 +36,17 @@ export class MachinesService {
 
   write(p: Principal, nodeId: string, operation: string, params: Record<string, unknown>): Promise<OperationEntity> {
     return this.ops.write(p, nodeId, operation, params, 'machines');
+  }
+
+  /** Checks parameters as the operation will (400 `invalid_argument` naming the field), before anything is queued. */
+  check(operation: HostOperationName, params: Record<string, unknown>): void {
+    try {
+      checkParams(HOST_OPERATION_SPECS[operation].params, params);
+    } catch (err) {
+      if (err instanceof InvalidHostArgument)
+        throw HOST_OPERATION_ERRORS.invalid_argument.error(err.message, { field: err.field });
+      throw err;
+    }
   }
 
   /** The org's online nodes whose parallels driver is available. */

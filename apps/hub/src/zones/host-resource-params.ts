@@ -65,6 +65,8 @@ const KIND_DOC: Record<ParamKind, string> = {
   uuid: 'a UUID',
   cpus: 'a CPU count, 1 to 128',
   memory: 'memory in MiB, 256 to 1048576',
+  diskmb: 'a disk size in MiB, 1024 to 67108864',
+  lines: 'a number of log lines, 1 to 5000',
   text: 'free text without control characters',
   bootorder: 'boot devices in order (hdd0 cdrom0 net0 …)',
   argv: 'a command as an array of arguments, never a shell string',
@@ -78,7 +80,8 @@ function kindSchema(kind: ParamKind, where: 'path' | 'query' | 'body'): z.ZodTyp
   if (where !== 'body') return text;
   if (kind === 'vlan') return z.number().int().min(1).max(4094).describe(KIND_DOC[kind]);
   if (kind === 'bool') return z.boolean().describe(KIND_DOC[kind]);
-  if (kind === 'cpus' || kind === 'memory') return z.number().int().describe(KIND_DOC[kind]);
+  if (kind === 'cpus' || kind === 'memory' || kind === 'diskmb' || kind === 'lines')
+    return z.number().int().describe(KIND_DOC[kind]);
   if (kind === 'argv') return z.array(z.string()).describe(KIND_DOC[kind]);
   if (kind === 'props') return z.record(z.string(), z.string()).describe(KIND_DOC[kind]);
   if (kind === 'propnames') return z.array(z.string()).describe(KIND_DOC[kind]);

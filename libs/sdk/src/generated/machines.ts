@@ -12,7 +12,8 @@ export interface paths {
     /** Every VM of the organization’s parallels nodes, each with its node; nodes that did not answer are listed */
     get: operations['getV1Machines'];
     put?: never;
-    post?: never;
+    /** Create a VM on whichever host fits (architecture, tags, cordon, licence limits, free resources; hosts holding the source first): a clone there */
+    post: operations['postV1Machines'];
     delete?: never;
     options?: never;
     head?: never;
@@ -66,6 +67,40 @@ export interface paths {
     put?: never;
     /** Set the clone to expire ttl_seconds from now */
     post: operations['postV1MachinesEphemeralIdExtend'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/machines/placement': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Where POST /v1/machines would put this VM, and why each other host would not take it (nothing is created) */
+    post: operations['postV1MachinesPlacement'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/machines/resources': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Resources of every Parallels host of the organization: total, used (running VMs), reserved (every VM), free CPU/memory/disk, VM counts by state; and each host’s */
+    get: operations['getV1MachinesResources'];
+    put?: never;
+    post?: never;
     delete?: never;
     options?: never;
     head?: never;
@@ -141,6 +176,40 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/v1/nodes/{id}/machines/host/hardware': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The Mac’s hardware, read live: architecture, CPU model and count, memory, the VM home volume, Parallels’ devices, licence terms */
+    get: operations['getV1NodesIdMachinesHostHardware'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/nodes/{id}/machines/host/logs': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The last lines of the Parallels Desktop service log, from one bounded read (at most 512 KiB) on the agent */
+    get: operations['getV1NodesIdMachinesHostLogs'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/v1/nodes/{id}/machines/register': {
     parameters: {
       query?: never;
@@ -152,6 +221,23 @@ export interface paths {
     put?: never;
     /** Register a VM bundle on the node */
     post: operations['postV1NodesIdMachinesRegister'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/nodes/{id}/machines/resources': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Resources of one Parallels host, from its inventory (see GET /v1/machines/resources) */
+    get: operations['getV1NodesIdMachinesResources'];
+    put?: never;
+    post?: never;
     delete?: never;
     options?: never;
     head?: never;
@@ -401,6 +487,137 @@ export interface operations {
           [name: string]: unknown;
         };
         content?: never;
+      };
+      /** @description Error */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  postV1Machines: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description A unique value (e.g. a UUID, 1–255 printable ASCII characters) that makes a retry safe. The same key with the same request from the same caller within 24 h answers the first response again (status, body, Location; header `Idempotent-Replayed: true`) without doing the work twice. The same key with a different request: 422 `idempotency_key_reused`. While the first request is still running: the retry waits up to 5 s for it, then 409 `idempotency_key_in_flight`. Responses with status 5xx and requests that failed validation are not kept: a retry runs again. See docs/api.md. */
+        'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
+      };
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': {
+          /** @description The new VM’s name */
+          name: string;
+          /** @description Where the VM comes from */
+          source:
+            | {
+                /** @description A VM or template on the host to clone, by name or UUID */
+                vm: string;
+              }
+            | {
+                /** @description A catalog image (not available yet: 400 catalog_unavailable) */
+                catalog: string;
+              };
+          /**
+           * @description A linked clone of the source
+           * @default false
+           */
+          linked?: boolean;
+          cpus: number;
+          memory_mb: number;
+          /** @description Grow the clone’s disk to this size (else the source’s) */
+          disk_mb?: number;
+          /**
+           * @description The host architecture the VM needs (Apple silicon: arm64; Intel: x86_64)
+           * @enum {string}
+           */
+          architecture?: 'arm64' | 'x86_64' | 'aarch64' | 'amd64';
+          /** @description The guest OS (prlctl names: macosx, ubuntu, win-11…); else the source VM’s. macOS guests count against each host’s licence limit */
+          os?: string;
+          /**
+           * @description Node labels the host must carry (key: value)
+           * @default {}
+           */
+          tags?: {
+            [key: string]: string;
+          };
+        };
+      };
+    };
+    responses: {
+      /** @description Accepted: the clone operation (also at the Location header), with `placement` */
+      202: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** Format: uuid */
+            id: string;
+            kind: string;
+            /** @enum {string} */
+            status: 'queued' | 'running' | 'cancelling' | 'succeeded' | 'failed' | 'cancelled' | 'expired';
+            progress: {
+              percent: number;
+              message: string | null;
+            };
+            /** @description API paths of what the operation touches */
+            resources: string[];
+            may_cancel: boolean;
+            node_id: string | null;
+            actor: {
+              /** @enum {string} */
+              type: 'user' | 'api_token' | 'system';
+              id: string | null;
+              name?: string;
+            };
+            error: {
+              code: string;
+              message: string;
+            } | null;
+            result: unknown;
+            created_at: string;
+            started_at: string | null;
+            finished_at: string | null;
+            deadline_at: string | null;
+          };
+        };
+      };
+      /**
+       * @description `validation_failed`: a field of the body, query or path is invalid; the message and `fields` name it
+       *
+       *     `invalid_argument`: a parameter failed its pattern (details.field names it); nothing ran
+       *
+       *     `catalog_unavailable`: catalog images are not available yet: a parallels workload clones a VM on the host (parallels.source.vm)
+       */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'validation_failed' | 'invalid_argument' | 'catalog_unavailable';
+          };
+        };
+      };
+      /** @description `no_node_fits`: no node can take the instance; `rejected` gives the reason of each node */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'no_node_fits';
+          };
+        };
       };
       /** @description Error */
       default: {
@@ -739,6 +956,112 @@ export interface operations {
             code?: 'ephemeral_not_extendable';
           };
         };
+      };
+      /** @description Error */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  postV1MachinesPlacement: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description A unique value (e.g. a UUID, 1–255 printable ASCII characters) that makes a retry safe. The same key with the same request from the same caller within 24 h answers the first response again (status, body, Location; header `Idempotent-Replayed: true`) without doing the work twice. The same key with a different request: 422 `idempotency_key_reused`. While the first request is still running: the retry waits up to 5 s for it, then 409 `idempotency_key_in_flight`. Responses with status 5xx and requests that failed validation are not kept: a retry runs again. See docs/api.md. */
+        'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
+      };
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': {
+          /** @description Where the VM comes from */
+          source:
+            | {
+                /** @description A VM or template on the host to clone, by name or UUID */
+                vm: string;
+              }
+            | {
+                /** @description A catalog image (not available yet: 400 catalog_unavailable) */
+                catalog: string;
+              };
+          cpus: number;
+          memory_mb: number;
+          /** @description Grow the clone’s disk to this size (else the source’s) */
+          disk_mb?: number;
+          /**
+           * @description The host architecture the VM needs (Apple silicon: arm64; Intel: x86_64)
+           * @enum {string}
+           */
+          architecture?: 'arm64' | 'x86_64' | 'aarch64' | 'amd64';
+          /** @description The guest OS (prlctl names: macosx, ubuntu, win-11…); else the source VM’s. macOS guests count against each host’s licence limit */
+          os?: string;
+          /**
+           * @description Node labels the host must carry (key: value)
+           * @default {}
+           */
+          tags?: {
+            [key: string]: string;
+          };
+        };
+      };
+    };
+    responses: {
+      /** @description `{chosen, rejected}`: chosen is null when no host fits */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /**
+       * @description `validation_failed`: a field of the body, query or path is invalid; the message and `fields` name it
+       *
+       *     `catalog_unavailable`: catalog images are not available yet: a parallels workload clones a VM on the host (parallels.source.vm)
+       */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'validation_failed' | 'catalog_unavailable';
+          };
+        };
+      };
+      /** @description Error */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  getV1MachinesResources: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description `{total, used, reserved, free, machines, hosts_count, hosts}` */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
       };
       /** @description Error */
       default: {
@@ -1141,6 +1464,163 @@ export interface operations {
       };
     };
   };
+  getV1NodesIdMachinesHostHardware: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description `{node_id, operation, data}` */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description `invalid_argument`: a parameter failed its pattern (details.field names it); nothing ran */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'invalid_argument';
+          };
+        };
+      };
+      /** @description `not_found`: the resource (or route) does not exist, or is not visible to the caller */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'not_found';
+          };
+        };
+      };
+      /** @description `node_offline`: the node's agent is not connected */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'node_offline';
+          };
+        };
+      };
+      /** @description `node_timeout`: the node did not answer in time */
+      504: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'node_timeout';
+          };
+        };
+      };
+      /** @description Error */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  getV1NodesIdMachinesHostLogs: {
+    parameters: {
+      query?: {
+        /** @description How many of the last lines (200 by default) */
+        lines?: number;
+      };
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description `{node_id, operation, data: {file, exists, size_bytes, lines, truncated}}` */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description `invalid_argument`: a parameter failed its pattern (details.field names it); nothing ran */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'invalid_argument';
+          };
+        };
+      };
+      /** @description `not_found`: the resource (or route) does not exist, or is not visible to the caller */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'not_found';
+          };
+        };
+      };
+      /** @description `node_offline`: the node's agent is not connected */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'node_offline';
+          };
+        };
+      };
+      /** @description `node_timeout`: the node did not answer in time */
+      504: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'node_timeout';
+          };
+        };
+      };
+      /** @description Error */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
   postV1NodesIdMachinesRegister: {
     parameters: {
       query?: never;
@@ -1214,6 +1694,47 @@ export interface operations {
             code?: 'invalid_argument';
           };
         };
+      };
+      /** @description `not_found`: the resource (or route) does not exist, or is not visible to the caller */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'] & {
+            /** @enum {unknown} */
+            code?: 'not_found';
+          };
+        };
+      };
+      /** @description Error */
+      default: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Error'];
+        };
+      };
+    };
+  };
+  getV1NodesIdMachinesResources: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The host’s total, used, reserved, free, machines and licence */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
       };
       /** @description `not_found`: the resource (or route) does not exist, or is not visible to the caller */
       404: {

@@ -2154,18 +2154,56 @@ export interface operations {
               truncated: ('zones' | 'vnics' | 'datasets' | 'pools')[];
             };
             parallels?: {
-              info: {
-                id: string;
-                hostname: string;
-                os: string;
-                version: string;
-                vm_home: string;
-                license: {
-                  state: string;
-                  edition: string | null;
-                  restricted: boolean;
-                };
+              hostname: string;
+              version: string;
+              vm_home: string;
+              license: {
+                state: string;
+                edition: string | null;
+                expires_at: string | null;
+                trial: boolean;
+                macos_vm_limit: number | null;
+                /** @enum {string} */
+                macos_vm_limit_source: 'license' | 'agent_config' | 'none';
+                cpu_limit_per_vm: number | null;
+                memory_limit_mb_per_vm: number | null;
               };
+              hardware: {
+                arch: string;
+                cpu_model: string;
+                cpus: number;
+                memory_bytes: number;
+                disk_total_bytes: number;
+                disk_free_bytes: number;
+                devices: {
+                  id: string;
+                  name: string;
+                  type: string;
+                }[];
+              };
+              machines: {
+                id: string;
+                name: string;
+                /** @enum {string} */
+                state:
+                  | 'stopped'
+                  | 'starting'
+                  | 'running'
+                  | 'paused'
+                  | 'suspended'
+                  | 'suspending'
+                  | 'resuming'
+                  | 'stopping'
+                  | 'pausing'
+                  | 'restoring'
+                  | 'unknown';
+                os: string;
+                template: boolean;
+                cpus: number;
+                memory_bytes: number;
+                disk_bytes: number;
+              }[];
+              truncated: boolean;
               users: {
                 name: string;
                 manage_settings: string;

@@ -38,7 +38,13 @@ export function parallelsDriverOptions(
     maxOutputBytes: 16 * 1024 * 1024,
     env: withTools,
   });
-  return { host: new PrlHost({ exec, owner: settings.owner }), owner: settings.owner };
+  const host = new PrlHost({
+    exec,
+    owner: settings.owner,
+    serviceLogFile: settings.serviceLogFile,
+    macosVmLimit: settings.macosVmLimit,
+  });
+  return { host, owner: settings.owner };
 }
 
 /** The parallels driver as hello reports it: available when `prlsrvctl info` answers, with the Parallels version. */

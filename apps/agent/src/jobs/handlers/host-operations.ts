@@ -31,10 +31,13 @@ export function createHostOperationHandler(
     try {
       if (family === 'machines') {
         if (!isMachineOperation(operation)) throw new UnknownHostOperation(operation);
-        return { operation, data: await runMachineOperation(parallels!, operation, params, ctx.progress) };
+        const data = await runMachineOperation(parallels!, operation, params, ctx.progress);
+        // The inventory's VM list (resources, placement) is stale after a write.
+        if (isHostOperation(operation) && HOST_OPERATION_SPECS[operation].write) onHostChanged();
+        return { operation, data };
       }
       const data = await runHostOperation(exec!, operation, params);
-      // The inventory's illumos lists are stale after a write; machines are not in the inventory.
+      // The inventory's illumos lists are stale after a write.
       if (isHostOperation(operation) && HOST_OPERATION_SPECS[operation].write) onHostChanged();
       return { operation, data };
     } catch (err) {

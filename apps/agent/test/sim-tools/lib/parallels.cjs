@@ -673,17 +673,41 @@ function prlctl([command, ...rest]) {
   return fn(rest);
 }
 
+/**
+ * The simulated Mac: what `sysctl` and `prlsrvctl info` report of it, from
+ * `<state>/prl-host.json` when a test writes one (so each test host can differ), else an Apple
+ * silicon Mac mini with a Parallels Desktop Pro licence.
+ */
+function hostConfig() {
+  const file = path.join(stateDir(), 'prl-host.json');
+  const given = fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, 'utf8')) : {};
+  return {
+    hostname: 'mac-mini-ci-01.local',
+    cpuBrand: 'Apple M2 Pro',
+    machine: 'arm64',
+    logicalCpus: 12,
+    memoryBytes: 32 * 2 ** 30,
+    edition: 'Pro Edition',
+    // Parallels Desktop Pro/Business terms: macOS guests running at once, vCPUs and RAM per VM.
+    macosVmsLimit: 2,
+    cpuLimit: 32,
+    ramLimitMb: 131072,
+    ...given,
+  };
+}
+
 /** `prlsrvctl info --json` and `prlsrvctl user list --json`, as Parallels Desktop 20 prints them (trimmed). */
 function prlsrvctl(argv) {
   const json = argv.includes('--json') || argv.includes('-j');
   if (argv[0] === 'info' && json) {
     const doc = readState('parallels', init);
+    const host = hostConfig();
     const running = Object.values(doc.vms).filter((v) => v.state === 'running');
     return (
       JSON.stringify(
         {
           ID: '{0f4b6f6e-6d2a-4a8e-9c1b-5d2f0e3b7a11}',
-          Hostname: 'mac-mini-ci-01.local',
+          Hostname: host.hostname,
           OS: 'Mac OS X 14.5(23F79)',
           Version: 'Desktop 20.1.1-55740',
           'Build flags': ' ',
@@ -701,14 +725,19 @@ function prlsrvctl(argv) {
             state: 'valid',
             key: '******-******-******-******-******',
             restricted: 'false',
-            edition: 'Pro Edition',
+            edition: host.edition,
             'expiration date': '2027-01-01 00:00:00',
+            is_trial: 'false',
+            cpu_limit: String(host.cpuLimit),
+            ram_limit: String(host.ramLimitMb),
+            ...(host.macosVmsLimit === null ? {} : { macos_vms_limit: String(host.macosVmsLimit) }),
           },
           'Hardware Id': '{4b3ae1a6-8a0e-5e8c-9b7b-1c2d3e4f5a6b}',
           'Signed In': 'yes',
           'Hardware info': {
             '/dev/disk0': { name: 'APPLE SSD AP0512Z', type: 'hdd' },
             '/dev/disk0s2': { name: 'Macintosh HD', type: 'hdd-part' },
+            en0: { name: 'Ethernet', type: 'net' },
           },
           'Running VMs': running.length,
         },
@@ -725,8 +754,44 @@ function prlsrvctl(argv) {
   fail(`Unknown command: ${argv.join(' ')}`, 2);
 }
 
+/** `sysctl [-n] name…` for the macOS names the agent reads of a Mac's hardware. */
+function sysctl(argv) {
+  const bare = argv.includes('-n');
+  const host = hostConfig();
+  const values = {
+    'hw.machine': host.machine,
+    'hw.logicalcpu': host.logicalCpus,
+    'hw.ncpu': host.logicalCpus,
+    'hw.memsize': host.memoryBytes,
+    'machdep.cpu.brand_string': host.cpuBrand,
+  };
+  const out = [];
+  for (const name of argv.filter((a) => !a.startsWith('-'))) {
+    if (!(name in values)) fail(`unknown oid '${name}'`, 1);
+    out.push(bare ? String(values[name]) : `${name}: ${values[name]}`);
+  }
+  return out.join('\n') + '\n';
+}
+
+/**
+ * The Parallels service log (/Library/Logs/parallels.log on a Mac): one line per command, in the
+ * dispatcher's format (`MM-DD hh:mm:ss.mmm L /prl_disp_service:pid:tid/ message`).
+ */
+function serviceLog(tool, argv) {
+  const now = new Date();
+  const pad = (n, w = 2) => String(n).padStart(w, '0');
+  const stamp = `${pad(now.getMonth() + 1)}-${pad(now.getDate())} ${pad(now.getHours())}:${pad(now.getMinutes())}:${pad(now.getSeconds())}.${pad(now.getMilliseconds(), 3)}`;
+  const line = `${stamp} I /prl_disp_service:${process.ppid}:${process.pid}/ ${tool} request: ${argv.slice(0, 3).join(' ')}\n`;
+  fs.appendFileSync(path.join(stateDir(), 'parallels.log'), line);
+}
+
 function main(tool) {
-  runTool(tool, tool === 'prlctl' ? prlctl : prlsrvctl);
+  if (tool === 'sysctl') return runTool(tool, sysctl);
+  if (tool === 'prlctl' && process.argv[2] === 'monitor-events') return runTool(tool, prlctl);
+  runTool(tool, (argv) => {
+    serviceLog(tool, argv);
+    return tool === 'prlctl' ? prlctl(argv) : prlsrvctl(argv);
+  });
 }
 
 module.exports = { main };
