@@ -244,4 +244,3 @@ export const machineSnapshot = z.object({
   parent: z.string().nullable(),
 });
 export type MachineSnapshot = z.infer<typeof machineSnapshot>;
-
