@@ -30,7 +30,10 @@ export function hostReadResponse(data: z.ZodType) {
     operation: z.string().describe('The host operation that answered (`zones.list`, …)'),
     source: z.enum(['inventory', 'live']),
     as_of: z.string().describe("The inventory's time, or the time of the live read"),
-    truncated: z.boolean().optional().describe("Only from the inventory: the list was cut at its cap; `?live=true` reads all of it"),
+    truncated: z
+      .boolean()
+      .optional()
+      .describe('Only from the inventory: the list was cut at its cap; `?live=true` reads all of it'),
     data,
   });
 }
