@@ -553,8 +553,8 @@ describe('host resource paths: /v1/nodes/{id}/zones|bootenvs|network|storage|sys
     }
     assert.deepEqual(
       HOST_RESOURCE_ROUTES.filter((r) => r.data).map((r) => r.path),
-      ['zones', 'zones/:zone', 'zones/:zone/config'],
-      'the zone reads document their answers',
+      ['zones', 'zones/:zone', 'zones/:zone/config', 'bootenvs'],
+      'the zone and boot environment reads document their answers',
     );
   });
 });

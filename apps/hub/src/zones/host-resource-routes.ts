@@ -1,6 +1,11 @@
 import type { HostOperationName, IllumosInventoryList, ParamKind } from '@hostplane/protocol';
 import { z } from 'zod';
-import { zoneConfigResponse, zoneDetailResponse, zoneSummaryResponse } from './zone-reads.schemas';
+import {
+  bootEnvironmentResponse,
+  zoneConfigResponse,
+  zoneDetailResponse,
+  zoneSummaryResponse,
+} from './zone-reads.schemas';
 
 /**
  * One resource-shaped route (`GET /v1/nodes/{id}/zones/{zone}`) over one host operation. Path
@@ -89,7 +94,13 @@ export const HOST_RESOURCE_ROUTES: readonly HostResourceRoute[] = [
     summary: 'Delete a zone (halted, uninstalled, configuration deleted)',
   },
 
-  { method: 'GET', path: 'bootenvs', operation: 'bootenvs.list', summary: 'List the boot environments' },
+  {
+    method: 'GET',
+    path: 'bootenvs',
+    operation: 'bootenvs.list',
+    data: z.array(bootEnvironmentResponse),
+    summary: 'List the boot environments',
+  },
   { method: 'POST', path: 'bootenvs', operation: 'bootenvs.create', summary: 'Create a boot environment' },
   { method: 'DELETE', path: 'bootenvs/:name', operation: 'bootenvs.destroy', summary: 'Destroy a boot environment' },
   {

@@ -23,6 +23,18 @@ export const zoneDetailResponse = zoneSummaryResponse.extend({
   config: zoneConfigResponse.optional().describe('Only on a live read (`?live=true`)'),
 });
 
+/** A boot environment: `beadm list -H` (flags N and R as booleans, `created` from epoch seconds). */
+export const bootEnvironmentResponse = z.object({
+  name: z.string(),
+  uuid: z.string().nullable(),
+  active_now: z.boolean(),
+  active_on_reboot: z.boolean(),
+  mountpoint: z.string().nullable(),
+  space_bytes: z.number().nullable(),
+  policy: z.string().nullable(),
+  created: z.string().nullable().describe('ISO 8601'),
+});
+
 /** The envelope of every host resource read (HostResourceRead), around the operation's `data`. */
 export function hostReadResponse(data: z.ZodType) {
   return z.object({

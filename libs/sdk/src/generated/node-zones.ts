@@ -310,7 +310,31 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': {
+            /** Format: uuid */
+            node_id: string;
+            /** @description The host operation that answered (`zones.list`, …) */
+            operation: string;
+            /** @enum {string} */
+            source: 'inventory' | 'live';
+            /** @description The inventory's time, or the time of the live read */
+            as_of: string;
+            /** @description Only from the inventory: the list was cut at its cap; `?live=true` reads all of it */
+            truncated?: boolean;
+            data: {
+              name: string;
+              uuid: string | null;
+              active_now: boolean;
+              active_on_reboot: boolean;
+              mountpoint: string | null;
+              space_bytes: number | null;
+              policy: string | null;
+              /** @description ISO 8601 */
+              created: string | null;
+            }[];
+          };
+        };
       };
       /** @description `invalid_argument`: a parameter failed its pattern (details.field names it); nothing ran */
       400: {
