@@ -168,7 +168,7 @@ describe('hpctl zones and machines against a real hub and agent (simulated illum
     assert.match(halted.stderr, /zone_not_running/);
   });
 
-  it('opens a shell in the zone through a pty (zlogin): runs in the zone root, the window size reaches it, exit closes it', async () => {
+  it('opens a shell in the zone through a pty (zlogin): runs in the zone root, the window size reaches it, `exit 3` ends hpctl with 3', async () => {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const pty = require('node-pty') as typeof NodePty;
     const term = pty.spawn(process.execPath, [HPCTL, 'zones', 'console', 'web', '--node', node.id, '--shell'], {
@@ -183,9 +183,9 @@ describe('hpctl zones and machines against a real hub and agent (simulated illum
     await hubAgents.waitFor('the shell', async () => (seen.includes('shell-42') ? true : undefined), 20_000);
     assert.match(seen, /30 100/);
     assert.ok(seen.includes(`${host.zonepath('web')}/root`), 'the shell runs in the zone root');
-    // The zone shell's socket closes normally without the shell's status (the node terminal sends `exit N`).
-    term.write('exit 5\r');
-    assert.equal(await exited, 0, seen);
+    // The zone shell's socket closes with `exit N`, as the node terminal's does: hpctl exits with it.
+    term.write('exit 3\r');
+    assert.equal(await exited, 3, seen);
   });
 
   it('lists VMs across nodes and of one node, reads one, and runs the lifecycle with --wait', async () => {

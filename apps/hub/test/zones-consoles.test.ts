@@ -86,15 +86,17 @@ describe('zone consoles, shells and VNC: hub WebSocket → tunnel → agent → 
     );
   });
 
-  it('shell in a zone through zlogin: commands run in the zone root, resize reaches the pty', async () => {
+  it("shell in a zone through zlogin: commands run in the zone root, resize reaches the pty, the shell's exit status closes the socket", async () => {
     const sh = await openSocket(ctx.hub, wsPath('web', 'shell'), credentialHeaders(owner));
     sh.ws.send(JSON.stringify({ type: 'resize', cols: 101, rows: 31 }));
     sh.ws.send('stty size; pwd; echo shell-$((6*7))\n');
     await waitFor('shell output', async () => (/shell-42/.test(sh.received()) ? true : undefined), 10_000);
     assert.match(sh.received(), /31 101/, 'the resize reached the pty');
     assert.ok(sh.received().includes(`${host.zonepath('web')}/root`), 'the shell runs in the zone root');
-    sh.ws.close();
-    await sh.closed;
+    sh.ws.send('exit 3\n');
+    const closed = await within(sh.closed, 10_000);
+    assert.equal(closed?.code, 1000);
+    assert.equal(closed?.reason, 'exit 3', "the shell's status reaches the client, as on the node terminal");
   });
 
   it('VNC: noVNC-style client (binary subprotocol, ?access_token) does the RFB 3.8 handshake and gets a framebuffer update', async () => {

@@ -4,6 +4,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import Ajv2020, { type ValidateFunction } from 'ajv/dist/2020';
 import { HOST_RESOURCE_ROUTES } from '../src/zones/host-resource-routes';
 import { FAST_JOBS_ENV, registerNode, TestNode, waitFor, waitForOperation } from './support/agents';
 import { Client, IdentityContext } from './support/identity';
@@ -83,11 +84,30 @@ describe('host resource paths: /v1/nodes/{id}/zones|bootenvs|network|storage|sys
   const fill = (template: string, values: Record<string, string>) =>
     template.replace(/:([a-z_]+)/g, (_m, k: string) => encodeURIComponent(values[k]));
 
+  /** The documented 200 schema of each read that declares its `data`, compiled from the served OpenAPI document. */
+  const documented = new Map<string, ValidateFunction>();
+  const responseValidator = async (template: string) => {
+    if (documented.size === 0) {
+      const doc = (await owner.request('/openapi.json')).body;
+      const ajv = new Ajv2020({ strict: false, validateFormats: false, allErrors: true });
+      for (const r of HOST_RESOURCE_ROUTES.filter((x) => x.method === 'GET' && x.data)) {
+        const schema =
+          doc.paths[`/v1/nodes/{id}/${r.path.replace(/:([a-z_]+)/g, '{$1}')}`].get.responses['200'].content[
+            'application/json'
+          ].schema;
+        documented.set(r.path, ajv.compile(schema));
+      }
+    }
+    return documented.get(template);
+  };
   const read = async (template: string, values: Record<string, string>, operation: string, query = '') => {
     seen.add(`GET ${template}`);
     const r = await owner.request(url(fill(template, values)) + query);
     assert.equal(r.status, 200, `GET ${template}: ${r.text}`);
     assert.equal(r.body.operation, operation, `GET ${template} runs ${operation}`);
+    const validate = await responseValidator(template);
+    if (validate)
+      assert.ok(validate(r.body), `GET ${template}${query} answers as documented: ${JSON.stringify(validate.errors)}`);
     return r.body;
   };
   const write = async (
@@ -525,6 +545,16 @@ describe('host resource paths: /v1/nodes/{id}/zones|bootenvs|network|storage|sys
       assert.deepEqual(names, ['id', ...[...r.path.matchAll(/:([a-z_]+)/g)].map((m) => m[1])], path);
       assert.match(op.responses['400'].description, /invalid_argument/, path);
       assert.ok(op.responses[r.method === 'GET' ? '200' : '202'], path);
+      if (r.data)
+        assert.ok(
+          op.responses['200'].content['application/json'].schema.properties.data,
+          `${path} documents the shape of its data`,
+        );
     }
+    assert.deepEqual(
+      HOST_RESOURCE_ROUTES.filter((r) => r.data).map((r) => r.path),
+      ['zones', 'zones/:zone', 'zones/:zone/config', 'bootenvs'],
+      'the zone and boot environment reads document their answers',
+    );
   });
 });

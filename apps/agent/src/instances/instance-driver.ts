@@ -35,8 +35,11 @@ export interface UpdateContext {
 export interface ConsoleHandle {
   write(data: Buffer): void;
   onData(listener: (chunk: Buffer) => void): void;
-  /** Called once when the console ends (the instance stopped, or the handle was closed). */
-  onClose(listener: (reason: string) => void): void;
+  /**
+   * Called once when the console ends (the instance stopped, or the handle was closed). `exitCode`:
+   * the status of a shell that ended by itself (a zone shell), passed on to the client as `exit N`.
+   */
+  onClose(listener: (reason: string, exitCode?: number) => void): void;
   /** Stop producing output until `resume` (flow control). */
   pause(): void;
   resume(): void;

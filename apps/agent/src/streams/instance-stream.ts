@@ -15,6 +15,7 @@ export class InstanceStream {
   private readonly output: OutboundCredit;
   private ended = false;
   private sourceClosed: string | null = null;
+  private exitCode: number | undefined;
   private flushTimer: NodeJS.Timeout | null = null;
 
   constructor(
@@ -31,8 +32,9 @@ export class InstanceStream {
       drained: () => source.resume(),
     });
     source.onData((chunk) => this.output.push(chunk));
-    source.onClose((reason) => {
+    source.onClose((reason, exitCode) => {
       this.sourceClosed = reason;
+      this.exitCode = exitCode;
       if (this.ended) return;
       this.flushTimer = setTimeout(
         () => this.end(`${reason}; output the hub gave no credit for was dropped`),
@@ -76,6 +78,7 @@ export class InstanceStream {
     if (this.ended) return;
     this.markEnded();
     const frame: StreamClose = { stream_id: this.streamId, reason: reason.slice(0, 500) };
+    if (this.exitCode !== undefined) frame.exit_code = this.exitCode;
     this.sink.sendStreamClose(frame);
   }
 

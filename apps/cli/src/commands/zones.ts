@@ -1,6 +1,6 @@
 import { dirname, join } from 'node:path';
 import { Command } from 'commander';
-import { openZoneConsole, unwrap } from '@hostplane/sdk';
+import { openZoneConsole, unwrap, type ResponseOf } from '@hostplane/sdk';
 import { nodeWebSocket } from '@hostplane/sdk/node';
 import { call, examples, run } from '../command-kit';
 import { print, type Column } from '../output';
@@ -8,25 +8,10 @@ import type { Session } from '../session';
 import { attachTerminal } from '../terminal';
 import { hostWriteResult } from '../wait';
 
-/** A zone as the node reports it (`zoneadm list -c -p` and the cheap parts of its configuration). */
-interface Zone {
-  name: string;
-  state: string;
-  brand: string;
-  zonepath?: string;
-  ram?: string | null;
-  vcpus?: number | null;
-  uuid?: string | null;
-}
-
-/** What a zones read answers: where it came from and the zone or zones. */
-interface HostRead<T> {
-  node_id: string;
-  source: 'inventory' | 'live';
-  as_of: string;
-  truncated?: boolean;
-  data: T;
-}
+/** A zones read: where it came from (`source`, `as_of`, `truncated`) and the zone or zones in `data`. */
+type ZoneList = ResponseOf<'/v1/nodes/{id}/zones', 'get'>;
+type ZoneRead = ResponseOf<'/v1/nodes/{id}/zones/{zone}', 'get'>;
+type Zone = ZoneList['data'][number];
 
 const ZONE_COLUMNS: Column<Zone>[] = [
   ['NAME', (z) => z.name],
@@ -49,12 +34,12 @@ interface WaitOption extends NodeOption {
 
 const liveQuery = (live: boolean | undefined) => (live ? { live: 'true' as const } : {});
 
-async function getZone(s: Session, node: string, zone: string, live?: boolean): Promise<HostRead<Zone>> {
-  return (await unwrap(
+async function getZone(s: Session, node: string, zone: string, live?: boolean): Promise<ZoneRead> {
+  return unwrap(
     s.client.api.GET('/v1/nodes/{id}/zones/{zone}', {
-      params: { path: { id: node, zone }, query: liveQuery(live) } as never,
+      params: { path: { id: node, zone }, query: liveQuery(live) },
     }),
-  )) as HostRead<Zone>;
+  );
 }
 
 /** `--node` is every zone command's: zones are resources of one illumos node. */
@@ -82,11 +67,11 @@ export function zonesCommand(): Command {
         .option('--live', 'run zoneadm list on the host now')
         .action(
           run<LiveOption>(async (s, _a, o) => {
-            const answer = (await unwrap(
+            const answer: ZoneList = await unwrap(
               s.client.api.GET('/v1/nodes/{id}/zones', {
                 params: { path: { id: o.node }, query: liveQuery(o.live) },
               }),
-            )) as HostRead<Zone[]>;
+            );
             if (answer.truncated) process.stderr.write('the inventory list is cut at its cap: use --live for all\n');
             print(s.format, answer.data, ZONE_COLUMNS);
           }),
@@ -113,7 +98,7 @@ export function zonesCommand(): Command {
         .option('--zonepath <path>', "where it lives (default: beside the source's zonepath)")
         .action(
           run<WaitOption & { from: string; zonepath?: string }>(async (s, [name], o) => {
-            const zonepath = o.zonepath ?? join(dirname((await getZone(s, o.node, o.from)).data.zonepath ?? '/'), name);
+            const zonepath = o.zonepath ?? join(dirname((await getZone(s, o.node, o.from)).data.zonepath), name);
             const accepted = await call(
               s.client.api.POST('/v1/nodes/{id}/zones/{zone}/clone', {
                 params: { path: { id: o.node, zone: o.from } },

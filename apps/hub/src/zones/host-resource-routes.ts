@@ -1,4 +1,11 @@
 import type { HostOperationName, IllumosInventoryList, ParamKind } from '@hostplane/protocol';
+import { z } from 'zod';
+import {
+  bootEnvironmentResponse,
+  zoneConfigResponse,
+  zoneDetailResponse,
+  zoneSummaryResponse,
+} from './zone-reads.schemas';
 
 /**
  * One resource-shaped route (`GET /v1/nodes/{id}/zones/{zone}`) over one host operation. Path
@@ -17,6 +24,8 @@ export interface HostResourceRoute {
   pick?: { param: string; kind: ParamKind; field: string };
   /** Reads served from the agent's last inventory unless `?live=true`. */
   inventory?: IllumosInventoryList;
+  /** A read's `data` as documented in the OpenAPI document (and so typed in the SDK); unknown without it. */
+  data?: z.ZodType;
 }
 
 const zoneAction = (verb: 'start' | 'stop' | 'halt' | 'restart', summary: string): HostResourceRoute => ({
@@ -37,16 +46,30 @@ const serviceAction = (
 
 /** Every resource path of an illumos node, each onto an operation of the host-operation table. */
 export const HOST_RESOURCE_ROUTES: readonly HostResourceRoute[] = [
-  { method: 'GET', path: 'zones', operation: 'zones.list', inventory: 'zones', summary: 'List the zones' },
+  {
+    method: 'GET',
+    path: 'zones',
+    operation: 'zones.list',
+    inventory: 'zones',
+    data: z.array(zoneSummaryResponse),
+    summary: 'List the zones',
+  },
   {
     method: 'GET',
     path: 'zones/:zone',
     operation: 'zones.get',
     inventory: 'zones',
     pick: { param: 'zone', kind: 'name', field: 'name' },
+    data: zoneDetailResponse,
     summary: 'One zone: state, brand, zonepath, uuid, ip-type, ram, vcpus (live: its whole configuration)',
   },
-  { method: 'GET', path: 'zones/:zone/config', operation: 'zones.config.get', summary: "A zone's configuration" },
+  {
+    method: 'GET',
+    path: 'zones/:zone/config',
+    operation: 'zones.config.get',
+    data: zoneConfigResponse,
+    summary: "A zone's configuration",
+  },
   {
     method: 'PATCH',
     path: 'zones/:zone/config',
@@ -71,7 +94,13 @@ export const HOST_RESOURCE_ROUTES: readonly HostResourceRoute[] = [
     summary: 'Delete a zone (halted, uninstalled, configuration deleted)',
   },
 
-  { method: 'GET', path: 'bootenvs', operation: 'bootenvs.list', summary: 'List the boot environments' },
+  {
+    method: 'GET',
+    path: 'bootenvs',
+    operation: 'bootenvs.list',
+    data: z.array(bootEnvironmentResponse),
+    summary: 'List the boot environments',
+  },
   { method: 'POST', path: 'bootenvs', operation: 'bootenvs.create', summary: 'Create a boot environment' },
   { method: 'DELETE', path: 'bootenvs/:name', operation: 'bootenvs.destroy', summary: 'Destroy a boot environment' },
   {

@@ -10,6 +10,7 @@ import { ApiDoc } from '../openapi/api-doc';
 import { HOST_RESOURCE_ROUTES, type HostResourceRoute } from './host-resource-routes';
 import { resourceSchemas, resourceShape, type ResourceShape } from './host-resource-params';
 import { HostResourcesService } from './host-resources.service';
+import { hostReadResponse } from './zone-reads.schemas';
 
 const VERBS = { GET: Get, POST: Post, PATCH: Patch, DELETE: Delete } as const;
 const READ_ERRORS = [
@@ -98,7 +99,10 @@ function defineRoute(controller: Type, route: HostResourceRoute): void {
             },
           }
         : {
-            200: { description: '`{node_id, operation, source, as_of, truncated?, data}`' },
+            200: {
+              description: '`{node_id, operation, source, as_of, truncated?, data}`',
+              ...(route.data ? { schema: hostReadResponse(route.data) } : {}),
+            },
             502: { description: 'the host command failed (host_command_failed, driver_unavailable)' },
           },
     }),

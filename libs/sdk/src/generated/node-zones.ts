@@ -310,7 +310,31 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': {
+            /** Format: uuid */
+            node_id: string;
+            /** @description The host operation that answered (`zones.list`, …) */
+            operation: string;
+            /** @enum {string} */
+            source: 'inventory' | 'live';
+            /** @description The inventory's time, or the time of the live read */
+            as_of: string;
+            /** @description Only from the inventory: the list was cut at its cap; `?live=true` reads all of it */
+            truncated?: boolean;
+            data: {
+              name: string;
+              uuid: string | null;
+              active_now: boolean;
+              active_on_reboot: boolean;
+              mountpoint: string | null;
+              space_bytes: number | null;
+              policy: string | null;
+              /** @description ISO 8601 */
+              created: string | null;
+            }[];
+          };
+        };
       };
       /** @description `invalid_argument`: a parameter failed its pattern (details.field names it); nothing ran */
       400: {
@@ -1065,7 +1089,33 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': {
+            /** Format: uuid */
+            node_id: string;
+            /** @description The host operation that answered (`zones.list`, …) */
+            operation: string;
+            /** @enum {string} */
+            source: 'inventory' | 'live';
+            /** @description The inventory's time, or the time of the live read */
+            as_of: string;
+            /** @description Only from the inventory: the list was cut at its cap; `?live=true` reads all of it */
+            truncated?: boolean;
+            data: {
+              id: number | null;
+              name: string;
+              state: string;
+              zonepath: string;
+              uuid: string | null;
+              brand: string;
+              ip_type: string;
+              ram?: string | null;
+              vcpus?: number | null;
+              autoboot?: boolean | null;
+              nets?: string[];
+            }[];
+          };
+        };
       };
       /** @description `invalid_argument`: a parameter failed its pattern (details.field names it); nothing ran */
       400: {
@@ -1158,7 +1208,46 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': {
+            /** Format: uuid */
+            node_id: string;
+            /** @description The host operation that answered (`zones.list`, …) */
+            operation: string;
+            /** @enum {string} */
+            source: 'inventory' | 'live';
+            /** @description The inventory's time, or the time of the live read */
+            as_of: string;
+            /** @description Only from the inventory: the list was cut at its cap; `?live=true` reads all of it */
+            truncated?: boolean;
+            data: {
+              id: number | null;
+              name: string;
+              state: string;
+              zonepath: string;
+              uuid: string | null;
+              brand: string;
+              ip_type: string;
+              ram?: string | null;
+              vcpus?: number | null;
+              autoboot?: boolean | null;
+              nets?: string[];
+              /** @description Only on a live read (`?live=true`) */
+              config?: {
+                /** @description Global properties (`zonepath`, `brand`, `autoboot`, …) */
+                properties: {
+                  [key: string]: string;
+                };
+                /** @description Resources by type, each a map of its properties */
+                resources: {
+                  [key: string]: {
+                    [key: string]: string;
+                  }[];
+                };
+              };
+            };
+          };
+        };
       };
       /** @description `invalid_argument`: a parameter failed its pattern (details.field names it); nothing ran */
       400: {
@@ -1435,7 +1524,32 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          'application/json': {
+            /** Format: uuid */
+            node_id: string;
+            /** @description The host operation that answered (`zones.list`, …) */
+            operation: string;
+            /** @enum {string} */
+            source: 'inventory' | 'live';
+            /** @description The inventory's time, or the time of the live read */
+            as_of: string;
+            /** @description Only from the inventory: the list was cut at its cap; `?live=true` reads all of it */
+            truncated?: boolean;
+            data: {
+              /** @description Global properties (`zonepath`, `brand`, `autoboot`, …) */
+              properties: {
+                [key: string]: string;
+              };
+              /** @description Resources by type, each a map of its properties */
+              resources: {
+                [key: string]: {
+                  [key: string]: string;
+                }[];
+              };
+            };
+          };
+        };
       };
       /** @description `invalid_argument`: a parameter failed its pattern (details.field names it); nothing ran */
       400: {

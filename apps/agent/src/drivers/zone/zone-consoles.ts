@@ -32,7 +32,9 @@ export class ZoneConsoles {
 
   async shell(zone: string, size: Size): Promise<ConsoleHandle> {
     await this.running(zone);
-    return openPtyConsole(this.exec.privileged(['zlogin', zone]), this.exec.options.env, 'zlogin', size);
+    return openPtyConsole(this.exec.privileged(['zlogin', zone]), this.exec.options.env, 'zlogin', size, {
+      reportsExit: true,
+    });
   }
 
   async framebuffer(zone: string): Promise<ConsoleHandle> {
