@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { existsSync, statSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
@@ -182,6 +184,44 @@ describe('reverse proxy on the agent: VM targets followed across address changes
     sim.prlctl('start', 'base');
     while (book.address(vmId) === null && Date.now() < until + 5000) await sleep(20);
     assert.equal(book.address(vmId), '127.0.0.3', 'a started VM is reachable again');
+  });
+
+  it('answers 502 when the target never accepts the connection, after the connect timeout rather than the answer timeout', async () => {
+    // A listener that never accepts, its accept queue filled: the next connection hangs unanswered.
+    const listener = spawn('python3', [
+      '-c',
+      'import socket,sys,time\ns=socket.socket()\ns.bind(("127.0.0.1",0))\ns.listen(0)\nprint(s.getsockname()[1],flush=True)\ntime.sleep(60)',
+    ]);
+    closers.push(async () => void listener.kill());
+    const [line] = (await once(listener.stdout!, 'data')) as [Buffer];
+    const blackhole = Number(line.toString().trim());
+    const fillers = await Promise.all(
+      [0, 1, 2].map(
+        () =>
+          new Promise<net.Socket>((resolve) => {
+            const s = net.connect(blackhole, '127.0.0.1');
+            s.on('error', () => undefined);
+            setTimeout(() => resolve(s), 300);
+          }),
+      ),
+    );
+    closers.push(async () => fillers.forEach((s) => s.destroy()));
+    const port = await freePort();
+    await proxy.apply({
+      hosts: [
+        proxyHost({
+          listen_port: port,
+          timeout_ms: 20_000,
+          routes: [httpRoute({ path_pattern: '^/', target_host: '127.0.0.1', target_port: blackhole })],
+        }),
+      ],
+    });
+    const t0 = Date.now();
+    const res = await get(`http://127.0.0.1:${port}/`);
+    const ms = Date.now() - t0;
+    assert.equal(res.status, 502, JSON.stringify(res.body));
+    assert.equal(res.body.code, 'upstream_unreachable');
+    assert.ok(ms >= 4000 && ms < 10_000, `answered after ${ms} ms (connect timeout 5 s, answer timeout 20 s)`);
   });
 
   it('rewrites headers, answers CORS preflights and passes websocket upgrades through', async () => {

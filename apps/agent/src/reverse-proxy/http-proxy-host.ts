@@ -62,6 +62,22 @@ export class HttpProxyHost {
       for (const name of s.route.request_headers.remove) proxyReq.removeHeader(name);
       for (const [name, value] of Object.entries(s.route.request_headers.add)) proxyReq.setHeader(name, value);
       proxyReq.on('timeout', () => (s.timedOut = true));
+      // A target that never accepts the connection is unreachable (502), not slow (504).
+      const bound = (socket: Socket) => {
+        if (!socket.connecting) return;
+        const timer = setTimeout(
+          () =>
+            proxyReq.destroy(
+              Object.assign(new Error('no connection within the connect timeout'), { code: 'ETIMEDOUT' }),
+            ),
+          Math.min(CONNECT_TIMEOUT_MS, this.timeoutMs),
+        );
+        socket.once('connect', () => clearTimeout(timer));
+        socket.once('close', () => clearTimeout(timer));
+      };
+      // The socket is often assigned before this event.
+      if (proxyReq.socket) bound(proxyReq.socket as Socket);
+      else proxyReq.once('socket', bound);
     });
     this.proxy.on('proxyRes', (proxyRes, req) => {
       const s = this.state.get(req);
@@ -155,7 +171,6 @@ export class HttpProxyHost {
         target: m.target,
         xfwd: m.route.forwarded_headers,
         proxyTimeout: this.timeoutMs,
-        connectTimeout: Math.min(CONNECT_TIMEOUT_MS, this.timeoutMs),
       },
       (err: Error & { code?: string }) => {
         if (state.timedOut)
