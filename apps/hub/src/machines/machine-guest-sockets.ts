@@ -2,24 +2,15 @@ import { Injectable, OnModuleInit } from '@nestjs/common';
 import { checkArgv, checkMachineRef, InvalidHostArgument, type StreamKind } from '@hostplane/protocol';
 import type { WebSocket } from 'ws';
 import { z } from 'zod';
-import { AuditService } from '../audit/audit.service';
 import { HOST_OPERATION_ERRORS } from '../host-operations/host-operations.errors';
-import { agentCodeError } from '../http/error-catalog';
 import { ValidationFailedError } from '../http/errors';
 import { zodIssues } from '../http/validation';
-import { NodesService } from '../nodes/nodes.service';
-import { NodeStreams } from '../tunnel/relay/node-streams';
-import { StreamOpenError, type HubStream } from '../tunnel/tunnel-streams';
+import { NodeStreamSockets, terminalSizeQuery } from '../nodes/node-stream-sockets';
+import { nodeIdParams } from '../nodes/nodes.schemas';
 import { relay } from '../ws/stream-relay';
-import { WsAccess } from '../ws/ws-access';
 import { WsRouter, type WsUpgrade } from '../ws/ws-router';
 import { relayExec } from './exec-relay';
 
-const nodeParams = z.object({ id: z.uuid({ message: 'node id must be a UUID' }) });
-const sizeQuery = z.object({
-  cols: z.coerce.number().int().min(1).max(1000).default(80),
-  rows: z.coerce.number().int().min(1).max(1000).default(24),
-});
 const execQuery = z.object({
   current_user: z.enum(['true', 'false']).default('false'),
   timeout_seconds: z.coerce.number().int().min(1).max(3600).default(600),
@@ -44,10 +35,7 @@ type GuestStreamKind = Extract<StreamKind, 'machine.exec' | 'machine.shell'>;
 export class MachineGuestSockets implements OnModuleInit {
   constructor(
     private readonly router: WsRouter,
-    private readonly access: WsAccess,
-    private readonly nodes: NodesService,
-    private readonly nodeStreams: NodeStreams,
-    private readonly audit: AuditService,
+    private readonly sockets: NodeStreamSockets,
   ) {}
 
   onModuleInit(): void {
@@ -56,38 +44,21 @@ export class MachineGuestSockets implements OnModuleInit {
   }
 
   private async open(up: WsUpgrade, kind: GuestStreamKind) {
-    const node = nodeParams.safeParse(up.params);
+    const node = nodeIdParams.safeParse(up.params);
     if (!node.success) throw new ValidationFailedError('path parameter', zodIssues(node.error));
     // Names and arguments are checked before anything else happens: a refused one never reaches the node.
     const vm = checked(() => checkMachineRef('vm', up.params.vm));
     const params = kind === 'machine.exec' ? execParams(vm, up.query) : shellParams(vm, up.query);
-    const { principal, request } = await this.access.authorize(up, {
-      kind: 'permission',
+    const stream = await this.sockets.open(up, {
+      nodeId: node.data.id,
       permission: 'machines.execute',
-      sessionOnly: false,
+      kind,
+      params,
+      audit: {
+        action: `node.${kind}.open`,
+        details: kind === 'machine.exec' ? { vm, argv0: (params.argv as string[])[0] } : { vm },
+      },
     });
-    const { id } = await this.nodes.get(principal, node.data.id);
-    const details = kind === 'machine.exec' ? { vm, argv0: (params.argv as string[])[0] } : { vm };
-    const auditBase = this.audit.fromRequest(request, {
-      action: `node.${kind}.open`,
-      targetType: 'node',
-      targetId: id,
-      outcome: 'success',
-      details,
-    });
-    let stream: HubStream;
-    try {
-      stream = await this.nodeStreams.open(id, kind, params);
-    } catch (err) {
-      void this.audit.record({
-        ...auditBase,
-        outcome: 'failure',
-        details: { ...details, reason: (err as Error).message },
-      });
-      if (err instanceof StreamOpenError) throw agentCodeError(err.code, err.message);
-      throw err;
-    }
-    void this.audit.record(auditBase);
     return (ws: WebSocket) => (kind === 'machine.exec' ? relayExec(ws, stream) : relay(ws, stream));
   }
 }
@@ -114,7 +85,7 @@ function execParams(vm: string, query: URLSearchParams): Record<string, unknown>
 }
 
 function shellParams(vm: string, query: URLSearchParams): Record<string, unknown> {
-  const size = sizeQuery.safeParse({
+  const size = terminalSizeQuery.safeParse({
     ...(query.has('cols') ? { cols: query.get('cols') } : {}),
     ...(query.has('rows') ? { rows: query.get('rows') } : {}),
   });

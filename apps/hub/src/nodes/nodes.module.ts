@@ -10,6 +10,7 @@ import { NodeInventoryController } from './node-inventory.controller';
 import { NodeInventoryService } from './node-inventory.service';
 import { NodeMetricsService } from './node-metrics.service';
 import { NodeQueries } from './node-queries';
+import { NodeStreamSockets } from './node-stream-sockets';
 import { NodeTerminal } from './node-terminal';
 import { NodesController } from './nodes.controller';
 import { NodesService } from './nodes.service';
@@ -26,6 +27,7 @@ import { RegistrationService } from './registration.service';
     RegistrationService,
     NodeMetricsService,
     NodeTerminal,
+    NodeStreamSockets,
     NodeQueries,
     NodeContainersService,
   ],
@@ -36,6 +38,6 @@ import { RegistrationService } from './registration.service';
     NodeActionsController,
     NodeContainersController,
   ],
-  exports: [NodesService, NodeMetricsService, NodeQueries],
+  exports: [NodesService, NodeMetricsService, NodeQueries, NodeStreamSockets],
 })
 export class NodesModule {}

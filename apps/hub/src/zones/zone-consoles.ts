@@ -1,24 +1,14 @@
 import { Injectable, OnModuleInit } from '@nestjs/common';
 import { checkName, InvalidHostArgument, type StreamKind } from '@hostplane/protocol';
 import type { WebSocket } from 'ws';
-import { z } from 'zod';
-import { AuditService } from '../audit/audit.service';
-import { agentCodeError } from '../http/error-catalog';
 import { ValidationFailedError } from '../http/errors';
 import { zodIssues } from '../http/validation';
-import { NodesService } from '../nodes/nodes.service';
-import { NodeStreams } from '../tunnel/relay/node-streams';
-import { StreamOpenError, type HubStream } from '../tunnel/tunnel-streams';
+import { NodeStreamSockets, terminalSizeQuery } from '../nodes/node-stream-sockets';
+import { nodeIdParams } from '../nodes/nodes.schemas';
 import { relay } from '../ws/stream-relay';
-import { WsAccess } from '../ws/ws-access';
 import { WsRouter, type WsUpgrade } from '../ws/ws-router';
 import { HOST_OPERATION_ERRORS } from '../host-operations/host-operations.errors';
 
-const nodeParams = z.object({ id: z.uuid({ message: 'node id must be a UUID' }) });
-const sizeQuery = z.object({
-  cols: z.coerce.number().int().min(1).max(1000).default(80),
-  rows: z.coerce.number().int().min(1).max(1000).default(24),
-});
 /** zadm's proxy plus the VNC server's greeting take longer than a pty. */
 const VNC_OPEN_TIMEOUT_MS = 25_000;
 
@@ -34,10 +24,7 @@ type ZoneStreamKind = Extract<StreamKind, 'zone.console' | 'zone.shell' | 'zone.
 export class ZoneConsoles implements OnModuleInit {
   constructor(
     private readonly router: WsRouter,
-    private readonly access: WsAccess,
-    private readonly nodes: NodesService,
-    private readonly nodeStreams: NodeStreams,
-    private readonly audit: AuditService,
+    private readonly sockets: NodeStreamSockets,
   ) {}
 
   onModuleInit(): void {
@@ -48,38 +35,22 @@ export class ZoneConsoles implements OnModuleInit {
   }
 
   private async open(up: WsUpgrade, kind: ZoneStreamKind) {
-    const node = nodeParams.safeParse(up.params);
+    const node = nodeIdParams.safeParse(up.params);
     if (!node.success) throw new ValidationFailedError('path parameter', zodIssues(node.error));
     // The name is checked before anything else happens: a refused name never reaches the node.
     const zone = zoneName(up.params.zone);
-    const size = sizeQuery.safeParse(Object.fromEntries(up.query));
+    const size = terminalSizeQuery.safeParse(Object.fromEntries(up.query));
     if (!size.success) throw new ValidationFailedError('query', zodIssues(size.error));
-    const { principal, request } = await this.access.authorize(up, {
-      kind: 'permission',
+    const vnc = kind === 'zone.vnc';
+    const stream = await this.sockets.open(up, {
+      nodeId: node.data.id,
       permission: 'zones.console',
-      sessionOnly: false,
+      kind,
+      params: vnc ? { zone } : { zone, ...size.data },
+      audit: { action: `node.${kind}.open`, details: { zone } },
+      ...(vnc ? { openTimeoutMs: VNC_OPEN_TIMEOUT_MS } : {}),
     });
-    const { id } = await this.nodes.get(principal, node.data.id);
-    const auditBase = this.audit.fromRequest(request, {
-      action: `node.${kind}.open`,
-      targetType: 'node',
-      targetId: id,
-      outcome: 'success',
-      details: { zone },
-    });
-    let stream: HubStream;
-    try {
-      stream =
-        kind === 'zone.vnc'
-          ? await this.nodeStreams.open(id, kind, { zone }, VNC_OPEN_TIMEOUT_MS)
-          : await this.nodeStreams.open(id, kind, { zone, ...size.data });
-    } catch (err) {
-      void this.audit.record({ ...auditBase, outcome: 'failure', details: { zone, reason: (err as Error).message } });
-      if (err instanceof StreamOpenError) throw agentCodeError(err.code, err.message);
-      throw err;
-    }
-    void this.audit.record(auditBase);
-    return (ws: WebSocket) => relay(ws, stream, { raw: kind === 'zone.vnc' });
+    return (ws: WebSocket) => relay(ws, stream, { raw: vnc });
   }
 }
 
