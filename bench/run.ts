@@ -4,6 +4,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { ServerStartError } from './lib/child-server';
 import { undoAll } from './lib/cleanup';
+import { combine } from './lib/combine';
 import { BenchContext, BenchModule, PINNED_SEED, PINNED_SETTINGS, QUICK_SETTINGS } from './lib/context';
 import { LoadResult, loadProblems } from './lib/load';
 import { formatMachineHeader, machineFacts } from './lib/machine';
@@ -89,8 +90,8 @@ const BENCHMARKS: Record<string, BenchmarkEntry> = {
   },
   machines: {
     description:
-      '200 VMs over 10 simulated Macs (real agents): GET /v1/machines through the hub vs prlctl list directly (p50/p99, CPU per request), resources overview, placement through the hub and placeMachine() alone',
-    load: () => import('./machines'),
+      '200 VMs over 10 simulated Macs (real agents): GET /v1/machines through the hub vs prlctl list directly (p50/p99, CPU per request), resources overview, placement through the hub and placeMachine() alone; then the reverse proxy (as reverse-proxy)',
+    load: async () => combine(await import('./machines'), await import('./reverse-proxy')),
   },
   events: {
     description:
