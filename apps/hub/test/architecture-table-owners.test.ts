@@ -37,6 +37,8 @@ const OWNERS: Record<string, string> = {
   backups: 'backups',
   backup_storage_configs: 'backups',
   file_uploads: 'files',
+  reverse_proxy_hosts: 'reverse-proxy',
+  ephemeral_machines: 'ephemeral-machines',
 };
 
 /**
