@@ -25,24 +25,20 @@ const prettierConfig = (await prettier.resolveConfig(join(generatedDir, 'index.t
 const format = (text) => prettier.format(header + text, { ...prettierConfig, parser: 'typescript' });
 
 /**
- * The API area a path belongs to, one generated file each: `/v1/<area>/…`, and for a node's host
- * resources (`/v1/nodes/{id}/zones|network|storage|system|bootenvs|machines…`) their own area, so
- * no file holds the whole API.
+ * The file a path's types go to: its first three literal segments after `/v1`
+ * (`/v1/nodes/{id}/network/vnics/{name}` → `nodes-network-vnics`, `/v1/instances/{id}/files` →
+ * `instances-files`), so each file holds one resource and its actions rather than a whole API area.
  */
-const NODE_AREAS = {
-  zones: 'node-zones',
-  bootenvs: 'node-zones',
-  host: 'node-zones',
-  network: 'node-network',
-  storage: 'node-storage',
-  system: 'node-system',
-  machines: 'machines',
-};
 function areaOf(path) {
-  const [first, second, , third] = path.split('/').filter(Boolean);
+  const [first, ...rest] = path.split('/').filter(Boolean);
   if (first !== 'v1') return 'root';
-  if (second === 'nodes' && third && NODE_AREAS[third]) return NODE_AREAS[third];
-  return (second ?? 'root').replace(/[^a-z0-9-]/gi, '-');
+  const literal = rest.filter((s) => !s.startsWith('{')).slice(0, 3);
+  return literal.length
+    ? literal
+        .join('-')
+        .replace(/[^a-z0-9-]/gi, '-')
+        .toLowerCase()
+    : 'root';
 }
 
 const areas = new Map();
@@ -52,7 +48,7 @@ for (const [path, item] of Object.entries(document.paths)) {
   areas.get(area)[path] = item;
 }
 const names = [...areas.keys()].sort();
-const ident = (area) => area.replace(/-(.)/g, (_, c) => c.toUpperCase()).replace(/^./, (c) => c.toUpperCase());
+const ident = (area) => area.replace(/-+(.)/g, (_, c) => c.toUpperCase()).replace(/^./, (c) => c.toUpperCase());
 
 const generated = [];
 for (const area of names) {

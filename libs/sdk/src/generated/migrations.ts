@@ -36,23 +36,6 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
-  '/v1/migrations/{id}/cancel': {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
-    };
-    get?: never;
-    put?: never;
-    /** Cancel a migration until it switches nodes: it rolls back, the instance stays on its node (running again if it ran) */
-    post: operations['postV1MigrationsIdCancel'];
-    delete?: never;
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
 }
 export interface operations {
   getV1Migrations: {
@@ -230,111 +213,6 @@ export interface operations {
             started_at: string | null;
             finished_at: string | null;
             updated_at: string;
-          };
-        };
-      };
-      /** @description Error */
-      default: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/json': components['schemas']['Error'];
-        };
-      };
-    };
-  };
-  postV1MigrationsIdCancel: {
-    parameters: {
-      query?: never;
-      header?: {
-        /** @description A unique value (e.g. a UUID, 1–255 printable ASCII characters) that makes a retry safe. The same key with the same request from the same caller within 24 h answers the first response again (status, body, Location; header `Idempotent-Replayed: true`) without doing the work twice. The same key with a different request: 422 `idempotency_key_reused`. While the first request is still running: the retry waits up to 5 s for it, then 409 `idempotency_key_in_flight`. Responses with status 5xx and requests that failed validation are not kept: a retry runs again. See docs/api.md. */
-        'Idempotency-Key'?: components['parameters']['IdempotencyKey'];
-      };
-      path: {
-        id: string;
-      };
-      cookie?: never;
-    };
-    requestBody?: never;
-    responses: {
-      /** @description The migration, cancel_requested (it ends `cancelled`) */
-      202: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/json': {
-            /** Format: uuid */
-            id: string;
-            /** Format: uuid */
-            org_id: string;
-            /** Format: uuid */
-            instance_id: string;
-            /** Format: uuid */
-            source_node_id: string;
-            /** Format: uuid */
-            target_node_id: string;
-            /** @enum {string} */
-            status: 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
-            /**
-             * @description stop → backup → transfer → create → restore → switch → start → cleanup; rollback after a failure or cancel before switch
-             * @enum {string}
-             */
-            step:
-              | 'stop'
-              | 'backup'
-              | 'transfer'
-              | 'create'
-              | 'restore'
-              | 'switch'
-              | 'start'
-              | 'cleanup'
-              | 'rollback'
-              | 'done';
-            progress: {
-              percent: number;
-              message: string | null;
-            };
-            bytes: {
-              total: number | null;
-              transferred: number;
-            };
-            was_running: boolean | null;
-            cancel_requested: boolean;
-            /** @description Until the instance switches to the target node */
-            cancellable: boolean;
-            error: {
-              code: string;
-              message: string;
-              /** @description The step that failed */
-              step?: string;
-            } | null;
-            drain_id: string | null;
-            /** Format: uuid */
-            batch_id: string;
-            max_parallel: number;
-            actor: {
-              type: string;
-              id: string | null;
-              name?: string;
-            };
-            created_at: string;
-            started_at: string | null;
-            finished_at: string | null;
-            updated_at: string;
-          };
-        };
-      };
-      /** @description `not_cancellable`: the operation is already over (or past the point where it can stop) */
-      409: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/json': components['schemas']['Error'] & {
-            /** @enum {unknown} */
-            code?: 'not_cancellable';
           };
         };
       };
